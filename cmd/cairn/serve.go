@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/ingest"
+	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/server"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/sqlite"
+)
+
+const serveHelp = `Usage: cairn serve [flags]
+
+Runs the Cairn server: the CloudTrail API (LookupEvents and the rest), the
+native ingest API (POST /v1/events), /healthz and /metrics, on one address.
+
+Credentials: a config file's accounts; or, without them, the administrator
+"admin" of account CAIRN_ACCOUNT_ID (default 123456789012) whose key pair is
+CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY; or, with neither, a key pair
+generated on first start and kept in <data-dir>/admin-credentials (mode 0600).
+
+Flags (each also settable in the config file; a flag wins):
+`
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv("CAIRN_CONFIG"), "YAML config `file` (env CAIRN_CONFIG)")
+	listen := fs.String("listen", "", "listen `address` (default 127.0.0.1:4590)")
+	dataDir := fs.String("data-dir", "", "data `directory` (default ./cairn-data)")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveHelp)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return 0
+		}
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "cairn serve: bad --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := config.Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			fmt.Fprintf(stderr, "cairn serve: %v\n", err)
+			return 1
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if len(cfg.Accounts) == 0 {
+		var err error
+		if cfg, err = quickStart(cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "cairn serve: %v\n", err)
+			return 1
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
+		return 1
+	}
+	if err := serve(cfg, log); err != nil {
+		log.Error("cairn serve: stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// quickStart gives a config without accounts its administrator: from the
+// environment, or from a key pair generated once and kept in the data dir.
+func quickStart(cfg *config.Config, stdout io.Writer) (*config.Config, error) {
+	account := os.Getenv("CAIRN_ACCOUNT_ID")
+	if account == "" {
+		account = "123456789012"
+	}
+	id, secret := os.Getenv("CAIRN_ACCESS_KEY_ID"), os.Getenv("CAIRN_SECRET_ACCESS_KEY")
+	if id != "" || secret != "" {
+		if id == "" || secret == "" {
+			return nil, errors.New("set both CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY, or neither")
+		}
+		return config.FromEnv(cfg, account, id, secret), nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-credentials")
+	creds, err := readCredentials(path)
+	if errors.Is(err, os.ErrNotExist) {
+		creds = map[string]string{
+			"CAIRN_ACCOUNT_ID":        account,
+			"CAIRN_ACCESS_KEY_ID":     "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+			"CAIRN_SECRET_ACCESS_KEY": randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+		}
+		if err := writeCredentials(path, creds); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "Generated an administrator key pair for account %s and saved it in %s (mode 0600).\n"+
+			"Load it into your shell with:  set -a; . %s; set +a\n", creds["CAIRN_ACCOUNT_ID"], path, path)
+	} else if err != nil {
+		return nil, err
+	} else {
+		fmt.Fprintf(stdout, "Administrator credentials: %s\n", path)
+	}
+	return config.FromEnv(cfg, creds["CAIRN_ACCOUNT_ID"], creds["CAIRN_ACCESS_KEY_ID"], creds["CAIRN_SECRET_ACCESS_KEY"]), nil
+}
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func readCredentials(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			m[k] = v
+		}
+	}
+	if m["CAIRN_ACCOUNT_ID"] == "" || m["CAIRN_ACCESS_KEY_ID"] == "" || m["CAIRN_SECRET_ACCESS_KEY"] == "" {
+		return nil, fmt.Errorf("%s: incomplete credentials file", path)
+	}
+	return m, sc.Err()
+}
+
+func writeCredentials(path string, m map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	body := fmt.Sprintf("# Cairn administrator credentials, generated %s\nCAIRN_ACCOUNT_ID=%s\nCAIRN_ACCESS_KEY_ID=%s\nCAIRN_SECRET_ACCESS_KEY=%s\n",
+		time.Now().UTC().Format(time.RFC3339), m["CAIRN_ACCOUNT_ID"], m["CAIRN_ACCESS_KEY_ID"], m["CAIRN_SECRET_ACCESS_KEY"])
+	return os.WriteFile(path, []byte(body), 0o600)
+}
+
+func openStore(cfg *config.Config) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case config.DriverSQLite, "":
+		return sqlite.Open(cfg.DataDir)
+	}
+	return nil, fmt.Errorf("store driver %q is not available in this build yet", cfg.Store.Driver)
+}
+
+// serve runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+func serve(cfg *config.Config, log *slog.Logger) error {
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m := metrics.New(st)
+	ing := ingest.New(st, cfg.Regions, m, log)
+	defer ing.Close()
+	srv := server.New(server.Options{
+		Directory:        auth.NewDirectory(cfg),
+		Ingest:           ing,
+		History:          history.New(st, cfg.EventHistoryDays),
+		Metrics:          m,
+		Log:              log,
+		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,
+		MaxIngestRecords: cfg.Limits.MaxBatchRecords,
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go retention(ctx, st, cfg.EventHistoryDays, log)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("cairn serving", "address", ln.Addr().String(), "data_dir", cfg.DataDir,
+		"store", cfg.Store.Driver, "accounts", len(cfg.Accounts), "regions", len(cfg.Regions))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("cairn shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// retention purges events older than the event history window, hourly.
+func retention(ctx context.Context, st store.Store, days int, log *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		cut := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+		if n, err := st.Purge(ctx, cut); err != nil {
+			if ctx.Err() == nil {
+				log.Error("retention: purge failed", "err", err)
+			}
+		} else if n > 0 {
+			log.Info("retention: purged expired events", "events", n, "before", cut.Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: cairn version\n\nPrints the version and build information.") }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fmt.Fprintf(stdout, "cairn %s\n", version)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(stdout, "go: %s\n", bi.GoVersion)
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.time" || s.Key == "vcs.modified" {
+				fmt.Fprintf(stdout, "%s: %s\n", s.Key, s.Value)
+			}
+		}
+	}
+	return 0
+}

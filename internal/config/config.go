@@ -1,0 +1,409 @@
+// Package config loads and validates Cairn's YAML configuration file.
+//
+// A configuration file describes where Cairn listens and stores its data,
+// which AWS partition and regions it serves, the accounts and IAM users
+// (with their access keys and policies) allowed to call it, and the
+// destinations trails may deliver to: buckets, KMS keys, SNS topics and
+// CloudWatch Logs log groups. A minimal file looks like:
+//
+//	listen: 127.0.0.1:4590
+//	data_dir: /var/lib/cairn
+//	accounts:
+//	  - id: "111111111111"
+//	    users:
+//	      - name: alice
+//	        access_keys: [{id: AKIAEXAMPLEALICE0001, secret: "${ALICE_SECRET}"}]
+//	        policy: admin
+//
+// Fields that are absent take their values from [Default]. Any string value
+// may reference environment variables as ${NAME}; they are expanded when the
+// file is loaded, and a reference to an unset variable is an error. Write
+// $${ for a literal ${.
+//
+// Unknown keys are rejected at every level. Every error returned by [Load]
+// and [Parse] has the form "<file>:<line>: <reason>", one per line when
+// there are several.
+package config
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Policy presets accepted in a user's policy field.
+const (
+	// PresetAdmin allows every action.
+	PresetAdmin = "admin"
+	// PresetReadOnly allows read-only CloudTrail actions (Get*, List*,
+	// Describe*, LookupEvents and the like).
+	PresetReadOnly = "read-only"
+	// PresetIngest allows writing events (CloudTrail Data PutAuditEvents and
+	// Cairn's /v1/events endpoint).
+	PresetIngest = "ingest"
+)
+
+// Store drivers accepted in store.driver.
+const (
+	// DriverSQLite stores data in an SQLite database under data_dir.
+	DriverSQLite = "sqlite"
+	// DriverPostgres stores data in the PostgreSQL database named by store.dsn.
+	DriverPostgres = "postgres"
+)
+
+// Config is Cairn's configuration, as read from its YAML file.
+type Config struct {
+	// Listen is the TCP address the HTTP server listens on (host:port).
+	Listen string `yaml:"listen"`
+	// DataDir is the directory holding Cairn's local state.
+	DataDir string `yaml:"data_dir"`
+	// Partition is the ARN partition, e.g. "aws".
+	Partition string `yaml:"partition"`
+	// Regions lists the regions Cairn serves.
+	Regions []string `yaml:"regions"`
+	// GlobalRegion is the region where events of global services land; it
+	// must be one of Regions.
+	GlobalRegion string `yaml:"global_region"`
+	// EventHistoryDays is how long events stay visible to LookupEvents.
+	EventHistoryDays int `yaml:"event_history_days"`
+	// Store selects the storage backend.
+	Store Store `yaml:"store"`
+	// Organization, when set, makes the configured accounts an AWS
+	// Organization (for organization trails).
+	Organization *Organization `yaml:"organization"`
+	// Accounts lists the AWS accounts Cairn knows, with their users.
+	Accounts []Account `yaml:"accounts"`
+	// Buckets lists the S3 bucket names trails may deliver to, each mapped
+	// to a real destination.
+	Buckets []Bucket `yaml:"buckets"`
+	// Delivery tunes log file and digest delivery.
+	Delivery Delivery `yaml:"delivery"`
+	// KMSKeys lists the KMS keys trails may name for SSE-KMS encryption.
+	KMSKeys []KMSKey `yaml:"kms_keys"`
+	// Topics lists the SNS topics trails may name, each mapped to a webhook.
+	Topics []Topic `yaml:"topics"`
+	// LogGroups lists the CloudWatch Logs log groups trails may name, each
+	// mapped to a file or URL destination.
+	LogGroups []LogGroup `yaml:"log_groups"`
+	// Limits bounds request sizes.
+	Limits Limits `yaml:"limits"`
+}
+
+// Store selects and configures the storage backend.
+type Store struct {
+	// Driver is DriverSQLite or DriverPostgres.
+	Driver string `yaml:"driver"`
+	// DSN is the database connection string; required for postgres.
+	DSN string `yaml:"dsn"`
+}
+
+// Organization describes the AWS Organization the configured accounts form.
+type Organization struct {
+	// ID is the organization id, e.g. "o-a1b2c3d4e5".
+	ID string `yaml:"id"`
+	// ManagementAccount is the id of the organization's management account.
+	ManagementAccount string `yaml:"management_account"`
+	// Members, when non-empty, lists the member accounts; when empty every
+	// configured account is a member. The management account is always a
+	// member. See [Config.OrganizationMembers].
+	Members []string `yaml:"members"`
+}
+
+// Account is an AWS account and its IAM users.
+type Account struct {
+	// ID is the 12-digit account id.
+	ID string `yaml:"id"`
+	// Alias is the optional account alias.
+	Alias string `yaml:"alias"`
+	// Users lists the account's IAM users.
+	Users []User `yaml:"users"`
+}
+
+// User is an IAM user, arn:<partition>:iam::<account>:user/<name>.
+type User struct {
+	// Name is the user name.
+	Name string `yaml:"name"`
+	// AccessKeys lists the user's access key pairs.
+	AccessKeys []AccessKey `yaml:"access_keys"`
+	// Policy says what the user may do.
+	Policy Policy `yaml:"policy"`
+	// IngestAccounts lists other accounts this user may write events for;
+	// "*" means any configured account.
+	IngestAccounts []string `yaml:"ingest_accounts"`
+}
+
+// AccessKey is an access key id and its secret access key.
+type AccessKey struct {
+	// ID is the access key id, e.g. "AKIAEXAMPLEALICE0001".
+	ID string `yaml:"id"`
+	// Secret is the secret access key.
+	Secret string `yaml:"secret"`
+}
+
+// Policy is either a preset name ("admin", "read-only", "ingest") or a list
+// of action patterns. In YAML it is written as a scalar (a preset) or a
+// sequence (action patterns such as "cloudtrail:Get*" or "*").
+type Policy struct {
+	// Preset is PresetAdmin, PresetReadOnly or PresetIngest; empty when
+	// Actions is used.
+	Preset string
+	// Actions lists "service:Action" patterns where * matches any run of
+	// characters; "*" alone matches every action.
+	Actions []string
+}
+
+// UnmarshalYAML decodes a policy from a scalar (preset) or a sequence of
+// action patterns.
+func (p *Policy) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*p = Policy{Preset: n.Value}
+		return nil
+	case yaml.SequenceNode:
+		actions := make([]string, 0, len(n.Content))
+		var errs []string
+		for _, c := range n.Content {
+			c = resolveAlias(c)
+			if c == nil || c.Kind != yaml.ScalarNode {
+				line := n.Line
+				if c != nil {
+					line = c.Line
+				}
+				errs = append(errs, fmt.Sprintf("line %d: policy action must be a string, got %s", line, kindName(c)))
+				continue
+			}
+			actions = append(actions, c.Value)
+		}
+		if len(errs) > 0 {
+			return &yaml.TypeError{Errors: errs}
+		}
+		*p = Policy{Actions: actions}
+		return nil
+	default:
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf(
+			"line %d: policy must be a preset (%s, %s, %s) or a list of action patterns, got %s",
+			n.Line, PresetAdmin, PresetReadOnly, PresetIngest, kindName(n))}}
+	}
+}
+
+// MarshalYAML encodes the policy as a scalar preset or a list of actions.
+func (p Policy) MarshalYAML() (any, error) {
+	if p.Actions != nil {
+		return p.Actions, nil
+	}
+	return p.Preset, nil
+}
+
+// Bucket maps an S3 bucket name that trails may use to a real destination.
+type Bucket struct {
+	// Name is the bucket name trails refer to.
+	Name string `yaml:"name"`
+	// URL is the destination: file:///path or s3://bucket?endpoint=...
+	URL string `yaml:"url"`
+	// AccessKeyID is the access key id for an s3:// destination.
+	AccessKeyID string `yaml:"access_key_id"`
+	// SecretAccessKey is the secret access key for an s3:// destination.
+	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// Delivery tunes log file and digest delivery.
+type Delivery struct {
+	// FlushInterval is how often buffered events are written as log files.
+	FlushInterval Duration `yaml:"flush_interval"`
+	// DigestInterval is how often digest files are written.
+	DigestInterval Duration `yaml:"digest_interval"`
+}
+
+// Duration is a time.Duration written in YAML as a Go duration string such
+// as "5s" or "1h".
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a duration string such as "5s" or "1h30m".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf(
+			"line %d: expected a duration such as \"5s\" or \"1h\", got %s", n.Line, kindName(n))}}
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf(
+			"line %d: invalid duration %q (want e.g. \"5s\", \"1h\")", n.Line, n.Value)}}
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML encodes the duration as a string such as "5s".
+func (d Duration) MarshalYAML() (any, error) {
+	return d.String(), nil
+}
+
+// KMSKey is a KMS key trails may name for SSE-KMS encryption.
+type KMSKey struct {
+	// ARN is the key ARN, arn:<partition>:kms:<region>:<account>:key/<id>.
+	ARN string `yaml:"arn"`
+	// Account is the configured account that owns the key.
+	Account string `yaml:"account"`
+}
+
+// Topic maps an SNS topic name that trails may use to a webhook URL.
+type Topic struct {
+	// Name is the SNS topic name.
+	Name string `yaml:"name"`
+	// Account is the configured account that owns the topic.
+	Account string `yaml:"account"`
+	// URL is the http(s) webhook notifications are posted to.
+	URL string `yaml:"url"`
+}
+
+// LogGroup maps a CloudWatch Logs log group that trails may use to a file or
+// URL destination.
+type LogGroup struct {
+	// ARN is the log group ARN,
+	// arn:<partition>:logs:<region>:<account>:log-group:<name>[:*].
+	ARN string `yaml:"arn"`
+	// Account is the configured account that owns the log group.
+	Account string `yaml:"account"`
+	// URL is the destination: file:///path or an http(s) URL.
+	URL string `yaml:"url"`
+}
+
+// Limits bounds request sizes.
+type Limits struct {
+	// MaxBodyBytes is the largest request body accepted on /v1/events.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxBatchRecords is the largest number of events accepted in one batch.
+	MaxBatchRecords int `yaml:"max_batch_records"`
+}
+
+// commercialRegions are AWS's commercial regions, the default for regions.
+var commercialRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	"af-south-1",
+	"ap-east-1",
+	"ap-south-1", "ap-south-2",
+	"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+	"ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+	"ca-central-1", "ca-west-1",
+	"eu-central-1", "eu-central-2",
+	"eu-west-1", "eu-west-2", "eu-west-3",
+	"eu-north-1",
+	"eu-south-1", "eu-south-2",
+	"il-central-1",
+	"me-central-1", "me-south-1",
+	"sa-east-1",
+	"mx-central-1",
+	"ap-southeast-5", "ap-southeast-7",
+}
+
+// Default returns the default configuration: listen 127.0.0.1:4590,
+// data_dir ./cairn-data, partition aws, AWS's commercial regions with
+// us-east-1 as the global region, 90 days of event history, the sqlite
+// store, a 5s flush interval, a 1h digest interval, and limits of 8 MiB per
+// request body and 1000 records per batch. It has no accounts. Each call
+// returns a new value.
+func Default() *Config {
+	return &Config{
+		Listen:           "127.0.0.1:4590",
+		DataDir:          "./cairn-data",
+		Partition:        "aws",
+		Regions:          append([]string(nil), commercialRegions...),
+		GlobalRegion:     "us-east-1",
+		EventHistoryDays: 90,
+		Store:            Store{Driver: DriverSQLite},
+		Delivery: Delivery{
+			FlushInterval:  Duration{5 * time.Second},
+			DigestInterval: Duration{time.Hour},
+		},
+		Limits: Limits{
+			MaxBodyBytes:    8 << 20,
+			MaxBatchRecords: 1000,
+		},
+	}
+}
+
+// Load reads the configuration file at path, applies defaults for absent
+// fields, expands ${VAR} references and validates the result. Errors other
+// than failing to read the file have the form "<path>:<line>: <reason>".
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Account returns the configured account with the given id.
+func (c *Config) Account(id string) (*Account, bool) {
+	for i := range c.Accounts {
+		if c.Accounts[i].ID == id {
+			return &c.Accounts[i], true
+		}
+	}
+	return nil, false
+}
+
+// OrganizationMembers returns the ids of the organization's member accounts:
+// nil without an organization; every configured account when
+// organization.members is empty; otherwise the listed members plus the
+// management account.
+func (c *Config) OrganizationMembers() []string {
+	if c.Organization == nil {
+		return nil
+	}
+	var ids []string
+	if len(c.Organization.Members) == 0 {
+		for _, a := range c.Accounts {
+			ids = append(ids, a.ID)
+		}
+		return ids
+	}
+	hasMgmt := false
+	for _, m := range c.Organization.Members {
+		ids = append(ids, m)
+		if m == c.Organization.ManagementAccount {
+			hasMgmt = true
+		}
+	}
+	if !hasMgmt && c.Organization.ManagementAccount != "" {
+		ids = append([]string{c.Organization.ManagementAccount}, ids...)
+	}
+	return ids
+}
+
+// FromEnv builds the quick-start config: base (Default() when nil) plus one
+// account (accountID) with user "admin" (policy admin) holding the key pair.
+// If base already configures accountID, its "admin" user is replaced (or
+// added); otherwise the account is appended. base is not modified. The
+// result is not validated; call [Config.Validate].
+func FromEnv(base *Config, accountID, accessKeyID, secret string) *Config {
+	if base == nil {
+		base = Default()
+	}
+	c := *base
+	c.Accounts = make([]Account, len(base.Accounts))
+	for i, a := range base.Accounts {
+		a.Users = append([]User(nil), a.Users...)
+		c.Accounts[i] = a
+	}
+	admin := User{
+		Name:       "admin",
+		AccessKeys: []AccessKey{{ID: accessKeyID, Secret: secret}},
+		Policy:     Policy{Preset: PresetAdmin},
+	}
+	acct, ok := c.Account(accountID)
+	if !ok {
+		c.Accounts = append(c.Accounts, Account{ID: accountID})
+		acct = &c.Accounts[len(c.Accounts)-1]
+	}
+	for i := range acct.Users {
+		if acct.Users[i].Name == admin.Name {
+			acct.Users[i] = admin
+			return &c
+		}
+	}
+	acct.Users = append(acct.Users, admin)
+	return &c
+}

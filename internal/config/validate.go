@@ -1,0 +1,473 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// problem is one validation failure, at a field path such as
+// "accounts[0].users[1].name". alt is a path to report at when path is
+// absent from the file (for example when the value came from a default).
+type problem struct {
+	path string
+	alt  string
+	msg  string
+}
+
+func (p problem) String() string {
+	if p.path == "" {
+		return p.msg
+	}
+	return p.path + ": " + p.msg
+}
+
+// Validate checks the configuration against Cairn's rules and returns every
+// problem found, each as "<field path>: <reason>", joined by newlines.
+// [Load] and [Parse] call it and report problems with file and line instead.
+func (c *Config) Validate() error {
+	ps := c.problems()
+	if len(ps) == 0 {
+		return nil
+	}
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = errors.New(p.String())
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	accountIDRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	aliasRE       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$`)
+	userNameRE    = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	accessKeyRE   = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+	actionRE      = regexp.MustCompile(`^(\*|[A-Za-z0-9*-]+:[A-Za-z0-9*]+)$`)
+	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`)
+	partitionRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	orgIDRE       = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	bucketRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	kmsKeyIDRE    = regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`)
+	topicRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	logGroupRE    = regexp.MustCompile(`^[A-Za-z0-9_./#-]{1,512}$`)
+	maxFlushDelay = 15 * time.Minute
+)
+
+// validator accumulates problems.
+type validator struct {
+	ps []problem
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.ps = append(v.ps, problem{path: path, msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) addAlt(path, alt, format string, args ...any) {
+	v.ps = append(v.ps, problem{path: path, alt: alt, msg: fmt.Sprintf(format, args...)})
+}
+
+// problems returns every validation failure in c.
+func (c *Config) problems() []problem {
+	v := &validator{}
+	c.checkServer(v)
+	accounts := c.checkAccounts(v)
+	c.checkOrganization(v, accounts)
+	c.checkBuckets(v)
+	c.checkDelivery(v)
+	c.checkKMSKeys(v, accounts)
+	c.checkTopics(v, accounts)
+	c.checkLogGroups(v, accounts)
+	c.checkLimits(v)
+	return v.ps
+}
+
+func (c *Config) checkServer(v *validator) {
+	if c.Listen == "" {
+		v.add("listen", "must not be empty")
+	} else if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		v.add("listen", "invalid address %q (want host:port)", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add("listen", "invalid port in %q", c.Listen)
+	}
+	if c.DataDir == "" {
+		v.add("data_dir", "must not be empty")
+	}
+	if !partitionRE.MatchString(c.Partition) {
+		v.add("partition", "invalid partition %q (want e.g. \"aws\")", c.Partition)
+	}
+	if len(c.Regions) == 0 {
+		v.add("regions", "must list at least one region")
+	}
+	seen := map[string]int{}
+	for i, r := range c.Regions {
+		path := fmt.Sprintf("regions[%d]", i)
+		if !regionRE.MatchString(r) {
+			v.add(path, "invalid region %q (want e.g. \"us-east-1\")", r)
+			continue
+		}
+		if j, dup := seen[r]; dup {
+			v.add(path, "duplicate region %q (also regions[%d])", r, j)
+			continue
+		}
+		seen[r] = i
+	}
+	switch {
+	case c.GlobalRegion == "":
+		v.add("global_region", "must not be empty")
+	case !slices.Contains(c.Regions, c.GlobalRegion):
+		v.addAlt("global_region", "regions", "global region %q is not one of the served regions", c.GlobalRegion)
+	}
+	if c.EventHistoryDays < 1 || c.EventHistoryDays > 3650 {
+		v.add("event_history_days", "must be between 1 and 3650, got %d", c.EventHistoryDays)
+	}
+	switch c.Store.Driver {
+	case DriverSQLite:
+	case DriverPostgres:
+		if c.Store.DSN == "" {
+			v.addAlt("store.dsn", "store", "the postgres driver needs a dsn")
+		}
+	case "":
+		v.add("store.driver", "must not be empty (want %s or %s)", DriverSQLite, DriverPostgres)
+	default:
+		v.add("store.driver", "unknown driver %q (want %s or %s)", c.Store.Driver, DriverSQLite, DriverPostgres)
+	}
+}
+
+// checkAccounts validates accounts, users and access keys, and returns the
+// set of valid configured account ids.
+func (c *Config) checkAccounts(v *validator) map[string]bool {
+	accounts := map[string]bool{}
+	firstIndex := map[string]int{}
+	aliases := map[string]int{}
+	for i, a := range c.Accounts {
+		path := fmt.Sprintf("accounts[%d]", i)
+		switch {
+		case !accountIDRE.MatchString(a.ID):
+			v.addAlt(path+".id", path, "invalid account id %q (want 12 digits)", a.ID)
+		case accounts[a.ID]:
+			v.add(path+".id", "duplicate account id %q (also accounts[%d])", a.ID, firstIndex[a.ID])
+		default:
+			accounts[a.ID] = true
+			firstIndex[a.ID] = i
+		}
+		if a.Alias != "" {
+			if !aliasRE.MatchString(a.Alias) || strings.Contains(a.Alias, "--") {
+				v.add(path+".alias", "invalid account alias %q (want 3-63 lowercase letters, digits and single dashes, starting and ending with a letter or digit)", a.Alias)
+			} else if j, dup := aliases[a.Alias]; dup {
+				v.add(path+".alias", "duplicate account alias %q (also accounts[%d])", a.Alias, j)
+			} else {
+				aliases[a.Alias] = i
+			}
+		}
+	}
+
+	type keyOwner struct{ account, user string }
+	keys := map[string]keyOwner{}
+	for i, a := range c.Accounts {
+		users := map[string]int{}
+		for j, u := range a.Users {
+			path := fmt.Sprintf("accounts[%d].users[%d]", i, j)
+			if !userNameRE.MatchString(u.Name) {
+				v.addAlt(path+".name", path, "invalid user name %q (want 1-64 characters from A-Z a-z 0-9 + = , . @ _ -)", u.Name)
+			} else if k, dup := users[u.Name]; dup {
+				v.add(path+".name", "duplicate user name %q in account %s (also users[%d])", u.Name, a.ID, k)
+			} else {
+				users[u.Name] = j
+			}
+			for k, key := range u.AccessKeys {
+				kpath := fmt.Sprintf("%s.access_keys[%d]", path, k)
+				if !accessKeyRE.MatchString(key.ID) {
+					v.addAlt(kpath+".id", kpath, "invalid access key id %q (want 16-128 characters from A-Z 0-9)", key.ID)
+				} else if owner, dup := keys[key.ID]; dup {
+					v.add(kpath+".id", "duplicate access key id %q (also held by user %s in account %s)", key.ID, owner.user, owner.account)
+				} else {
+					keys[key.ID] = keyOwner{account: a.ID, user: u.Name}
+				}
+				if key.Secret == "" {
+					v.addAlt(kpath+".secret", kpath, "secret must not be empty")
+				}
+			}
+			checkPolicy(v, path+".policy", path, u.Policy)
+			seen := map[string]bool{}
+			for k, id := range u.IngestAccounts {
+				ipath := fmt.Sprintf("%s.ingest_accounts[%d]", path, k)
+				switch {
+				case id != "*" && !accounts[id]:
+					v.add(ipath, "%q is not a configured account id (or \"*\")", id)
+				case seen[id]:
+					v.add(ipath, "duplicate entry %q", id)
+				}
+				seen[id] = true
+			}
+		}
+	}
+	return accounts
+}
+
+func checkPolicy(v *validator, path, userPath string, p Policy) {
+	switch {
+	case p.Preset != "" && p.Actions != nil:
+		v.add(path, "policy has both a preset and actions")
+	case p.Preset != "":
+		switch p.Preset {
+		case PresetAdmin, PresetReadOnly, PresetIngest:
+		default:
+			v.add(path, "unknown policy preset %q (want %s, %s, %s, or a list of action patterns)",
+				p.Preset, PresetAdmin, PresetReadOnly, PresetIngest)
+		}
+	case len(p.Actions) == 0:
+		v.addAlt(path, userPath, "a policy is required (%s, %s, %s, or a list of action patterns)",
+			PresetAdmin, PresetReadOnly, PresetIngest)
+	default:
+		for i, a := range p.Actions {
+			if !actionRE.MatchString(a) {
+				v.add(fmt.Sprintf("%s[%d]", path, i),
+					"invalid action pattern %q (want service:Action with * wildcards, e.g. \"cloudtrail:Get*\", or \"*\")", a)
+			}
+		}
+	}
+}
+
+func (c *Config) checkOrganization(v *validator, accounts map[string]bool) {
+	o := c.Organization
+	if o == nil {
+		return
+	}
+	if !orgIDRE.MatchString(o.ID) {
+		v.addAlt("organization.id", "organization", "invalid organization id %q (want \"o-\" and 10-32 lowercase letters or digits)", o.ID)
+	}
+	switch {
+	case o.ManagementAccount == "":
+		v.addAlt("organization.management_account", "organization", "must not be empty")
+	case !accounts[o.ManagementAccount]:
+		v.add("organization.management_account", "%q is not a configured account", o.ManagementAccount)
+	}
+	seen := map[string]bool{}
+	for i, m := range o.Members {
+		path := fmt.Sprintf("organization.members[%d]", i)
+		switch {
+		case !accounts[m]:
+			v.add(path, "%q is not a configured account", m)
+		case seen[m]:
+			v.add(path, "duplicate member %q", m)
+		}
+		seen[m] = true
+	}
+}
+
+func (c *Config) checkBuckets(v *validator) {
+	names := map[string]int{}
+	for i, b := range c.Buckets {
+		path := fmt.Sprintf("buckets[%d]", i)
+		if msg := bucketNameProblem(b.Name); msg != "" {
+			v.addAlt(path+".name", path, "invalid bucket name %q: %s", b.Name, msg)
+		} else if j, dup := names[b.Name]; dup {
+			v.add(path+".name", "duplicate bucket name %q (also buckets[%d])", b.Name, j)
+		} else {
+			names[b.Name] = i
+		}
+		u, err := url.Parse(b.URL)
+		switch {
+		case b.URL == "":
+			v.addAlt(path+".url", path, "must not be empty (want file:///path or s3://bucket)")
+		case err != nil:
+			v.add(path+".url", "invalid url %q", b.URL)
+		case u.Scheme == "file":
+			if msg := fileURLProblem(u); msg != "" {
+				v.add(path+".url", "%s", msg)
+			}
+			if b.AccessKeyID != "" || b.SecretAccessKey != "" {
+				v.add(path, "access_key_id and secret_access_key only apply to s3:// urls")
+			}
+		case u.Scheme == "s3":
+			if u.Host == "" {
+				v.add(path+".url", "s3 url %q names no bucket (want s3://bucket)", b.URL)
+			}
+			if (b.AccessKeyID == "") != (b.SecretAccessKey == "") {
+				v.add(path, "access_key_id and secret_access_key must be set together")
+			}
+		default:
+			v.add(path+".url", "unsupported url scheme in %q (want file:// or s3://)", b.URL)
+		}
+	}
+}
+
+// bucketNameProblem applies S3's bucket naming rules.
+func bucketNameProblem(name string) string {
+	switch {
+	case len(name) < 3 || len(name) > 63:
+		return "must be 3-63 characters long"
+	case !bucketRE.MatchString(name):
+		return "must use only lowercase letters, digits, dots and dashes, and start and end with a letter or digit"
+	case strings.Contains(name, ".."):
+		return "must not contain two adjacent dots"
+	case net.ParseIP(name) != nil:
+		return "must not be formatted as an IP address"
+	}
+	return ""
+}
+
+func fileURLProblem(u *url.URL) string {
+	if u.Host != "" && u.Host != "localhost" {
+		return fmt.Sprintf("file url %q has a host (want file:///absolute/path)", u.String())
+	}
+	if u.Path == "" || u.Path == "/" {
+		return fmt.Sprintf("file url %q names no path", u.String())
+	}
+	return ""
+}
+
+func (c *Config) checkDelivery(v *validator) {
+	if f := c.Delivery.FlushInterval.Duration; f <= 0 || f > maxFlushDelay {
+		v.add("delivery.flush_interval", "must be greater than 0 and at most %s, got %s", maxFlushDelay, f)
+	}
+	if d := c.Delivery.DigestInterval.Duration; d < time.Second {
+		v.add("delivery.digest_interval", "must be at least 1s, got %s", d)
+	}
+}
+
+// parseARN splits arn:<partition>:<service>:<region>:<account>:<resource>.
+func parseARN(arn string) (partition, service, region, account, resource string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", "", "", "", false
+	}
+	return parts[1], parts[2], parts[3], parts[4], parts[5], true
+}
+
+// checkARN validates the common parts of a regional resource ARN owned by
+// account and returns its resource part.
+func (c *Config) checkARN(v *validator, path, arn, service, example, owner string) (string, bool) {
+	partition, svc, region, account, resource, ok := parseARN(arn)
+	if !ok || svc != service {
+		v.add(path, "invalid %s ARN %q (want %s)", service, arn, example)
+		return "", false
+	}
+	good := true
+	if partition != c.Partition {
+		v.add(path, "ARN %q is not in partition %q", arn, c.Partition)
+		good = false
+	}
+	if !slices.Contains(c.Regions, region) {
+		v.add(path, "ARN %q names region %q, which is not served", arn, region)
+		good = false
+	}
+	if !accountIDRE.MatchString(account) {
+		v.add(path, "ARN %q has an invalid account id %q", arn, account)
+		good = false
+	} else if owner != "" && account != owner {
+		v.add(path, "ARN %q belongs to account %s, not %s", arn, account, owner)
+		good = false
+	}
+	return resource, good
+}
+
+func checkOwner(v *validator, path, owner string, accounts map[string]bool) {
+	switch {
+	case owner == "":
+		v.add(path, "must name the owning account")
+	case !accounts[owner]:
+		v.add(path, "%q is not a configured account", owner)
+	}
+}
+
+func (c *Config) checkKMSKeys(v *validator, accounts map[string]bool) {
+	seen := map[string]int{}
+	for i, k := range c.KMSKeys {
+		path := fmt.Sprintf("kms_keys[%d]", i)
+		checkOwner(v, path+".account", k.Account, accounts)
+		resource, ok := c.checkARN(v, path+".arn", k.ARN, "kms",
+			"arn:<partition>:kms:<region>:<account>:key/<key-id>", k.Account)
+		if !ok {
+			continue
+		}
+		if id, found := strings.CutPrefix(resource, "key/"); !found || !kmsKeyIDRE.MatchString(id) {
+			v.add(path+".arn", "invalid kms ARN %q (want arn:<partition>:kms:<region>:<account>:key/<key-id>)", k.ARN)
+			continue
+		}
+		if j, dup := seen[k.ARN]; dup {
+			v.add(path+".arn", "duplicate key ARN (also kms_keys[%d])", j)
+			continue
+		}
+		seen[k.ARN] = i
+	}
+}
+
+func (c *Config) checkTopics(v *validator, accounts map[string]bool) {
+	seen := map[[2]string]int{}
+	for i, t := range c.Topics {
+		path := fmt.Sprintf("topics[%d]", i)
+		if !topicRE.MatchString(t.Name) {
+			v.addAlt(path+".name", path, "invalid topic name %q (want 1-256 characters from A-Z a-z 0-9 _ -)", t.Name)
+		} else if j, dup := seen[[2]string{t.Account, t.Name}]; dup {
+			v.add(path+".name", "duplicate topic %q in account %s (also topics[%d])", t.Name, t.Account, j)
+		} else {
+			seen[[2]string{t.Account, t.Name}] = i
+		}
+		checkOwner(v, path+".account", t.Account, accounts)
+		checkURL(v, path+".url", path, t.URL, "http", "https")
+	}
+}
+
+func (c *Config) checkLogGroups(v *validator, accounts map[string]bool) {
+	seen := map[string]int{}
+	const example = "arn:<partition>:logs:<region>:<account>:log-group:<name>:*"
+	for i, g := range c.LogGroups {
+		path := fmt.Sprintf("log_groups[%d]", i)
+		checkOwner(v, path+".account", g.Account, accounts)
+		checkURL(v, path+".url", path, g.URL, "file", "http", "https")
+		resource, ok := c.checkARN(v, path+".arn", g.ARN, "logs", example, g.Account)
+		if !ok {
+			continue
+		}
+		name, found := strings.CutPrefix(resource, "log-group:")
+		name = strings.TrimSuffix(name, ":*")
+		if !found || !logGroupRE.MatchString(name) {
+			v.add(path+".arn", "invalid logs ARN %q (want %s)", g.ARN, example)
+			continue
+		}
+		if j, dup := seen[name+"@"+g.Account]; dup {
+			v.add(path+".arn", "duplicate log group (also log_groups[%d])", j)
+			continue
+		}
+		seen[name+"@"+g.Account] = i
+	}
+}
+
+// checkURL checks that raw is a URL with one of the given schemes.
+func checkURL(v *validator, path, entryPath, raw string, schemes ...string) {
+	want := strings.Join(schemes, "://, ") + "://"
+	if raw == "" {
+		v.addAlt(path, entryPath, "must not be empty (want a %s url)", want)
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !slices.Contains(schemes, u.Scheme) {
+		v.add(path, "invalid url %q (want %s)", raw, want)
+		return
+	}
+	if u.Scheme == "file" {
+		if msg := fileURLProblem(u); msg != "" {
+			v.add(path, "%s", msg)
+		}
+		return
+	}
+	if u.Host == "" {
+		v.add(path, "url %q has no host", raw)
+	}
+}
+
+func (c *Config) checkLimits(v *validator) {
+	if c.Limits.MaxBodyBytes <= 0 {
+		v.add("limits.max_body_bytes", "must be positive, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxBatchRecords <= 0 {
+		v.add("limits.max_batch_records", "must be positive, got %d", c.Limits.MaxBatchRecords)
+	}
+}

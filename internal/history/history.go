@@ -1,0 +1,277 @@
+// Package history answers CloudTrail's LookupEvents: the event history of
+// one account and region, with CloudTrail's parameter rules, errors, paging
+// tokens and response shape.
+package history
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Service answers LookupEvents from the store.
+type Service struct {
+	store store.Store
+	days  int
+	now   func() time.Time
+}
+
+// New makes the service; days is how far back event history reaches.
+func New(st store.Store, days int) *Service {
+	return &Service{store: st, days: days, now: time.Now}
+}
+
+// LookupAttribute is one lookup attribute of the request.
+type LookupAttribute struct {
+	AttributeKey   *string
+	AttributeValue *string
+}
+
+// Input is LookupEventsRequest.
+type Input struct {
+	LookupAttributes []LookupAttribute
+	StartTime        *awsproto.Time
+	EndTime          *awsproto.Time
+	EventCategory    *string
+	MaxResults       *int
+	NextToken        *string
+}
+
+// Resource is one entry of an Event's Resources.
+type Resource struct {
+	ResourceType *string `json:",omitempty"`
+	ResourceName *string `json:",omitempty"`
+}
+
+// Event is the Event shape of the response.
+type Event struct {
+	EventId         string
+	EventName       string
+	ReadOnly        string `json:",omitempty"`
+	AccessKeyId     string `json:",omitempty"`
+	EventTime       awsproto.Time
+	EventSource     string
+	Username        string `json:",omitempty"`
+	Resources       []Resource
+	CloudTrailEvent string
+}
+
+// Output is LookupEventsResponse.
+type Output struct {
+	Events    []Event
+	NextToken *string `json:",omitempty"`
+}
+
+// maxValueLen is the model's limit on AttributeValue; '_', ' ', ',' and '\n'
+// count twice.
+const maxValueLen = 2000
+
+// Lookup answers one LookupEvents call of account in region.
+func (s *Service) Lookup(ctx context.Context, account, region string, in Input) (Output, error) {
+	q := store.Query{Account: account, Region: region, Category: event.CategoryManagement, Limit: 50}
+	if in.EventCategory != nil {
+		if *in.EventCategory != "insight" {
+			return Output{}, awsproto.Errorf("InvalidEventCategoryException", "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
+		}
+		q.Category = event.CategoryInsight
+	}
+	if len(in.LookupAttributes) > 1 {
+		return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
+	}
+	if len(in.LookupAttributes) == 1 {
+		a := in.LookupAttributes[0]
+		if a.AttributeKey == nil || a.AttributeValue == nil {
+			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "A lookup attribute needs both AttributeKey and AttributeValue.")
+		}
+		key := event.Attribute(*a.AttributeKey)
+		if !event.ValidAttribute(key) {
+			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
+		}
+		if q.Category == event.CategoryInsight && key != event.AttrEventID && key != event.AttrEventName && key != event.AttrEventSource {
+			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "Insights events can be looked up only by EventId, EventName or EventSource.")
+		}
+		v := *a.AttributeValue
+		if n := valueLen(v); n < 1 || n > maxValueLen {
+			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
+		}
+		q.Attr, q.Value = key, v
+	}
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 50 {
+			return Output{}, awsproto.Errorf("InvalidMaxResultsException", "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
+		}
+		q.Limit = *in.MaxResults
+	}
+	now := s.now().UTC()
+	earliest := now.Add(-time.Duration(s.days) * 24 * time.Hour)
+	q.Start, q.End = earliest, now
+	if in.StartTime != nil {
+		q.Start = in.StartTime.Time
+	}
+	if in.EndTime != nil {
+		q.End = in.EndTime.Time
+	}
+	if q.Start.After(q.End) {
+		return Output{}, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+	}
+	if q.Start.Before(earliest) {
+		q.Start = earliest
+	}
+	// A window that ends before history begins finds nothing.
+	if q.End.Before(earliest) {
+		return Output{Events: []Event{}}, nil
+	}
+	fp := fingerprint(account, region, in)
+	if in.NextToken != nil {
+		c, err := DecodeToken(*in.NextToken, fp)
+		if err != nil {
+			return Output{}, awsproto.Errorf("InvalidNextTokenException", "A token that is not valid, or a token that was previously used in a request with different parameters.")
+		}
+		q.After = &c
+	}
+	page, err := s.store.Lookup(ctx, q)
+	if err != nil {
+		return Output{}, err
+	}
+	out := Output{Events: make([]Event, 0, len(page.Events))}
+	for _, e := range page.Events {
+		ev, err := toEvent(e)
+		if err != nil {
+			return Output{}, err
+		}
+		if q.Attr != "" && !matches(e, q.Attr, q.Value) {
+			continue // an index hash collision
+		}
+		out.Events = append(out.Events, ev)
+	}
+	if page.Next != nil {
+		t := EncodeToken(*page.Next, fp)
+		out.NextToken = &t
+	}
+	return out, nil
+}
+
+func valueLen(v string) int {
+	n := utf8.RuneCountInString(v)
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '_', ' ', ',', '\n':
+			n++
+		}
+	}
+	return n
+}
+
+func matches(e *event.Event, attr event.Attribute, value string) bool {
+	if attr == event.AttrEventID {
+		return e.ID == value
+	}
+	// Re-derive the event's keys from its record.
+	got, ferr := event.Decode(e.Record, event.Context{Account: e.Account})
+	if ferr != nil {
+		return false
+	}
+	for _, k := range got.Keys {
+		if k.Attr == attr && k.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
+func toEvent(e *event.Event) (Event, error) {
+	sum, err := event.Summarize(e.Record)
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{
+		EventId:         e.ID,
+		EventName:       sum.EventName,
+		ReadOnly:        sum.ReadOnly,
+		AccessKeyId:     sum.AccessKeyID,
+		EventTime:       awsproto.Time{Time: e.Time},
+		EventSource:     sum.EventSource,
+		Username:        sum.Username,
+		Resources:       []Resource{},
+		CloudTrailEvent: string(e.Record),
+	}
+	for _, r := range sum.Resources {
+		r := r
+		res := Resource{}
+		if r.Type != "" {
+			res.ResourceType = &r.Type
+		}
+		if r.ARN != "" {
+			res.ResourceName = &r.ARN
+		}
+		ev.Resources = append(ev.Resources, res)
+	}
+	return ev, nil
+}
+
+// fingerprint identifies the parameters a NextToken is valid for.
+func fingerprint(account, region string, in Input) [8]byte {
+	var b []byte
+	b = fmt.Appendf(b, "%s\x00%s\x00", account, region)
+	for _, a := range in.LookupAttributes {
+		if a.AttributeKey != nil && a.AttributeValue != nil {
+			b = fmt.Appendf(b, "%s=%s\x00", *a.AttributeKey, *a.AttributeValue)
+		}
+	}
+	if in.StartTime != nil {
+		b = fmt.Appendf(b, "s%d\x00", in.StartTime.UnixMilli())
+	}
+	if in.EndTime != nil {
+		b = fmt.Appendf(b, "e%d\x00", in.EndTime.UnixMilli())
+	}
+	if in.EventCategory != nil {
+		b = fmt.Appendf(b, "c%s\x00", *in.EventCategory)
+	}
+	sum := sha256.Sum256(b)
+	var fp [8]byte
+	copy(fp[:], sum[:])
+	return fp
+}
+
+// tokenVersion prefixes every NextToken Cairn issues.
+const tokenVersion = 1
+
+// EncodeToken makes the opaque NextToken for a cursor.
+func EncodeToken(c store.Cursor, fp [8]byte) string {
+	b := []byte{tokenVersion}
+	b = binary.AppendVarint(b, c.Time)
+	b = binary.AppendVarint(b, c.Seq)
+	b = append(b, fp[:]...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeToken reads a NextToken, refusing one made for other parameters.
+func DecodeToken(tok string, fp [8]byte) (store.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 1+8 || b[0] != tokenVersion {
+		return store.Cursor{}, fmt.Errorf("history: malformed token")
+	}
+	b = b[1:]
+	t, n := binary.Varint(b)
+	if n <= 0 {
+		return store.Cursor{}, fmt.Errorf("history: malformed token")
+	}
+	b = b[n:]
+	seq, m := binary.Varint(b)
+	if m <= 0 || len(b[m:]) != 8 {
+		return store.Cursor{}, fmt.Errorf("history: malformed token")
+	}
+	if !bytes.Equal(b[m:], fp[:]) {
+		return store.Cursor{}, fmt.Errorf("history: token was issued for other parameters")
+	}
+	return store.Cursor{Time: t, Seq: seq}, nil
+}

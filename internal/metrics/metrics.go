@@ -1,0 +1,84 @@
+// Package metrics provides Cairn's Prometheus metrics: ingest counts and
+// batch sizes, API request latency per operation, and the store's size. It
+// never records event content.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Metrics holds the collectors of one server. A nil *Metrics records nothing.
+type Metrics struct {
+	reg      *prometheus.Registry
+	events   *prometheus.CounterVec
+	batch    prometheus.Histogram
+	requests *prometheus.HistogramVec
+}
+
+// New registers Cairn's collectors, reading the store's size at each scrape.
+func New(st store.Store) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_ingest_events_total",
+			Help: "Events submitted for ingest, by result (accepted, duplicate, failed).",
+		}, []string{"result"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cairn_ingest_batch_records",
+			Help:    "Records per ingest request.",
+			Buckets: []float64{1, 5, 10, 50, 100, 250, 500, 1000},
+		}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cairn_api_request_duration_seconds",
+			Help:    "API request latency by operation and result code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"operation", "code"}),
+	}
+	m.reg.MustRegister(m.events, m.batch, m.requests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stat := func() store.Stats {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, _ := st.Stats(ctx)
+		return s
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cairn_store_bytes", Help: "Space the event store takes."},
+		func() float64 { return float64(stat().Bytes) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cairn_store_last_sequence", Help: "Highest sequence number in the event log."},
+		func() float64 { return float64(stat().LastSeq) }))
+	return m
+}
+
+// Ingested counts one ingest request's outcome.
+func (m *Metrics) Ingested(records, accepted, duplicates, failed int) {
+	if m == nil {
+		return
+	}
+	m.batch.Observe(float64(records))
+	m.events.WithLabelValues("accepted").Add(float64(accepted - duplicates))
+	m.events.WithLabelValues("duplicate").Add(float64(duplicates))
+	m.events.WithLabelValues("failed").Add(float64(failed))
+}
+
+// Request records one API request's latency.
+func (m *Metrics) Request(operation, code string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(operation, code).Observe(d.Seconds())
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/awsproto"
+)
+
+// serveIngest is POST /v1/events: a batch of CloudTrail records in the log
+// file format, {"Records":[…]}.
+func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	fail := func(err error) {
+		awsproto.WriteError(w, requestID, err)
+		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
+	}
+	body, err := readBody(w, r, s.opts.MaxIngestBytes)
+	if err != nil {
+		fail(err)
+		return
+	}
+	p, _, err := s.authenticate(r, body, "cloudtrail")
+	if err != nil {
+		fail(err)
+		return
+	}
+	if !p.Allows(auth.ActionIngest) {
+		fail(awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest))
+		return
+	}
+	var batch struct {
+		Records *[]json.RawMessage
+	}
+	if err := json.Unmarshal(body, &batch); err != nil {
+		fail(awsproto.Errorf("SerializationException", "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err))
+		return
+	}
+	if batch.Records == nil {
+		fail(awsproto.Errorf("SerializationException", "The body has no Records list."))
+		return
+	}
+	if n := len(*batch.Records); n > s.opts.MaxIngestRecords {
+		fail(awsproto.Errorf("LimitExceededException", "A batch holds at most %d records; this one has %d.", s.opts.MaxIngestRecords, n))
+		return
+	}
+	res, err := s.opts.Ingest.Submit(r.Context(), p, *batch.Records)
+	if err != nil {
+		fail(err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	json.NewEncoder(w).Encode(res)
+	s.opts.Metrics.Request("IngestEvents", "OK", time.Since(start))
+}

@@ -1,0 +1,239 @@
+// Package server is Cairn's HTTP front door: the CloudTrail JSON 1.1 API,
+// the native ingest API, health and metrics on one listener. Handlers
+// authenticate (SigV4), authorize (the principal's policy), decode, call a
+// service, encode, and record every CloudTrail API call as a management
+// event; the business rules live in the services.
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/ingest"
+	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/sigv4"
+)
+
+// Options are the server's dependencies and limits.
+type Options struct {
+	Directory *auth.Directory
+	Ingest    *ingest.Service
+	History   *history.Service
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	// MaxIngestBytes bounds a /v1/events body; MaxIngestRecords its records.
+	MaxIngestBytes   int64
+	MaxIngestRecords int
+	// Now is the clock (for SigV4 skew checks); nil means time.Now.
+	Now func() time.Time
+}
+
+// maxAPIBytes bounds a CloudTrail API request body.
+const maxAPIBytes = 1 << 20
+
+// Server serves Cairn's HTTP APIs.
+type Server struct {
+	opts Options
+	ops  map[string]operation
+}
+
+// operation is one implemented CloudTrail API operation.
+type operation struct {
+	readOnly bool
+	handle   func(ctx context.Context, c *call) (any, error)
+}
+
+// call is one authenticated API request.
+type call struct {
+	op        string
+	principal *auth.Principal
+	region    string
+	body      []byte
+	requestID string
+	r         *http.Request
+}
+
+// New makes the server.
+func New(o Options) *Server {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxIngestBytes <= 0 {
+		o.MaxIngestBytes = 8 << 20
+	}
+	if o.MaxIngestRecords <= 0 {
+		o.MaxIngestRecords = 1000
+	}
+	s := &Server{opts: o}
+	s.ops = map[string]operation{
+		"LookupEvents": {readOnly: true, handle: s.lookupEvents},
+	}
+	return s
+}
+
+// Handler returns the HTTP handler of every surface.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /{$}", s.serveAPI)
+	mux.HandleFunc("POST /v1/events", s.serveIngest)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: "UnknownOperationException",
+			Message: "No API is served at " + r.Method + " " + r.URL.Path + ".", Status: http.StatusNotFound})
+	})
+	return recoverer(s.opts.Log, mux)
+}
+
+// recoverer turns a panic in a handler into an InternalFailure answer, so
+// that no request can take the server down.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("server: handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				awsproto.WriteError(w, "", awsproto.Internal())
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func newRequestID() string { return uuid.NewString() }
+
+// readBody reads at most limit bytes of the request body.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &awsproto.Error{Code: "RequestEntityTooLargeException",
+				Message: "The request body is larger than " + byteSize(limit) + ".", Status: http.StatusRequestEntityTooLarge}
+		}
+		return nil, awsproto.Errorf("SerializationException", "The request body could not be read.")
+	}
+	return body, nil
+}
+
+// authenticate verifies the request's signature for service and returns the
+// principal and the region it was signed for.
+func (s *Server) authenticate(r *http.Request, body []byte, service string) (*auth.Principal, string, error) {
+	res, err := sigv4.Verify(r, body, s.opts.Directory, service, s.opts.Now())
+	if err != nil {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			return nil, "", awsproto.Errorf(se.Code, "%s", se.Message)
+		}
+		return nil, "", err
+	}
+	p, ok := s.opts.Directory.Principal(res.AccessKeyID)
+	if !ok {
+		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	return p, res.Region, nil
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	op := "unknown"
+	fail := func(err error) {
+		awsproto.WriteError(w, requestID, err)
+		s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+	}
+	body, err := readBody(w, r, maxAPIBytes)
+	if err != nil {
+		fail(err)
+		return
+	}
+	name, ok := awsproto.Operation(r.Header.Get("X-Amz-Target"))
+	if !ok || !awsproto.Operations[name] {
+		fail(awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
+		return
+	}
+	op = name
+	p, region, err := s.authenticate(r, body, "cloudtrail")
+	if err != nil {
+		fail(err)
+		return
+	}
+	c := &call{op: name, principal: p, region: region, body: body, requestID: requestID, r: r}
+	impl, implemented := s.ops[name]
+	var resp any
+	switch {
+	case !s.opts.Ingest.Serves(region):
+		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", region)
+	case !p.Allows("cloudtrail:" + name):
+		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", p.ARN, name)
+	case !implemented:
+		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", name)
+	default:
+		resp, err = impl.handle(r.Context(), c)
+	}
+	if s.opts.Ingest.Serves(region) {
+		s.audit(c, implemented && impl.readOnly || readOnlyName(name), resp, err)
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	awsproto.WriteJSON(w, requestID, resp)
+	s.opts.Metrics.Request(op, "OK", time.Since(start))
+}
+
+// readOnlyName says whether an operation only reads, by CloudTrail's naming.
+func readOnlyName(op string) bool {
+	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Search"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) lookupEvents(ctx context.Context, c *call) (any, error) {
+	var in history.Input
+	if err := awsproto.Decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	return s.opts.History.Lookup(ctx, c.principal.Account, c.region, in)
+}
+
+// sourceIP is the caller's address as CloudTrail records it.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"slices"
+)
+
+// Posting is one index entry: an event's time (Unix seconds) and sequence.
+type Posting struct {
+	Time int64
+	Seq  int64
+}
+
+// newer orders postings newest first: by time, then by sequence.
+func newer(a, b Posting) int {
+	return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(b.Seq, a.Seq))
+}
+
+// Before reports whether p comes after c in a newest-first listing, i.e.
+// whether a page that ended at c continues with p.
+func (c Cursor) Before(p Posting) bool {
+	return p.Time < c.Time || (p.Time == c.Time && p.Seq < c.Seq)
+}
+
+// PostingRow is one row of a backend's lookup index: the postings of one
+// lookup key on one day that one group commit wrote. Indexing a commit group
+// per key, instead of each event per key, keeps index writes few when many
+// events share a value (an event name, a user, the listing of all events).
+type PostingRow struct {
+	Day     int64
+	Key     int64
+	MinTime int64
+	MaxTime int64
+	// FirstSeq is the newest posting's sequence; with Day, Key and MaxTime it
+	// identifies the row.
+	FirstSeq int64
+	Count    int
+	Data     []byte
+}
+
+// GroupPostings turns the events of one commit into index rows, one per
+// (day, key). Rows come out in (day, key) order.
+func GroupPostings(entries map[[2]int64][]Posting) []PostingRow {
+	rows := make([]PostingRow, 0, len(entries))
+	for dk, ps := range entries {
+		slices.SortFunc(ps, newer)
+		rows = append(rows, PostingRow{Day: dk[0], Key: dk[1], MaxTime: ps[0].Time, MinTime: ps[len(ps)-1].Time,
+			FirstSeq: ps[0].Seq, Count: len(ps), Data: EncodePostings(ps)})
+	}
+	slices.SortFunc(rows, func(a, b PostingRow) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Key, b.Key))
+	})
+	return rows
+}
+
+// EncodePostings packs newest-first postings as deltas.
+func EncodePostings(ps []Posting) []byte {
+	out := make([]byte, 0, 4*len(ps)+16)
+	var prev Posting
+	for i, p := range ps {
+		if i == 0 {
+			out = binary.AppendVarint(out, p.Time)
+			out = binary.AppendVarint(out, p.Seq)
+		} else {
+			out = binary.AppendUvarint(out, uint64(prev.Time-p.Time))
+			out = binary.AppendVarint(out, p.Seq-prev.Seq)
+		}
+		prev = p
+	}
+	return out
+}
+
+// ErrCorruptPostings reports index data that cannot be decoded.
+var ErrCorruptPostings = errors.New("store: corrupt postings")
+
+// DecodePostings unpacks what EncodePostings wrote.
+func DecodePostings(data []byte, into []Posting) ([]Posting, error) {
+	var prev Posting
+	first := true
+	for len(data) > 0 {
+		var p Posting
+		if first {
+			t, n := binary.Varint(data)
+			if n <= 0 {
+				return into, ErrCorruptPostings
+			}
+			data = data[n:]
+			s, m := binary.Varint(data)
+			if m <= 0 {
+				return into, ErrCorruptPostings
+			}
+			data = data[m:]
+			p = Posting{t, s}
+			first = false
+		} else {
+			dt, n := binary.Uvarint(data)
+			if n <= 0 {
+				return into, ErrCorruptPostings
+			}
+			data = data[n:]
+			ds, m := binary.Varint(data)
+			if m <= 0 {
+				return into, ErrCorruptPostings
+			}
+			data = data[m:]
+			p = Posting{prev.Time - int64(dt), prev.Seq + ds}
+		}
+		into = append(into, p)
+		prev = p
+	}
+	return into, nil
+}
+
+// TopK gathers the newest postings of a listing from index rows read in
+// descending MaxTime order, and says when no further row can matter.
+type TopK struct {
+	q       Query
+	start   int64
+	end     int64
+	want    int
+	found   []Posting
+	scratch []Posting
+}
+
+// NewTopK prepares to collect one page (Limit+1 postings, to know whether
+// another page follows) for q.
+func NewTopK(q Query) *TopK {
+	return &TopK{q: q, start: q.Start.Unix(), end: q.End.Unix(), want: q.Limit + 1}
+}
+
+// Done reports whether a row whose newest posting is at maxTime, or any
+// older row, can no longer change the result.
+func (k *TopK) Done(maxTime int64) bool {
+	return len(k.found) >= k.want && maxTime < k.found[k.want-1].Time
+}
+
+// Full reports whether a whole page (and one more) has been found.
+func (k *TopK) Full() bool { return len(k.found) >= k.want }
+
+// Add offers one row's postings.
+func (k *TopK) Add(data []byte) error {
+	var err error
+	k.scratch, err = DecodePostings(data, k.scratch[:0])
+	if err != nil {
+		return err
+	}
+	added := false
+	for _, p := range k.scratch {
+		if p.Time < k.start || p.Time > k.end {
+			continue
+		}
+		if k.q.After != nil && !k.q.After.Before(p) {
+			continue
+		}
+		k.found = append(k.found, p)
+		added = true
+	}
+	if added {
+		slices.SortFunc(k.found, newer)
+		if len(k.found) > k.want {
+			k.found = k.found[:k.want]
+		}
+	}
+	return nil
+}
+
+// Result returns the page's postings, newest first, and the cursor of the
+// next page when there is one.
+func (k *TopK) Result() ([]Posting, *Cursor) {
+	if len(k.found) > k.q.Limit {
+		last := k.found[k.q.Limit-1]
+		return k.found[:k.q.Limit], &Cursor{Time: last.Time, Seq: last.Seq}
+	}
+	return k.found, nil
+}

@@ -1,0 +1,508 @@
+// Package sqlite is Cairn's embedded event store: SQLite (pure Go, no cgo)
+// in WAL mode, with group commit so that many concurrent appends share one
+// fsync, and a compact index of (day, lookup key, time, seq) rows that
+// answers every LookupEvents attribute with one index range per day.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	seq      INTEGER PRIMARY KEY,
+	account  TEXT    NOT NULL,
+	region   TEXT    NOT NULL,
+	event_id TEXT    NOT NULL,
+	t        INTEGER NOT NULL,
+	category TEXT    NOT NULL,
+	record   BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(account, event_id);
+CREATE TABLE IF NOT EXISTS lookup (
+	d    INTEGER NOT NULL,
+	k    INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	n    INTEGER NOT NULL,
+	data BLOB    NOT NULL,
+	PRIMARY KEY (d, k, tmax, seq0)
+) WITHOUT ROWID;
+`
+
+// maxGroup bounds how many events one group commit writes.
+const maxGroup = 20000
+
+// Store is the SQLite event store. Use Open.
+type Store struct {
+	path   string
+	w      *sql.DB // the one writer connection
+	r      *sql.DB // readers
+	reqs   chan *appendReq
+	quit   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+}
+
+type appendReq struct {
+	ctx    context.Context
+	events []*event.Event
+	res    []store.AppendResult
+	err    error
+	done   chan struct{}
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	path := filepath.Join(dir, "events.db")
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(OFF)"
+	w, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if _, err := w.Exec(schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s := &Store{path: path, w: w, r: r,
+		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	go s.writer()
+	return s, nil
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.AppendResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	req := &appendReq{ctx: ctx, events: events, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-s.quit:
+		return nil, store.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the request is written or failed as a whole; wait for the
+	// verdict even if the caller gives up, so it is never half known.
+	<-req.done
+	return req.res, req.err
+}
+
+// writer is the single goroutine that writes: it gathers every append that
+// is waiting into one transaction, so they share one commit (one fsync).
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			s.failPending()
+			return
+		}
+		group := []*appendReq{first}
+		n := len(first.events)
+	gather:
+		for n < maxGroup {
+			select {
+			case r := <-s.reqs:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		err := s.commit(group)
+		for _, r := range group {
+			if err != nil {
+				r.res, r.err = nil, err
+			}
+			close(r.done)
+		}
+	}
+}
+
+func (s *Store) failPending() {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.err = store.ErrClosed
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+// Multi-row statements: SQLite's per-statement cost dominates single-row
+// inserts, so rows are written in chunks.
+const (
+	eventChunk  = 64
+	lookupChunk = 128
+)
+
+func (s *Store) commit(group []*appendReq) error {
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	seq, err := s.lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// Find which IDs are already stored, per account.
+	existing := map[[2]string]int64{}
+	byAccount := map[string][]string{}
+	for _, r := range group {
+		for _, e := range r.events {
+			byAccount[e.Account] = append(byAccount[e.Account], e.ID)
+		}
+	}
+	for account, ids := range byAccount {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			if err := s.findExisting(ctx, tx, account, ids[:n], existing); err != nil {
+				return err
+			}
+			ids = ids[n:]
+		}
+	}
+	var evRows []any
+	postings := map[[2]int64][]store.Posting{}
+	nEv := 0
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	exec := func(q string, args []any) error {
+		st, ok := stmts[q]
+		if !ok {
+			var err error
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			stmts[q] = st
+		}
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}
+	flushEvents := func(force bool) error {
+		for nEv >= eventChunk || (force && nEv > 0) {
+			n := min(nEv, eventChunk)
+			q := "INSERT INTO events(seq, account, region, event_id, t, category, record) VALUES " + placeholders(n, 7)
+			if err := exec(q, evRows[:n*7]); err != nil {
+				return fmt.Errorf("sqlite: insert: %w", err)
+			}
+			evRows = append(evRows[:0], evRows[n*7:]...)
+			nEv -= n
+		}
+		return nil
+	}
+	writeIndex := func() error {
+		rows := store.GroupPostings(postings)
+		for len(rows) > 0 {
+			n := min(len(rows), lookupChunk)
+			args := make([]any, 0, n*7)
+			for _, r := range rows[:n] {
+				args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
+			}
+			q := "INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES " + placeholders(n, 7)
+			if err := exec(q, args); err != nil {
+				return fmt.Errorf("sqlite: index: %w", err)
+			}
+			rows = rows[n:]
+		}
+		return nil
+	}
+	for _, r := range group {
+		r.res = make([]store.AppendResult, len(r.events))
+		for i, e := range r.events {
+			key := [2]string{e.Account, e.ID}
+			if old, ok := existing[key]; ok {
+				r.res[i] = store.AppendResult{Seq: old, Duplicate: true}
+				continue
+			}
+			seq++
+			existing[key] = seq
+			t := e.Time.Unix()
+			evRows = append(evRows, seq, e.Account, e.Region, e.ID, t, e.Category, e.Record)
+			nEv++
+			r.res[i] = store.AppendResult{Seq: seq}
+			d := store.Day(t)
+			for _, k := range store.EventKeys(e) {
+				postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
+			}
+			if err := flushEvents(false); err != nil {
+				return err
+			}
+		}
+	}
+
+	if err := flushEvents(true); err != nil {
+		return err
+	}
+	if err := writeIndex(); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	for _, r := range group {
+		for i, e := range r.events {
+			if !r.res[i].Duplicate {
+				e.Seq = r.res[i].Seq
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) lastSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("sqlite: last seq: %w", err)
+	}
+	return last.Int64, nil
+}
+
+func (s *Store) findExisting(ctx context.Context, tx *sql.Tx, account string, ids []string, into map[[2]string]int64) error {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, account)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT event_id, seq FROM events WHERE account = ? AND event_id IN (?`+
+		strings.Repeat(",?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: find duplicates: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return fmt.Errorf("sqlite: find duplicates: %w", err)
+		}
+		into[[2]string{account, id}] = seq
+	}
+	return rows.Err()
+}
+
+// placeholders returns "(?,?,…),(?,?,…)…": n rows of width parameters.
+func placeholders(n, width int) string {
+	row := "(?" + strings.Repeat(",?", width-1) + ")"
+	return row + strings.Repeat(","+row, n-1)
+}
+
+// Lookup implements store.Store.
+func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
+	if q.Limit <= 0 {
+		return store.Page{}, nil
+	}
+	start, end := q.Start.Unix(), q.End.Unix()
+	if q.After != nil && q.After.Time < end {
+		end = q.After.Time
+	}
+	if end < start {
+		return store.Page{}, nil
+	}
+	if q.Attr == event.AttrEventID {
+		return s.lookupID(ctx, q, start, end)
+	}
+	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
+	top := store.NewTopK(q)
+	for d := store.Day(end); d >= store.Day(start) && !top.Full(); d-- {
+		if err := s.scanDay(ctx, top, d, key, start, end); err != nil {
+			return store.Page{}, err
+		}
+	}
+	found, next := top.Result()
+	page := store.Page{Next: next}
+	seqs := make([]int64, len(found))
+	for i, p := range found {
+		seqs[i] = p.Seq
+	}
+	evs, err := s.bySeq(ctx, seqs)
+	if err != nil {
+		return store.Page{}, err
+	}
+	for _, e := range evs {
+		// Index keys are hashes: keep only events that are what was asked.
+		if e.Account == q.Account && e.Region == q.Region && e.Category == q.Category {
+			page.Events = append(page.Events, e)
+		}
+	}
+	return page, nil
+}
+
+// scanDay offers one day's index rows of key to top, newest rows first,
+// until no older row can change the page.
+func (s *Store) scanDay(ctx context.Context, top *store.TopK, d, key, start, end int64) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT tmax, tmin, data FROM lookup
+		WHERE d = ? AND k = ? AND tmax >= ? ORDER BY tmax DESC, seq0 DESC`, d, key, start)
+	if err != nil {
+		return fmt.Errorf("sqlite: lookup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tmax, tmin int64
+		var data []byte
+		if err := rows.Scan(&tmax, &tmin, &data); err != nil {
+			return fmt.Errorf("sqlite: lookup: %w", err)
+		}
+		if top.Done(tmax) {
+			break
+		}
+		if tmin > end {
+			continue
+		}
+		if err := top.Add(data); err != nil {
+			return fmt.Errorf("sqlite: lookup: %w", err)
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
+	var page store.Page
+	e := &event.Event{}
+	var t int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq, account, region, event_id, t, category, record
+		FROM events WHERE account = ? AND event_id = ?`, q.Account, q.Value).
+		Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record)
+	if errors.Is(err, sql.ErrNoRows) {
+		return page, nil
+	}
+	if err != nil {
+		return page, fmt.Errorf("sqlite: lookup: %w", err)
+	}
+	e.Time = time.Unix(t, 0).UTC()
+	if e.Region != q.Region || e.Category != q.Category || t < start || t > end {
+		return page, nil
+	}
+	if q.After != nil && (t > q.After.Time || (t == q.After.Time && e.Seq >= q.After.Seq)) {
+		return page, nil
+	}
+	page.Events = []*event.Event{e}
+	return page, nil
+}
+
+// bySeq reads events by sequence number, in the order asked.
+func (s *Store) bySeq(ctx context.Context, seqs []int64) ([]*event.Event, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(seqs))
+	for i, q := range seqs {
+		args[i] = q
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, account, region, event_id, t, category, record
+		FROM events WHERE seq IN (?`+strings.Repeat(",?", len(seqs)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read events: %w", err)
+	}
+	defer rows.Close()
+	got := make(map[int64]*event.Event, len(seqs))
+	for rows.Next() {
+		e := &event.Event{}
+		var t int64
+		if err := rows.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
+			return nil, fmt.Errorf("sqlite: read events: %w", err)
+		}
+		e.Time = time.Unix(t, 0).UTC()
+		got[e.Seq] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read events: %w", err)
+	}
+	out := make([]*event.Event, 0, len(seqs))
+	for _, q := range seqs {
+		if e, ok := got[q]; ok { // a purged event may still have index rows
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Purge implements store.Store. It walks the log in sequence ranges, one
+// small transaction each, so that appends are never held up for long.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	cut := before.Unix()
+	var last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("sqlite: purge: %w", err)
+	}
+	var total int64
+	const step = 20000
+	for lo := int64(0); lo <= last.Int64; lo += step {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM events WHERE seq > ? AND seq <= ? AND t < ?`, lo, lo+step, cut)
+		if err != nil {
+			return total, fmt.Errorf("sqlite: purge: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM lookup WHERE d < ?`, store.Day(cut)); err != nil {
+		return total, fmt.Errorf("sqlite: purge index: %w", err)
+	}
+	return total, nil
+}
+
+// Stats implements store.Store.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	var last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
+		return st, fmt.Errorf("sqlite: stats: %w", err)
+	}
+	st.LastSeq = last.Int64
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(s.path + suffix); err == nil {
+			st.Bytes += fi.Size()
+		}
+	}
+	return st, nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	var err error
+	s.closed.Do(func() {
+		close(s.quit)
+		<-s.done
+		err = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return err
+}

@@ -1,0 +1,101 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/store/storetest"
+)
+
+func open(t *testing.T) store.Store {
+	s, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+func TestReopenKeepsEvents(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := storetest.Rec(t, "111111111111", "us-east-1", "Kept", storetest.Base, nil)
+	if _, err := s.Append(context.Background(), []*event.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Lookup(context.Background(), store.Query{Account: "111111111111", Region: "us-east-1",
+		Category: event.CategoryManagement, Start: storetest.Base, End: storetest.Base, Limit: 5})
+	if err != nil || len(p.Events) != 1 {
+		t.Fatalf("after reopen: %d events, %v", len(p.Events), err)
+	}
+}
+
+// BenchmarkAppend measures durable appends of 500-event batches from 4
+// concurrent clients (the shape of the ingest API under load).
+func BenchmarkAppend(b *testing.B) {
+	s, err := sqlite.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const batch = 500
+	var n atomic.Int64
+	mk := func(i int64) []*event.Event {
+		evs := make([]*event.Event, batch)
+		for j := range evs {
+			evs[j] = storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40),
+				storetest.Base.Add(time.Duration(i*batch+int64(j))*time.Millisecond), map[string]any{
+					"readOnly":  j%2 == 0,
+					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%100), "type": "AWS::S3::Bucket"}},
+				})
+		}
+		return evs
+	}
+	batches := make([][]*event.Event, 64)
+	for i := range batches {
+		batches[i] = mk(int64(i))
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	per := b.N/4 + 1
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				k := n.Add(1)
+				evs := batches[k%64]
+				// fresh IDs so nothing is a duplicate
+				cp := make([]*event.Event, len(evs))
+				for j, e := range evs {
+					c := *e
+					c.ID = fmt.Sprintf("%d-%d", k, j)
+					cp[j] = &c
+				}
+				if _, err := s.Append(context.Background(), cp); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(4*per*batch)/b.Elapsed().Seconds(), "events/s")
+}

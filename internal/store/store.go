@@ -1,0 +1,115 @@
+// Package store defines Cairn's durable event log: the interface every
+// backend provides (the embedded SQLite store, PostgreSQL for scale-out), the
+// query and cursor types, and the stable keys events are indexed by.
+package store
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+)
+
+// ErrClosed is returned by a store that has been closed.
+var ErrClosed = errors.New("store: closed")
+
+// AppendResult says what became of one appended event.
+type AppendResult struct {
+	// Seq is the event's position in the log (of the earlier copy, for a duplicate).
+	Seq int64
+	// Duplicate is true when the account already had an event with this ID;
+	// nothing was written for it.
+	Duplicate bool
+}
+
+// Query asks the event history of one account and region.
+type Query struct {
+	Account  string
+	Region   string
+	Category string // event.CategoryManagement or event.CategoryInsight
+	// Attr and Value restrict the events to those with this lookup attribute
+	// value; an empty Attr asks for every event.
+	Attr  event.Attribute
+	Value string
+	// Start and End bound eventTime, both inclusive.
+	Start, End time.Time
+	// After continues a listing: only events older than this position.
+	After *Cursor
+	// Limit is the most events to return.
+	Limit int
+}
+
+// Cursor is a position in a newest-first listing: eventTime (Unix seconds) and sequence.
+type Cursor struct {
+	Time int64
+	Seq  int64
+}
+
+// Page is one page of a listing. Next is set when more events may follow.
+type Page struct {
+	Events []*event.Event
+	Next   *Cursor
+}
+
+// Stats describes the size of a store.
+type Stats struct {
+	// LastSeq is the highest sequence number assigned.
+	LastSeq int64
+	// Bytes is the space the store takes on disk (or in its database).
+	Bytes int64
+}
+
+// Store is the durable event log.
+type Store interface {
+	// Append writes events and returns once they are durable. Events whose
+	// (Account, ID) is already stored are not written again. Either all
+	// events are durable or the call fails.
+	Append(ctx context.Context, events []*event.Event) ([]AppendResult, error)
+	// Lookup returns one page of the event history, newest first.
+	Lookup(ctx context.Context, q Query) (Page, error)
+	// Purge removes events whose eventTime is before the cutoff.
+	Purge(ctx context.Context, before time.Time) (int64, error)
+	// Stats reports the store's size.
+	Stats(ctx context.Context) (Stats, error)
+	// Close releases the store; pending appends fail with ErrClosed.
+	Close() error
+}
+
+// Key is the stable 64-bit index key of one lookup: an account, region and
+// category with one attribute value (or none, for the listing of all events).
+// It is the same in every process and backend, so indexes survive restarts.
+func Key(account, region, category string, attr event.Attribute, value string) int64 {
+	h := fnv.New64a()
+	for i, s := range []string{account, region, category, string(attr), value} {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(s))
+	}
+	return int64(h.Sum64())
+}
+
+// Day is the index partition an eventTime falls into (days since the epoch).
+func Day(unix int64) int64 {
+	if unix < 0 {
+		return -1
+	}
+	return unix / 86400
+}
+
+// EventKeys lists the index keys an event is stored under: one for the
+// listing of all its account's events and one per lookup attribute value.
+// Data and network-activity events are not in event history and have none.
+func EventKeys(e *event.Event) []int64 {
+	if !e.InEventHistory() {
+		return nil
+	}
+	keys := make([]int64, 0, len(e.Keys)+1)
+	keys = append(keys, Key(e.Account, e.Region, e.Category, "", ""))
+	for _, k := range e.Keys {
+		keys = append(keys, Key(e.Account, e.Region, e.Category, k.Attr, k.Value))
+	}
+	return keys
+}

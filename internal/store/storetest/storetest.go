@@ -1,0 +1,336 @@
+// Package storetest is the conformance suite every store backend passes:
+// appends, idempotence, lookups by each attribute, ordering, paging, time
+// ranges, the walls between accounts and regions, and purging.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Opener opens a fresh, empty store for one test.
+type Opener func(t *testing.T) store.Store
+
+// Base is the time the suite's events are placed around.
+var Base = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// Rec builds a completed event the way the ingest path would.
+func Rec(t testing.TB, account, region, name string, at time.Time, extra map[string]any) *event.Event {
+	t.Helper()
+	r := map[string]any{
+		"eventTime":   at.UTC().Format(event.TimeFormat),
+		"eventSource": "s3.amazonaws.com",
+		"eventName":   name,
+		"awsRegion":   region,
+		"userIdentity": map[string]any{"type": "IAMUser", "userName": "alice",
+			"accessKeyId": "AKIAALICE"},
+	}
+	for k, v := range extra {
+		r[k] = v
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ferr := event.Decode(raw, event.Context{Account: account})
+	if ferr != nil {
+		t.Fatalf("decode: %v", ferr)
+	}
+	return e
+}
+
+// Run runs the suite against the backend.
+func Run(t *testing.T, open Opener) {
+	t.Run("AppendAndLookupNewestFirst", func(t *testing.T) { testOrder(t, open(t)) })
+	t.Run("Idempotent", func(t *testing.T) { testIdempotent(t, open(t)) })
+	t.Run("Attributes", func(t *testing.T) { testAttributes(t, open(t)) })
+	t.Run("Paging", func(t *testing.T) { testPaging(t, open(t)) })
+	t.Run("TimeRange", func(t *testing.T) { testTimeRange(t, open(t)) })
+	t.Run("Walls", func(t *testing.T) { testWalls(t, open(t)) })
+	t.Run("DataEventsNotInHistory", func(t *testing.T) { testData(t, open(t)) })
+	t.Run("Purge", func(t *testing.T) { testPurge(t, open(t)) })
+	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
+}
+
+func q(account, region string) store.Query {
+	return store.Query{Account: account, Region: region, Category: event.CategoryManagement,
+		Start: Base.Add(-30 * 24 * time.Hour), End: Base.Add(30 * 24 * time.Hour), Limit: 50}
+}
+
+func mustAppend(t *testing.T, s store.Store, evs ...*event.Event) []store.AppendResult {
+	t.Helper()
+	res, err := s.Append(context.Background(), evs)
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	if len(res) != len(evs) {
+		t.Fatalf("append: %d results for %d events", len(res), len(evs))
+	}
+	return res
+}
+
+func names(p store.Page) []string {
+	var out []string
+	for _, e := range p.Events {
+		var r struct{ EventName string }
+		_ = json.Unmarshal(e.Record, &r)
+		out = append(out, r.EventName)
+	}
+	return out
+}
+
+func lookup(t *testing.T, s store.Store, qq store.Query) store.Page {
+	t.Helper()
+	p, err := s.Lookup(context.Background(), qq)
+	if err != nil {
+		t.Fatalf("lookup: %v", err)
+	}
+	return p
+}
+
+func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+func testOrder(t *testing.T, s store.Store) {
+	defer s.Close()
+	// Across several days, appended out of order.
+	mustAppend(t, s,
+		Rec(t, "111111111111", "us-east-1", "B", Base.Add(-48*time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "D", Base.Add(time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "A", Base.Add(-72*time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "C", Base, nil),
+	)
+	p := lookup(t, s, q("111111111111", "us-east-1"))
+	if got := names(p); !eq(got, []string{"D", "C", "B", "A"}) {
+		t.Fatalf("order = %v", got)
+	}
+	if p.Next != nil {
+		t.Fatalf("unexpected next cursor")
+	}
+	for _, e := range p.Events {
+		if e.Seq == 0 || e.ID == "" || e.Account != "111111111111" || e.Time.IsZero() {
+			t.Fatalf("incomplete event %+v", e)
+		}
+	}
+}
+
+func testIdempotent(t *testing.T, s store.Store) {
+	defer s.Close()
+	a := Rec(t, "111111111111", "us-east-1", "A", Base, map[string]any{"eventID": "11111111-2222-3333-4444-555555555555"})
+	first := mustAppend(t, s, a)
+	if first[0].Duplicate {
+		t.Fatal("first append reported duplicate")
+	}
+	again := Rec(t, "111111111111", "us-east-1", "A", Base, map[string]any{"eventID": "11111111-2222-3333-4444-555555555555"})
+	second := mustAppend(t, s, again, again)
+	if !second[0].Duplicate || !second[1].Duplicate || second[0].Seq != first[0].Seq {
+		t.Fatalf("re-append = %+v, want duplicates of seq %d", second, first[0].Seq)
+	}
+	// The same ID in another account is another event.
+	other := mustAppend(t, s, Rec(t, "222222222222", "us-east-1", "A", Base, map[string]any{"eventID": "11111111-2222-3333-4444-555555555555"}))
+	if other[0].Duplicate {
+		t.Fatal("another account's event treated as duplicate")
+	}
+	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); len(got) != 1 {
+		t.Fatalf("events after re-append: %v", got)
+	}
+}
+
+func testAttributes(t *testing.T, s store.Store) {
+	defer s.Close()
+	acct := "111111111111"
+	mustAppend(t, s,
+		Rec(t, acct, "us-east-1", "PutBucketPolicy", Base, map[string]any{
+			"eventID": "aaaaaaaa-0000-0000-0000-000000000001", "readOnly": false,
+			"resources": []map[string]any{{"ARN": "arn:aws:s3:::audit-bucket", "type": "AWS::S3::Bucket"}}}),
+		Rec(t, acct, "us-east-1", "ListBuckets", Base.Add(time.Minute), map[string]any{
+			"eventID": "aaaaaaaa-0000-0000-0000-000000000002", "readOnly": true, "eventSource": "s3.amazonaws.com"}),
+		Rec(t, acct, "us-east-1", "CreateUser", Base.Add(2*time.Minute), map[string]any{
+			"eventID": "aaaaaaaa-0000-0000-0000-000000000003", "readOnly": false, "eventSource": "iam.amazonaws.com",
+			"userIdentity": map[string]any{"type": "AssumedRole", "accessKeyId": "ASIAROLE",
+				"sessionContext": map[string]any{"sessionIssuer": map[string]any{"userName": "deployer"}}},
+			"resources": []map[string]any{{"ARN": "arn:aws:iam::111111111111:user/bob", "type": "AWS::IAM::User"}}}),
+	)
+	cases := []struct {
+		attr  event.Attribute
+		value string
+		want  []string
+	}{
+		{event.AttrEventID, "aaaaaaaa-0000-0000-0000-000000000002", []string{"ListBuckets"}},
+		{event.AttrEventName, "PutBucketPolicy", []string{"PutBucketPolicy"}},
+		{event.AttrReadOnly, "true", []string{"ListBuckets"}},
+		{event.AttrReadOnly, "false", []string{"CreateUser", "PutBucketPolicy"}},
+		{event.AttrUsername, "alice", []string{"ListBuckets", "PutBucketPolicy"}},
+		{event.AttrUsername, "deployer", []string{"CreateUser"}},
+		{event.AttrResourceType, "AWS::S3::Bucket", []string{"PutBucketPolicy"}},
+		{event.AttrResourceName, "arn:aws:s3:::audit-bucket", []string{"PutBucketPolicy"}},
+		{event.AttrResourceName, "audit-bucket", []string{"PutBucketPolicy"}},
+		{event.AttrResourceName, "bob", []string{"CreateUser"}},
+		{event.AttrEventSource, "iam.amazonaws.com", []string{"CreateUser"}},
+		{event.AttrAccessKeyID, "AKIAALICE", []string{"ListBuckets", "PutBucketPolicy"}},
+		{event.AttrAccessKeyID, "ASIAROLE", []string{"CreateUser"}},
+		{event.AttrEventName, "NoSuchEvent", nil},
+		{event.AttrEventID, "no-such-id", nil},
+	}
+	for _, c := range cases {
+		qq := q(acct, "us-east-1")
+		qq.Attr, qq.Value = c.attr, c.value
+		if got := names(lookup(t, s, qq)); !eq(got, c.want) {
+			t.Errorf("%s=%s: got %v, want %v", c.attr, c.value, got, c.want)
+		}
+	}
+}
+
+func testPaging(t *testing.T, s store.Store) {
+	defer s.Close()
+	var evs []*event.Event
+	for i := 0; i < 23; i++ {
+		// Several events per second and across days, to exercise ties.
+		evs = append(evs, Rec(t, "111111111111", "us-east-1", fmt.Sprintf("E%02d", i),
+			Base.Add(time.Duration(i/3)*9*time.Hour), nil))
+	}
+	mustAppend(t, s, evs...)
+	qq := q("111111111111", "us-east-1")
+	qq.Limit = 5
+	var all []string
+	pages := 0
+	for {
+		p := lookup(t, s, qq)
+		pages++
+		all = append(all, names(p)...)
+		if p.Next == nil {
+			break
+		}
+		qq.After = p.Next
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(all) != 23 || pages != 5 {
+		t.Fatalf("paged %d events in %d pages: %v", len(all), pages, all)
+	}
+	seen := map[string]bool{}
+	for _, n := range all {
+		if seen[n] {
+			t.Fatalf("%s returned twice", n)
+		}
+		seen[n] = true
+	}
+}
+
+func testTimeRange(t *testing.T, s store.Store) {
+	defer s.Close()
+	mustAppend(t, s,
+		Rec(t, "111111111111", "us-east-1", "Early", Base.Add(-time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "AtStart", Base, nil),
+		Rec(t, "111111111111", "us-east-1", "AtEnd", Base.Add(time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "Late", Base.Add(2*time.Hour), nil),
+	)
+	qq := q("111111111111", "us-east-1")
+	qq.Start, qq.End = Base, Base.Add(time.Hour)
+	if got := names(lookup(t, s, qq)); !eq(got, []string{"AtEnd", "AtStart"}) {
+		t.Fatalf("inclusive range: %v", got)
+	}
+}
+
+func testWalls(t *testing.T, s store.Store) {
+	defer s.Close()
+	mustAppend(t, s,
+		Rec(t, "111111111111", "us-east-1", "Mine", Base, nil),
+		Rec(t, "222222222222", "us-east-1", "Theirs", Base, nil),
+		Rec(t, "111111111111", "eu-west-1", "MineElsewhere", Base, nil),
+	)
+	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); !eq(got, []string{"Mine"}) {
+		t.Fatalf("account 1 us-east-1: %v", got)
+	}
+	if got := names(lookup(t, s, q("222222222222", "us-east-1"))); !eq(got, []string{"Theirs"}) {
+		t.Fatalf("account 2: %v", got)
+	}
+	if got := names(lookup(t, s, q("111111111111", "eu-west-1"))); !eq(got, []string{"MineElsewhere"}) {
+		t.Fatalf("eu-west-1: %v", got)
+	}
+	qq := q("222222222222", "us-east-1")
+	qq.Attr, qq.Value = event.AttrEventName, "Mine"
+	if got := names(lookup(t, s, qq)); len(got) != 0 {
+		t.Fatalf("account 2 sees account 1's event: %v", got)
+	}
+}
+
+func testData(t *testing.T, s store.Store) {
+	defer s.Close()
+	res := mustAppend(t, s,
+		Rec(t, "111111111111", "us-east-1", "GetObject", Base, map[string]any{"eventCategory": "Data"}),
+		Rec(t, "111111111111", "us-east-1", "CreateBucket", Base, nil),
+	)
+	if res[0].Seq == 0 {
+		t.Fatal("data event not stored")
+	}
+	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); !eq(got, []string{"CreateBucket"}) {
+		t.Fatalf("history shows %v", got)
+	}
+}
+
+func testPurge(t *testing.T, s store.Store) {
+	defer s.Close()
+	mustAppend(t, s,
+		Rec(t, "111111111111", "us-east-1", "Old", Base.Add(-100*24*time.Hour), nil),
+		Rec(t, "111111111111", "us-east-1", "New", Base, nil),
+	)
+	n, err := s.Purge(context.Background(), Base.Add(-90*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v", n, err)
+	}
+	qq := q("111111111111", "us-east-1")
+	qq.Start = Base.Add(-200 * 24 * time.Hour)
+	if got := names(lookup(t, s, qq)); !eq(got, []string{"New"}) {
+		t.Fatalf("after purge: %v", got)
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	defer s.Close()
+	var wg sync.WaitGroup
+	const writers, per = 8, 50
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var evs []*event.Event
+			for i := 0; i < per; i++ {
+				evs = append(evs, Rec(t, "111111111111", "us-east-1", fmt.Sprintf("W%dE%d", w, i), Base.Add(time.Duration(i)*time.Second), nil))
+			}
+			if _, err := s.Append(context.Background(), evs); err != nil {
+				errs <- err
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	qq := q("111111111111", "us-east-1")
+	total := 0
+	for {
+		p := lookup(t, s, qq)
+		total += len(p.Events)
+		if p.Next == nil {
+			break
+		}
+		qq.After = p.Next
+	}
+	if total != writers*per {
+		t.Fatalf("stored %d events, want %d", total, writers*per)
+	}
+	st, err := s.Stats(context.Background())
+	if err != nil || st.LastSeq < int64(writers*per) || st.Bytes <= 0 {
+		t.Fatalf("stats = %+v, %v", st, err)
+	}
+}
