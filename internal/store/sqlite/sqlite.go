@@ -7,8 +7,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,8 +42,9 @@ CREATE TABLE IF NOT EXISTS lookup (
 	tmin INTEGER NOT NULL,
 	n    INTEGER NOT NULL,
 	data BLOB    NOT NULL,
-	PRIMARY KEY (d, k, tmax, seq0)
+	PRIMARY KEY (k, d, tmax, seq0)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lookup_by_day ON lookup(d);
 `
 
 // maxGroup bounds how many events one group commit writes.
@@ -52,6 +55,9 @@ type Store struct {
 	path   string
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // readers
+	scan   *sql.Stmt
+	read   *sql.Stmt
+	byID   *sql.Stmt
 	reqs   chan *appendReq
 	quit   chan struct{}
 	done   chan struct{}
@@ -93,6 +99,23 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r,
 		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&s.scan, `SELECT d, tmax, tmin, data FROM lookup WHERE k = ? AND d BETWEEN ? AND ? AND tmax >= ?
+			ORDER BY d DESC, tmax DESC, seq0 DESC`},
+		{&s.read, `SELECT seq, account, region, event_id, t, category, record FROM events
+			WHERE seq IN (SELECT value FROM json_each(?))`},
+		{&s.byID, `SELECT seq, account, region, event_id, t, category, record FROM events
+			WHERE account = ? AND event_id = ?`},
+	} {
+		if *p.st, err = r.Prepare(p.q); err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
 	go s.writer()
 	return s, nil
 }
@@ -343,10 +366,8 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	top := store.NewTopK(q)
-	for d := store.Day(end); d >= store.Day(start) && !top.Full(); d-- {
-		if err := s.scanDay(ctx, top, d, key, start, end); err != nil {
-			return store.Page{}, err
-		}
+	if err := s.scanRows(ctx, top, key, start, end); err != nil {
+		return store.Page{}, err
 	}
 	found, next := top.Result()
 	page := store.Page{Next: next}
@@ -367,24 +388,26 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	return page, nil
 }
 
-// scanDay offers one day's index rows of key to top, newest rows first,
-// until no older row can change the page.
-func (s *Store) scanDay(ctx context.Context, top *store.TopK, d, key, start, end int64) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT tmax, tmin, data FROM lookup
-		WHERE d = ? AND k = ? AND tmax >= ? ORDER BY tmax DESC, seq0 DESC`, d, key, start)
+// scanRows offers key's index rows to top, newest day and newest rows
+// first, until no older row can change the page.
+func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
+	rows, err := s.scan.QueryContext(ctx, key, store.Day(start), store.Day(end), start)
 	if err != nil {
 		return fmt.Errorf("sqlite: lookup: %w", err)
 	}
 	defer rows.Close()
+	day := int64(math.MaxInt64)
 	for rows.Next() {
-		var tmax, tmin int64
+		var d, tmax, tmin int64
 		var data []byte
-		if err := rows.Scan(&tmax, &tmin, &data); err != nil {
+		if err := rows.Scan(&d, &tmax, &tmin, &data); err != nil {
 			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
-		if top.Done(tmax) {
+		// Postings of an older day are older than all found so far.
+		if top.Full() && (d < day || top.Done(tmax)) {
 			break
 		}
+		day = d
 		if tmin > end {
 			continue
 		}
@@ -399,9 +422,7 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	var page store.Page
 	e := &event.Event{}
 	var t int64
-	err := s.r.QueryRowContext(ctx, `SELECT seq, account, region, event_id, t, category, record
-		FROM events WHERE account = ? AND event_id = ?`, q.Account, q.Value).
-		Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record)
+	err := s.byID.QueryRowContext(ctx, q.Account, q.Value).Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record)
 	if errors.Is(err, sql.ErrNoRows) {
 		return page, nil
 	}
@@ -424,12 +445,8 @@ func (s *Store) bySeq(ctx context.Context, seqs []int64) ([]*event.Event, error)
 	if len(seqs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(seqs))
-	for i, q := range seqs {
-		args[i] = q
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, account, region, event_id, t, category, record
-		FROM events WHERE seq IN (?`+strings.Repeat(",?", len(seqs)-1)+`)`, args...)
+	list, _ := json.Marshal(seqs)
+	rows, err := s.read.QueryContext(ctx, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read events: %w", err)
 	}
@@ -502,7 +519,7 @@ func (s *Store) Close() error {
 	s.closed.Do(func() {
 		close(s.quit)
 		<-s.done
-		err = errors.Join(s.r.Close(), s.w.Close())
+		err = errors.Join(s.scan.Close(), s.read.Close(), s.byID.Close(), s.r.Close(), s.w.Close())
 	})
 	return err
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -98,4 +99,68 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(4*per*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLookup measures LookupEvents-shaped queries over a history of
+// CAIRN_BENCH_EVENTS events (default 20,000) spread over 10 days.
+func BenchmarkLookup(b *testing.B) {
+	n := 20000
+	if v := os.Getenv("CAIRN_BENCH_EVENTS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	dir := os.Getenv("CAIRN_BENCH_DIR") // reuse a loaded history between runs
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	s, err := sqlite.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	end := storetest.Base
+	span := 10 * 24 * time.Hour
+	if st, _ := s.Stats(ctx); st.LastSeq < int64(n) {
+		const batch = 1000
+		for i := int(st.LastSeq); i < n; i += batch {
+			evs := make([]*event.Event, 0, batch)
+			for j := i; j < i+batch && j < n; j++ {
+				at := end.Add(-span + time.Duration(j)*span/time.Duration(n))
+				evs = append(evs, storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40), at, map[string]any{
+					"eventID":  fmt.Sprintf("ev-%d", j),
+					"readOnly": j%3 == 0,
+					"userIdentity": map[string]any{"type": "IAMUser", "userName": fmt.Sprintf("user%d", j%50),
+						"accessKeyId": fmt.Sprintf("AKIA%d", j%50)},
+					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%5000), "type": "AWS::S3::Bucket"}},
+				}))
+			}
+			if _, err := s.Append(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	queries := []struct {
+		name  string
+		attr  event.Attribute
+		value string
+	}{
+		{"All", "", ""},
+		{"EventName", event.AttrEventName, "Op7"},
+		{"Username", event.AttrUsername, "user3"},
+		{"ReadOnly", event.AttrReadOnly, "true"},
+		{"ResourceName", event.AttrResourceName, "bucket-42"},
+		{"EventId", event.AttrEventID, fmt.Sprintf("ev-%d", n/2)},
+	}
+	for _, qq := range queries {
+		b.Run(qq.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p, err := s.Lookup(ctx, store.Query{Account: "111111111111", Region: "us-east-1",
+					Category: event.CategoryManagement, Attr: qq.attr, Value: qq.value,
+					Start: end.Add(-90 * 24 * time.Hour), End: end, Limit: 50})
+				if err != nil || len(p.Events) == 0 {
+					b.Fatalf("lookup %s: %d events, %v", qq.name, len(p.Events), err)
+				}
+			}
+		})
+	}
 }
