@@ -476,7 +476,6 @@ func wantErr(t *testing.T, err error, prefix, reason string) {
 	t.Errorf("error:\n%v\nwant a line starting %q containing %q", err, prefix, reason)
 }
 
-
 var fuzzErrRE = regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*: `)
 
 func FuzzParse(f *testing.F) {

@@ -36,7 +36,7 @@ func (e *fileError) Error() string {
 	var b strings.Builder
 	for i, d := range e.diags {
 		if i == maxReported {
-			fmt.Fprintf(&b, "\n%s: ... and %d more problems", e.name, len(e.diags)-i)
+			fmt.Fprintf(&b, "\n%s:%d: ... and %d more problems", e.name, d.line, len(e.diags)-i)
 			break
 		}
 		if i > 0 {
