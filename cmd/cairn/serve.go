@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 const serveHelp = `Usage: cairn serve [flags]
@@ -197,6 +198,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		Directory:        auth.NewDirectory(cfg),
 		Ingest:           ing,
 		History:          history.New(st, cfg.EventHistoryDays),
+		Trails:           trail.NewService(st, cfg),
 		Metrics:          m,
 		Log:              log,
 		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,

@@ -77,6 +77,7 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 		ManagementEvent:    true,
 		RecipientAccountID: c.principal.Account,
 		EventCategory:      event.CategoryManagement,
+		Resources:          c.resources,
 	}
 	if callErr != nil {
 		e := awsproto.As(callErr)

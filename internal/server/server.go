@@ -20,10 +20,12 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/sigv4"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // Options are the server's dependencies and limits.
@@ -31,6 +33,7 @@ type Options struct {
 	Directory *auth.Directory
 	Ingest    *ingest.Service
 	History   *history.Service
+	Trails    *trail.Service
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	// MaxIngestBytes bounds a /v1/events body; MaxIngestRecords its records.
@@ -63,6 +66,8 @@ type call struct {
 	body      []byte
 	requestID string
 	r         *http.Request
+	// resources are the resources the call was about (for its audit record).
+	resources []event.Resource
 }
 
 // New makes the server.
@@ -77,9 +82,8 @@ func New(o Options) *Server {
 		o.MaxIngestRecords = 1000
 	}
 	s := &Server{opts: o}
-	s.ops = map[string]operation{
-		"LookupEvents": {readOnly: true, handle: s.lookupEvents},
-	}
+	s.ops = s.trailOps()
+	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
 	return s
 }
 

@@ -12,8 +12,28 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 )
 
-// ErrClosed is returned by a store that has been closed.
-var ErrClosed = errors.New("store: closed")
+// Errors of the trail table.
+var (
+	// ErrClosed is returned by a store that has been closed.
+	ErrClosed = errors.New("store: closed")
+	// ErrExists: a row with that key is already stored.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict: the row changed since it was read.
+	ErrConflict = errors.New("store: changed concurrently")
+	// ErrNotFound: no such row.
+	ErrNotFound = errors.New("store: not found")
+)
+
+// TrailRow is a stored trail: its identity and its configuration document.
+type TrailRow struct {
+	ARN     string
+	Account string
+	Region  string // home region
+	Name    string
+	Doc     []byte
+	// Version is 1 for a new row and grows with each change.
+	Version int64
+}
 
 // AppendResult says what became of one appended event.
 type AppendResult struct {
@@ -71,6 +91,14 @@ type Store interface {
 	Lookup(ctx context.Context, q Query) (Page, error)
 	// Purge removes events whose eventTime is before the cutoff.
 	Purge(ctx context.Context, before time.Time) (int64, error)
+	// Trails returns every stored trail.
+	Trails(ctx context.Context) ([]TrailRow, error)
+	// PutTrail creates the row (expectVersion 0; ErrExists if the ARN is
+	// taken) or replaces it if it is still at expectVersion (else
+	// ErrConflict; ErrNotFound if gone). It returns the new version.
+	PutTrail(ctx context.Context, row TrailRow, expectVersion int64) (int64, error)
+	// DeleteTrail removes a trail (ErrNotFound if there is none).
+	DeleteTrail(ctx context.Context, arn string) error
 	// Stats reports the store's size.
 	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store; pending appends fail with ErrClosed.

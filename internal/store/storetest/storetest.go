@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -57,6 +58,40 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DataEventsNotInHistory", func(t *testing.T) { testData(t, open(t)) })
 	t.Run("Purge", func(t *testing.T) { testPurge(t, open(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
+	t.Run("Trails", func(t *testing.T) { testTrails(t, open(t)) })
+}
+
+func testTrails(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	row := store.TrailRow{ARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/t1", Account: "111111111111",
+		Region: "us-east-1", Name: "t1", Doc: []byte(`{"v":1}`)}
+	if v, err := s.PutTrail(ctx, row, 0); err != nil || v != 1 {
+		t.Fatalf("create: %d, %v", v, err)
+	}
+	if _, err := s.PutTrail(ctx, row, 0); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	row.Doc = []byte(`{"v":2}`)
+	if v, err := s.PutTrail(ctx, row, 1); err != nil || v != 2 {
+		t.Fatalf("update: %d, %v", v, err)
+	}
+	if _, err := s.PutTrail(ctx, row, 1); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale update: %v", err)
+	}
+	rows, err := s.Trails(ctx)
+	if err != nil || len(rows) != 1 || string(rows[0].Doc) != `{"v":2}` || rows[0].Version != 2 || rows[0].Name != "t1" {
+		t.Fatalf("trails: %+v, %v", rows, err)
+	}
+	if err := s.DeleteTrail(ctx, row.ARN); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTrail(ctx, row.ARN); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := s.PutTrail(ctx, row, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of deleted: %v", err)
+	}
 }
 
 func q(account, region string) store.Query {

@@ -1,0 +1,38 @@
+package trail
+
+// EventSelector is a basic event selector (the model's EventSelector).
+type EventSelector struct {
+	ReadWriteType                 *string        `json:",omitempty"`
+	IncludeManagementEvents       *bool          `json:",omitempty"`
+	DataResources                 []DataResource `json:",omitempty"`
+	ExcludeManagementEventSources []string       `json:",omitempty"`
+}
+
+// DataResource names data events of one resource type by ARN prefix.
+type DataResource struct {
+	Type   *string  `json:",omitempty"`
+	Values []string `json:",omitempty"`
+}
+
+// AdvancedEventSelector is the model's AdvancedEventSelector.
+type AdvancedEventSelector struct {
+	Name           *string `json:",omitempty"`
+	FieldSelectors []AdvancedFieldSelector
+}
+
+// AdvancedFieldSelector is one condition of an advanced selector.
+type AdvancedFieldSelector struct {
+	Field         *string
+	Equals        []string `json:",omitempty"`
+	StartsWith    []string `json:",omitempty"`
+	EndsWith      []string `json:",omitempty"`
+	NotEquals     []string `json:",omitempty"`
+	NotStartsWith []string `json:",omitempty"`
+	NotEndsWith   []string `json:",omitempty"`
+}
+
+// InsightSelector is the model's InsightSelector.
+type InsightSelector struct {
+	InsightType     *string  `json:",omitempty"`
+	EventCategories []string `json:",omitempty"`
+}

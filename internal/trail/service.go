@@ -1,0 +1,947 @@
+package trail
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// MaxTrailsPerRegion is CloudTrail's limit of trails per account and region.
+const MaxTrailsPerRegion = 5
+
+// listPageSize is how many trails a ListTrails page holds.
+const listPageSize = 10
+
+// Caller is who asks, and in which region (the SigV4 scope's).
+type Caller struct {
+	Account string
+	Region  string
+}
+
+// DeliveryStatus is what delivery reports about a trail in one region, for
+// GetTrailStatus.
+type DeliveryStatus struct {
+	LatestDeliveryTime                time.Time
+	LatestDeliveryAttemptTime         time.Time
+	LatestDeliveryError               string
+	LatestNotificationTime            time.Time
+	LatestNotificationAttemptTime     time.Time
+	LatestNotificationError           string
+	LatestDigestDeliveryTime          time.Time
+	LatestDigestDeliveryError         string
+	LatestCloudWatchLogsDeliveryTime  time.Time
+	LatestCloudWatchLogsDeliveryError string
+}
+
+// StatusSource reports delivery status; the delivery engine provides it.
+type StatusSource interface {
+	DeliveryStatus(ctx context.Context, trailARN, region string) (DeliveryStatus, error)
+}
+
+// Service is the trail control plane.
+type Service struct {
+	store  store.Store
+	cfg    *config.Config
+	now    func() time.Time
+	status StatusSource
+	mu     sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
+}
+
+// NewService makes the control plane over st with the configuration's
+// buckets, keys, topics, log groups and organization.
+func NewService(st store.Store, cfg *config.Config) *Service {
+	return &Service{store: st, cfg: cfg, now: time.Now}
+}
+
+// SetStatusSource connects the delivery engine's status reports.
+func (s *Service) SetStatusSource(src StatusSource) { s.status = src }
+
+// All returns every stored trail.
+func (s *Service) All(ctx context.Context) ([]*Trail, error) {
+	rows, err := s.store.Trails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Trail, 0, len(rows))
+	for _, r := range rows {
+		var t Trail
+		if err := json.Unmarshal(r.Doc, &t); err != nil {
+			return nil, fmt.Errorf("trail: stored trail %s: %w", r.ARN, err)
+		}
+		t.Version = r.Version
+		out = append(out, &t)
+	}
+	return out, nil
+}
+
+func (s *Service) partition() string {
+	if s.cfg.Partition == "" {
+		return "aws"
+	}
+	return s.cfg.Partition
+}
+
+// member reports whether account belongs to the configured organization.
+func (s *Service) member(account string) bool {
+	return slices.Contains(s.cfg.OrganizationMembers(), account)
+}
+
+// visible reports whether c sees t in its region: its own trails of the
+// region, its own multi-region trails (shadows elsewhere), and the
+// organization's trails when c's account is a member.
+func (s *Service) visible(c Caller, t *Trail) bool {
+	here := t.HomeRegion == c.Region || t.IsMultiRegionTrail
+	if t.Account == c.Account {
+		return here
+	}
+	return here && t.IsOrganizationTrail && s.member(c.Account)
+}
+
+// access is what an operation needs of the trail it names.
+type access int
+
+const (
+	readAny   access = iota // shadows too (GetTrail, GetTrailStatus)
+	readHome                // only in the home region (GetEventSelectors…)
+	writeHome               // changes: home region, owner only
+)
+
+// resolve finds the trail a Name parameter (name or ARN) means for c.
+func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a access) (*Trail, error) {
+	if nameOrARN == "" {
+		return nil, awsproto.Errorf("InvalidTrailNameException", "A trail name or ARN is required.")
+	}
+	all, err := s.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found *Trail
+	if IsARN(nameOrARN) {
+		p, err := ParseARN(nameOrARN)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range all {
+			if t.ARN == nameOrARN {
+				found = t
+			}
+		}
+		switch {
+		case found == nil:
+			return nil, notFound(nameOrARN, c.Account)
+		case !s.visible(c, found) && found.Account == c.Account && p.Region != c.Region:
+			return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+		case !s.visible(c, found):
+			return nil, notFound(nameOrARN, c.Account)
+		}
+	} else {
+		if err := ValidateName(nameOrARN); err != nil {
+			return nil, err
+		}
+		// Prefer the caller's own trail of this region, then its shadows,
+		// then the organization's.
+		rank := func(t *Trail) int {
+			switch {
+			case t.Account == c.Account && t.HomeRegion == c.Region:
+				return 0
+			case t.Account == c.Account:
+				return 1
+			}
+			return 2
+		}
+		for _, t := range all {
+			if t.Name == nameOrARN && s.visible(c, t) && (found == nil || rank(t) < rank(found)) {
+				found = t
+			}
+		}
+		if found == nil {
+			return nil, notFound(ARN(s.partition(), c.Region, c.Account, nameOrARN), c.Account)
+		}
+	}
+	switch a {
+	case readHome:
+		if found.IsShadowIn(c.Region) {
+			return nil, notFound(nameOrARN, c.Account)
+		}
+	case writeHome:
+		if found.Account != c.Account {
+			return nil, awsproto.Errorf("NotOrganizationMasterAccountException",
+				"Trail %s belongs to the organization's management account %s; only that account can change it.", found.ARN, found.Account)
+		}
+		if found.IsShadowIn(c.Region) {
+			return nil, awsproto.Errorf("InvalidHomeRegionException",
+				"This operation must be called from the trail's home region, %s.", found.HomeRegion)
+		}
+	}
+	return found, nil
+}
+
+// save writes a trail, creating it when create is set.
+func (s *Service) save(ctx context.Context, t *Trail, create bool) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	expect := t.Version
+	if create {
+		expect = 0
+	}
+	v, err := s.store.PutTrail(ctx, store.TrailRow{ARN: t.ARN, Account: t.Account, Region: t.HomeRegion, Name: t.Name, Doc: doc}, expect)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+	case errors.Is(err, store.ErrConflict):
+		return awsproto.Errorf("ConflictException", "Trail %s changed while this request ran; retry.", t.Name)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(t.ARN, t.Account)
+	case err != nil:
+		return err
+	}
+	t.Version = v
+	return nil
+}
+
+// CreateTrailInput is CreateTrailRequest.
+type CreateTrailInput struct {
+	Name                       *string
+	S3BucketName               *string
+	S3KeyPrefix                *string
+	SnsTopicName               *string
+	IncludeGlobalServiceEvents *bool
+	IsMultiRegionTrail         *bool
+	EnableLogFileValidation    *bool
+	CloudWatchLogsLogGroupArn  *string
+	CloudWatchLogsRoleArn      *string
+	KmsKeyId                   *string
+	IsOrganizationTrail        *bool
+	TagsList                   []Tag
+}
+
+// UpdateTrailInput is UpdateTrailRequest.
+type UpdateTrailInput struct {
+	Name                       *string
+	S3BucketName               *string
+	S3KeyPrefix                *string
+	SnsTopicName               *string
+	IncludeGlobalServiceEvents *bool
+	IsMultiRegionTrail         *bool
+	EnableLogFileValidation    *bool
+	CloudWatchLogsLogGroupArn  *string
+	CloudWatchLogsRoleArn      *string
+	KmsKeyId                   *string
+	IsOrganizationTrail        *bool
+}
+
+// TrailOutput is CreateTrailResponse and UpdateTrailResponse.
+type TrailOutput struct {
+	Name                       string
+	S3BucketName               string
+	S3KeyPrefix                string `json:",omitempty"`
+	SnsTopicName               string `json:",omitempty"`
+	SnsTopicARN                string `json:",omitempty"`
+	IncludeGlobalServiceEvents bool
+	IsMultiRegionTrail         bool
+	TrailARN                   string
+	LogFileValidationEnabled   bool
+	CloudWatchLogsLogGroupArn  string `json:",omitempty"`
+	CloudWatchLogsRoleArn      string `json:",omitempty"`
+	KmsKeyId                   string `json:",omitempty"`
+	IsOrganizationTrail        bool
+}
+
+func output(t *Trail) TrailOutput {
+	return TrailOutput{Name: t.Name, S3BucketName: t.S3BucketName, S3KeyPrefix: t.S3KeyPrefix,
+		SnsTopicName: t.SnsTopicName, SnsTopicARN: t.SnsTopicARN, IncludeGlobalServiceEvents: t.IncludeGlobalServiceEvents,
+		IsMultiRegionTrail: t.IsMultiRegionTrail, TrailARN: t.ARN, LogFileValidationEnabled: t.LogFileValidationEnabled,
+		CloudWatchLogsLogGroupArn: t.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: t.CloudWatchLogsRoleArn,
+		KmsKeyId: t.KmsKeyId, IsOrganizationTrail: t.IsOrganizationTrail}
+}
+
+// Shape is the model's Trail shape (GetTrail, DescribeTrails).
+type Shape struct {
+	Name                       string
+	S3BucketName               string `json:",omitempty"`
+	S3KeyPrefix                string `json:",omitempty"`
+	SnsTopicName               string `json:",omitempty"`
+	SnsTopicARN                string `json:",omitempty"`
+	IncludeGlobalServiceEvents bool
+	IsMultiRegionTrail         bool
+	HomeRegion                 string
+	TrailARN                   string
+	LogFileValidationEnabled   bool
+	CloudWatchLogsLogGroupArn  string `json:",omitempty"`
+	CloudWatchLogsRoleArn      string `json:",omitempty"`
+	KmsKeyId                   string `json:",omitempty"`
+	HasCustomEventSelectors    bool
+	HasInsightSelectors        bool
+	IsOrganizationTrail        bool
+}
+
+func shape(t *Trail) Shape {
+	o := output(t)
+	return Shape{Name: o.Name, S3BucketName: o.S3BucketName, S3KeyPrefix: o.S3KeyPrefix, SnsTopicName: o.SnsTopicName,
+		SnsTopicARN: o.SnsTopicARN, IncludeGlobalServiceEvents: o.IncludeGlobalServiceEvents, IsMultiRegionTrail: o.IsMultiRegionTrail,
+		HomeRegion: t.HomeRegion, TrailARN: o.TrailARN, LogFileValidationEnabled: o.LogFileValidationEnabled,
+		CloudWatchLogsLogGroupArn: o.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: o.CloudWatchLogsRoleArn,
+		KmsKeyId: o.KmsKeyId, HasCustomEventSelectors: t.HasCustomSelectors(), HasInsightSelectors: len(t.InsightSelectors) > 0,
+		IsOrganizationTrail: o.IsOrganizationTrail}
+}
+
+// settings are the configurable parts shared by CreateTrail and UpdateTrail.
+type settings struct {
+	S3BucketName, S3KeyPrefix, SnsTopicName                                 *string
+	IncludeGlobalServiceEvents, IsMultiRegionTrail, EnableLogFileValidation *bool
+	CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn, KmsKeyId              *string
+	IsOrganizationTrail                                                     *bool
+}
+
+// apply validates the settings and writes them into t, in CloudTrail's
+// order of checks.
+func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
+	wasMulti := t.IsMultiRegionTrail
+	if in.IsMultiRegionTrail != nil {
+		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
+	}
+	switch {
+	case in.IncludeGlobalServiceEvents != nil:
+		t.IncludeGlobalServiceEvents = *in.IncludeGlobalServiceEvents
+	case t.IsMultiRegionTrail && !wasMulti:
+		t.IncludeGlobalServiceEvents = true
+	case !creating && wasMulti && !t.IsMultiRegionTrail:
+		t.IncludeGlobalServiceEvents = false
+	}
+	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
+		return awsproto.Errorf("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
+	}
+	if in.S3BucketName != nil {
+		if err := ValidateBucketName(*in.S3BucketName); err != nil {
+			return err
+		}
+		if !s.bucketExists(*in.S3BucketName) {
+			return awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket %s does not exist!", *in.S3BucketName)
+		}
+		t.S3BucketName = *in.S3BucketName
+	}
+	if in.S3KeyPrefix != nil {
+		if err := ValidatePrefix(*in.S3KeyPrefix); err != nil {
+			return err
+		}
+		t.S3KeyPrefix = *in.S3KeyPrefix
+	}
+	if in.SnsTopicName != nil {
+		if *in.SnsTopicName == "" {
+			t.SnsTopicName, t.SnsTopicARN = "", ""
+		} else {
+			arn, err := s.resolveTopic(c, *in.SnsTopicName)
+			if err != nil {
+				return err
+			}
+			t.SnsTopicName, t.SnsTopicARN = *in.SnsTopicName, arn
+		}
+	}
+	if in.EnableLogFileValidation != nil {
+		t.LogFileValidationEnabled = *in.EnableLogFileValidation
+	}
+	if in.KmsKeyId != nil {
+		if *in.KmsKeyId == "" {
+			t.KmsKeyId = ""
+		} else {
+			arn, err := s.resolveKMS(*in.KmsKeyId)
+			if err != nil {
+				return err
+			}
+			t.KmsKeyId = arn
+		}
+	}
+	if in.CloudWatchLogsLogGroupArn != nil {
+		t.CloudWatchLogsLogGroupArn = *in.CloudWatchLogsLogGroupArn
+	}
+	if in.CloudWatchLogsRoleArn != nil {
+		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
+	}
+	if err := s.checkCloudWatch(t); err != nil {
+		return err
+	}
+	if in.IsOrganizationTrail != nil {
+		if *in.IsOrganizationTrail {
+			org := s.cfg.Organization
+			if org == nil {
+				return awsproto.Errorf("OrganizationsNotInUseException", "This account is not part of an organization; configure organization: to create organization trails.")
+			}
+			if c.Account != org.ManagementAccount {
+				return awsproto.Errorf("NotOrganizationMasterAccountException", "Account %s is not the management account of organization %s; only %s can create organization trails.", c.Account, org.ID, org.ManagementAccount)
+			}
+			t.OrganizationID = org.ID
+		} else {
+			t.OrganizationID = ""
+		}
+		t.IsOrganizationTrail = *in.IsOrganizationTrail
+	}
+	return nil
+}
+
+func (s *Service) bucketExists(name string) bool {
+	for _, b := range s.cfg.Buckets {
+		if b.Name == name {
+			return true
+		}
+	}
+	fi, err := os.Stat(filepath.Join(s.cfg.DataDir, "buckets", name))
+	return err == nil && fi.IsDir()
+}
+
+var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+func (s *Service) resolveTopic(c Caller, nameOrARN string) (string, error) {
+	name, account, region := nameOrARN, c.Account, c.Region
+	if strings.HasPrefix(nameOrARN, "arn:") {
+		parts := strings.Split(nameOrARN, ":")
+		if len(parts) != 6 || parts[2] != "sns" || !isAccountID(parts[4]) {
+			return "", awsproto.Errorf("InvalidSnsTopicNameException", "%q is not a valid SNS topic ARN.", nameOrARN)
+		}
+		region, account, name = parts[3], parts[4], parts[5]
+	}
+	if len(nameOrARN) > 256 || !topicNameRE.MatchString(name) {
+		return "", awsproto.Errorf("InvalidSnsTopicNameException", "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
+	}
+	for _, tp := range s.cfg.Topics {
+		if tp.Name == name && tp.Account == account {
+			return "arn:" + s.partition() + ":sns:" + region + ":" + account + ":" + name, nil
+		}
+	}
+	return "", awsproto.Errorf("InsufficientSnsTopicPolicyException", "SNS Topic does not exist or the topic policy is incorrect! (topic %s of account %s is not configured under topics:)", name, account)
+}
+
+var (
+	kmsKeyIDRE = regexp.MustCompile(`^(mrk-[0-9a-f]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
+	kmsARNRE   = regexp.MustCompile(`^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$`)
+)
+
+// resolveKMS turns a KmsKeyId (key ARN, key id, alias) into the configured
+// key's ARN.
+func (s *Service) resolveKMS(id string) (string, error) {
+	switch {
+	case kmsARNRE.MatchString(id):
+		for _, k := range s.cfg.KMSKeys {
+			if k.ARN == id {
+				return k.ARN, nil
+			}
+		}
+	case strings.HasPrefix(id, "alias/") && len(id) > len("alias/"):
+	case kmsKeyIDRE.MatchString(id):
+		for _, k := range s.cfg.KMSKeys {
+			if strings.HasSuffix(k.ARN, ":key/"+id) {
+				return k.ARN, nil
+			}
+		}
+	default:
+		return "", awsproto.Errorf("InvalidKmsKeyIdException", "KmsKeyId %q is not a key ARN, key id, alias name or alias ARN.", id)
+	}
+	return "", awsproto.Errorf("KmsKeyNotFoundException", "KMS key %s does not exist (it is not configured under kms_keys:).", id)
+}
+
+var roleARNRE = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+
+func (s *Service) checkCloudWatch(t *Trail) error {
+	g, r := t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn
+	if g == "" && r == "" {
+		return nil
+	}
+	if g == "" {
+		return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "CloudWatchLogsRoleArn needs CloudWatchLogsLogGroupArn.")
+	}
+	if r == "" {
+		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "CloudWatchLogsLogGroupArn needs CloudWatchLogsRoleArn.")
+	}
+	if !roleARNRE.MatchString(r) {
+		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "%q is not an IAM role ARN.", r)
+	}
+	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
+	for _, lg := range s.cfg.LogGroups {
+		if norm(lg.ARN) == norm(g) {
+			return nil
+		}
+	}
+	return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "Log group %s does not exist (it is not configured under log_groups:).", g)
+}
+
+// CreateTrail implements the operation.
+func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput) (TrailOutput, error) {
+	name := deref(in.Name)
+	if err := ValidateName(name); err != nil {
+		return TrailOutput{}, err
+	}
+	if in.S3BucketName == nil {
+		return TrailOutput{}, awsproto.Errorf("InvalidS3BucketNameException", "S3BucketName is required.")
+	}
+	t := &Trail{Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
+		IncludeGlobalServiceEvents: true, Created: s.now().UTC()}
+	if err := s.apply(c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
+		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
+		in.KmsKeyId, in.IsOrganizationTrail}, true); err != nil {
+		return TrailOutput{}, err
+	}
+	if err := ValidateTags(in.TagsList); err != nil {
+		return TrailOutput{}, err
+	}
+	t.Tags = in.TagsList
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all, err := s.All(ctx)
+	if err != nil {
+		return TrailOutput{}, err
+	}
+	// Names are unique among what the account sees in each region the new
+	// trail appears in; at most five trails per account and region.
+	regions := []string{c.Region}
+	if t.IsMultiRegionTrail {
+		regions = s.cfg.Regions
+	}
+	for _, r := range regions {
+		rc := Caller{Account: c.Account, Region: r}
+		n := 0
+		for _, o := range all {
+			if !s.visible(rc, o) || o.Account != c.Account {
+				continue
+			}
+			if o.Name == name {
+				return TrailOutput{}, awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", name, c.Account)
+			}
+			n++
+		}
+		if n >= MaxTrailsPerRegion {
+			return TrailOutput{}, awsproto.Errorf("MaximumNumberOfTrailsExceededException",
+				"User: %s already has %d trails in %s; the limit is %d.", c.Account, n, r, MaxTrailsPerRegion)
+		}
+	}
+	if err := s.save(ctx, t, true); err != nil {
+		return TrailOutput{}, err
+	}
+	return output(t), nil
+}
+
+// UpdateTrail implements the operation.
+func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput) (TrailOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.resolve(ctx, c, deref(in.Name), writeHome)
+	if err != nil {
+		return TrailOutput{}, err
+	}
+	if err := s.apply(c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
+		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
+		in.KmsKeyId, in.IsOrganizationTrail}, false); err != nil {
+		return TrailOutput{}, err
+	}
+	if err := s.save(ctx, t, false); err != nil {
+		return TrailOutput{}, err
+	}
+	return output(t), nil
+}
+
+// DeleteTrail implements the operation. Delivered files stay where they are.
+func (s *Service) DeleteTrail(ctx context.Context, c Caller, name string) (*Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.resolve(ctx, c, name, writeHome)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteTrail(ctx, t.ARN); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound(name, c.Account)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// GetTrail implements the operation.
+func (s *Service) GetTrail(ctx context.Context, c Caller, name string) (Shape, error) {
+	t, err := s.resolve(ctx, c, name, readAny)
+	if err != nil {
+		return Shape{}, err
+	}
+	return shape(t), nil
+}
+
+// DescribeTrails implements the operation.
+func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, includeShadow *bool) ([]Shape, error) {
+	all, err := s.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shadows := includeShadow == nil || *includeShadow
+	for _, n := range names {
+		if IsARN(n) {
+			if _, err := ParseARN(n); err != nil {
+				return nil, err
+			}
+		} else if err := ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
+	out := []Shape{}
+	for _, t := range all {
+		if !s.visible(c, t) {
+			continue
+		}
+		if !shadows && (t.IsShadowIn(c.Region) || t.Account != c.Account) {
+			continue
+		}
+		if len(names) > 0 && !slices.Contains(names, t.Name) && !slices.Contains(names, t.ARN) {
+			continue
+		}
+		out = append(out, shape(t))
+	}
+	slices.SortFunc(out, func(a, b Shape) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// TrailInfo is one entry of ListTrails.
+type TrailInfo struct {
+	TrailARN   string
+	Name       string
+	HomeRegion string
+}
+
+// ListTrails implements the operation: every trail of the account in any
+// region (and the organization's, for a member), a page at a time.
+func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]TrailInfo, *string, error) {
+	all, err := s.All(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	after := ""
+	if token != nil {
+		b, err := base64.RawURLEncoding.DecodeString(*token)
+		if err != nil || !strings.HasPrefix(string(b), "arn:") {
+			return nil, nil, awsproto.Errorf("InvalidNextTokenException", "The NextToken is not valid.")
+		}
+		after = string(b)
+	}
+	var list []TrailInfo
+	for _, t := range all {
+		if t.Account == c.Account || t.IsOrganizationTrail && s.member(c.Account) {
+			list = append(list, TrailInfo{TrailARN: t.ARN, Name: t.Name, HomeRegion: t.HomeRegion})
+		}
+	}
+	slices.SortFunc(list, func(a, b TrailInfo) int { return strings.Compare(a.TrailARN, b.TrailARN) })
+	start := 0
+	for start < len(list) && after != "" && list[start].TrailARN <= after {
+		start++
+	}
+	page := list[start:]
+	var next *string
+	if len(page) > listPageSize {
+		page = page[:listPageSize]
+		n := base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].TrailARN))
+		next = &n
+	}
+	if page == nil {
+		page = []TrailInfo{}
+	}
+	return page, next, nil
+}
+
+// StatusOutput is GetTrailStatusResponse.
+type StatusOutput struct {
+	IsLogging                          bool
+	LatestDeliveryError                string         `json:",omitempty"`
+	LatestNotificationError            string         `json:",omitempty"`
+	LatestDeliveryTime                 *awsproto.Time `json:",omitempty"`
+	LatestNotificationTime             *awsproto.Time `json:",omitempty"`
+	StartLoggingTime                   *awsproto.Time `json:",omitempty"`
+	StopLoggingTime                    *awsproto.Time `json:",omitempty"`
+	LatestCloudWatchLogsDeliveryError  string         `json:",omitempty"`
+	LatestCloudWatchLogsDeliveryTime   *awsproto.Time `json:",omitempty"`
+	LatestDigestDeliveryTime           *awsproto.Time `json:",omitempty"`
+	LatestDigestDeliveryError          string         `json:",omitempty"`
+	LatestDeliveryAttemptTime          string
+	LatestNotificationAttemptTime      string
+	LatestNotificationAttemptSucceeded string
+	LatestDeliveryAttemptSucceeded     string
+	TimeLoggingStarted                 string
+	TimeLoggingStopped                 string
+}
+
+func isoOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// GetTrailStatus implements the operation, for the caller's region.
+func (s *Service) GetTrailStatus(ctx context.Context, c Caller, name string) (StatusOutput, error) {
+	t, err := s.resolve(ctx, c, name, readAny)
+	if err != nil {
+		return StatusOutput{}, err
+	}
+	out := StatusOutput{IsLogging: t.IsLogging, StartLoggingTime: awsproto.NewTime(t.StartLoggingTime),
+		StopLoggingTime: awsproto.NewTime(t.StopLoggingTime), TimeLoggingStarted: isoOrEmpty(t.StartLoggingTime),
+		TimeLoggingStopped: isoOrEmpty(t.StopLoggingTime)}
+	if s.status != nil {
+		d, err := s.status.DeliveryStatus(ctx, t.ARN, c.Region)
+		if err != nil {
+			return StatusOutput{}, err
+		}
+		out.LatestDeliveryTime = awsproto.NewTime(d.LatestDeliveryTime)
+		out.LatestDeliveryError = d.LatestDeliveryError
+		out.LatestNotificationTime = awsproto.NewTime(d.LatestNotificationTime)
+		out.LatestNotificationError = d.LatestNotificationError
+		out.LatestDigestDeliveryTime = awsproto.NewTime(d.LatestDigestDeliveryTime)
+		out.LatestDigestDeliveryError = d.LatestDigestDeliveryError
+		out.LatestCloudWatchLogsDeliveryTime = awsproto.NewTime(d.LatestCloudWatchLogsDeliveryTime)
+		out.LatestCloudWatchLogsDeliveryError = d.LatestCloudWatchLogsDeliveryError
+		out.LatestDeliveryAttemptTime = isoOrEmpty(d.LatestDeliveryAttemptTime)
+		out.LatestNotificationAttemptTime = isoOrEmpty(d.LatestNotificationAttemptTime)
+		if !d.LatestDeliveryAttemptTime.IsZero() {
+			out.LatestDeliveryAttemptSucceeded = isoOrEmpty(d.LatestDeliveryTime)
+		}
+		if !d.LatestNotificationAttemptTime.IsZero() {
+			out.LatestNotificationAttemptSucceeded = isoOrEmpty(d.LatestNotificationTime)
+		}
+	}
+	return out, nil
+}
+
+// SetLogging implements StartLogging and StopLogging.
+func (s *Service) SetLogging(ctx context.Context, c Caller, name string, on bool) (*Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.resolve(ctx, c, name, writeHome)
+	if err != nil {
+		return nil, err
+	}
+	if t.IsLogging != on {
+		t.IsLogging = on
+		if on {
+			t.StartLoggingTime = s.now().UTC()
+		} else {
+			t.StopLoggingTime = s.now().UTC()
+		}
+		if err := s.save(ctx, t, false); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// SelectorsOutput is PutEventSelectorsResponse and GetEventSelectorsResponse.
+type SelectorsOutput struct {
+	TrailARN               string
+	EventSelectors         []EventSelector         `json:",omitempty"`
+	AdvancedEventSelectors []AdvancedEventSelector `json:",omitempty"`
+}
+
+func selectorsOf(t *Trail) SelectorsOutput {
+	out := SelectorsOutput{TrailARN: t.ARN, AdvancedEventSelectors: t.AdvancedEventSelectors}
+	if len(t.AdvancedEventSelectors) == 0 {
+		sel := t.EventSelectors
+		if len(sel) == 0 {
+			sel = DefaultSelectors()
+		}
+		out.EventSelectors = NormalizeBasic(sel)
+	}
+	return out
+}
+
+// PutEventSelectors implements the operation: basic or advanced selectors,
+// each replacing the other.
+func (s *Service) PutEventSelectors(ctx context.Context, c Caller, name string, basic []EventSelector, advanced []AdvancedEventSelector) (SelectorsOutput, *Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.resolve(ctx, c, name, writeHome)
+	if err != nil {
+		return SelectorsOutput{}, nil, err
+	}
+	if err := ValidateSelectors(basic, advanced, s.partition()); err != nil {
+		return SelectorsOutput{}, nil, err
+	}
+	if len(advanced) > 0 {
+		t.EventSelectors, t.AdvancedEventSelectors = nil, advanced
+	} else {
+		t.EventSelectors, t.AdvancedEventSelectors = NormalizeBasic(basic), nil
+	}
+	if err := s.save(ctx, t, false); err != nil {
+		return SelectorsOutput{}, nil, err
+	}
+	return selectorsOf(t), t, nil
+}
+
+// GetEventSelectors implements the operation.
+func (s *Service) GetEventSelectors(ctx context.Context, c Caller, name string) (SelectorsOutput, error) {
+	t, err := s.resolve(ctx, c, name, readHome)
+	if err != nil {
+		return SelectorsOutput{}, err
+	}
+	return selectorsOf(t), nil
+}
+
+// InsightsOutput is Put/GetInsightSelectorsResponse.
+type InsightsOutput struct {
+	TrailARN         string
+	InsightSelectors []InsightSelector
+}
+
+// PutInsightSelectors implements the operation for trails.
+func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string, sel []InsightSelector) (InsightsOutput, *Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.resolve(ctx, c, name, writeHome)
+	if err != nil {
+		return InsightsOutput{}, nil, err
+	}
+	if err := ValidateInsightSelectors(sel); err != nil {
+		return InsightsOutput{}, nil, err
+	}
+	norm := make([]InsightSelector, len(sel))
+	for i, x := range sel {
+		if len(x.EventCategories) == 0 {
+			x.EventCategories = []string{"Management"}
+		}
+		norm[i] = x
+	}
+	t.InsightSelectors = norm
+	if err := s.save(ctx, t, false); err != nil {
+		return InsightsOutput{}, nil, err
+	}
+	return InsightsOutput{TrailARN: t.ARN, InsightSelectors: append([]InsightSelector{}, norm...)}, t, nil
+}
+
+// GetInsightSelectors implements the operation for trails.
+func (s *Service) GetInsightSelectors(ctx context.Context, c Caller, name string) (InsightsOutput, error) {
+	t, err := s.resolve(ctx, c, name, readHome)
+	if err != nil {
+		return InsightsOutput{}, err
+	}
+	if len(t.InsightSelectors) == 0 {
+		return InsightsOutput{}, awsproto.Errorf("InsightNotEnabledException", "Trail %s does not have Insights enabled. Enable Insights with PutInsightSelectors.", t.Name)
+	}
+	return InsightsOutput{TrailARN: t.ARN, InsightSelectors: t.InsightSelectors}, nil
+}
+
+// tagTarget resolves a tag operation's ResourceId (a trail ARN) for c.
+func (s *Service) tagTarget(ctx context.Context, c Caller, id string, a access) (*Trail, error) {
+	if !IsARN(id) {
+		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "ResourceId %q must be a trail ARN such as arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", id)
+	}
+	p, err := ParseARN(id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.resolve(ctx, c, id, a)
+	if err != nil {
+		var ae *awsproto.Error
+		if errors.As(err, &ae) && ae.Code == "TrailNotFoundException" {
+			return nil, awsproto.Errorf("ResourceNotFoundException", "Trail %s does not exist for the user: %s", id, c.Account)
+		}
+		return nil, err
+	}
+	if a == writeHome && p.Region != c.Region {
+		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+	}
+	return t, nil
+}
+
+// AddTags implements the operation: new keys are added, existing keys get
+// the new value.
+func (s *Service) AddTags(ctx context.Context, c Caller, id string, tags []Tag) (*Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tagTarget(ctx, c, id, writeHome)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidateTags(tags); err != nil {
+		return nil, err
+	}
+	merged := append([]Tag{}, t.Tags...)
+	for _, nt := range tags {
+		i := slices.IndexFunc(merged, func(x Tag) bool { return deref(x.Key) == deref(nt.Key) })
+		if i >= 0 {
+			merged[i] = nt
+		} else {
+			merged = append(merged, nt)
+		}
+	}
+	if len(merged) > 50 {
+		return nil, awsproto.Errorf("TagsLimitExceededException", "A trail can have at most 50 tags; this would make %d.", len(merged))
+	}
+	t.Tags = merged
+	if err := s.save(ctx, t, false); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// RemoveTags implements the operation.
+func (s *Service) RemoveTags(ctx context.Context, c Caller, id string, tags []Tag) (*Trail, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, err := s.tagTarget(ctx, c, id, writeHome)
+	if err != nil {
+		return nil, err
+	}
+	for i, rt := range tags {
+		if rt.Key == nil || *rt.Key == "" {
+			return nil, awsproto.Errorf("InvalidTagParameterException", "Tag %d: a key is required.", i+1)
+		}
+	}
+	t.Tags = slices.DeleteFunc(t.Tags, func(x Tag) bool {
+		return slices.ContainsFunc(tags, func(rt Tag) bool {
+			return deref(rt.Key) == deref(x.Key) && (rt.Value == nil || deref(rt.Value) == deref(x.Value))
+		})
+	})
+	if err := s.save(ctx, t, false); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ResourceTag is one entry of ListTags.
+type ResourceTag struct {
+	ResourceId string
+	TagsList   []Tag
+}
+
+// ListTags implements the operation (at most 20 trail ARNs).
+func (s *Service) ListTags(ctx context.Context, c Caller, ids []string) ([]ResourceTag, error) {
+	if len(ids) == 0 || len(ids) > 20 {
+		return nil, awsproto.Errorf("InvalidParameterException", "ResourceIdList must name 1 to 20 trails; got %d.", len(ids))
+	}
+	out := make([]ResourceTag, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.tagTarget(ctx, c, id, readAny)
+		if err != nil {
+			return nil, err
+		}
+		tags := t.Tags
+		if tags == nil {
+			tags = []Tag{}
+		}
+		out = append(out, ResourceTag{ResourceId: t.ARN, TagsList: tags})
+	}
+	return out, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
