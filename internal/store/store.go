@@ -44,6 +44,14 @@ type AppendResult struct {
 	Duplicate bool
 }
 
+// StateDoc is a small versioned document of Cairn's own state: delivery
+// cursors and status, signing keys, digest chains.
+type StateDoc struct {
+	Key     string
+	Doc     []byte
+	Version int64
+}
+
 // Query asks the event history of one account and region.
 type Query struct {
 	Account  string
@@ -99,6 +107,21 @@ type Store interface {
 	PutTrail(ctx context.Context, row TrailRow, expectVersion int64) (int64, error)
 	// DeleteTrail removes a trail (ErrNotFound if there is none).
 	DeleteTrail(ctx context.Context, arn string) error
+	// ReadLog returns up to limit events with Seq > after, in Seq order.
+	// Every event a later ReadLog can return has a higher Seq than those
+	// already returned: a consumer that remembers the last Seq it saw
+	// never skips one.
+	ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+	// GetState reads a state document (ErrNotFound if absent).
+	GetState(ctx context.Context, key string) (StateDoc, error)
+	// PutState creates (expectVersion 0; ErrExists if present) or replaces
+	// (ErrConflict if changed, ErrNotFound if gone) a state document, and
+	// returns its new version.
+	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+	// ListState returns the state documents whose keys start with prefix, in key order.
+	ListState(ctx context.Context, prefix string) ([]StateDoc, error)
+	// DeleteState removes a state document; absent is not an error.
+	DeleteState(ctx context.Context, key string) error
 	// Stats reports the store's size.
 	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store; pending appends fail with ErrClosed.

@@ -86,7 +86,7 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.Exec(schema + trailSchema); err != nil {
+	if _, err := w.Exec(schema + trailSchema + stateSchema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
 	}

@@ -59,6 +59,71 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Purge", func(t *testing.T) { testPurge(t, open(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Trails", func(t *testing.T) { testTrails(t, open(t)) })
+	t.Run("State", func(t *testing.T) { testState(t, open(t)) })
+	t.Run("ReadLog", func(t *testing.T) { testReadLog(t, open(t)) })
+}
+
+func testState(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.GetState(ctx, "cursor/a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("absent: %v", err)
+	}
+	if v, err := s.PutState(ctx, "cursor/a", []byte("1"), 0); err != nil || v != 1 {
+		t.Fatalf("create: %d %v", v, err)
+	}
+	if _, err := s.PutState(ctx, "cursor/a", []byte("1"), 0); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("create twice: %v", err)
+	}
+	if v, err := s.PutState(ctx, "cursor/a", []byte("2"), 1); err != nil || v != 2 {
+		t.Fatalf("update: %d %v", v, err)
+	}
+	if _, err := s.PutState(ctx, "cursor/a", []byte("3"), 1); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale: %v", err)
+	}
+	s.PutState(ctx, "cursor/b", []byte("b"), 0)
+	s.PutState(ctx, "cursos", []byte("x"), 0)
+	list, err := s.ListState(ctx, "cursor/")
+	if err != nil || len(list) != 2 || list[0].Key != "cursor/a" || string(list[0].Doc) != "2" || list[1].Key != "cursor/b" {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if err := s.DeleteState(ctx, "cursor/a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutState(ctx, "cursor/a", []byte("4"), 2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update deleted: %v", err)
+	}
+}
+
+func testReadLog(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	var evs []*event.Event
+	for i := 0; i < 7; i++ {
+		evs = append(evs, Rec(t, "111111111111", "us-east-1", fmt.Sprintf("E%d", i), Base, map[string]any{"eventCategory": "Data"}))
+	}
+	mustAppend(t, s, evs...)
+	var got []string
+	after := int64(0)
+	for {
+		page, err := s.ReadLog(ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			if e.Seq <= after {
+				t.Fatalf("seq %d after %d", e.Seq, after)
+			}
+			after = e.Seq
+			got = append(got, names(store.Page{Events: []*event.Event{e}})...)
+		}
+	}
+	if fmt.Sprint(got) != "[E0 E1 E2 E3 E4 E5 E6]" {
+		t.Fatalf("read log: %v", got)
+	}
 }
 
 func testTrails(t *testing.T, s store.Store) {

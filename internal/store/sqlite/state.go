@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+const stateSchema = `
+CREATE TABLE IF NOT EXISTS state (
+	key     TEXT PRIMARY KEY,
+	doc     BLOB    NOT NULL,
+	version INTEGER NOT NULL
+);
+`
+
+// ReadLog implements store.Store. The single writer assigns sequence
+// numbers in commit order, so a reader never sees a gap fill in later.
+func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, account, region, event_id, t, category, record
+		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read log: %w", err)
+	}
+	defer rows.Close()
+	var out []*event.Event
+	for rows.Next() {
+		e := &event.Event{}
+		var t int64
+		if err := rows.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
+			return nil, fmt.Errorf("sqlite: read log: %w", err)
+		}
+		e.Time = time.Unix(t, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// GetState implements store.Store.
+func (s *Store) GetState(ctx context.Context, key string) (store.StateDoc, error) {
+	d := store.StateDoc{Key: key}
+	err := s.r.QueryRowContext(ctx, `SELECT doc, version FROM state WHERE key = ?`, key).Scan(&d.Doc, &d.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, store.ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("sqlite: get state: %w", err)
+	}
+	return d, nil
+}
+
+// PutState implements store.Store.
+func (s *Store) PutState(ctx context.Context, key string, doc []byte, expect int64) (int64, error) {
+	if expect == 0 {
+		res, err := s.w.ExecContext(ctx, `INSERT INTO state(key, doc, version) VALUES (?, ?, 1) ON CONFLICT(key) DO NOTHING`, key, doc)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: put state: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return 0, store.ErrExists
+		}
+		return 1, nil
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE state SET doc = ?, version = version + 1 WHERE key = ? AND version = ?`, doc, key, expect)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: put state: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return expect + 1, nil
+	}
+	if _, err := s.GetState(ctx, key); errors.Is(err, store.ErrNotFound) {
+		return 0, store.ErrNotFound
+	}
+	return 0, store.ErrConflict
+}
+
+// ListState implements store.Store.
+func (s *Store) ListState(ctx context.Context, prefix string) ([]store.StateDoc, error) {
+	// Keys in [prefix, prefix+U+FFFF) start with prefix.
+	rows, err := s.r.QueryContext(ctx, `SELECT key, doc, version FROM state WHERE key >= ? AND key < ? ORDER BY key`,
+		prefix, prefix+"\U0010FFFF")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list state: %w", err)
+	}
+	defer rows.Close()
+	var out []store.StateDoc
+	for rows.Next() {
+		var d store.StateDoc
+		if err := rows.Scan(&d.Key, &d.Doc, &d.Version); err != nil {
+			return nil, fmt.Errorf("sqlite: list state: %w", err)
+		}
+		if strings.HasPrefix(d.Key, prefix) {
+			out = append(out, d)
+		}
+	}
+	return out, rows.Err()
+}
+
+// DeleteState implements store.Store.
+func (s *Store) DeleteState(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM state WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("sqlite: delete state: %w", err)
+	}
+	return nil
+}
