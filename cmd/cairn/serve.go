@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -50,17 +51,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "listen `address` (default 127.0.0.1:4590)")
 	dataDir := fs.String("data-dir", "", "data `directory` (default ./cairn-data)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveHelp)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, serveHelp, stdout, stderr); !ok {
+		return code
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -108,10 +100,16 @@ func quickStart(cfg *config.Config, stdout io.Writer) (*config.Config, error) {
 	if account == "" {
 		account = "123456789012"
 	}
+	if !accountRE.MatchString(account) {
+		return nil, fmt.Errorf("CAIRN_ACCOUNT_ID %q must be 12 digits", account)
+	}
 	id, secret := os.Getenv("CAIRN_ACCESS_KEY_ID"), os.Getenv("CAIRN_SECRET_ACCESS_KEY")
 	if id != "" || secret != "" {
 		if id == "" || secret == "" {
 			return nil, errors.New("set both CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY, or neither")
+		}
+		if !keyIDRE.MatchString(id) {
+			return nil, fmt.Errorf("CAIRN_ACCESS_KEY_ID %q must be 16 to 128 uppercase letters and digits", id)
 		}
 		return config.FromEnv(cfg, account, id, secret), nil
 	}
@@ -135,6 +133,11 @@ func quickStart(cfg *config.Config, stdout io.Writer) (*config.Config, error) {
 	}
 	return config.FromEnv(cfg, creds["CAIRN_ACCOUNT_ID"], creds["CAIRN_ACCESS_KEY_ID"], creds["CAIRN_SECRET_ACCESS_KEY"]), nil
 }
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	keyIDRE   = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+)
 
 func randomString(n int, alphabet string) string {
 	b := make([]byte, n)
@@ -258,13 +261,8 @@ func retention(ctx context.Context, st store.Store, days int, log *slog.Logger) 
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: cairn version\n\nPrints the version and build information.") }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, "Usage: cairn version\n\nPrints the version and build information.\n", stdout, stderr); !ok {
+		return code
 	}
 	fmt.Fprintf(stdout, "cairn %s\n", version)
 	if bi, ok := debug.ReadBuildInfo(); ok {

@@ -15,8 +15,8 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
 	fail := func(err error) {
-		awsproto.WriteError(w, requestID, err)
 		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
+		awsproto.WriteError(w, requestID, err)
 	}
 	body, err := readBody(w, r, s.opts.MaxIngestBytes)
 	if err != nil {
@@ -52,8 +52,8 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	s.opts.Metrics.Request("IngestEvents", "OK", time.Since(start))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	json.NewEncoder(w).Encode(res)
-	s.opts.Metrics.Request("IngestEvents", "OK", time.Since(start))
 }

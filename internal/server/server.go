@@ -162,8 +162,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	op := "unknown"
 	fail := func(err error) {
-		awsproto.WriteError(w, requestID, err)
 		s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+		awsproto.WriteError(w, requestID, err)
 	}
 	body, err := readBody(w, r, maxAPIBytes)
 	if err != nil {
@@ -201,8 +201,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	awsproto.WriteJSON(w, requestID, resp)
 	s.opts.Metrics.Request(op, "OK", time.Since(start))
+	awsproto.WriteJSON(w, requestID, resp)
 }
 
 // readOnlyName says whether an operation only reads, by CloudTrail's naming.
