@@ -142,20 +142,26 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		v, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		if err != nil || v.Year() < 1 || v.Year() > 9999 {
 			return fmt.Errorf("timestamp %q is not epoch seconds or ISO 8601", s)
+		}
+		if v.Before(minTime) {
+			return fmt.Errorf("timestamp %q is out of range", s)
 		}
 		t.Time = v.UTC()
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < -62135596800 || f > 253402300799 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < float64(minTime.Unix()) || f >= 253402300800 {
 		return fmt.Errorf("timestamp %s is not valid epoch seconds", b)
 	}
 	sec, frac := math.Modf(f)
 	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e3))*1e6).UTC()
 	return nil
 }
+
+// minTime is the earliest timestamp accepted: year 1.
+var minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // NewTime wraps t for the wire; a zero time stays nil.
 func NewTime(t time.Time) *Time {

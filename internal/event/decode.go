@@ -202,6 +202,12 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 		if source == "" {
 			source = insight.EventSource
 		}
+		if name == "" {
+			return nil, fieldErr(ErrFieldNotFound, "insightDetails.eventName", "an Insight record needs insightDetails.eventName")
+		}
+		if source == "" {
+			return nil, fieldErr(ErrFieldNotFound, "insightDetails.eventSource", "an Insight record needs insightDetails.eventSource")
+		}
 	} else {
 		if name == "" {
 			return nil, fieldErr(ErrFieldNotFound, "eventName", "eventName is required")
@@ -329,7 +335,8 @@ func encode(fields map[string]json.RawMessage) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = strconv.AppendQuote(out, n)
+		key, _ := json.Marshal(n)
+		out = append(out, key...)
 		out = append(out, ':')
 		out = append(out, fields[n]...)
 	}

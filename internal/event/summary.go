@@ -18,37 +18,49 @@ type Summary struct {
 	Resources   []Resource
 }
 
-// Summarize reads the event-history view of a stored record.
+// Summarize reads the event-history view of a stored record. Field names
+// are matched exactly, as Decode matches them, so that a look-alike field
+// ("EVENTNAME") can never stand in for the real one.
 func Summarize(record []byte) (Summary, error) {
-	var r struct {
-		EventID        string          `json:"eventID"`
-		EventName      string          `json:"eventName"`
-		EventSource    string          `json:"eventSource"`
-		EventTime      string          `json:"eventTime"`
-		ReadOnly       *bool           `json:"readOnly"`
-		UserIdentity   *identity       `json:"userIdentity"`
-		Resources      []Resource      `json:"resources"`
-		InsightDetails *insightSummary `json:"insightDetails"`
-	}
-	if err := json.Unmarshal(record, &r); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(record, &fields); err != nil {
 		return Summary{}, fmt.Errorf("event: stored record: %w", err)
 	}
-	s := Summary{EventID: r.EventID, EventName: r.EventName, EventSource: r.EventSource, Resources: r.Resources}
-	if r.InsightDetails != nil {
-		if s.EventName == "" {
-			s.EventName = r.InsightDetails.EventName
+	str := func(name string) string {
+		var s string
+		if v, ok := fields[name]; ok {
+			_ = json.Unmarshal(v, &s)
 		}
-		if s.EventSource == "" {
-			s.EventSource = r.InsightDetails.EventSource
+		return s
+	}
+	s := Summary{EventID: str("eventID"), EventName: str("eventName"), EventSource: str("eventSource")}
+	if v, ok := fields["insightDetails"]; ok {
+		var d insightSummary
+		if json.Unmarshal(v, &d) == nil {
+			if s.EventName == "" {
+				s.EventName = d.EventName
+			}
+			if s.EventSource == "" {
+				s.EventSource = d.EventSource
+			}
 		}
 	}
-	s.EventTime, _ = time.Parse(time.RFC3339, r.EventTime)
-	if r.ReadOnly != nil {
-		s.ReadOnly = fmt.Sprint(*r.ReadOnly)
+	s.EventTime, _ = time.Parse(time.RFC3339, str("eventTime"))
+	if v, ok := fields["readOnly"]; ok {
+		var b bool
+		if json.Unmarshal(v, &b) == nil {
+			s.ReadOnly = fmt.Sprint(b)
+		}
 	}
-	if r.UserIdentity != nil {
-		s.Username = r.UserIdentity.username()
-		s.AccessKeyID = r.UserIdentity.AccessKeyID
+	if v, ok := fields["userIdentity"]; ok {
+		var id identity
+		if json.Unmarshal(v, &id) == nil {
+			s.Username = id.username()
+			s.AccessKeyID = id.AccessKeyID
+		}
+	}
+	if v, ok := fields["resources"]; ok {
+		_ = json.Unmarshal(v, &s.Resources)
 	}
 	return s, nil
 }

@@ -123,13 +123,6 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	if q.Start.After(q.End) {
 		return Output{}, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
 	}
-	if q.Start.Before(earliest) {
-		q.Start = earliest
-	}
-	// A window that ends before history begins finds nothing.
-	if q.End.Before(earliest) {
-		return Output{Events: []Event{}}, nil
-	}
 	fp := fingerprint(account, region, in)
 	if in.NextToken != nil {
 		c, err := DecodeToken(*in.NextToken, fp)
@@ -138,20 +131,28 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 		}
 		q.After = &c
 	}
+	if q.Start.Before(earliest) {
+		q.Start = earliest
+	}
+	// Event times are whole seconds: an inclusive start inside a second
+	// begins at the next one.
+	if q.Start.Nanosecond() != 0 {
+		q.Start = q.Start.Truncate(time.Second).Add(time.Second)
+	}
+	// A window that ends before history begins finds nothing.
+	if q.End.Before(q.Start) {
+		return Output{Events: []Event{}}, nil
+	}
 	page, err := s.store.Lookup(ctx, q)
 	if err != nil {
 		return Output{}, err
 	}
 	out := Output{Events: make([]Event, 0, len(page.Events))}
 	for _, e := range page.Events {
-		ev, err := toEvent(e)
-		if err != nil {
-			return Output{}, err
-		}
 		if q.Attr != "" && !matches(e, q.Attr, q.Value) {
 			continue // an index hash collision
 		}
-		out.Events = append(out.Events, ev)
+		out.Events = append(out.Events, toEvent(e))
 	}
 	if page.Next != nil {
 		t := EncodeToken(*page.Next, fp)
@@ -188,11 +189,10 @@ func matches(e *event.Event, attr event.Attribute, value string) bool {
 	return false
 }
 
-func toEvent(e *event.Event) (Event, error) {
-	sum, err := event.Summarize(e.Record)
-	if err != nil {
-		return Event{}, err
-	}
+// toEvent builds the response entry. A record that cannot be summarized
+// still shows its ID, time and full record.
+func toEvent(e *event.Event) Event {
+	sum, _ := event.Summarize(e.Record)
 	ev := Event{
 		EventId:         e.ID,
 		EventName:       sum.EventName,
@@ -215,7 +215,7 @@ func toEvent(e *event.Event) (Event, error) {
 		}
 		ev.Resources = append(ev.Resources, res)
 	}
-	return ev, nil
+	return ev
 }
 
 // fingerprint identifies the parameters a NextToken is valid for.

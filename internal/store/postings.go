@@ -127,7 +127,11 @@ type TopK struct {
 // NewTopK prepares to collect one page (Limit+1 postings, to know whether
 // another page follows) for q.
 func NewTopK(q Query) *TopK {
-	return &TopK{q: q, start: q.Start.Unix(), end: q.End.Unix(), want: q.Limit + 1}
+	start := q.Start.Unix()
+	if q.Start.Nanosecond() != 0 {
+		start++ // inclusive start inside a second: times are whole seconds
+	}
+	return &TopK{q: q, start: start, end: q.End.Unix(), want: q.Limit + 1}
 }
 
 // Done reports whether a row whose newest posting is at maxTime, or any
@@ -169,6 +173,9 @@ func (k *TopK) Add(data []byte) error {
 // Result returns the page's postings, newest first, and the cursor of the
 // next page when there is one.
 func (k *TopK) Result() ([]Posting, *Cursor) {
+	if k.q.Limit <= 0 {
+		return nil, nil
+	}
 	if len(k.found) > k.q.Limit {
 		last := k.found[k.q.Limit-1]
 		return k.found[:k.q.Limit], &Cursor{Time: last.Time, Seq: last.Seq}

@@ -730,7 +730,13 @@ func (s *Service) SetLogging(ctx context.Context, c Caller, name string, on bool
 	if t.IsLogging != on {
 		t.IsLogging = on
 		if on {
+			st, err := s.store.Stats(ctx)
+			if err != nil {
+				return nil, err
+			}
 			t.StartLoggingTime = s.now().UTC()
+			t.LoggingEpoch++
+			t.StartSeq = st.LastSeq
 		} else {
 			t.StopLoggingTime = s.now().UTC()
 		}

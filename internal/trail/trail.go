@@ -36,9 +36,13 @@ type Trail struct {
 	InsightSelectors       []InsightSelector       `json:",omitempty"`
 	Tags                   []Tag                   `json:",omitempty"`
 	IsLogging              bool
-	StartLoggingTime       time.Time `json:",omitzero"`
-	StopLoggingTime        time.Time `json:",omitzero"`
-	Created                time.Time
+	// LoggingEpoch counts StartLogging calls; StartSeq is the event log's
+	// position at the latest one: delivery takes events after it.
+	LoggingEpoch     int64     `json:",omitempty"`
+	StartSeq         int64     `json:",omitempty"`
+	StartLoggingTime time.Time `json:",omitzero"`
+	StopLoggingTime  time.Time `json:",omitzero"`
+	Created          time.Time
 	// Version counts changes, for optimistic concurrency in the store.
 	Version int64 `json:"-"`
 }

@@ -355,6 +355,9 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 		return store.Page{}, nil
 	}
 	start, end := q.Start.Unix(), q.End.Unix()
+	if q.Start.Nanosecond() != 0 {
+		start++ // inclusive start inside a second: times are whole seconds
+	}
 	if q.After != nil && q.After.Time < end {
 		end = q.After.Time
 	}
