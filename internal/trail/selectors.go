@@ -4,8 +4,8 @@ package trail
 type EventSelector struct {
 	ReadWriteType                 *string        `json:",omitempty"`
 	IncludeManagementEvents       *bool          `json:",omitempty"`
-	DataResources                 []DataResource `json:",omitempty"`
-	ExcludeManagementEventSources []string       `json:",omitempty"`
+	DataResources                 []DataResource `json:",omitzero"`
+	ExcludeManagementEventSources []string       `json:",omitzero"`
 }
 
 // DataResource names data events of one resource type by ARN prefix.
