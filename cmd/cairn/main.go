@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server: CloudTrail API, ingest, event history, metrics", runServe},
+		{"bench", "drive a running server with load and report throughput and latency", runBench},
 		{"version", "print version and build information", runVersion},
 	}
 }
