@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server: CloudTrail API, ingest, event history, metrics", runServe},
+		{"verify", "validate a trail's delivered log files and digests, offline or against a server", runVerify},
 		{"bench", "drive a running server with load and report throughput and latency", runBench},
 		{"version", "print version and build information", runVersion},
 	}

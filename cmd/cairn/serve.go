@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/delivery"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
@@ -197,11 +199,15 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
+	trails := trail.NewService(st, cfg)
+	engine := delivery.New(st, trails, bucket.NewResolver(cfg), cfg, log)
+	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
 		Directory:        auth.NewDirectory(cfg),
 		Ingest:           ing,
 		History:          history.New(st, cfg.EventHistoryDays),
-		Trails:           trail.NewService(st, cfg),
+		Trails:           trails,
+		Keys:             engine.Keys(),
 		Metrics:          m,
 		Log:              log,
 		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,
@@ -223,6 +229,10 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go retention(ctx, st, cfg.EventHistoryDays, log)
+	delivered := make(chan struct{})
+	dctx, stopDelivery := context.WithCancel(context.Background())
+	go func() { engine.Run(dctx); close(delivered) }()
+	defer func() { stopDelivery(); <-delivered }()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("cairn serving", "address", ln.Addr().String(), "data_dir", cfg.DataDir,

@@ -34,6 +34,7 @@ type Options struct {
 	Ingest    *ingest.Service
 	History   *history.Service
 	Trails    *trail.Service
+	Keys      PublicKeys
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	// MaxIngestBytes bounds a /v1/events body; MaxIngestRecords its records.
@@ -84,6 +85,9 @@ func New(o Options) *Server {
 	s := &Server{opts: o}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
+	if o.Keys != nil {
+		s.ops["ListPublicKeys"] = operation{readOnly: true, handle: s.listPublicKeys}
+	}
 	return s
 }
 

@@ -1,0 +1,514 @@
+// Package delivery turns the event log into CloudTrail log files: for every
+// logging trail it follows the log with a cursor kept in the store, applies
+// the trail's selectors and region rules, writes gzip'd {"Records":[…]}
+// files to the trail's bucket, and — with log file validation — an hourly
+// signed, chained digest per account and region.
+//
+// Exactly once: a batch is planned (its sequence range and file names) and
+// the plan is stored before any file is written; the cursor moves past the
+// batch only after every file is written. A crash between the two replays
+// the stored plan, which writes the same files under the same names.
+package delivery
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/bucket"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/digest"
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+// Tunables.
+const (
+	// scanChunk is how many log entries one read takes.
+	scanChunk = 5000
+	// maxFileRecords bounds the records of one log file.
+	maxFileRecords = 2000
+	// tick is how often the engine looks for work.
+	tick = 200 * time.Millisecond
+)
+
+// Trails lists the configured trails (the control plane provides it).
+type Trails interface {
+	All(ctx context.Context) ([]*trail.Trail, error)
+}
+
+// Engine delivers every logging trail. Use New, then Run.
+type Engine struct {
+	store   store.Store
+	trails  Trails
+	buckets *bucket.Resolver
+	cfg     *config.Config
+	keys    *Keys
+	log     *slog.Logger
+	now     func() time.Time
+	flush   time.Duration
+	digestI time.Duration
+	notify  *notifier
+
+	mu      sync.Mutex
+	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
+	wake    chan struct{}
+}
+
+// New makes the engine.
+func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
+	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now,
+		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
+		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	if e.flush <= 0 {
+		e.flush = 5 * time.Second
+	}
+	if e.digestI <= 0 {
+		e.digestI = time.Hour
+	}
+	e.keys = NewKeys(st, cfg.Partition)
+	e.notify = newNotifier(cfg, log)
+	return e
+}
+
+// Keys returns the signing keys (for ListPublicKeys).
+func (e *Engine) Keys() *Keys { return e.keys }
+
+// Run delivers until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		if err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("delivery: pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			e.notify.wait()
+			return
+		case <-t.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// RunOnce makes one delivery pass over every trail.
+func (e *Engine) RunOnce(ctx context.Context) error {
+	all, err := e.trails.All(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range all {
+		if err := e.deliverTrail(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.ARN, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// state is a trail's delivery state, one store document per trail.
+type state struct {
+	// Epoch is the logging epoch the cursor belongs to (see trail.Trail).
+	Epoch int64
+	// Cursor is the last log sequence fully handled.
+	Cursor int64
+	// Pending is a planned batch not yet confirmed.
+	Pending *batch `json:",omitempty"`
+	// Chains are the digest chains, by "account/region".
+	Chains map[string]*chain `json:",omitempty"`
+	// Status is per region.
+	Status map[string]*trail.DeliveryStatus `json:",omitempty"`
+	// RetryAt delays the next attempt after a failure.
+	RetryAt  time.Time `json:",omitzero"`
+	Failures int       `json:",omitempty"`
+
+	dirtyCursor bool // the cursor moved past events no trail file needs
+}
+
+// batch is a planned delivery: the events of (From, To] that the trail
+// takes, in the files named.
+type batch struct {
+	From, To int64
+	Planned  time.Time
+	Files    []plannedFile
+}
+
+type plannedFile struct {
+	Account, Region, Key string
+	Count                int
+}
+
+// chain is one digest chain: the files delivered since the last digest and
+// the link to it.
+type chain struct {
+	Start      time.Time
+	PrevBucket string `json:",omitempty"`
+	PrevKey    string `json:",omitempty"`
+	PrevHash   string `json:",omitempty"`
+	PrevSig    string `json:",omitempty"`
+	Files      []digest.LogFile
+	// PendingEnd is the end of a digest being written (replayed after a crash).
+	PendingEnd time.Time `json:",omitzero"`
+}
+
+func stateKey(arn string) string { return "delivery/" + arn }
+
+func (e *Engine) load(ctx context.Context, arn string) (*state, int64, error) {
+	d, err := e.store.GetState(ctx, stateKey(arn))
+	if errors.Is(err, store.ErrNotFound) {
+		return &state{}, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var st state
+	if err := json.Unmarshal(d.Doc, &st); err != nil {
+		return nil, 0, fmt.Errorf("delivery state %s: %w", arn, err)
+	}
+	return &st, d.Version, nil
+}
+
+func (e *Engine) save(ctx context.Context, arn string, st *state, version int64) (int64, error) {
+	doc, err := json.Marshal(st)
+	if err != nil {
+		return 0, err
+	}
+	return e.store.PutState(ctx, stateKey(arn), doc, version)
+}
+
+// DeliveryStatus implements trail.StatusSource.
+func (e *Engine) DeliveryStatus(ctx context.Context, arn, region string) (trail.DeliveryStatus, error) {
+	st, _, err := e.load(ctx, arn)
+	if err != nil {
+		return trail.DeliveryStatus{}, err
+	}
+	var out trail.DeliveryStatus
+	if s := st.Status[region]; s != nil {
+		out = *s
+	}
+	if n := e.notify.status(arn); n != nil {
+		out.LatestNotificationTime = n.LatestNotificationTime
+		out.LatestNotificationAttemptTime = n.LatestNotificationAttemptTime
+		out.LatestNotificationError = n.LatestNotificationError
+	}
+	return out, nil
+}
+
+// regions are the regions a trail delivers.
+func (e *Engine) regions(t *trail.Trail) []string {
+	if t.IsMultiRegionTrail {
+		return e.cfg.Regions
+	}
+	return []string{t.HomeRegion}
+}
+
+// accounts are the accounts whose events a trail takes.
+func (e *Engine) accounts(t *trail.Trail) []string {
+	if t.IsOrganizationTrail {
+		if m := e.cfg.OrganizationMembers(); len(m) > 0 {
+			return m
+		}
+	}
+	return []string{t.Account}
+}
+
+// globalSources are the services whose events are global: recorded in the
+// global region and delivered only to trails that include global service
+// events and cover that region.
+var globalSources = map[string]bool{
+	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true,
+	"organizations.amazonaws.com": true, "route53.amazonaws.com": true, "signin.amazonaws.com": true,
+}
+
+// takes reports whether trail t (with matcher m) delivers event ev.
+func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]bool, regions map[string]bool, ev *event.Event) (bool, error) {
+	if !accounts[ev.Account] || !regions[ev.Region] {
+		return false, nil
+	}
+	f, err := trail.ParseFields(ev.Record)
+	if err != nil {
+		return false, err
+	}
+	if ev.Region == e.cfg.GlobalRegion && globalSources[f.EventSource] && !t.IncludeGlobalServiceEvents {
+		return false, nil
+	}
+	return m.Match(&f), nil
+}
+
+// deliverTrail does what is due for one trail: replay a pending batch,
+// plan and write the next, write due digests.
+func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
+	st, version, err := e.load(ctx, t.ARN)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	if st.Pending == nil && !t.IsLogging {
+		return nil
+	}
+	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
+		return nil
+	}
+	if st.Pending == nil && st.Epoch != t.LoggingEpoch {
+		// Logging (re)started: deliver from the log position of the start.
+		st.Epoch, st.Cursor = t.LoggingEpoch, t.StartSeq
+		st.Chains = nil
+	}
+	e.initChains(t, st, now)
+	if st.Pending == nil {
+		planned, err := e.plan(ctx, t, st, now)
+		if err != nil {
+			return err
+		}
+		if planned || st.dirtyCursor {
+			st.dirtyCursor = false
+			if version, err = e.save(ctx, t.ARN, st, version); err != nil {
+				return err
+			}
+		}
+	}
+	if st.Pending != nil {
+		if err := e.write(ctx, t, st, now); err != nil {
+			e.fail(st, st.Pending.Files, now, err)
+			e.save(ctx, t.ARN, st, version)
+			return err
+		}
+		delivered := st.Pending
+		st.Cursor, st.Pending = delivered.To, nil
+		st.RetryAt, st.Failures = time.Time{}, 0
+		if version, err = e.save(ctx, t.ARN, st, version); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		delete(e.waiting, t.ARN)
+		e.mu.Unlock()
+		e.notify.delivered(t, delivered.Files)
+	}
+	if t.LogFileValidationEnabled && t.IsLogging {
+		changed, err := e.digests(ctx, t, st, now)
+		if changed {
+			if _, serr := e.save(ctx, t.ARN, st, version); serr != nil {
+				return serr
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) fail(st *state, files []plannedFile, now time.Time, err error) {
+	st.Failures++
+	backoff := min(time.Duration(1<<min(st.Failures, 6))*time.Second, time.Minute)
+	st.RetryAt = now.Add(backoff)
+	for _, f := range files {
+		s := st.status(f.Region)
+		s.LatestDeliveryAttemptTime = now
+		s.LatestDeliveryError = err.Error()
+	}
+}
+
+func (st *state) status(region string) *trail.DeliveryStatus {
+	if st.Status == nil {
+		st.Status = map[string]*trail.DeliveryStatus{}
+	}
+	s := st.Status[region]
+	if s == nil {
+		s = &trail.DeliveryStatus{}
+		st.Status[region] = s
+	}
+	return s
+}
+
+// plan reads the log past the cursor and, when a batch is due (enough
+// events, or the oldest has waited the flush interval), stores it as
+// Pending. It reports whether it planned one.
+func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.Time) (bool, error) {
+	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
+	if err != nil {
+		return false, err
+	}
+	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
+	counts := map[[2]string]int{}
+	total := 0
+	to := st.Cursor
+	full := false
+	for !full {
+		evs, err := e.store.ReadLog(ctx, to, scanChunk)
+		if err != nil {
+			return false, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			ok, err := e.takes(t, m, accounts, regions, ev)
+			if err != nil {
+				e.log.Warn("delivery: unreadable record skipped", "seq", ev.Seq, "err", err)
+			}
+			to = ev.Seq
+			if !ok {
+				continue
+			}
+			k := [2]string{ev.Account, ev.Region}
+			counts[k]++
+			total++
+			if counts[k] >= maxFileRecords {
+				full = true
+				break
+			}
+		}
+		if len(evs) < scanChunk {
+			break
+		}
+	}
+	if total == 0 {
+		if to != st.Cursor {
+			st.Cursor = to
+			st.dirtyCursor = true
+		}
+		return false, nil
+	}
+	e.mu.Lock()
+	since, seen := e.waiting[t.ARN]
+	if !seen {
+		since = now
+		e.waiting[t.ARN] = now
+	}
+	e.mu.Unlock()
+	if !full && now.Sub(since) < e.flush {
+		return false, nil
+	}
+	b := &batch{From: st.Cursor, To: to, Planned: now}
+	keys := make([][2]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
+	for _, k := range keys {
+		seed := fmt.Sprintf("%s|%s|%s|%d|%d", t.ARN, k[0], k[1], b.From, b.To)
+		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: counts[k],
+			Key: digest.LogKey(t.S3KeyPrefix, t.OrganizationID, k[0], k[1], now, digest.UniqueName([]byte(seed)))})
+	}
+	st.Pending = b
+	return true, nil
+}
+
+// write writes every file of the pending batch and records them in the
+// digest chains and the status.
+func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.Time) error {
+	b := st.Pending
+	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
+	if err != nil {
+		return err
+	}
+	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
+	files := map[[2]string][]*event.Event{}
+	for after := b.From; after < b.To; {
+		evs, err := e.store.ReadLog(ctx, after, scanChunk)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq > b.To {
+				break
+			}
+			after = ev.Seq
+			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
+				k := [2]string{ev.Account, ev.Region}
+				files[k] = append(files[k], ev)
+			}
+		}
+		if evs[len(evs)-1].Seq >= b.To || len(evs) < scanChunk {
+			break
+		}
+	}
+	bk, err := e.buckets.Open(t.S3BucketName)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", t.S3BucketName, err)
+	}
+	for _, pf := range b.Files {
+		evs := files[[2]string{pf.Account, pf.Region}]
+		if len(evs) == 0 {
+			continue // the trail changed since planning: nothing left to write
+		}
+		body, oldest, newest := logFile(evs)
+		gz, err := gzipBytes(body)
+		if err != nil {
+			return err
+		}
+		obj := bucket.Object{Key: pf.Key, Body: gz, ContentType: "application/json"}
+		if t.KmsKeyId != "" {
+			obj.SSEKMSKeyID = t.KmsKeyId
+		}
+		if err := bk.Put(ctx, obj); err != nil {
+			return fmt.Errorf("put %s: %w", pf.Key, err)
+		}
+		sum := sha256.Sum256(body)
+		s := st.status(pf.Region)
+		s.LatestDeliveryTime, s.LatestDeliveryAttemptTime, s.LatestDeliveryError = now, now, ""
+		if c := st.Chains[pf.Account+"/"+pf.Region]; c != nil && t.LogFileValidationEnabled {
+			c.Files = append(c.Files, digest.LogFile{S3Bucket: t.S3BucketName, S3Object: pf.Key, SHA256: sum[:],
+				OldestEventTime: oldest, NewestEventTime: newest})
+		}
+	}
+	return nil
+}
+
+// logFile builds a log file's uncompressed body, records in log order.
+func logFile(evs []*event.Event) (body []byte, oldest, newest time.Time) {
+	var b bytes.Buffer
+	b.WriteString(`{"Records":[`)
+	for i, ev := range evs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(ev.Record)
+		if oldest.IsZero() || ev.Time.Before(oldest) {
+			oldest = ev.Time
+		}
+		if ev.Time.After(newest) {
+			newest = ev.Time
+		}
+	}
+	b.WriteString(`]}`)
+	return b.Bytes(), oldest, newest
+}
+
+// gzipBytes compresses deterministically (no name, no time in the header),
+// so a replayed batch writes identical bytes.
+func gzipBytes(b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func setOf(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}

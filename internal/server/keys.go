@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/digest"
+)
+
+// PublicKeys lists a region's digest signing keys (the delivery engine's).
+type PublicKeys interface {
+	Public(ctx context.Context, region string, from, to time.Time) ([]digest.PublicKey, error)
+}
+
+type publicKey struct {
+	Value             []byte
+	ValidityStartTime awsproto.Time
+	ValidityEndTime   awsproto.Time
+	Fingerprint       string
+}
+
+// listPublicKeys answers ListPublicKeys: the public keys whose private keys
+// signed (or sign) digests of the caller's region in the time range; with no
+// range, the current key.
+func (s *Server) listPublicKeys(ctx context.Context, c *call) (any, error) {
+	in, err := decode[struct {
+		StartTime *awsproto.Time
+		EndTime   *awsproto.Time
+		NextToken *string
+	}](c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now().UTC()
+	from, to := now, now
+	if in.StartTime != nil {
+		from = in.StartTime.Time
+		to = now
+	}
+	if in.EndTime != nil {
+		to = in.EndTime.Time
+		if in.StartTime == nil {
+			from = to
+		}
+	}
+	if from.After(to) {
+		return nil, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+	}
+	if in.NextToken != nil {
+		return nil, awsproto.Errorf("InvalidTokenException", "The NextToken is not valid.")
+	}
+	keys, err := s.opts.Keys.Public(ctx, c.region, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := []publicKey{}
+	for _, k := range keys {
+		out = append(out, publicKey{Value: k.DER, ValidityStartTime: awsproto.Time{Time: k.ValidFrom},
+			ValidityEndTime: awsproto.Time{Time: k.ValidTo}, Fingerprint: k.Fingerprint})
+	}
+	return struct{ PublicKeyList []publicKey }{out}, nil
+}
