@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -53,6 +54,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "", "listen `address` (default 127.0.0.1:4590)")
 	dataDir := fs.String("data-dir", "", "data `directory` (default ./cairn-data)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler (net/http/pprof) on this `address`, e.g. 127.0.0.1:6060")
 	if code, ok := parseFlags(fs, args, serveHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -88,11 +90,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
 		return 1
 	}
+	if *pprofAddr != "" {
+		go servePprof(*pprofAddr, log)
+	}
 	if err := serve(cfg, log); err != nil {
 		log.Error("cairn serve: stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// servePprof serves the profiler on its own listener, apart from the API.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	log.Info("pprof serving", "address", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("pprof stopped", "err", err)
+	}
 }
 
 // quickStart gives a config without accounts its administrator: from the

@@ -1,16 +1,15 @@
 package event
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Per-record error codes, the same codes CloudTrail Data's PutAuditEvents
@@ -109,21 +108,12 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 	if len(raw) > MaxRecordBytes {
 		return nil, fieldErr(ErrFieldTooLong, "", "record is %d bytes; the limit is %d bytes (256 KB)", len(raw), MaxRecordBytes)
 	}
-	if !utf8.Valid(raw) {
-		return nil, fieldErr(ErrInvalidData, "", "record is not valid UTF-8")
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, fieldErr(ErrInvalidData, "", "record is not valid JSON: %v", err)
-	}
-	compact := buf.Bytes()
-	if len(compact) == 0 || compact[0] != '{' {
+	fields, err := splitObject(raw)
+	if errors.Is(err, errNotObject) {
 		return nil, fieldErr(ErrInvalidData, "", "record must be a JSON object")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(compact, &fields); err != nil {
-		return nil, fieldErr(ErrInvalidData, "", "record is not a JSON object: %v", err)
+	if err != nil {
+		return nil, fieldErr(ErrInvalidData, "", "record is not valid JSON: %v", err)
 	}
 	for name, v := range fields {
 		k, known := fieldKinds[name]
@@ -134,8 +124,7 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 			return nil, err
 		}
 		if max, ok := fieldMax[name]; ok && k == kString && len(v) > max+2 {
-			var s string
-			_ = json.Unmarshal(v, &s)
+			s, _ := unquote(v)
 			if len(s) > max {
 				return nil, fieldErr(ErrFieldTooLong, name, "%s is %d bytes; the limit is %d", name, len(s), max)
 			}
@@ -144,11 +133,10 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 	e := &Event{}
 	get := func(name string) string {
 		v, ok := fields[name]
-		if !ok || string(v) == "null" {
+		if !ok || len(v) < 2 || v[0] != '"' {
 			return ""
 		}
-		var s string
-		_ = json.Unmarshal(v, &s)
+		s, _ := unquote(v)
 		return s
 	}
 	set := func(name, value string) {
@@ -261,7 +249,7 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 
 	id := get("eventID")
 	if id == "" {
-		id = contentID(account, compact)
+		id = contentID(account, encode(fields))
 		set("eventID", id)
 	}
 	e.ID = id

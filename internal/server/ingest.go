@@ -7,6 +7,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // serveIngest is POST /v1/events: a batch of CloudTrail records in the log
@@ -32,22 +33,26 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		fail(awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest))
 		return
 	}
-	var batch struct {
-		Records *[]json.RawMessage
-	}
-	if err := json.Unmarshal(body, &batch); err != nil {
+	members, err := event.Members(body)
+	if err != nil {
 		fail(awsproto.Errorf("SerializationException", "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err))
 		return
 	}
-	if batch.Records == nil {
+	raw, ok := members["Records"]
+	if !ok {
 		fail(awsproto.Errorf("SerializationException", "The body has no Records list."))
 		return
 	}
-	if n := len(*batch.Records); n > s.opts.MaxIngestRecords {
+	records, err := event.SplitArray(raw)
+	if err != nil {
+		fail(awsproto.Errorf("SerializationException", "Records must be a list of CloudTrail records."))
+		return
+	}
+	if n := len(records); n > s.opts.MaxIngestRecords {
 		fail(awsproto.Errorf("LimitExceededException", "A batch holds at most %d records; this one has %d.", s.opts.MaxIngestRecords, n))
 		return
 	}
-	res, err := s.opts.Ingest.Submit(r.Context(), p, *batch.Records)
+	res, err := s.opts.Ingest.Submit(r.Context(), p, records)
 	if err != nil {
 		fail(err)
 		return

@@ -1,0 +1,362 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// The ingest path reads every byte of every record; encoding/json's
+// validate-then-decode and Compact would read it five times. This scanner
+// checks a whole JSON value (syntax and UTF-8) in one pass while splitting an
+// object into its members or an array into its elements.
+
+// maxDepth bounds nesting, so a hostile record cannot exhaust the stack.
+const maxDepth = 256
+
+type scanner struct {
+	b     []byte
+	i     int
+	depth int
+	ws    bool // whitespace seen inside the current value (outside strings)
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: "+format, append([]any{s.i}, args...)...)
+}
+
+func (s *scanner) skipWS() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value checks one value starting at s.i and moves past it.
+func (s *scanner) value() error {
+	if s.i >= len(s.b) {
+		return s.errf("unexpected end of input")
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.container('}', true)
+	case c == '[':
+		return s.container(']', false)
+	case c == '"':
+		return s.str()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	default:
+		return s.errf("invalid character %q looking for a value", c)
+	}
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return s.errf("invalid literal")
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *scanner) container(end byte, object bool) error {
+	s.depth++
+	if s.depth > maxDepth {
+		return s.errf("nested more than %d deep", maxDepth)
+	}
+	s.i++
+	first := true
+	for {
+		if s.skipInner(); s.i >= len(s.b) {
+			return s.errf("unexpected end of input")
+		}
+		if s.b[s.i] == end && first {
+			s.i++
+			s.depth--
+			return nil
+		}
+		if object {
+			if s.b[s.i] != '"' {
+				return s.errf("object key must be a string")
+			}
+			if err := s.str(); err != nil {
+				return err
+			}
+			if s.skipInner(); s.i >= len(s.b) || s.b[s.i] != ':' {
+				return s.errf("missing ':' after object key")
+			}
+			s.i++
+			s.skipInner()
+		}
+		if err := s.value(); err != nil {
+			return err
+		}
+		if s.skipInner(); s.i >= len(s.b) {
+			return s.errf("unexpected end of input")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			first = false
+			if s.skipInner(); s.i < len(s.b) && s.b[s.i] == end {
+				return s.errf("trailing comma")
+			}
+		case end:
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return s.errf("invalid character %q after a value", s.b[s.i])
+		}
+	}
+}
+
+// skipInner skips whitespace inside a value, noting that it needs compacting.
+func (s *scanner) skipInner() {
+	j := s.i
+	s.skipWS()
+	if s.i != j {
+		s.ws = true
+	}
+}
+
+func (s *scanner) str() error {
+	s.i++ // opening quote
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return s.errf("unexpected end of input in string")
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
+					return s.errf("invalid \\u escape")
+				}
+				s.i += 6
+			default:
+				return s.errf("invalid escape \\%c", s.b[s.i+1])
+			}
+		case c < 0x20:
+			return s.errf("control character in string")
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, n := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && n <= 1 {
+				return s.errf("invalid UTF-8 in string")
+			}
+			s.i += n
+		}
+	}
+	return s.errf("unexpected end of input in string")
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *scanner) number() error {
+	start := s.i
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.i < len(s.b) && s.b[s.i] == '0' {
+		s.i++
+	} else if digits() == 0 {
+		return s.errf("invalid number")
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return s.errf("invalid number")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return s.errf("invalid number")
+		}
+	}
+	if s.i == start {
+		return s.errf("invalid number")
+	}
+	return nil
+}
+
+// rawValue returns the value starting at s.i, checked (and compacted).
+func (s *scanner) rawValue(compact bool) (json.RawMessage, error) {
+	start := s.i
+	s.ws = false
+	if err := s.value(); err != nil {
+		return nil, err
+	}
+	v := s.b[start:s.i]
+	if s.ws && compact {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return nil, err
+		}
+		v = buf.Bytes()
+	}
+	return v, nil
+}
+
+// errNotObject says a value is not a JSON object.
+var errNotObject = errors.New("not a JSON object")
+
+// splitObject checks that b is one JSON object and returns its members,
+// values compacted (a repeated key keeps its last value, as encoding/json does).
+func splitObject(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, true) }
+
+func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
+	s := &scanner{b: b}
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return nil, errNotObject
+	}
+	s.i++
+	s.depth = 1
+	out := make(map[string]json.RawMessage, 24)
+	first := true
+	for {
+		s.skipWS()
+		if s.i >= len(b) {
+			return nil, s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' && first {
+			s.i++
+			break
+		}
+		if b[s.i] != '"' {
+			return nil, s.errf("object key must be a string")
+		}
+		ks := s.i
+		if err := s.str(); err != nil {
+			return nil, err
+		}
+		key, err := unquote(b[ks:s.i])
+		if err != nil {
+			return nil, err
+		}
+		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+			return nil, s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipWS()
+		v, err := s.rawValue(compact)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = v
+		if s.skipWS(); s.i >= len(b) {
+			return nil, s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if b[s.i] != ',' {
+			return nil, s.errf("invalid character %q after object member", b[s.i])
+		}
+		s.i++
+		first = false
+	}
+	if s.skipWS(); s.i != len(b) {
+		return nil, s.errf("data after the object")
+	}
+	return out, nil
+}
+
+// SplitArray checks that b is one JSON array and returns its elements as
+// they are (uncompacted, not copied).
+func SplitArray(b []byte) ([]json.RawMessage, error) {
+	s := &scanner{b: b}
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != '[' {
+		return nil, errors.New("not a JSON array")
+	}
+	s.i++
+	s.depth = 1
+	var out []json.RawMessage
+	for first := true; ; first = false {
+		s.skipWS()
+		if s.i >= len(b) {
+			return nil, s.errf("unexpected end of input")
+		}
+		if b[s.i] == ']' && first {
+			s.i++
+			break
+		}
+		start := s.i
+		if err := s.value(); err != nil {
+			return nil, err
+		}
+		out = append(out, b[start:s.i])
+		if s.skipWS(); s.i >= len(b) {
+			return nil, s.errf("unexpected end of input")
+		}
+		if b[s.i] == ']' {
+			s.i++
+			break
+		}
+		if b[s.i] != ',' {
+			return nil, s.errf("invalid character %q after array element", b[s.i])
+		}
+		s.i++
+	}
+	if s.skipWS(); s.i != len(b) {
+		return nil, s.errf("data after the array")
+	}
+	return out, nil
+}
+
+// Members checks that b is one JSON object and returns its members as they
+// are (uncompacted, not copied); the ingest API uses it to find "Records".
+func Members(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, false) }
+
+// unquote turns a checked JSON string into Go text, without allocating a
+// decoder for the common case of no escapes.
+func unquote(q []byte) (string, error) {
+	inner := q[1 : len(q)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
+}

@@ -1,0 +1,90 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func nesting(b []byte) int {
+	depth, max := 0, 0
+	in := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == '{' || c == '['):
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case !in && (c == '}' || c == ']'):
+			depth--
+		}
+	}
+	return max
+}
+
+// checkAgainstStdlib asserts the scanner agrees with encoding/json.
+func checkAgainstStdlib(t *testing.T, b []byte) {
+	got, err := splitObject(b)
+	trimmed := bytes.TrimSpace(b)
+	want := json.Valid(b) && utf8.Valid(b) && len(trimmed) > 0 && trimmed[0] == '{' && nesting(b) <= maxDepth
+	if (err == nil) != want {
+		t.Fatalf("splitObject(%q): err %v, stdlib says valid=%v", b, err, want)
+	}
+	if err != nil {
+		return
+	}
+	var ref map[string]json.RawMessage
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref) != len(got) {
+		t.Fatalf("%q: %d members, stdlib %d", b, len(got), len(ref))
+	}
+	for k, v := range ref {
+		var c bytes.Buffer
+		json.Compact(&c, v)
+		if !bytes.Equal(c.Bytes(), got[k]) {
+			t.Fatalf("%q: member %q = %s, stdlib %s", b, k, got[k], c.Bytes())
+		}
+	}
+}
+
+func TestScanner(t *testing.T) {
+	valid := []string{`{}`, ` { "a" : [ 1 , 2.5e-3 , -0 , true , false , null , "x\u00e9\n" ] } `,
+		`{"a":{"b":{"c":[]}}}`, `{"k\u0041":"v","k\u0041":"last"}`, `{"a":"héllo 世界"}`, `{"n":-12.0E+2}`}
+	invalid := []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`,
+		`{"a":tru}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", `{"a":1} x`,
+		`{"a":[1 2]}`, `{1:2}`, `{"a":-}`, `{"a":1e}`, strings.Repeat(`{"a":`, 300) + `1` + strings.Repeat(`}`, 300)}
+	for _, s := range append(valid, invalid...) {
+		checkAgainstStdlib(t, []byte(s))
+	}
+	for _, s := range valid {
+		if _, err := splitObject([]byte(s)); err != nil {
+			t.Errorf("%q refused: %v", s, err)
+		}
+	}
+	els, err := SplitArray([]byte(` [ {"a":1} , [2] ,"x", 3 ] `))
+	if err != nil || len(els) != 4 || string(els[1]) != "[2]" {
+		t.Fatalf("SplitArray: %q %v", els, err)
+	}
+	for _, bad := range []string{`[1,]`, `[`, `{}`, `[1] 2`} {
+		if _, err := SplitArray([]byte(bad)); err == nil {
+			t.Errorf("SplitArray(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":null}],"c":"d\u0065"}`, `{"a":1.5e3}`, ` {"x" : "y" } `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkAgainstStdlib(t, b) })
+}
