@@ -21,6 +21,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server: CloudTrail API, ingest, event history, metrics", runServe},
 		{"verify", "validate a trail's delivered log files and digests, offline or against a server", runVerify},
+		{"decrypt", "decrypt log and digest files a trail encrypted in a directory bucket", runDecrypt},
 		{"bench", "drive a running server with load and report throughput and latency", runBench},
 		{"version", "print version and build information", runVersion},
 	}

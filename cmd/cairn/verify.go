@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/digest"
+	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -29,6 +30,9 @@ newest digest back to --start-time, checks every digest's signature with the
 published public keys, the chain's links, and every listed log file's hash,
 prints a line per file and a summary, and exits 1 on any problem (a changed,
 missing or moved file, a bad signature, a gap in the chain).
+
+Files a trail encrypted with a KMS key in a directory bucket are decrypted
+with the key material of --config or --data-dir (see cairn decrypt).
 
 The trail and its public keys come from the server at --endpoint
 (credentials CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY), or from a file
@@ -60,6 +64,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	saveFile := fs.String("save-public-keys", "", "write the trail and its public keys to this `file` for later offline checks")
 	regionsS := fs.String("regions", "", "comma-separated `regions` to check (default: every region with digests)")
 	verbose := fs.Bool("verbose", false, "print valid files too")
+	configPath := fs.String("config", "", "the server's config `file`, for KMS key material of encrypted directory buckets")
+	dataDir := fs.String("data-dir", "", "the server's data `directory`, for KMS key material of encrypted directory buckets")
 	if code, ok := parseFlags(fs, args, verifyHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -115,7 +121,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	default:
 		return fail("give --bucket-dir or --s3-endpoint: where the trail's files are")
 	}
-	src := bucketSource{b}
+	keys, err := kmsKeys(*configPath, *dataDir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	src := bucketSource{b, keys}
 
 	if kf.Trail.IsOrganizationTrail && kf.OrgID == "" {
 		kf.OrgID = findOrgID(ctx, src, kf.Trail.S3KeyPrefix)
@@ -253,8 +263,12 @@ func findOrgID(ctx context.Context, src bucketSource, prefix string) string {
 	return ""
 }
 
-// bucketSource adapts a bucket to digest.Source.
-type bucketSource struct{ b bucket.Bucket }
+// bucketSource adapts a bucket to digest.Source, opening files sealed for
+// a KMS key.
+type bucketSource struct {
+	b    bucket.Bucket
+	keys envelope.Keys
+}
 
 func (s bucketSource) List(ctx context.Context, prefix string) ([]string, error) {
 	return s.b.List(ctx, prefix)
@@ -267,6 +281,13 @@ func (s bucketSource) Get(ctx context.Context, key string) ([]byte, map[string]s
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if envelope.IsSealed(o.Body) {
+		plain, err := envelope.Open(s.keys, o.Body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", key, err)
+		}
+		o.Body = plain
 	}
 	return o.Body, o.Metadata, nil
 }

@@ -54,8 +54,9 @@ type Object struct {
 	// lower-cased on Put; Get returns them lower-cased. Nil when none.
 	Metadata map[string]string
 	// ContentType is the Content-Type, e.g. "application/json". Empty on
-	// Put sends none; on Get an S3 store may report its default
-	// ("binary/octet-stream") where the directory backend reports "".
+	// Put sends none; Get then reports the store's default (AWS:
+	// "binary/octet-stream", moto: "application/octet-stream"; the
+	// directory backend: "").
 	ContentType string
 	// ContentEncoding is the Content-Encoding; empty sends none. CloudTrail
 	// sets none on its .json.gz files.
@@ -202,4 +203,11 @@ func checkObject(o Object) (map[string]string, error) {
 		}
 	}
 	return normalizeMetadata(o.Metadata)
+}
+
+// Local reports whether b keeps its files in a directory on this machine,
+// which has no server-side encryption of its own.
+func Local(b Bucket) bool {
+	_, ok := b.(*dirBucket)
+	return ok
 }

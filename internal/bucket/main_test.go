@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -28,11 +29,9 @@ func TestMain(m *testing.M) {
 
 // crashBody returns a self-checking body: size-32 random bytes followed by
 // their SHA-256.
-func crashBody(r *rand.Rand, size int) []byte {
+func crashBody(r *rand.ChaCha8, size int) []byte {
 	p := make([]byte, size-sha256.Size, size)
-	for i := range p {
-		p[i] = byte(r.Uint32())
-	}
+	_, _ = r.Read(p)
 	sum := sha256.Sum256(p)
 	return append(p, sum[:]...)
 }
@@ -52,14 +51,17 @@ func crashBodyOK(body []byte) bool {
 // keys under k/.
 func crashChild(dir string) {
 	b := bucket.NewDir("crash", dir)
-	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], uint64(os.Getpid()))
+	src := rand.NewChaCha8(seed)
+	r := rand.New(src)
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
 		key := fmt.Sprintf("u/%d/%06d.json.gz", os.Getpid(), i)
 		if i%2 == 1 {
 			key = fmt.Sprintf("k/%d", i%16)
 		}
-		body := crashBody(r, 64<<10+r.IntN(8<<20))
+		body := crashBody(src, 64<<10+r.IntN(8<<20))
 		fmt.Fprintf(out, "start %s\n", key)
 		out.Flush()
 		sum := sha256.Sum256(body)

@@ -246,6 +246,11 @@ type KMSKey struct {
 	ARN string `yaml:"arn"`
 	// Account is the configured account that owns the key.
 	Account string `yaml:"account"`
+	// Material is the key's secret (base64 of 32 bytes) that encrypts log
+	// files in directory buckets. Without it, Cairn generates one on first
+	// use and keeps it in <data_dir>/kms/; give it when several nodes or
+	// offline tools must share it.
+	Material string `yaml:"material"`
 }
 
 // Topic maps an SNS topic name that trails may use to a webhook URL.

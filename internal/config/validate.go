@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -396,6 +397,11 @@ func (c *Config) checkKMSKeys(v *validator, accounts map[string]bool) {
 			continue
 		}
 		seen[k.ARN] = i
+		if k.Material != "" {
+			if m, err := base64.StdEncoding.DecodeString(k.Material); err != nil || len(m) != 32 {
+				v.add(path+".material", "material must be the base64 of 32 bytes (e.g. openssl rand -base64 32)")
+			}
+		}
 	}
 }
 

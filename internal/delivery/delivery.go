@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/digest"
+	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/trail"
@@ -59,6 +60,7 @@ type Engine struct {
 	flush   time.Duration
 	digestI time.Duration
 	notify  *notifier
+	kms     envelope.Keys
 
 	mu      sync.Mutex
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
@@ -78,6 +80,7 @@ func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Co
 	}
 	e.keys = NewKeys(st, cfg.Partition)
 	e.notify = newNotifier(cfg, log)
+	e.kms = envelope.NewConfigKeys(cfg, true)
 	return e
 }
 
@@ -451,7 +454,14 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 			return err
 		}
 		obj := bucket.Object{Key: pf.Key, Body: gz, ContentType: "application/json"}
-		if t.KmsKeyId != "" {
+		switch {
+		case t.KmsKeyId == "":
+		case bucket.Local(bk):
+			// A directory has no SSE-KMS: seal the file in an envelope.
+			if obj.Body, err = envelope.Seal(e.kms, t.KmsKeyId, gz); err != nil {
+				return fmt.Errorf("encrypt %s: %w", pf.Key, err)
+			}
+		default:
 			obj.SSEKMSKeyID = t.KmsKeyId
 		}
 		if err := bk.Put(ctx, obj); err != nil {

@@ -138,11 +138,10 @@ func (e *Engine) writeDigest(ctx context.Context, t *trail.Trail, bk bucket.Buck
 	if err != nil {
 		return err
 	}
+	// Digest files are never KMS-encrypted (CloudTrail uses SSE-S3 for them),
+	// so that anyone with the public keys can validate them.
 	obj := bucket.Object{Key: objKey, Body: gz, ContentType: "application/json",
 		Metadata: map[string]string{"signature": sig, "signature-algorithm": "SHA256withRSA"}}
-	if t.KmsKeyId != "" {
-		obj.SSEKMSKeyID = t.KmsKeyId
-	}
 	if err := bk.Put(ctx, obj); err != nil {
 		return fmt.Errorf("put digest %s: %w", objKey, err)
 	}

@@ -1,0 +1,191 @@
+// Package envelope encrypts files for buckets that have no server-side
+// encryption of their own (directory buckets): each file gets a fresh
+// AES-256-GCM data key, which is itself sealed with the trail's configured
+// KMS key — the same envelope scheme as SSE-KMS, with Cairn as the KMS.
+package envelope
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cairn-audit/cairn/internal/config"
+)
+
+// Magic starts every sealed file.
+const Magic = "CAIRN-ENVELOPE-1\n"
+
+// header is the sealed file's first line.
+type header struct {
+	KMSKeyID         string `json:"kmsKeyId"`
+	Algorithm        string `json:"algorithm"`
+	EncryptedDataKey []byte `json:"encryptedDataKey"` // data key sealed by the master key (nonce || ciphertext)
+	IV               []byte `json:"iv"`
+}
+
+// IsSealed reports whether b is a sealed file.
+func IsSealed(b []byte) bool { return bytes.HasPrefix(b, []byte(Magic)) }
+
+// Keys finds a KMS key's master key material.
+type Keys interface {
+	Material(keyARN string) ([]byte, error)
+}
+
+// Seal encrypts plain under keyARN's master key.
+func Seal(keys Keys, keyARN string, plain []byte) ([]byte, error) {
+	master, err := keys.Material(keyARN)
+	if err != nil {
+		return nil, err
+	}
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, err
+	}
+	wrapped, err := seal(master, dataKey, []byte(keyARN))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := gcm(dataKey)
+	if err != nil {
+		return nil, err
+	}
+	iv := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(iv); err != nil {
+		return nil, err
+	}
+	h, _ := json.Marshal(header{KMSKeyID: keyARN, Algorithm: "AES-256-GCM", EncryptedDataKey: wrapped, IV: iv})
+	out := append([]byte(Magic), h...)
+	out = append(out, '\n')
+	return aead.Seal(out, iv, plain, []byte(keyARN)), nil
+}
+
+// Open decrypts a sealed file.
+func Open(keys Keys, sealed []byte) ([]byte, error) {
+	if !IsSealed(sealed) {
+		return nil, errors.New("envelope: not a sealed file")
+	}
+	rest := sealed[len(Magic):]
+	nl := bytes.IndexByte(rest, '\n')
+	if nl < 0 {
+		return nil, errors.New("envelope: no header")
+	}
+	var h header
+	if err := json.Unmarshal(rest[:nl], &h); err != nil {
+		return nil, fmt.Errorf("envelope: header: %w", err)
+	}
+	if h.Algorithm != "AES-256-GCM" {
+		return nil, fmt.Errorf("envelope: unknown algorithm %q", h.Algorithm)
+	}
+	master, err := keys.Material(h.KMSKeyID)
+	if err != nil {
+		return nil, err
+	}
+	dataKey, err := open(master, h.EncryptedDataKey, []byte(h.KMSKeyID))
+	if err != nil {
+		return nil, fmt.Errorf("envelope: data key of %s: %w", h.KMSKeyID, err)
+	}
+	aead, err := gcm(dataKey)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := aead.Open(nil, h.IV, rest[nl+1:], []byte(h.KMSKeyID))
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	return plain, nil
+}
+
+func gcm(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func seal(key, plain, ad []byte) ([]byte, error) {
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plain, ad), nil
+}
+
+func open(key, sealed, ad []byte) ([]byte, error) {
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("short data key")
+	}
+	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], ad)
+}
+
+// ConfigKeys finds master keys in the config (kms_keys[].material) or in
+// files under <data_dir>/kms/, generating a file on first use when allowed.
+type ConfigKeys struct {
+	Secrets map[string]string // key ARN → base64 material
+	Dir     string            // <data_dir>/kms
+	Create  bool
+}
+
+// NewConfigKeys makes the keys of a configuration.
+func NewConfigKeys(c *config.Config, create bool) *ConfigKeys {
+	k := &ConfigKeys{Secrets: map[string]string{}, Dir: filepath.Join(c.DataDir, "kms"), Create: create}
+	for _, kk := range c.KMSKeys {
+		if kk.Material != "" {
+			k.Secrets[kk.ARN] = kk.Material
+		}
+	}
+	return k
+}
+
+// Material implements Keys.
+func (k *ConfigKeys) Material(keyARN string) ([]byte, error) {
+	if m, ok := k.Secrets[keyARN]; ok {
+		return base64.StdEncoding.DecodeString(m)
+	}
+	sum := sha256.Sum256([]byte(keyARN))
+	path := filepath.Join(k.Dir, hex.EncodeToString(sum[:8])+".key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) || !k.Create {
+		return nil, fmt.Errorf("envelope: no key material for %s (%s): %w", keyARN, path, err)
+	}
+	m := make([]byte, 32)
+	if _, err := rand.Read(m); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(k.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return k.Material(keyARN) // another writer won
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(m) + "\n"); err != nil {
+		return nil, err
+	}
+	return m, f.Sync()
+}
