@@ -217,8 +217,9 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
-	trails := trail.NewService(st, cfg)
-	engine := delivery.New(st, trails, bucket.NewResolver(cfg), cfg, log)
+	buckets := bucket.NewResolver(cfg)
+	trails := trail.NewService(st, cfg, buckets)
+	engine := delivery.New(st, trails, buckets, cfg, log)
 	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
 		Directory:        auth.NewDirectory(cfg),

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,19 +49,25 @@ type StatusSource interface {
 	DeliveryStatus(ctx context.Context, trailARN, region string) (DeliveryStatus, error)
 }
 
+// Buckets says which bucket names exist (the bucket resolver).
+type Buckets interface {
+	Exists(name string) bool
+}
+
 // Service is the trail control plane.
 type Service struct {
-	store  store.Store
-	cfg    *config.Config
-	now    func() time.Time
-	status StatusSource
-	mu     sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
+	store   store.Store
+	buckets Buckets
+	cfg     *config.Config
+	now     func() time.Time
+	status  StatusSource
+	mu      sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
 }
 
 // NewService makes the control plane over st with the configuration's
-// buckets, keys, topics, log groups and organization.
-func NewService(st store.Store, cfg *config.Config) *Service {
-	return &Service{store: st, cfg: cfg, now: time.Now}
+// keys, topics, log groups and organization, and the buckets that exist.
+func NewService(st store.Store, cfg *config.Config, buckets Buckets) *Service {
+	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
 }
 
 // SetStatusSource connects the delivery engine's status reports.
@@ -330,7 +334,7 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 		if err := ValidateBucketName(*in.S3BucketName); err != nil {
 			return err
 		}
-		if !s.bucketExists(*in.S3BucketName) {
+		if !s.buckets.Exists(*in.S3BucketName) {
 			return awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket %s does not exist!", *in.S3BucketName)
 		}
 		t.S3BucketName = *in.S3BucketName
@@ -391,16 +395,6 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 		t.IsOrganizationTrail = *in.IsOrganizationTrail
 	}
 	return nil
-}
-
-func (s *Service) bucketExists(name string) bool {
-	for _, b := range s.cfg.Buckets {
-		if b.Name == name {
-			return true
-		}
-	}
-	fi, err := os.Stat(filepath.Join(s.cfg.DataDir, "buckets", name))
-	return err == nil && fi.IsDir()
 }
 
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
