@@ -262,7 +262,13 @@ func flipHex(s string, i int) string {
 }
 
 func TestKeyPair(t *testing.T) {
-	k := testKey(t)
+	k, err := NewKeyPair("eu-west-1", t0, t0.Add(90*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Region != "eu-west-1" || !k.ValidFrom.Equal(t0) || !k.ValidTo.Equal(t0.Add(90*24*time.Hour)) {
+		t.Errorf("NewKeyPair: %+v", k)
+	}
 	sum := md5.Sum(k.PublicDER)
 	if k.Fingerprint != hex.EncodeToString(sum[:]) || Fingerprint(k.PublicDER) != k.Fingerprint || len(k.Fingerprint) != 32 {
 		t.Errorf("Fingerprint %q, md5(DER) %x", k.Fingerprint, sum)

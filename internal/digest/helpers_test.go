@@ -38,16 +38,21 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// Test keys are made once per process: RSA 2048 generation is slow under
-// the race detector.
+// The test keys are fixed (testdata/*.pem, made with openssl genrsa 2048;
+// test-only, not secrets): generating RSA keys is slow, very slow under the
+// fuzzer's instrumentation. TestKeyPair generates a fresh one.
 var (
-	testKeyOnce = sync.OnceValues(func() (KeyPair, error) {
-		return NewKeyPair("eu-west-1", t0.Add(-24*time.Hour), t0.Add(365*24*time.Hour))
-	})
-	otherKeyOnce = sync.OnceValues(func() (KeyPair, error) {
-		return NewKeyPair("eu-west-1", t0.Add(-24*time.Hour), t0.Add(365*24*time.Hour))
-	})
+	testKeyOnce  = sync.OnceValues(func() (KeyPair, error) { return readTestKey("test-key.pem") })
+	otherKeyOnce = sync.OnceValues(func() (KeyPair, error) { return readTestKey("other-key.pem") })
 )
+
+func readTestKey(name string) (KeyPair, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		return KeyPair{}, err
+	}
+	return ParseKeyPair(testRegion, b, t0.Add(-24*time.Hour), t0.Add(365*24*time.Hour))
+}
 
 func testKey(t testing.TB) KeyPair {
 	t.Helper()
@@ -211,11 +216,8 @@ func sha256Sum(b []byte) []byte {
 	return s[:]
 }
 
-// standardLogs gives digests 0, 2, 3, ... two or three log files and
-// digest 1 none (an empty digest, as CloudTrail writes every hour).
+// standardLogs gives digests 0, 1, 2, 3, 4, 5, ... 2, 0, 3, 2, 0, 3, ... log
+// files: digest 1 is empty, as CloudTrail writes one every hour.
 func standardLogs(i int) int {
-	if i == 1 {
-		return 0
-	}
-	return 2 + i%2
+	return [...]int{2, 0, 3}[i%3]
 }

@@ -452,7 +452,7 @@ func (v *verifier) walk(region string, digests []string, keys map[string]PublicK
 			if p.notFound {
 				r.Status = StatusMissing
 			}
-			if newer != nil {
+			if p.notFound && newer != nil {
 				r.Problem += " (previousDigestS3Object of " + newer.path + ")"
 			}
 			v.add(r)
