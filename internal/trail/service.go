@@ -132,48 +132,32 @@ func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a acc
 	if err != nil {
 		return nil, err
 	}
-	var found *Trail
-	if IsARN(nameOrARN) {
-		p, err := ParseARN(nameOrARN)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range all {
-			if t.ARN == nameOrARN {
-				found = t
-			}
-		}
-		switch {
-		case found == nil:
-			return nil, notFound(nameOrARN, c.Account)
-		case !s.visible(c, found) && found.Account == c.Account && p.Region != c.Region:
-			return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
-		case !s.visible(c, found):
-			return nil, notFound(nameOrARN, c.Account)
-		}
-	} else {
+	// A name means the caller's own trail of the caller's region, as
+	// CloudTrail reads it: shadows and organization trails are reached
+	// by ARN only.
+	if !IsARN(nameOrARN) {
 		if err := ValidateName(nameOrARN); err != nil {
 			return nil, err
 		}
-		// Prefer the caller's own trail of this region, then its shadows,
-		// then the organization's.
-		rank := func(t *Trail) int {
-			switch {
-			case t.Account == c.Account && t.HomeRegion == c.Region:
-				return 0
-			case t.Account == c.Account:
-				return 1
-			}
-			return 2
+		nameOrARN = ARN(s.partition(), c.Region, c.Account, nameOrARN)
+	}
+	p, err := ParseARN(nameOrARN)
+	if err != nil {
+		return nil, err
+	}
+	var found *Trail
+	for _, t := range all {
+		if t.ARN == nameOrARN {
+			found = t
 		}
-		for _, t := range all {
-			if t.Name == nameOrARN && s.visible(c, t) && (found == nil || rank(t) < rank(found)) {
-				found = t
-			}
-		}
-		if found == nil {
-			return nil, notFound(ARN(s.partition(), c.Region, c.Account, nameOrARN), c.Account)
-		}
+	}
+	switch {
+	case found == nil:
+		return nil, notFound(nameOrARN, c.Account)
+	case !s.visible(c, found) && found.Account == c.Account && p.Region != c.Region:
+		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+	case !s.visible(c, found):
+		return nil, notFound(nameOrARN, c.Account)
 	}
 	switch a {
 	case readHome:
@@ -363,7 +347,7 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 		if *in.KmsKeyId == "" {
 			t.KmsKeyId = ""
 		} else {
-			arn, err := s.resolveKMS(*in.KmsKeyId)
+			arn, err := s.resolveKMS(c, *in.KmsKeyId)
 			if err != nil {
 				return err
 			}
@@ -376,7 +360,7 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 	if in.CloudWatchLogsRoleArn != nil {
 		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
 	}
-	if err := s.checkCloudWatch(t); err != nil {
+	if err := s.checkCloudWatch(c, t); err != nil {
 		return err
 	}
 	if in.IsOrganizationTrail != nil {
@@ -426,7 +410,7 @@ var (
 
 // resolveKMS turns a KmsKeyId (key ARN, key id, alias) into the configured
 // key's ARN.
-func (s *Service) resolveKMS(id string) (string, error) {
+func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 	switch {
 	case kmsARNRE.MatchString(id):
 		for _, k := range s.cfg.KMSKeys {
@@ -436,8 +420,10 @@ func (s *Service) resolveKMS(id string) (string, error) {
 		}
 	case strings.HasPrefix(id, "alias/") && len(id) > len("alias/"):
 	case kmsKeyIDRE.MatchString(id):
+		// A bare key id names a key of the caller's account and region.
+		want := "arn:" + s.partition() + ":kms:" + c.Region + ":" + c.Account + ":key/" + id
 		for _, k := range s.cfg.KMSKeys {
-			if strings.HasSuffix(k.ARN, ":key/"+id) {
+			if k.ARN == want {
 				return k.ARN, nil
 			}
 		}
@@ -449,7 +435,7 @@ func (s *Service) resolveKMS(id string) (string, error) {
 
 var roleARNRE = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 
-func (s *Service) checkCloudWatch(t *Trail) error {
+func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 	g, r := t.CloudWatchLogsLogGroupArn, t.CloudWatchLogsRoleArn
 	if g == "" && r == "" {
 		return nil
@@ -463,9 +449,12 @@ func (s *Service) checkCloudWatch(t *Trail) error {
 	if !roleARNRE.MatchString(r) {
 		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "%q is not an IAM role ARN.", r)
 	}
+	if strings.Split(r, ":")[4] != c.Account {
+		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "Role %s is not a role of account %s.", r, c.Account)
+	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
 	for _, lg := range s.cfg.LogGroups {
-		if norm(lg.ARN) == norm(g) {
+		if norm(lg.ARN) == norm(g) && lg.Account == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
 			return nil
 		}
 	}
@@ -498,9 +487,19 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 	if err != nil {
 		return TrailOutput{}, err
 	}
-	// Names are unique among what the account sees in each region the new
-	// trail appears in; at most five trails per account and region.
-	regions := []string{c.Region}
+	if err := s.checkRoom(c, all, t); err != nil {
+		return TrailOutput{}, err
+	}
+	if err := s.save(ctx, t, true); err != nil {
+		return TrailOutput{}, err
+	}
+	return output(t), nil
+}
+
+// checkRoom enforces, in every region t appears in, that names are unique
+// among the account's trails and that there are at most five of them.
+func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
+	regions := []string{t.HomeRegion}
 	if t.IsMultiRegionTrail {
 		regions = s.cfg.Regions
 	}
@@ -508,23 +507,20 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 		rc := Caller{Account: c.Account, Region: r}
 		n := 0
 		for _, o := range all {
-			if !s.visible(rc, o) || o.Account != c.Account {
+			if o.ARN == t.ARN || !s.visible(rc, o) || o.Account != c.Account {
 				continue
 			}
-			if o.Name == name {
-				return TrailOutput{}, awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", name, c.Account)
+			if o.Name == t.Name {
+				return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, c.Account)
 			}
 			n++
 		}
 		if n >= MaxTrailsPerRegion {
-			return TrailOutput{}, awsproto.Errorf("MaximumNumberOfTrailsExceededException",
+			return awsproto.Errorf("MaximumNumberOfTrailsExceededException",
 				"User: %s already has %d trails in %s; the limit is %d.", c.Account, n, r, MaxTrailsPerRegion)
 		}
 	}
-	if err := s.save(ctx, t, true); err != nil {
-		return TrailOutput{}, err
-	}
-	return output(t), nil
+	return nil
 }
 
 // UpdateTrail implements the operation.
@@ -539,6 +535,15 @@ func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
 		in.KmsKeyId, in.IsOrganizationTrail}, false); err != nil {
 		return TrailOutput{}, err
+	}
+	if t.IsMultiRegionTrail {
+		all, err := s.All(ctx)
+		if err != nil {
+			return TrailOutput{}, err
+		}
+		if err := s.checkRoom(c, all, t); err != nil {
+			return TrailOutput{}, err
+		}
 	}
 	if err := s.save(ctx, t, false); err != nil {
 		return TrailOutput{}, err
@@ -596,7 +601,10 @@ func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, 
 		if !shadows && (t.IsShadowIn(c.Region) || t.Account != c.Account) {
 			continue
 		}
-		if len(names) > 0 && !slices.Contains(names, t.Name) && !slices.Contains(names, t.ARN) {
+		// A name matches only the caller's own trail of this region; other
+		// trails (shadows, the organization's) are named by ARN.
+		byName := slices.Contains(names, t.Name) && t.Account == c.Account && t.HomeRegion == c.Region
+		if len(names) > 0 && !byName && !slices.Contains(names, t.ARN) {
 			continue
 		}
 		out = append(out, shape(t))
@@ -844,6 +852,9 @@ func (s *Service) tagTarget(ctx context.Context, c Caller, id string, a access) 
 	if err != nil {
 		return nil, err
 	}
+	if a == writeHome && p.Region != c.Region && p.Account == c.Account {
+		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+	}
 	t, err := s.resolve(ctx, c, id, a)
 	if err != nil {
 		var ae *awsproto.Error
@@ -851,9 +862,6 @@ func (s *Service) tagTarget(ctx context.Context, c Caller, id string, a access) 
 			return nil, awsproto.Errorf("ResourceNotFoundException", "Trail %s does not exist for the user: %s", id, c.Account)
 		}
 		return nil, err
-	}
-	if a == writeHome && p.Region != c.Region {
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
 	}
 	return t, nil
 }
