@@ -39,8 +39,10 @@ const (
 	scanChunk = 5000
 	// maxFileRecords bounds the records of one log file.
 	maxFileRecords = 2000
-	// tick is how often the engine looks for work.
-	tick = 200 * time.Millisecond
+	// tick is how often the engine looks for work. A batch is flushed one
+	// tick before its oldest event has waited the flush interval, so that
+	// no event waits longer than the interval.
+	tick = 100 * time.Millisecond
 )
 
 // Trails lists the configured trails (the control plane provides it).
@@ -389,7 +391,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		e.waiting[t.ARN] = now
 	}
 	e.mu.Unlock()
-	if !full && now.Sub(since) < e.flush {
+	if !full && now.Sub(since)+tick < e.flush {
 		return false, nil
 	}
 	b := &batch{From: st.Cursor, To: to, Planned: now}
