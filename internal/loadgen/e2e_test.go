@@ -158,7 +158,8 @@ func TestIngestReportsErrors(t *testing.T) {
 		t.Errorf("lookup with a wrong secret: %v, %+v", err, look)
 	}
 	// Canceling stops new batches; those in flight are still counted.
-	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	// Long enough for the batches to be prepared on a loaded machine.
+	cctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
 	stopped, err := RunIngest(cctx, IngestConfig{Endpoint: srv.URL, AccessKeyID: e2e.AdminKey, SecretAccessKey: e2e.AdminSecret,
 		Clients: 2, Batch: 50, Duration: time.Minute, Gen: GenOptions{RecordBytes: 600}})
