@@ -217,12 +217,14 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
+	dir := auth.NewDirectory(cfg)
+	ing.SetIdentify(dir.Identity)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
 	engine := delivery.New(st, trails, buckets, cfg, log)
 	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
-		Directory:        auth.NewDirectory(cfg),
+		Directory:        dir,
 		Ingest:           ing,
 		History:          history.New(st, cfg.EventHistoryDays),
 		Trails:           trails,

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/json"
 	"path"
 	"strings"
 
@@ -140,6 +141,19 @@ func (d *Directory) Check(accessKeyID, secret string) (*Principal, bool) {
 	}
 	p := e.principal
 	return &p, true
+}
+
+// Identity is the CloudTrail userIdentity of the user an access key
+// belongs to, and its account; ok is false for an unknown key.
+func (d *Directory) Identity(accessKeyID string) (json.RawMessage, string, bool) {
+	e, ok := d.keys[accessKeyID]
+	if !ok {
+		return nil, "", false
+	}
+	p := e.principal
+	b, _ := json.Marshal(map[string]string{"type": "IAMUser", "principalId": p.PrincipalID, "arn": p.ARN,
+		"accountId": p.Account, "accessKeyId": accessKeyID, "userName": p.UserName})
+	return b, p.Account, true
 }
 
 // HasAccount reports whether account is configured.

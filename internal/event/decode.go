@@ -45,6 +45,11 @@ type Context struct {
 	ServesRegion func(region string) bool
 	// Now is the receive time, used for defaults.
 	Now time.Time
+	// Identify completes an identity that a recorder could not know (a
+	// userIdentity of type "Unknown" with an accessKeyId, as cairn proxy
+	// sends): the full userIdentity of the key's user and its account.
+	// Nil completes nothing.
+	Identify func(accessKeyID string) (identity json.RawMessage, account string, ok bool)
 }
 
 // fieldOrder is the order CloudTrail writes a record's fields in; fields not
@@ -229,6 +234,13 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 	e.Region = region
 
 	account := get("recipientAccountId")
+	if c.Identify != nil {
+		if id, acct, ok := completeIdentity(fields["userIdentity"], c.Identify); ok {
+			fields["userIdentity"] = id
+			account = acct
+			set("recipientAccountId", acct)
+		}
+	}
 	switch {
 	case account == "":
 		account = c.Account
@@ -264,6 +276,21 @@ func Decode(raw []byte, c Context) (*Event, *FieldError) {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
 	}
 	return e, nil
+}
+
+// completeIdentity resolves an "Unknown" identity by its access key.
+func completeIdentity(raw json.RawMessage, identify func(string) (json.RawMessage, string, bool)) (json.RawMessage, string, bool) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, "", false
+	}
+	var id struct {
+		Type        string `json:"type"`
+		AccessKeyID string `json:"accessKeyId"`
+	}
+	if json.Unmarshal(raw, &id) != nil || id.Type != "Unknown" || id.AccessKeyID == "" {
+		return nil, "", false
+	}
+	return identify(id.AccessKeyID)
 }
 
 func checkKind(name string, k kind, v json.RawMessage) *FieldError {

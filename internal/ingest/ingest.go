@@ -25,6 +25,13 @@ type Service struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	bg      sync.WaitGroup
+	// identify completes identities recorders could not know (see event.Context).
+	identify func(accessKeyID string) (json.RawMessage, string, bool)
+}
+
+// SetIdentify lets ingest complete "Unknown" identities from access keys.
+func (s *Service) SetIdentify(f func(accessKeyID string) (json.RawMessage, string, bool)) {
+	s.identify = f
 }
 
 // New makes the ingest service for the served regions.
@@ -60,7 +67,7 @@ func (s *Service) Serves(region string) bool { return s.regions[region] }
 // may be considered stored.
 func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.RawMessage) (Result, error) {
 	res := Result{EventIDs: []string{}, Failed: []Failure{}}
-	c := event.Context{Account: p.Account, MayWriteFor: p.MayWriteFor, ServesRegion: s.Serves, Now: s.now()}
+	c := event.Context{Account: p.Account, MayWriteFor: p.MayWriteFor, ServesRegion: s.Serves, Now: s.now(), Identify: s.identify}
 	evs := make([]*event.Event, 0, len(records))
 	for i, raw := range records {
 		e, ferr := event.Decode(raw, c)
