@@ -185,28 +185,45 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	c := &call{op: name, principal: p, region: region, body: body, requestID: requestID, r: r}
-	impl, implemented := s.ops[name]
-	var resp any
-	switch {
-	case !s.opts.Ingest.Serves(region):
-		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", region)
-	case !p.Allows("cloudtrail:" + name):
-		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", p.ARN, name)
-	case !implemented:
-		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", name)
-	default:
-		resp, err = impl.handle(r.Context(), c)
-	}
-	if s.opts.Ingest.Serves(region) {
-		s.audit(c, implemented && impl.readOnly || readOnlyName(name), resp, err)
-	}
+	resp, err := s.invoke(&call{op: name, principal: p, region: region, body: body, requestID: requestID, r: r})
 	if err != nil {
 		fail(err)
 		return
 	}
 	s.opts.Metrics.Request(op, "OK", time.Since(start))
 	awsproto.WriteJSON(w, requestID, resp)
+}
+
+// Invoke runs one CloudTrail API operation for a principal that is already
+// authenticated (the console's session): the same authorization, handling
+// and audit record as a signed API request. body is the operation's JSON
+// request; r gives the caller's address, user agent and TLS.
+func (s *Server) Invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
+	if !awsproto.Operations[op] {
+		return nil, awsproto.Errorf("UnknownOperationException", "%s is not a CloudTrail operation.", op)
+	}
+	return s.invoke(&call{op: op, principal: p, region: region, body: body, requestID: newRequestID(), r: r.WithContext(ctx)})
+}
+
+// invoke authorizes, runs and audits one call.
+func (s *Server) invoke(c *call) (any, error) {
+	impl, implemented := s.ops[c.op]
+	var resp any
+	var err error
+	switch {
+	case !s.opts.Ingest.Serves(c.region):
+		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", c.region)
+	case !c.principal.Allows("cloudtrail:" + c.op):
+		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
+	case !implemented:
+		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", c.op)
+	default:
+		resp, err = impl.handle(c.r.Context(), c)
+	}
+	if s.opts.Ingest.Serves(c.region) {
+		s.audit(c, implemented && impl.readOnly || readOnlyName(c.op), resp, err)
+	}
+	return resp, err
 }
 
 // readOnlyName says whether an operation only reads, by CloudTrail's naming.
