@@ -27,8 +27,10 @@ Commands:
            POST /v1/events from concurrent clients
   lookup   call LookupEvents through aws-sdk-go-v2 with a mix of queries
            (every lookup attribute, time ranges, second pages)
+  delivery create a trail and measure how long acknowledged events take to
+           appear in delivered log files in a directory bucket
 
-Both sign with the key pair in CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY
+All sign with the key pair in CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY
 (for a quick-start server: set -a; . <data-dir>/admin-credentials; set +a).
 The load generator competes with the server for CPU when both run on one
 machine; run it elsewhere for the server's own ceiling.
@@ -37,6 +39,8 @@ Typical use:
   cairn bench ingest --total 1000000 --spread 720h   # build a history
   cairn bench ingest --clients 8 --duration 60s      # ingest throughput
   cairn bench lookup --requests 5000 --concurrency 8 # lookup latency
+  cairn bench delivery --bucket audit-logs \
+      --bucket-dir ./cairn-data/buckets/audit-logs   # delivery latency
 
 Run "cairn bench <command> --help" for its flags.
 `
@@ -93,6 +97,42 @@ exit status 1.
 Flags:
 `
 
+const benchDeliveryHelp = `Usage: cairn bench delivery --bucket NAME --bucket-dir DIR [flags]
+
+Measures delivery latency: the time from an ingest request being
+acknowledged (HTTP 200 from POST /v1/events) to its event being in a log
+file the server delivered to a bucket.
+
+Through the trail API (aws-sdk-go-v2), the run creates a single-region trail
+cairn-bench-delivery-<random> in --region, without log file validation, on
+bucket --bucket with that same name as its S3 key prefix, and starts
+logging. It then sends --probes probe events, one every --interval, each a
+single signed record in --region with a unique eventName
+(CairnBenchProbe-<random>-<n>) and eventID. Probes overlap when delivery is
+slower than the interval. A watcher scans
+<bucket-dir>/<key prefix>/AWSLogs/ every 20ms, reads each new *.json.gz log
+file once, and takes a probe as delivered when it finds the file holding
+it. Latency is from the probe's 200 answer to that moment (so it includes
+up to 20ms of polling); a probe not found within --timeout of its answer is
+lost. At the end the run stops logging and deletes the trail (with
+--keep-trail it keeps it, stopped, for inspection); the delivered files stay
+in the bucket under the key prefix. Ctrl-C stops sending and waiting, and
+still cleans up.
+
+The tool reads the bucket's files directly, so it must run on the server's
+machine, with --bucket-dir the directory the bucket resolves to: for a
+bucket not listed under buckets: in the config, <data-dir>/buckets/NAME
+(created here if missing). Latency includes the server's wait of up to
+delivery.flush_interval (default 5s), which the client cannot see.
+
+The report gives the probes sent, acknowledged, delivered and lost, and the
+exact p50/p90/p99/max/min/mean latency; --json FILE adds each probe's
+latency and log file. The exit status is 1 if a probe was lost or not
+acknowledged, or the trail could not be set up or cleaned up.
+
+Flags:
+`
+
 func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchHelp)
@@ -106,6 +146,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchIngest(args[1:], stdout, stderr)
 	case "lookup":
 		return runBenchLookup(args[1:], stdout, stderr)
+	case "delivery":
+		return runBenchDelivery(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "cairn bench: unknown command %q\n\n", args[0])
 	fmt.Fprint(stderr, benchHelp)
@@ -270,6 +312,73 @@ func runBenchLookup(args []string, stdout, stderr io.Writer) int {
 	}
 	if !rep.OK() {
 		fmt.Fprintf(stderr, "cairn bench lookup: FAILED: %d of %d LookupEvents calls failed; see the errors above\n", rep.Failed, rep.Requests)
+		return 1
+	}
+	return 0
+}
+
+func runBenchDelivery(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("delivery", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", defaultEndpoint(), "server base `URL` (env CAIRN_ENDPOINT)")
+	bucket := fs.String("bucket", "", "S3BucketName of the trail to create (required)")
+	bucketDir := fs.String("bucket-dir", "", "`directory` of the bucket's files on this machine, e.g. <data-dir>/buckets/NAME (required)")
+	probes := fs.Int("probes", 50, "probe events to send")
+	interval := fs.Duration("interval", 500*time.Millisecond, "time between probes")
+	region := fs.String("region", "us-east-1", "`region` of the trail and the probe events")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long each probe may take to be delivered before it counts as lost")
+	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
+	keepTrail := fs.Bool("keep-trail", false, "keep the trail (logging stopped) instead of deleting it")
+	if code, done := parseBenchFlags(fs, benchDeliveryHelp, args, stdout, stderr); done {
+		return code
+	}
+	switch {
+	case *bucket == "":
+		fmt.Fprintln(stderr, "cairn bench delivery: --bucket is required")
+		return 2
+	case *bucketDir == "":
+		fmt.Fprintln(stderr, "cairn bench delivery: --bucket-dir is required")
+		return 2
+	case *probes < 1:
+		fmt.Fprintln(stderr, "cairn bench delivery: --probes must be at least 1")
+		return 2
+	case *interval < 0:
+		fmt.Fprintln(stderr, "cairn bench delivery: --interval must not be negative")
+		return 2
+	case *timeout <= 0:
+		fmt.Fprintln(stderr, "cairn bench delivery: --timeout must be positive")
+		return 2
+	}
+	id, secret, ok := benchCredentials(stderr, "delivery")
+	if !ok {
+		return 2
+	}
+	ctx, stop := benchContext()
+	defer stop()
+	rep, err := loadgen.RunDelivery(ctx, loadgen.DeliveryConfig{
+		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret, Region: *region,
+		Bucket: *bucket, BucketDir: *bucketDir, Probes: *probes, Interval: *interval,
+		Timeout: *timeout, KeepTrail: *keepTrail,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn bench delivery: %v\n", err)
+		return 1
+	}
+	rep.WriteText(stdout)
+	if *jsonPath != "" {
+		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
+			fmt.Fprintf(stderr, "cairn bench delivery: %v\n", err)
+			return 1
+		}
+	}
+	if !rep.OK() {
+		why := fmt.Sprintf("%d of %d probes delivered (%d lost, %d not acknowledged)", rep.Delivered, rep.Params.Probes, rep.Lost, rep.Failed)
+		if rep.Interrupted {
+			why += fmt.Sprintf(", interrupted with %d awaited", rep.Pending)
+		}
+		if len(rep.Errors) > 0 {
+			why += ", with errors"
+		}
+		fmt.Fprintf(stderr, "cairn bench delivery: FAILED: %s; see the report above\n", why)
 		return 1
 	}
 	return 0
