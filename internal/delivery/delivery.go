@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -114,9 +115,24 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	live := map[string]bool{}
 	for _, t := range all {
+		live[stateKey(t)] = true
 		if err := e.deliverTrail(ctx, t); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.ARN, err))
+		}
+	}
+	// Trails that were deleted: finish what they had planned, close their
+	// digest chains, forget them.
+	docs, err := e.store.ListState(ctx, statePrefix)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, d := range docs {
+		if !live[d.Key] {
+			if err := e.retire(ctx, d.Key); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", d.Key, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -134,6 +150,10 @@ type state struct {
 	Chains map[string]*chain `json:",omitempty"`
 	// Status is per region.
 	Status map[string]*trail.DeliveryStatus `json:",omitempty"`
+	// Trail is the trail as last seen: a deleted trail's last digests are
+	// written with it.
+	Trail        *trail.Trail `json:",omitempty"`
+	TrailVersion int64        `json:",omitempty"`
 	// RetryAt delays the next attempt after a failure.
 	RetryAt  time.Time `json:",omitzero"`
 	Failures int       `json:",omitempty"`
@@ -167,10 +187,15 @@ type chain struct {
 	PendingEnd time.Time `json:",omitzero"`
 }
 
-func stateKey(arn string) string { return "delivery/" + arn }
+// statePrefix starts the keys of delivery state documents.
+const statePrefix = "delivery/"
 
-func (e *Engine) load(ctx context.Context, arn string) (*state, int64, error) {
-	d, err := e.store.GetState(ctx, stateKey(arn))
+// stateKey names a trail's delivery state: by ARN and creation, so that a
+// trail made again under a deleted one's name starts afresh.
+func stateKey(t *trail.Trail) string { return statePrefix + t.ARN + "#" + t.ID }
+
+func (e *Engine) load(ctx context.Context, key string) (*state, int64, error) {
+	d, err := e.store.GetState(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return &state{}, 0, nil
 	}
@@ -179,22 +204,23 @@ func (e *Engine) load(ctx context.Context, arn string) (*state, int64, error) {
 	}
 	var st state
 	if err := json.Unmarshal(d.Doc, &st); err != nil {
-		return nil, 0, fmt.Errorf("delivery state %s: %w", arn, err)
+		return nil, 0, fmt.Errorf("delivery state %s: %w", key, err)
 	}
 	return &st, d.Version, nil
 }
 
-func (e *Engine) save(ctx context.Context, arn string, st *state, version int64) (int64, error) {
+func (e *Engine) save(ctx context.Context, key string, st *state, version int64) (int64, error) {
 	doc, err := json.Marshal(st)
 	if err != nil {
 		return 0, err
 	}
-	return e.store.PutState(ctx, stateKey(arn), doc, version)
+	return e.store.PutState(ctx, key, doc, version)
 }
 
 // DeliveryStatus implements trail.StatusSource.
-func (e *Engine) DeliveryStatus(ctx context.Context, arn, region string) (trail.DeliveryStatus, error) {
-	st, _, err := e.load(ctx, arn)
+func (e *Engine) DeliveryStatus(ctx context.Context, t *trail.Trail, region string) (trail.DeliveryStatus, error) {
+	arn := t.ARN
+	st, _, err := e.load(ctx, stateKey(t))
 	if err != nil {
 		return trail.DeliveryStatus{}, err
 	}
@@ -252,33 +278,48 @@ func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]boo
 }
 
 // deliverTrail does what is due for one trail: replay a pending batch,
-// plan and write the next, write due digests.
+// plan and write the next, write due digests — and, once logging stops,
+// deliver what was recorded before the stop and close the digest chains.
 func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
-	st, version, err := e.load(ctx, t.ARN)
+	key := stateKey(t)
+	st, version, err := e.load(ctx, key)
 	if err != nil {
 		return err
 	}
 	now := e.now().UTC()
-	if st.Pending == nil && !t.IsLogging {
-		return nil
-	}
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return nil
 	}
-	if st.Pending == nil && st.Epoch != t.LoggingEpoch {
-		// Logging (re)started: deliver from the log position of the start.
-		st.Epoch, st.Cursor = t.LoggingEpoch, t.StartSeq
-		st.Chains = nil
+	snapshot := *t
+	changed := st.Trail == nil || st.TrailVersion != t.Version
+	st.Trail, st.TrailVersion = &snapshot, t.Version
+	if st.Pending == nil && t.LoggingEpoch > 0 && st.Epoch != t.LoggingEpoch {
+		// Logging (re)started since the last pass: deliver from the log
+		// position of the start, in new digest chains.
+		if len(st.Chains) > 0 {
+			if err := e.closeChains(ctx, t, st, now, nil); err != nil {
+				return err
+			}
+		}
+		st.Epoch, st.Cursor, changed = t.LoggingEpoch, t.StartSeq, true
 	}
-	e.initChains(t, st, now)
-	if st.Pending == nil {
-		planned, err := e.plan(ctx, t, st, now)
+	// bound is the last log position the trail takes: once logging stops,
+	// what was recorded before the stop.
+	bound := int64(math.MaxInt64)
+	if !t.IsLogging {
+		bound = max(st.Cursor, t.StopSeq)
+	}
+	if t.IsLogging && t.LogFileValidationEnabled {
+		e.initChains(t, st, now)
+	}
+	if st.Pending == nil && st.Cursor < bound {
+		planned, err := e.plan(ctx, t, st, now, bound)
 		if err != nil {
 			return err
 		}
 		if planned || st.dirtyCursor {
-			st.dirtyCursor = false
-			if version, err = e.save(ctx, t.ARN, st, version); err != nil {
+			st.dirtyCursor, changed = false, false
+			if version, err = e.save(ctx, key, st, version); err != nil {
 				return err
 			}
 		}
@@ -286,30 +327,71 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 	if st.Pending != nil {
 		if err := e.write(ctx, t, st, now); err != nil {
 			e.fail(st, st.Pending.Files, now, err)
-			e.save(ctx, t.ARN, st, version)
+			e.save(ctx, key, st, version)
 			return err
 		}
 		delivered := st.Pending
 		st.Cursor, st.Pending = delivered.To, nil
 		st.RetryAt, st.Failures = time.Time{}, 0
-		if version, err = e.save(ctx, t.ARN, st, version); err != nil {
+		if version, err = e.save(ctx, key, st, version); err != nil {
 			return err
 		}
+		changed = false
 		e.mu.Lock()
 		delete(e.waiting, t.ARN)
 		e.mu.Unlock()
 		e.notify.delivered(t, delivered.Files)
 	}
-	if t.LogFileValidationEnabled && t.IsLogging {
-		changed, err := e.digests(ctx, t, st, now)
-		if changed {
-			if _, serr := e.save(ctx, t.ARN, st, version); serr != nil {
-				return serr
-			}
+	var derr error
+	switch {
+	case t.IsLogging && t.LogFileValidationEnabled:
+		var dchanged bool
+		dchanged, derr = e.digests(ctx, t, st, now)
+		changed = changed || dchanged
+	case len(st.Chains) > 0 && st.Pending == nil && (t.IsLogging || st.Cursor >= bound):
+		// Validation turned off, or logging stopped and everything recorded
+		// before the stop is delivered: a final digest ends each chain.
+		derr = e.closeChains(ctx, t, st, now, nil)
+		changed = true
+	}
+	if changed {
+		if _, err := e.save(ctx, key, st, version); err != nil {
+			return err
 		}
+	}
+	return derr
+}
+
+// retire finishes a deleted trail: its planned batch, then a final digest
+// per chain; then its state goes.
+func (e *Engine) retire(ctx context.Context, key string) error {
+	st, version, err := e.load(ctx, key)
+	if err != nil || st.Trail == nil {
 		return err
 	}
-	return nil
+	t, now := st.Trail, e.now().UTC()
+	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
+		return nil
+	}
+	if st.Pending != nil {
+		if err := e.write(ctx, t, st, now); err != nil {
+			e.fail(st, st.Pending.Files, now, err)
+			e.save(ctx, key, st, version)
+			return err
+		}
+		st.Cursor, st.Pending = st.Pending.To, nil
+		if version, err = e.save(ctx, key, st, version); err != nil {
+			return err
+		}
+	}
+	if len(st.Chains) > 0 {
+		if err := e.closeChains(ctx, t, st, now, nil); err != nil {
+			e.fail(st, nil, now, err)
+			e.save(ctx, key, st, version)
+			return err
+		}
+	}
+	return e.store.DeleteState(ctx, key)
 }
 
 func (e *Engine) fail(st *state, files []plannedFile, now time.Time, err error) {
@@ -338,7 +420,7 @@ func (st *state) status(region string) *trail.DeliveryStatus {
 // plan reads the log past the cursor and, when a batch is due (enough
 // events, or the oldest has waited the flush interval), stores it as
 // Pending. It reports whether it planned one.
-func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.Time) (bool, error) {
+func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.Time, bound int64) (bool, error) {
 	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
 	if err != nil {
 		return false, err
@@ -357,6 +439,10 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 			break
 		}
 		for _, ev := range evs {
+			if ev.Seq > bound {
+				full = true // everything up to the bound is planned: flush now
+				break
+			}
 			ok, err := e.takes(t, m, accounts, regions, ev)
 			if err != nil {
 				e.log.Warn("delivery: unreadable record skipped", "seq", ev.Seq, "err", err)
@@ -376,6 +462,9 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		if len(evs) < scanChunk {
 			break
 		}
+	}
+	if bound != math.MaxInt64 {
+		full = true // logging stopped: no reason to wait
 	}
 	if total == 0 {
 		if to != st.Cursor {
@@ -445,6 +534,13 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", t.S3BucketName, err)
 	}
+	// Files enter the digest chains only once the whole batch is written,
+	// so a batch retried after a partial failure lists each file once.
+	type written struct {
+		chain string
+		file  digest.LogFile
+	}
+	var done []written
 	for _, pf := range b.Files {
 		evs := files[[2]string{pf.Account, pf.Region}]
 		if len(evs) == 0 {
@@ -472,9 +568,12 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 		sum := sha256.Sum256(body)
 		s := st.status(pf.Region)
 		s.LatestDeliveryTime, s.LatestDeliveryAttemptTime, s.LatestDeliveryError = now, now, ""
-		if c := st.Chains[pf.Account+"/"+pf.Region]; c != nil && t.LogFileValidationEnabled {
-			c.Files = append(c.Files, digest.LogFile{S3Bucket: t.S3BucketName, S3Object: pf.Key, SHA256: sum[:],
-				OldestEventTime: oldest, NewestEventTime: newest})
+		done = append(done, written{pf.Account + "/" + pf.Region, digest.LogFile{S3Bucket: t.S3BucketName, S3Object: pf.Key,
+			SHA256: sum[:], OldestEventTime: oldest, NewestEventTime: newest}})
+	}
+	for _, w := range done {
+		if c := st.Chains[w.chain]; c != nil {
+			c.Files = append(c.Files, w.file)
 		}
 	}
 	return nil

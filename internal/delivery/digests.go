@@ -16,9 +16,6 @@ import (
 // initChains starts a digest chain for every account and region the trail
 // covers, at the time validation began.
 func (e *Engine) initChains(t *trail.Trail, st *state, now time.Time) {
-	if !t.LogFileValidationEnabled || !t.IsLogging {
-		return
-	}
 	if st.Chains == nil {
 		st.Chains = map[string]*chain{}
 	}
@@ -31,9 +28,67 @@ func (e *Engine) initChains(t *trail.Trail, st *state, now time.Time) {
 	}
 }
 
+// covered lists the chains a trail has now, as "account/region".
+func (e *Engine) covered(t *trail.Trail) map[string]bool {
+	m := map[string]bool{}
+	for _, a := range e.accounts(t) {
+		for _, r := range e.regions(t) {
+			m[a+"/"+r] = true
+		}
+	}
+	return m
+}
+
+// closeChains writes a final digest for each chain (those not in keep), up
+// to now, and ends it: a later start begins a new chain.
+func (e *Engine) closeChains(ctx context.Context, t *trail.Trail, st *state, now time.Time, keep map[string]bool) error {
+	names := make([]string, 0, len(st.Chains))
+	for k := range st.Chains {
+		if !keep[k] {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	var bk bucket.Bucket
+	for _, k := range names {
+		c := st.Chains[k]
+		end := c.PendingEnd
+		if end.IsZero() {
+			end = now.Truncate(time.Second)
+			if !end.After(c.Start) {
+				end = c.Start.Add(time.Second)
+			}
+		}
+		if bk == nil {
+			var err error
+			if bk, err = e.buckets.Open(t.S3BucketName); err != nil {
+				return e.digestFailed(st, k, now, fmt.Errorf("bucket %s: %w", t.S3BucketName, err))
+			}
+		}
+		if err := e.writeDigest(ctx, t, bk, k, c, end); err != nil {
+			return e.digestFailed(st, k, now, err)
+		}
+		st.status(regionOf(k)).LatestDigestDeliveryTime = now
+		st.status(regionOf(k)).LatestDigestDeliveryError = ""
+		delete(st.Chains, k)
+	}
+	return nil
+}
+
 // digests writes every digest that is due. Each is planned (its end time
-// stored) before it is written, so a replay writes the same digest.
+// stored) before it is written, so a replay writes the same digest. Chains
+// of regions or accounts the trail no longer covers get a final digest.
 func (e *Engine) digests(ctx context.Context, t *trail.Trail, st *state, now time.Time) (changed bool, err error) {
+	cover := e.covered(t)
+	for k := range st.Chains {
+		if !cover[k] {
+			if err := e.closeChains(ctx, t, st, now, cover); err != nil {
+				return true, err
+			}
+			changed = true
+			break
+		}
+	}
 	names := make([]string, 0, len(st.Chains))
 	for k := range st.Chains {
 		names = append(names, k)

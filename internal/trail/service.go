@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ type DeliveryStatus struct {
 
 // StatusSource reports delivery status; the delivery engine provides it.
 type StatusSource interface {
-	DeliveryStatus(ctx context.Context, trailARN, region string) (DeliveryStatus, error)
+	DeliveryStatus(ctx context.Context, t *Trail, region string) (DeliveryStatus, error)
 }
 
 // Buckets says which bucket names exist (the bucket resolver).
@@ -470,7 +471,7 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 	if in.S3BucketName == nil {
 		return TrailOutput{}, awsproto.Errorf("InvalidS3BucketNameException", "S3BucketName is required.")
 	}
-	t := &Trail{Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
+	t := &Trail{ID: uuid.NewString(), Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
 		IncludeGlobalServiceEvents: true, Created: s.now().UTC()}
 	if err := s.apply(c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
@@ -697,7 +698,7 @@ func (s *Service) GetTrailStatus(ctx context.Context, c Caller, name string) (St
 		StopLoggingTime: awsproto.NewTime(t.StopLoggingTime), TimeLoggingStarted: isoOrEmpty(t.StartLoggingTime),
 		TimeLoggingStopped: isoOrEmpty(t.StopLoggingTime)}
 	if s.status != nil {
-		d, err := s.status.DeliveryStatus(ctx, t.ARN, c.Region)
+		d, err := s.status.DeliveryStatus(ctx, t, c.Region)
 		if err != nil {
 			return StatusOutput{}, err
 		}
@@ -740,7 +741,12 @@ func (s *Service) SetLogging(ctx context.Context, c Caller, name string, on bool
 			t.LoggingEpoch++
 			t.StartSeq = st.LastSeq
 		} else {
+			st, err := s.store.Stats(ctx)
+			if err != nil {
+				return nil, err
+			}
 			t.StopLoggingTime = s.now().UTC()
+			t.StopSeq = st.LastSeq
 		}
 		if err := s.save(ctx, t, false); err != nil {
 			return nil, err

@@ -14,6 +14,8 @@ import (
 
 // Trail is a trail as Cairn stores it.
 type Trail struct {
+	// ID tells this trail from an earlier one of the same ARN.
+	ID                         string `json:",omitempty"`
 	Account                    string
 	HomeRegion                 string
 	Name                       string
@@ -38,8 +40,11 @@ type Trail struct {
 	IsLogging              bool
 	// LoggingEpoch counts StartLogging calls; StartSeq is the event log's
 	// position at the latest one: delivery takes events after it.
-	LoggingEpoch     int64     `json:",omitempty"`
-	StartSeq         int64     `json:",omitempty"`
+	LoggingEpoch int64 `json:",omitempty"`
+	StartSeq     int64 `json:",omitempty"`
+	// StopSeq is the log's position at the latest StopLogging: events up
+	// to it were recorded while the trail logged, and are delivered.
+	StopSeq          int64     `json:",omitempty"`
 	StartLoggingTime time.Time `json:",omitzero"`
 	StopLoggingTime  time.Time `json:",omitzero"`
 	Created          time.Time
