@@ -79,7 +79,10 @@ func Open(dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, "events.db")
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(OFF)"
-	w, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(10000)")
+	// A big page cache keeps a group commit's pages in memory until it
+	// commits (a small one spills them to the WAL mid-transaction), and the
+	// statement journal of multi-row inserts stays in memory.
+	w, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(10000)&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -90,7 +93,7 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-32768)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
