@@ -20,6 +20,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server: CloudTrail API, ingest, event history, metrics", runServe},
+		{"proxy", "record every call to another service as a CloudTrail event", runProxy},
 		{"verify", "validate a trail's delivered log files and digests, offline or against a server", runVerify},
 		{"decrypt", "decrypt log and digest files a trail encrypted in a directory bucket", runDecrypt},
 		{"bench", "drive a running server with load and report throughput and latency", runBench},

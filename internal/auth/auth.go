@@ -151,8 +151,14 @@ func (d *Directory) Identity(accessKeyID string) (json.RawMessage, string, bool)
 		return nil, "", false
 	}
 	p := e.principal
-	b, _ := json.Marshal(map[string]string{"type": "IAMUser", "principalId": p.PrincipalID, "arn": p.ARN,
-		"accountId": p.Account, "accessKeyId": accessKeyID, "userName": p.UserName})
+	b, _ := json.Marshal(struct {
+		Type        string `json:"type"`
+		PrincipalID string `json:"principalId"`
+		ARN         string `json:"arn"`
+		AccountID   string `json:"accountId"`
+		AccessKeyID string `json:"accessKeyId"`
+		UserName    string `json:"userName"`
+	}{"IAMUser", p.PrincipalID, p.ARN, p.Account, accessKeyID, p.UserName})
 	return b, p.Account, true
 }
 

@@ -1,0 +1,125 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"encoding/json"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/proxy/awsop"
+)
+
+// record is the CloudTrail record of one proxied call.
+type record struct {
+	EventVersion       string           `json:"eventVersion"`
+	UserIdentity       map[string]any   `json:"userIdentity"`
+	EventTime          string           `json:"eventTime"`
+	EventSource        string           `json:"eventSource"`
+	EventName          string           `json:"eventName"`
+	AWSRegion          string           `json:"awsRegion"`
+	SourceIPAddress    string           `json:"sourceIPAddress"`
+	UserAgent          string           `json:"userAgent,omitempty"`
+	ErrorCode          string           `json:"errorCode,omitempty"`
+	ErrorMessage       string           `json:"errorMessage,omitempty"`
+	RequestParameters  any              `json:"requestParameters"`
+	ResponseElements   any              `json:"responseElements"`
+	RequestID          string           `json:"requestID,omitempty"`
+	EventID            string           `json:"eventID"`
+	ReadOnly           bool             `json:"readOnly"`
+	Resources          []event.Resource `json:"resources,omitempty"`
+	EventType          string           `json:"eventType"`
+	APIVersion         string           `json:"apiVersion,omitempty"`
+	ManagementEvent    bool             `json:"managementEvent"`
+	RecipientAccountID string           `json:"recipientAccountId,omitempty"`
+	EventCategory      string           `json:"eventCategory"`
+	TLSDetails         map[string]any   `json:"tlsDetails,omitempty"`
+}
+
+// record builds the event of an exchange; nil when there is nothing to
+// record.
+func (p *Proxy) record(x *exchange) ([]byte, error) {
+	r := x.req
+	rec := record{
+		EventVersion:       event.Version,
+		EventTime:          x.start.UTC().Format(event.TimeFormat),
+		SourceIPAddress:    p.sourceIP(r),
+		UserAgent:          truncate(r.UserAgent(), 1024),
+		EventID:            uuid.NewString(),
+		EventType:          "AwsApiCall",
+		RecipientAccountID: p.o.Account,
+	}
+	if r.TLS != nil {
+		rec.TLSDetails = map[string]any{"tlsVersion": tlsVersion(r.TLS.Version),
+			"cipherSuite": tls.CipherSuiteName(r.TLS.CipherSuite), "clientProvidedHostHeader": r.Host}
+	}
+	_, region, key := scope(r)
+	if route, params, ok := p.o.HTTP.match(r); ok && key == "" {
+		p.httpEvent(&rec, x, route, params)
+	} else {
+		p.awsEvent(&rec, x, region, key)
+	}
+	if x.err != nil && rec.ErrorCode == "" {
+		rec.ErrorCode, rec.ErrorMessage = "ServiceUnavailable", truncate("The proxy could not reach the service: "+x.err.Error(), 1024)
+	}
+	return json.Marshal(rec)
+}
+
+// awsEvent fills the record of a call in an AWS protocol.
+func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
+	op := awsop.Resolve(x.call())
+	rec.UserIdentity = map[string]any{"type": "Unknown"}
+	if key != "" {
+		// The server completes a known key's identity.
+		rec.UserIdentity["accessKeyId"] = key
+	}
+	switch {
+	case op.Global:
+		rec.AWSRegion = p.o.GlobalRegion
+	case region != "":
+		rec.AWSRegion = region
+	default:
+		rec.AWSRegion = p.o.Region
+	}
+	rec.EventSource = op.EventSource
+	if rec.EventSource == "" {
+		rec.EventSource = "unknown.amazonaws.com"
+	}
+	rec.EventName = op.Name
+	if rec.EventName == "" {
+		rec.EventName = x.req.Method + " " + x.req.URL.Path
+	}
+	rec.ReadOnly = op.ReadOnly
+	rec.Resources = op.Resources
+	rec.ErrorCode, rec.ErrorMessage = op.ErrorCode, truncate(op.ErrorMessage, 1024)
+	rec.RequestID = op.RequestID
+	rec.APIVersion = op.APIVersion
+	rec.EventCategory = op.Category
+	if rec.EventCategory == "" {
+		rec.EventCategory = event.CategoryManagement
+	}
+	rec.ManagementEvent = rec.EventCategory == event.CategoryManagement
+	if len(op.RequestParameters) > 0 {
+		rec.RequestParameters = op.RequestParameters
+	}
+	if op.ResponseElements != nil && op.ErrorCode == "" {
+		rec.ResponseElements = op.ResponseElements
+	}
+}
+
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	}
+	return "TLSv1"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
