@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/console"
 	"github.com/cairn-audit/cairn/internal/delivery"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
@@ -223,6 +224,11 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	trails := trail.NewService(st, cfg, buckets)
 	engine := delivery.New(st, trails, buckets, cfg, log)
 	trails.SetStatusSource(engine)
+	if node, err := nodeName(cfg.DataDir); err == nil {
+		engine.SetNode(node)
+	} else {
+		log.Warn("delivery: no node name kept; a restart waits for its old leases", "err", err)
+	}
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
@@ -234,6 +240,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,
 		MaxIngestRecords: cfg.Limits.MaxBatchRecords,
 	})
+	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -267,6 +274,20 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// nodeName is this node's lasting name (kept in the data directory), used
+// in delivery leases.
+func nodeName(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	name := randomString(20, "abcdefghijklmnopqrstuvwxyz0123456789")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	return name, os.WriteFile(path, []byte(name+"\n"), 0o600)
 }
 
 // retention purges events older than the event history window, hourly.

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/digest"
@@ -65,6 +67,7 @@ type Engine struct {
 	notify  *notifier
 	kms     envelope.Keys
 
+	node    string // this engine's name in leases
 	mu      sync.Mutex
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
 	wake    chan struct{}
@@ -72,7 +75,7 @@ type Engine struct {
 
 // New makes the engine.
 func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
-	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now,
+	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now, node: uuid.NewString(),
 		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
 		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 	if e.flush <= 0 {
@@ -86,6 +89,11 @@ func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Co
 	e.kms = envelope.NewConfigKeys(cfg, true)
 	return e
 }
+
+// SetNode names this engine in delivery leases. A node that restarts under
+// the same name takes its trails back at once instead of waiting for its
+// old leases to expire.
+func (e *Engine) SetNode(name string) { e.node = name }
 
 // Keys returns the signing keys (for ListPublicKeys).
 func (e *Engine) Keys() *Keys { return e.keys }
@@ -154,6 +162,10 @@ type state struct {
 	// written with it.
 	Trail        *trail.Trail `json:",omitempty"`
 	TrailVersion int64        `json:",omitempty"`
+	// Lease says which node delivers the trail, until when. Nodes that
+	// share a store take turns through it; a node that dies loses it when
+	// it expires.
+	Lease *lease `json:",omitempty"`
 	// RetryAt delays the next attempt after a failure.
 	RetryAt  time.Time `json:",omitzero"`
 	Failures int       `json:",omitempty"`
@@ -185,6 +197,32 @@ type chain struct {
 	Files      []digest.LogFile
 	// PendingEnd is the end of a digest being written (replayed after a crash).
 	PendingEnd time.Time `json:",omitzero"`
+}
+
+// leaseTTL is how long a node's claim on a trail lasts without renewal.
+const leaseTTL = 10 * time.Second
+
+type lease struct {
+	Node  string
+	Until time.Time
+}
+
+// claim makes this node the trail's deliverer, or reports that another
+// node is. The claim is saved before any work, so two nodes never deliver
+// the same trail at once: the store's versions let only one save win.
+func (e *Engine) claim(ctx context.Context, key string, st *state, version int64, now time.Time) (int64, bool, error) {
+	if st.Lease != nil && st.Lease.Node != e.node && now.Before(st.Lease.Until) {
+		return version, false, nil
+	}
+	if st.Lease != nil && st.Lease.Node == e.node && st.Lease.Until.Sub(now) > leaseTTL/2 {
+		return version, true, nil
+	}
+	st.Lease = &lease{Node: e.node, Until: now.Add(leaseTTL)}
+	v, err := e.save(ctx, key, st, version)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+		return version, false, nil
+	}
+	return v, err == nil, err
 }
 
 // statePrefix starts the keys of delivery state documents.
@@ -290,6 +328,10 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return nil
 	}
+	version, mine, err := e.claim(ctx, key, st, version, now)
+	if err != nil || !mine {
+		return err
+	}
 	snapshot := *t
 	changed := st.Trail == nil || st.TrailVersion != t.Version
 	st.Trail, st.TrailVersion = &snapshot, t.Version
@@ -372,6 +414,10 @@ func (e *Engine) retire(ctx context.Context, key string) error {
 	t, now := st.Trail, e.now().UTC()
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return nil
+	}
+	version, mine, err := e.claim(ctx, key, st, version, now)
+	if err != nil || !mine {
+		return err
 	}
 	if st.Pending != nil {
 		if err := e.write(ctx, t, st, now); err != nil {
