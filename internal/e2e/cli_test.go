@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,39 +52,51 @@ func cliAWSBinary(t testing.TB) string {
 	return p
 }
 
-// cliRun runs `aws --endpoint-url URL --region REGION --output json ARGS...`
-// as key/secret, isolated from the machine's own AWS configuration.
-func cliRun(t testing.TB, srv *Server, key, secret, region string, args ...string) cliResult {
-	t.Helper()
-	bin := cliAWSBinary(t)
+// awsEnv is the environment of an AWS CLI run as key/secret, isolated from
+// the machine's own AWS configuration.
+func awsEnv(t testing.TB, key, secret string) []string {
 	dir := t.TempDir()
-	full := append([]string{"--endpoint-url", srv.URL, "--region", region, "--output", "json"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, full...)
-	cmd.Env = append(cleanEnv(),
-		"AWS_ACCESS_KEY_ID="+key,
-		"AWS_SECRET_ACCESS_KEY="+secret,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "nonexistent-config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "nonexistent-credentials"),
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + key,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "nonexistent-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "nonexistent-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_MAX_ATTEMPTS=1",
 		"AWS_PAGER=",
 		"NO_PROXY=127.0.0.1,localhost",
 		"no_proxy=127.0.0.1,localhost",
-	)
+	}
+}
+
+// runCommand runs a program with env added to the test's clean
+// environment, failing the test only if it cannot run or hangs.
+func runCommand(t testing.TB, env []string, name string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(cleanEnv(), env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ctx.Err() != nil {
-			t.Fatalf("aws %q: %v\nstderr: %s", full, err, res.stderr)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ctx.Err() != nil {
+			t.Fatalf("%s %q: %v\nstderr: %s", name, args, err, res.stderr)
 		}
 		res.code = ee.ExitCode()
 	}
 	return res
+}
+
+// cliRun runs `aws --endpoint-url URL --region REGION --output json ARGS...`
+// as key/secret, isolated from the machine's own AWS configuration.
+func cliRun(t testing.TB, srv *Server, key, secret, region string, args ...string) cliResult {
+	t.Helper()
+	full := append([]string{"--endpoint-url", srv.URL, "--region", region, "--output", "json"}, args...)
+	return runCommand(t, awsEnv(t, key, secret), cliAWSBinary(t), full...)
 }
 
 // cliLookup runs `aws cloudtrail lookup-events ARGS...` and decodes its

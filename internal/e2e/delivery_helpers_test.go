@@ -20,7 +20,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -529,44 +528,11 @@ func dlTampered(t *testing.T, f dlLogFile) []byte {
 	return dlGzip(js)
 }
 
-// dlRun runs a command with env (added to the clean environment) and
-// returns its output and exit code.
-func dlRun(t *testing.T, env []string, name string, args ...string) cliResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(cleanEnv(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ctx.Err() != nil {
-			t.Fatalf("%s %q: %v\nstderr: %s", name, args, err, res.stderr)
-		}
-		res.code = ee.ExitCode()
-	}
-	return res
-}
-
 // dlValidateLogs runs `aws cloudtrail validate-logs --verbose` for the trail
 // and region against Cairn, with S3 at the moto endpoint.
 func dlValidateLogs(t *testing.T, srv *Server, motoEndpoint, region, arn string, start time.Time) cliResult {
 	t.Helper()
-	dir := t.TempDir()
-	return dlRun(t, []string{
-		"AWS_ACCESS_KEY_ID=" + AdminKey,
-		"AWS_SECRET_ACCESS_KEY=" + AdminSecret,
-		"AWS_ENDPOINT_URL_S3=" + motoEndpoint,
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "nonexistent-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "nonexistent-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-		"NO_PROXY=127.0.0.1,localhost",
-		"no_proxy=127.0.0.1,localhost",
-	}, cliAWSBinary(t), "--endpoint-url", srv.URL, "--region", region, "cloudtrail", "validate-logs",
+	return runCommand(t, append(awsEnv(t, AdminKey, AdminSecret), "AWS_ENDPOINT_URL_S3="+motoEndpoint), cliAWSBinary(t), "--endpoint-url", srv.URL, "--region", region, "cloudtrail", "validate-logs",
 		"--trail-arn", arn, "--start-time", start.UTC().Format(time.RFC3339), "--verbose")
 }
 
@@ -574,7 +540,7 @@ func dlValidateLogs(t *testing.T, srv *Server, motoEndpoint, region, arn string,
 // moto's, for --s3-endpoint).
 func dlVerify(t *testing.T, args ...string) cliResult {
 	t.Helper()
-	return dlRun(t, []string{"CAIRN_ACCESS_KEY_ID=" + AdminKey, "CAIRN_SECRET_ACCESS_KEY=" + AdminSecret,
+	return runCommand(t, []string{"CAIRN_ACCESS_KEY_ID=" + AdminKey, "CAIRN_SECRET_ACCESS_KEY=" + AdminSecret,
 		"AWS_ACCESS_KEY_ID=" + buckettest.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + buckettest.SecretAccessKey,
 		"AWS_EC2_METADATA_DISABLED=true"},
 		Binary(t), append([]string{"verify"}, args...)...)

@@ -219,7 +219,7 @@ func TestDeliveryVerifyDirBucket(t *testing.T) {
 	}
 
 	// Offline: no server, no credentials.
-	res = dlRun(t, nil, Binary(t), "verify", "--trail-arn", arn, "--start-time", start.Format(time.RFC3339),
+	res = runCommand(t, nil, Binary(t), "verify", "--trail-arn", arn, "--start-time", start.Format(time.RFC3339),
 		"--bucket-dir", b.dir, "--public-keys", keyFile, "--endpoint", "http://127.0.0.1:1", "--verbose")
 	dlExpectAllValid(t, "cairn verify --public-keys", res, b, allDigests, allLogs)
 

@@ -5,10 +5,7 @@ package e2e
 // delete) and the CLI's view of the control plane's errors.
 
 import (
-	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,38 +24,8 @@ type trCLIResult struct {
 // the AWS CLI on PATH the test fails: these tests are the proof that it works.
 func trCLI(t *testing.T, srv *Server, key, secret, region string, args ...string) trCLIResult {
 	t.Helper()
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatalf("the AWS CLI (aws) is required for this test but is not on PATH: %v", err)
-	}
-	dir := t.TempDir()
-	full := append([]string{"--endpoint-url", srv.URL, "--region", region, "--output", "json"}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, full...)
-	cmd.Env = append(cleanEnv(),
-		"AWS_ACCESS_KEY_ID="+key,
-		"AWS_SECRET_ACCESS_KEY="+secret,
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "nonexistent-config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "nonexistent-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_MAX_ATTEMPTS=1",
-		"AWS_PAGER=",
-		"NO_PROXY=127.0.0.1,localhost",
-		"no_proxy=127.0.0.1,localhost",
-	)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	res := trCLIResult{stdout: stdout.String(), stderr: stderr.String(), args: args}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok || ctx.Err() != nil {
-			t.Fatalf("aws %q: %v\nstderr: %s", args, err, res.stderr)
-		}
-		res.code = ee.ExitCode()
-	}
-	return res
+	res := cliRun(t, srv, key, secret, region, args...)
+	return trCLIResult{stdout: res.stdout, stderr: res.stderr, code: res.code, args: args}
 }
 
 // trCLIJSON runs a CLI command that must succeed and decodes its JSON

@@ -49,9 +49,13 @@ const maxAPIBytes = 1 << 20
 
 // Server serves Cairn's HTTP APIs.
 type Server struct {
-	opts Options
-	ops  map[string]operation
+	opts    Options
+	ops     map[string]operation
+	console http.Handler
 }
+
+// SetConsole mounts the web console at /console/ (call before Handler).
+func (s *Server) SetConsole(h http.Handler) { s.console = h }
 
 // operation is one implemented CloudTrail API operation.
 type operation struct {
@@ -102,6 +106,10 @@ func (s *Server) Handler() http.Handler {
 	})
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	}
+	if s.console != nil {
+		mux.Handle("/console/", s.console)
+		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: "UnknownOperationException",

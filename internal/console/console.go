@@ -1,0 +1,413 @@
+// Package console is Cairn's web console, served at /console/: event
+// history you can see, search, chart and download, and trails you can
+// manage. Pages are rendered on the server with html/template; the few
+// assets (a stylesheet, a small script, an icon) are embedded, so the
+// console works offline and builds with go build alone.
+//
+// The console holds no business rules and reads no store: every read and
+// every change goes through Options.Invoke, the server's CloudTrail API
+// entry point for an authenticated principal. So the console sees only what
+// the signed-in user's policy allows, in the user's account, and every
+// console action is recorded in event history like an API call, with a
+// user agent that says it came from the console.
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/history"
+)
+
+// Prefix is where the console is mounted.
+const Prefix = "/console/"
+
+// InvokeFunc runs one CloudTrail API operation for an authenticated
+// principal (server.Server.Invoke).
+type InvokeFunc func(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error)
+
+// Options are the console's dependencies.
+type Options struct {
+	// Directory checks the access key pairs people sign in with.
+	Directory *auth.Directory
+	// Invoke runs CloudTrail operations; every read and change goes through it.
+	Invoke InvokeFunc
+	// Regions are the regions the server serves; the first is the default.
+	Regions []string
+	// Log receives the console's own errors.
+	Log *slog.Logger
+	// SessionTTL is how long a sign-in lasts; zero means 8 hours.
+	SessionTTL time.Duration
+}
+
+// DefaultSessionTTL is how long a sign-in lasts unless Options say otherwise.
+const DefaultSessionTTL = 8 * time.Hour
+
+// userAgentPrefix starts the User-Agent of every call the console makes, so
+// that audit records say the console made them.
+const userAgentPrefix = "cairn-console/1"
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Console is the console's HTTP handler.
+type Console struct {
+	opts     Options
+	mux      *http.ServeMux
+	sessions *sessionStore
+	logins   *loginLimiter
+	pages    map[string]*template.Template
+	static   map[string]asset
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration)
+}
+
+// asset is one embedded static file.
+type asset struct {
+	body        []byte
+	contentType string
+	version     string
+}
+
+// New makes the console handler.
+func New(o Options) http.Handler { return newConsole(o) }
+
+func newConsole(o Options) *Console {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
+	if len(o.Regions) == 0 {
+		o.Regions = []string{"us-east-1"}
+	}
+	c := &Console{
+		opts:     o,
+		sessions: newSessionStore(),
+		logins:   newLoginLimiter(),
+		static:   loadStatic(),
+		now:      time.Now,
+		sleep:    sleepCtx,
+	}
+	c.pages = c.parseTemplates()
+	c.routes()
+	return c
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func loadStatic() map[string]asset {
+	m := map[string]asset{}
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ct := types[path.Ext(p)]
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		m[path.Base(p)] = asset{body: b, contentType: ct, version: hex.EncodeToString(sum[:6])}
+		return nil
+	})
+	if err != nil {
+		panic("console: embedded assets: " + err.Error())
+	}
+	return m
+}
+
+// routes registers every page. Paths are absolute: the console is mounted
+// at Prefix without stripping it.
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /console/static/{name}", c.serveStatic)
+	m.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/events", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET /console/login", c.loginPage)
+	m.HandleFunc("POST /console/login", c.login)
+	m.HandleFunc("POST /console/logout", c.signedIn(c.logout))
+	m.HandleFunc("GET /console/events", c.signedIn(c.eventsPage))
+	m.HandleFunc("GET /console/events/{id}", c.signedIn(c.recordPage))
+	m.HandleFunc("GET /console/events.csv", c.signedIn(c.downloadCSV))
+	m.HandleFunc("GET /console/events.json", c.signedIn(c.downloadJSON))
+	m.HandleFunc("GET /console/trails", c.signedIn(c.trailsPage))
+	m.HandleFunc("GET /console/trails/new", c.signedIn(c.newTrailPage))
+	m.HandleFunc("POST /console/trails/new", c.signedIn(c.createTrail))
+	m.HandleFunc("GET /console/trail", c.signedIn(c.trailPage))
+	m.HandleFunc("POST /console/trail/{action}", c.signedIn(c.trailAction))
+	m.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.notFound(w, r)
+	})
+	c.mux = m
+}
+
+// ServeHTTP sets the security headers of every console response and
+// dispatches.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	c.mux.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy allows only the console's own scripts, styles and
+// images: no inline script or style, no framing, forms only to itself.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
+	a, ok := c.static[r.PathValue("name")]
+	if !ok {
+		c.notFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	if r.URL.Query().Get("v") == a.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", `"`+a.version+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
+
+// staticURL is the versioned URL of an embedded asset.
+func (c *Console) staticURL(name string) string {
+	a, ok := c.static[name]
+	if !ok {
+		panic("console: no asset " + name)
+	}
+	return "/console/static/" + name + "?v=" + a.version
+}
+
+// base is what every page's template sees.
+type base struct {
+	Title     string
+	Nav       string
+	Region    string
+	Regions   []string
+	CSRF      string
+	Flash     string
+	FlashErr  bool
+	Error     string
+	User      string
+	Account   string
+	ARN       string
+	principal *auth.Principal
+}
+
+// Can reports whether the signed-in user's policy allows a CloudTrail
+// operation; pages hide what it does not.
+func (b base) Can(op string) bool {
+	return b.principal != nil && b.principal.Allows("cloudtrail:"+op)
+}
+
+// RegionQuery is "region=<region>", for links.
+func (b base) RegionQuery() template.URL {
+	return template.URL("region=" + urlQueryEscape(b.Region))
+}
+
+func (c *Console) base(s *session, r *http.Request, title, nav, region string) base {
+	b := base{Title: title, Nav: nav, Region: region, Regions: c.opts.Regions}
+	if s != nil {
+		b.CSRF = s.csrf
+		b.User = s.principal.UserName
+		b.Account = s.principal.Account
+		b.ARN = s.principal.ARN
+		b.principal = s.principal
+		b.Flash, b.FlashErr = s.takeFlash()
+	}
+	return b
+}
+
+// region is the region a request asks for (a served one), remembered per
+// session; ok is false when it named a region the server does not serve.
+func (c *Console) region(r *http.Request, s *session) (string, bool) {
+	want := r.FormValue("region")
+	if want != "" && slices.Contains(c.opts.Regions, want) {
+		s.setRegion(want)
+		return want, true
+	}
+	if reg := s.getRegion(); reg != "" {
+		return reg, want == ""
+	}
+	return c.opts.Regions[0], want == ""
+}
+
+func (c *Console) render(w http.ResponseWriter, status int, page string, data any) {
+	t, ok := c.pages[page]
+	if !ok {
+		panic("console: no template " + page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		c.opts.Log.Error("console: rendering page", "page", page, "err", err)
+		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type messagePage struct {
+	base
+	Heading  string
+	Message  string
+	Link     string
+	LinkText string
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusNotFound, "message.html", messagePage{base: base{Title: "Not found"},
+		Heading: "Not found", Message: "The console has no page at " + r.URL.Path + ".", Link: "/console/events", LinkText: "Event history"})
+}
+
+func (c *Console) forbidden(w http.ResponseWriter, msg string) {
+	c.render(w, http.StatusForbidden, "message.html", messagePage{base: base{Title: "Refused"},
+		Heading: "Refused", Message: msg, Link: "/console/login", LinkText: "Sign in"})
+}
+
+// apiError is an API error as the console shows it.
+type apiError struct {
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+// call runs one operation through Invoke with the browser's request (its
+// address and TLS) and the console's user agent, and decodes the answer
+// into out (nil to ignore it).
+func (c *Console) call(r *http.Request, s *session, region, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	resp, err := c.opts.Invoke(r.Context(), s.principal, region, op, body, consoleRequest(r))
+	if err != nil {
+		e := awsproto.As(err)
+		if e.Code == "InternalFailure" {
+			c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
+		}
+		return &apiError{Code: e.Code, Message: e.Message}
+	}
+	if out == nil {
+		return nil
+	}
+	if o, ok := out.(*history.Output); ok {
+		if v, ok := resp.(history.Output); ok {
+			*o = v
+			return nil
+		}
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// errText is what the console shows for a failed call.
+func errText(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Code + ": " + ae.Message
+	}
+	return "The request failed: " + err.Error()
+}
+
+// consoleRequest is the request Invoke sees: the browser's, without its
+// body, with a User-Agent naming the console and the browser.
+func consoleRequest(r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	if ua == "" {
+		r2.Header.Set("User-Agent", userAgentPrefix)
+	} else {
+		r2.Header.Set("User-Agent", userAgentPrefix+" ("+ua+")")
+	}
+	return r2
+}
+
+// safeNext is a local console path to return to after signing in, or the
+// event history.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "/console//") ||
+		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/console/login") || strings.HasPrefix(next, "/console/logout") {
+		return "/console/events"
+	}
+	return next
+}
+
+// partials are the templates every page may use.
+var partials = []string{"templates/layout.html", "templates/trail_form.html"}
+
+func (c *Console) parseTemplates() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"static": c.staticURL,
+		"num":    formatNum,
+		"list":   func(v ...string) []string { return v },
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html"} {
+		t := template.New(name).Funcs(funcs)
+		pages[name] = template.Must(t.ParseFS(templateFS, append(slices.Clone(partials), "templates/"+name)...))
+	}
+	return pages
+}
+
+// formatNum writes n with thousands separators.
+func formatNum(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + formatNum(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

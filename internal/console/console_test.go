@@ -1,0 +1,821 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+const (
+	adminKey    = "AKIAALICEADMIN000001"
+	adminSecret = "alice-secret-key-0001"
+	readerKey   = "AKIARITAREADONLY0001"
+	readerSec   = "rita-secret-key-0001"
+)
+
+func testDirectory() *auth.Directory {
+	return auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: adminSecret}}, Policy: config.Policy{Preset: "admin"}},
+		{Name: "rita", AccessKeys: []config.AccessKey{{ID: readerKey, Secret: readerSec}}, Policy: config.Policy{Preset: "read-only"}},
+	}}}})
+}
+
+// call is one Invoke the fake API saw.
+type call struct {
+	op, region, userAgent string
+	principal             string
+	body                  []byte
+}
+
+// fakeAPI stands in for server.Invoke: LookupEvents over an in-memory list
+// (newest first, Username filter, time range, 50 a page) and canned trail
+// answers.
+type fakeAPI struct {
+	mu     sync.Mutex
+	calls  []call
+	events []history.Event
+	fail   map[string]error
+	// failAfter makes LookupEvents fail once this many calls have run.
+	failAfter int
+}
+
+func (f *fakeAPI) invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, call{op: op, region: region, userAgent: r.UserAgent(), principal: p.UserName, body: slices.Clone(body)})
+	n := len(f.calls)
+	f.mu.Unlock()
+	if !p.Allows("cloudtrail:" + op) {
+		return nil, awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", p.ARN, op)
+	}
+	if err := f.fail[op]; err != nil {
+		return nil, err
+	}
+	switch op {
+	case "LookupEvents":
+		if f.failAfter > 0 && n > f.failAfter {
+			return nil, awsproto.Unavailable("busy")
+		}
+		var in history.Input
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, awsproto.Errorf("SerializationException", "%v", err)
+		}
+		var match []history.Event
+		for _, e := range f.events {
+			if in.StartTime != nil && e.EventTime.Before(in.StartTime.Time) || in.EndTime != nil && e.EventTime.After(in.EndTime.Time) {
+				continue
+			}
+			if len(in.LookupAttributes) == 1 {
+				a := in.LookupAttributes[0]
+				switch *a.AttributeKey {
+				case "Username":
+					if e.Username != *a.AttributeValue {
+						continue
+					}
+				case "EventId":
+					if e.EventId != *a.AttributeValue {
+						continue
+					}
+				}
+			}
+			match = append(match, e)
+		}
+		start := 0
+		if in.NextToken != nil {
+			start, _ = strconv.Atoi(strings.TrimPrefix(*in.NextToken, "t"))
+		}
+		size := 50
+		if in.MaxResults != nil {
+			size = *in.MaxResults
+		}
+		end := min(start+size, len(match))
+		out := history.Output{Events: match[start:end]}
+		if end < len(match) {
+			tok := "t" + strconv.Itoa(end)
+			out.NextToken = &tok
+		}
+		return out, nil
+	case "DescribeTrails":
+		return struct {
+			TrailList []trail.Shape `json:"trailList"`
+		}{[]trail.Shape{{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", LogFileValidationEnabled: true}}}, nil
+	case "GetTrail":
+		return struct{ Trail trail.Shape }{trail.Shape{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"}}, nil
+	case "GetTrailStatus":
+		ts := awsproto.Time{Time: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+		return trail.StatusOutput{IsLogging: true, LatestDeliveryTime: &ts, LatestDeliveryError: "AccessDenied: bucket refused"}, nil
+	case "GetEventSelectors":
+		rw, mgmt := "WriteOnly", true
+		return trail.SelectorsOutput{TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit",
+			EventSelectors: []trail.EventSelector{{ReadWriteType: &rw, IncludeManagementEvents: &mgmt}}}, nil
+	case "ListTags":
+		k, v := "team", "audit"
+		return struct{ ResourceTagList []trail.ResourceTag }{[]trail.ResourceTag{{ResourceId: "x", TagsList: []trail.Tag{{Key: &k, Value: &v}}}}}, nil
+	case "CreateTrail":
+		var in struct{ Name string }
+		json.Unmarshal(body, &in)
+		return trail.TrailOutput{Name: in.Name, TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/" + in.Name}, nil
+	}
+	return struct{}{}, nil
+}
+
+func (f *fakeAPI) ops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ops []string
+	for _, c := range f.calls {
+		ops = append(ops, c.op)
+	}
+	return ops
+}
+
+func (f *fakeAPI) last(op string) call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.calls) - 1; i >= 0; i-- {
+		if f.calls[i].op == op {
+			return f.calls[i]
+		}
+	}
+	return call{}
+}
+
+// makeEvents makes n events, newest first, one a minute back from now;
+// every tenth failed; users alternate between dana and erik.
+func makeEvents(now time.Time, n int) []history.Event {
+	var evs []history.Event
+	for i := 0; i < n; i++ {
+		user := "dana"
+		if i%2 == 1 {
+			user = "erik"
+		}
+		at := now.Add(-time.Duration(i+1) * time.Minute)
+		rec := map[string]any{"eventID": fmt.Sprintf("ev-%04d", i), "eventName": "PutObject", "eventTime": at.Format(time.RFC3339),
+			"sourceIPAddress": "192.0.2.1", "userIdentity": map[string]any{"userName": user}}
+		if i%10 == 0 {
+			rec["errorCode"] = "AccessDenied"
+		}
+		b, _ := json.Marshal(rec)
+		typ, name := "AWS::S3::Object", fmt.Sprintf("arn:aws:s3:::b/k%d", i)
+		evs = append(evs, history.Event{EventId: fmt.Sprintf("ev-%04d", i), EventName: "PutObject", ReadOnly: "false", AccessKeyId: "AKIADANA",
+			EventTime: awsproto.Time{Time: at}, EventSource: "s3.amazonaws.com", Username: user,
+			Resources: []history.Resource{{ResourceType: &typ, ResourceName: &name}}, CloudTrailEvent: string(b)})
+	}
+	return evs
+}
+
+type testEnv struct {
+	t     *testing.T
+	c     *Console
+	api   *fakeAPI
+	now   time.Time
+	slept []time.Duration
+}
+
+func newEnv(t *testing.T) *testEnv {
+	e := &testEnv{t: t, api: &fakeAPI{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	e.c = newConsole(Options{Directory: testDirectory(), Invoke: e.api.invoke, Regions: []string{"us-east-1", "eu-west-1"}, SessionTTL: time.Hour})
+	e.c.now = func() time.Time { return e.now }
+	e.c.sleep = func(_ context.Context, d time.Duration) { e.slept = append(e.slept, d) }
+	return e
+}
+
+func (e *testEnv) do(r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	e.c.ServeHTTP(w, r)
+	return w
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// login signs in and returns the session cookie and the CSRF token.
+func (e *testEnv) login(key, secret string) (*http.Cookie, string) {
+	e.t.Helper()
+	w := e.do(httptest.NewRequest("GET", "/console/login", nil))
+	m := csrfRE.FindStringSubmatch(w.Body.String())
+	if m == nil {
+		e.t.Fatalf("login page has no token:\n%s", w.Body)
+	}
+	lc := cookieNamed(w, loginCookie)
+	form := url.Values{"csrf": {m[1]}, "access_key_id": {key}, "secret_access_key": {secret}, "next": {"/console/events"}}
+	r := httptest.NewRequest("POST", "/console/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(lc)
+	w = e.do(r)
+	if w.Code != http.StatusSeeOther {
+		e.t.Fatalf("login: %d\n%s", w.Code, w.Body)
+	}
+	sc := cookieNamed(w, sessionCookie)
+	if sc == nil {
+		e.t.Fatal("no session cookie")
+	}
+	r = httptest.NewRequest("GET", "/console/trails", nil)
+	r.AddCookie(sc)
+	w = e.do(r)
+	m = csrfRE.FindStringSubmatch(w.Body.String())
+	if m == nil {
+		e.t.Fatalf("signed-in page has no token:\n%s", w.Body)
+	}
+	return sc, m[1]
+}
+
+func (e *testEnv) get(target string, sc *http.Cookie) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", target, nil)
+	if sc != nil {
+		r.AddCookie(sc)
+	}
+	r.Header.Set("User-Agent", "TestBrowser/1.0")
+	return e.do(r)
+}
+
+func (e *testEnv) post(target string, sc *http.Cookie, form url.Values) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", target, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("User-Agent", "TestBrowser/1.0")
+	if sc != nil {
+		r.AddCookie(sc)
+	}
+	return e.do(r)
+}
+
+func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestConsoleSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	sc, _ := e.login(adminKey, adminSecret)
+	for _, target := range []string{"/console/login", "/console/events", "/console/trails", "/console/nope", "/console/static/console.css"} {
+		w := e.get(target, sc)
+		h := w.Header()
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", target, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("%s: CSP allows unsafe sources: %q", target, csp)
+		}
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("%s: headers %v", target, h)
+		}
+		if target != "/console/static/console.css" && h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q", target, h.Get("Cache-Control"))
+		}
+	}
+	// Pages load only embedded, versioned assets, and no inline script or style.
+	body := e.get("/console/events", sc).Body.String()
+	if strings.Contains(body, "<script>") || strings.Contains(body, "style=") || strings.Contains(body, "<style") || strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+		t.Errorf("the page has inline script or style, or an outside URL:\n%s", body)
+	}
+	css := regexp.MustCompile(`href="(/console/static/console\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(body)
+	if css == nil {
+		t.Fatalf("no versioned stylesheet in\n%s", body)
+	}
+	w := e.get(html.UnescapeString(css[1]), nil)
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/css") || !strings.Contains(w.Header().Get("Cache-Control"), "immutable") {
+		t.Errorf("stylesheet: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestConsoleLoginAndSessionCookie(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/console/login", nil)
+	lc := cookieNamed(w, loginCookie)
+	if lc == nil || !lc.HttpOnly || lc.SameSite != http.SameSiteStrictMode || lc.Path != "/console/" {
+		t.Fatalf("login cookie %+v", lc)
+	}
+	tok := csrfRE.FindStringSubmatch(w.Body.String())[1]
+	if tok != lc.Value {
+		t.Fatal("the form's token is not the cookie's")
+	}
+	form := url.Values{"csrf": {tok}, "access_key_id": {adminKey}, "secret_access_key": {adminSecret}}
+	// Without the cookie, or with another token: refused.
+	if w := e.post("/console/login", nil, form); w.Code != http.StatusForbidden || cookieNamed(w, sessionCookie) != nil {
+		t.Fatalf("login without the cookie: %d", w.Code)
+	}
+	bad := url.Values{"csrf": {"forged"}, "access_key_id": {adminKey}, "secret_access_key": {adminSecret}}
+	if w := e.post("/console/login", lc, bad); w.Code != http.StatusForbidden {
+		t.Fatalf("login with a forged token: %d", w.Code)
+	}
+	// A wrong secret: refused after a delay.
+	wrong := url.Values{"csrf": {tok}, "access_key_id": {adminKey}, "secret_access_key": {"nope"}}
+	w = e.post("/console/login", lc, wrong)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "not valid") || len(e.slept) != 1 {
+		t.Fatalf("wrong secret: %d, slept %v\n%s", w.Code, e.slept, w.Body)
+	}
+	// Right: a session cookie, HttpOnly, SameSite=Strict, not Secure over HTTP.
+	form.Set("next", "/console/trails?region=eu-west-1")
+	w = e.post("/console/login", lc, form)
+	sc := cookieNamed(w, sessionCookie)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/trails?region=eu-west-1" || sc == nil {
+		t.Fatalf("login: %d %v", w.Code, w.Header())
+	}
+	if !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Path != "/console/" || sc.Secure || sc.MaxAge != 3600 {
+		t.Fatalf("session cookie %+v", sc)
+	}
+	if raw, err := base64Len(sc.Value); err != nil || raw != 32 {
+		t.Fatalf("session id %q is not 32 random bytes", sc.Value)
+	}
+	// Over TLS the cookie is Secure.
+	r := httptest.NewRequest("POST", "/console/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(lc)
+	r.TLS = &tls.ConnectionState{}
+	if sc := cookieNamed(e.do(r), sessionCookie); sc == nil || !sc.Secure {
+		t.Fatalf("session cookie over TLS: %+v", sc)
+	}
+	// An outside next is ignored.
+	form.Set("next", "https://evil.example/")
+	if w := e.post("/console/login", lc, form); w.Header().Get("Location") != "/console/events" {
+		t.Fatalf("next to another site: %v", w.Header().Get("Location"))
+	}
+}
+
+func base64Len(s string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return len(b), err
+}
+
+func TestConsoleSignedInOnly(t *testing.T) {
+	e := newEnv(t)
+	for _, target := range []string{"/console/events", "/console/events.csv", "/console/events/x", "/console/trails", "/console/trail?arn=x", "/console/trails/new"} {
+		w := e.get(target, nil)
+		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/console/login?next=") {
+			t.Errorf("%s without a session: %d %q", target, w.Code, w.Header().Get("Location"))
+		}
+	}
+	if w := e.get("/console/events", &http.Cookie{Name: sessionCookie, Value: "made-up"}); w.Code != http.StatusSeeOther {
+		t.Errorf("made-up session: %d", w.Code)
+	}
+	for _, target := range []string{"/console/logout", "/console/trail/start", "/console/trails/new"} {
+		if w := e.post(target, nil, url.Values{"csrf": {"x"}}); w.Code != http.StatusForbidden {
+			t.Errorf("POST %s without a session: %d", target, w.Code)
+		}
+	}
+	if len(e.api.ops()) != 0 {
+		t.Errorf("calls without a session: %v", e.api.ops())
+	}
+}
+
+func TestConsoleCSRF(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(adminKey, adminSecret)
+	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
+	for _, form := range []url.Values{{"arn": {arn}}, {"arn": {arn}, "csrf": {"forged"}}} {
+		if w := e.post("/console/trail/start", sc, form); w.Code != http.StatusForbidden {
+			t.Fatalf("start without the token: %d", w.Code)
+		}
+	}
+	r := httptest.NewRequest("POST", "/console/trail/start", strings.NewReader(url.Values{"arn": {arn}, "csrf": {tok}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", "https://evil.example")
+	r.AddCookie(sc)
+	if w := e.do(r); w.Code != http.StatusForbidden {
+		t.Fatalf("start from another origin: %d", w.Code)
+	}
+	if slices.Contains(e.api.ops(), "StartLogging") {
+		t.Fatal("a forged form reached the API")
+	}
+	w := e.post("/console/trail/start", sc, url.Values{"arn": {arn}, "csrf": {tok}, "region": {"us-east-1"}, "name": {"audit"}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("start: %d\n%s", w.Code, w.Body)
+	}
+	c := e.api.last("StartLogging")
+	if c.userAgent != "cairn-console/1 (TestBrowser/1.0)" || c.principal != "alice" || c.region != "us-east-1" || string(c.body) != `{"Name":"`+arn+`"}` {
+		t.Fatalf("StartLogging call %+v", c)
+	}
+	// The flash says so on the next page.
+	if body := e.get(w.Header().Get("Location"), sc).Body.String(); !strings.Contains(body, "Logging started for audit.") {
+		t.Fatalf("no confirmation:\n%s", body)
+	}
+}
+
+func TestConsoleLogoutAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(adminKey, adminSecret)
+	if w := e.post("/console/logout", sc, url.Values{}); w.Code != http.StatusForbidden {
+		t.Fatalf("logout without the token: %d", w.Code)
+	}
+	w := e.post("/console/logout", sc, url.Values{"csrf": {tok}})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/login?out=1" {
+		t.Fatalf("logout: %d %v", w.Code, w.Header())
+	}
+	if c := cookieNamed(w, sessionCookie); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("logout left the cookie: %+v", c)
+	}
+	if w := e.get("/console/events", sc); w.Code != http.StatusSeeOther {
+		t.Fatalf("after logout: %d", w.Code)
+	}
+	// Sessions end after their TTL.
+	sc, _ = e.login(adminKey, adminSecret)
+	e.now = e.now.Add(59 * time.Minute)
+	if w := e.get("/console/trails", sc); w.Code != http.StatusOK {
+		t.Fatalf("within the TTL: %d", w.Code)
+	}
+	e.now = e.now.Add(2 * time.Minute)
+	w = e.get("/console/trails", sc)
+	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "expired=1") {
+		t.Fatalf("after the TTL: %d %v", w.Code, w.Header())
+	}
+	if e.c.sessions.len() != 0 {
+		t.Fatalf("%d sessions kept", e.c.sessions.len())
+	}
+}
+
+func TestConsoleLoginBackoff(t *testing.T) {
+	l := newLoginLimiter()
+	now := time.Now()
+	var delays []time.Duration
+	for i := 0; i < maxLoginFailures; i++ {
+		if l.blocked("192.0.2.1", now) != 0 {
+			t.Fatalf("blocked after %d failures", i)
+		}
+		delays = append(delays, l.fail("192.0.2.1", now))
+	}
+	if delays[0] != baseLoginDelay || delays[1] != 2*baseLoginDelay || delays[len(delays)-1] != maxLoginDelay {
+		t.Fatalf("delays %v", delays)
+	}
+	if l.blocked("192.0.2.1", now) == 0 || l.blocked("192.0.2.2", now) != 0 {
+		t.Fatal("the limit is not per address")
+	}
+	if l.blocked("192.0.2.1", now.Add(loginWindow)) != 0 {
+		t.Fatal("still blocked after the window")
+	}
+	l.fail("192.0.2.3", now)
+	l.succeed("192.0.2.3")
+	if l.fail("192.0.2.3", now) != baseLoginDelay {
+		t.Fatal("a sign-in did not reset the count")
+	}
+}
+
+func TestConsoleSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/console/trails?region=x": "/console/trails?region=x",
+		"":                         "/console/events",
+		"https://evil.example/":    "/console/events",
+		"//evil.example/":          "/console/events",
+		"/console//evil.example":   "/console/events",
+		"/console/\\evil":          "/console/events",
+		"/console/login":           "/console/events",
+		"/metrics":                 "/console/events",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestConsoleParseFilter(t *testing.T) {
+	e := newEnv(t)
+	parse := func(q string) (filter, string) {
+		return e.c.parseFilter(httptest.NewRequest("GET", "/console/events?"+q, nil), "us-east-1")
+	}
+	f, p := parse("")
+	if p != "" || f.Range != "24h" || !f.End.Equal(e.now) || !f.Start.Equal(e.now.Add(-24*time.Hour)) || f.Value != "" {
+		t.Fatalf("default %+v %q", f, p)
+	}
+	at := e.now.Add(-time.Hour).Unix()
+	f, _ = parse("range=7d&attr=Username&value=+dana+&at=" + strconv.FormatInt(at, 10))
+	if f.Value != "dana" || f.Attr != "Username" || f.End.Unix() != at || f.End.Sub(f.Start) != 7*24*time.Hour {
+		t.Fatalf("7d %+v", f)
+	}
+	// The window is pinned in links, so paging and downloads see the same one.
+	if q := f.query(); q.Get("at") != strconv.FormatInt(at, 10) || q.Get("value") != "dana" {
+		t.Fatalf("query %v", q)
+	}
+	f, p = parse("range=custom&start=2026-11-20T10:00&end=2026-11-21T11:30:15")
+	if p != "" || f.Start != time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC) || f.End != time.Date(2026, 11, 21, 11, 30, 15, 0, time.UTC) {
+		t.Fatalf("custom %+v %q", f, p)
+	}
+	if _, p = parse("range=custom&start=2026-11-22T10:00&end=2026-11-21T10:00"); p == "" {
+		t.Fatal("a range that ends before it starts was accepted")
+	}
+	if _, p = parse("range=custom&start=yesterday"); p == "" {
+		t.Fatal("a start that is no time was accepted")
+	}
+	if f, _ = parse("range=5y&attr=Bogus&value=x"); f.Range != "24h" || f.Attr != "Username" {
+		t.Fatalf("unknown range and attribute: %+v", f)
+	}
+}
+
+func TestConsoleEventsPage(t *testing.T) {
+	e := newEnv(t)
+	e.api.events = makeEvents(e.now, 130)
+	sc, _ := e.login(adminKey, adminSecret)
+	w := e.get("/console/events?attr=Username&value=dana&range=24h", sc)
+	body := w.Body.String()
+	if w.Code != 200 {
+		t.Fatalf("%d\n%s", w.Code, body)
+	}
+	if n := strings.Count(body, `class="user-cell">dana<`); n != 50 {
+		t.Fatalf("%d rows of dana, want 50", n)
+	}
+	if strings.Contains(body, `class="user-cell">erik<`) {
+		t.Fatal("erik's events shown")
+	}
+	var in history.Input
+	json.Unmarshal(e.api.last("LookupEvents").body, &in)
+	if *in.MaxResults != 50 || in.StartTime == nil || in.EndTime == nil || len(in.LookupAttributes) != 1 {
+		t.Fatalf("LookupEvents input %s", e.api.last("LookupEvents").body)
+	}
+	// The chart counts every page: dana has 65 events, 13 failed.
+	if !strings.Contains(body, "<strong>65</strong> events") || !strings.Contains(body, `<strong class="errcount">13</strong> with errors`) || !strings.Contains(body, `class="bar-err"`) {
+		t.Fatalf("chart caption wrong:\n%s", body)
+	}
+	if strings.Contains(body, "counts the newest") {
+		t.Fatal("chart says it was capped")
+	}
+	// The next page carries the token and the pinned window.
+	next := regexp.MustCompile(`href="([^"]+)" class="button" rel="next"`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no next page link")
+	}
+	nextURL := html.UnescapeString(next[1])
+	if !strings.Contains(nextURL, "token=t50") || !strings.Contains(nextURL, "at=") {
+		t.Fatalf("next link %s", nextURL)
+	}
+	lookups := strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents")
+	body = e.get(nextURL, sc).Body.String()
+	if n := strings.Count(body, `class="user-cell">dana<`); n != 15 {
+		t.Fatalf("page 2 has %d rows, want 15", n)
+	}
+	if got := strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents") - lookups; got != 1 {
+		t.Fatalf("page 2 made %d LookupEvents calls, want 1 (no chart)", got)
+	}
+	if !strings.Contains(body, "Previous page") || !strings.Contains(body, "First page") {
+		t.Fatal("page 2 has no way back")
+	}
+	// A row opens the full record.
+	link := regexp.MustCompile(`href="(/console/events/ev-0000[^"]*)"`).FindStringSubmatch(e.get("/console/events?attr=Username&value=dana", sc).Body.String())
+	if link == nil {
+		t.Fatal("no record link")
+	}
+	body = e.get(html.UnescapeString(link[1]), sc).Body.String()
+	if !strings.Contains(body, "&#34;eventID&#34;: &#34;ev-0000&#34;") || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("record page:\n%s", body)
+	}
+	if w := e.get("/console/events/nope", sc); w.Code != http.StatusNotFound {
+		t.Fatalf("unknown event: %d", w.Code)
+	}
+}
+
+func TestConsoleChartCap(t *testing.T) {
+	e := newEnv(t)
+	e.api.events = makeEvents(e.now, chartMaxCap+200)
+	sc, _ := e.login(adminKey, adminSecret)
+	count := func() int { return strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents") }
+	body := e.get("/console/events?range=7d", sc).Body.String()
+	if !strings.Contains(body, "counts the newest 1,000 events only") || !strings.Contains(body, `class="uncounted"`) {
+		t.Fatalf("capped chart not said:\n%s", body)
+	}
+	if n := count(); n != chartCap/pageSize {
+		t.Fatalf("%d LookupEvents calls for the chart, want %d", n, chartCap/pageSize)
+	}
+	more := regexp.MustCompile(`href="([^"]+)" id="chart-more"`).FindStringSubmatch(body)
+	if more == nil {
+		t.Fatal("no way to count more")
+	}
+	body = e.get(html.UnescapeString(more[1]), sc).Body.String()
+	if !strings.Contains(body, "counts the newest 5,000 events only") || strings.Contains(body, `id="chart-more"`) {
+		t.Fatalf("chart=more:\n%s", body)
+	}
+	if n := count(); n != (chartCap+chartMaxCap)/pageSize {
+		t.Fatalf("%d LookupEvents calls in all, want %d", n, (chartCap+chartMaxCap)/pageSize)
+	}
+}
+
+func TestConsoleDownloads(t *testing.T) {
+	e := newEnv(t)
+	e.api.events = makeEvents(e.now, 130)
+	e.api.events[3].Username = "=cmd|' /C calc'!A0"
+	sc, _ := e.login(adminKey, adminSecret)
+	w := e.get("/console/events.csv?range=24h", sc)
+	if w.Code != 200 || w.Header().Get("Content-Type") != "text/csv; charset=utf-8" ||
+		!strings.HasPrefix(w.Header().Get("Content-Disposition"), `attachment; filename="cairn-events-us-east-1-`) {
+		t.Fatalf("CSV: %d %v", w.Code, w.Header())
+	}
+	rows, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 131 || strings.Join(rows[0], ",") != "Event time,User name,Event name,Event source,Resource type,Resource name,Read-only,Error code,Event ID,AWS access key,Source IP address" {
+		t.Fatalf("%d rows, header %q", len(rows), rows[0])
+	}
+	if want := []string{e.now.Add(-time.Minute).Format(time.RFC3339), "dana", "PutObject", "s3.amazonaws.com", "AWS::S3::Object", "arn:aws:s3:::b/k0",
+		"false", "AccessDenied", "ev-0000", "AKIADANA", "192.0.2.1"}; !slices.Equal(rows[1], want) {
+		t.Fatalf("row 1 %q, want %q", rows[1], want)
+	}
+	if rows[4][1] != "'=cmd|' /C calc'!A0" {
+		t.Fatalf("a formula was not defused: %q", rows[4][1])
+	}
+	w = e.get("/console/events.json?range=24h&attr=Username&value=erik", sc)
+	var doc struct{ Records []map[string]any }
+	if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil || len(doc.Records) != 64 || doc.Records[0]["eventID"] != "ev-0001" {
+		t.Fatalf("JSON download: %v, %d records\n%.300s", err, len(doc.Records), w.Body)
+	}
+	// A refused first page is an error page, not an empty file.
+	e.api.fail = map[string]error{"LookupEvents": awsproto.Errorf("InvalidLookupAttributesException", "bad attribute")}
+	if w := e.get("/console/events.csv", sc); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "bad attribute") {
+		t.Fatalf("failed download: %d\n%s", w.Code, w.Body)
+	}
+}
+
+func TestConsoleDownloadFailsMidway(t *testing.T) {
+	e := newEnv(t)
+	e.api.events = makeEvents(e.now, 130)
+	sc, _ := e.login(adminKey, adminSecret)
+	e.api.failAfter = len(e.api.calls) + 1
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler {
+			t.Fatalf("a download that fails midway must abort the answer; got %v", v)
+		}
+	}()
+	e.get("/console/events.csv", sc)
+}
+
+func TestConsoleTrailsPages(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(adminKey, adminSecret)
+	body := e.get("/console/trails", sc).Body.String()
+	for _, want := range []string{"audit", "Logging", "AccessDenied: bucket refused", "2026-11-26 09:00:00", "Enabled", `id="create-trail"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("trails page lacks %q", want)
+		}
+	}
+	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
+	body = e.get("/console/trail?region=us-east-1&arn="+url.QueryEscape(arn), sc).Body.String()
+	for _, want := range []string{`value="WriteOnly" selected`, "team", `id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/tag-add"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("trail page lacks %q", want)
+		}
+	}
+	// Create: the API's refusal is shown with what was typed.
+	e.api.fail = map[string]error{"CreateTrail": awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket nope does not exist!")}
+	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "name": {"new-trail"}, "bucket": {"nope"}, "multi_region": {"on"}, "global": {"on"}, "tags": {"a=b\nc=d"}}
+	w := e.post("/console/trails/new", sc, form)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "S3BucketDoesNotExistException: S3 bucket nope does not exist!") || !strings.Contains(w.Body.String(), `value="new-trail"`) {
+		t.Fatalf("refused create: %d\n%s", w.Code, w.Body)
+	}
+	var in map[string]any
+	json.Unmarshal(e.api.last("CreateTrail").body, &in)
+	if in["Name"] != "new-trail" || in["IsMultiRegionTrail"] != true || in["EnableLogFileValidation"] != false || len(in["TagsList"].([]any)) != 2 {
+		t.Fatalf("CreateTrail input %v", in)
+	}
+	if _, ok := in["KmsKeyId"]; ok {
+		t.Fatal("an empty KMS key was sent")
+	}
+	e.api.fail = nil
+	w = e.post("/console/trails/new", sc, form)
+	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "trail%2Fnew-trail") {
+		t.Fatalf("create: %d %v", w.Code, w.Header())
+	}
+	// Advanced selectors: bad JSON never reaches the API; the API's message is shown.
+	base := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "arn": {arn}, "name": {"audit"}}
+	adv := withParams(base, "advanced", "[\n  {\"Name\": \"x\",\n   \"FieldSelectors\": [}\n]")
+	n := len(e.api.ops())
+	w = e.post("/console/trail/advanced", sc, adv)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "not valid JSON (line 3") || slices.Contains(e.api.ops()[n:], "PutEventSelectors") {
+		t.Fatalf("bad JSON: %d\n%s", w.Code, w.Body)
+	}
+	e.api.fail = map[string]error{"PutEventSelectors": awsproto.Errorf("InvalidEventSelectorsException", "Field nonsense is not valid.")}
+	w = e.post("/console/trail/advanced", sc, withParams(base, "advanced", `[{"Name":"x","FieldSelectors":[{"Field":"nonsense","Equals":["1"]}]}]`))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "InvalidEventSelectorsException: Field nonsense is not valid.") || !strings.Contains(w.Body.String(), "nonsense") {
+		t.Fatalf("refused selectors: %d\n%s", w.Code, w.Body)
+	}
+	e.api.fail = nil
+	// Basic selectors are built from the form.
+	w = e.post("/console/trail/selectors", sc, withParams(base, "read_write", "ReadOnly", "management", "on", "s3", "arn:aws:s3:::b/\n\narn:aws:s3:::c/", "exclude_kms", "on"))
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("basic selectors: %d\n%s", w.Code, w.Body)
+	}
+	if got := string(e.api.last("PutEventSelectors").body); !strings.Contains(got, `"EventSelectors":[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::b/","arn:aws:s3:::c/"]}],"ExcludeManagementEventSources":["kms.amazonaws.com"]}]`) {
+		t.Fatalf("PutEventSelectors body %s", got)
+	}
+	// Delete needs the name typed.
+	w = e.post("/console/trail/delete", sc, withParams(base, "confirm", "wrong"))
+	if w.Code != http.StatusBadRequest || slices.Contains(e.api.ops(), "DeleteTrail") {
+		t.Fatalf("delete without confirmation: %d", w.Code)
+	}
+	w = e.post("/console/trail/delete", sc, withParams(base, "confirm", "audit"))
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/trails?region=us-east-1" {
+		t.Fatalf("delete: %d %v", w.Code, w.Header())
+	}
+	// Tags.
+	e.post("/console/trail/tag-add", sc, withParams(base, "key", "env", "value", "prod"))
+	if got := string(e.api.last("AddTags").body); got != `{"ResourceId":"`+arn+`","TagsList":[{"Key":"env","Value":"prod"}]}` {
+		t.Fatalf("AddTags body %s", got)
+	}
+	e.post("/console/trail/tag-remove", sc, withParams(base, "key", "env"))
+	if got := string(e.api.last("RemoveTags").body); got != `{"ResourceId":"`+arn+`","TagsList":[{"Key":"env"}]}` {
+		t.Fatalf("RemoveTags body %s", got)
+	}
+}
+
+func TestConsoleReadOnlyUser(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(readerKey, readerSec)
+	body := e.get("/console/trails", sc).Body.String()
+	if strings.Contains(body, `id="create-trail"`) || !strings.Contains(body, "audit") {
+		t.Fatalf("read-only trails page:\n%s", body)
+	}
+	body = e.get("/console/trail?region=us-east-1&arn=arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", sc).Body.String()
+	for _, hidden := range []string{`id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/update"`, `id="save-advanced"`} {
+		if strings.Contains(body, hidden) {
+			t.Errorf("read-only trail page offers %s", hidden)
+		}
+	}
+	w := e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "name": {"x"}, "bucket": {"y"}})
+	if !strings.Contains(w.Body.String(), "AccessDeniedException: User: arn:aws:iam::111111111111:user/rita is not authorized to perform: cloudtrail:CreateTrail") {
+		t.Fatalf("refused create:\n%s", w.Body)
+	}
+}
+
+func TestConsoleRegions(t *testing.T) {
+	e := newEnv(t)
+	sc, _ := e.login(adminKey, adminSecret)
+	e.get("/console/events?region=eu-west-1", sc)
+	if c := e.api.last("LookupEvents"); c.region != "eu-west-1" {
+		t.Fatalf("region %q", c.region)
+	}
+	// The session remembers it.
+	e.get("/console/trails", sc)
+	if c := e.api.last("DescribeTrails"); c.region != "eu-west-1" {
+		t.Fatalf("remembered region %q", c.region)
+	}
+	body := e.get("/console/events?region=mars-1", sc).Body.String()
+	if !strings.Contains(body, "Region mars-1 is not served here") || e.api.last("LookupEvents").region != "eu-west-1" {
+		t.Fatal("an unserved region was used")
+	}
+}
+
+func TestConsoleChartLayout(t *testing.T) {
+	f := filter{Region: "us-east-1", Start: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	ch := &chart{}
+	origin := f.Start
+	ok, bad := make([]int, 49), make([]int, 49)
+	ok[0], bad[0], ok[48] = 3, 1, 8
+	ch.layout(origin, 30*time.Minute, ok, bad, f, time.Time{})
+	if len(ch.Bars) != 2 || ch.YLabels[0] != "10" || len(ch.XLabels) != 5 {
+		t.Fatalf("chart %+v", ch)
+	}
+	b := ch.Bars[0]
+	if b.OkH != 30 || b.ErrH != 10 || b.ErrY != 60 || !strings.Contains(b.Title, "4 events, 1 with errors") {
+		t.Fatalf("bar %+v", b)
+	}
+	if q, _ := url.ParseQuery(strings.SplitN(b.Href, "?", 2)[1]); q.Get("range") != "custom" || q.Get("start") != "2026-11-25T12:00:00" || q.Get("end") != "2026-11-25T12:29:59" {
+		t.Fatalf("bar link %s", b.Href)
+	}
+	for n, want := range map[int]int{0: 0, 1: 2, 3: 5, 7: 10, 12: 20, 4999: 5000} {
+		if got := niceCeil(n); got != want {
+			t.Errorf("niceCeil(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+func TestConsoleCheckJSONArray(t *testing.T) {
+	if _, p := checkJSONArray(`{"a":1}`); !strings.Contains(p, "must be a JSON array") {
+		t.Fatal(p)
+	}
+	if _, p := checkJSONArray("[1] [2]"); p == "" {
+		t.Fatal("trailing text accepted")
+	}
+	raw, p := checkJSONArray(" [ {\"a\" : 1} ] ")
+	if p != "" || !bytes.Equal(raw, []byte(`[{"a":1}]`)) {
+		t.Fatalf("%s %q", raw, p)
+	}
+}
+
+func TestConsoleFormatNum(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -5000: "-5,000"} {
+		if got := formatNum(n); got != want {
+			t.Errorf("formatNum(%d) = %q", n, got)
+		}
+	}
+}

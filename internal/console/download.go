@@ -1,0 +1,118 @@
+package console
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/history"
+)
+
+// csvHeader is the first line of a CSV download.
+var csvHeader = []string{"Event time", "User name", "Event name", "Event source", "Resource type", "Resource name",
+	"Read-only", "Error code", "Event ID", "AWS access key", "Source IP address"}
+
+// csvRecord is the CSV line of one event.
+func (r row) csvRecord() []string {
+	return []string{r.Time.Format(time.RFC3339), cell(r.User), cell(r.Name), cell(r.Source), cell(r.ResourceTypes),
+		cell(r.ResourceNames), cell(r.ReadOnly), cell(r.ErrorCode), cell(r.ID), cell(r.AccessKey), cell(r.SourceIP)}
+}
+
+// cell keeps a spreadsheet from reading a value as a formula: one that
+// starts with =, +, -, @, a tab or a carriage return gets a leading '.
+func cell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func (c *Console) downloadCSV(w http.ResponseWriter, r *http.Request, s *session) {
+	c.download(w, r, s, "csv")
+}
+
+func (c *Console) downloadJSON(w http.ResponseWriter, r *http.Request, s *session) {
+	c.download(w, r, s, "json")
+}
+
+// download streams every event of the filter, page by page, as CSV or as
+// CloudTrail's {"Records":[…]} JSON. Nothing is held beyond one page.
+func (c *Console) download(w http.ResponseWriter, r *http.Request, s *session, format string) {
+	region, _ := c.region(r, s)
+	f, problem := c.parseFilter(r, region)
+	if problem != "" {
+		c.downloadFailed(w, r, s, region, problem)
+		return
+	}
+	out, err := c.lookup(r, s, f, "")
+	if err != nil {
+		c.downloadFailed(w, r, s, region, errText(err))
+		return
+	}
+	name := "cairn-events-" + region + "-" + c.now().UTC().Format("20060102T150405Z") + "." + format
+	h := w.Header()
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	if format == "csv" {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	rc := http.NewResponseController(w)
+	var cw *csv.Writer
+	if format == "csv" {
+		cw = csv.NewWriter(w)
+		cw.Write(csvHeader)
+	} else {
+		io.WriteString(w, `{"Records":[`)
+	}
+	first := true
+	for {
+		for _, e := range out.Events {
+			if cw != nil {
+				cw.Write(toRow(e).csvRecord())
+				continue
+			}
+			if !first {
+				io.WriteString(w, ",\n")
+			}
+			first = false
+			writeRecord(w, e)
+		}
+		if cw != nil {
+			cw.Flush()
+		}
+		if out.NextToken == nil {
+			break
+		}
+		rc.Flush()
+		rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+		out, err = c.lookup(r, s, f, *out.NextToken)
+		if err != nil {
+			// The answer has begun: cut it off, so that the browser
+			// reports a failed download rather than a short file.
+			c.opts.Log.Error("console: download failed", "user", s.principal.ARN, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	if cw == nil {
+		io.WriteString(w, "]}\n")
+	}
+}
+
+// writeRecord writes an event's full record (its CloudTrailEvent).
+func writeRecord(w io.Writer, e history.Event) {
+	if json.Valid([]byte(e.CloudTrailEvent)) {
+		io.WriteString(w, e.CloudTrailEvent)
+		return
+	}
+	b, _ := json.Marshal(e.CloudTrailEvent)
+	w.Write(b)
+}
+
+func (c *Console) downloadFailed(w http.ResponseWriter, r *http.Request, s *session, region, msg string) {
+	c.render(w, http.StatusBadRequest, "message.html", messagePage{base: c.base(s, r, "Download failed", "events", region),
+		Heading: "Download failed", Message: msg, Link: "/console/events?region=" + urlQueryEscape(region), LinkText: "Back to event history"})
+}
