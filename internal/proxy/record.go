@@ -59,8 +59,10 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 	} else {
 		p.awsEvent(&rec, x, region, key)
 	}
-	if x.err != nil && rec.ErrorCode == "" {
+	if x.err != nil {
+		// The proxy answered for a service it could not reach.
 		rec.ErrorCode, rec.ErrorMessage = "ServiceUnavailable", truncate("The proxy could not reach the service: "+x.err.Error(), 1024)
+		rec.ResponseElements = nil
 	}
 	return json.Marshal(rec)
 }

@@ -162,9 +162,7 @@ func eventSource(service string) string {
 // eventSources are the signing names whose event source is not
 // "<name>.amazonaws.com".
 var eventSources = map[string]string{
-	"email":    "ses.amazonaws.com",
-	"aws-sso":  "sso.amazonaws.com",
-	"awsssooi": "sso.amazonaws.com",
+	"email": "ses.amazonaws.com",
 }
 
 // readOnlyPrefixes name read-only operations (see the package doc).

@@ -3,7 +3,11 @@ package awsop
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -107,11 +111,11 @@ func samePath(a, b string) bool {
 func TestS3RoutesExact(t *testing.T) {
 	// Operations that share a route with another and lose to it.
 	shadowed := map[string]bool{
-		"ListDirectoryBuckets":    true, // GET / is ListBuckets (directory buckets live on s3express endpoints)
-		"GetBucketLifecycle":      true, // deprecated twins
-		"PutBucketLifecycle":      true,
-		"GetBucketNotification":   true,
-		"PutBucketNotification":   true,
+		"ListDirectoryBuckets":  true, // GET / is ListBuckets (directory buckets live on s3express endpoints)
+		"GetBucketLifecycle":    true, // deprecated twins
+		"PutBucketLifecycle":    true,
+		"GetBucketNotification": true,
+		"PutBucketNotification": true,
 	}
 	loadS3()
 	for _, r := range s3Model.routes {
@@ -156,4 +160,50 @@ func TestModelIndex(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGeneratorReadOnlyList keeps the generator's copy of the read-only
+// prefixes (it leaves out output shapes of read-only operations) in step.
+func TestGeneratorReadOnlyList(t *testing.T) {
+	src, err := os.ReadFile("internal/gen/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)func readOnly\(op string\) bool \{\s*for _, p := range \[\]string\{(.*?)\}`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("no readOnly list in the generator")
+	}
+	var gen []string
+	for _, q := range regexp.MustCompile(`"([A-Za-z]+)"`).FindAllSubmatch(m[1], -1) {
+		gen = append(gen, string(q[1]))
+	}
+	if !slices.Equal(gen, readOnlyPrefixes) {
+		t.Errorf("generator's read-only prefixes %q, awsop's %q", gen, readOnlyPrefixes)
+	}
+}
+
+// TestResolveConcurrent resolves calls of many services at once (the
+// models are parsed lazily, under a lock).
+func TestResolveConcurrent(t *testing.T) {
+	calls := []Call{
+		{Method: "GET", Host: "localhost", Path: "/b/k", Service: "s3", Status: 200},
+		{Method: "GET", Host: "localhost", Path: "/2015-03-31/functions", Service: "lambda", Status: 200},
+		{Method: "POST", Host: "localhost", Path: "/", Service: "iam", RawQuery: "Action=CreateUser&UserName=a", Status: 200},
+		{Method: "GET", Host: "localhost", Path: "/clusters", Service: "eks", Status: 200},
+		{Method: "GET", Host: "localhost", Path: "/restapis", Service: "apigateway", Status: 200},
+	}
+	want := []string{"GetObject", "ListFunctions", "CreateUser", "ListClusters", "GetRestApis"}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j, c := range calls {
+				if got := Resolve(&c).Name; got != want[j] {
+					t.Errorf("%s %s: %q, want %q", c.Service, c.Path, got, want[j])
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -170,7 +170,7 @@ func TestResolveSDK(t *testing.T) {
 			},
 			want: func(c *Call) want {
 				return want{Service: "s3", Source: s3Src, Name: "ListObjectsV2", ReadOnly: true, Category: "Data", Resources: bucket(),
-					Params: obj{"list-type": "2", "prefix": "logs/", "delimiter": "/", "max-keys": "100", "bucketName": b, "Host": c.Host},
+					Params:    obj{"list-type": "2", "prefix": "logs/", "delimiter": "/", "max-keys": "100", "bucketName": b, "Host": c.Host},
 					RequestID: reqID}
 			},
 		},
@@ -186,8 +186,8 @@ func TestResolveSDK(t *testing.T) {
 			want: func(c *Call) want {
 				return want{Service: "s3", Source: s3Src, Name: "DeleteObjects", Category: "Data", Resources: bucket(),
 					ParamKeys: []string{"Host", "bucketName", "delete", "Delete"},
-					Params: obj{"delete": "", "Delete": obj{"xmlns": s3NS, "Object": []any{obj{"Key": "a.txt"}, obj{"Key": "b.txt", "VersionId": "v2"}}, "Quiet": "false"}},
-					Resp:   obj{"deleted": []any{obj{"key": "a.txt"}, obj{"key": "b.txt", "versionId": "v2"}}}, RequestID: reqID}
+					Params:    obj{"delete": "", "Delete": obj{"xmlns": s3NS, "Object": []any{obj{"Key": "a.txt"}, obj{"Key": "b.txt", "VersionId": "v2"}}, "Quiet": "false"}},
+					Resp:      obj{"deleted": []any{obj{"key": "a.txt"}, obj{"key": "b.txt", "versionId": "v2"}}}, RequestID: reqID}
 			},
 		},
 		{
@@ -292,7 +292,7 @@ func TestResolveSDK(t *testing.T) {
 			want: func(c *Call) want {
 				return want{Service: "s3", Source: s3Src, Name: "CompleteMultipartUpload", Category: "Data", Resources: object("big.bin"),
 					ParamKeys: []string{"Host", "bucketName", "key", "uploadId", "CompleteMultipartUpload"},
-					Params: obj{"CompleteMultipartUpload": obj{"xmlns": s3NS, "Part": []any{obj{"ETag": `"p1"`, "PartNumber": "1"}, obj{"ETag": `"p2"`, "PartNumber": "2"}}}},
+					Params:    obj{"CompleteMultipartUpload": obj{"xmlns": s3NS, "Part": []any{obj{"ETag": `"p1"`, "PartNumber": "1"}, obj{"ETag": `"p2"`, "PartNumber": "2"}}}},
 					Resp: obj{"location": "http://" + b + ".s3.amazonaws.com/big.bin", "bucket": b, "key": "big.bin",
 						"eTag": `"3858f62230ac3c915f300c664312c11f-2"`, "x-amz-version-id": "v9"},
 					RequestID: reqID}
