@@ -30,7 +30,18 @@ Commands:
   delivery create a trail and measure how long acknowledged events take to
            appear in delivered log files in a directory bucket
 
-All sign with the key pair in CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY
+Baselines, to put those figures next to (the same records, batches and
+concurrency as ingest):
+  baseline-file      append the batch bodies to one file, fsync per batch:
+                     the ceiling of durable appends on this disk
+  baseline-postgres  COPY the records into a PostgreSQL table with a JSONB
+                     column and indexed lookup columns, then run indexed
+                     SELECTs: what a team would build instead
+  controlplane       CreateTrail+DeleteTrail cycles and DescribeTrails calls
+                     against any CloudTrail endpoint: Cairn or moto_server
+
+ingest, lookup, delivery and controlplane sign with the key pair in
+CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY
 (for a quick-start server: set -a; . <data-dir>/admin-credentials; set +a).
 The load generator competes with the server for CPU when both run on one
 machine; run it elsewhere for the server's own ceiling.
@@ -41,6 +52,10 @@ Typical use:
   cairn bench lookup --requests 5000 --concurrency 8 # lookup latency
   cairn bench delivery --bucket audit-logs \
       --bucket-dir ./cairn-data/buckets/audit-logs   # delivery latency
+  cairn bench baseline-file --dir ./cairn-data --duration 20s
+  cairn bench baseline-postgres --dsn postgres://localhost/bench --duration 20s
+  cairn bench controlplane --bucket-dir ./cairn-data/buckets/cairn-bench-controlplane
+  cairn bench controlplane --endpoint http://127.0.0.1:5000 --create-bucket  # moto
 
 Run "cairn bench <command> --help" for its flags.
 `
@@ -148,6 +163,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchLookup(args[1:], stdout, stderr)
 	case "delivery":
 		return runBenchDelivery(args[1:], stdout, stderr)
+	case "baseline-file":
+		return runBenchBaselineFile(args[1:], stdout, stderr)
+	case "baseline-postgres":
+		return runBenchBaselinePostgres(args[1:], stdout, stderr)
+	case "controlplane":
+		return runBenchControlPlane(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "cairn bench: unknown command %q\n\n", args[0])
 	fmt.Fprint(stderr, benchHelp)
@@ -379,6 +400,273 @@ func runBenchDelivery(args []string, stdout, stderr io.Writer) int {
 			why += ", with errors"
 		}
 		fmt.Fprintf(stderr, "cairn bench delivery: FAILED: %s; see the report above\n", why)
+		return 1
+	}
+	return 0
+}
+
+const benchBaselineFileHelp = `Usage: cairn bench baseline-file --dir DIR [flags]
+
+The limit of durable ingest on a disk: the batch bodies "cairn bench ingest"
+would send (the same generated records, templates and fresh eventIDs and
+eventTimes), each followed by a newline, appended by --clients concurrent
+clients to one new file in --dir. Each client has its own O_APPEND file
+descriptor and no lock: it writes its batch with one write(2), then calls
+fsync(2), then goes on to its next batch. There is no group commit, no
+parsing, no index and no network: whatever Cairn's ingest reaches is to be
+read against this.
+
+Put --dir on the disk the server's data directory is on. The file is named
+cairn-baseline-<random>.jsonl and removed at the end unless --keep; a run
+writes about (events/s x record size x duration) bytes.
+
+The report has the shape of the ingest report: durable events per second,
+MiB/s appended, and the exact percentiles of each batch's write+fsync (and
+of each part). A failed write or fsync stops the run and makes the exit
+status 1.
+
+Flags:
+`
+
+func runBenchBaselineFile(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("baseline-file", flag.ContinueOnError)
+	dir := fs.String("dir", "", "`directory` to write the file in, on the disk to measure (required)")
+	clients := fs.Int("clients", 4, "concurrent clients, each with one batch in flight")
+	batch := fs.Int("batch", 500, "records per batch")
+	duration := fs.Duration("duration", 20*time.Second, "how long to write batches (no batch starts later)")
+	total := fs.Int64("total", 0, "write exactly `N` events instead of running for --duration")
+	recordBytes := fs.Int("record-bytes", 1024, "size each record is padded to, in `bytes`")
+	keep := fs.Bool("keep", false, "keep the file instead of removing it")
+	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
+	progress := fs.Duration("progress", 10*time.Second, "print progress on standard error this often; 0 for never")
+	if code, done := parseBenchFlags(fs, benchBaselineFileHelp, args, stdout, stderr); done {
+		return code
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "cairn bench baseline-file: --dir is required")
+		return 2
+	}
+	dur, ok := benchDurationOrTotal(fs, stderr, *duration, *total)
+	if !ok {
+		return 2
+	}
+	ctx, stop := benchContext()
+	defer stop()
+	rep, err := loadgen.RunFileBaseline(ctx, loadgen.FileBaselineConfig{
+		Dir: *dir, Clients: *clients, Batch: *batch, Duration: dur, Total: *total,
+		Gen: loadgen.GenOptions{RecordBytes: *recordBytes}, Keep: *keep,
+		Progress: stderr, ProgressEvery: *progress,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn bench baseline-file: %v\n", err)
+		return 2
+	}
+	rep.WriteText(stdout)
+	if *jsonPath != "" {
+		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
+			fmt.Fprintf(stderr, "cairn bench baseline-file: %v\n", err)
+			return 1
+		}
+	}
+	if !rep.OK() {
+		fmt.Fprintln(stderr, "cairn bench baseline-file: not every batch written was made durable; see the errors above")
+		return 1
+	}
+	return 0
+}
+
+// benchDurationOrTotal checks that at most one of --duration and --total
+// was given, and returns the duration to run for (0 with --total).
+func benchDurationOrTotal(fs *flag.FlagSet, stderr io.Writer, duration time.Duration, total int64) (time.Duration, bool) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["total"] && set["duration"]:
+		fmt.Fprintf(stderr, "cairn bench %s: give --duration or --total, not both\n", fs.Name())
+		return 0, false
+	case total < 0 || (set["total"] && total == 0):
+		fmt.Fprintf(stderr, "cairn bench %s: --total must be positive\n", fs.Name())
+		return 0, false
+	case total == 0 && duration <= 0:
+		fmt.Fprintf(stderr, "cairn bench %s: --duration must be positive\n", fs.Name())
+		return 0, false
+	}
+	if total > 0 {
+		return 0, true
+	}
+	return duration, true
+}
+
+const benchBaselinePostgresHelp = `Usage: cairn bench baseline-postgres --dsn DSN [flags]
+
+What a team would build instead of Cairn, under the same load: a PostgreSQL
+table of the records, loaded with COPY and queried with indexed SELECTs.
+
+The run creates the table cairn_baseline_events (id bigserial primary key,
+event_time timestamptz, event_name, event_source, username, access_key text,
+read_only bool, resource_name text (the first resource's ARN), record jsonb)
+with an index on (event_time DESC) and one on (column, event_time DESC) for
+each lookup column. An existing table of that name stops the run, unless
+--replace drops it first.
+
+LOAD: --clients connections each take the batch bodies "cairn bench ingest"
+would send (the same generated records and templates, with fresh eventIDs
+and eventTimes), parse each record for its columns (encoding/json, as an
+ingest service in front of the table would) and load the batch with one
+COPY (pgx CopyFrom), which commits as it returns; then the next batch. The
+server's synchronous_commit and fsync settings, shown in the report, say
+how durable a commit is. Latency is of parse+COPY per batch (and of the COPY
+alone). A failed COPY is counted and reported.
+
+Then, not timed: count(*), the table's size with indexes, and ANALYZE.
+
+LOOKUP: --lookups queries "SELECT record FROM cairn_baseline_events WHERE
+<column> = $1 ORDER BY event_time DESC LIMIT 50" with --clients connections,
+cycling through no condition and event_name, event_source, username,
+access_key, read_only and resource_name, with values of the generated
+records; each reads every row. The report gives the exact p50/p90/p99/max,
+overall and per column.
+
+At the end the table is dropped unless --keep (also after Ctrl-C, which stops
+the load or the lookups). The exit status is 1 if a batch was not committed
+or a lookup failed.
+
+Flags:
+`
+
+func runBenchBaselinePostgres(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("baseline-postgres", flag.ContinueOnError)
+	dsn := fs.String("dsn", os.Getenv("CAIRN_BENCH_DSN"), "PostgreSQL connection string or URL, e.g. postgres://user:pw@host:5432/db (env CAIRN_BENCH_DSN; required)")
+	clients := fs.Int("clients", 4, "concurrent connections, each with one COPY (then one SELECT) in flight")
+	batch := fs.Int("batch", 500, "records per COPY")
+	duration := fs.Duration("duration", 20*time.Second, "how long to load batches (no batch starts later)")
+	total := fs.Int64("total", 0, "load exactly `N` events instead of running for --duration")
+	recordBytes := fs.Int("record-bytes", 1024, "size each record is padded to, in `bytes`")
+	spread := fs.Duration("spread", 0, "spread eventTime uniformly over this `window` before now; default: the last minute")
+	lookups := fs.Int("lookups", 2000, "indexed SELECTs to run after the load; 0 for none")
+	keep := fs.Bool("keep", false, "keep the table instead of dropping it")
+	replace := fs.Bool("replace", false, "drop a cairn_baseline_events table left by an earlier run first")
+	timeout := fs.Duration("timeout", 2*time.Minute, "bound on each statement")
+	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
+	progress := fs.Duration("progress", 10*time.Second, "print load progress on standard error this often; 0 for never")
+	if code, done := parseBenchFlags(fs, benchBaselinePostgresHelp, args, stdout, stderr); done {
+		return code
+	}
+	if *dsn == "" {
+		fmt.Fprintln(stderr, "cairn bench baseline-postgres: --dsn is required")
+		return 2
+	}
+	dur, ok := benchDurationOrTotal(fs, stderr, *duration, *total)
+	if !ok {
+		return 2
+	}
+	if *lookups < 0 {
+		fmt.Fprintln(stderr, "cairn bench baseline-postgres: --lookups must not be negative")
+		return 2
+	}
+	ctx, stop := benchContext()
+	defer stop()
+	rep, err := loadgen.RunPostgresBaseline(ctx, loadgen.PostgresBaselineConfig{
+		DSN: *dsn, Clients: *clients, Batch: *batch, Duration: dur, Total: *total,
+		Gen: loadgen.GenOptions{RecordBytes: *recordBytes, Spread: *spread}, Lookups: *lookups,
+		Keep: *keep, Replace: *replace, Timeout: *timeout, Progress: stderr, ProgressEvery: *progress,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn bench baseline-postgres: %v\n", err)
+		return 1
+	}
+	rep.WriteText(stdout)
+	if *jsonPath != "" {
+		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
+			fmt.Fprintf(stderr, "cairn bench baseline-postgres: %v\n", err)
+			return 1
+		}
+	}
+	if !rep.OK() {
+		fmt.Fprintln(stderr, "cairn bench baseline-postgres: FAILED: not every batch was committed or not every lookup answered; see the report above")
+		return 1
+	}
+	return 0
+}
+
+const benchControlPlaneHelp = `Usage: cairn bench controlplane [flags]
+
+Drives the trail API through aws-sdk-go-v2's CloudTrail client (BaseEndpoint
+--endpoint, no retries) with --concurrency callers: first --cycles cycles of
+CreateTrail and DeleteTrail, each of a new trail name
+(cairn-bench-cp-<random>-<n>) on bucket --bucket in --region; then, with
+--trails trails created for the purpose (not timed), --describes
+DescribeTrails calls. The report gives cycles/s and DescribeTrails/s and the
+exact p50/p90/p99/max latency of CreateTrail, DeleteTrail, whole cycles and
+DescribeTrails. An untimed CreateTrail+DeleteTrail first checks the
+endpoint, key and bucket. Every trail the run creates is deleted at the end;
+one that cannot be is reported.
+
+It works against Cairn and against moto_server, for a comparison:
+  Cairn: the key pair of CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY; the
+    bucket must exist: a bucket configured under buckets:, or a directory
+    bucket, <data-dir>/buckets/NAME, which --bucket-dir DIR makes (on the
+    server's machine).
+  moto_server: any key pair in those variables (e.g. test / test); moto
+    serves S3 on the same port, and --create-bucket creates the bucket there
+    through the S3 API first.
+
+Any failed call is reported and makes the exit status 1.
+
+Flags:
+`
+
+func runBenchControlPlane(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
+	endpoint := fs.String("endpoint", defaultEndpoint(), "CloudTrail API base `URL` (env CAIRN_ENDPOINT)")
+	region := fs.String("region", "us-east-1", "`region` of the trails")
+	bucket := fs.String("bucket", loadgen.DefaultControlPlaneBucket, "S3BucketName of the trails")
+	bucketDir := fs.String("bucket-dir", "", "make this `directory` first: the bucket's directory for a Cairn server on this machine, <data-dir>/buckets/NAME")
+	createBucket := fs.Bool("create-bucket", false, "create the bucket first through the S3 API at --endpoint (for moto_server)")
+	cycles := fs.Int("cycles", 200, "CreateTrail+DeleteTrail cycles")
+	describes := fs.Int("describes", 2000, "DescribeTrails calls")
+	trails := fs.Int("trails", 3, "trails that exist while DescribeTrails is called")
+	concurrency := fs.Int("concurrency", 4, "calls in flight at once")
+	timeout := fs.Duration("timeout", time.Minute, "bound on each call")
+	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
+	if code, done := parseBenchFlags(fs, benchControlPlaneHelp, args, stdout, stderr); done {
+		return code
+	}
+	switch {
+	case *cycles < 0 || *describes < 0 || *trails < 0:
+		fmt.Fprintln(stderr, "cairn bench controlplane: --cycles, --describes and --trails must not be negative")
+		return 2
+	case *cycles == 0 && *describes == 0:
+		fmt.Fprintln(stderr, "cairn bench controlplane: nothing to do with --cycles 0 and --describes 0")
+		return 2
+	case *concurrency < 1:
+		fmt.Fprintln(stderr, "cairn bench controlplane: --concurrency must be at least 1")
+		return 2
+	}
+	id, secret, ok := benchCredentials(stderr, "controlplane")
+	if !ok {
+		return 2
+	}
+	ctx, stop := benchContext()
+	defer stop()
+	rep, err := loadgen.RunControlPlane(ctx, loadgen.ControlPlaneConfig{
+		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret, Region: *region,
+		Bucket: *bucket, BucketDir: *bucketDir, CreateBucket: *createBucket,
+		Cycles: *cycles, Describes: *describes, Trails: *trails, Concurrency: *concurrency, Timeout: *timeout,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn bench controlplane: %v\n", err)
+		return 1
+	}
+	rep.WriteText(stdout)
+	if *jsonPath != "" {
+		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
+			fmt.Fprintf(stderr, "cairn bench controlplane: %v\n", err)
+			return 1
+		}
+	}
+	if !rep.OK() {
+		fmt.Fprintln(stderr, "cairn bench controlplane: FAILED: not every call succeeded, or a trail was left behind; see the report above")
 		return 1
 	}
 	return 0

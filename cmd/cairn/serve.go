@@ -31,6 +31,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
@@ -204,6 +205,10 @@ func openStore(cfg *config.Config) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case config.DriverSQLite, "":
 		return sqlite.Open(cfg.DataDir)
+	case config.DriverPostgres:
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return postgres.Open(ctx, cfg.Store.DSN)
 	}
 	return nil, fmt.Errorf("store driver %q is not available in this build yet", cfg.Store.Driver)
 }

@@ -326,10 +326,12 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 	}
 	now := e.now().UTC()
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
+		e.log.Debug("delivery: waiting to retry", "trail", t.ARN, "until", st.RetryAt)
 		return nil
 	}
 	version, mine, err := e.claim(ctx, key, st, version, now)
 	if err != nil || !mine {
+		e.log.Debug("delivery: trail leased elsewhere", "trail", t.ARN, "err", err)
 		return err
 	}
 	snapshot := *t

@@ -28,6 +28,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/cairn-audit/cairn/internal/store/postgres/pgtest"
 )
 
 var (
@@ -113,6 +115,11 @@ accounts:
         policy: admin
 `
 
+// EnvStore names the environment variable that runs the e2e tests on
+// another store: "postgres" gives every server started with a config file
+// its own PostgreSQL database.
+const EnvStore = "CAIRN_E2E_STORE"
+
 // Options say how to start a server.
 type Options struct {
 	// Config is the YAML config file content; empty starts without one.
@@ -149,12 +156,28 @@ func Start(t testing.TB, o Options) *Server {
 		s.DataDir = t.TempDir()
 	}
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir}
+	if os.Getenv(EnvStore) == "postgres" && o.Config != "" && !strings.Contains(o.Config, "\nstore:") {
+		// Run the same test on the PostgreSQL store: a database per data
+		// directory, so that a restart finds its events again.
+		mark := filepath.Join(s.DataDir, "e2e-postgres-dsn")
+		dsn, err := os.ReadFile(mark)
+		if err != nil {
+			dsn = []byte(pgtest.Start(t))
+			if err := os.WriteFile(mark, dsn, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o.Config += fmt.Sprintf("\nstore: {driver: postgres, dsn: %q}\n", dsn)
+	}
 	if o.Config != "" {
 		path := filepath.Join(t.TempDir(), "cairn.yaml")
 		if err := os.WriteFile(path, []byte(o.Config), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		args = append(args, "--config", path)
+	}
+	if os.Getenv("CAIRN_E2E_DEBUG") != "" {
+		args = append(args, "--log-level", "debug")
 	}
 	args = append(args, o.Args...)
 	s.cmd = exec.Command(bin, args...)

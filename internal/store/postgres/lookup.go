@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+const eventCols = `seq, account, region, event_id, t, category, record`
+
+// scanEvent reads a row of eventCols.
+func scanEvent(row pgx.CollectableRow) (*event.Event, error) {
+	e := &event.Event{}
+	var t int64
+	if err := row.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
+		return nil, err
+	}
+	e.Time = time.Unix(t, 0).UTC()
+	return e, nil
+}
+
+// Lookup implements store.Store.
+func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
+	if q.Limit <= 0 {
+		return store.Page{}, nil
+	}
+	start, end := q.Start.Unix(), q.End.Unix()
+	if q.Start.Nanosecond() != 0 {
+		start++ // inclusive start inside a second: times are whole seconds
+	}
+	if q.After != nil && q.After.Time < end {
+		end = q.After.Time
+	}
+	if end < start {
+		return store.Page{}, nil
+	}
+	if q.Attr == event.AttrEventID {
+		return s.lookupID(ctx, q, start, end)
+	}
+	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
+	top := store.NewTopK(q)
+	if err := s.scanRows(ctx, top, key, start, end); err != nil {
+		return store.Page{}, err
+	}
+	found, next := top.Result()
+	page := store.Page{Next: next}
+	evs, err := s.byPosting(ctx, found)
+	if err != nil {
+		return store.Page{}, err
+	}
+	for _, e := range evs {
+		// Index keys are hashes: keep only events that are what was asked.
+		if e.Account == q.Account && e.Region == q.Region && e.Category == q.Category {
+			page.Events = append(page.Events, e)
+		}
+	}
+	return page, nil
+}
+
+// scanRows offers key's index rows to top, newest day and newest rows
+// first, until no older row can change the page. It reads windows of days,
+// newest first and doubling in width (most pages are found in the newest day
+// or two, and a query touches only its window's partitions), and each window
+// in chunks of rows, growing too, so that it stops reading where it stops
+// needing rows.
+func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
+	first, last := store.Day(start), store.Day(end)
+	day := int64(math.MaxInt64)
+	chunk := 16
+	width := int64(1)
+	for hi := last; hi >= first; {
+		lo := max(first, hi-width+1)
+		seen := 0
+		// Position of the last row read: the next chunk starts below it.
+		ld, lt, ls := int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64)
+		for {
+			rows, err := s.pool.Query(ctx, `SELECT d, tmax, seq0, tmin, data FROM lookup
+				WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND (d, tmax, seq0) < ($5, $6, $7)
+				ORDER BY d DESC, tmax DESC, seq0 DESC LIMIT $8`,
+				key, lo, hi, start, ld, lt, ls, chunk)
+			if err != nil {
+				return fmt.Errorf("postgres: lookup: %w", err)
+			}
+			n, stop := 0, false
+			var d, tmax, seq0, tmin int64
+			var data []byte
+			_, err = pgx.ForEachRow(rows, []any{&d, &tmax, &seq0, &tmin, &data}, func() error {
+				n++
+				seen++
+				ld, lt, ls = d, tmax, seq0
+				if stop {
+					return nil
+				}
+				// Postings of an older day are older than all found so far.
+				if top.Full() && (d < day || top.Done(tmax)) {
+					stop = true
+					return nil
+				}
+				day = d
+				if tmin > end {
+					return nil
+				}
+				return top.Add(data)
+			})
+			if err != nil {
+				return fmt.Errorf("postgres: lookup: %w", err)
+			}
+			if stop {
+				return nil
+			}
+			if n < chunk {
+				break // the window is read
+			}
+			chunk = min(4*chunk, 1024)
+		}
+		if top.Full() {
+			return nil // older windows hold only older postings
+		}
+		hi = lo - 1
+		if seen == 0 {
+			width *= 4 // a quiet key: look further back sooner
+		} else {
+			width *= 2
+		}
+	}
+	return nil
+}
+
+func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
+	after := store.Cursor{Time: math.MaxInt64, Seq: math.MaxInt64}
+	if q.After != nil {
+		after = *q.After
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events
+		WHERE event_id = $1 AND account = $2 AND region = $3 AND category = $4 AND t BETWEEN $5 AND $6
+			AND (t, seq) < ($7, $8)
+		ORDER BY t DESC, seq DESC LIMIT $9`,
+		q.Value, q.Account, q.Region, q.Category, start, end, after.Time, after.Seq, q.Limit)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: lookup: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("postgres: lookup: %w", err)
+	}
+	return store.Page{Events: evs}, nil
+}
+
+// byPosting reads the events of postings, in the order given: one query per
+// day, so that each reads one partition and looks up only its own sequence
+// numbers, all sent in one round trip.
+func (s *Store) byPosting(ctx context.Context, ps []store.Posting) ([]*event.Event, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	var days []int64
+	byDay := map[int64][]int64{}
+	for _, p := range ps {
+		d := store.Day(p.Time)
+		if _, ok := byDay[d]; !ok {
+			days = append(days, d)
+		}
+		byDay[d] = append(byDay[d], p.Seq)
+	}
+	got := make(map[int64]*event.Event, len(ps))
+	b := &pgx.Batch{}
+	for _, d := range days {
+		lo, hi := dayRange(d)
+		b.Queue(`SELECT `+eventCols+` FROM events WHERE t >= $1 AND t < $2 AND seq = ANY($3)`,
+			lo, hi, byDay[d]).Query(func(rows pgx.Rows) error {
+			evs, err := pgx.CollectRows(rows, scanEvent)
+			for _, e := range evs {
+				got[e.Seq] = e
+			}
+			return err
+		})
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres: read events: %w", err)
+	}
+	out := make([]*event.Event, 0, len(ps))
+	for _, p := range ps {
+		if e, ok := got[p.Seq]; ok { // a purged event may still have index rows
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// ReadLog implements store.Store. Append transactions take their sequence
+// numbers in commit order (see the package comment), so once a snapshot
+// shows an event, every lower number that will ever exist is already
+// visible: a reader never sees a gap fill in later.
+func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read log: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read log: %w", err)
+	}
+	return evs, nil
+}

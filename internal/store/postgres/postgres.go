@@ -1,0 +1,379 @@
+// Package postgres is Cairn's scale-out event store: PostgreSQL (through
+// pgx), shared by any number of stateless `cairn serve` nodes. It keeps the
+// SQLite store's design — group commit, and an index of (lookup key, day,
+// time, seq) posting rows (store.PostingRow) — and adds what sharing needs:
+//
+//   - Migrations run at start in one transaction under an advisory lock, so
+//     nodes starting at once apply each version exactly once.
+//   - Events and index rows are partitioned by day (of eventTime), each
+//     partition created on demand; retention (Purge) drops whole partitions.
+//   - Sequence numbers are assigned in one serialized step. Every append
+//     transaction first takes a transaction-scoped advisory lock (appendLock)
+//     and only then takes its sequence numbers, so transactions take them in
+//     the order they commit, on every node. A reader following the log by
+//     sequence (ReadLog) therefore never sees a lower number appear after a
+//     higher one: when its snapshot shows an event, every event with a lower
+//     number was committed (or rolled back) before that event's transaction
+//     even began to take numbers. Sequence numbers are unique and increasing
+//     but may have gaps (a rolled-back transaction's numbers are not reused).
+//
+// The price of the serialized step is that one group commit at a time, across
+// all nodes, writes events; each node batches every append waiting on it into
+// one transaction, so that one commit carries many events.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// maxGroup bounds how many events one group commit writes.
+const maxGroup = 20000
+
+// commitTimeout bounds one group commit, so that a database that stops
+// answering fails appends instead of holding them forever.
+const commitTimeout = 2 * time.Minute
+
+var _ store.Store = (*Store)(nil)
+
+// Store is the PostgreSQL event store. Use Open.
+type Store struct {
+	pool   *pgxpool.Pool
+	reqs   chan *appendReq
+	quit   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+
+	mu   sync.Mutex
+	days map[int64]bool // days whose partitions this node knows to exist
+
+	// Test hooks, set before the first Append. beforeCommit runs in each
+	// append transaction after it has taken its sequence numbers and written
+	// its rows, just before it commits. noSeqLock skips the serialized step,
+	// to show what it prevents; never set outside tests.
+	beforeCommit func()
+	noSeqLock    bool
+}
+
+type appendReq struct {
+	events []*event.Event
+	res    []store.AppendResult
+	err    error
+	done   chan struct{}
+}
+
+// Open connects to the database at dsn (a libpq URL or key=value string),
+// brings its schema up to date and starts the store's writer.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{pool: pool, days: map[int64]bool{},
+		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.loadDays(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// ErrInvalidText reports an event whose account, region, ID or category
+// PostgreSQL cannot store as text (a NUL byte, or invalid UTF-8).
+var ErrInvalidText = errors.New("postgres: text with a NUL byte or invalid UTF-8")
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.AppendResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	// One bad event must not fail the group commit it would share with
+	// other callers' events.
+	for _, e := range events {
+		for _, f := range []string{e.Account, e.Region, e.ID, e.Category} {
+			if strings.IndexByte(f, 0) >= 0 || !utf8.ValidString(f) {
+				return nil, fmt.Errorf("event %q: %w", e.ID, ErrInvalidText)
+			}
+		}
+	}
+	req := &appendReq{events: events, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-s.quit:
+		return nil, store.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the request is written or failed as a whole; wait for the
+	// verdict even if the caller gives up, so it is never half known.
+	<-req.done
+	return req.res, req.err
+}
+
+// writer is this node's one writing goroutine: it gathers every append that
+// is waiting into one transaction, so that they share one commit.
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.reqs:
+		case <-s.quit:
+			s.failPending()
+			return
+		}
+		group := []*appendReq{first}
+		n := len(first.events)
+	gather:
+		for n < maxGroup {
+			select {
+			case r := <-s.reqs:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		err := s.commit(group)
+		for _, r := range group {
+			if err != nil {
+				r.res, r.err = nil, err
+			}
+			close(r.done)
+		}
+	}
+}
+
+func (s *Store) failPending() {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.err = store.ErrClosed
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit writes a group, retrying when another node got in the way: a
+// deadlock with a purge, or a partition that a purge dropped after this node
+// last saw it.
+func (s *Store) commit(group []*appendReq) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	var days []int64
+	for _, r := range group {
+		for _, e := range r.events {
+			days = append(days, store.Day(e.Time.Unix()))
+		}
+	}
+	slices.Sort(days)
+	days = slices.Compact(days)
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.ensureDays(ctx, days); err != nil {
+			return err
+		}
+		if err = s.commitOnce(ctx, group, days); err == nil {
+			break
+		}
+		switch {
+		case isCode(err, "23514", "42P01"): // no partition for a row; no such table
+			s.forgetDays()
+		case isCode(err, "40P01", "40001"): // deadlock; serialization failure
+		default:
+			return err
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range group {
+		for i, e := range r.events {
+			if !r.res[i].Duplicate {
+				e.Seq = r.res[i].Seq
+			}
+		}
+	}
+	return nil
+}
+
+// idKey identifies an event for idempotence: a resent event has the same
+// account, ID and eventTime.
+type idKey struct {
+	account, id string
+	t           int64
+}
+
+func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+
+	// The serialized step: from here to commit, no other append transaction
+	// on any node runs. Every later statement (READ COMMITTED) sees all that
+	// earlier holders committed, so the duplicate check below is exact and
+	// the sequence numbers taken below follow commit order.
+	if !s.noSeqLock {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
+			return fmt.Errorf("postgres: append lock: %w", err)
+		}
+	}
+	existing, err := findExisting(ctx, tx, group, days)
+	if err != nil {
+		return err
+	}
+	// Decide which events are new, in order; an event repeated within the
+	// group is a duplicate of its first copy.
+	type pending struct {
+		r *appendReq
+		i int
+	}
+	var fresh []pending
+	firstOf := map[idKey]int{} // index into fresh
+	for _, r := range group {
+		r.res = make([]store.AppendResult, len(r.events))
+		for i, e := range r.events {
+			key := idKey{e.Account, e.ID, e.Time.Unix()}
+			if seq, ok := existing[key]; ok {
+				r.res[i] = store.AppendResult{Seq: seq, Duplicate: true}
+				continue
+			}
+			if _, ok := firstOf[key]; ok {
+				r.res[i] = store.AppendResult{Duplicate: true} // seq filled in below
+				continue
+			}
+			firstOf[key] = len(fresh)
+			fresh = append(fresh, pending{r, i})
+		}
+	}
+	if len(fresh) == 0 {
+		return tx.Commit(ctx)
+	}
+	seqs, err := takeSeqs(ctx, tx, len(fresh))
+	if err != nil {
+		return err
+	}
+	postings := map[[2]int64][]store.Posting{}
+	for j, p := range fresh {
+		e := p.r.events[p.i]
+		p.r.res[p.i].Seq = seqs[j]
+		t := e.Time.Unix()
+		d := store.Day(t)
+		for _, k := range store.EventKeys(e) {
+			postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seqs[j]})
+		}
+	}
+	for _, r := range group {
+		for i, e := range r.events {
+			if r.res[i].Duplicate && r.res[i].Seq == 0 {
+				r.res[i].Seq = seqs[firstOf[idKey{e.Account, e.ID, e.Time.Unix()}]]
+			}
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"},
+		[]string{"seq", "account", "region", "event_id", "t", "category", "record"},
+		pgx.CopyFromSlice(len(fresh), func(j int) ([]any, error) {
+			e := fresh[j].r.events[fresh[j].i]
+			return []any{seqs[j], e.Account, e.Region, e.ID, e.Time.Unix(), e.Category, e.Record}, nil
+		})); err != nil {
+		return fmt.Errorf("postgres: insert events: %w", err)
+	}
+	rows := store.GroupPostings(postings)
+	if len(rows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lookup"},
+			[]string{"d", "k", "tmax", "seq0", "tmin", "n", "data"},
+			pgx.CopyFromSlice(len(rows), func(j int) ([]any, error) {
+				r := rows[j]
+				return []any{r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, int32(r.Count), r.Data}, nil
+			})); err != nil {
+			return fmt.Errorf("postgres: insert index: %w", err)
+		}
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// findExisting returns the sequence numbers of the group's events that are
+// already stored. It asks one day's partition at a time, by eventID.
+func findExisting(ctx context.Context, tx pgx.Tx, group []*appendReq, days []int64) (map[idKey]int64, error) {
+	byDay := make(map[int64][]string, len(days))
+	for _, r := range group {
+		for _, e := range r.events {
+			d := store.Day(e.Time.Unix())
+			byDay[d] = append(byDay[d], e.ID)
+		}
+	}
+	existing := map[idKey]int64{}
+	for _, d := range days {
+		lo, hi := dayRange(d)
+		rows, err := tx.Query(ctx, `SELECT account, event_id, t, seq FROM events
+			WHERE t >= $1 AND t < $2 AND event_id = ANY($3)`, lo, hi, byDay[d])
+		if err != nil {
+			return nil, fmt.Errorf("postgres: find duplicates: %w", err)
+		}
+		var k idKey
+		var seq int64
+		_, err = pgx.ForEachRow(rows, []any{&k.account, &k.id, &k.t, &seq}, func() error {
+			existing[k] = seq
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("postgres: find duplicates: %w", err)
+		}
+	}
+	return existing, nil
+}
+
+// takeSeqs takes n sequence numbers, in increasing order.
+func takeSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	var seqs []int64
+	if err := tx.QueryRow(ctx, `SELECT array_agg(v) FROM (SELECT nextval('event_seq') AS v FROM generate_series(1, $1)) x`,
+		n).Scan(&seqs); err != nil {
+		return nil, fmt.Errorf("postgres: take sequence numbers: %w", err)
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("postgres: took %d sequence numbers, want %d", len(seqs), n)
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.closed.Do(func() {
+		close(s.quit)
+		<-s.done
+		s.pool.Close()
+	})
+	return nil
+}

@@ -1,0 +1,350 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/postgres"
+	"github.com/cairn-audit/cairn/internal/store/postgres/pgtest"
+	"github.com/cairn-audit/cairn/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func openDSN(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openDSN(t, pgtest.Start(t)) })
+}
+
+func TestReopenKeepsEvents(t *testing.T) {
+	dsn := pgtest.Start(t)
+	s := openDSN(t, dsn)
+	e := storetest.Rec(t, "111111111111", "us-east-1", "Kept", storetest.Base, nil)
+	if _, err := s.Append(context.Background(), []*event.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openDSN(t, dsn)
+	defer s.Close()
+	p, err := s.Lookup(context.Background(), store.Query{Account: "111111111111", Region: "us-east-1",
+		Category: event.CategoryManagement, Start: storetest.Base, End: storetest.Base, Limit: 5})
+	if err != nil || len(p.Events) != 1 {
+		t.Fatalf("after reopen: %d events, %v", len(p.Events), err)
+	}
+}
+
+// TestMigrationsConcurrent starts four nodes on a fresh database at once:
+// each must start, and the schema must be applied exactly once.
+func TestMigrationsConcurrent(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	const nodes = 4
+	stores := make([]*postgres.Store, nodes)
+	errs := make([]error, nodes)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			stores[i], errs[i] = postgres.Open(ctx, dsn)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	versions := func() []int {
+		rows, _ := conn.Query(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+		v, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := versions(); fmt.Sprint(v) != "[1]" {
+		t.Fatalf("schema_migrations = %v, want [1]", v)
+	}
+	var partitioned []string
+	rows, _ := conn.Query(ctx, `SELECT c.relname::text FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1`)
+	if partitioned, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || fmt.Sprint(partitioned) != "[events lookup]" {
+		t.Fatalf("partitioned tables = %v, %v", partitioned, err)
+	}
+	for _, rel := range []string{"trails", "state", "event_seq", "events_by_seq", "events_by_id", "lookup_pkey"} {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, rel).Scan(&ok); err != nil || !ok {
+			t.Errorf("%s missing (%v)", rel, err)
+		}
+	}
+	// Every node works on the shared schema: one writes, another reads.
+	e := storetest.Rec(t, "111111111111", "us-east-1", "Shared", storetest.Base, nil)
+	if _, err := stores[0].Append(ctx, []*event.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := stores[3].ReadLog(ctx, 0, 10); err != nil || len(evs) != 1 {
+		t.Fatalf("other node reads %d events, %v", len(evs), err)
+	}
+	// Starting again changes nothing.
+	again := openDSN(t, dsn)
+	again.Close()
+	if v := versions(); fmt.Sprint(v) != "[1]" {
+		t.Fatalf("after restart schema_migrations = %v", v)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	dsn := pgtest.Start(t)
+	openDSN(t, dsn).Close()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `INSERT INTO schema_migrations(version) VALUES (99)`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := postgres.Open(context.Background(), dsn); err == nil {
+		s.Close()
+		t.Fatal("opened a database with a newer schema")
+	}
+}
+
+// TestPurgeDropsPartitions purges with a cutoff inside a day: the days before
+// go as whole partitions, the cutoff's day loses only its older rows. A node
+// that still believes in a dropped partition can append to its day again.
+func TestPurgeDropsPartitions(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	a := openDSN(t, dsn)
+	defer a.Close()
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	at := func(days, hours int) time.Time {
+		return day.Add(time.Duration(days)*24*time.Hour + time.Duration(hours)*time.Hour)
+	}
+	rec := func(name string, tm time.Time) *event.Event {
+		return storetest.Rec(t, "111111111111", "us-east-1", name, tm, nil)
+	}
+	if _, err := a.Append(ctx, []*event.Event{
+		rec("D-3", at(-3, 1)), rec("D-2a", at(-2, 1)), rec("D-2b", at(-2, 23)),
+		rec("D-1early", at(-1, 12)), rec("D-1late", at(-1, 18)), rec("D", at(0, 6)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// b knows every partition (it loads them at start).
+	b := openDSN(t, dsn)
+	defer b.Close()
+	n, err := a.Purge(ctx, at(-1, 15))
+	if err != nil || n != 4 {
+		t.Fatalf("purge = %d, %v; want 4", n, err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	parts := func() string {
+		rows, _ := conn.Query(ctx, `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent IN ('events'::regclass, 'lookup'::regclass) ORDER BY 1`)
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(names)
+	}
+	if got := parts(); got != "[events_20261119 events_20261120 lookup_20261119 lookup_20261120]" {
+		t.Fatalf("partitions after purge: %s", got)
+	}
+	q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Start: at(-10, 0), End: at(1, 0), Limit: 50}
+	names := func() string {
+		p, err := b.Lookup(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range p.Events {
+			out = append(out, e.Time.Format("02T15"))
+		}
+		return fmt.Sprint(out)
+	}
+	if got := names(); got != "[20T06 19T18]" {
+		t.Fatalf("after purge: %s", got)
+	}
+	// b still believes in the dropped partitions; a has forgotten them.
+	if _, err := b.Append(ctx, []*event.Event{rec("late", at(-3, 2))}); err != nil {
+		t.Fatalf("append to a dropped day from a stale node: %v", err)
+	}
+	if _, err := a.Append(ctx, []*event.Event{rec("later", at(-2, 2))}); err != nil {
+		t.Fatalf("append to a dropped day: %v", err)
+	}
+	if got := names(); got != "[20T06 19T18 18T02 17T02]" {
+		t.Fatalf("after appending to purged days: %s", got)
+	}
+	// Purging everything before a midnight leaves only the partitions after it.
+	if n, err := b.Purge(ctx, day); err != nil || n != 3 {
+		t.Fatalf("second purge = %d, %v; want 3", n, err)
+	}
+	if got := parts(); got != "[events_20261120 lookup_20261120]" {
+		t.Fatalf("partitions after second purge: %s", got)
+	}
+}
+
+func TestRejectsTextPostgresCannotStore(t *testing.T) {
+	s := openDSN(t, pgtest.Start(t))
+	defer s.Close()
+	e := storetest.Rec(t, "111111111111", "us-east-1", "Nul", storetest.Base, map[string]any{"eventID": "a\x00b"})
+	if _, err := s.Append(context.Background(), []*event.Event{e}); !errors.Is(err, postgres.ErrInvalidText) {
+		t.Fatalf("append = %v, want ErrInvalidText", err)
+	}
+	ok := storetest.Rec(t, "111111111111", "us-east-1", "Fine", storetest.Base, nil)
+	if _, err := s.Append(context.Background(), []*event.Event{ok}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// benchStore opens the database of CAIRN_BENCH_POSTGRES_DSN (to reuse a
+// loaded history between runs) or a fresh one.
+func benchStore(b *testing.B, reuse bool) *postgres.Store {
+	dsn := os.Getenv("CAIRN_BENCH_POSTGRES_DSN")
+	if dsn == "" || !reuse {
+		dsn = pgtest.Start(b)
+	}
+	return openDSN(b, dsn)
+}
+
+// BenchmarkAppend measures durable appends of 500-event batches from 4
+// concurrent clients (the shape of the ingest API under load); the same as
+// the SQLite store's.
+func BenchmarkAppend(b *testing.B) {
+	s := benchStore(b, false)
+	defer s.Close()
+	const batch = 500
+	var n atomic.Int64
+	mk := func(i int64) []*event.Event {
+		evs := make([]*event.Event, batch)
+		for j := range evs {
+			evs[j] = storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40),
+				storetest.Base.Add(time.Duration(i*batch+int64(j))*time.Millisecond), map[string]any{
+					"readOnly":  j%2 == 0,
+					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%100), "type": "AWS::S3::Bucket"}},
+				})
+		}
+		return evs
+	}
+	batches := make([][]*event.Event, 64)
+	for i := range batches {
+		batches[i] = mk(int64(i))
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	per := b.N/4 + 1
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				k := n.Add(1)
+				evs := batches[k%64]
+				// fresh IDs so nothing is a duplicate
+				cp := make([]*event.Event, len(evs))
+				for j, e := range evs {
+					c := *e
+					c.ID = fmt.Sprintf("%d-%d", k, j)
+					cp[j] = &c
+				}
+				if _, err := s.Append(context.Background(), cp); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(4*per*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLookup measures LookupEvents-shaped queries over a history of
+// CAIRN_BENCH_EVENTS events (default 20,000) spread over 10 days; the same
+// as the SQLite store's.
+func BenchmarkLookup(b *testing.B) {
+	n := 20000
+	if v := os.Getenv("CAIRN_BENCH_EVENTS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	s := benchStore(b, true)
+	defer s.Close()
+	ctx := context.Background()
+	end := storetest.Base
+	span := 10 * 24 * time.Hour
+	if st, _ := s.Stats(ctx); st.LastSeq < int64(n) {
+		const batch = 1000
+		for i := int(st.LastSeq); i < n; i += batch {
+			evs := make([]*event.Event, 0, batch)
+			for j := i; j < i+batch && j < n; j++ {
+				at := end.Add(-span + time.Duration(j)*span/time.Duration(n))
+				evs = append(evs, storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40), at, map[string]any{
+					"eventID":  fmt.Sprintf("ev-%d", j),
+					"readOnly": j%3 == 0,
+					"userIdentity": map[string]any{"type": "IAMUser", "userName": fmt.Sprintf("user%d", j%50),
+						"accessKeyId": fmt.Sprintf("AKIA%d", j%50)},
+					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%5000), "type": "AWS::S3::Bucket"}},
+				}))
+			}
+			if _, err := s.Append(ctx, evs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	queries := []struct {
+		name  string
+		attr  event.Attribute
+		value string
+	}{
+		{"All", "", ""},
+		{"EventName", event.AttrEventName, "Op7"},
+		{"Username", event.AttrUsername, "user3"},
+		{"ReadOnly", event.AttrReadOnly, "true"},
+		{"ResourceName", event.AttrResourceName, "bucket-42"},
+		{"EventId", event.AttrEventID, fmt.Sprintf("ev-%d", n/2)},
+	}
+	for _, qq := range queries {
+		b.Run(qq.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p, err := s.Lookup(ctx, store.Query{Account: "111111111111", Region: "us-east-1",
+					Category: event.CategoryManagement, Attr: qq.attr, Value: qq.value,
+					Start: end.Add(-90 * 24 * time.Hour), End: end, Limit: 50})
+				if err != nil || len(p.Events) == 0 {
+					b.Fatalf("lookup %s: %d events, %v", qq.name, len(p.Events), err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Purge implements store.Store. Days wholly before the cutoff go by dropping
+// their partitions (of events and of the index); only the events of the
+// cutoff's own day that are before it are deleted row by row, so a cutoff at
+// midnight UTC deletes no rows at all. Index rows of the cutoff's day stay,
+// as in the SQLite store: lookups skip postings whose events are gone.
+//
+// Purge takes the append lock, so appends on every node wait for it, and
+// then locks the parent tables exclusively, briefly, to drop partitions:
+// readers wait for that moment too.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	cut := before.Unix()
+	cutDay := store.Day(cut)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
+		return 0, fmt.Errorf("postgres: purge: lock: %w", err)
+	}
+	// The cutoff's day, row by row, before any exclusive lock: readers go on
+	// reading the old rows meanwhile.
+	lo, _ := dayRange(cutDay)
+	tag, err := tx.Exec(ctx, `DELETE FROM events WHERE t >= $1 AND t < $2`, lo, cut)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge: %w", err)
+	}
+	total := tag.RowsAffected()
+
+	var drop []string
+	for _, table := range []string{"events", "lookup"} {
+		names, err := partitions(ctx, tx, table)
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range names {
+			if d, ok := partitionDay(table, n); ok && d < cutDay {
+				drop = append(drop, n)
+				if table == "events" {
+					var c int64
+					if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
+						return 0, fmt.Errorf("postgres: purge: count %s: %w", n, err)
+					}
+					total += c
+				}
+			}
+		}
+	}
+	if len(drop) > 0 {
+		// Parents first, as readers lock them: dropping a partition alone
+		// would lock it, then wait for its parent behind a reader that waits
+		// for the partition.
+		if _, err := tx.Exec(ctx, `LOCK TABLE events, lookup IN ACCESS EXCLUSIVE MODE`); err != nil {
+			return 0, fmt.Errorf("postgres: purge: %w", err)
+		}
+		for _, n := range drop {
+			if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{n}.Sanitize()); err != nil {
+				return 0, fmt.Errorf("postgres: purge: drop %s: %w", n, err)
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: purge: commit: %w", err)
+	}
+	if len(drop) > 0 {
+		s.forgetDays()
+	}
+	return total, nil
+}
+
+// Stats implements store.Store. LastSeq is the last number the sequence
+// handed out (to a committed transaction or not); Bytes is the size of
+// Cairn's tables, their partitions, indexes and TOAST data.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_seq),
+		(SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint FROM (
+			SELECT relid FROM pg_partition_tree('events')
+			UNION ALL SELECT relid FROM pg_partition_tree('lookup')
+			UNION ALL SELECT 'trails'::regclass
+			UNION ALL SELECT 'state'::regclass) r)`).Scan(&st.LastSeq, &st.Bytes)
+	if err != nil {
+		return st, fmt.Errorf("postgres: stats: %w", err)
+	}
+	return st, nil
+}
