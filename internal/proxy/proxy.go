@@ -103,7 +103,18 @@ func New(o Options) (*Proxy, error) {
 			pr.SetURL(o.Upstream)
 			pr.Out.Host = pr.In.Host // the Host the client signed
 		},
-		FlushInterval:  -1, // stream
+		FlushInterval: -1, // stream
+		// Bodies pass as the service sent them (no transparent gzip), over
+		// kept-alive connections.
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DisableCompression:    true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   128,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
 	}
@@ -180,7 +191,11 @@ func (x *exchange) call() *awsop.Call {
 	if x.resp != nil {
 		c.RespBody, c.RespTruncated = x.resp.bytes(), x.resp.truncated
 	}
-	c.Service, c.Region, _ = scope(x.req)
+	var key string
+	c.Service, c.Region, key = scope(x.req)
+	if c.Service == "" && key != "" && x.req.Header.Get("X-Amz-Target") == "" && x.req.URL.Query().Get("Action") == "" {
+		c.Service = "s3" // Signature Version 2 survives only in S3
+	}
 	return c
 }
 
@@ -263,6 +278,9 @@ func scope(r *http.Request) (service, region, accessKeyID string) {
 		}
 	} else if v := r.URL.Query().Get("X-Amz-Credential"); v != "" {
 		cred = v
+	} else if k := r.URL.Query().Get("AWSAccessKeyId"); k != "" {
+		// A Signature Version 2 presigned URL.
+		return "", "", k
 	} else if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "AWS ") {
 		// Signature version 2: "AWS AKID:signature".
 		if k, _, ok := strings.Cut(strings.TrimPrefix(a, "AWS "), ":"); ok {

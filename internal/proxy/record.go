@@ -54,7 +54,13 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 			"cipherSuite": tls.CipherSuiteName(r.TLS.CipherSuite), "clientProvidedHostHeader": r.Host}
 	}
 	_, region, key := scope(r)
-	if route, params, ok := p.o.HTTP.match(r); ok && key == "" {
+	route, params, ok := p.o.HTTP.match(r)
+	if !ok && p.o.HTTP != nil && key == "" {
+		// A plain HTTP call no route names: recorded under the API's own
+		// event source, named by method and path.
+		route, params, ok = &Route{Operation: r.Method + " " + r.URL.Path}, nil, true
+	}
+	if ok && key == "" {
 		p.httpEvent(&rec, x, route, params)
 	} else {
 		p.awsEvent(&rec, x, region, key)

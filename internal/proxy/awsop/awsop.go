@@ -185,6 +185,12 @@ var dynamoDBItemOps = map[string]bool{
 	"ExecuteStatement": true, "BatchExecuteStatement": true, "ExecuteTransaction": true,
 }
 
+// sqsMessageOps are SQS's message-level operations (data events).
+var sqsMessageOps = map[string]bool{
+	"SendMessage": true, "SendMessageBatch": true, "ReceiveMessage": true, "DeleteMessage": true,
+	"DeleteMessageBatch": true, "ChangeMessageVisibility": true, "ChangeMessageVisibilityBatch": true,
+}
+
 // s3BucketDataOps are S3 operations on a bucket's objects whose route has
 // no object key; every operation whose route has {Key+} is a data event too.
 var s3BucketDataOps = map[string]bool{
@@ -200,6 +206,11 @@ func category(service, name string) string {
 		}
 	case "dynamodb":
 		if dynamoDBItemOps[name] {
+			return event.CategoryData
+		}
+	case "sqs":
+		// CloudTrail logs SQS message operations as data events.
+		if sqsMessageOps[name] {
 			return event.CategoryData
 		}
 	}

@@ -24,7 +24,7 @@ func lowerFirst(s string) string {
 // sensitiveWords are the parts of a key's name that make its value hidden
 // whatever the model says (case-insensitive).
 var sensitiveWords = []string{"password", "passwd", "passphrase", "secret", "privatekey", "private-key", "token",
-	"x-amz-signature", "customer-key", "customerkey"}
+	"x-amz-signature", "signature", "customer-key", "customerkey", "messagebody"}
 
 // notSensitiveSuffixes mark names of identifiers, counts and such, which
 // are recorded even when the name contains a word above (SecretId,
@@ -38,7 +38,8 @@ var notSensitiveSuffixes = []string{"id", "ids", "arn", "arns", "name", "names",
 // nothing secret.
 var notSensitiveNames = []string{"nexttoken", "continuationtoken", "continuation-token", "paginationtoken",
 	"starttoken", "clienttoken", "clientrequesttoken", "idempotencytoken", "nextcontinuationtoken",
-	"starttoken", "pagetoken", "nextpagetoken", "marker", "x-amz-security-token-present"}
+	"starttoken", "pagetoken", "nextpagetoken", "marker", "x-amz-security-token-present", "md5ofmessagebody",
+	"md5ofmessageattributes", "md5ofmessagesystemattributes"}
 
 // sensitiveName reports whether a parameter's value is hidden because of
 // its name.

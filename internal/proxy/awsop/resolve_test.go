@@ -131,9 +131,9 @@ func TestResolveCalls(t *testing.T) {
 				Body: []byte("Action=SendMessage&Version=2012-11-05&QueueUrl=http%3A%2F%2Flocalhost%3A4566%2F000000000000%2Fjobs&MessageBody=hello" +
 					"&MessageAttribute.1.Name=kind&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=test"),
 				RespBody: []byte(`<SendMessageResponse><SendMessageResult><MD5OfMessageBody>5d41402abc4b2a76b9719d911017c592</MD5OfMessageBody><MessageId>m-1</MessageId></SendMessageResult><ResponseMetadata><RequestId>q-1</RequestId></ResponseMetadata></SendMessageResponse>`)},
-			want: want{Service: "sqs", Source: "sqs.amazonaws.com", Name: "SendMessage",
+			want: want{Service: "sqs", Source: "sqs.amazonaws.com", Name: "SendMessage", Category: "Data",
 				Resources: []event.Resource{{ARN: "arn:aws:sqs:us-east-1:000000000000:jobs", AccountID: "000000000000", Type: "AWS::SQS::Queue"}},
-				Params: obj{"queueUrl": "http://localhost:4566/000000000000/jobs", "messageBody": "hello",
+				Params: obj{"queueUrl": "http://localhost:4566/000000000000/jobs", "messageBody": Hidden,
 					"messageAttribute": []any{obj{"name": "kind", "value": obj{"dataType": "String", "stringValue": "test"}}}},
 				Resp:      obj{"mD5OfMessageBody": "5d41402abc4b2a76b9719d911017c592", "messageId": "m-1"},
 				RequestID: "q-1", APIVersion: "2012-11-05"},

@@ -539,7 +539,7 @@ func TestResolveSDK(t *testing.T) {
 				return err
 			},
 			want: func(c *Call) want {
-				return want{Service: "sqs", Source: "sqs.amazonaws.com", Name: "SendMessage",
+				return want{Service: "sqs", Source: "sqs.amazonaws.com", Name: "SendMessage", Category: "Data",
 					Resources: []event.Resource{{ARN: "arn:aws:sqs:us-east-1:123456789012:orders", AccountID: "123456789012", Type: "AWS::SQS::Queue"}},
 					ParamKeys: []string{"queueUrl", "messageBody", "messageAttributes"},
 					Params:    obj{"messageAttributes": obj{"Kind": obj{"dataType": "String", "stringValue": "test"}}},
