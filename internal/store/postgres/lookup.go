@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,18 +66,26 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 
 // scanRows offers key's index rows to top, newest day and newest rows
 // first, until no older row can change the page. It reads windows of days,
-// newest first and doubling in width (most pages are found in the newest day
-// or two, and a query touches only its window's partitions), and each window
-// in chunks of rows, growing too, so that it stops reading where it stops
-// needing rows.
+// newest first, spanning 1, 2, 4, … partitions (planning a query costs in
+// proportion to the partitions it may touch, and most pages are found in the
+// newest day or two), and each window in chunks of rows, growing too, so
+// that it stops reading where it stops needing rows.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
 	first, last := store.Day(start), store.Day(end)
+	known := s.knownDays(ctx, first, last)
 	day := int64(math.MaxInt64)
 	chunk := 16
-	width := int64(1)
-	for hi := last; hi >= first; {
-		lo := max(first, hi-width+1)
-		seen := 0
+	for width, hi := 1, last; hi >= first; width *= 2 {
+		// The window reaches down to the width-th known partition: days
+		// without one cost nothing, and days this node does not know of yet
+		// (another node created them) only widen the window.
+		for len(known) > 0 && known[0] > hi {
+			known = known[1:]
+		}
+		lo := first
+		if width <= len(known) {
+			lo = known[width-1]
+		}
 		// Position of the last row read: the next chunk starts below it.
 		ld, lt, ls := int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64)
 		for {
@@ -92,7 +101,6 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 			var data []byte
 			_, err = pgx.ForEachRow(rows, []any{&d, &tmax, &seq0, &tmin, &data}, func() error {
 				n++
-				seen++
 				ld, lt, ls = d, tmax, seq0
 				if stop {
 					return nil
@@ -123,11 +131,6 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 			return nil // older windows hold only older postings
 		}
 		hi = lo - 1
-		if seen == 0 {
-			width *= 4 // a quiet key: look further back sooner
-		} else {
-			width *= 2
-		}
 	}
 	return nil
 }
@@ -154,26 +157,34 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 
 // byPosting reads the events of postings, in the order given: one query per
 // day, so that each reads one partition and looks up only its own sequence
-// numbers, all sent in one round trip.
+// numbers, all sent in one round trip. The partition is chosen by the
+// postings' exact times rather than by the day's range: a range invites the
+// planner, on a partition too new to have statistics, to scan an index over
+// the whole day.
 func (s *Store) byPosting(ctx context.Context, ps []store.Posting) ([]*event.Event, error) {
 	if len(ps) == 0 {
 		return nil, nil
 	}
-	var days []int64
-	byDay := map[int64][]int64{}
+	type day struct{ times, seqs []int64 }
+	var order []int64
+	days := map[int64]*day{}
 	for _, p := range ps {
-		d := store.Day(p.Time)
-		if _, ok := byDay[d]; !ok {
-			days = append(days, d)
+		d := days[store.Day(p.Time)]
+		if d == nil {
+			d = &day{}
+			days[store.Day(p.Time)] = d
+			order = append(order, store.Day(p.Time))
 		}
-		byDay[d] = append(byDay[d], p.Seq)
+		if !slices.Contains(d.times, p.Time) {
+			d.times = append(d.times, p.Time)
+		}
+		d.seqs = append(d.seqs, p.Seq)
 	}
 	got := make(map[int64]*event.Event, len(ps))
 	b := &pgx.Batch{}
-	for _, d := range days {
-		lo, hi := dayRange(d)
-		b.Queue(`SELECT `+eventCols+` FROM events WHERE t >= $1 AND t < $2 AND seq = ANY($3)`,
-			lo, hi, byDay[d]).Query(func(rows pgx.Rows) error {
+	for _, k := range order {
+		b.Queue(`SELECT `+eventCols+` FROM events WHERE t = ANY($1) AND seq = ANY($2)`,
+			days[k].times, days[k].seqs).Query(func(rows pgx.Rows) error {
 			evs, err := pgx.CollectRows(rows, scanEvent)
 			for _, e := range evs {
 				got[e.Seq] = e

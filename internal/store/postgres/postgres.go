@@ -56,8 +56,12 @@ type Store struct {
 	done   chan struct{}
 	closed sync.Once
 
-	mu   sync.Mutex
-	days map[int64]bool // days whose partitions this node knows to exist
+	// days are the days whose partitions this node knows to exist (read at
+	// daysAt, and added to as it creates them). Appends skip creating those;
+	// lookups size their windows of days by them.
+	mu     sync.Mutex
+	days   map[int64]bool
+	daysAt time.Time
 
 	// Test hooks, set before the first Append. beforeCommit runs in each
 	// append transaction after it has taken its sequence numbers and written

@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,6 +220,82 @@ func TestPurgeDropsPartitions(t *testing.T) {
 	}
 }
 
+// TestLookupAcrossManyDays pages through a history spread thinly over many
+// days, on a node that knows every partition and on one that started before
+// any existed (lookups read windows of days sized by the partitions a node
+// knows of; what it does not know must only cost, never hide, events).
+func TestLookupAcrossManyDays(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	early := openDSN(t, dsn) // knows no partitions
+	defer early.Close()
+	var evs []*event.Event
+	for i := 0; i < 60; i++ {
+		// Days 0, 1, 3, 6, 10, … back from Base, several events on some.
+		back := time.Duration(i*(i+1)/2%97) * 24 * time.Hour
+		for j := 0; j <= i%3; j++ {
+			name := fmt.Sprintf("E%02d-%d", i, j)
+			extra := map[string]any{}
+			if i%4 == 0 {
+				extra["readOnly"] = true
+			}
+			evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", name, storetest.Base.Add(-back-time.Duration(j)*time.Minute), extra))
+		}
+	}
+	writer := openDSN(t, dsn)
+	defer writer.Close()
+	res, err := writer.Append(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := openDSN(t, dsn) // knows them all
+	defer late.Close()
+	page := func(s *postgres.Store, attr event.Attribute, value string) []int64 {
+		q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+			Attr: attr, Value: value, Start: storetest.Base.Add(-120 * 24 * time.Hour), End: storetest.Base, Limit: 7}
+		var seqs []int64
+		for pages := 0; ; pages++ {
+			p, err := s.Lookup(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Events {
+				seqs = append(seqs, e.Seq)
+			}
+			if p.Next == nil || pages > 100 {
+				return seqs
+			}
+			q.After = p.Next
+		}
+	}
+	// Expected: newest first by time, then by sequence.
+	type ts struct{ t, seq int64 }
+	var all, ro []ts
+	for i, e := range evs {
+		all = append(all, ts{e.Time.Unix(), res[i].Seq})
+		if strings.Contains(string(e.Record), `"readOnly":true`) {
+			ro = append(ro, ts{e.Time.Unix(), res[i].Seq})
+		}
+	}
+	order := func(x []ts) []int64 {
+		slices.SortFunc(x, func(a, b ts) int { return cmp.Or(cmp.Compare(b.t, a.t), cmp.Compare(b.seq, a.seq)) })
+		var out []int64
+		for _, v := range x {
+			out = append(out, v.seq)
+		}
+		return out
+	}
+	wantAll, wantRO := order(all), order(ro)
+	for name, s := range map[string]*postgres.Store{"early": early, "late": late} {
+		if got := page(s, "", ""); !slices.Equal(got, wantAll) {
+			t.Errorf("%s node, all events:\n got %v\nwant %v", name, got, wantAll)
+		}
+		if got := page(s, event.AttrReadOnly, "true"); !slices.Equal(got, wantRO) {
+			t.Errorf("%s node, readOnly:\n got %v\nwant %v", name, got, wantRO)
+		}
+	}
+}
+
 func TestRejectsTextPostgresCannotStore(t *testing.T) {
 	s := openDSN(t, pgtest.Start(t))
 	defer s.Close()
@@ -309,7 +388,7 @@ func BenchmarkLookup(b *testing.B) {
 		for i := int(st.LastSeq); i < n; i += batch {
 			evs := make([]*event.Event, 0, batch)
 			for j := i; j < i+batch && j < n; j++ {
-				at := end.Add(-span + time.Duration(j)*span/time.Duration(n))
+				at := end.Add(-span + time.Duration(float64(span)*float64(j)/float64(n)))
 				evs = append(evs, storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40), at, map[string]any{
 					"eventID":  fmt.Sprintf("ev-%d", j),
 					"readOnly": j%3 == 0,

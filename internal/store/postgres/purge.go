@@ -75,7 +75,9 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		return 0, fmt.Errorf("postgres: purge: commit: %w", err)
 	}
 	if len(drop) > 0 {
-		s.forgetDays()
+		if err := s.loadDays(ctx); err != nil {
+			s.forgetDays()
+		}
 	}
 	return total, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,22 +219,52 @@ func (s *Store) loadDays(ctx context.Context) error {
 			}
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.days = map[int64]bool{}
+	days := map[int64]bool{}
 	for d := range have["events"] {
 		if have["lookup"][d] {
-			s.days[d] = true
+			days[d] = true
 		}
 	}
+	s.mu.Lock()
+	s.days, s.daysAt = days, time.Now()
+	s.mu.Unlock()
 	return nil
 }
 
+// daysRefresh is how often a node rereads which partitions exist, for the
+// partitions other nodes create.
+const daysRefresh = time.Minute
+
+// knownDays lists the days in [first, last] whose partitions this node
+// knows to exist, newest first, rereading them when they are old news.
+func (s *Store) knownDays(ctx context.Context, first, last int64) []int64 {
+	s.mu.Lock()
+	stale := time.Since(s.daysAt) > daysRefresh
+	if stale {
+		s.daysAt = time.Now() // one reader rereads; the others go on with what is known
+	}
+	s.mu.Unlock()
+	if stale {
+		_ = s.loadDays(ctx) // best effort: what is known stays right, if slower
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int64
+	for d := range s.days {
+		if d >= first && d <= last {
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
 // forgetDays drops what this node knows of partitions, after another node
-// may have dropped some.
+// may have dropped some; the next lookup rereads them.
 func (s *Store) forgetDays() {
 	s.mu.Lock()
-	s.days = map[int64]bool{}
+	s.days, s.daysAt = map[int64]bool{}, time.Time{}
 	s.mu.Unlock()
 }
 

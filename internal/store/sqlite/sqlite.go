@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS lookup (
 	PRIMARY KEY (k, d, tmax, seq0)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lookup_by_day ON lookup(d);
+CREATE TABLE IF NOT EXISTS seqs (
+	name TEXT PRIMARY KEY,
+	last INTEGER NOT NULL
+);
 `
 
 // maxGroup bounds how many events one group commit writes.
@@ -302,6 +306,10 @@ func (s *Store) commit(group []*appendReq) error {
 	if err := writeIndex(); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?)
+		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, seq); err != nil {
+		return fmt.Errorf("sqlite: sequence: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
@@ -315,12 +323,17 @@ func (s *Store) commit(group []*appendReq) error {
 	return nil
 }
 
+// lastSeqQuery is the highest sequence number ever assigned: kept in seqs,
+// so that numbers never go back even when retention purges every event
+// (delivery cursors rely on that).
+const lastSeqQuery = `SELECT max(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT last FROM seqs WHERE name = 'events'), 0))`
+
 func (s *Store) lastSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
+	var last int64
+	if err := tx.QueryRowContext(ctx, lastSeqQuery).Scan(&last); err != nil {
 		return 0, fmt.Errorf("sqlite: last seq: %w", err)
 	}
-	return last.Int64, nil
+	return last, nil
 }
 
 func (s *Store) findExisting(ctx context.Context, tx *sql.Tx, account string, ids []string, into map[[2]string]int64) error {
@@ -506,11 +519,9 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 // Stats implements store.Store.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
-	var last sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
+	if err := s.r.QueryRowContext(ctx, lastSeqQuery).Scan(&st.LastSeq); err != nil {
 		return st, fmt.Errorf("sqlite: stats: %w", err)
 	}
-	st.LastSeq = last.Int64
 	for _, suffix := range []string{"", "-wal"} {
 		if fi, err := os.Stat(s.path + suffix); err == nil {
 			st.Bytes += fi.Size()

@@ -125,7 +125,7 @@ func BenchmarkLookup(b *testing.B) {
 		for i := int(st.LastSeq); i < n; i += batch {
 			evs := make([]*event.Event, 0, batch)
 			for j := i; j < i+batch && j < n; j++ {
-				at := end.Add(-span + time.Duration(j)*span/time.Duration(n))
+				at := end.Add(-span + time.Duration(float64(span)*float64(j)/float64(n)))
 				evs = append(evs, storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40), at, map[string]any{
 					"eventID":  fmt.Sprintf("ev-%d", j),
 					"readOnly": j%3 == 0,

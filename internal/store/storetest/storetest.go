@@ -61,6 +61,29 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Trails", func(t *testing.T) { testTrails(t, open(t)) })
 	t.Run("State", func(t *testing.T) { testState(t, open(t)) })
 	t.Run("ReadLog", func(t *testing.T) { testReadLog(t, open(t)) })
+	t.Run("SequenceSurvivesPurge", func(t *testing.T) { testSeqAfterPurge(t, open(t)) })
+}
+
+// testSeqAfterPurge: sequence numbers never go back, even when retention
+// removes every event, or a reader's cursor would skip the next ones.
+func testSeqAfterPurge(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	res := mustAppend(t, s, Rec(t, "111111111111", "us-east-1", "Old", Base.Add(-200*24*time.Hour), nil))
+	if _, err := s.Purge(ctx, Base); err != nil {
+		t.Fatal(err)
+	}
+	again := mustAppend(t, s, Rec(t, "111111111111", "us-east-1", "New", Base, nil))
+	if again[0].Seq <= res[0].Seq {
+		t.Fatalf("after a purge of everything, seq %d follows %d", again[0].Seq, res[0].Seq)
+	}
+	evs, err := s.ReadLog(ctx, res[0].Seq, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("ReadLog after the old cursor: %d events, %v", len(evs), err)
+	}
+	if st, err := s.Stats(ctx); err != nil || st.LastSeq < again[0].Seq {
+		t.Fatalf("stats: %+v %v", st, err)
+	}
 }
 
 func testState(t *testing.T, s store.Store) {
