@@ -54,6 +54,8 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	globalRegion := fs.String("global-region", "us-east-1", "`region` where calls of global services (IAM, STS, CloudFront…) are recorded")
 	trustForwarded := fs.Bool("trust-forwarded", false, "take the caller's address from X-Forwarded-For")
 	spoolMax := fs.Int64("spool-max-bytes", 256<<20, "most `bytes` of unsent events kept in the spool")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM); events then carry tlsDetails")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
 	if code, ok := parseFlags(fs, args, proxyHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -64,6 +66,9 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	if *upstream == "" || *server == "" || *spoolDir == "" {
 		return fail("--upstream, --server and --spool-dir are required")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fail("--tls-cert and --tls-key go together")
 	}
 	up, err := url.Parse(*upstream)
 	if err != nil || up.Host == "" {
@@ -104,7 +109,13 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	hs := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	log.Info("cairn proxy listening", "address", ln.Addr().String(), "upstream", up.String(), "server", *server, "spool", *spoolDir)
 	select {
 	case err = <-errc:

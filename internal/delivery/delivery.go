@@ -42,9 +42,10 @@ const (
 	scanChunk = 5000
 	// maxFileRecords bounds the records of one log file.
 	maxFileRecords = 2000
-	// tick is how often the engine looks for work. A batch is flushed one
-	// tick before its oldest event has waited the flush interval, so that
-	// no event waits longer than the interval.
+	// tick is how often the engine looks for work. An event is seen up to
+	// a tick after it is stored, and its batch is written within a tick of
+	// being due: batches are due two ticks before their oldest event has
+	// waited the flush interval, so that no event waits longer.
 	tick = 100 * time.Millisecond
 )
 
@@ -528,7 +529,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		e.waiting[t.ARN] = now
 	}
 	e.mu.Unlock()
-	if !full && now.Sub(since)+tick < e.flush {
+	if !full && now.Sub(since)+2*tick < e.flush {
 		return false, nil
 	}
 	b := &batch{From: st.Cursor, To: to, Planned: now}
