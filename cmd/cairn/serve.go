@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,6 +58,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "data `directory` (default ./cairn-data)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler (net/http/pprof) on this `address`, e.g. 127.0.0.1:6060")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM, with its chain)")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
 	if code, ok := parseFlags(fs, args, serveHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -92,10 +95,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
 		return 1
 	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "cairn serve: --tls-cert and --tls-key go together")
+		return 2
+	}
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr, log)
 	}
-	if err := serve(cfg, log); err != nil {
+	if err := serve(cfg, log, *tlsCert, *tlsKey); err != nil {
 		log.Error("cairn serve: stopped", "err", err)
 		return 1
 	}
@@ -214,7 +221,7 @@ func openStore(cfg *config.Config) (store.Store, error) {
 }
 
 // serve runs the server until SIGINT or SIGTERM, then shuts down gracefully.
-func serve(cfg *config.Config, log *slog.Logger) error {
+func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	st, err := openStore(cfg)
 	if err != nil {
 		return err
@@ -252,6 +259,7 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
@@ -267,8 +275,14 @@ func serve(cfg *config.Config, log *slog.Logger) error {
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("cairn serving", "address", ln.Addr().String(), "data_dir", cfg.DataDir,
+	go func() {
+		if tlsCert != "" {
+			errc <- hs.ServeTLS(ln, tlsCert, tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	log.Info("cairn serving", "address", ln.Addr().String(), "tls", tlsCert != "", "data_dir", cfg.DataDir,
 		"store", cfg.Store.Driver, "accounts", len(cfg.Accounts), "regions", len(cfg.Regions))
 	select {
 	case err := <-errc:
