@@ -71,6 +71,8 @@ type Engine struct {
 	node    string // this engine's name in leases
 	mu      sync.Mutex
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
+	// draining is set at shutdown: every waiting batch is due.
+	draining bool
 	wake    chan struct{}
 }
 
@@ -109,6 +111,16 @@ func (e *Engine) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			// Shutting down: write what is waiting now rather than at the
+			// next start.
+			e.mu.Lock()
+			e.draining = true
+			e.mu.Unlock()
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := e.RunOnce(dctx); err != nil {
+				e.log.Warn("delivery: final pass failed; the rest is delivered at the next start", "err", err)
+			}
+			cancel()
 			e.notify.wait()
 			return
 		case <-t.C:
@@ -527,6 +539,9 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	if !seen {
 		since = now
 		e.waiting[t.ARN] = now
+	}
+	if e.draining {
+		full = true
 	}
 	e.mu.Unlock()
 	if !full && now.Sub(since)+2*tick < e.flush {
