@@ -335,43 +335,50 @@ func contentID(account string, record []byte) string {
 
 // encode writes the fields in CloudTrail's order.
 func encode(fields map[string]json.RawMessage) []byte {
-	names := make([]string, 0, len(fields))
-	for n := range fields {
-		names = append(names, n)
+	// Known fields go in CloudTrail's order, the rest after them by name;
+	// each name's rank is looked up once.
+	type named struct {
+		rank int
+		name string
 	}
-	sortFields(names)
+	names := make([]named, 0, len(fields))
 	size := 2
 	for n, v := range fields {
+		r, ok := orderIndex[n]
+		if !ok {
+			r = len(fieldOrder)
+		}
+		names = append(names, named{r, n})
 		size += len(n) + len(v) + 4
 	}
+	slices.SortFunc(names, func(a, b named) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.name, b.name))
+	})
 	out := make([]byte, 0, size)
 	out = append(out, '{')
 	for i, n := range names {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		key, _ := json.Marshal(n)
-		out = append(out, key...)
+		out = appendKey(out, n.name)
 		out = append(out, ':')
-		out = append(out, fields[n]...)
+		out = append(out, fields[n.name]...)
 	}
 	return append(out, '}')
 }
 
-func sortFields(names []string) {
-	slices.SortFunc(names, func(a, b string) int {
-		ia, oka := orderIndex[a]
-		ib, okb := orderIndex[b]
-		switch {
-		case oka && okb:
-			return cmp.Compare(ia, ib)
-		case oka:
-			return -1
-		case okb:
-			return 1
+// appendKey writes a member name as a JSON string: as it is when it needs
+// no escaping (every CloudTrail field name), else through encoding/json.
+func appendKey(out []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(k)
+			return append(out, b...)
 		}
-		return strings.Compare(a, b)
-	})
+	}
+	out = append(out, '"')
+	out = append(out, k...)
+	return append(out, '"')
 }
 
 // identity is the part of userIdentity that event history looks at.
