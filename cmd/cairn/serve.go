@@ -251,6 +251,10 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		Log:              log,
 		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,
 		MaxIngestRecords: cfg.Limits.MaxBatchRecords,
+
+		RequestsPerSecond: cfg.Limits.RequestsPerSecond,
+		LookupsPerSecond:  cfg.Limits.LookupsPerSecond,
+		MaxInflightIngest: cfg.Limits.MaxInflightIngest,
 	})
 	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log}))
 	ln, err := net.Listen("tcp", cfg.Listen)

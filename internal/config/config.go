@@ -275,12 +275,21 @@ type LogGroup struct {
 	URL string `yaml:"url"`
 }
 
-// Limits bounds request sizes.
+// Limits bounds request sizes, rates and concurrency.
 type Limits struct {
 	// MaxBodyBytes is the largest request body accepted on /v1/events.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatchRecords is the largest number of events accepted in one batch.
 	MaxBatchRecords int `yaml:"max_batch_records"`
+	// RequestsPerSecond limits the requests of each access key (token
+	// bucket, bursts of twice the rate); 0, the default, is unlimited.
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	// LookupsPerSecond limits LookupEvents per account and region (token
+	// bucket, bursts of twice the rate); 0, the default, is unlimited.
+	LookupsPerSecond float64 `yaml:"lookups_per_second"`
+	// MaxInflightIngest bounds the /v1/events requests served at once;
+	// beyond it requests are answered 429 with Retry-After.
+	MaxInflightIngest int `yaml:"max_inflight_ingest"`
 }
 
 // commercialRegions are AWS's commercial regions, the default for regions.
@@ -307,7 +316,8 @@ var commercialRegions = []string{
 // data_dir ./cairn-data, partition aws, AWS's commercial regions with
 // us-east-1 as the global region, 90 days of event history, the sqlite
 // store, a 5s flush interval, a 1h digest interval, and limits of 8 MiB per
-// request body and 1000 records per batch. It has no accounts. Each call
+// request body, 1000 records per batch and 64 ingest requests in flight,
+// without rate limits. It has no accounts. Each call
 // returns a new value.
 func Default() *Config {
 	return &Config{
@@ -323,8 +333,9 @@ func Default() *Config {
 			DigestInterval: Duration{time.Hour},
 		},
 		Limits: Limits{
-			MaxBodyBytes:    8 << 20,
-			MaxBatchRecords: 1000,
+			MaxBodyBytes:      8 << 20,
+			MaxBatchRecords:   1000,
+			MaxInflightIngest: 64,
 		},
 	}
 }

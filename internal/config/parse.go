@@ -385,6 +385,10 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		if _, err := strconv.ParseInt(strings.ReplaceAll(target.Value, "_", ""), 0, t.Bits()); err != nil {
 			w.errorf(target, path, "integer %s is out of range", target.Value)
 		}
+	case reflect.Float32, reflect.Float64:
+		if target.Kind != yaml.ScalarNode || (target.ShortTag() != "!!int" && target.ShortTag() != "!!float") {
+			w.errorf(target, path, "expected a number, got %s", kindName(target))
+		}
 	}
 }
 

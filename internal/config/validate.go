@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -475,5 +476,15 @@ func (c *Config) checkLimits(v *validator) {
 	}
 	if c.Limits.MaxBatchRecords <= 0 {
 		v.add("limits.max_batch_records", "must be positive, got %d", c.Limits.MaxBatchRecords)
+	}
+	// !(x >= 0) also rejects NaN.
+	if !(c.Limits.RequestsPerSecond >= 0) || math.IsInf(c.Limits.RequestsPerSecond, 0) {
+		v.add("limits.requests_per_second", "must be a non-negative number (0 is unlimited), got %v", c.Limits.RequestsPerSecond)
+	}
+	if !(c.Limits.LookupsPerSecond >= 0) || math.IsInf(c.Limits.LookupsPerSecond, 0) {
+		v.add("limits.lookups_per_second", "must be a non-negative number (0 is unlimited), got %v", c.Limits.LookupsPerSecond)
+	}
+	if c.Limits.MaxInflightIngest <= 0 {
+		v.add("limits.max_inflight_ingest", "must be positive, got %d", c.Limits.MaxInflightIngest)
 	}
 }

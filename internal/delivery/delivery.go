@@ -73,7 +73,7 @@ type Engine struct {
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
 	// draining is set at shutdown: every waiting batch is due.
 	draining bool
-	wake    chan struct{}
+	wake     chan struct{}
 }
 
 // New makes the engine.

@@ -19,6 +19,16 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
 		awsproto.WriteError(w, requestID, err)
 	}
+	// Take an in-flight slot before reading the body, so that at most
+	// MaxInflightIngest bodies are held at once; beyond that the caller
+	// hears 429 now rather than queueing without bound.
+	select {
+	case s.ingestSlots <- struct{}{}:
+		defer func() { <-s.ingestSlots }()
+	default:
+		fail(writeTooMany(w, requestID))
+		return
+	}
 	body, err := readBody(w, r, s.opts.MaxIngestBytes)
 	if err != nil {
 		fail(err)
@@ -27,6 +37,10 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	p, _, err := s.authenticate(r, body, "cloudtrail")
 	if err != nil {
 		fail(err)
+		return
+	}
+	if !s.requests.allow(p.AccessKeyID) {
+		fail(writeTooMany(w, requestID))
 		return
 	}
 	if !p.Allows(auth.ActionIngest) {

@@ -40,6 +40,16 @@ type Options struct {
 	// MaxIngestBytes bounds a /v1/events body; MaxIngestRecords its records.
 	MaxIngestBytes   int64
 	MaxIngestRecords int
+	// RequestsPerSecond limits the requests of each access key (API calls
+	// and ingest), with bursts of twice the rate; 0 is unlimited.
+	RequestsPerSecond float64
+	// LookupsPerSecond limits LookupEvents per account and region, with
+	// bursts of twice the rate; 0 is unlimited.
+	LookupsPerSecond float64
+	// MaxInflightIngest bounds the /v1/events requests served at once;
+	// beyond it a request is answered 429 at once. 0 means
+	// DefaultMaxInflightIngest.
+	MaxInflightIngest int
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
 }
@@ -52,6 +62,11 @@ type Server struct {
 	opts    Options
 	ops     map[string]operation
 	console http.Handler
+	// requests and lookups are the per-principal rate limits (nil:
+	// unlimited); ingestSlots bounds the ingest requests in flight.
+	requests    *rateLimiter
+	lookups     *rateLimiter
+	ingestSlots chan struct{}
 }
 
 // SetConsole mounts the web console at /console/ (call before Handler).
@@ -86,7 +101,14 @@ func New(o Options) *Server {
 	if o.MaxIngestRecords <= 0 {
 		o.MaxIngestRecords = 1000
 	}
-	s := &Server{opts: o}
+	if o.MaxInflightIngest <= 0 {
+		o.MaxInflightIngest = DefaultMaxInflightIngest
+	}
+	s := &Server{opts: o,
+		requests:    newRateLimiter(o.RequestsPerSecond, o.Now),
+		lookups:     newRateLimiter(o.LookupsPerSecond, o.Now),
+		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
+	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
 	if o.Keys != nil {
@@ -221,6 +243,8 @@ func (s *Server) invoke(c *call) (any, error) {
 	switch {
 	case !s.opts.Ingest.Serves(c.region):
 		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", c.region)
+	case s.overRate(c):
+		err = throttled()
 	case !c.principal.Allows("cloudtrail:" + c.op):
 		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
 	case !implemented:

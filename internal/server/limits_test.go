@@ -1,0 +1,295 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/bucket"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/ingest"
+	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+const limitsConfig = `
+regions: [us-east-1, us-west-2]
+accounts:
+  - id: "111111111111"
+    users:
+      - name: alice
+        access_keys: [{id: AKIAALICEADMIN000001, secret: alice-secret}]
+        policy: admin
+      - name: bob
+        access_keys: [{id: AKIABOBADMIN00000001, secret: bob-secret}]
+        policy: admin
+`
+
+// fakeClock is a settable clock near the real time (SigV4 checks skew).
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type limitsEnv struct {
+	srv   *Server
+	http  *httptest.Server
+	clock *fakeClock
+}
+
+// newLimitsEnv serves a real Server on a real SQLite store with o's limits.
+func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
+	t.Helper()
+	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New(st)
+	ing := ingest.New(st, cfg.Regions, m, log)
+	dir := auth.NewDirectory(cfg)
+	ing.SetIdentify(dir.Identity)
+	clock := &fakeClock{t: time.Now()}
+	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
+	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
+	srv := New(o)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ing.Close()
+		st.Close()
+	})
+	return &limitsEnv{srv: srv, http: hs, clock: clock}
+}
+
+// post sends a signed request and returns the response with its body read.
+func (e *limitsEnv) post(t *testing.T, key, secret, region, path, target string, body io.Reader, payload []byte) (*http.Response, []byte) {
+	t.Helper()
+	if body == nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequest(http.MethodPost, e.http.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."+target)
+	}
+	sum := sha256.Sum256(payload)
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "cloudtrail", region, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func (e *limitsEnv) call(t *testing.T, key, secret, region, op string) (*http.Response, []byte) {
+	t.Helper()
+	return e.post(t, key, secret, region, "/", op, nil, []byte("{}"))
+}
+
+func errType(t *testing.T, b []byte) (string, string) {
+	t.Helper()
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"Message"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("error body %s: %v", b, err)
+	}
+	return e.Type, e.Message
+}
+
+func wantThrottled(t *testing.T, resp *http.Response, b []byte, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("HTTP %d %s, want %d ThrottlingException", resp.StatusCode, b, status)
+	}
+	if typ, msg := errType(t, b); typ != "ThrottlingException" || msg != "Rate exceeded" {
+		t.Fatalf("error %q %q, want ThrottlingException \"Rate exceeded\"", typ, msg)
+	}
+	if got := resp.Header.Get("X-Amzn-ErrorType"); got != "ThrottlingException" {
+		t.Fatalf("X-Amzn-ErrorType %q", got)
+	}
+}
+
+func TestRateLimiterTokenBucket(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	if newRateLimiter(0, clock.Now) != nil || newRateLimiter(-1, clock.Now) != nil {
+		t.Fatal("a non-positive rate must be unlimited (nil)")
+	}
+	var unlimited *rateLimiter
+	for range 1000 {
+		if !unlimited.allow("k") {
+			t.Fatal("nil limiter throttled")
+		}
+	}
+	l := newRateLimiter(5, clock.Now)
+	n := 0
+	for range 40 {
+		if l.allow("a") {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Fatalf("burst allowed %d, want 10 (twice the rate)", n)
+	}
+	if !l.allow("b") {
+		t.Fatal("another key shares the bucket")
+	}
+	clock.Advance(200 * time.Millisecond)
+	if !l.allow("a") || l.allow("a") {
+		t.Fatal("200ms at 5/s must refill exactly one token")
+	}
+	clock.Advance(time.Hour)
+	n = 0
+	for range 40 {
+		if l.allow("a") {
+			n++
+		}
+	}
+	if n != 10 {
+		t.Fatalf("after an idle hour allowed %d, want the burst of 10", n)
+	}
+	// A fractional rate still allows one request.
+	slow := newRateLimiter(0.25, clock.Now)
+	if !slow.allow("a") || slow.allow("a") {
+		t.Fatal("rate 0.25 must allow a burst of exactly one")
+	}
+}
+
+func TestThrottleLookupsPerAccountRegion(t *testing.T) {
+	e := newLimitsEnv(t, Options{LookupsPerSecond: 1})
+	for i := range 2 {
+		if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "LookupEvents"); resp.StatusCode != 200 {
+			t.Fatalf("lookup %d: HTTP %d %s", i, resp.StatusCode, b)
+		}
+	}
+	resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "LookupEvents")
+	wantThrottled(t, resp, b, http.StatusBadRequest)
+	// The limit is per account and region: bob shares alice's account.
+	resp, b = e.call(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "LookupEvents")
+	wantThrottled(t, resp, b, http.StatusBadRequest)
+	if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-west-2", "LookupEvents"); resp.StatusCode != 200 {
+		t.Fatalf("other region: HTTP %d %s", resp.StatusCode, b)
+	}
+	// Other operations are not lookups.
+	if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "DescribeTrails"); resp.StatusCode != 200 {
+		t.Fatalf("DescribeTrails: HTTP %d %s", resp.StatusCode, b)
+	}
+	e.clock.Advance(time.Second)
+	if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "LookupEvents"); resp.StatusCode != 200 {
+		t.Fatalf("after a second: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestThrottleRequestsPerAccessKey(t *testing.T) {
+	e := newLimitsEnv(t, Options{RequestsPerSecond: 1})
+	for i := range 2 {
+		if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "DescribeTrails"); resp.StatusCode != 200 {
+			t.Fatalf("call %d: HTTP %d %s", i, resp.StatusCode, b)
+		}
+	}
+	resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "ListTrails")
+	wantThrottled(t, resp, b, http.StatusBadRequest)
+	// Ingest by the throttled key: 429 with Retry-After.
+	resp, b = e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, []byte(`{"Records":[]}`))
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After %q, want 1", got)
+	}
+	// Bob's key has its own bucket.
+	if resp, b := e.call(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "ListTrails"); resp.StatusCode != 200 {
+		t.Fatalf("bob: HTTP %d %s", resp.StatusCode, b)
+	}
+	e.clock.Advance(time.Second)
+	if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "ListTrails"); resp.StatusCode != 200 {
+		t.Fatalf("after a second: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestThrottleUnlimitedByDefault(t *testing.T) {
+	e := newLimitsEnv(t, Options{})
+	if cap(e.srv.ingestSlots) != DefaultMaxInflightIngest {
+		t.Fatalf("ingest slots %d, want %d", cap(e.srv.ingestSlots), DefaultMaxInflightIngest)
+	}
+	for i := range 30 {
+		if resp, b := e.call(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "LookupEvents"); resp.StatusCode != 200 {
+			t.Fatalf("lookup %d: HTTP %d %s", i, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestIngestInflightLimit(t *testing.T) {
+	e := newLimitsEnv(t, Options{MaxInflightIngest: 1})
+	payload := []byte(`{"Records":[]}`)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		// This request holds the only slot while its body trickles in.
+		req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/v1/events", pr)
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	if _, err := pw.Write([]byte("{")); err != nil { // the handler is reading the body now
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(e.srv.ingestSlots) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first request never took its slot")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After %q, want 1", got)
+	}
+	pw.Close()
+	if status := <-done; status != http.StatusForbidden && status != http.StatusBadRequest {
+		t.Fatalf("unsigned request: HTTP %d, want a 4xx signature error", status)
+	}
+	// The slot is given back.
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("after the slot was freed: HTTP %d %s", resp.StatusCode, b)
+	}
+}
