@@ -242,7 +242,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	principal, ok := c.opts.Directory.Check(r.PostForm.Get("access_key_id"), r.PostForm.Get("secret_access_key"))
 	if !ok {
 		c.sleep(r.Context(), c.logins.fail(ip, c.now()))
-		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", truncate(p.KeyID, 128))
+		// Log the key id only when it is one: a secret typed into the
+		// wrong field must not reach the log.
+		keyID := "HIDDEN_DUE_TO_SECURITY_REASONS"
+		if _, known := c.opts.Directory.SecretFor(p.KeyID); known {
+			keyID = p.KeyID
+		}
+		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", keyID)
 		p.Error = "The access key ID or the secret access key is not valid."
 		c.renderLogin(w, r, http.StatusUnauthorized, p)
 		return

@@ -21,6 +21,58 @@ type scanner struct {
 	i     int
 	depth int
 	ws    bool // whitespace seen inside the current value (outside strings)
+	// skim finds values' ends without checking them (the batch level of
+	// ingest: each record is checked on its own, so that one bad record
+	// fails alone).
+	skim bool
+}
+
+// skimValue moves past one value without checking it: strings to their
+// closing quote, containers to their matching bracket, iteratively at any
+// depth, scalars to the next separator.
+func (s *scanner) skimValue() error {
+	depth := 0
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch c {
+		case '"':
+			s.i++
+			for s.i < len(s.b) && s.b[s.i] != '"' {
+				if s.b[s.i] == '\\' {
+					s.i++
+				}
+				s.i++
+			}
+			if s.i >= len(s.b) {
+				return s.errf("unexpected end of input in string")
+			}
+			s.i++
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return nil // the end of the enclosing container
+			}
+			depth--
+			if depth == 0 {
+				s.i++
+				return nil
+			}
+		case ',':
+			if depth == 0 {
+				return nil
+			}
+		}
+		s.i++
+	}
+	if depth > 0 {
+		return s.errf("unexpected end of input")
+	}
+	return nil
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -278,7 +330,14 @@ func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
 		}
 		s.i++
 		s.skipWS()
-		v, err := s.rawValue(compact)
+		var v json.RawMessage
+		if compact {
+			v, err = s.rawValue(true)
+		} else {
+			start := s.i
+			err = s.skimValue()
+			v = b[start:s.i]
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -302,8 +361,9 @@ func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// SplitArray checks that b is one JSON array and returns its elements as
-// they are (uncompacted, not copied).
+// SplitArray splits a JSON array into its elements, as they are
+// (uncompacted, not copied). It finds each element's end without checking
+// the element: callers check each one on its own.
 func SplitArray(b []byte) ([]json.RawMessage, error) {
 	s := &scanner{b: b}
 	s.skipWS()
@@ -323,10 +383,13 @@ func SplitArray(b []byte) ([]json.RawMessage, error) {
 			break
 		}
 		start := s.i
-		if err := s.value(); err != nil {
+		if err := s.skimValue(); err != nil {
 			return nil, err
 		}
-		out = append(out, b[start:s.i])
+		if s.i == start {
+			return nil, s.errf("missing array element")
+		}
+		out = append(out, bytes.TrimRight(b[start:s.i], " \t\r\n"))
 		if s.skipWS(); s.i >= len(b) {
 			return nil, s.errf("unexpected end of input")
 		}
@@ -345,8 +408,9 @@ func SplitArray(b []byte) ([]json.RawMessage, error) {
 	return out, nil
 }
 
-// Members checks that b is one JSON object and returns its members as they
-// are (uncompacted, not copied); the ingest API uses it to find "Records".
+// Members splits a JSON object into its members, as they are (uncompacted,
+// not copied, unchecked — see SplitArray); the ingest API uses it to find
+// "Records".
 func Members(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, false) }
 
 // unquote turns a checked JSON string into Go text, without allocating a
