@@ -159,6 +159,9 @@ func TestDeliveryOrganizationTrail(t *testing.T) {
 	// delivers too: wait for digests that end after it can be delivered.
 	dlWaitDigests(t, srv, b, time.Now().Add(1500*time.Millisecond), 1, parts...)
 	keys := b.Keys(t)
+	// Digests written after the listing cover every listed log file: their
+	// end time (whole seconds, at or before their writing) is after it.
+	dlWaitDigests(t, srv, b, time.Now().Add(time.Second), 1, parts...)
 	res := dlVerify(t, "--trail-arn", orgARN, "--start-time", start.Format(time.RFC3339), "--endpoint", srv.URL,
 		"--bucket-dir", b.dir, "--verbose")
 	dlExpectAllValid(t, "cairn verify of the organization trail", res, b, dlKeysIn(keys, "/CloudTrail-Digest/"), dlKeysIn(keys, "/CloudTrail/"))

@@ -7,14 +7,12 @@ package e2e
 // cannot be made is answered with a clear 503, never a false acknowledgement.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -29,7 +27,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
@@ -128,40 +125,9 @@ func (c *ftClient) run(stop <-chan struct{}, size int, pause time.Duration) {
 	}
 }
 
-// ftTransport reads each response body completely before handing the
-// response to the SDK. The SDK's clients close the connection of an unread
-// response from time to time when its body is larger than a few KB
-// (aws-sdk-go-v2 issues #1825, #2737: "deserialization failed, failed to
-// decode response body, ... use of closed network connection"); with the
-// body read at once that client-side race cannot happen, and a failure is
-// the server's.
-type ftTransport struct{ http.RoundTripper }
-
-func (f ftTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := f.RoundTripper.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return resp, nil
-}
-
-var ftHTTP = &http.Client{Transport: ftTransport{&http.Transport{MaxIdleConnsPerHost: 8}}}
-
-// ftCloudTrail is srv.CloudTrail with ftTransport.
+// ftCloudTrail is srv.CloudTrail.
 func ftCloudTrail(srv *Server, key, secret, region string) *cloudtrail.Client {
-	return cloudtrail.New(cloudtrail.Options{
-		Region:           region,
-		BaseEndpoint:     aws.String(srv.URL),
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       ftHTTP,
-	})
+	return srv.CloudTrail(key, secret, region)
 }
 
 // ftLookupID looks one event up by EventId as the account's admin in its

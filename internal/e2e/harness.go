@@ -275,7 +275,31 @@ func (s *Server) CloudTrail(key, secret, region string) *cloudtrail.Client {
 		BaseEndpoint:     aws.String(s.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       &http.Client{Transport: readingTransport{http.DefaultTransport}},
 	})
+}
+
+// readingTransport reads each response body completely before handing the
+// response to the SDK. The SDK's clients close the connection of an unread
+// response from time to time when its body is larger than a few KB
+// (aws-sdk-go-v2 issues #1825, #2737: "deserialization failed, failed to
+// decode response body, ... use of closed network connection"; raw HTTP
+// against the same server never fails); with the body read at once that
+// client-side race cannot happen, and a failure is the server's.
+type readingTransport struct{ http.RoundTripper }
+
+func (f readingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := f.RoundTripper.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
 }
 
 // IngestResult is the answer of POST /v1/events.
