@@ -39,9 +39,6 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
-// maxGroup bounds how many events one group commit writes.
-const maxGroup = 20000
-
 // commitTimeout bounds one group commit, so that a database that stops
 // answering fails appends instead of holding them forever.
 const commitTimeout = 2 * time.Minute
@@ -51,9 +48,7 @@ var _ store.Store = (*Store)(nil)
 // Store is the PostgreSQL event store. Use Open.
 type Store struct {
 	pool   *pgxpool.Pool
-	reqs   chan *appendReq
-	quit   chan struct{}
-	done   chan struct{}
+	group  *store.GroupCommitter
 	closed sync.Once
 
 	// days are the days whose partitions this node knows to exist (read at
@@ -71,13 +66,6 @@ type Store struct {
 	noSeqLock    bool
 }
 
-type appendReq struct {
-	events []*event.Event
-	res    []store.AppendResult
-	err    error
-	done   chan struct{}
-}
-
 // Open connects to the database at dsn (a libpq URL or key=value string),
 // brings its schema up to date and starts the store's writer.
 func Open(ctx context.Context, dsn string) (*Store, error) {
@@ -89,8 +77,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, days: map[int64]bool{},
-		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{pool: pool, days: map[int64]bool{}}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
@@ -99,7 +86,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	go s.writer()
+	s.group = store.NewGroupCommitter(s.commit)
 	return s, nil
 }
 
@@ -121,75 +108,18 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 			}
 		}
 	}
-	req := &appendReq{events: events, done: make(chan struct{})}
-	select {
-	case s.reqs <- req:
-	case <-s.quit:
-		return nil, store.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	// Once queued the request is written or failed as a whole; wait for the
-	// verdict even if the caller gives up, so it is never half known.
-	<-req.done
-	return req.res, req.err
-}
-
-// writer is this node's one writing goroutine: it gathers every append that
-// is waiting into one transaction, so that they share one commit.
-func (s *Store) writer() {
-	defer close(s.done)
-	for {
-		var first *appendReq
-		select {
-		case first = <-s.reqs:
-		case <-s.quit:
-			s.failPending()
-			return
-		}
-		group := []*appendReq{first}
-		n := len(first.events)
-	gather:
-		for n < maxGroup {
-			select {
-			case r := <-s.reqs:
-				group = append(group, r)
-				n += len(r.events)
-			default:
-				break gather
-			}
-		}
-		err := s.commit(group)
-		for _, r := range group {
-			if err != nil {
-				r.res, r.err = nil, err
-			}
-			close(r.done)
-		}
-	}
-}
-
-func (s *Store) failPending() {
-	for {
-		select {
-		case r := <-s.reqs:
-			r.err = store.ErrClosed
-			close(r.done)
-		default:
-			return
-		}
-	}
+	return s.group.Append(ctx, events)
 }
 
 // commit writes a group, retrying when another node got in the way: a
 // deadlock with a purge, or a partition that a purge dropped after this node
 // last saw it.
-func (s *Store) commit(group []*appendReq) error {
+func (s *Store) commit(group []*store.AppendRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	var days []int64
 	for _, r := range group {
-		for _, e := range r.events {
+		for _, e := range r.Events {
 			days = append(days, store.Day(e.Time.Unix()))
 		}
 	}
@@ -215,9 +145,9 @@ func (s *Store) commit(group []*appendReq) error {
 		return err
 	}
 	for _, r := range group {
-		for i, e := range r.events {
-			if !r.res[i].Duplicate {
-				e.Seq = r.res[i].Seq
+		for i, e := range r.Events {
+			if !r.Results[i].Duplicate {
+				e.Seq = r.Results[i].Seq
 			}
 		}
 	}
@@ -231,7 +161,7 @@ type idKey struct {
 	t           int64
 }
 
-func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64) error {
+func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, days []int64) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -254,21 +184,21 @@ func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64
 	// Decide which events are new, in order; an event repeated within the
 	// group is a duplicate of its first copy.
 	type pending struct {
-		r *appendReq
+		r *store.AppendRequest
 		i int
 	}
 	var fresh []pending
 	firstOf := map[idKey]int{} // index into fresh
 	for _, r := range group {
-		r.res = make([]store.AppendResult, len(r.events))
-		for i, e := range r.events {
+		r.Results = make([]store.AppendResult, len(r.Events))
+		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID, e.Time.Unix()}
 			if seq, ok := existing[key]; ok {
-				r.res[i] = store.AppendResult{Seq: seq, Duplicate: true}
+				r.Results[i] = store.AppendResult{Seq: seq, Duplicate: true}
 				continue
 			}
 			if _, ok := firstOf[key]; ok {
-				r.res[i] = store.AppendResult{Duplicate: true} // seq filled in below
+				r.Results[i] = store.AppendResult{Duplicate: true} // seq filled in below
 				continue
 			}
 			firstOf[key] = len(fresh)
@@ -284,8 +214,8 @@ func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64
 	}
 	postings := map[[2]int64][]store.Posting{}
 	for j, p := range fresh {
-		e := p.r.events[p.i]
-		p.r.res[p.i].Seq = seqs[j]
+		e := p.r.Events[p.i]
+		p.r.Results[p.i].Seq = seqs[j]
 		t := e.Time.Unix()
 		d := store.Day(t)
 		for _, k := range store.EventKeys(e) {
@@ -293,16 +223,16 @@ func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64
 		}
 	}
 	for _, r := range group {
-		for i, e := range r.events {
-			if r.res[i].Duplicate && r.res[i].Seq == 0 {
-				r.res[i].Seq = seqs[firstOf[idKey{e.Account, e.ID, e.Time.Unix()}]]
+		for i, e := range r.Events {
+			if r.Results[i].Duplicate && r.Results[i].Seq == 0 {
+				r.Results[i].Seq = seqs[firstOf[idKey{e.Account, e.ID, e.Time.Unix()}]]
 			}
 		}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"},
 		[]string{"seq", "account", "region", "event_id", "t", "category", "record"},
 		pgx.CopyFromSlice(len(fresh), func(j int) ([]any, error) {
-			e := fresh[j].r.events[fresh[j].i]
+			e := fresh[j].r.Events[fresh[j].i]
 			return []any{seqs[j], e.Account, e.Region, e.ID, e.Time.Unix(), e.Category, e.Record}, nil
 		})); err != nil {
 		return fmt.Errorf("postgres: insert events: %w", err)
@@ -329,10 +259,10 @@ func (s *Store) commitOnce(ctx context.Context, group []*appendReq, days []int64
 
 // findExisting returns the sequence numbers of the group's events that are
 // already stored. It asks one day's partition at a time, by eventID.
-func findExisting(ctx context.Context, tx pgx.Tx, group []*appendReq, days []int64) (map[idKey]int64, error) {
+func findExisting(ctx context.Context, tx pgx.Tx, group []*store.AppendRequest, days []int64) (map[idKey]int64, error) {
 	byDay := make(map[int64][]string, len(days))
 	for _, r := range group {
-		for _, e := range r.events {
+		for _, e := range r.Events {
 			d := store.Day(e.Time.Unix())
 			byDay[d] = append(byDay[d], e.ID)
 		}
@@ -375,8 +305,7 @@ func takeSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 // Close implements store.Store.
 func (s *Store) Close() error {
 	s.closed.Do(func() {
-		close(s.quit)
-		<-s.done
+		s.group.Close()
 		s.pool.Close()
 	})
 	return nil

@@ -51,9 +51,6 @@ CREATE TABLE IF NOT EXISTS seqs (
 );
 `
 
-// maxGroup bounds how many events one group commit writes.
-const maxGroup = 20000
-
 // Store is the SQLite event store. Use Open.
 type Store struct {
 	path   string
@@ -62,18 +59,8 @@ type Store struct {
 	scan   *sql.Stmt
 	read   *sql.Stmt
 	byID   *sql.Stmt
-	reqs   chan *appendReq
-	quit   chan struct{}
-	done   chan struct{}
+	group  *store.GroupCommitter
 	closed sync.Once
-}
-
-type appendReq struct {
-	ctx    context.Context
-	events []*event.Event
-	res    []store.AppendResult
-	err    error
-	done   chan struct{}
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -104,8 +91,7 @@ func Open(dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{path: path, w: w, r: r,
-		reqs: make(chan *appendReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{path: path, w: w, r: r}
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -123,7 +109,7 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
-	go s.writer()
+	s.group = store.NewGroupCommitter(s.commit)
 	return s, nil
 }
 
@@ -132,64 +118,7 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 	if len(events) == 0 {
 		return nil, nil
 	}
-	req := &appendReq{ctx: ctx, events: events, done: make(chan struct{})}
-	select {
-	case s.reqs <- req:
-	case <-s.quit:
-		return nil, store.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	// Once queued the request is written or failed as a whole; wait for the
-	// verdict even if the caller gives up, so it is never half known.
-	<-req.done
-	return req.res, req.err
-}
-
-// writer is the single goroutine that writes: it gathers every append that
-// is waiting into one transaction, so they share one commit (one fsync).
-func (s *Store) writer() {
-	defer close(s.done)
-	for {
-		var first *appendReq
-		select {
-		case first = <-s.reqs:
-		case <-s.quit:
-			s.failPending()
-			return
-		}
-		group := []*appendReq{first}
-		n := len(first.events)
-	gather:
-		for n < maxGroup {
-			select {
-			case r := <-s.reqs:
-				group = append(group, r)
-				n += len(r.events)
-			default:
-				break gather
-			}
-		}
-		err := s.commit(group)
-		for _, r := range group {
-			if err != nil {
-				r.res, r.err = nil, err
-			}
-			close(r.done)
-		}
-	}
-}
-
-func (s *Store) failPending() {
-	for {
-		select {
-		case r := <-s.reqs:
-			r.err = store.ErrClosed
-			close(r.done)
-		default:
-			return
-		}
-	}
+	return s.group.Append(ctx, events)
 }
 
 // Multi-row statements: SQLite's per-statement cost dominates single-row
@@ -199,7 +128,7 @@ const (
 	lookupChunk = 128
 )
 
-func (s *Store) commit(group []*appendReq) error {
+func (s *Store) commit(group []*store.AppendRequest) error {
 	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -214,7 +143,7 @@ func (s *Store) commit(group []*appendReq) error {
 	existing := map[[2]string]int64{}
 	byAccount := map[string][]string{}
 	for _, r := range group {
-		for _, e := range r.events {
+		for _, e := range r.Events {
 			byAccount[e.Account] = append(byAccount[e.Account], e.ID)
 		}
 	}
@@ -277,11 +206,11 @@ func (s *Store) commit(group []*appendReq) error {
 		return nil
 	}
 	for _, r := range group {
-		r.res = make([]store.AppendResult, len(r.events))
-		for i, e := range r.events {
+		r.Results = make([]store.AppendResult, len(r.Events))
+		for i, e := range r.Events {
 			key := [2]string{e.Account, e.ID}
 			if old, ok := existing[key]; ok {
-				r.res[i] = store.AppendResult{Seq: old, Duplicate: true}
+				r.Results[i] = store.AppendResult{Seq: old, Duplicate: true}
 				continue
 			}
 			seq++
@@ -289,7 +218,7 @@ func (s *Store) commit(group []*appendReq) error {
 			t := e.Time.Unix()
 			evRows = append(evRows, seq, e.Account, e.Region, e.ID, t, e.Category, e.Record)
 			nEv++
-			r.res[i] = store.AppendResult{Seq: seq}
+			r.Results[i] = store.AppendResult{Seq: seq}
 			d := store.Day(t)
 			for _, k := range store.EventKeys(e) {
 				postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
@@ -314,9 +243,9 @@ func (s *Store) commit(group []*appendReq) error {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	for _, r := range group {
-		for i, e := range r.events {
-			if !r.res[i].Duplicate {
-				e.Seq = r.res[i].Seq
+		for i, e := range r.Events {
+			if !r.Results[i].Duplicate {
+				e.Seq = r.Results[i].Seq
 			}
 		}
 	}
@@ -534,8 +463,7 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 func (s *Store) Close() error {
 	var err error
 	s.closed.Do(func() {
-		close(s.quit)
-		<-s.done
+		s.group.Close()
 		err = errors.Join(s.scan.Close(), s.read.Close(), s.byID.Close(), s.r.Close(), s.w.Close())
 	})
 	return err
