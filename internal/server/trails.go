@@ -24,8 +24,8 @@ func (s *Server) trailOps() map[string]operation {
 		"GetEventSelectors":   {readOnly: true, handle: s.getEventSelectors},
 		"PutInsightSelectors": {handle: s.putInsightSelectors},
 		"GetInsightSelectors": {readOnly: true, handle: s.getInsightSelectors},
-		"AddTags":             {handle: s.addTags},
-		"RemoveTags":          {handle: s.removeTags},
+		"AddTags":             {handle: s.changeTags(s.opts.Trails.AddTags)},
+		"RemoveTags":          {handle: s.changeTags(s.opts.Trails.RemoveTags)},
 		"ListTags":            {readOnly: true, handle: s.listTags},
 	}
 }
@@ -236,30 +236,23 @@ type tagsInput struct {
 	TagsList   []trail.Tag
 }
 
-func (s *Server) addTags(ctx context.Context, c *call) (any, error) {
-	in, err := decode[tagsInput](c)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.opts.Trails.AddTags(ctx, caller(c), str(in.ResourceId), in.TagsList)
-	if err != nil {
-		return nil, err
-	}
-	c.about(t.ARN)
-	return empty{}, nil
-}
+// tagChange is AddTags or RemoveTags of the trail service.
+type tagChange func(ctx context.Context, c trail.Caller, id string, tags []trail.Tag) (*trail.Trail, error)
 
-func (s *Server) removeTags(ctx context.Context, c *call) (any, error) {
-	in, err := decode[tagsInput](c)
-	if err != nil {
-		return nil, err
+// changeTags handles AddTags and RemoveTags, which share their shapes.
+func (s *Server) changeTags(change tagChange) func(ctx context.Context, c *call) (any, error) {
+	return func(ctx context.Context, c *call) (any, error) {
+		in, err := decode[tagsInput](c)
+		if err != nil {
+			return nil, err
+		}
+		t, err := change(ctx, caller(c), str(in.ResourceId), in.TagsList)
+		if err != nil {
+			return nil, err
+		}
+		c.about(t.ARN)
+		return empty{}, nil
 	}
-	t, err := s.opts.Trails.RemoveTags(ctx, caller(c), str(in.ResourceId), in.TagsList)
-	if err != nil {
-		return nil, err
-	}
-	c.about(t.ARN)
-	return empty{}, nil
 }
 
 func (s *Server) listTags(ctx context.Context, c *call) (any, error) {
