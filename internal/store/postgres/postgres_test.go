@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,105 +324,14 @@ func benchStore(b *testing.B, reuse bool) *postgres.Store {
 func BenchmarkAppend(b *testing.B) {
 	s := benchStore(b, false)
 	defer s.Close()
-	const batch = 500
-	var n atomic.Int64
-	mk := func(i int64) []*event.Event {
-		evs := make([]*event.Event, batch)
-		for j := range evs {
-			evs[j] = storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40),
-				storetest.Base.Add(time.Duration(i*batch+int64(j))*time.Millisecond), map[string]any{
-					"readOnly":  j%2 == 0,
-					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%100), "type": "AWS::S3::Bucket"}},
-				})
-		}
-		return evs
-	}
-	batches := make([][]*event.Event, 64)
-	for i := range batches {
-		batches[i] = mk(int64(i))
-	}
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	per := b.N/4 + 1
-	for c := 0; c < 4; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				k := n.Add(1)
-				evs := batches[k%64]
-				// fresh IDs so nothing is a duplicate
-				cp := make([]*event.Event, len(evs))
-				for j, e := range evs {
-					c := *e
-					c.ID = fmt.Sprintf("%d-%d", k, j)
-					cp[j] = &c
-				}
-				if _, err := s.Append(context.Background(), cp); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.ReportMetric(float64(4*per*batch)/b.Elapsed().Seconds(), "events/s")
+	storetest.BenchAppend(b, s)
 }
 
 // BenchmarkLookup measures LookupEvents-shaped queries over a history of
 // CAIRN_BENCH_EVENTS events (default 20,000) spread over 10 days; the same
 // as the SQLite store's.
 func BenchmarkLookup(b *testing.B) {
-	n := 20000
-	if v := os.Getenv("CAIRN_BENCH_EVENTS"); v != "" {
-		fmt.Sscan(v, &n)
-	}
 	s := benchStore(b, true)
 	defer s.Close()
-	ctx := context.Background()
-	end := storetest.Base
-	span := 10 * 24 * time.Hour
-	if st, _ := s.Stats(ctx); st.LastSeq < int64(n) {
-		const batch = 1000
-		for i := int(st.LastSeq); i < n; i += batch {
-			evs := make([]*event.Event, 0, batch)
-			for j := i; j < i+batch && j < n; j++ {
-				at := end.Add(-span + time.Duration(float64(span)*float64(j)/float64(n)))
-				evs = append(evs, storetest.Rec(b, "111111111111", "us-east-1", fmt.Sprintf("Op%d", j%40), at, map[string]any{
-					"eventID":  fmt.Sprintf("ev-%d", j),
-					"readOnly": j%3 == 0,
-					"userIdentity": map[string]any{"type": "IAMUser", "userName": fmt.Sprintf("user%d", j%50),
-						"accessKeyId": fmt.Sprintf("AKIA%d", j%50)},
-					"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", j%5000), "type": "AWS::S3::Bucket"}},
-				}))
-			}
-			if _, err := s.Append(ctx, evs); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	queries := []struct {
-		name  string
-		attr  event.Attribute
-		value string
-	}{
-		{"All", "", ""},
-		{"EventName", event.AttrEventName, "Op7"},
-		{"Username", event.AttrUsername, "user3"},
-		{"ReadOnly", event.AttrReadOnly, "true"},
-		{"ResourceName", event.AttrResourceName, "bucket-42"},
-		{"EventId", event.AttrEventID, fmt.Sprintf("ev-%d", n/2)},
-	}
-	for _, qq := range queries {
-		b.Run(qq.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				p, err := s.Lookup(ctx, store.Query{Account: "111111111111", Region: "us-east-1",
-					Category: event.CategoryManagement, Attr: qq.attr, Value: qq.value,
-					Start: end.Add(-90 * 24 * time.Hour), End: end, Limit: 50})
-				if err != nil || len(p.Events) == 0 {
-					b.Fatalf("lookup %s: %d events, %v", qq.name, len(p.Events), err)
-				}
-			}
-		})
-	}
+	storetest.BenchLookup(b, s)
 }
