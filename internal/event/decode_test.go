@@ -3,7 +3,6 @@ package event_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +12,8 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/goldenfile"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	acct  = "111122223333"
@@ -30,20 +28,7 @@ func ctx() event.Context {
 // golden compares got with testdata/name, rewriting the file under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got: %s\nwant: %s", path, got, want)
-	}
+	goldenfile.Check(t, name, got)
 }
 
 func mustDecode(t testing.TB, raw string, c event.Context) *event.Event {

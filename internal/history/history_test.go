@@ -7,11 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,31 +17,14 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/goldenfile"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldenfile.Check(t, name, got)
 }
 
 const (
