@@ -73,7 +73,7 @@ func awsEnv(t testing.TB, key, secret string) []string {
 // environment, failing the test only if it cannot run or hangs.
 func runCommand(t testing.TB, env []string, name string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(cleanEnv(), env...)

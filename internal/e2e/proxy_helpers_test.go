@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -200,22 +199,7 @@ func pxPython(t testing.TB, endpoint, key, secret, region, program string, env .
 // pxRun runs a command with env added to the clean environment.
 func pxRun(t testing.TB, env []string, name string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(cleanEnv(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ctx.Err() != nil {
-			t.Fatalf("%s %q: %v\nstderr: %s", name, args, err, res.stderr)
-		}
-		res.code = ee.ExitCode()
-	}
-	return res
+	return runCommand(t, env, name, args...)
 }
 
 // pxEvent is one event of event history: what LookupEvents says of it and

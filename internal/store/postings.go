@@ -127,11 +127,8 @@ type TopK struct {
 // NewTopK prepares to collect one page (Limit+1 postings, to know whether
 // another page follows) for q.
 func NewTopK(q Query) *TopK {
-	start := q.Start.Unix()
-	if q.Start.Nanosecond() != 0 {
-		start++ // inclusive start inside a second: times are whole seconds
-	}
-	return &TopK{q: q, start: start, end: q.End.Unix(), want: q.Limit + 1}
+	start, end, _ := q.Bounds()
+	return &TopK{q: q, start: start, end: end, want: q.Limit + 1}
 }
 
 // Done reports whether a row whose newest posting is at maxTime, or any

@@ -69,6 +69,21 @@ type Query struct {
 	Limit int
 }
 
+// Bounds is the inclusive eventTime range (Unix seconds) a query reads:
+// its Start and End, a Start inside a second moved to the next (event times
+// are whole seconds), and End clipped to the cursor of a continued listing.
+// ok is false when nothing can match.
+func (q Query) Bounds() (start, end int64, ok bool) {
+	start, end = q.Start.Unix(), q.End.Unix()
+	if q.Start.Nanosecond() != 0 {
+		start++
+	}
+	if q.After != nil && q.After.Time < end {
+		end = q.After.Time
+	}
+	return start, end, end >= start
+}
+
 // Cursor is a position in a newest-first listing: eventTime (Unix seconds) and sequence.
 type Cursor struct {
 	Time int64

@@ -31,14 +31,8 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	if q.Limit <= 0 {
 		return store.Page{}, nil
 	}
-	start, end := q.Start.Unix(), q.End.Unix()
-	if q.Start.Nanosecond() != 0 {
-		start++ // inclusive start inside a second: times are whole seconds
-	}
-	if q.After != nil && q.After.Time < end {
-		end = q.After.Time
-	}
-	if end < start {
+	start, end, ok := q.Bounds()
+	if !ok {
 		return store.Page{}, nil
 	}
 	if q.Attr == event.AttrEventID {
