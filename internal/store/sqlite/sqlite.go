@@ -1,21 +1,24 @@
-// Package sqlite is Cairn's embedded event store: SQLite (pure Go, no cgo)
-// in WAL mode, with group commit so that many concurrent appends share one
-// fsync, and a compact index of (day, lookup key, time, seq) rows that
-// answers every LookupEvents attribute with one index range per day.
+// Package sqlite is Cairn's embedded event store: records in append-only
+// segment files, and beside them SQLite (pure Go, no cgo) in WAL mode for
+// what finds them: the blocks of each commit, an ID index, and a compact
+// index of (day, lookup key, time, seq) rows that answers every
+// LookupEvents attribute with one index range per day. Group commit lets
+// many concurrent appends share one write and fsync.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -24,16 +27,21 @@ import (
 )
 
 const schema = `
-CREATE TABLE IF NOT EXISTS events (
-	seq      INTEGER PRIMARY KEY,
-	account  TEXT    NOT NULL,
-	region   TEXT    NOT NULL,
-	event_id TEXT    NOT NULL,
-	t        INTEGER NOT NULL,
-	category TEXT    NOT NULL,
-	record   BLOB    NOT NULL
+CREATE TABLE IF NOT EXISTS blocks (
+	seq0 INTEGER PRIMARY KEY,
+	seqn INTEGER NOT NULL,
+	seg  INTEGER NOT NULL,
+	off  INTEGER NOT NULL,
+	size INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	lens BLOB    NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(account, event_id);
+CREATE TABLE IF NOT EXISTS ids (
+	h   INTEGER NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (h, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lookup (
 	d    INTEGER NOT NULL,
 	k    INTEGER NOT NULL,
@@ -57,9 +65,13 @@ type Store struct {
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // readers
 	scan   *sql.Stmt
-	read   *sql.Stmt
-	byID   *sql.Stmt
+	block  *sql.Stmt
+	byHash *sql.Stmt
+	segs   *segments
 	group  *store.GroupCommitter
+	// purged is the retention cut (Unix seconds): events older are gone
+	// from every read even while their segment still holds them.
+	purged atomic.Int64
 	closed sync.Once
 }
 
@@ -80,30 +92,31 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.Exec(schema + trailSchema + stateSchema); err != nil {
+	s := &Store{path: path, w: w}
+	if err := s.init(dir); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
+		return nil, err
 	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-32768)")
 	if err != nil {
+		s.segs.close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{path: path, w: w, r: r}
+	s.r = r
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
 	}{
 		{&s.scan, `SELECT d, tmax, tmin, data FROM lookup WHERE k = ? AND d BETWEEN ? AND ? AND tmax >= ?
 			ORDER BY d DESC, tmax DESC, seq0 DESC`},
-		{&s.read, `SELECT seq, account, region, event_id, t, category, record FROM events
-			WHERE seq IN (SELECT value FROM json_each(?))`},
-		{&s.byID, `SELECT seq, account, region, event_id, t, category, record FROM events
-			WHERE account = ? AND event_id = ?`},
+		{&s.block, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`},
+		{&s.byHash, `SELECT seq FROM ids WHERE h = ?`},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
+			s.segs.close()
 			r.Close()
 			w.Close()
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
@@ -111,6 +124,35 @@ func Open(dir string) (*Store, error) {
 	}
 	s.group = store.NewGroupCommitter(s.commit)
 	return s, nil
+}
+
+// init makes the schema, brings the segment files back to the last commit
+// and moves the records of an older store's events table into segments.
+func (s *Store) init(dir string) error {
+	ctx := context.Background()
+	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
+		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
+	}
+	var lastSeg, lastEnd int64
+	err := s.w.QueryRowContext(ctx, `SELECT seg, off + size FROM blocks ORDER BY seq0 DESC LIMIT 1`).Scan(&lastSeg, &lastEnd)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: last block: %w", err)
+	}
+	if s.segs, err = openSegments(filepath.Join(dir, "log"), lastSeg, lastEnd); err != nil {
+		return fmt.Errorf("sqlite: segments: %w", err)
+	}
+	var purged int64
+	err = s.w.QueryRowContext(ctx, `SELECT last FROM seqs WHERE name = 'purged'`).Scan(&purged)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.segs.close()
+		return fmt.Errorf("sqlite: retention cut: %w", err)
+	}
+	s.purged.Store(purged)
+	if err := s.migrate(ctx); err != nil {
+		s.segs.close()
+		return err
+	}
+	return nil
 }
 
 // Append implements store.Store.
@@ -124,10 +166,24 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 // Multi-row statements: SQLite's per-statement cost dominates single-row
 // inserts, so rows are written in chunks.
 const (
-	eventChunk  = 64
+	idChunk     = 400
 	lookupChunk = 128
 )
 
+// idHash is the ID index key of an event: its account and eventID.
+func idHash(account, id string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(account))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	return int64(h.Sum64())
+}
+
+type idKey struct{ account, id string }
+
+// commit writes one group: frames to the segment (synced), then in one
+// transaction the block that finds them, the ID index and the lookup
+// postings.
 func (s *Store) commit(group []*store.AppendRequest) error {
 	ctx := context.Background()
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -139,26 +195,10 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	if err != nil {
 		return err
 	}
-	// Find which IDs are already stored, per account.
-	existing := map[[2]string]int64{}
-	byAccount := map[string][]string{}
-	for _, r := range group {
-		for _, e := range r.Events {
-			byAccount[e.Account] = append(byAccount[e.Account], e.ID)
-		}
+	existing, err := s.findExisting(ctx, tx, group)
+	if err != nil {
+		return err
 	}
-	for account, ids := range byAccount {
-		for len(ids) > 0 {
-			n := min(len(ids), 500)
-			if err := s.findExisting(ctx, tx, account, ids[:n], existing); err != nil {
-				return err
-			}
-			ids = ids[n:]
-		}
-	}
-	var evRows []any
-	postings := map[[2]int64][]store.Posting{}
-	nEv := 0
 	stmts := map[string]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -177,70 +217,69 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
-	flushEvents := func(force bool) error {
-		for nEv >= eventChunk || (force && nEv > 0) {
-			n := min(nEv, eventChunk)
-			q := "INSERT INTO events(seq, account, region, event_id, t, category, record) VALUES " + placeholders(n, 7)
-			if err := exec(q, evRows[:n*7]); err != nil {
-				return fmt.Errorf("sqlite: insert: %w", err)
-			}
-			evRows = append(evRows[:0], evRows[n*7:]...)
-			nEv -= n
-		}
-		return nil
-	}
-	writeIndex := func() error {
-		rows := store.GroupPostings(postings)
-		for len(rows) > 0 {
-			n := min(len(rows), lookupChunk)
-			args := make([]any, 0, n*7)
-			for _, r := range rows[:n] {
-				args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
-			}
-			q := "INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES " + placeholders(n, 7)
-			if err := exec(q, args); err != nil {
-				return fmt.Errorf("sqlite: index: %w", err)
-			}
-			rows = rows[n:]
-		}
-		return nil
-	}
+
+	first := seq + 1
+	var frames, lens []byte
+	var idRows []any
+	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
+	postings := map[[2]int64][]store.Posting{}
 	for _, r := range group {
 		r.Results = make([]store.AppendResult, len(r.Events))
 		for i, e := range r.Events {
-			key := [2]string{e.Account, e.ID}
+			key := idKey{e.Account, e.ID}
 			if old, ok := existing[key]; ok {
 				r.Results[i] = store.AppendResult{Seq: old, Duplicate: true}
 				continue
 			}
 			seq++
 			existing[key] = seq
-			t := e.Time.Unix()
-			evRows = append(evRows, seq, e.Account, e.Region, e.ID, t, e.Category, e.Record)
-			nEv++
 			r.Results[i] = store.AppendResult{Seq: seq}
+			n := len(frames)
+			frames = appendFrame(frames, e, seq)
+			lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
+			idRows = append(idRows, idHash(e.Account, e.ID), seq)
+			t := e.Time.Unix()
+			tmin, tmax = min(tmin, t), max(tmax, t)
 			d := store.Day(t)
 			for _, k := range store.EventKeys(e) {
 				postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
 			}
-			if err := flushEvents(false); err != nil {
-				return err
-			}
 		}
 	}
-
-	if err := flushEvents(true); err != nil {
+	if seq < first { // every event was already stored
+		return nil
+	}
+	seg, off, err := s.segs.write(frames, first)
+	if err != nil {
 		return err
 	}
-	if err := writeIndex(); err != nil {
+	fail := func(err error) error {
+		tx.Rollback()
+		s.segs.undo(seg, off)
 		return err
+	}
+	b := block{seq0: first, seqN: seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
+	if err := insertBlock(ctx, tx, exec, b, tmin, tmax, idRows); err != nil {
+		return fail(err)
+	}
+	rows := store.GroupPostings(postings)
+	for len(rows) > 0 {
+		n := min(len(rows), lookupChunk)
+		args := make([]any, 0, n*7)
+		for _, r := range rows[:n] {
+			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
+		}
+		if err := exec("INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
+			return fail(fmt.Errorf("sqlite: index: %w", err))
+		}
+		rows = rows[n:]
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?)
 		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, seq); err != nil {
-		return fmt.Errorf("sqlite: sequence: %w", err)
+		return fail(fmt.Errorf("sqlite: sequence: %w", err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fail(fmt.Errorf("sqlite: commit: %w", err))
 	}
 	for _, r := range group {
 		for i, e := range r.Events {
@@ -252,10 +291,27 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	return nil
 }
 
+// insertBlock writes the rows of one block: the block and its events' ID
+// index entries (idRows: hash, seq pairs).
+func insertBlock(ctx context.Context, tx *sql.Tx, exec func(string, []any) error, b block, tmin, tmax int64, idRows []any) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks(seq0, seqn, seg, off, size, tmin, tmax, lens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.seq0, b.seqN, b.seg, b.off, b.size, tmin, tmax, b.lens); err != nil {
+		return fmt.Errorf("sqlite: block: %w", err)
+	}
+	for len(idRows) > 0 {
+		n := min(len(idRows)/2, idChunk)
+		if err := exec("INSERT INTO ids(h, seq) VALUES "+placeholders(n, 2), idRows[:2*n]); err != nil {
+			return fmt.Errorf("sqlite: id index: %w", err)
+		}
+		idRows = idRows[2*n:]
+	}
+	return nil
+}
+
 // lastSeqQuery is the highest sequence number ever assigned: kept in seqs,
 // so that numbers never go back even when retention purges every event
 // (delivery cursors rely on that).
-const lastSeqQuery = `SELECT max(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT last FROM seqs WHERE name = 'events'), 0))`
+const lastSeqQuery = `SELECT max(coalesce((SELECT max(seqn) FROM blocks), 0), coalesce((SELECT last FROM seqs WHERE name = 'events'), 0))`
 
 func (s *Store) lastSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var last int64
@@ -265,27 +321,55 @@ func (s *Store) lastSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return last, nil
 }
 
-func (s *Store) findExisting(ctx context.Context, tx *sql.Tx, account string, ids []string, into map[[2]string]int64) error {
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, account)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT event_id, seq FROM events WHERE account = ? AND event_id IN (?`+
-		strings.Repeat(",?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: find duplicates: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return fmt.Errorf("sqlite: find duplicates: %w", err)
+// querier is a transaction or the reader pool.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// findExisting finds which events of the group are already stored. The
+// ID index holds hashes; a hash that matches is confirmed against the
+// stored event's account and eventID.
+func (s *Store) findExisting(ctx context.Context, tx *sql.Tx, group []*store.AppendRequest) (map[idKey]int64, error) {
+	existing := map[idKey]int64{}
+	var hashes []any
+	for _, r := range group {
+		for _, e := range r.Events {
+			hashes = append(hashes, idHash(e.Account, e.ID))
 		}
-		into[[2]string{account, id}] = seq
 	}
-	return rows.Err()
+	var candidates []int64
+	for len(hashes) > 0 {
+		n := min(len(hashes), 500)
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM ids WHERE h IN (?`+strings.Repeat(",?", n-1)+`)`, hashes[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+			}
+			candidates = append(candidates, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	if len(candidates) == 0 {
+		return existing, nil
+	}
+	evs, err := s.bySeq(ctx, tx, candidates, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		existing[idKey{e.Account, e.ID}] = e.Seq
+	}
+	return existing, nil
 }
 
 // placeholders returns "(?,?,…),(?,?,…)…": n rows of width parameters.
@@ -303,6 +387,9 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	if !ok {
 		return store.Page{}, nil
 	}
+	if p := s.purged.Load(); start < p {
+		start = p
+	}
 	if q.Attr == event.AttrEventID {
 		return s.lookupID(ctx, q, start, end)
 	}
@@ -317,7 +404,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	for i, p := range found {
 		seqs[i] = p.Seq
 	}
-	evs, err := s.bySeq(ctx, seqs)
+	evs, err := s.bySeq(ctx, s.r, seqs, true)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -362,81 +449,98 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
 	var page store.Page
-	e := &event.Event{}
-	var t int64
-	err := s.byID.QueryRowContext(ctx, q.Account, q.Value).Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record)
-	if errors.Is(err, sql.ErrNoRows) {
-		return page, nil
-	}
+	rows, err := s.byHash.QueryContext(ctx, idHash(q.Account, q.Value))
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)
 	}
-	e.Time = time.Unix(t, 0).UTC()
-	if e.Region != q.Region || e.Category != q.Category || t < start || t > end {
-		return page, nil
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return page, fmt.Errorf("sqlite: lookup: %w", err)
+		}
+		seqs = append(seqs, seq)
 	}
-	if q.After != nil && (t > q.After.Time || (t == q.After.Time && e.Seq >= q.After.Seq)) {
-		return page, nil
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("sqlite: lookup: %w", err)
 	}
-	page.Events = []*event.Event{e}
+	evs, err := s.bySeq(ctx, s.r, seqs, true)
+	if err != nil {
+		return page, err
+	}
+	for _, e := range evs {
+		t := e.Time.Unix()
+		if e.Account != q.Account || e.ID != q.Value || e.Region != q.Region || e.Category != q.Category || t < start || t > end {
+			continue
+		}
+		if q.After != nil && (t > q.After.Time || (t == q.After.Time && e.Seq >= q.After.Seq)) {
+			continue
+		}
+		page.Events = []*event.Event{e}
+		break
+	}
 	return page, nil
 }
 
-// bySeq reads events by sequence number, in the order asked.
-func (s *Store) bySeq(ctx context.Context, seqs []int64) ([]*event.Event, error) {
-	if len(seqs) == 0 {
-		return nil, nil
+// findBlock returns the block holding seq (ok false if none does).
+func (s *Store) findBlock(ctx context.Context, db querier, seq int64) (block, bool, error) {
+	var b block
+	var row *sql.Row
+	if db == querier(s.r) {
+		row = s.block.QueryRowContext(ctx, seq)
+	} else {
+		row = db.QueryRowContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`, seq)
 	}
-	list, _ := json.Marshal(seqs)
-	rows, err := s.read.QueryContext(ctx, string(list))
+	err := row.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: read events: %w", err)
+		return b, false, fmt.Errorf("sqlite: find block: %w", err)
 	}
-	defer rows.Close()
-	got := make(map[int64]*event.Event, len(seqs))
-	for rows.Next() {
-		e := &event.Event{}
-		var t int64
-		if err := rows.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
-			return nil, fmt.Errorf("sqlite: read events: %w", err)
-		}
-		e.Time = time.Unix(t, 0).UTC()
-		got[e.Seq] = e
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: read events: %w", err)
-	}
-	out := make([]*event.Event, 0, len(seqs))
-	for _, q := range seqs {
-		if e, ok := got[q]; ok { // a purged event may still have index rows
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return b, seq <= b.seqN, nil
 }
 
-// Purge implements store.Store. It walks the log in sequence ranges, one
-// small transaction each, so that appends are never held up for long.
-func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
-	cut := before.Unix()
-	var last sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM events`).Scan(&last); err != nil {
-		return 0, fmt.Errorf("sqlite: purge: %w", err)
-	}
-	var total int64
-	const step = 20000
-	for lo := int64(0); lo <= last.Int64; lo += step {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM events WHERE seq > ? AND seq <= ? AND t < ?`, lo, lo+step, cut)
-		if err != nil {
-			return total, fmt.Errorf("sqlite: purge: %w", err)
+// bySeq reads events by sequence number, in the order asked; a seq no
+// block holds (purged) is left out, as are events older than the
+// retention cut when visible is set.
+func (s *Store) bySeq(ctx context.Context, db querier, seqs []int64, visible bool) ([]*event.Event, error) {
+	out := make([]*event.Event, 0, len(seqs))
+	var b block
+	have := false
+	cut := s.purged.Load()
+	for _, seq := range seqs {
+		if !have || seq < b.seq0 || seq > b.seqN {
+			var err error
+			var ok bool
+			if b, ok, err = s.findBlock(ctx, db, seq); err != nil {
+				return nil, err
+			}
+			have = ok
+			if !ok {
+				continue
+			}
 		}
-		n, _ := res.RowsAffected()
-		total += n
+		off, n, err := b.frameOffset(seq)
+		if err != nil {
+			return nil, err
+		}
+		buf, err := s.segs.readAt(b.seg, off, n)
+		if err != nil {
+			return nil, err
+		}
+		e, _, err := parseFrame(buf)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: event %d: %w", seq, err)
+		}
+		if visible && e.Time.Unix() < cut {
+			continue
+		}
+		out = append(out, e)
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM lookup WHERE d < ?`, store.Day(cut)); err != nil {
-		return total, fmt.Errorf("sqlite: purge index: %w", err)
-	}
-	return total, nil
+	return out, nil
 }
 
 // Stats implements store.Store.
@@ -450,6 +554,7 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 			st.Bytes += fi.Size()
 		}
 	}
+	st.Bytes += s.segs.size()
 	return st, nil
 }
 
@@ -458,7 +563,7 @@ func (s *Store) Close() error {
 	var err error
 	s.closed.Do(func() {
 		s.group.Close()
-		err = errors.Join(s.scan.Close(), s.read.Close(), s.byID.Close(), s.r.Close(), s.w.Close())
+		err = errors.Join(s.scan.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }

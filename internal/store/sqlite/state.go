@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
@@ -23,23 +22,59 @@ CREATE TABLE IF NOT EXISTS state (
 // ReadLog implements store.Store. The single writer assigns sequence
 // numbers in commit order, so a reader never sees a gap fill in later.
 func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, account, region, event_id, t, category, record
-		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks
+		WHERE seqn > ? ORDER BY seq0 LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log: %w", err)
 	}
-	defer rows.Close()
-	var out []*event.Event
+	var blocks []block
 	for rows.Next() {
-		e := &event.Event{}
-		var t int64
-		if err := rows.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
+		var b block
+		if err := rows.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("sqlite: read log: %w", err)
 		}
-		e.Time = time.Unix(t, 0).UTC()
-		out = append(out, e)
+		blocks = append(blocks, b)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read log: %w", err)
+	}
+	// Events past the retention cut whose block is still kept are returned:
+	// a consumer must see every seq up to the end of the log.
+	var out []*event.Event
+	for _, b := range blocks {
+		// Read from the first wanted frame to the last, in one piece.
+		first := max(b.seq0, after+1)
+		last := min(b.seqN, first+int64(limit-len(out))-1)
+		off, _, err := b.frameOffset(first)
+		if err != nil {
+			return nil, err
+		}
+		endOff, n, err := b.frameOffset(last)
+		if err != nil {
+			return nil, err
+		}
+		buf, err := s.segs.readAt(b.seg, off, endOff+n-off)
+		if err != nil {
+			return nil, err
+		}
+		for len(buf) > 0 {
+			e, size, err := parseFrame(buf)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: read log at %d: %w", first, err)
+			}
+			buf = buf[size:]
+			out = append(out, e)
+		}
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 // GetState implements store.Store.

@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Purge implements store.Store. Events older than the cut leave every read
+// at once; a block whose events are all older is deleted with its ID index
+// entries, and a segment file goes when no block is left in it.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	cut := before.Unix()
+	prev := s.purged.Load()
+	if cut > prev {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('purged', ?)
+			ON CONFLICT(name) DO UPDATE SET last = max(last, excluded.last)`, cut); err != nil {
+			return 0, fmt.Errorf("sqlite: purge: %w", err)
+		}
+		s.purged.Store(cut)
+	} else {
+		cut = prev
+	}
+	blocks, err := s.blocksBefore(ctx, cut)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, b := range blocks {
+		buf, err := s.segs.readAt(b.seg, b.off, b.size)
+		if err != nil {
+			return total, err
+		}
+		var ids []any
+		var tmax int64 = math.MinInt64
+		for len(buf) > 0 {
+			e, n, err := parseFrame(buf)
+			if err != nil {
+				return total, fmt.Errorf("sqlite: purge block %d: %w", b.seq0, err)
+			}
+			buf = buf[n:]
+			t := e.Time.Unix()
+			if t >= prev && t < cut {
+				total++
+			}
+			tmax = max(tmax, t)
+			ids = append(ids, idHash(e.Account, e.ID), e.Seq)
+		}
+		if tmax < cut {
+			if err := s.deleteBlock(ctx, b, ids); err != nil {
+				return total, err
+			}
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM lookup WHERE d < ?`, store.Day(cut)); err != nil {
+		return total, fmt.Errorf("sqlite: purge index: %w", err)
+	}
+	return total, s.removeUnusedSegments(ctx)
+}
+
+func (s *Store) blocksBefore(ctx context.Context, cut int64) ([]block, error) {
+	rows, err := s.w.QueryContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE tmin < ? ORDER BY seq0`, cut)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: purge: %w", err)
+	}
+	defer rows.Close()
+	var out []block
+	for rows.Next() {
+		var b block
+		if err := rows.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens); err != nil {
+			return nil, fmt.Errorf("sqlite: purge: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// deleteBlock removes a block and its ID index entries (ids: hash, seq pairs).
+func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE seq0 = ?`, b.seq0); err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids)/2, idChunk)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ids WHERE (h, seq) IN (VALUES `+placeholders(n, 2)+`)`, ids[:2*n]...); err != nil {
+			return fmt.Errorf("sqlite: purge ids: %w", err)
+		}
+		ids = ids[2*n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	return nil
+}
+
+// removeUnusedSegments deletes segment files no block points into.
+func (s *Store) removeUnusedSegments(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT DISTINCT seg FROM blocks`)
+	if err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	used := map[int64]bool{}
+	for rows.Next() {
+		var seg int64
+		if err := rows.Scan(&seg); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: purge: %w", err)
+		}
+		used[seg] = true
+	}
+	rows.Close()
+	nums, err := listSegments(s.segs.dir)
+	if err != nil {
+		return fmt.Errorf("sqlite: purge: %w", err)
+	}
+	for _, n := range nums {
+		if !used[n] {
+			if err := s.segs.remove(n); err != nil {
+				return fmt.Errorf("sqlite: purge: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// migrate moves the records of a store written before segment files (an
+// events table) into segments, a run of consecutive seqs per block, then
+// drops the table. It resumes where it stopped if interrupted.
+func (s *Store) migrate(ctx context.Context) error {
+	var n int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	var after int64
+	if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(seqn), 0) FROM blocks`).Scan(&after); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for {
+		evs, err := s.oldEvents(ctx, after)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for len(evs) > 0 {
+			run := 1 // consecutive seqs go in one block
+			for run < len(evs) && evs[run].Seq == evs[run-1].Seq+1 {
+				run++
+			}
+			if err := s.migrateRun(ctx, evs[:run]); err != nil {
+				return err
+			}
+			after = evs[run-1].Seq
+			evs = evs[run:]
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `DROP INDEX IF EXISTS events_by_id; DROP TABLE events`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) oldEvents(ctx context.Context, after int64) ([]*event.Event, error) {
+	rows, err := s.w.QueryContext(ctx, `SELECT seq, account, region, event_id, t, category, record
+		FROM events WHERE seq > ? ORDER BY seq LIMIT 5000`, after)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer rows.Close()
+	var out []*event.Event
+	for rows.Next() {
+		e := &event.Event{}
+		var t int64
+		if err := rows.Scan(&e.Seq, &e.Account, &e.Region, &e.ID, &t, &e.Category, &e.Record); err != nil {
+			return nil, fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		e.Time = time.Unix(t, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
+	var frames, lens []byte
+	var ids []any
+	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, e := range evs {
+		n := len(frames)
+		frames = appendFrame(frames, e, e.Seq)
+		lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
+		ids = append(ids, idHash(e.Account, e.ID), e.Seq)
+		tmin, tmax = min(tmin, e.Time.Unix()), max(tmax, e.Time.Unix())
+	}
+	seg, off, err := s.segs.write(frames, evs[0].Seq)
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		s.segs.undo(seg, off)
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	exec := func(q string, args []any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
+	b := block{seq0: evs[0].Seq, seqN: evs[len(evs)-1].Seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
+	err = insertBlock(ctx, tx, exec, b, tmin, tmax, ids)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		s.segs.undo(seg, off)
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,324 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+)
+
+// The event log proper: records live in append-only segment files beside
+// the database, one frame per event, written with one write and one fsync
+// per group commit. The database keeps only what finds them (the blocks
+// table: which seqs are where) and the lookup indexes. A commit writes and
+// syncs its frames first and then commits the rows that point at them, so
+// a frame is never referenced before it is durable; bytes past the last
+// committed block are an interrupted commit and are cut off at open.
+
+// segmentBytes is the size at which the writer starts a new segment file.
+const segmentBytes = 256 << 20
+
+// frameHeader is the size of a frame's fixed part: body length and CRC-32C.
+const frameHeader = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendFrame encodes one event: [u32 body length][u32 crc32c(body)] and a
+// body of seq, eventTime, account, region, category, eventID and record.
+func appendFrame(dst []byte, e *event.Event, seq int64) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeader)...)
+	dst = binary.AppendVarint(dst, seq)
+	dst = binary.AppendVarint(dst, e.Time.Unix())
+	for _, s := range []string{e.Account, e.Region, e.Category, e.ID} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	dst = append(dst, e.Record...)
+	body := dst[start+frameHeader:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(body, castagnoli))
+	return dst
+}
+
+var errFrame = errors.New("sqlite: damaged event frame")
+
+// parseFrame decodes the frame at the start of b and returns the event and
+// the frame's size. The record aliases b.
+func parseFrame(b []byte) (*event.Event, int, error) {
+	if len(b) < frameHeader {
+		return nil, 0, errFrame
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	if n > len(b)-frameHeader {
+		return nil, 0, errFrame
+	}
+	body := b[frameHeader : frameHeader+n]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
+		return nil, 0, errFrame
+	}
+	e := &event.Event{}
+	var t int64
+	var k int
+	if e.Seq, k = binary.Varint(body); k <= 0 {
+		return nil, 0, errFrame
+	}
+	body = body[k:]
+	if t, k = binary.Varint(body); k <= 0 {
+		return nil, 0, errFrame
+	}
+	body = body[k:]
+	e.Time = time.Unix(t, 0).UTC()
+	for _, dst := range []*string{&e.Account, &e.Region, &e.Category, &e.ID} {
+		l, k := binary.Uvarint(body)
+		if k <= 0 || uint64(len(body)-k) < l {
+			return nil, 0, errFrame
+		}
+		*dst = string(body[k : k+int(l)])
+		body = body[k+int(l):]
+	}
+	e.Record = body
+	return e, frameHeader + n, nil
+}
+
+// block is one commit's run of consecutive events in one segment.
+type block struct {
+	seq0, seqN int64 // first and last seq
+	seg        int64 // segment number
+	off, size  int64 // byte range in the segment
+	lens       []byte
+}
+
+// frameOffset returns the offset and length of seq's frame in the segment.
+func (b block) frameOffset(seq int64) (int64, int64, error) {
+	off := b.off
+	lens := b.lens
+	for s := b.seq0; s <= b.seqN; s++ {
+		n, k := binary.Uvarint(lens)
+		if k <= 0 {
+			return 0, 0, errFrame
+		}
+		if s == seq {
+			return off, int64(n), nil
+		}
+		off += int64(n)
+		lens = lens[k:]
+	}
+	return 0, 0, fmt.Errorf("sqlite: seq %d not in block %d–%d", seq, b.seq0, b.seqN)
+}
+
+// segments owns the segment files of one store: the writer's current file
+// and read handles, opened on first use.
+type segments struct {
+	dir string
+
+	mu     sync.Mutex
+	files  map[int64]*os.File // read handles
+	active int64              // the writer's segment (0: none yet)
+	w      *os.File
+	end    int64 // committed size of the active segment
+}
+
+func segmentName(dir string, n int64) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d.seg", n))
+}
+
+// listSegments returns the segment numbers in dir, in order.
+func listSegments(dir string) ([]int64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".seg")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(name, 10, 64); err == nil {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// openSegments recovers the segment directory to the last committed block:
+// last is that block's segment and end (0, 0 with no blocks). Files after
+// it and bytes past its end are from a commit that never happened.
+func openSegments(dir string, lastSeg, lastEnd int64) (*segments, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	nums, err := listSegments(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &segments{dir: dir, files: map[int64]*os.File{}}
+	for _, n := range nums {
+		if n > lastSeg {
+			if err := os.Remove(segmentName(dir, n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if lastSeg > 0 {
+		f, err := os.OpenFile(segmentName(dir, lastSeg), os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: the segment of the last commit: %w", err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if fi.Size() < lastEnd {
+			f.Close()
+			return nil, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its committed %d", lastSeg, fi.Size(), lastEnd)
+		}
+		if fi.Size() > lastEnd {
+			if err := f.Truncate(lastEnd); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		s.active, s.w, s.end = lastSeg, f, lastEnd
+	}
+	return s, nil
+}
+
+// write appends one commit's frames (the caller has numbered them from
+// firstSeq) and syncs them. It returns where they went. On failure
+// nothing of them stays in the file.
+func (s *segments) write(frames []byte, firstSeq int64) (seg, off int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil || s.end >= segmentBytes {
+		if err := s.roll(firstSeq); err != nil {
+			return 0, 0, err
+		}
+	}
+	if _, err := s.w.WriteAt(frames, s.end); err != nil {
+		s.w.Truncate(s.end)
+		return 0, 0, fmt.Errorf("sqlite: write segment: %w", err)
+	}
+	if err := s.w.Sync(); err != nil {
+		s.w.Truncate(s.end)
+		return 0, 0, fmt.Errorf("sqlite: sync segment: %w", err)
+	}
+	off = s.end
+	s.end += int64(len(frames))
+	return s.active, off, nil
+}
+
+// undo forgets the last write (its commit failed).
+func (s *segments) undo(seg, off int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seg == s.active && s.w != nil {
+		s.w.Truncate(off)
+		s.end = off
+	}
+}
+
+// roll starts segment n (the first seq it will hold). The directory is
+// synced so that the new file survives a crash.
+func (s *segments) roll(n int64) error {
+	f, err := os.OpenFile(segmentName(s.dir, n), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: new segment: %w", err)
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	if s.w != nil {
+		s.w.Close()
+	}
+	s.active, s.w, s.end = n, f, 0
+	return nil
+}
+
+// readAt reads n bytes at off of segment seg.
+func (s *segments) readAt(seg, off, n int64) ([]byte, error) {
+	f, err := s.file(seg)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errFrame
+		}
+		return nil, fmt.Errorf("sqlite: read segment: %w", err)
+	}
+	return buf, nil
+}
+
+func (s *segments) file(seg int64) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[seg]; ok {
+		return f, nil
+	}
+	f, err := os.Open(segmentName(s.dir, seg))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open segment: %w", err)
+	}
+	s.files[seg] = f
+	return f, nil
+}
+
+// remove deletes segment seg unless the writer is on it.
+func (s *segments) remove(seg int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seg == s.active {
+		return nil
+	}
+	if f, ok := s.files[seg]; ok {
+		f.Close()
+		delete(s.files, seg)
+	}
+	if err := os.Remove(segmentName(s.dir, seg)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// size is the bytes of every segment file.
+func (s *segments) size() int64 {
+	nums, _ := listSegments(s.dir)
+	var total int64
+	for _, n := range nums {
+		if fi, err := os.Stat(segmentName(s.dir, n)); err == nil {
+			total += fi.Size()
+		}
+	}
+	return total
+}
+
+func (s *segments) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, f := range s.files {
+		errs = append(errs, f.Close())
+	}
+	s.files = map[int64]*os.File{}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	return errors.Join(errs...)
+}
