@@ -147,8 +147,15 @@ func (k *TopK) Add(data []byte) error {
 	if err != nil {
 		return err
 	}
+	k.AddPostings(k.scratch)
+	return nil
+}
+
+// AddPostings offers postings not (yet) in an index row. A posting offered
+// twice is kept once.
+func (k *TopK) AddPostings(ps []Posting) {
 	added := false
-	for _, p := range k.scratch {
+	for _, p := range ps {
 		if p.Time < k.start || p.Time > k.end {
 			continue
 		}
@@ -160,11 +167,11 @@ func (k *TopK) Add(data []byte) error {
 	}
 	if added {
 		slices.SortFunc(k.found, newer)
+		k.found = slices.Compact(k.found)
 		if len(k.found) > k.want {
 			k.found = k.found[:k.want]
 		}
 	}
-	return nil
 }
 
 // Result returns the page's postings, newest first, and the cursor of the

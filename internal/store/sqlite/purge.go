@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -103,28 +104,28 @@ func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
 	return nil
 }
 
-// removeUnusedSegments deletes segment files no block points into.
+// removeUnusedSegments deletes the segment files older than every block,
+// pending or indexed. Pending blocks are listed first: one indexed
+// meanwhile is among the database's, and a batch written later goes to
+// the writer's segment or a newer one.
 func (s *Store) removeUnusedSegments(ctx context.Context) error {
-	rows, err := s.w.QueryContext(ctx, `SELECT DISTINCT seg FROM blocks`)
-	if err != nil {
+	keep := s.segs.current()
+	for _, b := range s.pendingBlocks() {
+		keep = min(keep, b.seg)
+	}
+	var oldest sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, `SELECT min(seg) FROM blocks`).Scan(&oldest); err != nil {
 		return fmt.Errorf("sqlite: purge: %w", err)
 	}
-	used := map[int64]bool{}
-	for rows.Next() {
-		var seg int64
-		if err := rows.Scan(&seg); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: purge: %w", err)
-		}
-		used[seg] = true
+	if oldest.Valid {
+		keep = min(keep, oldest.Int64)
 	}
-	rows.Close()
 	nums, err := listSegments(s.segs.dir)
 	if err != nil {
 		return fmt.Errorf("sqlite: purge: %w", err)
 	}
 	for _, n := range nums {
-		if !used[n] {
+		if n < keep {
 			if err := s.segs.remove(n); err != nil {
 				return fmt.Errorf("sqlite: purge: %w", err)
 			}
@@ -197,7 +198,7 @@ func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
 	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, e := range evs {
 		n := len(frames)
-		frames = appendFrame(frames, e, e.Seq)
+		frames = appendFrame(frames, e, e.Seq, nil)
 		lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
 		ids = append(ids, idHash(e.Account, e.ID), e.Seq)
 		tmin, tmax = min(tmin, e.Time.Unix()), max(tmax, e.Time.Unix())
@@ -215,6 +216,9 @@ func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
 	exec := func(q string, args []any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
 	b := block{seq0: evs[0].Seq, seqN: evs[len(evs)-1].Seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
 	err = insertBlock(ctx, tx, exec, b, tmin, tmax, ids)
+	if err == nil {
+		err = setIndexed(ctx, tx, b)
+	}
 	if err == nil {
 		err = tx.Commit()
 	}

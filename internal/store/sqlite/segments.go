@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,8 +35,9 @@ const frameHeader = 8
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // appendFrame encodes one event: [u32 body length][u32 crc32c(body)] and a
-// body of seq, eventTime, account, region, category, eventID and record.
-func appendFrame(dst []byte, e *event.Event, seq int64) []byte {
+// body of seq, eventTime, account, region, category, eventID, the event's
+// index keys (so that the index can be rebuilt from the log) and record.
+func appendFrame(dst []byte, e *event.Event, seq int64, keys []int64) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, frameHeader)...)
 	dst = binary.AppendVarint(dst, seq)
@@ -43,6 +45,10 @@ func appendFrame(dst []byte, e *event.Event, seq int64) []byte {
 	for _, s := range []string{e.Account, e.Region, e.Category, e.ID} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(keys)))
+	for _, k := range keys {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(k))
 	}
 	dst = append(dst, e.Record...)
 	body := dst[start+frameHeader:]
@@ -56,39 +62,58 @@ var errFrame = errors.New("sqlite: damaged event frame")
 // parseFrame decodes the frame at the start of b and returns the event and
 // the frame's size. The record aliases b.
 func parseFrame(b []byte) (*event.Event, int, error) {
+	e, _, n, err := parseFrameKeys(b, false)
+	return e, n, err
+}
+
+// parseFrameKeys is parseFrame that also returns the frame's index keys
+// when wantKeys is set.
+func parseFrameKeys(b []byte, wantKeys bool) (*event.Event, []int64, int, error) {
 	if len(b) < frameHeader {
-		return nil, 0, errFrame
+		return nil, nil, 0, errFrame
 	}
 	n := int(binary.LittleEndian.Uint32(b))
 	if n > len(b)-frameHeader {
-		return nil, 0, errFrame
+		return nil, nil, 0, errFrame
 	}
 	body := b[frameHeader : frameHeader+n]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
-		return nil, 0, errFrame
+		return nil, nil, 0, errFrame
 	}
 	e := &event.Event{}
 	var t int64
 	var k int
 	if e.Seq, k = binary.Varint(body); k <= 0 {
-		return nil, 0, errFrame
+		return nil, nil, 0, errFrame
 	}
 	body = body[k:]
 	if t, k = binary.Varint(body); k <= 0 {
-		return nil, 0, errFrame
+		return nil, nil, 0, errFrame
 	}
 	body = body[k:]
 	e.Time = time.Unix(t, 0).UTC()
 	for _, dst := range []*string{&e.Account, &e.Region, &e.Category, &e.ID} {
 		l, k := binary.Uvarint(body)
 		if k <= 0 || uint64(len(body)-k) < l {
-			return nil, 0, errFrame
+			return nil, nil, 0, errFrame
 		}
 		*dst = string(body[k : k+int(l)])
 		body = body[k+int(l):]
 	}
-	e.Record = body
-	return e, frameHeader + n, nil
+	nk, k := binary.Uvarint(body)
+	if k <= 0 || uint64(len(body)-k)/8 < nk {
+		return nil, nil, 0, errFrame
+	}
+	body = body[k:]
+	var keys []int64
+	if wantKeys {
+		keys = make([]int64, nk)
+		for i := range keys {
+			keys[i] = int64(binary.LittleEndian.Uint64(body[8*i:]))
+		}
+	}
+	e.Record = body[8*nk:]
+	return e, keys, frameHeader + n, nil
 }
 
 // block is one commit's run of consecutive events in one segment.
@@ -153,48 +178,39 @@ func listSegments(dir string) ([]int64, error) {
 	return out, nil
 }
 
-// openSegments recovers the segment directory to the last committed block:
-// last is that block's segment and end (0, 0 with no blocks). Files after
-// it and bytes past its end are from a commit that never happened.
-func openSegments(dir string, lastSeg, lastEnd int64) (*segments, error) {
+// openSegments opens the segment directory; the writer starts with resume.
+func openSegments(dir string) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	nums, err := listSegments(dir)
+	return &segments{dir: dir, files: map[int64]*os.File{}}, nil
+}
+
+// resume makes segment n, cut to end bytes, the writer's.
+func (s *segments) resume(n, end int64) error {
+	f, err := os.OpenFile(segmentName(s.dir, n), os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("sqlite: segment %d: %w", n, err)
 	}
-	s := &segments{dir: dir, files: map[int64]*os.File{}}
-	for _, n := range nums {
-		if n > lastSeg {
-			if err := os.Remove(segmentName(dir, n)); err != nil {
-				return nil, err
-			}
-		}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
 	}
-	if lastSeg > 0 {
-		f, err := os.OpenFile(segmentName(dir, lastSeg), os.O_RDWR, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: the segment of the last commit: %w", err)
-		}
-		fi, err := f.Stat()
-		if err != nil {
+	if fi.Size() < end {
+		f.Close()
+		return fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, fi.Size(), end)
+	}
+	if fi.Size() > end {
+		if err := f.Truncate(end); err != nil {
 			f.Close()
-			return nil, err
+			return err
 		}
-		if fi.Size() < lastEnd {
-			f.Close()
-			return nil, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its committed %d", lastSeg, fi.Size(), lastEnd)
-		}
-		if fi.Size() > lastEnd {
-			if err := f.Truncate(lastEnd); err != nil {
-				f.Close()
-				return nil, err
-			}
-		}
-		s.active, s.w, s.end = lastSeg, f, lastEnd
 	}
-	return s, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active, s.w, s.end = n, f, end
+	return nil
 }
 
 // write appends one commit's frames (the caller has numbered them from
@@ -277,6 +293,16 @@ func (s *segments) file(seg int64) (*os.File, error) {
 	}
 	s.files[seg] = f
 	return f, nil
+}
+
+// current is the writer's segment (math.MaxInt64 before the first write).
+func (s *segments) current() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return math.MaxInt64
+	}
+	return s.active
 }
 
 // remove deletes segment seg unless the writer is on it.

@@ -9,11 +9,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +71,20 @@ type Store struct {
 	// from every read even while their segment still holds them.
 	purged atomic.Int64
 	closed sync.Once
+
+	next int64        // the last seq assigned (the writer's)
+	last atomic.Int64 // the last seq acknowledged
+
+	// Batches written to the log and not yet indexed (see writer.go).
+	pmu           sync.Mutex
+	pcond         *sync.Cond
+	pending       []*batch
+	pendingIDs    map[idKey]int64
+	pendingEvents int
+	kick          chan struct{}
+	ixQuit        chan struct{}
+	ixDone        chan struct{}
+	indexErr      atomic.Value // string: the indexer's last error
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -92,20 +104,21 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, w: w}
-	if err := s.init(dir); err != nil {
-		w.Close()
-		return nil, err
-	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-32768)")
 	if err != nil {
-		s.segs.close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s.r = r
+	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{}, kick: make(chan struct{}, 1),
+		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
+	s.pcond = sync.NewCond(&s.pmu)
+	if err := s.init(dir); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -122,6 +135,7 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
+	go s.indexLoop()
 	s.group = store.NewGroupCommitter(s.commit)
 	return s, nil
 }
@@ -133,13 +147,13 @@ func (s *Store) init(dir string) error {
 	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
 		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
 	}
-	var lastSeg, lastEnd int64
-	err := s.w.QueryRowContext(ctx, `SELECT seg, off + size FROM blocks ORDER BY seq0 DESC LIMIT 1`).Scan(&lastSeg, &lastEnd)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: last block: %w", err)
-	}
-	if s.segs, err = openSegments(filepath.Join(dir, "log"), lastSeg, lastEnd); err != nil {
+	var err error
+	if s.segs, err = openSegments(filepath.Join(dir, "log")); err != nil {
 		return fmt.Errorf("sqlite: segments: %w", err)
+	}
+	if err := s.recoverLog(ctx); err != nil {
+		s.segs.close()
+		return err
 	}
 	var purged int64
 	err = s.w.QueryRowContext(ctx, `SELECT last FROM seqs WHERE name = 'purged'`).Scan(&purged)
@@ -179,197 +193,17 @@ func idHash(account, id string) int64 {
 	return int64(h.Sum64())
 }
 
-type idKey struct{ account, id string }
-
-// commit writes one group: frames to the segment (synced), then in one
-// transaction the block that finds them, the ID index and the lookup
-// postings.
-func (s *Store) commit(group []*store.AppendRequest) error {
-	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	defer tx.Rollback()
-	seq, err := s.lastSeq(ctx, tx)
-	if err != nil {
-		return err
-	}
-	existing, err := s.findExisting(ctx, tx, group)
-	if err != nil {
-		return err
-	}
-	stmts := map[string]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	exec := func(q string, args []any) error {
-		st, ok := stmts[q]
-		if !ok {
-			var err error
-			if st, err = tx.PrepareContext(ctx, q); err != nil {
-				return err
-			}
-			stmts[q] = st
-		}
-		_, err := st.ExecContext(ctx, args...)
-		return err
-	}
-
-	first := seq + 1
-	var frames, lens []byte
-	var idRows []any
-	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
-	postings := map[[2]int64][]store.Posting{}
-	for _, r := range group {
-		r.Results = make([]store.AppendResult, len(r.Events))
-		for i, e := range r.Events {
-			key := idKey{e.Account, e.ID}
-			if old, ok := existing[key]; ok {
-				r.Results[i] = store.AppendResult{Seq: old, Duplicate: true}
-				continue
-			}
-			seq++
-			existing[key] = seq
-			r.Results[i] = store.AppendResult{Seq: seq}
-			n := len(frames)
-			frames = appendFrame(frames, e, seq)
-			lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
-			idRows = append(idRows, idHash(e.Account, e.ID), seq)
-			t := e.Time.Unix()
-			tmin, tmax = min(tmin, t), max(tmax, t)
-			d := store.Day(t)
-			for _, k := range store.EventKeys(e) {
-				postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
-			}
-		}
-	}
-	if seq < first { // every event was already stored
-		return nil
-	}
-	seg, off, err := s.segs.write(frames, first)
-	if err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		tx.Rollback()
-		s.segs.undo(seg, off)
-		return err
-	}
-	b := block{seq0: first, seqN: seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
-	if err := insertBlock(ctx, tx, exec, b, tmin, tmax, idRows); err != nil {
-		return fail(err)
-	}
-	rows := store.GroupPostings(postings)
-	for len(rows) > 0 {
-		n := min(len(rows), lookupChunk)
-		args := make([]any, 0, n*7)
-		for _, r := range rows[:n] {
-			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
-		}
-		if err := exec("INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
-			return fail(fmt.Errorf("sqlite: index: %w", err))
-		}
-		rows = rows[n:]
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?)
-		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, seq); err != nil {
-		return fail(fmt.Errorf("sqlite: sequence: %w", err))
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(fmt.Errorf("sqlite: commit: %w", err))
-	}
-	for _, r := range group {
-		for i, e := range r.Events {
-			if !r.Results[i].Duplicate {
-				e.Seq = r.Results[i].Seq
-			}
-		}
-	}
-	return nil
-}
-
-// insertBlock writes the rows of one block: the block and its events' ID
-// index entries (idRows: hash, seq pairs).
-func insertBlock(ctx context.Context, tx *sql.Tx, exec func(string, []any) error, b block, tmin, tmax int64, idRows []any) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks(seq0, seqn, seg, off, size, tmin, tmax, lens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		b.seq0, b.seqN, b.seg, b.off, b.size, tmin, tmax, b.lens); err != nil {
-		return fmt.Errorf("sqlite: block: %w", err)
-	}
-	for len(idRows) > 0 {
-		n := min(len(idRows)/2, idChunk)
-		if err := exec("INSERT INTO ids(h, seq) VALUES "+placeholders(n, 2), idRows[:2*n]); err != nil {
-			return fmt.Errorf("sqlite: id index: %w", err)
-		}
-		idRows = idRows[2*n:]
-	}
-	return nil
-}
-
 // lastSeqQuery is the highest sequence number ever assigned: kept in seqs,
 // so that numbers never go back even when retention purges every event
 // (delivery cursors rely on that).
 const lastSeqQuery = `SELECT max(coalesce((SELECT max(seqn) FROM blocks), 0), coalesce((SELECT last FROM seqs WHERE name = 'events'), 0))`
 
-func (s *Store) lastSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+func (s *Store) lastSeq(ctx context.Context) (int64, error) {
 	var last int64
-	if err := tx.QueryRowContext(ctx, lastSeqQuery).Scan(&last); err != nil {
+	if err := s.w.QueryRowContext(ctx, lastSeqQuery).Scan(&last); err != nil {
 		return 0, fmt.Errorf("sqlite: last seq: %w", err)
 	}
 	return last, nil
-}
-
-// querier is a transaction or the reader pool.
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-// findExisting finds which events of the group are already stored. The
-// ID index holds hashes; a hash that matches is confirmed against the
-// stored event's account and eventID.
-func (s *Store) findExisting(ctx context.Context, tx *sql.Tx, group []*store.AppendRequest) (map[idKey]int64, error) {
-	existing := map[idKey]int64{}
-	var hashes []any
-	for _, r := range group {
-		for _, e := range r.Events {
-			hashes = append(hashes, idHash(e.Account, e.ID))
-		}
-	}
-	var candidates []int64
-	for len(hashes) > 0 {
-		n := min(len(hashes), 500)
-		rows, err := tx.QueryContext(ctx, `SELECT seq FROM ids WHERE h IN (?`+strings.Repeat(",?", n-1)+`)`, hashes[:n]...)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-		}
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-			}
-			candidates = append(candidates, seq)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-		}
-		hashes = hashes[n:]
-	}
-	if len(candidates) == 0 {
-		return existing, nil
-	}
-	evs, err := s.bySeq(ctx, tx, candidates, false)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range evs {
-		existing[idKey{e.Account, e.ID}] = e.Seq
-	}
-	return existing, nil
 }
 
 // placeholders returns "(?,?,…),(?,?,…)…": n rows of width parameters.
@@ -395,6 +229,9 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	top := store.NewTopK(q)
+	// Pending postings first: a batch indexed meanwhile is in the index
+	// rows read after (TopK keeps a posting offered twice once).
+	top.AddPostings(s.pendingPostings(key, store.Day(start), store.Day(end)))
 	if err := s.scanRows(ctx, top, key, start, end); err != nil {
 		return store.Page{}, err
 	}
@@ -404,7 +241,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	for i, p := range found {
 		seqs[i] = p.Seq
 	}
-	evs, err := s.bySeq(ctx, s.r, seqs, true)
+	evs, err := s.bySeq(ctx, seqs, true)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -425,18 +262,17 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 		return fmt.Errorf("sqlite: lookup: %w", err)
 	}
 	defer rows.Close()
-	day := int64(math.MaxInt64)
 	for rows.Next() {
 		var d, tmax, tmin int64
 		var data []byte
 		if err := rows.Scan(&d, &tmax, &tmin, &data); err != nil {
 			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
-		// Postings of an older day are older than all found so far.
-		if top.Full() && (d < day || top.Done(tmax)) {
+		// Rows come newest day first, newest row first within a day: once
+		// one is older than a full page, so are all after it.
+		if top.Full() && top.Done(tmax) {
 			break
 		}
-		day = d
 		if tmin > end {
 			continue
 		}
@@ -449,11 +285,16 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
 	var page store.Page
+	var seqs []int64
+	s.pmu.Lock()
+	if seq, ok := s.pendingIDs[idKey{q.Account, q.Value}]; ok {
+		seqs = append(seqs, seq)
+	}
+	s.pmu.Unlock()
 	rows, err := s.byHash.QueryContext(ctx, idHash(q.Account, q.Value))
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)
 	}
-	var seqs []int64
 	for rows.Next() {
 		var seq int64
 		if err := rows.Scan(&seq); err != nil {
@@ -466,7 +307,7 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	if err := rows.Err(); err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)
 	}
-	evs, err := s.bySeq(ctx, s.r, seqs, true)
+	evs, err := s.bySeq(ctx, seqs, true)
 	if err != nil {
 		return page, err
 	}
@@ -484,16 +325,15 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	return page, nil
 }
 
-// findBlock returns the block holding seq (ok false if none does).
-func (s *Store) findBlock(ctx context.Context, db querier, seq int64) (block, bool, error) {
-	var b block
-	var row *sql.Row
-	if db == querier(s.r) {
-		row = s.block.QueryRowContext(ctx, seq)
-	} else {
-		row = db.QueryRowContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`, seq)
+// findBlock returns the block holding seq (ok false if none does). Pending
+// blocks are looked at first: one the indexer takes away meanwhile is in
+// the database by the time it is asked.
+func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
+	if b, ok := s.pendingBlock(seq); ok {
+		return b, true, nil
 	}
-	err := row.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
+	var b block
+	err := s.block.QueryRowContext(ctx, seq).Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, false, nil
 	}
@@ -506,7 +346,7 @@ func (s *Store) findBlock(ctx context.Context, db querier, seq int64) (block, bo
 // bySeq reads events by sequence number, in the order asked; a seq no
 // block holds (purged) is left out, as are events older than the
 // retention cut when visible is set.
-func (s *Store) bySeq(ctx context.Context, db querier, seqs []int64, visible bool) ([]*event.Event, error) {
+func (s *Store) bySeq(ctx context.Context, seqs []int64, visible bool) ([]*event.Event, error) {
 	out := make([]*event.Event, 0, len(seqs))
 	var b block
 	have := false
@@ -514,12 +354,10 @@ func (s *Store) bySeq(ctx context.Context, db querier, seqs []int64, visible boo
 	for _, seq := range seqs {
 		if !have || seq < b.seq0 || seq > b.seqN {
 			var err error
-			var ok bool
-			if b, ok, err = s.findBlock(ctx, db, seq); err != nil {
+			if b, have, err = s.findBlock(ctx, seq); err != nil {
 				return nil, err
 			}
-			have = ok
-			if !ok {
+			if !have {
 				continue
 			}
 		}
@@ -546,9 +384,7 @@ func (s *Store) bySeq(ctx context.Context, db querier, seqs []int64, visible boo
 // Stats implements store.Store.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 	var st store.Stats
-	if err := s.r.QueryRowContext(ctx, lastSeqQuery).Scan(&st.LastSeq); err != nil {
-		return st, fmt.Errorf("sqlite: stats: %w", err)
-	}
+	st.LastSeq = s.last.Load()
 	for _, suffix := range []string{"", "-wal"} {
 		if fi, err := os.Stat(s.path + suffix); err == nil {
 			st.Bytes += fi.Size()
@@ -563,6 +399,8 @@ func (s *Store) Close() error {
 	var err error
 	s.closed.Do(func() {
 		s.group.Close()
+		close(s.ixQuit)
+		<-s.ixDone
 		err = errors.Join(s.scan.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err

@@ -145,7 +145,7 @@ func TestMigratesEventsTable(t *testing.T) {
 	}
 	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
 		event_id TEXT NOT NULL, t INTEGER NOT NULL, category TEXT NOT NULL, record BLOB NOT NULL);
-		CREATE UNIQUE INDEX events_by_id ON events(account, event_id); DELETE FROM blocks; DELETE FROM ids`); err != nil {
+		CREATE UNIQUE INDEX events_by_id ON events(account, event_id); DELETE FROM blocks; DELETE FROM ids; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range evs {

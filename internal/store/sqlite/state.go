@@ -25,6 +25,8 @@ func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.E
 	if limit <= 0 {
 		return nil, nil
 	}
+	// Pending blocks first: one indexed meanwhile is among the database's.
+	pending := s.pendingBlocks()
 	rows, err := s.r.QueryContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks
 		WHERE seqn > ? ORDER BY seq0 LIMIT ?`, after, limit)
 	if err != nil {
@@ -42,6 +44,11 @@ func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.E
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read log: %w", err)
+	}
+	for _, b := range pending {
+		if b.seqN > after && (len(blocks) == 0 || b.seq0 > blocks[len(blocks)-1].seqN) {
+			blocks = append(blocks, b)
+		}
 	}
 	// Events past the retention cut whose block is still kept are returned:
 	// a consumer must see every seq up to the end of the log.

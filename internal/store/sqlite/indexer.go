@@ -1,0 +1,281 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// maxIndexBatch bounds the events one index transaction writes.
+const maxIndexBatch = 50_000
+
+// indexLoop is the indexer: it writes pending batches to the database
+// until the store closes, then drains what is left.
+func (s *Store) indexLoop() {
+	defer close(s.ixDone)
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	for {
+		select {
+		case <-s.kick:
+		case <-retry.C:
+		case <-s.ixQuit:
+			s.indexPending() // what fails here is re-indexed from the log at the next open
+			return
+		}
+		if err := s.indexPending(); err != nil {
+			retry.Reset(200 * time.Millisecond)
+		}
+	}
+}
+
+// indexPending indexes pending batches until none is left.
+func (s *Store) indexPending() error {
+	for {
+		s.pmu.Lock()
+		n, events := 0, 0
+		for n < len(s.pending) && events < maxIndexBatch {
+			events += len(s.pending[n].ids)
+			n++
+		}
+		take := s.pending[:n:n]
+		s.pmu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if err := s.writeIndex(context.Background(), take); err != nil {
+			s.indexErr.Store(err.Error())
+			return err
+		}
+		s.indexErr.Store("")
+		s.pmu.Lock()
+		s.pending = s.pending[n:]
+		for _, bt := range take {
+			for _, id := range bt.ids {
+				if s.pendingIDs[id.key] == id.seq {
+					delete(s.pendingIDs, id.key)
+				}
+			}
+			s.pendingEvents -= len(bt.ids)
+		}
+		s.pcond.Broadcast()
+		s.pmu.Unlock()
+	}
+}
+
+// writeIndex writes batches (consecutive, oldest first) in one
+// transaction: their blocks, ID index entries and postings, the sequence
+// and the log position indexed through.
+func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	exec := func(q string, args []any) error {
+		st, ok := stmts[q]
+		if !ok {
+			var err error
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+			stmts[q] = st
+		}
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}
+	postings := map[[2]int64][]store.Posting{}
+	for _, bt := range batches {
+		idRows := make([]any, 0, 2*len(bt.ids))
+		for _, id := range bt.ids {
+			idRows = append(idRows, id.h, id.seq)
+		}
+		if err := insertBlock(ctx, tx, exec, bt.b, bt.tmin, bt.tmax, idRows); err != nil {
+			return err
+		}
+		for dk, ps := range bt.postings {
+			postings[dk] = append(postings[dk], ps...)
+		}
+	}
+	rows := store.GroupPostings(postings)
+	for len(rows) > 0 {
+		n := min(len(rows), lookupChunk)
+		args := make([]any, 0, n*7)
+		for _, r := range rows[:n] {
+			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
+		}
+		if err := exec("INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
+			return fmt.Errorf("sqlite: index: %w", err)
+		}
+		rows = rows[n:]
+	}
+	last := batches[len(batches)-1].b
+	if err := setIndexed(ctx, tx, last); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// setIndexed records, in tx, that the log is indexed through block b.
+func setIndexed(ctx context.Context, tx *sql.Tx, b block) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?), ('indexed_seg', ?), ('indexed_end', ?)
+		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, b.seqN, b.seg, b.off+b.size)
+	if err != nil {
+		return fmt.Errorf("sqlite: sequence: %w", err)
+	}
+	return nil
+}
+
+// insertBlock writes the rows of one block: the block and its events' ID
+// index entries (idRows: hash, seq pairs).
+func insertBlock(ctx context.Context, tx *sql.Tx, exec func(string, []any) error, b block, tmin, tmax int64, idRows []any) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks(seq0, seqn, seg, off, size, tmin, tmax, lens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.seq0, b.seqN, b.seg, b.off, b.size, tmin, tmax, b.lens); err != nil {
+		return fmt.Errorf("sqlite: block: %w", err)
+	}
+	for len(idRows) > 0 {
+		n := min(len(idRows)/2, idChunk)
+		if err := exec("INSERT INTO ids(h, seq) VALUES "+placeholders(n, 2), idRows[:2*n]); err != nil {
+			return fmt.Errorf("sqlite: id index: %w", err)
+		}
+		idRows = idRows[2*n:]
+	}
+	return nil
+}
+
+// seqValue reads one number of the seqs table (0 when absent).
+func seqValue(ctx context.Context, db *sql.DB, name string) (int64, error) {
+	var v int64
+	err := db.QueryRowContext(ctx, `SELECT last FROM seqs WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// recoverLog indexes the frames past the indexed position (appends that
+// were acknowledged but not yet indexed when the process stopped), cuts off
+// a torn last frame, and gives the writer the last segment.
+func (s *Store) recoverLog(ctx context.Context) error {
+	seg, err := seqValue(ctx, s.w, "indexed_seg")
+	if err != nil {
+		return err
+	}
+	end, err := seqValue(ctx, s.w, "indexed_end")
+	if err != nil {
+		return err
+	}
+	last, err := s.lastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	nums, err := listSegments(s.segs.dir)
+	if err != nil {
+		return fmt.Errorf("sqlite: segments: %w", err)
+	}
+	active, activeEnd := int64(0), int64(0)
+	for i, n := range nums {
+		if n < seg {
+			continue
+		}
+		from := int64(0)
+		if n == seg {
+			from = end
+		}
+		good, err := s.recoverSegment(ctx, n, from, &last)
+		if err != nil {
+			return err
+		}
+		active, activeEnd = n, good
+		fi, err := os.Stat(segmentName(s.segs.dir, n))
+		if err != nil {
+			return err
+		}
+		if fi.Size() > good { // torn: nothing after it was ever acknowledged
+			for _, m := range nums[i+1:] {
+				if err := os.Remove(segmentName(s.segs.dir, m)); err != nil {
+					return err
+				}
+			}
+			break
+		}
+	}
+	if seg > 0 && active == 0 {
+		return fmt.Errorf("sqlite: segment %d, indexed through byte %d, is missing", seg, end)
+	}
+	s.next = last
+	s.last.Store(last)
+	if active > 0 {
+		return s.segs.resume(active, activeEnd)
+	}
+	return nil
+}
+
+// recoverSegment indexes the whole frames of segment n from byte from on,
+// numbered after *last, and returns where they end.
+func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) (int64, error) {
+	data, err := os.ReadFile(segmentName(s.segs.dir, n))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
+	}
+	if int64(len(data)) < from {
+		return 0, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, len(data), from)
+	}
+	off := from
+	var bt *batch
+	flush := func() error {
+		if bt == nil {
+			return nil
+		}
+		err := s.writeIndex(ctx, []*batch{bt})
+		bt = nil
+		return err
+	}
+	for off < int64(len(data)) {
+		e, keys, size, err := parseFrameKeys(data[off:], true)
+		if err != nil || e.Seq != *last+1 {
+			break
+		}
+		if bt == nil {
+			bt = &batch{b: block{seq0: e.Seq, seg: n, off: off}, tmin: math.MaxInt64, tmax: math.MinInt64,
+				postings: map[[2]int64][]store.Posting{}}
+		}
+		bt.b.seqN = e.Seq
+		bt.b.size += int64(size)
+		bt.b.lens = binary.AppendUvarint(bt.b.lens, uint64(size))
+		bt.ids = append(bt.ids, idEntry{key: idKey{e.Account, e.ID}, h: idHash(e.Account, e.ID), seq: e.Seq})
+		t := e.Time.Unix()
+		bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
+		for _, k := range keys {
+			dk := [2]int64{store.Day(t), k}
+			bt.postings[dk] = append(bt.postings[dk], store.Posting{Time: t, Seq: e.Seq})
+		}
+		*last = e.Seq
+		off += int64(size)
+		if len(bt.ids) >= maxIndexBatch {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return off, flush()
+}

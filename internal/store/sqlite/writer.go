@@ -1,0 +1,231 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// An append is acknowledged once its frames are synced in the segment
+// file: that is the commit. The group commit goroutine (the writer) checks
+// eventIDs, numbers the events, writes and syncs their frames, and hands
+// the batch to the indexer, which writes blocks, the ID index and postings
+// to the database in transactions of many batches. Until then a batch is
+// pending: reads find its events in memory, so every acknowledged event is
+// visible at once. After a crash, open re-indexes the frames past the last
+// indexed position.
+
+// maxPending bounds the events written but not yet indexed; the writer
+// waits for the indexer beyond it (and fails the append if it cannot
+// catch up within pendingWait).
+const (
+	maxPending  = 100_000
+	pendingWait = 10 * time.Second
+)
+
+// batch is one commit's events between the writer and the indexer.
+type batch struct {
+	b          block
+	tmin, tmax int64
+	ids        []idEntry
+	postings   map[[2]int64][]store.Posting
+}
+
+type idEntry struct {
+	key idKey
+	h   int64
+	seq int64
+}
+
+type idKey struct{ account, id string }
+
+// errIndexBehind fails an append while the indexer cannot keep up.
+var errIndexBehind = errors.New("sqlite: the index is too far behind the log; retry later")
+
+// waitRoom blocks until the pending batches leave room for more.
+func (s *Store) waitRoom() error {
+	deadline := time.Now().Add(pendingWait)
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for s.pendingEvents >= maxPending {
+		if time.Now().After(deadline) {
+			return errIndexBehind
+		}
+		s.kickIndexer()
+		s.pcond.Wait()
+	}
+	return nil
+}
+
+// commit is the writer's: it runs one group.
+func (s *Store) commit(group []*store.AppendRequest) error {
+	if err := s.waitRoom(); err != nil {
+		return err
+	}
+	existing, err := s.findExisting(context.Background(), group)
+	if err != nil {
+		return err
+	}
+	first := s.next + 1
+	seq := s.next
+	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[[2]int64][]store.Posting{}}
+	var frames, lens []byte
+	for _, r := range group {
+		r.Results = make([]store.AppendResult, len(r.Events))
+		for i, e := range r.Events {
+			key := idKey{e.Account, e.ID}
+			if old, ok := existing[key]; ok {
+				r.Results[i] = store.AppendResult{Seq: old, Duplicate: true}
+				continue
+			}
+			seq++
+			existing[key] = seq
+			r.Results[i] = store.AppendResult{Seq: seq}
+			keys := store.EventKeys(e)
+			n := len(frames)
+			frames = appendFrame(frames, e, seq, keys)
+			lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
+			bt.ids = append(bt.ids, idEntry{key: key, h: idHash(e.Account, e.ID), seq: seq})
+			t := e.Time.Unix()
+			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
+			d := store.Day(t)
+			for _, k := range keys {
+				bt.postings[[2]int64{d, k}] = append(bt.postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
+			}
+		}
+	}
+	if seq >= first {
+		seg, off, err := s.segs.write(frames, first)
+		if err != nil {
+			return err
+		}
+		s.next = seq
+		bt.b = block{seq0: first, seqN: seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
+		s.addPending(bt)
+	}
+	for _, r := range group {
+		for i, e := range r.Events {
+			if !r.Results[i].Duplicate {
+				e.Seq = r.Results[i].Seq
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) addPending(bt *batch) {
+	s.pmu.Lock()
+	s.pending = append(s.pending, bt)
+	for _, id := range bt.ids {
+		s.pendingIDs[id.key] = id.seq
+	}
+	s.pendingEvents += len(bt.ids)
+	s.last.Store(bt.b.seqN)
+	s.pmu.Unlock()
+	s.kickIndexer()
+}
+
+func (s *Store) kickIndexer() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// findExisting finds which events of the group are already stored: in a
+// pending batch, or in the ID index (whose hashes are confirmed against
+// the stored event's account and eventID). Pending batches are looked at
+// first: one the indexer takes away meanwhile is in the index by then.
+func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]int64, error) {
+	existing := map[idKey]int64{}
+	var hashes []any
+	s.pmu.Lock()
+	for _, r := range group {
+		for _, e := range r.Events {
+			key := idKey{e.Account, e.ID}
+			if seq, ok := s.pendingIDs[key]; ok {
+				existing[key] = seq
+				continue
+			}
+			hashes = append(hashes, idHash(e.Account, e.ID))
+		}
+	}
+	s.pmu.Unlock()
+	var candidates []int64
+	for len(hashes) > 0 {
+		n := min(len(hashes), 500)
+		rows, err := s.r.QueryContext(ctx, `SELECT seq FROM ids WHERE h IN (?`+strings.Repeat(",?", n-1)+`)`, hashes[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+			}
+			candidates = append(candidates, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
+		}
+		hashes = hashes[n:]
+	}
+	if len(candidates) == 0 {
+		return existing, nil
+	}
+	evs, err := s.bySeq(ctx, candidates, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		existing[idKey{e.Account, e.ID}] = e.Seq
+	}
+	return existing, nil
+}
+
+// pendingBlocks returns the pending batches' blocks, oldest first.
+func (s *Store) pendingBlocks() []block {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	out := make([]block, len(s.pending))
+	for i, bt := range s.pending {
+		out[i] = bt.b
+	}
+	return out
+}
+
+// pendingPostings returns the pending postings of key on days [d0, d1].
+func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	var out []store.Posting
+	for _, bt := range s.pending {
+		if store.Day(bt.tmax) < d0 || store.Day(bt.tmin) > d1 {
+			continue
+		}
+		for d := max(d0, store.Day(bt.tmin)); d <= min(d1, store.Day(bt.tmax)); d++ {
+			out = append(out, bt.postings[[2]int64{d, key}]...)
+		}
+	}
+	return out
+}
+
+// pendingBlock returns the pending block holding seq.
+func (s *Store) pendingBlock(seq int64) (block, bool) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	for _, bt := range s.pending {
+		if seq >= bt.b.seq0 && seq <= bt.b.seqN {
+			return bt.b, true
+		}
+	}
+	return block{}, false
+}
