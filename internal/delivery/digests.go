@@ -106,7 +106,11 @@ func (e *Engine) digests(ctx context.Context, t *trail.Trail, st *state, now tim
 			n := now.Sub(c.Start) / e.digestI
 			end = c.Start.Add(n * e.digestI)
 			c.PendingEnd = end
+			// Written on the next pass, once the plan is saved: a crash
+			// between writing and saving must not leave a digest the
+			// chain does not know.
 			changed = true
+			continue
 		}
 		if bk == nil {
 			if bk, err = e.buckets.Open(t.S3BucketName); err != nil {
