@@ -13,8 +13,14 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
-// maxIndexBatch bounds the events one index transaction writes.
-const maxIndexBatch = 50_000
+// maxIndexBatch bounds the events one index transaction writes. The
+// indexer lets batches gather for up to indexDelay (reads find pending
+// events in memory meanwhile): the more events one transaction indexes,
+// the fewer posting rows per event it writes, as events share keys.
+const (
+	maxIndexBatch = 100_000
+	indexDelay    = time.Second
+)
 
 // indexLoop is the indexer: it writes pending batches to the database
 // until the store closes, then drains what is left.
@@ -29,6 +35,14 @@ func (s *Store) indexLoop() {
 		case <-s.ixQuit:
 			s.indexPending() // what fails here is re-indexed from the log at the next open
 			return
+		}
+		gather := time.NewTimer(indexDelay)
+		select {
+		case <-gather.C:
+		case <-s.full:
+			gather.Stop()
+		case <-s.ixQuit:
+			gather.Stop()
 		}
 		if err := s.indexPending(); err != nil {
 			retry.Reset(200 * time.Millisecond)
@@ -52,6 +66,9 @@ func (s *Store) indexPending() error {
 		}
 		if err := s.writeIndex(context.Background(), take); err != nil {
 			s.indexErr.Store(err.Error())
+			s.pmu.Lock()
+			s.pcond.Broadcast() // flushIndex gives up
+			s.pmu.Unlock()
 			return err
 		}
 		s.indexErr.Store("")

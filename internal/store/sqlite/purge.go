@@ -27,6 +27,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	} else {
 		cut = prev
 	}
+	s.flushIndex() // purge works on indexed blocks
 	blocks, err := s.blocksBefore(ctx, cut)
 	if err != nil {
 		return 0, err

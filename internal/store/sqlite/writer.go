@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 // waits for the indexer beyond it (and fails the append if it cannot
 // catch up within pendingWait).
 const (
-	maxPending  = 100_000
+	maxPending  = 200_000
 	pendingWait = 10 * time.Second
 )
 
@@ -58,6 +59,10 @@ func (s *Store) waitRoom() error {
 			return errIndexBehind
 		}
 		s.kickIndexer()
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
 		s.pcond.Wait()
 	}
 	return nil
@@ -126,9 +131,40 @@ func (s *Store) addPending(bt *batch) {
 		s.pendingIDs[id.key] = id.seq
 	}
 	s.pendingEvents += len(bt.ids)
+	full := s.pendingEvents >= maxIndexBatch
 	s.last.Store(bt.b.seqN)
 	s.pmu.Unlock()
 	s.kickIndexer()
+	if full {
+		select {
+		case s.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flushIndex returns once every batch pending now is indexed (or the
+// store closes).
+func (s *Store) flushIndex() {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if len(s.pending) == 0 {
+		return
+	}
+	through := s.pending[len(s.pending)-1].b.seqN
+	for len(s.pending) > 0 && s.pending[0].b.seq0 <= through {
+		s.kickIndexer()
+		select {
+		case s.full <- struct{}{}:
+		case <-s.ixDone:
+			return
+		default:
+		}
+		s.pcond.Wait()
+		if msg, _ := s.indexErr.Load().(string); msg != "" {
+			return
+		}
+	}
 }
 
 func (s *Store) kickIndexer() {
@@ -222,10 +258,9 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 func (s *Store) pendingBlock(seq int64) (block, bool) {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
-	for _, bt := range s.pending {
-		if seq >= bt.b.seq0 && seq <= bt.b.seqN {
-			return bt.b, true
-		}
+	i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
+	if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
+		return s.pending[i].b, true
 	}
 	return block{}, false
 }
