@@ -113,7 +113,7 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{}, kick: make(chan struct{}, 1),
-		full: make(chan struct{}, 1),
+		full:   make(chan struct{}, 1),
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
 	if err := s.init(dir); err != nil {
