@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ type scanner struct {
 	i     int
 	depth int
 	ws    bool // whitespace seen inside the current value (outside strings)
+	esc   bool // an escape seen in a string
 	// skim finds values' ends without checking them (the batch level of
 	// ingest: each record is checked on its own, so that one bad record
 	// fails alone).
@@ -187,12 +189,20 @@ func (s *scanner) skipInner() {
 func (s *scanner) str() error {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
+		// Eight bytes at a time past the bytes that need no look.
+		for s.i+8 <= len(s.b) && plain8(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
 			s.i++
 			return nil
 		case c == '\\':
+			s.esc = true
 			if s.i+1 >= len(s.b) {
 				return s.errf("unexpected end of input in string")
 			}
@@ -220,6 +230,17 @@ func (s *scanner) str() error {
 		}
 	}
 	return s.errf("unexpected end of input in string")
+}
+
+// plain8 reports whether none of the eight bytes of x needs a look in a
+// string: no quote, backslash, control character or non-ASCII byte. For the
+// lowest byte that does, its subtraction below borrows (sets its top bit)
+// or its top bit is set already; bytes that do not need a look leave the top
+// bits clear and borrow nothing.
+func plain8(x uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x
+	return t&tops == 0
 }
 
 func isHex4(b []byte) bool {
