@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -64,15 +65,20 @@ var fieldInfos [nFields]fieldInfo
 // rank+1, 0 for no field.
 var (
 	nameSlots [256]int8
-	nameSeed  uint32
+	nameSeed  uint64
 )
 
-func hashName(k []byte, seed uint32) uint8 {
-	h := seed
-	for _, c := range k {
-		h = (h ^ uint32(c)) * 16777619
+func hashName(k []byte, seed uint64) uint8 {
+	// The last eight bytes and the length tell the names of fieldOrder apart.
+	var x uint64
+	if n := len(k); n >= 8 {
+		x = binary.LittleEndian.Uint64(k[n-8:])
+	} else {
+		for i, c := range k {
+			x |= uint64(c) << (8 * i)
+		}
 	}
-	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
+	return uint8((x + uint64(len(k))) * seed >> 56)
 }
 
 func init() {
@@ -86,7 +92,7 @@ func init() {
 		f.kind, f.checked = fieldKinds[name]
 		f.max = fieldMax[name]
 	}
-	for seed := uint32(2166136261); ; seed++ {
+	for seed := uint64(0x9e3779b97f4a7c15); ; seed += 2 {
 		var slots [256]int8
 		ok := true
 		for r, name := range fieldOrder {
