@@ -3,7 +3,6 @@ package event
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -177,7 +176,12 @@ func (id *identity) username() string {
 // ShortName is what users type for a resource: the part of an ARN after its
 // last '/' or ':'.
 func ShortName(arn string) string {
-	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
+	// Bytes, not runes: in UTF-8 no byte of a multi-byte rune is '/' or ':'.
+	i := len(arn) - 1
+	for i >= 0 && arn[i] != '/' && arn[i] != ':' {
+		i--
+	}
+	if i >= 0 && i < len(arn)-1 {
 		return arn[i+1:]
 	}
 	return arn

@@ -293,16 +293,18 @@ func (d *decoder) walkResources(v []byte) bool {
 			s.i++
 			s.skipWS()
 		}
-		start := s.i
-		if s.skimValue() != nil || s.i == start {
+		if s.i >= len(v) {
 			return false
 		}
-		switch el := v[start:s.i]; el[0] {
+		switch v[s.i] {
 		case 'n': // a null entry is a Resource of empty fields
+			s.i += len("null")
 		case '{':
-			if !members(el, resourceNames, 0, rv[:]) {
+			end, ok := membersAt(v, s.i, resourceNames, 0, rv[:])
+			if !ok {
 				return false
 			}
+			s.i = end
 			d.res = append(d.res, resourceText{typ: d.addText(rv[2]), arn: d.addText(rv[0])})
 		default:
 			return false
@@ -331,42 +333,49 @@ func textIs(q []byte, s string) bool {
 // written with escapes or not in ASCII, a name that matches one of names
 // but for case, a field given twice, or a value of the wrong kind.
 func members(obj []byte, names []string, objMask uint32, vals [][]byte) bool {
+	_, ok := membersAt(obj, 0, names, objMask, vals)
+	return ok
+}
+
+// membersAt is members of the object that starts at obj[at]; it also
+// returns the offset just past the object.
+func membersAt(obj []byte, at int, names []string, objMask uint32, vals [][]byte) (int, bool) {
 	clear(vals)
 	var seen uint32
-	s := scanner{b: obj, i: 1}
+	s := scanner{b: obj, i: at + 1}
 	for {
 		s.skipWS()
 		if s.i >= len(obj) {
-			return false
+			return 0, false
 		}
 		switch obj[s.i] {
 		case '}':
-			return true
+			return s.i + 1, true
 		case ',':
 			s.i++
 			s.skipWS()
 		}
 		if s.i >= len(obj) || obj[s.i] != '"' {
-			return false
+			return 0, false
 		}
 		ks := s.i + 1
 		n := bytes.IndexByte(obj[ks:], '"')
 		if n < 0 {
-			return false
+			return 0, false
 		}
 		key := obj[ks : ks+n]
 		if bytes.IndexByte(key, '\\') >= 0 {
-			return false
+			return 0, false
 		}
 		s.i = ks + n + 1
 		if s.skipWS(); s.i >= len(obj) || obj[s.i] != ':' {
-			return false
+			return 0, false
 		}
 		s.i++
 		s.skipWS()
 		start := s.i
 		if s.skimValue() != nil || s.i == start {
-			return false
+			return 0, false
 		}
 		v := obj[start:s.i]
 		f := -1
@@ -377,50 +386,54 @@ func members(obj []byte, names []string, objMask uint32, vals [][]byte) bool {
 			}
 		}
 		if f < 0 {
+			if !isASCII(key) {
+				return 0, false
+			}
 			for _, name := range names {
-				if foldsTo(key, name) {
-					return false
+				if len(key) == len(name) && equalFoldASCII(key, name) {
+					return 0, false
 				}
 			}
 			continue
 		}
 		if seen&(1<<f) != 0 {
-			return false
+			return 0, false
 		}
 		seen |= 1 << f
 		switch v[0] {
 		case 'n':
 		case '"':
 			if objMask&(1<<f) != 0 {
-				return false
+				return 0, false
 			}
 			vals[f] = v
 		case '{':
 			if objMask&(1<<f) == 0 {
-				return false
+				return 0, false
 			}
 			vals[f] = v
 		default:
-			return false
+			return 0, false
 		}
 	}
 }
 
-// foldsTo reports whether encoding/json might match the member name k to
-// the field name (ASCII): any name not in ASCII might, an ASCII name does
-// when it equals name but for case.
-func foldsTo(k []byte, name string) bool {
+// isASCII reports whether k is in ASCII. encoding/json might match a name
+// that is not to a field through Unicode case folding.
+func isASCII(k []byte) bool {
 	for _, c := range k {
 		if c >= 0x80 {
-			return true
+			return false
 		}
 	}
-	if len(k) != len(name) {
-		return false
-	}
+	return true
+}
+
+// equalFoldASCII reports whether the ASCII k and name, of one length, are
+// equal but for case: whether encoding/json would match k to name.
+func equalFoldASCII(k []byte, name string) bool {
 	for i, c := range k {
-		n := name[i]
-		if c != n && lower(c) != lower(n) {
+		if n := name[i]; c != n && lower(c) != lower(n) {
 			return false
 		}
 	}
@@ -783,7 +796,16 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	}
 	t0 := d.seal(0)
 
-	e := &Event{}
+	// The Event and its keys in one allocation, when they fit.
+	nkeys := 5 + 3*len(d.res)
+	var e *Event
+	var ks keySet
+	if nkeys <= eventKeys {
+		ek := new(eventWithKeys)
+		e, ks.keys = &ek.e, ek.keys[:0]
+	} else {
+		e, ks.keys = new(Event), make([]LookupKey, 0, nkeys)
+	}
 	// Category and type first: insight records carry their name and source
 	// inside insightDetails.
 	category := t0.get(catS)
@@ -912,7 +934,6 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	e.ID = id
 
 	// Lookup keys.
-	ks := keySet{keys: make([]LookupKey, 0, 5+3*len(d.res))}
 	ks.add(AttrEventName, name)
 	ks.add(AttrEventSource, source)
 	if v := d.field(rReadOnly); v != nil && string(v) != "null" {
@@ -975,6 +996,15 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
 	}
 	return e, nil
+}
+
+// eventKeys is how many lookup keys an eventWithKeys holds: enough for a
+// record of one resource.
+const eventKeys = 8
+
+type eventWithKeys struct {
+	e    Event
+	keys [eventKeys]LookupKey
 }
 
 var (
