@@ -135,6 +135,7 @@ type decoder struct {
 	text  []byte // the text of the strings the Event keeps
 	res   []resourceText
 	buf   []byte // a record encoded for its content ID
+	idAt  int    // where encode wrote (or would have written) the eventID member
 	ident [5][]byte
 }
 
@@ -590,6 +591,9 @@ func (d *decoder) encode(out []byte) []byte {
 	out = append(out, '{')
 	n := 0
 	for r := range nFields {
+		if r == rEventID {
+			d.idAt = len(out)
+		}
 		if d.has&(1<<r) == 0 {
 			continue
 		}
@@ -924,11 +928,18 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	}
 
 	id := t0.get(idS)
+	var hashed []byte // the record as hashed for its ID, in d.buf
+	var idAt, idLen int
 	if id == "" {
 		d.buf = append(d.buf[:0], account...)
 		d.buf = append(d.buf, 0)
 		d.buf = d.encode(d.buf)
 		id = contentID(sha256.Sum256(d.buf))
+		hashed = d.buf[len(account)+1:]
+		idAt = d.idAt - (len(account) + 1)
+		if v := d.field(rEventID); v != nil { // null or ""
+			idLen = 1 + len(fieldInfos[rEventID].key) + len(v)
+		}
 		d.setString(rEventID, id)
 	}
 	e.ID = id
@@ -991,7 +1002,20 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 		}
 	}
 	e.Keys = ks.keys
-	e.Record = d.encode(make([]byte, 0, d.encodedSize()))
+	if hashed != nil && idAt > 1 {
+		// The record as hashed with its eventID member put in: written
+		// after a member (eventVersion at least), it starts with a comma.
+		v := d.vals[rEventID]
+		key := fieldInfos[rEventID].key
+		rec := make([]byte, 0, len(hashed)-idLen+1+len(key)+len(v))
+		rec = append(rec, hashed[:idAt]...)
+		rec = append(rec, ',')
+		rec = append(rec, key...)
+		rec = append(rec, v...)
+		e.Record = append(rec, hashed[idAt+idLen:]...)
+	} else {
+		e.Record = d.encode(make([]byte, 0, d.encodedSize()))
+	}
 	if len(e.Record) > MaxRecordBytes {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
 	}
