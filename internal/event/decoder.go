@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -148,8 +149,10 @@ func getDecoder() *decoder { return decoders.Get().(*decoder) }
 // putDecoder returns d to the pool, dropping its references to the record
 // and any buffer grown too large to keep.
 func putDecoder(d *decoder) {
+	for h := d.has; h != 0; h &= h - 1 {
+		d.vals[bits.TrailingZeros64(h)] = nil
+	}
 	d.has = 0
-	clear(d.vals[:])
 	clear(d.other)
 	d.other = d.other[:0]
 	clear(d.ident[:])
@@ -359,16 +362,19 @@ func membersAt(obj []byte, at int, names []string, objMask uint32, vals [][]byte
 		if s.i >= len(obj) || obj[s.i] != '"' {
 			return 0, false
 		}
-		ks := s.i + 1
-		n := bytes.IndexByte(obj[ks:], '"')
-		if n < 0 {
+		// Names are short: a loop beats bytes.IndexByte's call.
+		ks, ke := s.i+1, s.i+1
+		for ke < len(obj) && obj[ke] != '"' {
+			if obj[ke] == '\\' {
+				return 0, false
+			}
+			ke++
+		}
+		if ke >= len(obj) {
 			return 0, false
 		}
-		key := obj[ks : ks+n]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			return 0, false
-		}
-		s.i = ks + n + 1
+		key := obj[ks:ke]
+		s.i = ke + 1
 		if s.skipWS(); s.i >= len(obj) || obj[s.i] != ':' {
 			return 0, false
 		}
