@@ -2,9 +2,11 @@ package event
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -21,6 +23,7 @@ type scanner struct {
 	i     int
 	depth int
 	ws    bool // whitespace seen inside the current value (outside strings)
+	esc   bool // an escape seen in a string
 	// skim finds values' ends without checking them (the batch level of
 	// ingest: each record is checked on its own, so that one bad record
 	// fails alone).
@@ -37,7 +40,7 @@ func (s *scanner) skimValue() error {
 		switch c {
 		case '"':
 			s.i++
-			for s.i < len(s.b) && s.b[s.i] != '"' {
+			for s.i = skipPlain(s.b, s.i); s.i < len(s.b) && s.b[s.i] != '"'; s.i = skipPlain(s.b, s.i) {
 				if s.b[s.i] == '\\' {
 					s.i++
 				}
@@ -185,41 +188,74 @@ func (s *scanner) skipInner() {
 }
 
 func (s *scanner) str() error {
-	s.i++ // opening quote
-	for s.i < len(s.b) {
-		c := s.b[s.i]
+	b := s.b
+	i := s.i + 1 // past the opening quote
+	for {
+		i = skipPlain(b, i)
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
 		switch {
 		case c == '"':
-			s.i++
+			s.i = i + 1
 			return nil
 		case c == '\\':
-			if s.i+1 >= len(s.b) {
+			s.esc = true
+			s.i = i
+			if i+1 >= len(b) {
 				return s.errf("unexpected end of input in string")
 			}
-			switch s.b[s.i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i += 2
 			case 'u':
-				if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
 					return s.errf("invalid \\u escape")
 				}
-				s.i += 6
+				i += 6
 			default:
-				return s.errf("invalid escape \\%c", s.b[s.i+1])
+				return s.errf("invalid escape \\%c", b[i+1])
 			}
 		case c < 0x20:
+			s.i = i
 			return s.errf("control character in string")
 		case c < utf8.RuneSelf:
-			s.i++
+			i++
 		default:
-			r, n := utf8.DecodeRune(s.b[s.i:])
+			r, n := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && n <= 1 {
+				s.i = i
 				return s.errf("invalid UTF-8 in string")
 			}
-			s.i += n
+			i += n
 		}
 	}
+	s.i = i
 	return s.errf("unexpected end of input in string")
+}
+
+// skipPlain returns the offset of the first byte of b from i on that needs
+// a look in a string (a quote, backslash, control character or non-ASCII
+// byte), looking at eight bytes at a time; or, near the end of b, i.
+func skipPlain(b []byte, i int) int {
+	for i+8 <= len(b) {
+		if t := special8(binary.LittleEndian.Uint64(b[i:])); t != 0 {
+			return i + bits.TrailingZeros64(t)>>3
+		}
+		i += 8
+	}
+	return i
+}
+
+// special8 marks with its top bit each byte of x up to and including the
+// first one (in memory order) that needs a look in a string; 0 if none
+// does. Below the first such byte nothing borrows, and that byte's top bit
+// ends up set: by the subtraction that borrows from it (a control
+// character, a quote or backslash made zero), or already (non-ASCII).
+func special8(x uint64) uint64 {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & tops
 }
 
 func isHex4(b []byte) bool {

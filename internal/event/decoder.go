@@ -1,0 +1,1043 @@
+package event
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"math/bits"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Decode's working state. A record's members are held in a fixed array
+// indexed by their place in fieldOrder (unknown members in a short list),
+// so that no map is built per record, and the record is written back by
+// walking that array. userIdentity and resources are read by walking their
+// already checked JSON, with encoding/json asked only where its answer could
+// differ from the walk's (names that match a field but for case, repeated
+// fields, values of the wrong type). The strings an Event keeps are copied
+// out of the record into one allocation.
+
+// nFields is len(fieldOrder).
+const nFields = 33
+
+// Ranks (places in fieldOrder) of the fields Decode reads or writes.
+var (
+	rEventVersion       = rank("eventVersion")
+	rUserIdentity       = rank("userIdentity")
+	rEventTime          = rank("eventTime")
+	rEventSource        = rank("eventSource")
+	rEventName          = rank("eventName")
+	rAwsRegion          = rank("awsRegion")
+	rEventID            = rank("eventID")
+	rReadOnly           = rank("readOnly")
+	rResources          = rank("resources")
+	rEventType          = rank("eventType")
+	rManagementEvent    = rank("managementEvent")
+	rRecipientAccountID = rank("recipientAccountId")
+	rEventCategory      = rank("eventCategory")
+	rInsightDetails     = rank("insightDetails")
+)
+
+func rank(name string) int {
+	r, ok := orderIndex[name]
+	if !ok {
+		panic("event: " + name + " is not in fieldOrder")
+	}
+	return r
+}
+
+// fieldInfo is what Decode knows of one field of fieldOrder.
+type fieldInfo struct {
+	name    string
+	key     []byte // the name written as a JSON member name, with its colon
+	checked bool   // the field's JSON kind is checked
+	kind    kind
+	max     int // the longest string allowed (bytes); 0 for no limit
+}
+
+var fieldInfos [nFields]fieldInfo
+
+// nameSlots finds a field's rank from its name: a perfect hash of the
+// names of fieldOrder (nameSeed is chosen so that no two collide) to
+// rank+1, 0 for no field.
+var (
+	nameSlots [256]int8
+	nameSeed  uint64
+)
+
+func hashName(k []byte, seed uint64) uint8 {
+	// The last eight bytes and the length tell the names of fieldOrder apart.
+	var x uint64
+	if n := len(k); n >= 8 {
+		x = binary.LittleEndian.Uint64(k[n-8:])
+	} else {
+		for i, c := range k {
+			x |= uint64(c) << (8 * i)
+		}
+	}
+	return uint8((x + uint64(len(k))) * seed >> 56)
+}
+
+func init() {
+	if len(fieldOrder) != nFields {
+		panic("event: nFields is not len(fieldOrder)")
+	}
+	for r, name := range fieldOrder {
+		f := &fieldInfos[r]
+		f.name = name
+		f.key = append(appendName(nil, []byte(name)), ':')
+		f.kind, f.checked = fieldKinds[name]
+		f.max = fieldMax[name]
+	}
+	for seed := uint64(0x9e3779b97f4a7c15); ; seed += 2 {
+		var slots [256]int8
+		ok := true
+		for r, name := range fieldOrder {
+			h := hashName([]byte(name), seed)
+			if slots[h] != 0 {
+				ok = false
+				break
+			}
+			slots[h] = int8(r + 1)
+		}
+		if ok {
+			nameSlots, nameSeed = slots, seed
+			break
+		}
+	}
+}
+
+// rankOf is the rank of the field named k, or -1 for a name not in fieldOrder.
+func rankOf(k []byte) int {
+	r := int(nameSlots[hashName(k, nameSeed)]) - 1
+	if r >= 0 && string(k) == fieldOrder[r] {
+		return r
+	}
+	return -1
+}
+
+// member is a record member whose name is not in fieldOrder.
+type member struct{ name, val []byte }
+
+// span is a string's place in decoder.text.
+type span struct{ off, end int }
+
+type decoder struct {
+	has   uint64 // bit r: the field of rank r is present
+	vals  [nFields][]byte
+	other []member // fields not in fieldOrder, in name order once scanned
+	// set holds, per rank, the storage of a value Decode wrote itself.
+	set   [nFields][]byte
+	cbuf  []byte // compacted values
+	text  []byte // the text of the strings the Event keeps
+	res   []resourceText
+	buf   []byte // a record encoded for its content ID
+	idAt  int    // where encode wrote (or would have written) the eventID member
+	ident [5][]byte
+}
+
+type resourceText struct{ typ, arn span }
+
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+func getDecoder() *decoder { return decoders.Get().(*decoder) }
+
+// putDecoder returns d to the pool, dropping its references to the record
+// and any buffer grown too large to keep.
+func putDecoder(d *decoder) {
+	for h := d.has; h != 0; h &= h - 1 {
+		d.vals[bits.TrailingZeros64(h)] = nil
+	}
+	d.has = 0
+	clear(d.other)
+	d.other = d.other[:0]
+	clear(d.ident[:])
+	const keep = 64 << 10
+	if cap(d.cbuf) > keep {
+		d.cbuf = nil
+	}
+	if cap(d.buf) > keep {
+		d.buf = nil
+	}
+	if cap(d.text) > keep {
+		d.text = nil
+	}
+	if cap(d.res) > 1024 {
+		d.res = nil
+	}
+	decoders.Put(d)
+}
+
+// present returns the field of rank r, or nil if the record has none.
+func (d *decoder) field(r int) []byte {
+	if d.has&(1<<r) == 0 {
+		return nil
+	}
+	return d.vals[r]
+}
+
+// setString sets the field of rank r to the JSON string s.
+func (d *decoder) setString(r int, s string) {
+	d.set[r] = appendJSONString(d.set[r][:0], s)
+	d.vals[r] = d.set[r]
+	d.has |= 1 << r
+}
+
+// setRaw sets the field of rank r to the JSON value v.
+func (d *decoder) setRaw(r int, v []byte) {
+	d.vals[r] = v
+	d.has |= 1 << r
+}
+
+// addText copies the text of the JSON string q into d.text; a value that
+// is not a string (nil, null) has the empty text.
+func (d *decoder) addText(q []byte) span {
+	off := len(d.text)
+	if len(q) < 2 || q[0] != '"' {
+		return span{off, off}
+	}
+	inner := q[1 : len(q)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		d.text = append(d.text, inner...)
+	} else {
+		s, _ := unquote(q)
+		d.text = append(d.text, s...)
+	}
+	return span{off, len(d.text)}
+}
+
+// fieldText is addText of the field of rank r.
+func (d *decoder) fieldText(r int) span { return d.addText(d.field(r)) }
+
+// texts is d.text from an offset on, made one string.
+type texts struct {
+	base int
+	s    string
+}
+
+func (t texts) get(sp span) string {
+	if sp.end == sp.off {
+		return ""
+	}
+	return t.s[sp.off-t.base : sp.end-t.base]
+}
+
+func (d *decoder) seal(from int) texts { return texts{from, string(d.text[from:])} }
+
+// identityKeys is what lookup keys a userIdentity gives.
+type identityKeys struct {
+	fast     bool // read by walking it; false: ask encoding/json
+	user     span
+	root     bool // the username is "root"
+	accessKV span
+}
+
+var (
+	identityNames = []string{"type", "userName", "accessKeyId", "arn", "sessionContext"}
+	sessionNames  = []string{"sessionIssuer"}
+	issuerNames   = []string{"userName"}
+	resourceNames = []string{"ARN", "accountId", "type"}
+	unknownNames  = []string{"type", "accessKeyId"}
+)
+
+// walkIdentity reads a checked userIdentity object as json.Unmarshal into
+// identity would, noting the texts of its keys in d.text.
+func (d *decoder) walkIdentity(v []byte) identityKeys {
+	iv := d.ident[:]
+	if !members(v, identityNames, 1<<4, iv) {
+		return identityKeys{}
+	}
+	k := identityKeys{fast: true}
+	var issuerUser []byte
+	if sc := iv[4]; sc != nil {
+		var sv, uv [1][]byte
+		if !members(sc, sessionNames, 1, sv[:]) {
+			return identityKeys{}
+		}
+		if is := sv[0]; is != nil {
+			if !members(is, issuerNames, 0, uv[:]) {
+				return identityKeys{}
+			}
+			issuerUser = uv[0]
+		}
+	}
+	// A JSON string's text is empty only when it is written "".
+	switch {
+	case len(iv[1]) > 2:
+		k.user = d.addText(iv[1])
+	case len(issuerUser) > 2:
+		k.user = d.addText(issuerUser)
+	default:
+		k.root = textIs(iv[0], "Root")
+	}
+	k.accessKV = d.addText(iv[2])
+	return k
+}
+
+// walkResources reads a checked resources array as json.Unmarshal into
+// []Resource would, noting the texts of their keys in d.res; false: ask
+// encoding/json.
+func (d *decoder) walkResources(v []byte) bool {
+	d.res = d.res[:0]
+	s := scanner{b: v, i: 1}
+	var rv [3][]byte
+	for {
+		s.skipWS()
+		if s.i >= len(v) {
+			return false
+		}
+		switch v[s.i] {
+		case ']':
+			return true
+		case ',':
+			s.i++
+			s.skipWS()
+		}
+		if s.i >= len(v) {
+			return false
+		}
+		switch v[s.i] {
+		case 'n': // a null entry is a Resource of empty fields
+			s.i += len("null")
+		case '{':
+			end, ok := membersAt(v, s.i, resourceNames, 0, rv[:])
+			if !ok {
+				return false
+			}
+			s.i = end
+			d.res = append(d.res, resourceText{typ: d.addText(rv[2]), arn: d.addText(rv[0])})
+		default:
+			return false
+		}
+	}
+}
+
+// textIs reports whether the JSON string q has the text s.
+func textIs(q []byte, s string) bool {
+	if len(q) < 2 || q[0] != '"' {
+		return false
+	}
+	inner := q[1 : len(q)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == s
+	}
+	t, _ := unquote(q)
+	return t == s
+}
+
+// members finds in the checked JSON object obj the members named names,
+// as json.Unmarshal into a struct of string fields (and of pointers to
+// structs: the names of objMask's bits) would: vals[i] is the value of
+// names[i], nil when it is absent or null. It returns false when
+// json.Unmarshal might see the object differently or refuse it: a name
+// written with escapes or not in ASCII, a name that matches one of names
+// but for case, a field given twice, or a value of the wrong kind.
+func members(obj []byte, names []string, objMask uint32, vals [][]byte) bool {
+	_, ok := membersAt(obj, 0, names, objMask, vals)
+	return ok
+}
+
+// membersAt is members of the object that starts at obj[at]; it also
+// returns the offset just past the object.
+func membersAt(obj []byte, at int, names []string, objMask uint32, vals [][]byte) (int, bool) {
+	clear(vals)
+	var seen uint32
+	s := scanner{b: obj, i: at + 1}
+	for {
+		s.skipWS()
+		if s.i >= len(obj) {
+			return 0, false
+		}
+		switch obj[s.i] {
+		case '}':
+			return s.i + 1, true
+		case ',':
+			s.i++
+			s.skipWS()
+		}
+		if s.i >= len(obj) || obj[s.i] != '"' {
+			return 0, false
+		}
+		// Names are short: a loop beats bytes.IndexByte's call.
+		ks, ke := s.i+1, s.i+1
+		for ke < len(obj) && obj[ke] != '"' {
+			if obj[ke] == '\\' {
+				return 0, false
+			}
+			ke++
+		}
+		if ke >= len(obj) {
+			return 0, false
+		}
+		key := obj[ks:ke]
+		s.i = ke + 1
+		if s.skipWS(); s.i >= len(obj) || obj[s.i] != ':' {
+			return 0, false
+		}
+		s.i++
+		s.skipWS()
+		start := s.i
+		if s.skimValue() != nil || s.i == start {
+			return 0, false
+		}
+		v := obj[start:s.i]
+		f := -1
+		for i, name := range names {
+			if string(key) == name {
+				f = i
+				break
+			}
+		}
+		if f < 0 {
+			if !isASCII(key) {
+				return 0, false
+			}
+			for _, name := range names {
+				if len(key) == len(name) && equalFoldASCII(key, name) {
+					return 0, false
+				}
+			}
+			continue
+		}
+		if seen&(1<<f) != 0 {
+			return 0, false
+		}
+		seen |= 1 << f
+		switch v[0] {
+		case 'n':
+		case '"':
+			if objMask&(1<<f) != 0 {
+				return 0, false
+			}
+			vals[f] = v
+		case '{':
+			if objMask&(1<<f) == 0 {
+				return 0, false
+			}
+			vals[f] = v
+		default:
+			return 0, false
+		}
+	}
+}
+
+// isASCII reports whether k is in ASCII. encoding/json might match a name
+// that is not to a field through Unicode case folding.
+func isASCII(k []byte) bool {
+	for _, c := range k {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether the ASCII k and name, of one length, are
+// equal but for case: whether encoding/json would match k to name.
+func equalFoldASCII(k []byte, name string) bool {
+	for i, c := range k {
+		if n := name[i]; c != n && lower(c) != lower(n) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// scan checks that b is one JSON object and files its members, values
+// compacted (a repeated name keeps its last value, as encoding/json does).
+// Its errors are splitObject's.
+func (d *decoder) scan(b []byte) error {
+	d.cbuf = d.cbuf[:0]
+	s := scanner{b: b}
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return errNotObject
+	}
+	s.i++
+	s.depth = 1
+	first := true
+	for {
+		s.skipWS()
+		if s.i >= len(b) {
+			return s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' && first {
+			s.i++
+			break
+		}
+		if b[s.i] != '"' {
+			return s.errf("object key must be a string")
+		}
+		ks := s.i
+		s.esc = false
+		if err := s.str(); err != nil {
+			return err
+		}
+		key := b[ks+1 : s.i-1]
+		if s.esc {
+			k, err := unquote(b[ks:s.i])
+			if err != nil {
+				return err
+			}
+			key = []byte(k)
+		}
+		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+			return s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipWS()
+		start := s.i
+		s.ws = false
+		if err := s.value(); err != nil {
+			return err
+		}
+		v := b[start:s.i]
+		if s.ws {
+			if cap(d.cbuf) < len(b) {
+				d.cbuf = make([]byte, 0, len(b))
+			}
+			n := len(d.cbuf)
+			d.cbuf = appendCompact(d.cbuf, v)
+			v = d.cbuf[n:len(d.cbuf):len(d.cbuf)]
+		}
+		if r := rankOf(key); r >= 0 {
+			d.vals[r] = v
+			d.has |= 1 << r
+		} else {
+			d.other = append(d.other, member{key, v})
+		}
+		if s.skipWS(); s.i >= len(b) {
+			return s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if b[s.i] != ',' {
+			return s.errf("invalid character %q after object member", b[s.i])
+		}
+		s.i++
+		first = false
+	}
+	if s.skipWS(); s.i != len(b) {
+		return s.errf("data after the object")
+	}
+	if len(d.other) > 1 {
+		// Name order; of a repeated name, the last value.
+		slices.SortStableFunc(d.other, func(a, b member) int { return bytes.Compare(a.name, b.name) })
+		out := d.other[:0]
+		for i, m := range d.other {
+			if i+1 < len(d.other) && bytes.Equal(d.other[i+1].name, m.name) {
+				continue
+			}
+			out = append(out, m)
+		}
+		clear(d.other[len(out):])
+		d.other = out
+	}
+	return nil
+}
+
+// appendCompact appends the checked JSON value v without its insignificant
+// whitespace, as json.Compact writes it.
+func appendCompact(dst, v []byte) []byte {
+	in := false
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, v[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, v[start:]...)
+}
+
+// encodedSize is about the size of the encoded record (exact unless an
+// unknown field's name needs escaping).
+func (d *decoder) encodedSize() int {
+	n := 2
+	for r := range nFields {
+		if d.has&(1<<r) != 0 {
+			n += len(fieldInfos[r].key) + len(d.vals[r]) + 1
+		}
+	}
+	for _, m := range d.other {
+		n += len(m.name) + 4 + len(m.val)
+	}
+	return n
+}
+
+// encode appends the record, its fields in CloudTrail's order: known fields
+// in fieldOrder, the rest after them in byte order of their names.
+func (d *decoder) encode(out []byte) []byte {
+	out = append(out, '{')
+	n := 0
+	for r := range nFields {
+		if r == rEventID {
+			d.idAt = len(out)
+		}
+		if d.has&(1<<r) == 0 {
+			continue
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = append(out, fieldInfos[r].key...)
+		out = append(out, d.vals[r]...)
+	}
+	for _, m := range d.other {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		n++
+		out = appendName(out, m.name)
+		out = append(out, ':')
+		out = append(out, m.val...)
+	}
+	return append(out, '}')
+}
+
+// appendName writes a member name as a JSON string: as it is when it needs
+// no escaping (every CloudTrail field name), else through encoding/json.
+func appendName(out []byte, k []byte) []byte {
+	for _, c := range k {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(string(k))
+			return append(out, b...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, k...)
+	return append(out, '"')
+}
+
+// appendJSONString appends s as json.Marshal writes it.
+func appendJSONString(out []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(out, b...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, s...)
+	return append(out, '"')
+}
+
+// appendTime appends t (UTC, a year of four digits) as TimeFormat writes it.
+func appendTime(out []byte, t time.Time) []byte {
+	y, mo, day := t.Date()
+	h, mi, sec := t.Clock()
+	two := func(out []byte, v int) []byte { return append(out, byte('0'+v/10), byte('0'+v%10)) }
+	out = two(out, y/100)
+	out = two(out, y%100)
+	out = append(out, '-')
+	out = two(out, int(mo))
+	out = append(out, '-')
+	out = two(out, day)
+	out = append(out, 'T')
+	out = two(out, h)
+	out = append(out, ':')
+	out = two(out, mi)
+	out = append(out, ':')
+	out = two(out, sec)
+	return append(out, 'Z')
+}
+
+// contentID derives a stable UUID-shaped eventID from the record's content, so
+// that a record resent without an eventID is recognized as the same event:
+// from the SHA-256 of the account, a zero byte and the record, which
+// d.buf holds.
+func contentID(sum [sha256.Size]byte) string {
+	u := sum[:16]
+	u[6] = (u[6] & 0x0f) | 0x50 // version 5 (name-based, SHA)
+	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	const hex = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hex[c>>4], hex[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// completeIdentity resolves an "Unknown" identity by its access key.
+func completeIdentity(raw json.RawMessage, identify func(string) (json.RawMessage, string, bool)) (json.RawMessage, string, bool) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, "", false
+	}
+	var v [2][]byte
+	if members(raw, unknownNames, 0, v[:]) {
+		if !textIs(v[0], "Unknown") || len(v[1]) <= 2 {
+			return nil, "", false
+		}
+		key, _ := unquote(v[1])
+		return identify(key)
+	}
+	var id struct {
+		Type        string `json:"type"`
+		AccessKeyID string `json:"accessKeyId"`
+	}
+	if json.Unmarshal(raw, &id) != nil || id.Type != "Unknown" || id.AccessKeyID == "" {
+		return nil, "", false
+	}
+	return identify(id.AccessKeyID)
+}
+
+// checkedObject reports whether v is one valid JSON object (whitespace
+// around it allowed), and returns it trimmed.
+func checkedObject(v []byte) ([]byte, bool) {
+	s := scanner{b: v}
+	s.skipWS()
+	start := s.i
+	if s.i >= len(v) || v[s.i] != '{' || s.value() != nil {
+		return nil, false
+	}
+	end := s.i
+	if s.skipWS(); s.i != len(v) {
+		return nil, false
+	}
+	return v[start:end], true
+}
+
+// keySet gathers lookup keys, each attribute value once, in the order first
+// added.
+type keySet struct {
+	keys []LookupKey
+	seen map[LookupKey]struct{} // once there are many
+}
+
+func (ks *keySet) add(a Attribute, v string) {
+	if v == "" {
+		return
+	}
+	k := LookupKey{a, v}
+	if ks.seen != nil {
+		if _, ok := ks.seen[k]; ok {
+			return
+		}
+		ks.seen[k] = struct{}{}
+		ks.keys = append(ks.keys, k)
+		return
+	}
+	for _, x := range ks.keys {
+		if x == k {
+			return
+		}
+	}
+	ks.keys = append(ks.keys, k)
+	if len(ks.keys) == 32 {
+		ks.seen = make(map[LookupKey]struct{}, 64)
+		for _, x := range ks.keys {
+			ks.seen[x] = struct{}{}
+		}
+	}
+}
+
+func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
+	err := d.scan(raw)
+	if errors.Is(err, errNotObject) {
+		return nil, fieldErr(ErrInvalidData, "", "record must be a JSON object")
+	}
+	if err != nil {
+		return nil, fieldErr(ErrInvalidData, "", "record is not valid JSON: %v", err)
+	}
+	for r := range nFields {
+		f := &fieldInfos[r]
+		if d.has&(1<<r) == 0 || !f.checked {
+			continue
+		}
+		v := d.vals[r]
+		if err := checkKind(f.name, f.kind, v); err != nil {
+			return nil, err
+		}
+		if f.max > 0 && f.kind == kString && len(v) > f.max+2 {
+			s, _ := unquote(v)
+			if len(s) > f.max {
+				return nil, fieldErr(ErrFieldTooLong, f.name, "%s is %d bytes; the limit is %d", f.name, len(s), f.max)
+			}
+		}
+	}
+
+	// The texts of the fields the Event keeps, and of the lookup keys,
+	// in one string.
+	d.text = d.text[:0]
+	catS, typeS := d.fieldText(rEventCategory), d.fieldText(rEventType)
+	nameS, sourceS := d.fieldText(rEventName), d.fieldText(rEventSource)
+	timeS, regionS := d.fieldText(rEventTime), d.fieldText(rAwsRegion)
+	accountS, idS := d.fieldText(rRecipientAccountID), d.fieldText(rEventID)
+	var ik identityKeys
+	if v := d.field(rUserIdentity); c.Identify == nil && len(v) > 0 && v[0] == '{' {
+		ik = d.walkIdentity(v)
+	}
+	resFast := false
+	if v := d.field(rResources); len(v) > 0 && v[0] == '[' {
+		resFast = d.walkResources(v)
+	}
+	t0 := d.seal(0)
+
+	// The Event and its keys in one allocation, when they fit.
+	nkeys := 5 + 3*len(d.res)
+	var e *Event
+	var ks keySet
+	if nkeys <= eventKeys {
+		ek := new(eventWithKeys)
+		e, ks.keys = &ek.e, ek.keys[:0]
+	} else {
+		e, ks.keys = new(Event), make([]LookupKey, 0, nkeys)
+	}
+	// Category and type first: insight records carry their name and source
+	// inside insightDetails.
+	category := t0.get(catS)
+	eventType := t0.get(typeS)
+	if category == "" {
+		if eventType == "AwsCloudTrailInsight" {
+			category = CategoryInsight
+		} else {
+			category = CategoryManagement
+		}
+		d.setString(rEventCategory, category)
+	}
+	switch category {
+	case CategoryManagement, CategoryData, CategoryInsight, CategoryNetworkActivity:
+	default:
+		return nil, fieldErr(ErrInvalidData, "eventCategory", "eventCategory %q is not one of Management, Data, Insight, NetworkActivity", category)
+	}
+	e.Category = category
+	if eventType == "" {
+		if category == CategoryInsight {
+			eventType = "AwsCloudTrailInsight"
+		} else {
+			eventType = "AwsApiCall"
+		}
+		d.setString(rEventType, eventType)
+	}
+
+	name, source := t0.get(nameS), t0.get(sourceS)
+	if category == CategoryInsight {
+		var insight struct {
+			EventName   string `json:"eventName"`
+			EventSource string `json:"eventSource"`
+		}
+		det := d.field(rInsightDetails)
+		if det == nil || string(det) == "null" {
+			return nil, fieldErr(ErrFieldNotFound, "insightDetails", "an Insight record needs insightDetails")
+		}
+		if err := json.Unmarshal(det, &insight); err != nil {
+			return nil, fieldErr(ErrInvalidData, "insightDetails", "insightDetails: %v", err)
+		}
+		if name == "" {
+			name = insight.EventName
+		}
+		if source == "" {
+			source = insight.EventSource
+		}
+		if name == "" {
+			return nil, fieldErr(ErrFieldNotFound, "insightDetails.eventName", "an Insight record needs insightDetails.eventName")
+		}
+		if source == "" {
+			return nil, fieldErr(ErrFieldNotFound, "insightDetails.eventSource", "an Insight record needs insightDetails.eventSource")
+		}
+	} else {
+		if name == "" {
+			return nil, fieldErr(ErrFieldNotFound, "eventName", "eventName is required")
+		}
+		if source == "" {
+			return nil, fieldErr(ErrFieldNotFound, "eventSource", "eventSource is required")
+		}
+	}
+
+	ts := t0.get(timeS)
+	if ts == "" {
+		return nil, fieldErr(ErrFieldNotFound, "eventTime", "eventTime is required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is not an RFC 3339 time such as 2026-11-26T09:30:00Z", ts)
+	}
+	e.Time = t.UTC().Truncate(time.Second)
+	if e.Time.Year() < 1970 || e.Time.Year() > 9999 {
+		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is out of range", ts)
+	}
+	tv := append(d.set[rEventTime][:0], '"')
+	tv = append(appendTime(tv, e.Time), '"')
+	d.set[rEventTime] = tv
+	d.setRaw(rEventTime, tv)
+
+	region := t0.get(regionS)
+	if region == "" {
+		return nil, fieldErr(ErrFieldNotFound, "awsRegion", "awsRegion is required")
+	}
+	if c.ServesRegion != nil && !c.ServesRegion(region) {
+		return nil, fieldErr(ErrInvalidData, "awsRegion", "awsRegion %q is not a region this server serves", region)
+	}
+	e.Region = region
+
+	account := t0.get(accountS)
+	if c.Identify != nil {
+		if id, acct, ok := completeIdentity(d.field(rUserIdentity), c.Identify); ok {
+			d.setRaw(rUserIdentity, id)
+			account = acct
+			d.setString(rRecipientAccountID, acct)
+		}
+	}
+	switch {
+	case account == "":
+		account = c.Account
+		d.setString(rRecipientAccountID, account)
+	case account == c.Account:
+	case c.MayWriteFor != nil && c.MayWriteFor(account):
+	default:
+		return nil, fieldErr(ErrInvalidRecipient, "recipientAccountId", "recipientAccountId %q is not an account this caller may write events for", account)
+	}
+	e.Account = account
+
+	if v := d.field(rEventVersion); len(v) <= 2 || v[0] != '"' {
+		d.setString(rEventVersion, Version)
+	}
+	if d.has&(1<<rManagementEvent) == 0 && category != CategoryInsight {
+		if category == CategoryManagement {
+			d.setRaw(rManagementEvent, litTrue)
+		} else {
+			d.setRaw(rManagementEvent, litFalse)
+		}
+	}
+
+	id := t0.get(idS)
+	var hashed []byte // the record as hashed for its ID, in d.buf
+	var idAt, idLen int
+	if id == "" {
+		d.buf = append(d.buf[:0], account...)
+		d.buf = append(d.buf, 0)
+		d.buf = d.encode(d.buf)
+		id = contentID(sha256.Sum256(d.buf))
+		hashed = d.buf[len(account)+1:]
+		idAt = d.idAt - (len(account) + 1)
+		if v := d.field(rEventID); v != nil { // null or ""
+			idLen = 1 + len(fieldInfos[rEventID].key) + len(v)
+		}
+		d.setString(rEventID, id)
+	}
+	e.ID = id
+
+	// Lookup keys.
+	ks.add(AttrEventName, name)
+	ks.add(AttrEventSource, source)
+	if v := d.field(rReadOnly); v != nil && string(v) != "null" {
+		if v[0] == 't' {
+			ks.add(AttrReadOnly, "true")
+		} else {
+			ks.add(AttrReadOnly, "false")
+		}
+	}
+	if v := d.field(rUserIdentity); d.has&(1<<rUserIdentity) != 0 && string(v) != "null" {
+		tk := t0
+		if c.Identify != nil {
+			// The identity may be the one Identify gave: check it first.
+			ik = identityKeys{}
+			if obj, ok := checkedObject(v); ok {
+				from := len(d.text)
+				ik = d.walkIdentity(obj)
+				tk = d.seal(from)
+			}
+		}
+		if ik.fast {
+			user := tk.get(ik.user)
+			if ik.root {
+				user = "root"
+			}
+			ks.add(AttrUsername, user)
+			ks.add(AttrAccessKeyID, tk.get(ik.accessKV))
+		} else {
+			var id identity
+			if err := json.Unmarshal(v, &id); err != nil {
+				return nil, fieldErr(ErrInvalidData, "userIdentity", "userIdentity: %v", err)
+			}
+			ks.add(AttrUsername, id.username())
+			ks.add(AttrAccessKeyID, id.AccessKeyID)
+		}
+	}
+	if v := d.field(rResources); v != nil && string(v) != "null" {
+		if resFast {
+			for _, r := range d.res {
+				arn := t0.get(r.arn)
+				ks.add(AttrResourceType, t0.get(r.typ))
+				ks.add(AttrResourceName, arn)
+				ks.add(AttrResourceName, ShortName(arn))
+			}
+		} else {
+			var rs []Resource
+			if err := json.Unmarshal(v, &rs); err != nil {
+				return nil, fieldErr(ErrInvalidData, "resources", "resources must be a list of {ARN, accountId, type}: %v", err)
+			}
+			for _, r := range rs {
+				ks.add(AttrResourceType, r.Type)
+				ks.add(AttrResourceName, r.ARN)
+				ks.add(AttrResourceName, ShortName(r.ARN))
+			}
+		}
+	}
+	e.Keys = ks.keys
+	if hashed != nil && idAt > 1 {
+		// The record as hashed with its eventID member put in: written
+		// after a member (eventVersion at least), it starts with a comma.
+		v := d.vals[rEventID]
+		key := fieldInfos[rEventID].key
+		rec := make([]byte, 0, len(hashed)-idLen+1+len(key)+len(v))
+		rec = append(rec, hashed[:idAt]...)
+		rec = append(rec, ',')
+		rec = append(rec, key...)
+		rec = append(rec, v...)
+		e.Record = append(rec, hashed[idAt+idLen:]...)
+	} else {
+		e.Record = d.encode(make([]byte, 0, d.encodedSize()))
+	}
+	if len(e.Record) > MaxRecordBytes {
+		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
+	}
+	return e, nil
+}
+
+// eventKeys is how many lookup keys an eventWithKeys holds: enough for a
+// record of one resource.
+const eventKeys = 8
+
+type eventWithKeys struct {
+	e    Event
+	keys [eventKeys]LookupKey
+}
+
+var (
+	litTrue  = []byte("true")
+	litFalse = []byte("false")
+)
