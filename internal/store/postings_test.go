@@ -6,15 +6,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
+
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -432,5 +436,28 @@ func TestTopKStartIsInclusiveToTheSecondFraction(t *testing.T) {
 	}
 	if ps, _ := k.Result(); len(ps) != 1 {
 		t.Errorf("postings %v for Start 100.5 s; the one at 100 s is before Start", ps)
+	}
+}
+
+// TestKeysAreStable: index keys are stored on disk, so Key and HashPair
+// must stay FNV-1a 64 of their strings joined by zero bytes.
+func TestKeysAreStable(t *testing.T) {
+	ref := func(parts ...string) int64 {
+		h := fnv.New64a()
+		h.Write([]byte(strings.Join(parts, "\x00")))
+		return int64(h.Sum64())
+	}
+	cases := [][]string{
+		{"111111111111", "us-east-1", "Management", "EventName", "RunInstances"},
+		{"", "", "", "", ""},
+		{"123456789012", "eu-west-1", "Insight", "", "ünïcode ✓"},
+	}
+	for _, c := range cases {
+		if got, want := store.Key(c[0], c[1], c[2], event.Attribute(c[3]), c[4]), ref(c...); got != want {
+			t.Errorf("Key(%q) = %d, want %d", c, got, want)
+		}
+		if got, want := store.HashPair(c[0], c[4]), ref(c[0], c[4]); got != want {
+			t.Errorf("HashPair(%q, %q) = %d, want %d", c[0], c[4], got, want)
+		}
 	}
 }

@@ -6,7 +6,6 @@ package store
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -147,14 +146,33 @@ type Store interface {
 // category with one attribute value (or none, for the listing of all events).
 // It is the same in every process and backend, so indexes survive restarts.
 func Key(account, region, category string, attr event.Attribute, value string) int64 {
-	h := fnv.New64a()
-	for i, s := range []string{account, region, category, string(attr), value} {
+	// FNV-1a over the five strings, a zero byte between them.
+	h := fnvOffset
+	for i, s := range [...]string{account, region, category, string(attr), value} {
 		if i > 0 {
-			h.Write([]byte{0})
+			h = (h ^ 0) * fnvPrime
 		}
-		h.Write([]byte(s))
+		h = fnvString(h, s)
 	}
-	return int64(h.Sum64())
+	return int64(h)
+}
+
+// FNV-1a, 64 bits (hash/fnv's New64a, without its allocations).
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+// HashPair is FNV-1a of a and b with a zero byte between them.
+func HashPair(a, b string) int64 {
+	return int64(fnvString(fnvString(fnvOffset, a)*fnvPrime, b))
 }
 
 // Day is the index partition an eventTime falls into (days since the epoch).

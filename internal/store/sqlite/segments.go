@@ -39,7 +39,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // index keys (so that the index can be rebuilt from the log) and record.
 func appendFrame(dst []byte, e *event.Event, seq int64, keys []int64) []byte {
 	start := len(dst)
-	dst = append(dst, make([]byte, frameHeader)...)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // frameHeader bytes, filled in below
 	dst = binary.AppendVarint(dst, seq)
 	dst = binary.AppendVarint(dst, e.Time.Unix())
 	for _, s := range []string{e.Account, e.Region, e.Category, e.ID} {

@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,13 +186,7 @@ const (
 )
 
 // idHash is the ID index key of an event: its account and eventID.
-func idHash(account, id string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(account))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	return int64(h.Sum64())
-}
+func idHash(account, id string) int64 { return store.HashPair(account, id) }
 
 // lastSeqQuery is the highest sequence number ever assigned: kept in seqs,
 // so that numbers never go back even when retention purges every event

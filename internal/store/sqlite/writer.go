@@ -80,7 +80,14 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	first := s.next + 1
 	seq := s.next
 	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[[2]int64][]store.Posting{}}
-	var frames, lens []byte
+	size := 0
+	for _, r := range group {
+		for _, e := range r.Events {
+			size += frameHeader + 64 + len(e.Account) + len(e.Region) + len(e.Category) + len(e.ID) + 8*(len(e.Keys)+1) + len(e.Record)
+		}
+	}
+	frames := make([]byte, 0, size)
+	var lens []byte
 	for _, r := range group {
 		r.Results = make([]store.AppendResult, len(r.Events))
 		for i, e := range r.Events {
