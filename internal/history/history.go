@@ -149,10 +149,25 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	}
 	out := Output{Events: make([]Event, 0, len(page.Events))}
 	for _, e := range page.Events {
-		if q.Attr != "" && !matches(e, q.Attr, q.Value) {
-			continue // an index hash collision
+		v, fast := readView(e.Record)
+		if q.Attr != "" {
+			var ok bool
+			switch {
+			case q.Attr == event.AttrEventID:
+				ok = e.ID == q.Value
+			case fast && v.keysOK:
+				ok = hasKey(v.keys, q.Attr, q.Value)
+			default:
+				ok = matches(e, q.Attr, q.Value)
+			}
+			if !ok {
+				continue // an index hash collision
+			}
 		}
-		out.Events = append(out.Events, toEvent(e))
+		if !fast {
+			v.sum, _ = event.Summarize(e.Record)
+		}
+		out.Events = append(out.Events, toEvent(e, &v.sum))
 	}
 	if page.Next != nil {
 		t := EncodeToken(*page.Next, fp)
@@ -181,7 +196,11 @@ func matches(e *event.Event, attr event.Attribute, value string) bool {
 	if ferr != nil {
 		return false
 	}
-	for _, k := range got.Keys {
+	return hasKey(got.Keys, attr, value)
+}
+
+func hasKey(keys []event.LookupKey, attr event.Attribute, value string) bool {
+	for _, k := range keys {
 		if k.Attr == attr && k.Value == value {
 			return true
 		}
@@ -191,8 +210,7 @@ func matches(e *event.Event, attr event.Attribute, value string) bool {
 
 // toEvent builds the response entry. A record that cannot be summarized
 // still shows its ID, time and full record.
-func toEvent(e *event.Event) Event {
-	sum, _ := event.Summarize(e.Record)
+func toEvent(e *event.Event, sum *event.Summary) Event {
 	ev := Event{
 		EventId:         e.ID,
 		EventName:       sum.EventName,
