@@ -293,3 +293,78 @@ func DecodeToken(tok string, fp [8]byte) (store.Cursor, error) {
 	}
 	return store.Cursor{Time: t, Seq: seq}, nil
 }
+
+// AppendJSON appends the response as json.Marshal writes it (see
+// awsproto.Appender): a page holds up to 50 full records, and encoding it by
+// reflection was a good part of a lookup's time.
+func (o Output) AppendJSON(b []byte) []byte {
+	b = append(b, `{"Events":`...)
+	if o.Events == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range o.Events {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = o.Events[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	if o.NextToken != nil {
+		b = append(b, `,"NextToken":`...)
+		b = awsproto.AppendString(b, *o.NextToken)
+	}
+	return append(b, '}')
+}
+
+func (e *Event) appendJSON(b []byte) []byte {
+	b = append(b, `{"EventId":`...)
+	b = awsproto.AppendString(b, e.EventId)
+	b = append(b, `,"EventName":`...)
+	b = awsproto.AppendString(b, e.EventName)
+	if e.ReadOnly != "" {
+		b = append(b, `,"ReadOnly":`...)
+		b = awsproto.AppendString(b, e.ReadOnly)
+	}
+	if e.AccessKeyId != "" {
+		b = append(b, `,"AccessKeyId":`...)
+		b = awsproto.AppendString(b, e.AccessKeyId)
+	}
+	b = append(b, `,"EventTime":`...)
+	b = e.EventTime.AppendJSON(b)
+	b = append(b, `,"EventSource":`...)
+	b = awsproto.AppendString(b, e.EventSource)
+	if e.Username != "" {
+		b = append(b, `,"Username":`...)
+		b = awsproto.AppendString(b, e.Username)
+	}
+	b = append(b, `,"Resources":`...)
+	if e.Resources == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range e.Resources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			if r.ResourceType != nil {
+				b = append(b, `"ResourceType":`...)
+				b = awsproto.AppendString(b, *r.ResourceType)
+			}
+			if r.ResourceName != nil {
+				if r.ResourceType != nil {
+					b = append(b, ',')
+				}
+				b = append(b, `"ResourceName":`...)
+				b = awsproto.AppendString(b, *r.ResourceName)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"CloudTrailEvent":`...)
+	b = awsproto.AppendString(b, e.CloudTrailEvent)
+	return append(b, '}')
+}
