@@ -3,6 +3,7 @@ package history
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -140,14 +141,14 @@ func readView(record []byte) (v view, ok bool) {
 	var who userIdentity
 	whoErr := error(nil)
 	if identity != nil {
-		if whoErr = json.Unmarshal(identity, &who); whoErr == nil {
+		if whoErr = decodeIdentity(identity, &who); whoErr == nil {
 			sum.Username = who.username()
 			sum.AccessKeyID = who.AccessKeyID
 		}
 	}
 	resErr := error(nil)
 	if resources != nil {
-		resErr = json.Unmarshal(resources, &sum.Resources)
+		resErr = decodeResources(resources, &sum.Resources)
 	}
 
 	// The lookup keys, as event.Decode derives them from a stored record
@@ -424,4 +425,198 @@ func (s *viewScanner) number() bool {
 		}
 	}
 	return true
+}
+
+// The members of userIdentity and of resources are decoded by hand for the
+// plain case: each known member at most once, spelled exactly, a string or
+// null (a pointer member an object or null). Anything else, including a
+// member encoding/json would match case-insensitively, is left to
+// json.Unmarshal, so that the result is always what it makes.
+
+// decodeIdentity is json.Unmarshal(v, id) for a checked value v.
+func decodeIdentity(v []byte, id *userIdentity) error {
+	if ok := plainIdentity(v, id); ok {
+		return nil
+	}
+	*id = userIdentity{}
+	return json.Unmarshal(v, id)
+}
+
+var identityNames = []string{"type", "userName", "accessKeyId", "arn", "sessionContext"}
+
+func plainIdentity(v []byte, id *userIdentity) bool {
+	if string(v) == "null" {
+		return true
+	}
+	var seen [5]bool
+	return eachMember(v, identityNames, seen[:], func(i int, val []byte) bool {
+		switch i {
+		case 0:
+			return plainString(val, &id.Type)
+		case 1:
+			return plainString(val, &id.UserName)
+		case 2:
+			return plainString(val, &id.AccessKeyID)
+		case 3:
+			return plainString(val, &id.ARN)
+		}
+		if string(val) == "null" {
+			id.SessionContext = nil
+			return true
+		}
+		id.SessionContext = new(struct {
+			SessionIssuer *struct {
+				UserName string `json:"userName"`
+			} `json:"sessionIssuer"`
+		})
+		var seenCtx [1]bool
+		return eachMember(val, []string{"sessionIssuer"}, seenCtx[:], func(_ int, val []byte) bool {
+			if string(val) == "null" {
+				id.SessionContext.SessionIssuer = nil
+				return true
+			}
+			id.SessionContext.SessionIssuer = new(struct {
+				UserName string `json:"userName"`
+			})
+			var seenIssuer [1]bool
+			return eachMember(val, []string{"userName"}, seenIssuer[:], func(_ int, val []byte) bool {
+				return plainString(val, &id.SessionContext.SessionIssuer.UserName)
+			})
+		})
+	})
+}
+
+var resourceNames = []string{"ARN", "accountId", "type"}
+
+// decodeResources is json.Unmarshal(v, rs) for a checked value v.
+func decodeResources(v []byte, rs *[]event.Resource) error {
+	if string(v) == "null" {
+		*rs = nil
+		return nil
+	}
+	if v[0] == '[' {
+		out := make([]event.Resource, 0, 4)
+		ok := eachElement(v, func(val []byte) bool {
+			var r event.Resource
+			if string(val) != "null" {
+				var seen [3]bool
+				if !eachMember(val, resourceNames, seen[:], func(i int, val []byte) bool {
+					switch i {
+					case 0:
+						return plainString(val, &r.ARN)
+					case 1:
+						return plainString(val, &r.AccountID)
+					}
+					return plainString(val, &r.Type)
+				}) {
+					return false
+				}
+			}
+			out = append(out, r)
+			return true
+		})
+		if ok {
+			*rs = out
+			return nil
+		}
+	}
+	return json.Unmarshal(v, rs)
+}
+
+// plainString sets *dst from a JSON string; null leaves it as it is, as
+// encoding/json does. Another kind of value is not plain.
+func plainString(val []byte, dst *string) bool {
+	switch {
+	case string(val) == "null":
+		return true
+	case val[0] == '"':
+		*dst = jsonString(val)
+		return true
+	}
+	return false
+}
+
+// eachMember calls f with the index in names of each member of the checked
+// object v that is named in names, and its value. It returns false (not
+// plain) when v is not an object, when f does, when a name repeats, or for
+// a member name that is escaped, not ASCII, or one of names in other case.
+func eachMember(v []byte, names []string, seen []bool, f func(i int, val []byte) bool) bool {
+	if len(v) == 0 || v[0] != '{' {
+		return false
+	}
+	s := viewScanner{b: v, i: 1}
+	s.ws()
+	if s.b[s.i] == '}' {
+		return true
+	}
+	for {
+		ks := s.i
+		if !s.str() || s.escaped {
+			return false
+		}
+		key := s.b[ks+1 : s.i-1]
+		s.ws()
+		s.i++ // ':'
+		s.ws()
+		vs := s.i
+		if !s.value(1) {
+			return false
+		}
+		val := s.b[vs:s.i]
+		i := -1
+		for j, n := range names {
+			if string(key) == n {
+				i = j
+				break
+			}
+			if strings.EqualFold(string(key), n) {
+				return false
+			}
+		}
+		if i < 0 {
+			for _, c := range key {
+				if c >= utf8.RuneSelf {
+					return false
+				}
+			}
+		} else {
+			if seen[i] || !f(i, val) {
+				return false
+			}
+			seen[i] = true
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		if s.b[s.i] == '}' {
+			return true
+		}
+		s.i++ // ','
+		s.ws()
+	}
+}
+
+// eachElement calls f with each element of the checked array v.
+func eachElement(v []byte, f func(val []byte) bool) bool {
+	s := viewScanner{b: v, i: 1}
+	s.ws()
+	if s.b[s.i] == ']' {
+		return true
+	}
+	for {
+		vs := s.i
+		if !s.value(1) || !f(s.b[vs:s.i]) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		if s.b[s.i] == ']' {
+			return true
+		}
+		s.i++ // ','
+		s.ws()
+	}
 }

@@ -44,6 +44,16 @@ var rawRecords = []string{
 	`{"insightDetails":{"EventName":"i"},"eventSource":"s"}`, `{"insightDetails":[1]}`,
 	`{"userIdentity":{"type":"Root"},"resources":[{"ARN":"arn:aws:iam::1:root"},{"ARN":"noslash"}]}`,
 	`{"userIdentity":"x","resources":{"a":1}}`,
+	`{"userIdentity":{"userName":"a","userName":null},"resources":[null,{"type":null},{"ARN":"x","arn":"y"}]}`,
+	`{"userIdentity":{"userName":"a","USERNAME":"b"},"resources":[{"ARN":"x","ARN":"y"}]}`,
+	`{"userIdentity":{"type":"Root","sessionContext":null,"sessionContext":{"sessionIssuer":{"userName":"r"}}}}`,
+	`{"userIdentity":{"sessionContext":{"sessionIssuer":{"userName":"r"}},"sessionContext":{}}}`,
+	`{"userIdentity":{"sessionContext":{"sessionIssuer":null}},"resources":[1]}`,
+	`{"userIdentity":{"sessionContext":{"sessionIssuer":{"userName":"r","UserName":"s"}}},"resources":[{"Type":"t"}]}`,
+	`{"userIdentity":{"sessionContext":[],"accessKeyId":"k"},"resources":[{"accountId":5}]}`,
+	`{"userIdentity":{"Key":1,"ſessionContext":{"sessionIssuer":{"userName":"r"}}},"resources":[{"type":"a"}, {"ARN":"b"}]}`,
+	`{"userIdentity":{"userName":"esc","accessKeyId":"k"},"resources":[{"ARN":"esc"}]}`,
+	`{"userIdentity" : { "userName" : "ws" , "x" : [ 1 ] } , "resources" : [ { "ARN" : "a/b" } , null ] }`,
 	`{"x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"eventName":"deep"}`,
 }
 
