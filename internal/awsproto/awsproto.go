@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // TargetPrefix is CloudTrail's full JSON 1.1 target prefix, as botocore sends it.
@@ -84,12 +86,37 @@ func WriteError(w http.ResponseWriter, requestID string, err error) {
 	w.Write(body)
 }
 
+// Appender is a response that writes its own JSON: AppendJSON appends to
+// b exactly what json.Marshal would make of it, without reflection.
+type Appender interface {
+	AppendJSON(b []byte) []byte
+}
+
+// bodies recycles the buffers of Appender responses (a LookupEvents page
+// is up to 50 full records).
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody bounds the buffers kept for reuse.
+const maxPooledBody = 1 << 20
+
 // WriteJSON writes a successful JSON 1.1 response.
 func WriteJSON(w http.ResponseWriter, requestID string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		WriteError(w, requestID, Internal())
-		return
+	var body []byte
+	if a, ok := v.(Appender); ok {
+		buf := bodies.Get().(*[]byte)
+		body = a.AppendJSON((*buf)[:0])
+		defer func() {
+			if cap(body) <= maxPooledBody {
+				*buf = body
+				bodies.Put(buf)
+			}
+		}()
+	} else {
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			WriteError(w, requestID, Internal())
+			return
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.1")
@@ -124,11 +151,71 @@ type Time struct{ time.Time }
 
 // MarshalJSON writes epoch seconds with millisecond precision.
 func (t Time) MarshalJSON() ([]byte, error) {
+	return t.AppendJSON(nil), nil
+}
+
+// AppendJSON appends what MarshalJSON writes.
+func (t Time) AppendJSON(b []byte) []byte {
 	ms := t.UnixMilli()
 	if ms%1000 == 0 {
-		return []byte(strconv.FormatInt(ms/1000, 10) + ".0"), nil
+		return append(strconv.AppendInt(b, ms/1000, 10), ".0"...)
 	}
-	return []byte(strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)), nil
+	return strconv.AppendFloat(b, float64(ms)/1000, 'f', 3, 64)
+}
+
+// AppendString appends s as a JSON string exactly as json.Marshal writes
+// it: HTML-sensitive characters, control characters, U+2028 and U+2029
+// escaped, invalid UTF-8 replaced by U+FFFD.
+func AppendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads epoch seconds or an ISO 8601 string.

@@ -122,9 +122,29 @@ func NewCloudTrailClient(endpoint, key, secret, region string, conns int, timeou
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       hc,
+		HTTPClient:       plainBodies{hc},
 	})
 }
+
+// plainBodies works around a race between smithy-go and net/http that fails
+// calls answered quickly (aws/aws-sdk-go-v2#1825, #2737): the SDK closes the
+// request body as soon as response headers arrive, while the transport may
+// still be checking the body for extra bytes through its WriteTo, which
+// then returns io.EOF; the transport takes that for a write error and
+// closes the connection under the response being read ("use of closed
+// network connection"). Hiding WriteTo makes that check read, which sees a
+// plain EOF.
+type plainBodies struct{ hc cloudtrail.HTTPClient }
+
+func (c plainBodies) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = readOnlyBody{r.Body}
+	}
+	return c.hc.Do(r)
+}
+
+// readOnlyBody has only Read and Close.
+type readOnlyBody struct{ io.ReadCloser }
 
 // discover finds synthetic events in the region: their IDs, resources and
 // times, and NextTokens to fetch second pages with.

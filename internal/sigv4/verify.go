@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -284,9 +285,41 @@ func parseAuthorization(h string) (*authorization, *Error) {
 	return a, nil
 }
 
-// signingKey derives the SigV4 signing key:
-// HMAC("AWS4"+secret, date) → region → service → "aws4_request".
+// signingKey returns the SigV4 signing key of a secret for a day, region
+// and service. It is the same for every request of that scope, so it is
+// derived once and kept.
 func signingKey(secret, date, region, service string) []byte {
+	ck := keyCacheKey{secret, date, region, service}
+	keyCache.Lock()
+	k, ok := keyCache.m[ck]
+	keyCache.Unlock()
+	if ok {
+		return k
+	}
+	k = deriveSigningKey(secret, date, region, service)
+	keyCache.Lock()
+	if keyCache.m == nil || len(keyCache.m) >= maxCachedKeys {
+		keyCache.m = map[keyCacheKey][]byte{} // start over: old days age out
+	}
+	keyCache.m[ck] = k
+	keyCache.Unlock()
+	return k
+}
+
+type keyCacheKey struct{ secret, date, region, service string }
+
+// keyCache holds derived signing keys; maxCachedKeys bounds it (a few keys
+// a day per access key, region and service in use).
+var keyCache struct {
+	sync.Mutex
+	m map[keyCacheKey][]byte
+}
+
+const maxCachedKeys = 4096
+
+// deriveSigningKey derives the SigV4 signing key:
+// HMAC("AWS4"+secret, date) → region → service → "aws4_request".
+func deriveSigningKey(secret, date, region, service string) []byte {
 	k := hmacSHA256([]byte("AWS4"+secret), []byte(date))
 	k = hmacSHA256(k, []byte(region))
 	k = hmacSHA256(k, []byte(service))
