@@ -16,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-audit/cairn/internal/store"
-
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
