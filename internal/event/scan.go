@@ -444,6 +444,26 @@ func SplitArray(b []byte) ([]json.RawMessage, error) {
 	return out, nil
 }
 
+// OnlyRecords returns the value of the one member of a body shaped
+// {"Records": …} (the shape every producer sends), without scanning it; ok
+// is false for any other shape, which Members then splits.
+func OnlyRecords(body []byte) (json.RawMessage, bool) {
+	b := bytes.TrimSpace(body)
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	b = bytes.TrimSpace(b[1 : len(b)-1])
+	rest, ok := bytes.CutPrefix(b, []byte(`"Records"`))
+	if !ok {
+		return nil, false
+	}
+	rest = bytes.TrimSpace(rest)
+	if len(rest) == 0 || rest[0] != ':' {
+		return nil, false
+	}
+	return bytes.TrimSpace(rest[1:]), true
+}
+
 // Members splits a JSON object into its members, as they are (uncompacted,
 // not copied, unchecked — see SplitArray); the ingest API uses it to find
 // "Records".

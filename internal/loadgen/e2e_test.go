@@ -65,40 +65,47 @@ func TestBenchAgainstServer(t *testing.T) {
 		t.Errorf("event history holds %d synthetic events, want 2000", stored)
 	}
 
-	look, err := RunLookup(ctx, LookupConfig{
-		Endpoint: srv.URL, AccessKeyID: e2e.AdminKey, SecretAccessKey: e2e.AdminSecret,
-		Region: "us-east-1", Requests: 50, Concurrency: 4,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.Reset()
-	look.WriteText(&out)
-	t.Logf("\n%s", out.String())
-	if !look.OK() || look.Requests != 50 || look.Failed != 0 || look.Latency.Count != 50 || len(look.Skipped) != 0 {
-		t.Fatalf("lookup: %d calls, %d failed, %d samples, skipped %v, errors %v",
-			look.Requests, look.Failed, look.Latency.Count, look.Skipped, look.Errors)
-	}
-	var found int64
-	byQuery := map[string]QueryStats{}
-	for _, q := range look.Queries {
-		byQuery[q.Query] = q
-		found += q.Events
-		if q.Requests == 0 {
-			t.Errorf("query %q was not run", q.Query)
-		}
-	}
-	if len(look.Queries) != 14 || found == 0 {
-		t.Errorf("%d kinds of query found %d events", len(look.Queries), found)
-	}
-	// Values taken from the stored events find them.
-	for _, name := range []string{"EventId", "ResourceName (ARN)", "ResourceName (short)", "none, page 2", "EventSource, page 2", "none, 1h window"} {
-		if q := byQuery[name]; q.Empty != 0 {
-			t.Errorf("%s: %d of %d answers were empty", name, q.Empty, q.Requests)
-		}
-	}
-	if q := byQuery["EventId"]; q.Events != int64(q.Requests) {
-		t.Errorf("EventId lookups returned %d events in %d calls", q.Events, q.Requests)
+	// Both clients: the SDK's, and net/http with only a split of each answer.
+	var last *LookupReport
+	for _, client := range []string{ClientSDK, ClientHTTP} {
+		t.Run(client, func(t *testing.T) {
+			look, err := RunLookup(ctx, LookupConfig{
+				Endpoint: srv.URL, AccessKeyID: e2e.AdminKey, SecretAccessKey: e2e.AdminSecret,
+				Region: "us-east-1", Requests: 50, Concurrency: 4, Client: client,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Reset()
+			look.WriteText(&out)
+			t.Logf("\n%s", out.String())
+			if !look.OK() || look.Requests != 50 || look.Failed != 0 || look.Latency.Count != 50 || len(look.Skipped) != 0 {
+				t.Fatalf("lookup: %d calls, %d failed, %d samples, skipped %v, errors %v",
+					look.Requests, look.Failed, look.Latency.Count, look.Skipped, look.Errors)
+			}
+			var found int64
+			byQuery := map[string]QueryStats{}
+			for _, q := range look.Queries {
+				byQuery[q.Query] = q
+				found += q.Events
+				if q.Requests == 0 {
+					t.Errorf("query %q was not run", q.Query)
+				}
+			}
+			if len(look.Queries) != 14 || found == 0 {
+				t.Errorf("%d kinds of query found %d events", len(look.Queries), found)
+			}
+			// Values taken from the stored events find them.
+			for _, name := range []string{"EventId", "ResourceName (ARN)", "ResourceName (short)", "none, page 2", "EventSource, page 2", "none, 1h window"} {
+				if q := byQuery[name]; q.Empty != 0 {
+					t.Errorf("%s: %d of %d answers were empty", name, q.Empty, q.Requests)
+				}
+			}
+			if q := byQuery["EventId"]; q.Events != int64(q.Requests) {
+				t.Errorf("EventId lookups returned %d events in %d calls", q.Events, q.Requests)
+			}
+			last = look
+		})
 	}
 
 	// A follow-up LookupEvents by a synthetic user finds events.
@@ -112,6 +119,10 @@ func TestBenchAgainstServer(t *testing.T) {
 	}
 
 	// The JSON report names the parameters and the environment.
+	look := last
+	if look == nil {
+		t.Fatal("no lookup report")
+	}
 	path := filepath.Join(t.TempDir(), "lookup.json")
 	if err := WriteJSONFile(path, look); err != nil {
 		t.Fatal(err)

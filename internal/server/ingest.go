@@ -47,19 +47,9 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		fail(awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest))
 		return
 	}
-	members, err := event.Members(body)
+	records, err := batchRecords(body)
 	if err != nil {
-		fail(awsproto.Errorf("SerializationException", "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err))
-		return
-	}
-	raw, ok := members["Records"]
-	if !ok {
-		fail(awsproto.Errorf("SerializationException", "The body has no Records list."))
-		return
-	}
-	records, err := event.SplitArray(raw)
-	if err != nil {
-		fail(awsproto.Errorf("SerializationException", "Records must be a list of CloudTrail records."))
+		fail(err)
 		return
 	}
 	if n := len(records); n > s.opts.MaxIngestRecords {
@@ -75,4 +65,29 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	json.NewEncoder(w).Encode(res)
+}
+
+// batchRecords splits a body {"Records":[…]} into its records: in one pass
+// when Records is its only member (a failed split of that shape, such as
+// more members after the list, is left to the general path), else through
+// its members.
+func batchRecords(body []byte) ([]json.RawMessage, error) {
+	if raw, ok := event.OnlyRecords(body); ok {
+		if records, err := event.SplitArray(raw); err == nil {
+			return records, nil
+		}
+	}
+	members, err := event.Members(body)
+	if err != nil {
+		return nil, awsproto.Errorf("SerializationException", "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err)
+	}
+	raw, ok := members["Records"]
+	if !ok {
+		return nil, awsproto.Errorf("SerializationException", "The body has no Records list.")
+	}
+	records, err := event.SplitArray(raw)
+	if err != nil {
+		return nil, awsproto.Errorf("SerializationException", "Records must be a list of CloudTrail records.")
+	}
+	return records, nil
 }

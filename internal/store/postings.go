@@ -15,7 +15,17 @@ type Posting struct {
 
 // newer orders postings newest first: by time, then by sequence.
 func newer(a, b Posting) int {
-	return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(b.Seq, a.Seq))
+	switch {
+	case a.Time > b.Time:
+		return -1
+	case a.Time < b.Time:
+		return 1
+	case a.Seq > b.Seq:
+		return -1
+	case a.Seq < b.Seq:
+		return 1
+	}
+	return 0
 }
 
 // Before reports whether p comes after c in a newest-first listing, i.e.
