@@ -130,8 +130,7 @@ type TopK struct {
 	start   int64
 	end     int64
 	want    int
-	found   []Posting
-	scratch []Posting
+	found []Posting
 }
 
 // NewTopK prepares to collect one page (Limit+1 postings, to know whether
@@ -150,14 +149,58 @@ func (k *TopK) Done(maxTime int64) bool {
 // Full reports whether a whole page (and one more) has been found.
 func (k *TopK) Full() bool { return len(k.found) >= k.want }
 
-// Add offers one row's postings.
+// Add offers one row's postings (as EncodePostings wrote them, newest
+// first). It decodes only as far as postings can still enter the page:
+// past the query's start, past the oldest posting of a page already found,
+// or past a page's worth from this row, the rest of the row is older.
 func (k *TopK) Add(data []byte) error {
-	var err error
-	k.scratch, err = DecodePostings(data, k.scratch[:0])
-	if err != nil {
-		return err
+	full := len(k.found) >= k.want
+	var last Posting
+	if full {
+		last = k.found[k.want-1]
 	}
-	k.AddPostings(k.scratch)
+	added := 0
+	var p Posting
+	for first := true; len(data) > 0 && added < k.want; first = false {
+		if first {
+			t, n := binary.Varint(data)
+			if n <= 0 {
+				return ErrCorruptPostings
+			}
+			s, m := binary.Varint(data[n:])
+			if m <= 0 {
+				return ErrCorruptPostings
+			}
+			data = data[n+m:]
+			p = Posting{t, s}
+		} else {
+			dt, n := binary.Uvarint(data)
+			if n <= 0 {
+				return ErrCorruptPostings
+			}
+			ds, m := binary.Varint(data[n:])
+			if m <= 0 {
+				return ErrCorruptPostings
+			}
+			data = data[n+m:]
+			p = Posting{p.Time - int64(dt), p.Seq + ds}
+		}
+		if p.Time > k.end || (k.q.After != nil && !k.q.After.Before(p)) {
+			continue
+		}
+		if p.Time < k.start || (full && newer(p, last) >= 0) {
+			break
+		}
+		k.found = append(k.found, p)
+		added++
+	}
+	if added > 0 {
+		slices.SortFunc(k.found, newer)
+		k.found = slices.Compact(k.found)
+		if len(k.found) > k.want {
+			k.found = k.found[:k.want]
+		}
+	}
 	return nil
 }
 
@@ -165,11 +208,20 @@ func (k *TopK) Add(data []byte) error {
 // twice is kept once.
 func (k *TopK) AddPostings(ps []Posting) {
 	added := false
+	full := len(k.found) >= k.want
+	var last Posting // the oldest of a whole page found so far
+	if full {
+		last = k.found[k.want-1]
+	}
 	for _, p := range ps {
 		if p.Time < k.start || p.Time > k.end {
 			continue
 		}
 		if k.q.After != nil && !k.q.After.Before(p) {
+			continue
+		}
+		// Once a page is found, only a newer posting can change it.
+		if full && newer(p, last) >= 0 {
 			continue
 		}
 		k.found = append(k.found, p)

@@ -18,7 +18,7 @@ import (
 // events in memory meanwhile): the more events one transaction indexes,
 // the fewer posting rows per event it writes, as events share keys.
 const (
-	maxIndexBatch = 100_000
+	maxIndexBatch = 64_000
 	indexDelay    = time.Second
 )
 

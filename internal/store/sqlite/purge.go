@@ -57,6 +57,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			if err := s.deleteBlock(ctx, b, ids); err != nil {
 				return total, err
 			}
+			s.blocks.clear()
 		}
 	}
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM lookup WHERE d < ?`, store.Day(cut)); err != nil {

@@ -65,6 +65,7 @@ type Store struct {
 	block  *sql.Stmt
 	byHash *sql.Stmt
 	segs   *segments
+	blocks blockCache
 	group  *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
@@ -104,7 +105,7 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-32768)")
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-16384)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -259,7 +260,7 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 	defer rows.Close()
 	for rows.Next() {
 		var d, tmax, tmin int64
-		var data []byte
+		var data sql.RawBytes // read in place: Add keeps none of it
 		if err := rows.Scan(&d, &tmax, &tmin, &data); err != nil {
 			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
@@ -327,6 +328,10 @@ func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
 	if b, ok := s.pendingBlock(seq); ok {
 		return b, true, nil
 	}
+	if b, ok := s.blocks.get(seq); ok {
+		return b, true, nil
+	}
+	gen := s.blocks.generation()
 	var b block
 	err := s.block.QueryRowContext(ctx, seq).Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -335,7 +340,11 @@ func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
 	if err != nil {
 		return b, false, fmt.Errorf("sqlite: find block: %w", err)
 	}
-	return b, seq <= b.seqN, nil
+	if seq > b.seqN {
+		return b, false, nil
+	}
+	s.blocks.put(b, gen)
+	return b, true, nil
 }
 
 // bySeq reads events by sequence number, in the order asked; a seq no

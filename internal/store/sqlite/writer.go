@@ -26,7 +26,7 @@ import (
 // waits for the indexer beyond it (and fails the append if it cannot
 // catch up within pendingWait).
 const (
-	maxPending  = 200_000
+	maxPending  = 128_000
 	pendingWait = 10 * time.Second
 )
 
