@@ -58,6 +58,8 @@ type Store struct {
 	days   map[int64]bool
 	daysAt time.Time
 
+	analyzer analyzer
+
 	// Test hooks, set before the first Append. beforeCommit runs in each
 	// append transaction after it has taken its sequence numbers and written
 	// its rows, just before it commits. noSeqLock skips the serialized step,
@@ -144,12 +146,17 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	if err != nil {
 		return err
 	}
+	counts := map[int64]int64{}
 	for _, r := range group {
 		for i, e := range r.Events {
 			if !r.Results[i].Duplicate {
 				e.Seq = r.Results[i].Seq
+				counts[store.Day(e.Time.Unix())]++
 			}
 		}
+	}
+	if due := s.analyzer.added(counts); due != nil {
+		go s.analyze(due)
 	}
 	return nil
 }
@@ -306,6 +313,7 @@ func takeSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		s.group.Close()
+		s.analyzer.wg.Wait()
 		s.pool.Close()
 	})
 	return nil

@@ -335,3 +335,43 @@ func BenchmarkLookup(b *testing.B) {
 	defer s.Close()
 	storetest.BenchLookup(b, s)
 }
+
+// TestAnalyzesBusyDays: a day partition that received many events gets
+// planner statistics from the store itself, without waiting for autovacuum.
+func TestAnalyzesBusyDays(t *testing.T) {
+	dsn := pgtest.Start(t)
+	s := openDSN(t, dsn)
+	ctx := context.Background()
+	var evs []*event.Event
+	for i := range 10_000 {
+		evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", fmt.Sprintf("Busy%d", i), storetest.Base, nil))
+	}
+	if _, err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // waits for the ANALYZE it started
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Statistics reach pg_stat_user_tables within about a second.
+	for _, table := range []string{"events", "lookup"} {
+		analyzed := false
+		for deadline := time.Now().Add(15 * time.Second); !analyzed && time.Now().Before(deadline); {
+			if _, err := conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.QueryRow(ctx, `SELECT coalesce(bool_or(last_analyze IS NOT NULL), false) FROM pg_stat_user_tables
+				WHERE relname LIKE $1 || '\_%'`, table).Scan(&analyzed); err != nil {
+				t.Fatal(err)
+			}
+			if !analyzed {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if !analyzed {
+			t.Errorf("the %s partition of a day with 10,000 events was not analyzed", table)
+		}
+	}
+}
