@@ -126,10 +126,10 @@ func DecodePostings(data []byte, into []Posting) ([]Posting, error) {
 // TopK gathers the newest postings of a listing from index rows read in
 // descending MaxTime order, and says when no further row can matter.
 type TopK struct {
-	q       Query
-	start   int64
-	end     int64
-	want    int
+	q     Query
+	start int64
+	end   int64
+	want  int
 	found []Posting
 }
 
