@@ -87,40 +87,54 @@ var ErrCorruptPostings = errors.New("store: corrupt postings")
 
 // DecodePostings unpacks what EncodePostings wrote.
 func DecodePostings(data []byte, into []Posting) ([]Posting, error) {
-	var prev Posting
-	first := true
-	for len(data) > 0 {
-		var p Posting
-		if first {
-			t, n := binary.Varint(data)
-			if n <= 0 {
-				return into, ErrCorruptPostings
-			}
-			data = data[n:]
-			s, m := binary.Varint(data)
-			if m <= 0 {
-				return into, ErrCorruptPostings
-			}
-			data = data[m:]
-			p = Posting{t, s}
-			first = false
-		} else {
-			dt, n := binary.Uvarint(data)
-			if n <= 0 {
-				return into, ErrCorruptPostings
-			}
-			data = data[n:]
-			ds, m := binary.Varint(data)
-			if m <= 0 {
-				return into, ErrCorruptPostings
-			}
-			data = data[m:]
-			p = Posting{prev.Time - int64(dt), prev.Seq + ds}
+	r := postingReader{data: data}
+	for {
+		p, ok, err := r.next()
+		if err != nil {
+			return into, err
+		}
+		if !ok {
+			return into, nil
 		}
 		into = append(into, p)
-		prev = p
 	}
-	return into, nil
+}
+
+// postingReader reads postings one at a time from EncodePostings' output.
+type postingReader struct {
+	data []byte
+	prev Posting
+	read bool // the first posting is read
+}
+
+// next returns the next posting; ok is false at the end.
+func (r *postingReader) next() (p Posting, ok bool, err error) {
+	if len(r.data) == 0 {
+		return p, false, nil
+	}
+	if !r.read {
+		t, n := binary.Varint(r.data)
+		if n <= 0 {
+			return p, false, ErrCorruptPostings
+		}
+		s, m := binary.Varint(r.data[n:])
+		if m <= 0 {
+			return p, false, ErrCorruptPostings
+		}
+		r.data, p, r.read = r.data[n+m:], Posting{t, s}, true
+	} else {
+		dt, n := binary.Uvarint(r.data)
+		if n <= 0 {
+			return p, false, ErrCorruptPostings
+		}
+		ds, m := binary.Varint(r.data[n:])
+		if m <= 0 {
+			return p, false, ErrCorruptPostings
+		}
+		r.data, p = r.data[n+m:], Posting{r.prev.Time - int64(dt), r.prev.Seq + ds}
+	}
+	r.prev = p
+	return p, true, nil
 }
 
 // TopK gathers the newest postings of a listing from index rows read in
@@ -160,30 +174,14 @@ func (k *TopK) Add(data []byte) error {
 		last = k.found[k.want-1]
 	}
 	added := 0
-	var p Posting
-	for first := true; len(data) > 0 && added < k.want; first = false {
-		if first {
-			t, n := binary.Varint(data)
-			if n <= 0 {
-				return ErrCorruptPostings
-			}
-			s, m := binary.Varint(data[n:])
-			if m <= 0 {
-				return ErrCorruptPostings
-			}
-			data = data[n+m:]
-			p = Posting{t, s}
-		} else {
-			dt, n := binary.Uvarint(data)
-			if n <= 0 {
-				return ErrCorruptPostings
-			}
-			ds, m := binary.Varint(data[n:])
-			if m <= 0 {
-				return ErrCorruptPostings
-			}
-			data = data[n+m:]
-			p = Posting{p.Time - int64(dt), p.Seq + ds}
+	r := postingReader{data: data}
+	for added < k.want {
+		p, ok, err := r.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
 		}
 		if p.Time > k.end || (k.q.After != nil && !k.q.After.Before(p)) {
 			continue
