@@ -33,7 +33,7 @@ func (s *Store) indexLoop() {
 		case <-s.kick:
 		case <-retry.C:
 		case <-s.ixQuit:
-			s.indexPending() // what fails here is re-indexed from the log at the next open
+			s.indexPending(true) // what fails here is re-indexed from the log at the next open
 			return
 		}
 		gather := time.NewTimer(indexDelay)
@@ -44,14 +44,18 @@ func (s *Store) indexLoop() {
 		case <-s.ixQuit:
 			gather.Stop()
 		}
-		if err := s.indexPending(); err != nil {
+		if err := s.indexPending(false); err != nil {
 			retry.Reset(200 * time.Millisecond)
+		} else if s.pendingCount() > 0 {
+			s.kickIndexer() // the rest gathers for the next transaction
 		}
 	}
 }
 
-// indexPending indexes pending batches until none is left.
-func (s *Store) indexPending() error {
+// indexPending indexes pending batches: all of them, or (all false) one
+// transaction's worth, and more only while a whole transaction's worth is
+// waiting, so that what comes in meanwhile gathers for the next.
+func (s *Store) indexPending(all bool) error {
 	for {
 		s.pmu.Lock()
 		n, events := 0, 0
@@ -83,7 +87,11 @@ func (s *Store) indexPending() error {
 			s.pendingEvents -= len(bt.ids)
 		}
 		s.pcond.Broadcast()
+		behind := s.pendingEvents >= maxIndexBatch
 		s.pmu.Unlock()
+		if !all && !behind {
+			return nil
+		}
 	}
 }
 

@@ -94,12 +94,6 @@ func TestAcknowledgedBeforeIndexed(t *testing.T) {
 	}
 }
 
-func (s *Store) pendingCount() int {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
-	return s.pendingEvents
-}
-
 func waitIndexed(t *testing.T, s *Store) {
 	t.Helper()
 	s.pmu.Lock()

@@ -174,6 +174,13 @@ func (s *Store) flushIndex() {
 	}
 }
 
+// pendingCount is the number of events not yet indexed.
+func (s *Store) pendingCount() int {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return s.pendingEvents
+}
+
 func (s *Store) kickIndexer() {
 	select {
 	case s.kick <- struct{}{}:
