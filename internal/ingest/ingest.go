@@ -24,7 +24,12 @@ type Service struct {
 	now     func() time.Time
 	metrics *metrics.Metrics
 	log     *slog.Logger
-	bg      sync.WaitGroup
+	// Records written in the background (Record without wait): a queue
+	// that one goroutine at a time appends, all it holds at once.
+	bg        sync.WaitGroup
+	bgMu      sync.Mutex
+	bgQueue   []*event.Event
+	bgRunning bool
 	// identify completes identities recorders could not know (see event.Context).
 	identify func(accessKeyID string) (json.RawMessage, string, bool)
 }
@@ -107,14 +112,38 @@ func (s *Service) Record(ctx context.Context, account string, record []byte, wai
 		_, err := s.store.Append(ctx, []*event.Event{e})
 		return err
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		if _, err := s.store.Append(context.Background(), []*event.Event{e}); err != nil {
-			s.log.Error("ingest: audit record lost", "eventID", e.ID, "err", err)
-		}
-	}()
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	s.bgQueue = append(s.bgQueue, e)
+	if !s.bgRunning {
+		// One writer at a time takes the whole queue: records of calls
+		// made meanwhile share its append (and its fsync).
+		s.bgRunning = true
+		s.bg.Add(1)
+		go s.writeBackground()
+	}
 	return nil
+}
+
+// writeBackground appends queued records until the queue is empty.
+func (s *Service) writeBackground() {
+	defer s.bg.Done()
+	for {
+		s.bgMu.Lock()
+		batch := s.bgQueue
+		s.bgQueue = nil
+		if len(batch) == 0 {
+			s.bgRunning = false
+			s.bgMu.Unlock()
+			return
+		}
+		s.bgMu.Unlock()
+		if _, err := s.store.Append(context.Background(), batch); err != nil {
+			for _, e := range batch {
+				s.log.Error("ingest: audit record lost", "eventID", e.ID, "err", err)
+			}
+		}
+	}
 }
 
 // Close waits for background writes.

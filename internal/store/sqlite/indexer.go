@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -159,10 +160,14 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 
 // setIndexed records, in tx, that the log is indexed through block b.
 func setIndexed(ctx context.Context, tx *sql.Tx, b block) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?), ('indexed_seg', ?), ('indexed_end', ?)
-		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, b.seqN, b.seg, b.off+b.size)
-	if err != nil {
+	// The sequence only grows: a migrated store's may be past its events.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?)
+		ON CONFLICT(name) DO UPDATE SET last = max(last, excluded.last)`, b.seqN); err != nil {
 		return fmt.Errorf("sqlite: sequence: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('indexed_seg', ?), ('indexed_end', ?)
+		ON CONFLICT(name) DO UPDATE SET last = excluded.last`, b.seg, b.off+b.size); err != nil {
+		return fmt.Errorf("sqlite: indexed position: %w", err)
 	}
 	return nil
 }
@@ -235,14 +240,26 @@ func (s *Store) recoverLog(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if fi.Size() > good { // torn: nothing after it was ever acknowledged
-			for _, m := range nums[i+1:] {
-				if err := os.Remove(segmentName(s.segs.dir, m)); err != nil {
-					return err
-				}
-			}
-			break
+		if fi.Size() == good {
+			continue
 		}
+		// Bytes after the last whole frame: a write that failed or was cut
+		// short. The log goes on in the next segment only if that one
+		// starts with the next frame (the writer moved on after a failed
+		// write it could not take back); else nothing after this point was
+		// ever acknowledged.
+		if i+1 < len(nums) && startsWith(segmentName(s.segs.dir, nums[i+1]), last+1) {
+			if err := truncateFile(segmentName(s.segs.dir, n), good); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, m := range nums[i+1:] {
+			if err := os.Remove(segmentName(s.segs.dir, m)); err != nil {
+				return err
+			}
+		}
+		break
 	}
 	if seg > 0 && active == 0 {
 		return fmt.Errorf("sqlite: segment %d, indexed through byte %d, is missing", seg, end)
@@ -253,6 +270,42 @@ func (s *Store) recoverLog(ctx context.Context) error {
 		return s.segs.resume(active, activeEnd)
 	}
 	return nil
+}
+
+// startsWith reports whether the segment file at path begins with a whole
+// frame of event seq.
+func startsWith(path string, seq int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, frameHeader)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return false
+	}
+	buf := make([]byte, frameHeader+int(binary.LittleEndian.Uint32(head)))
+	if len(buf) > frameHeader+2*event.MaxRecordBytes {
+		return false
+	}
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		return false
+	}
+	e, _, err := parseFrame(buf)
+	return err == nil && e.Seq == seq
+}
+
+// truncateFile cuts the file at path to size and syncs it.
+func truncateFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // recoverSegment indexes the whole frames of segment n from byte from on,
@@ -290,6 +343,7 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		bt.ids = append(bt.ids, idEntry{key: idKey{e.Account, e.ID}, h: idHash(e.Account, e.ID), seq: e.Seq})
 		t := e.Time.Unix()
 		bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
+		bt.addDay(store.Day(t))
 		for _, k := range keys {
 			dk := [2]int64{store.Day(t), k}
 			bt.postings[dk] = append(bt.postings[dk], store.Posting{Time: t, Seq: e.Seq})

@@ -147,11 +147,16 @@ func (b block) frameOffset(seq int64) (int64, int64, error) {
 type segments struct {
 	dir string
 
+	// mu guards the read handles and active; it is never held during I/O,
+	// so reads do not wait for a commit's fsync.
 	mu     sync.Mutex
 	files  map[int64]*os.File // read handles
 	active int64              // the writer's segment (0: none yet)
-	w      *os.File
-	end    int64 // committed size of the active segment
+
+	// wmu serializes writes; w and end are the writer's.
+	wmu sync.Mutex
+	w   *os.File
+	end int64 // committed size of the active segment
 }
 
 func segmentName(dir string, n int64) string {
@@ -207,9 +212,12 @@ func (s *segments) resume(n, end int64) error {
 			return err
 		}
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.w, s.end = f, end
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.active, s.w, s.end = n, f, end
+	s.active = n
+	s.mu.Unlock()
 	return nil
 }
 
@@ -217,31 +225,48 @@ func (s *segments) resume(n, end int64) error {
 // firstSeq) and syncs them. It returns where they went. On failure
 // nothing of them stays in the file.
 func (s *segments) write(frames []byte, firstSeq int64) (seg, off int64, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if s.w == nil || s.end >= segmentBytes {
 		if err := s.roll(firstSeq); err != nil {
 			return 0, 0, err
 		}
 	}
 	if _, err := s.w.WriteAt(frames, s.end); err != nil {
-		s.w.Truncate(s.end)
+		s.takeBack()
 		return 0, 0, fmt.Errorf("sqlite: write segment: %w", err)
 	}
 	if err := s.w.Sync(); err != nil {
-		s.w.Truncate(s.end)
+		s.takeBack()
 		return 0, 0, fmt.Errorf("sqlite: sync segment: %w", err)
 	}
 	off = s.end
 	s.end += int64(len(frames))
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.active, off, nil
+}
+
+// takeBack removes what a failed write may have left after end. If that
+// fails too, the writer leaves the segment: the next write starts a new
+// one, and recovery cuts this one's tail (the next segment begins with the
+// next frame).
+func (s *segments) takeBack() {
+	if s.w.Truncate(s.end) == nil && s.w.Sync() == nil {
+		return
+	}
+	s.w.Close()
+	s.w = nil
 }
 
 // undo forgets the last write (its commit failed).
 func (s *segments) undo(seg, off int64) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if seg == s.active && s.w != nil {
+	active := s.active
+	s.mu.Unlock()
+	if seg == active && s.w != nil {
 		s.w.Truncate(off)
 		s.end = off
 	}
@@ -254,14 +279,23 @@ func (s *segments) roll(n int64) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: new segment: %w", err)
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		d.Sync()
+	d, err := os.Open(s.dir)
+	if err == nil {
+		err = d.Sync()
 		d.Close()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(segmentName(s.dir, n))
+		return fmt.Errorf("sqlite: sync segment directory: %w", err)
 	}
 	if s.w != nil {
 		s.w.Close()
 	}
-	s.active, s.w, s.end = n, f, 0
+	s.w, s.end = f, 0
+	s.mu.Lock()
+	s.active = n
+	s.mu.Unlock()
 	return nil
 }
 
@@ -299,7 +333,7 @@ func (s *segments) file(seg int64) (*os.File, error) {
 func (s *segments) current() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.w == nil {
+	if s.active == 0 {
 		return math.MaxInt64
 	}
 	return s.active
@@ -335,6 +369,8 @@ func (s *segments) size() int64 {
 }
 
 func (s *segments) close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

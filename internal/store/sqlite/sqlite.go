@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -168,6 +169,13 @@ func (s *Store) init(dir string) error {
 		s.segs.close()
 		return err
 	}
+	last, err := s.lastSeq(ctx) // past what migration wrote
+	if err != nil {
+		s.segs.close()
+		return err
+	}
+	s.next = max(s.next, last)
+	s.last.Store(s.next)
 	return nil
 }
 
@@ -219,6 +227,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	if p := s.purged.Load(); start < p {
 		start = p
+		q.Start = time.Unix(p, 0) // TopK takes its bounds from q
 	}
 	if q.Attr == event.AttrEventID {
 		return s.lookupID(ctx, q, start, end)

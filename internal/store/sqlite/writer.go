@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,8 +35,17 @@ const (
 type batch struct {
 	b          block
 	tmin, tmax int64
+	days       []int64 // the days of its events, in order
 	ids        []idEntry
 	postings   map[[2]int64][]store.Posting
+}
+
+// addDay notes that the batch has an event on day d.
+func (bt *batch) addDay(d int64) {
+	i, found := slices.BinarySearch(bt.days, d)
+	if !found {
+		bt.days = slices.Insert(bt.days, i, d)
+	}
 }
 
 type idEntry struct {
@@ -107,6 +117,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
 			d := store.Day(t)
+			bt.addDay(d)
 			for _, k := range keys {
 				bt.postings[[2]int64{d, k}] = append(bt.postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
 			}
@@ -160,6 +171,11 @@ func (s *Store) flushIndex() {
 	}
 	through := s.pending[len(s.pending)-1].b.seqN
 	for len(s.pending) > 0 && s.pending[0].b.seq0 <= through {
+		select {
+		case <-s.ixDone: // closed: nothing will index them now
+			return
+		default:
+		}
 		s.kickIndexer()
 		select {
 		case s.full <- struct{}{}:
@@ -258,11 +274,10 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 	defer s.pmu.Unlock()
 	var out []store.Posting
 	for _, bt := range s.pending {
-		if store.Day(bt.tmax) < d0 || store.Day(bt.tmin) > d1 {
-			continue
-		}
-		for d := max(d0, store.Day(bt.tmin)); d <= min(d1, store.Day(bt.tmax)); d++ {
-			out = append(out, bt.postings[[2]int64{d, key}]...)
+		for _, d := range bt.days {
+			if d >= d0 && d <= d1 {
+				out = append(out, bt.postings[[2]int64{d, key}]...)
+			}
 		}
 	}
 	return out

@@ -1,0 +1,267 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/storetest"
+)
+
+// TestMigrationKeepsSequence: migrating an old store whose highest seqs
+// were purged keeps its high-water mark, so no seq is handed out twice.
+func TestMigrationKeepsSequence(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*event.Event
+	for _, name := range []string{"One", "Two", "Three"} {
+		evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", name, storetest.Base, nil))
+	}
+	if _, err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Old layout: events 1..3 remain, seqs 4..10 were assigned and purged.
+	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
+		event_id TEXT NOT NULL, t INTEGER NOT NULL, category TEXT NOT NULL, record BLOB NOT NULL);
+		DELETE FROM blocks; DELETE FROM ids; DELETE FROM seqs WHERE name LIKE 'indexed%'; UPDATE seqs SET last = 10 WHERE name = 'events'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if _, err := db.Exec(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Account, e.Region, e.ID, e.Time.Unix(), e.Category, e.Record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	os.RemoveAll(filepath.Join(dir, "log"))
+
+	s, err = Open(dir) // migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Append(ctx, []*event.Event{storetest.Rec(t, "111111111111", "us-east-1", "New", storetest.Base, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Seq <= 10 {
+		t.Fatalf("new event got seq %d, at or below the old high-water mark 10: a consumer at 10 skips it", res[0].Seq)
+	}
+}
+
+// TestRecoveryKeepsSegmentAfterFailedWrite: a failed write the writer
+// could not take back leaves bytes at the end of a segment, and the log goes
+// on in the next; recovery cuts those bytes and keeps the next segment with
+// its acknowledged events.
+func TestRecoveryKeepsSegmentAfterFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := storetest.Rec(t, "111111111111", "us-east-1", "A", storetest.Base, nil)
+	if _, err := s.Append(ctx, []*event.Event{a}); err != nil {
+		t.Fatal(err)
+	}
+	waitIndexed(t, s)
+	// Hold the write connection so the next events stay unindexed.
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Leftover bytes of a failed write whose Truncate also failed.
+	seg1 := s.segs.active
+	f, _ := os.OpenFile(segmentName(s.segs.dir, seg1), os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte(strings.Repeat("leftover of a failed group commit ", 64)))
+	f.Close()
+	// The segment is then full: the next write rolls.
+	s.segs.wmu.Lock()
+	s.segs.end = segmentBytes
+	s.segs.wmu.Unlock()
+	b := storetest.Rec(t, "111111111111", "us-east-1", "B", storetest.Base, nil)
+	if _, err := s.Append(ctx, []*event.Event{b}); err != nil {
+		t.Fatal(err)
+	}
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	conn.Close()
+	r, err := Open(crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := r.ReadLog(ctx, 0, 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("acknowledged event B lost in recovery: ReadLog %d events, %v", len(got), err)
+	}
+}
+
+// TestNoSkipUnderLoad: concurrent appends with retries, a consumer tailing
+// ReadLog with small limits, lookups of acknowledged events and Purge: the
+// consumer never skips a seq and nothing acknowledged goes missing.
+func TestNoSkipUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var acked sync.Map // seq -> id
+	var maxAcked atomic.Int64
+	errc := make(chan error, 100)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				var evs []*event.Event
+				for j := 0; j < 1+i%7; j++ {
+					evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", fmt.Sprintf("W%d-%d-%d", w, i, j), storetest.Base.Add(time.Duration(i%50)*time.Second), nil))
+				}
+				res, err := s.Append(ctx, evs)
+				if err != nil {
+					errc <- err
+					return
+				}
+				// retry: all duplicates, same seqs
+				if i%5 == 0 {
+					res2, err := s.Append(ctx, evs)
+					if err != nil {
+						errc <- err
+						return
+					}
+					for k := range res2 {
+						if !res2[k].Duplicate || res2[k].Seq != res[k].Seq {
+							errc <- fmt.Errorf("retry not duplicate: %+v vs %+v", res2[k], res[k])
+							return
+						}
+					}
+				}
+				for k, r := range res {
+					acked.Store(r.Seq, evs[k].ID)
+					for {
+						m := maxAcked.Load()
+						if r.Seq <= m || maxAcked.CompareAndSwap(m, r.Seq) {
+							break
+						}
+					}
+				}
+				if i%10 == 0 {
+					p, err := s.Lookup(ctx, store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+						Attr: event.AttrEventID, Value: evs[0].ID, Start: storetest.Base.Add(-time.Hour), End: storetest.Base.Add(time.Hour), Limit: 5})
+					if err != nil || len(p.Events) != 1 {
+						errc <- fmt.Errorf("lookup by id of acked event: %d, %v", len(p.Events), err)
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Add(1)
+	go func() { // consumer
+		defer wg.Done()
+		after := int64(0)
+		for !stop.Load() {
+			evs, err := s.ReadLog(ctx, after, 1+int(after%5))
+			if err != nil {
+				errc <- err
+				return
+			}
+			for _, e := range evs {
+				if e.Seq != after+1 {
+					errc <- fmt.Errorf("ReadLog skipped: after %d got %d", after, e.Seq)
+					return
+				}
+				after = e.Seq
+			}
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			if _, err := s.Purge(ctx, storetest.Base.Add(-24*time.Hour)); err != nil {
+				errc <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	time.Sleep(6 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	t.Logf("max acked seq %d", maxAcked.Load())
+}
+
+// TestPurgedEventsLeaveNoEmptyPages: events older than the retention cut,
+// in a block Purge keeps, must not fill pages that then come out empty
+// with a Next cursor.
+func TestPurgedEventsLeaveNoEmptyPages(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cut := storetest.Base
+	var evs []*event.Event
+	for i, name := range []string{"Old1", "Old2", "Old3", "New"} {
+		at := cut.Add(-time.Duration(10-i) * time.Second)
+		if name == "New" {
+			at = cut.Add(time.Second)
+		}
+		evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", name, at, nil))
+	}
+	if _, err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Purge(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Start: cut.Add(-time.Hour), End: cut.Add(time.Hour), Limit: 1}
+	for page := 0; page < 5; page++ {
+		p, err := s.Lookup(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("page %d: %d events, next %v", page, len(p.Events), p.Next)
+		if len(p.Events) == 0 && p.Next != nil {
+			t.Errorf("page %d is empty but has a Next cursor", page)
+		}
+		if p.Next == nil {
+			break
+		}
+		q.After = p.Next
+	}
+}
