@@ -196,6 +196,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	op := "unknown"
 	fail := func(err error) {
+		var ae *awsproto.Error
+		if !errors.As(err, &ae) {
+			// Answered as InternalFailure: the cause is only in the log.
+			s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
+		}
 		s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
 		awsproto.WriteError(w, requestID, err)
 	}

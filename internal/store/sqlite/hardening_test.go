@@ -265,3 +265,29 @@ func TestPurgedEventsLeaveNoEmptyPages(t *testing.T) {
 		q.After = p.Next
 	}
 }
+
+// TestPurgeKeepsSegmentBeingStarted: retention deciding what to keep just
+// before the first commit creates the first segment file must not delete
+// that file (the writer creates it before it is the writer's).
+func TestPurgeKeepsSegmentBeingStarted(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first := segmentName(s.segs.dir, s.last.Load()+1)
+	s.beforeSegmentList = func() {
+		// What roll has done at this point: created the file, named by
+		// the commit's first seq.
+		if err := os.WriteFile(first, nil, 0o600); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := s.Purge(ctx, storetest.Base.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(first); err != nil {
+		t.Fatalf("Purge removed the segment a commit was starting: %v", err)
+	}
+}

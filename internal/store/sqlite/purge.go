@@ -109,9 +109,10 @@ func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
 // removeUnusedSegments deletes the segment files older than every block,
 // pending or indexed. Pending blocks are listed first: one indexed
 // meanwhile is among the database's, and a batch written later goes to
-// the writer's segment or a newer one.
+// the writer's segment or to a new one, named by its first seq, which is
+// past the last acknowledged now.
 func (s *Store) removeUnusedSegments(ctx context.Context) error {
-	keep := s.segs.current()
+	keep := min(s.segs.current(), s.last.Load()+1)
 	for _, b := range s.pendingBlocks() {
 		keep = min(keep, b.seg)
 	}
@@ -121,6 +122,9 @@ func (s *Store) removeUnusedSegments(ctx context.Context) error {
 	}
 	if oldest.Valid {
 		keep = min(keep, oldest.Int64)
+	}
+	if s.beforeSegmentList != nil {
+		s.beforeSegmentList()
 	}
 	nums, err := listSegments(s.segs.dir)
 	if err != nil {

@@ -87,6 +87,10 @@ type Store struct {
 	ixQuit        chan struct{}
 	ixDone        chan struct{}
 	indexErr      atomic.Value // string: the indexer's last error
+
+	// beforeSegmentList is a test hook: Purge calls it after deciding
+	// which segments to keep and before listing the files.
+	beforeSegmentList func()
 }
 
 // Open opens (creating if needed) the store in dir.
