@@ -29,6 +29,7 @@ func (s *Store) indexLoop() {
 	defer close(s.ixDone)
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	var busy time.Duration // how long the last index transaction took
 	for {
 		select {
 		case <-s.kick:
@@ -37,15 +38,23 @@ func (s *Store) indexLoop() {
 			s.indexPending(true) // what fails here is re-indexed from the log at the next open
 			return
 		}
-		gather := time.NewTimer(indexDelay)
-		select {
-		case <-gather.C:
-		case <-s.full:
-			gather.Stop()
-		case <-s.ixQuit:
-			gather.Stop()
+		// Gather, unless the last transaction took longer than that: then
+		// the indexer is what appends wait for, and plenty has gathered
+		// meanwhile.
+		if busy < indexDelay {
+			gather := time.NewTimer(indexDelay)
+			select {
+			case <-gather.C:
+			case <-s.full:
+				gather.Stop()
+			case <-s.ixQuit:
+				gather.Stop()
+			}
 		}
-		if err := s.indexPending(false); err != nil {
+		began := time.Now()
+		err := s.indexPending(false)
+		busy = time.Since(began)
+		if err != nil {
 			retry.Reset(200 * time.Millisecond)
 		} else if s.pendingCount() > 0 {
 			s.kickIndexer() // the rest gathers for the next transaction
