@@ -320,14 +320,25 @@ func truncateFile(path string, size int64) error {
 // recoverSegment indexes the whole frames of segment n from byte from on,
 // numbered after *last, and returns where they end.
 func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) (int64, error) {
-	data, err := os.ReadFile(segmentName(s.segs.dir, n))
+	// Only the part past the indexed position is read: at a clean start,
+	// nothing.
+	f, err := os.Open(segmentName(s.segs.dir, n))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
 	}
-	if int64(len(data)) < from {
-		return 0, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, len(data), from)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
 	}
-	off := from
+	if fi.Size() < from {
+		return 0, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, fi.Size(), from)
+	}
+	tail := make([]byte, fi.Size()-from)
+	if _, err := f.ReadAt(tail, from); err != nil {
+		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
+	}
+	off := from // tail[off-from] is byte off of the file
 	var bt *batch
 	flush := func() error {
 		if bt == nil {
@@ -337,8 +348,8 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		bt = nil
 		return err
 	}
-	for off < int64(len(data)) {
-		e, keys, size, err := parseFrameKeys(data[off:], true)
+	for off < fi.Size() {
+		e, keys, size, err := parseFrameKeys(tail[off-from:], true)
 		if err != nil || e.Seq != *last+1 {
 			break
 		}
