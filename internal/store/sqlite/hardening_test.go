@@ -17,11 +17,12 @@ import (
 	"github.com/cairn-audit/cairn/internal/store/storetest"
 )
 
-// TestMigrationKeepsSequence: migrating an old store whose highest seqs
-// were purged keeps its high-water mark, so no seq is handed out twice.
-func TestMigrationKeepsSequence(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
+// oldLayout makes dir a data directory as the first Cairn wrote it:
+// events One, Two and Three in an events table (indexed through the store,
+// whose own rows of them are then dropped) and the sequence at highWater
+// (0: as the events left it). It returns the events.
+func oldLayout(t *testing.T, dir string, highWater int64) []*event.Event {
+	t.Helper()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func TestMigrationKeepsSequence(t *testing.T) {
 	for _, name := range []string{"One", "Two", "Three"} {
 		evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", name, storetest.Base, nil))
 	}
-	if _, err := s.Append(ctx, evs); err != nil {
+	if _, err := s.Append(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -38,21 +39,67 @@ func TestMigrationKeepsSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Old layout: events 1..3 remain, seqs 4..10 were assigned and purged.
+	defer db.Close()
 	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
 		event_id TEXT NOT NULL, t INTEGER NOT NULL, category TEXT NOT NULL, record BLOB NOT NULL);
-		DELETE FROM blocks; DELETE FROM ids; DELETE FROM seqs WHERE name LIKE 'indexed%'; UPDATE seqs SET last = 10 WHERE name = 'events'`); err != nil {
+		CREATE UNIQUE INDEX events_by_id ON events(account, event_id);
+		DELETE FROM blocks; DELETE FROM ids; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
 		t.Fatal(err)
+	}
+	if highWater > 0 {
+		if _, err := db.Exec(`UPDATE seqs SET last = ? WHERE name = 'events'`, highWater); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, e := range evs {
 		if _, err := db.Exec(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Account, e.Region, e.ID, e.Time.Unix(), e.Category, e.Record); err != nil {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-	os.RemoveAll(filepath.Join(dir, "log"))
+	if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
 
-	s, err = Open(dir) // migrates
+// TestMigratesEventsTable: a data directory written before segment files
+// (records in an events table) opens with every event readable, by seq,
+// lookup and eventID, and the table gone.
+func TestMigratesEventsTable(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	evs := oldLayout(t, dir, 0)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.ReadLog(ctx, 0, 10)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("ReadLog after migration: %d, %v", len(got), err)
+	}
+	for i, e := range got {
+		if e.Seq != evs[i].Seq || e.ID != evs[i].ID || string(e.Record) != string(evs[i].Record) {
+			t.Fatalf("event %d: %+v", i, e)
+		}
+	}
+	p, err := s.Lookup(ctx, store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Attr: event.AttrEventID, Value: evs[1].ID, Start: storetest.Base, End: storetest.Base, Limit: 5})
+	if err != nil || len(p.Events) != 1 || p.Events[0].ID != evs[1].ID {
+		t.Fatalf("lookup by eventID after migration: %+v, %v", p, err)
+	}
+	if res, err := s.Append(ctx, []*event.Event{evs[0]}); err != nil || !res[0].Duplicate {
+		t.Fatalf("a migrated event appended again: %+v, %v", res, err)
+	}
+}
+
+// TestMigrationKeepsSequence: migrating an old store whose highest seqs
+// were purged keeps its high-water mark, so no seq is handed out twice.
+func TestMigrationKeepsSequence(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	oldLayout(t, dir, 10) // events 1..3 remain; seqs 4..10 were assigned and purged
+	s, err := Open(dir)   // migrates
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,20 +67,15 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 }
 
 func (s *Store) blocksBefore(ctx context.Context, cut int64) ([]block, error) {
-	rows, err := s.w.QueryContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE tmin < ? ORDER BY seq0`, cut)
+	rows, err := s.w.QueryContext(ctx, `SELECT `+blockCols+` FROM blocks WHERE tmin < ? ORDER BY seq0`, cut)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: purge: %w", err)
 	}
-	defer rows.Close()
-	var out []block
-	for rows.Next() {
-		var b block
-		if err := rows.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens); err != nil {
-			return nil, fmt.Errorf("sqlite: purge: %w", err)
-		}
-		out = append(out, b)
+	blocks, err := scanBlocks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: purge: %w", err)
 	}
-	return out, rows.Err()
+	return blocks, nil
 }
 
 // deleteBlock removes a block and its ID index entries (ids: hash, seq pairs).

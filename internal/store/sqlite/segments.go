@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -122,6 +123,30 @@ type block struct {
 	seg        int64 // segment number
 	off, size  int64 // byte range in the segment
 	lens       []byte
+}
+
+// blockCols are the columns of a block row, in the order scanBlock reads.
+const blockCols = `seq0, seqn, seg, off, size, lens`
+
+// scanBlock reads a row of blockCols.
+func scanBlock(row interface{ Scan(...any) error }) (block, error) {
+	var b block
+	err := row.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
+	return b, err
+}
+
+// scanBlocks reads every row of blockCols.
+func scanBlocks(rows *sql.Rows) ([]block, error) {
+	defer rows.Close()
+	var out []block
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
 
 // frameOffset returns the offset and length of seq's frame in the segment.

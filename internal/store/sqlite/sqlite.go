@@ -132,7 +132,7 @@ func Open(dir string) (*Store, error) {
 	}{
 		{&s.scan, `SELECT d, tmax, tmin, data FROM lookup WHERE k = ? AND d BETWEEN ? AND ? AND tmax >= ?
 			ORDER BY d DESC, tmax DESC, seq0 DESC`},
-		{&s.block, `SELECT seq0, seqn, seg, off, size, lens FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`},
+		{&s.block, `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`},
 		{&s.byHash, `SELECT seq FROM ids WHERE h = ?`},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
@@ -345,8 +345,7 @@ func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
 		return b, true, nil
 	}
 	gen := s.blocks.generation()
-	var b block
-	err := s.block.QueryRowContext(ctx, seq).Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens)
+	b, err := scanBlock(s.block.QueryRowContext(ctx, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, false, nil
 	}

@@ -27,22 +27,12 @@ func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.E
 	}
 	// Pending blocks first: one indexed meanwhile is among the database's.
 	pending := s.pendingBlocks()
-	rows, err := s.r.QueryContext(ctx, `SELECT seq0, seqn, seg, off, size, lens FROM blocks
-		WHERE seqn > ? ORDER BY seq0 LIMIT ?`, after, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+blockCols+` FROM blocks WHERE seqn > ? ORDER BY seq0 LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log: %w", err)
 	}
-	var blocks []block
-	for rows.Next() {
-		var b block
-		if err := rows.Scan(&b.seq0, &b.seqN, &b.seg, &b.off, &b.size, &b.lens); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: read log: %w", err)
-		}
-		blocks = append(blocks, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	blocks, err := scanBlocks(rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log: %w", err)
 	}
 	for _, b := range pending {
