@@ -243,7 +243,12 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("timestamp %s is not valid epoch seconds", b)
 	}
 	sec, frac := math.Modf(f)
-	t.Time = time.Unix(int64(sec), int64(math.Round(frac*1e3))*1e6).UTC()
+	v := time.Unix(int64(sec), int64(math.Round(frac*1e3))*1e6).UTC()
+	if v.Year() > 9999 {
+		// Rounding to the millisecond carried it past the last second.
+		return fmt.Errorf("timestamp %s is not valid epoch seconds", b)
+	}
+	t.Time = v
 	return nil
 }
 

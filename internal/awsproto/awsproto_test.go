@@ -458,8 +458,6 @@ func FuzzTimeUnmarshal(f *testing.F) {
 		}
 		var back awsproto.Time
 		if err := back.UnmarshalJSON(enc); err != nil {
-			if y := tm.Year(); y < 1 || y > 9999 || tm.Time.After(time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)) {
-			}
 			t.Fatalf("%q decodes to %v, whose encoding %s is refused: %v", b, tm.Time, enc, err)
 		}
 		if !back.Equal(tm.Truncate(time.Millisecond)) {
