@@ -123,6 +123,42 @@ type block struct {
 	seg        int64 // segment number
 	off, size  int64 // byte range in the segment
 	lens       []byte
+	// marks, when set, say where every markEvery-th frame is, so that a
+	// frame is found without reading every length before it.
+	marks []frameMark
+}
+
+// markEvery is the distance, in frames, between a block's marks.
+const markEvery = 32
+
+// frameMark is where frame seq0+i*markEvery of a block starts: its byte
+// offset in the segment and the position of its length in lens.
+type frameMark struct {
+	off  int64
+	lens int
+}
+
+// withMarks returns b with marks, for a block that is kept and read from
+// many times (pending or cached); a short block needs none.
+func (b block) withMarks() block {
+	if b.marks != nil || b.seqN-b.seq0 < markEvery {
+		return b
+	}
+	marks := make([]frameMark, 0, (b.seqN-b.seq0)/markEvery+1)
+	off, pos := b.off, 0
+	for i := int64(0); i <= b.seqN-b.seq0; i++ {
+		if i%markEvery == 0 {
+			marks = append(marks, frameMark{off: off, lens: pos})
+		}
+		n, k := binary.Uvarint(b.lens[pos:])
+		if k <= 0 {
+			return b // frameOffset reports the damage
+		}
+		off += int64(n)
+		pos += k
+	}
+	b.marks = marks
+	return b
 }
 
 // blockCols are the columns of a block row, in the order scanBlock reads.
@@ -151,9 +187,12 @@ func scanBlocks(rows *sql.Rows) ([]block, error) {
 
 // frameOffset returns the offset and length of seq's frame in the segment.
 func (b block) frameOffset(seq int64) (int64, int64, error) {
-	off := b.off
-	lens := b.lens
-	for s := b.seq0; s <= b.seqN; s++ {
+	off, lens, from := b.off, b.lens, b.seq0
+	if i := (seq - b.seq0) / markEvery; seq >= b.seq0 && i < int64(len(b.marks)) {
+		m := b.marks[i]
+		off, lens, from = m.off, lens[m.lens:], b.seq0+i*markEvery
+	}
+	for s := from; s <= b.seqN; s++ {
 		n, k := binary.Uvarint(lens)
 		if k <= 0 {
 			return 0, 0, errFrame

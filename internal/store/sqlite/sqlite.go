@@ -7,12 +7,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,8 @@ type Store struct {
 	ixDone        chan struct{}
 	indexErr      atomic.Value // string: the indexer's last error
 
+	filters idFilters // of the stored IDs, for the writer's duplicate check
+
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
 	beforeSegmentList func()
@@ -142,6 +146,10 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
+	s.filters.quit = make(chan struct{})
+	s.pmu.Lock()
+	s.startFilterBuild()
+	s.pmu.Unlock()
 	go s.indexLoop()
 	s.group = store.NewGroupCommitter(s.commit)
 	return s, nil
@@ -355,19 +363,24 @@ func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
 	if seq > b.seqN {
 		return b, false, nil
 	}
+	b = b.withMarks()
 	s.blocks.put(b, gen)
 	return b, true, nil
 }
 
 // bySeq reads events by sequence number, in the order asked; a seq no
 // block holds (purged) is left out, as are events older than the
-// retention cut when visible is set.
+// retention cut when visible is set. Frames near each other in a segment
+// are read together.
 func (s *Store) bySeq(ctx context.Context, seqs []int64, visible bool) ([]*event.Event, error) {
-	out := make([]*event.Event, 0, len(seqs))
+	type frameAt struct {
+		i           int // in seqs
+		seg, off, n int64
+	}
+	at := make([]frameAt, 0, len(seqs))
 	var b block
 	have := false
-	cut := s.purged.Load()
-	for _, seq := range seqs {
+	for i, seq := range seqs {
 		if !have || seq < b.seq0 || seq > b.seqN {
 			var err error
 			if b, have, err = s.findBlock(ctx, seq); err != nil {
@@ -381,21 +394,47 @@ func (s *Store) bySeq(ctx context.Context, seqs []int64, visible bool) ([]*event
 		if err != nil {
 			return nil, err
 		}
-		buf, err := s.segs.readAt(b.seg, off, n)
+		at = append(at, frameAt{i: i, seg: b.seg, off: off, n: n})
+	}
+	slices.SortFunc(at, func(x, y frameAt) int { return cmp.Or(cmp.Compare(x.seg, y.seg), cmp.Compare(x.off, y.off)) })
+	found := make([]*event.Event, len(seqs))
+	for j := 0; j < len(at); {
+		// One read for the run of frames from at[j] whose gaps are small.
+		first, end, k := at[j], at[j].off+at[j].n, j+1
+		for ; k < len(at) && at[k].seg == first.seg && at[k].off-end <= maxReadGap &&
+			at[k].off+at[k].n-first.off <= maxReadSpan; k++ {
+			end = max(end, at[k].off+at[k].n)
+		}
+		buf, err := s.segs.readAt(first.seg, first.off, end-first.off)
 		if err != nil {
 			return nil, err
 		}
-		e, _, err := parseFrame(buf)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: event %d: %w", seq, err)
+		for _, f := range at[j:k] {
+			e, _, err := parseFrame(buf[f.off-first.off : f.off-first.off+f.n])
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: event %d: %w", seqs[f.i], err)
+			}
+			found[f.i] = e
 		}
-		if visible && e.Time.Unix() < cut {
+		j = k
+	}
+	cut := s.purged.Load()
+	out := make([]*event.Event, 0, len(at))
+	for _, e := range found {
+		if e == nil || (visible && e.Time.Unix() < cut) {
 			continue
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
+
+// A read of frames spans at most maxReadSpan bytes and skips gaps of at
+// most maxReadGap between them.
+const (
+	maxReadGap  = 16 << 10
+	maxReadSpan = 1 << 20
+)
 
 // Stats implements store.Store.
 func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
@@ -417,6 +456,8 @@ func (s *Store) Close() error {
 		s.group.Close()
 		close(s.ixQuit)
 		<-s.ixDone
+		close(s.filters.quit)
+		s.filters.building.Wait()
 		err = errors.Join(s.scan.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err

@@ -129,7 +129,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			return err
 		}
 		s.next = seq
-		bt.b = block{seq0: first, seqN: seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
+		bt.b = block{seq0: first, seqN: seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}.withMarks()
 		s.addPending(bt)
 	}
 	for _, r := range group {
@@ -148,6 +148,7 @@ func (s *Store) addPending(bt *batch) {
 	for _, id := range bt.ids {
 		s.pendingIDs[id.key] = id.seq
 	}
+	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
 	full := s.pendingEvents >= maxIndexBatch
 	s.last.Store(bt.b.seqN)
@@ -211,6 +212,7 @@ func (s *Store) kickIndexer() {
 func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]int64, error) {
 	existing := map[idKey]int64{}
 	var hashes []any
+	filter := s.filters.current()
 	s.pmu.Lock()
 	for _, r := range group {
 		for _, e := range r.Events {
@@ -219,7 +221,9 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 				existing[key] = seq
 				continue
 			}
-			hashes = append(hashes, idHash(e.Account, e.ID))
+			if h := idHash(e.Account, e.ID); filter == nil || filter.has(h) {
+				hashes = append(hashes, h)
+			}
 		}
 	}
 	s.pmu.Unlock()

@@ -1,0 +1,193 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store/storetest"
+)
+
+// A block's marks find every frame where reading every length finds it.
+func TestFrameOffsetMarks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, frames := range []int{1, markEvery - 1, markEvery, markEvery + 1, 1000} {
+		b := block{seq0: 5000, seqN: 5000 + int64(frames) - 1, seg: 1, off: 777}
+		for range frames {
+			b.lens = binary.AppendUvarint(b.lens, uint64(rng.IntN(100_000)+1))
+		}
+		marked := b.withMarks()
+		if frames > markEvery && len(marked.marks) == 0 {
+			t.Fatalf("%d frames: no marks", frames)
+		}
+		for seq := b.seq0 - 2; seq <= b.seqN+2; seq++ {
+			o1, n1, err1 := b.frameOffset(seq)
+			o2, n2, err2 := marked.frameOffset(seq)
+			if o1 != o2 || n1 != n2 || (err1 == nil) != (err2 == nil) {
+				t.Fatalf("%d frames, seq %d: plain %d+%d %v, marked %d+%d %v", frames, seq, o1, n1, err1, o2, n2, err2)
+			}
+			if (seq < b.seq0 || seq > b.seqN) != (err1 != nil) {
+				t.Fatalf("%d frames, seq %d: error %v", frames, seq, err1)
+			}
+		}
+	}
+	// Damaged lengths are reported, with or without marks.
+	b := block{seq0: 1, seqN: 100, off: 0, lens: []byte{0x80}}
+	if _, _, err := b.withMarks().frameOffset(50); err == nil {
+		t.Fatal("damaged lengths read")
+	}
+}
+
+// bySeq answers in the order asked, across blocks, with frames near each
+// other and far apart, and leaves out what no block holds.
+func TestBySeqOrder(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var seqs []int64
+	want := map[int64]string{}
+	for batch := range 6 {
+		var evs []*event.Event
+		for i := range 40 {
+			pad := strings.Repeat("x", (i*batch*997)%(40<<10)) // some frames far apart
+			evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", fmt.Sprintf("E%d-%d", batch, i),
+				storetest.Base, map[string]any{"requestParameters": map[string]any{"pad": pad}}))
+		}
+		if _, err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			seqs = append(seqs, e.Seq)
+			want[e.Seq] = e.ID
+		}
+		if batch == 2 {
+			s.flushIndex() // half from the index, half pending
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 20 {
+		ask := append([]int64(nil), seqs...)
+		rng.Shuffle(len(ask), func(i, j int) { ask[i], ask[j] = ask[j], ask[i] })
+		ask = ask[:1+rng.IntN(len(ask))]
+		ask = append(ask, 1<<40) // no such event
+		got, err := s.bySeq(ctx, ask, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ask)-1 {
+			t.Fatalf("round %d: %d events for %d seqs", round, len(got), len(ask)-1)
+		}
+		for i, e := range got {
+			if e.Seq != ask[i] || e.ID != want[ask[i]] {
+				t.Fatalf("round %d, #%d: asked %d (%s), got %d (%s)", round, i, ask[i], want[ask[i]], e.Seq, e.ID)
+			}
+		}
+	}
+}
+
+func TestIDFilter(t *testing.T) {
+	f := newIDFilter()
+	rng := rand.New(rand.NewPCG(5, 6))
+	added := make([]int64, 100_000)
+	for i := range added {
+		added[i] = int64(rng.Uint64())
+		f.add(added[i])
+	}
+	for _, h := range added {
+		if !f.has(h) {
+			t.Fatalf("%x added, not found", h)
+		}
+	}
+	maybe := 0
+	for range 100_000 {
+		if f.has(int64(rng.Uint64())) {
+			maybe++
+		}
+	}
+	if maybe > 10 {
+		t.Fatalf("%d of 100000 never added are maybe there", maybe)
+	}
+}
+
+// waitFilter waits until a filter is built and none is being built.
+func waitFilter(t *testing.T, s *Store) {
+	t.Helper()
+	s.filters.building.Wait()
+	if s.filters.current() == nil {
+		t.Fatal("no ID filter")
+	}
+}
+
+// Every stored event is a duplicate to the writer, whether the filter was
+// built at open from the ID index or while events were being appended,
+// pending and indexed.
+func TestIDFilterKeepsEveryID(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	batch := func(b, n int) []*event.Event {
+		evs := make([]*event.Event, n)
+		for i := range evs {
+			evs[i] = storetest.Rec(t, "111111111111", "us-east-1", "Filtered", storetest.Base,
+				map[string]any{"eventID": fmt.Sprintf("id-%d-%d", b, i)})
+		}
+		return evs
+	}
+	dupes := func(s *Store, evs []*event.Event) int {
+		t.Helper()
+		res, err := s.Append(ctx, evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range res {
+			if r.Duplicate {
+				n++
+			}
+		}
+		return n
+	}
+	waitFilter(t, s)
+	var all [][]*event.Event
+	for b := range 200 {
+		all = append(all, batch(b, 50))
+		if d := dupes(s, all[b]); d != 0 {
+			t.Fatalf("batch %d: %d duplicates of new events", b, d)
+		}
+		switch b % 7 {
+		case 0:
+			s.pmu.Lock()
+			s.startFilterBuild() // while some are pending, some indexed
+			s.pmu.Unlock()
+		case 3:
+			s.flushIndex()
+		}
+	}
+	waitFilter(t, s)
+	for b, evs := range all {
+		if d := dupes(s, batch(b, 50)); d != len(evs) {
+			t.Fatalf("batch %d again: %d of %d found", b, d, len(evs))
+		}
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitFilter(t, s)
+	for b, evs := range all {
+		if d := dupes(s, batch(b, 50)); d != len(evs) {
+			t.Fatalf("after reopen, batch %d: %d of %d found", b, d, len(evs))
+		}
+	}
+}
