@@ -54,8 +54,9 @@ type PostingRow struct {
 // (day, key). Rows come out in (day, key) order.
 func GroupPostings(entries map[[2]int64][]Posting) []PostingRow {
 	rows := make([]PostingRow, 0, len(entries))
+	var scratch []uint64
 	for dk, ps := range entries {
-		slices.SortFunc(ps, newer)
+		scratch = sortNewestFirst(ps, scratch)
 		rows = append(rows, PostingRow{Day: dk[0], Key: dk[1], MaxTime: ps[0].Time, MinTime: ps[len(ps)-1].Time,
 			FirstSeq: ps[0].Seq, Count: len(ps), Data: EncodePostings(ps)})
 	}
@@ -64,6 +65,35 @@ func GroupPostings(entries map[[2]int64][]Posting) []PostingRow {
 	})
 	return rows
 }
+
+// sortNewestFirst sorts ps (postings of one day) newest first. Each is
+// packed into one number, second of the day over sequence, when the
+// sequence leaves room: sorting plain numbers is several times faster.
+func sortNewestFirst(ps []Posting, scratch []uint64) []uint64 {
+	if len(ps) < 2 {
+		return scratch
+	}
+	day := Day(ps[0].Time) * 86400
+	for _, p := range ps {
+		if uint64(p.Seq) >= 1<<packSeqBits || p.Time < day || p.Time-day >= 86400 {
+			slices.SortFunc(ps, newer)
+			return scratch
+		}
+	}
+	scratch = slices.Grow(scratch[:0], len(ps))
+	for _, p := range ps {
+		scratch = append(scratch, uint64(p.Time-day)<<packSeqBits|uint64(p.Seq))
+	}
+	slices.Sort(scratch)
+	for i, v := range scratch {
+		ps[len(ps)-1-i] = Posting{Time: day + int64(v>>packSeqBits), Seq: int64(v & (1<<packSeqBits - 1))}
+	}
+	return scratch
+}
+
+// packSeqBits is the sequence's share of a packed posting: 64 bits less
+// 17 for the second of the day.
+const packSeqBits = 47
 
 // EncodePostings packs newest-first postings as deltas.
 func EncodePostings(ps []Posting) []byte {
