@@ -347,6 +347,13 @@ func (s *viewScanner) str() bool {
 	s.i++ // the opening quote
 	s.escaped = false
 	for s.i < len(s.b) {
+		// Runs of plain ASCII first: most of every string.
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -382,6 +389,15 @@ func (s *viewScanner) str() bool {
 	}
 	return false
 }
+
+// plainByte holds the bytes a string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hex4(b []byte) bool {
 	for _, c := range b {

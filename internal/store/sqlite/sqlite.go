@@ -75,8 +75,9 @@ type Store struct {
 	purged atomic.Int64
 	closed sync.Once
 
-	next int64        // the last seq assigned (the writer's)
-	last atomic.Int64 // the last seq acknowledged
+	next   int64        // the last seq assigned (the writer's)
+	frames []byte       // the writer's buffer for a commit's frames
+	last   atomic.Int64 // the last seq acknowledged
 
 	// Batches written to the log and not yet indexed (see writer.go).
 	pmu           sync.Mutex

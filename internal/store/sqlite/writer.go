@@ -31,6 +31,9 @@ const (
 	pendingWait = 10 * time.Second
 )
 
+// maxKeptFrames bounds the frame buffer the writer keeps between commits.
+const maxKeptFrames = 32 << 20
+
 // batch is one commit's events between the writer and the indexer.
 type batch struct {
 	b          block
@@ -96,7 +99,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			size += frameHeader + 64 + len(e.Account) + len(e.Region) + len(e.Category) + len(e.ID) + 8*(len(e.Keys)+1) + len(e.Record)
 		}
 	}
-	frames := make([]byte, 0, size)
+	frames := slices.Grow(s.frames[:0], size) // the writer's; nothing keeps it past the write
 	var lens []byte
 	for _, r := range group {
 		r.Results = make([]store.AppendResult, len(r.Events))
@@ -122,6 +125,9 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 				bt.postings[[2]int64{d, k}] = append(bt.postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
 			}
 		}
+	}
+	if cap(frames) <= maxKeptFrames {
+		s.frames = frames
 	}
 	if seq >= first {
 		seg, off, err := s.segs.write(frames, first)
