@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,31 +167,31 @@ func (t Time) AppendJSON(b []byte) []byte {
 // AppendString appends s as a JSON string exactly as json.Marshal writes
 // it: HTML-sensitive characters, control characters, U+2028 and U+2029
 // escaped, invalid UTF-8 replaced by U+FFFD.
+//
+// It is on the path of every LookupEvents answer, whose events each carry a
+// whole CloudTrail record (compact JSON, a quote every few bytes) as a
+// string, so it copies runs of plain bytes with one append each and finds
+// their ends through a table.
 func AppendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
+	// One growth up front: records need about one escape in ten bytes.
+	b = slices.Grow(b, len(s)+len(s)/8+2)
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
+	start, i := 0, 0
+	for {
+		for i < len(s) && strEscape[s[i]] == 0 {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		e := strEscape[c]
+		if e != escMulti {
 			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
+			if e != 'u' {
+				b = append(b, '\\', e)
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
 			}
 			i++
@@ -198,25 +199,45 @@ func AppendString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+		if size > 1 && r != '\u2028' && r != '\u2029' {
 			i += size
-			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
+		b = append(b, s[start:i]...)
+		if size == 1 {
+			// Not UTF-8 (multi-byte runes decode to more than one byte).
+			b = append(b, `\ufffd`...)
+		} else {
 			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
 		}
 		i += size
+		start = i
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// escMulti marks in strEscape the bytes that start multi-byte UTF-8
+// sequences or are not UTF-8 at all.
+const escMulti = 1
+
+// strEscape says what AppendString does with each byte: 0 copies it as it
+// is; '"', '\\', 'b', 'f', 'n', 'r' and 't' write it as that letter after a
+// backslash; 'u' writes it as \u00XX; escMulti decodes the rune it starts.
+// The bytes json.Marshal escapes are the control characters, '"', '\\',
+// and the HTML-sensitive '<', '>' and '&'; DEL (0x7F) it copies.
+var strEscape = func() (t [256]byte) {
+	for c := range 0x20 {
+		t[c] = 'u'
+	}
+	t['\b'], t['\f'], t['\n'], t['\r'], t['\t'] = 'b', 'f', 'n', 'r', 't'
+	t['"'], t['\\'] = '"', '\\'
+	t['<'], t['>'], t['&'] = 'u', 'u', 'u'
+	for c := utf8.RuneSelf; c < len(t); c++ {
+		t[c] = escMulti
+	}
+	return t
+}()
 
 // UnmarshalJSON reads epoch seconds or an ISO 8601 string.
 func (t *Time) UnmarshalJSON(b []byte) error {
