@@ -217,19 +217,30 @@ func AppendString(b []byte, s string) []byte {
 		}
 		// Bytes of 0x80 and above, up to the next ASCII byte: UTF-8 is
 		// copied, but for U+2028 and U+2029, and any other byte becomes
-		// U+FFFD.
+		// U+FFFD. The lead bytes that any continuation bytes make valid
+		// (C2..DF, E1..EC, EE, EF) are tested here; the rest (E0 and ED
+		// take a narrower second byte, F0..F4 a narrower one and three
+		// more) and bytes that lead nothing are left to utf8.
 		for {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if size == 1 || r == '\u2028' || r == '\u2029' {
-				b = append(b, s[start:i]...)
-				if size == 1 {
-					b = append(b, `\ufffd`...)
-				} else {
-					b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			if c := s[i]; 0xC2 <= c && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+				i += 2 // U+0080..U+07FF
+			} else if 0xE1 <= c && c <= 0xEF && c != 0xED && i+2 < len(s) &&
+				s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 &&
+				(c != 0xE2 || s[i+1] != 0x80 || s[i+2]&^1 != 0xA8) {
+				i += 3 // U+1000..U+FFFF but U+D000..U+DFFF, U+2028, U+2029
+			} else {
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if size == 1 || r == '\u2028' || r == '\u2029' {
+					b = append(b, s[start:i]...)
+					if size == 1 {
+						b = append(b, `\ufffd`...)
+					} else {
+						b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+					}
+					start = i + size
 				}
-				start = i + size
+				i += size
 			}
-			i += size
 			if i == len(s) || s[i] < utf8.RuneSelf {
 				break
 			}
