@@ -32,8 +32,12 @@ var nonASCIIText = strings.Repeat("Grüße aus Zürich — 日本語のテキス
 	strings.Repeat("Ελληνικά κείμενα και русский текст ", 8)
 
 func BenchmarkAppendString(b *testing.B) {
+	// A record holding JSON text, as policy documents are held: escapes
+	// come in pairs (\").
+	quoted, _ := json.Marshal(ctRecord)
 	for _, bc := range []struct{ name, s string }{
 		{"record", ctRecord},
+		{"recordInRecord", `{"policyDocument":` + string(quoted) + `}`},
 		{"nonASCII", nonASCIIText},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
