@@ -1,0 +1,193 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// lookupAnswer is a LookupEvents answer as the server writes it: n
+// synthetic records of about 1 KB each, completed as ingest completes them
+// and encoded by history's output code, and a NextToken when next.
+func lookupAnswer(tb testing.TB, n int, next bool) []byte {
+	tb.Helper()
+	b, err := buildLookupAnswer(n, next)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func buildLookupAnswer(n int, next bool) ([]byte, error) {
+	g := NewGenerator(GenOptions{RecordBytes: 1024, Seed: 7, Spread: time.Hour})
+	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	out := history.Output{Events: []history.Event{}}
+	if n > 0 {
+		body := g.Template(n).Fill(nil, n, NewIDs(1, 0), now, 0)
+		recs, ok := event.OnlyRecords(body)
+		if !ok {
+			return nil, errors.New("generated batch is not {\"Records\": …}")
+		}
+		raws, err := event.SplitArray(recs)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			ev, ferr := event.Decode(raw, event.Context{Account: "111111111111", Now: now})
+			if ferr != nil {
+				return nil, ferr
+			}
+			sum, err := event.Summarize(ev.Record)
+			if err != nil {
+				return nil, err
+			}
+			e := history.Event{
+				EventId: ev.ID, EventName: sum.EventName, ReadOnly: sum.ReadOnly, AccessKeyId: sum.AccessKeyID,
+				EventTime: awsproto.Time{Time: ev.Time}, EventSource: sum.EventSource, Username: sum.Username,
+				Resources: []history.Resource{}, CloudTrailEvent: string(ev.Record),
+			}
+			for _, r := range sum.Resources {
+				e.Resources = append(e.Resources, history.Resource{ResourceType: &r.Type, ResourceName: &r.ARN})
+			}
+			out.Events = append(out.Events, e)
+		}
+	}
+	if next {
+		tok := history.EncodeToken(store.Cursor{Time: now.UnixMilli(), Seq: 123456}, [8]byte{1, 2, 3, 4, 5, 6, 7, 8})
+		out.NextToken = &tok
+	}
+	return out.AppendJSON(nil), nil
+}
+
+// answerHandler answers every request with status and answer, as the
+// server writes a LookupEvents answer.
+func answerHandler(status int, answer []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/x-amz-json-1.1")
+		h.Set("Content-Length", strconv.Itoa(len(answer)))
+		w.WriteHeader(status)
+		w.Write(answer)
+	})
+}
+
+// answerServer serves answer in this process; it is closed when the test
+// ends.
+func answerServer(tb testing.TB, status int, answer []byte) *httptest.Server {
+	srv := httptest.NewServer(answerHandler(status, answer))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// answerServerEnv makes the test binary an answer server (see TestMain),
+// so that a benchmark can measure its own process's CPU as the client's.
+const answerServerEnv = "CAIRN_LOADGEN_ANSWER_SERVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(answerServerEnv) != "" {
+		if err := serveAnswers(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// serveAnswers serves a 50-event page on a loopback port that it prints,
+// until its standard input closes.
+func serveAnswers() error {
+	answer, err := buildLookupAnswer(50, true)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: answerHandler(http.StatusOK, answer)}
+	go srv.Serve(ln)
+	fmt.Printf("http://%s\n", ln.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	return srv.Close()
+}
+
+// answerProcess starts this test binary as an answer server and returns
+// its URL; the process is stopped when the test ends.
+func answerProcess(tb testing.TB) string {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), answerServerEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() {
+		stdin.Close()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("answer server: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// BenchmarkHTTPCaller is one call of the http client against a server in
+// another process that answers a 50-event page (about 75 KB). cpu-ns/op is
+// this process's CPU (user and system, all threads, the garbage collector
+// included) per call: the client's cost, what "client CPU" of a lookup run
+// measures; ns/op is the wall time of a call, the server's share included.
+func BenchmarkHTTPCaller(b *testing.B) {
+	url := answerProcess(b)
+	call := httpCaller(url, "AKIAALICEADMIN000001", "alice-secret-key-0001", "us-east-1", 1, time.Minute)
+	in := attrInput(types.LookupAttributeKeyEventName, "GetObject")
+	if n, err := call(context.Background(), in); err != nil || n != 50 {
+		b.Fatalf("%d events, %v", n, err)
+	}
+	b.ReportAllocs()
+	cpu0, ok := processCPU()
+	for b.Loop() {
+		n, err := call(context.Background(), in)
+		if err != nil || n != 50 {
+			b.Fatalf("%d events, %v", n, err)
+		}
+	}
+	if cpu1, _ := processCPU(); ok {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}
