@@ -425,7 +425,7 @@ func (r *LookupReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	via := "aws-sdk-go-v2"
 	if p.Client == ClientHTTP {
-		via = "net/http, SigV4-signed, answers only split (--client http)"
+		via = "net/http, SigV4-signed, answers only scanned (--client http)"
 	}
 	fmt.Fprintf(w, "  load        %s LookupEvents calls, %d concurrent, through %s (no retries)\n", group(int64(p.Requests)), p.Concurrency, via)
 	fmt.Fprintf(w, "  discovery   %d calls found %d synthetic events in %s (not timed)\n",

@@ -14,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-
-	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // Client kinds of a lookup run.
@@ -24,7 +22,7 @@ const (
 	// including the SDK's own decoding of each page.
 	ClientSDK = "sdk"
 	// ClientHTTP signs and sends the same calls with net/http and only
-	// splits the answer's Events list: the server's time, with as little
+	// scans the answer (see scanAnswer): the server's time, with as little
 	// of the client's CPU as can be on a machine they share.
 	ClientHTTP = "http"
 )
@@ -77,15 +75,8 @@ func httpCaller(endpoint, key, secret, region string, conns int, timeout time.Du
 		if resp.StatusCode != http.StatusOK {
 			return 0, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, answer)
 		}
-		members, err := event.Members(answer)
-		if err != nil {
-			return 0, fmt.Errorf("answer: %w", err)
-		}
-		events, err := event.SplitArray(members["Events"])
-		if err != nil {
-			return 0, fmt.Errorf("answer's Events: %w", err)
-		}
-		return len(events), nil
+		n, _, err := scanAnswer(answer)
+		return n, err
 	}
 }
 
