@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,7 +30,7 @@ const (
 )
 
 // lookupCaller makes one LookupEvents call and returns how many events
-// the page held.
+// the page held. A caller is used by one goroutine at a time.
 type lookupCaller func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error)
 
 func sdkCaller(c *cloudtrail.Client) lookupCaller {
@@ -41,34 +43,55 @@ func sdkCaller(c *cloudtrail.Client) lookupCaller {
 	}
 }
 
-// httpCaller sends LookupEvents as AWS JSON 1.1 with net/http, signed
-// with the SDK's SigV4 signer.
-func httpCaller(endpoint, key, secret, region string, conns int, timeout time.Duration) lookupCaller {
+// httpLookups sends LookupEvents calls as AWS JSON 1.1 with net/http,
+// signed with the SDK's SigV4 signer, and only scans the answers; its
+// callers share one pool of connections.
+type httpLookups struct {
+	hc                  *http.Client
+	url                 *url.URL
+	key, secret, region string
+}
+
+func newHTTPLookups(endpoint, key, secret, region string, conns int, timeout time.Duration) (*httpLookups, error) {
+	u, err := url.Parse(endpoint + "/")
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("endpoint %q is not an http or https URL", endpoint)
+	}
 	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConns: conns + 4, MaxIdleConnsPerHost: conns + 4}}
+	return &httpLookups{hc: hc, url: u, key: key, secret: secret, region: region}, nil
+}
+
+// caller makes a caller for one goroutine, with a buffer for answers that
+// it keeps from call to call.
+func (h *httpLookups) caller() lookupCaller {
 	signer := v4.NewSigner()
-	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
-	url := endpoint + "/"
+	creds := aws.Credentials{AccessKeyID: h.key, SecretAccessKey: h.secret}
+	endpoint := h.url.String()
+	var answer []byte
 	return func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error) {
 		body, err := json.Marshal(lookupBody(in))
 		if err != nil {
 			return 0, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
 			return 0, err
 		}
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")
 		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
+		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", h.region, time.Now()); err != nil {
 			return 0, err
 		}
-		resp, err := hc.Do(req)
+		resp, err := h.hc.Do(req)
 		if err != nil {
 			return 0, err
 		}
-		defer resp.Body.Close()
-		answer, err := io.ReadAll(resp.Body)
+		answer, err = readAnswer(answer[:0], resp)
+		resp.Body.Close()
 		if err != nil {
 			return 0, err
 		}
@@ -77,6 +100,30 @@ func httpCaller(endpoint, key, secret, region string, conns int, timeout time.Du
 		}
 		n, _, err := scanAnswer(answer)
 		return n, err
+	}
+}
+
+// maxPresize bounds the buffer readAnswer sizes from Content-Length.
+const maxPresize = 64 << 20
+
+// readAnswer appends resp's body to buf, sized once from Content-Length,
+// and reads to the end so that the connection is reused.
+func readAnswer(buf []byte, resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPresize {
+		buf = slices.Grow(buf, int(n)+512) // room for the read that sees EOF
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(cap(buf), 4096))
+		}
+		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,6 +101,11 @@ func answerServer(tb testing.TB, status int, answer []byte) *httptest.Server {
 	return srv
 }
 
+const (
+	testKey    = "AKIAALICEADMIN000001"
+	testSecret = "alice-secret-key-0001"
+)
+
 // answerServerEnv makes the test binary an answer server (see TestMain),
 // so that a benchmark can measure its own process's CPU as the client's.
 const answerServerEnv = "CAIRN_LOADGEN_ANSWER_SERVER"
@@ -174,7 +182,11 @@ func answerProcess(tb testing.TB) string {
 // measures; ns/op is the wall time of a call, the server's share included.
 func BenchmarkHTTPCaller(b *testing.B) {
 	url := answerProcess(b)
-	call := httpCaller(url, "AKIAALICEADMIN000001", "alice-secret-key-0001", "us-east-1", 1, time.Minute)
+	h, err := newHTTPLookups(url, testKey, testSecret, "us-east-1", 1, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	call := h.caller()
 	in := attrInput(types.LookupAttributeKeyEventName, "GetObject")
 	if n, err := call(context.Background(), in); err != nil || n != 50 {
 		b.Fatalf("%d events, %v", n, err)
@@ -189,5 +201,68 @@ func BenchmarkHTTPCaller(b *testing.B) {
 	}
 	if cpu1, _ := processCPU(); ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// TestHTTPCaller checks what the http client makes of answers: a page,
+// an empty page, a page without Content-Length, refusals and malformed
+// answers; and that its calls keep to one connection.
+func TestHTTPCaller(t *testing.T) {
+	page := lookupAnswer(t, 50, true)
+	for _, c := range []struct {
+		name    string
+		status  int
+		answer  []byte
+		chunked bool
+		n       int
+		err     string
+	}{
+		{"page", 200, page, false, 50, ""},
+		{"empty page", 200, lookupAnswer(t, 0, false), false, 0, ""},
+		{"page without Content-Length", 200, page, true, 50, ""},
+		{"refusal", 400, []byte(`{"__type":"InvalidLookupAttributesException","Message":"no"}`), false, 0, "HTTP 400: {\"__type\":\"InvalidLookupAttributesException\""},
+		{"refusal without a body", 503, nil, false, 0, "HTTP 503"},
+		{"page cut short", 200, page[:len(page)/2], false, 0, "answer at offset"},
+		{"page with a bracket missing", 200, bytes.Replace(page, []byte(`"Resources":[{`), []byte(`"Resources":{`), 1), false, 0, "answer at offset"},
+		{"no Events", 200, []byte(`{"NextToken":"t"}`), false, 0, "no Events"},
+		{"not JSON", 200, []byte(`<html>`), false, 0, "not a JSON object"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var conns atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if !c.chunked {
+					w.Header().Set("Content-Length", strconv.Itoa(len(c.answer)))
+				}
+				w.WriteHeader(c.status)
+				for part := range slices.Chunk(c.answer, 4096) {
+					w.Write(part)
+					if c.chunked {
+						w.(http.Flusher).Flush()
+					}
+				}
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			h, err := newHTTPLookups(srv.URL, testKey, testSecret, "us-east-1", 1, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			call := h.caller()
+			for range 5 {
+				n, err := call(context.Background(), attrInput(types.LookupAttributeKeyEventName, "GetObject"))
+				if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) || n != c.n {
+					t.Fatalf("%d events, %v; want %d, %q", n, err, c.n, c.err)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("5 calls took %d connections", n)
+			}
+		})
 	}
 }
