@@ -3,8 +3,6 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 )
 
@@ -44,7 +41,7 @@ func sdkCaller(c *cloudtrail.Client) lookupCaller {
 }
 
 // httpLookups sends LookupEvents calls as AWS JSON 1.1 with net/http,
-// signed with the SDK's SigV4 signer, and only scans the answers; its
+// SigV4-signed (see lookupSigner), and only scans the answers; its
 // callers share one pool of connections.
 type httpLookups struct {
 	hc                  *http.Client
@@ -64,28 +61,32 @@ func newHTTPLookups(endpoint, key, secret, region string, conns int, timeout tim
 	return &httpLookups{hc: hc, url: u, key: key, secret: secret, region: region}, nil
 }
 
-// caller makes a caller for one goroutine, with a buffer for answers that
-// it keeps from call to call.
+// Header values the same in every request (net/http only reads them).
+var (
+	lookupContentTypeValue = []string{lookupContentType}
+	lookupTargetValue      = []string{lookupTarget}
+)
+
+// caller makes a caller for one goroutine, with its own signer and a
+// buffer for answers that it keeps from call to call.
 func (h *httpLookups) caller() lookupCaller {
-	signer := v4.NewSigner()
-	creds := aws.Credentials{AccessKeyID: h.key, SecretAccessKey: h.secret}
-	endpoint := h.url.String()
+	signer := newLookupSigner(h.url, h.key, h.secret, h.region)
 	var answer []byte
 	return func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error) {
 		body, err := json.Marshal(lookupBody(in))
 		if err != nil {
 			return 0, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", h.region, time.Now()); err != nil {
-			return 0, err
-		}
+		// The body and headers are new for each request: after a failed
+		// call the transport may still be writing the last one.
+		date, auth := signer.sign(body, time.Now())
+		req := (&http.Request{
+			Method: http.MethodPost, URL: h.url, Host: signer.host,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": lookupContentTypeValue, "X-Amz-Target": lookupTargetValue,
+				"X-Amz-Date": {date}, "Authorization": {auth}},
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		}).WithContext(ctx)
 		resp, err := h.hc.Do(req)
 		if err != nil {
 			return 0, err
