@@ -3,16 +3,18 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
 )
 
 // Client kinds of a lookup run.
@@ -41,8 +43,8 @@ func sdkCaller(c *cloudtrail.Client) lookupCaller {
 }
 
 // httpLookups sends LookupEvents calls as AWS JSON 1.1 with net/http,
-// SigV4-signed (see lookupSigner), and only scans the answers; its
-// callers share one pool of connections.
+// SigV4-signed, and only scans the answers; its callers share one pool of
+// connections.
 type httpLookups struct {
 	hc                  *http.Client
 	url                 *url.URL
@@ -73,12 +75,9 @@ func (h *httpLookups) caller() lookupCaller {
 	signer := newLookupSigner(h.url, h.key, h.secret, h.region)
 	var answer []byte
 	return func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error) {
-		body, err := json.Marshal(lookupBody(in))
-		if err != nil {
-			return 0, err
-		}
 		// The body and headers are new for each request: after a failed
 		// call the transport may still be writing the last one.
+		body := appendLookupBody(make([]byte, 0, 256), in)
 		date, auth := signer.sign(body, time.Now())
 		req := (&http.Request{
 			Method: http.MethodPost, URL: h.url, Host: signer.host,
@@ -128,30 +127,54 @@ func readAnswer(buf []byte, resp *http.Response) ([]byte, error) {
 	}
 }
 
-// lookupBody is LookupEventsInput as the AWS JSON 1.1 wire has it.
-func lookupBody(in *cloudtrail.LookupEventsInput) map[string]any {
-	b := map[string]any{}
-	if len(in.LookupAttributes) > 0 {
-		var attrs []map[string]string
-		for _, a := range in.LookupAttributes {
-			attrs = append(attrs, map[string]string{"AttributeKey": string(a.AttributeKey), "AttributeValue": aws.ToString(a.AttributeValue)})
+// appendLookupBody appends LookupEventsInput as the AWS JSON 1.1 wire has
+// it (what json.Marshal makes of it, in another order of members).
+func appendLookupBody(b []byte, in *cloudtrail.LookupEventsInput) []byte {
+	b = append(b, '{')
+	first := len(b)
+	sep := func() {
+		if len(b) > first {
+			b = append(b, ',')
 		}
-		b["LookupAttributes"] = attrs
+	}
+	if len(in.LookupAttributes) > 0 {
+		b = append(b, `"LookupAttributes":[`...)
+		for i, a := range in.LookupAttributes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"AttributeKey":`...)
+			b = awsproto.AppendString(b, string(a.AttributeKey))
+			b = append(b, `,"AttributeValue":`...)
+			b = awsproto.AppendString(b, aws.ToString(a.AttributeValue))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	if in.StartTime != nil {
-		b["StartTime"] = float64(in.StartTime.UnixMilli()) / 1000
+		sep()
+		b = append(b, `"StartTime":`...)
+		b = strconv.AppendFloat(b, float64(in.StartTime.UnixMilli())/1000, 'f', -1, 64)
 	}
 	if in.EndTime != nil {
-		b["EndTime"] = float64(in.EndTime.UnixMilli()) / 1000
+		sep()
+		b = append(b, `"EndTime":`...)
+		b = strconv.AppendFloat(b, float64(in.EndTime.UnixMilli())/1000, 'f', -1, 64)
 	}
 	if in.MaxResults != nil {
-		b["MaxResults"] = *in.MaxResults
+		sep()
+		b = append(b, `"MaxResults":`...)
+		b = strconv.AppendInt(b, int64(*in.MaxResults), 10)
 	}
 	if in.NextToken != nil {
-		b["NextToken"] = *in.NextToken
+		sep()
+		b = append(b, `"NextToken":`...)
+		b = awsproto.AppendString(b, *in.NextToken)
 	}
 	if in.EventCategory != "" {
-		b["EventCategory"] = string(in.EventCategory)
+		sep()
+		b = append(b, `"EventCategory":`...)
+		b = awsproto.AppendString(b, string(in.EventCategory))
 	}
-	return b
+	return append(b, '}')
 }

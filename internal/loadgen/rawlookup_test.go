@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -201,6 +205,67 @@ func BenchmarkHTTPCaller(b *testing.B) {
 	}
 	if cpu1, _ := processCPU(); ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// marshalLookupBody is the request body as the client wrote it before it
+// appended it by hand: json.Marshal of the wire shape.
+func marshalLookupBody(t *testing.T, in *cloudtrail.LookupEventsInput) []byte {
+	b := map[string]any{}
+	if len(in.LookupAttributes) > 0 {
+		var attrs []map[string]string
+		for _, a := range in.LookupAttributes {
+			attrs = append(attrs, map[string]string{"AttributeKey": string(a.AttributeKey), "AttributeValue": aws.ToString(a.AttributeValue)})
+		}
+		b["LookupAttributes"] = attrs
+	}
+	if in.StartTime != nil {
+		b["StartTime"] = float64(in.StartTime.UnixMilli()) / 1000
+	}
+	if in.EndTime != nil {
+		b["EndTime"] = float64(in.EndTime.UnixMilli()) / 1000
+	}
+	if in.MaxResults != nil {
+		b["MaxResults"] = *in.MaxResults
+	}
+	if in.NextToken != nil {
+		b["NextToken"] = *in.NextToken
+	}
+	if in.EventCategory != "" {
+		b["EventCategory"] = string(in.EventCategory)
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLookupBody(t *testing.T) {
+	start := time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.UTC)
+	end := start.Add(time.Hour + 7*time.Millisecond)
+	early := time.Date(1969, 12, 31, 23, 59, 59, 500e6, time.UTC)
+	for _, in := range []*cloudtrail.LookupEventsInput{
+		{},
+		attrInput(types.LookupAttributeKeyEventName, "GetObject"),
+		attrInput(types.LookupAttributeKeyResourceName, "arn:aws:s3:::b/<a&b> \"q\" \\ \u2028 é \x01"),
+		{StartTime: &start, EndTime: &end},
+		{StartTime: &early, EndTime: &start, MaxResults: aws.Int32(7), EventCategory: types.EventCategoryInsight},
+		{LookupAttributes: []types.LookupAttribute{{AttributeKey: "EventId", AttributeValue: aws.String("x")}, {AttributeKey: "Username"}},
+			NextToken: aws.String("AbCY4PirZYCJDwECAwQFBgcI"), EndTime: &end},
+	} {
+		got := appendLookupBody([]byte("junk"), in)[4:]
+		want := marshalLookupBody(t, in)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("body %s\n want %s", got, want)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,11 +53,7 @@ func TestLookupSignerMatchesSDK(t *testing.T) {
 		attrInput(types.LookupAttributeKeyUsername, `deploy "bot" <&>`),
 		{NextToken: aws.String("AbCY4PirZYCJDwECAwQFBgcI"), StartTime: &day1, EndTime: &day1},
 	} {
-		b, err := json.Marshal(lookupBody(in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bodies = append(bodies, b)
+		bodies = append(bodies, appendLookupBody(nil, in))
 	}
 	for _, endpoint := range []string{
 		"http://127.0.0.1:4590", "http://localhost", "http://cairn.test:80", "https://cairn.test:443",
