@@ -37,8 +37,8 @@ func scanAnswer(b []byte) (events int, next string, err error) {
 			return 0, "", answerErr(b, i, "want a member name")
 		}
 		ks := i
-		if i, err = stringEnd(b, i+1); err != nil {
-			return 0, "", err
+		if i = stringEnd(b, i+1); i < 0 {
+			return 0, "", unclosed(b, ks)
 		}
 		name := b[ks+1 : i-1]
 		if bytes.IndexByte(name, '\\') >= 0 {
@@ -138,9 +138,9 @@ func scanToken(b []byte, i int) (int, string, error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, "", answerErr(b, i, "NextToken is not a string")
 	}
-	end, err := stringEnd(b, i+1)
-	if err != nil {
-		return 0, "", err
+	end := stringEnd(b, i+1)
+	if end < 0 {
+		return 0, "", unclosed(b, i)
 	}
 	q := b[i:end]
 	if bytes.IndexByte(q, '\\') < 0 {
@@ -167,7 +167,10 @@ func valueEnd(b []byte, i, depth int) (int, error) {
 	}
 	switch c := b[i]; c {
 	case '"':
-		return stringEnd(b, i+1)
+		if end := stringEnd(b, i+1); end >= 0 {
+			return end, nil
+		}
+		return 0, unclosed(b, i)
 	case '{', '[':
 		if depth == maxNesting {
 			return 0, answerErr(b, i, "nested more than %d deep", maxNesting)
@@ -183,8 +186,9 @@ func valueEnd(b []byte, i, depth int) (int, error) {
 				if i >= len(b) || b[i] != '"' {
 					return 0, answerErr(b, i, "want a member name")
 				}
-				if i, err = stringEnd(b, i+1); err != nil {
-					return 0, err
+				at := i
+				if i = stringEnd(b, i+1); i < 0 {
+					return 0, unclosed(b, at)
 				}
 				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
 					return 0, answerErr(b, i, "want ':' after a member name")
@@ -259,7 +263,8 @@ func numberEnd(b []byte, i int) (int, error) {
 }
 
 // stringEnd returns the offset just past the closing quote of the string
-// whose text starts at b[i] (b[i-1] is its opening quote). A quote closes
+// whose text starts at b[i] (b[i-1] is its opening quote), or -1 if it
+// has none. A quote closes
 // the string unless an odd run of backslashes comes before it; a run
 // never reaches past the opening quote.
 //
@@ -267,8 +272,7 @@ func numberEnd(b []byte, i int) (int, error) {
 // that may close the string: those after no backslash, or after two or
 // more. The records in an answer are strings of mostly plain text with an
 // escaped quote (one backslash) every dozen bytes or so.
-func stringEnd(b []byte, i int) (int, error) {
-	start := i
+func stringEnd(b []byte, i int) int {
 	var prev uint64 // the backslashes of the eight bytes before i
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
@@ -278,17 +282,20 @@ func stringEnd(b []byte, i int) (int, error) {
 		prev = bs
 		for m := q &^ (after1 &^ after2); m != 0; m &= m - 1 {
 			if j := i + bits.TrailingZeros64(m)>>3; closes(b, j) {
-				return j + 1, nil
+				return j + 1
 			}
 		}
 	}
 	for ; i < len(b); i++ {
 		if b[i] == '"' && closes(b, i) {
-			return i + 1, nil
+			return i + 1
 		}
 	}
-	return 0, answerErr(b, start-1, "a string is not closed")
+	return -1
 }
+
+// unclosed is the error of the string that starts at b[i] and has no end.
+func unclosed(b []byte, i int) error { return answerErr(b, i, "a string is not closed") }
 
 // closes reports whether the quote at b[j], inside a string, closes it.
 func closes(b []byte, j int) bool {
