@@ -331,3 +331,22 @@ func TestHTTPCaller(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRunLookup is a lookup run with the http client, 4 concurrent
+// callers, against the answer server in another process: the whole
+// client path, the run's own bookkeeping included. cpu-ns/op is the
+// run's "client CPU" per call.
+func BenchmarkRunLookup(b *testing.B) {
+	url := answerProcess(b)
+	rep, err := RunLookup(context.Background(), LookupConfig{Endpoint: url, AccessKeyID: testKey, SecretAccessKey: testSecret,
+		Requests: b.N, Concurrency: 4, Client: ClientHTTP})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !rep.OK() || rep.Requests != b.N {
+		b.Fatalf("%d calls, %d failed: %v", rep.Requests, rep.Failed, rep.Errors)
+	}
+	if rep.ClientCPU != nil {
+		b.ReportMetric(rep.ClientCPU.Seconds*1e9/float64(b.N), "cpu-ns/op")
+	}
+}
