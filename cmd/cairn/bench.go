@@ -109,10 +109,13 @@ SDK client sees it: signing, round trip, decoding), lookups per second, and
 the events each query returned. Any failed call is reported and makes the
 exit status 1.
 
-With --client http the timed calls go out through net/http instead, signed
-with the SDK's SigV4 signer, and each answer is only scanned (its shape
-checked, its events counted), not decoded: the SDK spends about 2 ms of CPU decoding a page of 50 events,
-which on a machine shared with the server is time taken from the server.
+With --client http the timed calls go out through net/http instead, SigV4-
+signed by a signer made for this one request, and each answer is only
+scanned (its JSON syntax checked outside the text of strings, its events
+counted, its NextToken read), not decoded: the SDK spends about 2 ms of
+CPU decoding a page of 50 events, which on a machine shared with the
+server is time taken from the server. The http client itself uses about
+0.15 ms of CPU a call (pages of 50 records of 1 KB, 4 concurrent).
 
 Flags:
 `
