@@ -12,15 +12,14 @@ import (
 // scanAnswer reads what the http client needs of a LookupEvents answer:
 // how many events its Events list holds, and its NextToken ("" for none).
 //
-// It checks the answer's shape, not every byte of it: b must be one JSON
-// object (string keys, ':' and ',' in their places, nothing but whitespace
-// after it) with exactly one Events member, an array of objects, and at
-// most one NextToken, a string or null; other members' values must be
-// JSON values. Inside the events it only skims: strings to their closing
-// quote, containers to the bracket that closes them (of the same kind),
-// without checking escapes, UTF-8, numbers or the commas and colons
-// between nested members. An answer cut short, or with a bracket missing
-// or out of place, is an error.
+// b must be one JSON object, and nothing but whitespace after it, with
+// exactly one Events member, an array of objects, and at most one
+// NextToken, a string or null. All of its syntax is checked but the text
+// inside strings: a string ends at the first quote that no backslash
+// escapes, and its escapes, control characters and UTF-8 are not looked
+// at (the records in an answer are most of its bytes, and all of them are
+// strings). An answer cut short, or with a bracket, quote, comma or colon
+// missing or out of place, is an error.
 func scanAnswer(b []byte) (events int, next string, err error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -264,13 +263,12 @@ func numberEnd(b []byte, i int) (int, error) {
 
 // stringEnd returns the offset just past the closing quote of the string
 // whose text starts at b[i] (b[i-1] is its opening quote), or -1 if it
-// has none. A quote closes
-// the string unless an odd run of backslashes comes before it; a run
-// never reaches past the opening quote.
+// has none. A quote closes the string unless an odd run of backslashes
+// comes before it; a run never reaches past the opening quote.
 //
-// The search looks at eight bytes at a time, and closer only at quotes
-// that may close the string: those after no backslash, or after two or
-// more. The records in an answer are strings of mostly plain text with an
+// The search looks at eight bytes at a time, and looks closer only at
+// quotes that may close the string: those after no backslash, or after
+// two or more. The records in an answer are strings of mostly plain text with an
 // escaped quote (one backslash) every dozen bytes or so.
 func stringEnd(b []byte, i int) int {
 	var prev uint64 // the backslashes of the eight bytes before i
