@@ -109,10 +109,13 @@ SDK client sees it: signing, round trip, decoding), lookups per second, and
 the events each query returned. Any failed call is reported and makes the
 exit status 1.
 
-With --client http the timed calls go out through net/http instead, signed
-with the SDK's SigV4 signer, and each answer is only split into its events,
-not decoded: the SDK spends about 2 ms of CPU decoding a page of 50 events,
-which on a machine shared with the server is time taken from the server.
+With --client http the timed calls go out through net/http instead, SigV4-
+signed by a signer made for this one request, and each answer is only
+scanned (its JSON syntax checked outside the text of strings, its events
+counted, its NextToken read), not decoded: the SDK spends about 2 ms of
+CPU decoding a page of 50 events, which on a machine shared with the
+server is time taken from the server. The http client itself uses about
+0.15 ms of CPU a call (pages of 50 records of 1 KB, 4 concurrent).
 
 Flags:
 `
@@ -312,7 +315,7 @@ func runBenchLookup(args []string, stdout, stderr io.Writer) int {
 	region := fs.String("region", "us-east-1", "`region` whose event history to look up")
 	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
 	timeout := fs.Duration("timeout", time.Minute, "bound on each call")
-	client := fs.String("client", loadgen.ClientSDK, "`kind` of client: sdk (aws-sdk-go-v2) or http (net/http with SigV4; the answer is only split, not decoded)")
+	client := fs.String("client", loadgen.ClientSDK, "`kind` of client: sdk (aws-sdk-go-v2) or http (net/http with SigV4; the answer is only scanned, not decoded)")
 	if code, done := parseBenchFlags(fs, benchLookupHelp, args, stdout, stderr); done {
 		return code
 	}

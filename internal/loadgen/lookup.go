@@ -303,12 +303,16 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 	rep := &LookupReport{Command: "lookup", Params: LookupParams{Endpoint: c.Endpoint, Region: c.Region,
 		Requests: c.Requests, Concurrency: c.Concurrency, Timeout: jsonDuration(c.Timeout), Client: c.Client}}
 	client := NewCloudTrailClient(c.Endpoint, c.AccessKeyID, c.SecretAccessKey, c.Region, c.Concurrency, c.Timeout)
-	var lookup lookupCaller
+	var newCaller func() lookupCaller // one for each concurrent caller
 	switch c.Client {
 	case ClientSDK:
-		lookup = sdkCaller(client)
+		newCaller = func() lookupCaller { return sdkCaller(client) }
 	case ClientHTTP:
-		lookup = httpCaller(c.Endpoint, c.AccessKeyID, c.SecretAccessKey, c.Region, c.Concurrency, c.Timeout)
+		h, err := newHTTPLookups(c.Endpoint, c.AccessKeyID, c.SecretAccessKey, c.Region, c.Concurrency, c.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		newCaller = h.caller
 	default:
 		return nil, fmt.Errorf("client must be %q or %q", ClientSDK, ClientHTTP)
 	}
@@ -336,12 +340,17 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 		failed    atomic.Int64
 		giveUp    atomic.Bool
 	)
+	callers := make([]lookupCaller, c.Concurrency)
+	for w := range callers {
+		callers[w] = newCaller()
+	}
 	cpu := startCPU()
 	start := time.Now()
 	rep.Env = currentEnv(start)
 	for w := range c.Concurrency {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
+			lookup := callers[w]
 			local := make([][]sample, len(qs))
 			for ctx.Err() == nil && !giveUp.Load() {
 				i := int(next.Add(1) - 1)
@@ -425,7 +434,7 @@ func (r *LookupReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	via := "aws-sdk-go-v2"
 	if p.Client == ClientHTTP {
-		via = "net/http, SigV4-signed, answers only split (--client http)"
+		via = "net/http, SigV4-signed, answers only scanned (--client http)"
 	}
 	fmt.Fprintf(w, "  load        %s LookupEvents calls, %d concurrent, through %s (no retries)\n", group(int64(p.Requests)), p.Concurrency, via)
 	fmt.Fprintf(w, "  discovery   %d calls found %d synthetic events in %s (not timed)\n",

@@ -3,19 +3,18 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
-	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/awsproto"
 )
 
 // Client kinds of a lookup run.
@@ -24,13 +23,13 @@ const (
 	// including the SDK's own decoding of each page.
 	ClientSDK = "sdk"
 	// ClientHTTP signs and sends the same calls with net/http and only
-	// splits the answer's Events list: the server's time, with as little
+	// scans the answer (see scanAnswer): the server's time, with as little
 	// of the client's CPU as can be on a machine they share.
 	ClientHTTP = "http"
 )
 
 // lookupCaller makes one LookupEvents call and returns how many events
-// the page held.
+// the page held. A caller is used by one goroutine at a time.
 type lookupCaller func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error)
 
 func sdkCaller(c *cloudtrail.Client) lookupCaller {
@@ -43,76 +42,139 @@ func sdkCaller(c *cloudtrail.Client) lookupCaller {
 	}
 }
 
-// httpCaller sends LookupEvents as AWS JSON 1.1 with net/http, signed
-// with the SDK's SigV4 signer.
-func httpCaller(endpoint, key, secret, region string, conns int, timeout time.Duration) lookupCaller {
+// httpLookups sends LookupEvents calls as AWS JSON 1.1 with net/http,
+// SigV4-signed, and only scans the answers; its callers share one pool of
+// connections.
+type httpLookups struct {
+	hc                  *http.Client
+	url                 *url.URL
+	key, secret, region string
+}
+
+func newHTTPLookups(endpoint, key, secret, region string, conns int, timeout time.Duration) (*httpLookups, error) {
+	u, err := url.Parse(endpoint + "/")
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("endpoint %q is not an http or https URL", endpoint)
+	}
 	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConns: conns + 4, MaxIdleConnsPerHost: conns + 4}}
-	signer := v4.NewSigner()
-	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
-	url := endpoint + "/"
+	return &httpLookups{hc: hc, url: u, key: key, secret: secret, region: region}, nil
+}
+
+// Header values the same in every request (net/http only reads them).
+var (
+	lookupContentTypeValue = []string{lookupContentType}
+	lookupTargetValue      = []string{lookupTarget}
+)
+
+// caller makes a caller for one goroutine, with its own signer and a
+// buffer for answers that it keeps from call to call.
+func (h *httpLookups) caller() lookupCaller {
+	signer := newLookupSigner(h.url, h.key, h.secret, h.region)
+	var answer []byte
 	return func(ctx context.Context, in *cloudtrail.LookupEventsInput) (int, error) {
-		body, err := json.Marshal(lookupBody(in))
+		// The body and headers are new for each request: after a failed
+		// call the transport may still be writing the last one.
+		body := appendLookupBody(make([]byte, 0, 256), in)
+		date, auth := signer.sign(body, time.Now())
+		req := (&http.Request{
+			Method: http.MethodPost, URL: h.url, Host: signer.host,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": lookupContentTypeValue, "X-Amz-Target": lookupTargetValue,
+				"X-Amz-Date": {date}, "Authorization": {auth}},
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		}).WithContext(ctx)
+		resp, err := h.hc.Do(req)
 		if err != nil {
 			return 0, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents")
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
-			return 0, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		answer, err := io.ReadAll(resp.Body)
+		answer, err = readAnswer(answer[:0], resp)
+		resp.Body.Close()
 		if err != nil {
 			return 0, err
 		}
 		if resp.StatusCode != http.StatusOK {
 			return 0, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, answer)
 		}
-		members, err := event.Members(answer)
-		if err != nil {
-			return 0, fmt.Errorf("answer: %w", err)
-		}
-		events, err := event.SplitArray(members["Events"])
-		if err != nil {
-			return 0, fmt.Errorf("answer's Events: %w", err)
-		}
-		return len(events), nil
+		n, _, err := scanAnswer(answer)
+		return n, err
 	}
 }
 
-// lookupBody is LookupEventsInput as the AWS JSON 1.1 wire has it.
-func lookupBody(in *cloudtrail.LookupEventsInput) map[string]any {
-	b := map[string]any{}
-	if len(in.LookupAttributes) > 0 {
-		var attrs []map[string]string
-		for _, a := range in.LookupAttributes {
-			attrs = append(attrs, map[string]string{"AttributeKey": string(a.AttributeKey), "AttributeValue": aws.ToString(a.AttributeValue)})
+// maxPresize bounds the buffer readAnswer sizes from Content-Length.
+const maxPresize = 64 << 20
+
+// readAnswer appends resp's body to buf, sized once from Content-Length,
+// and reads to the end so that the connection is reused.
+func readAnswer(buf []byte, resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPresize {
+		buf = slices.Grow(buf, int(n)+512) // room for the read that sees EOF
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(cap(buf), 4096))
 		}
-		b["LookupAttributes"] = attrs
+		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// appendLookupBody appends LookupEventsInput as the AWS JSON 1.1 wire has
+// it (what json.Marshal makes of it, in another order of members).
+func appendLookupBody(b []byte, in *cloudtrail.LookupEventsInput) []byte {
+	b = append(b, '{')
+	first := len(b)
+	sep := func() {
+		if len(b) > first {
+			b = append(b, ',')
+		}
+	}
+	if len(in.LookupAttributes) > 0 {
+		b = append(b, `"LookupAttributes":[`...)
+		for i, a := range in.LookupAttributes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"AttributeKey":`...)
+			b = awsproto.AppendString(b, string(a.AttributeKey))
+			b = append(b, `,"AttributeValue":`...)
+			b = awsproto.AppendString(b, aws.ToString(a.AttributeValue))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
 	}
 	if in.StartTime != nil {
-		b["StartTime"] = float64(in.StartTime.UnixMilli()) / 1000
+		sep()
+		b = append(b, `"StartTime":`...)
+		b = strconv.AppendFloat(b, float64(in.StartTime.UnixMilli())/1000, 'f', -1, 64)
 	}
 	if in.EndTime != nil {
-		b["EndTime"] = float64(in.EndTime.UnixMilli()) / 1000
+		sep()
+		b = append(b, `"EndTime":`...)
+		b = strconv.AppendFloat(b, float64(in.EndTime.UnixMilli())/1000, 'f', -1, 64)
 	}
 	if in.MaxResults != nil {
-		b["MaxResults"] = *in.MaxResults
+		sep()
+		b = append(b, `"MaxResults":`...)
+		b = strconv.AppendInt(b, int64(*in.MaxResults), 10)
 	}
 	if in.NextToken != nil {
-		b["NextToken"] = *in.NextToken
+		sep()
+		b = append(b, `"NextToken":`...)
+		b = awsproto.AppendString(b, *in.NextToken)
 	}
 	if in.EventCategory != "" {
-		b["EventCategory"] = string(in.EventCategory)
+		sep()
+		b = append(b, `"EventCategory":`...)
+		b = awsproto.AppendString(b, string(in.EventCategory))
 	}
-	return b
+	return append(b, '}')
 }
