@@ -43,7 +43,7 @@ func oldLayout(t *testing.T, dir string, highWater int64) []*event.Event {
 	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
 		event_id TEXT NOT NULL, t INTEGER NOT NULL, category TEXT NOT NULL, record BLOB NOT NULL);
 		CREATE UNIQUE INDEX events_by_id ON events(account, event_id);
-		DELETE FROM blocks; DELETE FROM ids; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
+		DELETE FROM blocks; DELETE FROM event_ids; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
 		t.Fatal(err)
 	}
 	if highWater > 0 {
@@ -59,7 +59,110 @@ func oldLayout(t *testing.T, dir string, highWater int64) []*event.Event {
 	if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
 		t.Fatal(err)
 	}
+	oldIndexTables(t, db)
 	return evs
+}
+
+// oldIndexTables moves the index tables of db to the layout before
+// postings and event_ids: lookup ordered by key first, with an index by
+// day, and ids ordered by hash.
+func oldIndexTables(t *testing.T, db *sql.DB) {
+	t.Helper()
+	if _, err := db.Exec(`CREATE TABLE lookup (d INTEGER NOT NULL, k INTEGER NOT NULL, tmax INTEGER NOT NULL,
+			seq0 INTEGER NOT NULL, tmin INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
+			PRIMARY KEY (k, d, tmax, seq0)) WITHOUT ROWID;
+		CREATE INDEX lookup_by_day ON lookup(d);
+		INSERT INTO lookup SELECT d, k, tmax, seq0, tmin, n, data FROM postings;
+		DROP TABLE postings;
+		CREATE TABLE ids (h INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (h, seq)) WITHOUT ROWID;
+		INSERT INTO ids SELECT h, seq FROM event_ids;
+		DROP TABLE event_ids`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigratesIndexTables: a data directory whose index tables are ordered
+// by key and hash first opens with them moved into postings and event_ids,
+// and every event found by attribute and eventID, in two generations of
+// the ID index, and known as a duplicate.
+func TestMigratesIndexTables(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var evs []*event.Event
+	for round := range 2 {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := make([]*event.Event, 3)
+		for i := range batch {
+			batch[i] = storetest.Rec(t, "111111111111", "us-east-1", fmt.Sprintf("Name%d%d", round, i),
+				storetest.Base.Add(time.Duration(i)*24*time.Hour), nil)
+		}
+		if _, err := s.Append(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, batch...)
+		s.Close()
+		if round == 0 { // the next events in a later generation
+			db, err := sql.Open("sqlite", filepath.Join(dir, "events.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE seqs SET last = ? WHERE name = 'events'`, 3<<idGenBits); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}
+	}
+	if idGen(evs[0].Seq) == idGen(evs[5].Seq) {
+		t.Fatalf("seqs %d and %d in one generation", evs[0].Seq, evs[5].Seq)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldIndexTables(t, db)
+	db.Close()
+
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, e := range evs {
+		name := ""
+		for _, k := range e.Keys {
+			if k.Attr == event.AttrEventName {
+				name = k.Value
+			}
+		}
+		for _, q := range []store.Query{
+			{Attr: event.AttrEventID, Value: e.ID},
+			{Attr: event.AttrEventName, Value: name},
+		} {
+			q.Account, q.Region, q.Category = e.Account, e.Region, event.CategoryManagement
+			q.Start, q.End, q.Limit = storetest.Base, storetest.Base.Add(72*time.Hour), 5
+			p, err := s.Lookup(ctx, q)
+			if err != nil || len(p.Events) != 1 || p.Events[0].Seq != e.Seq {
+				t.Fatalf("event %d by %s %q after migration: %+v, %v", e.Seq, q.Attr, q.Value, p, err)
+			}
+		}
+	}
+	s.filters.building.Wait()
+	res, err := s.Append(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if !r.Duplicate || r.Seq != evs[i].Seq {
+			t.Fatalf("event %d appended again: %+v", evs[i].Seq, r)
+		}
+	}
+	var old int
+	if err := s.w.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('lookup', 'ids', 'lookup_by_day')`).Scan(&old); err != nil || old != 0 {
+		t.Fatalf("%d old tables left, %v", old, err)
+	}
 }
 
 // TestMigratesEventsTable: a data directory written before segment files

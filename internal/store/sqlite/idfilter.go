@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -22,7 +22,6 @@ const (
 	// filterRebuildAfter is how many adds make a filter worth rebuilding:
 	// about 1 false "maybe" in 8 by then.
 	filterRebuildAfter = 48_000_000
-	filterChunks       = 64 // the ID index is read in this many hash ranges
 )
 
 // idFilter is a Bloom filter of ID hashes, safe for concurrent adds and
@@ -135,7 +134,7 @@ func (s *Store) startFilterBuild() {
 	}()
 }
 
-// readIDIndex adds every hash of the ID index to f, a hash range at a
+// readIDIndex adds every hash of the ID index to f, a generation at a
 // time, and returns how many it read.
 func (s *Store) readIDIndex(f *idFilter) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -147,15 +146,13 @@ func (s *Store) readIDIndex(f *idFilter) (int, error) {
 		case <-ctx.Done():
 		}
 	}()
+	var lo, hi sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT min(g), max(g) FROM event_ids`).Scan(&lo, &hi); err != nil {
+		return 0, fmt.Errorf("sqlite: read ID index: %w", err)
+	}
 	n := 0
-	step := uint64(math.MaxUint64/filterChunks + 1)
-	for i := range uint64(filterChunks) {
-		lo := int64(i*step + 1<<63) // ranges in signed order
-		hi := int64(math.MaxInt64)
-		if i < filterChunks-1 {
-			hi = int64((i+1)*step+1<<63) - 1
-		}
-		rows, err := s.r.QueryContext(ctx, `SELECT h FROM ids WHERE h BETWEEN ? AND ?`, lo, hi)
+	for g := lo.Int64; lo.Valid && g <= hi.Int64; g++ {
+		rows, err := s.r.QueryContext(ctx, `SELECT h FROM event_ids WHERE g = ?`, g)
 		if err != nil {
 			return n, fmt.Errorf("sqlite: read ID index: %w", err)
 		}

@@ -134,9 +134,9 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	}
 	postings := map[[2]int64][]store.Posting{}
 	for _, bt := range batches {
-		idRows := make([]any, 0, 2*len(bt.ids))
+		idRows := make([]any, 0, 3*len(bt.ids))
 		for _, id := range bt.ids {
-			idRows = append(idRows, id.h, id.seq)
+			idRows = append(idRows, idGen(id.seq), id.h, id.seq)
 		}
 		if err := insertBlock(ctx, tx, exec, bt.b, bt.tmin, bt.tmax, idRows); err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		for _, r := range rows[:n] {
 			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
 		}
-		if err := exec("INSERT INTO lookup(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
+		if err := exec("INSERT INTO postings(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
 			return fmt.Errorf("sqlite: index: %w", err)
 		}
 		rows = rows[n:]
@@ -182,18 +182,18 @@ func setIndexed(ctx context.Context, tx *sql.Tx, b block) error {
 }
 
 // insertBlock writes the rows of one block: the block and its events' ID
-// index entries (idRows: hash, seq pairs).
+// index entries (idRows: generation, hash, seq triples).
 func insertBlock(ctx context.Context, tx *sql.Tx, exec func(string, []any) error, b block, tmin, tmax int64, idRows []any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks(seq0, seqn, seg, off, size, tmin, tmax, lens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.seq0, b.seqN, b.seg, b.off, b.size, tmin, tmax, b.lens); err != nil {
 		return fmt.Errorf("sqlite: block: %w", err)
 	}
 	for len(idRows) > 0 {
-		n := min(len(idRows)/2, idChunk)
-		if err := exec("INSERT INTO ids(h, seq) VALUES "+placeholders(n, 2), idRows[:2*n]); err != nil {
+		n := min(len(idRows)/3, idChunk)
+		if err := exec("INSERT INTO event_ids(g, h, seq) VALUES "+placeholders(n, 3), idRows[:3*n]); err != nil {
 			return fmt.Errorf("sqlite: id index: %w", err)
 		}
-		idRows = idRows[2*n:]
+		idRows = idRows[3*n:]
 	}
 	return nil
 }

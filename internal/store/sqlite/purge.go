@@ -51,7 +51,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 				total++
 			}
 			tmax = max(tmax, t)
-			ids = append(ids, idHash(e.Account, e.ID), e.Seq)
+			ids = append(ids, idGen(e.Seq), idHash(e.Account, e.ID), e.Seq)
 		}
 		if tmax < cut {
 			if err := s.deleteBlock(ctx, b, ids); err != nil {
@@ -60,7 +60,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			s.blocks.clear()
 		}
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM lookup WHERE d < ?`, store.Day(cut)); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM postings WHERE d < ?`, store.Day(cut)); err != nil {
 		return total, fmt.Errorf("sqlite: purge index: %w", err)
 	}
 	return total, s.removeUnusedSegments(ctx)
@@ -78,7 +78,8 @@ func (s *Store) blocksBefore(ctx context.Context, cut int64) ([]block, error) {
 	return blocks, nil
 }
 
-// deleteBlock removes a block and its ID index entries (ids: hash, seq pairs).
+// deleteBlock removes a block and its ID index entries (ids: generation,
+// hash, seq triples).
 func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -89,11 +90,11 @@ func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
 		return fmt.Errorf("sqlite: purge: %w", err)
 	}
 	for len(ids) > 0 {
-		n := min(len(ids)/2, idChunk)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ids WHERE (h, seq) IN (VALUES `+placeholders(n, 2)+`)`, ids[:2*n]...); err != nil {
+		n := min(len(ids)/3, idChunk)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_ids WHERE (g, h, seq) IN (VALUES `+placeholders(n, 3)+`)`, ids[:3*n]...); err != nil {
 			return fmt.Errorf("sqlite: purge ids: %w", err)
 		}
-		ids = ids[2*n:]
+		ids = ids[3*n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: purge: %w", err)
@@ -201,7 +202,7 @@ func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
 		n := len(frames)
 		frames = appendFrame(frames, e, e.Seq, nil)
 		lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
-		ids = append(ids, idHash(e.Account, e.ID), e.Seq)
+		ids = append(ids, idGen(e.Seq), idHash(e.Account, e.ID), e.Seq)
 		tmin, tmax = min(tmin, e.Time.Unix()), max(tmax, e.Time.Unix())
 	}
 	seg, off, err := s.segs.write(frames, evs[0].Seq)

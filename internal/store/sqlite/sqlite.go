@@ -37,12 +37,13 @@ CREATE TABLE IF NOT EXISTS blocks (
 	tmax INTEGER NOT NULL,
 	lens BLOB    NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ids (
+CREATE TABLE IF NOT EXISTS event_ids (
+	g   INTEGER NOT NULL,
 	h   INTEGER NOT NULL,
 	seq INTEGER NOT NULL,
-	PRIMARY KEY (h, seq)
+	PRIMARY KEY (g, h, seq)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS lookup (
+CREATE TABLE IF NOT EXISTS postings (
 	d    INTEGER NOT NULL,
 	k    INTEGER NOT NULL,
 	tmax INTEGER NOT NULL,
@@ -50,9 +51,8 @@ CREATE TABLE IF NOT EXISTS lookup (
 	tmin INTEGER NOT NULL,
 	n    INTEGER NOT NULL,
 	data BLOB    NOT NULL,
-	PRIMARY KEY (k, d, tmax, seq0)
+	PRIMARY KEY (d, k, tmax, seq0)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS lookup_by_day ON lookup(d);
 CREATE TABLE IF NOT EXISTS seqs (
 	name TEXT PRIMARY KEY,
 	last INTEGER NOT NULL
@@ -135,10 +135,10 @@ func Open(dir string) (*Store, error) {
 		st **sql.Stmt
 		q  string
 	}{
-		{&s.scan, `SELECT d, tmax, tmin, data FROM lookup WHERE k = ? AND d BETWEEN ? AND ? AND tmax >= ?
+		{&s.scan, `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 			ORDER BY d DESC, tmax DESC, seq0 DESC`},
 		{&s.block, `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`},
-		{&s.byHash, `SELECT seq FROM ids WHERE h = ?`},
+		{&s.byHash, `SELECT seq FROM event_ids WHERE g IN (SELECT value FROM json_each(?)) AND h IN (SELECT value FROM json_each(?))`},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
 			s.segs.close()
@@ -162,6 +162,9 @@ func (s *Store) init(dir string) error {
 	ctx := context.Background()
 	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
 		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
+	}
+	if err := s.migrateIndexTables(ctx); err != nil {
+		return err
 	}
 	var err error
 	if s.segs, err = openSegments(filepath.Join(dir, "log")); err != nil {
@@ -275,7 +278,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 // scanRows offers key's index rows to top, newest day and newest rows
 // first, until no older row can change the page.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
-	rows, err := s.scan.QueryContext(ctx, key, store.Day(start), store.Day(end), start)
+	rows, err := s.scan.QueryContext(ctx, intList(store.Day(start), store.Day(end)), key, start)
 	if err != nil {
 		return fmt.Errorf("sqlite: lookup: %w", err)
 	}
@@ -309,22 +312,11 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 		seqs = append(seqs, seq)
 	}
 	s.pmu.Unlock()
-	rows, err := s.byHash.QueryContext(ctx, idHash(q.Account, q.Value))
+	found, err := s.seqsByHash(ctx, []int64{idHash(q.Account, q.Value)})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)
 	}
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return page, fmt.Errorf("sqlite: lookup: %w", err)
-		}
-		seqs = append(seqs, seq)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return page, fmt.Errorf("sqlite: lookup: %w", err)
-	}
+	seqs = append(seqs, found...)
 	evs, err := s.bySeq(ctx, seqs, true)
 	if err != nil {
 		return page, err

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
@@ -217,7 +216,7 @@ func (s *Store) kickIndexer() {
 // first: one the indexer takes away meanwhile is in the index by then.
 func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]int64, error) {
 	existing := map[idKey]int64{}
-	var hashes []any
+	var hashes []int64
 	filter := s.filters.current()
 	s.pmu.Lock()
 	for _, r := range group {
@@ -233,26 +232,9 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 		}
 	}
 	s.pmu.Unlock()
-	var candidates []int64
-	for len(hashes) > 0 {
-		n := min(len(hashes), 500)
-		rows, err := s.r.QueryContext(ctx, `SELECT seq FROM ids WHERE h IN (?`+strings.Repeat(",?", n-1)+`)`, hashes[:n]...)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-		}
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-			}
-			candidates = append(candidates, seq)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
-		}
-		hashes = hashes[n:]
+	candidates, err := s.seqsByHash(ctx, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
 	}
 	if len(candidates) == 0 {
 		return existing, nil
