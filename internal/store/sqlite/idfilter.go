@@ -147,7 +147,7 @@ func (s *Store) readIDIndex(f *idFilter) (int, error) {
 		}
 	}()
 	var lo, hi sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT min(g), max(g) FROM event_ids`).Scan(&lo, &hi); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT min(g) FROM event_ids), (SELECT max(g) FROM event_ids)`).Scan(&lo, &hi); err != nil {
 		return 0, fmt.Errorf("sqlite: read ID index: %w", err)
 	}
 	n := 0

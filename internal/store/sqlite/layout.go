@@ -44,7 +44,7 @@ func (s *Store) seqsByHash(ctx context.Context, hashes []int64) ([]int64, error)
 		return nil, nil
 	}
 	var lo, hi sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT min(g), max(g) FROM event_ids`).Scan(&lo, &hi); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT min(g) FROM event_ids), (SELECT max(g) FROM event_ids)`).Scan(&lo, &hi); err != nil {
 		return nil, err
 	}
 	if !lo.Valid {
