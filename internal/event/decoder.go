@@ -138,7 +138,20 @@ type decoder struct {
 	buf   []byte // a record encoded for its content ID
 	idAt  int    // where encode wrote (or would have written) the eventID member
 	ident [5][]byte
+
+	// What scan found in userIdentity and resources while checking them,
+	// so that decode need not walk them again: the places in the record of
+	// the values membersAt would give (end 0: none).
+	identScanned bool // userIdentity is an object and identSp holds its members
+	identFast    bool // membersAt would have accepted it
+	identSp      [5]span
+	resScanned   bool // resources is an array and resSp holds its entries
+	resFast      bool // walkResources would have accepted it
+	resSp        []resourceSpans
 }
+
+// resourceSpans is where a resources entry's type and ARN are in the record.
+type resourceSpans struct{ typ, arn span }
 
 type resourceText struct{ typ, arn span }
 
@@ -168,6 +181,9 @@ func putDecoder(d *decoder) {
 	}
 	if cap(d.res) > 1024 {
 		d.res = nil
+	}
+	if cap(d.resSp) > 1024 {
+		d.resSp = nil
 	}
 	decoders.Put(d)
 }
@@ -251,6 +267,27 @@ func (d *decoder) walkIdentity(v []byte) identityKeys {
 	if !members(v, identityNames, 1<<4, iv) {
 		return identityKeys{}
 	}
+	return d.identityKeysOf(iv)
+}
+
+// scannedIdentity is walkIdentity of the userIdentity scan found in raw.
+func (d *decoder) scannedIdentity(raw []byte) identityKeys {
+	if !d.identFast {
+		return identityKeys{}
+	}
+	iv := d.ident[:]
+	clear(iv)
+	for i, sp := range d.identSp {
+		if sp.end > 0 {
+			iv[i] = raw[sp.off:sp.end]
+		}
+	}
+	return d.identityKeysOf(iv)
+}
+
+// identityKeysOf is the rest of walkIdentity, given the values of
+// identityNames.
+func (d *decoder) identityKeysOf(iv [][]byte) identityKeys {
 	k := identityKeys{fast: true}
 	var issuerUser []byte
 	if sc := iv[4]; sc != nil {
@@ -314,6 +351,26 @@ func (d *decoder) walkResources(v []byte) bool {
 			return false
 		}
 	}
+}
+
+// scannedResources is walkResources of the resources scan found in raw.
+func (d *decoder) scannedResources(raw []byte) bool {
+	d.res = d.res[:0]
+	if !d.resFast {
+		return false
+	}
+	for _, r := range d.resSp {
+		d.res = append(d.res, resourceText{typ: d.spanText(raw, r.typ), arn: d.spanText(raw, r.arn)})
+	}
+	return true
+}
+
+// spanText is addText of the value at sp in raw (end 0: none).
+func (d *decoder) spanText(raw []byte, sp span) span {
+	if sp.end == 0 {
+		return span{len(d.text), len(d.text)}
+	}
+	return d.addText(raw[sp.off:sp.end])
 }
 
 // textIs reports whether the JSON string q has the text s.
@@ -385,42 +442,192 @@ func membersAt(obj []byte, at int, names []string, objMask uint32, vals [][]byte
 			return 0, false
 		}
 		v := obj[start:s.i]
-		f := -1
-		for i, name := range names {
-			if string(key) == name {
-				f = i
-				break
-			}
-		}
-		if f < 0 {
-			if !isASCII(key) {
-				return 0, false
-			}
-			for _, name := range names {
-				if len(key) == len(name) && equalFoldASCII(key, name) {
-					return 0, false
-				}
-			}
-			continue
-		}
-		if seen&(1<<f) != 0 {
+		f, ok := matchMember(key, v, names, objMask, &seen)
+		if !ok {
 			return 0, false
 		}
-		seen |= 1 << f
-		switch v[0] {
-		case 'n':
-		case '"':
-			if objMask&(1<<f) != 0 {
-				return 0, false
-			}
+		if f >= 0 {
 			vals[f] = v
-		case '{':
-			if objMask&(1<<f) == 0 {
-				return 0, false
+		}
+	}
+}
+
+// matchMember is membersAt's judgement of one member, of the name key
+// (written without escapes) and the value v: the index of its name in
+// names, -1 for a name not among them or a null value, and false when
+// json.Unmarshal might see the object differently or refuse it. seen notes
+// the names met.
+func matchMember(key, v []byte, names []string, objMask uint32, seen *uint32) (int, bool) {
+	f := -1
+	for i, name := range names {
+		if string(key) == name {
+			f = i
+			break
+		}
+	}
+	if f < 0 {
+		if !isASCII(key) {
+			return -1, false
+		}
+		for _, name := range names {
+			if len(key) == len(name) && equalFoldASCII(key, name) {
+				return -1, false
 			}
-			vals[f] = v
+		}
+		return -1, true
+	}
+	if *seen&(1<<f) != 0 {
+		return -1, false
+	}
+	*seen |= 1 << f
+	switch v[0] {
+	case 'n':
+		return -1, true
+	case '"':
+		if objMask&(1<<f) != 0 {
+			return -1, false
+		}
+	case '{':
+		if objMask&(1<<f) == 0 {
+			return -1, false
+		}
+	default:
+		return -1, false
+	}
+	return f, true
+}
+
+// objectMembers checks the object at s.i as value would, and finds its
+// members as membersAt would: fast is membersAt's answer, and sp[i] the
+// place of the value of names[i] (end 0: none).
+func (s *scanner) objectMembers(names []string, objMask uint32, sp []span) (fast bool, err error) {
+	clear(sp)
+	var seen uint32
+	fast = true
+	s.depth++
+	if s.depth > maxDepth {
+		return false, s.errf("nested more than %d deep", maxDepth)
+	}
+	s.i++
+	first := true
+	for {
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		if s.b[s.i] == '}' && first {
+			s.i++
+			s.depth--
+			return fast, nil
+		}
+		if s.b[s.i] != '"' {
+			return false, s.errf("object key must be a string")
+		}
+		ks := s.i
+		s.esc = false
+		if err := s.str(); err != nil {
+			return false, err
+		}
+		key := s.b[ks+1 : s.i-1]
+		if s.esc {
+			fast = false
+		}
+		if s.skipInner(); s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false, s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipInner()
+		start := s.i
+		if err := s.value(); err != nil {
+			return false, err
+		}
+		if fast {
+			f, ok := matchMember(key, s.b[start:s.i], names, objMask, &seen)
+			if !ok {
+				fast = false
+			} else if f >= 0 {
+				sp[f] = span{start, s.i}
+			}
+		}
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			first = false
+			if s.skipInner(); s.i < len(s.b) && s.b[s.i] == '}' {
+				return false, s.errf("trailing comma")
+			}
+		case '}':
+			s.i++
+			s.depth--
+			return fast, nil
 		default:
-			return 0, false
+			return false, s.errf("invalid character %q after a value", s.b[s.i])
+		}
+	}
+}
+
+// resources checks the array at s.i as value would, noting in d.resSp
+// the places of its entries' types and ARNs; fast is walkResources's
+// answer.
+func (d *decoder) resources(s *scanner) (fast bool, err error) {
+	d.resSp = d.resSp[:0]
+	fast = true
+	s.depth++
+	if s.depth > maxDepth {
+		return false, s.errf("nested more than %d deep", maxDepth)
+	}
+	s.i++
+	first := true
+	var rv [3]span
+	for {
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		if s.b[s.i] == ']' && first {
+			s.i++
+			s.depth--
+			return fast, nil
+		}
+		switch c := s.b[s.i]; {
+		case c == '{':
+			ok, err := s.objectMembers(resourceNames, 0, rv[:])
+			if err != nil {
+				return false, err
+			}
+			if fast = fast && ok; fast {
+				d.resSp = append(d.resSp, resourceSpans{typ: rv[2], arn: rv[0]})
+			}
+		case c == 'n':
+			if err := s.value(); err != nil {
+				return false, err
+			}
+			if fast {
+				d.resSp = append(d.resSp, resourceSpans{})
+			}
+		default:
+			fast = false
+			if err := s.value(); err != nil {
+				return false, err
+			}
+		}
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			first = false
+			if s.skipInner(); s.i < len(s.b) && s.b[s.i] == ']' {
+				return false, s.errf("trailing comma")
+			}
+		case ']':
+			s.i++
+			s.depth--
+			return fast, nil
+		default:
+			return false, s.errf("invalid character %q after a value", s.b[s.i])
 		}
 	}
 }
@@ -457,8 +664,9 @@ func lower(c byte) byte {
 // scan checks that b is one JSON object and files its members, values
 // compacted (a repeated name keeps its last value, as encoding/json does).
 // Its errors are splitObject's.
-func (d *decoder) scan(b []byte) error {
+func (d *decoder) scan(b []byte, walkIdentity bool) error {
 	d.cbuf = d.cbuf[:0]
+	d.identScanned, d.resScanned = false, false
 	s := scanner{b: b}
 	s.skipWS()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -499,7 +707,27 @@ func (d *decoder) scan(b []byte) error {
 		s.skipWS()
 		start := s.i
 		s.ws = false
-		if err := s.value(); err != nil {
+		r := rankOf(key)
+		var err error
+		switch {
+		case r == rUserIdentity:
+			d.identScanned = walkIdentity && s.i < len(b) && b[s.i] == '{'
+			if d.identScanned {
+				d.identFast, err = s.objectMembers(identityNames, 1<<4, d.identSp[:])
+			} else {
+				err = s.value()
+			}
+		case r == rResources:
+			d.resScanned = s.i < len(b) && b[s.i] == '['
+			if d.resScanned {
+				d.resFast, err = d.resources(&s)
+			} else {
+				err = s.value()
+			}
+		default:
+			err = s.value()
+		}
+		if err != nil {
 			return err
 		}
 		v := b[start:s.i]
@@ -511,7 +739,7 @@ func (d *decoder) scan(b []byte) error {
 			d.cbuf = appendCompact(d.cbuf, v)
 			v = d.cbuf[n:len(d.cbuf):len(d.cbuf)]
 		}
-		if r := rankOf(key); r >= 0 {
+		if r >= 0 {
 			d.vals[r] = v
 			d.has |= 1 << r
 		} else {
@@ -765,7 +993,7 @@ func (ks *keySet) add(a Attribute, v string) {
 }
 
 func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
-	err := d.scan(raw)
+	err := d.scan(raw, c.Identify == nil)
 	if errors.Is(err, errNotObject) {
 		return nil, fieldErr(ErrInvalidData, "", "record must be a JSON object")
 	}
@@ -798,11 +1026,19 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	accountS, idS := d.fieldText(rRecipientAccountID), d.fieldText(rEventID)
 	var ik identityKeys
 	if v := d.field(rUserIdentity); c.Identify == nil && len(v) > 0 && v[0] == '{' {
-		ik = d.walkIdentity(v)
+		if d.identScanned {
+			ik = d.scannedIdentity(raw)
+		} else {
+			ik = d.walkIdentity(v)
+		}
 	}
 	resFast := false
 	if v := d.field(rResources); len(v) > 0 && v[0] == '[' {
-		resFast = d.walkResources(v)
+		if d.resScanned {
+			resFast = d.scannedResources(raw)
+		} else {
+			resFast = d.walkResources(v)
+		}
 	}
 	t0 := d.seal(0)
 
