@@ -675,6 +675,7 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 	s.i++
 	s.depth = 1
 	first := true
+	next := 0 // the rank a member in CloudTrail's order may have next
 	for {
 		s.skipWS()
 		if s.i >= len(b) {
@@ -687,27 +688,44 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 		if b[s.i] != '"' {
 			return s.errf("object key must be a string")
 		}
-		ks := s.i
-		s.esc = false
-		if err := s.str(); err != nil {
-			return err
+		// Records mostly come in CloudTrail's order, their names written
+		// plainly, each followed by its colon: look first for the names
+		// that may come next, as fieldInfos' keys are written.
+		r := -1
+		var key []byte
+		for g := next; g < nFields; g++ {
+			k := fieldInfos[g].key
+			if len(b)-s.i >= len(k) && b[s.i+1] == k[1] && string(b[s.i:s.i+len(k)]) == string(k) {
+				r, next = g, g+1
+				s.i += len(k)
+				break
+			}
 		}
-		key := b[ks+1 : s.i-1]
-		if s.esc {
-			k, err := unquote(b[ks:s.i])
-			if err != nil {
+		if r < 0 {
+			ks := s.i
+			s.esc = false
+			if err := s.str(); err != nil {
 				return err
 			}
-			key = []byte(k)
+			key = b[ks+1 : s.i-1]
+			if s.esc {
+				k, err := unquote(b[ks:s.i])
+				if err != nil {
+					return err
+				}
+				key = []byte(k)
+			}
+			if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+				return s.errf("missing ':' after object key")
+			}
+			s.i++
+			if r = rankOf(key); r >= 0 {
+				next = r + 1
+			}
 		}
-		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
-			return s.errf("missing ':' after object key")
-		}
-		s.i++
 		s.skipWS()
 		start := s.i
 		s.ws = false
-		r := rankOf(key)
 		var err error
 		switch {
 		case r == rUserIdentity:
