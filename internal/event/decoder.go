@@ -127,8 +127,11 @@ type member struct{ name, val []byte }
 type span struct{ off, end int }
 
 type decoder struct {
-	has   uint64 // bit r: the field of rank r is present
-	vals  [nFields][]byte
+	has  uint64 // bit r: the field of rank r is present
+	vals [nFields][]byte
+	// at is, per rank, where the value is in the record scanned, or -1 for a
+	// value that is not there as it is (compacted, or written by Decode).
+	at    [nFields]int32
 	other []member // fields not in fieldOrder, in name order once scanned
 	// set holds, per rank, the storage of a value Decode wrote itself.
 	set   [nFields][]byte
@@ -200,12 +203,14 @@ func (d *decoder) field(r int) []byte {
 func (d *decoder) setString(r int, s string) {
 	d.set[r] = appendJSONString(d.set[r][:0], s)
 	d.vals[r] = d.set[r]
+	d.at[r] = -1
 	d.has |= 1 << r
 }
 
 // setRaw sets the field of rank r to the JSON value v.
 func (d *decoder) setRaw(r int, v []byte) {
 	d.vals[r] = v
+	d.at[r] = -1
 	d.has |= 1 << r
 }
 
@@ -749,6 +754,7 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 			return err
 		}
 		v := b[start:s.i]
+		at := int32(start)
 		if s.ws {
 			if cap(d.cbuf) < len(b) {
 				d.cbuf = make([]byte, 0, len(b))
@@ -756,9 +762,11 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 			n := len(d.cbuf)
 			d.cbuf = appendCompact(d.cbuf, v)
 			v = d.cbuf[n:len(d.cbuf):len(d.cbuf)]
+			at = -1
 		}
 		if r >= 0 {
 			d.vals[r] = v
+			d.at[r] = at
 			d.has |= 1 << r
 		} else {
 			d.other = append(d.other, member{key, v})
@@ -839,22 +847,45 @@ func (d *decoder) encodedSize() int {
 
 // encode appends the record, its fields in CloudTrail's order: known fields
 // in fieldOrder, the rest after them in byte order of their names.
-func (d *decoder) encode(out []byte) []byte {
+func (d *decoder) encode(out []byte, raw []byte) []byte {
 	out = append(out, '{')
 	n := 0
+	// run is a stretch of raw written as it is: members that follow each
+	// other there, written as encode would write them (their name plain,
+	// no whitespace), are copied at once. A value at the length of its
+	// written name and the comma past the end of the one before is such
+	// a member: anything else between them would take more room.
+	runOff, runEnd := 0, -1
 	for r := range nFields {
 		if r == rEventID {
-			d.idAt = len(out)
+			d.idAt = len(out) + max(runEnd-runOff, 0)
 		}
 		if d.has&(1<<r) == 0 {
 			continue
+		}
+		key, v, at := fieldInfos[r].key, d.vals[r], int(d.at[r])
+		if runEnd >= 0 && at >= 0 && at == runEnd+1+len(key) {
+			runEnd = at + len(v)
+			n++
+			continue
+		}
+		if runEnd >= 0 {
+			out = append(out, raw[runOff:runEnd]...)
+			runEnd = -1
 		}
 		if n > 0 {
 			out = append(out, ',')
 		}
 		n++
-		out = append(out, fieldInfos[r].key...)
-		out = append(out, d.vals[r]...)
+		out = append(out, key...)
+		if at >= 0 {
+			runOff, runEnd = at, at+len(v)
+		} else {
+			out = append(out, v...)
+		}
+	}
+	if runEnd >= 0 {
+		out = append(out, raw[runOff:runEnd]...)
 	}
 	for _, m := range d.other {
 		if n > 0 {
@@ -1146,7 +1177,9 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	tv := append(d.set[rEventTime][:0], '"')
 	tv = append(appendTime(tv, e.Time), '"')
 	d.set[rEventTime] = tv
-	d.setRaw(rEventTime, tv)
+	if !bytes.Equal(tv, d.vals[rEventTime]) { // else it stays in place in raw
+		d.setRaw(rEventTime, tv)
+	}
 
 	region := t0.get(regionS)
 	if region == "" {
@@ -1193,7 +1226,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	if id == "" {
 		d.buf = append(d.buf[:0], account...)
 		d.buf = append(d.buf, 0)
-		d.buf = d.encode(d.buf)
+		d.buf = d.encode(d.buf, raw)
 		id = contentID(sha256.Sum256(d.buf))
 		hashed = d.buf[len(account)+1:]
 		idAt = d.idAt - (len(account) + 1)
@@ -1274,7 +1307,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 		rec = append(rec, v...)
 		e.Record = append(rec, hashed[idAt+idLen:]...)
 	} else {
-		e.Record = d.encode(make([]byte, 0, d.encodedSize()))
+		e.Record = d.encode(make([]byte, 0, d.encodedSize()), raw)
 	}
 	if len(e.Record) > MaxRecordBytes {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
