@@ -946,6 +946,47 @@ func appendTime(out []byte, t time.Time) []byte {
 	return append(out, 'Z')
 }
 
+// canonicalTime reads ts when it is written as appendTime writes it
+// (TimeFormat), a valid time from 1970 on: the time as time.Parse would
+// give it; false for anything else, which is left to time.Parse.
+func canonicalTime(ts string) (time.Time, bool) {
+	if len(ts) != len(TimeFormat) || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+		ts[13] != ':' || ts[16] != ':' || ts[19] != 'Z' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(ts[i : i+n]) {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, day := num(0, 4), num(5, 2), num(8, 2)
+	h, mi, sec := num(11, 2), num(14, 2), num(17, 2)
+	if !ok || y < 1970 || mo < 1 || mo > 12 || day < 1 || day > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), day, h, mi, sec, 0, time.UTC), true
+}
+
+// daysIn is the number of days of month mo of year y.
+func daysIn(mo, y int) int {
+	switch mo {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
 // contentID derives a stable UUID-shaped eventID from the record's content, so
 // that a record resent without an eventID is recognized as the same event:
 // from the SHA-256 of the account, a zero byte and the record, which
@@ -1166,19 +1207,24 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	if ts == "" {
 		return nil, fieldErr(ErrFieldNotFound, "eventTime", "eventTime is required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is not an RFC 3339 time such as 2026-11-26T09:30:00Z", ts)
-	}
-	e.Time = t.UTC().Truncate(time.Second)
-	if e.Time.Year() < 1970 || e.Time.Year() > 9999 {
-		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is out of range", ts)
-	}
-	tv := append(d.set[rEventTime][:0], '"')
-	tv = append(appendTime(tv, e.Time), '"')
-	d.set[rEventTime] = tv
-	if !bytes.Equal(tv, d.vals[rEventTime]) { // else it stays in place in raw
-		d.setRaw(rEventTime, tv)
+	if t, ok := canonicalTime(ts); ok && len(d.vals[rEventTime]) == len(ts)+2 {
+		// Already as Decode writes it: the value stays as it is.
+		e.Time = t
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is not an RFC 3339 time such as 2026-11-26T09:30:00Z", ts)
+		}
+		e.Time = t.UTC().Truncate(time.Second)
+		if e.Time.Year() < 1970 || e.Time.Year() > 9999 {
+			return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is out of range", ts)
+		}
+		tv := append(d.set[rEventTime][:0], '"')
+		tv = append(appendTime(tv, e.Time), '"')
+		d.set[rEventTime] = tv
+		if !bytes.Equal(tv, d.vals[rEventTime]) { // else it stays in place in raw
+			d.setRaw(rEventTime, tv)
+		}
 	}
 
 	region := t0.get(regionS)
