@@ -134,9 +134,12 @@ type decoder struct {
 	at    [nFields]int32
 	other []member // fields not in fieldOrder, in name order once scanned
 	// set holds, per rank, the storage of a value Decode wrote itself.
-	set   [nFields][]byte
-	cbuf  []byte // compacted values
-	text  []byte // the text of the strings the Event keeps
+	set  [nFields][]byte
+	cbuf []byte // compacted values
+	text []byte // the text of the strings the Event keeps
+	// noEsc says that no string of the record scanned has an escape: its
+	// text is what is between its quotes.
+	noEsc bool
 	res   []resourceText
 	buf   []byte // a record encoded for its content ID
 	idAt  int    // where encode wrote (or would have written) the eventID member
@@ -222,8 +225,15 @@ func (d *decoder) addText(q []byte) span {
 		return span{off, off}
 	}
 	inner := q[1 : len(q)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		d.text = append(d.text, inner...)
+	if d.noEsc || bytes.IndexByte(inner, '\\') < 0 {
+		if end := off + len(inner); end <= cap(d.text) {
+			// Not append: that stores d.text's pointer too, and the
+			// garbage collector's write barrier with it.
+			d.text = d.text[:end]
+			copy(d.text[off:], inner)
+		} else {
+			d.text = append(d.text, inner...)
+		}
 	} else {
 		s, _ := unquote(q)
 		d.text = append(d.text, s...)
@@ -787,6 +797,7 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 	if s.skipWS(); s.i != len(b) {
 		return s.errf("data after the object")
 	}
+	d.noEsc = !s.anyEsc
 	if len(d.other) > 1 {
 		// Name order; of a repeated name, the last value.
 		slices.SortStableFunc(d.other, func(a, b member) int { return bytes.Compare(a.name, b.name) })
@@ -1300,6 +1311,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 			ik = identityKeys{}
 			if obj, ok := checkedObject(v); ok {
 				from := len(d.text)
+				d.noEsc = false // the identity may be Identify's
 				ik = d.walkIdentity(obj)
 				tk = d.seal(from)
 			}

@@ -23,6 +23,8 @@ func refContexts() []Context {
 			return json.RawMessage(`{"type":"IAMUser","userName":"alice","accessKeyId":"AKIAKNOWN","accountId":"444455556666"}`), "444455556666", true
 		case "AKIASPACED":
 			return json.RawMessage(" {\n \"type\" : \"AssumedRole\", \"sessionContext\": {\"sessionIssuer\": {\"userName\": \"Admin\"}}, \"accessKeyId\": \"AKIASPACED\" } "), "111122223333", true
+		case "AKIAESC":
+			return json.RawMessage(`{"type":"IAMUser","userName":"a\"b\u00e9","accessKeyId":"AKIA\u0045SC"}`), "111122223333", true
 		case "AKIANULL":
 			return json.RawMessage(`null`), "111122223333", true
 		case "AKIAEMPTY":
@@ -100,6 +102,7 @@ func refInputs(t testing.TB) [][]byte {
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAKNOWN"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIASPACED"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIANULL"}`,
+		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAESC"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAEMPTY"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIABAD"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIABADTYPE"}`,
