@@ -127,18 +127,37 @@ type member struct{ name, val []byte }
 type span struct{ off, end int }
 
 type decoder struct {
-	has   uint64 // bit r: the field of rank r is present
-	vals  [nFields][]byte
+	has  uint64 // bit r: the field of rank r is present
+	vals [nFields][]byte
+	// at is, per rank, where the value is in the record scanned, or -1 for a
+	// value that is not there as it is (compacted, or written by Decode).
+	at    [nFields]int32
 	other []member // fields not in fieldOrder, in name order once scanned
 	// set holds, per rank, the storage of a value Decode wrote itself.
-	set   [nFields][]byte
-	cbuf  []byte // compacted values
-	text  []byte // the text of the strings the Event keeps
+	set  [nFields][]byte
+	cbuf []byte // compacted values
+	text []byte // the text of the strings the Event keeps
+	// noEsc says that no string of the record scanned has an escape: its
+	// text is what is between its quotes.
+	noEsc bool
 	res   []resourceText
 	buf   []byte // a record encoded for its content ID
 	idAt  int    // where encode wrote (or would have written) the eventID member
 	ident [5][]byte
+
+	// What scan found in userIdentity and resources while checking them,
+	// so that decode need not walk them again: the places in the record of
+	// the values membersAt would give (end 0: none).
+	identScanned bool // userIdentity is an object and identSp holds its members
+	identFast    bool // membersAt would have accepted it
+	identSp      [5]span
+	resScanned   bool // resources is an array and resSp holds its entries
+	resFast      bool // walkResources would have accepted it
+	resSp        []resourceSpans
 }
+
+// resourceSpans is where a resources entry's type and ARN are in the record.
+type resourceSpans struct{ typ, arn span }
 
 type resourceText struct{ typ, arn span }
 
@@ -169,6 +188,9 @@ func putDecoder(d *decoder) {
 	if cap(d.res) > 1024 {
 		d.res = nil
 	}
+	if cap(d.resSp) > 1024 {
+		d.resSp = nil
+	}
 	decoders.Put(d)
 }
 
@@ -184,12 +206,14 @@ func (d *decoder) field(r int) []byte {
 func (d *decoder) setString(r int, s string) {
 	d.set[r] = appendJSONString(d.set[r][:0], s)
 	d.vals[r] = d.set[r]
+	d.at[r] = -1
 	d.has |= 1 << r
 }
 
 // setRaw sets the field of rank r to the JSON value v.
 func (d *decoder) setRaw(r int, v []byte) {
 	d.vals[r] = v
+	d.at[r] = -1
 	d.has |= 1 << r
 }
 
@@ -201,8 +225,15 @@ func (d *decoder) addText(q []byte) span {
 		return span{off, off}
 	}
 	inner := q[1 : len(q)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		d.text = append(d.text, inner...)
+	if d.noEsc || bytes.IndexByte(inner, '\\') < 0 {
+		if end := off + len(inner); end <= cap(d.text) {
+			// Not append: that stores d.text's pointer too, and the
+			// garbage collector's write barrier with it.
+			d.text = d.text[:end]
+			copy(d.text[off:], inner)
+		} else {
+			d.text = append(d.text, inner...)
+		}
 	} else {
 		s, _ := unquote(q)
 		d.text = append(d.text, s...)
@@ -251,6 +282,27 @@ func (d *decoder) walkIdentity(v []byte) identityKeys {
 	if !members(v, identityNames, 1<<4, iv) {
 		return identityKeys{}
 	}
+	return d.identityKeysOf(iv)
+}
+
+// scannedIdentity is walkIdentity of the userIdentity scan found in raw.
+func (d *decoder) scannedIdentity(raw []byte) identityKeys {
+	if !d.identFast {
+		return identityKeys{}
+	}
+	iv := d.ident[:]
+	clear(iv)
+	for i, sp := range d.identSp {
+		if sp.end > 0 {
+			iv[i] = raw[sp.off:sp.end]
+		}
+	}
+	return d.identityKeysOf(iv)
+}
+
+// identityKeysOf is the rest of walkIdentity, given the values of
+// identityNames.
+func (d *decoder) identityKeysOf(iv [][]byte) identityKeys {
 	k := identityKeys{fast: true}
 	var issuerUser []byte
 	if sc := iv[4]; sc != nil {
@@ -314,6 +366,26 @@ func (d *decoder) walkResources(v []byte) bool {
 			return false
 		}
 	}
+}
+
+// scannedResources is walkResources of the resources scan found in raw.
+func (d *decoder) scannedResources(raw []byte) bool {
+	d.res = d.res[:0]
+	if !d.resFast {
+		return false
+	}
+	for _, r := range d.resSp {
+		d.res = append(d.res, resourceText{typ: d.spanText(raw, r.typ), arn: d.spanText(raw, r.arn)})
+	}
+	return true
+}
+
+// spanText is addText of the value at sp in raw (end 0: none).
+func (d *decoder) spanText(raw []byte, sp span) span {
+	if sp.end == 0 {
+		return span{len(d.text), len(d.text)}
+	}
+	return d.addText(raw[sp.off:sp.end])
 }
 
 // textIs reports whether the JSON string q has the text s.
@@ -385,42 +457,192 @@ func membersAt(obj []byte, at int, names []string, objMask uint32, vals [][]byte
 			return 0, false
 		}
 		v := obj[start:s.i]
-		f := -1
-		for i, name := range names {
-			if string(key) == name {
-				f = i
-				break
-			}
-		}
-		if f < 0 {
-			if !isASCII(key) {
-				return 0, false
-			}
-			for _, name := range names {
-				if len(key) == len(name) && equalFoldASCII(key, name) {
-					return 0, false
-				}
-			}
-			continue
-		}
-		if seen&(1<<f) != 0 {
+		f, ok := matchMember(key, v, names, objMask, &seen)
+		if !ok {
 			return 0, false
 		}
-		seen |= 1 << f
-		switch v[0] {
-		case 'n':
-		case '"':
-			if objMask&(1<<f) != 0 {
-				return 0, false
-			}
+		if f >= 0 {
 			vals[f] = v
-		case '{':
-			if objMask&(1<<f) == 0 {
-				return 0, false
+		}
+	}
+}
+
+// matchMember is membersAt's judgement of one member, of the name key
+// (written without escapes) and the value v: the index of its name in
+// names, -1 for a name not among them or a null value, and false when
+// json.Unmarshal might see the object differently or refuse it. seen notes
+// the names met.
+func matchMember(key, v []byte, names []string, objMask uint32, seen *uint32) (int, bool) {
+	f := -1
+	for i, name := range names {
+		if string(key) == name {
+			f = i
+			break
+		}
+	}
+	if f < 0 {
+		if !isASCII(key) {
+			return -1, false
+		}
+		for _, name := range names {
+			if len(key) == len(name) && equalFoldASCII(key, name) {
+				return -1, false
 			}
-			vals[f] = v
+		}
+		return -1, true
+	}
+	if *seen&(1<<f) != 0 {
+		return -1, false
+	}
+	*seen |= 1 << f
+	switch v[0] {
+	case 'n':
+		return -1, true
+	case '"':
+		if objMask&(1<<f) != 0 {
+			return -1, false
+		}
+	case '{':
+		if objMask&(1<<f) == 0 {
+			return -1, false
+		}
+	default:
+		return -1, false
+	}
+	return f, true
+}
+
+// objectMembers checks the object at s.i as value would, and finds its
+// members as membersAt would: fast is membersAt's answer, and sp[i] the
+// place of the value of names[i] (end 0: none).
+func (s *scanner) objectMembers(names []string, objMask uint32, sp []span) (fast bool, err error) {
+	clear(sp)
+	var seen uint32
+	fast = true
+	s.depth++
+	if s.depth > maxDepth {
+		return false, s.errf("nested more than %d deep", maxDepth)
+	}
+	s.i++
+	first := true
+	for {
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		if s.b[s.i] == '}' && first {
+			s.i++
+			s.depth--
+			return fast, nil
+		}
+		if s.b[s.i] != '"' {
+			return false, s.errf("object key must be a string")
+		}
+		ks := s.i
+		s.esc = false
+		if err := s.str(); err != nil {
+			return false, err
+		}
+		key := s.b[ks+1 : s.i-1]
+		if s.esc {
+			fast = false
+		}
+		if s.skipInner(); s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false, s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipInner()
+		start := s.i
+		if err := s.value(); err != nil {
+			return false, err
+		}
+		if fast {
+			f, ok := matchMember(key, s.b[start:s.i], names, objMask, &seen)
+			if !ok {
+				fast = false
+			} else if f >= 0 {
+				sp[f] = span{start, s.i}
+			}
+		}
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			first = false
+			if s.skipInner(); s.i < len(s.b) && s.b[s.i] == '}' {
+				return false, s.errf("trailing comma")
+			}
+		case '}':
+			s.i++
+			s.depth--
+			return fast, nil
 		default:
-			return 0, false
+			return false, s.errf("invalid character %q after a value", s.b[s.i])
+		}
+	}
+}
+
+// resources checks the array at s.i as value would, noting in d.resSp
+// the places of its entries' types and ARNs; fast is walkResources's
+// answer.
+func (d *decoder) resources(s *scanner) (fast bool, err error) {
+	d.resSp = d.resSp[:0]
+	fast = true
+	s.depth++
+	if s.depth > maxDepth {
+		return false, s.errf("nested more than %d deep", maxDepth)
+	}
+	s.i++
+	first := true
+	var rv [3]span
+	for {
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		if s.b[s.i] == ']' && first {
+			s.i++
+			s.depth--
+			return fast, nil
+		}
+		switch c := s.b[s.i]; {
+		case c == '{':
+			ok, err := s.objectMembers(resourceNames, 0, rv[:])
+			if err != nil {
+				return false, err
+			}
+			if fast = fast && ok; fast {
+				d.resSp = append(d.resSp, resourceSpans{typ: rv[2], arn: rv[0]})
+			}
+		case c == 'n':
+			if err := s.value(); err != nil {
+				return false, err
+			}
+			if fast {
+				d.resSp = append(d.resSp, resourceSpans{})
+			}
+		default:
+			fast = false
+			if err := s.value(); err != nil {
+				return false, err
+			}
+		}
+		if s.skipInner(); s.i >= len(s.b) {
+			return false, s.errf("unexpected end of input")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			first = false
+			if s.skipInner(); s.i < len(s.b) && s.b[s.i] == ']' {
+				return false, s.errf("trailing comma")
+			}
+		case ']':
+			s.i++
+			s.depth--
+			return fast, nil
+		default:
+			return false, s.errf("invalid character %q after a value", s.b[s.i])
 		}
 	}
 }
@@ -457,8 +679,9 @@ func lower(c byte) byte {
 // scan checks that b is one JSON object and files its members, values
 // compacted (a repeated name keeps its last value, as encoding/json does).
 // Its errors are splitObject's.
-func (d *decoder) scan(b []byte) error {
+func (d *decoder) scan(b []byte, walkIdentity bool) error {
 	d.cbuf = d.cbuf[:0]
+	d.identScanned, d.resScanned = false, false
 	s := scanner{b: b}
 	s.skipWS()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -467,6 +690,7 @@ func (d *decoder) scan(b []byte) error {
 	s.i++
 	s.depth = 1
 	first := true
+	next := 0 // the rank a member in CloudTrail's order may have next
 	for {
 		s.skipWS()
 		if s.i >= len(b) {
@@ -479,30 +703,68 @@ func (d *decoder) scan(b []byte) error {
 		if b[s.i] != '"' {
 			return s.errf("object key must be a string")
 		}
-		ks := s.i
-		s.esc = false
-		if err := s.str(); err != nil {
-			return err
+		// Records mostly come in CloudTrail's order, their names written
+		// plainly, each followed by its colon: look first for the names
+		// that may come next, as fieldInfos' keys are written.
+		r := -1
+		var key []byte
+		for g := next; g < nFields; g++ {
+			k := fieldInfos[g].key
+			if len(b)-s.i >= len(k) && b[s.i+1] == k[1] && string(b[s.i:s.i+len(k)]) == string(k) {
+				r, next = g, g+1
+				s.i += len(k)
+				break
+			}
 		}
-		key := b[ks+1 : s.i-1]
-		if s.esc {
-			k, err := unquote(b[ks:s.i])
-			if err != nil {
+		if r < 0 {
+			ks := s.i
+			s.esc = false
+			if err := s.str(); err != nil {
 				return err
 			}
-			key = []byte(k)
+			key = b[ks+1 : s.i-1]
+			if s.esc {
+				k, err := unquote(b[ks:s.i])
+				if err != nil {
+					return err
+				}
+				key = []byte(k)
+			}
+			if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+				return s.errf("missing ':' after object key")
+			}
+			s.i++
+			if r = rankOf(key); r >= 0 {
+				next = r + 1
+			}
 		}
-		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
-			return s.errf("missing ':' after object key")
-		}
-		s.i++
 		s.skipWS()
 		start := s.i
 		s.ws = false
-		if err := s.value(); err != nil {
+		var err error
+		switch {
+		case r == rUserIdentity:
+			d.identScanned = walkIdentity && s.i < len(b) && b[s.i] == '{'
+			if d.identScanned {
+				d.identFast, err = s.objectMembers(identityNames, 1<<4, d.identSp[:])
+			} else {
+				err = s.value()
+			}
+		case r == rResources:
+			d.resScanned = s.i < len(b) && b[s.i] == '['
+			if d.resScanned {
+				d.resFast, err = d.resources(&s)
+			} else {
+				err = s.value()
+			}
+		default:
+			err = s.value()
+		}
+		if err != nil {
 			return err
 		}
 		v := b[start:s.i]
+		at := int32(start)
 		if s.ws {
 			if cap(d.cbuf) < len(b) {
 				d.cbuf = make([]byte, 0, len(b))
@@ -510,9 +772,11 @@ func (d *decoder) scan(b []byte) error {
 			n := len(d.cbuf)
 			d.cbuf = appendCompact(d.cbuf, v)
 			v = d.cbuf[n:len(d.cbuf):len(d.cbuf)]
+			at = -1
 		}
-		if r := rankOf(key); r >= 0 {
+		if r >= 0 {
 			d.vals[r] = v
+			d.at[r] = at
 			d.has |= 1 << r
 		} else {
 			d.other = append(d.other, member{key, v})
@@ -533,6 +797,7 @@ func (d *decoder) scan(b []byte) error {
 	if s.skipWS(); s.i != len(b) {
 		return s.errf("data after the object")
 	}
+	d.noEsc = !s.anyEsc
 	if len(d.other) > 1 {
 		// Name order; of a repeated name, the last value.
 		slices.SortStableFunc(d.other, func(a, b member) int { return bytes.Compare(a.name, b.name) })
@@ -593,22 +858,45 @@ func (d *decoder) encodedSize() int {
 
 // encode appends the record, its fields in CloudTrail's order: known fields
 // in fieldOrder, the rest after them in byte order of their names.
-func (d *decoder) encode(out []byte) []byte {
+func (d *decoder) encode(out []byte, raw []byte) []byte {
 	out = append(out, '{')
 	n := 0
+	// run is a stretch of raw written as it is: members that follow each
+	// other there, written as encode would write them (their name plain,
+	// no whitespace), are copied at once. A value at the length of its
+	// written name and the comma past the end of the one before is such
+	// a member: anything else between them would take more room.
+	runOff, runEnd := 0, -1
 	for r := range nFields {
 		if r == rEventID {
-			d.idAt = len(out)
+			d.idAt = len(out) + max(runEnd-runOff, 0)
 		}
 		if d.has&(1<<r) == 0 {
 			continue
+		}
+		key, v, at := fieldInfos[r].key, d.vals[r], int(d.at[r])
+		if runEnd >= 0 && at >= 0 && at == runEnd+1+len(key) {
+			runEnd = at + len(v)
+			n++
+			continue
+		}
+		if runEnd >= 0 {
+			out = append(out, raw[runOff:runEnd]...)
+			runEnd = -1
 		}
 		if n > 0 {
 			out = append(out, ',')
 		}
 		n++
-		out = append(out, fieldInfos[r].key...)
-		out = append(out, d.vals[r]...)
+		out = append(out, key...)
+		if at >= 0 {
+			runOff, runEnd = at, at+len(v)
+		} else {
+			out = append(out, v...)
+		}
+	}
+	if runEnd >= 0 {
+		out = append(out, raw[runOff:runEnd]...)
 	}
 	for _, m := range d.other {
 		if n > 0 {
@@ -667,6 +955,47 @@ func appendTime(out []byte, t time.Time) []byte {
 	out = append(out, ':')
 	out = two(out, sec)
 	return append(out, 'Z')
+}
+
+// canonicalTime reads ts when it is written as appendTime writes it
+// (TimeFormat), a valid time from 1970 on: the time as time.Parse would
+// give it; false for anything else, which is left to time.Parse.
+func canonicalTime(ts string) (time.Time, bool) {
+	if len(ts) != len(TimeFormat) || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+		ts[13] != ':' || ts[16] != ':' || ts[19] != 'Z' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(ts[i : i+n]) {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, day := num(0, 4), num(5, 2), num(8, 2)
+	h, mi, sec := num(11, 2), num(14, 2), num(17, 2)
+	if !ok || y < 1970 || mo < 1 || mo > 12 || day < 1 || day > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), day, h, mi, sec, 0, time.UTC), true
+}
+
+// daysIn is the number of days of month mo of year y.
+func daysIn(mo, y int) int {
+	switch mo {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // contentID derives a stable UUID-shaped eventID from the record's content, so
@@ -765,7 +1094,7 @@ func (ks *keySet) add(a Attribute, v string) {
 }
 
 func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
-	err := d.scan(raw)
+	err := d.scan(raw, c.Identify == nil)
 	if errors.Is(err, errNotObject) {
 		return nil, fieldErr(ErrInvalidData, "", "record must be a JSON object")
 	}
@@ -798,11 +1127,19 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	accountS, idS := d.fieldText(rRecipientAccountID), d.fieldText(rEventID)
 	var ik identityKeys
 	if v := d.field(rUserIdentity); c.Identify == nil && len(v) > 0 && v[0] == '{' {
-		ik = d.walkIdentity(v)
+		if d.identScanned {
+			ik = d.scannedIdentity(raw)
+		} else {
+			ik = d.walkIdentity(v)
+		}
 	}
 	resFast := false
 	if v := d.field(rResources); len(v) > 0 && v[0] == '[' {
-		resFast = d.walkResources(v)
+		if d.resScanned {
+			resFast = d.scannedResources(raw)
+		} else {
+			resFast = d.walkResources(v)
+		}
 	}
 	t0 := d.seal(0)
 
@@ -881,18 +1218,25 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	if ts == "" {
 		return nil, fieldErr(ErrFieldNotFound, "eventTime", "eventTime is required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is not an RFC 3339 time such as 2026-11-26T09:30:00Z", ts)
+	if t, ok := canonicalTime(ts); ok && len(d.vals[rEventTime]) == len(ts)+2 {
+		// Already as Decode writes it: the value stays as it is.
+		e.Time = t
+	} else {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is not an RFC 3339 time such as 2026-11-26T09:30:00Z", ts)
+		}
+		e.Time = t.UTC().Truncate(time.Second)
+		if e.Time.Year() < 1970 || e.Time.Year() > 9999 {
+			return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is out of range", ts)
+		}
+		tv := append(d.set[rEventTime][:0], '"')
+		tv = append(appendTime(tv, e.Time), '"')
+		d.set[rEventTime] = tv
+		if !bytes.Equal(tv, d.vals[rEventTime]) { // else it stays in place in raw
+			d.setRaw(rEventTime, tv)
+		}
 	}
-	e.Time = t.UTC().Truncate(time.Second)
-	if e.Time.Year() < 1970 || e.Time.Year() > 9999 {
-		return nil, fieldErr(ErrInvalidData, "eventTime", "eventTime %q is out of range", ts)
-	}
-	tv := append(d.set[rEventTime][:0], '"')
-	tv = append(appendTime(tv, e.Time), '"')
-	d.set[rEventTime] = tv
-	d.setRaw(rEventTime, tv)
 
 	region := t0.get(regionS)
 	if region == "" {
@@ -939,7 +1283,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	if id == "" {
 		d.buf = append(d.buf[:0], account...)
 		d.buf = append(d.buf, 0)
-		d.buf = d.encode(d.buf)
+		d.buf = d.encode(d.buf, raw)
 		id = contentID(sha256.Sum256(d.buf))
 		hashed = d.buf[len(account)+1:]
 		idAt = d.idAt - (len(account) + 1)
@@ -967,6 +1311,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 			ik = identityKeys{}
 			if obj, ok := checkedObject(v); ok {
 				from := len(d.text)
+				d.noEsc = false // the identity may be Identify's
 				ik = d.walkIdentity(obj)
 				tk = d.seal(from)
 			}
@@ -1020,7 +1365,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 		rec = append(rec, v...)
 		e.Record = append(rec, hashed[idAt+idLen:]...)
 	} else {
-		e.Record = d.encode(make([]byte, 0, d.encodedSize()))
+		e.Record = d.encode(make([]byte, 0, d.encodedSize()), raw)
 	}
 	if len(e.Record) > MaxRecordBytes {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)

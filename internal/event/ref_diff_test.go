@@ -23,6 +23,8 @@ func refContexts() []Context {
 			return json.RawMessage(`{"type":"IAMUser","userName":"alice","accessKeyId":"AKIAKNOWN","accountId":"444455556666"}`), "444455556666", true
 		case "AKIASPACED":
 			return json.RawMessage(" {\n \"type\" : \"AssumedRole\", \"sessionContext\": {\"sessionIssuer\": {\"userName\": \"Admin\"}}, \"accessKeyId\": \"AKIASPACED\" } "), "111122223333", true
+		case "AKIAESC":
+			return json.RawMessage(`{"type":"IAMUser","userName":"a\"b\u00e9","accessKeyId":"AKIA\u0045SC"}`), "111122223333", true
 		case "AKIANULL":
 			return json.RawMessage(`null`), "111122223333", true
 		case "AKIAEMPTY":
@@ -100,6 +102,7 @@ func refInputs(t testing.TB) [][]byte {
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAKNOWN"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIASPACED"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIANULL"}`,
+		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAESC"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIAEMPTY"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIABAD"}`,
 		`,"userIdentity":{"type":"Unknown","accessKeyId":"AKIABADTYPE"}`,
@@ -147,6 +150,32 @@ func refInputs(t testing.TB) [][]byte {
 		`,"resources":[{"type":"x","type":"y"}]`,
 		`,"resources":[{"ARN":"a/b:c"},{"ARN":"c"},{"ARN":"a:"}]`,
 		`,"resources":{"ARN":"x"}`,
+		// userIdentity and resources are read while they are checked.
+		`,"userIdentity":{"userName":"a"},"userIdentity":null`,
+		`,"userIdentity":null,"userIdentity":{"userName":"b"}`,
+		`,"userIdentity":{"userName":"a"},"userIdentity":{"type":"Root"}`,
+		`,"userIdentity":{"userName":5},"userIdentity":{"userName":"b"}`,
+		`,"userIdentity" : { "userName" : "a" , "accessKeyId" : "AK" , "sessionContext" : { "sessionIssuer" : { "userName" : "r" } } }`,
+		`,"userIdentity":{"user\u004eame":"a"}`,
+		`,"userIdentity":{"userName":"a",}`,
+		`,"userIdentity":{"userName":"a" "type":"b"}`,
+		`,"userIdentity":{"userName" "a"}`,
+		`,"userIdentity":{"userName":"a\q"}`,
+		`,"userIdentity":{5:"a"}`,
+		`,"userIdentity":{"x":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
+		`,"userIdentity":{"x":` + strings.Repeat("[", 250) + strings.Repeat("]", 250) + `}`,
+		`,"resources":[{"ARN":"a"}],"resources":[{"ARN":"b"}]`,
+		`,"resources":[{"ARN":"a"}],"resources":null`,
+		`,"resources":[{"ARN":"a"}],"resources":[5]`,
+		`,"resources":[ { "ARN" : "a/b" , "type" : "T" } , null , { } ]`,
+		`,"resources":[{"\u0041RN":"a"}]`,
+		`,"resources":[{"ARN":"a"},]`,
+		`,"resources":[{"ARN":"a"} {"ARN":"b"}]`,
+		`,"resources":[nul]`,
+		`,"resources":[{"ARN":"a","ARN":"b"}]`,
+		`,"resources":[{"ARN":null,"type":null}]`,
+		`,"resources":[{"ARN":"a"},"x",{"ARN":"b"}]`,
+		`,"resources":[{"ARN":"a"`,
 		`,"readOnly":true`, `,"readOnly":false`, `,"readOnly":null`, `,"readOnly":"true"`,
 		`,"managementEvent":null`, `,"managementEvent":false`,
 		`,"eventID":null`, `,"eventID":""`, `,"eventID":"given"`, `,"eventID":"gi\u0076en"`,
@@ -160,6 +189,13 @@ func refInputs(t testing.TB) [][]byte {
 		`,"recipientAccountId":"4444\u00355556666"`,
 		`,"awsRegion":"xx-nowhere-1"`, `,"awsRegion":null`,
 		`,"eventTime":"2026-11-26T10:30:00.5+01:00"`, `,"eventTime":"bad"`, `,"eventTime":"0001-01-01T00:00:00Z"`,
+		`,"eventTime":"2026-11-26T09:30:00\u005a"`, `,"eventTime":"2024-02-29T23:59:59Z"`, `,"eventTime":"2026-02-29T00:00:00Z"`,
+		`,"eventTime":"2100-02-29T00:00:00Z"`, `,"eventTime":"2000-02-29T00:00:00Z"`, `,"eventTime":"2026-04-31T00:00:00Z"`,
+		`,"eventTime":"1969-12-31T23:59:59Z"`, `,"eventTime":"1970-01-01T00:00:00Z"`, `,"eventTime":"9999-12-31T23:59:59Z"`,
+		`,"eventTime":"2026-11-26T24:00:00Z"`, `,"eventTime":"2026-11-26T23:60:00Z"`, `,"eventTime":"2026-11-26T23:00:60Z"`,
+		`,"eventTime":"2026-13-26T00:00:00Z"`, `,"eventTime":"2026-00-26T00:00:00Z"`, `,"eventTime":"2026-11-00T00:00:00Z"`,
+		`,"eventTime":"2026-11-26t09:30:00z"`, `,"eventTime":"2026-11-26T09:30:0aZ"`, `,"eventTime":"+026-11-26T09:30:00Z"`,
+		`,"eventTime":"2026-11-26 09:30:00Z"`, `,"eventTime":"2026-11-26T09:30:00+00:00"`,
 		`,"eventName":5`, `,"eventName":""`, `,"requestParameters":[]`,
 		`,"userAgent":"` + strings.Repeat("a", 1025) + `"`,
 		`,"userAgent":"` + strings.Repeat(`\u0041`, 1024) + `"`,

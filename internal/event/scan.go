@@ -19,11 +19,12 @@ import (
 const maxDepth = 256
 
 type scanner struct {
-	b     []byte
-	i     int
-	depth int
-	ws    bool // whitespace seen inside the current value (outside strings)
-	esc   bool // an escape seen in a string
+	b      []byte
+	i      int
+	depth  int
+	ws     bool // whitespace seen inside the current value (outside strings)
+	esc    bool // an escape seen in a string
+	anyEsc bool // an escape seen in any string since the scanner began
 	// skim finds values' ends without checking them (the batch level of
 	// ingest: each record is checked on its own, so that one bad record
 	// fails alone).
@@ -202,6 +203,7 @@ func (s *scanner) str() error {
 			return nil
 		case c == '\\':
 			s.esc = true
+			s.anyEsc = true
 			s.i = i
 			if i+1 >= len(b) {
 				return s.errf("unexpected end of input in string")
