@@ -43,7 +43,7 @@ func oldLayout(t *testing.T, dir string, highWater int64) []*event.Event {
 	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
 		event_id TEXT NOT NULL, t INTEGER NOT NULL, category TEXT NOT NULL, record BLOB NOT NULL);
 		CREATE UNIQUE INDEX events_by_id ON events(account, event_id);
-		DELETE FROM blocks; DELETE FROM event_ids; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
+		DELETE FROM blocks; DELETE FROM id_runs; DELETE FROM seqs WHERE name LIKE 'indexed%'`); err != nil {
 		t.Fatal(err)
 	}
 	if highWater > 0 {
@@ -59,14 +59,14 @@ func oldLayout(t *testing.T, dir string, highWater int64) []*event.Event {
 	if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
 		t.Fatal(err)
 	}
-	oldIndexTables(t, db)
+	oldIndexTables(t, db, "ids")
 	return evs
 }
 
-// oldIndexTables moves the index tables of db to the layout before
-// postings and event_ids: lookup ordered by key first, with an index by
-// day, and ids ordered by hash.
-func oldIndexTables(t *testing.T, db *sql.DB) {
+// oldIndexTables moves the index tables of db to an earlier layout:
+// lookup ordered by key first, with an index by day, and a row per event
+// in ids (by hash) or in event_ids (by generation, then hash).
+func oldIndexTables(t *testing.T, db *sql.DB, idTable string) {
 	t.Helper()
 	if _, err := db.Exec(`CREATE TABLE lookup (d INTEGER NOT NULL, k INTEGER NOT NULL, tmax INTEGER NOT NULL,
 			seq0 INTEGER NOT NULL, tmin INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL,
@@ -75,8 +75,36 @@ func oldIndexTables(t *testing.T, db *sql.DB) {
 		INSERT INTO lookup SELECT d, k, tmax, seq0, tmin, n, data FROM postings;
 		DROP TABLE postings;
 		CREATE TABLE ids (h INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (h, seq)) WITHOUT ROWID;
-		INSERT INTO ids SELECT h, seq FROM event_ids;
-		DROP TABLE event_ids`); err != nil {
+		CREATE TABLE event_ids (g INTEGER NOT NULL, h INTEGER NOT NULL, seq INTEGER NOT NULL,
+			PRIMARY KEY (g, h, seq)) WITHOUT ROWID`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT seq0, data FROM id_runs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries [][2]int64
+	for rows.Next() {
+		var seq0 int64
+		var data []byte
+		if err := rows.Scan(&seq0, &data); err != nil {
+			t.Fatal(err)
+		}
+		if err := eachIDEntry(seq0, data, func(h, seq int64) { entries = append(entries, [2]int64{h, seq}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	for _, e := range entries {
+		if _, err := db.Exec(`INSERT INTO ids(h, seq) VALUES (?, ?)`, e[0], e[1]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO event_ids(g, h, seq) VALUES (?, ?, ?)`, e[1]>>20, e[0], e[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop := map[string]string{"ids": "event_ids", "event_ids": "ids"}[idTable]
+	if _, err := db.Exec(`DROP TABLE id_runs; DROP TABLE ` + drop); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -86,6 +114,12 @@ func oldIndexTables(t *testing.T, db *sql.DB) {
 // and every event found by attribute and eventID, in two generations of
 // the ID index, and known as a duplicate.
 func TestMigratesIndexTables(t *testing.T) {
+	for _, idTable := range []string{"ids", "event_ids"} {
+		t.Run(idTable, func(t *testing.T) { testMigratesIndexTables(t, idTable) })
+	}
+}
+
+func testMigratesIndexTables(t *testing.T, idTable string) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	var evs []*event.Event
@@ -122,7 +156,7 @@ func TestMigratesIndexTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldIndexTables(t, db)
+	oldIndexTables(t, db, idTable)
 	db.Close()
 
 	s, err := Open(dir)
@@ -160,7 +194,7 @@ func TestMigratesIndexTables(t *testing.T) {
 		}
 	}
 	var old int
-	if err := s.w.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('lookup', 'ids', 'lookup_by_day')`).Scan(&old); err != nil || old != 0 {
+	if err := s.w.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('lookup', 'ids', 'event_ids', 'lookup_by_day')`).Scan(&old); err != nil || old != 0 {
 		t.Fatalf("%d old tables left, %v", old, err)
 	}
 }

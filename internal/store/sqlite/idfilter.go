@@ -147,23 +147,26 @@ func (s *Store) readIDIndex(f *idFilter) (int, error) {
 		}
 	}()
 	var lo, hi sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT min(g) FROM event_ids), (SELECT max(g) FROM event_ids)`).Scan(&lo, &hi); err != nil {
+	if err := s.r.QueryRowContext(ctx, genRange).Scan(&lo, &hi); err != nil {
 		return 0, fmt.Errorf("sqlite: read ID index: %w", err)
 	}
 	n := 0
 	for g := lo.Int64; lo.Valid && g <= hi.Int64; g++ {
-		rows, err := s.r.QueryContext(ctx, `SELECT h FROM event_ids WHERE g = ?`, g)
+		rows, err := s.r.QueryContext(ctx, `SELECT seq0, data FROM id_runs WHERE g = ?`, g)
 		if err != nil {
 			return n, fmt.Errorf("sqlite: read ID index: %w", err)
 		}
 		for rows.Next() {
-			var h int64
-			if err := rows.Scan(&h); err != nil {
+			var seq0 int64
+			var data sql.RawBytes
+			if err := rows.Scan(&seq0, &data); err != nil {
 				rows.Close()
 				return n, fmt.Errorf("sqlite: read ID index: %w", err)
 			}
-			f.add(h)
-			n++
+			if err := eachIDEntry(seq0, data, func(h, _ int64) { f.add(h); n++ }); err != nil {
+				rows.Close()
+				return n, err
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

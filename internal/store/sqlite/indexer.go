@@ -133,17 +133,18 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		return err
 	}
 	postings := map[[2]int64][]store.Posting{}
+	var ids []idEntry
 	for _, bt := range batches {
-		idRows := make([]any, 0, 3*len(bt.ids))
-		for _, id := range bt.ids {
-			idRows = append(idRows, idGen(id.seq), id.h, id.seq)
-		}
-		if err := insertBlock(ctx, tx, exec, bt.b, bt.tmin, bt.tmax, idRows); err != nil {
+		if err := insertBlock(ctx, tx, bt.b, bt.tmin, bt.tmax); err != nil {
 			return err
 		}
+		ids = append(ids, bt.ids...) // a copy: readers use bt.ids until the batch leaves pending
 		for dk, ps := range bt.postings {
 			postings[dk] = append(postings[dk], ps...)
 		}
+	}
+	if err := insertIDRuns(exec, ids); err != nil {
+		return err
 	}
 	rows := store.GroupPostings(postings)
 	for len(rows) > 0 {
@@ -181,19 +182,11 @@ func setIndexed(ctx context.Context, tx *sql.Tx, b block) error {
 	return nil
 }
 
-// insertBlock writes the rows of one block: the block and its events' ID
-// index entries (idRows: generation, hash, seq triples).
-func insertBlock(ctx context.Context, tx *sql.Tx, exec func(string, []any) error, b block, tmin, tmax int64, idRows []any) error {
+// insertBlock writes the row of one block.
+func insertBlock(ctx context.Context, tx *sql.Tx, b block, tmin, tmax int64) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks(seq0, seqn, seg, off, size, tmin, tmax, lens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.seq0, b.seqN, b.seg, b.off, b.size, tmin, tmax, b.lens); err != nil {
 		return fmt.Errorf("sqlite: block: %w", err)
-	}
-	for len(idRows) > 0 {
-		n := min(len(idRows)/3, idChunk)
-		if err := exec("INSERT INTO event_ids(g, h, seq) VALUES "+placeholders(n, 3), idRows[:3*n]); err != nil {
-			return fmt.Errorf("sqlite: id index: %w", err)
-		}
-		idRows = idRows[3*n:]
 	}
 	return nil
 }

@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -15,10 +19,93 @@ import (
 // transaction dirty pages across the whole table. Reads ask for the days
 // (or generations) they span by list.
 
+// The ID index holds runs: per index transaction, generation and bucket
+// (the top idBucketBits of the hash), one row of (hash, seq) entries sorted
+// by hash. A row per event made the ID index most of the indexer's work;
+// runs make it a few thousand rows per transaction. A hash is found by
+// reading its bucket's runs in every generation. Retention deletes whole
+// generations once no block is left in them; until then an entry of a
+// purged event finds no block and is left out.
+
 // idGenBits: a generation of the ID index is 2^idGenBits sequence numbers.
-const idGenBits = 20
+const (
+	idGenBits    = 20
+	idBucketBits = 12
+)
 
 func idGen(seq int64) int64 { return seq >> idGenBits }
+
+func idBucket(h int64) int64 { return int64(uint64(h) >> (64 - idBucketBits)) }
+
+// idRun is one row of id_runs.
+type idRun struct {
+	g, b, seq0 int64
+	data       []byte
+}
+
+// makeIDRuns groups entries into runs: one per generation and bucket,
+// entries by hash; ids is reordered.
+func makeIDRuns(ids []idEntry) []idRun {
+	slices.SortFunc(ids, func(x, y idEntry) int {
+		return cmp.Or(cmp.Compare(idGen(x.seq), idGen(y.seq)), cmp.Compare(idBucket(x.h), idBucket(y.h)),
+			cmp.Compare(x.h, y.h), cmp.Compare(x.seq, y.seq))
+	})
+	var runs []idRun
+	for i := 0; i < len(ids); {
+		g, b := idGen(ids[i].seq), idBucket(ids[i].h)
+		j, seq0 := i, ids[i].seq
+		for ; j < len(ids) && idGen(ids[j].seq) == g && idBucket(ids[j].h) == b; j++ {
+			seq0 = min(seq0, ids[j].seq)
+		}
+		data := make([]byte, 0, 11*(j-i))
+		for _, id := range ids[i:j] {
+			data = binary.LittleEndian.AppendUint64(data, uint64(id.h))
+			data = binary.AppendUvarint(data, uint64(id.seq-seq0))
+		}
+		runs = append(runs, idRun{g: g, b: b, seq0: seq0, data: data})
+		i = j
+	}
+	return runs
+}
+
+// eachIDEntry calls f with each (hash, seq) of a run.
+func eachIDEntry(seq0 int64, data []byte, f func(h, seq int64)) error {
+	for len(data) > 0 {
+		if len(data) < 9 {
+			return errIDRun
+		}
+		h := int64(binary.LittleEndian.Uint64(data))
+		d, n := binary.Uvarint(data[8:])
+		if n <= 0 {
+			return errIDRun
+		}
+		f(h, seq0+int64(d))
+		data = data[8+n:]
+	}
+	return nil
+}
+
+var errIDRun = errors.New("sqlite: corrupt ID index run")
+
+// idRunChunk: rows per insert of runs.
+const idRunChunk = 200
+
+// insertIDRuns writes the ID index runs of ids (reordered).
+func insertIDRuns(exec func(string, []any) error, ids []idEntry) error {
+	runs := makeIDRuns(ids)
+	for len(runs) > 0 {
+		n := min(len(runs), idRunChunk)
+		args := make([]any, 0, 4*n)
+		for _, r := range runs[:n] {
+			args = append(args, r.g, r.b, r.seq0, r.data)
+		}
+		if err := exec("INSERT INTO id_runs(g, b, seq0, data) VALUES "+placeholders(n, 4), args); err != nil {
+			return fmt.Errorf("sqlite: id index: %w", err)
+		}
+		runs = runs[n:]
+	}
+	return nil
+}
 
 // intList is a JSON list of the integers from hi down to lo, for the
 // json_each lists of the index queries.
@@ -34,8 +121,12 @@ func intList(lo, hi int64) string {
 	return string(append(b, ']'))
 }
 
-// maxHashesPerQuery bounds the hashes one ID index query asks for.
-const maxHashesPerQuery = 500
+// genRange is the query of the first and last generation of the ID index
+// (two seeks: min and max together would scan it).
+const genRange = `SELECT (SELECT min(g) FROM id_runs), (SELECT max(g) FROM id_runs)`
+
+// maxBucketsPerQuery bounds the buckets one ID index query asks for.
+const maxBucketsPerQuery = 256
 
 // seqsByHash returns the seqs the ID index holds for the hashes, every
 // generation searched.
@@ -44,23 +135,33 @@ func (s *Store) seqsByHash(ctx context.Context, hashes []int64) ([]int64, error)
 		return nil, nil
 	}
 	var lo, hi sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT min(g) FROM event_ids), (SELECT max(g) FROM event_ids)`).Scan(&lo, &hi); err != nil {
+	if err := s.r.QueryRowContext(ctx, genRange).Scan(&lo, &hi); err != nil {
 		return nil, err
 	}
 	if !lo.Valid {
 		return nil, nil
 	}
 	gens := intList(lo.Int64, hi.Int64)
+	wanted := make(map[int64]bool, len(hashes))
+	var buckets []int64
+	for _, h := range hashes {
+		if !wanted[h] {
+			wanted[h] = true
+			buckets = append(buckets, idBucket(h))
+		}
+	}
+	slices.Sort(buckets)
+	buckets = slices.Compact(buckets)
 	var seqs []int64
-	for len(hashes) > 0 {
-		n := min(len(hashes), maxHashesPerQuery)
-		list := make([]byte, 0, 21*n+2)
+	for len(buckets) > 0 {
+		n := min(len(buckets), maxBucketsPerQuery)
+		list := make([]byte, 0, 6*n+2)
 		list = append(list, '[')
-		for i, h := range hashes[:n] {
+		for i, b := range buckets[:n] {
 			if i > 0 {
 				list = append(list, ',')
 			}
-			list = strconv.AppendInt(list, h, 10)
+			list = strconv.AppendInt(list, b, 10)
 		}
 		list = append(list, ']')
 		rows, err := s.byHash.QueryContext(ctx, gens, string(list))
@@ -68,25 +169,34 @@ func (s *Store) seqsByHash(ctx context.Context, hashes []int64) ([]int64, error)
 			return nil, err
 		}
 		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
+			var seq0 int64
+			var data sql.RawBytes
+			if err := rows.Scan(&seq0, &data); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			seqs = append(seqs, seq)
+			if err := eachIDEntry(seq0, data, func(h, seq int64) {
+				if wanted[h] {
+					seqs = append(seqs, seq)
+				}
+			}); err != nil {
+				rows.Close()
+				return nil, err
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		hashes = hashes[n:]
+		buckets = buckets[n:]
 	}
 	return seqs, nil
 }
 
-// migrateIndexTables moves the index tables of the layout before this one
-// (lookup, ordered by key first; ids, by hash first) into theirs, in one
-// transaction: an interrupted move is done again at the next open.
+// migrateIndexTables moves the index tables of earlier layouts (lookup,
+// ordered by key first; ids, a row per event by hash, or event_ids, a row
+// per event by generation) into this one's, in one transaction: an
+// interrupted move is done again at the next open.
 func (s *Store) migrateIndexTables(ctx context.Context) error {
 	has := func(name string) (bool, error) {
 		var n int
@@ -97,11 +207,17 @@ func (s *Store) migrateIndexTables(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate index: %w", err)
 	}
-	oldIDs, err := has("ids")
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate index: %w", err)
+	oldIDs := ""
+	for _, name := range []string{"ids", "event_ids"} {
+		old, err := has(name)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate index: %w", err)
+		}
+		if old {
+			oldIDs = name
+		}
 	}
-	if !oldLookup && !oldIDs {
+	if !oldLookup && oldIDs == "" {
 		return nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -109,21 +225,43 @@ func (s *Store) migrateIndexTables(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate index: %w", err)
 	}
 	defer tx.Rollback()
-	// The old tables' orders keep each insert near the one before (a few
-	// dozen points of insertion move forward), so no sort is needed.
-	var steps []string
+	// The old lookup table's order keeps each insert near the one before (a
+	// few dozen points of insertion move forward), so no sort is needed.
 	if oldLookup {
-		steps = append(steps, `INSERT INTO postings(d, k, tmax, seq0, tmin, n, data)
+		for _, q := range []string{`INSERT INTO postings(d, k, tmax, seq0, tmin, n, data)
 			SELECT d, k, tmax, seq0, tmin, n, data FROM lookup`,
-			`DROP INDEX IF EXISTS lookup_by_day`, `DROP TABLE lookup`)
+			`DROP INDEX IF EXISTS lookup_by_day`, `DROP TABLE lookup`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("sqlite: migrate postings: %w", err)
+			}
+		}
 	}
-	if oldIDs {
-		steps = append(steps, fmt.Sprintf(`INSERT INTO event_ids(g, h, seq) SELECT seq >> %d, h, seq FROM ids`, idGenBits),
-			`DROP TABLE ids`)
-	}
-	for _, q := range steps {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("sqlite: migrate index: %w", err)
+	if oldIDs != "" {
+		// Every entry is held in memory to be sorted into runs (16 bytes
+		// an event while it lasts, once).
+		rows, err := tx.QueryContext(ctx, `SELECT h, seq FROM `+oldIDs)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate ID index: %w", err)
+		}
+		var ids []idEntry
+		for rows.Next() {
+			var id idEntry
+			if err := rows.Scan(&id.h, &id.seq); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: migrate ID index: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: migrate ID index: %w", err)
+		}
+		exec := func(q string, args []any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
+		if err := insertIDRuns(exec, ids); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+oldIDs); err != nil {
+			return fmt.Errorf("sqlite: migrate ID index: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -38,7 +38,6 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		var ids []any
 		var tmax int64 = math.MinInt64
 		for len(buf) > 0 {
 			e, n, err := parseFrame(buf)
@@ -51,14 +50,18 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 				total++
 			}
 			tmax = max(tmax, t)
-			ids = append(ids, idGen(e.Seq), idHash(e.Account, e.ID), e.Seq)
 		}
 		if tmax < cut {
-			if err := s.deleteBlock(ctx, b, ids); err != nil {
-				return total, err
+			if _, err := s.w.ExecContext(ctx, `DELETE FROM blocks WHERE seq0 = ?`, b.seq0); err != nil {
+				return total, fmt.Errorf("sqlite: purge: %w", err)
 			}
 			s.blocks.clear()
 		}
+	}
+	// The ID index's generations older than every block left. One
+	// statement: the indexer may add blocks meanwhile.
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`DELETE FROM id_runs WHERE g < (SELECT min(seq0) >> %d FROM blocks)`, idGenBits)); err != nil {
+		return total, fmt.Errorf("sqlite: purge ID index: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM postings WHERE d < ?`, store.Day(cut)); err != nil {
 		return total, fmt.Errorf("sqlite: purge index: %w", err)
@@ -76,30 +79,6 @@ func (s *Store) blocksBefore(ctx context.Context, cut int64) ([]block, error) {
 		return nil, fmt.Errorf("sqlite: purge: %w", err)
 	}
 	return blocks, nil
-}
-
-// deleteBlock removes a block and its ID index entries (ids: generation,
-// hash, seq triples).
-func (s *Store) deleteBlock(ctx context.Context, b block, ids []any) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: purge: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE seq0 = ?`, b.seq0); err != nil {
-		return fmt.Errorf("sqlite: purge: %w", err)
-	}
-	for len(ids) > 0 {
-		n := min(len(ids)/3, idChunk)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM event_ids WHERE (g, h, seq) IN (VALUES `+placeholders(n, 3)+`)`, ids[:3*n]...); err != nil {
-			return fmt.Errorf("sqlite: purge ids: %w", err)
-		}
-		ids = ids[3*n:]
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: purge: %w", err)
-	}
-	return nil
 }
 
 // removeUnusedSegments deletes the segment files older than every block,
@@ -196,13 +175,13 @@ func (s *Store) oldEvents(ctx context.Context, after int64) ([]*event.Event, err
 
 func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
 	var frames, lens []byte
-	var ids []any
+	var ids []idEntry
 	tmin, tmax := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, e := range evs {
 		n := len(frames)
 		frames = appendFrame(frames, e, e.Seq, nil)
 		lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
-		ids = append(ids, idGen(e.Seq), idHash(e.Account, e.ID), e.Seq)
+		ids = append(ids, idEntry{h: idHash(e.Account, e.ID), seq: e.Seq})
 		tmin, tmax = min(tmin, e.Time.Unix()), max(tmax, e.Time.Unix())
 	}
 	seg, off, err := s.segs.write(frames, evs[0].Seq)
@@ -217,7 +196,10 @@ func (s *Store) migrateRun(ctx context.Context, evs []*event.Event) error {
 	defer tx.Rollback()
 	exec := func(q string, args []any) error { _, err := tx.ExecContext(ctx, q, args...); return err }
 	b := block{seq0: evs[0].Seq, seqN: evs[len(evs)-1].Seq, seg: seg, off: off, size: int64(len(frames)), lens: lens}
-	err = insertBlock(ctx, tx, exec, b, tmin, tmax, ids)
+	err = insertBlock(ctx, tx, b, tmin, tmax)
+	if err == nil {
+		err = insertIDRuns(exec, ids)
+	}
 	if err == nil {
 		err = setIndexed(ctx, tx, b)
 	}

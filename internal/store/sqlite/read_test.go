@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/storetest"
 )
 
@@ -201,12 +203,11 @@ func TestReadQueriesSeek(t *testing.T) {
 	}
 	defer s.Close()
 	for _, q := range []string{
-		`SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each('[2,1]')) AND k = 5 AND tmax >= 0
-			ORDER BY d DESC, tmax DESC, seq0 DESC`,
-		`SELECT seq FROM event_ids WHERE g IN (SELECT value FROM json_each('[1,0]')) AND h IN (SELECT value FROM json_each('[5,6]'))`,
-		`SELECT (SELECT min(g) FROM event_ids), (SELECT max(g) FROM event_ids)`,
-		`SELECT h FROM event_ids WHERE g = 1`,
-		`SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= 7 ORDER BY seq0 DESC LIMIT 1`,
+		strings.ReplaceAll(strings.Replace(scanQuery, "?", "'[2,1]'", 1), "?", "5"),
+		strings.ReplaceAll(byHashQuery, "?", "'[1,0]'"),
+		genRange,
+		`SELECT seq0, data FROM id_runs WHERE g = 1`,
+		strings.ReplaceAll(blockQuery, "?", "7"),
 	} {
 		rows, err := s.r.Query("EXPLAIN QUERY PLAN " + q)
 		if err != nil {
@@ -228,5 +229,64 @@ func TestReadQueriesSeek(t *testing.T) {
 				t.Errorf("%s\nplan: %q", q, plan)
 			}
 		}
+	}
+}
+
+// Retention deletes a generation of the ID index once no block is left in
+// it, and keeps the rest: events of later generations are still found by
+// eventID and known as duplicates.
+func TestPurgeDropsIDGenerations(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	old := storetest.Rec(t, "111111111111", "us-east-1", "Old", storetest.Base, nil)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, []*event.Event{old}); err != nil {
+		t.Fatal(err)
+	}
+	s.flushIndex()
+	if _, err := s.w.Exec(`UPDATE seqs SET last = ? WHERE name = 'events'`, 5<<idGenBits); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	newer := storetest.Rec(t, "111111111111", "us-east-1", "New", storetest.Base.Add(48*time.Hour), nil)
+	if _, err := s.Append(ctx, []*event.Event{newer}); err != nil {
+		t.Fatal(err)
+	}
+	s.flushIndex()
+	gens := func() (n int) {
+		if err := s.w.QueryRow(`SELECT count(DISTINCT g) FROM id_runs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := gens(); n != 2 {
+		t.Fatalf("%d generations before the purge", n)
+	}
+	if _, err := s.Purge(ctx, storetest.Base.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := gens(); n != 1 {
+		t.Fatalf("%d generations after the purge", n)
+	}
+	q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Attr: event.AttrEventID, Value: newer.ID, Start: storetest.Base, End: storetest.Base.Add(72 * time.Hour), Limit: 5}
+	if p, err := s.Lookup(ctx, q); err != nil || len(p.Events) != 1 || p.Events[0].Seq != newer.Seq {
+		t.Fatalf("the kept event by eventID: %+v, %v", p, err)
+	}
+	q.Value = old.ID
+	if p, err := s.Lookup(ctx, q); err != nil || len(p.Events) != 0 {
+		t.Fatalf("the purged event by eventID: %+v, %v", p, err)
+	}
+	s.filters.building.Wait()
+	res, err := s.Append(ctx, []*event.Event{newer, old})
+	if err != nil || !res[0].Duplicate || res[1].Duplicate {
+		t.Fatalf("appended again: %+v, %v", res, err)
 	}
 }

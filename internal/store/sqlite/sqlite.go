@@ -37,11 +37,12 @@ CREATE TABLE IF NOT EXISTS blocks (
 	tmax INTEGER NOT NULL,
 	lens BLOB    NOT NULL
 );
-CREATE TABLE IF NOT EXISTS event_ids (
-	g   INTEGER NOT NULL,
-	h   INTEGER NOT NULL,
-	seq INTEGER NOT NULL,
-	PRIMARY KEY (g, h, seq)
+CREATE TABLE IF NOT EXISTS id_runs (
+	g    INTEGER NOT NULL,
+	b    INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	data BLOB    NOT NULL,
+	PRIMARY KEY (g, b, seq0)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS postings (
 	d    INTEGER NOT NULL,
@@ -58,6 +59,16 @@ CREATE TABLE IF NOT EXISTS seqs (
 	last INTEGER NOT NULL
 );
 `
+
+// The read queries: a key's posting rows on a list of days, newest first;
+// the block holding a seq; the ID index runs of lists of generations and
+// buckets.
+const (
+	scanQuery = `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
+		ORDER BY d DESC, tmax DESC, seq0 DESC`
+	blockQuery  = `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`
+	byHashQuery = `SELECT seq0, data FROM id_runs WHERE g IN (SELECT value FROM json_each(?)) AND b IN (SELECT value FROM json_each(?))`
+)
 
 // Store is the SQLite event store. Use Open.
 type Store struct {
@@ -135,10 +146,9 @@ func Open(dir string) (*Store, error) {
 		st **sql.Stmt
 		q  string
 	}{
-		{&s.scan, `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
-			ORDER BY d DESC, tmax DESC, seq0 DESC`},
-		{&s.block, `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`},
-		{&s.byHash, `SELECT seq FROM event_ids WHERE g IN (SELECT value FROM json_each(?)) AND h IN (SELECT value FROM json_each(?))`},
+		{&s.scan, scanQuery},
+		{&s.block, blockQuery},
+		{&s.byHash, byHashQuery},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
 			s.segs.close()
@@ -206,7 +216,6 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 // Multi-row statements: SQLite's per-statement cost dominates single-row
 // inserts, so rows are written in chunks.
 const (
-	idChunk     = 400
 	lookupChunk = 128
 )
 
