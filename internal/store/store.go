@@ -146,15 +146,20 @@ type Store interface {
 // category with one attribute value (or none, for the listing of all events).
 // It is the same in every process and backend, so indexes survive restarts.
 func Key(account, region, category string, attr event.Attribute, value string) int64 {
+	return keyFrom(keyPrefix(account, region, category), attr, value)
+}
+
+// keyPrefix is Key's hash state after account, region and category, which
+// every key of one event shares.
+func keyPrefix(account, region, category string) uint64 {
 	// FNV-1a over the five strings, a zero byte between them.
-	h := fnvOffset
-	for i, s := range [...]string{account, region, category, string(attr), value} {
-		if i > 0 {
-			h = (h ^ 0) * fnvPrime
-		}
-		h = fnvString(h, s)
-	}
-	return int64(h)
+	h := fnvString(fnvOffset, account) * fnvPrime
+	h = fnvString(h, region) * fnvPrime
+	return fnvString(h, category) * fnvPrime
+}
+
+func keyFrom(prefix uint64, attr event.Attribute, value string) int64 {
+	return int64(fnvString(fnvString(prefix, string(attr))*fnvPrime, value))
 }
 
 // FNV-1a, 64 bits (hash/fnv's New64a, without its allocations).
@@ -190,10 +195,11 @@ func EventKeys(e *event.Event) []int64 {
 	if !e.InEventHistory() {
 		return nil
 	}
+	prefix := keyPrefix(e.Account, e.Region, e.Category)
 	keys := make([]int64, 0, len(e.Keys)+1)
-	keys = append(keys, Key(e.Account, e.Region, e.Category, "", ""))
+	keys = append(keys, keyFrom(prefix, "", ""))
 	for _, k := range e.Keys {
-		keys = append(keys, Key(e.Account, e.Region, e.Category, k.Attr, k.Value))
+		keys = append(keys, keyFrom(prefix, k.Attr, k.Value))
 	}
 	return keys
 }
