@@ -250,6 +250,12 @@ func skipPlain(b []byte, i int) int {
 	return i
 }
 
+// SkipPlain returns where, from b[i], the plain content of a JSON string
+// may end: the first quote, backslash, control or non-ASCII byte among
+// the whole 8-byte words from i, or where those words end (the caller
+// looks at the rest byte by byte).
+func SkipPlain(b []byte, i int) int { return skipPlain(b, i) }
+
 // special8 marks with its top bit each byte of x up to and including the
 // first one (in memory order) that needs a look in a string; 0 if none
 // does. Below the first such byte nothing borrows, and that byte's top bit

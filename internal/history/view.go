@@ -348,6 +348,7 @@ func (s *viewScanner) str() bool {
 	s.escaped = false
 	for s.i < len(s.b) {
 		// Runs of plain ASCII first: most of every string.
+		s.i = event.SkipPlain(s.b, s.i)
 		for s.i < len(s.b) && plainByte[s.b[s.i]] {
 			s.i++
 		}
