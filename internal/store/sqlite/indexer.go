@@ -88,6 +88,7 @@ func (s *Store) indexPending(all bool) error {
 		s.indexErr.Store("")
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
+		s.dropPendingPostings(take, take[len(take)-1].b.seqN)
 		for _, bt := range take {
 			for _, id := range bt.ids {
 				if s.pendingIDs[id.key] == id.seq {

@@ -95,6 +95,10 @@ type Store struct {
 	pcond         *sync.Cond
 	pending       []*batch
 	pendingIDs    map[idKey]int64
+	// pendingPost holds the pending batches' postings by (day, key), each
+	// list in seq order; pendingDays counts its lists per day.
+	pendingPost map[[2]int64][]store.Posting
+	pendingDays map[int64]int
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
@@ -133,7 +137,8 @@ func Open(dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{}, kick: make(chan struct{}, 1),
+	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{},
+		pendingPost: map[[2]int64][]store.Posting{}, pendingDays: map[int64]int{}, kick: make(chan struct{}, 1),
 		full:   make(chan struct{}, 1),
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)

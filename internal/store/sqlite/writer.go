@@ -153,6 +153,12 @@ func (s *Store) addPending(bt *batch) {
 	for _, id := range bt.ids {
 		s.pendingIDs[id.key] = id.seq
 	}
+	for dk, ps := range bt.postings {
+		if _, ok := s.pendingPost[dk]; !ok {
+			s.pendingDays[dk[0]]++
+		}
+		s.pendingPost[dk] = append(s.pendingPost[dk], ps...)
+	}
 	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
 	full := s.pendingEvents >= maxIndexBatch
@@ -265,14 +271,37 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 	s.pmu.Lock()
 	defer s.pmu.Unlock()
 	var out []store.Posting
-	for _, bt := range s.pending {
-		for _, d := range bt.days {
-			if d >= d0 && d <= d1 {
-				out = append(out, bt.postings[[2]int64{d, key}]...)
-			}
+	for d := range s.pendingDays {
+		if d >= d0 && d <= d1 {
+			out = append(out, s.pendingPost[[2]int64{d, key}]...)
 		}
 	}
 	return out
+}
+
+// dropPendingPostings removes the postings of batches indexed through seq
+// through; the caller holds pmu.
+func (s *Store) dropPendingPostings(indexed []*batch, through int64) {
+	for _, bt := range indexed {
+		for dk := range bt.postings {
+			ps, ok := s.pendingPost[dk]
+			if !ok {
+				continue // an earlier batch of these emptied it
+			}
+			i := 0
+			for i < len(ps) && ps[i].Seq <= through {
+				i++
+			}
+			if i < len(ps) {
+				s.pendingPost[dk] = ps[i:]
+				continue
+			}
+			delete(s.pendingPost, dk)
+			if s.pendingDays[dk[0]]--; s.pendingDays[dk[0]] == 0 {
+				delete(s.pendingDays, dk[0])
+			}
+		}
+	}
 }
 
 // pendingBlock returns the pending block holding seq.
