@@ -91,14 +91,14 @@ type Store struct {
 	last   atomic.Int64 // the last seq acknowledged
 
 	// Batches written to the log and not yet indexed (see writer.go).
-	pmu           sync.Mutex
-	pcond         *sync.Cond
-	pending       []*batch
-	pendingIDs    map[idKey]int64
+	pmu        sync.Mutex
+	pcond      *sync.Cond
+	pending    []*batch
+	pendingIDs map[idKey]int64
 	// pendingPost holds the pending batches' postings by (day, key), each
 	// list in seq order; pendingDays counts its lists per day.
-	pendingPost map[[2]int64][]store.Posting
-	pendingDays map[int64]int
+	pendingPost   map[[2]int64][]store.Posting
+	pendingDays   map[int64]int
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
