@@ -44,9 +44,11 @@ const (
 	maxFileRecords = 2000
 	// tick is how often the engine looks for work. An event is seen up to
 	// a tick after it is stored, and its batch is written within a tick of
-	// being due: batches are due two ticks before their oldest event has
-	// waited the flush interval, so that no event waits longer.
-	tick = 100 * time.Millisecond
+	// being due: batches are due dueEarly before their oldest event has
+	// waited the flush interval, so that no event waits longer, with room
+	// for writing the files on a busy server.
+	tick     = 100 * time.Millisecond
+	dueEarly = 5 * tick
 )
 
 // Trails lists the configured trails (the control plane provides it).
@@ -544,7 +546,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		full = true
 	}
 	e.mu.Unlock()
-	if !full && now.Sub(since)+2*tick < e.flush {
+	if !full && now.Sub(since)+dueEarly < e.flush {
 		return false, nil
 	}
 	b := &batch{From: st.Cursor, To: to, Planned: now}

@@ -13,6 +13,10 @@ const MaxGroup = 20000
 // AppendRequest is one caller's events waiting for a group commit.
 type AppendRequest struct {
 	Events []*event.Event
+	// Prepared is what the backend derived from the events in the
+	// caller's goroutine, before the commit, so that the one writing
+	// goroutine does less (nil if nothing).
+	Prepared any
 	// Results is filled by the commit function, one per event.
 	Results []AppendResult
 	err     error
@@ -41,7 +45,13 @@ func NewGroupCommitter(commit func(group []*AppendRequest) error) *GroupCommitte
 
 // Append queues events and waits for the commit that writes them.
 func (g *GroupCommitter) Append(ctx context.Context, events []*event.Event) ([]AppendResult, error) {
-	req := &AppendRequest{Events: events, done: make(chan struct{})}
+	return g.AppendPrepared(ctx, events, nil)
+}
+
+// AppendPrepared is Append with what the backend derived from the events
+// beforehand (the request's Prepared).
+func (g *GroupCommitter) AppendPrepared(ctx context.Context, events []*event.Event, prepared any) ([]AppendResult, error) {
+	req := &AppendRequest{Events: events, Prepared: prepared, done: make(chan struct{})}
 	select {
 	case g.reqs <- req:
 	case <-g.quit:

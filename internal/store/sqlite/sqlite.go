@@ -215,7 +215,19 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 	if len(events) == 0 {
 		return nil, nil
 	}
-	return s.group.Append(ctx, events)
+	// Index keys and ID hashes are worked out here, in the caller's
+	// goroutine, so that the writer only numbers and writes.
+	prep := make([]prepared, len(events))
+	for i, e := range events {
+		prep[i] = prepared{keys: store.EventKeys(e), h: idHash(e.Account, e.ID)}
+	}
+	return s.group.AppendPrepared(ctx, events, prep)
+}
+
+// prepared is what Append derives from an event for the writer.
+type prepared struct {
+	keys []int64
+	h    int64
 }
 
 // Multi-row statements: SQLite's per-statement cost dominates single-row

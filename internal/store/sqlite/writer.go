@@ -102,6 +102,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	var lens []byte
 	for _, r := range group {
 		r.Results = make([]store.AppendResult, len(r.Events))
+		prep := r.Prepared.([]prepared)
 		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID}
 			if old, ok := existing[key]; ok {
@@ -111,11 +112,11 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			seq++
 			existing[key] = seq
 			r.Results[i] = store.AppendResult{Seq: seq}
-			keys := store.EventKeys(e)
+			keys := prep[i].keys
 			n := len(frames)
 			frames = appendFrame(frames, e, seq, keys)
 			lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
-			bt.ids = append(bt.ids, idEntry{key: key, h: idHash(e.Account, e.ID), seq: seq})
+			bt.ids = append(bt.ids, idEntry{key: key, h: prep[i].h, seq: seq})
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
 			d := store.Day(t)
@@ -226,13 +227,14 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	filter := s.filters.current()
 	s.pmu.Lock()
 	for _, r := range group {
-		for _, e := range r.Events {
+		prep := r.Prepared.([]prepared)
+		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID}
 			if seq, ok := s.pendingIDs[key]; ok {
 				existing[key] = seq
 				continue
 			}
-			if h := idHash(e.Account, e.ID); filter == nil || filter.has(h) {
+			if h := prep[i].h; filter == nil || filter.has(h) {
 				hashes = append(hashes, h)
 			}
 		}
