@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,5 +289,61 @@ func TestPurgeDropsIDGenerations(t *testing.T) {
 	res, err := s.Append(ctx, []*event.Event{newer, old})
 	if err != nil || !res[0].Duplicate || res[1].Duplicate {
 		t.Fatalf("appended again: %+v, %v", res, err)
+	}
+}
+
+// Pending postings are kept across batches by day and key; indexing a run
+// of batches drops exactly their postings.
+func TestPendingPostingsAcrossBatches(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const key = 77
+	mk := func(seq0 int64, days ...int64) *batch {
+		bt := &batch{b: block{seq0: seq0, seqN: seq0 + int64(len(days)) - 1}, postings: map[[2]int64][]store.Posting{}}
+		for i, d := range days {
+			p := store.Posting{Time: d*86400 + int64(i), Seq: seq0 + int64(i)}
+			bt.postings[[2]int64{d, key}] = append(bt.postings[[2]int64{d, key}], p)
+			bt.postings[[2]int64{d, key + 1}] = append(bt.postings[[2]int64{d, key + 1}], p)
+		}
+		return bt
+	}
+	a, b, c := mk(1000, 10, 10, 11), mk(1003, 11, 12), mk(1005, 10, 12)
+	seqs := func(d0, d1 int64) []int64 {
+		var out []int64
+		for _, p := range s.pendingPostings(key, d0, d1) {
+			out = append(out, p.Seq)
+		}
+		slices.Sort(out)
+		return out
+	}
+	s.pmu.Lock()
+	for _, bt := range []*batch{a, b, c} {
+		s.pending = append(s.pending, bt)
+		s.addPendingPostings(bt)
+	}
+	s.pmu.Unlock()
+	if got := seqs(10, 12); !slices.Equal(got, []int64{1000, 1001, 1002, 1003, 1004, 1005, 1006}) {
+		t.Fatalf("all pending: %v", got)
+	}
+	if got := seqs(11, 11); !slices.Equal(got, []int64{1002, 1003}) {
+		t.Fatalf("day 11: %v", got)
+	}
+	s.pmu.Lock()
+	s.dropPendingPostings([]*batch{a, b}, b.b.seqN)
+	s.pending = s.pending[2:]
+	s.pmu.Unlock()
+	if got := seqs(0, 100); !slices.Equal(got, []int64{1005, 1006}) {
+		t.Fatalf("after indexing a and b: %v", got)
+	}
+	s.pmu.Lock()
+	s.dropPendingPostings([]*batch{c}, c.b.seqN)
+	s.pending = nil
+	n, days := len(s.pendingPost), len(s.pendingDays)
+	s.pmu.Unlock()
+	if n != 0 || days != 0 {
+		t.Fatalf("after indexing all: %d lists, %d days left", n, days)
 	}
 }

@@ -154,12 +154,7 @@ func (s *Store) addPending(bt *batch) {
 	for _, id := range bt.ids {
 		s.pendingIDs[id.key] = id.seq
 	}
-	for dk, ps := range bt.postings {
-		if _, ok := s.pendingPost[dk]; !ok {
-			s.pendingDays[dk[0]]++
-		}
-		s.pendingPost[dk] = append(s.pendingPost[dk], ps...)
-	}
+	s.addPendingPostings(bt)
 	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
 	full := s.pendingEvents >= maxIndexBatch
@@ -279,6 +274,17 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 		}
 	}
 	return out
+}
+
+// addPendingPostings adds a batch's postings to the pending ones; the
+// caller holds pmu.
+func (s *Store) addPendingPostings(bt *batch) {
+	for dk, ps := range bt.postings {
+		if _, ok := s.pendingPost[dk]; !ok {
+			s.pendingDays[dk[0]]++
+		}
+		s.pendingPost[dk] = append(s.pendingPost[dk], ps...)
+	}
 }
 
 // dropPendingPostings removes the postings of batches indexed through seq
