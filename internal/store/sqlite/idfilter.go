@@ -20,7 +20,7 @@ const (
 	filterBits   = 1 << 28 // 32 MiB
 	filterProbes = 4
 	// filterRebuildAfter is how many adds make a filter worth rebuilding:
-	// about 1 false "maybe" in 8 by then.
+	// about 1 false "maybe" in 15 by then.
 	filterRebuildAfter = 48_000_000
 )
 
