@@ -198,12 +198,18 @@ func (s *Store) byPosting(ctx context.Context, ps []store.Posting) ([]*event.Eve
 	return out, nil
 }
 
-// ReadLog implements store.Store. Append transactions take their sequence
-// numbers in commit order (see the package comment), so once a snapshot
-// shows an event, every lower number that will ever exist is already
-// visible: a reader never sees a gap fill in later.
+// ReadLog implements store.Store. It reads only below the appends in
+// flight (numbering.go): every lower number that will ever exist is then
+// already visible, so a reader never sees a gap fill in later.
 func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	bound, err := s.readBound(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if bound <= after {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, after, bound, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read log: %w", err)
 	}

@@ -7,19 +7,19 @@
 //     nodes starting at once apply each version exactly once.
 //   - Events and index rows are partitioned by day (of eventTime), each
 //     partition created on demand; retention (Purge) drops whole partitions.
-//   - Sequence numbers are assigned in one serialized step. Every append
-//     transaction first takes a transaction-scoped advisory lock (appendLock)
-//     and only then takes its sequence numbers, so transactions take them in
-//     the order they commit, on every node. A reader following the log by
-//     sequence (ReadLog) therefore never sees a lower number appear after a
-//     higher one: when its snapshot shows an event, every event with a lower
-//     number was committed (or rolled back) before that event's transaction
-//     even began to take numbers. Sequence numbers are unique and increasing
-//     but may have gaps (a rolled-back transaction's numbers are not reused).
+//   - Appends on every node run at once. Each takes its sequence numbers
+//     under an in-flight lock that carries a lower bound of them, and a
+//     reader following the log by sequence (ReadLog) reads only below the
+//     lowest bound in flight, so it never sees a lower number appear after
+//     a higher one (numbering.go). Sequence numbers are unique and
+//     increasing but may have gaps (a rolled-back transaction's numbers are
+//     not reused).
+//   - An eventID stored by two nodes at once is stored once: the unique key
+//     (event_id, account, t) makes the second wait and fail, and its group
+//     commit tries again, finding the first's event.
 //
-// The price of the serialized step is that one group commit at a time, across
-// all nodes, writes events; each node batches every append waiting on it into
-// one transaction, so that one commit carries many events.
+// Each node batches every append waiting on it into one transaction, so that
+// one commit carries many events.
 package postgres
 
 import (
@@ -62,10 +62,11 @@ type Store struct {
 
 	// Test hooks, set before the first Append. beforeCommit runs in each
 	// append transaction after it has taken its sequence numbers and written
-	// its rows, just before it commits. noSeqLock skips the serialized step,
-	// to show what it prevents; never set outside tests.
+	// its rows, just before it commits. noReadBound makes ReadLog ignore
+	// appends in flight, to show what the bound prevents; never set outside
+	// tests.
 	beforeCommit func()
-	noSeqLock    bool
+	noReadBound  bool
 }
 
 // Open connects to the database at dsn (a libpq URL or key=value string),
@@ -138,7 +139,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 		switch {
 		case isCode(err, "23514", "42P01"): // no partition for a row; no such table
 			s.forgetDays()
-		case isCode(err, "40P01", "40001"): // deadlock; serialization failure
+		case isCode(err, "40P01", "40001", "23505"): // deadlock; serialization failure; an event another node stored meanwhile
 		default:
 			return err
 		}
@@ -175,15 +176,10 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	}
 	defer tx.Rollback(context.Background())
 
-	// The serialized step: from here to commit, no other append transaction
-	// on any node runs. Every later statement (READ COMMITTED) sees all that
-	// earlier holders committed, so the duplicate check below is exact and
-	// the sequence numbers taken below follow commit order.
-	if !s.noSeqLock {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
-			return fmt.Errorf("postgres: append lock: %w", err)
-		}
-	}
+	// Appends of other nodes run meanwhile. An event one of them is storing
+	// too is found here once it has committed; while it has not, the unique
+	// key (event_id, account, t) makes this COPY wait for it and then fail,
+	// and commit tries again.
 	existing, err := findExisting(ctx, tx, group, days)
 	if err != nil {
 		return err
@@ -293,20 +289,6 @@ func findExisting(ctx context.Context, tx pgx.Tx, group []*store.AppendRequest, 
 		}
 	}
 	return existing, nil
-}
-
-// takeSeqs takes n sequence numbers, in increasing order.
-func takeSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
-	var seqs []int64
-	if err := tx.QueryRow(ctx, `SELECT array_agg(v) FROM (SELECT nextval('event_seq') AS v FROM generate_series(1, $1)) x`,
-		n).Scan(&seqs); err != nil {
-		return nil, fmt.Errorf("postgres: take sequence numbers: %w", err)
-	}
-	if len(seqs) != n {
-		return nil, fmt.Errorf("postgres: took %d sequence numbers, want %d", len(seqs), n)
-	}
-	slices.Sort(seqs)
-	return seqs, nil
 }
 
 // Close implements store.Store.

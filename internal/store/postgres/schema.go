@@ -16,11 +16,15 @@ import (
 )
 
 // Advisory lock keys (one bigint namespace per database). migrateLock
-// serializes schema migrations of nodes starting at once; appendLock is the
-// one serialized step of every append (see the package comment).
+// serializes schema migrations of nodes starting at once; appendLock
+// serializes purges.
 const (
 	migrateLock int64 = 0x636169726e0001 // "cairn" 1
 	appendLock  int64 = 0x636169726e0002 // "cairn" 2
+	// inflightSpace is the top 16 bits of the keys of in-flight append
+	// locks, whose low 48 bits carry a lower bound of the sequence numbers
+	// the holder takes (see numbering.go).
+	inflightSpace int64 = 0x4361 // "Ca"
 )
 
 // migrations are the schema's versions, applied in order, each once, in one
