@@ -254,7 +254,11 @@ func TestSameEventsOnTwoNodes(t *testing.T) {
 		start := make(chan struct{})
 		wg.Add(2)
 		go func() { defer wg.Done(); <-start; resA, errA = a.Append(ctx, evs) }()
-		go func() { defer wg.Done(); <-start; resB, errB = b.Append(ctx, batch(t, fmt.Sprintf("Both%d-", round), 20)) }()
+		go func() {
+			defer wg.Done()
+			<-start
+			resB, errB = b.Append(ctx, batch(t, fmt.Sprintf("Both%d-", round), 20))
+		}()
 		close(start)
 		wg.Wait()
 		if errA != nil || errB != nil {
