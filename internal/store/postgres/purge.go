@@ -16,9 +16,10 @@ import (
 // midnight UTC deletes no rows at all. Index rows of the cutoff's day stay,
 // as in the SQLite store: lookups skip postings whose events are gone.
 //
-// Purge takes the append lock, so appends on every node wait for it, and
-// then locks the parent tables exclusively, briefly, to drop partitions:
-// readers wait for that moment too.
+// Purge takes appendLock, so that purges of several nodes run one at a
+// time, and then locks the parent tables exclusively, briefly, to drop
+// partitions: appends and readers wait for that moment. An append that
+// meets a partition dropped meanwhile makes it again and tries again.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	cut := before.Unix()
 	cutDay := store.Day(cut)
