@@ -16,7 +16,7 @@ import (
 // midnight UTC deletes no rows at all. Index rows of the cutoff's day stay,
 // as in the SQLite store: lookups skip postings whose events are gone.
 //
-// Purge takes appendLock, so that purges of several nodes run one at a
+// Purge takes purgeLock, so that purges of several nodes run one at a
 // time, and then locks the parent tables exclusively, briefly, to drop
 // partitions: appends and readers wait for that moment. An append that
 // meets a partition dropped meanwhile makes it again and tries again.
@@ -28,7 +28,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		return 0, fmt.Errorf("postgres: purge: %w", err)
 	}
 	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, purgeLock); err != nil {
 		return 0, fmt.Errorf("postgres: purge: lock: %w", err)
 	}
 	// The cutoff's day, row by row, before any exclusive lock: readers go on

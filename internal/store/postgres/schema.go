@@ -16,11 +16,11 @@ import (
 )
 
 // Advisory lock keys (one bigint namespace per database). migrateLock
-// serializes schema migrations of nodes starting at once; appendLock
+// serializes schema migrations of nodes starting at once; purgeLock
 // serializes purges.
 const (
 	migrateLock int64 = 0x636169726e0001 // "cairn" 1
-	appendLock  int64 = 0x636169726e0002 // "cairn" 2
+	purgeLock  int64 = 0x636169726e0002 // "cairn" 2 (once the append lock)
 	// inflightSpace is the top 16 bits of the keys of in-flight append
 	// locks, whose low 48 bits carry a lower bound of the sequence numbers
 	// the holder takes (see numbering.go).
