@@ -20,7 +20,7 @@ import (
 // serializes purges.
 const (
 	migrateLock int64 = 0x636169726e0001 // "cairn" 1
-	purgeLock  int64 = 0x636169726e0002 // "cairn" 2 (once the append lock)
+	purgeLock   int64 = 0x636169726e0002 // "cairn" 2 (once the append lock)
 	// inflightSpace is the top 16 bits of the keys of in-flight append
 	// locks, whose low 48 bits carry a lower bound of the sequence numbers
 	// the holder takes (see numbering.go).
