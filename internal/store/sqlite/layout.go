@@ -110,10 +110,19 @@ func insertIDRuns(exec func(string, []any) error, ids []idEntry) error {
 // intList is a JSON list of the integers from hi down to lo, for the
 // json_each lists of the index queries.
 func intList(lo, hi int64) string {
-	b := make([]byte, 0, 2+8*max(0, hi-lo+1))
-	b = append(b, '[')
+	vs := make([]int64, 0, max(0, hi-lo+1))
 	for v := hi; v >= lo; v-- {
-		if v != hi {
+		vs = append(vs, v)
+	}
+	return jsonInts(vs)
+}
+
+// jsonInts is vs as a JSON list.
+func jsonInts(vs []int64) string {
+	b := make([]byte, 0, 2+8*len(vs))
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
 			b = append(b, ',')
 		}
 		b = strconv.AppendInt(b, v, 10)
@@ -155,16 +164,7 @@ func (s *Store) seqsByHash(ctx context.Context, hashes []int64) ([]int64, error)
 	var seqs []int64
 	for len(buckets) > 0 {
 		n := min(len(buckets), maxBucketsPerQuery)
-		list := make([]byte, 0, 6*n+2)
-		list = append(list, '[')
-		for i, b := range buckets[:n] {
-			if i > 0 {
-				list = append(list, ',')
-			}
-			list = strconv.AppendInt(list, b, 10)
-		}
-		list = append(list, ']')
-		rows, err := s.byHash.QueryContext(ctx, gens, string(list))
+		rows, err := s.byHash.QueryContext(ctx, gens, jsonInts(buckets[:n]))
 		if err != nil {
 			return nil, err
 		}
