@@ -375,3 +375,61 @@ func TestAnalyzesBusyDays(t *testing.T) {
 		}
 	}
 }
+
+// A group commit does not ask which of its events are stored until it has
+// seen a duplicate lately: the unique key refuses a group holding one, and
+// the group is then written again, asking. Either way a resent event is
+// answered as the duplicate of the stored one, with its sequence number,
+// and the new events beside it are stored once.
+func TestResentAmongNewEvents(t *testing.T) {
+	s := openDSN(t, pgtest.Start(t))
+	defer s.Close()
+	ctx := context.Background()
+	const acct = "111111111111"
+	rec := func(i int) *event.Event {
+		return storetest.Rec(t, acct, "us-east-1", fmt.Sprintf("E%d", i), storetest.Base.Add(time.Duration(i)*time.Second),
+			map[string]any{"eventID": fmt.Sprintf("00000000-0000-0000-0000-%012d", i)})
+	}
+	first, err := s.Append(ctx, []*event.Event{rec(1), rec(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, res []store.AppendResult, wantDup map[int]int64) {
+		t.Helper()
+		for i, r := range res {
+			want, dup := wantDup[i]
+			if r.Duplicate != dup || (dup && r.Seq != want) || r.Seq == 0 {
+				t.Errorf("%s: result %d = %+v, want duplicate %v (seq %d)", what, i, r, dup, want)
+			}
+		}
+	}
+	// Right after: nothing seen yet, so this group is refused once.
+	res, err := s.Append(ctx, []*event.Event{rec(3), rec(1), rec(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("resent at once", res, map[int]int64{1: first[0].Seq})
+	// Enough groups without duplicates for the store to stop asking.
+	for i := 100; i < 400; i++ {
+		if _, err := s.Append(ctx, []*event.Event{rec(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = s.Append(ctx, []*event.Event{rec(5), rec(2), rec(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("resent later", res, map[int]int64{1: first[1].Seq, 2: res[0].Seq})
+	page, err := s.Lookup(ctx, store.Query{Account: acct, Region: "us-east-1", Category: event.CategoryManagement,
+		Start: storetest.Base.Add(-time.Hour), End: storetest.Base.Add(time.Hour), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range page.Events {
+		seen[e.ID]++
+	}
+	if len(page.Events) != 305 || len(seen) != 305 {
+		t.Errorf("stored %d events, %d distinct; want 305 once each", len(page.Events), len(seen))
+	}
+}
