@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -431,5 +432,52 @@ func TestResentAmongNewEvents(t *testing.T) {
 	}
 	if len(page.Events) != 305 || len(seen) != 305 {
 		t.Errorf("stored %d events, %d distinct; want 305 once each", len(page.Events), len(seen))
+	}
+}
+
+// A group larger than one COPY chunk is written in several, all in its one
+// transaction: every event and every index row arrives.
+func TestGroupOfManyChunks(t *testing.T) {
+	s := openDSN(t, pgtest.Start(t))
+	defer s.Close()
+	ctx := context.Background()
+	const acct, n = "111111111111", 1_234
+	var evs []*event.Event
+	for i := range n {
+		evs = append(evs, storetest.Rec(t, acct, "us-east-1", fmt.Sprintf("E%d", i%7), storetest.Base.Add(time.Duration(i)*time.Second),
+			map[string]any{"eventID": fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
+				"resources": []map[string]any{{"ARN": fmt.Sprintf("arn:aws:s3:::bucket-%d", i), "type": "AWS::S3::Bucket"}}}))
+	}
+	res, err := s.Append(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := s.ReadLog(ctx, 0, 2*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != n {
+		t.Fatalf("log holds %d events, want %d", len(log), n)
+	}
+	for i, e := range log {
+		if e.Seq != res[i].Seq || e.ID != evs[i].ID || !bytes.Equal(e.Record, evs[i].Record) {
+			t.Fatalf("log event %d = seq %d %s, want seq %d %s with its record", i, e.Seq, e.ID, res[i].Seq, evs[i].ID)
+		}
+	}
+	q := store.Query{Account: acct, Region: "us-east-1", Category: event.CategoryManagement,
+		Start: storetest.Base.Add(-time.Hour), End: storetest.Base.Add(time.Hour), Limit: 2 * n}
+	for _, c := range []struct {
+		attr  event.Attribute
+		value string
+		want  int
+	}{{"", "", n}, {event.AttrEventName, "E3", n / 7}, {event.AttrResourceName, "bucket-1000", 1}, {event.AttrResourceName, "bucket-17", 1}} {
+		q.Attr, q.Value = c.attr, c.value
+		page, err := s.Lookup(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Events) != c.want {
+			t.Errorf("lookup %s=%q: %d events, want %d", c.attr, c.value, len(page.Events), c.want)
+		}
 	}
 }
