@@ -14,7 +14,9 @@ import (
 // (p99 1.4 s right after a 1.1M-event load). The store therefore analyzes
 // a day's partitions itself, one ANALYZE at a time, in the background: once
 // this node has appended analyzeFirst events to the day, and again each time
-// its count for the day has doubled since. Statistics go stale in proportion
+// the partition has doubled since: when this node alone has appended as many
+// events as the partition then held (other nodes append too, so the
+// partition grows at least that fast). Statistics go stale in proportion
 // to how much a table has grown, not to how many rows it got (the planner
 // scales them by the table's current size), so doubling keeps them as fresh
 // as a fixed step while a day of 10M events costs ~10 ANALYZEs, not 40: each
@@ -60,6 +62,17 @@ func (a *analyzer) added(counts map[int64]int64) []int64 {
 	return due
 }
 
+// held records that day's events partition held rows when analyzed, which
+// may be more than this node appended: then the next ANALYZE waits until
+// this node has appended that many more.
+func (a *analyzer) held(day, rows int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next != nil && a.next[day] != 0 {
+		a.next[day] = max(a.next[day], a.appended[day]+rows)
+	}
+}
+
 // analyze runs ANALYZE on the events and lookup partitions of days.
 func (s *Store) analyze(days []int64) {
 	defer func() {
@@ -76,6 +89,11 @@ func (s *Store) analyze(days []int64) {
 			if _, err := s.pool.Exec(ctx, "ANALYZE "+name); err != nil {
 				return // the partition may be gone (retention); autovacuum remains
 			}
+		}
+		var rows float64
+		if err := s.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`,
+			pgx.Identifier{partitionName("events", d)}.Sanitize()).Scan(&rows); err == nil {
+			s.analyzer.held(d, int64(rows))
 		}
 	}
 }

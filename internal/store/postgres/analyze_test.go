@@ -49,3 +49,22 @@ func TestAnalyzeSchedule(t *testing.T) {
 	}
 	b.wg.Done()
 }
+
+// A partition that other nodes filled is analyzed again only once this node
+// has appended as many events as it held.
+func TestAnalyzeScheduleSharedDay(t *testing.T) {
+	var a analyzer
+	if due := a.added(map[int64]int64{7: analyzeFirst}); len(due) != 1 {
+		t.Fatalf("due %v", due)
+	}
+	a.held(7, 1_000_000)
+	a.running = false
+	a.wg.Done()
+	if due := a.added(map[int64]int64{7: 999_999}); due != nil {
+		t.Fatalf("due %v after 999,999 more", due)
+	}
+	if due := a.added(map[int64]int64{7: 1}); len(due) != 1 {
+		t.Fatalf("not due after 1,000,000 more")
+	}
+	a.wg.Done()
+}
