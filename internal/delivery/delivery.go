@@ -243,6 +243,57 @@ func (e *Engine) claim(ctx context.Context, key string, st *state, version int64
 // statePrefix starts the keys of delivery state documents.
 const statePrefix = "delivery/"
 
+// ReadTo is the log position every trail has delivered past: an event
+// numbered above it is, or may yet be, in some trail's next log file, so
+// retention must keep it however old its eventTime. It counts a trail that
+// is logging, one that has stopped but not yet delivered what came before
+// the stop, and a planned batch (of a deleted trail too). With none,
+// nothing is held back: store.ReadAll.
+func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
+	all, err := e.trails.All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	docs, err := e.store.ListState(ctx, statePrefix)
+	if err != nil {
+		return 0, err
+	}
+	states := make(map[string]*state, len(docs))
+	for _, d := range docs {
+		var st state
+		if err := json.Unmarshal(d.Doc, &st); err != nil {
+			return 0, fmt.Errorf("delivery state %s: %w", d.Key, err)
+		}
+		states[d.Key] = &st
+	}
+	readTo := int64(store.ReadAll)
+	hold := func(pos int64) { readTo = min(readTo, pos) }
+	for _, t := range all {
+		st := states[stateKey(t)]
+		delete(states, stateKey(t))
+		if st == nil {
+			st = &state{}
+		}
+		switch {
+		case st.Pending != nil:
+			hold(st.Pending.From)
+		case t.LoggingEpoch > 0 && st.Epoch != t.LoggingEpoch:
+			// Started since its last pass: it delivers from the start.
+			if t.IsLogging || t.StartSeq < t.StopSeq {
+				hold(t.StartSeq)
+			}
+		case t.IsLogging || st.Cursor < t.StopSeq:
+			hold(st.Cursor)
+		}
+	}
+	for _, st := range states { // deleted trails
+		if st.Pending != nil {
+			hold(st.Pending.From)
+		}
+	}
+	return readTo, nil
+}
+
 // stateKey names a trail's delivery state: by ARN and creation, so that a
 // trail made again under a deleted one's name starts afresh.
 func stateKey(t *trail.Trail) string { return statePrefix + t.ARN + "#" + t.ID }

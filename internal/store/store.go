@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -103,6 +104,9 @@ type Stats struct {
 	Bytes int64
 }
 
+// ReadAll is the readTo of a Purge that no consumer holds back.
+const ReadAll = math.MaxInt64
+
 // Store is the durable event log.
 type Store interface {
 	// Append writes events and returns once they are durable. Events whose
@@ -111,8 +115,12 @@ type Store interface {
 	Append(ctx context.Context, events []*event.Event) ([]AppendResult, error)
 	// Lookup returns one page of the event history, newest first.
 	Lookup(ctx context.Context, q Query) (Page, error)
-	// Purge removes events whose eventTime is before the cutoff.
-	Purge(ctx context.Context, before time.Time) (int64, error)
+	// Purge removes events whose eventTime is before the cutoff and whose
+	// sequence number is at most readTo: the log position every consumer
+	// (trail delivery) has read past. Expired events a consumer has yet to
+	// read stay in the log until it has. ReadAll (every position) removes
+	// every expired event. It returns how many events it purged.
+	Purge(ctx context.Context, before time.Time, readTo int64) (int64, error)
 	// Trails returns every stored trail.
 	Trails(ctx context.Context) ([]TrailRow, error)
 	// PutTrail creates the row (expectVersion 0; ErrExists if the ARN is

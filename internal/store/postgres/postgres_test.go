@@ -164,7 +164,7 @@ func TestPurgeDropsPartitions(t *testing.T) {
 	// b knows every partition (it loads them at start).
 	b := openDSN(t, dsn)
 	defer b.Close()
-	n, err := a.Purge(ctx, at(-1, 15))
+	n, err := a.Purge(ctx, at(-1, 15), store.ReadAll)
 	if err != nil || n != 4 {
 		t.Fatalf("purge = %d, %v; want 4", n, err)
 	}
@@ -212,7 +212,7 @@ func TestPurgeDropsPartitions(t *testing.T) {
 		t.Fatalf("after appending to purged days: %s", got)
 	}
 	// Purging everything before a midnight leaves only the partitions after it.
-	if n, err := b.Purge(ctx, day); err != nil || n != 3 {
+	if n, err := b.Purge(ctx, day, store.ReadAll); err != nil || n != 3 {
 		t.Fatalf("second purge = %d, %v; want 3", n, err)
 	}
 	if got := parts(); got != "[events_20261120 lookup_20261120]" {

@@ -14,13 +14,16 @@ import (
 // their partitions (of events and of the index); only the events of the
 // cutoff's own day that are before it are deleted row by row, so a cutoff at
 // midnight UTC deletes no rows at all. Index rows of the cutoff's day stay,
-// as in the SQLite store: lookups skip postings whose events are gone.
+// as in the SQLite store: lookups skip postings whose events are gone. An
+// events partition holding an event numbered above readTo stays whole until
+// a later purge finds it read (events stored late with an old eventTime,
+// or a trail whose delivery has been failing).
 //
 // Purge takes purgeLock, so that purges of several nodes run one at a
 // time, and then locks the parent tables exclusively, briefly, to drop
 // partitions: appends and readers wait for that moment. An append that
 // meets a partition dropped meanwhile makes it again and tries again.
-func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int64, error) {
 	cut := before.Unix()
 	cutDay := store.Day(cut)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
@@ -34,7 +37,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 	// The cutoff's day, row by row, before any exclusive lock: readers go on
 	// reading the old rows meanwhile.
 	lo, _ := dayRange(cutDay)
-	tag, err := tx.Exec(ctx, `DELETE FROM events WHERE t >= $1 AND t < $2`, lo, cut)
+	tag, err := tx.Exec(ctx, `DELETE FROM events WHERE t >= $1 AND t < $2 AND seq <= $3`, lo, cut, readTo)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: purge: %w", err)
 	}
@@ -48,14 +51,17 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 		}
 		for _, n := range names {
 			if d, ok := partitionDay(table, n); ok && d < cutDay {
-				drop = append(drop, n)
 				if table == "events" {
-					var c int64
-					if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
+					var c, last int64
+					if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&c, &last); err != nil {
 						return 0, fmt.Errorf("postgres: purge: count %s: %w", n, err)
+					}
+					if last > readTo {
+						continue // not read yet
 					}
 					total += c
 				}
+				drop = append(drop, n)
 			}
 		}
 	}

@@ -390,7 +390,7 @@ func TestNoSkipUnderLoad(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for !stop.Load() {
-			if _, err := s.Purge(ctx, storetest.Base.Add(-24*time.Hour)); err != nil {
+			if _, err := s.Purge(ctx, storetest.Base.Add(-24*time.Hour), store.ReadAll); err != nil {
 				errc <- err
 				return
 			}
@@ -429,7 +429,7 @@ func TestPurgedEventsLeaveNoEmptyPages(t *testing.T) {
 	if _, err := s.Append(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Purge(ctx, cut); err != nil {
+	if _, err := s.Purge(ctx, cut, store.ReadAll); err != nil {
 		t.Fatal(err)
 	}
 	q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
@@ -468,7 +468,7 @@ func TestPurgeKeepsSegmentBeingStarted(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := s.Purge(ctx, storetest.Base.Add(-time.Hour)); err != nil {
+	if _, err := s.Purge(ctx, storetest.Base.Add(-time.Hour), store.ReadAll); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(first); err != nil {

@@ -13,9 +13,10 @@ import (
 )
 
 // Purge implements store.Store. Events older than the cut leave every read
-// at once; a block whose events are all older is deleted with its ID index
-// entries, and a segment file goes when no block is left in it.
-func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+// but the log's (ReadLog) at once; a block whose events are all older, and
+// all numbered at most readTo, is deleted with its ID index entries, and a
+// segment file goes when no block is left in it.
+func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int64, error) {
 	cut := before.Unix()
 	prev := s.purged.Load()
 	if cut > prev {
@@ -51,7 +52,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 			}
 			tmax = max(tmax, t)
 		}
-		if tmax < cut {
+		if tmax < cut && b.seqN <= readTo {
 			if _, err := s.w.ExecContext(ctx, `DELETE FROM blocks WHERE seq0 = ?`, b.seq0); err != nil {
 				return total, fmt.Errorf("sqlite: purge: %w", err)
 			}

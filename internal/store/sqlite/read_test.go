@@ -270,7 +270,7 @@ func TestPurgeDropsIDGenerations(t *testing.T) {
 	if n := gens(); n != 2 {
 		t.Fatalf("%d generations before the purge", n)
 	}
-	if _, err := s.Purge(ctx, storetest.Base.Add(24*time.Hour)); err != nil {
+	if _, err := s.Purge(ctx, storetest.Base.Add(24*time.Hour), store.ReadAll); err != nil {
 		t.Fatal(err)
 	}
 	if n := gens(); n != 1 {

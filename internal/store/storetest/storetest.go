@@ -62,6 +62,42 @@ func Run(t *testing.T, open Opener) {
 	t.Run("State", func(t *testing.T) { testState(t, open(t)) })
 	t.Run("ReadLog", func(t *testing.T) { testReadLog(t, open(t)) })
 	t.Run("SequenceSurvivesPurge", func(t *testing.T) { testSeqAfterPurge(t, open(t)) })
+	t.Run("PurgeKeepsUnread", func(t *testing.T) { testPurgeKeepsUnread(t, open(t)) })
+}
+
+// testPurgeKeepsUnread: expired events that a consumer of the log has not
+// read yet (events stored late with an old eventTime) stay in the log until
+// it has.
+func testPurgeKeepsUnread(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	const acct = "111111111111"
+	day := 24 * time.Hour
+	read := mustAppend(t, s, Rec(t, acct, "us-east-1", "Read", Base.Add(-100*day), nil))
+	late := mustAppend(t, s,
+		Rec(t, acct, "us-east-1", "Late1", Base.Add(-100*day), nil),
+		Rec(t, acct, "us-east-1", "Late2", Base.Add(-120*day), nil),
+		Rec(t, acct, "us-east-1", "LateData", Base.Add(-100*day), map[string]any{"eventCategory": "Data"}))
+	logNames := func() []string {
+		t.Helper()
+		evs, err := s.ReadLog(ctx, read[0].Seq, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names(store.Page{Events: evs})
+	}
+	if _, err := s.Purge(ctx, Base.Add(-90*day), read[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if got := logNames(); !eq(got, []string{"Late1", "Late2", "LateData"}) {
+		t.Fatalf("log after a purge that a reader holds back: %v", got)
+	}
+	if _, err := s.Purge(ctx, Base.Add(-90*day), late[2].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if got := logNames(); len(got) != 0 {
+		t.Fatalf("log after the reader read everything and a purge: %v", got)
+	}
 }
 
 // testSeqAfterPurge: sequence numbers never go back, even when retention
@@ -70,7 +106,7 @@ func testSeqAfterPurge(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := context.Background()
 	res := mustAppend(t, s, Rec(t, "111111111111", "us-east-1", "Old", Base.Add(-200*24*time.Hour), nil))
-	if _, err := s.Purge(ctx, Base); err != nil {
+	if _, err := s.Purge(ctx, Base, store.ReadAll); err != nil {
 		t.Fatal(err)
 	}
 	again := mustAppend(t, s, Rec(t, "111111111111", "us-east-1", "New", Base, nil))
@@ -405,7 +441,7 @@ func testPurge(t *testing.T, s store.Store) {
 		Rec(t, "111111111111", "us-east-1", "Old", Base.Add(-100*24*time.Hour), nil),
 		Rec(t, "111111111111", "us-east-1", "New", Base, nil),
 	)
-	n, err := s.Purge(context.Background(), Base.Add(-90*24*time.Hour))
+	n, err := s.Purge(context.Background(), Base.Add(-90*24*time.Hour), store.ReadAll)
 	if err != nil || n != 1 {
 		t.Fatalf("purge = %d, %v", n, err)
 	}
