@@ -256,7 +256,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		LookupsPerSecond:  cfg.Limits.LookupsPerSecond,
 		MaxInflightIngest: cfg.Limits.MaxInflightIngest,
 	})
-	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log}))
+	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

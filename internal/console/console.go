@@ -54,6 +54,9 @@ type Options struct {
 	Log *slog.Logger
 	// SessionTTL is how long a sign-in lasts; zero means 8 hours.
 	SessionTTL time.Duration
+	// Sessions keeps the signed-in sessions (the event store, shared by
+	// every node).
+	Sessions SessionDocs
 }
 
 // DefaultSessionTTL is how long a sign-in lasts unless Options say otherwise.
@@ -103,7 +106,7 @@ func newConsole(o Options) *Console {
 	}
 	c := &Console{
 		opts:     o,
-		sessions: newSessionStore(),
+		sessions: &sessionStore{docs: o.Sessions, dir: o.Directory, log: o.Log},
 		logins:   newLoginLimiter(),
 		static:   loadStatic(),
 		now:      time.Now,
@@ -299,6 +302,15 @@ type messagePage struct {
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusNotFound, "message.html", messagePage{base: base{Title: "Not found"},
 		Heading: "Not found", Message: "The console has no page at " + r.URL.Path + ".", Link: "/console/events", LinkText: "Event history"})
+}
+
+// unavailable answers a request that needed the session store when it
+// could not be reached.
+func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	c.opts.Log.Error("console: session store", "err", err, "path", r.URL.Path)
+	c.render(w, http.StatusServiceUnavailable, "message.html", messagePage{base: base{Title: "Unavailable"},
+		Heading: "Unavailable", Message: "The console cannot reach its store just now. Try again in a moment.",
+		Link: "/console/", LinkText: "Try again"})
 }
 
 func (c *Console) forbidden(w http.ResponseWriter, msg string) {

@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/store/sqlite"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -186,6 +187,7 @@ func makeEvents(now time.Time, n int) []history.Event {
 
 type testEnv struct {
 	t     *testing.T
+	st    SessionDocs
 	c     *Console
 	api   *fakeAPI
 	now   time.Time
@@ -193,8 +195,20 @@ type testEnv struct {
 }
 
 func newEnv(t *testing.T) *testEnv {
-	e := &testEnv{t: t, api: &fakeAPI{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	e.c = newConsole(Options{Directory: testDirectory(), Invoke: e.api.invoke, Regions: []string{"us-east-1", "eu-west-1"}, SessionTTL: time.Hour})
+	st, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, testDirectory())
+}
+
+// newEnvOn is a console (a node) keeping its sessions in st, which other
+// consoles may share.
+func newEnvOn(t *testing.T, st SessionDocs, dir *auth.Directory) *testEnv {
+	e := &testEnv{t: t, api: &fakeAPI{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), st: st}
+	e.c = newConsole(Options{Directory: dir, Invoke: e.api.invoke, Regions: []string{"us-east-1", "eu-west-1"},
+		SessionTTL: time.Hour, Sessions: st})
 	e.c.now = func() time.Time { return e.now }
 	e.c.sleep = func(_ context.Context, d time.Duration) { e.slept = append(e.slept, d) }
 	return e
@@ -444,8 +458,60 @@ func TestConsoleLogoutAndExpiry(t *testing.T) {
 	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "expired=1") {
 		t.Fatalf("after the TTL: %d %v", w.Code, w.Header())
 	}
-	if e.c.sessions.len() != 0 {
-		t.Fatalf("%d sessions kept", e.c.sessions.len())
+	if n, err := e.c.sessions.count(context.Background()); n != 0 || err != nil {
+		t.Fatalf("%d sessions kept (%v)", n, err)
+	}
+}
+
+// Nodes that share a store share sessions: a browser signed in on one node
+// is signed in on every other, with its region, its messages and its CSRF
+// token, until it signs out on any of them. The store holds no session's
+// cookie value.
+func TestConsoleSessionsSharedByNodes(t *testing.T) {
+	a := newEnv(t)
+	b := newEnvOn(t, a.st, testDirectory())
+	sc, tok := a.login(adminKey, adminSecret)
+	if w := b.get("/console/trails", sc); w.Code != http.StatusOK {
+		t.Fatalf("node b, signed in on node a: %d %v", w.Code, w.Header())
+	}
+	b.get("/console/events?region=eu-west-1", sc)
+	a.get("/console/trails", sc)
+	if c := a.api.last("DescribeTrails"); c.region != "eu-west-1" {
+		t.Fatalf("node a after choosing eu-west-1 on node b: region %q", c.region)
+	}
+	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
+	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "arn": {arn}, "name": {"audit"}, "confirm": {"audit"}}
+	if w := b.post("/console/trail/delete", sc, form); w.Code != http.StatusSeeOther {
+		t.Fatalf("delete on node b with node a's token: %d\n%s", w.Code, w.Body)
+	}
+	if body := a.get("/console/trails?region=us-east-1", sc).Body.String(); !strings.Contains(body, "Trail audit deleted.") {
+		t.Error("node a does not show the message node b left")
+	}
+	if body := a.get("/console/trails?region=us-east-1", sc).Body.String(); strings.Contains(body, "Trail audit deleted.") {
+		t.Error("the message was shown twice")
+	}
+	docs, err := a.st.ListState(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		if strings.Contains(d.Key, sc.Value) || strings.Contains(string(d.Doc), sc.Value) {
+			t.Fatalf("the store holds the session cookie's value in %s", d.Key)
+		}
+	}
+	// A node whose configuration no longer has the access key ends the
+	// session.
+	c := newEnvOn(t, a.st, auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111"}}}))
+	if w := c.get("/console/trails", sc); w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "/console/login") {
+		t.Fatalf("node without the key: %d %v", w.Code, w.Header())
+	}
+	// Signing out on one node signs out on all.
+	sc, tok = a.login(adminKey, adminSecret)
+	if w := b.post("/console/logout", sc, url.Values{"csrf": {tok}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("logout on node b: %d", w.Code)
+	}
+	if w := a.get("/console/trails", sc); w.Code != http.StatusSeeOther {
+		t.Fatalf("node a after signing out on node b: %d", w.Code)
 	}
 }
 

@@ -1,9 +1,16 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // Cookie names. The session cookie holds a random 32-byte id; the login
@@ -24,94 +32,187 @@ const (
 // maxFormBytes bounds a console form.
 const maxFormBytes = 256 << 10
 
-// session is one signed-in browser.
+// SessionDocs keeps the console's sessions where every node reads them:
+// the event store's state documents (store.Store), so that a browser stays
+// signed in whichever node a load balancer sends it to, and across
+// restarts.
+type SessionDocs interface {
+	GetState(ctx context.Context, key string) (store.StateDoc, error)
+	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+	DeleteState(ctx context.Context, key string) error
+	ListState(ctx context.Context, prefix string) ([]store.StateDoc, error)
+}
+
+// sessionPrefix starts the keys of session documents. A document is named
+// by the SHA-256 of the session's id, so the store never holds the cookie's
+// value itself.
+const sessionPrefix = "console/session/"
+
+// sessionDoc is a session as stored.
+type sessionDoc struct {
+	KeyID    string // the access key signed in with; its user is looked up on each request
+	CSRF     string
+	Expires  time.Time
+	Region   string `json:",omitempty"`
+	Flash    string `json:",omitempty"`
+	FlashErr bool   `json:",omitempty"`
+}
+
+// session is one signed-in browser, as read for one request.
 type session struct {
 	id        string
 	principal *auth.Principal
 	csrf      string
 	expires   time.Time
 
-	mu       sync.Mutex
-	region   string
-	flash    string
-	flashErr bool
+	st      *sessionStore
+	mu      sync.Mutex
+	doc     sessionDoc
+	version int64
 }
 
 func (s *session) setRegion(r string) {
-	s.mu.Lock()
-	s.region = r
-	s.mu.Unlock()
+	s.update(func(d *sessionDoc) bool {
+		changed := d.Region != r
+		d.Region = r
+		return changed
+	})
 }
 
 func (s *session) getRegion() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.region
+	return s.doc.Region
 }
 
 // setFlash leaves a message for the next page the session sees.
 func (s *session) setFlash(msg string, isErr bool) {
-	s.mu.Lock()
-	s.flash, s.flashErr = msg, isErr
-	s.mu.Unlock()
+	s.update(func(d *sessionDoc) bool {
+		d.Flash, d.FlashErr = msg, isErr
+		return true
+	})
 }
 
-func (s *session) takeFlash() (string, bool) {
+func (s *session) takeFlash() (msg string, isErr bool) {
+	s.update(func(d *sessionDoc) bool {
+		msg, isErr = d.Flash, d.FlashErr
+		d.Flash, d.FlashErr = "", false
+		return msg != ""
+	})
+	return msg, isErr
+}
+
+// update applies change to the stored session and writes it back if
+// change says it changed anything. Another request of the same browser
+// may have written meanwhile (on another node): then it reads the session
+// again and applies change to that, once more at most. A session that has
+// gone (signed out meanwhile) is left gone.
+func (s *session) update(change func(*sessionDoc) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, e := s.flash, s.flashErr
-	s.flash, s.flashErr = "", false
-	return m, e
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for attempt := 0; attempt < 2; attempt++ {
+		if !change(&s.doc) {
+			return
+		}
+		doc, err := json.Marshal(s.doc)
+		if err != nil {
+			return
+		}
+		v, err := s.st.docs.PutState(ctx, sessionKey(s.id), doc, s.version)
+		if err == nil {
+			s.version = v
+			return
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			s.st.log.Warn("console: session not saved", "err", err)
+			return
+		}
+		d, err := s.st.docs.GetState(ctx, sessionKey(s.id))
+		if err != nil || json.Unmarshal(d.Doc, &s.doc) != nil {
+			return
+		}
+		s.version = d.Version
+	}
 }
 
-// sessionStore keeps sessions in memory: they end with the process.
+// sessionStore keeps sessions in SessionDocs.
 type sessionStore struct {
-	mu   sync.Mutex
-	byID map[string]*session
+	docs SessionDocs
+	dir  *auth.Directory
+	log  *slog.Logger
 }
 
-func newSessionStore() *sessionStore { return &sessionStore{byID: map[string]*session{}} }
+func sessionKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return sessionPrefix + hex.EncodeToString(sum[:])
+}
 
-// create starts a session for p that ends at expires.
-func (st *sessionStore) create(p *auth.Principal, expires, now time.Time) *session {
-	s := &session{id: randomToken(), principal: p, csrf: randomToken(), expires: expires}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for id, old := range st.byID { // sweep expired sessions on each sign-in
-		if !now.Before(old.expires) {
-			delete(st.byID, id)
+// create starts a session for the user of access key keyID that ends at
+// expires, and removes the sessions that have ended.
+func (st *sessionStore) create(ctx context.Context, keyID string, p *auth.Principal, expires, now time.Time) (*session, error) {
+	s := &session{id: randomToken(), principal: p, expires: expires, st: st,
+		doc: sessionDoc{KeyID: keyID, CSRF: randomToken(), Expires: expires}}
+	s.csrf = s.doc.CSRF
+	doc, err := json.Marshal(s.doc)
+	if err != nil {
+		return nil, err
+	}
+	if s.version, err = st.docs.PutState(ctx, sessionKey(s.id), doc, 0); err != nil {
+		return nil, err
+	}
+	st.sweep(ctx, now)
+	return s, nil
+}
+
+// sweep removes sessions that have ended.
+func (st *sessionStore) sweep(ctx context.Context, now time.Time) {
+	docs, err := st.docs.ListState(ctx, sessionPrefix)
+	if err != nil {
+		st.log.Warn("console: listing sessions", "err", err)
+		return
+	}
+	for _, d := range docs {
+		var sd sessionDoc
+		if json.Unmarshal(d.Doc, &sd) != nil || !now.Before(sd.Expires) {
+			if err := st.docs.DeleteState(ctx, d.Key); err != nil {
+				st.log.Warn("console: removing an ended session", "err", err)
+			}
 		}
 	}
-	st.byID[s.id] = s
-	return s
 }
 
 // get returns the live session with id; expired is true when it existed
-// but has ended.
-func (st *sessionStore) get(id string, now time.Time) (s *session, expired bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s, ok := st.byID[id]
-	if !ok {
-		return nil, false
+// but has ended. A session whose access key is no longer configured has
+// ended too.
+func (st *sessionStore) get(ctx context.Context, id string, now time.Time) (s *session, expired bool, err error) {
+	d, err := st.docs.GetState(ctx, sessionKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
 	}
-	if !now.Before(s.expires) {
-		delete(st.byID, id)
-		return nil, true
+	if err != nil {
+		return nil, false, err
 	}
-	return s, false
+	var sd sessionDoc
+	if err := json.Unmarshal(d.Doc, &sd); err != nil {
+		return nil, false, fmt.Errorf("console: session document: %w", err)
+	}
+	p, ok := st.dir.Principal(sd.KeyID)
+	if !now.Before(sd.Expires) || !ok {
+		return nil, true, st.docs.DeleteState(ctx, d.Key)
+	}
+	return &session{id: id, principal: p, csrf: sd.CSRF, expires: sd.Expires, st: st, doc: sd, version: d.Version}, false, nil
 }
 
-func (st *sessionStore) delete(id string) {
-	st.mu.Lock()
-	delete(st.byID, id)
-	st.mu.Unlock()
+func (st *sessionStore) delete(ctx context.Context, id string) error {
+	return st.docs.DeleteState(ctx, sessionKey(id))
 }
 
-func (st *sessionStore) len() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.byID)
+// count is the number of sessions stored.
+func (st *sessionStore) count(ctx context.Context) (int, error) {
+	docs, err := st.docs.ListState(ctx, sessionPrefix)
+	return len(docs), err
 }
 
 // randomToken is 32 random bytes, base64url.
@@ -144,7 +245,11 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 		var s *session
 		expired := false
 		if ck, err := r.Cookie(sessionCookie); err == nil {
-			s, expired = c.sessions.get(ck.Value, c.now())
+			var err error
+			if s, expired, err = c.sessions.get(r.Context(), ck.Value, c.now()); err != nil {
+				c.unavailable(w, r, err)
+				return
+			}
 		}
 		if s == nil {
 			if expired {
@@ -197,7 +302,7 @@ type loginPage struct {
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		if s, _ := c.sessions.get(ck.Value, c.now()); s != nil {
+		if s, _, _ := c.sessions.get(r.Context(), ck.Value, c.now()); s != nil {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -255,7 +360,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	c.logins.succeed(ip)
 	now := c.now()
-	s := c.sessions.create(principal, now.Add(c.opts.SessionTTL), now)
+	s, err := c.sessions.create(r.Context(), p.KeyID, principal, now.Add(c.opts.SessionTTL), now)
+	if err != nil {
+		c.unavailable(w, r, err)
+		return
+	}
 	setCookie(w, r, sessionCookie, s.id, int(c.opts.SessionTTL/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
@@ -263,7 +372,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
-	c.sessions.delete(s.id)
+	if err := c.sessions.delete(r.Context(), s.id); err != nil {
+		c.unavailable(w, r, err)
+		return
+	}
 	setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/console/login?out=1", http.StatusSeeOther)
 }

@@ -3,6 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +102,14 @@ buckets:
 		}
 	}
 
+	// The web console: signed in on one node, signed in on the other (no
+	// sticky sessions needed behind a load balancer).
+	session := consoleSignIn(t, a, AdminKey, AdminSecret)
+	status, body := consoleGet(t, b, "/console/trails?region=us-east-1", session)
+	if status != http.StatusOK || !strings.Contains(body, "shared") {
+		t.Fatalf("node B's console with node A's session: HTTP %d\n%s", status, dlTail(body, 20))
+	}
+
 	// Node A dies; node B takes over its deliveries once A's lease expires.
 	a.Kill()
 	more := ingest(b, "AfterKill", 60)
@@ -122,4 +135,57 @@ buckets:
 	if res.code != 0 {
 		t.Fatalf("cairn verify: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
+}
+
+var consoleCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// consoleSignIn signs in to srv's web console with a plain HTTP client, as
+// a browser does, and returns the session cookie.
+func consoleSignIn(t *testing.T, srv *Server, key, secret string) *http.Cookie {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(srv.URL + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := consoleCSRF.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("sign-in page without a token:\n%s", page)
+	}
+	form := url.Values{"csrf": {string(m[1])}, "access_key_id": {key}, "secret_access_key": {secret}, "next": {"/console/trails"}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "cairn_session" && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("sign-in: HTTP %d without a session cookie", resp.StatusCode)
+	return nil
+}
+
+// consoleGet fetches a console page with a session cookie, without
+// following redirects.
+func consoleGet(t *testing.T, srv *Server, path string, session *http.Cookie) (int, string) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	req.AddCookie(session)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
