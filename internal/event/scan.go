@@ -212,7 +212,7 @@ func (s *scanner) str() error {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+				if i+6 > len(b) || !IsHex4(b[i+2:i+6]) {
 					return s.errf("invalid \\u escape")
 				}
 				i += 6
@@ -266,7 +266,9 @@ func special8(x uint64) uint64 {
 	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & tops
 }
 
-func isHex4(b []byte) bool {
+// IsHex4 reports whether b is all hex digits (the four of a \uXXXX
+// escape).
+func IsHex4(b []byte) bool {
 	for _, c := range b {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false

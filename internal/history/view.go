@@ -369,7 +369,7 @@ func (s *viewScanner) str() bool {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
-				if s.i+6 > len(s.b) || !hex4(s.b[s.i+2:s.i+6]) {
+				if s.i+6 > len(s.b) || !event.IsHex4(s.b[s.i+2:s.i+6]) {
 					return false
 				}
 				s.i += 6
@@ -399,15 +399,6 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
-
-func hex4(b []byte) bool {
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
 
 func (s *viewScanner) number() bool {
 	digits := func() int {
