@@ -278,3 +278,54 @@ func TestSameEventsOnTwoNodes(t *testing.T) {
 		t.Fatalf("%d events stored, want %d", len(all), 20*20)
 	}
 }
+
+// TestPurgeWaitsForAppendsInFlight: an event with an old eventTime whose
+// append is still open when a purge looks at its day's partition is not
+// dropped with the partition: the purge decides what to drop only once its
+// lock has waited for the append to commit.
+func TestPurgeWaitsForAppendsInFlight(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Start(t)
+	writer, purger := node(t, dsn), node(t, dsn)
+	old := storetest.Base.Add(-100 * 24 * time.Hour)
+	read, err := writer.Append(ctx, []*event.Event{storetest.Rec(t, "111111111111", "us-east-1", "Read", old, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hasSeqs, release := make(chan struct{}), make(chan struct{})
+	var stall, unstall sync.Once
+	writer.beforeCommit = func() { stall.Do(func() { close(hasSeqs); <-release }) }
+	t.Cleanup(func() { unstall.Do(func() { close(release) }) })
+	late := make(chan appendOutcome, 1)
+	go func() {
+		res, err := writer.Append(ctx, []*event.Event{storetest.Rec(t, "111111111111", "us-east-1", "Late", old.Add(time.Minute), nil)})
+		late <- appendOutcome{res, err}
+	}()
+	select {
+	case <-hasSeqs:
+	case <-time.After(time.Minute):
+		t.Fatal("the late append never reached its commit")
+	}
+	purged := make(chan error, 1)
+	go func() {
+		_, err := purger.Purge(ctx, storetest.Base.Add(-90*24*time.Hour), read[0].Seq)
+		purged <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the purge reaches its lock and waits (a poll cannot show a wait)
+	unstall.Do(func() { close(release) })
+	o := <-late
+	if o.err != nil {
+		t.Fatalf("late append: %v", o.err)
+	}
+	if err := <-purged; err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	evs, err := purger.ReadLog(ctx, read[0].Seq, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Seq != o.res[0].Seq {
+		t.Fatalf("after the purge the log holds %d events past the reader; want the acknowledged late event (seq %d)", len(evs), o.res[0].Seq)
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,7 +44,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	}
 	total := tag.RowsAffected()
 
-	var drop []string
+	var old []string
 	for _, table := range []string{"events", "lookup"} {
 		names, err := partitions(ctx, tx, table)
 		if err != nil {
@@ -51,26 +52,33 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 		}
 		for _, n := range names {
 			if d, ok := partitionDay(table, n); ok && d < cutDay {
-				if table == "events" {
-					var c, last int64
-					if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&c, &last); err != nil {
-						return 0, fmt.Errorf("postgres: purge: count %s: %w", n, err)
-					}
-					if last > readTo {
-						continue // not read yet
-					}
-					total += c
-				}
-				drop = append(drop, n)
+				old = append(old, n)
 			}
 		}
 	}
-	if len(drop) > 0 {
+	var drop []string
+	if len(old) > 0 {
 		// Parents first, as readers lock them: dropping a partition alone
 		// would lock it, then wait for its parent behind a reader that waits
 		// for the partition.
 		if _, err := tx.Exec(ctx, `LOCK TABLE events, lookup IN ACCESS EXCLUSIVE MODE`); err != nil {
 			return 0, fmt.Errorf("postgres: purge: %w", err)
+		}
+		// Only now, with every append that was writing to them committed
+		// (the lock waited for it) and none to come, does a partition's
+		// highest number say whether every trail has read it.
+		for _, n := range old {
+			if table, _, _ := strings.Cut(n, "_"); table == "events" {
+				var c, last int64
+				if err := tx.QueryRow(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&c, &last); err != nil {
+					return 0, fmt.Errorf("postgres: purge: count %s: %w", n, err)
+				}
+				if last > readTo {
+					continue // not read yet
+				}
+				total += c
+			}
+			drop = append(drop, n)
 		}
 		for _, n := range drop {
 			if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{n}.Sanitize()); err != nil {
