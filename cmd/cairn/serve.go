@@ -325,11 +325,7 @@ func retention(ctx context.Context, st store.Store, readTo func(context.Context)
 				log.Error("retention: purge failed", "err", err)
 			}
 		} else {
-			attrs := []any{"events", n, "before", cut.Format(time.RFC3339)}
-			if to != store.ReadAll {
-				attrs = append(attrs, "kept_after_seq", to)
-			}
-			log.Info("retention: purged expired events", attrs...)
+			log.Info("retention: purged expired events", "events", n, "before", cut.Format(time.RFC3339), "kept_after_seq", to)
 		}
 		select {
 		case <-ctx.Done():

@@ -247,9 +247,15 @@ const statePrefix = "delivery/"
 // numbered above it is, or may yet be, in some trail's next log file, so
 // retention must keep it however old its eventTime. It counts a trail that
 // is logging, one that has stopped but not yet delivered what came before
-// the stop, and a planned batch (of a deleted trail too). With none,
-// nothing is held back: store.ReadAll.
+// the stop, and a planned batch (of a deleted trail too). With none, it is
+// the log's end as it was before the trails were read: a trail started
+// since delivers from a later position, but an event stored since may be
+// its first.
 func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
+	stats, err := e.store.Stats(ctx)
+	if err != nil {
+		return 0, err
+	}
 	all, err := e.trails.All(ctx)
 	if err != nil {
 		return 0, err
@@ -266,7 +272,7 @@ func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
 		}
 		states[d.Key] = &st
 	}
-	readTo := int64(store.ReadAll)
+	readTo := stats.LastSeq
 	hold := func(pos int64) { readTo = min(readTo, pos) }
 	for _, t := range all {
 		st := states[stateKey(t)]
