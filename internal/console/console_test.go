@@ -505,6 +505,14 @@ func TestConsoleSessionsSharedByNodes(t *testing.T) {
 	if w := c.get("/console/trails", sc); w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "/console/login") {
 		t.Fatalf("node without the key: %d %v", w.Code, w.Header())
 	}
+	// So does a node whose configuration gives the key another secret (a
+	// rotated secret ends the sessions signed in with the old one).
+	sc, _ = a.login(adminKey, adminSecret)
+	rotated := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: "a-new-secret-0001"}}, Policy: config.Policy{Preset: "admin"}}}}}})
+	if w := newEnvOn(t, a.st, rotated).get("/console/trails", sc); w.Code != http.StatusSeeOther {
+		t.Fatalf("node with the key's new secret: %d", w.Code)
+	}
 	// Signing out on one node signs out on all.
 	sc, tok = a.login(adminKey, adminSecret)
 	if w := b.post("/console/logout", sc, url.Values{"csrf": {tok}}); w.Code != http.StatusSeeOther {
@@ -512,6 +520,28 @@ func TestConsoleSessionsSharedByNodes(t *testing.T) {
 	}
 	if w := a.get("/console/trails", sc); w.Code != http.StatusSeeOther {
 		t.Fatalf("node a after signing out on node b: %d", w.Code)
+	}
+}
+
+// A session changed by another request meanwhile is read again whole
+// before a change is applied: the region chosen here is stored.
+func TestConsoleSessionUpdateAfterConflict(t *testing.T) {
+	a := newEnv(t)
+	sc, _ := a.login(adminKey, adminSecret)
+	ctx := context.Background()
+	s1, _, err := a.c.sessions.get(ctx, sc.Value, a.now)
+	if err != nil || s1 == nil {
+		t.Fatalf("session: %v", err)
+	}
+	s2, _, _ := a.c.sessions.get(ctx, sc.Value, a.now)
+	s2.setFlash("from elsewhere", false) // s1 is now out of date
+	s1.setRegion("eu-west-1")
+	s3, _, _ := a.c.sessions.get(ctx, sc.Value, a.now)
+	if s3.getRegion() != "eu-west-1" {
+		t.Errorf("stored region %q after a conflict, want eu-west-1", s3.getRegion())
+	}
+	if msg, _ := s3.takeFlash(); msg != "from elsewhere" {
+		t.Errorf("stored flash %q, want the other request's", msg)
 	}
 }
 

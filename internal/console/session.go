@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -50,7 +51,11 @@ const sessionPrefix = "console/session/"
 
 // sessionDoc is a session as stored.
 type sessionDoc struct {
-	KeyID    string // the access key signed in with; its user is looked up on each request
+	KeyID string // the access key signed in with; its user is looked up on each request
+	// KeyMAC is the HMAC-SHA256, keyed by the session's id, of the key's
+	// secret at sign-in: a secret changed since (rotated after a leak) ends
+	// the session, and the document alone tells nothing of the secret.
+	KeyMAC   string
 	CSRF     string
 	Expires  time.Time
 	Region   string `json:",omitempty"`
@@ -130,10 +135,11 @@ func (s *session) update(change func(*sessionDoc) bool) {
 			return
 		}
 		d, err := s.st.docs.GetState(ctx, sessionKey(s.id))
-		if err != nil || json.Unmarshal(d.Doc, &s.doc) != nil {
+		var fresh sessionDoc
+		if err != nil || json.Unmarshal(d.Doc, &fresh) != nil {
 			return
 		}
-		s.version = d.Version
+		s.doc, s.version = fresh, d.Version
 	}
 }
 
@@ -144,6 +150,12 @@ type sessionStore struct {
 	log  *slog.Logger
 }
 
+func keyMAC(id, secret string) string {
+	m := hmac.New(sha256.New, []byte(id))
+	m.Write([]byte(secret))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 func sessionKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return sessionPrefix + hex.EncodeToString(sum[:])
@@ -151,9 +163,10 @@ func sessionKey(id string) string {
 
 // create starts a session for the user of access key keyID that ends at
 // expires, and removes the sessions that have ended.
-func (st *sessionStore) create(ctx context.Context, keyID string, p *auth.Principal, expires, now time.Time) (*session, error) {
-	s := &session{id: randomToken(), principal: p, expires: expires, st: st,
-		doc: sessionDoc{KeyID: keyID, CSRF: randomToken(), Expires: expires}}
+func (st *sessionStore) create(ctx context.Context, keyID, secret string, p *auth.Principal, expires, now time.Time) (*session, error) {
+	id := randomToken()
+	s := &session{id: id, principal: p, expires: expires, st: st,
+		doc: sessionDoc{KeyID: keyID, KeyMAC: keyMAC(id, secret), CSRF: randomToken(), Expires: expires}}
 	s.csrf = s.doc.CSRF
 	doc, err := json.Marshal(s.doc)
 	if err != nil {
@@ -184,8 +197,8 @@ func (st *sessionStore) sweep(ctx context.Context, now time.Time) {
 }
 
 // get returns the live session with id; expired is true when it existed
-// but has ended. A session whose access key is no longer configured has
-// ended too.
+// but has ended. A session whose access key is no longer configured, or
+// has another secret now, has ended too.
 func (st *sessionStore) get(ctx context.Context, id string, now time.Time) (s *session, expired bool, err error) {
 	d, err := st.docs.GetState(ctx, sessionKey(id))
 	if errors.Is(err, store.ErrNotFound) {
@@ -199,6 +212,10 @@ func (st *sessionStore) get(ctx context.Context, id string, now time.Time) (s *s
 		return nil, false, fmt.Errorf("console: session document: %w", err)
 	}
 	p, ok := st.dir.Principal(sd.KeyID)
+	if ok {
+		secret, _ := st.dir.SecretFor(sd.KeyID)
+		ok = hmac.Equal([]byte(keyMAC(id, secret)), []byte(sd.KeyMAC))
+	}
 	if !now.Before(sd.Expires) || !ok {
 		return nil, true, st.docs.DeleteState(ctx, d.Key)
 	}
@@ -360,7 +377,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	c.logins.succeed(ip)
 	now := c.now()
-	s, err := c.sessions.create(r.Context(), p.KeyID, principal, now.Add(c.opts.SessionTTL), now)
+	s, err := c.sessions.create(r.Context(), p.KeyID, r.PostForm.Get("secret_access_key"), principal, now.Add(c.opts.SessionTTL), now)
 	if err != nil {
 		c.unavailable(w, r, err)
 		return
