@@ -52,6 +52,19 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 		}
 		for _, n := range names {
 			if d, ok := partitionDay(table, n); ok && d < cutDay {
+				// A partition already holding an unread event stays whatever
+				// is appended meanwhile: leave it out before taking the lock,
+				// so that a trail held up for days does not make every purge
+				// stop appends.
+				if table == "events" {
+					var last int64
+					if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM `+pgx.Identifier{n}.Sanitize()).Scan(&last); err != nil {
+						return 0, fmt.Errorf("postgres: purge: %s: %w", n, err)
+					}
+					if last > readTo {
+						continue
+					}
+				}
 				old = append(old, n)
 			}
 		}
