@@ -85,7 +85,8 @@ func ddModes(t *testing.T, dir string) (loose []string, seen map[string]bool) {
 // TestDataDirPrivateWhateverTheUmask: a data directory made (0700) before
 // the first start, under umask 022: after a quick start, an ingest, and a
 // trail with log file validation (a digest signing key) and a KMS key,
-// every file in it is 0600 and every folder 0700, while the server runs
+// every file in it is 0600 and every folder 0700 (files left 0644 are
+// tightened at start, and the log says so), while the server runs
 // (events.db-wal and -shm exist then); and another user, given a way into
 // the directory, reads none of them. Not parallel: it sets the umask.
 func TestDataDirPrivateWhateverTheUmask(t *testing.T) {
@@ -103,6 +104,12 @@ func TestDataDirPrivateWhateverTheUmask(t *testing.T) {
 		t.Fatalf("quick start ingest: %+v", res)
 	}
 	q.Stop(t)
+	// As an older version, a copy or a careless chmod would leave them.
+	for path, mode := range map[string]os.FileMode{"admin-credentials": 0o644, "node-id": 0o644} {
+		if err := os.Chmod(filepath.Join(dir, path), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The same data dir with a config: a trail with a digest signing key
 	// and a KMS key whose material the server generates.
@@ -123,6 +130,11 @@ kms_keys:
 		t.Fatalf("ListPublicKeys: %v", err)
 	}
 
+	for _, name := range []string{"admin-credentials", "node-id"} {
+		if !strings.Contains(srv.Log(), "made private what other users could read\" path="+filepath.Join(dir, name)) {
+			t.Errorf("no log line says %s was made private:\n%s", name, dlTail(srv.Log(), 20))
+		}
+	}
 	loose, seen := ddModes(t, dir)
 	want := []string{"admin-credentials", "node-id", "kms"}
 	if os.Getenv(EnvStore) != "postgres" {
