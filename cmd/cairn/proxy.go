@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/proxy"
 	"github.com/cairn-audit/cairn/internal/spool"
 )
@@ -83,6 +84,10 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 		if httpCfg, err = proxy.LoadConfig(*configPath); err != nil {
 			return fail("%v", err)
 		}
+	}
+	// The spool holds recorded requests: private to this user, like a data dir.
+	if err := privdir.Prepare(*spoolDir, privdir.Options{What: "spool directory", Log: log}); err != nil {
+		return fail("%v", err)
 	}
 	sp, err := spool.Open(*spoolDir, spool.Options{MaxBytes: *spoolMax, Logger: log})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -54,6 +55,11 @@ var pxAddrRE = regexp.MustCompile(`msg="cairn proxy listening" address=([0-9.]+:
 // listens. It is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startProxy(t testing.TB, o pxOptions) *pxProc {
 	t.Helper()
+	// cairn proxy refuses a spool directory other users may read, and
+	// t.TempDir's are 0755.
+	if err := os.Chmod(o.SpoolDir, 0o700); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
 	args := []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", o.Upstream, "--server", o.Server, "--spool-dir", o.SpoolDir}
 	if o.Account != "" {
 		args = append(args, "--account", o.Account)
