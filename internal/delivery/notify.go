@@ -47,7 +47,7 @@ func (n *notifier) url(t *trail.Trail) string {
 		return ""
 	}
 	for _, tp := range n.cfg.Topics {
-		if tp.Account == parts[4] && tp.Name == parts[5] {
+		if n.cfg.OwnerOf(tp.Account) == parts[4] && tp.Name == parts[5] {
 			return tp.URL
 		}
 	}

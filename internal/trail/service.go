@@ -455,7 +455,7 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
 	for _, lg := range s.cfg.LogGroups {
-		if norm(lg.ARN) == norm(g) && lg.Account == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
+		if norm(lg.ARN) == norm(g) && s.cfg.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
 			return nil
 		}
 	}
