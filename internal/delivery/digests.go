@@ -151,14 +151,22 @@ func (e *Engine) digestFailed(st *state, c *chain, chainKey string, now time.Tim
 	return fmt.Errorf("digest %s: %w", chainKey, err)
 }
 
-// digestDelivered records a chain's digest in its region's status.
+// digestDelivered records a chain's digest in its region's status. The
+// region's error stays while another chain of the region (another account
+// of an organization trail) still fails.
 func (e *Engine) digestDelivered(st *state, chainKey string, now time.Time) {
-	s := st.status(regionOf(chainKey))
-	s.LatestDigestDeliveryTime = now
-	s.LatestDigestDeliveryError = ""
 	if c := st.Chains[chainKey]; c != nil {
 		c.Failures, c.RetryAt = 0, time.Time{}
 	}
+	region := regionOf(chainKey)
+	s := st.status(region)
+	s.LatestDigestDeliveryTime = now
+	for k, c := range st.Chains {
+		if k != chainKey && regionOf(k) == region && c.Failures > 0 {
+			return
+		}
+	}
+	s.LatestDigestDeliveryError = ""
 }
 
 func regionOf(chainKey string) string {

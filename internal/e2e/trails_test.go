@@ -33,6 +33,7 @@ const trailsExtras = `
 buckets:
   - name: configured-bucket
     url: file:///tmp/cairn-e2e-trails-configured-bucket
+    account: "111111111111"
 kms_keys:
   - arn: "arn:aws:kms:us-east-1:111111111111:key/6f1c2a3b-1111-2222-3333-444455556666"
     account: "111111111111"
