@@ -393,3 +393,90 @@ func owMissingDigests(t *testing.T, want map[string]dlDigestWant) []string {
 	}
 	return missing
 }
+
+// TestOwnersDigestKeyIsAFolder is the attack's own mechanism: folders stand
+// at the keys the organization trail's next digests of Account1 in
+// us-east-1 will have (what account 333's prefix made before prefixes were
+// confined). That chain fails and says so in us-east-1's status; the trail's
+// other chains and another account's trail keep their digests.
+func TestOwnersDigestKeyIsAFolder(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: dlConfig(dlOrganization)})
+	org := dlDir{name: "org-logs", dir: dlMkBucket(t, srv, "org-logs")}
+	bobs := dlDir{name: "bob-logs", dir: dlMkBucket(t, srv, "bob-logs")}
+	alice := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	bob := srv.CloudTrail(OtherKey, OtherSecret, "us-east-1")
+	orgARN := dlTrail(t, alice, "org", "org-logs", dlAll(dlMulti, dlValidation, func(in *cloudtrail.CreateTrailInput) {
+		in.IsOrganizationTrail = aws.Bool(true)
+	}))
+	dlTrail(t, bob, "bobs", "bob-logs", dlValidation)
+
+	// The first digest of the chain tells when its next ones end: every
+	// digest interval (2s) after it.
+	chain := "AWSLogs/" + dlOrgID + "/" + Account1 + "/CloudTrail-Digest/us-east-1/"
+	var first time.Time
+	if !dlPoll(60*time.Second, func() bool {
+		for _, k := range org.Keys(t) {
+			if m := dlDigestTimeRE.FindStringSubmatch(k); m != nil && strings.HasPrefix(k, chain) {
+				first, _ = time.Parse("20060102T150405Z", m[1])
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no first digest under %s; keys %v", chain, org.Keys(t))
+	}
+	var folders []string
+	for i := 1; i <= 300; i++ {
+		end := first.Add(time.Duration(2*i) * time.Second).UTC()
+		key := chain + end.Format("2006/01/02") + "/" + Account1 + "_CloudTrail-Digest_us-east-1_org_us-east-1_" +
+			end.Format("20060102T150405Z") + ".json.gz"
+		if err := os.MkdirAll(filepath.Join(org.dir, filepath.FromSlash(key), "AWSLogs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		folders = append(folders, key)
+	}
+	marks := map[string]int{}
+	count := func(b dlDir, prefix string) int {
+		n := 0
+		for _, k := range b.Keys(t) {
+			if strings.HasPrefix(k, prefix) && dlIsDigestKey(k) {
+				n++
+			}
+		}
+		return n
+	}
+	others := map[string]dlDir{
+		"AWSLogs/" + dlOrgID + "/" + Account2 + "/CloudTrail-Digest/us-east-1/": org,
+		"AWSLogs/" + dlOrgID + "/" + Account1 + "/CloudTrail-Digest/us-west-2/": org,
+		"AWSLogs/" + Account2 + "/CloudTrail-Digest/us-east-1/":                 bobs,
+	}
+	for p, b := range others {
+		marks[p] = count(b, p)
+	}
+	var st *cloudtrail.GetTrailStatusOutput
+	if !dlPoll(60*time.Second, func() bool {
+		st = dlStatus(t, srv, "us-east-1", orgARN)
+		return aws.ToString(st.LatestDigestDeliveryError) != ""
+	}) {
+		t.Fatalf("GetTrailStatus of the org trail in us-east-1: no LatestDigestDeliveryError while its next digest key is a folder\nserver log:\n%s",
+			dlTail(srv.Log(), 30))
+	}
+	// After the failure, the other chains still gain digests.
+	for p, b := range others {
+		marks[p] = count(b, p)
+	}
+	if !dlPoll(60*time.Second, func() bool {
+		for p, b := range others {
+			if count(b, p) < marks[p]+2 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("digests stopped beside the blocked chain; keys: %v\nserver log:\n%s", org.Keys(t), dlTail(srv.Log(), 30))
+	}
+	if n := strings.Count(srv.Log(), "CloudTrail-Digest/us-east-1/"); n > 40 {
+		t.Errorf("the blocked chain was logged %d times", n)
+	}
+}
