@@ -206,7 +206,19 @@ type Bucket struct {
 	AccessKeyID string `yaml:"access_key_id"`
 	// SecretAccessKey is the secret access key for an s3:// destination.
 	SecretAccessKey string `yaml:"secret_access_key"`
+	// Account is the configured account that owns the bucket: its trails
+	// may write here. It may be left out only when exactly one account is
+	// configured (that account owns it); see [Config.OwnerOf].
+	Account string `yaml:"account"`
+	// Writers lists other accounts whose trails may write here too;
+	// [OrganizationMembersWord] ("organization") stands for every member account of
+	// the configured organization.
+	Writers []string `yaml:"writers"`
 }
+
+// OrganizationMembersWord is the word that, in a bucket's writers or a KMS key's
+// users, stands for every member account of the configured organization.
+const OrganizationMembersWord = "organization"
 
 // Delivery tunes log file and digest delivery.
 type Delivery struct {
@@ -244,8 +256,13 @@ func (d Duration) MarshalYAML() (any, error) {
 type KMSKey struct {
 	// ARN is the key ARN, arn:<partition>:kms:<region>:<account>:key/<id>.
 	ARN string `yaml:"arn"`
-	// Account is the configured account that owns the key.
+	// Account is the configured account that owns the key: its trails may
+	// name it. It may be left out only when exactly one account is
+	// configured; see [Config.OwnerOf].
 	Account string `yaml:"account"`
+	// Users lists other accounts whose trails may name the key too;
+	// "organization" stands for every member account.
+	Users []string `yaml:"users"`
 	// Material is the key's secret (base64 of 32 bytes) that encrypts log
 	// files in directory buckets. Without it, Cairn generates one on first
 	// use and keeps it in <data_dir>/kms/; give it when several nodes or
@@ -257,7 +274,9 @@ type KMSKey struct {
 type Topic struct {
 	// Name is the SNS topic name.
 	Name string `yaml:"name"`
-	// Account is the configured account that owns the topic.
+	// Account is the configured account that owns the topic: only its
+	// trails may name it. It may be left out only when exactly one account
+	// is configured; see [Config.OwnerOf].
 	Account string `yaml:"account"`
 	// URL is the http(s) webhook notifications are posted to.
 	URL string `yaml:"url"`
@@ -359,6 +378,42 @@ func (c *Config) Account(id string) (*Account, bool) {
 		}
 	}
 	return nil, false
+}
+
+// OwnerOf returns the owner of a bucket, KMS key or topic whose account:
+// field says account: that account when set; otherwise the only configured
+// account when there is exactly one, else "" (validation refuses that).
+func (c *Config) OwnerOf(account string) string {
+	if account == "" && len(c.Accounts) == 1 {
+		return c.Accounts[0].ID
+	}
+	return account
+}
+
+// Permits reports whether a trail of account may use a bucket, KMS key or
+// topic owned by owner (its account: field, see [Config.OwnerOf]) whose
+// writers: or users: list is grants. [OrganizationMembersWord] in grants admits every
+// member account of the configured organization.
+func (c *Config) Permits(owner string, grants []string, account string) bool {
+	if account == "" {
+		return false
+	}
+	if c.OwnerOf(owner) == account {
+		return true
+	}
+	for _, g := range grants {
+		switch {
+		case g == account:
+			return true
+		case g == OrganizationMembersWord && c.Organization != nil:
+			for _, m := range c.OrganizationMembers() {
+				if m == account {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // OrganizationMembers returns the ids of the organization's member accounts:
