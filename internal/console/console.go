@@ -10,6 +10,12 @@
 // the signed-in user's policy allows, in the user's account, and every
 // console action is recorded in event history like an API call, with a
 // user agent that says it came from the console.
+//
+// Signing in is the one thing the console records itself: each sign-in
+// whose key pair it checked is a ConsoleLogin event (Options.Record), as
+// CloudTrail records sign-ins to the AWS Management Console. Failed
+// sign-ins are slowed down per access key and address, and per address
+// (throttle.go).
 package console
 
 import (

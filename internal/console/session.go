@@ -365,28 +365,22 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		principal, ok = c.opts.Directory.Check(p.KeyID, r.PostForm.Get("secret_access_key"))
 		return ok
 	})
-	// Log the key id only when it is one: a secret typed into the wrong
-	// field must not reach the log.
-	known, knownKey := c.opts.Directory.Principal(p.KeyID)
-	logKey := "HIDDEN_DUE_TO_SECURITY_REASONS"
-	if knownKey {
-		logKey = p.KeyID
-	}
-	if o.refused != nil {
+	keyUser, logKey := c.keyOwner(p.KeyID)
+	switch {
+	case o.refused != nil:
 		c.opts.Log.Debug("console: sign-in refused while waiting", "ip", ip, "access_key_id", logKey, "until", o.refused.until)
 		c.refuseLogin(w, r, p, *o.refused, now)
 		return
-	}
-	if o.slowed != nil {
+	case o.slowed != nil:
 		c.opts.Log.Warn("console: failed sign-ins: the next attempts wait", "ip", ip, "access_key_id", logKey,
 			"per_address", o.slowed.perAddress, "until", o.slowed.until.UTC())
 	}
-	if knownKey {
+	if !o.ok {
 		// An unknown key names no account to record the attempt in; the
 		// log has it.
-		c.recordSignIn(r.Context(), c.signInOf(r, known, o.ok, p.Next))
-	}
-	if !o.ok {
+		if keyUser != nil {
+			c.recordSignIn(r.Context(), c.signInOf(r, keyUser, false, p.Next))
+		}
 		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", logKey)
 		p.Error = "The access key ID or the secret access key is not valid."
 		c.renderLogin(w, r, http.StatusUnauthorized, p)
@@ -397,10 +391,21 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.unavailable(w, r, err)
 		return
 	}
+	c.recordSignIn(r.Context(), c.signInOf(r, principal, true, p.Next))
 	setCookie(w, r, sessionCookie, s.id, int(c.opts.SessionTTL/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+}
+
+// keyOwner is the user of access key keyID (nil for an unknown key) and
+// how the log names the key: by its id only when it is one, so that a
+// secret typed into the wrong field never reaches the log.
+func (c *Console) keyOwner(keyID string) (*auth.Principal, string) {
+	if p, ok := c.opts.Directory.Principal(keyID); ok {
+		return p, keyID
+	}
+	return nil, "HIDDEN_DUE_TO_SECURITY_REASONS"
 }
 
 // refuseLogin answers an attempt that must wait: 429 with Retry-After, and

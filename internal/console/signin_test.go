@@ -1,6 +1,9 @@
 package console
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -266,5 +269,45 @@ func TestConsoleWaitText(t *testing.T) {
 		if got := waitText(secs); got != want {
 			t.Errorf("waitText(%d) = %q, want %q", secs, got, want)
 		}
+	}
+}
+
+// TestConsoleSignInRecordDetails: over TLS the record has tlsDetails and
+// an https LoginTo; a record that cannot be stored does not change the
+// answer.
+func TestConsoleSignInRecordDetails(t *testing.T) {
+	e := newEnv(t)
+	w := e.get("/console/login", nil)
+	form := url.Values{"csrf": {csrfRE.FindStringSubmatch(w.Body.String())[1]}, "access_key_id": {readerKey},
+		"secret_access_key": {readerSec}, "next": {"/console/events"}}
+	r := httptest.NewRequest("POST", "https://cairn.example:8443/console/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(cookieNamed(w, loginCookie))
+	r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256}
+	if w := e.do(r); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in over TLS: %d\n%s", w.Code, w.Body)
+	}
+	recs := e.recordedEvents()
+	if len(recs) != 1 {
+		t.Fatalf("%d events recorded", len(recs))
+	}
+	m := recs[0].record
+	td, _ := m["tlsDetails"].(map[string]any)
+	if td["tlsVersion"] != "TLSv1.3" || td["cipherSuite"] != "TLS_AES_128_GCM_SHA256" || td["clientProvidedHostHeader"] != "cairn.example:8443" {
+		t.Errorf("tlsDetails %v", td)
+	}
+	if ad := m["additionalEventData"].(map[string]any); ad["LoginTo"] != "https://cairn.example:8443/console/events" {
+		t.Errorf("LoginTo %v", ad["LoginTo"])
+	}
+	if ui := m["userIdentity"].(map[string]any); ui["accessKeyId"] != readerKey || ui["userName"] != "rita" {
+		t.Errorf("userIdentity %v", ui)
+	}
+
+	e.c.opts.Record = func(context.Context, string, []byte) error { return errors.New("store down") }
+	if w := e.signIn(adminKey, adminSecret, "192.0.2.7"); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in with the record refused: %d\n%s", w.Code, w.Body)
+	}
+	if w := e.signIn(adminKey, "wrong", "192.0.2.7"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("failed sign-in with the record refused: %d\n%s", w.Code, w.Body)
 	}
 }
