@@ -288,7 +288,20 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		LookupsPerSecond:  cfg.Limits.LookupsPerSecond,
 		MaxInflightIngest: cfg.Limits.MaxInflightIngest,
 	})
-	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st}))
+	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+		// Sign-ins are recorded as the server's own API calls are: durable
+		// before the browser hears back.
+		Record: func(ctx context.Context, account string, record []byte) error {
+			return ing.Record(ctx, account, record, true)
+		},
+		GlobalRegion: cfg.GlobalRegion,
+		SignIn: console.SignInLimits{
+			FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
+			FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
+			FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
+			MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
+		},
+	}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

@@ -89,6 +89,35 @@ type Config struct {
 	LogGroups []LogGroup `yaml:"log_groups"`
 	// Limits bounds request sizes.
 	Limits Limits `yaml:"limits"`
+	// Console tunes the web console.
+	Console Console `yaml:"console"`
+}
+
+// Console tunes the web console.
+type Console struct {
+	// SignIn slows down guessing at the sign-in form.
+	SignIn SignIn `yaml:"sign_in"`
+}
+
+// SignIn says how failed console sign-ins are slowed down. The first
+// FailuresPerKey failures of one access key from one address (and the
+// first FailuresPerAddress failures of one address, all keys together) are
+// answered at once; after that the next attempt waits FirstWait, and each
+// further failure doubles the wait up to MaxWait. A waiting attempt is
+// refused without its secret being checked. Counts end after MaxWait
+// without failures, and a key's count from an address when it signs in
+// there.
+type SignIn struct {
+	// FailuresPerKey is the failures of one key from one address answered
+	// at once.
+	FailuresPerKey int `yaml:"failures_per_key"`
+	// FailuresPerAddress is the failures of one address (IPv4, or IPv6
+	// /64), all keys together, answered at once.
+	FailuresPerAddress int `yaml:"failures_per_address"`
+	// FirstWait is the first wait once the free failures are spent.
+	FirstWait Duration `yaml:"first_wait"`
+	// MaxWait is the longest wait, and the quiet time that ends a count.
+	MaxWait Duration `yaml:"max_wait"`
 }
 
 // Store selects and configures the storage backend.
@@ -336,7 +365,9 @@ var commercialRegions = []string{
 // us-east-1 as the global region, 90 days of event history, the sqlite
 // store, a 5s flush interval, a 1h digest interval, and limits of 8 MiB per
 // request body, 1000 records per batch and 64 ingest requests in flight,
-// without rate limits. It has no accounts. Each call
+// without rate limits, and console sign-ins slowed after 5 failures per
+// access key and address or 100 per address (waits of 30s doubling up to
+// 15m). It has no accounts. Each call
 // returns a new value.
 func Default() *Config {
 	return &Config{
@@ -356,6 +387,12 @@ func Default() *Config {
 			MaxBatchRecords:   1000,
 			MaxInflightIngest: 64,
 		},
+		Console: Console{SignIn: SignIn{
+			FailuresPerKey:     5,
+			FailuresPerAddress: 100,
+			FirstWait:          Duration{30 * time.Second},
+			MaxWait:            Duration{15 * time.Minute},
+		}},
 	}
 }
 

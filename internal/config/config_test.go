@@ -84,6 +84,8 @@ func TestLoadFull(t *testing.T) {
 			URL:     "file:///var/lib/cairn/logs/audit.jsonl",
 		}},
 		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64},
+		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
+			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load mismatch\n got: %+v\nwant: %+v", got, want)

@@ -86,6 +86,7 @@ func (c *Config) problems() []problem {
 	c.checkTopics(v, accounts)
 	c.checkLogGroups(v, accounts)
 	c.checkLimits(v)
+	c.checkConsole(v)
 	return v.ps
 }
 
@@ -526,5 +527,28 @@ func (c *Config) checkLimits(v *validator) {
 	}
 	if c.Limits.MaxInflightIngest <= 0 {
 		v.add("limits.max_inflight_ingest", "must be positive, got %d", c.Limits.MaxInflightIngest)
+	}
+}
+
+// maxSignInWait bounds console.sign_in.max_wait: a longer wait locks a
+// user out rather than slowing an attacker down.
+const maxSignInWait = 24 * time.Hour
+
+func (c *Config) checkConsole(v *validator) {
+	s := c.Console.SignIn
+	if s.FailuresPerKey < 1 {
+		v.add("console.sign_in.failures_per_key", "must be at least 1, got %d", s.FailuresPerKey)
+	}
+	if s.FailuresPerAddress < s.FailuresPerKey || s.FailuresPerAddress < 1 {
+		v.add("console.sign_in.failures_per_address", "must be at least failures_per_key (%d), got %d", s.FailuresPerKey, s.FailuresPerAddress)
+	}
+	if s.FirstWait.Duration <= 0 {
+		v.add("console.sign_in.first_wait", "must be positive, got %s", s.FirstWait.Duration)
+	}
+	switch {
+	case s.MaxWait.Duration < s.FirstWait.Duration:
+		v.add("console.sign_in.max_wait", "must be at least first_wait (%s), got %s", s.FirstWait.Duration, s.MaxWait.Duration)
+	case s.MaxWait.Duration > maxSignInWait:
+		v.add("console.sign_in.max_wait", "must be at most %s, got %s", maxSignInWait, s.MaxWait.Duration)
 	}
 }
