@@ -38,7 +38,9 @@ var secretNames = []string{"api-key", "api_key", "apiKey", "ApiKey", "APIKEY", "
 // identifiers.
 var keptNames = []string{"RoleSessionName", "sessionTimeout", "authType", "signatureVersion", "AccessKeyId", "session_id", "design"}
 
-func secretValue(name string) string { return "s3cr3t-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(name)) }
+func secretValue(name string) string {
+	return "s3cr3t-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(name))
+}
 
 func TestProxyHTTPHidesSecretNames(t *testing.T) {
 	cfg, err := LoadConfig(writeConfig(t, secretsConfig))
