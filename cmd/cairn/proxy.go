@@ -52,7 +52,8 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "", "`account` that owns events of callers the server cannot identify (default: the proxy credentials' account)")
 	region := fs.String("region", "us-east-1", "`region` of calls that name none (unsigned calls, plain HTTP)")
 	globalRegion := fs.String("global-region", "us-east-1", "`region` where calls of global services (IAM, STS, CloudFront…) are recorded")
-	trustForwarded := fs.Bool("trust-forwarded", false, "take the caller's address from X-Forwarded-For")
+	trustForwarded := fs.Bool("trust-forwarded", false, "take the caller's address from X-Forwarded-For, as the proxies in front of this one (--trusted-proxies) wrote it")
+	trustedProxies := fs.Int("trusted-proxies", 1, "with --trust-forwarded: how many proxies in front of this one append to X-Forwarded-For; the caller is that many `hops` from its right")
 	spoolMax := fs.Int64("spool-max-bytes", 256<<20, "most `bytes` of unsent events kept in the spool")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM); events then carry tlsDetails")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
@@ -66,6 +67,12 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	if *upstream == "" || *server == "" || *spoolDir == "" {
 		return fail("--upstream, --server and --spool-dir are required")
+	}
+	if flagSet(fs, "trusted-proxies") && !*trustForwarded {
+		return fail("--trusted-proxies needs --trust-forwarded")
+	}
+	if *trustedProxies < 1 {
+		return fail("--trusted-proxies must be at least 1")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fail("--tls-cert and --tls-key go together")
@@ -90,7 +97,7 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	defer sp.Close()
 	p, err := proxy.New(proxy.Options{Upstream: up, Recorder: sp, Account: *account, Region: *region,
-		GlobalRegion: *globalRegion, TrustForwarded: *trustForwarded, HTTP: httpCfg, Log: log})
+		GlobalRegion: *globalRegion, TrustForwarded: *trustForwarded, TrustedProxies: *trustedProxies, HTTP: httpCfg, Log: log})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -139,4 +146,11 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

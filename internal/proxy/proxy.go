@@ -42,8 +42,13 @@ type Options struct {
 	// Region is where unsigned calls are recorded (default us-east-1);
 	// GlobalRegion where global services' calls are (default us-east-1).
 	Region, GlobalRegion string
-	// TrustForwarded takes the caller's address from X-Forwarded-For.
+	// TrustForwarded takes the caller's address from X-Forwarded-For, as
+	// the TrustedProxies proxies in front of this one wrote it (see
+	// forwardedFor).
 	TrustForwarded bool
+	// TrustedProxies is how many proxies in front of this one append to
+	// X-Forwarded-For (default 1 when TrustForwarded is set).
+	TrustedProxies int
 	// HTTP maps a plain HTTP API's routes to operations (optional).
 	HTTP *HTTPConfig
 	// MaxCapture bounds the bytes of each body kept for recording.
@@ -93,6 +98,12 @@ func New(o Options) (*Proxy, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TrustedProxies < 0 {
+		return nil, errors.New("proxy: the number of trusted proxies cannot be negative")
+	}
+	if o.TrustForwarded && o.TrustedProxies == 0 {
+		o.TrustedProxies = 1
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -199,11 +210,12 @@ func (x *exchange) call() *awsop.Call {
 	return c
 }
 
-// sourceIP is the caller's address.
+// sourceIP is the caller's address: the connection's, or with
+// TrustForwarded the one the trusted proxies put in X-Forwarded-For.
 func (p *Proxy) sourceIP(r *http.Request) string {
 	if p.o.TrustForwarded {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
+		if ip := forwardedFor(r.Header, p.o.TrustedProxies); ip != "" {
+			return ip
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
