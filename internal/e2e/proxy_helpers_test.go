@@ -300,9 +300,11 @@ func mustMarshal(v any) string {
 	return string(b)
 }
 
-// pxAlice is alice's identity as the server completes it.
+// pxAlice is alice's identity as the server completes it once her
+// signature is verified.
 func pxAlice() map[string]any {
 	return map[string]any{
+		"additionalEventData.SignatureVerified": true,
 		"userIdentity.type":        "IAMUser",
 		"userIdentity.userName":    "alice",
 		"userIdentity.accessKeyId": AdminKey,

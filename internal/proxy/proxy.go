@@ -7,7 +7,10 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -137,9 +140,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: p.o.Now(), req: r}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.reqBody = newCapture(r.Body, p.o.MaxCapture, nil)
+		x.reqBody.hash = sha256.New()
 		r.Body = x.reqBody
 	} else {
 		x.reqBody = newCapture(nil, 0, nil)
+		x.reqBody.hash = sha256.New()
+		x.reqBody.eof = true
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, x))
 	p.rp.ServeHTTP(w, r)
@@ -225,12 +231,17 @@ func (p *Proxy) sourceIP(r *http.Request) string {
 	return host
 }
 
-// capture passes a body through while keeping its first max bytes.
+// capture passes a body through while keeping its first max bytes and,
+// when hash is set, hashing all of it (a request's signature covers the
+// whole body, which the proxy does not keep).
 type capture struct {
 	r         io.ReadCloser
 	max       int
 	buf       bytes.Buffer
 	truncated bool
+	hash      hash.Hash
+	n         int64
+	eof       bool // read to its end
 	mu        sync.Mutex
 	done      func()
 	closed    bool
@@ -243,6 +254,13 @@ func newCapture(r io.ReadCloser, max int, done func()) *capture {
 func (c *capture) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.mu.Lock()
+	if n > 0 && c.hash != nil {
+		c.hash.Write(b[:n])
+	}
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
 	if n > 0 {
 		if room := c.max - c.buf.Len(); room > 0 {
 			c.buf.Write(b[:min(n, room)])
@@ -270,6 +288,17 @@ func (c *capture) Close() error {
 		c.done()
 	}
 	return err
+}
+
+// sum is the hex SHA-256 and length of the whole body; "" when it was not
+// read to its end or not hashed.
+func (c *capture) sum() (string, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.eof || c.hash == nil {
+		return "", 0
+	}
+	return hex.EncodeToString(c.hash.Sum(nil)), c.n
 }
 
 func (c *capture) bytes() []byte {
