@@ -305,12 +305,12 @@ func mustMarshal(v any) string {
 func pxAlice() map[string]any {
 	return map[string]any{
 		"additionalEventData.SignatureVerified": true,
-		"userIdentity.type":        "IAMUser",
-		"userIdentity.userName":    "alice",
-		"userIdentity.accessKeyId": AdminKey,
-		"userIdentity.accountId":   Account1,
-		"userIdentity.arn":         "arn:aws:iam::" + Account1 + ":user/alice",
-		"recipientAccountId":       Account1,
+		"userIdentity.type":                     "IAMUser",
+		"userIdentity.userName":                 "alice",
+		"userIdentity.accessKeyId":              AdminKey,
+		"userIdentity.accountId":                Account1,
+		"userIdentity.arn":                      "arn:aws:iam::" + Account1 + ":user/alice",
+		"recipientAccountId":                    Account1,
 	}
 }
 
