@@ -65,14 +65,11 @@ type Signed struct {
 // another scheme).
 func NewProof(s Signed) (Proof, bool) {
 	r := s.Request
-	if r == nil {
+	if r == nil || r.URL == nil {
 		return Proof{}, false
 	}
 	authz := strings.TrimSpace(r.Header.Get("Authorization"))
-	q := url.Values{}
-	if r.URL != nil {
-		q, _ = url.ParseQuery(r.URL.RawQuery)
-	}
+	q, _ := url.ParseQuery(r.URL.RawQuery)
 	switch {
 	case strings.HasPrefix(authz, Algorithm+" "):
 		return v4Header(s, authz), true
