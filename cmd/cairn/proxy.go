@@ -28,10 +28,19 @@ signed kept) and is recorded as a CloudTrail event after the response.
 AWS-style services (S3-compatible stores, AWS emulators, anything spoken to
 with SigV4) are understood per protocol: JSON (X-Amz-Target), query
 (Action=…), S3's REST API and the REST-JSON APIs of the AWS models; the
-caller is the access key of the signature (the server names its user), the
-service and region come from the credential scope. A plain HTTP API is
-described in --config (routes to operations, the caller's header or JWT
-claim).
+caller is the access key of the signature, named as its IAM user only when
+the server, which knows the key's secret, verified the signature
+(additionalEventData.SignatureVerified); the service and region come from
+the credential scope. A plain HTTP API is described in --config (routes to
+operations, the caller's header or JWT claim). Values of sensitive names
+(password, secret, token, api-key, private-key, passwd, pwd, auth, session,
+sig, access_key… in any spelling) are recorded as
+HIDDEN_DUE_TO_SECURITY_REASONS in both modes.
+
+Behind load balancers or other proxies, --trust-forwarded takes the
+caller's address from X-Forwarded-For: the entry --trusted-proxies hops
+from its right (default 1: the address the nearest proxy appended). What a
+client writes itself at the left is never taken.
 
 Events are written to a durable spool in --spool-dir first and sent from
 there to the Cairn server at --server (POST /v1/events, signed with
