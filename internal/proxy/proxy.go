@@ -140,7 +140,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: p.o.Now(), req: r}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.reqBody = newCapture(r.Body, p.o.MaxCapture, nil)
-		x.reqBody.hash = sha256.New()
+		if needsBodyHash(r) {
+			x.reqBody.hash = sha256.New()
+		}
 		r.Body = x.reqBody
 	} else {
 		x.reqBody = newCapture(nil, 0, nil)
@@ -153,6 +155,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.resp == nil {
 		p.finish(x)
 	}
+}
+
+// needsBodyHash reports whether checking the request's signature needs the
+// SHA-256 of its whole body: it is signed (SigV4 or SigV2, header or
+// presigned) and does not name a payload that is not the body's hash
+// (UNSIGNED-PAYLOAD, STREAMING-…).
+func needsBodyHash(r *http.Request) bool {
+	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" && len(v) != sha256.Size*2 {
+		return false
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS") {
+		return true
+	}
+	q := r.URL.RawQuery
+	return strings.Contains(q, "X-Amz-Credential") || strings.Contains(q, "AWSAccessKeyId")
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
