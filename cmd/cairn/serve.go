@@ -263,7 +263,6 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
 	dir := auth.NewDirectory(cfg)
-	ing.SetIdentify(dir.Identity)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
 	engine := delivery.New(st, trails, buckets, cfg, log)

@@ -306,15 +306,17 @@ func mustMarshal(v any) string {
 	return string(b)
 }
 
-// pxAlice is alice's identity as the server completes it.
+// pxAlice is alice's identity as the server completes it once her
+// signature is verified.
 func pxAlice() map[string]any {
 	return map[string]any{
-		"userIdentity.type":        "IAMUser",
-		"userIdentity.userName":    "alice",
-		"userIdentity.accessKeyId": AdminKey,
-		"userIdentity.accountId":   Account1,
-		"userIdentity.arn":         "arn:aws:iam::" + Account1 + ":user/alice",
-		"recipientAccountId":       Account1,
+		"additionalEventData.SignatureVerified": true,
+		"userIdentity.type":                     "IAMUser",
+		"userIdentity.userName":                 "alice",
+		"userIdentity.accessKeyId":              AdminKey,
+		"userIdentity.accountId":                Account1,
+		"userIdentity.arn":                      "arn:aws:iam::" + Account1 + ":user/alice",
+		"recipientAccountId":                    Account1,
 	}
 }
 
