@@ -332,6 +332,9 @@ func (v *verifier) load(src Source, bucket, key, region string, keys map[string]
 	}
 	invalidFormat := &problem{text: "invalid format"}
 	inflated, err := Gunzip(body)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, &problem{text: fmt.Sprintf("invalid format: it inflates to more than %d bytes, the limit of a digest file", MaxDigestBytes)}, nil
+	}
 	if err != nil {
 		return nil, invalidFormat, nil
 	}
@@ -523,8 +526,11 @@ func (v *verifier) checkLog(l wireLog) error {
 		return fmt.Errorf("digest: get %s: %w", path, err)
 	}
 	h := sha256.New()
-	trailing, err := gunzipFirst(body, h)
+	trailing, err := gunzipFirst(body, h, MaxLogFileBytes)
 	switch {
+	case errors.Is(err, ErrTooLarge):
+		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid,
+			Problem: fmt.Sprintf("invalid format: it inflates to more than %d bytes, the limit of a log file", MaxLogFileBytes)})
 	case err != nil:
 		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid, Problem: "invalid format"})
 	case trailing:
