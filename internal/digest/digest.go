@@ -403,11 +403,25 @@ func gunzipFirst(b []byte, w io.Writer, limit int64) (trailing bool, err error) 
 
 // Gunzip returns the decompressed first gzip member of b (like the CLI's
 // zlib.decompress(b, MAX_WBITS|16), which ignores anything after it), at
-// most MaxDigestBytes of it: it reads digest files.
+// most MaxDigestBytes of it: it reads digest files. It inflates twice —
+// first only counting — so that a gzip bomb costs time, never memory, and
+// a good file takes one buffer of its size.
 func Gunzip(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	if _, err := gunzipFirst(b, &out, MaxDigestBytes); err != nil {
+	var n byteCounter
+	if _, err := gunzipFirst(b, &n, MaxDigestBytes); err != nil {
+		return nil, err
+	}
+	out := bytes.NewBuffer(make([]byte, 0, int(n)+bytes.MinRead))
+	if _, err := gunzipFirst(b, out, MaxDigestBytes); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// byteCounter counts what is written to it.
+type byteCounter int64
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	*c += byteCounter(len(p))
+	return len(p), nil
 }
