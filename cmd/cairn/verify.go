@@ -431,6 +431,9 @@ func (s bucketSource) Get(ctx context.Context, key string) ([]byte, map[string]s
 	if errors.Is(err, bucket.ErrNotFound) {
 		return nil, nil, fmt.Errorf("%s: %w", key, digest.ErrNotFound)
 	}
+	if errors.Is(err, bucket.ErrTooLarge) {
+		return nil, nil, fmt.Errorf("%w (%w)", digest.ErrTooLarge, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

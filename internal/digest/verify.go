@@ -354,6 +354,9 @@ func (v *verifier) load(src Source, bucket, key, region string, keys map[string]
 	if isNotFound(err) {
 		return nil, &problem{text: "not found", notFound: true}, nil
 	}
+	if errors.Is(err, ErrTooLarge) {
+		return nil, &problem{text: "invalid format: " + err.Error()}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("digest: get %s: %w", s3Path(bucket, key), err)
 	}
@@ -559,6 +562,10 @@ func (v *verifier) checkLog(l wireLog) error {
 	body, _, err := src.Get(v.ctx, l.S3Object)
 	if isNotFound(err) {
 		v.add(Result{Path: path, Kind: KindLog, Status: StatusMissing, Problem: "not found"})
+		return nil
+	}
+	if errors.Is(err, ErrTooLarge) {
+		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid, Problem: "invalid format: " + err.Error()})
 		return nil
 	}
 	if err != nil {

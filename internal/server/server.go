@@ -35,9 +35,6 @@ type Options struct {
 	History   *history.Service
 	Trails    *trail.Service
 	Keys      PublicKeys
-	// Coverage tells cairn verify which chains a trail has (see
-	// serveTrailCoverage).
-	Coverage Coverage
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	// MaxIngestBytes bounds a /v1/events body; MaxIngestRecords its records.
@@ -55,6 +52,9 @@ type Options struct {
 	MaxInflightIngest int
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
+	// Coverage tells cairn verify which digest chains a trail has (see
+	// serveTrailCoverage).
+	Coverage Coverage
 }
 
 // maxAPIBytes bounds a CloudTrail API request body.
