@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,5 +369,59 @@ func TestDecryptHostileEnvelope(t *testing.T) {
 	res := vsExec(t, io.Discard, "decrypt", "--data-dir", dataDir, write("bomb.json.gz", bomb))
 	if res.maxRSSKB == 0 || res.maxRSSKB > 200<<10 {
 		t.Errorf("cairn decrypt of a sealed gzip bomb: peak memory %d KiB, want under 200 MiB (exit %d, %s)", res.maxRSSKB, res.code, res.stderr)
+	}
+}
+
+// TestTrailCoverageAPI: POST /v1/trail-coverage tells a caller who may see
+// a trail which accounts and regions it covers — the organization's
+// members only to the trail's owner — and nothing to anyone else.
+func TestTrailCoverageAPI(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: dlConfig(dlOrganization)})
+	east := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	dlMkBucket(t, srv, "cov-logs")
+	orgARN := dlTrail(t, east, "cov-org", "cov-logs", dlAll(dlMulti, dlValidation, func(in *cloudtrail.CreateTrailInput) {
+		in.IsOrganizationTrail = aws.Bool(true)
+	}))
+	single := dlTrail(t, east, "cov-single", "cov-logs", dlValidation)
+	type answer struct {
+		TrailARN, OrganizationId string
+		Accounts, Regions        []string
+		DigestIntervalSeconds    int64
+		Type                     string `json:"__type"`
+	}
+	ask := func(key, secret, name string) (int, answer) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"Name": name})
+		code, b := srv.Post(t, key, secret, "/v1/trail-coverage", body, nil)
+		var a answer
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatalf("answer %d %q: %v", code, b, err)
+		}
+		return code, a
+	}
+	if code, a := ask(AdminKey, AdminSecret, orgARN); code != 200 || a.OrganizationId != dlOrgID || !slices.Equal(a.Accounts, []string{Account1, Account2}) ||
+		!slices.Equal(a.Regions, dlRegions) || a.DigestIntervalSeconds != 2 {
+		t.Errorf("coverage of the organization trail for its owner: %d %+v", code, a)
+	}
+	if code, a := ask(OtherKey, OtherSecret, orgARN); code != 200 || !slices.Equal(a.Accounts, []string{Account2}) {
+		t.Errorf("coverage of the organization trail for a member: %d %+v, want only the member's account", code, a)
+	}
+	if code, a := ask(AdminKey, AdminSecret, single); code != 200 || !slices.Equal(a.Accounts, []string{Account1}) || !slices.Equal(a.Regions, []string{"us-east-1"}) {
+		t.Errorf("coverage of a single-region trail: %d %+v", code, a)
+	}
+	if code, a := ask(OtherKey, OtherSecret, single); code != 400 || a.Type != "TrailNotFoundException" {
+		t.Errorf("coverage of another account's trail: %d %+v, want TrailNotFoundException", code, a)
+	}
+	if code, a := ask(CustomKey, CustomSecret, single); code != 400 || a.Type != "AccessDeniedException" {
+		t.Errorf("coverage for a user allowed only LookupEvents: %d %+v, want AccessDeniedException", code, a)
+	}
+	resp, err := http.Post(srv.URL+"/v1/trail-coverage", "application/json", strings.NewReader(`{"Name":"`+single+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		t.Errorf("unsigned coverage request: HTTP %d, want a 4xx", resp.StatusCode)
 	}
 }
