@@ -312,11 +312,11 @@ func fetchTrailKeys(ctx context.Context, endpoint string, p trail.ParsedARN, sta
 		return keyFile{}, err
 	}
 	kf.Coverage, kf.OrgID = cov, orgID
-	st, err := client(kf.Trail.HomeRegion).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
-	if err != nil {
-		return keyFile{}, fmt.Errorf("GetTrailStatus: %w", err)
+	// When logging started tells how old a chain must be before a missing
+	// digest fails; without it, only the other chains' digests tell.
+	if st, err := client(kf.Trail.HomeRegion).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)}); err == nil {
+		cov.IsLogging, cov.StartLoggingTime, cov.StopLoggingTime = aws.ToBool(st.IsLogging), st.StartLoggingTime, st.StopLoggingTime
 	}
-	cov.IsLogging, cov.StartLoggingTime, cov.StopLoggingTime = aws.ToBool(st.IsLogging), st.StartLoggingTime, st.StopLoggingTime
 	// Keys are per region: a multi-region trail's digests are signed by
 	// the keys of each region the server serves.
 	regions := cov.Regions
