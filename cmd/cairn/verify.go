@@ -74,6 +74,9 @@ type keyFile struct {
 	Coverage *trailCoverage `json:",omitempty"`
 }
 
+// maxKeyFileBytes bounds a --public-keys file (a few keys: kilobytes).
+const maxKeyFileBytes = 16 << 20
+
 // trailCoverage is which digest chains a trail has and since when: the
 // server's answer to POST /v1/trail-coverage and GetTrailStatus.
 type trailCoverage struct {
@@ -111,6 +114,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if *arn == "" || *startS == "" {
 		return fail("--trail-arn and --start-time are required")
 	}
+	if *grace < 0 {
+		return fail("--max-digest-delay must not be negative")
+	}
 	p, err := trail.ParseARN(*arn)
 	if err != nil {
 		return fail("%v", err)
@@ -129,7 +135,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 
 	var kf keyFile
 	if *pubFile != "" {
-		b, err := os.ReadFile(*pubFile)
+		b, err := readBounded(*pubFile, maxKeyFileBytes)
 		if err != nil {
 			return fail("%v", err)
 		}
