@@ -77,7 +77,7 @@ func readBounded(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes, the limit of a sealed file", limit)
+		return nil, fmt.Errorf("larger than %d bytes, the most cairn reads of such a file", limit)
 	}
 	return b, nil
 }
