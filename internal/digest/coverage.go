@@ -241,6 +241,7 @@ func (v *verifier) unlisted(region string) error {
 	if v.o.End.Before(hi) {
 		hi = v.o.End
 	}
+	var found []Result
 	for _, k := range keys {
 		path := s3Path(v.o.Bucket, k)
 		if strings.HasSuffix(k, "/") || s.listed[path] {
@@ -264,7 +265,52 @@ func (v *verifier) unlisted(region string) error {
 		if s.inGap(t) {
 			continue
 		}
-		v.add(Result{Path: path, Kind: KindLog, Status: StatusUnlisted, Problem: problem})
+		found = append(found, Result{Path: path, Kind: KindLog, Status: StatusUnlisted, Problem: problem})
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	// Another trail may write to the same bucket and prefix: what its
+	// (signed) digests list is not planted either.
+	if err := v.otherTrailsListed(src, region, lo.Add(-time.Hour)); err != nil {
+		return err
+	}
+	for _, r := range found {
+		if !s.listed[r.Path] {
+			v.add(r)
+		}
+	}
+	return nil
+}
+
+// otherTrailsListed adds to the Region's listed log files those that the
+// valid digests of other trails in the same folder list, from digests that
+// end at or after from.
+func (v *verifier) otherTrailsListed(src Source, region string, from time.Time) error {
+	o := v.o
+	prefix := DigestPrefix(o.Prefix, o.OrgID, o.Account, region) + "/"
+	keys, err := src.List(v.ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("digest: list %s: %w", s3Path(o.Bucket, prefix), err)
+	}
+	own := digestKeyPattern(o.Prefix, o.OrgID, o.Account, region, o.TrailName, o.HomeRegion)
+	lo := from.UTC().Format(digestTimeFormat)
+	pub := keysIn(o.Keys, from, o.End.Add(2*time.Hour))
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) || own.MatchString(k) || isBackfillKey(k) || !strings.HasSuffix(k, digestSuffix) ||
+			!strings.Contains(k, "_CloudTrail-Digest_"+region+"_") || digestKeyTime(k) < lo {
+			continue
+		}
+		d, p, err := v.load(src, o.Bucket, k, region, pub, false)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			continue
+		}
+		for _, l := range d.w.LogFiles {
+			v.reg.listed[s3Path(l.S3Bucket, l.S3Object)] = true
+		}
 	}
 	return nil
 }

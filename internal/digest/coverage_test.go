@@ -91,3 +91,54 @@ func TestVerifyUnlistedAndNewest(t *testing.T) {
 		t.Errorf("newest before Start: chains %+v, want %s\n%s", rep.Chains, ds[3].File.DigestEndTime, dumpReport(rep))
 	}
 }
+
+// TestVerifyUnlistedOtherTrail: a log file that another trail writing to
+// the same folder lists in its signed digest is not reported; one that
+// only an unsigned digest lists is.
+func TestVerifyUnlistedOtherTrail(t *testing.T) {
+	k := testKey(t)
+	src := newMemSource()
+	o := trailOpts("", "", k)
+	chain(t, src, k, o, testRegion, t0, 3, standardLogs, nil)
+	body, err := Gzip(logBody(testRegion, t0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := LogKey("", "", o.Account, testRegion, t0.Add(70*time.Minute), "OTHERTRAILFILE00")
+	planted := LogKey("", "", o.Account, testRegion, t0.Add(80*time.Minute), "PLANTEDPLANTED00")
+	src.put(theirs, body, nil)
+	src.put(planted, body, nil)
+	other := o
+	other.TrailName = "other-trail"
+	end := t0.Add(2 * time.Hour)
+	for _, c := range []struct {
+		key    string
+		signer KeyPair
+	}{{theirs, k}, {planted, otherKey(t)}} {
+		f := File{AWSAccountID: o.Account, DigestStartTime: end.Add(-time.Hour), DigestEndTime: end, DigestS3Bucket: o.Bucket,
+			DigestPublicKeyFingerprint: c.signer.Fingerprint, DigestSignatureAlgorithm: SignatureAlgorithm,
+			LogFiles: []LogFile{{S3Bucket: o.Bucket, S3Object: c.key, SHA256: sha256Sum(logBody(testRegion, t0, 1)), OldestEventTime: t0, NewestEventTime: t0}}}
+		name := other.TrailName
+		if c.key == planted {
+			name = "forged-trail"
+		}
+		f.DigestS3Object = DigestKey("", "", o.Account, testRegion, name, o.HomeRegion, end)
+		sealed, err := Seal(c.signer, f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.put(f.DigestS3Object, sealed.Body, sealed.Metadata)
+	}
+	opts := verifyOpts(o, 3)
+	opts.Unlisted = true
+	rep := mustVerify(t, src, opts)
+	var got []string
+	for _, r := range rep.Results {
+		if r.Status == StatusUnlisted {
+			got = append(got, strings.TrimPrefix(r.Path, "s3://"+o.Bucket+"/"))
+		}
+	}
+	if len(got) != 1 || got[0] != planted {
+		t.Errorf("unlisted: %v, want only %s (listed by a digest with an unknown key)\n%s", got, planted, dumpReport(rep))
+	}
+}
