@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/digest"
 	"github.com/cairn-audit/cairn/internal/envelope"
 )
 
@@ -40,22 +41,45 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	for _, name := range fs.Args() {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "cairn decrypt: %v\n", err)
-			return 1
-		}
-		plain, err := openFile(keys, b)
-		if err != nil {
+		if err := decryptFile(keys, name, stdout); err != nil {
 			fmt.Fprintf(stderr, "cairn decrypt: %s: %v\n", name, err)
 			return 1
 		}
-		stdout.Write(plain)
-		if len(plain) > 0 && plain[len(plain)-1] != '\n' {
-			io.WriteString(stdout, "\n")
-		}
 	}
 	return 0
+}
+
+// decryptFile writes the JSON of one sealed (or plain) file to w.
+func decryptFile(keys envelope.Keys, name string, w io.Writer) error {
+	b, err := readBounded(name, envelope.MaxSealedBytes)
+	if err != nil {
+		return err
+	}
+	last, err := openFile(keys, b, w)
+	if err != nil {
+		return err
+	}
+	if last != 0 && last != '\n' {
+		_, err = io.WriteString(w, "\n")
+	}
+	return err
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes, the most cairn reads of such a file", limit)
+	}
+	return b, nil
 }
 
 // kmsKeys finds the KMS key material of a config file and data directory.
@@ -73,20 +97,46 @@ func kmsKeys(configPath, dataDir string) (*envelope.ConfigKeys, error) {
 	return envelope.NewConfigKeys(cfg, false), nil
 }
 
-// openFile decrypts a sealed file (a plain one passes through) and gunzips it.
-func openFile(keys envelope.Keys, b []byte) ([]byte, error) {
+// openFile decrypts a sealed file (a plain one passes through), gunzips it
+// into w — at most digest.MaxLogFileBytes, so a small gzip bomb cannot
+// write without end — and returns the last byte written (0 for none).
+func openFile(keys envelope.Keys, b []byte, w io.Writer) (last byte, err error) {
 	if envelope.IsSealed(b) {
-		var err error
 		if b, err = envelope.Open(keys, b); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
 	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		return io.ReadAll(zr)
+		lw := &lastByteWriter{w: w}
+		n, err := io.Copy(lw, io.LimitReader(zr, digest.MaxLogFileBytes+1))
+		if err != nil {
+			return 0, err
+		}
+		if n > digest.MaxLogFileBytes {
+			return 0, fmt.Errorf("inflates to more than %d bytes, the limit of a log file", digest.MaxLogFileBytes)
+		}
+		return lw.last, nil
 	}
-	return b, nil
+	if _, err := w.Write(b); err != nil || len(b) == 0 {
+		return 0, err
+	}
+	return b[len(b)-1], nil
+}
+
+// lastByteWriter passes writes on and remembers the last byte written.
+type lastByteWriter struct {
+	w    io.Writer
+	last byte
+}
+
+func (l *lastByteWriter) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.last = p[n-1]
+	}
+	return n, err
 }

@@ -278,6 +278,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		History:          history.New(st, cfg.EventHistoryDays),
 		Trails:           trails,
 		Keys:             engine.Keys(),
+		Coverage:         coverage(cfg),
 		Metrics:          m,
 		Log:              log,
 		MaxIngestBytes:   cfg.Limits.MaxBodyBytes,
@@ -406,4 +407,14 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// coverage is what the server tells cairn verify about trails' digest
+// chains: the served regions, the organization, the digest interval.
+func coverage(cfg *config.Config) server.Coverage {
+	c := server.Coverage{Regions: cfg.Regions, Members: cfg.OrganizationMembers(), DigestInterval: cfg.Delivery.DigestInterval.Duration}
+	if cfg.Organization != nil {
+		c.OrganizationID = cfg.Organization.ID
+	}
+	return c
 }

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
@@ -30,6 +35,20 @@ newest digest back to --start-time, checks every digest's signature with the
 published public keys, the chain's links, and every listed log file's hash,
 prints a line per file and a summary, and exits 1 on any problem (a changed,
 missing or moved file, a bad signature, a gap in the chain).
+
+Stricter than validate-logs, it takes the accounts and regions to check
+from the trail, not from the bucket: every region the server serves for a
+multi-region trail (else the home region), every member account for an
+organization trail. --regions and --accounts narrow that; a region or
+account named there is checked all the same. It fails when
+  - a covered account or region has no digest, or its newest digest ends
+    more than one digest interval (plus --max-digest-delay) before
+    --end-time (or now; or when logging stopped) — once the trail had
+    logged that long: newer digests, or a whole region, were deleted;
+  - a log file in the checked time is in the bucket but in no digest
+    ("not listed in any digest"): it was added.
+Digest files inflate to at most 32 MiB and log files to 1 GiB; a larger
+one is INVALID (a gzip bomb).
 
 Files a trail encrypted with a KMS key in a directory bucket are decrypted
 with the key material of --config or --data-dir (see cairn decrypt).
@@ -49,6 +68,23 @@ type keyFile struct {
 	Trail      trail.Shape
 	OrgID      string `json:",omitempty"`
 	PublicKeys []digest.PublicKey
+	// Coverage is what the server said about the trail's digest chains;
+	// files written before it existed have none (then the accounts and
+	// regions are listed from the bucket, as validate-logs does).
+	Coverage *trailCoverage `json:",omitempty"`
+}
+
+// maxKeyFileBytes bounds a --public-keys file (a few keys: kilobytes).
+const maxKeyFileBytes = 16 << 20
+
+// trailCoverage is which digest chains a trail has and since when: the
+// server's answer to POST /v1/trail-coverage and GetTrailStatus.
+type trailCoverage struct {
+	Accounts, Regions     []string
+	DigestIntervalSeconds int64
+	IsLogging             bool
+	StartLoggingTime      *time.Time `json:",omitempty"`
+	StopLoggingTime       *time.Time `json:",omitempty"`
 }
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
@@ -62,7 +98,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	s3Region := fs.String("s3-region", "us-east-1", "the S3 endpoint's `region`")
 	pubFile := fs.String("public-keys", "", "read the trail and its public keys from this `file` instead of the server")
 	saveFile := fs.String("save-public-keys", "", "write the trail and its public keys to this `file` for later offline checks")
-	regionsS := fs.String("regions", "", "comma-separated `regions` to check (default: every region with digests)")
+	regionsS := fs.String("regions", "", "comma-separated `regions` to check (default: every region the trail covers)")
+	accountsS := fs.String("accounts", "", "comma-separated `accounts` to check (default: every account the trail covers)")
+	grace := fs.Duration("max-digest-delay", digest.DefaultDigestGrace, "how late a digest may be after its end `time`")
 	verbose := fs.Bool("verbose", false, "print valid files too")
 	configPath := fs.String("config", "", "the server's config `file`, for KMS key material of encrypted directory buckets")
 	dataDir := fs.String("data-dir", "", "the server's data `directory`, for KMS key material of encrypted directory buckets")
@@ -75,6 +113,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	if *arn == "" || *startS == "" {
 		return fail("--trail-arn and --start-time are required")
+	}
+	if *grace < 0 {
+		return fail("--max-digest-delay must not be negative")
 	}
 	p, err := trail.ParseARN(*arn)
 	if err != nil {
@@ -94,7 +135,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 
 	var kf keyFile
 	if *pubFile != "" {
-		b, err := os.ReadFile(*pubFile)
+		b, err := readBounded(*pubFile, maxKeyFileBytes)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -136,37 +177,55 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			return fail("%v", err)
 		}
 	}
-	accounts := []string{p.Account}
-	if kf.OrgID != "" {
-		accounts = listDirs(ctx, src, awsLogsPrefix(kf.Trail.S3KeyPrefix)+kf.OrgID+"/")
+	if kf.Coverage == nil {
+		fmt.Fprintln(stderr, "cairn verify: warning: the trail's accounts and regions are listed from the bucket (the key file is from an older cairn): a deleted region or account goes unnoticed; save the keys again with --save-public-keys")
+	}
+	accounts := splitList(*accountsS)
+	if len(accounts) == 0 {
+		accounts = coveredAccounts(ctx, src, kf, p.Account)
+	}
+	rule := coverageRule(kf.Coverage, end, *grace)
+	if !kf.Trail.LogFileValidationEnabled {
+		rule.LoggingSince = time.Time{} // no chains now: only digests tell when there were
 	}
 	total := digest.Report{}
-	digests := 0
+	var chains []digest.Chain
 	for _, account := range accounts {
 		regions := splitList(*regionsS)
 		if len(regions) == 0 {
-			regions = listDirs(ctx, src, digest.DigestPrefix(kf.Trail.S3KeyPrefix, kf.OrgID, account, ""))
+			regions = coveredRegions(ctx, src, kf, account)
+		}
+		if len(regions) == 0 {
+			continue
 		}
 		rep, err := digest.Verify(ctx, src, digest.Options{Bucket: kf.Trail.S3BucketName, Prefix: kf.Trail.S3KeyPrefix,
 			OrgID: kf.OrgID, Account: account, TrailName: kf.Trail.Name, HomeRegion: kf.Trail.HomeRegion,
-			Regions: regions, Start: start, End: end, Keys: kf.PublicKeys})
+			Regions: regions, Start: start, End: end, Keys: kf.PublicKeys, NewestFrom: rule.Threshold(), Unlisted: true})
 		if err != nil {
 			return fail("%v", err)
-		}
-		for _, r := range rep.Results {
-			if *verbose || r.Status != digest.StatusValid {
-				fmt.Fprintln(stdout, r.String())
-			}
 		}
 		total.Results = append(total.Results, rep.Results...)
 		total.DigestsValid += rep.DigestsValid
 		total.DigestsInvalid += rep.DigestsInvalid
 		total.LogsValid += rep.LogsValid
 		total.LogsInvalid += rep.LogsInvalid
-		digests += rep.DigestsValid + rep.DigestsInvalid
+		chains = append(chains, rep.Chains...)
 	}
+	total.Results = append(total.Results, digest.CheckCoverage(kf.Trail.S3BucketName, kf.Trail.S3KeyPrefix, kf.OrgID, chains, rule)...)
+	for _, r := range total.Results {
+		if *verbose || r.Status != digest.StatusValid {
+			fmt.Fprintln(stdout, r.String())
+		}
+	}
+	digests := total.DigestsValid + total.DigestsInvalid
 	fmt.Fprintf(stdout, "\n%d/%d digest files valid\n%d/%d log files valid\n",
-		total.DigestsValid, total.DigestsValid+total.DigestsInvalid, total.LogsValid, total.LogsValid+total.LogsInvalid)
+		total.DigestsValid, digests, total.LogsValid, total.LogsValid+total.LogsInvalid)
+	if n := countStatus(total, digest.StatusUncovered); n > 0 {
+		fmt.Fprintf(stdout, "%d account regions without recent digests\n", n)
+	}
+	if n := countStatus(total, digest.StatusUnlisted); n > 0 {
+		fmt.Fprintf(stdout, "%d log files not listed in any digest\n", n)
+	}
 	if digests == 0 {
 		fmt.Fprintf(stdout, "No digest files found for %s between %s and %s.\n", *arn, start.Format(time.RFC3339), end.Format(time.RFC3339))
 		return 1
@@ -175,6 +234,66 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func countStatus(rep digest.Report, status string) int {
+	n := 0
+	for _, r := range rep.Results {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// coveredAccounts are the accounts whose digests are checked: the server's
+// answer when known; else, as validate-logs, those in the bucket.
+func coveredAccounts(ctx context.Context, src bucketSource, kf keyFile, account string) []string {
+	if kf.Coverage != nil {
+		return kf.Coverage.Accounts
+	}
+	if kf.OrgID != "" {
+		return listDirs(ctx, src, awsLogsPrefix(kf.Trail.S3KeyPrefix)+kf.OrgID+"/")
+	}
+	return []string{account}
+}
+
+// coveredRegions are the regions whose digests are checked: the server's
+// answer when known; else those in the bucket.
+func coveredRegions(ctx context.Context, src bucketSource, kf keyFile, account string) []string {
+	if kf.Coverage != nil {
+		return kf.Coverage.Regions
+	}
+	return listDirs(ctx, src, digest.DigestPrefix(kf.Trail.S3KeyPrefix, kf.OrgID, account, ""))
+}
+
+// coverageRule says how recent each chain's newest digest must be: one
+// digest interval (the server's, else CloudTrail's hour) plus grace before
+// the end of the range, not after now, nor after logging stopped.
+func coverageRule(c *trailCoverage, end time.Time, grace time.Duration) digest.CoverageRule {
+	r := digest.CoverageRule{Due: end, Interval: digest.DefaultDigestInterval, Grace: grace}
+	if now := time.Now().UTC(); now.Before(r.Due) {
+		r.Due = now
+	}
+	if c == nil {
+		return r
+	}
+	if c.DigestIntervalSeconds > 0 {
+		r.Interval = time.Duration(c.DigestIntervalSeconds) * time.Second
+	}
+	if c.StartLoggingTime != nil {
+		r.LoggingSince = *c.StartLoggingTime
+	}
+	if !c.IsLogging {
+		r.LoggingSince = time.Time{}
+		if c.StopLoggingTime != nil && c.StartLoggingTime != nil && c.StopLoggingTime.After(*c.StartLoggingTime) {
+			r.LoggingSince = *c.StartLoggingTime
+			if c.StopLoggingTime.Before(r.Due) {
+				r.Due = *c.StopLoggingTime
+			}
+		}
+	}
+	return r
 }
 
 // fetchTrailKeys reads the trail and every region's public keys from the server.
@@ -197,12 +316,19 @@ func fetchTrailKeys(ctx context.Context, endpoint string, p trail.ParsedARN, sta
 		S3KeyPrefix: aws.ToString(t.S3KeyPrefix), IsMultiRegionTrail: aws.ToBool(t.IsMultiRegionTrail),
 		HomeRegion: aws.ToString(t.HomeRegion), TrailARN: aws.ToString(t.TrailARN),
 		LogFileValidationEnabled: aws.ToBool(t.LogFileValidationEnabled), IsOrganizationTrail: aws.ToBool(t.IsOrganizationTrail)}}
+	cov, orgID, err := fetchCoverage(ctx, endpoint, id, secret, kf.Trail.HomeRegion, arn)
+	if err != nil {
+		return keyFile{}, err
+	}
+	kf.Coverage, kf.OrgID = cov, orgID
+	// When logging started tells how old a chain must be before a missing
+	// digest fails; without it, only the other chains' digests tell.
+	if st, err := client(kf.Trail.HomeRegion).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)}); err == nil {
+		cov.IsLogging, cov.StartLoggingTime, cov.StopLoggingTime = aws.ToBool(st.IsLogging), st.StartLoggingTime, st.StopLoggingTime
+	}
 	// Keys are per region: a multi-region trail's digests are signed by
 	// the keys of each region the server serves.
-	regions := []string{kf.Trail.HomeRegion}
-	if kf.Trail.IsMultiRegionTrail {
-		regions = commercialRegions
-	}
+	regions := cov.Regions
 	seen := map[string]bool{}
 	for _, r := range regions {
 		out, err := client(r).ListPublicKeys(ctx, &cloudtrail.ListPublicKeysInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
@@ -224,11 +350,46 @@ func fetchTrailKeys(ctx context.Context, endpoint string, p trail.ParsedARN, sta
 	return kf, nil
 }
 
-var commercialRegions = []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1",
-	"ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
-	"ap-southeast-5", "ap-southeast-7", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1",
-	"ca-west-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
-	"eu-south-1", "eu-south-2", "il-central-1", "me-central-1", "me-south-1", "sa-east-1", "mx-central-1"}
+// fetchCoverage asks the server which accounts and regions the trail has
+// digest chains for (POST /v1/trail-coverage, SigV4-signed) and returns
+// them with the organization's id.
+func fetchCoverage(ctx context.Context, endpoint, id, secret, region, arn string) (*trailCoverage, string, error) {
+	body, _ := json.Marshal(map[string]string{"Name": arn})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/v1/trail-coverage", bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
+		hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
+		return nil, "", err
+	}
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("trail coverage: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, "", fmt.Errorf("trail coverage: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("trail coverage: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var out struct {
+		OrganizationId        string
+		Accounts, Regions     []string
+		DigestIntervalSeconds int64
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, "", fmt.Errorf("trail coverage: %w", err)
+	}
+	if len(out.Accounts) == 0 || len(out.Regions) == 0 {
+		return nil, "", fmt.Errorf("trail coverage: the server names no accounts or regions: %s", b)
+	}
+	return &trailCoverage{Accounts: out.Accounts, Regions: out.Regions, DigestIntervalSeconds: out.DigestIntervalSeconds}, out.OrganizationId, nil
+}
 
 func awsLogsPrefix(prefix string) string {
 	if prefix == "" {
@@ -278,6 +439,9 @@ func (s bucketSource) Get(ctx context.Context, key string) ([]byte, map[string]s
 	o, err := s.b.Get(ctx, key)
 	if errors.Is(err, bucket.ErrNotFound) {
 		return nil, nil, fmt.Errorf("%s: %w", key, digest.ErrNotFound)
+	}
+	if errors.Is(err, bucket.ErrTooLarge) {
+		return nil, nil, fmt.Errorf("%w (%w)", digest.ErrTooLarge, err)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -42,6 +42,16 @@ var ErrNotFound = errors.New("bucket: not found")
 // package wrap it; test with errors.Is.
 var ErrInvalid = errors.New("bucket: invalid object")
 
+// MaxObjectBytes bounds an object Get reads into memory. What a bucket
+// holds is untrusted (anyone with write access to it may have put a huge
+// object there); Cairn's largest objects, gzip'd log files of at most 2,000
+// records, are far smaller.
+const MaxObjectBytes = 256 << 20
+
+// ErrTooLarge reports an object larger than MaxObjectBytes. Errors returned
+// by this package wrap it; test with errors.Is.
+var ErrTooLarge = errors.New("bucket: object too large")
+
 // Object is a stored object: its key, bytes and headers.
 type Object struct {
 	// Key is the object key, e.g.

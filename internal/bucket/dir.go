@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -244,9 +245,16 @@ func readRegular(root *os.Root, name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fs.ErrNotExist
 	}
+	if fi.Size() > MaxObjectBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, fi.Size(), MaxObjectBytes)
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	if _, err := buf.ReadFrom(f); err != nil {
+	// The file may grow while it is read.
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxObjectBytes+1)); err != nil {
 		return nil, err
+	}
+	if buf.Len() > MaxObjectBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxObjectBytes)
 	}
 	return buf.Bytes(), nil
 }

@@ -315,3 +315,27 @@ func TestDirNoTempFilesLeft(t *testing.T) {
 		t.Errorf("files on disk: keys %q meta %q tmp %q", keys, meta, tmp)
 	}
 }
+
+// TestDirGetBounded: an object larger than MaxObjectBytes (put there by
+// whoever can write the directory) is refused, not read into memory.
+func TestDirGetBounded(t *testing.T) {
+	dir := t.TempDir()
+	b := bucket.NewDir("b", dir)
+	key := "AWSLogs/111111111111/CloudTrail/us-east-1/2026/12/06/huge.json.gz"
+	p := filepath.Join(dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sparse: no disk is used.
+	if err := f.Truncate(bucket.MaxObjectBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := b.Get(t.Context(), key); !errors.Is(err, bucket.ErrTooLarge) {
+		t.Fatalf("Get of a %d-byte object: %v, want ErrTooLarge", bucket.MaxObjectBytes+1, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -213,11 +214,18 @@ func (b *s3Bucket) Get(ctx context.Context, key string) (Object, error) {
 	}
 	defer out.Body.Close()
 	var buf bytes.Buffer
-	if n := aws.ToInt64(out.ContentLength); n > 0 {
+	n := aws.ToInt64(out.ContentLength)
+	if n > MaxObjectBytes {
+		return Object{}, fmt.Errorf("bucket %s: get %s: %w: %d bytes, more than %d", b.name, key, ErrTooLarge, n, MaxObjectBytes)
+	}
+	if n > 0 {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
-	if _, err := buf.ReadFrom(out.Body); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(out.Body, MaxObjectBytes+1)); err != nil {
 		return Object{}, b.wrap("get "+key, err)
+	}
+	if buf.Len() > MaxObjectBytes {
+		return Object{}, fmt.Errorf("bucket %s: get %s: %w: more than %d bytes", b.name, key, ErrTooLarge, MaxObjectBytes)
 	}
 	o := Object{
 		Key:             key,

@@ -356,21 +356,44 @@ func Gzip(b []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// Limits on what a gzip'd object may inflate to. Objects in a bucket are
+// untrusted: a few hundred kilobytes of gzip can inflate to gigabytes (a
+// "gzip bomb"), so every reader stops at a named limit, far above the sizes
+// CloudTrail and Cairn write.
+const (
+	// MaxDigestBytes bounds a digest file's JSON, which is held in memory.
+	// A digest lists each log file in about 400 bytes: 32 MiB is ~80,000
+	// log files in one digest interval of one account and Region, where
+	// CloudTrail writes a few dozen.
+	MaxDigestBytes = 32 << 20
+	// MaxLogFileBytes bounds a log file's JSON, which is hashed as it is
+	// inflated (never held whole). Cairn's log files hold at most 2,000
+	// records of at most 256 KB (500 MiB); CloudTrail's are far smaller.
+	MaxLogFileBytes = 1 << 30
+)
+
+// ErrTooLarge reports an object that inflates beyond its limit.
+var ErrTooLarge = errors.New("decompressed size is over the limit")
+
 // errTrailingData reports bytes after the first gzip member.
 var errTrailingData = errors.New("unexpected data after end of compressed stream")
 
-// gunzipFirst decompresses the first gzip member of b into h (when h is
-// non-nil) or into a returned buffer, and reports whether bytes follow the
-// member.
-func gunzipFirst(b []byte, w io.Writer) (trailing bool, err error) {
+// gunzipFirst decompresses the first gzip member of b into w, at most limit
+// bytes (else an error wrapping ErrTooLarge), and reports whether bytes
+// follow the member.
+func gunzipFirst(b []byte, w io.Writer, limit int64) (trailing bool, err error) {
 	r := bytes.NewReader(b) // an io.ByteReader: gzip reads no further than the member
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return false, err
 	}
 	zr.Multistream(false)
-	if _, err := io.Copy(w, zr); err != nil {
+	n, err := io.Copy(w, io.LimitReader(zr, limit+1))
+	if err != nil {
 		return false, err
+	}
+	if n > limit {
+		return false, fmt.Errorf("%w of %d bytes", ErrTooLarge, limit)
 	}
 	if err := zr.Close(); err != nil {
 		return false, err
@@ -379,11 +402,26 @@ func gunzipFirst(b []byte, w io.Writer) (trailing bool, err error) {
 }
 
 // Gunzip returns the decompressed first gzip member of b (like the CLI's
-// zlib.decompress(b, MAX_WBITS|16), which ignores anything after it).
+// zlib.decompress(b, MAX_WBITS|16), which ignores anything after it), at
+// most MaxDigestBytes of it: it reads digest files. It inflates twice —
+// first only counting — so that a gzip bomb costs time, never memory, and
+// a good file takes one buffer of its size.
 func Gunzip(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	if _, err := gunzipFirst(b, &out); err != nil {
+	var n byteCounter
+	if _, err := gunzipFirst(b, &n, MaxDigestBytes); err != nil {
+		return nil, err
+	}
+	out := bytes.NewBuffer(make([]byte, 0, int(n)+bytes.MinRead))
+	if _, err := gunzipFirst(b, out, MaxDigestBytes); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// byteCounter counts what is written to it.
+type byteCounter int64
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	*c += byteCounter(len(p))
+	return len(p), nil
 }

@@ -361,7 +361,7 @@ func TestSeal(t *testing.T) {
 		t.Error("Gzip is not deterministic")
 	}
 	var sink bytes.Buffer
-	if trailing, err := gunzipFirst(append(a, a...), &sink); err != nil || !trailing || !bytes.Equal(sink.Bytes(), ds[0].JSON) {
+	if trailing, err := gunzipFirst(append(a, a...), &sink, MaxDigestBytes); err != nil || !trailing || !bytes.Equal(sink.Bytes(), ds[0].JSON) {
 		t.Errorf("gunzipFirst of two members: trailing %v, err %v", trailing, err)
 	}
 }

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"os"
 	"path/filepath"
@@ -92,4 +93,70 @@ func FuzzVerifyDigest(f *testing.F) {
 			t.Fatalf("no result for the digest:\n%s", dumpReport(rep))
 		}
 	})
+}
+
+// FuzzVerifyLogFile: whatever a listed log file holds (gzip bombs, several
+// members, garbage), Verify reports it without panicking or failing, and
+// never calls it valid unless its inflated bytes have the listed hash.
+func FuzzVerifyLogFile(f *testing.F) {
+	k := testKey(f)
+	src := newMemSource()
+	o := trailOpts("", "", k)
+	_, logs := chain(f, src, k, o, testRegion, t0, 1, func(int) int { return 1 }, nil)
+	victim := logs[0][0]
+	good := src.obj(victim).body
+	f.Add(good)
+	f.Add(append(bytes.Clone(good), good...))
+	f.Add(gzipBomb(f, 4<<20))
+	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s := newMemSource()
+		for key, obj := range src.objs {
+			s.put(key, obj.body, obj.md)
+		}
+		s.put(victim, body, nil)
+		rep, err := Verify(context.Background(), s, verifyOpts(o, 1))
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		r := find(t, rep, KindLog, victim)
+		if r.Status == StatusValid && !bytes.Equal(body, good) {
+			if plain, err := Gunzip(body); err != nil || !bytes.Equal(plain, mustGunzip(t, good)) {
+				t.Fatalf("a changed log file is valid: %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzGunzip: the digest reader never panics and never returns more than
+// MaxDigestBytes.
+func FuzzGunzip(f *testing.F) {
+	f.Add(gzipBomb(f, MaxDigestBytes+1))
+	f.Add(gzipBomb(f, 1024))
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := Gunzip(b)
+		if err == nil && len(out) > MaxDigestBytes {
+			t.Fatalf("Gunzip returned %d bytes, over MaxDigestBytes", len(out))
+		}
+	})
+}
+
+// gzipBomb is n zero bytes, gzip'd (about 1/1000 of n).
+func gzipBomb(t testing.TB, n int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zero := make([]byte, 1<<20)
+	for n > 0 {
+		m := min(n, len(zero))
+		if _, err := zw.Write(zero[:m]); err != nil {
+			t.Fatal(err)
+		}
+		n -= m
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

@@ -58,6 +58,13 @@ type Options struct {
 	// Keys are the published keys; as the CLI, Verify uses those valid at
 	// some time in [Start, End+2h] (a zero ValidFrom or ValidTo is open).
 	Keys []PublicKey
+	// NewestFrom, when not zero, makes Verify look for each Region's
+	// newest valid digest (Report.Chains) among the digests that end at or
+	// after it even when they end before Start (see CheckCoverage).
+	NewestFrom time.Time
+	// Unlisted makes Verify report the log files that no valid digest
+	// lists (StatusUnlisted).
+	Unlisted bool
 }
 
 // Result kinds and statuses.
@@ -102,6 +109,10 @@ func (r Result) String() string {
 		return what + "\t" + r.Path + "\tINVALID: not found"
 	case StatusRestart:
 		return r.Problem
+	case StatusUncovered:
+		return "Digest files\t" + r.Path + "\tINVALID: " + r.Problem
+	case StatusUnlisted:
+		return what + "\t" + r.Path + "\tINVALID: " + r.Problem
 	default:
 		return what + "\t" + r.Path + "\t" + r.Status + ": " + r.Problem
 	}
@@ -112,7 +123,9 @@ func (r Result) String() string {
 type Report struct {
 	Results                      []Result
 	DigestsValid, DigestsInvalid int // invalid includes missing
-	LogsValid, LogsInvalid       int // invalid includes missing
+	LogsValid, LogsInvalid       int // invalid includes missing and unlisted
+	// Chains are the newest digests of each Region checked.
+	Chains []Chain
 }
 
 // OK reports whether nothing is invalid, missing or uncovered. A report with
@@ -121,7 +134,7 @@ type Report struct {
 func (r Report) OK() bool {
 	for _, x := range r.Results {
 		switch x.Status {
-		case StatusInvalid, StatusMissing, StatusGap:
+		case StatusInvalid, StatusMissing, StatusGap, StatusUncovered, StatusUnlisted:
 			return false
 		}
 	}
@@ -170,6 +183,7 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	}
 	v := &verifier{ctx: ctx, o: o, rep: &rep, root: src, sources: map[string]Source{o.Bucket: src}}
 	for _, region := range regions {
+		v.reg = newRegionState()
 		std, backfill, err := v.list(o.Bucket, region, o.Start, o.End)
 		if err != nil {
 			return rep, err
@@ -188,6 +202,18 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 				return rep, err
 			}
 		}
+		if err := v.findNewest(region); err != nil {
+			return rep, err
+		}
+		if o.Unlisted {
+			if err := v.extendListed(region); err != nil {
+				return rep, err
+			}
+			if err := v.unlisted(region); err != nil {
+				return rep, err
+			}
+		}
+		rep.Chains = append(rep.Chains, Chain{Account: o.Account, Region: region, Newest: v.reg.newest})
 	}
 	return rep, nil
 }
@@ -198,6 +224,7 @@ type verifier struct {
 	rep     *Report
 	root    Source
 	sources map[string]Source // by bucket; nil when unreadable
+	reg     *regionState      // the Region being checked
 }
 
 func s3Path(bucket, key string) string { return "s3://" + bucket + "/" + key }
@@ -211,7 +238,7 @@ func (v *verifier) add(r Result) {
 		v.rep.DigestsInvalid++
 	case r.Kind == KindLog && r.Status == StatusValid:
 		v.rep.LogsValid++
-	case r.Kind == KindLog && (r.Status == StatusInvalid || r.Status == StatusMissing):
+	case r.Kind == KindLog && (r.Status == StatusInvalid || r.Status == StatusMissing || r.Status == StatusUnlisted):
 		v.rep.LogsInvalid++
 	}
 }
@@ -327,11 +354,17 @@ func (v *verifier) load(src Source, bucket, key, region string, keys map[string]
 	if isNotFound(err) {
 		return nil, &problem{text: "not found", notFound: true}, nil
 	}
+	if errors.Is(err, ErrTooLarge) {
+		return nil, &problem{text: "invalid format: " + err.Error()}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("digest: get %s: %w", s3Path(bucket, key), err)
 	}
 	invalidFormat := &problem{text: "invalid format"}
 	inflated, err := Gunzip(body)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, &problem{text: fmt.Sprintf("invalid format: it inflates to more than %d bytes, the limit of a digest file", MaxDigestBytes)}, nil
+	}
 	if err != nil {
 		return nil, invalidFormat, nil
 	}
@@ -446,6 +479,12 @@ func (v *verifier) walk(region string, digests []string, keys map[string]PublicK
 			if d, p, err = v.load(src, bucket, key, region, keys, backfill); err != nil {
 				return err
 			}
+			if bucket == v.o.Bucket {
+				v.reg.loaded[key] = true
+			}
+			if d != nil {
+				v.reg.saw(d, backfill)
+			}
 		}
 		if p != nil {
 			r := Result{Path: path, Kind: KindDigest, Status: StatusInvalid, Problem: p.text}
@@ -481,6 +520,12 @@ func (v *verifier) walk(region string, digests []string, keys map[string]PublicK
 		}
 		if d.prevBucket == nil || d.prevKey == nil {
 			key, newer = popBefore(&digests, key), nil
+			if key == "" && !backfill {
+				v.reg.origin = d.start
+			}
+			if key != "" && !backfill {
+				v.reg.gaps = append(v.reg.gaps, [2]time.Time{keyTime(key), d.start})
+			}
 			if key != "" {
 				v.add(Result{Path: path, Kind: KindDigest, Status: StatusRestart,
 					Problem: fmt.Sprintf("No log files were delivered by CloudTrail between %s and %s", formatTime(keyTime(key)), formatTime(lastStart))})
@@ -519,12 +564,19 @@ func (v *verifier) checkLog(l wireLog) error {
 		v.add(Result{Path: path, Kind: KindLog, Status: StatusMissing, Problem: "not found"})
 		return nil
 	}
+	if errors.Is(err, ErrTooLarge) {
+		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid, Problem: "invalid format: " + err.Error()})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("digest: get %s: %w", path, err)
 	}
 	h := sha256.New()
-	trailing, err := gunzipFirst(body, h)
+	trailing, err := gunzipFirst(body, h, MaxLogFileBytes)
 	switch {
+	case errors.Is(err, ErrTooLarge):
+		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid,
+			Problem: fmt.Sprintf("invalid format: it inflates to more than %d bytes, the limit of a log file", MaxLogFileBytes)})
 	case err != nil:
 		v.add(Result{Path: path, Kind: KindLog, Status: StatusInvalid, Problem: "invalid format"})
 	case trailing:

@@ -540,3 +540,28 @@ type failingSource struct{ *memSource }
 func (failingSource) Get(context.Context, string) ([]byte, map[string]string, error) {
 	return nil, nil, errors.New("disk on fire")
 }
+
+// TestVerifyBoundsInflatedSizes: a digest or log file that inflates beyond
+// its limit is reported INVALID, and reading it stops at the limit.
+func TestVerifyBoundsInflatedSizes(t *testing.T) {
+	k := testKey(t)
+	src := newMemSource()
+	o := trailOpts("", "", k)
+	ds, _ := chain(t, src, k, o, testRegion, t0, 2, func(int) int { return 1 }, nil)
+	src.put(ds[1].File.DigestS3Object, gzipBomb(t, MaxDigestBytes+1), ds[1].Metadata)
+	rep := mustVerify(t, src, verifyOpts(o, 2))
+	if r := find(t, rep, KindDigest, ds[1].File.DigestS3Object); r.Status != StatusInvalid || !strings.Contains(r.Problem, "inflates to more than") {
+		t.Errorf("gzip bomb digest: %+v\n%s", r, dumpReport(rep))
+	}
+	if _, err := Gunzip(gzipBomb(t, MaxDigestBytes+1)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Gunzip of a bomb: %v, want ErrTooLarge", err)
+	}
+	var n countWriter
+	if _, err := gunzipFirst(gzipBomb(t, 3<<20), &n, 1<<20); !errors.Is(err, ErrTooLarge) || n > 1<<20+1 {
+		t.Errorf("gunzipFirst of a log bomb: %v after %d bytes", err, n)
+	}
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }

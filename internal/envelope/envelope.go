@@ -63,46 +63,104 @@ func Seal(keys Keys, keyARN string, plain []byte) ([]byte, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, err
 	}
-	h, _ := json.Marshal(header{KMSKeyID: keyARN, Algorithm: "AES-256-GCM", EncryptedDataKey: wrapped, IV: iv})
+	h, _ := json.Marshal(header{KMSKeyID: keyARN, Algorithm: Algorithm, EncryptedDataKey: wrapped, IV: iv})
 	out := append([]byte(Magic), h...)
 	out = append(out, '\n')
 	return aead.Seal(out, iv, plain, []byte(keyARN)), nil
 }
 
-// Open decrypts a sealed file.
+// Sizes of a sealed file's parts. Open checks each before it uses it: the
+// file comes from a bucket, so any of them may be wrong.
+const (
+	// KeySize is the length of a master key and of a data key (AES-256).
+	KeySize = 32
+	// NonceSize is GCM's standard nonce length: the IV and the nonce in
+	// front of the wrapped data key.
+	NonceSize = 12
+	// TagSize is GCM's authentication tag, at the end of every ciphertext.
+	TagSize = 16
+	// WrappedKeySize is encryptedDataKey's length: nonce, key, tag.
+	WrappedKeySize = NonceSize + KeySize + TagSize
+	// MaxHeaderBytes bounds the header line (a key ARN and two short
+	// base64 fields: a few hundred bytes).
+	MaxHeaderBytes = 8 << 10
+	// MaxKeyIDBytes bounds the kmsKeyId (a KMS key ARN is under 300 bytes).
+	MaxKeyIDBytes = 2048
+	// MaxSealedBytes bounds a sealed file that Open is given by a reader
+	// that checks sizes first (cairn decrypt): sealed gzip'd log files are
+	// tens of megabytes at most.
+	MaxSealedBytes = 256 << 20
+)
+
+// Algorithm is the only content encryption a sealed file may name.
+const Algorithm = "AES-256-GCM"
+
+// Open decrypts a sealed file. Every length in it (header, key id, IV,
+// wrapped data key, ciphertext) is checked first, with an error that names
+// the field: a damaged or hostile file gets an error, never a panic.
 func Open(keys Keys, sealed []byte) ([]byte, error) {
-	if !IsSealed(sealed) {
-		return nil, errors.New("envelope: not a sealed file")
-	}
-	rest := sealed[len(Magic):]
-	nl := bytes.IndexByte(rest, '\n')
-	if nl < 0 {
-		return nil, errors.New("envelope: no header")
-	}
-	var h header
-	if err := json.Unmarshal(rest[:nl], &h); err != nil {
-		return nil, fmt.Errorf("envelope: header: %w", err)
-	}
-	if h.Algorithm != "AES-256-GCM" {
-		return nil, fmt.Errorf("envelope: unknown algorithm %q", h.Algorithm)
+	h, body, err := parse(sealed)
+	if err != nil {
+		return nil, err
 	}
 	master, err := keys.Material(h.KMSKeyID)
 	if err != nil {
 		return nil, err
 	}
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("envelope: the key material of %s is %d bytes, want %d", h.KMSKeyID, len(master), KeySize)
+	}
 	dataKey, err := open(master, h.EncryptedDataKey, []byte(h.KMSKeyID))
 	if err != nil {
 		return nil, fmt.Errorf("envelope: data key of %s: %w", h.KMSKeyID, err)
+	}
+	if len(dataKey) != KeySize {
+		return nil, fmt.Errorf("envelope: the data key of %s is %d bytes, want %d", h.KMSKeyID, len(dataKey), KeySize)
 	}
 	aead, err := gcm(dataKey)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := aead.Open(nil, h.IV, rest[nl+1:], []byte(h.KMSKeyID))
+	plain, err := aead.Open(nil, h.IV, body, []byte(h.KMSKeyID))
 	if err != nil {
 		return nil, fmt.Errorf("envelope: %w", err)
 	}
 	return plain, nil
+}
+
+// parse splits a sealed file into its checked header and its ciphertext.
+func parse(sealed []byte) (header, []byte, error) {
+	var h header
+	if !IsSealed(sealed) {
+		return h, nil, errors.New("envelope: not a sealed file")
+	}
+	rest := sealed[len(Magic):]
+	nl := bytes.IndexByte(rest[:min(len(rest), MaxHeaderBytes+1)], '\n')
+	if nl < 0 {
+		if len(rest) > MaxHeaderBytes {
+			return h, nil, fmt.Errorf("envelope: header longer than %d bytes", MaxHeaderBytes)
+		}
+		return h, nil, errors.New("envelope: no header")
+	}
+	if err := json.Unmarshal(rest[:nl], &h); err != nil {
+		return h, nil, fmt.Errorf("envelope: header: %w", err)
+	}
+	body := rest[nl+1:]
+	switch {
+	case h.Algorithm != Algorithm:
+		return h, nil, fmt.Errorf("envelope: unknown algorithm %q", h.Algorithm)
+	case h.KMSKeyID == "":
+		return h, nil, errors.New("envelope: header: no kmsKeyId")
+	case len(h.KMSKeyID) > MaxKeyIDBytes:
+		return h, nil, fmt.Errorf("envelope: header: kmsKeyId is %d bytes, at most %d", len(h.KMSKeyID), MaxKeyIDBytes)
+	case len(h.IV) != NonceSize:
+		return h, nil, fmt.Errorf("envelope: header: iv is %d bytes, want %d", len(h.IV), NonceSize)
+	case len(h.EncryptedDataKey) != WrappedKeySize:
+		return h, nil, fmt.Errorf("envelope: header: encryptedDataKey is %d bytes, want %d", len(h.EncryptedDataKey), WrappedKeySize)
+	case len(body) < TagSize:
+		return h, nil, fmt.Errorf("envelope: ciphertext is %d bytes, shorter than its %d-byte tag", len(body), TagSize)
+	}
+	return h, body, nil
 }
 
 func gcm(key []byte) (cipher.AEAD, error) {
@@ -130,8 +188,8 @@ func open(key, sealed, ad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sealed) < aead.NonceSize() {
-		return nil, errors.New("short data key")
+	if len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return nil, fmt.Errorf("sealed key is %d bytes, shorter than a nonce and a tag", len(sealed))
 	}
 	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], ad)
 }

@@ -514,6 +514,10 @@ type logRecordName struct {
 	EventID   string `json:"eventID"`
 }
 
+// maxLogFileBytes bounds what a log file may inflate to (as cairn verify's
+// digest.MaxLogFileBytes): a gzip bomb in the bucket stops there.
+const maxLogFileBytes = 1 << 30
+
 // readLogFileNames reads a gzip'd CloudTrail log file and returns the
 // eventName and eventID of its records.
 func readLogFileNames(path string) ([]logRecordName, error) {
@@ -529,7 +533,8 @@ func readLogFileNames(path string) ([]logRecordName, error) {
 	var lf struct {
 		Records []logRecordName `json:"Records"`
 	}
-	if err := json.NewDecoder(zr).Decode(&lf); err != nil {
+	// The file is in a bucket: bound what it may inflate to.
+	if err := json.NewDecoder(io.LimitReader(zr, maxLogFileBytes)).Decode(&lf); err != nil {
 		return nil, fmt.Errorf("not a CloudTrail log file: %w", err)
 	}
 	return lf.Records, nil

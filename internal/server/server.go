@@ -52,6 +52,9 @@ type Options struct {
 	MaxInflightIngest int
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
+	// Coverage tells cairn verify which digest chains a trail has (see
+	// serveTrailCoverage).
+	Coverage Coverage
 }
 
 // maxAPIBytes bounds a CloudTrail API request body.
@@ -111,6 +114,7 @@ func New(o Options) *Server {
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
+	s.ops[coverageOp] = operation{readOnly: true, handle: s.trailCoverage}
 	if o.Keys != nil {
 		s.ops["ListPublicKeys"] = operation{readOnly: true, handle: s.listPublicKeys}
 	}
@@ -122,6 +126,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{$}", s.serveAPI)
 	mux.HandleFunc("POST /v1/events", s.serveIngest)
+	mux.HandleFunc("POST /v1/trail-coverage", s.serveTrailCoverage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

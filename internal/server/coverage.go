@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+// Coverage is what the server's configuration says about which digest
+// chains a trail has: the served regions (a multi-region trail's), the
+// organization (an organization trail's accounts) and the digest cadence.
+type Coverage struct {
+	Regions        []string
+	OrganizationID string
+	Members        []string
+	DigestInterval time.Duration
+}
+
+// coverageOp is the name under which a coverage request is authorized
+// ("cloudtrail:GetTrailCoverage", allowed by "cloudtrail:Get*") and
+// recorded.
+const coverageOp = "GetTrailCoverage"
+
+// trailCoverage is the answer of POST /v1/trail-coverage.
+type trailCoverage struct {
+	TrailARN       string
+	OrganizationId string `json:",omitempty"`
+	// Accounts and Regions are the accounts and regions the trail has a
+	// digest chain for: every member account of an organization trail
+	// (only the caller's own when the caller is a member, not the owner),
+	// every served region of a multi-region trail.
+	Accounts, Regions     []string
+	DigestIntervalSeconds int64
+}
+
+// serveTrailCoverage is POST /v1/trail-coverage, body {"Name": trail}: a
+// Cairn extension that tells `cairn verify` which accounts and regions a
+// trail covers, so that it does not take them from the bucket, where an
+// attacker can delete a whole region or account. SigV4-signed (service
+// cloudtrail); authorized and recorded as the operation GetTrailCoverage.
+func (s *Server) serveTrailCoverage(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := newRequestID()
+	fail := func(err error) {
+		s.opts.Metrics.Request(coverageOp, awsproto.As(err).Code, time.Since(start))
+		awsproto.WriteError(w, requestID, err)
+	}
+	body, err := readBody(w, r, maxAPIBytes)
+	if err != nil {
+		fail(err)
+		return
+	}
+	p, region, err := s.authenticate(r, body, "cloudtrail")
+	if err != nil {
+		fail(err)
+		return
+	}
+	resp, err := s.invoke(&call{op: coverageOp, principal: p, region: region, body: body, requestID: requestID, r: r})
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.opts.Metrics.Request(coverageOp, "OK", time.Since(start))
+	awsproto.WriteJSON(w, requestID, resp)
+}
+
+// trailCoverage answers a coverage request for a trail the caller can see.
+func (s *Server) trailCoverage(ctx context.Context, c *call) (any, error) {
+	in, err := decode[nameInput](c)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.opts.Trails.GetTrail(ctx, caller(c), str(in.Name))
+	if err != nil {
+		return nil, err
+	}
+	c.about(t.TrailARN)
+	p, err := trail.ParseARN(t.TrailARN)
+	if err != nil {
+		return nil, err
+	}
+	cov := s.opts.Coverage
+	out := trailCoverage{TrailARN: t.TrailARN, Regions: []string{t.HomeRegion}, Accounts: []string{p.Account},
+		DigestIntervalSeconds: int64(cov.DigestInterval / time.Second)}
+	if t.IsMultiRegionTrail && len(cov.Regions) > 0 {
+		out.Regions = slices.Clone(cov.Regions)
+	}
+	// As delivery does: an organization trail has a chain for each member.
+	if t.IsOrganizationTrail && len(cov.Members) > 0 {
+		out.OrganizationId = cov.OrganizationID
+		switch {
+		case c.principal.Account == p.Account:
+			out.Accounts = slices.Clone(cov.Members)
+		case slices.Contains(cov.Members, c.principal.Account):
+			out.Accounts = []string{c.principal.Account}
+		}
+	}
+	return out, nil
+}
