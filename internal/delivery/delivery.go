@@ -354,20 +354,12 @@ func (e *Engine) DeliveryStatus(ctx context.Context, t *trail.Trail, region stri
 
 // regions are the regions a trail delivers.
 func (e *Engine) regions(t *trail.Trail) []string {
-	if t.IsMultiRegionTrail {
-		return e.cfg.Regions
-	}
-	return []string{t.HomeRegion}
+	return trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, e.cfg.Regions)
 }
 
 // accounts are the accounts whose events a trail takes.
 func (e *Engine) accounts(t *trail.Trail) []string {
-	if t.IsOrganizationTrail {
-		if m := e.cfg.OrganizationMembers(); len(m) > 0 {
-			return m
-		}
-	}
-	return []string{t.Account}
+	return trail.CoveredAccounts(t.IsOrganizationTrail, t.Account, e.cfg.OrganizationMembers())
 }
 
 // globalSources are the services whose events are global: recorded in the

@@ -84,18 +84,13 @@ func (s *Server) trailCoverage(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	cov := s.opts.Coverage
-	out := trailCoverage{TrailARN: t.TrailARN, Regions: []string{t.HomeRegion}, Accounts: []string{p.Account},
-		DigestIntervalSeconds: int64(cov.DigestInterval / time.Second)}
-	if t.IsMultiRegionTrail && len(cov.Regions) > 0 {
-		out.Regions = slices.Clone(cov.Regions)
-	}
-	// As delivery does: an organization trail has a chain for each member.
+	// The same rule as delivery's: the chains the trail keeps.
+	out := trailCoverage{TrailARN: t.TrailARN, Regions: slices.Clone(trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, cov.Regions)),
+		Accounts: slices.Clone(trail.CoveredAccounts(t.IsOrganizationTrail, p.Account, cov.Members)), DigestIntervalSeconds: int64(cov.DigestInterval / time.Second)}
 	if t.IsOrganizationTrail && len(cov.Members) > 0 {
 		out.OrganizationId = cov.OrganizationID
-		switch {
-		case c.principal.Account == p.Account:
-			out.Accounts = slices.Clone(cov.Members)
-		case slices.Contains(cov.Members, c.principal.Account):
+		// A member account sees (and checks) only its own chains.
+		if c.principal.Account != p.Account && slices.Contains(cov.Members, c.principal.Account) {
 			out.Accounts = []string{c.principal.Account}
 		}
 	}

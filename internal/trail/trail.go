@@ -271,3 +271,22 @@ func tagChars(s string) bool {
 func notFound(nameOrARN, account string) error {
 	return awsproto.Errorf("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, account)
 }
+
+// CoveredRegions are the regions a trail records (and keeps a digest chain
+// for): every served region for a multi-region trail, else its home region.
+// Delivery and `cairn verify`'s coverage answer share this rule.
+func CoveredRegions(multiRegion bool, home string, served []string) []string {
+	if multiRegion && len(served) > 0 {
+		return served
+	}
+	return []string{home}
+}
+
+// CoveredAccounts are the accounts whose events a trail takes (and keeps a
+// digest chain for): every member for an organization trail, else its own.
+func CoveredAccounts(organization bool, own string, members []string) []string {
+	if organization && len(members) > 0 {
+		return members
+	}
+	return []string{own}
+}
