@@ -81,7 +81,9 @@ func TestLoadFull(t *testing.T) {
 			Account: "111111111111",
 			URL:     "file:///var/lib/cairn/logs/audit.jsonl",
 		}},
-		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64},
+		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64,
+			BodyReadTimeout: Duration{10 * time.Second}, UnauthenticatedBodyBytes: 64 << 20,
+			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load mismatch\n got: %+v\nwant: %+v", got, want)
