@@ -168,7 +168,8 @@ var errTooLarge = errors.New("request body too large")
 
 // readGrowing reads rd to its end: size bytes when size is not negative (a
 // Content-Length, at most limit), else at most limit. Its buffer starts at
-// most firstBodyBuffer and doubles as bytes arrive; with a hold, each
+// most firstBodyBuffer; once that is full it becomes size bytes, or, size
+// unknown, doubles as bytes arrive. With a hold, each
 // buffer's size is reserved before it is made, as much of the doubling as
 // the hold's bounds allow (the smaller buffer it replaces is garbage once
 // copied, so a body of the bounds' size still fits), and a buffer that
@@ -190,6 +191,9 @@ fill:
 	for int64(len(buf)) < end {
 		if len(buf) == cap(buf) {
 			next := min(max(2*int64(cap(buf)), firstBodyBuffer), end)
+			if size >= 0 && cap(buf) > 0 {
+				next = end // the body is arriving: one buffer for the rest
+			}
 			if h != nil {
 				var ok bool
 				if next, ok = h.grow(next, int64(len(buf))+1); !ok {

@@ -287,20 +287,20 @@ func TestUnauthenticatedBytes(t *testing.T) {
 	resp, b := readAnswer(t, c)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 
-	// Two addresses of 128 KiB each hold 256 KiB of the 300: a third
-	// address's 128 KiB buffer does not fit.
+	// Two addresses of 150 KiB each hold all 300 KiB: a third address's
+	// first buffer does not fit.
 	part := bytes.Repeat([]byte(" "), 100<<10)
 	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 150<<10, nil, part)
 	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 150<<10, nil, part)
-	waitFor(t, "two addresses to hold 128 KiB each", func() bool {
+	waitFor(t, "two addresses to hold 150 KiB each", func() bool {
 		total, _, _ := e.srv.preAuth.inUse("")
-		return total == 256<<10
+		return total == 300<<10
 	})
 	c = rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", 150<<10, nil, part)
 	resp, b = readAnswer(t, c)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
-	if total, _, _ := e.srv.preAuth.inUse(""); total != 256<<10 {
-		t.Fatalf("a refused request left %d bytes held, want 256 KiB", total)
+	if total, _, _ := e.srv.preAuth.inUse(""); total != 300<<10 {
+		t.Fatalf("a refused request left %d bytes held, want 300 KiB", total)
 	}
 }
 
