@@ -61,12 +61,12 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 		return s.receiveDeclared(w, r, limit, hash, admit)
 	}
 	if r.ContentLength > limit {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
 	h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
 	if !ok {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, tooManyRequests()
 	}
 	body, err := s.readBody(w, r, limit, h)
@@ -90,21 +90,21 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit int64, hash string, admit admitFunc) (*signedRequest, func(), error) {
 	res, err := s.verifier.VerifyDeclared(r, s.opts.Now())
 	if err != nil {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, signatureError(err)
 	}
 	p, err := s.principal(res.AccessKeyID)
 	if err != nil {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, err
 	}
 	if r.ContentLength > limit {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
 	release, err := admit(p)
 	if err != nil {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, nil, err
 	}
 	body, err := s.readBody(w, r, limit, nil)
@@ -121,11 +121,20 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 }
 
 // refuseUnread prepares the answer to a request refused before its body
-// was read: the connection closes after the answer, and the server waits
-// for the unread body at most BodyReadTimeout.
-func (s *Server) refuseUnread(w http.ResponseWriter) {
-	w.Header().Set("Connection", "close")
+// was read: an HTTP/1 connection closes after the answer, and the server
+// waits for the unread body at most BodyReadTimeout. (An HTTP/2 stream
+// ends alone; Connection: close there would end every stream.)
+func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request) {
+	closeAfter(w, r)
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+}
+
+// closeAfter closes an HTTP/1 connection after the answer: its request's
+// body was not read to its end.
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor < 2 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // readBody reads r's body, at most limit bytes, within BodyReadTimeout.
@@ -134,14 +143,14 @@ func (s *Server) refuseUnread(w http.ResponseWriter) {
 // with 429. A failed read closes the connection after the answer.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, h *hold) ([]byte, error) {
 	if r.ContentLength > limit {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		return nil, tooLarge(limit)
 	}
 	rc := http.NewResponseController(w)
 	deadline := rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout)) == nil
 	body, err := readGrowing(r.Body, r.ContentLength, limit, h)
 	if err != nil {
-		w.Header().Set("Connection", "close")
+		closeAfter(w, r)
 		switch {
 		case errors.Is(err, errOverBudget):
 			return nil, tooManyRequests()

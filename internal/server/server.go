@@ -247,7 +247,7 @@ func (s *Server) boundForms(next http.Handler) http.Handler {
 			}
 		}
 		if !ok {
-			s.refuseUnread(w)
+			s.refuseUnread(w, r)
 			writeError(w, newRequestID(), tooManyRequests())
 			return
 		}
@@ -273,7 +273,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := awsproto.Operation(r.Header.Get("X-Amz-Target"))
 	if !ok || !awsproto.Operations[name] {
-		s.refuseUnread(w)
+		s.refuseUnread(w, r)
 		fail(awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
