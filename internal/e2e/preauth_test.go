@@ -46,12 +46,21 @@ func headOnly(c net.Conn, srv *Server, path string, contentLength int, extra str
 	return err
 }
 
-// firstLine reads the status line the server sends first on c: "HTTP/1.1
-// 100 Continue" once a handler starts reading the body, or a final answer.
-func firstLine(c net.Conn) (string, error) {
+// heldConn is a connection of holdIngest and the reader of its answers.
+type heldConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+// firstLine reads the status line the server sends first: "HTTP/1.1 100
+// Continue" once a handler starts reading the body, or a final answer.
+func (c heldConn) firstLine() (string, error) {
 	c.SetReadDeadline(time.Now().Add(60 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := c.r.ReadString('\n')
+	if strings.HasPrefix(line, "HTTP/1.1 100") {
+		c.r.ReadString('\n') // the blank line ending the 100 answer
+	}
 	return strings.TrimSpace(line), err
 }
 
@@ -59,21 +68,22 @@ func firstLine(c net.Conn) (string, error) {
 // head of POST /v1/events announcing a 1,000,000-byte body (and Expect:
 // 100-continue, so that the server says when a handler starts reading it)
 // and then nothing. It returns once the server has answered every head,
-// with how many are being read (held) and how many were refused.
-func holdIngest(t *testing.T, srv *Server, from string, n int) (held, refused int) {
+// with the connections being read (held) and how many were refused.
+func holdIngest(t *testing.T, srv *Server, from string, n int) (held []heldConn, refused int) {
 	t.Helper()
-	conns := make([]net.Conn, n)
+	conns := make([]heldConn, n)
 	for i := range conns {
-		conns[i] = dialFrom(t, srv, from)
-		if err := headOnly(conns[i], srv, "/v1/events", 1_000_000, "Expect: 100-continue\r\n"); err != nil {
+		c := dialFrom(t, srv, from)
+		conns[i] = heldConn{c, bufio.NewReader(c)}
+		if err := headOnly(c, srv, "/v1/events", 1_000_000, "Expect: 100-continue\r\n"); err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
 	}
 	for i, c := range conns {
-		line, err := firstLine(c)
+		line, err := c.firstLine()
 		switch {
 		case strings.HasPrefix(line, "HTTP/1.1 100"):
-			held++
+			held = append(held, c)
 		case strings.HasPrefix(line, "HTTP/1.1 4"), err != nil && line == "":
 			refused++
 		default:
@@ -94,7 +104,7 @@ func TestUnauthenticatedIngestHoldsNoSlot(t *testing.T) {
 	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 
 	held, refused := holdIngest(t, srv, "127.0.0.2", 80)
-	t.Logf("80 bodiless requests from 127.0.0.2: %d being read, %d refused", held, refused)
+	t.Logf("80 bodiless requests from 127.0.0.2: %d being read, %d refused", len(held), refused)
 	res := srv.Ingest(t, AdminKey, AdminSecret, Record("WhileHeld", "preauth.example.com", "us-east-1", at, nil))
 	if res.Accepted != 1 || len(res.Failed) != 0 {
 		t.Fatalf("signed ingest while unsigned requests wait: %+v", res)
@@ -104,7 +114,7 @@ func TestUnauthenticatedIngestHoldsNoSlot(t *testing.T) {
 	// request declares its payload hash (X-Amz-Content-Sha256): its
 	// signature is checked before its body is read.
 	held, refused = holdIngest(t, srv, "127.0.0.1", 80)
-	t.Logf("80 bodiless requests from 127.0.0.1: %d being read, %d refused", held, refused)
+	t.Logf("80 bodiless requests from 127.0.0.1: %d being read, %d refused", len(held), refused)
 	body, _ := json.Marshal(map[string]any{"Records": []any{Record("SameAddress", "preauth.example.com", "us-east-1", at, nil)}})
 	status, b := postDeclared(t, srv, AdminKey, AdminSecret, "/v1/events", body, nil)
 	if status != http.StatusOK || !strings.Contains(string(b), `"accepted":1`) {
@@ -265,4 +275,72 @@ func TestUnauthenticatedBodiesBoundedMemory(t *testing.T) {
 	if _, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{MaxResults: aws.Int32(1)}); err != nil {
 		t.Fatalf("LookupEvents after the flood: %v", err)
 	}
+}
+
+// TestUnauthenticatedLimitsFromConfig: the limits on requests not yet
+// authenticated are taken from the config file's limits section.
+func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: StandardConfig + `limits:
+  max_body_bytes: 1048576
+  body_read_timeout: 2s
+  unauthenticated_requests_per_address: 2
+  unauthenticated_bytes_per_address: 1048576
+  unauthenticated_body_bytes: 2097152
+`})
+	// Two requests of an address are read; the third is refused.
+	held, refused := holdIngest(t, srv, "127.0.0.2", 3)
+	if len(held) != 2 || refused != 1 {
+		t.Fatalf("3 bodiless requests with 2 allowed an address: %d read, %d refused", len(held), refused)
+	}
+	// Their bodies do not arrive within body_read_timeout.
+	for _, c := range held {
+		c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		resp, err := http.ReadResponse(c.r, nil)
+		if err != nil {
+			t.Fatalf("held request: no answer: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "SerializationException") ||
+			!strings.Contains(string(b), "did not arrive within 2s") {
+			t.Fatalf("held request: HTTP %d %s, want SerializationException after 2s", resp.StatusCode, b)
+		}
+	}
+
+	// One address may buffer 1 MiB, and all 2 MiB: while a body of 1 MiB
+	// is being read, a second request of that address is refused; while
+	// two addresses' are, a third address's request is refused.
+	fill := func(from string) {
+		c := dialFrom(t, srv, from)
+		if err := headOnly(c, srv, "/v1/events", 1<<20, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(bytes.Repeat([]byte(" "), 1<<20-1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRefused := func(from, why string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			held, refused := holdIngest(t, srv, from, 1)
+			if refused == 1 {
+				return
+			}
+			held[0].Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("a request from %s is still read %s", from, why)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	fill("127.0.0.3")
+	waitRefused("127.0.0.3", "while its address holds 1 MiB")
+	if held, refused := holdIngest(t, srv, "127.0.0.4", 1); len(held) != 1 || refused != 0 {
+		t.Fatalf("a request of another address: %d read, %d refused", len(held), refused)
+	} else {
+		held[0].Close()
+	}
+	fill("127.0.0.4")
+	waitRefused("127.0.0.5", "while two addresses hold 2 MiB")
 }
