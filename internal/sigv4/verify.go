@@ -4,7 +4,10 @@
 //
 // Only the Authorization header form is supported (not presigned URLs or
 // streaming/chunked payload signatures). The canonical request is rebuilt
-// from what Go's net/http server hands the handler; see Verify.
+// from what Go's net/http server hands the handler; see Verify. As AWS
+// wants, every x-amz-* header of a request must be signed. A request that
+// declares its payload hash (X-Amz-Content-Sha256) can be verified before
+// its body is read (Verifier.VerifyDeclared, then CheckPayload).
 package sigv4
 
 import (
