@@ -195,13 +195,13 @@ func TestUnauthenticatedBodiesBoundedMemory(t *testing.T) {
 		conns = 300
 		size  = 1 << 20
 	)
-	// The bound is generous: 64 MiB of bodies with the garbage of their
-	// first buffers took the server 71 MiB more (236 MiB in a -race build,
-	// which shadows what it reads); 300 MiB of bodies took 222 MiB more
-	// (703 MiB with -race) before the bounds.
+	// The bound is generous, half-way: 64 MiB of bodies with the garbage
+	// of their first buffers took the server 71 MiB more (236 MiB in a
+	// -race build, which shadows what it reads); 300 MiB of bodies took
+	// 222 MiB more (621 to 703 MiB with -race) before the bounds.
 	boundKB := int64(150 << 10)
 	if os.Getenv("CAIRN_E2E_NORACE") == "" {
-		boundKB = 400 << 10
+		boundKB = 450 << 10
 	}
 	body := bytes.Repeat([]byte(" "), size-1)
 	answers := make([]string, conns)
