@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/proxy"
 	"github.com/cairn-audit/cairn/internal/spool"
 )
@@ -28,10 +29,19 @@ signed kept) and is recorded as a CloudTrail event after the response.
 AWS-style services (S3-compatible stores, AWS emulators, anything spoken to
 with SigV4) are understood per protocol: JSON (X-Amz-Target), query
 (Action=…), S3's REST API and the REST-JSON APIs of the AWS models; the
-caller is the access key of the signature (the server names its user), the
-service and region come from the credential scope. A plain HTTP API is
-described in --config (routes to operations, the caller's header or JWT
-claim).
+caller is the access key of the signature, named as its IAM user only when
+the server, which knows the key's secret, verified the signature
+(additionalEventData.SignatureVerified); the service and region come from
+the credential scope. A plain HTTP API is described in --config (routes to
+operations, the caller's header or JWT claim). Values of sensitive names
+(password, secret, token, api-key, private-key, passwd, pwd, auth, session,
+sig, access_key… in any spelling) are recorded as
+HIDDEN_DUE_TO_SECURITY_REASONS in both modes.
+
+Behind load balancers or other proxies, --trust-forwarded takes the
+caller's address from X-Forwarded-For: the entry --trusted-proxies hops
+from its right (default 1: the address the nearest proxy appended). What a
+client writes itself at the left is never taken.
 
 Events are written to a durable spool in --spool-dir first and sent from
 there to the Cairn server at --server (POST /v1/events, signed with
@@ -52,7 +62,8 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", "", "`account` that owns events of callers the server cannot identify (default: the proxy credentials' account)")
 	region := fs.String("region", "us-east-1", "`region` of calls that name none (unsigned calls, plain HTTP)")
 	globalRegion := fs.String("global-region", "us-east-1", "`region` where calls of global services (IAM, STS, CloudFront…) are recorded")
-	trustForwarded := fs.Bool("trust-forwarded", false, "take the caller's address from X-Forwarded-For")
+	trustForwarded := fs.Bool("trust-forwarded", false, "take the caller's address from X-Forwarded-For, as the proxies in front of this one (--trusted-proxies) wrote it")
+	trustedProxies := fs.Int("trusted-proxies", 1, "with --trust-forwarded: how many proxies in front of this one append to X-Forwarded-For; the caller is that many `hops` from its right")
 	spoolMax := fs.Int64("spool-max-bytes", 256<<20, "most `bytes` of unsent events kept in the spool")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM); events then carry tlsDetails")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
@@ -66,6 +77,12 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	if *upstream == "" || *server == "" || *spoolDir == "" {
 		return fail("--upstream, --server and --spool-dir are required")
+	}
+	if flagSet(fs, "trusted-proxies") && !*trustForwarded {
+		return fail("--trusted-proxies needs --trust-forwarded")
+	}
+	if *trustedProxies < 1 {
+		return fail("--trusted-proxies must be at least 1")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fail("--tls-cert and --tls-key go together")
@@ -84,13 +101,17 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 			return fail("%v", err)
 		}
 	}
+	// The spool holds recorded requests: private to this user, like a data dir.
+	if err := privdir.Prepare(*spoolDir, privdir.Options{What: "spool directory", Log: log}); err != nil {
+		return fail("%v", err)
+	}
 	sp, err := spool.Open(*spoolDir, spool.Options{MaxBytes: *spoolMax, Logger: log})
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer sp.Close()
 	p, err := proxy.New(proxy.Options{Upstream: up, Recorder: sp, Account: *account, Region: *region,
-		GlobalRegion: *globalRegion, TrustForwarded: *trustForwarded, HTTP: httpCfg, Log: log})
+		GlobalRegion: *globalRegion, TrustForwarded: *trustForwarded, TrustedProxies: *trustedProxies, HTTP: httpCfg, Log: log})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -139,4 +160,11 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

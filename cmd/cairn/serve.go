@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
@@ -46,6 +48,10 @@ Credentials: a config file's accounts; or, without them, the administrator
 "admin" of account CAIRN_ACCOUNT_ID (default 123456789012) whose key pair is
 CAIRN_ACCESS_KEY_ID / CAIRN_SECRET_ACCESS_KEY; or, with neither, a key pair
 generated on first start and kept in <data-dir>/admin-credentials (mode 0600).
+
+The data directory holds the digest signing keys and credentials: it is
+created with mode 0700, files in it 0600; a data directory other users may
+read (group or world permissions) is refused until you chmod 700 it.
 
 Flags (each also settable in the config file; a flag wins):
 `
@@ -84,6 +90,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
+	if err := privdir.Prepare(cfg.DataDir, privdir.Options{What: "data directory", Skip: sharedInDataDir(cfg), Log: log}); err != nil {
+		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
+		return 1
+	}
 	if len(cfg.Accounts) == 0 {
 		var err error
 		if cfg, err = quickStart(cfg, stdout); err != nil {
@@ -107,6 +117,28 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// sharedInDataDir reports which paths in the data directory hold what is
+// meant to be read by others, and keep the modes they have: directory
+// buckets (<data_dir>/buckets, and a configured file:// bucket inside the
+// data directory), whose log files consumers such as a SIEM read. They are
+// still reachable only through the data directory, which is private: a
+// bucket others must read belongs outside it (a file:// URL).
+func sharedInDataDir(cfg *config.Config) func(rel string) bool {
+	shared := map[string]bool{"buckets": true}
+	if base, err := filepath.Abs(cfg.DataDir); err == nil {
+		for _, b := range cfg.Buckets {
+			u, err := url.Parse(b.URL)
+			if err != nil || u.Scheme != "file" {
+				continue
+			}
+			if rel, err := filepath.Rel(base, filepath.Clean(u.Path)); err == nil && rel != "." && filepath.IsLocal(rel) {
+				shared[filepath.ToSlash(rel)] = true
+			}
+		}
+	}
+	return func(rel string) bool { return shared[rel] }
 }
 
 // servePprof serves the profiler on its own listener, apart from the API.
@@ -231,7 +263,6 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
 	dir := auth.NewDirectory(cfg)
-	ing.SetIdentify(dir.Identity)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
 	engine := delivery.New(st, trails, buckets, cfg, log)
@@ -261,7 +292,20 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBytesPerAddress:    cfg.Limits.UnauthenticatedBytesPerAddress,
 		UnauthenticatedRequestsPerAddress: cfg.Limits.UnauthenticatedRequestsPerAddress,
 	})
-	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st}))
+	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+		// Sign-ins are recorded as the server's own API calls are: durable
+		// before the browser hears back.
+		Record: func(ctx context.Context, account string, record []byte) error {
+			return ing.Record(ctx, account, record, true)
+		},
+		GlobalRegion: cfg.GlobalRegion,
+		SignIn: console.SignInLimits{
+			FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
+			FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
+			FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
+			MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
+		},
+	}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

@@ -89,6 +89,35 @@ type Config struct {
 	LogGroups []LogGroup `yaml:"log_groups"`
 	// Limits bounds request sizes.
 	Limits Limits `yaml:"limits"`
+	// Console tunes the web console.
+	Console Console `yaml:"console"`
+}
+
+// Console tunes the web console.
+type Console struct {
+	// SignIn slows down guessing at the sign-in form.
+	SignIn SignIn `yaml:"sign_in"`
+}
+
+// SignIn says how failed console sign-ins are slowed down. The first
+// FailuresPerKey failures of one access key from one address (and the
+// first FailuresPerAddress failures of one address, all keys together) are
+// answered at once; after that the next attempt waits FirstWait, and each
+// further failure doubles the wait up to MaxWait. A waiting attempt is
+// refused without its secret being checked. Counts end after MaxWait
+// without failures, and a key's count from an address when it signs in
+// there.
+type SignIn struct {
+	// FailuresPerKey is the failures of one key from one address answered
+	// at once.
+	FailuresPerKey int `yaml:"failures_per_key"`
+	// FailuresPerAddress is the failures of one address (IPv4, or IPv6
+	// /64), all keys together, answered at once.
+	FailuresPerAddress int `yaml:"failures_per_address"`
+	// FirstWait is the first wait once the free failures are spent.
+	FirstWait Duration `yaml:"first_wait"`
+	// MaxWait is the longest wait, and the quiet time that ends a count.
+	MaxWait Duration `yaml:"max_wait"`
 }
 
 // Store selects and configures the storage backend.
@@ -206,7 +235,19 @@ type Bucket struct {
 	AccessKeyID string `yaml:"access_key_id"`
 	// SecretAccessKey is the secret access key for an s3:// destination.
 	SecretAccessKey string `yaml:"secret_access_key"`
+	// Account is the configured account that owns the bucket: its trails
+	// may write here. It may be left out only when exactly one account is
+	// configured (that account owns it); see [Config.OwnerOf].
+	Account string `yaml:"account"`
+	// Writers lists other accounts whose trails may write here too;
+	// [OrganizationMembersWord] ("organization") stands for every member account of
+	// the configured organization.
+	Writers []string `yaml:"writers"`
 }
+
+// OrganizationMembersWord is the word that, in a bucket's writers or a KMS key's
+// users, stands for every member account of the configured organization.
+const OrganizationMembersWord = "organization"
 
 // Delivery tunes log file and digest delivery.
 type Delivery struct {
@@ -244,8 +285,13 @@ func (d Duration) MarshalYAML() (any, error) {
 type KMSKey struct {
 	// ARN is the key ARN, arn:<partition>:kms:<region>:<account>:key/<id>.
 	ARN string `yaml:"arn"`
-	// Account is the configured account that owns the key.
+	// Account is the configured account that owns the key: its trails may
+	// name it. It may be left out only when exactly one account is
+	// configured; see [Config.OwnerOf].
 	Account string `yaml:"account"`
+	// Users lists other accounts whose trails may name the key too;
+	// "organization" stands for every member account.
+	Users []string `yaml:"users"`
 	// Material is the key's secret (base64 of 32 bytes) that encrypts log
 	// files in directory buckets. Without it, Cairn generates one on first
 	// use and keeps it in <data_dir>/kms/; give it when several nodes or
@@ -257,7 +303,9 @@ type KMSKey struct {
 type Topic struct {
 	// Name is the SNS topic name.
 	Name string `yaml:"name"`
-	// Account is the configured account that owns the topic.
+	// Account is the configured account that owns the topic: only its
+	// trails may name it. It may be left out only when exactly one account
+	// is configured; see [Config.OwnerOf].
 	Account string `yaml:"account"`
 	// URL is the http(s) webhook notifications are posted to.
 	URL string `yaml:"url"`
@@ -333,7 +381,9 @@ var commercialRegions = []string{
 // request body, 1000 records per batch and 64 ingest requests in flight,
 // without rate limits; bodies read before authentication bounded to 64 MiB
 // in all, 16 MiB and 16 requests per client address, each arriving within
-// 10s. It has no accounts. Each call returns a new value.
+// 10s; and console sign-ins slowed after 5 failures per access key and
+// address or 100 per address (waits of 30s doubling up to 15m). It has no
+// accounts. Each call returns a new value.
 func Default() *Config {
 	return &Config{
 		Listen:           "127.0.0.1:4590",
@@ -357,6 +407,12 @@ func Default() *Config {
 			UnauthenticatedBytesPerAddress:    16 << 20,
 			UnauthenticatedRequestsPerAddress: 16,
 		},
+		Console: Console{SignIn: SignIn{
+			FailuresPerKey:     5,
+			FailuresPerAddress: 100,
+			FirstWait:          Duration{30 * time.Second},
+			MaxWait:            Duration{15 * time.Minute},
+		}},
 	}
 }
 
@@ -379,6 +435,42 @@ func (c *Config) Account(id string) (*Account, bool) {
 		}
 	}
 	return nil, false
+}
+
+// OwnerOf returns the owner of a bucket, KMS key or topic whose account:
+// field says account: that account when set; otherwise the only configured
+// account when there is exactly one, else "" (validation refuses that).
+func (c *Config) OwnerOf(account string) string {
+	if account == "" && len(c.Accounts) == 1 {
+		return c.Accounts[0].ID
+	}
+	return account
+}
+
+// Permits reports whether a trail of account may use a bucket, KMS key or
+// topic owned by owner (its account: field, see [Config.OwnerOf]) whose
+// writers: or users: list is grants. [OrganizationMembersWord] in grants admits every
+// member account of the configured organization.
+func (c *Config) Permits(owner string, grants []string, account string) bool {
+	if account == "" {
+		return false
+	}
+	if c.OwnerOf(owner) == account {
+		return true
+	}
+	for _, g := range grants {
+		switch {
+		case g == account:
+			return true
+		case g == OrganizationMembersWord && c.Organization != nil:
+			for _, m := range c.OrganizationMembers() {
+				if m == account {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // OrganizationMembers returns the ids of the organization's member accounts:

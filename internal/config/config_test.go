@@ -62,18 +62,20 @@ func TestLoadFull(t *testing.T) {
 			},
 		},
 		Buckets: []Bucket{
-			{Name: "audit-logs", URL: "file:///var/lib/cairn/buckets/audit-logs"},
+			{Name: "audit-logs", URL: "file:///var/lib/cairn/buckets/audit-logs", Account: "111111111111", Writers: []string{"organization"}},
 			{
 				Name:            "prod-logs",
 				URL:             "s3://prod-logs?endpoint=http://127.0.0.1:9000&region=us-east-1&path_style=true",
 				AccessKeyID:     "MINIOKEY",
 				SecretAccessKey: "minio-secret",
+				Account:         "222222222222",
 			},
 		},
 		Delivery: Delivery{FlushInterval: Duration{10 * time.Second}, DigestInterval: Duration{30 * time.Minute}},
 		KMSKeys: []KMSKey{{
 			ARN:     "arn:aws:kms:us-east-1:111111111111:key/6f1c2d3e-0000-4000-8000-123456789abc",
 			Account: "111111111111",
+			Users:   []string{"222222222222"},
 		}},
 		Topics: []Topic{{Name: "audit-topic", Account: "111111111111", URL: "http://127.0.0.1:9999/hook"}},
 		LogGroups: []LogGroup{{
@@ -84,6 +86,8 @@ func TestLoadFull(t *testing.T) {
 		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64,
 			BodyReadTimeout: Duration{10 * time.Second}, UnauthenticatedBodyBytes: 64 << 20,
 			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16},
+		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
+			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load mismatch\n got: %+v\nwant: %+v", got, want)
@@ -264,6 +268,14 @@ const header = `accounts:
         policy: admin
 `
 
+// twoAccounts is header with a second account (lines 1-11).
+const twoAccounts = header + `  - id: "222222222222"
+    users:
+      - name: bob
+        access_keys: [{id: AKIAEXAMPLEBOB000001, secret: s3cret}]
+        policy: admin
+`
+
 func TestBadFiles(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -326,6 +338,14 @@ func TestBadFiles(t *testing.T) {
 		{"kms wrong partition", header + "kms_keys:\n  - arn: arn:aws-cn:kms:us-east-1:111111111111:key/abc\n    account: \"111111111111\"\n", 8, `is not in partition "aws"`},
 		{"topic bad url", header + "topics:\n  - name: t\n    account: \"111111111111\"\n    url: ftp://x\n", 10, "topics[0].url: invalid url"},
 		{"log group bad arn", header + "log_groups:\n  - arn: arn:aws:logs:us-east-1:111111111111:stream:x\n    account: \"111111111111\"\n    url: file:///tmp/x\n", 8, "invalid logs ARN"},
+		{"bucket without owner among several accounts", twoAccounts + "buckets:\n  - {name: logs, url: \"file:///a\"}\n", 13, "buckets[0].account: several accounts are configured: add account:"},
+		{"bucket owner not configured", header + "buckets:\n  - {name: logs, url: \"file:///a\", account: \"999999999999\"}\n", 8, `buckets[0].account: "999999999999" is not a configured account`},
+		{"bucket writer not configured", header + "buckets:\n  - name: logs\n    url: file:///a\n    writers: [\"111111111111\", \"999999999999\"]\n", 10, `buckets[0].writers[1]: "999999999999" is not a configured account id`},
+		{"bucket writers organization without organization", header + "buckets:\n  - name: logs\n    url: file:///a\n    writers: [organization]\n", 10, `buckets[0].writers[0]: "organization" needs an organization: section`},
+		{"bucket duplicate writer", header + "buckets:\n  - name: logs\n    url: file:///a\n    writers:\n      - \"111111111111\"\n      - \"111111111111\"\n", 12, `buckets[0].writers[1]: duplicate entry`},
+		{"kms without owner among several accounts", twoAccounts + "kms_keys:\n  - arn: arn:aws:kms:us-east-1:111111111111:key/abc\n", 13, "kms_keys[0].account: several accounts are configured: add account:"},
+		{"kms user not configured", header + "kms_keys:\n  - arn: arn:aws:kms:us-east-1:111111111111:key/abc\n    users: [\"999999999999\"]\n", 9, `kms_keys[0].users[0]: "999999999999" is not a configured account id`},
+		{"topic without owner among several accounts", twoAccounts + "topics:\n  - name: t\n    url: http://127.0.0.1:1/x\n", 13, "topics[0].account: several accounts are configured: add account:"},
 		{"limits not positive", "limits:\n  max_body_bytes: 0\n  max_batch_records: -1\n", 2, "limits.max_body_bytes: must be positive"},
 		{"limits batch not positive", "limits:\n  max_body_bytes: 10\n  max_batch_records: -1\n", 3, "limits.max_batch_records: must be positive"},
 		{"empty listen", "listen: \"\"\n", 1, "listen: must not be empty"},
@@ -340,6 +360,44 @@ func TestBadFiles(t *testing.T) {
 			}
 			wantErr(t, err, "bad.yaml:"+strconv.Itoa(tt.line)+": ", tt.reason)
 		})
+	}
+}
+
+// TestOwners checks who owns a bucket, key or topic without account: (the
+// only account, when there is one) and who else may use it.
+func TestOwners(t *testing.T) {
+	one, err := Parse("one.yaml", []byte(header+"buckets:\n  - {name: logs, url: \"file:///a\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := one.OwnerOf(one.Buckets[0].Account); got != "111111111111" {
+		t.Errorf("OwnerOf with one account = %q", got)
+	}
+	if !one.Permits(one.Buckets[0].Account, nil, "111111111111") || one.Permits(one.Buckets[0].Account, nil, "222222222222") {
+		t.Error("Permits with one account: want only the owner")
+	}
+	org, err := Parse("org.yaml", []byte(twoAccounts+`  - id: "333333333333"
+    users: []
+organization: {id: o-a1b2c3d4e5, management_account: "111111111111", members: ["222222222222"]}
+buckets:
+  - {name: logs, url: "file:///a", account: "111111111111", writers: [organization]}
+  - {name: two, url: "file:///b", account: "222222222222", writers: ["333333333333"]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		bucket  int
+		account string
+		want    bool
+	}{
+		{0, "111111111111", true}, {0, "222222222222", true}, {0, "333333333333", false}, {0, "", false},
+		{1, "222222222222", true}, {1, "333333333333", true}, {1, "111111111111", false},
+	} {
+		b := org.Buckets[tt.bucket]
+		if got := org.Permits(b.Account, b.Writers, tt.account); got != tt.want {
+			t.Errorf("Permits(%s, %s) = %v, want %v", b.Name, tt.account, got, tt.want)
+		}
 	}
 }
 

@@ -80,12 +80,13 @@ func (c *Config) problems() []problem {
 	c.checkServer(v)
 	accounts := c.checkAccounts(v)
 	c.checkOrganization(v, accounts)
-	c.checkBuckets(v)
+	c.checkBuckets(v, accounts)
 	c.checkDelivery(v)
 	c.checkKMSKeys(v, accounts)
 	c.checkTopics(v, accounts)
 	c.checkLogGroups(v, accounts)
 	c.checkLimits(v)
+	c.checkConsole(v)
 	return v.ps
 }
 
@@ -263,10 +264,12 @@ func (c *Config) checkOrganization(v *validator, accounts map[string]bool) {
 	}
 }
 
-func (c *Config) checkBuckets(v *validator) {
+func (c *Config) checkBuckets(v *validator, accounts map[string]bool) {
 	names := map[string]int{}
 	for i, b := range c.Buckets {
 		path := fmt.Sprintf("buckets[%d]", i)
+		c.checkOwner(v, path+".account", path, "bucket", b.Account, accounts)
+		c.checkGrants(v, path+".writers", b.Writers, accounts)
 		if msg := bucketNameProblem(b.Name); msg != "" {
 			v.addAlt(path+".name", path, "invalid bucket name %q: %s", b.Name, msg)
 		} else if j, dup := names[b.Name]; dup {
@@ -370,12 +373,47 @@ func (c *Config) checkARN(v *validator, path, arn, service, example, owner strin
 	return resource, good
 }
 
-func checkOwner(v *validator, path, owner string, accounts map[string]bool) {
+// checkOwner checks the account: of a bucket, KMS key, topic or log group
+// (what). It may be left out only when exactly one account is configured:
+// with several, guessing an owner would let every account use it.
+func (c *Config) checkOwner(v *validator, path, entryPath, what, owner string, accounts map[string]bool) {
 	switch {
+	case owner == "" && len(c.Accounts) <= 1:
+		// One account owns it (none yet: the quick-start account will).
 	case owner == "":
-		v.add(path, "must name the owning account")
+		v.addAlt(path, entryPath, "several accounts are configured: add account: with the id of the account that owns this %s (%s)",
+			what, grantsField(what))
 	case !accounts[owner]:
 		v.add(path, "%q is not a configured account", owner)
+	}
+}
+
+// grantsField says who may use a what besides its owner.
+func grantsField(what string) string {
+	switch what {
+	case "bucket":
+		return "its trails may write here; list other accounts under writers:"
+	case "KMS key":
+		return "its trails may name it; list other accounts under users:"
+	}
+	return "only its trails may use it"
+}
+
+// checkGrants checks a writers: or users: list: configured account ids, or
+// "organization" when an organization is configured.
+func (c *Config) checkGrants(v *validator, path string, grants []string, accounts map[string]bool) {
+	seen := map[string]bool{}
+	for i, g := range grants {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case g == OrganizationMembersWord && c.Organization == nil:
+			v.add(p, "%q needs an organization: section", g)
+		case g != OrganizationMembersWord && !accounts[g]:
+			v.add(p, "%q is not a configured account id (or %q)", g, OrganizationMembersWord)
+		case seen[g]:
+			v.add(p, "duplicate entry %q", g)
+		}
+		seen[g] = true
 	}
 }
 
@@ -383,9 +421,10 @@ func (c *Config) checkKMSKeys(v *validator, accounts map[string]bool) {
 	seen := map[string]int{}
 	for i, k := range c.KMSKeys {
 		path := fmt.Sprintf("kms_keys[%d]", i)
-		checkOwner(v, path+".account", k.Account, accounts)
+		c.checkOwner(v, path+".account", path, "KMS key", k.Account, accounts)
+		c.checkGrants(v, path+".users", k.Users, accounts)
 		resource, ok := c.checkARN(v, path+".arn", k.ARN, "kms",
-			"arn:<partition>:kms:<region>:<account>:key/<key-id>", k.Account)
+			"arn:<partition>:kms:<region>:<account>:key/<key-id>", c.OwnerOf(k.Account))
 		if !ok {
 			continue
 		}
@@ -410,14 +449,15 @@ func (c *Config) checkTopics(v *validator, accounts map[string]bool) {
 	seen := map[[2]string]int{}
 	for i, t := range c.Topics {
 		path := fmt.Sprintf("topics[%d]", i)
+		owner := c.OwnerOf(t.Account)
 		if !topicRE.MatchString(t.Name) {
 			v.addAlt(path+".name", path, "invalid topic name %q (want 1-256 characters from A-Z a-z 0-9 _ -)", t.Name)
-		} else if j, dup := seen[[2]string{t.Account, t.Name}]; dup {
-			v.add(path+".name", "duplicate topic %q in account %s (also topics[%d])", t.Name, t.Account, j)
+		} else if j, dup := seen[[2]string{owner, t.Name}]; dup {
+			v.add(path+".name", "duplicate topic %q in account %s (also topics[%d])", t.Name, owner, j)
 		} else {
-			seen[[2]string{t.Account, t.Name}] = i
+			seen[[2]string{owner, t.Name}] = i
 		}
-		checkOwner(v, path+".account", t.Account, accounts)
+		c.checkOwner(v, path+".account", path, "topic", t.Account, accounts)
 		checkURL(v, path+".url", path, t.URL, "http", "https")
 	}
 }
@@ -427,9 +467,10 @@ func (c *Config) checkLogGroups(v *validator, accounts map[string]bool) {
 	const example = "arn:<partition>:logs:<region>:<account>:log-group:<name>:*"
 	for i, g := range c.LogGroups {
 		path := fmt.Sprintf("log_groups[%d]", i)
-		checkOwner(v, path+".account", g.Account, accounts)
+		c.checkOwner(v, path+".account", path, "log group", g.Account, accounts)
 		checkURL(v, path+".url", path, g.URL, "file", "http", "https")
-		resource, ok := c.checkARN(v, path+".arn", g.ARN, "logs", example, g.Account)
+		owner := c.OwnerOf(g.Account)
+		resource, ok := c.checkARN(v, path+".arn", g.ARN, "logs", example, owner)
 		if !ok {
 			continue
 		}
@@ -439,11 +480,11 @@ func (c *Config) checkLogGroups(v *validator, accounts map[string]bool) {
 			v.add(path+".arn", "invalid logs ARN %q (want %s)", g.ARN, example)
 			continue
 		}
-		if j, dup := seen[name+"@"+g.Account]; dup {
+		if j, dup := seen[name+"@"+owner]; dup {
 			v.add(path+".arn", "duplicate log group (also log_groups[%d])", j)
 			continue
 		}
-		seen[name+"@"+g.Account] = i
+		seen[name+"@"+owner] = i
 	}
 }
 
@@ -519,5 +560,28 @@ func (c *Config) checkUnauthenticatedLimits(v *validator) {
 	if l.UnauthenticatedBodyBytes < max(l.UnauthenticatedBytesPerAddress, largest) {
 		v.add("limits.unauthenticated_body_bytes", "must be at least unauthenticated_bytes_per_address (%d); got %d",
 			max(l.UnauthenticatedBytesPerAddress, largest), l.UnauthenticatedBodyBytes)
+	}
+}
+
+// maxSignInWait bounds console.sign_in.max_wait: a longer wait locks a
+// user out rather than slowing an attacker down.
+const maxSignInWait = 24 * time.Hour
+
+func (c *Config) checkConsole(v *validator) {
+	s := c.Console.SignIn
+	if s.FailuresPerKey < 1 {
+		v.add("console.sign_in.failures_per_key", "must be at least 1, got %d", s.FailuresPerKey)
+	}
+	if s.FailuresPerAddress < s.FailuresPerKey || s.FailuresPerAddress < 1 {
+		v.add("console.sign_in.failures_per_address", "must be at least failures_per_key (%d), got %d", s.FailuresPerKey, s.FailuresPerAddress)
+	}
+	if s.FirstWait.Duration <= 0 {
+		v.add("console.sign_in.first_wait", "must be positive, got %s", s.FirstWait.Duration)
+	}
+	switch {
+	case s.MaxWait.Duration < s.FirstWait.Duration:
+		v.add("console.sign_in.max_wait", "must be at least first_wait (%s), got %s", s.FirstWait.Duration, s.MaxWait.Duration)
+	case s.MaxWait.Duration > maxSignInWait:
+		v.add("console.sign_in.max_wait", "must be at most %s, got %s", maxSignInWait, s.MaxWait.Duration)
 	}
 }

@@ -10,6 +10,12 @@
 // the signed-in user's policy allows, in the user's account, and every
 // console action is recorded in event history like an API call, with a
 // user agent that says it came from the console.
+//
+// Signing in is the one thing the console records itself: each sign-in
+// whose key pair it checked is a ConsoleLogin event (Options.Record), as
+// CloudTrail records sign-ins to the AWS Management Console. Failed
+// sign-ins are slowed down per access key and address, and per address
+// (throttle.go).
 package console
 
 import (
@@ -57,6 +63,15 @@ type Options struct {
 	// Sessions keeps the signed-in sessions (the event store, shared by
 	// every node).
 	Sessions SessionDocs
+	// Record stores the ConsoleLogin event of each checked sign-in; nil
+	// records none.
+	Record RecordFunc
+	// GlobalRegion is where sign-ins are recorded, as CloudTrail records
+	// console sign-ins in its global region; empty means Regions[0].
+	GlobalRegion string
+	// SignIn slows down guessing at the sign-in form; zero fields take
+	// DefaultSignInLimits.
+	SignIn SignInLimits
 }
 
 // DefaultSessionTTL is how long a sign-in lasts unless Options say otherwise.
@@ -77,11 +92,10 @@ type Console struct {
 	opts     Options
 	mux      *http.ServeMux
 	sessions *sessionStore
-	logins   *loginLimiter
+	logins   *throttle
 	pages    map[string]*template.Template
 	static   map[string]asset
 	now      func() time.Time
-	sleep    func(ctx context.Context, d time.Duration)
 }
 
 // asset is one embedded static file.
@@ -104,26 +118,19 @@ func newConsole(o Options) *Console {
 	if len(o.Regions) == 0 {
 		o.Regions = []string{"us-east-1"}
 	}
+	if o.GlobalRegion == "" {
+		o.GlobalRegion = o.Regions[0]
+	}
 	c := &Console{
 		opts:     o,
 		sessions: &sessionStore{docs: o.Sessions, dir: o.Directory, log: o.Log},
-		logins:   newLoginLimiter(),
+		logins:   newThrottle(o.SignIn),
 		static:   loadStatic(),
 		now:      time.Now,
-		sleep:    sleepCtx,
 	}
 	c.pages = c.parseTemplates()
 	c.routes()
 	return c
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 func loadStatic() map[string]asset {

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cairn-audit/cairn/internal/history"
 )
@@ -21,13 +21,54 @@ func (r row) csvRecord() []string {
 		cell(r.ResourceNames), cell(r.ReadOnly), cell(r.ErrorCode), cell(r.ID), cell(r.AccessKey), cell(r.SourceIP)}
 }
 
-// cell keeps a spreadsheet from reading a value as a formula: one that
-// starts with =, +, -, @, a tab or a carriage return gets a leading '.
+// cell keeps a spreadsheet from reading a value as a formula (OWASP's
+// CSV injection advice): a value that starts with a tab or a carriage
+// return, or whose first character after any leading whitespace or
+// invisible formatting characters (line breaks, spaces, no-break spaces,
+// zero-width spaces, byte order marks…) is a formula character, gets a
+// leading ' so that the spreadsheet shows it as text. Spreadsheets skip
+// such leading characters before they look for a formula, so " =1+1" and
+// "\u00a0@SUM(1)" are formulas to them just as "=1+1" is.
 func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+	if needsQuote(v) {
 		return "'" + v
 	}
 	return v
+}
+
+// needsQuote reports whether a spreadsheet could read v as a formula.
+func needsQuote(v string) bool {
+	if v == "" {
+		return false
+	}
+	if v[0] == '\t' || v[0] == '\r' {
+		return true
+	}
+	for _, r := range v {
+		switch {
+		case formulaStart(r):
+			return true
+		case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r):
+			continue // skipped by spreadsheets: look further
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// formulaStart reports whether r starts a formula: = + - @ and their
+// full-width and small forms, and the minus sign, which spreadsheets with
+// East Asian input methods take for the ASCII ones.
+func formulaStart(r rune) bool {
+	switch r {
+	case '=', '+', '-', '@',
+		'\uFF1D', '\uFF0B', '\uFF0D', '\uFF20', // full-width ＝ ＋ － ＠
+		'\uFE66', '\uFE62', '\uFE63', '\uFE6B', // small ﹦ ﹢ ﹣ ﹫
+		'\u2212': // minus sign −
+		return true
+	}
+	return false
 }
 
 func (c *Console) downloadCSV(w http.ResponseWriter, r *http.Request, s *session) {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -356,36 +358,109 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := clientIP(r)
-	if wait := c.logins.blocked(ip, c.now()); wait > 0 {
-		p.Error = "Too many failed sign-ins from your address. Wait " + wait.Round(time.Second).String() + " and try again."
-		c.renderLogin(w, r, http.StatusTooManyRequests, p)
+	now := c.now()
+	var principal *auth.Principal
+	o := c.logins.attempt(p.KeyID, addressOf(ip), now, func() bool {
+		var ok bool
+		principal, ok = c.opts.Directory.Check(p.KeyID, r.PostForm.Get("secret_access_key"))
+		return ok
+	})
+	keyUser, logKey := c.keyOwner(p.KeyID)
+	switch {
+	case o.refused != nil:
+		c.opts.Log.Debug("console: sign-in refused while waiting", "ip", ip, "access_key_id", logKey, "until", o.refused.until)
+		c.refuseLogin(w, r, p, *o.refused, now)
 		return
+	case o.slowed != nil:
+		c.opts.Log.Warn("console: failed sign-ins: the next attempts wait", "ip", ip, "access_key_id", logKey,
+			"per_address", o.slowed.perAddress, "until", o.slowed.until.UTC())
 	}
-	principal, ok := c.opts.Directory.Check(r.PostForm.Get("access_key_id"), r.PostForm.Get("secret_access_key"))
-	if !ok {
-		c.sleep(r.Context(), c.logins.fail(ip, c.now()))
-		// Log the key id only when it is one: a secret typed into the
-		// wrong field must not reach the log.
-		keyID := "HIDDEN_DUE_TO_SECURITY_REASONS"
-		if _, known := c.opts.Directory.SecretFor(p.KeyID); known {
-			keyID = p.KeyID
+	if !o.ok {
+		// An unknown key names no account to record the attempt in; the
+		// log has it.
+		if keyUser != nil {
+			c.recordSignIn(r.Context(), c.signInOf(r, keyUser, false, p.Next))
 		}
-		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", keyID)
+		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", logKey)
 		p.Error = "The access key ID or the secret access key is not valid."
 		c.renderLogin(w, r, http.StatusUnauthorized, p)
 		return
 	}
-	c.logins.succeed(ip)
-	now := c.now()
 	s, err := c.sessions.create(r.Context(), p.KeyID, r.PostForm.Get("secret_access_key"), principal, now.Add(c.opts.SessionTTL), now)
 	if err != nil {
 		c.unavailable(w, r, err)
 		return
 	}
+	c.recordSignIn(r.Context(), c.signInOf(r, principal, true, p.Next))
 	setCookie(w, r, sessionCookie, s.id, int(c.opts.SessionTTL/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+}
+
+// keyOwner is the user of access key keyID (nil for an unknown key) and
+// how the log names the key: by its id only when it is one, so that a
+// secret typed into the wrong field never reaches the log.
+func (c *Console) keyOwner(keyID string) (*auth.Principal, string) {
+	if p, ok := c.opts.Directory.Principal(keyID); ok {
+		return p, keyID
+	}
+	return nil, "HIDDEN_DUE_TO_SECURITY_REASONS"
+}
+
+// refuseLogin answers an attempt that must wait: 429 with Retry-After, and
+// a page that says until when.
+func (c *Console) refuseLogin(w http.ResponseWriter, r *http.Request, p loginPage, why refusal, now time.Time) {
+	wait := why.until.Sub(now)
+	secs := int((wait + time.Second - 1) / time.Second)
+	who := "with this access key from your address"
+	if why.perAddress {
+		who = "from your address"
+	}
+	p.Error = "Too many failed sign-ins " + who + ". Try again in " + waitText(secs) +
+		" (at " + why.until.UTC().Format("15:04:05") + " UTC)."
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	c.renderLogin(w, r, http.StatusTooManyRequests, p)
+}
+
+// waitText is a wait of secs seconds in words, rounded up to minutes past
+// the first minute.
+func waitText(secs int) string {
+	switch {
+	case secs <= 1:
+		return "1 second"
+	case secs < 60:
+		return strconv.Itoa(secs) + " seconds"
+	case secs <= 60:
+		return "1 minute"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
+}
+
+// signInOf describes a checked sign-in of principal's key for its event.
+func (c *Console) signInOf(r *http.Request, principal *auth.Principal, ok bool, next string) signIn {
+	scheme := "http"
+	var t *signInTLS
+	if r.TLS != nil {
+		scheme = "https"
+		t = &signInTLS{TLSVersion: tlsVersionName(r.TLS.Version), CipherSuite: tls.CipherSuiteName(r.TLS.CipherSuite),
+			ClientProvidedHostHeader: r.Host}
+	}
+	return signIn{principal: principal, ok: ok, ip: clientIP(r), userAgent: r.UserAgent(),
+		loginTo: scheme + "://" + r.Host + next, tls: t}
+}
+
+// tlsVersionName is a TLS version as CloudTrail's tlsDetails name it.
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	}
+	return "TLSv1"
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
@@ -403,83 +478,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// loginLimiter slows down guessing: each failed sign-in from an address
-// waits longer (up to maxLoginDelay), and after maxLoginFailures within
-// loginWindow the address is refused until the window has passed.
-type loginLimiter struct {
-	mu    sync.Mutex
-	byIP  map[string]*loginFailures
-	limit int
-}
-
-type loginFailures struct {
-	count int
-	last  time.Time
-}
-
-const (
-	baseLoginDelay   = 250 * time.Millisecond
-	maxLoginDelay    = 4 * time.Second
-	maxLoginFailures = 20
-	loginWindow      = 15 * time.Minute
-	maxTrackedIPs    = 10000
-)
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{byIP: map[string]*loginFailures{}, limit: maxLoginFailures}
-}
-
-// blocked returns how long ip must still wait, or zero.
-func (l *loginLimiter) blocked(ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.byIP[ip]
-	if f == nil {
-		return 0
-	}
-	if now.Sub(f.last) >= loginWindow {
-		delete(l.byIP, ip)
-		return 0
-	}
-	if f.count >= l.limit {
-		return loginWindow - now.Sub(f.last)
-	}
-	return 0
-}
-
-// fail counts a failed sign-in and returns how long to delay the answer.
-func (l *loginLimiter) fail(ip string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.byIP) >= maxTrackedIPs {
-		for k, f := range l.byIP {
-			if now.Sub(f.last) >= loginWindow {
-				delete(l.byIP, k)
-			}
-		}
-	}
-	f := l.byIP[ip]
-	if f == nil || now.Sub(f.last) >= loginWindow {
-		f = &loginFailures{}
-		l.byIP[ip] = f
-	}
-	f.count++
-	f.last = now
-	d := baseLoginDelay << min(f.count-1, 5)
-	return min(d, maxLoginDelay)
-}
-
-func (l *loginLimiter) succeed(ip string) {
-	l.mu.Lock()
-	delete(l.byIP, ip)
-	l.mu.Unlock()
 }

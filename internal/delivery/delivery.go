@@ -69,6 +69,7 @@ type Engine struct {
 	digestI time.Duration
 	notify  *notifier
 	kms     envelope.Keys
+	owners  *trail.Owners
 
 	node    string // this engine's name in leases
 	mu      sync.Mutex
@@ -90,7 +91,8 @@ func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Co
 		e.digestI = time.Hour
 	}
 	e.keys = NewKeys(st, cfg.Partition)
-	e.notify = newNotifier(cfg, log)
+	e.owners = trail.NewOwners(cfg, st)
+	e.notify = newNotifier(cfg, log, e.owners)
 	e.kms = envelope.NewConfigKeys(cfg, true)
 	return e
 }
@@ -212,6 +214,10 @@ type chain struct {
 	Files      []digest.LogFile
 	// PendingEnd is the end of a digest being written (replayed after a crash).
 	PendingEnd time.Time `json:",omitzero"`
+	// RetryAt delays the chain's next digest attempt after Failures
+	// failures in a row; other chains do not wait for it.
+	RetryAt  time.Time `json:",omitzero"`
+	Failures int       `json:",omitempty"`
 }
 
 // leaseTTL is how long a node's claim on a trail lasts without renewal.
@@ -397,24 +403,26 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 		return err
 	}
 	now := e.now().UTC()
-	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
-		e.log.Debug("delivery: waiting to retry", "trail", t.ARN, "until", st.RetryAt)
-		return nil
-	}
+	// A failed batch waits for its backoff; the digest chains go on, each
+	// with its own.
+	filesWait := !st.RetryAt.IsZero() && now.Before(st.RetryAt)
 	version, mine, err := e.claim(ctx, key, st, version, now)
 	if err != nil || !mine {
 		e.log.Debug("delivery: trail leased elsewhere", "trail", t.ARN, "err", err)
 		return err
 	}
+	var errs []error
 	snapshot := *t
 	changed := st.Trail == nil || st.TrailVersion != t.Version
 	st.Trail, st.TrailVersion = &snapshot, t.Version
 	if st.Pending == nil && t.LoggingEpoch > 0 && st.Epoch != t.LoggingEpoch {
 		// Logging (re)started since the last pass: deliver from the log
-		// position of the start, in new digest chains.
+		// position of the start, in new digest chains. A chain whose final
+		// digest fails goes on instead, so the new log files wait for no
+		// digest.
 		if len(st.Chains) > 0 {
 			if err := e.closeChains(ctx, t, st, now, nil); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 		st.Epoch, st.Cursor, changed = t.LoggingEpoch, t.StartSeq, true
@@ -428,54 +436,58 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 	if t.IsLogging && t.LogFileValidationEnabled {
 		e.initChains(t, st, now)
 	}
-	if st.Pending == nil && st.Cursor < bound {
+	if st.Pending == nil && st.Cursor < bound && !filesWait {
 		planned, err := e.plan(ctx, t, st, now, bound)
 		if err != nil {
-			return err
+			return errors.Join(append(errs, err)...)
 		}
 		if planned || st.dirtyCursor {
 			st.dirtyCursor, changed = false, false
 			if version, err = e.save(ctx, key, st, version); err != nil {
-				return err
+				return errors.Join(append(errs, err)...)
 			}
 		}
 	}
-	if st.Pending != nil {
+	if st.Pending != nil && !filesWait {
 		if err := e.write(ctx, t, st, now); err != nil {
 			e.fail(st, st.Pending.Files, now, err)
-			e.save(ctx, key, st, version)
-			return err
+			errs = append(errs, err)
+			changed = true
+		} else {
+			delivered := st.Pending
+			st.Cursor, st.Pending = delivered.To, nil
+			st.RetryAt, st.Failures = time.Time{}, 0
+			if version, err = e.save(ctx, key, st, version); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+			changed = false
+			e.mu.Lock()
+			delete(e.waiting, t.ARN)
+			e.mu.Unlock()
+			e.notify.delivered(t, delivered.Files)
 		}
-		delivered := st.Pending
-		st.Cursor, st.Pending = delivered.To, nil
-		st.RetryAt, st.Failures = time.Time{}, 0
-		if version, err = e.save(ctx, key, st, version); err != nil {
-			return err
-		}
-		changed = false
-		e.mu.Lock()
-		delete(e.waiting, t.ARN)
-		e.mu.Unlock()
-		e.notify.delivered(t, delivered.Files)
 	}
-	var derr error
 	switch {
 	case t.IsLogging && t.LogFileValidationEnabled:
-		var dchanged bool
-		dchanged, derr = e.digests(ctx, t, st, now)
+		dchanged, err := e.digests(ctx, t, st, now)
 		changed = changed || dchanged
+		if err != nil {
+			errs = append(errs, err)
+		}
 	case len(st.Chains) > 0 && st.Pending == nil && (t.IsLogging || st.Cursor >= bound):
 		// Validation turned off, or logging stopped and everything recorded
 		// before the stop is delivered: a final digest ends each chain.
-		derr = e.closeChains(ctx, t, st, now, nil)
+		if err := e.closeChains(ctx, t, st, now, nil); err != nil {
+			errs = append(errs, err)
+		}
 		changed = true
 	}
 	if changed {
 		if _, err := e.save(ctx, key, st, version); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return derr
+	return errors.Join(errs...)
 }
 
 // retire finishes a deleted trail: its planned batch, then a final digest
@@ -505,19 +517,27 @@ func (e *Engine) retire(ctx context.Context, key string) error {
 		}
 	}
 	if len(st.Chains) > 0 {
-		if err := e.closeChains(ctx, t, st, now, nil); err != nil {
-			e.fail(st, nil, now, err)
-			e.save(ctx, key, st, version)
+		err := e.closeChains(ctx, t, st, now, nil)
+		if len(st.Chains) > 0 {
+			// Some final digests wait for their retry: keep the state.
+			if _, serr := e.save(ctx, key, st, version); serr != nil {
+				err = errors.Join(err, serr)
+			}
 			return err
 		}
 	}
 	return e.store.DeleteState(ctx, key)
 }
 
+// backoff is how long to wait after the n-th failure in a row: 2s, 4s …
+// up to a minute.
+func backoff(n int) time.Duration {
+	return min(time.Duration(1<<min(n, 6))*time.Second, time.Minute)
+}
+
 func (e *Engine) fail(st *state, files []plannedFile, now time.Time, err error) {
 	st.Failures++
-	backoff := min(time.Duration(1<<min(st.Failures, 6))*time.Second, time.Minute)
-	st.RetryAt = now.Add(backoff)
+	st.RetryAt = now.Add(backoff(st.Failures))
 	for _, f := range files {
 		s := st.status(f.Region)
 		s.LatestDeliveryAttemptTime = now
@@ -627,6 +647,9 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 	b := st.Pending
 	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
 	if err != nil {
+		return err
+	}
+	if err := e.owners.CheckDelivery(ctx, t); err != nil {
 		return err
 	}
 	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))

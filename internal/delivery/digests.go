@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -40,7 +41,10 @@ func (e *Engine) covered(t *trail.Trail) map[string]bool {
 }
 
 // closeChains writes a final digest for each chain (those not in keep), up
-// to now, and ends it: a later start begins a new chain.
+// to now, and ends it: a later start begins a new chain. A chain whose final
+// digest cannot be written stays, to be retried after its backoff (and, if
+// logging starts again first, it goes on as the new epoch's chain); the
+// other chains close regardless.
 func (e *Engine) closeChains(ctx context.Context, t *trail.Trail, st *state, now time.Time, keep map[string]bool) error {
 	names := make([]string, 0, len(st.Chains))
 	for k := range st.Chains {
@@ -49,9 +53,12 @@ func (e *Engine) closeChains(ctx context.Context, t *trail.Trail, st *state, now
 		}
 	}
 	slices.Sort(names)
-	var bk bucket.Bucket
+	var errs []error
 	for _, k := range names {
 		c := st.Chains[k]
+		if c.backingOff(now) {
+			continue // stays for a later pass
+		}
 		end := c.PendingEnd
 		if end.IsZero() {
 			end = now.Truncate(time.Second)
@@ -59,31 +66,31 @@ func (e *Engine) closeChains(ctx context.Context, t *trail.Trail, st *state, now
 				end = c.Start.Add(time.Second)
 			}
 		}
-		if bk == nil {
-			var err error
-			if bk, err = e.buckets.Open(t.S3BucketName); err != nil {
-				return e.digestFailed(st, k, now, fmt.Errorf("bucket %s: %w", t.S3BucketName, err))
-			}
+		if err := e.writeDigest(ctx, t, k, c, end); err != nil {
+			errs = append(errs, e.digestFailed(st, c, k, now, err))
+			continue
 		}
-		if err := e.writeDigest(ctx, t, bk, k, c, end); err != nil {
-			return e.digestFailed(st, k, now, err)
-		}
-		st.status(regionOf(k)).LatestDigestDeliveryTime = now
-		st.status(regionOf(k)).LatestDigestDeliveryError = ""
+		e.digestDelivered(st, k, now)
 		delete(st.Chains, k)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // digests writes every digest that is due. Each is planned (its end time
 // stored) before it is written, so a replay writes the same digest. Chains
 // of regions or accounts the trail no longer covers get a final digest.
+//
+// Every chain stands alone: one that fails (a bucket that refuses the
+// write, a digest key that is a folder) is retried after its own backoff
+// and shows in its region's LatestDigestDeliveryError, while the others go
+// on. changed reports that st must be saved; err joins the failures.
 func (e *Engine) digests(ctx context.Context, t *trail.Trail, st *state, now time.Time) (changed bool, err error) {
+	var errs []error
 	cover := e.covered(t)
 	for k := range st.Chains {
 		if !cover[k] {
 			if err := e.closeChains(ctx, t, st, now, cover); err != nil {
-				return true, err
+				errs = append(errs, err)
 			}
 			changed = true
 			break
@@ -91,10 +98,11 @@ func (e *Engine) digests(ctx context.Context, t *trail.Trail, st *state, now tim
 	}
 	names := make([]string, 0, len(st.Chains))
 	for k := range st.Chains {
-		names = append(names, k)
+		if cover[k] {
+			names = append(names, k)
+		}
 	}
 	slices.Sort(names)
-	var bk bucket.Bucket
 	for _, k := range names {
 		c := st.Chains[k]
 		end := c.PendingEnd
@@ -112,25 +120,53 @@ func (e *Engine) digests(ctx context.Context, t *trail.Trail, st *state, now tim
 			changed = true
 			continue
 		}
-		if bk == nil {
-			if bk, err = e.buckets.Open(t.S3BucketName); err != nil {
-				return changed, e.digestFailed(st, k, now, fmt.Errorf("bucket %s: %w", t.S3BucketName, err))
-			}
+		if c.backingOff(now) {
+			continue
 		}
-		if err := e.writeDigest(ctx, t, bk, k, c, end); err != nil {
-			return changed, e.digestFailed(st, k, now, err)
+		if err := e.writeDigest(ctx, t, k, c, end); err != nil {
+			errs = append(errs, e.digestFailed(st, c, k, now, err))
+			changed = true
+			continue
 		}
 		c.Start, c.PendingEnd, c.Files = end, time.Time{}, nil
-		st.status(regionOf(k)).LatestDigestDeliveryTime = now
-		st.status(regionOf(k)).LatestDigestDeliveryError = ""
+		e.digestDelivered(st, k, now)
 		changed = true
 	}
-	return changed, nil
+	return changed, errors.Join(errs...)
 }
 
-func (e *Engine) digestFailed(st *state, chainKey string, now time.Time, err error) error {
+// backingOff reports whether the chain's last failure asks to wait still.
+func (c *chain) backingOff(now time.Time) bool {
+	return !c.RetryAt.IsZero() && now.Before(c.RetryAt)
+}
+
+// digestFailed records a chain's failure in its region's status and backs
+// the chain off (2s, 4s … up to a minute), so that a chain that cannot be
+// written costs one attempt (and one log line) per backoff, not one per
+// pass. It returns err, naming the chain.
+func (e *Engine) digestFailed(st *state, c *chain, chainKey string, now time.Time, err error) error {
+	c.Failures++
+	c.RetryAt = now.Add(backoff(c.Failures))
 	st.status(regionOf(chainKey)).LatestDigestDeliveryError = err.Error()
-	return err
+	return fmt.Errorf("digest %s: %w", chainKey, err)
+}
+
+// digestDelivered records a chain's digest in its region's status. The
+// region's error stays while another chain of the region (another account
+// of an organization trail) still fails.
+func (e *Engine) digestDelivered(st *state, chainKey string, now time.Time) {
+	if c := st.Chains[chainKey]; c != nil {
+		c.Failures, c.RetryAt = 0, time.Time{}
+	}
+	region := regionOf(chainKey)
+	s := st.status(region)
+	s.LatestDigestDeliveryTime = now
+	for k, c := range st.Chains {
+		if k != chainKey && regionOf(k) == region && c.Failures > 0 {
+			return
+		}
+	}
+	s.LatestDigestDeliveryError = ""
 }
 
 func regionOf(chainKey string) string {
@@ -151,7 +187,16 @@ func accountOf(chainKey string) string {
 	return chainKey
 }
 
-func (e *Engine) writeDigest(ctx context.Context, t *trail.Trail, bk bucket.Bucket, chainKey string, c *chain, end time.Time) error {
+// writeDigest writes chain c's digest ending at end, to the trail's bucket,
+// once the trail may write there.
+func (e *Engine) writeDigest(ctx context.Context, t *trail.Trail, chainKey string, c *chain, end time.Time) error {
+	if err := e.owners.CheckDelivery(ctx, t); err != nil {
+		return err
+	}
+	bk, err := e.buckets.Open(t.S3BucketName)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", t.S3BucketName, err)
+	}
 	account, region := accountOf(chainKey), regionOf(chainKey)
 	key, err := e.keys.At(ctx, region, end)
 	if err != nil {

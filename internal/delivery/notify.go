@@ -25,10 +25,12 @@ type notifier struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	last   map[string]*trail.DeliveryStatus // trail ARN → notification fields
+	owners *trail.Owners
 }
 
-func newNotifier(cfg *config.Config, log *slog.Logger) *notifier {
-	return &notifier{cfg: cfg, log: log, client: &http.Client{Timeout: 10 * time.Second}, last: map[string]*trail.DeliveryStatus{}}
+func newNotifier(cfg *config.Config, log *slog.Logger, owners *trail.Owners) *notifier {
+	return &notifier{cfg: cfg, log: log, client: &http.Client{Timeout: 10 * time.Second}, last: map[string]*trail.DeliveryStatus{},
+		owners: owners}
 }
 
 // message is the SNS message CloudTrail sends for delivered files.
@@ -47,7 +49,7 @@ func (n *notifier) url(t *trail.Trail) string {
 		return ""
 	}
 	for _, tp := range n.cfg.Topics {
-		if tp.Account == parts[4] && tp.Name == parts[5] {
+		if n.cfg.OwnerOf(tp.Account) == parts[4] && tp.Name == parts[5] {
 			return tp.URL
 		}
 	}
@@ -57,6 +59,12 @@ func (n *notifier) url(t *trail.Trail) string {
 func (n *notifier) delivered(t *trail.Trail, files []plannedFile) {
 	url := n.url(t)
 	if url == "" || len(files) == 0 {
+		return
+	}
+	// A trail stored before the ownership rules (or a config changed
+	// since) posts only to its own account's topic.
+	if err := n.owners.CheckTopic(t.SnsTopicARN, t.Account, t.IsOrganizationTrail); err != nil {
+		n.record(t.ARN, err)
 		return
 	}
 	msg := message{S3Bucket: t.S3BucketName}

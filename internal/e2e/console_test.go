@@ -70,8 +70,10 @@ func conBrowser(t *testing.T) (ctx context.Context, problems func() []string) {
 			if err != nil {
 				return
 			}
-			// A refused form answers 400, 401 or 403 on purpose.
-			expected := strings.Contains(m.Text, "responded with a status of 40") && !strings.Contains(m.Text, "status of 404")
+			// A refused form answers 400, 401, 403 or (a sign-in that
+			// must wait) 429 on purpose.
+			expected := strings.Contains(m.Text, "responded with a status of 40") && !strings.Contains(m.Text, "status of 404") ||
+				strings.Contains(m.Text, "responded with a status of 429")
 			if (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException) && !expected {
 				mu.Lock()
 				seen = append(seen, string(m.Type)+": "+m.Text)

@@ -57,13 +57,13 @@ func dlConfig(extra ...string) string {
 }
 
 // dlS3Buckets is a buckets: section mapping each name to the moto bucket of
-// the same name.
+// the same name, owned by Account1.
 func dlS3Buckets(endpoint string, names ...string) string {
 	var b strings.Builder
 	b.WriteString("\nbuckets:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "  - {name: %s, url: %q, access_key_id: testing, secret_access_key: testing}\n",
-			n, buckettest.S3URL(endpoint, n))
+		fmt.Fprintf(&b, "  - {name: %s, url: %q, access_key_id: testing, secret_access_key: testing, account: %q}\n",
+			n, buckettest.S3URL(endpoint, n), Account1)
 	}
 	return b.String()
 }

@@ -263,7 +263,7 @@ func TestFaultSIGKILLManyClients(t *testing.T) {
 	t.Parallel()
 	cfg := dlConfig()
 	addr := ftFreeAddr(t)
-	dataDir := t.TempDir()
+	dataDir := PrivateDir(t)
 	start := func() *Server {
 		return Start(t, Options{Config: cfg, DataDir: dataDir, Args: []string{"--listen", addr}})
 	}
@@ -367,13 +367,15 @@ func TestFaultSIGKILLManyClients(t *testing.T) {
 	dlCheckDigestListing(t, all, dlKeysIn(all.Keys(t), "/CloudTrail-Digest/"), logs)
 }
 
-// ftMount mounts a tmpfs of size on dir; the test fails when it cannot.
+// ftMount mounts a tmpfs of size on dir, mode 0700 (a tmpfs is 1777
+// otherwise, which cairn serve refuses as a data directory); the test fails
+// when it cannot.
 func ftMount(t *testing.T, dir, size string) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mount -t tmpfs -o size=%s tmpfs %s: %v: %s\n"+
 			"the disk-full test needs to mount a tmpfs: run the tests as root (or with CAP_SYS_ADMIN)", size, dir, err, out)

@@ -132,6 +132,18 @@ type Options struct {
 	Args []string
 }
 
+// PrivateDir returns a new empty directory with mode 0700, removed when the
+// test ends. t.TempDir's are 0777 less the umask (0755), which cairn serve
+// refuses as a data directory and cairn proxy as a spool directory.
+func PrivateDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // Server is a running cairn serve.
 type Server struct {
 	URL     string
@@ -153,7 +165,7 @@ func Start(t testing.TB, o Options) *Server {
 	bin := Binary(t)
 	s := &Server{DataDir: o.DataDir, exited: make(chan struct{})}
 	if s.DataDir == "" {
-		s.DataDir = t.TempDir()
+		s.DataDir = PrivateDir(t)
 	}
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir}
 	if os.Getenv(EnvStore) == "postgres" && o.Config != "" && !strings.Contains(o.Config, "\nstore:") {

@@ -30,7 +30,7 @@ func TestMultiNodePostgres(t *testing.T) {
 store: {driver: postgres, dsn: %q}
 delivery: {flush_interval: 1s, digest_interval: 2s}
 buckets:
-  - {name: shared-logs, url: "file://%s"}
+  - {name: shared-logs, url: "file://%s", account: "111111111111"}
 `, dsn, bucketDir)
 	a := Start(t, Options{Config: cfg})
 	b := Start(t, Options{Config: cfg})

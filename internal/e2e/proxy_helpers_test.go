@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -54,6 +55,11 @@ var pxAddrRE = regexp.MustCompile(`msg="cairn proxy listening" address=([0-9.]+:
 // listens. It is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startProxy(t testing.TB, o pxOptions) *pxProc {
 	t.Helper()
+	// cairn proxy refuses a spool directory other users may read, and
+	// t.TempDir's are 0755.
+	if err := os.Chmod(o.SpoolDir, 0o700); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
 	args := []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", o.Upstream, "--server", o.Server, "--spool-dir", o.SpoolDir}
 	if o.Account != "" {
 		args = append(args, "--account", o.Account)
@@ -300,15 +306,17 @@ func mustMarshal(v any) string {
 	return string(b)
 }
 
-// pxAlice is alice's identity as the server completes it.
+// pxAlice is alice's identity as the server completes it once her
+// signature is verified.
 func pxAlice() map[string]any {
 	return map[string]any{
-		"userIdentity.type":        "IAMUser",
-		"userIdentity.userName":    "alice",
-		"userIdentity.accessKeyId": AdminKey,
-		"userIdentity.accountId":   Account1,
-		"userIdentity.arn":         "arn:aws:iam::" + Account1 + ":user/alice",
-		"recipientAccountId":       Account1,
+		"additionalEventData.SignatureVerified": true,
+		"userIdentity.type":                     "IAMUser",
+		"userIdentity.userName":                 "alice",
+		"userIdentity.accessKeyId":              AdminKey,
+		"userIdentity.accountId":                Account1,
+		"userIdentity.arn":                      "arn:aws:iam::" + Account1 + ":user/alice",
+		"recipientAccountId":                    Account1,
 	}
 }
 

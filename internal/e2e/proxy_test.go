@@ -350,8 +350,17 @@ func TestProxySignedCallsReachCairn(t *testing.T) {
 	if len(evs) != 2 {
 		t.Errorf("%d LookupEvents events of the CLI call, want 2 (the server's own and the proxy's)", len(evs))
 	}
+	verified := 0
 	for _, e := range evs {
-		pxExpect(t, "LookupEvents", e.Record, pxMerge(pxAlice(), map[string]any{"awsRegion": "eu-west-1", "readOnly": true}))
+		if pxGet(e.Record, "additionalEventData.SignatureVerified") == true {
+			verified++ // the proxy's: the server checked the signature it forwarded proof of
+		}
+		want := pxMerge(pxAlice(), map[string]any{"awsRegion": "eu-west-1", "readOnly": true})
+		delete(want, "additionalEventData.SignatureVerified")
+		pxExpect(t, "LookupEvents", e.Record, want)
+	}
+	if verified != 1 {
+		t.Errorf("%d LookupEvents events say the signature was verified, want 1 (the proxy's)", verified)
 	}
 }
 

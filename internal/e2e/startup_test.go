@@ -112,7 +112,7 @@ func TestStartupEnvCredentials(t *testing.T) {
 	t.Run("only one variable", func(t *testing.T) {
 		t.Parallel()
 		_, stderr, code, _ := startupRun(t, []string{"CAIRN_ACCESS_KEY_ID=" + key},
-			"serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+			"serve", "--listen", "127.0.0.1:0", "--data-dir", PrivateDir(t))
 		if code == 0 || !strings.Contains(stderr, "CAIRN_SECRET_ACCESS_KEY") {
 			t.Errorf("CAIRN_ACCESS_KEY_ID without a secret: exit %d, stderr:\n%s", code, stderr)
 		}
@@ -123,7 +123,7 @@ func TestStartupEnvCredentials(t *testing.T) {
 	t.Run("bad account id", func(t *testing.T) {
 		t.Parallel()
 		_, stderr, code, _ := startupRun(t, []string{"CAIRN_ACCESS_KEY_ID=" + key, "CAIRN_SECRET_ACCESS_KEY=" + secret,
-			"CAIRN_ACCOUNT_ID=12345"}, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+			"CAIRN_ACCOUNT_ID=12345"}, "serve", "--listen", "127.0.0.1:0", "--data-dir", PrivateDir(t))
 		if code == 0 || !strings.Contains(stderr, `"12345"`) || strings.Contains(stderr, "cairn serving") {
 			t.Errorf("CAIRN_ACCOUNT_ID=12345: exit %d, stderr:\n%s", code, stderr)
 		}
@@ -227,7 +227,7 @@ func TestStartupBadConfig(t *testing.T) {
 				if err := os.WriteFile(file, []byte(c.config), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}
+				args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", PrivateDir(t)}
 				var env []string
 				if viaEnv {
 					env = []string{"CAIRN_CONFIG=" + file}

@@ -25,14 +25,20 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// trailsExtras are the destinations trails may name: a configured bucket
-// (other buckets are directories <data_dir>/buckets/<name>), a KMS key, an
-// SNS topic and a CloudWatch Logs group of Account1, and a log group of
-// Account2.
+// trailsExtras are the destinations trails may name: configured buckets of
+// Account1 (other buckets are directories <data_dir>/buckets/<name>, owned
+// by the first account that names them), audit-logs being one that Account2
+// may write to as well, a KMS key, an SNS topic and a CloudWatch Logs group
+// of Account1, and a log group of Account2.
 const trailsExtras = `
 buckets:
+  - name: audit-logs
+    url: file:///tmp/cairn-e2e-trails-audit-logs
+    account: "111111111111"
+    writers: ["222222222222"]
   - name: configured-bucket
     url: file:///tmp/cairn-e2e-trails-configured-bucket
+    account: "111111111111"
 kms_keys:
   - arn: "arn:aws:kms:us-east-1:111111111111:key/6f1c2a3b-1111-2222-3333-444455556666"
     account: "111111111111"

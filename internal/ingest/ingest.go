@@ -4,9 +4,12 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +51,12 @@ func New(st store.Store, regions []string, m *metrics.Metrics, log *slog.Logger)
 	return s
 }
 
+// ErrEventIDConflict is the per-record error code of a record whose eventID
+// its account already has with different content: the stored event stays,
+// this record is not stored. (A record with the same content is a resend:
+// accepted, stored once.)
+const ErrEventIDConflict = "EventIdConflict"
+
 // Failure is one refused record.
 type Failure struct {
 	Index        int    `json:"index"`
@@ -56,8 +65,9 @@ type Failure struct {
 }
 
 // Result is the answer to one batch: how many records are stored (a record
-// already stored counts as accepted, so a retried batch gets the same answer),
-// their eventIDs in input order, and the records refused.
+// already stored with the same content counts as accepted, so a retried
+// batch gets the same answer), their eventIDs in input order, and the
+// records refused, in input order.
 type Result struct {
 	Accepted int       `json:"accepted"`
 	EventIDs []string  `json:"eventIDs"`
@@ -74,6 +84,7 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.
 	res := Result{EventIDs: []string{}, Failed: []Failure{}}
 	c := event.Context{Account: p.Account, MayWriteFor: p.MayWriteFor, ServesRegion: s.Serves, Now: s.now(), Identify: s.identify}
 	evs := make([]*event.Event, 0, len(records))
+	index := make([]int, 0, len(records)) // evs[j] is records[index[j]]
 	for i, raw := range records {
 		e, ferr := event.Decode(raw, c)
 		if ferr != nil {
@@ -81,22 +92,41 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.
 			continue
 		}
 		evs = append(evs, e)
+		index = append(index, i)
 	}
 	appended, err := s.store.Append(ctx, evs)
 	if err != nil {
 		s.log.Error("ingest: append failed", "events", len(evs), "err", err)
 		return Result{}, awsproto.Unavailable("The event store could not write the events; nothing from this request was stored. Retry later.")
 	}
-	dups := 0
-	for i, e := range evs {
-		res.EventIDs = append(res.EventIDs, e.ID)
-		if appended[i].Duplicate {
+	dups, conflicts := 0, 0
+	for j, e := range evs {
+		switch {
+		case appended[j].Conflict:
+			conflicts++
+			res.Failed = append(res.Failed, conflictFailure(index[j], e))
+			continue
+		case appended[j].Duplicate:
 			dups++
 		}
+		res.EventIDs = append(res.EventIDs, e.ID)
 	}
-	res.Accepted = len(evs)
+	if conflicts > 0 {
+		slices.SortFunc(res.Failed, func(a, b Failure) int { return cmp.Compare(a.Index, b.Index) })
+		s.log.Warn("ingest: records refused: their eventIDs are stored with different content",
+			"caller", p.ARN, "records", conflicts)
+	}
+	res.Accepted = len(evs) - conflicts
 	s.metrics.Ingested(len(records), res.Accepted, dups, len(res.Failed))
 	return res, nil
+}
+
+// conflictFailure is the failure of a record whose eventID is stored with
+// other content.
+func conflictFailure(i int, e *event.Event) Failure {
+	return Failure{Index: i, ErrorCode: ErrEventIDConflict, ErrorMessage: fmt.Sprintf(
+		"eventID %q is already stored for account %s with different content; the stored event is kept. "+
+			"Resend an event unchanged, or give a new event a new eventID.", e.ID, e.Account)}
 }
 
 // Record stores one event Cairn itself produced (the audit record of an API
@@ -109,7 +139,10 @@ func (s *Service) Record(ctx context.Context, account string, record []byte, wai
 		return ferr
 	}
 	if wait {
-		_, err := s.store.Append(ctx, []*event.Event{e})
+		res, err := s.store.Append(ctx, []*event.Event{e})
+		if err == nil && res[0].Conflict {
+			return fmt.Errorf("ingest: eventID %q is stored with different content", e.ID)
+		}
 		return err
 	}
 	s.bgMu.Lock()
@@ -138,9 +171,16 @@ func (s *Service) writeBackground() {
 			return
 		}
 		s.bgMu.Unlock()
-		if _, err := s.store.Append(context.Background(), batch); err != nil {
+		res, err := s.store.Append(context.Background(), batch)
+		if err != nil {
 			for _, e := range batch {
 				s.log.Error("ingest: audit record lost", "eventID", e.ID, "err", err)
+			}
+			continue
+		}
+		for i, e := range batch {
+			if res[i].Conflict {
+				s.log.Error("ingest: audit record lost: its eventID is stored with different content", "eventID", e.ID)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/proxy/sensitive"
 )
 
 // HTTPConfig describes a plain HTTP API that speaks no AWS protocol: which
@@ -45,7 +46,10 @@ type Route struct {
 	Operation string `yaml:"operation"`
 	// ReadOnly overrides the default (GET, HEAD and OPTIONS are read-only).
 	ReadOnly *bool `yaml:"read_only"`
-	// ResourceType types the resources named by the path's parameters.
+	// ResourceType types the resources named by the path's parameters
+	// (each parameter a resource, its value the ARN; a parameter with a
+	// sensitive name, such as {token}, is hidden in requestParameters and
+	// is no resource).
 	ResourceType string `yaml:"resource_type"`
 
 	re     *regexp.Regexp
@@ -83,6 +87,9 @@ var paramRE = regexp.MustCompile(`^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$`)
 func (c *HTTPConfig) compile() error {
 	if c.EventSource == "" {
 		return fmt.Errorf("http.event_source is required")
+	}
+	if h := c.Identity.Header; h != "" && sensitive.Name(h) {
+		return fmt.Errorf("http.identity.header %q is a secret's name (see the proxy's sensitive names); its value would be recorded as the caller's name", h)
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
@@ -134,7 +141,9 @@ func (c *HTTPConfig) match(r *http.Request) (*Route, map[string]string, bool) {
 	return nil, nil, false
 }
 
-// httpEvent fills the record of a plain HTTP call.
+// httpEvent fills the record of a plain HTTP call. Values of sensitive
+// names (package sensitive, the same list as the AWS mode's) are hidden in
+// path, query and JSON body parameters and in response elements.
 func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string]string) {
 	c := p.o.HTTP
 	r := x.req
@@ -170,9 +179,14 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 		}
 	}
 	if len(reqParams) > 0 {
-		rec.RequestParameters = hideSecrets(reqParams)
+		rec.RequestParameters = sensitive.Hide(reqParams)
 	}
 	for _, name := range rt.params {
+		// A path parameter with a secret's name ({token}, {api_key}) is no
+		// resource: its value would be the ARN.
+		if sensitive.Name(name) {
+			continue
+		}
 		rec.Resources = append(rec.Resources, event.Resource{ARN: params[name], Type: rt.ResourceType})
 	}
 	if x.status >= 400 {
@@ -192,7 +206,7 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 	} else if !rec.ReadOnly && x.resp != nil && !x.resp.truncated {
 		var resp any
 		if json.Unmarshal(x.resp.bytes(), &resp) == nil {
-			rec.ResponseElements = hideSecrets(resp)
+			rec.ResponseElements = sensitive.Hide(resp)
 		}
 	}
 	rec.RequestID = firstHeader(x.header, "X-Request-Id", "X-Amzn-RequestId", "X-Correlation-Id")
@@ -228,34 +242,4 @@ func firstHeader(h http.Header, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// hideSecrets replaces the values of secret-looking keys, as CloudTrail
-// hides sensitive parameters.
-func hideSecrets(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if sensitiveName(k) {
-				x[k] = "HIDDEN_DUE_TO_SECURITY_REASONS"
-			} else {
-				x[k] = hideSecrets(val)
-			}
-		}
-	case []any:
-		for i := range x {
-			x[i] = hideSecrets(x[i])
-		}
-	}
-	return v
-}
-
-func sensitiveName(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"password", "secret", "privatekey", "private_key", "token", "credential", "apikey", "api_key"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -7,7 +7,10 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
@@ -42,8 +45,13 @@ type Options struct {
 	// Region is where unsigned calls are recorded (default us-east-1);
 	// GlobalRegion where global services' calls are (default us-east-1).
 	Region, GlobalRegion string
-	// TrustForwarded takes the caller's address from X-Forwarded-For.
+	// TrustForwarded takes the caller's address from X-Forwarded-For, as
+	// the TrustedProxies proxies in front of this one wrote it (see
+	// forwardedFor).
 	TrustForwarded bool
+	// TrustedProxies is how many proxies in front of this one append to
+	// X-Forwarded-For (default 1 when TrustForwarded is set).
+	TrustedProxies int
 	// HTTP maps a plain HTTP API's routes to operations (optional).
 	HTTP *HTTPConfig
 	// MaxCapture bounds the bytes of each body kept for recording.
@@ -94,6 +102,12 @@ func New(o Options) (*Proxy, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.TrustedProxies < 0 {
+		return nil, errors.New("proxy: the number of trusted proxies cannot be negative")
+	}
+	if o.TrustForwarded && o.TrustedProxies == 0 {
+		o.TrustedProxies = 1
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -126,9 +140,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: p.o.Now(), req: r}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.reqBody = newCapture(r.Body, p.o.MaxCapture, nil)
+		if needsBodyHash(r) {
+			x.reqBody.hash = sha256.New()
+		}
 		r.Body = x.reqBody
 	} else {
 		x.reqBody = newCapture(nil, 0, nil)
+		x.reqBody.hash = sha256.New()
+		x.reqBody.eof = true
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, x))
 	p.rp.ServeHTTP(w, r)
@@ -136,6 +155,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.resp == nil {
 		p.finish(x)
 	}
+}
+
+// needsBodyHash reports whether checking the request's signature needs the
+// SHA-256 of its whole body: it is signed (SigV4 or SigV2, header or
+// presigned) and does not name a payload that is not the body's hash
+// (UNSIGNED-PAYLOAD, STREAMING-…).
+func needsBodyHash(r *http.Request) bool {
+	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" && len(v) != sha256.Size*2 {
+		return false
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS") {
+		return true
+	}
+	q := r.URL.RawQuery
+	return strings.Contains(q, "X-Amz-Credential") || strings.Contains(q, "AWSAccessKeyId")
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {
@@ -199,11 +233,12 @@ func (x *exchange) call() *awsop.Call {
 	return c
 }
 
-// sourceIP is the caller's address.
+// sourceIP is the caller's address: the connection's, or with
+// TrustForwarded the one the trusted proxies put in X-Forwarded-For.
 func (p *Proxy) sourceIP(r *http.Request) string {
 	if p.o.TrustForwarded {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
+		if ip := forwardedFor(r.Header, p.o.TrustedProxies); ip != "" {
+			return ip
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -213,12 +248,17 @@ func (p *Proxy) sourceIP(r *http.Request) string {
 	return host
 }
 
-// capture passes a body through while keeping its first max bytes.
+// capture passes a body through while keeping its first max bytes and,
+// when hash is set, hashing all of it (a request's signature covers the
+// whole body, which the proxy does not keep).
 type capture struct {
 	r         io.ReadCloser
 	max       int
 	buf       bytes.Buffer
 	truncated bool
+	hash      hash.Hash
+	n         int64
+	eof       bool // read to its end
 	mu        sync.Mutex
 	done      func()
 	closed    bool
@@ -231,6 +271,13 @@ func newCapture(r io.ReadCloser, max int, done func()) *capture {
 func (c *capture) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.mu.Lock()
+	if n > 0 && c.hash != nil {
+		c.hash.Write(b[:n])
+	}
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
 	if n > 0 {
 		if room := c.max - c.buf.Len(); room > 0 {
 			c.buf.Write(b[:min(n, room)])
@@ -258,6 +305,17 @@ func (c *capture) Close() error {
 		c.done()
 	}
 	return err
+}
+
+// sum is the hex SHA-256 and length of the whole body; "" when it was not
+// read to its end or not hashed.
+func (c *capture) sum() (string, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.eof || c.hash == nil {
+		return "", 0
+	}
+	return hex.EncodeToString(c.hash.Sum(nil)), c.n
 }
 
 func (c *capture) bytes() []byte {

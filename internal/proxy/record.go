@@ -8,32 +8,39 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/proxy/awsop"
+	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
 // record is the CloudTrail record of one proxied call.
 type record struct {
-	EventVersion       string           `json:"eventVersion"`
-	UserIdentity       map[string]any   `json:"userIdentity"`
-	EventTime          string           `json:"eventTime"`
-	EventSource        string           `json:"eventSource"`
-	EventName          string           `json:"eventName"`
-	AWSRegion          string           `json:"awsRegion"`
-	SourceIPAddress    string           `json:"sourceIPAddress"`
-	UserAgent          string           `json:"userAgent,omitempty"`
-	ErrorCode          string           `json:"errorCode,omitempty"`
-	ErrorMessage       string           `json:"errorMessage,omitempty"`
-	RequestParameters  any              `json:"requestParameters"`
-	ResponseElements   any              `json:"responseElements"`
-	RequestID          string           `json:"requestID,omitempty"`
-	EventID            string           `json:"eventID"`
-	ReadOnly           bool             `json:"readOnly"`
-	Resources          []event.Resource `json:"resources,omitempty"`
-	EventType          string           `json:"eventType"`
-	APIVersion         string           `json:"apiVersion,omitempty"`
-	ManagementEvent    bool             `json:"managementEvent"`
-	RecipientAccountID string           `json:"recipientAccountId,omitempty"`
-	EventCategory      string           `json:"eventCategory"`
-	TLSDetails         map[string]any   `json:"tlsDetails,omitempty"`
+	EventVersion      string         `json:"eventVersion"`
+	UserIdentity      map[string]any `json:"userIdentity"`
+	EventTime         string         `json:"eventTime"`
+	EventSource       string         `json:"eventSource"`
+	EventName         string         `json:"eventName"`
+	AWSRegion         string         `json:"awsRegion"`
+	SourceIPAddress   string         `json:"sourceIPAddress"`
+	UserAgent         string         `json:"userAgent,omitempty"`
+	ErrorCode         string         `json:"errorCode,omitempty"`
+	ErrorMessage      string         `json:"errorMessage,omitempty"`
+	RequestParameters any            `json:"requestParameters"`
+	ResponseElements  any            `json:"responseElements"`
+	// AdditionalEventData says how a signed call was signed and whether
+	// the signature was verified (the server sets SignatureVerified).
+	AdditionalEventData map[string]any   `json:"additionalEventData,omitempty"`
+	RequestID           string           `json:"requestID,omitempty"`
+	EventID             string           `json:"eventID"`
+	ReadOnly            bool             `json:"readOnly"`
+	Resources           []event.Resource `json:"resources,omitempty"`
+	EventType           string           `json:"eventType"`
+	APIVersion          string           `json:"apiVersion,omitempty"`
+	ManagementEvent     bool             `json:"managementEvent"`
+	RecipientAccountID  string           `json:"recipientAccountId,omitempty"`
+	EventCategory       string           `json:"eventCategory"`
+	TLSDetails          map[string]any   `json:"tlsDetails,omitempty"`
+	// SignatureProof lets the server check the caller's signature with
+	// the key's secret; the server removes it before storing the record.
+	SignatureProof *sigv4.Proof `json:"cairnSignatureProof,omitempty"`
 }
 
 // record builds the event of an exchange; nil when there is nothing to
@@ -78,8 +85,10 @@ func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
 	op := awsop.Resolve(x.call())
 	rec.UserIdentity = map[string]any{"type": "Unknown"}
 	if key != "" {
-		// The server completes a known key's identity.
+		// The server completes a known key's identity when the signature
+		// proves to be the key's.
 		rec.UserIdentity["accessKeyId"] = key
+		p.signatureProof(rec, x)
 	}
 	switch {
 	case op.Global:
@@ -113,6 +122,24 @@ func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
 	if op.ResponseElements != nil && op.ErrorCode == "" {
 		rec.ResponseElements = op.ResponseElements
 	}
+}
+
+// signatureProof adds what the server needs to check the call's
+// signature (see sigv4.Proof), and additionalEventData saying how it was
+// signed, not (yet) verified.
+func (p *Proxy) signatureProof(rec *record, x *exchange) {
+	sum, n := x.reqBody.sum()
+	proof, ok := sigv4.NewProof(sigv4.Signed{Request: x.req, BodySHA256: sum, BodyLen: n,
+		Bucket: awsop.VirtualBucket(x.req.Host), Now: x.start})
+	if !ok {
+		return
+	}
+	if proof.Problem != "" {
+		p.o.Log.Debug("proxy: the signature cannot be checked", "method", x.req.Method, "path", x.req.URL.Path, "reason", proof.Problem)
+	}
+	rec.SignatureProof = &proof
+	rec.AdditionalEventData = map[string]any{"SignatureVersion": proof.Version,
+		"AuthenticationMethod": proof.Method, "SignatureVerified": false}
 }
 
 func tlsVersion(v uint16) string {

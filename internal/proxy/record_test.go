@@ -170,22 +170,43 @@ func TestProxyIdentityAndRegion(t *testing.T) {
 }
 
 // TestProxyForwardedFor: the caller's address comes from X-Forwarded-For
-// only when the proxy is told to trust it.
+// only when the proxy is told to trust it, and then from the hop the
+// trusted proxies wrote (counted from the right), never from the entries
+// the client sent itself.
 func TestProxyForwardedFor(t *testing.T) {
 	upstream := cannedUpstream(t, http.StatusOK, "", "")
-	for _, trust := range []bool{false, true} {
-		rec := &memRecorder{}
-		front := newTestProxy(t, upstream.URL, rec, func(o *Options) { o.TrustForwarded = trust })
-		r, _ := http.NewRequest(http.MethodGet, front+"/b/k", nil)
-		r.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
-		do(t, r)
-		want := "127.0.0.1"
-		if trust {
-			want = "203.0.113.7"
-		}
-		if got := rec.wait(t, 1)[0]["sourceIPAddress"]; got != want {
-			t.Errorf("trust %v: sourceIPAddress %v, want %s", trust, got, want)
-		}
+	for _, c := range []struct {
+		name    string
+		trust   bool
+		proxies int
+		xff     []string // X-Forwarded-For headers, in order
+		want    string
+	}{
+		{"not trusted", false, 0, []string{"203.0.113.7, 10.0.0.1"}, "127.0.0.1"},
+		// The client sent "1.2.3.4"; the one trusted proxy appended the
+		// address it was connected from.
+		{"one trusted proxy: the hop it appended", true, 1, []string{"1.2.3.4, 10.0.0.9"}, "10.0.0.9"},
+		{"the default is one trusted proxy", true, 0, []string{"1.2.3.4, 10.0.0.9"}, "10.0.0.9"},
+		{"two trusted proxies", true, 2, []string{"1.2.3.4, 198.51.100.20, 10.0.0.9"}, "198.51.100.20"},
+		{"a spoofed chain: left-most entries ignored", true, 1, []string{"6.6.6.6, 7.7.7.7, 203.0.113.50"}, "203.0.113.50"},
+		{"several headers count in order", true, 1, []string{"6.6.6.6", "203.0.113.51"}, "203.0.113.51"},
+		{"fewer hops than proxies: the left-most", true, 3, []string{"203.0.113.52, 10.0.0.9"}, "203.0.113.52"},
+		{"an address with a port", true, 1, []string{"6.6.6.6, [2001:db8::7]:4711"}, "2001:db8::7"},
+		{"garbage in the trusted hop: the connection", true, 1, []string{"1.2.3.4, not-an-ip"}, "127.0.0.1"},
+		{"no header: the connection", true, 1, nil, "127.0.0.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &memRecorder{}
+			front := newTestProxy(t, upstream.URL, rec, func(o *Options) { o.TrustForwarded, o.TrustedProxies = c.trust, c.proxies })
+			r, _ := http.NewRequest(http.MethodGet, front+"/b/k", nil)
+			for _, v := range c.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			do(t, r)
+			if got := rec.wait(t, 1)[0]["sourceIPAddress"]; got != c.want {
+				t.Errorf("X-Forwarded-For %q, %d trusted proxies: sourceIPAddress %v, want %s", c.xff, c.proxies, got, c.want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -37,12 +38,33 @@ type TrailRow struct {
 
 // AppendResult says what became of one appended event.
 type AppendResult struct {
-	// Seq is the event's position in the log (of the earlier copy, for a duplicate).
+	// Seq is the event's position in the log (of the earlier copy, for a
+	// duplicate or a conflict).
 	Seq int64
-	// Duplicate is true when the account already had an event with this ID;
-	// nothing was written for it.
+	// Duplicate is true when the account already had this event: the same
+	// ID and the same content (byte for byte the same completed record), as
+	// a retried batch resends it. Nothing was written for it.
 	Duplicate bool
+	// Conflict is true when the account already had an event with this ID
+	// and different content. Nothing was written for it: the stored event
+	// stays as it is, and the caller must not count this one as stored (an
+	// event that took a future event's ID must not make that event vanish).
+	Conflict bool
 }
+
+// Stored reports whether the event is in the log after the append: written
+// now, or already there as a duplicate.
+func (r AppendResult) Stored() bool { return !r.Conflict }
+
+// Written reports whether this append wrote the event (it was new).
+func (r AppendResult) Written() bool { return !r.Duplicate && !r.Conflict }
+
+// SameContent reports whether a stored event's record and a new one's are
+// the same event: byte for byte the same completed record. Ingest completes
+// every record the same way (event.Decode: CloudTrail's field order, no
+// whitespace, the same defaults), so a resent record is equal to its stored
+// copy, and any change of a field, eventTime included, is a difference.
+func SameContent(stored, incoming []byte) bool { return bytes.Equal(stored, incoming) }
 
 // StateDoc is a small versioned document of Cairn's own state: delivery
 // cursors and status, signing keys, digest chains.
@@ -110,8 +132,13 @@ const ReadAll = math.MaxInt64
 // Store is the durable event log.
 type Store interface {
 	// Append writes events and returns once they are durable. Events whose
-	// (Account, ID) is already stored are not written again. Either all
-	// events are durable or the call fails.
+	// (Account, ID) is already stored are not written again: one with the
+	// same content is a Duplicate, one with different content a Conflict
+	// (SameContent decides). Within one call, a later event with the ID of
+	// an earlier one is compared with it the same way. (The PostgreSQL
+	// store keys events by eventTime too: there an event with a stored ID
+	// and another eventTime is written as another event, never dropped.)
+	// Either all events are durable or the call fails.
 	Append(ctx context.Context, events []*event.Event) ([]AppendResult, error)
 	// Lookup returns one page of the event history, newest first.
 	Lookup(ctx context.Context, q Query) (Page, error)

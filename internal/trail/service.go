@@ -62,13 +62,14 @@ type Service struct {
 	cfg     *config.Config
 	now     func() time.Time
 	status  StatusSource
+	owners  *Owners
 	mu      sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
 }
 
 // NewService makes the control plane over st with the configuration's
 // keys, topics, log groups and organization, and the buckets that exist.
 func NewService(st store.Store, cfg *config.Config, buckets Buckets) *Service {
-	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
+	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now, owners: NewOwners(cfg, st)}
 }
 
 // SetStatusSource connects the delivery engine's status reports.
@@ -299,7 +300,7 @@ type settings struct {
 
 // apply validates the settings and writes them into t, in CloudTrail's
 // order of checks.
-func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
+func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, creating bool) error {
 	wasMulti := t.IsMultiRegionTrail
 	if in.IsMultiRegionTrail != nil {
 		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
@@ -322,6 +323,9 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 		if !s.buckets.Exists(*in.S3BucketName) {
 			return awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket %s does not exist!", *in.S3BucketName)
 		}
+		if err := s.owners.CheckBucket(ctx, *in.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
+			return err
+		}
 		t.S3BucketName = *in.S3BucketName
 	}
 	if in.S3KeyPrefix != nil {
@@ -338,6 +342,9 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 			if err != nil {
 				return err
 			}
+			if err := s.owners.CheckTopic(arn, c.Account, t.IsOrganizationTrail); err != nil {
+				return err
+			}
 			t.SnsTopicName, t.SnsTopicARN = *in.SnsTopicName, arn
 		}
 	}
@@ -350,6 +357,9 @@ func (s *Service) apply(c Caller, t *Trail, in settings, creating bool) error {
 		} else {
 			arn, err := s.resolveKMS(c, *in.KmsKeyId)
 			if err != nil {
+				return err
+			}
+			if err := s.owners.CheckKMSKey(t.S3BucketName, arn, c.Account, t.IsOrganizationTrail); err != nil {
 				return err
 			}
 			t.KmsKeyId = arn
@@ -397,7 +407,7 @@ func (s *Service) resolveTopic(c Caller, nameOrARN string) (string, error) {
 		return "", awsproto.Errorf("InvalidSnsTopicNameException", "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
 	}
 	for _, tp := range s.cfg.Topics {
-		if tp.Name == name && tp.Account == account {
+		if tp.Name == name && s.cfg.OwnerOf(tp.Account) == account {
 			return "arn:" + s.partition() + ":sns:" + region + ":" + account + ":" + name, nil
 		}
 	}
@@ -455,7 +465,7 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
 	for _, lg := range s.cfg.LogGroups {
-		if norm(lg.ARN) == norm(g) && lg.Account == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
+		if norm(lg.ARN) == norm(g) && s.cfg.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
 			return nil
 		}
 	}
@@ -473,7 +483,7 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 	}
 	t := &Trail{ID: uuid.NewString(), Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
 		IncludeGlobalServiceEvents: true, Created: s.now().UTC()}
-	if err := s.apply(c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
+	if err := s.apply(ctx, c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
 		in.KmsKeyId, in.IsOrganizationTrail}, true); err != nil {
 		return TrailOutput{}, err
@@ -489,6 +499,9 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 		return TrailOutput{}, err
 	}
 	if err := s.checkRoom(c, all, t); err != nil {
+		return TrailOutput{}, err
+	}
+	if err := s.owners.ClaimBucket(ctx, t.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
 		return TrailOutput{}, err
 	}
 	if err := s.save(ctx, t, true); err != nil {
@@ -532,7 +545,7 @@ func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput
 	if err != nil {
 		return TrailOutput{}, err
 	}
-	if err := s.apply(c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
+	if err := s.apply(ctx, c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
 		in.KmsKeyId, in.IsOrganizationTrail}, false); err != nil {
 		return TrailOutput{}, err
@@ -543,6 +556,11 @@ func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput
 			return TrailOutput{}, err
 		}
 		if err := s.checkRoom(c, all, t); err != nil {
+			return TrailOutput{}, err
+		}
+	}
+	if in.S3BucketName != nil {
+		if err := s.owners.ClaimBucket(ctx, t.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
 			return TrailOutput{}, err
 		}
 	}

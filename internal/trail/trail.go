@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 )
@@ -179,8 +180,14 @@ func ValidateBucketName(name string) error {
 	return nil
 }
 
-// ValidatePrefix checks an S3 key prefix: at most 200 characters, and no
-// path tricks that would put files outside the trail's place in the bucket.
+// ValidatePrefix checks an S3 key prefix: at most 200 characters (the
+// model's limit), and nothing that would put a file outside the trail's own
+// place, [prefix/]AWSLogs/[<org-id>/]<account>/…: no AWSLogs segment (in any
+// case: on a case-insensitive file system it is the same folder), so that a
+// prefix cannot reach into another account's or trail's keys; no empty, "."
+// or ".." segment, no leading or trailing "/", no backslash or control
+// character; and no segment starting with ".cairn-", the names a directory
+// bucket keeps for itself.
 func ValidatePrefix(p string) error {
 	bad := func(why string) error {
 		return awsproto.Errorf("InvalidS3PrefixException", "S3 key prefix %q is not valid: %s.", p, why)
@@ -188,20 +195,30 @@ func ValidatePrefix(p string) error {
 	if len(p) > 200 {
 		return bad("it must be at most 200 characters long")
 	}
-	if strings.HasPrefix(p, "/") {
-		return bad("it must not begin with /")
+	if p == "" {
+		return nil
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == ".." || seg == "." {
-			return bad("it must not contain . or .. path segments")
-		}
-	}
-	if strings.Contains(p, "//") {
-		return bad("it must not contain empty path segments")
+	if !utf8.ValidString(p) {
+		return bad("it must be UTF-8")
 	}
 	for _, c := range p {
 		if c < 0x20 || c == 0x7f || c == '\\' {
 			return bad("it must not contain control characters or backslashes")
+		}
+	}
+	if strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+		return bad("it must not begin or end with /")
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch {
+		case seg == "":
+			return bad("it must not contain empty path segments")
+		case seg == ".." || seg == ".":
+			return bad("it must not contain . or .. path segments")
+		case strings.EqualFold(seg, "AWSLogs"):
+			return bad("AWSLogs is a reserved name: CloudTrail adds AWSLogs/<account>/ after the prefix")
+		case strings.HasPrefix(strings.ToLower(seg), ".cairn-"):
+			return bad("path segments starting with .cairn- are reserved")
 		}
 	}
 	return nil

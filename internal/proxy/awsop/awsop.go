@@ -20,12 +20,9 @@
 // an upper-case letter, a digit or nothing).
 //
 // Sensitive values are recorded as HIDDEN_DUE_TO_SECURITY_REASONS: members
-// whose model shape is sensitive, and any key whose name contains password,
-// passwd, passphrase, secret, privatekey, token, customer-key or is
-// X-Amz-Signature, unless it names an identifier or a setting (ends with id,
-// arn, name, type, count, length, required, enabled, date, time, version,
-// stage, policy, age, expiration, period, duration, status, md5, algorithm…)
-// or is a pagination or idempotency token (NextToken, ClientToken…).
+// whose model shape is sensitive, and members, parameters and headers whose
+// name is on the proxy's one list of sensitive names (package sensitive,
+// shared with the plain-HTTP mode).
 package awsop
 
 import (

@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cairn-audit/cairn/internal/proxy/sensitive"
 )
 
 // Hidden is what CloudTrail records in place of a sensitive value.
-const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+const Hidden = sensitive.Hidden
 
 // lowerFirst lowers the first letter only, as CloudTrail does:
 // UserName → userName, DBInstanceIdentifier → dBInstanceIdentifier.
@@ -19,48 +21,6 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return string(s[0]+'a'-'A') + s[1:]
-}
-
-// sensitiveWords are the parts of a key's name that make its value hidden
-// whatever the model says (case-insensitive).
-var sensitiveWords = []string{"password", "passwd", "passphrase", "secret", "privatekey", "private-key", "token",
-	"x-amz-signature", "signature", "customer-key", "customerkey", "messagebody"}
-
-// notSensitiveSuffixes mark names of identifiers, counts and such, which
-// are recorded even when the name contains a word above (SecretId,
-// SecretArn, TokenType, PasswordResetRequired…).
-var notSensitiveSuffixes = []string{"id", "ids", "arn", "arns", "name", "names", "type", "types", "count",
-	"length", "required", "enabled", "date", "time", "timestamp", "version", "versions", "stage", "stages",
-	"policy", "age", "expiration", "expiry", "period", "duration", "status", "list", "reuseprevention",
-	"key-id", "keyid", "keyarn", "md5", "algorithm"}
-
-// notSensitiveNames are pagination and idempotency tokens, which identify
-// nothing secret.
-var notSensitiveNames = []string{"nexttoken", "continuationtoken", "continuation-token", "paginationtoken",
-	"starttoken", "clienttoken", "clientrequesttoken", "idempotencytoken", "nextcontinuationtoken",
-	"starttoken", "pagetoken", "nextpagetoken", "marker", "x-amz-security-token-present", "md5ofmessagebody",
-	"md5ofmessageattributes", "md5ofmessagesystemattributes"}
-
-// sensitiveName reports whether a parameter's value is hidden because of
-// its name.
-func sensitiveName(k string) bool {
-	l := strings.ToLower(k)
-	hit := false
-	for _, w := range sensitiveWords {
-		if strings.Contains(l, w) {
-			hit = true
-			break
-		}
-	}
-	if !hit || slices.Contains(notSensitiveNames, l) {
-		return false
-	}
-	for _, s := range notSensitiveSuffixes {
-		if strings.HasSuffix(l, s) {
-			return false
-		}
-	}
-	return true
 }
 
 // transform rewrites a decoded request or response value for the record:
@@ -103,11 +63,12 @@ func transform(v any, n *node, lower bool, depth int) any {
 			if lower && !isMap {
 				key = lowerFirst(k)
 			}
-			if val != nil && sensitiveName(k) {
+			kind := sensitive.Classify(k)
+			if val != nil && kind == sensitive.Value {
 				out[key] = Hidden
 				continue
 			}
-			out[key] = transform(val, child, lower, depth+1)
+			out[key] = sensitive.HideAs(kind, transform(val, child, lower, depth+1))
 		}
 		return out
 	case []any:

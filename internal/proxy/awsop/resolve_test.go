@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/proxy/sensitive"
 )
 
 func hdr(kv ...string) http.Header {
@@ -305,11 +306,11 @@ func TestSensitiveName(t *testing.T) {
 		"X-Amz-Security-Token": true, "X-Amz-Signature": true, "ClientSecret": true, "AccessToken": true, "RefreshToken": true,
 		"x-amz-server-side-encryption-customer-key": true,
 		"SecretId": false, "SecretArn": false, "SecretName": false, "NextToken": false, "nextToken": false, "ClientRequestToken": false,
-		"ClientToken": false, "PasswordResetRequired": false, "TokenType": false, "PasswordLastUsed": true, "UserName": false,
+		"ClientToken": false, "PasswordResetRequired": false, "TokenType": false, "PasswordLastUsed": false, "UserName": false,
 		"x-amz-server-side-encryption-customer-key-MD5": false, "MaxPasswordAge": false, "ContinuationToken": false,
 	} {
-		if got := sensitiveName(name); got != want {
-			t.Errorf("sensitiveName(%q) = %v, want %v", name, got, want)
+		if got := sensitive.Name(name); got != want {
+			t.Errorf("sensitive.Name(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

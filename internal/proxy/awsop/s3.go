@@ -284,3 +284,8 @@ func decodeAWSChunked(b []byte) ([]byte, bool) {
 		b = bytes.TrimPrefix(b[n:], []byte("\r\n"))
 	}
 }
+
+// VirtualBucket is the bucket named by a virtual-hosted S3 request's Host
+// header (with or without port), "" for a path-style one (see
+// virtualBucket; no Options.S3Hosts).
+func VirtualBucket(host string) string { return virtualBucket(hostname(host), Options{}) }

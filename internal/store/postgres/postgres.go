@@ -158,7 +158,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	counts := map[int64]int64{}
 	for _, r := range group {
 		for i, e := range r.Events {
-			if !r.Results[i].Duplicate {
+			if r.Results[i].Written() {
 				e.Seq = r.Results[i].Seq
 				counts[store.Day(e.Time.Unix())]++
 			}
@@ -191,7 +191,7 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	// too is found here once it has committed; while it has not, the unique
 	// key (event_id, account, t) makes this COPY wait for it and then fail,
 	// and commit tries again.
-	var existing map[idKey]int64
+	var existing map[idKey]stored
 	if check {
 		var err error
 		if existing, err = findExisting(ctx, tx, group, days); err != nil {
@@ -202,7 +202,8 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 		}
 	}
 	// Decide which events are new, in order; an event repeated within the
-	// group is a duplicate of its first copy.
+	// group is a duplicate of its first copy (or a conflict with it, when
+	// their content differs).
 	type pending struct {
 		r *store.AppendRequest
 		i int
@@ -213,12 +214,15 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 		r.Results = make([]store.AppendResult, len(r.Events))
 		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID, e.Time.Unix()}
-			if seq, ok := existing[key]; ok {
-				r.Results[i] = store.AppendResult{Seq: seq, Duplicate: true}
+			if old, ok := existing[key]; ok {
+				same := store.SameContent(old.record, e.Record)
+				r.Results[i] = store.AppendResult{Seq: old.seq, Duplicate: same, Conflict: !same}
 				continue
 			}
-			if _, ok := firstOf[key]; ok {
-				r.Results[i] = store.AppendResult{Duplicate: true} // seq filled in below
+			if j, ok := firstOf[key]; ok {
+				first := fresh[j].r.Events[fresh[j].i]
+				same := store.SameContent(first.Record, e.Record)
+				r.Results[i] = store.AppendResult{Duplicate: same, Conflict: !same} // seq filled in below
 				continue
 			}
 			firstOf[key] = len(fresh)
@@ -244,7 +248,7 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	}
 	for _, r := range group {
 		for i, e := range r.Events {
-			if r.Results[i].Duplicate && r.Results[i].Seq == 0 {
+			if !r.Results[i].Written() && r.Results[i].Seq == 0 {
 				r.Results[i].Seq = seqs[firstOf[idKey{e.Account, e.ID, e.Time.Unix()}]]
 			}
 		}
@@ -377,9 +381,18 @@ func (w *dupWatch) due() bool {
 	}
 }
 
-// findExisting returns the sequence numbers of the group's events that are
-// already stored. It asks one day's partition at a time, by eventID.
-func findExisting(ctx context.Context, tx pgx.Tx, group []*store.AppendRequest, days []int64) (map[idKey]int64, error) {
+// stored is an event found stored under a group's idKey: its seq and its
+// record, which the group's event is compared with.
+type stored struct {
+	seq    int64
+	record []byte
+}
+
+// findExisting returns the sequence numbers and records of the group's
+// events that are already stored. It asks one day's partition at a time, by
+// eventID; only rows that exist come back, so records are read only for
+// duplicates and conflicts.
+func findExisting(ctx context.Context, tx pgx.Tx, group []*store.AppendRequest, days []int64) (map[idKey]stored, error) {
 	byDay := make(map[int64][]string, len(days))
 	for _, r := range group {
 		for _, e := range r.Events {
@@ -387,18 +400,20 @@ func findExisting(ctx context.Context, tx pgx.Tx, group []*store.AppendRequest, 
 			byDay[d] = append(byDay[d], e.ID)
 		}
 	}
-	existing := map[idKey]int64{}
+	existing := map[idKey]stored{}
 	for _, d := range days {
 		lo, hi := dayRange(d)
-		rows, err := tx.Query(ctx, `SELECT account, event_id, t, seq FROM events
+		rows, err := tx.Query(ctx, `SELECT account, event_id, t, seq, record FROM events
 			WHERE t >= $1 AND t < $2 AND event_id = ANY($3)`, lo, hi, byDay[d])
 		if err != nil {
 			return nil, fmt.Errorf("postgres: find duplicates: %w", err)
 		}
 		var k idKey
 		var seq int64
-		_, err = pgx.ForEachRow(rows, []any{&k.account, &k.id, &k.t, &seq}, func() error {
-			existing[k] = seq
+		var record []byte
+		_, err = pgx.ForEachRow(rows, []any{&k.account, &k.id, &k.t, &seq, &record}, func() error {
+			existing[k] = stored{seq, record}
+			record = nil // the next row's gets its own slice
 			return nil
 		})
 		if err != nil {

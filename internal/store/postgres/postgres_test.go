@@ -481,3 +481,58 @@ func TestGroupOfManyChunks(t *testing.T) {
 		}
 	}
 }
+
+// Two nodes on one database: an event with an ID another node stored with
+// other content is a conflict on this one too, whether the unique key
+// refused its group (the node had seen no duplicate lately) or it asked
+// first; racing nodes with one ID and different content store one event.
+func TestConflictAcrossNodes(t *testing.T) {
+	dsn := pgtest.Start(t)
+	a, b := openDSN(t, dsn), openDSN(t, dsn)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	rec := func(name, id string) *event.Event {
+		return storetest.Rec(t, "111111111111", "us-east-1", name, storetest.Base, map[string]any{"eventID": id})
+	}
+	const x = "00000000-0000-0000-0000-0000000000aa"
+	first, err := a.Append(ctx, []*event.Event{rec("FromA", x)})
+	if err != nil || !first[0].Written() {
+		t.Fatalf("node a: %+v, %v", first, err)
+	}
+	for _, what := range []string{"refused by the unique key", "asked first"} {
+		res, err := b.Append(ctx, []*event.Event{rec("FromB", x), rec("New"+what, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[0].Conflict || res[0].Seq != first[0].Seq || !res[1].Written() {
+			t.Fatalf("%s: node b = %+v, want a conflict with seq %d and a new event", what, res, first[0].Seq)
+		}
+	}
+	if res, err := b.Append(ctx, []*event.Event{rec("FromA", x)}); err != nil || !res[0].Duplicate || res[0].Seq != first[0].Seq {
+		t.Fatalf("identical on node b: %+v, %v", res, err)
+	}
+
+	const y = "00000000-0000-0000-0000-0000000000bb"
+	var wg sync.WaitGroup
+	results := make([][]store.AppendResult, 2)
+	for i, s := range []*postgres.Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Append(ctx, []*event.Event{rec(fmt.Sprintf("Racer%d", i), y)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if results[0][0].Written() == results[1][0].Written() || (!results[0][0].Conflict && !results[1][0].Conflict) {
+		t.Fatalf("racing nodes: %+v and %+v, want one written and one conflict", results[0], results[1])
+	}
+}

@@ -347,3 +347,53 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 		t.Fatalf("after indexing all: %d lists, %d days left", n, days)
 	}
 }
+
+// An event whose ID is stored with other content is a conflict whichever
+// way the writer finds the stored one: in a pending batch, in the ID index
+// (through the ID filter), and after a reopen; the identical event is a
+// duplicate each time, and an eventTime of its own makes no other event.
+func TestIDConflictPendingIndexedReopened(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(name string, at time.Time) *event.Event {
+		return storetest.Rec(t, "111111111111", "us-east-1", name, at, map[string]any{"eventID": "dddddddd-1111-2222-3333-444444444444"})
+	}
+	check := func(s *Store, when string, wantSeq int64) {
+		t.Helper()
+		res, err := s.Append(ctx, []*event.Event{rec("Original", storetest.Base), rec("Squatter", storetest.Base),
+			rec("Original", storetest.Base.Add(time.Hour))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[0].Duplicate || res[0].Seq != wantSeq {
+			t.Errorf("%s: identical event = %+v, want a duplicate of seq %d", when, res[0], wantSeq)
+		}
+		for _, r := range res[1:] {
+			if !r.Conflict || r.Seq != wantSeq {
+				t.Errorf("%s: other content = %+v, want a conflict with seq %d", when, r, wantSeq)
+			}
+		}
+	}
+	first, err := s.Append(ctx, []*event.Event{rec("Original", storetest.Base)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(s, "pending", first[0].Seq)
+	waitIndexed(t, s)
+	waitFilter(t, s)
+	check(s, "indexed", first[0].Seq)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(s, "reopened", first[0].Seq)
+	waitFilter(t, s)
+	check(s, "reopened, filter built", first[0].Seq)
+}

@@ -106,11 +106,12 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID}
 			if old, ok := existing[key]; ok {
-				r.Results[i] = store.AppendResult{Seq: old, Duplicate: true}
+				same := store.SameContent(old.record, e.Record)
+				r.Results[i] = store.AppendResult{Seq: old.seq, Duplicate: same, Conflict: !same}
 				continue
 			}
 			seq++
-			existing[key] = seq
+			existing[key] = stored{seq, e.Record}
 			r.Results[i] = store.AppendResult{Seq: seq}
 			keys := prep[i].keys
 			n := len(frames)
@@ -140,12 +141,20 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	}
 	for _, r := range group {
 		for i, e := range r.Events {
-			if !r.Results[i].Duplicate {
+			if r.Results[i].Written() {
 				e.Seq = r.Results[i].Seq
 			}
 		}
 	}
 	return nil
+}
+
+// stored is an event the writer found stored (or written earlier in the
+// same group) under an ID: its seq and its record, which a later event
+// with the ID is compared with.
+type stored struct {
+	seq    int64
+	record []byte
 }
 
 func (s *Store) addPending(bt *batch) {
@@ -212,13 +221,15 @@ func (s *Store) kickIndexer() {
 	}
 }
 
-// findExisting finds which events of the group are already stored: in a
-// pending batch, or in the ID index (whose hashes are confirmed against
-// the stored event's account and eventID). Pending batches are looked at
-// first: one the indexer takes away meanwhile is in the index by then.
-func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]int64, error) {
-	existing := map[idKey]int64{}
-	var hashes []int64
+// findExisting finds which events of the group are already stored, with
+// their records: in a pending batch, or in the ID index (whose hashes are
+// confirmed against the stored event's account and eventID). Pending
+// batches are looked at first: one the indexer takes away meanwhile is in
+// the index by then. Records are read only for IDs found stored, so a
+// group of new events costs no read (the ID filter answers for most).
+func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]stored, error) {
+	existing := map[idKey]stored{}
+	var hashes, pendingSeqs []int64
 	filter := s.filters.current()
 	s.pmu.Lock()
 	for _, r := range group {
@@ -226,7 +237,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID}
 			if seq, ok := s.pendingIDs[key]; ok {
-				existing[key] = seq
+				pendingSeqs = append(pendingSeqs, seq)
 				continue
 			}
 			if h := prep[i].h; filter == nil || filter.has(h) {
@@ -239,6 +250,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
 	}
+	candidates = append(candidates, pendingSeqs...)
 	if len(candidates) == 0 {
 		return existing, nil
 	}
@@ -247,7 +259,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 		return nil, err
 	}
 	for _, e := range evs {
-		existing[idKey{e.Account, e.ID}] = e.Seq
+		existing[idKey{e.Account, e.ID}] = stored{e.Seq, e.Record}
 	}
 	return existing, nil
 }

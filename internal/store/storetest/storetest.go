@@ -51,6 +51,9 @@ func Rec(t testing.TB, account, region, name string, at time.Time, extra map[str
 func Run(t *testing.T, open Opener) {
 	t.Run("AppendAndLookupNewestFirst", func(t *testing.T) { testOrder(t, open(t)) })
 	t.Run("Idempotent", func(t *testing.T) { testIdempotent(t, open(t)) })
+	t.Run("EventIDConflict", func(t *testing.T) { testIDConflict(t, open(t)) })
+	t.Run("EventIDConflictInOneAppend", func(t *testing.T) { testIDConflictInOneAppend(t, open(t)) })
+	t.Run("EventIDConflictConcurrent", func(t *testing.T) { testIDConflictConcurrent(t, open(t)) })
 	t.Run("Attributes", func(t *testing.T) { testAttributes(t, open(t)) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, open(t)) })
 	t.Run("TimeRange", func(t *testing.T) { testTimeRange(t, open(t)) })
@@ -298,6 +301,142 @@ func testIdempotent(t *testing.T, s store.Store) {
 	}
 	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); len(got) != 1 {
 		t.Fatalf("events after re-append: %v", got)
+	}
+}
+
+// byID returns the events of the account and region stored under eventID id.
+func byID(t *testing.T, s store.Store, account, region, id string) []string {
+	t.Helper()
+	qq := q(account, region)
+	qq.Attr, qq.Value = event.AttrEventID, id
+	return names(lookup(t, s, qq))
+}
+
+// testIDConflict: an event whose (account, eventID) is stored with other
+// content is a Conflict, not a Duplicate: nothing is written and the stored
+// event stays (an event sent first with a guessed ID must not make the real
+// one vanish as if it were a resend). The same content stays a Duplicate.
+func testIDConflict(t *testing.T, s store.Store) {
+	defer s.Close()
+	const id = "aaaaaaaa-1111-2222-3333-444444444444"
+	orig := Rec(t, "111111111111", "us-east-1", "Original", Base, map[string]any{"eventID": id})
+	first := mustAppend(t, s, orig)
+	if !first[0].Written() {
+		t.Fatalf("first append = %+v", first[0])
+	}
+	resent := mustAppend(t, s, Rec(t, "111111111111", "us-east-1", "Original", Base, map[string]any{"eventID": id}))
+	if !resent[0].Duplicate || resent[0].Conflict || resent[0].Seq != first[0].Seq {
+		t.Fatalf("identical resend = %+v, want a duplicate of seq %d", resent[0], first[0].Seq)
+	}
+	// Other content under the same ID: another name, another parameter,
+	// another identity.
+	for _, other := range []*event.Event{
+		Rec(t, "111111111111", "us-east-1", "Squatter", Base, map[string]any{"eventID": id}),
+		Rec(t, "111111111111", "us-east-1", "Original", Base, map[string]any{"eventID": id, "requestParameters": map[string]any{"bucketName": "x"}}),
+		Rec(t, "111111111111", "us-east-1", "Original", Base, map[string]any{"eventID": id,
+			"userIdentity": map[string]any{"type": "IAMUser", "userName": "mallory", "accessKeyId": "AKIAMALLORY"}}),
+	} {
+		res := mustAppend(t, s, other)
+		if !res[0].Conflict || res[0].Duplicate || res[0].Stored() || res[0].Seq != first[0].Seq {
+			t.Fatalf("other content under a stored ID = %+v, want a conflict with seq %d", res[0], first[0].Seq)
+		}
+		if other.Seq != 0 {
+			t.Fatalf("a refused event was given seq %d", other.Seq)
+		}
+	}
+	if got := byID(t, s, "111111111111", "us-east-1", id); !eq(got, []string{"Original"}) {
+		t.Fatalf("events under the ID after conflicts: %v, want [Original]", got)
+	}
+	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); !eq(got, []string{"Original"}) {
+		t.Fatalf("history after conflicts: %v, want [Original]", got)
+	}
+	// Another eventTime is other content too. A backend may key events by
+	// eventTime as well (PostgreSQL partitions by it) and then store it as
+	// another event; what none may do is drop it as a resend.
+	later := Rec(t, "111111111111", "us-east-1", "Later", Base.Add(time.Hour), map[string]any{"eventID": id})
+	res := mustAppend(t, s, later)
+	switch {
+	case res[0].Duplicate:
+		t.Fatalf("an event with a stored ID and another eventTime = %+v: dropped as a resend", res[0])
+	case res[0].Conflict:
+		if res[0].Seq != first[0].Seq {
+			t.Fatalf("conflict = %+v, want seq %d", res[0], first[0].Seq)
+		}
+	default:
+		if res[0].Seq == first[0].Seq || later.Seq != res[0].Seq {
+			t.Fatalf("an event with a stored ID and another eventTime = %+v (event seq %d)", res[0], later.Seq)
+		}
+		if got := names(lookup(t, s, q("111111111111", "us-east-1"))); !eq(got, []string{"Later", "Original"}) {
+			t.Fatalf("history: %v, want [Later Original]", got)
+		}
+	}
+	// The rule is per account: the ID in another account is another event.
+	if res := mustAppend(t, s, Rec(t, "222222222222", "us-east-1", "Squatter", Base, map[string]any{"eventID": id})); !res[0].Written() {
+		t.Fatalf("the ID in another account = %+v", res[0])
+	}
+}
+
+// testIDConflictInOneAppend: within one append, a later event with an
+// earlier one's ID is a duplicate of it when identical and a conflict when
+// not; the first is the one stored.
+func testIDConflictInOneAppend(t *testing.T, s store.Store) {
+	defer s.Close()
+	const id = "bbbbbbbb-1111-2222-3333-444444444444"
+	a := Rec(t, "111111111111", "us-east-1", "First", Base, map[string]any{"eventID": id})
+	b := Rec(t, "111111111111", "us-east-1", "Second", Base, map[string]any{"eventID": id})
+	a2 := Rec(t, "111111111111", "us-east-1", "First", Base, map[string]any{"eventID": id})
+	other := Rec(t, "111111111111", "us-east-1", "Other", Base, nil)
+	res := mustAppend(t, s, a, b, a2, other)
+	if !res[0].Written() || !res[3].Written() {
+		t.Fatalf("new events = %+v, %+v", res[0], res[3])
+	}
+	if !res[1].Conflict || res[1].Seq != res[0].Seq {
+		t.Fatalf("second event with the ID and other content = %+v, want a conflict with seq %d", res[1], res[0].Seq)
+	}
+	if !res[2].Duplicate || res[2].Conflict || res[2].Seq != res[0].Seq {
+		t.Fatalf("identical copy = %+v, want a duplicate of seq %d", res[2], res[0].Seq)
+	}
+	if got := names(lookup(t, s, q("111111111111", "us-east-1"))); !eq(got, []string{"Other", "First"}) && !eq(got, []string{"First", "Other"}) {
+		t.Fatalf("history: %v, want First and Other", got)
+	}
+}
+
+// testIDConflictConcurrent: appends racing with one ID and different
+// content store exactly one of them; every other is a conflict.
+func testIDConflictConcurrent(t *testing.T, s store.Store) {
+	defer s.Close()
+	const id = "cccccccc-1111-2222-3333-444444444444"
+	const writers = 6
+	results := make([]store.AppendResult, writers)
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Append(context.Background(), []*event.Event{
+				Rec(t, "111111111111", "us-east-1", fmt.Sprintf("Writer%d", w), Base, map[string]any{"eventID": id})})
+			errs[w] = err
+			if err == nil {
+				results[w] = res[0]
+			}
+		}()
+	}
+	wg.Wait()
+	written := 0
+	for w, r := range results {
+		if errs[w] != nil {
+			t.Fatalf("writer %d: %v", w, errs[w])
+		}
+		switch {
+		case r.Written():
+			written++
+		case !r.Conflict:
+			t.Fatalf("writer %d = %+v, want written or a conflict", w, r)
+		}
+	}
+	if got := byID(t, s, "111111111111", "us-east-1", id); written != 1 || len(got) != 1 {
+		t.Fatalf("%d writers stored their event, the ID holds %v; want exactly one", written, got)
 	}
 }
 
