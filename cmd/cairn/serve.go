@@ -287,6 +287,11 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		RequestsPerSecond: cfg.Limits.RequestsPerSecond,
 		LookupsPerSecond:  cfg.Limits.LookupsPerSecond,
 		MaxInflightIngest: cfg.Limits.MaxInflightIngest,
+
+		BodyReadTimeout:                   cfg.Limits.BodyReadTimeout.Duration,
+		UnauthenticatedBodyBytes:          cfg.Limits.UnauthenticatedBodyBytes,
+		UnauthenticatedBytesPerAddress:    cfg.Limits.UnauthenticatedBytesPerAddress,
+		UnauthenticatedRequestsPerAddress: cfg.Limits.UnauthenticatedRequestsPerAddress,
 	})
 	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
 		// Sign-ins are recorded as the server's own API calls are: durable
@@ -306,11 +311,14 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	if err != nil {
 		return err
 	}
+	// Headers must arrive within 10s (slow-header callers are cut off), a
+	// body within limits.body_read_timeout once its handler reads it, and
+	// a whole request within config.MaxRequestReadTime.
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
+		ReadTimeout:       config.MaxRequestReadTime,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

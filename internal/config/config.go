@@ -338,6 +338,20 @@ type Limits struct {
 	// MaxInflightIngest bounds the /v1/events requests served at once;
 	// beyond it requests are answered 429 with Retry-After.
 	MaxInflightIngest int `yaml:"max_inflight_ingest"`
+	// BodyReadTimeout is how long a request body may take to arrive once
+	// its handler starts reading it; a slower body is answered
+	// SerializationException and its connection closed.
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
+	// UnauthenticatedBodyBytes bounds the request body bytes buffered, over
+	// every client, before their signatures are verified; beyond it a
+	// request is answered 429 with Retry-After.
+	UnauthenticatedBodyBytes int64 `yaml:"unauthenticated_body_bytes"`
+	// UnauthenticatedBytesPerAddress bounds those bytes for one client
+	// address (an IPv4 address or an IPv6 /64); at least max_body_bytes.
+	UnauthenticatedBytesPerAddress int64 `yaml:"unauthenticated_bytes_per_address"`
+	// UnauthenticatedRequestsPerAddress bounds the requests of one client
+	// address whose bodies are read before their signatures are verified.
+	UnauthenticatedRequestsPerAddress int `yaml:"unauthenticated_requests_per_address"`
 }
 
 // commercialRegions are AWS's commercial regions, the default for regions.
@@ -365,10 +379,11 @@ var commercialRegions = []string{
 // us-east-1 as the global region, 90 days of event history, the sqlite
 // store, a 5s flush interval, a 1h digest interval, and limits of 8 MiB per
 // request body, 1000 records per batch and 64 ingest requests in flight,
-// without rate limits, and console sign-ins slowed after 5 failures per
-// access key and address or 100 per address (waits of 30s doubling up to
-// 15m). It has no accounts. Each call
-// returns a new value.
+// without rate limits; bodies read before authentication bounded to 64 MiB
+// in all, 16 MiB and 16 requests per client address, each arriving within
+// 10s; and console sign-ins slowed after 5 failures per access key and
+// address or 100 per address (waits of 30s doubling up to 15m). It has no
+// accounts. Each call returns a new value.
 func Default() *Config {
 	return &Config{
 		Listen:           "127.0.0.1:4590",
@@ -386,6 +401,11 @@ func Default() *Config {
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,
 			MaxInflightIngest: 64,
+
+			BodyReadTimeout:                   Duration{10 * time.Second},
+			UnauthenticatedBodyBytes:          64 << 20,
+			UnauthenticatedBytesPerAddress:    16 << 20,
+			UnauthenticatedRequestsPerAddress: 16,
 		},
 		Console: Console{SignIn: SignIn{
 			FailuresPerKey:     5,

@@ -83,7 +83,9 @@ func TestLoadFull(t *testing.T) {
 			Account: "111111111111",
 			URL:     "file:///var/lib/cairn/logs/audit.jsonl",
 		}},
-		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64},
+		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64,
+			BodyReadTimeout: Duration{10 * time.Second}, UnauthenticatedBodyBytes: 64 << 20,
+			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16},
 		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
 			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
 	}

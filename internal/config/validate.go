@@ -528,6 +528,39 @@ func (c *Config) checkLimits(v *validator) {
 	if c.Limits.MaxInflightIngest <= 0 {
 		v.add("limits.max_inflight_ingest", "must be positive, got %d", c.Limits.MaxInflightIngest)
 	}
+	c.checkUnauthenticatedLimits(v)
+}
+
+// MaxRequestReadTime is the longest a request may take to arrive, headers
+// and body (the HTTP server's read timeout); limits.body_read_timeout is
+// at most this.
+const MaxRequestReadTime = 2 * time.Minute
+
+// MaxAPIBodyBytes is the largest CloudTrail API request body.
+const MaxAPIBodyBytes = 1 << 20
+
+// checkUnauthenticatedLimits checks the bounds of what requests hold before
+// their signatures are verified. One address must be able to send the
+// largest body the server takes (max_body_bytes, and an API call's 1 MiB),
+// and the total must hold one address's share, else those requests could
+// never be read.
+func (c *Config) checkUnauthenticatedLimits(v *validator) {
+	l := &c.Limits
+	if d := l.BodyReadTimeout.Duration; d <= 0 || d > MaxRequestReadTime {
+		v.add("limits.body_read_timeout", "must be greater than 0 and at most %s, got %s", MaxRequestReadTime, d)
+	}
+	if l.UnauthenticatedRequestsPerAddress <= 0 {
+		v.add("limits.unauthenticated_requests_per_address", "must be positive, got %d", l.UnauthenticatedRequestsPerAddress)
+	}
+	largest := max(l.MaxBodyBytes, MaxAPIBodyBytes)
+	if l.UnauthenticatedBytesPerAddress < largest {
+		v.add("limits.unauthenticated_bytes_per_address", "must be at least the largest request body (max_body_bytes, and 1048576 for API calls), %d; got %d",
+			largest, l.UnauthenticatedBytesPerAddress)
+	}
+	if l.UnauthenticatedBodyBytes < max(l.UnauthenticatedBytesPerAddress, largest) {
+		v.add("limits.unauthenticated_body_bytes", "must be at least unauthenticated_bytes_per_address (%d); got %d",
+			max(l.UnauthenticatedBytesPerAddress, largest), l.UnauthenticatedBodyBytes)
+	}
 }
 
 // maxSignInWait bounds console.sign_in.max_wait: a longer wait locks a

@@ -274,6 +274,9 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// Pid is the server process's id (to read its /proc entries).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Kill ends the server with SIGKILL, as a crash would.
 func (s *Server) Kill() {
 	s.cmd.Process.Kill()

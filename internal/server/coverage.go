@@ -47,19 +47,15 @@ func (s *Server) serveTrailCoverage(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	fail := func(err error) {
 		s.opts.Metrics.Request(coverageOp, awsproto.As(err).Code, time.Since(start))
-		awsproto.WriteError(w, requestID, err)
+		writeError(w, requestID, err)
 	}
-	body, err := readBody(w, r, maxAPIBytes)
+	req, done, err := s.receive(w, r, maxAPIBytes, nil)
 	if err != nil {
 		fail(err)
 		return
 	}
-	p, region, err := s.authenticate(r, body, "cloudtrail")
-	if err != nil {
-		fail(err)
-		return
-	}
-	resp, err := s.invoke(&call{op: coverageOp, principal: p, region: region, body: body, requestID: requestID, r: r})
+	defer done()
+	resp, err := s.invoke(&call{op: coverageOp, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
 	if err != nil {
 		fail(err)
 		return

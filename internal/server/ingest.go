@@ -17,36 +17,19 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	fail := func(err error) {
 		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
-		awsproto.WriteError(w, requestID, err)
+		writeError(w, requestID, err)
 	}
-	// Take an in-flight slot before reading the body, so that at most
-	// MaxInflightIngest bodies are held at once; beyond that the caller
-	// hears 429 now rather than queueing without bound.
-	select {
-	case s.ingestSlots <- struct{}{}:
-		defer func() { <-s.ingestSlots }()
-	default:
-		fail(writeTooMany(w, requestID))
-		return
-	}
-	body, err := readBody(w, r, s.opts.MaxIngestBytes)
+	// Authenticate first (see receive), then take an in-flight slot, so
+	// that at most MaxInflightIngest bodies of authenticated callers are
+	// held at once; beyond that the caller hears 429 now rather than
+	// queueing without bound. Callers who prove nothing never hold a slot.
+	req, done, err := s.receive(w, r, s.opts.MaxIngestBytes, s.admitIngest)
 	if err != nil {
 		fail(err)
 		return
 	}
-	p, _, err := s.authenticate(r, body, "cloudtrail")
-	if err != nil {
-		fail(err)
-		return
-	}
-	if !s.requests.allow(p.AccessKeyID) {
-		fail(writeTooMany(w, requestID))
-		return
-	}
-	if !p.Allows(auth.ActionIngest) {
-		fail(awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest))
-		return
-	}
+	defer done()
+	p, body := req.principal, req.body
 	records, err := batchRecords(body)
 	if err != nil {
 		fail(err)
@@ -66,6 +49,24 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	json.NewEncoder(w).Encode(res)
+}
+
+// admitIngest lets an authenticated ingest request in: within its key's
+// rate, with the ingest action, and with an in-flight slot, which the
+// returned func gives back.
+func (s *Server) admitIngest(p *auth.Principal) (func(), error) {
+	if !s.requests.allow(p.AccessKeyID) {
+		return nil, tooManyRequests()
+	}
+	if !p.Allows(auth.ActionIngest) {
+		return nil, awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest)
+	}
+	select {
+	case s.ingestSlots <- struct{}{}:
+		return func() { <-s.ingestSlots }, nil
+	default:
+		return nil, tooManyRequests()
+	}
 }
 
 // batchRecords splits a body {"Records":[…]} into its records: in one pass

@@ -68,13 +68,22 @@ func throttled() *awsproto.Error {
 	return &awsproto.Error{Code: "ThrottlingException", Message: "Rate exceeded", Status: http.StatusBadRequest}
 }
 
-// writeTooMany answers an ingest request beyond capacity: HTTP 429 with
-// Retry-After and the AWS error body ThrottlingException.
-func writeTooMany(w http.ResponseWriter, requestID string) *awsproto.Error {
+// tooManyRequests is the answer to a request beyond capacity: HTTP 429
+// with the AWS error body ThrottlingException; writeError adds
+// Retry-After.
+func tooManyRequests() *awsproto.Error {
 	e := throttled()
 	e.Status = http.StatusTooManyRequests
-	w.Header().Set("Retry-After", "1")
 	return e
+}
+
+// writeError writes err in the AWS error shape; an answer of HTTP 429 says
+// Retry-After: 1.
+func writeError(w http.ResponseWriter, requestID string, err error) {
+	if awsproto.As(err).Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	awsproto.WriteError(w, requestID, err)
 }
 
 // overRate says whether a CloudTrail API call is over its principal's

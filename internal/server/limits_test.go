@@ -62,6 +62,13 @@ type limitsEnv struct {
 // newLimitsEnv serves a real Server on a real SQLite store with o's limits.
 func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	t.Helper()
+	return newLimitsEnvWith(t, o, nil)
+}
+
+// newLimitsEnvWith is newLimitsEnv with setup run on the Server before it
+// serves.
+func newLimitsEnvWith(t *testing.T, o Options, setup func(*Server)) *limitsEnv {
+	t.Helper()
 	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +86,9 @@ func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
 	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
 	srv := New(o)
+	if setup != nil {
+		setup(srv)
+	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
@@ -256,11 +266,13 @@ func TestThrottleUnlimitedByDefault(t *testing.T) {
 func TestIngestInflightLimit(t *testing.T) {
 	e := newLimitsEnv(t, Options{MaxInflightIngest: 1})
 	payload := []byte(`{"Records":[]}`)
+	// A signed request that declares its payload hash is authenticated
+	// before its body is read: it holds the only slot while its body
+	// trickles in.
 	pr, pw := io.Pipe()
+	req := e.declaredRequest(t, "/v1/events", pr, payload)
 	done := make(chan int, 1)
 	go func() {
-		// This request holds the only slot while its body trickles in.
-		req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/v1/events", pr)
 		resp, err := e.http.Client().Do(req)
 		if err != nil {
 			done <- -1
@@ -269,27 +281,53 @@ func TestIngestInflightLimit(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	if _, err := pw.Write([]byte("{")); err != nil { // the handler is reading the body now
+	if _, err := pw.Write(payload[:1]); err != nil { // the handler is reading the body now
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(e.srv.ingestSlots) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first request never took its slot")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "the first request to take its slot", func() bool { return len(e.srv.ingestSlots) == 1 })
 	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 	if got := resp.Header.Get("Retry-After"); got != "1" {
 		t.Fatalf("Retry-After %q, want 1", got)
 	}
+	pw.Write(payload[1:])
 	pw.Close()
-	if status := <-done; status != http.StatusForbidden && status != http.StatusBadRequest {
-		t.Fatalf("unsigned request: HTTP %d, want a 4xx signature error", status)
+	if status := <-done; status != http.StatusOK {
+		t.Fatalf("the slow signed request: HTTP %d, want 200", status)
 	}
 	// The slot is given back.
 	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
 		t.Fatalf("after the slot was freed: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// declaredRequest is a request signed by alice with X-Amz-Content-Sha256
+// (the hash of payload), whose body is read from body.
+func (e *limitsEnv) declaredRequest(t *testing.T, path string, body io.Reader, payload []byte) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.http.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(payload))
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(payload)
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIAALICEADMIN000001", SecretAccessKey: "alice-secret"},
+		req, hex.EncodeToString(sum[:]), "cloudtrail", "us-east-1", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// waitFor polls cond until it holds, failing the test after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

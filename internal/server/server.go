@@ -46,10 +46,21 @@ type Options struct {
 	// LookupsPerSecond limits LookupEvents per account and region, with
 	// bursts of twice the rate; 0 is unlimited.
 	LookupsPerSecond float64
-	// MaxInflightIngest bounds the /v1/events requests served at once;
-	// beyond it a request is answered 429 at once. 0 means
-	// DefaultMaxInflightIngest.
+	// MaxInflightIngest bounds the /v1/events requests served at once
+	// (taken once a request is authenticated); beyond it a request is
+	// answered 429 at once. 0 means DefaultMaxInflightIngest.
 	MaxInflightIngest int
+	// BodyReadTimeout bounds the time a request body takes to arrive; 0
+	// means DefaultBodyReadTimeout.
+	BodyReadTimeout time.Duration
+	// UnauthenticatedBodyBytes bounds the body bytes buffered, over all
+	// clients, before signatures are verified; UnauthenticatedBytesPerAddress
+	// and UnauthenticatedRequestsPerAddress bound the bytes and the requests
+	// of one client address (IPv4 address or IPv6 /64) meanwhile. Beyond
+	// them a request is answered 429. 0 means the Default… constants.
+	UnauthenticatedBodyBytes          int64
+	UnauthenticatedBytesPerAddress    int64
+	UnauthenticatedRequestsPerAddress int
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
 	// Coverage tells cairn verify which digest chains a trail has (see
@@ -57,8 +68,12 @@ type Options struct {
 	Coverage Coverage
 }
 
-// maxAPIBytes bounds a CloudTrail API request body.
+// maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
 const maxAPIBytes = 1 << 20
+
+// maxConsoleFormBytes is what a console request is counted for before its
+// sign-in is known: the console reads at most 256 KiB of a form.
+const maxConsoleFormBytes = 256 << 10
 
 // Server serves Cairn's HTTP APIs.
 type Server struct {
@@ -70,6 +85,10 @@ type Server struct {
 	requests    *rateLimiter
 	lookups     *rateLimiter
 	ingestSlots chan struct{}
+	// preAuth bounds what requests hold before they are authenticated.
+	preAuth *preAuth
+	// verifier checks signatures: service cloudtrail, body always signed.
+	verifier sigv4.Verifier
 }
 
 // SetConsole mounts the web console at /console/ (call before Handler).
@@ -107,10 +126,24 @@ func New(o Options) *Server {
 	if o.MaxInflightIngest <= 0 {
 		o.MaxInflightIngest = DefaultMaxInflightIngest
 	}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if o.UnauthenticatedBodyBytes <= 0 {
+		o.UnauthenticatedBodyBytes = DefaultUnauthenticatedBodyBytes
+	}
+	if o.UnauthenticatedBytesPerAddress <= 0 {
+		o.UnauthenticatedBytesPerAddress = DefaultUnauthenticatedBytesPerAddress
+	}
+	if o.UnauthenticatedRequestsPerAddress <= 0 {
+		o.UnauthenticatedRequestsPerAddress = DefaultUnauthenticatedRequestsPerAddress
+	}
 	s := &Server{opts: o,
 		requests:    newRateLimiter(o.RequestsPerSecond, o.Now),
 		lookups:     newRateLimiter(o.LookupsPerSecond, o.Now),
 		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
+		preAuth:     newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress, o.UnauthenticatedBodyBytes),
+		verifier:    sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
@@ -135,7 +168,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
 	}
 	if s.console != nil {
-		mux.Handle("/console/", s.console)
+		mux.Handle("/console/", s.boundForms(s.console))
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -164,50 +197,70 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 
 func newRequestID() string { return uuid.NewString() }
 
-// readBody reads at most limit bytes of the request body.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	var body []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= limit {
-		// The size is known: one buffer, not a growing one.
-		body = make([]byte, n)
-		if _, err = io.ReadFull(r.Body, body); err == nil {
-			// net/http stops a body at its Content-Length.
-			var one [1]byte
-			if m, _ := r.Body.Read(one[:]); m > 0 {
-				err = errors.New("body longer than its Content-Length")
-			}
-		}
-	} else {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &awsproto.Error{Code: "RequestEntityTooLargeException",
-				Message: "The request body is larger than " + byteSize(limit) + ".", Status: http.StatusRequestEntityTooLarge}
-		}
-		return nil, awsproto.Errorf("SerializationException", "The request body could not be read.")
-	}
-	return body, nil
-}
-
-// authenticate verifies the request's signature for service and returns the
-// principal and the region it was signed for.
+// authenticate verifies the request's signature for service against its
+// body and returns the principal and the region it was signed for.
 func (s *Server) authenticate(r *http.Request, body []byte, service string) (*auth.Principal, string, error) {
-	res, err := sigv4.Verify(r, body, s.opts.Directory, service, s.opts.Now())
+	v := s.verifier
+	v.Service = service
+	res, err := v.Verify(r, body, s.opts.Now())
 	if err != nil {
-		var se *sigv4.Error
-		if errors.As(err, &se) {
-			return nil, "", awsproto.Errorf(se.Code, "%s", se.Message)
-		}
+		return nil, "", signatureError(err)
+	}
+	p, err := s.principal(res.AccessKeyID)
+	if err != nil {
 		return nil, "", err
 	}
-	p, ok := s.opts.Directory.Principal(res.AccessKeyID)
-	if !ok {
-		return nil, "", awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
-	}
 	return p, res.Region, nil
+}
+
+// principal is the principal of a verified access key.
+func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
+	p, ok := s.opts.Directory.Principal(accessKeyID)
+	if !ok {
+		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	return p, nil
+}
+
+// signatureError is a sigv4 error in the AWS error shape.
+func signatureError(err error) error {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return awsproto.Errorf(se.Code, "%s", se.Message)
+	}
+	return err
+}
+
+// boundForms counts a console request with a body against the bounds of
+// requests not yet authenticated (for as long as it is served: a console
+// form is read before its session or sign-in is checked), and gives its
+// body BodyReadTimeout to arrive.
+func (s *Server) boundForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
+		if ok {
+			n := int64(maxConsoleFormBytes)
+			if r.ContentLength > 0 {
+				n = min(n, r.ContentLength)
+			}
+			if ok = h.reserve(n); !ok {
+				h.release()
+			}
+		}
+		if !ok {
+			s.refuseUnread(w, r)
+			writeError(w, newRequestID(), tooManyRequests())
+			return
+		}
+		defer h.release()
+		// net/http lifts the deadline when the body has been read.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -221,25 +274,22 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
 		}
 		s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
-		awsproto.WriteError(w, requestID, err)
-	}
-	body, err := readBody(w, r, maxAPIBytes)
-	if err != nil {
-		fail(err)
-		return
+		writeError(w, requestID, err)
 	}
 	name, ok := awsproto.Operation(r.Header.Get("X-Amz-Target"))
 	if !ok || !awsproto.Operations[name] {
+		s.refuseUnread(w, r)
 		fail(awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
 	op = name
-	p, region, err := s.authenticate(r, body, "cloudtrail")
+	req, done, err := s.receive(w, r, maxAPIBytes, nil)
 	if err != nil {
 		fail(err)
 		return
 	}
-	resp, err := s.invoke(&call{op: name, principal: p, region: region, body: body, requestID: requestID, r: r})
+	defer done()
+	resp, err := s.invoke(&call{op: name, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
 	if err != nil {
 		fail(err)
 		return

@@ -4,7 +4,10 @@
 //
 // Only the Authorization header form is supported (not presigned URLs or
 // streaming/chunked payload signatures). The canonical request is rebuilt
-// from what Go's net/http server hands the handler; see Verify.
+// from what Go's net/http server hands the handler; see Verify. As AWS
+// wants, every x-amz-* header of a request must be signed. A request that
+// declares its payload hash (X-Amz-Content-Sha256) can be verified before
+// its body is read (Verifier.VerifyDeclared, then CheckPayload).
 package sigv4
 
 import (
@@ -100,8 +103,110 @@ func (a *authorization) scope() string {
 // Any failure is an *Error. The host header is read from r.Host and
 // content-length from r.ContentLength, as net/http servers provide them.
 // An X-Amz-Content-Sha256 header other than UNSIGNED-PAYLOAD must match the
-// SHA-256 of body.
+// SHA-256 of body; UNSIGNED-PAYLOAD is accepted, as S3 accepts it (a
+// Verifier with RequireSignedPayload refuses it). Every x-amz-* header of
+// the request must be signed.
 func Verify(r *http.Request, body []byte, creds Credentials, service string, now time.Time) (Result, error) {
+	return Verifier{Credentials: creds, Service: service}.Verify(r, body, now)
+}
+
+// Verifier verifies the signatures of requests for one service.
+type Verifier struct {
+	// Credentials resolves access keys; nil knows no key.
+	Credentials Credentials
+	// Service is the signing name the credential scope must name.
+	Service string
+	// RequireSignedPayload refuses X-Amz-Content-Sha256: UNSIGNED-PAYLOAD,
+	// so that the signature always covers the body. AWS's JSON APIs such as
+	// CloudTrail's hash the body themselves; only S3 takes UNSIGNED-PAYLOAD.
+	RequireSignedPayload bool
+}
+
+// Verify checks r's signature against its full body (see the package
+// function Verify).
+func (v Verifier) Verify(r *http.Request, body []byte, now time.Time) (Result, error) {
+	if r == nil {
+		return Result{}, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
+	}
+	bodySum := sha256.Sum256(body)
+	payloadHash := hex.EncodeToString(bodySum[:])
+	if values, ok := lowerHeaders(r.Header)["x-amz-content-sha256"]; ok {
+		sent := canonicalHeaderValue(values)
+		if sent != UnsignedPayload && !strings.EqualFold(sent, payloadHash) {
+			// Checked after the signature: a malformed or unsigned request
+			// hears about that first.
+			res, err := v.verify(r, sent, len(body), now)
+			if err != nil {
+				return res, err
+			}
+			return Result{}, payloadMismatch()
+		}
+		payloadHash = sent
+	}
+	return v.verify(r, payloadHash, len(body), now)
+}
+
+// DeclaredPayloadHash returns the payload hash that r declares in its
+// X-Amz-Content-Sha256 header, lower-cased, when it is one SHA-256 in hex
+// (64 hex digits): the request's signature can then be verified before its
+// body is read (VerifyDeclared), and the body checked afterwards
+// (CheckPayload). ok is false for a request without the header, with
+// UNSIGNED-PAYLOAD or with anything else; such a request is verified with
+// its body (Verify).
+func DeclaredPayloadHash(r *http.Request) (hash string, ok bool) {
+	if r == nil {
+		return "", false
+	}
+	v := lowerHeaders(r.Header)["x-amz-content-sha256"]
+	if len(v) != 1 {
+		return "", false
+	}
+	h := strings.ToLower(strings.Trim(v[0], " \t"))
+	if len(h) != 2*sha256.Size {
+		return "", false
+	}
+	if _, err := hex.DecodeString(h); err != nil {
+		return "", false
+	}
+	return h, true
+}
+
+// VerifyDeclared checks r's signature with the payload hash r declares
+// (DeclaredPayloadHash), without reading the body: a caller that has not
+// proven who it is then holds no buffer. The body is not yet checked: read
+// it and pass it to CheckPayload before trusting it. A request that
+// declares no hash fails with CodeIncompleteSignature.
+func (v Verifier) VerifyDeclared(r *http.Request, now time.Time) (Result, error) {
+	hash, ok := DeclaredPayloadHash(r)
+	if !ok {
+		return Result{}, errorf(CodeIncompleteSignature, "The request declares no payload hash in 'x-amz-content-sha256'.")
+	}
+	bodyLen := -1
+	if r.ContentLength >= 0 {
+		bodyLen = int(r.ContentLength)
+	}
+	return v.verify(r, hash, bodyLen, now)
+}
+
+// CheckPayload says whether body is the payload that hash (as returned by
+// DeclaredPayloadHash) names, with CodeInvalidSignature when it is not.
+func CheckPayload(hash string, body []byte) error {
+	sum := sha256.Sum256(body)
+	want, err := hex.DecodeString(hash)
+	if err != nil || !hmac.Equal(sum[:], want) {
+		return payloadMismatch()
+	}
+	return nil
+}
+
+func payloadMismatch() *Error {
+	return errorf(CodeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+}
+
+// verify checks r's Authorization header with payloadHash as the canonical
+// request's payload line. bodyLen stands in for a content-length header a
+// chunked request lacks (-1: unknown).
+func (v Verifier) verify(r *http.Request, payloadHash string, bodyLen int, now time.Time) (Result, error) {
 	if r == nil {
 		return Result{}, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
 	}
@@ -139,7 +244,7 @@ func Verify(r *http.Request, body []byte, creds Credentials, service string, now
 	// a malformed request, whatever the key.
 	var canonHeaders strings.Builder
 	for _, name := range auth.signedHeaders {
-		values := headerValues(r, headers, name, len(body))
+		values := headerValues(r, headers, name, bodyLen)
 		if values == nil {
 			return Result{}, errorf(CodeIncompleteSignature, "SignedHeaders names %q but the request has no such header", name)
 		}
@@ -147,6 +252,12 @@ func Verify(r *http.Request, body []byte, creds Credentials, service string, now
 		canonHeaders.WriteByte(':')
 		canonHeaders.WriteString(canonicalHeaderValue(values))
 		canonHeaders.WriteByte('\n')
+	}
+	if unsigned := unsignedAmzHeaders(headers, auth.signedHeaders); len(unsigned) > 0 {
+		return Result{}, errorf(CodeInvalidSignature, "There were headers present in the request which were not signed: %s. Every x-amz-* header must be listed in SignedHeaders.", strings.Join(unsigned, ", "))
+	}
+	if v.RequireSignedPayload && payloadHash == UnsignedPayload {
+		return Result{}, errorf(CodeInvalidSignature, "This API does not accept 'x-amz-content-sha256: %s': sign the request body (its SHA-256 in hex).", UnsignedPayload)
 	}
 	rawQuery := ""
 	if r.URL != nil {
@@ -157,14 +268,14 @@ func Verify(r *http.Request, body []byte, creds Credentials, service string, now
 		return Result{}, errorf(CodeIncompleteSignature, "Query string is not validly percent-encoded: %v", qerr)
 	}
 
-	if auth.service != service {
-		return Result{}, errorf(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'.", service)
+	if auth.service != v.Service {
+		return Result{}, errorf(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'.", v.Service)
 	}
 
-	if creds == nil {
+	if v.Credentials == nil {
 		return Result{}, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
 	}
-	secret, ok := creds.SecretFor(auth.accessKeyID)
+	secret, ok := v.Credentials.SecretFor(auth.accessKeyID)
 	if !ok {
 		return Result{}, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
 	}
@@ -178,23 +289,13 @@ func Verify(r *http.Request, body []byte, creds Credentials, service string, now
 			amzDate, now.Add(MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
 	}
 
-	bodySum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(bodySum[:])
-	if v, ok := headers["x-amz-content-sha256"]; ok {
-		sent := canonicalHeaderValue(v)
-		if sent != UnsignedPayload && !strings.EqualFold(sent, payloadHash) {
-			return Result{}, errorf(CodeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
-		}
-		payloadHash = sent
-	}
-
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	canonicalRequest := strings.Join([]string{
 		method,
-		canonicalURI(r.URL, service),
+		canonicalURI(r.URL, v.Service),
 		query,
 		canonHeaders.String(),
 		strings.Join(auth.signedHeaders, ";"),
@@ -214,6 +315,22 @@ func Verify(r *http.Request, body []byte, creds Credentials, service string, now
 		Service:     auth.service,
 		SignedAt:    signedAt,
 	}, nil
+}
+
+// unsignedAmzHeaders returns, sorted, the x-amz-* headers of the request
+// (lower-case names) that signed does not list. AWS wants every x-amz-*
+// header signed: one that is not (X-Amz-Target, X-Amz-Security-Token, …)
+// could be added or changed by anyone on the way without the signature
+// noticing. x-amzn-* headers (such as X-Amzn-Trace-Id) are not x-amz-*.
+func unsignedAmzHeaders(headers map[string][]string, signed []string) []string {
+	var out []string
+	for name := range headers {
+		if strings.HasPrefix(name, "x-amz-") && !slices.Contains(signed, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // parseAuthorization parses

@@ -244,7 +244,17 @@ func TestVerifyTampered(t *testing.T) {
 		}(), mutate: setBody(`{"Records":{}}`)},
 		{name: "unsigned payload header swapped in", spec: eventsSpec, mutate: func(r *http.Request) {
 			r.Header.Set("X-Amz-Content-Sha256", UnsignedPayload)
-		}, wantCode: CodeInvalidSignature, wantMsg: mismatch},
+		}, wantCode: CodeInvalidSignature, wantMsg: "not signed: x-amz-content-sha256"},
+		{name: "unsigned target added", spec: eventsSpec, mutate: func(r *http.Request) {
+			r.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DeleteTrail")
+		}, wantCode: CodeInvalidSignature, wantMsg: "There were headers present in the request which were not signed: x-amz-target."},
+		{name: "two unsigned x-amz headers added", spec: cloudTrailSpec, mutate: func(r *http.Request) {
+			r.Header.Set("X-Amz-Security-Token", "token")
+			r.Header.Set("x-amz-user-agent", "evil")
+		}, wantCode: CodeInvalidSignature, wantMsg: "not signed: x-amz-security-token, x-amz-user-agent."},
+		{name: "unsigned trace id is not x-amz", spec: cloudTrailSpec, mutate: func(r *http.Request) {
+			r.Header.Set("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793")
+		}},
 		{name: "signed header changed", spec: cloudTrailSpec, mutate: func(r *http.Request) {
 			r.Header.Set("X-Amz-Target", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DeleteTrail")
 		}, wantCode: CodeInvalidSignature, wantMsg: mismatch},

@@ -1,0 +1,260 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/sigv4"
+)
+
+// DefaultBodyReadTimeout is how long a request body may take to arrive
+// when Options.BodyReadTimeout is zero.
+const DefaultBodyReadTimeout = 10 * time.Second
+
+// firstBodyBuffer is the largest buffer a body gets before its bytes
+// arrive: a body grows its buffer as it comes, so that a Content-Length
+// alone reserves nothing much.
+const firstBodyBuffer = 64 << 10
+
+// errOverBudget says that a body would take its caller beyond the bytes
+// allowed before authentication.
+var errOverBudget = errors.New("pre-authentication body budget exhausted")
+
+// signedRequest is a request whose signature is verified, with its body.
+type signedRequest struct {
+	principal *auth.Principal
+	region    string
+	body      []byte
+}
+
+// admitFunc is called once a request's signature is verified and before
+// it is served; it may refuse the request, or take something (an ingest
+// slot) that the returned func gives back.
+type admitFunc func(p *auth.Principal) (release func(), err error)
+
+// receive authenticates r (SigV4, service cloudtrail) and reads its body,
+// at most limit bytes, so that a caller that has not proven who it is holds
+// little and not for long:
+//
+//   - A request that declares its payload hash (X-Amz-Content-Sha256, which
+//     the signature covers) is verified before its body is read; then
+//     admitted, then its body is read and checked against the hash.
+//   - Any other request's signature covers a body the server must hash
+//     first: its body is read within BodyReadTimeout and the bounds of
+//     preAuth (per client address and in all), then verified, then
+//     admitted.
+//
+// admit may be nil. On success the caller must call done once the request
+// is served. UNSIGNED-PAYLOAD is refused: Cairn's APIs always sign their
+// bodies.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, admit admitFunc) (_ *signedRequest, done func(), _ error) {
+	if admit == nil {
+		admit = func(*auth.Principal) (func(), error) { return func() {}, nil }
+	}
+	if hash, ok := sigv4.DeclaredPayloadHash(r); ok {
+		return s.receiveDeclared(w, r, limit, hash, admit)
+	}
+	if r.ContentLength > limit {
+		s.refuseUnread(w, r)
+		return nil, nil, tooLarge(limit)
+	}
+	h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
+	if !ok {
+		s.refuseUnread(w, r)
+		return nil, nil, tooManyRequests()
+	}
+	body, err := s.readBody(w, r, limit, h)
+	h.release()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, region, err := s.authenticate(r, body, "cloudtrail")
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err := admit(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &signedRequest{principal: p, region: region, body: body}, release, nil
+}
+
+// receiveDeclared serves receive for a request that declares its payload
+// hash: signature, admission, then the body, checked against the hash.
+func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit int64, hash string, admit admitFunc) (*signedRequest, func(), error) {
+	res, err := s.verifier.VerifyDeclared(r, s.opts.Now())
+	if err != nil {
+		s.refuseUnread(w, r)
+		return nil, nil, signatureError(err)
+	}
+	p, err := s.principal(res.AccessKeyID)
+	if err != nil {
+		s.refuseUnread(w, r)
+		return nil, nil, err
+	}
+	if r.ContentLength > limit {
+		s.refuseUnread(w, r)
+		return nil, nil, tooLarge(limit)
+	}
+	release, err := admit(p)
+	if err != nil {
+		s.refuseUnread(w, r)
+		return nil, nil, err
+	}
+	body, err := s.readBody(w, r, limit, nil)
+	if err == nil {
+		if perr := sigv4.CheckPayload(hash, body); perr != nil {
+			err = signatureError(perr)
+		}
+	}
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return &signedRequest{principal: p, region: res.Region, body: body}, release, nil
+}
+
+// refuseUnread prepares the answer to a request refused before its body
+// was read: an HTTP/1 connection closes after the answer, and the server
+// waits for the unread body at most BodyReadTimeout. (An HTTP/2 stream
+// ends alone; Connection: close there would end every stream.)
+func (s *Server) refuseUnread(w http.ResponseWriter, r *http.Request) {
+	closeAfter(w, r)
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+}
+
+// closeAfter closes an HTTP/1 connection after the answer: its request's
+// body was not read to its end.
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor < 2 {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// readBody reads r's body, at most limit bytes, within BodyReadTimeout.
+// With a hold (a request not yet authenticated) every buffer is reserved
+// from it before it is made; a body beyond the hold's bounds is refused
+// with 429. A failed read closes the connection after the answer.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, h *hold) ([]byte, error) {
+	if r.ContentLength > limit {
+		s.refuseUnread(w, r)
+		return nil, tooLarge(limit)
+	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout)) == nil
+	body, err := readGrowing(r.Body, r.ContentLength, limit, h)
+	if err != nil {
+		closeAfter(w, r)
+		switch {
+		case errors.Is(err, errOverBudget):
+			return nil, tooManyRequests()
+		case errors.Is(err, errTooLarge):
+			return nil, tooLarge(limit)
+		case isTimeout(err):
+			return nil, awsproto.Errorf("SerializationException", "The request body did not arrive within %s.", s.opts.BodyReadTimeout)
+		}
+		return nil, awsproto.Errorf("SerializationException", "The request body could not be read.")
+	}
+	if deadline {
+		// The body is in: lift the deadline. net/http lifts it too when it
+		// starts waiting for the connection's next request at the body's
+		// end, but for an empty body that wait began before the deadline
+		// was set, and the deadline passing during it would end this
+		// request's context while it is served.
+		rc.SetReadDeadline(time.Time{})
+	}
+	return body, nil
+}
+
+// errTooLarge says that a body is longer than its limit.
+var errTooLarge = errors.New("request body too large")
+
+// readGrowing reads rd to its end: size bytes when size is not negative (a
+// Content-Length, at most limit), else at most limit. Its buffer starts at
+// most firstBodyBuffer; once that is full it becomes size bytes, or, size
+// unknown, doubles as bytes arrive. With a hold, each
+// buffer's size is reserved before it is made, as much of the doubling as
+// the hold's bounds allow (the smaller buffer it replaces is garbage once
+// copied, so a body of the bounds' size still fits), and a buffer that
+// cannot grow by a byte is errOverBudget.
+func readGrowing(rd io.Reader, size, limit int64, h *hold) ([]byte, error) {
+	if size > limit {
+		return nil, errTooLarge
+	}
+	end := limit
+	if size >= 0 {
+		end = size
+	}
+	var buf []byte
+	more := errTooLarge // what more bytes after a full buffer mean
+	if size >= 0 {
+		more = errors.New("body longer than its Content-Length")
+	}
+fill:
+	for int64(len(buf)) < end {
+		if len(buf) == cap(buf) {
+			next := min(max(2*int64(cap(buf)), firstBodyBuffer), end)
+			if size >= 0 && cap(buf) > 0 {
+				next = end // the body is arriving: one buffer for the rest
+			}
+			if h != nil {
+				var ok bool
+				if next, ok = h.grow(next, int64(len(buf))+1); !ok {
+					if size >= 0 {
+						return nil, errOverBudget // more bytes are due
+					}
+					// The body must end here to fit.
+					more = errOverBudget
+					break fill
+				}
+			}
+			nb := make([]byte, len(buf), next)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if size >= 0 && int64(len(buf)) < size {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// The buffer is full: the body must end here. (net/http stops a body
+	// at its Content-Length; a hand-made request might not.)
+	var one [1]byte
+	for range 100 {
+		n, err := rd.Read(one[:])
+		switch {
+		case n > 0:
+			return nil, more
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
+	}
+	return nil, io.ErrNoProgress
+}
+
+// isTimeout says whether err is a read deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// tooLarge is the answer to a body beyond its limit.
+func tooLarge(limit int64) *awsproto.Error {
+	return &awsproto.Error{Code: "RequestEntityTooLargeException",
+		Message: "The request body is larger than " + byteSize(limit) + ".", Status: http.StatusRequestEntityTooLarge}
+}

@@ -1,0 +1,373 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPreAuthRequestsPerAddress(t *testing.T) {
+	p := newPreAuth(2, 1<<20, 4<<20)
+	a1, ok1 := p.enter("192.0.2.1")
+	a2, ok2 := p.enter("192.0.2.1")
+	if !ok1 || !ok2 {
+		t.Fatal("the first two requests of an address were refused")
+	}
+	if _, ok := p.enter("192.0.2.1"); ok {
+		t.Fatal("a third request of the address was let in")
+	}
+	b, ok := p.enter("192.0.2.2")
+	if !ok {
+		t.Fatal("another address was refused")
+	}
+	a1.release()
+	a1.release() // a second release gives nothing back twice
+	if _, requests, _ := p.inUse("192.0.2.1"); requests != 1 {
+		t.Fatalf("after one release the address has %d requests, want 1", requests)
+	}
+	a3, ok := p.enter("192.0.2.1")
+	if !ok {
+		t.Fatal("a request after a release was refused")
+	}
+	a2.release()
+	a3.release()
+	b.release()
+	if len(p.addrs) != 0 {
+		t.Fatalf("addresses kept after every release: %v", p.addrs)
+	}
+}
+
+func TestPreAuthBytes(t *testing.T) {
+	p := newPreAuth(10, 100, 250)
+	a, _ := p.enter("a")
+	a2, _ := p.enter("a")
+	if !a.reserve(60) || !a2.reserve(40) {
+		t.Fatal("100 bytes for an address of 100 refused")
+	}
+	if a2.reserve(41) {
+		t.Fatal("an address went beyond its bytes")
+	}
+	if _, _, bytes := p.inUse("a"); bytes != 100 {
+		t.Fatalf("a refused reservation changed the address's bytes to %d", bytes)
+	}
+	if !a.reserve(10) || !a2.reserve(90) {
+		t.Fatal("shrinking one hold and growing the other refused")
+	}
+	b, _ := p.enter("b")
+	c, _ := p.enter("c")
+	if !b.reserve(100) {
+		t.Fatal("b's 100 bytes refused")
+	}
+	if c.reserve(51) {
+		t.Fatal("the total went beyond 250")
+	}
+	if !c.reserve(50) {
+		t.Fatal("c's 50 bytes within the total refused")
+	}
+	a.release()
+	if !c.reserve(60) {
+		t.Fatal("bytes given back by a release are not available again")
+	}
+	a2.release()
+	b.release()
+	c.release()
+	if total, _, _ := p.inUse("a"); total != 0 || len(p.addrs) != 0 {
+		t.Fatalf("after every release: %d bytes, addresses %v", total, p.addrs)
+	}
+	if c.reserve(1) {
+		t.Fatal("a released hold reserved bytes")
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	cases := map[string]string{
+		"192.0.2.7:5555":                       "192.0.2.7",
+		"[::ffff:192.0.2.7]:5555":              "192.0.2.7",
+		"[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:1": "2001:db8:1:2::/64",
+		"[2001:db8:1:2::1]:2":                  "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:2":                  "2001:db8:1:3::/64",
+		"[fe80::1%eth0]:80":                    "fe80::/64",
+		"not an address":                       "not an address",
+		"@":                                    "@",
+	}
+	for in, want := range cases {
+		if got := clientKey(in); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// slowReader returns its data a byte at a time.
+type slowReader struct{ r io.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), 1)]) }
+
+func TestReadGrowing(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 300<<10)
+	for _, tc := range []struct {
+		name        string
+		body        []byte
+		size, limit int64
+		err         string
+	}{
+		{"known size", data, int64(len(data)), 1 << 20, ""},
+		{"unknown size", data, -1, 1 << 20, ""},
+		{"unknown size at the limit", data, -1, int64(len(data)), ""},
+		{"unknown size beyond the limit", data, -1, int64(len(data)) - 1, "too large"},
+		{"known size beyond the limit", data, int64(len(data)), int64(len(data)) - 1, "too large"},
+		{"short body", data[:10], 11, 100, "unexpected EOF"},
+		{"long body", data[:12], 11, 100, "longer than its Content-Length"},
+		{"empty", nil, 0, 100, ""},
+		{"empty unknown", nil, -1, 100, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readGrowing(slowReader{bytes.NewReader(tc.body)}, tc.size, tc.limit, nil)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tc.body) {
+				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(tc.body))
+			}
+		})
+	}
+	// With a hold, the buffer grows only as far as the hold's bytes go.
+	p := newPreAuth(1, 200<<10, 1<<20)
+	h, _ := p.enter("a")
+	if _, err := readGrowing(bytes.NewReader(data), int64(len(data)), 1<<20, h); err != errOverBudget {
+		t.Fatalf("300 KiB with 200 KiB allowed: %v, want errOverBudget", err)
+	}
+	if _, _, held := p.inUse("a"); held > 200<<10 {
+		t.Fatalf("hold has %d bytes, beyond the address's 200 KiB", held)
+	}
+	h.release()
+	h, _ = p.enter("a")
+	if got, err := readGrowing(bytes.NewReader(data[:200<<10]), -1, 1<<20, h); err != nil || len(got) != 200<<10 {
+		t.Fatalf("200 KiB with 200 KiB allowed: %d bytes, %v", len(got), err)
+	}
+	h.release()
+}
+
+// rawRequest opens a TCP connection to base from the local address from
+// (e.g. "127.0.0.2": the loopback network answers every 127.x address)
+// and writes a POST's head with a Content-Length, and then body.
+func rawRequest(t *testing.T, base, from, path string, contentLength int, header map[string]string, body []byte) net.Conn {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", path, u.Host, contentLength)
+	if _, ok := header["Content-Type"]; !ok {
+		head.WriteString("Content-Type: application/json\r\n")
+	}
+	for k, v := range header {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, v)
+	}
+	head.WriteString("\r\n")
+	if _, err := io.WriteString(c, head.String()); err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > 0 {
+		if _, err := c.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// readAnswer reads the response on c.
+func readAnswer(t *testing.T, c net.Conn) (*http.Response, []byte) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// TestUnauthenticatedHoldsNoIngestSlot: requests that have sent headers
+// and part of a body, unsigned, take none of the ingest slots; a signed
+// batch is served while they wait.
+func TestUnauthenticatedHoldsNoIngestSlot(t *testing.T) {
+	e := newLimitsEnv(t, Options{MaxInflightIngest: 2})
+	for range 4 {
+		rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 1000, nil, []byte(`{"Records":[`))
+	}
+	waitFor(t, "the unsigned requests to be read", func() bool {
+		_, n, _ := e.srv.preAuth.inUse("127.0.0.2")
+		return n == 4
+	})
+	if len(e.srv.ingestSlots) != 0 {
+		t.Fatalf("unsigned requests hold %d ingest slots", len(e.srv.ingestSlots))
+	}
+	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, []byte(`{"Records":[]}`))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed ingest while unsigned requests wait: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestUnauthenticatedPerAddress: beyond its requests per address, a
+// request is answered 429 with Retry-After before its body is read, and
+// its connection is closed; other addresses, and signed requests that
+// declare their payload hash, are still served.
+func TestUnauthenticatedPerAddress(t *testing.T) {
+	e := newLimitsEnv(t, Options{UnauthenticatedRequestsPerAddress: 2})
+	held := []net.Conn{
+		rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, nil, []byte("{")),
+		rawRequest(t, e.http.URL, "127.0.0.1", "/", 1000, map[string]string{"X-Amz-Target": "CloudTrail_20131101.DescribeTrails"}, []byte("{")),
+	}
+	waitFor(t, "the two requests to be read", func() bool {
+		_, n, _ := e.srv.preAuth.inUse("127.0.0.1")
+		return n == 2
+	})
+	third := rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, nil, nil)
+	resp, b := readAnswer(t, third)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if resp.Header.Get("Retry-After") != "1" || !resp.Close {
+		t.Fatalf("429 with Retry-After %q, close %v; want 1 and the connection closed", resp.Header.Get("Retry-After"), resp.Close)
+	}
+	// A signed request from the same address whose body must be read
+	// first is refused alike…
+	resp, b = e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, []byte(`{"Records":[]}`))
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	// …one that declares its payload hash is verified first and served.
+	payload := []byte(`{"Records":[]}`)
+	dresp, err := e.http.Client().Do(e.declaredRequest(t, "/v1/events", bytes.NewReader(payload), payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dresp.Body.Close()
+	if dresp.StatusCode != http.StatusOK {
+		t.Fatalf("signed request with X-Amz-Content-Sha256: HTTP %d", dresp.StatusCode)
+	}
+	// Another address is not held back.
+	other := rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 2, nil, []byte("{}"))
+	if resp, b := readAnswer(t, other); resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "MissingAuthenticationToken") {
+		t.Fatalf("unsigned request of another address: HTTP %d %s, want MissingAuthenticationTokenException", resp.StatusCode, b)
+	}
+	// When the held requests end, the address's share is given back.
+	for _, c := range held {
+		c.Close()
+	}
+	waitFor(t, "the held requests to end", func() bool {
+		total, n, _ := e.srv.preAuth.inUse("127.0.0.1")
+		return n == 0 && total == 0
+	})
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, []byte(`{"Records":[]}`)); resp.StatusCode != 200 {
+		t.Fatalf("after the held requests ended: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestUnauthenticatedBytes: a body is refused once it would take its
+// address beyond its bytes, or all addresses beyond theirs.
+func TestUnauthenticatedBytes(t *testing.T) {
+	e := newLimitsEnv(t, Options{UnauthenticatedBytesPerAddress: 200 << 10, UnauthenticatedBodyBytes: 300 << 10})
+	big := bytes.Repeat([]byte(" "), 300<<10)
+	c := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", len(big), nil, big)
+	resp, b := readAnswer(t, c)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+
+	// Two addresses of 150 KiB each hold all 300 KiB: a third address's
+	// first buffer does not fit.
+	part := bytes.Repeat([]byte(" "), 100<<10)
+	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 150<<10, nil, part)
+	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 150<<10, nil, part)
+	waitFor(t, "two addresses to hold 150 KiB each", func() bool {
+		total, _, _ := e.srv.preAuth.inUse("")
+		return total == 300<<10
+	})
+	c = rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", 150<<10, nil, part)
+	resp, b = readAnswer(t, c)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if total, _, _ := e.srv.preAuth.inUse(""); total != 300<<10 {
+		t.Fatalf("a refused request left %d bytes held, want 300 KiB", total)
+	}
+}
+
+// TestBodyReadTimeout: a body that does not arrive in time is answered
+// SerializationException and gives back everything it held.
+func TestBodyReadTimeout(t *testing.T) {
+	e := newLimitsEnv(t, Options{BodyReadTimeout: 100 * time.Millisecond})
+	for _, path := range []string{"/v1/events", "/"} {
+		c := rawRequest(t, e.http.URL, "127.0.0.2", path, 1000, map[string]string{"X-Amz-Target": "CloudTrail_20131101.DescribeTrails"}, []byte("{"))
+		resp, b := readAnswer(t, c)
+		if typ, msg := errType(t, b); resp.StatusCode != http.StatusBadRequest || typ != "SerializationException" || !strings.Contains(msg, "did not arrive within 100ms") {
+			t.Fatalf("%s: HTTP %d %s %q, want SerializationException", path, resp.StatusCode, typ, msg)
+		}
+		if !resp.Close {
+			t.Fatalf("%s: the connection stays open", path)
+		}
+	}
+	waitFor(t, "the requests to give back their share", func() bool {
+		total, n, _ := e.srv.preAuth.inUse("127.0.0.2")
+		return total == 0 && n == 0
+	})
+}
+
+// formConsole is a console that reads its form, waits when asked to
+// (beyond the body deadline), and answers 503 if its request's context
+// ended meanwhile.
+var formConsole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if r.PostForm.Get("wait") != "" {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := r.Context().Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok")
+})
+
+var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+
+// TestConsoleFormsBounded: console requests with a body count against the
+// bounds of requests not yet authenticated.
+func TestConsoleFormsBounded(t *testing.T) {
+	e := newLimitsEnvWith(t, Options{UnauthenticatedRequestsPerAddress: 1}, func(s *Server) { s.SetConsole(formConsole) })
+	rawRequest(t, e.http.URL, "127.0.0.2", "/console/login", 100, formHeader, []byte("a="))
+	waitFor(t, "the first form to be counted", func() bool {
+		_, n, _ := e.srv.preAuth.inUse("127.0.0.2")
+		return n == 1
+	})
+	second := rawRequest(t, e.http.URL, "127.0.0.2", "/console/login", 3, formHeader, []byte("a=1"))
+	resp, b := readAnswer(t, second)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	other := rawRequest(t, e.http.URL, "127.0.0.3", "/console/login", 3, formHeader, []byte("a=1"))
+	if resp, b := readAnswer(t, other); resp.StatusCode != http.StatusOK {
+		t.Fatalf("form of another address: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestBodyDeadlineLiftedAfterRead: a body read in time does not end its
+// request's context when the body deadline passes while it is served.
+func TestBodyDeadlineLiftedAfterRead(t *testing.T) {
+	e := newLimitsEnvWith(t, Options{BodyReadTimeout: 50 * time.Millisecond}, func(s *Server) { s.SetConsole(formConsole) })
+	c := rawRequest(t, e.http.URL, "127.0.0.1", "/console/login", 6, formHeader, []byte("wait=1"))
+	if resp, b := readAnswer(t, c); resp.StatusCode != http.StatusOK {
+		t.Fatalf("console form served beyond the body deadline: HTTP %d %s", resp.StatusCode, b)
+	}
+}
