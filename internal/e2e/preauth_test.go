@@ -153,21 +153,29 @@ func postDeclared(t *testing.T, srv *Server, key, secret, path string, body []by
 // procStatus returns a kB figure (VmRSS, VmHWM) of /proc/<pid>/status.
 func procStatus(t *testing.T, pid int, field string) int64 {
 	t.Helper()
+	kb, err := procKB(pid, field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb
+}
+
+// procKB reads a kB figure (VmRSS, VmHWM) of /proc/<pid>/status.
+func procKB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		t.Fatalf("read status of the server: %v", err)
+		return 0, fmt.Errorf("read status of process %d: %w", pid, err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				t.Fatalf("%s %q: %v", field, v, err)
+				return 0, fmt.Errorf("%s %q: %w", field, v, err)
 			}
-			return kb
+			return kb, nil
 		}
 	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // TestUnauthenticatedBodiesBoundedMemory: 300 connections from six
