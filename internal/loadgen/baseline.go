@@ -1,6 +1,6 @@
 package loadgen
 
-// Baselines measured with the same load as "cairn bench ingest": the limit
+// Baselines measured with the same load as "cairn-bench ingest": the limit
 // (appending the same bytes to a file, fsync'd per batch) and what a team
 // would build instead (PostgreSQL, in baseline_postgres.go). The control
 // plane baseline is in baseline_controlplane.go.
@@ -104,7 +104,7 @@ func checkLoad(clients, batch int, total int64, d time.Duration, g GenOptions) e
 	return nil
 }
 
-// prepared is the pre-built batch templates of a run, as "cairn bench
+// prepared is the pre-built batch templates of a run, as "cairn-bench
 // ingest" builds them, and their description for the report.
 type prepared struct {
 	templates      []*Template
@@ -127,7 +127,7 @@ func prepareTemplates(clients, batch int, total int64, g GenOptions) prepared {
 }
 
 // FileBaselineConfig says how to run the durable-append baseline: the
-// batch bodies "cairn bench ingest" sends, appended to one file by
+// batch bodies "cairn-bench ingest" sends, appended to one file by
 // concurrent clients, each batch fsync'd before the client goes on.
 type FileBaselineConfig struct {
 	// Dir is the directory the file is created in (on the disk to measure).
@@ -374,7 +374,7 @@ func syncDir(dir string) error {
 // WriteText prints the report for people.
 func (r *FileBaselineReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench baseline-file\n")
+	fmt.Fprintf(w, "cairn-bench baseline-file\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  file        %s\n", p.File)
 	mode := "duration " + time.Duration(p.Duration).String()

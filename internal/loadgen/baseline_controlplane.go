@@ -373,7 +373,7 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 // WriteText prints the report for people.
 func (r *ControlPlaneReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench controlplane\n")
+	fmt.Fprintf(w, "cairn-bench controlplane\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	how := "existing"

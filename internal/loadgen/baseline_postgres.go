@@ -616,7 +616,7 @@ func runPostgresLookups(ctx context.Context, c *PostgresBaselineConfig, conns []
 // WriteText prints the report for people.
 func (r *PostgresBaselineReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench baseline-postgres\n")
+	fmt.Fprintf(w, "cairn-bench baseline-postgres\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  server      %s\n", p.Server)
 	var settings []string

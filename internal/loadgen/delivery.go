@@ -588,7 +588,7 @@ func (r *deliveryRun) summarize(rep *DeliveryReport, timeout time.Duration, end 
 // WriteText prints the report for people.
 func (r *DeliveryReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench delivery\n")
+	fmt.Fprintf(w, "cairn-bench delivery\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	fmt.Fprintf(w, "  trail       %s: single-region, no log file validation, bucket %s, key prefix %s\n", r.Trail, p.Bucket, r.KeyPrefix)

@@ -427,7 +427,7 @@ func trimURLError(err error) string {
 // WriteText prints the report for people.
 func (r *IngestReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench ingest\n")
+	fmt.Fprintf(w, "cairn-bench ingest\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s\n", p.Endpoint)
 	mode := "duration " + time.Duration(p.Duration).String()

@@ -200,7 +200,7 @@ func discover(ctx context.Context, c *cloudtrail.Client, rep *LookupReport) (*di
 	}
 	if len(d.ids) == 0 {
 		return nil, errors.New("found no events of the synthetic services in this region of the caller's account; " +
-			"load some first with \"cairn bench ingest\" (its --regions must include this region)")
+			"load some first with \"cairn-bench ingest\" (its --regions must include this region)")
 	}
 	return d, nil
 }
@@ -429,7 +429,7 @@ func lookupErrorText(err error) string {
 // WriteText prints the report for people.
 func (r *LookupReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench lookup\n")
+	fmt.Fprintf(w, "cairn-bench lookup\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	via := "aws-sdk-go-v2"
