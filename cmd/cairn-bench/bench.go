@@ -239,14 +239,8 @@ func runBenchIngest(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseBenchFlags(fs, benchIngestHelp, args, stdout, stderr); done {
 		return code
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["total"] && set["duration"] {
-		fmt.Fprintln(stderr, "cairn-bench ingest: give --duration or --total, not both")
-		return 2
-	}
-	if *total < 0 || (set["total"] && *total == 0) {
-		fmt.Fprintln(stderr, "cairn-bench ingest: --total must be positive")
+	dur, ok := benchDurationOrTotal(fs, stderr, *duration, *total)
+	if !ok {
 		return 2
 	}
 	accts := cli.SplitList(*accounts)
@@ -265,34 +259,21 @@ func runBenchIngest(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	cfg := loadgen.IngestConfig{
-		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret,
-		Clients: *clients, Batch: *batch, Duration: *duration, Total: *total,
-		Gen:     loadgen.GenOptions{RecordBytes: *recordBytes, Accounts: accts, Regions: regs, Spread: *spread},
-		Timeout: *timeout, Progress: stderr, ProgressEvery: *progress,
-	}
-	if *total > 0 {
-		cfg.Duration = 0
-	}
 	ctx, stop := benchContext()
 	defer stop()
-	rep, err := loadgen.RunIngest(ctx, cfg)
+	rep, err := loadgen.RunIngest(ctx, loadgen.IngestConfig{
+		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret,
+		Clients: *clients, Batch: *batch, Duration: dur, Total: *total,
+		Gen:     loadgen.GenOptions{RecordBytes: *recordBytes, Accounts: accts, Regions: regs, Spread: *spread},
+		Timeout: *timeout, Progress: stderr, ProgressEvery: *progress,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "cairn-bench ingest: %v\n", err)
 		return 2
 	}
-	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench ingest: %v\n", err)
-			return 1
-		}
-	}
-	if !rep.OK() {
-		fmt.Fprintln(stderr, "cairn-bench ingest: not every event sent was acknowledged; see the errors above")
-		return 1
-	}
-	return 0
+	return finish("ingest", rep, *jsonPath, func() string {
+		return "not every event sent was acknowledged; see the errors above"
+	}, stdout, stderr)
 }
 
 func runBenchLookup(args []string, stdout, stderr io.Writer) int {
@@ -321,18 +302,9 @@ func runBenchLookup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn-bench lookup: %v\n", err)
 		return 1
 	}
-	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench lookup: %v\n", err)
-			return 1
-		}
-	}
-	if !rep.OK() {
-		fmt.Fprintf(stderr, "cairn-bench lookup: FAILED: %d of %d LookupEvents calls failed; see the errors above\n", rep.Failed, rep.Requests)
-		return 1
-	}
-	return 0
+	return finish("lookup", rep, *jsonPath, func() string {
+		return fmt.Sprintf("FAILED: %d of %d LookupEvents calls failed; see the errors above", rep.Failed, rep.Requests)
+	}, stdout, stderr)
 }
 
 func runBenchDelivery(args []string, stdout, stderr io.Writer) int {
@@ -381,14 +353,7 @@ func runBenchDelivery(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn-bench delivery: %v\n", err)
 		return 1
 	}
-	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench delivery: %v\n", err)
-			return 1
-		}
-	}
-	if !rep.OK() {
+	return finish("delivery", rep, *jsonPath, func() string {
 		why := fmt.Sprintf("%d of %d probes delivered (%d lost, %d not acknowledged)", rep.Delivered, rep.Params.Probes, rep.Lost, rep.Failed)
 		if rep.Interrupted {
 			why += fmt.Sprintf(", interrupted with %d awaited", rep.Pending)
@@ -396,10 +361,8 @@ func runBenchDelivery(args []string, stdout, stderr io.Writer) int {
 		if len(rep.Errors) > 0 {
 			why += ", with errors"
 		}
-		fmt.Fprintf(stderr, "cairn-bench delivery: FAILED: %s; see the report above\n", why)
-		return 1
-	}
-	return 0
+		return fmt.Sprintf("FAILED: %s; see the report above", why)
+	}, stdout, stderr)
 }
 
 const benchBaselineFileHelp = `Usage: cairn-bench baseline-file --dir DIR [flags]
@@ -458,18 +421,9 @@ func runBenchBaselineFile(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn-bench baseline-file: %v\n", err)
 		return 2
 	}
-	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench baseline-file: %v\n", err)
-			return 1
-		}
-	}
-	if !rep.OK() {
-		fmt.Fprintln(stderr, "cairn-bench baseline-file: not every batch written was made durable; see the errors above")
-		return 1
-	}
-	return 0
+	return finish("baseline-file", rep, *jsonPath, func() string {
+		return "not every batch written was made durable; see the errors above"
+	}, stdout, stderr)
 }
 
 // benchDurationOrTotal checks that at most one of --duration and --total
@@ -572,18 +526,9 @@ func runBenchBaselinePostgres(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn-bench baseline-postgres: %v\n", err)
 		return 1
 	}
-	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench baseline-postgres: %v\n", err)
-			return 1
-		}
-	}
-	if !rep.OK() {
-		fmt.Fprintln(stderr, "cairn-bench baseline-postgres: FAILED: not every batch was committed or not every lookup answered; see the report above")
-		return 1
-	}
-	return 0
+	return finish("baseline-postgres", rep, *jsonPath, func() string {
+		return "FAILED: not every batch was committed or not every lookup answered; see the report above"
+	}, stdout, stderr)
 }
 
 const benchControlPlaneHelp = `Usage: cairn-bench controlplane [flags]
@@ -655,15 +600,30 @@ func runBenchControlPlane(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn-bench controlplane: %v\n", err)
 		return 1
 	}
+	return finish("controlplane", rep, *jsonPath, func() string {
+		return "FAILED: not every call succeeded, or a trail was left behind; see the report above"
+	}, stdout, stderr)
+}
+
+// report is what the report of every command does.
+type report interface {
+	WriteText(w io.Writer)
+	OK() bool
+}
+
+// finish prints a run's report and, with --json, writes it to jsonPath.
+// The exit status is 0 for a report that is OK; otherwise it prints why
+// (failed, called only then) and is 1.
+func finish(name string, rep report, jsonPath string, failed func() string, stdout, stderr io.Writer) int {
 	rep.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := loadgen.WriteJSONFile(*jsonPath, rep); err != nil {
-			fmt.Fprintf(stderr, "cairn-bench controlplane: %v\n", err)
+	if jsonPath != "" {
+		if err := loadgen.WriteJSONFile(jsonPath, rep); err != nil {
+			fmt.Fprintf(stderr, "cairn-bench %s: %v\n", name, err)
 			return 1
 		}
 	}
 	if !rep.OK() {
-		fmt.Fprintln(stderr, "cairn-bench controlplane: FAILED: not every call succeeded, or a trail was left behind; see the report above")
+		fmt.Fprintf(stderr, "cairn-bench %s: %s\n", name, failed())
 		return 1
 	}
 	return 0

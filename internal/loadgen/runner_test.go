@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -255,21 +254,9 @@ func TestLoadDrainIsTimed(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe for the progress goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 func TestLoadProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var out syncBuffer
+		var out bytes.Buffer // read after run, which waits for the progress goroutine
 		var errs errorTally
 		l := recordingLoad(1, func(c claim) outcome {
 			time.Sleep(70 * time.Millisecond) // never done on a tick
@@ -283,7 +270,7 @@ func TestLoadProgress(t *testing.T) {
 		l.Progress, l.ProgressEvery, l.ProgressWhat, l.Errors = &out, time.Second, "widgets made", &errs
 		l.Count = func(c claim) int64 { return int64(c.n) }
 		l.run(context.Background())
-		lines := strings.Split(strings.TrimSpace(out.b.String()), "\n")
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		// At 1s: claims 0…13 done, 7 of them OK; at 2s: 14 OK, 14 failed.
 		want := []string{
 			"[   1.0s] 70 widgets made (70.0/s over the last 1s), 7 errors",
