@@ -56,9 +56,18 @@ type Trails interface {
 	All(ctx context.Context) ([]*trail.Trail, error)
 }
 
+// Store is what delivery keeps in and reads from the event store: it follows
+// the log, keeps cursors, plans, status, signing keys and bucket claims in
+// state documents, and reads the log's last sequence number.
+type Store interface {
+	store.LogReader
+	store.StateDocs
+	store.Sizer
+}
+
 // Engine delivers every logging trail. Use New, then Run.
 type Engine struct {
-	store   store.Store
+	store   Store
 	trails  Trails
 	buckets *bucket.Resolver
 	cfg     *config.Config
@@ -80,7 +89,7 @@ type Engine struct {
 }
 
 // New makes the engine.
-func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
+func New(st Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
 	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now, node: uuid.NewString(),
 		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
 		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
