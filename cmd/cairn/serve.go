@@ -32,6 +32,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
+	"github.com/cairn-audit/cairn/internal/retention"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
@@ -326,7 +327,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go retention(ctx, st, engine.ReadTo, cfg.EventHistoryDays, log)
+	go retention.Run(ctx, retention.Options{Log: st, ReadTo: engine.ReadTo, Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
@@ -364,40 +365,6 @@ func nodeName(dataDir string) (string, error) {
 		return "", err
 	}
 	return name, os.WriteFile(path, []byte(name+"\n"), 0o600)
-}
-
-// retention purges events older than the event history window, hourly,
-// but none that a trail has yet to deliver (readTo).
-func retention(ctx context.Context, st store.Store, readTo func(context.Context) (int64, error), days int, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		cut := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
-		if n, to, err := purgeOnce(ctx, st, readTo, cut); err != nil {
-			if ctx.Err() == nil {
-				log.Error("retention: purge failed", "err", err)
-			}
-		} else {
-			log.Info("retention: purged expired events", "events", n, "before", cut.Format(time.RFC3339), "kept_after_seq", to)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// purgeOnce purges the events before cut that every trail has delivered,
-// and returns how many and the log position it kept the events after.
-// The position is read first: trails only move past it meanwhile, and one
-// started meanwhile delivers from the log's end.
-func purgeOnce(ctx context.Context, st store.Store, readTo func(context.Context) (int64, error), cut time.Time) (n, to int64, err error) {
-	if to, err = readTo(ctx); err != nil {
-		return 0, 0, fmt.Errorf("what trails have delivered: %w", err)
-	}
-	n, err = st.Purge(ctx, cut, to)
-	return n, to, err
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
