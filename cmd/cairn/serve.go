@@ -266,13 +266,12 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dir := auth.NewDirectory(cfg)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
-	engine := delivery.New(st, trails, buckets, cfg, log)
-	trails.SetStatusSource(engine)
-	if node, err := nodeName(cfg.DataDir); err == nil {
-		engine.SetNode(node)
-	} else {
+	node, err := nodeName(cfg.DataDir)
+	if err != nil {
 		log.Warn("delivery: no node name kept; a restart waits for its old leases", "err", err)
 	}
+	engine := delivery.New(st, trails, buckets, cfg, log, delivery.WithNode(node))
+	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
@@ -293,21 +292,24 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBodyBytes:          cfg.Limits.UnauthenticatedBodyBytes,
 		UnauthenticatedBytesPerAddress:    cfg.Limits.UnauthenticatedBytesPerAddress,
 		UnauthenticatedRequestsPerAddress: cfg.Limits.UnauthenticatedRequestsPerAddress,
+
+		Console: func(invoke server.InvokeFunc) http.Handler {
+			return console.New(console.Options{Directory: dir, Invoke: invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+				// Sign-ins are recorded as the server's own API calls are: durable
+				// before the browser hears back.
+				Record: func(ctx context.Context, account string, record []byte) error {
+					return ing.Record(ctx, account, record, true)
+				},
+				GlobalRegion: cfg.GlobalRegion,
+				SignIn: console.SignInLimits{
+					FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
+					FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
+					FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
+					MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
+				},
+			})
+		},
 	})
-	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
-		// Sign-ins are recorded as the server's own API calls are: durable
-		// before the browser hears back.
-		Record: func(ctx context.Context, account string, record []byte) error {
-			return ing.Record(ctx, account, record, true)
-		},
-		GlobalRegion: cfg.GlobalRegion,
-		SignIn: console.SignInLimits{
-			FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
-			FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
-			FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
-			MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
-		},
-	}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
