@@ -329,7 +329,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go retention.Run(ctx, retention.Options{Log: st, ReadTo: engine.ReadTo, Days: cfg.EventHistoryDays, Logger: log})
+	go retention.Run(ctx, retention.Options{Events: st, ReadTo: engine.ReadTo, Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()

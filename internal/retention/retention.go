@@ -17,8 +17,8 @@ const DefaultInterval = time.Hour
 
 // Options configure Run.
 type Options struct {
-	// Log is the event log to purge.
-	Log store.Purger
+	// Events is the event log to purge.
+	Events store.Purger
 	// ReadTo returns the log position every consumer has read past
 	// (delivery.Engine.ReadTo): events after it are kept even when expired.
 	ReadTo func(context.Context) (int64, error)
@@ -77,6 +77,6 @@ func (o Options) purge(ctx context.Context, cut time.Time) (n, to int64, err err
 	if to, err = o.ReadTo(ctx); err != nil {
 		return 0, 0, fmt.Errorf("what trails have delivered: %w", err)
 	}
-	n, err = o.Log.Purge(ctx, cut, to)
+	n, err = o.Events.Purge(ctx, cut, to)
 	return n, to, err
 }

@@ -79,7 +79,7 @@ func TestRunPurgesAtInterval(t *testing.T) {
 		log := &fakeLog{}
 		readTo := int64(40)
 		var readMu sync.Mutex
-		o := Options{Log: log, Days: 90, Interval: time.Hour, ReadTo: func(context.Context) (int64, error) {
+		o := Options{Events: log, Days: 90, Interval: time.Hour, ReadTo: func(context.Context) (int64, error) {
 			readMu.Lock()
 			defer readMu.Unlock()
 			return readTo, nil
@@ -126,7 +126,7 @@ func TestRunPurgesAtInterval(t *testing.T) {
 func TestRunDefaultInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		start(t, Options{Log: log, Days: 1, ReadTo: func(context.Context) (int64, error) { return 1, nil }})
+		start(t, Options{Events: log, Days: 1, ReadTo: func(context.Context) (int64, error) { return 1, nil }})
 		synctest.Wait()
 		time.Sleep(DefaultInterval - time.Nanosecond)
 		synctest.Wait()
@@ -157,7 +157,7 @@ func TestRunReadToFailure(t *testing.T) {
 			}
 			return 12, nil
 		}
-		_, _, logs := start(t, Options{Log: log, Days: 7, Interval: time.Minute, ReadTo: readTo})
+		_, _, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: readTo})
 		synctest.Wait()
 		if n := len(log.purges()); n != 0 {
 			t.Fatalf("purged %d times though readTo failed", n)
@@ -180,7 +180,7 @@ func TestRunReadToFailure(t *testing.T) {
 func TestRunPurgeFailureLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{err: errors.New("disk full")}
-		_, _, logs := start(t, Options{Log: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
+		_, _, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
 		synctest.Wait()
 		if out := logs.String(); !strings.Contains(out, "retention: purge failed") || !strings.Contains(out, "disk full") {
 			t.Fatalf("purge failure not logged: %q", out)
@@ -197,7 +197,7 @@ func TestRunPurgeFailureLogged(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		cancel, done, _ := start(t, Options{Log: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
+		cancel, done, _ := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
 		synctest.Wait()
 		cancel()
 		synctest.Wait()
