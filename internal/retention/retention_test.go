@@ -1,10 +1,10 @@
 package retention
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,36 +39,72 @@ func (f *fakeLog) purges() []purgeCall {
 	return append([]purgeCall(nil), f.calls...)
 }
 
-// syncBuffer is a log destination safe for the goroutine Run logs from.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// logged is a slog.Handler that keeps each record's level, message and
+// "err" attribute, for tests to check what Run logged.
+type logged struct {
+	mu    sync.Mutex
+	lines []string
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func (l *logged) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logged) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logged) WithGroup(string) slog.Handler            { return l }
+
+func (l *logged) Handle(_ context.Context, r slog.Record) error {
+	line := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			line += ": " + a.Value.String()
+		}
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	return nil
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// all returns the lines logged so far.
+func (l *logged) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
 }
 
-// start runs Run in the bubble with o (its Logger writing to the returned
-// buffer) and returns a cancel that stops it and a channel closed when Run
-// has returned.
-func start(t *testing.T, o Options) (cancel func(), done <-chan struct{}, logs *syncBuffer) {
+// has reports whether a line was logged.
+func (l *logged) has(line string) bool { return slices.Contains(l.all(), line) }
+
+// start runs Run in the bubble with o (logging to the returned handler)
+// and returns a cancel that stops it and a channel closed when Run has
+// returned.
+func start(t *testing.T, o Options) (cancel func(), done <-chan struct{}, logs *logged) {
 	t.Helper()
-	logs = &syncBuffer{}
-	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	logs = &logged{}
+	o.Logger = slog.New(logs)
 	ctx, cancel := context.WithCancel(t.Context())
 	d := make(chan struct{})
 	go func() { Run(ctx, o); close(d) }()
 	t.Cleanup(func() { cancel(); <-d })
 	return cancel, d, logs
+}
+
+// advance moves the bubble's clock by d and waits for Run to settle.
+func advance(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
+// wantPurges checks how many purges the log has received.
+func wantPurges(t *testing.T, log *fakeLog, want int, when string) {
+	t.Helper()
+	if n := len(log.purges()); n != want {
+		t.Fatalf("purges %s: %d, want %d", when, n, want)
+	}
+}
+
+// readToConst is a ReadTo that always answers seq.
+func readToConst(seq int64) func(context.Context) (int64, error) {
+	return func(context.Context) (int64, error) { return seq, nil }
 }
 
 // TestRunPurgesAtInterval: Run purges at once, then once per interval, each
@@ -77,8 +113,8 @@ func start(t *testing.T, o Options) (cancel func(), done <-chan struct{}, logs *
 func TestRunPurgesAtInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		readTo := int64(40)
 		var readMu sync.Mutex
+		readTo := int64(40)
 		o := Options{Events: log, Days: 90, Interval: time.Hour, ReadTo: func(context.Context) (int64, error) {
 			readMu.Lock()
 			defer readMu.Unlock()
@@ -87,25 +123,16 @@ func TestRunPurgesAtInterval(t *testing.T) {
 		begin := time.Now()
 		start(t, o)
 		synctest.Wait()
-		if n := len(log.purges()); n != 1 {
-			t.Fatalf("purges at start: %d, want 1", n)
-		}
-		time.Sleep(time.Hour - time.Nanosecond)
-		synctest.Wait()
-		if n := len(log.purges()); n != 1 {
-			t.Fatalf("purges before an interval passed: %d, want 1", n)
-		}
+		wantPurges(t, log, 1, "at start")
+		advance(time.Hour - time.Nanosecond)
+		wantPurges(t, log, 1, "before an interval passed")
 		readMu.Lock()
 		readTo = 75
 		readMu.Unlock()
-		time.Sleep(time.Nanosecond)
-		synctest.Wait()
-		time.Sleep(time.Hour)
-		synctest.Wait()
+		advance(time.Nanosecond)
+		advance(time.Hour)
+		wantPurges(t, log, 3, "after two intervals")
 		got := log.purges()
-		if len(got) != 3 {
-			t.Fatalf("purges after two intervals: %d, want 3", len(got))
-		}
 		window := 90 * 24 * time.Hour
 		for i, c := range got {
 			wantAt := begin.Add(time.Duration(i) * time.Hour)
@@ -122,22 +149,20 @@ func TestRunPurgesAtInterval(t *testing.T) {
 	})
 }
 
-// TestRunDefaultInterval: without an interval, Run purges hourly.
+// TestRunDefaultInterval: without an interval, Run purges hourly, and logs
+// each purge.
 func TestRunDefaultInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		start(t, Options{Events: log, Days: 1, ReadTo: func(context.Context) (int64, error) { return 1, nil }})
+		_, _, logs := start(t, Options{Events: log, Days: 1, ReadTo: readToConst(1)})
 		synctest.Wait()
-		time.Sleep(DefaultInterval - time.Nanosecond)
-		synctest.Wait()
-		if n := len(log.purges()); n != 1 {
-			t.Fatalf("purges within the first hour: %d, want 1", n)
+		if !logs.has("INFO retention: purged expired events") {
+			t.Errorf("purge not logged: %q", logs.all())
 		}
-		time.Sleep(time.Nanosecond)
-		synctest.Wait()
-		if n := len(log.purges()); n != 2 {
-			t.Fatalf("purges after an hour: %d, want 2", n)
-		}
+		advance(DefaultInterval - time.Nanosecond)
+		wantPurges(t, log, 1, "within the first hour")
+		advance(time.Nanosecond)
+		wantPurges(t, log, 2, "after an hour")
 	})
 }
 
@@ -147,8 +172,8 @@ func TestRunDefaultInterval(t *testing.T) {
 func TestRunReadToFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		fail := true
 		var mu sync.Mutex
+		fail := true
 		readTo := func(context.Context) (int64, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -159,17 +184,14 @@ func TestRunReadToFailure(t *testing.T) {
 		}
 		_, _, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: readTo})
 		synctest.Wait()
-		if n := len(log.purges()); n != 0 {
-			t.Fatalf("purged %d times though readTo failed", n)
-		}
-		if out := logs.String(); !strings.Contains(out, "retention: purge failed") || !strings.Contains(out, "state unreadable") {
-			t.Fatalf("failure not logged with its cause: %q", out)
+		wantPurges(t, log, 0, "though readTo failed")
+		if want := "ERROR retention: purge failed: what trails have delivered: state unreadable"; !logs.has(want) {
+			t.Fatalf("logged %q, want %q", logs.all(), want)
 		}
 		mu.Lock()
 		fail = false
 		mu.Unlock()
-		time.Sleep(time.Minute)
-		synctest.Wait()
+		advance(time.Minute)
 		if got := log.purges(); len(got) != 1 || got[0].readTo != 12 {
 			t.Fatalf("purges after readTo recovered: %+v, want one to 12", got)
 		}
@@ -180,25 +202,30 @@ func TestRunReadToFailure(t *testing.T) {
 func TestRunPurgeFailureLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{err: errors.New("disk full")}
-		_, _, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
+		_, _, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: readToConst(3)})
 		synctest.Wait()
-		if out := logs.String(); !strings.Contains(out, "retention: purge failed") || !strings.Contains(out, "disk full") {
-			t.Fatalf("purge failure not logged: %q", out)
+		if want := "ERROR retention: purge failed: disk full"; !logs.has(want) {
+			t.Fatalf("logged %q, want %q", logs.all(), want)
 		}
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if n := len(log.purges()); n != 2 {
-			t.Fatalf("purges after a failure and an interval: %d, want 2", n)
-		}
+		advance(time.Minute)
+		wantPurges(t, log, 2, "after a failure and an interval")
 	})
 }
 
-// TestRunStopsOnCancel: Run returns once its context ends, purging no more.
+// TestRunStopsOnCancel: Run returns once its context ends, purging no more,
+// and a purge cut short by the end is not logged as a failure.
 func TestRunStopsOnCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &fakeLog{}
-		cancel, done, _ := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: func(context.Context) (int64, error) { return 3, nil }})
+		cancel, done, logs := start(t, Options{Events: log, Days: 7, Interval: time.Minute, ReadTo: func(ctx context.Context) (int64, error) {
+			if len(log.purges()) == 1 {
+				<-ctx.Done() // the second purge waits until Run is stopped
+				return 0, ctx.Err()
+			}
+			return 3, nil
+		}})
 		synctest.Wait()
+		advance(time.Minute)
 		cancel()
 		synctest.Wait()
 		select {
@@ -206,10 +233,12 @@ func TestRunStopsOnCancel(t *testing.T) {
 		default:
 			t.Fatal("Run still running after its context ended")
 		}
-		time.Sleep(time.Hour)
-		synctest.Wait()
-		if n := len(log.purges()); n != 1 {
-			t.Fatalf("purges after cancel: %d, want the 1 before it", n)
+		advance(time.Hour)
+		wantPurges(t, log, 1, "after cancel")
+		for _, l := range logs.all() {
+			if strings.HasPrefix(l, "ERROR") {
+				t.Errorf("logged a failure at shutdown: %q", l)
+			}
 		}
 	})
 }
