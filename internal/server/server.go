@@ -89,6 +89,8 @@ type Server struct {
 	preAuth *preAuth
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
+	// proofs checks the signature proofs cairn proxy sends with records.
+	proofs *proofChecker
 }
 
 // SetConsole mounts the web console at /console/ (call before Handler).
@@ -144,6 +146,7 @@ func New(o Options) *Server {
 		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
 		preAuth:     newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress, o.UnauthenticatedBodyBytes),
 		verifier:    sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
+		proofs:      newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
