@@ -64,14 +64,17 @@ func (p Proof) v4Scope() (ProofScope, bool) {
 	return ps, true
 }
 
-// presignedExpires is the X-Amz-Expires of a canonical request's query.
+// presignedExpires is the X-Amz-Expires of a presigned URL's canonical
+// request (one whose query names the algorithm and credential: a request
+// signed in its header that happens to carry the parameter is no
+// presigned URL).
 func presignedExpires(canonicalRequest string) (time.Duration, bool) {
 	lines := strings.SplitN(canonicalRequest, "\n", 4)
 	if len(lines) < 4 {
 		return 0, false
 	}
 	q, err := url.ParseQuery(lines[2])
-	if err != nil || len(q["X-Amz-Expires"]) != 1 {
+	if err != nil || len(q["X-Amz-Expires"]) != 1 || q.Get("X-Amz-Algorithm") != Algorithm || q.Get("X-Amz-Credential") == "" {
 		return 0, false
 	}
 	n, err := strconv.Atoi(q.Get("X-Amz-Expires"))
