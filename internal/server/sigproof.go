@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"container/heap"
+	"encoding/hex"
 	"encoding/json"
 	"sync"
 	"time"
@@ -36,8 +37,8 @@ const (
 	// proofRecordAhead is how far after its arrival a record's eventTime
 	// may be (clock skew).
 	proofRecordAhead = sigv4.MaxSkew
-	// maxSeenProofs bounds the replay cache (about 100 bytes a
-	// signature).
+	// maxSeenProofs bounds the replay cache (about 200 bytes a
+	// signature, some 50 MB when full).
 	maxSeenProofs = 1 << 18
 )
 
@@ -221,7 +222,7 @@ func (c *proofChecker) madeFor(p sigv4.Proof, m map[string]json.RawMessage) bool
 type seenProofs struct {
 	mu    sync.Mutex
 	max   int
-	byKey map[string]*seenProof
+	byKey map[[32]byte]*seenProof
 	order seenHeap
 	// floor: signatures usable no later than this were forgotten to keep
 	// within max, so they are refused.
@@ -229,20 +230,26 @@ type seenProofs struct {
 }
 
 type seenProof struct {
-	key, eventID string
-	until        time.Time
-	index        int
+	key     [32]byte
+	eventID string
+	until   time.Time
+	index   int
 }
 
 func newSeenProofs(max int) *seenProofs {
-	return &seenProofs{max: max, byKey: map[string]*seenProof{}}
+	return &seenProofs{max: max, byKey: map[[32]byte]*seenProof{}}
 }
 
-// claim records that the signature key was verified for eventID and
-// reports true, or reports false when it was verified for another eventID
-// (a replay) or may have been and was forgotten. until is when the
-// signature stops being usable by any record.
-func (s *seenProofs) claim(key, eventID string, until, now time.Time) bool {
+// claim records that the signature whose SHA-256 is sigHash (hex) was
+// verified for eventID and reports true, or reports false when it was
+// verified for another eventID (a replay) or may have been and was
+// forgotten, or sigHash is malformed. until is when the signature stops
+// being usable by any record.
+func (s *seenProofs) claim(sigHash, eventID string, until, now time.Time) bool {
+	var key [32]byte
+	if n, err := hex.Decode(key[:], []byte(sigHash)); err != nil || n != len(key) || len(sigHash) != 2*len(key) {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.order) > 0 && s.order[0].until.Before(now) {

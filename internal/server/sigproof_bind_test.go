@@ -212,21 +212,25 @@ func TestSignatureProofReplay(t *testing.T) {
 func TestSeenProofsBounded(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	s := newSeenProofs(2)
-	if !s.claim("a", "e1", now.Add(time.Minute), now) || !s.claim("b", "e2", now.Add(2*time.Minute), now) {
+	h := func(c byte) string { return strings.Repeat(string(c), 64) }
+	if !s.claim(h('a'), "e1", now.Add(time.Minute), now) || !s.claim(h('b'), "e2", now.Add(2*time.Minute), now) {
 		t.Fatal("fresh signatures refused")
 	}
-	if !s.claim("c", "e3", now.Add(3*time.Minute), now) {
+	if !s.claim(h('c'), "e3", now.Add(3*time.Minute), now) {
 		t.Fatal("a signature usable later than the forgotten one refused")
 	}
-	if s.claim("a", "e9", now.Add(time.Minute), now) || s.claim("d", "e4", now.Add(30*time.Second), now) {
+	if s.claim(h('a'), "e9", now.Add(time.Minute), now) || s.claim(h('d'), "e4", now.Add(30*time.Second), now) {
 		t.Error("a signature usable no later than a forgotten one was accepted")
 	}
-	if s.claim("b", "e9", now.Add(2*time.Minute), now) || !s.claim("b", "e2", now.Add(2*time.Minute), now) {
+	if s.claim(h('b'), "e9", now.Add(2*time.Minute), now) || !s.claim(h('b'), "e2", now.Add(2*time.Minute), now) {
 		t.Error("b: want a replay refused and a resend accepted")
 	}
 	later := now.Add(10 * time.Minute)
-	if !s.claim("e", "e5", later.Add(time.Minute), later) || len(s.byKey) != 1 {
+	if !s.claim(h('e'), "e5", later.Add(time.Minute), later) || len(s.byKey) != 1 {
 		t.Errorf("expired signatures kept: %d", len(s.byKey))
+	}
+	if s.claim("not hex", "e6", later.Add(time.Minute), later) {
+		t.Error("a malformed signature hash was accepted")
 	}
 }
 
