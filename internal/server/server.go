@@ -98,6 +98,8 @@ type Server struct {
 	preAuth *preAuth
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
+	// proofs checks the signature proofs cairn proxy sends with records.
+	proofs *proofChecker
 }
 
 // operation is one implemented CloudTrail API operation.
@@ -150,6 +152,7 @@ func New(o Options) *Server {
 		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
 		preAuth:     newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress, o.UnauthenticatedBodyBytes),
 		verifier:    sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
+		proofs:      newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
