@@ -456,3 +456,103 @@ func TestResolveCBORBodyEndingInShortItems(t *testing.T) {
 		t.Errorf("%s requestParameters %s, want %s", op.Name, got, want)
 	}
 }
+
+// jsonLike turns what fxamacker/cbor decodes into an empty interface into
+// the value decodeCBOR gives for the same item. It reports false for what
+// decodeCBOR may read differently: a key that is neither text nor an
+// integer, or two keys with one name.
+func jsonLike(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x, true
+	case cbor.SimpleValue:
+		return nil, true
+	case uint64:
+		return json.Number(strconv.FormatUint(x, 10)), true
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), true
+	case *big.Int:
+		return json.Number(x.String()), true
+	case big.Int:
+		return json.Number(x.String()), true
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return "NaN", true
+		case math.IsInf(x, 1):
+			return "Infinity", true
+		case math.IsInf(x, -1):
+			return "-Infinity", true
+		}
+		return x, true
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x), true
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			var ok bool
+			if out[i], ok = jsonLike(e); !ok {
+				return nil, false
+			}
+		}
+		return out, true
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			name, ok := jsonLike(k)
+			if !ok {
+				return nil, false
+			}
+			var key string
+			switch n := name.(type) {
+			case string:
+				key = n
+			case json.Number:
+				key = string(n)
+			default:
+				return nil, false
+			}
+			if _, dup := out[key]; dup {
+				return nil, false
+			}
+			if out[key], ok = jsonLike(e); !ok {
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// FuzzDecodeCBORAgreesWithFxamacker: whatever fxamacker/cbor decodes
+// (tags and duplicate keys refused, as decodeCBOR reads them its own way),
+// decodeCBOR decodes too, to the same value.
+func FuzzDecodeCBORAgreesWithFxamacker(f *testing.F) {
+	dm, err := cbor.DecOptions{TagsMd: cbor.TagsForbidden, DupMapKey: cbor.DupMapKeyEnforcedAPF}.DecMode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, em := range refModes(f) {
+		r := rand.New(rand.NewPCG(7, 7))
+		for range 8 {
+			raw, _ := (&cborGen{t: f, c: randChooser{r}, em: em}).item(3)
+			f.Add([]byte(raw))
+		}
+	}
+	f.Add([]byte{0x82, 0x01, 0x02})
+	f.Add([]byte{0xbf, 0x61, 'a', 0x9f, 0x01, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return
+		}
+		var v any
+		if dm.Unmarshal(b, &v) != nil {
+			return
+		}
+		want, ok := jsonLike(v)
+		if !ok {
+			return
+		}
+		checkDecodesAs(t, b, want)
+	})
+}
