@@ -180,19 +180,25 @@ func (g *cborGen) float() (cbor.RawMessage, any) {
 	default:
 		f = float64(int64(g.c.word()%2000)-1000) / 8
 	}
-	var want any = f
-	switch {
-	case math.IsNaN(f):
-		want = "NaN"
-	case math.IsInf(f, 1):
-		want = "Infinity"
-	case math.IsInf(f, -1):
-		want = "-Infinity"
-	}
+	want := wantFloat(f)
 	if g.c.pick(3) == 0 && float64(float32(f)) == f || math.IsNaN(f) && g.c.pick(2) == 0 {
 		return g.marshal(float32(f)), want
 	}
 	return g.marshal(f), want
+}
+
+// wantFloat is what decodeCBOR gives for a float: the number, or a name
+// for the values JSON has no number for.
+func wantFloat(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }
 
 // text is a short string of varied runes (ASCII, accented, CJK, astral).
@@ -215,16 +221,8 @@ func (g *cborGen) text() string {
 
 // chunked encodes s as an indefinite-length string in up to 4 chunks.
 func (g *cborGen) chunked(s string, asBytes bool) (cbor.RawMessage, any) {
-	var buf bytes.Buffer
-	enc := g.em.NewEncoder(&buf)
-	start, want := enc.StartIndefiniteTextString, any(s)
-	if asBytes {
-		start, want = enc.StartIndefiniteByteString, base64.StdEncoding.EncodeToString([]byte(s))
-	}
-	if err := start(); err != nil {
-		g.t.Fatal(err)
-	}
 	// Chunks end on rune boundaries; some may be empty.
+	var chunks []any
 	runes := []rune(s)
 	for parts, from := g.c.pick(4)+1, 0; parts > 0; parts-- {
 		to := len(runes)
@@ -233,20 +231,35 @@ func (g *cborGen) chunked(s string, asBytes bool) (cbor.RawMessage, any) {
 		}
 		chunk := string(runes[from:to])
 		from = to
-		var err error
 		if asBytes {
-			err = enc.Encode([]byte(chunk))
+			chunks = append(chunks, []byte(chunk))
 		} else {
-			err = enc.Encode(chunk)
+			chunks = append(chunks, chunk)
 		}
-		if err != nil {
+	}
+	if asBytes {
+		return g.stream((*cbor.Encoder).StartIndefiniteByteString, chunks), base64.StdEncoding.EncodeToString([]byte(s))
+	}
+	return g.stream((*cbor.Encoder).StartIndefiniteTextString, chunks), s
+}
+
+// stream encodes an indefinite-length item with fxamacker/cbor's streaming
+// encoder: start, then each of items, then the break.
+func (g *cborGen) stream(start func(*cbor.Encoder) error, items []any) cbor.RawMessage {
+	var buf bytes.Buffer
+	enc := g.em.NewEncoder(&buf)
+	if err := start(enc); err != nil {
+		g.t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
 			g.t.Fatal(err)
 		}
 	}
 	if err := enc.EndIndefinite(); err != nil {
 		g.t.Fatal(err)
 	}
-	return buf.Bytes(), want
+	return buf.Bytes()
 }
 
 func (g *cborGen) simple() (cbor.RawMessage, any) {
@@ -306,20 +319,11 @@ func (g *cborGen) array(depth int) (cbor.RawMessage, any) {
 	if !g.indefinite() {
 		return g.marshal(raws), want
 	}
-	var buf bytes.Buffer
-	enc := g.em.NewEncoder(&buf)
-	if err := enc.StartIndefiniteArray(); err != nil {
-		g.t.Fatal(err)
+	items := make([]any, len(raws))
+	for i, raw := range raws {
+		items[i] = raw
 	}
-	for _, raw := range raws {
-		if err := enc.Encode(raw); err != nil {
-			g.t.Fatal(err)
-		}
-	}
-	if err := enc.EndIndefinite(); err != nil {
-		g.t.Fatal(err)
-	}
-	return buf.Bytes(), want
+	return g.stream((*cbor.Encoder).StartIndefiniteArray, items), want
 }
 
 // mapping encodes up to 5 members under text or integer keys (decodeCBOR
@@ -356,23 +360,11 @@ func (g *cborGen) mapping(depth int) (cbor.RawMessage, any) {
 		}
 		return g.marshal(m), want
 	}
-	var buf bytes.Buffer
-	enc := g.em.NewEncoder(&buf)
-	if err := enc.StartIndefiniteMap(); err != nil {
-		g.t.Fatal(err)
-	}
+	var items []any
 	for _, mb := range members {
-		if err := enc.Encode(mb.key); err != nil {
-			g.t.Fatal(err)
-		}
-		if err := enc.Encode(mb.raw); err != nil {
-			g.t.Fatal(err)
-		}
+		items = append(items, mb.key, mb.raw)
 	}
-	if err := enc.EndIndefinite(); err != nil {
-		g.t.Fatal(err)
-	}
-	return buf.Bytes(), want
+	return g.stream((*cbor.Encoder).StartIndefiniteMap, items), want
 }
 
 // checkDecodesAs decodes raw with decodeCBOR and compares with want.
@@ -476,15 +468,7 @@ func jsonLike(v any) (any, bool) {
 	case big.Int:
 		return json.Number(x.String()), true
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "NaN", true
-		case math.IsInf(x, 1):
-			return "Infinity", true
-		case math.IsInf(x, -1):
-			return "-Infinity", true
-		}
-		return x, true
+		return wantFloat(x), true
 	case []byte:
 		return base64.StdEncoding.EncodeToString(x), true
 	case []any:
@@ -503,16 +487,11 @@ func jsonLike(v any) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			var key string
-			switch n := name.(type) {
-			case string:
-				key = n
-			case json.Number:
-				key = string(n)
-			default:
-				return nil, false
+			key, named := name.(string)
+			if n, isNumber := name.(json.Number); isNumber {
+				key, named = string(n), true
 			}
-			if _, dup := out[key]; dup {
+			if _, dup := out[key]; dup || !named {
 				return nil, false
 			}
 			if out[key], ok = jsonLike(e); !ok {
