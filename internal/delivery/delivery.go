@@ -12,7 +12,6 @@ package delivery
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -707,7 +706,7 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 			continue // the trail changed since planning: nothing left to write
 		}
 		body, oldest, newest := logFile(evs)
-		gz, err := gzipBytes(body)
+		gz, err := digest.Gzip(body)
 		if err != nil {
 			return err
 		}
@@ -757,23 +756,6 @@ func logFile(evs []*event.Event) (body []byte, oldest, newest time.Time) {
 	}
 	b.WriteString(`]}`)
 	return b.Bytes(), oldest, newest
-}
-
-// gzipBytes compresses deterministically (no name, no time in the header),
-// so a replayed batch writes identical bytes.
-func gzipBytes(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&out, gzip.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
 
 func setOf(list []string) map[string]bool {

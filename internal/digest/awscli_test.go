@@ -261,9 +261,9 @@ func cliCases(t *testing.T) []cliCase {
 		cases = append(cases, cliCase{name: "valid", src: src, o: o, cli: [4]int{3, 0, 5, 0}, sameCounts: true, verifyOK: true})
 	}
 	{
-		src, o, _, _ := base("audit/logs", "o-abc123def4")
+		_, o, _, _ := base("audit/logs", "o-abc123def4")
 		o.Account = "444455556666" // a member account of the organization
-		src = newMemSource()
+		src := newMemSource()
 		chain(t, src, k, o, testRegion, t0, 3, standardLogs, nil)
 		cases = append(cases, cliCase{name: "organization trail with prefix", src: src, o: o, cli: [4]int{3, 0, 5, 0}, sameCounts: true, verifyOK: true})
 	}

@@ -1172,7 +1172,7 @@ func TestTrailEventAndInsightSelectors(t *testing.T) {
 	}
 	_, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: []types.InsightSelector{{InsightType: "FooInsight"}}})
 	trErr(t, "PutInsightSelectors unknown type", err, "InvalidInsightSelectorsException", "FooInsight")
-	pi, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: ins[:1]})
+	_, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: ins[:1]})
 	trOK(t, "PutInsightSelectors one type", err)
 	if gi, _ := c.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: name}); gi == nil || insTypes(gi.InsightSelectors) != "[ApiCallRateInsight]" {
 		t.Errorf("PutInsightSelectors replaces the selectors; GetInsightSelectors: %s", trJSON(gi))

@@ -74,7 +74,6 @@ func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	dir := auth.NewDirectory(cfg)
-	ing.SetIdentify(dir.Identity)
 	clock := &fakeClock{t: time.Now()}
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
 	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
