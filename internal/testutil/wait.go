@@ -13,8 +13,21 @@ import (
 // returns whether cond held and the last message cond gave, for callers
 // that report the failure themselves or go on either way.
 func Poll(timeout time.Duration, cond func() (bool, string)) (bool, string) {
+	return poll(timeout, 10*time.Millisecond, 250*time.Millisecond, cond)
+}
+
+// PollEvery is Poll at a fixed pace: cond is called every interval, for
+// loops where the pace matters (looking often enough to catch a moment, or
+// not so often as to load the server).
+func PollEvery(timeout, interval time.Duration, cond func() (bool, string)) (bool, string) {
+	return poll(timeout, interval, interval, cond)
+}
+
+// poll calls cond until it holds or timeout passes, pausing first, then
+// twice as long each time up to most.
+func poll(timeout, first, most time.Duration, cond func() (bool, string)) (bool, string) {
 	deadline := time.Now().Add(timeout)
-	pause := 10 * time.Millisecond
+	pause := first
 	for {
 		ok, msg := cond()
 		if ok {
@@ -25,7 +38,7 @@ func Poll(timeout time.Duration, cond func() (bool, string)) (bool, string) {
 			return false, msg
 		}
 		time.Sleep(min(pause, left))
-		pause = min(2*pause, 250*time.Millisecond)
+		pause = min(2*pause, most)
 	}
 }
 

@@ -31,5 +31,10 @@ func TestPoll(t *testing.T) {
 		if waited := time.Since(start); waited != 5*time.Second {
 			t.Errorf("Poll gave up after %v, want exactly the timeout (5s)", waited)
 		}
+		start, calls = time.Now(), 0
+		ok, _ = PollEvery(time.Second, 300*time.Millisecond, func() (bool, string) { calls++; return false, "" })
+		if waited := time.Since(start); ok || calls != 5 || waited != time.Second {
+			t.Errorf("PollEvery(1s, 300ms): %d calls in %v, want 5 (0, 300, 600, 900ms, 1s) in 1s", calls, waited)
+		}
 	})
 }
