@@ -61,3 +61,11 @@ func SkipShort(t testing.TB, why string) {
 		t.Skip("-short: " + why)
 	}
 }
+
+// WaitForEvery is WaitFor at a fixed pace (see PollEvery).
+func WaitForEvery(t testing.TB, timeout, interval time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	if ok, msg := PollEvery(timeout, interval, cond); !ok {
+		t.Fatalf("not so after %v: %s", timeout, msg)
+	}
+}
