@@ -23,7 +23,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
-	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -53,17 +53,6 @@ func deliveryConfig(t *testing.T, bucketDir string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-// openStore opens a SQLite store in a temporary directory, closed when t ends.
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // loggingTrail is a logging multi-region trail of account A writing to "logs".
@@ -153,7 +142,7 @@ func TestPlanAndWrite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := deliveryConfig(t, dir)
-	st := openStore(t)
+	st := sqlitetest.Open(t)
 	appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
 	appendNamed(t, st, acctA, "eu-west-1", "W1", "W2")
 	appendNamed(t, st, "999999999999", "us-east-1", "NotOurs")
@@ -263,7 +252,7 @@ func TestReplayAfterCrash(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			st := openStore(t)
+			st := sqlitetest.Open(t)
 			appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
 			appendNamed(t, st, acctA, "eu-west-1", "W1")
 			tr := loggingTrail()

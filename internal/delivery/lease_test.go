@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 )
 
 // Two engines on one store take turns through the lease: the first to
@@ -20,7 +22,7 @@ func TestLeaseBetweenEngines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The store lives in the bubble: its goroutines and channels are
 		// the bubble's, and it is closed before the bubble ends.
-		st := openStore(t)
+		st := sqlitetest.Open(t)
 		appendNamed(t, st, acctA, "us-east-1", "First1", "First2")
 		one := newEngine(st, trailList{tr}, cfg, "one", time.Now)
 		two := newEngine(st, trailList{tr}, cfg, "two", time.Now)
@@ -96,7 +98,7 @@ func TestLeaseBetweenEngines(t *testing.T) {
 func TestClaimRace(t *testing.T) {
 	ctx := context.Background()
 	cfg := deliveryConfig(t, t.TempDir())
-	st := openStore(t)
+	st := sqlitetest.Open(t)
 	tr := loggingTrail()
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }

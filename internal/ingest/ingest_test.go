@@ -15,7 +15,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
-	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 )
 
 const (
@@ -30,15 +30,11 @@ func newService(st store.Store) *Service {
 	return New(st, []string{"us-east-1", "eu-west-1"}, nil, slog.New(slog.DiscardHandler))
 }
 
-// openStore opens a SQLite store in a temporary directory, closed when t ends.
-func openStore(t *testing.T) store.Store {
+// setup is a service on a new store, and the caller.
+func setup(t *testing.T) (store.Store, *Service, *auth.Principal) {
 	t.Helper()
-	st, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	st := sqlitetest.Open(t)
+	return st, newService(st), caller(t)
 }
 
 // caller is an ingest user of account A that may also write for B.
@@ -97,7 +93,7 @@ func failureCodes(fs []Failure) []string {
 // records of the same batch are stored, their IDs in input order.
 func TestSubmitPerRecordFailures(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := sqlitetest.Open(t)
 	s := newService(st)
 	records := []json.RawMessage{
 		rec("ok-1", nil),
@@ -140,9 +136,7 @@ func TestSubmitPerRecordFailures(t *testing.T) {
 // batch of nothing but failures stores nothing.
 func TestSubmitIdempotent(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	s := newService(st)
-	p := caller(t)
+	st, s, p := setup(t)
 	batch := []json.RawMessage{rec("a", nil), rec("b", map[string]any{"eventName": nil}), rec("c", nil)}
 	first, err := s.Submit(ctx, p, batch)
 	if err != nil {
@@ -177,9 +171,7 @@ func TestSubmitIdempotent(t *testing.T) {
 // failures stay in input order.
 func TestSubmitEventIDConflict(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
-	s := newService(st)
-	p := caller(t)
+	st, s, p := setup(t)
 	orig := rec("dup", nil)
 	if res, err := s.Submit(ctx, p, []json.RawMessage{orig}); err != nil || res.Accepted != 1 {
 		t.Fatalf("first send: %+v, %v", res, err)
@@ -227,7 +219,7 @@ func (failingStore) Append(context.Context, []*event.Event) ([]store.AppendResul
 // A store that cannot append answers ServiceUnavailable for the whole
 // request and no partial result.
 func TestSubmitStoreFailure(t *testing.T) {
-	s := newService(failingStore{openStore(t)})
+	s := newService(failingStore{sqlitetest.Open(t)})
 	res, err := s.Submit(context.Background(), caller(t), []json.RawMessage{rec("a", nil)})
 	var ae *awsproto.Error
 	if !errors.As(err, &ae) || ae.Code != "ServiceUnavailableException" || ae.Status != 503 {
@@ -243,7 +235,7 @@ func TestSubmitStoreFailure(t *testing.T) {
 // with other content is an error with wait.
 func TestRecord(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := sqlitetest.Open(t)
 	s := newService(st)
 	if err := s.Record(ctx, acctA, rec("own-1", nil), true); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
-	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 )
 
 // The accounts of the test configuration: A manages the organization, B is
@@ -72,11 +72,7 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	st, err := sqlite.Open(filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.Open(t)
 	return &fixture{svc: newService(st, cfg), st: st, cfg: cfg}
 }
 
