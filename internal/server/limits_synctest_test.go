@@ -10,9 +10,9 @@ import (
 
 // The token bucket on the clock it is given, time.Now in a synctest bubble:
 // callers hammering one key from several goroutines get the burst and then
-// exactly the rate, however they interleave; another key used at its rate is never refused;
-// an idle key is back to its burst. The bubble's clock makes the waits
-// instant and the counts exact.
+// exactly the rate, however they interleave; another key used at its rate
+// is never refused. The bubble's clock makes the waits instant and the
+// counts exact.
 func TestRateLimiterOverTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newRateLimiter(5, time.Now) // 5 a second, burst 10
