@@ -33,8 +33,7 @@ const acctA = "111111111111"
 // of New's signature is a one-line change here). It names the engine node
 // in leases and sets its clock.
 func newEngine(st store.Store, trails Trails, cfg *config.Config, node string, now func() time.Time) *Engine {
-	e := New(st, trails, bucket.NewResolver(cfg), cfg, slog.New(slog.DiscardHandler))
-	e.SetNode(node)
+	e := New(st, trails, bucket.NewResolver(cfg), cfg, slog.New(slog.DiscardHandler), WithNode(node))
 	e.now = now
 	return e
 }
