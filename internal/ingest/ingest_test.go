@@ -263,3 +263,35 @@ func TestRecord(t *testing.T) {
 		t.Error("Serves does not follow the configured regions")
 	}
 }
+
+// With SetIdentify, an "Unknown" identity that names a configured access
+// key becomes that key's IAM user (and account); any other identity is
+// stored as sent.
+func TestSubmitIdentifies(t *testing.T) {
+	ctx := context.Background()
+	st, s, p := setup(t)
+	d := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: acctA, Users: []config.User{{Name: "sender",
+		AccessKeys: []config.AccessKey{{ID: "AKIASENDER", Secret: "s"}}}}}}})
+	s.SetIdentify(d.Identity)
+	res, err := s.Submit(ctx, p, []json.RawMessage{
+		rec("known", map[string]any{"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": "AKIASENDER"}}),
+		rec("unknown", map[string]any{"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": "AKIANOBODY"}}),
+		rec("typed", map[string]any{"userIdentity": map[string]any{"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}}),
+	})
+	if err != nil || res.Accepted != 3 {
+		t.Fatalf("Submit: %+v, %v", res, err)
+	}
+	want := map[string]string{"known": "IAMUser/sender/" + acctA, "unknown": "Unknown//" + acctA, "typed": "AWSService//" + acctA}
+	for _, e := range storedEvents(t, st) {
+		var r struct {
+			UserIdentity       struct{ Type, UserName string }
+			RecipientAccountID string `json:"recipientAccountId"`
+		}
+		if err := json.Unmarshal(e.Record, &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.UserIdentity.Type + "/" + r.UserIdentity.UserName + "/" + r.RecipientAccountID; got != want[e.ID] {
+			t.Errorf("%s stored with identity %s, want %s", e.ID, got, want[e.ID])
+		}
+	}
+}
