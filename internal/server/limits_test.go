@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/testutil"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -312,11 +313,5 @@ func (e *limitsEnv) declaredRequest(t *testing.T, path string, body io.Reader, p
 // waitFor polls cond until it holds, failing the test after 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) { return cond(), "waiting for " + what })
 }
