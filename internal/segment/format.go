@@ -174,6 +174,9 @@ func corrupt(off int64, format string, args ...any) *CorruptError {
 
 // IsCorrupt reports whether err is, or wraps, a *CorruptError.
 func IsCorrupt(err error) bool {
+	if err == nil {
+		return false // without the allocation errors.As costs
+	}
 	var c *CorruptError
 	return errors.As(err, &c)
 }

@@ -3,7 +3,6 @@ package segment
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 )
@@ -111,7 +110,7 @@ func ReadAt(r io.ReaderAt, off, n int64) ([]byte, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, corrupt(off, "%d bytes wanted, the file ends before", n)
 		}
-		return nil, fmt.Errorf("segment: read: %w", err)
+		return nil, err
 	}
 	return buf, nil
 }

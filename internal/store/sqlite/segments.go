@@ -355,10 +355,10 @@ func (s *segments) readAt(seg, off, n int64) ([]byte, error) {
 		return nil, err
 	}
 	buf, err := segment.ReadAt(f, off, n)
-	if segment.IsCorrupt(err) {
-		return nil, errFrame
-	}
 	if err != nil {
+		if segment.IsCorrupt(err) {
+			return nil, errFrame
+		}
 		return nil, fmt.Errorf("sqlite: read segment: %w", err)
 	}
 	return buf, nil
