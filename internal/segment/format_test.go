@@ -132,6 +132,8 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestName (moved from the spool with the naming code) pins segment file
+// names.
 func TestName(t *testing.T) {
 	if got := Name(42); got != "00000000000000000042.seg" {
 		t.Errorf("Name(42) = %q", got)
