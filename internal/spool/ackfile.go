@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // readAck returns the last acknowledged seq recorded in dir, 0 if none.
@@ -48,24 +50,10 @@ func writeAck(dir string, seq uint64) error {
 		err = os.Rename(tmp, filepath.Join(dir, ackName))
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = segment.SyncDir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("spool: write ack file: %w", err)
 	}
 	return nil
-}
-
-// syncDir fsyncs a directory, making the creation, renaming and removal of
-// its entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

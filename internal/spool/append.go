@@ -1,7 +1,10 @@
 package spool
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // maxBufCap bounds the encoding buffer kept between Appends.
@@ -66,11 +69,12 @@ func (s *Spool) Append(records ...[]byte) error {
 	if cap(buf) <= maxBufCap {
 		s.buf = buf
 	}
-	if _, err := seg.f.WriteAt(buf, seg.size); err != nil {
-		// Undo a partial write so that the next record follows the last
-		// complete one. If even that fails, the file is in an unknown state.
-		if terr := seg.f.Truncate(seg.size); terr != nil {
-			s.fail(fmt.Errorf("truncate %s after a failed write: %w", seg.path, terr))
+	if err := segment.Write(seg.f, seg.size, buf); err != nil {
+		// Write took back what it could, so that the next record follows
+		// the last complete one. If it could not, the file is in an
+		// unknown state.
+		if errors.Is(err, segment.ErrDirty) {
+			s.fail(fmt.Errorf("write %s: %w", seg.path, err))
 		}
 		return fmt.Errorf("spool: write %s: %w", seg.path, err)
 	}

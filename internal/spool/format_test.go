@@ -65,28 +65,3 @@ func TestGoldenFormat(t *testing.T) {
 	s = openSpool(t, dir, Options{})
 	wantEntries(t, peekAll(t, s), 2, "", "world")
 }
-
-func TestSegName(t *testing.T) {
-	if got := segName(42); got != "00000000000000000042.seg" {
-		t.Errorf("segName(42) = %q", got)
-	}
-	if got := segName(^uint64(0)); got != "18446744073709551615.seg" {
-		t.Errorf("segName(max) = %q", got)
-	}
-	for name, want := range map[string]bool{
-		"00000000000000000042.seg":  true,
-		"18446744073709551615.seg":  true,
-		"99999999999999999999.seg":  false, // overflows uint64
-		"0000000000000000042.seg":   false,
-		"000000000000000000042.seg": false,
-		"0000000000000000004x.seg":  false,
-		"+0000000000000000042.seg":  false,
-		"00000000000000000042.tmp":  false,
-		"ack":                       false,
-	} {
-		first, ok := parseSegName(name)
-		if ok != want || ok && segName(first) != name {
-			t.Errorf("parseSegName(%q) = %d, %v", name, first, ok)
-		}
-	}
-}

@@ -2,12 +2,13 @@ package spool
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // Peek returns up to maxRecords of the oldest unacknowledged records (and at
@@ -31,7 +32,7 @@ func (s *Spool) Peek(maxRecords int, maxBytes int) ([]Entry, error) {
 		hints   []pos
 		cur     = s.ackPos
 		i       = v.index(cur.seg)
-		rr      *recordReader
+		rr      *segment.Reader
 	)
 	for len(entries) < maxRecords && cur.seq <= v.synced {
 		if cur.off >= v.ends[i] {
@@ -47,9 +48,9 @@ func (s *Spool) Peek(maxRecords int, maxBytes int) ([]Entry, error) {
 			if err != nil {
 				return nil, err
 			}
-			rr = newRecordReader(f, cur.off, v.ends[i], cur.seq)
+			rr = format.NewReader(f, cur.off, v.ends[i], cur.seq)
 		}
-		n, err := rr.nextLen()
+		n, err := rr.NextLen()
 		if err != nil {
 			return nil, s.readError(cur.seg, err)
 		}
@@ -58,11 +59,11 @@ func (s *Spool) Peek(maxRecords int, maxBytes int) ([]Entry, error) {
 		}
 		hints = append(hints, cur)
 		bounds = append(bounds, len(buf))
-		if buf, err = rr.next(buf); err != nil {
+		if buf, err = rr.Next(buf); err != nil {
 			return nil, s.readError(cur.seg, err)
 		}
 		entries = append(entries, Entry{Seq: cur.seq})
-		cur = pos{seg: cur.seg, off: rr.off, seq: rr.seq}
+		cur = pos{seg: cur.seg, off: rr.Off(), seq: rr.Seq()}
 	}
 	if len(entries) == 0 {
 		return nil, nil
@@ -125,14 +126,14 @@ func (s *Spool) Ack(seq uint64) error {
 
 // view is a consistent snapshot of where records can be read.
 type view struct {
-	segs   []*segment
+	segs   []*segFile
 	ends   []int64 // readable bytes of each segment: durable ones only
 	synced uint64  // the last durable record
 }
 
 // index returns the index of seg in v.segs.
-func (v *view) index(seg *segment) int {
-	i, _ := slices.BinarySearchFunc(v.segs, seg.first, func(s *segment, first uint64) int {
+func (v *view) index(seg *segFile) int {
+	i, _ := slices.BinarySearchFunc(v.segs, seg.first, func(s *segFile, first uint64) int {
 		return cmp.Compare(s.first, first)
 	})
 	return i
@@ -154,7 +155,7 @@ func (s *Spool) view() (*view, error) {
 
 // file returns seg's file, opening it for reading if needed. readMu must be
 // held.
-func (s *Spool) file(seg *segment) (*os.File, error) {
+func (s *Spool) file(seg *segFile) (*os.File, error) {
 	if seg.f != nil {
 		return seg.f, nil
 	}
@@ -168,7 +169,7 @@ func (s *Spool) file(seg *segment) (*os.File, error) {
 
 // readError describes a failure to read a record that was durable when it
 // was appended.
-func (s *Spool) readError(seg *segment, err error) error {
+func (s *Spool) readError(seg *segFile, err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
@@ -202,7 +203,7 @@ func (s *Spool) locate(v *view, seq uint64) (pos, error) {
 		if _, err := f.ReadAt(h[:], cur.off); err != nil {
 			return pos{}, s.readError(cur.seg, err)
 		}
-		cur.off += recHeaderLen + int64(binary.LittleEndian.Uint32(h[4:]))
+		cur.off += format.FrameLen(h[:])
 		cur.seq++
 	}
 	return cur, nil
@@ -234,8 +235,8 @@ func (s *Spool) bytesBetween(a, b pos) int64 {
 // dropAcked removes the segments whose records are all acknowledged from
 // s.segs and returns them; the active segment always stays. mu must be
 // held.
-func (s *Spool) dropAcked() []*segment {
-	var dead []*segment
+func (s *Spool) dropAcked() []*segFile {
+	var dead []*segFile
 	for len(s.segs) > 1 && s.segs[1].first <= s.ack+1 {
 		dead = append(dead, s.segs[0])
 		s.segs = s.segs[1:]
@@ -249,7 +250,7 @@ func (s *Spool) dropAcked() []*segment {
 
 // removeSegments closes and deletes dropped segments. readMu (or, during
 // Open, exclusive access) must be held.
-func (s *Spool) removeSegments(dead []*segment) error {
+func (s *Spool) removeSegments(dead []*segFile) error {
 	var errs []error
 	for _, seg := range dead {
 		if seg.f != nil {

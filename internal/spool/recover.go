@@ -3,10 +3,10 @@ package spool
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
+
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // recover loads the spool's state from disk at Open. It verifies every
@@ -20,24 +20,17 @@ func (s *Spool) recover() error {
 	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(s.dir)
+	firsts, err := segment.List(s.dir)
 	if err != nil {
 		return err
 	}
-	var firsts []uint64
-	for _, e := range entries {
-		if first, ok := parseSegName(e.Name()); ok && e.Type().IsRegular() {
-			firsts = append(firsts, first)
-		}
-	}
-	slices.Sort(firsts)
 
 	if len(firsts) == 0 {
 		seg, err := createSegment(s.dir, ack+1)
 		if err != nil {
 			return err
 		}
-		s.segs = []*segment{seg}
+		s.segs = []*segFile{seg}
 		s.ack, s.synced, s.nextSeq, s.peeked = ack, ack, ack+1, ack
 		s.ackPos = pos{seg: seg, off: segHeaderLen, seq: ack + 1}
 		return nil
@@ -49,10 +42,9 @@ func (s *Spool) recover() error {
 
 	next := firsts[0] // seq the next record must carry
 	ackFound := false
-	var scratch []byte
 	for i, first := range firsts {
 		last := i == len(firsts)-1
-		seg := &segment{first: first, path: filepath.Join(s.dir, segName(first))}
+		seg := &segFile{first: first, path: filepath.Join(s.dir, segName(first))}
 		s.segs = append(s.segs, seg) // before any error, so that Open closes its file
 		if first != next {
 			return fmt.Errorf("segment %s should start at seq %d: records are missing", segName(first), next)
@@ -69,32 +61,31 @@ func (s *Spool) recover() error {
 		if err != nil {
 			return err
 		}
-		rr := newRecordReader(seg.f, segHeaderLen, size, first)
-		for {
-			if rr.seq == ack+1 && !ackFound {
-				s.ackPos = pos{seg: seg, off: rr.off, seq: rr.seq}
+		good, end, err := format.Scan(seg.f, segHeaderLen, size, first, func(off int64, seq uint64, _ []byte) error {
+			if seq == ack+1 && !ackFound {
+				s.ackPos = pos{seg: seg, off: off, seq: seq}
 				ackFound = true
 			}
-			scratch, err = rr.next(scratch[:0])
-			if err == io.EOF {
-				break
-			}
-			if err != nil && (!last || !isCorrupt(err)) {
-				return fmt.Errorf("segment %s: %w", segName(first), err)
-			}
-			if err != nil {
-				// The torn tail of the last segment: a write that never
-				// completed, so its Append never returned nil.
-				s.log.Warn("spool: dropping the torn end of the last segment",
-					"segment", seg.path, "offset", rr.off, "bytes", size-rr.off, "reason", err)
-				if err := truncate(seg.f, rr.off); err != nil {
-					return err
-				}
-				break
+			return nil
+		})
+		if err != nil && (!last || !segment.IsCorrupt(err)) {
+			return fmt.Errorf("segment %s: %w", segName(first), err)
+		}
+		if err != nil {
+			// The torn tail of the last segment: a write that never
+			// completed, so its Append never returned nil.
+			s.log.Warn("spool: dropping the torn end of the last segment",
+				"segment", seg.path, "offset", good, "bytes", size-good, "reason", err)
+			if err := segment.Cut(seg.f, good); err != nil {
+				return err
 			}
 		}
-		seg.size, seg.synced = rr.off, rr.off
-		next = rr.seq
+		if end == ack+1 && !ackFound {
+			s.ackPos = pos{seg: seg, off: good, seq: end}
+			ackFound = true
+		}
+		seg.size, seg.synced = good, good
+		next = end
 		if !last {
 			// Opened again on demand by Peek.
 			if err := seg.f.Close(); err != nil {
@@ -118,63 +109,34 @@ func (s *Spool) recover() error {
 // checkHeader verifies the magic of seg and returns its size. A last
 // segment with a missing or torn magic (a crash while it was being
 // created, before any record was written to it) is rewritten.
-func (s *Spool) checkHeader(seg *segment, last bool) (int64, error) {
+func (s *Spool) checkHeader(seg *segFile, last bool) (int64, error) {
 	fi, err := seg.f.Stat()
 	if err != nil {
 		return 0, err
 	}
-	magic := make([]byte, segHeaderLen)
-	n, err := seg.f.ReadAt(magic, 0)
-	if err != nil && err != io.EOF {
+	ok, err := format.HasMagic(seg.f)
+	if err != nil {
 		return 0, err
 	}
-	if n == len(magic) && string(magic) == segMagic {
+	if ok {
 		return fi.Size(), nil
 	}
 	if !last {
 		return 0, fmt.Errorf("segment %s: not a spool segment (bad magic)", segName(seg.first))
 	}
 	s.log.Warn("spool: rewriting the torn header of the last segment", "segment", seg.path, "bytes", fi.Size())
-	if err := seg.f.Truncate(0); err != nil {
-		return 0, err
-	}
-	if _, err := seg.f.WriteAt([]byte(segMagic), 0); err != nil {
-		return 0, err
-	}
-	if err := seg.f.Sync(); err != nil {
+	if err := format.Reset(seg.f); err != nil {
 		return 0, err
 	}
 	return segHeaderLen, nil
 }
 
-// truncate cuts f to size, durably.
-func truncate(f *os.File, size int64) error {
-	if err := f.Truncate(size); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
 // createSegment durably creates an empty segment file whose first record
 // will be first, and returns it open for appending.
-func createSegment(dir string, first uint64) (*segment, error) {
-	seg := &segment{first: first, path: filepath.Join(dir, segName(first)), size: segHeaderLen, synced: segHeaderLen}
-	f, err := os.OpenFile(seg.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+func createSegment(dir string, first uint64) (*segFile, error) {
+	f, err := format.Create(dir, first, false)
 	if err != nil {
-		return nil, fmt.Errorf("create segment: %w", err)
+		return nil, err
 	}
-	_, err = f.WriteString(segMagic)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(seg.path)
-		return nil, fmt.Errorf("create segment %s: %w", seg.path, err)
-	}
-	seg.f = f
-	return seg, nil
+	return &segFile{first: first, path: filepath.Join(dir, segName(first)), f: f, size: segHeaderLen, synced: segHeaderLen}, nil
 }

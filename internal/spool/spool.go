@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // ErrFull: the spool holds MaxBytes already; the record was not stored.
@@ -105,7 +107,7 @@ type Spool struct {
 
 	mu   sync.Mutex
 	cond *sync.Cond // signalled with mu when a sync ends
-	segs []*segment // oldest first; the last one is active (appended to)
+	segs []*segFile // oldest first; the last one is active (appended to)
 	// Sequence numbers: records [ack+1, synced] are durable and readable,
 	// (synced, nextSeq) are written and being fsynced.
 	ack, synced, nextSeq uint64
@@ -121,8 +123,8 @@ type Spool struct {
 	lastFullLog          time.Time
 }
 
-// segment is one segment file.
-type segment struct {
+// segFile is one segment file.
+type segFile struct {
 	first  uint64   // seq of its first record (also in its name)
 	path   string   // full path
 	f      *os.File // read-write for the active segment; nil until read for older ones
@@ -134,7 +136,7 @@ type segment struct {
 // there. A position at the end of a segment is equivalent to the start of the
 // next one.
 type pos struct {
-	seg *segment
+	seg *segFile
 	off int64
 	seq uint64
 }
@@ -178,11 +180,11 @@ func makeDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(filepath.Clean(dir)))
+	return segment.SyncDir(filepath.Dir(filepath.Clean(dir)))
 }
 
 // active returns the segment appended to. mu must be held.
-func (s *Spool) active() *segment { return s.segs[len(s.segs)-1] }
+func (s *Spool) active() *segFile { return s.segs[len(s.segs)-1] }
 
 // Wait returns a channel that is closed when records are appended after the
 // call (once they are durable and Peek can return them). It is also closed
@@ -264,7 +266,7 @@ func (s *Spool) closeFiles() error {
 
 // advance records that the active segment seg is durable up to size bytes,
 // which hold the records up to seq, and wakes Wait. mu must be held.
-func (s *Spool) advance(seg *segment, seq uint64, size int64) {
+func (s *Spool) advance(seg *segFile, seq uint64, size int64) {
 	if size > seg.synced {
 		seg.synced = size
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/segment"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -283,15 +284,16 @@ func startsWith(path string, seq int64) bool {
 		return false
 	}
 	defer f.Close()
-	head := make([]byte, frameHeader)
-	if _, err := f.ReadAt(head, 0); err != nil {
+	head, err := segment.ReadAt(f, 0, frameHeader)
+	if err != nil {
 		return false
 	}
-	buf := make([]byte, frameHeader+int(binary.LittleEndian.Uint32(head)))
-	if len(buf) > frameHeader+2*event.MaxRecordBytes {
+	n := format.FrameLen(head)
+	if n > frameHeader+2*event.MaxRecordBytes {
 		return false
 	}
-	if _, err := f.ReadAt(buf, 0); err != nil {
+	buf, err := segment.ReadAt(f, 0, n)
+	if err != nil {
 		return false
 	}
 	e, _, err := parseFrame(buf)
@@ -305,10 +307,7 @@ func truncateFile(path string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		return err
-	}
-	return f.Sync()
+	return segment.Cut(f, size)
 }
 
 // recoverSegment indexes the whole frames of segment n from byte from on,
@@ -328,11 +327,6 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 	if fi.Size() < from {
 		return 0, fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, fi.Size(), from)
 	}
-	tail := make([]byte, fi.Size()-from)
-	if _, err := f.ReadAt(tail, from); err != nil {
-		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
-	}
-	off := from // tail[off-from] is byte off of the file
 	var bt *batch
 	flush := func() error {
 		if bt == nil {
@@ -342,11 +336,12 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		bt = nil
 		return err
 	}
-	for off < fi.Size() {
-		e, keys, size, err := parseFrameKeys(tail[off-from:], true)
+	good, _, err := format.Scan(f, from, fi.Size(), 0, func(off int64, _ uint64, body []byte) error {
+		e, keys, err := parseBody(body, true)
 		if err != nil || e.Seq != *last+1 {
-			break
+			return &segment.CorruptError{Reason: "not the next event's frame"}
 		}
+		size := frameHeader + len(body)
 		if bt == nil {
 			bt = &batch{b: block{seq0: e.Seq, seg: n, off: off}, tmin: math.MaxInt64, tmax: math.MinInt64,
 				postings: map[[2]int64][]store.Posting{}}
@@ -363,12 +358,13 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 			bt.postings[dk] = append(bt.postings[dk], store.Posting{Time: t, Seq: e.Seq})
 		}
 		*last = e.Seq
-		off += int64(size)
 		if len(bt.ids) >= maxIndexBatch {
-			if err := flush(); err != nil {
-				return 0, err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if err != nil && !segment.IsCorrupt(err) {
+		return 0, fmt.Errorf("sqlite: recover segment %d: %w", n, err)
 	}
-	return off, flush()
+	return good, flush()
 }

@@ -5,18 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/segment"
 )
 
 // The event log proper: records live in append-only segment files beside
@@ -30,17 +26,19 @@ import (
 // segmentBytes is the size at which the writer starts a new segment file.
 const segmentBytes = 256 << 20
 
+// format is the layout of a segment file: no magic, and frames of
+// [u32 body length][u32 crc32c(body)] and the body.
+var format = segment.MustFormat(segment.Format{HeaderLen: frameHeader, LenAt: 0, CRCAt: 4, SeqAt: -1})
+
 // frameHeader is the size of a frame's fixed part: body length and CRC-32C.
 const frameHeader = 8
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// appendFrame encodes one event: [u32 body length][u32 crc32c(body)] and a
-// body of seq, eventTime, account, region, category, eventID, the event's
-// index keys (so that the index can be rebuilt from the log) and record.
+// appendFrame encodes one event: a frame whose body is seq, eventTime,
+// account, region, category, eventID, the event's index keys (so that the
+// index can be rebuilt from the log) and record.
 func appendFrame(dst []byte, e *event.Event, seq int64, keys []int64) []byte {
 	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // frameHeader bytes, filled in below
+	dst = format.Begin(dst)
 	dst = binary.AppendVarint(dst, seq)
 	dst = binary.AppendVarint(dst, e.Time.Unix())
 	for _, s := range []string{e.Account, e.Region, e.Category, e.ID} {
@@ -52,9 +50,7 @@ func appendFrame(dst []byte, e *event.Event, seq int64, keys []int64) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(k))
 	}
 	dst = append(dst, e.Record...)
-	body := dst[start+frameHeader:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(body, castagnoli))
+	format.Finish(dst[start:], uint64(seq))
 	return dst
 }
 
@@ -70,40 +66,39 @@ func parseFrame(b []byte) (*event.Event, int, error) {
 // parseFrameKeys is parseFrame that also returns the frame's index keys
 // when wantKeys is set.
 func parseFrameKeys(b []byte, wantKeys bool) (*event.Event, []int64, int, error) {
-	if len(b) < frameHeader {
+	fr, err := format.Parse(b)
+	if err != nil {
 		return nil, nil, 0, errFrame
 	}
-	n := int(binary.LittleEndian.Uint32(b))
-	if n > len(b)-frameHeader {
-		return nil, nil, 0, errFrame
-	}
-	body := b[frameHeader : frameHeader+n]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
-		return nil, nil, 0, errFrame
-	}
+	e, keys, err := parseBody(fr.Payload, wantKeys)
+	return e, keys, fr.Size, err
+}
+
+// parseBody decodes the body of a frame. The record aliases body.
+func parseBody(body []byte, wantKeys bool) (*event.Event, []int64, error) {
 	e := &event.Event{}
 	var t int64
 	var k int
 	if e.Seq, k = binary.Varint(body); k <= 0 {
-		return nil, nil, 0, errFrame
+		return nil, nil, errFrame
 	}
 	body = body[k:]
 	if t, k = binary.Varint(body); k <= 0 {
-		return nil, nil, 0, errFrame
+		return nil, nil, errFrame
 	}
 	body = body[k:]
 	e.Time = time.Unix(t, 0).UTC()
 	for _, dst := range []*string{&e.Account, &e.Region, &e.Category, &e.ID} {
 		l, k := binary.Uvarint(body)
 		if k <= 0 || uint64(len(body)-k) < l {
-			return nil, nil, 0, errFrame
+			return nil, nil, errFrame
 		}
 		*dst = string(body[k : k+int(l)])
 		body = body[k+int(l):]
 	}
 	nk, k := binary.Uvarint(body)
 	if k <= 0 || uint64(len(body)-k)/8 < nk {
-		return nil, nil, 0, errFrame
+		return nil, nil, errFrame
 	}
 	body = body[k:]
 	var keys []int64
@@ -114,7 +109,7 @@ func parseFrameKeys(b []byte, wantKeys bool) (*event.Event, []int64, int, error)
 		}
 	}
 	e.Record = body[8*nk:]
-	return e, keys, frameHeader + n, nil
+	return e, keys, nil
 }
 
 // block is one commit's run of consecutive events in one segment.
@@ -223,27 +218,21 @@ type segments struct {
 	end int64 // committed size of the active segment
 }
 
+// segmentName is the path of segment n, named by the first seq it holds.
 func segmentName(dir string, n int64) string {
-	return filepath.Join(dir, fmt.Sprintf("%020d.seg", n))
+	return filepath.Join(dir, segment.Name(uint64(n)))
 }
 
 // listSegments returns the segment numbers in dir, in order.
 func listSegments(dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
+	firsts, err := segment.List(dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []int64
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".seg")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.ParseInt(name, 10, 64); err == nil {
-			out = append(out, n)
-		}
+	out := make([]int64, len(firsts))
+	for i, n := range firsts {
+		out[i] = int64(n)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }
 
@@ -271,7 +260,7 @@ func (s *segments) resume(n, end int64) error {
 		return fmt.Errorf("sqlite: segment %d is %d bytes, shorter than its indexed %d", n, fi.Size(), end)
 	}
 	if fi.Size() > end {
-		if err := f.Truncate(end); err != nil {
+		if err := segment.Cut(f, end); err != nil {
 			f.Close()
 			return err
 		}
@@ -296,8 +285,10 @@ func (s *segments) write(frames []byte, firstSeq int64) (seg, off int64, err err
 			return 0, 0, err
 		}
 	}
-	if _, err := s.w.WriteAt(frames, s.end); err != nil {
-		s.takeBack()
+	if err := segment.Write(s.w, s.end, frames); err != nil {
+		if errors.Is(err, segment.ErrDirty) {
+			s.leave()
+		}
 		return 0, 0, fmt.Errorf("sqlite: write segment: %w", err)
 	}
 	if err := s.w.Sync(); err != nil {
@@ -316,9 +307,13 @@ func (s *segments) write(frames []byte, firstSeq int64) (seg, off int64, err err
 // one, and recovery cuts this one's tail (the next segment begins with the
 // next frame).
 func (s *segments) takeBack() {
-	if s.w.Truncate(s.end) == nil && s.w.Sync() == nil {
-		return
+	if segment.Cut(s.w, s.end) != nil {
+		s.leave()
 	}
+}
+
+// leave closes the writer's segment: the next write starts a new one.
+func (s *segments) leave() {
 	s.w.Close()
 	s.w = nil
 }
@@ -339,19 +334,9 @@ func (s *segments) undo(seg, off int64) {
 // roll starts segment n (the first seq it will hold). The directory is
 // synced so that the new file survives a crash.
 func (s *segments) roll(n int64) error {
-	f, err := os.OpenFile(segmentName(s.dir, n), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := format.Create(s.dir, uint64(n), true)
 	if err != nil {
 		return fmt.Errorf("sqlite: new segment: %w", err)
-	}
-	d, err := os.Open(s.dir)
-	if err == nil {
-		err = d.Sync()
-		d.Close()
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(segmentName(s.dir, n))
-		return fmt.Errorf("sqlite: sync segment directory: %w", err)
 	}
 	if s.w != nil {
 		s.w.Close()
@@ -369,9 +354,9 @@ func (s *segments) readAt(seg, off, n int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, off); err != nil {
-		if errors.Is(err, io.EOF) {
+	buf, err := segment.ReadAt(f, off, n)
+	if err != nil {
+		if segment.IsCorrupt(err) {
 			return nil, errFrame
 		}
 		return nil, fmt.Errorf("sqlite: read segment: %w", err)
