@@ -50,10 +50,6 @@ const (
 // segName returns the file name of the segment whose first record is first.
 func segName(first uint64) string { return segment.Name(first) }
 
-// parseSegName returns the first seq of a segment file name, and false for
-// names that are not segment files.
-func parseSegName(name string) (uint64, bool) { return segment.ParseName(name) }
-
 // appendRecord appends the encoding of one record to buf.
 func appendRecord(buf []byte, seq uint64, data []byte) []byte {
 	return format.Append(buf, seq, data)
