@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -440,27 +440,11 @@ func waitText(secs int) string {
 // signInOf describes a checked sign-in of principal's key for its event.
 func (c *Console) signInOf(r *http.Request, principal *auth.Principal, ok bool, next string) signIn {
 	scheme := "http"
-	var t *signInTLS
 	if r.TLS != nil {
 		scheme = "https"
-		t = &signInTLS{TLSVersion: tlsVersionName(r.TLS.Version), CipherSuite: tls.CipherSuiteName(r.TLS.CipherSuite),
-			ClientProvidedHostHeader: r.Host}
 	}
 	return signIn{principal: principal, ok: ok, ip: clientIP(r), userAgent: r.UserAgent(),
-		loginTo: scheme + "://" + r.Host + next, tls: t}
-}
-
-// tlsVersionName is a TLS version as CloudTrail's tlsDetails name it.
-func tlsVersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	}
-	return "TLSv1"
+		loginTo: scheme + "://" + r.Host + next, tls: event.NewTLSDetails(r.TLS, r.Host)}
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -21,25 +20,25 @@ type RecordFunc func(ctx context.Context, account string, record []byte) error
 // Management Console (eventSource signin.amazonaws.com, eventName
 // ConsoleLogin, eventType AwsConsoleSignIn).
 type signInRecord struct {
-	EventVersion        string          `json:"eventVersion"`
-	UserIdentity        signInIdentity  `json:"userIdentity"`
-	EventTime           string          `json:"eventTime"`
-	EventSource         string          `json:"eventSource"`
-	EventName           string          `json:"eventName"`
-	AWSRegion           string          `json:"awsRegion"`
-	SourceIPAddress     string          `json:"sourceIPAddress"`
-	UserAgent           string          `json:"userAgent,omitempty"`
-	ErrorMessage        string          `json:"errorMessage,omitempty"`
-	RequestParameters   json.RawMessage `json:"requestParameters"`
-	ResponseElements    signInResponse  `json:"responseElements"`
-	AdditionalEventData signInData      `json:"additionalEventData"`
-	EventID             string          `json:"eventID"`
-	ReadOnly            bool            `json:"readOnly"`
-	EventType           string          `json:"eventType"`
-	ManagementEvent     bool            `json:"managementEvent"`
-	RecipientAccountID  string          `json:"recipientAccountId"`
-	EventCategory       string          `json:"eventCategory"`
-	TLSDetails          *signInTLS      `json:"tlsDetails,omitempty"`
+	EventVersion        string            `json:"eventVersion"`
+	UserIdentity        signInIdentity    `json:"userIdentity"`
+	EventTime           string            `json:"eventTime"`
+	EventSource         string            `json:"eventSource"`
+	EventName           string            `json:"eventName"`
+	AWSRegion           string            `json:"awsRegion"`
+	SourceIPAddress     string            `json:"sourceIPAddress"`
+	UserAgent           string            `json:"userAgent,omitempty"`
+	ErrorMessage        string            `json:"errorMessage,omitempty"`
+	RequestParameters   json.RawMessage   `json:"requestParameters"`
+	ResponseElements    signInResponse    `json:"responseElements"`
+	AdditionalEventData signInData        `json:"additionalEventData"`
+	EventID             string            `json:"eventID"`
+	ReadOnly            bool              `json:"readOnly"`
+	EventType           string            `json:"eventType"`
+	ManagementEvent     bool              `json:"managementEvent"`
+	RecipientAccountID  string            `json:"recipientAccountId"`
+	EventCategory       string            `json:"eventCategory"`
+	TLSDetails          *event.TLSDetails `json:"tlsDetails,omitempty"`
 }
 
 type signInIdentity struct {
@@ -61,12 +60,6 @@ type signInData struct {
 	MFAUsed       string `json:"MFAUsed"`
 }
 
-type signInTLS struct {
-	TLSVersion               string `json:"tlsVersion"`
-	CipherSuite              string `json:"cipherSuite"`
-	ClientProvidedHostHeader string `json:"clientProvidedHostHeader"`
-}
-
 // signIn is one checked sign-in attempt with a known access key.
 type signIn struct {
 	principal *auth.Principal // the key's user
@@ -74,7 +67,7 @@ type signIn struct {
 	ip        string
 	userAgent string
 	loginTo   string // the console page the user was going to
-	tls       *signInTLS
+	tls       *event.TLSDetails
 }
 
 // signInEvent is the ConsoleLogin record of s, as CloudTrail writes it for
@@ -92,10 +85,10 @@ func (c *Console) signInEvent(s signIn, now time.Time) ([]byte, error) {
 		EventName:           "ConsoleLogin",
 		AWSRegion:           c.opts.GlobalRegion,
 		SourceIPAddress:     s.ip,
-		UserAgent:           clip(s.userAgent, 1024),
+		UserAgent:           event.Clip(s.userAgent, 1024),
 		RequestParameters:   json.RawMessage("null"),
 		ResponseElements:    signInResponse{ConsoleLogin: "Success"},
-		AdditionalEventData: signInData{LoginTo: clip(s.loginTo, 1024), MobileVersion: "No", MFAUsed: "No"},
+		AdditionalEventData: signInData{LoginTo: event.Clip(s.loginTo, 1024), MobileVersion: "No", MFAUsed: "No"},
 		EventID:             uuid.NewString(),
 		ReadOnly:            false,
 		EventType:           "AwsConsoleSignIn",
@@ -127,15 +120,4 @@ func (c *Console) recordSignIn(ctx context.Context, s signIn) {
 	if err != nil {
 		c.opts.Log.Error("console: ConsoleLogin event not stored", "user", s.principal.ARN, "ip", s.ip, "err", err)
 	}
-}
-
-// clip cuts s to at most n bytes, at a character boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

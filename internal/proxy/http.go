@@ -201,7 +201,7 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 			if e.Code != "" {
 				rec.ErrorCode = e.Code
 			}
-			rec.ErrorMessage = truncate(e.Message+e.Error, 1024)
+			rec.ErrorMessage = event.Clip(e.Message+e.Error, 1024)
 		}
 	} else if !rec.ReadOnly && x.resp != nil && !x.resp.truncated {
 		var resp any

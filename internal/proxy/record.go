@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"crypto/tls"
 	"encoding/json"
 
 	"github.com/google/uuid"
@@ -27,17 +26,17 @@ type record struct {
 	ResponseElements  any            `json:"responseElements"`
 	// AdditionalEventData says how a signed call was signed and whether
 	// the signature was verified (the server sets SignatureVerified).
-	AdditionalEventData map[string]any   `json:"additionalEventData,omitempty"`
-	RequestID           string           `json:"requestID,omitempty"`
-	EventID             string           `json:"eventID"`
-	ReadOnly            bool             `json:"readOnly"`
-	Resources           []event.Resource `json:"resources,omitempty"`
-	EventType           string           `json:"eventType"`
-	APIVersion          string           `json:"apiVersion,omitempty"`
-	ManagementEvent     bool             `json:"managementEvent"`
-	RecipientAccountID  string           `json:"recipientAccountId,omitempty"`
-	EventCategory       string           `json:"eventCategory"`
-	TLSDetails          map[string]any   `json:"tlsDetails,omitempty"`
+	AdditionalEventData map[string]any    `json:"additionalEventData,omitempty"`
+	RequestID           string            `json:"requestID,omitempty"`
+	EventID             string            `json:"eventID"`
+	ReadOnly            bool              `json:"readOnly"`
+	Resources           []event.Resource  `json:"resources,omitempty"`
+	EventType           string            `json:"eventType"`
+	APIVersion          string            `json:"apiVersion,omitempty"`
+	ManagementEvent     bool              `json:"managementEvent"`
+	RecipientAccountID  string            `json:"recipientAccountId,omitempty"`
+	EventCategory       string            `json:"eventCategory"`
+	TLSDetails          *event.TLSDetails `json:"tlsDetails,omitempty"`
 	// SignatureProof lets the server check the caller's signature with
 	// the key's secret; the server removes it before storing the record.
 	SignatureProof *sigv4.Proof `json:"cairnSignatureProof,omitempty"`
@@ -51,15 +50,12 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 		EventVersion:       event.Version,
 		EventTime:          x.start.UTC().Format(event.TimeFormat),
 		SourceIPAddress:    p.sourceIP(r),
-		UserAgent:          truncate(r.UserAgent(), 1024),
+		UserAgent:          event.Clip(r.UserAgent(), 1024),
 		EventID:            uuid.NewString(),
 		EventType:          "AwsApiCall",
 		RecipientAccountID: p.o.Account,
 	}
-	if r.TLS != nil {
-		rec.TLSDetails = map[string]any{"tlsVersion": tlsVersion(r.TLS.Version),
-			"cipherSuite": tls.CipherSuiteName(r.TLS.CipherSuite), "clientProvidedHostHeader": r.Host}
-	}
+	rec.TLSDetails = event.NewTLSDetails(r.TLS, r.Host)
 	_, region, key := scope(r)
 	route, params, ok := p.o.HTTP.match(r)
 	if !ok && p.o.HTTP != nil && key == "" {
@@ -74,7 +70,7 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 	}
 	if x.err != nil {
 		// The proxy answered for a service it could not reach.
-		rec.ErrorCode, rec.ErrorMessage = "ServiceUnavailable", truncate("The proxy could not reach the service: "+x.err.Error(), 1024)
+		rec.ErrorCode, rec.ErrorMessage = "ServiceUnavailable", event.Clip("The proxy could not reach the service: "+x.err.Error(), 1024)
 		rec.ResponseElements = nil
 	}
 	return json.Marshal(rec)
@@ -108,7 +104,7 @@ func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
 	}
 	rec.ReadOnly = op.ReadOnly
 	rec.Resources = op.Resources
-	rec.ErrorCode, rec.ErrorMessage = op.ErrorCode, truncate(op.ErrorMessage, 1024)
+	rec.ErrorCode, rec.ErrorMessage = op.ErrorCode, event.Clip(op.ErrorMessage, 1024)
 	rec.RequestID = op.RequestID
 	rec.APIVersion = op.APIVersion
 	rec.EventCategory = op.Category
@@ -140,21 +136,4 @@ func (p *Proxy) signatureProof(rec *record, x *exchange) {
 	rec.SignatureProof = &proof
 	rec.AdditionalEventData = map[string]any{"SignatureVersion": proof.Version,
 		"AuthenticationMethod": proof.Method, "SignatureVerified": false}
-}
-
-func tlsVersion(v uint16) string {
-	switch v {
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	}
-	return "TLSv1"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

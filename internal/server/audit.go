@@ -16,27 +16,27 @@ import (
 // auditRecord is the management event CloudTrail writes for a call of its
 // own API.
 type auditRecord struct {
-	EventVersion       string           `json:"eventVersion"`
-	UserIdentity       auditIdentity    `json:"userIdentity"`
-	EventTime          string           `json:"eventTime"`
-	EventSource        string           `json:"eventSource"`
-	EventName          string           `json:"eventName"`
-	AWSRegion          string           `json:"awsRegion"`
-	SourceIPAddress    string           `json:"sourceIPAddress"`
-	UserAgent          string           `json:"userAgent,omitempty"`
-	ErrorCode          string           `json:"errorCode,omitempty"`
-	ErrorMessage       string           `json:"errorMessage,omitempty"`
-	RequestParameters  json.RawMessage  `json:"requestParameters"`
-	ResponseElements   json.RawMessage  `json:"responseElements"`
-	RequestID          string           `json:"requestID"`
-	EventID            string           `json:"eventID"`
-	ReadOnly           bool             `json:"readOnly"`
-	Resources          []event.Resource `json:"resources,omitempty"`
-	EventType          string           `json:"eventType"`
-	ManagementEvent    bool             `json:"managementEvent"`
-	RecipientAccountID string           `json:"recipientAccountId"`
-	EventCategory      string           `json:"eventCategory"`
-	TLSDetails         *tlsDetails      `json:"tlsDetails,omitempty"`
+	EventVersion       string            `json:"eventVersion"`
+	UserIdentity       auditIdentity     `json:"userIdentity"`
+	EventTime          string            `json:"eventTime"`
+	EventSource        string            `json:"eventSource"`
+	EventName          string            `json:"eventName"`
+	AWSRegion          string            `json:"awsRegion"`
+	SourceIPAddress    string            `json:"sourceIPAddress"`
+	UserAgent          string            `json:"userAgent,omitempty"`
+	ErrorCode          string            `json:"errorCode,omitempty"`
+	ErrorMessage       string            `json:"errorMessage,omitempty"`
+	RequestParameters  json.RawMessage   `json:"requestParameters"`
+	ResponseElements   json.RawMessage   `json:"responseElements"`
+	RequestID          string            `json:"requestID"`
+	EventID            string            `json:"eventID"`
+	ReadOnly           bool              `json:"readOnly"`
+	Resources          []event.Resource  `json:"resources,omitempty"`
+	EventType          string            `json:"eventType"`
+	ManagementEvent    bool              `json:"managementEvent"`
+	RecipientAccountID string            `json:"recipientAccountId"`
+	EventCategory      string            `json:"eventCategory"`
+	TLSDetails         *event.TLSDetails `json:"tlsDetails,omitempty"`
 }
 
 type auditIdentity struct {
@@ -46,12 +46,6 @@ type auditIdentity struct {
 	AccountID   string `json:"accountId"`
 	AccessKeyID string `json:"accessKeyId"`
 	UserName    string `json:"userName"`
-}
-
-type tlsDetails struct {
-	TLSVersion               string `json:"tlsVersion"`
-	CipherSuite              string `json:"cipherSuite"`
-	ClientProvidedHostHeader string `json:"clientProvidedHostHeader"`
 }
 
 // audit records one API call, failed or not. Calls that change something
@@ -67,7 +61,7 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 		EventName:          c.op,
 		AWSRegion:          c.region,
 		SourceIPAddress:    sourceIP(c.r),
-		UserAgent:          truncate(c.r.UserAgent(), 1024),
+		UserAgent:          event.Clip(c.r.UserAgent(), 1024),
 		RequestParameters:  camelJSON(c.body),
 		ResponseElements:   json.RawMessage("null"),
 		RequestID:          c.requestID,
@@ -85,16 +79,13 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 		if e.Code == "AccessDeniedException" {
 			rec.ErrorCode = "AccessDenied"
 		}
-		rec.ErrorMessage = truncate(e.Message, 1024)
+		rec.ErrorMessage = event.Clip(e.Message, 1024)
 	} else if !readOnly && resp != nil {
 		if b, err := json.Marshal(resp); err == nil {
 			rec.ResponseElements = camelJSON(b)
 		}
 	}
-	if c.r.TLS != nil {
-		rec.TLSDetails = &tlsDetails{TLSVersion: tlsVersionName(c.r.TLS.Version),
-			CipherSuite: tlsCipherName(c.r.TLS.CipherSuite), ClientProvidedHostHeader: c.r.Host}
-	}
+	rec.TLSDetails = event.NewTLSDetails(c.r.TLS, c.r.Host)
 	b, err := json.Marshal(rec)
 	if err != nil {
 		s.opts.Log.Error("server: audit record", "err", err)
@@ -151,14 +142,4 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return string(unicode.ToLower(r)) + s[n:]
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

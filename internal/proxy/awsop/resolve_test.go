@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -404,15 +403,6 @@ func TestDecodeAWSChunked(t *testing.T) {
 	}
 	if _, ok := decodeAWSChunked([]byte("zz\r\n")); ok {
 		t.Error("bad size accepted")
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	if got := truncate("aé", 2); got != "a" {
-		t.Errorf("truncate = %q", got)
-	}
-	if got := truncate(strings.Repeat("x", 2000), 1024); len(got) != 1024 {
-		t.Errorf("len = %d", len(got))
 	}
 }
 

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // respBody is the response body as decoded: JSON, CBOR or XML.
@@ -154,7 +155,7 @@ func (r *resolver) parseError() (code, msg string) {
 			code = "HTTP" + strconv.Itoa(r.c.Status)
 		}
 	}
-	return truncate(code, 1024), truncate(msg, 1024)
+	return event.Clip(code, 1024), event.Clip(msg, 1024)
 }
 
 // cleanErrorType turns "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
@@ -177,7 +178,7 @@ func (r *resolver) requestID() string {
 	if h := r.c.RespHeader; h != nil {
 		for _, k := range []string{"X-Amzn-Requestid", "X-Amz-Request-Id", "X-Amzn-Request-Id"} {
 			if v := strings.TrimSpace(h.Get(k)); v != "" {
-				return truncate(v, 1024)
+				return event.Clip(v, 1024)
 			}
 		}
 	}
@@ -186,33 +187,17 @@ func (r *resolver) requestID() string {
 	case body.xml != nil:
 		for _, k := range []string{"RequestId", "RequestID"} {
 			if e := body.xml.find(k, 4); e != nil && len(e.kids) == 0 {
-				return truncate(e.str(), 1024)
+				return event.Clip(e.str(), 1024)
 			}
 		}
 	case body.json != nil:
 		if m, ok := body.json.(map[string]any); ok {
 			for _, k := range []string{"RequestId", "requestId", "RequestID"} {
 				if s := jsonString(m, k); s != "" {
-					return truncate(s, 1024)
+					return event.Clip(s, 1024)
 				}
 			}
 		}
 	}
 	return ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	// Do not leave half a UTF-8 sequence at the end.
-	for len(s) > 0 {
-		r, size := utf8.DecodeLastRuneInString(s)
-		if r != utf8.RuneError || size > 1 {
-			break
-		}
-		s = s[:len(s)-1]
-	}
-	return s
 }
