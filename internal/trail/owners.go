@@ -198,25 +198,24 @@ func (o *Owners) forget(bucket string) {
 // writeClaim makes account the claimant of the unlisted bucket: it creates
 // the claim document, or replaces one that names another account (a claim
 // the trails overrule). created says it made a new document (see
-// ReleaseClaim). Another request or node racing it: the first write stands
-// and the caller checks again.
-func (o *Owners) writeClaim(ctx context.Context, bucket, account string) (created bool, err error) {
+// ReleaseClaim); lost says another request or node wrote first, whose
+// claim stands: the caller checks again.
+func (o *Owners) writeClaim(ctx context.Context, bucket, account string) (created, lost bool, err error) {
 	c, err := o.claim(ctx, bucket)
 	if err != nil || c.Account == account {
-		return false, err
+		return false, false, err
 	}
 	doc, _ := json.Marshal(bucketClaim{Account: account})
 	v, err := o.store.PutState(ctx, bucketOwnerPrefix+bucket, doc, c.Version)
 	switch {
 	case err == nil:
 		o.remember(bucket, storedClaim{Account: account, Version: v})
-		return c.Version == 0, nil
+		return c.Version == 0, false, nil
 	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-		// Another request (or node) wrote first: its claim stands.
 		o.forget(bucket)
-		return false, nil
+		return false, true, nil
 	default:
-		return false, fmt.Errorf("bucket %s: claim: %w", bucket, err)
+		return false, false, fmt.Errorf("bucket %s: claim: %w", bucket, err)
 	}
 }
 
@@ -242,27 +241,24 @@ func (o *Owners) CheckBucket(ctx context.Context, bucket, account string, org bo
 // says a new claim document was made, which the caller takes back with
 // ReleaseClaim if what it claimed for is not saved.
 func (o *Owners) ClaimBucket(ctx context.Context, bucket, account string, org bool) (created bool, err error) {
-	if err := o.CheckBucket(ctx, bucket, account, org); err != nil {
-		return false, err
-	}
-	if _, listed := o.listedBucket(bucket); listed {
-		return false, nil
-	}
-	owner, _, err := o.bucketOwner(ctx, bucket)
+	owner, grants, err := o.bucketOwner(ctx, bucket)
 	if err != nil {
 		return false, err
 	}
-	if owner != "" && owner != account {
-		// An organization trail of the management account in a bucket it
-		// may use but does not own: the owner keeps the claim.
+	if owner != "" && !o.permits(owner, grants, account, org) {
+		return false, bucketPolicyError(bucket)
+	}
+	if _, listed := o.listedBucket(bucket); listed || owner != "" && owner != account {
+		// A listed bucket needs no claim; an unlisted one the management
+		// account's organization trail may use stays its owner's.
 		return false, nil
 	}
-	created, err = o.writeClaim(ctx, bucket, account)
+	created, lost, err := o.writeClaim(ctx, bucket, account)
 	if err != nil {
 		return false, err
 	}
-	if err := o.CheckBucket(ctx, bucket, account, org); err != nil {
-		return false, err
+	if lost {
+		return false, o.CheckBucket(ctx, bucket, account, org)
 	}
 	return created, nil
 }
@@ -302,7 +298,7 @@ func (o *Owners) ClaimNamedBuckets(ctx context.Context) error {
 			continue
 		}
 		done[b] = true
-		if _, err := o.writeClaim(ctx, b, earliestUser(trails, b)); err != nil {
+		if _, _, err := o.writeClaim(ctx, b, earliestUser(trails, b)); err != nil {
 			return err
 		}
 	}
