@@ -56,9 +56,18 @@ type Trails interface {
 	All(ctx context.Context) ([]*trail.Trail, error)
 }
 
+// Store is what delivery keeps in and reads from the event store: it follows
+// the log, keeps cursors, plans, status, signing keys and bucket claims in
+// state documents, and reads the log's last sequence number.
+type Store interface {
+	store.LogReader
+	store.StateDocs
+	store.Sizer
+}
+
 // Engine delivers every logging trail. Use New, then Run.
 type Engine struct {
-	store   store.Store
+	store   Store
 	trails  Trails
 	buckets *bucket.Resolver
 	cfg     *config.Config
@@ -79,8 +88,23 @@ type Engine struct {
 	wake     chan struct{}
 }
 
+// Option configures an Engine at construction.
+type Option func(*Engine)
+
+// WithNode names the engine in delivery leases; without it, or with an
+// empty name, the engine has a random name, new in each process. A node
+// that restarts under the same name takes its trails back at once instead
+// of waiting for its old leases to expire.
+func WithNode(name string) Option {
+	return func(e *Engine) {
+		if name != "" {
+			e.node = name
+		}
+	}
+}
+
 // New makes the engine.
-func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
+func New(st Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger, opts ...Option) *Engine {
 	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now, node: uuid.NewString(),
 		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
 		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
@@ -91,16 +115,14 @@ func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Co
 		e.digestI = time.Hour
 	}
 	e.keys = NewKeys(st, cfg.Partition)
-	e.owners = trail.NewOwners(cfg, st)
+	e.owners = trail.NewOwners(cfg, st, trails)
 	e.notify = newNotifier(cfg, log, e.owners)
 	e.kms = envelope.NewConfigKeys(cfg, true)
+	for _, o := range opts {
+		o(e)
+	}
 	return e
 }
-
-// SetNode names this engine in delivery leases. A node that restarts under
-// the same name takes its trails back at once instead of waiting for its
-// old leases to expire.
-func (e *Engine) SetNode(name string) { e.node = name }
 
 // Keys returns the signing keys (for ListPublicKeys).
 func (e *Engine) Keys() *Keys { return e.keys }

@@ -22,7 +22,7 @@ import (
 
 // Service ingests events. Use New.
 type Service struct {
-	store   store.Store
+	store   store.Appender
 	regions map[string]bool
 	now     func() time.Time
 	metrics *metrics.Metrics
@@ -43,7 +43,7 @@ func (s *Service) SetIdentify(f func(accessKeyID string) (json.RawMessage, strin
 }
 
 // New makes the ingest service for the served regions.
-func New(st store.Store, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {
+func New(st store.Appender, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {
 	s := &Service{store: st, regions: map[string]bool{}, now: time.Now, metrics: m, log: log}
 	for _, r := range regions {
 		s.regions[r] = true

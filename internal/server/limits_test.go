@@ -62,13 +62,6 @@ type limitsEnv struct {
 // newLimitsEnv serves a real Server on a real SQLite store with o's limits.
 func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	t.Helper()
-	return newLimitsEnvWith(t, o, nil)
-}
-
-// newLimitsEnvWith is newLimitsEnv with setup run on the Server before it
-// serves.
-func newLimitsEnvWith(t *testing.T, o Options, setup func(*Server)) *limitsEnv {
-	t.Helper()
 	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +79,6 @@ func newLimitsEnvWith(t *testing.T, o Options, setup func(*Server)) *limitsEnv {
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
 	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
 	srv := New(o)
-	if setup != nil {
-		setup(srv)
-	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()

@@ -39,19 +39,36 @@ type bucketClaim struct {
 	Account string
 }
 
+// ClaimDocs keeps the bucket claims: the part of the store's state
+// documents the ownership rules read and write (a claim is deleted only
+// when the trail it was made for could not be saved).
+type ClaimDocs interface {
+	GetState(ctx context.Context, key string) (store.StateDoc, error)
+	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+	DeleteState(ctx context.Context, key string) error
+}
+
+// TrailSource lists the stored trails: the trails that name an unlisted
+// bucket decide who owns it.
+type TrailSource interface {
+	All(ctx context.Context) ([]*Trail, error)
+}
+
 // Owners answers who may use a bucket, KMS key or topic. It is safe for
 // concurrent use.
 type Owners struct {
-	cfg   *config.Config
-	store store.Store
+	cfg    *config.Config
+	store  ClaimDocs
+	trails TrailSource
 
 	mu     sync.Mutex
 	claims map[string]storedClaim // bucket → its claim document, as last read or written
 }
 
-// NewOwners makes the ownership rules of cfg, with bucket claims kept in st.
-func NewOwners(cfg *config.Config, st store.Store) *Owners {
-	return &Owners{cfg: cfg, store: st, claims: map[string]storedClaim{}}
+// NewOwners makes the ownership rules of cfg, with bucket claims kept in st
+// and the stored trails read from trails (whose buckets they decide).
+func NewOwners(cfg *config.Config, st ClaimDocs, trails TrailSource) *Owners {
+	return &Owners{cfg: cfg, store: st, trails: trails, claims: map[string]storedClaim{}}
 }
 
 // bucketPolicyError is CloudTrail's answer to a bucket the trail may not
@@ -124,7 +141,7 @@ func (o *Owners) recordedOwner(ctx context.Context, name string) (string, error)
 // trailOwner returns the account of the earliest-created stored trail that
 // names bucket (ties broken by ARN), or "" when no trail names it.
 func (o *Owners) trailOwner(ctx context.Context, bucket string) (string, error) {
-	trails, err := loadTrails(ctx, o.store)
+	trails, err := o.trails.All(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bucket %s: owner: %w", bucket, err)
 	}
@@ -287,7 +304,7 @@ func (o *Owners) ReleaseClaim(ctx context.Context, bucket, account string) error
 // or while only one account was configured then keep their buckets even
 // after they are deleted or a second account is configured.
 func (o *Owners) ClaimNamedBuckets(ctx context.Context) error {
-	trails, err := loadTrails(ctx, o.store)
+	trails, err := o.trails.All(ctx)
 	if err != nil {
 		return fmt.Errorf("bucket claims: %w", err)
 	}

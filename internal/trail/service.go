@@ -55,9 +55,18 @@ type Buckets interface {
 	Exists(name string) bool
 }
 
+// Store is what the control plane keeps in the event store: the trail
+// table, the bucket claims, and the log's last sequence number (where a
+// trail starts or stops logging).
+type Store interface {
+	store.TrailTable
+	store.Sizer
+	ClaimDocs
+}
+
 // Service is the trail control plane.
 type Service struct {
-	store   store.Store
+	store   Store
 	buckets Buckets
 	cfg     *config.Config
 	now     func() time.Time
@@ -68,8 +77,10 @@ type Service struct {
 
 // NewService makes the control plane over st with the configuration's
 // keys, topics, log groups and organization, and the buckets that exist.
-func NewService(st store.Store, cfg *config.Config, buckets Buckets) *Service {
-	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now, owners: NewOwners(cfg, st)}
+func NewService(st Store, cfg *config.Config, buckets Buckets) *Service {
+	s := &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
+	s.owners = NewOwners(cfg, st, s)
+	return s
 }
 
 // SetStatusSource connects the delivery engine's status reports.
@@ -77,18 +88,8 @@ func (s *Service) SetStatusSource(src StatusSource) { s.status = src }
 
 // All returns every stored trail.
 func (s *Service) All(ctx context.Context) ([]*Trail, error) {
-	return loadTrails(ctx, s.store)
-}
+	rows, err := s.store.Trails(ctx)
 
-// ClaimUsedBuckets stores the owner of every unlisted bucket that stored
-// trails name (see Owners.ClaimNamedBuckets); the server calls it at start.
-func (s *Service) ClaimUsedBuckets(ctx context.Context) error {
-	return s.owners.ClaimNamedBuckets(ctx)
-}
-
-// loadTrails returns every trail stored in st.
-func loadTrails(ctx context.Context, st store.Store) ([]*Trail, error) {
-	rows, err := st.Trails(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +103,12 @@ func loadTrails(ctx context.Context, st store.Store) ([]*Trail, error) {
 		out = append(out, &t)
 	}
 	return out, nil
+}
+
+// ClaimUsedBuckets stores the owner of every unlisted bucket that stored
+// trails name (see Owners.ClaimNamedBuckets); the server calls it at start.
+func (s *Service) ClaimUsedBuckets(ctx context.Context) error {
+	return s.owners.ClaimNamedBuckets(ctx)
 }
 
 func (s *Service) partition() string {
