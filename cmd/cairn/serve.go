@@ -266,6 +266,14 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dir := auth.NewDirectory(cfg)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
+	// Buckets that trails already name stay their accounts' (trails saved
+	// by an older version, or while only one account was configured).
+	cctx, cancelClaims := context.WithTimeout(context.Background(), time.Minute)
+	err = trails.ClaimUsedBuckets(cctx)
+	cancelClaims()
+	if err != nil {
+		return err
+	}
 	node, err := nodeName(cfg.DataDir)
 	if err != nil {
 		log.Warn("delivery: no node name kept; a restart waits for its old leases", "err", err)

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -86,7 +87,25 @@ type trailCoverage struct {
 	IsLogging             bool
 	StartLoggingTime      *time.Time `json:",omitempty"`
 	StopLoggingTime       *time.Time `json:",omitempty"`
+	// LoggingKnown says IsLogging and the times were read from the server
+	// (the coverage answer or GetTrailStatus). Without them a deleted
+	// newest digest cannot be told from a chain that has not begun, so
+	// verify refuses to run.
+	LoggingKnown bool `json:",omitempty"`
 }
+
+// loggingKnown reports whether c says when the trail logged. Key files of
+// an older cairn lack LoggingKnown, but have a start time when
+// GetTrailStatus answered.
+func (c *trailCoverage) loggingKnown() bool {
+	return c.LoggingKnown || c.StartLoggingTime != nil
+}
+
+// errLoggingUnknown is verify's answer when it cannot learn when the trail
+// logged.
+var errLoggingUnknown = errors.New("cannot tell when the trail logged (IsLogging, StartLoggingTime, StopLoggingTime), " +
+	"so a deleted newest digest would go unnoticed: use a key allowed cloudtrail:GetTrailCoverage on a current server, " +
+	"or cloudtrail:GetTrailStatus")
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -177,6 +196,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		if err := os.WriteFile(*saveFile, out, 0o644); err != nil {
 			return fail("%v", err)
 		}
+	}
+	if kf.Coverage != nil && !kf.Coverage.loggingKnown() {
+		return fail("%v; save the keys again with --save-public-keys", errLoggingUnknown)
 	}
 	if kf.Coverage == nil {
 		fmt.Fprintln(stderr, "cairn verify: warning: the trail's accounts and regions are listed from the bucket (the key file is from an older cairn): a deleted region or account goes unnoticed; save the keys again with --save-public-keys")
@@ -323,9 +345,15 @@ func fetchTrailKeys(ctx context.Context, endpoint string, p trail.ParsedARN, sta
 	}
 	kf.Coverage, kf.OrgID = cov, orgID
 	// When logging started tells how old a chain must be before a missing
-	// digest fails; without it, only the other chains' digests tell.
-	if st, err := client(kf.Trail.HomeRegion).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)}); err == nil {
+	// digest fails: from the coverage answer, else (an older server) from
+	// GetTrailStatus; with neither, verify does not run.
+	if !cov.LoggingKnown {
+		st, err := client(kf.Trail.HomeRegion).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
+		if err != nil {
+			return keyFile{}, fmt.Errorf("%w: the server's coverage answer has no logging state, and GetTrailStatus: %v", errLoggingUnknown, err)
+		}
 		cov.IsLogging, cov.StartLoggingTime, cov.StopLoggingTime = aws.ToBool(st.IsLogging), st.StartLoggingTime, st.StopLoggingTime
+		cov.LoggingKnown = true
 	}
 	// Keys are per region: a multi-region trail's digests are signed by
 	// the keys of each region the server serves.
@@ -382,6 +410,9 @@ func fetchCoverage(ctx context.Context, endpoint, id, secret, region, arn string
 		OrganizationId        string
 		Accounts, Regions     []string
 		DigestIntervalSeconds int64
+		// Servers before the logging state answer without IsLogging.
+		IsLogging                         *bool
+		StartLoggingTime, StopLoggingTime *float64 // epoch seconds
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		return nil, "", fmt.Errorf("trail coverage: %w", err)
@@ -389,7 +420,22 @@ func fetchCoverage(ctx context.Context, endpoint, id, secret, region, arn string
 	if len(out.Accounts) == 0 || len(out.Regions) == 0 {
 		return nil, "", fmt.Errorf("trail coverage: the server names no accounts or regions: %s", b)
 	}
-	return &trailCoverage{Accounts: out.Accounts, Regions: out.Regions, DigestIntervalSeconds: out.DigestIntervalSeconds}, out.OrganizationId, nil
+	cov := &trailCoverage{Accounts: out.Accounts, Regions: out.Regions, DigestIntervalSeconds: out.DigestIntervalSeconds}
+	if out.IsLogging != nil {
+		cov.IsLogging, cov.LoggingKnown = *out.IsLogging, true
+		cov.StartLoggingTime, cov.StopLoggingTime = epochTime(out.StartLoggingTime), epochTime(out.StopLoggingTime)
+	}
+	return cov, out.OrganizationId, nil
+}
+
+// epochTime turns the API's epoch seconds (millisecond precision) into a
+// time; nil stays nil.
+func epochTime(sec *float64) *time.Time {
+	if sec == nil {
+		return nil
+	}
+	t := time.UnixMilli(int64(math.Round(*sec * 1000))).UTC()
+	return &t
 }
 
 func awsLogsPrefix(prefix string) string {

@@ -114,7 +114,7 @@ func New(st Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, 
 		e.digestI = time.Hour
 	}
 	e.keys = NewKeys(st, cfg.Partition)
-	e.owners = trail.NewOwners(cfg, st)
+	e.owners = trail.NewOwners(cfg, st, trails)
 	e.notify = newNotifier(cfg, log, e.owners)
 	e.kms = envelope.NewConfigKeys(cfg, true)
 	for _, o := range opts {

@@ -35,6 +35,14 @@ type trailCoverage struct {
 	// every served region of a multi-region trail.
 	Accounts, Regions     []string
 	DigestIntervalSeconds int64
+	// IsLogging, StartLoggingTime and StopLoggingTime are GetTrailStatus's:
+	// since when a chain must have digests, and whether it still must.
+	// They are here so that a verifier whose key may not call
+	// GetTrailStatus still learns them (without them a deleted newest
+	// digest goes unnoticed).
+	IsLogging        bool
+	StartLoggingTime *awsproto.Time `json:",omitempty"`
+	StopLoggingTime  *awsproto.Time `json:",omitempty"`
 }
 
 // serveTrailCoverage is POST /v1/trail-coverage, body {"Name": trail}: a
@@ -64,7 +72,8 @@ func (s *Server) serveTrailCoverage(w http.ResponseWriter, r *http.Request) {
 	awsproto.WriteJSON(w, requestID, resp)
 }
 
-// trailCoverage answers a coverage request for a trail the caller can see.
+// trailCoverage answers a coverage request for a trail the caller can see:
+// its chains and its logging state (authorized as GetTrailCoverage alone).
 func (s *Server) trailCoverage(ctx context.Context, c *call) (any, error) {
 	in, err := decode[nameInput](c)
 	if err != nil {
@@ -79,10 +88,15 @@ func (s *Server) trailCoverage(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := s.opts.Trails.GetTrailStatus(ctx, caller(c), t.TrailARN)
+	if err != nil {
+		return nil, err
+	}
 	cov := s.opts.Coverage
 	// The same rule as delivery's: the chains the trail keeps.
 	out := trailCoverage{TrailARN: t.TrailARN, Regions: slices.Clone(trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, cov.Regions)),
-		Accounts: slices.Clone(trail.CoveredAccounts(t.IsOrganizationTrail, p.Account, cov.Members)), DigestIntervalSeconds: int64(cov.DigestInterval / time.Second)}
+		Accounts: slices.Clone(trail.CoveredAccounts(t.IsOrganizationTrail, p.Account, cov.Members)), DigestIntervalSeconds: int64(cov.DigestInterval / time.Second),
+		IsLogging: st.IsLogging, StartLoggingTime: st.StartLoggingTime, StopLoggingTime: st.StopLoggingTime}
 	if t.IsOrganizationTrail && len(cov.Members) > 0 {
 		out.OrganizationId = cov.OrganizationID
 		// A member account sees (and checks) only its own chains.

@@ -53,6 +53,18 @@ func (f *fakeClaims) PutState(_ context.Context, key string, doc []byte, expectV
 	return expectVersion + 1, nil
 }
 
+func (f *fakeClaims) DeleteState(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.docs, key)
+	return nil
+}
+
+// noTrails is a TrailSource with no trails: only claims decide.
+type noTrails struct{}
+
+func (noTrails) All(context.Context) ([]*Trail, error) { return nil, nil }
+
 // claimsConfig has two accounts (with one, every bucket is its own) and
 // no listed buckets.
 func claimsConfig(t *testing.T) *config.Config {
@@ -83,12 +95,12 @@ func TestOwnersBucketClaims(t *testing.T) {
 	ctx := context.Background()
 	cfg := claimsConfig(t)
 	docs := newFakeClaims()
-	node1, node2 := NewOwners(cfg, docs), NewOwners(cfg, docs)
+	node1, node2 := NewOwners(cfg, docs, noTrails{}), NewOwners(cfg, docs, noTrails{})
 
 	if err := node1.CheckBucket(ctx, "logs", "222222222222", false); err != nil {
 		t.Fatalf("unclaimed bucket refused: %v", err)
 	}
-	if err := node1.ClaimBucket(ctx, "logs", "111111111111", false); err != nil {
+	if _, err := node1.ClaimBucket(ctx, "logs", "111111111111", false); err != nil {
 		t.Fatalf("claim: %v", err)
 	}
 	if _, ok := docs.docs[bucketOwnerPrefix+"logs"]; !ok {
@@ -99,7 +111,8 @@ func TestOwnersBucketClaims(t *testing.T) {
 	}
 	wantCode(t, "another account on the claiming node", node1.CheckBucket(ctx, "logs", "222222222222", false),
 		"InsufficientS3BucketPolicyException")
-	wantCode(t, "another account's claim on another node", node2.ClaimBucket(ctx, "logs", "222222222222", false),
+	_, err := node2.ClaimBucket(ctx, "logs", "222222222222", false)
+	wantCode(t, "another account's claim on another node", err,
 		"InsufficientS3BucketPolicyException")
 	if docs.puts != 1 {
 		t.Fatalf("claims written: %d, want 1 (a claimed bucket is not claimed again)", docs.puts)
@@ -112,8 +125,9 @@ func TestOwnersClaimRace(t *testing.T) {
 	ctx := context.Background()
 	cfg := claimsConfig(t)
 	docs := &racingClaims{fakeClaims: newFakeClaims(), first: `{"Account":"111111111111"}`}
-	o := NewOwners(cfg, docs)
-	wantCode(t, "the account that lost the race", o.ClaimBucket(ctx, "logs", "222222222222", false),
+	o := NewOwners(cfg, docs, noTrails{})
+	_, err := o.ClaimBucket(ctx, "logs", "222222222222", false)
+	wantCode(t, "the account that lost the race", err,
 		"InsufficientS3BucketPolicyException")
 	if err := o.CheckBucket(ctx, "logs", "111111111111", false); err != nil {
 		t.Fatalf("the winner refused: %v", err)
@@ -143,7 +157,7 @@ func TestOwnersClaimsUnreadable(t *testing.T) {
 	ctx := context.Background()
 	docs := newFakeClaims()
 	docs.getErr = errors.New("database down")
-	o := NewOwners(claimsConfig(t), docs)
+	o := NewOwners(claimsConfig(t), docs, noTrails{})
 	err := o.CheckBucket(ctx, "logs", "222222222222", false)
 	if err == nil || !errors.Is(err, docs.getErr) {
 		t.Fatalf("CheckBucket with unreadable claims: %v, want the read error", err)

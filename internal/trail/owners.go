@@ -20,9 +20,15 @@ import (
 //
 // A bucket listed under buckets: is owned by its account: (the only
 // configured account when it is left out). An unlisted directory bucket
-// belongs to the only configured account, or else to the first account
-// that names it in a trail: that claim is a state document in the store,
-// so it survives restarts and is shared by every node.
+// belongs to the account of the earliest-created stored trail that names
+// it; when no trail names it, to the account its claim names (a state
+// document in the store, so that it survives restarts, deleted trails and
+// a second account added later, and is shared by every node); else to the
+// only configured account; else to nobody yet, and the first account that
+// names it in a trail claims it. Trails come before the claim because a
+// trail could name a bucket before claims were stored (an older version,
+// or a single-account server): its account was there first, and a claim
+// made later by someone else must not take its bucket away.
 
 // bucketOwnerPrefix starts the keys of the state documents that record who
 // claimed an unlisted directory bucket.
@@ -34,25 +40,35 @@ type bucketClaim struct {
 }
 
 // ClaimDocs keeps the bucket claims: the part of the store's state
-// documents the ownership rules read and write.
+// documents the ownership rules read and write (a claim is deleted only
+// when the trail it was made for could not be saved).
 type ClaimDocs interface {
 	GetState(ctx context.Context, key string) (store.StateDoc, error)
 	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+	DeleteState(ctx context.Context, key string) error
+}
+
+// TrailSource lists the stored trails: the trails that name an unlisted
+// bucket decide who owns it.
+type TrailSource interface {
+	All(ctx context.Context) ([]*Trail, error)
 }
 
 // Owners answers who may use a bucket, KMS key or topic. It is safe for
 // concurrent use.
 type Owners struct {
-	cfg   *config.Config
-	store ClaimDocs
+	cfg    *config.Config
+	store  ClaimDocs
+	trails TrailSource
 
 	mu     sync.Mutex
-	claims map[string]string // bucket → claiming account (claims never change)
+	claims map[string]storedClaim // bucket → its claim document, as last read or written
 }
 
-// NewOwners makes the ownership rules of cfg, with bucket claims kept in st.
-func NewOwners(cfg *config.Config, st ClaimDocs) *Owners {
-	return &Owners{cfg: cfg, store: st, claims: map[string]string{}}
+// NewOwners makes the ownership rules of cfg, with bucket claims kept in st
+// and the stored trails read from trails (whose buckets they decide).
+func NewOwners(cfg *config.Config, st ClaimDocs, trails TrailSource) *Owners {
+	return &Owners{cfg: cfg, store: st, trails: trails, claims: map[string]storedClaim{}}
 }
 
 // bucketPolicyError is CloudTrail's answer to a bucket the trail may not
@@ -95,44 +111,134 @@ func (o *Owners) listedBucket(name string) (config.Bucket, bool) {
 }
 
 // bucketOwner returns the owner of bucket name and the other accounts that
-// may write there; owner is "" for an unlisted bucket nobody claimed yet.
+// may write there; owner is "" for an unlisted bucket nobody owns yet.
 func (o *Owners) bucketOwner(ctx context.Context, name string) (owner string, grants []string, err error) {
 	if b, ok := o.listedBucket(name); ok {
 		return o.cfg.OwnerOf(b.Account), b.Writers, nil
 	}
+	owner, err = o.recordedOwner(ctx, name)
+	if err != nil || owner != "" {
+		return owner, nil, err
+	}
 	if len(o.cfg.Accounts) == 1 {
 		return o.cfg.Accounts[0].ID, nil, nil
 	}
-	o.mu.Lock()
-	owner, ok := o.claims[name]
-	o.mu.Unlock()
-	if ok {
-		return owner, nil, nil
-	}
-	d, err := o.store.GetState(ctx, bucketOwnerPrefix+name)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("bucket %s: owner: %w", name, err)
-	}
-	var c bucketClaim
-	if err := json.Unmarshal(d.Doc, &c); err != nil {
-		return "", nil, fmt.Errorf("bucket %s: owner document: %w", name, err)
-	}
-	o.remember(name, c.Account)
-	return c.Account, nil, nil
+	return "", nil, nil
 }
 
-func (o *Owners) remember(bucket, account string) {
+// recordedOwner returns the owner of the unlisted bucket name that the store
+// records: the account of the earliest-created trail naming it, else its
+// claim's account, else "".
+func (o *Owners) recordedOwner(ctx context.Context, name string) (string, error) {
+	owner, err := o.trailOwner(ctx, name)
+	if err != nil || owner != "" {
+		return owner, err
+	}
+	c, err := o.claim(ctx, name)
+	return c.Account, err
+}
+
+// trailOwner returns the account of the earliest-created stored trail that
+// names bucket (ties broken by ARN), or "" when no trail names it.
+func (o *Owners) trailOwner(ctx context.Context, bucket string) (string, error) {
+	trails, err := o.trails.All(ctx)
+	if err != nil {
+		return "", fmt.Errorf("bucket %s: owner: %w", bucket, err)
+	}
+	return earliestUser(trails, bucket), nil
+}
+
+// earliestUser returns the account of the earliest-created trail of trails
+// that names bucket, or "".
+func earliestUser(trails []*Trail, bucket string) string {
+	var first *Trail
+	for _, t := range trails {
+		if t.S3BucketName != bucket {
+			continue
+		}
+		if first == nil || t.Created.Before(first.Created) || t.Created.Equal(first.Created) && t.ARN < first.ARN {
+			first = t
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.Account
+}
+
+// storedClaim is a bucket's claim document and its version (0: none).
+type storedClaim struct {
+	Account string
+	Version int64
+}
+
+// claim reads bucket's claim document.
+func (o *Owners) claim(ctx context.Context, bucket string) (storedClaim, error) {
 	o.mu.Lock()
-	o.claims[bucket] = account
+	c, ok := o.claims[bucket]
 	o.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	d, err := o.store.GetState(ctx, bucketOwnerPrefix+bucket)
+	if errors.Is(err, store.ErrNotFound) {
+		return storedClaim{}, nil
+	}
+	if err != nil {
+		return storedClaim{}, fmt.Errorf("bucket %s: owner: %w", bucket, err)
+	}
+	var doc bucketClaim
+	if err := json.Unmarshal(d.Doc, &doc); err != nil {
+		return storedClaim{}, fmt.Errorf("bucket %s: owner document: %w", bucket, err)
+	}
+	c = storedClaim{Account: doc.Account, Version: d.Version}
+	o.remember(bucket, c)
+	return c, nil
+}
+
+// remember caches a claim this node read or wrote. A claim changes only
+// when it is repaired to agree with the trails (see writeClaim), which the
+// trails themselves already decide.
+func (o *Owners) remember(bucket string, c storedClaim) {
+	o.mu.Lock()
+	o.claims[bucket] = c
+	o.mu.Unlock()
+}
+
+// forget drops bucket's cached claim.
+func (o *Owners) forget(bucket string) {
+	o.mu.Lock()
+	delete(o.claims, bucket)
+	o.mu.Unlock()
+}
+
+// writeClaim makes account the claimant of the unlisted bucket: it creates
+// the claim document, or replaces one that names another account (a claim
+// the trails overrule). created says it made a new document (see
+// ReleaseClaim); lost says another request or node wrote first, whose
+// claim stands: the caller checks again.
+func (o *Owners) writeClaim(ctx context.Context, bucket, account string) (created, lost bool, err error) {
+	c, err := o.claim(ctx, bucket)
+	if err != nil || c.Account == account {
+		return false, false, err
+	}
+	doc, _ := json.Marshal(bucketClaim{Account: account})
+	v, err := o.store.PutState(ctx, bucketOwnerPrefix+bucket, doc, c.Version)
+	switch {
+	case err == nil:
+		o.remember(bucket, storedClaim{Account: account, Version: v})
+		return c.Version == 0, false, nil
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		o.forget(bucket)
+		return false, true, nil
+	default:
+		return false, false, fmt.Errorf("bucket %s: claim: %w", bucket, err)
+	}
 }
 
 // CheckBucket says whether a trail of account (an organization trail when
 // org) may write to bucket: nil, or InsufficientS3BucketPolicyException.
-// An unlisted bucket nobody claimed yet passes; see ClaimBucket.
+// An unlisted bucket nobody owns yet passes; see ClaimBucket.
 func (o *Owners) CheckBucket(ctx context.Context, bucket, account string, org bool) error {
 	owner, grants, err := o.bucketOwner(ctx, bucket)
 	if err != nil {
@@ -144,28 +250,76 @@ func (o *Owners) CheckBucket(ctx context.Context, bucket, account string, org bo
 	return bucketPolicyError(bucket)
 }
 
-// ClaimBucket makes account the owner of an unlisted bucket nobody owns yet
-// (stored, so that every node and every later start agrees), then checks as
-// CheckBucket does. Two accounts claiming at once: one claim is stored, and
-// the other account is refused.
-func (o *Owners) ClaimBucket(ctx context.Context, bucket, account string, org bool) error {
-	owner, _, err := o.bucketOwner(ctx, bucket)
+// ClaimBucket checks as CheckBucket does and, when account may write to an
+// unlisted bucket, stores account's claim on it (also with a single
+// configured account, so that adding another later frees nothing), so
+// that every node and every later start agrees. Two accounts claiming at
+// once: one claim is stored, and the other account is refused. created
+// says a new claim document was made, which the caller takes back with
+// ReleaseClaim if what it claimed for is not saved.
+func (o *Owners) ClaimBucket(ctx context.Context, bucket, account string, org bool) (created bool, err error) {
+	owner, grants, err := o.bucketOwner(ctx, bucket)
 	if err != nil {
+		return false, err
+	}
+	if owner != "" && !o.permits(owner, grants, account, org) {
+		return false, bucketPolicyError(bucket)
+	}
+	if _, listed := o.listedBucket(bucket); listed || owner != "" && owner != account {
+		// A listed bucket needs no claim; an unlisted one the management
+		// account's organization trail may use stays its owner's.
+		return false, nil
+	}
+	created, lost, err := o.writeClaim(ctx, bucket, account)
+	if err != nil {
+		return false, err
+	}
+	if lost {
+		return false, o.CheckBucket(ctx, bucket, account, org)
+	}
+	return created, nil
+}
+
+// ReleaseClaim removes the claim ClaimBucket created for account, when the
+// trail it was made for was not saved after all.
+func (o *Owners) ReleaseClaim(ctx context.Context, bucket, account string) error {
+	o.forget(bucket)
+	c, err := o.claim(ctx, bucket)
+	if err != nil || c.Account != account {
 		return err
 	}
-	if owner == "" {
-		doc, _ := json.Marshal(bucketClaim{Account: account})
-		_, err := o.store.PutState(ctx, bucketOwnerPrefix+bucket, doc, 0)
-		switch {
-		case err == nil:
-			o.remember(bucket, account)
-		case errors.Is(err, store.ErrExists):
-			// Another request (or node) claimed it first: its claim stands.
-		default:
-			return fmt.Errorf("bucket %s: claim: %w", bucket, err)
+	if owner, err := o.trailOwner(ctx, bucket); err != nil || owner != "" {
+		return err
+	}
+	o.forget(bucket)
+	if err := o.store.DeleteState(ctx, bucketOwnerPrefix+bucket); err != nil {
+		return fmt.Errorf("bucket %s: release claim: %w", bucket, err)
+	}
+	return nil
+}
+
+// ClaimNamedBuckets stores, for every unlisted bucket that stored trails
+// name, the claim of its owner by the trails (the earliest-created trail's
+// account). The server calls it at start: trails saved by an older version
+// or while only one account was configured then keep their buckets even
+// after they are deleted or a second account is configured.
+func (o *Owners) ClaimNamedBuckets(ctx context.Context) error {
+	trails, err := o.trails.All(ctx)
+	if err != nil {
+		return fmt.Errorf("bucket claims: %w", err)
+	}
+	done := map[string]bool{}
+	for _, t := range trails {
+		b := t.S3BucketName
+		if _, listed := o.listedBucket(b); listed || b == "" || done[b] {
+			continue
+		}
+		done[b] = true
+		if _, _, err := o.writeClaim(ctx, b, earliestUser(trails, b)); err != nil {
+			return err
 		}
 	}
-	return o.CheckBucket(ctx, bucket, account, org)
+	return nil
 }
 
 // CheckKMSKey says whether a trail of account may encrypt with the
@@ -211,13 +365,14 @@ func topicOwnerName(arn string) (account, name string, ok bool) {
 // prefix keeps within its own place, and its account may write to its
 // bucket and use its KMS key. Delivery calls it before writing, so that a
 // trail stored before these rules (or a config changed since) cannot write
-// where it may not; the error goes to that trail's status only. Such a
-// trail claims an unlisted bucket nobody owns, as CreateTrail would.
+// where it may not; the error goes to that trail's status only.
+// StartLogging and UpdateTrail call it too, and return its error. Such a
+// trail claims an unlisted bucket it may use, as CreateTrail would.
 func (o *Owners) CheckDelivery(ctx context.Context, t *Trail) error {
 	if err := ValidatePrefix(t.S3KeyPrefix); err != nil {
 		return err
 	}
-	if err := o.ClaimBucket(ctx, t.S3BucketName, t.Account, t.IsOrganizationTrail); err != nil {
+	if _, err := o.ClaimBucket(ctx, t.S3BucketName, t.Account, t.IsOrganizationTrail); err != nil {
 		return err
 	}
 	if t.KmsKeyId != "" {

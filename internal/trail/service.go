@@ -78,7 +78,9 @@ type Service struct {
 // NewService makes the control plane over st with the configuration's
 // keys, topics, log groups and organization, and the buckets that exist.
 func NewService(st Store, cfg *config.Config, buckets Buckets) *Service {
-	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now, owners: NewOwners(cfg, st)}
+	s := &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
+	s.owners = NewOwners(cfg, st, s)
+	return s
 }
 
 // SetStatusSource connects the delivery engine's status reports.
@@ -87,6 +89,7 @@ func (s *Service) SetStatusSource(src StatusSource) { s.status = src }
 // All returns every stored trail.
 func (s *Service) All(ctx context.Context) ([]*Trail, error) {
 	rows, err := s.store.Trails(ctx)
+
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +103,12 @@ func (s *Service) All(ctx context.Context) ([]*Trail, error) {
 		out = append(out, &t)
 	}
 	return out, nil
+}
+
+// ClaimUsedBuckets stores the owner of every unlisted bucket that stored
+// trails name (see Owners.ClaimNamedBuckets); the server calls it at start.
+func (s *Service) ClaimUsedBuckets(ctx context.Context) error {
+	return s.owners.ClaimNamedBuckets(ctx)
 }
 
 func (s *Service) partition() string {
@@ -510,13 +519,41 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 	if err := s.checkRoom(c, all, t); err != nil {
 		return TrailOutput{}, err
 	}
-	if err := s.owners.ClaimBucket(ctx, t.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
-		return TrailOutput{}, err
+	for _, o := range all {
+		if o.ARN == t.ARN {
+			return TrailOutput{}, awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+		}
 	}
-	if err := s.save(ctx, t, true); err != nil {
+	if err := s.claimAndSave(ctx, t, true); err != nil {
 		return TrailOutput{}, err
 	}
 	return output(t), nil
+}
+
+// claimAndSave saves t once every other check has passed: it claims t's
+// bucket (and checks its prefix and KMS key, as delivery will), then writes
+// t; a claim it made for a trail that could not be saved is taken back, so
+// that a refused request owns nothing.
+func (s *Service) claimAndSave(ctx context.Context, t *Trail, create bool) error {
+	if err := ValidatePrefix(t.S3KeyPrefix); err != nil {
+		return err
+	}
+	created, err := s.owners.ClaimBucket(ctx, t.S3BucketName, t.Account, t.IsOrganizationTrail)
+	if err != nil {
+		return err
+	}
+	if t.KmsKeyId != "" {
+		err = s.owners.CheckKMSKey(t.S3BucketName, t.KmsKeyId, t.Account, t.IsOrganizationTrail)
+	}
+	if err == nil {
+		err = s.save(ctx, t, create)
+	}
+	if err != nil && created {
+		if rerr := s.owners.ReleaseClaim(ctx, t.S3BucketName, t.Account); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	return err
 }
 
 // checkRoom enforces, in every region t appears in, that names are unique
@@ -568,12 +605,9 @@ func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput
 			return TrailOutput{}, err
 		}
 	}
-	if in.S3BucketName != nil {
-		if err := s.owners.ClaimBucket(ctx, t.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
-			return TrailOutput{}, err
-		}
-	}
-	if err := s.save(ctx, t, false); err != nil {
+	// The bucket, prefix and key the trail keeps must be usable too (a
+	// trail saved before the ownership rules may name another's bucket).
+	if err := s.claimAndSave(ctx, t, false); err != nil {
 		return TrailOutput{}, err
 	}
 	return output(t), nil
@@ -756,6 +790,13 @@ func (s *Service) SetLogging(ctx context.Context, c Caller, name string, on bool
 	t, err := s.resolve(ctx, c, name, writeHome)
 	if err != nil {
 		return nil, err
+	}
+	if on {
+		// As delivery will: a trail that may not write to its bucket (or
+		// use its key or prefix) does not start, and says why.
+		if err := s.owners.CheckDelivery(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	if t.IsLogging != on {
 		t.IsLogging = on
