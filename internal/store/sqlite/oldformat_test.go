@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -38,13 +39,12 @@ func fixtureEvents(t testing.TB) [][]*event.Event {
 	return groups
 }
 
-// TestGenerateOldLog writes testdata/oldlog with -update: the segment files
-// of a store whose events are fixtureEvents, the last group in a second
-// segment.
+// TestGenerateOldLog writes the segment files of a store whose events are
+// fixtureEvents (the last group in a second segment) and checks that they
+// are, byte for byte, the files in testdata/oldlog, which the code before
+// the segment package wrote: the format has not changed. With -update it
+// rewrites testdata/oldlog instead.
 func TestGenerateOldLog(t *testing.T) {
-	if !*update {
-		t.Skip("run with -update to rewrite testdata/oldlog")
-	}
 	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
@@ -62,10 +62,40 @@ func TestGenerateOldLog(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(oldLogDir); err != nil {
+	if *update {
+		if err := os.RemoveAll(oldLogDir); err != nil {
+			t.Fatal(err)
+		}
+		copyDir(t, filepath.Join(dir, "log"), oldLogDir)
+		return
+	}
+	want, err := os.ReadDir(oldLogDir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	copyDir(t, filepath.Join(dir, "log"), oldLogDir)
+	got, err := os.ReadDir(filepath.Join(dir, "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d segment files written, testdata has %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Name() != w.Name() {
+			t.Fatalf("segment file %d is %s, testdata has %s", i, got[i].Name(), w.Name())
+		}
+		a, err := os.ReadFile(filepath.Join(dir, "log", w.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(oldLogDir, w.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the current code writes %d bytes that differ from the earlier code's %d", w.Name(), len(a), len(b))
+		}
+	}
 }
 
 // TestOpensOldLog opens a data directory whose segment files were written
