@@ -292,6 +292,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBodyBytes:          cfg.Limits.UnauthenticatedBodyBytes,
 		UnauthenticatedBytesPerAddress:    cfg.Limits.UnauthenticatedBytesPerAddress,
 		UnauthenticatedRequestsPerAddress: cfg.Limits.UnauthenticatedRequestsPerAddress,
+		UnauthenticatedBytesPerKey:        cfg.Limits.UnauthenticatedBytesPerKey,
+		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
+		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
 	})
 	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
 		// Sign-ins are recorded as the server's own API calls are: durable

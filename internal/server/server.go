@@ -47,9 +47,16 @@ type Options struct {
 	// bursts of twice the rate; 0 is unlimited.
 	LookupsPerSecond float64
 	// MaxInflightIngest bounds the /v1/events requests served at once
-	// (taken once a request is authenticated); beyond it a request is
-	// answered 429 at once. 0 means DefaultMaxInflightIngest.
+	// (taken once a request is authenticated and its body read); beyond it
+	// a request is answered 429 at once. 0 means DefaultMaxInflightIngest.
 	MaxInflightIngest int
+	// MaxInflightPerKey and MaxInflightPerAddress bound the authenticated
+	// requests (API and ingest) in flight, from their signature's check
+	// until their answer, of one access key and of one client address;
+	// beyond them a request is answered 429. 0 means the Default…
+	// constants.
+	MaxInflightPerKey     int
+	MaxInflightPerAddress int
 	// BodyReadTimeout bounds the time a request body takes to arrive; 0
 	// means DefaultBodyReadTimeout.
 	BodyReadTimeout time.Duration
@@ -61,6 +68,10 @@ type Options struct {
 	UnauthenticatedBodyBytes          int64
 	UnauthenticatedBytesPerAddress    int64
 	UnauthenticatedRequestsPerAddress int
+	// UnauthenticatedBytesPerKey bounds those bytes for the requests that
+	// name one access key (console forms, which name none, count as one
+	// key); 0 means DefaultUnauthenticatedBytesPerKey.
+	UnauthenticatedBytesPerKey int64
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
 	// Coverage tells cairn verify which digest chains a trail has (see
@@ -85,8 +96,10 @@ type Server struct {
 	requests    *rateLimiter
 	lookups     *rateLimiter
 	ingestSlots chan struct{}
-	// preAuth bounds what requests hold before they are authenticated.
-	preAuth *preAuth
+	// preAuth bounds what requests hold before they are authenticated;
+	// inflight what authenticated requests of a key or address hold.
+	preAuth  *preAuth
+	inflight *inflight
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
 }
@@ -138,12 +151,23 @@ func New(o Options) *Server {
 	if o.UnauthenticatedRequestsPerAddress <= 0 {
 		o.UnauthenticatedRequestsPerAddress = DefaultUnauthenticatedRequestsPerAddress
 	}
+	if o.UnauthenticatedBytesPerKey <= 0 {
+		o.UnauthenticatedBytesPerKey = DefaultUnauthenticatedBytesPerKey
+	}
+	if o.MaxInflightPerKey <= 0 {
+		o.MaxInflightPerKey = DefaultMaxInflightPerKey
+	}
+	if o.MaxInflightPerAddress <= 0 {
+		o.MaxInflightPerAddress = DefaultMaxInflightPerAddress
+	}
 	s := &Server{opts: o,
 		requests:    newRateLimiter(o.RequestsPerSecond, o.Now),
 		lookups:     newRateLimiter(o.LookupsPerSecond, o.Now),
 		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
-		preAuth:     newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress, o.UnauthenticatedBodyBytes),
-		verifier:    sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
+		preAuth: newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress,
+			o.UnauthenticatedBytesPerKey, o.UnauthenticatedBodyBytes),
+		inflight: newInflight(o.MaxInflightPerKey, o.MaxInflightPerAddress),
+		verifier: sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
@@ -241,7 +265,7 @@ func (s *Server) boundForms(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
+		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr), consoleKey)
 		if ok {
 			n := int64(maxConsoleFormBytes)
 			if r.ContentLength > 0 {
