@@ -52,8 +52,9 @@ type admitFunc func(p *auth.Principal) (release func(), err error)
 //     body is read and checked against the hash.
 //   - Any other request's signature covers a body the server must hash
 //     first: its body is read within BodyReadTimeout and the bounds of
-//     preAuth (per client address, per the key it names, and in all), then
-//     verified; then it takes an in-flight place.
+//     preAuth (per client address, per the key it names unless that key
+//     proved itself from this address lately, and in all), then verified;
+//     then it takes an in-flight place.
 //
 // Only then is it admitted (admit may be nil): admit may take something
 // scarce (an ingest slot), which a caller whose body has not arrived so
@@ -77,7 +78,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
-	h, ok := s.preAuth.enter(addr, key)
+	h, ok := s.preAuth.enter(addr, key, s.proven.has(key, addr, s.opts.Now()))
 	if !ok {
 		s.refuseUnread(w, r)
 		return nil, nil, tooManyRequests()
@@ -91,6 +92,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 	if err != nil {
 		return nil, nil, err
 	}
+	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
 	leave, ok := s.inflight.enter(p.AccessKeyID, addr)
 	if !ok {
 		return nil, nil, tooManyRequests()
@@ -117,6 +119,7 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 		s.refuseUnread(w, r)
 		return nil, nil, err
 	}
+	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
 	if r.ContentLength > limit {
 		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)

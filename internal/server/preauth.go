@@ -29,7 +29,13 @@ const consoleKey = " console"
 // sigv4.Verifier.Precheck, but not yet proven), the bytes buffered; over
 // all, the bytes buffered. So one caller that knows a few key ids, from a
 // few addresses, cannot take the bytes of every other key: filling the
-// bytes in all takes totalBytes/perKeyBytes keys. Beyond a bound a request is refused at once (HTTP 429), not
+// bytes in all takes totalBytes/perKeyBytes keys.
+//
+// A request of a key from an address where that key proved itself lately
+// (see proven) is not held to the key's share, and may use a reserve of
+// the bytes in all (a quarter) that the others leave alone: so a stranger
+// who names a key, or many, can neither starve that key's owner nor
+// everyone, short of sharing their address. Beyond a bound a request is refused at once (HTTP 429), not
 // queued: a queue would hold goroutines and connections for the callers
 // the bound is there to stop, and AWS SDKs retry a ThrottlingException
 // with backoff.
@@ -38,6 +44,7 @@ type preAuth struct {
 	perAddrBytes    int64
 	perKeyBytes     int64
 	totalBytes      int64
+	openBytes       int64 // the part of totalBytes requests not proven may use
 
 	mu    sync.Mutex
 	used  int64
@@ -54,8 +61,11 @@ type addrUse struct {
 // newPreAuth makes the bounds: requests and bytes per address, bytes per
 // key, bytes in all.
 func newPreAuth(perAddrRequests int, perAddrBytes, perKeyBytes, totalBytes int64) *preAuth {
+	// The reserve leaves the others at least a body of the largest size
+	// (which fits an address's and a key's bytes).
+	reserve := max(0, min(totalBytes/4, totalBytes-min(perAddrBytes, perKeyBytes)))
 	return &preAuth{perAddrRequests: perAddrRequests, perAddrBytes: perAddrBytes, perKeyBytes: perKeyBytes,
-		totalBytes: totalBytes, addrs: map[string]*addrUse{}, keys: map[string]int64{}}
+		totalBytes: totalBytes, openBytes: totalBytes - reserve, addrs: map[string]*addrUse{}, keys: map[string]int64{}}
 }
 
 // hold is one request's share of the bounds: a request of its address and
@@ -65,14 +75,15 @@ type hold struct {
 	p        *preAuth
 	addr     string
 	key      string
+	proven   bool // key proved itself from addr lately: no key share
 	bytes    int64
 	released bool
 }
 
 // enter counts a request of addr (a clientKey) that names key (an access
 // key id, or consoleKey), or says false when addr already has its number
-// of requests in hand.
-func (p *preAuth) enter(addr, key string) (*hold, bool) {
+// of requests in hand. proven says that key proved itself from addr lately.
+func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	u := p.addrs[addr]
@@ -84,14 +95,18 @@ func (p *preAuth) enter(addr, key string) (*hold, bool) {
 		return nil, false
 	}
 	u.requests++
-	return &hold{p: p, addr: addr, key: key}, true
+	return &hold{p: p, addr: addr, key: key, proven: proven}, true
 }
 
 // room is how many more bytes h's address, key and all keys allow; p.mu
 // is held.
 func (h *hold) room() int64 {
 	p := h.p
-	return min(p.perAddrBytes-p.addrs[h.addr].bytes, p.perKeyBytes-p.keys[h.key], p.totalBytes-p.used)
+	addr := p.perAddrBytes - p.addrs[h.addr].bytes
+	if h.proven {
+		return min(addr, p.totalBytes-p.used)
+	}
+	return min(addr, p.perKeyBytes-p.keys[h.key], p.openBytes-p.used)
 }
 
 // add counts delta more bytes for h; p.mu is held.

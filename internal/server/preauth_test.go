@@ -15,15 +15,15 @@ import (
 
 func TestPreAuthRequestsPerAddress(t *testing.T) {
 	p := newPreAuth(2, 1<<20, 4<<20, 4<<20)
-	a1, ok1 := p.enter("192.0.2.1", "")
-	a2, ok2 := p.enter("192.0.2.1", "")
+	a1, ok1 := p.enter("192.0.2.1", "", true)
+	a2, ok2 := p.enter("192.0.2.1", "", true)
 	if !ok1 || !ok2 {
 		t.Fatal("the first two requests of an address were refused")
 	}
-	if _, ok := p.enter("192.0.2.1", ""); ok {
+	if _, ok := p.enter("192.0.2.1", "", true); ok {
 		t.Fatal("a third request of the address was let in")
 	}
-	b, ok := p.enter("192.0.2.2", "")
+	b, ok := p.enter("192.0.2.2", "", true)
 	if !ok {
 		t.Fatal("another address was refused")
 	}
@@ -32,7 +32,7 @@ func TestPreAuthRequestsPerAddress(t *testing.T) {
 	if _, requests, _ := p.inUse("192.0.2.1"); requests != 1 {
 		t.Fatalf("after one release the address has %d requests, want 1", requests)
 	}
-	a3, ok := p.enter("192.0.2.1", "")
+	a3, ok := p.enter("192.0.2.1", "", true)
 	if !ok {
 		t.Fatal("a request after a release was refused")
 	}
@@ -46,8 +46,8 @@ func TestPreAuthRequestsPerAddress(t *testing.T) {
 
 func TestPreAuthBytes(t *testing.T) {
 	p := newPreAuth(10, 100, 250, 250)
-	a, _ := p.enter("a", "")
-	a2, _ := p.enter("a", "")
+	a, _ := p.enter("a", "", true)
+	a2, _ := p.enter("a", "", true)
 	if !a.reserve(60) || !a2.reserve(40) {
 		t.Fatal("100 bytes for an address of 100 refused")
 	}
@@ -60,8 +60,8 @@ func TestPreAuthBytes(t *testing.T) {
 	if !a.reserve(10) || !a2.reserve(90) {
 		t.Fatal("shrinking one hold and growing the other refused")
 	}
-	b, _ := p.enter("b", "")
-	c, _ := p.enter("c", "")
+	b, _ := p.enter("b", "", true)
+	c, _ := p.enter("c", "", true)
 	if !b.reserve(100) {
 		t.Fatal("b's 100 bytes refused")
 	}
@@ -142,7 +142,7 @@ func TestReadGrowing(t *testing.T) {
 	}
 	// With a hold, the buffer grows only as far as the hold's bytes go.
 	p := newPreAuth(1, 200<<10, 1<<20, 1<<20)
-	h, _ := p.enter("a", "")
+	h, _ := p.enter("a", "", true)
 	if _, err := readGrowing(bytes.NewReader(data), int64(len(data)), 1<<20, h); err != errOverBudget {
 		t.Fatalf("300 KiB with 200 KiB allowed: %v, want errOverBudget", err)
 	}
@@ -150,7 +150,7 @@ func TestReadGrowing(t *testing.T) {
 		t.Fatalf("hold has %d bytes, beyond the address's 200 KiB", held)
 	}
 	h.release()
-	h, _ = p.enter("a", "")
+	h, _ = p.enter("a", "", true)
 	if got, err := readGrowing(bytes.NewReader(data[:200<<10]), -1, 1<<20, h); err != nil || len(got) != 200<<10 {
 		t.Fatalf("200 KiB with 200 KiB allowed: %d bytes, %v", len(got), err)
 	}
@@ -281,13 +281,14 @@ func TestUnauthenticatedPerAddress(t *testing.T) {
 // TestUnauthenticatedBytes: a body is refused once it would take its
 // address beyond its bytes, or all addresses beyond theirs.
 func TestUnauthenticatedBytes(t *testing.T) {
-	e := newLimitsEnv(t, Options{UnauthenticatedBytesPerAddress: 200 << 10, UnauthenticatedBodyBytes: 300 << 10})
+	// 400 KiB in all, of which requests not proven may use 300 KiB.
+	e := newLimitsEnv(t, Options{UnauthenticatedBytesPerAddress: 200 << 10, UnauthenticatedBodyBytes: 400 << 10})
 	big := bytes.Repeat([]byte(" "), 300<<10)
 	c := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", len(big), e.claim("AKIAALICEADMIN000001", ""), big)
 	resp, b := readAnswer(t, c)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 
-	// Two addresses of 150 KiB each hold all 300 KiB (140 KiB sent fill
+	// Two addresses of 150 KiB each hold those 300 KiB (140 KiB sent fill
 	// a 128 KiB buffer, which then grows to the 150 KiB declared): a
 	// third address's first buffer does not fit.
 	part := bytes.Repeat([]byte(" "), 140<<10)
@@ -443,12 +444,12 @@ func TestUnauthenticatedGrowsWithBytesSent(t *testing.T) {
 // most its bytes, from any address; another key is still read.
 func TestUnauthenticatedBytesPerKey(t *testing.T) {
 	p := newPreAuth(10, 1<<20, 100, 1<<20)
-	a, _ := p.enter("192.0.2.1", "alice")
-	b, _ := p.enter("192.0.2.2", "alice")
+	a, _ := p.enter("192.0.2.1", "alice", false)
+	b, _ := p.enter("192.0.2.2", "alice", false)
 	if !a.reserve(60) || b.reserve(41) || !b.reserve(40) {
 		t.Fatal("alice's 100 bytes were not bounded across addresses")
 	}
-	c, _ := p.enter("192.0.2.2", "bob")
+	c, _ := p.enter("192.0.2.2", "bob", false)
 	if !c.reserve(100) {
 		t.Fatal("bob was refused while alice's key is full")
 	}
@@ -460,5 +461,51 @@ func TestUnauthenticatedBytesPerKey(t *testing.T) {
 	c.release()
 	if len(p.keys) != 0 || p.used != 0 {
 		t.Fatalf("after every release: keys %v, %d bytes", p.keys, p.used)
+	}
+}
+
+// TestUnauthenticatedProvenNotStarved: strangers who name alice's and
+// bob's key ids fill alice's share and every byte that requests not
+// proven may use; alice, whose key proved itself from her address
+// earlier, is still served there from the reserve, while an unproven
+// caller is refused.
+func TestUnauthenticatedProvenNotStarved(t *testing.T) {
+	e := newLimitsEnv(t, Options{UnauthenticatedBodyBytes: 512 << 10, UnauthenticatedBytesPerAddress: 256 << 10,
+		UnauthenticatedBytesPerKey: 256 << 10})
+	payload := []byte(`{"Records":[]}`)
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("alice before: HTTP %d %s", resp.StatusCode, b)
+	}
+	// 128 KiB + 1 sent hold 256 KiB (alice's share), 64 KiB + 1 hold 128
+	// KiB: 384 KiB, all that requests not proven may use of 512 KiB.
+	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 1<<20, e.claim("AKIAALICEADMIN000001", ""), bytes.Repeat([]byte(" "), 128<<10+1))
+	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 1<<20, e.claim("AKIABOBADMIN00000001", ""), bytes.Repeat([]byte(" "), 64<<10+1))
+	waitFor(t, "the strangers to hold 384 KiB", func() bool {
+		total, _, _ := e.srv.preAuth.inUse("")
+		return total == 384<<10
+	})
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("alice from her address while strangers name her key: HTTP %d %s", resp.StatusCode, b)
+	}
+	c := rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", len(payload), e.claim("AKIABOBADMIN00000001", ""), payload)
+	resp, b := readAnswer(t, c)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+}
+
+func TestProvenForgets(t *testing.T) {
+	v := newProven()
+	now := time.Now()
+	v.vouch("k", "a", now)
+	if !v.has("k", "a", now.Add(provenWindow)) || v.has("k", "a", now.Add(provenWindow+time.Second)) || v.has("k", "b", now) || v.has("j", "a", now) {
+		t.Fatal("proven: wrong key, address or window")
+	}
+	for i := range provenPerKey + 10 {
+		v.vouch("k", fmt.Sprint("addr", i), now.Add(time.Duration(i)*time.Second))
+	}
+	if n := len(v.keys["k"]); n != provenPerKey {
+		t.Fatalf("%d addresses kept for a key, want %d", n, provenPerKey)
+	}
+	if !v.has("k", fmt.Sprint("addr", provenPerKey+9), now.Add(time.Minute)) || v.has("k", "a", now) {
+		t.Fatal("the newest address was forgotten, or the oldest kept")
 	}
 }

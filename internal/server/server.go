@@ -100,6 +100,8 @@ type Server struct {
 	// inflight what authenticated requests of a key or address hold.
 	preAuth  *preAuth
 	inflight *inflight
+	// proven remembers the addresses each key proved itself from lately.
+	proven *proven
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
 }
@@ -167,6 +169,7 @@ func New(o Options) *Server {
 		preAuth: newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress,
 			o.UnauthenticatedBytesPerKey, o.UnauthenticatedBodyBytes),
 		inflight: newInflight(o.MaxInflightPerKey, o.MaxInflightPerAddress),
+		proven:   newProven(),
 		verifier: sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
 	}
 	s.ops = s.trailOps()
@@ -265,7 +268,7 @@ func (s *Server) boundForms(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr), consoleKey)
+		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr), consoleKey, false)
 		if ok {
 			n := int64(maxConsoleFormBytes)
 			if r.ContentLength > 0 {
