@@ -64,10 +64,26 @@ func (c heldConn) firstLine() (string, error) {
 	return strings.TrimSpace(line), err
 }
 
+// claim returns the header lines (each ending in \r\n) of a request that
+// names the access key key, with a current X-Amz-Date and a signature of
+// the right form that is not key's: what anyone who has seen the key id
+// (it is no secret) can send. Such a request gets as far as the reading
+// of its body; one that names no key is refused before. target, if not
+// empty, is its X-Amz-Target, signed as it must be.
+func claim(key, target string) string {
+	now := time.Now().UTC()
+	signed, extra := "host;x-amz-date", ""
+	if target != "" {
+		signed, extra = signed+";x-amz-target", "X-Amz-Target: "+target+"\r\n"
+	}
+	return fmt.Sprintf("X-Amz-Date: %s\r\n%sAuthorization: AWS4-HMAC-SHA256 Credential=%s/%s/us-east-1/cloudtrail/aws4_request, SignedHeaders=%s, Signature=%s\r\n",
+		now.Format("20060102T150405Z"), extra, key, now.Format("20060102"), signed, strings.Repeat("0", 64))
+}
+
 // holdIngest opens n connections from the address from that each send the
-// head of POST /v1/events announcing a 1,000,000-byte body (and Expect:
-// 100-continue, so that the server says when a handler starts reading it)
-// and then nothing. It returns once the server has answered every head,
+// head of POST /v1/events announcing a 1,000,000-byte body, naming
+// ReaderKey (claim) and with Expect: 100-continue, so that the server says
+// when a handler starts reading it, and then nothing. It returns once the server has answered every head,
 // with the connections being read (held) and how many were refused.
 func holdIngest(t *testing.T, srv *Server, from string, n int) (held []heldConn, refused int) {
 	t.Helper()
@@ -75,7 +91,7 @@ func holdIngest(t *testing.T, srv *Server, from string, n int) (held []heldConn,
 	for i := range conns {
 		c := dialFrom(t, srv, from)
 		conns[i] = heldConn{c, bufio.NewReader(c)}
-		if err := headOnly(c, srv, "/v1/events", 1_000_000, "Expect: 100-continue\r\n"); err != nil {
+		if err := headOnly(c, srv, "/v1/events", 1_000_000, "Expect: 100-continue\r\n"+claim(ReaderKey, "")); err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
 	}
@@ -179,8 +195,9 @@ func procKB(pid int, field string) (int64, error) {
 }
 
 // TestUnauthenticatedBodiesBoundedMemory: 300 connections from six
-// addresses each send all but the last byte of an unsigned 1 MiB body, to
-// the CloudTrail API and to ingest, and wait. The server reads only what
+// addresses each send all but the last byte of a 1 MiB body whose forged
+// signature names a real key, to the CloudTrail API and to ingest, and
+// wait. The server reads only what
 // its bounds on unauthenticated bodies allow (16 MiB an address, 64 MiB in
 // all), refuses the rest, answers every one, and its resident memory grows
 // by far less than the 300 MiB they carry; signed calls are served after.
@@ -216,9 +233,11 @@ func TestUnauthenticatedBodiesBoundedMemory(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range conns {
 		from := fmt.Sprintf("127.0.0.%d", 2+i%6)
-		path, extra := "/v1/events", ""
+		// Each names a real key, so that its body is read.
+		key := []string{AdminKey, ReaderKey, IngestKey, CustomKey, OtherKey}[i%5]
+		path, extra := "/v1/events", claim(key, "")
 		if i%2 == 1 {
-			path, extra = "/", "X-Amz-Target: CloudTrail_20131101.LookupEvents\r\n"
+			path, extra = "/", claim(key, "CloudTrail_20131101.LookupEvents")
 		}
 		c := dialFrom(t, srv, from)
 		wg.Go(func() {
@@ -321,7 +340,7 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 	// two addresses' are, a third address's request is refused.
 	fill := func(from string) {
 		c := dialFrom(t, srv, from)
-		if err := headOnly(c, srv, "/v1/events", 1<<20, ""); err != nil {
+		if err := headOnly(c, srv, "/v1/events", 1<<20, claim(OtherKey, "")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Write(bytes.Repeat([]byte(" "), 1<<20-1)); err != nil {
