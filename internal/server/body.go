@@ -65,18 +65,20 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 	if admit == nil {
 		admit = func(*auth.Principal) (func(), error) { return func() {}, nil }
 	}
+	hash, declared := sigv4.DeclaredPayloadHash(r)
+	if !declared && r.ContentLength > limit {
+		// Too large whoever sends it: no need to look further.
+		s.refuseUnread(w, r)
+		return nil, nil, tooLarge(limit)
+	}
 	key, err := s.verifier.Precheck(r, s.opts.Now())
 	if err != nil {
 		s.refuseUnread(w, r)
 		return nil, nil, signatureError(err)
 	}
 	addr := clientKey(r.RemoteAddr)
-	if hash, ok := sigv4.DeclaredPayloadHash(r); ok {
+	if declared {
 		return s.receiveDeclared(w, r, limit, hash, addr, admit)
-	}
-	if r.ContentLength > limit {
-		s.refuseUnread(w, r)
-		return nil, nil, tooLarge(limit)
 	}
 	h, ok := s.preAuth.enter(addr, key, s.proven.has(key, addr, s.opts.Now()))
 	if !ok {
