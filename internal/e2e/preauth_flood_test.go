@@ -58,20 +58,20 @@ func postFrom(t *testing.T, srv *Server, from, key, secret, path string, body []
 
 // floodBodies plays the attack on the budget of bodies read before
 // authentication: from each address, conns connections send the head of
-// POST /v1/events announcing 8 MiB, with no Authorization or with a
-// forged signature naming one of keys, then 64 KiB and a byte of the
+// POST /v1/events announcing 8 MiB, with a forged signature naming one of
+// keys in turn (no Authorization for a key ""), then sent bytes of the
 // body, and wait for the answer (which comes after the body deadline);
 // then again, until stop is closed. It returns once every connection has
 // sent its bytes once, and a func that waits for the attack to end.
-func floodBodies(t *testing.T, srv *Server, addrs []string, conns int, keys []string, stop <-chan struct{}) (wait func()) {
+func floodBodies(t *testing.T, srv *Server, addrs []string, conns int, keys []string, sent int, stop <-chan struct{}) (wait func()) {
 	t.Helper()
 	var first, all sync.WaitGroup
-	body := append([]byte("{"), bytes.Repeat([]byte(" "), 64<<10)...)
+	body := append([]byte("{"), bytes.Repeat([]byte(" "), sent-1)...)
 	for _, from := range addrs {
 		for j := range conns {
 			auth := ""
-			if j%3 != 0 {
-				auth = claim(keys[j%len(keys)], "")
+			if key := keys[j%len(keys)]; key != "" {
+				auth = claim(key, "")
 			}
 			first.Add(1)
 			all.Add(1)
@@ -145,7 +145,7 @@ func TestUnauthenticatedFloodSignedCallersServed(t *testing.T) {
 	for i := 2; i <= 9; i++ {
 		addrs = append(addrs, fmt.Sprintf("127.0.0.%d", i))
 	}
-	wait := floodBodies(t, srv, addrs, 6, []string{AdminKey, IngestKey, ReaderKey, OtherKey}, stop)
+	wait := floodBodies(t, srv, addrs, 6, []string{"", AdminKey, IngestKey, "", ReaderKey, OtherKey}, 64<<10+1, stop)
 	defer func() { close(stop); wait() }()
 
 	for round := range 20 {
@@ -158,6 +158,54 @@ func TestUnauthenticatedFloodSignedCallersServed(t *testing.T) {
 	}
 	if status, b := describe("127.0.0.11", ReaderKey, ReaderSecret); status != http.StatusOK {
 		t.Fatalf("rita's first DescribeTrails, during the flood: HTTP %d %s", status, b)
+	}
+	wantHealthy(t, srv)
+}
+
+// TestUnauthenticatedFloodOfOneKeyOwnerServed: strangers who know alice's
+// access key id (it is no secret) name it in forged requests from eight
+// addresses, each sending 128 KiB and a byte of an 8 MiB body: more than
+// the 8 MiB of bodies that requests naming one key may hold before they
+// are authenticated. A request with alice's real signature from an
+// address her key has not been used from is then refused, but alice,
+// whose key proved itself from 127.0.0.1 before, keeps being served
+// there, as the AWS CLI signs (the body read before the signature is
+// checked).
+func TestUnauthenticatedFloodOfOneKeyOwnerServed(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: StandardConfig})
+	describe := func(from string) (int, []byte) {
+		return postFrom(t, srv, from, AdminKey, AdminSecret, "/", []byte("{}"),
+			map[string]string{"X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"}, false)
+	}
+	if status, b := describe("127.0.0.1"); status != http.StatusOK {
+		t.Fatalf("DescribeTrails before the attack: HTTP %d %s", status, b)
+	}
+	stop := make(chan struct{})
+	var addrs []string
+	for i := 2; i <= 9; i++ {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.%d", i))
+	}
+	wait := floodBodies(t, srv, addrs, 6, []string{AdminKey}, 128<<10+1, stop)
+	defer func() { close(stop); wait() }()
+
+	// Alice's key's share is full: from a new address each time (one
+	// served would be proven), her signed call is refused at last.
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 1; ; i++ {
+		status, b := describe(fmt.Sprintf("127.0.1.%d", i))
+		if status == http.StatusTooManyRequests {
+			break
+		}
+		if time.Now().After(deadline) || i == 250 {
+			t.Fatalf("alice's key from new addresses is still served while strangers name it: HTTP %d %s", status, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for round := range 10 {
+		if status, b := describe("127.0.0.1"); status != http.StatusOK {
+			t.Fatalf("round %d: alice's DescribeTrails from her address while strangers name her key: HTTP %d %s", round, status, b)
+		}
 	}
 	wantHealthy(t, srv)
 }
