@@ -23,7 +23,6 @@ func commands() []command {
 		{"proxy", "record every call to another service as a CloudTrail event", runProxy},
 		{"verify", "validate a trail's delivered log files and digests, offline or against a server", runVerify},
 		{"decrypt", "decrypt log and digest files a trail encrypted in a directory bucket", runDecrypt},
-		{"bench", "drive a running server with load and report throughput and latency", runBench},
 		{"version", "print version and build information", runVersion},
 	}
 }
@@ -49,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
+	case "bench":
+		return runBenchMoved(args[1:], stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -32,6 +32,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
+	"github.com/cairn-audit/cairn/internal/retention"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
@@ -265,13 +266,12 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dir := auth.NewDirectory(cfg)
 	buckets := bucket.NewResolver(cfg)
 	trails := trail.NewService(st, cfg, buckets)
-	engine := delivery.New(st, trails, buckets, cfg, log)
-	trails.SetStatusSource(engine)
-	if node, err := nodeName(cfg.DataDir); err == nil {
-		engine.SetNode(node)
-	} else {
+	node, err := nodeName(cfg.DataDir)
+	if err != nil {
 		log.Warn("delivery: no node name kept; a restart waits for its old leases", "err", err)
 	}
+	engine := delivery.New(st, trails, buckets, cfg, log, delivery.WithNode(node))
+	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
@@ -295,21 +295,24 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBytesPerKey:        cfg.Limits.UnauthenticatedBytesPerKey,
 		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
 		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
+
+		Console: func(invoke server.InvokeFunc) http.Handler {
+			return console.New(console.Options{Directory: dir, Invoke: invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+				// Sign-ins are recorded as the server's own API calls are: durable
+				// before the browser hears back.
+				Record: func(ctx context.Context, account string, record []byte) error {
+					return ing.Record(ctx, account, record, true)
+				},
+				GlobalRegion: cfg.GlobalRegion,
+				SignIn: console.SignInLimits{
+					FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
+					FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
+					FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
+					MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
+				},
+			})
+		},
 	})
-	srv.SetConsole(console.New(console.Options{Directory: dir, Invoke: srv.Invoke, Regions: cfg.Regions, Log: log, Sessions: st,
-		// Sign-ins are recorded as the server's own API calls are: durable
-		// before the browser hears back.
-		Record: func(ctx context.Context, account string, record []byte) error {
-			return ing.Record(ctx, account, record, true)
-		},
-		GlobalRegion: cfg.GlobalRegion,
-		SignIn: console.SignInLimits{
-			FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
-			FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,
-			FirstWait:          cfg.Console.SignIn.FirstWait.Duration,
-			MaxWait:            cfg.Console.SignIn.MaxWait.Duration,
-		},
-	}))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -329,7 +332,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go retention(ctx, st, engine.ReadTo, cfg.EventHistoryDays, log)
+	go retention.Run(ctx, retention.Options{Events: st, ReadTo: engine.ReadTo, Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
@@ -367,40 +370,6 @@ func nodeName(dataDir string) (string, error) {
 		return "", err
 	}
 	return name, os.WriteFile(path, []byte(name+"\n"), 0o600)
-}
-
-// retention purges events older than the event history window, hourly,
-// but none that a trail has yet to deliver (readTo).
-func retention(ctx context.Context, st store.Store, readTo func(context.Context) (int64, error), days int, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		cut := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
-		if n, to, err := purgeOnce(ctx, st, readTo, cut); err != nil {
-			if ctx.Err() == nil {
-				log.Error("retention: purge failed", "err", err)
-			}
-		} else {
-			log.Info("retention: purged expired events", "events", n, "before", cut.Format(time.RFC3339), "kept_after_seq", to)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// purgeOnce purges the events before cut that every trail has delivered,
-// and returns how many and the log position it kept the events after.
-// The position is read first: trails only move past it meanwhile, and one
-// started meanwhile delivers from the log's end.
-func purgeOnce(ctx context.Context, st store.Store, readTo func(context.Context) (int64, error), cut time.Time) (n, to int64, err error) {
-	if to, err = readTo(ctx); err != nil {
-		return 0, 0, fmt.Errorf("what trails have delivered: %w", err)
-	}
-	n, err = st.Purge(ctx, cut, to)
-	return n, to, err
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
 	"github.com/cairn-audit/cairn/internal/bucket"
+	"github.com/cairn-audit/cairn/internal/cli"
 	"github.com/cairn-audit/cairn/internal/digest"
 	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/trail"
@@ -92,7 +93,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	arn := fs.String("trail-arn", "", "the trail's `ARN` (required)")
 	startS := fs.String("start-time", "", "check digests from this `time` on (RFC 3339; required)")
 	endS := fs.String("end-time", "", "check digests up to this `time` (RFC 3339; default now)")
-	endpoint := fs.String("endpoint", defaultEndpoint(), "the Cairn server `URL` (env CAIRN_ENDPOINT)")
+	endpoint := fs.String("endpoint", cli.DefaultEndpoint(), "the Cairn server `URL` (env CAIRN_ENDPOINT)")
 	bucketDir := fs.String("bucket-dir", "", "read the files from this `directory` (a directory bucket)")
 	s3Endpoint := fs.String("s3-endpoint", "", "read the files from this S3-compatible `URL`")
 	s3Region := fs.String("s3-region", "us-east-1", "the S3 endpoint's `region`")
@@ -180,7 +181,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if kf.Coverage == nil {
 		fmt.Fprintln(stderr, "cairn verify: warning: the trail's accounts and regions are listed from the bucket (the key file is from an older cairn): a deleted region or account goes unnoticed; save the keys again with --save-public-keys")
 	}
-	accounts := splitList(*accountsS)
+	accounts := cli.SplitList(*accountsS)
 	if len(accounts) == 0 {
 		accounts = coveredAccounts(ctx, src, kf, p.Account)
 	}
@@ -191,7 +192,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	total := digest.Report{}
 	var chains []digest.Chain
 	for _, account := range accounts {
-		regions := splitList(*regionsS)
+		regions := cli.SplitList(*regionsS)
 		if len(regions) == 0 {
 			regions = coveredRegions(ctx, src, kf, account)
 		}

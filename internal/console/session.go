@@ -36,7 +36,7 @@ const (
 const maxFormBytes = 256 << 10
 
 // SessionDocs keeps the console's sessions where every node reads them:
-// the event store's state documents (store.Store), so that a browser stays
+// the event store's state documents (store.StateDocs), so that a browser stays
 // signed in whichever node a load balancer sends it to, and across
 // restarts.
 type SessionDocs interface {

@@ -138,8 +138,10 @@ func checkSignInRecord(t *testing.T, r recorded, success bool) {
 }
 
 // TestConsoleSignInThrottlePerAddress: many keys tried from one address
-// slow the address down, at a much higher count, without touching other
-// addresses; unknown keys are recorded in no account.
+// slow that address down, at a much higher count, for the keys that failed
+// there; a key that has not failed there (another user's) is still checked
+// and signs in, other addresses are untouched, and unknown keys are
+// recorded in no account.
 func TestConsoleSignInThrottlePerAddress(t *testing.T) {
 	e := newEnv(t)
 	const sprayer = "203.0.113.9"
@@ -148,16 +150,30 @@ func TestConsoleSignInThrottlePerAddress(t *testing.T) {
 			t.Fatalf("key %d: %d\n%s", i, w.Code, w.Body)
 		}
 	}
-	w := e.signIn(readerKey, readerSec, sprayer)
+	// The address waits: a key that failed there is refused unchecked.
+	w := e.signIn("AKIAUNKNOWN000000000", "x", sprayer)
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "30" ||
 		!strings.Contains(w.Body.String(), "Too many failed sign-ins from your address. Try again in 30 seconds") {
-		t.Fatalf("rita from the spraying address: %d %q\n%s", w.Code, w.Header().Get("Retry-After"), w.Body)
+		t.Fatalf("a key that failed at the spraying address: %d %q\n%s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	// A new key is checked once; its failure lengthens the address's wait
+	// and holds that key back too.
+	if w := e.signIn("AKIAUNKNOWNNEW000001", "x", sprayer); w.Code != http.StatusUnauthorized {
+		t.Fatalf("a new wrong key at the waiting address: %d, want it checked\n%s", w.Code, w.Body)
+	}
+	if w := e.signIn("AKIAUNKNOWNNEW000001", "x", sprayer); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" {
+		t.Fatalf("the new key again: %d %q, want the doubled wait\n%s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	// Rita has not failed there: she signs in at once, from the same
+	// address and from another.
+	if w := e.signIn(readerKey, readerSec, sprayer); w.Code != http.StatusSeeOther {
+		t.Fatalf("rita from the spraying address: %d\n%s", w.Code, w.Body)
 	}
 	if w := e.signIn(readerKey, readerSec, "203.0.113.10"); w.Code != http.StatusSeeOther {
 		t.Fatalf("rita from another address: %d\n%s", w.Code, w.Body)
 	}
-	if recs := e.recordedEvents(); len(recs) != 1 {
-		t.Fatalf("%d events recorded, want rita's sign-in alone", len(recs))
+	if recs := e.recordedEvents(); len(recs) != 2 {
+		t.Fatalf("%d events recorded, want rita's two sign-ins alone", len(recs))
 	}
 }
 

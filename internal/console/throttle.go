@@ -17,9 +17,15 @@ import (
 // when to try again. A key's count from an address ends when it signs in
 // there; every count ends after MaxWait without failures.
 //
-// So a correct key pair of another user from the same address signs in at
-// once (until the address as a whole has failed FailuresPerAddress times),
-// and the attacked user signs in at once from another address.
+// An address's wait holds back only the keys that have failed from that
+// address: a key with no failure of its own there is still checked. So
+// someone who sprays made-up or other users' keys from an address (or from
+// the NAT or proxy many users share) never locks out a user who has not
+// failed there: another user's correct key pair from the same address
+// signs in at once, and so does the attacked user from another address.
+// What the address's wait still bounds is guessing across many keys: once
+// the address is waiting, each further key gets one checked attempt there
+// until the wait ends, and each failure makes the wait longer.
 type SignInLimits struct {
 	FailuresPerKey     int
 	FailuresPerAddress int
@@ -106,7 +112,7 @@ func (t *throttle) attempt(keyID, addr string, now time.Time, check func() bool)
 	if until := t.pairs.waiting(pk, now, t.limits.MaxWait); !until.IsZero() {
 		return outcome{refused: &refusal{until: until}}
 	}
-	if until := t.addrs.waiting(addr, now, t.limits.MaxWait); !until.IsZero() {
+	if until := t.addrs.waiting(addr, now, t.limits.MaxWait); !until.IsZero() && t.pairs.tracked(pk, now, t.limits.MaxWait) {
 		return outcome{refused: &refusal{until: until, perAddress: true}}
 	}
 	if check() {
@@ -193,6 +199,19 @@ func (t *failureTable) waiting(name string, now time.Time, quiet time.Duration) 
 		return f.until
 	}
 	return time.Time{}
+}
+
+// tracked reports whether name has failures that are not yet forgotten.
+func (t *failureTable) tracked(name string, now time.Time, quiet time.Duration) bool {
+	el := t.entries[name]
+	if el == nil {
+		return false
+	}
+	if el.Value.(*failures).forgotten(now, quiet) {
+		t.remove(name)
+		return false
+	}
+	return true
 }
 
 // fail counts a failure of name and returns until when its attempts now

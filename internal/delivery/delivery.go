@@ -12,7 +12,6 @@ package delivery
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -56,9 +55,18 @@ type Trails interface {
 	All(ctx context.Context) ([]*trail.Trail, error)
 }
 
+// Store is what delivery keeps in and reads from the event store: it follows
+// the log, keeps cursors, plans, status, signing keys and bucket claims in
+// state documents, and reads the log's last sequence number.
+type Store interface {
+	store.LogReader
+	store.StateDocs
+	store.Sizer
+}
+
 // Engine delivers every logging trail. Use New, then Run.
 type Engine struct {
-	store   store.Store
+	store   Store
 	trails  Trails
 	buckets *bucket.Resolver
 	cfg     *config.Config
@@ -79,8 +87,23 @@ type Engine struct {
 	wake     chan struct{}
 }
 
+// Option configures an Engine at construction.
+type Option func(*Engine)
+
+// WithNode names the engine in delivery leases; without it, or with an
+// empty name, the engine has a random name, new in each process. A node
+// that restarts under the same name takes its trails back at once instead
+// of waiting for its old leases to expire.
+func WithNode(name string) Option {
+	return func(e *Engine) {
+		if name != "" {
+			e.node = name
+		}
+	}
+}
+
 // New makes the engine.
-func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger) *Engine {
+func New(st Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger, opts ...Option) *Engine {
 	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now, node: uuid.NewString(),
 		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
 		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
@@ -94,13 +117,11 @@ func New(st store.Store, trails Trails, buckets *bucket.Resolver, cfg *config.Co
 	e.owners = trail.NewOwners(cfg, st)
 	e.notify = newNotifier(cfg, log, e.owners)
 	e.kms = envelope.NewConfigKeys(cfg, true)
+	for _, o := range opts {
+		o(e)
+	}
 	return e
 }
-
-// SetNode names this engine in delivery leases. A node that restarts under
-// the same name takes its trails back at once instead of waiting for its
-// old leases to expire.
-func (e *Engine) SetNode(name string) { e.node = name }
 
 // Keys returns the signing keys (for ListPublicKeys).
 func (e *Engine) Keys() *Keys { return e.keys }
@@ -685,7 +706,7 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 			continue // the trail changed since planning: nothing left to write
 		}
 		body, oldest, newest := logFile(evs)
-		gz, err := gzipBytes(body)
+		gz, err := digest.Gzip(body)
 		if err != nil {
 			return err
 		}
@@ -735,23 +756,6 @@ func logFile(evs []*event.Event) (body []byte, oldest, newest time.Time) {
 	}
 	b.WriteString(`]}`)
 	return b.Bytes(), oldest, newest
-}
-
-// gzipBytes compresses deterministically (no name, no time in the header),
-// so a replayed batch writes identical bytes.
-func gzipBytes(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&out, gzip.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
 
 func setOf(list []string) map[string]bool {

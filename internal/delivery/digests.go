@@ -238,7 +238,7 @@ func (e *Engine) writeDigest(ctx context.Context, t *trail.Trail, chainKey strin
 	if err != nil {
 		return err
 	}
-	gz, err := gzipBytes(body)
+	gz, err := digest.Gzip(body)
 	if err != nil {
 		return err
 	}

@@ -16,16 +16,22 @@ import (
 // next one takes over.
 const KeyValidity = 30 * 24 * time.Hour
 
+// KeyDocs is where the signing keys are kept: the store's state documents.
+type KeyDocs interface {
+	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+	ListState(ctx context.Context, prefix string) ([]store.StateDoc, error)
+}
+
 // Keys keeps each region's RSA signing keys in the store, creating and
 // rotating them as needed.
 type Keys struct {
-	store store.Store
+	store KeyDocs
 	mu    sync.Mutex
 	cache map[string]digest.KeyPair // state key → parsed pair
 }
 
 // NewKeys makes the key keeper.
-func NewKeys(st store.Store, partition string) *Keys {
+func NewKeys(st KeyDocs, partition string) *Keys {
 	return &Keys{store: st, cache: map[string]digest.KeyPair{}}
 }
 

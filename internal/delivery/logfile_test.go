@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-audit/cairn/internal/digest"
 	"github.com/cairn-audit/cairn/internal/event"
 )
 
@@ -41,11 +42,11 @@ func TestLogFile(t *testing.T) {
 	if !oldest.Equal(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)) || !newest.Equal(time.Date(2026, 11, 26, 9, 0, 2, 0, time.UTC)) {
 		t.Fatalf("oldest %v newest %v", oldest, newest)
 	}
-	a, err := gzipBytes(body)
+	a, err := digest.Gzip(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := gzipBytes(body)
+	b, _ := digest.Gzip(body)
 	if !bytes.Equal(a, b) {
 		t.Fatal("gzip output differs between builds")
 	}
@@ -64,7 +65,7 @@ func BenchmarkLogFile(b *testing.B) {
 	evs := sampleEvents(b, 500)
 	for b.Loop() {
 		body, _, _ := logFile(evs)
-		if _, err := gzipBytes(body); err != nil {
+		if _, err := digest.Gzip(body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // fakeAWS serves one bucket and one region's public keys.
@@ -180,6 +182,7 @@ func awsEnv(t *testing.T, url string) []string {
 }
 
 func TestAWSCLIValidateLogsCommand(t *testing.T) {
+	testutil.SkipShort(t, "runs the AWS CLI")
 	aws, err := exec.LookPath("aws")
 	if err != nil {
 		t.Fatalf("the AWS CLI (aws) is required for this test: %v", err)

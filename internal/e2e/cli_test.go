@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // cliResult is what one run of the AWS CLI printed and how it exited.
@@ -543,11 +545,7 @@ func TestCLISelfAudit(t *testing.T) {
 	// Reads are recorded in the background: poll until both records show.
 	var okEv, failEv *cliEvent
 	var okRec, failRec map[string]any
-	deadline := time.Now().Add(30 * time.Second)
-	for okEv == nil || failEv == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("self-audit records not found within 30s (successful call found: %v, failed call found: %v)", okEv != nil, failEv != nil)
-		}
+	testutil.WaitForEvery(t, 30*time.Second, 200*time.Millisecond, func() (bool, string) {
 		out := cliLookup(t, srv, AdminKey, AdminSecret, "us-east-1", cliAttr("EventName", "LookupEvents")...)
 		for i := range out.Events {
 			e := &out.Events[i]
@@ -565,10 +563,8 @@ func TestCLISelfAudit(t *testing.T) {
 				failEv, failRec = e, rec
 			}
 		}
-		if okEv == nil || failEv == nil {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+		return okEv != nil && failEv != nil, fmt.Sprintf("self-audit records not found (successful call found: %v, failed call found: %v)", okEv != nil, failEv != nil)
+	})
 
 	t.Run("successful call", func(t *testing.T) {
 		e, rec := okEv, okRec

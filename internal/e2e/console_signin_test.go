@@ -299,3 +299,26 @@ func TestConsoleCSVFormulas(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleSignInSprayLocksOutNobody: one address sprays made-up keys
+// past the per-address limit (as an attacker behind the NAT or proxy the
+// users share would). Users who have not failed there still sign in at
+// once; the sprayed keys wait.
+func TestConsoleSignInSprayLocksOutNobody(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig + "console:\n  sign_in: {failures_per_address: 20, first_wait: 1h, max_wait: 2h}\n"})
+	c := conHTTPClient(t, "127.0.0.1")
+	for i := 0; i <= 20; i++ {
+		if a := conHTTPSignIn(t, c, srv, fmt.Sprintf("AKIASPRAY%011d", i), "guess"); a.status != http.StatusUnauthorized {
+			t.Fatalf("sprayed key %d: %d\n%s", i, a.status, a.body)
+		}
+	}
+	if a := conHTTPSignIn(t, c, srv, fmt.Sprintf("AKIASPRAY%011d", 0), "guess"); a.status != http.StatusTooManyRequests ||
+		!strings.Contains(a.body, "Too many failed sign-ins from your address") {
+		t.Fatalf("a sprayed key again: %d\n%s", a.status, a.body)
+	}
+	for _, u := range []struct{ key, secret string }{{AdminKey, AdminSecret}, {ReaderKey, ReaderSecret}} {
+		if a := conHTTPSignIn(t, c, srv, u.key, u.secret); a.status != http.StatusSeeOther || a.session == nil {
+			t.Fatalf("%s from the spraying address: %d\n%s", u.key, a.status, a.body)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // dlIngestor ingests batches from a goroutine into whichever server is
@@ -49,37 +50,46 @@ func (g *dlIngestor) run(total, size int, pause time.Duration) {
 			accts = append(accts, acct)
 		}
 		body, _ := json.Marshal(map[string]any{"Records": recs})
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			status, b, err := dlPost(g.cur.Load().URL, IngestKey, IngestSecret, "/v1/events", body)
+		var status int
+		var b []byte
+		var err error
+		stopped := false
+		// Until a server accepts it; meanwhile the server is down or restarting.
+		accepted, _ := testutil.PollEvery(90*time.Second, 50*time.Millisecond, func() (bool, string) {
+			status, b, err = dlPost(g.cur.Load().URL, IngestKey, IngestSecret, "/v1/events", body)
 			if err == nil && status == http.StatusOK {
-				var res IngestResult
-				if err := json.Unmarshal(b, &res); err != nil || res.Accepted != size {
-					g.err = fmt.Errorf("batch %d: accepted %d of %d: %s", i, res.Accepted, size, b)
-					return
-				}
-				g.mu.Lock()
-				for k, id := range res.EventIDs {
-					if accts[k] == Account1 {
-						g.selected = append(g.selected, id)
-					} else {
-						g.other = append(g.other, id)
-					}
-				}
-				g.mu.Unlock()
-				break
-			}
-			if time.Now().After(deadline) {
-				g.err = fmt.Errorf("batch %d: no server accepted it: HTTP %d %s %v", i, status, b, err)
-				return
+				return true, ""
 			}
 			select {
 			case <-g.stop:
-				g.err = fmt.Errorf("batch %d: the test ended", i)
-				return
-			case <-time.After(50 * time.Millisecond): // the server is down or restarting
+				stopped = true
+				return true, ""
+			default:
+				return false, ""
+			}
+		})
+		switch {
+		case stopped:
+			g.err = fmt.Errorf("batch %d: the test ended", i)
+			return
+		case !accepted:
+			g.err = fmt.Errorf("batch %d: no server accepted it: HTTP %d %s %v", i, status, b, err)
+			return
+		}
+		var res IngestResult
+		if err := json.Unmarshal(b, &res); err != nil || res.Accepted != size {
+			g.err = fmt.Errorf("batch %d: accepted %d of %d: %s", i, res.Accepted, size, b)
+			return
+		}
+		g.mu.Lock()
+		for k, id := range res.EventIDs {
+			if accts[k] == Account1 {
+				g.selected = append(g.selected, id)
+			} else {
+				g.other = append(g.other, id)
 			}
 		}
+		g.mu.Unlock()
 		g.batches.Add(1)
 		time.Sleep(pause)
 	}
@@ -146,11 +156,10 @@ func TestDeliveryExactlyOnceAcrossSIGKILL(t *testing.T) {
 			dlPoll(60*time.Second, func() bool { return g.batches.Load() >= total*2/3 })
 		}
 		seen := len(dlKeysIn(b.Keys(t), "/CloudTrail/"))
-		appeared := false
-		for deadline := time.Now().Add(30 * time.Second); !appeared && time.Now().Before(deadline); {
-			time.Sleep(5 * time.Millisecond) // look often: the kill should land in the middle of a delivery
-			appeared = len(dlKeysIn(b.Keys(t), "/CloudTrail/")) > seen
-		}
+		// Look often: the kill should land in the middle of a delivery.
+		appeared, _ := testutil.PollEvery(30*time.Second, 5*time.Millisecond, func() (bool, string) {
+			return len(dlKeysIn(b.Keys(t), "/CloudTrail/")) > seen, ""
+		})
 		if !appeared {
 			t.Fatalf("round %d: no new log file within 30s\nserver log:\n%s", round, dlTail(srv.Log(), 40))
 		}

@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // dlDelivery makes delivery fast enough for tests.
@@ -379,16 +380,8 @@ func dlWhere(files []dlLogFile) map[string][]string {
 
 // dlPoll calls cond every 200ms until it returns true or timeout passes.
 func dlPoll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	ok, _ := testutil.PollEvery(timeout, 200*time.Millisecond, func() (bool, string) { return cond(), "" })
+	return ok
 }
 
 // dlWaitDelivered waits until every id is in a log file of b under prefix

@@ -29,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // ftSource is the eventSource of the events the fault tests ingest (Cairn's
@@ -87,40 +89,42 @@ func (c *ftClient) run(stop <-chan struct{}, size int, pause time.Duration) {
 			want = append(want, ftAcked{ID: r["eventID"].(string), Account: acct, Region: region})
 		}
 		body, _ := json.Marshal(map[string]any{"Records": recs})
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			status, b, err := dlPost(c.url, IngestKey, IngestSecret, "/v1/events", body)
-			if err == nil && status == http.StatusOK {
-				var res IngestResult
-				if err := json.Unmarshal(b, &res); err != nil || res.Accepted != size || len(res.Failed) != 0 || len(res.EventIDs) != size {
-					c.err = fmt.Errorf("client %d batch %d: a 200 that does not accept the whole batch: %s", c.id, i, b)
-					return
-				}
-				for k, id := range res.EventIDs {
-					if id != want[k].ID {
-						c.err = fmt.Errorf("client %d batch %d: eventIDs[%d] = %s, want %s", c.id, i, k, id, want[k].ID)
-						return
-					}
-				}
-				c.mu.Lock()
-				c.acked = append(c.acked, want...)
-				c.sent++
-				c.mu.Unlock()
-				break
-			}
+		var status int
+		var b []byte
+		var err error
+		answered, _ := testutil.PollEvery(60*time.Second, 50*time.Millisecond, func() (bool, string) {
+			status, b, err = dlPost(c.url, IngestKey, IngestSecret, "/v1/events", body)
 			if err == nil && status < 500 {
-				c.err = fmt.Errorf("client %d batch %d: HTTP %d (not retryable): %s", c.id, i, status, b)
-				return
-			}
-			if time.Now().After(deadline) {
-				c.err = fmt.Errorf("client %d batch %d: not acknowledged within 60s: HTTP %d %s %v", c.id, i, status, b, err)
-				return
+				return true, ""
 			}
 			c.mu.Lock()
-			c.retry++
+			c.retry++ // the server is down or restarting
 			c.mu.Unlock()
-			time.Sleep(50 * time.Millisecond) // the server is down or restarting
+			return false, ""
+		})
+		if !answered {
+			c.err = fmt.Errorf("client %d batch %d: not acknowledged within 60s: HTTP %d %s %v", c.id, i, status, b, err)
+			return
 		}
+		if status != http.StatusOK {
+			c.err = fmt.Errorf("client %d batch %d: HTTP %d (not retryable): %s", c.id, i, status, b)
+			return
+		}
+		var res IngestResult
+		if err := json.Unmarshal(b, &res); err != nil || res.Accepted != size || len(res.Failed) != 0 || len(res.EventIDs) != size {
+			c.err = fmt.Errorf("client %d batch %d: a 200 that does not accept the whole batch: %s", c.id, i, b)
+			return
+		}
+		for k, id := range res.EventIDs {
+			if id != want[k].ID {
+				c.err = fmt.Errorf("client %d batch %d: eventIDs[%d] = %s, want %s", c.id, i, k, id, want[k].ID)
+				return
+			}
+		}
+		c.mu.Lock()
+		c.acked = append(c.acked, want...)
+		c.sent++
+		c.mu.Unlock()
 		time.Sleep(pause)
 	}
 }
@@ -587,18 +591,16 @@ func TestFaultDiskFull(t *testing.T) {
 
 	// Space returns: ingest works again, nothing acknowledged is lost.
 	ftResize(t, dataDir, "200m")
-	var okAgain bool
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+	okAgain, _ := testutil.PollEvery(15*time.Second, 200*time.Millisecond, func() (bool, string) {
 		recs := batch(20)
 		status, body, err := post(recs)
 		if err == nil && status == http.StatusOK {
 			ackBatch(recs, body)
-			okAgain = true
-			break
+			return true, ""
 		}
 		t.Logf("ingest after space returned: HTTP %d %.200s %v", status, body, err)
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false, ""
+	})
 	if !okAgain {
 		t.Fatalf("ingest did not recover within 15s of space returning\nserver log:\n%s", dlTail(srv.Log(), 30))
 	}

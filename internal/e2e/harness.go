@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
 	"github.com/cairn-audit/cairn/internal/store/postgres/pgtest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 var (
@@ -39,8 +40,11 @@ var (
 )
 
 // Binary builds ./cmd/cairn once and returns the path of the executable.
+// Under -short it skips t: building and running the binary is the slow
+// tier, and every end-to-end test comes through here.
 func Binary(t testing.TB) string {
 	t.Helper()
+	testutil.SkipShort(t, "end-to-end test: builds and runs the cairn binary")
 	buildOnce.Do(func() {
 		out, err := exec.Command("go", "env", "GOMOD").Output()
 		if err != nil {

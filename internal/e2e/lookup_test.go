@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // lookupAll pages through LookupEvents with the SDK's paginator.
@@ -446,8 +448,8 @@ func TestSDKSelfAudit(t *testing.T) {
 
 	find := func(name string, pred func(map[string]any) bool) map[string]any {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
+		var found map[string]any
+		testutil.WaitForEvery(t, 10*time.Second, 50*time.Millisecond, func() (bool, string) {
 			out, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: attr(types.LookupAttributeKeyEventName, name)})
 			if err != nil {
 				t.Fatal(err)
@@ -456,13 +458,13 @@ func TestSDKSelfAudit(t *testing.T) {
 				var rec map[string]any
 				json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec)
 				if pred(rec) {
-					return rec
+					found = rec
+					return true, ""
 				}
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("no %s audit event found", name)
-		return nil
+			return false, fmt.Sprintf("no %s audit event found", name)
+		})
+		return found
 	}
 	ok := find("LookupEvents", func(r map[string]any) bool {
 		p, _ := r["requestParameters"].(map[string]any)

@@ -19,6 +19,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 func wantHealthy(t *testing.T, srv *Server) {
@@ -79,17 +81,10 @@ func TestOverloadLookupThrottling(t *testing.T) {
 	}
 
 	// The throttled calls are in event history as failed calls.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	testutil.WaitForEvery(t, 90*time.Second, 700*time.Millisecond, func() (bool, string) {
 		found, err := findThrottledCall(ctx, ct)
-		if found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no LookupEvents record with errorCode ThrottlingException in event history (last error %v)", err)
-		}
-		time.Sleep(700 * time.Millisecond)
-	}
+		return found, fmt.Sprintf("no LookupEvents record with errorCode ThrottlingException in event history (last error %v)", err)
+	})
 	wantHealthy(t, srv)
 }
 
@@ -261,17 +256,13 @@ func TestOverloadIngestInflight(t *testing.T) {
 	// Every acknowledged event is stored, and nothing else.
 	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
 	in := &cloudtrail.LookupEventsInput{LookupAttributes: attr(types.LookupAttributeKeyEventSource, source)}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testutil.WaitForEvery(t, 60*time.Second, 200*time.Millisecond, func() (bool, string) {
 		got := len(lookupAll(t, ct, in))
-		if got == accepted {
-			break
-		}
-		if got > accepted || time.Now().After(deadline) {
+		if got > accepted {
 			t.Fatalf("event history holds %d %s events, want the %d acknowledged", got, source, accepted)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return got == accepted, fmt.Sprintf("event history holds %d %s events, want the %d acknowledged", got, source, accepted)
+	})
 	// The server still takes ingest once the flood is over.
 	if res := srv.Ingest(t, IngestKey, IngestSecret, Record("AfterFlood", source, "us-east-1", at, nil)); res.Accepted != 1 {
 		t.Fatalf("after the flood: %+v", res)

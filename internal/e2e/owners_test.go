@@ -426,7 +426,6 @@ func TestOwnersDigestKeyIsAFolder(t *testing.T) {
 	}) {
 		t.Fatalf("no first digest under %s; keys %v", chain, org.Keys(t))
 	}
-	var folders []string
 	for i := 1; i <= 300; i++ {
 		end := first.Add(time.Duration(2*i) * time.Second).UTC()
 		key := chain + end.Format("2006/01/02") + "/" + Account1 + "_CloudTrail-Digest_us-east-1_org_us-east-1_" +
@@ -434,7 +433,6 @@ func TestOwnersDigestKeyIsAFolder(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(org.dir, filepath.FromSlash(key), "AWSLogs"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		folders = append(folders, key)
 	}
 	marks := map[string]int{}
 	count := func(b dlDir, prefix string) int {

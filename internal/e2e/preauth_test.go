@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // dialFrom opens a TCP connection to srv from the local address from: the
@@ -353,18 +355,14 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 		}
 	}
 	waitRefused := func(from, why string) {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testutil.WaitForEvery(t, 30*time.Second, 20*time.Millisecond, func() (bool, string) {
 			held, refused := holdIngest(t, srv, from, 1)
 			if refused == 1 {
-				return
+				return true, ""
 			}
 			held[0].Close()
-			if time.Now().After(deadline) {
-				t.Fatalf("a request from %s is still read %s", from, why)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return false, fmt.Sprintf("a request from %s is still read %s", from, why)
+		})
 	}
 	fill("127.0.0.3", 1<<20)
 	waitRefused("127.0.0.3", "while its address holds 1 MiB")

@@ -21,6 +21,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // What must never show in logs, metrics or Cairn's own audit records.
@@ -144,16 +146,11 @@ topics:
 		t.Errorf("console sign-in with swapped fields: HTTP %d", st)
 	}
 	// Let delivery run (and the failing webhook be logged).
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.PollEvery(20*time.Second, 200*time.Millisecond, func() (bool, string) {
 		hookMu.Lock()
-		n := hookCalls
-		hookMu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer hookMu.Unlock()
+		return hookCalls > 0, ""
+	})
 	time.Sleep(time.Second)
 
 	forbidden := map[string]string{

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // startupRun runs the binary with args and a clean environment plus env, and
@@ -348,8 +350,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	// The request metric is observed as the call ends; give it a moment.
 	var metrics string
 	lookupRE := regexp.MustCompile(`(?m)^cairn_api_request_duration_seconds_count\{[^}]*operation="LookupEvents"[^}]*\} [1-9]`)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.PollEvery(10*time.Second, 100*time.Millisecond, func() (bool, string) {
 		var hdr http.Header
 		status, metrics, hdr = startupGet(t, srv.URL+"/metrics")
 		if status != 200 {
@@ -358,11 +359,8 @@ func TestHealthAndMetrics(t *testing.T) {
 		if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 			t.Errorf("/metrics Content-Type %q, want the Prometheus text format", ct)
 		}
-		if lookupRE.MatchString(metrics) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return lookupRE.MatchString(metrics), ""
+	})
 	for _, re := range []string{
 		`(?m)^# TYPE cairn_ingest_events_total counter$`,
 		`(?m)^cairn_ingest_events_total\{result="accepted"\} [1-9]`,

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // trailsExtras are the destinations trails may name: configured buckets of
@@ -1172,7 +1174,7 @@ func TestTrailEventAndInsightSelectors(t *testing.T) {
 	}
 	_, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: []types.InsightSelector{{InsightType: "FooInsight"}}})
 	trErr(t, "PutInsightSelectors unknown type", err, "InvalidInsightSelectorsException", "FooInsight")
-	pi, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: ins[:1]})
+	_, err = c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: name, InsightSelectors: ins[:1]})
 	trOK(t, "PutInsightSelectors one type", err)
 	if gi, _ := c.GetInsightSelectors(ctx, &cloudtrail.GetInsightSelectorsInput{TrailName: name}); gi == nil || insTypes(gi.InsightSelectors) != "[ApiCallRateInsight]" {
 		t.Errorf("PutInsightSelectors replaces the selectors; GetInsightSelectors: %s", trJSON(gi))
@@ -1404,14 +1406,12 @@ func TestTrailReadOnlyPrincipal(t *testing.T) {
 // and returns the last answer.
 func trHistory(t *testing.T, c *cloudtrail.Client, key types.LookupAttributeKey, value string, want func([]types.Event) bool) []types.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		evs := lookupAll(t, c, &cloudtrail.LookupEventsInput{LookupAttributes: attr(key, value)})
-		if want(evs) || time.Now().After(deadline) {
-			return evs
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var evs []types.Event
+	testutil.PollEvery(10*time.Second, 100*time.Millisecond, func() (bool, string) {
+		evs = lookupAll(t, c, &cloudtrail.LookupEventsInput{LookupAttributes: attr(key, value)})
+		return want(evs), ""
+	})
+	return evs
 }
 
 func trRecord(t *testing.T, e types.Event) map[string]any {

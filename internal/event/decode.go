@@ -39,11 +39,6 @@ type Context struct {
 	ServesRegion func(region string) bool
 	// Now is the receive time, used for defaults.
 	Now time.Time
-	// Identify completes an identity that a recorder could not know (a
-	// userIdentity of type "Unknown" with an accessKeyId, as cairn proxy
-	// sends): the full userIdentity of the key's user and its account.
-	// Nil completes nothing.
-	Identify func(accessKeyID string) (identity json.RawMessage, account string, ok bool)
 }
 
 // fieldOrder is the order CloudTrail writes a record's fields in; fields not

@@ -272,7 +272,6 @@ var (
 	sessionNames  = []string{"sessionIssuer"}
 	issuerNames   = []string{"userName"}
 	resourceNames = []string{"ARN", "accountId", "type"}
-	unknownNames  = []string{"type", "accessKeyId"}
 )
 
 // walkIdentity reads a checked userIdentity object as json.Unmarshal into
@@ -679,7 +678,7 @@ func lower(c byte) byte {
 // scan checks that b is one JSON object and files its members, values
 // compacted (a repeated name keeps its last value, as encoding/json does).
 // Its errors are splitObject's.
-func (d *decoder) scan(b []byte, walkIdentity bool) error {
+func (d *decoder) scan(b []byte) error {
 	d.cbuf = d.cbuf[:0]
 	d.identScanned, d.resScanned = false, false
 	s := scanner{b: b}
@@ -744,7 +743,7 @@ func (d *decoder) scan(b []byte, walkIdentity bool) error {
 		var err error
 		switch {
 		case r == rUserIdentity:
-			d.identScanned = walkIdentity && s.i < len(b) && b[s.i] == '{'
+			d.identScanned = s.i < len(b) && b[s.i] == '{'
 			if d.identScanned {
 				d.identFast, err = s.objectMembers(identityNames, 1<<4, d.identSp[:])
 			} else {
@@ -1020,45 +1019,6 @@ func contentID(sum [sha256.Size]byte) string {
 	return string(b[:])
 }
 
-// completeIdentity resolves an "Unknown" identity by its access key.
-func completeIdentity(raw json.RawMessage, identify func(string) (json.RawMessage, string, bool)) (json.RawMessage, string, bool) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, "", false
-	}
-	var v [2][]byte
-	if members(raw, unknownNames, 0, v[:]) {
-		if !textIs(v[0], "Unknown") || len(v[1]) <= 2 {
-			return nil, "", false
-		}
-		key, _ := unquote(v[1])
-		return identify(key)
-	}
-	var id struct {
-		Type        string `json:"type"`
-		AccessKeyID string `json:"accessKeyId"`
-	}
-	if json.Unmarshal(raw, &id) != nil || id.Type != "Unknown" || id.AccessKeyID == "" {
-		return nil, "", false
-	}
-	return identify(id.AccessKeyID)
-}
-
-// checkedObject reports whether v is one valid JSON object (whitespace
-// around it allowed), and returns it trimmed.
-func checkedObject(v []byte) ([]byte, bool) {
-	s := scanner{b: v}
-	s.skipWS()
-	start := s.i
-	if s.i >= len(v) || v[s.i] != '{' || s.value() != nil {
-		return nil, false
-	}
-	end := s.i
-	if s.skipWS(); s.i != len(v) {
-		return nil, false
-	}
-	return v[start:end], true
-}
-
 // keySet gathers lookup keys, each attribute value once, in the order first
 // added.
 type keySet struct {
@@ -1094,7 +1054,7 @@ func (ks *keySet) add(a Attribute, v string) {
 }
 
 func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
-	err := d.scan(raw, c.Identify == nil)
+	err := d.scan(raw)
 	if errors.Is(err, errNotObject) {
 		return nil, fieldErr(ErrInvalidData, "", "record must be a JSON object")
 	}
@@ -1126,7 +1086,7 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	timeS, regionS := d.fieldText(rEventTime), d.fieldText(rAwsRegion)
 	accountS, idS := d.fieldText(rRecipientAccountID), d.fieldText(rEventID)
 	var ik identityKeys
-	if v := d.field(rUserIdentity); c.Identify == nil && len(v) > 0 && v[0] == '{' {
+	if v := d.field(rUserIdentity); len(v) > 0 && v[0] == '{' {
 		if d.identScanned {
 			ik = d.scannedIdentity(raw)
 		} else {
@@ -1248,13 +1208,6 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 	e.Region = region
 
 	account := t0.get(accountS)
-	if c.Identify != nil {
-		if id, acct, ok := completeIdentity(d.field(rUserIdentity), c.Identify); ok {
-			d.setRaw(rUserIdentity, id)
-			account = acct
-			d.setString(rRecipientAccountID, acct)
-		}
-	}
 	switch {
 	case account == "":
 		account = c.Account
@@ -1305,24 +1258,13 @@ func (d *decoder) decode(raw []byte, c Context) (*Event, *FieldError) {
 		}
 	}
 	if v := d.field(rUserIdentity); d.has&(1<<rUserIdentity) != 0 && string(v) != "null" {
-		tk := t0
-		if c.Identify != nil {
-			// The identity may be the one Identify gave: check it first.
-			ik = identityKeys{}
-			if obj, ok := checkedObject(v); ok {
-				from := len(d.text)
-				d.noEsc = false // the identity may be Identify's
-				ik = d.walkIdentity(obj)
-				tk = d.seal(from)
-			}
-		}
 		if ik.fast {
-			user := tk.get(ik.user)
+			user := t0.get(ik.user)
 			if ik.root {
 				user = "root"
 			}
 			ks.add(AttrUsername, user)
-			ks.add(AttrAccessKeyID, tk.get(ik.accessKV))
+			ks.add(AttrAccessKeyID, t0.get(ik.accessKV))
 		} else {
 			var id identity
 			if err := json.Unmarshal(v, &id); err != nil {

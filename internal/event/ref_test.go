@@ -146,13 +146,6 @@ func refDecode(raw []byte, c Context) (*Event, *FieldError) {
 	e.Region = region
 
 	account := get("recipientAccountId")
-	if c.Identify != nil {
-		if id, acct, ok := refCompleteIdentity(fields["userIdentity"], c.Identify); ok {
-			fields["userIdentity"] = id
-			account = acct
-			set("recipientAccountId", acct)
-		}
-	}
 	switch {
 	case account == "":
 		account = c.Account
@@ -188,21 +181,6 @@ func refDecode(raw []byte, c Context) (*Event, *FieldError) {
 		return nil, fieldErr(ErrFieldTooLong, "", "completed record is %d bytes; the limit is %d bytes (256 KB)", len(e.Record), MaxRecordBytes)
 	}
 	return e, nil
-}
-
-// completeIdentity resolves an "Unknown" identity by its access key.
-func refCompleteIdentity(raw json.RawMessage, identify func(string) (json.RawMessage, string, bool)) (json.RawMessage, string, bool) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, "", false
-	}
-	var id struct {
-		Type        string `json:"type"`
-		AccessKeyID string `json:"accessKeyId"`
-	}
-	if json.Unmarshal(raw, &id) != nil || id.Type != "Unknown" || id.AccessKeyID == "" {
-		return nil, "", false
-	}
-	return identify(id.AccessKeyID)
 }
 
 // contentID derives a stable UUID-shaped eventID from the record's content, so

@@ -25,10 +25,6 @@ type scanner struct {
 	ws     bool // whitespace seen inside the current value (outside strings)
 	esc    bool // an escape seen in a string
 	anyEsc bool // an escape seen in any string since the scanner began
-	// skim finds values' ends without checking them (the batch level of
-	// ingest: each record is checked on its own, so that one bad record
-	// fails alone).
-	skim bool
 }
 
 // skimValue moves past one value without checking it: strings to their

@@ -89,32 +89,6 @@ func FuzzScanner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { checkAgainstStdlib(t, b) })
 }
 
-func TestDecodeCompletesUnknownIdentity(t *testing.T) {
-	identify := func(key string) (json.RawMessage, string, bool) {
-		if key != "AKIAKNOWN" {
-			return nil, "", false
-		}
-		return json.RawMessage(`{"type":"IAMUser","userName":"alice","accessKeyId":"AKIAKNOWN","accountId":"222222222222"}`), "222222222222", true
-	}
-	rec := func(key string) []byte {
-		return []byte(`{"eventTime":"2026-11-26T09:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets",` +
-			`"awsRegion":"us-east-1","userIdentity":{"type":"Unknown","accessKeyId":"` + key + `"}}`)
-	}
-	allow := func(a string) bool { return a == "222222222222" }
-	e, ferr := Decode(rec("AKIAKNOWN"), Context{Account: "111111111111", Identify: identify, MayWriteFor: allow})
-	if ferr != nil || e.Account != "222222222222" || !bytes.Contains(e.Record, []byte(`"userName":"alice"`)) {
-		t.Fatalf("known key: %v %+v", ferr, e)
-	}
-	e, ferr = Decode(rec("AKIAOTHER"), Context{Account: "111111111111", Identify: identify, MayWriteFor: allow})
-	if ferr != nil || e.Account != "111111111111" || !bytes.Contains(e.Record, []byte(`"type":"Unknown"`)) {
-		t.Fatalf("unknown key: %v %+v", ferr, e)
-	}
-	// The key's account must be one the caller may write for.
-	if _, ferr = Decode(rec("AKIAKNOWN"), Context{Account: "111111111111", Identify: identify}); ferr == nil || ferr.Code != ErrInvalidRecipient {
-		t.Fatalf("not allowed: %v", ferr)
-	}
-}
-
 // BenchmarkDecode decodes a realistic 1 KB record: the per-record cost of
 // the ingest path.
 func BenchmarkDecode(b *testing.B) {

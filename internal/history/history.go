@@ -21,13 +21,13 @@ import (
 
 // Service answers LookupEvents from the store.
 type Service struct {
-	store store.Store
+	store store.Querier
 	days  int
 	now   func() time.Time
 }
 
 // New makes the service; days is how far back event history reaches.
-func New(st store.Store, days int) *Service {
+func New(st store.Querier, days int) *Service {
 	return &Service{store: st, days: days, now: time.Now}
 }
 

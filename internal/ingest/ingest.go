@@ -22,7 +22,7 @@ import (
 
 // Service ingests events. Use New.
 type Service struct {
-	store   store.Store
+	store   store.Appender
 	regions map[string]bool
 	now     func() time.Time
 	metrics *metrics.Metrics
@@ -33,17 +33,10 @@ type Service struct {
 	bgMu      sync.Mutex
 	bgQueue   []*event.Event
 	bgRunning bool
-	// identify completes identities recorders could not know (see event.Context).
-	identify func(accessKeyID string) (json.RawMessage, string, bool)
-}
-
-// SetIdentify lets ingest complete "Unknown" identities from access keys.
-func (s *Service) SetIdentify(f func(accessKeyID string) (json.RawMessage, string, bool)) {
-	s.identify = f
 }
 
 // New makes the ingest service for the served regions.
-func New(st store.Store, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {
+func New(st store.Appender, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {
 	s := &Service{store: st, regions: map[string]bool{}, now: time.Now, metrics: m, log: log}
 	for _, r := range regions {
 		s.regions[r] = true
@@ -82,7 +75,7 @@ func (s *Service) Serves(region string) bool { return s.regions[region] }
 // may be considered stored.
 func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.RawMessage) (Result, error) {
 	res := Result{EventIDs: []string{}, Failed: []Failure{}}
-	c := event.Context{Account: p.Account, MayWriteFor: p.MayWriteFor, ServesRegion: s.Serves, Now: s.now(), Identify: s.identify}
+	c := event.Context{Account: p.Account, MayWriteFor: p.MayWriteFor, ServesRegion: s.Serves, Now: s.now()}
 	evs := make([]*event.Event, 0, len(records))
 	index := make([]int, 0, len(records)) // evs[j] is records[index[j]]
 	for i, raw := range records {

@@ -1,6 +1,6 @@
 package loadgen
 
-// Baselines measured with the same load as "cairn bench ingest": the limit
+// Baselines measured with the same load as "cairn-bench ingest": the limit
 // (appending the same bytes to a file, fsync'd per batch) and what a team
 // would build instead (PostgreSQL, in baseline_postgres.go). The control
 // plane baseline is in baseline_controlplane.go.
@@ -13,77 +13,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// batchClaimer hands out batch sizes to concurrent clients until a
-// duration has passed, a total is reached, the context is canceled or the
-// run is stopped.
-type batchClaimer struct {
-	ctx      context.Context
-	batch    int
-	total    int64
-	deadline time.Time
-	claimed  atomic.Int64
-	stopped  atomic.Bool
-}
-
-func newBatchClaimer(ctx context.Context, batch int, total int64, start time.Time, d time.Duration) *batchClaimer {
-	return &batchClaimer{ctx: ctx, batch: batch, total: total, deadline: start.Add(d)}
-}
-
-// next reserves the next batch's size, or returns 0 when the run is over.
-func (c *batchClaimer) next() int {
-	if c.ctx.Err() != nil || c.stopped.Load() {
-		return 0
-	}
-	if c.total > 0 {
-		end := c.claimed.Add(int64(c.batch))
-		n := min(int64(c.batch), c.total-(end-int64(c.batch)))
-		return int(max(n, 0))
-	}
-	if !time.Now().Before(c.deadline) {
-		return 0
-	}
-	return c.batch
-}
-
-func (c *batchClaimer) stop() { c.stopped.Store(true) }
-
-// progressPrinter prints "[  10.0s] N <what> (R/s over the last 10s), E
-// errors" every every until stopped.
-func progressPrinter(w io.Writer, every time.Duration, start time.Time, what string, count *atomic.Int64, errs *errorTally) (stop func()) {
-	if w == nil || every <= 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		last, lastAt := int64(0), start
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-tick.C:
-				n := count.Load()
-				errs.mu.Lock()
-				e := errs.total
-				errs.mu.Unlock()
-				fmt.Fprintf(w, "[%6.1fs] %s %s (%s/s over the last %.0fs), %d errors\n",
-					now.Sub(start).Seconds(), group(n), what, groupf(rate(n-last, now.Sub(lastAt))), now.Sub(lastAt).Seconds(), e)
-				last, lastAt = n, now
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
-}
 
 // checkLoad checks the load parameters shared with IngestConfig.
 func checkLoad(clients, batch int, total int64, d time.Duration, g GenOptions) error {
@@ -104,7 +35,7 @@ func checkLoad(clients, batch int, total int64, d time.Duration, g GenOptions) e
 	return nil
 }
 
-// prepared is the pre-built batch templates of a run, as "cairn bench
+// prepared is the pre-built batch templates of a run, as "cairn-bench
 // ingest" builds them, and their description for the report.
 type prepared struct {
 	templates      []*Template
@@ -127,7 +58,7 @@ func prepareTemplates(clients, batch int, total int64, g GenOptions) prepared {
 }
 
 // FileBaselineConfig says how to run the durable-append baseline: the
-// batch bodies "cairn bench ingest" sends, appended to one file by
+// batch bodies "cairn-bench ingest" sends, appended to one file by
 // concurrent clients, each batch fsync'd before the client goes on.
 type FileBaselineConfig struct {
 	// Dir is the directory the file is created in (on the disk to measure).
@@ -177,11 +108,7 @@ type FileBaselineReport struct {
 	MeanRecordSize int          `json:"mean_record_bytes"`
 	PrepareTime    jsonDuration `json:"prepare_time"`
 	// The timed phase: from the first write to the last fsync.
-	Elapsed     time.Duration `json:"-"`
-	ElapsedSec  float64       `json:"elapsed_seconds"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Aborted     string        `json:"aborted,omitempty"`
-	ClientCPU   *ClientCPU    `json:"client_cpu,omitempty"`
+	Phase
 	// Batches written and fsync'd, and their events: durable, like an
 	// acknowledged ingest batch.
 	Batches        int64 `json:"batches"`
@@ -273,71 +200,29 @@ func RunFileBaseline(ctx context.Context, c FileBaselineConfig) (*FileBaselineRe
 	p := prepareTemplates(c.Clients, c.Batch, c.Total, c.Gen)
 	rep.Templates, rep.RecordsBuilt, rep.MeanRecordSize, rep.PrepareTime = len(p.templates), p.recordsBuilt, p.meanRecordSize, jsonDuration(p.prepareTime)
 
-	var (
-		batches, durable, events, written atomic.Int64
-		errs                              errorTally
-		mu                                sync.Mutex
-		total, writes, syncs              []time.Duration
-	)
+	var errs errorTally
 	run := rand.Uint64()
-	cpu := startCPU()
-	start := time.Now()
-	rep.Env = currentEnv(start)
-	claim := newBatchClaimer(ctx, c.Batch, c.Total, start, c.Duration)
-	stopProgress := progressPrinter(c.Progress, c.ProgressEvery, start, "events durable", &events, &errs)
-	var wg sync.WaitGroup
-	for client := range c.Clients {
-		wg.Go(func() {
-			f := files[client]
-			ids := NewIDs(run, client)
-			r := rand.New(rand.NewPCG(run, uint64(client)))
-			var buf []byte
-			var lt, lw, ls []time.Duration
-			for k := 0; ; k++ {
-				n := claim.next()
-				if n == 0 {
-					break
-				}
-				t := p.templates[(client+k*c.Clients)%len(p.templates)]
-				buf = t.Fill(buf, n, ids, time.Now(), r.Int64())
-				buf = append(buf, '\n')
-				batches.Add(1)
-				t0 := time.Now()
-				w, err := f.Write(buf)
-				written.Add(int64(w))
-				if err != nil {
-					errs.add("write: "+err.Error(), 1)
-					claim.stop() // a full or failing disk: no point going on
-					break
-				}
-				t1 := time.Now()
-				if err := f.Sync(); err != nil {
-					errs.add("fsync: "+err.Error(), 1)
-					claim.stop()
-					break
-				}
-				t2 := time.Now()
-				durable.Add(1)
-				events.Add(int64(n))
-				lt, lw, ls = append(lt, t2.Sub(t0)), append(lw, t1.Sub(t0)), append(ls, t2.Sub(t1))
-			}
-			mu.Lock()
-			total, writes, syncs = append(total, lt...), append(writes, lw...), append(syncs, ls...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	rep.Elapsed = time.Since(start)
-	rep.ClientCPU = cpu.stop(rep.Elapsed)
-	stopProgress()
+	res := load[fileSample]{
+		Workers: c.Clients, Batch: c.Batch, Total: c.Total, Duration: c.Duration,
+		Worker: func(client int) func(int64, int) (fileSample, outcome) {
+			a := &fileAppender{f: files[client], templates: p.templates, clients: c.Clients, client: client,
+				ids: NewIDs(run, client), r: rand.New(rand.NewPCG(run, uint64(client))), errs: &errs}
+			return a.append
+		},
+		Progress: c.Progress, ProgressEvery: c.ProgressEvery, ProgressWhat: "events durable",
+		Count:  func(s fileSample) int64 { return int64(s.events) },
+		Errors: &errs,
+	}.run(ctx)
 	closeAll()
 
-	rep.ElapsedSec = seconds(rep.Elapsed)
-	rep.Interrupted = ctx.Err() != nil
-	if claim.stopped.Load() {
+	rep.Env, rep.Phase = res.Env, res.Phase
+	if res.Stopped {
 		rep.Aborted = "stopped at the first failed write or fsync"
 	}
-	rep.Batches, rep.BatchesDurable, rep.EventsDurable, rep.BytesWritten = batches.Load(), durable.Load(), events.Load(), written.Load()
+	rep.Batches = int64(len(res.OK) + len(res.Failed))
+	rep.BatchesDurable = int64(len(res.OK))
+	rep.EventsDurable = sum(res.OK, func(s fileSample) int64 { return int64(s.events) })
+	rep.BytesWritten = sum(res.OK, fileSample.bytes) + sum(res.Failed, fileSample.bytes)
 	if fi, err := os.Stat(path); err == nil {
 		rep.FileSize = fi.Size()
 	} else {
@@ -353,9 +238,59 @@ func RunFileBaseline(ctx context.Context, c FileBaselineConfig) (*FileBaselineRe
 	rep.EventsPerSec = rate(rep.EventsDurable, rep.Elapsed)
 	rep.BatchesPerSec = rate(rep.BatchesDurable, rep.Elapsed)
 	rep.MiBPerSec = rate(rep.BytesWritten, rep.Elapsed) / (1 << 20)
-	rep.Latency, rep.WriteLatency, rep.SyncLatency = Summarize(total), Summarize(writes), Summarize(syncs)
+	rep.Latency = latencies(res.OK, func(s fileSample) time.Duration { return s.write + s.sync })
+	rep.WriteLatency = latencies(res.OK, func(s fileSample) time.Duration { return s.write })
+	rep.SyncLatency = latencies(res.OK, func(s fileSample) time.Duration { return s.sync })
 	rep.Errors = errs.list()
 	return rep, nil
+}
+
+// fileSample is what one batch of the file baseline did: its events, the
+// bytes its write appended, and how long the write and the fsync took.
+type fileSample struct {
+	events, written int
+	write, sync     time.Duration
+}
+
+func (s fileSample) bytes() int64 { return int64(s.written) }
+
+// fileAppender is one client of the file baseline, with its own O_APPEND
+// descriptor of the file.
+type fileAppender struct {
+	f               *os.File
+	templates       []*Template
+	clients, client int
+	k               int
+	ids             *IDs
+	r               *rand.Rand
+	buf             []byte
+	errs            *errorTally
+}
+
+// append writes the client's next batch body of n records with one
+// write(2), then fsyncs the file. A failed write or fsync stops the run:
+// a full or failing disk is no point going on with.
+func (a *fileAppender) append(_ int64, n int) (fileSample, outcome) {
+	t := a.templates[(a.client+a.k*a.clients)%len(a.templates)]
+	a.k++
+	a.buf = t.Fill(a.buf, n, a.ids, time.Now(), a.r.Int64())
+	a.buf = append(a.buf, '\n')
+	s := fileSample{events: n}
+	t0 := time.Now()
+	w, err := a.f.Write(a.buf)
+	s.written = w
+	if err != nil {
+		a.errs.add("write: "+err.Error(), 1)
+		return s, unitFailed | unitStop
+	}
+	t1 := time.Now()
+	s.write = t1.Sub(t0)
+	if err := a.f.Sync(); err != nil {
+		a.errs.add("fsync: "+err.Error(), 1)
+		return s, unitFailed | unitStop
+	}
+	s.sync = time.Since(t1)
+	return s, unitOK
 }
 
 // syncDir makes dir's entries durable.
@@ -374,7 +309,7 @@ func syncDir(dir string) error {
 // WriteText prints the report for people.
 func (r *FileBaselineReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench baseline-file\n")
+	fmt.Fprintf(w, "cairn-bench baseline-file\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  file        %s\n", p.File)
 	mode := "duration " + time.Duration(p.Duration).String()

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,15 +77,6 @@ type OpStats struct {
 	Latency Latency `json:"latency"`
 }
 
-// ControlPlanePhase is one timed phase.
-type ControlPlanePhase struct {
-	Elapsed     time.Duration `json:"-"`
-	ElapsedSec  float64       `json:"elapsed_seconds"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Aborted     string        `json:"aborted,omitempty"`
-	ClientCPU   *ClientCPU    `json:"client_cpu,omitempty"`
-}
-
 // ControlPlaneReport is the outcome of a control plane run.
 type ControlPlaneReport struct {
 	Command string             `json:"command"`
@@ -99,13 +88,13 @@ type ControlPlaneReport struct {
 	// The cycle phase: each cycle is a CreateTrail of a new name and a
 	// DeleteTrail of it. Cycles counts cycles completed (both calls
 	// succeeded); Cycle has their latency and rate.
-	CyclePhase  ControlPlanePhase `json:"cycle_phase"`
-	Cycle       OpStats           `json:"cycle"`
-	CreateTrail OpStats           `json:"create_trail"`
-	DeleteTrail OpStats           `json:"delete_trail"`
+	CyclePhase  Phase   `json:"cycle_phase"`
+	Cycle       OpStats `json:"cycle"`
+	CreateTrail OpStats `json:"create_trail"`
+	DeleteTrail OpStats `json:"delete_trail"`
 	// The describe phase, with Trails standing trails.
-	DescribePhase  ControlPlanePhase `json:"describe_phase"`
-	DescribeTrails OpStats           `json:"describe_trails"`
+	DescribePhase  Phase   `json:"describe_phase"`
+	DescribeTrails OpStats `json:"describe_trails"`
 	// TrailsPerAnswer is the mean number of trails a DescribeTrails answer
 	// listed.
 	TrailsPerAnswer float64 `json:"trails_per_answer"`
@@ -208,11 +197,7 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 		return err
 	}
 
-	var (
-		errs       errorTally
-		mu         sync.Mutex
-		leftBehind []string
-	)
+	var errs errorTally
 	// One untimed call first, so that a wrong endpoint, key or bucket stops
 	// the run with its own error instead of a tally of failures.
 	probe := prefix + "probe"
@@ -224,79 +209,54 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 	}
 
 	// The cycles.
-	var (
-		next                                 atomic.Int64
-		cyclesOK, failedCalls, succeededCall atomic.Int64
-		giveUp                               atomic.Bool
-		cycleLat, createLat, deleteLat       []time.Duration
-		creates, deletes                     atomic.Int64
-		createFails, deleteFails             atomic.Int64
-	)
-	fail := func(op string, err error) {
-		errs.add(op+": "+lookupErrorText(err), 1)
-		if failedCalls.Add(1) >= abandonAfter && succeededCall.Load() == 0 {
-			giveUp.Store(true)
-		}
-	}
-	cpu := startCPU()
-	start := time.Now()
-	rep.Env = currentEnv(start)
-	var wg sync.WaitGroup
-	for range c.Concurrency {
-		wg.Go(func() {
-			var lc, lcr, ld []time.Duration
-			for ctx.Err() == nil && !giveUp.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= c.Cycles {
-					break
+	cycles := load[cycleSample]{
+		Workers: c.Concurrency, Total: int64(c.Cycles),
+		Worker: func(int) func(int64, int) (cycleSample, outcome) {
+			return func(i int64, _ int) (cycleSample, outcome) {
+				s := cycleSample{name: prefix + strconv.FormatInt(i, 10)}
+				var err error
+				if s.create, err = call(func(ctx context.Context) error { return create(ctx, s.name) }); err != nil {
+					errs.add("CreateTrail: "+lookupErrorText(err), 1)
+					return s, unitFailed
 				}
-				name := prefix + strconv.Itoa(i)
-				creates.Add(1)
-				dc, err := call(func(ctx context.Context) error { return create(ctx, name) })
-				if err != nil {
-					createFails.Add(1)
-					fail("CreateTrail", err)
-					continue
+				s.created = true
+				if s.del, err = call(func(ctx context.Context) error { return del(ctx, s.name) }); err != nil {
+					errs.add("DeleteTrail: "+lookupErrorText(err), 1)
+					return s, unitFailed
 				}
-				succeededCall.Add(1)
-				deletes.Add(1)
-				dd, err := call(func(ctx context.Context) error { return del(ctx, name) })
-				if err != nil {
-					deleteFails.Add(1)
-					fail("DeleteTrail", err)
-					mu.Lock()
-					leftBehind = append(leftBehind, name)
-					mu.Unlock()
-					lcr = append(lcr, dc)
-					continue
-				}
-				succeededCall.Add(1)
-				cyclesOK.Add(1)
-				lc, lcr, ld = append(lc, dc+dd), append(lcr, dc), append(ld, dd)
+				return s, unitOK
 			}
-			mu.Lock()
-			cycleLat, createLat, deleteLat = append(cycleLat, lc...), append(createLat, lcr...), append(deleteLat, ld...)
-			mu.Unlock()
-		})
+		},
+	}.run(ctx)
+	rep.Env, rep.CyclePhase = cycles.Env, cycles.Phase
+	if cycles.GaveUp {
+		rep.CyclePhase.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", len(cycles.Failed))
 	}
-	wg.Wait()
-	ph := &rep.CyclePhase
-	ph.Elapsed = time.Since(start)
-	ph.ClientCPU = cpu.stop(ph.Elapsed)
-	ph.ElapsedSec = seconds(ph.Elapsed)
-	ph.Interrupted = ctx.Err() != nil
-	if giveUp.Load() {
-		ph.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", failedCalls.Load())
+	var leftBehind []string
+	createLat := make([]time.Duration, 0, len(cycles.OK))
+	for _, s := range cycles.OK {
+		createLat = append(createLat, s.create)
 	}
-	rep.Cycle = OpStats{Calls: int(cyclesOK.Load()) + int(createFails.Load()+deleteFails.Load()), Failed: int(createFails.Load() + deleteFails.Load()),
-		PerSec: rate(cyclesOK.Load(), ph.Elapsed), Latency: Summarize(cycleLat)}
-	rep.CreateTrail = OpStats{Calls: int(creates.Load()), Failed: int(createFails.Load()),
-		PerSec: rate(creates.Load()-createFails.Load(), ph.Elapsed), Latency: Summarize(createLat)}
-	rep.DeleteTrail = OpStats{Calls: int(deletes.Load()), Failed: int(deleteFails.Load()),
-		PerSec: rate(deletes.Load()-deleteFails.Load(), ph.Elapsed), Latency: Summarize(deleteLat)}
+	var createFails, deleteFails int
+	for _, s := range cycles.Failed {
+		if !s.created {
+			createFails++
+			continue
+		}
+		deleteFails++
+		createLat = append(createLat, s.create)
+		leftBehind = append(leftBehind, s.name)
+	}
+	ok, tried := len(cycles.OK), len(cycles.OK)+len(cycles.Failed)
+	elapsed := rep.CyclePhase.Elapsed
+	rep.Cycle = OpStats{Calls: tried, Failed: len(cycles.Failed), PerSec: rate(int64(ok), elapsed),
+		Latency: latencies(cycles.OK, func(s cycleSample) time.Duration { return s.create + s.del })}
+	rep.CreateTrail = OpStats{Calls: tried, Failed: createFails, PerSec: rate(int64(tried-createFails), elapsed), Latency: Summarize(createLat)}
+	rep.DeleteTrail = OpStats{Calls: ok + deleteFails, Failed: deleteFails, PerSec: rate(int64(ok), elapsed),
+		Latency: latencies(cycles.OK, func(s cycleSample) time.Duration { return s.del })}
 
 	// The describes, with standing trails.
-	if c.Describes > 0 && ctx.Err() == nil && !giveUp.Load() {
+	if c.Describes > 0 && ctx.Err() == nil && !cycles.GaveUp {
 		var standing []string
 		for i := range c.Trails {
 			name := prefix + "standing-" + strconv.Itoa(i)
@@ -306,20 +266,10 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 			}
 			standing = append(standing, name)
 		}
-		var (
-			dnext, dok, dfail, listed atomic.Int64
-			dgiveUp                   atomic.Bool
-			lats                      []time.Duration
-		)
-		cpu := startCPU()
-		start := time.Now()
-		for range c.Concurrency {
-			wg.Go(func() {
-				var local []time.Duration
-				for ctx.Err() == nil && !dgiveUp.Load() {
-					if int(dnext.Add(1)-1) >= c.Describes {
-						break
-					}
+		describes := load[describeSample]{
+			Workers: c.Concurrency, Total: int64(c.Describes),
+			Worker: func(int) func(int64, int) (describeSample, outcome) {
+				return func(int64, int) (describeSample, outcome) {
 					var out *cloudtrail.DescribeTrailsOutput
 					lat, err := call(func(ctx context.Context) error {
 						var err error
@@ -328,33 +278,21 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 					})
 					if err != nil {
 						errs.add("DescribeTrails: "+lookupErrorText(err), 1)
-						if dfail.Add(1) >= abandonAfter && dok.Load() == 0 {
-							dgiveUp.Store(true)
-						}
-						continue
+						return describeSample{}, unitFailed
 					}
-					dok.Add(1)
-					listed.Add(int64(len(out.TrailList)))
-					local = append(local, lat)
+					return describeSample{lat: lat, listed: len(out.TrailList)}, unitOK
 				}
-				mu.Lock()
-				lats = append(lats, local...)
-				mu.Unlock()
-			})
+			},
+		}.run(ctx)
+		rep.DescribePhase = describes.Phase
+		if describes.GaveUp {
+			rep.DescribePhase.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", len(describes.Failed))
 		}
-		wg.Wait()
-		ph := &rep.DescribePhase
-		ph.Elapsed = time.Since(start)
-		ph.ClientCPU = cpu.stop(ph.Elapsed)
-		ph.ElapsedSec = seconds(ph.Elapsed)
-		ph.Interrupted = ctx.Err() != nil
-		if dgiveUp.Load() {
-			ph.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", dfail.Load())
-		}
-		rep.DescribeTrails = OpStats{Calls: int(dok.Load() + dfail.Load()), Failed: int(dfail.Load()),
-			PerSec: rate(dok.Load(), ph.Elapsed), Latency: Summarize(lats)}
-		if n := dok.Load(); n > 0 {
-			rep.TrailsPerAnswer = float64(listed.Load()) / float64(n)
+		n := len(describes.OK)
+		rep.DescribeTrails = OpStats{Calls: n + len(describes.Failed), Failed: len(describes.Failed),
+			PerSec: rate(int64(n), describes.Elapsed), Latency: latencies(describes.OK, func(s describeSample) time.Duration { return s.lat })}
+		if n > 0 {
+			rep.TrailsPerAnswer = float64(sum(describes.OK, func(s describeSample) int64 { return int64(s.listed) })) / float64(n)
 		}
 		leftBehind = append(leftBehind, standing...)
 	}
@@ -370,10 +308,25 @@ func RunControlPlane(ctx context.Context, c ControlPlaneConfig) (*ControlPlaneRe
 	return rep, nil
 }
 
+// cycleSample is one CreateTrail+DeleteTrail cycle: its trail, whether
+// the trail was created, and the latency of each call.
+type cycleSample struct {
+	name        string
+	created     bool
+	create, del time.Duration
+}
+
+// describeSample is one DescribeTrails call: its latency and the trails
+// its answer listed.
+type describeSample struct {
+	lat    time.Duration
+	listed int
+}
+
 // WriteText prints the report for people.
 func (r *ControlPlaneReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench controlplane\n")
+	fmt.Fprintf(w, "cairn-bench controlplane\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	how := "existing"
@@ -387,7 +340,7 @@ func (r *ControlPlaneReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  load        %s CreateTrail+DeleteTrail cycles (trails %s<n>), then %s DescribeTrails calls with %d trails standing; %d concurrent, through aws-sdk-go-v2 (no retries)\n",
 		group(int64(p.Cycles)), r.NamePrefix, group(int64(p.Describes)), p.Trails, p.Concurrency)
 	fmt.Fprintln(w)
-	phase := func(label string, ph ControlPlanePhase) {
+	phase := func(label string, ph Phase) {
 		status := ""
 		if ph.Interrupted {
 			status = " (interrupted)"

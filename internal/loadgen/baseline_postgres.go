@@ -8,8 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -98,11 +96,7 @@ type Setting struct {
 
 // PostgresLoad is the load phase of the PostgreSQL baseline.
 type PostgresLoad struct {
-	Elapsed     time.Duration `json:"-"`
-	ElapsedSec  float64       `json:"elapsed_seconds"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Aborted     string        `json:"aborted,omitempty"`
-	ClientCPU   *ClientCPU    `json:"client_cpu,omitempty"`
+	Phase
 	// Batches sent as one COPY each, and those committed; events sent and
 	// committed; the bytes of the records sent (as JSON text).
 	Batches         int64 `json:"batches"`
@@ -123,13 +117,11 @@ type PostgresLoad struct {
 
 // PostgresLookup is the lookup phase of the PostgreSQL baseline.
 type PostgresLookup struct {
-	Elapsed       time.Duration `json:"-"`
-	ElapsedSec    float64       `json:"elapsed_seconds"`
-	Interrupted   bool          `json:"interrupted,omitempty"`
-	ClientCPU     *ClientCPU    `json:"client_cpu,omitempty"`
-	Requests      int           `json:"requests"`
-	Failed        int           `json:"failed"`
-	LookupsPerSec float64       `json:"lookups_per_second"`
+	// Phase.Aborted stays empty: a lookup phase given up shows in Failed.
+	Phase
+	Requests      int     `json:"requests"`
+	Failed        int     `json:"failed"`
+	LookupsPerSec float64 `json:"lookups_per_second"`
 	// Latency of successful SELECTs: sending, executing, reading every row.
 	Latency Latency      `json:"latency"`
 	Queries []QueryStats `json:"queries"`
@@ -414,138 +406,122 @@ func RunPostgresBaseline(ctx context.Context, c PostgresBaselineConfig) (*Postgr
 }
 
 func runPostgresLoad(ctx context.Context, c *PostgresBaselineConfig, conns []*pgx.Conn, templates []*Template, errs *errorTally) PostgresLoad {
-	var (
-		l                                                      PostgresLoad
-		batches, batchesOK, sent, committed, bytesSent, failed atomic.Int64
-		mu                                                     sync.Mutex
-		lats, copies                                           []time.Duration
-	)
 	run := rand.Uint64()
-	cpu := startCPU()
-	start := time.Now()
-	claim := newBatchClaimer(ctx, c.Batch, c.Total, start, c.Duration)
-	stopProgress := progressPrinter(c.Progress, c.ProgressEvery, start, "events committed", &committed, errs)
-	var wg sync.WaitGroup
-	for client := range c.Clients {
-		wg.Go(func() {
-			conn := conns[client]
-			ids := NewIDs(run, client)
-			r := rand.New(rand.NewPCG(run, uint64(client)))
-			var buf []byte
-			var rows [][]any
-			var local, localCopy []time.Duration
-		batches:
-			for k := 0; ; k++ {
-				n := claim.next()
-				if n == 0 {
-					break
-				}
-				t := templates[(client+k*c.Clients)%len(templates)]
-				buf = t.Fill(buf, n, ids, time.Now(), r.Int64())
-				batches.Add(1)
-				sent.Add(int64(n))
-				t0 := time.Now()
-				// Parse each record for its columns, as an ingest service
-				// in front of the table would.
-				for len(rows) < n {
-					rows = append(rows, make([]any, 0, len(postgresColumns)))
-				}
-				var recBytes int64
-				for i := range n {
-					s, e := t.recordBounds(i)
-					row, err := pgRow(buf[s:e], rows[i])
-					if err != nil {
-						errs.add("parsing a record: "+err.Error(), 1)
-						claim.stop()
-						break batches
-					}
-					rows[i] = row
-					recBytes += int64(e - s)
-				}
-				bytesSent.Add(recBytes)
-				t1 := time.Now()
-				cctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
-				got, err := conn.CopyFrom(cctx, pgx.Identifier{PostgresTable}, postgresColumns, pgx.CopyFromRows(rows[:n]))
-				cancel()
-				t2 := time.Now()
-				if err != nil {
-					errs.add("COPY: "+pgErrorText(err), 1)
-					if failed.Add(1) >= abandonAfter && batchesOK.Load() == 0 {
-						claim.stop()
-					}
-					if conn.IsClosed() {
-						break // this client's connection is gone
-					}
-					continue
-				}
-				if got != int64(n) {
-					errs.add(fmt.Sprintf("COPY of %d rows copied %d", n, got), 1)
-				}
-				batchesOK.Add(1)
-				committed.Add(got)
-				local, localCopy = append(local, t2.Sub(t0)), append(localCopy, t2.Sub(t1))
-			}
-			mu.Lock()
-			lats, copies = append(lats, local...), append(copies, localCopy...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	l.Elapsed = time.Since(start)
-	l.ClientCPU = cpu.stop(l.Elapsed)
-	stopProgress()
-	l.ElapsedSec = seconds(l.Elapsed)
-	l.Interrupted = ctx.Err() != nil
-	if claim.stopped.Load() {
-		if batchesOK.Load() == 0 {
-			l.Aborted = fmt.Sprintf("stopped after %d failed batches, with none committed", batches.Load())
+	res := load[pgBatch]{
+		Workers: c.Clients, Batch: c.Batch, Total: c.Total, Duration: c.Duration,
+		Worker: func(client int) func(int64, int) (pgBatch, outcome) {
+			l := &pgLoader{c: c, conn: conns[client], templates: templates, client: client,
+				ids: NewIDs(run, client), r: rand.New(rand.NewPCG(run, uint64(client))), errs: errs}
+			return l.copy
+		},
+		Progress: c.Progress, ProgressEvery: c.ProgressEvery, ProgressWhat: "events committed",
+		Count:  func(b pgBatch) int64 { return b.committed },
+		Errors: errs,
+	}.run(ctx)
+	l := PostgresLoad{Phase: res.Phase}
+	l.Batches, l.BatchesOK = int64(len(res.OK)+len(res.Failed)), int64(len(res.OK))
+	if res.Stopped || res.GaveUp {
+		if l.BatchesOK == 0 {
+			l.Aborted = fmt.Sprintf("stopped after %d failed batches, with none committed", l.Batches)
 		} else {
 			l.Aborted = "stopped at a record that does not parse"
 		}
 	}
-	l.Batches, l.BatchesOK = batches.Load(), batchesOK.Load()
-	l.EventsSent, l.EventsCommitted, l.RecordBytes = sent.Load(), committed.Load(), bytesSent.Load()
+	l.EventsSent = sum(res.OK, pgBatch.eventCount) + sum(res.Failed, pgBatch.eventCount)
+	l.EventsCommitted = sum(res.OK, func(b pgBatch) int64 { return b.committed })
+	l.RecordBytes = sum(res.OK, pgBatch.recordBytes) + sum(res.Failed, pgBatch.recordBytes)
 	l.EventsPerSec = rate(l.EventsCommitted, l.Elapsed)
 	l.BatchesPerSec = rate(l.BatchesOK, l.Elapsed)
 	l.MiBPerSec = rate(l.RecordBytes, l.Elapsed) / (1 << 20)
-	l.Latency, l.CopyLatency = Summarize(lats), Summarize(copies)
+	l.Latency = latencies(res.OK, func(b pgBatch) time.Duration { return b.lat })
+	l.CopyLatency = latencies(res.OK, func(b pgBatch) time.Duration { return b.copy })
 	return l
 }
 
-func runPostgresLookups(ctx context.Context, c *PostgresBaselineConfig, conns []*pgx.Conn, qs []pgQuery, errs *errorTally) *PostgresLookup {
-	type sample struct {
-		lat  time.Duration
-		rows int
-		err  bool
+// pgBatch is what one batch of the PostgreSQL load did: its events, the
+// bytes of its records, the rows COPY committed, and the latency of
+// parse+COPY and of the COPY alone.
+type pgBatch struct {
+	events, bytes int
+	committed     int64
+	lat, copy     time.Duration
+}
+
+func (b pgBatch) eventCount() int64  { return int64(b.events) }
+func (b pgBatch) recordBytes() int64 { return int64(b.bytes) }
+
+// pgLoader is one connection of the PostgreSQL load.
+type pgLoader struct {
+	c         *PostgresBaselineConfig
+	conn      *pgx.Conn
+	templates []*Template
+	client, k int
+	ids       *IDs
+	r         *rand.Rand
+	buf       []byte
+	rows      [][]any
+	errs      *errorTally
+}
+
+// copy fills the loader's next template with n fresh records, parses each
+// for its columns, as an ingest service in front of the table would, and
+// loads them with one COPY. A record that does not parse stops the run; a
+// broken connection ends this loader.
+func (l *pgLoader) copy(_ int64, n int) (pgBatch, outcome) {
+	t := l.templates[(l.client+l.k*l.c.Clients)%len(l.templates)]
+	l.k++
+	l.buf = t.Fill(l.buf, n, l.ids, time.Now(), l.r.Int64())
+	b := pgBatch{events: n}
+	t0 := time.Now()
+	for len(l.rows) < n {
+		l.rows = append(l.rows, make([]any, 0, len(postgresColumns)))
 	}
-	results := make([][]sample, len(qs))
-	var (
-		mu                sync.Mutex
-		next              atomic.Int64
-		succeeded, failed atomic.Int64
-		giveUp            atomic.Bool
-	)
-	l := &PostgresLookup{}
-	cpu := startCPU()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range c.Clients {
-		wg.Go(func() {
-			conn := conns[w]
-			r := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			local := make([][]sample, len(qs))
+	var recBytes int
+	for i := range n {
+		s, e := t.recordBounds(i)
+		row, err := pgRow(l.buf[s:e], l.rows[i])
+		if err != nil {
+			l.errs.add("parsing a record: "+err.Error(), 1)
+			return b, unitFailed | unitStop
+		}
+		l.rows[i] = row
+		recBytes += e - s
+	}
+	b.bytes = recBytes
+	t1 := time.Now()
+	cctx, cancel := context.WithTimeout(context.Background(), l.c.Timeout)
+	got, err := l.conn.CopyFrom(cctx, pgx.Identifier{PostgresTable}, postgresColumns, pgx.CopyFromRows(l.rows[:n]))
+	cancel()
+	t2 := time.Now()
+	if err != nil {
+		l.errs.add("COPY: "+pgErrorText(err), 1)
+		if l.conn.IsClosed() {
+			return b, unitFailed | unitQuit // this client's connection is gone
+		}
+		return b, unitFailed
+	}
+	if got != int64(n) {
+		l.errs.add(fmt.Sprintf("COPY of %d rows copied %d", n, got), 1)
+	}
+	b.committed, b.lat, b.copy = got, t2.Sub(t0), t2.Sub(t1)
+	return b, unitOK
+}
+
+func runPostgresLookups(ctx context.Context, c *PostgresBaselineConfig, conns []*pgx.Conn, qs []pgQuery, errs *errorTally) *PostgresLookup {
+	seed := rand.Uint64()
+	res := load[callSample]{
+		Workers: c.Clients, Total: int64(c.Lookups),
+		Worker: func(w int) func(int64, int) (callSample, outcome) {
+			conn, r := conns[w], rand.New(rand.NewPCG(seed, uint64(w)))
 			var rec []byte
-			for ctx.Err() == nil && !giveUp.Load() && !conn.IsClosed() {
-				i := int(next.Add(1) - 1)
-				if i >= c.Lookups {
-					break
-				}
-				k := i % len(qs)
+			return func(i int64, _ int) (callSample, outcome) {
+				k := int(i % int64(len(qs)))
 				var args []any
 				if qs[k].arg != nil {
 					args = []any{qs[k].arg(r)}
 				}
 				qctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
+				defer cancel()
 				t0 := time.Now()
 				n := 0
 				rows, err := conn.Query(qctx, qs[k].sql, args...)
@@ -561,54 +537,25 @@ func runPostgresLookups(ctx context.Context, c *PostgresBaselineConfig, conns []
 						err = rows.Err()
 					}
 				}
-				lat := time.Since(t0)
-				cancel()
-				if err != nil {
-					local[k] = append(local[k], sample{lat: lat, err: true})
+				s := callSample{query: k, lat: time.Since(t0), results: n}
+				switch {
+				case err != nil && conn.IsClosed():
 					errs.add(qs[k].name+": "+pgErrorText(err), 1)
-					if failed.Add(1) >= abandonAfter && succeeded.Load() == 0 {
-						giveUp.Store(true)
-					}
-					continue
+					return s, unitFailed | unitQuit
+				case err != nil:
+					errs.add(qs[k].name+": "+pgErrorText(err), 1)
+					return s, unitFailed
 				}
-				succeeded.Add(1)
-				local[k] = append(local[k], sample{lat: lat, rows: n})
+				return s, unitOK
 			}
-			mu.Lock()
-			for k := range local {
-				results[k] = append(results[k], local[k]...)
-			}
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	l.Elapsed = time.Since(start)
-	l.ClientCPU = cpu.stop(l.Elapsed)
-	l.ElapsedSec = seconds(l.Elapsed)
-	l.Interrupted = ctx.Err() != nil
-	var all []time.Duration
+		},
+	}.run(ctx)
+	names := make([]string, len(qs))
 	for k, q := range qs {
-		st := QueryStats{Query: q.name}
-		var lats []time.Duration
-		for _, s := range results[k] {
-			st.Requests++
-			if s.err {
-				st.Errors++
-				continue
-			}
-			lats = append(lats, s.lat)
-			st.Events += int64(s.rows)
-			if s.rows == 0 {
-				st.Empty++
-			}
-		}
-		all = append(all, lats...)
-		st.Latency = Summarize(lats)
-		l.Queries = append(l.Queries, st)
-		l.Requests += st.Requests
-		l.Failed += st.Errors
+		names[k] = q.name
 	}
-	l.Latency = Summarize(all)
+	l := &PostgresLookup{Phase: res.Phase}
+	l.Queries, l.Latency, l.Requests, l.Failed = summarizeMix(names, res.OK, res.Failed)
 	l.LookupsPerSec = rate(int64(l.Requests-l.Failed), l.Elapsed)
 	return l
 }
@@ -616,7 +563,7 @@ func runPostgresLookups(ctx context.Context, c *PostgresBaselineConfig, conns []
 // WriteText prints the report for people.
 func (r *PostgresBaselineReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench baseline-postgres\n")
+	fmt.Fprintf(w, "cairn-bench baseline-postgres\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  server      %s\n", p.Server)
 	var settings []string

@@ -300,42 +300,35 @@ func RunDelivery(ctx context.Context, c DeliveryConfig) (*DeliveryReport, error)
 	url := strings.TrimRight(c.Endpoint, "/") + "/v1/events"
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
-	start := time.Now()
-	rep.Env = currentEnv(start)
-	for i := range r.probes {
-		if i > 0 {
-			wait := time.Until(start.Add(time.Duration(i) * c.Interval))
-			if wait > 0 {
+	var end time.Time
+	res := load[struct{}]{
+		Workers: 1, Total: int64(c.Probes), Interval: c.Interval,
+		Worker: func(int) func(int64, int) (struct{}, outcome) {
+			return func(i int64, _ int) (struct{}, outcome) {
+				r.send(hc, signer, creds, url, c.Region, runID, int(i))
+				return struct{}{}, unitOK
+			}
+		},
+		// Wait until every acknowledged probe is found or has had its
+		// timeout.
+		Drain: func(ctx context.Context) {
+			for ctx.Err() == nil && !r.resolved(time.Now(), c.Timeout) {
 				select {
 				case <-ctx.Done():
-				case <-time.After(wait):
+				case <-time.After(DeliveryPoll):
 				}
 			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		rep.Sent++
-		r.send(hc, signer, creds, url, c.Region, runID, i)
-	}
-
-	// Wait until every acknowledged probe is found or has had its timeout.
-	for ctx.Err() == nil && !r.resolved(time.Now(), c.Timeout) {
-		select {
-		case <-ctx.Done():
-		case <-time.After(DeliveryPoll):
-		}
-	}
-	end := time.Now()
-	rep.Elapsed = end.Sub(start)
-	rep.Interrupted = ctx.Err() != nil
+			end = time.Now()
+		},
+	}.run(ctx)
+	rep.Env, rep.Sent = res.Env, len(res.OK)
+	rep.Elapsed, rep.ElapsedSec, rep.Interrupted = res.Elapsed, res.ElapsedSec, res.Interrupted
 	close(stopWatch)
 	watching.Wait()
 	for _, p := range cleanup() {
 		r.errs.add(p, 1)
 	}
 
-	rep.ElapsedSec = seconds(rep.Elapsed)
 	rep.FilesRead = r.files
 	r.summarize(rep, c.Timeout, end)
 	rep.Errors = r.errs.list()
@@ -588,7 +581,7 @@ func (r *deliveryRun) summarize(rep *DeliveryReport, timeout time.Duration, end 
 // WriteText prints the report for people.
 func (r *DeliveryReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench delivery\n")
+	fmt.Fprintf(w, "cairn-bench delivery\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	fmt.Fprintf(w, "  trail       %s: single-region, no log file validation, bucket %s, key prefix %s\n", r.Trail, p.Bucket, r.KeyPrefix)

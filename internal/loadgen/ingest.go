@@ -78,12 +78,7 @@ type IngestReport struct {
 	MeanRecordSize int          `json:"mean_record_bytes"`
 	PrepareTime    jsonDuration `json:"prepare_time"`
 	// The timed phase: from the first request to the last answer.
-	Elapsed     time.Duration `json:"-"`
-	ElapsedSec  float64       `json:"elapsed_seconds"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	// Aborted says why the run stopped early, if it did.
-	Aborted   string     `json:"aborted,omitempty"`
-	ClientCPU *ClientCPU `json:"client_cpu,omitempty"`
+	Phase
 	// Requests sent and answered with HTTP 200.
 	Batches   int64 `json:"batches"`
 	BatchesOK int64 `json:"batches_ok"`
@@ -118,20 +113,8 @@ func (c *IngestConfig) check() error {
 		return errors.New("no endpoint")
 	case c.AccessKeyID == "" || c.SecretAccessKey == "":
 		return errors.New("no credentials")
-	case c.Clients < 1 || c.Clients > 4096:
-		return errors.New("clients must be 1 to 4096")
-	case c.Batch < 1:
-		return errors.New("batch must be at least 1")
-	case c.Total < 0:
-		return errors.New("total must not be negative")
-	case c.Total == 0 && c.Duration <= 0:
-		return errors.New("give a duration or a total")
-	case c.Gen.RecordBytes < 0 || c.Gen.RecordBytes > 256<<10:
-		return errors.New("record bytes must be 0 to 262144 (CloudTrail's 256 KB event limit)")
-	case c.Gen.Spread < 0:
-		return errors.New("spread must not be negative")
 	}
-	return nil
+	return checkLoad(c.Clients, c.Batch, c.Total, c.Duration, c.Gen)
 }
 
 // newHTTPClient makes a client that keeps a connection per concurrent caller.
@@ -195,9 +178,6 @@ type ingestAnswer struct {
 	} `json:"failed"`
 }
 
-// abandonAfter is how many failed requests, with none successful, end a run.
-const abandonAfter = 10
-
 // RunIngest drives POST /v1/events of a running server as c says. Canceling
 // ctx stops new batches; batches in flight are still awaited and counted.
 // The error is for a run that could not start; failures during the run are
@@ -226,175 +206,131 @@ func RunIngest(ctx context.Context, c IngestConfig) (*IngestReport, error) {
 		rep.Params.Duration = jsonDuration(c.Duration)
 	}
 
-	prepStart := time.Now()
-	templates := prepare(&c)
-	rep.PrepareTime = jsonDuration(time.Since(prepStart))
-	rep.Templates = len(templates)
-	var bytesBuilt int
-	for _, t := range templates {
-		rep.RecordsBuilt += t.Len()
-		bytesBuilt += t.Size(t.Len()) - len(`{"Records":[]}`) - (t.Len() - 1)
-	}
-	rep.MeanRecordSize = bytesBuilt / max(rep.RecordsBuilt, 1)
+	p := prepareTemplates(c.Clients, c.Batch, c.Total, c.Gen)
+	rep.Templates, rep.RecordsBuilt, rep.MeanRecordSize, rep.PrepareTime = len(p.templates), p.recordsBuilt, p.meanRecordSize, jsonDuration(p.prepareTime)
+	templates := p.templates
 
-	var (
-		claimed, sent, acked, refused, lostEvents, batches, batchesOK, bytesSent atomic.Int64
-		errs                                                                     errorTally
-		mu                                                                       sync.Mutex
-		samples                                                                  = make([]time.Duration, 0, 1024)
-	)
+	var errs errorTally
 	run := rand.Uint64()
-	cpu := startCPU()
-	start := time.Now()
-	rep.Env = currentEnv(start)
-	deadline := start.Add(c.Duration)
-	// A run whose first requests all fail stops: its numbers would mean
-	// nothing, and it would only hammer the server with bad requests.
-	var giveUp atomic.Bool
-	failedRequest := func() {
-		if lostEvents.Load() >= int64(abandonAfter*c.Batch) && batchesOK.Load() == 0 {
-			giveUp.Store(true)
+	res := load[ingestSample]{
+		Workers: c.Clients, Batch: c.Batch, Total: c.Total, Duration: c.Duration,
+		Worker: func(client int) func(int64, int) (ingestSample, outcome) {
+			return newIngestClient(&c, url, hc, templates, run, client, &errs).send
+		},
+		Progress: c.Progress, ProgressEvery: c.ProgressEvery, ProgressWhat: "events acknowledged",
+		Count:  func(s ingestSample) int64 { return int64(s.accepted) },
+		Errors: &errs,
+	}.run(ctx)
+	rep.Env, rep.Phase = res.Env, res.Phase
+	for _, s := range append(res.OK, res.Failed...) {
+		if s.sent {
+			rep.Batches++
+			rep.EventsSent += int64(s.events)
+			rep.BytesSent += int64(s.bytes)
 		}
 	}
-	// claim reserves the next batch's size, or 0 when the run is over.
-	claim := func() int {
-		if ctx.Err() != nil || giveUp.Load() {
-			return 0
-		}
-		if c.Total > 0 {
-			end := claimed.Add(int64(c.Batch))
-			n := min(int64(c.Batch), c.Total-(end-int64(c.Batch)))
-			return int(max(n, 0))
-		}
-		if !time.Now().Before(deadline) {
-			return 0
-		}
-		return c.Batch
+	rep.BatchesOK = int64(len(res.OK))
+	rep.EventsAcknowledged = sum(res.OK, func(s ingestSample) int64 { return int64(s.accepted) })
+	rep.EventsRefused = sum(res.OK, func(s ingestSample) int64 { return int64(s.refused) })
+	rep.EventsInFailedReqs = sum(res.Failed, func(s ingestSample) int64 { return int64(s.events) })
+	if res.GaveUp {
+		rep.Aborted = fmt.Sprintf("stopped after %d failed requests, with none answered 200", rep.Batches)
 	}
-
-	stopProgress := make(chan struct{})
-	var progressDone sync.WaitGroup
-	if c.Progress != nil && c.ProgressEvery > 0 {
-		progressDone.Go(func() {
-			tick := time.NewTicker(c.ProgressEvery)
-			defer tick.Stop()
-			last, lastAt := int64(0), start
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case now := <-tick.C:
-					a := acked.Load()
-					fmt.Fprintf(c.Progress, "[%6.1fs] %s events acknowledged (%s/s over the last %.0fs), %d errors\n",
-						now.Sub(start).Seconds(), group(a), groupf(rate(a-last, now.Sub(lastAt))), now.Sub(lastAt).Seconds(), errs.total)
-					last, lastAt = a, now
-				}
-			}
-		})
-	}
-
-	var wg sync.WaitGroup
-	for client := range c.Clients {
-		wg.Go(func() {
-			ids := NewIDs(run, client)
-			r := rand.New(rand.NewPCG(run, uint64(client)))
-			signer := v4.NewSigner()
-			creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
-			var buf []byte
-			var local []time.Duration
-			for k := 0; ; k++ {
-				n := claim()
-				if n == 0 {
-					break
-				}
-				t := templates[(client+k*c.Clients)%len(templates)]
-				buf = t.Fill(buf, n, ids, time.Now(), r.Int64())
-				sum := sha256.Sum256(buf)
-				// A fresh context: a canceled run still hears the answers
-				// to the batches it sent.
-				req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(buf))
-				if err != nil {
-					errs.add("request: "+err.Error(), 1)
-					lostEvents.Add(int64(n))
-					break
-				}
-				req.Header.Set("Content-Type", "application/json")
-				if err := signer.SignHTTP(req.Context(), creds, req, hex.EncodeToString(sum[:]), SigningService, SigningRegion, time.Now()); err != nil {
-					errs.add("sign: "+err.Error(), 1)
-					lostEvents.Add(int64(n))
-					break
-				}
-				batches.Add(1)
-				sent.Add(int64(n))
-				bytesSent.Add(int64(len(buf)))
-				t0 := time.Now()
-				resp, err := hc.Do(req)
-				if err != nil {
-					errs.add("HTTP request failed: "+trimURLError(err), 1)
-					lostEvents.Add(int64(n))
-					failedRequest()
-					time.Sleep(100 * time.Millisecond) // no hot loop against a server that is down
-					continue
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				lat := time.Since(t0)
-				if err != nil {
-					errs.add("reading answer: "+err.Error(), 1)
-					lostEvents.Add(int64(n))
-					failedRequest()
-					continue
-				}
-				if resp.StatusCode != http.StatusOK {
-					errs.add(fmt.Sprintf("HTTP %d %s", resp.StatusCode, apiErrorText(body)), 1)
-					lostEvents.Add(int64(n))
-					failedRequest()
-					continue
-				}
-				var ans ingestAnswer
-				if err := json.Unmarshal(body, &ans); err != nil || ans.Accepted == nil {
-					errs.add(fmt.Sprintf("HTTP 200 with an answer that is not {\"accepted\":…}: %.200s", body), 1)
-					lostEvents.Add(int64(n))
-					failedRequest()
-					continue
-				}
-				batchesOK.Add(1)
-				local = append(local, lat)
-				acked.Add(int64(*ans.Accepted))
-				refused.Add(int64(len(ans.Failed)))
-				for _, f := range ans.Failed {
-					errs.add("record refused: "+f.ErrorCode+": "+f.ErrorMessage, 1)
-				}
-				if *ans.Accepted+len(ans.Failed) != n {
-					errs.add(fmt.Sprintf("answer counts %d accepted + %d failed for a batch of %d", *ans.Accepted, len(ans.Failed), n), 1)
-				}
-			}
-			mu.Lock()
-			samples = append(samples, local...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	rep.Elapsed = time.Since(start)
-	rep.ClientCPU = cpu.stop(rep.Elapsed)
-	close(stopProgress)
-	progressDone.Wait()
-
-	rep.ElapsedSec = seconds(rep.Elapsed)
-	rep.Interrupted = ctx.Err() != nil
-	if giveUp.Load() {
-		rep.Aborted = fmt.Sprintf("stopped after %d failed requests, with none answered 200", batches.Load())
-	}
-	rep.Batches, rep.BatchesOK = batches.Load(), batchesOK.Load()
-	rep.EventsSent, rep.EventsAcknowledged = sent.Load(), acked.Load()
-	rep.EventsRefused, rep.EventsInFailedReqs = refused.Load(), lostEvents.Load()
-	rep.BytesSent = bytesSent.Load()
 	rep.EventsPerSec = rate(rep.EventsAcknowledged, rep.Elapsed)
 	rep.BatchesPerSec = rate(rep.BatchesOK, rep.Elapsed)
 	rep.MiBPerSec = rate(rep.BytesSent, rep.Elapsed) / (1 << 20)
-	rep.Latency = Summarize(samples)
+	rep.Latency = latencies(res.OK, func(s ingestSample) time.Duration { return s.lat })
 	rep.Errors = errs.list()
 	return rep, nil
+}
+
+// ingestSample is what one batch of an ingest run did.
+type ingestSample struct {
+	// sent says the request went out; events and bytes are its records
+	// and body.
+	sent          bool
+	events, bytes int
+	// Of an HTTP 200 answer: its latency, and the records it counts
+	// accepted and failed.
+	lat               time.Duration
+	accepted, refused int
+}
+
+// ingestClient is one concurrent client of an ingest run.
+type ingestClient struct {
+	c         *IngestConfig
+	url       string
+	hc        *http.Client
+	templates []*Template
+	client, k int
+	ids       *IDs
+	r         *rand.Rand
+	signer    *v4.Signer
+	creds     aws.Credentials
+	buf       []byte
+	errs      *errorTally
+}
+
+func newIngestClient(c *IngestConfig, url string, hc *http.Client, templates []*Template, run uint64, client int, errs *errorTally) *ingestClient {
+	return &ingestClient{
+		c: c, url: url, hc: hc, templates: templates, client: client,
+		ids: NewIDs(run, client), r: rand.New(rand.NewPCG(run, uint64(client))), signer: v4.NewSigner(),
+		creds: aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}, errs: errs,
+	}
+}
+
+// send fills the client's next template with n fresh records, signs it,
+// posts it and checks the answer. Requests are not retried.
+func (ic *ingestClient) send(_ int64, n int) (ingestSample, outcome) {
+	s := ingestSample{events: n}
+	t := ic.templates[(ic.client+ic.k*ic.c.Clients)%len(ic.templates)]
+	ic.k++
+	ic.buf = t.Fill(ic.buf, n, ic.ids, time.Now(), ic.r.Int64())
+	sum := sha256.Sum256(ic.buf)
+	// A fresh context: a canceled run still hears the answers to the
+	// batches it sent.
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, ic.url, bytes.NewReader(ic.buf))
+	if err != nil {
+		ic.errs.add("request: "+err.Error(), 1)
+		return s, unitFailed | unitQuit
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := ic.signer.SignHTTP(req.Context(), ic.creds, req, hex.EncodeToString(sum[:]), SigningService, SigningRegion, time.Now()); err != nil {
+		ic.errs.add("sign: "+err.Error(), 1)
+		return s, unitFailed | unitQuit
+	}
+	s.sent, s.bytes = true, len(ic.buf)
+	t0 := time.Now()
+	resp, err := ic.hc.Do(req)
+	if err != nil {
+		ic.errs.add("HTTP request failed: "+trimURLError(err), 1)
+		time.Sleep(100 * time.Millisecond) // no hot loop against a server that is down
+		return s, unitFailed
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	s.lat = time.Since(t0)
+	if err != nil {
+		ic.errs.add("reading answer: "+err.Error(), 1)
+		return s, unitFailed
+	}
+	if resp.StatusCode != http.StatusOK {
+		ic.errs.add(fmt.Sprintf("HTTP %d %s", resp.StatusCode, apiErrorText(body)), 1)
+		return s, unitFailed
+	}
+	var ans ingestAnswer
+	if err := json.Unmarshal(body, &ans); err != nil || ans.Accepted == nil {
+		ic.errs.add(fmt.Sprintf("HTTP 200 with an answer that is not {\"accepted\":…}: %.200s", body), 1)
+		return s, unitFailed
+	}
+	s.accepted, s.refused = *ans.Accepted, len(ans.Failed)
+	for _, f := range ans.Failed {
+		ic.errs.add("record refused: "+f.ErrorCode+": "+f.ErrorMessage, 1)
+	}
+	if *ans.Accepted+len(ans.Failed) != n {
+		ic.errs.add(fmt.Sprintf("answer counts %d accepted + %d failed for a batch of %d", *ans.Accepted, len(ans.Failed), n), 1)
+	}
+	return s, unitOK
 }
 
 // apiErrorText is the code and message of an AWS JSON error body.
@@ -427,7 +363,7 @@ func trimURLError(err error) string {
 // WriteText prints the report for people.
 func (r *IngestReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench ingest\n")
+	fmt.Fprintf(w, "cairn-bench ingest\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s\n", p.Endpoint)
 	mode := "duration " + time.Duration(p.Duration).String()

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,14 +73,10 @@ type LookupReport struct {
 	DiscoveryTime   jsonDuration `json:"discovery_time"`
 	Skipped         []string     `json:"skipped_queries,omitempty"`
 	// The timed phase.
-	Elapsed       time.Duration `json:"-"`
-	ElapsedSec    float64       `json:"elapsed_seconds"`
-	Interrupted   bool          `json:"interrupted,omitempty"`
-	Aborted       string        `json:"aborted,omitempty"`
-	ClientCPU     *ClientCPU    `json:"client_cpu,omitempty"`
-	Requests      int           `json:"requests"`
-	Failed        int           `json:"failed"`
-	LookupsPerSec float64       `json:"lookups_per_second"`
+	Phase
+	Requests      int     `json:"requests"`
+	Failed        int     `json:"failed"`
+	LookupsPerSec float64 `json:"lookups_per_second"`
 	// Latency of successful calls as the aws-sdk-go-v2 client sees them
 	// (signing, round trip, decoding).
 	Latency Latency      `json:"latency"`
@@ -200,7 +194,7 @@ func discover(ctx context.Context, c *cloudtrail.Client, rep *LookupReport) (*di
 	}
 	if len(d.ids) == 0 {
 		return nil, errors.New("found no events of the synthetic services in this region of the caller's account; " +
-			"load some first with \"cairn bench ingest\" (its --regions must include this region)")
+			"load some first with \"cairn-bench ingest\" (its --regions must include this region)")
 	}
 	return d, nil
 }
@@ -325,96 +319,82 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 	rep.DiscoveryTime = jsonDuration(time.Since(discStart))
 	qs := mix(d, rep)
 
-	type sample struct {
-		lat    time.Duration
-		events int
-		err    bool
-	}
-	results := make([][]sample, len(qs))
-	var (
-		mu        sync.Mutex
-		errs      errorTally
-		next      atomic.Int64
-		wg        sync.WaitGroup
-		succeeded atomic.Int64
-		failed    atomic.Int64
-		giveUp    atomic.Bool
-	)
 	callers := make([]lookupCaller, c.Concurrency)
 	for w := range callers {
 		callers[w] = newCaller()
 	}
-	cpu := startCPU()
-	start := time.Now()
-	rep.Env = currentEnv(start)
-	for w := range c.Concurrency {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(w)))
-			lookup := callers[w]
-			local := make([][]sample, len(qs))
-			for ctx.Err() == nil && !giveUp.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= c.Requests {
-					break
-				}
-				k := i % len(qs)
+	var errs errorTally
+	seed := rand.Uint64()
+	res := load[callSample]{
+		Workers: c.Concurrency, Total: int64(c.Requests),
+		Worker: func(w int) func(int64, int) (callSample, outcome) {
+			r, lookup := rand.New(rand.NewPCG(seed, uint64(w))), callers[w]
+			return func(i int64, _ int) (callSample, outcome) {
+				k := int(i % int64(len(qs)))
 				in := qs[k].input(r)
 				t0 := time.Now()
 				n, err := lookup(context.Background(), in)
-				lat := time.Since(t0)
+				s := callSample{query: k, lat: time.Since(t0), results: n}
 				if err != nil {
-					local[k] = append(local[k], sample{lat: lat, err: true})
 					errs.add(qs[k].name+": "+lookupErrorText(err), 1)
-					if failed.Add(1) >= abandonAfter && succeeded.Load() == 0 {
-						giveUp.Store(true)
-					}
-					continue
+					return s, unitFailed
 				}
-				succeeded.Add(1)
-				local[k] = append(local[k], sample{lat: lat, events: n})
+				return s, unitOK
 			}
-			mu.Lock()
-			for k := range local {
-				results[k] = append(results[k], local[k]...)
-			}
-			mu.Unlock()
-		})
+		},
+	}.run(ctx)
+	rep.Env, rep.Phase = res.Env, res.Phase
+	if res.GaveUp {
+		rep.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", len(res.Failed))
 	}
-	wg.Wait()
-	rep.Elapsed = time.Since(start)
-	rep.ClientCPU = cpu.stop(rep.Elapsed)
-	rep.ElapsedSec = seconds(rep.Elapsed)
-	rep.Interrupted = ctx.Err() != nil
-	if giveUp.Load() {
-		rep.Aborted = fmt.Sprintf("stopped after %d failed calls, with none successful", failed.Load())
-	}
-
-	var all []time.Duration
+	names := make([]string, len(qs))
 	for k, q := range qs {
-		st := QueryStats{Query: q.name}
-		var lats []time.Duration
-		for _, s := range results[k] {
-			st.Requests++
-			if s.err {
-				st.Errors++
-				continue
-			}
-			lats = append(lats, s.lat)
-			st.Events += int64(s.events)
-			if s.events == 0 {
-				st.Empty++
-			}
-		}
-		all = append(all, lats...)
-		st.Latency = Summarize(lats)
-		rep.Queries = append(rep.Queries, st)
-		rep.Requests += st.Requests
-		rep.Failed += st.Errors
+		names[k] = q.name
 	}
-	rep.Latency = Summarize(all)
+	rep.Queries, rep.Latency, rep.Requests, rep.Failed = summarizeMix(names, res.OK, res.Failed)
 	rep.LookupsPerSec = rate(int64(rep.Requests-rep.Failed), rep.Elapsed)
 	rep.Errors = errs.list()
 	return rep, nil
+}
+
+// callSample is one call of a mix of queries: which query of the mix, its
+// latency, and how many results (events, rows) it returned.
+type callSample struct {
+	query   int
+	lat     time.Duration
+	results int
+}
+
+// summarizeMix gives the statistics of each query of a mix (named by
+// names) from the calls that succeeded and failed, and the latency of all
+// successful calls, the calls in all and those that failed.
+func summarizeMix(names []string, ok, failed []callSample) (queries []QueryStats, all Latency, requests, fails int) {
+	stats := make([]QueryStats, len(names))
+	lats := make([][]time.Duration, len(names))
+	for k, name := range names {
+		stats[k].Query = name
+	}
+	for _, s := range failed {
+		stats[s.query].Requests++
+		stats[s.query].Errors++
+	}
+	var every []time.Duration
+	for _, s := range ok {
+		st := &stats[s.query]
+		st.Requests++
+		st.Events += int64(s.results)
+		if s.results == 0 {
+			st.Empty++
+		}
+		lats[s.query] = append(lats[s.query], s.lat)
+		every = append(every, s.lat)
+	}
+	for k := range stats {
+		stats[k].Latency = Summarize(lats[k])
+		requests += stats[k].Requests
+		fails += stats[k].Errors
+	}
+	return stats, Summarize(every), requests, fails
 }
 
 // lookupErrorText is an SDK error's API code and message, or the error.
@@ -429,7 +409,7 @@ func lookupErrorText(err error) string {
 // WriteText prints the report for people.
 func (r *LookupReport) WriteText(w io.Writer) {
 	p := r.Params
-	fmt.Fprintf(w, "cairn bench lookup\n")
+	fmt.Fprintf(w, "cairn-bench lookup\n")
 	r.Env.writeText(w)
 	fmt.Fprintf(w, "  endpoint    %s, region %s\n", p.Endpoint, p.Region)
 	via := "aws-sdk-go-v2"

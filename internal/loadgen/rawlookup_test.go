@@ -97,14 +97,6 @@ func answerHandler(status int, answer []byte) http.Handler {
 	})
 }
 
-// answerServer serves answer in this process; it is closed when the test
-// ends.
-func answerServer(tb testing.TB, status int, answer []byte) *httptest.Server {
-	srv := httptest.NewServer(answerHandler(status, answer))
-	tb.Cleanup(srv.Close)
-	return srv
-}
-
 const (
 	testKey    = "AKIAALICEADMIN000001"
 	testSecret = "alice-secret-key-0001"

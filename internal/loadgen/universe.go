@@ -1,7 +1,7 @@
 // Package loadgen drives a running Cairn server with synthetic load through
 // its real interfaces (signed POST /v1/events batches, and LookupEvents
 // through aws-sdk-go-v2) and reports throughput and exact latency
-// percentiles. It is the engine of "cairn bench".
+// percentiles. It is the engine of "cairn-bench".
 //
 // The synthetic data comes from a fixed universe (the same on every run and
 // machine): a few dozen IAM users with their access keys, about ten AWS

@@ -24,7 +24,7 @@ type Metrics struct {
 }
 
 // New registers Cairn's collectors, reading the store's size at each scrape.
-func New(st store.Store) *Metrics {
+func New(st store.Sizer) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{

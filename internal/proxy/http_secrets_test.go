@@ -32,11 +32,16 @@ http:
 // secretNames are the names of issue 14 in the spellings clients use.
 var secretNames = []string{"api-key", "api_key", "apiKey", "ApiKey", "APIKEY", "x-api-key", "private-key", "privateKey",
 	"passwd", "pwd", "auth", "session", "sig", "access_key", "accessKey", "AWS_ACCESS_KEY", "password", "client_secret",
-	"refresh_token"}
+	"refresh_token",
+	// review finding 8
+	"session_id", "sessionid", "SessionId", "JSESSIONID", "PHPSESSID", "sid", "jwt", "bearer", "otp", "passcode",
+	"mfa_code", "auth_code", "pin", "privKey", "signing_key", "encryption_key", "hmac_key", "master_key",
+	"service_account_key", "credentials_json", "connection_string", "dsn"}
 
 // keptNames share a word with a secret's name but are settings or
 // identifiers.
-var keptNames = []string{"RoleSessionName", "sessionTimeout", "authType", "signatureVersion", "AccessKeyId", "session_id", "design"}
+var keptNames = []string{"RoleSessionName", "sessionTimeout", "authType", "signatureVersion", "AccessKeyId", "design",
+	"GameSessionId", "ErrorCode", "Key", "code", "key"}
 
 func secretValue(name string) string {
 	return "s3cr3t-" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(name))

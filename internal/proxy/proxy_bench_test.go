@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/spool"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // benchRig is an upstream, a recording proxy in front of it, one that
@@ -147,10 +148,9 @@ func (r *benchRig) call(b *testing.B, base string) time.Duration {
 // drained waits until every call so far is spooled and sent, so that one
 // benchmark's background work does not run into the next one's timing.
 func (r *benchRig) drained(b *testing.B, calls int64) {
-	deadline := time.Now().Add(30 * time.Second)
-	for (r.delivered.Load() < calls || r.sp.Stats().Pending > 0) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.PollEvery(30*time.Second, 5*time.Millisecond, func() (bool, string) {
+		return r.delivered.Load() >= calls && r.sp.Stats().Pending == 0, ""
+	})
 	if got := r.delivered.Load(); got < calls {
 		b.Errorf("%d of %d events reached the ingest stub", got, calls)
 	}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/sigv4"
 	"github.com/cairn-audit/cairn/internal/spool"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // Credentials the tests sign with.
@@ -83,13 +84,10 @@ func (m *memRecorder) count() int {
 // test after 10 s.
 func (m *memRecorder) wait(t testing.TB, n int) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for m.count() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s the recorder holds %d events, want %d", m.count(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitForEvery(t, 10*time.Second, 5*time.Millisecond, func() (bool, string) {
+		have := m.count()
+		return have >= n, fmt.Sprintf("the recorder holds %d events, want %d", have, n)
+	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]map[string]any, n)
@@ -568,10 +566,9 @@ func TestProxyRecordingNeverBlocksTheCall(t *testing.T) {
 				t.Fatalf("call %d: HTTP %d with a failing recorder", i, code)
 			}
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(logs.String(), "disk on fire") && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		testutil.PollEvery(10*time.Second, 10*time.Millisecond, func() (bool, string) {
+			return strings.Contains(logs.String(), "disk on fire"), ""
+		})
 		if !strings.Contains(logs.String(), "event not spooled") || !strings.Contains(logs.String(), "disk on fire") {
 			t.Errorf("a failed Append is not logged:\n%s", logs)
 		}
@@ -607,10 +604,7 @@ func TestProxySpoolFullKeepsServing(t *testing.T) {
 			t.Fatalf("call %d with a full spool: HTTP %d", i, resp.StatusCode)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !sp.Stats().Full && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.PollEvery(10*time.Second, 10*time.Millisecond, func() (bool, string) { return sp.Stats().Full, "" })
 	st := sp.Stats()
 	if !st.Full || st.PendingBytes > 4<<10 {
 		t.Errorf("spool stats %+v: want full, at most 4 KiB pending", st)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/sigv4"
 	"github.com/cairn-audit/cairn/internal/spool"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // ingestStub is a Cairn server's POST /v1/events: down (503) or up, when
@@ -113,10 +114,7 @@ func TestProxySenderOutageAndRestart(t *testing.T) {
 		}
 	}
 	stop := run(sp)
-	deadline := time.Now().Add(10 * time.Second)
-	for stub.attempts.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.PollEvery(10*time.Second, 10*time.Millisecond, func() (bool, string) { return stub.attempts.Load() >= 2, "" })
 	stop()
 	if n := stub.attempts.Load(); n < 2 {
 		t.Fatalf("the sender tried %d times in 10s against a down server", n)
@@ -146,10 +144,7 @@ func TestProxySenderOutageAndRestart(t *testing.T) {
 	stub.up.Store(true)
 	stop = run(sp)
 	defer stop()
-	deadline = time.Now().Add(15 * time.Second)
-	for sp.Stats().Pending > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.PollEvery(15*time.Second, 20*time.Millisecond, func() (bool, string) { return sp.Stats().Pending == 0, "" })
 	if p := sp.Stats().Pending; p != 0 {
 		t.Fatalf("15s after the server came back %d events are still spooled:\n%s", p, logs)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/testutil"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -62,13 +63,6 @@ type limitsEnv struct {
 // newLimitsEnv serves a real Server on a real SQLite store with o's limits.
 func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	t.Helper()
-	return newLimitsEnvWith(t, o, nil)
-}
-
-// newLimitsEnvWith is newLimitsEnv with setup run on the Server before it
-// serves.
-func newLimitsEnvWith(t *testing.T, o Options, setup func(*Server)) *limitsEnv {
-	t.Helper()
 	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -81,14 +75,10 @@ func newLimitsEnvWith(t *testing.T, o Options, setup func(*Server)) *limitsEnv {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	dir := auth.NewDirectory(cfg)
-	ing.SetIdentify(dir.Identity)
 	clock := &fakeClock{t: time.Now()}
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
 	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
 	srv := New(o)
-	if setup != nil {
-		setup(srv)
-	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
@@ -372,11 +362,5 @@ func (e *limitsEnv) declaredRequest(t *testing.T, path string, body io.Reader, p
 // waitFor polls cond until it holds, failing the test after 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) { return cond(), "waiting for " + what })
 }

@@ -344,12 +344,15 @@ var formConsole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 	io.WriteString(w, "ok")
 })
 
+// mountForms mounts formConsole as the console (Options.Console).
+func mountForms(InvokeFunc) http.Handler { return formConsole }
+
 var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
 // TestConsoleFormsBounded: console requests with a body count against the
 // bounds of requests not yet authenticated.
 func TestConsoleFormsBounded(t *testing.T) {
-	e := newLimitsEnvWith(t, Options{UnauthenticatedRequestsPerAddress: 1}, func(s *Server) { s.SetConsole(formConsole) })
+	e := newLimitsEnv(t, Options{UnauthenticatedRequestsPerAddress: 1, Console: mountForms})
 	rawRequest(t, e.http.URL, "127.0.0.2", "/console/login", 100, formHeader, []byte("a="))
 	waitFor(t, "the first form to be counted", func() bool {
 		_, n, _ := e.srv.preAuth.inUse("127.0.0.2")
@@ -367,7 +370,7 @@ func TestConsoleFormsBounded(t *testing.T) {
 // TestBodyDeadlineLiftedAfterRead: a body read in time does not end its
 // request's context when the body deadline passes while it is served.
 func TestBodyDeadlineLiftedAfterRead(t *testing.T) {
-	e := newLimitsEnvWith(t, Options{BodyReadTimeout: 50 * time.Millisecond}, func(s *Server) { s.SetConsole(formConsole) })
+	e := newLimitsEnv(t, Options{BodyReadTimeout: 50 * time.Millisecond, Console: mountForms})
 	c := rawRequest(t, e.http.URL, "127.0.0.1", "/console/login", 6, formHeader, []byte("wait=1"))
 	if resp, b := readAnswer(t, c); resp.StatusCode != http.StatusOK {
 		t.Fatalf("console form served beyond the body deadline: HTTP %d %s", resp.StatusCode, b)

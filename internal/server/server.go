@@ -77,7 +77,16 @@ type Options struct {
 	// Coverage tells cairn verify which digest chains a trail has (see
 	// serveTrailCoverage).
 	Coverage Coverage
+	// Console, when set, makes the web console New mounts at /console/.
+	// It is handed the server's Invoke, through which the console runs
+	// every CloudTrail operation (the console and the server each need
+	// the other, so the server makes it).
+	Console func(invoke InvokeFunc) http.Handler
 }
+
+// InvokeFunc is the type of Server.Invoke: one CloudTrail API operation for
+// a principal already authenticated.
+type InvokeFunc = func(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error)
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
 const maxAPIBytes = 1 << 20
@@ -104,10 +113,9 @@ type Server struct {
 	proven *proven
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
+	// proofs checks the signature proofs cairn proxy sends with records.
+	proofs *proofChecker
 }
-
-// SetConsole mounts the web console at /console/ (call before Handler).
-func (s *Server) SetConsole(h http.Handler) { s.console = h }
 
 // operation is one implemented CloudTrail API operation.
 type operation struct {
@@ -171,12 +179,16 @@ func New(o Options) *Server {
 		inflight: newInflight(o.MaxInflightPerKey, o.MaxInflightPerAddress),
 		proven:   newProven(),
 		verifier: sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
+		proofs:   newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
 	s.ops[coverageOp] = operation{readOnly: true, handle: s.trailCoverage}
 	if o.Keys != nil {
 		s.ops["ListPublicKeys"] = operation{readOnly: true, handle: s.listPublicKeys}
+	}
+	if o.Console != nil {
+		s.console = o.Console(s.Invoke)
 	}
 	return s
 }

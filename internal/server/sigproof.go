@@ -2,9 +2,14 @@ package server
 
 import (
 	"bytes"
+	"container/heap"
+	"encoding/hex"
 	"encoding/json"
+	"sync"
+	"time"
 
 	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/proxy/awsop"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
@@ -13,45 +18,106 @@ import (
 // here: it is never part of a stored record.
 const signatureProofField = "cairnSignatureProof"
 
-var signatureProofMarker = []byte(`"` + signatureProofField + `"`)
+// signatureVerifiedField is the member of additionalEventData that says
+// whether the server checked the caller's signature. It is the server's
+// alone: a producer's value is never kept.
+const signatureVerifiedField = "SignatureVerified"
 
-// verifySignatures settles the identity of every record that carries a
-// signature proof, in place. The proxy cannot know the secret behind an
-// access key, so it records the caller as {"type":"Unknown","accessKeyId":…}
-// with the proof; here, where the secrets are known, the proof is checked:
+var (
+	signatureProofMarker    = []byte(`"` + signatureProofField + `"`)
+	signatureVerifiedMarker = []byte(`"` + signatureVerifiedField + `"`)
+)
+
+// Limits on what a proof can vouch for (see proofChecker).
+const (
+	// proofRecordAge is how long before its arrival a record's eventTime
+	// may be for its proof to count: a proxy's spool may hold records
+	// through an outage of hours.
+	proofRecordAge = 24 * time.Hour
+	// proofRecordAhead is how far after its arrival a record's eventTime
+	// may be (clock skew).
+	proofRecordAhead = sigv4.MaxSkew
+	// maxSeenProofs bounds the replay cache (about 200 bytes a
+	// signature, some 50 MB when full).
+	maxSeenProofs = 1 << 18
+)
+
+// proofChecker settles the identity of records that carry a signature
+// proof. A proof names a key's owner only when all of these hold:
+//
+//   - the HMAC of its string to sign with the key's secret is the
+//     signature recorded (sigv4.Proof.Check), and the proof's key is the
+//     record's userIdentity.accessKeyId;
+//   - it was made for the record's call: its scope's service is the
+//     record's eventSource (s3.amazonaws.com for SigV2), its region the
+//     record's awsRegion (not checked for global services — IAM,
+//     CloudFront, Organizations, Route 53, STS — which the proxy records in
+//     its --global-region);
+//   - the record's eventTime is when the signature was valid: within 15
+//     minutes of its signed date, or, for a presigned URL, from 15 minutes
+//     before it was signed until it expired (sigv4.Proof.Scope);
+//   - the record's eventTime is at most proofRecordAge before the server
+//     receives it and at most 15 minutes after;
+//   - no record with another eventID was verified with the same signature
+//     (a replay). A record sent again whole (same eventID) is verified
+//     again. The replay cache is this node's memory: it holds each
+//     signature until no record could use it any more (the end of its
+//     validity plus proofRecordAge), at most maxSeenProofs of them; when
+//     full it forgets those whose validity ended first, and from then on
+//     refuses every signature whose validity ended no later.
+type proofChecker struct {
+	dir  *auth.Directory
+	now  func() time.Time
+	seen *seenProofs
+}
+
+// newProofChecker checks proofs against dir's keys at the times now says.
+func newProofChecker(dir *auth.Directory, now func() time.Time) *proofChecker {
+	if now == nil {
+		now = time.Now
+	}
+	return &proofChecker{dir: dir, now: now, seen: newSeenProofs(maxSeenProofs)}
+}
+
+// verifySignatures settles, in place, the identity of every record that
+// carries a signature proof, and removes additionalEventData's
+// SignatureVerified from every record that carries none. The proxy cannot
+// know the secret behind an access key, so it records the caller as
+// {"type":"Unknown","accessKeyId":…} with the proof; here, where the
+// secrets are known, the proof is checked (see proofChecker):
 //
 //   - verified: userIdentity becomes the key's IAM user, recipientAccountId
 //     its account, additionalEventData.SignatureVerified true;
-//   - not verified (a wrong or expired signature, an unknown key, a body
-//     the proxy did not see whole, a proof that does not match the
-//     record's key): userIdentity is {"type":"Unknown","accessKeyId":…}
+//   - not verified: userIdentity is {"type":"Unknown","accessKeyId":…}
 //     whatever the record said, additionalEventData.SignatureVerified
 //     false. Nobody is named on the strength of an unchecked signature.
 //
-// A record without a proof is left as its producer wrote it; an "Unknown"
-// identity is no longer completed from its access key alone.
-func verifySignatures(dir *auth.Directory, records []json.RawMessage) {
+// A record without a proof is otherwise left as its producer wrote it; an
+// "Unknown" identity is not completed from its access key alone.
+func (c *proofChecker) verifySignatures(records []json.RawMessage) {
 	for i, raw := range records {
-		if !bytes.Contains(raw, signatureProofMarker) {
+		hasProof := bytes.Contains(raw, signatureProofMarker)
+		if !hasProof && !bytes.Contains(raw, signatureVerifiedMarker) {
 			continue
 		}
-		if out, ok := settleIdentity(dir, raw); ok {
+		if out, ok := c.settleIdentity(raw); ok {
 			records[i] = out
 		}
 	}
 }
 
-// settleIdentity checks one record's proof; ok is false when the record has
-// none at its top level (or is no JSON object, which ingest then refuses
-// with the reason).
-func settleIdentity(dir *auth.Directory, raw json.RawMessage) (json.RawMessage, bool) {
+// settleIdentity checks one record's proof, or drops the SignatureVerified
+// a record without one claims; ok is false when the record is left as it
+// is (no JSON object, which ingest then refuses with the reason, or
+// nothing to change).
+func (c *proofChecker) settleIdentity(raw json.RawMessage) (json.RawMessage, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil, false
 	}
 	rawProof, ok := m[signatureProofField]
 	if !ok {
-		return nil, false
+		return dropVerifiedClaim(m)
 	}
 	delete(m, signatureProofField)
 	var proof sigv4.Proof
@@ -64,11 +130,12 @@ func settleIdentity(dir *auth.Directory, raw json.RawMessage) (json.RawMessage, 
 	if key == "" {
 		key = claimed.AccessKeyID
 	}
-	verified := proofOK && claimed.AccessKeyID == proof.AccessKeyID && dir != nil && proof.Check(dir)
+	verified := proofOK && claimed.AccessKeyID == proof.AccessKeyID && c.dir != nil && proof.Check(c.dir) &&
+		c.madeFor(proof, m)
 	var identity json.RawMessage
 	var account string
 	if verified {
-		identity, account, verified = dir.Identity(key)
+		identity, account, verified = c.dir.Identity(key)
 	}
 	if verified {
 		m["userIdentity"] = identity
@@ -85,11 +152,149 @@ func settleIdentity(dir *auth.Directory, raw json.RawMessage) (json.RawMessage, 
 	if extra == nil {
 		extra = map[string]json.RawMessage{}
 	}
-	extra["SignatureVerified"], _ = json.Marshal(verified)
+	extra[signatureVerifiedField], _ = json.Marshal(verified)
 	m["additionalEventData"], _ = json.Marshal(extra)
 	out, err := json.Marshal(m)
 	if err != nil {
 		return nil, false
 	}
 	return out, true
+}
+
+// dropVerifiedClaim removes additionalEventData.SignatureVerified from a
+// record without a proof: only the server says a signature was verified.
+func dropVerifiedClaim(m map[string]json.RawMessage) (json.RawMessage, bool) {
+	var extra map[string]json.RawMessage
+	if json.Unmarshal(m["additionalEventData"], &extra) != nil {
+		return nil, false
+	}
+	if _, ok := extra[signatureVerifiedField]; !ok {
+		return nil, false
+	}
+	delete(extra, signatureVerifiedField)
+	m["additionalEventData"], _ = json.Marshal(extra)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+// recordFacts are the members of a record a proof is bound to.
+type recordFacts struct {
+	EventID     string `json:"eventID"`
+	EventTime   string `json:"eventTime"`
+	EventSource string `json:"eventSource"`
+	AWSRegion   string `json:"awsRegion"`
+}
+
+// madeFor reports whether a proof whose signature checks was made for
+// this record's call, at its time, and was not verified for another
+// record before (see proofChecker); it remembers the proof when so.
+func (c *proofChecker) madeFor(p sigv4.Proof, m map[string]json.RawMessage) bool {
+	var f recordFacts
+	for name, dst := range map[string]*string{"eventID": &f.EventID, "eventTime": &f.EventTime,
+		"eventSource": &f.EventSource, "awsRegion": &f.AWSRegion} {
+		if json.Unmarshal(m[name], dst) != nil {
+			return false
+		}
+	}
+	scope, ok := p.Scope()
+	if !ok || f.EventID == "" || f.EventSource != awsop.EventSource(scope.Service) {
+		return false
+	}
+	if scope.Region != "" && scope.Region != f.AWSRegion && !awsop.GlobalService(scope.Service) {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339, f.EventTime)
+	if err != nil || at.Before(scope.From) || at.After(scope.To) {
+		return false
+	}
+	now := c.now()
+	if at.Before(now.Add(-proofRecordAge)) || at.After(now.Add(proofRecordAhead)) {
+		return false
+	}
+	return c.seen.claim(p.SignatureSHA256, f.EventID, scope.To.Add(proofRecordAge), now)
+}
+
+// seenProofs is the replay cache: the eventID each signature (by its
+// SHA-256) was verified for, until the signature could no longer be used.
+type seenProofs struct {
+	mu    sync.Mutex
+	max   int
+	byKey map[[32]byte]*seenProof
+	order seenHeap
+	// floor: signatures usable no later than this were forgotten to keep
+	// within max, so they are refused.
+	floor time.Time
+}
+
+type seenProof struct {
+	key     [32]byte
+	eventID string
+	until   time.Time
+	index   int
+}
+
+func newSeenProofs(max int) *seenProofs {
+	return &seenProofs{max: max, byKey: map[[32]byte]*seenProof{}}
+}
+
+// claim records that the signature whose SHA-256 is sigHash (hex) was
+// verified for eventID and reports true, or reports false when it was
+// verified for another eventID (a replay) or may have been and was
+// forgotten, or sigHash is malformed. until is when the signature stops
+// being usable by any record.
+func (s *seenProofs) claim(sigHash, eventID string, until, now time.Time) bool {
+	var key [32]byte
+	if n, err := hex.Decode(key[:], []byte(sigHash)); err != nil || n != len(key) || len(sigHash) != 2*len(key) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.order) > 0 && s.order[0].until.Before(now) {
+		delete(s.byKey, heap.Pop(&s.order).(*seenProof).key)
+	}
+	if e, ok := s.byKey[key]; ok {
+		return e.eventID == eventID
+	}
+	if !until.After(s.floor) {
+		return false
+	}
+	for len(s.order) >= s.max {
+		old := heap.Pop(&s.order).(*seenProof)
+		delete(s.byKey, old.key)
+		if old.until.After(s.floor) {
+			s.floor = old.until
+		}
+	}
+	if !until.After(s.floor) {
+		return false
+	}
+	e := &seenProof{key: key, eventID: eventID, until: until}
+	heap.Push(&s.order, e)
+	s.byKey[key] = e
+	return true
+}
+
+// seenHeap orders remembered signatures by the end of their use.
+type seenHeap []*seenProof
+
+func (h seenHeap) Len() int           { return len(h) }
+func (h seenHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
+func (h seenHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *seenHeap) Push(x any) {
+	e := x.(*seenProof)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *seenHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
 }

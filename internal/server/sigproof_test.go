@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/google/uuid"
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/config"
@@ -40,7 +41,8 @@ func TestSettleIdentity(t *testing.T) {
 	}
 	record := func(identity string, p any) json.RawMessage {
 		b, _ := json.Marshal(p)
-		return json.RawMessage(`{"eventName":"GetObject","userIdentity":` + identity +
+		return json.RawMessage(`{"eventName":"GetObject","eventID":"` + uuid.NewString() + `","eventSource":"s3.amazonaws.com",` +
+			`"awsRegion":"us-east-1","eventTime":"` + now.UTC().Format(time.RFC3339) + `","userIdentity":` + identity +
 			`,"additionalEventData":{"SignatureVersion":"SigV4","bytesTransferredIn":0},"cairnSignatureProof":` + string(b) + `}`)
 	}
 	unknown := `{"type":"Unknown","accessKeyId":"` + key + `"}`
@@ -53,7 +55,7 @@ func TestSettleIdentity(t *testing.T) {
 		json.RawMessage(`{"eventName":"Plain","requestParameters":{"note":"\"cairnSignatureProof\""}}`),
 	}
 	plain := string(records[5])
-	verifySignatures(dir, records)
+	newProofChecker(dir, func() time.Time { return now }).verifySignatures(records)
 	type out struct {
 		UserIdentity        map[string]any
 		RecipientAccountID  string         `json:"recipientAccountId"`

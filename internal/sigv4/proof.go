@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/proxy/sensitive"
 )
 
 // Proof is what a recorder (cairn proxy) keeps of a signed request it
@@ -38,6 +40,13 @@ type Proof struct {
 	StringToSign string `json:"stringToSign,omitempty"`
 	// SignatureSHA256 is the hex SHA-256 of the signature's bytes.
 	SignatureSHA256 string `json:"signatureSha256,omitempty"`
+	// CanonicalRequest is, for a Signature Version 4 presigned URL only,
+	// the canonical request whose SHA-256 ends StringToSign: it holds the
+	// signed X-Amz-Expires, so that the checker can tell how long the URL
+	// was valid. It is left out when a query parameter or signed header
+	// has a sensitive name (a security token, an SSE-C key, an API's
+	// token…); the URL then counts as valid for 15 minutes only.
+	CanonicalRequest string `json:"canonicalRequest,omitempty"`
 	// Problem says why the signature cannot be checked (then it never
 	// counts as verified): malformed, expired, or the body not seen whole.
 	Problem string `json:"problem,omitempty"`
@@ -239,7 +248,22 @@ func finishV4(p Proof, s Signed, headers map[string][]string, signed []string, r
 	sum := sha256.Sum256([]byte(cr))
 	p.StringToSign = Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
 	p.SignatureSHA256 = signatureSHA256(sig)
+	if p.Method == "QueryString" && !holdsSecret(rawQuery, signed) {
+		p.CanonicalRequest = cr
+	}
 	return p
+}
+
+// holdsSecret reports whether a presigned URL's query parameters or signed
+// headers have a name whose value cairn never keeps (sensitive.Name).
+func holdsSecret(rawQuery string, signedHeaders []string) bool {
+	for _, part := range strings.Split(rawQuery, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err != nil || sensitive.Name(n) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(signedHeaders, sensitive.Name)
 }
 
 // payloadHash is the payload line of the canonical request: the

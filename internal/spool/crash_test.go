@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // The environment of the child process of TestCrashSIGKILL.
@@ -39,6 +41,7 @@ func TestCrashSIGKILL(t *testing.T) {
 		crashChild(dir, os.Getenv(crashRoundEnv))
 		return
 	}
+	testutil.SkipShort(t, "kills writer processes round after round")
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
 		t.Skip("needs SIGKILL and flock")
 	}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // openSpool opens a spool in dir and closes it when the test ends.
@@ -221,10 +223,7 @@ func TestConcurrentAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Everything appended is durable and visible now; let the sender drain.
-	deadline := time.Now().Add(30 * time.Second)
-	for s.Stats().Pending > 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.PollEvery(30*time.Second, time.Millisecond, func() (bool, string) { return s.Stats().Pending == 0, "" })
 	stop()
 	if err := <-senderDone; err != nil {
 		t.Fatal(err)

@@ -129,8 +129,14 @@ type Stats struct {
 // ReadAll is the readTo of a Purge that no consumer holds back.
 const ReadAll = math.MaxInt64
 
-// Store is the durable event log.
-type Store interface {
+// The store is split by what its consumers use, so that each package takes
+// the smallest interface it needs (and a test can hand it a small fake):
+// the event log (Appender, Querier, LogReader, Purger), the trail table
+// (TrailTable), Cairn's own state documents (StateDocs) and the store's size
+// (Sizer). Store embeds them all; each backend implements Store.
+
+// Appender writes events to the log (ingest).
+type Appender interface {
 	// Append writes events and returns once they are durable. Events whose
 	// (Account, ID) is already stored are not written again: one with the
 	// same content is a Duplicate, one with different content a Conflict
@@ -140,14 +146,43 @@ type Store interface {
 	// and another eventTime is written as another event, never dropped.)
 	// Either all events are durable or the call fails.
 	Append(ctx context.Context, events []*event.Event) ([]AppendResult, error)
+}
+
+// Querier answers event history lookups (LookupEvents).
+type Querier interface {
 	// Lookup returns one page of the event history, newest first.
 	Lookup(ctx context.Context, q Query) (Page, error)
+}
+
+// LogReader follows the log in sequence order (trail delivery).
+type LogReader interface {
+	// ReadLog returns up to limit events with Seq > after, in Seq order.
+	// Every event a later ReadLog can return has a higher Seq than those
+	// already returned: a consumer that remembers the last Seq it saw
+	// never skips one.
+	ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+}
+
+// Purger removes expired events (retention).
+type Purger interface {
 	// Purge removes events whose eventTime is before the cutoff and whose
 	// sequence number is at most readTo: the log position every consumer
 	// (trail delivery) has read past. Expired events a consumer has yet to
 	// read stay in the log until it has. ReadAll (every position) removes
 	// every expired event. It returns how many events it purged.
 	Purge(ctx context.Context, before time.Time, readTo int64) (int64, error)
+}
+
+// EventLog is the whole durable event log: append, look up, follow, purge.
+type EventLog interface {
+	Appender
+	Querier
+	LogReader
+	Purger
+}
+
+// TrailTable keeps the trails' configuration (the trail control plane).
+type TrailTable interface {
 	// Trails returns every stored trail.
 	Trails(ctx context.Context) ([]TrailRow, error)
 	// PutTrail creates the row (expectVersion 0; ErrExists if the ARN is
@@ -156,11 +191,12 @@ type Store interface {
 	PutTrail(ctx context.Context, row TrailRow, expectVersion int64) (int64, error)
 	// DeleteTrail removes a trail (ErrNotFound if there is none).
 	DeleteTrail(ctx context.Context, arn string) error
-	// ReadLog returns up to limit events with Seq > after, in Seq order.
-	// Every event a later ReadLog can return has a higher Seq than those
-	// already returned: a consumer that remembers the last Seq it saw
-	// never skips one.
-	ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+}
+
+// StateDocs keeps small versioned documents of Cairn's own state: delivery
+// cursors and status, signing keys, digest chains, bucket claims, console
+// sessions.
+type StateDocs interface {
 	// GetState reads a state document (ErrNotFound if absent).
 	GetState(ctx context.Context, key string) (StateDoc, error)
 	// PutState creates (expectVersion 0; ErrExists if present) or replaces
@@ -171,8 +207,21 @@ type Store interface {
 	ListState(ctx context.Context, prefix string) ([]StateDoc, error)
 	// DeleteState removes a state document; absent is not an error.
 	DeleteState(ctx context.Context, key string) error
+}
+
+// Sizer reports how large the store is (metrics, trail status).
+type Sizer interface {
 	// Stats reports the store's size.
 	Stats(ctx context.Context) (Stats, error)
+}
+
+// Store is the durable event log with the trail table and state documents
+// kept beside it: what a backend provides.
+type Store interface {
+	EventLog
+	TrailTable
+	StateDocs
+	Sizer
 	// Close releases the store; pending appends fail with ErrClosed.
 	Close() error
 }

@@ -33,18 +33,25 @@ type bucketClaim struct {
 	Account string
 }
 
+// ClaimDocs keeps the bucket claims: the part of the store's state
+// documents the ownership rules read and write.
+type ClaimDocs interface {
+	GetState(ctx context.Context, key string) (store.StateDoc, error)
+	PutState(ctx context.Context, key string, doc []byte, expectVersion int64) (int64, error)
+}
+
 // Owners answers who may use a bucket, KMS key or topic. It is safe for
 // concurrent use.
 type Owners struct {
 	cfg   *config.Config
-	store store.Store
+	store ClaimDocs
 
 	mu     sync.Mutex
 	claims map[string]string // bucket → claiming account (claims never change)
 }
 
 // NewOwners makes the ownership rules of cfg, with bucket claims kept in st.
-func NewOwners(cfg *config.Config, st store.Store) *Owners {
+func NewOwners(cfg *config.Config, st ClaimDocs) *Owners {
 	return &Owners{cfg: cfg, store: st, claims: map[string]string{}}
 }
 

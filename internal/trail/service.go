@@ -55,9 +55,18 @@ type Buckets interface {
 	Exists(name string) bool
 }
 
+// Store is what the control plane keeps in the event store: the trail
+// table, the bucket claims, and the log's last sequence number (where a
+// trail starts or stops logging).
+type Store interface {
+	store.TrailTable
+	store.Sizer
+	ClaimDocs
+}
+
 // Service is the trail control plane.
 type Service struct {
-	store   store.Store
+	store   Store
 	buckets Buckets
 	cfg     *config.Config
 	now     func() time.Time
@@ -68,7 +77,7 @@ type Service struct {
 
 // NewService makes the control plane over st with the configuration's
 // keys, topics, log groups and organization, and the buckets that exist.
-func NewService(st store.Store, cfg *config.Config, buckets Buckets) *Service {
+func NewService(st Store, cfg *config.Config, buckets Buckets) *Service {
 	return &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now, owners: NewOwners(cfg, st)}
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // Credentials and region to use with moto (it accepts any).
@@ -43,8 +45,10 @@ const startTimeout = 60 * time.Second
 // (its process group) is killed in t.Cleanup. Each call starts a fresh,
 // empty server. It fails the test if moto_server is not on PATH or does not
 // come up.
+// Under -short it skips t: starting moto is the slow tier.
 func StartMoto(t testing.TB) (endpoint string) {
 	t.Helper()
+	testutil.SkipShort(t, "starts moto_server")
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Fatalf("buckettest: moto_server is not on PATH; the S3 tests need Python moto's server "+

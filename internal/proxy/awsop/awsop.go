@@ -148,6 +148,20 @@ func parseQuery(raw string) url.Values {
 	return v
 }
 
+// EventSource is CloudTrail's eventSource for the calls signed with a
+// SigV4 signing name (a credential scope's service), as Resolve records it.
+func EventSource(signingName string) string {
+	return eventSource(strings.ToLower(strings.TrimSpace(signingName)))
+}
+
+// GlobalService reports whether calls signed for this signing name may be
+// recorded in the global region rather than the scope's region: IAM,
+// CloudFront, Organizations, Route 53, and STS (whose global endpoint is).
+func GlobalService(signingName string) bool {
+	s := strings.ToLower(strings.TrimSpace(signingName))
+	return globalServices[s] || s == "sts"
+}
+
 // eventSource is CloudTrail's eventSource for a signing name.
 func eventSource(service string) string {
 	if s, ok := eventSources[service]; ok {

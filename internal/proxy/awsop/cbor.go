@@ -153,7 +153,9 @@ func (d *cborDecoder) item(depth int) (any, error) {
 	case 4:
 		var l []any
 		for i := uint64(0); indef || i < n; i++ {
-			if !indef && n > uint64(len(d.b)-d.i) {
+			// Each item left takes at least a byte: a count the body
+			// cannot hold fails before it is looped over.
+			if !indef && n-i > uint64(len(d.b)-d.i) {
 				return nil, errCBOR
 			}
 			v, err := d.item(depth + 1)
@@ -172,7 +174,7 @@ func (d *cborDecoder) item(depth int) (any, error) {
 	case 5:
 		m := map[string]any{}
 		for i := uint64(0); indef || i < n; i++ {
-			if !indef && n > uint64(len(d.b)-d.i) {
+			if !indef && n-i > uint64(len(d.b)-d.i) {
 				return nil, errCBOR
 			}
 			k, err := d.item(depth + 1)

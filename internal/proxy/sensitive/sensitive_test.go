@@ -33,9 +33,20 @@ func TestClassify(t *testing.T) {
 		"pwd", "PWD", "user_pwd", "auth", "Auth", "x-auth", "basicAuth", "authorization", "session", "Session", "user-session",
 		"sig", "SIG", "req_sig", "access_key", "accessKey", "AccessKey", "ACCESS_KEY", "aws_access_key", "accesskey",
 		"x-access-key", "credentials", "Credential", "cookie",
+		// review finding 8: session ids, bearer credentials, one-time
+		// codes, PINs, key material, connection strings, DSNs
+		"session_id", "sessionid", "SessionId", "sessionId", "x-session-id", "JSESSIONID", "PHPSESSID", "sid", "SID",
+		"jwt", "id_jwt", "developerJwt", "bearer", "X-Amz-Bearer", "otp", "Otp", "user_otp", "passcode", "PassCode",
+		"mfa_code", "mfaCode", "MFACODE", "auth_code", "authCode", "AuthCode", "AuthenticationCode1",
+		"AuthorizationCode", "ConfirmationCode", "VerificationCode", "EmailVerificationCode", "ActivationCode",
+		"pin", "PIN", "PersonalPIN", "twoFactorPin", "privKey", "priv_key", "signing_key", "SigningKey", "signingkey",
+		"encryption_key", "EncryptionKey", "hmac_key", "HMAC_KEY", "master_key", "masterKey", "private_key",
+		"service_account_key", "serviceAccountKey", "GOOGLE_SERVICE_ACCOUNT_KEY", "credentials_json",
+		"GOOGLE_CREDENTIALS_JSON", "connection_string", "ConnectionString", "connectionString", "dsn", "DSN",
+		"db_dsn", "SENTRY_DSN",
 	}
 	kept := []string{
-		"RoleSessionName", "roleSessionName", "SessionDuration", "sessionTimeout", "SessionTags", "sessionId", "session_id",
+		"RoleSessionName", "roleSessionName", "SessionDuration", "sessionTimeout", "SessionTags",
 		"AuthType", "authType", "AuthFlow", "AuthParametersX", "authorizationType", "AuthorizerId", "author", "design",
 		"signatureVersion", "SignatureVersion", "SigningAlgorithm", "sigv4", "SignatureValid", "signing_key_id",
 		"AccessKeyId", "accessKeyId", "AccessKeyLastUsed", "accessKeyMetadata", "SecretId", "SecretArn", "SecretName",
@@ -43,6 +54,11 @@ func TestClassify(t *testing.T) {
 		"ContinuationToken", "TokenType", "PasswordResetRequired", "PasswordLastUsed", "MaxPasswordAge",
 		"x-amz-server-side-encryption-customer-key-MD5", "x-amz-security-token-present", "UserName", "key", "Key",
 		"bucketName", "apiKeySource", "CredentialsProvider", "qty", "status",
+		// AWS names that share the words of review finding 8's
+		"GameSessionId", "PlayerSessionId", "TrafficMirrorSessionId", "ChimeBearer", "x-amz-chime-bearer",
+		"JwtConfiguration", "otpEnabled", "otpType", "Code", "code", "ErrorCode", "CountryCode", "ChallengeCode",
+		"PinBlock", "PinVerificationKeyIndex", "KmsMasterKeyId", "signing_key_id", "EncryptionKeyArn", "KeyId",
+		"MessageDsn", "RecipientDsnFields", "dsnEnabled", "ConnectionStringId", "Sids", "PublicKey", "SshPublicKey",
 	}
 	for _, n := range hidden {
 		if !Name(n) {
@@ -54,6 +70,32 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%q is hidden; it must be recorded", n)
 		}
 	}
+}
+
+// TestHideReferences: under a key-material or connection-string name, a
+// string that only refers to a key or endpoint kept elsewhere is recorded;
+// anything else is hidden.
+func TestHideReferences(t *testing.T) {
+	for _, v := range []string{"arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"alias/aws/s3", "1234abcd-12ab-34cd-56ef-1234567890ab", "mrk-1234abcd12ab34cd56ef1234567890ab",
+		"www.example.com", "https://index-abc.svc.pinecone.io", "https://db.example.com:5432/"} {
+		if got := HideAs(Classify("EncryptionKey"), v); got != v {
+			t.Errorf("EncryptionKey %q recorded as %v", v, got)
+		}
+	}
+	for _, v := range []any{"c2VjcmV0LWtleS1tYXRlcmlhbA==", "0123456789abcdef0123456789abcdef",
+		"Server=db;User Id=sa;Password=hunter2", "postgres://app:hunter2@db.example.com/app",
+		"https://db.example.com/app?password=hunter2", "https://hooks.example.com/services/T0/B0/XXXX", 1234,
+		[]any{"secret-in-a-list"}} {
+		if got := HideAs(Classify("connection_string"), v); got != Hidden && !isHiddenList(got) {
+			t.Errorf("connection_string %v recorded as %v", v, got)
+		}
+	}
+}
+
+func isHiddenList(v any) bool {
+	l, ok := v.([]any)
+	return ok && len(l) == 1 && l[0] == Hidden
 }
 
 // TestHide: whole values, scalars under weak names, objects walked.

@@ -29,11 +29,9 @@ import (
 // above V is left for later. So every event the reader returns has every
 // lower number either returned with it or never to appear.
 
-// inflightKey is the key of an in-flight lock for lower bound lo.
-func inflightKey(lo int64) int64 { return inflightSpace<<48 | lo&(1<<48-1) }
-
 // takeSeqs takes n sequence numbers, in increasing order, after taking the
-// in-flight lock that bounds them.
+// in-flight lock that bounds them (key: inflightSpace<<48 | lower bound,
+// computed in the statement so that the bound is read where it is locked).
 func takeSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1::bigint << 48 | (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM event_seq))`,
 		inflightSpace); err != nil {

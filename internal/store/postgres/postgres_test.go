@@ -20,6 +20,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/postgres/pgtest"
 	"github.com/cairn-audit/cairn/internal/store/storetest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -358,19 +359,17 @@ func TestAnalyzesBusyDays(t *testing.T) {
 	defer conn.Close(ctx)
 	// Statistics reach pg_stat_user_tables within about a second.
 	for _, table := range []string{"events", "lookup"} {
-		analyzed := false
-		for deadline := time.Now().Add(15 * time.Second); !analyzed && time.Now().Before(deadline); {
+		analyzed, _ := testutil.PollEvery(15*time.Second, 100*time.Millisecond, func() (bool, string) {
 			if _, err := conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
 				t.Fatal(err)
 			}
+			var analyzed bool
 			if err := conn.QueryRow(ctx, `SELECT coalesce(bool_or(last_analyze IS NOT NULL), false) FROM pg_stat_user_tables
 				WHERE relname LIKE $1 || '\_%'`, table).Scan(&analyzed); err != nil {
 				t.Fatal(err)
 			}
-			if !analyzed {
-				time.Sleep(100 * time.Millisecond)
-			}
-		}
+			return analyzed, ""
+		})
 		if !analyzed {
 			t.Errorf("the %s partition of a day with 10,000 events was not analyzed", table)
 		}

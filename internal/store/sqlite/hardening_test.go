@@ -15,6 +15,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/storetest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // oldLayout makes dir a data directory as the first Cairn wrote it:
@@ -307,6 +308,7 @@ func TestRecoveryKeepsSegmentAfterFailedWrite(t *testing.T) {
 // ReadLog with small limits, lookups of acknowledged events and Purge: the
 // consumer never skips a seq and nothing acknowledged goes missing.
 func TestNoSkipUnderLoad(t *testing.T) {
+	testutil.SkipShort(t, "a load test that runs for seconds")
 	dir := t.TempDir()
 	ctx := context.Background()
 	s, err := Open(dir)

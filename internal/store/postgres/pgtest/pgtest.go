@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // EnvDSN names the environment variable with the DSN of a server to create
@@ -47,9 +49,11 @@ var (
 
 // Start returns the DSN of a new, empty database, dropped (with its
 // connections) when t ends. It fails t when PostgreSQL cannot be found or
-// started; it never skips.
+// started; it never skips, except under -short, where PostgreSQL tests are
+// the slow tier.
 func Start(t testing.TB) string {
 	t.Helper()
+	testutil.SkipShort(t, "PostgreSQL test: starts a cluster")
 	admin := os.Getenv(EnvDSN)
 	if admin == "" {
 		mu.Lock()

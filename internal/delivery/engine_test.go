@@ -1,0 +1,301 @@
+package delivery
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-audit/cairn/internal/bucket"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+const acctA = "111111111111"
+
+// newEngine is the one place these tests construct an engine (so a change
+// of New's signature is a one-line change here). It names the engine node
+// in leases and sets its clock.
+func newEngine(st store.Store, trails Trails, cfg *config.Config, node string, now func() time.Time) *Engine {
+	e := New(st, trails, bucket.NewResolver(cfg), cfg, slog.New(slog.DiscardHandler), WithNode(node))
+	e.now = now
+	return e
+}
+
+// deliveryConfig is one account, two regions, and the directory bucket
+// "logs" at bucketDir; batches are due after a second.
+func deliveryConfig(t *testing.T, bucketDir string) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Regions = []string{"us-east-1", "eu-west-1"}
+	cfg.Accounts = []config.Account{{ID: acctA}}
+	cfg.Delivery.FlushInterval = config.Duration{Duration: time.Second}
+	cfg.Buckets = []config.Bucket{{Name: "logs", URL: "file://" + bucketDir, Account: acctA}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// loggingTrail is a logging multi-region trail of account A writing to "logs".
+func loggingTrail() *trail.Trail {
+	return &trail.Trail{ID: "trail-1", Account: acctA, HomeRegion: "us-east-1", Name: "main",
+		ARN: trail.ARN("aws", "us-east-1", acctA, "main"), S3BucketName: "logs", IsMultiRegionTrail: true,
+		IncludeGlobalServiceEvents: true, IsLogging: true, LoggingEpoch: 1}
+}
+
+// appendNamed stores one event per name, in awsRegion region of account.
+func appendNamed(t *testing.T, st store.Store, account, region string, names ...string) {
+	t.Helper()
+	var evs []*event.Event
+	for _, n := range names {
+		e, ferr := event.Decode([]byte(fmt.Sprintf(`{"eventTime":"2026-11-26T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":%q,"awsRegion":%q,"eventID":%q}`,
+			n, region, uuid.NewString())), event.Context{Account: account})
+		if ferr != nil {
+			t.Fatal(ferr)
+		}
+		evs = append(evs, e)
+	}
+	if _, err := st.Append(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objects returns the files in a directory bucket by key, leaving out the
+// bucket's own .cairn- files.
+func objects(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(p, ".cairn-") {
+			return nil
+		}
+		b, rerr := os.ReadFile(p)
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	return out
+}
+
+// eventNames are the eventNames of a log file's records, in order.
+func eventNames(t *testing.T, gz []byte) []string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ Records []struct{ EventName string } }
+	if err := json.Unmarshal(body, &f); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range f.Records {
+		names = append(names, r.EventName)
+	}
+	return names
+}
+
+// storedState reads a trail's delivery state document.
+func storedState(t *testing.T, st store.Store, tr *trail.Trail) *state {
+	t.Helper()
+	d, err := st.GetState(context.Background(), stateKey(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s state
+	if err := json.Unmarshal(d.Doc, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// A batch is planned once its oldest event has waited (nearly) the flush
+// interval, and written as one file per account and region, records in log
+// order; the cursor then moves past it and the next pass writes nothing.
+func TestPlanAndWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := deliveryConfig(t, dir)
+	st := sqlitetest.Open(t)
+	appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+	appendNamed(t, st, acctA, "eu-west-1", "W1", "W2")
+	appendNamed(t, st, "999999999999", "us-east-1", "NotOurs")
+	appendNamed(t, st, acctA, "us-east-1", "E3")
+	tr := loggingTrail()
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	now := t0
+	e := newEngine(st, trailList{tr}, cfg, "node-1", func() time.Time { return now })
+
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := objects(t, dir); len(got) != 0 {
+		t.Fatalf("files written before the batch was due: %v", slices.Collect(maps.Keys(got)))
+	}
+	if s := storedState(t, st, tr); s.Pending != nil || s.Lease == nil || s.Lease.Node != "node-1" {
+		t.Fatalf("state after the first pass: %+v", s)
+	}
+	now = t0.Add(time.Second - dueEarly)
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := objects(t, dir)
+	want := map[string][]string{"us-east-1": {"E1", "E2", "E3"}, "eu-west-1": {"W1", "W2"}}
+	if len(got) != len(want) {
+		t.Fatalf("files %v, want one per region", slices.Collect(maps.Keys(got)))
+	}
+	for key, body := range got {
+		region := strings.Split(key, "/")[3]
+		prefix := "AWSLogs/" + acctA + "/CloudTrail/" + region + "/2026/11/26/" + acctA + "_CloudTrail_" + region + "_20261126T0900Z_"
+		if !strings.HasPrefix(key, prefix) || !strings.HasSuffix(key, ".json.gz") {
+			t.Errorf("key %s, want %s….json.gz", key, prefix)
+		}
+		if names := eventNames(t, body); !slices.Equal(names, want[region]) {
+			t.Errorf("%s holds %v, want %v", key, names, want[region])
+		}
+	}
+	stats, _ := st.Stats(ctx)
+	s := storedState(t, st, tr)
+	if s.Pending != nil || s.Cursor != stats.LastSeq || s.Epoch != 1 {
+		t.Errorf("state after delivery: pending %+v, cursor %d (log end %d), epoch %d", s.Pending, s.Cursor, stats.LastSeq, s.Epoch)
+	}
+	ds, err := e.DeliveryStatus(ctx, tr, "eu-west-1")
+	if err != nil || !ds.LatestDeliveryTime.Equal(now) || ds.LatestDeliveryError != "" {
+		t.Errorf("eu-west-1 status: %+v, %v", ds, err)
+	}
+	now = now.Add(time.Minute)
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := objects(t, dir); len(again) != len(got) {
+		t.Errorf("a pass with nothing new wrote files: %d, then %d", len(got), len(again))
+	}
+}
+
+// plannedKeys are the file names of a stored pending batch.
+func plannedKeys(s *state) []string {
+	if s.Pending == nil {
+		return nil
+	}
+	var keys []string
+	for _, f := range s.Pending.Files {
+		keys = append(keys, f.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// cursorSaveFails is a store on which the save that moves a trail's cursor
+// past a written batch fails, as if the process died right after writing
+// the files.
+type cursorSaveFails struct{ store.Store }
+
+func (s cursorSaveFails) PutState(ctx context.Context, key string, doc []byte, version int64) (int64, error) {
+	var st state
+	if strings.HasPrefix(key, statePrefix) && json.Unmarshal(doc, &st) == nil && st.Pending == nil && st.Cursor > 0 {
+		return 0, fmt.Errorf("crash: state %s not saved", key)
+	}
+	return s.Store.PutState(ctx, key, doc, version)
+}
+
+// Exactly once across a crash: whether the process dies after planning a
+// batch but before writing it, or after writing it but before moving the
+// cursor, the engine that comes next writes the stored plan's files under
+// the same names (with the same bytes), and nothing twice.
+func TestReplayAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		// first is the engine that dies: its store and configuration.
+		first func(t *testing.T, st store.Store, bucketDir string) (store.Store, *config.Config)
+		// wroteFirst: the dying engine wrote the files.
+		wroteFirst bool
+	}{
+		{name: "between plan and write", first: func(t *testing.T, st store.Store, bucketDir string) (store.Store, *config.Config) {
+			// The bucket cannot be written: a file stands where its directory goes.
+			blocked := filepath.Join(t.TempDir(), "blocked")
+			if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return st, deliveryConfig(t, blocked)
+		}},
+		{name: "between write and cursor", wroteFirst: true, first: func(t *testing.T, st store.Store, bucketDir string) (store.Store, *config.Config) {
+			return cursorSaveFails{st}, deliveryConfig(t, bucketDir)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st := sqlitetest.Open(t)
+			appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+			appendNamed(t, st, acctA, "eu-west-1", "W1")
+			tr := loggingTrail()
+			t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+			now := t0
+			firstStore, firstCfg := c.first(t, st, dir)
+			dying := newEngine(firstStore, trailList{tr}, firstCfg, "node-1", func() time.Time { return now })
+			dying.RunOnce(ctx)
+			now = t0.Add(time.Second)
+			if err := dying.RunOnce(ctx); err == nil {
+				t.Fatal("the dying engine's pass succeeded")
+			}
+			planned := plannedKeys(storedState(t, st, tr))
+			if len(planned) != 2 {
+				t.Fatalf("stored plan %v, want two files", planned)
+			}
+			before := objects(t, dir)
+			if wrote := len(before) > 0; wrote != c.wroteFirst {
+				t.Fatalf("dying engine wrote %d files", len(before))
+			}
+
+			// The restart: same node name, so its own lease does not hold it up.
+			now = now.Add(time.Minute)
+			next := newEngine(st, trailList{tr}, deliveryConfig(t, dir), "node-1", func() time.Time { return now })
+			if err := next.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			after := objects(t, dir)
+			if got := slices.Sorted(maps.Keys(after)); !slices.Equal(got, planned) {
+				t.Errorf("files after the replay %v, want the planned %v", got, planned)
+			}
+			for k, b := range before {
+				if !bytes.Equal(after[k], b) {
+					t.Errorf("replay wrote other bytes to %s", k)
+				}
+			}
+			if s := storedState(t, st, tr); s.Pending != nil || s.Cursor == 0 {
+				t.Errorf("after the replay: pending %+v, cursor %d", s.Pending, s.Cursor)
+			}
+			now = now.Add(time.Minute)
+			next.RunOnce(ctx)
+			if n := len(objects(t, dir)); n != len(planned) {
+				t.Errorf("%d files after another pass, want %d", n, len(planned))
+			}
+		})
+	}
+}
