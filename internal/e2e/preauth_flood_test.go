@@ -253,21 +253,17 @@ func TestIngestKeyCannotHoldEverySlot(t *testing.T) {
 	empty := []byte(`{"Records":[]}`)
 
 	const conns = 80
-	type held struct {
-		net.Conn
-		r *bufio.Reader
-	}
-	var attack []held
+	var attack []heldConn
 	for i := range conns {
 		c := dialFrom(t, srv, fmt.Sprintf("127.0.0.%d", 2+i%4))
 		if _, err := io.WriteString(c, signedHead(t, srv, IngestKey, IngestSecret, empty)); err != nil {
 			t.Fatal(err)
 		}
-		attack = append(attack, held{c, bufio.NewReader(c)})
+		attack = append(attack, heldConn{c, bufio.NewReader(c)})
 	}
 	reading, refused := 0, 0
 	for i, c := range attack {
-		line, err := heldConn{c.Conn, c.r}.firstLine()
+		line, err := c.firstLine()
 		switch {
 		case strings.HasPrefix(line, "HTTP/1.1 100"):
 			reading++
