@@ -63,7 +63,15 @@ func (p *Principal) MayWriteFor(account string) bool {
 		return true
 	}
 	for _, a := range p.ingestFor {
-		if a == account || (a == "*" && p.known(account)) {
+		// "*" is a wildcard for the configured accounts, never an account
+		// of its own: a record naming "*" as its recipient is refused.
+		if a == "*" {
+			if p.known(account) {
+				return true
+			}
+			continue
+		}
+		if a == account {
 			return true
 		}
 	}

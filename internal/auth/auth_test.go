@@ -123,6 +123,7 @@ func TestMayWriteFor(t *testing.T) {
 		{"collector", acctA, true},
 		{"collector", acctB, true},
 		{"collector", "444444444444", false},
+		{"collector", "*", false}, // the wildcard is no account of its own
 		{"ingester", "", false},
 	}
 	for _, c := range cases {

@@ -264,34 +264,33 @@ func TestRecord(t *testing.T) {
 	}
 }
 
-// With SetIdentify, an "Unknown" identity that names a configured access
-// key becomes that key's IAM user (and account); any other identity is
-// stored as sent.
-func TestSubmitIdentifies(t *testing.T) {
-	ctx := context.Background()
-	st, s, p := setup(t)
-	d := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: acctA, Users: []config.User{{Name: "sender",
-		AccessKeys: []config.AccessKey{{ID: "AKIASENDER", Secret: "s"}}}}}}})
-	s.SetIdentify(d.Identity)
-	res, err := s.Submit(ctx, p, []json.RawMessage{
-		rec("known", map[string]any{"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": "AKIASENDER"}}),
-		rec("unknown", map[string]any{"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": "AKIANOBODY"}}),
-		rec("typed", map[string]any{"userIdentity": map[string]any{"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}}),
-	})
-	if err != nil || res.Accepted != 3 {
-		t.Fatalf("Submit: %+v, %v", res, err)
+// A user whose ingest_accounts is "*" writes for every configured account,
+// never for an account named "*".
+func TestSubmitWildcardIsNoAccount(t *testing.T) {
+	st := sqlitetest.Open(t)
+	s := newService(st)
+	d := auth.NewDirectory(&config.Config{Accounts: []config.Account{
+		{ID: acctA, Users: []config.User{{Name: "collector", Policy: config.Policy{Preset: "ingest"}, IngestAccounts: []string{"*"},
+			AccessKeys: []config.AccessKey{{ID: "AKIACOLLECTOR", Secret: "s"}}}}},
+		{ID: acctB},
+	}})
+	p, ok := d.Principal("AKIACOLLECTOR")
+	if !ok {
+		t.Fatal("no principal")
 	}
-	want := map[string]string{"known": "IAMUser/sender/" + acctA, "unknown": "Unknown//" + acctA, "typed": "AWSService//" + acctA}
+	res, err := s.Submit(context.Background(), p, []json.RawMessage{
+		rec("to-b", map[string]any{"recipientAccountId": acctB}),
+		rec("to-star", map[string]any{"recipientAccountId": "*"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := failureCodes(res.Failed), []string{"1:" + event.ErrInvalidRecipient}; !slices.Equal(got, want) {
+		t.Errorf("failures %v, want %v", got, want)
+	}
 	for _, e := range storedEvents(t, st) {
-		var r struct {
-			UserIdentity       struct{ Type, UserName string }
-			RecipientAccountID string `json:"recipientAccountId"`
-		}
-		if err := json.Unmarshal(e.Record, &r); err != nil {
-			t.Fatal(err)
-		}
-		if got := r.UserIdentity.Type + "/" + r.UserIdentity.UserName + "/" + r.RecipientAccountID; got != want[e.ID] {
-			t.Errorf("%s stored with identity %s, want %s", e.ID, got, want[e.ID])
+		if e.Account != acctB {
+			t.Errorf("stored %s in account %q", e.ID, e.Account)
 		}
 	}
 }
