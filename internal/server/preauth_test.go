@@ -512,3 +512,30 @@ func TestProvenForgets(t *testing.T) {
 		t.Fatal("the newest address was forgotten, or the oldest kept")
 	}
 }
+
+// TestConsoleFormsReserveAsRead: a console form's bytes are reserved as
+// they are read, not from its Content-Length: heads announcing 256 KiB
+// forms, from many addresses, hold next to nothing of the bytes console
+// forms may hold (one key's share), and a sign-in form is read meanwhile.
+// Each used to reserve its whole Content-Length at once: 32 such heads
+// filled the console's 8 MiB.
+func TestConsoleFormsReserveAsRead(t *testing.T) {
+	e := newLimitsEnv(t, Options{Console: mountForms, UnauthenticatedBytesPerKey: 1 << 20})
+	for i := range 16 {
+		rawRequest(t, e.http.URL, fmt.Sprintf("127.0.0.%d", 2+i), "/console/login", 256<<10, formHeader, []byte("a=1&b="))
+	}
+	waitFor(t, "the heads to be counted", func() bool {
+		_, n, _ := e.srv.preAuth.inUse("127.0.0.17")
+		return n == 1
+	})
+	e.srv.preAuth.mu.Lock()
+	held := e.srv.preAuth.keys[consoleKey]
+	e.srv.preAuth.mu.Unlock()
+	if held > 16*(64<<10) {
+		t.Fatalf("16 form heads of 256 KiB with a few bytes each hold %d bytes", held)
+	}
+	form := rawRequest(t, e.http.URL, "127.0.0.30", "/console/login", 3, formHeader, []byte("a=1"))
+	if resp, b := readAnswer(t, form); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a sign-in form while heads wait: HTTP %d %s", resp.StatusCode, b)
+	}
+}

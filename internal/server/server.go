@@ -281,25 +281,50 @@ func (s *Server) boundForms(next http.Handler) http.Handler {
 			return
 		}
 		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr), consoleKey, false)
-		if ok {
-			n := int64(maxConsoleFormBytes)
-			if r.ContentLength > 0 {
-				n = min(n, r.ContentLength)
-			}
-			if ok = h.reserve(n); !ok {
-				h.release()
-			}
-		}
 		if !ok {
 			s.refuseUnread(w, r)
 			writeError(w, newRequestID(), tooManyRequests())
 			return
 		}
 		defer h.release()
+		// The bytes are reserved as the console reads them: a
+		// Content-Length alone reserves nothing.
+		most := int64(maxConsoleFormBytes) + 1 // the console's limit and the byte that finds it exceeded
+		if r.ContentLength > 0 {
+			most = min(most, r.ContentLength)
+		}
+		r.Body = &formBody{ReadCloser: r.Body, h: h, most: most}
 		// net/http lifts the deadline when the body has been read.
 		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// formBody is a console request's body that reserves its bytes from its
+// hold as they are read, at most most in all; a read the hold's bounds
+// cannot take fails with errOverBudget (the console then refuses the form).
+type formBody struct {
+	io.ReadCloser
+	h    *hold
+	read int64
+	most int64
+}
+
+func (b *formBody) Read(p []byte) (int, error) {
+	if b.read >= b.most {
+		return 0, io.EOF
+	}
+	want := min(b.read+int64(len(p)), b.most)
+	if want > b.h.bytes {
+		got, ok := b.h.grow(want, b.read+1)
+		if !ok {
+			return 0, errOverBudget
+		}
+		want = got
+	}
+	n, err := b.ReadCloser.Read(p[:want-b.read])
+	b.read += int64(n)
+	return n, err
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
