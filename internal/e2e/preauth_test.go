@@ -111,6 +111,19 @@ func holdIngest(t *testing.T, srv *Server, from string, n int) (held []heldConn,
 	return held, refused
 }
 
+// endHeld ends a held request's body and waits for the server's answer,
+// which it sends once the request has given back what it held.
+func endHeld(t *testing.T, c heldConn) {
+	t.Helper()
+	c.Conn.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if resp, err := http.ReadResponse(c.r, nil); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	c.Close()
+}
+
 // TestUnauthenticatedIngestHoldsNoSlot: 80 connections that send the head
 // of POST /v1/events with a Content-Length and no body (more than the 64
 // ingest slots) do not keep signed ingest out: it is served while they
@@ -360,7 +373,7 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 			if refused == 1 {
 				return true, ""
 			}
-			held[0].Close()
+			endHeld(t, held[0])
 			return false, fmt.Sprintf("a request from %s is still read %s", from, why)
 		})
 	}
@@ -369,7 +382,7 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 	if held, refused := holdIngest(t, srv, "127.0.0.4", 1); len(held) != 1 || refused != 0 {
 		t.Fatalf("a request of another address: %d read, %d refused", len(held), refused)
 	} else {
-		held[0].Close()
+		endHeld(t, held[0])
 	}
 	fill("127.0.0.4", 512<<10)
 	waitRefused("127.0.0.5", "while two addresses hold 1.5 MiB")
