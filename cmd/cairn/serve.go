@@ -300,6 +300,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBodyBytes:          cfg.Limits.UnauthenticatedBodyBytes,
 		UnauthenticatedBytesPerAddress:    cfg.Limits.UnauthenticatedBytesPerAddress,
 		UnauthenticatedRequestsPerAddress: cfg.Limits.UnauthenticatedRequestsPerAddress,
+		UnauthenticatedBytesPerKey:        cfg.Limits.UnauthenticatedBytesPerKey,
+		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
+		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
 
 		Console: func(invoke server.InvokeFunc) http.Handler {
 			return console.New(console.Options{Directory: dir, Invoke: invoke, Regions: cfg.Regions, Log: log, Sessions: st,

@@ -390,6 +390,9 @@ func fetchCoverage(ctx context.Context, endpoint, id, secret, region, arn string
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	sum := sha256.Sum256(body)
+	// Declared (and signed), so that the server checks the signature before
+	// reading the body, outside the bounds strangers share.
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
 		hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
 		return nil, "", err

@@ -338,6 +338,15 @@ type Limits struct {
 	// MaxInflightIngest bounds the /v1/events requests served at once;
 	// beyond it requests are answered 429 with Retry-After.
 	MaxInflightIngest int `yaml:"max_inflight_ingest"`
+	// MaxInflightPerKey bounds the authenticated requests (API calls and
+	// ingest) of one access key in flight, from the check of their
+	// signature until their answer, bodies still arriving included; beyond
+	// it requests are answered 429. It keeps one key from holding every
+	// ingest slot or the memory of many slow bodies.
+	MaxInflightPerKey int `yaml:"max_inflight_per_key"`
+	// MaxInflightPerAddress bounds those requests of one client address
+	// (an IPv4 address or an IPv6 /64), whatever keys they use.
+	MaxInflightPerAddress int `yaml:"max_inflight_per_address"`
 	// BodyReadTimeout is how long a request body may take to arrive once
 	// its handler starts reading it; a slower body is answered
 	// SerializationException and its connection closed.
@@ -349,6 +358,12 @@ type Limits struct {
 	// UnauthenticatedBytesPerAddress bounds those bytes for one client
 	// address (an IPv4 address or an IPv6 /64); at least max_body_bytes.
 	UnauthenticatedBytesPerAddress int64 `yaml:"unauthenticated_bytes_per_address"`
+	// UnauthenticatedBytesPerKey bounds those bytes for the requests that
+	// name one access key (console forms count as one key); at least
+	// max_body_bytes. A request is given bytes only once it names a
+	// configured key with a current X-Amz-Date; the key id is not a
+	// secret, so this is what a stranger who knows it can hold.
+	UnauthenticatedBytesPerKey int64 `yaml:"unauthenticated_bytes_per_key"`
 	// UnauthenticatedRequestsPerAddress bounds the requests of one client
 	// address whose bodies are read before their signatures are verified.
 	UnauthenticatedRequestsPerAddress int `yaml:"unauthenticated_requests_per_address"`
@@ -379,9 +394,10 @@ var commercialRegions = []string{
 // us-east-1 as the global region, 90 days of event history, the sqlite
 // store, a 5s flush interval, a 1h digest interval, and limits of 8 MiB per
 // request body, 1000 records per batch and 64 ingest requests in flight,
-// without rate limits; bodies read before authentication bounded to 64 MiB
-// in all, 16 MiB and 16 requests per client address, each arriving within
-// 10s; and console sign-ins slowed after 5 failures per access key and
+// without rate limits, 16 authenticated requests in flight per access key
+// and 32 per client address; bodies read before authentication bounded to
+// 64 MiB in all, 8 MiB per access key named, 16 MiB and 16 requests per
+// client address, each arriving within 10s; and console sign-ins slowed after 5 failures per access key and
 // address or 100 per address (waits of 30s doubling up to 15m). It has no
 // accounts. Each call returns a new value.
 func Default() *Config {
@@ -405,7 +421,10 @@ func Default() *Config {
 			BodyReadTimeout:                   Duration{10 * time.Second},
 			UnauthenticatedBodyBytes:          64 << 20,
 			UnauthenticatedBytesPerAddress:    16 << 20,
+			UnauthenticatedBytesPerKey:        8 << 20,
 			UnauthenticatedRequestsPerAddress: 16,
+			MaxInflightPerKey:                 16,
+			MaxInflightPerAddress:             32,
 		},
 		Console: Console{SignIn: SignIn{
 			FailuresPerKey:     5,

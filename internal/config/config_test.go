@@ -85,7 +85,8 @@ func TestLoadFull(t *testing.T) {
 		}},
 		Limits: Limits{MaxBodyBytes: 1 << 20, MaxBatchRecords: 500, MaxInflightIngest: 64,
 			BodyReadTimeout: Duration{10 * time.Second}, UnauthenticatedBodyBytes: 64 << 20,
-			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16},
+			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16,
+			UnauthenticatedBytesPerKey: 8 << 20, MaxInflightPerKey: 16, MaxInflightPerAddress: 32},
 		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
 			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
 	}

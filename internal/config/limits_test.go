@@ -56,16 +56,19 @@ func TestLimitsRateInvalid(t *testing.T) {
 func TestLimitsUnauthenticatedDefaults(t *testing.T) {
 	d := Default()
 	if d.Limits.BodyReadTimeout.Duration != 10*time.Second || d.Limits.UnauthenticatedBodyBytes != 64<<20 ||
-		d.Limits.UnauthenticatedBytesPerAddress != 16<<20 || d.Limits.UnauthenticatedRequestsPerAddress != 16 {
+		d.Limits.UnauthenticatedBytesPerAddress != 16<<20 || d.Limits.UnauthenticatedRequestsPerAddress != 16 ||
+		d.Limits.UnauthenticatedBytesPerKey != 8<<20 || d.Limits.MaxInflightPerKey != 16 || d.Limits.MaxInflightPerAddress != 32 {
 		t.Fatalf("default limits = %+v", d.Limits)
 	}
 	got, err := Parse("limits.yaml", []byte("limits:\n  max_body_bytes: 2097152\n  body_read_timeout: 3s\n"+
-		"  unauthenticated_body_bytes: 8388608\n  unauthenticated_bytes_per_address: 2097152\n  unauthenticated_requests_per_address: 2\n"))
+		"  unauthenticated_body_bytes: 8388608\n  unauthenticated_bytes_per_address: 2097152\n  unauthenticated_requests_per_address: 2\n"+
+		"  unauthenticated_bytes_per_key: 2097152\n  max_inflight_per_key: 3\n  max_inflight_per_address: 5\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Limits.BodyReadTimeout.Duration != 3*time.Second || got.Limits.UnauthenticatedBodyBytes != 8<<20 ||
-		got.Limits.UnauthenticatedBytesPerAddress != 2<<20 || got.Limits.UnauthenticatedRequestsPerAddress != 2 {
+		got.Limits.UnauthenticatedBytesPerAddress != 2<<20 || got.Limits.UnauthenticatedRequestsPerAddress != 2 ||
+		got.Limits.UnauthenticatedBytesPerKey != 2<<20 || got.Limits.MaxInflightPerKey != 3 || got.Limits.MaxInflightPerAddress != 5 {
 		t.Fatalf("limits = %+v", got.Limits)
 	}
 }
@@ -86,6 +89,10 @@ func TestLimitsUnauthenticatedInvalid(t *testing.T) {
 			"limits.unauthenticated_bytes_per_address: must be at least the largest request body"},
 		{"total below per address", "limits:\n  unauthenticated_body_bytes: 8388608\n", 2,
 			"limits.unauthenticated_body_bytes: must be at least unauthenticated_bytes_per_address (16777216); got 8388608"},
+		{"per key below the largest body", "limits:\n  unauthenticated_bytes_per_key: 4194304\n", 2,
+			"limits.unauthenticated_bytes_per_key: must be at least the largest request body (max_body_bytes, and 1048576 for API calls), 8388608; got 4194304"},
+		{"in flight per key zero", "limits:\n  max_inflight_per_key: 0\n", 2, "limits.max_inflight_per_key: must be positive, got 0"},
+		{"in flight per address negative", "limits:\n  max_inflight_per_address: -1\n", 2, "limits.max_inflight_per_address: must be positive, got -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -528,6 +528,12 @@ func (c *Config) checkLimits(v *validator) {
 	if c.Limits.MaxInflightIngest <= 0 {
 		v.add("limits.max_inflight_ingest", "must be positive, got %d", c.Limits.MaxInflightIngest)
 	}
+	if c.Limits.MaxInflightPerKey <= 0 {
+		v.add("limits.max_inflight_per_key", "must be positive, got %d", c.Limits.MaxInflightPerKey)
+	}
+	if c.Limits.MaxInflightPerAddress <= 0 {
+		v.add("limits.max_inflight_per_address", "must be positive, got %d", c.Limits.MaxInflightPerAddress)
+	}
 	c.checkUnauthenticatedLimits(v)
 }
 
@@ -556,6 +562,10 @@ func (c *Config) checkUnauthenticatedLimits(v *validator) {
 	if l.UnauthenticatedBytesPerAddress < largest {
 		v.add("limits.unauthenticated_bytes_per_address", "must be at least the largest request body (max_body_bytes, and 1048576 for API calls), %d; got %d",
 			largest, l.UnauthenticatedBytesPerAddress)
+	}
+	if l.UnauthenticatedBytesPerKey < largest {
+		v.add("limits.unauthenticated_bytes_per_key", "must be at least the largest request body (max_body_bytes, and 1048576 for API calls), %d; got %d",
+			largest, l.UnauthenticatedBytesPerKey)
 	}
 	if l.UnauthenticatedBodyBytes < max(l.UnauthenticatedBytesPerAddress, largest) {
 		v.add("limits.unauthenticated_body_bytes", "must be at least unauthenticated_bytes_per_address (%d); got %d",

@@ -22,7 +22,7 @@ import (
 )
 
 // ingestStub is a Cairn server's POST /v1/events: down (503) or up, when
-// it checks the signature, keeps every eventID it is sent and refuses
+// it checks the signature and the declared payload hash, keeps every eventID it is sent and refuses
 // records named "Refused".
 type ingestStub struct {
 	up       atomic.Bool
@@ -40,7 +40,10 @@ func (s *ingestStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"__type":"ServiceUnavailable"}`)
 		return
 	}
-	if _, err := sigv4.Verify(r, body, testCreds{}, "cloudtrail", time.Now()); err != nil || r.URL.Path != "/v1/events" {
+	// The sender declares its payload hash, so that Cairn checks the
+	// signature before it reads the body.
+	_, declared := sigv4.DeclaredPayloadHash(r)
+	if _, err := sigv4.Verify(r, body, testCreds{}, "cloudtrail", time.Now()); err != nil || !declared || r.URL.Path != "/v1/events" {
 		s.mu.Lock()
 		s.badSig = append(s.badSig, fmt.Sprint(r.URL.Path, err))
 		s.mu.Unlock()

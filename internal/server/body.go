@@ -42,29 +42,45 @@ type admitFunc func(p *auth.Principal) (release func(), err error)
 // at most limit bytes, so that a caller that has not proven who it is holds
 // little and not for long:
 //
+//   - First everything about the signature that needs no body is checked
+//     (sigv4.Verifier.Precheck): a request that does not name a real access
+//     key with a current date, in the right form, is refused before a byte
+//     of its body is read.
 //   - A request that declares its payload hash (X-Amz-Content-Sha256, which
-//     the signature covers) is verified before its body is read; then
-//     admitted, then its body is read and checked against the hash.
+//     the signature covers) is verified before its body is read; it then
+//     takes an in-flight place of its key and address (inflight), and its
+//     body is read and checked against the hash.
 //   - Any other request's signature covers a body the server must hash
 //     first: its body is read within BodyReadTimeout and the bounds of
-//     preAuth (per client address and in all), then verified, then
-//     admitted.
+//     preAuth (per client address, per the key it names unless that key
+//     proved itself from this address lately, and in all), then verified;
+//     then it takes an in-flight place.
 //
-// admit may be nil. On success the caller must call done once the request
-// is served. UNSIGNED-PAYLOAD is refused: Cairn's APIs always sign their
+// Only then is it admitted (admit may be nil): admit may take something
+// scarce (an ingest slot), which a caller whose body has not arrived so
+// never holds. On success the caller must call done once the request is
+// served. UNSIGNED-PAYLOAD is refused: Cairn's APIs always sign their
 // bodies.
 func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, admit admitFunc) (_ *signedRequest, done func(), _ error) {
 	if admit == nil {
 		admit = func(*auth.Principal) (func(), error) { return func() {}, nil }
 	}
-	if hash, ok := sigv4.DeclaredPayloadHash(r); ok {
-		return s.receiveDeclared(w, r, limit, hash, admit)
-	}
-	if r.ContentLength > limit {
+	hash, declared := sigv4.DeclaredPayloadHash(r)
+	if !declared && r.ContentLength > limit {
+		// Too large whoever sends it: no need to look further.
 		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
-	h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
+	key, err := s.verifier.Precheck(r, s.opts.Now())
+	if err != nil {
+		s.refuseUnread(w, r)
+		return nil, nil, signatureError(err)
+	}
+	addr := clientKey(r.RemoteAddr)
+	if declared {
+		return s.receiveDeclared(w, r, limit, hash, addr, admit)
+	}
+	h, ok := s.preAuth.enter(addr, key, s.proven.has(key, addr, s.opts.Now()))
 	if !ok {
 		s.refuseUnread(w, r)
 		return nil, nil, tooManyRequests()
@@ -78,16 +94,23 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 	if err != nil {
 		return nil, nil, err
 	}
+	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
+	leave, ok := s.inflight.enter(p.AccessKeyID, addr)
+	if !ok {
+		return nil, nil, tooManyRequests()
+	}
 	release, err := admit(p)
 	if err != nil {
+		leave()
 		return nil, nil, err
 	}
-	return &signedRequest{principal: p, region: region, body: body}, release, nil
+	return &signedRequest{principal: p, region: region, body: body}, both(release, leave), nil
 }
 
 // receiveDeclared serves receive for a request that declares its payload
-// hash: signature, admission, then the body, checked against the hash.
-func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit int64, hash string, admit admitFunc) (*signedRequest, func(), error) {
+// hash: signature, an in-flight place, the body (checked against the
+// hash), then admission.
+func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit int64, hash, addr string, admit admitFunc) (*signedRequest, func(), error) {
 	res, err := s.verifier.VerifyDeclared(r, s.opts.Now())
 	if err != nil {
 		s.refuseUnread(w, r)
@@ -98,14 +121,15 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 		s.refuseUnread(w, r)
 		return nil, nil, err
 	}
+	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
 	if r.ContentLength > limit {
 		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
-	release, err := admit(p)
-	if err != nil {
+	leave, ok := s.inflight.enter(p.AccessKeyID, addr)
+	if !ok {
 		s.refuseUnread(w, r)
-		return nil, nil, err
+		return nil, nil, tooManyRequests()
 	}
 	body, err := s.readBody(w, r, limit, nil)
 	if err == nil {
@@ -114,10 +138,20 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 		}
 	}
 	if err != nil {
-		release()
+		leave()
 		return nil, nil, err
 	}
-	return &signedRequest{principal: p, region: res.Region, body: body}, release, nil
+	release, err := admit(p)
+	if err != nil {
+		leave()
+		return nil, nil, err
+	}
+	return &signedRequest{principal: p, region: res.Region, body: body}, both(release, leave), nil
+}
+
+// both returns a func that calls a and then b.
+func both(a, b func()) func() {
+	return func() { a(); b() }
 }
 
 // refuseUnread prepares the answer to a request refused before its body
@@ -177,8 +211,9 @@ var errTooLarge = errors.New("request body too large")
 
 // readGrowing reads rd to its end: size bytes when size is not negative (a
 // Content-Length, at most limit), else at most limit. Its buffer starts at
-// most firstBodyBuffer; once that is full it becomes size bytes, or, size
-// unknown, doubles as bytes arrive. With a hold, each
+// most firstBodyBuffer; each time it is full it doubles, up to size (or
+// limit): a buffer is never more than twice the bytes that have arrived,
+// whatever the Content-Length says. With a hold, each
 // buffer's size is reserved before it is made, as much of the doubling as
 // the hold's bounds allow (the smaller buffer it replaces is garbage once
 // copied, so a body of the bounds' size still fits), and a buffer that
@@ -199,10 +234,10 @@ func readGrowing(rd io.Reader, size, limit int64, h *hold) ([]byte, error) {
 fill:
 	for int64(len(buf)) < end {
 		if len(buf) == cap(buf) {
+			// Double, whether the size is known or not: a Content-Length
+			// is only a claim, so a caller holds at most about twice
+			// what it has sent (and firstBodyBuffer).
 			next := min(max(2*int64(cap(buf)), firstBodyBuffer), end)
-			if size >= 0 && cap(buf) > 0 {
-				next = end // the body is arriving: one buffer for the rest
-			}
 			if h != nil {
 				var ok bool
 				if next, ok = h.grow(next, int64(len(buf))+1); !ok {

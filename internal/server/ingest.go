@@ -19,10 +19,13 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
 		writeError(w, requestID, err)
 	}
-	// Authenticate first (see receive), then take an in-flight slot, so
-	// that at most MaxInflightIngest bodies of authenticated callers are
-	// held at once; beyond that the caller hears 429 now rather than
-	// queueing without bound. Callers who prove nothing never hold a slot.
+	// Authenticate and read the body first (see receive), then take an
+	// ingest slot, so that at most MaxInflightIngest batches are processed
+	// at once; beyond that the caller hears 429 now rather than queueing
+	// without bound. A slot is held only by a caller whose signed body has
+	// arrived: neither a stranger nor a tenant that sends signed heads and
+	// no body holds one (the latter is bounded by MaxInflightPerKey and
+	// MaxInflightPerAddress while its bodies are awaited).
 	req, done, err := s.receive(w, r, s.opts.MaxIngestBytes, s.admitIngest)
 	if err != nil {
 		fail(err)
@@ -51,9 +54,9 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(res)
 }
 
-// admitIngest lets an authenticated ingest request in: within its key's
-// rate, with the ingest action, and with an in-flight slot, which the
-// returned func gives back.
+// admitIngest lets an authenticated ingest request, its body read, in:
+// within its key's rate, with the ingest action, and with an ingest slot,
+// which the returned func gives back.
 func (s *Server) admitIngest(p *auth.Principal) (func(), error) {
 	if !s.requests.allow(p.AccessKeyID) {
 		return nil, tooManyRequests()

@@ -257,8 +257,8 @@ func TestIngestInflightLimit(t *testing.T) {
 	e := newLimitsEnv(t, Options{MaxInflightIngest: 1})
 	payload := []byte(`{"Records":[]}`)
 	// A signed request that declares its payload hash is authenticated
-	// before its body is read: it holds the only slot while its body
-	// trickles in.
+	// before its body is read, but takes its ingest slot only once its
+	// body is in: while its body trickles in, others are served.
 	pr, pw := io.Pipe()
 	req := e.declaredRequest(t, "/v1/events", pr, payload)
 	done := make(chan int, 1)
@@ -274,21 +274,70 @@ func TestIngestInflightLimit(t *testing.T) {
 	if _, err := pw.Write(payload[:1]); err != nil { // the handler is reading the body now
 		t.Fatal(err)
 	}
-	waitFor(t, "the first request to take its slot", func() bool { return len(e.srv.ingestSlots) == 1 })
-	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload)
-	wantThrottled(t, resp, b, http.StatusTooManyRequests)
-	if got := resp.Header.Get("Retry-After"); got != "1" {
-		t.Fatalf("Retry-After %q, want 1", got)
+	waitFor(t, "the first request to be read", func() bool {
+		n, _ := e.srv.inflight.inUse("AKIAALICEADMIN000001", "127.0.0.1")
+		return n == 1
+	})
+	if len(e.srv.ingestSlots) != 0 {
+		t.Fatal("a request whose body has not arrived holds an ingest slot")
+	}
+	if resp, b := e.post(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("ingest while another's body trickles in: HTTP %d %s", resp.StatusCode, b)
 	}
 	pw.Write(payload[1:])
 	pw.Close()
 	if status := <-done; status != http.StatusOK {
 		t.Fatalf("the slow signed request: HTTP %d, want 200", status)
 	}
-	// The slot is given back.
+	// With every slot taken, ingest is answered 429 with Retry-After.
+	e.srv.ingestSlots <- struct{}{}
+	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if got := resp.Header.Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After %q, want 1", got)
+	}
+	<-e.srv.ingestSlots
+	// Nothing is kept.
 	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
 		t.Fatalf("after the slot was freed: HTTP %d %s", resp.StatusCode, b)
 	}
+	if k, a := e.srv.inflight.inUse("AKIAALICEADMIN000001", "127.0.0.1"); k != 0 || a != 0 {
+		t.Fatalf("in flight after every answer: key %d, address %d", k, a)
+	}
+}
+
+// TestInflightPerKeyAndAddress: a key's signed requests whose bodies have
+// not arrived hold at most its in-flight places, and an address's at most
+// its own; other keys, and other addresses, are served meanwhile.
+func TestInflightPerKeyAndAddress(t *testing.T) {
+	e := newLimitsEnv(t, Options{MaxInflightPerKey: 2, MaxInflightPerAddress: 3})
+	payload := []byte(`{"Records":[]}`)
+	slow := func() {
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { pw.Close() })
+		req := e.declaredRequest(t, "/v1/events", pr, payload)
+		go func() {
+			if resp, err := e.http.Client().Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		pw.Write(payload[:1])
+	}
+	slow()
+	slow()
+	waitFor(t, "alice's two requests to be read", func() bool {
+		n, _ := e.srv.inflight.inUse("AKIAALICEADMIN000001", "127.0.0.1")
+		return n == 2
+	})
+	resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+	if resp, b := e.post(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("bob while alice's places are taken: HTTP %d %s", resp.StatusCode, b)
+	}
+	// The address's third place is bob's; with it taken, the address is full.
+	e.srv.inflight.enter("AKIABOBADMIN00000001", "127.0.0.1")
+	resp, b = e.post(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "/v1/events", "", nil, payload)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 }
 
 // declaredRequest is a request signed by alice with X-Amz-Content-Sha256

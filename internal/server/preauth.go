@@ -11,25 +11,45 @@ import (
 const (
 	DefaultUnauthenticatedBodyBytes          = 64 << 20
 	DefaultUnauthenticatedBytesPerAddress    = 16 << 20
+	DefaultUnauthenticatedBytesPerKey        = 8 << 20
 	DefaultUnauthenticatedRequestsPerAddress = 16
 )
+
+// consoleKey is what console forms are counted against in place of an
+// access key: they are read before any key is known, and may then take no
+// more of the bytes in all than one key may. (No access key id has a
+// space.)
+const consoleKey = " console"
 
 // preAuth bounds what requests hold before their signatures are verified,
 // so that callers who have proven nothing cannot take the server's memory
 // or its ingest slots: per client address, the requests whose bodies are
-// being read and the bytes buffered for them; over all addresses, the bytes
-// buffered. Beyond a bound a request is refused at once (HTTP 429), not
+// being read and the bytes buffered for them; per access key the request
+// names (checked to be a real key with a current date, see
+// sigv4.Verifier.Precheck, but not yet proven), the bytes buffered; over
+// all, the bytes buffered. So one caller that knows a few key ids, from a
+// few addresses, cannot take the bytes of every other key: filling the
+// bytes in all takes totalBytes/perKeyBytes keys.
+//
+// A request of a key from an address where that key proved itself lately
+// (see proven) is not held to the key's share, and may use a reserve of
+// the bytes in all (a quarter) that the others leave alone: so a stranger
+// who names a key, or many, can neither starve that key's owner nor
+// everyone, short of sharing their address. Beyond a bound a request is refused at once (HTTP 429), not
 // queued: a queue would hold goroutines and connections for the callers
 // the bound is there to stop, and AWS SDKs retry a ThrottlingException
 // with backoff.
 type preAuth struct {
 	perAddrRequests int
 	perAddrBytes    int64
+	perKeyBytes     int64
 	totalBytes      int64
+	openBytes       int64 // the part of totalBytes requests not proven may use
 
 	mu    sync.Mutex
 	used  int64
 	addrs map[string]*addrUse // only addresses with a request in hand
+	keys  map[string]int64    // bytes by key, only keys holding bytes
 }
 
 // addrUse is what one client address holds.
@@ -38,24 +58,32 @@ type addrUse struct {
 	bytes    int64
 }
 
-// newPreAuth makes the bounds: requests and bytes per address, bytes in all.
-func newPreAuth(perAddrRequests int, perAddrBytes, totalBytes int64) *preAuth {
-	return &preAuth{perAddrRequests: perAddrRequests, perAddrBytes: perAddrBytes, totalBytes: totalBytes,
-		addrs: map[string]*addrUse{}}
+// newPreAuth makes the bounds: requests and bytes per address, bytes per
+// key, bytes in all.
+func newPreAuth(perAddrRequests int, perAddrBytes, perKeyBytes, totalBytes int64) *preAuth {
+	// The reserve leaves the others at least a body of the largest size
+	// (which fits an address's and a key's bytes).
+	reserve := max(0, min(totalBytes/4, totalBytes-min(perAddrBytes, perKeyBytes)))
+	return &preAuth{perAddrRequests: perAddrRequests, perAddrBytes: perAddrBytes, perKeyBytes: perKeyBytes,
+		totalBytes: totalBytes, openBytes: totalBytes - reserve, addrs: map[string]*addrUse{}, keys: map[string]int64{}}
 }
 
 // hold is one request's share of the bounds: a request of its address and
-// the bytes reserved for its body. A hold is for one goroutine.
+// the bytes reserved for its body, counted against its address and its
+// key. A hold is for one goroutine.
 type hold struct {
 	p        *preAuth
 	addr     string
+	key      string
+	proven   bool // key proved itself from addr lately: no key share
 	bytes    int64
 	released bool
 }
 
-// enter counts a request of addr (a clientKey), or says false when addr
-// already has its number of requests in hand.
-func (p *preAuth) enter(addr string) (*hold, bool) {
+// enter counts a request of addr (a clientKey) that names key (an access
+// key id, or consoleKey), or says false when addr already has its number
+// of requests in hand. proven says that key proved itself from addr lately.
+func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	u := p.addrs[addr]
@@ -67,12 +95,34 @@ func (p *preAuth) enter(addr string) (*hold, bool) {
 		return nil, false
 	}
 	u.requests++
-	return &hold{p: p, addr: addr}, true
+	return &hold{p: p, addr: addr, key: key, proven: proven}, true
+}
+
+// room is how many more bytes h's address, key and all keys allow; p.mu
+// is held.
+func (h *hold) room() int64 {
+	p := h.p
+	addr := p.perAddrBytes - p.addrs[h.addr].bytes
+	if h.proven {
+		return min(addr, p.totalBytes-p.used)
+	}
+	return min(addr, p.perKeyBytes-p.keys[h.key], p.openBytes-p.used)
+}
+
+// add counts delta more bytes for h; p.mu is held.
+func (h *hold) add(delta int64) {
+	p := h.p
+	p.addrs[h.addr].bytes += delta
+	p.used += delta
+	if p.keys[h.key] += delta; p.keys[h.key] == 0 {
+		delete(p.keys, h.key)
+	}
+	h.bytes += delta
 }
 
 // reserve makes the bytes h holds n (more or fewer than now), or says
-// false and keeps what it holds when that would take its address or all
-// addresses beyond their bytes.
+// false and keeps what it holds when that would take its address, its key
+// or all beyond their bytes.
 func (h *hold) reserve(n int64) bool {
 	if h.released {
 		return false
@@ -81,13 +131,10 @@ func (h *hold) reserve(n int64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delta := n - h.bytes
-	u := p.addrs[h.addr]
-	if delta > 0 && (u.bytes+delta > p.perAddrBytes || p.used+delta > p.totalBytes) {
+	if delta > 0 && delta > h.room() {
 		return false
 	}
-	u.bytes += delta
-	p.used += delta
-	h.bytes = n
+	h.add(delta)
 	return true
 }
 
@@ -101,15 +148,11 @@ func (h *hold) grow(want, need int64) (int64, bool) {
 	p := h.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	u := p.addrs[h.addr]
-	avail := h.bytes + min(p.perAddrBytes-u.bytes, p.totalBytes-p.used)
-	n := min(want, avail)
+	n := min(want, h.bytes+h.room())
 	if n < need {
 		return h.bytes, false
 	}
-	u.bytes += n - h.bytes
-	p.used += n - h.bytes
-	h.bytes = n
+	h.add(n - h.bytes)
 	return n, true
 }
 
@@ -122,11 +165,9 @@ func (h *hold) release() {
 	p := h.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	h.add(-h.bytes)
 	u := p.addrs[h.addr]
 	u.requests--
-	u.bytes -= h.bytes
-	p.used -= h.bytes
-	h.bytes = 0
 	if u.requests == 0 {
 		delete(p.addrs, h.addr)
 	}

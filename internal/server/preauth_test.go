@@ -14,16 +14,16 @@ import (
 )
 
 func TestPreAuthRequestsPerAddress(t *testing.T) {
-	p := newPreAuth(2, 1<<20, 4<<20)
-	a1, ok1 := p.enter("192.0.2.1")
-	a2, ok2 := p.enter("192.0.2.1")
+	p := newPreAuth(2, 1<<20, 4<<20, 4<<20)
+	a1, ok1 := p.enter("192.0.2.1", "", true)
+	a2, ok2 := p.enter("192.0.2.1", "", true)
 	if !ok1 || !ok2 {
 		t.Fatal("the first two requests of an address were refused")
 	}
-	if _, ok := p.enter("192.0.2.1"); ok {
+	if _, ok := p.enter("192.0.2.1", "", true); ok {
 		t.Fatal("a third request of the address was let in")
 	}
-	b, ok := p.enter("192.0.2.2")
+	b, ok := p.enter("192.0.2.2", "", true)
 	if !ok {
 		t.Fatal("another address was refused")
 	}
@@ -32,7 +32,7 @@ func TestPreAuthRequestsPerAddress(t *testing.T) {
 	if _, requests, _ := p.inUse("192.0.2.1"); requests != 1 {
 		t.Fatalf("after one release the address has %d requests, want 1", requests)
 	}
-	a3, ok := p.enter("192.0.2.1")
+	a3, ok := p.enter("192.0.2.1", "", true)
 	if !ok {
 		t.Fatal("a request after a release was refused")
 	}
@@ -45,9 +45,9 @@ func TestPreAuthRequestsPerAddress(t *testing.T) {
 }
 
 func TestPreAuthBytes(t *testing.T) {
-	p := newPreAuth(10, 100, 250)
-	a, _ := p.enter("a")
-	a2, _ := p.enter("a")
+	p := newPreAuth(10, 100, 250, 250)
+	a, _ := p.enter("a", "", true)
+	a2, _ := p.enter("a", "", true)
 	if !a.reserve(60) || !a2.reserve(40) {
 		t.Fatal("100 bytes for an address of 100 refused")
 	}
@@ -60,8 +60,8 @@ func TestPreAuthBytes(t *testing.T) {
 	if !a.reserve(10) || !a2.reserve(90) {
 		t.Fatal("shrinking one hold and growing the other refused")
 	}
-	b, _ := p.enter("b")
-	c, _ := p.enter("c")
+	b, _ := p.enter("b", "", true)
+	c, _ := p.enter("c", "", true)
 	if !b.reserve(100) {
 		t.Fatal("b's 100 bytes refused")
 	}
@@ -141,8 +141,8 @@ func TestReadGrowing(t *testing.T) {
 		})
 	}
 	// With a hold, the buffer grows only as far as the hold's bytes go.
-	p := newPreAuth(1, 200<<10, 1<<20)
-	h, _ := p.enter("a")
+	p := newPreAuth(1, 200<<10, 1<<20, 1<<20)
+	h, _ := p.enter("a", "", true)
 	if _, err := readGrowing(bytes.NewReader(data), int64(len(data)), 1<<20, h); err != errOverBudget {
 		t.Fatalf("300 KiB with 200 KiB allowed: %v, want errOverBudget", err)
 	}
@@ -150,7 +150,7 @@ func TestReadGrowing(t *testing.T) {
 		t.Fatalf("hold has %d bytes, beyond the address's 200 KiB", held)
 	}
 	h.release()
-	h, _ = p.enter("a")
+	h, _ = p.enter("a", "", true)
 	if got, err := readGrowing(bytes.NewReader(data[:200<<10]), -1, 1<<20, h); err != nil || len(got) != 200<<10 {
 		t.Fatalf("200 KiB with 200 KiB allowed: %d bytes, %v", len(got), err)
 	}
@@ -211,7 +211,7 @@ func readAnswer(t *testing.T, c net.Conn) (*http.Response, []byte) {
 func TestUnauthenticatedHoldsNoIngestSlot(t *testing.T) {
 	e := newLimitsEnv(t, Options{MaxInflightIngest: 2})
 	for range 4 {
-		rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 1000, nil, []byte(`{"Records":[`))
+		rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 1000, e.claim("AKIAALICEADMIN000001", ""), []byte(`{"Records":[`))
 	}
 	waitFor(t, "the unsigned requests to be read", func() bool {
 		_, n, _ := e.srv.preAuth.inUse("127.0.0.2")
@@ -233,14 +233,14 @@ func TestUnauthenticatedHoldsNoIngestSlot(t *testing.T) {
 func TestUnauthenticatedPerAddress(t *testing.T) {
 	e := newLimitsEnv(t, Options{UnauthenticatedRequestsPerAddress: 2})
 	held := []net.Conn{
-		rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, nil, []byte("{")),
-		rawRequest(t, e.http.URL, "127.0.0.1", "/", 1000, map[string]string{"X-Amz-Target": "CloudTrail_20131101.DescribeTrails"}, []byte("{")),
+		rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, e.claim("AKIAALICEADMIN000001", ""), []byte("{")),
+		rawRequest(t, e.http.URL, "127.0.0.1", "/", 1000, e.claim("AKIABOBADMIN00000001", "CloudTrail_20131101.DescribeTrails"), []byte("{")),
 	}
 	waitFor(t, "the two requests to be read", func() bool {
 		_, n, _ := e.srv.preAuth.inUse("127.0.0.1")
 		return n == 2
 	})
-	third := rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, nil, nil)
+	third := rawRequest(t, e.http.URL, "127.0.0.1", "/v1/events", 1000, e.claim("AKIABOBADMIN00000001", ""), nil)
 	resp, b := readAnswer(t, third)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 	if resp.Header.Get("Retry-After") != "1" || !resp.Close {
@@ -281,22 +281,24 @@ func TestUnauthenticatedPerAddress(t *testing.T) {
 // TestUnauthenticatedBytes: a body is refused once it would take its
 // address beyond its bytes, or all addresses beyond theirs.
 func TestUnauthenticatedBytes(t *testing.T) {
-	e := newLimitsEnv(t, Options{UnauthenticatedBytesPerAddress: 200 << 10, UnauthenticatedBodyBytes: 300 << 10})
+	// 400 KiB in all, of which requests not proven may use 300 KiB.
+	e := newLimitsEnv(t, Options{UnauthenticatedBytesPerAddress: 200 << 10, UnauthenticatedBodyBytes: 400 << 10})
 	big := bytes.Repeat([]byte(" "), 300<<10)
-	c := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", len(big), nil, big)
+	c := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", len(big), e.claim("AKIAALICEADMIN000001", ""), big)
 	resp, b := readAnswer(t, c)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 
-	// Two addresses of 150 KiB each hold all 300 KiB: a third address's
-	// first buffer does not fit.
-	part := bytes.Repeat([]byte(" "), 100<<10)
-	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 150<<10, nil, part)
-	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 150<<10, nil, part)
+	// Two addresses of 150 KiB each hold those 300 KiB (140 KiB sent fill
+	// a 128 KiB buffer, which then grows to the 150 KiB declared): a
+	// third address's first buffer does not fit.
+	part := bytes.Repeat([]byte(" "), 140<<10)
+	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 150<<10, e.claim("AKIAALICEADMIN000001", ""), part)
+	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 150<<10, e.claim("AKIABOBADMIN00000001", ""), part)
 	waitFor(t, "two addresses to hold 150 KiB each", func() bool {
 		total, _, _ := e.srv.preAuth.inUse("")
 		return total == 300<<10
 	})
-	c = rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", 150<<10, nil, part)
+	c = rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", 150<<10, e.claim("AKIABOBADMIN00000001", ""), part)
 	resp, b = readAnswer(t, c)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 	if total, _, _ := e.srv.preAuth.inUse(""); total != 300<<10 {
@@ -309,7 +311,7 @@ func TestUnauthenticatedBytes(t *testing.T) {
 func TestBodyReadTimeout(t *testing.T) {
 	e := newLimitsEnv(t, Options{BodyReadTimeout: 100 * time.Millisecond})
 	for _, path := range []string{"/v1/events", "/"} {
-		c := rawRequest(t, e.http.URL, "127.0.0.2", path, 1000, map[string]string{"X-Amz-Target": "CloudTrail_20131101.DescribeTrails"}, []byte("{"))
+		c := rawRequest(t, e.http.URL, "127.0.0.2", path, 1000, e.claim("AKIAALICEADMIN000001", "CloudTrail_20131101.DescribeTrails"), []byte("{"))
 		resp, b := readAnswer(t, c)
 		if typ, msg := errType(t, b); resp.StatusCode != http.StatusBadRequest || typ != "SerializationException" || !strings.Contains(msg, "did not arrive within 100ms") {
 			t.Fatalf("%s: HTTP %d %s %q, want SerializationException", path, resp.StatusCode, typ, msg)
@@ -372,5 +374,168 @@ func TestBodyDeadlineLiftedAfterRead(t *testing.T) {
 	c := rawRequest(t, e.http.URL, "127.0.0.1", "/console/login", 6, formHeader, []byte("wait=1"))
 	if resp, b := readAnswer(t, c); resp.StatusCode != http.StatusOK {
 		t.Fatalf("console form served beyond the body deadline: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// claim returns the headers of a request that names key, with the server's
+// current date and the right form, and a signature that is not key's:
+// what anyone who has seen the key id can send. target, if not empty, is
+// its X-Amz-Target (signed, as it must be).
+func (e *limitsEnv) claim(key, target string) map[string]string {
+	now := e.clock.Now().UTC()
+	h := map[string]string{"X-Amz-Date": now.Format("20060102T150405Z")}
+	signed := "host;x-amz-date"
+	if target != "" {
+		h["X-Amz-Target"] = target
+		signed += ";x-amz-target"
+	}
+	h["Authorization"] = "AWS4-HMAC-SHA256 Credential=" + key + "/" + now.Format("20060102") + "/us-east-1/cloudtrail/aws4_request, SignedHeaders=" +
+		signed + ", Signature=" + strings.Repeat("0", 64)
+	return h
+}
+
+// TestUnauthenticatedRefusedBeforeBody: a request that names no known key
+// with a current date, in the right form, is refused before a byte of its
+// body is read, and holds nothing; one that does is read, and its forged
+// signature then refused.
+func TestUnauthenticatedRefusedBeforeBody(t *testing.T) {
+	e := newLimitsEnv(t, Options{})
+	good := e.claim("AKIAALICEADMIN000001", "")
+	stale := e.claim("AKIAALICEADMIN000001", "")
+	stale["X-Amz-Date"] = e.clock.Now().UTC().Add(-time.Hour).Format("20060102T150405Z")
+	stale["Authorization"] = strings.Replace(stale["Authorization"], e.clock.Now().UTC().Format("20060102"), e.clock.Now().UTC().Add(-time.Hour).Format("20060102"), 1)
+	for name, c := range map[string]struct {
+		header map[string]string
+		code   string
+	}{
+		"no authorization": {nil, "MissingAuthenticationTokenException"},
+		"malformed":        {map[string]string{"Authorization": "AWS4-HMAC-SHA256 nonsense"}, "IncompleteSignatureException"},
+		"unknown key":      {e.claim("AKIANOBODY0000000001", ""), "UnrecognizedClientException"},
+		"stale date":       {stale, "InvalidSignatureException"},
+	} {
+		conn := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 8<<20, c.header, []byte("{"))
+		resp, b := readAnswer(t, conn)
+		if typ, _ := errType(t, b); typ != c.code || !resp.Close {
+			t.Errorf("%s: HTTP %d %s (close %v), want %s at once and the connection closed", name, resp.StatusCode, b, resp.Close, c.code)
+		}
+		if total, n, _ := e.srv.preAuth.inUse("127.0.0.2"); total != 0 || n != 0 {
+			t.Errorf("%s: refused request holds %d bytes, %d requests", name, total, n)
+		}
+	}
+	conn := rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 2, good, []byte("{}"))
+	if resp, b := readAnswer(t, conn); resp.StatusCode == http.StatusOK || !strings.Contains(string(b), "InvalidSignatureException") {
+		t.Fatalf("a forged signature naming a real key: HTTP %d %s, want InvalidSignatureException", resp.StatusCode, b)
+	}
+}
+
+// TestUnauthenticatedGrowsWithBytesSent: a body's buffer grows with the
+// bytes that have arrived, not with its Content-Length: 64 KiB and a byte
+// of a declared 8 MiB hold 128 KiB, not 8 MiB.
+func TestUnauthenticatedGrowsWithBytesSent(t *testing.T) {
+	e := newLimitsEnv(t, Options{})
+	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 8<<20, e.claim("AKIAALICEADMIN000001", ""), bytes.Repeat([]byte(" "), 64<<10+1))
+	waitFor(t, "the body's second buffer", func() bool {
+		_, _, held := e.srv.preAuth.inUse("127.0.0.2")
+		return held >= 128<<10
+	})
+	if _, _, held := e.srv.preAuth.inUse("127.0.0.2"); held != 128<<10 {
+		t.Fatalf("64 KiB + 1 of a declared 8 MiB hold %d bytes, want 128 KiB", held)
+	}
+}
+
+// TestUnauthenticatedBytesPerKey: the requests that name one key hold at
+// most its bytes, from any address; another key is still read.
+func TestUnauthenticatedBytesPerKey(t *testing.T) {
+	p := newPreAuth(10, 1<<20, 100, 1<<20)
+	a, _ := p.enter("192.0.2.1", "alice", false)
+	b, _ := p.enter("192.0.2.2", "alice", false)
+	if !a.reserve(60) || b.reserve(41) || !b.reserve(40) {
+		t.Fatal("alice's 100 bytes were not bounded across addresses")
+	}
+	c, _ := p.enter("192.0.2.2", "bob", false)
+	if !c.reserve(100) {
+		t.Fatal("bob was refused while alice's key is full")
+	}
+	a.release()
+	if !b.reserve(100) {
+		t.Fatal("bytes alice's key gave back are not available again")
+	}
+	b.release()
+	c.release()
+	if len(p.keys) != 0 || p.used != 0 {
+		t.Fatalf("after every release: keys %v, %d bytes", p.keys, p.used)
+	}
+}
+
+// TestUnauthenticatedProvenNotStarved: strangers who name alice's and
+// bob's key ids fill alice's share and every byte that requests not
+// proven may use; alice, whose key proved itself from her address
+// earlier, is still served there from the reserve, while an unproven
+// caller is refused.
+func TestUnauthenticatedProvenNotStarved(t *testing.T) {
+	e := newLimitsEnv(t, Options{UnauthenticatedBodyBytes: 512 << 10, UnauthenticatedBytesPerAddress: 256 << 10,
+		UnauthenticatedBytesPerKey: 256 << 10})
+	payload := []byte(`{"Records":[]}`)
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("alice before: HTTP %d %s", resp.StatusCode, b)
+	}
+	// 128 KiB + 1 sent hold 256 KiB (alice's share), 64 KiB + 1 hold 128
+	// KiB: 384 KiB, all that requests not proven may use of 512 KiB.
+	rawRequest(t, e.http.URL, "127.0.0.2", "/v1/events", 1<<20, e.claim("AKIAALICEADMIN000001", ""), bytes.Repeat([]byte(" "), 128<<10+1))
+	rawRequest(t, e.http.URL, "127.0.0.3", "/v1/events", 1<<20, e.claim("AKIABOBADMIN00000001", ""), bytes.Repeat([]byte(" "), 64<<10+1))
+	waitFor(t, "the strangers to hold 384 KiB", func() bool {
+		total, _, _ := e.srv.preAuth.inUse("")
+		return total == 384<<10
+	})
+	if resp, b := e.post(t, "AKIAALICEADMIN000001", "alice-secret", "us-east-1", "/v1/events", "", nil, payload); resp.StatusCode != 200 {
+		t.Fatalf("alice from her address while strangers name her key: HTTP %d %s", resp.StatusCode, b)
+	}
+	c := rawRequest(t, e.http.URL, "127.0.0.4", "/v1/events", len(payload), e.claim("AKIABOBADMIN00000001", ""), payload)
+	resp, b := readAnswer(t, c)
+	wantThrottled(t, resp, b, http.StatusTooManyRequests)
+}
+
+func TestProvenForgets(t *testing.T) {
+	v := newProven()
+	now := time.Now()
+	v.vouch("k", "a", now)
+	if !v.has("k", "a", now.Add(provenWindow)) || v.has("k", "a", now.Add(provenWindow+time.Second)) || v.has("k", "b", now) || v.has("j", "a", now) {
+		t.Fatal("proven: wrong key, address or window")
+	}
+	for i := range provenPerKey + 10 {
+		v.vouch("k", fmt.Sprint("addr", i), now.Add(time.Duration(i)*time.Second))
+	}
+	if n := len(v.keys["k"]); n != provenPerKey {
+		t.Fatalf("%d addresses kept for a key, want %d", n, provenPerKey)
+	}
+	if !v.has("k", fmt.Sprint("addr", provenPerKey+9), now.Add(time.Minute)) || v.has("k", "a", now) {
+		t.Fatal("the newest address was forgotten, or the oldest kept")
+	}
+}
+
+// TestConsoleFormsReserveAsRead: a console form's bytes are reserved as
+// they are read, not from its Content-Length: heads announcing 256 KiB
+// forms, from many addresses, hold next to nothing of the bytes console
+// forms may hold (one key's share), and a sign-in form is read meanwhile.
+// Each used to reserve its whole Content-Length at once: 32 such heads
+// filled the console's 8 MiB.
+func TestConsoleFormsReserveAsRead(t *testing.T) {
+	e := newLimitsEnv(t, Options{Console: mountForms, UnauthenticatedBytesPerKey: 1 << 20})
+	for i := range 16 {
+		rawRequest(t, e.http.URL, fmt.Sprintf("127.0.0.%d", 2+i), "/console/login", 256<<10, formHeader, []byte("a=1&b="))
+	}
+	waitFor(t, "the heads to be counted", func() bool {
+		_, n, _ := e.srv.preAuth.inUse("127.0.0.17")
+		return n == 1
+	})
+	e.srv.preAuth.mu.Lock()
+	held := e.srv.preAuth.keys[consoleKey]
+	e.srv.preAuth.mu.Unlock()
+	if held > 16*(64<<10) {
+		t.Fatalf("16 form heads of 256 KiB with a few bytes each hold %d bytes", held)
+	}
+	form := rawRequest(t, e.http.URL, "127.0.0.30", "/console/login", 3, formHeader, []byte("a=1"))
+	if resp, b := readAnswer(t, form); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a sign-in form while heads wait: HTTP %d %s", resp.StatusCode, b)
 	}
 }

@@ -47,9 +47,16 @@ type Options struct {
 	// bursts of twice the rate; 0 is unlimited.
 	LookupsPerSecond float64
 	// MaxInflightIngest bounds the /v1/events requests served at once
-	// (taken once a request is authenticated); beyond it a request is
-	// answered 429 at once. 0 means DefaultMaxInflightIngest.
+	// (taken once a request is authenticated and its body read); beyond it
+	// a request is answered 429 at once. 0 means DefaultMaxInflightIngest.
 	MaxInflightIngest int
+	// MaxInflightPerKey and MaxInflightPerAddress bound the authenticated
+	// requests (API and ingest) in flight, from their signature's check
+	// until their answer, of one access key and of one client address;
+	// beyond them a request is answered 429. 0 means the Default…
+	// constants.
+	MaxInflightPerKey     int
+	MaxInflightPerAddress int
 	// BodyReadTimeout bounds the time a request body takes to arrive; 0
 	// means DefaultBodyReadTimeout.
 	BodyReadTimeout time.Duration
@@ -61,6 +68,10 @@ type Options struct {
 	UnauthenticatedBodyBytes          int64
 	UnauthenticatedBytesPerAddress    int64
 	UnauthenticatedRequestsPerAddress int
+	// UnauthenticatedBytesPerKey bounds those bytes for the requests that
+	// name one access key (console forms, which name none, count as one
+	// key); 0 means DefaultUnauthenticatedBytesPerKey.
+	UnauthenticatedBytesPerKey int64
 	// Now is the clock (for SigV4 skew checks); nil means time.Now.
 	Now func() time.Time
 	// Coverage tells cairn verify which digest chains a trail has (see
@@ -94,8 +105,12 @@ type Server struct {
 	requests    *rateLimiter
 	lookups     *rateLimiter
 	ingestSlots chan struct{}
-	// preAuth bounds what requests hold before they are authenticated.
-	preAuth *preAuth
+	// preAuth bounds what requests hold before they are authenticated;
+	// inflight what authenticated requests of a key or address hold.
+	preAuth  *preAuth
+	inflight *inflight
+	// proven remembers the addresses each key proved itself from lately.
+	proven *proven
 	// verifier checks signatures: service cloudtrail, body always signed.
 	verifier sigv4.Verifier
 	// proofs checks the signature proofs cairn proxy sends with records.
@@ -146,13 +161,25 @@ func New(o Options) *Server {
 	if o.UnauthenticatedRequestsPerAddress <= 0 {
 		o.UnauthenticatedRequestsPerAddress = DefaultUnauthenticatedRequestsPerAddress
 	}
+	if o.UnauthenticatedBytesPerKey <= 0 {
+		o.UnauthenticatedBytesPerKey = DefaultUnauthenticatedBytesPerKey
+	}
+	if o.MaxInflightPerKey <= 0 {
+		o.MaxInflightPerKey = DefaultMaxInflightPerKey
+	}
+	if o.MaxInflightPerAddress <= 0 {
+		o.MaxInflightPerAddress = DefaultMaxInflightPerAddress
+	}
 	s := &Server{opts: o,
 		requests:    newRateLimiter(o.RequestsPerSecond, o.Now),
 		lookups:     newRateLimiter(o.LookupsPerSecond, o.Now),
 		ingestSlots: make(chan struct{}, o.MaxInflightIngest),
-		preAuth:     newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress, o.UnauthenticatedBodyBytes),
-		verifier:    sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
-		proofs:      newProofChecker(o.Directory, o.Now),
+		preAuth: newPreAuth(o.UnauthenticatedRequestsPerAddress, o.UnauthenticatedBytesPerAddress,
+			o.UnauthenticatedBytesPerKey, o.UnauthenticatedBodyBytes),
+		inflight: newInflight(o.MaxInflightPerKey, o.MaxInflightPerAddress),
+		proven:   newProven(),
+		verifier: sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
+		proofs:   newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
@@ -253,26 +280,51 @@ func (s *Server) boundForms(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr))
-		if ok {
-			n := int64(maxConsoleFormBytes)
-			if r.ContentLength > 0 {
-				n = min(n, r.ContentLength)
-			}
-			if ok = h.reserve(n); !ok {
-				h.release()
-			}
-		}
+		h, ok := s.preAuth.enter(clientKey(r.RemoteAddr), consoleKey, false)
 		if !ok {
 			s.refuseUnread(w, r)
 			writeError(w, newRequestID(), tooManyRequests())
 			return
 		}
 		defer h.release()
+		// The bytes are reserved as the console reads them: a
+		// Content-Length alone reserves nothing.
+		most := int64(maxConsoleFormBytes) + 1 // the console's limit and the byte that finds it exceeded
+		if r.ContentLength > 0 {
+			most = min(most, r.ContentLength)
+		}
+		r.Body = &formBody{ReadCloser: r.Body, h: h, most: most}
 		// net/http lifts the deadline when the body has been read.
 		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// formBody is a console request's body that reserves its bytes from its
+// hold as they are read, at most most in all; a read the hold's bounds
+// cannot take fails with errOverBudget (the console then refuses the form).
+type formBody struct {
+	io.ReadCloser
+	h    *hold
+	read int64
+	most int64
+}
+
+func (b *formBody) Read(p []byte) (int, error) {
+	if b.read >= b.most {
+		return 0, io.EOF
+	}
+	want := min(b.read+int64(len(p)), b.most)
+	if want > b.h.bytes {
+		got, ok := b.h.grow(want, b.read+1)
+		if !ok {
+			return 0, errOverBudget
+		}
+		want = got
+	}
+	n, err := b.ReadCloser.Read(p[:want-b.read])
+	b.read += int64(n)
+	return n, err
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {

@@ -1,9 +1,11 @@
 package sigv4
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifierRequireSignedPayload: a Verifier that requires a signed
@@ -86,5 +88,51 @@ func TestVerifyDeclared(t *testing.T) {
 	}
 	if _, ok := DeclaredPayloadHash((*http.Request)(nil)); ok {
 		t.Error("nil request declares a hash")
+	}
+}
+
+// TestPrecheck: a request that names a known key with a current date, in
+// the right form, passes Precheck whatever its body and signature; each
+// thing Precheck can see without the body fails it with Verify's code.
+func TestPrecheck(t *testing.T) {
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	v := Verifier{Credentials: staticCreds{"AKIDEXAMPLE": "secret"}, Service: "cloudtrail", RequireSignedPayload: true}
+	req := func(mod func(r *http.Request)) *http.Request {
+		r, _ := http.NewRequest(http.MethodPost, "http://localhost/", nil)
+		r.ContentLength = 1 << 20
+		r.Header.Set("X-Amz-Date", now.Format(amzDateFormat))
+		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+now.Format(scopeDateFormat)+
+			"/us-east-1/cloudtrail/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("0", 64))
+		if mod != nil {
+			mod(r)
+		}
+		return r
+	}
+	if key, err := v.Precheck(req(nil), now); err != nil || key != "AKIDEXAMPLE" {
+		t.Fatalf("a well-formed request naming a known key: %q, %v", key, err)
+	}
+	for name, c := range map[string]struct {
+		mod  func(r *http.Request)
+		code string
+	}{
+		"no authorization": {func(r *http.Request) { r.Header.Del("Authorization") }, CodeMissingAuthenticationToken},
+		"malformed":        {func(r *http.Request) { r.Header.Set("Authorization", "AWS4-HMAC-SHA256 junk") }, CodeIncompleteSignature},
+		"unknown key": {func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "AKIDEXAMPLE", "AKIDOTHER", 1))
+		}, CodeUnrecognizedClient},
+		"other service": {func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/cloudtrail/", "/s3/", 1))
+		}, CodeInvalidSignature},
+		"stale date": {func(r *http.Request) {
+			old := now.Add(-16 * time.Minute)
+			r.Header.Set("X-Amz-Date", old.Format(amzDateFormat))
+		}, CodeInvalidSignature},
+		"unsigned amz header": {func(r *http.Request) { r.Header.Set("X-Amz-Target", "x") }, CodeInvalidSignature},
+	} {
+		_, err := v.Precheck(req(c.mod), now)
+		var se *Error
+		if !errors.As(err, &se) || se.Code != c.code {
+			t.Errorf("%s: %v, want %s", name, err, c.code)
+		}
 	}
 }

@@ -203,92 +203,54 @@ func payloadMismatch() *Error {
 	return errorf(CodeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 }
 
+// Precheck checks everything about r's signature that can be checked
+// without its body: an Authorization header of the right form naming a
+// known access key, scoped to the Verifier's service, an X-Amz-Date within
+// MaxSkew of now, every x-amz-* header signed and, with
+// RequireSignedPayload, no UNSIGNED-PAYLOAD. Only the signature itself is
+// left, which covers the body. It returns the access key id the request
+// names: a server may then give the request's body room, counted against
+// that key, knowing it names a real key with a current date (the key id is
+// not a secret; the signature, checked once the body is in, proves it).
+// Any failure is an *Error with the code Verify would give.
+func (v Verifier) Precheck(r *http.Request, now time.Time) (accessKeyID string, err error) {
+	bodyLen := -1
+	if r != nil && r.ContentLength >= 0 {
+		bodyLen = int(r.ContentLength)
+	}
+	payload := ""
+	if r != nil {
+		if values, ok := lowerHeaders(r.Header)["x-amz-content-sha256"]; ok {
+			payload = canonicalHeaderValue(values)
+		}
+	}
+	p, perr := v.prepare(r, payload, bodyLen, now)
+	if perr != nil {
+		return "", perr
+	}
+	return p.auth.accessKeyID, nil
+}
+
+// prepared is a request whose signature is checked but for the HMAC: the
+// parts of the string to sign, and the key's secret.
+type prepared struct {
+	auth         *authorization
+	amzDate      string
+	signedAt     time.Time
+	canonHeaders string
+	query        string
+	secret       string
+}
+
 // verify checks r's Authorization header with payloadHash as the canonical
 // request's payload line. bodyLen stands in for a content-length header a
 // chunked request lacks (-1: unknown).
 func (v Verifier) verify(r *http.Request, payloadHash string, bodyLen int, now time.Time) (Result, error) {
-	if r == nil {
-		return Result{}, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
-	}
-	headers := lowerHeaders(r.Header)
-
-	authValues := headers["authorization"]
-	if len(authValues) == 0 || (len(authValues) == 1 && strings.TrimSpace(authValues[0]) == "") {
-		return Result{}, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
-	}
-	if len(authValues) > 1 {
-		return Result{}, errorf(CodeIncompleteSignature, "Request has %d Authorization headers; send exactly one", len(authValues))
-	}
-	auth, err := parseAuthorization(authValues[0])
+	p, err := v.prepare(r, payloadHash, bodyLen, now)
 	if err != nil {
 		return Result{}, err
 	}
-
-	dateValues := headers["x-amz-date"]
-	if len(dateValues) != 1 {
-		return Result{}, errorf(CodeIncompleteSignature, "Authorization header requires exactly one 'X-Amz-Date' header (yyyymmddThhmmssZ); the request has %d", len(dateValues))
-	}
-	amzDate := strings.TrimSpace(dateValues[0])
-	signedAt, perr := time.Parse(amzDateFormat, amzDate)
-	if perr != nil || len(amzDate) != len(amzDateFormat) {
-		return Result{}, errorf(CodeIncompleteSignature, "X-Amz-Date %q is not a date of the form yyyymmddThhmmssZ", amzDate)
-	}
-	if auth.scopeDate != amzDate[:8] {
-		return Result{}, errorf(CodeIncompleteSignature, "Date in Credential scope %q does not match YYYYMMDD from X-Amz-Date %q", auth.scopeDate, amzDate)
-	}
-
-	if !slices.Contains(auth.signedHeaders, "host") {
-		return Result{}, errorf(CodeIncompleteSignature, "SignedHeaders must include 'host'")
-	}
-	// Build the canonical headers now: a signed header the request lacks is
-	// a malformed request, whatever the key.
-	var canonHeaders strings.Builder
-	for _, name := range auth.signedHeaders {
-		values := headerValues(r, headers, name, bodyLen)
-		if values == nil {
-			return Result{}, errorf(CodeIncompleteSignature, "SignedHeaders names %q but the request has no such header", name)
-		}
-		canonHeaders.WriteString(name)
-		canonHeaders.WriteByte(':')
-		canonHeaders.WriteString(canonicalHeaderValue(values))
-		canonHeaders.WriteByte('\n')
-	}
-	if unsigned := unsignedAmzHeaders(headers, auth.signedHeaders); len(unsigned) > 0 {
-		return Result{}, errorf(CodeInvalidSignature, "There were headers present in the request which were not signed: %s. Every x-amz-* header must be listed in SignedHeaders.", strings.Join(unsigned, ", "))
-	}
-	if v.RequireSignedPayload && payloadHash == UnsignedPayload {
-		return Result{}, errorf(CodeInvalidSignature, "This API does not accept 'x-amz-content-sha256: %s': sign the request body (its SHA-256 in hex).", UnsignedPayload)
-	}
-	rawQuery := ""
-	if r.URL != nil {
-		rawQuery = r.URL.RawQuery
-	}
-	query, qerr := canonicalQuery(rawQuery)
-	if qerr != nil {
-		return Result{}, errorf(CodeIncompleteSignature, "Query string is not validly percent-encoded: %v", qerr)
-	}
-
-	if auth.service != v.Service {
-		return Result{}, errorf(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'.", v.Service)
-	}
-
-	if v.Credentials == nil {
-		return Result{}, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
-	}
-	secret, ok := v.Credentials.SecretFor(auth.accessKeyID)
-	if !ok {
-		return Result{}, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
-	}
-
-	now = now.UTC()
-	if skew := now.Sub(signedAt); skew > MaxSkew {
-		return Result{}, errorf(CodeInvalidSignature, "Signature expired: %s is now earlier than %s (%s - 15 min.)",
-			amzDate, now.Add(-MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
-	} else if skew < -MaxSkew {
-		return Result{}, errorf(CodeInvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)",
-			amzDate, now.Add(MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
-	}
-
+	auth := p.auth
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
@@ -296,15 +258,15 @@ func (v Verifier) verify(r *http.Request, payloadHash string, bodyLen int, now t
 	canonicalRequest := strings.Join([]string{
 		method,
 		canonicalURI(r.URL, v.Service),
-		query,
-		canonHeaders.String(),
+		p.query,
+		p.canonHeaders,
 		strings.Join(auth.signedHeaders, ";"),
 		payloadHash,
 	}, "\n")
 	requestSum := sha256.Sum256([]byte(canonicalRequest))
-	stringToSign := Algorithm + "\n" + amzDate + "\n" + auth.scope() + "\n" + hex.EncodeToString(requestSum[:])
+	stringToSign := Algorithm + "\n" + p.amzDate + "\n" + auth.scope() + "\n" + hex.EncodeToString(requestSum[:])
 
-	key := signingKey(secret, auth.scopeDate, auth.region, auth.service)
+	key := signingKey(p.secret, auth.scopeDate, auth.region, auth.service)
 	want := hmacSHA256(key, []byte(stringToSign))
 	if !hmac.Equal(want, auth.signature) {
 		return Result{}, errorf(CodeInvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
@@ -313,8 +275,96 @@ func (v Verifier) verify(r *http.Request, payloadHash string, bodyLen int, now t
 		AccessKeyID: auth.accessKeyID,
 		Region:      auth.region,
 		Service:     auth.service,
-		SignedAt:    signedAt,
+		SignedAt:    p.signedAt,
 	}, nil
+}
+
+// prepare checks all of r's signature but the HMAC (see Precheck), with
+// payloadHash the payload line the signature is to cover.
+func (v Verifier) prepare(r *http.Request, payloadHash string, bodyLen int, now time.Time) (*prepared, *Error) {
+	if r == nil {
+		return nil, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
+	}
+	headers := lowerHeaders(r.Header)
+
+	authValues := headers["authorization"]
+	if len(authValues) == 0 || (len(authValues) == 1 && strings.TrimSpace(authValues[0]) == "") {
+		return nil, errorf(CodeMissingAuthenticationToken, "Request is missing Authentication Token")
+	}
+	if len(authValues) > 1 {
+		return nil, errorf(CodeIncompleteSignature, "Request has %d Authorization headers; send exactly one", len(authValues))
+	}
+	auth, err := parseAuthorization(authValues[0])
+	if err != nil {
+		return nil, err
+	}
+
+	dateValues := headers["x-amz-date"]
+	if len(dateValues) != 1 {
+		return nil, errorf(CodeIncompleteSignature, "Authorization header requires exactly one 'X-Amz-Date' header (yyyymmddThhmmssZ); the request has %d", len(dateValues))
+	}
+	amzDate := strings.TrimSpace(dateValues[0])
+	signedAt, perr := time.Parse(amzDateFormat, amzDate)
+	if perr != nil || len(amzDate) != len(amzDateFormat) {
+		return nil, errorf(CodeIncompleteSignature, "X-Amz-Date %q is not a date of the form yyyymmddThhmmssZ", amzDate)
+	}
+	if auth.scopeDate != amzDate[:8] {
+		return nil, errorf(CodeIncompleteSignature, "Date in Credential scope %q does not match YYYYMMDD from X-Amz-Date %q", auth.scopeDate, amzDate)
+	}
+
+	if !slices.Contains(auth.signedHeaders, "host") {
+		return nil, errorf(CodeIncompleteSignature, "SignedHeaders must include 'host'")
+	}
+	// Build the canonical headers now: a signed header the request lacks is
+	// a malformed request, whatever the key.
+	var canonHeaders strings.Builder
+	for _, name := range auth.signedHeaders {
+		values := headerValues(r, headers, name, bodyLen)
+		if values == nil {
+			return nil, errorf(CodeIncompleteSignature, "SignedHeaders names %q but the request has no such header", name)
+		}
+		canonHeaders.WriteString(name)
+		canonHeaders.WriteByte(':')
+		canonHeaders.WriteString(canonicalHeaderValue(values))
+		canonHeaders.WriteByte('\n')
+	}
+	if unsigned := unsignedAmzHeaders(headers, auth.signedHeaders); len(unsigned) > 0 {
+		return nil, errorf(CodeInvalidSignature, "There were headers present in the request which were not signed: %s. Every x-amz-* header must be listed in SignedHeaders.", strings.Join(unsigned, ", "))
+	}
+	if v.RequireSignedPayload && payloadHash == UnsignedPayload {
+		return nil, errorf(CodeInvalidSignature, "This API does not accept 'x-amz-content-sha256: %s': sign the request body (its SHA-256 in hex).", UnsignedPayload)
+	}
+	rawQuery := ""
+	if r.URL != nil {
+		rawQuery = r.URL.RawQuery
+	}
+	query, qerr := canonicalQuery(rawQuery)
+	if qerr != nil {
+		return nil, errorf(CodeIncompleteSignature, "Query string is not validly percent-encoded: %v", qerr)
+	}
+
+	if auth.service != v.Service {
+		return nil, errorf(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'.", v.Service)
+	}
+
+	if v.Credentials == nil {
+		return nil, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
+	}
+	secret, ok := v.Credentials.SecretFor(auth.accessKeyID)
+	if !ok {
+		return nil, errorf(CodeUnrecognizedClient, "The security token included in the request is invalid.")
+	}
+
+	now = now.UTC()
+	if skew := now.Sub(signedAt); skew > MaxSkew {
+		return nil, errorf(CodeInvalidSignature, "Signature expired: %s is now earlier than %s (%s - 15 min.)",
+			amzDate, now.Add(-MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
+	} else if skew < -MaxSkew {
+		return nil, errorf(CodeInvalidSignature, "Signature not yet current: %s is still later than %s (%s + 15 min.)",
+			amzDate, now.Add(MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat))
+	}
+
+	return &prepared{auth: auth, amzDate: amzDate, signedAt: signedAt, canonHeaders: canonHeaders.String(), query: query, secret: secret}, nil
 }
 
 // unsignedAmzHeaders returns, sorted, the x-amz-* headers of the request

@@ -1,0 +1,64 @@
+package server
+
+import "sync"
+
+// Defaults of the bounds on authenticated requests in flight per access key
+// and per client address, used when the Options leave them zero (the same
+// as the config's defaults).
+const (
+	DefaultMaxInflightPerKey     = 16
+	DefaultMaxInflightPerAddress = 32
+)
+
+// inflight bounds the authenticated requests in flight, from the moment
+// their signatures are verified until they are answered, per access key and
+// per client address: so that one key, or one address with many keys,
+// cannot hold every ingest slot or the memory of many bodies, whose bytes
+// it may send as slowly as BodyReadTimeout allows, while every other
+// caller waits. Beyond a bound a request is answered 429 at once.
+type inflight struct {
+	perKey, perAddr int
+
+	mu    sync.Mutex
+	keys  map[string]int // only keys with a request in flight
+	addrs map[string]int // only addresses with a request in flight
+}
+
+// newInflight makes the bounds: requests per access key and per address.
+func newInflight(perKey, perAddr int) *inflight {
+	return &inflight{perKey: perKey, perAddr: perAddr, keys: map[string]int{}, addrs: map[string]int{}}
+}
+
+// enter counts a request of access key key from addr (a clientKey), or says
+// false when either already has its number of requests in flight. leave
+// gives the place back; later calls do nothing.
+func (f *inflight) enter(key, addr string) (leave func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys[key] >= f.perKey || f.addrs[addr] >= f.perAddr {
+		return nil, false
+	}
+	f.keys[key]++
+	f.addrs[addr]++
+	var once sync.Once
+	return func() { once.Do(func() { f.leave(key, addr) }) }, true
+}
+
+// leave gives back a place of key and addr.
+func (f *inflight) leave(key, addr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys[key]--; f.keys[key] <= 0 {
+		delete(f.keys, key)
+	}
+	if f.addrs[addr]--; f.addrs[addr] <= 0 {
+		delete(f.addrs, addr)
+	}
+}
+
+// inUse returns the requests in flight of key and of addr (for tests).
+func (f *inflight) inUse(key, addr string) (keyRequests, addrRequests int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.keys[key], f.addrs[addr]
+}
