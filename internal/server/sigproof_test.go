@@ -55,7 +55,7 @@ func TestSettleIdentity(t *testing.T) {
 		json.RawMessage(`{"eventName":"Plain","requestParameters":{"note":"\"cairnSignatureProof\""}}`),
 	}
 	plain := string(records[5])
-	newProofChecker(dir, func() time.Time { return now }).verifySignatures(records)
+	newProofChecker(dir, func() time.Time { return now }).verifySignatures(nil, records)
 	type out struct {
 		UserIdentity        map[string]any
 		RecipientAccountID  string         `json:"recipientAccountId"`

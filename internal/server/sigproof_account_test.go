@@ -1,0 +1,78 @@
+package server
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/config"
+)
+
+const strangerKey, bobKey, bobSecret = "AKIASTRANGER00000001", "AKIABINDBOB000000001", "bob-bind-secret"
+
+// twoAccountDirectory is bindDirectory's alice (111111111111) with bob in
+// 222222222222 and a stranger in 333333333333 who may ingest for his own
+// account only.
+func twoAccountDirectory() *auth.Directory {
+	return auth.NewDirectory(&config.Config{Accounts: []config.Account{
+		{ID: "111111111111", Users: []config.User{{Name: "alice", AccessKeys: []config.AccessKey{{ID: bindKey, Secret: bindSecret}}}}},
+		{ID: "222222222222", Users: []config.User{{Name: "bob", AccessKeys: []config.AccessKey{{ID: bobKey, Secret: bobSecret}}}}},
+		{ID: "333333333333", Users: []config.User{{Name: "stranger", AccessKeys: []config.AccessKey{{ID: strangerKey, Secret: "s"}}}}},
+	}})
+}
+
+// TestSignatureProofNotBurnedByRefusedRecord (issue 14 item 9, re-attack
+// gap 6): a caller who may not write records for the key's account sends
+// a record with the victim's proof; it is not verified, and the victim's
+// own record with the same signature is verified afterwards.
+func TestSignatureProofNotBurnedByRefusedRecord(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	dir := twoAccountDirectory()
+	c := newProofChecker(dir, func() time.Time { return now })
+	stranger, _ := dir.Principal(strangerKey)
+	p := presignedProof(t, now.Add(-10*time.Minute), time.Hour, now)
+	burn := []json.RawMessage{proofRecord(uuid.NewString(), "s3.amazonaws.com", "us-east-1", now, p)}
+	c.verifySignatures(stranger, burn)
+	if verifiedAs(t, burn[0]) {
+		t.Fatalf("a stranger's record was verified: %s", burn[0])
+	}
+	own := []json.RawMessage{proofRecord(uuid.NewString(), "s3.amazonaws.com", "us-east-1", now, p)}
+	c.verifySignatures(nil, own)
+	if !verifiedAs(t, own[0]) {
+		t.Errorf("the victim's record was refused after a stranger's: %s", own[0])
+	}
+}
+
+// TestSignatureProofCachePerAccount (issue 14 item 9, re-attack gap 7):
+// one account's flood of long-lived proofs fills its own replay cache
+// only: another account's proofs are still verified.
+func TestSignatureProofCachePerAccount(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	c := newProofCheckerMax(twoAccountDirectory(), func() time.Time { return now }, 4)
+	for i := 0; i < 8; i++ {
+		// Seven-day URLs, each signed at its own second.
+		p := presignedProof(t, now.Add(-time.Duration(i+1)*time.Second), 7*24*time.Hour, now)
+		recs := []json.RawMessage{proofRecord(uuid.NewString(), "s3.amazonaws.com", "us-east-1", now, p)}
+		c.verifySignatures(nil, recs)
+	}
+	bob := headerProofFor(t, bobKey, bobSecret, "s3", "us-east-1", now)
+	recs := []json.RawMessage{proofRecordFor(uuid.NewString(), bobKey, "s3.amazonaws.com", "us-east-1", now, bob)}
+	c.verifySignatures(nil, recs)
+	var o struct {
+		AdditionalEventData map[string]any `json:"additionalEventData"`
+	}
+	json.Unmarshal(recs[0], &o)
+	if o.AdditionalEventData["SignatureVerified"] != true {
+		t.Errorf("bob's proof refused after alice's flood: %s", recs[0])
+	}
+	// Alice's own cache is full of later-ending signatures: her normal
+	// proof is refused (the floor), which is her account's business.
+	a := []json.RawMessage{proofRecord(uuid.NewString(), "s3.amazonaws.com", "us-east-1", now, headerProof(t, "s3", "us-east-1", now))}
+	c.verifySignatures(nil, a)
+	if verifiedAs(t, a[0]) {
+		t.Errorf("alice's cache did not bound her flood: %s", a[0])
+	}
+}
