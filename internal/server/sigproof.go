@@ -5,6 +5,9 @@ import (
 	"container/heap"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +51,9 @@ const (
 //   - the HMAC of its string to sign with the key's secret is the
 //     signature recorded (sigv4.Proof.Check), and the proof's key is the
 //     record's userIdentity.accessKeyId;
+//   - it was made for the record's operation (signedOperation): the
+//     method, path, query and signed headers it covers name the
+//     record's eventName (and, for S3, its bucket and key);
 //   - it was made for the record's call: its scope's service is the
 //     record's eventSource (s3.amazonaws.com for SigV2), its region the
 //     record's awsRegion (not checked for global services — IAM,
@@ -234,6 +240,61 @@ type recordFacts struct {
 	AWSRegion   string `json:"awsRegion"`
 }
 
+// signedOperation reports whether the operation the proof's signature
+// covers (sigv4.Proof.Call: method, path, query, signed headers) is the
+// record's, as cairn proxy's own resolver (awsop) names it from those:
+//
+//   - when it names the operation (S3 by method, path and query, JSON
+//     protocols by the signed X-Amz-Target, query protocols by an Action
+//     in the query, REST protocols by method and path), it must be the
+//     record's eventName, and for S3 the bucket and key it names must be
+//     the record's requestParameters.bucketName and key;
+//   - when it does not, the record's eventName must be the proxy's name
+//     for such a call ("METHOD /path"), except for a call signed in its
+//     Authorization header and sent as a form (a query protocol's
+//     Action in the body, which the proof does not hold): then the
+//     operation is not bound. A header signature is seen only by the
+//     proxy and the service, never shared as a presigned URL is.
+//
+// A proof without its canonical request (one with a sensitive header or
+// parameter) names no operation and is refused.
+func signedOperation(p sigv4.Proof, scope sigv4.ProofScope, m map[string]json.RawMessage) bool {
+	call, ok := p.Call()
+	if !ok {
+		return false
+	}
+	var name string
+	if json.Unmarshal(m["eventName"], &name) != nil || name == "" {
+		return false
+	}
+	op := awsop.Resolve(&awsop.Call{Method: call.Method, Host: call.Host, Path: call.Path, RawQuery: call.RawQuery,
+		Header: call.Header, Service: call.Service, Region: scope.Region, Status: http.StatusOK})
+	if op.Name == "" {
+		if p.Method == "AuthHeader" && call.Method == http.MethodPost &&
+			strings.HasPrefix(call.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			return true
+		}
+		path, err := url.PathUnescape(call.Path)
+		return err == nil && name == call.Method+" "+path
+	}
+	if op.Name != name {
+		return false
+	}
+	var params map[string]json.RawMessage
+	json.Unmarshal(m["requestParameters"], &params)
+	for _, k := range []string{"bucketName", "key"} {
+		want, ok := op.RequestParameters[k]
+		if !ok {
+			continue
+		}
+		var got any
+		if json.Unmarshal(params[k], &got) != nil || got != want {
+			return false
+		}
+	}
+	return true
+}
+
 // proofUse is what the replay cache needs of a record a proof is made
 // for: its eventID, when the signature stops being usable, and now.
 type proofUse struct {
@@ -257,6 +318,9 @@ func (c *proofChecker) madeFor(p sigv4.Proof, m map[string]json.RawMessage) (pro
 		return proofUse{}, false
 	}
 	if scope.Region != "" && scope.Region != f.AWSRegion && !awsop.GlobalService(scope.Service) {
+		return proofUse{}, false
+	}
+	if !signedOperation(p, scope, m) {
 		return proofUse{}, false
 	}
 	at, err := time.Parse(time.RFC3339, f.EventTime)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
 const strangerKey, bobKey, bobSecret = "AKIASTRANGER00000001", "AKIABINDBOB000000001", "bob-bind-secret"
@@ -74,5 +76,45 @@ func TestSignatureProofCachePerAccount(t *testing.T) {
 	c.verifySignatures(nil, a)
 	if verifiedAs(t, a[0]) {
 		t.Errorf("alice's cache did not bound her flood: %s", a[0])
+	}
+}
+
+// opRecord is a record of eventName on bucket/key carrying proof p.
+func opRecord(p sigv4.Proof, now time.Time, eventName, bucket, key string) json.RawMessage {
+	b, _ := json.Marshal(p)
+	rec, _ := json.Marshal(map[string]any{"eventID": uuid.NewString(), "eventName": eventName, "eventSource": "s3.amazonaws.com",
+		"awsRegion": "us-east-1", "eventTime": now.UTC().Format(time.RFC3339), "sourceIPAddress": "203.0.113.66",
+		"requestParameters": map[string]any{"bucketName": bucket, "key": key},
+		"userIdentity":      map[string]any{"type": "Unknown", "accessKeyId": bindKey}})
+	return json.RawMessage(strings.TrimSuffix(string(rec), "}") + `,"cairnSignatureProof":` + string(b) + `}`)
+}
+
+// TestSignatureProofBoundToOperation (issue 14 item 9, re-attack gap 5):
+// the proof of a presigned GetObject URL alice shared does not verify a
+// record of another operation, bucket or key; it verifies the record of
+// the call it signed.
+func TestSignatureProofBoundToOperation(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	c := newProofChecker(bindDirectory(), func() time.Time { return now })
+	p := presignedProof(t, now.Add(-10*time.Minute), time.Hour, now)
+	stripped := p
+	stripped.CanonicalRequest = ""
+	for _, tc := range []struct {
+		name string
+		rec  json.RawMessage
+		want bool
+	}{
+		{"PutBucketPolicy (the re-attack's repro)", opRecord(p, now, "PutBucketPolicy", "bucket", ""), false},
+		{"DeleteObject", opRecord(p, now, "DeleteObject", "bucket", "report.pdf"), false},
+		{"GetObject of another key", opRecord(p, now, "GetObject", "bucket", "other.pdf"), false},
+		{"GetObject of another bucket", opRecord(p, now, "GetObject", "other", "report.pdf"), false},
+		{"no canonical request", opRecord(stripped, now, "GetObject", "bucket", "report.pdf"), false},
+		{"the call signed", opRecord(p, now, "GetObject", "bucket", "report.pdf"), true},
+	} {
+		recs := []json.RawMessage{tc.rec}
+		c.verifySignatures(nil, recs)
+		if got := verifiedAs(t, recs[0]); got != tc.want {
+			t.Errorf("%s: verified %v, want %v: %s", tc.name, got, tc.want, recs[0])
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/proxy/awsop"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
@@ -101,7 +102,17 @@ func proofRecord(eventID, source, region string, at time.Time, p sigv4.Proof) js
 // proofRecordFor is proofRecord naming another access key.
 func proofRecordFor(eventID, key, source, region string, at time.Time, p sigv4.Proof) json.RawMessage {
 	b, _ := json.Marshal(p)
-	rec, _ := json.Marshal(map[string]any{"eventID": eventID, "eventName": "DeleteTrail", "eventSource": source,
+	// The record an honest proxy writes of the call: named as awsop names
+	// it from what was signed.
+	name, params := "GET /bucket/k", map[string]any(nil)
+	if call, ok := p.Call(); ok {
+		op := awsop.Resolve(&awsop.Call{Method: call.Method, Host: call.Host, Path: call.Path, RawQuery: call.RawQuery,
+			Header: call.Header, Service: call.Service, Status: http.StatusOK})
+		if op.Name != "" {
+			name, params = op.Name, op.RequestParameters
+		}
+	}
+	rec, _ := json.Marshal(map[string]any{"eventID": eventID, "eventName": name, "requestParameters": params, "eventSource": source,
 		"awsRegion": region, "eventTime": at.UTC().Format(time.RFC3339),
 		"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": key}})
 	return json.RawMessage(strings.TrimSuffix(string(rec), "}") + `,"cairnSignatureProof":` + string(b) + `}`)
