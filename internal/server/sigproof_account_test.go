@@ -1,11 +1,17 @@
 package server
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/uuid"
 
 	"github.com/cairn-audit/cairn/internal/auth"
@@ -112,6 +118,49 @@ func TestSignatureProofBoundToOperation(t *testing.T) {
 		{"the call signed", opRecord(p, now, "GetObject", "bucket", "report.pdf"), true},
 	} {
 		recs := []json.RawMessage{tc.rec}
+		c.verifySignatures(nil, recs)
+		if got := verifiedAs(t, recs[0]); got != tc.want {
+			t.Errorf("%s: verified %v, want %v: %s", tc.name, got, tc.want, recs[0])
+		}
+	}
+}
+
+// targetProof is the proof of a JSON-protocol call (DynamoDB's target)
+// alice signed in its Authorization header at now.
+func targetProof(t *testing.T, target string, now time.Time) sigv4.Proof {
+	t.Helper()
+	body := `{"TableName":"t"}`
+	r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:9/", strings.NewReader(body))
+	r.Header.Set("X-Amz-Target", target)
+	r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: bindKey, SecretAccessKey: bindSecret},
+		r, hex.EncodeToString(sum[:]), "dynamodb", "us-east-1", now); err != nil {
+		t.Fatal(err)
+	}
+	r.Host = "127.0.0.1:9"
+	p, ok := sigv4.NewProof(sigv4.Signed{Request: r, BodySHA256: hex.EncodeToString(sum[:]), BodyLen: int64(len(body)), Now: now})
+	if !ok || p.Problem != "" {
+		t.Fatalf("proof %+v", p)
+	}
+	return p
+}
+
+// TestSignatureProofBoundToTarget (issue 14 item 9, re-attack gap 5): a
+// JSON-protocol proof verifies only a record of the operation its signed
+// X-Amz-Target names.
+func TestSignatureProofBoundToTarget(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	c := newProofChecker(bindDirectory(), func() time.Time { return now })
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"DeleteTable", false}, {"DescribeTable", true}} {
+		p := targetProof(t, "DynamoDB_20120810.DescribeTable", now.Add(-time.Duration(len(tc.name))*time.Second))
+		b, _ := json.Marshal(p)
+		rec, _ := json.Marshal(map[string]any{"eventID": uuid.NewString(), "eventName": tc.name, "eventSource": "dynamodb.amazonaws.com",
+			"awsRegion": "us-east-1", "eventTime": now.Format(time.RFC3339), "userIdentity": map[string]any{"type": "Unknown", "accessKeyId": bindKey}})
+		recs := []json.RawMessage{json.RawMessage(strings.TrimSuffix(string(rec), "}") + `,"cairnSignatureProof":` + string(b) + `}`)}
 		c.verifySignatures(nil, recs)
 		if got := verifiedAs(t, recs[0]); got != tc.want {
 			t.Errorf("%s: verified %v, want %v: %s", tc.name, got, tc.want, recs[0])
