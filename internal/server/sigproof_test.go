@@ -41,7 +41,7 @@ func TestSettleIdentity(t *testing.T) {
 	}
 	record := func(identity string, p any) json.RawMessage {
 		b, _ := json.Marshal(p)
-		return json.RawMessage(`{"eventName":"GetObject","eventID":"` + uuid.NewString() + `","eventSource":"s3.amazonaws.com",` +
+		return json.RawMessage(`{"eventName":"GetObject","requestParameters":{"bucketName":"bucket","key":"k"},"eventID":"` + uuid.NewString() + `","eventSource":"s3.amazonaws.com",` +
 			`"awsRegion":"us-east-1","eventTime":"` + now.UTC().Format(time.RFC3339) + `","userIdentity":` + identity +
 			`,"additionalEventData":{"SignatureVersion":"SigV4","bytesTransferredIn":0},"cairnSignatureProof":` + string(b) + `}`)
 	}
