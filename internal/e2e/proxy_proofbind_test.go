@@ -69,8 +69,12 @@ func TestProxyProofBoundToRecord(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	unknown := map[string]any{"type": "Unknown", "accessKeyId": AdminKey}
 	rec := func(name, source string, proof sigv4.Proof) map[string]any {
+		params := map[string]any{"name": "org-trail"}
+		if name == "GetObject" {
+			params = map[string]any{"bucketName": "alicebucket", "key": "k"}
+		}
 		return Record(name, source, "us-east-1", now, map[string]any{"eventID": uuid.NewString(), "userIdentity": unknown,
-			"requestParameters": map[string]any{"name": "org-trail"}, "cairnSignatureProof": proof})
+			"requestParameters": params, "cairnSignatureProof": proof})
 	}
 	expired := rec("DeleteTrail", "cloudtrail.amazonaws.com", pbPresignedProof(t, now.Add(-72*time.Hour), time.Minute))
 	crossService := rec("DeleteTrail", "cloudtrail.amazonaws.com", pbHeaderProof(t, "s3", now))
@@ -131,4 +135,85 @@ func TestIngestSignatureVerifiedIsTheServers(t *testing.T) {
 		t.Errorf("additionalEventData.SignatureVerified = %v, want none: only the server verifies", v)
 	}
 	pxExpect(t, "ClaimedVerified", evs[0].Record, map[string]any{"additionalEventData.SignatureVersion": "SigV4"})
+}
+
+// TestProxyProofBoundToOperation (issue 14 item 9, re-attack gaps 5 and
+// 6): with the presigned GetObject URL alice shared, anyone can rebuild
+// its proof. A record of another operation (PutBucketPolicy, the
+// re-attack's repro) or of another object is stored unverified; bob, in
+// another account, sending the proof on a record for alice's account is
+// refused and does not use the signature up; the record of the call
+// alice signed is then verified.
+func TestProxyProofBoundToOperation(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: pxConfig})
+	east := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	now := time.Now().UTC().Truncate(time.Second)
+	proof := pbPresignedProof(t, now.Add(-time.Minute), time.Hour)
+	rec := func(name string, params map[string]any) map[string]any {
+		return Record(name, "s3.amazonaws.com", "us-east-1", now, map[string]any{"eventID": uuid.NewString(),
+			"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": AdminKey}, "sourceIPAddress": "203.0.113.66",
+			"recipientAccountId": Account1, "requestParameters": params, "cairnSignatureProof": proof})
+	}
+	policy := rec("PutBucketPolicy", map[string]any{"bucketName": "alicebucket",
+		"bucketPolicy": map[string]any{"Statement": []any{map[string]any{"Effect": "Allow", "Principal": "*", "Action": "s3:*"}}}})
+	otherKey := rec("GetObject", map[string]any{"bucketName": "alicebucket", "key": "payroll.pdf"})
+	if res := srv.Ingest(t, IngestKey, IngestSecret, policy, otherKey); res.Accepted != 2 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	burn := rec("GetObject", map[string]any{"bucketName": "alicebucket", "key": "report.pdf"})
+	if res := srv.Ingest(t, OtherKey, OtherSecret, burn); res.Accepted != 0 || len(res.Failed) != 1 || res.Failed[0].ErrorCode != "InvalidRecipient" {
+		t.Fatalf("bob's record for alice's account: %+v", res)
+	}
+	honest := rec("GetObject", map[string]any{"bucketName": "alicebucket", "key": "report.pdf"})
+	if res := srv.Ingest(t, IngestKey, IngestSecret, honest); res.Accepted != 1 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	stored := func(t *testing.T, r map[string]any) map[string]any {
+		t.Helper()
+		evs := pxWaitLookup(t, east, r["eventName"].(string), 30*time.Second,
+			func(got map[string]any) bool { return got["eventID"] == r["eventID"] })
+		if len(evs) != 1 {
+			t.Fatalf("%d events %s, want 1", len(evs), r["eventID"])
+		}
+		return evs[0].Record
+	}
+	t.Run("a GetObject URL's proof on a PutBucketPolicy record", func(t *testing.T) {
+		pxExpect(t, "PutBucketPolicy", stored(t, policy), pxUnverified(AdminKey))
+	})
+	t.Run("on a GetObject record of another key", func(t *testing.T) {
+		pxExpect(t, "GetObject", stored(t, otherKey), pxUnverified(AdminKey))
+	})
+	t.Run("the record of the call signed, after bob's refused one", func(t *testing.T) {
+		pxExpect(t, "GetObject", stored(t, honest), pxAlice())
+	})
+}
+
+// TestProxyProofNotBurnedByStranger (issue 14 item 9, re-attack gap 6):
+// bob, an ingest principal of another account, sends the proof of alice's
+// shared URL on a record for her account first: it is refused
+// (InvalidRecipient) and leaves the signature to the record of her call.
+func TestProxyProofNotBurnedByStranger(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: pxConfig})
+	east := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	now := time.Now().UTC().Truncate(time.Second)
+	proof := pbPresignedProof(t, now.Add(-time.Minute), time.Hour)
+	rec := func() map[string]any {
+		return Record("GetObject", "s3.amazonaws.com", "us-east-1", now, map[string]any{"eventID": uuid.NewString(),
+			"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": AdminKey}, "recipientAccountId": Account1,
+			"requestParameters": map[string]any{"bucketName": "alicebucket", "key": "report.pdf"}, "cairnSignatureProof": proof})
+	}
+	if res := srv.Ingest(t, OtherKey, OtherSecret, rec()); res.Accepted != 0 || len(res.Failed) != 1 || res.Failed[0].ErrorCode != "InvalidRecipient" {
+		t.Fatalf("bob's record for alice's account: %+v", res)
+	}
+	honest := rec()
+	if res := srv.Ingest(t, IngestKey, IngestSecret, honest); res.Accepted != 1 {
+		t.Fatalf("ingest: %+v", res)
+	}
+	evs := pxWaitLookup(t, east, "GetObject", 30*time.Second, func(got map[string]any) bool { return got["eventID"] == honest["eventID"] })
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	pxExpect(t, "GetObject", evs[0].Record, pxAlice())
 }

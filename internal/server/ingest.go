@@ -42,7 +42,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		fail(awsproto.Errorf("LimitExceededException", "A batch holds at most %d records; this one has %d.", s.opts.MaxIngestRecords, n))
 		return
 	}
-	s.proofs.verifySignatures(records)
+	s.proofs.verifySignatures(p, records)
 	res, err := s.opts.Ingest.Submit(r.Context(), p, records)
 	if err != nil {
 		fail(err)

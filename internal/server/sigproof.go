@@ -5,6 +5,9 @@ import (
 	"container/heap"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,8 +40,8 @@ const (
 	// proofRecordAhead is how far after its arrival a record's eventTime
 	// may be (clock skew).
 	proofRecordAhead = sigv4.MaxSkew
-	// maxSeenProofs bounds the replay cache (about 200 bytes a
-	// signature, some 50 MB when full).
+	// maxSeenProofs bounds each account's replay cache (about 200 bytes
+	// a signature, some 50 MB when full).
 	maxSeenProofs = 1 << 18
 )
 
@@ -48,6 +51,9 @@ const (
 //   - the HMAC of its string to sign with the key's secret is the
 //     signature recorded (sigv4.Proof.Check), and the proof's key is the
 //     record's userIdentity.accessKeyId;
+//   - it was made for the record's operation (signedOperation): the
+//     method, path, query and signed headers it covers name the
+//     record's eventName (and, for S3, its bucket and key);
 //   - it was made for the record's call: its scope's service is the
 //     record's eventSource (s3.amazonaws.com for SigV2), its region the
 //     record's awsRegion (not checked for global services — IAM,
@@ -62,21 +68,52 @@ const (
 //     (a replay). A record sent again whole (same eventID) is verified
 //     again. The replay cache is this node's memory: it holds each
 //     signature until no record could use it any more (the end of its
-//     validity plus proofRecordAge), at most maxSeenProofs of them; when
-//     full it forgets those whose validity ended first, and from then on
-//     refuses every signature whose validity ended no later.
+//     validity plus proofRecordAge). Each account (the key's) has a
+//     cache of its own, of at most maxSeenProofs signatures: when full it
+//     forgets those whose validity ended first, and from then on refuses
+//     every signature of that account whose validity ended no later. A
+//     tenant's flood of proofs fills its own account's cache only;
+//   - the caller that sends the record may write records for the key's
+//     account. A signature is taken into the cache only then, so that a
+//     record the server refuses for its recipient does not use up the
+//     signature of someone else's call.
 type proofChecker struct {
 	dir  *auth.Directory
 	now  func() time.Time
-	seen *seenProofs
+	seen *accountProofs
 }
 
 // newProofChecker checks proofs against dir's keys at the times now says.
 func newProofChecker(dir *auth.Directory, now func() time.Time) *proofChecker {
+	return newProofCheckerMax(dir, now, maxSeenProofs)
+}
+
+// newProofCheckerMax is newProofChecker with each account's replay cache
+// holding at most max signatures.
+func newProofCheckerMax(dir *auth.Directory, now func() time.Time, max int) *proofChecker {
 	if now == nil {
 		now = time.Now
 	}
-	return &proofChecker{dir: dir, now: now, seen: newSeenProofs(maxSeenProofs)}
+	return &proofChecker{dir: dir, now: now, seen: &accountProofs{max: max, byAccount: map[string]*seenProofs{}}}
+}
+
+// accountProofs is the replay cache, one seenProofs per account.
+type accountProofs struct {
+	mu        sync.Mutex
+	max       int
+	byAccount map[string]*seenProofs
+}
+
+// claim is seenProofs.claim in account's cache.
+func (a *accountProofs) claim(account, sigHash, eventID string, until, now time.Time) bool {
+	a.mu.Lock()
+	s, ok := a.byAccount[account]
+	if !ok {
+		s = newSeenProofs(a.max)
+		a.byAccount[account] = s
+	}
+	a.mu.Unlock()
+	return s.claim(sigHash, eventID, until, now)
 }
 
 // verifySignatures settles, in place, the identity of every record that
@@ -94,13 +131,17 @@ func newProofChecker(dir *auth.Directory, now func() time.Time) *proofChecker {
 //
 // A record without a proof is otherwise left as its producer wrote it; an
 // "Unknown" identity is not completed from its access key alone.
-func (c *proofChecker) verifySignatures(records []json.RawMessage) {
+//
+// caller is who sends the records: a proof verifies a record only when
+// caller may write records for the key's account (nil: any account, for
+// tests of the proofs alone).
+func (c *proofChecker) verifySignatures(caller *auth.Principal, records []json.RawMessage) {
 	for i, raw := range records {
 		hasProof := bytes.Contains(raw, signatureProofMarker)
 		if !hasProof && !bytes.Contains(raw, signatureVerifiedMarker) {
 			continue
 		}
-		if out, ok := c.settleIdentity(raw); ok {
+		if out, ok := c.settleIdentity(caller, raw); ok {
 			records[i] = out
 		}
 	}
@@ -110,7 +151,7 @@ func (c *proofChecker) verifySignatures(records []json.RawMessage) {
 // a record without one claims; ok is false when the record is left as it
 // is (no JSON object, which ingest then refuses with the reason, or
 // nothing to change).
-func (c *proofChecker) settleIdentity(raw json.RawMessage) (json.RawMessage, bool) {
+func (c *proofChecker) settleIdentity(caller *auth.Principal, raw json.RawMessage) (json.RawMessage, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil, false
@@ -130,12 +171,23 @@ func (c *proofChecker) settleIdentity(raw json.RawMessage) (json.RawMessage, boo
 	if key == "" {
 		key = claimed.AccessKeyID
 	}
-	verified := proofOK && claimed.AccessKeyID == proof.AccessKeyID && c.dir != nil && proof.Check(c.dir) &&
-		c.madeFor(proof, m)
+	verified := proofOK && claimed.AccessKeyID == proof.AccessKeyID && c.dir != nil && proof.Check(c.dir)
+	var use proofUse
+	if verified {
+		use, verified = c.madeFor(proof, m)
+	}
 	var identity json.RawMessage
 	var account string
 	if verified {
 		identity, account, verified = c.dir.Identity(key)
+	}
+	if verified && caller != nil && !caller.MayWriteFor(account) {
+		// Ingest refuses the record (InvalidRecipient): it must not use
+		// up the signature.
+		verified = false
+	}
+	if verified {
+		verified = c.seen.claim(account, proof.SignatureSHA256, use.eventID, use.until, use.now)
 	}
 	if verified {
 		m["userIdentity"] = identity
@@ -188,37 +240,103 @@ type recordFacts struct {
 	AWSRegion   string `json:"awsRegion"`
 }
 
+// signedOperation reports whether the operation the proof's signature
+// covers (sigv4.Proof.Call: method, path, query, signed headers) is the
+// record's, as cairn proxy's own resolver (awsop) names it from those:
+//
+//   - when it names the operation (S3 by method, path and query, JSON
+//     protocols by the signed X-Amz-Target, query protocols by an Action
+//     in the query, REST protocols by method and path), it must be the
+//     record's eventName, and for S3 the bucket and key it names must be
+//     the record's requestParameters.bucketName and key;
+//   - when it does not, the record's eventName must be the proxy's name
+//     for such a call ("METHOD /path"), except for a call signed in its
+//     Authorization header and sent as a form (a query protocol's
+//     Action in the body, which the proof does not hold): then the
+//     operation is not bound. A header signature is seen only by the
+//     proxy and the service, never shared as a presigned URL is.
+//
+// A proof without its canonical request (one with a sensitive header or
+// parameter) names no operation and is refused.
+func signedOperation(p sigv4.Proof, scope sigv4.ProofScope, m map[string]json.RawMessage) bool {
+	call, ok := p.Call()
+	if !ok {
+		return false
+	}
+	var name string
+	if json.Unmarshal(m["eventName"], &name) != nil || name == "" {
+		return false
+	}
+	op := awsop.Resolve(&awsop.Call{Method: call.Method, Host: call.Host, Path: call.Path, RawQuery: call.RawQuery,
+		Header: call.Header, Service: call.Service, Region: scope.Region, Status: http.StatusOK})
+	if op.Name == "" {
+		if p.Method == "AuthHeader" && call.Method == http.MethodPost &&
+			strings.HasPrefix(call.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			return true
+		}
+		path, err := url.PathUnescape(call.Path)
+		return err == nil && name == call.Method+" "+path
+	}
+	if op.Name != name {
+		return false
+	}
+	var params map[string]json.RawMessage
+	json.Unmarshal(m["requestParameters"], &params)
+	for _, k := range []string{"bucketName", "key"} {
+		want, ok := op.RequestParameters[k]
+		if !ok {
+			continue
+		}
+		var got any
+		if json.Unmarshal(params[k], &got) != nil || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// proofUse is what the replay cache needs of a record a proof is made
+// for: its eventID, when the signature stops being usable, and now.
+type proofUse struct {
+	eventID    string
+	until, now time.Time
+}
+
 // madeFor reports whether a proof whose signature checks was made for
-// this record's call, at its time, and was not verified for another
-// record before (see proofChecker); it remembers the proof when so.
-func (c *proofChecker) madeFor(p sigv4.Proof, m map[string]json.RawMessage) bool {
+// this record's call, at its time (see proofChecker). Whether it was
+// verified for another record before is the replay cache's to say.
+func (c *proofChecker) madeFor(p sigv4.Proof, m map[string]json.RawMessage) (proofUse, bool) {
 	var f recordFacts
 	for name, dst := range map[string]*string{"eventID": &f.EventID, "eventTime": &f.EventTime,
 		"eventSource": &f.EventSource, "awsRegion": &f.AWSRegion} {
 		if json.Unmarshal(m[name], dst) != nil {
-			return false
+			return proofUse{}, false
 		}
 	}
 	scope, ok := p.Scope()
 	if !ok || f.EventID == "" || f.EventSource != awsop.EventSource(scope.Service) {
-		return false
+		return proofUse{}, false
 	}
 	if scope.Region != "" && scope.Region != f.AWSRegion && !awsop.GlobalService(scope.Service) {
-		return false
+		return proofUse{}, false
+	}
+	if !signedOperation(p, scope, m) {
+		return proofUse{}, false
 	}
 	at, err := time.Parse(time.RFC3339, f.EventTime)
 	if err != nil || at.Before(scope.From) || at.After(scope.To) {
-		return false
+		return proofUse{}, false
 	}
 	now := c.now()
 	if at.Before(now.Add(-proofRecordAge)) || at.After(now.Add(proofRecordAhead)) {
-		return false
+		return proofUse{}, false
 	}
-	return c.seen.claim(p.SignatureSHA256, f.EventID, scope.To.Add(proofRecordAge), now)
+	return proofUse{eventID: f.EventID, until: scope.To.Add(proofRecordAge), now: now}, true
 }
 
-// seenProofs is the replay cache: the eventID each signature (by its
-// SHA-256) was verified for, until the signature could no longer be used.
+// seenProofs is one account's replay cache: the eventID each signature (by
+// its SHA-256) was verified for, until the signature could no longer be
+// used.
 type seenProofs struct {
 	mu    sync.Mutex
 	max   int

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/proxy/awsop"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
@@ -32,9 +33,15 @@ func bindDirectory() *auth.Directory {
 // header for service and region at the time signedAt.
 func headerProof(t *testing.T, service, region string, signedAt time.Time) sigv4.Proof {
 	t.Helper()
+	return headerProofFor(t, bindKey, bindSecret, service, region, signedAt)
+}
+
+// headerProofFor is headerProof signed with another key.
+func headerProofFor(t *testing.T, key, secret, service, region string, signedAt time.Time) sigv4.Proof {
+	t.Helper()
 	r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9/bucket/k", nil)
 	r.Header.Set("X-Amz-Content-Sha256", sigv4.UnsignedPayload)
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: bindKey, SecretAccessKey: bindSecret},
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
 		r, sigv4.UnsignedPayload, service, region, signedAt, func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +96,25 @@ func v2Proof(t *testing.T, at time.Time) sigv4.Proof {
 
 // proofRecord is a record carrying proof p.
 func proofRecord(eventID, source, region string, at time.Time, p sigv4.Proof) json.RawMessage {
+	return proofRecordFor(eventID, bindKey, source, region, at, p)
+}
+
+// proofRecordFor is proofRecord naming another access key.
+func proofRecordFor(eventID, key, source, region string, at time.Time, p sigv4.Proof) json.RawMessage {
 	b, _ := json.Marshal(p)
-	rec, _ := json.Marshal(map[string]any{"eventID": eventID, "eventName": "DeleteTrail", "eventSource": source,
+	// The record an honest proxy writes of the call: named as awsop names
+	// it from what was signed.
+	name, params := "GET /bucket/k", map[string]any(nil)
+	if call, ok := p.Call(); ok {
+		op := awsop.Resolve(&awsop.Call{Method: call.Method, Host: call.Host, Path: call.Path, RawQuery: call.RawQuery,
+			Header: call.Header, Service: call.Service, Status: http.StatusOK})
+		if op.Name != "" {
+			name, params = op.Name, op.RequestParameters
+		}
+	}
+	rec, _ := json.Marshal(map[string]any{"eventID": eventID, "eventName": name, "requestParameters": params, "eventSource": source,
 		"awsRegion": region, "eventTime": at.UTC().Format(time.RFC3339),
-		"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": bindKey}})
+		"userIdentity": map[string]any{"type": "Unknown", "accessKeyId": key}})
 	return json.RawMessage(strings.TrimSuffix(string(rec), "}") + `,"cairnSignatureProof":` + string(b) + `}`)
 }
 
@@ -178,7 +200,7 @@ func TestSignatureProofBoundToRecord(t *testing.T) {
 	c := newProofChecker(bindDirectory(), func() time.Time { return now })
 	for _, tc := range cases {
 		recs := []json.RawMessage{tc.record}
-		c.verifySignatures(recs)
+		c.verifySignatures(nil, recs)
 		if got := verifiedAs(t, recs[0]); got != tc.want {
 			t.Errorf("%s: verified %v, want %v: %s", tc.name, got, tc.want, recs[0])
 		}
@@ -196,7 +218,7 @@ func TestSignatureProofReplay(t *testing.T) {
 	resend := append(json.RawMessage(nil), first...)
 	replay := proofRecord(uuid.NewString(), "s3.amazonaws.com", "us-east-1", now, p)
 	recs := []json.RawMessage{first, resend, replay}
-	c.verifySignatures(recs)
+	c.verifySignatures(nil, recs)
 	for i, want := range []bool{true, true, false} {
 		if got := verifiedAs(t, recs[i]); got != want {
 			t.Errorf("record %d: verified %v, want %v", i, got, want)
@@ -242,7 +264,7 @@ func TestVerifiedClaimDropped(t *testing.T) {
 		json.RawMessage(`{"eventID":"y","requestParameters":{"SignatureVerified":true}}`),
 	}
 	keep := string(recs[1])
-	newProofChecker(bindDirectory(), nil).verifySignatures(recs)
+	newProofChecker(bindDirectory(), nil).verifySignatures(nil, recs)
 	if strings.Contains(string(recs[0]), "SignatureVerified") || !strings.Contains(string(recs[0]), `"bytesTransferredIn":5`) {
 		t.Errorf("record 0: %s", recs[0])
 	}

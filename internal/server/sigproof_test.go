@@ -41,7 +41,7 @@ func TestSettleIdentity(t *testing.T) {
 	}
 	record := func(identity string, p any) json.RawMessage {
 		b, _ := json.Marshal(p)
-		return json.RawMessage(`{"eventName":"GetObject","eventID":"` + uuid.NewString() + `","eventSource":"s3.amazonaws.com",` +
+		return json.RawMessage(`{"eventName":"GetObject","requestParameters":{"bucketName":"bucket","key":"k"},"eventID":"` + uuid.NewString() + `","eventSource":"s3.amazonaws.com",` +
 			`"awsRegion":"us-east-1","eventTime":"` + now.UTC().Format(time.RFC3339) + `","userIdentity":` + identity +
 			`,"additionalEventData":{"SignatureVersion":"SigV4","bytesTransferredIn":0},"cairnSignatureProof":` + string(b) + `}`)
 	}
@@ -55,7 +55,7 @@ func TestSettleIdentity(t *testing.T) {
 		json.RawMessage(`{"eventName":"Plain","requestParameters":{"note":"\"cairnSignatureProof\""}}`),
 	}
 	plain := string(records[5])
-	newProofChecker(dir, func() time.Time { return now }).verifySignatures(records)
+	newProofChecker(dir, func() time.Time { return now }).verifySignatures(nil, records)
 	type out struct {
 		UserIdentity        map[string]any
 		RecipientAccountID  string         `json:"recipientAccountId"`

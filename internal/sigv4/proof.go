@@ -40,12 +40,14 @@ type Proof struct {
 	StringToSign string `json:"stringToSign,omitempty"`
 	// SignatureSHA256 is the hex SHA-256 of the signature's bytes.
 	SignatureSHA256 string `json:"signatureSha256,omitempty"`
-	// CanonicalRequest is, for a Signature Version 4 presigned URL only,
-	// the canonical request whose SHA-256 ends StringToSign: it holds the
-	// signed X-Amz-Expires, so that the checker can tell how long the URL
-	// was valid. It is left out when a query parameter or signed header
-	// has a sensitive name (a security token, an SSE-C key, an API's
-	// token…); the URL then counts as valid for 15 minutes only.
+	// CanonicalRequest is, for Signature Version 4, the canonical request
+	// whose SHA-256 ends StringToSign: the method, path, query and signed
+	// headers the signature covers (never the signature), so that the
+	// checker can tell which operation was signed (Proof.Call) and, for
+	// a presigned URL, how long it was valid (its X-Amz-Expires). It is
+	// left out when a query parameter or signed header has a sensitive
+	// name (a security token, an SSE-C key, an API's token…): the proof
+	// then names no operation and is never verified.
 	CanonicalRequest string `json:"canonicalRequest,omitempty"`
 	// Problem says why the signature cannot be checked (then it never
 	// counts as verified): malformed, expired, or the body not seen whole.
@@ -248,7 +250,7 @@ func finishV4(p Proof, s Signed, headers map[string][]string, signed []string, r
 	sum := sha256.Sum256([]byte(cr))
 	p.StringToSign = Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
 	p.SignatureSHA256 = signatureSHA256(sig)
-	if p.Method == "QueryString" && !holdsSecret(rawQuery, signed) {
+	if !holdsSecret(rawQuery, signed) {
 		p.CanonicalRequest = cr
 	}
 	return p
