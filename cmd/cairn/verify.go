@@ -330,9 +330,9 @@ func coverageRule(c *trailCoverage, start, end time.Time, grace time.Duration, n
 
 // finalDigestDue reports whether the final digests of a stop must be in
 // the bucket: the stop is in [start, end]; the epoch lasted long enough for
-// a delivery pass to begin its chains (a pass runs every 100ms; one that
-// never saw the trail logging writes no digest); and the digests, written
-// on the pass after the stop, had grace to arrive.
+// a delivery pass to begin its chains (a pass runs every 100ms; a trail no
+// pass saw logging has no chain and no final digest); and the digests,
+// written on the pass after the stop, had grace to arrive.
 func finalDigestDue(started, stopped, start, end time.Time, grace time.Duration, now time.Time) bool {
 	return !stopped.Before(start) && !stopped.After(end) &&
 		stopped.Sub(started) >= digest.FinalDigestSlack && !now.Before(stopped.Add(grace))

@@ -40,11 +40,14 @@ const DefaultDigestGrace = 30 * time.Second
 // final digest may end. Cairn writes the final digest of each chain on the
 // first delivery pass (every 100ms) after the stop that has delivered all
 // that was recorded before it, ending it at that pass's time truncated to
-// the second: at most a second before the stop. When a digest was planned
+// the second: less than a second before the stop. When a digest was planned
 // before the stop and is written by that pass, the final digest ends at the
 // planned end instead: a pass or two (a fraction of a second) before the
-// stop. A few seconds cover both with room for a busy server.
-const FinalDigestSlack = 5 * time.Second
+// stop. Two seconds cover both with a second's room for a busy server.
+// With a digest interval under four seconds, half the interval is used, so
+// that the digest before the final one stays below the threshold as often
+// as it can.
+const FinalDigestSlack = 2 * time.Second
 
 // Chain is what Verify saw of one account's Region.
 type Chain struct {
@@ -69,15 +72,17 @@ type CoverageRule struct {
 	// Stopped, when not zero, is when logging (with validation) stopped,
 	// in the checked range and long enough ago that the final digest
 	// written at the stop is due: then every chain must have a digest that
-	// ends at or after Stopped-FinalDigestSlack, so that deleting the final
-	// digest (and the log files only it lists) is noticed.
+	// ends at or after Stopped-FinalDigestSlack (or half the interval, if
+	// less), so that deleting the final digest (and the log files only it
+	// lists) is noticed — unless the digest before it ended within that
+	// slack before the stop.
 	Stopped time.Time
 }
 
 // Threshold is the time by which every chain's newest digest must end.
 func (c CoverageRule) Threshold() time.Time {
 	if !c.Stopped.IsZero() {
-		return c.Stopped.Add(-FinalDigestSlack)
+		return c.Stopped.Add(-min(FinalDigestSlack, c.Interval/2))
 	}
 	return c.Due.Add(-c.Interval - c.Grace)
 }
