@@ -81,6 +81,12 @@ func TestCheckCoverageStopped(t *testing.T) {
 			t.Errorf("%s: failing regions %v, want %v", tc.name, regions, tc.want)
 		}
 	}
+	// A short interval narrows the slack to half of it.
+	short := rule
+	short.Interval = 2 * time.Second
+	if got := CheckCoverage("bkt", "", "", []Chain{{"1", "a", stop.Add(-1500 * time.Millisecond)}}, short); len(got) != 1 {
+		t.Errorf("2s interval, digest 1.5s before the stop: %v, want it uncovered", got)
+	}
 	// Without Stopped the same deletion passes: the old threshold is a
 	// digest interval and the grace before the stop.
 	r := rule
