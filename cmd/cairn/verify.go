@@ -207,9 +207,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if len(accounts) == 0 {
 		accounts = coveredAccounts(ctx, src, kf, p.Account)
 	}
-	rule := coverageRule(kf.Coverage, end, *grace)
+	rule := coverageRule(kf.Coverage, start, end, *grace, time.Now().UTC())
 	if !kf.Trail.LogFileValidationEnabled {
-		rule.LoggingSince = time.Time{} // no chains now: only digests tell when there were
+		// No chains now: only digests tell when there were, and no final
+		// digest is written at a stop.
+		rule.LoggingSince, rule.Stopped = time.Time{}, time.Time{}
 	}
 	total := digest.Report{}
 	var chains []digest.Chain
@@ -292,10 +294,14 @@ func coveredRegions(ctx context.Context, src bucketSource, kf keyFile, account s
 
 // coverageRule says how recent each chain's newest digest must be: one
 // digest interval (the server's, else CloudTrail's hour) plus grace before
-// the end of the range, not after now, nor after logging stopped.
-func coverageRule(c *trailCoverage, end time.Time, grace time.Duration) digest.CoverageRule {
+// the end of the range, not after now, nor after logging stopped. When
+// logging stopped within [start, end], at least FinalDigestSlack after it
+// started and grace or more before now, the final digest the server writes
+// at the stop is required too (rule.Stopped). The server tells only the
+// latest start and stop, so an earlier epoch's final digest is not.
+func coverageRule(c *trailCoverage, start, end time.Time, grace time.Duration, now time.Time) digest.CoverageRule {
 	r := digest.CoverageRule{Due: end, Interval: digest.DefaultDigestInterval, Grace: grace}
-	if now := time.Now().UTC(); now.Before(r.Due) {
+	if now.Before(r.Due) {
 		r.Due = now
 	}
 	if c == nil {
@@ -314,9 +320,22 @@ func coverageRule(c *trailCoverage, end time.Time, grace time.Duration) digest.C
 			if c.StopLoggingTime.Before(r.Due) {
 				r.Due = *c.StopLoggingTime
 			}
+			if finalDigestDue(*c.StartLoggingTime, *c.StopLoggingTime, start, end, grace, now) {
+				r.Stopped = *c.StopLoggingTime
+			}
 		}
 	}
 	return r
+}
+
+// finalDigestDue reports whether the final digests of a stop must be in
+// the bucket: the stop is in [start, end]; the epoch lasted long enough for
+// a delivery pass to begin its chains (a pass runs every 100ms; a trail no
+// pass saw logging has no chain and no final digest); and the digests,
+// written on the pass after the stop, had grace to arrive.
+func finalDigestDue(started, stopped, start, end time.Time, grace time.Duration, now time.Time) bool {
+	return !stopped.Before(start) && !stopped.After(end) &&
+		stopped.Sub(started) >= digest.FinalDigestSlack && !now.Before(stopped.Add(grace))
 }
 
 // fetchTrailKeys reads the trail and every region's public keys from the server.

@@ -36,6 +36,19 @@ const DefaultDigestInterval = time.Hour
 // within minutes.
 const DefaultDigestGrace = 30 * time.Second
 
+// FinalDigestSlack is how far before StopLoggingTime a stopped trail's
+// final digest may end. Cairn writes the final digest of each chain on the
+// first delivery pass (every 100ms) after the stop that has delivered all
+// that was recorded before it, ending it at that pass's time truncated to
+// the second: less than a second before the stop. When a digest was planned
+// before the stop and is written by that pass, the final digest ends at the
+// planned end instead: a pass or two (a fraction of a second) before the
+// stop. Two seconds cover both with a second's room for a busy server.
+// With a digest interval under four seconds, half the interval is used, so
+// that the digest before the final one stays below the threshold as often
+// as it can.
+const FinalDigestSlack = 2 * time.Second
+
 // Chain is what Verify saw of one account's Region.
 type Chain struct {
 	Account, Region string
@@ -56,10 +69,31 @@ type CoverageRule struct {
 	// validation); zero when unknown. A chain is not required to have a
 	// digest by a time before it unless another chain of the trail has one.
 	LoggingSince time.Time
+	// Stopped, when not zero, is when logging (with validation) stopped,
+	// in the checked range and long enough ago that the final digest
+	// written at the stop is due: then every chain must have a digest that
+	// ends at or after Stopped-FinalDigestSlack (or half the interval, if
+	// less), so that deleting the final digest (and the log files only it
+	// lists) is noticed — unless the digest before it ended within that
+	// slack before the stop.
+	Stopped time.Time
 }
 
 // Threshold is the time by which every chain's newest digest must end.
-func (c CoverageRule) Threshold() time.Time { return c.Due.Add(-c.Interval - c.Grace) }
+func (c CoverageRule) Threshold() time.Time {
+	if !c.Stopped.IsZero() {
+		return c.Stopped.Add(-min(FinalDigestSlack, c.Interval/2))
+	}
+	return c.Due.Add(-c.Interval - c.Grace)
+}
+
+// why says, for an uncovered chain's problem, where the threshold comes from.
+func (c CoverageRule) why() string {
+	if !c.Stopped.IsZero() {
+		return fmt.Sprintf("logging stopped at %s and a final digest is written at the stop", formatTime(c.Stopped))
+	}
+	return fmt.Sprintf("one digest interval (%s) and %s before %s", c.Interval, c.Grace, formatTime(c.Due))
+}
 
 // CheckCoverage returns a StatusUncovered result for each chain whose
 // newest valid digest ends before the rule's threshold — when the trail
@@ -69,6 +103,10 @@ func (c CoverageRule) Threshold() time.Time { return c.Due.Add(-c.Interval - c.G
 func CheckCoverage(bucket, prefix, orgID string, chains []Chain, c CoverageRule) []Result {
 	th := c.Threshold()
 	active := !c.LoggingSince.IsZero() && !c.LoggingSince.After(th)
+	if !c.Stopped.IsZero() {
+		// The stopped epoch began before the stop: its chains end there.
+		active = !c.LoggingSince.IsZero() && c.LoggingSince.Before(c.Stopped)
+	}
 	for _, ch := range chains {
 		if !ch.Newest.Before(th) {
 			active = true
@@ -83,7 +121,7 @@ func CheckCoverage(bucket, prefix, orgID string, chains []Chain, c CoverageRule)
 			continue
 		}
 		path := s3Path(bucket, DigestPrefix(prefix, orgID, ch.Account, ch.Region)+"/")
-		why := fmt.Sprintf("one digest interval (%s) and %s before %s", c.Interval, c.Grace, formatTime(c.Due))
+		why := c.why()
 		r := Result{Path: path, Kind: KindDigest, Status: StatusUncovered}
 		if ch.Newest.IsZero() {
 			r.Problem = fmt.Sprintf("no digest file of account %s in region %s, which the trail covers, ends at or after %s (%s): its digests were deleted or never delivered",

@@ -45,6 +45,57 @@ func TestCheckCoverage(t *testing.T) {
 	}
 }
 
+// TestCheckCoverageStopped: once logging stopped, each chain must have the
+// final digest written at the stop (ending at most FinalDigestSlack before
+// it), not just one within a digest interval of it; an epoch that began
+// after the threshold still needs its final digests.
+func TestCheckCoverageStopped(t *testing.T) {
+	stop := time.Date(2026, 12, 6, 9, 13, 59, 980e6, time.UTC)
+	rule := CoverageRule{Due: stop, Interval: 30 * time.Second, Grace: 30 * time.Second, Stopped: stop,
+		LoggingSince: stop.Add(-time.Hour)}
+	final := stop.Truncate(time.Second) // delivery stamps the pass time, truncated
+	previous := time.Date(2026, 12, 6, 9, 13, 30, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		chains []Chain
+		since  time.Time
+		want   []string
+	}{
+		{"final digests present", []Chain{{"1", "a", final}, {"1", "b", final.Add(time.Second)}}, rule.LoggingSince, nil},
+		{"final digest ends a pass before the stop (planned end)", []Chain{{"1", "a", stop.Add(-300 * time.Millisecond)}}, rule.LoggingSince, nil},
+		{"final digest deleted", []Chain{{"1", "a", final}, {"1", "b", previous}}, rule.LoggingSince, []string{"b"}},
+		{"all final digests deleted", []Chain{{"1", "a", previous}, {"1", "b", previous}}, rule.LoggingSince, []string{"a", "b"}},
+		{"short epoch, all deleted", []Chain{{"1", "a", time.Time{}}}, stop.Add(-2 * time.Second), []string{"a"}},
+		{"logging time unknown", []Chain{{"1", "a", previous}}, time.Time{}, nil},
+	} {
+		r := rule
+		r.LoggingSince = tc.since
+		var regions []string
+		for _, x := range CheckCoverage("bkt", "", "", tc.chains, r) {
+			if x.Status != StatusUncovered || !strings.Contains(x.Problem, "logging stopped at") {
+				t.Errorf("%s: result %q", tc.name, x.String())
+			}
+			regions = append(regions, x.Path[strings.LastIndex(strings.TrimSuffix(x.Path, "/"), "/")+1:len(x.Path)-1])
+		}
+		if strings.Join(regions, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: failing regions %v, want %v", tc.name, regions, tc.want)
+		}
+	}
+	// A short interval narrows the slack to half of it.
+	short := rule
+	short.Interval = 2 * time.Second
+	if got := CheckCoverage("bkt", "", "", []Chain{{"1", "a", stop.Add(-1500 * time.Millisecond)}}, short); len(got) != 1 {
+		t.Errorf("2s interval, digest 1.5s before the stop: %v, want it uncovered", got)
+	}
+	// Without Stopped the same deletion passes: the old threshold is a
+	// digest interval and the grace before the stop.
+	r := rule
+	r.Stopped = time.Time{}
+	if got := CheckCoverage("bkt", "", "", []Chain{{"1", "a", previous}}, r); len(got) != 0 {
+		t.Errorf("running rule: %v", got)
+	}
+}
+
 // TestVerifyUnlistedAndNewest: a log file no digest lists is reported;
 // the newest digest is found before Start when asked; files before the
 // chain began, or after the newest digest, are not reported.
