@@ -443,25 +443,37 @@ func TestUnauthenticatedGrowsWithBytesSent(t *testing.T) {
 	}
 }
 
-// TestUnauthenticatedBytesPerKey: the requests that name one key hold at
-// most its bytes, from any address; another key is still read.
+// TestUnauthenticatedBytesPerKey: the requests not proven that name one
+// key from one address hold at most its bytes, and take nothing of that
+// key's bytes at another address; proven requests of one key hold at most
+// its bytes across all addresses; another key is still read.
 func TestUnauthenticatedBytesPerKey(t *testing.T) {
 	p := newPreAuth(10, 1<<20, 100, 1<<20)
 	a, _ := p.enter("192.0.2.1", "alice", false)
+	a2, _ := p.enter("192.0.2.1", "alice", false)
+	if !a.reserve(60) || a2.reserve(41) || !a2.reserve(40) {
+		t.Fatal("alice's 100 bytes from one address were not bounded")
+	}
 	b, _ := p.enter("192.0.2.2", "alice", false)
-	if !a.reserve(60) || b.reserve(41) || !b.reserve(40) {
-		t.Fatal("alice's 100 bytes were not bounded across addresses")
+	if !b.reserve(100) {
+		t.Fatal("alice's key from another address was refused while strangers fill her share at 192.0.2.1")
 	}
 	c, _ := p.enter("192.0.2.2", "bob", false)
 	if !c.reserve(100) {
 		t.Fatal("bob was refused while alice's key is full")
 	}
 	a.release()
-	if !b.reserve(100) {
+	if !a2.reserve(100) {
 		t.Fatal("bytes alice's key gave back are not available again")
 	}
-	b.release()
-	c.release()
+	pa, _ := p.enter("192.0.2.3", "alice", true)
+	pb, _ := p.enter("192.0.2.4", "alice", true)
+	if !pa.reserve(60) || pb.reserve(41) || !pb.reserve(40) {
+		t.Fatal("alice's proven requests were not bounded to her key's bytes across addresses")
+	}
+	for _, h := range []*hold{a2, b, c, pa, pb} {
+		h.release()
+	}
 	if len(p.keys) != 0 || p.used != 0 {
 		t.Fatalf("after every release: keys %v, %d bytes", p.keys, p.used)
 	}
