@@ -321,3 +321,55 @@ func TestIngestKeyCannotHoldEverySlot(t *testing.T) {
 	}
 	wantHealthy(t, srv)
 }
+
+// TestReplayedSignedHeadHoldsOnePlace: an outsider who captured one of
+// ivan's signed ingest requests (declaring its body's hash) replays its
+// head, with no body, on 16 connections from 127.0.0.7, within the
+// minutes its date is good (SigV4 has no nonce). At most one is read (a
+// client never sends one signature twice at once); ivan's own ingest, with
+// a declared hash, is served throughout. The server used to give each
+// replay an in-flight place of ivan's key once its head verified: the 16
+// replays held all of the key's max_inflight_per_key places, and ivan got
+// 429 until the body deadline.
+func TestReplayedSignedHeadHoldsOnePlace(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: StandardConfig})
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	captured := signedHead(t, srv, IngestKey, IngestSecret, []byte(`{"Records":[]}`))
+
+	var replays []heldConn
+	for range 16 {
+		c := dialFrom(t, srv, "127.0.0.7")
+		if _, err := io.WriteString(c, captured); err != nil {
+			t.Fatal(err)
+		}
+		replays = append(replays, heldConn{c, bufio.NewReader(c)})
+	}
+	defer func() {
+		for _, c := range replays {
+			c.Close()
+		}
+	}()
+	reading := 0
+	for i, c := range replays {
+		line, err := c.firstLine()
+		switch {
+		case strings.HasPrefix(line, "HTTP/1.1 100"):
+			reading++
+		case strings.HasPrefix(line, "HTTP/1.1 429"):
+		default:
+			t.Fatalf("replay %d: first answer %q (%v)", i, line, err)
+		}
+	}
+	if reading > 1 {
+		t.Errorf("%d replays of one signed head are being read, want at most 1", reading)
+	}
+	for round := range 5 {
+		body, _ := json.Marshal(map[string]any{"Records": []any{Record(fmt.Sprintf("Own%d", round), "replay.example.com", "us-east-1", at, nil)}})
+		status, b := postFrom(t, srv, "127.0.0.1", IngestKey, IngestSecret, "/v1/events", body, nil, true)
+		if status != http.StatusOK || !strings.Contains(string(b), `"accepted":1`) {
+			t.Fatalf("round %d: ivan's ingest while his captured head is replayed: HTTP %d %s", round, status, b)
+		}
+	}
+	wantHealthy(t, srv)
+}
