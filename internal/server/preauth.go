@@ -119,11 +119,16 @@ func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 func (h *hold) room() int64 {
 	p := h.p
 	addr := p.perAddrBytes - p.addrs[h.addr].bytes
-	all := p.openBytes
+	held := p.keys[h.share]
+	all := p.openBytes - p.used
 	if h.proven {
-		all = p.totalBytes
+		// The reserve is not first come for one key: a key may fill it
+		// only to its half, or take from it what leaves the key holding
+		// at most half of it.
+		half := (p.totalBytes - p.openBytes) / 2
+		all = max(min(p.totalBytes-p.used, half-held), all+half)
 	}
-	return min(addr, p.perKeyBytes-p.keys[h.share], all-p.used)
+	return min(addr, p.perKeyBytes-held, all)
 }
 
 // add counts delta more bytes for h; p.mu is held.
