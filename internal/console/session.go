@@ -35,6 +35,12 @@ const (
 // maxFormBytes bounds a console form.
 const maxFormBytes = 256 << 10
 
+// maxSignInFormBytes bounds the sign-in form, which anyone may send: it
+// holds a key id, a secret, a token and a path to return to, so a few KiB
+// are plenty, and a stranger's forms hold little of what the server reads
+// before authentication.
+const maxSignInFormBytes = 8 << 10
+
 // SessionDocs keeps the console's sessions where every node reads them:
 // the event store's state documents (store.StateDocs), so that a browser stays
 // signed in whichever node a load balancer sends it to, and across
@@ -345,14 +351,24 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || !sameOrigin(r) {
+		// Refused before its body is read: a form without the sign-in
+		// page's cookie cannot be good. (An HTTP/1 connection then
+		// closes, its body unread.)
+		if r.ProtoMajor < 2 {
+			w.Header().Set("Connection", "close")
+		}
+		c.renderLogin(w, r, http.StatusForbidden, loginPage{base: base{Title: "Sign in", Error: "The sign-in form was out of date. Try again."}, Next: safeNext("")})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignInFormBytes)
 	if err := r.ParseForm(); err != nil {
 		c.forbidden(w, "The form could not be read.")
 		return
 	}
 	p := loginPage{base: base{Title: "Sign in"}, Next: safeNext(r.PostForm.Get("next")), KeyID: r.PostForm.Get("access_key_id")}
-	ck, err := r.Cookie(loginCookie)
-	if err != nil || !sameOrigin(r) || !tokensEqual(r.PostForm.Get("csrf"), ck.Value) {
+	if !tokensEqual(r.PostForm.Get("csrf"), ck.Value) {
 		p.Error = "The sign-in form was out of date. Try again."
 		c.renderLogin(w, r, http.StatusForbidden, p)
 		return

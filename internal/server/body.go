@@ -95,7 +95,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 		return nil, nil, err
 	}
 	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
-	leave, ok := s.inflight.enter(p.AccessKeyID, addr)
+	leave, ok := s.inflight.enter(p.AccessKeyID, addr, "")
 	if !ok {
 		return nil, nil, tooManyRequests()
 	}
@@ -108,8 +108,11 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, limit int64, ad
 }
 
 // receiveDeclared serves receive for a request that declares its payload
-// hash: signature, an in-flight place, the body (checked against the
-// hash), then admission.
+// hash: signature, an in-flight place (one per signature: see
+// inflight.enter), the body (checked against the hash), then admission.
+// Its key is vouched for from its address (see proven) only once the body
+// has arrived and matched: the head alone may be a replay of a captured
+// request (SigV4 has no nonce), which proves nothing of the sender.
 func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit int64, hash, addr string, admit admitFunc) (*signedRequest, func(), error) {
 	res, err := s.verifier.VerifyDeclared(r, s.opts.Now())
 	if err != nil {
@@ -121,12 +124,11 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 		s.refuseUnread(w, r)
 		return nil, nil, err
 	}
-	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
 	if r.ContentLength > limit {
 		s.refuseUnread(w, r)
 		return nil, nil, tooLarge(limit)
 	}
-	leave, ok := s.inflight.enter(p.AccessKeyID, addr)
+	leave, ok := s.inflight.enter(p.AccessKeyID, addr, signatureOf(r))
 	if !ok {
 		s.refuseUnread(w, r)
 		return nil, nil, tooManyRequests()
@@ -141,12 +143,19 @@ func (s *Server) receiveDeclared(w http.ResponseWriter, r *http.Request, limit i
 		leave()
 		return nil, nil, err
 	}
+	s.proven.vouch(p.AccessKeyID, addr, s.opts.Now())
 	release, err := admit(p)
 	if err != nil {
 		leave()
 		return nil, nil, err
 	}
 	return &signedRequest{principal: p, region: res.Region, body: body}, both(release, leave), nil
+}
+
+// signatureOf is what tells r's signature from every other: its
+// Authorization header and any X-Amz-Signature of its query.
+func signatureOf(r *http.Request) string {
+	return r.Header.Get("Authorization") + "\n" + r.URL.Query().Get("X-Amz-Signature")
 }
 
 // both returns a func that calls a and then b.

@@ -312,7 +312,9 @@ func TestIngestInflightLimit(t *testing.T) {
 func TestInflightPerKeyAndAddress(t *testing.T) {
 	e := newLimitsEnv(t, Options{MaxInflightPerKey: 2, MaxInflightPerAddress: 3})
 	payload := []byte(`{"Records":[]}`)
-	slow := func() {
+	// Two bodies, so that the two requests' signatures differ (one
+	// signature is in flight once at most).
+	slow := func(payload []byte) {
 		pr, pw := io.Pipe()
 		t.Cleanup(func() { pw.Close() })
 		req := e.declaredRequest(t, "/v1/events", pr, payload)
@@ -323,8 +325,8 @@ func TestInflightPerKeyAndAddress(t *testing.T) {
 		}()
 		pw.Write(payload[:1])
 	}
-	slow()
-	slow()
+	slow(payload)
+	slow([]byte(`{"Records": []}`))
 	waitFor(t, "alice's two requests to be read", func() bool {
 		n, _ := e.srv.inflight.inUse("AKIAALICEADMIN000001", "127.0.0.1")
 		return n == 2
@@ -335,7 +337,7 @@ func TestInflightPerKeyAndAddress(t *testing.T) {
 		t.Fatalf("bob while alice's places are taken: HTTP %d %s", resp.StatusCode, b)
 	}
 	// The address's third place is bob's; with it taken, the address is full.
-	e.srv.inflight.enter("AKIABOBADMIN00000001", "127.0.0.1")
+	e.srv.inflight.enter("AKIABOBADMIN00000001", "127.0.0.1", "")
 	resp, b = e.post(t, "AKIABOBADMIN00000001", "bob-secret", "us-east-1", "/v1/events", "", nil, payload)
 	wantThrottled(t, resp, b, http.StatusTooManyRequests)
 }
@@ -363,4 +365,33 @@ func (e *limitsEnv) declaredRequest(t *testing.T, path string, body io.Reader, p
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, func() (bool, string) { return cond(), "waiting for " + what })
+}
+
+// TestDeclaredVouchesOnlyForItsBody: a request whose signed head declares
+// a payload hash proves its key from its address only when its body
+// arrives and matches: a replayed head (SigV4 has no nonce) with another
+// body, or none, proves nothing.
+func TestDeclaredVouchesOnlyForItsBody(t *testing.T) {
+	e := newLimitsEnv(t, Options{})
+	payload := []byte(`{"Records":[]}`)
+	req := e.declaredRequest(t, "/v1/events", bytes.NewReader([]byte(`{"Records":{}}`)), payload)
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("a body that does not match its declared hash was served")
+	}
+	if e.srv.proven.has("AKIAALICEADMIN000001", "127.0.0.1", time.Now()) {
+		t.Fatal("a head whose body did not match its declared hash proved its key")
+	}
+	req = e.declaredRequest(t, "/v1/events", bytes.NewReader(payload), payload)
+	if resp, err = e.http.Client().Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !e.srv.proven.has("AKIAALICEADMIN000001", "127.0.0.1", time.Now()) {
+		t.Fatalf("a matching body (HTTP %d) did not prove its key", resp.StatusCode)
+	}
 }

@@ -17,8 +17,8 @@ const (
 
 // consoleKey is what console forms are counted against in place of an
 // access key: they are read before any key is known, and may then take no
-// more of the bytes in all than one key may. (No access key id has a
-// space.)
+// more from one address than one key may (so strangers at some addresses
+// cannot fill the forms of every other). (No access key id has a space.)
 const consoleKey = " console"
 
 // preAuth bounds what requests hold before their signatures are verified,
@@ -26,16 +26,17 @@ const consoleKey = " console"
 // or its ingest slots: per client address, the requests whose bodies are
 // being read and the bytes buffered for them; per access key the request
 // names (checked to be a real key with a current date, see
-// sigv4.Verifier.Precheck, but not yet proven), the bytes buffered; over
-// all, the bytes buffered. So one caller that knows a few key ids, from a
-// few addresses, cannot take the bytes of every other key: filling the
-// bytes in all takes totalBytes/perKeyBytes keys.
+// sigv4.Verifier.Precheck, but not yet proven) and address, the bytes
+// buffered (so a stranger who names a key takes nothing from its owner at
+// another address); over all, the bytes buffered.
 //
 // A request of a key from an address where that key proved itself lately
-// (see proven) is not held to the key's share, and may use a reserve of
-// the bytes in all (a quarter) that the others leave alone: so a stranger
-// who names a key, or many, can neither starve that key's owner nor
-// everyone, short of sharing their address. Beyond a bound a request is refused at once (HTTP 429), not
+// (see proven) may use a reserve of the bytes in all (a quarter) that the
+// others leave alone, and is counted against its key's bytes from every
+// address where it is proven: so strangers can neither starve a key's
+// owner nor everyone, short of sharing their address, and one tenant
+// proven at many addresses holds at most one key's bytes (of the reserve
+// too). Beyond a bound a request is refused at once (HTTP 429), not
 // queued: a queue would hold goroutines and connections for the callers
 // the bound is there to stop, and AWS SDKs retry a ThrottlingException
 // with backoff.
@@ -49,7 +50,22 @@ type preAuth struct {
 	mu    sync.Mutex
 	used  int64
 	addrs map[string]*addrUse // only addresses with a request in hand
-	keys  map[string]int64    // bytes by key, only keys holding bytes
+	keys  map[string]int64    // bytes by share (see shareOf), only shares holding bytes
+}
+
+// shareOf is what a request's bytes are counted against besides its
+// address and the total: a request not proven, against the key it names
+// from its address, so that strangers who name a key from their addresses
+// take nothing of that key's share at any other address (they are bounded
+// by their addresses' bytes and the total anyway); a proven request,
+// against its key from every address, so that a tenant proven at many
+// addresses holds at most one key's bytes, of the reserve too. (No access
+// key id or clientKey has a space.)
+func shareOf(addr, key string, proven bool) string {
+	if proven {
+		return key
+	}
+	return key + " " + addr
 }
 
 // addrUse is what one client address holds.
@@ -74,8 +90,8 @@ func newPreAuth(perAddrRequests int, perAddrBytes, perKeyBytes, totalBytes int64
 type hold struct {
 	p        *preAuth
 	addr     string
-	key      string
-	proven   bool // key proved itself from addr lately: no key share
+	share    string // see shareOf
+	proven   bool   // key proved itself from addr lately: may use the reserve
 	bytes    int64
 	released bool
 }
@@ -95,7 +111,7 @@ func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 		return nil, false
 	}
 	u.requests++
-	return &hold{p: p, addr: addr, key: key, proven: proven}, true
+	return &hold{p: p, addr: addr, share: shareOf(addr, key, proven), proven: proven}, true
 }
 
 // room is how many more bytes h's address, key and all keys allow; p.mu
@@ -103,10 +119,16 @@ func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 func (h *hold) room() int64 {
 	p := h.p
 	addr := p.perAddrBytes - p.addrs[h.addr].bytes
+	held := p.keys[h.share]
+	all := p.openBytes - p.used
 	if h.proven {
-		return min(addr, p.totalBytes-p.used)
+		// The reserve is not first come for one key: a key may fill it
+		// only to its half, or take from it what leaves the key holding
+		// at most half of it.
+		half := (p.totalBytes - p.openBytes) / 2
+		all = max(min(p.totalBytes-p.used, half-held), all+half)
 	}
-	return min(addr, p.perKeyBytes-p.keys[h.key], p.openBytes-p.used)
+	return min(addr, p.perKeyBytes-held, all)
 }
 
 // add counts delta more bytes for h; p.mu is held.
@@ -114,8 +136,8 @@ func (h *hold) add(delta int64) {
 	p := h.p
 	p.addrs[h.addr].bytes += delta
 	p.used += delta
-	if p.keys[h.key] += delta; p.keys[h.key] == 0 {
-		delete(p.keys, h.key)
+	if p.keys[h.share] += delta; p.keys[h.share] == 0 {
+		delete(p.keys, h.share)
 	}
 	h.bytes += delta
 }

@@ -45,9 +45,10 @@ func TestPreAuthRequestsPerAddress(t *testing.T) {
 }
 
 func TestPreAuthBytes(t *testing.T) {
-	p := newPreAuth(10, 100, 250, 250)
-	a, _ := p.enter("a", "", true)
-	a2, _ := p.enter("a", "", true)
+	// A reserve of 83 leaves 250 open to requests not proven.
+	p := newPreAuth(10, 100, 1000, 333)
+	a, _ := p.enter("a", "", false)
+	a2, _ := p.enter("a", "", false)
 	if !a.reserve(60) || !a2.reserve(40) {
 		t.Fatal("100 bytes for an address of 100 refused")
 	}
@@ -60,13 +61,13 @@ func TestPreAuthBytes(t *testing.T) {
 	if !a.reserve(10) || !a2.reserve(90) {
 		t.Fatal("shrinking one hold and growing the other refused")
 	}
-	b, _ := p.enter("b", "", true)
-	c, _ := p.enter("c", "", true)
+	b, _ := p.enter("b", "", false)
+	c, _ := p.enter("c", "", false)
 	if !b.reserve(100) {
 		t.Fatal("b's 100 bytes refused")
 	}
 	if c.reserve(51) {
-		t.Fatal("the total went beyond 250")
+		t.Fatal("the total went beyond the 250 open to requests not proven")
 	}
 	if !c.reserve(50) {
 		t.Fatal("c's 50 bytes within the total refused")
@@ -443,25 +444,37 @@ func TestUnauthenticatedGrowsWithBytesSent(t *testing.T) {
 	}
 }
 
-// TestUnauthenticatedBytesPerKey: the requests that name one key hold at
-// most its bytes, from any address; another key is still read.
+// TestUnauthenticatedBytesPerKey: the requests not proven that name one
+// key from one address hold at most its bytes, and take nothing of that
+// key's bytes at another address; proven requests of one key hold at most
+// its bytes across all addresses; another key is still read.
 func TestUnauthenticatedBytesPerKey(t *testing.T) {
 	p := newPreAuth(10, 1<<20, 100, 1<<20)
 	a, _ := p.enter("192.0.2.1", "alice", false)
+	a2, _ := p.enter("192.0.2.1", "alice", false)
+	if !a.reserve(60) || a2.reserve(41) || !a2.reserve(40) {
+		t.Fatal("alice's 100 bytes from one address were not bounded")
+	}
 	b, _ := p.enter("192.0.2.2", "alice", false)
-	if !a.reserve(60) || b.reserve(41) || !b.reserve(40) {
-		t.Fatal("alice's 100 bytes were not bounded across addresses")
+	if !b.reserve(100) {
+		t.Fatal("alice's key from another address was refused while strangers fill her share at 192.0.2.1")
 	}
 	c, _ := p.enter("192.0.2.2", "bob", false)
 	if !c.reserve(100) {
 		t.Fatal("bob was refused while alice's key is full")
 	}
 	a.release()
-	if !b.reserve(100) {
+	if !a2.reserve(100) {
 		t.Fatal("bytes alice's key gave back are not available again")
 	}
-	b.release()
-	c.release()
+	pa, _ := p.enter("192.0.2.3", "alice", true)
+	pb, _ := p.enter("192.0.2.4", "alice", true)
+	if !pa.reserve(60) || pb.reserve(41) || !pb.reserve(40) {
+		t.Fatal("alice's proven requests were not bounded to her key's bytes across addresses")
+	}
+	for _, h := range []*hold{a2, b, c, pa, pb} {
+		h.release()
+	}
 	if len(p.keys) != 0 || p.used != 0 {
 		t.Fatalf("after every release: keys %v, %d bytes", p.keys, p.used)
 	}
@@ -537,5 +550,27 @@ func TestConsoleFormsReserveAsRead(t *testing.T) {
 	form := rawRequest(t, e.http.URL, "127.0.0.30", "/console/login", 3, formHeader, []byte("a=1"))
 	if resp, b := readAnswer(t, form); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a sign-in form while heads wait: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestProvenKeyHalfTheReserve: one key proven at two addresses takes what
+// is open and half the reserve, not all of it: another proven key still
+// gets the other half.
+func TestProvenKeyHalfTheReserve(t *testing.T) {
+	p := newPreAuth(10, 300, 400, 400) // reserve 100, open 300
+	a1, _ := p.enter("192.0.2.1", "alice", true)
+	a2, _ := p.enter("192.0.2.2", "alice", true)
+	if !a1.reserve(300) || !a2.reserve(50) {
+		t.Fatal("alice's proven requests refused what is open and half the reserve")
+	}
+	if a2.reserve(51) {
+		t.Fatal("one proven key took more than half the reserve")
+	}
+	b, _ := p.enter("192.0.2.3", "bob", true)
+	if !b.reserve(50) {
+		t.Fatal("bob, proven, refused the other half of the reserve")
+	}
+	if s, _ := p.enter("192.0.2.4", "carol", false); s.reserve(1) {
+		t.Fatal("a request not proven took from the reserve")
 	}
 }
