@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -37,41 +36,10 @@ func floodSignIn(t *testing.T, srv *Server, addrs []string, conns int, stop <-ch
 	head := fmt.Sprintf("POST /console/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
 		"Cookie: %s\r\nContent-Length: %d\r\n\r\n", srv.Addr, cookie, size)
 	body := append([]byte("a="), bytes.Repeat([]byte("b"), size-10)...)
-	var first, all sync.WaitGroup
-	for _, from := range addrs {
-		for range conns {
-			first.Add(1)
-			all.Add(1)
-			go func() {
-				defer all.Done()
-				once := sync.OnceFunc(first.Done)
-				defer once()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 10 * time.Second}
-					c, err := d.Dial("tcp", srv.Addr)
-					if err != nil {
-						time.Sleep(50 * time.Millisecond) // an attacker's pace, not a wait for the server
-						continue
-					}
-					io.WriteString(c, head)
-					c.Write(body)
-					once()
-					go func() { <-stop; c.Close() }()
-					c.SetReadDeadline(time.Now().Add(time.Minute))
-					io.Copy(io.Discard, c) // until the server answers and closes, or stop
-					c.Close()
-					time.Sleep(50 * time.Millisecond)
-				}
-			}()
-		}
-	}
-	first.Wait()
-	return all.Wait
+	return holdConnections(srv, addrs, conns, stop, func(c net.Conn, _ int) {
+		io.WriteString(c, head)
+		c.Write(body)
+	})
 }
 
 // TestConsoleSignInFormFloodOthersSignIn: a stranger without credentials,

@@ -342,6 +342,23 @@ func (s *Server) Post(t testing.TB, key, secret, path string, body []byte, heade
 // PostAt is Post with the signature made at a given time.
 func (s *Server) PostAt(t testing.TB, key, secret, path string, body []byte, header map[string]string, at time.Time) (int, []byte) {
 	t.Helper()
+	resp, err := http.DefaultClient.Do(s.SignedRequest(t, key, secret, path, body, header, at, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// SignedRequest is a POST of body to path, signed with aws-sdk-go-v2's v4
+// signer (service cloudtrail, region us-east-1) at time at, Content-Type
+// application/json unless header names another. With declared the body's
+// hash is also sent, signed, in X-Amz-Content-Sha256 (as S3 clients do);
+// without it the server must read the body before it can check the
+// signature, as with botocore and the AWS CLI.
+func (s *Server) SignedRequest(t testing.TB, key, secret, path string, body []byte, header map[string]string, at time.Time, declared bool) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -351,18 +368,14 @@ func (s *Server) PostAt(t testing.TB, key, secret, path string, body []byte, hea
 		req.Header.Set(k, v)
 	}
 	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
-		req, hex.EncodeToString(sum[:]), "cloudtrail", "us-east-1", at)
-	if err != nil {
+	if declared {
+		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	}
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "cloudtrail", "us-east-1", at); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return req
 }
 
 // Ingest posts records to /v1/events and decodes a 200 answer.

@@ -27,22 +27,11 @@ import (
 // local address from; a refused connection or an error is status 0.
 func postFrom(t *testing.T, srv *Server, from, key, secret, path string, body []byte, header map[string]string, declared bool) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	h := map[string]string{"Content-Type": "application/x-amz-json-1.1"}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	sum := sha256.Sum256(body)
-	if declared {
-		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
-		req, hex.EncodeToString(sum[:]), "cloudtrail", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	req := srv.SignedRequest(t, key, secret, path, body, h, time.Now(), declared)
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
 	}}
@@ -65,14 +54,26 @@ func postFrom(t *testing.T, srv *Server, from, key, secret, path string, body []
 // sent its bytes once, and a func that waits for the attack to end.
 func floodBodies(t *testing.T, srv *Server, addrs []string, conns int, keys []string, sent int, stop <-chan struct{}) (wait func()) {
 	t.Helper()
-	var first, all sync.WaitGroup
 	body := append([]byte("{"), bytes.Repeat([]byte(" "), sent-1)...)
+	return holdConnections(srv, addrs, conns, stop, func(c net.Conn, j int) {
+		auth := ""
+		if key := keys[j%len(keys)]; key != "" {
+			auth = claim(key, "")
+		}
+		headOnly(c, srv, "/v1/events", 8<<20, auth)
+		c.Write(body)
+	})
+}
+
+// holdConnections is an attacker's flood: from each address, conns
+// connections each send what send writes (the j-th connection of its
+// address), then wait for the server's answer and close, and start again,
+// until stop is closed. It returns once every connection has sent once,
+// and a func that waits for the flood to end.
+func holdConnections(srv *Server, addrs []string, conns int, stop <-chan struct{}, send func(c net.Conn, j int)) (wait func()) {
+	var first, all sync.WaitGroup
 	for _, from := range addrs {
 		for j := range conns {
-			auth := ""
-			if key := keys[j%len(keys)]; key != "" {
-				auth = claim(key, "")
-			}
 			first.Add(1)
 			all.Add(1)
 			go func() {
@@ -91,8 +92,7 @@ func floodBodies(t *testing.T, srv *Server, addrs []string, conns int, keys []st
 						time.Sleep(50 * time.Millisecond) // an attacker's pace, not a wait for the server
 						continue
 					}
-					headOnly(c, srv, "/v1/events", 8<<20, auth)
-					c.Write(body)
+					send(c, j)
 					once()
 					go func() { <-stop; c.Close() }()
 					c.SetReadDeadline(time.Now().Add(time.Minute))
