@@ -51,25 +51,7 @@ type trailCoverage struct {
 // attacker can delete a whole region or account. SigV4-signed (service
 // cloudtrail); authorized and recorded as the operation GetTrailCoverage.
 func (s *Server) serveTrailCoverage(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	requestID := newRequestID()
-	fail := func(err error) {
-		s.opts.Metrics.Request(coverageOp, awsproto.As(err).Code, time.Since(start))
-		writeError(w, requestID, err)
-	}
-	req, done, err := s.receive(w, r, maxAPIBytes, nil)
-	if err != nil {
-		fail(err)
-		return
-	}
-	defer done()
-	resp, err := s.invoke(&call{op: coverageOp, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
-	if err != nil {
-		fail(err)
-		return
-	}
-	s.opts.Metrics.Request(coverageOp, "OK", time.Since(start))
-	awsproto.WriteJSON(w, requestID, resp)
+	s.serveOperation(w, r, coverageOp)
 }
 
 // trailCoverage answers a coverage request for a trail the caller can see:

@@ -140,36 +140,16 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.MaxIngestBytes <= 0 {
-		o.MaxIngestBytes = 8 << 20
-	}
-	if o.MaxIngestRecords <= 0 {
-		o.MaxIngestRecords = 1000
-	}
-	if o.MaxInflightIngest <= 0 {
-		o.MaxInflightIngest = DefaultMaxInflightIngest
-	}
-	if o.BodyReadTimeout <= 0 {
-		o.BodyReadTimeout = DefaultBodyReadTimeout
-	}
-	if o.UnauthenticatedBodyBytes <= 0 {
-		o.UnauthenticatedBodyBytes = DefaultUnauthenticatedBodyBytes
-	}
-	if o.UnauthenticatedBytesPerAddress <= 0 {
-		o.UnauthenticatedBytesPerAddress = DefaultUnauthenticatedBytesPerAddress
-	}
-	if o.UnauthenticatedRequestsPerAddress <= 0 {
-		o.UnauthenticatedRequestsPerAddress = DefaultUnauthenticatedRequestsPerAddress
-	}
-	if o.UnauthenticatedBytesPerKey <= 0 {
-		o.UnauthenticatedBytesPerKey = DefaultUnauthenticatedBytesPerKey
-	}
-	if o.MaxInflightPerKey <= 0 {
-		o.MaxInflightPerKey = DefaultMaxInflightPerKey
-	}
-	if o.MaxInflightPerAddress <= 0 {
-		o.MaxInflightPerAddress = DefaultMaxInflightPerAddress
-	}
+	orDefault(&o.MaxIngestBytes, 8<<20)
+	orDefault(&o.MaxIngestRecords, 1000)
+	orDefault(&o.MaxInflightIngest, DefaultMaxInflightIngest)
+	orDefault(&o.BodyReadTimeout, DefaultBodyReadTimeout)
+	orDefault(&o.UnauthenticatedBodyBytes, DefaultUnauthenticatedBodyBytes)
+	orDefault(&o.UnauthenticatedBytesPerAddress, DefaultUnauthenticatedBytesPerAddress)
+	orDefault(&o.UnauthenticatedRequestsPerAddress, DefaultUnauthenticatedRequestsPerAddress)
+	orDefault(&o.UnauthenticatedBytesPerKey, DefaultUnauthenticatedBytesPerKey)
+	orDefault(&o.MaxInflightPerKey, DefaultMaxInflightPerKey)
+	orDefault(&o.MaxInflightPerAddress, DefaultMaxInflightPerAddress)
 	s := &Server{opts: o,
 		requests:    newRateLimiter(o.RequestsPerSecond, o.Now),
 		lookups:     newRateLimiter(o.LookupsPerSecond, o.Now),
@@ -328,38 +308,47 @@ func (b *formBody) Read(p []byte) (int, error) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	requestID := newRequestID()
-	op := "unknown"
-	fail := func(err error) {
-		var ae *awsproto.Error
-		if !errors.As(err, &ae) {
-			// Answered as InternalFailure: the cause is only in the log.
-			s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
-		}
-		s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
-		writeError(w, requestID, err)
-	}
 	name, ok := awsproto.Operation(r.Header.Get("X-Amz-Target"))
 	if !ok || !awsproto.Operations[name] {
 		s.refuseUnread(w, r)
-		fail(awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
+		s.answerFailure(w, "unknown", newRequestID(), time.Now(),
+			awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
-	op = name
+	s.serveOperation(w, r, name)
+}
+
+// serveOperation authenticates, authorizes, calls and answers operation op
+// of an API request, and records it (CloudTrail's operations at POST /,
+// and Cairn's own at routes of their own).
+func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op string) {
+	start := time.Now()
+	requestID := newRequestID()
 	req, done, err := s.receive(w, r, maxAPIBytes, nil)
 	if err != nil {
-		fail(err)
+		s.answerFailure(w, op, requestID, start, err)
 		return
 	}
 	defer done()
-	resp, err := s.invoke(&call{op: name, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
+	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
 	if err != nil {
-		fail(err)
+		s.answerFailure(w, op, requestID, start, err)
 		return
 	}
 	s.opts.Metrics.Request(op, "OK", time.Since(start))
 	awsproto.WriteJSON(w, requestID, resp)
+}
+
+// answerFailure answers a failed API request in the AWS error shape; an
+// error that is not an AWS error is answered as InternalFailure, its cause
+// only in the log.
+func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, start time.Time, err error) {
+	var ae *awsproto.Error
+	if !errors.As(err, &ae) {
+		s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
+	}
+	s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+	writeError(w, requestID, err)
 }
 
 // Invoke runs one CloudTrail API operation for a principal that is already
@@ -431,4 +420,11 @@ func byteSize(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + " KiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// orDefault sets *v to d when it is zero or negative (an option left unset).
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
