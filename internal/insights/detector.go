@@ -101,6 +101,9 @@ type api struct {
 	open    map[int64]*minuteAgg // minutes after the last closed one
 	late    map[int64]uint32     // closed minutes with events read since the last Flush
 	ins     *openInsight
+	// decided is the last minute already judged by an Insight record
+	// (restored from the log, or ended here): it starts nothing again.
+	decided int64
 }
 
 // Detector tracks every Key's minutes, baseline and Insight. It is not safe
@@ -170,11 +173,7 @@ func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) {
 		return
 	}
 	d.Seen(k.Account, k.Region, t)
-	x := d.apis[k]
-	if x == nil {
-		x = &api{base: newRing(d.hours), open: map[int64]*minuteAgg{}, late: map[int64]uint32{}}
-		d.apis[k] = x
-	}
+	x := d.api(k)
 	m := Minute(t)
 	if m <= d.closed || m > d.closed+d.cfg.AheadMinutes {
 		x.late[m] += n
@@ -217,15 +216,16 @@ func (d *Detector) Flush() {
 }
 
 // Close closes every minute up to through and returns the Insights that
-// start and end, in order of time.
-func (d *Detector) Close(through int64) []Transition {
+// start and end, in order of time. Only keys that wants accepts (nil: all)
+// start Insights; the unusual minutes of others count as normal ones.
+func (d *Detector) Close(through int64, wants func(Key) bool) []Transition {
 	if through <= d.closed {
 		return nil
 	}
 	d.Flush()
 	var out []Transition
 	for k := range d.active {
-		out = append(out, d.closeAPI(k, d.apis[k], through)...)
+		out = append(out, d.closeAPI(k, d.apis[k], through, wants == nil || wants(k))...)
 		if len(d.apis[k].open) == 0 && d.apis[k].ins == nil {
 			delete(d.active, k)
 		}
@@ -254,7 +254,7 @@ func compareKeys(a, b Key) int {
 }
 
 // closeAPI analyses k's minutes up to through, in order.
-func (d *Detector) closeAPI(k Key, x *api, through int64) []Transition {
+func (d *Detector) closeAPI(k Key, x *api, through int64, wanted bool) []Transition {
 	var mins []int64
 	for m := range x.open {
 		if m <= through {
@@ -267,7 +267,7 @@ func (d *Detector) closeAPI(k Key, x *api, through int64) []Transition {
 		if x.ins != nil && m > x.ins.Last+1 {
 			out = append(out, d.end(k, x, x.ins.Last+1))
 		}
-		out = append(out, d.analyse(k, x, m, x.open[m])...)
+		out = append(out, d.analyse(k, x, m, x.open[m], wanted)...)
 		delete(x.open, m)
 	}
 	if x.ins != nil && x.ins.Last+1 <= through {
@@ -277,7 +277,7 @@ func (d *Detector) closeAPI(k Key, x *api, through int64) []Transition {
 }
 
 // analyse judges one closed minute of k with its count.
-func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg) []Transition {
+func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg, wanted bool) []Transition {
 	first, ok := d.first[[2]string{k.Account, k.Region}]
 	if !ok {
 		first = m
@@ -285,7 +285,7 @@ func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg) []Transition 
 	st := x.base.stats(m, first, d.window)
 	c := float64(agg.N)
 	switch {
-	case x.ins != nil && m <= x.ins.Last:
+	case x.ins != nil && m <= x.ins.Last, x.ins == nil && m <= x.decided:
 		// Already decided (an Insight restored from its records).
 		return nil
 	case x.ins != nil && c <= st.End():
@@ -298,7 +298,7 @@ func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg) []Transition 
 		x.ins.Last = m
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return nil
-	case st.Minutes >= d.minBase && c > st.Start():
+	case wanted && st.Minutes >= d.minBase && c > st.Start():
 		x.ins = &openInsight{Shared: SharedEventID(k, m), Start: m, Last: m, Sum: c, Minutes: 1, Baseline: st}
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return []Transition{d.transition(k, x, "Start", m)}
@@ -318,6 +318,7 @@ func (d *Detector) fold(x *api, m int64, agg *minuteAgg) {
 func (d *Detector) end(k Key, x *api, m int64) Transition {
 	tr := d.transition(k, x, "End", m)
 	x.ins = nil
+	x.decided = max(x.decided, m-1)
 	return tr
 }
 
@@ -342,6 +343,56 @@ func (d *Detector) transition(k Key, x *api, state string, m int64) Transition {
 		tr.Attributions = append(tr.Attributions, a)
 	}
 	return tr
+}
+
+// Restore applies an Insight record found in the event log (made before a
+// restart, or by this detector a moment ago): a Start opens the Insight
+// unless it is already open or its minute already judged; an End closes
+// it. Minutes the records cover are not judged again, so an Insight has
+// one Start and one End however often its minutes are read.
+func (d *Detector) Restore(tr Transition) {
+	x := d.api(tr.Key)
+	m := Minute(tr.Time)
+	switch tr.State {
+	case "Start":
+		if x.ins != nil || m <= x.decided {
+			return
+		}
+		s := tr.Statistics
+		x.ins = &openInsight{Shared: tr.SharedEventID, Start: m, Last: m, Sum: s.Insight.Average, Minutes: 1,
+			Baseline: Stats{Average: s.Baseline.Average, Minutes: s.BaselineDuration}}
+		for _, a := range tr.Attributions {
+			for i, name := range attributeNames {
+				if a.Attribute != name {
+					continue
+				}
+				for _, v := range a.Insight {
+					val := v.Value
+					if val == "null" {
+						val = ""
+					}
+					x.ins.Attrs[i].add(val, v.Average, insightAttrCap)
+				}
+			}
+		}
+		x.decided = m
+		d.active[tr.Key] = true
+	case "End":
+		if x.ins != nil && x.ins.Shared == tr.SharedEventID {
+			x.ins = nil
+		}
+		x.decided = max(x.decided, m-1)
+	}
+}
+
+// api returns k's state, made on first use.
+func (d *Detector) api(k Key) *api {
+	x := d.apis[k]
+	if x == nil {
+		x = &api{base: newRing(d.hours), open: map[int64]*minuteAgg{}, late: map[int64]uint32{}}
+		d.apis[k] = x
+	}
+	return x
 }
 
 // SharedEventID is the sharedEventID of k's Insight starting at minute

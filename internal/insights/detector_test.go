@@ -31,7 +31,7 @@ func backfill(d *Detector, days int, count func(m int64) uint32) {
 // live feeds minute m with n events by who, then closes it.
 func live(d *Detector, m int64, n uint32, who Attrs) []Transition {
 	d.observeN(testKey, time.Unix(m*60, 0), who, n)
-	return d.Close(m)
+	return d.Close(m, nil)
 }
 
 func newTestDetector() *Detector {
@@ -136,7 +136,7 @@ func TestDailyRhythm(t *testing.T) {
 	}
 	// At 03:00 the day's busy rate is unusual.
 	night := t0Minute + 1440 + 180
-	d.Close(night - 1)
+	d.Close(night-1, nil)
 	if tr := live(d, night, 100, mallory); len(tr) != 1 || tr[0].State != "Start" {
 		t.Fatalf("daytime rate at night: %+v", tr)
 	}
@@ -164,7 +164,7 @@ func TestLateEventsCountTowardBaselineOnly(t *testing.T) {
 	d.Seen(testKey.Account, testKey.Region, t0.Add(-72*time.Hour))
 	// A burst backfilled into a closed minute is history, not an Insight.
 	d.observeN(testKey, t0.Add(-10*time.Minute), mallory, 1000)
-	if tr := d.Close(t0Minute + 5); len(tr) != 0 {
+	if tr := d.Close(t0Minute+5, nil); len(tr) != 0 {
 		t.Fatalf("late burst started an Insight: %+v", tr)
 	}
 	st := d.apis[testKey].base.stats(t0Minute+6, t0Minute-72*60, d.window)
