@@ -215,7 +215,13 @@ func TestInsightsCallAndErrorRate(t *testing.T) {
 		}
 		return n == 4
 	}) {
-		t.Fatalf("Insights log files: %v", b.Keys(t))
+		var ins []string
+		for _, k := range b.Keys(t) {
+			if !dlIsDigestKey(k) && !dlIsLogKey(k) {
+				ins = append(ins, k)
+			}
+		}
+		t.Fatalf("want the 4 Insights records in CloudTrail-Insight/ files; files outside CloudTrail/ and CloudTrail-Digest/: %v", ins)
 	}
 	for _, f := range files {
 		if !insKeyRE.MatchString(f.Key) {

@@ -117,6 +117,8 @@ type Detector struct {
 	first   map[[2]string]int64 // (account, region) → first observed minute
 	closed  int64               // every minute up to this one is closed
 	active  map[Key]bool        // keys with open minutes or an open Insight
+	// lateAPIs are the APIs with late events not yet flushed.
+	lateAPIs map[*api]struct{}
 }
 
 // NewDetector makes a detector whose minutes up to closedThrough (Unix
@@ -134,7 +136,8 @@ func NewDetector(cfg Config, closedThrough int64) *Detector {
 	}
 	w := int64(cfg.Window / time.Minute)
 	return &Detector{cfg: cfg, hours: int((w+59)/60) + 1, window: w, minBase: int64(cfg.MinBaseline / time.Minute),
-		apis: map[Key]*api{}, first: map[[2]string]int64{}, closed: closedThrough, active: map[Key]bool{}}
+		apis: map[Key]*api{}, first: map[[2]string]int64{}, closed: closedThrough, active: map[Key]bool{},
+		lateAPIs: map[*api]struct{}{}}
 }
 
 // BytesPerAPI is the memory of one tracked API's baseline: its hour slots
@@ -176,10 +179,17 @@ func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) {
 	x := d.api(k)
 	m := Minute(t)
 	if m <= d.closed || m > d.closed+d.cfg.AheadMinutes {
+		if x.late == nil {
+			x.late = map[int64]uint32{}
+			d.lateAPIs[x] = struct{}{}
+		}
 		x.late[m] += n
 		x.decayAttrs(m, d.window)
 		x.battr.add(a, float64(n), baseAttrCap)
 		return
+	}
+	if x.open == nil {
+		x.open = map[int64]*minuteAgg{}
 	}
 	agg := x.open[m]
 	if agg == nil {
@@ -207,12 +217,13 @@ func (x *api) decayAttrs(m, window int64) {
 // one minute count at a time. The caller flushes after each batch it read,
 // so the events of one minute read together make one minute count.
 func (d *Detector) Flush() {
-	for _, x := range d.apis {
+	for x := range d.lateAPIs {
 		for m, n := range x.late {
 			x.base.add(m, n)
 		}
-		clear(x.late)
+		x.late = nil // freed: a backfill's minutes do not stay allocated
 	}
+	clear(d.lateAPIs)
 }
 
 // Close closes every minute up to through and returns the Insights that
@@ -269,6 +280,9 @@ func (d *Detector) closeAPI(k Key, x *api, through int64, wanted bool) []Transit
 		}
 		out = append(out, d.analyse(k, x, m, x.open[m], wanted)...)
 		delete(x.open, m)
+	}
+	if len(x.open) == 0 {
+		x.open = nil
 	}
 	if x.ins != nil && x.ins.Last+1 <= through {
 		out = append(out, d.end(k, x, x.ins.Last+1))
@@ -389,7 +403,7 @@ func (d *Detector) Restore(tr Transition) {
 func (d *Detector) api(k Key) *api {
 	x := d.apis[k]
 	if x == nil {
-		x = &api{base: newRing(d.hours), open: map[int64]*minuteAgg{}, late: map[int64]uint32{}}
+		x = &api{base: newRing(d.hours)}
 		d.apis[k] = x
 	}
 	return x

@@ -1,8 +1,10 @@
 package insights
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -126,4 +128,33 @@ func TestDetectsWhatItShould(t *testing.T) {
 			t.Errorf("%s: a burst of %d calls: %+v", sc.name, burst, tr)
 		}
 	}
+}
+
+// TestMemoryPerAPI measures the heap of 10,000 tracked APIs, each with a
+// full week of baseline and three attribution values per attribute: the
+// numbers of BENCHMARKS.md.
+func TestMemoryPerAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory of 10,000 APIs")
+	}
+	const apis = 10000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := NewDetector(Config{Window: 168 * time.Hour}, t0Minute-1)
+	who := []Attrs{alice, mallory, {UserIdentityARN: "arn:aws:iam::111111111111:role/deployer", UserAgent: "terraform/1.9", ErrorCode: "AccessDenied"}}
+	for i := range apis {
+		k := testKey
+		k.EventName = fmt.Sprintf("Operation%05d", i)
+		for h := int64(0); h < 169; h++ {
+			d.observeN(k, time.Unix((t0Minute-h*60)*60, 0), who[h%3], 3)
+		}
+	}
+	d.Flush()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	total := after.HeapAlloc - before.HeapAlloc
+	t.Logf("%d APIs with a full %s baseline: %.1f MiB heap, %d bytes per API (hour slots alone: %d bytes)",
+		apis, d.cfg.Window, float64(total)/(1<<20), total/apis, d.BytesPerAPI())
+	runtime.KeepAlive(d)
 }
