@@ -147,6 +147,9 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if wants.none() {
+		return e.idle(ctx, now, wants)
+	}
 	caughtUp, err := e.read(ctx, wants)
 	if err != nil {
 		return err
@@ -169,6 +172,24 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		return e.checkpoint(ctx, now)
 	}
 	return nil
+}
+
+// idle is a pass while no trail asks for Insights: the log is not read, so
+// Insights cost nothing until a trail asks. Minutes still close (an open
+// Insight ends), so that when a selector appears, the events stored
+// meanwhile are read as late ones: they form the baselines and start no
+// Insight for minutes long past.
+func (e *Engine) idle(ctx context.Context, now time.Time, wants *wanted) error {
+	through := ClosedThrough(now, e.settle)
+	if through <= e.det.Closed() {
+		return nil
+	}
+	if err := e.emit(ctx, e.det.Close(through, wants.insight), now); err != nil {
+		e.det = nil
+		return err
+	}
+	e.dirty = true
+	return e.checkpoint(ctx, now)
 }
 
 // lease is the claim of one node on the engine's work.
@@ -339,6 +360,9 @@ type wanted struct {
 	data        map[[2]string]bool // (account, region) whose data events are counted
 	dataKeys    map[Key]bool       // keys counted from data events
 }
+
+// none reports whether no trail wants any Insights.
+func (w *wanted) none() bool { return len(w.mgmt) == 0 && len(w.dataT) == 0 }
 
 // insight reports whether some trail wants k's Insights.
 func (w *wanted) insight(k Key) bool {

@@ -303,3 +303,47 @@ func TestEngineReplayKeepsOneStart(t *testing.T) {
 		t.Fatalf("want one Start and its End, got %+v", got)
 	}
 }
+
+// switchTrails is a trail list a test changes.
+type switchTrails struct{ v fakeTrails }
+
+func (s *switchTrails) All(ctx context.Context) ([]*trail.Trail, error) { return s.v.All(ctx) }
+
+// TestEngineIdleUntilSelected: while no trail has insight selectors the
+// engine reads nothing; a burst stored then is history once a selector
+// appears (no Insight for a minute long closed), and a burst after it is
+// an Insight.
+func TestEngineIdleUntilSelected(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	c := &clock{t: t0.Add(30 * time.Second)}
+	for m := t0Minute - 3*1440; m < t0Minute; m += 10 {
+		appendEvents(t, st, time.Unix(m*60, 0), 1, alice, "")
+	}
+	trails := &switchTrails{v: fakeTrails{insightTrail()}}
+	e := NewEngine(st, trails, Options{Window: 168 * time.Hour, Settle: 30 * time.Second, Regions: []string{"us-east-1"}},
+		WithClock(c.now), WithNode("n1"))
+	run := func(at time.Duration) {
+		t.Helper()
+		c.set(t0.Add(at))
+		if err := e.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(30 * time.Second)
+	appendEvents(t, st, t0.Add(5*time.Second), 60, mallory, "")
+	run(2 * time.Minute) // idle: minute t0 closes unread
+	if e.cursor != 0 {
+		t.Fatalf("an idle engine read the log (cursor %d)", e.cursor)
+	}
+	trails.v = fakeTrails{insightTrail(TypeCallRate)}
+	run(2*time.Minute + 10*time.Second)
+	if got := insightRecords(t, st); len(got) != 0 {
+		t.Fatalf("a burst stored while idle started an Insight: %+v", got)
+	}
+	appendEvents(t, st, t0.Add(2*time.Minute+20*time.Second), 200, mallory, "") // above 1.5 × the first (now history)
+	run(3*time.Minute + 31*time.Second)
+	if got := insightRecords(t, st); len(got) != 1 || got[0].State != "Start" || !got[0].Time.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("want one Start at t0+2m, got %+v", got)
+	}
+}
