@@ -312,3 +312,58 @@ func insCheckAttr(t *testing.T, r insRecord, attr, insight string, avg float64, 
 	}
 	t.Errorf("%s: no %s attribution", r.what(), attr)
 }
+
+// TestInsightsAcrossSIGKILL: an Insight whose Start is out when the server
+// is killed (SIGKILL) goes on after the restart: its second busy minute,
+// stored just before the kill, is counted, and the next quiet minute ends
+// it — one Start, one End, one sharedEventID.
+func TestInsightsAcrossSIGKILL(t *testing.T) {
+	cfg := dlConfig(insConfig)
+	srv := Start(t, Options{Config: cfg})
+	ctx := context.Background()
+	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	dlMkBucket(t, srv, "insight-logs")
+	arn := dlTrail(t, c, "insights", "insight-logs", nil)
+	if _, err := c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String(arn),
+		InsightSelectors: []types.InsightSelector{{InsightType: types.InsightTypeApiCallRateInsight}}}); err != nil {
+		t.Fatalf("PutInsightSelectors: %v", err)
+	}
+	insBackfill(t, srv, time.Now().UTC())
+	now := time.Now().UTC()
+	if now.Second() > 45 {
+		time.Sleep(now.Truncate(time.Minute).Add(time.Minute).Sub(now))
+		now = time.Now().UTC()
+	}
+	minute := now.Truncate(time.Minute)
+	dlIngest(t, srv, insBurst(50, "RunInstances", "ec2.amazonaws.com", now.Truncate(time.Second), map[string]any{"readOnly": false})...)
+	var got []insRecord
+	if !dlPoll(2*time.Minute, func() bool { got = insLookup(t, srv); return len(got) >= 1 }) {
+		t.Fatalf("no Start within 2 minutes\nserver log:\n%s", dlTail(srv.Log(), 30))
+	}
+	// The next minute is busy too; the server dies with it stored.
+	second := time.Now().UTC()
+	if second.Truncate(time.Minute) != minute.Add(time.Minute) || second.Second() > 50 {
+		t.Fatalf("the Start came at %s, too late in the minute after the burst (%s) to test across a kill", second, minute)
+	}
+	dlIngest(t, srv, insBurst(70, "RunInstances", "ec2.amazonaws.com", second.Truncate(time.Second), map[string]any{"readOnly": false})...)
+	srv.Kill()
+	srv = Start(t, Options{Config: cfg, DataDir: srv.DataDir})
+	if !dlPoll(3*time.Minute, func() bool { got = insLookup(t, srv); return len(got) >= 2 }) {
+		t.Fatalf("no End within 3 minutes of the restart: %v\nserver log:\n%s", got, dlTail(srv.Log(), 30))
+	}
+	if len(got) != 2 || got[0].what() != "RunInstances/ApiCallRateInsight/End" || got[1].what() != "RunInstances/ApiCallRateInsight/Start" {
+		var whats []string
+		for _, r := range got {
+			whats = append(whats, r.what())
+		}
+		t.Fatalf("Insights events after the restart: %v, want one Start and one End", whats)
+	}
+	end, st := got[0], got[1]
+	if st.SharedEventID != end.SharedEventID || st.EventTime != minute.Format(time.RFC3339) ||
+		end.EventTime != minute.Add(2*time.Minute).Format(time.RFC3339) {
+		t.Errorf("Start %s at %s, End %s at %s; burst minute %s", st.SharedEventID, st.EventTime, end.SharedEventID, end.EventTime, minute)
+	}
+	if s := end.InsightDetails.InsightContext.Statistics; s.InsightDuration != 2 || s.Insight.Average != 60 {
+		t.Errorf("End statistics %+v, want 2 minutes averaging 60 calls", s)
+	}
+}
