@@ -91,6 +91,15 @@ func appendEvents(t *testing.T, st store.Appender, at time.Time, n int, who Attr
 	}
 }
 
+// storeHistory stores days of alice's usual traffic before t0: n calls
+// every 10 minutes.
+func storeHistory(t *testing.T, st store.Appender, days int64, n int) {
+	t.Helper()
+	for m := t0Minute - days*1440; m < t0Minute; m += 10 {
+		appendEvents(t, st, time.Unix(m*60, 0), n, alice, "")
+	}
+}
+
 // insightRecords returns the Insights records in the store.
 func insightRecords(t *testing.T, st store.LogReader) []Transition {
 	t.Helper()
@@ -125,10 +134,7 @@ func TestEngineStartEndAcrossRestarts(t *testing.T) {
 	now := t0.Add(30 * time.Second)
 	c := &clock{t: now}
 	trails := fakeTrails{insightTrail(TypeCallRate)}
-	// Backfill: two calls every 10 minutes for 7 days.
-	for m := t0Minute - 7*1440; m < t0Minute; m += 10 {
-		appendEvents(t, st, time.Unix(m*60, 0), 2, alice, "")
-	}
+	storeHistory(t, st, 7, 2)
 	e := newEngine(st, c, trails)
 	if err := e.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -206,9 +212,7 @@ func TestEngineOnlyForSelectedTrails(t *testing.T) {
 			ctx := context.Background()
 			st := openStore(t)
 			c := &clock{t: t0.Add(30 * time.Second)}
-			for m := t0Minute - 3*1440; m < t0Minute; m += 10 {
-				appendEvents(t, st, time.Unix(m*60, 0), 1, alice, "")
-			}
+			storeHistory(t, st, 3, 1)
 			e := newEngine(st, c, tc.trails)
 			appendEvents(t, st, t0.Add(5*time.Second), 60, mallory, `,"errorCode":"AccessDenied"`)
 			for _, at := range []time.Duration{40 * time.Second, 100 * time.Second} {
@@ -267,9 +271,7 @@ func TestEngineReplayKeepsOneStart(t *testing.T) {
 	st := openStore(t)
 	c := &clock{t: t0.Add(30 * time.Second)}
 	trails := fakeTrails{insightTrail(TypeCallRate)}
-	for m := t0Minute - 7*1440; m < t0Minute; m += 10 {
-		appendEvents(t, st, time.Unix(m*60, 0), 2, alice, "")
-	}
+	storeHistory(t, st, 7, 2)
 	e := newEngine(st, c, trails)
 	if err := e.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -317,9 +319,7 @@ func TestEngineIdleUntilSelected(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	c := &clock{t: t0.Add(30 * time.Second)}
-	for m := t0Minute - 3*1440; m < t0Minute; m += 10 {
-		appendEvents(t, st, time.Unix(m*60, 0), 1, alice, "")
-	}
+	storeHistory(t, st, 3, 1)
 	trails := &switchTrails{v: fakeTrails{insightTrail()}}
 	e := NewEngine(st, trails, Options{Window: 168 * time.Hour, Settle: 30 * time.Second, Regions: []string{"us-east-1"}},
 		WithClock(c.now), WithNode("n1"))
