@@ -1,6 +1,7 @@
 package insights
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -307,14 +308,51 @@ func (e *Engine) read(ctx context.Context, w *wanted) (bool, error) {
 
 // fields are the parts of a record Insights counts by.
 type fields struct {
-	EventSource  string `json:"eventSource"`
-	EventName    string `json:"eventName"`
-	ReadOnly     *bool  `json:"readOnly"`
-	ErrorCode    string `json:"errorCode"`
-	UserAgent    string `json:"userAgent"`
-	UserIdentity struct {
-		ARN string `json:"arn"`
-	} `json:"userIdentity"`
+	EventSource, EventName, ErrorCode, UserAgent, UserARN string
+	// Write is true unless the record says readOnly true (CloudTrail
+	// counts a record without readOnly as a write).
+	Write bool
+}
+
+// fieldsOf reads a stored record's fields with the event package's
+// scanner (names matched exactly, no map built: several times faster than
+// encoding/json, which matters on the ingest path's heels).
+func fieldsOf(record []byte) (fields, bool) {
+	f := fields{Write: true}
+	ok := event.EachMember(record, func(name, v []byte) {
+		switch string(name) {
+		case "eventSource":
+			f.EventSource = jsonString(v)
+		case "eventName":
+			f.EventName = jsonString(v)
+		case "errorCode":
+			f.ErrorCode = jsonString(v)
+		case "userAgent":
+			f.UserAgent = jsonString(v)
+		case "readOnly":
+			f.Write = string(v) != "true"
+		case "userIdentity":
+			event.EachMember(v, func(name, v []byte) {
+				if string(name) == "arn" {
+					f.UserARN = jsonString(v)
+				}
+			})
+		}
+	})
+	return f, ok && f.EventSource != "" && f.EventName != ""
+}
+
+// jsonString is the value of a JSON string ("" for anything else).
+func jsonString(raw json.RawMessage) string {
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	if !bytes.ContainsRune(raw, '\\') {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
 }
 
 // observe counts one event of the log.
@@ -331,13 +369,13 @@ func (e *Engine) observe(ev *event.Event, w *wanted) {
 	if ev.Category != event.CategoryManagement && !(data && w.data[[2]string{ev.Account, ev.Region}]) {
 		return
 	}
-	var f fields
-	if err := json.Unmarshal(ev.Record, &f); err != nil || f.EventSource == "" || f.EventName == "" {
+	f, ok := fieldsOf(ev.Record)
+	if !ok {
 		return
 	}
-	a := Attrs{UserIdentityARN: f.UserIdentity.ARN, UserAgent: f.UserAgent, ErrorCode: f.ErrorCode}
+	a := Attrs{UserIdentityARN: f.UserARN, UserAgent: f.UserAgent, ErrorCode: f.ErrorCode}
 	k := Key{Account: ev.Account, Region: ev.Region, EventSource: f.EventSource, EventName: f.EventName}
-	if f.ReadOnly == nil || !*f.ReadOnly {
+	if f.Write {
 		k.InsightType = TypeCallRate
 		e.det.Observe(k, ev.Time, a)
 		if data {

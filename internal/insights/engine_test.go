@@ -347,3 +347,29 @@ func TestEngineIdleUntilSelected(t *testing.T) {
 		t.Fatalf("want one Start at t0+2m, got %+v", got)
 	}
 }
+
+// TestFieldsOf: the fields are read exactly as the record has them: a
+// nested or look-alike member never stands in for a top-level one, and a
+// record without readOnly is a write.
+func TestFieldsOf(t *testing.T) {
+	for _, tc := range []struct {
+		rec  string
+		want fields
+		ok   bool
+	}{
+		{`{"eventSource":"s","eventName":"N","readOnly":false,"userAgent":"ua","errorCode":"E","userIdentity":{"type":"IAMUser","arn":"a"}}`,
+			fields{EventSource: "s", EventName: "N", ErrorCode: "E", UserAgent: "ua", UserARN: "a", Write: true}, true},
+		{`{"eventSource":"s","eventName":"N","readOnly":true}`, fields{EventSource: "s", EventName: "N"}, true},
+		{`{"eventSource":"s","eventName":"N"}`, fields{EventSource: "s", EventName: "N", Write: true}, true},
+		{`{"eventSource":"s","EventName":"N","requestParameters":{"eventName":"X","errorCode":"Y","readOnly":true}}`,
+			fields{EventSource: "s", Write: true}, false},
+		{`{"eventSource":"s\u0031","eventName":"N\"q","userIdentity":{"sessionContext":{"arn":"inner"}}}`,
+			fields{EventSource: "s1", EventName: `N"q`, Write: true}, true},
+		{`not json`, fields{Write: true}, false},
+	} {
+		got, ok := fieldsOf([]byte(tc.rec))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("fieldsOf(%s) = %+v, %v; want %+v, %v", tc.rec, got, ok, tc.want, tc.ok)
+		}
+	}
+}
