@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -388,4 +389,56 @@ func keysOf(v any) []string {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestRecordBytes pins the record of an unsigned call byte for byte (its
+// eventID and eventTime aside), answered and with the upstream down: the
+// fields the proxy writes, their order, what it leaves out.
+func TestRecordBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name, upstream, want string
+	}{{
+		name: "answered", upstream: cannedUpstream(t, http.StatusOK, "text/plain", "hello").URL,
+		want: `{"eventVersion":"1.11","userIdentity":{"type":"Unknown"},"eventTime":"T","eventSource":"unknown.amazonaws.com",` +
+			`"eventName":"PUT /public/readme.txt","awsRegion":"eu-west-1","sourceIPAddress":"127.0.0.1","userAgent":"pin/1.0",` +
+			`"requestParameters":null,"responseElements":null,"requestID":"req-canned-1","eventID":"ID","readOnly":false,` +
+			`"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"222222222222","eventCategory":"Management"}`,
+	}, {
+		name: "upstream down", upstream: "http://" + dead,
+		want: `{"eventVersion":"1.11","userIdentity":{"type":"Unknown"},"eventTime":"T","eventSource":"unknown.amazonaws.com",` +
+			`"eventName":"PUT /public/readme.txt","awsRegion":"eu-west-1","sourceIPAddress":"127.0.0.1","userAgent":"pin/1.0",` +
+			`"errorCode":"ServiceUnavailable","errorMessage":"The proxy could not reach the service: dial tcp ` + dead +
+			`: connect: connection refused","requestParameters":null,"responseElements":null,"eventID":"ID","readOnly":false,` +
+			`"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"222222222222","eventCategory":"Management"}`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &memRecorder{}
+			front := newTestProxy(t, tc.upstream, rec, func(o *Options) { o.Account, o.Region = "222222222222", "eu-west-1" })
+			r, _ := http.NewRequest(http.MethodPut, front+"/public/readme.txt", strings.NewReader("text"))
+			r.Header.Set("User-Agent", "pin/1.0")
+			do(t, r)
+			rec.wait(t, 1)
+			raw := rec.raw(0)
+			var m struct {
+				EventID   string `json:"eventID"`
+				EventTime string `json:"eventTime"`
+			}
+			if err := json.Unmarshal([]byte(raw), &m); err != nil || len(m.EventID) != 36 {
+				t.Fatalf("eventID %q (%v)\n%s", m.EventID, err, raw)
+			}
+			if _, err := time.Parse("2006-01-02T15:04:05Z", m.EventTime); err != nil {
+				t.Errorf("eventTime %q", m.EventTime)
+			}
+			got := strings.Replace(strings.Replace(raw, m.EventID, "ID", 1), `"eventTime":"`+m.EventTime+`"`, `"eventTime":"T"`, 1)
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
 }
