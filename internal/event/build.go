@@ -25,8 +25,8 @@ const (
 )
 
 // TextLimit is CloudTrail's limit (bytes) on a record's free-text fields:
-// userAgent, errorCode, errorMessage. Longer values are clipped, never
-// refused.
+// userAgent, errorCode, errorMessage. Ingest refuses a record with a longer
+// one, so Cairn's recorders clip them to it.
 const TextLimit = 1024
 
 // Call is the CloudTrail record of one call as Cairn's recorders write it,
