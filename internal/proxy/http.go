@@ -156,11 +156,12 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 	if rt.ReadOnly != nil {
 		rec.ReadOnly = *rt.ReadOnly
 	}
-	rec.UserIdentity = map[string]any{"type": "Unknown"}
+	id := event.UnknownIdentity("")
 	if who := c.caller(r); who != "" {
-		rec.UserIdentity["principalId"] = who
-		rec.UserIdentity["userName"] = who
+		id["principalId"] = who
+		id["userName"] = who
 	}
+	rec.UserIdentity = id
 	reqParams := map[string]any{}
 	for k, v := range params {
 		reqParams[k] = v
