@@ -308,7 +308,7 @@ const bodyBufferSizes = 5
 // bodyBuffers keeps the buffers that bodies grew out of, by size, for the
 // next bodies to grow through: a body of 500 KB is read through buffers of
 // 64, 128 and 256 KiB before its own, and making and clearing those anew
-// for every request cost ingest about 2% of the server's CPU. A buffer comes
+// for every request cost ingest 1-2% of the server's CPU. A buffer comes
 // here only once nothing uses it: a body's last buffer goes to its request
 // and never comes back. The pools hold at most what bodies held at once
 // (which preAuth and inflight bound), and the garbage collector empties
