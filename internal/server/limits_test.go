@@ -61,7 +61,7 @@ type limitsEnv struct {
 }
 
 // newLimitsEnv serves a real Server on a real SQLite store with o's limits.
-func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
+func newLimitsEnv(t testing.TB, o Options) *limitsEnv {
 	t.Helper()
 	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
 	if err != nil {
