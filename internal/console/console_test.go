@@ -36,7 +36,7 @@ const (
 )
 
 func testDirectory() *auth.Directory {
-	return auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+	return auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
 		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: adminSecret}}, Policy: config.Policy{Preset: "admin"}},
 		{Name: "rita", AccessKeys: []config.AccessKey{{ID: readerKey, Secret: readerSec}}, Policy: config.Policy{Preset: "read-only"}},
 	}}}})
@@ -526,14 +526,14 @@ func TestConsoleSessionsSharedByNodes(t *testing.T) {
 	}
 	// A node whose configuration no longer has the access key ends the
 	// session.
-	c := newEnvOn(t, a.st, auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111"}}}))
+	c := newEnvOn(t, a.st, auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111"}}}))
 	if w := c.get("/console/trails", sc); w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "/console/login") {
 		t.Fatalf("node without the key: %d %v", w.Code, w.Header())
 	}
 	// So does a node whose configuration gives the key another secret (a
 	// rotated secret ends the sessions signed in with the old one).
 	sc, _ = a.login(adminKey, adminSecret)
-	rotated := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+	rotated := auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
 		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: "a-new-secret-0001"}}, Policy: config.Policy{Preset: "admin"}}}}}})
 	if w := newEnvOn(t, a.st, rotated).get("/console/trails", sc); w.Code != http.StatusSeeOther {
 		t.Fatalf("node with the key's new secret: %d", w.Code)

@@ -74,10 +74,12 @@ func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
-	dir := auth.NewDirectory(cfg)
+	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	clock := &fakeClock{t: time.Now()}
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
-	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
+	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
+	o.Trails = trail.NewService(st, trail.Options{OwnersOptions: owners, Partition: cfg.Partition, Regions: cfg.Regions, LogGroups: cfg.LogGroups},
+		bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets}))
 	srv := New(o)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

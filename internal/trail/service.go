@@ -64,22 +64,34 @@ type Store interface {
 	ClaimDocs
 }
 
+// Options are what the control plane reads of the configuration.
+type Options struct {
+	// OwnersOptions are the destinations trails may name and who owns them.
+	OwnersOptions
+	// Partition is the ARN partition; "" means aws.
+	Partition string
+	// Regions are the served regions (where a multi-region trail appears).
+	Regions []string
+	// LogGroups are the CloudWatch Logs log groups trails may name.
+	LogGroups []config.LogGroup
+}
+
 // Service is the trail control plane.
 type Service struct {
 	store   Store
 	buckets Buckets
-	cfg     *config.Config
+	opts    Options
 	now     func() time.Time
 	status  StatusSource
 	owners  *Owners
 	mu      sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
 }
 
-// NewService makes the control plane over st with the configuration's
-// keys, topics, log groups and organization, and the buckets that exist.
-func NewService(st Store, cfg *config.Config, buckets Buckets) *Service {
-	s := &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
-	s.owners = NewOwners(cfg, st, s)
+// NewService makes the control plane over st with o's keys, topics, log
+// groups and organization, and the buckets that exist.
+func NewService(st Store, o Options, buckets Buckets) *Service {
+	s := &Service{store: st, opts: o, buckets: buckets, now: time.Now}
+	s.owners = NewOwners(o.OwnersOptions, st, s)
 	return s
 }
 
@@ -112,15 +124,15 @@ func (s *Service) ClaimUsedBuckets(ctx context.Context) error {
 }
 
 func (s *Service) partition() string {
-	if s.cfg.Partition == "" {
+	if s.opts.Partition == "" {
 		return "aws"
 	}
-	return s.cfg.Partition
+	return s.opts.Partition
 }
 
 // member reports whether account belongs to the configured organization.
 func (s *Service) member(account string) bool {
-	return slices.Contains(s.cfg.OrganizationMembers(), account)
+	return slices.Contains(s.opts.Ownership.OrganizationMembers(), account)
 }
 
 // visible reports whether c sees t in its region: its own trails of the
@@ -394,7 +406,7 @@ func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, cr
 	}
 	if in.IsOrganizationTrail != nil {
 		if *in.IsOrganizationTrail {
-			org := s.cfg.Organization
+			org := s.opts.Ownership.Organization
 			if org == nil {
 				return awsproto.Errorf("OrganizationsNotInUseException", "This account is not part of an organization; configure organization: to create organization trails.")
 			}
@@ -424,8 +436,8 @@ func (s *Service) resolveTopic(c Caller, nameOrARN string) (string, error) {
 	if len(nameOrARN) > 256 || !topicNameRE.MatchString(name) {
 		return "", awsproto.Errorf("InvalidSnsTopicNameException", "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
 	}
-	for _, tp := range s.cfg.Topics {
-		if tp.Name == name && s.cfg.OwnerOf(tp.Account) == account {
+	for _, tp := range s.opts.Topics {
+		if tp.Name == name && s.opts.Ownership.OwnerOf(tp.Account) == account {
 			return "arn:" + s.partition() + ":sns:" + region + ":" + account + ":" + name, nil
 		}
 	}
@@ -442,7 +454,7 @@ var (
 func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 	switch {
 	case kmsARNRE.MatchString(id):
-		for _, k := range s.cfg.KMSKeys {
+		for _, k := range s.opts.KMSKeys {
 			if k.ARN == id {
 				return k.ARN, nil
 			}
@@ -451,7 +463,7 @@ func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 	case kmsKeyIDRE.MatchString(id):
 		// A bare key id names a key of the caller's account and region.
 		want := "arn:" + s.partition() + ":kms:" + c.Region + ":" + c.Account + ":key/" + id
-		for _, k := range s.cfg.KMSKeys {
+		for _, k := range s.opts.KMSKeys {
 			if k.ARN == want {
 				return k.ARN, nil
 			}
@@ -482,8 +494,8 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "Role %s is not a role of account %s.", r, c.Account)
 	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
-	for _, lg := range s.cfg.LogGroups {
-		if norm(lg.ARN) == norm(g) && s.cfg.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
+	for _, lg := range s.opts.LogGroups {
+		if norm(lg.ARN) == norm(g) && s.opts.Ownership.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
 			return nil
 		}
 	}
@@ -561,7 +573,7 @@ func (s *Service) claimAndSave(ctx context.Context, t *Trail, create bool) error
 func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
 	regions := []string{t.HomeRegion}
 	if t.IsMultiRegionTrail {
-		regions = s.cfg.Regions
+		regions = s.opts.Regions
 	}
 	for _, r := range regions {
 		rc := Caller{Account: c.Account, Region: r}

@@ -78,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 
 // newService is the one place these tests construct the service.
 func newService(st store.Store, cfg *config.Config) *Service {
-	return NewService(st, cfg, bucket.NewResolver(cfg))
+	return NewService(st, optionsOf(cfg), bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets}))
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -772,4 +772,14 @@ func TestBucketClaims(t *testing.T) {
 			t.Errorf("moving to another account's claimed bucket: %v", err)
 		}
 	}
+}
+
+// optionsOf is what the service reads of cfg, as cairn serve gives it.
+func optionsOf(cfg *config.Config) Options {
+	return Options{Partition: cfg.Partition, Regions: cfg.Regions, LogGroups: cfg.LogGroups, OwnersOptions: ownersOf(cfg)}
+}
+
+// ownersOf is what the ownership rules read of cfg.
+func ownersOf(cfg *config.Config) OwnersOptions {
+	return OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
 }
