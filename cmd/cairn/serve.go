@@ -286,12 +286,12 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
 		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
 		Node: node, Log: log})
-	trails.SetStatusSource(engine)
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
 		History:          history.New(st, cfg.EventHistoryDays),
 		Trails:           trails,
+		Status:           engine,
 		Keys:             engine.Keys(),
 		Coverage:         coverage(cfg),
 		Metrics:          m,
@@ -311,8 +311,8 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
 		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
 
-		Console: func(invoke server.InvokeFunc) http.Handler {
-			return console.New(console.Options{Directory: dir, Invoke: invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+		Console: func(api *server.Server) http.Handler {
+			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,
 				// Sign-ins are recorded as the server's own API calls are: durable
 				// before the browser hears back.
 				Record: func(ctx context.Context, account string, record []byte) error {
