@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,14 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/awsproto"
-	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/history"
-	"github.com/cairn-audit/cairn/internal/ingest"
-	"github.com/cairn-audit/cairn/internal/metrics"
-	"github.com/cairn-audit/cairn/internal/store/sqlite"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -57,25 +50,7 @@ func newAPIEnv(t *testing.T, status trail.StatusSource) *limitsEnv {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "buckets", "logs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m := metrics.New(st)
-	ing := ingest.New(st, cfg.Regions, m, log)
-	clock := &fakeClock{t: time.Now()}
-	srv := New(Options{Directory: auth.NewDirectory(auth.Options{Accounts: cfg.Accounts}), Ingest: ing,
-		History: history.New(st, cfg.EventHistoryDays), Metrics: m, Log: log, Now: clock.Now, Status: status,
-		Trails: trail.NewService(st, trail.Options{Regions: cfg.Regions, OwnersOptions: trail.OwnersOptions{Ownership: cfg.Ownership()}},
-			bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir}))})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		ing.Close()
-		st.Close()
-	})
-	return &limitsEnv{srv: srv, http: hs, clock: clock}
+	return serveConfig(t, cfg, Options{Status: status})
 }
 
 // as is a typed call's caller: key's principal in us-east-1, from a

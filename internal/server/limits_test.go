@@ -67,6 +67,14 @@ func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveConfig(t, cfg, o)
+}
+
+// serveConfig serves a real Server on a real SQLite store in a temporary
+// directory with cfg's accounts, regions and trail destinations, and the
+// rest of o.
+func serveConfig(t *testing.T, cfg *config.Config, o Options) *limitsEnv {
+	t.Helper()
 	st, err := sqlite.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
