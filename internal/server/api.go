@@ -24,7 +24,7 @@ type Caller struct {
 	// Region is the region the call is made in.
 	Region string
 	// Request gives the caller's address, user agent and TLS, for the
-	// call's audit record; its body is not read.
+	// call's audit record (required); its body is not read.
 	Request *http.Request
 }
 
