@@ -91,8 +91,17 @@ type entry struct {
 	principal Principal
 }
 
-// NewDirectory builds the directory of the configuration's users.
-func NewDirectory(c *config.Config) *Directory {
+// Options are what the directory reads of the configuration.
+type Options struct {
+	// Partition is the ARN partition of the users' ARNs; "" means aws.
+	Partition string
+	// Accounts are the configured accounts with their users, access keys
+	// and policies.
+	Accounts []config.Account
+}
+
+// NewDirectory builds the directory of the configured accounts' users.
+func NewDirectory(c Options) *Directory {
 	d := &Directory{keys: map[string]entry{}, accounts: map[string]bool{}, partition: c.Partition}
 	if d.partition == "" {
 		d.partition = "aws"

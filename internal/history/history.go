@@ -37,14 +37,15 @@ type LookupAttribute struct {
 	AttributeValue *string
 }
 
-// Input is LookupEventsRequest.
+// Input is LookupEventsRequest. Members left out are nil, and are left out
+// when the request is encoded (for the audit record of a typed call).
 type Input struct {
-	LookupAttributes []LookupAttribute
-	StartTime        *awsproto.Time
-	EndTime          *awsproto.Time
-	EventCategory    *string
-	MaxResults       *int
-	NextToken        *string
+	LookupAttributes []LookupAttribute `json:",omitempty"`
+	StartTime        *awsproto.Time    `json:",omitempty"`
+	EndTime          *awsproto.Time    `json:",omitempty"`
+	EventCategory    *string           `json:",omitempty"`
+	MaxResults       *int              `json:",omitempty"`
+	NextToken        *string           `json:",omitempty"`
 }
 
 // Resource is one entry of an Event's Resources.

@@ -20,18 +20,17 @@ type publicKey struct {
 	Fingerprint       string
 }
 
+// listPublicKeysInput is ListPublicKeysRequest.
+type listPublicKeysInput struct {
+	StartTime *awsproto.Time
+	EndTime   *awsproto.Time
+	NextToken *string
+}
+
 // listPublicKeys answers ListPublicKeys: the public keys whose private keys
 // signed (or sign) digests of the caller's region in the time range; with no
 // range, the current key.
-func (s *Server) listPublicKeys(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		StartTime *awsproto.Time
-		EndTime   *awsproto.Time
-		NextToken *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) listPublicKeys(ctx context.Context, c *call, in listPublicKeysInput) (any, error) {
 	now := s.opts.Now().UTC()
 	from, to := now, now
 	if in.StartTime != nil {

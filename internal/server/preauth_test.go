@@ -392,7 +392,7 @@ var formConsole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 })
 
 // mountForms mounts formConsole as the console (Options.Console).
-func mountForms(InvokeFunc) http.Handler { return formConsole }
+func mountForms(*Server) http.Handler { return formConsole }
 
 var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -77,16 +77,17 @@ type Options struct {
 	// Coverage tells cairn verify which digest chains a trail has (see
 	// serveTrailCoverage).
 	Coverage Coverage
-	// Console, when set, makes the web console New mounts at /console/.
-	// It is handed the server's Invoke, through which the console runs
-	// every CloudTrail operation (the console and the server each need
-	// the other, so the server makes it).
-	Console func(invoke InvokeFunc) http.Handler
-}
 
-// InvokeFunc is the type of Server.Invoke: one CloudTrail API operation for
-// a principal already authenticated.
-type InvokeFunc = func(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error)
+	// Status reports what delivery knows of a trail, for GetTrailStatus
+	// (the delivery engine); nil reports nothing.
+	Status trail.StatusSource
+
+	// Console, when set, makes the web console New mounts at /console/.
+	// It is handed the server, through whose typed API calls (api.go) the
+	// console runs every CloudTrail operation (the console and the server
+	// each need the other, so the server makes it).
+	Console func(api *Server) http.Handler
+}
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
 const maxAPIBytes = 1 << 20
@@ -120,7 +121,35 @@ type Server struct {
 // operation is one implemented CloudTrail API operation.
 type operation struct {
 	readOnly bool
-	handle   func(ctx context.Context, c *call) (any, error)
+	// handle decodes the call's body and runs the operation.
+	handle handleFunc
+}
+
+// handleFunc runs one call and returns its answer.
+type handleFunc func(ctx context.Context, c *call) (any, error)
+
+// handler runs one operation on its decoded request.
+type handler[In, Out any] func(ctx context.Context, c *call, in In) (Out, error)
+
+// read and write make the operation of h, one that only reads or one that
+// changes something: its HTTP requests' bodies are decoded into In.
+func read[In, Out any](h handler[In, Out]) operation {
+	return operation{readOnly: true, handle: decoded(h)}
+}
+
+func write[In, Out any](h handler[In, Out]) operation {
+	return operation{handle: decoded(h)}
+}
+
+// decoded is h run on a call's body decoded into In.
+func decoded[In, Out any](h handler[In, Out]) handleFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		var in In
+		if err := awsproto.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		return h(ctx, c, in)
+	}
 }
 
 // call is one authenticated API request.
@@ -162,13 +191,13 @@ func New(o Options) *Server {
 		proofs:   newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
-	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
-	s.ops[coverageOp] = operation{readOnly: true, handle: s.trailCoverage}
+	s.ops["LookupEvents"] = read(s.lookupEvents)
+	s.ops[coverageOp] = read(s.trailCoverage)
 	if o.Keys != nil {
-		s.ops["ListPublicKeys"] = operation{readOnly: true, handle: s.listPublicKeys}
+		s.ops["ListPublicKeys"] = read(s.listPublicKeys)
 	}
 	if o.Console != nil {
-		s.console = o.Console(s.Invoke)
+		s.console = o.Console(s)
 	}
 	return s
 }
@@ -330,7 +359,7 @@ func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		return
 	}
 	defer done()
-	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
+	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r}, nil)
 	if err != nil {
 		s.answerFailure(w, op, requestID, start, err)
 		return
@@ -351,20 +380,13 @@ func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, star
 	writeError(w, requestID, err)
 }
 
-// Invoke runs one CloudTrail API operation for a principal that is already
-// authenticated (the console's session): the same authorization, handling
-// and audit record as a signed API request. body is the operation's JSON
-// request; r gives the caller's address, user agent and TLS.
-func (s *Server) Invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
-	if !awsproto.Operations[op] {
-		return nil, awsproto.Errorf("UnknownOperationException", "%s is not a CloudTrail operation.", op)
-	}
-	return s.invoke(&call{op: op, principal: p, region: region, body: body, requestID: newRequestID(), r: r.WithContext(ctx)})
-}
-
-// invoke authorizes, runs and audits one call.
-func (s *Server) invoke(c *call) (any, error) {
+// invoke authorizes, runs and audits one call; handle runs it (nil: the
+// operation's own, which decodes the call's body).
+func (s *Server) invoke(c *call, handle handleFunc) (any, error) {
 	impl, implemented := s.ops[c.op]
+	if handle == nil {
+		handle = impl.handle
+	}
 	var resp any
 	var err error
 	switch {
@@ -377,7 +399,7 @@ func (s *Server) invoke(c *call) (any, error) {
 	case !implemented:
 		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", c.op)
 	default:
-		resp, err = impl.handle(c.r.Context(), c)
+		resp, err = handle(c.r.Context(), c)
 	}
 	if s.opts.Ingest.Serves(c.region) {
 		s.audit(c, implemented && impl.readOnly || readOnlyName(c.op), resp, err)
@@ -395,11 +417,7 @@ func readOnlyName(op string) bool {
 	return false
 }
 
-func (s *Server) lookupEvents(ctx context.Context, c *call) (any, error) {
-	var in history.Input
-	if err := awsproto.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
+func (s *Server) lookupEvents(ctx context.Context, c *call, in history.Input) (history.Output, error) {
 	return s.opts.History.Lookup(ctx, c.principal.Account, c.region, in)
 }
 
