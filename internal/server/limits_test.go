@@ -73,7 +73,7 @@ func newLimitsEnv(t testing.TB, o Options) *limitsEnv {
 // serveConfig serves a real Server on a real SQLite store in a temporary
 // directory with cfg's accounts, regions and trail destinations, and the
 // rest of o.
-func serveConfig(t *testing.T, cfg *config.Config, o Options) *limitsEnv {
+func serveConfig(t testing.TB, cfg *config.Config, o Options) *limitsEnv {
 	t.Helper()
 	st, err := sqlite.Open(t.TempDir())
 	if err != nil {
