@@ -347,7 +347,7 @@ func (c *Console) call(r *http.Request, s *session, region, op string, in, out a
 		if e.Code == "InternalFailure" {
 			c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
 		}
-		return &apiError{Code: e.Code, Message: e.Message}
+		return &apiError{Code: string(e.Code), Message: e.Message}
 	}
 	if out == nil {
 		return nil

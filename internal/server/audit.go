@@ -75,7 +75,7 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 	}
 	if callErr != nil {
 		e := awsproto.As(callErr)
-		rec.ErrorCode = e.Code
+		rec.ErrorCode = string(e.Code)
 		if e.Code == "AccessDeniedException" {
 			rec.ErrorCode = "AccessDenied"
 		}

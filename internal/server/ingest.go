@@ -16,7 +16,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
 	fail := func(err error) {
-		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
+		s.opts.Metrics.Request("IngestEvents", string(awsproto.As(err).Code), time.Since(start))
 		writeError(w, requestID, err)
 	}
 	// Authenticate and read the body first (see receive), then take an

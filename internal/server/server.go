@@ -245,7 +245,7 @@ func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 func signatureError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return awsproto.Errorf(se.Code, "%s", se.Message)
+		return awsproto.Errorf(awsproto.Code(se.Code), "%s", se.Message)
 	}
 	return err
 }
@@ -347,7 +347,7 @@ func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, star
 	if !errors.As(err, &ae) {
 		s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
 	}
-	s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+	s.opts.Metrics.Request(op, string(awsproto.As(err).Code), time.Since(start))
 	writeError(w, requestID, err)
 }
 
