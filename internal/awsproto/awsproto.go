@@ -53,12 +53,12 @@ func Errorf(code Code, format string, args ...any) *Error {
 
 // Common errors.
 func Internal() *Error {
-	return &Error{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error.", Status: http.StatusInternalServerError}
+	return &Error{Code: InternalFailure, Message: "The request processing has failed because of an unknown error.", Status: http.StatusInternalServerError}
 }
 
 // Unavailable says the service cannot take the request now; nothing was done.
 func Unavailable(msg string) *Error {
-	return &Error{Code: "ServiceUnavailableException", Message: msg, Status: http.StatusServiceUnavailable}
+	return &Error{Code: ServiceUnavailableException, Message: msg, Status: http.StatusServiceUnavailable}
 }
 
 // As returns err as an *Error, mapping anything else to InternalFailure.
@@ -140,9 +140,9 @@ func Decode(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return Errorf("SerializationException", "Field %s has the wrong type: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			return Errorf(SerializationException, "Field %s has the wrong type: expected %s, got JSON %s", te.Field, te.Type, te.Value)
 		}
-		return Errorf("SerializationException", "The request body is not valid JSON for this operation: %v", err)
+		return Errorf(SerializationException, "The request body is not valid JSON for this operation: %v", err)
 	}
 	return nil
 }

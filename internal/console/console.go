@@ -344,7 +344,7 @@ func (c *Console) call(r *http.Request, s *session, region, op string, in, out a
 	resp, err := c.opts.Invoke(r.Context(), s.principal, region, op, body, consoleRequest(r))
 	if err != nil {
 		e := awsproto.As(err)
-		if e.Code == "InternalFailure" {
+		if e.Code == awsproto.InternalFailure {
 			c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
 		}
 		return &apiError{Code: string(e.Code), Message: e.Message}

@@ -76,7 +76,7 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 	if callErr != nil {
 		e := awsproto.As(callErr)
 		rec.ErrorCode = string(e.Code)
-		if e.Code == "AccessDeniedException" {
+		if e.Code == awsproto.AccessDeniedException {
 			rec.ErrorCode = "AccessDenied"
 		}
 		rec.ErrorMessage = event.Clip(e.Message, 1024)

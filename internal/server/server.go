@@ -191,7 +191,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: "UnknownOperationException",
+		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: awsproto.UnknownOperationException,
 			Message: "No API is served at " + r.Method + " " + r.URL.Path + ".", Status: http.StatusNotFound})
 	})
 	return recoverer(s.opts.Log, mux)
@@ -236,7 +236,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 	p, ok := s.opts.Directory.Principal(accessKeyID)
 	if !ok {
-		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+		return nil, awsproto.Errorf(awsproto.UnrecognizedClientException, "The security token included in the request is invalid.")
 	}
 	return p, nil
 }
@@ -312,7 +312,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok || !awsproto.Operations[name] {
 		s.refuseUnread(w, r)
 		s.answerFailure(w, "unknown", newRequestID(), time.Now(),
-			awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
+			awsproto.Errorf(awsproto.UnknownOperationException, "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
 	s.serveOperation(w, r, name)
@@ -357,7 +357,7 @@ func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, star
 // request; r gives the caller's address, user agent and TLS.
 func (s *Server) Invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
 	if !awsproto.Operations[op] {
-		return nil, awsproto.Errorf("UnknownOperationException", "%s is not a CloudTrail operation.", op)
+		return nil, awsproto.Errorf(awsproto.UnknownOperationException, "%s is not a CloudTrail operation.", op)
 	}
 	return s.invoke(&call{op: op, principal: p, region: region, body: body, requestID: newRequestID(), r: r.WithContext(ctx)})
 }
@@ -369,13 +369,13 @@ func (s *Server) invoke(c *call) (any, error) {
 	var err error
 	switch {
 	case !s.opts.Ingest.Serves(c.region):
-		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", c.region)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "This Cairn server does not serve region %s.", c.region)
 	case s.overRate(c):
 		err = throttled()
 	case !c.principal.Allows("cloudtrail:" + c.op):
-		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
+		err = awsproto.Errorf(awsproto.AccessDeniedException, "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
 	case !implemented:
-		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", c.op)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn does not support %s yet.", c.op)
 	default:
 		resp, err = impl.handle(c.r.Context(), c)
 	}

@@ -202,10 +202,10 @@ func (s *Server) putInsightSelectors(ctx context.Context, c *call) (any, error) 
 		return nil, err
 	}
 	if in.EventDataStore != nil {
-		return nil, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return nil, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
 	if in.InsightSelectors == nil {
-		return nil, awsproto.Errorf("InvalidParameterException", "InsightSelectors is required.")
+		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "InsightSelectors is required.")
 	}
 	out, t, err := s.opts.Trails.PutInsightSelectors(ctx, caller(c), str(in.TrailName), *in.InsightSelectors)
 	if err != nil {
@@ -224,7 +224,7 @@ func (s *Server) getInsightSelectors(ctx context.Context, c *call) (any, error) 
 		return nil, err
 	}
 	if in.EventDataStore != nil {
-		return nil, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return nil, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
 	out, err := s.opts.Trails.GetInsightSelectors(ctx, caller(c), str(in.TrailName))
 	c.about(out.TrailARN)
