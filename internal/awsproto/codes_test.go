@@ -80,13 +80,9 @@ type modelError struct {
 // skips, so that CI cannot pass a code the model does not have.
 func cloudTrailModel(t *testing.T) map[string]modelError {
 	t.Helper()
-	py, err := exec.LookPath("python3")
+	out, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").CombinedOutput()
 	if err != nil {
-		t.Fatalf("python3 with botocore is required to check the error codes against the CloudTrail model: %v", err)
-	}
-	out, err := exec.Command(py, "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").CombinedOutput()
-	if err != nil {
-		t.Fatalf("python3 cannot import botocore (pip install botocore), which holds the CloudTrail model: %v\n%s", err, out)
+		t.Fatalf("python3 with botocore (pip install botocore), which holds the CloudTrail model, is required to check the error codes: %v\n%s", err, out)
 	}
 	path := filepath.Join(strings.TrimSpace(string(out)), "data", "cloudtrail", "2013-11-01", "service-2.json.gz")
 	f, err := os.Open(path)
