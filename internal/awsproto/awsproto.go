@@ -39,26 +39,26 @@ func Operation(target string) (string, bool) {
 
 // Error is an API error in the AWS shape.
 type Error struct {
-	Code    string
+	Code    Code
 	Message string
 	Status  int
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Errorf makes a client error (HTTP 400, as AWS JSON protocols answer them).
-func Errorf(code, format string, args ...any) *Error {
+func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
 }
 
 // Common errors.
 func Internal() *Error {
-	return &Error{Code: "InternalFailure", Message: "The request processing has failed because of an unknown error.", Status: http.StatusInternalServerError}
+	return &Error{Code: InternalFailure, Message: "The request processing has failed because of an unknown error.", Status: http.StatusInternalServerError}
 }
 
 // Unavailable says the service cannot take the request now; nothing was done.
 func Unavailable(msg string) *Error {
-	return &Error{Code: "ServiceUnavailableException", Message: msg, Status: http.StatusServiceUnavailable}
+	return &Error{Code: ServiceUnavailableException, Message: msg, Status: http.StatusServiceUnavailable}
 }
 
 // As returns err as an *Error, mapping anything else to InternalFailure.
@@ -74,12 +74,12 @@ func As(err error) *Error {
 func WriteError(w http.ResponseWriter, requestID string, err error) {
 	e := As(err)
 	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
+		Type    Code   `json:"__type"`
 		Message string `json:"Message"`
 	}{e.Code, e.Message})
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.1")
-	h.Set("X-Amzn-ErrorType", e.Code)
+	h.Set("X-Amzn-ErrorType", string(e.Code))
 	if requestID != "" {
 		h.Set("X-Amzn-RequestId", requestID)
 	}
@@ -140,9 +140,9 @@ func Decode(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return Errorf("SerializationException", "Field %s has the wrong type: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+			return Errorf(SerializationException, "Field %s has the wrong type: expected %s, got JSON %s", te.Field, te.Type, te.Value)
 		}
-		return Errorf("SerializationException", "The request body is not valid JSON for this operation: %v", err)
+		return Errorf(SerializationException, "The request body is not valid JSON for this operation: %v", err)
 	}
 	return nil
 }

@@ -364,10 +364,10 @@ func (c *Console) refused(op string, err error) error {
 		return nil
 	}
 	e := awsproto.As(err)
-	if e.Code == "InternalFailure" {
+	if e.Code == awsproto.InternalFailure {
 		c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
 	}
-	return &apiError{Code: e.Code, Message: e.Message}
+	return &apiError{Code: string(e.Code), Message: e.Message}
 }
 
 // errText is what the console shows for a failed call.

@@ -82,34 +82,34 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	q := store.Query{Account: account, Region: region, Category: event.CategoryManagement, Limit: 50}
 	if in.EventCategory != nil {
 		if *in.EventCategory != "insight" {
-			return Output{}, awsproto.Errorf("InvalidEventCategoryException", "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
+			return Output{}, awsproto.Errorf(awsproto.InvalidEventCategoryException, "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
 		}
 		q.Category = event.CategoryInsight
 	}
 	if len(in.LookupAttributes) > 1 {
-		return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
+		return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "You can specify only one lookup attribute.")
 	}
 	if len(in.LookupAttributes) == 1 {
 		a := in.LookupAttributes[0]
 		if a.AttributeKey == nil || a.AttributeValue == nil {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "A lookup attribute needs both AttributeKey and AttributeValue.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "A lookup attribute needs both AttributeKey and AttributeValue.")
 		}
 		key := event.Attribute(*a.AttributeKey)
 		if !event.ValidAttribute(key) {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
 		}
 		if q.Category == event.CategoryInsight && key != event.AttrEventID && key != event.AttrEventName && key != event.AttrEventSource {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "Insights events can be looked up only by EventId, EventName or EventSource.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "Insights events can be looked up only by EventId, EventName or EventSource.")
 		}
 		v := *a.AttributeValue
 		if n := valueLen(v); n < 1 || n > maxValueLen {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
 		}
 		q.Attr, q.Value = key, v
 	}
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return Output{}, awsproto.Errorf("InvalidMaxResultsException", "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
+			return Output{}, awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
 		}
 		q.Limit = *in.MaxResults
 	}
@@ -123,13 +123,13 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 		q.End = in.EndTime.Time
 	}
 	if q.Start.After(q.End) {
-		return Output{}, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+		return Output{}, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
 	}
 	fp := fingerprint(account, region, in)
 	if in.NextToken != nil {
 		c, err := DecodeToken(*in.NextToken, fp)
 		if err != nil {
-			return Output{}, awsproto.Errorf("InvalidNextTokenException", "A token that is not valid, or a token that was previously used in a request with different parameters.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidNextTokenException, "A token that is not valid, or a token that was previously used in a request with different parameters.")
 		}
 		q.After = &c
 	}

@@ -44,8 +44,8 @@ func (s *Server) auditEvent(c *call, readOnly bool, resp any, callErr error) ([]
 	rec.Resources = c.resources
 	if callErr != nil {
 		e := awsproto.As(callErr)
-		code := e.Code
-		if code == "AccessDeniedException" {
+		code := string(e.Code)
+		if e.Code == awsproto.AccessDeniedException {
 			// CloudTrail records a denied call of its API as AccessDenied.
 			code = "AccessDenied"
 		}

@@ -201,9 +201,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64, h
 		case errors.Is(err, errTooLarge):
 			return nil, tooLarge(limit)
 		case isTimeout(err):
-			return nil, awsproto.Errorf("SerializationException", "The request body did not arrive within %s.", s.opts.BodyReadTimeout)
+			return nil, awsproto.Errorf(awsproto.SerializationException, "The request body did not arrive within %s.", s.opts.BodyReadTimeout)
 		}
-		return nil, awsproto.Errorf("SerializationException", "The request body could not be read.")
+		return nil, awsproto.Errorf(awsproto.SerializationException, "The request body could not be read.")
 	}
 	if deadline {
 		// The body is in: lift the deadline. net/http lifts it too when it
@@ -357,6 +357,6 @@ func isTimeout(err error) bool {
 
 // tooLarge is the answer to a body beyond its limit.
 func tooLarge(limit int64) *awsproto.Error {
-	return &awsproto.Error{Code: "RequestEntityTooLargeException",
+	return &awsproto.Error{Code: awsproto.RequestEntityTooLargeException,
 		Message: "The request body is larger than " + byteSize(limit) + ".", Status: http.StatusRequestEntityTooLarge}
 }

@@ -44,10 +44,10 @@ func (s *Server) listPublicKeys(ctx context.Context, c *call, in listPublicKeysI
 		}
 	}
 	if from.After(to) {
-		return nil, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+		return nil, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
 	}
 	if in.NextToken != nil {
-		return nil, awsproto.Errorf("InvalidTokenException", "The NextToken is not valid.")
+		return nil, awsproto.Errorf(awsproto.InvalidTokenException, "The NextToken is not valid.")
 	}
 	keys, err := s.opts.Keys.Public(ctx, c.region, from, to)
 	if err != nil {

@@ -220,7 +220,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: "UnknownOperationException",
+		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: awsproto.UnknownOperationException,
 			Message: "No API is served at " + r.Method + " " + r.URL.Path + ".", Status: http.StatusNotFound})
 	})
 	return recoverer(s.opts.Log, mux)
@@ -265,7 +265,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 	p, ok := s.opts.Directory.Principal(accessKeyID)
 	if !ok {
-		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+		return nil, awsproto.Errorf(awsproto.UnrecognizedClientException, "The security token included in the request is invalid.")
 	}
 	return p, nil
 }
@@ -274,7 +274,7 @@ func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 func signatureError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return awsproto.Errorf(se.Code, "%s", se.Message)
+		return awsproto.Errorf(awsproto.Code(se.Code), "%s", se.Message)
 	}
 	return err
 }
@@ -341,7 +341,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok || !awsproto.Operations[name] {
 		s.refuseUnread(w, r)
 		s.answerFailure(w, "unknown", newRequestID(), time.Now(),
-			awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
+			awsproto.Errorf(awsproto.UnknownOperationException, "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
 	s.serveOperation(w, r, name)
@@ -376,7 +376,7 @@ func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, star
 	if !errors.As(err, &ae) {
 		s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
 	}
-	s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+	s.opts.Metrics.Request(op, string(awsproto.As(err).Code), time.Since(start))
 	writeError(w, requestID, err)
 }
 
@@ -391,13 +391,13 @@ func (s *Server) invoke(c *call, handle handleFunc) (any, error) {
 	var err error
 	switch {
 	case !s.opts.Ingest.Serves(c.region):
-		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", c.region)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "This Cairn server does not serve region %s.", c.region)
 	case s.overRate(c):
 		err = throttled()
 	case !c.principal.Allows("cloudtrail:" + c.op):
-		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
+		err = awsproto.Errorf(awsproto.AccessDeniedException, "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
 	case !implemented:
-		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", c.op)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn does not support %s yet.", c.op)
 	default:
 		resp, err = handle(c.r.Context(), c)
 	}

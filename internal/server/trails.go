@@ -153,10 +153,10 @@ func (s *Server) getEventSelectors(ctx context.Context, c *call, in GetEventSele
 
 func (s *Server) putInsightSelectors(ctx context.Context, c *call, in PutInsightSelectorsInput) (InsightsOutput, error) {
 	if in.EventDataStore != nil {
-		return InsightsOutput{}, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
 	if in.InsightSelectors == nil {
-		return InsightsOutput{}, awsproto.Errorf("InvalidParameterException", "InsightSelectors is required.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "InsightSelectors is required.")
 	}
 	t, err := s.opts.Trails.PutInsightSelectors(ctx, caller(c), str(in.TrailName), *in.InsightSelectors)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Server) putInsightSelectors(ctx context.Context, c *call, in PutInsight
 
 func (s *Server) getInsightSelectors(ctx context.Context, c *call, in GetInsightSelectorsInput) (InsightsOutput, error) {
 	if in.EventDataStore != nil {
-		return InsightsOutput{}, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
 	t, err := s.opts.Trails.GetInsightSelectors(ctx, caller(c), str(in.TrailName))
 	if err != nil {

@@ -82,7 +82,7 @@ func claimsConfig(t *testing.T) *config.Config {
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
 	var ae *awsproto.Error
-	if !errors.As(err, &ae) || ae.Code != code {
+	if !errors.As(err, &ae) || string(ae.Code) != code {
 		t.Fatalf("%s: %v, want %s", what, err, code)
 	}
 }

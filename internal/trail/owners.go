@@ -84,19 +84,19 @@ func NewOwners(o OwnersOptions, st ClaimDocs, trails TrailSource) *Owners {
 // bucketPolicyError is CloudTrail's answer to a bucket the trail may not
 // write to.
 func bucketPolicyError(name string) error {
-	return awsproto.Errorf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", name)
+	return awsproto.Errorf(awsproto.InsufficientS3BucketPolicyException, "Incorrect S3 bucket policy is detected for bucket: %s", name)
 }
 
 // encryptionPolicyError is CloudTrail's answer to a KMS key the trail may not
 // use.
 func encryptionPolicyError(bucket, key string) error {
-	return awsproto.Errorf("InsufficientEncryptionPolicyException",
+	return awsproto.Errorf(awsproto.InsufficientEncryptionPolicyException,
 		"Insufficient permissions to access S3 bucket %s or KMS key %s.", bucket, key)
 }
 
 // topicPolicyError is CloudTrail's answer to a topic the trail may not post to.
 func topicPolicyError(topicARN string) error {
-	return awsproto.Errorf("InsufficientSnsTopicPolicyException",
+	return awsproto.Errorf(awsproto.InsufficientSnsTopicPolicyException,
 		"SNS Topic does not exist or the topic policy is incorrect! (%s)", topicARN)
 }
 

@@ -155,7 +155,7 @@ const (
 // resolve finds the trail a Name parameter (name or ARN) means for c.
 func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a access) (*Trail, error) {
 	if nameOrARN == "" {
-		return nil, awsproto.Errorf("InvalidTrailNameException", "A trail name or ARN is required.")
+		return nil, awsproto.Errorf(awsproto.InvalidTrailNameException, "A trail name or ARN is required.")
 	}
 	all, err := s.All(ctx)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a acc
 	case found == nil:
 		return nil, notFound(nameOrARN, c.Account)
 	case !s.visible(c, found) && found.Account == c.Account && p.Region != c.Region:
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
 	case !s.visible(c, found):
 		return nil, notFound(nameOrARN, c.Account)
 	}
@@ -195,11 +195,11 @@ func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a acc
 		}
 	case writeHome:
 		if found.Account != c.Account {
-			return nil, awsproto.Errorf("NotOrganizationMasterAccountException",
+			return nil, awsproto.Errorf(awsproto.NotOrganizationMasterAccountException,
 				"Trail %s belongs to the organization's management account %s; only that account can change it.", found.ARN, found.Account)
 		}
 		if found.IsShadowIn(c.Region) {
-			return nil, awsproto.Errorf("InvalidHomeRegionException",
+			return nil, awsproto.Errorf(awsproto.InvalidHomeRegionException,
 				"This operation must be called from the trail's home region, %s.", found.HomeRegion)
 		}
 	}
@@ -219,9 +219,9 @@ func (s *Service) save(ctx context.Context, t *Trail, create bool) error {
 	v, err := s.store.PutTrail(ctx, store.TrailRow{ARN: t.ARN, Account: t.Account, Region: t.HomeRegion, Name: t.Name, Doc: doc}, expect)
 	switch {
 	case errors.Is(err, store.ErrExists):
-		return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+		return awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, t.Account)
 	case errors.Is(err, store.ErrConflict):
-		return awsproto.Errorf("ConflictException", "Trail %s changed while this request ran; retry.", t.Name)
+		return awsproto.Errorf(awsproto.ConflictException, "Trail %s changed while this request ran; retry.", t.Name)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(t.ARN, t.Account)
 	case err != nil:
@@ -288,14 +288,14 @@ func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, cr
 		t.IncludeGlobalServiceEvents = false
 	}
 	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
-		return awsproto.Errorf("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
+		return awsproto.Errorf(awsproto.InvalidParameterCombinationException, "Multi-Region trail must include global service events.")
 	}
 	if in.S3BucketName != nil {
 		if err := ValidateBucketName(*in.S3BucketName); err != nil {
 			return err
 		}
 		if !s.buckets.Exists(*in.S3BucketName) {
-			return awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket %s does not exist!", *in.S3BucketName)
+			return awsproto.Errorf(awsproto.S3BucketDoesNotExistException, "S3 bucket %s does not exist!", *in.S3BucketName)
 		}
 		if err := s.owners.CheckBucket(ctx, *in.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
 			return err
@@ -352,10 +352,10 @@ func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, cr
 		if *in.IsOrganizationTrail {
 			org := s.opts.Ownership.Organization
 			if org == nil {
-				return awsproto.Errorf("OrganizationsNotInUseException", "This account is not part of an organization; configure organization: to create organization trails.")
+				return awsproto.Errorf(awsproto.OrganizationsNotInUseException, "This account is not part of an organization; configure organization: to create organization trails.")
 			}
 			if c.Account != org.ManagementAccount {
-				return awsproto.Errorf("NotOrganizationMasterAccountException", "Account %s is not the management account of organization %s; only %s can create organization trails.", c.Account, org.ID, org.ManagementAccount)
+				return awsproto.Errorf(awsproto.NotOrganizationMasterAccountException, "Account %s is not the management account of organization %s; only %s can create organization trails.", c.Account, org.ID, org.ManagementAccount)
 			}
 			t.OrganizationID = org.ID
 		} else {
@@ -373,19 +373,19 @@ func (s *Service) resolveTopic(c Caller, nameOrARN string) (string, error) {
 	if strings.HasPrefix(nameOrARN, "arn:") {
 		parts := strings.Split(nameOrARN, ":")
 		if len(parts) != 6 || parts[2] != "sns" || !isAccountID(parts[4]) {
-			return "", awsproto.Errorf("InvalidSnsTopicNameException", "%q is not a valid SNS topic ARN.", nameOrARN)
+			return "", awsproto.Errorf(awsproto.InvalidSnsTopicNameException, "%q is not a valid SNS topic ARN.", nameOrARN)
 		}
 		region, account, name = parts[3], parts[4], parts[5]
 	}
 	if len(nameOrARN) > 256 || !topicNameRE.MatchString(name) {
-		return "", awsproto.Errorf("InvalidSnsTopicNameException", "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
+		return "", awsproto.Errorf(awsproto.InvalidSnsTopicNameException, "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
 	}
 	for _, tp := range s.opts.Topics {
 		if tp.Name == name && s.opts.Ownership.OwnerOf(tp.Account) == account {
 			return "arn:" + s.partition() + ":sns:" + region + ":" + account + ":" + name, nil
 		}
 	}
-	return "", awsproto.Errorf("InsufficientSnsTopicPolicyException", "SNS Topic does not exist or the topic policy is incorrect! (topic %s of account %s is not configured under topics:)", name, account)
+	return "", awsproto.Errorf(awsproto.InsufficientSnsTopicPolicyException, "SNS Topic does not exist or the topic policy is incorrect! (topic %s of account %s is not configured under topics:)", name, account)
 }
 
 var (
@@ -413,9 +413,9 @@ func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 			}
 		}
 	default:
-		return "", awsproto.Errorf("InvalidKmsKeyIdException", "KmsKeyId %q is not a key ARN, key id, alias name or alias ARN.", id)
+		return "", awsproto.Errorf(awsproto.InvalidKmsKeyIdException, "KmsKeyId %q is not a key ARN, key id, alias name or alias ARN.", id)
 	}
-	return "", awsproto.Errorf("KmsKeyNotFoundException", "KMS key %s does not exist (it is not configured under kms_keys:).", id)
+	return "", awsproto.Errorf(awsproto.KmsKeyNotFoundException, "KMS key %s does not exist (it is not configured under kms_keys:).", id)
 }
 
 var roleARNRE = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
@@ -426,16 +426,16 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 		return nil
 	}
 	if g == "" {
-		return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "CloudWatchLogsRoleArn needs CloudWatchLogsLogGroupArn.")
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsLogGroupArnException, "CloudWatchLogsRoleArn needs CloudWatchLogsLogGroupArn.")
 	}
 	if r == "" {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "CloudWatchLogsLogGroupArn needs CloudWatchLogsRoleArn.")
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "CloudWatchLogsLogGroupArn needs CloudWatchLogsRoleArn.")
 	}
 	if !roleARNRE.MatchString(r) {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "%q is not an IAM role ARN.", r)
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "%q is not an IAM role ARN.", r)
 	}
 	if strings.Split(r, ":")[4] != c.Account {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "Role %s is not a role of account %s.", r, c.Account)
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "Role %s is not a role of account %s.", r, c.Account)
 	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
 	for _, lg := range s.opts.LogGroups {
@@ -443,7 +443,7 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 			return nil
 		}
 	}
-	return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "Log group %s does not exist (it is not configured under log_groups:).", g)
+	return awsproto.Errorf(awsproto.InvalidCloudWatchLogsLogGroupArnException, "Log group %s does not exist (it is not configured under log_groups:).", g)
 }
 
 // CreateTrail implements the operation.
@@ -453,7 +453,7 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 		return nil, err
 	}
 	if in.S3BucketName == nil {
-		return nil, awsproto.Errorf("InvalidS3BucketNameException", "S3BucketName is required.")
+		return nil, awsproto.Errorf(awsproto.InvalidS3BucketNameException, "S3BucketName is required.")
 	}
 	t := &Trail{ID: uuid.NewString(), Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
 		IncludeGlobalServiceEvents: true, Created: s.now().UTC()}
@@ -477,7 +477,7 @@ func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput
 	}
 	for _, o := range all {
 		if o.ARN == t.ARN {
-			return nil, awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+			return nil, awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, t.Account)
 		}
 	}
 	if err := s.claimAndSave(ctx, t, true); err != nil {
@@ -527,12 +527,12 @@ func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
 				continue
 			}
 			if o.Name == t.Name {
-				return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, c.Account)
+				return awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, c.Account)
 			}
 			n++
 		}
 		if n >= MaxTrailsPerRegion {
-			return awsproto.Errorf("MaximumNumberOfTrailsExceededException",
+			return awsproto.Errorf(awsproto.MaximumNumberOfTrailsExceededException,
 				"User: %s already has %d trails in %s; the limit is %d.", c.Account, n, r, MaxTrailsPerRegion)
 		}
 	}
@@ -641,7 +641,7 @@ func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]*T
 	if token != nil {
 		b, err := base64.RawURLEncoding.DecodeString(*token)
 		if err != nil || !strings.HasPrefix(string(b), "arn:") {
-			return nil, nil, awsproto.Errorf("InvalidNextTokenException", "The NextToken is not valid.")
+			return nil, nil, awsproto.Errorf(awsproto.InvalidNextTokenException, "The NextToken is not valid.")
 		}
 		after = string(b)
 	}
@@ -774,7 +774,7 @@ func (s *Service) GetInsightSelectors(ctx context.Context, c Caller, name string
 		return nil, err
 	}
 	if len(t.InsightSelectors) == 0 {
-		return nil, awsproto.Errorf("InsightNotEnabledException", "Trail %s does not have Insights enabled. Enable Insights with PutInsightSelectors.", t.Name)
+		return nil, awsproto.Errorf(awsproto.InsightNotEnabledException, "Trail %s does not have Insights enabled. Enable Insights with PutInsightSelectors.", t.Name)
 	}
 	return t, nil
 }
@@ -782,20 +782,20 @@ func (s *Service) GetInsightSelectors(ctx context.Context, c Caller, name string
 // tagTarget resolves a tag operation's ResourceId (a trail ARN) for c.
 func (s *Service) tagTarget(ctx context.Context, c Caller, id string, a access) (*Trail, error) {
 	if !IsARN(id) {
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "ResourceId %q must be a trail ARN such as arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", id)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "ResourceId %q must be a trail ARN such as arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", id)
 	}
 	p, err := ParseARN(id)
 	if err != nil {
 		return nil, err
 	}
 	if a == writeHome && p.Region != c.Region && p.Account == c.Account {
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
 	}
 	t, err := s.resolve(ctx, c, id, a)
 	if err != nil {
 		var ae *awsproto.Error
-		if errors.As(err, &ae) && ae.Code == "TrailNotFoundException" {
-			return nil, awsproto.Errorf("ResourceNotFoundException", "Trail %s does not exist for the user: %s", id, c.Account)
+		if errors.As(err, &ae) && ae.Code == awsproto.TrailNotFoundException {
+			return nil, awsproto.Errorf(awsproto.ResourceNotFoundException, "Trail %s does not exist for the user: %s", id, c.Account)
 		}
 		return nil, err
 	}
@@ -824,7 +824,7 @@ func (s *Service) AddTags(ctx context.Context, c Caller, id string, tags []Tag) 
 		}
 	}
 	if len(merged) > 50 {
-		return nil, awsproto.Errorf("TagsLimitExceededException", "A trail can have at most 50 tags; this would make %d.", len(merged))
+		return nil, awsproto.Errorf(awsproto.TagsLimitExceededException, "A trail can have at most 50 tags; this would make %d.", len(merged))
 	}
 	t.Tags = merged
 	if err := s.save(ctx, t, false); err != nil {
@@ -843,7 +843,7 @@ func (s *Service) RemoveTags(ctx context.Context, c Caller, id string, tags []Ta
 	}
 	for i, rt := range tags {
 		if rt.Key == nil || *rt.Key == "" {
-			return nil, awsproto.Errorf("InvalidTagParameterException", "Tag %d: a key is required.", i+1)
+			return nil, awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag %d: a key is required.", i+1)
 		}
 	}
 	t.Tags = slices.DeleteFunc(t.Tags, func(x Tag) bool {
@@ -861,7 +861,7 @@ func (s *Service) RemoveTags(ctx context.Context, c Caller, id string, tags []Ta
 // in the order of ids.
 func (s *Service) ListTags(ctx context.Context, c Caller, ids []string) ([]*Trail, error) {
 	if len(ids) == 0 || len(ids) > 20 {
-		return nil, awsproto.Errorf("InvalidParameterException", "ResourceIdList must name 1 to 20 trails; got %d.", len(ids))
+		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "ResourceIdList must name 1 to 20 trails; got %d.", len(ids))
 	}
 	out := make([]*Trail, 0, len(ids))
 	for _, id := range ids {

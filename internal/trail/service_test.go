@@ -90,7 +90,7 @@ func code(err error) string {
 	}
 	var ae *awsproto.Error
 	if errors.As(err, &ae) {
-		return ae.Code
+		return string(ae.Code)
 	}
 	return "not an AWS error: " + err.Error()
 }
@@ -622,8 +622,8 @@ func TestEventSelectors(t *testing.T) {
 		advanced []AdvancedEventSelector
 		code     string
 	}{
-		{"both kinds", a, "main", basic, adv, CodeInvalidParameterCombination},
-		{"bad read/write type", a, "main", []EventSelector{{ReadWriteType: ptr("Sometimes")}}, nil, CodeInvalidEventSelectors},
+		{"both kinds", a, "main", basic, adv, "InvalidParameterCombinationException"},
+		{"bad read/write type", a, "main", []EventSelector{{ReadWriteType: ptr("Sometimes")}}, nil, "InvalidEventSelectorsException"},
 		{"shadow", who(acctA, "eu-west-1"), arnOf("us-east-1", acctA, "main"), basic, nil, "InvalidHomeRegionException"},
 		{"unknown", a, "nope", basic, nil, "TrailNotFoundException"},
 	} {
@@ -650,7 +650,7 @@ func TestInsightSelectors(t *testing.T) {
 		t.Errorf("GetInsightSelectors before any: %v", err)
 	}
 	for _, bad := range [][]InsightSelector{{{InsightType: ptr("Bogus")}}, {{}}} {
-		if _, err := f.svc.PutInsightSelectors(ctx, a, "main", bad); code(err) != CodeInvalidInsightSelectors {
+		if _, err := f.svc.PutInsightSelectors(ctx, a, "main", bad); code(err) != "InvalidInsightSelectorsException" {
 			t.Errorf("PutInsightSelectors %+v: %v", bad, err)
 		}
 	}
