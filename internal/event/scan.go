@@ -2,11 +2,9 @@ package event
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"unicode/utf8"
 )
 
@@ -36,17 +34,17 @@ func (s *scanner) skimValue() error {
 		c := s.b[s.i]
 		switch c {
 		case '"':
-			s.i++
-			for s.i = skipPlain(s.b, s.i); s.i < len(s.b) && s.b[s.i] != '"'; s.i = skipPlain(s.b, s.i) {
-				if s.b[s.i] == '\\' {
+			end := stringEnd(s.b, s.i+1)
+			if end < 0 {
+				// Past the end; one byte further when the input ends
+				// in the backslash of an escape.
+				s.i = len(s.b)
+				if !closes(s.b, s.i) {
 					s.i++
 				}
-				s.i++
-			}
-			if s.i >= len(s.b) {
 				return s.errf("unexpected end of input in string")
 			}
-			s.i++
+			s.i = end
 			if depth == 0 {
 				return nil
 			}
@@ -208,7 +206,7 @@ func (s *scanner) str() error {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) || !IsHex4(b[i+2:i+6]) {
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
 					return s.errf("invalid \\u escape")
 				}
 				i += 6
@@ -233,38 +231,9 @@ func (s *scanner) str() error {
 	return s.errf("unexpected end of input in string")
 }
 
-// skipPlain returns the offset of the first byte of b from i on that needs
-// a look in a string (a quote, backslash, control character or non-ASCII
-// byte), looking at eight bytes at a time; or, near the end of b, i.
-func skipPlain(b []byte, i int) int {
-	for i+8 <= len(b) {
-		if t := special8(binary.LittleEndian.Uint64(b[i:])); t != 0 {
-			return i + bits.TrailingZeros64(t)>>3
-		}
-		i += 8
-	}
-	return i
-}
-
-// SkipPlain returns where, from b[i], the plain content of a JSON string
-// may end: the first quote, backslash, control or non-ASCII byte among
-// the whole 8-byte words from i, or where those words end (the caller
-// looks at the rest byte by byte).
-func SkipPlain(b []byte, i int) int { return skipPlain(b, i) }
-
-// special8 marks with its top bit each byte of x up to and including the
-// first one (in memory order) that needs a look in a string; 0 if none
-// does. Below the first such byte nothing borrows, and that byte's top bit
-// ends up set: by the subtraction that borrows from it (a control
-// character, a quote or backslash made zero), or already (non-ASCII).
-func special8(x uint64) uint64 {
-	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & tops
-}
-
-// IsHex4 reports whether b is all hex digits (the four of a \uXXXX
+// isHex4 reports whether b is all hex digits (the four of a \uXXXX
 // escape).
-func IsHex4(b []byte) bool {
+func isHex4(b []byte) bool {
 	for _, c := range b {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
@@ -363,7 +332,7 @@ func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
 		if err := s.str(); err != nil {
 			return nil, err
 		}
-		key, err := unquote(b[ks:s.i])
+		key, err := Unquote(b[ks:s.i])
 		if err != nil {
 			return nil, err
 		}
@@ -474,15 +443,3 @@ func OnlyRecords(body []byte) (json.RawMessage, bool) {
 // not copied, unchecked — see SplitArray); the ingest API uses it to find
 // "Records".
 func Members(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, false) }
-
-// unquote turns a checked JSON string into Go text, without allocating a
-// decoder for the common case of no escapes.
-func unquote(q []byte) (string, error) {
-	inner := q[1 : len(q)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), nil
-	}
-	var s string
-	err := json.Unmarshal(q, &s)
-	return s, err
-}

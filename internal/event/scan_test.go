@@ -82,13 +82,6 @@ func TestScanner(t *testing.T) {
 	}
 }
 
-func FuzzScanner(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,{"b":null}],"c":"d\u0065"}`, `{"a":1.5e3}`, ` {"x" : "y" } `} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkAgainstStdlib(t, b) })
-}
-
 // BenchmarkDecode decodes a realistic 1 KB record: the per-record cost of
 // the ingest path.
 func BenchmarkDecode(b *testing.B) {

@@ -1,4 +1,4 @@
-package awsproto
+package event
 
 import (
 	"math/bits"
