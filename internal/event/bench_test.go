@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,27 @@ func BenchmarkDecodeRecords(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkSplitBatch splits a batch of 100 records as the ingest API does
+// (OnlyRecords, then SplitArray): every byte of a batch passes through it
+// before any record is decoded.
+func BenchmarkSplitBatch(b *testing.B) {
+	for _, tc := range []struct{ name, rec string }{{"loadgen", loadgenRecord}, {"policy", policyRecord}} {
+		body := []byte(`{"Records":[` + strings.Repeat(tc.rec+",", 99) + tc.rec + `]}`)
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				arr, ok := OnlyRecords(body)
+				if !ok {
+					b.Fatal("not {\"Records\": …}")
+				}
+				if recs, err := SplitArray(arr); err != nil || len(recs) != 100 {
+					b.Fatal(len(recs), err)
+				}
+			}
+		})
 	}
 }

@@ -6,12 +6,23 @@ import (
 	"sync"
 )
 
+// Decode's working state. A record's members are held in a fixed array
+// indexed by their place in fieldOrder (unknown members in a short list),
+// so that no map is built per record, and the record is written back by
+// walking that array. userIdentity and resources are read by walking their
+// already checked JSON, with encoding/json asked only where its answer could
+// differ from the walk's (names that match a field but for case, repeated
+// fields, values of the wrong type). The strings an Event keeps are copied
+// out of the record into one allocation.
+
 // member is a record member whose name is not in fieldOrder.
 type member struct{ name, val []byte }
 
 // span is a string's place in decoder.text.
 type span struct{ off, end int }
 
+// decoder is the working state of Decode and ReadView for one record,
+// kept in a pool between records.
 type decoder struct {
 	has  uint64 // bit r: the field of rank r is present
 	vals [nFields][]byte
@@ -29,7 +40,7 @@ type decoder struct {
 	res   []resourceSpans // the resources' texts, in d.text
 	buf   []byte          // a record encoded for its content ID
 	idAt  int             // where encode wrote (or would have written) the eventID member
-	ident [5][]byte
+	ident [5][]byte       // the values of identityNames in userIdentity
 
 	// What scan found in userIdentity and resources while checking them,
 	// so that decode need not walk them again: the places in the record of

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// Writing a record back: its members in CloudTrail's order, copied from the
+// record scanned in runs where they are already as Decode writes them; its
+// eventTime as TimeFormat writes it; and the eventID derived from its
+// content when it has none.
+
 // encodedSize is about the size of the encoded record (exact unless an
 // unknown field's name needs escaping).
 func (d *decoder) encodedSize() int {

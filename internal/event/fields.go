@@ -4,6 +4,11 @@ import (
 	"encoding/binary"
 )
 
+// The field table: the fields of a CloudTrail record, in the order
+// CloudTrail writes them, with the JSON kind and the length limit Decode
+// checks, and the ranks (places in that order) by which the decoder files
+// a record's members.
+
 // fieldOrder is the order CloudTrail writes a record's fields in; fields not
 // listed follow in name order.
 var fieldOrder = []string{
@@ -55,15 +60,6 @@ var fieldMax = map[string]int{
 	"sourceIPAddress": 1024, "eventVersion": 16, "eventType": 64, "apiVersion": 64,
 	"recipientAccountId": 12, "sharedEventID": 128, "eventCategory": 32,
 }
-
-// Decode's working state. A record's members are held in a fixed array
-// indexed by their place in fieldOrder (unknown members in a short list),
-// so that no map is built per record, and the record is written back by
-// walking that array. userIdentity and resources are read by walking their
-// already checked JSON, with encoding/json asked only where its answer could
-// differ from the walk's (names that match a field but for case, repeated
-// fields, values of the wrong type). The strings an Event keeps are copied
-// out of the record into one allocation.
 
 // nFields is len(fieldOrder).
 const nFields = 33

@@ -5,6 +5,11 @@ import (
 	"slices"
 )
 
+// Scanning a record: scan checks it and files its members by rank in one
+// pass, reading userIdentity and resources on the way as json.Unmarshal
+// would (or saying it cannot tell), so that the rules need not walk them
+// again.
+
 // scan checks that b is one JSON object and files its members, values
 // compacted (a repeated name keeps its last value, as encoding/json does).
 // Its errors are splitObject's.

@@ -18,9 +18,11 @@ type Summary struct {
 	Resources   []Resource
 }
 
-// Summarize reads the event-history view of a stored record. Field names
-// are matched exactly, as Decode matches them, so that a look-alike field
-// ("EVENTNAME") can never stand in for the real one.
+// Summarize reads the event-history view of a stored record through
+// encoding/json. Field names are matched exactly, as Decode matches them, so
+// that a look-alike field ("EVENTNAME") can never stand in for the real one.
+// ReadView gives the same summary in one pass; Summarize is its reference,
+// and what it falls back on for a record its scanner refuses.
 func Summarize(record []byte) (Summary, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(record, &fields); err != nil {
