@@ -37,15 +37,7 @@ func Summarize(record []byte) (Summary, error) {
 	}
 	s := Summary{EventID: str("eventID"), EventName: str("eventName"), EventSource: str("eventSource")}
 	if v, ok := fields["insightDetails"]; ok {
-		var d insightSummary
-		if json.Unmarshal(v, &d) == nil {
-			if s.EventName == "" {
-				s.EventName = d.EventName
-			}
-			if s.EventSource == "" {
-				s.EventSource = d.EventSource
-			}
-		}
+		s.insightNames(v)
 	}
 	s.EventTime, _ = time.Parse(time.RFC3339, str("eventTime"))
 	if v, ok := fields["readOnly"]; ok {
@@ -70,4 +62,18 @@ func Summarize(record []byte) (Summary, error) {
 type insightSummary struct {
 	EventName   string `json:"eventName"`
 	EventSource string `json:"eventSource"`
+}
+
+// insightNames fills in an empty EventName and EventSource from the
+// record's insightDetails v, when json.Unmarshal can read it.
+func (s *Summary) insightNames(v []byte) {
+	var d insightSummary
+	if json.Unmarshal(v, &d) == nil {
+		if s.EventName == "" {
+			s.EventName = d.EventName
+		}
+		if s.EventSource == "" {
+			s.EventSource = d.EventSource
+		}
+	}
 }

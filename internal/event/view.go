@@ -63,15 +63,7 @@ func (d *decoder) view(raw []byte) View {
 func (d *decoder) summary(t *recordTexts) Summary {
 	s := Summary{EventID: t.id, EventName: t.name, EventSource: t.source}
 	if v := d.field(rInsightDetails); v != nil {
-		var det insightSummary
-		if json.Unmarshal(v, &det) == nil {
-			if s.EventName == "" {
-				s.EventName = det.EventName
-			}
-			if s.EventSource == "" {
-				s.EventSource = det.EventSource
-			}
-		}
+		s.insightNames(v)
 	}
 	if tm, ok := canonicalTime(t.time); ok {
 		s.EventTime = tm
