@@ -50,24 +50,11 @@ func (d *decoder) scan(b []byte) error {
 			}
 		}
 		if r < 0 {
-			ks := s.i
-			s.esc = false
-			if err := s.str(); err != nil {
+			var err error
+			if r, key, err = s.memberName(); err != nil {
 				return err
 			}
-			key = b[ks+1 : s.i-1]
-			if s.esc {
-				k, err := Unquote(b[ks:s.i])
-				if err != nil {
-					return err
-				}
-				key = []byte(k)
-			}
-			if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
-				return s.errf("missing ':' after object key")
-			}
-			s.i++
-			if r = rankOf(key); r >= 0 {
+			if r >= 0 {
 				next = r + 1
 			}
 		}
@@ -129,20 +116,50 @@ func (d *decoder) scan(b []byte) error {
 		return s.errf("data after the object")
 	}
 	d.noEsc = !s.anyEsc
-	if len(d.other) > 1 {
-		// Name order; of a repeated name, the last value.
-		slices.SortStableFunc(d.other, func(a, b member) int { return bytes.Compare(a.name, b.name) })
-		out := d.other[:0]
-		for i, m := range d.other {
-			if i+1 < len(d.other) && bytes.Equal(d.other[i+1].name, m.name) {
-				continue
-			}
-			out = append(out, m)
-		}
-		clear(d.other[len(out):])
-		d.other = out
-	}
+	d.sortOther()
 	return nil
+}
+
+// memberName reads the member name at s.i, and the colon after it, the
+// slow way: the name's rank (-1 for a name not in fieldOrder) and the
+// name, unescaped.
+func (s *scanner) memberName() (r int, key []byte, err error) {
+	ks := s.i
+	s.esc = false
+	if err := s.str(); err != nil {
+		return -1, nil, err
+	}
+	key = s.b[ks+1 : s.i-1]
+	if s.esc {
+		k, err := Unquote(s.b[ks:s.i])
+		if err != nil {
+			return -1, nil, err
+		}
+		key = []byte(k)
+	}
+	if s.skipWS(); s.i >= len(s.b) || s.b[s.i] != ':' {
+		return -1, nil, s.errf("missing ':' after object key")
+	}
+	s.i++
+	return rankOf(key), key, nil
+}
+
+// sortOther puts the members not in fieldOrder in name order, keeping of a
+// repeated name its last value.
+func (d *decoder) sortOther() {
+	if len(d.other) < 2 {
+		return
+	}
+	slices.SortStableFunc(d.other, func(a, b member) int { return bytes.Compare(a.name, b.name) })
+	out := d.other[:0]
+	for i, m := range d.other {
+		if i+1 < len(d.other) && bytes.Equal(d.other[i+1].name, m.name) {
+			continue
+		}
+		out = append(out, m)
+	}
+	clear(d.other[len(out):])
+	d.other = out
 }
 
 // objectMembers checks the object at s.i as value would, and finds its
