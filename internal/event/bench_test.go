@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // loadgenRecord is shaped like the records internal/loadgen sends: compact,
@@ -47,15 +49,13 @@ func BenchmarkDecodeRecords(b *testing.B) {
 				c := Context{Account: tc.account}
 				b.SetBytes(int64(len(tc.raw)))
 				b.ReportAllocs()
-				start := cpuTime()
+				start := testutil.CPUTime()
 				for b.Loop() {
 					if _, ferr := impl.decode(tc.raw, c); ferr != nil {
 						b.Fatal(ferr)
 					}
 				}
-				if cpu := cpuTime() - start; cpu > 0 {
-					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-				}
+				testutil.ReportCPU(b, start)
 			})
 		}
 	}

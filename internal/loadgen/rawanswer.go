@@ -38,15 +38,19 @@ func scanAnswer(b []byte) (events int, next string, err error) {
 		if i, err = event.SkipValue(b, ks, 0); err != nil {
 			return 0, "", answerErr(b, ks, "member name: %v", err)
 		}
-		var name string
-		if name, err = event.Unquote(b[ks:i]); err != nil {
-			return 0, "", answerErr(b, ks, "member name: %v", err)
+		name := b[ks+1 : i-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			s, err := event.Unquote(b[ks:i])
+			if err != nil {
+				return 0, "", answerErr(b, ks, "member name: %v", err)
+			}
+			name = []byte(s)
 		}
 		if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
 			return 0, "", answerErr(b, i, "want ':' after a member name")
 		}
 		i = skipSpace(b, i+1)
-		switch name {
+		switch string(name) {
 		case "Events":
 			if haveEvents {
 				return 0, "", answerErr(b, ks, "a second Events member")
