@@ -207,17 +207,3 @@ func TestAppendStringIsMarshal(t *testing.T) {
 	}
 	t.Logf("%d strings checked", c.n)
 }
-
-// FuzzAppendString checks AppendString against json.Marshal.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", `quote " backslash \ slash /`, "<a href='x'>&amp;</a>",
-		"\x00\x01\b\f\n\r\t\x1f\x7f", "bad \xff\xfe utf8 \xe2\x80", "\u2028\u2029 separators", ctRecord, nonASCIIText} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := event.AppendString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}

@@ -18,7 +18,8 @@ import (
 //     the input and of the record Decode makes of it (checkView);
 //   - Decode never panics, refuses with one of the four codes, and an
 //     accepted record is canonical: valid JSON that decodes again to the
-//     same event with the very same bytes (checkCanonical).
+//     same event with the very same bytes (checkCanonical);
+//   - and, taken as a string, AppendString writes it as json.Marshal does.
 func FuzzDecode(f *testing.F) {
 	for _, raw := range refInputs(f) {
 		if len(raw) < 4096 {
@@ -36,12 +37,19 @@ func FuzzDecode(f *testing.F) {
 	for _, r := range rawRecords {
 		f.Add([]byte(r))
 	}
+	for _, s := range []string{"<a href='x'>&amp;</a>", "\x00\x01\b\f\n\r\t\x1f\x7f", "bad \xff\xfe utf8 \xe2\x80",
+		"\u2028\u2029 separators", "ümlaut 日本 😀"} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkAgainstStdlib(t, raw)
 		compareWithRef(t, raw)
 		checkView(t, raw)
 		if e := checkCanonical(t, raw); e != nil {
 			checkView(t, e.Record)
+		}
+		if want, _ := json.Marshal(string(raw)); !bytes.Equal(AppendString(nil, string(raw)), want) {
+			t.Errorf("AppendString(%q) = %s, want %s", raw, AppendString(nil, string(raw)), want)
 		}
 	})
 }
