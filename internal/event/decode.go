@@ -61,21 +61,6 @@ type Resource struct {
 	Type      string `json:"type,omitempty"`
 }
 
-// username is what LookupEvents calls Username: the IAM user's name, or the
-// role a session was issued for, or "root".
-func (id *identity) username() string {
-	if id.UserName != "" {
-		return id.UserName
-	}
-	if id.SessionContext != nil && id.SessionContext.SessionIssuer != nil && id.SessionContext.SessionIssuer.UserName != "" {
-		return id.SessionContext.SessionIssuer.UserName
-	}
-	if id.Type == "Root" {
-		return "root"
-	}
-	return ""
-}
-
 // ShortName is what users type for a resource: the part of an ARN after its
 // last '/' or ':'.
 func ShortName(arn string) string {

@@ -455,3 +455,18 @@ type identity struct {
 		} `json:"sessionIssuer"`
 	} `json:"sessionContext"`
 }
+
+// username is what LookupEvents calls Username: the IAM user's name, or the
+// role a session was issued for, or "root".
+func (id *identity) username() string {
+	if id.UserName != "" {
+		return id.UserName
+	}
+	if id.SessionContext != nil && id.SessionContext.SessionIssuer != nil && id.SessionContext.SessionIssuer.UserName != "" {
+		return id.SessionContext.SessionIssuer.UserName
+	}
+	if id.Type == "Root" {
+		return "root"
+	}
+	return ""
+}
