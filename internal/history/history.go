@@ -151,25 +151,11 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	}
 	out := Output{Events: make([]Event, 0, len(page.Events))}
 	for _, e := range page.Events {
-		v, fast := readView(e.Record)
-		if q.Attr != "" {
-			var ok bool
-			switch {
-			case q.Attr == event.AttrEventID:
-				ok = e.ID == q.Value
-			case fast && v.keysOK:
-				ok = hasKey(v.keys, q.Attr, q.Value)
-			default:
-				ok = matches(e, q.Attr, q.Value)
-			}
-			if !ok {
-				continue // an index hash collision
-			}
+		v := event.ReadView(e.Record)
+		if q.Attr != "" && !matches(e, &v, q.Attr, q.Value) {
+			continue // an index hash collision
 		}
-		if !fast {
-			v.sum, _ = event.Summarize(e.Record)
-		}
-		out.Events = append(out.Events, toEvent(e, &v.sum))
+		out.Events = append(out.Events, toEvent(e, &v.Summary))
 	}
 	if page.Next != nil {
 		t := EncodeToken(*page.Next, fp)
@@ -189,16 +175,22 @@ func valueLen(v string) int {
 	return n
 }
 
-func matches(e *event.Event, attr event.Attribute, value string) bool {
+// matches reports whether the event has the lookup attribute value: the
+// store's index holds hashes, which can collide.
+func matches(e *event.Event, v *event.View, attr event.Attribute, value string) bool {
 	if attr == event.AttrEventID {
 		return e.ID == value
 	}
-	// Re-derive the event's keys from its record.
-	got, ferr := event.Decode(e.Record, event.Context{Account: e.Account})
-	if ferr != nil {
-		return false
+	keys, ok := v.Keys()
+	if !ok {
+		// Re-derive the event's keys from its record.
+		got, ferr := event.Decode(e.Record, event.Context{Account: e.Account})
+		if ferr != nil {
+			return false
+		}
+		keys = got.Keys
 	}
-	return hasKey(got.Keys, attr, value)
+	return hasKey(keys, attr, value)
 }
 
 func hasKey(keys []event.LookupKey, attr event.Attribute, value string) bool {
@@ -322,31 +314,31 @@ func (o Output) AppendJSON(b []byte) []byte {
 	}
 	if o.NextToken != nil {
 		b = append(b, `,"NextToken":`...)
-		b = awsproto.AppendString(b, *o.NextToken)
+		b = event.AppendString(b, *o.NextToken)
 	}
 	return append(b, '}')
 }
 
 func (e *Event) appendJSON(b []byte) []byte {
 	b = append(b, `{"EventId":`...)
-	b = awsproto.AppendString(b, e.EventId)
+	b = event.AppendString(b, e.EventId)
 	b = append(b, `,"EventName":`...)
-	b = awsproto.AppendString(b, e.EventName)
+	b = event.AppendString(b, e.EventName)
 	if e.ReadOnly != "" {
 		b = append(b, `,"ReadOnly":`...)
-		b = awsproto.AppendString(b, e.ReadOnly)
+		b = event.AppendString(b, e.ReadOnly)
 	}
 	if e.AccessKeyId != "" {
 		b = append(b, `,"AccessKeyId":`...)
-		b = awsproto.AppendString(b, e.AccessKeyId)
+		b = event.AppendString(b, e.AccessKeyId)
 	}
 	b = append(b, `,"EventTime":`...)
 	b = e.EventTime.AppendJSON(b)
 	b = append(b, `,"EventSource":`...)
-	b = awsproto.AppendString(b, e.EventSource)
+	b = event.AppendString(b, e.EventSource)
 	if e.Username != "" {
 		b = append(b, `,"Username":`...)
-		b = awsproto.AppendString(b, e.Username)
+		b = event.AppendString(b, e.Username)
 	}
 	b = append(b, `,"Resources":`...)
 	if e.Resources == nil {
@@ -360,20 +352,20 @@ func (e *Event) appendJSON(b []byte) []byte {
 			b = append(b, '{')
 			if r.ResourceType != nil {
 				b = append(b, `"ResourceType":`...)
-				b = awsproto.AppendString(b, *r.ResourceType)
+				b = event.AppendString(b, *r.ResourceType)
 			}
 			if r.ResourceName != nil {
 				if r.ResourceType != nil {
 					b = append(b, ',')
 				}
 				b = append(b, `"ResourceName":`...)
-				b = awsproto.AppendString(b, *r.ResourceName)
+				b = event.AppendString(b, *r.ResourceName)
 			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"CloudTrailEvent":`...)
-	b = awsproto.AppendString(b, e.CloudTrailEvent)
+	b = event.AppendString(b, e.CloudTrailEvent)
 	return append(b, '}')
 }
