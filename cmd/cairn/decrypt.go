@@ -94,7 +94,7 @@ func kmsKeys(configPath, dataDir string) (*envelope.ConfigKeys, error) {
 	if dataDir != "" {
 		cfg.DataDir = dataDir
 	}
-	return envelope.NewConfigKeys(cfg, false), nil
+	return envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys}), nil
 }
 
 // openFile decrypts a sealed file (a plain one passes through), gunzips it

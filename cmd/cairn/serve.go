@@ -28,6 +28,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/console"
 	"github.com/cairn-audit/cairn/internal/delivery"
+	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/metrics"
@@ -263,9 +264,11 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
 	defer ing.Close()
-	dir := auth.NewDirectory(cfg)
-	buckets := bucket.NewResolver(cfg)
-	trails := trail.NewService(st, cfg, buckets)
+	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
+	buckets := bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets})
+	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
+	trails := trail.NewService(st, trail.Options{OwnersOptions: owners, Partition: cfg.Partition, Regions: cfg.Regions,
+		LogGroups: cfg.LogGroups}, buckets)
 	// Buckets that trails already name stay their accounts' (trails saved
 	// by an older version, or while only one account was configured).
 	cctx, cancelClaims := context.WithTimeout(context.Background(), time.Minute)
@@ -278,13 +281,17 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	if err != nil {
 		log.Warn("delivery: no node name kept; a restart waits for its old leases", "err", err)
 	}
-	engine := delivery.New(st, trails, buckets, cfg, log, delivery.WithNode(node))
-	trails.SetStatusSource(engine)
+	engine := delivery.New(st, trails, buckets, delivery.Options{Owners: owners, Partition: cfg.Partition,
+		Regions: cfg.Regions, GlobalRegion: cfg.GlobalRegion,
+		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
+		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
+		Node: node, Log: log})
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
 		History:          history.New(st, cfg.EventHistoryDays),
 		Trails:           trails,
+		Status:           engine,
 		Keys:             engine.Keys(),
 		Coverage:         coverage(cfg),
 		Metrics:          m,
@@ -304,8 +311,8 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
 		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
 
-		Console: func(invoke server.InvokeFunc) http.Handler {
-			return console.New(console.Options{Directory: dir, Invoke: invoke, Regions: cfg.Regions, Log: log, Sessions: st,
+		Console: func(api *server.Server) http.Handler {
+			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,
 				// Sign-ins are recorded as the server's own API calls are: durable
 				// before the browser hears back.
 				Record: func(ctx context.Context, account string, record []byte) error {

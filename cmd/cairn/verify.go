@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/cli"
 	"github.com/cairn-audit/cairn/internal/digest"
 	"github.com/cairn-audit/cairn/internal/envelope"
+	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -67,7 +68,7 @@ Flags:
 
 // keyFile is what --save-public-keys writes and --public-keys reads.
 type keyFile struct {
-	Trail      trail.Shape
+	Trail      server.TrailShape
 	OrgID      string `json:",omitempty"`
 	PublicKeys []digest.PublicKey
 	// Coverage is what the server said about the trail's digest chains;
@@ -354,7 +355,7 @@ func fetchTrailKeys(ctx context.Context, endpoint string, p trail.ParsedARN, sta
 		return keyFile{}, fmt.Errorf("GetTrail: %w", err)
 	}
 	t := got.Trail
-	kf := keyFile{Trail: trail.Shape{Name: aws.ToString(t.Name), S3BucketName: aws.ToString(t.S3BucketName),
+	kf := keyFile{Trail: server.TrailShape{Name: aws.ToString(t.Name), S3BucketName: aws.ToString(t.S3BucketName),
 		S3KeyPrefix: aws.ToString(t.S3KeyPrefix), IsMultiRegionTrail: aws.ToBool(t.IsMultiRegionTrail),
 		HomeRegion: aws.ToString(t.HomeRegion), TrailARN: aws.ToString(t.TrailARN),
 		LogFileValidationEnabled: aws.ToBool(t.LogFileValidationEnabled), IsOrganizationTrail: aws.ToBool(t.IsOrganizationTrail)}}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // Actions Cairn authorizes besides the CloudTrail API's own ("cloudtrail:<Op>").
@@ -90,8 +91,17 @@ type entry struct {
 	principal Principal
 }
 
-// NewDirectory builds the directory of the configuration's users.
-func NewDirectory(c *config.Config) *Directory {
+// Options are what the directory reads of the configuration.
+type Options struct {
+	// Partition is the ARN partition of the users' ARNs; "" means aws.
+	Partition string
+	// Accounts are the configured accounts with their users, access keys
+	// and policies.
+	Accounts []config.Account
+}
+
+// NewDirectory builds the directory of the configured accounts' users.
+func NewDirectory(c Options) *Directory {
 	d := &Directory{keys: map[string]entry{}, accounts: map[string]bool{}, partition: c.Partition}
 	if d.partition == "" {
 		d.partition = "aws"
@@ -158,16 +168,17 @@ func (d *Directory) Identity(accessKeyID string) (json.RawMessage, string, bool)
 	if !ok {
 		return nil, "", false
 	}
-	p := e.principal
-	b, _ := json.Marshal(struct {
-		Type        string `json:"type"`
-		PrincipalID string `json:"principalId"`
-		ARN         string `json:"arn"`
-		AccountID   string `json:"accountId"`
-		AccessKeyID string `json:"accessKeyId"`
-		UserName    string `json:"userName"`
-	}{"IAMUser", p.PrincipalID, p.ARN, p.Account, accessKeyID, p.UserName})
-	return b, p.Account, true
+	id := e.principal.UserIdentity()
+	id.AccessKeyID = accessKeyID
+	b, _ := json.Marshal(id)
+	return b, id.AccountID, true
+}
+
+// UserIdentity is the CloudTrail userIdentity of a call the principal made
+// with its access key.
+func (p *Principal) UserIdentity() event.UserIdentity {
+	return event.UserIdentity{Type: event.IdentityIAMUser, PrincipalID: p.PrincipalID, ARN: p.ARN,
+		AccountID: p.Account, AccessKeyID: p.AccessKeyID, UserName: p.UserName}
 }
 
 // HasAccount reports whether account is configured.

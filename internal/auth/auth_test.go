@@ -23,7 +23,7 @@ func testDirectory(partition string) *Directory {
 		return config.User{Name: name, Policy: p, IngestAccounts: ingestFor,
 			AccessKeys: []config.AccessKey{{ID: "AKIA" + strings.ToUpper(name), Secret: name + "-secret"}}}
 	}
-	return NewDirectory(&config.Config{Partition: partition, Accounts: []config.Account{
+	return NewDirectory(Options{Partition: partition, Accounts: []config.Account{
 		{ID: acctA, Users: []config.User{
 			user("admin", config.Policy{Preset: "admin"}),
 			user("reader", config.Policy{Preset: "read-only"}),

@@ -89,7 +89,7 @@ func TestSDKDecodesErrors(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			c := s.client(t, func(w http.ResponseWriter, op string) {
-				awsproto.WriteError(w, "r", awsproto.Errorf(tc.code, "because %s", tc.code))
+				awsproto.WriteError(w, "r", awsproto.Errorf(awsproto.Code(tc.code), "because %s", tc.code))
 			})
 			_, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
 			if !errors.As(err, tc.target) {
@@ -112,11 +112,11 @@ func TestSDKDecodesErrors(t *testing.T) {
 		{awsproto.Unavailable("draining"), smithy.FaultUnknown},
 		{awsproto.Errorf("SerializationException", "Field MaxResults has the wrong type"), smithy.FaultUnknown},
 	} {
-		t.Run(tc.err.Code, func(t *testing.T) {
+		t.Run(string(tc.err.Code), func(t *testing.T) {
 			c := s.client(t, func(w http.ResponseWriter, op string) { awsproto.WriteError(w, "r", tc.err) })
 			_, err := c.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
 			var ae smithy.APIError
-			if !errors.As(err, &ae) || ae.ErrorCode() != tc.err.Code || ae.ErrorMessage() != tc.err.Message {
+			if !errors.As(err, &ae) || ae.ErrorCode() != string(tc.err.Code) || ae.ErrorMessage() != tc.err.Message {
 				t.Fatalf("error %v (%T), want API error %s: %s", err, err, tc.err.Code, tc.err.Message)
 			}
 		})

@@ -26,9 +26,18 @@ type Resolver struct {
 	opened map[string]Bucket
 }
 
-// NewResolver returns a Resolver for c's buckets and data_dir. c is read
-// once; later changes to it are not seen.
-func NewResolver(c *config.Config) *Resolver {
+// ResolverOptions are what a Resolver reads of the configuration.
+type ResolverOptions struct {
+	// DataDir holds the directory buckets, under <DataDir>/buckets.
+	DataDir string
+	// Buckets are the configured buckets (buckets:); the first of a name
+	// counts.
+	Buckets []config.Bucket
+}
+
+// NewResolver returns a Resolver for c's buckets and data directory. c is
+// read once; later changes to its slices are not seen.
+func NewResolver(c ResolverOptions) *Resolver {
 	r := &Resolver{
 		dataDir:    c.DataDir,
 		configured: make(map[string]config.Bucket, len(c.Buckets)),

@@ -40,7 +40,7 @@ func TestResolver(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("test config does not validate: %v", err)
 	}
-	r := bucket.NewResolver(c)
+	r := bucket.NewResolver(bucket.ResolverOptions{DataDir: c.DataDir, Buckets: c.Buckets})
 
 	for name, want := range map[string]bool{
 		"audit-logs": true,  // configured file://, directory not there yet

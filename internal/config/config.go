@@ -469,33 +469,67 @@ func (c *Config) Account(id string) (*Account, bool) {
 	return nil, false
 }
 
+// Ownership is what the ownership rules of buckets, KMS keys and topics
+// read of a configuration: the configured accounts and the organization.
+// Packages that apply those rules take an Ownership rather than the whole
+// Config.
+type Ownership struct {
+	// Accounts are the ids of the configured accounts.
+	Accounts []string
+	// Organization is the configured organization, or nil.
+	Organization *Organization
+}
+
+// Ownership returns the accounts and organization of c.
+func (c *Config) Ownership() Ownership {
+	ids := make([]string, len(c.Accounts))
+	for i, a := range c.Accounts {
+		ids[i] = a.ID
+	}
+	return Ownership{Accounts: ids, Organization: c.Organization}
+}
+
+// OwnerOf returns the owner of a bucket, KMS key or topic whose account:
+// field says account: see [Ownership.OwnerOf].
+func (c *Config) OwnerOf(account string) string { return c.Ownership().OwnerOf(account) }
+
+// Permits reports whether a trail of account may use what owner owns with
+// grants: see [Ownership.Permits].
+func (c *Config) Permits(owner string, grants []string, account string) bool {
+	return c.Ownership().Permits(owner, grants, account)
+}
+
+// OrganizationMembers returns the ids of the organization's member
+// accounts: see [Ownership.OrganizationMembers].
+func (c *Config) OrganizationMembers() []string { return c.Ownership().OrganizationMembers() }
+
 // OwnerOf returns the owner of a bucket, KMS key or topic whose account:
 // field says account: that account when set; otherwise the only configured
 // account when there is exactly one, else "" (validation refuses that).
-func (c *Config) OwnerOf(account string) string {
-	if account == "" && len(c.Accounts) == 1 {
-		return c.Accounts[0].ID
+func (o Ownership) OwnerOf(account string) string {
+	if account == "" && len(o.Accounts) == 1 {
+		return o.Accounts[0]
 	}
 	return account
 }
 
 // Permits reports whether a trail of account may use a bucket, KMS key or
-// topic owned by owner (its account: field, see [Config.OwnerOf]) whose
+// topic owned by owner (its account: field, see [Ownership.OwnerOf]) whose
 // writers: or users: list is grants. [OrganizationMembersWord] in grants admits every
 // member account of the configured organization.
-func (c *Config) Permits(owner string, grants []string, account string) bool {
+func (o Ownership) Permits(owner string, grants []string, account string) bool {
 	if account == "" {
 		return false
 	}
-	if c.OwnerOf(owner) == account {
+	if o.OwnerOf(owner) == account {
 		return true
 	}
 	for _, g := range grants {
 		switch {
 		case g == account:
 			return true
-		case g == OrganizationMembersWord && c.Organization != nil:
-			for _, m := range c.OrganizationMembers() {
+		case g == OrganizationMembersWord && o.Organization != nil:
+			for _, m := range o.OrganizationMembers() {
 				if m == account {
 					return true
 				}
@@ -509,26 +543,24 @@ func (c *Config) Permits(owner string, grants []string, account string) bool {
 // nil without an organization; every configured account when
 // organization.members is empty; otherwise the listed members plus the
 // management account.
-func (c *Config) OrganizationMembers() []string {
-	if c.Organization == nil {
+func (o Ownership) OrganizationMembers() []string {
+	org := o.Organization
+	if org == nil {
 		return nil
 	}
-	var ids []string
-	if len(c.Organization.Members) == 0 {
-		for _, a := range c.Accounts {
-			ids = append(ids, a.ID)
-		}
-		return ids
+	if len(org.Members) == 0 {
+		return append([]string(nil), o.Accounts...)
 	}
+	var ids []string
 	hasMgmt := false
-	for _, m := range c.Organization.Members {
+	for _, m := range org.Members {
 		ids = append(ids, m)
-		if m == c.Organization.ManagementAccount {
+		if m == org.ManagementAccount {
 			hasMgmt = true
 		}
 	}
-	if !hasMgmt && c.Organization.ManagementAccount != "" {
-		ids = append([]string{c.Organization.ManagementAccount}, ids...)
+	if !hasMgmt && org.ManagementAccount != "" {
+		ids = append([]string{org.ManagementAccount}, ids...)
 	}
 	return ids
 }

@@ -5,8 +5,8 @@
 // console works offline and builds with go build alone.
 //
 // The console holds no business rules and reads no store: every read and
-// every change goes through Options.Invoke, the server's CloudTrail API
-// entry point for an authenticated principal. So the console sees only what
+// every change goes through Options.API, the server's typed CloudTrail API
+// for an authenticated principal. So the console sees only what
 // the signed-in user's policy allows, in the user's account, and every
 // console action is recorded in event history like an API call, with a
 // user agent that says it came from the console.
@@ -24,7 +24,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -39,21 +38,39 @@ import (
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/server"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // Prefix is where the console is mounted.
 const Prefix = "/console/"
 
-// InvokeFunc runs one CloudTrail API operation for an authenticated
-// principal (server.Server.Invoke).
-type InvokeFunc func(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error)
+// API is the part of the CloudTrail API the console calls: the server's
+// typed calls (server.Server), each authorized, run and recorded as the
+// same operation sent as a signed request.
+type API interface {
+	LookupEvents(ctx context.Context, who server.Caller, in history.Input) (history.Output, error)
+	DescribeTrails(ctx context.Context, who server.Caller, in server.DescribeTrailsInput) (server.DescribeTrailsOutput, error)
+	GetTrail(ctx context.Context, who server.Caller, in server.NameInput) (server.GetTrailOutput, error)
+	GetTrailStatus(ctx context.Context, who server.Caller, in server.NameInput) (server.StatusOutput, error)
+	GetEventSelectors(ctx context.Context, who server.Caller, in server.GetEventSelectorsInput) (server.SelectorsOutput, error)
+	ListTags(ctx context.Context, who server.Caller, in server.ListTagsInput) (server.ListTagsOutput, error)
+	CreateTrail(ctx context.Context, who server.Caller, in trail.CreateTrailInput) (server.TrailOutput, error)
+	UpdateTrail(ctx context.Context, who server.Caller, in trail.UpdateTrailInput) (server.TrailOutput, error)
+	DeleteTrail(ctx context.Context, who server.Caller, in server.NameInput) error
+	StartLogging(ctx context.Context, who server.Caller, in server.NameInput) error
+	StopLogging(ctx context.Context, who server.Caller, in server.NameInput) error
+	PutEventSelectors(ctx context.Context, who server.Caller, in server.PutEventSelectorsInput) (server.SelectorsOutput, error)
+	AddTags(ctx context.Context, who server.Caller, in server.TagsInput) error
+	RemoveTags(ctx context.Context, who server.Caller, in server.TagsInput) error
+}
 
 // Options are the console's dependencies.
 type Options struct {
 	// Directory checks the access key pairs people sign in with.
 	Directory *auth.Directory
-	// Invoke runs CloudTrail operations; every read and change goes through it.
-	Invoke InvokeFunc
+	// API runs CloudTrail operations; every read and change goes through it.
+	API API
 	// Regions are the regions the server serves; the first is the default.
 	Regions []string
 	// Log receives the console's own errors.
@@ -333,36 +350,24 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-// call runs one operation through Invoke with the browser's request (its
-// address and TLS) and the console's user agent, and decodes the answer
-// into out (nil to ignore it).
-func (c *Console) call(r *http.Request, s *session, region, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	resp, err := c.opts.Invoke(r.Context(), s.principal, region, op, body, consoleRequest(r))
-	if err != nil {
-		e := awsproto.As(err)
-		if e.Code == "InternalFailure" {
-			c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
-		}
-		return &apiError{Code: e.Code, Message: e.Message}
-	}
-	if out == nil {
+// caller is who the console calls the API as: the session's principal in
+// region, with the browser's request (its address and TLS) and the
+// console's user agent.
+func (c *Console) caller(r *http.Request, s *session, region string) server.Caller {
+	return server.Caller{Principal: s.principal, Region: region, Request: consoleRequest(r)}
+}
+
+// refused is the error of a failed call of op as the console shows it; an
+// internal failure is logged.
+func (c *Console) refused(op string, err error) error {
+	if err == nil {
 		return nil
 	}
-	if o, ok := out.(*history.Output); ok {
-		if v, ok := resp.(history.Output); ok {
-			*o = v
-			return nil
-		}
+	e := awsproto.As(err)
+	if e.Code == awsproto.InternalFailure {
+		c.opts.Log.Error("console: API call failed", "operation", op, "err", err)
 	}
-	b, err := json.Marshal(resp)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, out)
+	return &apiError{Code: string(e.Code), Message: e.Message}
 }
 
 // errText is what the console shows for a failed call.
@@ -374,7 +379,7 @@ func errText(err error) string {
 	return "The request failed: " + err.Error()
 }
 
-// consoleRequest is the request Invoke sees: the browser's, without its
+// consoleRequest is the request the API sees: the browser's, without its
 // body, with a User-Agent naming the console and the browser.
 func consoleRequest(r *http.Request) *http.Request {
 	r2 := r.Clone(r.Context())

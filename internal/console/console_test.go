@@ -24,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
@@ -36,22 +37,23 @@ const (
 )
 
 func testDirectory() *auth.Directory {
-	return auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+	return auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
 		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: adminSecret}}, Policy: config.Policy{Preset: "admin"}},
 		{Name: "rita", AccessKeys: []config.AccessKey{{ID: readerKey, Secret: readerSec}}, Policy: config.Policy{Preset: "read-only"}},
 	}}}})
 }
 
-// call is one Invoke the fake API saw.
+// call is one call the fake API saw; body is its request as the server
+// records it (JSON).
 type call struct {
 	op, region, userAgent string
 	principal             string
 	body                  []byte
 }
 
-// fakeAPI stands in for server.Invoke: LookupEvents over an in-memory list
-// (newest first, Username filter, time range, 50 a page) and canned trail
-// answers.
+// fakeAPI stands in for the server's typed API: LookupEvents over an
+// in-memory list (newest first, Username filter, time range, 50 a page) and
+// canned trail answers.
 type fakeAPI struct {
 	mu     sync.Mutex
 	calls  []call
@@ -61,83 +63,150 @@ type fakeAPI struct {
 	failAfter int
 }
 
-func (f *fakeAPI) invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
+// enter notes a call of op and says whether it is refused: by the
+// principal's policy or by fail. n is how many calls have run.
+func (f *fakeAPI) enter(op string, who server.Caller, in any) (n int, err error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
-	f.calls = append(f.calls, call{op: op, region: region, userAgent: r.UserAgent(), principal: p.UserName, body: slices.Clone(body)})
-	n := len(f.calls)
+	f.calls = append(f.calls, call{op: op, region: who.Region, userAgent: who.Request.UserAgent(), principal: who.Principal.UserName, body: body})
+	n = len(f.calls)
 	f.mu.Unlock()
-	if !p.Allows("cloudtrail:" + op) {
-		return nil, awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", p.ARN, op)
+	if p := who.Principal; !p.Allows("cloudtrail:" + op) {
+		return n, awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", p.ARN, op)
 	}
-	if err := f.fail[op]; err != nil {
-		return nil, err
+	return n, f.fail[op]
+}
+
+func (f *fakeAPI) LookupEvents(_ context.Context, who server.Caller, in history.Input) (history.Output, error) {
+	n, err := f.enter("LookupEvents", who, in)
+	if err != nil {
+		return history.Output{}, err
 	}
-	switch op {
-	case "LookupEvents":
-		if f.failAfter > 0 && n > f.failAfter {
-			return nil, awsproto.Unavailable("busy")
+	if f.failAfter > 0 && n > f.failAfter {
+		return history.Output{}, awsproto.Unavailable("busy")
+	}
+	var match []history.Event
+	for _, e := range f.events {
+		if in.StartTime != nil && e.EventTime.Before(in.StartTime.Time) || in.EndTime != nil && e.EventTime.After(in.EndTime.Time) {
+			continue
 		}
-		var in history.Input
-		if err := json.Unmarshal(body, &in); err != nil {
-			return nil, awsproto.Errorf("SerializationException", "%v", err)
-		}
-		var match []history.Event
-		for _, e := range f.events {
-			if in.StartTime != nil && e.EventTime.Before(in.StartTime.Time) || in.EndTime != nil && e.EventTime.After(in.EndTime.Time) {
-				continue
-			}
-			if len(in.LookupAttributes) == 1 {
-				a := in.LookupAttributes[0]
-				switch *a.AttributeKey {
-				case "Username":
-					if e.Username != *a.AttributeValue {
-						continue
-					}
-				case "EventId":
-					if e.EventId != *a.AttributeValue {
-						continue
-					}
+		if len(in.LookupAttributes) == 1 {
+			a := in.LookupAttributes[0]
+			switch *a.AttributeKey {
+			case "Username":
+				if e.Username != *a.AttributeValue {
+					continue
+				}
+			case "EventId":
+				if e.EventId != *a.AttributeValue {
+					continue
 				}
 			}
-			match = append(match, e)
 		}
-		start := 0
-		if in.NextToken != nil {
-			start, _ = strconv.Atoi(strings.TrimPrefix(*in.NextToken, "t"))
-		}
-		size := 50
-		if in.MaxResults != nil {
-			size = *in.MaxResults
-		}
-		end := min(start+size, len(match))
-		out := history.Output{Events: match[start:end]}
-		if end < len(match) {
-			tok := "t" + strconv.Itoa(end)
-			out.NextToken = &tok
-		}
-		return out, nil
-	case "DescribeTrails":
-		return struct {
-			TrailList []trail.Shape `json:"trailList"`
-		}{[]trail.Shape{{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", LogFileValidationEnabled: true}}}, nil
-	case "GetTrail":
-		return struct{ Trail trail.Shape }{trail.Shape{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1", TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"}}, nil
-	case "GetTrailStatus":
-		ts := awsproto.Time{Time: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-		return trail.StatusOutput{IsLogging: true, LatestDeliveryTime: &ts, LatestDeliveryError: "AccessDenied: bucket refused"}, nil
-	case "GetEventSelectors":
-		rw, mgmt := "WriteOnly", true
-		return trail.SelectorsOutput{TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit",
-			EventSelectors: []trail.EventSelector{{ReadWriteType: &rw, IncludeManagementEvents: &mgmt}}}, nil
-	case "ListTags":
-		k, v := "team", "audit"
-		return struct{ ResourceTagList []trail.ResourceTag }{[]trail.ResourceTag{{ResourceId: "x", TagsList: []trail.Tag{{Key: &k, Value: &v}}}}}, nil
-	case "CreateTrail":
-		var in struct{ Name string }
-		json.Unmarshal(body, &in)
-		return trail.TrailOutput{Name: in.Name, TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/" + in.Name}, nil
+		match = append(match, e)
 	}
-	return struct{}{}, nil
+	start := 0
+	if in.NextToken != nil {
+		start, _ = strconv.Atoi(strings.TrimPrefix(*in.NextToken, "t"))
+	}
+	size := 50
+	if in.MaxResults != nil {
+		size = *in.MaxResults
+	}
+	end := min(start+size, len(match))
+	out := history.Output{Events: match[start:end]}
+	if end < len(match) {
+		tok := "t" + strconv.Itoa(end)
+		out.NextToken = &tok
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) DescribeTrails(_ context.Context, who server.Caller, in server.DescribeTrailsInput) (server.DescribeTrailsOutput, error) {
+	if _, err := f.enter("DescribeTrails", who, in); err != nil {
+		return server.DescribeTrailsOutput{}, err
+	}
+	return server.DescribeTrailsOutput{TrailList: []server.TrailShape{{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1",
+		TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", LogFileValidationEnabled: true}}}, nil
+}
+
+func (f *fakeAPI) GetTrail(_ context.Context, who server.Caller, in server.NameInput) (server.GetTrailOutput, error) {
+	if _, err := f.enter("GetTrail", who, in); err != nil {
+		return server.GetTrailOutput{}, err
+	}
+	return server.GetTrailOutput{Trail: server.TrailShape{Name: "audit", S3BucketName: "logs", HomeRegion: "us-east-1",
+		TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"}}, nil
+}
+
+func (f *fakeAPI) GetTrailStatus(_ context.Context, who server.Caller, in server.NameInput) (server.StatusOutput, error) {
+	if _, err := f.enter("GetTrailStatus", who, in); err != nil {
+		return server.StatusOutput{}, err
+	}
+	ts := awsproto.Time{Time: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	return server.StatusOutput{IsLogging: true, LatestDeliveryTime: &ts, LatestDeliveryError: "AccessDenied: bucket refused"}, nil
+}
+
+func (f *fakeAPI) GetEventSelectors(_ context.Context, who server.Caller, in server.GetEventSelectorsInput) (server.SelectorsOutput, error) {
+	if _, err := f.enter("GetEventSelectors", who, in); err != nil {
+		return server.SelectorsOutput{}, err
+	}
+	rw, mgmt := "WriteOnly", true
+	return server.SelectorsOutput{TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit",
+		EventSelectors: []trail.EventSelector{{ReadWriteType: &rw, IncludeManagementEvents: &mgmt}}}, nil
+}
+
+func (f *fakeAPI) ListTags(_ context.Context, who server.Caller, in server.ListTagsInput) (server.ListTagsOutput, error) {
+	if _, err := f.enter("ListTags", who, in); err != nil {
+		return server.ListTagsOutput{}, err
+	}
+	k, v := "team", "audit"
+	return server.ListTagsOutput{ResourceTagList: []server.ResourceTag{{ResourceId: "x", TagsList: []trail.Tag{{Key: &k, Value: &v}}}}}, nil
+}
+
+func (f *fakeAPI) CreateTrail(_ context.Context, who server.Caller, in trail.CreateTrailInput) (server.TrailOutput, error) {
+	if _, err := f.enter("CreateTrail", who, in); err != nil {
+		return server.TrailOutput{}, err
+	}
+	name := *in.Name
+	return server.TrailOutput{Name: name, TrailARN: "arn:aws:cloudtrail:us-east-1:111111111111:trail/" + name}, nil
+}
+
+func (f *fakeAPI) UpdateTrail(_ context.Context, who server.Caller, in trail.UpdateTrailInput) (server.TrailOutput, error) {
+	_, err := f.enter("UpdateTrail", who, in)
+	return server.TrailOutput{}, err
+}
+
+func (f *fakeAPI) PutEventSelectors(_ context.Context, who server.Caller, in server.PutEventSelectorsInput) (server.SelectorsOutput, error) {
+	_, err := f.enter("PutEventSelectors", who, in)
+	return server.SelectorsOutput{}, err
+}
+
+func (f *fakeAPI) DeleteTrail(_ context.Context, who server.Caller, in server.NameInput) error {
+	_, err := f.enter("DeleteTrail", who, in)
+	return err
+}
+
+func (f *fakeAPI) StartLogging(_ context.Context, who server.Caller, in server.NameInput) error {
+	_, err := f.enter("StartLogging", who, in)
+	return err
+}
+
+func (f *fakeAPI) StopLogging(_ context.Context, who server.Caller, in server.NameInput) error {
+	_, err := f.enter("StopLogging", who, in)
+	return err
+}
+
+func (f *fakeAPI) AddTags(_ context.Context, who server.Caller, in server.TagsInput) error {
+	_, err := f.enter("AddTags", who, in)
+	return err
+}
+
+func (f *fakeAPI) RemoveTags(_ context.Context, who server.Caller, in server.TagsInput) error {
+	_, err := f.enter("RemoveTags", who, in)
+	return err
 }
 
 func (f *fakeAPI) ops() []string {
@@ -214,7 +283,7 @@ func newEnv(t *testing.T) *testEnv {
 // consoles may share.
 func newEnvOn(t *testing.T, st SessionDocs, dir *auth.Directory) *testEnv {
 	e := &testEnv{t: t, api: &fakeAPI{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), st: st}
-	e.c = newConsole(Options{Directory: dir, Invoke: e.api.invoke, Regions: []string{"us-east-1", "eu-west-1"},
+	e.c = newConsole(Options{Directory: dir, API: e.api, Regions: []string{"us-east-1", "eu-west-1"},
 		SessionTTL: time.Hour, Sessions: st, Record: e.record, GlobalRegion: "eu-west-1"})
 	e.c.now = func() time.Time { return e.now }
 	return e
@@ -526,14 +595,14 @@ func TestConsoleSessionsSharedByNodes(t *testing.T) {
 	}
 	// A node whose configuration no longer has the access key ends the
 	// session.
-	c := newEnvOn(t, a.st, auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111"}}}))
+	c := newEnvOn(t, a.st, auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111"}}}))
 	if w := c.get("/console/trails", sc); w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "/console/login") {
 		t.Fatalf("node without the key: %d %v", w.Code, w.Header())
 	}
 	// So does a node whose configuration gives the key another secret (a
 	// rotated secret ends the sessions signed in with the old one).
 	sc, _ = a.login(adminKey, adminSecret)
-	rotated := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
+	rotated := auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111", Users: []config.User{
 		{Name: "alice", AccessKeys: []config.AccessKey{{ID: adminKey, Secret: "a-new-secret-0001"}}, Policy: config.Policy{Preset: "admin"}}}}}})
 	if w := newEnvOn(t, a.st, rotated).get("/console/trails", sc); w.Code != http.StatusSeeOther {
 		t.Fatalf("node with the key's new secret: %d", w.Code)

@@ -142,29 +142,25 @@ func (f filter) query() url.Values {
 	return q
 }
 
-// lookupRequest is LookupEventsRequest with only the members that are set.
-type lookupRequest struct {
-	LookupAttributes []history.LookupAttribute `json:",omitempty"`
-	StartTime        *awsproto.Time            `json:",omitempty"`
-	EndTime          *awsproto.Time            `json:",omitempty"`
-	MaxResults       int                       `json:",omitempty"`
-	NextToken        string                    `json:",omitempty"`
-}
-
-func (f filter) request(token string) lookupRequest {
-	in := lookupRequest{StartTime: &awsproto.Time{Time: f.Start}, EndTime: &awsproto.Time{Time: f.End},
-		MaxResults: pageSize, NextToken: token}
+// request is the LookupEvents request of one page of the filter's events.
+func (f filter) request(token string) history.Input {
+	in := history.Input{StartTime: &awsproto.Time{Time: f.Start}, EndTime: &awsproto.Time{Time: f.End},
+		MaxResults: ptr(pageSize)}
+	if token != "" {
+		in.NextToken = &token
+	}
 	if f.Value != "" {
 		in.LookupAttributes = []history.LookupAttribute{{AttributeKey: &f.Attr, AttributeValue: &f.Value}}
 	}
 	return in
 }
 
+func ptr[T any](v T) *T { return &v }
+
 // lookup fetches one page of the filter's events.
 func (c *Console) lookup(r *http.Request, s *session, f filter, token string) (history.Output, error) {
-	var out history.Output
-	err := c.call(r, s, f.Region, "LookupEvents", f.request(token), &out)
-	return out, err
+	out, err := c.opts.API.LookupEvents(r.Context(), c.caller(r, s, f.Region), f.request(token))
+	return out, c.refused("LookupEvents", err)
 }
 
 // row is one event as the table and the downloads show it.
@@ -352,9 +348,9 @@ func (c *Console) recordPage(w http.ResponseWriter, r *http.Request, s *session)
 		p.BackURL = "/console/events?" + back.Encode()
 	}
 	key := "EventId"
-	var out history.Output
-	err := c.call(r, s, region, "LookupEvents", lookupRequest{
-		LookupAttributes: []history.LookupAttribute{{AttributeKey: &key, AttributeValue: &id}}, MaxResults: 1}, &out)
+	out, err := c.opts.API.LookupEvents(r.Context(), c.caller(r, s, region), history.Input{
+		LookupAttributes: []history.LookupAttribute{{AttributeKey: &key, AttributeValue: &id}}, MaxResults: ptr(1)})
+	err = c.refused("LookupEvents", err)
 	switch {
 	case err != nil:
 		p.Error = errText(err)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/event"
 )
@@ -16,44 +14,12 @@ import (
 // (ingest.Service.Record).
 type RecordFunc func(ctx context.Context, account string, record []byte) error
 
-// signInRecord is the event CloudTrail writes for a sign-in to the AWS
-// Management Console (eventSource signin.amazonaws.com, eventName
-// ConsoleLogin, eventType AwsConsoleSignIn).
-type signInRecord struct {
-	EventVersion        string            `json:"eventVersion"`
-	UserIdentity        signInIdentity    `json:"userIdentity"`
-	EventTime           string            `json:"eventTime"`
-	EventSource         string            `json:"eventSource"`
-	EventName           string            `json:"eventName"`
-	AWSRegion           string            `json:"awsRegion"`
-	SourceIPAddress     string            `json:"sourceIPAddress"`
-	UserAgent           string            `json:"userAgent,omitempty"`
-	ErrorMessage        string            `json:"errorMessage,omitempty"`
-	RequestParameters   json.RawMessage   `json:"requestParameters"`
-	ResponseElements    signInResponse    `json:"responseElements"`
-	AdditionalEventData signInData        `json:"additionalEventData"`
-	EventID             string            `json:"eventID"`
-	ReadOnly            bool              `json:"readOnly"`
-	EventType           string            `json:"eventType"`
-	ManagementEvent     bool              `json:"managementEvent"`
-	RecipientAccountID  string            `json:"recipientAccountId"`
-	EventCategory       string            `json:"eventCategory"`
-	TLSDetails          *event.TLSDetails `json:"tlsDetails,omitempty"`
-}
-
-type signInIdentity struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	AccessKeyID string `json:"accessKeyId"`
-	UserName    string `json:"userName"`
-}
-
+// signInResponse is a ConsoleLogin record's responseElements.
 type signInResponse struct {
 	ConsoleLogin string `json:"ConsoleLogin"` // Success or Failure
 }
 
+// signInData is a ConsoleLogin record's additionalEventData.
 type signInData struct {
 	LoginTo       string `json:"LoginTo"`
 	MobileVersion string `json:"MobileVersion"`
@@ -71,36 +37,26 @@ type signIn struct {
 }
 
 // signInEvent is the ConsoleLogin record of s, as CloudTrail writes it for
-// an IAM user: in the global region, attributed to the key's user whether
-// the secret was right or not. The access key id is recorded too: it is
-// what a Cairn user signs in with, and not a secret.
+// an IAM user (eventSource signin.amazonaws.com, eventType
+// AwsConsoleSignIn): in the global region, attributed to the key's user
+// whether the secret was right or not. The access key id is recorded too:
+// it is what a Cairn user signs in with, and not a secret.
 func (c *Console) signInEvent(s signIn, now time.Time) ([]byte, error) {
-	p := s.principal
-	rec := signInRecord{
-		EventVersion: event.Version,
-		UserIdentity: signInIdentity{Type: "IAMUser", PrincipalID: p.PrincipalID, ARN: p.ARN, AccountID: p.Account,
-			AccessKeyID: p.AccessKeyID, UserName: p.UserName},
-		EventTime:           now.UTC().Format(event.TimeFormat),
-		EventSource:         "signin.amazonaws.com",
-		EventName:           "ConsoleLogin",
-		AWSRegion:           c.opts.GlobalRegion,
-		SourceIPAddress:     s.ip,
-		UserAgent:           event.Clip(s.userAgent, 1024),
-		RequestParameters:   json.RawMessage("null"),
-		ResponseElements:    signInResponse{ConsoleLogin: "Success"},
-		AdditionalEventData: signInData{LoginTo: event.Clip(s.loginTo, 1024), MobileVersion: "No", MFAUsed: "No"},
-		EventID:             uuid.NewString(),
-		ReadOnly:            false,
-		EventType:           "AwsConsoleSignIn",
-		ManagementEvent:     true,
-		RecipientAccountID:  p.Account,
-		EventCategory:       event.CategoryManagement,
-		TLSDetails:          s.tls,
-	}
+	rec := event.NewCall(now)
+	rec.By(s.principal.UserIdentity())
+	rec.From(s.ip, s.userAgent, s.tls)
+	rec.EventSource = "signin.amazonaws.com"
+	rec.EventName = "ConsoleLogin"
+	rec.EventType = event.TypeConsoleSignIn
+	rec.AWSRegion = c.opts.GlobalRegion
+	result := signInResponse{ConsoleLogin: "Success"}
 	if !s.ok {
-		rec.ResponseElements.ConsoleLogin = "Failure"
+		// CloudTrail writes no errorCode for a failed sign-in.
+		result.ConsoleLogin = "Failure"
 		rec.ErrorMessage = "Failed authentication"
 	}
+	rec.ResponseElements = result
+	rec.AdditionalEventData = signInData{LoginTo: event.Clip(s.loginTo, event.TextLimit), MobileVersion: "No", MFAUsed: "No"}
 	return json.Marshal(rec)
 }
 

@@ -12,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // signIn posts the sign-in form from address addr (with a fresh form and
@@ -325,5 +329,51 @@ func TestConsoleSignInRecordDetails(t *testing.T) {
 	}
 	if w := e.signIn(adminKey, "wrong", "192.0.2.7"); w.Code != http.StatusUnauthorized {
 		t.Fatalf("failed sign-in with the record refused: %d\n%s", w.Code, w.Body)
+	}
+}
+
+// TestSignInEventBytes pins the ConsoleLogin record byte for byte (its
+// eventID aside), a success over TLS and a failure without it: the fields,
+// their order, the clipped LoginTo.
+func TestSignInEventBytes(t *testing.T) {
+	p := &auth.Principal{Account: "111111111111", UserName: "alice", ARN: "arn:aws:iam::111111111111:user/alice",
+		PrincipalID: "AIDAEXAMPLEALICE0001", AccessKeyID: adminKey}
+	c := &Console{opts: Options{GlobalRegion: "us-east-1"}}
+	now := time.Date(2026, 11, 26, 13, 0, 0, 500_000_000, time.FixedZone("CET", 3600))
+	identity := `"userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLEALICE0001","arn":"arn:aws:iam::111111111111:user/alice",` +
+		`"accountId":"111111111111","accessKeyId":"AKIAALICEADMIN000001","userName":"alice"}`
+	for _, tc := range []struct {
+		name string
+		s    signIn
+		want string
+	}{{
+		name: "success over TLS",
+		s: signIn{principal: p, ok: true, ip: "192.0.2.7", userAgent: "TestBrowser/1.0", loginTo: "https://cairn.example/console/trails",
+			tls: &event.TLSDetails{TLSVersion: "TLSv1.3", CipherSuite: "TLS_AES_128_GCM_SHA256", ClientProvidedHostHeader: "cairn.example"}},
+		want: `{"eventVersion":"1.11",` + identity + `,"eventTime":"2026-11-26T12:00:00Z","eventSource":"signin.amazonaws.com",` +
+			`"eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.7","userAgent":"TestBrowser/1.0",` +
+			`"requestParameters":null,"responseElements":{"ConsoleLogin":"Success"},` +
+			`"additionalEventData":{"LoginTo":"https://cairn.example/console/trails","MobileVersion":"No","MFAUsed":"No"},` +
+			`"eventID":"*","readOnly":false,"eventType":"AwsConsoleSignIn","managementEvent":true,"recipientAccountId":"111111111111",` +
+			`"eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"cairn.example"}}`,
+	}, {
+		name: "failure",
+		s:    signIn{principal: p, ip: "198.51.100.2", loginTo: "/console/" + strings.Repeat("x", 2000)},
+		want: `{"eventVersion":"1.11",` + identity + `,"eventTime":"2026-11-26T12:00:00Z","eventSource":"signin.amazonaws.com",` +
+			`"eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.2",` +
+			`"errorMessage":"Failed authentication","requestParameters":null,"responseElements":{"ConsoleLogin":"Failure"},` +
+			`"additionalEventData":{"LoginTo":"/console/` + strings.Repeat("x", 1024-len("/console/")) + `","MobileVersion":"No","MFAUsed":"No"},` +
+			`"eventID":"*","readOnly":false,"eventType":"AwsConsoleSignIn","managementEvent":true,"recipientAccountId":"111111111111",` +
+			`"eventCategory":"Management"}`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := c.signInEvent(tc.s, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.Steady(t, b, "eventID"); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
 	}
 }

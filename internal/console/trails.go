@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -23,7 +24,7 @@ type statusView struct {
 	Stopped      string
 }
 
-func viewStatus(st trail.StatusOutput) statusView {
+func viewStatus(st server.StatusOutput) statusView {
 	v := statusView{Logging: st.IsLogging, LastDelivery: fmtTime(st.LatestDeliveryTime), LastDigest: fmtTime(st.LatestDigestDeliveryTime),
 		Started: fmtTime(st.StartLoggingTime), Stopped: fmtTime(st.StopLoggingTime)}
 	var errs []string
@@ -45,7 +46,7 @@ func fmtTime(t *awsproto.Time) string {
 }
 
 type trailRow struct {
-	trail.Shape
+	server.TrailShape
 	Status    statusView
 	StatusErr string
 	Shadow    bool
@@ -68,19 +69,18 @@ func (c *Console) trailsPage(w http.ResponseWriter, r *http.Request, s *session)
 	if !ok {
 		p.Error = "Region " + r.URL.Query().Get("region") + " is not served here; showing " + region + "."
 	}
-	var out struct {
-		TrailList []trail.Shape `json:"trailList"`
-	}
-	if err := c.call(r, s, region, "DescribeTrails", struct{}{}, &out); err != nil {
+	who := c.caller(r, s, region)
+	out, err := c.opts.API.DescribeTrails(r.Context(), who, server.DescribeTrailsInput{})
+	if err := c.refused("DescribeTrails", err); err != nil {
 		p.Error = errText(err)
 		c.render(w, http.StatusOK, "trails.html", p)
 		return
 	}
 	p.Loaded = true
 	for _, t := range out.TrailList {
-		tr := trailRow{Shape: t, Shadow: t.HomeRegion != region, Link: trailLink(t.HomeRegion, t.TrailARN)}
-		var st trail.StatusOutput
-		if err := c.call(r, s, region, "GetTrailStatus", map[string]string{"Name": t.TrailARN}, &st); err != nil {
+		tr := trailRow{TrailShape: t, Shadow: t.HomeRegion != region, Link: trailLink(t.HomeRegion, t.TrailARN)}
+		st, err := c.opts.API.GetTrailStatus(r.Context(), who, server.NameInput{Name: &t.TrailARN})
+		if err := c.refused("GetTrailStatus", err); err != nil {
 			tr.StatusErr = errText(err)
 		} else {
 			tr.Status = viewStatus(st)
@@ -151,16 +151,12 @@ func (c *Console) createTrail(w http.ResponseWriter, r *http.Request, s *session
 		fail(err.Error())
 		return
 	}
-	in := map[string]any{"Name": p.Form.Name, "S3BucketName": p.Form.Bucket, "IsMultiRegionTrail": p.Form.MultiRegion,
-		"IncludeGlobalServiceEvents": p.Form.Global, "EnableLogFileValidation": p.Form.Validation}
-	setIf(in, "S3KeyPrefix", p.Form.Prefix)
-	setIf(in, "SnsTopicName", p.Form.SNS)
-	setIf(in, "KmsKeyId", p.Form.KMS)
-	if len(tags) > 0 {
-		in["TagsList"] = tags
-	}
-	var out trail.TrailOutput
-	if err := c.call(r, s, region, "CreateTrail", in, &out); err != nil {
+	f := p.Form
+	in := trail.CreateTrailInput{Name: &f.Name, S3BucketName: &f.Bucket, IsMultiRegionTrail: &f.MultiRegion,
+		IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation,
+		S3KeyPrefix: setOrNil(f.Prefix), SnsTopicName: setOrNil(f.SNS), KmsKeyId: setOrNil(f.KMS), TagsList: tags}
+	out, err := c.opts.API.CreateTrail(r.Context(), c.caller(r, s, region), in)
+	if err := c.refused("CreateTrail", err); err != nil {
 		fail(errText(err))
 		return
 	}
@@ -168,10 +164,12 @@ func (c *Console) createTrail(w http.ResponseWriter, r *http.Request, s *session
 	http.Redirect(w, r, trailLink(region, out.TrailARN), http.StatusSeeOther)
 }
 
-func setIf(m map[string]any, k, v string) {
-	if v != "" {
-		m[k] = v
+// setOrNil is a form field as an optional request member: nil when empty.
+func setOrNil(v string) *string {
+	if v == "" {
+		return nil
 	}
+	return &v
 }
 
 // basicForm is a trail's (first) basic event selector, as the form edits it.
@@ -190,7 +188,7 @@ type trailPage struct {
 	base
 	ARN          string
 	Found        bool
-	T            trail.Shape
+	T            server.TrailShape
 	Shadow       bool
 	Owned        bool
 	HomeURL      string
@@ -214,8 +212,9 @@ type trailPage struct {
 // loadTrail reads everything the trail page shows.
 func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) trailPage {
 	p := trailPage{base: c.base(s, r, "Trail", "trails", region), ARN: arn}
-	var got struct{ Trail trail.Shape }
-	if err := c.call(r, s, region, "GetTrail", map[string]string{"Name": arn}, &got); err != nil {
+	who := c.caller(r, s, region)
+	got, err := c.opts.API.GetTrail(r.Context(), who, server.NameInput{Name: &arn})
+	if err := c.refused("GetTrail", err); err != nil {
 		p.Error = errText(err)
 		return p
 	}
@@ -229,16 +228,16 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 	p.HomeURL = trailLink(t.HomeRegion, t.TrailARN)
 	p.Form = trailForm{Name: t.Name, Bucket: t.S3BucketName, Prefix: t.S3KeyPrefix, SNS: t.SnsTopicName, KMS: t.KmsKeyId,
 		MultiRegion: t.IsMultiRegionTrail, Global: t.IncludeGlobalServiceEvents, Validation: t.LogFileValidationEnabled}
-	var st trail.StatusOutput
-	if err := c.call(r, s, region, "GetTrailStatus", map[string]string{"Name": arn}, &st); err != nil {
+	st, err := c.opts.API.GetTrailStatus(r.Context(), who, server.NameInput{Name: &arn})
+	if err := c.refused("GetTrailStatus", err); err != nil {
 		p.StatusErr = errText(err)
 	} else {
 		p.Status = viewStatus(st)
 	}
 	p.Basic = basicForm{ReadWrite: "All", Management: true}
 	if !p.Shadow {
-		var sel trail.SelectorsOutput
-		if err := c.call(r, s, region, "GetEventSelectors", map[string]string{"TrailName": arn}, &sel); err != nil {
+		sel, err := c.opts.API.GetEventSelectors(r.Context(), who, server.GetEventSelectorsInput{TrailName: &arn})
+		if err := c.refused("GetEventSelectors", err); err != nil {
 			p.SelectorsErr = errText(err)
 		} else {
 			p.Basic.Count = len(sel.EventSelectors)
@@ -252,8 +251,8 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 			}
 		}
 	}
-	var tags struct{ ResourceTagList []trail.ResourceTag }
-	if err := c.call(r, s, region, "ListTags", map[string][]string{"ResourceIdList": {arn}}, &tags); err != nil {
+	tags, err := c.opts.API.ListTags(r.Context(), who, server.ListTagsInput{ResourceIdList: []string{arn}})
+	if err := c.refused("ListTags", err); err != nil {
 		p.TagsErr = errText(err)
 	} else {
 		for _, rt := range tags.ResourceTagList {
@@ -335,13 +334,14 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 	if name == "" {
 		name = arn
 	}
+	ctx, who := r.Context(), c.caller(r, s, region)
 	switch action {
 	case "start", "stop":
-		op, msg := "StartLogging", "Logging started for "+name+"."
+		op, run, msg := "StartLogging", c.opts.API.StartLogging, "Logging started for "+name+"."
 		if action == "stop" {
-			op, msg = "StopLogging", "Logging stopped for "+name+"."
+			op, run, msg = "StopLogging", c.opts.API.StopLogging, "Logging stopped for "+name+"."
 		}
-		if err := c.call(r, s, region, op, map[string]string{"Name": arn}, nil); err != nil {
+		if err := c.refused(op, run(ctx, who, server.NameInput{Name: &arn})); err != nil {
 			s.setFlash(errText(err), true)
 			http.Redirect(w, r, back, http.StatusSeeOther)
 			return
@@ -349,9 +349,10 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 		done(msg, "")
 	case "update":
 		f := readTrailForm(r)
-		in := map[string]any{"Name": arn, "S3BucketName": f.Bucket, "S3KeyPrefix": f.Prefix, "SnsTopicName": f.SNS, "KmsKeyId": f.KMS,
-			"IsMultiRegionTrail": f.MultiRegion, "IncludeGlobalServiceEvents": f.Global, "EnableLogFileValidation": f.Validation}
-		if err := c.call(r, s, region, "UpdateTrail", in, nil); err != nil {
+		in := trail.UpdateTrailInput{Name: &arn, S3BucketName: &f.Bucket, S3KeyPrefix: &f.Prefix, SnsTopicName: &f.SNS, KmsKeyId: &f.KMS,
+			IsMultiRegionTrail: &f.MultiRegion, IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation}
+		_, err := c.opts.API.UpdateTrail(ctx, who, in)
+		if err := c.refused("UpdateTrail", err); err != nil {
 			again(func(p *trailPage) {
 				f.Name = p.Form.Name
 				p.Form, p.FormErr = f, errText(err)
@@ -364,7 +365,7 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 			again(func(p *trailPage) { p.DeleteErr = "Type the trail's name, " + p.T.Name + ", to confirm." })
 			return
 		}
-		if err := c.call(r, s, region, "DeleteTrail", map[string]string{"Name": arn}, nil); err != nil {
+		if err := c.refused("DeleteTrail", c.opts.API.DeleteTrail(ctx, who, server.NameInput{Name: &arn})); err != nil {
 			again(func(p *trailPage) { p.DeleteErr = errText(err) })
 			return
 		}
@@ -390,8 +391,8 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 		if b.ExcludeRDS {
 			sel.ExcludeManagementEventSources = append(sel.ExcludeManagementEventSources, "rdsdata.amazonaws.com")
 		}
-		in := map[string]any{"TrailName": arn, "EventSelectors": []trail.EventSelector{sel}}
-		if err := c.call(r, s, region, "PutEventSelectors", in, nil); err != nil {
+		_, err := c.opts.API.PutEventSelectors(ctx, who, server.PutEventSelectorsInput{TrailName: &arn, EventSelectors: []trail.EventSelector{sel}})
+		if err := c.refused("PutEventSelectors", err); err != nil {
 			again(func(p *trailPage) { p.Basic, p.BasicErr = b, errText(err) })
 			return
 		}
@@ -400,8 +401,11 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 		text := r.PostForm.Get("advanced")
 		raw, problem := checkJSONArray(text)
 		if problem == "" {
-			in := map[string]any{"TrailName": arn, "AdvancedEventSelectors": raw}
-			if err := c.call(r, s, region, "PutEventSelectors", in, nil); err != nil {
+			in, err := advancedSelectors(arn, raw)
+			if err == nil {
+				_, err = c.opts.API.PutEventSelectors(ctx, who, in)
+			}
+			if err := c.refused("PutEventSelectors", err); err != nil {
 				problem = errText(err)
 			}
 		}
@@ -412,16 +416,16 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 		done("Advanced event selectors of "+name+" saved.", "#selectors")
 	case "tag-add":
 		k, v := strings.TrimSpace(r.PostForm.Get("key")), strings.TrimSpace(r.PostForm.Get("value"))
-		in := map[string]any{"ResourceId": arn, "TagsList": []trail.Tag{{Key: &k, Value: &v}}}
-		if err := c.call(r, s, region, "AddTags", in, nil); err != nil {
+		in := server.TagsInput{ResourceId: &arn, TagsList: []trail.Tag{{Key: &k, Value: &v}}}
+		if err := c.refused("AddTags", c.opts.API.AddTags(ctx, who, in)); err != nil {
 			again(func(p *trailPage) { p.TagKey, p.TagValue, p.TagsErr = k, v, errText(err) })
 			return
 		}
 		done("Tag "+k+" saved.", "#tags")
 	case "tag-remove":
 		k := r.PostForm.Get("key")
-		in := map[string]any{"ResourceId": arn, "TagsList": []trail.Tag{{Key: &k}}}
-		if err := c.call(r, s, region, "RemoveTags", in, nil); err != nil {
+		in := server.TagsInput{ResourceId: &arn, TagsList: []trail.Tag{{Key: &k}}}
+		if err := c.refused("RemoveTags", c.opts.API.RemoveTags(ctx, who, in)); err != nil {
 			again(func(p *trailPage) { p.TagsErr = errText(err) })
 			return
 		}
@@ -429,6 +433,20 @@ func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session
 	default:
 		c.notFound(w, r)
 	}
+}
+
+// advancedSelectors is the PutEventSelectors request of trail arn with the
+// advanced selectors raw (a JSON array, see checkJSONArray), read as the
+// API reads a request: selectors of the wrong shape are a
+// SerializationException naming the member.
+func advancedSelectors(arn string, raw json.RawMessage) (server.PutEventSelectorsInput, error) {
+	body := append(append([]byte(`{"AdvancedEventSelectors":`), raw...), '}')
+	var in server.PutEventSelectorsInput
+	if err := awsproto.Decode(body, &in); err != nil {
+		return server.PutEventSelectorsInput{}, err
+	}
+	in.TrailName = &arn
+	return in, nil
 }
 
 // checkJSONArray checks that text is a JSON array and says where it is

@@ -27,7 +27,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cairn-audit/cairn/internal/bucket"
-	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/digest"
 	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/event"
@@ -64,12 +63,42 @@ type Store interface {
 	store.Sizer
 }
 
+// Options are the engine's settings: what it reads of the configuration,
+// its key material and its log.
+type Options struct {
+	// Owners are the destinations trails may name and who owns them:
+	// delivery checks them again before it writes (see trail.Owners).
+	Owners trail.OwnersOptions
+	// Partition is the ARN partition of the digest signing keys.
+	Partition string
+	// Regions are the served regions (a multi-region trail's).
+	Regions []string
+	// GlobalRegion is where global services' events land.
+	GlobalRegion string
+	// FlushInterval is how long an event may wait for its log file; 0
+	// means 5 seconds.
+	FlushInterval time.Duration
+	// DigestInterval is how often digest files are written; 0 means an
+	// hour.
+	DigestInterval time.Duration
+	// KMS has the key material that seals log files for trails with a
+	// KMS key.
+	KMS envelope.Keys
+	// Node names the engine in delivery leases; empty gives it a random
+	// name, new in each process. A node that restarts under the same name
+	// takes its trails back at once instead of waiting for its old
+	// leases to expire.
+	Node string
+	// Log receives delivery's errors; nil discards them.
+	Log *slog.Logger
+}
+
 // Engine delivers every logging trail. Use New, then Run.
 type Engine struct {
 	store   Store
 	trails  Trails
 	buckets *bucket.Resolver
-	cfg     *config.Config
+	opts    Options
 	keys    *Keys
 	log     *slog.Logger
 	now     func() time.Time
@@ -87,40 +116,38 @@ type Engine struct {
 	wake     chan struct{}
 }
 
-// Option configures an Engine at construction.
-type Option func(*Engine)
-
-// WithNode names the engine in delivery leases; without it, or with an
-// empty name, the engine has a random name, new in each process. A node
-// that restarts under the same name takes its trails back at once instead
-// of waiting for its old leases to expire.
-func WithNode(name string) Option {
-	return func(e *Engine) {
-		if name != "" {
-			e.node = name
-		}
-	}
-}
-
 // New makes the engine.
-func New(st Store, trails Trails, buckets *bucket.Resolver, cfg *config.Config, log *slog.Logger, opts ...Option) *Engine {
-	e := &Engine{store: st, trails: trails, buckets: buckets, cfg: cfg, log: log, now: time.Now, node: uuid.NewString(),
-		flush: cfg.Delivery.FlushInterval.Duration, digestI: cfg.Delivery.DigestInterval.Duration,
+func New(st Store, trails Trails, buckets *bucket.Resolver, o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{store: st, trails: trails, buckets: buckets, opts: o, log: o.Log, now: time.Now, node: o.Node,
+		flush: o.FlushInterval, digestI: o.DigestInterval, kms: o.KMS,
 		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+	if e.node == "" {
+		e.node = uuid.NewString()
+	}
+	if e.kms == nil {
+		e.kms = noKeys{}
+	}
 	if e.flush <= 0 {
 		e.flush = 5 * time.Second
 	}
 	if e.digestI <= 0 {
 		e.digestI = time.Hour
 	}
-	e.keys = NewKeys(st, cfg.Partition)
-	e.owners = trail.NewOwners(cfg, st, trails)
-	e.notify = newNotifier(cfg, log, e.owners)
-	e.kms = envelope.NewConfigKeys(cfg, true)
-	for _, o := range opts {
-		o(e)
-	}
+	e.keys = NewKeys(st, o.Partition)
+	e.owners = trail.NewOwners(o.Owners, st, trails)
+	e.notify = newNotifier(o.Owners, o.Log, e.owners)
 	return e
+}
+
+// noKeys is the key material of an engine given none: a trail with a KMS
+// key gets an error in its status rather than a file sealed with nothing.
+type noKeys struct{}
+
+func (noKeys) Material(keyARN string) ([]byte, error) {
+	return nil, fmt.Errorf("delivery: no key material for %s: the engine was given no KMS keys", keyARN)
 }
 
 // Keys returns the signing keys (for ListPublicKeys).
@@ -377,12 +404,12 @@ func (e *Engine) DeliveryStatus(ctx context.Context, t *trail.Trail, region stri
 
 // regions are the regions a trail delivers.
 func (e *Engine) regions(t *trail.Trail) []string {
-	return trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, e.cfg.Regions)
+	return trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, e.opts.Regions)
 }
 
 // accounts are the accounts whose events a trail takes.
 func (e *Engine) accounts(t *trail.Trail) []string {
-	return trail.CoveredAccounts(t.IsOrganizationTrail, t.Account, e.cfg.OrganizationMembers())
+	return trail.CoveredAccounts(t.IsOrganizationTrail, t.Account, e.opts.Owners.Ownership.OrganizationMembers())
 }
 
 // globalSources are the services whose events are global: recorded in the
@@ -402,7 +429,7 @@ func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]boo
 	if err != nil {
 		return false, err
 	}
-	if ev.Region == e.cfg.GlobalRegion && globalSources[f.EventSource] && !t.IncludeGlobalServiceEvents {
+	if ev.Region == e.opts.GlobalRegion && globalSources[f.EventSource] && !t.IncludeGlobalServiceEvents {
 		return false, nil
 	}
 	if ev.Category == event.CategoryInsight {

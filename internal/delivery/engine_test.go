@@ -21,6 +21,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
@@ -33,9 +34,25 @@ const acctA = "111111111111"
 // of New's signature is a one-line change here). It names the engine node
 // in leases and sets its clock.
 func newEngine(st store.Store, trails Trails, cfg *config.Config, node string, now func() time.Time) *Engine {
-	e := New(st, trails, bucket.NewResolver(cfg), cfg, slog.New(slog.DiscardHandler), WithNode(node))
+	e := New(st, trails, resolverOf(cfg), optionsOf(cfg, node))
 	e.now = now
 	return e
+}
+
+// optionsOf is what the engine reads of cfg, as cairn serve gives it.
+func optionsOf(cfg *config.Config, node string) Options {
+	return Options{
+		Owners:    trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics},
+		Partition: cfg.Partition, Regions: cfg.Regions, GlobalRegion: cfg.GlobalRegion,
+		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
+		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
+		Node: node, Log: slog.New(slog.DiscardHandler),
+	}
+}
+
+// resolverOf is the bucket resolver of cfg.
+func resolverOf(cfg *config.Config) *bucket.Resolver {
+	return bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets})
 }
 
 // deliveryConfig is one account, two regions, and the directory bucket

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -19,7 +18,7 @@ import (
 // webhook after each delivery, in the background, with retries; it never
 // holds up delivery.
 type notifier struct {
-	cfg    *config.Config
+	opts   trail.OwnersOptions
 	log    *slog.Logger
 	client *http.Client
 	wg     sync.WaitGroup
@@ -28,8 +27,8 @@ type notifier struct {
 	owners *trail.Owners
 }
 
-func newNotifier(cfg *config.Config, log *slog.Logger, owners *trail.Owners) *notifier {
-	return &notifier{cfg: cfg, log: log, client: &http.Client{Timeout: 10 * time.Second}, last: map[string]*trail.DeliveryStatus{},
+func newNotifier(o trail.OwnersOptions, log *slog.Logger, owners *trail.Owners) *notifier {
+	return &notifier{opts: o, log: log, client: &http.Client{Timeout: 10 * time.Second}, last: map[string]*trail.DeliveryStatus{},
 		owners: owners}
 }
 
@@ -48,8 +47,8 @@ func (n *notifier) url(t *trail.Trail) string {
 	if len(parts) != 6 {
 		return ""
 	}
-	for _, tp := range n.cfg.Topics {
-		if n.cfg.OwnerOf(tp.Account) == parts[4] && tp.Name == parts[5] {
+	for _, tp := range n.opts.Topics {
+		if n.opts.Ownership.OwnerOf(tp.Account) == parts[4] && tp.Name == parts[5] {
 			return tp.URL
 		}
 	}

@@ -3,14 +3,12 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/config"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
@@ -71,7 +69,7 @@ func TestDeliveryChecksOwners(t *testing.T) {
 	for _, b := range bad {
 		trails = append(trails, b)
 	}
-	e := New(st, trails, bucket.NewResolver(cfg), cfg, slog.New(slog.DiscardHandler))
+	e := New(st, trails, resolverOf(cfg), optionsOf(cfg, ""))
 	now := time.Now()
 	for i := range 3 {
 		e.now = func() time.Time { return now.Add(time.Duration(i) * 10 * time.Second) }

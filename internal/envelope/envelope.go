@@ -202,9 +202,20 @@ type ConfigKeys struct {
 	Create  bool
 }
 
+// KeysOptions are what ConfigKeys reads of the configuration.
+type KeysOptions struct {
+	// DataDir keeps generated key material, under <DataDir>/kms.
+	DataDir string
+	// KMSKeys are the configured keys (kms_keys:); those with material
+	// use it.
+	KMSKeys []config.KMSKey
+	// Create generates material for a key that has none yet.
+	Create bool
+}
+
 // NewConfigKeys makes the keys of a configuration.
-func NewConfigKeys(c *config.Config, create bool) *ConfigKeys {
-	k := &ConfigKeys{Secrets: map[string]string{}, Dir: filepath.Join(c.DataDir, "kms"), Create: create}
+func NewConfigKeys(c KeysOptions) *ConfigKeys {
+	k := &ConfigKeys{Secrets: map[string]string{}, Dir: filepath.Join(c.DataDir, "kms"), Create: c.Create}
 	for _, kk := range c.KMSKeys {
 		if kk.Material != "" {
 			k.Secrets[kk.ARN] = kk.Material

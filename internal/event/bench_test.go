@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // loadgenRecord is shaped like the records internal/loadgen sends: compact,
@@ -46,16 +49,36 @@ func BenchmarkDecodeRecords(b *testing.B) {
 				c := Context{Account: tc.account}
 				b.SetBytes(int64(len(tc.raw)))
 				b.ReportAllocs()
-				start := cpuTime()
+				start := testutil.CPUTime()
 				for b.Loop() {
 					if _, ferr := impl.decode(tc.raw, c); ferr != nil {
 						b.Fatal(ferr)
 					}
 				}
-				if cpu := cpuTime() - start; cpu > 0 {
-					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-				}
+				testutil.ReportCPU(b, start)
 			})
 		}
+	}
+}
+
+// BenchmarkSplitBatch splits a batch of 100 records as the ingest API does
+// (OnlyRecords, then SplitArray): every byte of a batch passes through it
+// before any record is decoded.
+func BenchmarkSplitBatch(b *testing.B) {
+	for _, tc := range []struct{ name, rec string }{{"loadgen", loadgenRecord}, {"policy", policyRecord}} {
+		body := []byte(`{"Records":[` + strings.Repeat(tc.rec+",", 99) + tc.rec + `]}`)
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				arr, ok := OnlyRecords(body)
+				if !ok {
+					b.Fatal("not {\"Records\": …}")
+				}
+				if recs, err := SplitArray(arr); err != nil || len(recs) != 100 {
+					b.Fatal(len(recs), err)
+				}
+			}
+		})
 	}
 }

@@ -1,9 +1,141 @@
 package event
 
+// What Cairn's own recorders (the server's self-audit of its API, the
+// console's ConsoleLogin events, the recording proxy) build records with:
+// the record shape they share, and its parts.
+
 import (
 	"crypto/tls"
+	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
+
+// Event types (the eventType field) of the records Cairn builds.
+const (
+	TypeAPICall       = "AwsApiCall"
+	TypeConsoleSignIn = "AwsConsoleSignIn"
+)
+
+// Identity types (userIdentity.type) of the records Cairn builds.
+const (
+	IdentityIAMUser = "IAMUser"
+	IdentityUnknown = "Unknown"
+)
+
+// TextLimit is CloudTrail's limit (bytes) on a record's free-text fields:
+// userAgent, errorCode, errorMessage. Ingest refuses a record with a longer
+// one, so Cairn's recorders clip them to it.
+const TextLimit = 1024
+
+// Call is the CloudTrail record of one call as Cairn's recorders write it,
+// its fields in CloudTrail's order. NewCall fills what every recorder
+// writes alike; a recorder sets the rest, which is its own (eventSource,
+// eventName, awsRegion, parameters, …), and marshals it with encoding/json.
+// A recorder with a member of its own embeds Call in a struct of its own,
+// the member after it.
+type Call struct {
+	EventVersion string `json:"eventVersion"`
+	// UserIdentity is a UserIdentity, or an object of the recorder's own
+	// (see UnknownIdentity).
+	UserIdentity      any    `json:"userIdentity"`
+	EventTime         string `json:"eventTime"`
+	EventSource       string `json:"eventSource"`
+	EventName         string `json:"eventName"`
+	AWSRegion         string `json:"awsRegion"`
+	SourceIPAddress   string `json:"sourceIPAddress"`
+	UserAgent         string `json:"userAgent,omitempty"`
+	ErrorCode         string `json:"errorCode,omitempty"`
+	ErrorMessage      string `json:"errorMessage,omitempty"`
+	RequestParameters any    `json:"requestParameters"` // nil: null
+	ResponseElements  any    `json:"responseElements"`  // nil: null
+	// AdditionalEventData is left out when nil.
+	AdditionalEventData any         `json:"additionalEventData,omitempty"`
+	RequestID           string      `json:"requestID,omitempty"`
+	EventID             string      `json:"eventID"`
+	ReadOnly            bool        `json:"readOnly"`
+	Resources           []Resource  `json:"resources,omitempty"`
+	EventType           string      `json:"eventType"`
+	APIVersion          string      `json:"apiVersion,omitempty"`
+	ManagementEvent     bool        `json:"managementEvent"`
+	RecipientAccountID  string      `json:"recipientAccountId,omitempty"`
+	EventCategory       string      `json:"eventCategory"`
+	TLSDetails          *TLSDetails `json:"tlsDetails,omitempty"`
+}
+
+// NewCall starts the record of a call made at t: eventVersion, eventTime
+// (UTC, to the second), a new eventID, and an AwsApiCall management event
+// until the recorder says otherwise.
+func NewCall(t time.Time) Call {
+	return Call{
+		EventVersion:    Version,
+		EventTime:       t.UTC().Format(TimeFormat),
+		EventID:         uuid.NewString(),
+		EventType:       TypeAPICall,
+		ManagementEvent: true,
+		EventCategory:   CategoryManagement,
+	}
+}
+
+// From records where the call came from: the caller's address, its user
+// agent (clipped to TextLimit) and the tlsDetails of its connection (nil
+// when it was not over TLS).
+func (c *Call) From(ip, userAgent string, tls *TLSDetails) {
+	c.SourceIPAddress = ip
+	c.UserAgent = Clip(userAgent, TextLimit)
+	c.TLSDetails = tls
+}
+
+// By records that a configured IAM user made the call: its userIdentity,
+// and its account as the account the event is for, as CloudTrail records
+// a user's calls in the user's own account.
+func (c *Call) By(u UserIdentity) {
+	c.UserIdentity = u
+	c.RecipientAccountID = u.AccountID
+}
+
+// Fail records the error the call ended with, code and message each
+// clipped to TextLimit. It leaves responseElements as they are: a failed
+// console sign-in, for one, has them.
+func (c *Call) Fail(code, message string) {
+	c.ErrorCode = Clip(code, TextLimit)
+	c.ErrorMessage = Clip(message, TextLimit)
+}
+
+// SetCategory makes the record an event of category cat (Management when
+// cat is empty); managementEvent follows it.
+func (c *Call) SetCategory(cat string) {
+	if cat == "" {
+		cat = CategoryManagement
+	}
+	c.EventCategory = cat
+	c.ManagementEvent = cat == CategoryManagement
+}
+
+// UserIdentity is the userIdentity of a call made with the access key of
+// an IAM user (Type IdentityIAMUser), every member written even when
+// empty, as CloudTrail writes them.
+type UserIdentity struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	AccessKeyID string `json:"accessKeyId"`
+	UserName    string `json:"userName"`
+}
+
+// UnknownIdentity is the userIdentity of a caller a recorder cannot name:
+// {"type":"Unknown"}, with the access key the call was signed with when
+// there is one. A recorder may add members that describe the caller
+// further; encoding/json writes them in name order.
+func UnknownIdentity(accessKeyID string) map[string]string {
+	id := map[string]string{"type": IdentityUnknown}
+	if accessKeyID != "" {
+		id["accessKeyId"] = accessKeyID
+	}
+	return id
+}
 
 // TLSDetails is a record's tlsDetails element: how a call over TLS reached
 // its recorder.

@@ -1,7 +1,15 @@
 // Package event provides Cairn's model of a CloudTrail record: decoding and
 // validating records as producers send them, completing them (event IDs,
 // account, category defaults), writing them back in CloudTrail's field order,
-// and deriving the lookup attributes that event history is searched by.
+// deriving the lookup attributes that event history is searched by, and
+// reading stored records back for event history (ReadView) by the same
+// rules. It owns the record's JSON: the one scanner and the string helpers
+// (Unquote, AppendString) the rest of Cairn reads and writes JSON text with.
+//
+// The files follow the concerns: fields.go (the field table), scan.go and
+// record_scan.go (scanning), rules.go (the record rules), encode.go and
+// jsonstring.go (writing), words.go (the word-at-a-time byte search they
+// share), view.go and summary.go (reading stored records).
 package event
 
 import (

@@ -197,13 +197,3 @@ func TestDecodeMatchesReference(t *testing.T) {
 		compareWithRef(t, raw)
 	}
 }
-
-// FuzzDecodeMatchesReference: Decode answers exactly as refDecode does.
-func FuzzDecodeMatchesReference(f *testing.F) {
-	for _, raw := range refInputs(f) {
-		if len(raw) < 4096 {
-			f.Add(raw)
-		}
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) { compareWithRef(t, raw) })
-}

@@ -41,7 +41,7 @@ func refDecode(raw []byte, c Context) (*Event, *FieldError) {
 			return nil, err
 		}
 		if max, ok := fieldMax[name]; ok && k == kString && len(v) > max+2 {
-			s, _ := unquote(v)
+			s, _ := Unquote(v)
 			if len(s) > max {
 				return nil, fieldErr(ErrFieldTooLong, name, "%s is %d bytes; the limit is %d", name, len(s), max)
 			}
@@ -53,7 +53,7 @@ func refDecode(raw []byte, c Context) (*Event, *FieldError) {
 		if !ok || len(v) < 2 || v[0] != '"' {
 			return ""
 		}
-		s, _ := unquote(v)
+		s, _ := Unquote(v)
 		return s
 	}
 	set := func(name, value string) {

@@ -2,18 +2,19 @@ package event
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"unicode/utf8"
 )
 
 // The ingest path reads every byte of every record; encoding/json's
 // validate-then-decode and Compact would read it five times. This scanner
 // checks a whole JSON value (syntax and UTF-8) in one pass while splitting an
-// object into its members or an array into its elements.
+// object into its members or an array into its elements. It is Cairn's one
+// JSON scanner: Decode and ReadView read records with it, the ingest API
+// splits a batch with it (OnlyRecords, Members, SplitArray), and the load
+// generator skips through LookupEvents answers with it (SkipValue).
 
 // maxDepth bounds nesting, so a hostile record cannot exhaust the stack.
 const maxDepth = 256
@@ -25,6 +26,9 @@ type scanner struct {
 	ws     bool // whitespace seen inside the current value (outside strings)
 	esc    bool // an escape seen in a string
 	anyEsc bool // an escape seen in any string since the scanner began
+	// lax leaves the text of strings unchecked: a string ends at the
+	// first quote no backslash escapes (see SkipValue).
+	lax bool
 }
 
 // skimValue moves past one value without checking it: strings to their
@@ -197,6 +201,13 @@ func (s *scanner) str() error {
 		case c == '"':
 			s.i = i + 1
 			return nil
+		case s.lax: // all before b[i] is plain: no backslash to look back at
+			if i = stringEnd(b, i); i < 0 {
+				s.i = len(b)
+				return s.errf("unexpected end of input in string")
+			}
+			s.i = i
+			return nil
 		case c == '\\':
 			s.esc = true
 			s.anyEsc = true
@@ -208,7 +219,7 @@ func (s *scanner) str() error {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) || !IsHex4(b[i+2:i+6]) {
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
 					return s.errf("invalid \\u escape")
 				}
 				i += 6
@@ -233,38 +244,9 @@ func (s *scanner) str() error {
 	return s.errf("unexpected end of input in string")
 }
 
-// skipPlain returns the offset of the first byte of b from i on that needs
-// a look in a string (a quote, backslash, control character or non-ASCII
-// byte), looking at eight bytes at a time; or, near the end of b, i.
-func skipPlain(b []byte, i int) int {
-	for i+8 <= len(b) {
-		if t := special8(binary.LittleEndian.Uint64(b[i:])); t != 0 {
-			return i + bits.TrailingZeros64(t)>>3
-		}
-		i += 8
-	}
-	return i
-}
-
-// SkipPlain returns where, from b[i], the plain content of a JSON string
-// may end: the first quote, backslash, control or non-ASCII byte among
-// the whole 8-byte words from i, or where those words end (the caller
-// looks at the rest byte by byte).
-func SkipPlain(b []byte, i int) int { return skipPlain(b, i) }
-
-// special8 marks with its top bit each byte of x up to and including the
-// first one (in memory order) that needs a look in a string; 0 if none
-// does. Below the first such byte nothing borrows, and that byte's top bit
-// ends up set: by the subtraction that borrows from it (a control
-// character, a quote or backslash made zero), or already (non-ASCII).
-func special8(x uint64) uint64 {
-	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	return ((x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x) & tops
-}
-
-// IsHex4 reports whether b is all hex digits (the four of a \uXXXX
+// isHex4 reports whether b is all hex digits (the four of a \uXXXX
 // escape).
-func IsHex4(b []byte) bool {
+func isHex4(b []byte) bool {
 	for _, c := range b {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
@@ -330,6 +312,20 @@ func (s *scanner) rawValue(compact bool) (json.RawMessage, error) {
 	return v, nil
 }
 
+// SkipValue returns the offset just past the JSON value that starts at
+// b[i], nested at most depth containers deep. It checks the value's syntax
+// but for the text of its strings, which it skips to the first quote that
+// no backslash escapes, eight bytes at a time: for a reader that needs the
+// shape of JSON whose strings it does not read (the load generator counting
+// the events of a LookupEvents answer, which are whole records as strings).
+func SkipValue(b []byte, i, depth int) (int, error) {
+	s := scanner{b: b, i: i, depth: maxDepth - depth, lax: true}
+	if err := s.value(); err != nil {
+		return 0, err
+	}
+	return s.i, nil
+}
+
 // errNotObject says a value is not a JSON object.
 var errNotObject = errors.New("not a JSON object")
 
@@ -363,7 +359,7 @@ func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
 		if err := s.str(); err != nil {
 			return nil, err
 		}
-		key, err := unquote(b[ks:s.i])
+		key, err := Unquote(b[ks:s.i])
 		if err != nil {
 			return nil, err
 		}
@@ -474,15 +470,3 @@ func OnlyRecords(body []byte) (json.RawMessage, bool) {
 // not copied, unchecked — see SplitArray); the ingest API uses it to find
 // "Records".
 func Members(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, false) }
-
-// unquote turns a checked JSON string into Go text, without allocating a
-// decoder for the common case of no escapes.
-func unquote(q []byte) (string, error) {
-	inner := q[1 : len(q)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), nil
-	}
-	var s string
-	err := json.Unmarshal(q, &s)
-	return s, err
-}

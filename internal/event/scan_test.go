@@ -82,11 +82,41 @@ func TestScanner(t *testing.T) {
 	}
 }
 
-func FuzzScanner(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,{"b":null}],"c":"d\u0065"}`, `{"a":1.5e3}`, ` {"x" : "y" } `} {
-		f.Add([]byte(s))
+// TestSkipValue checks SkipValue: the syntax of everything but the text of
+// strings, and the depth it is given.
+func TestSkipValue(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		depth int
+		end   int // -1: refused
+	}{
+		{`"abc" x`, 0, 5},
+		{`"a\"b\\" x`, 0, 8},
+		{"\"bad \xff \\q \x01 text\",", 0, 17},
+		{`"unclosed\"`, 0, -1},
+		{`{"a":[1,-2.5e3,true,null,{"b":"]"}]}`, 3, 36},
+		{`{"a":[1,-2.5e3,true,null,{"b":"]"}]}`, 2, -1},
+		{`[[]]`, 2, 4},
+		{`[[]]`, 1, -1},
+		{`{"a":1,}`, 1, -1},
+		{`{"a" 1}`, 1, -1},
+		{`[1 2]`, 1, -1},
+		{`tru`, 0, -1},
+		{`01`, 0, 1},
+		{`-`, 0, -1},
+		{`{5:1}`, 1, -1},
+	} {
+		end, err := SkipValue([]byte(c.in), 0, c.depth)
+		if c.end < 0 {
+			if err == nil {
+				t.Errorf("SkipValue(%q, %d) accepted: %d", c.in, c.depth, end)
+			}
+			continue
+		}
+		if err != nil || end != c.end {
+			t.Errorf("SkipValue(%q, %d) = %d, %v; want %d", c.in, c.depth, end, err, c.end)
+		}
 	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkAgainstStdlib(t, b) })
 }
 
 // BenchmarkDecode decodes a realistic 1 KB record: the per-record cost of

@@ -18,9 +18,11 @@ type Summary struct {
 	Resources   []Resource
 }
 
-// Summarize reads the event-history view of a stored record. Field names
-// are matched exactly, as Decode matches them, so that a look-alike field
-// ("EVENTNAME") can never stand in for the real one.
+// Summarize reads the event-history view of a stored record through
+// encoding/json. Field names are matched exactly, as Decode matches them, so
+// that a look-alike field ("EVENTNAME") can never stand in for the real one.
+// ReadView gives the same summary in one pass; Summarize is its reference,
+// and what it falls back on for a record its scanner refuses.
 func Summarize(record []byte) (Summary, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(record, &fields); err != nil {
@@ -35,15 +37,7 @@ func Summarize(record []byte) (Summary, error) {
 	}
 	s := Summary{EventID: str("eventID"), EventName: str("eventName"), EventSource: str("eventSource")}
 	if v, ok := fields["insightDetails"]; ok {
-		var d insightSummary
-		if json.Unmarshal(v, &d) == nil {
-			if s.EventName == "" {
-				s.EventName = d.EventName
-			}
-			if s.EventSource == "" {
-				s.EventSource = d.EventSource
-			}
-		}
+		s.insightNames(v)
 	}
 	s.EventTime, _ = time.Parse(time.RFC3339, str("eventTime"))
 	if v, ok := fields["readOnly"]; ok {
@@ -68,4 +62,18 @@ func Summarize(record []byte) (Summary, error) {
 type insightSummary struct {
 	EventName   string `json:"eventName"`
 	EventSource string `json:"eventSource"`
+}
+
+// insightNames fills in an empty EventName and EventSource from the
+// record's insightDetails v, when json.Unmarshal can read it.
+func (s *Summary) insightNames(v []byte) {
+	var d insightSummary
+	if json.Unmarshal(v, &d) == nil {
+		if s.EventName == "" {
+			s.EventName = d.EventName
+		}
+		if s.EventSource == "" {
+			s.EventSource = d.EventSource
+		}
+	}
 }

@@ -37,14 +37,15 @@ type LookupAttribute struct {
 	AttributeValue *string
 }
 
-// Input is LookupEventsRequest.
+// Input is LookupEventsRequest. Members left out are nil, and are left out
+// when the request is encoded (for the audit record of a typed call).
 type Input struct {
-	LookupAttributes []LookupAttribute
-	StartTime        *awsproto.Time
-	EndTime          *awsproto.Time
-	EventCategory    *string
-	MaxResults       *int
-	NextToken        *string
+	LookupAttributes []LookupAttribute `json:",omitempty"`
+	StartTime        *awsproto.Time    `json:",omitempty"`
+	EndTime          *awsproto.Time    `json:",omitempty"`
+	EventCategory    *string           `json:",omitempty"`
+	MaxResults       *int              `json:",omitempty"`
+	NextToken        *string           `json:",omitempty"`
 }
 
 // Resource is one entry of an Event's Resources.
@@ -81,34 +82,34 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	q := store.Query{Account: account, Region: region, Category: event.CategoryManagement, Limit: 50}
 	if in.EventCategory != nil {
 		if *in.EventCategory != "insight" {
-			return Output{}, awsproto.Errorf("InvalidEventCategoryException", "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
+			return Output{}, awsproto.Errorf(awsproto.InvalidEventCategoryException, "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
 		}
 		q.Category = event.CategoryInsight
 	}
 	if len(in.LookupAttributes) > 1 {
-		return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "You can specify only one lookup attribute.")
+		return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "You can specify only one lookup attribute.")
 	}
 	if len(in.LookupAttributes) == 1 {
 		a := in.LookupAttributes[0]
 		if a.AttributeKey == nil || a.AttributeValue == nil {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "A lookup attribute needs both AttributeKey and AttributeValue.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "A lookup attribute needs both AttributeKey and AttributeValue.")
 		}
 		key := event.Attribute(*a.AttributeKey)
 		if !event.ValidAttribute(key) {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
 		}
 		if q.Category == event.CategoryInsight && key != event.AttrEventID && key != event.AttrEventName && key != event.AttrEventSource {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "Insights events can be looked up only by EventId, EventName or EventSource.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "Insights events can be looked up only by EventId, EventName or EventSource.")
 		}
 		v := *a.AttributeValue
 		if n := valueLen(v); n < 1 || n > maxValueLen {
-			return Output{}, awsproto.Errorf("InvalidLookupAttributesException", "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
+			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
 		}
 		q.Attr, q.Value = key, v
 	}
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return Output{}, awsproto.Errorf("InvalidMaxResultsException", "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
+			return Output{}, awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
 		}
 		q.Limit = *in.MaxResults
 	}
@@ -122,13 +123,13 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 		q.End = in.EndTime.Time
 	}
 	if q.Start.After(q.End) {
-		return Output{}, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+		return Output{}, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
 	}
 	fp := fingerprint(account, region, in)
 	if in.NextToken != nil {
 		c, err := DecodeToken(*in.NextToken, fp)
 		if err != nil {
-			return Output{}, awsproto.Errorf("InvalidNextTokenException", "A token that is not valid, or a token that was previously used in a request with different parameters.")
+			return Output{}, awsproto.Errorf(awsproto.InvalidNextTokenException, "A token that is not valid, or a token that was previously used in a request with different parameters.")
 		}
 		q.After = &c
 	}
@@ -150,25 +151,11 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	}
 	out := Output{Events: make([]Event, 0, len(page.Events))}
 	for _, e := range page.Events {
-		v, fast := readView(e.Record)
-		if q.Attr != "" {
-			var ok bool
-			switch {
-			case q.Attr == event.AttrEventID:
-				ok = e.ID == q.Value
-			case fast && v.keysOK:
-				ok = hasKey(v.keys, q.Attr, q.Value)
-			default:
-				ok = matches(e, q.Attr, q.Value)
-			}
-			if !ok {
-				continue // an index hash collision
-			}
+		v := event.ReadView(e.Record)
+		if q.Attr != "" && !matches(e, &v, q.Attr, q.Value) {
+			continue // an index hash collision
 		}
-		if !fast {
-			v.sum, _ = event.Summarize(e.Record)
-		}
-		out.Events = append(out.Events, toEvent(e, &v.sum))
+		out.Events = append(out.Events, toEvent(e, &v.Summary))
 	}
 	if page.Next != nil {
 		t := EncodeToken(*page.Next, fp)
@@ -188,16 +175,22 @@ func valueLen(v string) int {
 	return n
 }
 
-func matches(e *event.Event, attr event.Attribute, value string) bool {
+// matches reports whether the event has the lookup attribute value: the
+// store's index holds hashes, which can collide.
+func matches(e *event.Event, v *event.View, attr event.Attribute, value string) bool {
 	if attr == event.AttrEventID {
 		return e.ID == value
 	}
-	// Re-derive the event's keys from its record.
-	got, ferr := event.Decode(e.Record, event.Context{Account: e.Account})
-	if ferr != nil {
-		return false
+	keys, ok := v.Keys()
+	if !ok {
+		// Re-derive the event's keys from its record.
+		got, ferr := event.Decode(e.Record, event.Context{Account: e.Account})
+		if ferr != nil {
+			return false
+		}
+		keys = got.Keys
 	}
-	return hasKey(got.Keys, attr, value)
+	return hasKey(keys, attr, value)
 }
 
 func hasKey(keys []event.LookupKey, attr event.Attribute, value string) bool {
@@ -321,31 +314,31 @@ func (o Output) AppendJSON(b []byte) []byte {
 	}
 	if o.NextToken != nil {
 		b = append(b, `,"NextToken":`...)
-		b = awsproto.AppendString(b, *o.NextToken)
+		b = event.AppendString(b, *o.NextToken)
 	}
 	return append(b, '}')
 }
 
 func (e *Event) appendJSON(b []byte) []byte {
 	b = append(b, `{"EventId":`...)
-	b = awsproto.AppendString(b, e.EventId)
+	b = event.AppendString(b, e.EventId)
 	b = append(b, `,"EventName":`...)
-	b = awsproto.AppendString(b, e.EventName)
+	b = event.AppendString(b, e.EventName)
 	if e.ReadOnly != "" {
 		b = append(b, `,"ReadOnly":`...)
-		b = awsproto.AppendString(b, e.ReadOnly)
+		b = event.AppendString(b, e.ReadOnly)
 	}
 	if e.AccessKeyId != "" {
 		b = append(b, `,"AccessKeyId":`...)
-		b = awsproto.AppendString(b, e.AccessKeyId)
+		b = event.AppendString(b, e.AccessKeyId)
 	}
 	b = append(b, `,"EventTime":`...)
 	b = e.EventTime.AppendJSON(b)
 	b = append(b, `,"EventSource":`...)
-	b = awsproto.AppendString(b, e.EventSource)
+	b = event.AppendString(b, e.EventSource)
 	if e.Username != "" {
 		b = append(b, `,"Username":`...)
-		b = awsproto.AppendString(b, e.Username)
+		b = event.AppendString(b, e.Username)
 	}
 	b = append(b, `,"Resources":`...)
 	if e.Resources == nil {
@@ -359,20 +352,20 @@ func (e *Event) appendJSON(b []byte) []byte {
 			b = append(b, '{')
 			if r.ResourceType != nil {
 				b = append(b, `"ResourceType":`...)
-				b = awsproto.AppendString(b, *r.ResourceType)
+				b = event.AppendString(b, *r.ResourceType)
 			}
 			if r.ResourceName != nil {
 				if r.ResourceType != nil {
 					b = append(b, ',')
 				}
 				b = append(b, `"ResourceName":`...)
-				b = awsproto.AppendString(b, *r.ResourceName)
+				b = event.AppendString(b, *r.ResourceName)
 			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"CloudTrailEvent":`...)
-	b = awsproto.AppendString(b, e.CloudTrailEvent)
+	b = event.AppendString(b, e.CloudTrailEvent)
 	return append(b, '}')
 }

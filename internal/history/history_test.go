@@ -224,7 +224,7 @@ func wantAPIError(t *testing.T, err error, code string) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v (%T), want %s", err, err, code)
 	}
-	if ae.Code != code || ae.Status != 400 || ae.Message == "" {
+	if string(ae.Code) != code || ae.Status != 400 || ae.Message == "" {
 		t.Errorf("error %+v, want %s (400)", ae, code)
 	}
 }

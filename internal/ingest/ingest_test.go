@@ -40,7 +40,7 @@ func setup(t *testing.T) (store.Store, *Service, *auth.Principal) {
 // caller is an ingest user of account A that may also write for B.
 func caller(t *testing.T) *auth.Principal {
 	t.Helper()
-	d := auth.NewDirectory(&config.Config{Accounts: []config.Account{
+	d := auth.NewDirectory(auth.Options{Accounts: []config.Account{
 		{ID: acctA, Users: []config.User{{Name: "sender", Policy: config.Policy{Preset: "ingest"}, IngestAccounts: []string{acctB},
 			AccessKeys: []config.AccessKey{{ID: "AKIASENDER", Secret: "s"}}}}},
 		{ID: acctB}, {ID: acctC},
@@ -269,7 +269,7 @@ func TestRecord(t *testing.T) {
 func TestSubmitWildcardIsNoAccount(t *testing.T) {
 	st := sqlitetest.Open(t)
 	s := newService(st)
-	d := auth.NewDirectory(&config.Config{Accounts: []config.Account{
+	d := auth.NewDirectory(auth.Options{Accounts: []config.Account{
 		{ID: acctA, Users: []config.User{{Name: "collector", Policy: config.Policy{Preset: "ingest"}, IngestAccounts: []string{"*"},
 			AccessKeys: []config.AccessKey{{ID: "AKIACOLLECTOR", Secret: "s"}}}}},
 		{ID: acctB},

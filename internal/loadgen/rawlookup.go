@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 
-	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // Client kinds of a lookup run.
@@ -144,9 +144,9 @@ func appendLookupBody(b []byte, in *cloudtrail.LookupEventsInput) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"AttributeKey":`...)
-			b = awsproto.AppendString(b, string(a.AttributeKey))
+			b = event.AppendString(b, string(a.AttributeKey))
 			b = append(b, `,"AttributeValue":`...)
-			b = awsproto.AppendString(b, aws.ToString(a.AttributeValue))
+			b = event.AppendString(b, aws.ToString(a.AttributeValue))
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -169,12 +169,12 @@ func appendLookupBody(b []byte, in *cloudtrail.LookupEventsInput) []byte {
 	if in.NextToken != nil {
 		sep()
 		b = append(b, `"NextToken":`...)
-		b = awsproto.AppendString(b, *in.NextToken)
+		b = event.AppendString(b, *in.NextToken)
 	}
 	if in.EventCategory != "" {
 		sep()
 		b = append(b, `"EventCategory":`...)
-		b = awsproto.AppendString(b, string(in.EventCategory))
+		b = event.AppendString(b, string(in.EventCategory))
 	}
 	return append(b, '}')
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // GenOptions say what synthetic records look like.
@@ -40,35 +42,26 @@ const (
 
 // ctRecord is a CloudTrail record, its fields in CloudTrail's order.
 type ctRecord struct {
-	EventVersion       string         `json:"eventVersion"`
-	UserIdentity       ctIdentity     `json:"userIdentity"`
-	EventTime          string         `json:"eventTime"`
-	EventSource        string         `json:"eventSource"`
-	EventName          string         `json:"eventName"`
-	AWSRegion          string         `json:"awsRegion"`
-	SourceIPAddress    string         `json:"sourceIPAddress"`
-	UserAgent          string         `json:"userAgent"`
-	ErrorCode          string         `json:"errorCode,omitempty"`
-	ErrorMessage       string         `json:"errorMessage,omitempty"`
-	RequestParameters  map[string]any `json:"requestParameters"`
-	ResponseElements   any            `json:"responseElements"`
-	RequestID          string         `json:"requestID"`
-	EventID            string         `json:"eventID"`
-	ReadOnly           bool           `json:"readOnly"`
-	Resources          []ctResource   `json:"resources,omitempty"`
-	EventType          string         `json:"eventType"`
-	ManagementEvent    bool           `json:"managementEvent"`
-	RecipientAccountID string         `json:"recipientAccountId,omitempty"`
-	EventCategory      string         `json:"eventCategory"`
-}
-
-type ctIdentity struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	AccessKeyID string `json:"accessKeyId"`
-	UserName    string `json:"userName"`
+	EventVersion       string             `json:"eventVersion"`
+	UserIdentity       event.UserIdentity `json:"userIdentity"`
+	EventTime          string             `json:"eventTime"`
+	EventSource        string             `json:"eventSource"`
+	EventName          string             `json:"eventName"`
+	AWSRegion          string             `json:"awsRegion"`
+	SourceIPAddress    string             `json:"sourceIPAddress"`
+	UserAgent          string             `json:"userAgent"`
+	ErrorCode          string             `json:"errorCode,omitempty"`
+	ErrorMessage       string             `json:"errorMessage,omitempty"`
+	RequestParameters  map[string]any     `json:"requestParameters"`
+	ResponseElements   any                `json:"responseElements"`
+	RequestID          string             `json:"requestID"`
+	EventID            string             `json:"eventID"`
+	ReadOnly           bool               `json:"readOnly"`
+	Resources          []ctResource       `json:"resources,omitempty"`
+	EventType          string             `json:"eventType"`
+	ManagementEvent    bool               `json:"managementEvent"`
+	RecipientAccountID string             `json:"recipientAccountId,omitempty"`
+	EventCategory      string             `json:"eventCategory"`
 }
 
 type ctResource struct {
@@ -174,7 +167,7 @@ func (g *Generator) record() (b []byte, idOff, timeOff int) {
 
 	rec := ctRecord{
 		EventVersion: "1.09",
-		UserIdentity: ctIdentity{Type: "IAMUser", PrincipalID: user.PrincipalID,
+		UserIdentity: event.UserIdentity{Type: event.IdentityIAMUser, PrincipalID: user.PrincipalID,
 			ARN: "arn:aws:iam::" + account + ":user/" + user.Name, AccountID: account,
 			AccessKeyID: user.AccessKeys[r.IntN(len(user.AccessKeys))], UserName: user.Name},
 		EventTime:          timePlaceholder,

@@ -156,11 +156,12 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 	if rt.ReadOnly != nil {
 		rec.ReadOnly = *rt.ReadOnly
 	}
-	rec.UserIdentity = map[string]any{"type": "Unknown"}
+	id := event.UnknownIdentity("")
 	if who := c.caller(r); who != "" {
-		rec.UserIdentity["principalId"] = who
-		rec.UserIdentity["userName"] = who
+		id["principalId"] = who
+		id["userName"] = who
 	}
+	rec.UserIdentity = id
 	reqParams := map[string]any{}
 	for k, v := range params {
 		reqParams[k] = v
@@ -190,19 +191,22 @@ func (p *Proxy) httpEvent(rec *record, x *exchange, rt *Route, params map[string
 		rec.Resources = append(rec.Resources, event.Resource{ARN: params[name], Type: rt.ResourceType})
 	}
 	if x.status >= 400 {
-		rec.ErrorCode = http.StatusText(x.status)
-		if rec.ErrorCode == "" {
-			rec.ErrorCode = fmt.Sprintf("HTTP%d", x.status)
+		code, message := http.StatusText(x.status), ""
+		if code == "" {
+			code = fmt.Sprintf("HTTP%d", x.status)
 		}
 		var e struct {
 			Code, Message, Error string
 		}
 		if x.resp != nil && json.Unmarshal(x.resp.bytes(), &e) == nil {
 			if e.Code != "" {
-				rec.ErrorCode = e.Code
+				code = e.Code
 			}
-			rec.ErrorMessage = event.Clip(e.Message+e.Error, 1024)
+			message = e.Message + e.Error
 		}
+		// The service's code and message are clipped as a record holds
+		// them: an upstream's long code must not make the record refused.
+		rec.Fail(code, message)
 	} else if !rec.ReadOnly && x.resp != nil && !x.resp.truncated {
 		var resp any
 		if json.Unmarshal(x.resp.bytes(), &resp) == nil {

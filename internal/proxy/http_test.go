@@ -8,6 +8,7 @@ package proxy
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/cairn-audit/cairn/internal/event"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -59,6 +60,9 @@ func ordersAPI(t testing.TB) *httptest.Server {
 		case r.URL.Path == "/v1/orders/missing":
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"code":"OrderNotFound","message":"no order missing"}`)
+		case r.URL.Path == "/v1/orders/huge":
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"code":"`+strings.Repeat("C", 5000)+`","message":"a code longer than a record may hold"}`)
 		case r.URL.Path == "/v1/orders/broken":
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, `oops`)
@@ -187,6 +191,13 @@ func TestProxyHTTPRoutes(t *testing.T) {
 		check: func(t *testing.T, e map[string]any, raw string) {
 			want(t, e, "errorCode", "OrderNotFound")
 			want(t, e, "errorMessage", "no order missing")
+		},
+	}, {
+		name: "an error answer with a code longer than a record holds: clipped",
+		req:  req{http.MethodGet, "/v1/orders/huge", "", nil},
+		check: func(t *testing.T, e map[string]any, raw string) {
+			want(t, e, "errorCode", strings.Repeat("C", event.TextLimit))
+			want(t, e, "errorMessage", "a code longer than a record may hold")
 		},
 	}, {
 		name: "an error answer without JSON: the status",

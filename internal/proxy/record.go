@@ -3,40 +3,15 @@ package proxy
 import (
 	"encoding/json"
 
-	"github.com/google/uuid"
-
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/proxy/awsop"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 )
 
-// record is the CloudTrail record of one proxied call.
+// record is the CloudTrail record of one proxied call, with what the
+// server needs to check the caller's signature.
 type record struct {
-	EventVersion      string         `json:"eventVersion"`
-	UserIdentity      map[string]any `json:"userIdentity"`
-	EventTime         string         `json:"eventTime"`
-	EventSource       string         `json:"eventSource"`
-	EventName         string         `json:"eventName"`
-	AWSRegion         string         `json:"awsRegion"`
-	SourceIPAddress   string         `json:"sourceIPAddress"`
-	UserAgent         string         `json:"userAgent,omitempty"`
-	ErrorCode         string         `json:"errorCode,omitempty"`
-	ErrorMessage      string         `json:"errorMessage,omitempty"`
-	RequestParameters any            `json:"requestParameters"`
-	ResponseElements  any            `json:"responseElements"`
-	// AdditionalEventData says how a signed call was signed and whether
-	// the signature was verified (the server sets SignatureVerified).
-	AdditionalEventData map[string]any    `json:"additionalEventData,omitempty"`
-	RequestID           string            `json:"requestID,omitempty"`
-	EventID             string            `json:"eventID"`
-	ReadOnly            bool              `json:"readOnly"`
-	Resources           []event.Resource  `json:"resources,omitempty"`
-	EventType           string            `json:"eventType"`
-	APIVersion          string            `json:"apiVersion,omitempty"`
-	ManagementEvent     bool              `json:"managementEvent"`
-	RecipientAccountID  string            `json:"recipientAccountId,omitempty"`
-	EventCategory       string            `json:"eventCategory"`
-	TLSDetails          *event.TLSDetails `json:"tlsDetails,omitempty"`
+	event.Call
 	// SignatureProof lets the server check the caller's signature with
 	// the key's secret; the server removes it before storing the record.
 	SignatureProof *sigv4.Proof `json:"cairnSignatureProof,omitempty"`
@@ -46,16 +21,9 @@ type record struct {
 // record.
 func (p *Proxy) record(x *exchange) ([]byte, error) {
 	r := x.req
-	rec := record{
-		EventVersion:       event.Version,
-		EventTime:          x.start.UTC().Format(event.TimeFormat),
-		SourceIPAddress:    p.sourceIP(r),
-		UserAgent:          event.Clip(r.UserAgent(), 1024),
-		EventID:            uuid.NewString(),
-		EventType:          "AwsApiCall",
-		RecipientAccountID: p.o.Account,
-	}
-	rec.TLSDetails = event.NewTLSDetails(r.TLS, r.Host)
+	rec := record{Call: event.NewCall(x.start)}
+	rec.From(p.sourceIP(r), r.UserAgent(), event.NewTLSDetails(r.TLS, r.Host))
+	rec.RecipientAccountID = p.o.Account
 	_, region, key := scope(r)
 	route, params, ok := p.o.HTTP.match(r)
 	if !ok && p.o.HTTP != nil && key == "" {
@@ -70,7 +38,7 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 	}
 	if x.err != nil {
 		// The proxy answered for a service it could not reach.
-		rec.ErrorCode, rec.ErrorMessage = "ServiceUnavailable", event.Clip("The proxy could not reach the service: "+x.err.Error(), 1024)
+		rec.Fail("ServiceUnavailable", "The proxy could not reach the service: "+x.err.Error())
 		rec.ResponseElements = nil
 	}
 	return json.Marshal(rec)
@@ -79,11 +47,10 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 // awsEvent fills the record of a call in an AWS protocol.
 func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
 	op := awsop.Resolve(x.call())
-	rec.UserIdentity = map[string]any{"type": "Unknown"}
+	// The server completes a known key's identity when the signature
+	// proves to be the key's.
+	rec.UserIdentity = event.UnknownIdentity(key)
 	if key != "" {
-		// The server completes a known key's identity when the signature
-		// proves to be the key's.
-		rec.UserIdentity["accessKeyId"] = key
 		p.signatureProof(rec, x)
 	}
 	switch {
@@ -104,14 +71,10 @@ func (p *Proxy) awsEvent(rec *record, x *exchange, region, key string) {
 	}
 	rec.ReadOnly = op.ReadOnly
 	rec.Resources = op.Resources
-	rec.ErrorCode, rec.ErrorMessage = op.ErrorCode, event.Clip(op.ErrorMessage, 1024)
+	rec.Fail(op.ErrorCode, op.ErrorMessage)
 	rec.RequestID = op.RequestID
 	rec.APIVersion = op.APIVersion
-	rec.EventCategory = op.Category
-	if rec.EventCategory == "" {
-		rec.EventCategory = event.CategoryManagement
-	}
-	rec.ManagementEvent = rec.EventCategory == event.CategoryManagement
+	rec.SetCategory(op.Category)
 	if len(op.RequestParameters) > 0 {
 		rec.RequestParameters = op.RequestParameters
 	}

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // presign returns a SigV4 presigned URL of method base+path for service
@@ -388,4 +391,44 @@ func keysOf(v any) []string {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestRecordBytes pins the record of an unsigned call byte for byte (its
+// eventID and eventTime aside), answered and with the upstream down: the
+// fields the proxy writes, their order, what it leaves out.
+func TestRecordBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name, upstream, want string
+	}{{
+		name: "answered", upstream: cannedUpstream(t, http.StatusOK, "text/plain", "hello").URL,
+		want: `{"eventVersion":"1.11","userIdentity":{"type":"Unknown"},"eventTime":"*","eventSource":"unknown.amazonaws.com",` +
+			`"eventName":"PUT /public/readme.txt","awsRegion":"eu-west-1","sourceIPAddress":"127.0.0.1","userAgent":"pin/1.0",` +
+			`"requestParameters":null,"responseElements":null,"requestID":"req-canned-1","eventID":"*","readOnly":false,` +
+			`"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"222222222222","eventCategory":"Management"}`,
+	}, {
+		name: "upstream down", upstream: "http://" + dead,
+		want: `{"eventVersion":"1.11","userIdentity":{"type":"Unknown"},"eventTime":"*","eventSource":"unknown.amazonaws.com",` +
+			`"eventName":"PUT /public/readme.txt","awsRegion":"eu-west-1","sourceIPAddress":"127.0.0.1","userAgent":"pin/1.0",` +
+			`"errorCode":"ServiceUnavailable","errorMessage":"The proxy could not reach the service: dial tcp ` + dead +
+			`: connect: connection refused","requestParameters":null,"responseElements":null,"eventID":"*","readOnly":false,` +
+			`"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"222222222222","eventCategory":"Management"}`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &memRecorder{}
+			front := newTestProxy(t, tc.upstream, rec, func(o *Options) { o.Account, o.Region = "222222222222", "eu-west-1" })
+			r, _ := http.NewRequest(http.MethodPut, front+"/public/readme.txt", strings.NewReader("text"))
+			r.Header.Set("User-Agent", "pin/1.0")
+			do(t, r)
+			rec.wait(t, 1)
+			if got := testutil.Steady(t, []byte(rec.raw(0)), "eventID", "eventTime"); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
 }

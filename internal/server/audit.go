@@ -7,86 +7,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
 )
-
-// auditRecord is the management event CloudTrail writes for a call of its
-// own API.
-type auditRecord struct {
-	EventVersion       string            `json:"eventVersion"`
-	UserIdentity       auditIdentity     `json:"userIdentity"`
-	EventTime          string            `json:"eventTime"`
-	EventSource        string            `json:"eventSource"`
-	EventName          string            `json:"eventName"`
-	AWSRegion          string            `json:"awsRegion"`
-	SourceIPAddress    string            `json:"sourceIPAddress"`
-	UserAgent          string            `json:"userAgent,omitempty"`
-	ErrorCode          string            `json:"errorCode,omitempty"`
-	ErrorMessage       string            `json:"errorMessage,omitempty"`
-	RequestParameters  json.RawMessage   `json:"requestParameters"`
-	ResponseElements   json.RawMessage   `json:"responseElements"`
-	RequestID          string            `json:"requestID"`
-	EventID            string            `json:"eventID"`
-	ReadOnly           bool              `json:"readOnly"`
-	Resources          []event.Resource  `json:"resources,omitempty"`
-	EventType          string            `json:"eventType"`
-	ManagementEvent    bool              `json:"managementEvent"`
-	RecipientAccountID string            `json:"recipientAccountId"`
-	EventCategory      string            `json:"eventCategory"`
-	TLSDetails         *event.TLSDetails `json:"tlsDetails,omitempty"`
-}
-
-type auditIdentity struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	AccessKeyID string `json:"accessKeyId"`
-	UserName    string `json:"userName"`
-}
 
 // audit records one API call, failed or not. Calls that change something
 // are durable before the caller hears back; reads are written in the
 // background.
 func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
-	rec := auditRecord{
-		EventVersion: event.Version,
-		UserIdentity: auditIdentity{Type: "IAMUser", PrincipalID: c.principal.PrincipalID, ARN: c.principal.ARN,
-			AccountID: c.principal.Account, AccessKeyID: c.principal.AccessKeyID, UserName: c.principal.UserName},
-		EventTime:          s.opts.Now().UTC().Format(event.TimeFormat),
-		EventSource:        "cloudtrail.amazonaws.com",
-		EventName:          c.op,
-		AWSRegion:          c.region,
-		SourceIPAddress:    sourceIP(c.r),
-		UserAgent:          event.Clip(c.r.UserAgent(), 1024),
-		RequestParameters:  camelJSON(c.body),
-		ResponseElements:   json.RawMessage("null"),
-		RequestID:          c.requestID,
-		EventID:            uuid.NewString(),
-		ReadOnly:           readOnly,
-		EventType:          "AwsApiCall",
-		ManagementEvent:    true,
-		RecipientAccountID: c.principal.Account,
-		EventCategory:      event.CategoryManagement,
-		Resources:          c.resources,
-	}
-	if callErr != nil {
-		e := awsproto.As(callErr)
-		rec.ErrorCode = e.Code
-		if e.Code == "AccessDeniedException" {
-			rec.ErrorCode = "AccessDenied"
-		}
-		rec.ErrorMessage = event.Clip(e.Message, 1024)
-	} else if !readOnly && resp != nil {
-		if b, err := json.Marshal(resp); err == nil {
-			rec.ResponseElements = camelJSON(b)
-		}
-	}
-	rec.TLSDetails = event.NewTLSDetails(c.r.TLS, c.r.Host)
-	b, err := json.Marshal(rec)
+	b, err := s.auditEvent(c, readOnly, resp, callErr)
 	if err != nil {
 		s.opts.Log.Error("server: audit record", "err", err)
 		return
@@ -96,6 +25,37 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 	if err := s.opts.Ingest.Record(ctx, c.principal.Account, b, !readOnly); err != nil {
 		s.opts.Log.Error("server: audit record not stored", "operation", c.op, "err", err)
 	}
+}
+
+// auditEvent is the management event CloudTrail writes for a call of its
+// own API: by the caller, in the call's region, its parameters as
+// CloudTrail writes them (camelJSON), the answer of a call that changed
+// something, the error of one that failed.
+func (s *Server) auditEvent(c *call, readOnly bool, resp any, callErr error) ([]byte, error) {
+	rec := event.NewCall(s.opts.Now())
+	rec.By(c.principal.UserIdentity())
+	rec.From(sourceIP(c.r), c.r.UserAgent(), event.NewTLSDetails(c.r.TLS, c.r.Host))
+	rec.EventSource = "cloudtrail.amazonaws.com"
+	rec.EventName = c.op
+	rec.AWSRegion = c.region
+	rec.RequestParameters = camelJSON(c.body)
+	rec.RequestID = c.requestID
+	rec.ReadOnly = readOnly
+	rec.Resources = c.resources
+	if callErr != nil {
+		e := awsproto.As(callErr)
+		code := string(e.Code)
+		if e.Code == awsproto.AccessDeniedException {
+			// CloudTrail records a denied call of its API as AccessDenied.
+			code = "AccessDenied"
+		}
+		rec.Fail(code, e.Message)
+	} else if !readOnly && resp != nil {
+		if b, err := json.Marshal(resp); err == nil {
+			rec.ResponseElements = camelJSON(b)
+		}
+	}
+	return json.Marshal(rec)
 }
 
 // camelJSON rewrites an API body's member names the way CloudTrail records

@@ -56,29 +56,21 @@ func (s *Server) serveTrailCoverage(w http.ResponseWriter, r *http.Request) {
 
 // trailCoverage answers a coverage request for a trail the caller can see:
 // its chains and its logging state (authorized as GetTrailCoverage alone).
-func (s *Server) trailCoverage(ctx context.Context, c *call) (any, error) {
-	in, err := decode[nameInput](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) trailCoverage(ctx context.Context, c *call, in NameInput) (trailCoverage, error) {
 	t, err := s.opts.Trails.GetTrail(ctx, caller(c), str(in.Name))
 	if err != nil {
-		return nil, err
+		return trailCoverage{}, err
 	}
-	c.about(t.TrailARN)
-	p, err := trail.ParseARN(t.TrailARN)
+	c.about(t.ARN)
+	p, err := trail.ParseARN(t.ARN)
 	if err != nil {
-		return nil, err
-	}
-	st, err := s.opts.Trails.GetTrailStatus(ctx, caller(c), t.TrailARN)
-	if err != nil {
-		return nil, err
+		return trailCoverage{}, err
 	}
 	cov := s.opts.Coverage
 	// The same rule as delivery's: the chains the trail keeps.
-	out := trailCoverage{TrailARN: t.TrailARN, Regions: slices.Clone(trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, cov.Regions)),
+	out := trailCoverage{TrailARN: t.ARN, Regions: slices.Clone(trail.CoveredRegions(t.IsMultiRegionTrail, t.HomeRegion, cov.Regions)),
 		Accounts: slices.Clone(trail.CoveredAccounts(t.IsOrganizationTrail, p.Account, cov.Members)), DigestIntervalSeconds: int64(cov.DigestInterval / time.Second),
-		IsLogging: st.IsLogging, StartLoggingTime: st.StartLoggingTime, StopLoggingTime: st.StopLoggingTime}
+		IsLogging: t.IsLogging, StartLoggingTime: awsproto.NewTime(t.StartLoggingTime), StopLoggingTime: awsproto.NewTime(t.StopLoggingTime)}
 	if t.IsOrganizationTrail && len(cov.Members) > 0 {
 		out.OrganizationId = cov.OrganizationID
 		// A member account sees (and checks) only its own chains.

@@ -16,7 +16,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newRequestID()
 	fail := func(err error) {
-		s.opts.Metrics.Request("IngestEvents", awsproto.As(err).Code, time.Since(start))
+		s.opts.Metrics.Request("IngestEvents", string(awsproto.As(err).Code), time.Since(start))
 		writeError(w, requestID, err)
 	}
 	// Authenticate and read the body first (see receive), then take an
@@ -39,7 +39,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n := len(records); n > s.opts.MaxIngestRecords {
-		fail(awsproto.Errorf("LimitExceededException", "A batch holds at most %d records; this one has %d.", s.opts.MaxIngestRecords, n))
+		fail(awsproto.Errorf(awsproto.LimitExceededException, "A batch holds at most %d records; this one has %d.", s.opts.MaxIngestRecords, n))
 		return
 	}
 	s.proofs.verifySignatures(p, records)
@@ -62,7 +62,7 @@ func (s *Server) admitIngest(p *auth.Principal) (func(), error) {
 		return nil, tooManyRequests()
 	}
 	if !p.Allows(auth.ActionIngest) {
-		return nil, awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest)
+		return nil, awsproto.Errorf(awsproto.AccessDeniedException, "User: %s is not authorized to perform: %s", p.ARN, auth.ActionIngest)
 	}
 	select {
 	case s.ingestSlots <- struct{}{}:
@@ -84,15 +84,15 @@ func batchRecords(body []byte) ([]json.RawMessage, error) {
 	}
 	members, err := event.Members(body)
 	if err != nil {
-		return nil, awsproto.Errorf("SerializationException", "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err)
+		return nil, awsproto.Errorf(awsproto.SerializationException, "The body must be a JSON object {\"Records\":[…]} of CloudTrail records: %v", err)
 	}
 	raw, ok := members["Records"]
 	if !ok {
-		return nil, awsproto.Errorf("SerializationException", "The body has no Records list.")
+		return nil, awsproto.Errorf(awsproto.SerializationException, "The body has no Records list.")
 	}
 	records, err := event.SplitArray(raw)
 	if err != nil {
-		return nil, awsproto.Errorf("SerializationException", "Records must be a list of CloudTrail records.")
+		return nil, awsproto.Errorf(awsproto.SerializationException, "Records must be a list of CloudTrail records.")
 	}
 	return records, nil
 }

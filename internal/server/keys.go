@@ -20,18 +20,17 @@ type publicKey struct {
 	Fingerprint       string
 }
 
+// listPublicKeysInput is ListPublicKeysRequest.
+type listPublicKeysInput struct {
+	StartTime *awsproto.Time
+	EndTime   *awsproto.Time
+	NextToken *string
+}
+
 // listPublicKeys answers ListPublicKeys: the public keys whose private keys
 // signed (or sign) digests of the caller's region in the time range; with no
 // range, the current key.
-func (s *Server) listPublicKeys(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		StartTime *awsproto.Time
-		EndTime   *awsproto.Time
-		NextToken *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) listPublicKeys(ctx context.Context, c *call, in listPublicKeysInput) (any, error) {
 	now := s.opts.Now().UTC()
 	from, to := now, now
 	if in.StartTime != nil {
@@ -45,10 +44,10 @@ func (s *Server) listPublicKeys(ctx context.Context, c *call) (any, error) {
 		}
 	}
 	if from.After(to) {
-		return nil, awsproto.Errorf("InvalidTimeRangeException", "StartTime must be before or equal to EndTime.")
+		return nil, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
 	}
 	if in.NextToken != nil {
-		return nil, awsproto.Errorf("InvalidTokenException", "The NextToken is not valid.")
+		return nil, awsproto.Errorf(awsproto.InvalidTokenException, "The NextToken is not valid.")
 	}
 	keys, err := s.opts.Keys.Public(ctx, c.region, from, to)
 	if err != nil {

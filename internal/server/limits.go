@@ -65,7 +65,7 @@ func (l *rateLimiter) allow(key string) bool {
 // throttled is the answer to a caller beyond its rate: CloudTrail's
 // ThrottlingException, HTTP 400 as AWS sends it.
 func throttled() *awsproto.Error {
-	return &awsproto.Error{Code: "ThrottlingException", Message: "Rate exceeded", Status: http.StatusBadRequest}
+	return &awsproto.Error{Code: awsproto.ThrottlingException, Message: "Rate exceeded", Status: http.StatusBadRequest}
 }
 
 // tooManyRequests is the answer to a request beyond capacity: HTTP 429

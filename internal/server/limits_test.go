@@ -61,12 +61,20 @@ type limitsEnv struct {
 }
 
 // newLimitsEnv serves a real Server on a real SQLite store with o's limits.
-func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
+func newLimitsEnv(t testing.TB, o Options) *limitsEnv {
 	t.Helper()
 	cfg, err := config.Parse("limits.yaml", []byte(limitsConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveConfig(t, cfg, o)
+}
+
+// serveConfig serves a real Server on a real SQLite store in a temporary
+// directory with cfg's accounts, regions and trail destinations, and the
+// rest of o.
+func serveConfig(t testing.TB, cfg *config.Config, o Options) *limitsEnv {
+	t.Helper()
 	st, err := sqlite.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -74,10 +82,12 @@ func newLimitsEnv(t *testing.T, o Options) *limitsEnv {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New(st)
 	ing := ingest.New(st, cfg.Regions, m, log)
-	dir := auth.NewDirectory(cfg)
+	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	clock := &fakeClock{t: time.Now()}
 	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
-	o.Trails = trail.NewService(st, cfg, bucket.NewResolver(cfg))
+	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
+	o.Trails = trail.NewService(st, trail.Options{OwnersOptions: owners, Partition: cfg.Partition, Regions: cfg.Regions, LogGroups: cfg.LogGroups},
+		bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets}))
 	srv := New(o)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

@@ -47,6 +47,9 @@ type preAuth struct {
 	totalBytes      int64
 	openBytes       int64 // the part of totalBytes requests not proven may use
 
+	// buffers are the buffers bodies grew out of, for the next bodies.
+	buffers *bodyBuffers
+
 	mu    sync.Mutex
 	used  int64
 	addrs map[string]*addrUse // only addresses with a request in hand
@@ -81,7 +84,7 @@ func newPreAuth(perAddrRequests int, perAddrBytes, perKeyBytes, totalBytes int64
 	// (which fits an address's and a key's bytes).
 	reserve := max(0, min(totalBytes/4, totalBytes-min(perAddrBytes, perKeyBytes)))
 	return &preAuth{perAddrRequests: perAddrRequests, perAddrBytes: perAddrBytes, perKeyBytes: perKeyBytes,
-		totalBytes: totalBytes, openBytes: totalBytes - reserve, addrs: map[string]*addrUse{}, keys: map[string]int64{}}
+		totalBytes: totalBytes, openBytes: totalBytes - reserve, buffers: &bodyBuffers{}, addrs: map[string]*addrUse{}, keys: map[string]int64{}}
 }
 
 // hold is one request's share of the bounds: a request of its address and

@@ -128,23 +128,25 @@ func TestReadGrowing(t *testing.T) {
 		{"empty", nil, 0, 100, ""},
 		{"empty unknown", nil, -1, 100, ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := readGrowing(slowReader{bytes.NewReader(tc.body)}, tc.size, tc.limit, nil)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want %q", err, tc.err)
+		for _, bufs := range []*bodyBuffers{nil, {}} {
+			t.Run(fmt.Sprintf("%s/kept buffers %v", tc.name, bufs != nil), func(t *testing.T) {
+				got, err := readGrowing(slowReader{bytes.NewReader(tc.body)}, tc.size, tc.limit, nil, bufs)
+				if tc.err != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.err) {
+						t.Fatalf("err %v, want %q", err, tc.err)
+					}
+					return
 				}
-				return
-			}
-			if err != nil || !bytes.Equal(got, tc.body) {
-				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(tc.body))
-			}
-		})
+				if err != nil || !bytes.Equal(got, tc.body) {
+					t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(tc.body))
+				}
+			})
+		}
 	}
 	// With a hold, the buffer grows only as far as the hold's bytes go.
 	p := newPreAuth(1, 200<<10, 1<<20, 1<<20)
 	h, _ := p.enter("a", "", true)
-	if _, err := readGrowing(bytes.NewReader(data), int64(len(data)), 1<<20, h); err != errOverBudget {
+	if _, err := readGrowing(bytes.NewReader(data), int64(len(data)), 1<<20, h, nil); err != errOverBudget {
 		t.Fatalf("300 KiB with 200 KiB allowed: %v, want errOverBudget", err)
 	}
 	if _, _, held := p.inUse("a"); held > 200<<10 {
@@ -152,10 +154,54 @@ func TestReadGrowing(t *testing.T) {
 	}
 	h.release()
 	h, _ = p.enter("a", "", true)
-	if got, err := readGrowing(bytes.NewReader(data[:200<<10]), -1, 1<<20, h); err != nil || len(got) != 200<<10 {
+	if got, err := readGrowing(bytes.NewReader(data[:200<<10]), -1, 1<<20, h, nil); err != nil || len(got) != 200<<10 {
 		t.Fatalf("200 KiB with 200 KiB allowed: %d bytes, %v", len(got), err)
 	}
 	h.release()
+}
+
+// TestBodyBuffersReuse: the buffers bodies grow out of serve the next
+// bodies, and a body read is never handed out again, whether it was read
+// whole, failed, or ended before its buffer was full.
+func TestBodyBuffersReuse(t *testing.T) {
+	bufs := &bodyBuffers{}
+	var kept [][]byte
+	var want []string
+	for i, tc := range []struct {
+		n    int
+		size int64
+	}{{300 << 10, 300 << 10}, {200 << 10, -1}, {64 << 10, 64 << 10}, {300 << 10, -1}, {500 << 10, 500 << 10}} {
+		data := bytes.Repeat([]byte{byte('a' + i)}, tc.n)
+		got, err := readGrowing(bytes.NewReader(data), tc.size, 1<<20, nil, bufs)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("body %d: %d bytes, %v", i, len(got), err)
+		}
+		kept, want = append(kept, got), append(want, string(data))
+		// A failed read gives its buffers back.
+		if _, err := readGrowing(bytes.NewReader(data), int64(tc.n)+1, 1<<20, nil, bufs); err == nil {
+			t.Fatalf("body %d one byte short was read", i)
+		}
+	}
+	for i := range kept {
+		if string(kept[i]) != want[i] {
+			t.Errorf("body %d changed after later bodies were read", i)
+		}
+	}
+	// What a body grew out of is kept (sync.Pool may drop what it is
+	// given, so try a few times).
+	kept64 := false
+	for range 10 {
+		if _, err := readGrowing(bytes.NewReader(make([]byte, 100<<10)), 100<<10, 1<<20, nil, bufs); err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := bufs.pools[0].Get().(*[]byte); ok && cap(*p) == firstBodyBuffer {
+			kept64 = true
+			break
+		}
+	}
+	if !kept64 {
+		t.Error("the 64 KiB buffer a body grew out of was never kept")
+	}
 }
 
 // rawRequest opens a TCP connection to base from the local address from
@@ -346,7 +392,7 @@ var formConsole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 })
 
 // mountForms mounts formConsole as the console (Options.Console).
-func mountForms(InvokeFunc) http.Handler { return formConsole }
+func mountForms(*Server) http.Handler { return formConsole }
 
 var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -77,16 +77,17 @@ type Options struct {
 	// Coverage tells cairn verify which digest chains a trail has (see
 	// serveTrailCoverage).
 	Coverage Coverage
-	// Console, when set, makes the web console New mounts at /console/.
-	// It is handed the server's Invoke, through which the console runs
-	// every CloudTrail operation (the console and the server each need
-	// the other, so the server makes it).
-	Console func(invoke InvokeFunc) http.Handler
-}
 
-// InvokeFunc is the type of Server.Invoke: one CloudTrail API operation for
-// a principal already authenticated.
-type InvokeFunc = func(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error)
+	// Status reports what delivery knows of a trail, for GetTrailStatus
+	// (the delivery engine); nil reports nothing.
+	Status trail.StatusSource
+
+	// Console, when set, makes the web console New mounts at /console/.
+	// It is handed the server, through whose typed API calls (api.go) the
+	// console runs every CloudTrail operation (the console and the server
+	// each need the other, so the server makes it).
+	Console func(api *Server) http.Handler
+}
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
 const maxAPIBytes = 1 << 20
@@ -120,7 +121,35 @@ type Server struct {
 // operation is one implemented CloudTrail API operation.
 type operation struct {
 	readOnly bool
-	handle   func(ctx context.Context, c *call) (any, error)
+	// handle decodes the call's body and runs the operation.
+	handle handleFunc
+}
+
+// handleFunc runs one call and returns its answer.
+type handleFunc func(ctx context.Context, c *call) (any, error)
+
+// handler runs one operation on its decoded request.
+type handler[In, Out any] func(ctx context.Context, c *call, in In) (Out, error)
+
+// read and write make the operation of h, one that only reads or one that
+// changes something: its HTTP requests' bodies are decoded into In.
+func read[In, Out any](h handler[In, Out]) operation {
+	return operation{readOnly: true, handle: decoded(h)}
+}
+
+func write[In, Out any](h handler[In, Out]) operation {
+	return operation{handle: decoded(h)}
+}
+
+// decoded is h run on a call's body decoded into In.
+func decoded[In, Out any](h handler[In, Out]) handleFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		var in In
+		if err := awsproto.Decode(c.body, &in); err != nil {
+			return nil, err
+		}
+		return h(ctx, c, in)
+	}
 }
 
 // call is one authenticated API request.
@@ -162,13 +191,13 @@ func New(o Options) *Server {
 		proofs:   newProofChecker(o.Directory, o.Now),
 	}
 	s.ops = s.trailOps()
-	s.ops["LookupEvents"] = operation{readOnly: true, handle: s.lookupEvents}
-	s.ops[coverageOp] = operation{readOnly: true, handle: s.trailCoverage}
+	s.ops["LookupEvents"] = read(s.lookupEvents)
+	s.ops[coverageOp] = read(s.trailCoverage)
 	if o.Keys != nil {
-		s.ops["ListPublicKeys"] = operation{readOnly: true, handle: s.listPublicKeys}
+		s.ops["ListPublicKeys"] = read(s.listPublicKeys)
 	}
 	if o.Console != nil {
-		s.console = o.Console(s.Invoke)
+		s.console = o.Console(s)
 	}
 	return s
 }
@@ -191,7 +220,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: "UnknownOperationException",
+		awsproto.WriteError(w, newRequestID(), &awsproto.Error{Code: awsproto.UnknownOperationException,
 			Message: "No API is served at " + r.Method + " " + r.URL.Path + ".", Status: http.StatusNotFound})
 	})
 	return recoverer(s.opts.Log, mux)
@@ -236,7 +265,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*au
 func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 	p, ok := s.opts.Directory.Principal(accessKeyID)
 	if !ok {
-		return nil, awsproto.Errorf("UnrecognizedClientException", "The security token included in the request is invalid.")
+		return nil, awsproto.Errorf(awsproto.UnrecognizedClientException, "The security token included in the request is invalid.")
 	}
 	return p, nil
 }
@@ -245,7 +274,7 @@ func (s *Server) principal(accessKeyID string) (*auth.Principal, error) {
 func signatureError(err error) error {
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return awsproto.Errorf(se.Code, "%s", se.Message)
+		return awsproto.Errorf(awsproto.Code(se.Code), "%s", se.Message)
 	}
 	return err
 }
@@ -312,7 +341,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok || !awsproto.Operations[name] {
 		s.refuseUnread(w, r)
 		s.answerFailure(w, "unknown", newRequestID(), time.Now(),
-			awsproto.Errorf("UnknownOperationException", "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
+			awsproto.Errorf(awsproto.UnknownOperationException, "The X-Amz-Target header %q names no CloudTrail operation.", r.Header.Get("X-Amz-Target")))
 		return
 	}
 	s.serveOperation(w, r, name)
@@ -330,7 +359,7 @@ func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		return
 	}
 	defer done()
-	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r})
+	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r}, nil)
 	if err != nil {
 		s.answerFailure(w, op, requestID, start, err)
 		return
@@ -347,37 +376,30 @@ func (s *Server) answerFailure(w http.ResponseWriter, op, requestID string, star
 	if !errors.As(err, &ae) {
 		s.opts.Log.Error("server: internal error", "operation", op, "requestId", requestID, "err", err)
 	}
-	s.opts.Metrics.Request(op, awsproto.As(err).Code, time.Since(start))
+	s.opts.Metrics.Request(op, string(awsproto.As(err).Code), time.Since(start))
 	writeError(w, requestID, err)
 }
 
-// Invoke runs one CloudTrail API operation for a principal that is already
-// authenticated (the console's session): the same authorization, handling
-// and audit record as a signed API request. body is the operation's JSON
-// request; r gives the caller's address, user agent and TLS.
-func (s *Server) Invoke(ctx context.Context, p *auth.Principal, region, op string, body []byte, r *http.Request) (any, error) {
-	if !awsproto.Operations[op] {
-		return nil, awsproto.Errorf("UnknownOperationException", "%s is not a CloudTrail operation.", op)
-	}
-	return s.invoke(&call{op: op, principal: p, region: region, body: body, requestID: newRequestID(), r: r.WithContext(ctx)})
-}
-
-// invoke authorizes, runs and audits one call.
-func (s *Server) invoke(c *call) (any, error) {
+// invoke authorizes, runs and audits one call; handle runs it (nil: the
+// operation's own, which decodes the call's body).
+func (s *Server) invoke(c *call, handle handleFunc) (any, error) {
 	impl, implemented := s.ops[c.op]
+	if handle == nil {
+		handle = impl.handle
+	}
 	var resp any
 	var err error
 	switch {
 	case !s.opts.Ingest.Serves(c.region):
-		err = awsproto.Errorf("UnsupportedOperationException", "This Cairn server does not serve region %s.", c.region)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "This Cairn server does not serve region %s.", c.region)
 	case s.overRate(c):
 		err = throttled()
 	case !c.principal.Allows("cloudtrail:" + c.op):
-		err = awsproto.Errorf("AccessDeniedException", "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
+		err = awsproto.Errorf(awsproto.AccessDeniedException, "User: %s is not authorized to perform: cloudtrail:%s", c.principal.ARN, c.op)
 	case !implemented:
-		err = awsproto.Errorf("UnsupportedOperationException", "Cairn does not support %s yet.", c.op)
+		err = awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn does not support %s yet.", c.op)
 	default:
-		resp, err = impl.handle(c.r.Context(), c)
+		resp, err = handle(c.r.Context(), c)
 	}
 	if s.opts.Ingest.Serves(c.region) {
 		s.audit(c, implemented && impl.readOnly || readOnlyName(c.op), resp, err)
@@ -395,11 +417,7 @@ func readOnlyName(op string) bool {
 	return false
 }
 
-func (s *Server) lookupEvents(ctx context.Context, c *call) (any, error) {
-	var in history.Input
-	if err := awsproto.Decode(c.body, &in); err != nil {
-		return nil, err
-	}
+func (s *Server) lookupEvents(ctx context.Context, c *call, in history.Input) (history.Output, error) {
 	return s.opts.History.Lookup(ctx, c.principal.Account, c.region, in)
 }
 

@@ -26,9 +26,13 @@ const signatureProofField = "cairnSignatureProof"
 // alone: a producer's value is never kept.
 const signatureVerifiedField = "SignatureVerified"
 
-var (
-	signatureProofMarker    = []byte(`"` + signatureProofField + `"`)
-	signatureVerifiedMarker = []byte(`"` + signatureVerifiedField + `"`)
+// The two names as they stand in a record written plainly, and where
+// their shared capital S is in each (see mayNameMarker).
+const (
+	signatureProofName    = `"` + signatureProofField + `"`
+	signatureVerifiedName = `"` + signatureVerifiedField + `"`
+	signatureProofS       = len(`"cairn`)
+	signatureVerifiedS    = len(`"`)
 )
 
 // Limits on what a proof can vouch for (see proofChecker).
@@ -137,14 +141,62 @@ func (a *accountProofs) claim(account, sigHash, eventID string, until, now time.
 // tests of the proofs alone).
 func (c *proofChecker) verifySignatures(caller *auth.Principal, records []json.RawMessage) {
 	for i, raw := range records {
-		hasProof := bytes.Contains(raw, signatureProofMarker)
-		if !hasProof && !bytes.Contains(raw, signatureVerifiedMarker) {
+		if !mayNameMarker(raw) {
 			continue
 		}
 		if out, ok := c.settleIdentity(caller, raw); ok {
 			records[i] = out
 		}
 	}
+}
+
+// mayNameMarker reports whether raw may have a member that a JSON decoder
+// names cairnSignatureProof or SignatureVerified: it holds one of the
+// names written plainly in quotes, or a \u escape of an ASCII letter (the
+// only way to spell a name of letters without writing it plainly). It may
+// say true of a record that has neither member (settleIdentity then
+// changes nothing), never false of one that has.
+//
+// It is read for every record ingested, so it goes at the speed of
+// bytes.IndexByte: it looks only at the capital S both names share and at
+// backslashes, not at every quote as a search for the quoted names would.
+func mayNameMarker(raw []byte) bool {
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], 'S')
+		if j < 0 {
+			break
+		}
+		j += i
+		if nameAt(raw, j-signatureVerifiedS, signatureVerifiedName) || nameAt(raw, j-signatureProofS, signatureProofName) {
+			return true
+		}
+		i = j + 1
+	}
+	return hasLetterEscape(raw)
+}
+
+// nameAt says whether raw holds name at offset at.
+func nameAt(raw []byte, at int, name string) bool {
+	return at >= 0 && len(raw)-at >= len(name) && string(raw[at:at+len(name)]) == name
+}
+
+// hasLetterEscape says whether raw has a \u escape of a character from
+// U+0040 to U+007F, which hold every ASCII letter. The character after a
+// backslash is what it escapes, so \\u0041 (an escaped backslash, then the
+// text u0041) is not one.
+func hasLetterEscape(raw []byte) bool {
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			return false
+		}
+		j += i
+		if len(raw)-j >= 6 && raw[j+1] == 'u' && raw[j+2] == '0' && raw[j+3] == '0' && raw[j+4] >= '4' && raw[j+4] <= '7' {
+			return true
+		}
+		i = j + 2
+	}
+	return false
 }
 
 // settleIdentity checks one record's proof, or drops the SignatureVerified

@@ -25,7 +25,7 @@ const strangerKey, bobKey, bobSecret = "AKIASTRANGER00000001", "AKIABINDBOB00000
 // 222222222222 and a stranger in 333333333333 who may ingest for his own
 // account only.
 func twoAccountDirectory() *auth.Directory {
-	return auth.NewDirectory(&config.Config{Accounts: []config.Account{
+	return auth.NewDirectory(auth.Options{Accounts: []config.Account{
 		{ID: "111111111111", Users: []config.User{{Name: "alice", AccessKeys: []config.AccessKey{{ID: bindKey, Secret: bindSecret}}}}},
 		{ID: "222222222222", Users: []config.User{{Name: "bob", AccessKeys: []config.AccessKey{{ID: bobKey, Secret: bobSecret}}}}},
 		{ID: "333333333333", Users: []config.User{{Name: "stranger", AccessKeys: []config.AccessKey{{ID: strangerKey, Secret: "s"}}}}},

@@ -25,7 +25,7 @@ import (
 const bindKey, bindSecret = "AKIABINDALICE0000001", "alice-bind-secret"
 
 func bindDirectory() *auth.Directory {
-	return auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111",
+	return auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111",
 		Users: []config.User{{Name: "alice", AccessKeys: []config.AccessKey{{ID: bindKey, Secret: bindSecret}}}}}}})
 }
 

@@ -22,7 +22,7 @@ import (
 // record never keeps a named identity.
 func TestSettleIdentity(t *testing.T) {
 	const key, secret = "AKIASETTLEALICE00001", "alice-secret"
-	dir := auth.NewDirectory(&config.Config{Accounts: []config.Account{{ID: "111111111111",
+	dir := auth.NewDirectory(auth.Options{Accounts: []config.Account{{ID: "111111111111",
 		Users: []config.User{{Name: "alice", AccessKeys: []config.AccessKey{{ID: key, Secret: secret}}}}}}})
 	now := time.Now()
 	proof := func(signWith string) sigv4.Proof {

@@ -11,34 +11,27 @@ import (
 // trailOps are the trail control plane's operations.
 func (s *Server) trailOps() map[string]operation {
 	return map[string]operation{
-		"CreateTrail":         {handle: s.createTrail},
-		"UpdateTrail":         {handle: s.updateTrail},
-		"DeleteTrail":         {handle: s.deleteTrail},
-		"GetTrail":            {readOnly: true, handle: s.getTrail},
-		"DescribeTrails":      {readOnly: true, handle: s.describeTrails},
-		"ListTrails":          {readOnly: true, handle: s.listTrails},
-		"GetTrailStatus":      {readOnly: true, handle: s.getTrailStatus},
-		"StartLogging":        {handle: s.startLogging},
-		"StopLogging":         {handle: s.stopLogging},
-		"PutEventSelectors":   {handle: s.putEventSelectors},
-		"GetEventSelectors":   {readOnly: true, handle: s.getEventSelectors},
-		"PutInsightSelectors": {handle: s.putInsightSelectors},
-		"GetInsightSelectors": {readOnly: true, handle: s.getInsightSelectors},
-		"AddTags":             {handle: s.changeTags(s.opts.Trails.AddTags)},
-		"RemoveTags":          {handle: s.changeTags(s.opts.Trails.RemoveTags)},
-		"ListTags":            {readOnly: true, handle: s.listTags},
+		"CreateTrail":         write(s.createTrail),
+		"UpdateTrail":         write(s.updateTrail),
+		"DeleteTrail":         write(s.deleteTrail),
+		"GetTrail":            read(s.getTrail),
+		"DescribeTrails":      read(s.describeTrails),
+		"ListTrails":          read(s.listTrails),
+		"GetTrailStatus":      read(s.getTrailStatus),
+		"StartLogging":        write(s.startLogging),
+		"StopLogging":         write(s.stopLogging),
+		"PutEventSelectors":   write(s.putEventSelectors),
+		"GetEventSelectors":   read(s.getEventSelectors),
+		"PutInsightSelectors": write(s.putInsightSelectors),
+		"GetInsightSelectors": read(s.getInsightSelectors),
+		"AddTags":             write(s.changeTags(s.opts.Trails.AddTags)),
+		"RemoveTags":          write(s.changeTags(s.opts.Trails.RemoveTags)),
+		"ListTags":            read(s.listTags),
 	}
 }
 
 func caller(c *call) trail.Caller {
 	return trail.Caller{Account: c.principal.Account, Region: c.region}
-}
-
-// decode reads the request into a new T.
-func decode[T any](c *call) (T, error) {
-	var in T
-	err := awsproto.Decode(c.body, &in)
-	return in, err
 }
 
 // about names the trail a call was about, for its audit record.
@@ -48,8 +41,6 @@ func (c *call) about(arn string) {
 	}
 }
 
-type nameInput struct{ Name *string }
-
 func str(p *string) string {
 	if p == nil {
 		return ""
@@ -57,215 +48,155 @@ func str(p *string) string {
 	return *p
 }
 
-type empty struct{}
-
-func (s *Server) createTrail(ctx context.Context, c *call) (any, error) {
-	in, err := decode[trail.CreateTrailInput](c)
+func (s *Server) createTrail(ctx context.Context, c *call, in trail.CreateTrailInput) (TrailOutput, error) {
+	t, err := s.opts.Trails.CreateTrail(ctx, caller(c), in)
 	if err != nil {
-		return nil, err
+		return TrailOutput{}, err
 	}
-	out, err := s.opts.Trails.CreateTrail(ctx, caller(c), in)
-	c.about(out.TrailARN)
-	return out, err
+	c.about(t.ARN)
+	return trailOutput(t), nil
 }
 
-func (s *Server) updateTrail(ctx context.Context, c *call) (any, error) {
-	in, err := decode[trail.UpdateTrailInput](c)
+func (s *Server) updateTrail(ctx context.Context, c *call, in trail.UpdateTrailInput) (TrailOutput, error) {
+	t, err := s.opts.Trails.UpdateTrail(ctx, caller(c), in)
 	if err != nil {
-		return nil, err
+		return TrailOutput{}, err
 	}
-	out, err := s.opts.Trails.UpdateTrail(ctx, caller(c), in)
-	c.about(out.TrailARN)
-	return out, err
+	c.about(t.ARN)
+	return trailOutput(t), nil
 }
 
-func (s *Server) deleteTrail(ctx context.Context, c *call) (any, error) {
-	in, err := decode[nameInput](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) deleteTrail(ctx context.Context, c *call, in NameInput) (empty, error) {
 	t, err := s.opts.Trails.DeleteTrail(ctx, caller(c), str(in.Name))
 	if err != nil {
-		return nil, err
+		return empty{}, err
 	}
 	c.about(t.ARN)
 	return empty{}, nil
 }
 
-func (s *Server) getTrail(ctx context.Context, c *call) (any, error) {
-	in, err := decode[nameInput](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) getTrail(ctx context.Context, c *call, in NameInput) (GetTrailOutput, error) {
 	t, err := s.opts.Trails.GetTrail(ctx, caller(c), str(in.Name))
 	if err != nil {
-		return nil, err
+		return GetTrailOutput{}, err
 	}
-	c.about(t.TrailARN)
-	return struct{ Trail trail.Shape }{t}, nil
+	c.about(t.ARN)
+	return GetTrailOutput{Trail: trailShape(t)}, nil
 }
 
-func (s *Server) describeTrails(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		TrailNameList       []string `json:"trailNameList"`
-		IncludeShadowTrails *bool    `json:"includeShadowTrails"`
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) describeTrails(ctx context.Context, c *call, in DescribeTrailsInput) (DescribeTrailsOutput, error) {
 	list, err := s.opts.Trails.DescribeTrails(ctx, caller(c), in.TrailNameList, in.IncludeShadowTrails)
 	if err != nil {
-		return nil, err
+		return DescribeTrailsOutput{}, err
 	}
-	return struct {
-		TrailList []trail.Shape `json:"trailList"`
-	}{list}, nil
+	return describeTrailsOutput(list), nil
 }
 
-func (s *Server) listTrails(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct{ NextToken *string }](c)
+func (s *Server) listTrails(ctx context.Context, c *call, in ListTrailsInput) (ListTrailsOutput, error) {
+	page, next, err := s.opts.Trails.ListTrails(ctx, caller(c), in.NextToken)
 	if err != nil {
-		return nil, err
+		return ListTrailsOutput{}, err
 	}
-	list, next, err := s.opts.Trails.ListTrails(ctx, caller(c), in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		Trails    []trail.TrailInfo
-		NextToken *string `json:",omitempty"`
-	}{list, next}, nil
+	return listTrailsOutput(page, next), nil
 }
 
-func (s *Server) getTrailStatus(ctx context.Context, c *call) (any, error) {
-	in, err := decode[nameInput](c)
+// getTrailStatus answers the trail's logging state with what delivery
+// reports of it in the caller's region.
+func (s *Server) getTrailStatus(ctx context.Context, c *call, in NameInput) (StatusOutput, error) {
+	t, err := s.opts.Trails.GetTrailStatus(ctx, caller(c), str(in.Name))
 	if err != nil {
-		return nil, err
+		return StatusOutput{}, err
 	}
-	return s.opts.Trails.GetTrailStatus(ctx, caller(c), str(in.Name))
+	var d trail.DeliveryStatus
+	if s.opts.Status != nil {
+		if d, err = s.opts.Status.DeliveryStatus(ctx, t, c.region); err != nil {
+			return StatusOutput{}, err
+		}
+	}
+	return statusOutput(t, d), nil
 }
 
-func (s *Server) startLogging(ctx context.Context, c *call) (any, error) {
-	return s.setLogging(ctx, c, true)
-}
-func (s *Server) stopLogging(ctx context.Context, c *call) (any, error) {
-	return s.setLogging(ctx, c, false)
+func (s *Server) startLogging(ctx context.Context, c *call, in NameInput) (empty, error) {
+	return s.setLogging(ctx, c, in, true)
 }
 
-func (s *Server) setLogging(ctx context.Context, c *call, on bool) (any, error) {
-	in, err := decode[nameInput](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) stopLogging(ctx context.Context, c *call, in NameInput) (empty, error) {
+	return s.setLogging(ctx, c, in, false)
+}
+
+func (s *Server) setLogging(ctx context.Context, c *call, in NameInput, on bool) (empty, error) {
 	t, err := s.opts.Trails.SetLogging(ctx, caller(c), str(in.Name), on)
 	if err != nil {
-		return nil, err
+		return empty{}, err
 	}
 	c.about(t.ARN)
 	return empty{}, nil
 }
 
-func (s *Server) putEventSelectors(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		TrailName              *string
-		EventSelectors         []trail.EventSelector
-		AdvancedEventSelectors []trail.AdvancedEventSelector
-	}](c)
+func (s *Server) putEventSelectors(ctx context.Context, c *call, in PutEventSelectorsInput) (SelectorsOutput, error) {
+	t, err := s.opts.Trails.PutEventSelectors(ctx, caller(c), str(in.TrailName), in.EventSelectors, in.AdvancedEventSelectors)
 	if err != nil {
-		return nil, err
-	}
-	out, t, err := s.opts.Trails.PutEventSelectors(ctx, caller(c), str(in.TrailName), in.EventSelectors, in.AdvancedEventSelectors)
-	if err != nil {
-		return nil, err
+		return SelectorsOutput{}, err
 	}
 	c.about(t.ARN)
-	return out, nil
+	return selectorsOutput(t), nil
 }
 
-func (s *Server) getEventSelectors(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct{ TrailName *string }](c)
+func (s *Server) getEventSelectors(ctx context.Context, c *call, in GetEventSelectorsInput) (SelectorsOutput, error) {
+	t, err := s.opts.Trails.GetEventSelectors(ctx, caller(c), str(in.TrailName))
 	if err != nil {
-		return nil, err
+		return SelectorsOutput{}, err
 	}
-	out, err := s.opts.Trails.GetEventSelectors(ctx, caller(c), str(in.TrailName))
-	c.about(out.TrailARN)
-	return out, err
+	c.about(t.ARN)
+	return selectorsOutput(t), nil
 }
 
-func (s *Server) putInsightSelectors(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		TrailName        *string
-		InsightSelectors *[]trail.InsightSelector
-		EventDataStore   *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) putInsightSelectors(ctx context.Context, c *call, in PutInsightSelectorsInput) (InsightsOutput, error) {
 	if in.EventDataStore != nil {
-		return nil, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
 	if in.InsightSelectors == nil {
-		return nil, awsproto.Errorf("InvalidParameterException", "InsightSelectors is required.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "InsightSelectors is required.")
 	}
-	out, t, err := s.opts.Trails.PutInsightSelectors(ctx, caller(c), str(in.TrailName), *in.InsightSelectors)
+	t, err := s.opts.Trails.PutInsightSelectors(ctx, caller(c), str(in.TrailName), *in.InsightSelectors)
 	if err != nil {
-		return nil, err
+		return InsightsOutput{}, err
 	}
 	c.about(t.ARN)
-	return out, nil
+	return insightsOutput(t), nil
 }
 
-func (s *Server) getInsightSelectors(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		TrailName      *string
-		EventDataStore *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) getInsightSelectors(ctx context.Context, c *call, in GetInsightSelectorsInput) (InsightsOutput, error) {
 	if in.EventDataStore != nil {
-		return nil, awsproto.Errorf("UnsupportedOperationException", "Cairn has no event data stores; name a trail with TrailName.")
+		return InsightsOutput{}, awsproto.Errorf(awsproto.UnsupportedOperationException, "Cairn has no event data stores; name a trail with TrailName.")
 	}
-	out, err := s.opts.Trails.GetInsightSelectors(ctx, caller(c), str(in.TrailName))
-	c.about(out.TrailARN)
-	return out, err
-}
-
-type tagsInput struct {
-	ResourceId *string
-	TagsList   []trail.Tag
+	t, err := s.opts.Trails.GetInsightSelectors(ctx, caller(c), str(in.TrailName))
+	if err != nil {
+		return InsightsOutput{}, err
+	}
+	c.about(t.ARN)
+	return insightsOutput(t), nil
 }
 
 // tagChange is AddTags or RemoveTags of the trail service.
 type tagChange func(ctx context.Context, c trail.Caller, id string, tags []trail.Tag) (*trail.Trail, error)
 
 // changeTags handles AddTags and RemoveTags, which share their shapes.
-func (s *Server) changeTags(change tagChange) func(ctx context.Context, c *call) (any, error) {
-	return func(ctx context.Context, c *call) (any, error) {
-		in, err := decode[tagsInput](c)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) changeTags(change tagChange) handler[TagsInput, empty] {
+	return func(ctx context.Context, c *call, in TagsInput) (empty, error) {
 		t, err := change(ctx, caller(c), str(in.ResourceId), in.TagsList)
 		if err != nil {
-			return nil, err
+			return empty{}, err
 		}
 		c.about(t.ARN)
 		return empty{}, nil
 	}
 }
 
-func (s *Server) listTags(ctx context.Context, c *call) (any, error) {
-	in, err := decode[struct {
-		ResourceIdList []string
-		NextToken      *string
-	}](c)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) listTags(ctx context.Context, c *call, in ListTagsInput) (ListTagsOutput, error) {
 	list, err := s.opts.Trails.ListTags(ctx, caller(c), in.ResourceIdList)
 	if err != nil {
-		return nil, err
+		return ListTagsOutput{}, err
 	}
-	return struct{ ResourceTagList []trail.ResourceTag }{list}, nil
+	return listTagsOutput(list), nil
 }

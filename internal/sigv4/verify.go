@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
 )
 
 // Algorithm is the only signing algorithm Verify accepts.
@@ -32,18 +34,19 @@ const MaxSkew = 15 * time.Minute
 // body hashing.
 const UnsignedPayload = "UNSIGNED-PAYLOAD"
 
-// AWS error codes that Verify returns in Error.Code.
+// AWS error codes that Verify returns in Error.Code: awsproto's codes of
+// request signing, as strings (sigv4 answers in no particular protocol).
 const (
 	// CodeMissingAuthenticationToken means the request has no Authorization header.
-	CodeMissingAuthenticationToken = "MissingAuthenticationTokenException"
+	CodeMissingAuthenticationToken = string(awsproto.MissingAuthenticationTokenException)
 	// CodeIncompleteSignature means the Authorization header or the headers it
 	// refers to are malformed or missing.
-	CodeIncompleteSignature = "IncompleteSignatureException"
+	CodeIncompleteSignature = string(awsproto.IncompleteSignatureException)
 	// CodeUnrecognizedClient means the access key id is unknown.
-	CodeUnrecognizedClient = "UnrecognizedClientException"
+	CodeUnrecognizedClient = string(awsproto.UnrecognizedClientException)
 	// CodeInvalidSignature means the signature is well formed but wrong, expired,
 	// or scoped to another service.
-	CodeInvalidSignature = "InvalidSignatureException"
+	CodeInvalidSignature = string(awsproto.InvalidSignatureException)
 )
 
 const (

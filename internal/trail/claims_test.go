@@ -82,7 +82,7 @@ func claimsConfig(t *testing.T) *config.Config {
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
 	var ae *awsproto.Error
-	if !errors.As(err, &ae) || ae.Code != code {
+	if !errors.As(err, &ae) || string(ae.Code) != code {
 		t.Fatalf("%s: %v, want %s", what, err, code)
 	}
 }
@@ -95,7 +95,7 @@ func TestOwnersBucketClaims(t *testing.T) {
 	ctx := context.Background()
 	cfg := claimsConfig(t)
 	docs := newFakeClaims()
-	node1, node2 := NewOwners(cfg, docs, noTrails{}), NewOwners(cfg, docs, noTrails{})
+	node1, node2 := NewOwners(ownersOf(cfg), docs, noTrails{}), NewOwners(ownersOf(cfg), docs, noTrails{})
 
 	if err := node1.CheckBucket(ctx, "logs", "222222222222", false); err != nil {
 		t.Fatalf("unclaimed bucket refused: %v", err)
@@ -125,7 +125,7 @@ func TestOwnersClaimRace(t *testing.T) {
 	ctx := context.Background()
 	cfg := claimsConfig(t)
 	docs := &racingClaims{fakeClaims: newFakeClaims(), first: `{"Account":"111111111111"}`}
-	o := NewOwners(cfg, docs, noTrails{})
+	o := NewOwners(ownersOf(cfg), docs, noTrails{})
 	_, err := o.ClaimBucket(ctx, "logs", "222222222222", false)
 	wantCode(t, "the account that lost the race", err,
 		"InsufficientS3BucketPolicyException")
@@ -157,7 +157,7 @@ func TestOwnersClaimsUnreadable(t *testing.T) {
 	ctx := context.Background()
 	docs := newFakeClaims()
 	docs.getErr = errors.New("database down")
-	o := NewOwners(claimsConfig(t), docs, noTrails{})
+	o := NewOwners(ownersOf(claimsConfig(t)), docs, noTrails{})
 	err := o.CheckBucket(ctx, "logs", "222222222222", false)
 	if err == nil || !errors.Is(err, docs.getErr) {
 		t.Fatalf("CheckBucket with unreadable claims: %v, want the read error", err)

@@ -234,7 +234,7 @@ const selSetThreshold = 8
 func Compile(basic []EventSelector, advanced []AdvancedEventSelector) (*Matcher, error) {
 	switch {
 	case len(basic) > 0 && len(advanced) > 0:
-		return nil, awsproto.Errorf(CodeInvalidParameterCombination,
+		return nil, awsproto.Errorf(awsproto.InvalidParameterCombinationException,
 			"You can use either EventSelectors or AdvancedEventSelectors, but not both.")
 	case len(advanced) > 0:
 		m := &Matcher{advanced: make([]advancedMatcher, 0, len(advanced))}

@@ -410,14 +410,14 @@ func TestCompileRejects(t *testing.T) {
 		code     string
 		want     string
 	}{
-		{"both", selBasic(`[{}]`), selAdvList(selAdv(selMgmt)), trail.CodeInvalidParameterCombination, "not both"},
-		{"ReadWriteType", selBasic(`[{"ReadWriteType":"Both"}]`), nil, trail.CodeInvalidEventSelectors, `ReadWriteType "Both"`},
-		{"data type missing", selBasic(`[{"DataResources":[{"Values":["arn:aws:s3"]}]}]`), nil, trail.CodeInvalidEventSelectors, "Type is required"},
-		{"data type unknown", selBasic(`[{"DataResources":[{"Type":"AWS::SNS::Topic","Values":["arn:aws:sns"]}]}]`), nil, trail.CodeInvalidEventSelectors, "not supported"},
-		{"data value", selBasic(`[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::*"]}]}]`), nil, trail.CodeInvalidEventSelectors, "arn:aws:s3:::*"},
-		{"no field selectors", nil, selAdvanced(`[{"FieldSelectors":[]}]`), trail.CodeInvalidEventSelectors, "at least one field selector"},
-		{"field missing", nil, selAdvanced(`[{"FieldSelectors":[{"Equals":["x"]}]}]`), trail.CodeInvalidEventSelectors, "Field is required"},
-		{"field unknown", nil, selAdvList(selAdv(selFieldJSON("eventID", "Equals", "x"))), trail.CodeInvalidEventSelectors, `"eventID"`},
+		{"both", selBasic(`[{}]`), selAdvList(selAdv(selMgmt)), "InvalidParameterCombinationException", "not both"},
+		{"ReadWriteType", selBasic(`[{"ReadWriteType":"Both"}]`), nil, "InvalidEventSelectorsException", `ReadWriteType "Both"`},
+		{"data type missing", selBasic(`[{"DataResources":[{"Values":["arn:aws:s3"]}]}]`), nil, "InvalidEventSelectorsException", "Type is required"},
+		{"data type unknown", selBasic(`[{"DataResources":[{"Type":"AWS::SNS::Topic","Values":["arn:aws:sns"]}]}]`), nil, "InvalidEventSelectorsException", "not supported"},
+		{"data value", selBasic(`[{"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::*"]}]}]`), nil, "InvalidEventSelectorsException", "arn:aws:s3:::*"},
+		{"no field selectors", nil, selAdvanced(`[{"FieldSelectors":[]}]`), "InvalidEventSelectorsException", "at least one field selector"},
+		{"field missing", nil, selAdvanced(`[{"FieldSelectors":[{"Equals":["x"]}]}]`), "InvalidEventSelectorsException", "Field is required"},
+		{"field unknown", nil, selAdvList(selAdv(selFieldJSON("eventID", "Equals", "x"))), "InvalidEventSelectorsException", `"eventID"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

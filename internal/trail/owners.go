@@ -54,10 +54,20 @@ type TrailSource interface {
 	All(ctx context.Context) ([]*Trail, error)
 }
 
+// OwnersOptions are what the ownership rules read of the configuration:
+// the accounts and the organization, and the configured buckets, KMS keys
+// and topics with their owners and grants.
+type OwnersOptions struct {
+	Ownership config.Ownership
+	Buckets   []config.Bucket
+	KMSKeys   []config.KMSKey
+	Topics    []config.Topic
+}
+
 // Owners answers who may use a bucket, KMS key or topic. It is safe for
 // concurrent use.
 type Owners struct {
-	cfg    *config.Config
+	opts   OwnersOptions
 	store  ClaimDocs
 	trails TrailSource
 
@@ -65,44 +75,44 @@ type Owners struct {
 	claims map[string]storedClaim // bucket → its claim document, as last read or written
 }
 
-// NewOwners makes the ownership rules of cfg, with bucket claims kept in st
+// NewOwners makes the ownership rules of o, with bucket claims kept in st
 // and the stored trails read from trails (whose buckets they decide).
-func NewOwners(cfg *config.Config, st ClaimDocs, trails TrailSource) *Owners {
-	return &Owners{cfg: cfg, store: st, trails: trails, claims: map[string]storedClaim{}}
+func NewOwners(o OwnersOptions, st ClaimDocs, trails TrailSource) *Owners {
+	return &Owners{opts: o, store: st, trails: trails, claims: map[string]storedClaim{}}
 }
 
 // bucketPolicyError is CloudTrail's answer to a bucket the trail may not
 // write to.
 func bucketPolicyError(name string) error {
-	return awsproto.Errorf("InsufficientS3BucketPolicyException", "Incorrect S3 bucket policy is detected for bucket: %s", name)
+	return awsproto.Errorf(awsproto.InsufficientS3BucketPolicyException, "Incorrect S3 bucket policy is detected for bucket: %s", name)
 }
 
 // encryptionPolicyError is CloudTrail's answer to a KMS key the trail may not
 // use.
 func encryptionPolicyError(bucket, key string) error {
-	return awsproto.Errorf("InsufficientEncryptionPolicyException",
+	return awsproto.Errorf(awsproto.InsufficientEncryptionPolicyException,
 		"Insufficient permissions to access S3 bucket %s or KMS key %s.", bucket, key)
 }
 
 // topicPolicyError is CloudTrail's answer to a topic the trail may not post to.
 func topicPolicyError(topicARN string) error {
-	return awsproto.Errorf("InsufficientSnsTopicPolicyException",
+	return awsproto.Errorf(awsproto.InsufficientSnsTopicPolicyException,
 		"SNS Topic does not exist or the topic policy is incorrect! (%s)", topicARN)
 }
 
 // permits reports whether a trail of account (an organization trail when
 // org) may use what owner owns with grants.
 func (o *Owners) permits(owner string, grants []string, account string, org bool) bool {
-	if o.cfg.Permits(owner, grants, account) {
+	if o.opts.Ownership.Permits(owner, grants, account) {
 		return true
 	}
-	return org && o.cfg.Organization != nil && o.cfg.OwnerOf(owner) == o.cfg.Organization.ManagementAccount &&
-		account == o.cfg.Organization.ManagementAccount
+	return org && o.opts.Ownership.Organization != nil && o.opts.Ownership.OwnerOf(owner) == o.opts.Ownership.Organization.ManagementAccount &&
+		account == o.opts.Ownership.Organization.ManagementAccount
 }
 
 // listedBucket returns the buckets: entry of name.
 func (o *Owners) listedBucket(name string) (config.Bucket, bool) {
-	for _, b := range o.cfg.Buckets {
+	for _, b := range o.opts.Buckets {
 		if b.Name == name {
 			return b, true
 		}
@@ -114,14 +124,14 @@ func (o *Owners) listedBucket(name string) (config.Bucket, bool) {
 // may write there; owner is "" for an unlisted bucket nobody owns yet.
 func (o *Owners) bucketOwner(ctx context.Context, name string) (owner string, grants []string, err error) {
 	if b, ok := o.listedBucket(name); ok {
-		return o.cfg.OwnerOf(b.Account), b.Writers, nil
+		return o.opts.Ownership.OwnerOf(b.Account), b.Writers, nil
 	}
 	owner, err = o.recordedOwner(ctx, name)
 	if err != nil || owner != "" {
 		return owner, nil, err
 	}
-	if len(o.cfg.Accounts) == 1 {
-		return o.cfg.Accounts[0].ID, nil, nil
+	if len(o.opts.Ownership.Accounts) == 1 {
+		return o.opts.Ownership.Accounts[0], nil, nil
 	}
 	return "", nil, nil
 }
@@ -326,7 +336,7 @@ func (o *Owners) ClaimNamedBuckets(ctx context.Context) error {
 // configured key keyARN for bucket: nil, or
 // InsufficientEncryptionPolicyException (also for a key not configured).
 func (o *Owners) CheckKMSKey(bucket, keyARN, account string, org bool) error {
-	for _, k := range o.cfg.KMSKeys {
+	for _, k := range o.opts.KMSKeys {
 		if k.ARN == keyARN {
 			if o.permits(k.Account, k.Users, account, org) {
 				return nil
@@ -343,8 +353,8 @@ func (o *Owners) CheckKMSKey(bucket, keyARN, account string, org bool) error {
 func (o *Owners) CheckTopic(topicARN, account string, org bool) error {
 	owner, name, ok := topicOwnerName(topicARN)
 	if ok {
-		for _, tp := range o.cfg.Topics {
-			if tp.Name == name && o.cfg.OwnerOf(tp.Account) == owner && o.permits(owner, nil, account, org) {
+		for _, tp := range o.opts.Topics {
+			if tp.Name == name && o.opts.Ownership.OwnerOf(tp.Account) == owner && o.permits(owner, nil, account, org) {
 				return nil
 			}
 		}

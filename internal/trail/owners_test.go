@@ -54,7 +54,7 @@ func TestOwnersTrailsBeforeClaims(t *testing.T) {
 			t.Errorf("account %s in %s: %v, want allowed %v", account, bucket, err, allowed)
 		}
 	}
-	o := NewOwners(cfg, st, NewService(st, cfg, nil))
+	o := NewOwners(ownersOf(cfg), st, NewService(st, optionsOf(cfg), nil))
 	for _, b := range []string{"shared-logs", "old-logs"} {
 		check(o, b, alice, true)
 		check(o, b, bob, false)
@@ -68,7 +68,7 @@ func TestOwnersTrailsBeforeClaims(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o = NewOwners(cfg, st, NewService(st, cfg, nil))
+	o = NewOwners(ownersOf(cfg), st, NewService(st, optionsOf(cfg), nil))
 	for _, b := range []string{"shared-logs", "old-logs"} {
 		check(o, b, alice, true)
 		check(o, b, bob, false)

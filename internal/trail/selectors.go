@@ -1,5 +1,19 @@
 package trail
 
+// Selectors are the event selectors in effect, as GetEventSelectors shows
+// them: the advanced ones when set, else the basic ones normalized (the
+// default when none were put).
+func (t *Trail) Selectors() (basic []EventSelector, advanced []AdvancedEventSelector) {
+	if len(t.AdvancedEventSelectors) > 0 {
+		return nil, t.AdvancedEventSelectors
+	}
+	sel := t.EventSelectors
+	if len(sel) == 0 {
+		sel = DefaultSelectors()
+	}
+	return NormalizeBasic(sel), nil
+}
+
 // EventSelector is a basic event selector (the model's EventSelector).
 type EventSelector struct {
 	ReadWriteType                 *string        `json:",omitempty"`

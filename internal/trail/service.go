@@ -45,7 +45,8 @@ type DeliveryStatus struct {
 	LatestCloudWatchLogsDeliveryError string
 }
 
-// StatusSource reports delivery status; the delivery engine provides it.
+// StatusSource reports delivery status; the delivery engine provides it,
+// and the API adds it to a trail's GetTrailStatus.
 type StatusSource interface {
 	DeliveryStatus(ctx context.Context, t *Trail, region string) (DeliveryStatus, error)
 }
@@ -64,27 +65,35 @@ type Store interface {
 	ClaimDocs
 }
 
+// Options are what the control plane reads of the configuration.
+type Options struct {
+	// OwnersOptions are the destinations trails may name and who owns them.
+	OwnersOptions
+	// Partition is the ARN partition; "" means aws.
+	Partition string
+	// Regions are the served regions (where a multi-region trail appears).
+	Regions []string
+	// LogGroups are the CloudWatch Logs log groups trails may name.
+	LogGroups []config.LogGroup
+}
+
 // Service is the trail control plane.
 type Service struct {
 	store   Store
 	buckets Buckets
-	cfg     *config.Config
+	opts    Options
 	now     func() time.Time
-	status  StatusSource
 	owners  *Owners
 	mu      sync.Mutex // serializes this node's changes (the store's versions guard across nodes)
 }
 
-// NewService makes the control plane over st with the configuration's
-// keys, topics, log groups and organization, and the buckets that exist.
-func NewService(st Store, cfg *config.Config, buckets Buckets) *Service {
-	s := &Service{store: st, cfg: cfg, buckets: buckets, now: time.Now}
-	s.owners = NewOwners(cfg, st, s)
+// NewService makes the control plane over st with o's keys, topics, log
+// groups and organization, and the buckets that exist.
+func NewService(st Store, o Options, buckets Buckets) *Service {
+	s := &Service{store: st, opts: o, buckets: buckets, now: time.Now}
+	s.owners = NewOwners(o.OwnersOptions, st, s)
 	return s
 }
-
-// SetStatusSource connects the delivery engine's status reports.
-func (s *Service) SetStatusSource(src StatusSource) { s.status = src }
 
 // All returns every stored trail.
 func (s *Service) All(ctx context.Context) ([]*Trail, error) {
@@ -112,15 +121,15 @@ func (s *Service) ClaimUsedBuckets(ctx context.Context) error {
 }
 
 func (s *Service) partition() string {
-	if s.cfg.Partition == "" {
+	if s.opts.Partition == "" {
 		return "aws"
 	}
-	return s.cfg.Partition
+	return s.opts.Partition
 }
 
 // member reports whether account belongs to the configured organization.
 func (s *Service) member(account string) bool {
-	return slices.Contains(s.cfg.OrganizationMembers(), account)
+	return slices.Contains(s.opts.Ownership.OrganizationMembers(), account)
 }
 
 // visible reports whether c sees t in its region: its own trails of the
@@ -146,7 +155,7 @@ const (
 // resolve finds the trail a Name parameter (name or ARN) means for c.
 func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a access) (*Trail, error) {
 	if nameOrARN == "" {
-		return nil, awsproto.Errorf("InvalidTrailNameException", "A trail name or ARN is required.")
+		return nil, awsproto.Errorf(awsproto.InvalidTrailNameException, "A trail name or ARN is required.")
 	}
 	all, err := s.All(ctx)
 	if err != nil {
@@ -175,7 +184,7 @@ func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a acc
 	case found == nil:
 		return nil, notFound(nameOrARN, c.Account)
 	case !s.visible(c, found) && found.Account == c.Account && p.Region != c.Region:
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
 	case !s.visible(c, found):
 		return nil, notFound(nameOrARN, c.Account)
 	}
@@ -186,11 +195,11 @@ func (s *Service) resolve(ctx context.Context, c Caller, nameOrARN string, a acc
 		}
 	case writeHome:
 		if found.Account != c.Account {
-			return nil, awsproto.Errorf("NotOrganizationMasterAccountException",
+			return nil, awsproto.Errorf(awsproto.NotOrganizationMasterAccountException,
 				"Trail %s belongs to the organization's management account %s; only that account can change it.", found.ARN, found.Account)
 		}
 		if found.IsShadowIn(c.Region) {
-			return nil, awsproto.Errorf("InvalidHomeRegionException",
+			return nil, awsproto.Errorf(awsproto.InvalidHomeRegionException,
 				"This operation must be called from the trail's home region, %s.", found.HomeRegion)
 		}
 	}
@@ -210,9 +219,9 @@ func (s *Service) save(ctx context.Context, t *Trail, create bool) error {
 	v, err := s.store.PutTrail(ctx, store.TrailRow{ARN: t.ARN, Account: t.Account, Region: t.HomeRegion, Name: t.Name, Doc: doc}, expect)
 	switch {
 	case errors.Is(err, store.ErrExists):
-		return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+		return awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, t.Account)
 	case errors.Is(err, store.ErrConflict):
-		return awsproto.Errorf("ConflictException", "Trail %s changed while this request ran; retry.", t.Name)
+		return awsproto.Errorf(awsproto.ConflictException, "Trail %s changed while this request ran; retry.", t.Name)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(t.ARN, t.Account)
 	case err != nil:
@@ -222,90 +231,37 @@ func (s *Service) save(ctx context.Context, t *Trail, create bool) error {
 	return nil
 }
 
-// CreateTrailInput is CreateTrailRequest.
+// CreateTrailInput is CreateTrailRequest. Members left out are nil, and
+// are left out when the request is encoded (for the audit record of a
+// typed call).
 type CreateTrailInput struct {
-	Name                       *string
-	S3BucketName               *string
-	S3KeyPrefix                *string
-	SnsTopicName               *string
-	IncludeGlobalServiceEvents *bool
-	IsMultiRegionTrail         *bool
-	EnableLogFileValidation    *bool
-	CloudWatchLogsLogGroupArn  *string
-	CloudWatchLogsRoleArn      *string
-	KmsKeyId                   *string
-	IsOrganizationTrail        *bool
-	TagsList                   []Tag
+	Name                       *string `json:",omitempty"`
+	S3BucketName               *string `json:",omitempty"`
+	S3KeyPrefix                *string `json:",omitempty"`
+	SnsTopicName               *string `json:",omitempty"`
+	IncludeGlobalServiceEvents *bool   `json:",omitempty"`
+	IsMultiRegionTrail         *bool   `json:",omitempty"`
+	EnableLogFileValidation    *bool   `json:",omitempty"`
+	CloudWatchLogsLogGroupArn  *string `json:",omitempty"`
+	CloudWatchLogsRoleArn      *string `json:",omitempty"`
+	KmsKeyId                   *string `json:",omitempty"`
+	IsOrganizationTrail        *bool   `json:",omitempty"`
+	TagsList                   []Tag   `json:",omitempty"`
 }
 
-// UpdateTrailInput is UpdateTrailRequest.
+// UpdateTrailInput is UpdateTrailRequest, its members as CreateTrailInput's.
 type UpdateTrailInput struct {
-	Name                       *string
-	S3BucketName               *string
-	S3KeyPrefix                *string
-	SnsTopicName               *string
-	IncludeGlobalServiceEvents *bool
-	IsMultiRegionTrail         *bool
-	EnableLogFileValidation    *bool
-	CloudWatchLogsLogGroupArn  *string
-	CloudWatchLogsRoleArn      *string
-	KmsKeyId                   *string
-	IsOrganizationTrail        *bool
-}
-
-// TrailOutput is CreateTrailResponse and UpdateTrailResponse.
-type TrailOutput struct {
-	Name                       string
-	S3BucketName               string
-	S3KeyPrefix                string `json:",omitempty"`
-	SnsTopicName               string `json:",omitempty"`
-	SnsTopicARN                string `json:",omitempty"`
-	IncludeGlobalServiceEvents bool
-	IsMultiRegionTrail         bool
-	TrailARN                   string
-	LogFileValidationEnabled   bool
-	CloudWatchLogsLogGroupArn  string `json:",omitempty"`
-	CloudWatchLogsRoleArn      string `json:",omitempty"`
-	KmsKeyId                   string `json:",omitempty"`
-	IsOrganizationTrail        bool
-}
-
-func output(t *Trail) TrailOutput {
-	return TrailOutput{Name: t.Name, S3BucketName: t.S3BucketName, S3KeyPrefix: t.S3KeyPrefix,
-		SnsTopicName: t.SnsTopicName, SnsTopicARN: t.SnsTopicARN, IncludeGlobalServiceEvents: t.IncludeGlobalServiceEvents,
-		IsMultiRegionTrail: t.IsMultiRegionTrail, TrailARN: t.ARN, LogFileValidationEnabled: t.LogFileValidationEnabled,
-		CloudWatchLogsLogGroupArn: t.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: t.CloudWatchLogsRoleArn,
-		KmsKeyId: t.KmsKeyId, IsOrganizationTrail: t.IsOrganizationTrail}
-}
-
-// Shape is the model's Trail shape (GetTrail, DescribeTrails).
-type Shape struct {
-	Name                       string
-	S3BucketName               string `json:",omitempty"`
-	S3KeyPrefix                string `json:",omitempty"`
-	SnsTopicName               string `json:",omitempty"`
-	SnsTopicARN                string `json:",omitempty"`
-	IncludeGlobalServiceEvents bool
-	IsMultiRegionTrail         bool
-	HomeRegion                 string
-	TrailARN                   string
-	LogFileValidationEnabled   bool
-	CloudWatchLogsLogGroupArn  string `json:",omitempty"`
-	CloudWatchLogsRoleArn      string `json:",omitempty"`
-	KmsKeyId                   string `json:",omitempty"`
-	HasCustomEventSelectors    bool
-	HasInsightSelectors        bool
-	IsOrganizationTrail        bool
-}
-
-func shape(t *Trail) Shape {
-	o := output(t)
-	return Shape{Name: o.Name, S3BucketName: o.S3BucketName, S3KeyPrefix: o.S3KeyPrefix, SnsTopicName: o.SnsTopicName,
-		SnsTopicARN: o.SnsTopicARN, IncludeGlobalServiceEvents: o.IncludeGlobalServiceEvents, IsMultiRegionTrail: o.IsMultiRegionTrail,
-		HomeRegion: t.HomeRegion, TrailARN: o.TrailARN, LogFileValidationEnabled: o.LogFileValidationEnabled,
-		CloudWatchLogsLogGroupArn: o.CloudWatchLogsLogGroupArn, CloudWatchLogsRoleArn: o.CloudWatchLogsRoleArn,
-		KmsKeyId: o.KmsKeyId, HasCustomEventSelectors: t.HasCustomSelectors(), HasInsightSelectors: len(t.InsightSelectors) > 0,
-		IsOrganizationTrail: o.IsOrganizationTrail}
+	Name                       *string `json:",omitempty"`
+	S3BucketName               *string `json:",omitempty"`
+	S3KeyPrefix                *string `json:",omitempty"`
+	SnsTopicName               *string `json:",omitempty"`
+	IncludeGlobalServiceEvents *bool   `json:",omitempty"`
+	IsMultiRegionTrail         *bool   `json:",omitempty"`
+	EnableLogFileValidation    *bool   `json:",omitempty"`
+	CloudWatchLogsLogGroupArn  *string `json:",omitempty"`
+	CloudWatchLogsRoleArn      *string `json:",omitempty"`
+	KmsKeyId                   *string `json:",omitempty"`
+	IsOrganizationTrail        *bool   `json:",omitempty"`
 }
 
 // settings are the configurable parts shared by CreateTrail and UpdateTrail.
@@ -332,14 +288,14 @@ func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, cr
 		t.IncludeGlobalServiceEvents = false
 	}
 	if t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents {
-		return awsproto.Errorf("InvalidParameterCombinationException", "Multi-Region trail must include global service events.")
+		return awsproto.Errorf(awsproto.InvalidParameterCombinationException, "Multi-Region trail must include global service events.")
 	}
 	if in.S3BucketName != nil {
 		if err := ValidateBucketName(*in.S3BucketName); err != nil {
 			return err
 		}
 		if !s.buckets.Exists(*in.S3BucketName) {
-			return awsproto.Errorf("S3BucketDoesNotExistException", "S3 bucket %s does not exist!", *in.S3BucketName)
+			return awsproto.Errorf(awsproto.S3BucketDoesNotExistException, "S3 bucket %s does not exist!", *in.S3BucketName)
 		}
 		if err := s.owners.CheckBucket(ctx, *in.S3BucketName, c.Account, t.IsOrganizationTrail); err != nil {
 			return err
@@ -394,12 +350,12 @@ func (s *Service) apply(ctx context.Context, c Caller, t *Trail, in settings, cr
 	}
 	if in.IsOrganizationTrail != nil {
 		if *in.IsOrganizationTrail {
-			org := s.cfg.Organization
+			org := s.opts.Ownership.Organization
 			if org == nil {
-				return awsproto.Errorf("OrganizationsNotInUseException", "This account is not part of an organization; configure organization: to create organization trails.")
+				return awsproto.Errorf(awsproto.OrganizationsNotInUseException, "This account is not part of an organization; configure organization: to create organization trails.")
 			}
 			if c.Account != org.ManagementAccount {
-				return awsproto.Errorf("NotOrganizationMasterAccountException", "Account %s is not the management account of organization %s; only %s can create organization trails.", c.Account, org.ID, org.ManagementAccount)
+				return awsproto.Errorf(awsproto.NotOrganizationMasterAccountException, "Account %s is not the management account of organization %s; only %s can create organization trails.", c.Account, org.ID, org.ManagementAccount)
 			}
 			t.OrganizationID = org.ID
 		} else {
@@ -417,19 +373,19 @@ func (s *Service) resolveTopic(c Caller, nameOrARN string) (string, error) {
 	if strings.HasPrefix(nameOrARN, "arn:") {
 		parts := strings.Split(nameOrARN, ":")
 		if len(parts) != 6 || parts[2] != "sns" || !isAccountID(parts[4]) {
-			return "", awsproto.Errorf("InvalidSnsTopicNameException", "%q is not a valid SNS topic ARN.", nameOrARN)
+			return "", awsproto.Errorf(awsproto.InvalidSnsTopicNameException, "%q is not a valid SNS topic ARN.", nameOrARN)
 		}
 		region, account, name = parts[3], parts[4], parts[5]
 	}
 	if len(nameOrARN) > 256 || !topicNameRE.MatchString(name) {
-		return "", awsproto.Errorf("InvalidSnsTopicNameException", "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
+		return "", awsproto.Errorf(awsproto.InvalidSnsTopicNameException, "SNS topic name %q is not valid: use 1 to 256 letters, numbers, hyphens and underscores.", name)
 	}
-	for _, tp := range s.cfg.Topics {
-		if tp.Name == name && s.cfg.OwnerOf(tp.Account) == account {
+	for _, tp := range s.opts.Topics {
+		if tp.Name == name && s.opts.Ownership.OwnerOf(tp.Account) == account {
 			return "arn:" + s.partition() + ":sns:" + region + ":" + account + ":" + name, nil
 		}
 	}
-	return "", awsproto.Errorf("InsufficientSnsTopicPolicyException", "SNS Topic does not exist or the topic policy is incorrect! (topic %s of account %s is not configured under topics:)", name, account)
+	return "", awsproto.Errorf(awsproto.InsufficientSnsTopicPolicyException, "SNS Topic does not exist or the topic policy is incorrect! (topic %s of account %s is not configured under topics:)", name, account)
 }
 
 var (
@@ -442,7 +398,7 @@ var (
 func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 	switch {
 	case kmsARNRE.MatchString(id):
-		for _, k := range s.cfg.KMSKeys {
+		for _, k := range s.opts.KMSKeys {
 			if k.ARN == id {
 				return k.ARN, nil
 			}
@@ -451,15 +407,15 @@ func (s *Service) resolveKMS(c Caller, id string) (string, error) {
 	case kmsKeyIDRE.MatchString(id):
 		// A bare key id names a key of the caller's account and region.
 		want := "arn:" + s.partition() + ":kms:" + c.Region + ":" + c.Account + ":key/" + id
-		for _, k := range s.cfg.KMSKeys {
+		for _, k := range s.opts.KMSKeys {
 			if k.ARN == want {
 				return k.ARN, nil
 			}
 		}
 	default:
-		return "", awsproto.Errorf("InvalidKmsKeyIdException", "KmsKeyId %q is not a key ARN, key id, alias name or alias ARN.", id)
+		return "", awsproto.Errorf(awsproto.InvalidKmsKeyIdException, "KmsKeyId %q is not a key ARN, key id, alias name or alias ARN.", id)
 	}
-	return "", awsproto.Errorf("KmsKeyNotFoundException", "KMS key %s does not exist (it is not configured under kms_keys:).", id)
+	return "", awsproto.Errorf(awsproto.KmsKeyNotFoundException, "KMS key %s does not exist (it is not configured under kms_keys:).", id)
 }
 
 var roleARNRE = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
@@ -470,64 +426,64 @@ func (s *Service) checkCloudWatch(c Caller, t *Trail) error {
 		return nil
 	}
 	if g == "" {
-		return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "CloudWatchLogsRoleArn needs CloudWatchLogsLogGroupArn.")
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsLogGroupArnException, "CloudWatchLogsRoleArn needs CloudWatchLogsLogGroupArn.")
 	}
 	if r == "" {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "CloudWatchLogsLogGroupArn needs CloudWatchLogsRoleArn.")
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "CloudWatchLogsLogGroupArn needs CloudWatchLogsRoleArn.")
 	}
 	if !roleARNRE.MatchString(r) {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "%q is not an IAM role ARN.", r)
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "%q is not an IAM role ARN.", r)
 	}
 	if strings.Split(r, ":")[4] != c.Account {
-		return awsproto.Errorf("InvalidCloudWatchLogsRoleArnException", "Role %s is not a role of account %s.", r, c.Account)
+		return awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "Role %s is not a role of account %s.", r, c.Account)
 	}
 	norm := func(a string) string { return strings.TrimSuffix(a, ":*") }
-	for _, lg := range s.cfg.LogGroups {
-		if norm(lg.ARN) == norm(g) && s.cfg.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
+	for _, lg := range s.opts.LogGroups {
+		if norm(lg.ARN) == norm(g) && s.opts.Ownership.OwnerOf(lg.Account) == c.Account && strings.Split(lg.ARN, ":")[4] == c.Account {
 			return nil
 		}
 	}
-	return awsproto.Errorf("InvalidCloudWatchLogsLogGroupArnException", "Log group %s does not exist (it is not configured under log_groups:).", g)
+	return awsproto.Errorf(awsproto.InvalidCloudWatchLogsLogGroupArnException, "Log group %s does not exist (it is not configured under log_groups:).", g)
 }
 
 // CreateTrail implements the operation.
-func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput) (TrailOutput, error) {
+func (s *Service) CreateTrail(ctx context.Context, c Caller, in CreateTrailInput) (*Trail, error) {
 	name := deref(in.Name)
 	if err := ValidateName(name); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	if in.S3BucketName == nil {
-		return TrailOutput{}, awsproto.Errorf("InvalidS3BucketNameException", "S3BucketName is required.")
+		return nil, awsproto.Errorf(awsproto.InvalidS3BucketNameException, "S3BucketName is required.")
 	}
 	t := &Trail{ID: uuid.NewString(), Account: c.Account, HomeRegion: c.Region, Name: name, ARN: ARN(s.partition(), c.Region, c.Account, name),
 		IncludeGlobalServiceEvents: true, Created: s.now().UTC()}
 	if err := s.apply(ctx, c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
 		in.KmsKeyId, in.IsOrganizationTrail}, true); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	if err := ValidateTags(in.TagsList); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	t.Tags = in.TagsList
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all, err := s.All(ctx)
 	if err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	if err := s.checkRoom(c, all, t); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	for _, o := range all {
 		if o.ARN == t.ARN {
-			return TrailOutput{}, awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, t.Account)
+			return nil, awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, t.Account)
 		}
 	}
 	if err := s.claimAndSave(ctx, t, true); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
-	return output(t), nil
+	return t, nil
 }
 
 // claimAndSave saves t once every other check has passed: it claims t's
@@ -561,7 +517,7 @@ func (s *Service) claimAndSave(ctx context.Context, t *Trail, create bool) error
 func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
 	regions := []string{t.HomeRegion}
 	if t.IsMultiRegionTrail {
-		regions = s.cfg.Regions
+		regions = s.opts.Regions
 	}
 	for _, r := range regions {
 		rc := Caller{Account: c.Account, Region: r}
@@ -571,12 +527,12 @@ func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
 				continue
 			}
 			if o.Name == t.Name {
-				return awsproto.Errorf("TrailAlreadyExistsException", "Trail %s already exists for the user: %s", t.Name, c.Account)
+				return awsproto.Errorf(awsproto.TrailAlreadyExistsException, "Trail %s already exists for the user: %s", t.Name, c.Account)
 			}
 			n++
 		}
 		if n >= MaxTrailsPerRegion {
-			return awsproto.Errorf("MaximumNumberOfTrailsExceededException",
+			return awsproto.Errorf(awsproto.MaximumNumberOfTrailsExceededException,
 				"User: %s already has %d trails in %s; the limit is %d.", c.Account, n, r, MaxTrailsPerRegion)
 		}
 	}
@@ -584,33 +540,33 @@ func (s *Service) checkRoom(c Caller, all []*Trail, t *Trail) error {
 }
 
 // UpdateTrail implements the operation.
-func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput) (TrailOutput, error) {
+func (s *Service) UpdateTrail(ctx context.Context, c Caller, in UpdateTrailInput) (*Trail, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.resolve(ctx, c, deref(in.Name), writeHome)
 	if err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	if err := s.apply(ctx, c, t, settings{in.S3BucketName, in.S3KeyPrefix, in.SnsTopicName, in.IncludeGlobalServiceEvents,
 		in.IsMultiRegionTrail, in.EnableLogFileValidation, in.CloudWatchLogsLogGroupArn, in.CloudWatchLogsRoleArn,
 		in.KmsKeyId, in.IsOrganizationTrail}, false); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
 	if t.IsMultiRegionTrail {
 		all, err := s.All(ctx)
 		if err != nil {
-			return TrailOutput{}, err
+			return nil, err
 		}
 		if err := s.checkRoom(c, all, t); err != nil {
-			return TrailOutput{}, err
+			return nil, err
 		}
 	}
 	// The bucket, prefix and key the trail keeps must be usable too (a
 	// trail saved before the ownership rules may name another's bucket).
 	if err := s.claimAndSave(ctx, t, false); err != nil {
-		return TrailOutput{}, err
+		return nil, err
 	}
-	return output(t), nil
+	return t, nil
 }
 
 // DeleteTrail implements the operation. Delivered files stay where they are.
@@ -630,17 +586,15 @@ func (s *Service) DeleteTrail(ctx context.Context, c Caller, name string) (*Trai
 	return t, nil
 }
 
-// GetTrail implements the operation.
-func (s *Service) GetTrail(ctx context.Context, c Caller, name string) (Shape, error) {
-	t, err := s.resolve(ctx, c, name, readAny)
-	if err != nil {
-		return Shape{}, err
-	}
-	return shape(t), nil
+// GetTrail implements the operation: the trail name means for c, also a
+// shadow.
+func (s *Service) GetTrail(ctx context.Context, c Caller, name string) (*Trail, error) {
+	return s.resolve(ctx, c, name, readAny)
 }
 
-// DescribeTrails implements the operation.
-func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, includeShadow *bool) ([]Shape, error) {
+// DescribeTrails implements the operation: the trails c sees in its region
+// (those names names, when given), by name.
+func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, includeShadow *bool) ([]*Trail, error) {
 	all, err := s.All(ctx)
 	if err != nil {
 		return nil, err
@@ -655,7 +609,7 @@ func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, 
 			return nil, err
 		}
 	}
-	out := []Shape{}
+	var out []*Trail
 	for _, t := range all {
 		if !s.visible(c, t) {
 			continue
@@ -669,22 +623,16 @@ func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, 
 		if len(names) > 0 && !byName && !slices.Contains(names, t.ARN) {
 			continue
 		}
-		out = append(out, shape(t))
+		out = append(out, t)
 	}
-	slices.SortFunc(out, func(a, b Shape) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b *Trail) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
-// TrailInfo is one entry of ListTrails.
-type TrailInfo struct {
-	TrailARN   string
-	Name       string
-	HomeRegion string
-}
-
 // ListTrails implements the operation: every trail of the account in any
-// region (and the organization's, for a member), a page at a time.
-func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]TrailInfo, *string, error) {
+// region (and the organization's, for a member), a page at a time in ARN
+// order, and the token of the next page.
+func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]*Trail, *string, error) {
 	all, err := s.All(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -693,94 +641,36 @@ func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]Tr
 	if token != nil {
 		b, err := base64.RawURLEncoding.DecodeString(*token)
 		if err != nil || !strings.HasPrefix(string(b), "arn:") {
-			return nil, nil, awsproto.Errorf("InvalidNextTokenException", "The NextToken is not valid.")
+			return nil, nil, awsproto.Errorf(awsproto.InvalidNextTokenException, "The NextToken is not valid.")
 		}
 		after = string(b)
 	}
-	var list []TrailInfo
+	var list []*Trail
 	for _, t := range all {
 		if t.Account == c.Account || t.IsOrganizationTrail && s.member(c.Account) {
-			list = append(list, TrailInfo{TrailARN: t.ARN, Name: t.Name, HomeRegion: t.HomeRegion})
+			list = append(list, t)
 		}
 	}
-	slices.SortFunc(list, func(a, b TrailInfo) int { return strings.Compare(a.TrailARN, b.TrailARN) })
+	slices.SortFunc(list, func(a, b *Trail) int { return strings.Compare(a.ARN, b.ARN) })
 	start := 0
-	for start < len(list) && after != "" && list[start].TrailARN <= after {
+	for start < len(list) && after != "" && list[start].ARN <= after {
 		start++
 	}
 	page := list[start:]
 	var next *string
 	if len(page) > listPageSize {
 		page = page[:listPageSize]
-		n := base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].TrailARN))
+		n := base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ARN))
 		next = &n
-	}
-	if page == nil {
-		page = []TrailInfo{}
 	}
 	return page, next, nil
 }
 
-// StatusOutput is GetTrailStatusResponse.
-type StatusOutput struct {
-	IsLogging                          bool
-	LatestDeliveryError                string         `json:",omitempty"`
-	LatestNotificationError            string         `json:",omitempty"`
-	LatestDeliveryTime                 *awsproto.Time `json:",omitempty"`
-	LatestNotificationTime             *awsproto.Time `json:",omitempty"`
-	StartLoggingTime                   *awsproto.Time `json:",omitempty"`
-	StopLoggingTime                    *awsproto.Time `json:",omitempty"`
-	LatestCloudWatchLogsDeliveryError  string         `json:",omitempty"`
-	LatestCloudWatchLogsDeliveryTime   *awsproto.Time `json:",omitempty"`
-	LatestDigestDeliveryTime           *awsproto.Time `json:",omitempty"`
-	LatestDigestDeliveryError          string         `json:",omitempty"`
-	LatestDeliveryAttemptTime          string
-	LatestNotificationAttemptTime      string
-	LatestNotificationAttemptSucceeded string
-	LatestDeliveryAttemptSucceeded     string
-	TimeLoggingStarted                 string
-	TimeLoggingStopped                 string
-}
-
-func isoOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02T15:04:05Z")
-}
-
-// GetTrailStatus implements the operation, for the caller's region.
-func (s *Service) GetTrailStatus(ctx context.Context, c Caller, name string) (StatusOutput, error) {
-	t, err := s.resolve(ctx, c, name, readAny)
-	if err != nil {
-		return StatusOutput{}, err
-	}
-	out := StatusOutput{IsLogging: t.IsLogging, StartLoggingTime: awsproto.NewTime(t.StartLoggingTime),
-		StopLoggingTime: awsproto.NewTime(t.StopLoggingTime), TimeLoggingStarted: isoOrEmpty(t.StartLoggingTime),
-		TimeLoggingStopped: isoOrEmpty(t.StopLoggingTime)}
-	if s.status != nil {
-		d, err := s.status.DeliveryStatus(ctx, t, c.Region)
-		if err != nil {
-			return StatusOutput{}, err
-		}
-		out.LatestDeliveryTime = awsproto.NewTime(d.LatestDeliveryTime)
-		out.LatestDeliveryError = d.LatestDeliveryError
-		out.LatestNotificationTime = awsproto.NewTime(d.LatestNotificationTime)
-		out.LatestNotificationError = d.LatestNotificationError
-		out.LatestDigestDeliveryTime = awsproto.NewTime(d.LatestDigestDeliveryTime)
-		out.LatestDigestDeliveryError = d.LatestDigestDeliveryError
-		out.LatestCloudWatchLogsDeliveryTime = awsproto.NewTime(d.LatestCloudWatchLogsDeliveryTime)
-		out.LatestCloudWatchLogsDeliveryError = d.LatestCloudWatchLogsDeliveryError
-		out.LatestDeliveryAttemptTime = isoOrEmpty(d.LatestDeliveryAttemptTime)
-		out.LatestNotificationAttemptTime = isoOrEmpty(d.LatestNotificationAttemptTime)
-		if !d.LatestDeliveryAttemptTime.IsZero() {
-			out.LatestDeliveryAttemptSucceeded = isoOrEmpty(d.LatestDeliveryTime)
-		}
-		if !d.LatestNotificationAttemptTime.IsZero() {
-			out.LatestNotificationAttemptSucceeded = isoOrEmpty(d.LatestNotificationTime)
-		}
-	}
-	return out, nil
+// GetTrailStatus resolves the trail of a GetTrailStatus call: the trail
+// name means for c, also a shadow. Its logging state is the trail's; what
+// delivery reports comes from delivery (StatusSource).
+func (s *Service) GetTrailStatus(ctx context.Context, c Caller, name string) (*Trail, error) {
+	return s.resolve(ctx, c, name, readAny)
 }
 
 // SetLogging implements StartLogging and StopLogging.
@@ -823,36 +713,17 @@ func (s *Service) SetLogging(ctx context.Context, c Caller, name string, on bool
 	return t, nil
 }
 
-// SelectorsOutput is PutEventSelectorsResponse and GetEventSelectorsResponse.
-type SelectorsOutput struct {
-	TrailARN               string
-	EventSelectors         []EventSelector         `json:",omitempty"`
-	AdvancedEventSelectors []AdvancedEventSelector `json:",omitempty"`
-}
-
-func selectorsOf(t *Trail) SelectorsOutput {
-	out := SelectorsOutput{TrailARN: t.ARN, AdvancedEventSelectors: t.AdvancedEventSelectors}
-	if len(t.AdvancedEventSelectors) == 0 {
-		sel := t.EventSelectors
-		if len(sel) == 0 {
-			sel = DefaultSelectors()
-		}
-		out.EventSelectors = NormalizeBasic(sel)
-	}
-	return out
-}
-
 // PutEventSelectors implements the operation: basic or advanced selectors,
 // each replacing the other.
-func (s *Service) PutEventSelectors(ctx context.Context, c Caller, name string, basic []EventSelector, advanced []AdvancedEventSelector) (SelectorsOutput, *Trail, error) {
+func (s *Service) PutEventSelectors(ctx context.Context, c Caller, name string, basic []EventSelector, advanced []AdvancedEventSelector) (*Trail, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.resolve(ctx, c, name, writeHome)
 	if err != nil {
-		return SelectorsOutput{}, nil, err
+		return nil, err
 	}
 	if err := ValidateSelectors(basic, advanced, s.partition()); err != nil {
-		return SelectorsOutput{}, nil, err
+		return nil, err
 	}
 	if len(advanced) > 0 {
 		t.EventSelectors, t.AdvancedEventSelectors = nil, advanced
@@ -860,39 +731,30 @@ func (s *Service) PutEventSelectors(ctx context.Context, c Caller, name string, 
 		t.EventSelectors, t.AdvancedEventSelectors = NormalizeBasic(basic), nil
 	}
 	if err := s.save(ctx, t, false); err != nil {
-		return SelectorsOutput{}, nil, err
+		return nil, err
 	}
-	return selectorsOf(t), t, nil
+	return t, nil
 }
 
-// GetEventSelectors implements the operation.
-func (s *Service) GetEventSelectors(ctx context.Context, c Caller, name string) (SelectorsOutput, error) {
-	t, err := s.resolve(ctx, c, name, readHome)
-	if err != nil {
-		return SelectorsOutput{}, err
-	}
-	return selectorsOf(t), nil
-}
-
-// InsightsOutput is Put/GetInsightSelectorsResponse.
-type InsightsOutput struct {
-	TrailARN         string
-	InsightSelectors []InsightSelector
+// GetEventSelectors implements the operation: the trail, from its home
+// region (see Trail.Selectors).
+func (s *Service) GetEventSelectors(ctx context.Context, c Caller, name string) (*Trail, error) {
+	return s.resolve(ctx, c, name, readHome)
 }
 
 // PutInsightSelectors implements the operation for trails.
-func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string, sel []InsightSelector) (InsightsOutput, *Trail, error) {
+func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string, sel []InsightSelector) (*Trail, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, err := s.resolve(ctx, c, name, writeHome)
 	if err != nil {
-		return InsightsOutput{}, nil, err
+		return nil, err
 	}
 	if err := ValidateInsightSelectors(sel); err != nil {
-		return InsightsOutput{}, nil, err
+		return nil, err
 	}
 	if err := checkInsightsFit(t, sel); err != nil {
-		return InsightsOutput{}, nil, err
+		return nil, err
 	}
 	norm := make([]InsightSelector, len(sel))
 	for i, x := range sel {
@@ -903,40 +765,40 @@ func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string
 	}
 	t.InsightSelectors = norm
 	if err := s.save(ctx, t, false); err != nil {
-		return InsightsOutput{}, nil, err
+		return nil, err
 	}
-	return InsightsOutput{TrailARN: t.ARN, InsightSelectors: append([]InsightSelector{}, norm...)}, t, nil
+	return t, nil
 }
 
 // GetInsightSelectors implements the operation for trails.
-func (s *Service) GetInsightSelectors(ctx context.Context, c Caller, name string) (InsightsOutput, error) {
+func (s *Service) GetInsightSelectors(ctx context.Context, c Caller, name string) (*Trail, error) {
 	t, err := s.resolve(ctx, c, name, readHome)
 	if err != nil {
-		return InsightsOutput{}, err
+		return nil, err
 	}
 	if len(t.InsightSelectors) == 0 {
-		return InsightsOutput{}, awsproto.Errorf("InsightNotEnabledException", "Trail %s does not have Insights enabled. Enable Insights with PutInsightSelectors.", t.Name)
+		return nil, awsproto.Errorf(awsproto.InsightNotEnabledException, "Trail %s does not have Insights enabled. Enable Insights with PutInsightSelectors.", t.Name)
 	}
-	return InsightsOutput{TrailARN: t.ARN, InsightSelectors: t.InsightSelectors}, nil
+	return t, nil
 }
 
 // tagTarget resolves a tag operation's ResourceId (a trail ARN) for c.
 func (s *Service) tagTarget(ctx context.Context, c Caller, id string, a access) (*Trail, error) {
 	if !IsARN(id) {
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "ResourceId %q must be a trail ARN such as arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", id)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "ResourceId %q must be a trail ARN such as arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", id)
 	}
 	p, err := ParseARN(id)
 	if err != nil {
 		return nil, err
 	}
 	if a == writeHome && p.Region != c.Region && p.Account == c.Account {
-		return nil, awsproto.Errorf("CloudTrailARNInvalidException", "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
+		return nil, awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "Region in ARN is wrong, you can only access resources in region %s.", c.Region)
 	}
 	t, err := s.resolve(ctx, c, id, a)
 	if err != nil {
 		var ae *awsproto.Error
-		if errors.As(err, &ae) && ae.Code == "TrailNotFoundException" {
-			return nil, awsproto.Errorf("ResourceNotFoundException", "Trail %s does not exist for the user: %s", id, c.Account)
+		if errors.As(err, &ae) && ae.Code == awsproto.TrailNotFoundException {
+			return nil, awsproto.Errorf(awsproto.ResourceNotFoundException, "Trail %s does not exist for the user: %s", id, c.Account)
 		}
 		return nil, err
 	}
@@ -965,7 +827,7 @@ func (s *Service) AddTags(ctx context.Context, c Caller, id string, tags []Tag) 
 		}
 	}
 	if len(merged) > 50 {
-		return nil, awsproto.Errorf("TagsLimitExceededException", "A trail can have at most 50 tags; this would make %d.", len(merged))
+		return nil, awsproto.Errorf(awsproto.TagsLimitExceededException, "A trail can have at most 50 tags; this would make %d.", len(merged))
 	}
 	t.Tags = merged
 	if err := s.save(ctx, t, false); err != nil {
@@ -984,7 +846,7 @@ func (s *Service) RemoveTags(ctx context.Context, c Caller, id string, tags []Ta
 	}
 	for i, rt := range tags {
 		if rt.Key == nil || *rt.Key == "" {
-			return nil, awsproto.Errorf("InvalidTagParameterException", "Tag %d: a key is required.", i+1)
+			return nil, awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag %d: a key is required.", i+1)
 		}
 	}
 	t.Tags = slices.DeleteFunc(t.Tags, func(x Tag) bool {
@@ -998,28 +860,19 @@ func (s *Service) RemoveTags(ctx context.Context, c Caller, id string, tags []Ta
 	return t, nil
 }
 
-// ResourceTag is one entry of ListTags.
-type ResourceTag struct {
-	ResourceId string
-	TagsList   []Tag
-}
-
-// ListTags implements the operation (at most 20 trail ARNs).
-func (s *Service) ListTags(ctx context.Context, c Caller, ids []string) ([]ResourceTag, error) {
+// ListTags implements the operation (at most 20 trail ARNs): the trails,
+// in the order of ids.
+func (s *Service) ListTags(ctx context.Context, c Caller, ids []string) ([]*Trail, error) {
 	if len(ids) == 0 || len(ids) > 20 {
-		return nil, awsproto.Errorf("InvalidParameterException", "ResourceIdList must name 1 to 20 trails; got %d.", len(ids))
+		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "ResourceIdList must name 1 to 20 trails; got %d.", len(ids))
 	}
-	out := make([]ResourceTag, 0, len(ids))
+	out := make([]*Trail, 0, len(ids))
 	for _, id := range ids {
 		t, err := s.tagTarget(ctx, c, id, readAny)
 		if err != nil {
 			return nil, err
 		}
-		tags := t.Tags
-		if tags == nil {
-			tags = []Tag{}
-		}
-		out = append(out, ResourceTag{ResourceId: t.ARN, TagsList: tags})
+		out = append(out, t)
 	}
 	return out, nil
 }

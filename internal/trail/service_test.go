@@ -78,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 
 // newService is the one place these tests construct the service.
 func newService(st store.Store, cfg *config.Config) *Service {
-	return NewService(st, cfg, bucket.NewResolver(cfg))
+	return NewService(st, optionsOf(cfg), bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets}))
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -90,7 +90,7 @@ func code(err error) string {
 	}
 	var ae *awsproto.Error
 	if errors.As(err, &ae) {
-		return ae.Code
+		return string(ae.Code)
 	}
 	return "not an AWS error: " + err.Error()
 }
@@ -98,7 +98,7 @@ func code(err error) string {
 func who(account, region string) Caller { return Caller{Account: account, Region: region} }
 
 // create makes a trail or fails the test.
-func (f *fixture) create(t *testing.T, c Caller, in CreateTrailInput) TrailOutput {
+func (f *fixture) create(t *testing.T, c Caller, in CreateTrailInput) *Trail {
 	t.Helper()
 	out, err := f.svc.CreateTrail(context.Background(), c, in)
 	if err != nil {
@@ -117,11 +117,11 @@ func TestCreateTrail(t *testing.T) {
 		caller Caller
 		in     CreateTrailInput
 		code   string
-		check  func(t *testing.T, out TrailOutput)
+		check  func(t *testing.T, out *Trail)
 	}{
 		{name: "minimal", caller: a, in: CreateTrailInput{S3BucketName: ptr("bucket-a")},
-			check: func(t *testing.T, out TrailOutput) {
-				if out.TrailARN != "arn:aws:cloudtrail:us-east-1:"+acctA+":trail/minimal" || !out.IncludeGlobalServiceEvents ||
+			check: func(t *testing.T, out *Trail) {
+				if out.ARN != "arn:aws:cloudtrail:us-east-1:"+acctA+":trail/minimal" || !out.IncludeGlobalServiceEvents ||
 					out.IsMultiRegionTrail || out.LogFileValidationEnabled || out.IsOrganizationTrail || out.S3BucketName != "bucket-a" {
 					t.Errorf("output %+v", out)
 				}
@@ -130,7 +130,7 @@ func TestCreateTrail(t *testing.T) {
 			SnsTopicName: ptr("alerts"), IsMultiRegionTrail: ptr(true), EnableLogFileValidation: ptr(true),
 			CloudWatchLogsLogGroupArn: ptr(logGroupA), CloudWatchLogsRoleArn: ptr(roleA), KmsKeyId: ptr("0a0a0a0a-1111-2222-3333-444455556666"),
 			TagsList: []Tag{{Key: ptr("team"), Value: ptr("audit")}}},
-			check: func(t *testing.T, out TrailOutput) {
+			check: func(t *testing.T, out *Trail) {
 				if out.SnsTopicARN != "arn:aws:sns:us-east-1:"+acctA+":alerts" || out.KmsKeyId != keyA || !out.IsMultiRegionTrail ||
 					!out.IncludeGlobalServiceEvents || !out.LogFileValidationEnabled || out.S3KeyPrefix != "logs/prod" ||
 					out.CloudWatchLogsLogGroupArn != logGroupA || out.CloudWatchLogsRoleArn != roleA {
@@ -138,7 +138,7 @@ func TestCreateTrail(t *testing.T) {
 				}
 			}},
 		{name: "organization", caller: a, in: CreateTrailInput{S3BucketName: ptr("bucket-a"), IsOrganizationTrail: ptr(true)},
-			check: func(t *testing.T, out TrailOutput) {
+			check: func(t *testing.T, out *Trail) {
 				if !out.IsOrganizationTrail {
 					t.Errorf("output %+v", out)
 				}
@@ -372,7 +372,7 @@ func arnOf(region, account, name string) string {
 func TestGetAndDescribeTrails(t *testing.T) {
 	ctx := context.Background()
 	f := visibleSetup(t)
-	names := func(shapes []Shape) []string {
+	names := func(shapes []*Trail) []string {
 		var out []string
 		for _, s := range shapes {
 			out = append(out, s.Name+"@"+s.HomeRegion)
@@ -430,7 +430,7 @@ func TestGetAndDescribeTrails(t *testing.T) {
 		if code(err) != g.code {
 			t.Errorf("GetTrail(%v, %q): %v, want %q", g.caller, g.name, err, g.code)
 		}
-		if err == nil && (s.TrailARN == "" || s.HomeRegion != "us-east-1") {
+		if err == nil && (s.ARN == "" || s.HomeRegion != "us-east-1") {
 			t.Errorf("GetTrail(%v, %q) = %+v", g.caller, g.name, s)
 		}
 	}
@@ -495,16 +495,6 @@ func TestListTrails(t *testing.T) {
 	}
 }
 
-// fakeStatus is a delivery engine's status report.
-type fakeStatus struct {
-	s   DeliveryStatus
-	err error
-}
-
-func (f fakeStatus) DeliveryStatus(context.Context, *Trail, string) (DeliveryStatus, error) {
-	return f.s, f.err
-}
-
 // StartLogging and StopLogging record when and from which log position,
 // only from the home region by the owner; GetTrailStatus reports it with
 // what delivery says, also from a shadow region.
@@ -518,7 +508,7 @@ func TestLoggingAndStatus(t *testing.T) {
 	appendEvents(t, f.st, 3)
 
 	st, err := f.svc.GetTrailStatus(ctx, a, "main")
-	if err != nil || st.IsLogging || st.StartLoggingTime != nil || st.TimeLoggingStarted != "" {
+	if err != nil || st.IsLogging || !st.StartLoggingTime.IsZero() {
 		t.Fatalf("new trail's status: %+v, %v", st, err)
 	}
 	if _, err := f.svc.SetLogging(ctx, who(acctA, "eu-west-1"), arnOf("us-east-1", acctA, "main"), true); code(err) != "InvalidHomeRegionException" {
@@ -543,21 +533,15 @@ func TestLoggingAndStatus(t *testing.T) {
 	if err != nil || tr.IsLogging || !tr.StopLoggingTime.Equal(clock) || tr.StopSeq != stopPos || stopPos <= startPos {
 		t.Fatalf("StopLogging: %+v, %v", tr, err)
 	}
-	delivered := clock.Add(time.Minute)
-	f.svc.SetStatusSource(fakeStatus{s: DeliveryStatus{LatestDeliveryTime: delivered, LatestDeliveryAttemptTime: delivered,
-		LatestDigestDeliveryError: "AccessDenied"}})
+	// What delivery reports is added to the status, and the times shown,
+	// by the API (server's TestStatusOutput).
 	st, err = f.svc.GetTrailStatus(ctx, who(acctA, "eu-west-1"), arnOf("us-east-1", acctA, "main"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.IsLogging || st.TimeLoggingStarted != "2026-11-26T09:00:00Z" || st.TimeLoggingStopped != "2026-11-26T10:00:00Z" ||
-		st.LatestDeliveryTime == nil || st.LatestDeliveryAttemptSucceeded != "2026-11-26T10:01:00Z" ||
-		st.LatestDigestDeliveryError != "AccessDenied" || st.LatestNotificationTime != nil || st.LatestNotificationAttemptSucceeded != "" {
+	if st.IsLogging || !st.StartLoggingTime.Equal(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)) ||
+		!st.StopLoggingTime.Equal(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)) {
 		t.Errorf("status: %+v", st)
-	}
-	f.svc.SetStatusSource(fakeStatus{err: errors.New("state unreadable")})
-	if _, err := f.svc.GetTrailStatus(ctx, a, "main"); err == nil {
-		t.Error("GetTrailStatus hid the status source's error")
 	}
 	if _, err := f.svc.GetTrailStatus(ctx, a, "nope"); code(err) != "TrailNotFoundException" {
 		t.Errorf("GetTrailStatus of an unknown trail: %v", err)
@@ -598,26 +582,37 @@ func TestEventSelectors(t *testing.T) {
 	f := newFixture(t)
 	a := who(acctA, "us-east-1")
 	f.create(t, a, CreateTrailInput{Name: ptr("main"), S3BucketName: ptr("bucket-a"), IsMultiRegionTrail: ptr(true)})
-	got, err := f.svc.GetEventSelectors(ctx, a, "main")
-	if err != nil || len(got.EventSelectors) != 1 || deref(got.EventSelectors[0].ReadWriteType) != "All" ||
-		got.EventSelectors[0].IncludeManagementEvents == nil || !*got.EventSelectors[0].IncludeManagementEvents || got.AdvancedEventSelectors != nil {
-		t.Fatalf("default selectors: %+v, %v", got, err)
+	// selectors are a trail's selectors in effect, or the error.
+	selectors := func(tr *Trail, err error) ([]EventSelector, []AdvancedEventSelector, error) {
+		if err != nil {
+			return nil, nil, err
+		}
+		basic, advanced := tr.Selectors()
+		return basic, advanced, nil
+	}
+	gotBasic, gotAdvanced, err := selectors(f.svc.GetEventSelectors(ctx, a, "main"))
+	if err != nil || len(gotBasic) != 1 || deref(gotBasic[0].ReadWriteType) != "All" ||
+		gotBasic[0].IncludeManagementEvents == nil || !*gotBasic[0].IncludeManagementEvents || gotAdvanced != nil {
+		t.Fatalf("default selectors: %+v %+v, %v", gotBasic, gotAdvanced, err)
 	}
 	basic := []EventSelector{{ReadWriteType: ptr("WriteOnly"), IncludeManagementEvents: ptr(true)}}
-	out, tr, err := f.svc.PutEventSelectors(ctx, a, "main", basic, nil)
-	if err != nil || tr == nil || deref(out.EventSelectors[0].ReadWriteType) != "WriteOnly" || out.TrailARN != arnOf("us-east-1", acctA, "main") {
-		t.Fatalf("PutEventSelectors basic: %+v, %v", out, err)
+	tr, err := f.svc.PutEventSelectors(ctx, a, "main", basic, nil)
+	if err != nil || tr == nil {
+		t.Fatalf("PutEventSelectors basic: %+v, %v", tr, err)
 	}
-	if s, _ := f.svc.GetTrail(ctx, a, "main"); !s.HasCustomEventSelectors {
+	if out, _ := tr.Selectors(); deref(out[0].ReadWriteType) != "WriteOnly" || tr.ARN != arnOf("us-east-1", acctA, "main") {
+		t.Fatalf("PutEventSelectors basic: %+v", tr)
+	}
+	if s, _ := f.svc.GetTrail(ctx, a, "main"); !s.HasCustomSelectors() {
 		t.Error("HasCustomEventSelectors false after PutEventSelectors")
 	}
 	adv := []AdvancedEventSelector{{Name: ptr("mgmt"), FieldSelectors: []AdvancedFieldSelector{{Field: ptr("eventCategory"), Equals: []string{"Management"}}}}}
-	if _, _, err := f.svc.PutEventSelectors(ctx, a, "main", nil, adv); err != nil {
+	if _, err := f.svc.PutEventSelectors(ctx, a, "main", nil, adv); err != nil {
 		t.Fatal(err)
 	}
-	got, err = f.svc.GetEventSelectors(ctx, a, "main")
-	if err != nil || got.EventSelectors != nil || len(got.AdvancedEventSelectors) != 1 {
-		t.Errorf("after advanced: %+v, %v", got, err)
+	gotBasic, gotAdvanced, err = selectors(f.svc.GetEventSelectors(ctx, a, "main"))
+	if err != nil || gotBasic != nil || len(gotAdvanced) != 1 {
+		t.Errorf("after advanced: %+v %+v, %v", gotBasic, gotAdvanced, err)
 	}
 	for _, c := range []struct {
 		name     string
@@ -627,16 +622,16 @@ func TestEventSelectors(t *testing.T) {
 		advanced []AdvancedEventSelector
 		code     string
 	}{
-		{"both kinds", a, "main", basic, adv, CodeInvalidParameterCombination},
-		{"bad read/write type", a, "main", []EventSelector{{ReadWriteType: ptr("Sometimes")}}, nil, CodeInvalidEventSelectors},
+		{"both kinds", a, "main", basic, adv, "InvalidParameterCombinationException"},
+		{"bad read/write type", a, "main", []EventSelector{{ReadWriteType: ptr("Sometimes")}}, nil, "InvalidEventSelectorsException"},
 		{"shadow", who(acctA, "eu-west-1"), arnOf("us-east-1", acctA, "main"), basic, nil, "InvalidHomeRegionException"},
 		{"unknown", a, "nope", basic, nil, "TrailNotFoundException"},
 	} {
-		if _, _, err := f.svc.PutEventSelectors(ctx, c.caller, c.trail, c.basic, c.advanced); code(err) != c.code {
+		if _, err := f.svc.PutEventSelectors(ctx, c.caller, c.trail, c.basic, c.advanced); code(err) != c.code {
 			t.Errorf("PutEventSelectors %s: %v, want %s", c.name, err, c.code)
 		}
 	}
-	if got, _ := f.svc.GetEventSelectors(ctx, a, "main"); len(got.AdvancedEventSelectors) != 1 {
+	if _, got, _ := selectors(f.svc.GetEventSelectors(ctx, a, "main")); len(got) != 1 {
 		t.Errorf("refused puts changed the selectors: %+v", got)
 	}
 	if _, err := f.svc.GetEventSelectors(ctx, who(acctA, "eu-west-1"), arnOf("us-east-1", acctA, "main")); code(err) != "TrailNotFoundException" {
@@ -655,22 +650,22 @@ func TestInsightSelectors(t *testing.T) {
 		t.Errorf("GetInsightSelectors before any: %v", err)
 	}
 	for _, bad := range [][]InsightSelector{{{InsightType: ptr("Bogus")}}, {{}}} {
-		if _, _, err := f.svc.PutInsightSelectors(ctx, a, "main", bad); code(err) != CodeInvalidInsightSelectors {
+		if _, err := f.svc.PutInsightSelectors(ctx, a, "main", bad); code(err) != "InvalidInsightSelectorsException" {
 			t.Errorf("PutInsightSelectors %+v: %v", bad, err)
 		}
 	}
-	out, _, err := f.svc.PutInsightSelectors(ctx, a, "main", []InsightSelector{{InsightType: ptr(InsightAPICallRate)}})
+	out, err := f.svc.PutInsightSelectors(ctx, a, "main", []InsightSelector{{InsightType: ptr(InsightAPICallRate)}})
 	if err != nil || len(out.InsightSelectors) != 1 || !slices.Equal(out.InsightSelectors[0].EventCategories, []string{"Management"}) {
 		t.Fatalf("PutInsightSelectors: %+v, %v", out, err)
 	}
 	got, err := f.svc.GetInsightSelectors(ctx, a, "main")
-	if err != nil || got.TrailARN != out.TrailARN || deref(got.InsightSelectors[0].InsightType) != InsightAPICallRate {
+	if err != nil || got.ARN != out.ARN || deref(got.InsightSelectors[0].InsightType) != InsightAPICallRate {
 		t.Errorf("GetInsightSelectors: %+v, %v", got, err)
 	}
-	if s, _ := f.svc.GetTrail(ctx, a, "main"); !s.HasInsightSelectors {
+	if s, _ := f.svc.GetTrail(ctx, a, "main"); len(s.InsightSelectors) == 0 {
 		t.Error("HasInsightSelectors false after PutInsightSelectors")
 	}
-	if _, _, err := f.svc.PutInsightSelectors(ctx, who(acctB, "us-east-1"), arnOf("us-east-1", acctA, "main"), nil); code(err) != "TrailNotFoundException" {
+	if _, err := f.svc.PutInsightSelectors(ctx, who(acctB, "us-east-1"), arnOf("us-east-1", acctA, "main"), nil); code(err) != "TrailNotFoundException" {
 		t.Errorf("PutInsightSelectors on another account's trail: %v", err)
 	}
 }
@@ -692,7 +687,7 @@ func TestTags(t *testing.T) {
 			t.Fatal(err)
 		}
 		var kv []string
-		for _, tg := range rt[0].TagsList {
+		for _, tg := range rt[0].Tags {
 			kv = append(kv, deref(tg.Key)+"="+deref(tg.Value))
 		}
 		return strings.Join(kv, ",")
@@ -772,4 +767,14 @@ func TestBucketClaims(t *testing.T) {
 			t.Errorf("moving to another account's claimed bucket: %v", err)
 		}
 	}
+}
+
+// optionsOf is what the service reads of cfg, as cairn serve gives it.
+func optionsOf(cfg *config.Config) Options {
+	return Options{Partition: cfg.Partition, Regions: cfg.Regions, LogGroups: cfg.LogGroups, OwnersOptions: ownersOf(cfg)}
+}
+
+// ownersOf is what the ownership rules read of cfg.
+func ownersOf(cfg *config.Config) OwnersOptions {
+	return OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
 }

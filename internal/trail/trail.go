@@ -91,7 +91,7 @@ type ParsedARN struct {
 // ParseARN reads a trail ARN; a malformed one is CloudTrailARNInvalidException.
 func ParseARN(arn string) (ParsedARN, error) {
 	parts := strings.SplitN(arn, ":", 6)
-	bad := awsproto.Errorf("CloudTrailARNInvalidException", "%q is not a valid trail ARN; a trail ARN looks like arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", arn)
+	bad := awsproto.Errorf(awsproto.CloudTrailARNInvalidException, "%q is not a valid trail ARN; a trail ARN looks like arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail.", arn)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "cloudtrail" || parts[3] == "" || !isAccountID(parts[4]) {
 		return ParsedARN{}, bad
 	}
@@ -123,7 +123,7 @@ func isAccountID(s string) bool {
 // ValidateName applies CloudTrail's trail name rules.
 func ValidateName(name string) error {
 	bad := func(format string, args ...any) error {
-		return awsproto.Errorf("InvalidTrailNameException", format, args...)
+		return awsproto.Errorf(awsproto.InvalidTrailNameException, format, args...)
 	}
 	switch {
 	case len(name) < 3:
@@ -157,7 +157,7 @@ func isAlnum(c byte) bool {
 // ValidateBucketName applies S3's bucket naming rules.
 func ValidateBucketName(name string) error {
 	bad := func(why string) error {
-		return awsproto.Errorf("InvalidS3BucketNameException", "Bucket name %q is not valid: %s.", name, why)
+		return awsproto.Errorf(awsproto.InvalidS3BucketNameException, "Bucket name %q is not valid: %s.", name, why)
 	}
 	if len(name) < 3 || len(name) > 63 {
 		return bad("it must be 3 to 63 characters long")
@@ -190,7 +190,7 @@ func ValidateBucketName(name string) error {
 // bucket keeps for itself.
 func ValidatePrefix(p string) error {
 	bad := func(why string) error {
-		return awsproto.Errorf("InvalidS3PrefixException", "S3 key prefix %q is not valid: %s.", p, why)
+		return awsproto.Errorf(awsproto.InvalidS3PrefixException, "S3 key prefix %q is not valid: %s.", p, why)
 	}
 	if len(p) > 200 {
 		return bad("it must be at most 200 characters long")
@@ -229,25 +229,25 @@ func ValidatePrefix(p string) error {
 // and not starting with aws:.
 func ValidateTags(tags []Tag) error {
 	if len(tags) > 50 {
-		return awsproto.Errorf("TagsLimitExceededException", "The number of tags exceeds the limit of 50; got %d.", len(tags))
+		return awsproto.Errorf(awsproto.TagsLimitExceededException, "The number of tags exceeds the limit of 50; got %d.", len(tags))
 	}
 	seen := map[string]bool{}
 	for i, t := range tags {
 		if t.Key == nil || len(*t.Key) < 1 || len(*t.Key) > 128 {
-			return awsproto.Errorf("InvalidTagParameterException", "Tag %d: the key must be 1 to 128 characters long.", i+1)
+			return awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag %d: the key must be 1 to 128 characters long.", i+1)
 		}
 		k := *t.Key
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return awsproto.Errorf("InvalidTagParameterException", "Tag key %q: keys beginning with aws: are reserved.", k)
+			return awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag key %q: keys beginning with aws: are reserved.", k)
 		}
 		if !tagChars(k) {
-			return awsproto.Errorf("InvalidTagParameterException", "Tag key %q may contain only letters, numbers, spaces and _ . : / = + - @.", k)
+			return awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag key %q may contain only letters, numbers, spaces and _ . : / = + - @.", k)
 		}
 		if t.Value != nil && (len(*t.Value) > 256 || !tagChars(*t.Value)) {
-			return awsproto.Errorf("InvalidTagParameterException", "Tag value of key %q must be at most 256 characters of letters, numbers, spaces and _ . : / = + - @.", k)
+			return awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag value of key %q must be at most 256 characters of letters, numbers, spaces and _ . : / = + - @.", k)
 		}
 		if seen[k] {
-			return awsproto.Errorf("InvalidTagParameterException", "Tag key %q is given more than once.", k)
+			return awsproto.Errorf(awsproto.InvalidTagParameterException, "Tag key %q is given more than once.", k)
 		}
 		seen[k] = true
 	}
@@ -269,7 +269,7 @@ func tagChars(s string) bool {
 
 // notFound is the TrailNotFoundException CloudTrail answers for a name.
 func notFound(nameOrARN, account string) error {
-	return awsproto.Errorf("TrailNotFoundException", "Unknown trail: %s for the user: %s", nameOrARN, account)
+	return awsproto.Errorf(awsproto.TrailNotFoundException, "Unknown trail: %s for the user: %s", nameOrARN, account)
 }
 
 // CoveredRegions are the regions a trail records (and keeps a digest chain

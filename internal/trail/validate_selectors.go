@@ -8,20 +8,6 @@ import (
 	"github.com/cairn-audit/cairn/internal/awsproto"
 )
 
-// Error codes of the selector operations.
-const (
-	// CodeInvalidEventSelectors is PutEventSelectors' error for selectors that
-	// break a rule.
-	CodeInvalidEventSelectors = "InvalidEventSelectorsException"
-	// CodeInvalidInsightSelectors is PutInsightSelectors' error for selectors
-	// that break a rule.
-	CodeInvalidInsightSelectors = "InvalidInsightSelectorsException"
-	// CodeInvalidParameterCombination is the error for a PutEventSelectors
-	// request that gives both EventSelectors and AdvancedEventSelectors, or
-	// neither.
-	CodeInvalidParameterCombination = "InvalidParameterCombinationException"
-)
-
 // Limits of event selectors ([BC] PutEventSelectors, EventSelector,
 // DataResource, AdvancedEventSelector, Operator, SelectorName).
 const (
@@ -170,10 +156,10 @@ func ValidateSelectors(basic []EventSelector, advanced []AdvancedEventSelector, 
 	}
 	switch {
 	case basic != nil && advanced != nil:
-		return awsproto.Errorf(CodeInvalidParameterCombination,
+		return awsproto.Errorf(awsproto.InvalidParameterCombinationException,
 			"You can use either EventSelectors or AdvancedEventSelectors, but not both.")
 	case basic == nil && advanced == nil:
-		return awsproto.Errorf(CodeInvalidParameterCombination,
+		return awsproto.Errorf(awsproto.InvalidParameterCombinationException,
 			"Specify either EventSelectors or AdvancedEventSelectors.")
 	case basic != nil:
 		return validateBasic(basic, partition)
@@ -183,7 +169,7 @@ func ValidateSelectors(basic []EventSelector, advanced []AdvancedEventSelector, 
 }
 
 func selectorsErr(format string, args ...any) error {
-	return awsproto.Errorf(CodeInvalidEventSelectors, format, args...)
+	return awsproto.Errorf(awsproto.InvalidEventSelectorsException, format, args...)
 }
 
 func validateBasic(sel []EventSelector, partition string) error {
@@ -509,7 +495,7 @@ func ValidateInsightSelectors(sel []InsightSelector) error {
 	for i, s := range sel {
 		n := i + 1
 		if s.InsightType == nil || *s.InsightType == "" {
-			return awsproto.Errorf(CodeInvalidInsightSelectors,
+			return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 				"Insight selector %d: InsightType is required; use %s or %s.", n, InsightAPICallRate, InsightAPIErrorRate)
 		}
 		var k int
@@ -519,17 +505,17 @@ func ValidateInsightSelectors(sel []InsightSelector) error {
 		case InsightAPIErrorRate:
 			k = 1
 		default:
-			return awsproto.Errorf(CodeInvalidInsightSelectors,
+			return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 				"Insight selector %d: InsightType %q is not valid; use %s or %s.", n, *s.InsightType, InsightAPICallRate, InsightAPIErrorRate)
 		}
 		if seen[k] {
-			return awsproto.Errorf(CodeInvalidInsightSelectors,
+			return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 				"Insight selector %d: InsightType %s is given more than once; give each type once, with all its EventCategories.", n, *s.InsightType)
 		}
 		seen[k] = true
 		for _, c := range s.EventCategories {
 			if c != "Management" && c != "Data" {
-				return awsproto.Errorf(CodeInvalidInsightSelectors,
+				return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 					"Insight selector %d: EventCategories value %q is not valid; use Management or Data.", n, c)
 			}
 		}

@@ -50,7 +50,7 @@ func selAPIError(t *testing.T, err error, code string, want ...string) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v (%T) is not an *awsproto.Error", err, err)
 	}
-	if ae.Code != code || ae.Status != 400 {
+	if string(ae.Code) != code || ae.Status != 400 {
 		t.Errorf("code %s (HTTP %d), want %s (HTTP 400); message %q", ae.Code, ae.Status, code, ae.Message)
 	}
 	for _, w := range want {
@@ -145,7 +145,7 @@ func TestValidateSelectorsAccepts(t *testing.T) {
 }
 
 func TestValidateSelectorsRejects(t *testing.T) {
-	const ies, ipc = trail.CodeInvalidEventSelectors, trail.CodeInvalidParameterCombination
+	const ies, ipc = "InvalidEventSelectorsException", "InvalidParameterCombinationException"
 	manyValues := make([]string, 0, 251)
 	for i := range 251 {
 		manyValues = append(manyValues, fmt.Sprintf("arn:aws:s3:::bucket-%03d/", i))
@@ -239,7 +239,7 @@ func TestValidateInsightSelectors(t *testing.T) {
 			t.Errorf("%s rejected: %v", js, err)
 		}
 	}
-	const iis = trail.CodeInvalidInsightSelectors
+	const iis = "InvalidInsightSelectorsException"
 	for _, tc := range []struct {
 		js   string
 		want []string

@@ -228,7 +228,13 @@ func (s *Store) kickIndexer() {
 // the index by then. Records are read only for IDs found stored, so a
 // group of new events costs no read (the ID filter answers for most).
 func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) (map[idKey]stored, error) {
-	existing := map[idKey]stored{}
+	// commit adds every new event of the group: made at that size, the map
+	// is never rehashed as it grows.
+	n := 0
+	for _, r := range group {
+		n += len(r.Events)
+	}
+	existing := make(map[idKey]stored, n)
 	var hashes, pendingSeqs []int64
 	filter := s.filters.current()
 	s.pmu.Lock()

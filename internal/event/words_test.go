@@ -1,4 +1,4 @@
-package awsproto
+package event
 
 import (
 	"math/bits"
@@ -74,5 +74,69 @@ func TestAttention(t *testing.T) {
 func TestLoad64(t *testing.T) {
 	if got := load64("xx\x01\x02\x03\x04\x05\x06\x07\x08", 2); got != 0x0807060504030201 {
 		t.Errorf("load64 = %#x", got)
+	}
+}
+
+// TestSkipPlain checks the eight-bytes-at-a-time scan against a byte loop:
+// every byte skipped is plain, and it stops at a byte that is not, or
+// fewer than eight bytes before the end.
+func TestSkipPlain(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'a', ' ', '~', 0x7f, 0x80, 0xff, '"', '\\', 0x00, 0x1f, 0x21, 0x5b, 0x5d, 0x23, 0x01, 0x20}
+	for range 200000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			if r.IntN(4) == 0 {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			} else {
+				b[i] = byte(r.IntN(256))
+			}
+		}
+		i := 0
+		if len(b) > 0 {
+			i = r.IntN(len(b) + 1)
+		}
+		got := skipPlain(b, i)
+		if got < i || got > len(b) {
+			t.Fatalf("skipPlain(%q, %d) = %d", b, i, got)
+		}
+		for j := i; j < got; j++ {
+			if !plain(b[j]) {
+				t.Fatalf("skipPlain(%q, %d) = %d skips %q at %d", b, i, got, b[j], j)
+			}
+		}
+		if got+8 <= len(b) && plain(b[got]) {
+			t.Fatalf("skipPlain(%q, %d) = %d stops at a plain byte", b, i, got)
+		}
+	}
+}
+
+// TestStringEnd checks the eight-bytes-at-a-time search for a string's
+// closing quote against a byte loop, on random text dense in quotes and
+// backslashes.
+func TestStringEnd(t *testing.T) {
+	naive := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte{'a', '"', '\\', '\\', ' ', 0x00, 0x80, 0xff}
+	for range 200000 {
+		b := make([]byte, 1+r.IntN(40))
+		b[0] = '"'
+		for i := 1; i < len(b); i++ {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if got, want := stringEnd(b, 1), naive(b, 1); got != want {
+			t.Fatalf("stringEnd(%q) = %d, want %d", b, got, want)
+		}
 	}
 }

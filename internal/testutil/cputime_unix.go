@@ -1,16 +1,16 @@
 //go:build unix
 
-package event
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time (user and system) the process has used: on a
+// CPUTime is the CPU time (user and system) the process has used: on a
 // machine shared with other work it measures a benchmark more steadily
-// than the wall clock does.
-func cpuTime() time.Duration {
+// than the wall clock does (see ReportCPU).
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0

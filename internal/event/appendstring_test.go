@@ -1,4 +1,4 @@
-package awsproto_test
+package event_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // ctRecord is a CloudTrail record as LookupEvents answers carry it in
@@ -41,11 +41,11 @@ func BenchmarkAppendString(b *testing.B) {
 		{"nonASCII", nonASCIIText},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			buf := awsproto.AppendString(nil, bc.s)
+			buf := event.AppendString(nil, bc.s)
 			b.SetBytes(int64(len(bc.s)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = awsproto.AppendString(buf[:0], bc.s)
+				buf = event.AppendString(buf[:0], bc.s)
 			}
 		})
 	}
@@ -75,7 +75,7 @@ func (c *stringChecker) check(s string) {
 	}
 	buf = buf[:len(prefix)]
 	for _, b := range [][]byte{nil, buf} {
-		got := awsproto.AppendString(b, s)
+		got := event.AppendString(b, s)
 		if b != nil {
 			if !bytes.HasPrefix(got, []byte(prefix)) {
 				c.t.Errorf("AppendString(%q, %q) lost the prefix: %q", prefix, s, got)

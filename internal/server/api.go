@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/cairn-audit/cairn/internal/auth"
+	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+// The typed API: CloudTrail operations called in Go by a principal that is
+// already authenticated (the console's session), with typed requests and
+// answers. Each call is authorized, rate-limited and recorded exactly as
+// the same operation sent as a signed HTTP request, and runs the same
+// handler; only the decoding and encoding of the HTTP body are left out.
+
+// Caller is who makes a typed call, and from where.
+type Caller struct {
+	// Principal is the authenticated caller.
+	Principal *auth.Principal
+	// Region is the region the call is made in.
+	Region string
+	// Request gives the caller's address, user agent and TLS, for the
+	// call's audit record (required); its body is not read.
+	Request *http.Request
+}
+
+// invokeTyped runs op for who on in through h: authorized, run and audited
+// as invoke does an HTTP request's. The request is encoded only for the
+// audit record's requestParameters.
+func invokeTyped[In, Out any](ctx context.Context, s *Server, who Caller, op string, in In, h handler[In, Out]) (Out, error) {
+	var out Out
+	body, err := json.Marshal(in)
+	if err != nil {
+		return out, fmt.Errorf("server: %s request: %w", op, err)
+	}
+	c := &call{op: op, principal: who.Principal, region: who.Region, body: body, requestID: newRequestID(), r: who.Request.WithContext(ctx)}
+	_, err = s.invoke(c, func(ctx context.Context, c *call) (any, error) {
+		var err error
+		out, err = h(ctx, c, in)
+		return out, err
+	})
+	return out, err
+}
+
+// LookupEvents runs LookupEvents for who.
+func (s *Server) LookupEvents(ctx context.Context, who Caller, in history.Input) (history.Output, error) {
+	return invokeTyped(ctx, s, who, "LookupEvents", in, s.lookupEvents)
+}
+
+// CreateTrail runs CreateTrail for who.
+func (s *Server) CreateTrail(ctx context.Context, who Caller, in trail.CreateTrailInput) (TrailOutput, error) {
+	return invokeTyped(ctx, s, who, "CreateTrail", in, s.createTrail)
+}
+
+// UpdateTrail runs UpdateTrail for who.
+func (s *Server) UpdateTrail(ctx context.Context, who Caller, in trail.UpdateTrailInput) (TrailOutput, error) {
+	return invokeTyped(ctx, s, who, "UpdateTrail", in, s.updateTrail)
+}
+
+// DeleteTrail runs DeleteTrail for who.
+func (s *Server) DeleteTrail(ctx context.Context, who Caller, in NameInput) error {
+	_, err := invokeTyped(ctx, s, who, "DeleteTrail", in, s.deleteTrail)
+	return err
+}
+
+// GetTrail runs GetTrail for who.
+func (s *Server) GetTrail(ctx context.Context, who Caller, in NameInput) (GetTrailOutput, error) {
+	return invokeTyped(ctx, s, who, "GetTrail", in, s.getTrail)
+}
+
+// DescribeTrails runs DescribeTrails for who.
+func (s *Server) DescribeTrails(ctx context.Context, who Caller, in DescribeTrailsInput) (DescribeTrailsOutput, error) {
+	return invokeTyped(ctx, s, who, "DescribeTrails", in, s.describeTrails)
+}
+
+// GetTrailStatus runs GetTrailStatus for who.
+func (s *Server) GetTrailStatus(ctx context.Context, who Caller, in NameInput) (StatusOutput, error) {
+	return invokeTyped(ctx, s, who, "GetTrailStatus", in, s.getTrailStatus)
+}
+
+// StartLogging runs StartLogging for who.
+func (s *Server) StartLogging(ctx context.Context, who Caller, in NameInput) error {
+	_, err := invokeTyped(ctx, s, who, "StartLogging", in, s.startLogging)
+	return err
+}
+
+// StopLogging runs StopLogging for who.
+func (s *Server) StopLogging(ctx context.Context, who Caller, in NameInput) error {
+	_, err := invokeTyped(ctx, s, who, "StopLogging", in, s.stopLogging)
+	return err
+}
+
+// PutEventSelectors runs PutEventSelectors for who.
+func (s *Server) PutEventSelectors(ctx context.Context, who Caller, in PutEventSelectorsInput) (SelectorsOutput, error) {
+	return invokeTyped(ctx, s, who, "PutEventSelectors", in, s.putEventSelectors)
+}
+
+// GetEventSelectors runs GetEventSelectors for who.
+func (s *Server) GetEventSelectors(ctx context.Context, who Caller, in GetEventSelectorsInput) (SelectorsOutput, error) {
+	return invokeTyped(ctx, s, who, "GetEventSelectors", in, s.getEventSelectors)
+}
+
+// AddTags runs AddTags for who.
+func (s *Server) AddTags(ctx context.Context, who Caller, in TagsInput) error {
+	_, err := invokeTyped(ctx, s, who, "AddTags", in, s.changeTags(s.opts.Trails.AddTags))
+	return err
+}
+
+// RemoveTags runs RemoveTags for who.
+func (s *Server) RemoveTags(ctx context.Context, who Caller, in TagsInput) error {
+	_, err := invokeTyped(ctx, s, who, "RemoveTags", in, s.changeTags(s.opts.Trails.RemoveTags))
+	return err
+}
+
+// ListTags runs ListTags for who.
+func (s *Server) ListTags(ctx context.Context, who Caller, in ListTagsInput) (ListTagsOutput, error) {
+	return invokeTyped(ctx, s, who, "ListTags", in, s.listTags)
+}
