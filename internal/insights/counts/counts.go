@@ -170,7 +170,7 @@ func (c *Counts) apply(ctx context.Context, key string, es []entry) error {
 			return err
 		}
 		if d.Res == 0 {
-			d.Res = 60
+			d.Res = c.resolution(es[0].minute / 1440)
 		}
 		add := map[int64]int64{}
 		for _, e := range es {
@@ -194,6 +194,19 @@ func (c *Counts) apply(ctx context.Context, key string, es []entry) error {
 		return nil
 	}
 	return fmt.Errorf("insights counts %s: changed concurrently five times", key)
+}
+
+// resolution is the resolution a new document of day starts at: what
+// maintenance would have made of it by now (a backfill of old days).
+func (c *Counts) resolution(day int64) int64 {
+	end := time.Unix((day+1)*86400, 0)
+	switch age := c.now().Sub(end); {
+	case age > Retention[300]:
+		return 3600
+	case age > Retention[60]:
+		return 300
+	}
+	return 60
 }
 
 // get reads a document (a zero one, version 0, if absent).
