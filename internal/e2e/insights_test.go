@@ -367,3 +367,32 @@ func TestInsightsAcrossSIGKILL(t *testing.T) {
 		t.Errorf("End statistics %+v, want 2 minutes averaging 60 calls", s)
 	}
 }
+
+// TestInsightSelectorsNeedTheirEvents: put-insight-selectors refuses what
+// the trail's event selectors cannot feed, with CloudTrail's error, and
+// changes nothing.
+func TestInsightSelectorsNeedTheirEvents(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	dlMkBucket(t, srv, "insight-logs")
+	arn := dlTrail(t, c, "reads", "insight-logs", nil)
+	run := func(args ...string) cliResult {
+		return cliRun(t, srv, AdminKey, AdminSecret, "us-east-1", append([]string{"cloudtrail"}, args...)...)
+	}
+	if res := run("put-event-selectors", "--trail-name", arn, "--event-selectors",
+		`[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true}]`); res.code != 0 {
+		t.Fatalf("put-event-selectors: %s", res.stderr)
+	}
+	res := cliError(t, srv, AdminKey, AdminSecret, "us-east-1", "InvalidInsightSelectorsException", "cloudtrail", "put-insight-selectors",
+		"--trail-name", arn, "--insight-selectors", `[{"InsightType":"ApiCallRateInsight"}]`)
+	if !strings.Contains(res.stderr, "write management events") {
+		t.Errorf("the refusal does not say why: %s", res.stderr)
+	}
+	cliError(t, srv, AdminKey, AdminSecret, "us-east-1", "InvalidInsightSelectorsException", "cloudtrail", "put-insight-selectors",
+		"--trail-name", arn, "--insight-selectors", `[{"InsightType":"ApiErrorRateInsight","EventCategories":["Data"]}]`)
+	cliError(t, srv, AdminKey, AdminSecret, "us-east-1", "InsightNotEnabledException", "cloudtrail", "get-insight-selectors", "--trail-name", arn)
+	// The error rate needs reads or writes: reads will do.
+	if res := run("put-insight-selectors", "--trail-name", arn, "--insight-selectors", `[{"InsightType":"ApiErrorRateInsight"}]`); res.code != 0 {
+		t.Fatalf("put-insight-selectors ApiErrorRateInsight on a read-only trail: %s", res.stderr)
+	}
+}

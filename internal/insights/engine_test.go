@@ -373,3 +373,40 @@ func TestFieldsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineDataEvents: data events count only for trails whose insight
+// selector has EventCategories Data, and their Insights go only to those.
+func TestEngineDataEvents(t *testing.T) {
+	data := `,"eventCategory":"Data","managementEvent":false`
+	for _, tc := range []struct {
+		name       string
+		categories []string
+		want       int
+	}{
+		{"management selector", []string{"Management"}, 0},
+		{"data selector", []string{"Data"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := openStore(t)
+			c := &clock{t: t0.Add(30 * time.Second)}
+			for m := t0Minute - 3*1440; m < t0Minute; m += 10 {
+				appendEvents(t, st, time.Unix(m*60, 0), 1, alice, data)
+			}
+			tr := insightTrail(TypeCallRate)
+			tr.InsightSelectors[0].EventCategories = tc.categories
+			e := newEngine(st, c, fakeTrails{tr})
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			appendEvents(t, st, t0.Add(5*time.Second), 60, mallory, data)
+			c.set(t0.Add(100 * time.Second))
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := insightRecords(t, st); len(got) != tc.want {
+				t.Fatalf("%d Insights, want %d: %+v", len(got), tc.want, got)
+			}
+		})
+	}
+}
