@@ -80,6 +80,8 @@ type Config struct {
 	Buckets []Bucket `yaml:"buckets"`
 	// Delivery tunes log file and digest delivery.
 	Delivery Delivery `yaml:"delivery"`
+	// Insights tunes the Insights engine (unusual call and error rates).
+	Insights Insights `yaml:"insights"`
 	// KMSKeys lists the KMS keys trails may name for SSE-KMS encryption.
 	KMSKeys []KMSKey `yaml:"kms_keys"`
 	// Topics lists the SNS topics trails may name, each mapped to a webhook.
@@ -257,6 +259,16 @@ type Delivery struct {
 	DigestInterval Duration `yaml:"digest_interval"`
 }
 
+// Insights tunes the Insights engine.
+type Insights struct {
+	// BaselineWindow is how much history (by eventTime) an API's baseline
+	// covers.
+	BaselineWindow Duration `yaml:"baseline_window"`
+	// Settle is how long after its end a minute is analysed: events that
+	// arrive later count toward the baseline only.
+	Settle Duration `yaml:"settle"`
+}
+
 // Duration is a time.Duration written in YAML as a Go duration string such
 // as "5s" or "1h".
 type Duration struct{ time.Duration }
@@ -413,6 +425,7 @@ func Default() *Config {
 			FlushInterval:  Duration{5 * time.Second},
 			DigestInterval: Duration{time.Hour},
 		},
+		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}},
 		Limits: Limits{
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,

@@ -72,6 +72,7 @@ func TestLoadFull(t *testing.T) {
 			},
 		},
 		Delivery: Delivery{FlushInterval: Duration{10 * time.Second}, DigestInterval: Duration{30 * time.Minute}},
+		Insights: Insights{BaselineWindow: Duration{72 * time.Hour}, Settle: Duration{30 * time.Second}},
 		KMSKeys: []KMSKey{{
 			ARN:     "arn:aws:kms:us-east-1:111111111111:key/6f1c2d3e-0000-4000-8000-123456789abc",
 			Account: "111111111111",
@@ -127,7 +128,8 @@ func TestDefaults(t *testing.T) {
 	if d.Listen != "127.0.0.1:4590" || d.DataDir != "./cairn-data" || d.Partition != "aws" ||
 		d.GlobalRegion != "us-east-1" || d.EventHistoryDays != 90 || d.Store != (Store{Driver: "sqlite"}) ||
 		d.Delivery.FlushInterval.Duration != 5*time.Second || d.Delivery.DigestInterval.Duration != time.Hour ||
-		d.Limits.MaxBodyBytes != 8<<20 || d.Limits.MaxBatchRecords != 1000 || d.Organization != nil {
+		d.Limits.MaxBodyBytes != 8<<20 || d.Limits.MaxBatchRecords != 1000 || d.Organization != nil ||
+		d.Insights.BaselineWindow.Duration != 168*time.Hour || d.Insights.Settle.Duration != time.Minute {
 		t.Errorf("Default() = %+v", d)
 	}
 	if len(d.Regions) != 32 || d.Regions[0] != "us-east-1" || !contains(d.Regions, "ap-southeast-7") || !contains(d.Regions, "mx-central-1") {
@@ -334,6 +336,12 @@ func TestBadFiles(t *testing.T) {
 		{"flush too long", "delivery:\n  flush_interval: 1h\n", 2, "delivery.flush_interval: must be greater than 0 and at most 15m0s"},
 		{"flush zero", "delivery:\n  flush_interval: 0s\n", 2, "delivery.flush_interval: must be greater than 0"},
 		{"digest too short", "delivery:\n  digest_interval: 10ms\n", 2, "delivery.digest_interval: must be at least 1s"},
+		{"insights window too short", "insights:\n  baseline_window: 30m\n", 2, "insights.baseline_window: must be a whole number of hours from 1h0m0s to 2160h0m0s, got 30m0s"},
+		{"insights window too long", "insights: {baseline_window: 2200h}\n", 1, "insights.baseline_window: must be a whole number of hours"},
+		{"insights window not whole hours", "insights: {baseline_window: 90m}\n", 1, "insights.baseline_window: must be a whole number of hours"},
+		{"insights settle negative", "insights:\n  settle: -1s\n", 2, "insights.settle: must be from 0s to 1h0m0s, got -1s"},
+		{"insights settle too long", "insights:\n  settle: 2h\n", 2, "insights.settle: must be from 0s to 1h0m0s"},
+		{"insights unknown key", "insights:\n  window: 1h\n", 2, "window"},
 		{"bad kms arn", header + "kms_keys:\n  - arn: arn:aws:s3:::bucket\n    account: \"111111111111\"\n", 8, "invalid kms ARN"},
 		{"kms account not configured", header + "kms_keys:\n  - arn: arn:aws:kms:us-east-1:999999999999:key/abc\n    account: \"999999999999\"\n", 9, `kms_keys[0].account: "999999999999" is not a configured account`},
 		{"kms wrong partition", header + "kms_keys:\n  - arn: arn:aws-cn:kms:us-east-1:111111111111:key/abc\n    account: \"111111111111\"\n", 8, `is not in partition "aws"`},

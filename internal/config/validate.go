@@ -82,6 +82,7 @@ func (c *Config) problems() []problem {
 	c.checkOrganization(v, accounts)
 	c.checkBuckets(v, accounts)
 	c.checkDelivery(v)
+	c.checkInsights(v)
 	c.checkKMSKeys(v, accounts)
 	c.checkTopics(v, accounts)
 	c.checkLogGroups(v, accounts)
@@ -334,6 +335,24 @@ func (c *Config) checkDelivery(v *validator) {
 	}
 	if d := c.Delivery.DigestInterval.Duration; d < time.Second {
 		v.add("delivery.digest_interval", "must be at least 1s, got %s", d)
+	}
+}
+
+// Bounds of the insights settings: a baseline of at least an hour (one
+// hour slot) and at most 90 days (its memory grows with the window: 16
+// bytes per hour per tracked API); a settle time of at most an hour.
+const (
+	minBaselineWindow = time.Hour
+	maxBaselineWindow = 90 * 24 * time.Hour
+	maxSettle         = time.Hour
+)
+
+func (c *Config) checkInsights(v *validator) {
+	if w := c.Insights.BaselineWindow.Duration; w < minBaselineWindow || w > maxBaselineWindow || w%time.Hour != 0 {
+		v.add("insights.baseline_window", "must be a whole number of hours from %s to %s, got %s", minBaselineWindow, maxBaselineWindow, w)
+	}
+	if s := c.Insights.Settle.Duration; s < 0 || s > maxSettle {
+		v.add("insights.settle", "must be from 0s to %s, got %s", maxSettle, s)
 	}
 }
 

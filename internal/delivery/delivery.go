@@ -249,6 +249,8 @@ type batch struct {
 type plannedFile struct {
 	Account, Region, Key string
 	Count                int
+	// Kind is kindInsight for a CloudTrail-Insight/ file.
+	Kind string `json:",omitempty"`
 }
 
 // chain is one digest chain: the files delivered since the last digest and
@@ -430,6 +432,9 @@ func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]boo
 	if ev.Region == e.opts.GlobalRegion && globalSources[f.EventSource] && !t.IncludeGlobalServiceEvents {
 		return false, nil
 	}
+	if ev.Category == event.CategoryInsight {
+		return takesInsight(t, ev), nil
+	}
 	return m.Match(&f), nil
 }
 
@@ -606,7 +611,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		return false, err
 	}
 	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	counts := map[[2]string]int{}
+	counts := map[[3]string]int{}
 	total := 0
 	to := st.Cursor
 	full := false
@@ -631,7 +636,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 			if !ok {
 				continue
 			}
-			k := [2]string{ev.Account, ev.Region}
+			k := [3]string{ev.Account, ev.Region, kindOf(ev)}
 			counts[k]++
 			total++
 			if counts[k] >= maxFileRecords {
@@ -667,15 +672,20 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		return false, nil
 	}
 	b := &batch{From: st.Cursor, To: to, Planned: now}
-	keys := make([][2]string, 0, len(counts))
+	keys := make([][3]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
+	slices.SortFunc(keys, func(a, b [3]string) int { return strings.Compare(a[0]+a[1]+"|"+a[2], b[0]+b[1]+"|"+b[2]) })
 	for _, k := range keys {
 		seed := fmt.Sprintf("%s|%s|%s|%d|%d", t.ARN, k[0], k[1], b.From, b.To)
-		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: counts[k],
-			Key: digest.LogKey(t.S3KeyPrefix, t.OrganizationID, k[0], k[1], now, digest.UniqueName([]byte(seed)))})
+		key := digest.LogKey
+		if k[2] == kindInsight {
+			seed += "|" + kindInsight
+			key = digest.InsightLogKey
+		}
+		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: counts[k], Kind: k[2],
+			Key: key(t.S3KeyPrefix, t.OrganizationID, k[0], k[1], now, digest.UniqueName([]byte(seed)))})
 	}
 	st.Pending = b
 	return true, nil
@@ -693,7 +703,7 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 		return err
 	}
 	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	files := map[[2]string][]*event.Event{}
+	files := map[[3]string][]*event.Event{}
 	for after := b.From; after < b.To; {
 		evs, err := e.store.ReadLog(ctx, after, scanChunk)
 		if err != nil {
@@ -708,7 +718,7 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 			}
 			after = ev.Seq
 			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
-				k := [2]string{ev.Account, ev.Region}
+				k := [3]string{ev.Account, ev.Region, kindOf(ev)}
 				files[k] = append(files[k], ev)
 			}
 		}
@@ -728,7 +738,7 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 	}
 	var done []written
 	for _, pf := range b.Files {
-		evs := files[[2]string{pf.Account, pf.Region}]
+		evs := files[[3]string{pf.Account, pf.Region, pf.Kind}]
 		if len(evs) == 0 {
 			continue // the trail changed since planning: nothing left to write
 		}

@@ -753,6 +753,9 @@ func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string
 	if err := ValidateInsightSelectors(sel); err != nil {
 		return nil, err
 	}
+	if err := checkInsightsFit(t, sel); err != nil {
+		return InsightsOutput{}, nil, err
+	}
 	norm := make([]InsightSelector, len(sel))
 	for i, x := range sel {
 		if len(x.EventCategories) == 0 {
