@@ -26,7 +26,7 @@ func checkInsightsFit(t *Trail, sel []InsightSelector) error {
 	for i, s := range sel {
 		for _, c := range s.EventCategories {
 			if c == "Data" && !t.logsDataEvents() {
-				return awsproto.Errorf(CodeInvalidInsightSelectors,
+				return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 					"Insight selector %d: Insights on data events need the trail to log data events; add data event selectors first.", i+1)
 			}
 		}
@@ -35,10 +35,10 @@ func checkInsightsFit(t *Trail, sel []InsightSelector) error {
 		}
 		switch {
 		case *s.InsightType == InsightAPICallRate && !logs(false):
-			return awsproto.Errorf(CodeInvalidInsightSelectors,
+			return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 				"Insight selector %d: %s needs the trail to log write management events; its event selectors do not.", i+1, InsightAPICallRate)
 		case *s.InsightType == InsightAPIErrorRate && !logs(false) && !logs(true):
-			return awsproto.Errorf(CodeInvalidInsightSelectors,
+			return awsproto.Errorf(awsproto.InvalidInsightSelectorsException,
 				"Insight selector %d: %s needs the trail to log read or write management events; its event selectors log none.", i+1, InsightAPIErrorRate)
 		}
 	}

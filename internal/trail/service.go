@@ -754,7 +754,7 @@ func (s *Service) PutInsightSelectors(ctx context.Context, c Caller, name string
 		return nil, err
 	}
 	if err := checkInsightsFit(t, sel); err != nil {
-		return InsightsOutput{}, nil, err
+		return nil, err
 	}
 	norm := make([]InsightSelector, len(sel))
 	for i, x := range sel {
