@@ -8,16 +8,17 @@ import (
 	"github.com/cairn-audit/cairn/internal/insights"
 )
 
-// runInsights starts the Insights consumer of the event log and returns
-// the function that stops it and waits for it.
-func runInsights(st insights.Store, trails insights.Trails, cfg *config.Config, log *slog.Logger, node string) func() {
+// runInsights starts the Insights consumer of the event log, which keeps
+// its per-minute counts in counts, and returns the function that stops it
+// and waits for it.
+func runInsights(st insights.Store, trails insights.Trails, counts insights.Counter, cfg *config.Config, log *slog.Logger, node string) func() {
 	e := insights.NewEngine(st, trails, insights.Options{
 		Window:  cfg.Insights.BaselineWindow.Duration,
 		Settle:  cfg.Insights.Settle.Duration,
 		Regions: cfg.Regions,
 		Members: cfg.OrganizationMembers(),
 		Log:     log,
-	}, insights.WithNode(node))
+	}, insights.WithNode(node), insights.WithCounter(counts))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(ctx); close(done) }()

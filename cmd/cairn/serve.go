@@ -31,6 +31,8 @@ import (
 	"github.com/cairn-audit/cairn/internal/envelope"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
+	"github.com/cairn-audit/cairn/internal/insights/counts"
+	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/retention"
@@ -286,10 +288,13 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
 		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
 		Node: node, Log: log})
+	hist := history.New(st, cfg.EventHistoryDays)
+	insightCounts := counts.New(st, nil, log)
 	srv := server.New(server.Options{
 		Directory:        dir,
 		Ingest:           ing,
-		History:          history.New(st, cfg.EventHistoryDays),
+		History:          hist,
+		Insights:         query.New(insightCounts, trails, hist, nil),
 		Trails:           trails,
 		Status:           engine,
 		Keys:             engine.Keys(),
@@ -352,7 +357,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
-	stopInsights := runInsights(st, trails, cfg, log, node)
+	stopInsights := runInsights(st, trails, insightCounts, cfg, log, node)
 	defer stopInsights()
 	errc := make(chan error, 1)
 	go func() {

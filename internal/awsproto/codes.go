@@ -98,6 +98,9 @@ const (
 	// changed by an account that is not the organization's management
 	// account. HTTP 400.
 	NotOrganizationMasterAccountException Code = "NotOrganizationMasterAccountException"
+	// OperationNotPermittedException: ListInsightsData on a trail without
+	// Insights. HTTP 400.
+	OperationNotPermittedException Code = "OperationNotPermittedException"
 	// OrganizationsNotInUseException: an organization trail for an account
 	// in no organization. HTTP 400.
 	OrganizationsNotInUseException Code = "OrganizationsNotInUseException"

@@ -38,6 +38,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
@@ -63,6 +64,7 @@ type API interface {
 	PutEventSelectors(ctx context.Context, who server.Caller, in server.PutEventSelectorsInput) (server.SelectorsOutput, error)
 	AddTags(ctx context.Context, who server.Caller, in server.TagsInput) error
 	RemoveTags(ctx context.Context, who server.Caller, in server.TagsInput) error
+	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
 }
 
 // Options are the console's dependencies.
@@ -190,6 +192,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/events/{id}", c.signedIn(c.recordPage))
 	m.HandleFunc("GET /console/events.csv", c.signedIn(c.downloadCSV))
 	m.HandleFunc("GET /console/events.json", c.signedIn(c.downloadJSON))
+	m.HandleFunc("GET /console/insights", c.signedIn(c.insightsPage))
+	m.HandleFunc("GET /console/insight", c.signedIn(c.insightPage))
 	m.HandleFunc("GET /console/trails", c.signedIn(c.trailsPage))
 	m.HandleFunc("GET /console/trails/new", c.signedIn(c.newTrailPage))
 	m.HandleFunc("POST /console/trails/new", c.signedIn(c.createTrail))
@@ -417,7 +421,7 @@ func (c *Console) parseTemplates() map[string]*template.Template {
 		"list":   func(v ...string) []string { return v },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html"} {
+	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html", "insights.html", "insight.html"} {
 		t := template.New(name).Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, append(slices.Clone(partials), "templates/"+name)...))
 	}

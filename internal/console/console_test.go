@@ -61,6 +61,8 @@ type fakeAPI struct {
 	fail   map[string]error
 	// failAfter makes LookupEvents fail once this many calls have run.
 	failAfter int
+	// metric answers ListInsightsMetricData, by ErrorCode ("" for none).
+	metric map[string]server.InsightsMetricOutput
 }
 
 // enter notes a call of op and says whether it is refused: by the

@@ -66,6 +66,9 @@ type Engine struct {
 	// dataKeys are the keys counted from data events: their Insights go
 	// to trails that select Data.
 	dataKeys map[Key]bool
+	// counts keeps the per-minute counts for ListInsightsMetricData (nil:
+	// not kept).
+	counts Counter
 
 	det      *Detector // nil until the lease is held and the checkpoint loaded
 	cursor   int64
@@ -245,6 +248,7 @@ type checkpointDoc struct {
 // start of the log with every minute before now closed, so that the whole
 // stored history forms the baselines.
 func (e *Engine) load(ctx context.Context, now time.Time) error {
+	e.resetCounts()
 	doc, err := e.st.GetState(ctx, checkpointKey)
 	if errors.Is(err, store.ErrNotFound) {
 		e.det, e.cursor, e.savedVer = NewDetector(e.cfg, ClosedThrough(now, e.settle)), 0, 0
@@ -266,6 +270,9 @@ func (e *Engine) load(ctx context.Context, now time.Time) error {
 }
 
 func (e *Engine) checkpoint(ctx context.Context, now time.Time) error {
+	if err := e.flushCounts(ctx, true); err != nil {
+		return err
+	}
 	state, err := e.det.MarshalBinary()
 	if err != nil {
 		return err
@@ -299,6 +306,9 @@ func (e *Engine) read(ctx context.Context, w *wanted) (bool, error) {
 			e.dirty = true
 		}
 		e.det.Flush()
+		if err := e.flushCounts(ctx, false); err != nil {
+			return false, err
+		}
 		if len(evs) < readChunk {
 			return true, nil
 		}
@@ -378,6 +388,7 @@ func (e *Engine) observe(ev *event.Event, w *wanted) {
 	if f.Write {
 		k.InsightType = TypeCallRate
 		e.det.Observe(k, ev.Time, a)
+		e.count(ev.Seq, k, ev.Time, "")
 		if data {
 			e.dataKeys[k] = true
 		}
@@ -385,6 +396,7 @@ func (e *Engine) observe(ev *event.Event, w *wanted) {
 	if f.ErrorCode != "" {
 		k.InsightType = TypeErrorRate
 		e.det.Observe(k, ev.Time, a)
+		e.count(ev.Seq, k, ev.Time, f.ErrorCode)
 		if data {
 			e.dataKeys[k] = true
 		}

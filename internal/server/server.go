@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
+	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 	"github.com/cairn-audit/cairn/internal/trail"
@@ -77,6 +79,10 @@ type Options struct {
 	// Coverage tells cairn verify which digest chains a trail has (see
 	// serveTrailCoverage).
 	Coverage Coverage
+
+	// Insights answers ListInsightsMetricData and ListInsightsData; nil
+	// leaves them unsupported.
+	Insights *query.Service
 
 	// Status reports what delivery knows of a trail, for GetTrailStatus
 	// (the delivery engine); nil reports nothing.
@@ -192,6 +198,7 @@ func New(o Options) *Server {
 	}
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = read(s.lookupEvents)
+	maps.Copy(s.ops, s.insightsOps())
 	s.ops[coverageOp] = read(s.trailCoverage)
 	if o.Keys != nil {
 		s.ops["ListPublicKeys"] = read(s.listPublicKeys)
