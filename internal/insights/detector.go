@@ -1,8 +1,6 @@
 package insights
 
 import (
-	"crypto/sha256"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -31,6 +29,9 @@ type Config struct {
 	// to count in a minute still to be analysed; an event further in the
 	// future counts toward the baseline only. Zero means 10.
 	AheadMinutes int64
+	// Secret keys the Insights' IDs (see SharedEventID); the engine loads
+	// it from the store.
+	Secret []byte
 }
 
 // Transition is the start or the end of an Insight: what a Start or End
@@ -41,6 +42,8 @@ type Transition struct {
 	State string
 	// SharedEventID is common to the Start and the End of one Insight.
 	SharedEventID string
+	// EventID is the record's eventID (EventID of the transition).
+	EventID string
 	// Time is the record's eventTime: the start of the first unusual
 	// minute (Start), or of the first minute back at the baseline (End).
 	Time time.Time
@@ -313,7 +316,7 @@ func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg, wanted bool) 
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return nil
 	case wanted && st.Minutes >= d.minBase && c > st.Start():
-		x.ins = &openInsight{Shared: SharedEventID(k, m), Start: m, Last: m, Sum: c, Minutes: 1, Baseline: st}
+		x.ins = &openInsight{Shared: SharedEventID(d.cfg.Secret, k, m), Start: m, Last: m, Sum: c, Minutes: 1, Baseline: st}
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return []Transition{d.transition(k, x, "Start", m)}
 	}
@@ -356,6 +359,7 @@ func (d *Detector) transition(k Key, x *api, state string, m int64) Transition {
 			})}
 		tr.Attributions = append(tr.Attributions, a)
 	}
+	tr.EventID = EventID(d.cfg.Secret, tr)
 	return tr
 }
 
@@ -407,22 +411,4 @@ func (d *Detector) api(k Key) *api {
 		d.apis[k] = x
 	}
 	return x
-}
-
-// SharedEventID is the sharedEventID of k's Insight starting at minute
-// start: derived from both, so that the same Insight has the same ID
-// however often its records are made (after a restart, say).
-func SharedEventID(k Key, start int64) string {
-	return uuidOf(fmt.Sprintf("%s|%s|%s|%s|%s|%d", k.Account, k.Region, k.EventSource, k.EventName, k.InsightType, start))
-}
-
-// EventID is the eventID of an Insight's Start or End record.
-func EventID(shared, state string) string { return uuidOf(shared + "|" + state) }
-
-// uuidOf is a version-5-shaped UUID made from SHA-256 of s.
-func uuidOf(s string) string {
-	h := sha256.Sum256([]byte(s))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

@@ -245,6 +245,13 @@ type checkpointDoc struct {
 // start of the log with every minute before now closed, so that the whole
 // stored history forms the baselines.
 func (e *Engine) load(ctx context.Context, now time.Time) error {
+	if e.cfg.Secret == nil {
+		secret, err := loadSecret(ctx, e.st)
+		if err != nil {
+			return err
+		}
+		e.cfg.Secret = secret
+	}
 	doc, err := e.st.GetState(ctx, checkpointKey)
 	if errors.Is(err, store.ErrNotFound) {
 		e.det, e.cursor, e.savedVer = NewDetector(e.cfg, ClosedThrough(now, e.settle)), 0, 0
@@ -355,11 +362,14 @@ func jsonString(raw json.RawMessage) string {
 	return s
 }
 
-// observe counts one event of the log.
+// observe counts one event of the log. An Insights record restores the
+// Insight it describes only if the engine made it (its IDs verify under
+// the store's secret): records a producer sent are stored and shown, but
+// never steer the engine.
 func (e *Engine) observe(ev *event.Event, w *wanted) {
 	if ev.Category == event.CategoryInsight {
 		if tr, ok := ParseRecord(ev.Record); ok && tr.Key.Account == ev.Account && tr.Key.Region == ev.Region &&
-			tr.SharedEventID != "" && ev.ID == EventID(tr.SharedEventID, tr.State) {
+			ev.ID == tr.EventID && verified(e.cfg.Secret, tr) {
 			e.det.Restore(tr)
 		}
 		return
@@ -454,7 +464,7 @@ func (e *Engine) accounts(t *trail.Trail) []string {
 }
 
 // emit appends the records of the transitions. Their eventIDs come from
-// the Insight, so a record made again (after a crash before the
+// the Insight and the store's secret, so a record made again (after a crash before the
 // checkpoint) is a duplicate the store does not write twice.
 func (e *Engine) emit(ctx context.Context, trs []Transition, now time.Time) error {
 	if len(trs) == 0 {
