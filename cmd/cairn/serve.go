@@ -352,7 +352,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
-	stopInsights := runInsights(st, trails, cfg, log, node)
+	stopInsights := runInsights(st, trails, cfg, log, node, m)
 	defer stopInsights()
 	errc := make(chan error, 1)
 	go func() {

@@ -66,6 +66,11 @@ type Engine struct {
 	// dataKeys are the keys counted from data events: their Insights go
 	// to trails that select Data.
 	dataKeys map[Key]bool
+	// untracked is told of events not counted because their account and
+	// region track insights.max_apis keys already; warned is when each
+	// (account, region) was last warned of it in the log.
+	untracked func(account, region string, n uint64)
+	warned    map[[2]string]time.Time
 
 	det      *Detector // nil until the lease is held and the checkpoint loaded
 	cursor   int64
@@ -87,6 +92,13 @@ func WithNode(name string) EngineOption {
 	}
 }
 
+// WithUntracked sets the function told, per account and region, how many
+// events were not counted because the account and region were at the cap
+// of tracked APIs (the server counts them in a Prometheus metric).
+func WithUntracked(f func(account, region string, n uint64)) EngineOption {
+	return func(e *Engine) { e.untracked = f }
+}
+
 // WithClock sets the engine's clock (tests).
 func WithClock(now func() time.Time) EngineOption { return func(e *Engine) { e.now = now } }
 
@@ -94,6 +106,8 @@ func WithClock(now func() time.Time) EngineOption { return func(e *Engine) { e.n
 type Options struct {
 	// Window is insights.baseline_window; Settle is insights.settle.
 	Window, Settle time.Duration
+	// MaxAPIs is insights.max_apis (zero: DefaultMaxAPIs).
+	MaxAPIs int
 	// Regions are the served regions; Members the organization's accounts.
 	Regions, Members []string
 	Log              *slog.Logger
@@ -105,8 +119,9 @@ func NewEngine(st Store, trails Trails, o Options, opts ...EngineOption) *Engine
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{st: st, trails: trails, cfg: Config{Window: o.Window}, settle: o.Settle, log: log, now: time.Now,
-		node: uuid.NewString(), served: o.Regions, members: o.Members, dataKeys: map[Key]bool{}}
+	e := &Engine{st: st, trails: trails, cfg: Config{Window: o.Window, MaxAPIs: o.MaxAPIs}, settle: o.Settle, log: log, now: time.Now,
+		node: uuid.NewString(), served: o.Regions, members: o.Members, dataKeys: map[Key]bool{},
+		warned: map[[2]string]time.Time{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -152,6 +167,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		return e.idle(ctx, now, wants)
 	}
 	caughtUp, err := e.read(ctx, wants)
+	e.reportUntracked(now)
 	if err != nil {
 		return err
 	}
@@ -167,6 +183,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 				return err
 			}
 			e.dirty = true
+			e.pruneDataKeys()
 		}
 	}
 	if e.dirty && (e.det.Closed() != closed || now.Sub(e.savedAt) >= checkpointEvery) {
@@ -191,6 +208,35 @@ func (e *Engine) idle(ctx context.Context, now time.Time, wants *wanted) error {
 	}
 	e.dirty = true
 	return e.checkpoint(ctx, now)
+}
+
+// reportUntracked passes on the counts of events not counted because
+// their account and region were full, and logs a warning for each account
+// and region at most once an hour.
+func (e *Engine) reportUntracked(now time.Time) {
+	if e.det == nil {
+		return
+	}
+	for ar, n := range e.det.TakeUntracked() {
+		if e.untracked != nil {
+			e.untracked(ar[0], ar[1], n)
+		}
+		if last, ok := e.warned[ar]; ok && now.Sub(last) < time.Hour {
+			continue
+		}
+		e.warned[ar] = now
+		e.log.Warn("insights: account and region track insights.max_apis APIs already; calls of new APIs are not counted",
+			"account", ar[0], "region", ar[1], "max_apis", e.det.cfg.MaxAPIs, "events", n)
+	}
+}
+
+// pruneDataKeys forgets the data-event keys the detector no longer tracks.
+func (e *Engine) pruneDataKeys() {
+	for k := range e.dataKeys {
+		if !e.det.Tracks(k) {
+			delete(e.dataKeys, k)
+		}
+	}
 }
 
 // lease is the claim of one node on the engine's work.
@@ -387,15 +433,13 @@ func (e *Engine) observe(ev *event.Event, w *wanted) {
 	k := Key{Account: ev.Account, Region: ev.Region, EventSource: f.EventSource, EventName: f.EventName}
 	if f.Write {
 		k.InsightType = TypeCallRate
-		e.det.Observe(k, ev.Time, a)
-		if data {
+		if e.det.Observe(k, ev.Time, a) && data {
 			e.dataKeys[k] = true
 		}
 	}
 	if f.ErrorCode != "" {
 		k.InsightType = TypeErrorRate
-		e.det.Observe(k, ev.Time, a)
-		if data {
+		if e.det.Observe(k, ev.Time, a) && data {
 			e.dataKeys[k] = true
 		}
 	}
