@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // keyN is the n-th distinct API of an account and region.
@@ -140,5 +142,36 @@ func TestCheckpointKeepsBaselines(t *testing.T) {
 		if x.base.newest() != -1 {
 			t.Fatal("a checkpoint of another window kept its slots")
 		}
+	}
+}
+
+// TestEngineReadToHoldsRetention: retention may purge past the engine's
+// checkpoint only: before it (a trail asks for Insights, nothing read
+// yet) nothing; after a pass, what it has read; with no trail asking,
+// everything (an idle engine holds nothing back).
+func TestEngineReadToHoldsRetention(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	c := &clock{t: t0.Add(30 * time.Second)}
+	appendEvents(t, st, t0.Add(-48*time.Hour), 5, alice, "")
+	idle := newEngine(st, c, fakeTrails{})
+	if to, err := idle.ReadTo(ctx); err != nil || to != store.ReadAll {
+		t.Fatalf("idle engine: ReadTo %d, %v; want ReadAll", to, err)
+	}
+	e := newEngine(st, c, fakeTrails{insightTrail(TypeCallRate)})
+	if to, err := e.ReadTo(ctx); err != nil || to != 0 {
+		t.Fatalf("before the first pass: ReadTo %d, %v; want 0", to, err)
+	}
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0.Add(2 * time.Minute)) // a minute closes: the checkpoint is written
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, st, t0.Add(-48*time.Hour), 1, alice, "") // stored after: not read yet
+	to, err := e.ReadTo(ctx)
+	if err != nil || to != 5 {
+		t.Fatalf("after a pass: ReadTo %d, %v; want 5 (the events read, not the one after)", to, err)
 	}
 }

@@ -239,6 +239,36 @@ func (e *Engine) pruneDataKeys() {
 	}
 }
 
+// ReadTo is the log position the engine has read past, as retention asks
+// it (retention.Options.ReadTo): the cursor of its stored checkpoint, so
+// expired events it has yet to read — and that may still count in a
+// baseline when event_history_days is shorter than the baseline window —
+// are not purged before it reads them. While no trail asks for Insights
+// the engine reads nothing and holds nothing back (store.ReadAll): the
+// events stored meanwhile are purged as they expire, as the retention
+// says. Before the first checkpoint it is 0 (holds every event).
+func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
+	w, err := e.selections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if w.none() {
+		return store.ReadAll, nil
+	}
+	doc, err := e.st.GetState(ctx, checkpointKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var c checkpointDoc
+	if err := json.Unmarshal(doc.Doc, &c); err != nil {
+		return 0, fmt.Errorf("insights checkpoint: %w", err)
+	}
+	return c.Cursor, nil
+}
+
 // lease is the claim of one node on the engine's work.
 type lease struct {
 	Node  string
