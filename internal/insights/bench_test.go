@@ -2,6 +2,7 @@ package insights
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -68,5 +69,20 @@ func BenchmarkCheckpoint(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "bytes/checkpoint")
 		})
+	}
+}
+
+// BenchmarkTrackedMemory reports the heap one tracked API takes with a
+// full week's baseline and attributions (10,000 APIs, the default cap).
+func BenchmarkTrackedMemory(b *testing.B) {
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		d := fullDetector(10000)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(d.Tracked()), "heapbytes/API")
+		runtime.KeepAlive(d)
 	}
 }
