@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,10 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
 
 // capMetricRE reads the untracked-events counter of Account1 in us-east-1.
@@ -26,15 +21,7 @@ var capMetricRE = regexp.MustCompile(`(?m)^cairn_insights_untracked_events_total
 // cairn_insights_untracked_events_total, warning once in its log — its
 // memory no longer grows with the names a producer invents.
 func TestInsightsCapDistinctAPIs(t *testing.T) {
-	srv := Start(t, Options{Config: dlConfig("insights: {settle: 2s, max_apis: 20}")})
-	ctx := context.Background()
-	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
-	dlMkBucket(t, srv, "insight-logs")
-	arn := dlTrail(t, c, "insights", "insight-logs", nil)
-	if _, err := c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String(arn),
-		InsightSelectors: []types.InsightSelector{{InsightType: types.InsightTypeApiCallRateInsight}}}); err != nil {
-		t.Fatalf("PutInsightSelectors: %v", err)
-	}
+	srv := insCallRateServer(t, "insights: {settle: 2s, max_apis: 20}")
 	now := time.Now().UTC()
 	var recs []map[string]any
 	for i := range 300 {

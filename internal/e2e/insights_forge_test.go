@@ -12,6 +12,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
 
+// insCallRateServer starts a server with extra configuration and a trail
+// that asks for ApiCallRateInsight.
+func insCallRateServer(t *testing.T, extra string) *Server {
+	t.Helper()
+	srv := Start(t, Options{Config: dlConfig(extra)})
+	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	dlMkBucket(t, srv, "insight-logs")
+	arn := dlTrail(t, c, "insights", "insight-logs", nil)
+	if _, err := c.PutInsightSelectors(context.Background(), &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String(arn),
+		InsightSelectors: []types.InsightSelector{{InsightType: types.InsightTypeApiCallRateInsight}}}); err != nil {
+		t.Fatalf("PutInsightSelectors: %v", err)
+	}
+	return srv
+}
+
 // forgeUUID is a UUID made from SHA-256 of public data: how Insights IDs
 // were once derived, so anyone could compute them ahead of time.
 func forgeUUID(s string) string {
@@ -43,15 +58,7 @@ func forgedInsight(state, shared, id string, at time.Time, name string) map[stri
 // records, but the burst still makes exactly one Start and one End of the
 // engine's own, at the burst's minute and the next.
 func TestInsightsIgnoreForgedRecords(t *testing.T) {
-	srv := Start(t, Options{Config: dlConfig(insConfig)})
-	ctx := context.Background()
-	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
-	dlMkBucket(t, srv, "insight-logs")
-	arn := dlTrail(t, c, "insights", "insight-logs", nil)
-	if _, err := c.PutInsightSelectors(ctx, &cloudtrail.PutInsightSelectorsInput{TrailName: aws.String(arn),
-		InsightSelectors: []types.InsightSelector{{InsightType: types.InsightTypeApiCallRateInsight}}}); err != nil {
-		t.Fatalf("PutInsightSelectors: %v", err)
-	}
+	srv := insCallRateServer(t, insConfig)
 	insBackfill(t, srv, time.Now().UTC())
 	now := time.Now().UTC()
 	if now.Second() > 40 {
