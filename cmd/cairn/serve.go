@@ -352,13 +352,14 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go retention.Run(ctx, retention.Options{Events: st, ReadTo: engine.ReadTo, Days: cfg.EventHistoryDays, Logger: log})
+	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
+	defer stopInsights()
+	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo),
+		Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
-	stopInsights := runInsights(st, trails, insightCounts, cfg, log, node)
-	defer stopInsights()
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCert != "" {

@@ -267,6 +267,11 @@ type Insights struct {
 	// Settle is how long after its end a minute is analysed: events that
 	// arrive later count toward the baseline only.
 	Settle Duration `yaml:"settle"`
+	// MaxAPIs caps the APIs (eventSource, eventName and insight type)
+	// tracked per account and region: the calls of further APIs are not
+	// counted (and are counted in a metric) until an API with nothing left
+	// in the baseline window is forgotten.
+	MaxAPIs int `yaml:"max_apis"`
 }
 
 // Duration is a time.Duration written in YAML as a Go duration string such
@@ -425,7 +430,7 @@ func Default() *Config {
 			FlushInterval:  Duration{5 * time.Second},
 			DigestInterval: Duration{time.Hour},
 		},
-		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}},
+		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}, MaxAPIs: 10000},
 		Limits: Limits{
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,

@@ -72,7 +72,7 @@ func TestLoadFull(t *testing.T) {
 			},
 		},
 		Delivery: Delivery{FlushInterval: Duration{10 * time.Second}, DigestInterval: Duration{30 * time.Minute}},
-		Insights: Insights{BaselineWindow: Duration{72 * time.Hour}, Settle: Duration{30 * time.Second}},
+		Insights: Insights{BaselineWindow: Duration{72 * time.Hour}, Settle: Duration{30 * time.Second}, MaxAPIs: 5000},
 		KMSKeys: []KMSKey{{
 			ARN:     "arn:aws:kms:us-east-1:111111111111:key/6f1c2d3e-0000-4000-8000-123456789abc",
 			Account: "111111111111",
@@ -129,7 +129,7 @@ func TestDefaults(t *testing.T) {
 		d.GlobalRegion != "us-east-1" || d.EventHistoryDays != 90 || d.Store != (Store{Driver: "sqlite"}) ||
 		d.Delivery.FlushInterval.Duration != 5*time.Second || d.Delivery.DigestInterval.Duration != time.Hour ||
 		d.Limits.MaxBodyBytes != 8<<20 || d.Limits.MaxBatchRecords != 1000 || d.Organization != nil ||
-		d.Insights.BaselineWindow.Duration != 168*time.Hour || d.Insights.Settle.Duration != time.Minute {
+		d.Insights.BaselineWindow.Duration != 168*time.Hour || d.Insights.Settle.Duration != time.Minute || d.Insights.MaxAPIs != 10000 {
 		t.Errorf("Default() = %+v", d)
 	}
 	if len(d.Regions) != 32 || d.Regions[0] != "us-east-1" || !contains(d.Regions, "ap-southeast-7") || !contains(d.Regions, "mx-central-1") {
@@ -341,6 +341,8 @@ func TestBadFiles(t *testing.T) {
 		{"insights window not whole hours", "insights: {baseline_window: 90m}\n", 1, "insights.baseline_window: must be a whole number of hours"},
 		{"insights settle negative", "insights:\n  settle: -1s\n", 2, "insights.settle: must be from 0s to 1h0m0s, got -1s"},
 		{"insights settle too long", "insights:\n  settle: 2h\n", 2, "insights.settle: must be from 0s to 1h0m0s"},
+		{"insights max_apis zero", "insights: {max_apis: 0}\n", 1, "insights.max_apis: must be from 1 to 1000000, got 0"},
+		{"insights max_apis too many", "insights: {max_apis: 1000001}\n", 1, "insights.max_apis: must be from 1 to 1000000, got 1000001"},
 		{"insights unknown key", "insights:\n  window: 1h\n", 2, "window"},
 		{"bad kms arn", header + "kms_keys:\n  - arn: arn:aws:s3:::bucket\n    account: \"111111111111\"\n", 8, "invalid kms ARN"},
 		{"kms account not configured", header + "kms_keys:\n  - arn: arn:aws:kms:us-east-1:999999999999:key/abc\n    account: \"999999999999\"\n", 9, `kms_keys[0].account: "999999999999" is not a configured account`},

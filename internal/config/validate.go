@@ -345,6 +345,9 @@ const (
 	minBaselineWindow = time.Hour
 	maxBaselineWindow = 90 * 24 * time.Hour
 	maxSettle         = time.Hour
+	// maxMaxAPIs bounds insights.max_apis: a million APIs of 2.7 KB
+	// (7-day window) is 2.7 GB per account and region.
+	maxMaxAPIs = 1000000
 )
 
 func (c *Config) checkInsights(v *validator) {
@@ -353,6 +356,9 @@ func (c *Config) checkInsights(v *validator) {
 	}
 	if s := c.Insights.Settle.Duration; s < 0 || s > maxSettle {
 		v.add("insights.settle", "must be from 0s to %s, got %s", maxSettle, s)
+	}
+	if n := c.Insights.MaxAPIs; n < 1 || n > maxMaxAPIs {
+		v.add("insights.max_apis", "must be from 1 to %d, got %d", maxMaxAPIs, n)
 	}
 }
 

@@ -102,7 +102,7 @@ func pairInsights(trs []insights.Transition, region string) []insightRow {
 		row := by[tr.SharedEventID]
 		if row == nil {
 			row = &insightRow{Shared: tr.SharedEventID, Type: tr.Key.InsightType, Source: tr.Key.EventSource, Name: tr.Key.EventName,
-				Ongoing: true, Link: "/console/insight?" + url.Values{"id": {tr.SharedEventID}, "region": {region}}.Encode()}
+				Ongoing: true, Link: "/console/insight?" + url.Values{"id": {tr.SharedEventID}, "name": {tr.Key.EventName}, "region": {region}}.Encode()}
 			by[tr.SharedEventID] = row
 			order = append(order, tr.SharedEventID)
 		}
@@ -158,21 +158,30 @@ const (
 	insightChartAfter  = 15 * time.Minute
 )
 
-// insightPage shows one Insight (id is its sharedEventID).
+// insightPage shows one Insight: id is its sharedEventID, name its API's
+// eventName (to find its records without reading every Insight).
 func (c *Console) insightPage(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	id := r.URL.Query().Get("id")
 	p := insightPage{base: c.base(s, r, "Insight", "insights", region)}
+	// An Insight's eventIDs are keyed with the server's secret, so its
+	// records are found by their API's name and kept by sharedEventID.
+	key, name := "EventName", r.URL.Query().Get("name")
+	var attr *history.LookupAttribute
+	if name != "" {
+		attr = &history.LookupAttribute{AttributeKey: &key, AttributeValue: &name}
+	}
+	got, _, err := c.insightRecords(r, s, region, attr)
+	if err != nil {
+		p.Error = errText(err)
+		c.render(w, http.StatusOK, "insight.html", p)
+		return
+	}
 	var trs []insights.Transition
-	for _, state := range []string{"Start", "End"} {
-		key, val := "EventId", insights.EventID(id, state)
-		got, _, err := c.insightRecords(r, s, region, &history.LookupAttribute{AttributeKey: &key, AttributeValue: &val})
-		if err != nil {
-			p.Error = errText(err)
-			c.render(w, http.StatusOK, "insight.html", p)
-			return
+	for _, tr := range got {
+		if tr.SharedEventID == id {
+			trs = append(trs, tr)
 		}
-		trs = append(trs, got...)
 	}
 	rows := pairInsights(trs, region)
 	if id == "" || len(rows) != 1 {

@@ -31,7 +31,8 @@ func (f *fakeAPI) ListInsightsMetricData(_ context.Context, who server.Caller, i
 func insightEvents(t *testing.T, start time.Time) []history.Event {
 	k := insights.Key{Account: "111111111111", Region: "us-east-1", EventSource: "ec2.amazonaws.com", EventName: "RunInstances",
 		InsightType: insights.TypeCallRate}
-	shared := insights.SharedEventID(k, insights.Minute(start))
+	secret := []byte("console-test-secret")
+	shared := insights.SharedEventID(secret, k, insights.Minute(start))
 	attrs := []insights.Attribution{{Attribute: "userIdentityArn",
 		Insight:  []insights.ValueAverage{{Value: "arn:aws:iam::111111111111:user/mallory", Average: 50}},
 		Baseline: []insights.ValueAverage{{Value: "arn:aws:iam::111111111111:user/tester", Average: 0.1}}}}
@@ -43,6 +44,7 @@ func insightEvents(t *testing.T, start time.Time) []history.Event {
 		tr := insights.Transition{Key: k, State: st.state, SharedEventID: shared, Time: st.at, StartTime: start,
 			Statistics: insights.Statistics{Baseline: insights.Average{Average: 0.1}, Insight: insights.Average{Average: 50},
 				InsightDuration: 1, BaselineDuration: 10080}, Attributions: attrs}
+		tr.EventID = insights.EventID(secret, tr)
 		rec := insights.Record(tr)
 		var m map[string]any
 		if err := json.Unmarshal(rec, &m); err != nil {

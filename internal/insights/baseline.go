@@ -70,6 +70,18 @@ func (r *ring) add(minute int64, count uint32) {
 	s.Peak = max(s.Peak, count)
 }
 
+// newest is the last minute of the newest hour with a baseline call (-1
+// for none).
+func (r *ring) newest() int64 {
+	n := int64(-1)
+	for _, s := range r.Slots {
+		if s.Sum > 0 {
+			n = max(n, int64(s.Hour)*60+59)
+		}
+	}
+	return n
+}
+
 // Stats are the numbers a closed minute is judged against.
 type Stats struct {
 	// Expected is λ: the mean minute count of the same hour of the day (the

@@ -1,8 +1,6 @@
 package insights
 
 import (
-	"crypto/sha256"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -31,6 +29,14 @@ type Config struct {
 	// to count in a minute still to be analysed; an event further in the
 	// future counts toward the baseline only. Zero means 10.
 	AheadMinutes int64
+	// MaxAPIs caps the keys tracked per account and region
+	// (insights.max_apis); zero means DefaultMaxAPIs. When an account and
+	// region are full, a key not yet tracked is not counted (the refusal
+	// is reported by TakeUntracked) until eviction frees a place.
+	MaxAPIs int
+	// Secret keys the Insights' IDs (see SharedEventID); the engine loads
+	// it from the store.
+	Secret []byte
 }
 
 // Transition is the start or the end of an Insight: what a Start or End
@@ -41,6 +47,8 @@ type Transition struct {
 	State string
 	// SharedEventID is common to the Start and the End of one Insight.
 	SharedEventID string
+	// EventID is the record's eventID (EventID of the transition).
+	EventID string
 	// Time is the record's eventTime: the start of the first unusual
 	// minute (Start), or of the first minute back at the baseline (End).
 	Time time.Time
@@ -119,7 +127,19 @@ type Detector struct {
 	active  map[Key]bool        // keys with open minutes or an open Insight
 	// lateAPIs are the APIs with late events not yet flushed.
 	lateAPIs map[*api]struct{}
+	// tracked counts the keys of each (account, region); untracked the
+	// events refused since the last TakeUntracked because theirs was full.
+	tracked   map[[2]string]int
+	untracked map[[2]string]uint64
+	// sweptHour is the hour of the last eviction sweep.
+	sweptHour int64
 }
+
+// DefaultMaxAPIs is the default cap of tracked keys per account and
+// region: far above what an account's real callers use, and 10,000 ×
+// BytesPerAPI (2.7 KB with a 7-day window) ≈ 27 MB at most per account
+// and region.
+const DefaultMaxAPIs = 10000
 
 // NewDetector makes a detector whose minutes up to closedThrough (Unix
 // minutes) are already closed: events of those minutes count toward the
@@ -134,10 +154,14 @@ func NewDetector(cfg Config, closedThrough int64) *Detector {
 	if cfg.AheadMinutes <= 0 {
 		cfg.AheadMinutes = 10
 	}
+	if cfg.MaxAPIs <= 0 {
+		cfg.MaxAPIs = DefaultMaxAPIs
+	}
 	w := int64(cfg.Window / time.Minute)
 	return &Detector{cfg: cfg, hours: int((w+59)/60) + 1, window: w, minBase: int64(cfg.MinBaseline / time.Minute),
 		apis: map[Key]*api{}, first: map[[2]string]int64{}, closed: closedThrough, active: map[Key]bool{},
-		lateAPIs: map[*api]struct{}{}}
+		lateAPIs: map[*api]struct{}{}, tracked: map[[2]string]int{}, untracked: map[[2]string]uint64{},
+		sweptHour: closedThrough / 60}
 }
 
 // BytesPerAPI is the memory of one tracked API's baseline: its hour slots
@@ -167,16 +191,25 @@ func (d *Detector) Seen(account, region string, t time.Time) {
 	}
 }
 
-// Observe counts one event of k at eventTime t.
-func (d *Detector) Observe(k Key, t time.Time, a Attrs) { d.observeN(k, t, a, 1) }
+// Observe counts one event of k at eventTime t. It reports false if k is
+// not tracked because its account and region are at the cap.
+func (d *Detector) Observe(k Key, t time.Time, a Attrs) bool { return d.observeN(k, t, a, 1) }
 
 // observeN counts n events of k at eventTime t, made alike.
-func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) {
+func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) bool {
 	if n == 0 {
-		return
+		return true
 	}
 	d.Seen(k.Account, k.Region, t)
-	x := d.api(k)
+	x := d.apis[k]
+	if x == nil {
+		ar := [2]string{k.Account, k.Region}
+		if d.tracked[ar] >= d.cfg.MaxAPIs {
+			d.untracked[ar] += uint64(n)
+			return false
+		}
+		x = d.api(k)
+	}
 	m := Minute(t)
 	if m <= d.closed || m > d.closed+d.cfg.AheadMinutes {
 		if x.late == nil {
@@ -186,7 +219,7 @@ func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) {
 		x.late[m] += n
 		x.decayAttrs(m, d.window)
 		x.battr.add(a, float64(n), baseAttrCap)
-		return
+		return true
 	}
 	if x.open == nil {
 		x.open = map[int64]*minuteAgg{}
@@ -199,6 +232,7 @@ func (d *Detector) observeN(k Key, t time.Time, a Attrs, n uint32) {
 	agg.N += n
 	agg.Attrs.add(a, float64(n), minuteAttrCap)
 	d.active[k] = true
+	return true
 }
 
 // decayAttrs halves the baseline attribution counts every window.
@@ -242,6 +276,10 @@ func (d *Detector) Close(through int64, wants func(Key) bool) []Transition {
 		}
 	}
 	d.closed = through
+	if through/60 != d.sweptHour {
+		d.evict()
+		d.sweptHour = through / 60
+	}
 	slices.SortFunc(out, func(a, b Transition) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
@@ -313,7 +351,7 @@ func (d *Detector) analyse(k Key, x *api, m int64, agg *minuteAgg, wanted bool) 
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return nil
 	case wanted && st.Minutes >= d.minBase && c > st.Start():
-		x.ins = &openInsight{Shared: SharedEventID(k, m), Start: m, Last: m, Sum: c, Minutes: 1, Baseline: st}
+		x.ins = &openInsight{Shared: SharedEventID(d.cfg.Secret, k, m), Start: m, Last: m, Sum: c, Minutes: 1, Baseline: st}
 		x.ins.Attrs.merge(&agg.Attrs, insightAttrCap)
 		return []Transition{d.transition(k, x, "Start", m)}
 	}
@@ -356,6 +394,7 @@ func (d *Detector) transition(k Key, x *api, state string, m int64) Transition {
 			})}
 		tr.Attributions = append(tr.Attributions, a)
 	}
+	tr.EventID = EventID(d.cfg.Secret, tr)
 	return tr
 }
 
@@ -399,30 +438,51 @@ func (d *Detector) Restore(tr Transition) {
 	}
 }
 
-// api returns k's state, made on first use.
+// api returns k's state, made on first use (whatever the cap: Restore
+// and UnmarshalDetector bring back keys the detector already tracked).
 func (d *Detector) api(k Key) *api {
 	x := d.apis[k]
 	if x == nil {
 		x = &api{base: newRing(d.hours)}
 		d.apis[k] = x
+		d.tracked[[2]string{k.Account, k.Region}]++
 	}
 	return x
 }
 
-// SharedEventID is the sharedEventID of k's Insight starting at minute
-// start: derived from both, so that the same Insight has the same ID
-// however often its records are made (after a restart, say).
-func SharedEventID(k Key, start int64) string {
-	return uuidOf(fmt.Sprintf("%s|%s|%s|%s|%s|%d", k.Account, k.Region, k.EventSource, k.EventName, k.InsightType, start))
+// evict forgets the keys that have nothing left in the window: no
+// baseline minute with a call since the window's start, no minute waiting
+// to be analysed, no open Insight. Such a key is as if never seen (its
+// next call starts a fresh baseline), so forgetting it loses nothing, and
+// it frees its place under the cap. Close calls it once an hour.
+func (d *Detector) evict() {
+	from := d.closed - d.window
+	for k, x := range d.apis {
+		if x.ins != nil || len(x.open) > 0 || len(x.late) > 0 || d.active[k] || x.decided >= from || x.base.newest() >= from {
+			continue
+		}
+		delete(d.apis, k)
+		ar := [2]string{k.Account, k.Region}
+		if d.tracked[ar]--; d.tracked[ar] <= 0 {
+			delete(d.tracked, ar)
+		}
+	}
 }
 
-// EventID is the eventID of an Insight's Start or End record.
-func EventID(shared, state string) string { return uuidOf(shared + "|" + state) }
+// Tracked is how many keys the detector tracks.
+func (d *Detector) Tracked() int { return len(d.apis) }
 
-// uuidOf is a version-5-shaped UUID made from SHA-256 of s.
-func uuidOf(s string) string {
-	h := sha256.Sum256([]byte(s))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+// Tracks reports whether k is tracked.
+func (d *Detector) Tracks(k Key) bool { return d.apis[k] != nil }
+
+// TakeUntracked returns, per (account, region), how many events were not
+// counted since the last call because their key was new and the account
+// and region were at the cap, and resets the counts.
+func (d *Detector) TakeUntracked() map[[2]string]uint64 {
+	if len(d.untracked) == 0 {
+		return nil
+	}
+	out := d.untracked
+	d.untracked = map[[2]string]uint64{}
+	return out
 }

@@ -62,7 +62,7 @@ func TestBurstStartsAndEndsOneInsight(t *testing.T) {
 		t.Fatalf("want one Start and one End, got %+v", got)
 	}
 	start, end := got[0], got[1]
-	if start.SharedEventID != end.SharedEventID || start.SharedEventID != SharedEventID(testKey, burst) {
+	if start.SharedEventID != end.SharedEventID || start.SharedEventID != SharedEventID(nil, testKey, burst) {
 		t.Errorf("sharedEventIDs %s, %s", start.SharedEventID, end.SharedEventID)
 	}
 	if !start.Time.Equal(time.Unix(burst*60, 0)) || !end.Time.Equal(time.Unix((burst+2)*60, 0)) {
@@ -189,8 +189,12 @@ func TestInsightMinutesStayOutOfBaseline(t *testing.T) {
 }
 
 func TestIdsDeterministic(t *testing.T) {
-	a, b := SharedEventID(testKey, 5), SharedEventID(testKey, 5)
-	if a != b || a == SharedEventID(testKey, 6) || EventID(a, "Start") == EventID(a, "End") {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	a, b := SharedEventID(secret, testKey, 5), SharedEventID(secret, testKey, 5)
+	start := Transition{Key: testKey, State: "Start", SharedEventID: a, Time: time.Unix(5*60, 0)}
+	end := start
+	end.State = "End"
+	if a != b || a == SharedEventID(secret, testKey, 6) || EventID(secret, start) == EventID(secret, end) {
 		t.Fatal("IDs not deterministic per Insight and state")
 	}
 	if len(a) != 36 || a[14] != '5' {

@@ -69,6 +69,11 @@ type Engine struct {
 	// counts keeps the per-minute counts for ListInsightsMetricData (nil:
 	// not kept).
 	counts Counter
+	// untracked is told of events not counted because their account and
+	// region track insights.max_apis keys already; warned is when each
+	// (account, region) was last warned of it in the log.
+	untracked func(account, region string, n uint64)
+	warned    map[[2]string]time.Time
 
 	det      *Detector // nil until the lease is held and the checkpoint loaded
 	cursor   int64
@@ -90,6 +95,13 @@ func WithNode(name string) EngineOption {
 	}
 }
 
+// WithUntracked sets the function told, per account and region, how many
+// events were not counted because the account and region were at the cap
+// of tracked APIs (the server counts them in a Prometheus metric).
+func WithUntracked(f func(account, region string, n uint64)) EngineOption {
+	return func(e *Engine) { e.untracked = f }
+}
+
 // WithClock sets the engine's clock (tests).
 func WithClock(now func() time.Time) EngineOption { return func(e *Engine) { e.now = now } }
 
@@ -97,6 +109,8 @@ func WithClock(now func() time.Time) EngineOption { return func(e *Engine) { e.n
 type Options struct {
 	// Window is insights.baseline_window; Settle is insights.settle.
 	Window, Settle time.Duration
+	// MaxAPIs is insights.max_apis (zero: DefaultMaxAPIs).
+	MaxAPIs int
 	// Regions are the served regions; Members the organization's accounts.
 	Regions, Members []string
 	Log              *slog.Logger
@@ -108,8 +122,9 @@ func NewEngine(st Store, trails Trails, o Options, opts ...EngineOption) *Engine
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{st: st, trails: trails, cfg: Config{Window: o.Window}, settle: o.Settle, log: log, now: time.Now,
-		node: uuid.NewString(), served: o.Regions, members: o.Members, dataKeys: map[Key]bool{}}
+	e := &Engine{st: st, trails: trails, cfg: Config{Window: o.Window, MaxAPIs: o.MaxAPIs}, settle: o.Settle, log: log, now: time.Now,
+		node: uuid.NewString(), served: o.Regions, members: o.Members, dataKeys: map[Key]bool{},
+		warned: map[[2]string]time.Time{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -155,6 +170,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		return e.idle(ctx, now, wants)
 	}
 	caughtUp, err := e.read(ctx, wants)
+	e.reportUntracked(now)
 	if err != nil {
 		return err
 	}
@@ -170,6 +186,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 				return err
 			}
 			e.dirty = true
+			e.pruneDataKeys()
 		}
 	}
 	if e.dirty && (e.det.Closed() != closed || now.Sub(e.savedAt) >= checkpointEvery) {
@@ -194,6 +211,65 @@ func (e *Engine) idle(ctx context.Context, now time.Time, wants *wanted) error {
 	}
 	e.dirty = true
 	return e.checkpoint(ctx, now)
+}
+
+// reportUntracked passes on the counts of events not counted because
+// their account and region were full, and logs a warning for each account
+// and region at most once an hour.
+func (e *Engine) reportUntracked(now time.Time) {
+	if e.det == nil {
+		return
+	}
+	for ar, n := range e.det.TakeUntracked() {
+		if e.untracked != nil {
+			e.untracked(ar[0], ar[1], n)
+		}
+		if last, ok := e.warned[ar]; ok && now.Sub(last) < time.Hour {
+			continue
+		}
+		e.warned[ar] = now
+		e.log.Warn("insights: account and region track insights.max_apis APIs already; calls of new APIs are not counted",
+			"account", ar[0], "region", ar[1], "max_apis", e.det.cfg.MaxAPIs, "events", n)
+	}
+}
+
+// pruneDataKeys forgets the data-event keys the detector no longer tracks.
+func (e *Engine) pruneDataKeys() {
+	for k := range e.dataKeys {
+		if !e.det.Tracks(k) {
+			delete(e.dataKeys, k)
+		}
+	}
+}
+
+// ReadTo is the log position the engine has read past, as retention asks
+// it (retention.Options.ReadTo): the cursor of its stored checkpoint, so
+// expired events it has yet to read — and that may still count in a
+// baseline when event_history_days is shorter than the baseline window —
+// are not purged before it reads them. While no trail asks for Insights
+// the engine reads nothing and holds nothing back (store.ReadAll): the
+// events stored meanwhile are purged as they expire, as the retention
+// says. Before the first checkpoint it is 0 (holds every event).
+func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
+	w, err := e.selections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if w.none() {
+		return store.ReadAll, nil
+	}
+	doc, err := e.st.GetState(ctx, checkpointKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var c checkpointDoc
+	if err := json.Unmarshal(doc.Doc, &c); err != nil {
+		return 0, fmt.Errorf("insights checkpoint: %w", err)
+	}
+	return c.Cursor, nil
 }
 
 // lease is the claim of one node on the engine's work.
@@ -249,6 +325,13 @@ type checkpointDoc struct {
 // stored history forms the baselines.
 func (e *Engine) load(ctx context.Context, now time.Time) error {
 	e.resetCounts()
+	if e.cfg.Secret == nil {
+		secret, err := loadSecret(ctx, e.st)
+		if err != nil {
+			return err
+		}
+		e.cfg.Secret = secret
+	}
 	doc, err := e.st.GetState(ctx, checkpointKey)
 	if errors.Is(err, store.ErrNotFound) {
 		e.det, e.cursor, e.savedVer = NewDetector(e.cfg, ClosedThrough(now, e.settle)), 0, 0
@@ -365,11 +448,14 @@ func jsonString(raw json.RawMessage) string {
 	return s
 }
 
-// observe counts one event of the log.
+// observe counts one event of the log. An Insights record restores the
+// Insight it describes only if the engine made it (its IDs verify under
+// the store's secret): records a producer sent are stored and shown, but
+// never steer the engine.
 func (e *Engine) observe(ev *event.Event, w *wanted) {
 	if ev.Category == event.CategoryInsight {
 		if tr, ok := ParseRecord(ev.Record); ok && tr.Key.Account == ev.Account && tr.Key.Region == ev.Region &&
-			tr.SharedEventID != "" && ev.ID == EventID(tr.SharedEventID, tr.State) {
+			ev.ID == tr.EventID && verified(e.cfg.Secret, tr) {
 			e.det.Restore(tr)
 		}
 		return
@@ -387,19 +473,24 @@ func (e *Engine) observe(ev *event.Event, w *wanted) {
 	k := Key{Account: ev.Account, Region: ev.Region, EventSource: f.EventSource, EventName: f.EventName}
 	if f.Write {
 		k.InsightType = TypeCallRate
-		e.det.Observe(k, ev.Time, a)
-		e.count(ev.Seq, k, ev.Time, "")
-		if data {
-			e.dataKeys[k] = true
-		}
+		e.track(k, ev, a, "", data)
 	}
 	if f.ErrorCode != "" {
 		k.InsightType = TypeErrorRate
-		e.det.Observe(k, ev.Time, a)
-		e.count(ev.Seq, k, ev.Time, f.ErrorCode)
-		if data {
-			e.dataKeys[k] = true
-		}
+		e.track(k, ev, a, f.ErrorCode, data)
+	}
+}
+
+// track counts one event of k (code: its errorCode, for the error rate) in
+// the detector and, when the detector tracks k, in the per-minute counts: an
+// API past insights.max_apis of its account and region is in neither.
+func (e *Engine) track(k Key, ev *event.Event, a Attrs, code string, data bool) {
+	if !e.det.Observe(k, ev.Time, a) {
+		return
+	}
+	e.count(ev.Seq, k, ev.Time, code)
+	if data {
+		e.dataKeys[k] = true
 	}
 }
 
@@ -466,7 +557,7 @@ func (e *Engine) accounts(t *trail.Trail) []string {
 }
 
 // emit appends the records of the transitions. Their eventIDs come from
-// the Insight, so a record made again (after a crash before the
+// the Insight and the store's secret, so a record made again (after a crash before the
 // checkpoint) is a duplicate the store does not write twice.
 func (e *Engine) emit(ctx context.Context, trs []Transition, now time.Time) error {
 	if len(trs) == 0 {

@@ -37,11 +37,11 @@ type insightContext struct {
 
 // Record is the CloudTrail Insights record of a transition: eventType
 // AwsCloudTrailInsight, eventCategory Insight, the eventID and
-// sharedEventID derived from the Insight (the same bytes every time it is
-// made), and insightDetails with statistics and attributions.
+// sharedEventID the detector made for the Insight (the same bytes every
+// time it is made), and insightDetails with statistics and attributions.
 func Record(tr Transition) []byte {
 	r := record{EventVersion: recordVersion, EventTime: tr.Time.UTC().Format("2006-01-02T15:04:05Z"),
-		AWSRegion: tr.Key.Region, EventID: EventID(tr.SharedEventID, tr.State), EventType: "AwsCloudTrailInsight",
+		AWSRegion: tr.Key.Region, EventID: tr.EventID, EventType: "AwsCloudTrailInsight",
 		RecipientAccountID: tr.Key.Account, SharedEventID: tr.SharedEventID, EventCategory: "Insight",
 		InsightDetails: insightDetails{State: tr.State, EventSource: tr.Key.EventSource, EventName: tr.Key.EventName,
 			InsightType: tr.Key.InsightType, InsightContext: insightContext{Statistics: tr.Statistics, Attributions: tr.Attributions}}}
@@ -69,6 +69,6 @@ func ParseRecord(raw []byte) (tr Transition, ok bool) {
 		return Transition{}, false
 	}
 	return Transition{Key: Key{Account: r.RecipientAccountID, Region: r.AWSRegion, EventSource: d.EventSource,
-		EventName: d.EventName, InsightType: d.InsightType}, State: d.State, SharedEventID: r.SharedEventID,
+		EventName: d.EventName, InsightType: d.InsightType}, State: d.State, SharedEventID: r.SharedEventID, EventID: r.EventID,
 		Time: t, Statistics: d.InsightContext.Statistics, Attributions: d.InsightContext.Attributions}, true
 }

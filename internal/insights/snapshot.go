@@ -3,9 +3,12 @@ package insights
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // snapshot is a detector's whole state, as the consumer checkpoints it.
@@ -16,7 +19,11 @@ type snapshot struct {
 }
 
 type apiSnapshot struct {
-	Key     Key
+	Key Key
+	// Ring is the baseline's used slots, packed (packRing): several times
+	// smaller and faster than gob's encoding of every slot.
+	Ring []byte
+	// Slots is every slot, as older checkpoints hold them.
 	Slots   []hourSlot
 	Battr   attribSet
 	BattrAt int64
@@ -31,11 +38,11 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	d.Flush()
 	s := snapshot{Closed: d.closed, First: d.first}
 	for k, x := range d.apis {
-		s.APIs = append(s.APIs, apiSnapshot{Key: k, Slots: x.base.Slots, Battr: x.battr, BattrAt: x.battrAt,
+		s.APIs = append(s.APIs, apiSnapshot{Key: k, Ring: packRing(x.base.Slots), Battr: x.battr, BattrAt: x.battrAt,
 			Open: x.open, Ins: x.ins, Decided: x.decided})
 	}
 	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed) // the level is valid: no error
 	if err := gob.NewEncoder(zw).Encode(&s); err != nil {
 		return nil, fmt.Errorf("insights: encode state: %w", err)
 	}
@@ -66,7 +73,12 @@ func UnmarshalDetector(cfg Config, b []byte) (*Detector, error) {
 	}
 	for _, a := range s.APIs {
 		x := d.api(a.Key)
-		if len(a.Slots) == len(x.base.Slots) {
+		switch {
+		case a.Ring != nil:
+			if err := unpackRing(a.Ring, x.base.Slots); err != nil {
+				return nil, err
+			}
+		case len(a.Slots) == len(x.base.Slots):
 			x.base.Slots = a.Slots
 		}
 		x.battr, x.battrAt, x.ins, x.decided = a.Battr, a.BattrAt, a.Ins, a.Decided
@@ -78,4 +90,52 @@ func UnmarshalDetector(cfg Config, b []byte) (*Detector, error) {
 		}
 	}
 	return d, nil
+}
+
+// packRing encodes a ring's used slots: per slot its index, hour, sum and
+// peak as uvarints and the sum of squares as float32 bits.
+func packRing(slots []hourSlot) []byte {
+	out := make([]byte, 0, 64)
+	for i, s := range slots {
+		if s.Sum == 0 {
+			continue
+		}
+		out = binary.AppendUvarint(out, uint64(i))
+		out = binary.AppendUvarint(out, uint64(uint32(s.Hour)))
+		out = binary.AppendUvarint(out, uint64(s.Sum))
+		out = binary.AppendUvarint(out, uint64(s.Peak))
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(s.SumSq))
+	}
+	if out == nil {
+		out = []byte{}
+	}
+	return out
+}
+
+// unpackRing decodes packRing's bytes into slots of the same ring length.
+// Slots of a ring of another length (another window) are dropped: the
+// baseline starts afresh, as for a gob checkpoint.
+func unpackRing(b []byte, slots []hourSlot) error {
+	var vals [4]uint64
+	for len(b) > 0 {
+		for j := range vals {
+			v, n := binary.Uvarint(b)
+			if n <= 0 {
+				return errors.New("insights: decode state: bad ring")
+			}
+			vals[j], b = v, b[n:]
+		}
+		if len(b) < 4 {
+			return errors.New("insights: decode state: bad ring")
+		}
+		sq := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		b = b[4:]
+		i, hour := vals[0], int64(int32(uint32(vals[1])))
+		if i >= uint64(len(slots)) || hour%int64(len(slots)) != int64(i) {
+			clear(slots) // another window's ring
+			return nil
+		}
+		slots[i] = hourSlot{Hour: int32(hour), Sum: uint32(vals[2]), Peak: uint32(vals[3]), SumSq: sq}
+	}
+	return nil
 }

@@ -21,6 +21,8 @@ type Metrics struct {
 	events   *prometheus.CounterVec
 	batch    prometheus.Histogram
 	requests *prometheus.HistogramVec
+	// untracked counts events Insights did not count (insights.max_apis).
+	untracked *prometheus.CounterVec
 }
 
 // New registers Cairn's collectors, reading the store's size at each scrape.
@@ -42,7 +44,11 @@ func New(st store.Sizer) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"operation", "code"}),
 	}
-	m.reg.MustRegister(m.events, m.batch, m.requests,
+	m.untracked = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cairn_insights_untracked_events_total",
+		Help: "Events Insights did not count because their account and region already track insights.max_apis APIs.",
+	}, []string{"account", "region"})
+	m.reg.MustRegister(m.events, m.batch, m.requests, m.untracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stat := func() store.Stats {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -68,6 +74,15 @@ func (m *Metrics) Ingested(records, accepted, duplicates, failed int) {
 	m.events.WithLabelValues("accepted").Add(float64(accepted - duplicates))
 	m.events.WithLabelValues("duplicate").Add(float64(duplicates))
 	m.events.WithLabelValues("failed").Add(float64(failed))
+}
+
+// InsightsUntracked counts events of an account and region that Insights
+// did not count because it tracks insights.max_apis APIs there already.
+func (m *Metrics) InsightsUntracked(account, region string, n uint64) {
+	if m == nil {
+		return
+	}
+	m.untracked.WithLabelValues(account, region).Add(float64(n))
 }
 
 // Request records one API request's latency.
