@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"time"
@@ -70,6 +71,15 @@ type Counts struct {
 	pending []entry
 	index   map[Series]int32
 	series  []Series
+	// codes are the error codes (hashed) each API's errors are counted
+	// under this UTC day of the clock, at most MaxErrorCodes an API: a
+	// producer that invents error codes cannot make documents without
+	// bound. codesDay is the day they are of.
+	codes    map[uint64][]uint64
+	codesDay int64
+	seed     maphash.Seed
+	// dropped counts the errors not counted today (warned of once a day).
+	dropped uint64
 	// maintained is the last UTC day (days since the epoch) whose old
 	// documents were compacted and purged.
 	maintained int64
@@ -90,7 +100,38 @@ func New(st store.StateDocs, now func() time.Time, log *slog.Logger) *Counts {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Counts{st: st, now: now, log: log, index: map[Series]int32{}}
+	return &Counts{st: st, now: now, log: log, index: map[Series]int32{}, codes: map[uint64][]uint64{}, seed: maphash.MakeSeed()}
+}
+
+// MaxErrorCodes is how many error codes of one API are counted in a day
+// (of the server's clock); errors with further codes still count toward
+// the Insights engine's error rate, but not in ListInsightsMetricData.
+const MaxErrorCodes = 20
+
+// codeCounted reports whether errors of s (an error-rate series) are
+// counted: its code is among the first MaxErrorCodes of its API today.
+func (c *Counts) codeCounted(s Series) bool {
+	if day := c.now().Unix() / 86400; day != c.codesDay {
+		clear(c.codes)
+		c.codesDay, c.dropped = day, 0
+	}
+	api := maphash.Comparable(c.seed, Series{Account: s.Account, Region: s.Region, EventSource: s.EventSource,
+		EventName: s.EventName, InsightType: s.InsightType})
+	code := maphash.String(c.seed, s.ErrorCode)
+	have := c.codes[api]
+	if slices.Contains(have, code) {
+		return true
+	}
+	if len(have) >= MaxErrorCodes {
+		if c.dropped == 0 {
+			c.log.Warn("insights: an API's errors have more codes than are counted in a day; errors of further codes are not kept for ListInsightsMetricData today",
+				"account", s.Account, "region", s.Region, "eventSource", s.EventSource, "eventName", s.EventName, "codesPerAPI", MaxErrorCodes)
+		}
+		c.dropped++
+		return false
+	}
+	c.codes[api] = append(have, code)
+	return true
 }
 
 // Count notes one event (log position seq) of k at eventTime t; errorCode
@@ -99,6 +140,9 @@ func (c *Counts) Count(seq int64, k insights.Key, t time.Time, errorCode string)
 	s := Series{Account: k.Account, Region: k.Region, EventSource: k.EventSource, EventName: k.EventName,
 		InsightType: k.InsightType, ErrorCode: errorCode}
 	i, ok := c.index[s]
+	if !ok && errorCode != "" && !c.codeCounted(s) {
+		return
+	}
 	if !ok {
 		i = int32(len(c.series))
 		c.series = append(c.series, s)

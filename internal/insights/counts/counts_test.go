@@ -188,3 +188,65 @@ func TestRetention(t *testing.T) {
 		t.Errorf("1 day ago after a day: %v", m)
 	}
 }
+
+// TestErrorCodesPerAPICapped: a producer that invents a new error code for
+// every error makes at most MaxErrorCodes series of an API a day; errors of
+// codes already counted still count, other APIs keep their own codes, and
+// the next day counts new codes again.
+func TestErrorCodesPerAPICapped(t *testing.T) {
+	ctx := context.Background()
+	sq, err := sqlite.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	now := t0
+	c := New(sq, func() time.Time { return now }, nil)
+	k := insights.Key{Account: "111111111111", Region: "us-east-1", EventSource: "ssm.amazonaws.com", EventName: "GetParameter",
+		InsightType: insights.TypeErrorRate}
+	other := k
+	other.EventName = "PutParameter"
+	at := t0.Add(-time.Hour)
+	seq := int64(0)
+	count := func(k insights.Key, code string) { seq++; c.Count(seq, k, at, code) }
+	for i := range 3 * MaxErrorCodes {
+		count(k, fmt.Sprintf("Invented%d", i))
+	}
+	count(k, "Invented0")
+	count(other, "AccessDenied")
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	read := func(k insights.Key, code string) float64 {
+		s := Series{Account: k.Account, Region: k.Region, EventSource: k.EventSource, EventName: k.EventName, InsightType: k.InsightType, ErrorCode: code}
+		m, err := c.Read(ctx, s, at.Truncate(time.Hour), at.Add(time.Hour), 3600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n float64
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	if n := read(k, "Invented0"); n != 2 {
+		t.Errorf("Invented0 counted %v times, want 2", n)
+	}
+	if n := read(k, fmt.Sprintf("Invented%d", MaxErrorCodes-1)); n != 1 {
+		t.Errorf("the last code within the cap counted %v times, want 1", n)
+	}
+	if n := read(k, fmt.Sprintf("Invented%d", MaxErrorCodes)); n != 0 {
+		t.Errorf("a code past the cap counted %v times, want 0", n)
+	}
+	if n := read(other, "AccessDenied"); n != 1 {
+		t.Errorf("another API's code counted %v times, want 1", n)
+	}
+	now = now.Add(24 * time.Hour)
+	count(k, fmt.Sprintf("Invented%d", MaxErrorCodes))
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := read(k, fmt.Sprintf("Invented%d", MaxErrorCodes)); n != 1 {
+		t.Errorf("a new code on the next day counted %v times, want 1", n)
+	}
+}
