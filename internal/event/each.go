@@ -1,5 +1,7 @@
 package event
 
+import "bytes"
+
 // EachMember calls fn with the name and the raw value of each member of
 // the JSON object obj (a stored record, already checked), in order,
 // without building a map: a consumer that reads a few fields of every
@@ -50,5 +52,104 @@ func EachMember(obj []byte, fn func(name, value []byte)) bool {
 			return false
 		}
 		fn(obj[ks:ke], obj[start:s.i])
+	}
+}
+
+// jsonMaxDepth is how deep encoding/json lets values nest.
+const jsonMaxDepth = 10000
+
+// WalkObject checks that b is one JSON object, taking exactly what
+// encoding/json's Unmarshal takes (invalid UTF-8 in strings too, nesting
+// up to its depth), and calls fn with the name (quoted, as written) and
+// the raw value of each member, in order. fn is called as the walk goes:
+// on an error it may have seen members before the fault. A reader of a
+// few fields of any record (trail.ParseFields) takes them this way in one
+// pass, without building a map.
+func WalkObject(b []byte, fn func(name, value []byte)) error {
+	s := scanner{b: b, anyUTF8: true, depth: maxDepth - jsonMaxDepth + 1}
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != '{' {
+		if err := s.value(); err != nil {
+			return err
+		}
+		return errNotObject
+	}
+	s.i++
+	for first := true; ; first = false {
+		s.skipWS()
+		if s.i >= len(b) {
+			return s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' && first {
+			s.i++
+			break
+		}
+		if b[s.i] != '"' {
+			return s.errf("object key must be a string")
+		}
+		ks := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		ke := s.i
+		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+			return s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipWS()
+		vs := s.i
+		if err := s.value(); err != nil {
+			return err
+		}
+		fn(b[ks:ke], b[vs:s.i])
+		if s.skipWS(); s.i >= len(b) {
+			return s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if b[s.i] != ',' {
+			return s.errf("invalid character %q after object member", b[s.i])
+		}
+		s.i++
+	}
+	if s.skipWS(); s.i != len(b) {
+		return s.errf("data after the object")
+	}
+	return nil
+}
+
+// EachElement calls fn with each element of the JSON array arr (a value
+// already checked, such as one WalkObject passed), in order, without
+// building a slice; an element is passed without the whitespace around
+// it. It returns false if arr is not an array it can walk.
+func EachElement(arr []byte, fn func(i int, elem []byte)) bool {
+	s := scanner{b: arr}
+	s.skipWS()
+	if s.i >= len(arr) || arr[s.i] != '[' {
+		return false
+	}
+	s.i++
+	for n := 0; ; n++ {
+		s.skipWS()
+		if s.i >= len(arr) {
+			return false
+		}
+		switch arr[s.i] {
+		case ']':
+			return true
+		case ',':
+			if n == 0 {
+				return false
+			}
+			s.i++
+			s.skipWS()
+		}
+		start := s.i
+		if s.skimValue() != nil || s.i == start {
+			return false
+		}
+		fn(n, bytes.TrimRight(arr[start:s.i], " \t\r\n"))
 	}
 }

@@ -29,6 +29,9 @@ type scanner struct {
 	// lax leaves the text of strings unchecked: a string ends at the
 	// first quote no backslash escapes (see SkipValue).
 	lax bool
+	// anyUTF8 takes invalid UTF-8 in strings, as encoding/json does (see
+	// WalkObject).
+	anyUTF8 bool
 }
 
 // skimValue moves past one value without checking it: strings to their
@@ -233,7 +236,7 @@ func (s *scanner) str() error {
 			i++
 		default:
 			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n <= 1 {
+			if r == utf8.RuneError && n <= 1 && !s.anyUTF8 {
 				s.i = i
 				return s.errf("invalid UTF-8 in string")
 			}
