@@ -244,6 +244,13 @@ type batch struct {
 	From, To int64
 	Planned  time.Time
 	Files    []plannedFile
+
+	// taken is what plan found the trail takes of (From, To], by file
+	// (account, region, kind), in log order: write, when it follows plan
+	// in the same pass, writes them without reading and matching the log
+	// again. A batch loaded from the store (replayed after a crash, or
+	// retried after a failure) has none, and write reads the log.
+	taken map[[3]string][]*event.Event
 }
 
 type plannedFile struct {
@@ -611,7 +618,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		return false, err
 	}
 	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	counts := map[[3]string]int{}
+	taken := map[[3]string][]*event.Event{}
 	total := 0
 	to := st.Cursor
 	full := false
@@ -637,9 +644,9 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 				continue
 			}
 			k := [3]string{ev.Account, ev.Region, kindOf(ev)}
-			counts[k]++
+			taken[k] = append(taken[k], ev)
 			total++
-			if counts[k] >= maxFileRecords {
+			if len(taken[k]) >= maxFileRecords {
 				full = true
 				break
 			}
@@ -671,9 +678,9 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	if !full && now.Sub(since)+dueEarly < e.flush {
 		return false, nil
 	}
-	b := &batch{From: st.Cursor, To: to, Planned: now}
-	keys := make([][3]string, 0, len(counts))
-	for k := range counts {
+	b := &batch{From: st.Cursor, To: to, Planned: now, taken: taken}
+	keys := make([][3]string, 0, len(taken))
+	for k := range taken {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b [3]string) int { return strings.Compare(a[0]+a[1]+"|"+a[2], b[0]+b[1]+"|"+b[2]) })
@@ -684,7 +691,7 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 			seed += "|" + kindInsight
 			key = digest.InsightLogKey
 		}
-		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: counts[k], Kind: k[2],
+		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: len(taken[k]), Kind: k[2],
 			Key: key(t.S3KeyPrefix, t.OrganizationID, k[0], k[1], now, digest.UniqueName([]byte(seed)))})
 	}
 	st.Pending = b
@@ -695,35 +702,21 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 // digest chains and the status.
 func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.Time) error {
 	b := st.Pending
-	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
-	if err != nil {
-		return err
+	var m *trail.Matcher
+	if b.taken == nil {
+		var err error
+		if m, err = trail.Compile(t.EventSelectors, t.AdvancedEventSelectors); err != nil {
+			return err
+		}
 	}
 	if err := e.owners.CheckDelivery(ctx, t); err != nil {
 		return err
 	}
-	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	files := map[[3]string][]*event.Event{}
-	for after := b.From; after < b.To; {
-		evs, err := e.store.ReadLog(ctx, after, scanChunk)
-		if err != nil {
+	files := b.taken
+	if files == nil {
+		var err error
+		if files, err = e.readBatch(ctx, t, m, b); err != nil {
 			return err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			if ev.Seq > b.To {
-				break
-			}
-			after = ev.Seq
-			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
-				k := [3]string{ev.Account, ev.Region, kindOf(ev)}
-				files[k] = append(files[k], ev)
-			}
-		}
-		if evs[len(evs)-1].Seq >= b.To || len(evs) < scanChunk {
-			break
 		}
 	}
 	bk, err := e.buckets.Open(t.S3BucketName)
@@ -773,6 +766,37 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 		}
 	}
 	return nil
+}
+
+// readBatch reads the events of the batch b that trail t (with matcher m)
+// takes, by file (account, region, kind), in log order: what plan found,
+// for a batch replayed or retried, when plan's findings are gone.
+func (e *Engine) readBatch(ctx context.Context, t *trail.Trail, m *trail.Matcher, b *batch) (map[[3]string][]*event.Event, error) {
+	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
+	files := map[[3]string][]*event.Event{}
+	for after := b.From; after < b.To; {
+		evs, err := e.store.ReadLog(ctx, after, scanChunk)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq > b.To {
+				break
+			}
+			after = ev.Seq
+			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
+				k := [3]string{ev.Account, ev.Region, kindOf(ev)}
+				files[k] = append(files[k], ev)
+			}
+		}
+		if evs[len(evs)-1].Seq >= b.To || len(evs) < scanChunk {
+			break
+		}
+	}
+	return files, nil
 }
 
 // logFile builds a log file's uncompressed body, records in log order.
