@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,5 +315,60 @@ func TestReplayAfterCrash(t *testing.T) {
 				t.Errorf("%d files after another pass, want %d", n, len(planned))
 			}
 		})
+	}
+}
+
+// write takes plan's findings when it follows plan in the same pass; a
+// batch loaded from the store has none and write reads the log. Both write
+// the same files under the same names with the same bytes, and the
+// findings are not part of the stored plan.
+func TestWriteFromPlanAsReplayed(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t)
+	appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+	appendNamed(t, st, "999999999999", "us-east-1", "NotOurs")
+	appendNamed(t, st, acctA, "eu-west-1", "W1")
+	appendNamed(t, st, acctA, "ap-south-1", "NotCovered")
+	appendNamed(t, st, acctA, "us-east-1", "E3")
+	tr := loggingTrail()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	planDir, replayDir := t.TempDir(), t.TempDir()
+	planner := newEngine(st, trailList{tr}, deliveryConfig(t, planDir), "node-1", func() time.Time { return now })
+	replayer := newEngine(st, trailList{tr}, deliveryConfig(t, replayDir), "node-1", func() time.Time { return now })
+	planner.draining = true
+
+	s := &state{Epoch: tr.LoggingEpoch}
+	if planned, err := planner.plan(ctx, tr, s, now, math.MaxInt64); err != nil || !planned || s.Pending.taken == nil {
+		t.Fatalf("plan: planned %v, err %v, pending %+v", planned, err, s.Pending)
+	}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored state
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Pending.taken != nil {
+		t.Fatal("the stored plan carries plan's findings")
+	}
+	if err := planner.write(ctx, tr, s, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := replayer.write(ctx, tr, &stored, now); err != nil {
+		t.Fatal(err)
+	}
+	fromPlan, replayed := objects(t, planDir), objects(t, replayDir)
+	if len(fromPlan) != 2 || !maps.EqualFunc(fromPlan, replayed, bytes.Equal) {
+		t.Fatalf("files from plan %v, replayed %v: want the same two", slices.Sorted(maps.Keys(fromPlan)), slices.Sorted(maps.Keys(replayed)))
+	}
+	for key, body := range fromPlan {
+		want := []string{"E1", "E2", "E3"}
+		if strings.Contains(key, "eu-west-1") {
+			want = []string{"W1"}
+		}
+		if names := eventNames(t, body); !slices.Equal(names, want) {
+			t.Errorf("%s holds %v, want %v", key, names, want)
+		}
 	}
 }
