@@ -67,57 +67,23 @@ const jsonMaxDepth = 10000
 // pass, without building a map.
 func WalkObject(b []byte, fn func(name, value []byte)) error {
 	s := scanner{b: b, anyUTF8: true, depth: maxDepth - jsonMaxDepth + 1}
-	s.skipWS()
-	if s.i >= len(b) || b[s.i] != '{' {
-		if err := s.value(); err != nil {
-			return err
-		}
-		return errNotObject
-	}
-	s.i++
-	for first := true; ; first = false {
-		s.skipWS()
-		if s.i >= len(b) {
-			return s.errf("unexpected end of input")
-		}
-		if b[s.i] == '}' && first {
-			s.i++
-			break
-		}
-		if b[s.i] != '"' {
-			return s.errf("object key must be a string")
-		}
-		ks := s.i
-		if err := s.str(); err != nil {
-			return err
-		}
-		ke := s.i
-		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
-			return s.errf("missing ':' after object key")
-		}
-		s.i++
-		s.skipWS()
+	err := s.object(func(quoted []byte) error {
 		vs := s.i
 		if err := s.value(); err != nil {
 			return err
 		}
-		fn(b[ks:ke], b[vs:s.i])
-		if s.skipWS(); s.i >= len(b) {
-			return s.errf("unexpected end of input")
+		fn(quoted, b[vs:s.i])
+		return nil
+	})
+	if err == errNotObject {
+		// Whatever else b is, say what encoding/json would find wrong.
+		s = scanner{b: b, anyUTF8: true, depth: maxDepth - jsonMaxDepth}
+		s.skipWS()
+		if verr := s.value(); verr != nil {
+			return verr
 		}
-		if b[s.i] == '}' {
-			s.i++
-			break
-		}
-		if b[s.i] != ',' {
-			return s.errf("invalid character %q after object member", b[s.i])
-		}
-		s.i++
 	}
-	if s.skipWS(); s.i != len(b) {
-		return s.errf("data after the object")
-	}
-	return nil
+	return err
 }
 
 // EachElement calls fn with each element of the JSON array arr (a value
