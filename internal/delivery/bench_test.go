@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/config"
-	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/loadgen"
 	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 	"github.com/cairn-audit/cairn/internal/testutil"
@@ -24,23 +23,9 @@ func BenchmarkDeliver(b *testing.B) {
 	const n = 4000
 	ctx := context.Background()
 	st := sqlitetest.Open(b)
-	g := loadgen.NewGenerator(loadgen.GenOptions{RecordBytes: 1024, Seed: 7})
-	body := g.Template(n).Fill(nil, n, loadgen.NewIDs(1, 1), time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), 0)
-	arr, ok := event.OnlyRecords(body)
-	if !ok {
-		b.Fatal("template body is not {\"Records\": …}")
-	}
-	recs, err := event.SplitArray(arr)
+	evs, err := loadgen.Events(n, 1024, time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC))
 	if err != nil {
 		b.Fatal(err)
-	}
-	evs := make([]*event.Event, len(recs))
-	for i, r := range recs {
-		e, ferr := event.Decode(r, event.Context{Account: loadgen.DefaultAccount, Now: time.Date(2026, 11, 26, 9, 31, 0, 0, time.UTC)})
-		if ferr != nil {
-			b.Fatal(ferr)
-		}
-		evs[i] = e
 	}
 	if _, err := st.Append(ctx, evs); err != nil {
 		b.Fatal(err)

@@ -9,24 +9,7 @@ import "bytes"
 // written; a name with escapes is passed escaped, so it matches no plain
 // name. It returns false if obj is not an object it can walk.
 func EachMember(obj []byte, fn func(name, value []byte)) bool {
-	s := scanner{b: obj}
-	s.skipWS()
-	if s.i >= len(obj) || obj[s.i] != '{' {
-		return false
-	}
-	s.i++
-	for {
-		s.skipWS()
-		if s.i >= len(obj) {
-			return false
-		}
-		switch obj[s.i] {
-		case '}':
-			return true
-		case ',':
-			s.i++
-			s.skipWS()
-		}
+	return eachItem(obj, '{', '}', func(s *scanner) bool {
 		if s.i >= len(obj) || obj[s.i] != '"' {
 			return false
 		}
@@ -52,6 +35,36 @@ func EachMember(obj []byte, fn func(name, value []byte)) bool {
 			return false
 		}
 		fn(obj[ks:ke], obj[start:s.i])
+		return true
+	})
+}
+
+// eachItem walks the container b that open starts and end ends (a value
+// already checked: the walk skims), calling item with s at the start of
+// each member or element; item moves s past it, and reports whether it
+// could. eachItem reports whether it walked the whole container.
+func eachItem(b []byte, open, end byte, item func(s *scanner) bool) bool {
+	s := scanner{b: b}
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != open {
+		return false
+	}
+	s.i++
+	for {
+		s.skipWS()
+		if s.i >= len(b) {
+			return false
+		}
+		switch b[s.i] {
+		case end:
+			return true
+		case ',':
+			s.i++
+			s.skipWS()
+		}
+		if !item(&s) {
+			return false
+		}
 	}
 }
 
@@ -91,31 +104,14 @@ func WalkObject(b []byte, fn func(name, value []byte)) error {
 // building a slice; an element is passed without the whitespace around
 // it. It returns false if arr is not an array it can walk.
 func EachElement(arr []byte, fn func(i int, elem []byte)) bool {
-	s := scanner{b: arr}
-	s.skipWS()
-	if s.i >= len(arr) || arr[s.i] != '[' {
-		return false
-	}
-	s.i++
-	for n := 0; ; n++ {
-		s.skipWS()
-		if s.i >= len(arr) {
-			return false
-		}
-		switch arr[s.i] {
-		case ']':
-			return true
-		case ',':
-			if n == 0 {
-				return false
-			}
-			s.i++
-			s.skipWS()
-		}
+	n := 0
+	return eachItem(arr, '[', ']', func(s *scanner) bool {
 		start := s.i
 		if s.skimValue() != nil || s.i == start {
 			return false
 		}
 		fn(n, bytes.TrimRight(arr[start:s.i], " \t\r\n"))
-	}
+		n++
+		return true
+	})
 }
