@@ -113,7 +113,10 @@ type Engine struct {
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
 	// draining is set at shutdown: every waiting batch is due.
 	draining bool
-	wake     chan struct{}
+	// scans are plan's findings for batches not yet due, by state key:
+	// the next pass goes on from where the last one stopped reading.
+	scans map[string]*scan
+	wake  chan struct{}
 }
 
 // New makes the engine.
@@ -123,7 +126,7 @@ func New(st Store, trails Trails, buckets *bucket.Resolver, o Options) *Engine {
 	}
 	e := &Engine{store: st, trails: trails, buckets: buckets, opts: o, log: o.Log, now: time.Now, node: o.Node,
 		flush: o.FlushInterval, digestI: o.DigestInterval, kms: o.KMS,
-		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+		waiting: map[string]time.Time{}, scans: map[string]*scan{}, wake: make(chan struct{}, 1)}
 	if e.node == "" {
 		e.node = uuid.NewString()
 	}
@@ -550,6 +553,9 @@ func (e *Engine) retire(ctx context.Context, key string) error {
 		return err
 	}
 	t, now := st.Trail, e.now().UTC()
+	e.mu.Lock()
+	delete(e.scans, key) // the trail is gone: it plans nothing more
+	e.mu.Unlock()
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return nil
 	}
@@ -617,10 +623,12 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	if err != nil {
 		return false, err
 	}
-	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	taken := map[[3]string][]*event.Event{}
-	total := 0
-	to := st.Cursor
+	sc, err := e.resumeScan(t, st.Cursor)
+	if err != nil {
+		return false, err
+	}
+	accounts, regions := setOf(sc.accounts), setOf(sc.regions)
+	taken, total, to := sc.taken, sc.total, sc.to
 	full := false
 	for !full {
 		evs, err := e.store.ReadLog(ctx, to, scanChunk)
@@ -676,6 +684,8 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	}
 	e.mu.Unlock()
 	if !full && now.Sub(since)+dueEarly < e.flush {
+		sc.total, sc.to = total, to
+		e.keepScan(stateKey(t), sc)
 		return false, nil
 	}
 	b := &batch{From: st.Cursor, To: to, Planned: now, taken: taken}
@@ -696,6 +706,50 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	}
 	st.Pending = b
 	return true, nil
+}
+
+// scan is what plan found in the log past a trail's cursor, for a batch
+// not yet due: the next pass reads on from to rather than from the cursor.
+// It holds for the trail, cursor, accounts and regions it was made with
+// (takes is a function of them and of the log entries, which do not
+// change).
+type scan struct {
+	key               string // stateKey of the trail
+	trail             []byte // the trail's JSON
+	cursor            int64
+	accounts, regions []string
+	taken             map[[3]string][]*event.Event
+	total             int
+	to                int64
+}
+
+// resumeScan returns the kept scan of trail t if it still holds (the
+// trail, its cursor, accounts and regions are as they were), else a new
+// one that starts at the cursor. Either way the kept one is dropped: plan
+// keeps it again only if its batch is still not due.
+func (e *Engine) resumeScan(t *trail.Trail, cursor int64) (*scan, error) {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	fresh := &scan{key: stateKey(t), trail: doc, cursor: cursor, accounts: e.accounts(t), regions: e.regions(t),
+		taken: map[[3]string][]*event.Event{}, to: cursor}
+	e.mu.Lock()
+	kept := e.scans[fresh.key]
+	delete(e.scans, fresh.key)
+	e.mu.Unlock()
+	if kept == nil || kept.cursor != cursor || !bytes.Equal(kept.trail, doc) ||
+		!slices.Equal(kept.accounts, fresh.accounts) || !slices.Equal(kept.regions, fresh.regions) {
+		return fresh, nil
+	}
+	return kept, nil
+}
+
+// keepScan keeps sc for the trail's next pass.
+func (e *Engine) keepScan(key string, sc *scan) {
+	e.mu.Lock()
+	e.scans[key] = sc
+	e.mu.Unlock()
 }
 
 // write writes every file of the pending batch and records them in the

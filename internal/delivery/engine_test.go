@@ -372,3 +372,70 @@ func TestWriteFromPlanAsReplayed(t *testing.T) {
 		}
 	}
 }
+
+// readsFrom records where each ReadLog of the store starts.
+type readsFrom struct {
+	store.Store
+	from []int64
+}
+
+func (s *readsFrom) ReadLog(ctx context.Context, after int64, n int) ([]*event.Event, error) {
+	s.from = append(s.from, after)
+	return s.Store.ReadLog(ctx, after, n)
+}
+
+// A pass whose batch is not yet due keeps what it found: the next pass
+// reads the log on from there, not again from the cursor, and writes what
+// both found, in log order. When the trail has changed in between, the
+// next pass reads from the cursor again, by the trail as it is.
+func TestPlanResumesScan(t *testing.T) {
+	ctx := context.Background()
+	for _, changed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trail changed %v", changed), func(t *testing.T) {
+			dir := t.TempDir()
+			st := &readsFrom{Store: sqlitetest.Open(t)}
+			appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+			tr := loggingTrail()
+			t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+			now := t0
+			e := newEngine(st, trailList{tr}, deliveryConfig(t, dir), "node-1", func() time.Time { return now })
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(objects(t, dir)); n != 0 {
+				t.Fatalf("%d files before the batch was due", n)
+			}
+			appendNamed(t, st, acctA, "us-east-1", "E3")
+			appendNamed(t, st, acctA, "eu-west-1", "W1")
+			want := map[string][]string{"us-east-1": {"E1", "E2", "E3"}, "eu-west-1": {"W1"}}
+			if changed {
+				field := "eventName"
+				tr.AdvancedEventSelectors = []trail.AdvancedEventSelector{{FieldSelectors: []trail.AdvancedFieldSelector{
+					{Field: &field, NotEquals: []string{"E2"}}}}}
+				want["us-east-1"] = []string{"E1", "E3"}
+			}
+			st.from = nil
+			now = t0.Add(time.Second - dueEarly)
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wantFrom := int64(2) // past E1 and E2
+			if changed {
+				wantFrom = 0
+			}
+			if len(st.from) == 0 || st.from[0] != wantFrom {
+				t.Errorf("the second pass read the log from %v, want first from %d", st.from, wantFrom)
+			}
+			got := objects(t, dir)
+			if len(got) != len(want) {
+				t.Fatalf("files %v, want one per region", slices.Collect(maps.Keys(got)))
+			}
+			for key, body := range got {
+				region := strings.Split(key, "/")[3]
+				if names := eventNames(t, body); !slices.Equal(names, want[region]) {
+					t.Errorf("%s holds %v, want %v", key, names, want[region])
+				}
+			}
+		})
+	}
+}
