@@ -113,7 +113,10 @@ type Engine struct {
 	waiting map[string]time.Time // trail ARN → when matching events were first seen undelivered
 	// draining is set at shutdown: every waiting batch is due.
 	draining bool
-	wake     chan struct{}
+	// scans are plan's findings for batches not yet due, by state key:
+	// the next pass goes on from where the last one stopped reading.
+	scans map[string]*scan
+	wake  chan struct{}
 }
 
 // New makes the engine.
@@ -123,7 +126,7 @@ func New(st Store, trails Trails, buckets *bucket.Resolver, o Options) *Engine {
 	}
 	e := &Engine{store: st, trails: trails, buckets: buckets, opts: o, log: o.Log, now: time.Now, node: o.Node,
 		flush: o.FlushInterval, digestI: o.DigestInterval, kms: o.KMS,
-		waiting: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+		waiting: map[string]time.Time{}, scans: map[string]*scan{}, wake: make(chan struct{}, 1)}
 	if e.node == "" {
 		e.node = uuid.NewString()
 	}
@@ -244,6 +247,13 @@ type batch struct {
 	From, To int64
 	Planned  time.Time
 	Files    []plannedFile
+
+	// taken is what plan found the trail takes of (From, To], by file
+	// (account, region, kind), in log order: write, when it follows plan
+	// in the same pass, writes them without reading and matching the log
+	// again. A batch loaded from the store (replayed after a crash, or
+	// retried after a failure) has none, and write reads the log.
+	taken map[[3]string][]*event.Event
 }
 
 type plannedFile struct {
@@ -543,6 +553,9 @@ func (e *Engine) retire(ctx context.Context, key string) error {
 		return err
 	}
 	t, now := st.Trail, e.now().UTC()
+	e.mu.Lock()
+	delete(e.scans, key) // the trail is gone: it plans nothing more
+	e.mu.Unlock()
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return nil
 	}
@@ -610,10 +623,12 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	if err != nil {
 		return false, err
 	}
-	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	counts := map[[3]string]int{}
-	total := 0
-	to := st.Cursor
+	sc, err := e.resumeScan(t, st.Cursor)
+	if err != nil {
+		return false, err
+	}
+	accounts, regions := setOf(sc.accounts), setOf(sc.regions)
+	taken, total, to := sc.taken, sc.total, sc.to
 	full := false
 	for !full {
 		evs, err := e.store.ReadLog(ctx, to, scanChunk)
@@ -637,9 +652,9 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 				continue
 			}
 			k := [3]string{ev.Account, ev.Region, kindOf(ev)}
-			counts[k]++
+			taken[k] = append(taken[k], ev)
 			total++
-			if counts[k] >= maxFileRecords {
+			if len(taken[k]) >= maxFileRecords {
 				full = true
 				break
 			}
@@ -669,11 +684,13 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	}
 	e.mu.Unlock()
 	if !full && now.Sub(since)+dueEarly < e.flush {
+		sc.total, sc.to = total, to
+		e.keepScan(stateKey(t), sc)
 		return false, nil
 	}
-	b := &batch{From: st.Cursor, To: to, Planned: now}
-	keys := make([][3]string, 0, len(counts))
-	for k := range counts {
+	b := &batch{From: st.Cursor, To: to, Planned: now, taken: taken}
+	keys := make([][3]string, 0, len(taken))
+	for k := range taken {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b [3]string) int { return strings.Compare(a[0]+a[1]+"|"+a[2], b[0]+b[1]+"|"+b[2]) })
@@ -684,46 +701,76 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 			seed += "|" + kindInsight
 			key = digest.InsightLogKey
 		}
-		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: counts[k], Kind: k[2],
+		b.Files = append(b.Files, plannedFile{Account: k[0], Region: k[1], Count: len(taken[k]), Kind: k[2],
 			Key: key(t.S3KeyPrefix, t.OrganizationID, k[0], k[1], now, digest.UniqueName([]byte(seed)))})
 	}
 	st.Pending = b
 	return true, nil
 }
 
+// scan is what plan found in the log past a trail's cursor, for a batch
+// not yet due: the next pass reads on from to rather than from the cursor.
+// It holds for the trail, cursor, accounts and regions it was made with
+// (takes is a function of them and of the log entries, which do not
+// change).
+type scan struct {
+	key               string // stateKey of the trail
+	trail             []byte // the trail's JSON
+	cursor            int64
+	accounts, regions []string
+	taken             map[[3]string][]*event.Event
+	total             int
+	to                int64
+}
+
+// resumeScan returns the kept scan of trail t if it still holds (the
+// trail, its cursor, accounts and regions are as they were), else a new
+// one that starts at the cursor. Either way the kept one is dropped: plan
+// keeps it again only if its batch is still not due.
+func (e *Engine) resumeScan(t *trail.Trail, cursor int64) (*scan, error) {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	fresh := &scan{key: stateKey(t), trail: doc, cursor: cursor, accounts: e.accounts(t), regions: e.regions(t),
+		taken: map[[3]string][]*event.Event{}, to: cursor}
+	e.mu.Lock()
+	kept := e.scans[fresh.key]
+	delete(e.scans, fresh.key)
+	e.mu.Unlock()
+	if kept == nil || kept.cursor != cursor || !bytes.Equal(kept.trail, doc) ||
+		!slices.Equal(kept.accounts, fresh.accounts) || !slices.Equal(kept.regions, fresh.regions) {
+		return fresh, nil
+	}
+	return kept, nil
+}
+
+// keepScan keeps sc for the trail's next pass.
+func (e *Engine) keepScan(key string, sc *scan) {
+	e.mu.Lock()
+	e.scans[key] = sc
+	e.mu.Unlock()
+}
+
 // write writes every file of the pending batch and records them in the
 // digest chains and the status.
 func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.Time) error {
 	b := st.Pending
-	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
-	if err != nil {
-		return err
+	var m *trail.Matcher
+	if b.taken == nil {
+		var err error
+		if m, err = trail.Compile(t.EventSelectors, t.AdvancedEventSelectors); err != nil {
+			return err
+		}
 	}
 	if err := e.owners.CheckDelivery(ctx, t); err != nil {
 		return err
 	}
-	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
-	files := map[[3]string][]*event.Event{}
-	for after := b.From; after < b.To; {
-		evs, err := e.store.ReadLog(ctx, after, scanChunk)
-		if err != nil {
+	files := b.taken
+	if files == nil {
+		var err error
+		if files, err = e.readBatch(ctx, t, m, b); err != nil {
 			return err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			if ev.Seq > b.To {
-				break
-			}
-			after = ev.Seq
-			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
-				k := [3]string{ev.Account, ev.Region, kindOf(ev)}
-				files[k] = append(files[k], ev)
-			}
-		}
-		if evs[len(evs)-1].Seq >= b.To || len(evs) < scanChunk {
-			break
 		}
 	}
 	bk, err := e.buckets.Open(t.S3BucketName)
@@ -773,6 +820,37 @@ func (e *Engine) write(ctx context.Context, t *trail.Trail, st *state, now time.
 		}
 	}
 	return nil
+}
+
+// readBatch reads the events of the batch b that trail t (with matcher m)
+// takes, by file (account, region, kind), in log order: what plan found,
+// for a batch replayed or retried, when plan's findings are gone.
+func (e *Engine) readBatch(ctx context.Context, t *trail.Trail, m *trail.Matcher, b *batch) (map[[3]string][]*event.Event, error) {
+	accounts, regions := setOf(e.accounts(t)), setOf(e.regions(t))
+	files := map[[3]string][]*event.Event{}
+	for after := b.From; after < b.To; {
+		evs, err := e.store.ReadLog(ctx, after, scanChunk)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq > b.To {
+				break
+			}
+			after = ev.Seq
+			if ok, _ := e.takes(t, m, accounts, regions, ev); ok {
+				k := [3]string{ev.Account, ev.Region, kindOf(ev)}
+				files[k] = append(files[k], ev)
+			}
+		}
+		if evs[len(evs)-1].Seq >= b.To || len(evs) < scanChunk {
+			break
+		}
+	}
+	return files, nil
 }
 
 // logFile builds a log file's uncompressed body, records in log order.

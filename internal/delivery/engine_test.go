@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -312,6 +313,128 @@ func TestReplayAfterCrash(t *testing.T) {
 			next.RunOnce(ctx)
 			if n := len(objects(t, dir)); n != len(planned) {
 				t.Errorf("%d files after another pass, want %d", n, len(planned))
+			}
+		})
+	}
+}
+
+// write takes plan's findings when it follows plan in the same pass; a
+// batch loaded from the store has none and write reads the log. Both write
+// the same files under the same names with the same bytes, and the
+// findings are not part of the stored plan.
+func TestWriteFromPlanAsReplayed(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t)
+	appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+	appendNamed(t, st, "999999999999", "us-east-1", "NotOurs")
+	appendNamed(t, st, acctA, "eu-west-1", "W1")
+	appendNamed(t, st, acctA, "ap-south-1", "NotCovered")
+	appendNamed(t, st, acctA, "us-east-1", "E3")
+	tr := loggingTrail()
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	planDir, replayDir := t.TempDir(), t.TempDir()
+	planner := newEngine(st, trailList{tr}, deliveryConfig(t, planDir), "node-1", func() time.Time { return now })
+	replayer := newEngine(st, trailList{tr}, deliveryConfig(t, replayDir), "node-1", func() time.Time { return now })
+	planner.draining = true
+
+	s := &state{Epoch: tr.LoggingEpoch}
+	if planned, err := planner.plan(ctx, tr, s, now, math.MaxInt64); err != nil || !planned || s.Pending.taken == nil {
+		t.Fatalf("plan: planned %v, err %v, pending %+v", planned, err, s.Pending)
+	}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored state
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Pending.taken != nil {
+		t.Fatal("the stored plan carries plan's findings")
+	}
+	if err := planner.write(ctx, tr, s, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := replayer.write(ctx, tr, &stored, now); err != nil {
+		t.Fatal(err)
+	}
+	fromPlan, replayed := objects(t, planDir), objects(t, replayDir)
+	if len(fromPlan) != 2 || !maps.EqualFunc(fromPlan, replayed, bytes.Equal) {
+		t.Fatalf("files from plan %v, replayed %v: want the same two", slices.Sorted(maps.Keys(fromPlan)), slices.Sorted(maps.Keys(replayed)))
+	}
+	for key, body := range fromPlan {
+		want := []string{"E1", "E2", "E3"}
+		if strings.Contains(key, "eu-west-1") {
+			want = []string{"W1"}
+		}
+		if names := eventNames(t, body); !slices.Equal(names, want) {
+			t.Errorf("%s holds %v, want %v", key, names, want)
+		}
+	}
+}
+
+// readsFrom records where each ReadLog of the store starts.
+type readsFrom struct {
+	store.Store
+	from []int64
+}
+
+func (s *readsFrom) ReadLog(ctx context.Context, after int64, n int) ([]*event.Event, error) {
+	s.from = append(s.from, after)
+	return s.Store.ReadLog(ctx, after, n)
+}
+
+// A pass whose batch is not yet due keeps what it found: the next pass
+// reads the log on from there, not again from the cursor, and writes what
+// both found, in log order. When the trail has changed in between, the
+// next pass reads from the cursor again, by the trail as it is.
+func TestPlanResumesScan(t *testing.T) {
+	ctx := context.Background()
+	for _, changed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trail changed %v", changed), func(t *testing.T) {
+			dir := t.TempDir()
+			st := &readsFrom{Store: sqlitetest.Open(t)}
+			appendNamed(t, st, acctA, "us-east-1", "E1", "E2")
+			tr := loggingTrail()
+			t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+			now := t0
+			e := newEngine(st, trailList{tr}, deliveryConfig(t, dir), "node-1", func() time.Time { return now })
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(objects(t, dir)); n != 0 {
+				t.Fatalf("%d files before the batch was due", n)
+			}
+			appendNamed(t, st, acctA, "us-east-1", "E3")
+			appendNamed(t, st, acctA, "eu-west-1", "W1")
+			want := map[string][]string{"us-east-1": {"E1", "E2", "E3"}, "eu-west-1": {"W1"}}
+			if changed {
+				field := "eventName"
+				tr.AdvancedEventSelectors = []trail.AdvancedEventSelector{{FieldSelectors: []trail.AdvancedFieldSelector{
+					{Field: &field, NotEquals: []string{"E2"}}}}}
+				want["us-east-1"] = []string{"E1", "E3"}
+			}
+			st.from = nil
+			now = t0.Add(time.Second - dueEarly)
+			if err := e.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wantFrom := int64(2) // past E1 and E2
+			if changed {
+				wantFrom = 0
+			}
+			if len(st.from) == 0 || st.from[0] != wantFrom {
+				t.Errorf("the second pass read the log from %v, want first from %d", st.from, wantFrom)
+			}
+			got := objects(t, dir)
+			if len(got) != len(want) {
+				t.Fatalf("files %v, want one per region", slices.Collect(maps.Keys(got)))
+			}
+			for key, body := range got {
+				region := strings.Split(key, "/")[3]
+				if names := eventNames(t, body); !slices.Equal(names, want[region]) {
+					t.Errorf("%s holds %v, want %v", key, names, want[region])
+				}
 			}
 		})
 	}

@@ -29,6 +29,9 @@ type scanner struct {
 	// lax leaves the text of strings unchecked: a string ends at the
 	// first quote no backslash escapes (see SkipValue).
 	lax bool
+	// anyUTF8 takes invalid UTF-8 in strings, as encoding/json does (see
+	// WalkObject).
+	anyUTF8 bool
 }
 
 // skimValue moves past one value without checking it: strings to their
@@ -233,7 +236,7 @@ func (s *scanner) str() error {
 			i++
 		default:
 			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n <= 1 {
+			if r == utf8.RuneError && n <= 1 && !s.anyUTF8 {
 				s.i = i
 				return s.errf("invalid UTF-8 in string")
 			}
@@ -334,40 +337,13 @@ var errNotObject = errors.New("not a JSON object")
 func splitObject(b []byte) (map[string]json.RawMessage, error) { return scanObject(b, true) }
 
 func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
-	s := &scanner{b: b}
-	s.skipWS()
-	if s.i >= len(b) || b[s.i] != '{' {
-		return nil, errNotObject
-	}
-	s.i++
-	s.depth = 1
+	s := &scanner{b: b, depth: 1}
 	out := make(map[string]json.RawMessage, 24)
-	first := true
-	for {
-		s.skipWS()
-		if s.i >= len(b) {
-			return nil, s.errf("unexpected end of input")
-		}
-		if b[s.i] == '}' && first {
-			s.i++
-			break
-		}
-		if b[s.i] != '"' {
-			return nil, s.errf("object key must be a string")
-		}
-		ks := s.i
-		if err := s.str(); err != nil {
-			return nil, err
-		}
-		key, err := Unquote(b[ks:s.i])
+	err := s.object(func(quoted []byte) error {
+		key, err := Unquote(quoted)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
-			return nil, s.errf("missing ':' after object key")
-		}
-		s.i++
-		s.skipWS()
 		var v json.RawMessage
 		if compact {
 			v, err = s.rawValue(true)
@@ -376,27 +352,67 @@ func scanObject(b []byte, compact bool) (map[string]json.RawMessage, error) {
 			err = s.skimValue()
 			v = b[start:s.i]
 		}
-		if err != nil {
-			return nil, err
-		}
 		out[key] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// object walks b as one JSON object, with whitespace around it: it checks
+// each member's name and calls member with the name (quoted, as written)
+// with s at the start of the value, which member moves s past. It fails
+// with errNotObject if b does not start with an object.
+func (s *scanner) object(member func(quoted []byte) error) error {
+	b := s.b
+	s.skipWS()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return errNotObject
+	}
+	s.i++
+	for first := true; ; first = false {
+		s.skipWS()
+		if s.i >= len(b) {
+			return s.errf("unexpected end of input")
+		}
+		if b[s.i] == '}' && first {
+			s.i++
+			break
+		}
+		if b[s.i] != '"' {
+			return s.errf("object key must be a string")
+		}
+		ks := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		quoted := b[ks:s.i]
+		if s.skipWS(); s.i >= len(b) || b[s.i] != ':' {
+			return s.errf("missing ':' after object key")
+		}
+		s.i++
+		s.skipWS()
+		if err := member(quoted); err != nil {
+			return err
+		}
 		if s.skipWS(); s.i >= len(b) {
-			return nil, s.errf("unexpected end of input")
+			return s.errf("unexpected end of input")
 		}
 		if b[s.i] == '}' {
 			s.i++
 			break
 		}
 		if b[s.i] != ',' {
-			return nil, s.errf("invalid character %q after object member", b[s.i])
+			return s.errf("invalid character %q after object member", b[s.i])
 		}
 		s.i++
-		first = false
 	}
 	if s.skipWS(); s.i != len(b) {
-		return nil, s.errf("data after the object")
+		return s.errf("data after the object")
 	}
-	return out, nil
+	return nil
 }
 
 // SplitArray splits a JSON array into its elements, as they are

@@ -11,22 +11,11 @@ import (
 // records the load generator sends) and returns them split out of the body.
 func generatedRecords(tb testing.TB, n, size int) [][]byte {
 	tb.Helper()
-	g := NewGenerator(GenOptions{RecordBytes: size, Seed: 7})
-	tpl := g.Template(n)
-	body := tpl.Fill(nil, n, NewIDs(1, 1), time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC), 0)
-	arr, ok := event.OnlyRecords(body)
-	if !ok {
-		tb.Fatal("template body is not {\"Records\": …}")
-	}
-	elems, err := event.SplitArray(arr)
+	recs, err := Records(n, size, time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := make([][]byte, len(elems))
-	for i, e := range elems {
-		out[i] = e
-	}
-	return out
+	return recs
 }
 
 // BenchmarkDecodeGenerated decodes the records the load generator sends

@@ -337,3 +337,43 @@ func (s *IDs) next(dst []byte) {
 	dst[23] = '-'
 	copy(dst[24:36], h[20:32])
 }
+
+// Records returns n records of about size bytes, as the load generator
+// sends them (seeded, so the same each time), split out of one batch body
+// sent at now.
+func Records(n, size int, now time.Time) ([][]byte, error) {
+	g := NewGenerator(GenOptions{RecordBytes: size, Seed: 7})
+	body := g.Template(n).Fill(nil, n, NewIDs(1, 1), now, 0)
+	arr, ok := event.OnlyRecords(body)
+	if !ok {
+		return nil, fmt.Errorf("loadgen: template body is not {\"Records\": …}")
+	}
+	elems, err := event.SplitArray(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(elems))
+	for i, e := range elems {
+		out[i] = e
+	}
+	return out, nil
+}
+
+// Events returns Records(n, size, now) as the server stores them, decoded
+// for account DefaultAccount: for benchmarks of the readers of stored
+// records (delivery).
+func Events(n, size int, now time.Time) ([]*event.Event, error) {
+	recs, err := Records(n, size, now)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]*event.Event, len(recs))
+	for i, r := range recs {
+		e, ferr := event.Decode(r, event.Context{Account: DefaultAccount, Now: now.Add(time.Minute)})
+		if ferr != nil {
+			return nil, fmt.Errorf("loadgen: record %d: %v", i, ferr)
+		}
+		evs[i] = e
+	}
+	return evs, nil
+}

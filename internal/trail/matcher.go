@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
@@ -36,89 +37,68 @@ type Fields struct {
 // eventSource or resources. An Insights record's eventName and eventSource
 // are read from insightDetails when the top level has none. A field of the
 // wrong JSON type is an error; null counts as absent.
+//
+// Delivery reads every record of the log this way, for every trail, so
+// the record is read in one pass of event's scanner (event.WalkObject),
+// which takes exactly the JSON encoding/json takes; a member named more
+// than once counts with its last value, as in a map encoding/json fills.
 func ParseFields(record []byte) (Fields, error) {
 	var f Fields
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(record, &top); err != nil {
+	var top [rfCount][]byte
+	if err := event.WalkObject(record, func(name, v []byte) {
+		if k := topField(name); k >= 0 {
+			top[k] = v
+		}
+	}); err != nil {
 		return f, fmt.Errorf("trail: record is not a JSON object: %w", err)
 	}
-	if top == nil {
-		return f, fmt.Errorf("trail: record is not a JSON object")
-	}
-	for _, s := range []struct {
-		name string
-		dst  *string
-	}{
-		{"eventCategory", &f.EventCategory},
-		{"eventSource", &f.EventSource},
-		{"eventName", &f.EventName},
-		{"eventType", &f.EventType},
-		{"errorCode", &f.ErrorCode},
-		{"vpcEndpointId", &f.VPCEndpointID},
-	} {
-		if err := recString(top, s.name, s.dst); err != nil {
+	for k, dst := range [...]*string{rfEventCategory: &f.EventCategory, rfEventSource: &f.EventSource,
+		rfEventName: &f.EventName, rfEventType: &f.EventType, rfErrorCode: &f.ErrorCode, rfVPCEndpointID: &f.VPCEndpointID} {
+		if err := recString(top[k], topFieldNames[k], dst); err != nil {
 			return f, err
 		}
 	}
 	var err error
-	if f.ReadOnly, err = recBool(top, "readOnly"); err != nil {
+	if f.ReadOnly, err = recBool(top[rfReadOnly], "readOnly"); err != nil {
 		return f, err
 	}
-	if f.ManagementEvent, err = recBool(top, "managementEvent"); err != nil {
+	if f.ManagementEvent, err = recBool(top[rfManagementEvent], "managementEvent"); err != nil {
 		return f, err
 	}
-	if v, ok := top["sessionCredentialFromConsole"]; ok && !recNull(v) {
+	if v := top[rfSessionCredentialFromConsole]; !recNull(v) {
 		// A string as CloudTrail writes it; a JSON boolean is taken too.
-		if b, err := recBool(top, "sessionCredentialFromConsole"); err == nil && b != nil {
+		if b, err := recBool(v, "sessionCredentialFromConsole"); err == nil && b != nil {
 			f.SessionCredentialFromConsole = fmt.Sprint(*b)
-		} else if err := recString(top, "sessionCredentialFromConsole", &f.SessionCredentialFromConsole); err != nil {
+		} else if err := recString(v, "sessionCredentialFromConsole", &f.SessionCredentialFromConsole); err != nil {
 			return f, err
 		}
 	}
-	if id, ok := top["userIdentity"]; ok && !recNull(id) {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(id, &m); err != nil {
+	if id := top[rfUserIdentity]; !recNull(id) {
+		var m [1][]byte
+		if recObject(id, arnName[:], m[:]) != nil {
 			return f, fmt.Errorf("trail: record field userIdentity is not an object")
 		}
-		if err := recString(m, "arn", &f.UserIdentityARN); err != nil {
+		if err := recString(m[0], "arn", &f.UserIdentityARN); err != nil {
 			return f, fmt.Errorf("trail: record field userIdentity.arn is not a string")
 		}
 	}
-	if rs, ok := top["resources"]; ok && !recNull(rs) {
-		var list []json.RawMessage
-		if err := json.Unmarshal(rs, &list); err != nil {
-			return f, fmt.Errorf("trail: record field resources is not a list")
-		}
-		f.Resources = make([]event.Resource, 0, len(list))
-		for i, item := range list {
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(item, &m); err != nil {
-				return f, fmt.Errorf("trail: record field resources[%d] is not an object", i)
-			}
-			var r event.Resource
-			for _, s := range []struct {
-				name string
-				dst  *string
-			}{{"ARN", &r.ARN}, {"accountId", &r.AccountID}, {"type", &r.Type}} {
-				if err := recString(m, s.name, s.dst); err != nil {
-					return f, fmt.Errorf("trail: record field resources[%d].%s is not a string", i, s.name)
-				}
-			}
-			f.Resources = append(f.Resources, r)
+	if rs := top[rfResources]; !recNull(rs) {
+		if f.Resources, err = recResources(rs); err != nil {
+			return f, err
 		}
 	}
-	if d, ok := top["insightDetails"]; ok && !recNull(d) && (f.EventName == "" || f.EventSource == "") {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(d, &m); err != nil {
+	if d := top[rfInsightDetails]; !recNull(d) && (f.EventName == "" || f.EventSource == "") {
+		var m [2][]byte
+		if recObject(d, insightNames[:], m[:]) != nil {
 			return f, fmt.Errorf("trail: record field insightDetails is not an object")
 		}
 		if f.EventName == "" {
-			if err := recString(m, "eventName", &f.EventName); err != nil {
+			if err := recString(m[0], "eventName", &f.EventName); err != nil {
 				return f, fmt.Errorf("trail: record field insightDetails.eventName is not a string")
 			}
 		}
 		if f.EventSource == "" {
-			if err := recString(m, "eventSource", &f.EventSource); err != nil {
+			if err := recString(m[1], "eventSource", &f.EventSource); err != nil {
 				return f, fmt.Errorf("trail: record field insightDetails.eventSource is not a string")
 			}
 		}
@@ -126,25 +106,170 @@ func ParseFields(record []byte) (Fields, error) {
 	return f, nil
 }
 
-func recNull(v json.RawMessage) bool { return len(v) == 0 || bytes.Equal(v, []byte("null")) }
+// The top-level record fields ParseFields reads, by index.
+const (
+	rfEventCategory = iota
+	rfEventSource
+	rfEventName
+	rfEventType
+	rfErrorCode
+	rfVPCEndpointID
+	rfReadOnly
+	rfManagementEvent
+	rfSessionCredentialFromConsole
+	rfUserIdentity
+	rfResources
+	rfInsightDetails
+	rfCount
+)
 
-// recString sets *dst to the string field name of m, if present and not null.
-func recString(m map[string]json.RawMessage, name string, dst *string) error {
-	v, ok := m[name]
-	if !ok || recNull(v) {
+var topFieldNames = [rfCount]string{
+	rfEventCategory: "eventCategory", rfEventSource: "eventSource", rfEventName: "eventName",
+	rfEventType: "eventType", rfErrorCode: "errorCode", rfVPCEndpointID: "vpcEndpointId",
+	rfReadOnly: "readOnly", rfManagementEvent: "managementEvent",
+	rfSessionCredentialFromConsole: "sessionCredentialFromConsole", rfUserIdentity: "userIdentity",
+	rfResources: "resources", rfInsightDetails: "insightDetails",
+}
+
+// The members ParseFields reads of userIdentity, of a resource and of
+// insightDetails.
+var (
+	arnName       = [...]string{"arn"}
+	resourceNames = [...]string{"ARN", "accountId", "type"}
+	insightNames  = [...]string{"eventName", "eventSource"}
+)
+
+// topField is the index of the top-level field the quoted member name
+// names, or -1.
+func topField(quoted []byte) int {
+	name, ok := memberName(quoted)
+	if !ok {
+		return -1
+	}
+	switch string(name) {
+	case "eventCategory":
+		return rfEventCategory
+	case "eventSource":
+		return rfEventSource
+	case "eventName":
+		return rfEventName
+	case "eventType":
+		return rfEventType
+	case "errorCode":
+		return rfErrorCode
+	case "vpcEndpointId":
+		return rfVPCEndpointID
+	case "readOnly":
+		return rfReadOnly
+	case "managementEvent":
+		return rfManagementEvent
+	case "sessionCredentialFromConsole":
+		return rfSessionCredentialFromConsole
+	case "userIdentity":
+		return rfUserIdentity
+	case "resources":
+		return rfResources
+	case "insightDetails":
+		return rfInsightDetails
+	}
+	return -1
+}
+
+// memberName is the text of a quoted member name, unescaped as
+// encoding/json unescapes a map key (so "\u0065ventName" is eventName);
+// ok is false for a name it cannot read, which then names no field.
+func memberName(quoted []byte) ([]byte, bool) {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, true
+	}
+	s, err := event.Unquote(quoted)
+	return []byte(s), err == nil
+}
+
+// recObject reads the JSON object obj (a value of a record ParseFields
+// walked) into out: out[i] is the raw value of the member names[i], nil
+// when absent. It fails if obj is not an object.
+func recObject(obj []byte, names []string, out [][]byte) error {
+	if obj[0] != '{' {
+		return fmt.Errorf("not an object")
+	}
+	return event.WalkObject(obj, func(quoted, v []byte) {
+		name, ok := memberName(quoted)
+		if !ok {
+			return
+		}
+		for i, n := range names {
+			if string(name) == n {
+				out[i] = v
+			}
+		}
+	})
+}
+
+// recResources reads the record's resources rs (a raw value, not null): a
+// list whose items are objects or null (a null item is a resource with no
+// fields, as encoding/json decodes it).
+func recResources(rs []byte) ([]event.Resource, error) {
+	if rs[0] != '[' {
+		return nil, fmt.Errorf("trail: record field resources is not a list")
+	}
+	out := make([]event.Resource, 0, 2)
+	var err error
+	ok := event.EachElement(rs, func(i int, item []byte) {
+		if err != nil {
+			return
+		}
+		var r event.Resource
+		if !recNull(item) {
+			var m [len(resourceNames)][]byte
+			if recObject(item, resourceNames[:], m[:]) != nil {
+				err = fmt.Errorf("trail: record field resources[%d] is not an object", i)
+				return
+			}
+			for k, dst := range [...]*string{&r.ARN, &r.AccountID, &r.Type} {
+				if recString(m[k], resourceNames[k], dst) != nil {
+					err = fmt.Errorf("trail: record field resources[%d].%s is not a string", i, resourceNames[k])
+					return
+				}
+			}
+		}
+		out = append(out, r)
+	})
+	if err == nil && !ok {
+		err = fmt.Errorf("trail: record field resources is not a list")
+	}
+	return out, err
+}
+
+// recNull reports whether a raw value is absent (nil) or null.
+func recNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
+
+// recString sets *dst to the string v (a raw value), if present and not
+// null; name names the field in the error.
+func recString(v []byte, name string, dst *string) error {
+	if recNull(v) {
 		return nil
 	}
-	if v[0] != '"' || json.Unmarshal(v, dst) != nil {
+	if v[0] != '"' {
+		return fmt.Errorf("trail: record field %s is not a string", name)
+	}
+	if inner := v[1 : len(v)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		*dst = string(inner)
+		return nil
+	}
+	// Escapes, or invalid UTF-8 that encoding/json turns into U+FFFD.
+	if json.Unmarshal(v, dst) != nil {
 		return fmt.Errorf("trail: record field %s is not a string", name)
 	}
 	return nil
 }
 
-// recBool reads the boolean field name of m: a JSON boolean, or the string
-// "true" or "false". Absent and null give nil.
-func recBool(m map[string]json.RawMessage, name string) (*bool, error) {
-	v, ok := m[name]
-	if !ok || recNull(v) {
+// recBool reads the boolean v (a raw value): a JSON boolean, or the string
+// "true" or "false". Absent and null give nil; name names the field in the
+// error.
+func recBool(v []byte, name string) (*bool, error) {
+	if recNull(v) {
 		return nil, nil
 	}
 	switch string(v) {
