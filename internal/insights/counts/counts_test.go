@@ -10,6 +10,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/insights"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -67,11 +68,7 @@ func add(t *testing.T, st *sqlite.Store, at time.Time, k int, name, extra string
 // counted twice.
 func TestCountsAgreeWithEngineAcrossACrash(t *testing.T) {
 	ctx := context.Background()
-	sq, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := sqlitetest.Open(t)
 	st := &failOnce{Store: sq, fail: true}
 	add(t, sq, mA, 3, "RunInstances", `,"readOnly":false`)
 	add(t, sq, mA, 4, "RunInstances", `,"readOnly":true`) // not a write: not counted
@@ -127,11 +124,7 @@ func TestCountsAgreeWithEngineAcrossACrash(t *testing.T) {
 // that day's resolution, and one older than 90 days is not kept.
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	sq, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := sqlitetest.Open(t)
 	now := t0
 	c := New(sq, func() time.Time { return now }, nil)
 	k := insights.Key{Account: "111111111111", Region: "us-east-1", EventSource: "ec2.amazonaws.com", EventName: "RunInstances",
@@ -195,11 +188,7 @@ func TestRetention(t *testing.T) {
 // the next day counts new codes again.
 func TestErrorCodesPerAPICapped(t *testing.T) {
 	ctx := context.Background()
-	sq, err := sqlite.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := sqlitetest.Open(t)
 	now := t0
 	c := New(sq, func() time.Time { return now }, nil)
 	k := insights.Key{Account: "111111111111", Region: "us-east-1", EventSource: "ssm.amazonaws.com", EventName: "GetParameter",
