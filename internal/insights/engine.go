@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -318,6 +320,10 @@ func (e *Engine) claim(ctx context.Context, now time.Time) (bool, error) {
 type checkpointDoc struct {
 	Cursor int64
 	State  []byte
+	// DataKeys are the tracked keys counted from data events (at most the
+	// tracked APIs), so that a minute read before a restart and closed
+	// after it is judged for the trails that ask for data events.
+	DataKeys []Key `json:",omitempty"`
 }
 
 // load starts from the stored checkpoint, or — the first time — from the
@@ -333,6 +339,7 @@ func (e *Engine) load(ctx context.Context, now time.Time) error {
 		e.cfg.Secret = secret
 	}
 	doc, err := e.st.GetState(ctx, checkpointKey)
+	clear(e.dataKeys)
 	if errors.Is(err, store.ErrNotFound) {
 		e.det, e.cursor, e.savedVer = NewDetector(e.cfg, ClosedThrough(now, e.settle)), 0, 0
 		return nil
@@ -349,6 +356,9 @@ func (e *Engine) load(ctx context.Context, now time.Time) error {
 		return err
 	}
 	e.det, e.cursor, e.savedVer, e.savedAt = det, c.Cursor, doc.Version, now
+	for _, k := range c.DataKeys {
+		e.dataKeys[k] = true
+	}
 	return nil
 }
 
@@ -360,7 +370,8 @@ func (e *Engine) checkpoint(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(checkpointDoc{Cursor: e.cursor, State: state})
+	dataKeys := slices.SortedFunc(maps.Keys(e.dataKeys), compareKeys)
+	b, err := json.Marshal(checkpointDoc{Cursor: e.cursor, State: state, DataKeys: dataKeys})
 	if err != nil {
 		return err
 	}
