@@ -8,14 +8,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestInsightsConsole: after the Insights, the console's Insights page
+// insConsole: after the Insights, the console's Insights page
 // (headless Chromium) lists both; an Insight's page draws the burst
 // minute's 50 calls from ListInsightsMetricData with the baseline line and
 // the Insight's window, shows the attributions (mallory in the Insight,
 // tester in the baseline), and its link opens event history on the 50
 // calls of the window.
-func TestInsightsConsole(t *testing.T) {
-	f := insReadSetup(t)
+func insConsole(t *testing.T, f insReadFixture) {
 	ctx, problems := conBrowser(t)
 	shots := conShots(t)
 	conSignIn(t, ctx, f.srv, AdminKey, AdminSecret)

@@ -58,6 +58,7 @@ func forgedInsight(state, shared, id string, at time.Time, name string) map[stri
 // records, but the burst still makes exactly one Start and one End of the
 // engine's own, at the burst's minute and the next.
 func TestInsightsIgnoreForgedRecords(t *testing.T) {
+	t.Parallel()
 	srv := insCallRateServer(t, insConfig)
 	insBackfill(t, srv, time.Now().UTC())
 	now := time.Now().UTC()

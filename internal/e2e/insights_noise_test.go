@@ -84,7 +84,7 @@ func insNoisyRecords(r *rand.Rand, apis []insNoisyAPI, minute, latest time.Time)
 // TestInsightsNoisyTrafficRaisesNone: three days (the baseline window) of
 // random ordinary traffic of
 // five kinds (rare, steady, office hours, an hourly cron burst, a trickle
-// of errors) backfilled, then the same traffic live for four judged
+// of errors) backfilled, then the same traffic live for three judged
 // minutes → no Insight for any of them. Then one API called 60 times in a
 // minute against its 0.5 a minute → exactly one ApiCallRateInsight Start,
 // for that API: the engine was judging all along.
@@ -126,8 +126,8 @@ func TestInsightsNoisyTrafficRaisesNone(t *testing.T) {
 		dlIngest(t, srv, recs...)
 	}
 
-	// Four live minutes of the same traffic, each sent early in its minute.
-	for range 4 {
+	// Three live minutes of the same traffic, each sent early in its minute.
+	for range 3 {
 		now := time.Now().UTC()
 		if now.Second() > 40 {
 			time.Sleep(now.Truncate(time.Minute).Add(time.Minute).Sub(now))

@@ -99,13 +99,24 @@ func insCLIMetric(t *testing.T, srv *Server, key, secret string, args ...string)
 
 func insTime(at time.Time) string { return strconv.FormatInt(at.Unix(), 10) }
 
-// TestInsightsMetricDataCLI: after the Insights, list-insights-metric-data
+// TestInsightsReadBackCLISDKConsole: one backfilled week and one burst
+// (insReadSetup, the slow part: the Insights take minutes of wall time),
+// then what a user reads back of them, through the AWS CLI, the SDK and
+// the console.
+func TestInsightsReadBackCLISDKConsole(t *testing.T) {
+	t.Parallel()
+	f := insReadSetup(t)
+	t.Run("MetricDataCLI", func(t *testing.T) { insMetricDataCLI(t, f) })
+	t.Run("DataCLIAndSDK", func(t *testing.T) { insDataCLIAndSDK(t, f) })
+	t.Run("Console", func(t *testing.T) { insConsole(t, f) })
+}
+
+// insMetricDataCLI: after the Insights, list-insights-metric-data
 // gives the burst minute's 50 calls at Period 60 and the same sums at 300
 // and 3600; FillWithZeros gives every minute; errors are counted by code;
 // pages follow each other; bad parameters get InvalidParameterException;
 // another account sees nothing; the calls are authorized and recorded.
-func TestInsightsMetricDataCLI(t *testing.T) {
-	f := insReadSetup(t)
+func insMetricDataCLI(t *testing.T, f insReadFixture) {
 	srv, burst := f.srv, f.burst
 	run := []string{"--event-source", "ec2.amazonaws.com", "--event-name", "RunInstances", "--insight-type", "ApiCallRateInsight"}
 	from, to := burst.Truncate(time.Hour).Add(-time.Hour), burst.Truncate(time.Hour).Add(time.Hour)
@@ -223,13 +234,12 @@ func TestInsightsMetricDataCLI(t *testing.T) {
 	}
 }
 
-// TestInsightsDataCLIAndSDK: list-insights-data finds the Insights' Start
+// insDataCLIAndSDK: list-insights-data finds the Insights' Start
 // and End records by EventName, EventSource and EventId (CLI), the SDK
 // pages through them, bad parameters get InvalidParameterException (typed
 // in the SDK), and another account's keys cannot read this account's
 // trail's Insights.
-func TestInsightsDataCLIAndSDK(t *testing.T) {
-	f := insReadSetup(t)
+func insDataCLIAndSDK(t *testing.T, f insReadFixture) {
 	srv := f.srv
 	ids := func(out string) []string {
 		var v struct{ Events []cliEvent }

@@ -134,6 +134,7 @@ func insLookup(t *testing.T, srv *Server) []insRecord {
 // and in CloudTrail-Insight/ log files of the trail's bucket, which
 // `cairn verify` validates with the digests.
 func TestInsightsCallAndErrorRate(t *testing.T) {
+	t.Parallel()
 	srv := Start(t, Options{Config: dlConfig(insConfig)})
 	ctx := context.Background()
 	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
@@ -318,6 +319,7 @@ func insCheckAttr(t *testing.T, r insRecord, attr, insight string, avg float64, 
 // stored just before the kill, is counted, and the next quiet minute ends
 // it — one Start, one End, one sharedEventID.
 func TestInsightsAcrossSIGKILL(t *testing.T) {
+	t.Parallel()
 	cfg := dlConfig(insConfig)
 	srv := Start(t, Options{Config: cfg})
 	ctx := context.Background()
