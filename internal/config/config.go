@@ -93,6 +93,9 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Console tunes the web console.
 	Console Console `yaml:"console"`
+	// EventBuses lists the accounts whose events go to EventBridge targets
+	// and webhooks, as CloudTrail feeds each account's default bus.
+	EventBuses []EventBus `yaml:"event_buses"`
 }
 
 // Console tunes the web console.
