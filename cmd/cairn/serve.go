@@ -40,6 +40,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/stream"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -354,7 +355,13 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	defer stop()
 	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
 	defer stopInsights()
-	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo),
+	buses, err := eventBusSource(cfg)
+	if err != nil {
+		return err
+	}
+	streamsReadTo, stopStreams := runStreams(st, []stream.Source{buses}, log, node)
+	defer stopStreams()
+	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo, streamsReadTo),
 		Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
