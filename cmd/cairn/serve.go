@@ -355,7 +355,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	defer stop()
 	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
 	defer stopInsights()
-	buses, err := eventBusSource(cfg)
+	buses, err := eventBusSource(ctx, st, cfg)
 	if err != nil {
 		return err
 	}

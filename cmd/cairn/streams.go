@@ -21,7 +21,12 @@ func runStreams(st stream.Store, sources []stream.Source, log *slog.Logger, node
 	return e.ReadTo, func() { cancel(); <-done }
 }
 
-// eventBusSource is the stream source of config event_buses.
-func eventBusSource(cfg *config.Config) (stream.Source, error) {
-	return eventbus.NewSource(cfg)
+// eventBusSource is the stream source of config event_buses. Targets new
+// to the store start at the log's end now, before the server listens.
+func eventBusSource(ctx context.Context, st stream.Store, cfg *config.Config) (stream.Source, error) {
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return eventbus.NewSource(cfg, stats.LastSeq)
 }

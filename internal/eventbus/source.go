@@ -34,16 +34,19 @@ type Source struct {
 	dests []stream.Destination
 }
 
-// NewSource builds the destinations of cfg.EventBuses. cfg has been
+// NewSource builds the destinations of cfg.EventBuses. A target seen for
+// the first time starts after log position start — the log's end when the
+// server starts, so that every event acknowledged once the server listens
+// is sent (CloudTrail sends what happens from then on). cfg has been
 // validated; an error here is a target that cannot be set up (e.g. no AWS
 // credentials to be found).
-func NewSource(cfg *config.Config) (*Source, error) {
+func NewSource(cfg *config.Config, start int64) (*Source, error) {
 	s := &Source{}
 	for i, b := range cfg.EventBuses {
 		account := cfg.OwnerOf(b.Account)
 		sel := selector(account, cfg.BusRegions(b), ebevent.Selection{ReadOnly: b.ReadOnlyEvents, Data: b.DataEvents})
 		for k, t := range b.Targets {
-			d, err := destination(account, t, sel)
+			d, err := destination(account, t, sel, start)
 			if err != nil {
 				return nil, fmt.Errorf("event_buses[%d].targets[%d]: %w", i, k, err)
 			}
@@ -66,9 +69,8 @@ func selector(account string, regions []string, sel ebevent.Selection) func(*eve
 	}
 }
 
-// destination makes one target's destination; a new one starts at the
-// log's end (CloudTrail sends what happens from then on).
-func destination(account string, t config.EventBusTarget, sel func(*event.Event) bool) (stream.Destination, error) {
+// destination makes one target's destination.
+func destination(account string, t config.EventBusTarget, sel func(*event.Event) bool, start int64) (stream.Destination, error) {
 	var pattern *eventpattern.Pattern
 	if t.Pattern != "" {
 		p, err := eventpattern.Compile(t.Pattern)
@@ -77,7 +79,7 @@ func destination(account string, t config.EventBusTarget, sel func(*event.Event)
 		}
 		pattern = p
 	}
-	d := stream.Destination{ID: DestinationID(account, t.URL), Start: -1, Select: sel}
+	d := stream.Destination{ID: DestinationID(account, t.URL), Start: start, Select: sel}
 	if t.IsEventBridge() {
 		u, err := config.ParseEventBridgeURL(t.URL)
 		if err != nil {
