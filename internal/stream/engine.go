@@ -134,6 +134,9 @@ type state struct {
 	LastError    string    `json:",omitempty"`
 	Sent         int64     `json:",omitempty"`
 	Dropped      int64     `json:",omitempty"`
+	// Parked is when the cursor of a destination that takes nothing was
+	// last moved to the log's end.
+	Parked time.Time `json:",omitzero"`
 }
 
 // lease says which node sends for a destination, until when.
@@ -231,7 +234,10 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 	if !st.RetryAt.IsZero() && now.Before(st.RetryAt) {
 		return false, nil
 	}
-	if d.Bound < 0 || (d.Bound > 0 && st.Cursor >= d.Bound) {
+	if d.Bound < 0 {
+		return false, e.park(ctx, d, st, version, now)
+	}
+	if d.Bound > 0 && st.Cursor >= d.Bound {
 		return false, nil // everything it takes is sent
 	}
 	evs, err := e.st.ReadLog(ctx, st.Cursor, e.opts.ReadChunk)
@@ -270,6 +276,31 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 		return false, err
 	}
 	return more, nil
+}
+
+// parkEvery is how often the cursor of a destination that takes nothing
+// is moved to the log's end.
+const parkEvery = time.Second
+
+// park moves the cursor of a destination that takes nothing (Bound < 0)
+// to the log's end, at most once every parkEvery: should it take events
+// again in the same epoch, it takes them from about then on.
+func (e *Engine) park(ctx context.Context, d Destination, st *state, version int64, now time.Time) error {
+	if now.Sub(st.Parked) < parkEvery {
+		return nil
+	}
+	stats, err := e.st.Stats(ctx)
+	if err != nil || stats.LastSeq <= st.Cursor {
+		return err
+	}
+	st.Cursor, st.Parked = stats.LastSeq, now
+	if _, err := e.save(ctx, d.ID, st, version); err != nil {
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			return errNotMine
+		}
+		return err
+	}
+	return nil
 }
 
 // send hands evs to d's Sink within the lease and records the outcome in

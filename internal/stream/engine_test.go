@@ -235,6 +235,19 @@ func TestSelectEpochAndBound(t *testing.T) {
 	if got := sink.ids(); len(got) != 3 {
 		t.Fatalf("a destination with a negative bound was sent %v", got[3:])
 	}
+	// … and its cursor follows the log's end: taking events again in the
+	// same epoch, it takes only new ones.
+	if s, _ := e.Status(ctx, d.ID); s.Cursor != 12 {
+		t.Fatalf("cursor of a destination that takes nothing = %d, want the log's end 12", s.Cursor)
+	}
+	d.Bound, d.Select = 0, nil
+	last := appendN(t, st, "last", 1)
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.ids(); !slices.Equal(got[3:], last) {
+		t.Fatalf("taking events again, sent %v, want %v", got[3:], last)
+	}
 }
 
 func TestGoneDestinationForgotten(t *testing.T) {

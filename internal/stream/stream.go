@@ -56,7 +56,9 @@ type Destination struct {
 	// the log's end when the destination is first seen.
 	Start int64
 	// Bound is the last log position the destination takes (a stopped
-	// trail's StopSeq); 0 means no bound. A negative Bound takes nothing.
+	// trail's StopSeq); 0 means no bound. A negative Bound takes nothing:
+	// the cursor follows the log's end (so that, should the destination
+	// take events again in the same epoch, it takes them from then on).
 	Bound int64
 	// Select reports whether the destination takes ev; nil takes every
 	// event.
