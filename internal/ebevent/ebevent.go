@@ -190,12 +190,14 @@ func (s Selection) Sends(ev *event.Event) bool {
 	return false
 }
 
-// readOnly reads the record's readOnly from its lookup keys.
+// readOnly reads the record's readOnly: from its lookup keys when it has
+// them (events fresh from ingest), else from the record (events read back
+// from the log carry none).
 func readOnly(ev *event.Event) bool {
 	for _, k := range ev.Keys {
 		if k.Attr == event.AttrReadOnly {
 			return k.Value == "true"
 		}
 	}
-	return false
+	return event.ReadView(ev.Record).Summary.ReadOnly == "true"
 }

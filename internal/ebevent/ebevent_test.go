@@ -115,6 +115,13 @@ func TestSelectionSends(t *testing.T) {
 		if got := c.sel.Sends(c.ev); got != c.want {
 			t.Errorf("case %d: Sends = %v, want %v", i, got, c.want)
 		}
+		// Events read back from the log have no lookup keys: the record
+		// alone decides.
+		bare := *c.ev
+		bare.Keys = nil
+		if got := c.sel.Sends(&bare); got != c.want {
+			t.Errorf("case %d without keys: Sends = %v, want %v", i, got, c.want)
+		}
 	}
 }
 
