@@ -20,19 +20,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/ebevent"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
-// ebEnvelope is what an EventBridge event from CloudTrail holds.
+// ebEnvelope is an EventBridge event from CloudTrail as received, its
+// detail (the record) decoded.
 type ebEnvelope struct {
-	Version    string         `json:"version"`
-	ID         string         `json:"id"`
-	DetailType string         `json:"detail-type"`
-	Source     string         `json:"source"`
-	Account    string         `json:"account"`
-	Time       string         `json:"time"`
-	Region     string         `json:"region"`
-	Resources  []string       `json:"resources"`
-	Detail     map[string]any `json:"detail"`
+	ebevent.Envelope
+	Detail map[string]any `json:"detail"`
 }
 
 func (e ebEnvelope) eventID() string   { s, _ := e.Detail["eventID"].(string); return s }
@@ -144,12 +141,8 @@ func ebNames(envs []ebEnvelope) []string {
 // ebWaitFor polls cond until it holds or the deadline passes.
 func ebWaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if ok, _ := testutil.PollEvery(d, 20*time.Millisecond, func() (bool, string) { return cond(), "" }); !ok {
+		t.Fatalf("timed out after %v waiting for %s", d, what)
 	}
 }
 

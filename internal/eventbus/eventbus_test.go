@@ -201,6 +201,17 @@ func TestWebhookSignedNDJSON(t *testing.T) {
 	}
 }
 
+func TestWebhookErrorHidesToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	defer srv.Close()
+	for _, u := range []string{srv.URL + "/h?token=hush", "http://user:hush@127.0.0.1:1/h?token=hush"} {
+		err := NewWebhook(WebhookOptions{URL: u, Secret: "k"}).Send(context.Background(), []*event.Event{mkEvent(t, 1, "A", 0)})
+		if err == nil || strings.Contains(err.Error(), "hush") {
+			t.Errorf("err = %v, want an error without the url's secrets", err)
+		}
+	}
+}
+
 func TestWebhookRedirectIsFailure(t *testing.T) {
 	srv := httptest.NewServer(http.RedirectHandler("http://127.0.0.1:1/elsewhere", http.StatusFound))
 	defer srv.Close()
