@@ -296,7 +296,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		Node: node, Log: log})
 	logGroups := loggroup.NewResolver(cfg.LogGroups)
 	defer logGroups.Close()
-	buses, err := eventBusSource(st, cfg)
+	buses, err := eventBusSource(st, cfg, log)
 	if err != nil {
 		return err
 	}

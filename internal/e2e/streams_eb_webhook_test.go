@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -107,6 +108,14 @@ func TestStreamsWebhookDownCatchesUp(t *testing.T) {
 		hook.mu.Lock()
 		defer hook.mu.Unlock()
 		return hook.failed >= 2
+	})
+	// The failure shows in the log, under the ID the target was announced with.
+	id := regexp.MustCompile(`msg="event bus target" destination=(\S+) kind=webhook`).FindStringSubmatch(srv.Log())
+	if id == nil {
+		t.Fatalf("the target was not announced:\n%s", srv.Log())
+	}
+	ebWaitFor(t, "the failure in the log", 30*time.Second, func() bool {
+		return regexp.MustCompile(`stream: send failed; retrying" destination=` + regexp.QuoteMeta(id[1]) + ` .*webhook POST http://127\.0\.0\.1:[0-9]+/hook answered 500`).MatchString(srv.Log())
 	})
 	hook.setFail(0)
 	ebWaitFor(t, "every event after the webhook came back", 60*time.Second, func() bool { return hook.has(ids...) })

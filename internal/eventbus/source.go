@@ -31,8 +31,20 @@ func DestinationID(account, url string) string {
 // Source lists the destinations of the configured event buses; the list is
 // built once (the config does not change while the server runs).
 type Source struct {
-	dests []stream.Destination
+	dests   []stream.Destination
+	targets []Target
 }
+
+// Target describes one destination for operators: the engine's logs and
+// status name destinations by ID only.
+type Target struct {
+	ID, Kind, Account string
+	// URL is the target's url without its query or user information.
+	URL string
+}
+
+// Targets describes the destinations, in config order.
+func (s *Source) Targets() []Target { return s.targets }
 
 // NewSource builds the destinations of cfg.EventBuses. A target seen for
 // the first time starts after log position start — the log's end when the
@@ -51,6 +63,7 @@ func NewSource(cfg *config.Config, start int64) (*Source, error) {
 				return nil, fmt.Errorf("event_buses[%d].targets[%d]: %w", i, k, err)
 			}
 			s.dests = append(s.dests, d)
+			s.targets = append(s.targets, Target{ID: d.ID, Kind: d.Kind, Account: account, URL: redact(t.URL)})
 		}
 	}
 	return s, nil
