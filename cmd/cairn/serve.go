@@ -65,6 +65,12 @@ each event it selects, within seconds, to where the config's log_groups:
 entry for that group points: the CloudWatch Logs API (cloudwatch-logs://),
 an NDJSON file (file://) or an endpoint taking NDJSON POSTs (http(s)://).
 
+Each account in the config's event_buses: gets its events as CloudTrail sends
+them to EventBridge (write management events, reads and data events when
+asked, Insights, console sign-ins), in CloudTrail's EventBridge envelope:
+through PutEvents to an EventBridge API (eventbridge://?endpoint=URL) or as
+signed NDJSON POSTs to webhooks that filter with an EventBridge event pattern.
+
 Flags (each also settable in the config file; a flag wins):
 `
 
