@@ -14,11 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/cairn-audit/cairn/internal/awscreds"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/stream"
 )
@@ -87,15 +86,9 @@ type CloudWatchOptions struct {
 
 // NewCloudWatch makes the sink for one log group.
 func NewCloudWatch(o CloudWatchOptions) (*CloudWatch, error) {
-	var creds aws.CredentialsProvider
-	if o.AccessKeyID != "" {
-		creds = credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, "")
-	} else {
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(o.Region))
-		if err != nil {
-			return nil, fmt.Errorf("log group %s: loading default AWS credentials: %w", o.Group, err)
-		}
-		creds = cfg.Credentials
+	creds, err := awscreds.Provider(o.Region, o.AccessKeyID, o.SecretAccessKey)
+	if err != nil {
+		return nil, fmt.Errorf("log group %s: %w", o.Group, err)
 	}
 	httpClient := awshttp.NewBuildableClient().
 		WithTimeout(cwlRequestTimeout).
