@@ -15,11 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/cairn-audit/cairn/internal/awscreds"
 	"github.com/cairn-audit/cairn/internal/ebevent"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/eventpattern"
@@ -89,15 +88,9 @@ type PutEvents struct {
 
 // NewPutEvents makes a PutEvents sink.
 func NewPutEvents(o PutEventsOptions) (*PutEvents, error) {
-	var creds aws.CredentialsProvider
-	if o.AccessKeyID != "" {
-		creds = credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, "")
-	} else {
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-		if err != nil {
-			return nil, fmt.Errorf("eventbridge target: loading default AWS credentials: %w", err)
-		}
-		creds = cfg.Credentials
+	creds, err := awscreds.Provider(o.Region, o.AccessKeyID, o.SecretAccessKey)
+	if err != nil {
+		return nil, fmt.Errorf("eventbridge target: %w", err)
 	}
 	httpClient := awshttp.NewBuildableClient().
 		WithTimeout(ebRequestTimeout).
