@@ -29,10 +29,12 @@ import (
 	"github.com/cairn-audit/cairn/internal/console"
 	"github.com/cairn-audit/cairn/internal/delivery"
 	"github.com/cairn-audit/cairn/internal/envelope"
+	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/insights/counts"
 	"github.com/cairn-audit/cairn/internal/insights/query"
+	"github.com/cairn-audit/cairn/internal/loggroup"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/retention"
@@ -40,6 +42,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/stream"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -56,6 +59,17 @@ generated on first start and kept in <data-dir>/admin-credentials (mode 0600).
 The data directory holds the digest signing keys and credentials: it is
 created with mode 0700, files in it 0600; a data directory other users may
 read (group or world permissions) is refused until you chmod 700 it.
+
+A trail with a CloudWatch Logs log group (CloudWatchLogsLogGroupArn) sends
+each event it selects, within seconds, to where the config's log_groups:
+entry for that group points: the CloudWatch Logs API (cloudwatch-logs://),
+an NDJSON file (file://) or an endpoint taking NDJSON POSTs (http(s)://).
+
+Each account in the config's event_buses: gets its events as CloudTrail sends
+them to EventBridge (write management events, reads and data events when
+asked, Insights, console sign-ins), in CloudTrail's EventBridge envelope:
+through PutEvents to an EventBridge API (eventbridge://?endpoint=URL) or as
+signed NDJSON POSTs to webhooks that filter with an EventBridge event pattern.
 
 Flags (each also settable in the config file; a flag wins):
 `
@@ -264,8 +278,6 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	defer st.Close()
 	m := metrics.New(st)
-	ing := ingest.New(st, cfg.Regions, m, log)
-	defer ing.Close()
 	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	buckets := bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets})
 	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
@@ -288,6 +300,20 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
 		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
 		Node: node, Log: log})
+	logGroups := loggroup.NewResolver(cfg.LogGroups)
+	defer logGroups.Close()
+	buses, err := eventBusSource(st, cfg, log)
+	if err != nil {
+		return err
+	}
+	streams := stream.New(st, []stream.Source{
+		loggroup.NewSource(trails, trail.Scope{Regions: cfg.Regions, GlobalRegion: cfg.GlobalRegion, Members: cfg.OrganizationMembers()}, logGroups),
+		buses,
+	}, stream.Options{Node: node, Log: log, Metrics: m})
+	// Streams hear of acknowledged events at once rather than at their
+	// next poll.
+	ing := ingest.New(wakingAppender{st, streams.Wake}, cfg.Regions, m, log)
+	defer ing.Close()
 	hist := history.New(st, cfg.EventHistoryDays)
 	insightCounts := counts.New(st, nil, log)
 	srv := server.New(server.Options{
@@ -296,7 +322,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		History:          hist,
 		Insights:         query.New(insightCounts, trails, hist, nil),
 		Trails:           trails,
-		Status:           engine,
+		Status:           loggroup.Status{Delivery: engine, Streams: streams},
 		Keys:             engine.Keys(),
 		Coverage:         coverage(cfg),
 		Metrics:          m,
@@ -354,12 +380,18 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	defer stop()
 	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
 	defer stopInsights()
-	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo),
+	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo, streams.ReadTo),
 		Days: cfg.EventHistoryDays, Logger: log})
 	delivered := make(chan struct{})
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
+	// Streams stop after the listener: what was acknowledged is sent (or,
+	// past a few seconds, left to the next start).
+	streamed := make(chan struct{})
+	sctx, stopStreams := context.WithCancel(context.Background())
+	go func() { streams.Run(sctx); close(streamed) }()
+	defer func() { stopStreams(); <-streamed }()
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCert != "" {
@@ -379,6 +411,20 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// wakingAppender wakes the stream engine once appended events are durable.
+type wakingAppender struct {
+	store.Appender
+	wake func()
+}
+
+func (w wakingAppender) Append(ctx context.Context, evs []*event.Event) ([]store.AppendResult, error) {
+	res, err := w.Appender.Append(ctx, evs)
+	if err == nil {
+		w.wake()
+	}
+	return res, err
 }
 
 // nodeName is this node's lasting name (kept in the data directory), used

@@ -18,11 +18,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cairn-audit/cairn/internal/awscreds"
 )
 
 // DefaultS3Region is the region of an s3:// destination that names none.
@@ -137,15 +137,9 @@ func NewS3(name string, o S3Options) (Bucket, error) {
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
 		return nil, fmt.Errorf("bucket %s: access key id and secret access key must be given together", name)
 	}
-	var creds aws.CredentialsProvider
-	if o.AccessKeyID != "" {
-		creds = credentials.NewStaticCredentialsProvider(o.AccessKeyID, o.SecretAccessKey, "")
-	} else {
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(o.Region))
-		if err != nil {
-			return nil, fmt.Errorf("bucket %s: loading default AWS credentials: %w", name, err)
-		}
-		creds = cfg.Credentials
+	creds, err := awscreds.Provider(o.Region, o.AccessKeyID, o.SecretAccessKey)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", name, err)
 	}
 	httpClient := awshttp.NewBuildableClient().
 		WithTimeout(s3RequestTimeout).

@@ -88,6 +88,7 @@ func (c *Config) problems() []problem {
 	c.checkLogGroups(v, accounts)
 	c.checkLimits(v)
 	c.checkConsole(v)
+	c.checkEventBuses(v, accounts)
 	return v.ps
 }
 
@@ -493,7 +494,7 @@ func (c *Config) checkLogGroups(v *validator, accounts map[string]bool) {
 	for i, g := range c.LogGroups {
 		path := fmt.Sprintf("log_groups[%d]", i)
 		c.checkOwner(v, path+".account", path, "log group", g.Account, accounts)
-		checkURL(v, path+".url", path, g.URL, "file", "http", "https")
+		checkLogGroupDest(v, path, g)
 		owner := c.OwnerOf(g.Account)
 		resource, ok := c.checkARN(v, path+".arn", g.ARN, "logs", example, owner)
 		if !ok {

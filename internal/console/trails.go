@@ -22,11 +22,16 @@ type statusView struct {
 	LastError    string
 	Started      string
 	Stopped      string
+	// LastCloudWatchLogs and CloudWatchLogsError are the delivery to the
+	// trail's CloudWatch Logs log group.
+	LastCloudWatchLogs  string
+	CloudWatchLogsError string
 }
 
 func viewStatus(st server.StatusOutput) statusView {
 	v := statusView{Logging: st.IsLogging, LastDelivery: fmtTime(st.LatestDeliveryTime), LastDigest: fmtTime(st.LatestDigestDeliveryTime),
-		Started: fmtTime(st.StartLoggingTime), Stopped: fmtTime(st.StopLoggingTime)}
+		Started: fmtTime(st.StartLoggingTime), Stopped: fmtTime(st.StopLoggingTime),
+		LastCloudWatchLogs: fmtTime(st.LatestCloudWatchLogsDeliveryTime), CloudWatchLogsError: st.LatestCloudWatchLogsDeliveryError}
 	var errs []string
 	for _, e := range []struct{ what, msg string }{{"Delivery", st.LatestDeliveryError}, {"Digest", st.LatestDigestDeliveryError},
 		{"Notification", st.LatestNotificationError}, {"CloudWatch Logs", st.LatestCloudWatchLogsDeliveryError}} {

@@ -23,6 +23,8 @@ type Metrics struct {
 	requests *prometheus.HistogramVec
 	// untracked counts events Insights did not count (insights.max_apis).
 	untracked *prometheus.CounterVec
+	// stream counts what streaming destinations are sent.
+	stream *streamCollectors
 }
 
 // New registers Cairn's collectors, reading the store's size at each scrape.
@@ -50,6 +52,7 @@ func New(st store.Sizer) *Metrics {
 	}, []string{"account", "region"})
 	m.reg.MustRegister(m.events, m.batch, m.requests, m.untracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.stream = newStreamCollectors(m.reg)
 	stat := func() store.Stats {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
