@@ -40,7 +40,6 @@ func appendNames(t *testing.T, st store.Store, names ...string) {
 	}
 }
 
-
 func nameOf(t *testing.T, ev *event.Event) string {
 	var r struct{ EventName string }
 	if err := json.Unmarshal(ev.Record, &r); err != nil || r.EventName == "" {
