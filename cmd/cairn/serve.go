@@ -40,6 +40,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
+	"github.com/cairn-audit/cairn/internal/tail"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -264,7 +265,10 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	defer st.Close()
 	m := metrics.New(st)
-	ing := ingest.New(st, cfg.Regions, m, log)
+	hub := tail.New(st, tail.Options{MaxStreams: cfg.Tail.MaxStreams, MaxStreamsPerKey: cfg.Tail.MaxStreamsPerKey, Log: log})
+	// The live tail reads this node's appends at once (and others' within
+	// its poll interval).
+	ing := ingest.New(tail.WakeAfter(st, hub.Wake), cfg.Regions, m, log)
 	defer ing.Close()
 	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	buckets := bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets})
@@ -316,6 +320,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
 		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
 
+		Tail:       hub,
+		TailStream: tail.StreamOptions{Heartbeat: cfg.Tail.Heartbeat.Duration},
+
 		Console: func(api *server.Server) http.Handler {
 			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,
 				// Sign-ins are recorded as the server's own API calls are: durable
@@ -350,8 +357,14 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for connections to go idle, which a stream never
+	// does: closing the hub ends every stream cleanly first.
+	hs.RegisterOnShutdown(hub.Close)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tctx, stopTail := context.WithCancel(context.Background())
+	defer stopTail()
+	go hub.Run(tctx)
 	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
 	defer stopInsights()
 	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo),

@@ -93,6 +93,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Console tunes the web console.
 	Console Console `yaml:"console"`
+	// Tail bounds the live tail's streams.
+	Tail Tail `yaml:"tail"`
 }
 
 // Console tunes the web console.
@@ -431,6 +433,7 @@ func Default() *Config {
 			DigestInterval: Duration{time.Hour},
 		},
 		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}, MaxAPIs: 10000},
+		Tail:     defaultTail(),
 		Limits: Limits{
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,

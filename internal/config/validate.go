@@ -88,6 +88,7 @@ func (c *Config) problems() []problem {
 	c.checkLogGroups(v, accounts)
 	c.checkLimits(v)
 	c.checkConsole(v)
+	c.checkTail(v)
 	return v.ps
 }
 
