@@ -330,16 +330,29 @@ type Topic struct {
 	URL string `yaml:"url"`
 }
 
-// LogGroup maps a CloudWatch Logs log group that trails may use to a file or
-// URL destination.
+// LogGroup maps a CloudWatch Logs log group that trails may use to where
+// its events go: a CloudWatch Logs API, an NDJSON file or an http(s)
+// endpoint taking NDJSON POSTs.
 type LogGroup struct {
 	// ARN is the log group ARN,
 	// arn:<partition>:logs:<region>:<account>:log-group:<name>[:*].
 	ARN string `yaml:"arn"`
 	// Account is the configured account that owns the log group.
 	Account string `yaml:"account"`
-	// URL is the destination: file:///path or an http(s) URL.
+	// URL is the destination: cloudwatch-logs://?endpoint=URL[&region=R]
+	// (PutLogEvents to the group named in ARN), file:///path.ndjson or an
+	// http(s) URL.
 	URL string `yaml:"url"`
+	// AccessKeyID and SecretAccessKey are the credentials of a
+	// cloudwatch-logs:// destination (both or neither: neither uses the
+	// AWS SDK's default credential chain).
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// RotateBytes is the size at which a file:// destination is rotated
+	// (default 100 MiB); KeepFiles is how many rotated files are kept
+	// (default 5).
+	RotateBytes int64 `yaml:"rotate_bytes"`
+	KeepFiles   int   `yaml:"keep_files"`
 }
 
 // Limits bounds request sizes, rates and concurrency.

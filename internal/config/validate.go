@@ -494,7 +494,7 @@ func (c *Config) checkLogGroups(v *validator, accounts map[string]bool) {
 	for i, g := range c.LogGroups {
 		path := fmt.Sprintf("log_groups[%d]", i)
 		c.checkOwner(v, path+".account", path, "log group", g.Account, accounts)
-		checkURL(v, path+".url", path, g.URL, "file", "http", "https")
+		checkLogGroupDest(v, path, g)
 		owner := c.OwnerOf(g.Account)
 		resource, ok := c.checkARN(v, path+".arn", g.ARN, "logs", example, owner)
 		if !ok {

@@ -422,30 +422,10 @@ func (e *Engine) accounts(t *trail.Trail) []string {
 	return trail.CoveredAccounts(t.IsOrganizationTrail, t.Account, e.opts.Owners.Ownership.OrganizationMembers())
 }
 
-// globalSources are the services whose events are global: recorded in the
-// global region and delivered only to trails that include global service
-// events and cover that region.
-var globalSources = map[string]bool{
-	"iam.amazonaws.com": true, "sts.amazonaws.com": true, "cloudfront.amazonaws.com": true,
-	"organizations.amazonaws.com": true, "route53.amazonaws.com": true, "signin.amazonaws.com": true,
-}
-
-// takes reports whether trail t (with matcher m) delivers event ev.
+// takes reports whether trail t (with matcher m) delivers event ev (see
+// trail.Takes: the trail's log group takes the same events).
 func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]bool, regions map[string]bool, ev *event.Event) (bool, error) {
-	if !accounts[ev.Account] || !regions[ev.Region] {
-		return false, nil
-	}
-	f, err := trail.ParseFields(ev.Record)
-	if err != nil {
-		return false, err
-	}
-	if ev.Region == e.opts.GlobalRegion && globalSources[f.EventSource] && !t.IncludeGlobalServiceEvents {
-		return false, nil
-	}
-	if ev.Category == event.CategoryInsight {
-		return takesInsight(t, ev), nil
-	}
-	return m.Match(&f), nil
+	return trail.Takes(t, m, accounts, regions, e.opts.GlobalRegion, ev)
 }
 
 // deliverTrail does what is due for one trail: replay a pending batch,

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Log group destinations (log_groups: url).
+const (
+	// SchemeCloudWatchLogs is the scheme of a CloudWatch Logs API
+	// destination: cloudwatch-logs://?endpoint=URL[&region=R].
+	SchemeCloudWatchLogs = "cloudwatch-logs"
+	// DefaultRotateBytes and DefaultKeepFiles are a file destination's
+	// rotation defaults.
+	DefaultRotateBytes = 100 << 20
+	DefaultKeepFiles   = 5
+)
+
+// CloudWatchLogsURL is a parsed cloudwatch-logs:// destination.
+type CloudWatchLogsURL struct {
+	// Endpoint is the API's base URL; empty means AWS's endpoint of the
+	// region.
+	Endpoint string
+	// Region is the signing region; empty means the log group ARN's.
+	Region string
+}
+
+// ParseCloudWatchLogsURL parses cloudwatch-logs://?endpoint=URL&region=R
+// (both parameters optional; any other is an error).
+func ParseCloudWatchLogsURL(raw string) (CloudWatchLogsURL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return CloudWatchLogsURL{}, fmt.Errorf("invalid url %q", raw)
+	}
+	if u.Scheme != SchemeCloudWatchLogs {
+		return CloudWatchLogsURL{}, fmt.Errorf("url %q is not a cloudwatch-logs:// url", raw)
+	}
+	if u.Host != "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+		return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q has a host or path (want cloudwatch-logs://?endpoint=URL&region=R; the log group is the arn's)", raw)
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: invalid query: %v", raw, err)
+	}
+	var out CloudWatchLogsURL
+	for name, vals := range q {
+		if len(vals) != 1 {
+			return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: %s given %d times", raw, name, len(vals))
+		}
+		v := vals[0]
+		switch name {
+		case "endpoint":
+			e, err := url.Parse(v)
+			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+				return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: endpoint %q is not an http(s) URL", raw, v)
+			}
+			out.Endpoint = v
+		case "region":
+			if !regionRE.MatchString(v) {
+				return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: invalid region %q", raw, v)
+			}
+			out.Region = v
+		default:
+			return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: unknown parameter %q (want endpoint, region)", raw, name)
+		}
+	}
+	return out, nil
+}
+
+// checkLogGroupDest checks a log group's url and the settings that go with
+// its scheme.
+func checkLogGroupDest(v *validator, path string, g LogGroup) {
+	scheme, _, _ := strings.Cut(g.URL, "://")
+	creds := g.AccessKeyID != "" || g.SecretAccessKey != ""
+	rotation := g.RotateBytes != 0 || g.KeepFiles != 0
+	switch scheme {
+	case SchemeCloudWatchLogs:
+		if _, err := ParseCloudWatchLogsURL(g.URL); err != nil {
+			v.add(path+".url", "%v", err)
+		}
+		if (g.AccessKeyID == "") != (g.SecretAccessKey == "") {
+			v.add(path, "access_key_id and secret_access_key must be set together")
+		}
+	default:
+		checkURL(v, path+".url", path, g.URL, SchemeCloudWatchLogs, "file", "http", "https")
+		if creds {
+			v.add(path, "access_key_id and secret_access_key only apply to cloudwatch-logs:// urls")
+		}
+	}
+	if scheme != "file" && rotation {
+		v.add(path, "rotate_bytes and keep_files only apply to file:// urls")
+	}
+	if g.RotateBytes < 0 {
+		v.add(path+".rotate_bytes", "must not be negative, got %d", g.RotateBytes)
+	} else if g.RotateBytes != 0 && g.RotateBytes < 1<<10 {
+		v.add(path+".rotate_bytes", "must be at least 1024 (a record is up to 256 KB; 0 means %d), got %d", DefaultRotateBytes, g.RotateBytes)
+	}
+	if g.KeepFiles < 0 {
+		v.add(path+".keep_files", "must not be negative, got %d", g.KeepFiles)
+	}
+}
