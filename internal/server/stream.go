@@ -24,11 +24,6 @@ import (
 // streamOp is the operation a stream is authorized and recorded as.
 const streamOp = "LookupEvents"
 
-// maxPatternBytes bounds a stream's pattern (EventBridge's own limit on an
-// event pattern is 4096 characters... and rules go up to 2048 bytes; the
-// query string is bounded by the header limit anyway).
-const maxPatternBytes = 4096
-
 // streamRequest is what a stream's audit record says it asked for.
 type streamRequest struct {
 	LiveTail     bool    `json:"LiveTail"`
@@ -112,12 +107,11 @@ func (s *Server) streamFilter(c *call, patterns []string) (tail.Filter, error) {
 	case len(patterns) > 1:
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "Give at most one pattern.")
 	case len(patterns) == 1:
-		if len(patterns[0]) > maxPatternBytes {
-			return nil, awsproto.Errorf(awsproto.InvalidParameterException, "The event pattern is longer than %d bytes.", maxPatternBytes)
-		}
 		var err error
 		if match, err = tail.Pattern(patterns[0]); err != nil {
-			return nil, awsproto.Errorf(awsproto.InvalidParameterException, "The event pattern is not valid: %v", err)
+			// The matcher's message says where and what (e.g. "event
+			// pattern: at detail.eventName[0]: unknown operator").
+			return nil, awsproto.Errorf(awsproto.InvalidParameterException, "%v", err)
 		}
 	}
 	account, region := c.principal.Account, c.region
