@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -35,10 +34,11 @@ const Opened = ": stream open"
 // ctx ends, the client goes away or the hub closes (then it ends the
 // stream cleanly and returns nil). Each event is
 //
-//	id: <log position>
 //	data: <the CloudTrail record, one line of JSON>
 //
-// followed by a blank line. The server's read and write timeouts would
+// followed by a blank line. Events carry no id: a log position would tell
+// a tenant how many events everyone else sends, and a stream does not
+// resume (a client that reconnects starts at the log's end again). The server's read and write timeouts would
 // cut a long stream: Stream lifts the read deadline (the request has no
 // body) and moves the write deadline before every write instead.
 func Stream(ctx context.Context, w http.ResponseWriter, s *Subscription, o StreamOptions) error {
@@ -81,7 +81,7 @@ func Stream(ctx context.Context, w http.ResponseWriter, s *Subscription, o Strea
 		}
 		buf.Reset()
 		for _, ev := range evs {
-			appendEvent(&buf, ev.Seq, ev.Record)
+			appendEvent(&buf, ev.Record)
 		}
 		if err := sw.write(buf.Bytes()); err != nil {
 			return err
@@ -89,13 +89,10 @@ func Stream(ctx context.Context, w http.ResponseWriter, s *Subscription, o Strea
 	}
 }
 
-// appendEvent writes one event: its id and its record as data lines (a
-// record is one line of JSON; a line break in it would start another data
-// line, which SSE joins back with "\n").
-func appendEvent(buf *bytes.Buffer, seq int64, record []byte) {
-	buf.WriteString("id: ")
-	buf.WriteString(strconv.FormatInt(seq, 10))
-	buf.WriteByte('\n')
+// appendEvent writes one event: its record as data lines (a record is
+// one line of JSON; a line break in it would start another data line,
+// which SSE joins back with "\n").
+func appendEvent(buf *bytes.Buffer, record []byte) {
 	for line := range bytes.Lines(record) {
 		line = bytes.TrimRight(line, "\r\n")
 		buf.WriteString("data: ")

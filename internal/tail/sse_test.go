@@ -65,9 +65,9 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 
 func TestAppendEvent(t *testing.T) {
 	var buf bytes.Buffer
-	appendEvent(&buf, 7, []byte(`{"a":1}`))
-	appendEvent(&buf, 8, []byte("{\"b\":\n2}\r\n"))
-	want := "id: 7\ndata: {\"a\":1}\n\nid: 8\ndata: {\"b\":\ndata: 2}\n\n"
+	appendEvent(&buf, []byte(`{"a":1}`))
+	appendEvent(&buf, []byte("{\"b\":\n2}\r\n"))
+	want := "data: {\"a\":1}\n\ndata: {\"b\":\ndata: 2}\n\n"
 	if buf.String() != want {
 		t.Fatalf("got %q\nwant %q", buf.String(), want)
 	}
