@@ -130,7 +130,9 @@
     var describe = function () {
       var note = live.getAttribute("data-note");
       if (paused) {
+        var newest = held.length ? held[held.length - 1].eventName : "";
         setStatus("Paused: " + held.length + " new event" + (held.length === 1 ? "" : "s") + " waiting" +
+          (newest ? " (newest: " + newest + ")" : "") +
           (dropped ? ", " + dropped + " more not kept (turn Live off and on, or reload, to see them in history)" : "") + ".");
       } else {
         setStatus(note + " " + count + " so far.");
