@@ -173,7 +173,9 @@ func TestTailRefusals(t *testing.T) {
 // error shape; a closed stream gives its place back.
 func TestTailStreamLimits(t *testing.T) {
 	t.Parallel()
-	srv := Start(t, Options{Config: StandardConfig + "\ntail: {max_streams: 3, max_streams_per_key: 2}\n"})
+	// Two API requests of a key in flight at most: open streams must not
+	// hold those places.
+	srv := Start(t, Options{Config: StandardConfig + "\ntail: {max_streams: 3, max_streams_per_key: 2}\nlimits: {max_inflight_per_key: 2}\n"})
 	ctx := context.Background()
 	first := openTail(t, srv, AdminKey, AdminSecret, "us-east-1", "")
 	openTail(t, srv, AdminKey, AdminSecret, "us-east-1", "")
