@@ -191,9 +191,9 @@ func (h *Hub) add(evs []*event.Event) {
 	}
 	if drop > 0 {
 		h.lo = h.window[drop-1].Seq
-		// Re-slicing (never copying over) the front keeps the events a
-		// subscriber took from the window intact.
-		clear(h.window[:drop])
+		// Re-slicing (never clearing or copying over) the front keeps
+		// intact the events a subscriber took from the window and reads
+		// outside the lock; the old array goes when append outgrows it.
 		h.window = h.window[drop:]
 	}
 	close(h.changed)

@@ -48,6 +48,17 @@ func nameOf(t *testing.T, ev *event.Event) string {
 	return r.EventName
 }
 
+// subscribe subscribes key to every event until the test ends.
+func subscribe(t *testing.T, h *Hub, key string) *Subscription {
+	t.Helper()
+	s, err := h.Subscribe(context.Background(), key, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 func runHub(t *testing.T, h *Hub) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -60,11 +71,7 @@ func TestSubscribeSeesOnlyNewEvents(t *testing.T) {
 	appendNames(t, st, "Old1", "Old2")
 	h := New(st, Options{PollInterval: 5 * time.Millisecond})
 	runHub(t, h)
-	s, err := h.Subscribe(context.Background(), "k", all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := subscribe(t, h, "k")
 	appendNames(t, st, "New1", "New2")
 	got := names(t, s, 2)
 	if fmt.Sprint(got) != "[New1 New2]" {
@@ -117,11 +124,7 @@ func TestSlowSubscriberCatchesUpFromStore(t *testing.T) {
 	st := sqlitetest.Open(t)
 	log := &countingLog{Log: st}
 	h := New(log, Options{PollInterval: time.Hour, WindowEvents: 4})
-	s, err := h.Subscribe(context.Background(), "k", all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := subscribe(t, h, "k")
 	var want []string
 	ctx := context.Background()
 	for i := range 10 {
@@ -155,12 +158,7 @@ func TestOneReaderForAllSubscribers(t *testing.T) {
 	h := New(log, Options{PollInterval: time.Hour})
 	var subs []*Subscription
 	for i := range 20 {
-		s, err := h.Subscribe(context.Background(), fmt.Sprint(i), all)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		subs = append(subs, s)
+		subs = append(subs, subscribe(t, h, fmt.Sprint(i)))
 	}
 	appendNames(t, st, "E1", "E2")
 	if _, err := h.poll(context.Background()); err != nil {
@@ -213,11 +211,7 @@ func TestLimits(t *testing.T) {
 func TestCloseEndsSubscriptions(t *testing.T) {
 	st := sqlitetest.Open(t)
 	h := New(st, Options{})
-	s, err := h.Subscribe(context.Background(), "k", all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := subscribe(t, h, "k")
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Next(context.Background(), time.Hour)
@@ -236,11 +230,7 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 func TestNextTimesOut(t *testing.T) {
 	st := sqlitetest.Open(t)
 	h := New(st, Options{})
-	s, err := h.Subscribe(context.Background(), "k", all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := subscribe(t, h, "k")
 	evs, err := s.Next(context.Background(), time.Millisecond)
 	if err != nil || len(evs) != 0 {
 		t.Fatalf("Next: %v, %v", evs, err)
