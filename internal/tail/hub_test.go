@@ -236,3 +236,32 @@ func TestNextTimesOut(t *testing.T) {
 		t.Fatalf("Next: %v, %v", evs, err)
 	}
 }
+
+// Subscribers reading while the hub's small window moves on under them
+// each get every event, in order (some from the window, some from the
+// store).
+func TestSubscribersWhileWindowMoves(t *testing.T) {
+	st := sqlitetest.Open(t)
+	h := New(st, Options{PollInterval: time.Millisecond, WindowEvents: 4})
+	runHub(t, h)
+	var subs []*Subscription
+	for i := range 6 {
+		subs = append(subs, subscribe(t, h, fmt.Sprint(i)))
+	}
+	var want []string
+	for i := range 40 {
+		want = append(want, fmt.Sprintf("E%02d", i))
+	}
+	var wg sync.WaitGroup
+	for _, s := range subs {
+		wg.Go(func() {
+			if got := names(t, s, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("got %v", got)
+			}
+		})
+	}
+	for i := 0; i < len(want); i += 2 {
+		appendNames(t, st, want[i], want[i+1])
+	}
+	wg.Wait()
+}
