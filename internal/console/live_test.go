@@ -47,7 +47,7 @@ func TestLivePattern(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s=%s: pattern %s: %v", c.attr, c.value, p, err)
 		}
-		if ok, err := f(ev); err != nil || ok != c.match {
+		if ok, err := f(&tail.Entry{Event: ev}); err != nil || ok != c.match {
 			t.Errorf("%s=%s (%s): %v %v, want %v", c.attr, c.value, p, ok, err, c.match)
 		}
 	}

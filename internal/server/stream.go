@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
-	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/tail"
 )
 
@@ -115,7 +114,7 @@ func (s *Server) streamFilter(c *call, patterns []string) (tail.Filter, error) {
 		}
 	}
 	account, region := c.principal.Account, c.region
-	return func(ev *event.Event) (bool, error) {
+	return func(ev *tail.Entry) (bool, error) {
 		if ev.Account != account || ev.Region != region || !ev.InEventHistory() {
 			return false, nil
 		}

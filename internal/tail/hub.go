@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/eventpattern"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -78,11 +79,11 @@ type Hub struct {
 	live    bool // the window follows the log (someone subscribes)
 	subs    int
 	perKey  map[string]int
-	epoch   int64          // grows when the window restarts (see Subscribe)
-	lo, hi  int64          // the window holds every event with lo < Seq <= hi
-	window  []*event.Event // in Seq order
-	bytes   int64          // the window's record bytes
-	changed chan struct{}  // closed (and replaced) when the window grows or the hub closes
+	epoch   int64         // grows when the window restarts (see Subscribe)
+	lo, hi  int64         // the window holds every event with lo < Seq <= hi
+	window  []*Entry      // in Seq order
+	bytes   int64         // the window's record bytes
+	changed chan struct{} // closed (and replaced) when the window grows or the hub closes
 }
 
 // New makes a hub reading log; Run makes it follow the log.
@@ -181,8 +182,8 @@ func (h *Hub) poll(ctx context.Context) (bool, error) {
 func (h *Hub) add(evs []*event.Event) {
 	for _, ev := range evs {
 		h.bytes += int64(len(ev.Record))
+		h.window = append(h.window, &Entry{Event: ev})
 	}
-	h.window = append(h.window, evs...)
 	h.hi = evs[len(evs)-1].Seq
 	drop := 0
 	for drop < len(h.window)-1 && (len(h.window)-drop > h.opts.WindowEvents || h.bytes > h.opts.WindowBytes) {
@@ -200,8 +201,34 @@ func (h *Hub) add(evs []*event.Event) {
 	h.changed = make(chan struct{})
 }
 
+// Entry is one event of the log as the hub hands it to its subscribers'
+// filters: the event, and its EventBridge envelope decoded once for every
+// subscriber whose pattern looks at it (not once per subscriber).
+type Entry struct {
+	*event.Event
+	once   sync.Once
+	env    *eventpattern.Event
+	envErr error
+}
+
+// Envelope is the entry's EventBridge envelope, decoded for the pattern
+// matcher (see Pattern); it is decoded on first use and shared.
+func (e *Entry) Envelope() (*eventpattern.Event, error) {
+	e.once.Do(func() { e.env, e.envErr = envelopeOf(e.Event) })
+	return e.env, e.envErr
+}
+
+// entries wraps events read from the store.
+func entries(evs []*event.Event) []*Entry {
+	out := make([]*Entry, len(evs))
+	for i, ev := range evs {
+		out[i] = &Entry{Event: ev}
+	}
+	return out
+}
+
 // Filter says whether a subscriber takes an event.
-type Filter func(ev *event.Event) (bool, error)
+type Filter func(e *Entry) (bool, error)
 
 // Subscription is one subscriber's position in the log and its filter.
 // It is for one goroutine.
@@ -290,7 +317,7 @@ func (s *Subscription) Close() {
 // when wait passes first (time for a heartbeat). It returns ctx's error
 // when ctx ends and ErrClosed when the hub closes. A filter's error skips
 // that event and is logged.
-func (s *Subscription) Next(ctx context.Context, wait time.Duration) ([]*event.Event, error) {
+func (s *Subscription) Next(ctx context.Context, wait time.Duration) ([]*Entry, error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -315,7 +342,7 @@ func (s *Subscription) Next(ctx context.Context, wait time.Duration) ([]*event.E
 // the position is inside it, else one chunk from the store. It returns the
 // ones the filter takes, and the channel that tells when the window grows
 // (nil when the store may hold more for it at once).
-func (s *Subscription) step(ctx context.Context) ([]*event.Event, <-chan struct{}, error) {
+func (s *Subscription) step(ctx context.Context) ([]*Entry, <-chan struct{}, error) {
 	h := s.h
 	h.mu.Lock()
 	if h.closed {
@@ -345,12 +372,12 @@ func (s *Subscription) step(ctx context.Context) ([]*event.Event, <-chan struct{
 		return nil, nil, nil
 	}
 	s.pos = evs[len(evs)-1].Seq
-	return s.take(evs), nil, nil
+	return s.take(entries(evs)), nil, nil
 }
 
 // take is the events of evs the filter takes.
-func (s *Subscription) take(evs []*event.Event) []*event.Event {
-	var out []*event.Event
+func (s *Subscription) take(evs []*Entry) []*Entry {
+	var out []*Entry
 	for _, ev := range evs {
 		ok, err := s.filter(ev)
 		if err != nil {

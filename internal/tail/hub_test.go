@@ -27,7 +27,7 @@ func (c *countingLog) ReadLog(ctx context.Context, after int64, limit int) ([]*e
 	return c.Log.ReadLog(ctx, after, limit)
 }
 
-func all(*event.Event) (bool, error) { return true, nil }
+func all(*Entry) (bool, error) { return true, nil }
 
 func appendNames(t *testing.T, st store.Store, names ...string) {
 	t.Helper()
@@ -40,7 +40,7 @@ func appendNames(t *testing.T, st store.Store, names ...string) {
 	}
 }
 
-func nameOf(t *testing.T, ev *event.Event) string {
+func nameOf(t *testing.T, ev *Entry) string {
 	var r struct{ EventName string }
 	if err := json.Unmarshal(ev.Record, &r); err != nil || r.EventName == "" {
 		t.Fatalf("event %d has no name: %v", ev.Seq, err)
@@ -100,7 +100,7 @@ func TestFilter(t *testing.T) {
 	st := sqlitetest.Open(t)
 	h := New(st, Options{PollInterval: 5 * time.Millisecond})
 	runHub(t, h)
-	s, err := h.Subscribe(context.Background(), "k", func(ev *event.Event) (bool, error) {
+	s, err := h.Subscribe(context.Background(), "k", func(ev *Entry) (bool, error) {
 		n := nameOf(t, ev)
 		if n == "Bad" {
 			return false, errors.New("unreadable")

@@ -21,8 +21,8 @@ func Pattern(pattern string) (Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ev *event.Event) (bool, error) {
-		env, err := envelopeOf(ev)
+	return func(e *Entry) (bool, error) {
+		env, err := e.Envelope()
 		if err != nil {
 			return false, err
 		}

@@ -29,10 +29,10 @@ func TestPattern(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.pattern, err)
 		}
-		if ok, err := f(del); err != nil || ok != c.del {
+		if ok, err := f(&Entry{Event: del}); err != nil || ok != c.del {
 			t.Errorf("%s on DeleteBucket: %v, %v; want %v", c.pattern, ok, err, c.del)
 		}
-		if ok, err := f(get); err != nil || ok != c.get {
+		if ok, err := f(&Entry{Event: get}); err != nil || ok != c.get {
 			t.Errorf("%s on GetObject: %v, %v; want %v", c.pattern, ok, err, c.get)
 		}
 	}
@@ -54,7 +54,7 @@ func TestEnvelopeIsEBEvent(t *testing.T) {
 		`{"detail":{"awsRegion":["eu-west-1"]}}`} {
 		p := eventpattern.MustCompile(pat)
 		f, _ := Pattern(pat)
-		got, err := f(ev)
+		got, err := f(&Entry{Event: ev})
 		if err != nil || got != p.Match(b) || !got {
 			t.Errorf("%s: tail says %v (%v), the marshalled envelope %v", pat, got, err, p.Match(b))
 		}
