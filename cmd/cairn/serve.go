@@ -29,7 +29,6 @@ import (
 	"github.com/cairn-audit/cairn/internal/console"
 	"github.com/cairn-audit/cairn/internal/delivery"
 	"github.com/cairn-audit/cairn/internal/envelope"
-	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/insights/counts"
@@ -43,6 +42,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/store/postgres"
 	"github.com/cairn-audit/cairn/internal/store/sqlite"
 	"github.com/cairn-audit/cairn/internal/stream"
+	"github.com/cairn-audit/cairn/internal/tail"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -278,6 +278,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	defer st.Close()
 	m := metrics.New(st)
+	hub := tail.New(st, tail.Options{MaxStreams: cfg.Tail.MaxStreams, MaxStreamsPerKey: cfg.Tail.MaxStreamsPerKey, Log: log})
 	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	buckets := bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets})
 	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
@@ -310,9 +311,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		loggroup.NewSource(trails, trail.Scope{Regions: cfg.Regions, GlobalRegion: cfg.GlobalRegion, Members: cfg.OrganizationMembers()}, logGroups),
 		buses,
 	}, stream.Options{Node: node, Log: log, Metrics: m})
-	// Streams hear of acknowledged events at once rather than at their
-	// next poll.
-	ing := ingest.New(wakingAppender{st, streams.Wake}, cfg.Regions, m, log)
+	// Streams and the live tail hear of this node's acknowledged events at
+	// once rather than at their next poll (other nodes' within it).
+	ing := ingest.New(store.WakeAfter(st, streams.Wake, hub.Wake), cfg.Regions, m, log)
 	defer ing.Close()
 	hist := history.New(st, cfg.EventHistoryDays)
 	insightCounts := counts.New(st, nil, log)
@@ -341,6 +342,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		UnauthenticatedBytesPerKey:        cfg.Limits.UnauthenticatedBytesPerKey,
 		MaxInflightPerKey:                 cfg.Limits.MaxInflightPerKey,
 		MaxInflightPerAddress:             cfg.Limits.MaxInflightPerAddress,
+
+		Tail:       hub,
+		TailStream: tail.StreamOptions{Heartbeat: cfg.Tail.Heartbeat.Duration},
 
 		Console: func(api *server.Server) http.Handler {
 			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,
@@ -376,8 +380,14 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for connections to go idle, which a stream never
+	// does: closing the hub ends every stream cleanly first.
+	hs.RegisterOnShutdown(hub.Close)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tctx, stopTail := context.WithCancel(context.Background())
+	defer stopTail()
+	go hub.Run(tctx)
 	insightsReadTo, stopInsights := runInsights(st, trails, insightCounts, cfg, log, node, m)
 	defer stopInsights()
 	go retention.Run(ctx, retention.Options{Events: st, ReadTo: readToAll(engine.ReadTo, insightsReadTo, streams.ReadTo),
@@ -411,20 +421,6 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
-}
-
-// wakingAppender wakes the stream engine once appended events are durable.
-type wakingAppender struct {
-	store.Appender
-	wake func()
-}
-
-func (w wakingAppender) Append(ctx context.Context, evs []*event.Event) ([]store.AppendResult, error) {
-	res, err := w.Appender.Append(ctx, evs)
-	if err == nil {
-		w.wake()
-	}
-	return res, err
 }
 
 // nodeName is this node's lasting name (kept in the data directory), used

@@ -96,6 +96,8 @@ type Config struct {
 	// EventBuses lists the accounts whose events go to EventBridge targets
 	// and webhooks, as CloudTrail feeds each account's default bus.
 	EventBuses []EventBus `yaml:"event_buses"`
+	// Tail bounds the live tail's streams.
+	Tail Tail `yaml:"tail"`
 }
 
 // Console tunes the web console.
@@ -447,6 +449,7 @@ func Default() *Config {
 			DigestInterval: Duration{time.Hour},
 		},
 		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}, MaxAPIs: 10000},
+		Tail:     defaultTail(),
 		Limits: Limits{
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,

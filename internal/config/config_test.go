@@ -90,6 +90,7 @@ func TestLoadFull(t *testing.T) {
 			UnauthenticatedBytesPerKey: 8 << 20, MaxInflightPerKey: 16, MaxInflightPerAddress: 32},
 		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
 			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
+		Tail: defaultTail(),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load mismatch\n got: %+v\nwant: %+v", got, want)

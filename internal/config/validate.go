@@ -89,6 +89,7 @@ func (c *Config) problems() []problem {
 	c.checkLimits(v)
 	c.checkConsole(v)
 	c.checkEventBuses(v, accounts)
+	c.checkTail(v)
 	return v.ps
 }
 

@@ -65,6 +65,8 @@ type API interface {
 	AddTags(ctx context.Context, who server.Caller, in server.TagsInput) error
 	RemoveTags(ctx context.Context, who server.Caller, in server.TagsInput) error
 	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
+	// Stream serves the live tail (Server-Sent Events) for who.
+	Stream(w http.ResponseWriter, who server.Caller, patterns []string)
 }
 
 // Options are the console's dependencies.
@@ -192,6 +194,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/events/{id}", c.signedIn(c.recordPage))
 	m.HandleFunc("GET /console/events.csv", c.signedIn(c.downloadCSV))
 	m.HandleFunc("GET /console/events.json", c.signedIn(c.downloadJSON))
+	m.HandleFunc("GET /console/stream", c.signedIn(c.stream))
 	m.HandleFunc("GET /console/insights", c.signedIn(c.insightsPage))
 	m.HandleFunc("GET /console/insight", c.signedIn(c.insightPage))
 	m.HandleFunc("GET /console/trails", c.signedIn(c.trailsPage))

@@ -223,6 +223,8 @@ type eventsPage struct {
 	Chart     *chart
 	Loaded    bool
 	FilterSet bool
+	// Live is the Live mode's stream and what of the filter it applies.
+	Live liveFilter
 }
 
 // maxPrevTokens bounds the tokens a page link carries to go back.
@@ -239,6 +241,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		p.Error = problem
 	}
 	p.F, p.FilterSet = f, f.Value != ""
+	p.Live = live(f)
 	q := r.URL.Query()
 	token := q.Get("token")
 	var prev []string

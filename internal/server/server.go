@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/sigv4"
+	"github.com/cairn-audit/cairn/internal/tail"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -93,6 +94,11 @@ type Options struct {
 	// console runs every CloudTrail operation (the console and the server
 	// each need the other, so the server makes it).
 	Console func(api *Server) http.Handler
+
+	// Tail serves the live tail (GET /v1/stream and the console's Live
+	// mode); nil serves none. TailStream tunes its streams.
+	Tail       *tail.Hub
+	TailStream tail.StreamOptions
 }
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
@@ -215,6 +221,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /{$}", s.serveAPI)
 	mux.HandleFunc("POST /v1/events", s.serveIngest)
 	mux.HandleFunc("POST /v1/trail-coverage", s.serveTrailCoverage)
+	mux.HandleFunc("GET /v1/stream", s.serveStream)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

@@ -57,4 +57,137 @@
       });
     })(copies[i]);
   }
+  // Live mode of the event history: new events stream in from the
+  // console's /console/stream (Server-Sent Events, the signed-in session)
+  // and are prepended to the table. Pause holds them (at most maxHeld,
+  // counting the rest); Live again stops the stream.
+  var live = document.getElementById("live");
+  if (live && window.EventSource) {
+    var toggle = document.getElementById("live-toggle");
+    var pauseBtn = document.getElementById("live-pause");
+    var status = document.getElementById("live-status");
+    var wrap = document.getElementById("events-wrap");
+    var empty = document.getElementById("events-empty");
+    var tbody = wrap ? wrap.querySelector("tbody") : null;
+    var maxRows = 500, maxHeld = 1000;
+    var es = null, paused = false, held = [], dropped = 0, count = 0;
+    live.hidden = !tbody;
+
+    var setStatus = function (text) { status.textContent = text; };
+    var td = function (label, text, cls) {
+      var c = document.createElement("td");
+      c.setAttribute("data-label", label);
+      if (cls) { c.className = cls; }
+      c.textContent = text || "";
+      return c;
+    };
+    var userOf = function (ui) {
+      if (!ui) { return ""; }
+      var issuer = ui.sessionContext && ui.sessionContext.sessionIssuer;
+      return ui.userName || (issuer && issuer.userName) || ui.principalId || ui.type || "";
+    };
+    var rowOf = function (rec) {
+      var tr = document.createElement("tr");
+      var href = "/console/events/" + encodeURIComponent(rec.eventID || "") + "?region=" + encodeURIComponent(rec.awsRegion || "");
+      tr.setAttribute("data-href", href);
+      tr.className = "live-row" + (rec.errorCode ? " has-error" : "");
+      var first = td("Event time", "");
+      var a = document.createElement("a");
+      a.href = href;
+      a.className = "event-link";
+      a.textContent = (rec.eventTime || "").replace("T", " ").replace("Z", "");
+      first.appendChild(a);
+      tr.appendChild(first);
+      var res = rec.resources || [];
+      var types = [], names = [];
+      for (var i = 0; i < res.length; i++) {
+        if (res[i].type) { types.push(res[i].type); }
+        if (res[i].ARN) { names.push(res[i].ARN); }
+      }
+      tr.appendChild(td("User name", userOf(rec.userIdentity), "user-cell"));
+      tr.appendChild(td("Event name", rec.eventName));
+      tr.appendChild(td("Event source", rec.eventSource));
+      tr.appendChild(td("Resource type", types.join(", ")));
+      tr.appendChild(td("Resource name", names.join(", "), "wrap"));
+      tr.appendChild(td("Read-only", rec.readOnly === undefined ? "" : String(rec.readOnly)));
+      var err = td("Error code", "");
+      if (rec.errorCode) {
+        var b = document.createElement("span");
+        b.className = "badge err";
+        b.textContent = rec.errorCode;
+        err.appendChild(b);
+      }
+      tr.appendChild(err);
+      return tr;
+    };
+    var show = function (rec) {
+      wrap.hidden = false;
+      if (empty) { empty.hidden = true; }
+      tbody.insertBefore(rowOf(rec), tbody.firstChild);
+      while (tbody.rows.length > maxRows) { tbody.deleteRow(tbody.rows.length - 1); }
+      count++;
+    };
+    var describe = function () {
+      var note = live.getAttribute("data-note");
+      if (paused) {
+        var newest = held.length ? held[held.length - 1].eventName : "";
+        setStatus("Paused: " + held.length + " new event" + (held.length === 1 ? "" : "s") + " waiting" +
+          (newest ? " (newest: " + newest + ")" : "") +
+          (dropped ? ", " + dropped + " more not kept (turn Live off and on, or reload, to see them in history)" : "") + ".");
+      } else {
+        setStatus(note + " " + count + " so far.");
+      }
+    };
+    var stop = function (why) {
+      if (es) { es.close(); es = null; }
+      toggle.setAttribute("aria-pressed", "false");
+      toggle.textContent = "Live";
+      pauseBtn.hidden = true;
+      paused = false;
+      held = [];
+      dropped = 0;
+      setStatus(why || "");
+    };
+    var start = function () {
+      count = 0;
+      es = new EventSource(live.getAttribute("data-stream"));
+      toggle.setAttribute("aria-pressed", "true");
+      toggle.textContent = "Stop live";
+      pauseBtn.hidden = false;
+      pauseBtn.textContent = "Pause";
+      setStatus("Connecting…");
+      es.onopen = function () { live.setAttribute("data-open", "1"); describe(); };
+      es.onmessage = function (m) {
+        var rec;
+        try { rec = JSON.parse(m.data); } catch (e) { return; }
+        if (paused) {
+          if (held.length < maxHeld) { held.push(rec); } else { dropped++; }
+        } else {
+          show(rec);
+        }
+        describe();
+      };
+      es.onerror = function () {
+        live.removeAttribute("data-open");
+        if (es && es.readyState === EventSource.CLOSED) {
+          stop("Live mode stopped: the server refused the stream (signed out, not allowed, or too many streams open).");
+        } else {
+          setStatus("Connection lost; reconnecting… Events acknowledged meanwhile are not shown here (they are in the history).");
+        }
+      };
+    };
+    toggle.addEventListener("click", function () {
+      if (es) { stop("Live mode is off."); } else { start(); }
+    });
+    pauseBtn.addEventListener("click", function () {
+      paused = !paused;
+      pauseBtn.textContent = paused ? "Resume" : "Pause";
+      if (!paused) {
+        for (var i = 0; i < held.length; i++) { show(held[i]); }
+        held = [];
+        dropped = 0;
+      }
+      describe();
+    });
+  }
 })();
