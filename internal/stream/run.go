@@ -131,6 +131,11 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 	defer t.Stop()
 	for {
 		woken := e.woken()
+		if w.dest().Bound < 0 {
+			// It takes nothing: its cursor follows the log at each poll,
+			// not at every ingest.
+			woken = nil
+		}
 		more, err := e.pass(ctx, w.dest())
 		if err != nil && !errors.Is(err, errNotMine) && ctx.Err() == nil {
 			e.log.Debug("stream: pass failed", "destination", w.dest().ID, "err", err)
