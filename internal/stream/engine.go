@@ -80,7 +80,11 @@ type Engine struct {
 	workers map[string]*worker // by destination ID, while Run runs
 }
 
-// New makes an engine over the destinations of sources.
+// New makes an engine over the destinations of sources. A process runs one
+// engine per store, with every source in it (trails' log groups, event
+// buses, …): the engine removes the state of each stream/ destination its
+// sources no longer list, so a second engine with other sources would
+// remove the first one's.
 func New(st Store, sources []Source, o Options) *Engine {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
