@@ -281,3 +281,26 @@ func TestStreamsCWLDestinationDownCatchesUp(t *testing.T) {
 		t.Errorf("GetTrailStatus after catching up: %+v", dlStatus(t, srv, "us-east-1", arn))
 	}
 }
+
+// A log group that does not exist is a delivery error (CloudTrail does not
+// create the group either) shown by GetTrailStatus; once it is created,
+// the trail's events arrive, none lost.
+func TestStreamsCWLMissingGroupShowsError(t *testing.T) {
+	t.Parallel()
+	endpoint := buckettest.StartMoto(t)
+	logs := cwlLogsClient(endpoint)
+	srv := Start(t, Options{Config: dlConfig(cwlGroups("later=cloudwatch-logs://?endpoint=" + endpoint))})
+	arn := cwlTrail(t, srv, "later", "later-logs", "later")
+	ids := dlIngest(t, srv, dlEvent("RunInstances", "ec2.amazonaws.com", "us-east-1", Account1, nil))
+	if !dlPoll(30*time.Second, func() bool {
+		return strings.Contains(aws.ToString(dlStatus(t, srv, "us-east-1", arn).LatestCloudWatchLogsDeliveryError), "log group later does not exist")
+	}) {
+		t.Fatalf("GetTrailStatus does not say the log group is missing: %+v\nserver log:\n%s", dlStatus(t, srv, "us-east-1", arn), dlTail(srv.Log(), 30))
+	}
+	if _, err := logs.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	cwlWaitAll(t, srv, "the log group, once created", ids, 90*time.Second, func() []cwlMsg {
+		return cwlGetLogEvents(t, logs, "later", "111111111111_CloudTrail_us-east-1")
+	})
+}
