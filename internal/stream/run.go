@@ -57,8 +57,7 @@ func (e *Engine) Run(ctx context.Context) {
 			wg.Wait()
 			timer.Stop()
 			return
-		case <-t.C:
-		case <-e.woken():
+		case <-t.C: // (Wake wakes the workers; the list is read at each poll)
 		}
 	}
 }
