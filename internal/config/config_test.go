@@ -586,3 +586,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A log group's credentials may come from the environment, as other
+// secrets do.
+func TestLogGroupSecretsFromEnv(t *testing.T) {
+	t.Setenv("CAIRN_TEST_CWL_KEY", "AKIACWLFROMENV000001")
+	t.Setenv("CAIRN_TEST_CWL_SECRET", "cwl/secret+from=env")
+	cfg, err := Parse("cwl.yaml", []byte(`regions: [us-east-1]
+accounts:
+  - id: "111111111111"
+    users: []
+log_groups:
+  - arn: arn:aws:logs:us-east-1:111111111111:log-group:trail
+    account: "111111111111"
+    url: "cloudwatch-logs://?endpoint=http://127.0.0.1:5000&region=us-west-2"
+    access_key_id: ${CAIRN_TEST_CWL_KEY}
+    secret_access_key: "${CAIRN_TEST_CWL_SECRET}"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cfg.LogGroups[0]
+	if g.AccessKeyID != "AKIACWLFROMENV000001" || g.SecretAccessKey != "cwl/secret+from=env" {
+		t.Errorf("credentials %q / %q", g.AccessKeyID, g.SecretAccessKey)
+	}
+	u, err := ParseCloudWatchLogsURL(g.URL)
+	if err != nil || u.Endpoint != "http://127.0.0.1:5000" || u.Region != "us-west-2" {
+		t.Errorf("ParseCloudWatchLogsURL = %+v, %v", u, err)
+	}
+}

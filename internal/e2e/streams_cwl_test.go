@@ -131,6 +131,50 @@ func TestStreamsCWLMotoGetLogEvents(t *testing.T) {
 	if n := cwlCount(read())[after[0]]; n != 0 {
 		t.Errorf("an event of the stopped time reached the log group after StartLogging")
 	}
+	if !dlPoll(30*time.Second, func() bool {
+		return aws.ToString(dlStatus(t, srv, "us-east-1", arn).LatestCloudWatchLogsDeliveryError) == ""
+	}) {
+		t.Errorf("the CloudWatch Logs error stays after a clean delivery")
+	}
+}
+
+// An event CloudWatch Logs would refuse (over 14 days old) is not sent: the
+// status, the log and the metrics say so, and the stream goes on.
+func TestStreamsCWLMotoLeavesOutOldEvents(t *testing.T) {
+	t.Parallel()
+	endpoint := buckettest.StartMoto(t)
+	logs := cwlLogsClient(endpoint)
+	if _, err := logs.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("old-group")}); err != nil {
+		t.Fatal(err)
+	}
+	srv := Start(t, Options{Config: dlConfig(cwlGroups("old-group=cloudwatch-logs://?endpoint=" + endpoint))})
+	arn := cwlTrail(t, srv, "old", "old-logs", "old-group")
+	oldRec := dlEvent("RunInstances", "ec2.amazonaws.com", "us-east-1", Account1, nil)
+	oldRec["eventTime"] = time.Now().Add(-20 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	// One POST: the old event and a new one go in one pass, and no read
+	// of Cairn's API (its own events are the trail's too) comes between.
+	ids := dlIngest(t, srv, oldRec, dlEvent("RebootInstances", "ec2.amazonaws.com", "us-east-1", Account1, nil))
+	read := func() []cwlMsg { return cwlGetLogEvents(t, logs, "old-group", "111111111111_CloudTrail_us-east-1") }
+	cwlWaitAll(t, srv, "moto's log group", ids[1:], 30*time.Second, read)
+	if cwlCount(read())[ids[0]] != 0 {
+		t.Errorf("an event 20 days old was sent to CloudWatch Logs")
+	}
+	var metrics string
+	if !dlPoll(10*time.Second, func() bool {
+		_, metrics, _ = startupGet(t, srv.URL+"/metrics")
+		return strings.Contains(metrics, `cairn_stream_events_dropped_total{kind="cloudwatch-logs"} 1`)
+	}) {
+		t.Errorf("/metrics does not count the event left out:\n%s", metrics)
+	}
+	if !strings.Contains(metrics, `cairn_stream_events_sent_total{kind="cloudwatch-logs"}`) {
+		t.Errorf("/metrics lacks cairn_stream_events_sent_total")
+	}
+	if e := aws.ToString(dlStatus(t, srv, "us-east-1", arn).LatestCloudWatchLogsDeliveryError); !strings.Contains(e, "over 14 days old") {
+		t.Errorf("LatestCloudWatchLogsDeliveryError %q does not tell of the event left out", e)
+	}
+	if !strings.Contains(srv.Log(), "stream: events not delivered") {
+		t.Errorf("the server log does not tell of the event left out")
+	}
 }
 
 // cwlRecord reads the fields of a record the tests check.
@@ -236,4 +280,27 @@ func TestStreamsCWLDestinationDownCatchesUp(t *testing.T) {
 	}) {
 		t.Errorf("GetTrailStatus after catching up: %+v", dlStatus(t, srv, "us-east-1", arn))
 	}
+}
+
+// A log group that does not exist is a delivery error (CloudTrail does not
+// create the group either) shown by GetTrailStatus; once it is created,
+// the trail's events arrive, none lost.
+func TestStreamsCWLMissingGroupShowsError(t *testing.T) {
+	t.Parallel()
+	endpoint := buckettest.StartMoto(t)
+	logs := cwlLogsClient(endpoint)
+	srv := Start(t, Options{Config: dlConfig(cwlGroups("later=cloudwatch-logs://?endpoint=" + endpoint))})
+	arn := cwlTrail(t, srv, "later", "later-logs", "later")
+	ids := dlIngest(t, srv, dlEvent("RunInstances", "ec2.amazonaws.com", "us-east-1", Account1, nil))
+	if !dlPoll(30*time.Second, func() bool {
+		return strings.Contains(aws.ToString(dlStatus(t, srv, "us-east-1", arn).LatestCloudWatchLogsDeliveryError), "log group later does not exist")
+	}) {
+		t.Fatalf("GetTrailStatus does not say the log group is missing: %+v\nserver log:\n%s", dlStatus(t, srv, "us-east-1", arn), dlTail(srv.Log(), 30))
+	}
+	if _, err := logs.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	cwlWaitAll(t, srv, "the log group, once created", ids, 90*time.Second, func() []cwlMsg {
+		return cwlGetLogEvents(t, logs, "later", "111111111111_CloudTrail_us-east-1")
+	})
 }

@@ -84,6 +84,9 @@ var trRegions = []string{"us-east-1", "us-west-2", "eu-west-1"}
 // (the bucket check happens at request time).
 func trStart(t *testing.T, config string, buckets ...string) *Server {
 	t.Helper()
+	// The configured buckets and log groups go to a directory of the test:
+	// trails that log write there (log groups since trails stream to them).
+	config = strings.ReplaceAll(config, "file:///tmp/cairn-e2e-trails-", "file://"+t.TempDir()+"/")
 	srv := Start(t, Options{Config: config})
 	for _, b := range buckets {
 		if err := os.MkdirAll(filepath.Join(srv.DataDir, "buckets", b), 0o755); err != nil {

@@ -78,9 +78,16 @@ type Engine struct {
 	mu      sync.Mutex
 	wakeCh  chan struct{}      // closed and replaced by Wake
 	workers map[string]*worker // by destination ID, while Run runs
+
+	listMu sync.Mutex
+	last   *listing // the latest listing of the destinations
 }
 
-// New makes an engine over the destinations of sources.
+// New makes an engine over the destinations of sources. A process runs one
+// engine per store, with every source in it (trails' log groups, event
+// buses, …): the engine removes the state of each stream/ destination its
+// sources no longer list, so a second engine with other sources would
+// remove the first one's.
 func New(st Store, sources []Source, o Options) *Engine {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -247,6 +254,18 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 	if len(evs) == 0 {
 		return false, nil
 	}
+	// What the destination takes of these events is decided by a listing
+	// made after they were read: a change that came before an event (a
+	// StopLogging before it was stored) applies to it.
+	fresh, err := e.listedAfter(ctx, time.Now())
+	if err != nil {
+		return false, err
+	}
+	nd, listed := fresh[d.ID]
+	if !listed || nd.Epoch != st.Epoch || nd.Bound < 0 || (nd.Bound > 0 && st.Cursor >= nd.Bound) {
+		return false, nil // the next pass deals with what changed
+	}
+	d = nd
 	more = len(evs) == e.opts.ReadChunk
 	to := st.Cursor
 	var take []*event.Event

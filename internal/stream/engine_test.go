@@ -395,3 +395,31 @@ func TestRunWakeAndDrain(t *testing.T) {
 		t.Fatalf("lease after shutdown: %+v, %v", st2.Lease, err)
 	}
 }
+
+// A pass decides what a destination takes by a listing made after it read
+// the events: a worker holding an older listing (the trail still logging)
+// does not send events stored after the change (StopLogging).
+func TestPassUsesAListingAfterTheRead(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitetest.Open(t)
+	sink := &fakeSink{}
+	d := Destination{ID: "test/a", Kind: "test", Epoch: 1, Start: 0, Sink: sink}
+	current := d
+	e := New(st, []Source{SourceFunc(func(context.Context) ([]Destination, error) { return []Destination{current}, nil })}, Options{})
+	before := appendN(t, st, "before", 3)
+	current.Bound = 3 // stopped after seq 3
+	appendN(t, st, "after", 2)
+	stale := d // what a worker listed before the stop
+	for {
+		more, err := e.pass(ctx, stale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	if got := sink.ids(); !slices.Equal(got, before) {
+		t.Fatalf("sent %d events, want the %d stored before the stop", len(got), len(before))
+	}
+}

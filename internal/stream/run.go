@@ -57,8 +57,7 @@ func (e *Engine) Run(ctx context.Context) {
 			wg.Wait()
 			timer.Stop()
 			return
-		case <-t.C:
-		case <-e.woken():
+		case <-t.C: // (Wake wakes the workers; the list is read at each poll)
 		}
 	}
 }
@@ -67,10 +66,11 @@ func (e *Engine) Run(ctx context.Context) {
 // the others their latest listing and stops those of destinations gone. It
 // returns the listed IDs, sorted.
 func (e *Engine) refresh(ctx context.Context, draining chan struct{}, wg *sync.WaitGroup) ([]string, error) {
-	dests, err := e.list(ctx)
+	listed, err := e.listedAfter(ctx, time.Now())
 	if err != nil {
 		return nil, err
 	}
+	dests := slices.SortedFunc(maps.Values(listed), func(a, b Destination) int { return strings.Compare(a.ID, b.ID) })
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, d := range dests {
@@ -96,6 +96,34 @@ func (e *Engine) refresh(ctx context.Context, draining chan struct{}, wg *sync.W
 		}
 	}
 	return slices.Sorted(maps.Keys(e.workers)), nil
+}
+
+// listing is one listing of the destinations and when it began.
+type listing struct {
+	began time.Time
+	dests map[string]Destination
+}
+
+// listedAfter returns the destinations by ID as a listing begun after t
+// found them: the last one if it began after t, else a new one. One
+// listing at a time is made; workers that need one at once share it.
+func (e *Engine) listedAfter(ctx context.Context, t time.Time) (map[string]Destination, error) {
+	e.listMu.Lock()
+	defer e.listMu.Unlock()
+	if e.last != nil && e.last.began.After(t) {
+		return e.last.dests, nil
+	}
+	began := time.Now()
+	ds, err := e.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Destination, len(ds))
+	for _, d := range ds {
+		m[d.ID] = d
+	}
+	e.last = &listing{began: began, dests: m}
+	return m, nil
 }
 
 // list asks every source for its destinations. An ID listed twice is an
@@ -131,6 +159,11 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 	defer t.Stop()
 	for {
 		woken := e.woken()
+		if w.dest().Bound < 0 {
+			// It takes nothing: its cursor follows the log at each poll,
+			// not at every ingest.
+			woken = nil
+		}
 		more, err := e.pass(ctx, w.dest())
 		if err != nil && !errors.Is(err, errNotMine) && ctx.Err() == nil {
 			e.log.Debug("stream: pass failed", "destination", w.dest().ID, "err", err)
