@@ -19,11 +19,10 @@ import (
 //
 //	CAIRN_E2E_NORACE=1 go test -run '^$' -bench StreamLatencyTail -benchtime 1x ./internal/e2e
 func BenchmarkStreamLatencyTail(b *testing.B) {
-	const (
-		perPost  = 10
-		every    = 20 * time.Millisecond
-		duration = 20 * time.Second
-	)
+	const perPost = 10
+	rate, seconds := ebBenchSettings()
+	every := time.Second * perPost / time.Duration(rate)
+	duration := time.Duration(seconds) * time.Second
 	for range b.N {
 		srv := Start(b, Options{Config: StandardConfig})
 		s := openTail(b, srv, AdminKey, AdminSecret, "us-east-1", `{"detail":{"eventSource":["bench.example.com"]}}`)
