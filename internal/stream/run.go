@@ -157,6 +157,7 @@ func (e *Engine) list(ctx context.Context) ([]Destination, error) {
 func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) {
 	t := time.NewTicker(e.opts.Poll)
 	defer t.Stop()
+	h := &held{}
 	for {
 		woken := e.woken()
 		if w.dest().Bound < 0 {
@@ -164,7 +165,7 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 			// not at every ingest.
 			woken = nil
 		}
-		more, err := e.pass(ctx, w.dest())
+		more, err := e.step(ctx, w.dest(), h)
 		if err != nil && !errors.Is(err, errNotMine) && ctx.Err() == nil {
 			e.log.Debug("stream: pass failed", "destination", w.dest().ID, "err", err)
 		}
@@ -180,7 +181,7 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 		case <-w.stop:
 			return
 		case <-draining:
-			e.drain(ctx, w)
+			e.drain(ctx, w, h)
 			return
 		case <-t.C:
 		case <-woken:
@@ -190,10 +191,10 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 
 // drain sends what is waiting for w's destination at shutdown, then gives
 // up the lease.
-func (e *Engine) drain(ctx context.Context, w *worker) {
+func (e *Engine) drain(ctx context.Context, w *worker, h *held) {
 	d := w.dest()
 	for ctx.Err() == nil {
-		more, err := e.pass(ctx, d)
+		more, err := e.step(ctx, d, h)
 		if err != nil || !more {
 			break
 		}
