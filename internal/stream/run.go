@@ -151,12 +151,16 @@ func (e *Engine) list(ctx context.Context) ([]Destination, error) {
 	return all, nil
 }
 
-// follow is a worker's loop: a pass at each poll or wake, at once again
-// while catching up; at shutdown, passes until nothing is left (or the
-// drain time is up), then the lease goes.
+// follow is a worker's loop: a pass at each poll or wake, but not sooner
+// than Options.Gather after the last one began (so that a steady ingest's
+// wakes are gathered into fewer, larger passes); at once again while
+// catching up; at shutdown, passes until nothing is left (or the drain time
+// is up), then the lease goes.
 func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) {
 	t := time.NewTicker(e.opts.Poll)
 	defer t.Stop()
+	gather := time.NewTimer(0)
+	defer gather.Stop()
 	h := &held{}
 	for {
 		woken := e.woken()
@@ -165,6 +169,7 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 			// not at every ingest.
 			woken = nil
 		}
+		began := time.Now()
 		more, err := e.step(ctx, w.dest(), h)
 		if err != nil && !errors.Is(err, errNotMine) && ctx.Err() == nil {
 			e.log.Debug("stream: pass failed", "destination", w.dest().ID, "err", err)
@@ -185,6 +190,17 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 			return
 		case <-t.C:
 		case <-woken:
+		}
+		if wait := e.opts.Gather - time.Since(began); wait > 0 {
+			gather.Reset(wait)
+			select {
+			case <-w.stop:
+				return
+			case <-draining:
+				e.drain(ctx, w, h)
+				return
+			case <-gather.C:
+			}
 		}
 	}
 }
