@@ -84,8 +84,10 @@ type Engine struct {
 	node    string
 
 	mu      sync.Mutex
-	wakeCh  chan struct{}      // closed and replaced by Wake
-	workers map[string]*worker // by destination ID, while Run runs
+	wakeCh  chan struct{}         // closed and replaced by Wake
+	wakes   uint64                // Wake calls so far
+	reads   map[int64]*sharedRead // recent log reads, by position (readLog)
+	workers map[string]*worker    // by destination ID, while Run runs
 
 	listMu sync.Mutex
 	last   *listing // the latest listing of the destinations
@@ -119,7 +121,7 @@ func New(st Store, sources []Source, o Options) *Engine {
 		o.Node = uuid.NewString()
 	}
 	return &Engine{st: st, sources: sources, opts: o, log: o.Log, now: o.Now, node: o.Node,
-		wakeCh: make(chan struct{}), workers: map[string]*worker{}}
+		wakeCh: make(chan struct{}), reads: map[int64]*sharedRead{}, workers: map[string]*worker{}}
 }
 
 // Wake makes every destination read the log now rather than at its next
@@ -128,6 +130,7 @@ func (e *Engine) Wake() {
 	e.mu.Lock()
 	close(e.wakeCh)
 	e.wakeCh = make(chan struct{})
+	e.wakes++
 	e.mu.Unlock()
 }
 
@@ -290,7 +293,13 @@ func (e *Engine) step(ctx context.Context, d Destination, h *held) (more bool, e
 	if d.Bound > 0 && st.Cursor >= d.Bound {
 		return false, nil // everything it takes is sent
 	}
-	evs, err := e.st.ReadLog(ctx, st.Cursor, e.opts.ReadChunk)
+	// A worker (h != nil) shares its reads with the others; a lone pass
+	// (RunOnce, tests) reads the log itself.
+	read := e.st.ReadLog
+	if h != nil {
+		read = e.readLog
+	}
+	evs, err := read(ctx, st.Cursor, e.opts.ReadChunk)
 	if err != nil {
 		return false, err
 	}

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -151,5 +152,55 @@ func TestWakesGathered(t *testing.T) {
 	}
 	if n := sink.sends.Load(); n > 2 {
 		t.Fatalf("%d Sends for 31 appends and wakes within the gather time; want 2", n)
+	}
+}
+
+// readCountingStore counts ReadLog calls.
+type readCountingStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *readCountingStore) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	c.reads.Add(1)
+	return c.Store.ReadLog(ctx, after, limit)
+}
+
+// Destinations woken together at the same cursor share one read of the
+// log, and each still gets every event once, in order.
+func TestWorkersShareLogReads(t *testing.T) {
+	st := &readCountingStore{Store: sqlitetest.Open(t)}
+	sinks := []*fakeSink{{}, {}, {}}
+	var ds []Destination
+	for i, s := range sinks {
+		ds = append(ds, Destination{ID: fmt.Sprintf("test/%d", i), Kind: "test", Start: 0, Sink: s})
+	}
+	e := New(st, []Source{fixed(ds...)}, Options{Poll: time.Hour, Gather: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { e.Run(ctx) })
+	const rounds = 10
+	var want []string
+	for range rounds {
+		want = append(want, appendN(t, st, "ev", 3)...)
+		e.Wake()
+		waitFor(t, "every destination to get the batch", func() bool {
+			for _, s := range sinks {
+				if len(s.ids()) != len(want) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	cancel()
+	wg.Wait()
+	for i, s := range sinks {
+		if got := s.ids(); !slices.Equal(got, want) {
+			t.Fatalf("destination %d got %d events, want each of %d once, in order", i, len(got), len(want))
+		}
+	}
+	if n := st.reads.Load(); n > rounds+5 {
+		t.Fatalf("%d log reads for %d wakes of 3 destinations; want about one a wake", n, rounds)
 	}
 }
