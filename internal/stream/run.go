@@ -182,27 +182,31 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 				continue
 			}
 		}
-		select {
-		case <-w.stop:
+		if !e.await(ctx, w, h, draining, t.C, woken) {
 			return
-		case <-draining:
-			e.drain(ctx, w, h)
-			return
-		case <-t.C:
-		case <-woken:
 		}
 		if wait := e.opts.Gather - time.Since(began); wait > 0 {
 			gather.Reset(wait)
-			select {
-			case <-w.stop:
+			if !e.await(ctx, w, h, draining, gather.C, nil) {
 				return
-			case <-draining:
-				e.drain(ctx, w, h)
-				return
-			case <-gather.C:
 			}
 		}
 	}
+}
+
+// await waits for tick or woken; false means the worker is to end (its
+// destination is gone, or the engine stops: then it drains first).
+func (e *Engine) await(ctx context.Context, w *worker, h *held, draining chan struct{}, tick <-chan time.Time, woken <-chan struct{}) bool {
+	select {
+	case <-w.stop:
+		return false
+	case <-draining:
+		e.drain(ctx, w, h)
+		return false
+	case <-tick:
+	case <-woken:
+	}
+	return true
 }
 
 // drain sends what is waiting for w's destination at shutdown, then gives
