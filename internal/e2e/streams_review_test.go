@@ -5,12 +5,20 @@ package e2e
 // takes.
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
 
 // closedURL is an http URL of a 127.0.0.1 port nothing listens on.
@@ -51,4 +59,58 @@ func TestStreamsCWLHTTPErrorHidesURLSecrets(t *testing.T) {
 			t.Errorf("the server log shows %q of the url:\n%s", secret, dlTail(srv.Log(), 10))
 		}
 	}
+}
+
+// A misspelt parameter of GET /v1/stream (?patern=) must not open a
+// stream of every event as though no pattern were given: it is refused
+// in the AWS error shape, naming the parameter, and recorded.
+func TestTailUnknownParameterRefused(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Config: StandardConfig})
+	ctx := context.Background()
+	for _, query := range []string{"patern=" + url.QueryEscape(`{"source":["aws.s3"]}`), "pattern=%7B%7D&region=eu-west-1"} {
+		// A stream that opens anyway is cut after a while.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		status, body := getStatus(t, signedTailRequestURL(t, rctx, srv.URL+"/v1/stream?"+query, AdminKey, AdminSecret, "us-east-1"))
+		cancel()
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "InvalidParameterException") {
+			t.Errorf("?%s: HTTP %d %s; want 400 InvalidParameterException", query, status, body)
+		}
+		if strings.Contains(string(body), "stream open") {
+			t.Errorf("?%s: a stream opened", query)
+		}
+	}
+	// The refusal is in event history as the stream's LookupEvents call.
+	if !dlPoll(20*time.Second, func() bool {
+		out, err := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1").LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String("LookupEvents")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			if strings.Contains(aws.ToString(e.CloudTrailEvent), `"errorCode":"InvalidParameterException"`) &&
+				strings.Contains(aws.ToString(e.CloudTrailEvent), "patern") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("the refused stream is not in event history")
+	}
+}
+
+// signedTailRequestURL is GET rawURL signed for region as SigV4 clients
+// sign it.
+func signedTailRequestURL(t *testing.T, ctx context.Context, rawURL, key, secret, region string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
