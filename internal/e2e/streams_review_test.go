@@ -8,9 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +116,29 @@ func signedTailRequestURL(t *testing.T, ctx context.Context, rawURL, key, secret
 		t.Fatal(err)
 	}
 	return req
+}
+
+// A file:// log group naming a directory can never be written: the server
+// refuses it at start with the file, line and reason rather than accept
+// it and fail every delivery.
+func TestStartupLogGroupFileIsDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, u := range map[string]string{"trailing slash": "file://" + dir + "/new/", "existing directory": "file://" + dir} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := StandardConfig + "log_groups:\n  - arn: \"arn:aws:logs:us-east-1:111111111111:log-group:dir\"\n" +
+				"    account: \"111111111111\"\n    url: \"" + u + "\"\n"
+			line := strings.Count(StandardConfig, "\n") + 4
+			file := filepath.Join(t.TempDir(), "cairn.yaml")
+			if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, code, _ := startupRun(t, nil, "serve", "--listen", "127.0.0.1:0", "--data-dir", PrivateDir(t), "--config", file)
+			want := fmt.Sprintf("%s:%d: log_groups[0].url:", file, line)
+			if code == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "directory") {
+				t.Errorf("exit %d; stderr lacks %q and the reason:\n%s", code, want, stderr)
+			}
+		})
+	}
 }
