@@ -6,8 +6,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
@@ -74,7 +71,7 @@ func TestTailUnknownParameterRefused(t *testing.T) {
 	for _, query := range []string{"patern=" + url.QueryEscape(`{"source":["aws.s3"]}`), "pattern=%7B%7D&region=eu-west-1"} {
 		// A stream that opens anyway is cut after a while.
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		status, body := getStatus(t, signedTailRequestURL(t, rctx, srv.URL+"/v1/stream?"+query, AdminKey, AdminSecret, "us-east-1"))
+		status, body := getStatus(t, signedGet(t, rctx, srv.URL+"/v1/stream?"+query, AdminKey, AdminSecret, "us-east-1"))
 		cancel()
 		if status != http.StatusBadRequest || !strings.Contains(string(body), "InvalidParameterException") {
 			t.Errorf("?%s: HTTP %d %s; want 400 InvalidParameterException", query, status, body)
@@ -100,22 +97,6 @@ func TestTailUnknownParameterRefused(t *testing.T) {
 	}) {
 		t.Errorf("the refused stream is not in event history")
 	}
-}
-
-// signedTailRequestURL is GET rawURL signed for region as SigV4 clients
-// sign it.
-func signedTailRequestURL(t *testing.T, ctx context.Context, rawURL, key, secret, region string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
-		req, hex.EncodeToString(sum[:]), "cloudtrail", region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	return req
 }
 
 // A file:// log group naming a directory can never be written: the server
