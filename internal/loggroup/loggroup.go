@@ -69,7 +69,7 @@ func (r *Resolver) Sink(arn string) (stream.Sink, string) {
 		}
 	}
 	if g == nil {
-		return failing{fmt.Errorf("log group %s is not configured under log_groups:", arn)}, KindCloudWatchLogs
+		return failing{fmt.Errorf("log group %s is not configured under log_groups", arn)}, KindCloudWatchLogs
 	}
 	sink, kind, err := r.open(g)
 	if err != nil {
