@@ -111,3 +111,15 @@ func destination(account string, t config.EventBusTarget, sel func(*event.Event)
 	d.Sink = NewWebhook(WebhookOptions{URL: t.URL, Secret: t.Secret, SourcePrefix: t.SourcePrefixOrDefault(), Pattern: pattern})
 	return d, nil
 }
+
+// Named implements stream.Namer: the targets of account's event buses, each
+// named by its url without query or user information.
+func (s *Source) Named(_ context.Context, account string) ([]stream.Named, error) {
+	var out []stream.Named
+	for _, t := range s.targets {
+		if t.Account == account {
+			out = append(out, stream.Named{ID: t.ID, Kind: t.Kind, Name: t.URL})
+		}
+	}
+	return out, nil
+}
