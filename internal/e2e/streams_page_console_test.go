@@ -9,6 +9,7 @@ package e2e
 import (
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,14 @@ func TestStreamsConsolePage(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Errorf("account %s's page lists %d destinations, want its 2: %+v", Account1, len(got), got)
+	}
+	// The lag shows in the metrics too, by kind; so do the open tail streams.
+	metrics := capMetrics(t, srv)
+	if m := regexp.MustCompile(`(?m)^cairn_stream_lag_events\{kind="webhook"\} ([0-9]+)$`).FindStringSubmatch(metrics); m == nil || m[1] == "0" {
+		t.Errorf("no webhook lag in the metrics while it is down:\n%s", grepLines(metrics, "cairn_stream_lag"))
+	}
+	if !strings.Contains(metrics, "\ncairn_tail_streams 0\n") {
+		t.Errorf("no tail streams gauge in the metrics:\n%s", grepLines(metrics, "cairn_tail"))
 	}
 
 	hookA.setFail(0)
