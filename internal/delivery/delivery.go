@@ -335,17 +335,9 @@ func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	docs, err := e.store.ListState(ctx, statePrefix)
+	states, err := store.DecodeStates[state](ctx, e.store, statePrefix, "delivery state")
 	if err != nil {
 		return 0, err
-	}
-	states := make(map[string]*state, len(docs))
-	for _, d := range docs {
-		var st state
-		if err := json.Unmarshal(d.Doc, &st); err != nil {
-			return 0, fmt.Errorf("delivery state %s: %w", d.Key, err)
-		}
-		states[d.Key] = &st
 	}
 	readTo := stats.LastSeq
 	hold := func(pos int64) { readTo = min(readTo, pos) }

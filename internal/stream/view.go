@@ -2,9 +2,8 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
+
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // Named is a destination as the account it belongs to sees it, for status
@@ -80,23 +79,15 @@ func (e *Engine) Lag(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, err := e.st.ListState(ctx, statePrefix)
+	states, err := store.DecodeStates[state](ctx, e.st, statePrefix, "stream state")
 	if err != nil {
 		return nil, err
-	}
-	cursors := make(map[string]int64, len(docs))
-	for _, d := range docs {
-		var st state
-		if err := json.Unmarshal(d.Doc, &st); err != nil {
-			return nil, fmt.Errorf("stream state %s: %w", d.Key, err)
-		}
-		cursors[strings.TrimPrefix(d.Key, statePrefix)] = st.Cursor
 	}
 	lag := map[string]int64{}
 	for _, d := range dests {
 		n := int64(0)
-		if c, ok := cursors[d.ID]; ok {
-			n = behind(d.Bound, c, stats.LastSeq)
+		if st := states[stateKey(d.ID)]; st != nil {
+			n = behind(d.Bound, st.Cursor, stats.LastSeq)
 		}
 		lag[d.Kind] = max(lag[d.Kind], n)
 	}
