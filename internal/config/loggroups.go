@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"net/url"
+	"os"
 	"strings"
 )
 
@@ -51,6 +54,11 @@ func checkLogGroupDest(v *validator, path string, g LogGroup) {
 		}
 	default:
 		checkURL(v, path+".url", path, g.URL, SchemeCloudWatchLogs, "file", "http", "https")
+		if scheme == "file" {
+			if msg := fileIsDirectory(g.URL); msg != "" {
+				v.add(path+".url", "%s", msg)
+			}
+		}
 		if creds {
 			v.add(path, "access_key_id and secret_access_key only apply to cloudwatch-logs:// urls")
 		}
@@ -66,4 +74,21 @@ func checkLogGroupDest(v *validator, path string, g LogGroup) {
 	if g.KeepFiles < 0 {
 		v.add(path+".keep_files", "must not be negative, got %d", g.KeepFiles)
 	}
+}
+
+// fileIsDirectory says why a file:// log group's url names a directory (a
+// path ending in "/", or one that exists as a directory), which no record
+// can be appended to; "" when it does not.
+func fileIsDirectory(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		return ""
+	}
+	if strings.HasSuffix(u.Path, "/") {
+		return fmt.Sprintf("file url %q names a directory (want file:///path/to/file.ndjson)", raw)
+	}
+	if fi, err := os.Stat(u.Path); err == nil && fi.IsDir() {
+		return fmt.Sprintf("file url %q names an existing directory (want file:///path/to/file.ndjson)", raw)
+	}
+	return ""
 }
