@@ -311,6 +311,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		loggroup.NewSource(trails, trail.Scope{Regions: cfg.Regions, GlobalRegion: cfg.GlobalRegion, Members: cfg.OrganizationMembers()}, logGroups),
 		buses,
 	}, stream.Options{Node: node, Log: log, Metrics: m})
+	m.WatchStreams(streams.Lag, hub.Streams)
 	// Streams and the live tail hear of this node's acknowledged events at
 	// once rather than at their next poll (other nodes' within it).
 	ing := ingest.New(store.WakeAfter(st, streams.Wake, hub.Wake), cfg.Regions, m, log)
@@ -345,6 +346,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 
 		Tail:       hub,
 		TailStream: tail.StreamOptions{Heartbeat: cfg.Tail.Heartbeat.Duration},
+		Streams:    streams,
 
 		Console: func(api *server.Server) http.Handler {
 			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -76,49 +75,25 @@ type EventBridgeURL struct {
 // ParseEventBridgeURL parses eventbridge://?endpoint=URL&bus=NAME&region=R
 // (every parameter optional; any other is an error).
 func ParseEventBridgeURL(raw string) (EventBridgeURL, error) {
-	u, err := url.Parse(raw)
+	q, err := eventBridgeURLForm.parse(raw)
 	if err != nil {
-		return EventBridgeURL{}, fmt.Errorf("invalid url %q", raw)
+		return EventBridgeURL{}, err
 	}
-	if u.Scheme != SchemeEventBridge {
-		return EventBridgeURL{}, fmt.Errorf("url %q is not an eventbridge:// url", raw)
-	}
-	if u.Host != "" || (u.Path != "" && u.Path != "/") || u.User != nil {
-		return EventBridgeURL{}, fmt.Errorf("eventbridge url %q has a host or path (want eventbridge://?endpoint=URL&bus=NAME&region=R)", raw)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: invalid query: %v", raw, err)
-	}
-	out := EventBridgeURL{Bus: DefaultEventBusName}
-	for name, vals := range q {
-		if len(vals) != 1 {
-			return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: %s given %d times", raw, name, len(vals))
-		}
-		v := vals[0]
-		switch name {
-		case "endpoint":
-			e, err := url.Parse(v)
-			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: endpoint %q is not an http(s) URL", raw, v)
-			}
-			out.Endpoint = v
-		case "bus":
-			if !eventBusNameRE.MatchString(v) && !eventBusARNRE.MatchString(v) {
-				return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: invalid bus %q (want a bus name of A-Z a-z 0-9 / . _ - or an event-bus ARN)", raw, v)
-			}
-			out.Bus = v
-		case "region":
-			if !regionRE.MatchString(v) {
-				return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: invalid region %q", raw, v)
-			}
-			out.Region = v
-		default:
-			return EventBridgeURL{}, fmt.Errorf("eventbridge url %q: unknown parameter %q (want endpoint, bus, region)", raw, name)
-		}
+	out := EventBridgeURL{Endpoint: q["endpoint"], Bus: q["bus"], Region: q["region"]}
+	if out.Bus == "" {
+		out.Bus = DefaultEventBusName
 	}
 	return out, nil
 }
+
+// eventBridgeURLForm is the form of an eventbridge:// target.
+var eventBridgeURLForm = apiURLForm{scheme: SchemeEventBridge, usage: "eventbridge://?endpoint=URL&bus=NAME&region=R",
+	names: "endpoint, bus, region", extra: map[string]func(string) string{"bus": func(v string) string {
+		if !eventBusNameRE.MatchString(v) && !eventBusARNRE.MatchString(v) {
+			return fmt.Sprintf("invalid bus %q (want a bus name of A-Z a-z 0-9 / . _ - or an event-bus ARN)", v)
+		}
+		return ""
+	}}}
 
 // IsEventBridge reports whether the target is a PutEvents target (else it
 // is a webhook).

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -29,43 +30,12 @@ type CloudWatchLogsURL struct {
 // ParseCloudWatchLogsURL parses cloudwatch-logs://?endpoint=URL&region=R
 // (both parameters optional; any other is an error).
 func ParseCloudWatchLogsURL(raw string) (CloudWatchLogsURL, error) {
-	u, err := url.Parse(raw)
+	q, err := apiURLForm{scheme: SchemeCloudWatchLogs, names: "endpoint, region",
+		usage: "cloudwatch-logs://?endpoint=URL&region=R; the log group is the arn's"}.parse(raw)
 	if err != nil {
-		return CloudWatchLogsURL{}, fmt.Errorf("invalid url %q", raw)
+		return CloudWatchLogsURL{}, err
 	}
-	if u.Scheme != SchemeCloudWatchLogs {
-		return CloudWatchLogsURL{}, fmt.Errorf("url %q is not a cloudwatch-logs:// url", raw)
-	}
-	if u.Host != "" || (u.Path != "" && u.Path != "/") || u.User != nil {
-		return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q has a host or path (want cloudwatch-logs://?endpoint=URL&region=R; the log group is the arn's)", raw)
-	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: invalid query: %v", raw, err)
-	}
-	var out CloudWatchLogsURL
-	for name, vals := range q {
-		if len(vals) != 1 {
-			return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: %s given %d times", raw, name, len(vals))
-		}
-		v := vals[0]
-		switch name {
-		case "endpoint":
-			e, err := url.Parse(v)
-			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: endpoint %q is not an http(s) URL", raw, v)
-			}
-			out.Endpoint = v
-		case "region":
-			if !regionRE.MatchString(v) {
-				return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: invalid region %q", raw, v)
-			}
-			out.Region = v
-		default:
-			return CloudWatchLogsURL{}, fmt.Errorf("cloudwatch-logs url %q: unknown parameter %q (want endpoint, region)", raw, name)
-		}
-	}
-	return out, nil
+	return CloudWatchLogsURL{Endpoint: q["endpoint"], Region: q["region"]}, nil
 }
 
 // checkLogGroupDest checks a log group's url and the settings that go with
@@ -84,6 +54,11 @@ func checkLogGroupDest(v *validator, path string, g LogGroup) {
 		}
 	default:
 		checkURL(v, path+".url", path, g.URL, SchemeCloudWatchLogs, "file", "http", "https")
+		if scheme == "file" {
+			if msg := fileIsDirectory(g.URL); msg != "" {
+				v.add(path+".url", "%s", msg)
+			}
+		}
 		if creds {
 			v.add(path, "access_key_id and secret_access_key only apply to cloudwatch-logs:// urls")
 		}
@@ -99,4 +74,21 @@ func checkLogGroupDest(v *validator, path string, g LogGroup) {
 	if g.KeepFiles < 0 {
 		v.add(path+".keep_files", "must not be negative, got %d", g.KeepFiles)
 	}
+}
+
+// fileIsDirectory says why a file:// log group's url names a directory (a
+// path ending in "/", or one that exists as a directory), which no record
+// can be appended to; "" when it does not.
+func fileIsDirectory(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		return ""
+	}
+	if strings.HasSuffix(u.Path, "/") {
+		return fmt.Sprintf("file url %q names a directory (want file:///path/to/file.ndjson)", raw)
+	}
+	if fi, err := os.Stat(u.Path); err == nil && fi.IsDir() {
+		return fmt.Sprintf("file url %q names an existing directory (want file:///path/to/file.ndjson)", raw)
+	}
+	return ""
 }

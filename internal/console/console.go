@@ -40,6 +40,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/server"
+	"github.com/cairn-audit/cairn/internal/stream"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -67,6 +68,8 @@ type API interface {
 	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
 	// Stream serves the live tail (Server-Sent Events) for who.
 	Stream(w http.ResponseWriter, who server.Caller, patterns []string)
+	// Streams lists who's account's streaming destinations and their status.
+	Streams(ctx context.Context, who server.Caller) ([]stream.View, error)
 }
 
 // Options are the console's dependencies.
@@ -198,6 +201,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/insights", c.signedIn(c.insightsPage))
 	m.HandleFunc("GET /console/insight", c.signedIn(c.insightPage))
 	m.HandleFunc("GET /console/trails", c.signedIn(c.trailsPage))
+	m.HandleFunc("GET /console/streams", c.signedIn(c.streamsPage))
 	m.HandleFunc("GET /console/trails/new", c.signedIn(c.newTrailPage))
 	m.HandleFunc("POST /console/trails/new", c.signedIn(c.createTrail))
 	m.HandleFunc("GET /console/trail", c.signedIn(c.trailPage))
@@ -424,7 +428,7 @@ func (c *Console) parseTemplates() map[string]*template.Template {
 		"list":   func(v ...string) []string { return v },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html", "insights.html", "insight.html"} {
+	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html", "insights.html", "insight.html", "streams.html"} {
 		t := template.New(name).Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, append(slices.Clone(partials), "templates/"+name)...))
 	}

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func BenchmarkDeliver(b *testing.B) {
 			ARN: trail.ARN("aws", "us-east-1", loadgen.DefaultAccount, name), S3BucketName: "logs", IsMultiRegionTrail: true,
 			IncludeGlobalServiceEvents: true, IsLogging: true, LoggingEpoch: 1}
 		for {
-			if err := e.deliverTrail(ctx, tr); err != nil {
+			if err := e.deliverTrail(ctx, tr, math.MaxInt64); err != nil {
 				b.Fatal(err)
 			}
 			s, _, err := e.load(ctx, stateKey(tr))

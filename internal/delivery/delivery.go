@@ -185,7 +185,16 @@ func (e *Engine) Run(ctx context.Context) {
 }
 
 // RunOnce makes one delivery pass over every trail.
+//
+// The pass reads the log only up to its end as it was before the trails
+// were listed: an event it reads was stored before the listing began, so a
+// change that came before the event (a StopLogging) is in the listing and
+// applies to it. Events stored since wait for the next pass.
 func (e *Engine) RunOnce(ctx context.Context) error {
+	stats, err := e.store.Stats(ctx)
+	if err != nil {
+		return err
+	}
 	all, err := e.trails.All(ctx)
 	if err != nil {
 		return err
@@ -194,7 +203,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	live := map[string]bool{}
 	for _, t := range all {
 		live[stateKey(t)] = true
-		if err := e.deliverTrail(ctx, t); err != nil {
+		if err := e.deliverTrail(ctx, t, stats.LastSeq); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.ARN, err))
 		}
 	}
@@ -326,17 +335,9 @@ func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	docs, err := e.store.ListState(ctx, statePrefix)
+	states, err := store.DecodeStates[state](ctx, e.store, statePrefix, "delivery state")
 	if err != nil {
 		return 0, err
-	}
-	states := make(map[string]*state, len(docs))
-	for _, d := range docs {
-		var st state
-		if err := json.Unmarshal(d.Doc, &st); err != nil {
-			return 0, fmt.Errorf("delivery state %s: %w", d.Key, err)
-		}
-		states[d.Key] = &st
 	}
 	readTo := stats.LastSeq
 	hold := func(pos int64) { readTo = min(readTo, pos) }
@@ -431,7 +432,8 @@ func (e *Engine) takes(t *trail.Trail, m *trail.Matcher, accounts map[string]boo
 // deliverTrail does what is due for one trail: replay a pending batch,
 // plan and write the next, write due digests — and, once logging stops,
 // deliver what was recorded before the stop and close the digest chains.
-func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
+// It reads the log up to end, the log's end before t was listed.
+func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail, end int64) error {
 	key := stateKey(t)
 	st, version, err := e.load(ctx, key)
 	if err != nil {
@@ -472,7 +474,7 @@ func (e *Engine) deliverTrail(ctx context.Context, t *trail.Trail) error {
 		e.initChains(t, st, now)
 	}
 	if st.Pending == nil && st.Cursor < bound && !filesWait {
-		planned, err := e.plan(ctx, t, st, now, bound)
+		planned, err := e.plan(ctx, t, st, now, bound, end)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -597,8 +599,9 @@ func (st *state) status(region string) *trail.DeliveryStatus {
 
 // plan reads the log past the cursor and, when a batch is due (enough
 // events, or the oldest has waited the flush interval), stores it as
-// Pending. It reports whether it planned one.
-func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.Time, bound int64) (bool, error) {
+// Pending. It reads no further than end (see RunOnce). It reports whether
+// it planned one.
+func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.Time, bound, end int64) (bool, error) {
 	m, err := trail.Compile(t.EventSelectors, t.AdvancedEventSelectors)
 	if err != nil {
 		return false, err
@@ -609,8 +612,8 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 	}
 	accounts, regions := setOf(sc.accounts), setOf(sc.regions)
 	taken, total, to := sc.taken, sc.total, sc.to
-	full := false
-	for !full {
+	full, atEnd := false, false
+	for !full && !atEnd {
 		evs, err := e.store.ReadLog(ctx, to, scanChunk)
 		if err != nil {
 			return false, err
@@ -621,6 +624,10 @@ func (e *Engine) plan(ctx context.Context, t *trail.Trail, st *state, now time.T
 		for _, ev := range evs {
 			if ev.Seq > bound {
 				full = true // everything up to the bound is planned: flush now
+				break
+			}
+			if ev.Seq > end {
+				atEnd = true // stored after the trails were listed: the next pass
 				break
 			}
 			ok, err := e.takes(t, m, accounts, regions, ev)

@@ -338,7 +338,7 @@ func TestWriteFromPlanAsReplayed(t *testing.T) {
 	planner.draining = true
 
 	s := &state{Epoch: tr.LoggingEpoch}
-	if planned, err := planner.plan(ctx, tr, s, now, math.MaxInt64); err != nil || !planned || s.Pending.taken == nil {
+	if planned, err := planner.plan(ctx, tr, s, now, math.MaxInt64, math.MaxInt64); err != nil || !planned || s.Pending.taken == nil {
 		t.Fatalf("plan: planned %v, err %v, pending %+v", planned, err, s.Pending)
 	}
 	doc, err := json.Marshal(s)
@@ -437,5 +437,66 @@ func TestPlanResumesScan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// stopsAfterListing lists the trail as it is and then, before the engine
+// reads the log, stops it (as StopLogging does: StopSeq is the log's end)
+// and stores one more event: a StopLogging that lands between the listing
+// and the read.
+type stopsAfterListing struct {
+	t   *testing.T
+	st  store.Store
+	cur *trail.Trail
+	arm bool
+}
+
+func (s *stopsAfterListing) All(ctx context.Context) ([]*trail.Trail, error) {
+	listed := *s.cur
+	if s.arm {
+		s.arm = false
+		stats, err := s.st.Stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		stopped := *s.cur
+		stopped.IsLogging, stopped.StopSeq = false, stats.LastSeq
+		stopped.Version++
+		s.cur = &stopped
+		appendNamed(s.t, s.st, acctA, "us-east-1", "AfterStop")
+	}
+	return []*trail.Trail{&listed}, nil
+}
+
+// What a pass writes is decided by a listing of the trails made after the
+// events were stored: an event recorded after a StopLogging that came
+// between the pass's listing and its read of the log is not written, even
+// though the trail the pass listed was still logging.
+func TestStopBetweenListingAndRead(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := sqlitetest.Open(t)
+	appendNamed(t, st, acctA, "us-east-1", "BeforeStop")
+	trails := &stopsAfterListing{t: t, st: st, cur: loggingTrail()}
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	now := t0
+	e := newEngine(st, trails, deliveryConfig(t, dir), "node-1", func() time.Time { return now })
+	if err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(time.Second)
+	trails.arm = true
+	for range 3 {
+		if err := e.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	var names []string
+	for _, body := range objects(t, dir) {
+		names = append(names, eventNames(t, body)...)
+	}
+	if !slices.Equal(names, []string{"BeforeStop"}) {
+		t.Fatalf("delivered %v, want only the event stored before the stop", names)
 	}
 }

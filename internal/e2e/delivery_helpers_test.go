@@ -354,6 +354,17 @@ func dlLogs(t *testing.T, b dlBucket, prefix string) []dlLogFile {
 	return out
 }
 
+// dlMissing is the ids of which got counts none, in the order of ids.
+func dlMissing(ids []string, got map[string]int) []string {
+	var missing []string
+	for _, id := range ids {
+		if got[id] == 0 {
+			missing = append(missing, id)
+		}
+	}
+	return missing
+}
+
 // dlEventIDs counts the eventIDs in files.
 func dlEventIDs(files []dlLogFile) map[string]int {
 	m := map[string]int{}
@@ -392,13 +403,7 @@ func dlWaitDelivered(t *testing.T, srv *Server, b dlBucket, prefix string, ids [
 	var missing []string
 	ok := dlPoll(timeout, func() bool {
 		files = dlLogs(t, b, prefix)
-		got := dlEventIDs(files)
-		missing = missing[:0]
-		for _, id := range ids {
-			if got[id] == 0 {
-				missing = append(missing, id)
-			}
-		}
+		missing = dlMissing(ids, dlEventIDs(files))
 		return len(missing) == 0
 	})
 	if !ok {

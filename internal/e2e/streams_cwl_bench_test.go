@@ -53,12 +53,6 @@ func (a *cwlArrivals) note(ids []string, when time.Time) {
 	}
 }
 
-func (a *cwlArrivals) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.at)
-}
-
 func BenchmarkStreamLatencyCloudWatchLogs(b *testing.B) {
 	endpoint := buckettest.StartMoto(b)
 	logs := cwlLogsClient(endpoint)

@@ -219,13 +219,7 @@ func cwlWaitAll(t *testing.T, srv *Server, what string, ids []string, timeout ti
 	var missing []string
 	if !dlPoll(timeout, func() bool {
 		got = read()
-		n := cwlCount(got)
-		missing = missing[:0]
-		for _, id := range ids {
-			if n[id] == 0 {
-				missing = append(missing, id)
-			}
-		}
+		missing = dlMissing(ids, cwlCount(got))
 		return len(missing) == 0
 	}) {
 		t.Fatalf("after %s, %d of %d events did not reach %s (e.g. %v)\nserver log:\n%s", timeout, len(missing), len(ids), what,

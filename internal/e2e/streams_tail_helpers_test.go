@@ -30,7 +30,14 @@ func tailURL(srv *Server, pattern string) string {
 // signer for region (service cloudtrail), as any SigV4 client signs it.
 func signedTailRequest(t testing.TB, ctx context.Context, srv *Server, key, secret, region, pattern string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tailURL(srv, pattern), nil)
+	return signedGet(t, ctx, tailURL(srv, pattern), key, secret, region)
+}
+
+// signedGet is GET rawURL signed with aws-sdk-go-v2's v4 signer for
+// region (service cloudtrail).
+func signedGet(t testing.TB, ctx context.Context, rawURL, key, secret, region string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -146,11 +145,11 @@ func entrySize(e types.PutEventsRequestEntry) int {
 func (p *PutEvents) Send(ctx context.Context, evs []*event.Event) error {
 	byRegion := map[string][]types.PutEventsRequestEntry{}
 	var regions []string
-	var drops dropCount
+	var drops stream.Drops
 	for _, ev := range evs {
 		env, ok, err := envelope(ev, p.opts.SourcePrefix, p.opts.Pattern)
 		if err != nil {
-			drops.add(1, "not a readable record")
+			drops.Add(1, "not a readable record")
 			continue
 		}
 		if !ok {
@@ -165,7 +164,7 @@ func (p *PutEvents) Send(ctx context.Context, evs []*event.Event) error {
 			EventBusName: aws.String(p.opts.Bus),
 		}
 		if entrySize(e) > maxRequestBytes {
-			drops.add(1, "over 256 KB")
+			drops.Add(1, "over 256 KB")
 			continue
 		}
 		if byRegion[env.Region] == nil {
@@ -181,7 +180,7 @@ func (p *PutEvents) Send(ctx context.Context, evs []*event.Event) error {
 			}
 		}
 	}
-	return drops.err("EventBridge does not take them")
+	return drops.Err("EventBridge does not take them")
 }
 
 // batches splits entries into requests of at most maxEntries entries and
@@ -205,7 +204,7 @@ func batches(entries []types.PutEventsRequestEntry) [][]types.PutEventsRequestEn
 
 // put sends one request and puts the entries it reports failed again (a
 // few times, briefly apart); entries failed for good are dropped.
-func (p *PutEvents) put(ctx context.Context, api putEventsAPI, entries []types.PutEventsRequestEntry, drops *dropCount) error {
+func (p *PutEvents) put(ctx context.Context, api putEventsAPI, entries []types.PutEventsRequestEntry, drops *stream.Drops) error {
 	for attempt := 0; ; attempt++ {
 		out, err := api.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 		if err != nil {
@@ -224,7 +223,7 @@ func (p *PutEvents) put(ctx context.Context, api putEventsAPI, entries []types.P
 			switch {
 			case code == "":
 			case permanentEntryErrors[code]:
-				drops.add(1, code+": "+aws.ToString(r.ErrorMessage))
+				drops.Add(1, code+": "+aws.ToString(r.ErrorMessage))
 			default:
 				again = append(again, entries[i])
 				lastErr = code + ": " + aws.ToString(r.ErrorMessage)
@@ -260,30 +259,4 @@ func envelope(ev *event.Event, prefix string, pattern *eventpattern.Pattern) (*e
 		return nil, false, err
 	}
 	return env, pattern.MatchParsed(parsed), nil
-}
-
-// dropCount counts events left out for good, by reason.
-type dropCount struct {
-	n       int
-	reasons []string
-}
-
-func (d *dropCount) add(n int, reason string) {
-	if n <= 0 {
-		return
-	}
-	d.n += n
-	for _, r := range d.reasons {
-		if r == reason {
-			return
-		}
-	}
-	d.reasons = append(d.reasons, reason)
-}
-
-func (d *dropCount) err(what string) error {
-	if d.n == 0 {
-		return nil
-	}
-	return &stream.DroppedError{Count: d.n, Reason: what + ": " + strings.Join(d.reasons, "; ")}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"slices"
 
 	"github.com/cairn-audit/cairn/internal/config"
@@ -63,10 +64,33 @@ func NewSource(cfg *config.Config, start int64) (*Source, error) {
 				return nil, fmt.Errorf("event_buses[%d].targets[%d]: %w", i, k, err)
 			}
 			s.dests = append(s.dests, d)
-			s.targets = append(s.targets, Target{ID: d.ID, Kind: d.Kind, Account: account, URL: redact(t.URL)})
+			s.targets = append(s.targets, Target{ID: d.ID, Kind: d.Kind, Account: account, URL: describe(t)})
 		}
 	}
 	return s, nil
+}
+
+// describe is a target's url as operators see it, with nothing that may
+// be a secret: a webhook's without its query or user information; an
+// EventBridge target's bus, region and endpoint (its scheme and host).
+func describe(t config.EventBusTarget) string {
+	if !t.IsEventBridge() {
+		return redact(t.URL)
+	}
+	u, err := config.ParseEventBridgeURL(t.URL)
+	if err != nil {
+		return "(invalid url)"
+	}
+	// Written out rather than encoded, to be read: the bus and the region
+	// are checked names, the endpoint a scheme and a host.
+	s := config.SchemeEventBridge + "://?bus=" + u.Bus
+	if u.Region != "" {
+		s += "&region=" + u.Region
+	}
+	if e, err := url.Parse(u.Endpoint); err == nil && u.Endpoint != "" {
+		s += "&endpoint=" + (&url.URL{Scheme: e.Scheme, Host: e.Host}).String()
+	}
+	return s
 }
 
 // Destinations returns the event buses' destinations.
@@ -110,4 +134,16 @@ func destination(account string, t config.EventBusTarget, sel func(*event.Event)
 	d.Kind = KindWebhook
 	d.Sink = NewWebhook(WebhookOptions{URL: t.URL, Secret: t.Secret, SourcePrefix: t.SourcePrefixOrDefault(), Pattern: pattern})
 	return d, nil
+}
+
+// Named implements stream.Namer: the targets of account's event buses, each
+// named by its url without query or user information.
+func (s *Source) Named(_ context.Context, account string) ([]stream.Named, error) {
+	var out []stream.Named
+	for _, t := range s.targets {
+		if t.Account == account {
+			out = append(out, stream.Named{ID: t.ID, Kind: t.Kind, Name: t.URL})
+		}
+	}
+	return out, nil
 }

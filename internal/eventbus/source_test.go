@@ -66,6 +66,9 @@ func TestSourceDestinations(t *testing.T) {
 	if ts := src.Targets(); ts[0].URL != "https://hooks.example.com/a" || ts[0].ID != ds[0].ID {
 		t.Errorf("targets %+v: want the url without its token", ts)
 	}
+	if ts := src.Targets(); ts[1].URL != "eventbridge://?bus=default&endpoint=http://127.0.0.1:1" {
+		t.Errorf("EventBridge target shown as %q, want its bus and endpoint", ts[1].URL)
+	}
 	cases := []struct {
 		d    int
 		ev   *event.Event

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/eventpattern"
+	"github.com/cairn-audit/cairn/internal/stream"
 )
 
 // Webhook request settings.
@@ -89,12 +90,12 @@ func Sign(secret string, body []byte) string {
 // Send posts the envelopes of evs that the pattern matches, in order.
 func (w *Webhook) Send(ctx context.Context, evs []*event.Event) error {
 	var body []byte
-	var drops dropCount
+	var drops stream.Drops
 	n := 0
 	for _, ev := range evs {
 		env, ok, err := envelope(ev, w.opts.SourcePrefix, w.opts.Pattern)
 		if err != nil {
-			drops.add(1, "not a readable record")
+			drops.Add(1, "not a readable record")
 			continue
 		}
 		if !ok {
@@ -115,7 +116,7 @@ func (w *Webhook) Send(ctx context.Context, evs []*event.Event) error {
 			return err
 		}
 	}
-	return drops.err("not sent")
+	return drops.Err("not sent")
 }
 
 // post sends one body.

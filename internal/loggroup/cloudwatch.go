@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -125,38 +124,17 @@ func (c *CloudWatch) Send(ctx context.Context, evs []*event.Event) error {
 		}
 		byStream[name] = append(byStream[name], ev)
 	}
-	var drops dropCount
+	var drops stream.Drops
 	for _, name := range names {
 		if err := c.sendStream(ctx, name, byStream[name], &drops); err != nil {
 			return err
 		}
 	}
-	return drops.err()
-}
-
-// dropCount counts what is left out, by reason.
-type dropCount struct {
-	n       int
-	reasons []string
-}
-
-func (d *dropCount) add(n int, reason string) {
-	if n <= 0 {
-		return
-	}
-	d.n += n
-	d.reasons = append(d.reasons, fmt.Sprintf("%d %s", n, reason))
-}
-
-func (d *dropCount) err() error {
-	if d.n == 0 {
-		return nil
-	}
-	return &stream.DroppedError{Count: d.n, Reason: "CloudWatch Logs does not take them: " + strings.Join(d.reasons, ", ")}
+	return drops.Err("CloudWatch Logs does not take them")
 }
 
 // sendStream puts one stream's events.
-func (c *CloudWatch) sendStream(ctx context.Context, name string, evs []*event.Event, drops *dropCount) error {
+func (c *CloudWatch) sendStream(ctx context.Context, name string, evs []*event.Event, drops *stream.Drops) error {
 	now := c.now()
 	logEvents := make([]types.InputLogEvent, 0, len(evs))
 	var big, old, ahead int
@@ -172,9 +150,9 @@ func (c *CloudWatch) sendStream(ctx context.Context, name string, evs []*event.E
 			logEvents = append(logEvents, types.InputLogEvent{Timestamp: aws.Int64(ev.Time.UnixMilli()), Message: aws.String(string(ev.Record))})
 		}
 	}
-	drops.add(big, "over 256 KB")
-	drops.add(old, "over 14 days old")
-	drops.add(ahead, "over 2 hours in the future")
+	drops.Add(big, "over 256 KB")
+	drops.Add(old, "over 14 days old")
+	drops.Add(ahead, "over 2 hours in the future")
 	if len(logEvents) == 0 {
 		return nil
 	}
@@ -194,7 +172,7 @@ func (c *CloudWatch) sendStream(ctx context.Context, name string, evs []*event.E
 			return fmt.Errorf("PutLogEvents to %s/%s: %w", c.group, name, err)
 		}
 		if r := out.RejectedLogEventsInfo; r != nil {
-			drops.add(rejected(r, len(b)), "rejected by the log group (too old, expired or too new)")
+			drops.Add(rejected(r, len(b)), "rejected by the log group (too old, expired or too new)")
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package loggroup
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,6 +66,13 @@ func (s *HTTP) post(ctx context.Context, body []byte) error {
 	req.Header.Set("X-Cairn-Log-Group", s.group)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// The client's error quotes the whole url, query (a token) and
+		// user name included: the status shows it to the trail's owner
+		// and the log to its readers, so keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("POST %s: %w", redact(s.url), err)
 	}
 	defer resp.Body.Close()

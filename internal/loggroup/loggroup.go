@@ -69,7 +69,7 @@ func (r *Resolver) Sink(arn string) (stream.Sink, string) {
 		}
 	}
 	if g == nil {
-		return failing{fmt.Errorf("log group %s is not configured under log_groups:", arn)}, KindCloudWatchLogs
+		return failing{fmt.Errorf("log group %s is not configured under log_groups", arn)}, KindCloudWatchLogs
 	}
 	sink, kind, err := r.open(g)
 	if err != nil {
@@ -241,5 +241,24 @@ func (s Status) DeliveryStatus(ctx context.Context, t *trail.Trail, region strin
 	}
 	out.LatestCloudWatchLogsDeliveryTime = st.LastDelivery
 	out.LatestCloudWatchLogsDeliveryError = st.LastError
+	return out, nil
+}
+
+// Named implements stream.Namer: the log group destinations of account's
+// trails that name a log group, each named by its trail and group.
+func (s *Source) Named(ctx context.Context, account string) ([]stream.Named, error) {
+	all, err := s.trails.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []stream.Named
+	for _, t := range all {
+		if t.Account != account || t.CloudWatchLogsLogGroupArn == "" {
+			continue
+		}
+		d := s.destination(t)
+		out = append(out, stream.Named{ID: d.ID, Kind: d.Kind, Bound: d.Bound,
+			Name: "trail " + t.Name + " (" + t.HomeRegion + ") → " + normARN(t.CloudWatchLogsLogGroupArn)})
+	}
 	return out, nil
 }

@@ -99,6 +99,10 @@ type Options struct {
 	// mode); nil serves none. TailStream tunes its streams.
 	Tail       *tail.Hub
 	TailStream tail.StreamOptions
+
+	// Streams reports the streaming destinations of an account (the
+	// console's Streams page); nil reports none.
+	Streams StreamViews
 }
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"sort"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -46,7 +48,21 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	// authenticated (it would hold it for hours and starve the key's API
 	// calls): the stream limits bound it instead.
 	done()
-	s.stream(w, r, Caller{Principal: req.principal, Region: req.region, Request: r}, r.URL.Query()["pattern"], requestID, start)
+	q := r.URL.Query()
+	s.stream(w, r, Caller{Principal: req.principal, Region: req.region, Request: r}, q["pattern"], unknownParams(q), requestID, start)
+}
+
+// unknownParams are the names of q other than pattern, sorted: a
+// misspelt ?patern= must not open a stream of every event.
+func unknownParams(q url.Values) []string {
+	var out []string
+	for name := range q {
+		if name != "pattern" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Stream serves a live tail for who, already authenticated (the console's
@@ -59,11 +75,12 @@ func (s *Server) Stream(w http.ResponseWriter, who Caller, patterns []string) {
 		s.answerFailure(w, streamOp, requestID, start, awsproto.Errorf(awsproto.UnsupportedOperationException, "This server has no live tail."))
 		return
 	}
-	s.stream(w, who.Request, who, patterns, requestID, start)
+	s.stream(w, who.Request, who, patterns, nil, requestID, start)
 }
 
-// stream authorizes, subscribes, records and then serves the stream.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, who Caller, patterns []string, requestID string, start time.Time) {
+// stream authorizes, subscribes, records and then serves the stream;
+// unknown names request parameters it does not take (refused).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, who Caller, patterns, unknown []string, requestID string, start time.Time) {
 	in := streamRequest{LiveTail: true}
 	if len(patterns) > 0 {
 		in.EventPattern = &patterns[0]
@@ -72,6 +89,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, who Caller, patt
 	c := &call{op: streamOp, principal: who.Principal, region: who.Region, body: body, requestID: requestID, r: r}
 	var sub *tail.Subscription
 	_, err := s.invoke(c, func(ctx context.Context, c *call) (any, error) {
+		if len(unknown) > 0 {
+			return nil, awsproto.Errorf(awsproto.InvalidParameterException, "Unknown parameter %q: GET /v1/stream takes only pattern.", unknown[0])
+		}
 		filter, err := s.streamFilter(c, patterns)
 		if err != nil {
 			return nil, err

@@ -204,8 +204,7 @@ func (e *Engine) Status(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{Kind: st.Kind, LastDelivery: st.LastDelivery, LastAttempt: st.LastAttempt, LastError: st.LastError,
-		Failures: st.Failures, RetryAt: st.RetryAt, Cursor: st.Cursor, Sent: st.Sent, Dropped: st.Dropped}, nil
+	return st.status(), nil
 }
 
 // backoff is the wait after the n-th failure in a row: 1 s, 2 s, 4 s … up

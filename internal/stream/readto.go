@@ -2,9 +2,8 @@ package stream
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
+
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // ReadTo is the log position every destination has sent past: an event
@@ -23,22 +22,14 @@ func (e *Engine) ReadTo(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	docs, err := e.st.ListState(ctx, statePrefix)
+	states, err := store.DecodeStates[state](ctx, e.st, statePrefix, "stream state")
 	if err != nil {
 		return 0, err
-	}
-	states := make(map[string]*state, len(docs))
-	for _, d := range docs {
-		var st state
-		if err := json.Unmarshal(d.Doc, &st); err != nil {
-			return 0, fmt.Errorf("stream state %s: %w", d.Key, err)
-		}
-		states[strings.TrimPrefix(d.Key, statePrefix)] = &st
 	}
 	readTo := stats.LastSeq
 	for _, d := range dests {
 		pos := d.Start
-		if st := states[d.ID]; st != nil && st.Epoch == d.Epoch {
+		if st := states[stateKey(d.ID)]; st != nil && st.Epoch == d.Epoch {
 			pos = st.Cursor
 		}
 		if pos < 0 || d.Bound < 0 || (d.Bound > 0 && pos >= d.Bound) {

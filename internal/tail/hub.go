@@ -48,9 +48,15 @@ const (
 	DefaultMaxStreamsPerKey = 8
 )
 
-// readChunk is the most events one read of the store returns, for the hub
-// and for a subscriber reading on from the store.
+// readChunk is the most events one read of the store returns for the
+// hub's window.
 const readChunk = 256
+
+// behindChunk is the most events a subscriber behind the window reads from
+// the store at once. Each stream holds what it read until it is written, so
+// this bounds a slow reader's memory: at most behindChunk records of at
+// most event.MaxRecordBytes (4 MiB) a stream, however large the records.
+const behindChunk = 16
 
 // Options tune a hub.
 type Options struct {
@@ -362,7 +368,7 @@ func (s *Subscription) step(ctx context.Context) ([]*Entry, <-chan struct{}, err
 	lo := h.lo
 	h.mu.Unlock()
 	// Behind the window: read on from the store at our own position.
-	evs, err := h.log.ReadLog(ctx, s.pos, readChunk)
+	evs, err := h.log.ReadLog(ctx, s.pos, behindChunk)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tail: reading the log: %w", err)
 	}

@@ -265,3 +265,41 @@ func TestSubscribersWhileWindowMoves(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A subscriber behind the window reads at most behindChunk events from the
+// store at once: what a slow reader holds is bounded by records, not by how
+// far behind it is.
+func TestBehindReadsAreBounded(t *testing.T) {
+	st := sqlitetest.Open(t)
+	h := New(st, Options{PollInterval: time.Hour, WindowEvents: 4})
+	s := subscribe(t, h, "k")
+	ctx := context.Background()
+	var names []string
+	for i := range 5 * behindChunk {
+		names = append(names, fmt.Sprintf("E%d", i))
+	}
+	appendNames(t, st, names...)
+	for {
+		more, err := h.poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	got := 0
+	for got < len(names) {
+		evs, _, err := s.step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) > behindChunk {
+			t.Fatalf("one step took %d events, bound %d", len(evs), behindChunk)
+		}
+		if len(evs) == 0 {
+			t.Fatalf("no progress after %d of %d events", got, len(names))
+		}
+		got += len(evs)
+	}
+}

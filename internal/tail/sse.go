@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // Defaults of StreamOptions left zero.
@@ -79,14 +81,32 @@ func Stream(ctx context.Context, w http.ResponseWriter, s *Subscription, o Strea
 			}
 			continue
 		}
-		buf.Reset()
-		for _, ev := range evs {
-			appendEvent(&buf, ev.Record)
-		}
-		if err := sw.write(buf.Bytes()); err != nil {
+		if err := sw.events(&buf, evs); err != nil {
 			return err
 		}
 	}
+}
+
+// writePiece is how many bytes of events are gathered before a write: the
+// buffer a stream holds stays near it, however many events one step gives.
+const writePiece = 256 << 10
+
+// events writes evs in pieces of about writePiece bytes.
+func (sw *sseWriter) events(buf *bytes.Buffer, evs []*Entry) error {
+	buf.Reset()
+	for i, ev := range evs {
+		appendEvent(buf, ev.Record)
+		if buf.Len() >= writePiece || i == len(evs)-1 {
+			if err := sw.write(buf.Bytes()); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+	}
+	if buf.Cap() > 2*writePiece+event.MaxRecordBytes {
+		*buf = bytes.Buffer{} // a large record grew it: let it go
+	}
+	return nil
 }
 
 // appendEvent writes one event: its record as data lines (a record is

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/store/sqlite/sqlitetest"
 )
 
@@ -70,5 +71,40 @@ func TestAppendEvent(t *testing.T) {
 	want := "data: {\"a\":1}\n\ndata: {\"b\":\ndata: 2}\n\n"
 	if buf.String() != want {
 		t.Fatalf("got %q\nwant %q", buf.String(), want)
+	}
+}
+
+// countingWriter counts writes and the largest one.
+type countingWriter struct {
+	writes, largest int
+	bytes.Buffer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	c.largest = max(c.largest, len(p))
+	return c.Buffer.Write(p)
+}
+
+// Many events of one step are written in pieces of about writePiece
+// bytes, not gathered into one buffer of them all.
+func TestEventsWrittenInPieces(t *testing.T) {
+	rec := httptest.NewRecorder()
+	cw := &countingWriter{}
+	sw := &sseWriter{w: cw, rc: http.NewResponseController(rec), window: time.Minute}
+	record := []byte(`{"eventName":"` + strings.Repeat("x", 10<<10) + `"}`)
+	var evs []*Entry
+	for range 100 { // about 1 MiB
+		evs = append(evs, &Entry{Event: &event.Event{Record: record}})
+	}
+	var buf bytes.Buffer
+	if err := sw.events(&buf, evs); err != nil {
+		t.Fatal(err)
+	}
+	if cw.writes < 4 || cw.largest > writePiece+len(record)+64 {
+		t.Fatalf("%d writes, largest %d bytes: want pieces of about %d", cw.writes, cw.largest, writePiece)
+	}
+	if n := strings.Count(cw.String(), "data: "); n != len(evs) {
+		t.Fatalf("%d events written, want %d", n, len(evs))
 	}
 }
