@@ -2,8 +2,9 @@ package e2e
 
 // Acknowledged → arrived latency of a trail's log group destinations at
 // default settings: events are ingested at a steady rate (500 a second for
-// 20 seconds, in POSTs of 10), each POST's acknowledgement time is noted,
-// and so is when each event reaches the destination. Run with
+// 20 seconds unless CAIRN_BENCH_RATE / CAIRN_BENCH_SECONDS say otherwise,
+// in POSTs of 10), each POST's acknowledgement time is noted, and so is
+// when each event reaches the destination. Run with
 //
 //	CAIRN_E2E_NORACE=1 go test -run '^$' -bench StreamLatency -benchtime 1x ./internal/e2e
 //
@@ -31,12 +32,10 @@ import (
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
 )
 
-// The load of a latency run.
-const (
-	cwlBenchRate     = 500 // events a second
-	cwlBenchBatch    = 10  // events a POST
-	cwlBenchDuration = 20 * time.Second
-)
+// cwlBenchBatch is how many events a POST of a latency run carries; the
+// rate and duration are ebBenchSettings' (CAIRN_BENCH_RATE,
+// CAIRN_BENCH_SECONDS).
+const cwlBenchBatch = 10
 
 // cwlArrivals notes when each eventID first arrived.
 type cwlArrivals struct {
@@ -172,9 +171,10 @@ func cwlBenchRunWith(b *testing.B, a *cwlArrivals, group string, watch func(cont
 	defer func() { stopWatch(); <-watched }()
 
 	for i := 0; i < b.N; i++ {
+		rate, seconds := ebBenchSettings()
 		acked := map[string]time.Time{}
-		tick := time.NewTicker(time.Second * cwlBenchBatch / cwlBenchRate)
-		end := time.Now().Add(cwlBenchDuration)
+		tick := time.NewTicker(time.Second * cwlBenchBatch / time.Duration(rate))
+		end := time.Now().Add(time.Duration(seconds) * time.Second)
 		b.ResetTimer()
 		for time.Now().Before(end) {
 			<-tick.C
@@ -230,7 +230,7 @@ func cwlBenchRunWith(b *testing.B, a *cwlArrivals, group string, watch func(cont
 		b.ReportMetric(pct(0.99), "p99_ms")
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max_ms")
 		b.ReportMetric(float64(len(lat)), "events")
-		b.Logf("%s: %d events at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms", group, len(lat), cwlBenchRate, pct(0.5), pct(0.99),
+		b.Logf("%s: %d events at %d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms", group, len(lat), rate, pct(0.5), pct(0.99),
 			float64(lat[len(lat)-1].Microseconds())/1000)
 	}
 }

@@ -31,6 +31,7 @@ const (
 	defaultPoll       = 100 * time.Millisecond
 	defaultMaxBackoff = 30 * time.Second
 	defaultReadChunk  = 1000
+	defaultGather     = 50 * time.Millisecond
 	// leaseTTL is how long a node's claim on a destination lasts without
 	// renewal; a Send must end sendMargin before the claim could lapse.
 	leaseTTL   = 15 * time.Second
@@ -61,6 +62,13 @@ type Options struct {
 	// ReadChunk is how many log entries one Send covers at most; 0 means
 	// 1000. It bounds what a crash can send twice.
 	ReadChunk int
+	// Gather is the least time from the start of one pass of a
+	// destination to the next one a Wake (or poll) starts; 0 means 50 ms.
+	// Under a steady ingest every acknowledged append wakes the engine:
+	// gathering what arrives meanwhile makes one Send, one cursor save
+	// (and one fsync, for a file) of many appends, at the cost of at most
+	// Gather of latency. A catch-up is not held back by it.
+	Gather time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -76,8 +84,10 @@ type Engine struct {
 	node    string
 
 	mu      sync.Mutex
-	wakeCh  chan struct{}      // closed and replaced by Wake
-	workers map[string]*worker // by destination ID, while Run runs
+	wakeCh  chan struct{}         // closed and replaced by Wake
+	wakes   uint64                // Wake calls so far
+	reads   map[int64]*sharedRead // recent log reads, by position (readLog)
+	workers map[string]*worker    // by destination ID, while Run runs
 
 	listMu sync.Mutex
 	last   *listing // the latest listing of the destinations
@@ -101,6 +111,9 @@ func New(st Store, sources []Source, o Options) *Engine {
 	if o.ReadChunk <= 0 {
 		o.ReadChunk = defaultReadChunk
 	}
+	if o.Gather <= 0 {
+		o.Gather = defaultGather
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -108,7 +121,7 @@ func New(st Store, sources []Source, o Options) *Engine {
 		o.Node = uuid.NewString()
 	}
 	return &Engine{st: st, sources: sources, opts: o, log: o.Log, now: o.Now, node: o.Node,
-		wakeCh: make(chan struct{}), workers: map[string]*worker{}}
+		wakeCh: make(chan struct{}), reads: map[int64]*sharedRead{}, workers: map[string]*worker{}}
 }
 
 // Wake makes every destination read the log now rather than at its next
@@ -117,6 +130,7 @@ func (e *Engine) Wake() {
 	e.mu.Lock()
 	close(e.wakeCh)
 	e.wakeCh = make(chan struct{})
+	e.wakes++
 	e.mu.Unlock()
 }
 
@@ -199,15 +213,45 @@ func backoff(n int, max time.Duration) time.Duration {
 	return min(time.Duration(1<<min(n-1, 20))*time.Second, max)
 }
 
-// pass does one step for destination d: take or renew its lease, start a
-// new epoch, and send the next chunk of what it selects. more reports that
-// the log has more to read at once (a catch-up).
+// held is a worker's copy of its destination's state document and its
+// version, kept between passes while this node holds the lease: a pass
+// then reads the document from the store only when it has no copy (the
+// first pass, after a failed save, once the lease could have lapsed). Every
+// change is still saved with PutState at the version the copy has, so a
+// document another node (or retire) changed meanwhile fails the save, and
+// the next pass reads it again.
+type held struct {
+	st      *state
+	version int64
+}
+
+// pass does one step for destination d (see step) without a held copy: it
+// reads the state document from the store.
 func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error) {
-	st, version, err := e.load(ctx, d.ID)
+	return e.step(ctx, d, nil)
+}
+
+// step does one step for destination d: take or renew its lease, start a
+// new epoch, and send the next chunk of what it selects. more reports that
+// the log has more to read at once (a catch-up). h, when not nil, is the
+// worker's copy of the state document: used if it is still valid, and left
+// with the document as this step saved it (or emptied).
+func (e *Engine) step(ctx context.Context, d Destination, h *held) (more bool, err error) {
+	now := e.now().UTC()
+	st, version, err := e.loadHeld(ctx, d.ID, h, now)
 	if err != nil {
 		return false, err
 	}
-	now := e.now().UTC()
+	if h != nil {
+		// What the store has after this step: version < 0 when a save
+		// failed (unknown), and only while the lease is this node's.
+		defer func() {
+			h.st, h.version = nil, 0
+			if version > 0 && st.Lease != nil && st.Lease.Node == e.node {
+				h.st, h.version = st, version
+			}
+		}()
+	}
 	if st.Lease != nil && st.Lease.Node != e.node && now.Before(st.Lease.Until) {
 		return false, nil // another node sends for it
 	}
@@ -231,6 +275,7 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 	}
 	if dirty {
 		if version, err = e.save(ctx, d.ID, st, version); err != nil {
+			version = -1
 			if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
 				return false, nil // another node claimed it first
 			}
@@ -241,12 +286,19 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 		return false, nil
 	}
 	if d.Bound < 0 {
-		return false, e.park(ctx, d, st, version, now)
+		version, err = e.park(ctx, d, st, version, now)
+		return false, err
 	}
 	if d.Bound > 0 && st.Cursor >= d.Bound {
 		return false, nil // everything it takes is sent
 	}
-	evs, err := e.st.ReadLog(ctx, st.Cursor, e.opts.ReadChunk)
+	// A worker (h != nil) shares its reads with the others; a lone pass
+	// (RunOnce, tests) reads the log itself.
+	read := e.st.ReadLog
+	if h != nil {
+		read = e.readLog
+	}
+	evs, err := read(ctx, st.Cursor, e.opts.ReadChunk)
 	if err != nil {
 		return false, err
 	}
@@ -280,14 +332,17 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 	}
 	if len(take) > 0 {
 		if err := e.send(ctx, d, st, take, now); err != nil {
-			if _, serr := e.save(ctx, d.ID, st, version); serr != nil {
+			var serr error
+			if version, serr = e.save(ctx, d.ID, st, version); serr != nil {
+				version = -1
 				err = errors.Join(err, serr)
 			}
 			return false, err
 		}
 	}
 	st.Cursor = to
-	if _, err := e.save(ctx, d.ID, st, version); err != nil {
+	if version, err = e.save(ctx, d.ID, st, version); err != nil {
+		version = -1
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			return false, errNotMine
 		}
@@ -296,29 +351,40 @@ func (e *Engine) pass(ctx context.Context, d Destination) (more bool, err error)
 	return more, nil
 }
 
+// loadHeld returns h's copy of the state document while it is valid (this
+// node's lease has not lapsed at now), else reads it from the store.
+func (e *Engine) loadHeld(ctx context.Context, id string, h *held, now time.Time) (*state, int64, error) {
+	if h != nil && h.st != nil && h.st.Lease != nil && h.st.Lease.Node == e.node && now.Before(h.st.Lease.Until) {
+		return h.st, h.version, nil
+	}
+	return e.load(ctx, id)
+}
+
 // parkEvery is how often the cursor of a destination that takes nothing
 // is moved to the log's end.
 const parkEvery = time.Second
 
 // park moves the cursor of a destination that takes nothing (Bound < 0)
 // to the log's end, at most once every parkEvery: should it take events
-// again in the same epoch, it takes them from about then on.
-func (e *Engine) park(ctx context.Context, d Destination, st *state, version int64, now time.Time) error {
+// again in the same epoch, it takes them from about then on. It returns the
+// document's version after it (-1 when a save failed).
+func (e *Engine) park(ctx context.Context, d Destination, st *state, version int64, now time.Time) (int64, error) {
 	if now.Sub(st.Parked) < parkEvery {
-		return nil
+		return version, nil
 	}
 	stats, err := e.st.Stats(ctx)
 	if err != nil || stats.LastSeq <= st.Cursor {
-		return err
+		return version, err
 	}
 	st.Cursor, st.Parked = stats.LastSeq, now
-	if _, err := e.save(ctx, d.ID, st, version); err != nil {
+	nv, err := e.save(ctx, d.ID, st, version)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-			return errNotMine
+			return -1, errNotMine
 		}
-		return err
+		return -1, err
 	}
-	return nil
+	return nv, nil
 }
 
 // send hands evs to d's Sink within the lease and records the outcome in

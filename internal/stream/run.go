@@ -151,12 +151,17 @@ func (e *Engine) list(ctx context.Context) ([]Destination, error) {
 	return all, nil
 }
 
-// follow is a worker's loop: a pass at each poll or wake, at once again
-// while catching up; at shutdown, passes until nothing is left (or the
-// drain time is up), then the lease goes.
+// follow is a worker's loop: a pass at each poll or wake, but not sooner
+// than Options.Gather after the last one began (so that a steady ingest's
+// wakes are gathered into fewer, larger passes); at once again while
+// catching up; at shutdown, passes until nothing is left (or the drain time
+// is up), then the lease goes.
 func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) {
 	t := time.NewTicker(e.opts.Poll)
 	defer t.Stop()
+	gather := time.NewTimer(0)
+	defer gather.Stop()
+	h := &held{}
 	for {
 		woken := e.woken()
 		if w.dest().Bound < 0 {
@@ -164,7 +169,8 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 			// not at every ingest.
 			woken = nil
 		}
-		more, err := e.pass(ctx, w.dest())
+		began := time.Now()
+		more, err := e.step(ctx, w.dest(), h)
 		if err != nil && !errors.Is(err, errNotMine) && ctx.Err() == nil {
 			e.log.Debug("stream: pass failed", "destination", w.dest().ID, "err", err)
 		}
@@ -176,24 +182,39 @@ func (e *Engine) follow(ctx context.Context, w *worker, draining chan struct{}) 
 				continue
 			}
 		}
-		select {
-		case <-w.stop:
+		if !e.await(ctx, w, h, draining, t.C, woken) {
 			return
-		case <-draining:
-			e.drain(ctx, w)
-			return
-		case <-t.C:
-		case <-woken:
+		}
+		if wait := e.opts.Gather - time.Since(began); wait > 0 {
+			gather.Reset(wait)
+			if !e.await(ctx, w, h, draining, gather.C, nil) {
+				return
+			}
 		}
 	}
 }
 
+// await waits for tick or woken; false means the worker is to end (its
+// destination is gone, or the engine stops: then it drains first).
+func (e *Engine) await(ctx context.Context, w *worker, h *held, draining chan struct{}, tick <-chan time.Time, woken <-chan struct{}) bool {
+	select {
+	case <-w.stop:
+		return false
+	case <-draining:
+		e.drain(ctx, w, h)
+		return false
+	case <-tick:
+	case <-woken:
+	}
+	return true
+}
+
 // drain sends what is waiting for w's destination at shutdown, then gives
 // up the lease.
-func (e *Engine) drain(ctx context.Context, w *worker) {
+func (e *Engine) drain(ctx context.Context, w *worker, h *held) {
 	d := w.dest()
 	for ctx.Err() == nil {
-		more, err := e.pass(ctx, d)
+		more, err := e.step(ctx, d, h)
 		if err != nil || !more {
 			break
 		}

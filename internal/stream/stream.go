@@ -15,6 +15,15 @@
 // A destination that fails is retried with capped exponential backoff; its
 // error is kept in its status, and its cursor holds retention back (ReadTo)
 // until it has caught up.
+//
+// Cost: every acknowledged append wakes the engine, but a destination
+// passes at most once every Options.Gather (50 ms), so a steady ingest makes
+// one Send and one cursor save of many appends; destinations woken together
+// at the same cursor share one read of the log; and a worker keeps its
+// destination's state document in memory while it holds the lease, reading
+// it again only after a save found it changed. None of this changes what
+// may be sent twice: a Send still covers at most ReadChunk log entries, and
+// its cursor is saved before the next one.
 package stream
 
 import (

@@ -19,6 +19,16 @@ CREATE TABLE IF NOT EXISTS state (
 );
 `
 
+// readLogQuery selects the blocks past a log position (args: position+1,
+// position, limit): the one holding position+1 and those after it, a range
+// of the primary key from the last block starting at or before position+1.
+// (seqn has no index: a filter on it alone walks every block from the
+// log's start at each read, which every follower of the log — delivery,
+// streams, the live tail — does many times a second.)
+const readLogQuery = `SELECT ` + blockCols + ` FROM blocks
+	WHERE seq0 >= COALESCE((SELECT MAX(seq0) FROM blocks WHERE seq0 <= ?), 0) AND seqn > ?
+	ORDER BY seq0 LIMIT ?`
+
 // ReadLog implements store.Store. The single writer assigns sequence
 // numbers in commit order, so a reader never sees a gap fill in later.
 func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
@@ -27,7 +37,7 @@ func (s *Store) ReadLog(ctx context.Context, after int64, limit int) ([]*event.E
 	}
 	// Pending blocks first: one indexed meanwhile is among the database's.
 	pending := s.pendingBlocks()
-	rows, err := s.r.QueryContext(ctx, `SELECT `+blockCols+` FROM blocks WHERE seqn > ? ORDER BY seq0 LIMIT ?`, after, limit)
+	rows, err := s.r.QueryContext(ctx, readLogQuery, after+1, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log: %w", err)
 	}
