@@ -46,6 +46,7 @@ const (
 	DefaultWindowBytes      = 16 << 20
 	DefaultMaxStreams       = 256
 	DefaultMaxStreamsPerKey = 8
+	DefaultGather           = 5 * time.Millisecond
 )
 
 // readChunk is the most events one read of the store returns for the
@@ -63,6 +64,11 @@ type Options struct {
 	// PollInterval is how often the hub reads the log while anyone
 	// subscribes (Wake reads at once).
 	PollInterval time.Duration
+	// Gather is the least time between two reads a Wake starts: appends
+	// that come closer together than that are read together, so that
+	// small appends in quick succession do not each cost a read. 0 means
+	// DefaultGather; negative reads at every Wake.
+	Gather time.Duration
 	// WindowEvents and WindowBytes bound the newest events the hub keeps
 	// for its subscribers.
 	WindowEvents int
@@ -109,6 +115,9 @@ func New(log Log, o Options) *Hub {
 	if o.MaxStreamsPerKey <= 0 {
 		o.MaxStreamsPerKey = DefaultMaxStreamsPerKey
 	}
+	if o.Gather == 0 {
+		o.Gather = DefaultGather
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -143,6 +152,7 @@ func (h *Hub) Run(ctx context.Context) {
 	t := time.NewTicker(h.opts.PollInterval)
 	defer t.Stop()
 	for {
+		read := time.Now()
 		more, err := h.poll(ctx)
 		if err != nil && ctx.Err() == nil {
 			h.opts.Log.Warn("tail: reading the log", "err", err)
@@ -155,7 +165,27 @@ func (h *Hub) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-h.wake:
+			if !h.gather(ctx, read) {
+				return
+			}
 		}
+	}
+}
+
+// gather waits until Gather has passed since the last read began, so that
+// the appends of that time are read together; false means ctx ended.
+func (h *Hub) gather(ctx context.Context, last time.Time) bool {
+	wait := h.opts.Gather - time.Since(last)
+	if wait <= 0 {
+		return true
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

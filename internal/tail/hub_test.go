@@ -303,3 +303,27 @@ func TestBehindReadsAreBounded(t *testing.T) {
 		got += len(evs)
 	}
 }
+
+// Appends woken in quick succession are read together: the hub reads the
+// log at most once a Gather, not once a Wake.
+func TestWakesGathered(t *testing.T) {
+	st := sqlitetest.Open(t)
+	log := &countingLog{Log: st}
+	h := New(log, Options{PollInterval: time.Hour, Gather: 200 * time.Millisecond})
+	s := subscribe(t, h, "k")
+	runHub(t, h)
+	before := log.reads.Load()
+	var want []string
+	for i := range 20 {
+		name := fmt.Sprintf("E%d", i)
+		want = append(want, name)
+		appendNames(t, st, name)
+		h.Wake()
+	}
+	if got := names(t, s, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+	if n := log.reads.Load() - before; n > 10 {
+		t.Fatalf("%d log reads for 20 wakes: wakes are not gathered", n)
+	}
+}
