@@ -219,6 +219,7 @@ type Sizer interface {
 // kept beside it: what a backend provides.
 type Store interface {
 	EventLog
+	Histogrammer
 	TrailTable
 	StateDocs
 	Sizer
