@@ -117,3 +117,19 @@ func TestTornTailIsCutAtOpen(t *testing.T) {
 		t.Fatalf("uncommitted segment kept: %v", err)
 	}
 }
+
+// BenchmarkHistogram: the console chart's counts over 30 days of a million
+// events (CAIRN_BENCH_EVENTS), loaded into CAIRN_BENCH_DIR when set (kept
+// between runs) or a temporary directory.
+func BenchmarkHistogram(b *testing.B) {
+	dir := os.Getenv("CAIRN_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	s, err := sqlite.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchHistogram(b, s)
+}
