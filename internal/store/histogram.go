@@ -28,6 +28,9 @@ type HistogramQuery struct {
 	// Bucket i covers [Start+i*Width, Start+(i+1)*Width), the last one
 	// ending at End.
 	Width time.Duration
+	// Since, when set, leaves out events before it (where event history
+	// begins): the buckets still begin at Start, those before it empty.
+	Since time.Time
 	// Errors asks for the count of events with an errorCode too. It reads
 	// the records of the matching events (the index does not say which
 	// events failed); without it only the index is read.
@@ -91,6 +94,10 @@ func NewHisto(q HistogramQuery) (*Histo, error) {
 	h.buckets = make([]Bucket, n)
 	for i := range h.buckets {
 		h.buckets[i].Start = time.Unix(h.start+int64(i)*h.width, 0).UTC()
+	}
+	if !q.Since.IsZero() {
+		since, _, _ := Query{Start: q.Since}.Bounds()
+		h.ClipStart(since)
 	}
 	return h, nil
 }
