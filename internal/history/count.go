@@ -55,24 +55,16 @@ func (s *Service) Count(ctx context.Context, account, region string, in CountInp
 	if err != nil {
 		return CountOutput{}, err
 	}
-	now := s.now().UTC()
-	earliest := now.Add(-time.Duration(s.days) * 24 * time.Hour)
+	start, end, earliest, err := s.timeRange(in.StartTime, in.EndTime)
+	if err != nil {
+		return CountOutput{}, err
+	}
 	hq := store.HistogramQuery{Account: q.Account, Region: q.Region, Category: q.Category, Attr: q.Attr, Value: q.Value,
-		Start: earliest, End: now, Errors: in.Errors}
-	if in.StartTime != nil {
-		hq.Start = in.StartTime.Time
-	}
-	if in.EndTime != nil {
-		hq.End = in.EndTime.Time
-	}
-	if hq.Start.After(hq.End) {
-		return CountOutput{}, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
-	}
+		Start: start, End: end, Since: earliest, Errors: in.Errors}
 	if in.BucketSeconds < 1 {
 		return CountOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "BucketSeconds must be at least 1; got %d.", in.BucketSeconds)
 	}
 	hq.Width = time.Duration(in.BucketSeconds) * time.Second
-	hq.Since = earliest
 	bs, err := hs.Histogram(ctx, hq)
 	if errors.Is(err, store.ErrHistogram) {
 		return CountOutput{}, awsproto.Errorf(awsproto.InvalidParameterException,

@@ -90,17 +90,10 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 		}
 		q.Limit = *in.MaxResults
 	}
-	now := s.now().UTC()
-	earliest := now.Add(-time.Duration(s.days) * 24 * time.Hour)
-	q.Start, q.End = earliest, now
-	if in.StartTime != nil {
-		q.Start = in.StartTime.Time
-	}
-	if in.EndTime != nil {
-		q.End = in.EndTime.Time
-	}
-	if q.Start.After(q.End) {
-		return Output{}, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
+	var earliest time.Time
+	q.Start, q.End, earliest, err = s.timeRange(in.StartTime, in.EndTime)
+	if err != nil {
+		return Output{}, err
 	}
 	fp := fingerprint(account, region, in)
 	if in.NextToken != nil {
@@ -173,6 +166,24 @@ func filter(account, region string, category *string, attrs []LookupAttribute) (
 		q.Attr, q.Value = key, v
 	}
 	return q, nil
+}
+
+// timeRange is the range asked for (by default the whole event history)
+// and where event history begins.
+func (s *Service) timeRange(startTime, endTime *awsproto.Time) (start, end, earliest time.Time, err error) {
+	now := s.now().UTC()
+	earliest = now.Add(-time.Duration(s.days) * 24 * time.Hour)
+	start, end = earliest, now
+	if startTime != nil {
+		start = startTime.Time
+	}
+	if endTime != nil {
+		end = endTime.Time
+	}
+	if start.After(end) {
+		return start, end, earliest, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
+	}
+	return start, end, earliest, nil
 }
 
 func valueLen(v string) int {

@@ -204,9 +204,16 @@ func (h *Histo) AddEvent(e *event.Event) {
 	}
 }
 
-// LookupQuery is the Query of a lookup by EventId over the histogram's
-// range: an ID names at most one event.
-func (h *Histo) LookupQuery() Query {
-	return Query{Account: h.q.Account, Region: h.q.Region, Category: h.q.Category, Attr: h.q.Attr, Value: h.q.Value,
-		Start: time.Unix(h.start, 0), End: time.Unix(h.end, 0), Limit: 1}
+// ByID counts for a histogram by EventId, which has no postings: an ID
+// names at most one event, which l looks up.
+func (h *Histo) ByID(ctx context.Context, l Querier) ([]Bucket, error) {
+	page, err := l.Lookup(ctx, Query{Account: h.q.Account, Region: h.q.Region, Category: h.q.Category, Attr: h.q.Attr,
+		Value: h.q.Value, Start: time.Unix(h.start, 0), End: time.Unix(h.end, 0), Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range page.Events {
+		h.AddEvent(e)
+	}
+	return h.Result(), nil
 }

@@ -27,14 +27,7 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 		return h.Result(), nil
 	}
 	if q.Attr == event.AttrEventID {
-		page, err := s.Lookup(ctx, h.LookupQuery())
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range page.Events {
-			h.AddEvent(e)
-		}
-		return h.Result(), nil
+		return h.ByID(ctx, s)
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
