@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -154,7 +152,7 @@ func (h *Histo) bucketBase() int64 { return h.buckets[0].Start.Unix() }
 // the record has an errorCode. A posting whose record is gone (purged) is
 // taken back out of the counts with Drop.
 func (h *Histo) Record(t int64, record []byte) {
-	if t < h.start || t > h.end || !HasErrorCode(record) {
+	if t < h.start || t > h.end || !event.HasErrorCode(record) {
 		return
 	}
 	h.buckets[(t-h.bucketBase())/h.width].Errors++
@@ -170,26 +168,6 @@ func (h *Histo) Drop(t int64) {
 
 // Result returns the buckets.
 func (h *Histo) Result() []Bucket { return h.buckets }
-
-// errorCodeField is how the field's name appears in a stored record.
-var errorCodeField = []byte(`"errorCode"`)
-
-// HasErrorCode reports whether a stored record has a top-level errorCode
-// that is not empty. Most records have none, which a byte search shows
-// without decoding; a record that mentions the name is decoded to tell a
-// top-level field from one nested in its parameters.
-func HasErrorCode(record []byte) bool {
-	if !bytes.Contains(record, errorCodeField) {
-		return false
-	}
-	// A map matches the name exactly (a struct field would match any case).
-	var r map[string]json.RawMessage
-	if err := json.Unmarshal(record, &r); err != nil {
-		return false
-	}
-	var code string
-	return json.Unmarshal(r["errorCode"], &code) == nil && code != ""
-}
 
 // AddEvent counts one event read whole (a lookup by EventId, which has no
 // postings), errors included.

@@ -15,7 +15,7 @@ import (
 // deletes the events of its cutoff's day row by row and leaves their index
 // rows (every earlier day's rows go with their partition), so the postings
 // of the oldest day still indexed for the key are checked against the
-// events table, and those whose event is gone are taken back out. Errors
+// events table, and those whose event is gone are left out. Errors
 // read the records of the postings counted.
 func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.Bucket, error) {
 	h, err := store.NewHisto(q)
