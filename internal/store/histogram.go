@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -29,9 +32,9 @@ type HistogramQuery struct {
 	// Since, when set, leaves out events before it (where event history
 	// begins): the buckets still begin at Start, those before it empty.
 	Since time.Time
-	// Errors asks for the count of events with an errorCode too. It reads
-	// the records of the matching events (the index does not say which
-	// events failed); without it only the index is read.
+	// Errors asks for the count of events with an errorCode too, from the
+	// index of failed events (ErrorsKey), and for events stored before
+	// that index (ErrorKeysState), from their records.
 	Errors bool
 }
 
@@ -67,8 +70,14 @@ type Histo struct {
 	start, end int64 // inclusive, Unix seconds
 	width      int64
 	buckets    []Bucket
-	// Seqs lists the postings counted, when errors are asked for.
+	// Seqs lists the postings counted whose records must tell whether
+	// they failed (when errors are asked for; see FailedFrom).
 	Seqs []Posting
+	// failed are the postings of the failed events (ErrorsKey) in range,
+	// by seq once failedFrom is set; events numbered from failedFrom on are
+	// all under ErrorsKey.
+	failed     []Posting
+	failedFrom int64
 }
 
 // NewHisto checks q and prepares its buckets (none when the range holds no
@@ -80,7 +89,7 @@ func NewHisto(q HistogramQuery) (*Histo, error) {
 	if q.End.Before(q.Start) {
 		return nil, fmt.Errorf("%w: start %v is after end %v", ErrHistogram, q.Start, q.End)
 	}
-	h := &Histo{q: q, width: int64(q.Width / time.Second)}
+	h := &Histo{q: q, width: int64(q.Width / time.Second), failedFrom: math.MaxInt64}
 	h.start, h.end, _ = Query{Start: q.Start, End: q.End}.Bounds()
 	n := (h.end - h.start + h.width) / h.width
 	if h.end < h.start {
@@ -139,11 +148,20 @@ func (h *Histo) count(p Posting) {
 	if p.Time < h.start || p.Time > h.end {
 		return
 	}
-	h.buckets[(p.Time-h.bucketBase())/h.width].Count++
-	if h.q.Errors {
-		h.Seqs = append(h.Seqs, p)
+	b := &h.buckets[(p.Time-h.bucketBase())/h.width]
+	b.Count++
+	switch {
+	case !h.q.Errors:
+	case p.Seq < h.failedFrom:
+		h.Seqs = append(h.Seqs, p) // its record tells
+	default:
+		if _, found := slices.BinarySearchFunc(h.failed, p, bySeq); found {
+			b.Errors++
+		}
 	}
 }
+
+func bySeq(a, b Posting) int { return cmp.Compare(a.Seq, b.Seq) }
 
 // bucketBase is the first bucket's start (ClipStart moves start, not the buckets).
 func (h *Histo) bucketBase() int64 { return h.buckets[0].Start.Unix() }
@@ -164,6 +182,43 @@ func (h *Histo) Drop(t int64) {
 		return
 	}
 	h.buckets[(t-h.bucketBase())/h.width].Count--
+}
+
+// AddFailed offers an index row of ErrorsKey (as EncodePostings wrote it):
+// its postings in range numbered below below are failed events.
+func (h *Histo) AddFailed(data []byte, below int64) error {
+	r := postingReader{data: data}
+	for {
+		p, ok, err := r.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if p.Seq < below && p.Time >= h.start && p.Time <= h.end {
+			h.failed = append(h.failed, p)
+		}
+	}
+}
+
+// AddFailedPostings offers postings of ErrorsKey not in index rows.
+func (h *Histo) AddFailedPostings(ps []Posting) {
+	for _, p := range ps {
+		if p.Time >= h.start && p.Time <= h.end {
+			h.failed = append(h.failed, p)
+		}
+	}
+}
+
+// FailedFrom says, once the failed postings are offered and before any
+// other, that events numbered from from on are all indexed under
+// ErrorsKey: their errors are counted from the postings offered, older
+// ones are left in Seqs, for their records to tell.
+func (h *Histo) FailedFrom(from int64) {
+	slices.SortFunc(h.failed, bySeq)
+	h.failed = slices.CompactFunc(h.failed, func(a, b Posting) bool { return a.Seq == b.Seq })
+	h.failedFrom = from
 }
 
 // Result returns the buckets.

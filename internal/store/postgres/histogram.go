@@ -15,8 +15,9 @@ import (
 // deletes the events of its cutoff's day row by row and leaves their index
 // rows (every earlier day's rows go with their partition), so the postings
 // of the oldest day still indexed for the key are checked against the
-// events table, and those whose event is gone are left out. Errors
-// read the records of the postings counted.
+// events table, and those whose event is gone are left out. Errors come
+// from the index of failed events the same way, and from the records of
+// events stored before it.
 func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.Bucket, error) {
 	h, err := store.NewHisto(q)
 	if err != nil {
@@ -41,6 +42,12 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 	}
 	if oldest == nil {
 		return h.Result(), nil
+	}
+	if q.Errors {
+		// The failed events first: counting looks each posting up in them.
+		if err := s.failedPostings(ctx, tx, h, q, start, end); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := tx.Query(ctx, `SELECT d, data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
 		key, store.Day(start), store.Day(end), start, end)
@@ -75,6 +82,26 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 		}
 	}
 	return h.Result(), nil
+}
+
+// failedPostings offers h the postings of the failed events in range (in
+// tx, the snapshot the counts are read in) and where they are complete.
+func (s *Store) failedPostings(ctx context.Context, tx pgx.Tx, h *store.Histo, q store.HistogramQuery, start, end int64) error {
+	from, err := store.ErrorKeysFrom(ctx, s)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
+		store.ErrorsKey(q.Account, q.Region, q.Category), store.Day(start), store.Day(end), start, end)
+	if err != nil {
+		return fmt.Errorf("postgres: histogram: %w", err)
+	}
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&data}, func() error { return h.AddFailed(data, 1<<62) }); err != nil {
+		return fmt.Errorf("postgres: histogram: %w", err)
+	}
+	h.FailedFrom(from)
+	return nil
 }
 
 // countExisting counts the postings of ps (one day's) whose events are

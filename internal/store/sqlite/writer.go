@@ -283,8 +283,8 @@ func (s *Store) pendingBlocks() []block {
 
 // pendingPostings returns the pending postings of key on days [d0, d1].
 func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
-	ps, _ := s.pendingSnapshot(key, d0, d1)
-	return ps
+	ps, _ := s.pendingSnapshot([]int64{key}, d0, d1)
+	return ps[0]
 }
 
 // addPendingPostings adds a batch's postings to the pending ones; the

@@ -182,6 +182,30 @@ func testHistogram(t *testing.T, s store.Store) {
 		}
 		sameBuckets(t, c.name, histogram(t, s, q), want)
 	}
+	// Events stored before failures were indexed (numbered below the mark)
+	// are counted from their records: the same counts, whatever the mark.
+	ctx := context.Background()
+	doc, err := s.GetState(ctx, store.ErrorKeysState)
+	if err != nil {
+		t.Fatalf("the error keys mark: %v", err)
+	}
+	if string(doc.Doc) != "1" {
+		t.Errorf("a new store's error keys mark is %q, want 1", doc.Doc)
+	}
+	q := base
+	cases[0].mod(&q)
+	q.Attr, q.Value = event.AttrEventName, "GetObject"
+	want := wantHistogram(evs, q)
+	for _, mark := range []string{fmt.Sprint(len(all) / 3), fmt.Sprint(len(all) + 1)} {
+		if doc.Version, err = s.PutState(ctx, store.ErrorKeysState, []byte(mark), doc.Version); err != nil {
+			t.Fatal(err)
+		}
+		sameBuckets(t, "mark "+mark, histogram(t, s, q), want)
+	}
+	if err := s.DeleteState(ctx, store.ErrorKeysState); err != nil {
+		t.Fatal(err)
+	}
+	sameBuckets(t, "no mark", histogram(t, s, q), want)
 	for _, bad := range []store.HistogramQuery{
 		{Start: Base, End: Base.Add(time.Hour), Width: 0},
 		{Start: Base, End: Base.Add(time.Hour), Width: 1500 * time.Millisecond},
