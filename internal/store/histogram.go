@@ -122,18 +122,22 @@ func (h *Histo) ClipStart(t int64) {
 // Add counts the postings of one index row (as EncodePostings wrote them)
 // that are in range and numbered below below.
 func (h *Histo) Add(data []byte, below int64) error {
-	r := postingReader{data: data}
-	for {
-		p, ok, err := r.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	return eachPosting(data, func(p Posting) {
 		if p.Seq < below {
 			h.count(p)
 		}
+	})
+}
+
+// eachPosting calls f with each posting of an index row.
+func eachPosting(data []byte, f func(Posting)) error {
+	r := postingReader{data: data}
+	for {
+		p, ok, err := r.next()
+		if err != nil || !ok {
+			return err
+		}
+		f(p)
 	}
 }
 
@@ -167,8 +171,7 @@ func bySeq(a, b Posting) int { return cmp.Compare(a.Seq, b.Seq) }
 func (h *Histo) bucketBase() int64 { return h.buckets[0].Start.Unix() }
 
 // Record notes a counted event's record: its bucket's error count grows when
-// the record has an errorCode. A posting whose record is gone (purged) is
-// taken back out of the counts with Drop.
+// the record has an errorCode.
 func (h *Histo) Record(t int64, record []byte) {
 	if t < h.start || t > h.end || !event.HasErrorCode(record) {
 		return
@@ -176,30 +179,14 @@ func (h *Histo) Record(t int64, record []byte) {
 	h.buckets[(t-h.bucketBase())/h.width].Errors++
 }
 
-// Drop takes back the count of a posting whose event is gone.
-func (h *Histo) Drop(t int64) {
-	if t < h.start || t > h.end {
-		return
-	}
-	h.buckets[(t-h.bucketBase())/h.width].Count--
-}
-
 // AddFailed offers an index row of ErrorsKey (as EncodePostings wrote it):
 // its postings in range numbered below below are failed events.
 func (h *Histo) AddFailed(data []byte, below int64) error {
-	r := postingReader{data: data}
-	for {
-		p, ok, err := r.next()
-		if err != nil {
-			return err
+	return eachPosting(data, func(p Posting) {
+		if p.Seq < below {
+			h.AddFailedPostings([]Posting{p})
 		}
-		if !ok {
-			return nil
-		}
-		if p.Seq < below && p.Time >= h.start && p.Time <= h.end {
-			h.failed = append(h.failed, p)
-		}
-	}
+	})
 }
 
 // AddFailedPostings offers postings of ErrorsKey not in index rows.
