@@ -79,51 +79,21 @@ const maxValueLen = 2000
 
 // Lookup answers one LookupEvents call of account in region.
 func (s *Service) Lookup(ctx context.Context, account, region string, in Input) (Output, error) {
-	q := store.Query{Account: account, Region: region, Category: event.CategoryManagement, Limit: 50}
-	if in.EventCategory != nil {
-		if *in.EventCategory != "insight" {
-			return Output{}, awsproto.Errorf(awsproto.InvalidEventCategoryException, "EventCategory %q is not valid; the only valid value is insight.", *in.EventCategory)
-		}
-		q.Category = event.CategoryInsight
+	q, err := filter(account, region, in.EventCategory, in.LookupAttributes)
+	if err != nil {
+		return Output{}, err
 	}
-	if len(in.LookupAttributes) > 1 {
-		return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "You can specify only one lookup attribute.")
-	}
-	if len(in.LookupAttributes) == 1 {
-		a := in.LookupAttributes[0]
-		if a.AttributeKey == nil || a.AttributeValue == nil {
-			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "A lookup attribute needs both AttributeKey and AttributeValue.")
-		}
-		key := event.Attribute(*a.AttributeKey)
-		if !event.ValidAttribute(key) {
-			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
-		}
-		if q.Category == event.CategoryInsight && key != event.AttrEventID && key != event.AttrEventName && key != event.AttrEventSource {
-			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "Insights events can be looked up only by EventId, EventName or EventSource.")
-		}
-		v := *a.AttributeValue
-		if n := valueLen(v); n < 1 || n > maxValueLen {
-			return Output{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
-		}
-		q.Attr, q.Value = key, v
-	}
+	q.Limit = 50
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > 50 {
 			return Output{}, awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
 		}
 		q.Limit = *in.MaxResults
 	}
-	now := s.now().UTC()
-	earliest := now.Add(-time.Duration(s.days) * 24 * time.Hour)
-	q.Start, q.End = earliest, now
-	if in.StartTime != nil {
-		q.Start = in.StartTime.Time
-	}
-	if in.EndTime != nil {
-		q.End = in.EndTime.Time
-	}
-	if q.Start.After(q.End) {
-		return Output{}, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
+	var earliest time.Time
+	q.Start, q.End, earliest, err = s.timeRange(in.StartTime, in.EndTime)
+	if err != nil {
+		return Output{}, err
 	}
 	fp := fingerprint(account, region, in)
 	if in.NextToken != nil {
@@ -162,6 +132,58 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 		out.NextToken = &t
 	}
 	return out, nil
+}
+
+// filter is the store query of a LookupEvents filter of account in region:
+// its event category and lookup attribute, checked by CloudTrail's rules.
+func filter(account, region string, category *string, attrs []LookupAttribute) (store.Query, error) {
+	q := store.Query{Account: account, Region: region, Category: event.CategoryManagement}
+	if category != nil {
+		if *category != "insight" {
+			return store.Query{}, awsproto.Errorf(awsproto.InvalidEventCategoryException, "EventCategory %q is not valid; the only valid value is insight.", *category)
+		}
+		q.Category = event.CategoryInsight
+	}
+	if len(attrs) > 1 {
+		return store.Query{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "You can specify only one lookup attribute.")
+	}
+	if len(attrs) == 1 {
+		a := attrs[0]
+		if a.AttributeKey == nil || a.AttributeValue == nil {
+			return store.Query{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "A lookup attribute needs both AttributeKey and AttributeValue.")
+		}
+		key := event.Attribute(*a.AttributeKey)
+		if !event.ValidAttribute(key) {
+			return store.Query{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeKey %q is not valid; valid keys are EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource and AccessKeyId.", *a.AttributeKey)
+		}
+		if q.Category == event.CategoryInsight && key != event.AttrEventID && key != event.AttrEventName && key != event.AttrEventSource {
+			return store.Query{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "Insights events can be looked up only by EventId, EventName or EventSource.")
+		}
+		v := *a.AttributeValue
+		if n := valueLen(v); n < 1 || n > maxValueLen {
+			return store.Query{}, awsproto.Errorf(awsproto.InvalidLookupAttributesException, "AttributeValue must be 1 to %d characters long ('_', ' ', ',' and newlines count as two).", maxValueLen)
+		}
+		q.Attr, q.Value = key, v
+	}
+	return q, nil
+}
+
+// timeRange is the range asked for (by default the whole event history)
+// and where event history begins.
+func (s *Service) timeRange(startTime, endTime *awsproto.Time) (start, end, earliest time.Time, err error) {
+	now := s.now().UTC()
+	earliest = now.Add(-time.Duration(s.days) * 24 * time.Hour)
+	start, end = earliest, now
+	if startTime != nil {
+		start = startTime.Time
+	}
+	if endTime != nil {
+		end = endTime.Time
+	}
+	if start.After(end) {
+		return start, end, earliest, awsproto.Errorf(awsproto.InvalidTimeRangeException, "StartTime must be before or equal to EndTime.")
+	}
+	return start, end, earliest, nil
 }
 
 func valueLen(v string) int {

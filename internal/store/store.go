@@ -219,6 +219,7 @@ type Sizer interface {
 // kept beside it: what a backend provides.
 type Store interface {
 	EventLog
+	Histogrammer
 	TrailTable
 	StateDocs
 	Sizer
@@ -280,10 +281,25 @@ func EventKeys(e *event.Event) []int64 {
 		return nil
 	}
 	prefix := keyPrefix(e.Account, e.Region, e.Category)
-	keys := make([]int64, 0, len(e.Keys)+1)
+	keys := make([]int64, 0, len(e.Keys)+2)
 	keys = append(keys, keyFrom(prefix, "", ""))
 	for _, k := range e.Keys {
 		keys = append(keys, keyFrom(prefix, k.Attr, k.Value))
 	}
+	if event.HasErrorCode(e.Record) {
+		keys = append(keys, keyFrom(prefix, errorsAttr, ""))
+	}
 	return keys
+}
+
+// errorsAttr names the index key of the failed events (with an errorCode)
+// of an account, region and category: not a lookup attribute, so no lookup
+// asks for it.
+const errorsAttr event.Attribute = "\x00errorCode"
+
+// ErrorsKey is the index key of the failed events of an account, region
+// and category (the histogram's error counts). Events stored before it was
+// indexed are not under it: ErrorKeysFrom says from where it is complete.
+func ErrorsKey(account, region, category string) int64 {
+	return keyFrom(keyPrefix(account, region, category), errorsAttr, "")
 }

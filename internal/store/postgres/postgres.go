@@ -94,6 +94,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.group = store.NewGroupCommitter(s.commit)
+	// Events numbered from here on are indexed by failure too (the numbers
+	// below may belong to events an older version stored).
+	st, err := s.Stats(ctx)
+	if err == nil {
+		err = store.MarkErrorKeys(ctx, s, st.LastSeq)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

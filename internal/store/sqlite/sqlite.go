@@ -171,6 +171,11 @@ func Open(dir string) (*Store, error) {
 	s.pmu.Unlock()
 	go s.indexLoop()
 	s.group = store.NewGroupCommitter(s.commit)
+	// Events from here on are indexed by failure too (older ones were not).
+	if err := store.MarkErrorKeys(context.Background(), s, s.next); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

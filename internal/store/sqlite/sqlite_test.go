@@ -58,8 +58,12 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkLookup is storetest.BenchLookup on SQLite (CAIRN_BENCH_DIR keeps
 // a loaded history between runs).
-func BenchmarkLookup(b *testing.B) {
-	dir := os.Getenv("CAIRN_BENCH_DIR") // reuse a loaded history between runs
+func BenchmarkLookup(b *testing.B) { storetest.BenchLookup(b, benchStore(b)) }
+
+// benchStore opens the store in CAIRN_BENCH_DIR (to reuse a loaded history
+// between runs) or a temporary directory, closed when b ends.
+func benchStore(b *testing.B) *sqlite.Store {
+	dir := os.Getenv("CAIRN_BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
 	}
@@ -67,8 +71,8 @@ func BenchmarkLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	storetest.BenchLookup(b, s)
+	b.Cleanup(func() { s.Close() })
+	return s
 }
 
 // TestTornTailIsCutAtOpen: bytes a crashed commit left after the last
@@ -117,3 +121,8 @@ func TestTornTailIsCutAtOpen(t *testing.T) {
 		t.Fatalf("uncommitted segment kept: %v", err)
 	}
 }
+
+// BenchmarkHistogram: the console chart's counts over 30 days of a million
+// events (CAIRN_BENCH_EVENTS), loaded into CAIRN_BENCH_DIR when set (kept
+// between runs) or a temporary directory.
+func BenchmarkHistogram(b *testing.B) { storetest.BenchHistogram(b, benchStore(b)) }

@@ -283,15 +283,8 @@ func (s *Store) pendingBlocks() []block {
 
 // pendingPostings returns the pending postings of key on days [d0, d1].
 func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
-	var out []store.Posting
-	for d := range s.pendingDays {
-		if d >= d0 && d <= d1 {
-			out = append(out, s.pendingPost[[2]int64{d, key}]...)
-		}
-	}
-	return out
+	ps, _ := s.pendingSnapshot([]int64{key}, d0, d1)
+	return ps[0]
 }
 
 // addPendingPostings adds a batch's postings to the pending ones; the

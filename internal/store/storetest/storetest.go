@@ -66,6 +66,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReadLog", func(t *testing.T) { testReadLog(t, open(t)) })
 	t.Run("SequenceSurvivesPurge", func(t *testing.T) { testSeqAfterPurge(t, open(t)) })
 	t.Run("PurgeKeepsUnread", func(t *testing.T) { testPurgeKeepsUnread(t, open(t)) })
+	t.Run("Histogram", func(t *testing.T) { testHistogram(t, open(t)) })
+	t.Run("HistogramAfterPurge", func(t *testing.T) { testHistogramAfterPurge(t, open(t)) })
 }
 
 // testPurgeKeepsUnread: expired events that a consumer of the log has not

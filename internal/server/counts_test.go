@@ -1,0 +1,111 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/awsproto"
+	"github.com/cairn-audit/cairn/internal/config"
+	"github.com/cairn-audit/cairn/internal/history"
+)
+
+// LookupEventCounts counts every matching event of the range (more than a
+// LookupEvents page reaches), errors apart, as ONE recorded LookupEvents
+// call with the filter in its requestParameters, authorized as
+// LookupEvents is.
+func TestLookupEventCounts(t *testing.T) {
+	cfg, err := config.Parse("api.yaml", []byte(limitsConfig+`
+      - name: ingester
+        access_keys: [{id: AKIAINGESTONLY000001, secret: ingest-secret}]
+        policy: ingest
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	e := serveConfig(t, cfg, Options{})
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	start := now.Add(-3 * time.Hour)
+	// 1,200 events over the last three hours, one in 10 failed.
+	var recs []string
+	wantTotal, wantErrors := 0, 0
+	for i := 0; i < 1200; i++ {
+		failed := ""
+		if i%10 == 0 {
+			failed, wantErrors = `,"errorCode":"AccessDenied"`, wantErrors+1
+		}
+		wantTotal++
+		recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":"%s","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","userIdentity":{"type":"IAMUser","userName":"carol"}%s}`,
+			start.Add(time.Duration(i)*9*time.Second).Format(time.RFC3339), failed))
+	}
+	for _, part := range [][]string{recs[:600], recs[600:]} {
+		resp, out := e.post(t, aliceKey, aliceSecret, "us-east-1", "/v1/events", "", nil, []byte(`{"Records":[`+strings.Join(part, ",")+`]}`))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("ingest: %d %s", resp.StatusCode, out)
+		}
+	}
+	key, value := "Username", "carol"
+	st, en := awsproto.Time{Time: start}, awsproto.Time{Time: now}
+	in := history.CountInput{LookupAttributes: []history.LookupAttribute{{AttributeKey: &key, AttributeValue: &value}},
+		StartTime: &st, EndTime: &en, BucketSeconds: 600, Errors: true}
+	got, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != int64(wantTotal) || got.Errors != int64(wantErrors) || len(got.Buckets) != 19 {
+		t.Fatalf("counted %d events, %d errors in %d buckets; want %d, %d in 19", got.Total, got.Errors, len(got.Buckets), wantTotal, wantErrors)
+	}
+	// Each 10-minute bucket holds the events of its 600 seconds: 67 (or 66).
+	for i, b := range got.Buckets[:18] {
+		if b.Count < 66 || b.Count > 67 || !b.Start.Equal(start.Add(time.Duration(i)*10*time.Minute)) {
+			t.Errorf("bucket %d: %v %d", i, b.Start, b.Count)
+		}
+	}
+	// One record of the call, with the filter.
+	var calls []map[string]any
+	waitFor(t, "the LookupEvents record", func() bool { calls = e.records(t, "LookupEvents"); return len(calls) >= 1 })
+	if len(calls) != 1 {
+		t.Fatalf("%d LookupEvents records, want 1", len(calls))
+	}
+	params := jsonOf(t, calls[0]["requestParameters"])
+	for _, want := range []string{`"attributeKey":"Username"`, `"attributeValue":"carol"`, `"bucketSeconds":600`, `"errors":true`} {
+		if !strings.Contains(params, want) {
+			t.Errorf("requestParameters %s lack %s", params, want)
+		}
+	}
+	// LookupEvents' rules and refusals.
+	var ae *awsproto.Error
+	bad := in
+	bad.BucketSeconds = 0
+	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterException" {
+		t.Errorf("BucketSeconds 0: %v", err)
+	}
+	bad = in
+	bad.BucketSeconds = 1
+	long := awsproto.Time{Time: now.Add(-24 * time.Hour)}
+	bad.StartTime = &long
+	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterException" {
+		t.Errorf("86,401 buckets: %v", err)
+	}
+	bad = in
+	bad.StartTime, bad.EndTime = &en, &st
+	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidTimeRangeException" {
+		t.Errorf("start after end: %v", err)
+	}
+	bad = in
+	other := "Colour"
+	bad.LookupAttributes = []history.LookupAttribute{{AttributeKey: &other, AttributeValue: &value}}
+	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidLookupAttributesException" {
+		t.Errorf("bad attribute: %v", err)
+	}
+	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, "AKIAINGESTONLY000001"), in); !errors.As(err, &ae) || ae.Code != "AccessDeniedException" ||
+		!strings.Contains(ae.Message, "cloudtrail:LookupEvents") {
+		t.Errorf("the ingest-only user's count: %v", err)
+	}
+}

@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Histogram implements store.Histogrammer. It counts the key's postings:
+// those still pending in memory, then the index rows of each day in range,
+// counting from a row only postings numbered below the first one pending
+// then (a batch indexed while the rows are read is counted once, as
+// pending, and one appended meanwhile not at all).
+// Errors come from the index of failed events the same way, and from the
+// records of events stored before it.
+func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.Bucket, error) {
+	h, err := store.NewHisto(q)
+	if err != nil {
+		return nil, err
+	}
+	h.ClipStart(s.purged.Load())
+	start, end, ok := h.Bounds()
+	if !ok || end < start {
+		return h.Result(), nil
+	}
+	if q.Attr == event.AttrEventID {
+		return h.ByID(ctx, s)
+	}
+	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
+	failedKey := store.ErrorsKey(q.Account, q.Region, q.Category)
+	pending, below := s.pendingSnapshot([]int64{key, failedKey}, store.Day(start), store.Day(end))
+	if q.Errors {
+		// The failed events first: counting looks each posting up in them.
+		from, err := store.ErrorKeysFrom(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		h.AddFailedPostings(pending[1])
+		if err := s.eachRow(ctx, failedKey, start, end, func(data []byte) error { return h.AddFailed(data, below) }); err != nil {
+			return nil, err
+		}
+		h.FailedFrom(from)
+	}
+	h.AddPostings(pending[0])
+	if err := s.eachRow(ctx, key, start, end, func(data []byte) error { return h.Add(data, below) }); err != nil {
+		return nil, err
+	}
+	if err := s.histogramErrors(ctx, h); err != nil {
+		return nil, err
+	}
+	return h.Result(), nil
+}
+
+// eachRow calls f with the data of each of key's index rows that may hold
+// postings from start to end.
+func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
+	rows, err := s.scan.QueryContext(ctx, intList(store.Day(start), store.Day(end)), key, start)
+	if err != nil {
+		return fmt.Errorf("sqlite: histogram: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, tmax, tmin int64
+		var data sql.RawBytes // read in place: f keeps none of it
+		if err := rows.Scan(&d, &tmax, &tmin, &data); err != nil {
+			return fmt.Errorf("sqlite: histogram: %w", err)
+		}
+		if tmin > end {
+			continue
+		}
+		if err := f(data); err != nil {
+			return fmt.Errorf("sqlite: histogram: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: histogram: %w", err)
+	}
+	return nil
+}
+
+// histogramErrors reads the records of the postings counted, in chunks,
+// and counts those with an errorCode.
+func (s *Store) histogramErrors(ctx context.Context, h *store.Histo) error {
+	const chunk = 4096
+	for i := 0; i < len(h.Seqs); i += chunk {
+		part := h.Seqs[i:min(i+chunk, len(h.Seqs))]
+		seqs := make([]int64, len(part))
+		for j, p := range part {
+			seqs[j] = p.Seq
+		}
+		evs, err := s.bySeq(ctx, seqs, true)
+		if err != nil {
+			return fmt.Errorf("sqlite: histogram: %w", err)
+		}
+		for _, e := range evs {
+			h.Record(e.Time.Unix(), e.Record)
+		}
+	}
+	return nil
+}
+
+// pendingSnapshot returns the pending postings of each key on days d0 to
+// d1, and the first sequence number not indexed at that moment: rows read
+// later may hold postings numbered from it on, which were not counted.
+func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, int64) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	out := make([][]store.Posting, len(keys))
+	for d := range s.pendingDays {
+		if d >= d0 && d <= d1 {
+			for i, key := range keys {
+				out[i] = append(out[i], s.pendingPost[[2]int64{d, key}]...)
+			}
+		}
+	}
+	// The writer acknowledges a batch (s.last) under pmu once it is pending:
+	// with none pending, every event up to s.last is indexed.
+	below := s.last.Load() + 1
+	if len(s.pending) > 0 {
+		below = s.pending[0].b.seq0
+	}
+	return out, below
+}
