@@ -59,13 +59,16 @@ type filter struct {
 	End    time.Time
 	// StartIn and EndIn are the custom range as the inputs show it.
 	StartIn, EndIn string
+	// Loc is the zone the page shows times in and reads the custom
+	// range's inputs in (never nil; UTC unless the user chose another).
+	Loc *time.Location
 }
 
 // parseFilter reads the filter of an events request. Presets end at "at"
 // (epoch seconds; links carry it) or now; a custom range is in UTC.
 func (c *Console) parseFilter(r *http.Request, region string) (filter, string) {
 	q := r.URL.Query()
-	f := filter{Region: region, Attr: q.Get("attr"), Value: strings.TrimSpace(q.Get("value")), Range: q.Get("range")}
+	f := filter{Region: region, Attr: q.Get("attr"), Value: strings.TrimSpace(q.Get("value")), Range: q.Get("range"), Loc: time.UTC}
 	var problem string
 	if !slices.ContainsFunc(lookupAttributes, func(a struct{ Key, Label string }) bool { return a.Key == f.Attr }) {
 		f.Attr = "Username"
