@@ -270,6 +270,10 @@ type base struct {
 	Account   string
 	ARN       string
 	principal *auth.Principal
+
+	// Kept is the form of this page sent after the session ended, to
+	// fill in again (kept.go).
+	Kept *keptView
 }
 
 // Can reports whether the signed-in user's policy allows a CloudTrail
@@ -292,6 +296,9 @@ func (c *Console) base(s *session, r *http.Request, title, nav, region string) b
 		b.ARN = s.principal.ARN
 		b.principal = s.principal
 		b.Flash, b.FlashErr = s.takeFlash()
+		if r != nil && r.Method == http.MethodGet {
+			b.Kept = viewOf(s.takeKeptFor(r.URL.RequestURI(), c.now()))
+		}
 	}
 	return b
 }

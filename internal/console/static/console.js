@@ -190,4 +190,66 @@
       describe();
     });
   }
+
+  // Sessions (kept.go): a form sent after the session ended comes back
+  // after signing in with what was typed. Fill it into the page's form of
+  // the same action (and the same hidden fields, e.g. the trail's name);
+  // never send it: the user checks it and sends it again.
+  var kept = document.getElementById("kept-notice");
+  if (kept) {
+    fillKept(kept);
+  }
+
+  function fillKept(notice) {
+    var fields;
+    try {
+      fields = JSON.parse(notice.getAttribute("data-fields") || "[]");
+    } catch (e) {
+      return;
+    }
+    var values = {};
+    fields.forEach(function (f) {
+      (values[f[0]] = values[f[0]] || []).push(f[1]);
+    });
+    var action = notice.getAttribute("data-action");
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      if ((f.getAttribute("method") || "").toLowerCase() !== "post" || new URL(f.action, location.href).pathname !== action) {
+        return false;
+      }
+      return Array.prototype.every.call(f.querySelectorAll("input[type=hidden][name]"), function (h) {
+        return h.name === "csrf" || (values[h.name] || []).indexOf(h.value) >= 0;
+      });
+    });
+    var message = document.getElementById("kept-message");
+    if (!form) {
+      message.textContent = "Your session expired before your form was sent, so nothing was changed. " +
+        "The form is no longer on this page: what you typed is listed below.";
+      return;
+    }
+    var used = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      var name = el.name;
+      if (!name || name === "csrf" || el.type === "hidden" || el.type === "submit" || el.type === "button" || el.type === "file") {
+        return;
+      }
+      var vs = values[name] || [];
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = vs.indexOf(el.value) >= 0;
+      } else if (el.multiple) {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = vs.indexOf(o.value) >= 0; });
+      } else {
+        var i = used[name] || 0;
+        used[name] = i + 1;
+        el.value = i < vs.length ? vs[i] : "";
+      }
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    form.classList.add("kept-form");
+    form.setAttribute("data-kept", "1");
+    var first = form.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) {
+      first.scrollIntoView({ block: "center" });
+    }
+  }
 })();
