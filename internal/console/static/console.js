@@ -200,6 +200,20 @@
     fillKept(kept);
   }
 
+  // A failed sign-in is the answer to a POST: make its history entry the
+  // sign-in page's URL, so that Back (after signing in) or a reload asks
+  // for the page again instead of offering to send the secret again.
+  var loginError = document.getElementById("login-error");
+  var loginForm = document.querySelector("form[action='/console/login']");
+  if (loginError && loginForm && window.history.replaceState) {
+    var lq = new URLSearchParams();
+    lq.set("next", loginForm.elements.next.value);
+    if (loginForm.elements.reason) {
+      lq.set(loginForm.elements.reason.value, "1");
+    }
+    window.history.replaceState(null, "", "/console/login?" + lq.toString());
+  }
+
   function fillKept(notice) {
     var fields;
     try {
