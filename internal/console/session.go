@@ -339,6 +339,16 @@ type loginPage struct {
 	Reason string
 	// Warn is the warning of Reason.
 	Warn string
+	// Wait is how long the next attempt waits, shown after Error.
+	Wait *waitView
+}
+
+// waitView is a sign-in wait as the page shows it: Text ("30 seconds")
+// until At (hh:mm:ss UTC); Secs lets the script count it down.
+type waitView struct {
+	Text string
+	Secs int
+	At   string
 }
 
 // Why the browser was sent to the sign-in page.
@@ -446,6 +456,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		}
 		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", logKey)
 		p.Error = "The access key ID or the secret access key is not valid."
+		if o.slowed != nil {
+			// This failure starts a wait: say so now, not at the next try.
+			var secs int
+			p, secs = withWait(p, *o.slowed, now)
+			p.Error = "The access key ID or the secret access key is not valid. " + p.Error
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 		c.renderLogin(w, r, http.StatusUnauthorized, p)
 		return
 	}
@@ -480,30 +497,45 @@ func (c *Console) keyOwner(keyID string) (*auth.Principal, string) {
 // refuseLogin answers an attempt that must wait: 429 with Retry-After, and
 // a page that says until when.
 func (c *Console) refuseLogin(w http.ResponseWriter, r *http.Request, p loginPage, why refusal, now time.Time) {
-	wait := why.until.Sub(now)
-	secs := int((wait + time.Second - 1) / time.Second)
-	who := "with this access key from your address"
-	if why.perAddress {
-		who = "from your address"
-	}
-	p.Error = "Too many failed sign-ins " + who + ". Try again in " + waitText(secs) +
-		" (at " + why.until.UTC().Format("15:04:05") + " UTC)."
+	p, secs := withWait(p, why, now)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	c.renderLogin(w, r, http.StatusTooManyRequests, p)
 }
 
-// waitText is a wait of secs seconds in words, rounded up to minutes past
-// the first minute.
-func waitText(secs int) string {
-	switch {
-	case secs <= 1:
-		return "1 second"
-	case secs < 60:
-		return strconv.Itoa(secs) + " seconds"
-	case secs <= 60:
-		return "1 minute"
+// withWait sets p's Error to why attempts wait and p's Wait to how long
+// (the throttle's own until, so the page says the real wait), and returns
+// the wait in whole seconds, rounded up (for Retry-After).
+func withWait(p loginPage, why refusal, now time.Time) (loginPage, int) {
+	secs := max(int((why.until.Sub(now)+time.Second-1)/time.Second), 1)
+	who := "with this access key from your address"
+	if why.perAddress {
+		who = "from your address"
 	}
-	return strconv.Itoa((secs+59)/60) + " minutes"
+	p.Error = "Too many failed sign-ins " + who + "."
+	p.Wait = &waitView{Text: waitText(secs), Secs: secs, At: why.until.UTC().Format("15:04:05")}
+	return p, secs
+}
+
+// waitText is a wait of secs seconds in words, to the second: "45
+// seconds", "1 minute", "2 minutes 30 seconds".
+func waitText(secs int) string {
+	secs = max(secs, 1)
+	m, s := secs/60, secs%60
+	switch {
+	case m == 0:
+		return plural(s, "second")
+	case s == 0:
+		return plural(m, "minute")
+	}
+	return plural(m, "minute") + " " + plural(s, "second")
+}
+
+// plural is n and unit, with an s unless n is 1.
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 // signInOf describes a checked sign-in of principal's key for its event.

@@ -214,6 +214,25 @@
     window.history.replaceState(null, "", "/console/login?" + lq.toString());
   }
 
+  // A sign-in that must wait counts the wait down (from the seconds the
+  // server gave, so the browser's clock does not matter).
+  var loginWait = document.getElementById("login-wait");
+  if (loginWait) {
+    var waitEnd = Date.now() + Number(loginWait.getAttribute("data-secs")) * 1000;
+    var unit = function (n, u) { return n === 1 ? "1 " + u : n + " " + u + "s"; };
+    var tick = function () {
+      var left = Math.ceil((waitEnd - Date.now()) / 1000);
+      if (left <= 0) {
+        loginWait.textContent = "You can try again now";
+        return;
+      }
+      var m = Math.floor(left / 60), sec = left % 60;
+      loginWait.textContent = "Try again in " + (m === 0 ? unit(sec, "second") : sec === 0 ? unit(m, "minute") : unit(m, "minute") + " " + unit(sec, "second"));
+      setTimeout(tick, 1000);
+    };
+    setTimeout(tick, 1000);
+  }
+
   function fillKept(notice) {
     var fields;
     try {
