@@ -120,6 +120,10 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   map[string]asset
 	now      func() time.Time
+
+	// watchEvery is how often a Live mode stream checks its session
+	// (sessionWatchEvery unless a test says otherwise).
+	watchEvery time.Duration
 }
 
 // asset is one embedded static file.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/server"
 )
 
 const keptTrail = "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
@@ -238,5 +240,50 @@ func TestConsoleExpiredGetReturns(t *testing.T) {
 	}
 	if _, next := e.signInAgain(adminKey, adminSecret, target, sc); next != target {
 		t.Fatalf("signed in to %q, want %q", next, target)
+	}
+}
+
+// blockingStream is the API with a Live mode stream that stays open until
+// its request's context ends.
+type blockingStream struct {
+	*fakeAPI
+	opened chan struct{}
+}
+
+func (b blockingStream) Stream(w http.ResponseWriter, who server.Caller, _ []string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	close(b.opened)
+	<-who.Request.Context().Done()
+}
+
+// A Live mode stream ends when its session is signed out (here on another
+// node): it does not outlive the sign-in it was opened with.
+func TestConsoleLiveEndsWithSession(t *testing.T) {
+	e := newEnv(t)
+	api := blockingStream{fakeAPI: e.api, opened: make(chan struct{})}
+	c := newConsole(Options{Directory: testDirectory(), API: api, Regions: []string{"us-east-1"}, SessionTTL: time.Hour, Sessions: e.st})
+	c.now = func() time.Time { return e.now }
+	c.watchEvery = 10 * time.Millisecond
+	sc, tok := e.login(adminKey, adminSecret)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := httptest.NewRequest("GET", "/console/stream?region=us-east-1", nil)
+		r.AddCookie(sc)
+		c.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	<-api.opened
+	select {
+	case <-done:
+		t.Fatal("the stream ended while its session was live")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if w := e.post("/console/logout", sc, url.Values{"csrf": {tok}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", w.Code)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream outlived its session")
 	}
 }
