@@ -280,9 +280,8 @@
     });
     form.classList.add("kept-form");
     form.setAttribute("data-kept", "1");
-    var first = form.querySelector("input:not([type=hidden]), select, textarea");
-    if (first) {
-      first.scrollIntoView({ block: "center" });
-    }
+    // The warning goes next to the form it is about, in view.
+    form.parentNode.insertBefore(notice, form);
+    notice.scrollIntoView({ block: "start" });
   }
 })();
