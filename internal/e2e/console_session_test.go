@@ -59,6 +59,14 @@ func conWaitExpired(t *testing.T, srv *Server, sc *http.Cookie) {
 	}
 }
 
+// conFillSignIn fills in the sign-in form on the page and sends it.
+func conFillSignIn(key, secret string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.SetValue(chromedp.ID("access_key_id"), key),
+		chromedp.SetValue(chromedp.ID("secret_access_key"), secret),
+		chromedp.Submit(chromedp.ID("secret_access_key")))
+}
+
 // conUpdateTrailEvents counts the UpdateTrail records of trail name.
 func conUpdateTrailEvents(t *testing.T, sdk *cloudtrail.Client) int {
 	t.Helper()
@@ -124,19 +132,12 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 		t.Fatalf("the trail changed without a session: %+v, %v", got.Trail, err)
 	}
 	// A wrong secret: the error, and the warning still.
-	conRun(t, ctx, "wrong secret",
-		chromedp.SendKeys(chromedp.ID("access_key_id"), AdminKey),
-		chromedp.SendKeys(chromedp.ID("secret_access_key"), "not-the-secret"),
-		chromedp.Submit(chromedp.ID("secret_access_key")),
-		chromedp.WaitVisible(chromedp.ID("login-error")))
+	conRun(t, ctx, "wrong secret", conFillSignIn(AdminKey, "not-the-secret"), chromedp.WaitVisible(chromedp.ID("login-error")))
 	if w := conGet(t, ctx, "warning", text("#login-warning")); !strings.Contains(w, "filled in") {
 		t.Fatalf("the warning went after a wrong secret: %q", w)
 	}
 	// Signing in returns to the form, filled in, not sent.
-	conRun(t, ctx, "sign in again",
-		chromedp.SetValue(chromedp.ID("access_key_id"), AdminKey),
-		chromedp.SetValue(chromedp.ID("secret_access_key"), AdminSecret),
-		chromedp.Submit(chromedp.ID("secret_access_key")),
+	conRun(t, ctx, "sign in again", conFillSignIn(AdminKey, AdminSecret),
 		conWaitURL("/console/trail?"),
 		chromedp.WaitVisible(chromedp.ID("kept-notice")),
 		chromedp.Poll[chromedp.Void](`document.querySelector("form[data-kept]") !== null`, chromedp.WithPollingTimeout(time.Minute)))
@@ -184,11 +185,7 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 	if w := conGet(t, ctx, "warning", text("#login-warning")); !strings.Contains(w, "Your session has expired") {
 		t.Fatalf("warning %q", w)
 	}
-	conRun(t, ctx, "sign in",
-		chromedp.SetValue(chromedp.ID("access_key_id"), AdminKey),
-		chromedp.SetValue(chromedp.ID("secret_access_key"), AdminSecret),
-		chromedp.Submit(chromedp.ID("secret_access_key")),
-		conWaitURL("/console/events?"), chromedp.WaitVisible(chromedp.ID("events")))
+	conRun(t, ctx, "sign in", conFillSignIn(AdminKey, AdminSecret), conWaitURL("/console/events?"), chromedp.WaitVisible(chromedp.ID("events")))
 	if loc := conGet(t, ctx, "location", chromedp.Location()); loc != events {
 		t.Fatalf("signed in to %s, want %s", loc, events)
 	}
