@@ -278,6 +278,8 @@
       el.dispatchEvent(new Event("input", { bubbles: true }));
       el.dispatchEvent(new Event("change", { bubbles: true }));
     });
+    message.textContent = "Your session expired before this form was sent, so nothing was changed. " +
+      "What you typed is filled in below: check it and send it again.";
     form.classList.add("kept-form");
     form.setAttribute("data-kept", "1");
     // The warning goes next to the form it is about, in view.
