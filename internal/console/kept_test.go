@@ -287,3 +287,14 @@ func TestConsoleLiveEndsWithSession(t *testing.T) {
 		t.Fatal("the stream outlived its session")
 	}
 }
+
+// Live mode's EventSource without a live session is refused (401), not
+// sent to the sign-in page's HTML.
+func TestConsoleStreamWithoutSession(t *testing.T) {
+	e := newEnv(t)
+	r := httptest.NewRequest("GET", "/console/stream?region=us-east-1", nil)
+	r.Header.Set("Accept", "text/event-stream")
+	if w := e.do(r); w.Code != http.StatusUnauthorized {
+		t.Fatalf("EventSource without a session: %d %q", w.Code, w.Header().Get("Location"))
+	}
+}

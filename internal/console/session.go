@@ -293,6 +293,12 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 				c.sentAfterEnd(w, r, cookie, expired)
 				return
 			}
+			// Live mode's EventSource is no page to send to sign in:
+			// it is told no, and the page says Live mode stopped.
+			if r.Header.Get("Accept") == "text/event-stream" {
+				http.Error(w, "Not signed in: sign in again.", http.StatusUnauthorized)
+				return
+			}
 			// The cookie of a session that ended by time stays for its
 			// grace, so that a form sent from another tab is kept.
 			q := url.Values{"next": {r.URL.RequestURI()}}

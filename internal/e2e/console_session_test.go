@@ -211,3 +211,23 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 		t.Fatalf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// TestConsoleLiveEndsWithSession: a Live mode stream does not outlive its
+// session: when the session expires the stream ends, its reconnection is
+// sent to sign in, and the page says Live mode stopped.
+func TestConsoleLiveEndsWithSession(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig + "console:\n  session_ttl: " + conSessionTTL + "\n"})
+	ctx, problems := conBrowser(t)
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	conRun(t, ctx, "turn Live on",
+		chromedp.Navigate(srv.URL+"/console/events?region=us-east-1"),
+		chromedp.WaitVisible(chromedp.ID("live-toggle")),
+		chromedp.Click(chromedp.ID("live-toggle")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("live").getAttribute("data-open") === "1"`, chromedp.WithPollingTimeout(time.Minute)))
+	conWaitExpired(t, srv, conSessionCookie(t, ctx, srv))
+	conRun(t, ctx, "Live stops", chromedp.Poll[chromedp.Void](`document.getElementById("live-status").textContent.startsWith("Live mode stopped")`,
+		chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("page problems: %v", p)
+	}
+}
