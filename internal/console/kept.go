@@ -34,7 +34,8 @@ const (
 	// maxKeptBytes bounds the values of one kept form (URL-encoded).
 	maxKeptBytes = 64 << 10
 	// maxKeptForms bounds the forms one session keeps (one per open tab
-	// at most, the oldest forgotten first).
+	// at most, the oldest forgotten first), and together they take at
+	// most twice maxKeptBytes.
 	maxKeptForms = 4
 )
 
@@ -53,6 +54,15 @@ func (k keptForm) size() int {
 		for _, s := range f {
 			n += len(s) + 1
 		}
+	}
+	return n
+}
+
+// keptSize is the bytes of all of kept.
+func keptSize(kept []keptForm) int {
+	n := 0
+	for _, k := range kept {
+		n += k.size()
 	}
 	return n
 }
@@ -101,8 +111,8 @@ func (st *sessionStore) keep(ctx context.Context, id, csrf string, f keptForm, n
 	}
 	f.Until = now.Add(keptFor)
 	sd.Kept = append(liveKept(sd.Kept, now), f)
-	if len(sd.Kept) > maxKeptForms {
-		sd.Kept = sd.Kept[len(sd.Kept)-maxKeptForms:]
+	for len(sd.Kept) > maxKeptForms || keptSize(sd.Kept) > maxKeptBytes*2 {
+		sd.Kept = sd.Kept[1:] // the oldest goes first; f alone fits
 	}
 	doc, err := json.Marshal(sd)
 	if err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -296,5 +297,33 @@ func TestConsoleStreamWithoutSession(t *testing.T) {
 	r.Header.Set("Accept", "text/event-stream")
 	if w := e.do(r); w.Code != http.StatusUnauthorized {
 		t.Fatalf("EventSource without a session: %d %q", w.Code, w.Header().Get("Location"))
+	}
+}
+
+// A session keeps at most maxKeptForms forms, and at most twice
+// maxKeptBytes of them: the oldest go first.
+func TestConsoleKeptFormsBounded(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(adminKey, adminSecret)
+	e.now = e.now.Add(61 * time.Minute)
+	big := strings.Repeat("x", maxKeptBytes/2)
+	for i := range 6 {
+		f := keptUpdate(tok)
+		f.Set("prefix", big)
+		f.Set("name", "trail-"+string(rune('a'+i)))
+		if w := e.postFrom(keptPage, "/console/trail/update", sc, f); !strings.Contains(w.Header().Get("Location"), "kept=1") {
+			t.Fatalf("form %d not kept: %q", i, w.Header().Get("Location"))
+		}
+	}
+	d, err := e.st.GetState(context.Background(), sessionKey(sc.Value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sd sessionDoc
+	if err := json.Unmarshal(d.Doc, &sd); err != nil {
+		t.Fatal(err)
+	}
+	if len(sd.Kept) != 3 || keptSize(sd.Kept) > 2*maxKeptBytes || sd.Kept[2].Fields[2][1] != "trail-f" {
+		t.Fatalf("%d forms kept, %d bytes; newest %v", len(sd.Kept), keptSize(sd.Kept), sd.Kept[len(sd.Kept)-1].Fields[2])
 	}
 }
