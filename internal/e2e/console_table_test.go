@@ -61,12 +61,13 @@ var tableRows = chromedp.Evaluate[[]map[string]string](`[...document.querySelect
 })`)
 
 // tableSubmit sets the filter form's fields by script (firing their change
-// events, as a user's choice does) and presses Apply.
+// events, as a user's choice does; a field the page lacks is left out) and
+// presses Apply.
 func tableSubmit(fields map[string]string) chromedp.Action[chromedp.Void] {
 	js := ""
 	for _, id := range []string{"attr", "range", "tz", "value", "value-bool", "start", "end"} {
 		if v, ok := fields[id]; ok {
-			js += fmt.Sprintf(`{const el = document.getElementById(%q); el.value = %q; el.dispatchEvent(new Event("change", {bubbles: true}));}`, id, v)
+			js += fmt.Sprintf(`{const el = document.getElementById(%q); if (el) { el.value = %q; el.dispatchEvent(new Event("change", {bubbles: true})); }}`, id, v)
 		}
 	}
 	return chromedp.Steps(tableEval(js), chromedp.Click(chromedp.ID("apply")))
