@@ -126,29 +126,29 @@ func (f *filter) customRange(q url.Values, now time.Time, read *time.Location, b
 		f.RangeErr = "The custom range's time zone " + strconv.Quote(q.Get("tz")) + " is not one this server knows."
 		return
 	}
-	f.End = now
-	if endIn != "" {
-		t, ok := parseInputTime(endIn, read)
-		if !ok {
-			f.RangeErr = "The end of the custom range is not a date and time."
-			return
-		}
-		f.End = t
+	var ok bool
+	if f.End, ok = inputOr(endIn, read, now); !ok {
+		f.RangeErr = "The end of the custom range is not a date and time."
+		return
 	}
-	f.Start = f.End.Add(-24 * time.Hour)
-	if startIn != "" {
-		t, ok := parseInputTime(startIn, read)
-		if !ok {
-			f.RangeErr = "The start of the custom range is not a date and time."
-			return
-		}
-		f.Start = t
+	if f.Start, ok = inputOr(startIn, read, f.End.Add(-24*time.Hour)); !ok {
+		f.RangeErr = "The start of the custom range is not a date and time."
+		return
 	}
 	if f.Start.After(f.End) {
 		f.RangeErr = "The custom range starts after it ends: its start must be before its end."
 		return
 	}
 	f.StartIn, f.EndIn = f.Start.In(f.Loc).Format(inputTime), f.End.In(f.Loc).Format(inputTime)
+}
+
+// inputOr is the time input v gives in zone read, or def when it is empty;
+// ok is false when v is no time.
+func inputOr(v string, read *time.Location, def time.Time) (t time.Time, ok bool) {
+	if v == "" {
+		return def, true
+	}
+	return parseInputTime(v, read)
 }
 
 // parseInputTime reads a time the custom range's inputs (or a link) give,

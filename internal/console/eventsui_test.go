@@ -178,10 +178,14 @@ func TestConsoleTableCells(t *testing.T) {
 	e := newEnv(t)
 	e.api.events = makeEvents(e.now, 3)
 	sc, _ := e.login(adminKey, adminSecret)
-	r := httptest.NewRequest("GET", "/console/events?range=1h", nil)
-	r.AddCookie(sc)
-	r.AddCookie(&http.Cookie{Name: zoneCookie, Value: "Asia%2FKolkata"})
-	body := e.do(r).Body.String()
+	// get is a page for a user who chose Asia/Kolkata.
+	get := func(target string) string {
+		r := httptest.NewRequest("GET", target, nil)
+		r.AddCookie(sc)
+		r.AddCookie(&http.Cookie{Name: zoneCookie, Value: "Asia%2FKolkata"})
+		return e.do(r).Body.String()
+	}
+	body := get("/console/events?range=1h")
 	// Short resource names, the full ARN on hover.
 	if !strings.Contains(body, `<span class="res" title="arn:aws:s3:::b/k0">k0</span>`) {
 		t.Fatalf("no short resource name with its ARN:\n%s", body)
@@ -196,10 +200,7 @@ func TestConsoleTableCells(t *testing.T) {
 		t.Fatalf("form or table:\n%s", body)
 	}
 	// The record: its time in the zone and in UTC, the full ARN.
-	r = httptest.NewRequest("GET", "/console/events/ev-0000?region=us-east-1", nil)
-	r.AddCookie(sc)
-	r.AddCookie(&http.Cookie{Name: zoneCookie, Value: "Asia%2FKolkata"})
-	body = e.do(r).Body.String()
+	body = get("/console/events/ev-0000?region=us-east-1")
 	if !strings.Contains(body, "2026-11-26 17:29:00 Asia/Kolkata") || !strings.Contains(body, "(2026-11-26 11:59:00 UTC)") ||
 		!strings.Contains(body, "<code>arn:aws:s3:::b/k0</code>") {
 		t.Fatalf("record page:\n%s", body)

@@ -262,7 +262,6 @@
       }
       opt.textContent = "Local (" + local + ")";
     }
-    var shown = tz.getAttribute("data-zone") || "UTC";
     tz.addEventListener("change", function () {
       ["start", "end"].forEach(function (id) {
         var el = document.getElementById(id);
@@ -275,14 +274,10 @@
       });
       var names = document.querySelectorAll("#filters .zone-name");
       for (var j = 0; j < names.length; j++) { names[j].textContent = "(" + tz.value + ")"; }
-      shown = tz.value;
+      // Remembered when chosen (not from a link's zone).
+      document.cookie = "cairn_tz=" + encodeURIComponent(tz.value) + "; path=/console; max-age=31536000; samesite=strict" +
+        (window.location.protocol === "https:" ? "; secure" : "");
     });
-    if (form) {
-      form.addEventListener("submit", function () {
-        document.cookie = "cairn_tz=" + encodeURIComponent(shown) + "; path=/console; max-age=31536000; samesite=strict" +
-          (window.location.protocol === "https:" ? "; secure" : "");
-      });
-    }
   }
 
   // Read-only takes true or false: a choice, not free text.
