@@ -291,7 +291,7 @@ func TestConsoleEventsTable(t *testing.T) {
 		}
 		first := conGet(t, ctx, "rows", tableRows)[0]
 		conRun(t, ctx, "the record", chromedp.Click(chromedp.CSS("#events tbody tr:first-child a.event-link")), conWaitURL("/console/events/"),
-			chromedp.WaitVisible(chromedp.ID("record-time")))
+			chromedp.WaitVisible(chromedp.ID("record-time")), conShot(shots, "table-record-1366.png"))
 		if rt := text("record-time"); !strings.Contains(rt, first["time"]+" "+browserZone) || !strings.Contains(rt, "UTC") {
 			t.Errorf("record time %q, want %s %s and the UTC time", rt, first["time"], browserZone)
 		}
