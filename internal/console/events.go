@@ -78,7 +78,9 @@ type filter struct {
 
 // parseFilter reads the filter of an events request. Presets end at "at"
 // (epoch seconds; links carry it) or now; a custom range is in the URL's
-// zone (tz, else UTC). problem is a page-wide error (an unknown zone).
+// zone (tz, else UTC). problem says why the filter cannot be used: an
+// unknown zone, or the custom range's RangeErr (which the page shows next
+// to the range, and downloads refuse).
 func (c *Console) parseFilter(r *http.Request, region string) (filter, string) {
 	q := r.URL.Query()
 	f := filter{Region: region, Attr: q.Get("attr"), Value: strings.TrimSpace(q.Get("value")), Range: q.Get("range"),
@@ -95,6 +97,9 @@ func (c *Console) parseFilter(r *http.Request, region string) (filter, string) {
 	now := c.now().UTC().Truncate(time.Second)
 	if f.Range == "custom" {
 		f.customRange(q, now, read, problem != "")
+		if f.RangeErr != "" {
+			problem = f.RangeErr
+		}
 		return f, problem
 	}
 	span := time.Duration(0)
@@ -302,7 +307,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		p.Error = "Region " + r.URL.Query().Get("region") + " is not served here; showing " + region + "."
 	}
 	f, problem := c.parseFilter(r, region)
-	if problem != "" {
+	if problem != "" && problem != f.RangeErr {
 		p.Error = problem
 	}
 	p.F, p.FilterSet = f, f.Value != ""
@@ -327,8 +332,9 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	base := f.query()
 	p.FirstURL = "/console/events?" + base.Encode()
-	p.CSVURL = "/console/events.csv?" + base.Encode()
-	p.JSONURL = "/console/events.json?" + base.Encode()
+	dl := withParams(base, "size", "").Encode() // downloads read whole pages
+	p.CSVURL = "/console/events.csv?" + dl
+	p.JSONURL = "/console/events.json?" + dl
 	out, err := c.lookup(r, s, f, token)
 	if err != nil {
 		p.Error = errText(err)

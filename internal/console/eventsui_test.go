@@ -95,6 +95,13 @@ func TestConsoleRangeErrorShowsNoEvents(t *testing.T) {
 		if strings.Contains(body, `class="user-cell"`) || len(e.api.ops()) != before {
 			t.Errorf("%s: events shown or looked up (%v)", c.q, e.api.ops()[before:])
 		}
+		if strings.Contains(body, `role="alert">`+c.want) || strings.Count(body, `class="error`) != 1 {
+			t.Errorf("%s: the range error is not (only) next to the range", c.q)
+		}
+		// Downloads refuse such a range too.
+		if w := e.get("/console/events.csv?"+c.q, sc); w.Header().Get("Content-Disposition") != "" || len(e.api.ops()) != before {
+			t.Errorf("%s: downloaded (%d)", c.q, w.Code)
+		}
 	}
 }
 
