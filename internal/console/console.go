@@ -258,17 +258,19 @@ func (c *Console) staticURL(name string) string {
 
 // base is what every page's template sees.
 type base struct {
-	Title     string
-	Nav       string
-	Region    string
-	Regions   []string
-	CSRF      string
-	Flash     string
-	FlashErr  bool
-	Error     string
-	User      string
-	Account   string
-	ARN       string
+	Title    string
+	Nav      string
+	Region   string
+	Regions  []string
+	CSRF     string
+	Flash    string
+	FlashErr bool
+	Error    string
+	User     string
+	Account  string
+	ARN      string
+	// Zone is the time zone the page shows times in ("" for UTC).
+	Zone      string
 	principal *auth.Principal
 }
 

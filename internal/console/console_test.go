@@ -680,10 +680,10 @@ func TestConsoleParseFilter(t *testing.T) {
 	if p != "" || f.Start != time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC) || f.End != time.Date(2026, 11, 21, 11, 30, 15, 0, time.UTC) {
 		t.Fatalf("custom %+v %q", f, p)
 	}
-	if _, p = parse("range=custom&start=2026-11-22T10:00&end=2026-11-21T10:00"); p == "" {
+	if f, _ = parse("range=custom&start=2026-11-22T10:00&end=2026-11-21T10:00"); f.RangeErr == "" {
 		t.Fatal("a range that ends before it starts was accepted")
 	}
-	if _, p = parse("range=custom&start=yesterday"); p == "" {
+	if f, _ = parse("range=custom&start=yesterday"); f.RangeErr == "" {
 		t.Fatal("a start that is no time was accepted")
 	}
 	if f, _ = parse("range=5y&attr=Bogus&value=x"); f.Range != "24h" || f.Attr != "Username" {
