@@ -126,3 +126,27 @@ func parseTags(text string) ([]trail.Tag, error) {
 	}
 	return tags, nil
 }
+
+// fieldOrder lists the trail forms' fields in page order, each with its
+// label and the control a link to it focuses.
+var fieldOrder = []struct{ Field, Label, Target string }{
+	{"name", "Trail name", "name"}, {"bucket", "S3 bucket", "bucket"}, {"prefix", "Key prefix", "prefix"},
+	{"kms", "KMS key", "kms"}, {"sns", "SNS topic", "sns"}, {"options", "Options", "multi_region"},
+	{"log_group", "Log group ARN", "log_group"}, {"log_role", "Role ARN", "log_role"},
+	{"events", "Events to log", "mgmt_read"}, {"insights", "Insights", "insight_call_rate"}, {"tags", "Tags", "tags"},
+}
+
+// fieldLink is a field in error, for the summary above a form.
+type fieldLink struct{ Label, Target string }
+
+// Problems are the fields in error, in page order, for the summary that
+// links to them.
+func (f trailForm) Problems() []fieldLink {
+	var out []fieldLink
+	for _, o := range fieldOrder {
+		if f.Errs[o.Field] != "" {
+			out = append(out, fieldLink{o.Label, o.Target})
+		}
+	}
+	return out
+}
