@@ -60,8 +60,8 @@ func ctChecked(id string) chromedp.Action[bool] {
 // ctSet sets a form control's value as typing would, firing input and change.
 func ctSet(sel, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		ok, err := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(` + jsQ(sel) + `); if (!e) return false;
-			e.value = ` + jsQ(value) + `; e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, t)
+		ok, err := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+jsQ(sel)+`); if (!e) return false;
+			e.value = `+jsQ(value)+`; e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, t)
 		if err == nil && !ok {
 			err = errorString("no element " + sel)
 		}
@@ -458,4 +458,3 @@ func normSel(v any) any {
 	}
 	return v
 }
-
