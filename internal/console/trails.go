@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -152,7 +153,13 @@ type trailPage struct {
 	TagValue    string
 	DeleteErr   string
 	Confirm     string
+	// Done is the success message of a section's form, by section id.
+	Done map[string]string
 }
+
+// trailSections are the sections of the trail page whose forms report
+// success in place.
+var trailSections = []string{"settings", "selectors", "insights", "tags"}
 
 // loadTrail reads everything the trail page shows.
 func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) trailPage {
@@ -335,6 +342,11 @@ func (c *Console) trailPage(w http.ResponseWriter, r *http.Request, s *session) 
 	if !p.Found {
 		status = http.StatusNotFound
 	}
+	// A success message of one section's form is shown in that section.
+	if sec := r.URL.Query().Get("done"); p.Flash != "" && !p.FlashErr && slices.Contains(trailSections, sec) {
+		p.Done = map[string]string{sec: p.Flash}
+		p.Flash = ""
+	}
 	if tp, ok := templateNamed(r.URL.Query().Get("template")); ok && p.Found {
 		p.Advanced, p.Template = tp.JSON, tp.Title
 	}
@@ -388,10 +400,16 @@ type trailAct struct {
 	region, arn, back, name string
 }
 
-// done redirects to the trail page's section anchor with a success message.
+// done redirects to the trail page's section (anchor, "#" and its id)
+// with a success message, which the page shows in that section, next to
+// the form that was sent.
 func (a trailAct) done(msg, anchor string) {
 	a.s.setFlash(msg, false)
-	http.Redirect(a.w, a.r, a.back+anchor, http.StatusSeeOther)
+	to := a.back
+	if anchor != "" {
+		to += "&done=" + url.QueryEscape(strings.TrimPrefix(anchor, "#")) + anchor
+	}
+	http.Redirect(a.w, a.r, to, http.StatusSeeOther)
 }
 
 // again shows the page with the section's error and input set by edit.

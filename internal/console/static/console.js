@@ -279,13 +279,16 @@
 
   function row(sel, r, n) {
     var id = "b" + (uid++);
+    // A field or operator the API does not allow stays as the JSON has it
+    // (the API's refusal then says why), so drawing never changes meaning.
     var fields = spec.fields.map(function (f) { return f.field; });
-    if (fields.indexOf(r.field) < 0) { r.field = fields[0]; }
-    var ops = opsOf[r.field];
-    if (ops.indexOf(r.op) < 0) { r.op = ops[0]; }
+    if (fields.indexOf(r.field) < 0) { fields = fields.concat([r.field]); }
+    var ops = opsOf[r.field] || OPS;
+    if (ops.indexOf(r.op) < 0) { ops = ops.concat([r.op]); }
     var fs = select(id + "-f", fields, r.field, function (v) {
       r.field = v;
-      if (opsOf[v].indexOf(r.op) < 0) { r.op = opsOf[v][0]; }
+      var allowed = opsOf[v] || OPS;
+      if (allowed.indexOf(r.op) < 0) { r.op = allowed[0]; }
       write(); draw();
     });
     var os = select(id + "-o", ops, r.op, function (v) { r.op = v; write(); });
