@@ -38,8 +38,8 @@ func ctCount(t *testing.T, c *cloudtrail.Client, op string) int {
 	return n
 }
 
-// ctErrNextTo reports whether the error element errID is shown inside the
-// field container fieldID.
+// ctErrNextTo reports whether the element errID (an error or success
+// message) is shown inside the container fieldID.
 func ctErrNextTo(errID, fieldID string) chromedp.Action[bool] {
 	return chromedp.Evaluate[bool](`(() => { const e = document.getElementById(` + jsQ(errID) + `), f = document.getElementById(` + jsQ(fieldID) + `);
 		return !!e && !!f && f.contains(e) && e.getClientRects().length > 0 && e.textContent.trim() !== ""; })()`)
@@ -331,7 +331,13 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	if g := conGet(t, ctx, "cwl group", text("cwl-group")); g != cwlGroupARN("console-group")+":*" {
 		t.Errorf("the status shows log group %q", g)
 	}
+	if !conGet(t, ctx, "success placement", ctErrNextTo("settings-saved", "settings")) {
+		t.Error("the success message is not in the settings section")
+	}
 	conRun(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("settings-form")))
+	if n := conGet(t, ctx, "flash after reload", chromedp.Evaluate[int](`document.querySelectorAll(".flash").length`)); n != 0 {
+		t.Errorf("the success message shows again after a reload")
+	}
 	if after := ctCount(t, sdk, "UpdateTrail"); after != before+1 {
 		t.Errorf("UpdateTrail records: %d before, %d after saving and reloading; want one more", before, after)
 	}
