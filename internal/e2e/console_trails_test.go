@@ -47,6 +47,18 @@ func ctErrNextTo(errID, fieldID string) chromedp.Action[bool] {
 
 func jsQ(s string) string { b, _ := json.Marshal(s); return string(b) }
 
+// ctFieldErr checks that the error errID is shown inside the field's
+// container fieldID, and that the control inputID still holds typed.
+func ctFieldErr(t *testing.T, ctx context.Context, errID, fieldID, inputID, typed string) {
+	t.Helper()
+	if !conGet(t, ctx, errID+" placement", ctErrNextTo(errID, fieldID)) {
+		t.Errorf("%s is not shown inside %s", errID, fieldID)
+	}
+	if v := conGet(t, ctx, "kept "+inputID, ctValue(inputID)); v != typed {
+		t.Errorf("after the error %s holds %q, want what was typed, %q", inputID, v, typed)
+	}
+}
+
 // ctValue is the value of the form control id.
 func ctValue(id string) chromedp.Action[string] {
 	return chromedp.Evaluate[string](`document.getElementById(` + jsQ(id) + `).value`)
@@ -131,14 +143,9 @@ func TestConsoleTrailCreateFlow(t *testing.T) {
 		ctSet("#tags", "team=audit\nnot-a-tag"),
 		chromedp.Click(chromedp.ID("review-trail")),
 		chromedp.WaitVisible(chromedp.ID("tags-error")))
-	if !conGet(t, ctx, "tags error placement", ctErrNextTo("tags-error", "field-tags")) {
-		t.Error("the tags error is not next to the tags field")
-	}
+	ctFieldErr(t, ctx, "tags-error", "field-tags", "tags", "team=audit\nnot-a-tag")
 	if msg := conGet(t, ctx, "tags error", text("tags-error")); !strings.Contains(msg, `"not-a-tag"`) || !strings.Contains(msg, "=") {
 		t.Errorf("tags error %q", msg)
-	}
-	if v := conGet(t, ctx, "kept tags", ctValue("tags")); v != "team=audit\nnot-a-tag" {
-		t.Errorf("the tags field holds %q after the error", v)
 	}
 	if v := conGet(t, ctx, "kept name", ctValue("name")); v != "bad name!" {
 		t.Errorf("the name field holds %q after the error", v)
@@ -152,9 +159,7 @@ func TestConsoleTrailCreateFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("confirm-create")),
 		chromedp.Click(chromedp.ID("confirm-create")),
 		chromedp.WaitVisible(chromedp.ID("name-error")))
-	if !conGet(t, ctx, "name error placement", ctErrNextTo("name-error", "field-name")) {
-		t.Error("the name error is not next to the name field")
-	}
+	ctFieldErr(t, ctx, "name-error", "field-name", "name", "bad name!")
 	if msg := conGet(t, ctx, "name error", text("name-error")); !strings.Contains(msg, "InvalidTrailNameException") {
 		t.Errorf("name error %q", msg)
 	}
@@ -297,12 +302,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 		ctSet("#kms", "alias/not-configured"),
 		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("kms-error")))
-	if !conGet(t, ctx, "kms error placement", ctErrNextTo("kms-error", "field-kms")) {
-		t.Error("the KMS error is not next to the KMS field")
-	}
-	if v := conGet(t, ctx, "kept kms", ctValue("kms")); v != "alias/not-configured" {
-		t.Errorf("the KMS field holds %q after the error", v)
-	}
+	ctFieldErr(t, ctx, "kms-error", "field-kms", "kms", "alias/not-configured")
 	if msg := conGet(t, ctx, "kms error", text("kms-error")); !strings.Contains(msg, "KmsKeyNotFoundException") {
 		t.Errorf("KMS error %q", msg)
 	}
@@ -315,9 +315,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 		ctSet("#log_role", cwlRole),
 		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("log_group-error")))
-	if !conGet(t, ctx, "log group error placement", ctErrNextTo("log_group-error", "field-log_group")) {
-		t.Error("the log group error is not next to the log group field")
-	}
+	ctFieldErr(t, ctx, "log_group-error", "field-log_group", "log_group", cwlGroupARN("nope")+":*")
 	// Set the configured log group: saved, shown, and a reload repeats nothing.
 	before := ctCount(t, sdk, "UpdateTrail")
 	conRun(t, ctx, "set log group",
@@ -425,12 +423,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("confirm"), "page-trial"),
 		chromedp.Click(chromedp.CSS("#delete button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("delete-error")))
-	if !conGet(t, ctx, "delete error placement", ctErrNextTo("delete-error", "field-confirm")) {
-		t.Error("the delete error is not next to the confirmation field")
-	}
-	if v := conGet(t, ctx, "kept confirmation", ctValue("confirm")); v != "page-trial" {
-		t.Errorf("the confirmation field holds %q", v)
-	}
+	ctFieldErr(t, ctx, "delete-error", "field-confirm", "confirm", "page-trial")
 	if _, err := sdk.GetTrail(bg, &cloudtrail.GetTrailInput{Name: aws.String(arn)}); err != nil {
 		t.Fatalf("the trail is gone after a wrong confirmation: %v", err)
 	}
