@@ -356,6 +356,17 @@ func TestConsoleTrailPageForms(t *testing.T) {
 		t.Errorf("CloudWatch Logs status after removing: %q", s)
 	}
 
+	// Selectors the API refuses: its message next to the editor, the text kept.
+	bad := `[{"Name":"x","FieldSelectors":[{"Field":"readOnly","StartsWith":["t"]}]}]`
+	conRun(t, ctx, "refused selectors",
+		ctSet("#advanced", bad),
+		chromedp.Click(chromedp.ID("save-advanced")),
+		chromedp.WaitVisible(chromedp.ID("advanced-error")))
+	ctFieldErr(t, ctx, "advanced-error", "field-advanced", "advanced", bad)
+	if msg := conGet(t, ctx, "selectors error", text("advanced-error")); !strings.Contains(msg, "InvalidEventSelectorsException") {
+		t.Errorf("selectors error %q", msg)
+	}
+
 	// A template fills the editor (no save yet); saving applies it.
 	conRun(t, ctx, "writes template",
 		chromedp.Click(chromedp.ID("template-writes")),
