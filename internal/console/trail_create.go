@@ -68,15 +68,7 @@ func (e createEvents) basic() (b basicForm, isDefault bool, err error) {
 }
 
 // S3Lines are the S3 data event values, one per line.
-func (e createEvents) S3Lines() []string {
-	var out []string
-	for _, v := range strings.Split(e.S3, "\n") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
+func (e createEvents) S3Lines() []string { return lines(e.S3) }
 
 type newTrailPage struct {
 	base

@@ -150,3 +150,17 @@ func (f trailForm) Problems() []fieldLink {
 	}
 	return out
 }
+
+// TagLines are the tags as typed, one "key=value" a line, for the review.
+func (f trailForm) TagLines() []string { return lines(f.Tags) }
+
+// lines are the non-empty lines of text, trimmed.
+func lines(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}

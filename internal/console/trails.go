@@ -286,13 +286,7 @@ func basicOf(es trail.EventSelector, count int) basicForm {
 func (b basicForm) selector() trail.EventSelector {
 	rw, mgmt := b.ReadWrite, b.Management
 	sel := trail.EventSelector{ReadWriteType: &rw, IncludeManagementEvents: &mgmt}
-	var values []string
-	for _, v := range strings.Split(b.S3, "\n") {
-		if v = strings.TrimSpace(v); v != "" {
-			values = append(values, v)
-		}
-	}
-	if len(values) > 0 {
+	if values := lines(b.S3); len(values) > 0 {
 		typ := trail.ResourceS3Object
 		sel.DataResources = []trail.DataResource{{Type: &typ, Values: values}}
 	}
