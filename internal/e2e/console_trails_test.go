@@ -428,6 +428,24 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	}
 	ctShots(t, ctx, shots, "trail-advanced")
 
+	// Insights from the trail page: saved, said so in the section, shown
+	// in the status.
+	conRun(t, ctx, "insights",
+		chromedp.Click(chromedp.ID("insight_call_rate")),
+		chromedp.Click(chromedp.ID("save-insights")),
+		conWaitURL("#insights"),
+		chromedp.WaitVisible(chromedp.ID("insights-saved")))
+	if !conGet(t, ctx, "insights message placement", ctErrNextTo("insights-saved", "insights")) {
+		t.Error("the Insights message is not in the Insights section")
+	}
+	if s := conGet(t, ctx, "insights status", text("insights-on")); s != "ApiCallRateInsight" {
+		t.Errorf("Insights status %q", s)
+	}
+	ins, err := sdk.GetInsightSelectors(bg, &cloudtrail.GetInsightSelectorsInput{TrailName: aws.String(arn)})
+	if err != nil || len(ins.InsightSelectors) != 1 || ins.InsightSelectors[0].InsightType != types.InsightTypeApiCallRateInsight {
+		t.Fatalf("GetInsightSelectors: %+v, %v", ins, err)
+	}
+
 	// A wrong delete confirmation says so next to the field, keeps what
 	// was typed, and deletes nothing.
 	conRun(t, ctx, "wrong confirmation",
