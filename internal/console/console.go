@@ -65,6 +65,8 @@ type API interface {
 	PutEventSelectors(ctx context.Context, who server.Caller, in server.PutEventSelectorsInput) (server.SelectorsOutput, error)
 	AddTags(ctx context.Context, who server.Caller, in server.TagsInput) error
 	RemoveTags(ctx context.Context, who server.Caller, in server.TagsInput) error
+	PutInsightSelectors(ctx context.Context, who server.Caller, in server.PutInsightSelectorsInput) (server.InsightsOutput, error)
+	GetInsightSelectors(ctx context.Context, who server.Caller, in server.GetInsightSelectorsInput) (server.InsightsOutput, error)
 	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
 	// Stream serves the live tail (Server-Sent Events) for who.
 	Stream(w http.ResponseWriter, who server.Caller, patterns []string)

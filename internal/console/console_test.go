@@ -837,7 +837,7 @@ func TestConsoleTrailsPages(t *testing.T) {
 	}
 	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
 	body = e.get("/console/trail?region=us-east-1&arn="+url.QueryEscape(arn), sc).Body.String()
-	for _, want := range []string{`value="WriteOnly" selected`, "team", `id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/tag-add"`} {
+	for _, want := range []string{`value="WriteOnly" selected`, "team", `id="stop-logging"`, `action="/console/trail/delete#delete"`, `action="/console/trail/tag-add#tags"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("trail page lacks %q", want)
 		}
@@ -912,7 +912,7 @@ func TestConsoleReadOnlyUser(t *testing.T) {
 		t.Fatalf("read-only trails page:\n%s", body)
 	}
 	body = e.get("/console/trail?region=us-east-1&arn=arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", sc).Body.String()
-	for _, hidden := range []string{`id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/update"`, `id="save-advanced"`} {
+	for _, hidden := range []string{`id="stop-logging"`, `action="/console/trail/delete`, `action="/console/trail/update`, `id="save-advanced"`} {
 		if strings.Contains(body, hidden) {
 			t.Errorf("read-only trail page offers %s", hidden)
 		}

@@ -372,7 +372,7 @@ func TestConsole(t *testing.T) {
 		}
 	}
 
-	// Create a trail and start it.
+	// Create a trail (it starts logging).
 	if err := os.MkdirAll(filepath.Join(srv.DataDir, "buckets", "console-logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -386,10 +386,11 @@ func TestConsole(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "console-trail"),
 		chromedp.SendKeys(chromedp.ID("bucket"), "console-logs"),
 		chromedp.SendKeys(chromedp.ID("tags"), "team=audit"),
-		chromedp.Submit(chromedp.ID("name")),
+		chromedp.Click(chromedp.ID("review-trail")),
+		chromedp.WaitVisible(chromedp.ID("confirm-create")),
+		chromedp.Click(chromedp.ID("confirm-create")),
 		conWaitURL("/console/trail?"),
-		chromedp.WaitVisible(chromedp.ID("start-logging")),
-		chromedp.Click(chromedp.ID("start-logging")),
+		// Logging starts on create, as in CloudTrail's console.
 		chromedp.WaitVisible(chromedp.ID("stop-logging")))
 	if state := conGet(t, ctx, "logging state", text("logging-state")); state != "Logging" {
 		t.Fatalf("after Start logging the page says %q", state)

@@ -129,3 +129,13 @@ func (s *Server) RemoveTags(ctx context.Context, who Caller, in TagsInput) error
 func (s *Server) ListTags(ctx context.Context, who Caller, in ListTagsInput) (ListTagsOutput, error) {
 	return invokeTyped(ctx, s, who, "ListTags", in, s.listTags)
 }
+
+// PutInsightSelectors runs PutInsightSelectors for who.
+func (s *Server) PutInsightSelectors(ctx context.Context, who Caller, in PutInsightSelectorsInput) (InsightsOutput, error) {
+	return invokeTyped(ctx, s, who, "PutInsightSelectors", in, s.putInsightSelectors)
+}
+
+// GetInsightSelectors runs GetInsightSelectors for who.
+func (s *Server) GetInsightSelectors(ctx context.Context, who Caller, in GetInsightSelectorsInput) (InsightsOutput, error) {
+	return invokeTyped(ctx, s, who, "GetInsightSelectors", in, s.getInsightSelectors)
+}

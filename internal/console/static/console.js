@@ -419,3 +419,172 @@
     }
   })();
 })();
+
+// Trails: the advanced event selector builder. It draws the selectors of
+// the JSON editor (#advanced) as rows of field, operator and values, and
+// writes every change back to the JSON, which stays the form's value: the
+// page works without this script, and the two never disagree. Template
+// links fill the editor without leaving the page.
+(function () {
+  "use strict";
+  var box = document.getElementById("selector-builder");
+  var text = document.getElementById("advanced");
+  if (!box || !text) { return; }
+  var spec;
+  try { spec = JSON.parse(box.getAttribute("data-spec")); } catch (e) { return; }
+  var OPS = ["Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith"];
+  var opsOf = {};
+  spec.fields.forEach(function (f) { opsOf[f.field] = f.operators; });
+  var model = [];
+  var uid = 0;
+
+  function el(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { e.textContent = attrs[k]; } else { e.setAttribute(k, attrs[k]); }
+    });
+    (kids || []).forEach(function (k) { e.appendChild(k); });
+    return e;
+  }
+
+  // fromJSON turns the API's selectors into the builder's rows; null when
+  // the text is not an array of selectors.
+  function fromJSON(s) {
+    var v;
+    if (s.trim() === "") { return []; }
+    try { v = JSON.parse(s); } catch (e) { return null; }
+    if (!Array.isArray(v)) { return null; }
+    var out = [];
+    for (var i = 0; i < v.length; i++) {
+      var sel = v[i];
+      if (!sel || typeof sel !== "object") { return null; }
+      var rows = [];
+      (Array.isArray(sel.FieldSelectors) ? sel.FieldSelectors : []).forEach(function (fs) {
+        OPS.forEach(function (op) {
+          if (Array.isArray(fs[op])) { rows.push({ field: fs.Field || "", op: op, values: fs[op].join(", ") }); }
+        });
+      });
+      out.push({ name: sel.Name || "", rows: rows });
+    }
+    return out;
+  }
+
+  // toJSON writes the rows as the API's selectors: one field selector per
+  // field, each operator's values split at commas.
+  function toJSON() {
+    var out = model.map(function (sel) {
+      var byField = {}, order = [];
+      sel.rows.forEach(function (r) {
+        if (!r.field) { return; }
+        if (!byField[r.field]) { byField[r.field] = { Field: r.field }; order.push(r.field); }
+        var vals = r.values.split(",").map(function (x) { return x.trim(); }).filter(function (x) { return x !== ""; });
+        byField[r.field][r.op] = (byField[r.field][r.op] || []).concat(vals);
+      });
+      var o = {};
+      if (sel.name) { o.Name = sel.name; }
+      o.FieldSelectors = order.map(function (f) { return byField[f]; });
+      return o;
+    });
+    return JSON.stringify(out, null, 2);
+  }
+
+  function write() { text.value = toJSON(); }
+
+  function select(id, options, value, onchange) {
+    var s = el("select", { id: id });
+    options.forEach(function (o) {
+      var opt = el("option", { value: o, text: o });
+      if (o === value) { opt.selected = true; }
+      s.appendChild(opt);
+    });
+    s.addEventListener("change", function () { onchange(s.value); });
+    return s;
+  }
+
+  function field(label, input, cls) {
+    return el("div", { "class": "field " + (cls || "") }, [el("label", { "for": input.id, text: label }), input]);
+  }
+
+  function row(sel, r, n) {
+    var id = "b" + (uid++);
+    // A field or operator the API does not allow stays as the JSON has it
+    // (the API's refusal then says why), so drawing never changes meaning.
+    var fields = spec.fields.map(function (f) { return f.field; });
+    if (fields.indexOf(r.field) < 0) { fields = fields.concat([r.field]); }
+    var ops = opsOf[r.field] || OPS;
+    if (ops.indexOf(r.op) < 0) { ops = ops.concat([r.op]); }
+    var fs = select(id + "-f", fields, r.field, function (v) {
+      r.field = v;
+      var allowed = opsOf[v] || OPS;
+      if (allowed.indexOf(r.op) < 0) { r.op = allowed[0]; }
+      write(); draw();
+    });
+    var os = select(id + "-o", ops, r.op, function (v) { r.op = v; write(); });
+    var vals = el("input", { id: id + "-v", value: r.values, spellcheck: "false", placeholder: "value, value", list: "sugg-" + r.field.replace(/\W/g, "_") });
+    vals.addEventListener("input", function () { r.values = vals.value; write(); });
+    var rm = el("button", { type: "button", "class": "link", text: "Remove", "aria-label": "Remove condition " + n });
+    rm.addEventListener("click", function () { sel.rows.splice(sel.rows.indexOf(r), 1); write(); draw(); });
+    return el("div", { "class": "builder-row" }, [field("Field", fs), field("Operator", os), field("Values", vals, "grow"),
+      el("div", { "class": "field actions" }, [rm])]);
+  }
+
+  function draw() {
+    box.textContent = "";
+    Object.keys(spec.suggest).forEach(function (f) {
+      var dl = el("datalist", { id: "sugg-" + f.replace(/\W/g, "_") });
+      spec.suggest[f].forEach(function (v) { dl.appendChild(el("option", { value: v })); });
+      box.appendChild(dl);
+    });
+    box.appendChild(el("p", { "class": "hint", text: "Builder: each selector logs the events that meet all its conditions; the trail logs what any selector logs. Fields and operators are those CloudTrail allows." }));
+    model.forEach(function (sel, i) {
+      var id = "b" + (uid++);
+      var name = el("input", { id: id + "-name", value: sel.name, spellcheck: "false" });
+      name.addEventListener("input", function () { sel.name = name.value; write(); });
+      var rows = el("div", { "class": "builder-rows" });
+      sel.rows.forEach(function (r, j) { rows.appendChild(row(sel, r, j + 1)); });
+      var add = el("button", { type: "button", text: "Add condition", "class": "add-condition" });
+      add.addEventListener("click", function () { sel.rows.push({ field: "eventCategory", op: "Equals", values: "" }); write(); draw(); });
+      var rm = el("button", { type: "button", "class": "link", text: "Remove selector " + (i + 1) });
+      rm.addEventListener("click", function () { model.splice(i, 1); write(); draw(); });
+      box.appendChild(el("fieldset", { "class": "builder-sel" }, [el("legend", { text: "Selector " + (i + 1) }),
+        field("Name", name), rows, el("div", { "class": "actions" }, [add, rm])]));
+    });
+    var addSel = el("button", { type: "button", id: "add-selector", text: "Add selector" });
+    addSel.addEventListener("click", function () {
+      model.push({ name: "", rows: [{ field: "eventCategory", op: "Equals", values: "Management" }] });
+      write(); draw();
+    });
+    box.appendChild(el("div", { "class": "actions" }, [addSel]));
+    box.appendChild(el("p", { "class": "hint builder-state", id: "builder-state", role: "status" }));
+  }
+
+  function load() {
+    var m = fromJSON(text.value);
+    var state = document.getElementById("builder-state");
+    if (m === null) {
+      if (state) { state.textContent = "The JSON below is not a valid list of selectors; the builder follows it again once it is."; }
+      return;
+    }
+    model = m;
+    draw();
+  }
+
+  text.addEventListener("input", load);
+  var links = document.querySelectorAll("a[data-template]");
+  for (var i = 0; i < links.length; i++) {
+    links[i].addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var a = ev.currentTarget;
+      text.value = a.getAttribute("data-template");
+      var note = document.getElementById("template-note");
+      if (note) {
+        document.getElementById("template-name").textContent = a.getAttribute("data-title");
+        note.hidden = false;
+      }
+      load();
+      box.scrollIntoView({ block: "start" });
+    });
+  }
+  box.hidden = false;
+  load();
+})();
