@@ -62,6 +62,38 @@ type filter struct {
 	// Loc is the zone the page shows times in and reads the custom
 	// range's inputs in (never nil; UTC unless the user chose another).
 	Loc *time.Location
+	// ShowReadOnly lists the read-only events too (readonly=show); by
+	// default they are hidden, as in CloudTrail's console.
+	ShowReadOnly bool
+}
+
+// Hides reports whether the filter leaves out the read-only events: by
+// default, unless its lookup attribute is ReadOnly (or EventId), which
+// decides by itself.
+func (f filter) Hides() bool {
+	return !f.ShowReadOnly && !f.ToggleIgnored()
+}
+
+// ToggleIgnored reports whether the read-only toggle does not apply: the
+// filter's attribute is ReadOnly or EventId.
+func (f filter) ToggleIgnored() bool {
+	return f.Value != "" && !history.HidesReadOnly(f.Attr)
+}
+
+// pageInput is the LookupEventsPage request of one page of the filter's
+// events with the counts of its chart (plan).
+func (f filter) pageInput(token string, plan chartPlan) history.PageInput {
+	in := history.PageInput{Input: f.request(token), HideReadOnly: f.Hides()}
+	in.BucketSeconds, in.BucketOrigin = plan.countInput()
+	return in
+}
+
+// exportInput is the LookupEventsExport request of everything the filter
+// matches, written as format.
+func (f filter) exportInput(format string) history.ExportInput {
+	in := f.request("")
+	return history.ExportInput{LookupAttributes: in.LookupAttributes, StartTime: in.StartTime, EndTime: in.EndTime,
+		HideReadOnly: f.Hides(), Format: format}
 }
 
 // parseFilter reads the filter of an events request. Presets end at "at"
@@ -69,6 +101,7 @@ type filter struct {
 func (c *Console) parseFilter(r *http.Request, region string) (filter, string) {
 	q := r.URL.Query()
 	f := filter{Region: region, Attr: q.Get("attr"), Value: strings.TrimSpace(q.Get("value")), Range: q.Get("range"), Loc: time.UTC}
+	f.ShowReadOnly = q.Get("readonly") == "show"
 	var problem string
 	if !slices.ContainsFunc(lookupAttributes, func(a struct{ Key, Label string }) bool { return a.Key == f.Attr }) {
 		f.Attr = "Username"
@@ -136,6 +169,9 @@ func (f filter) query() url.Values {
 		q.Set("attr", f.Attr)
 		q.Set("value", f.Value)
 	}
+	if f.ShowReadOnly {
+		q.Set("readonly", "show")
+	}
 	if f.Range == "custom" {
 		q.Set("start", f.Start.Format(inputTime))
 		q.Set("end", f.End.Format(inputTime))
@@ -159,12 +195,6 @@ func (f filter) request(token string) history.Input {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// lookup fetches one page of the filter's events.
-func (c *Console) lookup(r *http.Request, s *session, f filter, token string) (history.Output, error) {
-	out, err := c.opts.API.LookupEvents(r.Context(), c.caller(r, s, f.Region), f.request(token))
-	return out, c.refused("LookupEvents", err)
-}
 
 // row is one event as the table and the downloads show it.
 type row struct {
@@ -226,6 +256,9 @@ type eventsPage struct {
 	Chart     *chart
 	Loaded    bool
 	FilterSet bool
+	// Matching is how many events match the filter over the whole range
+	// (the chart's total).
+	Matching int
 	// Live is the Live mode's stream and what of the filter it applies.
 	Live liveFilter
 }
@@ -262,13 +295,21 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	p.FirstURL = "/console/events?" + base.Encode()
 	p.CSVURL = "/console/events.csv?" + base.Encode()
 	p.JSONURL = "/console/events.json?" + base.Encode()
-	out, err := c.lookup(r, s, f, token)
-	if err != nil {
+	// One call: the page, the chart's counts and the totals (one audit
+	// record, with the filter in its requestParameters).
+	plan := planChart(f)
+	res, err := c.opts.API.LookupEventsPage(r.Context(), c.caller(r, s, f.Region), f.pageInput(token, plan))
+	if err = c.refused("LookupEvents", err); err != nil {
 		p.Error = errText(err)
 		c.render(w, http.StatusOK, "events.html", p)
 		return
 	}
+	out := res.Output
 	p.Loaded = true
+	if res.Counts != nil {
+		p.Chart = buildChart(f, plan, res.Counts, c.now())
+		p.Matching = p.Chart.Total
+	}
 	here := base.Encode()
 	if token != "" {
 		here = withParams(base, "token", token, "page", strconv.Itoa(p.Page), "prev", strings.Join(prev, ".")).Encode()
@@ -293,16 +334,6 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		} else {
 			p.PrevURL = "/console/events?" + withParams(base, "token", last, "page", strconv.Itoa(p.Page-1),
 				"prev", strings.Join(prev[:len(prev)-1], ".")).Encode()
-		}
-	}
-	if token == "" {
-		limit := chartCap
-		if q.Get("chart") == "more" {
-			limit = chartMaxCap
-		}
-		p.Chart = c.buildChart(r, s, f, out, limit)
-		if p.Chart.Capped && limit < chartMaxCap && p.Chart.Failed == "" {
-			p.Chart.MoreURL = "/console/events?" + withParams(base, "chart", "more").Encode()
 		}
 	}
 	c.render(w, http.StatusOK, "events.html", p)
