@@ -126,7 +126,7 @@ func planChart(f filter) chartPlan {
 }
 
 // countInput is what the page's call asks to count: buckets of the plan's
-// width from its first bound (less than a bucket before f.Start).
+// width from its first bound (at or before f.Start).
 func (p chartPlan) countInput() (int64, *awsproto.Time) {
 	return int64(p.width / time.Second), &awsproto.Time{Time: p.bounds[0].UTC()}
 }

@@ -134,7 +134,7 @@ func TestConsoleEventHistoryOneRecordAndExactCounts(t *testing.T) {
 		}
 		return u
 	}
-	window := func() (time.Time, time.Time) { // of the page's 24h preset, pinned by at= in its links
+	window := func(span time.Duration) (time.Time, time.Time) { // of the page's preset, pinned by at= in its links
 		href := conGet(t, ctx, "pinned link", chromedp.AttributeValue(chromedp.ID("download-csv"), "href")).Value
 		u, err := url.Parse(href)
 		if err != nil {
@@ -145,7 +145,7 @@ func TestConsoleEventHistoryOneRecordAndExactCounts(t *testing.T) {
 			t.Fatalf("no at= in %s", u)
 		}
 		end := time.Unix(at, 0).UTC()
-		return end.Add(-24 * time.Hour), end
+		return end.Add(-span), end
 	}
 	rowIDs := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events a.event-link")].map(a => decodeURIComponent(a.pathname.split("/").pop()))`)
 	readOnlyCells := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events td[data-label='Read-only']")].map(td => td.textContent)`)
@@ -168,7 +168,7 @@ func TestConsoleEventHistoryOneRecordAndExactCounts(t *testing.T) {
 			t.Errorf("the page view's requestParameters %s lack %s", params, want)
 		}
 	}
-	start, end := window()
+	start, end := window(24 * time.Hour)
 	hank := attr(types.LookupAttributeKeyUsername, "hank")
 	want := histAPICount(t, sdk, hank, start, end, false)
 	if want.shown <= 1000 || want.errors == 0 || want.all != 1800 {
@@ -229,18 +229,20 @@ func TestConsoleEventHistoryOneRecordAndExactCounts(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("readonly")), chromedp.Click(chromedp.ID("readonly")), chromedp.Click(chromedp.ID("apply")),
 		conWaitURL("readonly=show"), chromedp.WaitVisible(chromedp.ID("chart")))
 	n = len(histConsoleCalls(t, sdk, n+2))
-	start, end = window()
+	start, end = window(24 * time.Hour)
 	if got, want := text("chart-total"), histAPICount(t, sdk, hank, start, end, true); got != histNum(want.all) {
 		t.Errorf("with read-only events the chart counts %s, the API %d", got, want.all)
 	}
 
 	// Without an attribute: hidden by default, exactly (the console's own
 	// LookupEvents records are read-only too).
-	conRun(t, ctx, "all events", chromedp.Navigate(srv.URL+"/console/events?range=24h"), chromedp.WaitVisible(chromedp.ID("chart")))
+	// Over 90 days: bars of two local days, counted by the hour from the
+	// midnight before the range.
+	conRun(t, ctx, "all events", chromedp.Navigate(srv.URL+"/console/events?range=90d"), chromedp.WaitVisible(chromedp.ID("chart")))
 	if note := text("readonly-hidden"); !strings.Contains(note, "Read-only events are hidden") {
 		t.Errorf("the page does not say read-only events are hidden: %q", note)
 	}
-	start, end = window()
+	start, end = window(90 * 24 * time.Hour)
 	all := histAPICount(t, sdk, nil, start, end, false)
 	if got := text("chart-total"); got != histNum(all.shown) {
 		t.Errorf("all events without read-only: chart %s, the API %d", got, all.shown)

@@ -28,8 +28,7 @@ type CountInput struct {
 	// ReadOnly or by EventId).
 	HideReadOnly bool `json:",omitempty"`
 	// BucketOrigin, when set, is where the first bucket begins (at or
-	// before StartTime, less than a bucket before it); events before
-	// StartTime are not counted.
+	// before StartTime); events before StartTime are not counted.
 	BucketOrigin *awsproto.Time `json:",omitempty"`
 }
 
@@ -72,7 +71,7 @@ func (s *Service) Count(ctx context.Context, account, region string, in CountInp
 		return CountOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "BucketSeconds must be at least 1; got %d.", in.BucketSeconds)
 	}
 	hq.Width = time.Duration(in.BucketSeconds) * time.Second
-	if hq.Start, err = origin(start, in.BucketOrigin, hq.Width); err != nil {
+	if hq.Start, err = origin(start, in.BucketOrigin); err != nil {
 		return CountOutput{}, err
 	}
 	if start.After(hq.Start) && start.After(hq.Since) {

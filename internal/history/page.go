@@ -41,8 +41,8 @@ type PageInput struct {
 	// counts.
 	BucketSeconds int64 `json:",omitempty"`
 	// BucketOrigin, when set, is where the first bucket begins: at or
-	// before StartTime, so that buckets fall on round times; events before
-	// StartTime are not counted.
+	// before StartTime, so that buckets fall on round times (local
+	// midnights); events before StartTime are not counted.
 	BucketOrigin *awsproto.Time `json:",omitempty"`
 }
 
@@ -121,14 +121,14 @@ func (s *Service) Export(ctx context.Context, account, region string, in ExportI
 }
 
 // origin is where the buckets of a count begin: origin when given (at or
-// before start, less than a bucket before it), else start.
-func origin(start time.Time, origin *awsproto.Time, width time.Duration) (time.Time, error) {
+// before start; the buckets from it to the end count against
+// store.MaxBuckets), else start.
+func origin(start time.Time, origin *awsproto.Time) (time.Time, error) {
 	if origin == nil {
 		return start, nil
 	}
-	if origin.After(start) || start.Sub(origin.Time) >= width {
-		return time.Time{}, awsproto.Errorf(awsproto.InvalidParameterException,
-			"BucketOrigin must be at or before StartTime, less than one bucket before it.")
+	if origin.After(start) {
+		return time.Time{}, awsproto.Errorf(awsproto.InvalidParameterException, "BucketOrigin must be at or before StartTime.")
 	}
 	return origin.Time, nil
 }
