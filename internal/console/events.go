@@ -259,6 +259,8 @@ type eventsPage struct {
 	// Matching is how many events match the filter over the whole range
 	// (the chart's total).
 	Matching int
+	// ShowReadOnlyURL is this view with the read-only events.
+	ShowReadOnlyURL string
 	// Live is the Live mode's stream and what of the filter it applies.
 	Live liveFilter
 }
@@ -293,6 +295,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	base := f.query()
 	p.FirstURL = "/console/events?" + base.Encode()
+	p.ShowReadOnlyURL = "/console/events?" + withParams(base, "readonly", "show").Encode()
 	p.CSVURL = "/console/events.csv?" + base.Encode()
 	p.JSONURL = "/console/events.json?" + base.Encode()
 	// One call: the page, the chart's counts and the totals (one audit
