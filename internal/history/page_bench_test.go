@@ -41,10 +41,12 @@ func BenchmarkEventsPage(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if len(out.Events) != 50 || out.Counts == nil || out.Counts.Total == 0 {
+			if len(out.Events) != 50 || (bucket > 0 && (out.Counts == nil || out.Counts.Total == 0)) {
 				b.Fatalf("%d events, counts %+v", len(out.Events), out.Counts)
 			}
-			b.ReportMetric(float64(out.Counts.Total), "matching")
+			if out.Counts != nil {
+				b.ReportMetric(float64(out.Counts.Total), "matching")
+			}
 		})
 	}
 	user := []LookupAttribute{{AttributeKey: ptr("EventName"), AttributeValue: ptr("Op7")}}
@@ -53,4 +55,6 @@ func BenchmarkEventsPage(b *testing.B) {
 	run("7d-hide-read-only", 7*24*time.Hour, 3*time.Hour, nil, true)
 	run("30d-hide-read-only", 30*24*time.Hour, 12*time.Hour, nil, true)
 	run("30d-one-name-hide-read-only", 30*24*time.Hour, 12*time.Hour, user, true)
+	run("30d-all", 30*24*time.Hour, 12*time.Hour, nil, false)
+	run("30d-table-only-hide-read-only", 30*24*time.Hour, 0, nil, true)
 }

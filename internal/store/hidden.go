@@ -16,6 +16,11 @@ type Hidden struct {
 	start, end int64
 	ps         []Posting
 	sealed     bool
+	// Once sealed: a bitmap of sequence numbers from base (dense sets),
+	// or ps sorted by sequence; n is the set's size.
+	base int64
+	bits []uint64
+	n    int
 }
 
 // HiddenKey is the index key of the events HideReadOnly leaves out: the
@@ -46,20 +51,43 @@ func (h *Hidden) keep(p Posting) {
 	}
 }
 
-// Seal ends the offers: the set is sorted by sequence for Has.
+// Seal ends the offers: the set is indexed by sequence for Has, as a
+// bitmap when the hidden events' numbers are dense (the usual case: most
+// events of a range are read-only), else sorted.
 func (h *Hidden) Seal() {
+	h.sealed = true
+	if len(h.ps) == 0 {
+		return
+	}
+	lo, hi := h.ps[0].Seq, h.ps[0].Seq
+	for _, p := range h.ps {
+		lo, hi = min(lo, p.Seq), max(hi, p.Seq)
+	}
+	if span := hi - lo + 1; span/64 <= int64(len(h.ps)) {
+		h.base, h.bits = lo, make([]uint64, span/64+1)
+		for _, p := range h.ps {
+			i := p.Seq - lo
+			h.bits[i/64] |= 1 << (i % 64)
+		}
+		h.n, h.ps = len(h.ps), nil
+		return
+	}
 	slices.SortFunc(h.ps, bySeq)
 	h.ps = slices.CompactFunc(h.ps, func(a, b Posting) bool { return a.Seq == b.Seq })
-	h.sealed = true
+	h.n = len(h.ps)
 }
 
 // Has reports whether p's event is hidden. A nil set hides nothing.
 func (h *Hidden) Has(p Posting) bool {
-	if h == nil || len(h.ps) == 0 {
+	if h == nil || h.n == 0 {
 		return false
 	}
 	if !h.sealed {
 		panic("store: Hidden used before Seal")
+	}
+	if h.bits != nil {
+		i := p.Seq - h.base
+		return i >= 0 && i/64 < int64(len(h.bits)) && h.bits[i/64]&(1<<(i%64)) != 0
 	}
 	_, found := slices.BinarySearchFunc(h.ps, p, bySeq)
 	return found
@@ -70,7 +98,10 @@ func (h *Hidden) Len() int {
 	if h == nil {
 		return 0
 	}
-	return len(h.ps)
+	if !h.sealed {
+		return len(h.ps)
+	}
+	return h.n
 }
 
 // noBound is the "below" of a TopK that takes every posting.
