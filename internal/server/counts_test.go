@@ -14,21 +14,27 @@ import (
 	"github.com/cairn-audit/cairn/internal/history"
 )
 
+// serveLimits serves limitsConfig with more users (YAML list entries).
+func serveLimits(t *testing.T, users string) *limitsEnv {
+	t.Helper()
+	cfg, err := config.Parse("api.yaml", []byte(limitsConfig+users))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	return serveConfig(t, cfg, Options{})
+}
+
 // LookupEventCounts counts every matching event of the range (more than a
 // LookupEvents page reaches), errors apart, as ONE recorded LookupEvents
 // call with the filter in its requestParameters, authorized as
 // LookupEvents is.
 func TestLookupEventCounts(t *testing.T) {
-	cfg, err := config.Parse("api.yaml", []byte(limitsConfig+`
+	e := serveLimits(t, `
       - name: ingester
         access_keys: [{id: AKIAINGESTONLY000001, secret: ingest-secret}]
         policy: ingest
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	e := serveConfig(t, cfg, Options{})
+`)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	start := now.Add(-3 * time.Hour)
@@ -115,12 +121,7 @@ func TestLookupEventCounts(t *testing.T) {
 // streams every match as one more. The public LookupEvents still lists
 // read-only events.
 func TestLookupEventsPageAndExport(t *testing.T) {
-	cfg, err := config.Parse("api.yaml", []byte(limitsConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	e := serveConfig(t, cfg, Options{})
+	e := serveLimits(t, "")
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	start := now.Add(-2 * time.Hour)

@@ -62,12 +62,11 @@ func testHideReadOnly(t *testing.T, s store.Store) {
 	defer s.Close()
 	acct := "111111111111"
 	evs := hiddenEvents(t, acct)
-	all := make([]*event.Event, len(evs))
-	for i, he := range evs {
-		all[i] = he.e
+	all := make([]*event.Event, 0, len(evs))
+	for _, he := range evs {
+		all = append(all, he.e)
 	}
-	mustAppend(t, s, all[:len(all)/2]...)
-	mustAppend(t, s, all[len(all)/2:]...)
+	appendHalves(t, s, all)
 	start, end := Base.Add(-48*time.Hour), Base
 	for _, user := range []string{"", "bob"} {
 		want := map[string]bool{}
