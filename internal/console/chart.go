@@ -94,6 +94,9 @@ func planChart(f filter) chartPlan {
 			break
 		}
 	}
+	for span/step >= maxBuckets { // a custom range of years
+		step *= 2
+	}
 	p := chartPlan{step: step, width: step}
 	start := f.Start.In(loc)
 	midnight := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)

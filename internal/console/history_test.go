@@ -101,6 +101,7 @@ func TestConsoleChartPlanAligned(t *testing.T) {
 		{kolkata, 24 * time.Hour, 30 * time.Minute, "2026-11-25 22:00"},
 		{paris, 7 * 24 * time.Hour, 3 * time.Hour, "2026-11-19 15:00"},
 		{paris, 90 * 24 * time.Hour, 48 * time.Hour, "2026-08-28 00:00"},
+		{time.UTC, end.Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)), 224 * 24 * time.Hour, "2000-01-01 00:00"},
 	} {
 		f := filter{Start: end.Add(-tc.span), End: end, Loc: tc.loc}
 		p := planChart(f)
