@@ -52,6 +52,11 @@ const Prefix = "/console/"
 // same operation sent as a signed request.
 type API interface {
 	LookupEvents(ctx context.Context, who server.Caller, in history.Input) (history.Output, error)
+	// LookupEventsPage is one page of event history with its counts (one
+	// LookupEvents call).
+	LookupEventsPage(ctx context.Context, who server.Caller, in history.PageInput) (history.PageOutput, error)
+	// LookupEventsExport streams every matching event (one LookupEvents call).
+	LookupEventsExport(ctx context.Context, who server.Caller, in history.ExportInput, emit func(history.Event) error) error
 	DescribeTrails(ctx context.Context, who server.Caller, in server.DescribeTrailsInput) (server.DescribeTrailsOutput, error)
 	GetTrail(ctx context.Context, who server.Caller, in server.NameInput) (server.GetTrailOutput, error)
 	GetTrailStatus(ctx context.Context, who server.Caller, in server.NameInput) (server.StatusOutput, error)

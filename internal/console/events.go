@@ -74,6 +74,38 @@ type filter struct {
 	RangeErr string
 	// Hint says why the value will likely match nothing (next to it).
 	Hint string
+	// ShowReadOnly lists the read-only events too (readonly=show); by
+	// default they are hidden, as in CloudTrail's console.
+	ShowReadOnly bool
+}
+
+// Hides reports whether the filter leaves out the read-only events: by
+// default, unless its lookup attribute is ReadOnly (or EventId), which
+// decides by itself.
+func (f filter) Hides() bool {
+	return !f.ShowReadOnly && !f.ToggleIgnored()
+}
+
+// ToggleIgnored reports whether the read-only toggle does not apply: the
+// filter's attribute is ReadOnly or EventId.
+func (f filter) ToggleIgnored() bool {
+	return f.Value != "" && !history.HidesReadOnly(f.Attr)
+}
+
+// pageInput is the LookupEventsPage request of one page of the filter's
+// events with the counts of its chart (plan).
+func (f filter) pageInput(token string, plan chartPlan) history.PageInput {
+	in := history.PageInput{Input: f.request(token), HideReadOnly: f.Hides()}
+	in.BucketSeconds, in.BucketOrigin = plan.countInput()
+	return in
+}
+
+// exportInput is the LookupEventsExport request of everything the filter
+// matches, written as format.
+func (f filter) exportInput(format string) history.ExportInput {
+	in := f.request("")
+	return history.ExportInput{LookupAttributes: in.LookupAttributes, StartTime: in.StartTime, EndTime: in.EndTime,
+		HideReadOnly: f.Hides(), Format: format}
 }
 
 // parseFilter reads the filter of an events request. Presets end at "at"
@@ -87,6 +119,7 @@ func (c *Console) parseFilter(r *http.Request, region string) (filter, string) {
 		Size: parseSize(q.Get("size"))}
 	show, read, problem := zoneOf(r)
 	f.Loc = show
+	f.ShowReadOnly = q.Get("readonly") == "show"
 	if !slices.ContainsFunc(lookupAttributes, func(a struct{ Key, Label string }) bool { return a.Key == f.Attr }) {
 		f.Attr = "Username"
 	}
@@ -178,6 +211,9 @@ func (f filter) query() url.Values {
 	if f.Size != 0 && f.Size != pageSize {
 		q.Set("size", strconv.Itoa(f.Size))
 	}
+	if f.ShowReadOnly {
+		q.Set("readonly", "show")
+	}
 	if f.Range == "custom" {
 		loc := f.Loc
 		if loc == nil {
@@ -212,12 +248,6 @@ func (f filter) request(token string) history.Input {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// lookup fetches one page of the filter's events.
-func (c *Console) lookup(r *http.Request, s *session, f filter, token string) (history.Output, error) {
-	out, err := c.opts.API.LookupEvents(r.Context(), c.caller(r, s, f.Region), f.request(token))
-	return out, c.refused("LookupEvents", err)
-}
 
 // row is one event as the table and the downloads show it.
 type row struct {
@@ -283,6 +313,11 @@ type eventsPage struct {
 	Chart     *chart
 	Loaded    bool
 	FilterSet bool
+	// Matching is how many events match the filter over the whole range
+	// (the chart's total).
+	Matching int
+	// ShowReadOnlyURL is this view with the read-only events.
+	ShowReadOnlyURL string
 	// Live is the Live mode's stream and what of the filter it applies.
 	Live liveFilter
 	// Sizes are the page-size choices; Columns the column chooser's, with
@@ -332,16 +367,25 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	base := f.query()
 	p.FirstURL = "/console/events?" + base.Encode()
+	p.ShowReadOnlyURL = "/console/events?" + withParams(base, "readonly", "show").Encode()
 	dl := withParams(base, "size", "").Encode() // downloads read whole pages
 	p.CSVURL = "/console/events.csv?" + dl
 	p.JSONURL = "/console/events.json?" + dl
-	out, err := c.lookup(r, s, f, token)
-	if err != nil {
+	// One call: the page, the chart's counts and the totals (one audit
+	// record, with the filter in its requestParameters).
+	plan := planChart(f)
+	res, err := c.opts.API.LookupEventsPage(r.Context(), c.caller(r, s, f.Region), f.pageInput(token, plan))
+	if err = c.refused("LookupEvents", err); err != nil {
 		p.Error = errText(err)
 		c.render(w, http.StatusOK, "events.html", p)
 		return
 	}
+	out := res.Output
 	p.Loaded = true
+	if res.Counts != nil {
+		p.Chart = buildChart(f, plan, res.Counts, c.now())
+		p.Matching = p.Chart.Total
+	}
 	here := base.Encode()
 	if token != "" {
 		here = withParams(base, "token", token, "page", strconv.Itoa(p.Page), "prev", strings.Join(prev, ".")).Encode()
@@ -367,16 +411,6 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		} else {
 			p.PrevURL = "/console/events?" + withParams(base, "token", last, "page", strconv.Itoa(p.Page-1),
 				"prev", strings.Join(prev[:len(prev)-1], ".")).Encode()
-		}
-	}
-	if token == "" {
-		limit := chartCap
-		if q.Get("chart") == "more" {
-			limit = chartMaxCap
-		}
-		p.Chart = c.buildChart(r, s, f, out, limit)
-		if p.Chart.Capped && limit < chartMaxCap && p.Chart.Failed == "" {
-			p.Chart.MoreURL = "/console/events?" + withParams(base, "chart", "more").Encode()
 		}
 	}
 	c.render(w, http.StatusOK, "events.html", p)

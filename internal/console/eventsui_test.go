@@ -213,3 +213,38 @@ func TestConsoleTableCells(t *testing.T) {
 		t.Fatalf("record page:\n%s", body)
 	}
 }
+
+// The chart's bar and zoom-out links write their custom range in the zone
+// the page shows, and name it, so that the page they open reads the same
+// window back also when the zone came from the remembered choice (cookie)
+// and not from the URL.
+func TestConsoleChartLinksKeepZone(t *testing.T) {
+	e := newEnv(t)
+	parse := func(q string) filter {
+		r := httptest.NewRequest("GET", "/console/events?"+q, nil)
+		r.AddCookie(&http.Cookie{Name: zoneCookie, Value: url.QueryEscape("Asia/Kolkata")})
+		f, p := e.c.parseFilter(r, "us-east-1")
+		if p != "" {
+			t.Fatalf("parseFilter(%s): %s", q, p)
+		}
+		return f
+	}
+	f := parse("range=24h&at=1795000000")
+	if f.Loc.String() != "Asia/Kolkata" {
+		t.Fatalf("zone %v", f.Loc)
+	}
+	start, end := f.Start.Add(90*time.Minute), f.Start.Add(3*time.Hour)
+	link := customRange(f, start, end)
+	back := parse(link.Encode())
+	if !back.Start.Equal(start) || !back.End.Equal(end) {
+		t.Errorf("customRange %v read back as %s – %s, want %s – %s", link, back.Start, back.End, start, end)
+	}
+	u, err := url.Parse(zoomOut(f, f.End))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoomed := parse(u.RawQuery)
+	if want := f.End.Add(-3 * 24 * time.Hour); !zoomed.Start.Equal(want) || !zoomed.End.Equal(f.End) {
+		t.Errorf("zoom out %s read back as %s – %s, want %s – %s", u, zoomed.Start, zoomed.End, want, f.End)
+	}
+}

@@ -246,12 +246,13 @@ func TestConsole(t *testing.T) {
 
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
 
-	// Filter by user name: dana has 60 events in the last 24 hours (the
-	// default range), 50 on the first page.
+	// Filter by user name, read-only events shown: dana has 60 events in
+	// the last 24 hours (the default range), 50 on the first page.
 	userCells := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events .user-cell")].map(td => td.textContent)`)
 	conRun(t, ctx, "filter by user name",
 		chromedp.SetValue(chromedp.ID("attr"), "Username"),
 		chromedp.SendKeys(chromedp.ID("value"), "dana"),
+		chromedp.Click(chromedp.ID("readonly")), // dana's read-only events too
 		chromedp.Click(chromedp.ID("apply")),
 		conWaitURL("value=dana"),
 		chromedp.WaitVisible(chromedp.ID("events")))
@@ -507,7 +508,7 @@ func TestConsole(t *testing.T) {
 	// The event history on a phone's screen.
 	conRun(t, ctx, "phone",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(srv.URL+"/console/events?attr=Username&value=dana&range=7d"),
+		chromedp.Navigate(srv.URL+"/console/events?attr=Username&value=dana&range=7d&readonly=show"),
 		chromedp.WaitVisible(chromedp.ID("chart")),
 		conShot(shots, "console-events-phone.png"))
 	if conGet(t, ctx, "width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {
