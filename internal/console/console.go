@@ -52,6 +52,11 @@ const Prefix = "/console/"
 // same operation sent as a signed request.
 type API interface {
 	LookupEvents(ctx context.Context, who server.Caller, in history.Input) (history.Output, error)
+	// LookupEventsPage is one page of event history with its counts (one
+	// LookupEvents call).
+	LookupEventsPage(ctx context.Context, who server.Caller, in history.PageInput) (history.PageOutput, error)
+	// LookupEventsExport streams every matching event (one LookupEvents call).
+	LookupEventsExport(ctx context.Context, who server.Caller, in history.ExportInput, emit func(history.Event) error) error
 	DescribeTrails(ctx context.Context, who server.Caller, in server.DescribeTrailsInput) (server.DescribeTrailsOutput, error)
 	GetTrail(ctx context.Context, who server.Caller, in server.NameInput) (server.GetTrailOutput, error)
 	GetTrailStatus(ctx context.Context, who server.Caller, in server.NameInput) (server.StatusOutput, error)
@@ -65,6 +70,8 @@ type API interface {
 	PutEventSelectors(ctx context.Context, who server.Caller, in server.PutEventSelectorsInput) (server.SelectorsOutput, error)
 	AddTags(ctx context.Context, who server.Caller, in server.TagsInput) error
 	RemoveTags(ctx context.Context, who server.Caller, in server.TagsInput) error
+	PutInsightSelectors(ctx context.Context, who server.Caller, in server.PutInsightSelectorsInput) (server.InsightsOutput, error)
+	GetInsightSelectors(ctx context.Context, who server.Caller, in server.GetInsightSelectorsInput) (server.InsightsOutput, error)
 	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
 	// Stream serves the live tail (Server-Sent Events) for who.
 	Stream(w http.ResponseWriter, who server.Caller, patterns []string)
@@ -262,17 +269,19 @@ func (c *Console) staticURL(name string) string {
 
 // base is what every page's template sees.
 type base struct {
-	Title     string
-	Nav       string
-	Region    string
-	Regions   []string
-	CSRF      string
-	Flash     string
-	FlashErr  bool
-	Error     string
-	User      string
-	Account   string
-	ARN       string
+	Title    string
+	Nav      string
+	Region   string
+	Regions  []string
+	CSRF     string
+	Flash    string
+	FlashErr bool
+	Error    string
+	User     string
+	Account  string
+	ARN      string
+	// Zone is the time zone the page shows times in ("" for UTC).
+	Zone      string
 	principal *auth.Principal
 
 	// Kept is the form of this page sent after the session ended, to

@@ -90,8 +90,17 @@ func (f *fakeAPI) LookupEvents(_ context.Context, who server.Caller, in history.
 	if f.failAfter > 0 && n > f.failAfter {
 		return history.Output{}, awsproto.Unavailable("busy")
 	}
+	return f.page(in, false), nil
+}
+
+// page answers a LookupEvents of the fake's events (hide: leave out the
+// read-only ones).
+func (f *fakeAPI) page(in history.Input, hide bool) history.Output {
 	var match []history.Event
 	for _, e := range f.events {
+		if hide && e.ReadOnly == "true" {
+			continue
+		}
 		if in.StartTime != nil && e.EventTime.Before(in.StartTime.Time) || in.EndTime != nil && e.EventTime.After(in.EndTime.Time) {
 			continue
 		}
@@ -124,7 +133,7 @@ func (f *fakeAPI) LookupEvents(_ context.Context, who server.Caller, in history.
 		tok := "t" + strconv.Itoa(end)
 		out.NextToken = &tok
 	}
-	return out, nil
+	return out
 }
 
 func (f *fakeAPI) DescribeTrails(_ context.Context, who server.Caller, in server.DescribeTrailsInput) (server.DescribeTrailsOutput, error) {
@@ -690,10 +699,10 @@ func TestConsoleParseFilter(t *testing.T) {
 	if p != "" || f.Start != time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC) || f.End != time.Date(2026, 11, 21, 11, 30, 15, 0, time.UTC) {
 		t.Fatalf("custom %+v %q", f, p)
 	}
-	if _, p = parse("range=custom&start=2026-11-22T10:00&end=2026-11-21T10:00"); p == "" {
+	if f, _ = parse("range=custom&start=2026-11-22T10:00&end=2026-11-21T10:00"); f.RangeErr == "" {
 		t.Fatal("a range that ends before it starts was accepted")
 	}
-	if _, p = parse("range=custom&start=yesterday"); p == "" {
+	if f, _ = parse("range=custom&start=yesterday"); f.RangeErr == "" {
 		t.Fatal("a start that is no time was accepted")
 	}
 	if f, _ = parse("range=5y&attr=Bogus&value=x"); f.Range != "24h" || f.Attr != "Username" {
@@ -722,11 +731,8 @@ func TestConsoleEventsPage(t *testing.T) {
 		t.Fatalf("LookupEvents input %s", e.api.last("LookupEvents").body)
 	}
 	// The chart counts every page: dana has 65 events, 13 failed.
-	if !strings.Contains(body, "<strong>65</strong> events") || !strings.Contains(body, `<strong class="errcount">13</strong> with errors`) || !strings.Contains(body, `class="bar-err"`) {
+	if !strings.Contains(body, `<strong id="chart-total">65</strong> events`) || !strings.Contains(body, `<strong class="errcount" id="chart-errors">13</strong> with errors`) || !strings.Contains(body, `class="bar-err"`) {
 		t.Fatalf("chart caption wrong:\n%s", body)
-	}
-	if strings.Contains(body, "counts the newest") {
-		t.Fatal("chart says it was capped")
 	}
 	// The next page carries the token and the pinned window.
 	next := regexp.MustCompile(`href="([^"]+)" class="button" rel="next"`).FindStringSubmatch(body)
@@ -743,7 +749,10 @@ func TestConsoleEventsPage(t *testing.T) {
 		t.Fatalf("page 2 has %d rows, want 15", n)
 	}
 	if got := strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents") - lookups; got != 1 {
-		t.Fatalf("page 2 made %d LookupEvents calls, want 1 (no chart)", got)
+		t.Fatalf("page 2 made %d LookupEvents calls, want 1", got)
+	}
+	if !strings.Contains(body, `<strong id="chart-total">65</strong> events`) {
+		t.Fatal("page 2 has no totals")
 	}
 	if !strings.Contains(body, "Previous page") || !strings.Contains(body, "First page") {
 		t.Fatal("page 2 has no way back")
@@ -762,28 +771,27 @@ func TestConsoleEventsPage(t *testing.T) {
 	}
 }
 
-func TestConsoleChartCap(t *testing.T) {
+// The chart counts every matching event, however many, in the page's one
+// call; there is no cap and no "count more".
+func TestConsoleChartCountsAll(t *testing.T) {
 	e := newEnv(t)
-	e.api.events = makeEvents(e.now, chartMaxCap+200)
+	e.api.events = makeEvents(e.now, 5200)
 	sc, _ := e.login(adminKey, adminSecret)
-	count := func() int { return strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents") }
-	body := e.get("/console/events?range=7d", sc).Body.String()
-	if !strings.Contains(body, "counts the newest 1,000 events only") || !strings.Contains(body, `class="uncounted"`) {
-		t.Fatalf("capped chart not said:\n%s", body)
+	body := e.get("/console/events?range=7d&readonly=show", sc).Body.String()
+	if n := strings.Count(strings.Join(e.api.ops(), " "), "LookupEvents"); n != 1 {
+		t.Fatalf("%d LookupEvents calls, want 1", n)
 	}
-	if n := count(); n != chartCap/pageSize {
-		t.Fatalf("%d LookupEvents calls for the chart, want %d", n, chartCap/pageSize)
+	if strings.Contains(body, "counts the newest") || strings.Contains(body, `id="chart-more"`) {
+		t.Fatalf("a capped chart:\n%s", body)
 	}
-	more := regexp.MustCompile(`href="([^"]+)" id="chart-more"`).FindStringSubmatch(body)
-	if more == nil {
-		t.Fatal("no way to count more")
+	var want int
+	for _, ev := range e.api.events {
+		if !ev.EventTime.Before(e.now.Add(-7 * 24 * time.Hour)) {
+			want++
+		}
 	}
-	body = e.get(html.UnescapeString(more[1]), sc).Body.String()
-	if !strings.Contains(body, "counts the newest 5,000 events only") || strings.Contains(body, `id="chart-more"`) {
-		t.Fatalf("chart=more:\n%s", body)
-	}
-	if n := count(); n != (chartCap+chartMaxCap)/pageSize {
-		t.Fatalf("%d LookupEvents calls in all, want %d", n, (chartCap+chartMaxCap)/pageSize)
+	if !strings.Contains(body, `<strong id="chart-total">`+formatNum(want)+`</strong> events`) {
+		t.Fatalf("chart total is not %d:\n%s", want, body)
 	}
 }
 
@@ -847,7 +855,7 @@ func TestConsoleTrailsPages(t *testing.T) {
 	}
 	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
 	body = e.get("/console/trail?region=us-east-1&arn="+url.QueryEscape(arn), sc).Body.String()
-	for _, want := range []string{`value="WriteOnly" selected`, "team", `id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/tag-add"`} {
+	for _, want := range []string{`value="WriteOnly" selected`, "team", `id="stop-logging"`, `action="/console/trail/delete#delete"`, `action="/console/trail/tag-add#tags"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("trail page lacks %q", want)
 		}
@@ -922,7 +930,7 @@ func TestConsoleReadOnlyUser(t *testing.T) {
 		t.Fatalf("read-only trails page:\n%s", body)
 	}
 	body = e.get("/console/trail?region=us-east-1&arn=arn:aws:cloudtrail:us-east-1:111111111111:trail/audit", sc).Body.String()
-	for _, hidden := range []string{`id="stop-logging"`, `action="/console/trail/delete"`, `action="/console/trail/update"`, `id="save-advanced"`} {
+	for _, hidden := range []string{`id="stop-logging"`, `action="/console/trail/delete`, `action="/console/trail/update`, `id="save-advanced"`} {
 		if strings.Contains(body, hidden) {
 			t.Errorf("read-only trail page offers %s", hidden)
 		}
@@ -952,23 +960,22 @@ func TestConsoleRegions(t *testing.T) {
 }
 
 func TestConsoleChartLayout(t *testing.T) {
-	f := filter{Region: "us-east-1", Start: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	f := filter{Region: "us-east-1", Range: "custom", Start: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Loc: time.UTC}
 	ch := &chart{}
-	origin := f.Start
 	ok, bad := make([]int, 49), make([]int, 49)
 	ok[0], bad[0], ok[48] = 3, 1, 8
-	ch.layout(origin, 30*time.Minute, ok, bad, f, time.Time{})
-	if len(ch.Bars) != 2 || ch.YLabels[0] != "10" || len(ch.XLabels) != 5 {
+	ch.layoutEven(f.Start, 30*time.Minute, ok, bad, f)
+	if len(ch.Bars) != 2 || ch.YLabels[0] != "8" || ch.YLabels[1] != "4" || len(ch.XLabels) != 5 {
 		t.Fatalf("chart %+v", ch)
 	}
 	b := ch.Bars[0]
-	if b.OkH != 30 || b.ErrH != 10 || b.ErrY != 60 || !strings.Contains(b.Title, "4 events, 1 with errors") {
+	if b.OkH != 37.5 || b.ErrH != 12.5 || b.ErrY != 50 || !strings.Contains(b.Title, "4 events, 1 with errors") {
 		t.Fatalf("bar %+v", b)
 	}
 	if q, _ := url.ParseQuery(strings.SplitN(b.Href, "?", 2)[1]); q.Get("range") != "custom" || q.Get("start") != "2026-11-25T12:00:00" || q.Get("end") != "2026-11-25T12:29:59" {
 		t.Fatalf("bar link %s", b.Href)
 	}
-	for n, want := range map[int]int{0: 0, 1: 2, 3: 5, 7: 10, 12: 20, 4999: 5000} {
+	for n, want := range map[int]int{0: 0, 1: 2, 3: 4, 5: 6, 7: 8, 9: 10, 12: 20, 41: 60, 4999: 6000} {
 		if got := niceCeil(n); got != want {
 			t.Errorf("niceCeil(%d) = %d, want %d", n, got, want)
 		}

@@ -79,8 +79,11 @@ func (c *Console) downloadJSON(w http.ResponseWriter, r *http.Request, s *sessio
 	c.download(w, r, s, "json")
 }
 
-// download streams every event of the filter, page by page, as CSV or as
-// CloudTrail's {"Records":[…]} JSON. Nothing is held beyond one page.
+// download streams every event of the filter as CSV or as CloudTrail's
+// {"Records":[…]} JSON: one LookupEventsExport call (one audit record),
+// which reads the store a page at a time; nothing is held beyond one.
+// The answer begins with the first event (or the end): a refusal before
+// it is a page that says why.
 func (c *Console) download(w http.ResponseWriter, r *http.Request, s *session, format string) {
 	region, _ := c.region(r, s)
 	f, problem := c.parseFilter(r, region)
@@ -88,59 +91,92 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request, s *session, f
 		c.downloadFailed(w, r, s, region, problem)
 		return
 	}
-	out, err := c.lookup(r, s, f, "")
-	if err != nil {
-		c.downloadFailed(w, r, s, region, errText(err))
+	d := &downloader{w: w, rc: http.NewResponseController(w), format: format,
+		name: "cairn-events-" + region + "-" + c.now().UTC().Format("20060102T150405Z") + "." + format}
+	err := c.opts.API.LookupEventsExport(r.Context(), c.caller(r, s, region), f.exportInput(format), d.write)
+	if err == nil {
+		d.finish()
 		return
 	}
-	name := "cairn-events-" + region + "-" + c.now().UTC().Format("20060102T150405Z") + "." + format
-	h := w.Header()
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	if format == "csv" {
+	if !d.started {
+		c.downloadFailed(w, r, s, region, errText(c.refused("LookupEvents", err)))
+		return
+	}
+	// The answer has begun: cut it off, so that the browser reports a
+	// failed download rather than a short file.
+	c.opts.Log.Error("console: download failed", "user", s.principal.ARN, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// downloader writes a download's events as they come.
+type downloader struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	format  string
+	name    string
+	cw      *csv.Writer
+	started bool
+	n       int
+}
+
+// flushEvery is how many events a download writes between flushes (and
+// write deadlines).
+const flushEvery = 500
+
+// begin writes the headers and the start of the file.
+func (d *downloader) begin() {
+	d.started = true
+	d.rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+	h := d.w.Header()
+	h.Set("Content-Disposition", `attachment; filename="`+d.name+`"`)
+	if d.format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
+		d.cw = csv.NewWriter(d.w)
+		d.cw.Write(csvHeader)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	io.WriteString(d.w, `{"Records":[`)
+}
+
+// write writes one event; its error (the browser gone) ends the export.
+func (d *downloader) write(e history.Event) error {
+	if !d.started {
+		d.begin()
+	}
+	if d.cw != nil {
+		d.cw.Write(toRow(e).csvRecord())
 	} else {
-		h.Set("Content-Type", "application/json")
+		if d.n > 0 {
+			io.WriteString(d.w, ",\n")
+		}
+		writeRecord(d.w, e)
 	}
-	rc := http.NewResponseController(w)
-	var cw *csv.Writer
-	if format == "csv" {
-		cw = csv.NewWriter(w)
-		cw.Write(csvHeader)
-	} else {
-		io.WriteString(w, `{"Records":[`)
+	d.n++
+	if d.n%flushEvery != 0 {
+		return nil
 	}
-	first := true
-	for {
-		for _, e := range out.Events {
-			if cw != nil {
-				cw.Write(toRow(e).csvRecord())
-				continue
-			}
-			if !first {
-				io.WriteString(w, ",\n")
-			}
-			first = false
-			writeRecord(w, e)
-		}
-		if cw != nil {
-			cw.Flush()
-		}
-		if out.NextToken == nil {
-			break
-		}
-		rc.Flush()
-		rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
-		out, err = c.lookup(r, s, f, *out.NextToken)
-		if err != nil {
-			// The answer has begun: cut it off, so that the browser
-			// reports a failed download rather than a short file.
-			c.opts.Log.Error("console: download failed", "user", s.principal.ARN, "err", err)
-			panic(http.ErrAbortHandler)
+	if d.cw != nil {
+		d.cw.Flush()
+		if err := d.cw.Error(); err != nil {
+			return err
 		}
 	}
-	if cw == nil {
-		io.WriteString(w, "]}\n")
+	d.rc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+	return d.rc.Flush()
+}
+
+// finish ends the file (a download of no events is a header, or an empty
+// list).
+func (d *downloader) finish() {
+	if !d.started {
+		d.begin()
 	}
+	if d.cw != nil {
+		d.cw.Flush()
+		return
+	}
+	io.WriteString(d.w, "]}\n")
 }
 
 // writeRecord writes an event's full record (its CloudTrailEvent).

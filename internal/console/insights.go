@@ -298,7 +298,7 @@ func (c *Console) insightChart(r *http.Request, s *session, region string, p *in
 		ch.Total += v
 	}
 	ch.HasAny = true
-	ch.layout(from, time.Minute, counts, make([]int, n), f, time.Time{})
+	ch.layoutEven(from, time.Minute, counts, make([]int, n), f)
 	top := niceCeil(slices.Max(append(counts, 0)))
 	if top > 0 {
 		p.BaselineY = round1(ch.H - math.Min(p.Row.Baseline/float64(top), 1)*ch.H)

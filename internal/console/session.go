@@ -529,19 +529,16 @@ func waitText(secs int) string {
 	m, s := secs/60, secs%60
 	switch {
 	case m == 0:
-		return plural(s, "second")
+		return unitCount(s, "second")
 	case s == 0:
-		return plural(m, "minute")
+		return unitCount(m, "minute")
 	}
-	return plural(m, "minute") + " " + plural(s, "second")
+	return unitCount(m, "minute") + " " + unitCount(s, "second")
 }
 
-// plural is n and unit, with an s unless n is 1.
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
+// unitCount is n and unit, plural unless n is 1 (plural is chart.go's).
+func unitCount(n int, unit string) string {
+	return strconv.Itoa(n) + " " + unit + plural(n)
 }
 
 // signInOf describes a checked sign-in of principal's key for its event.

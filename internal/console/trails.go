@@ -2,11 +2,13 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -95,80 +97,6 @@ func (c *Console) trailsPage(w http.ResponseWriter, r *http.Request, s *session)
 	c.render(w, http.StatusOK, "trails.html", p)
 }
 
-// trailForm is the settings form of a trail, as typed.
-type trailForm struct {
-	Name        string
-	Bucket      string
-	Prefix      string
-	SNS         string
-	KMS         string
-	MultiRegion bool
-	Global      bool
-	Validation  bool
-	Tags        string
-}
-
-func readTrailForm(r *http.Request) trailForm {
-	f := r.PostForm
-	return trailForm{Name: strings.TrimSpace(f.Get("name")), Bucket: strings.TrimSpace(f.Get("bucket")), Prefix: strings.TrimSpace(f.Get("prefix")),
-		SNS: strings.TrimSpace(f.Get("sns")), KMS: strings.TrimSpace(f.Get("kms")), MultiRegion: f.Get("multi_region") != "",
-		Global: f.Get("global") != "", Validation: f.Get("validation") != "", Tags: f.Get("tags")}
-}
-
-// parseTags reads "key=value" lines.
-func parseTags(text string) ([]trail.Tag, error) {
-	var tags []trail.Tag
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if k == "" {
-			return nil, fmt.Errorf("tags line %d has no key; write key=value", n+1)
-		}
-		tags = append(tags, trail.Tag{Key: &k, Value: &v})
-	}
-	return tags, nil
-}
-
-type newTrailPage struct {
-	base
-	Form trailForm
-}
-
-func (c *Console) newTrailPage(w http.ResponseWriter, r *http.Request, s *session) {
-	region, _ := c.region(r, s)
-	p := newTrailPage{base: c.base(s, r, "Create trail", "trails", region), Form: trailForm{MultiRegion: true, Global: true, Validation: true}}
-	c.render(w, http.StatusOK, "trail_new.html", p)
-}
-
-func (c *Console) createTrail(w http.ResponseWriter, r *http.Request, s *session) {
-	region, _ := c.region(r, s)
-	p := newTrailPage{base: c.base(s, r, "Create trail", "trails", region), Form: readTrailForm(r)}
-	fail := func(msg string) {
-		p.Error = msg
-		c.render(w, http.StatusBadRequest, "trail_new.html", p)
-	}
-	tags, err := parseTags(p.Form.Tags)
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	f := p.Form
-	in := trail.CreateTrailInput{Name: &f.Name, S3BucketName: &f.Bucket, IsMultiRegionTrail: &f.MultiRegion,
-		IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation,
-		S3KeyPrefix: setOrNil(f.Prefix), SnsTopicName: setOrNil(f.SNS), KmsKeyId: setOrNil(f.KMS), TagsList: tags}
-	out, err := c.opts.API.CreateTrail(r.Context(), c.caller(r, s, region), in)
-	if err := c.refused("CreateTrail", err); err != nil {
-		fail(errText(err))
-		return
-	}
-	s.setFlash("Trail "+out.Name+" created. It does not log until you start logging.", false)
-	http.Redirect(w, r, trailLink(region, out.TrailARN), http.StatusSeeOther)
-}
-
 // setOrNil is a form field as an optional request member: nil when empty.
 func setOrNil(v string) *string {
 	if v == "" {
@@ -191,32 +119,51 @@ type tagView struct{ Key, Value string }
 
 type trailPage struct {
 	base
-	ARN          string
-	Found        bool
-	T            server.TrailShape
-	Shadow       bool
-	Owned        bool
-	HomeURL      string
-	Status       statusView
-	StatusErr    string
-	Form         trailForm
-	FormErr      string
-	Basic        basicForm
-	BasicErr     string
+	ARN       string
+	Found     bool
+	T         server.TrailShape
+	Shadow    bool
+	Owned     bool
+	HomeURL   string
+	Status    statusView
+	StatusErr string
+	Form      trailForm
+	Basic     basicForm
+	BasicErr  string
+	// Advanced is the advanced selectors' JSON as the editor shows it;
+	// AdvancedView the trail's advanced selectors as they are, read-only.
 	Advanced     string
 	AdvancedErr  string
+	AdvancedView []advView
+	// Template names the advanced selector template loaded into the
+	// editor (not yet saved), or "".
+	Template     string
+	Templates    []selTemplate
+	Builder      string
 	UsesAdvanced bool
 	SelectorsErr string
-	Tags         []tagView
-	TagsErr      string
-	TagKey       string
-	TagValue     string
-	DeleteErr    string
+	// Insights are the trail's insight selectors (their types);
+	// InsightsErr why they could not be read or saved.
+	Insights    []string
+	InsightsErr string
+	InsightForm insightForm
+	Tags        []tagView
+	TagsErr     string
+	TagKey      string
+	TagValue    string
+	DeleteErr   string
+	Confirm     string
+	// Done is the success message of a section's form, by section id.
+	Done map[string]string
 }
+
+// trailSections are the sections of the trail page whose forms report
+// success in place.
+var trailSections = []string{"settings", "selectors", "insights", "tags"}
 
 // loadTrail reads everything the trail page shows.
 func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) trailPage {
-	p := trailPage{base: c.base(s, r, "Trail", "trails", region), ARN: arn}
+	p := trailPage{base: c.base(s, r, "Trail", "trails", region), ARN: arn, Templates: selTemplates, Builder: builderSpec()}
 	who := c.caller(r, s, region)
 	got, err := c.opts.API.GetTrail(r.Context(), who, server.NameInput{Name: &arn})
 	if err := c.refused("GetTrail", err); err != nil {
@@ -232,7 +179,8 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 	}
 	p.HomeURL = trailLink(t.HomeRegion, t.TrailARN)
 	p.Form = trailForm{Name: t.Name, Bucket: t.S3BucketName, Prefix: t.S3KeyPrefix, SNS: t.SnsTopicName, KMS: t.KmsKeyId,
-		MultiRegion: t.IsMultiRegionTrail, Global: t.IncludeGlobalServiceEvents, Validation: t.LogFileValidationEnabled}
+		MultiRegion: t.IsMultiRegionTrail, Global: t.IncludeGlobalServiceEvents, Validation: t.LogFileValidationEnabled,
+		LogGroup: t.CloudWatchLogsLogGroupArn, LogRole: t.CloudWatchLogsRoleArn}
 	st, err := c.opts.API.GetTrailStatus(r.Context(), who, server.NameInput{Name: &arn})
 	if err := c.refused("GetTrailStatus", err); err != nil {
 		p.StatusErr = errText(err)
@@ -241,21 +189,9 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 	}
 	p.Basic = basicForm{ReadWrite: "All", Management: true}
 	if !p.Shadow {
-		sel, err := c.opts.API.GetEventSelectors(r.Context(), who, server.GetEventSelectorsInput{TrailName: &arn})
-		if err := c.refused("GetEventSelectors", err); err != nil {
-			p.SelectorsErr = errText(err)
-		} else {
-			p.Basic.Count = len(sel.EventSelectors)
-			if len(sel.EventSelectors) > 0 {
-				p.Basic = basicOf(sel.EventSelectors[0], len(sel.EventSelectors))
-			}
-			if len(sel.AdvancedEventSelectors) > 0 {
-				p.UsesAdvanced = true
-				b, _ := json.MarshalIndent(sel.AdvancedEventSelectors, "", "  ")
-				p.Advanced = string(b)
-			}
-		}
+		c.loadSelectors(r, who, arn, &p)
 	}
+	c.loadInsights(r, who, arn, &p)
 	tags, err := c.opts.API.ListTags(r.Context(), who, server.ListTagsInput{ResourceIdList: []string{arn}})
 	if err := c.refused("ListTags", err); err != nil {
 		p.TagsErr = errText(err)
@@ -267,6 +203,50 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 		}
 	}
 	return p
+}
+
+// loadSelectors reads the trail's event selectors into the page: the basic
+// form shows a basic selector only when the trail has one, so it never
+// claims what a trail with advanced selectors logs.
+func (c *Console) loadSelectors(r *http.Request, who server.Caller, arn string, p *trailPage) {
+	sel, err := c.opts.API.GetEventSelectors(r.Context(), who, server.GetEventSelectorsInput{TrailName: &arn})
+	if err := c.refused("GetEventSelectors", err); err != nil {
+		p.SelectorsErr = errText(err)
+		return
+	}
+	p.Basic.Count = len(sel.EventSelectors)
+	if len(sel.EventSelectors) > 0 {
+		p.Basic = basicOf(sel.EventSelectors[0], len(sel.EventSelectors))
+	}
+	if len(sel.AdvancedEventSelectors) > 0 {
+		p.UsesAdvanced = true
+		b, _ := json.MarshalIndent(sel.AdvancedEventSelectors, "", "  ")
+		p.Advanced = string(b)
+		p.AdvancedView = viewAdvanced(sel.AdvancedEventSelectors)
+	}
+}
+
+// loadInsights reads the trail's insight selectors; a trail without them
+// answers InsightNotEnabledException, which is not an error to show.
+func (c *Console) loadInsights(r *http.Request, who server.Caller, arn string, p *trailPage) {
+	out, err := c.opts.API.GetInsightSelectors(r.Context(), who, server.GetInsightSelectorsInput{TrailName: &arn})
+	if err != nil && awsproto.As(err).Code == awsproto.InsightNotEnabledException {
+		return
+	}
+	if err := c.refused("GetInsightSelectors", err); err != nil {
+		p.InsightsErr = errText(err)
+		return
+	}
+	for _, is := range out.InsightSelectors {
+		typ := deref(is.InsightType)
+		p.Insights = append(p.Insights, typ)
+		switch typ {
+		case trail.InsightAPICallRate:
+			p.InsightForm.CallRate = true
+		case trail.InsightAPIErrorRate:
+			p.InsightForm.ErrorRate = true
+		}
+	}
 }
 
 func deref(p *string) string {
@@ -286,7 +266,7 @@ func basicOf(es trail.EventSelector, count int) basicForm {
 	}
 	var s3 []string
 	for _, dr := range es.DataResources {
-		if deref(dr.Type) == "AWS::S3::Object" {
+		if deref(dr.Type) == trail.ResourceS3Object {
 			s3 = append(s3, dr.Values...)
 		}
 	}
@@ -302,6 +282,48 @@ func basicOf(es trail.EventSelector, count int) basicForm {
 	return b
 }
 
+// selector is the basic event selector the form describes.
+func (b basicForm) selector() trail.EventSelector {
+	rw, mgmt := b.ReadWrite, b.Management
+	sel := trail.EventSelector{ReadWriteType: &rw, IncludeManagementEvents: &mgmt}
+	if values := lines(b.S3); len(values) > 0 {
+		typ := trail.ResourceS3Object
+		sel.DataResources = []trail.DataResource{{Type: &typ, Values: values}}
+	}
+	if b.ExcludeKMS {
+		sel.ExcludeManagementEventSources = append(sel.ExcludeManagementEventSources, "kms.amazonaws.com")
+	}
+	if b.ExcludeRDS {
+		sel.ExcludeManagementEventSources = append(sel.ExcludeManagementEventSources, "rdsdata.amazonaws.com")
+	}
+	return sel
+}
+
+// insightForm is the Insights choice of the trail forms.
+type insightForm struct {
+	CallRate  bool
+	ErrorRate bool
+}
+
+func readInsightForm(r *http.Request) insightForm {
+	return insightForm{CallRate: r.PostForm.Get("insight_call_rate") != "", ErrorRate: r.PostForm.Get("insight_error_rate") != ""}
+}
+
+// selectors are the insight selectors chosen ([] turns Insights off).
+func (f insightForm) selectors() []trail.InsightSelector {
+	sel := []trail.InsightSelector{}
+	for _, t := range []struct {
+		on  bool
+		typ string
+	}{{f.CallRate, trail.InsightAPICallRate}, {f.ErrorRate, trail.InsightAPIErrorRate}} {
+		if t.on {
+			typ := t.typ
+			sel = append(sel, trail.InsightSelector{InsightType: &typ})
+		}
+	}
+	return sel
+}
+
 func (c *Console) trailPage(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	arn := r.URL.Query().Get("arn")
@@ -314,130 +336,201 @@ func (c *Console) trailPage(w http.ResponseWriter, r *http.Request, s *session) 
 	if !p.Found {
 		status = http.StatusNotFound
 	}
+	// A success message of one section's form is shown in that section.
+	if sec := r.URL.Query().Get("done"); p.Flash != "" && !p.FlashErr && slices.Contains(trailSections, sec) {
+		p.Done = map[string]string{sec: p.Flash}
+		p.Flash = ""
+	}
+	if tp, ok := templateNamed(r.URL.Query().Get("template")); ok && p.Found {
+		p.Advanced, p.Template = tp.JSON, tp.Title
+	}
 	c.render(w, status, "trail.html", p)
 }
 
 // trailAction runs one change of the trail page's forms. Success goes back
-// to the page with a message; a refused change shows the page again with
-// what was typed and the API's message next to the form.
+// to the page (303, so a reload does not repeat the change) with a message;
+// a refused change shows the page again with what was typed and the
+// error next to the field it is about.
 func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	arn := r.PostForm.Get("arn")
-	action := r.PathValue("action")
 	back := trailLink(region, arn)
-	done := func(msg, anchor string) {
-		s.setFlash(msg, false)
-		http.Redirect(w, r, back+anchor, http.StatusSeeOther)
+	a := trailAct{c: c, w: w, r: r, s: s, region: region, arn: arn, back: back, name: r.PostForm.Get("name")}
+	if a.name == "" {
+		a.name = arn
 	}
-	// again shows the page with the section's error set by edit.
-	again := func(edit func(p *trailPage)) {
-		p := c.loadTrail(r, s, region, arn)
-		edit(&p)
-		c.render(w, http.StatusBadRequest, "trail.html", p)
-	}
-	name := r.PostForm.Get("name")
-	if name == "" {
-		name = arn
-	}
-	ctx, who := r.Context(), c.caller(r, s, region)
-	switch action {
-	case "start", "stop":
-		op, run, msg := "StartLogging", c.opts.API.StartLogging, "Logging started for "+name+"."
-		if action == "stop" {
-			op, run, msg = "StopLogging", c.opts.API.StopLogging, "Logging stopped for "+name+"."
-		}
-		if err := c.refused(op, run(ctx, who, server.NameInput{Name: &arn})); err != nil {
-			s.setFlash(errText(err), true)
-			http.Redirect(w, r, back, http.StatusSeeOther)
-			return
-		}
-		done(msg, "")
+	a.who = c.caller(r, s, region)
+	switch r.PathValue("action") {
+	case "start":
+		a.logging("StartLogging", c.opts.API.StartLogging, "Logging started for "+a.name+".")
+	case "stop":
+		a.logging("StopLogging", c.opts.API.StopLogging, "Logging stopped for "+a.name+".")
 	case "update":
-		f := readTrailForm(r)
-		in := trail.UpdateTrailInput{Name: &arn, S3BucketName: &f.Bucket, S3KeyPrefix: &f.Prefix, SnsTopicName: &f.SNS, KmsKeyId: &f.KMS,
-			IsMultiRegionTrail: &f.MultiRegion, IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation}
-		_, err := c.opts.API.UpdateTrail(ctx, who, in)
-		if err := c.refused("UpdateTrail", err); err != nil {
-			again(func(p *trailPage) {
-				f.Name = p.Form.Name
-				p.Form, p.FormErr = f, errText(err)
-			})
-			return
-		}
-		done("Settings of "+name+" saved.", "#settings")
+		a.update()
 	case "delete":
-		if strings.TrimSpace(r.PostForm.Get("confirm")) != r.PostForm.Get("name") || r.PostForm.Get("name") == "" {
-			again(func(p *trailPage) { p.DeleteErr = "Type the trail's name, " + p.T.Name + ", to confirm." })
-			return
-		}
-		if err := c.refused("DeleteTrail", c.opts.API.DeleteTrail(ctx, who, server.NameInput{Name: &arn})); err != nil {
-			again(func(p *trailPage) { p.DeleteErr = errText(err) })
-			return
-		}
-		s.setFlash("Trail "+name+" deleted.", false)
-		http.Redirect(w, r, "/console/trails?region="+url.QueryEscape(region), http.StatusSeeOther)
+		a.delete()
 	case "selectors":
-		b := basicForm{ReadWrite: r.PostForm.Get("read_write"), Management: r.PostForm.Get("management") != "",
-			S3: r.PostForm.Get("s3"), ExcludeKMS: r.PostForm.Get("exclude_kms") != "", ExcludeRDS: r.PostForm.Get("exclude_rds") != ""}
-		sel := trail.EventSelector{ReadWriteType: &b.ReadWrite, IncludeManagementEvents: &b.Management}
-		var values []string
-		for _, v := range strings.Split(b.S3, "\n") {
-			if v = strings.TrimSpace(v); v != "" {
-				values = append(values, v)
-			}
-		}
-		if len(values) > 0 {
-			typ := "AWS::S3::Object"
-			sel.DataResources = []trail.DataResource{{Type: &typ, Values: values}}
-		}
-		if b.ExcludeKMS {
-			sel.ExcludeManagementEventSources = append(sel.ExcludeManagementEventSources, "kms.amazonaws.com")
-		}
-		if b.ExcludeRDS {
-			sel.ExcludeManagementEventSources = append(sel.ExcludeManagementEventSources, "rdsdata.amazonaws.com")
-		}
-		_, err := c.opts.API.PutEventSelectors(ctx, who, server.PutEventSelectorsInput{TrailName: &arn, EventSelectors: []trail.EventSelector{sel}})
-		if err := c.refused("PutEventSelectors", err); err != nil {
-			again(func(p *trailPage) { p.Basic, p.BasicErr = b, errText(err) })
-			return
-		}
-		done("Event selectors of "+name+" saved.", "#selectors")
+		a.basic()
 	case "advanced":
-		text := r.PostForm.Get("advanced")
-		raw, problem := checkJSONArray(text)
-		if problem == "" {
-			in, err := advancedSelectors(arn, raw)
-			if err == nil {
-				_, err = c.opts.API.PutEventSelectors(ctx, who, in)
-			}
-			if err := c.refused("PutEventSelectors", err); err != nil {
-				problem = errText(err)
-			}
-		}
-		if problem != "" {
-			again(func(p *trailPage) { p.Advanced, p.AdvancedErr = text, problem })
-			return
-		}
-		done("Advanced event selectors of "+name+" saved.", "#selectors")
+		a.advanced()
+	case "insights":
+		a.insights()
 	case "tag-add":
-		k, v := strings.TrimSpace(r.PostForm.Get("key")), strings.TrimSpace(r.PostForm.Get("value"))
-		in := server.TagsInput{ResourceId: &arn, TagsList: []trail.Tag{{Key: &k, Value: &v}}}
-		if err := c.refused("AddTags", c.opts.API.AddTags(ctx, who, in)); err != nil {
-			again(func(p *trailPage) { p.TagKey, p.TagValue, p.TagsErr = k, v, errText(err) })
-			return
-		}
-		done("Tag "+k+" saved.", "#tags")
+		a.tagAdd()
 	case "tag-remove":
-		k := r.PostForm.Get("key")
-		in := server.TagsInput{ResourceId: &arn, TagsList: []trail.Tag{{Key: &k}}}
-		if err := c.refused("RemoveTags", c.opts.API.RemoveTags(ctx, who, in)); err != nil {
-			again(func(p *trailPage) { p.TagsErr = errText(err) })
-			return
-		}
-		done("Tag "+k+" removed.", "#tags")
+		a.tagRemove()
 	default:
 		c.notFound(w, r)
 	}
+}
+
+// trailAct is one POST of the trail page's forms.
+type trailAct struct {
+	c                       *Console
+	w                       http.ResponseWriter
+	r                       *http.Request
+	s                       *session
+	who                     server.Caller
+	region, arn, back, name string
+}
+
+// done redirects to the trail page's section (anchor, "#" and its id)
+// with a success message, which the page shows in that section, next to
+// the form that was sent.
+func (a trailAct) done(msg, anchor string) {
+	a.s.setFlash(msg, false)
+	to := a.back
+	if anchor != "" {
+		to += "&done=" + url.QueryEscape(strings.TrimPrefix(anchor, "#")) + anchor
+	}
+	http.Redirect(a.w, a.r, to, http.StatusSeeOther)
+}
+
+// again shows the page with the section's error and input set by edit.
+func (a trailAct) again(edit func(p *trailPage)) {
+	p := a.c.loadTrail(a.r, a.s, a.region, a.arn)
+	edit(&p)
+	a.c.render(a.w, http.StatusBadRequest, "trail.html", p)
+}
+
+func (a trailAct) logging(op string, run func(context.Context, server.Caller, server.NameInput) error, msg string) {
+	if err := a.c.refused(op, run(a.r.Context(), a.who, server.NameInput{Name: &a.arn})); err != nil {
+		a.s.setFlash(errText(err), true)
+		http.Redirect(a.w, a.r, a.back, http.StatusSeeOther)
+		return
+	}
+	a.done(msg, "")
+}
+
+func (a trailAct) update() {
+	f := readTrailForm(a.r)
+	group, role := f.cloudWatch()
+	in := trail.UpdateTrailInput{Name: &a.arn, S3BucketName: &f.Bucket, S3KeyPrefix: &f.Prefix, SnsTopicName: &f.SNS, KmsKeyId: &f.KMS,
+		IsMultiRegionTrail: &f.MultiRegion, IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation,
+		CloudWatchLogsLogGroupArn: &group, CloudWatchLogsRoleArn: &role}
+	_, err := a.c.opts.API.UpdateTrail(a.r.Context(), a.who, in)
+	if err := a.c.refused("UpdateTrail", err); err != nil {
+		a.again(func(p *trailPage) {
+			f.Name = p.Form.Name
+			f.Errs = placeErr(nil, err, "bucket", "prefix", "kms", "sns", "log_group", "log_role", "options")
+			p.Form = f
+		})
+		return
+	}
+	a.done("Settings of "+a.name+" saved.", "#settings")
+}
+
+func (a trailAct) delete() {
+	confirm := strings.TrimSpace(a.r.PostForm.Get("confirm"))
+	if confirm != a.r.PostForm.Get("name") || confirm == "" {
+		a.again(func(p *trailPage) {
+			p.Confirm = confirm
+			p.DeleteErr = "That is not the trail's name. Type " + p.T.Name + " exactly to confirm; nothing was deleted."
+		})
+		return
+	}
+	if err := a.c.refused("DeleteTrail", a.c.opts.API.DeleteTrail(a.r.Context(), a.who, server.NameInput{Name: &a.arn})); err != nil {
+		a.again(func(p *trailPage) { p.Confirm, p.DeleteErr = confirm, errText(err) })
+		return
+	}
+	a.s.setFlash("Trail "+a.name+" deleted.", false)
+	http.Redirect(a.w, a.r, "/console/trails?region="+url.QueryEscape(a.region), http.StatusSeeOther)
+}
+
+func (a trailAct) basic() {
+	f := a.r.PostForm
+	b := basicForm{ReadWrite: f.Get("read_write"), Management: f.Get("management") != "",
+		S3: f.Get("s3"), ExcludeKMS: f.Get("exclude_kms") != "", ExcludeRDS: f.Get("exclude_rds") != ""}
+	in := server.PutEventSelectorsInput{TrailName: &a.arn, EventSelectors: []trail.EventSelector{b.selector()}}
+	_, err := a.c.opts.API.PutEventSelectors(a.r.Context(), a.who, in)
+	if err := a.c.refused("PutEventSelectors", err); err != nil {
+		a.again(func(p *trailPage) { p.Basic, p.BasicErr = b, errText(err) })
+		return
+	}
+	a.done("Event selectors of "+a.name+" saved.", "#selectors")
+}
+
+func (a trailAct) advanced() {
+	text := a.r.PostForm.Get("advanced")
+	raw, problem := checkJSONArray(text)
+	if problem == "" {
+		in, err := advancedSelectors(a.arn, raw)
+		if err == nil {
+			_, err = a.c.opts.API.PutEventSelectors(a.r.Context(), a.who, in)
+		}
+		if err := a.c.refused("PutEventSelectors", err); err != nil {
+			problem = errText(err)
+		}
+	}
+	if problem != "" {
+		a.again(func(p *trailPage) { p.Advanced, p.AdvancedErr = text, problem })
+		return
+	}
+	a.done("Advanced event selectors of "+a.name+" saved.", "#selectors")
+}
+
+func (a trailAct) insights() {
+	f := readInsightForm(a.r)
+	sel := f.selectors()
+	in := server.PutInsightSelectorsInput{TrailName: &a.arn, InsightSelectors: &sel}
+	_, err := a.c.opts.API.PutInsightSelectors(a.r.Context(), a.who, in)
+	if err := a.c.refused("PutInsightSelectors", err); err != nil {
+		a.again(func(p *trailPage) { p.InsightForm, p.InsightsErr = f, errText(err) })
+		return
+	}
+	msg := "Insights turned off for " + a.name + "."
+	if len(sel) > 0 {
+		msg = "Insights of " + a.name + " saved: " + strings.Join(insightTypes(sel), ", ") + "."
+	}
+	a.done(msg, "#insights")
+}
+
+func insightTypes(sel []trail.InsightSelector) []string {
+	var out []string
+	for _, s := range sel {
+		out = append(out, deref(s.InsightType))
+	}
+	return out
+}
+
+func (a trailAct) tagAdd() {
+	k, v := strings.TrimSpace(a.r.PostForm.Get("key")), strings.TrimSpace(a.r.PostForm.Get("value"))
+	in := server.TagsInput{ResourceId: &a.arn, TagsList: []trail.Tag{{Key: &k, Value: &v}}}
+	if err := a.c.refused("AddTags", a.c.opts.API.AddTags(a.r.Context(), a.who, in)); err != nil {
+		a.again(func(p *trailPage) { p.TagKey, p.TagValue, p.TagsErr = k, v, errText(err) })
+		return
+	}
+	a.done("Tag "+k+" saved.", "#tags")
+}
+
+func (a trailAct) tagRemove() {
+	k := a.r.PostForm.Get("key")
+	in := server.TagsInput{ResourceId: &a.arn, TagsList: []trail.Tag{{Key: &k}}}
+	if err := a.c.refused("RemoveTags", a.c.opts.API.RemoveTags(a.r.Context(), a.who, in)); err != nil {
+		a.again(func(p *trailPage) { p.TagsErr = errText(err) })
+		return
+	}
+	a.done("Tag "+k+" removed.", "#tags")
 }
 
 // advancedSelectors is the PutEventSelectors request of trail arn with the

@@ -246,12 +246,13 @@ func TestConsole(t *testing.T) {
 
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
 
-	// Filter by user name: dana has 60 events in the last 24 hours (the
-	// default range), 50 on the first page.
+	// Filter by user name, read-only events shown: dana has 60 events in
+	// the last 24 hours (the default range), 50 on the first page.
 	userCells := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events .user-cell")].map(td => td.textContent)`)
 	conRun(t, ctx, "filter by user name",
 		chromedp.SetValue(chromedp.ID("attr"), "Username"),
 		chromedp.SendKeys(chromedp.ID("value"), "dana"),
+		chromedp.Click(chromedp.ID("readonly")), // dana's read-only events too
 		chromedp.Click(chromedp.ID("apply")),
 		conWaitURL("value=dana"),
 		chromedp.WaitVisible(chromedp.ID("events")))
@@ -372,7 +373,7 @@ func TestConsole(t *testing.T) {
 		}
 	}
 
-	// Create a trail and start it.
+	// Create a trail (it starts logging).
 	if err := os.MkdirAll(filepath.Join(srv.DataDir, "buckets", "console-logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -386,10 +387,11 @@ func TestConsole(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "console-trail"),
 		chromedp.SendKeys(chromedp.ID("bucket"), "console-logs"),
 		chromedp.SendKeys(chromedp.ID("tags"), "team=audit"),
-		chromedp.Submit(chromedp.ID("name")),
+		chromedp.Click(chromedp.ID("review-trail")),
+		chromedp.WaitVisible(chromedp.ID("confirm-create")),
+		chromedp.Click(chromedp.ID("confirm-create")),
 		conWaitURL("/console/trail?"),
-		chromedp.WaitVisible(chromedp.ID("start-logging")),
-		chromedp.Click(chromedp.ID("start-logging")),
+		// Logging starts on create, as in CloudTrail's console.
 		chromedp.WaitVisible(chromedp.ID("stop-logging")))
 	if state := conGet(t, ctx, "logging state", text("logging-state")); state != "Logging" {
 		t.Fatalf("after Start logging the page says %q", state)
@@ -506,7 +508,7 @@ func TestConsole(t *testing.T) {
 	// The event history on a phone's screen.
 	conRun(t, ctx, "phone",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(srv.URL+"/console/events?attr=Username&value=dana&range=7d"),
+		chromedp.Navigate(srv.URL+"/console/events?attr=Username&value=dana&range=7d&readonly=show"),
 		chromedp.WaitVisible(chromedp.ID("chart")),
 		conShot(shots, "console-events-phone.png"))
 	if conGet(t, ctx, "width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)) {

@@ -162,6 +162,18 @@ func TestTailRefusals(t *testing.T) {
 			t.Errorf("%s: a stream opened", c.name)
 		}
 	}
+	// HEAD does not open (nor audit) a stream: Go's mux would route it to
+	// GET's handler.
+	head := signedTailRequest(t, ctx, srv, AdminKey, AdminSecret, "us-east-1", "")
+	head.Method = http.MethodHead
+	if resp, err := http.DefaultClient.Do(head); err != nil {
+		t.Errorf("HEAD /v1/stream: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+			t.Errorf("HEAD /v1/stream: HTTP %d, Allow %q; want 405 and Allow: GET", resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
 	// A principal allowed only cloudtrail:LookupEvents may stream.
 	carl := openTail(t, srv, CustomKey, CustomSecret, "us-east-1", "")
 	srv.Ingest(t, AdminKey, AdminSecret, Record("ForCarl", "s3.amazonaws.com", "us-east-1", time.Now(), nil))

@@ -24,6 +24,12 @@ type CountInput struct {
 	BucketSeconds int64
 	// Errors asks for the count of events with an errorCode too.
 	Errors bool `json:",omitempty"`
+	// HideReadOnly leaves out the read-only events (not for a count by
+	// ReadOnly or by EventId).
+	HideReadOnly bool `json:",omitempty"`
+	// BucketOrigin, when set, is where the first bucket begins (at or
+	// before StartTime); events before StartTime are not counted.
+	BucketOrigin *awsproto.Time `json:",omitempty"`
 }
 
 // CountBucket is one time bucket of a CountOutput.
@@ -60,11 +66,17 @@ func (s *Service) Count(ctx context.Context, account, region string, in CountInp
 		return CountOutput{}, err
 	}
 	hq := store.HistogramQuery{Account: q.Account, Region: q.Region, Category: q.Category, Attr: q.Attr, Value: q.Value,
-		Start: start, End: end, Since: earliest, Errors: in.Errors}
+		Start: start, End: end, Since: earliest, Errors: in.Errors, HideReadOnly: hides(q, in.HideReadOnly)}
 	if in.BucketSeconds < 1 {
 		return CountOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "BucketSeconds must be at least 1; got %d.", in.BucketSeconds)
 	}
 	hq.Width = time.Duration(in.BucketSeconds) * time.Second
+	if hq.Start, err = origin(start, in.BucketOrigin); err != nil {
+		return CountOutput{}, err
+	}
+	if start.After(hq.Start) && start.After(hq.Since) {
+		hq.Since = start // the buckets begin before the range: count from its start
+	}
 	bs, err := hs.Histogram(ctx, hq)
 	if errors.Is(err, store.ErrHistogram) {
 		return CountOutput{}, awsproto.Errorf(awsproto.InvalidParameterException,

@@ -79,27 +79,57 @@ const maxValueLen = 2000
 
 // Lookup answers one LookupEvents call of account in region.
 func (s *Service) Lookup(ctx context.Context, account, region string, in Input) (Output, error) {
-	q, err := filter(account, region, in.EventCategory, in.LookupAttributes)
+	return s.lookup(ctx, account, region, in, false)
+}
+
+// lookup answers a LookupEvents call, leaving out the read-only events
+// when hide is set (see hides).
+func (s *Service) lookup(ctx context.Context, account, region string, in Input, hide bool) (Output, error) {
+	q, fp, err := s.query(account, region, in, hide)
 	if err != nil {
 		return Output{}, err
 	}
+	if q.Limit == 0 {
+		return Output{Events: []Event{}}, nil
+	}
+	events, next, err := s.fetch(ctx, q)
+	if err != nil {
+		return Output{}, err
+	}
+	out := Output{Events: events}
+	if next != nil {
+		t := EncodeToken(*next, fp)
+		out.NextToken = &t
+	}
+	return out, nil
+}
+
+// query is the store query of a LookupEvents call (hide: see hides) and
+// the fingerprint of its tokens. A window that ends before event history
+// begins has a zero Limit: it finds nothing.
+func (s *Service) query(account, region string, in Input, hide bool) (store.Query, [8]byte, error) {
+	q, err := filter(account, region, in.EventCategory, in.LookupAttributes)
+	if err != nil {
+		return q, [8]byte{}, err
+	}
+	q.HideReadOnly = hides(q, hide)
 	q.Limit = 50
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > 50 {
-			return Output{}, awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
+			return q, [8]byte{}, awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be between 1 and 50; got %d.", *in.MaxResults)
 		}
 		q.Limit = *in.MaxResults
 	}
 	var earliest time.Time
 	q.Start, q.End, earliest, err = s.timeRange(in.StartTime, in.EndTime)
 	if err != nil {
-		return Output{}, err
+		return q, [8]byte{}, err
 	}
-	fp := fingerprint(account, region, in)
+	fp := fingerprint(account, region, in, q.HideReadOnly)
 	if in.NextToken != nil {
 		c, err := DecodeToken(*in.NextToken, fp)
 		if err != nil {
-			return Output{}, awsproto.Errorf(awsproto.InvalidNextTokenException, "A token that is not valid, or a token that was previously used in a request with different parameters.")
+			return q, fp, awsproto.Errorf(awsproto.InvalidNextTokenException, "A token that is not valid, or a token that was previously used in a request with different parameters.")
 		}
 		q.After = &c
 	}
@@ -111,27 +141,28 @@ func (s *Service) Lookup(ctx context.Context, account, region string, in Input) 
 	if q.Start.Nanosecond() != 0 {
 		q.Start = q.Start.Truncate(time.Second).Add(time.Second)
 	}
-	// A window that ends before history begins finds nothing.
 	if q.End.Before(q.Start) {
-		return Output{Events: []Event{}}, nil
+		q.Limit = 0
 	}
+	return q, fp, nil
+}
+
+// fetch reads one page of q from the store: its events, and where the
+// next page starts when there is one.
+func (s *Service) fetch(ctx context.Context, q store.Query) ([]Event, *store.Cursor, error) {
 	page, err := s.store.Lookup(ctx, q)
 	if err != nil {
-		return Output{}, err
+		return nil, nil, err
 	}
-	out := Output{Events: make([]Event, 0, len(page.Events))}
+	events := make([]Event, 0, len(page.Events))
 	for _, e := range page.Events {
 		v := event.ReadView(e.Record)
 		if q.Attr != "" && !matches(e, &v, q.Attr, q.Value) {
 			continue // an index hash collision
 		}
-		out.Events = append(out.Events, toEvent(e, &v.Summary))
+		events = append(events, toEvent(e, &v.Summary))
 	}
-	if page.Next != nil {
-		t := EncodeToken(*page.Next, fp)
-		out.NextToken = &t
-	}
-	return out, nil
+	return events, page.Next, nil
 }
 
 // filter is the store query of a LookupEvents filter of account in region:
@@ -253,9 +284,12 @@ func toEvent(e *event.Event, sum *event.Summary) Event {
 }
 
 // fingerprint identifies the parameters a NextToken is valid for.
-func fingerprint(account, region string, in Input) [8]byte {
+func fingerprint(account, region string, in Input, hide bool) [8]byte {
 	var b []byte
 	b = fmt.Appendf(b, "%s\x00%s\x00", account, region)
+	if hide {
+		b = append(b, "h\x00"...) // a listing without read-only events
+	}
 	for _, a := range in.LookupAttributes {
 		if a.AttributeKey != nil && a.AttributeValue != nil {
 			b = fmt.Appendf(b, "%s=%s\x00", *a.AttributeKey, *a.AttributeValue)

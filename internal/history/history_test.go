@@ -69,12 +69,12 @@ func TestTokenGolden(t *testing.T) {
 		c  store.Cursor
 		fp [8]byte
 	}{
-		{store.Cursor{Time: 1795683600, Seq: 42}, fingerprint(acct, region, Input{})},
-		{store.Cursor{Time: 1795683600, Seq: 43}, fingerprint(acct, region, Input{})},
+		{store.Cursor{Time: 1795683600, Seq: 42}, fingerprint(acct, region, Input{}, false)},
+		{store.Cursor{Time: 1795683600, Seq: 43}, fingerprint(acct, region, Input{}, false)},
 		{store.Cursor{Time: 1795680000, Seq: 1}, fingerprint(acct, region, Input{
-			LookupAttributes: []LookupAttribute{{ptr("EventName"), ptr("CreateBucket")}}})},
+			LookupAttributes: []LookupAttribute{{ptr("EventName"), ptr("CreateBucket")}}}, false)},
 		{store.Cursor{Time: 1795680000, Seq: 1}, fingerprint(acct, region, Input{
-			EventCategory: ptr("insight"), StartTime: &awsproto.Time{Time: now.Add(-time.Hour)}, EndTime: &awsproto.Time{Time: now}})},
+			EventCategory: ptr("insight"), StartTime: &awsproto.Time{Time: now.Add(-time.Hour)}, EndTime: &awsproto.Time{Time: now}}, false)},
 		{store.Cursor{Time: 0, Seq: 0}, [8]byte{}},
 	} {
 		fmt.Fprintf(&b, "time=%d seq=%d fp=%x token=%s\n", tc.c.Time, tc.c.Seq, tc.fp, EncodeToken(tc.c, tc.fp))
@@ -111,7 +111,7 @@ func TestDecodeTokenMalformed(t *testing.T) {
 // fingerprint are refused; the 8-byte fingerprint is what protects a token
 // from being used with other parameters.
 func TestRandomTokensNeverDecode(t *testing.T) {
-	fp := fingerprint(acct, region, Input{})
+	fp := fingerprint(acct, region, Input{}, false)
 	r := rand.New(rand.NewPCG(7, 7))
 	for i := 0; i < 100_000; i++ {
 		b := []byte{tokenVersion}
@@ -129,11 +129,11 @@ func TestRandomTokensNeverDecode(t *testing.T) {
 func TestFingerprint(t *testing.T) {
 	base := Input{LookupAttributes: []LookupAttribute{{ptr("EventName"), ptr("X")}},
 		StartTime: &awsproto.Time{Time: now.Add(-time.Hour)}, EndTime: &awsproto.Time{Time: now}}
-	fp := fingerprint(acct, region, base)
+	fp := fingerprint(acct, region, base, false)
 	same := base
 	same.MaxResults = ptr(7)
 	same.NextToken = ptr("whatever")
-	if fingerprint(acct, region, same) != fp {
+	if fingerprint(acct, region, same, false) != fp {
 		t.Error("MaxResults or NextToken changed the fingerprint")
 	}
 	for name, tc := range map[string]struct {
@@ -149,7 +149,7 @@ func TestFingerprint(t *testing.T) {
 		"category": {acct, region, Input{LookupAttributes: base.LookupAttributes, StartTime: base.StartTime, EndTime: base.EndTime, EventCategory: ptr("insight")}},
 		"swap":     {region, acct, base},
 	} {
-		if fingerprint(tc.account, tc.region, tc.in) == fp {
+		if fingerprint(tc.account, tc.region, tc.in, false) == fp {
 			t.Errorf("a different %s has the same fingerprint", name)
 		}
 	}
@@ -166,7 +166,7 @@ func FuzzDecodeToken(f *testing.F) {
 	f.Add("")
 	f.Add("AQ")
 	f.Add("not a token")
-	unseen := fingerprint(acct, region, Input{EventCategory: ptr("insight")})
+	unseen := fingerprint(acct, region, Input{EventCategory: ptr("insight")}, false)
 	f.Fuzz(func(t *testing.T, tok string) {
 		if c, err := DecodeToken(tok, unseen); err == nil {
 			t.Fatalf("%q decoded with a fingerprint the fuzzer was never given: %v", tok, c)

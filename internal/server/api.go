@@ -60,6 +60,29 @@ func (s *Server) LookupEventCounts(ctx context.Context, who Caller, in history.C
 	return invokeTyped(ctx, s, who, "LookupEvents", in, s.lookupEventCounts)
 }
 
+// LookupEventsPage runs one page of LookupEvents for who and, when asked,
+// counts every event of the same filter over the whole range per time
+// bucket (the console's table, totals and chart), and may leave out the
+// read-only events. It is one LookupEvents call: the same authorization
+// and rate, and one audit record whose requestParameters hold the filter,
+// the page asked for and the bucket width.
+func (s *Server) LookupEventsPage(ctx context.Context, who Caller, in history.PageInput) (history.PageOutput, error) {
+	return invokeTyped(ctx, s, who, "LookupEvents", in, func(ctx context.Context, c *call, in history.PageInput) (history.PageOutput, error) {
+		return s.opts.History.Page(ctx, c.principal.Account, c.region, in)
+	})
+}
+
+// LookupEventsExport calls emit with every event of a LookupEvents filter,
+// newest first, read from the store a page at a time (a download): one
+// LookupEvents call, authorized, rate-counted and recorded once whatever
+// the number of events. It stops at emit's first error.
+func (s *Server) LookupEventsExport(ctx context.Context, who Caller, in history.ExportInput, emit func(history.Event) error) error {
+	_, err := invokeTyped(ctx, s, who, "LookupEvents", in, func(ctx context.Context, c *call, in history.ExportInput) (struct{}, error) {
+		return struct{}{}, s.opts.History.Export(ctx, c.principal.Account, c.region, in, emit)
+	})
+	return err
+}
+
 // CreateTrail runs CreateTrail for who.
 func (s *Server) CreateTrail(ctx context.Context, who Caller, in trail.CreateTrailInput) (TrailOutput, error) {
 	return invokeTyped(ctx, s, who, "CreateTrail", in, s.createTrail)
@@ -128,4 +151,14 @@ func (s *Server) RemoveTags(ctx context.Context, who Caller, in TagsInput) error
 // ListTags runs ListTags for who.
 func (s *Server) ListTags(ctx context.Context, who Caller, in ListTagsInput) (ListTagsOutput, error) {
 	return invokeTyped(ctx, s, who, "ListTags", in, s.listTags)
+}
+
+// PutInsightSelectors runs PutInsightSelectors for who.
+func (s *Server) PutInsightSelectors(ctx context.Context, who Caller, in PutInsightSelectorsInput) (InsightsOutput, error) {
+	return invokeTyped(ctx, s, who, "PutInsightSelectors", in, s.putInsightSelectors)
+}
+
+// GetInsightSelectors runs GetInsightSelectors for who.
+func (s *Server) GetInsightSelectors(ctx context.Context, who Caller, in GetInsightSelectorsInput) (InsightsOutput, error) {
+	return invokeTyped(ctx, s, who, "GetInsightSelectors", in, s.getInsightSelectors)
 }

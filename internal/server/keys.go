@@ -11,6 +11,9 @@ import (
 // PublicKeys lists a region's digest signing keys (the delivery engine's).
 type PublicKeys interface {
 	Public(ctx context.Context, region string, from, to time.Time) ([]digest.PublicKey, error)
+	// At returns the key that signs the region's digests at t, making one
+	// when none is valid then.
+	At(ctx context.Context, region string, t time.Time) (digest.KeyPair, error)
 }
 
 type publicKey struct {
@@ -48,6 +51,14 @@ func (s *Server) listPublicKeys(ctx context.Context, c *call, in listPublicKeysI
 	}
 	if in.NextToken != nil {
 		return nil, awsproto.Errorf(awsproto.InvalidTokenException, "The NextToken is not valid.")
+	}
+	// CloudTrail always has a current key for each region; Cairn makes a
+	// region's key at its first digest, so a range that holds now (as the
+	// default does) makes sure the current key exists first.
+	if !from.After(now) && !to.Before(now) {
+		if _, err := s.opts.Keys.At(ctx, c.region, now); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := s.opts.Keys.Public(ctx, c.region, from, to)
 	if err != nil {

@@ -226,6 +226,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/events", s.serveIngest)
 	mux.HandleFunc("POST /v1/trail-coverage", s.serveTrailCoverage)
 	mux.HandleFunc("GET /v1/stream", s.serveStream)
+	// HEAD would reach GET's handler and open (and audit) a stream.
+	mux.HandleFunc("HEAD /v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

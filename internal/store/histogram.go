@@ -36,6 +36,9 @@ type HistogramQuery struct {
 	// index of failed events (ErrorsKey), and for events stored before
 	// that index (ErrorKeysState), from their records.
 	Errors bool
+	// HideReadOnly leaves out the read-only events, as Query's does (a
+	// backend hands them to SetHidden).
+	HideReadOnly bool
 }
 
 // MaxBuckets is the most buckets a histogram has.
@@ -78,6 +81,8 @@ type Histo struct {
 	// all under ErrorsKey.
 	failed     []Posting
 	failedFrom int64
+	// hidden are the events left out (HideReadOnly).
+	hidden *Hidden
 }
 
 // NewHisto checks q and prepares its buckets (none when the range holds no
@@ -149,7 +154,7 @@ func (h *Histo) AddPostings(ps []Posting) {
 }
 
 func (h *Histo) count(p Posting) {
-	if p.Time < h.start || p.Time > h.end {
+	if p.Time < h.start || p.Time > h.end || h.hidden.Has(p) {
 		return
 	}
 	b := &h.buckets[(p.Time-h.bucketBase())/h.width]
@@ -208,6 +213,14 @@ func (h *Histo) FailedFrom(from int64) {
 	h.failedFrom = from
 }
 
+// SetHidden gives the events to leave out (HideReadOnly), sealed, before
+// any posting is counted.
+func (h *Histo) SetHidden(hidden *Hidden) { h.hidden = hidden }
+
+// NewHidden prepares the set of events to leave out over the histogram's
+// range.
+func (h *Histo) NewHidden() *Hidden { return NewHidden(h.start, h.end) }
+
 // Result returns the buckets.
 func (h *Histo) Result() []Bucket { return h.buckets }
 
@@ -215,7 +228,7 @@ func (h *Histo) Result() []Bucket { return h.buckets }
 // postings), errors included.
 func (h *Histo) AddEvent(e *event.Event) {
 	t := e.Time.Unix()
-	if t < h.start || t > h.end {
+	if t < h.start || t > h.end || h.hidden.Has(Posting{Time: t, Seq: e.Seq}) {
 		return
 	}
 	h.buckets[(t-h.bucketBase())/h.width].Count++

@@ -175,14 +175,30 @@ type TopK struct {
 	end   int64
 	want  int
 	found []Posting
+	// hidden are the events left out (HideReadOnly); below, when set,
+	// leaves out the postings of index rows numbered from it on (see
+	// SetHidden).
+	hidden *Hidden
+	below  int64
 }
 
 // NewTopK prepares to collect one page (Limit+1 postings, to know whether
 // another page follows) for q.
 func NewTopK(q Query) *TopK {
 	start, end, _ := q.Bounds()
-	return &TopK{q: q, start: start, end: end, want: q.Limit + 1}
+	return &TopK{q: q, start: start, end: end, want: q.Limit + 1, below: noBound}
 }
+
+// SetHidden gives the events to leave out (HideReadOnly), sealed, before
+// any posting is offered. Postings of index rows numbered from below on
+// are left out too: a backend whose hidden set is a snapshot (the
+// postings pending then, and rows of events numbered below the first one
+// pending then) must not list events appended after it, which the set may
+// lack.
+func (k *TopK) SetHidden(h *Hidden, below int64) { k.hidden, k.below = h, below }
+
+// Range is the inclusive range of eventTime (Unix seconds) the listing reads.
+func (k *TopK) Range() (start, end int64) { return k.start, k.end }
 
 // Done reports whether a row whose newest posting is at maxTime, or any
 // older row, can no longer change the result.
@@ -219,6 +235,9 @@ func (k *TopK) Add(data []byte) error {
 		if p.Time < k.start || (full && newer(p, last) >= 0) {
 			break
 		}
+		if p.Seq >= k.below || k.hidden.Has(p) {
+			continue
+		}
 		k.found = append(k.found, p)
 		added++
 	}
@@ -245,7 +264,7 @@ func (k *TopK) AddPostings(ps []Posting) {
 		if p.Time < k.start || p.Time > k.end {
 			continue
 		}
-		if k.q.After != nil && !k.q.After.Before(p) {
+		if (k.q.After != nil && !k.q.After.Before(p)) || k.hidden.Has(p) {
 			continue
 		}
 		// Once a page is found, only a newer posting can change it.

@@ -89,6 +89,10 @@ type Query struct {
 	After *Cursor
 	// Limit is the most events to return.
 	Limit int
+	// HideReadOnly leaves out the read-only events (those indexed under
+	// ReadOnly=true), as CloudTrail's console does by default. Lookups by
+	// EventId ignore it.
+	HideReadOnly bool
 }
 
 // Bounds is the inclusive eventTime range (Unix seconds) a query reads:

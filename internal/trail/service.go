@@ -143,6 +143,12 @@ func (s *Service) visible(c Caller, t *Trail) bool {
 	return here && t.IsOrganizationTrail && s.member(c.Account)
 }
 
+// owned reports whether c may see t in any region: its own trail, or its
+// organization's trail for a member.
+func (s *Service) owned(c Caller, t *Trail) bool {
+	return t.Account == c.Account || t.IsOrganizationTrail && s.member(c.Account)
+}
+
 // access is what an operation needs of the trail it names.
 type access int
 
@@ -611,7 +617,10 @@ func (s *Service) DescribeTrails(ctx context.Context, c Caller, names []string, 
 	}
 	var out []*Trail
 	for _, t := range all {
-		if !s.visible(c, t) {
+		// A trail of another region is listed when named by its ARN (as
+		// CloudTrail's reference says: "to return information about a
+		// trail in another Region, you must specify its trail ARN").
+		if !s.visible(c, t) && !(slices.Contains(names, t.ARN) && s.owned(c, t)) {
 			continue
 		}
 		if !shadows && (t.IsShadowIn(c.Region) || t.Account != c.Account) {
@@ -647,7 +656,7 @@ func (s *Service) ListTrails(ctx context.Context, c Caller, token *string) ([]*T
 	}
 	var list []*Trail
 	for _, t := range all {
-		if t.Account == c.Account || t.IsOrganizationTrail && s.member(c.Account) {
+		if s.owned(c, t) {
 			list = append(list, t)
 		}
 	}

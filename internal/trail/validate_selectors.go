@@ -533,3 +533,36 @@ func selContains(list []string, s string) bool {
 }
 
 func selPtr[T any](v T) *T { return &v }
+
+// AdvancedFieldOperators lists the fields advanced event selectors of a trail
+// can filter on, in the API's spelling, each with the operators the field
+// allows (eventCategory, readOnly and resources.type only Equals;
+// sessionCredentialFromConsole Equals and NotEquals; the others all six).
+// The console's selector builder offers exactly these.
+func AdvancedFieldOperators() []FieldOperators {
+	out := make([]FieldOperators, 0, numSelFields)
+	for f := range numSelFields {
+		var ops []selOp
+		switch f {
+		case fEventCategory, fReadOnly, fResourcesType:
+			ops = []selOp{opEquals}
+		case fSessionCredentialFromConsole:
+			ops = []selOp{opEquals, opNotEquals}
+		default:
+			ops = []selOp{opEquals, opStartsWith, opEndsWith, opNotEquals, opNotStartsWith, opNotEndsWith}
+		}
+		fo := FieldOperators{Field: selFieldNames[f]}
+		for _, o := range ops {
+			fo.Operators = append(fo.Operators, selOpNames[o])
+		}
+		out = append(out, fo)
+	}
+	return out
+}
+
+// FieldOperators is one field of advanced event selectors and the operators
+// it allows.
+type FieldOperators struct {
+	Field     string   `json:"field"`
+	Operators []string `json:"operators"`
+}

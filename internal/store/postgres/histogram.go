@@ -43,6 +43,13 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 	if oldest == nil {
 		return h.Result(), nil
 	}
+	if q.HideReadOnly {
+		hidden, err := s.hidden(ctx, tx, store.HiddenKey(q.Account, q.Region, q.Category), start, end)
+		if err != nil {
+			return nil, err
+		}
+		h.SetHidden(hidden)
+	}
 	if q.Errors {
 		// The failed events first: counting looks each posting up in them.
 		if err := s.failedPostings(ctx, tx, h, q, start, end); err != nil {

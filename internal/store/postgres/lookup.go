@@ -40,7 +40,11 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	top := store.NewTopK(q)
-	if err := s.scanRows(ctx, top, key, start, end); err != nil {
+	if q.HideReadOnly {
+		if err := s.lookupHiding(ctx, top, q, key, start, end); err != nil {
+			return store.Page{}, err
+		}
+	} else if err := s.scanRows(ctx, s.pool, top, key, start, end); err != nil {
 		return store.Page{}, err
 	}
 	found, next := top.Result()
@@ -64,7 +68,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 // proportion to the partitions it may touch, and most pages are found in the
 // newest day or two), and each window in chunks of rows, growing too, so
 // that it stops reading where it stops needing rows.
-func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
+func (s *Store) scanRows(ctx context.Context, db queryer, top *store.TopK, key, start, end int64) error {
 	first, last := store.Day(start), store.Day(end)
 	known := s.knownDays(ctx, first, last)
 	day := int64(math.MaxInt64)
@@ -83,7 +87,7 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 		// Position of the last row read: the next chunk starts below it.
 		ld, lt, ls := int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64)
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT d, tmax, seq0, tmin, data FROM lookup
+			rows, err := db.Query(ctx, `SELECT d, tmax, seq0, tmin, data FROM lookup
 				WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND (d, tmax, seq0) < ($5, $6, $7)
 				ORDER BY d DESC, tmax DESC, seq0 DESC LIMIT $8`,
 				key, lo, hi, start, ld, lt, ls, chunk)
@@ -127,6 +131,48 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 		hi = lo - 1
 	}
 	return nil
+}
+
+// queryer runs a query on the pool or in a transaction.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// lookupHiding fills top, leaving out the read-only events: the hidden set
+// and the listing are read in one snapshot, so that every event listed
+// that is read-only is in the set.
+func (s *Store) lookupHiding(ctx context.Context, top *store.TopK, q store.Query, key, start, end int64) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: lookup: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	hidden, err := s.hidden(ctx, tx, store.HiddenKey(q.Account, q.Region, q.Category), start, end)
+	if err != nil {
+		return err
+	}
+	top.SetHidden(hidden, math.MaxInt64)
+	if err := s.scanRows(ctx, tx, top, key, start, end); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// hidden reads, in tx, the read-only events from start to end
+// (HideReadOnly) of the key hk.
+func (s *Store) hidden(ctx context.Context, tx pgx.Tx, hk, start, end int64) (*store.Hidden, error) {
+	h := store.NewHidden(start, end)
+	rows, err := tx.Query(ctx, `SELECT data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
+		hk, store.Day(start), store.Day(end), start, end)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: hidden events: %w", err)
+	}
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&data}, func() error { return h.Add(data) }); err != nil {
+		return nil, fmt.Errorf("postgres: hidden events: %w", err)
+	}
+	h.Seal()
+	return h, nil
 }
 
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {

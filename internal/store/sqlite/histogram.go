@@ -31,7 +31,15 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	failedKey := store.ErrorsKey(q.Account, q.Region, q.Category)
-	pending, below := s.pendingSnapshot([]int64{key, failedKey}, store.Day(start), store.Day(end))
+	hk := store.HiddenKey(q.Account, q.Region, q.Category)
+	pending, below := s.pendingSnapshot([]int64{key, failedKey, hk}, store.Day(start), store.Day(end))
+	if q.HideReadOnly {
+		hidden, err := s.hidden(ctx, hk, pending[2], start, end)
+		if err != nil {
+			return nil, err
+		}
+		h.SetHidden(hidden)
+	}
 	if q.Errors {
 		// The failed events first: counting looks each posting up in them.
 		from, err := store.ErrorKeysFrom(ctx, s)
@@ -123,4 +131,34 @@ func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, 
 		below = s.pending[0].b.seq0
 	}
 	return out, below
+}
+
+// hidden reads the read-only events of q's account, region and category
+// from start to end (HideReadOnly): pending is the snapshot of their
+// pending postings, and rows are read in full (a row's events numbered
+// from the snapshot's bound on are hidden too, which hides nothing
+// listed: those are not counted or listed).
+func (s *Store) hidden(ctx context.Context, hk int64, pending []store.Posting, start, end int64) (*store.Hidden, error) {
+	h := store.NewHidden(start, end)
+	h.AddPostings(pending)
+	if err := s.eachRow(ctx, hk, start, end, h.Add); err != nil {
+		return nil, err
+	}
+	h.Seal()
+	return h, nil
+}
+
+// lookupHiding fills top, leaving out the read-only events: it takes one
+// snapshot of the pending postings of key and of the read-only key, so
+// that every event it lists that is read-only is in the hidden set.
+func (s *Store) lookupHiding(ctx context.Context, top *store.TopK, q store.Query, key, start, end int64) error {
+	hk := store.HiddenKey(q.Account, q.Region, q.Category)
+	pending, below := s.pendingSnapshot([]int64{key, hk}, store.Day(start), store.Day(end))
+	hidden, err := s.hidden(ctx, hk, pending[1], start, end)
+	if err != nil {
+		return err
+	}
+	top.SetHidden(hidden, below)
+	top.AddPostings(pending[0])
+	return s.scanRows(ctx, top, key, start, end)
 }

@@ -315,11 +315,17 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	}
 	key := store.Key(q.Account, q.Region, q.Category, q.Attr, q.Value)
 	top := store.NewTopK(q)
-	// Pending postings first: a batch indexed meanwhile is in the index
-	// rows read after (TopK keeps a posting offered twice once).
-	top.AddPostings(s.pendingPostings(key, store.Day(start), store.Day(end)))
-	if err := s.scanRows(ctx, top, key, start, end); err != nil {
-		return store.Page{}, err
+	if q.HideReadOnly {
+		if err := s.lookupHiding(ctx, top, q, key, start, end); err != nil {
+			return store.Page{}, err
+		}
+	} else {
+		// Pending postings first: a batch indexed meanwhile is in the index
+		// rows read after (TopK keeps a posting offered twice once).
+		top.AddPostings(s.pendingPostings(key, store.Day(start), store.Day(end)))
+		if err := s.scanRows(ctx, top, key, start, end); err != nil {
+			return store.Page{}, err
+		}
 	}
 	found, next := top.Result()
 	page := store.Page{Next: next}

@@ -125,9 +125,7 @@ func testHistogram(t *testing.T, s store.Store) {
 	for i, he := range evs {
 		all[i] = he.e
 	}
-	// Two appends: on SQLite the second may still be pending in memory.
-	mustAppend(t, s, all[:len(all)/2]...)
-	mustAppend(t, s, all[len(all)/2:]...)
+	appendHalves(t, s, all)
 	total := int64(0)
 	for _, b := range wantHistogram(evs, store.HistogramQuery{Category: event.CategoryManagement,
 		Start: Base.Add(-72 * time.Hour), End: Base.Add(72 * time.Hour), Width: time.Hour}) {
@@ -245,4 +243,12 @@ func testHistogramAfterPurge(t *testing.T, s store.Store) {
 	sameBuckets(t, "after purge", histogram(t, s, q), wantHistogram(kept, q))
 	q.Errors = false
 	sameBuckets(t, "after purge, no errors", histogram(t, s, q), wantHistogram(kept, q))
+}
+
+// appendHalves appends evs in two calls: on SQLite the second may still be
+// pending in memory when a query runs.
+func appendHalves(t *testing.T, s store.Store, evs []*event.Event) {
+	t.Helper()
+	mustAppend(t, s, evs[:len(evs)/2]...)
+	mustAppend(t, s, evs[len(evs)/2:]...)
 }

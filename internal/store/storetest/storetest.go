@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PurgeKeepsUnread", func(t *testing.T) { testPurgeKeepsUnread(t, open(t)) })
 	t.Run("Histogram", func(t *testing.T) { testHistogram(t, open(t)) })
 	t.Run("HistogramAfterPurge", func(t *testing.T) { testHistogramAfterPurge(t, open(t)) })
+	t.Run("HideReadOnly", func(t *testing.T) { testHideReadOnly(t, open(t)) })
 }
 
 // testPurgeKeepsUnread: expired events that a consumer of the log has not
