@@ -249,10 +249,11 @@ func (c *Console) insightPage(w http.ResponseWriter, r *http.Request, s *session
 	c.render(w, http.StatusOK, "insight.html", p)
 }
 
-// eventsURL links to event history's page of one attribute in a window.
+// eventsURL links to event history's page of one attribute in a window,
+// read-only events included: an Insight counts every call of its API.
 func eventsURL(region, attr, value string, from, to time.Time) string {
 	q := url.Values{"region": {region}, "range": {"custom"}, "attr": {attr}, "value": {value},
-		"start": {from.UTC().Format(inputTime)}, "end": {to.Add(-time.Second).UTC().Format(inputTime)}}
+		"start": {from.UTC().Format(inputTime)}, "end": {to.Add(-time.Second).UTC().Format(inputTime)}, "readonly": {"show"}}
 	return "/console/events?" + q.Encode()
 }
 

@@ -103,7 +103,7 @@ func TestConsoleInsights(t *testing.T) {
 		t.Errorf("%d bars, want the 2 minutes with calls", n)
 	}
 	events := eventsLinkRE.FindStringSubmatch(page)
-	if events == nil || !strings.Contains(events[1], "attr=EventName") || !strings.Contains(events[1], "value=RunInstances") ||
+	if events == nil || !strings.Contains(events[1], "attr=EventName") || !strings.Contains(events[1], "readonly=show") || !strings.Contains(events[1], "value=RunInstances") ||
 		!strings.Contains(events[1], "start="+strings.ReplaceAll(start.Format(inputTime), ":", "%3A")) {
 		t.Errorf("link to the window's events: %v", events)
 	}
@@ -116,7 +116,8 @@ func TestConsoleInsights(t *testing.T) {
 			continue
 		}
 		u, _ := url.Parse(html.UnescapeString(m[1]))
-		if q := u.Query(); u.Path != "/console/events" || q.Get("attr") != "Username" || q.Get("value") != user || q.Get("start") != from.Format(inputTime) {
+		if q := u.Query(); u.Path != "/console/events" || q.Get("attr") != "Username" || q.Get("value") != user || q.Get("start") != from.Format(inputTime) ||
+			q.Get("readonly") != "show" {
 			t.Errorf("%s's events link: %s", user, u)
 		}
 	}
