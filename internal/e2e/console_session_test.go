@@ -103,7 +103,7 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 	ctx, problems := conBrowser(t)
 	shots := conShots(t)
 	text := func(sel string) chromedp.Action[string] { return chromedp.Text(chromedp.CSS(sel)) }
-	saveSettings := chromedp.Click(chromedp.CSS(`form[action="/console/trail/update"] button[type=submit]`))
+	saveSettings := chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`))
 
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
 	conRun(t, ctx, "type into the trail's settings",
@@ -146,8 +146,8 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 	}
 	filled := conGet(t, ctx, "filled", chromedp.Evaluate[string](
 		`[document.getElementById("bucket").value, document.getElementById("prefix").value, document.getElementById("validation").checked,
-		  document.querySelector("form[data-kept]").getAttribute("action"), document.getElementById("kept-notice").className].join("|")`))
-	if filled != "logs-b|typed/after-expiry|true|/console/trail/update|notice warn kept" {
+		  document.querySelector("form[data-kept]").id, document.getElementById("kept-notice").className].join("|")`))
+	if filled != "logs-b|typed/after-expiry|true|settings-form|notice warn kept" {
 		t.Fatalf("the form as filled in: %q", filled)
 	}
 	if msg := conGet(t, ctx, "kept message", text("#kept-message")); !strings.Contains(msg, "nothing was changed") || !strings.Contains(msg, "send it again") {
@@ -172,7 +172,7 @@ func TestConsoleSessionExpiredForm(t *testing.T) {
 		chromedp.Navigate(trailPage), chromedp.WaitVisible(chromedp.ID("prefix")),
 		chromedp.SetValue(chromedp.ID("bucket"), "logs-b"),
 		chromedp.SetValue(chromedp.ID("prefix"), "typed/after-expiry"),
-		saveSettings, conWaitURL("/console/trail?"), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		saveSettings, conWaitURL("/console/trail?"), chromedp.WaitVisible(chromedp.ID("settings-saved")))
 	if got, _ := sdk.GetTrail(bg, &cloudtrail.GetTrailInput{Name: aws.String("kept")}); aws.ToString(got.Trail.S3BucketName) != "logs-b" ||
 		aws.ToString(got.Trail.S3KeyPrefix) != "typed/after-expiry" || conUpdateTrailEvents(t, sdk) != 1 {
 		t.Fatalf("after saving signed in: %+v, %d UpdateTrail records", got.Trail, conUpdateTrailEvents(t, sdk))
