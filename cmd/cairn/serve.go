@@ -356,6 +356,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 					return ing.Record(ctx, account, record, true)
 				},
 				GlobalRegion: cfg.GlobalRegion,
+				SessionTTL:   cfg.Console.SessionTTL.Duration,
 				SignIn: console.SignInLimits{
 					FailuresPerKey:     cfg.Console.SignIn.FailuresPerKey,
 					FailuresPerAddress: cfg.Console.SignIn.FailuresPerAddress,

@@ -104,6 +104,8 @@ type Config struct {
 type Console struct {
 	// SignIn slows down guessing at the sign-in form.
 	SignIn SignIn `yaml:"sign_in"`
+	// SessionTTL is how long a console sign-in lasts (8 hours by default).
+	SessionTTL Duration `yaml:"session_ttl"`
 }
 
 // SignIn says how failed console sign-ins are slowed down. The first
@@ -468,7 +470,9 @@ func Default() *Config {
 			FailuresPerAddress: 100,
 			FirstWait:          Duration{30 * time.Second},
 			MaxWait:            Duration{15 * time.Minute},
-		}},
+		},
+			SessionTTL: Duration{8 * time.Hour},
+		},
 	}
 }
 

@@ -89,7 +89,7 @@ func TestLoadFull(t *testing.T) {
 			UnauthenticatedBytesPerAddress: 16 << 20, UnauthenticatedRequestsPerAddress: 16,
 			UnauthenticatedBytesPerKey: 8 << 20, MaxInflightPerKey: 16, MaxInflightPerAddress: 32},
 		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
-			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}},
+			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}, SessionTTL: Duration{8 * time.Hour}},
 		Tail: defaultTail(),
 	}
 	if !reflect.DeepEqual(got, want) {

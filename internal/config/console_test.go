@@ -31,6 +31,8 @@ func TestConsoleSignInInvalid(t *testing.T) {
 		{"max too long", "console:\n  sign_in:\n    max_wait: 48h\n", 3, "console.sign_in.max_wait: must be at most 24h0m0s, got 48h0m0s"},
 		{"not a duration", "console:\n  sign_in:\n    first_wait: soon\n", 3, `invalid duration "soon"`},
 		{"unknown key", "console:\n  sign_in:\n    lockout: 5\n", 3, "lockout"},
+		{"session too short", "console:\n  session_ttl: 1s\n", 2, "console.session_ttl: must be between 5s and 168h0m0s, got 1s"},
+		{"session too long", "console:\n  session_ttl: 720h\n", 2, "console.session_ttl: must be between 5s and 168h0m0s, got 720h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,5 +42,16 @@ func TestConsoleSignInInvalid(t *testing.T) {
 			}
 			wantErr(t, err, "bad.yaml:"+strconv.Itoa(tt.line)+": ", tt.reason)
 		})
+	}
+}
+
+func TestConsoleSessionTTL(t *testing.T) {
+	def, err := Parse("console.yaml", []byte("console:\n  sign_in: {max_wait: 1h}\n"))
+	if err != nil || def.Console.SessionTTL.Duration != 8*time.Hour {
+		t.Fatalf("default console.session_ttl: %v, %v", def.Console.SessionTTL, err)
+	}
+	got, err := Parse("console.yaml", []byte("console:\n  session_ttl: 30m\n"))
+	if err != nil || got.Console.SessionTTL.Duration != 30*time.Minute {
+		t.Fatalf("console.session_ttl: 30m gave %v, %v", got.Console.SessionTTL, err)
 	}
 }

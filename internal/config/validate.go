@@ -621,4 +621,15 @@ func (c *Config) checkConsole(v *validator) {
 	case s.MaxWait.Duration > maxSignInWait:
 		v.add("console.sign_in.max_wait", "must be at most %s, got %s", maxSignInWait, s.MaxWait.Duration)
 	}
+	if ttl := c.Console.SessionTTL.Duration; ttl < minSessionTTL || ttl > maxSessionTTL {
+		v.add("console.session_ttl", "must be between %s and %s, got %s", minSessionTTL, maxSessionTTL, ttl)
+	}
 }
+
+// minSessionTTL and maxSessionTTL bound console.session_ttl: shorter than
+// a few seconds signs a user out before a page loads; longer than a week
+// leaves a forgotten browser signed in.
+const (
+	minSessionTTL = 5 * time.Second
+	maxSessionTTL = 7 * 24 * time.Hour
+)

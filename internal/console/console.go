@@ -127,6 +127,10 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   map[string]asset
 	now      func() time.Time
+
+	// watchEvery is how often a Live mode stream checks its session
+	// (sessionWatchEvery unless a test says otherwise).
+	watchEvery time.Duration
 }
 
 // asset is one embedded static file.
@@ -279,6 +283,10 @@ type base struct {
 	// Zone is the time zone the page shows times in ("" for UTC).
 	Zone      string
 	principal *auth.Principal
+
+	// Kept is the form of this page sent after the session ended, to
+	// fill in again (kept.go).
+	Kept *keptView
 }
 
 // Can reports whether the signed-in user's policy allows a CloudTrail
@@ -301,6 +309,9 @@ func (c *Console) base(s *session, r *http.Request, title, nav, region string) b
 		b.ARN = s.principal.ARN
 		b.principal = s.principal
 		b.Flash, b.FlashErr = s.takeFlash()
+		if r != nil && r.Method == http.MethodGet {
+			b.Kept = viewOf(s.takeKeptFor(r.URL.RequestURI(), c.now()))
+		}
 	}
 	return b
 }

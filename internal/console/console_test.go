@@ -456,7 +456,7 @@ func TestConsoleLoginAndSessionCookie(t *testing.T) {
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/trails?region=eu-west-1" || sc == nil {
 		t.Fatalf("login: %d %v", w.Code, w.Header())
 	}
-	if !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Path != "/console/" || sc.Secure || sc.MaxAge != 3600 {
+	if !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Path != "/console/" || sc.Secure || sc.MaxAge != int((time.Hour+sessionGrace)/time.Second) {
 		t.Fatalf("session cookie %+v", sc)
 	}
 	if raw, err := base64Len(sc.Value); err != nil || raw != 32 {
@@ -493,9 +493,13 @@ func TestConsoleSignedInOnly(t *testing.T) {
 	if w := e.get("/console/events", &http.Cookie{Name: sessionCookie, Value: "made-up"}); w.Code != http.StatusSeeOther {
 		t.Errorf("made-up session: %d", w.Code)
 	}
-	for _, target := range []string{"/console/logout", "/console/trail/start", "/console/trails/new"} {
-		if w := e.post(target, nil, url.Values{"csrf": {"x"}}); w.Code != http.StatusForbidden {
-			t.Errorf("POST %s without a session: %d", target, w.Code)
+	// A form without a session is not applied: the browser goes to sign
+	// in, told that what it sent was lost (there is no session to keep it
+	// for); a sign-out has nothing left to do.
+	for target, want := range map[string]string{"/console/logout": "/console/login?out=1",
+		"/console/trail/start": "/console/login?lost=1&next=%2Fconsole%2Fevents", "/console/trails/new": "/console/login?lost=1&next=%2Fconsole%2Fevents"} {
+		if w := e.post(target, nil, url.Values{"csrf": {"x"}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != want {
+			t.Errorf("POST %s without a session: %d %q", target, w.Code, w.Header().Get("Location"))
 		}
 	}
 	if len(e.api.ops()) != 0 {
@@ -562,6 +566,12 @@ func TestConsoleLogoutAndExpiry(t *testing.T) {
 	w = e.get("/console/trails", sc)
 	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "expired=1") {
 		t.Fatalf("after the TTL: %d %v", w.Code, w.Header())
+	}
+	// The ended session stays for its grace (to keep a form sent after
+	// the end), then goes.
+	e.now = e.now.Add(sessionGrace)
+	if w := e.get("/console/trails", sc); w.Code != http.StatusSeeOther {
+		t.Fatalf("after the grace: %d", w.Code)
 	}
 	if n, err := e.c.sessions.count(context.Background()); n != 0 || err != nil {
 		t.Fatalf("%d sessions kept (%v)", n, err)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -140,15 +141,45 @@ type insightPage struct {
 	ChartNote    string
 	Attributions []attributionView
 	EventsURL    string
-	ErrorsURL    string
 }
 
 // attributionView is one attribute's top values, in the Insight and in
 // the baseline.
 type attributionView struct {
 	Attribute string
-	Insight   []insights.ValueAverage
-	Baseline  []insights.ValueAverage
+	Insight   []attributionValue
+	Baseline  []attributionValue
+}
+
+// attributionValue is one value of an attribution, with a link to its
+// events when event history can filter by it (an IAM user's ARN: their
+// user name) in its window (the Insight's, or the baseline's).
+type attributionValue struct {
+	insights.ValueAverage
+	Link string
+}
+
+// attributionValues are vs with links to their events from..to.
+func attributionValues(attribute string, vs []insights.ValueAverage, region string, from, to time.Time) []attributionValue {
+	out := make([]attributionValue, 0, len(vs))
+	for _, v := range vs {
+		av := attributionValue{ValueAverage: v}
+		if user, ok := iamUserName(v.Value); ok && attribute == insights.AttrUserIdentityARN {
+			av.Link = eventsURL(region, "Username", user, from, to)
+		}
+		out = append(out, av)
+	}
+	return out
+}
+
+// iamUserName is the user name of an IAM user's ARN
+// (arn:aws:iam::123456789012:user/path/name).
+func iamUserName(arn string) (string, bool) {
+	_, rest, ok := strings.Cut(arn, ":user/")
+	if !ok || !strings.HasPrefix(arn, "arn:") || rest == "" {
+		return "", false
+	}
+	return rest[strings.LastIndex(rest, "/")+1:], true
 }
 
 // insightChartBefore and insightChartAfter are how much of the API's rate
@@ -195,25 +226,34 @@ func (c *Console) insightPage(w http.ResponseWriter, r *http.Request, s *session
 	if p.Row.end_ != nil {
 		last = p.Row.end_
 	}
-	if last != nil {
-		for _, a := range last.Attributions {
-			p.Attributions = append(p.Attributions, attributionView{Attribute: a.Attribute, Insight: a.Insight, Baseline: a.Baseline})
-		}
-	}
 	end := p.Row.End
 	if p.Row.Ongoing {
 		end = c.now().UTC().Truncate(time.Minute).Add(time.Minute)
 	}
 	from, to := p.Row.Start.Add(-insightChartBefore), end.Add(insightChartAfter)
+	if last != nil {
+		// The baseline's values link to the events of the baseline's
+		// minutes, before the Insight.
+		baseFrom := from
+		if d := last.Statistics.BaselineDuration; d > 0 {
+			baseFrom = p.Row.Start.Add(-time.Duration(d) * time.Minute)
+		}
+		for _, a := range last.Attributions {
+			p.Attributions = append(p.Attributions, attributionView{Attribute: a.Attribute,
+				Insight:  attributionValues(a.Attribute, a.Insight, region, p.Row.Start, end),
+				Baseline: attributionValues(a.Attribute, a.Baseline, region, baseFrom, p.Row.Start)})
+		}
+	}
 	p.EventsURL = eventsURL(region, "EventName", p.Row.Name, p.Row.Start, end)
 	c.insightChart(r, s, region, &p, from, to, end)
 	c.render(w, http.StatusOK, "insight.html", p)
 }
 
-// eventsURL links to event history's page of one attribute in a window.
+// eventsURL links to event history's page of one attribute in a window,
+// read-only events included: an Insight counts every call of its API.
 func eventsURL(region, attr, value string, from, to time.Time) string {
 	q := url.Values{"region": {region}, "range": {"custom"}, "attr": {attr}, "value": {value},
-		"start": {from.UTC().Format(inputTime)}, "end": {to.Add(-time.Second).UTC().Format(inputTime)}}
+		"start": {from.UTC().Format(inputTime)}, "end": {to.Add(-time.Second).UTC().Format(inputTime)}, "readonly": {"show"}}
 	return "/console/events?" + q.Encode()
 }
 

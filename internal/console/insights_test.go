@@ -3,6 +3,8 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"html"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,9 +103,23 @@ func TestConsoleInsights(t *testing.T) {
 		t.Errorf("%d bars, want the 2 minutes with calls", n)
 	}
 	events := eventsLinkRE.FindStringSubmatch(page)
-	if events == nil || !strings.Contains(events[1], "attr=EventName") || !strings.Contains(events[1], "value=RunInstances") ||
+	if events == nil || !strings.Contains(events[1], "attr=EventName") || !strings.Contains(events[1], "readonly=show") || !strings.Contains(events[1], "value=RunInstances") ||
 		!strings.Contains(events[1], "start="+strings.ReplaceAll(start.Format(inputTime), ":", "%3A")) {
 		t.Errorf("link to the window's events: %v", events)
+	}
+	// Each IAM user of the attributions links to their events: in the
+	// Insight's window, and in the baseline's week before it.
+	for user, from := range map[string]time.Time{"mallory": start, "tester": start.Add(-10080 * time.Minute)} {
+		m := regexp.MustCompile(`<a class="attr-value" href="([^"]+)">arn:aws:iam::111111111111:user/` + user + `</a>`).FindStringSubmatch(page)
+		if m == nil {
+			t.Errorf("no link to %s's events", user)
+			continue
+		}
+		u, _ := url.Parse(html.UnescapeString(m[1]))
+		if q := u.Query(); u.Path != "/console/events" || q.Get("attr") != "Username" || q.Get("value") != user || q.Get("start") != from.Format(inputTime) ||
+			q.Get("readonly") != "show" {
+			t.Errorf("%s's events link: %s", user, u)
+		}
 	}
 	if w := e.get("/console/insight?id=nope&region=us-east-1", sc); w.Code != 404 {
 		t.Errorf("an unknown Insight: %d", w.Code)
@@ -114,3 +130,13 @@ var (
 	insightsLinkRE = regexp.MustCompile(`href="(/console/insight\?[^"]+)" class="insight-link"`)
 	eventsLinkRE   = regexp.MustCompile(`href="([^"]+)" class="button" id="insight-events"`)
 )
+
+func TestIAMUserName(t *testing.T) {
+	for arn, want := range map[string]string{"arn:aws:iam::111111111111:user/mallory": "mallory",
+		"arn:aws:iam::111111111111:user/division/team/ann": "ann", "arn:aws:sts::111111111111:assumed-role/r/s": "",
+		"arn:aws:iam::111111111111:user/": "", "user/x": "", "null": ""} {
+		if got, ok := iamUserName(arn); got != want || ok != (want != "") {
+			t.Errorf("iamUserName(%q) = %q, %v; want %q", arn, got, ok, want)
+		}
+	}
+}

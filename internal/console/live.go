@@ -1,9 +1,11 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // The event history's Live mode: the page opens an EventSource on
@@ -78,5 +80,44 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Error(w, "Region "+r.URL.Query().Get("region")+" is not served here.", http.StatusBadRequest)
 		return
 	}
-	c.opts.API.Stream(w, c.caller(r, s, region), r.URL.Query()["pattern"])
+	// The stream ends with the session: at its expiry, or when it is
+	// signed out (on any node) or its key changes. The browser's
+	// EventSource then reconnects, is sent to sign in, and Live mode says
+	// it stopped.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go c.watchSession(ctx, cancel, s)
+	c.opts.API.Stream(w, c.caller(r.WithContext(ctx), s, region), r.URL.Query()["pattern"])
+}
+
+// sessionWatchEvery is how often an open stream checks that its session
+// is still live.
+const sessionWatchEvery = 10 * time.Second
+
+// watchSession calls end once s has expired or is gone, checking every
+// c.watchEvery until ctx is done.
+func (c *Console) watchSession(ctx context.Context, end context.CancelFunc, s *session) {
+	every := c.watchEvery
+	if every <= 0 {
+		every = sessionWatchEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := c.now()
+		if !now.Before(s.expires) {
+			end()
+			return
+		}
+		live, _, err := c.sessions.get(ctx, s.id, now)
+		if err == nil && live == nil {
+			end()
+			return
+		}
+	}
 }

@@ -69,6 +69,9 @@ type sessionDoc struct {
 	Region   string `json:",omitempty"`
 	Flash    string `json:",omitempty"`
 	FlashErr bool   `json:",omitempty"`
+	// Kept are forms sent after the session ended (kept.go), or brought
+	// into a new session of the same key pair to be filled in again.
+	Kept []keptForm `json:",omitempty"`
 }
 
 // session is one signed-in browser, as read for one request.
@@ -170,11 +173,12 @@ func sessionKey(id string) string {
 }
 
 // create starts a session for the user of access key keyID that ends at
-// expires, and removes the sessions that have ended.
-func (st *sessionStore) create(ctx context.Context, keyID, secret string, p *auth.Principal, expires, now time.Time) (*session, error) {
+// expires, with the forms kept for it, and removes the sessions that have
+// ended.
+func (st *sessionStore) create(ctx context.Context, keyID, secret string, p *auth.Principal, expires, now time.Time, kept []keptForm) (*session, error) {
 	id := randomToken()
 	s := &session{id: id, principal: p, expires: expires, st: st,
-		doc: sessionDoc{KeyID: keyID, KeyMAC: keyMAC(id, secret), CSRF: randomToken(), Expires: expires}}
+		doc: sessionDoc{KeyID: keyID, KeyMAC: keyMAC(id, secret), CSRF: randomToken(), Expires: expires, Kept: kept}}
 	s.csrf = s.doc.CSRF
 	doc, err := json.Marshal(s.doc)
 	if err != nil {
@@ -187,7 +191,7 @@ func (st *sessionStore) create(ctx context.Context, keyID, secret string, p *aut
 	return s, nil
 }
 
-// sweep removes sessions that have ended.
+// sweep removes sessions that have ended and whose grace is over.
 func (st *sessionStore) sweep(ctx context.Context, now time.Time) {
 	docs, err := st.docs.ListState(ctx, sessionPrefix)
 	if err != nil {
@@ -196,7 +200,7 @@ func (st *sessionStore) sweep(ctx context.Context, now time.Time) {
 	}
 	for _, d := range docs {
 		var sd sessionDoc
-		if json.Unmarshal(d.Doc, &sd) != nil || !now.Before(sd.Expires) {
+		if json.Unmarshal(d.Doc, &sd) != nil || !now.Before(sd.removeAt()) {
 			if err := st.docs.DeleteState(ctx, d.Key); err != nil {
 				st.log.Warn("console: removing an ended session", "err", err)
 			}
@@ -206,7 +210,9 @@ func (st *sessionStore) sweep(ctx context.Context, now time.Time) {
 
 // get returns the live session with id; expired is true when it existed
 // but has ended. A session whose access key is no longer configured, or
-// has another secret now, has ended too.
+// has another secret now, has ended too, and is removed. One that ended by
+// time stays until its grace is over (sweep), to keep a form sent after
+// the end for whoever signs in with its key pair again (kept.go).
 func (st *sessionStore) get(ctx context.Context, id string, now time.Time) (s *session, expired bool, err error) {
 	d, err := st.docs.GetState(ctx, sessionKey(id))
 	if errors.Is(err, store.ErrNotFound) {
@@ -224,8 +230,11 @@ func (st *sessionStore) get(ctx context.Context, id string, now time.Time) (s *s
 		secret, _ := st.dir.SecretFor(sd.KeyID)
 		ok = hmac.Equal([]byte(keyMAC(id, secret)), []byte(sd.KeyMAC))
 	}
-	if !now.Before(sd.Expires) || !ok {
+	if !ok || !now.Before(sd.removeAt()) {
 		return nil, true, st.docs.DeleteState(ctx, d.Key)
+	}
+	if !now.Before(sd.Expires) {
+		return nil, true, nil
 	}
 	return &session{id: id, principal: p, csrf: sd.CSRF, expires: sd.Expires, st: st, doc: sd, version: d.Version}, false, nil
 }
@@ -262,33 +271,41 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 type handlerFunc func(w http.ResponseWriter, r *http.Request, s *session)
 
 // signedIn runs h for a signed-in user. Without a session, a GET goes to the
-// sign-in page (and comes back after it); anything else is refused. Every
+// sign-in page (and comes back after it); a form is not applied, and goes
+// to the sign-in page too, kept or said to be lost (sentAfterEnd). Every
 // POST must carry the session's CSRF token and come from the console's
 // own origin.
 func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
 		expired := false
+		cookie := ""
 		if ck, err := r.Cookie(sessionCookie); err == nil {
 			var err error
+			cookie = ck.Value
 			if s, expired, err = c.sessions.get(r.Context(), ck.Value, c.now()); err != nil {
 				c.unavailable(w, r, err)
 				return
 			}
 		}
 		if s == nil {
-			if expired {
-				setCookie(w, r, sessionCookie, "", -1)
-			}
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				q := url.Values{"next": {r.URL.RequestURI()}}
-				if expired {
-					q.Set("expired", "1")
-				}
-				http.Redirect(w, r, "/console/login?"+q.Encode(), http.StatusSeeOther)
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				c.sentAfterEnd(w, r, cookie, expired)
 				return
 			}
-			c.forbidden(w, "You are not signed in (or your session has expired). Sign in and try again.")
+			// Live mode's EventSource is no page to send to sign in:
+			// it is told no, and the page says Live mode stopped.
+			if r.Header.Get("Accept") == "text/event-stream" {
+				http.Error(w, "Not signed in: sign in again.", http.StatusUnauthorized)
+				return
+			}
+			// The cookie of a session that ended by time stays for its
+			// grace, so that a form sent from another tab is kept.
+			q := url.Values{"next": {r.URL.RequestURI()}}
+			if expired {
+				q.Set("expired", "1")
+			}
+			http.Redirect(w, r, "/console/login?"+q.Encode(), http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -322,6 +339,47 @@ type loginPage struct {
 	Next   string
 	KeyID  string
 	Notice string
+	// Reason is why the browser was sent to sign in (reasonKept,
+	// reasonLost, reasonExpired or ""); the form carries it, so that a
+	// failed attempt still shows Warn.
+	Reason string
+	// Warn is the warning of Reason.
+	Warn string
+	// Wait is how long the next attempt waits, shown after Error.
+	Wait *waitView
+}
+
+// waitView is a sign-in wait as the page shows it: Text ("30 seconds")
+// until At (hh:mm:ss UTC); Secs lets the script count it down.
+type waitView struct {
+	Text string
+	Secs int
+	At   string
+}
+
+// Why the browser was sent to the sign-in page.
+const (
+	reasonKept    = "kept"    // a form sent after the session ended is kept
+	reasonLost    = "lost"    // a form sent without a session was lost
+	reasonExpired = "expired" // a page asked for after the session ended
+)
+
+// withReason sets p's Reason and its warning; an unknown reason is none.
+func (p loginPage) withReason(reason string) loginPage {
+	p.Reason, p.Warn = reason, ""
+	switch reason {
+	case reasonKept:
+		p.Warn = "Your session expired before your form was sent, so nothing was changed. " +
+			"Sign in again to return to the form with what you typed filled in; check it and send it again."
+	case reasonLost:
+		p.Warn = "You were not signed in (your session had ended), so the form you sent was not applied " +
+			"and what you typed in it was lost. Sign in and enter it again."
+	case reasonExpired:
+		p.Warn = "Your session has expired. Sign in again to return to the page you were on."
+	default:
+		p.Reason = ""
+	}
+	return p
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -333,10 +391,14 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := loginPage{base: base{Title: "Sign in"}, Next: next}
-	switch {
-	case r.URL.Query().Get("expired") != "":
-		p.Notice = "Your session has expired. Sign in again."
-	case r.URL.Query().Get("out") != "":
+	switch q := r.URL.Query(); {
+	case q.Get("kept") != "":
+		p = p.withReason(reasonKept)
+	case q.Get("lost") != "":
+		p = p.withReason(reasonLost)
+	case q.Get("expired") != "":
+		p = p.withReason(reasonExpired)
+	case q.Get("out") != "":
 		p.Notice = "You have signed out."
 	}
 	c.renderLogin(w, r, http.StatusOK, p)
@@ -368,6 +430,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := loginPage{base: base{Title: "Sign in"}, Next: safeNext(r.PostForm.Get("next")), KeyID: r.PostForm.Get("access_key_id")}
+	p = p.withReason(r.PostForm.Get("reason"))
 	if !tokensEqual(r.PostForm.Get("csrf"), ck.Value) {
 		p.Error = "The sign-in form was out of date. Try again."
 		c.renderLogin(w, r, http.StatusForbidden, p)
@@ -399,16 +462,29 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		}
 		c.opts.Log.Warn("console: failed sign-in", "ip", ip, "access_key_id", logKey)
 		p.Error = "The access key ID or the secret access key is not valid."
+		if o.slowed != nil {
+			// This failure starts a wait: say so now, not at the next try.
+			var secs int
+			p, secs = withWait(p, *o.slowed, now)
+			p.Error = "The access key ID or the secret access key is not valid. " + p.Error
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 		c.renderLogin(w, r, http.StatusUnauthorized, p)
 		return
 	}
-	s, err := c.sessions.create(r.Context(), p.KeyID, r.PostForm.Get("secret_access_key"), principal, now.Add(c.opts.SessionTTL), now)
+	// The session this browser had before (ended, or another user's) is
+	// over; its kept forms go to the new one if it is the same key pair's.
+	var kept []keptForm
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		kept = c.sessions.takeKept(r.Context(), old.Value, p.KeyID, r.PostForm.Get("secret_access_key"), now)
+	}
+	s, err := c.sessions.create(r.Context(), p.KeyID, r.PostForm.Get("secret_access_key"), principal, now.Add(c.opts.SessionTTL), now, kept)
 	if err != nil {
 		c.unavailable(w, r, err)
 		return
 	}
 	c.recordSignIn(r.Context(), c.signInOf(r, principal, true, p.Next))
-	setCookie(w, r, sessionCookie, s.id, int(c.opts.SessionTTL/time.Second))
+	setCookie(w, r, sessionCookie, s.id, int((c.opts.SessionTTL+sessionGrace)/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
@@ -427,30 +503,42 @@ func (c *Console) keyOwner(keyID string) (*auth.Principal, string) {
 // refuseLogin answers an attempt that must wait: 429 with Retry-After, and
 // a page that says until when.
 func (c *Console) refuseLogin(w http.ResponseWriter, r *http.Request, p loginPage, why refusal, now time.Time) {
-	wait := why.until.Sub(now)
-	secs := int((wait + time.Second - 1) / time.Second)
-	who := "with this access key from your address"
-	if why.perAddress {
-		who = "from your address"
-	}
-	p.Error = "Too many failed sign-ins " + who + ". Try again in " + waitText(secs) +
-		" (at " + why.until.UTC().Format("15:04:05") + " UTC)."
+	p, secs := withWait(p, why, now)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	c.renderLogin(w, r, http.StatusTooManyRequests, p)
 }
 
-// waitText is a wait of secs seconds in words, rounded up to minutes past
-// the first minute.
-func waitText(secs int) string {
-	switch {
-	case secs <= 1:
-		return "1 second"
-	case secs < 60:
-		return strconv.Itoa(secs) + " seconds"
-	case secs <= 60:
-		return "1 minute"
+// withWait sets p's Error to why attempts wait and p's Wait to how long
+// (the throttle's own until, so the page says the real wait), and returns
+// the wait in whole seconds, rounded up (for Retry-After).
+func withWait(p loginPage, why refusal, now time.Time) (loginPage, int) {
+	secs := max(int((why.until.Sub(now)+time.Second-1)/time.Second), 1)
+	who := "with this access key from your address"
+	if why.perAddress {
+		who = "from your address"
 	}
-	return strconv.Itoa((secs+59)/60) + " minutes"
+	p.Error = "Too many failed sign-ins " + who + "."
+	p.Wait = &waitView{Text: waitText(secs), Secs: secs, At: why.until.UTC().Format("15:04:05")}
+	return p, secs
+}
+
+// waitText is a wait of secs seconds in words, to the second: "45
+// seconds", "1 minute", "2 minutes 30 seconds".
+func waitText(secs int) string {
+	secs = max(secs, 1)
+	m, s := secs/60, secs%60
+	switch {
+	case m == 0:
+		return unitCount(s, "second")
+	case s == 0:
+		return unitCount(m, "minute")
+	}
+	return unitCount(m, "minute") + " " + unitCount(s, "second")
+}
+
+// unitCount is n and unit, plural unless n is 1 (plural is chart.go's).
+func unitCount(n int, unit string) string {
+	return strconv.Itoa(n) + " " + unit + plural(n)
 }
 
 // signInOf describes a checked sign-in of principal's key for its event.

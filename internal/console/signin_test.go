@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +55,7 @@ func TestConsoleSignInThrottlePerKey(t *testing.T) {
 		}
 		if want == http.StatusTooManyRequests {
 			if w.Header().Get("Retry-After") != "30" ||
-				!strings.Contains(w.Body.String(), "Too many failed sign-ins with this access key from your address. Try again in 30 seconds (at 12:00:30 UTC).") {
+				!strings.Contains(pageText(w.Body.String()), "Too many failed sign-ins with this access key from your address. Try again in 30 seconds (at 12:00:30 UTC).") {
 				t.Fatalf("attempt %d: Retry-After %q\n%s", i+1, w.Header().Get("Retry-After"), w.Body)
 			}
 		}
@@ -157,7 +158,7 @@ func TestConsoleSignInThrottlePerAddress(t *testing.T) {
 	// The address waits: a key that failed there is refused unchecked.
 	w := e.signIn("AKIAUNKNOWN000000000", "x", sprayer)
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "30" ||
-		!strings.Contains(w.Body.String(), "Too many failed sign-ins from your address. Try again in 30 seconds") {
+		!strings.Contains(pageText(w.Body.String()), "Too many failed sign-ins from your address. Try again in 30 seconds") {
 		t.Fatalf("a key that failed at the spraying address: %d %q\n%s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	// A new key is checked once; its failure lengthens the address's wait
@@ -285,7 +286,7 @@ func TestConsoleSignInAddress(t *testing.T) {
 
 func TestConsoleWaitText(t *testing.T) {
 	for secs, want := range map[int]string{0: "1 second", 1: "1 second", 30: "30 seconds", 59: "59 seconds", 60: "1 minute",
-		61: "2 minutes", 900: "15 minutes"} {
+		61: "1 minute 1 second", 90: "1 minute 30 seconds", 120: "2 minutes", 899: "14 minutes 59 seconds", 900: "15 minutes"} {
 		if got := waitText(secs); got != want {
 			t.Errorf("waitText(%d) = %q, want %q", secs, got, want)
 		}
@@ -375,5 +376,43 @@ func TestSignInEventBytes(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// pageText is an HTML page's text, its tags dropped.
+func pageText(body string) string { return tagRE.ReplaceAllString(body, "") }
+
+// The failure that starts a wait says so, with the wait the throttle
+// holds to (and Retry-After); the next attempt is refused for exactly that
+// long, shown to the second.
+func TestConsoleSignInSlowedSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	const from = "192.0.2.7"
+	var w *httptest.ResponseRecorder
+	for i := 0; i < DefaultSignInLimits.FailuresPerKey; i++ {
+		w = e.signIn(adminKey, "wrong", from)
+	}
+	text := pageText(w.Body.String())
+	if w.Code != http.StatusUnauthorized || w.Header().Get("Retry-After") != "30" ||
+		!strings.Contains(text, "The access key ID or the secret access key is not valid. Too many failed sign-ins with this access key from your address. Try again in 30 seconds (at 12:00:30 UTC).") ||
+		!strings.Contains(w.Body.String(), `data-secs="30"`) {
+		t.Fatalf("the failure that starts the wait: %d %q\n%s", w.Code, w.Header().Get("Retry-After"), text)
+	}
+	e.now = e.now.Add(29*time.Second + 500*time.Millisecond)
+	if w := e.signIn(adminKey, adminSecret, from); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" ||
+		!strings.Contains(pageText(w.Body.String()), "Try again in 1 second (at 12:00:30 UTC).") {
+		t.Fatalf("half a second before the end: %d %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	e.now = e.now.Add(500 * time.Millisecond)
+	if w := e.signIn(adminKey, adminSecret, from); w.Code != http.StatusSeeOther {
+		t.Fatalf("at the end of the wait: %d\n%s", w.Code, pageText(w.Body.String()))
+	}
+	// A longer wait is shown to the second.
+	e2 := newEnv(t)
+	e2.c.logins = newThrottle(SignInLimits{FailuresPerKey: 1, FirstWait: 90 * time.Second})
+	if w := e2.signIn(adminKey, "wrong", from); !strings.Contains(pageText(w.Body.String()), "Try again in 1 minute 30 seconds (at 12:01:30 UTC).") {
+		t.Fatalf("a 90-second wait:\n%s", pageText(w.Body.String()))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,12 +160,24 @@ func TestConsoleSignInThrottle(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("login-error")))
 		return conGet(t, ctx, "sign-in error", text("login-error"))
 	}
-	waitRE := regexp.MustCompile(`^Too many failed sign-ins with this access key from your address\. Try again in 60 minutes \(at \d\d:\d\d:\d\d UTC\)\.$`)
+	// The wait is shown to the second (the page counts it down).
+	const waitText = `Too many failed sign-ins with this access key from your address\. Try again in (60 minutes|59 minutes( \d+ seconds?)?) \(at \d\d:\d\d:\d\d UTC\)\.`
+	waitRE := regexp.MustCompile(`^` + waitText + `$`)
+	// The failure that starts the wait says so at once.
+	startRE := regexp.MustCompile(`^The access key ID or the secret access key is not valid\. ` + waitText + `$`)
 	for i := 0; i < 20; i++ {
 		msg := attempt(AdminKey, fmt.Sprintf("guess-%02d", i))
-		if i < 5 && !strings.Contains(msg, "not valid") || i >= 5 && !waitRE.MatchString(msg) {
+		if i < 4 && msg != "The access key ID or the secret access key is not valid." || i == 4 && !startRE.MatchString(msg) ||
+			i >= 5 && !waitRE.MatchString(msg) {
 			t.Fatalf("attempt %d: %q", i+1, msg)
 		}
+	}
+	// The wait counts down in the page.
+	first := conGet(t, ctx, "wait", chromedp.Text(chromedp.ID("login-wait")))
+	conRun(t, ctx, "countdown", chromedp.Poll[chromedp.Void](`document.getElementById("login-wait").textContent !== `+strconv.Quote(first),
+		chromedp.WithPollingTimeout(time.Minute)))
+	if now := conGet(t, ctx, "wait", chromedp.Text(chromedp.ID("login-wait"))); !regexp.MustCompile(`^Try again in 59 minutes( \d+ seconds?)?$`).MatchString(now) {
+		t.Fatalf("the countdown shows %q (was %q)", now, first)
 	}
 	// Rita, from the same address, signs in at once; then signs out.
 	conSignIn(t, ctx, srv, ReaderKey, ReaderSecret)

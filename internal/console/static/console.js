@@ -231,6 +231,102 @@
     });
   }
 
+  // Sessions (kept.go): a form sent after the session ended comes back
+  // after signing in with what was typed. Fill it into the page's form of
+  // the same action (and the same hidden fields, e.g. the trail's name);
+  // never send it: the user checks it and sends it again.
+  var kept = document.getElementById("kept-notice");
+  if (kept) {
+    fillKept(kept);
+  }
+
+  // A failed sign-in is the answer to a POST: make its history entry the
+  // sign-in page's URL, so that Back (after signing in) or a reload asks
+  // for the page again instead of offering to send the secret again.
+  var loginError = document.getElementById("login-error");
+  var loginForm = document.querySelector("form[action='/console/login']");
+  if (loginError && loginForm && window.history.replaceState) {
+    var lq = new URLSearchParams();
+    lq.set("next", loginForm.elements.next.value);
+    if (loginForm.elements.reason) {
+      lq.set(loginForm.elements.reason.value, "1");
+    }
+    window.history.replaceState(null, "", "/console/login?" + lq.toString());
+  }
+
+  // A sign-in that must wait counts the wait down (from the seconds the
+  // server gave, so the browser's clock does not matter).
+  var loginWait = document.getElementById("login-wait");
+  if (loginWait) {
+    var waitEnd = Date.now() + Number(loginWait.getAttribute("data-secs")) * 1000;
+    var unit = function (n, u) { return n === 1 ? "1 " + u : n + " " + u + "s"; };
+    var tick = function () {
+      var left = Math.ceil((waitEnd - Date.now()) / 1000);
+      if (left <= 0) {
+        loginWait.textContent = "You can try again now";
+        return;
+      }
+      var m = Math.floor(left / 60), sec = left % 60;
+      loginWait.textContent = "Try again in " + (m === 0 ? unit(sec, "second") : sec === 0 ? unit(m, "minute") : unit(m, "minute") + " " + unit(sec, "second"));
+      setTimeout(tick, 1000);
+    };
+    setTimeout(tick, 1000);
+  }
+
+  function fillKept(notice) {
+    var fields;
+    try {
+      fields = JSON.parse(notice.getAttribute("data-fields") || "[]");
+    } catch (e) {
+      return;
+    }
+    var values = {};
+    fields.forEach(function (f) {
+      (values[f[0]] = values[f[0]] || []).push(f[1]);
+    });
+    var action = notice.getAttribute("data-action");
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      if ((f.getAttribute("method") || "").toLowerCase() !== "post" || new URL(f.action, location.href).pathname !== action) {
+        return false;
+      }
+      return Array.prototype.every.call(f.querySelectorAll("input[type=hidden][name]"), function (h) {
+        return h.name === "csrf" || (values[h.name] || []).indexOf(h.value) >= 0;
+      });
+    });
+    var message = document.getElementById("kept-message");
+    if (!form) {
+      message.textContent = "Your session expired before your form was sent, so nothing was changed. " +
+        "The form is no longer on this page: what you typed is listed below.";
+      return;
+    }
+    var used = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      var name = el.name;
+      if (!name || name === "csrf" || el.type === "hidden" || el.type === "submit" || el.type === "button" || el.type === "file") {
+        return;
+      }
+      var vs = values[name] || [];
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = vs.indexOf(el.value) >= 0;
+      } else if (el.multiple) {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = vs.indexOf(o.value) >= 0; });
+      } else {
+        var i = used[name] || 0;
+        used[name] = i + 1;
+        el.value = i < vs.length ? vs[i] : "";
+      }
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    message.textContent = "Your session expired before this form was sent, so nothing was changed. " +
+      "What you typed is filled in below: check it and send it again.";
+    form.classList.add("kept-form");
+    form.setAttribute("data-kept", "1");
+    // The warning goes next to the form it is about, in view.
+    form.parentNode.insertBefore(notice, form);
+    notice.scrollIntoView({ block: "start" });
+  }
+
   // Event history's filter form and table (issue 18, area "table"): the time
   // zone choice, the Read-only true/false choice, only the parameters a
   // search uses, remembered columns, and suggestions of values seen. All of
