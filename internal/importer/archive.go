@@ -1,0 +1,207 @@
+package importer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/cairn-audit/cairn/internal/event"
+)
+
+// maxLogFileBytes bounds a log file's size once gunzipped (a gzip bomb in
+// an archive is refused, not read into memory).
+const maxLogFileBytes = 1 << 30
+
+// Options say what an import reads and where it sends it.
+type Options struct {
+	Filter     Filter
+	Client     *Client
+	Checkpoint *Checkpoint
+	// Refusals receives the refused records and failed files.
+	Refusals io.Writer
+	// Parallel is the number of batches in flight; Readers the files read
+	// at once. BatchRecords and BatchBytes bound a batch.
+	Parallel, Readers        int
+	BatchRecords, BatchBytes int
+	// Verified, when set, says whether a log file passed the digest
+	// check, and why not; Force imports failed files all the same.
+	Verified func(key string) (ok bool, problem string)
+	Force    bool
+	// Stats receives the counters (for the progress display); nil makes
+	// new ones.
+	Stats *Stats
+}
+
+func (o *Options) defaults() {
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
+	}
+	if o.Readers <= 0 {
+		o.Readers = runtime.GOMAXPROCS(0)
+	}
+	if o.BatchRecords <= 0 {
+		o.BatchRecords = DefaultBatchRecords
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+}
+
+// Result is what an import did besides its Stats.
+type Result struct {
+	// Unverified counts log files that failed the digest check.
+	Unverified int
+	// Unreadable counts log files that could not be read or parsed.
+	Unreadable int
+	// Interrupted says the import was stopped before its end.
+	Interrupted bool
+}
+
+// ImportArchive sends the log files of files (from Plan) that the
+// checkpoint does not hold yet. Canceling ctx stops it: batches in flight
+// are answered and their finished files checkpointed. The error is for an
+// import that had to stop (a batch the server refused as a whole).
+func ImportArchive(ctx context.Context, src Source, files []LogFile, o Options) (Result, error) {
+	o.defaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := o.Stats
+	refusals := &Refusals{w: o.Refusals}
+	var res Result
+	var mu sync.Mutex
+	todo := make([]LogFile, 0, len(files))
+	for _, f := range files {
+		if o.Checkpoint.Done(f.Key) {
+			st.UnitsEarlier.Add(1)
+			continue
+		}
+		todo = append(todo, f)
+	}
+	st.UnitsTotal.Store(int64(len(files)))
+
+	s := &sender{client: o.Client, cp: o.Checkpoint, stats: st, refusals: refusals,
+		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
+	keys := make(chan LogFile)
+	units := make(chan unit, o.Readers)
+	go func() {
+		defer close(keys)
+		for _, f := range todo {
+			select {
+			case keys <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var readers sync.WaitGroup
+	for range o.Readers {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for f := range keys {
+				if o.Verified != nil {
+					if ok, problem := o.Verified(f.Key); !ok {
+						mu.Lock()
+						res.Unverified++
+						mu.Unlock()
+						if !o.Force {
+							refusals.write(refusalLine{File: f.Key, ErrorCode: "DigestCheckFailed",
+								ErrorMessage: problem + "; not imported (--force imports it all the same)"})
+							st.UnitsFailed.Add(1)
+							continue
+						}
+						refusals.write(refusalLine{File: f.Key, ErrorCode: "DigestCheckFailed",
+							ErrorMessage: problem + "; imported all the same (--force)"})
+					}
+				}
+				u, err := readLogFile(ctx, src, f, o.Filter)
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					mu.Lock()
+					res.Unreadable++
+					mu.Unlock()
+					st.UnitsFailed.Add(1)
+					refusals.write(refusalLine{File: f.Key, ErrorCode: "UnreadableLogFile", ErrorMessage: err.Error()})
+					continue
+				}
+				select {
+				case units <- u:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		readers.Wait()
+		close(units)
+	}()
+	s.run(ctx, units)
+	res.Interrupted = ctx.Err() != nil && s.fatal == nil
+	return res, s.fatal
+}
+
+// readLogFile reads, gunzips and splits one log file, keeping the records
+// within the filter's time range.
+func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (unit, error) {
+	o, err := src.Bucket.Get(ctx, f.Key)
+	if err != nil {
+		return unit{}, err
+	}
+	body, err := gunzip(o.Body)
+	if err != nil {
+		return unit{}, err
+	}
+	raw, ok := event.OnlyRecords(body)
+	if !ok {
+		members, err := event.Members(body)
+		if err != nil {
+			return unit{}, fmt.Errorf("not a CloudTrail log file ({\"Records\":[…]}): %w", err)
+		}
+		if raw, ok = members["Records"]; !ok {
+			return unit{}, errors.New("not a CloudTrail log file: no Records list")
+		}
+	}
+	recs, err := event.SplitArray(raw)
+	if err != nil {
+		return unit{}, fmt.Errorf("not a CloudTrail log file: Records is not a list: %w", err)
+	}
+	u := unit{name: f.Key, records: make([][]byte, 0, len(recs))}
+	for _, r := range recs {
+		if !inRange(r, flt.Start, flt.End) {
+			u.filtered++
+			continue
+		}
+		u.records = append(u.records, r)
+	}
+	return u, nil
+}
+
+// gunzip inflates a gzip'd log file (every member, as CloudTrail readers
+// do), refusing more than maxLogFileBytes.
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not gzip: %w", err)
+	}
+	var out bytes.Buffer
+	out.Grow(len(b) * 8)
+	n, err := out.ReadFrom(io.LimitReader(zr, maxLogFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("gunzip: %w", err)
+	}
+	if n > maxLogFileBytes {
+		return nil, fmt.Errorf("inflates to more than %d bytes", maxLogFileBytes)
+	}
+	return out.Bytes(), nil
+}
