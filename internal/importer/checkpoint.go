@@ -35,6 +35,9 @@ type Checkpoint struct {
 	err     error
 	stop    chan struct{}
 	stopped chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // flushEvery is how often appended units are written and fsync'd.
@@ -206,16 +209,20 @@ func (c *Checkpoint) flush() error {
 	return c.err
 }
 
-// Close flushes what is marked and closes the file.
+// Close flushes what is marked and closes the file. Later calls return the
+// first call's error.
 func (c *Checkpoint) Close() error {
-	if c.f == nil {
-		return nil
-	}
-	close(c.stop)
-	<-c.stopped
-	err := c.flush()
-	if cerr := c.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("checkpoint %s: %w", c.path, cerr)
-	}
-	return err
+	c.closeOnce.Do(func() {
+		if c.f == nil {
+			return
+		}
+		close(c.stop)
+		<-c.stopped
+		err := c.flush()
+		if cerr := c.f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("checkpoint %s: %w", c.path, cerr)
+		}
+		c.closeErr = err
+	})
+	return c.closeErr
 }

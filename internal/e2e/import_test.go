@@ -1,0 +1,259 @@
+package e2e
+
+// cairn import: archives in AWS's layout (a directory, moto S3, an
+// organization archive) imported through the real binary, filters, a kill
+// and a resume, refused records, digest checks and event history pulled
+// from a second server.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
+)
+
+// imRecord is an event written into a test archive.
+type imRecord struct {
+	ID, Account, Region string
+	At                  time.Time
+}
+
+// imArchive describes a test archive: accounts × regions × days × files
+// of per records each, under [prefix/]AWSLogs/[org/].
+type imArchive struct {
+	Prefix, Org       string
+	Accounts, Regions []string
+	Days, Files, Per  int
+	Now               time.Time
+	Extra             func(r map[string]any, account, region string, day, file, i int)
+}
+
+// write puts the archive's log files with put and returns its records.
+func (a imArchive) write(t *testing.T, put func(key string, body []byte)) []imRecord {
+	t.Helper()
+	var out []imRecord
+	base := a.Now.UTC().Truncate(24 * time.Hour)
+	for _, acct := range a.Accounts {
+		for _, region := range a.Regions {
+			for d := 0; d < a.Days; d++ {
+				day := base.Add(-time.Duration(d+1) * 24 * time.Hour)
+				for f := 0; f < a.Files; f++ {
+					at := day.Add(10*time.Hour + time.Duration(f)*10*time.Minute)
+					var recs []map[string]any
+					for i := 0; i < a.Per; i++ {
+						r := Record("ImportedCall", "s3.amazonaws.com", region, at.Add(time.Duration(i)*time.Second), nil)
+						r["eventID"] = dlNewID()
+						r["recipientAccountId"] = acct
+						if a.Extra != nil {
+							a.Extra(r, acct, region, d, f, i)
+						}
+						recs = append(recs, r)
+						if id, ok := r["eventID"].(string); ok {
+							out = append(out, imRecord{ID: id, Account: acct, Region: region, At: at})
+						}
+					}
+					body, err := json.Marshal(map[string]any{"Records": recs})
+					if err != nil {
+						t.Fatal(err)
+					}
+					delivered := at.Add(5 * time.Minute)
+					key := imLogKey(a.Prefix, a.Org, acct, region, delivered, fmt.Sprintf("Unique%02d%02dAbCdEf", d, f))
+					put(key, dlGzip(body))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// imLogKey is a log file's key in AWS's layout.
+func imLogKey(prefix, org, account, region string, delivered time.Time, unique string) string {
+	parts := []string{}
+	if prefix != "" {
+		parts = append(parts, prefix)
+	}
+	parts = append(parts, "AWSLogs")
+	if org != "" {
+		parts = append(parts, org)
+	}
+	parts = append(parts, account, "CloudTrail", region, delivered.Format("2006/01/02"),
+		fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", account, region, delivered.Format("20060102T1504Z"), unique))
+	return path.Join(parts...)
+}
+
+// imDirPut writes objects as files under dir.
+func imDirPut(t *testing.T, dir string) func(string, []byte) {
+	return func(key string, body []byte) {
+		p := filepath.Join(dir, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// imS3Put puts objects into a moto bucket.
+func imS3Put(t *testing.T, endpoint, bucketName string) func(string, []byte) {
+	c := buckettest.Client(endpoint)
+	return func(key string, body []byte) {
+		if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucketName), Key: aws.String(key),
+			Body: strings.NewReader(string(body))}); err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+	}
+}
+
+// imEnv is the environment of cairn import sending as ivan (ingest, may
+// write for both accounts).
+func imEnv(extra ...string) []string {
+	return append([]string{"CAIRN_ACCESS_KEY_ID=" + IngestKey, "CAIRN_SECRET_ACCESS_KEY=" + IngestSecret,
+		"AWS_EC2_METADATA_DISABLED=true"}, extra...)
+}
+
+// imRun runs cairn import with args against srv.
+func imRun(t *testing.T, srv *Server, env []string, args ...string) cliResult {
+	t.Helper()
+	return runCommand(t, env, Binary(t), append([]string{"import", "--endpoint", srv.URL, "--progress-interval", "1s"}, args...)...)
+}
+
+// imStored counts, per eventID, the events LookupEvents returns for the
+// key's account in region since since.
+func imStored(t *testing.T, srv *Server, key, secret, region string, since time.Time) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	p := cloudtrail.NewLookupEventsPaginator(srv.CloudTrail(key, secret, region), &cloudtrail.LookupEventsInput{
+		StartTime: aws.Time(since), MaxResults: aws.Int32(50)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("LookupEvents in %s: %v", region, err)
+		}
+		for _, e := range page.Events {
+			got[aws.ToString(e.EventId)]++
+		}
+	}
+	return got
+}
+
+// imCheckStored fails unless every record of want is stored exactly once
+// in its account and region and none of notWant is stored.
+func imCheckStored(t *testing.T, srv *Server, want, notWant []imRecord, since time.Time) {
+	t.Helper()
+	keys := map[string][2]string{Account1: {AdminKey, AdminSecret}, Account2: {OtherKey, OtherSecret}}
+	stored := map[string]map[string]int{} // account/region -> counts
+	get := func(account, region string) map[string]int {
+		k := account + "/" + region
+		if stored[k] == nil {
+			kp := keys[account]
+			stored[k] = imStored(t, srv, kp[0], kp[1], region, since)
+		}
+		return stored[k]
+	}
+	bad := 0
+	for _, r := range want {
+		if n := get(r.Account, r.Region)[r.ID]; n != 1 && bad < 5 {
+			bad++
+			t.Errorf("event %s (%s %s) is stored %d times, want once", r.ID, r.Account, r.Region, n)
+		}
+	}
+	for _, r := range notWant {
+		if n := get(r.Account, r.Region)[r.ID]; n != 0 && bad < 5 {
+			bad++
+			t.Errorf("event %s (%s %s at %s) is stored, but the filter leaves it out", r.ID, r.Account, r.Region, r.At)
+		}
+	}
+}
+
+// imSummary reads a number from the summary line named label.
+func imSummary(t *testing.T, out, label string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  ` + label + `\s+(.*)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no %q line in the summary:\n%s", label, out)
+	}
+	return m[1]
+}
+
+func imIDs(rs []imRecord) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// TestImportArchiveDirectory imports an archive of two accounts, two
+// regions and three days from a directory: every event is then found with
+// LookupEvents exactly once and delivered by a trail; digest and Insight
+// folders are left alone; a second run with the checkpoint reads nothing,
+// and one without stores nothing twice.
+func TestImportArchiveDirectory(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	dlMkBucket(t, srv, "imported")
+	arn := dlTrail(t, srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"), "imports", "imported", dlMulti)
+	now := time.Now()
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1, Account2}, Regions: []string{"us-east-1", "us-west-2"}, Days: 3, Files: 2, Per: 5, Now: now}
+	recs := a.write(t, imDirPut(t, dir))
+	// Not log files of the trail's events: a digest and an Insights file,
+	// and a stray object.
+	put := imDirPut(t, dir)
+	put("AWSLogs/"+Account1+"/CloudTrail-Digest/us-east-1/2026/01/01/"+Account1+"_CloudTrail-Digest_us-east-1_t_us-east-1_20260101T000000Z.json.gz", []byte("not a log"))
+	put("AWSLogs/"+Account1+"/CloudTrail-Insight/us-east-1/2026/01/01/"+Account1+"_CloudTrail-Insight_us-east-1_20260101T0000Z_x.json.gz", []byte("not a log"))
+	day := now.UTC().Add(-24 * time.Hour).Format("2006/01/02")
+	put("AWSLogs/"+Account1+"/CloudTrail/us-east-1/"+day+"/README.txt", []byte("stray"))
+
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	res := imRun(t, srv, imEnv(), "--source", "file://"+dir, "--checkpoint", cp)
+	if res.code != 0 {
+		t.Fatalf("cairn import: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if got := imSummary(t, res.stdout, "accepted"); got != fmt.Sprint(len(recs)) {
+		t.Errorf("accepted %s, want %d\n%s", got, len(recs), res.stdout)
+	}
+	if got := imSummary(t, res.stdout, "files"); !strings.HasPrefix(got, "24 of 24 imported") {
+		t.Errorf("files: %q, want 24 of 24\n%s", got, res.stdout)
+	}
+	if !strings.Contains(res.stderr, "README.txt") {
+		t.Errorf("the stray object is not reported as skipped:\n%s", res.stderr)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-5*24*time.Hour))
+	var acct1 []string
+	for _, r := range recs {
+		if r.Account == Account1 {
+			acct1 = append(acct1, r.ID)
+		}
+	}
+	files := dlWaitDelivered(t, srv, dlDir{"imported", filepath.Join(srv.DataDir, "buckets", "imported")}, "", acct1, 60*time.Second)
+	for id, n := range dlEventIDs(files) {
+		if n > 1 {
+			t.Errorf("trail %s delivered event %s %d times", arn, id, n)
+		}
+	}
+
+	// Again with the checkpoint: every file was done.
+	res = imRun(t, srv, imEnv(), "--source", "file://"+dir, "--checkpoint", cp)
+	if res.code != 0 || !strings.Contains(imSummary(t, res.stdout, "files"), "0 of 24 imported (24 more done by an earlier run)") {
+		t.Errorf("second run with the checkpoint: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	// Again without: everything is sent, and stored once.
+	res = imRun(t, srv, imEnv(), "--source", "file://"+dir)
+	if res.code != 0 || imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)) {
+		t.Errorf("run without the checkpoint: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-5*24*time.Hour))
+}
