@@ -257,3 +257,117 @@ func TestImportArchiveDirectory(t *testing.T) {
 	}
 	imCheckStored(t, srv, recs, nil, now.Add(-5*24*time.Hour))
 }
+
+// TestImportOrganizationArchiveS3Filtered imports an organization archive
+// under a trail prefix in a moto bucket, first narrowed by account, region
+// and time (only those events are stored), then whole.
+func TestImportOrganizationArchiveS3Filtered(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig(dlOrganization)})
+	moto := buckettest.StartMoto(t)
+	buckettest.CreateBucket(t, moto, "org-archive")
+	now := time.Now()
+	a := imArchive{Prefix: "audit/trail", Org: dlOrgID, Accounts: []string{Account1, Account2},
+		Regions: []string{"us-east-1", "eu-west-1"}, Days: 3, Files: 2, Per: 4, Now: now}
+	recs := a.write(t, imS3Put(t, moto, "org-archive"))
+	source := "s3://org-archive/audit/trail?endpoint=" + moto + "&region=us-east-1&path_style=true"
+	env := imEnv("AWS_ACCESS_KEY_ID="+buckettest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+buckettest.SecretAccessKey)
+
+	// Account2's eu-west-1 events of the day before yesterday only: the
+	// archive's second day, from its second file on.
+	day := now.UTC().Truncate(24 * time.Hour).Add(-2 * 24 * time.Hour)
+	start, end := day.Add(10*time.Hour+10*time.Minute), day.Add(23*time.Hour)
+	var want, rest []imRecord
+	for _, r := range recs {
+		if r.Account == Account2 && r.Region == "eu-west-1" && !r.At.Before(start) && !r.At.After(end) {
+			want = append(want, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if len(want) != 4 {
+		t.Fatalf("the filter selects %d records of the archive, want 4", len(want))
+	}
+	res := imRun(t, srv, env, "--source", source, "--accounts", Account2, "--regions", "eu-west-1",
+		"--start-time", start.Format(time.RFC3339), "--end-time", end.Format(time.RFC3339))
+	if res.code != 0 {
+		t.Fatalf("filtered import: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	// The listing already left out the other accounts, regions and days:
+	// of Account2's 6 eu-west-1 files it reads the start day's second file
+	// (the first was delivered before --start-time) and the next day's two
+	// (a day after --end-time may hold events delivered late).
+	if got := imSummary(t, res.stdout, "files"); !strings.HasPrefix(got, "3 of 3 imported") {
+		t.Errorf("filtered import read %q, want 3 files\n%s", got, res.stdout)
+	}
+	imCheckStored(t, srv, want, rest, now.Add(-5*24*time.Hour))
+
+	res = imRun(t, srv, env, "--source", source)
+	if res.code != 0 || imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)) {
+		t.Fatalf("whole import: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-5*24*time.Hour))
+}
+
+// TestImportRefusedRecordsListed: records the server refuses (no
+// eventName, a region it does not serve, an account the key may not write
+// for) are each listed with their file, index, eventID and reason; the
+// others are stored; the exit status is 1.
+func TestImportRefusedRecordsListed(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	now := time.Now()
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 1, Files: 1, Per: 6, Now: now,
+		Extra: func(r map[string]any, _, _ string, _, _, i int) {
+			switch i {
+			case 1:
+				delete(r, "eventName")
+			case 3:
+				r["awsRegion"] = "mars-north-1"
+			case 4:
+				r["recipientAccountId"] = "333333333333"
+			}
+		}}
+	recs := a.write(t, imDirPut(t, dir))
+	refusals := filepath.Join(t.TempDir(), "refusals.jsonl")
+	res := imRun(t, srv, imEnv(), "--source", "file://"+dir, "--refusals", refusals)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (records were refused)\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if got := imSummary(t, res.stdout, "refused"); !strings.HasPrefix(got, "3 (") || !strings.Contains(got, refusals) {
+		t.Errorf("refused line %q, want 3 with reasons and where they are listed", got)
+	}
+	b, err := os.ReadFile(refusals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct {
+		File         string
+		Record       int
+		EventID      string
+		ErrorCode    string
+		ErrorMessage string
+	}
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var x line
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("refusals line %q: %v", l, err)
+		}
+		lines = append(lines, x)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("refusals file has %d lines, want 3:\n%s", len(lines), b)
+	}
+	for k, want := range []struct {
+		index int
+		field string
+	}{{1, "eventName"}, {3, "awsRegion"}, {4, "recipientAccountId"}} {
+		l := lines[k]
+		if l.Record != want.index || l.EventID != recs[want.index].ID || !strings.HasPrefix(l.File, "AWSLogs/"+Account1+"/CloudTrail/us-east-1/") ||
+			l.ErrorCode == "" || !strings.Contains(l.ErrorMessage, want.field) {
+			t.Errorf("refusal %d = %+v, want record %d (%s) naming %s", k, l, want.index, recs[want.index].ID, want.field)
+		}
+	}
+	ok := []imRecord{recs[0], recs[2], recs[5]}
+	imCheckStored(t, srv, ok, []imRecord{recs[1], recs[4]}, now.Add(-3*24*time.Hour))
+}
