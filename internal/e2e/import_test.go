@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -370,4 +371,91 @@ func TestImportRefusedRecordsListed(t *testing.T) {
 	}
 	ok := []imRecord{recs[0], recs[2], recs[5]}
 	imCheckStored(t, srv, ok, []imRecord{recs[1], recs[4]}, now.Add(-3*24*time.Hour))
+}
+
+// imStart starts cairn import in the background.
+func imStart(t *testing.T, srv *Server, env []string, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(Binary(t), append([]string{"import", "--endpoint", srv.URL, "--progress-interval", "1s"}, args...)...)
+	cmd.Env = append(cleanEnv(), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, &out
+}
+
+// imCheckpointLines counts the files a checkpoint holds (lines after the
+// header).
+func imCheckpointLines(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return max(strings.Count(string(b), "\n")-1, 0)
+}
+
+// TestImportStoppedAndKilledResumes stops an import with SIGINT, then
+// kills the resumed one with SIGKILL halfway, then resumes again: every
+// event is stored exactly once, and the runs after a stop skip the files
+// done before it.
+func TestImportStoppedAndKilledResumes(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	now := time.Now()
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1", "us-west-2"}, Days: 4, Files: 15, Per: 30, Now: now}
+	recs := a.write(t, imDirPut(t, dir))
+	const files = 2 * 4 * 15
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	// Small batches, one at a time: slow enough to be stopped halfway.
+	args := []string{"--source", "file://" + dir, "--checkpoint", cp, "--parallel", "1", "--batch-size", "3"}
+
+	stopAt := func(sig os.Signal, atLeast int) (*exec.Cmd, *strings.Builder, int) {
+		t.Helper()
+		before := imCheckpointLines(cp)
+		cmd, out := imStart(t, srv, imEnv(), args...)
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		if !dlPoll(2*time.Minute, func() bool { return imCheckpointLines(cp) >= before+atLeast }) {
+			t.Fatalf("the checkpoint did not grow by %d files:\n%s", atLeast, out)
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the import ended before it could be stopped:\n%s", out)
+		default:
+		}
+		cmd.Process.Signal(sig)
+		<-exited
+		done := imCheckpointLines(cp)
+		if done >= files {
+			t.Fatalf("the import finished (%d files) before it was stopped:\n%s", done, out)
+		}
+		return cmd, out, done
+	}
+
+	cmd, out, done := stopAt(os.Interrupt, 10)
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(out.String(), "interrupted: run the same command again to resume") {
+		t.Errorf("after SIGINT: exit %d, want 1 and a word on resuming:\n%s", code, out)
+	}
+	_, _, done2 := stopAt(os.Kill, 20)
+	if done2 < done+20 {
+		t.Errorf("the checkpoint holds %d files after the kill, want at least %d", done2, done+20)
+	}
+
+	res := imRun(t, srv, imEnv(), args[:4]...)
+	if res.code != 0 {
+		t.Fatalf("resumed import: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	want := fmt.Sprintf("%d of %d imported (%d more done by an earlier run)", files-done2, files, done2)
+	if got := imSummary(t, res.stdout, "files"); got != want {
+		t.Errorf("resumed import: files %q, want %q", got, want)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-6*24*time.Hour))
 }
