@@ -57,7 +57,8 @@ status is 1 when anything was refused, failed, did not verify, or the
 import was stopped; 2 for bad flags.
 
 --verify-digests checks the archive's digest files first (--public-keys
-FILE is the output of "aws cloudtrail list-public-keys --start-time …"):
+FILE,… are the outputs of "aws cloudtrail list-public-keys --start-time …",
+one per region the archive has, as CloudTrail's keys are regional):
 their signatures, their chain and each log file's hash. A log file that is
 changed, or that no valid digest lists, is reported and NOT imported unless
 --force. Digest signatures are S3 object metadata: verify an S3 bucket, or
@@ -82,7 +83,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	batchSize := fs.Int("batch-size", importer.DefaultBatchRecords, "`records` per batch (the server takes at most 1,000 by default)")
 	insights := fs.Bool("insights", false, "also import CloudTrail-Insight/ log files")
 	verifyDigests := fs.Bool("verify-digests", false, "check the archive's digest files and import only log files they vouch for")
-	pubKeys := fs.String("public-keys", "", "the `file` \"aws cloudtrail list-public-keys\" wrote (for --verify-digests)")
+	pubKeys := fs.String("public-keys", "", "comma-separated `files` \"aws cloudtrail list-public-keys\" wrote, one per region (for --verify-digests)")
 	force := fs.Bool("force", false, "with --verify-digests, import log files that failed the check all the same")
 	interval := fs.Duration("progress-interval", 0, "how often to print progress when stdout is not a terminal (default 10s)")
 	signRegion := fs.String("signing-region", defaultRegion(), "the SigV4 `region` of requests to the Cairn server")
@@ -190,7 +191,7 @@ func (r *importRun) archive(ctx context.Context, source string, verify bool, key
 	}
 	fmt.Fprintf(r.stdout, "cairn import: %d log files to import from %s (listed in %s)\n", len(files), source, time.Since(start).Round(time.Millisecond))
 	if verify {
-		v, err := importer.VerifyDigests(ctx, src, keysFile, r.o.Filter, r.stdout)
+		v, err := importer.VerifyDigests(ctx, src, cli.SplitList(keysFile), r.o.Filter, r.stdout)
 		if err != nil {
 			fmt.Fprintf(r.stderr, "cairn import: --verify-digests: %v\n", err)
 			return 1

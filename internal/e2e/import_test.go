@@ -459,3 +459,79 @@ func TestImportStoppedAndKilledResumes(t *testing.T) {
 	}
 	imCheckStored(t, srv, recs, nil, now.Add(-6*24*time.Hour))
 }
+
+// TestImportVerifyDigestsReportsTamperedFile lets a Cairn trail deliver a
+// signed archive (log file validation on), changes one of its log files,
+// and imports the archive into a second server with --verify-digests and
+// the public keys the AWS CLI lists: the changed file is reported and not
+// imported (exit 1); every other event is. With --force it is imported.
+func TestImportVerifyDigestsReportsTamperedFile(t *testing.T) {
+	from := Start(t, Options{Config: dlConfig()})
+	into := Start(t, Options{Config: dlConfig()})
+	bdir := dlMkBucket(t, from, "signed")
+	b := dlDir{"signed", bdir}
+	regions := []string{"us-east-1", "us-west-2"}
+	dlTrail(t, from.CloudTrail(AdminKey, AdminSecret, "us-east-1"), "signed", "signed", dlAll(dlMulti, dlValidation))
+	began := time.Now()
+	var recs []map[string]any
+	for i := 0; i < 6; i++ {
+		recs = append(recs, dlEvent("PutObject", "s3.amazonaws.com", regions[i%2], Account1, nil))
+	}
+	ids := dlIngest(t, from, recs...)
+	files := dlWaitDelivered(t, from, b, "", ids, 60*time.Second)
+	dlWaitDigests(t, from, b, time.Now().Add(time.Second), 1, "/CloudTrail-Digest/us-east-1/", "/CloudTrail-Digest/us-west-2/")
+
+	var keyFiles []string
+	for _, r := range regions {
+		res := runCommand(t, awsEnv(t, AdminKey, AdminSecret), cliAWSBinary(t), "--endpoint-url", from.URL, "--region", r,
+			"cloudtrail", "list-public-keys", "--start-time", began.Add(-time.Hour).UTC().Format(time.RFC3339), "--output", "json")
+		if res.code != 0 {
+			t.Fatalf("aws cloudtrail list-public-keys: exit %d: %s", res.code, res.stderr)
+		}
+		p := filepath.Join(t.TempDir(), r+"-keys.json")
+		if err := os.WriteFile(p, []byte(res.stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keyFiles = append(keyFiles, p)
+	}
+
+	// Change the us-west-2 file that holds our first event there.
+	where := dlWhere(files)
+	victim := where[ids[1]][0]
+	for _, f := range files {
+		if f.Key == victim {
+			b.Put(t, victim, dlTampered(t, f))
+		}
+	}
+	var kept []imRecord
+	var lost []imRecord
+	for i, id := range ids {
+		r := imRecord{ID: id, Account: Account1, Region: regions[i%2]}
+		if where[id][0] == victim {
+			lost = append(lost, r)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	args := []string{"--source", "file://" + bdir, "--verify-digests", "--public-keys", strings.Join(keyFiles, ",")}
+	res := imRun(t, into, imEnv(), args...)
+	if res.code != 1 {
+		t.Fatalf("import of a tampered archive: exit %d, want 1\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "Log file\ts3://signed/"+victim+"\tINVALID: hash value doesn't match") {
+		t.Errorf("the changed file %s is not reported INVALID:\n%s", victim, res.stdout)
+	}
+	if !strings.Contains(res.stderr, `"file":"`+victim+`","errorCode":"DigestCheckFailed"`) {
+		t.Errorf("the changed file is not listed as not imported:\n%s", res.stderr)
+	}
+	if got := imSummary(t, res.stdout, "unverified"); !strings.HasPrefix(got, "1 log files failed the digest check") {
+		t.Errorf("unverified: %q", got)
+	}
+	imCheckStored(t, into, kept, lost, began.Add(-time.Hour))
+
+	res = imRun(t, into, imEnv(), append(args, "--force")...)
+	if res.code != 1 || !strings.Contains(res.stderr, "imported all the same (--force)") {
+		t.Fatalf("--force: exit %d, want 1 and the file imported all the same\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	imCheckStored(t, into, append(kept, lost...), nil, began.Add(-time.Hour))
+}

@@ -43,12 +43,17 @@ var epoch = time.Date(2013, 11, 1, 0, 0, 0, 0, time.UTC)
 // VerifyDigests checks every digest chain of the archive (each account,
 // region and trail with digest files) with internal/digest's Verify, as
 // `cairn verify` and `aws cloudtrail validate-logs` do, and prints the
-// problems and a count to out. keysFile is the JSON of `aws cloudtrail
-// list-public-keys`.
-func VerifyDigests(ctx context.Context, src Source, keysFile string, f Filter, out io.Writer) (*Verification, error) {
-	keys, err := readPublicKeys(keysFile)
-	if err != nil {
-		return nil, err
+// problems and a count to out. keyFiles are the JSON outputs of `aws
+// cloudtrail list-public-keys`, one per region (CloudTrail's keys are
+// regional: a multi-region trail's digests are signed with each region's).
+func VerifyDigests(ctx context.Context, src Source, keyFiles []string, f Filter, out io.Writer) (*Verification, error) {
+	var keys []digest.PublicKey
+	for _, kf := range keyFiles {
+		k, err := readPublicKeys(kf)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k...)
 	}
 	chains, err := findChains(ctx, src, f)
 	if err != nil {
