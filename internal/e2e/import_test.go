@@ -535,3 +535,49 @@ func TestImportVerifyDigestsReportsTamperedFile(t *testing.T) {
 	}
 	imCheckStored(t, into, append(kept, lost...), nil, began.Add(-time.Hour))
 }
+
+// TestImportFromCloudTrailServer pulls an account's event history from a
+// second Cairn server with LookupEvents (as a CloudTrail endpoint) into the
+// first: every event of the chosen regions arrives once; a second run with
+// the checkpoint pulls only the day that was still going on.
+func TestImportFromCloudTrailServer(t *testing.T) {
+	from := Start(t, Options{Config: dlConfig()})
+	into := Start(t, Options{Config: dlConfig()})
+	now := time.Now()
+	regions := []string{"us-east-1", "eu-west-1"}
+	var want, other []imRecord
+	var recs []map[string]any
+	for i := 0; i < 120; i++ {
+		region := []string{"us-east-1", "eu-west-1", "us-west-2"}[i%3]
+		at := now.Add(-time.Duration(i) * 37 * time.Minute) // over three days
+		r := Record("ImportedCall", "s3.amazonaws.com", region, at, nil)
+		r["eventID"] = dlNewID()
+		recs = append(recs, r)
+		ir := imRecord{ID: r["eventID"].(string), Account: Account1, Region: region, At: at}
+		if region == "us-west-2" {
+			other = append(other, ir)
+		} else {
+			want = append(want, ir)
+		}
+	}
+	dlIngest(t, from, recs...)
+	start := now.Add(-4 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	cp := filepath.Join(t.TempDir(), "history.checkpoint")
+	env := append(awsEnv(t, AdminKey, AdminSecret), imEnv()...)
+	args := []string{"--from-cloudtrail", from.URL, "--regions", strings.Join(regions, ","), "--start-time", start, "--checkpoint", cp}
+	res := imRun(t, into, env, args...)
+	if res.code != 0 {
+		t.Fatalf("import --from-cloudtrail: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	imCheckStored(t, into, want, other, now.Add(-5*24*time.Hour))
+
+	res = imRun(t, into, env, args...)
+	if res.code != 0 {
+		t.Fatalf("second import --from-cloudtrail: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	// 5 days (the start day to today) per region; all but today's done.
+	if got := imSummary(t, res.stdout, "days"); got != "2 of 10 imported (8 more done by an earlier run)" {
+		t.Errorf("second run: days %q, want only today's windows again", got)
+	}
+	imCheckStored(t, into, want, other, now.Add(-5*24*time.Hour))
+}
