@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -187,15 +188,32 @@ func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (unit, 
 	return u, nil
 }
 
+// gzipReaders are gzip readers to reuse (their inflate tables are large).
+var gzipReaders sync.Pool
+
 // gunzip inflates a gzip'd log file (every member, as CloudTrail readers
-// do), refusing more than maxLogFileBytes.
+// do), refusing more than maxLogFileBytes. The output buffer is sized from
+// the gzip trailer's length, so a file is inflated without regrowing.
 func gunzip(b []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("not gzip: %w", err)
 	}
-	var out bytes.Buffer
-	out.Grow(len(b) * 8)
+	defer gzipReaders.Put(zr)
+	size := 64 << 10
+	if len(b) >= 4 {
+		// ISIZE: the last member's length mod 2^32 — a hint only.
+		if n := int(binary.LittleEndian.Uint32(b[len(b)-4:])); n > 0 && n <= maxLogFileBytes {
+			size = n + bytes.MinRead
+		}
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
 	n, err := out.ReadFrom(io.LimitReader(zr, maxLogFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,16 +90,22 @@ func (e *BatchError) Error() string {
 	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// Send posts body (a {"Records":[…]} of n records) until it is answered,
+// Send posts the body made of parts (size bytes, a {"Records":[…]} of n
+// records) until it is answered,
 // retrying throttling, 5xx answers and network errors with backoff. A batch
 // refused as a whole (bad credentials, access denied, too large) is not
 // retried. retries counts the attempts that were retried.
-func (c *Client) Send(ctx context.Context, body []byte, n int) (ans Answer, retries int, err error) {
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
+func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int) (ans Answer, retries int, err error) {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	hash := hex.EncodeToString(h.Sum(nil))
 	wait := c.Backoff
 	for attempt := 1; ; attempt++ {
-		ans, err = c.post(ctx, body, hash)
+		// Reading net.Buffers consumes its slice: each attempt reads a copy.
+		body := slices.Clone(parts)
+		ans, err = c.post(ctx, &body, int64(size), hash)
 		var be *BatchError
 		if err == nil || !errors.As(err, &be) || !be.Retryable || attempt >= c.MaxAttempts || ctx.Err() != nil {
 			if err == nil && ans.Accepted+len(ans.Failed) != n {
@@ -123,14 +129,15 @@ func (c *Client) Send(ctx context.Context, body []byte, n int) (ans Answer, retr
 }
 
 // post makes one attempt.
-func (c *Client) post(ctx context.Context, body []byte, hash string) (Answer, error) {
+func (c *Client) post(ctx context.Context, body io.Reader, size int64, hash string) (Answer, error) {
 	// The request outlives ctx's cancellation: a batch in flight when the
 	// import is stopped still hears its answer, so its files can be
 	// checkpointed.
-	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, c.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, c.url, body)
 	if err != nil {
 		return Answer{}, &BatchError{Message: err.Error()}
 	}
+	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Amz-Content-Sha256", hash)
 	if err := c.signer.SignHTTP(ctx, c.creds, req, hash, "cloudtrail", c.region, time.Now()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -40,19 +41,27 @@ type unitState struct {
 	failed    atomic.Bool
 }
 
-// batch is one POST /v1/events: the body and, for each record, its unit,
-// its index in the unit and its bytes' place in the body.
+// batch is one POST /v1/events: the body's pieces (the records are not
+// copied: the pieces point into the gunzipped log files) and, for each
+// record, its unit and its index in the unit.
 type batch struct {
-	body  []byte
+	parts net.Buffers
+	size  int
 	recs  []batchRec
-	bytes int
 }
 
 type batchRec struct {
-	u          *unitState
-	index      int
-	start, end int
+	u      *unitState
+	index  int
+	record []byte
 }
+
+// The body's fixed pieces.
+var (
+	bodyOpen  = []byte(`{"Records":[`)
+	bodyComma = []byte(`,`)
+	bodyClose = []byte(`]}`)
+)
 
 // Stats are an import's counters (safe for concurrent use).
 type Stats struct {
@@ -168,7 +177,7 @@ func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *
 		if len(cur.recs) == 0 {
 			return
 		}
-		cur.body = append(cur.body, "]}"...)
+		cur.add(bodyClose)
 		select {
 		case out <- cur:
 		case <-ctx.Done():
@@ -188,29 +197,34 @@ func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *
 		}
 		st.remaining.Store(int64(len(u.records)))
 		for i, r := range u.records {
-			if len(cur.recs) > 0 && (len(cur.recs) >= s.maxRecords || len(cur.body)+len(r)+3 > s.maxBytes) {
+			if len(cur.recs) > 0 && (len(cur.recs) >= s.maxRecords || cur.size+len(r)+3 > s.maxBytes) {
 				flush()
 			}
 			if len(cur.recs) > 0 {
-				cur.body = append(cur.body, ',')
+				cur.add(bodyComma)
 			}
-			start := len(cur.body)
-			cur.body = append(cur.body, r...)
-			cur.recs = append(cur.recs, batchRec{u: st, index: i, start: start, end: len(cur.body)})
+			cur.add(r)
+			cur.recs = append(cur.recs, batchRec{u: st, index: i, record: r})
 		}
 	}
 	flush()
 }
 
 func (s *sender) newBatch() *batch {
-	b := &batch{body: make([]byte, 0, min(s.maxBytes, 1<<20))}
-	b.body = append(b.body, `{"Records":[`...)
+	b := &batch{parts: make(net.Buffers, 0, 2*s.maxRecords+1), recs: make([]batchRec, 0, s.maxRecords)}
+	b.add(bodyOpen)
 	return b
+}
+
+// add appends a piece to the body.
+func (b *batch) add(p []byte) {
+	b.parts = append(b.parts, p)
+	b.size += len(p)
 }
 
 // send posts one batch and accounts for each of its records.
 func (s *sender) send(ctx context.Context, b *batch) {
-	ans, retries, err := s.client.Send(ctx, b.body, len(b.recs))
+	ans, retries, err := s.client.Send(ctx, b.parts, b.size, len(b.recs))
 	s.stats.Retries.Add(int64(retries))
 	s.stats.Batches.Add(1)
 	if err != nil {
@@ -246,7 +260,7 @@ func (s *sender) send(ctx context.Context, b *batch) {
 		r := b.recs[f.Index]
 		s.stats.refused(f.ErrorCode)
 		idx := r.index
-		s.refusals.write(refusalLine{File: r.u.name, Record: &idx, EventID: eventID(b.body[r.start:r.end]),
+		s.refusals.write(refusalLine{File: r.u.name, Record: &idx, EventID: eventID(r.record),
 			ErrorCode: f.ErrorCode, ErrorMessage: f.ErrorMessage})
 	}
 	for _, r := range b.recs {
