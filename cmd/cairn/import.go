@@ -153,6 +153,12 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first Ctrl-C the import winds down (batches in flight
+		// are answered and checkpointed); a second one ends it at once.
+		<-ctx.Done()
+		stop()
+	}()
 	run := importRun{
 		stdout: stdout, stderr: stderr, interval: *interval, refusalsPath: *refusalsPath,
 		o: importer.Options{Filter: flt, Client: importer.NewClient(*endpoint, *signRegion, id, secret, *parallel),

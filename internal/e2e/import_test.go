@@ -581,3 +581,38 @@ func TestImportFromCloudTrailServer(t *testing.T) {
 	}
 	imCheckStored(t, into, want, other, now.Add(-5*24*time.Hour))
 }
+
+// TestImportHelpAndBadFlags: cairn import --help documents the command;
+// bad flags end it with status 2 and a reason, before anything is read.
+func TestImportHelpAndBadFlags(t *testing.T) {
+	res := runCommand(t, nil, Binary(t), "import", "--help")
+	if res.code != 0 || res.stderr != "" {
+		t.Errorf("--help: exit %d, stderr %q", res.code, res.stderr)
+	}
+	for _, w := range []string{"Usage: cairn import --source URL", "AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz",
+		"-checkpoint", "-from-cloudtrail", "-verify-digests", "-public-keys", "-refusals", "-accounts", "-regions", "-start-time", "-end-time"} {
+		if !strings.Contains(res.stdout, w) {
+			t.Errorf("--help lacks %q", w)
+		}
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{imEnv(), nil, "give either --source or --from-cloudtrail"},
+		{imEnv(), []string{"--source", "file://" + dir, "--from-cloudtrail", "http://x"}, "give either --source or --from-cloudtrail"},
+		{imEnv(), []string{"--source", "file://" + dir, "--verify-digests"}, "--verify-digests needs --public-keys"},
+		{imEnv(), []string{"--source", "file://" + dir, "--start-time", "yesterday"}, "--start-time"},
+		{imEnv(), []string{"--source", "file://" + dir, "--start-time", "2026-02-01T00:00:00Z", "--end-time", "2026-01-01T00:00:00Z"}, "--end-time is before --start-time"},
+		{nil, []string{"--source", "file://" + dir}, "set CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY"},
+		{imEnv(), []string{"--source", "ftp://example.com/x"}, "want file:///path or s3://bucket/prefix"},
+		{imEnv(), []string{"--source", "file://" + filepath.Join(dir, "missing")}, "no such file or directory"},
+	} {
+		res := runCommand(t, tc.env, Binary(t), append([]string{"import"}, tc.args...)...)
+		if res.code != 2 || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("cairn import %q: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}

@@ -274,3 +274,27 @@ func TestClientDoesNotRetryAccessDenied(t *testing.T) {
 		t.Errorf("err %v retries %d calls %d", err, retries, calls.Load())
 	}
 }
+
+func TestProgressLines(t *testing.T) {
+	st := &Stats{}
+	st.UnitsTotal.Store(10)
+	st.UnitsEarlier.Store(2)
+	st.UnitsDone.Store(3)
+	st.Events.Store(300)
+	st.Accepted.Store(290)
+	st.Refused.Store(1)
+	var buf bytes.Buffer
+	p := &Progress{W: &buf, Stats: st, start: time.Now().Add(-10 * time.Second)}
+	p.show()
+	if got := buf.String(); !strings.HasPrefix(got, "progress: 5/10 files, 300 events read, 290 accepted, 1 refused, ") ||
+		!strings.HasSuffix(got, "\n") || !strings.Contains(got, "ETA ") {
+		t.Errorf("plain line: %q", got)
+	}
+	buf.Reset()
+	p.TTY = true
+	p.show()
+	if got := buf.String(); !strings.HasPrefix(got, "\r\033[K") || strings.Contains(got, "\n") ||
+		!strings.Contains(got, " 50% 5/10 files  300 events") || !strings.Contains(got, "events/s  ETA ") {
+		t.Errorf("terminal line: %q", got)
+	}
+}
