@@ -196,6 +196,15 @@ func (r *importRun) archive(ctx context.Context, source string, verify bool, key
 		fmt.Fprintf(r.stderr, "cairn import: skipped %s: %s\n", s.Key, s.Reason)
 	}
 	fmt.Fprintf(r.stdout, "cairn import: %d log files to import from %s (listed in %s)\n", len(files), source, time.Since(start).Round(time.Millisecond))
+	if len(files) == 0 {
+		f := r.o.Filter
+		fmt.Fprintf(r.stderr, "cairn import: no CloudTrail log files under %sAWSLogs/ of %s\n", src.Prefix, source)
+		if len(f.Accounts) == 0 && len(f.Regions) == 0 && f.Start.IsZero() && f.End.IsZero() {
+			// Nothing at all: most likely the wrong folder or prefix.
+			fmt.Fprintln(r.stderr, "cairn import: --source must name the folder (or bucket prefix) that holds AWSLogs/")
+			return 1
+		}
+	}
 	if verify {
 		v, err := importer.VerifyDigests(ctx, src, cli.SplitList(keysFile), r.o.Filter, r.stdout)
 		if err != nil {

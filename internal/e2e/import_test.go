@@ -602,6 +602,12 @@ func TestImportFromCloudTrailServer(t *testing.T) {
 // TestImportHelpAndBadFlags: cairn import --help documents the command;
 // bad flags end it with status 2 and a reason, before anything is read.
 func TestImportHelpAndBadFlags(t *testing.T) {
+	// An empty folder: no AWSLogs/ in it, said clearly.
+	srv := Start(t, Options{Config: StandardConfig})
+	if res := imRun(t, srv, imEnv(), "--source", "file://"+t.TempDir()); res.code != 1 ||
+		!strings.Contains(res.stderr, "must name the folder (or bucket prefix) that holds AWSLogs/") {
+		t.Errorf("an empty folder: exit %d, stderr %q", res.code, res.stderr)
+	}
 	res := runCommand(t, nil, Binary(t), "import", "--help")
 	if res.code != 0 || res.stderr != "" {
 		t.Errorf("--help: exit %d, stderr %q", res.code, res.stderr)
