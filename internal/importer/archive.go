@@ -72,84 +72,55 @@ type Result struct {
 // import that had to stop (a batch the server refused as a whole).
 func ImportArchive(ctx context.Context, src Source, files []LogFile, o Options) (Result, error) {
 	o.defaults()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st := o.Stats
-	refusals := &Refusals{w: o.Refusals}
-	var res Result
-	var mu sync.Mutex
-	todo := make([]LogFile, 0, len(files))
+	todo := make(chan LogFile, len(files))
 	for _, f := range files {
 		if o.Checkpoint.Done(f.Key) {
-			st.UnitsEarlier.Add(1)
+			o.Stats.UnitsEarlier.Add(1)
 			continue
 		}
-		todo = append(todo, f)
+		todo <- f
 	}
-	st.UnitsTotal.Store(int64(len(files)))
-
-	s := &sender{client: o.Client, cp: o.Checkpoint, stats: st, refusals: refusals,
-		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
-	keys := make(chan LogFile)
-	units := make(chan unit, o.Readers)
-	go func() {
-		defer close(keys)
-		for _, f := range todo {
-			select {
-			case keys <- f:
-			case <-ctx.Done():
+	close(todo)
+	o.Stats.UnitsTotal.Store(int64(len(files)))
+	return pump(ctx, o, o.Readers, func(p *producer, _ int) {
+		for f := range todo {
+			if p.ctx.Err() != nil {
+				return
+			}
+			if o.Verified != nil && !p.verified(f.Key, o) {
+				continue
+			}
+			u, err := readLogFile(p.ctx, src, f, o.Filter)
+			if err != nil {
+				p.fail(f.Key, "UnreadableLogFile", err)
+				continue
+			}
+			if !p.emit(u) {
 				return
 			}
 		}
-	}()
-	var readers sync.WaitGroup
-	for range o.Readers {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for f := range keys {
-				if o.Verified != nil {
-					if ok, problem := o.Verified(f.Key); !ok {
-						mu.Lock()
-						res.Unverified++
-						mu.Unlock()
-						if !o.Force {
-							refusals.write(refusalLine{File: f.Key, ErrorCode: "DigestCheckFailed",
-								ErrorMessage: problem + "; not imported (--force imports it all the same)"})
-							st.UnitsFailed.Add(1)
-							continue
-						}
-						refusals.write(refusalLine{File: f.Key, ErrorCode: "DigestCheckFailed",
-							ErrorMessage: problem + "; imported all the same (--force)"})
-					}
-				}
-				u, err := readLogFile(ctx, src, f, o.Filter)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					mu.Lock()
-					res.Unreadable++
-					mu.Unlock()
-					st.UnitsFailed.Add(1)
-					refusals.write(refusalLine{File: f.Key, ErrorCode: "UnreadableLogFile", ErrorMessage: err.Error()})
-					continue
-				}
-				select {
-				case units <- u:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+	})
+}
+
+// verified applies the digest check to a log file: false when the file is
+// to be left out. Every failure is listed, imported or not.
+func (p *producer) verified(key string, o Options) bool {
+	ok, problem := o.Verified(key)
+	if ok {
+		return true
 	}
-	go func() {
-		readers.Wait()
-		close(units)
-	}()
-	s.run(ctx, units)
-	res.Interrupted = ctx.Err() != nil && s.fatal == nil
-	return res, s.fatal
+	p.mu.Lock()
+	p.res.Unverified++
+	p.mu.Unlock()
+	if !o.Force {
+		p.refusals.write(refusalLine{File: key, ErrorCode: "DigestCheckFailed",
+			ErrorMessage: problem + "; not imported (--force imports it all the same)"})
+		p.stats.UnitsFailed.Add(1)
+		return false
+	}
+	p.refusals.write(refusalLine{File: key, ErrorCode: "DigestCheckFailed",
+		ErrorMessage: problem + "; imported all the same (--force)"})
+	return true
 }
 
 // readLogFile reads, gunzips and splits one log file, keeping the records

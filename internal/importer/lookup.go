@@ -3,7 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,8 +72,6 @@ func later(a, b time.Time) time.Time {
 // the checkpoint holds are skipped.
 func ImportHistory(ctx context.Context, h HistoryOptions, o Options) (Result, error) {
 	o.defaults()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -90,27 +88,22 @@ func ImportHistory(ctx context.Context, h HistoryOptions, o Options) (Result, er
 	if err != nil {
 		return Result{}, fmt.Errorf("AWS credentials: %w", err)
 	}
-	st := o.Stats
+	h.Regions = slices.Compact(slices.Sorted(slices.Values(h.Regions)))
 	ws := windows(h.Regions, start, end)
-	st.UnitsTotal.Store(int64(len(ws)))
-	byRegion := map[string][]window{}
+	o.Stats.UnitsTotal.Store(int64(len(ws)))
+	byRegion := make([][]window, len(h.Regions))
 	for _, w := range ws {
 		if o.Checkpoint.Done(w.name()) {
-			st.UnitsEarlier.Add(1)
+			o.Stats.UnitsEarlier.Add(1)
 			continue
 		}
-		byRegion[w.region] = append(byRegion[w.region], w)
+		i := slices.Index(h.Regions, w.region)
+		byRegion[i] = append(byRegion[i], w)
 	}
-	refusals := &Refusals{w: o.Refusals}
-	s := &sender{client: o.Client, cp: o.Checkpoint, stats: st, refusals: refusals,
-		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
-	units := make(chan unit, len(h.Regions))
-	var res Result
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for region, rws := range byRegion {
+	// One producer a region, each within its region's rate limit.
+	return pump(ctx, o, len(h.Regions), func(p *producer, i int) {
 		client := cloudtrail.NewFromConfig(cfg, func(co *cloudtrail.Options) {
-			co.Region = region
+			co.Region = h.Regions[i]
 			if h.Endpoint != "" {
 				co.BaseEndpoint = aws.String(h.Endpoint)
 			}
@@ -119,39 +112,19 @@ func ImportHistory(ctx context.Context, h HistoryOptions, o Options) (Result, er
 				so.MaxBackoff = 30 * time.Second
 			})
 		})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(lookupInterval)
-			defer tick.Stop()
-			for _, w := range rws {
-				u, err := lookupWindow(ctx, client, w, tick.C)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					mu.Lock()
-					res.Unreadable++
-					mu.Unlock()
-					st.UnitsFailed.Add(1)
-					refusals.write(refusalLine{File: w.name(), ErrorCode: "LookupEventsFailed", ErrorMessage: err.Error()})
-					continue
-				}
-				select {
-				case units <- u:
-				case <-ctx.Done():
-					return
-				}
+		tick := time.NewTicker(lookupInterval)
+		defer tick.Stop()
+		for _, w := range byRegion[i] {
+			u, err := lookupWindow(p.ctx, client, w, tick.C)
+			if err != nil {
+				p.fail(w.name(), "LookupEventsFailed", err)
+				continue
 			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(units)
-	}()
-	s.run(ctx, units)
-	res.Interrupted = ctx.Err() != nil && s.fatal == nil
-	return res, s.fatal
+			if !p.emit(u) {
+				return
+			}
+		}
+	})
 }
 
 // lookupWindow pages through one window's events, one call per tick.

@@ -129,6 +129,69 @@ func (r *Refusals) write(l refusalLine) {
 	r.w.Write(append(b, '\n'))
 }
 
+// producer is what the goroutines that read units (log files, event
+// history windows) share: the way to hand a unit on, and to report one
+// that could not be read.
+type producer struct {
+	ctx      context.Context
+	units    chan<- unit
+	refusals *Refusals
+	stats    *Stats
+	mu       sync.Mutex
+	res      *Result
+}
+
+// emit hands a unit to the sender; false when the import is stopping.
+func (p *producer) emit(u unit) bool {
+	select {
+	case p.units <- u:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// fail lists a unit that could not be read (unless the import is
+// stopping, which is the reason).
+func (p *producer) fail(name, code string, err error) {
+	if p.ctx.Err() != nil {
+		return
+	}
+	p.mu.Lock()
+	p.res.Unreadable++
+	p.mu.Unlock()
+	p.stats.UnitsFailed.Add(1)
+	p.refusals.write(refusalLine{File: name, ErrorCode: code, ErrorMessage: err.Error()})
+}
+
+// pump runs n producers (work(p, i) for i in [0, n)) and sends what they
+// emit until they are done or the import stops.
+func pump(ctx context.Context, o Options, n int, work func(p *producer, i int)) (Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var res Result
+	refusals := &Refusals{w: o.Refusals}
+	units := make(chan unit, n)
+	p := &producer{ctx: ctx, units: units, refusals: refusals, stats: o.Stats, res: &res}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(p, i)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(units)
+	}()
+	s := &sender{client: o.Client, cp: o.Checkpoint, stats: o.Stats, refusals: refusals,
+		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
+	s.run(ctx, units)
+	res.Interrupted = ctx.Err() != nil && s.fatal == nil
+	return res, s.fatal
+}
+
 // sender sends units' records in batches and checkpoints finished units.
 type sender struct {
 	client     *Client
