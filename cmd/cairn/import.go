@@ -145,7 +145,11 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if unitName == "" {
 		unitName = "cloudtrail:" + *fromCT
 	}
-	cp, err := importer.OpenCheckpoint(*cpPath, unitName)
+	scope := flt.Scope()
+	if *fromCT != "" {
+		scope = "" // windows are named by their bounds
+	}
+	cp, err := importer.OpenCheckpoint(*cpPath, unitName, scope)
 	if err != nil {
 		return fail("%v", err)
 	}

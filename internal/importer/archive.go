@@ -10,7 +10,9 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
+	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/event"
 )
 
@@ -126,7 +128,7 @@ func (p *producer) verified(key string, o Options) bool {
 // readLogFile reads, gunzips and splits one log file, keeping the records
 // within the filter's time range.
 func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (unit, error) {
-	o, err := src.Bucket.Get(ctx, f.Key)
+	o, err := getRetrying(ctx, src, f.Key)
 	if err != nil {
 		return unit{}, err
 	}
@@ -157,6 +159,29 @@ func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (unit, 
 		u.records = append(u.records, r)
 	}
 	return u, nil
+}
+
+// readAttempts bounds the reads of one object (a network error, a 5xx of
+// the object store); a file that still fails is listed and left for the
+// next run.
+const readAttempts = 4
+
+// getRetrying reads an object, retrying what may pass (not a missing or
+// too large object) with backoff.
+func getRetrying(ctx context.Context, src Source, key string) (bucket.Object, error) {
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		o, err := src.Bucket.Get(ctx, key)
+		if err == nil || attempt == readAttempts || errors.Is(err, bucket.ErrNotFound) || errors.Is(err, bucket.ErrTooLarge) {
+			return o, err
+		}
+		select {
+		case <-ctx.Done():
+			return o, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // gzipReaders are gzip readers to reuse (their inflate tables are large).

@@ -136,7 +136,7 @@ func BenchmarkImportArchive(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cp, _ := OpenCheckpoint("", "")
+		cp, _ := OpenCheckpoint("", "", "")
 		st := &Stats{}
 		if _, err := ImportArchive(context.Background(), src, files, Options{Client: NewClient(srv.URL, "us-east-1", "AKID", "s", 8),
 			Checkpoint: cp, Refusals: io.Discard, Stats: st}); err != nil {

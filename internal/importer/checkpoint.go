@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -47,12 +48,15 @@ const flushEvery = 250 * time.Millisecond
 type checkpointHeader struct {
 	CairnImport int    `json:"cairnImport"`
 	Source      string `json:"source"`
+	// Scope is what else decides a unit's records (the time filter): a
+	// file done for one time range is not done for another.
+	Scope string `json:"scope,omitempty"`
 }
 
-// OpenCheckpoint opens (or creates) the checkpoint at path for source. A
-// checkpoint of another source is refused. An empty path gives a
-// checkpoint that remembers nothing on disk.
-func OpenCheckpoint(path, source string) (*Checkpoint, error) {
+// OpenCheckpoint opens (or creates) the checkpoint at path for source and
+// scope (see checkpointHeader). A checkpoint of another source or scope is
+// refused. An empty path gives a checkpoint that remembers nothing on disk.
+func OpenCheckpoint(path, source, scope string) (*Checkpoint, error) {
 	c := &Checkpoint{path: path, done: map[string]bool{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if path == "" {
 		close(c.stopped)
@@ -64,11 +68,11 @@ func OpenCheckpoint(path, source string) (*Checkpoint, error) {
 	case err != nil:
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	default:
-		if err := c.load(b, source); err != nil {
+		if err := c.load(b, source, scope); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.compact(source); err != nil {
+	if err := c.compact(source, scope); err != nil {
 		return nil, err
 	}
 	go c.flusher()
@@ -76,7 +80,7 @@ func OpenCheckpoint(path, source string) (*Checkpoint, error) {
 }
 
 // load reads a checkpoint file's units.
-func (c *Checkpoint) load(b []byte, source string) error {
+func (c *Checkpoint) load(b []byte, source, scope string) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	first := true
@@ -98,6 +102,10 @@ func (c *Checkpoint) load(b []byte, source string) error {
 			if h.Source != source {
 				return fmt.Errorf("checkpoint %s belongs to the import of %s, not %s: give another --checkpoint file", c.path, h.Source, source)
 			}
+			if h.Scope != scope {
+				return fmt.Errorf("checkpoint %s was made with other time bounds (%s, not %s): give another --checkpoint file",
+					c.path, orAll(h.Scope), orAll(scope))
+			}
 			continue
 		}
 		unit, err := strconv.Unquote(string(line))
@@ -114,9 +122,9 @@ func (c *Checkpoint) load(b []byte, source string) error {
 
 // compact writes header and units to a new file that replaces the old one
 // atomically, and keeps it open for appending.
-func (c *Checkpoint) compact(source string) error {
+func (c *Checkpoint) compact(source, scope string) error {
 	var buf bytes.Buffer
-	h, _ := json.Marshal(checkpointHeader{CairnImport: 1, Source: source})
+	h, _ := json.Marshal(checkpointHeader{CairnImport: 1, Source: source, Scope: scope})
 	buf.Write(h)
 	buf.WriteByte('\n')
 	for u := range c.done {
@@ -225,4 +233,26 @@ func (c *Checkpoint) Close() error {
 		c.closeErr = err
 	})
 	return c.closeErr
+}
+
+// orAll names an empty scope.
+func orAll(scope string) string {
+	if scope == "" {
+		return "no time bounds"
+	}
+	return scope
+}
+
+// Scope is the checkpoint scope of a filter: its time bounds, which decide
+// which records of a file are sent (accounts and regions choose whole
+// files, so they may change between runs).
+func (f Filter) Scope() string {
+	var parts []string
+	if !f.Start.IsZero() {
+		parts = append(parts, "--start-time "+f.Start.UTC().Format(time.RFC3339))
+	}
+	if !f.End.IsZero() {
+		parts = append(parts, "--end-time "+f.End.UTC().Format(time.RFC3339))
+	}
+	return strings.Join(parts, " ")
 }

@@ -131,7 +131,7 @@ func TestPlanFilters(t *testing.T) {
 
 func TestCheckpointResumesAndIgnoresTornLine(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "cp")
-	c, err := OpenCheckpoint(p, "file:///a")
+	c, err := OpenCheckpoint(p, "file:///a", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestCheckpointResumesAndIgnoresTornLine(t *testing.T) {
 	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`"three`)
 	f.Close()
-	c, err = OpenCheckpoint(p, "file:///a")
+	c, err = OpenCheckpoint(p, "file:///a", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,13 @@ func TestCheckpointResumesAndIgnoresTornLine(t *testing.T) {
 	if strings.Contains(string(b), "three") {
 		t.Errorf("the torn line survived compaction:\n%s", b)
 	}
-	if _, err := OpenCheckpoint(p, "file:///b"); err == nil || !strings.Contains(err.Error(), "belongs to the import of file:///a") {
+	if _, err := OpenCheckpoint(p, "file:///b", ""); err == nil || !strings.Contains(err.Error(), "belongs to the import of file:///a") {
 		t.Errorf("another source's checkpoint: %v", err)
+	}
+	scope := Filter{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}.Scope()
+	if _, err := OpenCheckpoint(p, "file:///a", scope); err == nil ||
+		!strings.Contains(err.Error(), "other time bounds (no time bounds, not --start-time 2026-01-01T00:00:00Z)") {
+		t.Errorf("a checkpoint of other time bounds: %v", err)
 	}
 }
 
@@ -229,7 +234,7 @@ func TestImportArchiveBatchesRetriesAndRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpPath := filepath.Join(t.TempDir(), "cp")
-	cp, _ := OpenCheckpoint(cpPath, "x")
+	cp, _ := OpenCheckpoint(cpPath, "x", "")
 	client := NewClient(srv.URL, "us-east-1", "AKID", "secret", 2)
 	client.Backoff = time.Millisecond
 	var refusals bytes.Buffer
@@ -251,7 +256,7 @@ func TestImportArchiveBatchesRetriesAndRefusals(t *testing.T) {
 	if strings.TrimSpace(refusals.String()) != want {
 		t.Errorf("refusals:\n%s\nwant\n%s", refusals.String(), want)
 	}
-	cp, _ = OpenCheckpoint(cpPath, "x")
+	cp, _ = OpenCheckpoint(cpPath, "x", "")
 	defer cp.Close()
 	for _, k := range keys {
 		if !cp.Done(k) {
@@ -296,5 +301,26 @@ func TestProgressLines(t *testing.T) {
 	if got := buf.String(); !strings.HasPrefix(got, "\r\033[K") || strings.Contains(got, "\n") ||
 		!strings.Contains(got, " 50% 5/10 files  300 events") || !strings.Contains(got, "events/s  ETA ") {
 		t.Errorf("terminal line: %q", got)
+	}
+}
+
+func TestReadPublicKeysCLIFormats(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keys.json")
+	os.WriteFile(p, []byte(`{"PublicKeyList":[
+		{"Value":"AQID","ValidityStartTime":"2026-01-02T03:04:05+00:00","ValidityEndTime":"2026-01-03T03:04:05.5+00:00","Fingerprint":"aa"},
+		{"Value":"BAUG","ValidityStartTime":1767323045.0,"Fingerprint":"bb"}]}`), 0o600)
+	keys, err := readPublicKeys(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || string(keys[0].DER) != "\x01\x02\x03" || keys[0].Fingerprint != "aa" ||
+		!keys[0].ValidFrom.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) ||
+		!keys[0].ValidTo.Equal(time.Date(2026, 1, 3, 3, 4, 5, 5e8, time.UTC)) ||
+		!keys[1].ValidFrom.Equal(time.Unix(1767323045, 0)) || !keys[1].ValidTo.IsZero() {
+		t.Errorf("keys: %+v", keys)
+	}
+	os.WriteFile(p, []byte(`{"TrailList":[]}`), 0o600)
+	if _, err := readPublicKeys(p); err == nil || !strings.Contains(err.Error(), "no keys in PublicKeyList") {
+		t.Errorf("a file without keys: %v", err)
 	}
 }
