@@ -555,10 +555,13 @@ func TestImportVerifyDigestsReportsTamperedFile(t *testing.T) {
 
 // TestImportFromCloudTrailServer pulls an account's event history from a
 // second Cairn server with LookupEvents (as a CloudTrail endpoint) into the
-// first: every event of the chosen regions arrives once; a second run with
-// the checkpoint pulls only the day that was still going on.
+// first, through the source's throttling: every event of the chosen regions
+// arrives once; a second run with the checkpoint pulls only the day that
+// was still going on.
 func TestImportFromCloudTrailServer(t *testing.T) {
-	from := Start(t, Options{Config: dlConfig()})
+	// The source answers 1 LookupEvents a second (bursts of 2), less than
+	// the importer's 2: it throttles, and the importer backs off.
+	from := Start(t, Options{Config: dlConfig("limits: {lookups_per_second: 1}")})
 	into := Start(t, Options{Config: dlConfig()})
 	now := time.Now()
 	regions := []string{"us-east-1", "eu-west-1"}

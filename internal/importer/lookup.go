@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -107,9 +108,15 @@ func ImportHistory(ctx context.Context, h HistoryOptions, o Options) (Result, er
 			if h.Endpoint != "" {
 				co.BaseEndpoint = aws.String(h.Endpoint)
 			}
+			// ThrottlingException is retried with the SDK's backoff, 10
+			// attempts whatever AWS_MAX_ATTEMPTS says, and no retry
+			// quota, so that a long pull is not ended by its many
+			// throttled calls.
+			co.RetryMaxAttempts = 10
 			co.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = 10
 				so.MaxBackoff = 30 * time.Second
+				so.RateLimiter = ratelimit.None
 			})
 		})
 		tick := time.NewTicker(lookupInterval)
