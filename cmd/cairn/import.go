@@ -47,7 +47,10 @@ ingest_accounts include every account imported.
 --checkpoint FILE makes the import resumable: every file (or event history
 window) whose records were all answered by the server is recorded there;
 run the same command again after a stop (Ctrl-C) or a crash and it goes
-on where it was.
+on where it was. Records in flight at a crash are sent again; the server
+stores each eventID once. A checkpoint belongs to one --source (or
+--from-cloudtrail) and one --start-time/--end-time; --accounts and
+--regions may change between runs.
 
 Each record the server refuses is listed, with its file, its index in the
 file, its eventID, the error code and message, as a JSON line on stderr
@@ -70,7 +73,7 @@ Flags:
 
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	source := fs.String("source", "", "the archive: file:///path or s3://bucket/prefix?endpoint=…&region=…&path_style=true")
+	source := fs.String("source", "", "the archive `URL`: file:///path or s3://bucket/prefix?endpoint=…&region=…&path_style=true")
 	fromCT := fs.String("from-cloudtrail", "", "pull event history with LookupEvents from this CloudTrail endpoint `URL`")
 	endpoint := fs.String("endpoint", cli.DefaultEndpoint(), "the Cairn server `URL` to import into (env CAIRN_ENDPOINT)")
 	accountsS := fs.String("accounts", "", "comma-separated `accounts` to import (default: all)")
