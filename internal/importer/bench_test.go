@@ -115,7 +115,7 @@ func nullSink() http.Handler {
 
 // BenchmarkImportArchive measures the importer alone: list, read, gunzip,
 // split, batch, sign and post an archive to a server that only splits the
-// batches. The archive is the one in $CAIRN_IMPORT_BENCH_DIR (written by
+// batches, checkpointing each file. The archive is the one in $CAIRN_IMPORT_BENCH_DIR (written by
 // TestWriteBenchArchive, $CAIRN_IMPORT_BENCH_EVENTS events), so that a CPU
 // profile shows the import alone; else one of 200,000 events is written
 // first.
@@ -136,12 +136,16 @@ func BenchmarkImportArchive(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cp, _ := OpenCheckpoint("", "", "")
+		cp, err := OpenCheckpoint(filepath.Join(b.TempDir(), "checkpoint"), "bench", "")
+		if err != nil {
+			b.Fatal(err)
+		}
 		st := &Stats{}
 		if _, err := ImportArchive(context.Background(), src, files, Options{Client: NewClient(srv.URL, "us-east-1", "AKID", "s", 8),
 			Checkpoint: cp, Refusals: io.Discard, Stats: st}); err != nil {
 			b.Fatal(err)
 		}
+		cp.Close()
 		if st.Accepted.Load() != int64(n) {
 			b.Fatalf("accepted %d of %d", st.Accepted.Load(), n)
 		}
