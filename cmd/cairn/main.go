@@ -21,6 +21,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server: CloudTrail API, ingest, event history, metrics", runServe},
 		{"proxy", "record every call to another service as a CloudTrail event", runProxy},
+		{"import", "import a CloudTrail archive (S3 or a directory) or an account's event history", runImport},
 		{"tail", "print your account's events live as they arrive (GET /v1/stream)", runTail},
 		{"verify", "validate a trail's delivered log files and digests, offline or against a server", runVerify},
 		{"decrypt", "decrypt log and digest files a trail encrypted in a directory bucket", runDecrypt},

@@ -257,6 +257,42 @@ func runConformance(t *testing.T, newBucket newBucketFunc) {
 		}
 	})
 
+	t.Run("ListDirs", func(t *testing.T) {
+		t.Parallel()
+		b := newBucket(t)
+		for _, k := range []string{
+			"AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/02/a.json.gz",
+			"AWSLogs/111111111111/CloudTrail/us-west-2/2024/01/02/b.json.gz",
+			"AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/01/02/c.json.gz",
+			"AWSLogs/o-a1b2c3d4e5/222222222222/CloudTrail/eu-west-1/2024/01/02/d.json.gz",
+			"AWSLogs/top.json",
+		} {
+			mustPut(t, b, bucket.Object{Key: k, Body: []byte(k)})
+		}
+		for _, tc := range []struct {
+			prefix string
+			want   []string
+		}{
+			{"", []string{"AWSLogs"}},
+			{"AWSLogs/", []string{"111111111111", "o-a1b2c3d4e5"}},
+			{"AWSLogs/111111111111/", []string{"CloudTrail", "CloudTrail-Digest"}},
+			{"AWSLogs/111111111111/CloudTrail/", []string{"us-east-1", "us-west-2"}},
+			{"AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/02/", nil},
+			{"AWSLogs/333333333333/", nil},
+		} {
+			got, err := bucket.ListDirs(ctxT(t), b, tc.prefix)
+			if err != nil {
+				t.Fatalf("ListDirs(%q): %v", tc.prefix, err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ListDirs(%q) = %q, want %q", tc.prefix, got, tc.want)
+			}
+		}
+		if _, err := bucket.ListDirs(ctxT(t), b, "AWSLogs"); !errors.Is(err, bucket.ErrInvalid) {
+			t.Errorf("ListDirs without a trailing /: %v, want ErrInvalid", err)
+		}
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		t.Parallel()
 		b := newBucket(t)

@@ -1,0 +1,387 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+)
+
+// Defaults of a batch: the server takes at most 1,000 records and 8 MiB.
+const (
+	DefaultBatchRecords = 1000
+	DefaultBatchBytes   = 6 << 20
+	DefaultParallel     = 8
+)
+
+// unit is a piece of an import that is checkpointed as a whole: a log file,
+// or a window of an account's event history. Its records are sent in
+// batches; once every record is acknowledged (accepted or refused and
+// listed), the unit is marked done.
+type unit struct {
+	name    string
+	records [][]byte
+	// filtered counts the records left out by the time filter.
+	filtered int
+}
+
+// unitState tracks a unit's records in flight.
+type unitState struct {
+	name      string
+	remaining atomic.Int64
+	failed    atomic.Bool
+}
+
+// batch is one POST /v1/events: the body's pieces (the records are not
+// copied: the pieces point into the gunzipped log files) and, for each
+// record, its unit and its index in the unit.
+type batch struct {
+	parts net.Buffers
+	size  int
+	recs  []batchRec
+}
+
+type batchRec struct {
+	u      *unitState
+	index  int
+	record []byte
+}
+
+// The body's fixed pieces.
+var (
+	bodyOpen  = []byte(`{"Records":[`)
+	bodyComma = []byte(`,`)
+	bodyClose = []byte(`]}`)
+)
+
+// Stats are an import's counters (safe for concurrent use).
+type Stats struct {
+	UnitsTotal, UnitsDone, UnitsFailed, UnitsEarlier atomic.Int64
+	Events, Filtered, Accepted, Refused, Failed      atomic.Int64
+	Duplicates                                       atomic.Int64
+	DuplicatesKnown                                  atomic.Bool
+	Retries, Batches                                 atomic.Int64
+
+	mu      sync.Mutex
+	reasons map[string]int
+}
+
+func (s *Stats) refused(code string) {
+	s.Refused.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reasons == nil {
+		s.reasons = map[string]int{}
+	}
+	s.reasons[code]++
+}
+
+// Reasons renders the refusal codes and their counts, most frequent first.
+func (s *Stats) Reasons() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	codes := make([]string, 0, len(s.reasons))
+	for c := range s.reasons {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if s.reasons[codes[i]] != s.reasons[codes[j]] {
+			return s.reasons[codes[i]] > s.reasons[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s %d", c, s.reasons[c])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Refusals lists refused records and failed units, one JSON object a line:
+// {"file":…,"record":i,"eventID":…,"errorCode":…,"errorMessage":…}.
+type Refusals struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// refusalLine is one line of the refusals list.
+type refusalLine struct {
+	File         string `json:"file"`
+	Record       *int   `json:"record,omitempty"`
+	EventID      string `json:"eventID,omitempty"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+func (r *Refusals) write(l refusalLine) {
+	b, _ := json.Marshal(l)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.w.Write(append(b, '\n'))
+}
+
+// producer is what the goroutines that read units (log files, event
+// history windows) share: the way to hand a unit on, and to report one
+// that could not be read.
+type producer struct {
+	ctx      context.Context
+	units    chan<- unit
+	refusals *Refusals
+	stats    *Stats
+	mu       sync.Mutex
+	res      *Result
+}
+
+// emit hands a unit to the sender; false when the import is stopping.
+func (p *producer) emit(u unit) bool {
+	select {
+	case p.units <- u:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// fail lists a unit that could not be read (unless the import is
+// stopping, which is the reason).
+func (p *producer) fail(name, code string, err error) {
+	if p.ctx.Err() != nil {
+		return
+	}
+	p.mu.Lock()
+	p.res.Unreadable++
+	p.mu.Unlock()
+	p.stats.UnitsFailed.Add(1)
+	p.refusals.write(refusalLine{File: name, ErrorCode: code, ErrorMessage: err.Error()})
+}
+
+// pump runs n producers (work(p, i) for i in [0, n)) and sends what they
+// emit until they are done or the import stops.
+func pump(ctx context.Context, o Options, n int, work func(p *producer, i int)) (Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var res Result
+	refusals := &Refusals{w: o.Refusals}
+	units := make(chan unit, n)
+	p := &producer{ctx: ctx, units: units, refusals: refusals, stats: o.Stats, res: &res}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(p, i)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(units)
+	}()
+	s := &sender{client: o.Client, cp: o.Checkpoint, stats: o.Stats, refusals: refusals,
+		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
+	s.run(ctx, units)
+	res.Interrupted = ctx.Err() != nil && s.fatal == nil
+	return res, s.fatal
+}
+
+// sender sends units' records in batches and checkpoints finished units.
+type sender struct {
+	client     *Client
+	cp         *Checkpoint
+	stats      *Stats
+	refusals   *Refusals
+	maxRecords int
+	maxBytes   int
+	parallel   int
+	// fatal is set by the first batch refused as a whole for a reason
+	// that will not pass (access denied, bad credentials): the import
+	// stops.
+	fatalOnce sync.Once
+	fatal     error
+	cancel    context.CancelFunc
+}
+
+// run batches the units it receives and sends the batches with s.parallel
+// senders; it returns when units is closed and every batch is answered, or
+// ctx is canceled (units not wholly sent are not checkpointed).
+func (s *sender) run(ctx context.Context, units <-chan unit) {
+	batches := make(chan *batch, s.parallel)
+	var wg sync.WaitGroup
+	for range s.parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				if ctx.Err() != nil {
+					continue // not sent: its units stay unfinished
+				}
+				s.send(ctx, b)
+			}
+		}()
+	}
+	s.batchUnits(ctx, units, batches)
+	close(batches)
+	wg.Wait()
+}
+
+// batchUnits packs records into batches of at most maxRecords records and
+// maxBytes bytes.
+func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *batch) {
+	cur := s.newBatch()
+	flush := func() {
+		if len(cur.recs) == 0 {
+			return
+		}
+		cur.add(bodyClose)
+		select {
+		case out <- cur:
+		case <-ctx.Done():
+		}
+		cur = s.newBatch()
+	}
+	for u := range units {
+		if ctx.Err() != nil {
+			continue // drain
+		}
+		s.stats.Events.Add(int64(len(u.records)))
+		s.stats.Filtered.Add(int64(u.filtered))
+		st := &unitState{name: u.name}
+		if len(u.records) == 0 {
+			s.finish(st)
+			continue
+		}
+		st.remaining.Store(int64(len(u.records)))
+		for i, r := range u.records {
+			if len(cur.recs) > 0 && (len(cur.recs) >= s.maxRecords || cur.size+len(r)+3 > s.maxBytes) {
+				flush()
+			}
+			if len(cur.recs) > 0 {
+				cur.add(bodyComma)
+			}
+			cur.add(r)
+			cur.recs = append(cur.recs, batchRec{u: st, index: i, record: r})
+		}
+	}
+	flush()
+}
+
+func (s *sender) newBatch() *batch {
+	b := &batch{parts: make(net.Buffers, 0, 2*s.maxRecords+1), recs: make([]batchRec, 0, s.maxRecords)}
+	b.add(bodyOpen)
+	return b
+}
+
+// add appends a piece to the body.
+func (b *batch) add(p []byte) {
+	b.parts = append(b.parts, p)
+	b.size += len(p)
+}
+
+// send posts one batch and accounts for each of its records.
+func (s *sender) send(ctx context.Context, b *batch) {
+	ans, retries, err := s.client.Send(ctx, b.parts, b.size, len(b.recs))
+	s.stats.Retries.Add(int64(retries))
+	s.stats.Batches.Add(1)
+	if err != nil {
+		s.stats.Failed.Add(int64(len(b.recs)))
+		var be *BatchError
+		if errors.As(err, &be) && !be.Retryable && be.Status != 0 && ctx.Err() == nil {
+			s.fatalOnce.Do(func() {
+				s.fatal = fmt.Errorf("the server refused a batch: %w", err)
+				s.cancel()
+			})
+		}
+		seen := map[*unitState]bool{}
+		for _, r := range b.recs {
+			if !seen[r.u] {
+				seen[r.u] = true
+				r.u.failed.Store(true)
+				s.refusals.write(refusalLine{File: r.u.name, ErrorCode: "BatchFailed",
+					ErrorMessage: "records of this file were in a batch that was not stored (" + err.Error() + "); run the import again to retry"})
+			}
+			s.done(r.u)
+		}
+		return
+	}
+	s.stats.Accepted.Add(int64(ans.Accepted))
+	if ans.Duplicates != nil {
+		s.stats.DuplicatesKnown.Store(true)
+		s.stats.Duplicates.Add(int64(*ans.Duplicates))
+	}
+	for _, f := range ans.Failed {
+		if f.Index < 0 || f.Index >= len(b.recs) {
+			continue
+		}
+		r := b.recs[f.Index]
+		s.stats.refused(f.ErrorCode)
+		idx := r.index
+		s.refusals.write(refusalLine{File: r.u.name, Record: &idx, EventID: eventID(r.record),
+			ErrorCode: f.ErrorCode, ErrorMessage: f.ErrorMessage})
+	}
+	for _, r := range b.recs {
+		s.done(r.u)
+	}
+}
+
+// done counts one record of u as answered, and finishes u after its last.
+func (s *sender) done(u *unitState) {
+	if u.remaining.Add(-1) == 0 {
+		s.finish(u)
+	}
+}
+
+// finish checkpoints a unit whose records are all answered; a unit with a
+// failed batch is left for the next run.
+func (s *sender) finish(u *unitState) {
+	if u.failed.Load() {
+		s.stats.UnitsFailed.Add(1)
+		return
+	}
+	s.cp.Mark(u.name)
+	s.stats.UnitsDone.Add(1)
+}
+
+// eventID reads a record's eventID for the refusals list ("" if none).
+func eventID(record []byte) string {
+	var id string
+	event.EachMember(record, func(name, value []byte) {
+		if string(name) == "eventID" {
+			if s, err := event.Unquote(value); err == nil {
+				id = s
+			}
+		}
+	})
+	return id
+}
+
+// inRange says whether a record's eventTime is within [start, end] (zero
+// bounds are open). A record without a readable eventTime is kept: the
+// server refuses it with a reason, which the import lists.
+func inRange(record []byte, start, end time.Time) bool {
+	if start.IsZero() && end.IsZero() {
+		return true
+	}
+	var t time.Time
+	found := false
+	event.EachMember(record, func(name, value []byte) {
+		if !found && string(name) == "eventTime" {
+			if s, err := event.Unquote(value); err == nil {
+				if v, err := time.Parse(time.RFC3339, s); err == nil {
+					t, found = v, true
+				}
+			}
+		}
+	})
+	if !found {
+		return true
+	}
+	return (start.IsZero() || !t.Before(start)) && (end.IsZero() || !t.After(end))
+}
