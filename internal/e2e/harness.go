@@ -73,6 +73,15 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// RemoveBinary removes the binary Binary built (and its folder), once the
+// package's tests are done: each run would otherwise leave ~80 MB in the
+// temporary directory.
+func RemoveBinary() {
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Standard accounts and keys of the test configuration.
 const (
 	Account1 = "111111111111"

@@ -9,4 +9,8 @@ import (
 
 // TestMain keeps one PostgreSQL cluster for the whole run (for the tests
 // that use PostgreSQL), stopped at the end.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	RemoveBinary()
+	os.Exit(code)
+}
