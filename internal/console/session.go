@@ -301,7 +301,7 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 			}
 			// The cookie of a session that ended by time stays for its
 			// grace, so that a form sent from another tab is kept.
-			q := url.Values{"next": {r.URL.RequestURI()}}
+			q := url.Values{"next": {signInNext(r)}}
 			if expired {
 				q.Set("expired", "1")
 			}

@@ -1,0 +1,169 @@
+package e2e
+
+// Found by using the console for an hour as its users (and a hostile
+// tenant) would: a download asked for after the session ended, and a form
+// refused for its security token.
+
+import (
+	"context"
+	"encoding/csv"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// conDownloads sends the browser's downloads to a new directory, named by
+// their GUID, and returns it.
+func conDownloads(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// conDownload runs click and returns the file it downloaded, whole.
+func conDownload(t *testing.T, ctx context.Context, dir, what string, click chromedp.Action[chromedp.Void]) []byte {
+	t.Helper()
+	dlCtx, stop := context.WithTimeout(ctx, 90*time.Second)
+	defer stop()
+	progress := chromedp.BrowserEvents(dlCtx, browser.DownloadProgress)
+	conRun(t, ctx, what, click)
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("%s: waiting for the download: %v", what, err)
+		}
+		if ev.State == browser.DownloadProgressStateInProgress {
+			continue
+		}
+		if ev.State != browser.DownloadProgressStateCompleted {
+			t.Fatalf("%s: download %s", what, ev.State)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Fatalf("%s: no download", what)
+	return nil
+}
+
+// TestConsoleDownloadAfterExpiry: alice's session ends while event history
+// is open; she selects CSV. The tab goes to the sign-in page (not a file
+// holding the sign-in page), and after signing in she is back on event
+// history with the same filter and a link that downloads the CSV she asked
+// for; nothing else was downloaded.
+func TestConsoleDownloadAfterExpiry(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig + "console:\n  session_ttl: " + conSessionTTL + "\n"})
+	conSeed(t, srv, time.Now().UTC())
+	ctx, problems := conBrowser(t)
+	dir := conDownloads(t, ctx)
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	events := srv.URL + "/console/events?region=us-east-1&attr=Username&value=dana&readonly=show"
+	conRun(t, ctx, "event history", chromedp.Navigate(events), chromedp.WaitVisible(chromedp.ID("download-csv")))
+	conWaitExpired(t, srv, conSessionCookie(t, ctx, srv))
+
+	conRun(t, ctx, "CSV after expiry", chromedp.Click(chromedp.ID("download-csv")),
+		conWaitURL("/console/login?"), chromedp.WaitVisible(chromedp.ID("login-warning")))
+	if w := conGet(t, ctx, "warning", chromedp.Text(chromedp.ID("login-warning"))); !strings.Contains(w, "expired") {
+		t.Fatalf("sign-in warning %q", w)
+	}
+	conRun(t, ctx, "sign in", conFillSignIn(AdminKey, AdminSecret), conWaitURL("/console/events?"),
+		chromedp.WaitVisible(chromedp.ID("download-resume")))
+	loc := conGet(t, ctx, "location", chromedp.Location())
+	u, _ := url.Parse(loc)
+	if q := u.Query(); q.Get("value") != "dana" || q.Get("readonly") != "show" || q.Get("download") != "csv" {
+		t.Fatalf("after signing in: %s", loc)
+	}
+	if v := conGet(t, ctx, "value", chromedp.Value(chromedp.ID("value"))); v != "dana" {
+		t.Fatalf("the filter's value after signing in: %q", v)
+	}
+	msg := conGet(t, ctx, "notice", chromedp.Text(chromedp.ID("download-resume")))
+	if !strings.Contains(msg, "did not start") || !strings.Contains(msg, "Download CSV") {
+		t.Fatalf("download notice %q", msg)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Fatalf("something was downloaded before signing in: %v", files)
+	}
+	body := conDownload(t, ctx, dir, "download CSV", chromedp.Click(chromedp.ID("download-resume-link")))
+	rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(rows) < 2 || rows[0][0] != "Event time" || rows[1][1] != "dana" {
+		t.Fatalf("downloaded %q (%v)", body[:min(len(body), 200)], err)
+	}
+	if loc2 := conGet(t, ctx, "location", chromedp.Location()); loc2 != loc {
+		t.Fatalf("the tab left event history: %s", loc2)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the pages logged errors:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestConsoleStaleTokenForm: a form sent with a security token that is not
+// the session's (a page from before the last sign-in) changes nothing; the
+// browser is sent back (303) to the form's page, which says so in an error
+// next to the page's heading, offers no "Sign in" to a signed-in user, and
+// reloading it sends nothing again.
+func TestConsoleStaleTokenForm(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	if err := os.MkdirAll(filepath.Join(srv.DataDir, "buckets", "logs-a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sdk := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	bg := context.Background()
+	created, err := sdk.CreateTrail(bg, &cloudtrail.CreateTrailInput{Name: aws.String("stale"), S3BucketName: aws.String("logs-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trailPage := srv.URL + "/console/trail?region=us-east-1&arn=" + url.QueryEscape(aws.ToString(created.TrailARN))
+	ctx, problems := conBrowser(t)
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	conRun(t, ctx, "type a prefix with a stale token",
+		chromedp.Navigate(trailPage), chromedp.WaitVisible(chromedp.ID("prefix")),
+		chromedp.SendKeys(chromedp.ID("prefix"), "stale/token"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#settings-form input[name=csrf]").value = "a-token-of-an-earlier-session"`),
+		chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)),
+		conWaitURL("/console/trail?"), chromedp.WaitVisible(chromedp.CSS(".flash-error")))
+	if loc := conGet(t, ctx, "location", chromedp.Location()); loc != trailPage {
+		t.Fatalf("after the refused form: %s, want %s", loc, trailPage)
+	}
+	check := func(when string) {
+		t.Helper()
+		msg := conGet(t, ctx, "message", chromedp.Text(chromedp.CSS(".flash-error")))
+		if !strings.Contains(msg, "security token") || !strings.Contains(msg, "nothing was changed") {
+			t.Fatalf("%s: message %q", when, msg)
+		}
+		if n := conGet(t, ctx, "sign-in links", chromedp.Evaluate[int](`document.querySelectorAll('main a[href^="/console/login"]').length`)); n != 0 {
+			t.Fatalf("%s: a signed-in page links to the sign-in page", when)
+		}
+		if h1 := conGet(t, ctx, "heading", chromedp.Text(chromedp.CSS("main h1"))); h1 == "Refused" {
+			t.Fatalf("%s: heading %q", when, h1)
+		}
+	}
+	check("refused")
+	// Reloading is a GET of the trail page: nothing is sent again, and the
+	// message has been shown.
+	conRun(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prefix")))
+	if n := conGet(t, ctx, "messages", chromedp.Evaluate[int](`document.querySelectorAll(".flash-error").length`)); n != 0 {
+		t.Fatal("the message came back on reloading")
+	}
+	if got, err := sdk.GetTrail(bg, &cloudtrail.GetTrailInput{Name: aws.String("stale")}); err != nil || aws.ToString(got.Trail.S3KeyPrefix) != "" {
+		t.Fatalf("the trail changed with a stale token: %+v, %v", got.Trail, err)
+	}
+	if n := conUpdateTrailEvents(t, sdk); n != 0 {
+		t.Fatalf("%d UpdateTrail calls", n)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the pages logged errors:\n%s", strings.Join(p, "\n"))
+	}
+}
