@@ -368,9 +368,33 @@ func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, err error)
 		Link: "/console/", LinkText: "Try again"})
 }
 
-func (c *Console) forbidden(w http.ResponseWriter, msg string) {
-	c.render(w, http.StatusForbidden, "message.html", messagePage{base: base{Title: "Refused"},
-		Heading: "Refused", Message: msg, Link: "/console/login", LinkText: "Sign in"})
+// staleTokenMsg says why a signed-in user's form with another token was
+// refused: most often a page opened before the user last signed in.
+const staleTokenMsg = "The form was not sent: its security token is out of date (the page was opened before you last " +
+	"signed in, or in another session), so nothing was changed. Enter your change again here and send it."
+
+// unreadableForm says why a signed-in user's form could not be read.
+func unreadableForm(err error) string {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return "The form was not sent: it is larger than " + strconv.Itoa(maxFormBytes>>10) + " KiB, so nothing was changed."
+	}
+	return "The form could not be read, so nothing was changed."
+}
+
+// formRefused answers a signed-in user's form that is not applied (a bad
+// token, another site's, unreadable): like any form's answer, a redirect
+// (303) to a page, so that reloading sends nothing again. The page is the
+// one the form was sent from (event history if that is not a console
+// page), and it shows msg as an error.
+func (c *Console) formRefused(w http.ResponseWriter, r *http.Request, s *session, msg string) {
+	c.opts.Log.Warn("console: form refused", "user", s.principal.ARN, "path", r.URL.Path, "ip", clientIP(r), "why", msg)
+	s.setFlash(msg, true)
+	to := formPage(r)
+	if to == "" {
+		to = "/console/events"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // apiError is an API error as the console shows it.

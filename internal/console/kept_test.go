@@ -182,7 +182,8 @@ func TestConsoleKeptFormCSRF(t *testing.T) {
 	e := newEnv(t)
 	sc, _ := e.login(adminKey, adminSecret)
 	e.now = e.now.Add(61 * time.Minute)
-	if w := e.postFrom(keptPage, "/console/trail/update", sc, keptUpdate("forged")); w.Code != http.StatusForbidden {
+	if w := e.postFrom(keptPage, "/console/trail/update", sc, keptUpdate("forged")); w.Code != http.StatusSeeOther ||
+		!strings.HasPrefix(w.Header().Get("Location"), "/console/login?lost=1&") {
 		t.Fatalf("forged token: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	r := httptest.NewRequest("POST", "/console/trail/update", strings.NewReader(keptUpdate("x").Encode()))

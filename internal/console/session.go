@@ -311,11 +311,15 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
-				c.forbidden(w, "The form could not be read.")
+				c.formRefused(w, r, s, unreadableForm(err))
 				return
 			}
-			if !sameOrigin(r) || !tokensEqual(r.PostForm.Get("csrf"), s.csrf) {
-				c.forbidden(w, "The form's security token is missing or out of date. Go back, reload the page and try again.")
+			if !sameOrigin(r) {
+				c.formRefused(w, r, s, "A form sent from another site was refused, so nothing was changed.")
+				return
+			}
+			if !tokensEqual(r.PostForm.Get("csrf"), s.csrf) {
+				c.formRefused(w, r, s, staleTokenMsg)
 				return
 			}
 		}
@@ -426,7 +430,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxSignInFormBytes)
 	if err := r.ParseForm(); err != nil {
-		c.forbidden(w, "The form could not be read.")
+		c.renderLogin(w, r, http.StatusBadRequest, loginPage{base: base{Title: "Sign in", Error: "The sign-in form could not be read (it is larger than 8 KiB). Try again."},
+			Next: safeNext("")})
 		return
 	}
 	p := loginPage{base: base{Title: "Sign in"}, Next: safeNext(r.PostForm.Get("next")), KeyID: r.PostForm.Get("access_key_id")}
