@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -456,10 +457,24 @@ func consoleRequest(r *http.Request) *http.Request {
 // event history.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "/console//") ||
-		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/console/login") || strings.HasPrefix(next, "/console/logout") {
+		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/console/login") || strings.HasPrefix(next, "/console/logout") ||
+		!cleanPath(next) {
 		return "/console/events"
 	}
 	return next
+}
+
+// cleanPath reports whether the path of next (before its query), unescaped,
+// has no dot segments: the redirect, or the browser, would resolve them
+// and could leave /console/ ("/console/../metrics") or reach a page
+// safeNext refuses.
+func cleanPath(next string) bool {
+	p, _, _ := strings.Cut(next, "?")
+	p, err := url.PathUnescape(p)
+	if err != nil {
+		return false
+	}
+	return path.Clean(p) == strings.TrimSuffix(p, "/")
 }
 
 // partials are the templates every page may use.

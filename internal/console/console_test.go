@@ -680,6 +680,17 @@ func TestConsoleSafeNext(t *testing.T) {
 		"/console/\\evil":          "/console/events",
 		"/console/login":           "/console/events",
 		"/metrics":                 "/console/events",
+		// A path that leaves /console/ once its dot segments are
+		// resolved (by the redirect, or by the browser).
+		"/console/../healthz":          "/console/events",
+		"/console/..//evil.example":    "/console/events",
+		"/console/%2e%2e/metrics":      "/console/events",
+		"/console/%2E./v1/stream":      "/console/events",
+		"/console/trails/../login":     "/console/events",
+		"/console/./trails":            "/console/events",
+		"/console/trail?arn=a/../b":    "/console/trail?arn=a/../b",
+		"/console/":                    "/console/",
+		"/console/events?value=%2e%2e": "/console/events?value=%2e%2e",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
