@@ -167,3 +167,40 @@ func TestConsoleStaleTokenForm(t *testing.T) {
 		t.Fatalf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// TestConsoleLiveHidesReadOnly: event history hides read-only events by
+// default, and so does its Live mode; with read-only events shown, Live
+// mode shows them too.
+func TestConsoleLiveHidesReadOnly(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	ctx, problems := conBrowser(t)
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	names := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].map(td => td.textContent)`)
+	waitRow := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].some(td => td.textContent === "`+name+`")`,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond))
+	}
+	liveOn := func(page string) {
+		t.Helper()
+		conRun(t, ctx, "Live on "+page, chromedp.Navigate(srv.URL+page), chromedp.WaitVisible(chromedp.ID("live-toggle")),
+			chromedp.Click(chromedp.ID("live-toggle")),
+			chromedp.Poll[chromedp.Void](`document.getElementById("live").getAttribute("data-open") === "1"`,
+				chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+	}
+	liveOn("/console/events?region=us-east-1")
+	if s := conGet(t, ctx, "status", chromedp.Text(chromedp.ID("live-status"))); !strings.Contains(s, "read-only events hidden") {
+		t.Errorf("Live status %q does not say read-only events are hidden", s)
+	}
+	srv.Ingest(t, AdminKey, AdminSecret, Record("LiveRead", "s3.amazonaws.com", "us-east-1", time.Now(), map[string]any{"readOnly": true}))
+	srv.Ingest(t, AdminKey, AdminSecret, Record("LiveWrite", "s3.amazonaws.com", "us-east-1", time.Now(), map[string]any{"readOnly": false}))
+	conRun(t, ctx, "the write", waitRow("LiveWrite"))
+	if got := conGet(t, ctx, "live rows", names); strings.Contains(strings.Join(got, " "), "LiveRead") {
+		t.Fatalf("Live mode showed a read-only event the page hides: %v", got)
+	}
+	liveOn("/console/events?region=us-east-1&readonly=show")
+	srv.Ingest(t, AdminKey, AdminSecret, Record("LiveReadShown", "s3.amazonaws.com", "us-east-1", time.Now(), map[string]any{"readOnly": true}))
+	conRun(t, ctx, "the read, shown", waitRow("LiveReadShown"))
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("page problems: %v", p)
+	}
+}
