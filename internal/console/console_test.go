@@ -956,7 +956,7 @@ func TestConsoleReadOnlyUser(t *testing.T) {
 			t.Errorf("read-only trail page offers %s", hidden)
 		}
 	}
-	w := e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "name": {"x"}, "bucket": {"y"}})
+	w := e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "name": {"xyz"}, "bucket": {"yyy"}})
 	if !strings.Contains(w.Body.String(), "AccessDeniedException: User: arn:aws:iam::111111111111:user/rita is not authorized to perform: cloudtrail:CreateTrail") {
 		t.Fatalf("refused create:\n%s", w.Body)
 	}
