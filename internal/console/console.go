@@ -387,7 +387,7 @@ func unreadableForm(err error) string {
 // token, another site's, unreadable): like any form's answer, a redirect
 // (303) to a page, so that reloading sends nothing again. The page is the
 // one the form was sent from (event history if that is not a console
-// page), and it shows msg as an error.
+// page), scrolled to msg, which it shows as an error.
 func (c *Console) formRefused(w http.ResponseWriter, r *http.Request, s *session, msg string) {
 	c.opts.Log.Warn("console: form refused", "user", s.principal.ARN, "path", r.URL.Path, "ip", clientIP(r), "why", msg)
 	s.setFlash(msg, true)
@@ -395,7 +395,9 @@ func (c *Console) formRefused(w http.ResponseWriter, r *http.Request, s *session
 	if to == "" {
 		to = "/console/events"
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	// To the top of the page's content, where the message is: the form's
+	// own fragment (#settings) would keep it out of sight.
+	http.Redirect(w, r, to+"#main", http.StatusSeeOther)
 }
 
 // apiError is an API error as the console shows it.

@@ -515,7 +515,7 @@ func TestConsoleCSRF(t *testing.T) {
 	// sends nothing again) to a page that says why, as an error.
 	refused := func(what string, w *httptest.ResponseRecorder, want string) {
 		t.Helper()
-		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events" {
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events#main" {
 			t.Fatalf("%s: %d %q", what, w.Code, w.Header().Get("Location"))
 		}
 		body := e.get("/console/events", sc).Body.String()
@@ -553,7 +553,7 @@ func TestConsoleCSRF(t *testing.T) {
 func TestConsoleLogoutAndExpiry(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
-	if w := e.post("/console/logout", sc, url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events" {
+	if w := e.post("/console/logout", sc, url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events#main" {
 		t.Fatalf("logout without the token: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	w := e.post("/console/logout", sc, url.Values{"csrf": {tok}})

@@ -137,6 +137,11 @@ func TestConsoleStaleTokenForm(t *testing.T) {
 	if loc, _, _ := strings.Cut(conGet(t, ctx, "location", chromedp.Location()), "#"); loc != trailPage {
 		t.Fatalf("after the refused form: %s, want %s", loc, trailPage)
 	}
+	inView := conGet(t, ctx, "message in view", chromedp.Evaluate[bool](
+		`(r => r.top >= 0 && r.bottom <= innerHeight)(document.querySelector(".flash-error").getBoundingClientRect())`))
+	if !inView {
+		t.Error("the refused form's message is out of sight")
+	}
 	check := func(when string) {
 		t.Helper()
 		msg := conGet(t, ctx, "message", chromedp.Text(chromedp.CSS(".flash-error")))
