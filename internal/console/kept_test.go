@@ -245,6 +245,42 @@ func TestConsoleExpiredGetReturns(t *testing.T) {
 	}
 }
 
+// A download asked for after the session expired returns, after signing
+// in, to event history with the download's filter, which offers the
+// download: the download's own answer would be saved as a file, leaving
+// the tab on the sign-in page.
+func TestConsoleExpiredDownloadReturns(t *testing.T) {
+	e := newEnv(t)
+	sc, _ := e.login(adminKey, adminSecret)
+	e.now = e.now.Add(61 * time.Minute)
+	for _, format := range []string{"csv", "json"} {
+		w := e.get("/console/events."+format+"?region=eu-west-1&attr=Username&value=dana&range=1h&at=1764158400", sc)
+		u, err := url.Parse(w.Header().Get("Location"))
+		if err != nil || w.Code != http.StatusSeeOther || u.Path != "/console/login" {
+			t.Fatalf("%s: %d %q", format, w.Code, w.Header().Get("Location"))
+		}
+		want := "/console/events?at=1764158400&attr=Username&download=" + format + "&range=1h&region=eu-west-1&value=dana"
+		if next := u.Query().Get("next"); next != want {
+			t.Fatalf("%s: next %q, want %q", format, next, want)
+		}
+		sc2, next := e.signInAgain(adminKey, adminSecret, want, sc)
+		body := e.get(next, sc2).Body.String()
+		link := `href="/console/events.` + format + `?at=1764158400&amp;attr=Username&amp;range=1h&amp;region=eu-west-1&amp;value=dana" id="download-resume-link"`
+		if !strings.Contains(body, `id="download-resume"`) || !strings.Contains(body, link) {
+			t.Fatalf("%s: the page after signing in lacks %s:\n%s", format, link, body)
+		}
+		sc = sc2
+		e.now = e.now.Add(61 * time.Minute)
+	}
+	// Without one asked for, or with another value, no offer.
+	sc, _ = e.login(adminKey, adminSecret)
+	for _, q := range []string{"", "&download=xml"} {
+		if body := e.get("/console/events?region=eu-west-1"+q, sc).Body.String(); strings.Contains(body, "download-resume") {
+			t.Fatalf("%q: a download is offered", q)
+		}
+	}
+}
+
 // blockingStream is the API with a Live mode stream that stays open until
 // its request's context ends.
 type blockingStream struct {
