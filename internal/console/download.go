@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -225,11 +226,22 @@ func (p eventsPage) resume(format string) *resumeDownload {
 // returns instead to event history with the download's filter, which
 // offers the download (resumeParam).
 func signInNext(r *http.Request) string {
-	switch r.URL.Path {
+	return returnTo(r.URL.RequestURI())
+}
+
+// returnTo is where a browser goes after signing in to come back to uri
+// (a console path and query): uri itself, or for a download the event
+// history page that offers it (signInNext).
+func returnTo(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri
+	}
+	switch u.Path {
 	case "/console/events.csv", "/console/events.json":
-		q := r.URL.Query()
-		q.Set(resumeParam, strings.TrimPrefix(path.Ext(r.URL.Path), "."))
+		q := u.Query()
+		q.Set(resumeParam, strings.TrimPrefix(path.Ext(u.Path), "."))
 		return "/console/events?" + q.Encode()
 	}
-	return r.URL.RequestURI()
+	return uri
 }

@@ -272,6 +272,17 @@ func TestConsoleExpiredDownloadReturns(t *testing.T) {
 		sc = sc2
 		e.now = e.now.Add(61 * time.Minute)
 	}
+	// A sign-in form whose next is a download itself (an old link) lands on
+	// the offer too, and so does the sign-in page of a signed-in browser.
+	dl := "/console/events.json?region=eu-west-1&range=1h&at=1764158400"
+	offer := "/console/events?at=1764158400&download=json&range=1h&region=eu-west-1"
+	sc2, next := e.signInAgain(adminKey, adminSecret, dl, nil)
+	if next != offer {
+		t.Fatalf("signed in with next %q to %q, want %q", dl, next, offer)
+	}
+	if w := e.get("/console/login?next="+url.QueryEscape(dl), sc2); w.Header().Get("Location") != offer {
+		t.Fatalf("the sign-in page of a signed-in browser sent it to %q", w.Header().Get("Location"))
+	}
 	// Without one asked for, or with another value, no offer.
 	sc, _ = e.login(adminKey, adminSecret)
 	for _, q := range []string{"", "&download=xml"} {

@@ -390,7 +390,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		if s, _, _ := c.sessions.get(r.Context(), ck.Value, c.now()); s != nil {
-			http.Redirect(w, r, next, http.StatusSeeOther)
+			http.Redirect(w, r, returnTo(next), http.StatusSeeOther)
 			return
 		}
 	}
@@ -492,7 +492,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	setCookie(w, r, sessionCookie, s.id, int((c.opts.SessionTTL+sessionGrace)/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
-	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+	http.Redirect(w, r, returnTo(p.Next), http.StatusSeeOther)
 }
 
 // keyOwner is the user of access key keyID (nil for an unknown key) and
