@@ -116,16 +116,10 @@ func TestConsoleDownloadAfterExpiry(t *testing.T) {
 // reloading it sends nothing again.
 func TestConsoleStaleTokenForm(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
-	if err := os.MkdirAll(filepath.Join(srv.DataDir, "buckets", "logs-a"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dlMkBucket(t, srv, "logs-a")
 	sdk := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
 	bg := context.Background()
-	created, err := sdk.CreateTrail(bg, &cloudtrail.CreateTrailInput{Name: aws.String("stale"), S3BucketName: aws.String("logs-a")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	trailPage := srv.URL + "/console/trail?region=us-east-1&arn=" + url.QueryEscape(aws.ToString(created.TrailARN))
+	trailPage := srv.URL + "/console/trail?region=us-east-1&arn=" + url.QueryEscape(dlTrail(t, sdk, "stale", "logs-a", nil))
 	ctx, problems := conBrowser(t)
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
 	conRun(t, ctx, "type a prefix with a stale token",
@@ -173,6 +167,15 @@ func TestConsoleStaleTokenForm(t *testing.T) {
 	}
 }
 
+// conLiveNames are the event names of the rows Live mode added.
+var conLiveNames = chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].map(td => td.textContent)`)
+
+// conWaitLiveRow waits for Live mode to add a row of event name.
+func conWaitLiveRow(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].some(td => td.textContent === "`+name+`")`,
+		chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
 // TestConsoleLiveHidesReadOnly: event history hides read-only events by
 // default, and so does its Live mode; with read-only events shown, Live
 // mode shows them too.
@@ -180,11 +183,7 @@ func TestConsoleLiveHidesReadOnly(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx, problems := conBrowser(t)
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
-	names := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].map(td => td.textContent)`)
-	waitRow := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].some(td => td.textContent === "`+name+`")`,
-			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond))
-	}
+	names, waitRow := conLiveNames, conWaitLiveRow
 	liveOn := func(page string) {
 		t.Helper()
 		conRun(t, ctx, "Live on "+page, chromedp.Navigate(srv.URL+page), chromedp.WaitVisible(chromedp.ID("live-toggle")),
