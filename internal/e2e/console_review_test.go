@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -208,3 +209,78 @@ func TestConsoleLiveHidesReadOnly(t *testing.T) {
 		t.Fatalf("page problems: %v", p)
 	}
 }
+
+// conPhoneCells finds, in the tables matching sel on a phone's width, the
+// cells whose content strays into the label column (a second element or
+// text wrapped under the label) or whose badge is stretched across the
+// value column, and describes each.
+const conPhoneCells = `(sel => {
+  const bad = [];
+  for (const td of document.querySelectorAll(sel + " td")) {
+    if (getComputedStyle(td).display === "none") continue;
+    const cell = td.getBoundingClientRect();
+    const label = parseFloat(getComputedStyle(td, "::before").width) || 0;
+    for (const el of td.children) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0) continue;
+      if (r.left < cell.left + label) bad.push(td.dataset.label + ": " + el.outerHTML.slice(0, 60) + " under the label");
+      for (const b of [el, ...el.querySelectorAll(".badge")]) {
+        if (!b.classList.contains("badge")) continue;
+        const text = document.createRange();
+        text.selectNodeContents(b);
+        const w = b.getBoundingClientRect().width, tw = text.getBoundingClientRect().width;
+        if (w > tw + 40) bad.push(td.dataset.label + ": badge " + JSON.stringify(b.textContent) + " stretched to " + Math.round(w) + "px");
+      }
+    }
+    const range = document.createRange();
+    for (const n of td.childNodes) {
+      if (n.nodeType !== 3 || !n.textContent.trim()) continue;
+      range.selectNodeContents(n);
+      const r = range.getBoundingClientRect();
+      if (r.left < cell.left + label) bad.push(td.dataset.label + ": text " + JSON.stringify(n.textContent.trim()) + " under the label");
+    }
+  }
+  return bad;
+})`
+
+// TestConsolePhoneCells: on a phone's width each table row is a card of
+// label and value; a value of several parts (a trail's name and its
+// badges, an event's resources, a digest time under "Enabled") stays in
+// the value column, and a badge is as wide as its text.
+func TestConsolePhoneCells(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	dlMkBucket(t, srv, "logs-a")
+	sdk := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	dlTrail(t, sdk, "phone-trail", "logs-a", func(in *cloudtrail.CreateTrailInput) {
+		in.IsMultiRegionTrail, in.EnableLogFileValidation = aws.Bool(true), aws.Bool(true)
+	})
+	srv.Ingest(t, AdminKey, AdminSecret, Record("PutObject", "s3.amazonaws.com", "us-east-1", time.Now(), map[string]any{
+		"readOnly": false, "errorCode": "AccessDenied",
+		"resources": []map[string]any{{"ARN": "arn:aws:s3:::phone-bucket/a.txt", "type": "AWS::S3::Object"},
+			{"ARN": "arn:aws:s3:::phone-bucket", "type": "AWS::S3::Bucket"}}}))
+	// A long name without a place to break (Lambda's are like this).
+	srv.Ingest(t, AdminKey, AdminSecret, Record("UpdateFunctionConfiguration20150331v2", "lambda.amazonaws.com", "us-east-1", time.Now(),
+		map[string]any{"readOnly": false}))
+	ctx, problems := conBrowser(t)
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	// Every column shown (the user's choice is remembered in the browser).
+	conRun(t, ctx, "every column", chromedp.Navigate(srv.URL+"/console/events?region=us-east-1"), chromedp.WaitVisible(chromedp.ID("columns")),
+		chromedp.Evaluate[chromedp.Void](`for (const b of document.querySelectorAll("#columns input[type=checkbox]")) { if (!b.checked) b.click(); }`))
+	conRun(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for page, sel := range map[string]string{"/console/trails?region=us-east-1": "table.trails",
+		"/console/events?region=us-east-1&attr=EventName&value=PutObject": "table.events",
+		"/console/events?region=us-east-1":                                "table.events"} {
+		conRun(t, ctx, page, chromedp.Navigate(srv.URL+page), chromedp.WaitVisible(chromedp.CSS(sel)))
+		if bad := conGet(t, ctx, "cells", chromedp.Evaluate[[]string](conPhoneCells+`(`+strconvQuote(sel)+`)`)); len(bad) > 0 {
+			t.Errorf("%s on a phone:\n%s", page, strings.Join(bad, "\n"))
+		}
+		if w := conGet(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - innerWidth`)); w > 0 {
+			t.Errorf("%s on a phone is %dpx wider than the screen", page, w)
+		}
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("page problems: %v", p)
+	}
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
