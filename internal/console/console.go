@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -368,9 +369,35 @@ func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, err error)
 		Link: "/console/", LinkText: "Try again"})
 }
 
-func (c *Console) forbidden(w http.ResponseWriter, msg string) {
-	c.render(w, http.StatusForbidden, "message.html", messagePage{base: base{Title: "Refused"},
-		Heading: "Refused", Message: msg, Link: "/console/login", LinkText: "Sign in"})
+// staleTokenMsg says why a signed-in user's form with another token was
+// refused: most often a page opened before the user last signed in.
+const staleTokenMsg = "The form was not sent: its security token is out of date (the page was opened before you last " +
+	"signed in, or in another session), so nothing was changed. Enter your change again here and send it."
+
+// unreadableForm says why a signed-in user's form could not be read.
+func unreadableForm(err error) string {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return "The form was not sent: it is larger than " + strconv.Itoa(maxFormBytes>>10) + " KiB, so nothing was changed."
+	}
+	return "The form could not be read, so nothing was changed."
+}
+
+// formRefused answers a signed-in user's form that is not applied (a bad
+// token, another site's, unreadable): like any form's answer, a redirect
+// (303) to a page, so that reloading sends nothing again. The page is the
+// one the form was sent from (event history if that is not a console
+// page), scrolled to msg, which it shows as an error.
+func (c *Console) formRefused(w http.ResponseWriter, r *http.Request, s *session, msg string) {
+	c.opts.Log.Warn("console: form refused", "user", s.principal.ARN, "path", r.URL.Path, "ip", clientIP(r), "why", msg)
+	s.setFlash(msg, true)
+	to := formPage(r)
+	if to == "" {
+		to = "/console/events"
+	}
+	// To the top of the page's content, where the message is: the form's
+	// own fragment (#settings) would keep it out of sight.
+	http.Redirect(w, r, to+"#main", http.StatusSeeOther)
 }
 
 // apiError is an API error as the console shows it.
@@ -432,10 +459,24 @@ func consoleRequest(r *http.Request) *http.Request {
 // event history.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "/console//") ||
-		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/console/login") || strings.HasPrefix(next, "/console/logout") {
+		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/console/login") || strings.HasPrefix(next, "/console/logout") ||
+		!cleanPath(next) {
 		return "/console/events"
 	}
 	return next
+}
+
+// cleanPath reports whether the path of next (before its query), unescaped,
+// has no dot segments: the redirect, or the browser, would resolve them
+// and could leave /console/ ("/console/../metrics") or reach a page
+// safeNext refuses.
+func cleanPath(next string) bool {
+	p, _, _ := strings.Cut(next, "?")
+	p, err := url.PathUnescape(p)
+	if err != nil {
+		return false
+	}
+	return path.Clean(p) == strings.TrimSuffix(p, "/")
 }
 
 // partials are the templates every page may use.

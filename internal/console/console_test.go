@@ -511,18 +511,28 @@ func TestConsoleCSRF(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
 	arn := "arn:aws:cloudtrail:us-east-1:111111111111:trail/audit"
-	for _, form := range []url.Values{{"arn": {arn}}, {"arn": {arn}, "csrf": {"forged"}}} {
-		if w := e.post("/console/trail/start", sc, form); w.Code != http.StatusForbidden {
-			t.Fatalf("start without the token: %d", w.Code)
+	// Refused forms are answered like any form: a redirect (so a reload
+	// sends nothing again) to a page that says why, as an error.
+	refused := func(what string, w *httptest.ResponseRecorder, want string) {
+		t.Helper()
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events#main" {
+			t.Fatalf("%s: %d %q", what, w.Code, w.Header().Get("Location"))
 		}
+		body := e.get("/console/events", sc).Body.String()
+		if !strings.Contains(body, `class="flash flash-error" role="alert">`+want) || strings.Contains(body, `href="/console/login`) {
+			t.Fatalf("%s: the page after:\n%s", what, body)
+		}
+	}
+	for _, form := range []url.Values{{"arn": {arn}}, {"arn": {arn}, "csrf": {"forged"}}} {
+		refused("start without the token", e.post("/console/trail/start", sc, form), "The form was not sent: its security token is out of date")
 	}
 	r := httptest.NewRequest("POST", "/console/trail/start", strings.NewReader(url.Values{"arn": {arn}, "csrf": {tok}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("Origin", "https://evil.example")
 	r.AddCookie(sc)
-	if w := e.do(r); w.Code != http.StatusForbidden {
-		t.Fatalf("start from another origin: %d", w.Code)
-	}
+	refused("start from another origin", e.do(r), "A form sent from another site was refused")
+	big := url.Values{"arn": {arn}, "csrf": {tok}, "pad": {strings.Repeat("x", maxFormBytes)}}
+	refused("an oversized form", e.post("/console/trail/start", sc, big), "The form was not sent: it is larger than 256 KiB")
 	if slices.Contains(e.api.ops(), "StartLogging") {
 		t.Fatal("a forged form reached the API")
 	}
@@ -543,8 +553,8 @@ func TestConsoleCSRF(t *testing.T) {
 func TestConsoleLogoutAndExpiry(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
-	if w := e.post("/console/logout", sc, url.Values{}); w.Code != http.StatusForbidden {
-		t.Fatalf("logout without the token: %d", w.Code)
+	if w := e.post("/console/logout", sc, url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/events#main" {
+		t.Fatalf("logout without the token: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	w := e.post("/console/logout", sc, url.Values{"csrf": {tok}})
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/login?out=1" {
@@ -670,6 +680,17 @@ func TestConsoleSafeNext(t *testing.T) {
 		"/console/\\evil":          "/console/events",
 		"/console/login":           "/console/events",
 		"/metrics":                 "/console/events",
+		// A path that leaves /console/ once its dot segments are
+		// resolved (by the redirect, or by the browser).
+		"/console/../healthz":          "/console/events",
+		"/console/..//evil.example":    "/console/events",
+		"/console/%2e%2e/metrics":      "/console/events",
+		"/console/%2E./v1/stream":      "/console/events",
+		"/console/trails/../login":     "/console/events",
+		"/console/./trails":            "/console/events",
+		"/console/trail?arn=a/../b":    "/console/trail?arn=a/../b",
+		"/console/":                    "/console/",
+		"/console/events?value=%2e%2e": "/console/events?value=%2e%2e",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
@@ -935,7 +956,7 @@ func TestConsoleReadOnlyUser(t *testing.T) {
 			t.Errorf("read-only trail page offers %s", hidden)
 		}
 	}
-	w := e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "name": {"x"}, "bucket": {"y"}})
+	w := e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "name": {"xyz"}, "bucket": {"yyy"}})
 	if !strings.Contains(w.Body.String(), "AccessDeniedException: User: arn:aws:iam::111111111111:user/rita is not authorized to perform: cloudtrail:CreateTrail") {
 		t.Fatalf("refused create:\n%s", w.Body)
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"time"
 	"unicode"
 
@@ -192,4 +195,53 @@ func writeRecord(w io.Writer, e history.Event) {
 func (c *Console) downloadFailed(w http.ResponseWriter, r *http.Request, s *session, region, msg string) {
 	c.render(w, http.StatusBadRequest, "message.html", messagePage{base: c.base(s, r, "Download failed", "events", region),
 		Heading: "Download failed", Message: msg, Link: "/console/events?region=" + urlQueryEscape(region), LinkText: "Back to event history"})
+}
+
+// resumeParam names the download an events page offers again (csv or
+// json): the one asked for without a session.
+const resumeParam = "download"
+
+// resumeDownload is a download the events page offers again.
+type resumeDownload struct {
+	Format string // "CSV" or "JSON"
+	URL    string
+}
+
+// resume is the download of format ("csv", "json") for the page's filter,
+// or nil for anything else.
+func (p eventsPage) resume(format string) *resumeDownload {
+	switch format {
+	case "csv":
+		return &resumeDownload{Format: "CSV", URL: p.CSVURL}
+	case "json":
+		return &resumeDownload{Format: "JSON", URL: p.JSONURL}
+	}
+	return nil
+}
+
+// signInNext is where a GET without a session returns after signing in:
+// the page it asked for, except a download. A download's answer never
+// shows in the tab (it is saved as a file), so after signing in the tab
+// would stay on the sign-in page while the file arrives; the browser
+// returns instead to event history with the download's filter, which
+// offers the download (resumeParam).
+func signInNext(r *http.Request) string {
+	return returnTo(r.URL.RequestURI())
+}
+
+// returnTo is where a browser goes after signing in to come back to uri
+// (a console path and query): uri itself, or for a download the event
+// history page that offers it (signInNext).
+func returnTo(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri
+	}
+	switch u.Path {
+	case "/console/events.csv", "/console/events.json":
+		q := u.Query()
+		q.Set(resumeParam, strings.TrimPrefix(path.Ext(u.Path), "."))
+		return "/console/events?" + q.Encode()
+	}
+	return uri
 }

@@ -325,6 +325,9 @@ type eventsPage struct {
 	Sizes   []sizeLink
 	Columns []column
 	Cols    string
+	// Resume offers the download that was asked for without a session
+	// (download.go's signInNext), now that the user has signed in.
+	Resume *resumeDownload
 }
 
 // maxPrevTokens bounds the tokens a page link carries to go back.
@@ -371,6 +374,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 	dl := withParams(base, "size", "").Encode() // downloads read whole pages
 	p.CSVURL = "/console/events.csv?" + dl
 	p.JSONURL = "/console/events.json?" + dl
+	p.Resume = p.resume(q.Get(resumeParam))
 	// One call: the page, the chart's counts and the totals (one audit
 	// record, with the filter in its requestParameters).
 	plan := planChart(f)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	// The binary may run where the system has no zone data (a scratch
 	// container): the zones the console offers are built in.
 	_ "time/tzdata"
@@ -145,6 +146,13 @@ func valueHint(attr, value string) string {
 	case "EventName":
 		if i := strings.IndexByte(value, ':'); i > 0 {
 			return "Event names are the API's name without its service, such as " + value[i+1:] + " (not " + value + ")."
+		}
+		if first := value[0]; first >= 'a' && first <= 'z' {
+			hint := "Event names are matched exactly, case and all; AWS's start with a capital letter (RunInstances, GetObject)"
+			if strings.ContainsFunc(value[1:], unicode.IsUpper) {
+				return hint + "; did you mean " + strings.ToUpper(value[:1]) + value[1:] + "?"
+			}
+			return hint + "."
 		}
 	}
 	return ""

@@ -171,6 +171,10 @@ func TestConsoleValueHint(t *testing.T) {
 		{"AccessKeyId", "AKIA1", "16 to 128"},
 		{"EventName", "GetObject", ""},
 		{"EventName", "s3:GetObject", "such as GetObject"},
+		{"EventName", "runinstances", "case and all"},
+		{"EventName", "getObject", "did you mean GetObject?"},
+		{"EventName", "ConsoleLogin", ""},
+		{"EventName", "Ünicode", ""},
 		{"Username", "s3:anything", ""},
 		{"ResourceName", "arn:aws:s3:::b", ""},
 	} {

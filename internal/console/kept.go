@@ -264,8 +264,7 @@ func (c *Console) sentAfterEnd(w http.ResponseWriter, r *http.Request, cookie st
 			case err == nil:
 				q = url.Values{"next": {page}, "kept": {"1"}}
 			case errors.Is(err, errBadToken):
-				c.forbidden(w, "The form's security token is missing or out of date. Go back, reload the page and try again.")
-				return
+				// Not the session's form: not kept, and said to be lost.
 			case !errors.Is(err, errNotKept):
 				c.opts.Log.Warn("console: a form sent after its session ended was not kept", "err", err)
 			}

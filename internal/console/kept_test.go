@@ -182,7 +182,8 @@ func TestConsoleKeptFormCSRF(t *testing.T) {
 	e := newEnv(t)
 	sc, _ := e.login(adminKey, adminSecret)
 	e.now = e.now.Add(61 * time.Minute)
-	if w := e.postFrom(keptPage, "/console/trail/update", sc, keptUpdate("forged")); w.Code != http.StatusForbidden {
+	if w := e.postFrom(keptPage, "/console/trail/update", sc, keptUpdate("forged")); w.Code != http.StatusSeeOther ||
+		!strings.HasPrefix(w.Header().Get("Location"), "/console/login?lost=1&") {
 		t.Fatalf("forged token: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	r := httptest.NewRequest("POST", "/console/trail/update", strings.NewReader(keptUpdate("x").Encode()))
@@ -241,6 +242,53 @@ func TestConsoleExpiredGetReturns(t *testing.T) {
 	}
 	if _, next := e.signInAgain(adminKey, adminSecret, target, sc); next != target {
 		t.Fatalf("signed in to %q, want %q", next, target)
+	}
+}
+
+// A download asked for after the session expired returns, after signing
+// in, to event history with the download's filter, which offers the
+// download: the download's own answer would be saved as a file, leaving
+// the tab on the sign-in page.
+func TestConsoleExpiredDownloadReturns(t *testing.T) {
+	e := newEnv(t)
+	sc, _ := e.login(adminKey, adminSecret)
+	e.now = e.now.Add(61 * time.Minute)
+	for _, format := range []string{"csv", "json"} {
+		w := e.get("/console/events."+format+"?region=eu-west-1&attr=Username&value=dana&range=1h&at=1764158400", sc)
+		u, err := url.Parse(w.Header().Get("Location"))
+		if err != nil || w.Code != http.StatusSeeOther || u.Path != "/console/login" {
+			t.Fatalf("%s: %d %q", format, w.Code, w.Header().Get("Location"))
+		}
+		want := "/console/events?at=1764158400&attr=Username&download=" + format + "&range=1h&region=eu-west-1&value=dana"
+		if next := u.Query().Get("next"); next != want {
+			t.Fatalf("%s: next %q, want %q", format, next, want)
+		}
+		sc2, next := e.signInAgain(adminKey, adminSecret, want, sc)
+		body := e.get(next, sc2).Body.String()
+		link := `href="/console/events.` + format + `?at=1764158400&amp;attr=Username&amp;range=1h&amp;region=eu-west-1&amp;value=dana" id="download-resume-link"`
+		if !strings.Contains(body, `id="download-resume"`) || !strings.Contains(body, link) {
+			t.Fatalf("%s: the page after signing in lacks %s:\n%s", format, link, body)
+		}
+		sc = sc2
+		e.now = e.now.Add(61 * time.Minute)
+	}
+	// A sign-in form whose next is a download itself (an old link) lands on
+	// the offer too, and so does the sign-in page of a signed-in browser.
+	dl := "/console/events.json?region=eu-west-1&range=1h&at=1764158400"
+	offer := "/console/events?at=1764158400&download=json&range=1h&region=eu-west-1"
+	sc2, next := e.signInAgain(adminKey, adminSecret, dl, nil)
+	if next != offer {
+		t.Fatalf("signed in with next %q to %q, want %q", dl, next, offer)
+	}
+	if w := e.get("/console/login?next="+url.QueryEscape(dl), sc2); w.Header().Get("Location") != offer {
+		t.Fatalf("the sign-in page of a signed-in browser sent it to %q", w.Header().Get("Location"))
+	}
+	// Without one asked for, or with another value, no offer.
+	sc, _ = e.login(adminKey, adminSecret)
+	for _, q := range []string{"", "&download=xml"} {
+		if body := e.get("/console/events?region=eu-west-1"+q, sc).Body.String(); strings.Contains(body, "download-resume") {
+			t.Fatalf("%q: a download is offered", q)
+		}
 	}
 }
 

@@ -26,13 +26,21 @@ type liveFilter struct {
 // being "detail") that selects what a lookup attribute's value selects in
 // LookupEvents, or "" when none does exactly.
 func livePattern(attr, value string) string {
-	field := func(path ...string) string {
+	detail := liveMatch(attr, value)
+	if detail == nil {
+		return ""
+	}
+	return patternOf(detail)
+}
+
+// liveMatch is the "detail" part of livePattern, or nil.
+func liveMatch(attr, value string) map[string]any {
+	field := func(path ...string) map[string]any {
 		var v any = []string{value}
-		for i := len(path) - 1; i >= 0; i-- {
+		for i := len(path) - 1; i > 0; i-- {
 			v = map[string]any{path[i]: v}
 		}
-		b, _ := json.Marshal(map[string]any{"detail": v})
-		return string(b)
+		return map[string]any{path[0]: v}
 	}
 	switch attr {
 	case "EventName":
@@ -49,27 +57,51 @@ func livePattern(attr, value string) string {
 		return field("resources", "type")
 	case "ReadOnly":
 		if value == "true" || value == "false" {
-			return `{"detail":{"readOnly":[` + value + `]}}`
+			return map[string]any{"readOnly": []bool{value == "true"}}
 		}
 	}
-	return ""
+	return nil
 }
 
-// live is Live mode's stream for filter f.
+// notReadOnly matches what event history shows when it hides the read-only
+// events: records whose readOnly is false or missing (Insights events).
+var notReadOnly = []any{false, map[string]any{"exists": false}}
+
+func patternOf(detail map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"detail": detail})
+	return string(b)
+}
+
+// live is Live mode's stream for filter f: the filter's value where a
+// pattern maps it, and the read-only events left out when the page hides
+// them, as the table does.
 func live(f filter) liveFilter {
 	q := url.Values{"region": {f.Region}}
-	lf := liveFilter{Note: "Live: new events of " + f.Region + " as they arrive (the time range does not apply)."}
+	detail := map[string]any{}
+	what := ""
+	unmapped := ""
 	if f.Value != "" {
-		if p := livePattern(f.Attr, f.Value); p != "" {
-			q.Set("pattern", p)
-			lf.Note = "Live: new events of " + f.Region + " where " + f.Attr + " is " + f.Value +
-				", as they arrive (the time range does not apply)."
+		if m := liveMatch(f.Attr, f.Value); m != nil {
+			detail = m
+			what = " where " + f.Attr + " is " + f.Value
 		} else {
-			lf.Note = "Live: new events of " + f.Region + " as they arrive. The " + f.Attr +
-				" filter does not apply in Live mode (nor does the time range): every new event is shown."
+			unmapped = " The " + f.Attr + " filter does not apply in Live mode (nor does the time range): every new event is shown."
 		}
 	}
-	lf.URL = "/console/stream?" + q.Encode()
+	hidden := ""
+	if f.Hides() {
+		detail["readOnly"] = notReadOnly
+		hidden = ", read-only events hidden"
+	}
+	if len(detail) > 0 {
+		q.Set("pattern", patternOf(detail))
+	}
+	lf := liveFilter{URL: "/console/stream?" + q.Encode()}
+	if unmapped != "" {
+		lf.Note = "Live: new events of " + f.Region + hidden + ", as they arrive." + unmapped
+	} else {
+		lf.Note = "Live: new events of " + f.Region + what + hidden + ", as they arrive (the time range does not apply)."
+	}
 	return lf
 }
 

@@ -68,9 +68,16 @@ func TestConsoleLiveMode(t *testing.T) {
 	for _, c := range []struct {
 		query, pattern, note string
 	}{
-		{"region=us-east-1", "", "the time range does not apply"},
-		{"region=us-east-1&attr=EventName&value=DeleteBucket", `{"detail":{"eventName":["DeleteBucket"]}}`, "where EventName is DeleteBucket"},
-		{"region=us-east-1&attr=ResourceName&value=logs", "", "The ResourceName filter does not apply in Live mode"},
+		{"region=us-east-1&readonly=show", "", "the time range does not apply"},
+		{"region=us-east-1&attr=EventName&value=DeleteBucket&readonly=show", `{"detail":{"eventName":["DeleteBucket"]}}`, "where EventName is DeleteBucket"},
+		{"region=us-east-1&attr=ResourceName&value=logs&readonly=show", "", "The ResourceName filter does not apply in Live mode"},
+		// The read-only events the table hides (by default) are hidden in
+		// Live mode too.
+		{"region=us-east-1", `{"detail":{"readOnly":[false,{"exists":false}]}}`, "us-east-1, read-only events hidden, as they arrive"},
+		{"region=us-east-1&attr=EventName&value=DeleteBucket", `{"detail":{"eventName":["DeleteBucket"],"readOnly":[false,{"exists":false}]}}`,
+			"where EventName is DeleteBucket, read-only events hidden"},
+		{"region=us-east-1&attr=ResourceName&value=logs", `{"detail":{"readOnly":[false,{"exists":false}]}}`, "read-only events hidden, as they arrive. The ResourceName filter does not apply"},
+		{"region=us-east-1&attr=ReadOnly&value=true", `{"detail":{"readOnly":[true]}}`, "where ReadOnly is true, as they arrive"},
 	} {
 		w := e.get("/console/events?"+c.query, sc)
 		m := liveRE.FindStringSubmatch(w.Body.String())

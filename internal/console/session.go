@@ -301,7 +301,7 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 			}
 			// The cookie of a session that ended by time stays for its
 			// grace, so that a form sent from another tab is kept.
-			q := url.Values{"next": {r.URL.RequestURI()}}
+			q := url.Values{"next": {signInNext(r)}}
 			if expired {
 				q.Set("expired", "1")
 			}
@@ -311,11 +311,15 @@ func (c *Console) signedIn(h handlerFunc) http.HandlerFunc {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if err := r.ParseForm(); err != nil {
-				c.forbidden(w, "The form could not be read.")
+				c.formRefused(w, r, s, unreadableForm(err))
 				return
 			}
-			if !sameOrigin(r) || !tokensEqual(r.PostForm.Get("csrf"), s.csrf) {
-				c.forbidden(w, "The form's security token is missing or out of date. Go back, reload the page and try again.")
+			if !sameOrigin(r) {
+				c.formRefused(w, r, s, "A form sent from another site was refused, so nothing was changed.")
+				return
+			}
+			if !tokensEqual(r.PostForm.Get("csrf"), s.csrf) {
+				c.formRefused(w, r, s, staleTokenMsg)
 				return
 			}
 		}
@@ -386,7 +390,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		if s, _, _ := c.sessions.get(r.Context(), ck.Value, c.now()); s != nil {
-			http.Redirect(w, r, next, http.StatusSeeOther)
+			http.Redirect(w, r, returnTo(next), http.StatusSeeOther)
 			return
 		}
 	}
@@ -426,7 +430,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxSignInFormBytes)
 	if err := r.ParseForm(); err != nil {
-		c.forbidden(w, "The form could not be read.")
+		c.renderLogin(w, r, http.StatusBadRequest, loginPage{base: base{Title: "Sign in", Error: "The sign-in form could not be read (it is larger than 8 KiB). Try again."},
+			Next: safeNext("")})
 		return
 	}
 	p := loginPage{base: base{Title: "Sign in"}, Next: safeNext(r.PostForm.Get("next")), KeyID: r.PostForm.Get("access_key_id")}
@@ -487,7 +492,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	setCookie(w, r, sessionCookie, s.id, int((c.opts.SessionTTL+sessionGrace)/time.Second))
 	setCookie(w, r, loginCookie, "", -1)
 	c.opts.Log.Info("console: signed in", "user", principal.ARN, "ip", ip)
-	http.Redirect(w, r, p.Next, http.StatusSeeOther)
+	http.Redirect(w, r, returnTo(p.Next), http.StatusSeeOther)
 }
 
 // keyOwner is the user of access key keyID (nil for an unknown key) and

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
@@ -143,8 +144,46 @@ func (p *newTrailPage) check() (tags []trail.Tag, basic basicForm, defaultSel, o
 	if err != nil {
 		errs["events"] = err.Error()
 	}
+	p.precheck(errs, tags, basic, defaultSel)
 	p.Form.Errs = errs
 	return tags, basic, defaultSel, len(errs) == 0
+}
+
+// precheck adds to errs what CloudTrail's own rules refuse in the fields
+// that have no error yet (name, bucket, prefix, tags, the S3 data event
+// values), so that the review step catches them before anything is
+// created: a refusal after CreateTrail leaves a trail made but not as
+// asked. The checks are the trail package's, as the API runs them.
+func (p *newTrailPage) precheck(errs fieldErrs, tags []trail.Tag, basic basicForm, defaultSel bool) {
+	check := func(field string, err error) {
+		if err != nil && errs[field] == "" {
+			e := awsproto.As(err)
+			errs[field] = string(e.Code) + ": " + e.Message
+		}
+	}
+	if p.Form.Name != "" {
+		check("name", trail.ValidateName(p.Form.Name))
+	}
+	if p.Form.Bucket != "" {
+		check("bucket", trail.ValidateBucketName(p.Form.Bucket))
+	}
+	if p.Form.Prefix != "" {
+		check("prefix", trail.ValidatePrefix(p.Form.Prefix))
+	}
+	if errs["tags"] == "" {
+		check("tags", trail.ValidateTags(tags))
+	}
+	if errs["events"] == "" && !defaultSel {
+		check("events", trail.ValidateSelectors([]trail.EventSelector{basic.selector()}, nil, partitionOf(p.ARN)))
+	}
+}
+
+// partitionOf is the partition of an ARN ("aws" when it names none).
+func partitionOf(arn string) string {
+	if parts := strings.SplitN(arn, ":", 3); len(parts) == 3 && parts[0] == "arn" && parts[1] != "" {
+		return parts[1]
+	}
+	return "aws"
 }
 
 // calls are the API calls creating will make.

@@ -84,7 +84,7 @@ func TestConsoleTrailTagsWithoutEquals(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
 	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "mgmt_read": {"on"}, "mgmt_write": {"on"},
-		"name": {"t1"}, "bucket": {"b"}, "tags": {"team=audit\nnot-a-tag"}}
+		"name": {"tr1"}, "bucket": {"bkt"}, "tags": {"team=audit\nnot-a-tag"}}
 	for _, step := range []string{"review", "create"} {
 		w := e.post("/console/trails/new", sc, withParams(form, "step", step))
 		body := w.Body.String()
@@ -101,7 +101,7 @@ func TestConsoleTrailTagsWithoutEquals(t *testing.T) {
 func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
-	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "name": {"t1"}, "bucket": {"nope"}, "kms": {"alias/x"}, "log_group": {"g"}, "log_role": {"r"}}
+	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "name": {"tr1"}, "bucket": {"nope"}, "kms": {"alias/x"}, "log_group": {"g"}, "log_role": {"r"}}
 	for code, ids := range map[string][2]string{
 		"S3BucketDoesNotExistException":             {"field-bucket", "bucket-error"},
 		"KmsKeyNotFoundException":                   {"field-kms", "kms-error"},
@@ -125,7 +125,7 @@ func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 		if ids[0] != "field-name" && errIn(body, "field-name", ids[1], "refused "+code) {
 			t.Errorf("%s: errIn places %s inside field-name", code, ids[1])
 		}
-		for _, kept := range []string{`value="t1"`, `value="nope"`, `value="alias/x"`, `value="g"`, `value="r"`} {
+		for _, kept := range []string{`value="tr1"`, `value="nope"`, `value="alias/x"`, `value="g"`, `value="r"`} {
 			if !strings.Contains(body, kept) {
 				t.Errorf("%s: the form lost %s", code, kept)
 			}
@@ -161,22 +161,22 @@ func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 func TestConsoleTrailCreateSteps(t *testing.T) {
 	e := newEnv(t)
 	sc, tok := e.login(adminKey, adminSecret)
-	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "name": {"t1"}, "bucket": {"b"},
-		"mgmt_write": {"on"}, "s3": {"arn:aws:s3:::d/"}, "insight_call_rate": {"on"}, "start_logging": {"on"}, "tags": {"a=b"}}
+	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "name": {"tr1"}, "bucket": {"bkt"},
+		"mgmt_write": {"on"}, "s3": {"arn:aws:s3:::dbk/"}, "insight_call_rate": {"on"}, "start_logging": {"on"}, "tags": {"a=b"}}
 	n := len(e.api.ops())
 	// Review: what will be created, nothing called, everything carried.
 	w := e.post("/console/trails/new", sc, withParams(form, "step", "review"))
 	body := w.Body.String()
 	if w.Code != http.StatusOK || len(e.api.ops()) != n || !strings.Contains(body, `id="confirm-create"`) ||
 		!strings.Contains(body, "write only") || !strings.Contains(body, `name="insight_call_rate" value="on"`) ||
-		!strings.Contains(body, `name="s3" value="arn:aws:s3:::d/"`) || strings.Contains(body, `name="mgmt_read"`) {
+		!strings.Contains(body, `name="s3" value="arn:aws:s3:::dbk/"`) || strings.Contains(body, `name="mgmt_read"`) {
 		t.Fatalf("review: %d %v\n%s", w.Code, e.api.ops()[n:], body)
 	}
 	// Back to edit keeps everything.
 	w = e.post("/console/trails/new", sc, withParams(form, "step", "edit"))
 	body = w.Body.String()
 	if w.Code != http.StatusOK || !strings.Contains(body, `id="mgmt_write" checked`) || strings.Contains(body, `id="mgmt_read" checked`) ||
-		!strings.Contains(body, `id="insight_call_rate" checked`) || !strings.Contains(body, ">arn:aws:s3:::d/</textarea>") {
+		!strings.Contains(body, `id="insight_call_rate" checked`) || !strings.Contains(body, ">arn:aws:s3:::dbk/</textarea>") {
 		t.Fatalf("back to edit:\n%s", body)
 	}
 	// No events at all is an error next to the events.
@@ -186,20 +186,20 @@ func TestConsoleTrailCreateSteps(t *testing.T) {
 	}
 	// Create: each call in order, then the trail's page with what was done.
 	w = e.post("/console/trails/new", sc, withParams(form, "step", "create"))
-	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "trail%2Ft1") {
+	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "trail%2Ftr1") {
 		t.Fatalf("create: %d %v", w.Code, w.Header())
 	}
 	if got := e.api.ops()[n:]; !slices.Equal(got, []string{"CreateTrail", "PutEventSelectors", "PutInsightSelectors", "StartLogging"}) {
 		t.Fatalf("calls %v", got)
 	}
-	if got := string(e.api.last("PutEventSelectors").body); !strings.Contains(got, `"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::d/"]}]`) {
+	if got := string(e.api.last("PutEventSelectors").body); !strings.Contains(got, `"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::dbk/"]}]`) {
 		t.Fatalf("PutEventSelectors %s", got)
 	}
-	if got := string(e.api.last("PutInsightSelectors").body); got != `{"TrailName":"arn:aws:cloudtrail:us-east-1:111111111111:trail/t1","InsightSelectors":[{"InsightType":"ApiCallRateInsight"}]}` {
+	if got := string(e.api.last("PutInsightSelectors").body); got != `{"TrailName":"arn:aws:cloudtrail:us-east-1:111111111111:trail/tr1","InsightSelectors":[{"InsightType":"ApiCallRateInsight"}]}` {
 		t.Fatalf("PutInsightSelectors %s", got)
 	}
 	page := e.get(w.Header().Get("Location"), sc).Body.String()
-	if !strings.Contains(page, `class="flash"`) || !strings.Contains(page, "Trail t1 created; event selectors saved; Insights turned on (ApiCallRateInsight); logging started.") {
+	if !strings.Contains(page, `class="flash"`) || !strings.Contains(page, "Trail tr1 created; event selectors saved; Insights turned on (ApiCallRateInsight); logging started.") {
 		t.Fatalf("the page after creating:\n%s", page)
 	}
 	// A refusal partway: what was done, what was refused, what was not tried.
@@ -210,14 +210,14 @@ func TestConsoleTrailCreateSteps(t *testing.T) {
 		t.Fatalf("partial create: %d, calls %v", w.Code, got)
 	}
 	page = e.get(w.Header().Get("Location"), sc).Body.String()
-	want := "Trail t1 created; event selectors saved. Not done: Insights turned on (ApiCallRateInsight), refused with InvalidInsightSelectorsException: needs writes.; and so not tried: logging started. Fix it on this page."
+	want := "Trail tr1 created; event selectors saved. Not done: Insights turned on (ApiCallRateInsight), refused with InvalidInsightSelectorsException: needs writes.; and so not tried: logging started. Fix it on this page."
 	if !strings.Contains(page, `flash flash-error`) || !strings.Contains(page, html.EscapeString(want)) {
 		t.Fatalf("the page after a partial create lacks %q:\n%s", want, page)
 	}
 	// All management events and logging not started: CreateTrail alone.
 	e.api.fail = nil
 	n = len(e.api.ops())
-	e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "name": {"t2"}, "bucket": {"b"},
+	e.post("/console/trails/new", sc, url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "name": {"tr2"}, "bucket": {"bkt"},
 		"mgmt_read": {"on"}, "mgmt_write": {"on"}, "step": {"create"}})
 	if got := e.api.ops()[n:]; !slices.Equal(got, []string{"CreateTrail"}) {
 		t.Fatalf("default create: calls %v", got)
@@ -265,6 +265,33 @@ func TestConsoleSelectorTemplatesValid(t *testing.T) {
 		}
 		if err := trail.ValidateSelectors(nil, sel, "aws"); err != nil {
 			t.Errorf("template %s is refused: %v", tp.ID, err)
+		}
+	}
+}
+
+// The review step checks what CloudTrail would refuse before anything is
+// created: a bad name, bucket, prefix, tag or S3 data event value is an
+// error next to its field, and no API call is made (an S3 value used to be
+// found bad only after the trail existed, which then did not log).
+func TestConsoleTrailCreateReviewChecks(t *testing.T) {
+	e := newEnv(t)
+	sc, tok := e.login(adminKey, adminSecret)
+	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "name": {"tr1"}, "bucket": {"bkt"},
+		"mgmt_write": {"on"}, "step": {"review"}}
+	for _, c := range []struct{ name, value, field, errID, want string }{
+		{"name", "x", "field-name", "name-error", "Trail name too short"},
+		{"name", "-bad-", "field-name", "name-error", "InvalidTrailNameException"},
+		{"bucket", "Bad_Bucket", "field-bucket", "bucket-error", "InvalidS3BucketNameException"},
+		{"s3", "arn:aws:s3:::<script>", "field-events", "events-error", "InvalidEventSelectorsException"},
+		{"tags", "k=" + strings.Repeat("v", 300), "field-tags", "tags-error", "InvalidTagParameterException"},
+	} {
+		n := len(e.api.ops())
+		w := e.post("/console/trails/new", sc, withParams(form, c.name, c.value))
+		if body := w.Body.String(); w.Code != http.StatusBadRequest || !errIn(body, c.field, c.errID, c.want) || strings.Contains(body, `id="confirm-create"`) {
+			t.Errorf("%s=%q: %d, want %q in #%s\n%s", c.name, c.value, w.Code, c.want, c.errID, body)
+		}
+		if got := e.api.ops()[n:]; len(got) != 0 {
+			t.Errorf("%s=%q: calls %v", c.name, c.value, got)
 		}
 	}
 }

@@ -19,11 +19,7 @@ func TestTailConsoleLive(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx, problems := conBrowser(t)
 	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
-	names := chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].map(td => td.textContent)`)
-	waitRow := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#events tbody tr.live-row td[data-label='Event name']")].some(td => td.textContent === "`+name+`")`,
-			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond))
-	}
+	names, waitRow := conLiveNames, conWaitLiveRow
 	waitOpen := chromedp.Poll[chromedp.Void](`document.getElementById("live").getAttribute("data-open") === "1"`,
 		chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond))
 	ours := func(all []string) []string {

@@ -102,13 +102,18 @@
     // The resource names cell: short names, the full ARN on hover.
     var resourceCell = function (names) {
       var c = td("Resource name", "", "wrap", "rname");
+      // One element holds them all: on a phone the cell is a grid of
+      // label and value, and each child would be a grid item of its own.
+      var list = document.createElement("span");
+      list.className = "cell";
+      if (names.length) { c.appendChild(list); }
       for (var i = 0; i < names.length; i++) {
-        if (i) { c.appendChild(document.createTextNode(", ")); }
+        if (i) { list.appendChild(document.createTextNode(", ")); }
         var sp = document.createElement("span");
         sp.className = "res";
         sp.title = names[i];
         sp.textContent = shortName(names[i]);
-        c.appendChild(sp);
+        list.appendChild(sp);
       }
       return c;
     };
