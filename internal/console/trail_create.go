@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -60,10 +59,10 @@ func (e createEvents) basic() (b basicForm, isDefault bool, err error) {
 		b.ReadWrite = trail.ReadWriteWriteOnly
 	}
 	if !b.Management && b.S3 == "" {
-		return b, false, errors.New("Choose the events to log: management events (read, write or both), S3 data events, or both.")
+		return b, false, formMessage("Choose the events to log: management events (read, write or both), S3 data events, or both.")
 	}
 	if !b.Management && (b.ExcludeKMS || b.ExcludeRDS) {
-		return b, false, errors.New("Excluding AWS KMS or RDS Data API events applies to management events; choose read or write management events too.")
+		return b, false, formMessage("Excluding AWS KMS or RDS Data API events applies to management events; choose read or write management events too.")
 	}
 	return b, b.ReadWrite == trail.ReadWriteAll && b.Management && b.S3 == "" && !b.ExcludeKMS && !b.ExcludeRDS, nil
 }

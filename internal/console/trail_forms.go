@@ -116,11 +116,11 @@ func parseTags(text string) ([]trail.Tag, error) {
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, fmt.Errorf("Tags line %d, %q, has no \"=\"; write key=value (key= for an empty value).", n+1, line)
+			return nil, formMessage(fmt.Sprintf("Tags line %d, %q, has no \"=\"; write key=value (key= for an empty value).", n+1, line))
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if k == "" {
-			return nil, fmt.Errorf("Tags line %d has no key; write key=value.", n+1)
+			return nil, formMessage(fmt.Sprintf("Tags line %d has no key; write key=value.", n+1))
 		}
 		tags = append(tags, trail.Tag{Key: &k, Value: &v})
 	}
@@ -164,3 +164,9 @@ func lines(text string) []string {
 	}
 	return out
 }
+
+// formMessage is an error whose text is a sentence for the form's user,
+// shown as it is next to the field.
+type formMessage string
+
+func (m formMessage) Error() string { return string(m) }

@@ -189,14 +189,6 @@ func imSummary(t *testing.T, out, label string) string {
 	return m[1]
 }
 
-func imIDs(rs []imRecord) []string {
-	ids := make([]string, len(rs))
-	for i, r := range rs {
-		ids[i] = r.ID
-	}
-	return ids
-}
-
 // TestImportArchiveDirectory imports an archive of two accounts, two
 // regions and three days from a directory: every event is then found with
 // LookupEvents exactly once and delivered by a trail; digest and Insight
@@ -478,7 +470,7 @@ func TestImportVerifyDigestsReportsTamperedFile(t *testing.T) {
 		recs = append(recs, dlEvent("PutObject", "s3.amazonaws.com", regions[i%2], Account1, nil))
 	}
 	ids := dlIngest(t, from, recs...)
-	files := dlWaitDelivered(t, from, b, "", ids, 60*time.Second)
+	dlWaitDelivered(t, from, b, "", ids, 60*time.Second)
 	dlWaitDigests(t, from, b, time.Now().Add(time.Second), 1, "/CloudTrail-Digest/us-east-1/", "/CloudTrail-Digest/us-west-2/")
 
 	var keyFiles []string
@@ -503,7 +495,7 @@ func TestImportVerifyDigestsReportsTamperedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	dlWaitDigests(t, from, b, stopped, 1, "/CloudTrail-Digest/us-east-1/", "/CloudTrail-Digest/us-west-2/")
-	files = dlLogs(t, b, "")
+	files := dlLogs(t, b, "")
 
 	// Change the us-west-2 file that holds our first event there.
 	where := dlWhere(files)
