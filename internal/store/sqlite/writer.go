@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -37,17 +38,11 @@ const maxKeptFrames = 32 << 20
 type batch struct {
 	b          block
 	tmin, tmax int64
-	days       []int64 // the days of its events, in order
 	ids        []idEntry
-	postings   map[[2]int64][]store.Posting
-}
-
-// addDay notes that the batch has an event on day d.
-func (bt *batch) addDay(d int64) {
-	i, found := slices.BinarySearch(bt.days, d)
-	if !found {
-		bt.days = slices.Insert(bt.days, i, d)
-	}
+	// postings by lookup key, each list in seq order. Kept by key alone,
+	// not by day and key: events spread over many days (a backfill) then
+	// cost the writer no more than live ones; the indexer splits by day.
+	postings map[int64][]store.Posting
 }
 
 type idEntry struct {
@@ -91,7 +86,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	}
 	first := s.next + 1
 	seq := s.next
-	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[[2]int64][]store.Posting{}}
+	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[int64][]store.Posting{}}
 	size := 0
 	for _, r := range group {
 		for _, e := range r.Events {
@@ -120,10 +115,8 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			bt.ids = append(bt.ids, idEntry{key: key, h: prep[i].h, seq: seq})
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
-			d := store.Day(t)
-			bt.addDay(d)
 			for _, k := range keys {
-				bt.postings[[2]int64{d, k}] = append(bt.postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
+				bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
 			}
 		}
 	}
@@ -290,11 +283,8 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 // addPendingPostings adds a batch's postings to the pending ones; the
 // caller holds pmu.
 func (s *Store) addPendingPostings(bt *batch) {
-	for dk, ps := range bt.postings {
-		if _, ok := s.pendingPost[dk]; !ok {
-			s.pendingDays[dk[0]]++
-		}
-		s.pendingPost[dk] = append(s.pendingPost[dk], ps...)
+	for k, ps := range bt.postings {
+		s.pendingPost[k] = append(s.pendingPost[k], ps...)
 	}
 }
 
@@ -302,23 +292,17 @@ func (s *Store) addPendingPostings(bt *batch) {
 // through; the caller holds pmu.
 func (s *Store) dropPendingPostings(indexed []*batch, through int64) {
 	for _, bt := range indexed {
-		for dk := range bt.postings {
-			ps, ok := s.pendingPost[dk]
+		for k := range bt.postings {
+			ps, ok := s.pendingPost[k]
 			if !ok {
 				continue // an earlier batch of these emptied it
 			}
-			i := 0
-			for i < len(ps) && ps[i].Seq <= through {
-				i++
-			}
+			i, _ := slices.BinarySearchFunc(ps, through+1, func(p store.Posting, seq int64) int { return cmp.Compare(p.Seq, seq) })
 			if i < len(ps) {
-				s.pendingPost[dk] = ps[i:]
+				s.pendingPost[k] = ps[i:]
 				continue
 			}
-			delete(s.pendingPost, dk)
-			if s.pendingDays[dk[0]]--; s.pendingDays[dk[0]] == 0 {
-				delete(s.pendingDays, dk[0])
-			}
+			delete(s.pendingPost, k)
 		}
 	}
 }
