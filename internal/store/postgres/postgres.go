@@ -128,6 +128,27 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 	return s.group.Append(ctx, events)
 }
 
+// copyIndexRows writes index rows to table (lookup or lookup_spans).
+func copyIndexRows(ctx context.Context, tx pgx.Tx, table string, rows []store.PostingRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := copyChunks(ctx, tx, table+" (d, k, tmax, seq0, tmin, n, data)", len(rows), func(w *copyRows, j int) {
+		r := rows[j]
+		w.row(7)
+		w.int64(r.Day)
+		w.int64(r.Key)
+		w.int64(r.MaxTime)
+		w.int64(r.FirstSeq)
+		w.int64(r.MinTime)
+		w.int32(int32(r.Count))
+		w.bytes(r.Data)
+	}); err != nil {
+		return fmt.Errorf("postgres: insert index: %w", err)
+	}
+	return nil
+}
+
 // commit writes a group, retrying when another node got in the way: a
 // deadlock with a purge, or a partition that a purge dropped after this node
 // last saw it.
@@ -246,14 +267,13 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	if err != nil {
 		return err
 	}
-	postings := map[[2]int64][]store.Posting{}
+	postings := map[int64][]store.Posting{}
 	for j, p := range fresh {
 		e := p.r.Events[p.i]
 		p.r.Results[p.i].Seq = seqs[j]
 		t := e.Time.Unix()
-		d := store.Day(t)
 		for _, k := range store.EventKeys(e) {
-			postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seqs[j]})
+			postings[k] = append(postings[k], store.Posting{Time: t, Seq: seqs[j]})
 		}
 	}
 	for _, r := range group {
@@ -276,20 +296,13 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	}); err != nil {
 		return fmt.Errorf("postgres: insert events: %w", err)
 	}
-	rows := store.GroupPostings(postings)
-	if len(rows) > 0 {
-		if err := copyChunks(ctx, tx, "lookup (d, k, tmax, seq0, tmin, n, data)", len(rows), func(w *copyRows, j int) {
-			r := rows[j]
-			w.row(7)
-			w.int64(r.Day)
-			w.int64(r.Key)
-			w.int64(r.MaxTime)
-			w.int64(r.FirstSeq)
-			w.int64(r.MinTime)
-			w.int32(int32(r.Count))
-			w.bytes(r.Data)
-		}); err != nil {
-			return fmt.Errorf("postgres: insert index: %w", err)
+	dense, spans := store.GroupRows(postings)
+	for _, part := range []struct {
+		table string
+		rows  []store.PostingRow
+	}{{"lookup", dense}, {"lookup_spans", spans}} {
+		if err := copyIndexRows(ctx, tx, part.table, part.rows); err != nil {
+			return err
 		}
 	}
 	if s.beforeCommit != nil {
