@@ -24,6 +24,7 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -283,7 +284,18 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 			}
 		}
 	}
+	// Rows go to the events COPY a day at a time: COPY into a partitioned
+	// table buffers rows per partition and flushes a buffer when the rows
+	// switch partitions often, as events spread over many days do.
+	order := make([]int, len(fresh))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(store.Day(fresh[a].r.Events[fresh[a].i].Time.Unix()), store.Day(fresh[b].r.Events[fresh[b].i].Time.Unix()))
+	})
 	if err := copyChunks(ctx, tx, "events (seq, account, region, event_id, t, category, record)", len(fresh), func(w *copyRows, j int) {
+		j = order[j]
 		e := fresh[j].r.Events[fresh[j].i]
 		w.row(7)
 		w.int64(seqs[j])
