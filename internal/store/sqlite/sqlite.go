@@ -337,7 +337,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	} else {
 		// Pending postings first: a batch indexed meanwhile is in the index
 		// rows read after (TopK keeps a posting offered twice once).
-		top.AddPostings(s.pendingPostings(key, store.Day(start), store.Day(end)))
+		s.offerPending(top, key)
 		if err := s.scanRows(ctx, top, key, start, end); err != nil {
 			return store.Page{}, err
 		}

@@ -280,6 +280,15 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 	return ps[0]
 }
 
+// offerPending offers top the pending postings of key, in place: a busy
+// key's list (every event's, under the listing of all events) holds up to
+// maxPending postings, which a copy would take the lock longer for.
+func (s *Store) offerPending(top *store.TopK, key int64) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	top.AddPostings(s.pendingPost[key])
+}
+
 // addPendingPostings adds a batch's postings to the pending ones; the
 // caller holds pmu.
 func (s *Store) addPendingPostings(bt *batch) {
