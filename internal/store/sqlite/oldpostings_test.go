@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 // indexed as a posting row per day and key. TestGenerateOldPostings wrote
 // it, run on that code with CAIRN_WRITE_OLD_POSTINGS set to the directory.
 const oldPostingsDir = "testdata/oldpostings"
-
-// spreadFixture is the fixture's events: two commits of events over 40 days
-// before storetest.Base, each with a user of its own and one of three
-// event names.
-func spreadFixture(t testing.TB, tag string, n int) []*event.Event {
-	var evs []*event.Event
-	first := storetest.Base.Add(-40 * 24 * time.Hour)
-	for i := range n {
-		at := first.Add(time.Duration(i*i*7919%(40*86400)) * time.Second)
-		if i%4 == 0 {
-			at = first.Add(10*24*time.Hour + time.Duration(i)*time.Minute) // a busy day
-		}
-		evs = append(evs, storetest.Rec(t, "111111111111", "us-east-1", []string{"GetObject", "PutObject", "ListBuckets"}[i%3], at,
-			map[string]any{"eventID": fmt.Sprintf("%s-%04d", tag, i),
-				"userIdentity": map[string]any{"type": "IAMUser", "userName": fmt.Sprintf("%s-user-%d", tag, i), "accessKeyId": "AKIAOLD"}}))
-	}
-	return evs
-}
 
 // TestGenerateOldPostings writes the fixture's events into a new store and
 // reads them back. With CAIRN_WRITE_OLD_POSTINGS set to a directory, it
@@ -52,7 +33,7 @@ func TestGenerateOldPostings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := spreadFixture(t, "old", 160)
+	evs := storetest.SpreadEvents(t, "old", 160)
 	for _, part := range [][]*event.Event{evs[:80], evs[80:]} {
 		if _, err := s.Append(ctx, part); err != nil {
 			t.Fatal(err)
@@ -135,78 +116,9 @@ func TestOpensOldPostings(t *testing.T) {
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM postings`).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("the fixture's posting rows: %d, %v", n, err)
 	}
-	old := spreadFixture(t, "old", 160)
-	check := func(when string, evs []*event.Event) {
-		t.Helper()
-		for _, e := range evs {
-			var user string
-			for _, k := range e.Keys {
-				if k.Attr == event.AttrUsername {
-					user = k.Value
-				}
-			}
-			for _, qq := range []store.Query{
-				{Attr: event.AttrUsername, Value: user, Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base},
-				{Attr: event.AttrUsername, Value: user, Start: e.Time.Add(-time.Minute), End: e.Time.Add(time.Minute)},
-				{Attr: event.AttrEventID, Value: e.ID, Start: e.Time, End: e.Time},
-			} {
-				qq.Account, qq.Region, qq.Category, qq.Limit = e.Account, e.Region, event.CategoryManagement, 5
-				p, err := s.Lookup(ctx, qq)
-				if err != nil || len(p.Events) != 1 || p.Events[0].ID != e.ID {
-					t.Fatalf("%s: %s by %s=%s: %+v, %v", when, e.ID, qq.Attr, qq.Value, p.Events, err)
-				}
-			}
-		}
-		// Every event listed once, newest first, page by page.
-		qq := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
-			Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base, Limit: 9}
-		var got []string
-		for {
-			p, err := s.Lookup(ctx, qq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range p.Events {
-				got = append(got, e.ID)
-			}
-			if p.Next == nil {
-				break
-			}
-			qq.After = p.Next
-		}
-		var want []*event.Event
-		want = append(want, old...)
-		if len(evs) > len(old) {
-			want = evs
-		}
-		slices.SortStableFunc(want, func(a, b *event.Event) int { return b.Time.Compare(a.Time) })
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d events listed, want %d", when, len(got), len(want))
-		}
-		seen := map[string]bool{}
-		for _, id := range got {
-			seen[id] = true
-		}
-		for _, e := range want {
-			if !seen[e.ID] {
-				t.Fatalf("%s: %s not listed", when, e.ID)
-			}
-		}
-		b, err := s.Histogram(ctx, store.HistogramQuery{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
-			Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base, Width: 24 * time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var total int64
-		for _, x := range b {
-			total += x.Count
-		}
-		if total != int64(len(want)) {
-			t.Fatalf("%s: the histogram counts %d events, want %d", when, total, len(want))
-		}
-	}
-	check("old store", old)
-	more := spreadFixture(t, "new", 120)
+	old := storetest.SpreadEvents(t, "old", 160)
+	storetest.CheckStored(t, s, "old store", old)
+	more := storetest.SpreadEvents(t, "new", 120)
 	if _, err := s.Append(ctx, more); err != nil {
 		t.Fatal(err)
 	}
@@ -214,5 +126,5 @@ func TestOpensOldPostings(t *testing.T) {
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM spans`).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("span rows after appending: %d, %v", n, err)
 	}
-	check("old and new rows", append(slices.Clone(old), more...))
+	storetest.CheckStored(t, s, "old and new rows", append(old, more...))
 }

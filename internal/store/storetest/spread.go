@@ -187,3 +187,71 @@ func testSpread(t *testing.T, s store.Store) {
 	}
 	check("after a purge", cut)
 }
+
+// SpreadEvents are n events of account 111111111111 in us-east-1 over 40
+// days before Base, each with a user of its own ("<tag>-user-<i>") and one
+// of three event names, a quarter of them on one busy day: history as an
+// import of an archive stores it. The upgrade tests of both backends
+// store them with an earlier version's index layout.
+func SpreadEvents(t testing.TB, tag string, n int) []*event.Event {
+	var evs []*event.Event
+	first := Base.Add(-40 * 24 * time.Hour)
+	for i := range n {
+		at := first.Add(time.Duration(i*i*7919%(40*86400)) * time.Second)
+		if i%4 == 0 {
+			at = first.Add(10*24*time.Hour + time.Duration(i)*time.Minute) // a busy day
+		}
+		evs = append(evs, Rec(t, "111111111111", "us-east-1", []string{"GetObject", "PutObject", "ListBuckets"}[i%3], at,
+			map[string]any{"eventID": fmt.Sprintf("%s-%04d", tag, i),
+				"userIdentity": map[string]any{"type": "IAMUser", "userName": fmt.Sprintf("%s-user-%d", tag, i), "accessKeyId": "AKIAOLD"}}))
+	}
+	return evs
+}
+
+// CheckStored checks that s holds exactly evs (SpreadEvents) in their
+// account and region: each found by its user over 50 days and within a
+// minute of it, each listed once when paging through every event, and
+// every one counted by the histogram.
+func CheckStored(t *testing.T, s store.Store, when string, evs []*event.Event) {
+	t.Helper()
+	ctx := context.Background()
+	for _, e := range evs {
+		var user string
+		for _, k := range e.Keys {
+			if k.Attr == event.AttrUsername {
+				user = k.Value
+			}
+		}
+		for _, qq := range []store.Query{
+			{Start: Base.Add(-50 * 24 * time.Hour), End: Base},
+			{Start: e.Time.Add(-time.Minute), End: e.Time.Add(time.Minute)},
+		} {
+			qq.Account, qq.Region, qq.Category, qq.Limit = e.Account, e.Region, event.CategoryManagement, 5
+			qq.Attr, qq.Value = event.AttrUsername, user
+			p, err := s.Lookup(ctx, qq)
+			if err != nil || len(p.Events) != 1 || p.Events[0].ID != e.ID {
+				t.Fatalf("%s: %s by its user: %+v, %v", when, e.ID, p.Events, err)
+			}
+		}
+	}
+	all := q("111111111111", "us-east-1")
+	all.Start, all.End = Base.Add(-50*24*time.Hour), Base
+	seen := map[string]bool{}
+	for _, id := range pageAll(t, s, all) {
+		if seen[id] {
+			t.Fatalf("%s: %s listed twice", when, id)
+		}
+		seen[id] = true
+	}
+	if len(seen) != len(evs) {
+		t.Fatalf("%s: %d events listed, want %d", when, len(seen), len(evs))
+	}
+	var total int64
+	for _, b := range histogram(t, s, store.HistogramQuery{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Start: all.Start, End: all.End, Width: 24 * time.Hour}) {
+		total += b.Count
+	}
+	if total != int64(len(evs)) {
+		t.Fatalf("%s: the histogram counts %d events, want %d", when, total, len(evs))
+	}
+}
