@@ -125,8 +125,8 @@ func (s *Store) histogramErrors(ctx context.Context, h *store.Histo) error {
 // d1, and the first sequence number not indexed at that moment: rows read
 // later may hold postings numbered from it on, which were not counted.
 func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, int64) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	out := make([][]store.Posting, len(keys))
 	for i, key := range keys {
 		for _, p := range s.pendingPost[key] {

@@ -89,6 +89,11 @@ func (s *Store) indexPending(all bool) error {
 		s.indexErr.Store("")
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
+		first := int64(math.MaxInt64)
+		if len(s.pending) > 0 {
+			first = s.pending[0].b.seq0
+		}
+		s.firstPending.Store(first)
 		s.dropPendingPostings(take, take[len(take)-1].b.seqN)
 		for _, bt := range take {
 			for _, id := range bt.ids {

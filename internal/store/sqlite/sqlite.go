@@ -106,10 +106,14 @@ type Store struct {
 	last   atomic.Int64 // the last seq acknowledged
 
 	// Batches written to the log and not yet indexed (see writer.go).
-	pmu        sync.Mutex
-	pcond      *sync.Cond
-	pending    []*batch
-	pendingIDs map[idKey]int64
+	// pmu guards what follows; reads (lookups, the histogram) share it.
+	pmu     sync.RWMutex
+	pcond   *sync.Cond
+	pending []*batch
+	// firstPending is the seq0 of pending's first batch (MaxInt64 when
+	// none), read without the lock.
+	firstPending atomic.Int64
+	pendingIDs   map[idKey]int64
 	// pendingPost holds the pending batches' postings by key, each list
 	// in seq order.
 	pendingPost   map[int64][]store.Posting
@@ -410,11 +414,11 @@ func scanTable(ctx context.Context, st *sql.Stmt, top *store.TopK, key, d0, d1, 
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
 	var page store.Page
 	var seqs []int64
-	s.pmu.Lock()
+	s.pmu.RLock()
 	if seq, ok := s.pendingIDs[idKey{q.Account, q.Value}]; ok {
 		seqs = append(seqs, seq)
 	}
-	s.pmu.Unlock()
+	s.pmu.RUnlock()
 	found, err := s.seqsByHash(ctx, []int64{idHash(q.Account, q.Value)})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)

@@ -153,6 +153,9 @@ type stored struct {
 func (s *Store) addPending(bt *batch) {
 	s.pmu.Lock()
 	s.pending = append(s.pending, bt)
+	if len(s.pending) == 1 {
+		s.firstPending.Store(bt.b.seq0)
+	}
 	for _, id := range bt.ids {
 		s.pendingIDs[id.key] = id.seq
 	}
@@ -202,8 +205,8 @@ func (s *Store) flushIndex() {
 
 // pendingCount is the number of events not yet indexed.
 func (s *Store) pendingCount() int {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	return s.pendingEvents
 }
 
@@ -230,7 +233,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	existing := make(map[idKey]stored, n)
 	var hashes, pendingSeqs []int64
 	filter := s.filters.current()
-	s.pmu.Lock()
+	s.pmu.RLock()
 	for _, r := range group {
 		prep := r.Prepared.([]prepared)
 		for i, e := range r.Events {
@@ -244,7 +247,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 			}
 		}
 	}
-	s.pmu.Unlock()
+	s.pmu.RUnlock()
 	candidates, err := s.seqsByHash(ctx, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
@@ -265,8 +268,8 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 
 // pendingBlocks returns the pending batches' blocks, oldest first.
 func (s *Store) pendingBlocks() []block {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	out := make([]block, len(s.pending))
 	for i, bt := range s.pending {
 		out[i] = bt.b
@@ -284,8 +287,8 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 // key's list (every event's, under the listing of all events) holds up to
 // maxPending postings, which a copy would take the lock longer for.
 func (s *Store) offerPending(top *store.TopK, key int64) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	top.AddPostings(s.pendingPost[key])
 }
 
@@ -316,10 +319,16 @@ func (s *Store) dropPendingPostings(indexed []*batch, through int64) {
 	}
 }
 
-// pendingBlock returns the pending block holding seq.
+// pendingBlock returns the pending block holding seq. A seq below the
+// first pending one is in the database (a batch leaves pending once its
+// index transaction committed), which spares lookups the lock for every
+// event they read.
 func (s *Store) pendingBlock(seq int64) (block, bool) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	if seq < s.firstPending.Load() {
+		return block{}, false
+	}
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
 	if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
 		return s.pending[i].b, true
