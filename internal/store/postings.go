@@ -66,6 +66,111 @@ func GroupPostings(entries map[[2]int64][]Posting) []PostingRow {
 	return rows
 }
 
+// A key's postings of one day get an index row of their own (GroupRows)
+// when the commit has at least DenseDay of them; a key's postings on days
+// where it has fewer go to span rows, each covering at most SpanDays days
+// and filed under its newest day. A commit whose events spread over many
+// days (a backfill) then writes about one row per key, as a commit of live
+// events does, instead of one per key and day (rows of one or two
+// postings for most keys); a span row holds fewer than
+// DenseDay*SpanDays postings, so a lookup decodes little of one it reads
+// in part. A lookup of days [d0, d1] reads the span rows filed under days
+// d0 to d1+SpanDays-1.
+const (
+	DenseDay = 8
+	SpanDays = 32
+)
+
+// GroupRows turns the events of one commit into index rows: dense, one per
+// (day, key) where the key has at least DenseDay postings that day, and
+// spans (see DenseDay). entries holds each key's postings, in any order;
+// the lists are reordered. Both kinds come out in (day, key) order.
+func GroupRows(entries map[int64][]Posting) (dense, spans []PostingRow) {
+	var scratch []uint64
+	for k, ps := range entries {
+		scratch = sortKeyNewestFirst(ps, scratch)
+		dense, spans = splitRows(k, ps, dense, spans)
+	}
+	byDayKey := func(a, b PostingRow) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Key, b.Key))
+	}
+	slices.SortFunc(dense, byDayKey)
+	slices.SortFunc(spans, byDayKey)
+	return dense, spans
+}
+
+// splitRows appends the rows of key k's newest-first postings ps: a dense
+// row for each day with at least DenseDay of them, and the other days'
+// postings in span rows of at most SpanDays days each.
+func splitRows(k int64, ps []Posting, dense, spans []PostingRow) ([]PostingRow, []PostingRow) {
+	var span []Posting // sparse days' postings gathered, newest first
+	var top int64      // the day of span's newest posting
+	for i := 0; i < len(ps); {
+		d := Day(ps[i].Time)
+		j := i + 1
+		for j < len(ps) && Day(ps[j].Time) == d {
+			j++
+		}
+		if run := ps[i:j]; len(run) >= DenseDay {
+			dense = append(dense, rowOf(d, k, run))
+		} else {
+			if len(span) > 0 && d <= top-SpanDays {
+				spans = append(spans, rowOf(top, k, span))
+				span = span[:0]
+			}
+			if len(span) == 0 {
+				top = d
+			}
+			span = append(span, run...)
+		}
+		i = j
+	}
+	if len(span) > 0 {
+		spans = append(spans, rowOf(top, k, span))
+	}
+	return dense, spans
+}
+
+// sortKeyNewestFirst sorts ps (one key's postings of any days) newest
+// first, as packed numbers (time over sequence, each less its minimum)
+// when the ranges leave room.
+func sortKeyNewestFirst(ps []Posting, scratch []uint64) []uint64 {
+	if len(ps) < 2 {
+		return scratch
+	}
+	t0, t1, s0, s1 := ps[0].Time, ps[0].Time, ps[0].Seq, ps[0].Seq
+	for _, p := range ps[1:] {
+		t0, t1, s0, s1 = min(t0, p.Time), max(t1, p.Time), min(s0, p.Seq), max(s1, p.Seq)
+	}
+	if uint64(t1-t0) >= 1<<(64-keyPackSeqBits) || uint64(s1-s0) >= 1<<keyPackSeqBits {
+		slices.SortFunc(ps, newer)
+		return scratch
+	}
+	scratch = slices.Grow(scratch[:0], len(ps))
+	for _, p := range ps {
+		scratch = append(scratch, uint64(p.Time-t0)<<keyPackSeqBits|uint64(p.Seq-s0))
+	}
+	slices.Sort(scratch)
+	for i, v := range scratch {
+		ps[len(ps)-1-i] = Posting{Time: t0 + int64(v>>keyPackSeqBits), Seq: s0 + int64(v&(1<<keyPackSeqBits-1))}
+	}
+	return scratch
+}
+
+// keyPackSeqBits is the sequence's share of a packed posting in
+// sortKeyNewestFirst: 2^24 s (194 days) of time over 2^40 sequence numbers.
+const keyPackSeqBits = 40
+
+// rowOf is the index row of newest-first postings ps of key, filed under day.
+func rowOf(day, key int64, ps []Posting) PostingRow {
+	return PostingRow{Day: day, Key: key, MaxTime: ps[0].Time, MinTime: ps[len(ps)-1].Time,
+		FirstSeq: ps[0].Seq, Count: len(ps), Data: EncodePostings(ps)}
+}
+
+// SpanDaysOf is the range of days under which the span rows that may hold
+// postings of days d0 to d1 are filed.
+func SpanDaysOf(d0, d1 int64) (int64, int64) { return d0, d1 + SpanDays - 1 }
+
 // sortNewestFirst sorts ps (postings of one day) newest first. Each is
 // packed into one number, second of the day over sequence, when the
 // sequence leaves room: sorting plain numbers is several times faster.
@@ -252,7 +357,9 @@ func (k *TopK) Add(data []byte) error {
 }
 
 // AddPostings offers postings not (yet) in an index row. A posting offered
-// twice is kept once.
+// twice is kept once. The page is cut back to its size whenever a few
+// pages' worth has gathered, so that a long list (the pending postings of
+// a busy key) costs about its length, not a sort of all of it.
 func (k *TopK) AddPostings(ps []Posting) {
 	added := false
 	full := len(k.found) >= k.want
@@ -273,13 +380,26 @@ func (k *TopK) AddPostings(ps []Posting) {
 		}
 		k.found = append(k.found, p)
 		added = true
+		if len(k.found) >= 4*k.want+64 {
+			k.trim()
+			added = false
+			if full = len(k.found) >= k.want; full {
+				last = k.found[k.want-1]
+			}
+		}
 	}
 	if added {
-		slices.SortFunc(k.found, newer)
-		k.found = slices.Compact(k.found)
-		if len(k.found) > k.want {
-			k.found = k.found[:k.want]
-		}
+		k.trim()
+	}
+}
+
+// trim sorts the postings found, newest first, and keeps a page's worth
+// (and one more).
+func (k *TopK) trim() {
+	slices.SortFunc(k.found, newer)
+	k.found = slices.Compact(k.found)
+	if len(k.found) > k.want {
+		k.found = k.found[:k.want]
 	}
 }
 

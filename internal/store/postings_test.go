@@ -508,3 +508,112 @@ func BenchmarkGroupPostings(b *testing.B) {
 		store.GroupPostings(map[[2]int64][]P{{20000, 1}: work})
 	}
 }
+
+// A long list offered at once (a busy key's pending postings) gives the
+// same page as sorting all of it: the newest, each once, after the cursor,
+// within the range.
+func TestTopKAddPostingsLongList(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var ps []P
+	for i := range 100_000 {
+		ps = append(ps, P{Time: 1_000_000 + r.Int64N(50_000), Seq: int64(i + 1)})
+	}
+	ps = append(ps, ps[:500]...) // offered twice
+	for _, tc := range []struct {
+		limit int
+		after *store.Cursor
+		start int64
+		end   int64
+	}{
+		{50, nil, 1_000_000, 1_050_000},
+		{7, nil, 1_010_000, 1_020_000},
+		{50, &store.Cursor{Time: 1_040_000, Seq: 50_000}, 1_000_000, 1_050_000},
+		{1000, nil, 1_049_900, 1_050_000},
+	} {
+		q := store.Query{Limit: tc.limit, After: tc.after, Start: time.Unix(tc.start, 0), End: time.Unix(tc.end, 0)}
+		top := store.NewTopK(q)
+		top.AddPostings(ps)
+		got, _ := top.Result()
+		var want []P
+		seen := map[P]bool{}
+		for _, p := range ps {
+			if p.Time >= tc.start && p.Time <= tc.end && (tc.after == nil || tc.after.Before(p)) && !seen[p] {
+				seen[p] = true
+				want = append(want, p)
+			}
+		}
+		slices.SortFunc(want, func(a, b P) int { return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(b.Seq, a.Seq)) })
+		want = want[:min(len(want), tc.limit)]
+		if !slices.Equal(got, want) {
+			t.Fatalf("limit %d after %v: %d postings, want %d (first %v, want %v)", tc.limit, tc.after, len(got), len(want), got[:1], want[:1])
+		}
+	}
+}
+
+// GroupRows: a key's day with DenseDay postings or more gets a row of its
+// own; its other days' postings go to span rows filed under their newest
+// day and reaching back less than SpanDays days; every posting is in
+// exactly one row, newest first.
+func TestGroupRows(t *testing.T) {
+	const day = 86400
+	entries := map[int64][]P{}
+	var all []P
+	seq := int64(0)
+	add := func(k, d int64, n int) {
+		for i := range n {
+			seq++
+			p := P{Time: d*day + int64(i*37%day), Seq: seq}
+			entries[k] = append(entries[k], p)
+			if k == 1 {
+				all = append(all, p)
+			}
+		}
+	}
+	add(1, 20000, store.DenseDay) // dense
+	for d := int64(19900); d < 20000; d += 3 {
+		add(1, d, 2) // sparse, over 100 days
+	}
+	add(2, 20010, 1)
+	dense, spans := store.GroupRows(entries)
+	var got []P
+	for _, r := range dense {
+		ps, err := store.DecodePostings(r.Data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Key == 1 {
+			if r.Day != 20000 || len(ps) != store.DenseDay {
+				t.Errorf("dense row %+v", r)
+			}
+			got = append(got, ps...)
+		}
+	}
+	if len(dense) != 1 {
+		t.Fatalf("%d dense rows, want 1", len(dense))
+	}
+	for _, r := range spans {
+		ps, err := store.DecodePostings(r.Data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if store.Day(ps[0].Time) != r.Day || r.MaxTime != ps[0].Time || r.MinTime != ps[len(ps)-1].Time || r.Count != len(ps) {
+			t.Errorf("span row %+v: postings %v…%v", r, ps[0], ps[len(ps)-1])
+		}
+		if d0, _ := store.SpanDaysOf(store.Day(r.MinTime), store.Day(r.MinTime)); r.Day-d0 >= store.SpanDays {
+			t.Errorf("span row of day %d reaches back to day %d", r.Day, store.Day(r.MinTime))
+		}
+		if !slices.IsSortedFunc(ps, func(a, b P) int { return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(b.Seq, a.Seq)) }) {
+			t.Errorf("span row of day %d: not newest first", r.Day)
+		}
+		if r.Key == 1 {
+			got = append(got, ps...)
+		}
+	}
+	if n := len(spans); n != 4+1 { // 100 days of key 1 in spans of 32 days, and key 2's
+		t.Errorf("%d span rows, want 5", n)
+	}
+	slices.SortFunc(got, func(a, b P) int { return cmp.Compare(a.Seq, b.Seq) })
+	if !slices.Equal(got, all) {
+		t.Errorf("key 1: %d postings in rows, want %d", len(got), len(all))
+	}
+}

@@ -73,7 +73,7 @@ func (a *analyzer) held(day, rows int64) {
 	}
 }
 
-// analyze runs ANALYZE on the events and lookup partitions of days.
+// analyze runs ANALYZE on the partitions of days of each day table.
 func (s *Store) analyze(days []int64) {
 	defer func() {
 		s.analyzer.mu.Lock()
@@ -84,7 +84,7 @@ func (s *Store) analyze(days []int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, d := range days {
-		for _, table := range []string{"events", "lookup"} {
+		for _, table := range dayTables {
 			name := pgx.Identifier{partitionName(table, d)}.Sanitize()
 			if _, err := s.pool.Exec(ctx, "ANALYZE "+name); err != nil {
 				return // the partition may be gone (retention); autovacuum remains

@@ -13,9 +13,10 @@ import (
 // Histogram implements store.Histogrammer. It counts the key's postings in
 // one read of the index rows of the days in range (one snapshot). A purge
 // deletes the events of its cutoff's day row by row and leaves their index
-// rows (every earlier day's rows go with their partition), so the postings
-// of the oldest day still indexed for the key are checked against the
-// events table, and those whose event is gone are left out. Errors come
+// rows (every earlier day's lookup rows go with their partition), so the
+// postings of the oldest day still indexed, and the older ones span rows of
+// later days hold, are checked against the events table, and those whose
+// event is gone are left out. Errors come
 // from the index of failed events the same way, and from the records of
 // events stored before it.
 func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.Bucket, error) {
@@ -36,11 +37,11 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 		return nil, fmt.Errorf("postgres: histogram: %w", err)
 	}
 	defer tx.Rollback(context.Background())
-	var oldest *int64
-	if err := tx.QueryRow(ctx, `SELECT min(d) FROM lookup WHERE k = $1`, key).Scan(&oldest); err != nil {
-		return nil, fmt.Errorf("postgres: histogram: %w", err)
+	oldest, ok, err := oldestIndexDay(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
-	if oldest == nil {
+	if !ok {
 		return h.Result(), nil
 	}
 	if q.HideReadOnly {
@@ -56,21 +57,32 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 			return nil, err
 		}
 	}
-	rows, err := tx.Query(ctx, `SELECT d, data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
-		key, store.Day(start), store.Day(end), start, end)
+	rows, err := indexRows(ctx, tx, key, start, end)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: histogram: %w", err)
 	}
-	var check []store.Posting // the oldest day's postings, when in range
+	// Postings of the oldest day, or older (in span rows), are checked
+	// against the events table; a lookup row of a later day is counted
+	// whole.
+	var check, ps []store.Posting
 	var d int64
 	var data []byte
 	_, err = pgx.ForEachRow(rows, []any{&d, &data}, func() error {
-		if d == *oldest {
-			var err error
-			check, err = store.DecodePostings(data, check)
+		if d > oldest+store.SpanDays {
+			return h.Add(data, 1<<62)
+		}
+		var err error
+		if ps, err = store.DecodePostings(data, ps[:0]); err != nil {
 			return err
 		}
-		return h.Add(data, 1<<62)
+		for _, p := range ps {
+			if store.Day(p.Time) <= oldest {
+				check = append(check, p)
+			} else {
+				h.AddPostings([]store.Posting{p})
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: histogram: %w", err)
@@ -91,6 +103,23 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 	return h.Result(), nil
 }
 
+// oldestIndexDay is the oldest day with a lookup partition, in tx: a purge
+// drops every older one and deletes events of that day row by row, so its
+// postings (and older ones in span rows) may name events gone.
+func oldestIndexDay(ctx context.Context, tx pgx.Tx) (int64, bool, error) {
+	names, err := partitions(ctx, tx, "lookup")
+	if err != nil {
+		return 0, false, err
+	}
+	oldest, ok := int64(0), false
+	for _, n := range names {
+		if d, is := partitionDay("lookup", n); is && (!ok || d < oldest) {
+			oldest, ok = d, true
+		}
+	}
+	return oldest, ok, nil
+}
+
 // failedPostings offers h the postings of the failed events in range (in
 // tx, the snapshot the counts are read in) and where they are complete.
 func (s *Store) failedPostings(ctx context.Context, tx pgx.Tx, h *store.Histo, q store.HistogramQuery, start, end int64) error {
@@ -98,21 +127,20 @@ func (s *Store) failedPostings(ctx context.Context, tx pgx.Tx, h *store.Histo, q
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
-		store.ErrorsKey(q.Account, q.Region, q.Category), store.Day(start), store.Day(end), start, end)
+	rows, err := indexRows(ctx, tx, store.ErrorsKey(q.Account, q.Region, q.Category), start, end)
 	if err != nil {
 		return fmt.Errorf("postgres: histogram: %w", err)
 	}
+	var d int64
 	var data []byte
-	if _, err := pgx.ForEachRow(rows, []any{&data}, func() error { return h.AddFailed(data, 1<<62) }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&d, &data}, func() error { return h.AddFailed(data, 1<<62) }); err != nil {
 		return fmt.Errorf("postgres: histogram: %w", err)
 	}
 	h.FailedFrom(from)
 	return nil
 }
 
-// countExisting counts the postings of ps (one day's) whose events are
-// still stored.
+// countExisting counts the postings of ps whose events are still stored.
 func (s *Store) countExisting(ctx context.Context, tx pgx.Tx, h *store.Histo, ps []store.Posting) error {
 	times := make([]int64, 0, len(ps))
 	seqs := make([]int64, 0, len(ps))

@@ -62,16 +62,28 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	return page, nil
 }
 
-// scanRows offers key's index rows to top, newest day and newest rows
-// first, until no older row can change the page. It reads windows of days,
-// newest first, spanning 1, 2, 4, … partitions (planning a query costs in
-// proportion to the partitions it may touch, and most pages are found in the
-// newest day or two), and each window in chunks of rows, growing too, so
-// that it stops reading where it stops needing rows.
+// scanRows offers key's index rows to top: the lookup rows of the days in
+// range, then the span rows that may reach into it (filed under days up to
+// store.SpanDays-1 later), until no older row can change the page.
 func (s *Store) scanRows(ctx context.Context, db queryer, top *store.TopK, key, start, end int64) error {
 	first, last := store.Day(start), store.Day(end)
+	if err := s.scanTable(ctx, db, "lookup", top, key, first, last, start, end); err != nil {
+		return err
+	}
+	sfirst, slast := store.SpanDaysOf(first, last)
+	return s.scanTable(ctx, db, "lookup_spans", top, key, sfirst, slast, start, end)
+}
+
+// scanTable offers key's rows of table on days first to last to top,
+// newest day and newest rows first. It reads windows of days, newest
+// first, spanning 1, 2, 4, … partitions (planning a query costs in
+// proportion to the partitions it may touch, and most pages are found in
+// the newest day or two), and each window in chunks of rows, growing too,
+// so that it stops reading where it stops needing rows. A row's day is
+// that of its newest posting, so rows come in falling tmax order: once one
+// is older than a whole page found, so is every row after it.
+func (s *Store) scanTable(ctx context.Context, db queryer, table string, top *store.TopK, key, first, last, start, end int64) error {
 	known := s.knownDays(ctx, first, last)
-	day := int64(math.MaxInt64)
 	chunk := 16
 	for width, hi := 1, last; hi >= first; width *= 2 {
 		// The window reaches down to the width-th known partition: days
@@ -87,7 +99,7 @@ func (s *Store) scanRows(ctx context.Context, db queryer, top *store.TopK, key, 
 		// Position of the last row read: the next chunk starts below it.
 		ld, lt, ls := int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64)
 		for {
-			rows, err := db.Query(ctx, `SELECT d, tmax, seq0, tmin, data FROM lookup
+			rows, err := db.Query(ctx, `SELECT d, tmax, seq0, tmin, data FROM `+table+`
 				WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND (d, tmax, seq0) < ($5, $6, $7)
 				ORDER BY d DESC, tmax DESC, seq0 DESC LIMIT $8`,
 				key, lo, hi, start, ld, lt, ls, chunk)
@@ -103,12 +115,10 @@ func (s *Store) scanRows(ctx context.Context, db queryer, top *store.TopK, key, 
 				if stop {
 					return nil
 				}
-				// Postings of an older day are older than all found so far.
-				if top.Full() && (d < day || top.Done(tmax)) {
+				if top.Full() && top.Done(tmax) {
 					stop = true
 					return nil
 				}
-				day = d
 				if tmin > end {
 					return nil
 				}
@@ -125,12 +135,34 @@ func (s *Store) scanRows(ctx context.Context, db queryer, top *store.TopK, key, 
 			}
 			chunk = min(4*chunk, 1024)
 		}
-		if top.Full() {
-			return nil // older windows hold only older postings
+		// Older windows hold rows whose newest posting is before lo.
+		if top.Full() && top.Done(dayStart(lo)-1) {
+			return nil
 		}
 		hi = lo - 1
 	}
 	return nil
+}
+
+// dayStart is the first second of day d (of everything before 1970 for -1).
+func dayStart(d int64) int64 {
+	if d < 0 {
+		return math.MinInt64 + 1
+	}
+	return d * 86400
+}
+
+// indexRowsQuery reads the data of key's rows of both index tables that may
+// hold postings from start to end: $1 key, $2 and $3 the days of lookup
+// rows, $4 start, $5 end, $6 the last day of span rows.
+const indexRowsQuery = `SELECT d, data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5
+	UNION ALL SELECT d, data FROM lookup_spans WHERE k = $1 AND d BETWEEN $2 AND $6 AND tmax >= $4 AND tmin <= $5`
+
+// indexRows runs indexRowsQuery for key from start to end.
+func indexRows(ctx context.Context, db queryer, key, start, end int64) (pgx.Rows, error) {
+	first, last := store.Day(start), store.Day(end)
+	_, slast := store.SpanDaysOf(first, last)
+	return db.Query(ctx, indexRowsQuery, key, first, last, start, end, slast)
 }
 
 // queryer runs a query on the pool or in a transaction.
@@ -162,13 +194,13 @@ func (s *Store) lookupHiding(ctx context.Context, top *store.TopK, q store.Query
 // (HideReadOnly) of the key hk.
 func (s *Store) hidden(ctx context.Context, tx pgx.Tx, hk, start, end int64) (*store.Hidden, error) {
 	h := store.NewHidden(start, end)
-	rows, err := tx.Query(ctx, `SELECT data FROM lookup WHERE k = $1 AND d BETWEEN $2 AND $3 AND tmax >= $4 AND tmin <= $5`,
-		hk, store.Day(start), store.Day(end), start, end)
+	rows, err := indexRows(ctx, tx, hk, start, end)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: hidden events: %w", err)
 	}
+	var d int64
 	var data []byte
-	if _, err := pgx.ForEachRow(rows, []any{&data}, func() error { return h.Add(data) }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&d, &data}, func() error { return h.Add(data) }); err != nil {
 		return nil, fmt.Errorf("postgres: hidden events: %w", err)
 	}
 	h.Seal()

@@ -24,6 +24,7 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -126,6 +127,27 @@ func (s *Store) Append(ctx context.Context, events []*event.Event) ([]store.Appe
 		}
 	}
 	return s.group.Append(ctx, events)
+}
+
+// copyIndexRows writes index rows to table (lookup or lookup_spans).
+func copyIndexRows(ctx context.Context, tx pgx.Tx, table string, rows []store.PostingRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := copyChunks(ctx, tx, table+" (d, k, tmax, seq0, tmin, n, data)", len(rows), func(w *copyRows, j int) {
+		r := rows[j]
+		w.row(7)
+		w.int64(r.Day)
+		w.int64(r.Key)
+		w.int64(r.MaxTime)
+		w.int64(r.FirstSeq)
+		w.int64(r.MinTime)
+		w.int32(int32(r.Count))
+		w.bytes(r.Data)
+	}); err != nil {
+		return fmt.Errorf("postgres: insert index: %w", err)
+	}
+	return nil
 }
 
 // commit writes a group, retrying when another node got in the way: a
@@ -246,14 +268,13 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	if err != nil {
 		return err
 	}
-	postings := map[[2]int64][]store.Posting{}
+	postings := map[int64][]store.Posting{}
 	for j, p := range fresh {
 		e := p.r.Events[p.i]
 		p.r.Results[p.i].Seq = seqs[j]
 		t := e.Time.Unix()
-		d := store.Day(t)
 		for _, k := range store.EventKeys(e) {
-			postings[[2]int64{d, k}] = append(postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seqs[j]})
+			postings[k] = append(postings[k], store.Posting{Time: t, Seq: seqs[j]})
 		}
 	}
 	for _, r := range group {
@@ -263,7 +284,18 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 			}
 		}
 	}
+	// Rows go to the events COPY a day at a time: COPY into a partitioned
+	// table buffers rows per partition and flushes a buffer when the rows
+	// switch partitions often, as events spread over many days do.
+	order := make([]int, len(fresh))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(store.Day(fresh[a].r.Events[fresh[a].i].Time.Unix()), store.Day(fresh[b].r.Events[fresh[b].i].Time.Unix()))
+	})
 	if err := copyChunks(ctx, tx, "events (seq, account, region, event_id, t, category, record)", len(fresh), func(w *copyRows, j int) {
+		j = order[j]
 		e := fresh[j].r.Events[fresh[j].i]
 		w.row(7)
 		w.int64(seqs[j])
@@ -276,20 +308,13 @@ func (s *Store) commitOnce(ctx context.Context, group []*store.AppendRequest, da
 	}); err != nil {
 		return fmt.Errorf("postgres: insert events: %w", err)
 	}
-	rows := store.GroupPostings(postings)
-	if len(rows) > 0 {
-		if err := copyChunks(ctx, tx, "lookup (d, k, tmax, seq0, tmin, n, data)", len(rows), func(w *copyRows, j int) {
-			r := rows[j]
-			w.row(7)
-			w.int64(r.Day)
-			w.int64(r.Key)
-			w.int64(r.MaxTime)
-			w.int64(r.FirstSeq)
-			w.int64(r.MinTime)
-			w.int32(int32(r.Count))
-			w.bytes(r.Data)
-		}); err != nil {
-			return fmt.Errorf("postgres: insert index: %w", err)
+	dense, spans := store.GroupRows(postings)
+	for _, part := range []struct {
+		table string
+		rows  []store.PostingRow
+	}{{"lookup", dense}, {"lookup_spans", spans}} {
+		if err := copyIndexRows(ctx, tx, part.table, part.rows); err != nil {
+			return err
 		}
 	}
 	if s.beforeCommit != nil {

@@ -94,15 +94,15 @@ func TestMigrationsConcurrent(t *testing.T) {
 		}
 		return v
 	}
-	if v := versions(); fmt.Sprint(v) != "[1]" {
-		t.Fatalf("schema_migrations = %v, want [1]", v)
+	if v := versions(); fmt.Sprint(v) != "[1 2]" {
+		t.Fatalf("schema_migrations = %v, want [1 2]", v)
 	}
 	var partitioned []string
 	rows, _ := conn.Query(ctx, `SELECT c.relname::text FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1`)
-	if partitioned, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || fmt.Sprint(partitioned) != "[events lookup]" {
+	if partitioned, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || fmt.Sprint(partitioned) != "[events lookup lookup_spans]" {
 		t.Fatalf("partitioned tables = %v, %v", partitioned, err)
 	}
-	for _, rel := range []string{"trails", "state", "event_seq", "events_by_seq", "events_by_id", "lookup_pkey"} {
+	for _, rel := range []string{"trails", "state", "event_seq", "events_by_seq", "events_by_id", "lookup_pkey", "lookup_spans_pkey"} {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, rel).Scan(&ok); err != nil || !ok {
 			t.Errorf("%s missing (%v)", rel, err)
@@ -119,7 +119,7 @@ func TestMigrationsConcurrent(t *testing.T) {
 	// Starting again changes nothing.
 	again := openDSN(t, dsn)
 	again.Close()
-	if v := versions(); fmt.Sprint(v) != "[1]" {
+	if v := versions(); fmt.Sprint(v) != "[1 2]" {
 		t.Fatalf("after restart schema_migrations = %v", v)
 	}
 }

@@ -45,7 +45,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	total := tag.RowsAffected()
 
 	var old []string
-	for _, table := range []string{"events", "lookup"} {
+	for _, table := range dayTables {
 		names, err := partitions(ctx, tx, table)
 		if err != nil {
 			return 0, err
@@ -74,7 +74,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 		// Parents first, as readers lock them: dropping a partition alone
 		// would lock it, then wait for its parent behind a reader that waits
 		// for the partition.
-		if _, err := tx.Exec(ctx, `LOCK TABLE events, lookup IN ACCESS EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE events, lookup, lookup_spans IN ACCESS EXCLUSIVE MODE`); err != nil {
 			return 0, fmt.Errorf("postgres: purge: %w", err)
 		}
 		// Only now, with every append that was writing to them committed
@@ -120,6 +120,7 @@ func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
 		(SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint FROM (
 			SELECT relid FROM pg_partition_tree('events')
 			UNION ALL SELECT relid FROM pg_partition_tree('lookup')
+			UNION ALL SELECT relid FROM pg_partition_tree('lookup_spans')
 			UNION ALL SELECT 'trails'::regclass
 			UNION ALL SELECT 'state'::regclass) r)`).Scan(&st.LastSeq, &st.Bytes)
 	if err != nil {

@@ -77,6 +77,21 @@ CREATE TABLE state (
 	version bigint NOT NULL
 );
 `,
+	2: `
+-- Span rows (store.GroupRows): a key's postings of the days where a commit
+-- has few, over up to store.SpanDays days, filed under the newest day.
+-- Partitioned by that day like lookup.
+CREATE TABLE lookup_spans (
+	d    bigint  NOT NULL,
+	k    bigint  NOT NULL,
+	tmax bigint  NOT NULL,
+	seq0 bigint  NOT NULL,
+	tmin bigint  NOT NULL,
+	n    integer NOT NULL,
+	data bytea   NOT NULL,
+	PRIMARY KEY (k, d, tmax, seq0)
+) PARTITION BY RANGE (d);
+`,
 }
 
 // migrate brings the schema up to date. Nodes starting at once queue on
@@ -158,7 +173,7 @@ func createPartitionSQL(table string, day int64) string {
 	name := pgx.Identifier{partitionName(table, day)}.Sanitize()
 	var from, to string
 	switch {
-	case table == "lookup":
+	case table != "events": // the index tables, by day number
 		from, to = fmt.Sprint(day), fmt.Sprint(day+1)
 	case day < 0:
 		from, to = "MINVALUE", "0"
@@ -176,7 +191,7 @@ func dayRange(day int64) (lo, hi int64) {
 	return day * 86400, (day + 1) * 86400
 }
 
-// ensureDays creates the events and lookup partitions of the days that this
+// ensureDays creates the events, lookup and lookup_spans partitions of the days that this
 // node has not yet seen to exist. Each CREATE runs on its own, outside any
 // append transaction: it locks the parent table, which should be held for a
 // moment, not for a whole group commit. Nodes creating the same partition at
@@ -189,7 +204,7 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 		if known {
 			continue
 		}
-		for _, table := range []string{"events", "lookup"} {
+		for _, table := range dayTables {
 			if _, err := s.pool.Exec(ctx, createPartitionSQL(table, d)); err != nil {
 				// duplicate_table, or unique_violation in pg_type: a
 				// concurrent CREATE of the same partition won.
@@ -209,9 +224,16 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 	return nil
 }
 
-// loadDays reads which days have both partitions.
+// dayTables are the tables partitioned by day: a day is known once it has
+// a partition of each.
+var dayTables = []string{"events", "lookup", "lookup_spans"}
+
+// loadDays reads which days have every day table's partition.
 func (s *Store) loadDays(ctx context.Context) error {
-	have := map[string]map[int64]bool{"events": {}, "lookup": {}}
+	have := map[string]map[int64]bool{}
+	for _, table := range dayTables {
+		have[table] = map[int64]bool{}
+	}
 	for table := range have {
 		names, err := partitions(ctx, s.pool, table)
 		if err != nil {
@@ -225,7 +247,7 @@ func (s *Store) loadDays(ctx context.Context) error {
 	}
 	days := map[int64]bool{}
 	for d := range have["events"] {
-		if have["lookup"][d] {
+		if have["lookup"][d] && have["lookup_spans"][d] {
 			days[d] = true
 		}
 	}

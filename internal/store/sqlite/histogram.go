@@ -62,10 +62,21 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 	return h.Result(), nil
 }
 
-// eachRow calls f with the data of each of key's index rows that may hold
-// postings from start to end.
+// eachRow calls f with the data of each of key's index rows, dense and
+// span, that may hold postings from start to end.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
-	rows, err := s.scan.QueryContext(ctx, intList(store.Day(start), store.Day(end)), key, start)
+	d0, d1 := store.Day(start), store.Day(end)
+	s0, s1 := store.SpanDaysOf(d0, d1)
+	if err := eachTableRow(ctx, s.scan, key, d0, d1, start, end, f); err != nil {
+		return err
+	}
+	return eachTableRow(ctx, s.spans, key, s0, s1, start, end, f)
+}
+
+// eachTableRow calls f with the data of the rows st reads of key on days
+// d0 to d1 that may hold postings from start to end.
+func eachTableRow(ctx context.Context, st *sql.Stmt, key, d0, d1, start, end int64, f func(data []byte) error) error {
+	rows, err := st.QueryContext(ctx, intList(d0, d1), key, start)
 	if err != nil {
 		return fmt.Errorf("sqlite: histogram: %w", err)
 	}
@@ -114,13 +125,13 @@ func (s *Store) histogramErrors(ctx context.Context, h *store.Histo) error {
 // d1, and the first sequence number not indexed at that moment: rows read
 // later may hold postings numbered from it on, which were not counted.
 func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, int64) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	out := make([][]store.Posting, len(keys))
-	for d := range s.pendingDays {
-		if d >= d0 && d <= d1 {
-			for i, key := range keys {
-				out[i] = append(out[i], s.pendingPost[[2]int64{d, key}]...)
+	for i, key := range keys {
+		for _, p := range s.pendingPost[key] {
+			if d := store.Day(p.Time); d >= d0 && d <= d1 {
+				out[i] = append(out[i], p)
 			}
 		}
 	}

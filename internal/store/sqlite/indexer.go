@@ -89,6 +89,11 @@ func (s *Store) indexPending(all bool) error {
 		s.indexErr.Store("")
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
+		first := int64(math.MaxInt64)
+		if len(s.pending) > 0 {
+			first = s.pending[0].b.seq0
+		}
+		s.firstPending.Store(first)
 		s.dropPendingPostings(take, take[len(take)-1].b.seqN)
 		for _, bt := range take {
 			for _, id := range bt.ids {
@@ -134,31 +139,26 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
-	postings := map[[2]int64][]store.Posting{}
+	postings := map[int64][]store.Posting{}
 	var ids []idEntry
 	for _, bt := range batches {
 		if err := insertBlock(ctx, tx, bt.b, bt.tmin, bt.tmax); err != nil {
 			return err
 		}
 		ids = append(ids, bt.ids...) // a copy: readers use bt.ids until the batch leaves pending
-		for dk, ps := range bt.postings {
-			postings[dk] = append(postings[dk], ps...)
+		for k, ps := range bt.postings {
+			postings[k] = append(postings[k], ps...) // a copy: GroupRows reorders it
 		}
 	}
 	if err := insertIDRuns(exec, ids); err != nil {
 		return err
 	}
-	rows := store.GroupPostings(postings)
-	for len(rows) > 0 {
-		n := min(len(rows), lookupChunk)
-		args := make([]any, 0, n*7)
-		for _, r := range rows[:n] {
-			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
-		}
-		if err := exec("INSERT INTO postings(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
-			return fmt.Errorf("sqlite: index: %w", err)
-		}
-		rows = rows[n:]
+	dense, spans := store.GroupRows(postings)
+	if err := insertRows(exec, "postings", dense); err != nil {
+		return err
+	}
+	if err := insertRows(exec, "spans", spans); err != nil {
+		return err
 	}
 	last := batches[len(batches)-1].b
 	if err := setIndexed(ctx, tx, last); err != nil {
@@ -166,6 +166,22 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// insertRows writes index rows to table (postings or spans) in chunks.
+func insertRows(exec func(string, []any) error, table string, rows []store.PostingRow) error {
+	for len(rows) > 0 {
+		n := min(len(rows), lookupChunk)
+		args := make([]any, 0, n*7)
+		for _, r := range rows[:n] {
+			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
+		}
+		if err := exec("INSERT INTO "+table+"(d, k, tmax, seq0, tmin, n, data) VALUES "+placeholders(n, 7), args); err != nil {
+			return fmt.Errorf("sqlite: index: %w", err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
@@ -344,7 +360,7 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		size := frameHeader + len(body)
 		if bt == nil {
 			bt = &batch{b: block{seq0: e.Seq, seg: n, off: off}, tmin: math.MaxInt64, tmax: math.MinInt64,
-				postings: map[[2]int64][]store.Posting{}}
+				postings: map[int64][]store.Posting{}}
 		}
 		bt.b.seqN = e.Seq
 		bt.b.size += int64(size)
@@ -352,10 +368,8 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		bt.ids = append(bt.ids, idEntry{key: idKey{e.Account, e.ID}, h: idHash(e.Account, e.ID), seq: e.Seq})
 		t := e.Time.Unix()
 		bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
-		bt.addDay(store.Day(t))
 		for _, k := range keys {
-			dk := [2]int64{store.Day(t), k}
-			bt.postings[dk] = append(bt.postings[dk], store.Posting{Time: t, Seq: e.Seq})
+			bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: e.Seq})
 		}
 		*last = e.Seq
 		if len(bt.ids) >= maxIndexBatch {

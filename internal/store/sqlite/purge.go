@@ -64,8 +64,13 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`DELETE FROM id_runs WHERE g < (SELECT min(seq0) >> %d FROM blocks)`, idGenBits)); err != nil {
 		return total, fmt.Errorf("sqlite: purge ID index: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM postings WHERE d < ?`, store.Day(cut)); err != nil {
-		return total, fmt.Errorf("sqlite: purge index: %w", err)
+	// A span row filed under a day kept may hold postings of days purged:
+	// reads leave those out (the retention cut), and the row goes once its
+	// own day is purged.
+	for _, table := range []string{"postings", "spans"} {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE d < ?`, store.Day(cut)); err != nil {
+			return total, fmt.Errorf("sqlite: purge index: %w", err)
+		}
 	}
 	return total, s.removeUnusedSegments(ctx)
 }

@@ -292,7 +292,7 @@ func TestPurgeDropsIDGenerations(t *testing.T) {
 	}
 }
 
-// Pending postings are kept across batches by day and key; indexing a run
+// Pending postings are kept across batches by key; indexing a run
 // of batches drops exactly their postings.
 func TestPendingPostingsAcrossBatches(t *testing.T) {
 	s, err := Open(t.TempDir())
@@ -302,11 +302,11 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	defer s.Close()
 	const key = 77
 	mk := func(seq0 int64, days ...int64) *batch {
-		bt := &batch{b: block{seq0: seq0, seqN: seq0 + int64(len(days)) - 1}, postings: map[[2]int64][]store.Posting{}}
+		bt := &batch{b: block{seq0: seq0, seqN: seq0 + int64(len(days)) - 1}, postings: map[int64][]store.Posting{}}
 		for i, d := range days {
 			p := store.Posting{Time: d*86400 + int64(i), Seq: seq0 + int64(i)}
-			bt.postings[[2]int64{d, key}] = append(bt.postings[[2]int64{d, key}], p)
-			bt.postings[[2]int64{d, key + 1}] = append(bt.postings[[2]int64{d, key + 1}], p)
+			bt.postings[key] = append(bt.postings[key], p)
+			bt.postings[key+1] = append(bt.postings[key+1], p)
 		}
 		return bt
 	}
@@ -341,10 +341,10 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	s.pmu.Lock()
 	s.dropPendingPostings([]*batch{c}, c.b.seqN)
 	s.pending = nil
-	n, days := len(s.pendingPost), len(s.pendingDays)
+	n := len(s.pendingPost)
 	s.pmu.Unlock()
-	if n != 0 || days != 0 {
-		t.Fatalf("after indexing all: %d lists, %d days left", n, days)
+	if n != 0 {
+		t.Fatalf("after indexing all: %d lists left", n)
 	}
 }
 

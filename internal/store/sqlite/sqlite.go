@@ -54,6 +54,18 @@ CREATE TABLE IF NOT EXISTS postings (
 	data BLOB    NOT NULL,
 	PRIMARY KEY (d, k, tmax, seq0)
 ) WITHOUT ROWID;
+-- Span rows (store.GroupRows): a key's postings of the days where a
+-- commit has few, over up to store.SpanDays days, filed under the newest.
+CREATE TABLE IF NOT EXISTS spans (
+	d    INTEGER NOT NULL,
+	k    INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	n    INTEGER NOT NULL,
+	data BLOB    NOT NULL,
+	PRIMARY KEY (d, k, tmax, seq0)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seqs (
 	name TEXT PRIMARY KEY,
 	last INTEGER NOT NULL
@@ -66,6 +78,8 @@ CREATE TABLE IF NOT EXISTS seqs (
 const (
 	scanQuery = `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 		ORDER BY d DESC, tmax DESC, seq0 DESC`
+	spanQuery = `SELECT d, tmax, tmin, data FROM spans WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
+		ORDER BY d DESC, tmax DESC, seq0 DESC`
 	blockQuery  = `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`
 	byHashQuery = `SELECT seq0, data FROM id_runs WHERE g IN (SELECT value FROM json_each(?)) AND b IN (SELECT value FROM json_each(?))`
 )
@@ -76,6 +90,7 @@ type Store struct {
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // readers
 	scan   *sql.Stmt
+	spans  *sql.Stmt
 	block  *sql.Stmt
 	byHash *sql.Stmt
 	segs   *segments
@@ -91,14 +106,17 @@ type Store struct {
 	last   atomic.Int64 // the last seq acknowledged
 
 	// Batches written to the log and not yet indexed (see writer.go).
-	pmu        sync.Mutex
-	pcond      *sync.Cond
-	pending    []*batch
-	pendingIDs map[idKey]int64
-	// pendingPost holds the pending batches' postings by (day, key), each
-	// list in seq order; pendingDays counts its lists per day.
-	pendingPost   map[[2]int64][]store.Posting
-	pendingDays   map[int64]int
+	// pmu guards what follows; reads (lookups, the histogram) share it.
+	pmu     sync.RWMutex
+	pcond   *sync.Cond
+	pending []*batch
+	// firstPending is the seq0 of pending's first batch (MaxInt64 when
+	// none), read without the lock.
+	firstPending atomic.Int64
+	pendingIDs   map[idKey]int64
+	// pendingPost holds the pending batches' postings by key, each list
+	// in seq order.
+	pendingPost   map[int64][]store.Posting
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
@@ -141,7 +159,7 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{},
-		pendingPost: map[[2]int64][]store.Posting{}, pendingDays: map[int64]int{}, kick: make(chan struct{}, 1),
+		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
 		full:   make(chan struct{}, 1),
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
@@ -155,6 +173,7 @@ func Open(dir string) (*Store, error) {
 		q  string
 	}{
 		{&s.scan, scanQuery},
+		{&s.spans, spanQuery},
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
 	} {
@@ -322,7 +341,7 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	} else {
 		// Pending postings first: a batch indexed meanwhile is in the index
 		// rows read after (TopK keeps a posting offered twice once).
-		top.AddPostings(s.pendingPostings(key, store.Day(start), store.Day(end)))
+		s.offerPending(top, key)
 		if err := s.scanRows(ctx, top, key, start, end); err != nil {
 			return store.Page{}, err
 		}
@@ -346,10 +365,26 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 	return page, nil
 }
 
-// scanRows offers key's index rows to top, newest day and newest rows
-// first, until no older row can change the page.
+// scanRows offers key's index rows to top: the dense rows of the days in
+// range, then the span rows that may reach into it, each newest day and
+// newest rows first, until no older row can change the page.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
-	rows, err := s.scan.QueryContext(ctx, intList(store.Day(start), store.Day(end)), key, start)
+	d0, d1 := store.Day(start), store.Day(end)
+	s0, s1 := store.SpanDaysOf(d0, d1)
+	for _, src := range []struct {
+		st     *sql.Stmt
+		d0, d1 int64
+	}{{s.scan, d0, d1}, {s.spans, s0, s1}} {
+		if err := scanTable(ctx, src.st, top, key, src.d0, src.d1, start, end); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanTable offers the rows st reads of key on days d0 to d1 to top.
+func scanTable(ctx context.Context, st *sql.Stmt, top *store.TopK, key, d0, d1, start, end int64) error {
+	rows, err := st.QueryContext(ctx, intList(d0, d1), key, start)
 	if err != nil {
 		return fmt.Errorf("sqlite: lookup: %w", err)
 	}
@@ -360,8 +395,9 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 		if err := rows.Scan(&d, &tmax, &tmin, &data); err != nil {
 			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
-		// Rows come newest day first, newest row first within a day: once
-		// one is older than a full page, so are all after it.
+		// Rows come newest day first, newest row first within a day (a
+		// row's day is its newest posting's): once one is older than a
+		// full page, so are all after it.
 		if top.Full() && top.Done(tmax) {
 			break
 		}
@@ -378,11 +414,11 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
 	var page store.Page
 	var seqs []int64
-	s.pmu.Lock()
+	s.pmu.RLock()
 	if seq, ok := s.pendingIDs[idKey{q.Account, q.Value}]; ok {
 		seqs = append(seqs, seq)
 	}
-	s.pmu.Unlock()
+	s.pmu.RUnlock()
 	found, err := s.seqsByHash(ctx, []int64{idHash(q.Account, q.Value)})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)
@@ -522,7 +558,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -37,17 +38,11 @@ const maxKeptFrames = 32 << 20
 type batch struct {
 	b          block
 	tmin, tmax int64
-	days       []int64 // the days of its events, in order
 	ids        []idEntry
-	postings   map[[2]int64][]store.Posting
-}
-
-// addDay notes that the batch has an event on day d.
-func (bt *batch) addDay(d int64) {
-	i, found := slices.BinarySearch(bt.days, d)
-	if !found {
-		bt.days = slices.Insert(bt.days, i, d)
-	}
+	// postings by lookup key, each list in seq order. Kept by key alone,
+	// not by day and key: events spread over many days (a backfill) then
+	// cost the writer no more than live ones; the indexer splits by day.
+	postings map[int64][]store.Posting
 }
 
 type idEntry struct {
@@ -91,7 +86,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	}
 	first := s.next + 1
 	seq := s.next
-	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[[2]int64][]store.Posting{}}
+	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[int64][]store.Posting{}}
 	size := 0
 	for _, r := range group {
 		for _, e := range r.Events {
@@ -120,10 +115,8 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			bt.ids = append(bt.ids, idEntry{key: key, h: prep[i].h, seq: seq})
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
-			d := store.Day(t)
-			bt.addDay(d)
 			for _, k := range keys {
-				bt.postings[[2]int64{d, k}] = append(bt.postings[[2]int64{d, k}], store.Posting{Time: t, Seq: seq})
+				bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
 			}
 		}
 	}
@@ -160,6 +153,9 @@ type stored struct {
 func (s *Store) addPending(bt *batch) {
 	s.pmu.Lock()
 	s.pending = append(s.pending, bt)
+	if len(s.pending) == 1 {
+		s.firstPending.Store(bt.b.seq0)
+	}
 	for _, id := range bt.ids {
 		s.pendingIDs[id.key] = id.seq
 	}
@@ -209,8 +205,8 @@ func (s *Store) flushIndex() {
 
 // pendingCount is the number of events not yet indexed.
 func (s *Store) pendingCount() int {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	return s.pendingEvents
 }
 
@@ -237,7 +233,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	existing := make(map[idKey]stored, n)
 	var hashes, pendingSeqs []int64
 	filter := s.filters.current()
-	s.pmu.Lock()
+	s.pmu.RLock()
 	for _, r := range group {
 		prep := r.Prepared.([]prepared)
 		for i, e := range r.Events {
@@ -251,7 +247,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 			}
 		}
 	}
-	s.pmu.Unlock()
+	s.pmu.RUnlock()
 	candidates, err := s.seqsByHash(ctx, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
@@ -272,8 +268,8 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 
 // pendingBlocks returns the pending batches' blocks, oldest first.
 func (s *Store) pendingBlocks() []block {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	out := make([]block, len(s.pending))
 	for i, bt := range s.pending {
 		out[i] = bt.b
@@ -287,14 +283,20 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 	return ps[0]
 }
 
+// offerPending offers top the pending postings of key, in place: a busy
+// key's list (every event's, under the listing of all events) holds up to
+// maxPending postings, which a copy would take the lock longer for.
+func (s *Store) offerPending(top *store.TopK, key int64) {
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
+	top.AddPostings(s.pendingPost[key])
+}
+
 // addPendingPostings adds a batch's postings to the pending ones; the
 // caller holds pmu.
 func (s *Store) addPendingPostings(bt *batch) {
-	for dk, ps := range bt.postings {
-		if _, ok := s.pendingPost[dk]; !ok {
-			s.pendingDays[dk[0]]++
-		}
-		s.pendingPost[dk] = append(s.pendingPost[dk], ps...)
+	for k, ps := range bt.postings {
+		s.pendingPost[k] = append(s.pendingPost[k], ps...)
 	}
 }
 
@@ -302,31 +304,31 @@ func (s *Store) addPendingPostings(bt *batch) {
 // through; the caller holds pmu.
 func (s *Store) dropPendingPostings(indexed []*batch, through int64) {
 	for _, bt := range indexed {
-		for dk := range bt.postings {
-			ps, ok := s.pendingPost[dk]
+		for k := range bt.postings {
+			ps, ok := s.pendingPost[k]
 			if !ok {
 				continue // an earlier batch of these emptied it
 			}
-			i := 0
-			for i < len(ps) && ps[i].Seq <= through {
-				i++
-			}
+			i, _ := slices.BinarySearchFunc(ps, through+1, func(p store.Posting, seq int64) int { return cmp.Compare(p.Seq, seq) })
 			if i < len(ps) {
-				s.pendingPost[dk] = ps[i:]
+				s.pendingPost[k] = ps[i:]
 				continue
 			}
-			delete(s.pendingPost, dk)
-			if s.pendingDays[dk[0]]--; s.pendingDays[dk[0]] == 0 {
-				delete(s.pendingDays, dk[0])
-			}
+			delete(s.pendingPost, k)
 		}
 	}
 }
 
-// pendingBlock returns the pending block holding seq.
+// pendingBlock returns the pending block holding seq. A seq below the
+// first pending one is in the database (a batch leaves pending once its
+// index transaction committed), which spares lookups the lock for every
+// event they read.
 func (s *Store) pendingBlock(seq int64) (block, bool) {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
+	if seq < s.firstPending.Load() {
+		return block{}, false
+	}
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
 	i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
 	if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
 		return s.pending[i].b, true

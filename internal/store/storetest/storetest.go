@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Histogram", func(t *testing.T) { testHistogram(t, open(t)) })
 	t.Run("HistogramAfterPurge", func(t *testing.T) { testHistogramAfterPurge(t, open(t)) })
 	t.Run("HideReadOnly", func(t *testing.T) { testHideReadOnly(t, open(t)) })
+	t.Run("SpreadOverManyDays", func(t *testing.T) { testSpread(t, open(t)) })
 }
 
 // testPurgeKeepsUnread: expired events that a consumer of the log has not
