@@ -332,9 +332,11 @@ func (f readingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // IngestResult is the answer of POST /v1/events.
 type IngestResult struct {
-	Accepted int      `json:"accepted"`
-	EventIDs []string `json:"eventIDs"`
-	Failed   []struct {
+	Accepted int `json:"accepted"`
+	// Duplicates are the accepted records that were stored already.
+	Duplicates int      `json:"duplicates"`
+	EventIDs   []string `json:"eventIDs"`
+	Failed     []struct {
 		Index        int    `json:"index"`
 		ErrorCode    string `json:"errorCode"`
 		ErrorMessage string `json:"errorMessage"`

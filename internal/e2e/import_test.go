@@ -248,6 +248,9 @@ func TestImportArchiveDirectory(t *testing.T) {
 	if res.code != 0 || imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)) {
 		t.Errorf("run without the checkpoint: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
+	if got, want := imSummary(t, res.stdout, "duplicates"), fmt.Sprintf("%d (already stored; counted in accepted)", len(recs)); got != want {
+		t.Errorf("run without the checkpoint: duplicates %q, want %q", got, want)
+	}
 	imCheckStored(t, srv, recs, nil, now.Add(-5*24*time.Hour))
 }
 

@@ -407,6 +407,9 @@ func TestSDKIngestIdempotentAndPerRecordErrors(t *testing.T) {
 	if fmt.Sprint(second.EventIDs) != fmt.Sprint(first.EventIDs) {
 		t.Fatalf("retry IDs %v, first %v", second.EventIDs, first.EventIDs)
 	}
+	if first.Duplicates != 0 || second.Accepted != 2 || second.Duplicates != 2 {
+		t.Errorf("duplicates: first %d, retry %d of %d accepted; want 0, then 2 of 2", first.Duplicates, second.Duplicates, second.Accepted)
+	}
 	evs := withoutSelfAudit(lookupAll(t, srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"), &cloudtrail.LookupEventsInput{}))
 	if len(evs) != 2 {
 		t.Fatalf("after retry: %v", eventNames(evs))

@@ -62,9 +62,12 @@ type Failure struct {
 // batch gets the same answer), their eventIDs in input order, and the
 // records refused, in input order.
 type Result struct {
-	Accepted int       `json:"accepted"`
-	EventIDs []string  `json:"eventIDs"`
-	Failed   []Failure `json:"failed"`
+	Accepted int `json:"accepted"`
+	// Duplicates are the accepted records whose eventIDs were stored
+	// already with the same content (stored once; a retry or re-import).
+	Duplicates int       `json:"duplicates"`
+	EventIDs   []string  `json:"eventIDs"`
+	Failed     []Failure `json:"failed"`
 }
 
 // Serves reports whether region is served.
@@ -110,6 +113,7 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.
 			"caller", p.ARN, "records", conflicts)
 	}
 	res.Accepted = len(evs) - conflicts
+	res.Duplicates = dups
 	s.metrics.Ingested(len(records), res.Accepted, dups, len(res.Failed))
 	return res, nil
 }
