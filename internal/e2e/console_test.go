@@ -519,3 +519,30 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("the pages logged errors (CSP violations or script errors):\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// conSubmit clicks the element sel and waits until the browser has
+// loaded the page that answers it. Waiting for an element or a URL is not
+// enough after a form whose answer looks like the page it was sent from
+// (the same anchor, the same flash): the test could read the old page and
+// ask the API before the POST has been handled.
+func conSubmit(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`window.__cairnOldPage = true`)(ctx, t)
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(sel)),
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			for {
+				fresh, err := chromedp.Evaluate[bool](`window.__cairnOldPage === undefined && document.readyState === "complete"`)(ctx, t)
+				if err == nil && fresh {
+					return chromedp.Void{}, nil
+				}
+				select {
+				case <-ctx.Done():
+					return chromedp.Void{}, fmt.Errorf("no new page after clicking %s", sel)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+}

@@ -319,7 +319,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	before := ctCount(t, sdk, "UpdateTrail")
 	conRun(t, ctx, "set log group",
 		ctSet("#log_group", cwlGroupARN("console-group")+":*"),
-		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
+		conSubmit("#settings-form button[type=submit]"),
 		conWaitURL("#settings"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if msg := conGet(t, ctx, "flash", chromedp.Text(chromedp.CSS(".flash"))); !strings.Contains(msg, "Settings of page-trail saved") {
@@ -345,7 +345,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	// Remove it: empty the log group.
 	conRun(t, ctx, "remove log group",
 		ctSet("#log_group", ""),
-		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
+		conSubmit("#settings-form button[type=submit]"),
 		chromedp.WaitVisible(chromedp.CSS(".flash")))
 	got, err = sdk.GetTrail(bg, &cloudtrail.GetTrailInput{Name: aws.String(arn)})
 	if err != nil || aws.ToString(got.Trail.CloudWatchLogsLogGroupArn) != "" || aws.ToString(got.Trail.CloudWatchLogsRoleArn) != "" {
@@ -374,7 +374,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	if err := json.Unmarshal([]byte(conGet(t, ctx, "editor", ctValue("advanced"))), &tmpl); err != nil || len(tmpl) != 1 {
 		t.Fatalf("the editor after the template: %v %v", tmpl, err)
 	}
-	conRun(t, ctx, "save template", chromedp.Click(chromedp.ID("save-advanced")), conWaitURL("#selectors"), chromedp.WaitVisible(chromedp.ID("uses-advanced")))
+	conRun(t, ctx, "save template", conSubmit("#save-advanced"), conWaitURL("#selectors"), chromedp.WaitVisible(chromedp.ID("uses-advanced")))
 	sel, err := sdk.GetEventSelectors(bg, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
 	if err != nil || len(sel.AdvancedEventSelectors) != 1 || len(sel.EventSelectors) != 0 {
 		t.Fatalf("GetEventSelectors after the template: %+v, %v", sel, err)
@@ -410,7 +410,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	conLabelled(t, ctx, "trail page with the builder")
 	built := conGet(t, ctx, "built JSON", ctValue("advanced"))
 	ctShots(t, ctx, shots, "trail-builder")
-	conRun(t, ctx, "save built", chromedp.Click(chromedp.ID("save-advanced")), conWaitURL("#selectors"), chromedp.WaitVisible(chromedp.ID("uses-advanced")))
+	conRun(t, ctx, "save built", conSubmit("#save-advanced"), conWaitURL("#selectors"), chromedp.WaitVisible(chromedp.ID("uses-advanced")))
 	sel, err = sdk.GetEventSelectors(bg, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
 	if err != nil {
 		t.Fatal(err)
@@ -431,7 +431,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	// in the status.
 	conRun(t, ctx, "insights",
 		chromedp.Click(chromedp.ID("insight_call_rate")),
-		chromedp.Click(chromedp.ID("save-insights")),
+		conSubmit("#save-insights"),
 		conWaitURL("#insights"),
 		chromedp.WaitVisible(chromedp.ID("insights-saved")))
 	if !conGet(t, ctx, "insights message placement", ctErrNextTo("insights-saved", "insights")) {
