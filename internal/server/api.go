@@ -51,15 +51,6 @@ func (s *Server) LookupEvents(ctx context.Context, who Caller, in history.Input)
 	return invokeTyped(ctx, s, who, "LookupEvents", in, s.lookupEvents)
 }
 
-// LookupEventCounts counts, per time bucket, the events a LookupEvents of
-// the same filter lists over the whole range (the console's chart), from
-// the store's index. It is one LookupEvents call: the same authorization
-// and rate, and one audit record whose requestParameters hold the filter
-// and the bucket width.
-func (s *Server) LookupEventCounts(ctx context.Context, who Caller, in history.CountInput) (history.CountOutput, error) {
-	return invokeTyped(ctx, s, who, "LookupEvents", in, s.lookupEventCounts)
-}
-
 // LookupEventsPage runs one page of LookupEvents for who and, when asked,
 // counts every event of the same filter over the whole range per time
 // bucket (the console's table, totals and chart), and may leave out the

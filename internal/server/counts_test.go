@@ -25,11 +25,11 @@ func serveLimits(t *testing.T, users string) *limitsEnv {
 	return serveConfig(t, cfg, Options{})
 }
 
-// LookupEventCounts counts every matching event of the range (more than a
-// LookupEvents page reaches), errors apart, as ONE recorded LookupEvents
-// call with the filter in its requestParameters, authorized as
-// LookupEvents is.
-func TestLookupEventCounts(t *testing.T) {
+// LookupEventsPage's counts cover every matching event of the range (more
+// than a LookupEvents page reaches), errors apart, in ONE recorded
+// LookupEvents call with the filter in its requestParameters, authorized
+// as LookupEvents is.
+func TestLookupEventsPageCounts(t *testing.T) {
 	e := serveLimits(t, `
       - name: ingester
         access_keys: [{id: AKIAINGESTONLY000001, secret: ingest-secret}]
@@ -58,9 +58,19 @@ func TestLookupEventCounts(t *testing.T) {
 	}
 	key, value := "Username", "carol"
 	st, en := awsproto.Time{Time: start}, awsproto.Time{Time: now}
-	in := history.CountInput{LookupAttributes: []history.LookupAttribute{{AttributeKey: &key, AttributeValue: &value}},
-		StartTime: &st, EndTime: &en, BucketSeconds: 600, Errors: true}
-	got, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), in)
+	in := history.PageInput{Input: history.Input{LookupAttributes: []history.LookupAttribute{{AttributeKey: &key, AttributeValue: &value}},
+		StartTime: &st, EndTime: &en}, BucketSeconds: 600}
+	count := func(who string, in history.PageInput) (history.CountOutput, error) {
+		out, err := e.srv.LookupEventsPage(ctx, e.as(t, who), in)
+		if err == nil && out.Counts == nil {
+			t.Fatal("LookupEventsPage with a bucket width answered no counts")
+		}
+		if err != nil {
+			return history.CountOutput{}, err
+		}
+		return *out.Counts, nil
+	}
+	got, err := count(aliceKey, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +90,7 @@ func TestLookupEventCounts(t *testing.T) {
 		t.Fatalf("%d LookupEvents records, want 1", len(calls))
 	}
 	params := jsonOf(t, calls[0]["requestParameters"])
-	for _, want := range []string{`"attributeKey":"Username"`, `"attributeValue":"carol"`, `"bucketSeconds":600`, `"errors":true`} {
+	for _, want := range []string{`"attributeKey":"Username"`, `"attributeValue":"carol"`, `"bucketSeconds":600`} {
 		if !strings.Contains(params, want) {
 			t.Errorf("requestParameters %s lack %s", params, want)
 		}
@@ -88,29 +98,24 @@ func TestLookupEventCounts(t *testing.T) {
 	// LookupEvents' rules and refusals.
 	var ae *awsproto.Error
 	bad := in
-	bad.BucketSeconds = 0
-	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterException" {
-		t.Errorf("BucketSeconds 0: %v", err)
-	}
-	bad = in
 	bad.BucketSeconds = 1
 	long := awsproto.Time{Time: now.Add(-24 * time.Hour)}
 	bad.StartTime = &long
-	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterException" {
+	if _, err := count(aliceKey, bad); !errors.As(err, &ae) || ae.Code != "InvalidParameterException" {
 		t.Errorf("86,401 buckets: %v", err)
 	}
 	bad = in
 	bad.StartTime, bad.EndTime = &en, &st
-	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidTimeRangeException" {
+	if _, err := count(aliceKey, bad); !errors.As(err, &ae) || ae.Code != "InvalidTimeRangeException" {
 		t.Errorf("start after end: %v", err)
 	}
 	bad = in
 	other := "Colour"
 	bad.LookupAttributes = []history.LookupAttribute{{AttributeKey: &other, AttributeValue: &value}}
-	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, aliceKey), bad); !errors.As(err, &ae) || ae.Code != "InvalidLookupAttributesException" {
+	if _, err := count(aliceKey, bad); !errors.As(err, &ae) || ae.Code != "InvalidLookupAttributesException" {
 		t.Errorf("bad attribute: %v", err)
 	}
-	if _, err := e.srv.LookupEventCounts(ctx, e.as(t, "AKIAINGESTONLY000001"), in); !errors.As(err, &ae) || ae.Code != "AccessDeniedException" ||
+	if _, err := count("AKIAINGESTONLY000001", in); !errors.As(err, &ae) || ae.Code != "AccessDeniedException" ||
 		!strings.Contains(ae.Message, "cloudtrail:LookupEvents") {
 		t.Errorf("the ingest-only user's count: %v", err)
 	}

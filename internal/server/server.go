@@ -444,10 +444,6 @@ func (s *Server) lookupEvents(ctx context.Context, c *call, in history.Input) (h
 	return s.opts.History.Lookup(ctx, c.principal.Account, c.region, in)
 }
 
-func (s *Server) lookupEventCounts(ctx context.Context, c *call, in history.CountInput) (history.CountOutput, error) {
-	return s.opts.History.Count(ctx, c.principal.Account, c.region, in)
-}
-
 // sourceIP is the caller's address as CloudTrail records it.
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
