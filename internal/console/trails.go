@@ -30,10 +30,17 @@ type statusView struct {
 	CloudWatchLogsError string
 }
 
-func viewStatus(st server.StatusOutput) statusView {
-	v := statusView{Logging: st.IsLogging, LastDelivery: fmtTime(st.LatestDeliveryTime), LastDigest: fmtTime(st.LatestDigestDeliveryTime),
-		Started: fmtTime(st.StartLoggingTime), Stopped: fmtTime(st.StopLoggingTime),
-		LastCloudWatchLogs: fmtTime(st.LatestCloudWatchLogsDeliveryTime), CloudWatchLogsError: st.LatestCloudWatchLogsDeliveryError}
+// viewStatus is st with its times in the page's zone (b.In).
+func viewStatus(st server.StatusOutput, b base) statusView {
+	at := func(t *awsproto.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return fmtStamp(t.Time, b)
+	}
+	v := statusView{Logging: st.IsLogging, LastDelivery: at(st.LatestDeliveryTime), LastDigest: at(st.LatestDigestDeliveryTime),
+		Started: at(st.StartLoggingTime), Stopped: at(st.StopLoggingTime),
+		LastCloudWatchLogs: at(st.LatestCloudWatchLogsDeliveryTime), CloudWatchLogsError: st.LatestCloudWatchLogsDeliveryError}
 	var errs []string
 	for _, e := range []struct{ what, msg string }{{"Delivery", st.LatestDeliveryError}, {"Digest", st.LatestDigestDeliveryError},
 		{"Notification", st.LatestNotificationError}, {"CloudWatch Logs", st.LatestCloudWatchLogsDeliveryError}} {
@@ -43,13 +50,6 @@ func viewStatus(st server.StatusOutput) statusView {
 	}
 	v.LastError = strings.Join(errs, "; ")
 	return v
-}
-
-func fmtTime(t *awsproto.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
 type trailRow struct {
@@ -90,7 +90,7 @@ func (c *Console) trailsPage(w http.ResponseWriter, r *http.Request, s *session)
 		if err := c.refused("GetTrailStatus", err); err != nil {
 			tr.StatusErr = errText(err)
 		} else {
-			tr.Status = viewStatus(st)
+			tr.Status = viewStatus(st, p.base)
 		}
 		p.Trails = append(p.Trails, tr)
 	}
@@ -185,7 +185,7 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 	if err := c.refused("GetTrailStatus", err); err != nil {
 		p.StatusErr = errText(err)
 	} else {
-		p.Status = viewStatus(st)
+		p.Status = viewStatus(st, p.base)
 	}
 	p.Basic = basicForm{ReadWrite: "All", Management: true}
 	if !p.Shadow {

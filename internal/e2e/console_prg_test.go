@@ -14,8 +14,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -244,6 +246,61 @@ func TestConsoleRefusedFormsRedirect(t *testing.T) {
 		f.action, f.page = "/console/trails/new", "/console/trails/new"
 		run(f)
 	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestConsoleTrailTimesInChosenZone: the zone chosen for event history
+// (the browser's, here Asia/Kolkata) is the zone of the trail pages' times
+// too, and UTC again once UTC is chosen.
+func TestConsoleTrailTimesInChosenZone(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	dlMkBucket(t, srv, "zone-logs")
+	sdk := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	arn := dlTrail(t, sdk, "zone-trail", "zone-logs", nil)
+	st, err := sdk.GetTrailStatus(context.Background(), &cloudtrail.GetTrailStatusInput{Name: &arn})
+	if err != nil || st.StartLoggingTime == nil {
+		t.Fatalf("GetTrailStatus: %+v, %v", st, err)
+	}
+	started := st.StartLoggingTime.Truncate(time.Second)
+	ctx, problems := conBrowser(t)
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tableZone}); err != nil {
+		t.Fatalf("emulating the zone: %v", err)
+	}
+	conSignIn(t, ctx, srv, AdminKey, AdminSecret)
+	browserZone := conGet(t, ctx, "zone", chromedp.Evaluate[string](`Intl.DateTimeFormat().resolvedOptions().timeZone`))
+	zone, err := time.LoadLocation(browserZone)
+	if err != nil || zone.String() == "UTC" {
+		t.Fatalf("the browser's zone %q: %v", browserZone, err)
+	}
+	trailPage := srv.URL + "/console/trail?region=us-east-1&arn=" + url.QueryEscape(arn)
+	check := func(what string, want *time.Location, stamp string) {
+		t.Helper()
+		conRun(t, ctx, what, chromedp.Navigate(trailPage), chromedp.WaitVisible(chromedp.ID("logging-started")))
+		got := conGet(t, ctx, "started", chromedp.Text(chromedp.ID("logging-started")))
+		if w := started.In(want).Format(stamp); got != w {
+			t.Errorf("%s: logging started %q, want %q", what, got, w)
+		}
+		if foot := conGet(t, ctx, "footer", chromedp.Text(chromedp.CSS("footer"))); !strings.Contains(foot, "Times are "+want.String()+".") {
+			t.Errorf("%s: the footer says %q", what, foot)
+		}
+	}
+	check("UTC by default", time.UTC, "2006-01-02 15:04:05")
+	// Choose the browser's zone in event history: the trail page follows.
+	conRun(t, ctx, "events", chromedp.Navigate(srv.URL+"/console/events?range=1h"), chromedp.WaitVisible(chromedp.ID("tz")))
+	conRun(t, ctx, "choose the local zone", tableSubmit(map[string]string{"tz": browserZone, "range": "15m"}), conWaitURL("range=15m"),
+		chromedp.WaitVisible(chromedp.ID("events")))
+	check("the chosen zone", zone, "2006-01-02 15:04:05 MST")
+	conRun(t, ctx, "trails", chromedp.Navigate(srv.URL+"/console/trails"), chromedp.WaitVisible(chromedp.ID("trails")))
+	if foot := conGet(t, ctx, "footer", chromedp.Text(chromedp.CSS("footer"))); !strings.Contains(foot, "Times are "+browserZone+".") {
+		t.Errorf("the trails page's footer says %q", foot)
+	}
+	// And back to UTC.
+	conRun(t, ctx, "events", chromedp.Navigate(srv.URL+"/console/events?range=1h"), chromedp.WaitVisible(chromedp.ID("tz")))
+	conRun(t, ctx, "choose UTC", tableSubmit(map[string]string{"tz": "UTC", "range": "30m"}), conWaitURL("range=30m"),
+		chromedp.WaitVisible(chromedp.ID("events")))
+	check("UTC chosen", time.UTC, "2006-01-02 15:04:05")
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(p, "\n"))
 	}
