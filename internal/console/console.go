@@ -284,6 +284,9 @@ type base struct {
 	// Zone is the time zone the page shows times in ("" for UTC).
 	Zone      string
 	principal *auth.Principal
+	// loc is the zone the user chose to see times in (zoneOf); nil is
+	// UTC.
+	loc *time.Location
 
 	// Kept is the form of this page sent after the session ended, to
 	// fill in again (kept.go).
@@ -294,6 +297,22 @@ type base struct {
 // operation; pages hide what it does not.
 func (b base) Can(op string) bool {
 	return b.principal != nil && b.principal.Allows("cloudtrail:"+op)
+}
+
+// In is t in the zone the page shows times in.
+func (b base) In(t time.Time) time.Time {
+	if b.loc == nil {
+		return t.UTC()
+	}
+	return t.In(b.loc)
+}
+
+// ZoneName names the zone the page shows times in.
+func (b base) ZoneName() string {
+	if b.loc == nil {
+		return "UTC"
+	}
+	return b.loc.String()
 }
 
 // RegionQuery is "region=<region>", for links.
@@ -309,6 +328,13 @@ func (c *Console) base(s *session, r *http.Request, title, nav, region string) b
 		b.Account = s.principal.Account
 		b.ARN = s.principal.ARN
 		b.principal = s.principal
+		if r != nil {
+			// Times show in the zone the user chose for event history
+			// (UTC or the browser's), on every page.
+			if show, _, _ := zoneOf(r); show != time.UTC {
+				b.loc, b.Zone = show, show.String()
+			}
+		}
 		b.Flash, b.FlashErr = s.takeFlash()
 		if r != nil && r.Method == http.MethodGet {
 			b.Kept = viewOf(s.takeKeptFor(r.URL.RequestURI(), c.now()))

@@ -293,8 +293,8 @@ func (c *Console) insightChart(r *http.Request, s *session, region string, p *in
 			}
 		}
 	}
-	f := filter{Region: region, Attr: "EventName", Value: p.Row.Name, Start: from, End: to.Add(-time.Second)}
-	ch := &chart{Step: stepLabel(time.Minute), From: from.Format("2006-01-02 15:04"), To: to.Format("2006-01-02 15:04")}
+	f := filter{Region: region, Attr: "EventName", Value: p.Row.Name, Start: from, End: to.Add(-time.Second), Loc: p.loc}
+	ch := &chart{Step: stepLabel(time.Minute), From: p.In(from).Format("2006-01-02 15:04"), To: p.In(to).Format("2006-01-02 15:04")}
 	for _, v := range counts {
 		ch.Total += v
 	}

@@ -72,6 +72,9 @@ type sessionDoc struct {
 	// Kept are forms sent after the session ended (kept.go), or brought
 	// into a new session of the same key pair to be filled in again.
 	Kept []keptForm `json:",omitempty"`
+	// Answers are forms answered with a redirect to their page, which
+	// shows what was sent and its errors (answered.go).
+	Answers []answeredForm `json:",omitempty"`
 }
 
 // session is one signed-in browser, as read for one request.

@@ -26,12 +26,13 @@ type streamsPage struct {
 	Loaded  bool
 }
 
-func viewStream(v stream.View) streamRow {
+// viewStream is v with its times in the page's zone (b.In).
+func viewStream(v stream.View, b base) streamRow {
 	st := v.Status
-	row := streamRow{Kind: v.Kind, Name: v.Name, LastDelivery: fmtStamp(st.LastDelivery), LastAttempt: fmtStamp(st.LastAttempt),
+	row := streamRow{Kind: v.Kind, Name: v.Name, LastDelivery: fmtStamp(st.LastDelivery, b), LastAttempt: fmtStamp(st.LastAttempt, b),
 		LastError: st.LastError, Sent: int(st.Sent), Dropped: int(st.Dropped), Down: st.Failures > 0}
 	if st.Failures > 0 {
-		row.Retry = fmtStamp(st.RetryAt)
+		row.Retry = fmtStamp(st.RetryAt, b)
 	}
 	if v.Started {
 		row.Behind = strconv.FormatInt(v.Behind, 10)
@@ -39,12 +40,17 @@ func viewStream(v stream.View) streamRow {
 	return row
 }
 
-// fmtStamp is a time as the console shows it; "" for none.
-func fmtStamp(t time.Time) string {
+// fmtStamp is a time as the console shows it, in the page's zone (b.In),
+// with the zone's abbreviation when it is not UTC; "" for none.
+func fmtStamp(t time.Time, b base) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04:05")
+	t = b.In(t)
+	if b.loc == nil {
+		return t.Format("2006-01-02 15:04:05")
+	}
+	return t.Format("2006-01-02 15:04:05 MST")
 }
 
 // streamsPage lists the signed-in account's streaming destinations (its
@@ -61,7 +67,7 @@ func (c *Console) streamsPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	p.Loaded = true
 	for _, v := range views {
-		p.Streams = append(p.Streams, viewStream(v))
+		p.Streams = append(p.Streams, viewStream(v, p.base))
 	}
 	c.render(w, http.StatusOK, "streams.html", p)
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -37,14 +38,13 @@ func defaultEvents() createEvents {
 // readEvents reads the events part; a request without it (events_form
 // absent, as from a script calling the form) keeps the defaults of the
 // API: all management events, and logging not started.
-func readEvents(r *http.Request) createEvents {
-	f := r.PostForm
+func readEvents(f url.Values) createEvents {
 	if f.Get("events_form") == "" {
 		return createEvents{MgmtRead: true, MgmtWrite: true}
 	}
 	return createEvents{MgmtRead: f.Get("mgmt_read") != "", MgmtWrite: f.Get("mgmt_write") != "",
 		ExcludeKMS: f.Get("exclude_kms") != "", ExcludeRDS: f.Get("exclude_rds") != "", S3: f.Get("s3"),
-		Insight: readInsightForm(r), Start: f.Get("start_logging") != ""}
+		Insight: readInsightForm(f), Start: f.Get("start_logging") != ""}
 }
 
 // basic is the basic event selector the choice describes, and whether it
@@ -81,42 +81,74 @@ type newTrailPage struct {
 	Calls []string
 }
 
+// newTrailPath is the create flow's page, and its form's action.
+const newTrailPath = "/console/trails/new"
+
+// newTrailPage shows the create form: empty, or a step the form was
+// answered with (createTrail): the form with what was sent and its
+// errors, or the review.
 func (c *Console) newTrailPage(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	p := newTrailPage{base: c.base(s, r, "Create trail", "trails", region), Form: trailForm{MultiRegion: true, Global: true, Validation: true},
 		Events: defaultEvents()}
+	if a := s.takeAnswer(r, c.now()); a != nil && a.Action == newTrailPath {
+		p.show(*a)
+	}
 	c.render(w, http.StatusOK, "trail_new.html", p)
 }
 
-// createTrail handles the create form: step "review" shows the review,
-// "edit" the form again with everything kept, and "create" (or no step)
-// creates the trail.
+// show sets the page to an answered step of the create form: the form as
+// sent with its errors, or, for a review without errors, the review.
+func (p *newTrailPage) show(a answeredForm) {
+	v := a.values()
+	p.Form, p.Events = readTrailForm(v), readEvents(v)
+	p.Form.Errs = a.Errs
+	if v.Get("step") == "review" && len(a.Errs) == 0 {
+		_, defaultSel, _ := p.Events.basic()
+		p.Review, p.Title = true, "Review trail"
+		p.Calls = p.calls(defaultSel)
+	}
+}
+
+// createTrail handles the create form: step "review" goes to the review,
+// "edit" to the form again with everything kept, and "create" (or no step)
+// creates the trail. Each is a redirect (303), so a reload sends nothing
+// again: the review and the form come back from the session (answered.go),
+// the review and "edit" until the next step, refused input once.
 func (c *Console) createTrail(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
-	p := newTrailPage{base: c.base(s, r, "Create trail", "trails", region), Form: readTrailForm(r), Events: readEvents(r)}
+	p := newTrailPage{base: base{ARN: s.principal.ARN}, Form: readTrailForm(r.PostForm), Events: readEvents(r.PostForm)}
 	step := r.PostForm.Get("step")
+	// back answers the form with the page of the step, scrolled to anchor.
+	back := func(errs fieldErrs, anchor string) {
+		q := url.Values{"region": {region}}
+		keep := len(errs) == 0
+		if keep {
+			q.Set("step", step)
+		}
+		a := answeredForm{Page: newTrailPath + "?" + q.Encode(), Action: newTrailPath, Fields: formFields(r.PostForm), Errs: errs, Keep: keep}
+		http.Redirect(w, r, s.answer(a, anchor, c.now()), http.StatusSeeOther)
+	}
 	if step == "edit" {
-		c.render(w, http.StatusOK, "trail_new.html", p)
+		back(nil, "#create-form")
 		return
 	}
 	tags, basic, defaultSel, ok := p.check()
 	if !ok {
-		c.render(w, http.StatusBadRequest, "trail_new.html", p)
+		back(p.Form.Errs, "#create-form")
 		return
 	}
 	if step == "review" {
-		p.Review, p.Title = true, "Review trail"
-		p.Calls = p.calls(defaultSel)
-		c.render(w, http.StatusOK, "trail_new.html", p)
+		back(nil, "#review-form")
 		return
 	}
 	run := creation{c: c, r: r, who: c.caller(r, s, region), form: p.Form, events: p.Events}
 	arn, err := run.create(tags)
 	if err != nil {
-		p.Form.Errs = placeErr(nil, err, "name", "bucket", "prefix", "kms", "sns", "log_group", "log_role", "options", "tags")
-		c.render(w, http.StatusBadRequest, "trail_new.html", p)
+		back(placeErr(nil, err, "name", "bucket", "prefix", "kms", "sns", "log_group", "log_role", "options", "tags"), "#create-form")
 		return
 	}
+	s.dropAnswers(newTrailPath)
 	msg, failed := run.rest(arn, basic, defaultSel)
 	s.setFlash(msg, failed)
 	http.Redirect(w, r, trailLink(region, arn), http.StatusSeeOther)

@@ -3,7 +3,7 @@ package console
 import (
 	"errors"
 	"fmt"
-	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
@@ -38,8 +38,8 @@ type trailForm struct {
 // Err is the error of field, or "".
 func (f trailForm) Err(field string) string { return f.Errs[field] }
 
-func readTrailForm(r *http.Request) trailForm {
-	f := r.PostForm
+// readTrailForm reads the settings form as sent.
+func readTrailForm(f url.Values) trailForm {
 	get := func(k string) string { return strings.TrimSpace(f.Get(k)) }
 	return trailForm{Name: get("name"), Bucket: get("bucket"), Prefix: get("prefix"), SNS: get("sns"), KMS: get("kms"),
 		MultiRegion: f.Get("multi_region") != "", Global: f.Get("global") != "", Validation: f.Get("validation") != "",

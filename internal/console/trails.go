@@ -30,10 +30,17 @@ type statusView struct {
 	CloudWatchLogsError string
 }
 
-func viewStatus(st server.StatusOutput) statusView {
-	v := statusView{Logging: st.IsLogging, LastDelivery: fmtTime(st.LatestDeliveryTime), LastDigest: fmtTime(st.LatestDigestDeliveryTime),
-		Started: fmtTime(st.StartLoggingTime), Stopped: fmtTime(st.StopLoggingTime),
-		LastCloudWatchLogs: fmtTime(st.LatestCloudWatchLogsDeliveryTime), CloudWatchLogsError: st.LatestCloudWatchLogsDeliveryError}
+// viewStatus is st with its times in the page's zone (b.In).
+func viewStatus(st server.StatusOutput, b base) statusView {
+	at := func(t *awsproto.Time) string {
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return fmtStamp(t.Time, b)
+	}
+	v := statusView{Logging: st.IsLogging, LastDelivery: at(st.LatestDeliveryTime), LastDigest: at(st.LatestDigestDeliveryTime),
+		Started: at(st.StartLoggingTime), Stopped: at(st.StopLoggingTime),
+		LastCloudWatchLogs: at(st.LatestCloudWatchLogsDeliveryTime), CloudWatchLogsError: st.LatestCloudWatchLogsDeliveryError}
 	var errs []string
 	for _, e := range []struct{ what, msg string }{{"Delivery", st.LatestDeliveryError}, {"Digest", st.LatestDigestDeliveryError},
 		{"Notification", st.LatestNotificationError}, {"CloudWatch Logs", st.LatestCloudWatchLogsDeliveryError}} {
@@ -43,13 +50,6 @@ func viewStatus(st server.StatusOutput) statusView {
 	}
 	v.LastError = strings.Join(errs, "; ")
 	return v
-}
-
-func fmtTime(t *awsproto.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
 type trailRow struct {
@@ -90,7 +90,7 @@ func (c *Console) trailsPage(w http.ResponseWriter, r *http.Request, s *session)
 		if err := c.refused("GetTrailStatus", err); err != nil {
 			tr.StatusErr = errText(err)
 		} else {
-			tr.Status = viewStatus(st)
+			tr.Status = viewStatus(st, p.base)
 		}
 		p.Trails = append(p.Trails, tr)
 	}
@@ -185,7 +185,7 @@ func (c *Console) loadTrail(r *http.Request, s *session, region, arn string) tra
 	if err := c.refused("GetTrailStatus", err); err != nil {
 		p.StatusErr = errText(err)
 	} else {
-		p.Status = viewStatus(st)
+		p.Status = viewStatus(st, p.base)
 	}
 	p.Basic = basicForm{ReadWrite: "All", Management: true}
 	if !p.Shadow {
@@ -282,6 +282,12 @@ func basicOf(es trail.EventSelector, count int) basicForm {
 	return b
 }
 
+// readBasicForm reads the basic selector form as sent.
+func readBasicForm(f url.Values) basicForm {
+	return basicForm{ReadWrite: f.Get("read_write"), Management: f.Get("management") != "",
+		S3: f.Get("s3"), ExcludeKMS: f.Get("exclude_kms") != "", ExcludeRDS: f.Get("exclude_rds") != ""}
+}
+
 // selector is the basic event selector the form describes.
 func (b basicForm) selector() trail.EventSelector {
 	rw, mgmt := b.ReadWrite, b.Management
@@ -305,8 +311,9 @@ type insightForm struct {
 	ErrorRate bool
 }
 
-func readInsightForm(r *http.Request) insightForm {
-	return insightForm{CallRate: r.PostForm.Get("insight_call_rate") != "", ErrorRate: r.PostForm.Get("insight_error_rate") != ""}
+// readInsightForm reads the Insights choice of a form as sent.
+func readInsightForm(f url.Values) insightForm {
+	return insightForm{CallRate: f.Get("insight_call_rate") != "", ErrorRate: f.Get("insight_error_rate") != ""}
 }
 
 // selectors are the insight selectors chosen ([] turns Insights off).
@@ -344,13 +351,46 @@ func (c *Console) trailPage(w http.ResponseWriter, r *http.Request, s *session) 
 	if tp, ok := templateNamed(r.URL.Query().Get("template")); ok && p.Found {
 		p.Advanced, p.Template = tp.JSON, tp.Title
 	}
+	// A form of this page that was refused: what was sent, and its errors
+	// next to their fields, this once.
+	if a := s.takeAnswer(r, c.now()); a != nil && p.Found {
+		if show, ok := trailAnswers[strings.TrimPrefix(a.Action, "/console/trail/")]; ok {
+			show(&p, a.values(), a.Errs)
+		}
+	}
 	c.render(w, status, "trail.html", p)
 }
 
-// trailAction runs one change of the trail page's forms. Success goes back
-// to the page (303, so a reload does not repeat the change) with a message;
-// a refused change shows the page again with what was typed and the
-// error next to the field it is about.
+// trailAnswers show a refused form of the trail page again, by its action:
+// the values as sent (errs say what was wrong with them) in place of the
+// trail's own.
+var trailAnswers = map[string]func(p *trailPage, v url.Values, errs fieldErrs){
+	"update": func(p *trailPage, v url.Values, errs fieldErrs) {
+		f := readTrailForm(v)
+		f.Name, f.Errs = p.Form.Name, errs
+		p.Form = f
+	},
+	"delete": func(p *trailPage, v url.Values, errs fieldErrs) {
+		p.Confirm, p.DeleteErr = strings.TrimSpace(v.Get("confirm")), errs[""]
+	},
+	"selectors": func(p *trailPage, v url.Values, errs fieldErrs) { p.Basic, p.BasicErr = readBasicForm(v), errs[""] },
+	"advanced": func(p *trailPage, v url.Values, errs fieldErrs) {
+		p.Advanced, p.AdvancedErr = v.Get("advanced"), errs[""]
+	},
+	"insights": func(p *trailPage, v url.Values, errs fieldErrs) {
+		p.InsightForm, p.InsightsErr = readInsightForm(v), errs[""]
+	},
+	"tag-add": func(p *trailPage, v url.Values, errs fieldErrs) {
+		p.TagKey, p.TagValue, p.TagsErr = strings.TrimSpace(v.Get("key")), strings.TrimSpace(v.Get("value")), errs[""]
+	},
+	"tag-remove": func(p *trailPage, v url.Values, errs fieldErrs) { p.TagsErr = errs[""] },
+}
+
+// trailAction runs one change of the trail page's forms. Every form is
+// answered with a redirect (303) to the trail page, so that a reload sends
+// nothing again: after a change, with a message; after a refused change,
+// to a page that shows what was typed and the error next to the field it
+// is about (answered.go).
 func (c *Console) trailAction(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	arn := r.PostForm.Get("arn")
@@ -406,12 +446,16 @@ func (a trailAct) done(msg, anchor string) {
 	http.Redirect(a.w, a.r, to, http.StatusSeeOther)
 }
 
-// again shows the page with the section's error and input set by edit.
-func (a trailAct) again(edit func(p *trailPage)) {
-	p := a.c.loadTrail(a.r, a.s, a.region, a.arn)
-	edit(&p)
-	a.c.render(a.w, http.StatusBadRequest, "trail.html", p)
+// refuse keeps the refused form as sent and its errors (by field, "" for
+// the form's) for the trail page, and redirects to the page's section
+// (anchor), which shows them (trailAnswers).
+func (a trailAct) refuse(anchor string, errs fieldErrs) {
+	to := a.s.answer(answeredForm{Page: a.back, Action: a.r.URL.Path, Fields: formFields(a.r.PostForm), Errs: errs}, anchor, a.c.now())
+	http.Redirect(a.w, a.r, to, http.StatusSeeOther)
 }
+
+// refuseWith is refuse with one error about the form as a whole.
+func (a trailAct) refuseWith(anchor, msg string) { a.refuse(anchor, fieldErrs{"": msg}) }
 
 func (a trailAct) logging(op string, run func(context.Context, server.Caller, server.NameInput) error, msg string) {
 	if err := a.c.refused(op, run(a.r.Context(), a.who, server.NameInput{Name: &a.arn})); err != nil {
@@ -423,18 +467,14 @@ func (a trailAct) logging(op string, run func(context.Context, server.Caller, se
 }
 
 func (a trailAct) update() {
-	f := readTrailForm(a.r)
+	f := readTrailForm(a.r.PostForm)
 	group, role := f.cloudWatch()
 	in := trail.UpdateTrailInput{Name: &a.arn, S3BucketName: &f.Bucket, S3KeyPrefix: &f.Prefix, SnsTopicName: &f.SNS, KmsKeyId: &f.KMS,
 		IsMultiRegionTrail: &f.MultiRegion, IncludeGlobalServiceEvents: &f.Global, EnableLogFileValidation: &f.Validation,
 		CloudWatchLogsLogGroupArn: &group, CloudWatchLogsRoleArn: &role}
 	_, err := a.c.opts.API.UpdateTrail(a.r.Context(), a.who, in)
 	if err := a.c.refused("UpdateTrail", err); err != nil {
-		a.again(func(p *trailPage) {
-			f.Name = p.Form.Name
-			f.Errs = placeErr(nil, err, "bucket", "prefix", "kms", "sns", "log_group", "log_role", "options")
-			p.Form = f
-		})
+		a.refuse("#settings", placeErr(nil, err, "bucket", "prefix", "kms", "sns", "log_group", "log_role", "options"))
 		return
 	}
 	a.done("Settings of "+a.name+" saved.", "#settings")
@@ -443,14 +483,11 @@ func (a trailAct) update() {
 func (a trailAct) delete() {
 	confirm := strings.TrimSpace(a.r.PostForm.Get("confirm"))
 	if confirm != a.r.PostForm.Get("name") || confirm == "" {
-		a.again(func(p *trailPage) {
-			p.Confirm = confirm
-			p.DeleteErr = "That is not the trail's name. Type " + p.T.Name + " exactly to confirm; nothing was deleted."
-		})
+		a.refuseWith("#delete", "That is not the trail's name. Type "+a.name+" exactly to confirm; nothing was deleted.")
 		return
 	}
 	if err := a.c.refused("DeleteTrail", a.c.opts.API.DeleteTrail(a.r.Context(), a.who, server.NameInput{Name: &a.arn})); err != nil {
-		a.again(func(p *trailPage) { p.Confirm, p.DeleteErr = confirm, errText(err) })
+		a.refuseWith("#delete", errText(err))
 		return
 	}
 	a.s.setFlash("Trail "+a.name+" deleted.", false)
@@ -458,13 +495,11 @@ func (a trailAct) delete() {
 }
 
 func (a trailAct) basic() {
-	f := a.r.PostForm
-	b := basicForm{ReadWrite: f.Get("read_write"), Management: f.Get("management") != "",
-		S3: f.Get("s3"), ExcludeKMS: f.Get("exclude_kms") != "", ExcludeRDS: f.Get("exclude_rds") != ""}
+	b := readBasicForm(a.r.PostForm)
 	in := server.PutEventSelectorsInput{TrailName: &a.arn, EventSelectors: []trail.EventSelector{b.selector()}}
 	_, err := a.c.opts.API.PutEventSelectors(a.r.Context(), a.who, in)
 	if err := a.c.refused("PutEventSelectors", err); err != nil {
-		a.again(func(p *trailPage) { p.Basic, p.BasicErr = b, errText(err) })
+		a.refuseWith("#selectors", errText(err))
 		return
 	}
 	a.done("Event selectors of "+a.name+" saved.", "#selectors")
@@ -483,19 +518,18 @@ func (a trailAct) advanced() {
 		}
 	}
 	if problem != "" {
-		a.again(func(p *trailPage) { p.Advanced, p.AdvancedErr = text, problem })
+		a.refuseWith("#selectors", problem)
 		return
 	}
 	a.done("Advanced event selectors of "+a.name+" saved.", "#selectors")
 }
 
 func (a trailAct) insights() {
-	f := readInsightForm(a.r)
-	sel := f.selectors()
+	sel := readInsightForm(a.r.PostForm).selectors()
 	in := server.PutInsightSelectorsInput{TrailName: &a.arn, InsightSelectors: &sel}
 	_, err := a.c.opts.API.PutInsightSelectors(a.r.Context(), a.who, in)
 	if err := a.c.refused("PutInsightSelectors", err); err != nil {
-		a.again(func(p *trailPage) { p.InsightForm, p.InsightsErr = f, errText(err) })
+		a.refuseWith("#insights", errText(err))
 		return
 	}
 	msg := "Insights turned off for " + a.name + "."
@@ -517,7 +551,7 @@ func (a trailAct) tagAdd() {
 	k, v := strings.TrimSpace(a.r.PostForm.Get("key")), strings.TrimSpace(a.r.PostForm.Get("value"))
 	in := server.TagsInput{ResourceId: &a.arn, TagsList: []trail.Tag{{Key: &k, Value: &v}}}
 	if err := a.c.refused("AddTags", a.c.opts.API.AddTags(a.r.Context(), a.who, in)); err != nil {
-		a.again(func(p *trailPage) { p.TagKey, p.TagValue, p.TagsErr = k, v, errText(err) })
+		a.refuseWith("#tags", errText(err))
 		return
 	}
 	a.done("Tag "+k+" saved.", "#tags")
@@ -527,7 +561,7 @@ func (a trailAct) tagRemove() {
 	k := a.r.PostForm.Get("key")
 	in := server.TagsInput{ResourceId: &a.arn, TagsList: []trail.Tag{{Key: &k}}}
 	if err := a.c.refused("RemoveTags", a.c.opts.API.RemoveTags(a.r.Context(), a.who, in)); err != nil {
-		a.again(func(p *trailPage) { p.TagsErr = errText(err) })
+		a.refuseWith("#tags", errText(err))
 		return
 	}
 	a.done("Tag "+k+" removed.", "#tags")

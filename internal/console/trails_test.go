@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -74,6 +75,23 @@ func errIn(body, fieldID, errID, want string) bool {
 // containerTag matches the opening and closing tags of containers.
 var containerTag = regexp.MustCompile(`<(/?)(?:div|fieldset|form)\b`)
 
+// answered posts form to target and follows the redirect that answers it
+// with a GET, as a browser does: the page the user sees. A form answered
+// otherwise fails the test: reloading a page that answers a POST sends the
+// form again.
+func (e *testEnv) answered(t *testing.T, target string, sc *http.Cookie, form url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	w := e.post(target, sc, form)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("POST %s: %d, want a redirect (303):\n%s", target, w.Code, w.Body)
+	}
+	page, _, _ := strings.Cut(w.Header().Get("Location"), "#")
+	if !strings.HasPrefix(page, "/console/") || strings.HasPrefix(page, target) && target != "/console/trails/new" {
+		t.Fatalf("POST %s: redirected to %s", target, page)
+	}
+	return e.get(page, sc)
+}
+
 func TestConsoleTrailTagsWithoutEquals(t *testing.T) {
 	if _, err := parseTags("team=audit\nnot-a-tag"); err == nil || !strings.Contains(err.Error(), `"not-a-tag"`) {
 		t.Fatalf("parseTags: %v", err)
@@ -86,9 +104,9 @@ func TestConsoleTrailTagsWithoutEquals(t *testing.T) {
 	form := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "events_form": {"1"}, "mgmt_read": {"on"}, "mgmt_write": {"on"},
 		"name": {"tr1"}, "bucket": {"bkt"}, "tags": {"team=audit\nnot-a-tag"}}
 	for _, step := range []string{"review", "create"} {
-		w := e.post("/console/trails/new", sc, withParams(form, "step", step))
+		w := e.answered(t, "/console/trails/new", sc, withParams(form, "step", step))
 		body := w.Body.String()
-		if w.Code != http.StatusBadRequest || !errIn(body, "field-tags", "tags-error", `Tags line 2, "not-a-tag", has no "="`) ||
+		if w.Code != http.StatusOK || !errIn(body, "field-tags", "tags-error", `Tags line 2, "not-a-tag", has no "="`) ||
 			!strings.Contains(body, "team=audit\nnot-a-tag</textarea>") {
 			t.Fatalf("step %s: %d\n%s", step, w.Code, body)
 		}
@@ -113,9 +131,9 @@ func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 		"ThrottlingException":                       {"create-form", "form-error"},
 	} {
 		e.api.fail = map[string]error{"CreateTrail": awsproto.Errorf(awsproto.Code(code), "refused %s.", code)}
-		w := e.post("/console/trails/new", sc, withParams(form, "step", "create"))
+		w := e.answered(t, "/console/trails/new", sc, withParams(form, "step", "create"))
 		body := w.Body.String()
-		if w.Code != http.StatusBadRequest || !strings.Contains(body, `id="`+ids[1]+`"`) || !strings.Contains(body, code+": refused "+code+".") {
+		if w.Code != http.StatusOK || !strings.Contains(body, `id="`+ids[1]+`"`) || !strings.Contains(body, code+": refused "+code+".") {
 			t.Errorf("%s: %d, want %s:\n%s", code, w.Code, ids[1], body)
 			continue
 		}
@@ -135,8 +153,8 @@ func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 	// and role are sent (emptied together to remove them).
 	e.api.fail = map[string]error{"UpdateTrail": awsproto.Errorf(awsproto.InvalidCloudWatchLogsRoleArnException, "role r is not a role.")}
 	base := url.Values{"csrf": {tok}, "region": {"us-east-1"}, "arn": {trailARN}, "name": {"audit"}, "bucket": {"logs"}}
-	w := e.post("/console/trail/update", sc, withParams(base, "log_group", "g", "log_role", "r"))
-	if body := w.Body.String(); w.Code != http.StatusBadRequest || !errIn(body, "field-log_role", "log_role-error", "role r is not a role.") ||
+	w := e.answered(t, "/console/trail/update", sc, withParams(base, "log_group", "g", "log_role", "r"))
+	if body := w.Body.String(); w.Code != http.StatusOK || !errIn(body, "field-log_role", "log_role-error", "role r is not a role.") ||
 		!strings.Contains(body, `value="r"`) || !strings.Contains(body, `id="settings-problems"`) {
 		t.Fatalf("refused update: %d\n%s", w.Code, body)
 	}
@@ -151,8 +169,8 @@ func TestConsoleTrailErrorsNextToFields(t *testing.T) {
 		t.Fatalf("removing the log group sent group %v role %v", g, r)
 	}
 	// A wrong delete confirmation: next to the field, kept, nothing deleted.
-	w = e.post("/console/trail/delete", sc, withParams(base, "confirm", "audti"))
-	if body := w.Body.String(); w.Code != http.StatusBadRequest || !errIn(body, "field-confirm", "delete-error", "That is not the trail's name") ||
+	w = e.answered(t, "/console/trail/delete", sc, withParams(base, "confirm", "audti"))
+	if body := w.Body.String(); w.Code != http.StatusOK || !errIn(body, "field-confirm", "delete-error", "That is not the trail's name") ||
 		!strings.Contains(body, `value="audti"`) || slices.Contains(e.api.ops(), "DeleteTrail") {
 		t.Fatalf("wrong confirmation: %d\n%s", w.Code, body)
 	}
@@ -165,7 +183,7 @@ func TestConsoleTrailCreateSteps(t *testing.T) {
 		"mgmt_write": {"on"}, "s3": {"arn:aws:s3:::dbk/"}, "insight_call_rate": {"on"}, "start_logging": {"on"}, "tags": {"a=b"}}
 	n := len(e.api.ops())
 	// Review: what will be created, nothing called, everything carried.
-	w := e.post("/console/trails/new", sc, withParams(form, "step", "review"))
+	w := e.answered(t, "/console/trails/new", sc, withParams(form, "step", "review"))
 	body := w.Body.String()
 	if w.Code != http.StatusOK || len(e.api.ops()) != n || !strings.Contains(body, `id="confirm-create"`) ||
 		!strings.Contains(body, "write only") || !strings.Contains(body, `name="insight_call_rate" value="on"`) ||
@@ -173,7 +191,7 @@ func TestConsoleTrailCreateSteps(t *testing.T) {
 		t.Fatalf("review: %d %v\n%s", w.Code, e.api.ops()[n:], body)
 	}
 	// Back to edit keeps everything.
-	w = e.post("/console/trails/new", sc, withParams(form, "step", "edit"))
+	w = e.answered(t, "/console/trails/new", sc, withParams(form, "step", "edit"))
 	body = w.Body.String()
 	if w.Code != http.StatusOK || !strings.Contains(body, `id="mgmt_write" checked`) || strings.Contains(body, `id="mgmt_read" checked`) ||
 		!strings.Contains(body, `id="insight_call_rate" checked`) || !strings.Contains(body, ">arn:aws:s3:::dbk/</textarea>") {
@@ -181,7 +199,7 @@ func TestConsoleTrailCreateSteps(t *testing.T) {
 	}
 	// No events at all is an error next to the events.
 	none := withParams(form, "step", "review", "mgmt_write", "", "s3", "")
-	if w := e.post("/console/trails/new", sc, none); w.Code != http.StatusBadRequest || !errIn(w.Body.String(), "field-events", "events-error", "Choose the events to log") {
+	if w := e.answered(t, "/console/trails/new", sc, none); w.Code != http.StatusOK || !errIn(w.Body.String(), "field-events", "events-error", "Choose the events to log") {
 		t.Fatalf("no events: %d\n%s", w.Code, w.Body)
 	}
 	// Create: each call in order, then the trail's page with what was done.
@@ -286,8 +304,8 @@ func TestConsoleTrailCreateReviewChecks(t *testing.T) {
 		{"tags", "k=" + strings.Repeat("v", 300), "field-tags", "tags-error", "InvalidTagParameterException"},
 	} {
 		n := len(e.api.ops())
-		w := e.post("/console/trails/new", sc, withParams(form, c.name, c.value))
-		if body := w.Body.String(); w.Code != http.StatusBadRequest || !errIn(body, c.field, c.errID, c.want) || strings.Contains(body, `id="confirm-create"`) {
+		w := e.answered(t, "/console/trails/new", sc, withParams(form, c.name, c.value))
+		if body := w.Body.String(); w.Code != http.StatusOK || !errIn(body, c.field, c.errID, c.want) || strings.Contains(body, `id="confirm-create"`) {
 			t.Errorf("%s=%q: %d, want %q in #%s\n%s", c.name, c.value, w.Code, c.want, c.errID, body)
 		}
 		if got := e.api.ops()[n:]; len(got) != 0 {

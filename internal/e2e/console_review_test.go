@@ -127,8 +127,8 @@ func TestConsoleStaleTokenForm(t *testing.T) {
 		chromedp.Navigate(trailPage), chromedp.WaitVisible(chromedp.ID("prefix")),
 		chromedp.SendKeys(chromedp.ID("prefix"), "stale/token"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#settings-form input[name=csrf]").value = "a-token-of-an-earlier-session"`),
-		chromedp.Click(chromedp.CSS(`#settings-form button[type=submit]`)),
-		conWaitURL("/console/trail?"), chromedp.WaitVisible(chromedp.CSS(".flash-error")))
+		conSubmit(`#settings-form button[type=submit]`), // the URL was /console/trail? already
+		chromedp.WaitVisible(chromedp.CSS(".flash-error")))
 	if loc, _, _ := strings.Cut(conGet(t, ctx, "location", chromedp.Location()), "#"); loc != trailPage {
 		t.Fatalf("after the refused form: %s, want %s", loc, trailPage)
 	}

@@ -409,7 +409,7 @@ func TestConsole(t *testing.T) {
 	// Advanced selectors that CloudTrail refuses show its message.
 	conRun(t, ctx, "invalid advanced selectors",
 		chromedp.SetValue(chromedp.ID("advanced"), `[{"Name":"x","FieldSelectors":[{"Field":"nonsense","Equals":["1"]}]}]`),
-		chromedp.Click(chromedp.ID("save-advanced")),
+		conSubmit("#save-advanced"),
 		chromedp.WaitVisible(chromedp.ID("advanced-error")))
 	if msg := conGet(t, ctx, "advanced error", text("advanced-error")); !strings.Contains(msg, "InvalidEventSelectorsException") {
 		t.Fatalf("advanced selectors error: %q", msg)

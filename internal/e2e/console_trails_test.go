@@ -141,7 +141,7 @@ func TestConsoleTrailCreateFlow(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "bad name!"),
 		chromedp.SendKeys(chromedp.ID("bucket"), "forms-logs"),
 		ctSet("#tags", "team=audit\nnot-a-tag"),
-		chromedp.Click(chromedp.ID("review-trail")),
+		conSubmit("#review-trail"),
 		chromedp.WaitVisible(chromedp.ID("tags-error")))
 	ctFieldErr(t, ctx, "tags-error", "field-tags", "tags", "team=audit\nnot-a-tag")
 	if msg := conGet(t, ctx, "tags error", text("tags-error")); !strings.Contains(msg, `"not-a-tag"`) || !strings.Contains(msg, "=") {
@@ -156,7 +156,7 @@ func TestConsoleTrailCreateFlow(t *testing.T) {
 	// at the review step: nothing is created.
 	conRun(t, ctx, "bad name",
 		ctSet("#tags", "team=audit"),
-		chromedp.Click(chromedp.ID("review-trail")),
+		conSubmit("#review-trail"), // the page with the tags error had the name's error too
 		chromedp.WaitVisible(chromedp.ID("name-error")))
 	ctFieldErr(t, ctx, "name-error", "field-name", "name", "bad name!")
 	if msg := conGet(t, ctx, "name error", text("name-error")); !strings.Contains(msg, "InvalidTrailNameException") {
@@ -299,7 +299,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	// field, with what was typed.
 	conRun(t, ctx, "bad KMS key",
 		ctSet("#kms", "alias/not-configured"),
-		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
+		conSubmit("#settings-form button[type=submit]"),
 		chromedp.WaitVisible(chromedp.ID("kms-error")))
 	ctFieldErr(t, ctx, "kms-error", "field-kms", "kms", "alias/not-configured")
 	if msg := conGet(t, ctx, "kms error", text("kms-error")); !strings.Contains(msg, "KmsKeyNotFoundException") {
@@ -312,7 +312,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 		ctSet("#kms", ""),
 		ctSet("#log_group", cwlGroupARN("nope")+":*"),
 		ctSet("#log_role", cwlRole),
-		chromedp.Click(chromedp.CSS("#settings-form button[type=submit]")),
+		conSubmit("#settings-form button[type=submit]"),
 		chromedp.WaitVisible(chromedp.ID("log_group-error")))
 	ctFieldErr(t, ctx, "log_group-error", "field-log_group", "log_group", cwlGroupARN("nope")+":*")
 	// Set the configured log group: saved, shown, and a reload repeats nothing.
@@ -359,7 +359,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	bad := `[{"Name":"x","FieldSelectors":[{"Field":"readOnly","StartsWith":["t"]}]}]`
 	conRun(t, ctx, "refused selectors",
 		ctSet("#advanced", bad),
-		chromedp.Click(chromedp.ID("save-advanced")),
+		conSubmit("#save-advanced"),
 		chromedp.WaitVisible(chromedp.ID("advanced-error")))
 	ctFieldErr(t, ctx, "advanced-error", "field-advanced", "advanced", bad)
 	if msg := conGet(t, ctx, "selectors error", text("advanced-error")); !strings.Contains(msg, "InvalidEventSelectorsException") {
@@ -449,7 +449,7 @@ func TestConsoleTrailPageForms(t *testing.T) {
 	// was typed, and deletes nothing.
 	conRun(t, ctx, "wrong confirmation",
 		chromedp.SendKeys(chromedp.ID("confirm"), "page-trial"),
-		chromedp.Click(chromedp.CSS("#delete button[type=submit]")),
+		conSubmit("#delete button[type=submit]"),
 		chromedp.WaitVisible(chromedp.ID("delete-error")))
 	ctFieldErr(t, ctx, "delete-error", "field-confirm", "confirm", "page-trial")
 	if _, err := sdk.GetTrail(bg, &cloudtrail.GetTrailInput{Name: aws.String(arn)}); err != nil {
