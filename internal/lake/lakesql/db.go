@@ -30,20 +30,25 @@ import (
 type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections for queries
+
 }
 
 const schemaSQL = `
 CREATE TABLE IF NOT EXISTS lake_events (
+	id INTEGER PRIMARY KEY,
 	store TEXT NOT NULL,
 	event_id TEXT NOT NULL,
 	t INTEGER NOT NULL,
 	size INTEGER NOT NULL,
-	rec BLOB NOT NULL,
-	event_name TEXT GENERATED ALWAYS AS (rec ->> '$.eventName') STORED,
-	event_source TEXT GENERATED ALWAYS AS (rec ->> '$.eventSource') STORED,
-	aws_region TEXT GENERATED ALWAYS AS (rec ->> '$.awsRegion') STORED,
-	user_arn TEXT GENERATED ALWAYS AS (rec ->> '$.userIdentity.arn') STORED,
-	account TEXT GENERATED ALWAYS AS (rec ->> '$.recipientAccountId') STORED
+	event_name TEXT,
+	event_source TEXT,
+	aws_region TEXT,
+	user_arn TEXT,
+	account TEXT
+);
+CREATE TABLE IF NOT EXISTS lake_records (
+	id INTEGER PRIMARY KEY,
+	rec BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS lake_events_id ON lake_events(store, event_id);
 CREATE INDEX IF NOT EXISTS lake_events_time ON lake_events(store, t);
@@ -55,6 +60,13 @@ CREATE TABLE IF NOT EXISTS lake_stores (
 	bytes INTEGER NOT NULL DEFAULT 0
 );
 `
+
+// The hot fields are read from the record as SQLite stored it (JSONB), in
+// the statement that indexes them.
+const insertHotSQL = `INSERT OR IGNORE INTO lake_events(id, store, event_id, t, size, event_name, event_source, aws_region, user_arn, account)
+	SELECT id, ?2, ?3, ?4, ?5, rec ->> '$.eventName', rec ->> '$.eventSource', rec ->> '$.awsRegion',
+		rec ->> '$.userIdentity.arn', rec ->> '$.recipientAccountId'
+	FROM lake_records WHERE id = ?1`
 
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
@@ -94,20 +106,43 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return fmt.Errorf("lakesql: insert: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO lake_events(store, event_id, t, size, rec) VALUES (?, ?, ?, ?, jsonb(?))`)
+	rec, err := tx.PrepareContext(ctx, `INSERT INTO lake_records(rec) VALUES (jsonb(?))`)
 	if err != nil {
 		return fmt.Errorf("lakesql: insert: %w", err)
 	}
-	defer ins.Close()
+	defer rec.Close()
+	hot, err := tx.PrepareContext(ctx, insertHotSQL)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer hot.Close()
+	undo, err := tx.PrepareContext(ctx, `DELETE FROM lake_records WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer undo.Close()
 	var n, bytes int64
 	for _, e := range evs {
-		res, err := ins.ExecContext(ctx, storeID, e.ID, e.Time.UnixMilli(), len(e.Record), e.Record)
+		res, err := rec.ExecContext(ctx, e.Record)
+		if err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		}
+		res, err = hot.ExecContext(ctx, id, storeID, e.ID, e.Time.UnixMilli(), len(e.Record))
 		if err != nil {
 			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 		if k, _ := res.RowsAffected(); k > 0 {
 			n += k
 			bytes += int64(len(e.Record))
+			continue
+		}
+		// Already in the store: the record goes again.
+		if _, err := undo.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 	}
 	if err := addCounts(ctx, tx, storeID, n, bytes); err != nil {
@@ -147,6 +182,10 @@ func (db *DB) DeleteBefore(ctx context.Context, storeID string, t time.Time) (in
 		storeID, t.UnixMilli()).Scan(&bytes); err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ? AND t < ?)`,
+		storeID, t.UnixMilli()); err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ? AND t < ?`, storeID, t.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
@@ -168,6 +207,9 @@ func (db *DB) DropStore(ctx context.Context, storeID string) error {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ?)`, storeID); err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ?`, storeID); err != nil {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
