@@ -101,7 +101,7 @@ func report(what string, f func() (int, error)) {
 		if err != nil {
 			log.Fatalf("%s: %v", what, err)
 		}
-		times = append(times, fmt.Sprintf("%v (cpu %v, %d rows)", time.Since(t0).Round(time.Millisecond), (cpu() - c0).Round(time.Millisecond), rows))
+		times = append(times, fmt.Sprintf("%v (cpu %v, %d rows)", time.Since(t0).Round(time.Millisecond), (cpu()-c0).Round(time.Millisecond), rows))
 	}
 	fmt.Printf("%-40s %s\n", what, strings.Join(times, "; "))
 }
