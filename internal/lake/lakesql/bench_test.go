@@ -35,3 +35,9 @@ func BenchmarkInsert(b *testing.B) {
 		}
 	}
 }
+
+func mkEvent(id string, t time.Time, name, source, arn string) *event.Event {
+	rec := fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","arn":%q,"userName":"bob"},"eventTime":%q,"eventSource":%q,"eventName":%q,"awsRegion":"us-east-1","requestParameters":{"bucketName":"b1"},"eventID":%q,"readOnly":true,"recipientAccountId":"123456789012","eventCategory":"Management"}`,
+		arn, t.UTC().Format(time.RFC3339), source, name, id)
+	return &event.Event{ID: id, Time: t, Record: []byte(rec), Account: "123456789012", Region: "us-east-1"}
+}

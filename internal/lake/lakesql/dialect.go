@@ -67,6 +67,9 @@ func (sqliteDialect) jsonScalar(base, path string, t typ) string {
 		return "CAST(" + get + " AS TEXT)"
 	case tTimestamp:
 		return "lake_parse_time(" + get + ")"
+	case tBool:
+		// JSON true/false reads as 1/0; some fields hold "true"/"false".
+		return "(CASE " + get + " WHEN 1 THEN 1 WHEN 0 THEN 0 WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
 	}
 	return get
 }
