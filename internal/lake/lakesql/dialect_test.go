@@ -253,3 +253,24 @@ func TestRunHonoursContext(t *testing.T) {
 		t.Fatalf("Run = %v, want an error wrapping context.DeadlineExceeded", err)
 	}
 }
+
+// TestRunTimeQueryError checks that a failure of the query's own making
+// while it runs is a *QueryError, and TRY_CAST's NULL instead.
+func TestRunTimeQueryError(t *testing.T) {
+	db, _ := loadFixture(t)
+	stores := map[string]string{"S": "store1"}
+	st, err := Parse(`SELECT CAST(eventName AS bigint) FROM S`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Run(context.Background(), st, RunOptions{Stores: stores})
+	var qe *QueryError
+	if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "cannot cast") {
+		t.Fatalf("Run = %T %v, want *QueryError saying it cannot cast", err, err)
+	}
+	st, _ = Parse(`SELECT count(try_cast(eventName AS bigint)) FROM S`)
+	res, err := db.Run(context.Background(), st, RunOptions{Stores: stores})
+	if err != nil || *res.Rows[0][0] != "0" {
+		t.Fatalf("try_cast: %v %v", err, res)
+	}
+}

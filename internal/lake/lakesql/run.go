@@ -135,7 +135,7 @@ func runErr(ctx context.Context, err error) error {
 		return fmt.Errorf("lakesql: query stopped: %w", errors.Join(cerr, err))
 	}
 	msg := err.Error()
-	for _, marker := range []string{"Cannot cast", "Pattern has", "Index must be", "Escape string", "error parsing regexp"} {
+	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			return &QueryError{Msg: msg[i:]}
 		}
