@@ -63,7 +63,7 @@ type compiler struct {
 	args   []any
 	argIdx map[string]int
 	now    time.Time
-	stores map[string]string // name as written -> internal ID
+	stores map[string]int64 // name as written -> the store's number in lake_events
 	ctes   []map[string]*cteDef
 	// recUsed notes the store sources whose record the query reads;
 	// hotUsed the hot columns read of each; index the access path chosen
@@ -108,7 +108,7 @@ func (c *compiler) alias() string {
 }
 
 // compile turns a statement into engine SQL.
-func compile(st *Statement, d dialect, stores map[string]string, now time.Time) (*compiled, error) {
+func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (*compiled, error) {
 	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
 		hotUsed: map[string]map[string]bool{}, index: map[string]string{}}
 	sqlText, cols, err := c.query(st.sel)

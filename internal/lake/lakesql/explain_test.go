@@ -23,7 +23,7 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cq, err := compile(st, sqliteDialect{}, map[string]string{"EDS": "store1"}, time.Now())
+	cq, err := compile(st, sqliteDialect{}, map[string]int64{"EDS": 1}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

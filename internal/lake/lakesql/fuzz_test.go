@@ -42,9 +42,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		stores := map[string]string{}
+		stores := map[string]int64{}
 		for _, s := range st.Stores() {
-			stores[s] = "store1"
+			stores[s] = 1
 		}
 		cq, err := compile(st, sqliteDialect{}, stores, time.Unix(0, 0))
 		if err != nil {
