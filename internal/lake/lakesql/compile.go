@@ -1,0 +1,679 @@
+package lakesql
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The compiler checks a parsed statement against Lake's schema and the
+// functions this package allows, and writes it out as the engine's SQL.
+// Every value the user wrote (strings, numbers, map keys, store IDs) goes
+// out as a bound parameter; the SQL text holds only what the compiler
+// itself chose: table and column names of lake_events, schema paths,
+// operators and the allowed functions.
+
+// val is a compiled expression.
+type val struct {
+	sql  string
+	t    typ
+	bare bool // reads a column outside an aggregate and outside GROUP BY
+	agg  bool // holds an aggregate
+	// For a struct, map or array (and values inside them): base is the SQL
+	// of the JSON the value lives in, path the JSON path within it, f its
+	// schema node (nil for a map).
+	base, path string
+	f          *field
+	// lit is the literal this value came from, if any (strings coerce to
+	// timestamps against a timestamp).
+	lit *Literal
+	pos int
+}
+
+// outCol is a column of a SELECT's output.
+type outCol struct {
+	name    string // as Lake names it in results
+	sqlName string // the engine's alias
+	t       typ
+	f       *field
+}
+
+// source is one table of a FROM clause.
+type source struct {
+	alias    string // the user's alias, or the store name / CTE name
+	sqlAlias string
+	store    bool     // an event data store (lake_events rows)
+	cols     []outCol // a derived table's columns
+}
+
+type scope struct {
+	sources  []*source
+	grouped  bool
+	groupSQL map[string]bool
+	inAgg    bool
+	outputs  []outCol // for ORDER BY by alias
+	noAgg    string   // the clause name where aggregates are refused ("" = allowed)
+}
+
+type compiler struct {
+	src    string
+	d      dialect
+	args   []any
+	argIdx map[string]int
+	now    time.Time
+	stores map[string]string // name as written -> internal ID
+	ctes   []map[string]*cteDef
+	nAlias int
+}
+
+type cteDef struct {
+	sql  string
+	cols []outCol
+}
+
+// compiled is a statement ready for the engine.
+type compiled struct {
+	sql  string
+	args []any
+	cols []outCol
+}
+
+func (c *compiler) errf(pos int, format string, a ...any) error {
+	return errAt(c.src, pos, format, a...)
+}
+
+// arg binds a value and returns its placeholder; equal values share one,
+// so that equal expressions have equal SQL (GROUP BY matching needs it).
+func (c *compiler) arg(v any) string {
+	key := fmt.Sprintf("%T:%v", v, v)
+	if i, ok := c.argIdx[key]; ok {
+		return "?" + strconv.Itoa(i)
+	}
+	c.args = append(c.args, v)
+	c.argIdx[key] = len(c.args)
+	return "?" + strconv.Itoa(len(c.args))
+}
+
+func (c *compiler) alias() string {
+	c.nAlias++
+	return "s" + strconv.Itoa(c.nAlias)
+}
+
+// compile turns a statement into engine SQL.
+func compile(st *Statement, d dialect, stores map[string]string, now time.Time) (*compiled, error) {
+	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores}
+	sqlText, cols, err := c.query(st.sel)
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{sql: sqlText, args: c.args, cols: cols}, nil
+}
+
+// query compiles a SELECT with its WITH clause and UNION chain.
+func (c *compiler) query(s *Select) (string, []outCol, error) {
+	if len(s.With) > 0 {
+		defs := map[string]*cteDef{}
+		c.ctes = append(c.ctes, defs)
+		defer func() { c.ctes = c.ctes[:len(c.ctes)-1] }()
+		for _, w := range s.With {
+			sq, cols, err := c.query(w.Sel)
+			if err != nil {
+				return "", nil, err
+			}
+			defs[strings.ToLower(w.Name)] = &cteDef{sql: sq, cols: cols}
+		}
+	}
+	sq, cols, err := c.selectCore(s)
+	if err != nil {
+		return "", nil, err
+	}
+	for u := s; u.Union != nil; u = u.Union {
+		sq2, cols2, err := c.selectCore(u.Union)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(cols2) != len(cols) {
+			return "", nil, c.errf(u.Union.Pos, "UNION query has different number of fields: %d, %d", len(cols), len(cols2))
+		}
+		op := " UNION "
+		if u.UnionAll {
+			op = " UNION ALL "
+		}
+		sq = "SELECT * FROM (" + sq + ")" + op + "SELECT * FROM (" + sq2 + ")"
+	}
+	return sq, cols, nil
+}
+
+func (c *compiler) lookupCTE(name string) *cteDef {
+	for i := len(c.ctes) - 1; i >= 0; i-- {
+		if d, ok := c.ctes[i][strings.ToLower(name)]; ok {
+			return d
+		}
+	}
+	return nil
+}
+
+// tableRef compiles one FROM or JOIN source.
+func (c *compiler) tableRef(t TableRef) (*source, string, error) {
+	src := &source{sqlAlias: c.alias(), alias: t.Alias}
+	if t.Sub != nil {
+		sq, cols, err := c.query(t.Sub)
+		if err != nil {
+			return nil, "", err
+		}
+		src.cols = cols
+		return src, "(" + sq + ") AS " + src.sqlAlias, nil
+	}
+	if src.alias == "" {
+		src.alias = t.Store
+	}
+	if d := c.lookupCTE(t.Store); d != nil {
+		src.cols = d.cols
+		return src, "(" + d.sql + ") AS " + src.sqlAlias, nil
+	}
+	id, ok := c.stores[t.Store]
+	if !ok {
+		return nil, "", &UnknownStoreError{Name: t.Store}
+	}
+	src.store = true
+	return src, c.d.storeTable(c.arg(id)) + " AS " + src.sqlAlias, nil
+}
+
+// UnknownStoreError is Run's error for a store the statement names but
+// RunOptions.Stores does not map (the caller answers it as Lake does for a
+// store that does not exist).
+type UnknownStoreError struct{ Name string }
+
+func (e *UnknownStoreError) Error() string {
+	return fmt.Sprintf("lakesql: event data store %q is not available to this query", e.Name)
+}
+
+func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
+	sc := &scope{}
+	from, fromSQL, err := c.tableRef(s.From)
+	if err != nil {
+		return "", nil, err
+	}
+	sc.sources = append(sc.sources, from)
+	var b strings.Builder
+	for _, j := range s.Joins {
+		r, rSQL, err := c.tableRef(j.Right)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, o := range sc.sources {
+			if strings.EqualFold(o.alias, r.alias) {
+				return "", nil, c.errf(j.Right.Pos, "Relation '%s' appears more than once; give each an alias", r.alias)
+			}
+		}
+		sc.sources = append(sc.sources, r)
+		switch j.Kind {
+		case "CROSS":
+			fmt.Fprintf(&b, " CROSS JOIN %s", rSQL)
+		default:
+			sc.noAgg = "JOIN"
+			on, err := c.boolExpr(sc, j.On, "JOIN")
+			sc.noAgg = ""
+			if err != nil {
+				return "", nil, err
+			}
+			kind := j.Kind
+			if kind == "INNER" {
+				kind = ""
+			} else {
+				kind += " "
+			}
+			fmt.Fprintf(&b, " %sJOIN %s ON %s", kind, rSQL, on.sql)
+		}
+	}
+	fromClause := " FROM " + fromSQL + b.String()
+
+	var where string
+	if s.Where != nil {
+		sc.noAgg = "WHERE"
+		w, err := c.boolExpr(sc, s.Where, "WHERE")
+		if err != nil {
+			return "", nil, err
+		}
+		sc.noAgg = ""
+		where = " WHERE " + w.sql
+	}
+
+	// GROUP BY terms (ordinals refer to select items, compiled below).
+	hasAgg := len(s.GroupBy) > 0 || s.Having != nil || c.itemsAggregate(s)
+	sc.grouped = hasAgg
+	sc.groupSQL = map[string]bool{}
+	var groupTerms []string
+	for _, g := range s.GroupBy {
+		e := g
+		if lit, ok := g.(*Literal); ok && lit.Kind == litNumber {
+			n, err := strconv.Atoi(lit.Text)
+			if err != nil || n < 1 || n > len(s.Items) || s.Items[n-1].Star {
+				return "", nil, c.errf(lit.Pos, "GROUP BY position %s is not in select list", lit.Text)
+			}
+			e = s.Items[n-1].Expr
+		}
+		sc.noAgg = "GROUP BY"
+		sc.grouped = false
+		v, err := c.expr(sc, e)
+		sc.grouped = true
+		sc.noAgg = ""
+		if err != nil {
+			return "", nil, err
+		}
+		if v.t == tMap || v.t == tArray || v.t == tStruct {
+			v.sql = c.d.jsonText(v)
+		}
+		sc.groupSQL[v.sql] = true
+		groupTerms = append(groupTerms, v.sql)
+	}
+
+	// Output columns.
+	var items []string
+	var cols []outCol
+	for i, it := range s.Items {
+		if it.Star {
+			added := false
+			for _, src := range sc.sources {
+				if it.StarTable != "" && !strings.EqualFold(it.StarTable, src.alias) {
+					continue
+				}
+				added = true
+				for _, sc2 := range c.starCols(src) {
+					if sc.grouped {
+						return "", nil, c.errf(it.Pos, "'*' must be an aggregate expression or appear in GROUP BY clause")
+					}
+					oc := sc2.col
+					oc.sqlName = "c" + strconv.Itoa(len(cols))
+					items = append(items, sc2.sql+" AS "+oc.sqlName)
+					cols = append(cols, oc)
+				}
+			}
+			if !added {
+				return "", nil, c.errf(it.Pos, "Table '%s' not found", it.StarTable)
+			}
+			continue
+		}
+		v, err := c.expr(sc, it.Expr)
+		if err != nil {
+			return "", nil, err
+		}
+		if v.bare {
+			return "", nil, c.errf(it.Expr.exprPos(), "'%s' must be an aggregate expression or appear in GROUP BY clause", c.text(it.Expr))
+		}
+		name := it.Alias
+		if name == "" {
+			if id, ok := it.Expr.(*Ident); ok {
+				name = id.Parts[len(id.Parts)-1]
+			} else if f, ok := it.Expr.(*Field); ok {
+				name = f.Name
+			} else {
+				name = "_col" + strconv.Itoa(i)
+			}
+		}
+		oc := outCol{name: name, sqlName: "c" + strconv.Itoa(len(cols)), t: v.t, f: v.f}
+		sqlv := v.sql
+		if v.t == tMap || v.t == tArray || v.t == tStruct {
+			sqlv = c.d.jsonText(v)
+		}
+		items = append(items, sqlv+" AS "+oc.sqlName)
+		cols = append(cols, oc)
+	}
+	sc.outputs = cols
+
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	if s.Distinct {
+		q.WriteString("DISTINCT ")
+	}
+	q.WriteString(strings.Join(items, ", "))
+	q.WriteString(fromClause)
+	q.WriteString(where)
+	if len(groupTerms) > 0 {
+		q.WriteString(" GROUP BY " + strings.Join(groupTerms, ", "))
+	}
+	if s.Having != nil {
+		sc.noAgg = ""
+		h, err := c.boolExpr(sc, s.Having, "HAVING")
+		if err != nil {
+			return "", nil, err
+		}
+		if h.bare {
+			return "", nil, c.errf(s.Having.exprPos(), "HAVING clause must only reference aggregates and GROUP BY terms")
+		}
+		q.WriteString(" HAVING " + h.sql)
+	}
+	if len(s.OrderBy) > 0 {
+		var terms []string
+		for _, o := range s.OrderBy {
+			t, err := c.orderTerm(sc, s, o)
+			if err != nil {
+				return "", nil, err
+			}
+			terms = append(terms, t)
+		}
+		q.WriteString(" ORDER BY " + strings.Join(terms, ", "))
+	}
+	switch {
+	case s.Limit != nil && s.Offset != nil:
+		fmt.Fprintf(&q, " LIMIT %d OFFSET %d", *s.Limit, *s.Offset)
+	case s.Limit != nil:
+		fmt.Fprintf(&q, " LIMIT %d", *s.Limit)
+	case s.Offset != nil:
+		fmt.Fprintf(&q, " LIMIT -1 OFFSET %d", *s.Offset)
+	}
+	return q.String(), cols, nil
+}
+
+func (c *compiler) orderTerm(sc *scope, s *Select, o OrderItem) (string, error) {
+	var term string
+	switch e := o.Expr.(type) {
+	case *Literal:
+		if e.Kind == litNumber {
+			n, err := strconv.Atoi(e.Text)
+			if err != nil || n < 1 || n > len(sc.outputs) {
+				return "", c.errf(e.Pos, "ORDER BY position %s is not in select list", e.Text)
+			}
+			term = sc.outputs[n-1].sqlName
+		}
+	case *Ident:
+		if len(e.Parts) == 1 {
+			for i, it := range s.Items {
+				if it.Alias != "" && strings.EqualFold(it.Alias, e.Parts[0]) {
+					term = sc.outputs[i].sqlName
+					break
+				}
+			}
+		}
+	}
+	if term == "" {
+		v, err := c.expr(sc, o.Expr)
+		if err != nil {
+			return "", err
+		}
+		if v.bare {
+			return "", c.errf(o.Expr.exprPos(), "'%s' must be an aggregate expression or appear in GROUP BY clause", c.text(o.Expr))
+		}
+		term = v.sql
+		if v.t == tMap || v.t == tArray || v.t == tStruct {
+			term = c.d.jsonText(v)
+		}
+	}
+	// Trino sorts NULLs last in either direction unless told otherwise.
+	nullsFirst := false
+	if o.NullsFirst != nil {
+		nullsFirst = *o.NullsFirst
+	}
+	dir := " ASC"
+	if o.Desc {
+		dir = " DESC"
+	}
+	if nullsFirst {
+		return term + dir + " NULLS FIRST", nil
+	}
+	return term + dir + " NULLS LAST", nil
+}
+
+// itemsAggregate reports whether any select item (or HAVING/ORDER BY)
+// calls an aggregate, which makes the query an aggregation.
+func (c *compiler) itemsAggregate(s *Select) bool {
+	found := false
+	var visit func(e Expr)
+	visit = func(e Expr) {
+		if found || e == nil {
+			return
+		}
+		switch x := e.(type) {
+		case *Call:
+			if aggregates[x.Name] {
+				found = true
+				return
+			}
+			for _, a := range x.Args {
+				visit(a)
+			}
+		case *Unary:
+			visit(x.X)
+		case *Binary:
+			visit(x.L)
+			visit(x.R)
+		case *Like:
+			visit(x.X)
+			visit(x.Pat)
+		case *In:
+			visit(x.X)
+			for _, a := range x.List {
+				visit(a)
+			}
+		case *Between:
+			visit(x.X)
+			visit(x.Lo)
+			visit(x.Hi)
+		case *IsNull:
+			visit(x.X)
+		case *Case:
+			visit(x.Operand)
+			for _, w := range x.Whens {
+				visit(w.Cond)
+				visit(w.Then)
+			}
+			visit(x.Else)
+		case *Cast:
+			visit(x.X)
+		case *Subscript:
+			visit(x.X)
+			visit(x.Index)
+		case *Field:
+			visit(x.X)
+		}
+	}
+	for _, it := range s.Items {
+		visit(it.Expr)
+	}
+	for _, o := range s.OrderBy {
+		visit(o.Expr)
+	}
+	return found
+}
+
+// starCol is one column * stands for: its SQL and its output column.
+type starCol struct {
+	sql string
+	col outCol
+}
+
+// starCols lists the columns * stands for in a source.
+func (c *compiler) starCols(src *source) []starCol {
+	var out []starCol
+	if !src.store {
+		for _, oc := range src.cols {
+			out = append(out, starCol{sql: src.sqlAlias + "." + oc.sqlName, col: oc})
+		}
+		return out
+	}
+	for _, f := range eventSchema.fields {
+		v := c.column(src, f, []*field{f})
+		sqlv := v.sql
+		if v.t == tMap || v.t == tArray || v.t == tStruct {
+			sqlv = c.d.jsonText(v)
+		}
+		out = append(out, starCol{sql: sqlv, col: outCol{name: f.name, t: f.t, f: f}})
+	}
+	return out
+}
+
+// text returns the statement text of an expression, for messages.
+func (c *compiler) text(e Expr) string {
+	switch x := e.(type) {
+	case *Ident:
+		return strings.Join(x.Parts, ".")
+	case *Call:
+		return x.Name + "(...)"
+	}
+	return "expression"
+}
+
+func (c *compiler) boolExpr(sc *scope, e Expr, clause string) (val, error) {
+	v, err := c.expr(sc, e)
+	if err != nil {
+		return v, err
+	}
+	if v.t != tBool && v.t != tNull {
+		return v, c.errf(e.exprPos(), "%s clause must evaluate to a boolean: actual type %s", clause, v.t)
+	}
+	return v, nil
+}
+
+// column is the value of schema field f (reached through chain) in a
+// store source.
+func (c *compiler) column(src *source, f *field, chain []*field) val {
+	v := val{t: f.t, f: f}
+	if f.hot != "" {
+		v.sql = src.sqlAlias + "." + f.hot
+		if f.hot == "t" {
+			v.t = tTimestamp
+		}
+		return v
+	}
+	var path strings.Builder
+	path.WriteString("$")
+	for _, p := range chain {
+		path.WriteString("." + p.name)
+	}
+	v.base, v.path = src.sqlAlias+".rec", path.String()
+	v.sql = c.d.jsonScalar(v.base, v.path, f.t)
+	return v
+}
+
+// ident resolves a column reference.
+func (c *compiler) ident(sc *scope, id *Ident) (val, error) {
+	full := strings.Join(id.Parts, ".")
+	// A qualified name: alias.column...
+	if len(id.Parts) > 1 {
+		for _, src := range sc.sources {
+			if strings.EqualFold(src.alias, id.Parts[0]) {
+				v, ok, err := c.resolveIn(src, id.Parts[1:], id.Pos)
+				if err != nil {
+					return v, err
+				}
+				if !ok {
+					return v, c.errf(id.Pos, "Column '%s' cannot be resolved", full)
+				}
+				return c.markBare(sc, v), nil
+			}
+		}
+	}
+	var found []val
+	for _, src := range sc.sources {
+		v, ok, err := c.resolveIn(src, id.Parts, id.Pos)
+		if err != nil {
+			return v, err
+		}
+		if ok {
+			found = append(found, v)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return val{}, c.errf(id.Pos, "Column '%s' cannot be resolved", full)
+	case 1:
+		return c.markBare(sc, found[0]), nil
+	}
+	return val{}, c.errf(id.Pos, "Column '%s' is ambiguous", full)
+}
+
+func (c *compiler) markBare(sc *scope, v val) val {
+	if sc.grouped && !sc.inAgg {
+		v.bare = true
+	}
+	return c.grouped(sc, v)
+}
+
+// grouped clears bare when v is itself a GROUP BY term.
+func (c *compiler) grouped(sc *scope, v val) val {
+	if v.bare && sc.groupSQL[v.sql] {
+		v.bare = false
+	}
+	if v.bare && (v.t == tMap || v.t == tStruct || v.t == tArray) && sc.groupSQL[c.d.jsonText(v)] {
+		v.bare = false
+	}
+	return v
+}
+
+func (c *compiler) resolveIn(src *source, parts []string, pos int) (val, bool, error) {
+	if src.store {
+		f := eventSchema.find(parts[0])
+		if f == nil {
+			return val{}, false, nil
+		}
+		chain := []*field{f}
+		for _, p := range parts[1:] {
+			if f.t != tStruct {
+				return val{}, false, c.errf(pos, "Expression %s is not of type ROW", strings.Join(parts, "."))
+			}
+			f = f.find(p)
+			if f == nil {
+				return val{}, false, nil
+			}
+			chain = append(chain, f)
+		}
+		return c.column(src, f, chain), true, nil
+	}
+	for _, oc := range src.cols {
+		if !strings.EqualFold(oc.name, parts[0]) {
+			continue
+		}
+		v := val{sql: src.sqlAlias + "." + oc.sqlName, t: oc.t, f: oc.f}
+		if oc.t == tStruct || oc.t == tMap || oc.t == tArray {
+			v.base, v.path = v.sql, "$"
+		}
+		for _, p := range parts[1:] {
+			nv, err := c.member(v, p, pos)
+			if err != nil {
+				return val{}, false, err
+			}
+			v = nv
+		}
+		return v, true, nil
+	}
+	return val{}, false, nil
+}
+
+// member is v.name for a struct value.
+func (c *compiler) member(v val, name string, pos int) (val, error) {
+	if v.t != tStruct || v.f == nil {
+		return val{}, c.errf(pos, "Expression is not of type ROW: cannot read field '%s'", name)
+	}
+	f := v.f.find(name)
+	if f == nil {
+		return val{}, c.errf(pos, "Column '%s' cannot be resolved", name)
+	}
+	nv := val{t: f.t, f: f, base: v.base, path: v.path + "." + f.name, bare: v.bare, agg: v.agg}
+	nv.sql = c.d.jsonScalar(nv.base, nv.path, f.t)
+	return nv, nil
+}
+
+var unitMillis = map[string]int64{
+	"millisecond": 1, "second": 1000, "minute": 60000, "hour": 3600000, "day": 86400000, "week": 7 * 86400000,
+}
+
+var monthUnits = map[string]int64{"month": 1, "quarter": 3, "year": 12}
+
+// parseTime reads a timestamp literal as Lake accepts it.
+func parseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{
+		"2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02 15:04",
+		"2006-01-02", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02T15:04:05Z",
+		"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999 UTC", "2006-01-02 15:04:05 UTC",
+	} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+var validIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -1,0 +1,181 @@
+// Package lakesql runs CloudTrail Lake's SQL over the events of event data
+// stores.
+//
+// Events live in one SQLite table, lake_events, a row per (store, event):
+// the hot fields Lake queries filter and group on most (eventTime,
+// eventName, eventSource, awsRegion, userIdentity.arn, recipientAccountId)
+// as columns with indexes, the whole record as JSONB for the rest. A
+// statement is parsed into this package's own syntax tree (Parse), checked
+// against Lake's schema and the functions this package allows, and written
+// out as SQLite SQL by an emitter (Run): user text never reaches the
+// database as SQL, only as bound values, and the SQL it runs reads only
+// lake_events, only the rows of the stores the caller allowed, through
+// read-only connections.
+package lakesql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// DB is a lake database: the events of every event data store, in one file.
+// Its methods are safe for concurrent use.
+type DB struct {
+	w *sql.DB // the one writer connection
+	r *sql.DB // read-only connections for queries
+}
+
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS lake_events (
+	store TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	t INTEGER NOT NULL,
+	size INTEGER NOT NULL,
+	rec BLOB NOT NULL,
+	event_name TEXT GENERATED ALWAYS AS (rec ->> '$.eventName') STORED,
+	event_source TEXT GENERATED ALWAYS AS (rec ->> '$.eventSource') STORED,
+	aws_region TEXT GENERATED ALWAYS AS (rec ->> '$.awsRegion') STORED,
+	user_arn TEXT GENERATED ALWAYS AS (rec ->> '$.userIdentity.arn') STORED,
+	account TEXT GENERATED ALWAYS AS (rec ->> '$.recipientAccountId') STORED
+);
+CREATE UNIQUE INDEX IF NOT EXISTS lake_events_id ON lake_events(store, event_id);
+CREATE INDEX IF NOT EXISTS lake_events_time ON lake_events(store, t);
+CREATE INDEX IF NOT EXISTS lake_events_name ON lake_events(store, event_name, t);
+CREATE INDEX IF NOT EXISTS lake_events_user ON lake_events(store, user_arn, t);
+CREATE TABLE IF NOT EXISTS lake_stores (
+	store TEXT PRIMARY KEY,
+	events INTEGER NOT NULL DEFAULT 0,
+	bytes INTEGER NOT NULL DEFAULT 0
+);
+`
+
+// Open opens the lake database file at path, creating it when missing.
+func Open(path string) (*DB, error) {
+	registerFuncs()
+	dsn := "file:" + url.PathEscape(path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=trusted_schema(OFF)"
+	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)")
+	if err != nil {
+		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(schemaSQL); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("lakesql: create schema in %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &DB{w: w, r: r}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// Insert adds events to event data store storeID. It is idempotent on
+// (storeID, eventID): an event already in the store is left as it is.
+func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO lake_events(store, event_id, t, size, rec) VALUES (?, ?, ?, ?, jsonb(?))`)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer ins.Close()
+	var n, bytes int64
+	for _, e := range evs {
+		res, err := ins.ExecContext(ctx, storeID, e.ID, e.Time.UnixMilli(), len(e.Record), e.Record)
+		if err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n += k
+			bytes += int64(len(e.Record))
+		}
+	}
+	if err := addCounts(ctx, tx, storeID, n, bytes); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	return nil
+}
+
+// addCounts adds to a store's event and byte counters (what a query of the
+// store scans).
+func addCounts(ctx context.Context, tx *sql.Tx, storeID string, n, bytes int64) error {
+	if n == 0 && bytes == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO lake_stores(store, events, bytes) VALUES (?, ?, ?)
+		ON CONFLICT(store) DO UPDATE SET events = max(0, events + excluded.events), bytes = max(0, bytes + excluded.bytes)`,
+		storeID, n, bytes)
+	if err != nil {
+		return fmt.Errorf("lakesql: count events of %s: %w", storeID, err)
+	}
+	return nil
+}
+
+// DeleteBefore removes the events of store storeID whose eventTime is
+// before t (the store's retention period) and returns how many it removed.
+func (db *DB) DeleteBefore(ctx context.Context, storeID string, t time.Time) (int64, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
+	defer tx.Rollback()
+	var bytes int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM lake_events WHERE store = ? AND t < ?`,
+		storeID, t.UnixMilli()).Scan(&bytes); err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ? AND t < ?`, storeID, t.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := addCounts(ctx, tx, storeID, -n, -bytes); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
+	return n, nil
+}
+
+// DropStore removes all of store storeID's events.
+func (db *DB) DropStore(ctx context.Context, storeID string) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ?`, storeID); err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_stores WHERE store = ?`, storeID); err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package lakesql
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// dialect writes the engine-specific parts of the SQL the compiler emits.
+// The compiler owns the statement's shape (SELECT, FROM, JOIN, WHERE,
+// GROUP BY, HAVING, ORDER BY, LIMIT; operators; CASE; aggregates, which
+// PostgreSQL and SQLite spell alike); a dialect owns how a value is read
+// from the event record, time arithmetic, pattern matching, casts and the
+// helper functions. SQLite is the one implemented; a PostgreSQL dialect
+// implements the same methods over a jsonb column (->, ->>, jsonb_typeof,
+// to_timestamp/date_trunc on a bigint of milliseconds, ~ for regexp_like).
+type dialect interface {
+	// storeTable is the rows of one store, the store ID bound as idArg.
+	storeTable(idArg string) string
+	// jsonScalar reads the value at path in the JSON base as type t.
+	jsonScalar(base, path string, t typ) string
+	// jsonText is a map, struct or array value as JSON text.
+	jsonText(v val) string
+	// mapValue reads key of the map at path in base as varchar, binding
+	// what it must through arg.
+	mapValue(base, path, key string, arg func(any) string) string
+	// mapValueDyn reads a key computed at run time of a map held as JSON text.
+	mapValueDyn(jsonText, keySQL string) string
+	// likeLiteral matches x against a GLOB pattern bound as globArg.
+	likeLiteral(x, globArg string) string
+	// likeExpr matches x against a LIKE pattern computed at run time (esc
+	// empty: no escape character).
+	likeExpr(x, pat, esc string) string
+	cast(x string, from, to typ, try bool) (string, error)
+	truncTime(unit, x string) string
+	addMonths(x, n string) string
+	cardinality(v val) string
+	stringFunc(name string, args []string) string
+	mathFunc(name string, args []string, t typ) string
+	timePart(name, x string) string
+	// goFunc calls one of the package's own functions (see funcs_sqlite.go).
+	goFunc(name string, args []string) string
+}
+
+// sqliteDialect is the dialect of the embedded SQLite database.
+type sqliteDialect struct{}
+
+func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (sqliteDialect) storeTable(idArg string) string {
+	return "(SELECT * FROM lake_events WHERE store = " + idArg + ")"
+}
+
+func (sqliteDialect) jsonScalar(base, path string, t typ) string {
+	get := "(" + base + " ->> " + quoteSQL(path) + ")"
+	switch t {
+	case tVarchar:
+		return "CAST(" + get + " AS TEXT)"
+	case tTimestamp:
+		return "lake_parse_time(" + get + ")"
+	}
+	return get
+}
+
+func (d sqliteDialect) jsonText(v val) string {
+	if v.base == "" {
+		return v.sql
+	}
+	if v.path == "$" {
+		return "json(" + v.base + ")"
+	}
+	return "(" + v.base + " ->> " + quoteSQL(v.path) + ")"
+}
+
+func (d sqliteDialect) mapValue(base, path, key string, arg func(any) string) string {
+	var p string
+	switch {
+	case validIdent.MatchString(key):
+		p = quoteSQL(path + "." + key)
+	case !strings.ContainsAny(key, "\"\\"):
+		p = arg(path + ".\"" + key + "\"")
+	default:
+		return d.mapValueDyn(d.jsonText(val{base: base, path: path}), arg(key))
+	}
+	// map(varchar, varchar): JSON true/false read as text, not 1/0.
+	return "(CASE json_type(" + base + ", " + p + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(" +
+		base + " ->> " + p + " AS TEXT) END)"
+}
+
+func (sqliteDialect) mapValueDyn(jsonText, keySQL string) string {
+	return "lake_map_get(" + jsonText + ", " + keySQL + ")"
+}
+
+func (sqliteDialect) likeLiteral(x, globArg string) string {
+	return "(" + x + " GLOB " + globArg + ")"
+}
+
+func (sqliteDialect) likeExpr(x, pat, esc string) string {
+	if esc == "" {
+		return "lake_like(" + x + ", " + pat + ")"
+	}
+	return "lake_like(" + x + ", " + pat + ", " + esc + ")"
+}
+
+var errCast = errors.New("cannot cast")
+
+func (sqliteDialect) cast(x string, from, to typ, try bool) (string, error) {
+	if from == to || from == tNull {
+		return x, nil
+	}
+	switch to {
+	case tVarchar:
+		switch from {
+		case tBool:
+			return "(CASE " + x + " WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)", nil
+		case tTimestamp:
+			return "lake_format_time(" + x + ")", nil
+		case tBigint, tDouble, tMap, tStruct, tArray:
+			return "CAST(" + x + " AS TEXT)", nil
+		}
+	case tBigint, tDouble:
+		fn := "lake_to_bigint"
+		if to == tDouble {
+			fn = "lake_to_double"
+		}
+		switch from {
+		case tVarchar:
+			return fn + "(" + x + ", " + strconv.FormatBool(try) + ")", nil
+		case tBigint, tDouble, tBool:
+			if to == tBigint {
+				return "CAST(round(" + x + ") AS INTEGER)", nil
+			}
+			return "CAST(" + x + " AS REAL)", nil
+		}
+	case tBool:
+		switch from {
+		case tVarchar:
+			return "(CASE lower(" + x + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)", nil
+		case tBigint, tDouble:
+			return "(" + x + " <> 0)", nil
+		}
+	case tTimestamp:
+		if from == tVarchar {
+			return "lake_parse_time(" + x + ")", nil
+		}
+	}
+	return "", errCast
+}
+
+func (sqliteDialect) truncTime(unit, x string) string {
+	if ms, ok := unitMillis[unit]; ok && unit != "week" {
+		m := strconv.FormatInt(ms, 10)
+		return "(" + x + " - ((" + x + " % " + m + ") + " + m + ") % " + m + ")"
+	}
+	return "lake_date_trunc(" + quoteSQL(unit) + ", " + x + ")"
+}
+
+func (sqliteDialect) addMonths(x, n string) string {
+	return "lake_add_months(" + x + ", " + n + ")"
+}
+
+func (d sqliteDialect) cardinality(v val) string {
+	if v.t == tMap {
+		return "lake_map_size(" + d.jsonText(v) + ")"
+	}
+	return "json_array_length(" + d.jsonText(v) + ")"
+}
+
+func (sqliteDialect) stringFunc(name string, args []string) string {
+	if name == "reverse" {
+		return "lake_reverse(" + args[0] + ")"
+	}
+	return name + "(" + args[0] + ")"
+}
+
+func (sqliteDialect) mathFunc(name string, args []string, t typ) string {
+	switch name {
+	case "abs":
+		return "abs(" + args[0] + ")"
+	case "round":
+		if t == tBigint {
+			if len(args) == 1 {
+				return args[0]
+			}
+			return "CAST(round(" + args[0] + ", " + args[1] + ") AS INTEGER)"
+		}
+		return "round(" + strings.Join(args, ", ") + ")"
+	}
+	if t == tBigint {
+		return args[0]
+	}
+	return "lake_" + name + "(" + args[0] + ")"
+}
+
+func (sqliteDialect) timePart(name, x string) string {
+	return "lake_time_part(" + quoteSQL(name) + ", " + x + ")"
+}
+
+func (sqliteDialect) goFunc(name string, args []string) string {
+	return "lake_" + name + "(" + strings.Join(args, ", ") + ")"
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

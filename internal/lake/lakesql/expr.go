@@ -1,0 +1,539 @@
+package lakesql
+
+import (
+	"strconv"
+	"strings"
+)
+
+// aggregates are the aggregate functions Lake queries may call.
+var aggregates = map[string]bool{
+	"count": true, "approx_distinct": true, "min": true, "max": true, "sum": true, "avg": true,
+	"count_if": true, "bool_or": true, "bool_and": true, "arbitrary": true, "any_value": true,
+}
+
+// expr compiles an expression in scope sc.
+func (c *compiler) expr(sc *scope, e Expr) (val, error) {
+	v, err := c.expr1(sc, e)
+	if err != nil {
+		return v, err
+	}
+	v.pos = e.exprPos()
+	return c.grouped(sc, v), nil
+}
+
+func (c *compiler) expr1(sc *scope, e Expr) (val, error) {
+	switch x := e.(type) {
+	case *Ident:
+		return c.ident(sc, x)
+	case *Literal:
+		return c.literal(x)
+	case *Interval:
+		return c.interval(x)
+	case *Unary:
+		return c.unary(sc, x)
+	case *Binary:
+		return c.binary(sc, x)
+	case *Like:
+		return c.like(sc, x)
+	case *In:
+		return c.in(sc, x)
+	case *Between:
+		return c.between(sc, x)
+	case *IsNull:
+		v, err := c.expr(sc, x.X)
+		if err != nil {
+			return v, err
+		}
+		s := c.valueSQL(v)
+		op := " IS NULL"
+		if x.Not {
+			op = " IS NOT NULL"
+		}
+		return val{sql: "(" + s + op + ")", t: tBool, bare: v.bare, agg: v.agg}, nil
+	case *Call:
+		return c.call(sc, x)
+	case *Case:
+		return c.caseExpr(sc, x)
+	case *Cast:
+		return c.cast(sc, x)
+	case *Subscript:
+		return c.subscript(sc, x)
+	case *Field:
+		v, err := c.expr(sc, x.X)
+		if err != nil {
+			return v, err
+		}
+		return c.member(v, x.Name, x.Pos)
+	case *SubqueryExpr:
+		sq, cols, err := c.query(x.Sel)
+		if err != nil {
+			return val{}, err
+		}
+		if x.Exists {
+			return val{sql: "EXISTS (" + sq + ")", t: tBool}, nil
+		}
+		if len(cols) != 1 {
+			return val{}, c.errf(x.Pos, "Multiple columns returned by subquery are not yet supported")
+		}
+		return val{sql: "(" + sq + ")", t: cols[0].t, f: cols[0].f}, nil
+	}
+	return val{}, c.errf(e.exprPos(), "unsupported expression")
+}
+
+// valueSQL is v as one SQL value (JSON text for maps, structs, arrays).
+func (c *compiler) valueSQL(v val) string {
+	if v.t == tMap || v.t == tStruct || v.t == tArray {
+		return c.d.jsonText(v)
+	}
+	return v.sql
+}
+
+func (c *compiler) literal(x *Literal) (val, error) {
+	switch x.Kind {
+	case litString:
+		return val{sql: c.arg(x.Text), t: tVarchar, lit: x}, nil
+	case litNumber:
+		if !strings.ContainsAny(x.Text, ".eE") {
+			n, err := strconv.ParseInt(x.Text, 10, 64)
+			if err != nil {
+				return val{}, c.errf(x.Pos, "Invalid numeric literal: %s", x.Text)
+			}
+			return val{sql: c.arg(n), t: tBigint, lit: x}, nil
+		}
+		f, err := strconv.ParseFloat(x.Text, 64)
+		if err != nil {
+			return val{}, c.errf(x.Pos, "Invalid numeric literal: %s", x.Text)
+		}
+		return val{sql: c.arg(f), t: tDouble, lit: x}, nil
+	case litBool:
+		if x.Text == "true" {
+			return val{sql: "1", t: tBool}, nil
+		}
+		return val{sql: "0", t: tBool}, nil
+	case litNull:
+		return val{sql: "NULL", t: tNull}, nil
+	case litTimestamp, litDate:
+		t, ok := parseTime(x.Text)
+		if !ok {
+			return val{}, c.errf(x.Pos, "Value cannot be cast to timestamp: %s", x.Text)
+		}
+		return val{sql: c.arg(t.UnixMilli()), t: tTimestamp}, nil
+	}
+	return val{}, c.errf(x.Pos, "unsupported literal")
+}
+
+func (c *compiler) interval(x *Interval) (val, error) {
+	s := strings.TrimSpace(x.Value)
+	neg := x.Neg
+	if strings.HasPrefix(s, "-") {
+		neg, s = !neg, s[1:]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > 1e9 {
+		return val{}, c.errf(x.Pos, "Invalid INTERVAL %s value: %s", strings.ToUpper(x.Unit), x.Value)
+	}
+	if neg {
+		n = -n
+	}
+	if m, ok := monthUnits[x.Unit]; ok {
+		return val{sql: c.arg(n * m), t: tIntervalYM}, nil
+	}
+	return val{sql: c.arg(n * unitMillis[x.Unit]), t: tIntervalDS}, nil
+}
+
+func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	if x.Op == "NOT" {
+		if v.t != tBool && v.t != tNull {
+			return v, c.errf(x.Pos, "Cannot apply operator: NOT %s", v.t)
+		}
+		return val{sql: "(NOT " + v.sql + ")", t: tBool, bare: v.bare, agg: v.agg}, nil
+	}
+	if !v.t.numeric() && v.t != tIntervalDS && v.t != tIntervalYM && v.t != tNull {
+		return v, c.errf(x.Pos, "Cannot negate %s", v.t)
+	}
+	return val{sql: "(-" + v.sql + ")", t: v.t, bare: v.bare, agg: v.agg}, nil
+}
+
+// coerce makes a and b comparable: a string literal against a timestamp
+// becomes a timestamp; bigint and double compare as numbers.
+func (c *compiler) coerce(a, b val, pos int, op string) (val, val, error) {
+	var err error
+	if a.t == tTimestamp && b.t == tVarchar && b.lit != nil {
+		b, err = c.litTime(b)
+	} else if b.t == tTimestamp && a.t == tVarchar && a.lit != nil {
+		a, err = c.litTime(a)
+	}
+	if err != nil {
+		return a, b, err
+	}
+	switch {
+	case a.t == tNull || b.t == tNull, a.t == b.t && a.t != tMap && a.t != tArray && a.t != tStruct,
+		a.t.numeric() && b.t.numeric():
+		return a, b, nil
+	}
+	return a, b, c.errf(pos, "Cannot apply operator: %s %s %s", a.t, op, b.t)
+}
+
+func (c *compiler) litTime(v val) (val, error) {
+	t, ok := parseTime(v.lit.Text)
+	if !ok {
+		return v, c.errf(v.lit.Pos, "Value cannot be cast to timestamp: %s", v.lit.Text)
+	}
+	return val{sql: c.arg(t.UnixMilli()), t: tTimestamp, pos: v.pos}, nil
+}
+
+func (c *compiler) binary(sc *scope, x *Binary) (val, error) {
+	l, err := c.expr(sc, x.L)
+	if err != nil {
+		return l, err
+	}
+	r, err := c.expr(sc, x.R)
+	if err != nil {
+		return r, err
+	}
+	out := val{bare: l.bare || r.bare, agg: l.agg || r.agg}
+	switch x.Op {
+	case "AND", "OR":
+		for _, v := range []val{l, r} {
+			if v.t != tBool && v.t != tNull {
+				return v, c.errf(v.pos, "%s operand must be boolean: actual type %s", x.Op, v.t)
+			}
+		}
+		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tBool
+	case "=", "<>", "<", "<=", ">", ">=":
+		if l, r, err = c.coerce(l, r, x.Pos, x.Op); err != nil {
+			return l, err
+		}
+		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tBool
+	case "||":
+		if (l.t != tVarchar && l.t != tNull) || (r.t != tVarchar && r.t != tNull) {
+			return l, c.errf(x.Pos, "Cannot apply operator: %s || %s", l.t, r.t)
+		}
+		out.sql, out.t = "("+l.sql+" || "+r.sql+")", tVarchar
+	case "+", "-", "*", "/", "%":
+		return c.arith(x, l, r, out)
+	default:
+		return l, c.errf(x.Pos, "unsupported operator %s", x.Op)
+	}
+	return out, nil
+}
+
+func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
+	// A string literal beside a timestamp or interval is a timestamp.
+	if (r.t == tIntervalDS || r.t == tIntervalYM) && l.t == tVarchar && l.lit != nil {
+		var err error
+		if l, err = c.litTime(l); err != nil {
+			return l, err
+		}
+	}
+	switch {
+	case l.t == tTimestamp && r.t == tIntervalDS && (x.Op == "+" || x.Op == "-"):
+		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tTimestamp
+	case l.t == tIntervalDS && r.t == tTimestamp && x.Op == "+":
+		out.sql, out.t = "("+l.sql+" + "+r.sql+")", tTimestamp
+	case l.t == tTimestamp && r.t == tIntervalYM && (x.Op == "+" || x.Op == "-"):
+		n := r.sql
+		if x.Op == "-" {
+			n = "(-" + n + ")"
+		}
+		out.sql, out.t = c.d.addMonths(l.sql, n), tTimestamp
+	case l.t == tTimestamp && r.t == tTimestamp && x.Op == "-":
+		out.sql, out.t = "("+l.sql+" - "+r.sql+")", tIntervalDS
+	case l.t.numeric() && r.t.numeric() || l.t == tNull && r.t.numeric() || r.t == tNull && l.t.numeric():
+		out.t = tBigint
+		if l.t == tDouble || r.t == tDouble {
+			out.t = tDouble
+		}
+		switch {
+		case x.Op == "/" && out.t == tBigint:
+			// Trino: integer division truncates toward zero, and SQLite's does too;
+			// division by zero is an error in Trino, NULL in SQLite.
+			out.sql = "(" + l.sql + " / " + r.sql + ")"
+		case x.Op == "/" && out.t == tDouble:
+			out.sql = "(CAST(" + l.sql + " AS REAL) / " + r.sql + ")"
+		default:
+			out.sql = "(" + l.sql + " " + x.Op + " " + r.sql + ")"
+		}
+	default:
+		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
+	}
+	return out, nil
+}
+
+func (c *compiler) like(sc *scope, x *Like) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	if v.t != tVarchar && v.t != tNull {
+		return v, c.errf(x.Pos, "Left side of LIKE expression must evaluate to a varchar (actual: %s)", v.t)
+	}
+	out := val{t: tBool, bare: v.bare, agg: v.agg}
+	lit, isLit := x.Pat.(*Literal)
+	if isLit && lit.Kind == litString && x.Escape == nil {
+		out.sql = c.d.likeLiteral(v.sql, c.arg(likeToGlob(lit.Text)))
+	} else {
+		p, err := c.expr(sc, x.Pat)
+		if err != nil {
+			return p, err
+		}
+		if p.t != tVarchar {
+			return p, c.errf(x.Pos, "LIKE pattern must be a varchar (actual: %s)", p.t)
+		}
+		esc := ""
+		if x.Escape != nil {
+			ev, err := c.expr(sc, x.Escape)
+			if err != nil {
+				return ev, err
+			}
+			esc = ev.sql
+		}
+		out.sql = c.d.likeExpr(v.sql, p.sql, esc)
+		out.bare = out.bare || p.bare
+	}
+	if x.Not {
+		out.sql = "(NOT " + out.sql + ")"
+	}
+	return out, nil
+}
+
+// likeToGlob turns a LIKE pattern into the equivalent case-sensitive GLOB
+// pattern: % is *, _ is ?, and GLOB's own specials match themselves.
+func likeToGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '%':
+			b.WriteByte('*')
+		case '_':
+			b.WriteByte('?')
+		case '*', '?', '[':
+			b.WriteString("[" + string(r) + "]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func (c *compiler) in(sc *scope, x *In) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	out := val{t: tBool, bare: v.bare, agg: v.agg}
+	var list string
+	if x.Sub != nil {
+		sq, cols, err := c.query(x.Sub)
+		if err != nil {
+			return v, err
+		}
+		if len(cols) != 1 {
+			return v, c.errf(x.Pos, "Multiple columns returned by subquery are not yet supported")
+		}
+		if _, _, err := c.coerce(v, val{t: cols[0].t}, x.Pos, "IN"); err != nil {
+			return v, err
+		}
+		list = sq
+	} else {
+		var items []string
+		for _, e := range x.List {
+			iv, err := c.expr(sc, e)
+			if err != nil {
+				return iv, err
+			}
+			if _, iv, err = c.coerce(v, iv, e.exprPos(), "IN"); err != nil {
+				return iv, err
+			}
+			out.bare = out.bare || iv.bare
+			items = append(items, iv.sql)
+		}
+		list = strings.Join(items, ", ")
+	}
+	op := " IN ("
+	if x.Not {
+		op = " NOT IN ("
+	}
+	out.sql = "(" + v.sql + op + list + "))"
+	return out, nil
+}
+
+func (c *compiler) between(sc *scope, x *Between) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	lo, err := c.expr(sc, x.Lo)
+	if err != nil {
+		return lo, err
+	}
+	hi, err := c.expr(sc, x.Hi)
+	if err != nil {
+		return hi, err
+	}
+	if _, lo, err = c.coerce(v, lo, x.Pos, "BETWEEN"); err != nil {
+		return lo, err
+	}
+	if _, hi, err = c.coerce(v, hi, x.Pos, "BETWEEN"); err != nil {
+		return hi, err
+	}
+	op := " BETWEEN "
+	if x.Not {
+		op = " NOT BETWEEN "
+	}
+	return val{sql: "(" + v.sql + op + lo.sql + " AND " + hi.sql + ")", t: tBool,
+		bare: v.bare || lo.bare || hi.bare, agg: v.agg || lo.agg || hi.agg}, nil
+}
+
+func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
+	var b strings.Builder
+	out := val{t: tNull}
+	b.WriteString("(CASE")
+	var operand val
+	if x.Operand != nil {
+		var err error
+		if operand, err = c.expr(sc, x.Operand); err != nil {
+			return operand, err
+		}
+		out.bare, out.agg = operand.bare, operand.agg
+		b.WriteString(" " + operand.sql)
+	}
+	unify := func(v val) error {
+		switch {
+		case v.t == tNull:
+		case out.t == tNull:
+			out.t, out.f = v.t, v.f
+		case out.t == v.t:
+		case out.t.numeric() && v.t.numeric():
+			out.t = tDouble
+		default:
+			return c.errf(v.pos, "All CASE results must be the same type: %s, %s", out.t, v.t)
+		}
+		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
+		return nil
+	}
+	for _, w := range x.Whens {
+		cond, err := c.expr(sc, w.Cond)
+		if err != nil {
+			return cond, err
+		}
+		if x.Operand != nil {
+			if _, cond, err = c.coerce(operand, cond, w.Cond.exprPos(), "="); err != nil {
+				return cond, err
+			}
+		} else if cond.t != tBool && cond.t != tNull {
+			return cond, c.errf(w.Cond.exprPos(), "WHEN clause must be a boolean: actual type %s", cond.t)
+		}
+		out.bare, out.agg = out.bare || cond.bare, out.agg || cond.agg
+		then, err := c.expr(sc, w.Then)
+		if err != nil {
+			return then, err
+		}
+		if err := unify(then); err != nil {
+			return then, err
+		}
+		b.WriteString(" WHEN " + cond.sql + " THEN " + c.valueSQL(then))
+	}
+	if x.Else != nil {
+		ev, err := c.expr(sc, x.Else)
+		if err != nil {
+			return ev, err
+		}
+		if err := unify(ev); err != nil {
+			return ev, err
+		}
+		b.WriteString(" ELSE " + c.valueSQL(ev))
+	}
+	b.WriteString(" END)")
+	out.sql = b.String()
+	if out.t == tMap || out.t == tStruct || out.t == tArray {
+		out.base, out.path = out.sql, "$"
+	}
+	return out, nil
+}
+
+var castTypes = map[string]typ{
+	"varchar": tVarchar, "char": tVarchar, "bigint": tBigint, "integer": tBigint, "int": tBigint,
+	"smallint": tBigint, "tinyint": tBigint, "double": tDouble, "real": tDouble, "decimal": tDouble,
+	"boolean": tBool, "timestamp": tTimestamp, "date": tTimestamp,
+}
+
+func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	to, ok := castTypes[x.Type]
+	if !ok {
+		return v, c.errf(x.Pos, "Unknown type: %s", x.Type)
+	}
+	out := val{t: to, bare: v.bare, agg: v.agg}
+	if x.Type == "date" && v.t == tTimestamp {
+		out.sql = c.d.truncTime("day", v.sql)
+		return out, nil
+	}
+	s, err := c.d.cast(c.valueSQL(v), v.t, to, x.Try)
+	if err != nil {
+		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.t, to)
+	}
+	out.sql = s
+	return out, nil
+}
+
+// subscript is map[key] or array[index].
+func (c *compiler) subscript(sc *scope, x *Subscript) (val, error) {
+	v, err := c.expr(sc, x.X)
+	if err != nil {
+		return v, err
+	}
+	return c.elementAt(sc, v, x.Index, x.Pos, true)
+}
+
+// elementAt reads a map's value by key or an array's element (from 1;
+// element_at counts negative indexes from the end).
+func (c *compiler) elementAt(sc *scope, v val, idx Expr, pos int, subscript bool) (val, error) {
+	k, err := c.expr(sc, idx)
+	if err != nil {
+		return k, err
+	}
+	switch v.t {
+	case tMap:
+		if k.t != tVarchar {
+			return k, c.errf(pos, "Map key must be a varchar (actual: %s)", k.t)
+		}
+		out := val{t: tVarchar, bare: v.bare || k.bare, agg: v.agg}
+		if k.lit != nil {
+			out.sql = c.d.mapValue(v.base, v.path, k.lit.Text, c.arg)
+		} else {
+			out.sql = c.d.mapValueDyn(c.d.jsonText(v), k.sql)
+		}
+		return out, nil
+	case tArray:
+		lit := k.lit
+		if lit == nil || lit.Kind != litNumber || k.t != tBigint {
+			return k, c.errf(pos, "array index must be an integer literal")
+		}
+		n, _ := strconv.Atoi(lit.Text)
+		var p string
+		switch {
+		case n > 0:
+			p = v.path + "[" + strconv.Itoa(n-1) + "]"
+		case n < 0 && !subscript:
+			p = v.path + "[#" + strconv.Itoa(n) + "]"
+		default:
+			return k, c.errf(pos, "array subscript must be positive")
+		}
+		ef := &field{t: tStruct}
+		if v.f != nil {
+			ef.fields = v.f.fields
+		}
+		out := val{t: tStruct, f: ef, base: v.base, path: p, bare: v.bare, agg: v.agg}
+		out.sql = c.d.jsonScalar(out.base, out.path, tStruct)
+		return out, nil
+	}
+	return v, c.errf(pos, "Cannot use subscript on %s", v.t)
+}

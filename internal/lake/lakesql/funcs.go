@@ -1,0 +1,530 @@
+package lakesql
+
+import (
+	"strings"
+)
+
+// call compiles a function call; only the functions listed here exist.
+func (c *compiler) call(sc *scope, x *Call) (val, error) {
+	if aggregates[x.Name] {
+		return c.aggregate(sc, x)
+	}
+	if x.Distinct || x.Star {
+		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
+	}
+	// Time functions with a unit argument read the unit literally.
+	switch x.Name {
+	case "date_trunc", "date_add", "date_diff":
+		return c.timeUnitCall(sc, x)
+	}
+	args := make([]val, len(x.Args))
+	out := val{}
+	for i, a := range x.Args {
+		v, err := c.expr(sc, a)
+		if err != nil {
+			return v, err
+		}
+		args[i] = v
+		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
+	}
+	nargs := func(min, max int) error {
+		if len(args) < min || len(args) > max {
+			return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(args))
+		}
+		return nil
+	}
+	want := func(i int, ts ...typ) error {
+		if args[i].t == tNull {
+			return nil
+		}
+		for _, t := range ts {
+			if args[i].t == t {
+				return nil
+			}
+		}
+		return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].t, x.Name)
+	}
+	sqls := func() []string {
+		s := make([]string, len(args))
+		for i, a := range args {
+			s[i] = c.valueSQL(a)
+		}
+		return s
+	}
+	d := c.d
+	switch x.Name {
+	case "now", "current_timestamp", "localtimestamp":
+		if err := nargs(0, 0); err != nil {
+			return out, err
+		}
+		out.sql, out.t = c.arg(c.now.UnixMilli()), tTimestamp
+	case "current_date":
+		if err := nargs(0, 0); err != nil {
+			return out, err
+		}
+		out.sql, out.t = c.arg(c.now.Truncate(24*3600e9).UnixMilli()), tTimestamp
+	case "element_at":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		return c.elementAt(sc, args[0], x.Args[1], x.Pos, false)
+	case "cardinality":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tArray, tMap); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.cardinality(args[0]), tBigint
+	case "lower", "upper", "trim", "ltrim", "rtrim", "reverse":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.stringFunc(x.Name, sqls()), tVarchar
+	case "length":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = "length("+args[0].sql+")", tBigint
+	case "substr", "substring":
+		if err := nargs(2, 3); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		for i := 1; i < len(args); i++ {
+			if err := want(i, tBigint); err != nil {
+				return out, err
+			}
+		}
+		out.sql, out.t = "substr("+strings.Join(sqls(), ", ")+")", tVarchar
+	case "strpos", "position":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = "instr("+args[0].sql+", "+args[1].sql+")", tBigint
+	case "replace":
+		if err := nargs(2, 3); err != nil {
+			return out, err
+		}
+		for i := range args {
+			if err := want(i, tVarchar); err != nil {
+				return out, err
+			}
+		}
+		s := sqls()
+		if len(s) == 2 {
+			s = append(s, "''")
+		}
+		out.sql, out.t = "replace("+strings.Join(s, ", ")+")", tVarchar
+	case "concat":
+		if len(args) < 1 {
+			return out, nargs(1, 1<<30)
+		}
+		for i := range args {
+			if err := want(i, tVarchar); err != nil {
+				return out, err
+			}
+		}
+		out.sql, out.t = "("+strings.Join(sqls(), " || ")+")", tVarchar
+	case "split_part":
+		if err := nargs(3, 3); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(2, tBigint); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("split_part", sqls()), tVarchar
+	case "starts_with":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = "(substr("+args[0].sql+", 1, length("+args[1].sql+")) = "+args[1].sql+")", tBool
+	case "regexp_like":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		if err := c.checkRegexp(x, args[1]); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("regexp_like", sqls()), tBool
+	case "regexp_extract":
+		if err := nargs(2, 3); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		if len(args) == 3 {
+			if err := want(2, tBigint); err != nil {
+				return out, err
+			}
+		}
+		if err := c.checkRegexp(x, args[1]); err != nil {
+			return out, err
+		}
+		s := sqls()
+		if len(s) == 2 {
+			s = append(s, "0")
+		}
+		out.sql, out.t = d.goFunc("regexp_extract", s), tVarchar
+	case "regexp_replace":
+		if err := nargs(2, 3); err != nil {
+			return out, err
+		}
+		for i := range args {
+			if err := want(i, tVarchar); err != nil {
+				return out, err
+			}
+		}
+		if err := c.checkRegexp(x, args[1]); err != nil {
+			return out, err
+		}
+		s := sqls()
+		if len(s) == 2 {
+			s = append(s, "''")
+		}
+		out.sql, out.t = d.goFunc("regexp_replace", s), tVarchar
+	case "coalesce":
+		if len(args) < 1 {
+			return out, nargs(1, 1<<30)
+		}
+		out.t = tNull
+		for i, a := range args {
+			switch {
+			case a.t == tNull:
+			case out.t == tNull:
+				out.t, out.f = a.t, a.f
+			case out.t != a.t && !(out.t.numeric() && a.t.numeric()):
+				return out, c.errf(x.Args[i].exprPos(), "All COALESCE operands must be the same type: %s, %s", out.t, a.t)
+			}
+		}
+		if len(args) == 1 {
+			out.sql = c.valueSQL(args[0])
+		} else {
+			out.sql = "coalesce(" + strings.Join(sqls(), ", ") + ")"
+		}
+		if out.t == tMap || out.t == tStruct || out.t == tArray {
+			out.base, out.path = out.sql, "$"
+		}
+	case "nullif":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		a, b, err := c.coerce(args[0], args[1], x.Pos, "=")
+		if err != nil {
+			return out, err
+		}
+		out.sql, out.t = "nullif("+a.sql+", "+b.sql+")", a.t
+	case "if":
+		if err := nargs(2, 3); err != nil {
+			return out, err
+		}
+		if err := want(0, tBool); err != nil {
+			return out, err
+		}
+		els := "NULL"
+		if len(args) == 3 {
+			els = c.valueSQL(args[2])
+			if args[2].t != args[1].t && args[1].t != tNull && args[2].t != tNull {
+				return out, c.errf(x.Pos, "IF branches must be the same type: %s, %s", args[1].t, args[2].t)
+			}
+		}
+		out.t = args[1].t
+		if out.t == tNull && len(args) == 3 {
+			out.t = args[2].t
+		}
+		out.sql = "(CASE WHEN " + args[0].sql + " THEN " + c.valueSQL(args[1]) + " ELSE " + els + " END)"
+	case "abs", "round", "floor", "ceil", "ceiling":
+		if err := nargs(1, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tBigint, tDouble); err != nil {
+			return out, err
+		}
+		out.t = args[0].t
+		name := x.Name
+		if name == "ceiling" {
+			name = "ceil"
+		}
+		if len(args) == 2 && name != "round" {
+			return out, nargs(1, 1)
+		}
+		out.sql = d.mathFunc(name, sqls(), args[0].t)
+	case "from_iso8601_timestamp", "from_iso8601_date":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("parse_time", sqls()), tTimestamp
+	case "to_iso8601":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tTimestamp); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("iso8601", sqls()), tVarchar
+	case "from_unixtime":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tBigint, tDouble); err != nil {
+			return out, err
+		}
+		out.sql, out.t = "CAST(("+args[0].sql+") * 1000 AS INTEGER)", tTimestamp
+	case "to_unixtime":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tTimestamp); err != nil {
+			return out, err
+		}
+		out.sql, out.t = "("+args[0].sql+" / 1000.0)", tDouble
+	case "year", "month", "day", "hour", "minute", "second", "day_of_week", "dow", "day_of_month", "day_of_year", "doy", "week", "quarter":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tTimestamp); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.timePart(x.Name, args[0].sql), tBigint
+	case "date_format", "format_datetime":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tTimestamp); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc(x.Name, sqls()), tVarchar
+	case "json_extract_scalar":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tVarchar); err != nil {
+			return out, err
+		}
+		if err := want(1, tVarchar); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("json_extract_scalar", sqls()), tVarchar
+	case "contains":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		if err := want(0, tArray); err != nil {
+			return out, err
+		}
+		out.sql, out.t = d.goFunc("array_contains", []string{d.jsonText(args[0]), args[1].sql}), tBool
+	default:
+		return out, c.errf(x.Pos, "Function '%s' not registered", x.Name)
+	}
+	return out, nil
+}
+
+func (c *compiler) checkRegexp(x *Call, p val) error {
+	if p.lit == nil {
+		return nil
+	}
+	if _, err := compileRegexp(p.lit.Text); err != nil {
+		return c.errf(p.lit.Pos, "Invalid regular expression %q: %v", p.lit.Text, err)
+	}
+	return nil
+}
+
+// aggregate compiles an aggregate call.
+func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
+	if sc.noAgg != "" {
+		return val{}, c.errf(x.Pos, "%s clause cannot contain aggregations", sc.noAgg)
+	}
+	if sc.inAgg {
+		return val{}, c.errf(x.Pos, "Cannot nest aggregations inside aggregation '%s'", x.Name)
+	}
+	out := val{agg: true}
+	if x.Star {
+		if x.Name != "count" {
+			return out, c.errf(x.Pos, "%s(*) is not supported", x.Name)
+		}
+		out.sql, out.t = "count(*)", tBigint
+		return out, nil
+	}
+	if x.Name == "count" && len(x.Args) == 0 {
+		out.sql, out.t = "count(*)", tBigint
+		return out, nil
+	}
+	if len(x.Args) != 1 {
+		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
+	}
+	sc.inAgg = true
+	a, err := c.expr(sc, x.Args[0])
+	sc.inAgg = false
+	if err != nil {
+		return a, err
+	}
+	s := c.valueSQL(a)
+	distinct := ""
+	if x.Distinct {
+		distinct = "DISTINCT "
+	}
+	switch x.Name {
+	case "count":
+		out.sql, out.t = "count("+distinct+s+")", tBigint
+	case "approx_distinct":
+		out.sql, out.t = "count(DISTINCT "+s+")", tBigint
+	case "count_if":
+		if a.t != tBool && a.t != tNull {
+			return out, c.errf(x.Pos, "count_if needs a boolean (actual: %s)", a.t)
+		}
+		out.sql, out.t = "count(CASE WHEN "+s+" THEN 1 END)", tBigint
+	case "bool_or", "bool_and":
+		if a.t != tBool && a.t != tNull {
+			return out, c.errf(x.Pos, "%s needs a boolean (actual: %s)", x.Name, a.t)
+		}
+		fn := "max"
+		if x.Name == "bool_and" {
+			fn = "min"
+		}
+		out.sql, out.t = fn+"("+s+")", tBool
+	case "min", "max", "arbitrary", "any_value":
+		if a.t == tMap || a.t == tStruct || a.t == tArray {
+			return out, c.errf(x.Pos, "%s is not defined on %s", x.Name, a.t)
+		}
+		fn := x.Name
+		if fn == "arbitrary" || fn == "any_value" {
+			fn = "min"
+		}
+		out.sql, out.t = fn+"("+distinct+s+")", a.t
+	case "sum":
+		if !a.t.numeric() && a.t != tNull {
+			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function sum", a.t)
+		}
+		out.sql, out.t = "sum("+distinct+s+")", a.t
+		if a.t == tNull {
+			out.t = tBigint
+		}
+	case "avg":
+		if !a.t.numeric() && a.t != tNull {
+			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.t)
+		}
+		out.sql, out.t = "avg("+distinct+s+")", tDouble
+	}
+	return out, nil
+}
+
+// timeUnitCall compiles date_trunc(unit, ts), date_add(unit, n, ts) and
+// date_diff(unit, ts1, ts2).
+func (c *compiler) timeUnitCall(sc *scope, x *Call) (val, error) {
+	want := map[string]int{"date_trunc": 2, "date_add": 3, "date_diff": 3}[x.Name]
+	if len(x.Args) != want {
+		return val{}, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
+	}
+	ul, ok := x.Args[0].(*Literal)
+	if !ok || ul.Kind != litString {
+		return val{}, c.errf(x.Args[0].exprPos(), "%s: the unit must be a string literal", x.Name)
+	}
+	unit := strings.ToLower(ul.Text)
+	_, fixed := unitMillis[unit]
+	_, months := monthUnits[unit]
+	if !fixed && !months {
+		return val{}, c.errf(ul.Pos, "'%s' is not a valid Timestamp field", ul.Text)
+	}
+	args := make([]val, len(x.Args)-1)
+	out := val{}
+	for i, a := range x.Args[1:] {
+		v, err := c.expr(sc, a)
+		if err != nil {
+			return v, err
+		}
+		if v.t == tVarchar && v.lit != nil && (x.Name != "date_add" || i == 1) {
+			if v, err = c.litTime(v); err != nil {
+				return v, err
+			}
+		}
+		args[i] = v
+		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
+	}
+	bad := func(i int, t typ) error {
+		if args[i].t != t && args[i].t != tNull {
+			return c.errf(x.Args[i+1].exprPos(), "Unexpected parameters (%s) for function %s", args[i].t, x.Name)
+		}
+		return nil
+	}
+	switch x.Name {
+	case "date_trunc":
+		if err := bad(0, tTimestamp); err != nil {
+			return out, err
+		}
+		if unit == "millisecond" {
+			out.sql = args[0].sql
+		} else {
+			out.sql = c.d.truncTime(unit, args[0].sql)
+		}
+		out.t = tTimestamp
+	case "date_add":
+		if err := bad(0, tBigint); err != nil {
+			return out, err
+		}
+		if err := bad(1, tTimestamp); err != nil {
+			return out, err
+		}
+		if months {
+			out.sql = c.d.addMonths(args[1].sql, "("+args[0].sql+" * "+itoa(monthUnits[unit])+")")
+		} else {
+			out.sql = "(" + args[1].sql + " + " + args[0].sql + " * " + itoa(unitMillis[unit]) + ")"
+		}
+		out.t = tTimestamp
+	case "date_diff":
+		if err := bad(0, tTimestamp); err != nil {
+			return out, err
+		}
+		if err := bad(1, tTimestamp); err != nil {
+			return out, err
+		}
+		if months {
+			out.sql = "(" + c.d.goFunc("month_diff", []string{args[0].sql, args[1].sql}) + " / " + itoa(monthUnits[unit]) + ")"
+		} else {
+			out.sql = "((" + args[1].sql + " - " + args[0].sql + ") / " + itoa(unitMillis[unit]) + ")"
+		}
+		out.t = tBigint
+	}
+	return out, nil
+}

@@ -1,0 +1,528 @@
+package lakesql
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+)
+
+// The functions below are Lake's functions SQLite lacks, registered with
+// the driver under lake_ names (the compiler is the only one that writes
+// them). Each returns NULL for a NULL argument, as Trino's functions do.
+
+var registerOnce sync.Once
+
+type sqlFunc struct {
+	name  string
+	nargs int32
+	fn    func(args []driver.Value) (driver.Value, error)
+}
+
+func registerFuncs() {
+	registerOnce.Do(func() {
+		for _, f := range lakeFuncs() {
+			fn := f.fn
+			sqlite.MustRegisterDeterministicScalarFunction("lake_"+f.name, f.nargs,
+				func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+					for _, a := range args {
+						if a == nil {
+							return nil, nil
+						}
+					}
+					return fn(args)
+				})
+		}
+	})
+}
+
+func lakeFuncs() []sqlFunc {
+	return []sqlFunc{
+		{"parse_time", 1, func(a []driver.Value) (driver.Value, error) {
+			t, ok := parseTime(asString(a[0]))
+			if !ok {
+				return nil, nil
+			}
+			return t.UnixMilli(), nil
+		}},
+		{"format_time", 1, func(a []driver.Value) (driver.Value, error) {
+			return formatTime(asInt(a[0])), nil
+		}},
+		{"iso8601", 1, func(a []driver.Value) (driver.Value, error) {
+			return time.UnixMilli(asInt(a[0])).UTC().Format("2006-01-02T15:04:05.000Z"), nil
+		}},
+		{"map_get", 2, func(a []driver.Value) (driver.Value, error) {
+			var m map[string]json.RawMessage
+			if json.Unmarshal([]byte(asString(a[0])), &m) != nil {
+				return nil, nil
+			}
+			v, ok := m[asString(a[1])]
+			if !ok {
+				return nil, nil
+			}
+			return mapValueText(v), nil
+		}},
+		{"map_size", 1, func(a []driver.Value) (driver.Value, error) {
+			var m map[string]json.RawMessage
+			if json.Unmarshal([]byte(asString(a[0])), &m) != nil {
+				return nil, nil
+			}
+			return int64(len(m)), nil
+		}},
+		{"like", -1, likeFunc},
+		{"to_bigint", 2, func(a []driver.Value) (driver.Value, error) {
+			n, err := strconv.ParseInt(strings.TrimSpace(asString(a[0])), 10, 64)
+			if err != nil {
+				if asInt(a[1]) != 0 {
+					return nil, nil
+				}
+				return nil, fmt.Errorf("Cannot cast '%s' to BIGINT", asString(a[0]))
+			}
+			return n, nil
+		}},
+		{"to_double", 2, func(a []driver.Value) (driver.Value, error) {
+			f, err := strconv.ParseFloat(strings.TrimSpace(asString(a[0])), 64)
+			if err != nil {
+				if asInt(a[1]) != 0 {
+					return nil, nil
+				}
+				return nil, fmt.Errorf("Cannot cast '%s' to DOUBLE", asString(a[0]))
+			}
+			return f, nil
+		}},
+		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
+			return truncCalendar(asString(a[0]), asInt(a[1])), nil
+		}},
+		{"add_months", 2, func(a []driver.Value) (driver.Value, error) {
+			t := time.UnixMilli(asInt(a[0])).UTC()
+			return addMonths(t, int(asInt(a[1]))).UnixMilli(), nil
+		}},
+		{"month_diff", 2, func(a []driver.Value) (driver.Value, error) {
+			t1, t2 := time.UnixMilli(asInt(a[0])).UTC(), time.UnixMilli(asInt(a[1])).UTC()
+			return int64(monthDiff(t1, t2)), nil
+		}},
+		{"reverse", 1, func(a []driver.Value) (driver.Value, error) {
+			r := []rune(asString(a[0]))
+			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+				r[i], r[j] = r[j], r[i]
+			}
+			return string(r), nil
+		}},
+		{"floor", 1, func(a []driver.Value) (driver.Value, error) { return math.Floor(asFloat(a[0])), nil }},
+		{"ceil", 1, func(a []driver.Value) (driver.Value, error) { return math.Ceil(asFloat(a[0])), nil }},
+		{"time_part", 2, func(a []driver.Value) (driver.Value, error) {
+			return timePart(asString(a[0]), time.UnixMilli(asInt(a[1])).UTC()), nil
+		}},
+		{"split_part", 3, func(a []driver.Value) (driver.Value, error) {
+			s, d, n := asString(a[0]), asString(a[1]), asInt(a[2])
+			if n < 1 {
+				return nil, fmt.Errorf("Index must be greater than zero")
+			}
+			parts := strings.Split(s, d)
+			if d == "" {
+				parts = []string{s}
+			}
+			if int(n) > len(parts) {
+				return nil, nil
+			}
+			return parts[n-1], nil
+		}},
+		{"regexp_like", 2, func(a []driver.Value) (driver.Value, error) {
+			re, err := compileRegexp(asString(a[1]))
+			if err != nil {
+				return nil, err
+			}
+			return re.MatchString(asString(a[0])), nil
+		}},
+		{"regexp_extract", 3, func(a []driver.Value) (driver.Value, error) {
+			re, err := compileRegexp(asString(a[1]))
+			if err != nil {
+				return nil, err
+			}
+			g := int(asInt(a[2]))
+			if g < 0 || g > re.NumSubexp() {
+				return nil, fmt.Errorf("Pattern has %d groups. Cannot access group %d", re.NumSubexp(), g)
+			}
+			m := re.FindStringSubmatchIndex(asString(a[0]))
+			if m == nil || m[2*g] < 0 {
+				return nil, nil
+			}
+			return asString(a[0])[m[2*g]:m[2*g+1]], nil
+		}},
+		{"regexp_replace", 3, func(a []driver.Value) (driver.Value, error) {
+			re, err := compileRegexp(asString(a[1]))
+			if err != nil {
+				return nil, err
+			}
+			return re.ReplaceAllString(asString(a[0]), asString(a[2])), nil
+		}},
+		{"date_format", 2, func(a []driver.Value) (driver.Value, error) {
+			return mysqlFormat(time.UnixMilli(asInt(a[0])).UTC(), asString(a[1])), nil
+		}},
+		{"format_datetime", 2, func(a []driver.Value) (driver.Value, error) {
+			return jodaFormat(time.UnixMilli(asInt(a[0])).UTC(), asString(a[1])), nil
+		}},
+		{"json_extract_scalar", 2, func(a []driver.Value) (driver.Value, error) {
+			return jsonExtractScalar(asString(a[0]), asString(a[1])), nil
+		}},
+		{"array_contains", 2, func(a []driver.Value) (driver.Value, error) {
+			var arr []any
+			if json.Unmarshal([]byte(asString(a[0])), &arr) != nil {
+				return nil, nil
+			}
+			want := fmt.Sprint(a[1])
+			for _, e := range arr {
+				if fmt.Sprint(e) == want {
+					return true, nil
+				}
+			}
+			return false, nil
+		}},
+	}
+}
+
+func likeFunc(a []driver.Value) (driver.Value, error) {
+	esc := rune(-1)
+	if len(a) == 3 {
+		e := []rune(asString(a[2]))
+		if len(e) != 1 {
+			return nil, fmt.Errorf("Escape string must be a single character")
+		}
+		esc = e[0]
+	}
+	re, err := compileRegexp(likeToRegexp(asString(a[1]), esc))
+	if err != nil {
+		return nil, err
+	}
+	return re.MatchString(asString(a[0])), nil
+}
+
+// likeToRegexp turns a LIKE pattern into an anchored regular expression.
+func likeToRegexp(p string, esc rune) string {
+	var b strings.Builder
+	b.WriteString("(?s)^")
+	escaped := false
+	for _, r := range p {
+		switch {
+		case escaped:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+			escaped = false
+		case r == esc:
+			escaped = true
+		case r == '%':
+			b.WriteString(".*")
+		case r == '_':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
+}
+
+// regexpCache memoizes compiled patterns: a query calls regexp_like once
+// per row with the same pattern. It is bounded, and only ever holds
+// compiled forms of strings, so sharing it between queries leaks nothing.
+var regexpCache sync.Map
+
+var regexpCacheSize struct {
+	sync.Mutex
+	n int
+}
+
+func compileRegexp(p string) (*regexp.Regexp, error) {
+	if re, ok := regexpCache.Load(p); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, err
+	}
+	regexpCacheSize.Lock()
+	if regexpCacheSize.n >= 512 {
+		regexpCache.Clear()
+		regexpCacheSize.n = 0
+	}
+	regexpCacheSize.n++
+	regexpCacheSize.Unlock()
+	regexpCache.Store(p, re)
+	return re, nil
+}
+
+func asString(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func asInt(v driver.Value) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
+}
+
+func asFloat(v driver.Value) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	case string:
+		f, _ := strconv.ParseFloat(x, 64)
+		return f
+	}
+	return 0
+}
+
+// mapValueText is a JSON value as Lake's map(varchar, varchar) holds it.
+func mapValueText(v json.RawMessage) any {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	t := strings.TrimSpace(string(v))
+	if t == "null" {
+		return nil
+	}
+	return t
+}
+
+func truncCalendar(unit string, ms int64) int64 {
+	t := time.UnixMilli(ms).UTC()
+	y, m, d := t.Date()
+	switch unit {
+	case "week":
+		wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
+		return time.Date(y, m, d-wd, 0, 0, 0, 0, time.UTC).UnixMilli()
+	case "month":
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	case "quarter":
+		return time.Date(y, (m-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	case "year":
+		return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	}
+	return ms
+}
+
+// addMonths adds n months as Trino does: the day is clamped to the end of
+// the month reached.
+func addMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m, 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC).AddDate(0, n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	if d > last {
+		d = last
+	}
+	return first.AddDate(0, 0, d-1)
+}
+
+func monthDiff(a, b time.Time) int {
+	n := (b.Year()-a.Year())*12 + int(b.Month()-a.Month())
+	if n > 0 && addMonths(a, n).After(b) {
+		n--
+	} else if n < 0 && addMonths(a, n).Before(b) {
+		n++
+	}
+	return n
+}
+
+func timePart(name string, t time.Time) int64 {
+	switch name {
+	case "year":
+		return int64(t.Year())
+	case "month":
+		return int64(t.Month())
+	case "day", "day_of_month":
+		return int64(t.Day())
+	case "hour":
+		return int64(t.Hour())
+	case "minute":
+		return int64(t.Minute())
+	case "second":
+		return int64(t.Second())
+	case "day_of_week", "dow":
+		return int64((int(t.Weekday())+6)%7 + 1)
+	case "day_of_year", "doy":
+		return int64(t.YearDay())
+	case "week":
+		_, w := t.ISOWeek()
+		return int64(w)
+	case "quarter":
+		return int64((t.Month()-1)/3 + 1)
+	}
+	return 0
+}
+
+// mysqlFormat formats t with date_format's MySQL-style specifiers.
+func mysqlFormat(t time.Time, f string) string {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 == len(f) {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		switch f[i] {
+		case 'Y':
+			fmt.Fprintf(&b, "%04d", t.Year())
+		case 'y':
+			fmt.Fprintf(&b, "%02d", t.Year()%100)
+		case 'm':
+			fmt.Fprintf(&b, "%02d", int(t.Month()))
+		case 'c':
+			fmt.Fprintf(&b, "%d", int(t.Month()))
+		case 'd':
+			fmt.Fprintf(&b, "%02d", t.Day())
+		case 'e':
+			fmt.Fprintf(&b, "%d", t.Day())
+		case 'H':
+			fmt.Fprintf(&b, "%02d", t.Hour())
+		case 'k':
+			fmt.Fprintf(&b, "%d", t.Hour())
+		case 'h', 'I':
+			fmt.Fprintf(&b, "%02d", (t.Hour()+11)%12+1)
+		case 'i':
+			fmt.Fprintf(&b, "%02d", t.Minute())
+		case 's', 'S':
+			fmt.Fprintf(&b, "%02d", t.Second())
+		case 'f':
+			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
+		case 'p':
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		case 'T':
+			b.WriteString(t.Format("15:04:05"))
+		case 'a':
+			b.WriteString(t.Format("Mon"))
+		case 'W':
+			b.WriteString(t.Format("Monday"))
+		case 'b':
+			b.WriteString(t.Format("Jan"))
+		case 'M':
+			b.WriteString(t.Format("January"))
+		case 'j':
+			fmt.Fprintf(&b, "%03d", t.YearDay())
+		default:
+			b.WriteByte(f[i])
+		}
+	}
+	return b.String()
+}
+
+// jodaFormat formats t with format_datetime's Joda-style pattern (the
+// common letters).
+func jodaFormat(t time.Time, f string) string {
+	repl := []struct{ joda, goLayout string }{
+		{"yyyy", "2006"}, {"yy", "06"}, {"MMMM", "January"}, {"MMM", "Jan"}, {"MM", "01"},
+		{"dd", "02"}, {"HH", "15"}, {"hh", "03"}, {"mm", "04"}, {"ss", "05"}, {"SSS", "000"},
+		{"EEEE", "Monday"}, {"EEE", "Mon"}, {"a", "PM"},
+	}
+	var b strings.Builder
+	for i := 0; i < len(f); {
+		done := false
+		for _, r := range repl {
+			if strings.HasPrefix(f[i:], r.joda) {
+				b.WriteString(t.Format(r.goLayout))
+				i += len(r.joda)
+				done = true
+				break
+			}
+		}
+		if !done {
+			b.WriteByte(f[i])
+			i++
+		}
+	}
+	return b.String()
+}
+
+// jsonExtractScalar reads a simple JSONPath ($.a.b, $.a[0], $["k"]) from
+// JSON text, returning a scalar as text and NULL for objects and arrays.
+func jsonExtractScalar(doc, path string) any {
+	var v any
+	if json.Unmarshal([]byte(doc), &v) != nil {
+		return nil
+	}
+	if !strings.HasPrefix(path, "$") {
+		return nil
+	}
+	p := path[1:]
+	for p != "" {
+		switch {
+		case p[0] == '.':
+			j := 1
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v, p = m[p[1:j]], p[j:]
+		case p[0] == '[':
+			j := strings.IndexByte(p, ']')
+			if j < 0 {
+				return nil
+			}
+			key := p[1:j]
+			p = p[j+1:]
+			if n, err := strconv.Atoi(key); err == nil {
+				a, ok := v.([]any)
+				if !ok || n < 0 || n >= len(a) {
+					return nil
+				}
+				v = a[n]
+			} else {
+				m, ok := v.(map[string]any)
+				if !ok {
+					return nil
+				}
+				v = m[strings.Trim(key, "\"'")]
+			}
+		default:
+			return nil
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return nil
+}

@@ -1,0 +1,1044 @@
+package lakesql
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Statement is a parsed Lake SQL statement, ready to Run.
+type Statement struct {
+	src    string
+	sel    *Select
+	stores []string
+}
+
+// Parse reads one Lake SQL statement (a SELECT, optionally ending with ';').
+// Its errors are *SyntaxError, pointing at the problem. Parse checks the
+// syntax only; Run also checks columns, functions and types, and answers
+// what is wrong there with a *SyntaxError too.
+func Parse(sql string) (*Statement, error) {
+	if len(sql) > maxStatement {
+		return nil, &SyntaxError{Line: 1, Column: 1, Msg: "statement is longer than 10000 characters"}
+	}
+	toks, err := lex(sql)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{src: sql, toks: toks}
+	sel, err := p.parseQuery()
+	if err != nil {
+		return nil, err
+	}
+	if p.isOp(";") {
+		p.next()
+	}
+	if p.tok().kind != tokEOF {
+		return nil, p.errHere("mismatched input '%s'. Expecting: <EOF>", p.tok().text)
+	}
+	st := &Statement{src: sql, sel: sel}
+	st.stores = collectStores(sel, nil, map[string]bool{})
+	if len(st.stores) == 0 {
+		return nil, errAt(sql, 0, "the query names no event data store")
+	}
+	return st, nil
+}
+
+// Stores names the event data stores the statement reads, as written after
+// FROM or JOIN (an ID or an ARN), each once, in order of appearance.
+func (st *Statement) Stores() []string { return append([]string(nil), st.stores...) }
+
+// String returns the statement's text.
+func (st *Statement) String() string { return st.src }
+
+func collectStores(s *Select, out []string, seen map[string]bool) []string {
+	cte := map[string]bool{}
+	for _, c := range s.With {
+		out = collectStores(c.Sel, out, seen)
+		cte[strings.ToLower(c.Name)] = true
+	}
+	add := func(t TableRef) {
+		if t.Sub != nil {
+			out = collectStores(t.Sub, out, seen)
+		} else if t.Store != "" && !cte[strings.ToLower(t.Store)] && !seen[t.Store] {
+			seen[t.Store] = true
+			out = append(out, t.Store)
+		}
+	}
+	add(s.From)
+	for _, j := range s.Joins {
+		add(j.Right)
+	}
+	walkSubqueries(s, func(sub *Select) { out = collectStores(sub, out, seen) })
+	if s.Union != nil {
+		out = collectStores(s.Union, out, seen)
+	}
+	return out
+}
+
+// walkSubqueries calls f on each subquery inside s's expressions.
+func walkSubqueries(s *Select, f func(*Select)) {
+	var visit func(e Expr)
+	visit = func(e Expr) {
+		switch x := e.(type) {
+		case nil:
+		case *Unary:
+			visit(x.X)
+		case *Binary:
+			visit(x.L)
+			visit(x.R)
+		case *Like:
+			visit(x.X)
+			visit(x.Pat)
+			visit(x.Escape)
+		case *In:
+			visit(x.X)
+			for _, v := range x.List {
+				visit(v)
+			}
+			if x.Sub != nil {
+				f(x.Sub)
+			}
+		case *Between:
+			visit(x.X)
+			visit(x.Lo)
+			visit(x.Hi)
+		case *IsNull:
+			visit(x.X)
+		case *Call:
+			for _, a := range x.Args {
+				visit(a)
+			}
+		case *Case:
+			visit(x.Operand)
+			for _, w := range x.Whens {
+				visit(w.Cond)
+				visit(w.Then)
+			}
+			visit(x.Else)
+		case *Cast:
+			visit(x.X)
+		case *Subscript:
+			visit(x.X)
+			visit(x.Index)
+		case *Field:
+			visit(x.X)
+		case *SubqueryExpr:
+			f(x.Sel)
+		}
+	}
+	for _, it := range s.Items {
+		visit(it.Expr)
+	}
+	for _, j := range s.Joins {
+		visit(j.On)
+	}
+	visit(s.Where)
+	for _, g := range s.GroupBy {
+		visit(g)
+	}
+	visit(s.Having)
+	for _, o := range s.OrderBy {
+		visit(o.Expr)
+	}
+}
+
+type parser struct {
+	src   string
+	toks  []token
+	i     int
+	depth int
+}
+
+// maxDepth bounds nesting so a hostile statement cannot exhaust the stack.
+const maxDepth = 200
+
+func (p *parser) tok() token { return p.toks[p.i] }
+func (p *parser) peek(n int) token {
+	if p.i+n < len(p.toks) {
+		return p.toks[p.i+n]
+	}
+	return p.toks[len(p.toks)-1]
+}
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if p.i < len(p.toks)-1 {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) errHere(format string, args ...any) *SyntaxError {
+	return errAt(p.src, p.tok().pos, format, args...)
+}
+
+func (p *parser) unexpected(what string) *SyntaxError {
+	t := p.tok()
+	if t.kind == tokEOF {
+		return p.errHere("mismatched input '<EOF>'. Expecting: %s", what)
+	}
+	return p.errHere("mismatched input '%s'. Expecting: %s", t.text, what)
+}
+
+// isKw reports whether the current token is the keyword kw (upper case).
+func (p *parser) isKw(kw string) bool {
+	t := p.tok()
+	return t.kind == tokIdent && strings.EqualFold(t.text, kw)
+}
+
+func (p *parser) isKwAt(n int, kw string) bool {
+	t := p.peek(n)
+	return t.kind == tokIdent && strings.EqualFold(t.text, kw)
+}
+
+func (p *parser) acceptKw(kw string) bool {
+	if p.isKw(kw) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) expectKw(kw string) error {
+	if !p.acceptKw(kw) {
+		return p.unexpected(kw)
+	}
+	return nil
+}
+
+func (p *parser) isOp(op string) bool { t := p.tok(); return t.kind == tokOp && t.text == op }
+
+func (p *parser) acceptOp(op string) bool {
+	if p.isOp(op) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) expectOp(op string) error {
+	if !p.acceptOp(op) {
+		return p.unexpected("'" + op + "'")
+	}
+	return nil
+}
+
+// reserved words cannot be bare aliases or column names.
+var reserved = map[string]bool{
+	"select": true, "from": true, "where": true, "group": true, "by": true, "having": true,
+	"order": true, "limit": true, "offset": true, "and": true, "or": true, "not": true,
+	"as": true, "on": true, "join": true, "inner": true, "left": true, "right": true,
+	"full": true, "outer": true, "cross": true, "union": true, "case": true, "when": true,
+	"then": true, "else": true, "end": true, "in": true, "is": true, "null": true,
+	"like": true, "between": true, "distinct": true, "with": true, "true": true,
+	"false": true, "exists": true, "cast": true, "escape": true, "all": true, "using": true,
+	"natural": true, "intersect": true, "except": true, "values": true, "fetch": true,
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.errHere("statement is too deeply nested")
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// parseQuery reads [WITH …] select [UNION [ALL] select]…
+func (p *parser) parseQuery() (*Select, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	var with []CTE
+	if p.acceptKw("WITH") {
+		for {
+			t := p.tok()
+			if t.kind != tokIdent && t.kind != tokQIdent || reserved[strings.ToLower(t.text)] && t.kind == tokIdent {
+				return nil, p.unexpected("a name")
+			}
+			p.next()
+			if err := p.expectKw("AS"); err != nil {
+				return nil, err
+			}
+			if err := p.expectOp("("); err != nil {
+				return nil, err
+			}
+			sub, err := p.parseQuery()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			with = append(with, CTE{Pos: t.pos, Name: t.text, Sel: sub})
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	sel, err := p.parseSelect()
+	if err != nil {
+		return nil, err
+	}
+	sel.With = with
+	cur := sel
+	for p.isKw("UNION") {
+		p.next()
+		all := p.acceptKw("ALL")
+		if !all {
+			p.acceptKw("DISTINCT")
+		}
+		nxt, err := p.parseSelect()
+		if err != nil {
+			return nil, err
+		}
+		cur.Union, cur.UnionAll = nxt, all
+		cur = nxt
+	}
+	return sel, nil
+}
+
+func (p *parser) parseSelect() (*Select, error) {
+	s := &Select{Pos: p.tok().pos}
+	if err := p.expectKw("SELECT"); err != nil {
+		return nil, err
+	}
+	if p.acceptKw("DISTINCT") {
+		s.Distinct = true
+	} else {
+		p.acceptKw("ALL")
+	}
+	for {
+		it, err := p.parseSelectItem()
+		if err != nil {
+			return nil, err
+		}
+		s.Items = append(s.Items, it)
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	if err := p.expectKw("FROM"); err != nil {
+		return nil, err
+	}
+	from, err := p.parseTableRef()
+	if err != nil {
+		return nil, err
+	}
+	s.From = from
+	for {
+		j, ok, err := p.parseJoin()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		s.Joins = append(s.Joins, j)
+	}
+	if p.acceptKw("WHERE") {
+		if s.Where, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+	}
+	if p.isKw("GROUP") {
+		p.next()
+		if err := p.expectKw("BY"); err != nil {
+			return nil, err
+		}
+		for {
+			e, err := p.parseExpr()
+			if err != nil {
+				return nil, err
+			}
+			s.GroupBy = append(s.GroupBy, e)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	if p.acceptKw("HAVING") {
+		if s.Having, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+	}
+	if p.isKw("ORDER") {
+		p.next()
+		if err := p.expectKw("BY"); err != nil {
+			return nil, err
+		}
+		for {
+			e, err := p.parseExpr()
+			if err != nil {
+				return nil, err
+			}
+			o := OrderItem{Expr: e}
+			if p.acceptKw("DESC") {
+				o.Desc = true
+			} else {
+				p.acceptKw("ASC")
+			}
+			if p.acceptKw("NULLS") {
+				first := p.isKw("FIRST")
+				if !first && !p.isKw("LAST") {
+					return nil, p.unexpected("FIRST, LAST")
+				}
+				p.next()
+				o.NullsFirst = &first
+			}
+			s.OrderBy = append(s.OrderBy, o)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	if p.acceptKw("OFFSET") {
+		n, err := p.parseCount()
+		if err != nil {
+			return nil, err
+		}
+		s.Offset = &n
+		p.acceptKw("ROWS")
+		p.acceptKw("ROW")
+	}
+	if p.acceptKw("LIMIT") {
+		if p.acceptKw("ALL") {
+			return s, nil
+		}
+		n, err := p.parseCount()
+		if err != nil {
+			return nil, err
+		}
+		s.Limit = &n
+	}
+	return s, nil
+}
+
+func (p *parser) parseCount() (int64, error) {
+	t := p.tok()
+	if t.kind != tokNumber {
+		return 0, p.unexpected("an integer")
+	}
+	n, err := strconv.ParseInt(t.text, 10, 64)
+	if err != nil || n < 0 {
+		return 0, p.errHere("'%s' is not a valid row count", t.text)
+	}
+	p.next()
+	return n, nil
+}
+
+func (p *parser) parseSelectItem() (SelectItem, error) {
+	pos := p.tok().pos
+	if p.acceptOp("*") {
+		return SelectItem{Pos: pos, Star: true}, nil
+	}
+	// alias.*
+	if (p.tok().kind == tokIdent || p.tok().kind == tokQIdent) && p.peek(1).kind == tokOp && p.peek(1).text == "." &&
+		p.peek(2).kind == tokOp && p.peek(2).text == "*" {
+		name := p.next().text
+		p.next()
+		p.next()
+		return SelectItem{Pos: pos, Star: true, StarTable: name}, nil
+	}
+	e, err := p.parseExpr()
+	if err != nil {
+		return SelectItem{}, err
+	}
+	it := SelectItem{Pos: pos, Expr: e}
+	alias, err := p.parseAlias()
+	if err != nil {
+		return SelectItem{}, err
+	}
+	it.Alias = alias
+	return it, nil
+}
+
+// parseAlias reads an optional [AS] alias.
+func (p *parser) parseAlias() (string, error) {
+	as := p.acceptKw("AS")
+	t := p.tok()
+	if t.kind == tokQIdent || t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
+		p.next()
+		return t.text, nil
+	}
+	if t.kind == tokString && as {
+		p.next()
+		return t.text, nil
+	}
+	if as {
+		return "", p.unexpected("an alias")
+	}
+	return "", nil
+}
+
+// parseTableRef reads a store name or a (subquery), with an optional alias.
+func (p *parser) parseTableRef() (TableRef, error) {
+	t := p.tok()
+	ref := TableRef{Pos: t.pos}
+	switch {
+	case t.kind == tokOp && t.text == "(":
+		p.next()
+		sub, err := p.parseQuery()
+		if err != nil {
+			return ref, err
+		}
+		if err := p.expectOp(")"); err != nil {
+			return ref, err
+		}
+		ref.Sub = sub
+	case t.kind == tokQIdent:
+		p.next()
+		ref.Store = t.text
+	case t.kind == tokIdent || t.kind == tokNumber || t.kind == tokOp && t.text == "-":
+		end := scanStoreName(p.src, t.pos)
+		if end == t.pos {
+			return ref, p.unexpected("an event data store ID")
+		}
+		ref.Store = p.src[t.pos:end]
+		if reserved[strings.ToLower(ref.Store)] {
+			return ref, p.unexpected("an event data store ID")
+		}
+		for p.tok().kind != tokEOF && p.tok().pos < end {
+			if p.tok().end > end {
+				return ref, p.errHere("malformed event data store ID")
+			}
+			p.next()
+		}
+	default:
+		return ref, p.unexpected("an event data store ID")
+	}
+	alias, err := p.parseAlias()
+	if err != nil {
+		return ref, err
+	}
+	ref.Alias = alias
+	return ref, nil
+}
+
+func (p *parser) parseJoin() (Join, bool, error) {
+	j := Join{Pos: p.tok().pos}
+	switch {
+	case p.isKw("JOIN"):
+		j.Kind = "INNER"
+	case p.isKw("INNER") && p.isKwAt(1, "JOIN"):
+		j.Kind = "INNER"
+		p.next()
+	case (p.isKw("LEFT") || p.isKw("RIGHT") || p.isKw("FULL")) && (p.isKwAt(1, "JOIN") || p.isKwAt(1, "OUTER")):
+		j.Kind = strings.ToUpper(p.next().text)
+		p.acceptKw("OUTER")
+	case p.isKw("CROSS") && p.isKwAt(1, "JOIN"):
+		j.Kind = "CROSS"
+		p.next()
+	case p.isOp(","):
+		j.Kind = "CROSS"
+		p.next()
+		r, err := p.parseTableRef()
+		j.Right = r
+		return j, true, err
+	default:
+		return j, false, nil
+	}
+	if err := p.expectKw("JOIN"); err != nil {
+		return j, false, err
+	}
+	r, err := p.parseTableRef()
+	if err != nil {
+		return j, false, err
+	}
+	j.Right = r
+	if j.Kind != "CROSS" {
+		if err := p.expectKw("ON"); err != nil {
+			return j, false, err
+		}
+		if j.On, err = p.parseExpr(); err != nil {
+			return j, false, err
+		}
+	}
+	return j, true, nil
+}
+
+// Expressions, by precedence: OR, AND, NOT, comparison/predicates, ||,
+// + -, * / %, unary -, postfix ([] and .), primary.
+
+func (p *parser) parseExpr() (Expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	return p.parseOr()
+}
+
+func (p *parser) parseOr() (Expr, error) {
+	l, err := p.parseAnd()
+	if err != nil {
+		return nil, err
+	}
+	for p.isKw("OR") {
+		pos := p.next().pos
+		r, err := p.parseAnd()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Pos: pos, Op: "OR", L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) parseAnd() (Expr, error) {
+	l, err := p.parseNot()
+	if err != nil {
+		return nil, err
+	}
+	for p.isKw("AND") {
+		pos := p.next().pos
+		r, err := p.parseNot()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Pos: pos, Op: "AND", L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) parseNot() (Expr, error) {
+	if p.isKw("NOT") {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+		pos := p.next().pos
+		x, err := p.parseNot()
+		if err != nil {
+			return nil, err
+		}
+		return &Unary{Pos: pos, Op: "NOT", X: x}, nil
+	}
+	return p.parsePredicate()
+}
+
+func (p *parser) parsePredicate() (Expr, error) {
+	l, err := p.parseConcat()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		t := p.tok()
+		if t.kind == tokOp {
+			switch t.text {
+			case "=", "<>", "!=", "<", "<=", ">", ">=":
+				p.next()
+				r, err := p.parseConcat()
+				if err != nil {
+					return nil, err
+				}
+				op := t.text
+				if op == "!=" {
+					op = "<>"
+				}
+				l = &Binary{Pos: t.pos, Op: op, L: l, R: r}
+				continue
+			}
+			return l, nil
+		}
+		not := false
+		if p.isKw("NOT") && (p.isKwAt(1, "LIKE") || p.isKwAt(1, "IN") || p.isKwAt(1, "BETWEEN")) {
+			not = true
+			p.next()
+		}
+		switch {
+		case p.isKw("IS"):
+			p.next()
+			n := p.acceptKw("NOT")
+			if p.acceptKw("NULL") {
+				l = &IsNull{Pos: t.pos, Not: n, X: l}
+				continue
+			}
+			if p.isKw("DISTINCT") {
+				return nil, p.errHere("IS DISTINCT FROM is not supported")
+			}
+			return nil, p.unexpected("NULL")
+		case p.acceptKw("LIKE"):
+			pat, err := p.parseConcat()
+			if err != nil {
+				return nil, err
+			}
+			lk := &Like{Pos: t.pos, Not: not, X: l, Pat: pat}
+			if p.acceptKw("ESCAPE") {
+				if lk.Escape, err = p.parseConcat(); err != nil {
+					return nil, err
+				}
+			}
+			l = lk
+		case p.acceptKw("IN"):
+			if err := p.expectOp("("); err != nil {
+				return nil, err
+			}
+			in := &In{Pos: t.pos, Not: not, X: l}
+			if p.isKw("SELECT") || p.isKw("WITH") {
+				if in.Sub, err = p.parseQuery(); err != nil {
+					return nil, err
+				}
+			} else {
+				for {
+					e, err := p.parseExpr()
+					if err != nil {
+						return nil, err
+					}
+					in.List = append(in.List, e)
+					if !p.acceptOp(",") {
+						break
+					}
+				}
+			}
+			if err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			l = in
+		case p.acceptKw("BETWEEN"):
+			lo, err := p.parseConcat()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectKw("AND"); err != nil {
+				return nil, err
+			}
+			hi, err := p.parseConcat()
+			if err != nil {
+				return nil, err
+			}
+			l = &Between{Pos: t.pos, Not: not, X: l, Lo: lo, Hi: hi}
+		default:
+			return l, nil
+		}
+	}
+}
+
+func (p *parser) parseConcat() (Expr, error) {
+	l, err := p.parseAdd()
+	if err != nil {
+		return nil, err
+	}
+	for p.isOp("||") {
+		pos := p.next().pos
+		r, err := p.parseAdd()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Pos: pos, Op: "||", L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) parseAdd() (Expr, error) {
+	l, err := p.parseMul()
+	if err != nil {
+		return nil, err
+	}
+	for p.isOp("+") || p.isOp("-") {
+		t := p.next()
+		r, err := p.parseMul()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Pos: t.pos, Op: t.text, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) parseMul() (Expr, error) {
+	l, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
+		t := p.next()
+		r, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Pos: t.pos, Op: t.text, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) parseUnary() (Expr, error) {
+	if p.isOp("-") || p.isOp("+") {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+		t := p.next()
+		x, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		if t.text == "+" {
+			return x, nil
+		}
+		if lit, ok := x.(*Literal); ok && lit.Kind == litNumber && !strings.HasPrefix(lit.Text, "-") {
+			return &Literal{Pos: t.pos, Kind: litNumber, Text: "-" + lit.Text}, nil
+		}
+		if iv, ok := x.(*Interval); ok {
+			iv.Neg = !iv.Neg
+			iv.Pos = t.pos
+			return iv, nil
+		}
+		return &Unary{Pos: t.pos, Op: "-", X: x}, nil
+	}
+	return p.parsePostfix()
+}
+
+func (p *parser) parsePostfix() (Expr, error) {
+	x, err := p.parsePrimary()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		switch {
+		case p.isOp("["):
+			pos := p.next().pos
+			idx, err := p.parseExpr()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectOp("]"); err != nil {
+				return nil, err
+			}
+			x = &Subscript{Pos: pos, X: x, Index: idx}
+		case p.isOp("."):
+			pos := p.next().pos
+			t := p.tok()
+			if t.kind != tokIdent && t.kind != tokQIdent {
+				return nil, p.unexpected("a field name")
+			}
+			p.next()
+			if id, ok := x.(*Ident); ok {
+				id.Parts = append(id.Parts, t.text)
+			} else {
+				x = &Field{Pos: pos, X: x, Name: t.text}
+			}
+		default:
+			return x, nil
+		}
+	}
+}
+
+// intervalUnits maps the units INTERVAL accepts to their singular names.
+var intervalUnits = map[string]string{
+	"second": "second", "seconds": "second", "minute": "minute", "minutes": "minute",
+	"hour": "hour", "hours": "hour", "day": "day", "days": "day",
+	"month": "month", "months": "month", "year": "year", "years": "year",
+}
+
+func (p *parser) parsePrimary() (Expr, error) {
+	t := p.tok()
+	switch t.kind {
+	case tokString:
+		p.next()
+		return &Literal{Pos: t.pos, Kind: litString, Text: t.text}, nil
+	case tokNumber:
+		p.next()
+		return &Literal{Pos: t.pos, Kind: litNumber, Text: t.text}, nil
+	case tokQIdent:
+		p.next()
+		return &Ident{Pos: t.pos, Parts: []string{t.text}}, nil
+	case tokOp:
+		if t.text != "(" {
+			return nil, p.unexpected("an expression")
+		}
+		p.next()
+		if p.isKw("SELECT") || p.isKw("WITH") {
+			sub, err := p.parseQuery()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			return &SubqueryExpr{Pos: t.pos, Sel: sub}, nil
+		}
+		e, err := p.parseExpr()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return e, nil
+	case tokEOF:
+		return nil, p.unexpected("an expression")
+	}
+	// An identifier: a keyword-led form, a function call, or a column.
+	kw := strings.ToLower(t.text)
+	switch kw {
+	case "null":
+		p.next()
+		return &Literal{Pos: t.pos, Kind: litNull}, nil
+	case "true", "false":
+		p.next()
+		return &Literal{Pos: t.pos, Kind: litBool, Text: kw}, nil
+	case "timestamp", "date":
+		if p.peek(1).kind == tokString {
+			p.next()
+			s := p.next()
+			k := litTimestamp
+			if kw == "date" {
+				k = litDate
+			}
+			return &Literal{Pos: t.pos, Kind: k, Text: s.text}, nil
+		}
+	case "interval":
+		return p.parseInterval()
+	case "case":
+		return p.parseCase()
+	case "cast", "try_cast":
+		return p.parseCast(kw == "try_cast")
+	case "exists":
+		p.next()
+		if err := p.expectOp("("); err != nil {
+			return nil, err
+		}
+		sub, err := p.parseQuery()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return &SubqueryExpr{Pos: t.pos, Sel: sub, Exists: true}, nil
+	case "current_timestamp", "current_date", "localtimestamp":
+		if !(p.peek(1).kind == tokOp && p.peek(1).text == "(") {
+			p.next()
+			return &Call{Pos: t.pos, Name: kw}, nil
+		}
+	}
+	if p.peek(1).kind == tokOp && p.peek(1).text == "(" {
+		return p.parseCall()
+	}
+	if reserved[kw] {
+		return nil, p.unexpected("an expression")
+	}
+	p.next()
+	return &Ident{Pos: t.pos, Parts: []string{t.text}}, nil
+}
+
+func (p *parser) parseInterval() (Expr, error) {
+	pos := p.next().pos
+	neg := false
+	if p.isOp("-") || p.isOp("+") {
+		neg = p.next().text == "-"
+	}
+	v := p.tok()
+	if v.kind != tokString && v.kind != tokNumber {
+		return nil, p.unexpected("a string")
+	}
+	p.next()
+	u := p.tok()
+	unit, ok := intervalUnits[strings.ToLower(u.text)]
+	if u.kind != tokIdent || !ok {
+		return nil, p.unexpected("SECOND, MINUTE, HOUR, DAY, MONTH, YEAR")
+	}
+	p.next()
+	return &Interval{Pos: pos, Value: v.text, Unit: unit, Neg: neg}, nil
+}
+
+func (p *parser) parseCase() (Expr, error) {
+	c := &Case{Pos: p.next().pos}
+	var err error
+	if !p.isKw("WHEN") {
+		if c.Operand, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+	}
+	for p.acceptKw("WHEN") {
+		var w When
+		if w.Cond, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+		if err := p.expectKw("THEN"); err != nil {
+			return nil, err
+		}
+		if w.Then, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+		c.Whens = append(c.Whens, w)
+	}
+	if len(c.Whens) == 0 {
+		return nil, p.unexpected("WHEN")
+	}
+	if p.acceptKw("ELSE") {
+		if c.Else, err = p.parseExpr(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectKw("END"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (p *parser) parseCast(try bool) (Expr, error) {
+	pos := p.next().pos
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	x, err := p.parseExpr()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("AS"); err != nil {
+		return nil, err
+	}
+	t := p.tok()
+	if t.kind != tokIdent {
+		return nil, p.unexpected("a type")
+	}
+	p.next()
+	typ := strings.ToLower(t.text)
+	if typ == "double" && p.isKw("PRECISION") {
+		p.next()
+	}
+	if p.acceptOp("(") { // varchar(n), decimal(p, s): the size is not kept
+		for !p.isOp(")") && p.tok().kind != tokEOF {
+			p.next()
+		}
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	return &Cast{Pos: pos, X: x, Type: typ, Try: try}, nil
+}
+
+func (p *parser) parseCall() (Expr, error) {
+	t := p.next()
+	c := &Call{Pos: t.pos, Name: strings.ToLower(t.text)}
+	p.next() // (
+	if p.acceptOp(")") {
+		return c, nil
+	}
+	if p.isOp("*") {
+		p.next()
+		c.Star = true
+		return c, p.expectOp(")")
+	}
+	if p.acceptKw("DISTINCT") {
+		c.Distinct = true
+	} else {
+		p.acceptKw("ALL")
+	}
+	for {
+		e, err := p.parseExpr()
+		if err != nil {
+			return nil, err
+		}
+		c.Args = append(c.Args, e)
+		if !p.acceptOp(",") {
+			break
+		}
+	}
+	return c, p.expectOp(")")
+}

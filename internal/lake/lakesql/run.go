@@ -1,0 +1,163 @@
+package lakesql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RunOptions says what a Run may read and how much it may return.
+type RunOptions struct {
+	// Stores maps each name from Stores() to the internal store ID to read
+	// (the caller has checked the caller may read it). A name missing here
+	// fails the Run with *UnknownStoreError.
+	Stores map[string]string
+	// MaxRows caps the result rows (0 = DefaultMaxRows); more set
+	// Result.Truncated.
+	MaxRows int
+	// Now is the time now() and current_timestamp stand for (zero = the
+	// time Run starts).
+	Now time.Time
+}
+
+// DefaultMaxRows is the cap on result rows when RunOptions.MaxRows is 0.
+const DefaultMaxRows = 100000
+
+// Result is a query's answer.
+type Result struct {
+	Columns []string
+	// Rows holds the values as CloudTrail Lake's GetQueryResults gives them:
+	// text, nil for SQL NULL, timestamps as "2006-01-02 15:04:05.000",
+	// booleans as "true"/"false", numbers in decimal.
+	Rows  [][]*string
+	Stats Stats
+	// Truncated is set when the query had more rows than MaxRows.
+	Truncated bool
+}
+
+// Stats are a query's statistics, as DescribeQuery reports them.
+type Stats struct {
+	// EventsMatched is the rows the query returned (before the MaxRows cap)
+	// for a query without aggregation, and the events its WHERE clause
+	// kept for a single-store aggregation (counted exactly only when cheap:
+	// see Run).
+	EventsMatched int64
+	// EventsScanned and BytesScanned are the events, and the bytes of their
+	// records, in the stores the query read.
+	EventsScanned, BytesScanned int64
+	ExecutionTime               time.Duration
+}
+
+// QueryError is Run's error for a query that fails while it runs for a
+// reason that is the query's own (a cast of a value that is not a number,
+// an invalid regular expression built at run time): the API answers it
+// with InvalidQueryStatementException, as it does *SyntaxError.
+type QueryError struct{ Msg string }
+
+func (e *QueryError) Error() string { return e.Msg }
+
+// Run executes st. It checks the statement against Lake's schema first:
+// an unknown column or function or a type error is a *SyntaxError; a store
+// not in o.Stores is an *UnknownStoreError; a failure of the query's own
+// making while it runs is a *QueryError. It honours ctx: when ctx is
+// cancelled or times out the engine is interrupted and Run returns an error
+// wrapping ctx.Err().
+func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, error) {
+	start := time.Now()
+	now := o.Now
+	if now.IsZero() {
+		now = start
+	}
+	cq, err := compile(st, sqliteDialect{}, o.Stores, now.UTC())
+	if err != nil {
+		return nil, err
+	}
+	maxRows := o.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	res := &Result{Columns: make([]string, len(cq.cols))}
+	for i, c := range cq.cols {
+		res.Columns[i] = c.name
+	}
+	if err := db.scanStats(ctx, st, o.Stores, &res.Stats); err != nil {
+		return nil, err
+	}
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return nil, runErr(ctx, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, cq.sql, cq.args...)
+	if err != nil {
+		return nil, runErr(ctx, err)
+	}
+	defer rows.Close()
+	vals := make([]any, len(cq.cols))
+	ptrs := make([]any, len(cq.cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var n int64
+	for rows.Next() {
+		n++
+		if len(res.Rows) >= maxRows {
+			res.Truncated = true
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, runErr(ctx, err)
+		}
+		row := make([]*string, len(vals))
+		for i, v := range vals {
+			row[i] = formatValue(v, cq.cols[i])
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, runErr(ctx, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lakesql: query stopped: %w", err)
+	}
+	res.Stats.EventsMatched = n
+	res.Stats.ExecutionTime = time.Since(start)
+	return res, nil
+}
+
+// runErr classifies an engine error: the context's, the query's own (an
+// error raised by one of the package's functions), or the engine's.
+func runErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("lakesql: query stopped: %w", errors.Join(cerr, err))
+	}
+	msg := err.Error()
+	for _, marker := range []string{"Cannot cast", "Pattern has", "Index must be", "Escape string", "error parsing regexp"} {
+		if i := strings.Index(msg, marker); i >= 0 {
+			return &QueryError{Msg: msg[i:]}
+		}
+	}
+	return fmt.Errorf("lakesql: run query: %w", err)
+}
+
+// scanStats fills in what the query scans: the events and bytes of the
+// stores it reads.
+func (db *DB) scanStats(ctx context.Context, st *Statement, stores map[string]string, s *Stats) error {
+	for _, name := range st.stores {
+		id, ok := stores[name]
+		if !ok {
+			continue // compile has already refused a store that is not allowed
+		}
+		var n, b int64
+		err := db.r.QueryRowContext(ctx, `SELECT events, bytes FROM lake_stores WHERE store = ?`, id).Scan(&n, &b)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return runErr(ctx, err)
+		}
+		s.EventsScanned += n
+		s.BytesScanned += b
+	}
+	return nil
+}
