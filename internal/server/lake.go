@@ -366,3 +366,18 @@ func (s *Server) cancelQuery(ctx context.Context, c *call, in QueryInput) (Cance
 	}
 	return CancelQueryOutput{QueryId: q.ID, QueryStatus: q.Status, EventDataStoreOwnerAccountId: str(in.EventDataStoreOwnerAccountId)}, nil
 }
+
+// lakeTagChange adds or removes an event data store's tags.
+type lakeTagChange func(ctx context.Context, c lake.Caller, ref string, tags []trail.Tag) (*lake.DataStore, error)
+
+// lakeTags is the Lake's AddTags (add) or RemoveTags; nil without a Lake
+// (changeTags then never calls it).
+func (s *Server) lakeTags(add bool) lakeTagChange {
+	if s.opts.Lake == nil {
+		return nil
+	}
+	if add {
+		return s.opts.Lake.AddTags
+	}
+	return s.opts.Lake.RemoveTags
+}

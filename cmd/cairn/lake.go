@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cairn-audit/cairn/internal/lake"
+	"github.com/cairn-audit/cairn/internal/lake/lakesql"
+)
+
+// openLake opens this node's copy of the event data stores' events:
+// <data_dir>/lake/lake.db, the SQL engine's SQLite file.
+func openLake(dataDir string) (*lakesql.DB, error) {
+	dir := filepath.Join(dataDir, "lake")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	db, err := lakesql.Open(filepath.Join(dir, "lake.db"))
+	if err != nil {
+		return nil, fmt.Errorf("lake: opening %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// lakeEngine is the SQL engine as package lake uses it.
+type lakeEngine struct{ *lakesql.DB }
+
+// Compile parses a statement; a syntax error says where (line:column).
+func (e lakeEngine) Compile(sql string) (lake.Compiled, error) {
+	st, err := lakesql.Parse(sql)
+	if err != nil {
+		var se *lakesql.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("line %d:%d: %s", se.Line, se.Column, se.Msg)
+		}
+		return nil, err
+	}
+	return lakeStatement{db: e.DB, st: st}, nil
+}
+
+type lakeStatement struct {
+	db *lakesql.DB
+	st *lakesql.Statement
+}
+
+func (s lakeStatement) Stores() []string { return s.st.Stores() }
+
+func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*lake.Result, error) {
+	res, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: maxRows})
+	if err != nil {
+		return nil, err
+	}
+	return &lake.Result{Columns: res.Columns, Rows: res.Rows, Stats: lake.Stats{EventsMatched: res.Stats.EventsMatched,
+		EventsScanned: res.Stats.EventsScanned, BytesScanned: res.Stats.BytesScanned, ExecutionTime: res.Stats.ExecutionTime}}, nil
+}
