@@ -54,5 +54,6 @@ func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRow
 		return nil, err
 	}
 	return &lake.Result{Columns: res.Columns, Rows: res.Rows, Stats: lake.Stats{EventsMatched: res.Stats.EventsMatched,
-		EventsScanned: res.Stats.EventsScanned, BytesScanned: res.Stats.BytesScanned, ExecutionTime: res.Stats.ExecutionTime}}, nil
+		EventsScanned: res.Stats.EventsScanned, BytesScanned: res.Stats.BytesScanned, ExecutionTime: res.Stats.ExecutionTime},
+		Truncated: res.Truncated}, nil
 }

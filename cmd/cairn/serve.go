@@ -307,7 +307,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		return err
 	}
 	defer lakeDB.Close()
-	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log})
+	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log,
+		QueryTimeout: cfg.Lake.QueryTimeout.Duration, MaxResultRows: cfg.Lake.MaxResultRows,
+		MaxResultBytes: cfg.Lake.MaxResultMiB << 20, MaxConcurrentQueries: cfg.Lake.MaxConcurrentQueries})
 	defer lakes.Close()
 	logGroups := loggroup.NewResolver(cfg.LogGroups)
 	defer logGroups.Close()

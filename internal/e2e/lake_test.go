@@ -413,3 +413,48 @@ func TestLakeCLIStoreSurvivesRestartDeleteRestore(t *testing.T) {
 		t.Errorf("another account: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// TestLakeSDKConfigCaps: lake.max_result_rows keeps the first rows and
+// says so; lake.max_concurrent_queries is what StartQuery is held to.
+func TestLakeSDKConfigCaps(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig + "lake: {max_result_rows: 4, max_concurrent_queries: 1}\n"})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("capped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.EventDataStoreArn)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Cap", 9)
+	sql := "SELECT eventID FROM " + id + " WHERE eventSource = '" + lakeSource + "'"
+	start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(sql)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One query at a time: a second is refused until the first ends (or,
+	// when the first has already ended, accepted).
+	second, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(sql)})
+	var d *cloudtrail.DescribeQueryOutput
+	first := func() (bool, string) {
+		d, err = ct.DescribeQuery(ctx, &cloudtrail.DescribeQueryInput{QueryId: start.QueryId})
+		return err == nil && d.QueryStatus == types.QueryStatusFinished, fmt.Sprintf("%+v %v", d, err)
+	}
+	if err != nil {
+		if apiCode(err) != "MaxConcurrentQueriesException" {
+			t.Fatalf("second query: %v", err)
+		}
+	} else if ended, _ := first(); !ended {
+		t.Errorf("a second query was accepted while the first was %s", d.QueryStatus)
+	} else {
+		_ = second
+	}
+	testutil.WaitFor(t, 60*time.Second, first)
+	if !strings.Contains(aws.ToString(d.ErrorMessage), "first 4") {
+		t.Errorf("a capped query's message: %q", aws.ToString(d.ErrorMessage))
+	}
+	res, err := ct.GetQueryResults(ctx, &cloudtrail.GetQueryResultsInput{QueryId: start.QueryId})
+	if err != nil || len(res.QueryResultRows) != 4 || aws.ToInt32(res.QueryStatistics.TotalResultsCount) != 4 {
+		t.Fatalf("GetQueryResults: %+v %v", res, err)
+	}
+}

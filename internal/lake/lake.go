@@ -52,6 +52,8 @@ type Result struct {
 	Columns []string
 	Rows    [][]*string
 	Stats   Stats
+	// Truncated says the query had more rows than it was allowed to keep.
+	Truncated bool
 }
 
 // Stats is what a query read and how long it ran.

@@ -274,9 +274,11 @@ func (s *Service) finish(q *Query, res *Result, runErr error) {
 	}
 	var chunks [][][]*string
 	if status == QueryFinished {
-		var err error
-		if chunks, err = s.chunk(res); err != nil {
-			status, msg = QueryFailed, err.Error()
+		var over bool
+		if chunks, over = s.chunk(res); over {
+			status, msg = QueryFailed, fmt.Sprintf("The query's results are over %d MiB; select fewer columns or add a LIMIT.", s.opts.MaxResultBytes>>20)
+		} else if res.Truncated {
+			msg = fmt.Sprintf("The query had more than %d rows; the first %d are kept. Add a LIMIT or narrow the query.", s.opts.MaxResultRows, len(res.Rows))
 		}
 	}
 	for n, rows := range chunks {
@@ -316,10 +318,9 @@ func (s *Service) finish(q *Query, res *Result, runErr error) {
 	}
 }
 
-// chunk splits a result's rows into chunks, refusing one over
-// MaxResultBytes.
-func (s *Service) chunk(res *Result) ([][][]*string, error) {
-	var out [][][]*string
+// chunk splits a result's rows into chunks; over says they are more than
+// MaxResultBytes (and none are returned).
+func (s *Service) chunk(res *Result) (chunks [][][]*string, over bool) {
 	size := 0
 	for _, r := range res.Rows {
 		for _, v := range r {
@@ -328,13 +329,13 @@ func (s *Service) chunk(res *Result) ([][][]*string, error) {
 			}
 		}
 		if size > s.opts.MaxResultBytes {
-			return nil, fmt.Errorf("The query's results are over %d MiB; select fewer columns or add a LIMIT.", s.opts.MaxResultBytes>>20)
+			return nil, true
 		}
 	}
 	for i := 0; i < len(res.Rows); i += chunkRows {
-		out = append(out, res.Rows[i:min(i+chunkRows, len(res.Rows))])
+		chunks = append(chunks, res.Rows[i:min(i+chunkRows, len(res.Rows))])
 	}
-	return out, nil
+	return chunks, false
 }
 
 func (s *Service) dropChunks(ctx context.Context, id string, n int) {
