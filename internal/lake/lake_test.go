@@ -486,3 +486,24 @@ func TestQueryTimeout(t *testing.T) {
 		t.Errorf("query: %+v", q)
 	}
 }
+
+func TestRetentionRemovesExpiredEvents(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	d, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("short"), RetentionPeriod: ptr(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.st.add(alice.Account, "us-east-1", "Old", false) // eventTime 2026-12-01
+	waitIDs(t, f, d.ID, e.ID)
+	*f.clock = time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC) // 6 days and 23 hours later: kept
+	if err := f.svc.sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitIDs(t, f, d.ID, e.ID)
+	*f.clock = time.Date(2026, 12, 8, 0, 0, 1, 0, time.UTC) // past 7 days: removed
+	if err := f.svc.sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitIDs(t, f, d.ID)
+}
