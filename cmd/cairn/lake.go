@@ -32,11 +32,7 @@ type lakeEngine struct{ *lakesql.DB }
 func (e lakeEngine) Compile(sql string) (lake.Compiled, error) {
 	st, err := lakesql.Parse(sql)
 	if err != nil {
-		var se *lakesql.SyntaxError
-		if errors.As(err, &se) {
-			return nil, fmt.Errorf("line %d:%d: %s", se.Line, se.Column, se.Msg)
-		}
-		return nil, err
+		return nil, err // a *SyntaxError says "line L:C: why"
 	}
 	return lakeStatement{db: e.DB, st: st}, nil
 }
@@ -47,6 +43,22 @@ type lakeStatement struct {
 }
 
 func (s lakeStatement) Stores() []string { return s.st.Stores() }
+
+// Check compiles the statement without running it: Run compiles before it
+// reads anything, so a Run under a context already cancelled reports what
+// compiling finds (a *SyntaxError, an *UnknownStoreError) and otherwise
+// only the cancellation.
+func (s lakeStatement) Check(stores map[string]string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: 1})
+	var se *lakesql.SyntaxError
+	var ue *lakesql.UnknownStoreError
+	if errors.As(err, &se) || errors.As(err, &ue) {
+		return err
+	}
+	return nil
+}
 
 func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*lake.Result, error) {
 	res, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: maxRows})

@@ -209,6 +209,11 @@ func TestLakeSDKQueryAccountsAndAudit(t *testing.T) {
 	if !errors.As(err, &bad) || aws.ToString(bad.Message) == "" {
 		t.Errorf("bad SQL: %v", err)
 	}
+	// An unknown column is found at StartQuery too, not when the query runs.
+	_, err = ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String("SELECT eventName, noSuchColumn FROM " + id)})
+	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), "line 1:") {
+		t.Errorf("unknown column: %v", err)
+	}
 	if _, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String("SELECT eventName FROM " + id), DeliveryS3Uri: aws.String("s3://bucket/x")}); apiCode(err) != "UnsupportedOperationException" {
 		t.Errorf("DeliveryS3Uri: %v", err)
 	}

@@ -41,6 +41,10 @@ type Compiled interface {
 	// Stores are the event data stores named after FROM and JOIN, as
 	// written (IDs or ARNs).
 	Stores() []string
+	// Check checks the statement against the schema with stores mapped
+	// as Run maps them, without running it: an error (an unknown column
+	// or function, a type error) says where and why.
+	Check(stores map[string]string) error
 	// Run runs the statement; stores maps each name of Stores to the
 	// store ID whose events it reads; at most maxRows rows are returned.
 	Run(ctx context.Context, stores map[string]string, maxRows int) (*Result, error)

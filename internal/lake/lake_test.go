@@ -175,6 +175,8 @@ func (f *fakeEngine) Compile(sql string) (Compiled, error) {
 
 func (s *fakeStatement) Stores() []string { return []string{s.store} }
 
+func (s *fakeStatement) Check(map[string]string) error { return nil }
+
 func (s *fakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*Result, error) {
 	if s.verb == "WAIT" {
 		<-ctx.Done()

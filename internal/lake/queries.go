@@ -125,6 +125,9 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 		}
 		ids[n] = d.ID
 	}
+	if err := compiled.Check(ids); err != nil {
+		return nil, awsproto.Errorf(awsproto.InvalidQueryStatementException, "%s", err.Error())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkConcurrency(ctx, c); err != nil {
