@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/lake/lakesql"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // openLake opens this node's copy of the event data stores' events:
@@ -23,6 +25,13 @@ func openLake(dataDir string) (*lakesql.DB, error) {
 		return nil, fmt.Errorf("lake: opening %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// importBuckets are the buckets StartImport reads and their owners (the
+// trail control plane's ownership rules).
+type importBuckets struct {
+	*bucket.Resolver
+	*trail.Service
 }
 
 // lakeEngine is the SQL engine as package lake uses it.

@@ -145,6 +145,12 @@ const (
 	MaxConcurrentQueriesException Code = "MaxConcurrentQueriesException"
 	// QueryIdNotFoundException: no query of that ID in the caller's account. HTTP 400.
 	QueryIdNotFoundException Code = "QueryIdNotFoundException"
+	// AccountHasOngoingImportException: StartImport while another import of the account runs. HTTP 400.
+	AccountHasOngoingImportException Code = "AccountHasOngoingImportException"
+	// ImportNotFoundException: no import of that ID in the caller's account. HTTP 400.
+	ImportNotFoundException Code = "ImportNotFoundException"
+	// InvalidImportSourceException: StartImport's S3LocationUri is not a bucket of the caller's account, or not a trail's log folder. HTTP 400.
+	InvalidImportSourceException Code = "InvalidImportSourceException"
 	// UnsupportedOperationException: an operation, region or resource
 	// Cairn does not serve (event data stores, for one). HTTP 400.
 	UnsupportedOperationException Code = "UnsupportedOperationException"

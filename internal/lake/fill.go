@@ -68,6 +68,7 @@ func (s *Service) Filler() *Filler { return s.filler }
 // the stores' expired events and drops gone stores.
 func (f *Filler) Run(ctx context.Context) {
 	f.s.failOrphans(ctx)
+	f.s.failOrphanImports(ctx)
 	t := time.NewTicker(f.s.opts.Poll)
 	defer t.Stop()
 	var lastSweep time.Time

@@ -110,6 +110,9 @@ type Options struct {
 	QueryTimeout         time.Duration
 	MaxResultRows        int
 	MaxResultBytes       int
+	// Buckets are where StartImport reads trail log files; nil refuses
+	// imports.
+	Buckets Buckets
 	// Poll is how often the Filler looks for new events (default 1s).
 	Poll time.Duration
 	// Now is the clock; nil means time.Now.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"strconv"
+	"strings"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
@@ -380,4 +381,183 @@ func (s *Server) lakeTags(add bool) lakeTagChange {
 		return s.opts.Lake.AddTags
 	}
 	return s.opts.Lake.RemoveTags
+}
+
+// The Lake's imports: StartImport, GetImport, ListImports, StopImport,
+// ListImportFailures.
+func (s *Server) importOps() map[string]operation {
+	if s.opts.Lake == nil {
+		return nil
+	}
+	return map[string]operation{
+		"StartImport":        write(s.startImport),
+		"StopImport":         write(s.stopImport),
+		"GetImport":          read(s.getImport),
+		"ListImports":        read(s.listImports),
+		"ListImportFailures": read(s.listImportFailures),
+	}
+}
+
+// ImportSourceShape is ImportSource.
+type ImportSourceShape struct {
+	S3 lake.ImportSource
+}
+
+// ImportOutput is the answer of StartImport, GetImport and StopImport.
+type ImportOutput struct {
+	ImportId         string
+	Destinations     []string
+	ImportSource     ImportSourceShape
+	StartEventTime   *awsproto.Time `json:",omitempty"`
+	EndEventTime     *awsproto.Time `json:",omitempty"`
+	ImportStatus     string
+	CreatedTimestamp awsproto.Time
+	UpdatedTimestamp awsproto.Time
+	ImportStatistics *lake.ImportStats `json:",omitempty"`
+}
+
+func importOutput(im *lake.Import, stats bool) ImportOutput {
+	out := ImportOutput{ImportId: im.ID, Destinations: []string{im.Destination}, ImportSource: ImportSourceShape{S3: im.Source},
+		StartEventTime: awsproto.NewTime(im.Start), EndEventTime: awsproto.NewTime(im.End), ImportStatus: im.Status,
+		CreatedTimestamp: awsproto.Time{Time: im.Created}, UpdatedTimestamp: awsproto.Time{Time: im.Updated}}
+	if stats {
+		st := im.Stats
+		out.ImportStatistics = &st
+	}
+	return out
+}
+
+func (s *Server) startImport(ctx context.Context, c *call, in lake.StartImportInput) (ImportOutput, error) {
+	im, err := s.opts.Lake.StartImport(ctx, lakeCaller(c), in)
+	if err != nil {
+		return ImportOutput{}, err
+	}
+	c.aboutStore(im.Destination)
+	return importOutput(im, false), nil
+}
+
+// ImportInput names an import.
+type ImportInput struct {
+	ImportId *string
+}
+
+func (s *Server) getImport(ctx context.Context, c *call, in ImportInput) (ImportOutput, error) {
+	im, err := s.opts.Lake.GetImport(ctx, lakeCaller(c), in.ImportId)
+	if err != nil {
+		return ImportOutput{}, err
+	}
+	return importOutput(im, true), nil
+}
+
+func (s *Server) stopImport(ctx context.Context, c *call, in ImportInput) (ImportOutput, error) {
+	im, err := s.opts.Lake.StopImport(ctx, lakeCaller(c), in.ImportId)
+	if err != nil {
+		return ImportOutput{}, err
+	}
+	c.aboutStore(im.Destination)
+	return importOutput(im, true), nil
+}
+
+// ListImportsInput is ListImportsRequest.
+type ListImportsInput struct {
+	MaxResults   *int
+	Destination  *string
+	ImportStatus *string
+	NextToken    *string
+}
+
+// ListedImport is ImportsListItem.
+type ListedImport struct {
+	ImportId         string
+	ImportStatus     string
+	Destinations     []string
+	CreatedTimestamp awsproto.Time
+	UpdatedTimestamp awsproto.Time
+}
+
+// ListImportsOutput is ListImportsResponse.
+type ListImportsOutput struct {
+	Imports   []ListedImport
+	NextToken string `json:",omitempty"`
+}
+
+// page reads a list's MaxResults and NextToken (base64 of "<what>:<offset>")
+// and returns the bounds of the page of n items and the next token.
+func page(what string, max *int, token *string, n int) (from, to int, next string, err error) {
+	size := 1000
+	if max != nil {
+		if *max < 1 || *max > 1000 {
+			return 0, 0, "", awsproto.Errorf(awsproto.InvalidMaxResultsException, "MaxResults must be 1 to 1000; got %d.", *max)
+		}
+		size = *max
+	}
+	if token != nil {
+		b, derr := base64.RawURLEncoding.DecodeString(*token)
+		rest, ok := strings.CutPrefix(string(b), what+":")
+		from, err = strconv.Atoi(rest)
+		if derr != nil || !ok || err != nil || from < 0 || from > n {
+			return 0, 0, "", awsproto.Errorf(awsproto.InvalidNextTokenException, "NextToken was not made by this operation.")
+		}
+	}
+	to = min(from+size, n)
+	if to < n {
+		next = base64.RawURLEncoding.EncodeToString([]byte(what + ":" + strconv.Itoa(to)))
+	}
+	return from, to, next, nil
+}
+
+func (s *Server) listImports(ctx context.Context, c *call, in ListImportsInput) (ListImportsOutput, error) {
+	list, err := s.opts.Lake.ListImports(ctx, lakeCaller(c), in.Destination, in.ImportStatus)
+	if err != nil {
+		return ListImportsOutput{}, err
+	}
+	from, to, next, err := page("imports", in.MaxResults, in.NextToken, len(list))
+	if err != nil {
+		return ListImportsOutput{}, err
+	}
+	out := ListImportsOutput{Imports: []ListedImport{}, NextToken: next}
+	for _, im := range list[from:to] {
+		out.Imports = append(out.Imports, ListedImport{ImportId: im.ID, ImportStatus: im.Status, Destinations: []string{im.Destination},
+			CreatedTimestamp: awsproto.Time{Time: im.Created}, UpdatedTimestamp: awsproto.Time{Time: im.Updated}})
+	}
+	return out, nil
+}
+
+// ListImportFailuresInput is ListImportFailuresRequest.
+type ListImportFailuresInput struct {
+	ImportId   *string
+	MaxResults *int
+	NextToken  *string
+}
+
+// ListedImportFailure is ImportFailureListItem.
+type ListedImportFailure struct {
+	Location        string
+	Status          string
+	ErrorType       string
+	ErrorMessage    string
+	LastUpdatedTime awsproto.Time
+}
+
+// ListImportFailuresOutput is ListImportFailuresResponse.
+type ListImportFailuresOutput struct {
+	Failures  []ListedImportFailure
+	NextToken string `json:",omitempty"`
+}
+
+func (s *Server) listImportFailures(ctx context.Context, c *call, in ListImportFailuresInput) (ListImportFailuresOutput, error) {
+	im, err := s.opts.Lake.GetImport(ctx, lakeCaller(c), in.ImportId)
+	if err != nil {
+		return ListImportFailuresOutput{}, err
+	}
+	from, to, next, err := page("failures", in.MaxResults, in.NextToken, len(im.Failures))
+	if err != nil {
+		return ListImportFailuresOutput{}, err
+	}
+	out := ListImportFailuresOutput{Failures: []ListedImportFailure{}, NextToken: next}
+	for _, f := range im.Failures[from:to] {
+		out.Failures = append(out.Failures, ListedImportFailure{Location: f.Location, Status: f.Status, ErrorType: f.ErrorType,
+			ErrorMessage: f.ErrorMessage, LastUpdatedTime: awsproto.Time{Time: f.Updated}})
+	}
+	return out, nil
 }

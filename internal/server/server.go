@@ -215,6 +215,7 @@ func New(o Options) *Server {
 	s.ops["LookupEvents"] = read(s.lookupEvents)
 	maps.Copy(s.ops, s.insightsOps())
 	maps.Copy(s.ops, s.lakeOps())
+	maps.Copy(s.ops, s.importOps())
 	s.ops[coverageOp] = read(s.trailCoverage)
 	if o.Keys != nil {
 		s.ops["ListPublicKeys"] = read(s.listPublicKeys)
