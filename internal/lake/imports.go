@@ -112,12 +112,11 @@ var s3URI = regexp.MustCompile(`^s3://([a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9])(/.*)?
 // importPlan is where an import reads: the bucket, the trail prefix, and
 // the accounts and regions the URI narrows it to.
 type importPlan struct {
-	bucket          string
-	prefix          string
-	accounts        []string
-	regions         []string
-	orgID           string
-	organizationURI bool
+	bucket   string
+	prefix   string
+	accounts []string
+	regions  []string
+	orgID    string
 }
 
 func parseImportURI(uri string) (importPlan, error) {
