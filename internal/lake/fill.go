@@ -117,6 +117,18 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if !anyTakesAfter(stores, pos) {
+		// No store takes anything past the cursor: skip to the log's end
+		// without reading it (a server without event data stores reads
+		// nothing).
+		if end > pos {
+			if err := f.saveCursor(ctx, end, version); err != nil {
+				return false, err
+			}
+		}
+		f.advance(max(pos, end))
+		return false, nil
+	}
 	evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
 	if err != nil {
 		return false, fmt.Errorf("lake: reading the log: %w", err)
@@ -311,4 +323,19 @@ func (s *Service) bury(ctx context.Context, d *DataStore, now time.Time) error {
 		return s.st.DeleteState(ctx, storePrefix+d.ID)
 	}
 	return nil
+}
+
+// anyTakesAfter reports whether a store takes events numbered above pos.
+func anyTakesAfter(stores []*DataStore, pos int64) bool {
+	for _, d := range stores {
+		if d.Status == statusGone {
+			continue
+		}
+		for _, r := range d.Ingest {
+			if r.To == 0 || r.To > pos {
+				return true
+			}
+		}
+	}
+	return false
 }

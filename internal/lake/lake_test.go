@@ -20,9 +20,10 @@ import (
 
 // memStore is a Store in memory: state documents and a log.
 type memStore struct {
-	mu   sync.Mutex
-	docs map[string]store.StateDoc
-	log  []*event.Event
+	mu    sync.Mutex
+	docs  map[string]store.StateDoc
+	log   []*event.Event
+	reads int // ReadLog calls
 }
 
 func newMemStore() *memStore { return &memStore{docs: map[string]store.StateDoc{}} }
@@ -77,6 +78,7 @@ func (m *memStore) DeleteState(_ context.Context, key string) error {
 func (m *memStore) ReadLog(_ context.Context, after int64, limit int) ([]*event.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	var out []*event.Event
 	for _, e := range m.log {
 		if e.Seq > after && len(out) < limit {
@@ -202,14 +204,28 @@ type fixture struct {
 	st     *memStore
 	engine *fakeEngine
 	svc    *Service
-	clock  *time.Time
+	mu     sync.Mutex
+	clock  time.Time
+}
+
+// setClock sets the service's clock.
+func (f *fixture) setClock(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = t
+}
+
+func (f *fixture) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.clock
 }
 
 func newFixture(t *testing.T, o Options) *fixture {
 	t.Helper()
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	f := &fixture{st: newMemStore(), engine: newFakeEngine(), clock: &now}
-	o.Now = func() time.Time { return *f.clock }
+	f := &fixture{st: newMemStore(), engine: newFakeEngine(), clock: now}
+	o.Now = f.now
 	o.Poll = 10 * time.Millisecond
 	f.svc = New(f.st, f.engine, o)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -371,7 +387,7 @@ func TestDeleteRestoreAndExpiry(t *testing.T) {
 	if _, err := f.svc.Delete(ctx, alice, &d.ID); err != nil {
 		t.Fatal(err)
 	}
-	*f.clock = f.clock.Add(PendingDeletion + time.Minute)
+	f.setClock(f.now().Add(PendingDeletion + time.Minute))
 	if _, err := f.svc.Get(ctx, alice, &d.ID); code(err) != awsproto.EventDataStoreNotFoundException {
 		t.Errorf("after pending deletion: %v", err)
 	}
@@ -455,6 +471,7 @@ func TestQueryLifecycle(t *testing.T) {
 		t.Errorf("bad SQL: %v", err)
 	}
 	// Cancel a running query; with one allowed at once, a second is refused meanwhile.
+	f.setClock(f.now().Add(time.Second)) // (ListQueries lists newest first)
 	wait, err := f.svc.Start(ctx, alice, StartInput{QueryStatement: ptr("WAIT FROM " + d.ID)})
 	if err != nil {
 		t.Fatal(err)
@@ -498,14 +515,47 @@ func TestRetentionRemovesExpiredEvents(t *testing.T) {
 	}
 	e := f.st.add(alice.Account, "us-east-1", "Old", false) // eventTime 2026-12-01
 	waitIDs(t, f, d.ID, e.ID)
-	*f.clock = time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC) // 6 days and 23 hours later: kept
+	f.setClock(time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)) // 6 days and 23 hours later: kept
 	if err := f.svc.sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitIDs(t, f, d.ID, e.ID)
-	*f.clock = time.Date(2026, 12, 8, 0, 0, 1, 0, time.UTC) // past 7 days: removed
+	f.setClock(time.Date(2026, 12, 8, 0, 0, 1, 0, time.UTC)) // past 7 days: removed
 	if err := f.svc.sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitIDs(t, f, d.ID)
+}
+
+// TestNoStoresReadsNothing: a server without event data stores does not
+// read its log for the Lake; the cursor follows the log's end.
+func TestNoStoresReadsNothing(t *testing.T) {
+	st, engine := newMemStore(), newFakeEngine()
+	svc := New(st, engine, Options{})
+	defer svc.Close()
+	ctx := context.Background()
+	for range 3 {
+		st.add(alice.Account, "us-east-1", "X", false)
+	}
+	if more, err := svc.Filler().Pass(ctx); err != nil || more {
+		t.Fatalf("Pass: %t %v", more, err)
+	}
+	if st.reads != 0 {
+		t.Errorf("the log was read %d times", st.reads)
+	}
+	if err := svc.Filler().WaitFilled(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	// A store made now starts at the log's end and takes what comes next.
+	d, err := svc.Create(ctx, alice, CreateInput{Name: ptr("later")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := st.add(alice.Account, "us-east-1", "Y", false)
+	if _, err := svc.Filler().Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := engine.ids(d.ID); !slices.Equal(got, []string{e.ID}) {
+		t.Errorf("store holds %v", got)
+	}
 }
