@@ -63,9 +63,15 @@ type compiler struct {
 	args   []any
 	argIdx map[string]int
 	now    time.Time
-	stores map[string]string // name as written -> internal ID
+	stores map[string]int64 // name as written -> the store's number in lake_events
 	ctes   []map[string]*cteDef
-	nAlias int
+	// recUsed notes the store sources whose record the query reads;
+	// hotUsed the hot columns read of each; index the access path chosen
+	// for a store source (see chooseIndex).
+	recUsed map[string]bool
+	hotUsed map[string]map[string]bool
+	index   map[string]string
+	nAlias  int
 }
 
 type cteDef struct {
@@ -102,13 +108,35 @@ func (c *compiler) alias() string {
 }
 
 // compile turns a statement into engine SQL.
-func compile(st *Statement, d dialect, stores map[string]string, now time.Time) (*compiled, error) {
-	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores}
+func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (*compiled, error) {
+	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
+		hotUsed: map[string]map[string]bool{}, index: map[string]string{}}
 	sqlText, cols, err := c.query(st.sel)
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{sql: sqlText, args: c.args, cols: cols}, nil
+	return &compiled{sql: c.finishStores(sqlText), args: c.args, cols: cols}, nil
+}
+
+// storeMark brackets the place of a store's table in the SQL being built:
+// a byte the emitted SQL cannot otherwise hold (user text is only ever
+// bound, never written into it).
+const storeMark = "\x00"
+
+// finishStores writes each store's table, joined with the records only
+// when the query reads the record of that source.
+func (c *compiler) finishStores(q string) string {
+	parts := strings.Split(q, storeMark)
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 0 {
+			b.WriteString(p)
+			continue
+		}
+		alias, arg, _ := strings.Cut(p, ":")
+		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias]))
+	}
+	return b.String()
 }
 
 // query compiles a SELECT with its WITH clause and UNION chain.
@@ -178,7 +206,9 @@ func (c *compiler) tableRef(t TableRef) (*source, string, error) {
 		return nil, "", &UnknownStoreError{Name: t.Store}
 	}
 	src.store = true
-	return src, c.d.storeTable(c.arg(id)) + " AS " + src.sqlAlias, nil
+	// The table is written once the query is compiled, when it is known
+	// whether the record is read (see finishStores).
+	return src, storeMark + src.sqlAlias + ":" + c.arg(id) + storeMark + " AS " + src.sqlAlias, nil
 }
 
 // UnknownStoreError is Run's error for a store the statement names but
@@ -322,6 +352,7 @@ func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
 		cols = append(cols, oc)
 	}
 	sc.outputs = cols
+	c.chooseIndex(sc, s, groupTerms)
 
 	var q strings.Builder
 	q.WriteString("SELECT ")
@@ -531,6 +562,10 @@ func (c *compiler) boolExpr(sc *scope, e Expr, clause string) (val, error) {
 func (c *compiler) column(src *source, f *field, chain []*field) val {
 	v := val{t: f.t, f: f}
 	if f.hot != "" {
+		if c.hotUsed[src.sqlAlias] == nil {
+			c.hotUsed[src.sqlAlias] = map[string]bool{}
+		}
+		c.hotUsed[src.sqlAlias][f.hot] = true
 		v.sql = src.sqlAlias + "." + f.hot
 		if f.hot == "t" {
 			v.t = tTimestamp
@@ -542,6 +577,7 @@ func (c *compiler) column(src *source, f *field, chain []*field) val {
 	for _, p := range chain {
 		path.WriteString("." + p.name)
 	}
+	c.recUsed[src.sqlAlias] = true
 	v.base, v.path = src.sqlAlias+".rec", path.String()
 	v.sql = c.d.jsonScalar(v.base, v.path, f.t)
 	return v

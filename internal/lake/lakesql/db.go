@@ -30,31 +30,44 @@ import (
 type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections for queries
+
 }
 
 const schemaSQL = `
 CREATE TABLE IF NOT EXISTS lake_events (
-	store TEXT NOT NULL,
+	id INTEGER PRIMARY KEY,
+	store INTEGER NOT NULL, -- lake_stores.num: a small number keeps index entries short
 	event_id TEXT NOT NULL,
 	t INTEGER NOT NULL,
 	size INTEGER NOT NULL,
-	rec BLOB NOT NULL,
-	event_name TEXT GENERATED ALWAYS AS (rec ->> '$.eventName') STORED,
-	event_source TEXT GENERATED ALWAYS AS (rec ->> '$.eventSource') STORED,
-	aws_region TEXT GENERATED ALWAYS AS (rec ->> '$.awsRegion') STORED,
-	user_arn TEXT GENERATED ALWAYS AS (rec ->> '$.userIdentity.arn') STORED,
-	account TEXT GENERATED ALWAYS AS (rec ->> '$.recipientAccountId') STORED
+	event_name TEXT,
+	event_source TEXT,
+	aws_region TEXT,
+	user_arn TEXT,
+	account TEXT
+);
+CREATE TABLE IF NOT EXISTS lake_records (
+	id INTEGER PRIMARY KEY,
+	rec BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS lake_events_id ON lake_events(store, event_id);
 CREATE INDEX IF NOT EXISTS lake_events_time ON lake_events(store, t);
 CREATE INDEX IF NOT EXISTS lake_events_name ON lake_events(store, event_name, t);
 CREATE INDEX IF NOT EXISTS lake_events_user ON lake_events(store, user_arn, t);
 CREATE TABLE IF NOT EXISTS lake_stores (
-	store TEXT PRIMARY KEY,
+	num INTEGER PRIMARY KEY,
+	store TEXT NOT NULL UNIQUE,
 	events INTEGER NOT NULL DEFAULT 0,
 	bytes INTEGER NOT NULL DEFAULT 0
 );
 `
+
+// The hot fields are read from the record as SQLite stored it (JSONB), in
+// the statement that indexes them.
+const insertHotSQL = `INSERT OR IGNORE INTO lake_events(id, store, event_id, t, size, event_name, event_source, aws_region, user_arn, account)
+	SELECT id, ?2, ?3, ?4, ?5, rec ->> '$.eventName', rec ->> '$.eventSource', rec ->> '$.awsRegion',
+		rec ->> '$.userIdentity.arn', rec ->> '$.recipientAccountId'
+	FROM lake_records WHERE id = ?1`
 
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
@@ -94,23 +107,50 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return fmt.Errorf("lakesql: insert: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO lake_events(store, event_id, t, size, rec) VALUES (?, ?, ?, ?, jsonb(?))`)
+	num, err := storeNum(ctx, tx, storeID, true)
+	if err != nil {
+		return err
+	}
+	rec, err := tx.PrepareContext(ctx, `INSERT INTO lake_records(rec) VALUES (jsonb(?))`)
 	if err != nil {
 		return fmt.Errorf("lakesql: insert: %w", err)
 	}
-	defer ins.Close()
+	defer rec.Close()
+	hot, err := tx.PrepareContext(ctx, insertHotSQL)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer hot.Close()
+	undo, err := tx.PrepareContext(ctx, `DELETE FROM lake_records WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	defer undo.Close()
 	var n, bytes int64
 	for _, e := range evs {
-		res, err := ins.ExecContext(ctx, storeID, e.ID, e.Time.UnixMilli(), len(e.Record), e.Record)
+		res, err := rec.ExecContext(ctx, e.Record)
+		if err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		}
+		res, err = hot.ExecContext(ctx, id, num, e.ID, e.Time.UnixMilli(), len(e.Record))
 		if err != nil {
 			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 		if k, _ := res.RowsAffected(); k > 0 {
 			n += k
 			bytes += int64(len(e.Record))
+			continue
+		}
+		// Already in the store: the record goes again.
+		if _, err := undo.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 	}
-	if err := addCounts(ctx, tx, storeID, n, bytes); err != nil {
+	if err := addCounts(ctx, tx, num, n, bytes); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -119,17 +159,39 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 	return nil
 }
 
+// querier is what storeNum needs of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// storeNum returns the number standing for storeID in lake_events,
+// creating it when create is set; ok is false for a store never filled.
+func storeNum(ctx context.Context, q querier, storeID string, create bool) (num int64, err error) {
+	if create {
+		err = q.QueryRowContext(ctx, `INSERT INTO lake_stores(store) VALUES (?)
+			ON CONFLICT(store) DO UPDATE SET store = excluded.store RETURNING num`, storeID).Scan(&num)
+	} else {
+		err = q.QueryRowContext(ctx, `SELECT num FROM lake_stores WHERE store = ?`, storeID).Scan(&num)
+		if errors.Is(err, sql.ErrNoRows) {
+			return -1, nil
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("lakesql: store %s: %w", storeID, err)
+	}
+	return num, nil
+}
+
 // addCounts adds to a store's event and byte counters (what a query of the
 // store scans).
-func addCounts(ctx context.Context, tx *sql.Tx, storeID string, n, bytes int64) error {
+func addCounts(ctx context.Context, tx *sql.Tx, num, n, bytes int64) error {
 	if n == 0 && bytes == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO lake_stores(store, events, bytes) VALUES (?, ?, ?)
-		ON CONFLICT(store) DO UPDATE SET events = max(0, events + excluded.events), bytes = max(0, bytes + excluded.bytes)`,
-		storeID, n, bytes)
+	_, err := tx.ExecContext(ctx, `UPDATE lake_stores SET events = max(0, events + ?), bytes = max(0, bytes + ?) WHERE num = ?`,
+		n, bytes, num)
 	if err != nil {
-		return fmt.Errorf("lakesql: count events of %s: %w", storeID, err)
+		return fmt.Errorf("lakesql: count events: %w", err)
 	}
 	return nil
 }
@@ -142,17 +204,25 @@ func (db *DB) DeleteBefore(ctx context.Context, storeID string, t time.Time) (in
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
 	defer tx.Rollback()
+	num, err := storeNum(ctx, tx, storeID, false)
+	if err != nil || num < 0 {
+		return 0, err
+	}
 	var bytes int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM lake_events WHERE store = ? AND t < ?`,
-		storeID, t.UnixMilli()).Scan(&bytes); err != nil {
+		num, t.UnixMilli()).Scan(&bytes); err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ? AND t < ?`, storeID, t.UnixMilli())
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ? AND t < ?)`,
+		num, t.UnixMilli()); err != nil {
+		return 0, fmt.Errorf("lakesql: delete: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ? AND t < ?`, num, t.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	if err := addCounts(ctx, tx, storeID, -n, -bytes); err != nil {
+	if err := addCounts(ctx, tx, num, -n, -bytes); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -168,10 +238,17 @@ func (db *DB) DropStore(ctx context.Context, storeID string) error {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ?`, storeID); err != nil {
+	num, err := storeNum(ctx, tx, storeID, false)
+	if err != nil || num < 0 {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ?)`, num); err != nil {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_stores WHERE store = ?`, storeID); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ?`, num); err != nil {
+		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_stores WHERE num = ?`, num); err != nil {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -15,8 +15,10 @@ import (
 // implements the same methods over a jsonb column (->, ->>, jsonb_typeof,
 // to_timestamp/date_trunc on a bigint of milliseconds, ~ for regexp_like).
 type dialect interface {
-	// storeTable is the rows of one store, the store ID bound as idArg.
-	storeTable(idArg string) string
+	// storeTable is the rows of one store, the store ID bound as idArg;
+	// withRecord says whether the query reads the record beyond the hot
+	// columns, index names the access path chosen (see chooseIndex), if any.
+	storeTable(idArg string, withRecord bool, index string) string
 	// jsonScalar reads the value at path in the JSON base as type t.
 	jsonScalar(base, path string, t typ) string
 	// jsonText is a map, struct or array value as JSON text.
@@ -47,8 +49,15 @@ type sqliteDialect struct{}
 
 func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (sqliteDialect) storeTable(idArg string) string {
-	return "(SELECT * FROM lake_events WHERE store = " + idArg + ")"
+func (sqliteDialect) storeTable(idArg string, withRecord bool, index string) string {
+	by := ""
+	if index != "" {
+		by = " INDEXED BY lake_events_" + index
+	}
+	if withRecord {
+		return "(SELECT e.*, r.rec FROM lake_events AS e" + by + " JOIN lake_records AS r ON r.id = e.id WHERE e.store = " + idArg + ")"
+	}
+	return "(SELECT * FROM lake_events" + by + " WHERE store = " + idArg + ")"
 }
 
 func (sqliteDialect) jsonScalar(base, path string, t typ) string {
@@ -58,6 +67,9 @@ func (sqliteDialect) jsonScalar(base, path string, t typ) string {
 		return "CAST(" + get + " AS TEXT)"
 	case tTimestamp:
 		return "lake_parse_time(" + get + ")"
+	case tBool:
+		// JSON true/false reads as 1/0; some fields hold "true"/"false".
+		return "(CASE " + get + " WHEN 1 THEN 1 WHEN 0 THEN 0 WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
 	}
 	return get
 }

@@ -83,7 +83,7 @@ func lakeFuncs() []sqlFunc {
 				if asInt(a[1]) != 0 {
 					return nil, nil
 				}
-				return nil, fmt.Errorf("Cannot cast '%s' to BIGINT", asString(a[0]))
+				return nil, fmt.Errorf("cannot cast '%s' to BIGINT", asString(a[0]))
 			}
 			return n, nil
 		}},
@@ -93,7 +93,7 @@ func lakeFuncs() []sqlFunc {
 				if asInt(a[1]) != 0 {
 					return nil, nil
 				}
-				return nil, fmt.Errorf("Cannot cast '%s' to DOUBLE", asString(a[0]))
+				return nil, fmt.Errorf("cannot cast '%s' to DOUBLE", asString(a[0]))
 			}
 			return f, nil
 		}},
@@ -123,7 +123,7 @@ func lakeFuncs() []sqlFunc {
 		{"split_part", 3, func(a []driver.Value) (driver.Value, error) {
 			s, d, n := asString(a[0]), asString(a[1]), asInt(a[2])
 			if n < 1 {
-				return nil, fmt.Errorf("Index must be greater than zero")
+				return nil, fmt.Errorf("index must be greater than zero")
 			}
 			parts := strings.Split(s, d)
 			if d == "" {
@@ -148,7 +148,7 @@ func lakeFuncs() []sqlFunc {
 			}
 			g := int(asInt(a[2]))
 			if g < 0 || g > re.NumSubexp() {
-				return nil, fmt.Errorf("Pattern has %d groups. Cannot access group %d", re.NumSubexp(), g)
+				return nil, fmt.Errorf("pattern has %d groups. Cannot access group %d", re.NumSubexp(), g)
 			}
 			m := re.FindStringSubmatchIndex(asString(a[0]))
 			if m == nil || m[2*g] < 0 {
@@ -193,7 +193,7 @@ func likeFunc(a []driver.Value) (driver.Value, error) {
 	if len(a) == 3 {
 		e := []rune(asString(a[2]))
 		if len(e) != 1 {
-			return nil, fmt.Errorf("Escape string must be a single character")
+			return nil, fmt.Errorf("escape string must be a single character")
 		}
 		esc = e[0]
 	}

@@ -113,7 +113,7 @@ func lex(src string) ([]token, error) {
 					break
 				}
 			}
-			if op == "" && strings.IndexByte("=<>+-*/%(),.;[]", c) >= 0 {
+			if op == "" && strings.IndexByte("=<>+-*/%(),.;[]:", c) >= 0 {
 				op = src[i : i+1]
 			}
 			if op == "" {

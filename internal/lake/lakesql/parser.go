@@ -628,13 +628,19 @@ func (p *parser) parsePredicate() (Expr, error) {
 			switch t.text {
 			case "=", "<>", "!=", "<", "<=", ">", ">=":
 				p.next()
-				r, err := p.parseConcat()
-				if err != nil {
-					return nil, err
-				}
 				op := t.text
 				if op == "!=" {
 					op = "<>"
+				}
+				// "< =" and "> =" (a space inside the operator) appear in
+				// AWS's own Lake examples; Lake accepts them.
+				if (op == "<" || op == ">") && p.isOp("=") && p.tok().pos == t.end+1 {
+					p.next()
+					op += "="
+				}
+				r, err := p.parseConcat()
+				if err != nil {
+					return nil, err
 				}
 				l = &Binary{Pos: t.pos, Op: op, L: l, R: r}
 				continue

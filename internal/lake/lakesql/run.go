@@ -40,10 +40,9 @@ type Result struct {
 
 // Stats are a query's statistics, as DescribeQuery reports them.
 type Stats struct {
-	// EventsMatched is the rows the query returned (before the MaxRows cap)
-	// for a query without aggregation, and the events its WHERE clause
-	// kept for a single-store aggregation (counted exactly only when cheap:
-	// see Run).
+	// EventsMatched is the rows the query produced, counted up to
+	// MaxRows+1 (an aggregation's groups, not the events it counted: the
+	// engine does not report those without a second pass).
 	EventsMatched int64
 	// EventsScanned and BytesScanned are the events, and the bytes of their
 	// records, in the stores the query read.
@@ -71,7 +70,15 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	if now.IsZero() {
 		now = start
 	}
-	cq, err := compile(st, sqliteDialect{}, o.Stores, now.UTC())
+	nums := make(map[string]int64, len(o.Stores))
+	for name, id := range o.Stores {
+		n, err := storeNum(ctx, db.r, id, false)
+		if err != nil {
+			return nil, runErr(ctx, err)
+		}
+		nums[name] = n // -1 for a store never filled: it reads no rows
+	}
+	cq, err := compile(st, sqliteDialect{}, nums, now.UTC())
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +90,7 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	for i, c := range cq.cols {
 		res.Columns[i] = c.name
 	}
-	if err := db.scanStats(ctx, st, o.Stores, &res.Stats); err != nil {
+	if err := db.scanStats(ctx, st, nums, &res.Stats); err != nil {
 		return nil, err
 	}
 	conn, err := db.r.Conn(ctx)
@@ -135,7 +142,7 @@ func runErr(ctx context.Context, err error) error {
 		return fmt.Errorf("lakesql: query stopped: %w", errors.Join(cerr, err))
 	}
 	msg := err.Error()
-	for _, marker := range []string{"Cannot cast", "Pattern has", "Index must be", "Escape string", "error parsing regexp"} {
+	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			return &QueryError{Msg: msg[i:]}
 		}
@@ -145,14 +152,14 @@ func runErr(ctx context.Context, err error) error {
 
 // scanStats fills in what the query scans: the events and bytes of the
 // stores it reads.
-func (db *DB) scanStats(ctx context.Context, st *Statement, stores map[string]string, s *Stats) error {
+func (db *DB) scanStats(ctx context.Context, st *Statement, stores map[string]int64, s *Stats) error {
 	for _, name := range st.stores {
 		id, ok := stores[name]
 		if !ok {
 			continue // compile has already refused a store that is not allowed
 		}
 		var n, b int64
-		err := db.r.QueryRowContext(ctx, `SELECT events, bytes FROM lake_stores WHERE store = ?`, id).Scan(&n, &b)
+		err := db.r.QueryRowContext(ctx, `SELECT events, bytes FROM lake_stores WHERE num = ?`, id).Scan(&n, &b)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return runErr(ctx, err)
 		}

@@ -90,5 +90,5 @@ var eventSchema = st("",
 	),
 	str("eventCategory"),
 	st("tlsDetails", str("tlsVersion"), str("cipherSuite"), str("clientProvidedHostHeader")),
-	str("sessionCredentialFromConsole"),
+	&field{name: "sessionCredentialFromConsole", t: tBool},
 )

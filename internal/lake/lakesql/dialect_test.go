@@ -1,0 +1,276 @@
+package lakesql
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+)
+
+// TestDialect covers the constructs of Lake's SQL beyond the samples, each
+// answer computed in Go from the fixture.
+func TestDialect(t *testing.T) {
+	db, fs := loadFixture(t)
+	count := func(keep func(*fx) bool) string {
+		n := 0
+		for _, f := range fs {
+			if keep(f) {
+				n++
+			}
+		}
+		return itoa(int64(n))
+	}
+	for _, c := range []struct {
+		name, sql string
+		ordered   bool
+		want      func() [][]string
+	}{
+		{"group by ordinal, having", `SELECT eventSource, count(*) AS n FROM $EDS_ID GROUP BY 1 HAVING count(*) > 4`, false, func() [][]string {
+			rows := countBy(fs, nil, func(f *fx) []string { return []string{f.Source} })
+			var out [][]string
+			for _, r := range rows {
+				if len(r[1]) > 1 || r[1] > "4" {
+					out = append(out, r)
+				}
+			}
+			return out
+		}},
+		{"count distinct, approx_distinct, min, max", `SELECT count(DISTINCT eventName), approx_distinct(awsRegion), min(eventTime), max(eventTime) FROM $EDS_ID`, false, func() [][]string {
+			names, regions := map[string]bool{}, map[string]bool{}
+			s := byTime(fs)
+			for _, f := range fs {
+				names[f.Name], regions[f.Region] = true, true
+			}
+			return [][]string{{itoa(int64(len(names))), itoa(int64(len(regions))), tf(s[0]), tf(s[len(s)-1])}}
+		}},
+		{"case, in, is null, regexp_like", `SELECT eventID, CASE WHEN errorCode IS NULL THEN 'ok' ELSE errorCode END FROM $EDS_ID
+			WHERE eventName IN ('GetObject', 'DeleteRole') AND regexp_like(eventSource, '^(s3|iam)\.')`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Name == "GetObject" || f.Name == "DeleteRole" }, func(f *fx) []string {
+				if f.ErrorCode == "" {
+					return []string{f.ID, "ok"}
+				}
+				return []string{f.ID, f.ErrorCode}
+			})
+		}},
+		{"date_trunc, order by alias", `SELECT date_trunc('month', eventTime) AS m, count(*) AS n FROM $EDS_ID GROUP BY date_trunc('month', eventTime) ORDER BY m`, true, func() [][]string {
+			rows := countBy(byTime(fs), nil, func(f *fx) []string { return []string{f.Time[:7] + "-01 00:00:00.000"} })
+			sortRows(rows)
+			return rows
+		}},
+		{"interval and now()", `SELECT count(*) FROM $EDS_ID WHERE eventTime > now() - interval '30' day`, false, func() [][]string {
+			return [][]string{{count(func(f *fx) bool { return f.Time > "2023-01-02 00:00:00" })}}
+		}},
+		{"date_add and timestamp literal", `SELECT count(*) FROM $EDS_ID WHERE eventTime >= date_add('day', -1, timestamp '2022-05-04 00:00:00') AND eventTime < timestamp '2022-05-06 00:00:00'`, false, func() [][]string {
+			return [][]string{{count(func(f *fx) bool { return f.Time >= "2022-05-03 00:00:00" && f.Time < "2022-05-06 00:00:00" })}}
+		}},
+		{"booleans and nested struct", `SELECT eventID, readOnly, userIdentity.sessionContext.sessionIssuer.userName FROM $EDS_ID WHERE eventSource = 'sts.amazonaws.com'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Source == "sts.amazonaws.com" }, func(f *fx) []string {
+				return []string{f.ID, "true", f.IssuerName}
+			})
+		}},
+		{"map subscript, sum, avg", `SELECT requestParameters['bucketName'] AS b, sum(1), avg(2) FROM $EDS_ID WHERE eventSource = 's3.amazonaws.com' GROUP BY requestParameters['bucketName']`, false, func() [][]string {
+			rows := countBy(fs, func(f *fx) bool { return f.Source == "s3.amazonaws.com" }, func(f *fx) []string { return []string{f.Params["bucketName"].(string)} })
+			for i, r := range rows {
+				rows[i] = []string{r[0], r[1], "2.0"}
+			}
+			return rows
+		}},
+		{"join of two stores", `SELECT a.eventID, b.eventName FROM $EDS_ID a JOIN OTHER-STORE b ON a.eventID = b.eventID WHERE a.eventSource = 'sts.amazonaws.com'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Source == "sts.amazonaws.com" }, func(f *fx) []string { return []string{f.ID, f.Name} })
+		}},
+		{"subquery in IN and derived table", `SELECT n, count(*) FROM (SELECT eventName AS n FROM $EDS_ID WHERE eventID IN (SELECT eventID FROM $EDS_ID WHERE awsRegion = 'eu-west-1')) t GROUP BY n`, false, func() [][]string {
+			return countBy(fs, func(f *fx) bool { return f.Region == "eu-west-1" }, func(f *fx) []string { return []string{f.Name} })
+		}},
+		{"like is case-sensitive, NOT LIKE", `SELECT count(*) FROM $EDS_ID WHERE eventName LIKE 'get%' OR eventName NOT LIKE '%e%'`, false, func() [][]string {
+			return [][]string{{count(func(f *fx) bool { return !strings.Contains(f.Name, "e") })}}
+		}},
+		{"order by nulls last by default", `SELECT errorCode FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com' ORDER BY errorCode DESC`, true, func() [][]string {
+			return [][]string{{"NoSuchEntity"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := strings.ReplaceAll(c.sql, "$EDS_ID", storeID)
+			st, err := Parse(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := db.Run(context.Background(), st, RunOptions{
+				Stores: map[string]string{storeID: "store1", "OTHER-STORE": "store1"},
+				Now:    time.Date(2023, 2, 1, 0, 0, 0, 0, time.UTC),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := project(t, res, nil), c.want()
+			if !c.ordered {
+				sortRows(got)
+				sortRows(want)
+			}
+			if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// TestQueryErrors checks that what is the query's fault is a *SyntaxError
+// pointing at the problem, and that nothing but Lake's SQL over the named
+// stores gets through: no other tables, pragmas, attachments or functions.
+func TestQueryErrors(t *testing.T) {
+	db, _ := loadFixture(t)
+	stores := map[string]string{"S1": "store1"}
+	for _, c := range []struct {
+		sql       string
+		line, col int
+		msg       string
+	}{
+		{"SELECT nosuch FROM S1", 1, 8, "Column 'nosuch' cannot be resolved"},
+		{"SELECT eventName FROM S1\nWHERE frobnicate(eventName)", 2, 7, "Function 'frobnicate' not registered"},
+		{"SELECT eventName FROM S1 WHERE eventName = 1", 1, 42, "Cannot apply operator"},
+		{"SELECT eventName, count(*) FROM S1", 1, 8, "must be an aggregate expression or appear in GROUP BY"},
+		{"SELECT eventName FROM S1 WHERE count(*) > 1", 1, 32, "WHERE clause cannot contain aggregations"},
+		{"SELECT eventName FROM S1 WHERE eventTime > 'yesterday'", 1, 44, "cannot be cast to timestamp"},
+		{"SELECT * FROM sqlite_master", 0, 0, "not available"},
+		{"SELECT eventName FROM S1; DROP TABLE lake_events", 1, 27, "mismatched input 'DROP'"},
+		{"PRAGMA writable_schema=1", 1, 1, "mismatched input 'PRAGMA'"},
+		{"ATTACH DATABASE '/etc/passwd' AS x", 1, 1, "mismatched input 'ATTACH'"},
+		{"SELECT load_extension('x') FROM S1", 1, 8, "Function 'load_extension' not registered"},
+		{"SELECT readfile('/etc/passwd') FROM S1", 1, 8, "Function 'readfile' not registered"},
+		{"SELECT rec FROM S1", 1, 8, "Column 'rec' cannot be resolved"},
+		{"SELECT eventName FROM S1 WHERE eventName = 'x' OR 1=1 --", 0, 0, ""},
+		{"SELECT eventName FROM", 1, 22, "Expecting: an event data store ID"},
+		{"SELECT 'unterminated FROM S1", 1, 8, "unterminated"},
+	} {
+		st, err := Parse(c.sql)
+		if err == nil {
+			_, err = db.Run(context.Background(), st, RunOptions{Stores: stores})
+		}
+		if c.msg == "" {
+			if err != nil {
+				t.Errorf("%q: %v", c.sql, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%q: no error", c.sql)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%q: error %q, want it to say %q", c.sql, err, c.msg)
+		}
+		var se *SyntaxError
+		if c.line == 0 {
+			var us *UnknownStoreError
+			if !errors.As(err, &us) {
+				t.Errorf("%q: %T, want *UnknownStoreError", c.sql, err)
+			}
+			continue
+		}
+		if !errors.As(err, &se) {
+			t.Errorf("%q: %T, want *SyntaxError", c.sql, err)
+			continue
+		}
+		if se.Line != c.line || se.Column != c.col {
+			t.Errorf("%q: at %d:%d, want %d:%d (%s)", c.sql, se.Line, se.Column, c.line, c.col, se.Msg)
+		}
+	}
+}
+
+// TestStoresAndLifecycle covers Stores(), idempotent Insert, DeleteBefore,
+// DropStore and the statistics.
+func TestStoresAndLifecycle(t *testing.T) {
+	db, fs := loadFixture(t)
+	ctx := context.Background()
+	st, err := Parse(`SELECT count(*) FROM arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-1 a JOIN "EDS-2" b ON a.eventID = b.eventID`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Stores(); !slices.Equal(got, []string{"arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-1", "EDS-2"}) {
+		t.Errorf("Stores() = %q", got)
+	}
+	countAll := func() string {
+		st, _ := Parse("SELECT count(*) FROM S")
+		res, err := db.Run(ctx, st, RunOptions{Stores: map[string]string{"S": "store1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := itoa(res.Stats.EventsScanned); got != *res.Rows[0][0] {
+			t.Errorf("EventsScanned = %s, the store holds %s", got, *res.Rows[0][0])
+		}
+		return *res.Rows[0][0]
+	}
+	// The same events again change nothing.
+	var again []*event.Event
+	for _, f := range fixture() {
+		again = append(again, &event.Event{ID: f.ID, Time: f.time(), Record: f.record()})
+	}
+	if err := db.Insert(ctx, "store1", again); err != nil {
+		t.Fatal(err)
+	}
+	if got := countAll(); got != itoa(int64(len(fs))) {
+		t.Fatalf("count = %s, want %d", got, len(fs))
+	}
+	n, err := db.DeleteBefore(ctx, "store1", time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, f := range fs {
+		if f.Time < "2022-06-01" {
+			want++
+		}
+	}
+	if n != int64(want) {
+		t.Errorf("DeleteBefore removed %d, want %d", n, want)
+	}
+	if got := countAll(); got != itoa(int64(len(fs)-want)) {
+		t.Errorf("count after DeleteBefore = %s, want %d", got, len(fs)-want)
+	}
+	if err := db.DropStore(ctx, "store1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := countAll(); got != "0" {
+		t.Errorf("count after DropStore = %s", got)
+	}
+}
+
+// TestRunHonoursContext runs a query that would take very long (a cross
+// join of the store with itself four times) under a short deadline.
+func TestRunHonoursContext(t *testing.T) {
+	db, _ := loadFixture(t)
+	st, err := Parse(`SELECT count(*) FROM S a CROSS JOIN S b CROSS JOIN S c CROSS JOIN S d CROSS JOIN S e WHERE a.eventName <> e.eventSource`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = db.Run(ctx, st, RunOptions{Stores: map[string]string{"S": "store1"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+}
+
+// TestRunTimeQueryError checks that a failure of the query's own making
+// while it runs is a *QueryError, and TRY_CAST's NULL instead.
+func TestRunTimeQueryError(t *testing.T) {
+	db, _ := loadFixture(t)
+	stores := map[string]string{"S": "store1"}
+	st, err := Parse(`SELECT CAST(eventName AS bigint) FROM S`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Run(context.Background(), st, RunOptions{Stores: stores})
+	var qe *QueryError
+	if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "cannot cast") {
+		t.Fatalf("Run = %T %v, want *QueryError saying it cannot cast", err, err)
+	}
+	st, _ = Parse(`SELECT count(try_cast(eventName AS bigint)) FROM S`)
+	res, err := db.Run(context.Background(), st, RunOptions{Stores: stores})
+	if err != nil || *res.Rows[0][0] != "0" {
+		t.Fatalf("try_cast: %v %v", err, res)
+	}
+}
