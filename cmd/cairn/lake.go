@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/lake"
@@ -53,14 +54,17 @@ type lakeStatement struct {
 
 func (s lakeStatement) Stores() []string { return s.st.Stores() }
 
-// Check compiles the statement without running it: Run compiles before it
-// reads anything, so a Run under a context already cancelled reports what
-// compiling finds (a *SyntaxError, an *UnknownStoreError) and otherwise
-// only the cancellation.
+// Check compiles the statement without reading events: it runs it over
+// stores that hold none (an ID never filled reads no rows), so what it
+// finds is what compiling finds (a *SyntaxError, an *UnknownStoreError).
 func (s lakeStatement) Check(stores map[string]string) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: 1})
+	empty := make(map[string]string, len(stores))
+	for name := range stores {
+		empty[name] = emptyStore
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: empty, MaxRows: 1})
 	var se *lakesql.SyntaxError
 	var ue *lakesql.UnknownStoreError
 	if errors.As(err, &se) || errors.As(err, &ue) {
@@ -68,6 +72,9 @@ func (s lakeStatement) Check(stores map[string]string) error {
 	}
 	return nil
 }
+
+// emptyStore is a store ID no store has (store IDs are UUIDs).
+const emptyStore = "statement-check"
 
 func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*lake.Result, error) {
 	res, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: maxRows})
