@@ -320,7 +320,7 @@ func cliQuery(t *testing.T, srv *Server, sql string) []map[string]string {
 		return d.QueryStatus == "FINISHED", d.QueryStatus
 	})
 	var rows []map[string]string
-	args := []string{"get-query-results", "--query-id", start.QueryId, "--max-query-results", "3"}
+	args := []string{"get-query-results", "--query-id", start.QueryId, "--max-query-results", "4"}
 	token := ""
 	for {
 		var page struct {
@@ -349,6 +349,9 @@ func cliQuery(t *testing.T, srv *Server, sql string) []map[string]string {
 	}
 }
 
+// TestLakeCLIStoreSurvivesRestartDeleteRestore takes 25-45 s: it runs the
+// AWS CLI about 30 times (each run starts a Python interpreter, ~1 s), as
+// a user pasting the README's commands would.
 func TestLakeCLIStoreSurvivesRestartDeleteRestore(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	var created struct{ EventDataStoreArn, Status string }
