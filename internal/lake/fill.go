@@ -107,13 +107,17 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	stores, err := f.s.all(ctx)
+	// The log's end is read before the stores are listed: a store made
+	// after the listing takes events only past its own start, which is at
+	// or past end, so this pass gives every store it lists the events up
+	// to end, and leaves the rest to the next pass (with a new listing).
+	// When nothing past the cursor is found, every event acknowledged by
+	// then is filled.
+	end, err := f.s.lastSeq(ctx)
 	if err != nil {
 		return false, err
 	}
-	// The log's end before reading: when nothing past the cursor is
-	// found, every event acknowledged by then is filled.
-	end, err := f.s.lastSeq(ctx)
+	stores, err := f.s.all(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -133,9 +137,16 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("lake: reading the log: %w", err)
 	}
+	full := len(evs) == f.batch
+	n := len(evs)
+	for n > 0 && evs[n-1].Seq > end {
+		n--
+	}
+	later := n < len(evs) // events past end: the next pass's
+	evs = evs[:n]
 	if len(evs) == 0 {
 		f.advance(max(pos, end))
-		return false, nil
+		return later, nil
 	}
 	if err := f.fill(ctx, stores, evs); err != nil {
 		return false, err
@@ -145,7 +156,7 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		return false, err
 	}
 	f.advance(next)
-	return len(evs) == f.batch, nil
+	return full || later, nil
 }
 
 // fill inserts into each store the events of evs it takes.
