@@ -201,6 +201,21 @@ func TestLakeSDKQueryAccountsAndAudit(t *testing.T) {
 		t.Errorf("events per region: %v %v, want %v", cols, byRegion, wantRegions)
 	}
 
+	// Tags on the store, through the trail tag operations.
+	if _, err := ct.AddTags(ctx, &cloudtrail.AddTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.RemoveTags(ctx, &cloudtrail.RemoveTagsInput{ResourceId: aws.String(arn), TagsList: []types.Tag{{Key: aws.String("team")}}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := ct.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+	if err != nil || len(tags.ResourceTagList) != 1 || len(tags.ResourceTagList[0].TagsList) != 1 || aws.ToString(tags.ResourceTagList[0].TagsList[0].Key) != "env" {
+		t.Errorf("ListTags: %+v %v", tags, err)
+	}
+	if _, err := bobCT.ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("another account's ListTags: %v", err)
+	}
+
 	// Another account's store: not found, never its data.
 	bobID := aws.ToString(bobStore.EventDataStoreArn)
 	bobID = bobID[strings.LastIndexByte(bobID, '/')+1:]
