@@ -71,8 +71,14 @@ func (f *Filler) Run(ctx context.Context) {
 	f.s.failOrphanImports(ctx)
 	t := time.NewTicker(f.s.opts.Poll)
 	defer t.Stop()
-	var lastSweep time.Time
+	var lastSweep, lastReplay time.Time
 	for {
+		if time.Since(lastReplay) >= replayEvery {
+			if err := f.s.replayImports(ctx); err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: copying other nodes' imports failed", "err", err)
+			}
+			lastReplay = time.Now()
+		}
 		if time.Since(lastSweep) >= retentionEvery {
 			if err := f.s.sweep(ctx); err != nil && ctx.Err() == nil {
 				f.s.log.Warn("lake: retention sweep failed", "err", err)

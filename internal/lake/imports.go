@@ -268,44 +268,20 @@ func (s *Service) runImport(im *Import) {
 		im.addFailure(im.Source.S3LocationUri, "ImportFailed", fmt.Sprintf(format, args...), s.now())
 		s.saveImport(im)
 	}
-	src, err := s.importSource(ctx, Caller{Account: im.Account, Region: im.Region}, im)
+	pl, err := s.planImport(ctx, im)
 	if err != nil {
-		fail("%s", awsproto.As(err).Message)
-		return
-	}
-	d, err := s.load(ctx, im.StoreID)
-	if err != nil || d.gone(s.now()) {
-		fail("The event data store %s is gone.", im.Destination)
-		return
-	}
-	p, _ := parseImportURI(im.Source.S3LocationUri)
-	accounts := []string{d.Account}
-	if d.Organization {
-		accounts = d.Members
-	}
-	if p.accounts != nil {
-		accounts = slices.DeleteFunc(p.accounts, func(a string) bool { return !slices.Contains(accounts, a) })
-		if len(accounts) == 0 {
-			fail("The folder's account is not the event data store's.")
-			return
-		}
-	}
-	flt := importer.Filter{Accounts: accounts, Regions: p.regions, Start: im.Start, End: im.End}
-	files, _, err := importer.Plan(ctx, src, flt)
-	if err != nil {
-		fail("Listing the log files failed: %v", err)
+		fail("%s", err.Error())
 		return
 	}
 	prefixes := map[string]int{} // files left per account/region folder
-	for _, f := range files {
+	for _, f := range pl.files {
 		prefixes[f.Account+"/"+f.Region]++
 	}
 	im.Status, im.Stats.PrefixesFound = ImportInProgress, int64(len(prefixes))
 	if !s.saveImport(im) {
 		return
 	}
-	mayWrite := func(a string) bool { return slices.Contains(accounts, a) }
-	for _, f := range files {
+	for _, f := range pl.files {
 		if ctx.Err() != nil {
 			fail("%s", errStopped.Error())
 			return
@@ -313,25 +289,12 @@ func (s *Service) runImport(im *Import) {
 		if s.importStopped(im) {
 			return
 		}
-		recs, _, err := importer.ReadLogFile(ctx, src, f, flt)
+		n, err := s.importFile(ctx, pl, f, func(code, msg string) { im.addFailure(f.Key, code, msg, s.now()) })
 		if err != nil {
-			im.addFailure(f.Key, "UnreadableLogFile", err.Error(), s.now())
-		} else {
-			evs := make([]*event.Event, 0, len(recs))
-			for _, r := range recs {
-				ev, ferr := event.Decode(r, event.Context{Account: d.Account, MayWriteFor: mayWrite, Now: s.now()})
-				if ferr != nil {
-					im.addFailure(f.Key, ferr.Code, ferr.Message, s.now())
-					continue
-				}
-				evs = append(evs, ev)
-			}
-			if err := s.engine.Insert(ctx, d.ID, evs); err != nil {
-				fail("Writing events from %s failed: %v", f.Key, err)
-				return
-			}
-			im.Stats.EventsCompleted += int64(len(evs))
+			fail("Writing events from %s failed: %v", f.Key, err)
+			return
 		}
+		im.Stats.EventsCompleted += int64(n)
 		im.Stats.FilesCompleted++
 		k := f.Account + "/" + f.Region
 		if prefixes[k]--; prefixes[k] == 0 {
@@ -343,6 +306,117 @@ func (s *Service) runImport(im *Import) {
 	}
 	im.Status = ImportCompleted
 	s.saveImport(im)
+}
+
+// plannedImport is what an import reads and where it writes.
+type plannedImport struct {
+	src      importer.Source
+	store    *DataStore
+	flt      importer.Filter
+	accounts []string
+	files    []importer.LogFile
+}
+
+// planImport resolves an import's bucket and store and lists its log
+// files. Its errors are messages for the import's failures.
+func (s *Service) planImport(ctx context.Context, im *Import) (*plannedImport, error) {
+	src, err := s.importSource(ctx, Caller{Account: im.Account, Region: im.Region}, im)
+	if err != nil {
+		return nil, errors.New(awsproto.As(err).Message)
+	}
+	d, err := s.load(ctx, im.StoreID)
+	if err != nil || d.gone(s.now()) {
+		return nil, fmt.Errorf("the event data store %s is gone", im.Destination)
+	}
+	p, _ := parseImportURI(im.Source.S3LocationUri)
+	accounts := []string{d.Account}
+	if d.Organization {
+		accounts = d.Members
+	}
+	if p.accounts != nil {
+		accounts = slices.DeleteFunc(p.accounts, func(a string) bool { return !slices.Contains(accounts, a) })
+		if len(accounts) == 0 {
+			return nil, errors.New("the folder's account is not the event data store's")
+		}
+	}
+	flt := importer.Filter{Accounts: accounts, Regions: p.regions, Start: im.Start, End: im.End}
+	files, _, err := importer.Plan(ctx, src, flt)
+	if err != nil {
+		return nil, fmt.Errorf("listing the log files failed: %v", err)
+	}
+	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files}, nil
+}
+
+// importFile copies one log file's events into the store on this node and
+// returns how many; failed is told of each record (or the file) it could
+// not read. An error is the engine's: the import cannot go on.
+func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.LogFile, failed func(code, msg string)) (int, error) {
+	recs, _, err := importer.ReadLogFile(ctx, pl.src, f, pl.flt)
+	if err != nil {
+		failed("UnreadableLogFile", err.Error())
+		return 0, nil
+	}
+	mayWrite := func(a string) bool { return slices.Contains(pl.accounts, a) }
+	evs := make([]*event.Event, 0, len(recs))
+	for _, r := range recs {
+		ev, ferr := event.Decode(r, event.Context{Account: pl.store.Account, MayWriteFor: mayWrite, Now: s.now()})
+		if ferr != nil {
+			failed(ferr.Code, ferr.Message)
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	return len(evs), s.engine.Insert(ctx, pl.store.ID, evs)
+}
+
+// replayEvery is how often a node looks for imports other nodes ran.
+const replayEvery = 10 * time.Second
+
+// replayImports copies into this node's copy of the stores the imports
+// other nodes completed (each node keeps its own copy of the events), once
+// each: a state document lake/imported/<node>/<id> records it.
+func (s *Service) replayImports(ctx context.Context) error {
+	docs, err := s.st.ListState(ctx, importPrefix)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, doc := range docs {
+		im := new(Import)
+		if json.Unmarshal(doc.Doc, im) != nil || im.Node == s.opts.Node || im.Status != ImportCompleted {
+			continue
+		}
+		mark := "lake/imported/" + s.opts.Node + "/" + im.ID
+		if _, err := s.st.GetState(ctx, mark); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.replayImport(ctx, im); err != nil {
+			errs = append(errs, fmt.Errorf("lake: import %s on this node: %w", im.ID, err))
+			continue
+		}
+		b, _ := json.Marshal(map[string]time.Time{"Replayed": s.now()})
+		if _, err := s.st.PutState(ctx, mark, b, 0); err != nil && !errors.Is(err, store.ErrExists) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) replayImport(ctx context.Context, im *Import) error {
+	pl, err := s.planImport(ctx, im)
+	if err != nil {
+		return err
+	}
+	for _, f := range pl.files {
+		if _, err := s.importFile(ctx, pl, f, func(string, string) {}); err != nil {
+			return err
+		}
+	}
+	s.log.Info("lake: an import another node ran is copied here too", "import", im.ID, "files", len(pl.files))
+	return nil
 }
 
 func (im *Import) addFailure(loc, typ, msg string, now time.Time) {
