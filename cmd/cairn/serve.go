@@ -33,6 +33,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/insights/counts"
 	"github.com/cairn-audit/cairn/internal/insights/query"
+	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/loggroup"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
@@ -301,6 +302,16 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		FlushInterval: cfg.Delivery.FlushInterval.Duration, DigestInterval: cfg.Delivery.DigestInterval.Duration,
 		KMS:  envelope.NewConfigKeys(envelope.KeysOptions{DataDir: cfg.DataDir, KMSKeys: cfg.KMSKeys, Create: true}),
 		Node: node, Log: log})
+	lakeDB, err := openLake(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lakeDB.Close()
+	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log,
+		Buckets:      importBuckets{buckets, trails},
+		QueryTimeout: cfg.Lake.QueryTimeout.Duration, MaxResultRows: cfg.Lake.MaxResultRows,
+		MaxResultBytes: cfg.Lake.MaxResultMiB << 20, MaxConcurrentQueries: cfg.Lake.MaxConcurrentQueries})
+	defer lakes.Close()
 	logGroups := loggroup.NewResolver(cfg.LogGroups)
 	defer logGroups.Close()
 	buses, err := eventBusSource(st, cfg, log)
@@ -314,7 +325,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	m.WatchStreams(streams.Lag, hub.Streams)
 	// Streams and the live tail hear of this node's acknowledged events at
 	// once rather than at their next poll (other nodes' within it).
-	ing := ingest.New(store.WakeAfter(st, streams.Wake, hub.Wake), cfg.Regions, m, log)
+	ing := ingest.New(store.WakeAfter(st, streams.Wake, hub.Wake, lakes.Filler().Wake), cfg.Regions, m, log)
 	defer ing.Close()
 	hist := history.New(st, cfg.EventHistoryDays)
 	insightCounts := counts.New(st, nil, log)
@@ -324,6 +335,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		History:          hist,
 		Insights:         query.New(insightCounts, trails, hist, nil),
 		Trails:           trails,
+		Lake:             lakes,
 		Status:           loggroup.Status{Delivery: engine, Streams: streams},
 		Keys:             engine.Keys(),
 		Coverage:         coverage(cfg),
@@ -399,6 +411,11 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	dctx, stopDelivery := context.WithCancel(context.Background())
 	go func() { engine.Run(dctx); close(delivered) }()
 	defer func() { stopDelivery(); <-delivered }()
+	// The Lake fills this node's copy of the event data stores.
+	filled := make(chan struct{})
+	lctx, stopLake := context.WithCancel(context.Background())
+	go func() { lakes.Filler().Run(lctx); close(filled) }()
+	defer func() { stopLake(); <-filled }()
 	// Streams stop after the listener: what was acknowledged is sent (or,
 	// past a few seconds, left to the next start).
 	streamed := make(chan struct{})

@@ -119,6 +119,38 @@ const (
 	TrailAlreadyExistsException Code = "TrailAlreadyExistsException"
 	// TrailNotFoundException: no trail of that name or ARN. HTTP 400.
 	TrailNotFoundException Code = "TrailNotFoundException"
+	// EventDataStoreARNInvalidException: an event data store ARN or ID that is not valid. HTTP 400.
+	EventDataStoreARNInvalidException Code = "EventDataStoreARNInvalidException"
+	// EventDataStoreAlreadyExistsException: an event data store of that name exists in the account. HTTP 400.
+	EventDataStoreAlreadyExistsException Code = "EventDataStoreAlreadyExistsException"
+	// EventDataStoreMaxLimitExceededException: the account has as many event data stores as it may. HTTP 400.
+	EventDataStoreMaxLimitExceededException Code = "EventDataStoreMaxLimitExceededException"
+	// EventDataStoreNotFoundException: no event data store of that ARN or ID in the caller's account. HTTP 400.
+	EventDataStoreNotFoundException Code = "EventDataStoreNotFoundException"
+	// EventDataStoreTerminationProtectedException: DeleteEventDataStore on a store with termination protection on. HTTP 400.
+	EventDataStoreTerminationProtectedException Code = "EventDataStoreTerminationProtectedException"
+	// InactiveEventDataStoreException: the event data store is pending deletion. HTTP 400.
+	InactiveEventDataStoreException Code = "InactiveEventDataStoreException"
+	// InactiveQueryException: CancelQuery on a query that has already ended. HTTP 400.
+	InactiveQueryException Code = "InactiveQueryException"
+	// InvalidDateRangeException: ListQueries' StartTime after its EndTime. HTTP 400.
+	InvalidDateRangeException Code = "InvalidDateRangeException"
+	// InvalidEventDataStoreStatusException: the event data store's status does not allow the operation. HTTP 400.
+	InvalidEventDataStoreStatusException Code = "InvalidEventDataStoreStatusException"
+	// InvalidQueryStatementException: StartQuery's SQL does not parse or names what a query cannot use. HTTP 400.
+	InvalidQueryStatementException Code = "InvalidQueryStatementException"
+	// InvalidQueryStatusException: ListQueries' QueryStatus is not a query status. HTTP 400.
+	InvalidQueryStatusException Code = "InvalidQueryStatusException"
+	// MaxConcurrentQueriesException: the account has as many queries queued or running as it may. HTTP 400.
+	MaxConcurrentQueriesException Code = "MaxConcurrentQueriesException"
+	// QueryIdNotFoundException: no query of that ID in the caller's account. HTTP 400.
+	QueryIdNotFoundException Code = "QueryIdNotFoundException"
+	// AccountHasOngoingImportException: StartImport while another import of the account runs. HTTP 400.
+	AccountHasOngoingImportException Code = "AccountHasOngoingImportException"
+	// ImportNotFoundException: no import of that ID in the caller's account. HTTP 400.
+	ImportNotFoundException Code = "ImportNotFoundException"
+	// InvalidImportSourceException: StartImport's S3LocationUri is not a bucket of the caller's account, or not a trail's log folder. HTTP 400.
+	InvalidImportSourceException Code = "InvalidImportSourceException"
 	// UnsupportedOperationException: an operation, region or resource
 	// Cairn does not serve (event data stores, for one). HTTP 400.
 	UnsupportedOperationException Code = "UnsupportedOperationException"

@@ -98,6 +98,8 @@ type Config struct {
 	EventBuses []EventBus `yaml:"event_buses"`
 	// Tail bounds the live tail's streams.
 	Tail Tail `yaml:"tail"`
+	// Lake bounds CloudTrail Lake's queries.
+	Lake Lake `yaml:"lake"`
 }
 
 // Console tunes the web console.
@@ -452,6 +454,7 @@ func Default() *Config {
 		},
 		Insights: Insights{BaselineWindow: Duration{168 * time.Hour}, Settle: Duration{time.Minute}, MaxAPIs: 10000},
 		Tail:     defaultTail(),
+		Lake:     defaultLake(),
 		Limits: Limits{
 			MaxBodyBytes:      8 << 20,
 			MaxBatchRecords:   1000,

@@ -91,6 +91,7 @@ func TestLoadFull(t *testing.T) {
 		Console: Console{SignIn: SignIn{FailuresPerKey: 3, FailuresPerAddress: 100,
 			FirstWait: Duration{time.Minute}, MaxWait: Duration{15 * time.Minute}}, SessionTTL: Duration{8 * time.Hour}},
 		Tail: defaultTail(),
+		Lake: defaultLake(),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load mismatch\n got: %+v\nwant: %+v", got, want)

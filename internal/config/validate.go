@@ -90,6 +90,7 @@ func (c *Config) problems() []problem {
 	c.checkConsole(v)
 	c.checkEventBuses(v, accounts)
 	c.checkTail(v)
+	c.checkLake(v)
 	return v.ps
 }
 

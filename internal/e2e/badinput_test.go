@@ -318,7 +318,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{name: "body over 1 MiB", req: api("CreateTrail", `{"Name":"big","S3BucketName":"logs-bucket","S3KeyPrefix":"`+strings.Repeat("a", 1<<20)+`"}`), status: 413, typ: "RequestEntityTooLargeException"},
 		// The CloudTrail API: targets and methods.
 		{name: "unknown target", req: api("FlyToTheMoon", `{}`), status: 400, typ: "UnknownOperationException"},
-		{name: "unimplemented CloudTrail operation", req: api("CreateEventDataStore", `{"Name":"eds"}`), status: 400, typ: "UnsupportedOperationException"},
+		{name: "unimplemented CloudTrail operation", req: api("CreateChannel", `{"Name":"chan","Source":"Custom","Destinations":[]}`), status: 400, typ: "UnsupportedOperationException"},
 		{name: "target with a wrong prefix", req: func(t *testing.T) *http.Request {
 			req := biSignedAPI(t, srv, AdminKey, AdminSecret, "LookupEvents", []byte(`{}`))
 			req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")

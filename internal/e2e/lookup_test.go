@@ -361,9 +361,9 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	c := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
 	var uoe *types.UnsupportedOperationException
-	_, err := c.ListEventDataStores(context.Background(), &cloudtrail.ListEventDataStoresInput{})
+	_, err := c.ListChannels(context.Background(), &cloudtrail.ListChannelsInput{})
 	if !errors.As(err, &uoe) {
-		t.Fatalf("ListEventDataStores: %v", err)
+		t.Fatalf("ListChannels: %v", err)
 	}
 	status, b := srv.Post(t, AdminKey, AdminSecret, "/", []byte("{}"), map[string]string{
 		"X-Amz-Target": "CloudTrail_20131101.MakeCoffee", "Content-Type": "application/x-amz-json-1.1"})

@@ -219,3 +219,12 @@ func gunzip(b []byte) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// ReadLogFile reads, gunzips and splits one log file of src, keeping the
+// records within flt's time range (what `cairn import` sends; CloudTrail
+// Lake's StartImport reads log files with it too). filtered counts the
+// records left out.
+func ReadLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (records [][]byte, filtered int, err error) {
+	u, err := readLogFile(ctx, src, f, flt)
+	return u.records, u.filtered, err
+}

@@ -129,13 +129,13 @@ func (s *Server) GetEventSelectors(ctx context.Context, who Caller, in GetEventS
 
 // AddTags runs AddTags for who.
 func (s *Server) AddTags(ctx context.Context, who Caller, in TagsInput) error {
-	_, err := invokeTyped(ctx, s, who, "AddTags", in, s.changeTags(s.opts.Trails.AddTags))
+	_, err := invokeTyped(ctx, s, who, "AddTags", in, s.changeTags(s.opts.Trails.AddTags, s.lakeTags(true)))
 	return err
 }
 
 // RemoveTags runs RemoveTags for who.
 func (s *Server) RemoveTags(ctx context.Context, who Caller, in TagsInput) error {
-	_, err := invokeTyped(ctx, s, who, "RemoveTags", in, s.changeTags(s.opts.Trails.RemoveTags))
+	_, err := invokeTyped(ctx, s, who, "RemoveTags", in, s.changeTags(s.opts.Trails.RemoveTags, s.lakeTags(false)))
 	return err
 }
 

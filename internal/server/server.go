@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/ingest"
 	"github.com/cairn-audit/cairn/internal/insights/query"
+	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 	"github.com/cairn-audit/cairn/internal/tail"
@@ -84,6 +85,10 @@ type Options struct {
 	// Insights answers ListInsightsMetricData and ListInsightsData; nil
 	// leaves them unsupported.
 	Insights *query.Service
+
+	// Lake serves CloudTrail Lake's event data stores and queries; nil
+	// leaves them unsupported.
+	Lake *lake.Service
 
 	// Status reports what delivery knows of a trail, for GetTrailStatus
 	// (the delivery engine); nil reports nothing.
@@ -209,6 +214,8 @@ func New(o Options) *Server {
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = read(s.lookupEvents)
 	maps.Copy(s.ops, s.insightsOps())
+	maps.Copy(s.ops, s.lakeOps())
+	maps.Copy(s.ops, s.importOps())
 	s.ops[coverageOp] = read(s.trailCoverage)
 	if o.Keys != nil {
 		s.ops["ListPublicKeys"] = read(s.listPublicKeys)

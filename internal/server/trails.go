@@ -5,6 +5,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -24,8 +25,8 @@ func (s *Server) trailOps() map[string]operation {
 		"GetEventSelectors":   read(s.getEventSelectors),
 		"PutInsightSelectors": write(s.putInsightSelectors),
 		"GetInsightSelectors": read(s.getInsightSelectors),
-		"AddTags":             write(s.changeTags(s.opts.Trails.AddTags)),
-		"RemoveTags":          write(s.changeTags(s.opts.Trails.RemoveTags)),
+		"AddTags":             write(s.changeTags(s.opts.Trails.AddTags, s.lakeTags(true))),
+		"RemoveTags":          write(s.changeTags(s.opts.Trails.RemoveTags, s.lakeTags(false))),
 		"ListTags":            read(s.listTags),
 	}
 }
@@ -182,8 +183,16 @@ func (s *Server) getInsightSelectors(ctx context.Context, c *call, in GetInsight
 type tagChange func(ctx context.Context, c trail.Caller, id string, tags []trail.Tag) (*trail.Trail, error)
 
 // changeTags handles AddTags and RemoveTags, which share their shapes.
-func (s *Server) changeTags(change tagChange) handler[TagsInput, empty] {
+func (s *Server) changeTags(change tagChange, lakeChange lakeTagChange) handler[TagsInput, empty] {
 	return func(ctx context.Context, c *call, in TagsInput) (empty, error) {
+		if s.opts.Lake != nil && lake.IsStoreARN(str(in.ResourceId)) {
+			d, err := lakeChange(ctx, lakeCaller(c), str(in.ResourceId), in.TagsList)
+			if err != nil {
+				return empty{}, err
+			}
+			c.aboutStore(d.ARN)
+			return empty{}, nil
+		}
 		t, err := change(ctx, caller(c), str(in.ResourceId), in.TagsList)
 		if err != nil {
 			return empty{}, err
@@ -193,10 +202,44 @@ func (s *Server) changeTags(change tagChange) handler[TagsInput, empty] {
 	}
 }
 
+// listTags answers the tags of trails and event data stores, in the
+// order of the list.
 func (s *Server) listTags(ctx context.Context, c *call, in ListTagsInput) (ListTagsOutput, error) {
-	list, err := s.opts.Trails.ListTags(ctx, caller(c), in.ResourceIdList)
-	if err != nil {
-		return ListTagsOutput{}, err
+	var trailIDs []string
+	for _, id := range in.ResourceIdList {
+		if s.opts.Lake == nil || !lake.IsStoreARN(id) {
+			trailIDs = append(trailIDs, id)
+		}
 	}
-	return listTagsOutput(list), nil
+	if len(trailIDs) == len(in.ResourceIdList) {
+		list, err := s.opts.Trails.ListTags(ctx, caller(c), in.ResourceIdList)
+		if err != nil {
+			return ListTagsOutput{}, err
+		}
+		return listTagsOutput(list), nil
+	}
+	if len(in.ResourceIdList) > 20 {
+		return ListTagsOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "ResourceIdList must name 1 to 20 resources; got %d.", len(in.ResourceIdList))
+	}
+	var trails []*trail.Trail
+	if len(trailIDs) > 0 {
+		var err error
+		if trails, err = s.opts.Trails.ListTags(ctx, caller(c), trailIDs); err != nil {
+			return ListTagsOutput{}, err
+		}
+	}
+	out := ListTagsOutput{ResourceTagList: make([]ResourceTag, 0, len(in.ResourceIdList))}
+	for _, id := range in.ResourceIdList {
+		if !lake.IsStoreARN(id) {
+			out.ResourceTagList = append(out.ResourceTagList, listTagsOutput(trails[:1]).ResourceTagList...)
+			trails = trails[1:]
+			continue
+		}
+		d, err := s.opts.Lake.Tags(ctx, lakeCaller(c), id)
+		if err != nil {
+			return ListTagsOutput{}, err
+		}
+		out.ResourceTagList = append(out.ResourceTagList, ResourceTag{ResourceId: d.ARN, TagsList: append([]trail.Tag{}, d.Tags...)})
+	}
+	return out, nil
 }

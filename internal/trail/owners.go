@@ -390,3 +390,13 @@ func (o *Owners) CheckDelivery(ctx context.Context, t *Trail) error {
 	}
 	return nil
 }
+
+// BucketOwner returns the account that owns bucket name: the account its
+// buckets: entry names, or for an unlisted bucket the account that claimed
+// it (the only configured account when there is one); "" when nobody
+// does. CloudTrail Lake's StartImport reads only buckets of the caller's
+// account.
+func (s *Service) BucketOwner(ctx context.Context, name string) (string, error) {
+	owner, _, err := s.owners.bucketOwner(ctx, name)
+	return owner, err
+}

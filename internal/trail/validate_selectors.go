@@ -164,8 +164,21 @@ func ValidateSelectors(basic []EventSelector, advanced []AdvancedEventSelector, 
 	case basic != nil:
 		return validateBasic(basic, partition)
 	default:
-		return validateAdvanced(advanced)
+		return validateAdvanced(advanced, selTrailCategories, "a trail")
 	}
+}
+
+// The event categories an advanced selector of an event data store can
+// select (CloudTrail Lake's stores of CloudTrail events).
+var selDataStoreCategories = []string{"Management", "Data", "NetworkActivity"}
+
+// ValidateDataStoreSelectors checks an event data store's advanced event
+// selectors (CreateEventDataStore, UpdateEventDataStore) against the rules
+// advanced selectors of trails follow: 1 to 5 selectors, eventCategory
+// required, the fields and operators of the model. The error is an
+// InvalidEventSelectorsException naming the selector and field at fault.
+func ValidateDataStoreSelectors(advanced []AdvancedEventSelector) error {
+	return validateAdvanced(advanced, selDataStoreCategories, "an event data store")
 }
 
 func selectorsErr(format string, args ...any) error {
@@ -343,28 +356,30 @@ func arnNameOK(s string, max int, extra string) bool {
 	return true
 }
 
-func validateAdvanced(sel []AdvancedEventSelector) error {
+// validateAdvanced checks advanced selectors of what (a trail, an event
+// data store), whose eventCategory may be one of categories.
+func validateAdvanced(sel []AdvancedEventSelector, categories []string, what string) error {
 	if len(sel) == 0 || len(sel) > MaxAdvancedEventSelectors {
-		return selectorsErr("AdvancedEventSelectors has %d advanced event selectors; a trail can have 1 to %d.", len(sel), MaxAdvancedEventSelectors)
+		return selectorsErr("AdvancedEventSelectors has %d advanced event selectors; %s can have 1 to %d.", len(sel), what, MaxAdvancedEventSelectors)
 	}
 	total := 0
 	for i := range sel {
-		n, err := validateAdvancedSelector(i+1, &sel[i])
+		n, err := validateAdvancedSelector(i+1, &sel[i], categories, what)
 		if err != nil {
 			return err
 		}
 		total += n
 	}
 	if total > MaxAdvancedValues {
-		return selectorsErr("AdvancedEventSelectors have %d condition values; a trail can have at most %d across all conditions of all advanced event selectors.",
-			total, MaxAdvancedValues)
+		return selectorsErr("AdvancedEventSelectors have %d condition values; %s can have at most %d across all conditions of all advanced event selectors.",
+			total, what, MaxAdvancedValues)
 	}
 	return nil
 }
 
 // validateAdvancedSelector checks advanced selector number n and returns the
 // number of condition values it has.
-func validateAdvancedSelector(n int, s *AdvancedEventSelector) (int, error) {
+func validateAdvancedSelector(n int, s *AdvancedEventSelector, categories []string, what string) (int, error) {
 	if s.Name != nil {
 		if c := utf8.RuneCountInString(*s.Name); c > MaxSelectorNameChars {
 			return 0, selectorsErr("Advanced event selector %d: Name is %d characters; the limit is %d.", n, c, MaxSelectorNameChars)
@@ -415,14 +430,14 @@ func validateAdvancedSelector(n int, s *AdvancedEventSelector) (int, error) {
 		if given == 0 {
 			return 0, selectorsErr("Advanced event selector %d: field %q has no operator; give at least one of %s.", n, name, strings.Join(selOpNames[:], ", "))
 		}
-		if err := checkFieldRules(n, f, &ops); err != nil {
+		if err := checkFieldRules(n, f, &ops, categories, what); err != nil {
 			return 0, err
 		}
 	}
 	cat := seen[fEventCategory]
 	if cat == nil {
 		return 0, selectorsErr("Advanced event selector %d: field \"eventCategory\" is required; give it with Equals and one or more of %s.",
-			n, strings.Join(selTrailCategories, ", "))
+			n, strings.Join(categories, ", "))
 	}
 	if selContains(cat.Equals, "Data") && seen[fResourcesType] == nil {
 		return 0, selectorsErr("Advanced event selector %d: field \"resources.type\" is required when eventCategory is Data.", n)
@@ -431,7 +446,7 @@ func validateAdvancedSelector(n int, s *AdvancedEventSelector) (int, error) {
 }
 
 // checkFieldRules applies the rules particular to field f.
-func checkFieldRules(n int, f selField, ops *[numSelOps][]string) error {
+func checkFieldRules(n int, f selField, ops *[numSelOps][]string, categories []string, what string) error {
 	name := selFieldNames[f]
 	only := func(allowed ...selOp) error {
 		for o, vals := range ops {
@@ -459,9 +474,9 @@ func checkFieldRules(n int, f selField, ops *[numSelOps][]string) error {
 			return err
 		}
 		for _, v := range ops[opEquals] {
-			if !selContains(selTrailCategories, v) {
-				return selectorsErr("Advanced event selector %d: field \"eventCategory\" value %q is not valid for a trail; use %s.",
-					n, v, strings.Join(selTrailCategories, ", "))
+			if !selContains(categories, v) {
+				return selectorsErr("Advanced event selector %d: field \"eventCategory\" value %q is not valid for %s; use %s.",
+					n, v, what, strings.Join(categories, ", "))
 			}
 		}
 	case fReadOnly:

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/bucket"
+	"github.com/cairn-audit/cairn/internal/lake"
+	"github.com/cairn-audit/cairn/internal/lake/lakesql"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+// openLake opens this node's copy of the event data stores' events:
+// <data_dir>/lake/lake.db, the SQL engine's SQLite file.
+func openLake(dataDir string) (*lakesql.DB, error) {
+	dir := filepath.Join(dataDir, "lake")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	db, err := lakesql.Open(filepath.Join(dir, "lake.db"))
+	if err != nil {
+		return nil, fmt.Errorf("lake: opening %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// importBuckets are the buckets StartImport reads and their owners (the
+// trail control plane's ownership rules).
+type importBuckets struct {
+	*bucket.Resolver
+	*trail.Service
+}
+
+// lakeEngine is the SQL engine as package lake uses it.
+type lakeEngine struct{ *lakesql.DB }
+
+// Compile parses a statement; a syntax error says where (line:column).
+func (e lakeEngine) Compile(sql string) (lake.Compiled, error) {
+	st, err := lakesql.Parse(sql)
+	if err != nil {
+		return nil, err // a *SyntaxError says "line L:C: why"
+	}
+	return lakeStatement{db: e.DB, st: st}, nil
+}
+
+type lakeStatement struct {
+	db *lakesql.DB
+	st *lakesql.Statement
+}
+
+func (s lakeStatement) Stores() []string { return s.st.Stores() }
+
+// Check compiles the statement without reading events: it runs it over
+// stores that hold none (an ID never filled reads no rows), so what it
+// finds is what compiling finds (a *SyntaxError, an *UnknownStoreError).
+func (s lakeStatement) Check(stores map[string]string) error {
+	empty := make(map[string]string, len(stores))
+	for name := range stores {
+		empty[name] = emptyStore
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: empty, MaxRows: 1})
+	var se *lakesql.SyntaxError
+	var ue *lakesql.UnknownStoreError
+	if errors.As(err, &se) || errors.As(err, &ue) {
+		return err
+	}
+	return nil
+}
+
+// emptyStore is a store ID no store has (store IDs are UUIDs).
+const emptyStore = "statement-check"
+
+func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*lake.Result, error) {
+	res, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: maxRows})
+	if err != nil {
+		return nil, err
+	}
+	return &lake.Result{Columns: res.Columns, Rows: res.Rows, Stats: lake.Stats{EventsMatched: res.Stats.EventsMatched,
+		EventsScanned: res.Stats.EventsScanned, BytesScanned: res.Stats.BytesScanned, ExecutionTime: res.Stats.ExecutionTime},
+		Truncated: res.Truncated}, nil
+}

@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
+	"github.com/cairn-audit/cairn/internal/testutil"
+)
+
+// writeTrailLog writes a gzip'd log file of records in AWS's layout under
+// dir (a bucket's directory).
+func writeTrailLog(t *testing.T, dir, account, region string, day time.Time, unique string, records []map[string]any) {
+	t.Helper()
+	folder := filepath.Join(dir, "trail-prefix", "AWSLogs", account, "CloudTrail", region, day.Format("2006/01/02"))
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(map[string]any{"Records": records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(body)
+	zw.Close()
+	name := fmt.Sprintf("%s_CloudTrail_%s_%s_%s.json.gz", account, region, day.Format("20060102T1504Z"), unique)
+	if err := os.WriteFile(filepath.Join(folder, name), buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLakeSDKImportTrailLogs: StartImport copies a bucket's trail log
+// files into a store (its events answer queries; a bad record is a listed
+// failure), another account cannot import from the bucket, and the import
+// is listed and described.
+func TestLakeSDKImportTrailLogs(t *testing.T) {
+	bucketDir := t.TempDir()
+	cfg := StandardConfig + fmt.Sprintf(`buckets:
+  - {name: old-trail-logs, url: "file://%s", account: "111111111111"}
+`, bucketDir)
+	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	want := map[string]string{}
+	for f, region := range []string{"us-east-1", "eu-west-1"} {
+		var recs []map[string]any
+		for i := range 5 {
+			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", f*100+i)
+			name := fmt.Sprintf("Imported%d_%d", f, i)
+			recs = append(recs, Record(name, lakeSource, region, day.Add(time.Duration(i)*time.Minute),
+				map[string]any{"eventID": id, "recipientAccountId": Account1, "eventVersion": "1.08"}))
+			want[id] = name
+		}
+		if f == 1 {
+			recs = append(recs, map[string]any{"eventName": "NoTime", "eventSource": lakeSource, "eventID": "00000000-0000-4000-8000-999999999999",
+				"awsRegion": region, "recipientAccountId": Account1, "eventTime": "not a time"})
+		}
+		writeTrailLog(t, bucketDir, Account1, region, day, fmt.Sprintf("f%d", f), recs)
+	}
+	srv := Start(t, Options{Config: cfg})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("imported")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.EventDataStoreArn)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	source := &types.ImportSource{S3: &types.S3ImportSource{S3LocationUri: aws.String("s3://old-trail-logs/trail-prefix"),
+		S3BucketRegion: aws.String("us-east-1"), S3BucketAccessRoleArn: aws.String("arn:aws:iam::111111111111:role/import")}}
+
+	// Another account may not read the bucket.
+	bobCT := srv.CloudTrail(OtherKey, OtherSecret, "us-east-1")
+	bobStore, err := bobCT.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("bobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bobCT.StartImport(ctx, &cloudtrail.StartImportInput{Destinations: []string{aws.ToString(bobStore.EventDataStoreArn)}, ImportSource: source}); apiCode(err) != "InvalidImportSourceException" {
+		t.Errorf("another account's import: %v", err)
+	}
+
+	started, err := ct.StartImport(ctx, &cloudtrail.StartImportInput{Destinations: []string{arn}, ImportSource: source})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *cloudtrail.GetImportOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
+		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
+	})
+	st := got.ImportStatistics
+	if got.ImportStatus != types.ImportStatusCompleted || st == nil || aws.ToInt64(st.FilesCompleted) != 2 || aws.ToInt64(st.EventsCompleted) != 10 ||
+		aws.ToInt64(st.FailedEntries) != 1 || aws.ToInt64(st.PrefixesFound) != 2 || aws.ToInt64(st.PrefixesCompleted) != 2 {
+		t.Fatalf("GetImport: %+v %+v", got, st)
+	}
+	failures, err := ct.ListImportFailures(ctx, &cloudtrail.ListImportFailuresInput{ImportId: started.ImportId})
+	if err != nil || len(failures.Failures) != 1 || !strings.Contains(aws.ToString(failures.Failures[0].Location), "eu-west-1") {
+		t.Errorf("ListImportFailures: %+v %v", failures, err)
+	}
+	list, err := ct.ListImports(ctx, &cloudtrail.ListImportsInput{Destination: aws.String(arn)})
+	if err != nil || len(list.Imports) != 1 || aws.ToString(list.Imports[0].ImportId) != aws.ToString(started.ImportId) {
+		t.Errorf("ListImports: %+v %v", list, err)
+	}
+	_, rows, _ := sdkQuery(t, ct, "SELECT eventID, eventName, eventSource FROM "+id+" WHERE eventSource = '"+lakeSource+"'", 1000)
+	have := map[string]string{}
+	for _, r := range rows {
+		have[r["eventID"]] = r["eventName"]
+	}
+	if len(have) != len(want) {
+		t.Errorf("the store holds %d imported events, want %d: %v", len(have), len(want), have)
+	}
+	for id, name := range want {
+		if have[id] != name {
+			t.Errorf("imported event %s (%s): %q", id, name, have[id])
+		}
+	}
+	// Imported events are the store's, not event history's.
+	out, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventSource, AttributeValue: aws.String(lakeSource)}},
+		StartTime: aws.Time(day.Add(-time.Hour)), EndTime: aws.Time(day.Add(time.Hour))})
+	if err != nil || len(out.Events) != 0 {
+		t.Errorf("imported events in event history: %v %v", out, err)
+	}
+}

@@ -1,0 +1,358 @@
+package lake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/trail"
+)
+
+// Filler follows the event log and gives each event data store the events
+// its selectors take, into this node's engine. Its cursor is a state
+// document of its own node (lake/cursor/<node>): each node keeps its own
+// copy of the stores' events, so each follows the log for itself, and no
+// lease is needed. Insert is idempotent, so a pass cut short by a crash
+// (events inserted, cursor not yet saved) is simply done again.
+type Filler struct {
+	s     *Service
+	batch int
+
+	mu      sync.Mutex
+	reached int64         // the log position every store is filled to
+	signal  chan struct{} // closed and replaced when reached moves
+	matched map[string]compiled
+
+	wake chan struct{}
+}
+
+// compiled is a store's matcher, for the store's version it was made from.
+type compiled struct {
+	version int64
+	m       *trail.Matcher
+}
+
+// retentionEvery is how often stores' expired events are removed.
+const retentionEvery = time.Hour
+
+func newFiller(s *Service) *Filler {
+	return &Filler{s: s, batch: 1000, reached: -1, signal: make(chan struct{}),
+		matched: map[string]compiled{}, wake: make(chan struct{}, 1)}
+}
+
+func (f *Filler) cursorKey() string { return "lake/cursor/" + f.s.opts.Node }
+
+// changed wakes the filler (a store was made or changed).
+func (f *Filler) changed() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake tells the filler the log has new events (ingest's wake hook).
+func (f *Filler) Wake() { f.changed() }
+
+// Filler returns the service's filler, to run and to wake.
+func (s *Service) Filler() *Filler { return s.filler }
+
+// Run follows the log until ctx ends: a pass at each poll or wake, at
+// once again while catching up; once an hour (and at start) it removes
+// the stores' expired events and drops gone stores.
+func (f *Filler) Run(ctx context.Context) {
+	f.s.failOrphans(ctx)
+	f.s.failOrphanImports(ctx)
+	t := time.NewTicker(f.s.opts.Poll)
+	defer t.Stop()
+	var lastSweep, lastReplay time.Time
+	for {
+		if time.Since(lastReplay) >= replayEvery {
+			if err := f.s.replayImports(ctx); err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: copying other nodes' imports failed", "err", err)
+			}
+			lastReplay = time.Now()
+		}
+		if time.Since(lastSweep) >= retentionEvery {
+			if err := f.s.sweep(ctx); err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: retention sweep failed", "err", err)
+			}
+			lastSweep = time.Now()
+		}
+		more, err := f.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			f.s.log.Warn("lake: filling event data stores failed", "err", err)
+		}
+		if more && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-f.wake:
+		}
+	}
+}
+
+// cursor is the fill cursor's state document.
+type cursor struct {
+	Seq int64
+}
+
+// Pass reads one batch of the log past the cursor, gives each store what
+// it takes, and advances the cursor; more says the log has more.
+func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
+	pos, version, err := f.loadCursor(ctx)
+	if err != nil {
+		return false, err
+	}
+	// The log's end is read before the stores are listed: a store made
+	// after the listing takes events only past its own start, which is at
+	// or past end, so this pass gives every store it lists the events up
+	// to end, and leaves the rest to the next pass (with a new listing).
+	// When nothing past the cursor is found, every event acknowledged by
+	// then is filled.
+	end, err := f.s.lastSeq(ctx)
+	if err != nil {
+		return false, err
+	}
+	stores, err := f.s.all(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !anyTakesAfter(stores, pos) {
+		// No store takes anything past the cursor: skip to the log's end
+		// without reading it (a server without event data stores reads
+		// nothing).
+		if end > pos {
+			if err := f.saveCursor(ctx, end, version); err != nil {
+				return false, err
+			}
+		}
+		f.advance(max(pos, end))
+		return false, nil
+	}
+	evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
+	if err != nil {
+		return false, fmt.Errorf("lake: reading the log: %w", err)
+	}
+	full := len(evs) == f.batch
+	n := len(evs)
+	for n > 0 && evs[n-1].Seq > end {
+		n--
+	}
+	later := n < len(evs) // events past end: the next pass's
+	evs = evs[:n]
+	if len(evs) == 0 {
+		f.advance(max(pos, end))
+		return later, nil
+	}
+	if err := f.fill(ctx, stores, evs); err != nil {
+		return false, err
+	}
+	next := evs[len(evs)-1].Seq
+	if err := f.saveCursor(ctx, next, version); err != nil {
+		return false, err
+	}
+	f.advance(next)
+	return full || later, nil
+}
+
+// fill inserts into each store the events of evs it takes.
+func (f *Filler) fill(ctx context.Context, stores []*DataStore, evs []*event.Event) error {
+	fields := make([]*trail.Fields, len(evs))
+	for _, d := range stores {
+		if d.Status == statusGone || len(d.Ingest) == 0 {
+			continue
+		}
+		m, err := f.matcher(d)
+		if err != nil {
+			f.s.log.Error("lake: an event data store's selectors do not compile; it takes nothing", "store", d.ARN, "err", err)
+			continue
+		}
+		var take []*event.Event
+		for i, ev := range evs {
+			if !d.takes(ev.Seq) || !d.covers(ev) {
+				continue
+			}
+			if fields[i] == nil {
+				fl, err := trail.ParseFields(ev.Record)
+				if err != nil {
+					fl = trail.Fields{}
+				}
+				fields[i] = &fl
+			}
+			if m.Match(fields[i]) {
+				take = append(take, ev)
+			}
+		}
+		if len(take) == 0 {
+			continue
+		}
+		if err := f.s.engine.Insert(ctx, d.ID, take); err != nil {
+			return fmt.Errorf("lake: filling %s: %w", d.ARN, err)
+		}
+	}
+	return nil
+}
+
+// covers reports whether the event is of the store's accounts and regions.
+func (d *DataStore) covers(ev *event.Event) bool {
+	if !d.MultiRegion && ev.Region != d.Region {
+		return false
+	}
+	return ev.Account == d.Account || d.Organization && slices.Contains(d.Members, ev.Account)
+}
+
+// matcher is d's compiled selectors, cached by version.
+func (f *Filler) matcher(d *DataStore) (*trail.Matcher, error) {
+	if c, ok := f.matched[d.ID]; ok && c.version == d.version {
+		return c.m, nil
+	}
+	sel := d.Selectors
+	if len(sel) == 0 {
+		sel = DefaultSelectors()
+	}
+	m, err := trail.Compile(nil, sel)
+	if err != nil {
+		return nil, err
+	}
+	f.matched[d.ID] = compiled{version: d.version, m: m}
+	return m, nil
+}
+
+// loadCursor reads the cursor. A node without one starts where the
+// earliest store began taking events (or at the log's end).
+func (f *Filler) loadCursor(ctx context.Context) (int64, int64, error) {
+	doc, err := f.s.st.GetState(ctx, f.cursorKey())
+	if err == nil {
+		var c cursor
+		if err := json.Unmarshal(doc.Doc, &c); err != nil {
+			return 0, 0, fmt.Errorf("lake: fill cursor: %w", err)
+		}
+		return c.Seq, doc.Version, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, 0, err
+	}
+	stores, err := f.s.all(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	start, err := f.s.lastSeq(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, d := range stores {
+		for _, r := range d.Ingest {
+			start = min(start, r.From)
+		}
+	}
+	return start, 0, nil
+}
+
+func (f *Filler) saveCursor(ctx context.Context, seq, version int64) error {
+	b, _ := json.Marshal(cursor{Seq: seq})
+	_, err := f.s.st.PutState(ctx, f.cursorKey(), b, version)
+	if err != nil {
+		return fmt.Errorf("lake: saving the fill cursor at %s: %w", strconv.FormatInt(seq, 10), err)
+	}
+	return nil
+}
+
+// advance records that every store is filled to at least seq.
+func (f *Filler) advance(seq int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if seq > f.reached {
+		f.reached = seq
+		close(f.signal)
+		f.signal = make(chan struct{})
+	}
+}
+
+// WaitFilled waits until this node's stores hold every event up to log
+// position seq (or ctx ends).
+func (f *Filler) WaitFilled(ctx context.Context, seq int64) error {
+	for {
+		f.mu.Lock()
+		reached, sig := f.reached, f.signal
+		f.mu.Unlock()
+		if reached >= seq {
+			return nil
+		}
+		f.changed()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sig:
+		}
+	}
+}
+
+// sweep removes expired events of every store, drops the events of gone
+// stores, and forgets old tombstones, queries and results.
+func (s *Service) sweep(ctx context.Context) error {
+	stores, err := s.all(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var errs []error
+	for _, d := range stores {
+		if d.gone(now) {
+			errs = append(errs, s.bury(ctx, d, now))
+			continue
+		}
+		cut := now.AddDate(0, 0, -d.RetentionDays)
+		if n, err := s.engine.DeleteBefore(ctx, d.ID, cut); err != nil {
+			errs = append(errs, fmt.Errorf("lake: retention of %s: %w", d.ARN, err))
+		} else if n > 0 {
+			s.log.Info("lake: expired events removed", "store", d.ARN, "events", n)
+		}
+	}
+	errs = append(errs, s.forgetQueries(ctx, now))
+	return errors.Join(errs...)
+}
+
+// bury drops a gone store's events on this node and keeps its tombstone
+// for tombstoneKeep (for nodes that were down), then removes it.
+func (s *Service) bury(ctx context.Context, d *DataStore, now time.Time) error {
+	if err := s.engine.DropStore(ctx, d.ID); err != nil {
+		return fmt.Errorf("lake: dropping %s: %w", d.ARN, err)
+	}
+	if d.Status != statusGone {
+		d.Status, d.Updated = statusGone, now
+		if err := s.put(ctx, d); err != nil {
+			return err
+		}
+		s.log.Info("lake: event data store deleted after its pending deletion", "store", d.ARN)
+		return nil
+	}
+	if now.Sub(d.Updated) >= tombstoneKeep {
+		return s.st.DeleteState(ctx, storePrefix+d.ID)
+	}
+	return nil
+}
+
+// anyTakesAfter reports whether a store takes events numbered above pos.
+func anyTakesAfter(stores []*DataStore, pos int64) bool {
+	for _, d := range stores {
+		if d.Status == statusGone {
+			continue
+		}
+		for _, r := range d.Ingest {
+			if r.To == 0 || r.To > pos {
+				return true
+			}
+		}
+	}
+	return false
+}
