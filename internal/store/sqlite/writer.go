@@ -25,9 +25,10 @@ import (
 
 // maxPending bounds the events written but not yet indexed; the writer
 // waits for the indexer beyond it (and fails the append if it cannot
-// catch up within pendingWait).
+// catch up within pendingWait). It leaves the writer room for half a
+// transaction's worth while the indexer writes one of maxIndexBatch.
 const (
-	maxPending  = 128_000
+	maxPending  = maxIndexBatch * 3 / 2
 	pendingWait = 10 * time.Second
 )
 
@@ -162,7 +163,7 @@ func (s *Store) addPending(bt *batch) {
 	s.addPendingPostings(bt)
 	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
-	full := s.pendingEvents >= maxIndexBatch
+	full := s.pendingEvents >= indexTrigger
 	s.last.Store(bt.b.seqN)
 	s.pmu.Unlock()
 	s.kickIndexer()
