@@ -96,6 +96,7 @@ func (s *Store) indexPending(all bool) error {
 			return err
 		}
 		s.indexErr.Store("")
+		keys := batchKeys(take)
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
 		first := int64(math.MaxInt64)
@@ -103,21 +104,26 @@ func (s *Store) indexPending(all bool) error {
 			first = s.pending[0].b.seq0
 		}
 		s.firstPending.Store(first)
-		s.dropPendingPostings(take, take[len(take)-1].b.seqN)
-		for _, bt := range take {
-			for _, id := range bt.ids {
-				if s.pendingIDs[id.key] == id.seq {
-					delete(s.pendingIDs, id.key)
-				}
-			}
-			s.pendingEvents -= len(bt.ids)
-		}
+		s.dropIndexed(take, keys)
 		s.pcond.Broadcast()
 		behind := s.pendingEvents >= indexTrigger
 		s.pmu.Unlock()
 		if !all && !behind {
 			return nil
 		}
+	}
+}
+
+// dropIndexed removes what reads found of indexed batches in memory: their
+// postings (of keys, their batchKeys) and IDs. The caller holds pmu, which
+// readers and the writer wait for meanwhile: what can be worked out
+// before is (BenchmarkDropPending).
+func (s *Store) dropIndexed(indexed []*batch, keys []int64) {
+	through := indexed[len(indexed)-1].b.seqN
+	s.dropPendingPostings(keys, through)
+	s.pendingIDs.indexed(through)
+	for _, bt := range indexed {
+		s.pendingEvents -= len(bt.ids)
 	}
 }
 
