@@ -116,9 +116,7 @@ func (s *Store) startFilterBuild() {
 	// here, and IDs made pending later by the writer (addIDs, under pmu
 	// like this). What is indexed is read from the ID index after this
 	// point, so an ID indexed meanwhile is read or was pending.
-	for key := range s.pendingIDs {
-		next.add(idHash(key.account, key.id))
-	}
+	s.pendingIDs.each(func(key idKey) { next.add(idHash(key.account, key.id)) })
 	fs.building.Add(1)
 	go func() {
 		defer fs.building.Done()

@@ -332,14 +332,14 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 		t.Fatalf("day 11: %v", got)
 	}
 	s.pmu.Lock()
-	s.dropPendingPostings([]*batch{a, b}, b.b.seqN)
+	s.dropPendingPostings(batchKeys([]*batch{a, b}), b.b.seqN)
 	s.pending = s.pending[2:]
 	s.pmu.Unlock()
 	if got := seqs(0, 100); !slices.Equal(got, []int64{1005, 1006}) {
 		t.Fatalf("after indexing a and b: %v", got)
 	}
 	s.pmu.Lock()
-	s.dropPendingPostings([]*batch{c}, c.b.seqN)
+	s.dropPendingPostings(batchKeys([]*batch{c}), c.b.seqN)
 	s.pending = nil
 	n := len(s.pendingPost)
 	s.pmu.Unlock()

@@ -113,7 +113,7 @@ type Store struct {
 	// firstPending is the seq0 of pending's first batch (MaxInt64 when
 	// none), read without the lock.
 	firstPending atomic.Int64
-	pendingIDs   map[idKey]int64
+	pendingIDs   *pendingIDSet
 	// pendingPost holds the pending batches' postings by key, each list
 	// in seq order.
 	pendingPost   map[int64][]store.Posting
@@ -158,7 +158,7 @@ func Open(dir string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{path: path, w: w, r: r, pendingIDs: map[idKey]int64{},
+	s := &Store{path: path, w: w, r: r, pendingIDs: newPendingIDSet(),
 		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
 		full:   make(chan struct{}, 1),
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
@@ -415,7 +415,7 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	var page store.Page
 	var seqs []int64
 	s.pmu.RLock()
-	if seq, ok := s.pendingIDs[idKey{q.Account, q.Value}]; ok {
+	if seq, ok := s.pendingIDs.get(idKey{q.Account, q.Value}); ok {
 		seqs = append(seqs, seq)
 	}
 	s.pmu.RUnlock()

@@ -25,9 +25,10 @@ import (
 
 // maxPending bounds the events written but not yet indexed; the writer
 // waits for the indexer beyond it (and fails the append if it cannot
-// catch up within pendingWait).
+// catch up within pendingWait). It leaves the writer room for half a
+// transaction's worth while the indexer writes one of maxIndexBatch.
 const (
-	maxPending  = 128_000
+	maxPending  = maxIndexBatch * 3 / 2
 	pendingWait = 10 * time.Second
 )
 
@@ -157,12 +158,12 @@ func (s *Store) addPending(bt *batch) {
 		s.firstPending.Store(bt.b.seq0)
 	}
 	for _, id := range bt.ids {
-		s.pendingIDs[id.key] = id.seq
+		s.pendingIDs.add(id.key, id.seq)
 	}
 	s.addPendingPostings(bt)
 	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
-	full := s.pendingEvents >= maxIndexBatch
+	full := s.pendingEvents >= indexTrigger
 	s.last.Store(bt.b.seqN)
 	s.pmu.Unlock()
 	s.kickIndexer()
@@ -238,7 +239,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 		prep := r.Prepared.([]prepared)
 		for i, e := range r.Events {
 			key := idKey{e.Account, e.ID}
-			if seq, ok := s.pendingIDs[key]; ok {
+			if seq, ok := s.pendingIDs.get(key); ok {
 				pendingSeqs = append(pendingSeqs, seq)
 				continue
 			}
@@ -300,22 +301,36 @@ func (s *Store) addPendingPostings(bt *batch) {
 	}
 }
 
-// dropPendingPostings removes the postings of batches indexed through seq
-// through; the caller holds pmu.
-func (s *Store) dropPendingPostings(indexed []*batch, through int64) {
-	for _, bt := range indexed {
+// batchKeys returns the lookup keys of batches' postings, each once. The
+// indexer works them out before it takes pmu to drop the postings.
+func batchKeys(batches []*batch) []int64 {
+	seen := make(map[int64]struct{}, 2*len(batches[0].postings))
+	keys := make([]int64, 0, 2*len(batches[0].postings))
+	for _, bt := range batches {
 		for k := range bt.postings {
-			ps, ok := s.pendingPost[k]
-			if !ok {
-				continue // an earlier batch of these emptied it
+			if _, ok := seen[k]; !ok {
+				seen[k] = struct{}{}
+				keys = append(keys, k)
 			}
-			i, _ := slices.BinarySearchFunc(ps, through+1, func(p store.Posting, seq int64) int { return cmp.Compare(p.Seq, seq) })
-			if i < len(ps) {
-				s.pendingPost[k] = ps[i:]
-				continue
-			}
-			delete(s.pendingPost, k)
 		}
+	}
+	return keys
+}
+
+// dropPendingPostings removes the postings through seq through of keys
+// (batchKeys of the batches indexed through it); the caller holds pmu.
+func (s *Store) dropPendingPostings(keys []int64, through int64) {
+	for _, k := range keys {
+		ps, ok := s.pendingPost[k]
+		if !ok {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(ps, through+1, func(p store.Posting, seq int64) int { return cmp.Compare(p.Seq, seq) })
+		if i < len(ps) {
+			s.pendingPost[k] = ps[i:]
+			continue
+		}
+		delete(s.pendingPost, k)
 	}
 }
 

@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// BenchmarkIndexSpread measures the indexer's transactions of events
+// spread over 30 days (a backfill) as the store grows: it indexes
+// CAIRN_INDEX_BENCH_EVENTS events (default 2M) in transactions of
+// maxIndexBatch and reports the CPU per event of the first and the last
+// transaction. Run it once: -run XXX -bench BenchmarkIndexSpread
+// -benchtime 1x.
+func BenchmarkIndexSpread(b *testing.B) {
+	total := 2_000_000
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_EVENTS")); err == nil && v > 0 {
+		total = v
+	}
+	for range b.N {
+		first, last := indexSpread(b, total, maxIndexBatch)
+		b.ReportMetric(first, "µs/event-first")
+		b.ReportMetric(last, "µs/event-last")
+	}
+}
+
+// indexSpread indexes total synthetic spread events in transactions of
+// per, and returns the CPU µs per event of the first and last.
+func indexSpread(b *testing.B, total, per int) (first, last float64) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().Unix()
+	for seq := int64(1); seq <= int64(total); seq += int64(per) {
+		bt := spreadBatch(rng, seq, per, now)
+		c0 := cpuSeconds(b)
+		if err := s.writeIndex(context.Background(), []*batch{bt}); err != nil {
+			b.Fatal(err)
+		}
+		last = (cpuSeconds(b) - c0) * 1e6 / float64(per)
+		if seq == 1 {
+			first = last
+		}
+	}
+	return first, last
+}
+
+// spreadBatch is a batch of n events over the 30 days before now with
+// lookup keys as cairn-bench ingest's records have them: the listing of
+// all events, 41 event names, 11 sources, 34 users, 46 access keys, 3,000
+// resources and read-only or not.
+func spreadBatch(rng *rand.Rand, seq0 int64, n int, now int64) *batch {
+	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[int64][]store.Posting{},
+		b: block{seq0: seq0, seqN: seq0 + int64(n) - 1, seg: 1, size: 1, lens: []byte{1}}}
+	for seq := seq0; seq < seq0+int64(n); seq++ {
+		t := now - rng.Int64N(30*86400)
+		bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
+		for _, k := range []int64{1, 1000 + rng.Int64N(41), 2000 + rng.Int64N(11), 3000 + rng.Int64N(34),
+			4000 + rng.Int64N(46), 10000 + rng.Int64N(3000), 5000 + rng.Int64N(2)} {
+			k = int64(uint64(k) * 0x9E3779B97F4A7C15) // spread over the key space, as hashes are
+			bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
+		}
+		bt.ids = append(bt.ids, idEntry{key: idKey{"111111111111", strconv.FormatInt(seq, 10)}, h: int64(rng.Uint64()), seq: seq})
+	}
+	return bt
+}
+
+// cpuSeconds is the CPU time (user and system) the process has used.
+func cpuSeconds(b *testing.B) float64 {
+	raw, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command's closing parenthesis: state is the
+	// first, utime the 12th and stime the 13th, in clock ticks (100/s).
+	rest := string(raw[bytes.LastIndexByte(raw, ')')+2:])
+	f := strings.Fields(rest)
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
+}

@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// BenchmarkDropPending measures what the indexer does under the pending
+// lock once a transaction of 128 commits of 500 spread events is indexed:
+// the lock readers and the writer wait for meanwhile.
+func BenchmarkDropPending(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().Unix()
+	var batches []*batch
+	for i := range 128 {
+		batches = append(batches, spreadBatch(rng, int64(i*500+1), 500, now))
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s := &Store{pendingIDs: newPendingIDSet(), pendingPost: map[int64][]store.Posting{}}
+		for _, bt := range batches {
+			s.pending = append(s.pending, bt)
+			for _, id := range bt.ids {
+				s.pendingIDs.add(id.key, id.seq)
+			}
+			s.addPendingPostings(bt)
+		}
+		keys := batchKeys(batches)
+		b.StartTimer()
+		s.dropIndexed(batches, keys)
+	}
+}
