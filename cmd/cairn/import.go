@@ -52,6 +52,10 @@ stores each eventID once. A checkpoint belongs to one --source (or
 --from-cloudtrail) and one --start-time/--end-time; --accounts and
 --regions may change between runs.
 
+Log files are read and gunzipped as many at a time as there are CPUs;
+--parallel batches of at most --batch-size records (and 6 MiB) are in
+flight at once. The server's ingest, not the import, usually sets the pace.
+
 Each record the server refuses is listed, with its file, its index in the
 file, its eventID, the error code and message, as a JSON line on stderr
 (or in --refusals FILE); nothing is dropped silently. The summary at the end
@@ -83,7 +87,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	cpPath := fs.String("checkpoint", "", "resume from and record progress in this `file`")
 	refusalsPath := fs.String("refusals", "", "list refused records in this `file` (JSON lines) instead of stderr")
 	parallel := fs.Int("parallel", importer.DefaultParallel, "`batches` in flight at once")
-	batchSize := fs.Int("batch-size", importer.DefaultBatchRecords, "`records` per batch (the server takes at most 1,000 by default)")
+	batchSize := fs.Int("batch-size", importer.DefaultBatchRecords, "`records` per batch, within 6 MiB (the server takes at most 1,000 by default)")
 	insights := fs.Bool("insights", false, "also import CloudTrail-Insight/ log files")
 	verifyDigests := fs.Bool("verify-digests", false, "check the archive's digest files and import only log files they vouch for")
 	pubKeys := fs.String("public-keys", "", "comma-separated `files` \"aws cloudtrail list-public-keys\" wrote, one per region (for --verify-digests)")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
@@ -634,6 +635,135 @@ func TestImportHelpAndBadFlags(t *testing.T) {
 		res := runCommand(t, tc.env, Binary(t), append([]string{"import"}, tc.args...)...)
 		if res.code != 2 || !strings.Contains(res.stderr, tc.want) {
 			t.Errorf("cairn import %q: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}
+
+// imInsightRecord is a CloudTrail Insights record (a Start or an End of a
+// call-rate Insight) as CloudTrail writes it to CloudTrail-Insight/.
+func imInsightRecord(account, region, state, shared string, at time.Time) map[string]any {
+	return map[string]any{
+		"eventVersion": "1.08", "eventTime": at.UTC().Format(time.RFC3339), "awsRegion": region,
+		"eventID": dlNewID(), "eventType": "AwsCloudTrailInsight", "recipientAccountId": account,
+		"sharedEventID": shared, "eventCategory": "Insight",
+		"insightDetails": map[string]any{
+			"state": state, "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+			"insightType": "ApiCallRateInsight",
+			"insightContext": map[string]any{"statistics": map[string]any{
+				"baseline": map[string]any{"average": 0.1}, "insight": map[string]any{"average": 12.0},
+				"insightDuration": 3, "baselineDuration": 10080}},
+		},
+	}
+}
+
+// TestImportInsightsFolders: an archive's CloudTrail-Insight/ log files are
+// left out by default and imported with --insights; the Insights events are
+// then what lookup-events --event-category insight answers, once each.
+func TestImportInsightsFolders(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	now := time.Now()
+	dir := t.TempDir()
+	put := imDirPut(t, dir)
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 1, Files: 1, Per: 3, Now: now}
+	recs := a.write(t, put)
+	at := now.UTC().Add(-3 * time.Hour).Truncate(time.Minute)
+	shared := dlNewID()
+	start, end := imInsightRecord(Account1, "us-east-1", "Start", shared, at), imInsightRecord(Account1, "us-east-1", "End", shared, at.Add(3*time.Minute))
+	body, err := json.Marshal(map[string]any{"Records": []any{start, end}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := at.Add(10 * time.Minute)
+	put(path.Join("AWSLogs", Account1, "CloudTrail-Insight", "us-east-1", delivered.Format("2006/01/02"),
+		fmt.Sprintf("%s_CloudTrail-Insight_us-east-1_%s_Ins1ght0AbCdEf.json.gz", Account1, delivered.Format("20060102T1504Z"))), dlGzip(body))
+
+	insights := func() map[string]int {
+		got := map[string]int{}
+		p := cloudtrail.NewLookupEventsPaginator(srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"), &cloudtrail.LookupEventsInput{
+			EventCategory: types.EventCategoryInsight, StartTime: aws.Time(now.Add(-24 * time.Hour))})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatalf("LookupEvents --event-category insight: %v", err)
+			}
+			for _, e := range page.Events {
+				got[aws.ToString(e.EventId)]++
+			}
+		}
+		return got
+	}
+
+	// Without --insights: the trail's log file only.
+	res := imRun(t, srv, imEnv(), "--source", "file://"+dir)
+	if res.code != 0 || !strings.HasPrefix(imSummary(t, res.stdout, "files"), "1 of 1 imported") ||
+		imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)) {
+		t.Fatalf("import without --insights: exit %d, want 1 file and %d events\n%s\n%s", res.code, len(recs), res.stdout, res.stderr)
+	}
+	if got := insights(); len(got) != 0 {
+		t.Fatalf("without --insights, Insights events were imported: %v", got)
+	}
+
+	// With --insights: the Insights file too; the log file's events again,
+	// stored once.
+	res = imRun(t, srv, imEnv(), "--source", "file://"+dir, "--insights")
+	if res.code != 0 || !strings.HasPrefix(imSummary(t, res.stdout, "files"), "2 of 2 imported") ||
+		imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)+2) {
+		t.Fatalf("import with --insights: exit %d, want 2 files and %d events\n%s\n%s", res.code, len(recs)+2, res.stdout, res.stderr)
+	}
+	got := insights()
+	for _, r := range []map[string]any{start, end} {
+		if id := r["eventID"].(string); got[id] != 1 {
+			t.Errorf("Insights event %s (%s) is found %d times with --event-category insight, want once (found: %v)",
+				id, r["insightDetails"].(map[string]any)["state"], got[id], got)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("--event-category insight answers %d events, want the 2 imported: %v", len(got), got)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-3*24*time.Hour))
+}
+
+// TestImportArchiveS3LookedUpAndDelivered imports an archive from a moto
+// bucket into a server whose multi-region trail delivers to another moto
+// bucket: every imported event is found once with LookupEvents and lands in
+// exactly one of the trail's log files; the other account's events are not
+// in this account's trail.
+func TestImportArchiveS3LookedUpAndDelivered(t *testing.T) {
+	moto := buckettest.StartMoto(t)
+	buckettest.CreateBucket(t, moto, "old-archive")
+	buckettest.CreateBucket(t, moto, "new-trail")
+	srv := Start(t, Options{Config: dlConfig(dlS3Buckets(moto, "new-trail"))})
+	dlTrail(t, srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"), "imports", "new-trail", dlMulti)
+	now := time.Now()
+	a := imArchive{Prefix: "cloudtrail", Accounts: []string{Account1, Account2}, Regions: []string{"us-east-1", "eu-west-1"},
+		Days: 2, Files: 1, Per: 4, Now: now}
+	recs := a.write(t, imS3Put(t, moto, "old-archive"))
+	source := "s3://old-archive/cloudtrail?endpoint=" + moto + "&region=us-east-1&path_style=true"
+	env := imEnv("AWS_ACCESS_KEY_ID="+buckettest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+buckettest.SecretAccessKey)
+	res := imRun(t, srv, env, "--source", source, "--checkpoint", filepath.Join(t.TempDir(), "cp"))
+	if res.code != 0 || !strings.HasPrefix(imSummary(t, res.stdout, "files"), "8 of 8 imported") ||
+		imSummary(t, res.stdout, "accepted") != fmt.Sprint(len(recs)) {
+		t.Fatalf("cairn import from S3: exit %d, want 8 files and %d events\n%s\n%s", res.code, len(recs), res.stdout, res.stderr)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-4*24*time.Hour))
+	var mine, others []string
+	for _, r := range recs {
+		if r.Account == Account1 {
+			mine = append(mine, r.ID)
+		} else {
+			others = append(others, r.ID)
+		}
+	}
+	files := dlWaitDelivered(t, srv, dlMoto{moto, "new-trail"}, "", mine, 60*time.Second)
+	got := dlEventIDs(files)
+	for _, id := range mine {
+		if got[id] != 1 {
+			t.Errorf("imported event %s is in %d of the trail's log files, want 1", id, got[id])
+		}
+	}
+	for _, id := range others {
+		if got[id] != 0 {
+			t.Errorf("event %s of account %s is in account %s's trail", id, Account2, Account1)
 		}
 	}
 }

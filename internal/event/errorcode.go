@@ -17,7 +17,7 @@ var errorCodeName = []byte(`"errorCode"`)
 // scanned as Decode scans it, so that a field of that name nested in the
 // parameters is not taken for the record's own.
 func HasErrorCode(record []byte) bool {
-	if !bytes.Contains(record, errorCodeName) {
+	if !mentionsErrorCode(record) {
 		return false
 	}
 	d := getDecoder()
@@ -30,4 +30,25 @@ func HasErrorCode(record []byte) bool {
 	}
 	v := d.field(rErrorCode)
 	return len(v) > 2 && v[0] == '"'
+}
+
+// mentionsErrorCode is bytes.Contains(record, errorCodeName), found from
+// the name's 'C': bytes.Index looks for a pattern's first byte, and a
+// record is full of the '"' that this one starts with, which makes it
+// compare at almost every quote. A record has few capital C's.
+func mentionsErrorCode(record []byte) bool {
+	const at = len(`"error`) // the index of 'C' in the name
+	tail := len(errorCodeName) - at
+	for i := at; i+tail <= len(record); {
+		j := bytes.IndexByte(record[i:len(record)-tail+1], 'C')
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		if bytes.Equal(record[p-at:p+tail], errorCodeName) {
+			return true
+		}
+		i = p + 1
+	}
+	return false
 }

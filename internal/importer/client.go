@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,8 +105,9 @@ func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int) (ans 
 	wait := c.Backoff
 	for attempt := 1; ; attempt++ {
 		// Reading net.Buffers consumes its slice: each attempt reads a copy.
-		body := slices.Clone(parts)
-		ans, err = c.post(ctx, &body, int64(size), hash)
+		body := &stoppableBody{parts: slices.Clone(parts)}
+		ans, err = c.post(ctx, body, int64(size), hash)
+		body.stop()
 		var be *BatchError
 		if err == nil || !errors.As(err, &be) || !be.Retryable || attempt >= c.MaxAttempts || ctx.Err() != nil {
 			if err == nil && ans.Accepted+len(ans.Failed) != n {
@@ -127,6 +129,36 @@ func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int) (ans 
 		wait = min(2*wait, c.MaxBackoff)
 	}
 }
+
+// stoppableBody is a request body that stops being read once stop is
+// called. net/http may still be writing a body after the answer has come
+// (a server may answer before reading it all), and the bytes of a batch go
+// back to a pool once answered: after stop no read touches them.
+type stoppableBody struct {
+	mu      sync.Mutex
+	parts   net.Buffers
+	stopped bool
+}
+
+func (b *stoppableBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return 0, errBodyStopped
+	}
+	return b.parts.Read(p)
+}
+
+// stop ends the reads; it returns once no read is in progress.
+func (b *stoppableBody) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.parts = nil
+	b.mu.Unlock()
+}
+
+// errBodyStopped is what a read of a body answered already gets.
+var errBodyStopped = errors.New("the batch was answered already")
 
 // post makes one attempt.
 func (c *Client) post(ctx context.Context, body io.Reader, size int64, hash string) (Answer, error) {

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -322,5 +323,98 @@ func TestReadPublicKeysCLIFormats(t *testing.T) {
 	os.WriteFile(p, []byte(`{"TrailList":[]}`), 0o600)
 	if _, err := readPublicKeys(p); err == nil || !strings.Contains(err.Error(), "no keys in PublicKeyList") {
 		t.Errorf("a file without keys: %v", err)
+	}
+}
+
+// TestImportArchiveReusesBuffersSafely imports many files whose batches
+// straddle files, with several batches in flight, so that gunzip buffers
+// go back to their pool and are refilled while other batches are sent:
+// every record must arrive exactly once and intact (its eventName repeats
+// its eventID), the server answering some batches before reading them.
+func TestImportArchiveReusesBuffersSafely(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	for f := 0; f < 40; f++ {
+		at := time.Date(2026, 3, 2, f%24, f, 0, 0, time.UTC)
+		var recs []string
+		for i := 0; i < 25+f%7; i++ {
+			id := fmt.Sprintf("id-%03d-%03d", f, i)
+			recs = append(recs, fmt.Sprintf(`{"eventID":%q,"eventName":"of-%s","eventTime":"2026-03-02T10:00:00Z","pad":%q}`,
+				id, id, strings.Repeat("x", 100*(i%5))))
+			n++
+		}
+		putLog(t, dir, logKey("", "111111111111", "us-east-1", at), recs...)
+	}
+	var mu sync.Mutex
+	ids := map[string]int{}
+	var early atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every fifth request is answered 503 before its body is read.
+		if early.Add(1)%5 == 0 {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"__type":"ServiceUnavailableException","message":"busy"}`)
+			return
+		}
+		var body struct{ Records []map[string]any }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"SerializationException","message":%q}`, err.Error())
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ans := Answer{EventIDs: []string{}, Failed: []Refusal{}}
+		for i, rec := range body.Records {
+			id, _ := rec["eventID"].(string)
+			if rec["eventName"] != "of-"+id {
+				ans.Failed = append(ans.Failed, Refusal{Index: i, ErrorCode: "Garbled", ErrorMessage: fmt.Sprint(rec)})
+				continue
+			}
+			ids[id]++
+			ans.Accepted++
+		}
+		json.NewEncoder(w).Encode(ans)
+	}))
+	defer srv.Close()
+	src := Source{Bucket: bucket.NewDir("b", dir)}
+	files, _, err := Plan(context.Background(), src, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := OpenCheckpoint(filepath.Join(t.TempDir(), "cp"), "x", "")
+	defer cp.Close()
+	client := NewClient(srv.URL, "us-east-1", "AKID", "secret", 4)
+	client.Backoff = time.Millisecond
+	var refusals bytes.Buffer
+	st := &Stats{}
+	if _, err := ImportArchive(context.Background(), src, files, Options{Client: client, Checkpoint: cp, Refusals: &refusals,
+		Parallel: 4, Readers: 3, BatchRecords: 37, Stats: st}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Accepted.Load() != int64(n) || st.Refused.Load() != 0 || st.UnitsDone.Load() != 40 {
+		t.Errorf("accepted %d of %d, refused %d, files %d of 40\n%s", st.Accepted.Load(), n, st.Refused.Load(),
+			st.UnitsDone.Load(), refusals.String())
+	}
+	for id, k := range ids {
+		if k != 1 {
+			t.Errorf("%s arrived %d times", id, k)
+		}
+	}
+	if len(ids) != n {
+		t.Errorf("%d distinct records arrived, want %d", len(ids), n)
+	}
+}
+
+// TestStoppableBody: once stopped, a body reads nothing more.
+func TestStoppableBody(t *testing.T) {
+	b := &stoppableBody{parts: net.Buffers{[]byte("abc"), []byte("def")}}
+	p := make([]byte, 2)
+	if n, err := b.Read(p); n != 2 || err != nil || string(p) != "ab" {
+		t.Fatalf("Read = %d %v %q", n, err, p)
+	}
+	b.stop()
+	if n, err := b.Read(p); n != 0 || !errors.Is(err, errBodyStopped) {
+		t.Errorf("Read after stop = %d %v, want 0 and errBodyStopped", n, err)
 	}
 }

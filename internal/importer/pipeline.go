@@ -29,9 +29,12 @@ const (
 // listed), the unit is marked done.
 type unit struct {
 	name    string
-	records [][]byte
+	records []json.RawMessage
 	// filtered counts the records left out by the time filter.
 	filtered int
+	// buf, when not nil, holds the records (a gunzipped log file): it goes
+	// back to the pool once every record is answered.
+	buf *[]byte
 }
 
 // unitState tracks a unit's records in flight.
@@ -39,6 +42,7 @@ type unitState struct {
 	name      string
 	remaining atomic.Int64
 	failed    atomic.Bool
+	buf       *[]byte
 }
 
 // batch is one POST /v1/events: the body's pieces (the records are not
@@ -139,6 +143,8 @@ type producer struct {
 	stats    *Stats
 	mu       sync.Mutex
 	res      *Result
+	// bufs are the buffers log files are gunzipped into.
+	bufs *bufPool
 }
 
 // emit hands a unit to the sender; false when the import is stopping.
@@ -172,7 +178,8 @@ func pump(ctx context.Context, o Options, n int, work func(p *producer, i int)) 
 	var res Result
 	refusals := &Refusals{w: o.Refusals}
 	units := make(chan unit, n)
-	p := &producer{ctx: ctx, units: units, refusals: refusals, stats: o.Stats, res: &res}
+	bufs := &bufPool{}
+	p := &producer{ctx: ctx, units: units, refusals: refusals, stats: o.Stats, res: &res, bufs: bufs}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -186,7 +193,7 @@ func pump(ctx context.Context, o Options, n int, work func(p *producer, i int)) 
 		close(units)
 	}()
 	s := &sender{client: o.Client, cp: o.Checkpoint, stats: o.Stats, refusals: refusals,
-		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel}
+		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel, bufs: bufs}
 	s.run(ctx, units)
 	res.Interrupted = ctx.Err() != nil && s.fatal == nil
 	return res, s.fatal
@@ -207,6 +214,8 @@ type sender struct {
 	fatalOnce sync.Once
 	fatal     error
 	cancel    context.CancelFunc
+	// bufs takes back a unit's buffer once its records are all answered.
+	bufs *bufPool
 }
 
 // run batches the units it receives and sends the batches with s.parallel
@@ -253,7 +262,7 @@ func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *
 		}
 		s.stats.Events.Add(int64(len(u.records)))
 		s.stats.Filtered.Add(int64(u.filtered))
-		st := &unitState{name: u.name}
+		st := &unitState{name: u.name, buf: u.buf}
 		if len(u.records) == 0 {
 			s.finish(st)
 			continue
@@ -341,6 +350,11 @@ func (s *sender) done(u *unitState) {
 // finish checkpoints a unit whose records are all answered; a unit with a
 // failed batch is left for the next run.
 func (s *sender) finish(u *unitState) {
+	// Every batch that held the unit's records has been answered: nothing
+	// reads its buffer any more (Client.Send stops the body's reads before
+	// it returns).
+	s.bufs.put(u.buf)
+	u.buf = nil
 	if u.failed.Load() {
 		s.stats.UnitsFailed.Add(1)
 		return
