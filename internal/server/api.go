@@ -180,34 +180,40 @@ func (s *Server) GetQueryResults(ctx context.Context, who Caller, in ResultsInpu
 	return invokeTyped(ctx, s, who, "GetQueryResults", in, s.getQueryResults)
 }
 
-// GetQueryResultsExport calls emit with the columns of a finished query
-// and then with each of its rows in order, read a page at a time (the
-// console's CSV download): one GetQueryResults call, authorized,
-// rate-counted and recorded once whatever the number of rows. A query
-// that has not finished emits nothing and answers its status. It stops at
-// emit's first error.
-func (s *Server) GetQueryResultsExport(ctx context.Context, who Caller, in QueryInput, emit func(columns []string, row []*string) error) (string, error) {
-	return invokeTyped(ctx, s, who, "GetQueryResults", in, func(ctx context.Context, c *call, in QueryInput) (string, error) {
+// GetQueryResultsExport streams a query's whole result (the console's
+// CSV download): start is called once with the query's status and
+// columns, then, for a finished query, row with each row in order, read a
+// page at a time. It is one GetQueryResults call, authorized,
+// rate-counted and recorded once whatever the number of rows, and stops
+// at start's or row's first error.
+func (s *Server) GetQueryResultsExport(ctx context.Context, who Caller, in QueryInput, start func(status string, columns []string) error, row func([]*string) error) error {
+	_, err := invokeTyped(ctx, s, who, "GetQueryResults", in, func(ctx context.Context, c *call, in QueryInput) (empty, error) {
 		if err := checkQueryInput(c, in); err != nil {
-			return "", err
+			return empty{}, err
 		}
 		var token *string
-		for {
+		for first := true; ; first = false {
 			p, err := s.opts.Lake.Results(ctx, lakeCaller(c), in.QueryId, token, nil)
 			if err != nil {
-				return "", err
+				return empty{}, err
+			}
+			if first {
+				if err := start(p.Query.Status, p.Query.Columns); err != nil {
+					return empty{}, err
+				}
 			}
 			for _, r := range p.Rows {
-				if err := emit(p.Query.Columns, r); err != nil {
-					return p.Query.Status, err
+				if err := row(r); err != nil {
+					return empty{}, err
 				}
 			}
 			if p.NextToken == "" {
-				return p.Query.Status, nil
+				return empty{}, nil
 			}
 			token = &p.NextToken
 		}
 	})
+	return err
 }
 
 // ListQueries runs ListQueries for who.
