@@ -197,6 +197,12 @@ func TestLakeConsole(t *testing.T) {
 	if !placed {
 		t.Error("the error is not under the editor")
 	}
+	// With the script, the editor's cursor is where the error points
+	// (line 3, column 19: the second "=").
+	wantAt := strings.LastIndex(bad, "=")
+	if at := conGet(t, bctx, "the cursor", chromedp.Evaluate[int](`document.getElementById("sql").selectionStart`)); at != wantAt {
+		t.Errorf("the cursor is at %d, want %d (where the error points)", at, wantAt)
+	}
 	if loc := conGet(t, bctx, "the URL", chromedp.Location()); !strings.Contains(loc, "/console/lake?") {
 		t.Errorf("a refused Run ended at %s, want the Lake page (a GET)", loc)
 	}
@@ -226,6 +232,19 @@ func TestLakeConsole(t *testing.T) {
 		t.Errorf("history %v (the first query was %s)", hist, firstQuery)
 	}
 	ctShots(t, bctx, shots, "console-lake")
+
+	// Choosing another store puts its ID after FROM.
+	other, err := sdk.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("second-store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID := aws.ToString(other.EventDataStoreArn)[strings.LastIndexByte(aws.ToString(other.EventDataStoreArn), '/')+1:]
+	conRun(t, bctx, "the Lake page", chromedp.Navigate(srv.URL+"/console/lake?store="+store), chromedp.WaitVisible(chromedp.ID("sql")))
+	chosen := conGet(t, bctx, "choose a store", chromedp.Evaluate[string](`(() => { const s = document.getElementById("store");
+		s.value = "`+otherID+`"; s.dispatchEvent(new Event("change")); return document.getElementById("sql").value; })()`))
+	if chosen != "SELECT eventName, awsRegion, count(*) FROM "+otherID+" GROUP BY eventName, awsRegion" {
+		t.Errorf("after choosing the second store the editor holds %q", chosen)
+	}
 	if p := problems(); len(p) > 0 {
 		t.Errorf("page problems: %v", p)
 	}
@@ -237,6 +256,11 @@ func TestLakeConsole(t *testing.T) {
 	page := conGet(t, octx, "the page", chromedp.Text(chromedp.CSS("main")))
 	if !strings.Contains(page, "Query not found") || strings.Contains(page, "LakeCon") || strings.Contains(page, "GROUP BY") {
 		t.Errorf("another account's query page:\n%s", page)
+	}
+	conRun(t, octx, "alice's store", chromedp.Navigate(srv.URL+"/console/lake?store="+store), chromedp.WaitVisible(chromedp.ID("sql")))
+	page = conGet(t, octx, "the page", chromedp.Text(chromedp.CSS("main")))
+	if !strings.Contains(page, "EventDataStoreNotFoundException") || strings.Contains(page, "console-store") || strings.Contains(page, hist[0][1]) {
+		t.Errorf("another account's store in the URL:\n%s", page)
 	}
 	qid := firstQuery[strings.Index(firstQuery, "id=")+3:]
 	qid, _, _ = strings.Cut(qid, "&")

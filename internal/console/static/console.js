@@ -712,6 +712,16 @@
   var store = document.getElementById("store");
   var sql = document.getElementById("sql");
   if (!store || !sql) return;
+  // A refused statement: the cursor goes where the error says (line:column).
+  var err = document.getElementById("sql-error");
+  var at = err && /line (\d+):(\d+)/.exec(err.textContent);
+  if (at) {
+    var lines = sql.value.split("\n"), line = parseInt(at[1], 10), off = 0;
+    for (var l = 0; l < line - 1 && l < lines.length; l++) off += lines[l].length + 1;
+    off = Math.min(off + parseInt(at[2], 10) - 1, sql.value.length);
+    sql.focus();
+    sql.setSelectionRange(off, off);
+  }
   var current = store.value;
   store.addEventListener("change", function () {
     var next = store.value;
