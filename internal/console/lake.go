@@ -245,9 +245,11 @@ type queryPage struct {
 }
 
 // resultCell is one value of a result row; Null tells NULL from "".
+// Long marks a value that needs a wider column to stay readable.
 type resultCell struct {
 	Value string
 	Null  bool
+	Long  bool
 }
 
 // SelfLink is this page again (its results page), for the refresh link.
@@ -345,7 +347,7 @@ func (c *Console) loadResults(r *http.Request, who server.Caller, p *queryPage) 
 				if v == nil {
 					cells[i] = resultCell{Null: true}
 				} else {
-					cells[i] = resultCell{Value: *v}
+					cells[i] = resultCell{Value: *v, Long: len(*v) > 60}
 				}
 			}
 		}

@@ -143,6 +143,14 @@ func TestLakeConsole(t *testing.T) {
 		t.Errorf("Run and a reload recorded %d StartQuery calls, want 1", n-before)
 	}
 
+	// A wide result (every column) scrolls in its box, not the page.
+	conRun(t, bctx, "the wide sample", chromedp.Navigate(srv.URL+"/console/lake?sample=first-100"), chromedp.WaitVisible(chromedp.ID("sql")),
+		conSubmit("#run"), conWaitURL("/console/lake/query?"))
+	if wide := lcResults(t, bctx); len(wide.Head) < 10 || len(wide.Rows) == 0 {
+		t.Errorf("SELECT * shows %d columns, %d rows", len(wide.Head), len(wide.Rows))
+	}
+	ctShots(t, bctx, t.TempDir(), "console-lake-wide") // checked for width, too tall to keep
+
 	// A query of every event, paged 50 rows at a time, and its CSV.
 	conRun(t, bctx, "the editor", chromedp.Navigate(srv.URL+"/console/lake"), chromedp.WaitVisible(chromedp.ID("sql")),
 		chromedp.SetValue(chromedp.ID("sql"), "SELECT eventID, eventName FROM $EDS_ID WHERE eventSource = '"+lakeSource+"' ORDER BY eventID"),
@@ -227,8 +235,8 @@ func TestLakeConsole(t *testing.T) {
 	// The history: newest first, every query of the store, with links.
 	conRun(t, bctx, "the history", chromedp.Navigate(srv.URL+"/console/lake?store="+store), chromedp.WaitVisible(chromedp.ID("queries")))
 	hist := conGet(t, bctx, "history rows", chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#queries tbody tr")].map(r => [...r.querySelectorAll("td")].map(c => c.innerText))`))
-	if len(hist) != 3 || !strings.Contains(hist[0][2], "CANCELLED") || !strings.Contains(hist[1][2], "FINISHED") || !strings.Contains(hist[2][2], "FINISHED") ||
-		!strings.Contains(firstQuery, hist[2][1]) {
+	if len(hist) != 4 || !strings.Contains(hist[0][2], "CANCELLED") || !strings.Contains(hist[1][2], "FINISHED") || !strings.Contains(hist[3][2], "FINISHED") ||
+		!strings.Contains(firstQuery, "id="+hist[3][1]+"&") {
 		t.Errorf("history %v (the first query was %s)", hist, firstQuery)
 	}
 	ctShots(t, bctx, shots, "console-lake")
