@@ -2,13 +2,16 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/lake"
+	"github.com/cairn-audit/cairn/internal/lake/lakesql"
 	"github.com/cairn-audit/cairn/internal/server"
 )
 
@@ -177,5 +180,46 @@ func TestConsoleLakeCSV(t *testing.T) {
 	}
 	if ops := e.api.ops()[before:]; len(ops) != 1 || ops[0] != "GetQueryResults" {
 		t.Errorf("calls %v, want one GetQueryResults", ops)
+	}
+}
+
+// Every sample the editor offers runs on Cairn's engine as written (their
+// answers are checked in lakesql's samples_test.go, from which they are
+// taken).
+func TestConsoleLakeSamplesRun(t *testing.T) {
+	db, err := lakesql.Open(filepath.Join(t.TempDir(), "lake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range lakeSamples {
+		sql, ok := sampleSQL(s.ID, "EXAMPLE-store")
+		if !ok || strings.Contains(sql, edsPlaceholder) {
+			t.Fatalf("sample %s: %q", s.ID, sql)
+		}
+		st, err := lakesql.Parse(sql)
+		if err != nil {
+			t.Errorf("sample %s does not parse: %v", s.ID, err)
+			continue
+		}
+		if _, err := db.Run(context.Background(), st, lakesql.RunOptions{Stores: map[string]string{"EXAMPLE-store": "s1"}}); err != nil {
+			t.Errorf("sample %s does not run: %v", s.ID, err)
+		}
+	}
+}
+
+// A running query's page looks again after 1, 2, 4, 8 and then 10
+// seconds; without the script, its Refresh link does.
+func TestConsoleLakePollWait(t *testing.T) {
+	var waits []int
+	for poll := range 7 {
+		waits = append(waits, queryPage{Poll: poll}.PollWait())
+	}
+	if fmt.Sprint(waits) != "[1 2 4 8 10 10 10]" {
+		t.Errorf("waits %v", waits)
+	}
+	p := queryPage{base: base{Region: "us-east-1"}, ID: "q1", Store: "s", Poll: 2, PollNext: 3}
+	if p.PollLink() != "/console/lake/query?id=q1&region=us-east-1&store=s&poll=3" || p.SelfLink() != "/console/lake/query?id=q1&region=us-east-1&store=s" {
+		t.Errorf("links %s %s", p.PollLink(), p.SelfLink())
 	}
 }
