@@ -223,3 +223,18 @@ func TestConsoleLakePollWait(t *testing.T) {
 		t.Errorf("links %s %s", p.PollLink(), p.SelfLink())
 	}
 }
+
+// A read-only user sees the stores and the history but no Run button
+// (cloudtrail:StartQuery), and no Cancel.
+func TestConsoleLakeReadOnly(t *testing.T) {
+	e := newEnv(t)
+	sc, _ := e.login(readerKey, readerSec)
+	body := e.get("/console/lake", sc).Body.String()
+	if strings.Contains(body, `id="run"`) || !strings.Contains(body, "does not let you run queries") || !strings.Contains(body, `id="queries"`) ||
+		!strings.Contains(body, `id="region"`) {
+		t.Errorf("read-only Lake page:\n%s", body)
+	}
+	if body := e.get("/console/lake/query?id=q1", sc).Body.String(); strings.Contains(body, `id="cancel"`) || !strings.Contains(body, `id="results"`) {
+		t.Errorf("read-only query page:\n%s", body)
+	}
+}
