@@ -67,6 +67,9 @@ func lcResults(t *testing.T, ctx context.Context) lcTable {
 	})`))
 }
 
+// TestLakeConsole takes 15 to 25 s on 2 busy cores: one server, two
+// browsers, six queries (one a join left running until it is cancelled),
+// screenshots at two widths, and barriers that wait for audit records.
 func TestLakeConsole(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx := context.Background()
