@@ -40,6 +40,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/history"
 	"github.com/cairn-audit/cairn/internal/insights/query"
+	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/stream"
 	"github.com/cairn-audit/cairn/internal/trail"
@@ -74,6 +75,16 @@ type API interface {
 	PutInsightSelectors(ctx context.Context, who server.Caller, in server.PutInsightSelectorsInput) (server.InsightsOutput, error)
 	GetInsightSelectors(ctx context.Context, who server.Caller, in server.GetInsightSelectorsInput) (server.InsightsOutput, error)
 	ListInsightsMetricData(ctx context.Context, who server.Caller, in query.MetricInput) (server.InsightsMetricOutput, error)
+	// The Lake: its stores, queries and results (lake.go).
+	ListEventDataStores(ctx context.Context, who server.Caller, in server.ListDataStoresInput) (server.ListDataStoresOutput, error)
+	StartQuery(ctx context.Context, who server.Caller, in lake.StartInput) (server.StartQueryOutput, error)
+	DescribeQuery(ctx context.Context, who server.Caller, in server.QueryInput) (server.DescribeQueryOutput, error)
+	GetQueryResults(ctx context.Context, who server.Caller, in server.ResultsInput) (server.ResultsOutput, error)
+	// GetQueryResultsExport streams a query's whole result (one
+	// GetQueryResults call).
+	GetQueryResultsExport(ctx context.Context, who server.Caller, in server.QueryInput, start func(status string, columns []string) error, row func([]*string) error) error
+	ListQueries(ctx context.Context, who server.Caller, in lake.ListInput) (server.ListQueriesOutput, error)
+	CancelQuery(ctx context.Context, who server.Caller, in server.QueryInput) (server.CancelQueryOutput, error)
 	// Stream serves the live tail (Server-Sent Events) for who.
 	Stream(w http.ResponseWriter, who server.Caller, patterns []string)
 	// Streams lists who's account's streaming destinations and their status.
@@ -214,6 +225,11 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/insight", c.signedIn(c.insightPage))
 	m.HandleFunc("GET /console/trails", c.signedIn(c.trailsPage))
 	m.HandleFunc("GET /console/streams", c.signedIn(c.streamsPage))
+	m.HandleFunc("GET "+lakePath, c.signedIn(c.lakePage))
+	m.HandleFunc("POST "+lakeRunPath, c.signedIn(c.runQuery))
+	m.HandleFunc("GET "+lakeQueryPath, c.signedIn(c.queryPage))
+	m.HandleFunc("POST "+lakeCancel, c.signedIn(c.cancelQuery))
+	m.HandleFunc("GET "+lakeCSVPath, c.signedIn(c.downloadResults))
 	m.HandleFunc("GET /console/trails/new", c.signedIn(c.newTrailPage))
 	m.HandleFunc("POST /console/trails/new", c.signedIn(c.createTrail))
 	m.HandleFunc("GET /console/trail", c.signedIn(c.trailPage))
@@ -512,10 +528,11 @@ func (c *Console) parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"static": c.staticURL,
 		"num":    formatNum,
+		"num64":  func(n int64) string { return formatNum(int(n)) },
 		"list":   func(v ...string) []string { return v },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html", "insights.html", "insight.html", "streams.html"} {
+	for _, name := range []string{"login.html", "message.html", "events.html", "record.html", "trails.html", "trail_new.html", "trail.html", "insights.html", "insight.html", "streams.html", "lake.html", "lake_query.html"} {
 		t := template.New(name).Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, append(slices.Clone(partials), "templates/"+name)...))
 	}

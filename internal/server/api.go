@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/auth"
 	"github.com/cairn-audit/cairn/internal/history"
+	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
@@ -152,4 +153,75 @@ func (s *Server) PutInsightSelectors(ctx context.Context, who Caller, in PutInsi
 // GetInsightSelectors runs GetInsightSelectors for who.
 func (s *Server) GetInsightSelectors(ctx context.Context, who Caller, in GetInsightSelectorsInput) (InsightsOutput, error) {
 	return invokeTyped(ctx, s, who, "GetInsightSelectors", in, s.getInsightSelectors)
+}
+
+// ListEventDataStores runs ListEventDataStores for who.
+func (s *Server) ListEventDataStores(ctx context.Context, who Caller, in ListDataStoresInput) (ListDataStoresOutput, error) {
+	return invokeTyped(ctx, s, who, "ListEventDataStores", in, s.listEventDataStores)
+}
+
+// GetEventDataStore runs GetEventDataStore for who.
+func (s *Server) GetEventDataStore(ctx context.Context, who Caller, in DataStoreInput) (DataStoreOutput, error) {
+	return invokeTyped(ctx, s, who, "GetEventDataStore", in, s.getEventDataStore)
+}
+
+// StartQuery runs StartQuery for who.
+func (s *Server) StartQuery(ctx context.Context, who Caller, in lake.StartInput) (StartQueryOutput, error) {
+	return invokeTyped(ctx, s, who, "StartQuery", in, s.startQuery)
+}
+
+// DescribeQuery runs DescribeQuery for who.
+func (s *Server) DescribeQuery(ctx context.Context, who Caller, in QueryInput) (DescribeQueryOutput, error) {
+	return invokeTyped(ctx, s, who, "DescribeQuery", in, s.describeQuery)
+}
+
+// GetQueryResults runs GetQueryResults for who.
+func (s *Server) GetQueryResults(ctx context.Context, who Caller, in ResultsInput) (ResultsOutput, error) {
+	return invokeTyped(ctx, s, who, "GetQueryResults", in, s.getQueryResults)
+}
+
+// GetQueryResultsExport streams a query's whole result (the console's
+// CSV download): start is called once with the query's status and
+// columns, then, for a finished query, row with each row in order, read a
+// page at a time. It is one GetQueryResults call, authorized,
+// rate-counted and recorded once whatever the number of rows, and stops
+// at start's or row's first error.
+func (s *Server) GetQueryResultsExport(ctx context.Context, who Caller, in QueryInput, start func(status string, columns []string) error, row func([]*string) error) error {
+	_, err := invokeTyped(ctx, s, who, "GetQueryResults", in, func(ctx context.Context, c *call, in QueryInput) (empty, error) {
+		if err := checkQueryInput(c, in); err != nil {
+			return empty{}, err
+		}
+		var token *string
+		for first := true; ; first = false {
+			p, err := s.opts.Lake.Results(ctx, lakeCaller(c), in.QueryId, token, nil)
+			if err != nil {
+				return empty{}, err
+			}
+			if first {
+				if err := start(p.Query.Status, p.Query.Columns); err != nil {
+					return empty{}, err
+				}
+			}
+			for _, r := range p.Rows {
+				if err := row(r); err != nil {
+					return empty{}, err
+				}
+			}
+			if p.NextToken == "" {
+				return empty{}, nil
+			}
+			token = &p.NextToken
+		}
+	})
+	return err
+}
+
+// ListQueries runs ListQueries for who.
+func (s *Server) ListQueries(ctx context.Context, who Caller, in lake.ListInput) (ListQueriesOutput, error) {
+	return invokeTyped(ctx, s, who, "ListQueries", in, s.listQueries)
+}
+
+// CancelQuery runs CancelQuery for who.
+func (s *Server) CancelQuery(ctx context.Context, who Caller, in QueryInput) (CancelQueryOutput, error) {
+	return invokeTyped(ctx, s, who, "CancelQuery", in, s.cancelQuery)
 }

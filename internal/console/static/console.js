@@ -689,3 +689,56 @@
   box.hidden = false;
   load();
 })();
+
+// Lake: a running query's page looks again by itself, waiting longer each
+// time (the server says how long: 1, 2, 4… up to 10 seconds), and
+// replaces itself in the history so that Back skips the looks. The store
+// chosen in the editor replaces the ID after FROM.
+(function () {
+  var status = document.getElementById("query-status");
+  if (status && status.getAttribute("data-poll")) {
+    var wait = parseInt(status.getAttribute("data-wait"), 10) || 1;
+    setTimeout(function () {
+      if (!document.hidden) {
+        location.replace(status.getAttribute("data-poll"));
+        return;
+      }
+      // A hidden tab looks again when it is shown.
+      document.addEventListener("visibilitychange", function () {
+        if (!document.hidden) location.replace(status.getAttribute("data-poll"));
+      }, { once: true });
+    }, wait * 1000);
+  }
+  var store = document.getElementById("store");
+  var sql = document.getElementById("sql");
+  if (!store || !sql) return;
+  // A refused statement: the cursor goes where the error says (line:column).
+  var err = document.getElementById("sql-error");
+  var at = err && /line (\d+):(\d+)/.exec(err.textContent);
+  if (at) {
+    var lines = sql.value.split("\n"), line = parseInt(at[1], 10), off = 0;
+    for (var l = 0; l < line - 1 && l < lines.length; l++) off += lines[l].length + 1;
+    off = Math.min(off + parseInt(at[2], 10) - 1, sql.value.length);
+    sql.focus();
+    sql.setSelectionRange(off, off);
+  }
+  var current = store.value;
+  store.addEventListener("change", function () {
+    var next = store.value;
+    var text = sql.value;
+    if (current && text.indexOf(current) >= 0) {
+      text = text.split(current).join(next);
+    } else {
+      text = text.replace(/(\bFROM\s+)(\$EDS_ID|[A-Za-z0-9:\/_-]+)/i, function (m, from) { return from + next; });
+    }
+    sql.value = text;
+    current = next;
+    // The sample links fill the editor for the chosen store.
+    var links = document.querySelectorAll("#samples a.sample");
+    for (var i = 0; i < links.length; i++) {
+      var u = new URL(links[i].href);
+      u.searchParams.set("store", next);
+      links[i].href = u.pathname + u.search + u.hash;
+    }
+  });
+})();
