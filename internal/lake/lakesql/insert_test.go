@@ -2,6 +2,7 @@ package lakesql
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,6 +65,86 @@ func TestInsertHotFieldsAsSQLiteReadsThem(t *testing.T) {
 		}
 		if same != [5]bool{true, true, true, true, true} {
 			t.Errorf("event %s (%s): hot columns equal to ->> : %v", id, recs[id[0]-'a'], same)
+		}
+	}
+}
+
+// TestSessionCredentialFromConsoleTrue runs the comparison AWS's sample
+// query "list write events from the management console" makes
+// (sessionCredentialFromConsole = true) over records that hold the field
+// as CloudTrail writes it (the string "true") and as a JSON boolean.
+func TestSessionCredentialFromConsoleTrue(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []*event.Event
+	for i, r := range []string{
+		`{"eventName":"A","readOnly":false,"sessionCredentialFromConsole":"true"}`,
+		`{"eventName":"B","readOnly":false,"sessionCredentialFromConsole":true}`,
+		`{"eventName":"C","readOnly":false}`,
+		`{"eventName":"D","readOnly":true,"sessionCredentialFromConsole":"true"}`,
+	} {
+		evs = append(evs, &event.Event{ID: string(rune('a' + i)), Time: t0.Add(time.Duration(i) * time.Minute), Record: []byte(r)})
+	}
+	ctx := context.Background()
+	if err := db.Insert(ctx, "s1", evs); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Parse(`SELECT eventName FROM EDS WHERE sessionCredentialFromConsole = true AND readOnly = false ORDER BY eventName`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Run(ctx, st, RunOptions{Stores: map[string]string{"EDS": "s1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, *r[0])
+	}
+	if len(got) != 2 || got[0] != "A" || got[1] != "B" {
+		t.Fatalf("console write events: %v, want [A B]", got)
+	}
+}
+
+// TestCheck compiles statements without running them: a bad column is a
+// *SyntaxError, a store the caller may not read an *UnknownStoreError.
+func TestCheck(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stores := RunOptions{Stores: map[string]string{"EDS": "s1"}}
+	for _, c := range []struct {
+		sql  string
+		want string // "", "syntax", "store"
+	}{
+		{`SELECT eventName, count(*) FROM EDS WHERE eventTime > '2026-01-01 00:00:00' GROUP BY eventName`, ""},
+		{`SELECT noSuchColumn FROM EDS`, "syntax"},
+		{`SELECT eventName FROM OTHER`, "store"},
+	} {
+		st, err := Parse(c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Check(st, stores)
+		var se *SyntaxError
+		var ue *UnknownStoreError
+		got := ""
+		switch {
+		case errors.As(err, &se):
+			got = "syntax"
+		case errors.As(err, &ue):
+			got = "store"
+		case err != nil:
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("Check(%q) = %v, want %q", c.sql, err, c.want)
 		}
 	}
 }
