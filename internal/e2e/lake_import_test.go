@@ -131,3 +131,66 @@ func TestLakeSDKImportTrailLogs(t *testing.T) {
 		t.Errorf("imported events in event history: %v %v", out, err)
 	}
 }
+
+// TestLakeSDKImportAppliesSelectors: an import copies only the events the
+// store's advanced event selectors take (here: management write events),
+// as the store would have taken them live.
+func TestLakeSDKImportAppliesSelectors(t *testing.T) {
+	bucketDir := t.TempDir()
+	cfg := StandardConfig + fmt.Sprintf(`buckets:
+  - {name: sel-trail-logs, url: "file://%s", account: "111111111111"}
+`, bucketDir)
+	day := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var recs []map[string]any
+	want := map[string]bool{}
+	for i := range 6 {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", 500+i)
+		readOnly := i%2 == 0
+		recs = append(recs, Record(fmt.Sprintf("Sel%d", i), lakeSource, "us-east-1", day.Add(time.Duration(i)*time.Minute),
+			map[string]any{"eventID": id, "recipientAccountId": Account1, "eventVersion": "1.08", "readOnly": readOnly}))
+		if !readOnly {
+			want[id] = true
+		}
+	}
+	writeTrailLog(t, bucketDir, Account1, "us-east-1", day, "sel", recs)
+	srv := Start(t, Options{Config: cfg})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("writes-only"),
+		AdvancedEventSelectors: []types.AdvancedEventSelector{{Name: aws.String("management writes"), FieldSelectors: []types.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+			{Field: aws.String("readOnly"), Equals: []string{"false"}},
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.EventDataStoreArn)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	source := &types.ImportSource{S3: &types.S3ImportSource{S3LocationUri: aws.String("s3://sel-trail-logs/trail-prefix"),
+		S3BucketRegion: aws.String("us-east-1"), S3BucketAccessRoleArn: aws.String("arn:aws:iam::111111111111:role/import")}}
+	started, err := ct.StartImport(ctx, &cloudtrail.StartImportInput{Destinations: []string{arn}, ImportSource: source})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *cloudtrail.GetImportOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
+		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
+	})
+	if got.ImportStatus != types.ImportStatusCompleted || aws.ToInt64(got.ImportStatistics.EventsCompleted) != int64(len(want)) {
+		t.Errorf("GetImport: %s, %d events completed, want %d", got.ImportStatus, aws.ToInt64(got.ImportStatistics.EventsCompleted), len(want))
+	}
+	_, rows, _ := sdkQuery(t, ct, "SELECT eventID FROM "+id+" WHERE eventSource = '"+lakeSource+"'", 1000)
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r["eventID"]] = true
+	}
+	if len(have) != len(want) {
+		t.Errorf("the store holds %v, want only the write events %v", have, want)
+	}
+	for id := range want {
+		if !have[id] {
+			t.Errorf("write event %s not imported", id)
+		}
+	}
+}

@@ -216,16 +216,22 @@ func (f *Filler) matcher(d *DataStore) (*trail.Matcher, error) {
 	if c, ok := f.matched[d.ID]; ok && c.version == d.version {
 		return c.m, nil
 	}
-	sel := d.Selectors
-	if len(sel) == 0 {
-		sel = DefaultSelectors()
-	}
-	m, err := trail.Compile(nil, sel)
+	m, err := storeMatcher(d)
 	if err != nil {
 		return nil, err
 	}
 	f.matched[d.ID] = compiled{version: d.version, m: m}
 	return m, nil
+}
+
+// storeMatcher compiles d's selectors (every management event when it has
+// none).
+func storeMatcher(d *DataStore) (*trail.Matcher, error) {
+	sel := d.Selectors
+	if len(sel) == 0 {
+		sel = DefaultSelectors()
+	}
+	return trail.Compile(nil, sel)
 }
 
 // loadCursor reads the cursor. A node without one starts where the

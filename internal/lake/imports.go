@@ -18,6 +18,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/importer"
 	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // Import status values (ImportStatus).
@@ -315,6 +316,9 @@ type plannedImport struct {
 	flt      importer.Filter
 	accounts []string
 	files    []importer.LogFile
+	// m is the store's selectors: an import copies only the events the
+	// store would have taken live.
+	m *trail.Matcher
 }
 
 // planImport resolves an import's bucket and store and lists its log
@@ -344,7 +348,11 @@ func (s *Service) planImport(ctx context.Context, im *Import) (*plannedImport, e
 	if err != nil {
 		return nil, fmt.Errorf("listing the log files failed: %v", err)
 	}
-	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files}, nil
+	m, err := storeMatcher(d)
+	if err != nil {
+		return nil, fmt.Errorf("the event data store's selectors do not compile: %v", err)
+	}
+	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files, m: m}, nil
 }
 
 // importFile copies one log file's events into the store on this node and
@@ -363,6 +371,13 @@ func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.
 		if ferr != nil {
 			failed(ferr.Code, ferr.Message)
 			continue
+		}
+		fl, err := trail.ParseFields(ev.Record)
+		if err != nil {
+			fl = trail.Fields{} // as the filler matches it
+		}
+		if !pl.m.Match(&fl) {
+			continue // not an event the store selects
 		}
 		evs = append(evs, ev)
 	}
