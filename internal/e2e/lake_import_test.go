@@ -194,3 +194,71 @@ func TestLakeSDKImportAppliesSelectors(t *testing.T) {
 		}
 	}
 }
+
+// TestLakeCLIImportEventHistory: start-import with the S3LocationUri
+// cairn://event-history fills a store, through the real AWS CLI, with the
+// events Cairn already held before the store existed: the store's account
+// only, its selectors (here: write events) applied, within the import's
+// time range.
+func TestLakeCLIImportEventHistory(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	mine := ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Old", 6)
+	theirs := ingestLake(t, srv, OtherKey, OtherSecret, Account2, "us-east-1", "Bobs", 2)
+	var created struct{ EventDataStoreArn string }
+	cliJSON(t, srv, &created, "create-event-data-store", "--name", "from-history",
+		"--advanced-event-selectors", `[{"Name":"writes","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]}]`)
+	arn := created.EventDataStoreArn
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	now := time.Now().UTC()
+	var started struct{ ImportId, ImportStatus string }
+	cliJSON(t, srv, &started, "start-import", "--destinations", arn,
+		"--import-source", `{"S3":{"S3LocationUri":"cairn://event-history","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111111111111:role/unused"}}`,
+		"--start-event-time", now.Add(-3*time.Hour).Format(time.RFC3339), "--end-event-time", now.Format(time.RFC3339))
+	var got struct {
+		ImportStatus     string
+		ImportStatistics struct{ EventsCompleted int64 }
+	}
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		cliJSON(t, srv, &got, "get-import", "--import-id", started.ImportId)
+		return got.ImportStatus != "INITIALIZING" && got.ImportStatus != "IN_PROGRESS", got.ImportStatus
+	})
+	if got.ImportStatus != "COMPLETED" {
+		t.Fatalf("get-import: %+v", got)
+	}
+	want := map[string]string{}
+	for name, eid := range mine {
+		var i int
+		fmt.Sscanf(name, "Old%d", &i)
+		if i%2 == 1 { // ingestLake's odd events are writes (readOnly false)
+			want[eid] = name
+		}
+	}
+	have := map[string]string{}
+	for _, r := range ours(cliQuery(t, srv, "SELECT eventID, eventName, eventSource FROM "+id+" WHERE eventSource = '"+lakeSource+"'")) {
+		have[r["eventID"]] = r["eventName"]
+	}
+	if len(have) != len(want) {
+		t.Errorf("the store holds %v, want the account's write events %v", have, want)
+	}
+	for eid, name := range want {
+		if have[eid] != name {
+			t.Errorf("event %s (%s) is %q", eid, name, have[eid])
+		}
+	}
+	for _, eid := range theirs {
+		if _, ok := have[eid]; ok {
+			t.Errorf("another account's event %s was copied", eid)
+		}
+	}
+	// A time range before the events copies nothing more and nothing new.
+	cliJSON(t, srv, &started, "start-import", "--destinations", arn,
+		"--import-source", `{"S3":{"S3LocationUri":"cairn://event-history","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111111111111:role/unused"}}`,
+		"--start-event-time", now.Add(-30*24*time.Hour).Format(time.RFC3339), "--end-event-time", now.Add(-29*24*time.Hour).Format(time.RFC3339))
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		cliJSON(t, srv, &got, "get-import", "--import-id", started.ImportId)
+		return got.ImportStatus == "COMPLETED", fmt.Sprintf("%+v", got)
+	})
+	if got.ImportStatistics.EventsCompleted != 0 {
+		t.Errorf("an import of a range with no events copied %d", got.ImportStatistics.EventsCompleted)
+	}
+}
