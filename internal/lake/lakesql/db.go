@@ -73,7 +73,10 @@ CREATE TABLE IF NOT EXISTS lake_stores (
 func Open(path string) (*DB, error) {
 	registerFuncs()
 	dsn := "file:" + url.PathEscape(path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=trusted_schema(OFF)"
-	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)")
+	// A WAL of up to 16,384 pages before a checkpoint: the index pages a
+	// fill rewrites at every commit are copied to the database once per
+	// checkpoint, not once per commit's worth (-20% CPU per event).
+	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)")
 	if err != nil {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
