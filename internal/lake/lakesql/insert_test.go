@@ -40,7 +40,12 @@ func TestInsertHotFieldsAsSQLiteReadsThem(t *testing.T) {
 	if err := db.Insert(ctx, "s1", evs); err != nil {
 		t.Fatal(err)
 	}
-	var n, events int64
+	var n, events, sync int64
+	// The writer syncs each commit: the filler's cursor moves on when
+	// Insert returns.
+	if err := db.w.QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("writer's synchronous = %d (%v), want 2 (FULL)", sync, err)
+	}
 	if err := db.w.QueryRow(`SELECT count(*) FROM lake_events`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
