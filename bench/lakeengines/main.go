@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,8 @@ var (
 	skipLoad = flag.Bool("skipload", false, "reuse the database already loaded")
 	reps     = flag.Int("reps", 3, "runs of each query")
 	batch    = flag.Int("batch", 5000, "events per insert transaction (sqlite)")
+	ordered  = flag.Bool("ordered", false, "eventTime increasing with i, as a store filling live receives events (default: random, as a backfill)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite)")
 )
 
 // The history: 30 days ending at end, 2,000 users, 120 event names over 20
@@ -54,6 +57,9 @@ var regions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"}
 // gen makes event i (deterministic).
 func gen(r *rand.Rand, i int) *event.Event {
 	t := end.Add(-time.Duration(r.Int64N(int64(days * 24 * time.Hour))))
+	if *ordered {
+		t = end.Add(-days * 24 * time.Hour).Add(time.Duration(int64(i) * int64(days*24*time.Hour) / int64(*n)))
+	}
 	// Skewed: a few names are common, as in real trails.
 	name := int(float64(nNames) * r.Float64() * r.Float64())
 	src := name % sources
@@ -121,6 +127,15 @@ func runSQLite() {
 	defer db.Close()
 	if !*skipLoad {
 		r := rand.New(rand.NewPCG(1, 2))
+		if *cpuProf != "" {
+			f, err := os.Create(*cpuProf)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				log.Fatal(err)
+			}
+		}
 		c0, t0 := cpu(), time.Now()
 		buf := make([]*event.Event, 0, *batch)
 		for i := 0; i < *n; i++ {
@@ -136,6 +151,7 @@ func runSQLite() {
 			}
 		}
 		el, c := time.Since(t0), cpu()-c0
+		pprof.StopCPUProfile()
 		fmt.Printf("load %d events: %v, %.0f events/s, CPU %.2f µs/event (generation included)\n", *n, el.Round(time.Millisecond),
 			float64(*n)/el.Seconds(), float64(c.Microseconds())/float64(*n))
 	}
@@ -199,6 +215,15 @@ func runDuck() {
 			log.Fatal(err)
 		}
 		r := rand.New(rand.NewPCG(1, 2))
+		if *cpuProf != "" {
+			f, err := os.Create(*cpuProf)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				log.Fatal(err)
+			}
+		}
 		c0, t0 := cpu(), time.Now()
 		for i := 0; i < *n; i++ {
 			e := gen(r, i)
@@ -222,6 +247,7 @@ func runDuck() {
 			log.Fatal(err)
 		}
 		el, c := time.Since(t0), cpu()-c0
+		pprof.StopCPUProfile()
 		fmt.Printf("load %d events: %v, %.0f events/s, CPU %.2f µs/event (generation included)\n", *n, el.Round(time.Millisecond),
 			float64(*n)/el.Seconds(), float64(c.Microseconds())/float64(*n))
 	}

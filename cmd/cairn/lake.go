@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/lake"
@@ -54,27 +52,11 @@ type lakeStatement struct {
 
 func (s lakeStatement) Stores() []string { return s.st.Stores() }
 
-// Check compiles the statement without reading events: it runs it over
-// stores that hold none (an ID never filled reads no rows), so what it
-// finds is what compiling finds (a *SyntaxError, an *UnknownStoreError).
+// Check compiles the statement against the schema and the stores without
+// reading events: what it finds is a *SyntaxError or an *UnknownStoreError.
 func (s lakeStatement) Check(stores map[string]string) error {
-	empty := make(map[string]string, len(stores))
-	for name := range stores {
-		empty[name] = emptyStore
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: empty, MaxRows: 1})
-	var se *lakesql.SyntaxError
-	var ue *lakesql.UnknownStoreError
-	if errors.As(err, &se) || errors.As(err, &ue) {
-		return err
-	}
-	return nil
+	return s.db.Check(s.st, lakesql.RunOptions{Stores: stores})
 }
-
-// emptyStore is a store ID no store has (store IDs are UUIDs).
-const emptyStore = "statement-check"
 
 func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*lake.Result, error) {
 	res, err := s.db.Run(ctx, s.st, lakesql.RunOptions{Stores: stores, MaxRows: maxRows})

@@ -131,3 +131,134 @@ func TestLakeSDKImportTrailLogs(t *testing.T) {
 		t.Errorf("imported events in event history: %v %v", out, err)
 	}
 }
+
+// TestLakeSDKImportAppliesSelectors: an import copies only the events the
+// store's advanced event selectors take (here: management write events),
+// as the store would have taken them live.
+func TestLakeSDKImportAppliesSelectors(t *testing.T) {
+	bucketDir := t.TempDir()
+	cfg := StandardConfig + fmt.Sprintf(`buckets:
+  - {name: sel-trail-logs, url: "file://%s", account: "111111111111"}
+`, bucketDir)
+	day := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var recs []map[string]any
+	want := map[string]bool{}
+	for i := range 6 {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", 500+i)
+		readOnly := i%2 == 0
+		recs = append(recs, Record(fmt.Sprintf("Sel%d", i), lakeSource, "us-east-1", day.Add(time.Duration(i)*time.Minute),
+			map[string]any{"eventID": id, "recipientAccountId": Account1, "eventVersion": "1.08", "readOnly": readOnly}))
+		if !readOnly {
+			want[id] = true
+		}
+	}
+	writeTrailLog(t, bucketDir, Account1, "us-east-1", day, "sel", recs)
+	srv := Start(t, Options{Config: cfg})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("writes-only"),
+		AdvancedEventSelectors: []types.AdvancedEventSelector{{Name: aws.String("management writes"), FieldSelectors: []types.AdvancedFieldSelector{
+			{Field: aws.String("eventCategory"), Equals: []string{"Management"}},
+			{Field: aws.String("readOnly"), Equals: []string{"false"}},
+		}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.EventDataStoreArn)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	source := &types.ImportSource{S3: &types.S3ImportSource{S3LocationUri: aws.String("s3://sel-trail-logs/trail-prefix"),
+		S3BucketRegion: aws.String("us-east-1"), S3BucketAccessRoleArn: aws.String("arn:aws:iam::111111111111:role/import")}}
+	started, err := ct.StartImport(ctx, &cloudtrail.StartImportInput{Destinations: []string{arn}, ImportSource: source})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *cloudtrail.GetImportOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
+		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
+	})
+	if got.ImportStatus != types.ImportStatusCompleted || aws.ToInt64(got.ImportStatistics.EventsCompleted) != int64(len(want)) {
+		t.Errorf("GetImport: %s, %d events completed, want %d", got.ImportStatus, aws.ToInt64(got.ImportStatistics.EventsCompleted), len(want))
+	}
+	_, rows, _ := sdkQuery(t, ct, "SELECT eventID FROM "+id+" WHERE eventSource = '"+lakeSource+"'", 1000)
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r["eventID"]] = true
+	}
+	if len(have) != len(want) {
+		t.Errorf("the store holds %v, want only the write events %v", have, want)
+	}
+	for id := range want {
+		if !have[id] {
+			t.Errorf("write event %s not imported", id)
+		}
+	}
+}
+
+// TestLakeCLIImportEventHistory: start-import with the S3LocationUri
+// cairn://event-history fills a store, through the real AWS CLI, with the
+// events Cairn already held before the store existed: the store's account
+// only, its selectors (here: write events) applied, within the import's
+// time range.
+func TestLakeCLIImportEventHistory(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	mine := ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Old", 6)
+	theirs := ingestLake(t, srv, OtherKey, OtherSecret, Account2, "us-east-1", "Bobs", 2)
+	var created struct{ EventDataStoreArn string }
+	cliJSON(t, srv, &created, "create-event-data-store", "--name", "from-history",
+		"--advanced-event-selectors", `[{"Name":"writes","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]}]`)
+	arn := created.EventDataStoreArn
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	now := time.Now().UTC()
+	var started struct{ ImportId, ImportStatus string }
+	cliJSON(t, srv, &started, "start-import", "--destinations", arn,
+		"--import-source", `{"S3":{"S3LocationUri":"cairn://event-history","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111111111111:role/unused"}}`,
+		"--start-event-time", now.Add(-3*time.Hour).Format(time.RFC3339), "--end-event-time", now.Format(time.RFC3339))
+	var got struct {
+		ImportStatus     string
+		ImportStatistics struct{ EventsCompleted int64 }
+	}
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		cliJSON(t, srv, &got, "get-import", "--import-id", started.ImportId)
+		return got.ImportStatus != "INITIALIZING" && got.ImportStatus != "IN_PROGRESS", got.ImportStatus
+	})
+	if got.ImportStatus != "COMPLETED" {
+		t.Fatalf("get-import: %+v", got)
+	}
+	want := map[string]string{}
+	for name, eid := range mine {
+		var i int
+		fmt.Sscanf(name, "Old%d", &i)
+		if i%2 == 1 { // ingestLake's odd events are writes (readOnly false)
+			want[eid] = name
+		}
+	}
+	have := map[string]string{}
+	for _, r := range ours(cliQuery(t, srv, "SELECT eventID, eventName, eventSource FROM "+id+" WHERE eventSource = '"+lakeSource+"'")) {
+		have[r["eventID"]] = r["eventName"]
+	}
+	if len(have) != len(want) {
+		t.Errorf("the store holds %v, want the account's write events %v", have, want)
+	}
+	for eid, name := range want {
+		if have[eid] != name {
+			t.Errorf("event %s (%s) is %q", eid, name, have[eid])
+		}
+	}
+	for _, eid := range theirs {
+		if _, ok := have[eid]; ok {
+			t.Errorf("another account's event %s was copied", eid)
+		}
+	}
+	// A time range before the events copies nothing more and nothing new.
+	cliJSON(t, srv, &started, "start-import", "--destinations", arn,
+		"--import-source", `{"S3":{"S3LocationUri":"cairn://event-history","S3BucketRegion":"us-east-1","S3BucketAccessRoleArn":"arn:aws:iam::111111111111:role/unused"}}`,
+		"--start-event-time", now.Add(-30*24*time.Hour).Format(time.RFC3339), "--end-event-time", now.Add(-29*24*time.Hour).Format(time.RFC3339))
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		cliJSON(t, srv, &got, "get-import", "--import-id", started.ImportId)
+		return got.ImportStatus == "COMPLETED", fmt.Sprintf("%+v", got)
+	})
+	if got.ImportStatistics.EventsCompleted != 0 {
+		t.Errorf("an import of a range with no events copied %d", got.ImportStatistics.EventsCompleted)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/importer"
 	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // Import status values (ImportStatus).
@@ -188,11 +189,22 @@ func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput
 	if !im.Start.IsZero() && !im.End.IsZero() && im.Start.After(im.End) {
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "StartEventTime is after EndEventTime.")
 	}
-	if _, err := s.importSource(ctx, c, im); err != nil {
-		return nil, err
+	if !isHistoryURI(im.Source.S3LocationUri) {
+		if _, err := s.importSource(ctx, c, im); err != nil {
+			return nil, err
+		}
 	}
 	return im, s.launchImport(ctx, im, true)
 }
+
+// HistoryURI is the S3LocationUri that names this server's own event
+// history (the event log) as an import's source instead of a bucket: with
+// it, StartImport fills a store with the events Cairn already holds
+// (between StartEventTime and EndEventTime when given) that the store's
+// accounts, regions and selectors take.
+const HistoryURI = "cairn://event-history"
+
+func isHistoryURI(uri string) bool { return strings.TrimSuffix(uri, "/") == HistoryURI }
 
 // importSource resolves an import's bucket, refusing one that is not the
 // caller's.
@@ -273,6 +285,10 @@ func (s *Service) runImport(im *Import) {
 		fail("%s", err.Error())
 		return
 	}
+	if pl.history {
+		s.runHistoryImport(ctx, im, pl, fail)
+		return
+	}
 	prefixes := map[string]int{} // files left per account/region folder
 	for _, f := range pl.files {
 		prefixes[f.Account+"/"+f.Region]++
@@ -308,6 +324,32 @@ func (s *Service) runImport(im *Import) {
 	s.saveImport(im)
 }
 
+// runHistoryImport runs an import of the event log: one "prefix", no files.
+func (s *Service) runHistoryImport(ctx context.Context, im *Import, pl *plannedImport, fail func(string, ...any)) {
+	im.Status, im.Stats.PrefixesFound = ImportInProgress, 1
+	if !s.saveImport(im) {
+		return
+	}
+	stopped := false
+	err := s.importHistory(ctx, pl, func(n int) bool {
+		im.Stats.EventsCompleted += int64(n)
+		if ctx.Err() != nil || s.importStopped(im) || !s.saveImport(im) {
+			stopped = true
+		}
+		return !stopped
+	})
+	switch {
+	case err != nil:
+		fail("Copying the event history failed: %v", err)
+	case ctx.Err() != nil:
+		fail("%s", errStopped.Error())
+	case !stopped:
+		im.Stats.PrefixesCompleted = 1
+		im.Status = ImportCompleted
+		s.saveImport(im)
+	}
+}
+
 // plannedImport is what an import reads and where it writes.
 type plannedImport struct {
 	src      importer.Source
@@ -315,11 +357,21 @@ type plannedImport struct {
 	flt      importer.Filter
 	accounts []string
 	files    []importer.LogFile
+	// m is the store's selectors: an import copies only the events the
+	// store would have taken live.
+	m *trail.Matcher
+	// history is set for an import of the event log (HistoryURI), which it
+	// reads up to lastSeq.
+	history bool
+	lastSeq int64
 }
 
 // planImport resolves an import's bucket and store and lists its log
 // files. Its errors are messages for the import's failures.
 func (s *Service) planImport(ctx context.Context, im *Import) (*plannedImport, error) {
+	if isHistoryURI(im.Source.S3LocationUri) {
+		return s.planHistoryImport(ctx, im)
+	}
 	src, err := s.importSource(ctx, Caller{Account: im.Account, Region: im.Region}, im)
 	if err != nil {
 		return nil, errors.New(awsproto.As(err).Message)
@@ -344,7 +396,76 @@ func (s *Service) planImport(ctx context.Context, im *Import) (*plannedImport, e
 	if err != nil {
 		return nil, fmt.Errorf("listing the log files failed: %v", err)
 	}
-	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files}, nil
+	m, err := storeMatcher(d)
+	if err != nil {
+		return nil, fmt.Errorf("the event data store's selectors do not compile: %v", err)
+	}
+	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files, m: m}, nil
+}
+
+// planHistoryImport plans an import of the event log into the store.
+func (s *Service) planHistoryImport(ctx context.Context, im *Import) (*plannedImport, error) {
+	d, err := s.load(ctx, im.StoreID)
+	if err != nil || d.gone(s.now()) {
+		return nil, fmt.Errorf("the event data store %s is gone", im.Destination)
+	}
+	m, err := storeMatcher(d)
+	if err != nil {
+		return nil, fmt.Errorf("the event data store's selectors do not compile: %v", err)
+	}
+	last, err := s.lastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &plannedImport{store: d, m: m, history: true, lastSeq: last,
+		flt: importer.Filter{Start: im.Start, End: im.End}}, nil
+}
+
+// inRange reports whether t is within the filter's StartEventTime and
+// EndEventTime (either may be unset), both included.
+func inRange(t time.Time, f importer.Filter) bool {
+	return (f.Start.IsZero() || !t.Before(f.Start)) && (f.End.IsZero() || !t.After(f.End))
+}
+
+// historyBatch is how many events of the log an import of the history
+// reads at a time.
+const historyBatch = 1000
+
+// importHistory copies into the store on this node the events of the log
+// up to pl.lastSeq that the store takes (its accounts and regions, its
+// selectors, the import's time range), calling progress with the count of
+// each batch; stop is asked between batches.
+func (s *Service) importHistory(ctx context.Context, pl *plannedImport, progress func(n int) bool) error {
+	for pos := int64(0); pos < pl.lastSeq; {
+		evs, err := s.st.ReadLog(ctx, pos, historyBatch)
+		if err != nil {
+			return fmt.Errorf("reading the event history: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		pos = evs[len(evs)-1].Seq
+		take := evs[:0:0]
+		for _, ev := range evs {
+			if ev.Seq > pl.lastSeq || !pl.store.covers(ev) || !inRange(ev.Time, pl.flt) {
+				continue
+			}
+			fl, err := trail.ParseFields(ev.Record)
+			if err != nil {
+				fl = trail.Fields{}
+			}
+			if pl.m.Match(&fl) {
+				take = append(take, ev)
+			}
+		}
+		if err := s.engine.Insert(ctx, pl.store.ID, take); err != nil {
+			return err
+		}
+		if !progress(len(take)) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // importFile copies one log file's events into the store on this node and
@@ -363,6 +484,13 @@ func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.
 		if ferr != nil {
 			failed(ferr.Code, ferr.Message)
 			continue
+		}
+		fl, err := trail.ParseFields(ev.Record)
+		if err != nil {
+			fl = trail.Fields{} // as the filler matches it
+		}
+		if !pl.m.Match(&fl) {
+			continue // not an event the store selects
 		}
 		evs = append(evs, ev)
 	}
@@ -409,6 +537,9 @@ func (s *Service) replayImport(ctx context.Context, im *Import) error {
 	pl, err := s.planImport(ctx, im)
 	if err != nil {
 		return err
+	}
+	if pl.history {
+		return s.importHistory(ctx, pl, func(int) bool { return ctx.Err() == nil })
 	}
 	for _, f := range pl.files {
 		if _, err := s.importFile(ctx, pl, f, func(string, string) {}); err != nil {

@@ -135,6 +135,22 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	return res, nil
 }
 
+// Check compiles st against Lake's schema and the stores of o without
+// reading any event: it returns what Run would refuse the statement with
+// before running it (a *SyntaxError, an *UnknownStoreError), or nil.
+func (db *DB) Check(st *Statement, o RunOptions) error {
+	nums := make(map[string]int64, len(o.Stores))
+	for name := range o.Stores {
+		nums[name] = -1 // compiling needs the names only
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	_, err := compile(st, sqliteDialect{}, nums, now.UTC())
+	return err
+}
+
 // runErr classifies an engine error: the context's, the query's own (an
 // error raised by one of the package's functions), or the engine's.
 func runErr(ctx context.Context, err error) error {
