@@ -157,8 +157,13 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
-	postings := map[int64][]store.Posting{}
-	var ids []idEntry
+	keys, events := 0, 0
+	for _, bt := range batches {
+		keys, events = max(keys, len(bt.postings)), events+len(bt.ids)
+	}
+	// At least the keys of the biggest batch: the map grows less often.
+	postings := make(map[int64][]store.Posting, keys)
+	ids := make([]idEntry, 0, events)
 	for _, bt := range batches {
 		if err := insertBlock(ctx, tx, bt.b, bt.tmin, bt.tmax); err != nil {
 			return err
