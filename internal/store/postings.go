@@ -90,17 +90,20 @@ func GroupRows(entries map[int64][]Posting) (dense, spans []PostingRow) {
 	// rows come out in key order, and a stable pass by day orders them
 	// all, without sorting the rows themselves (most of a backfill's are
 	// span rows of one posting, one for each of its one-off keys).
-	keys := make([]int64, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
+	type keyPostings struct {
+		k  int64
+		ps []Posting
 	}
-	slices.Sort(keys)
+	keys := make([]keyPostings, 0, len(entries))
+	for k, ps := range entries {
+		keys = append(keys, keyPostings{k, ps})
+	}
+	slices.SortFunc(keys, func(a, b keyPostings) int { return cmp.Compare(a.k, b.k) })
 	spans = make([]PostingRow, 0, len(keys))
 	var scratch []uint64
-	for _, k := range keys {
-		ps := entries[k]
-		scratch = sortKeyNewestFirst(ps, scratch)
-		dense, spans = splitRows(k, ps, dense, spans)
+	for _, kp := range keys {
+		scratch = sortKeyNewestFirst(kp.ps, scratch)
+		dense, spans = splitRows(kp.k, kp.ps, dense, spans)
 	}
 	return byDay(dense), byDay(spans)
 }

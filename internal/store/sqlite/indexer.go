@@ -196,7 +196,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 // insertRows writes index rows to table (postings or spans) in chunks.
 func insertRows(exec func(string, []any) error, table string, rows []store.PostingRow) error {
 	for len(rows) > 0 {
-		n := min(len(rows), lookupChunk)
+		n := min(len(rows), indexRowChunk)
 		args := make([]any, 0, n*7)
 		for _, r := range rows[:n] {
 			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)
