@@ -86,17 +86,58 @@ const (
 // spans (see DenseDay). entries holds each key's postings, in any order;
 // the lists are reordered. Both kinds come out in (day, key) order.
 func GroupRows(entries map[int64][]Posting) (dense, spans []PostingRow) {
-	var scratch []uint64
+	// Keys in order, each key's rows newest day first: then each day's
+	// rows come out in key order, and a stable pass by day orders them
+	// all, without sorting the rows themselves (most of a backfill's are
+	// span rows of one posting, one for each of its one-off keys).
+	type keyPostings struct {
+		k  int64
+		ps []Posting
+	}
+	keys := make([]keyPostings, 0, len(entries))
 	for k, ps := range entries {
-		scratch = sortKeyNewestFirst(ps, scratch)
-		dense, spans = splitRows(k, ps, dense, spans)
+		keys = append(keys, keyPostings{k, ps})
 	}
-	byDayKey := func(a, b PostingRow) int {
-		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Key, b.Key))
+	slices.SortFunc(keys, func(a, b keyPostings) int { return cmp.Compare(a.k, b.k) })
+	spans = make([]PostingRow, 0, len(keys))
+	var scratch []uint64
+	for _, kp := range keys {
+		scratch = sortKeyNewestFirst(kp.ps, scratch)
+		dense, spans = splitRows(kp.k, kp.ps, dense, spans)
 	}
-	slices.SortFunc(dense, byDayKey)
-	slices.SortFunc(spans, byDayKey)
-	return dense, spans
+	return byDay(dense), byDay(spans)
+}
+
+// byDay orders rows, at most one per (day, key) and in key order within
+// each day, by (day, key): a counting sort by day when the days span a
+// range not much wider than the rows, else a comparison sort.
+func byDay(rows []PostingRow) []PostingRow {
+	if len(rows) < 2 {
+		return rows
+	}
+	lo, hi := rows[0].Day, rows[0].Day
+	for _, r := range rows[1:] {
+		lo, hi = min(lo, r.Day), max(hi, r.Day)
+	}
+	if uint64(hi-lo) >= uint64(len(rows))+1024 {
+		slices.SortFunc(rows, func(a, b PostingRow) int {
+			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Key, b.Key))
+		})
+		return rows
+	}
+	start := make([]int, hi-lo+2)
+	for _, r := range rows {
+		start[r.Day-lo+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]PostingRow, len(rows))
+	for _, r := range rows {
+		out[start[r.Day-lo]] = r
+		start[r.Day-lo]++
+	}
+	return out
 }
 
 // splitRows appends the rows of key k's newest-first postings ps: a dense

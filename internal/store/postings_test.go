@@ -617,3 +617,34 @@ func TestGroupRows(t *testing.T) {
 		t.Errorf("key 1: %d postings in rows, want %d", len(got), len(all))
 	}
 }
+
+// GroupRows orders both kinds of rows by (day, key), whether the commit's
+// days span a few weeks (sorted by counting) or years (sorted by
+// comparison), and puts every posting in exactly one row.
+func TestGroupRowsOrder(t *testing.T) {
+	for _, spread := range []int64{30, 3000} {
+		rng := rand.New(rand.NewPCG(uint64(spread), 7))
+		entries := map[int64][]P{}
+		n := 0
+		for seq := int64(1); seq <= 5000; seq++ {
+			tm := 20000*86400 - rng.Int64N(spread*86400)
+			for _, k := range []int64{rng.Int64N(5), 100 + rng.Int64N(50), rng.Int64()} {
+				entries[k] = append(entries[k], P{Time: tm, Seq: seq})
+				n++
+			}
+		}
+		dense, spans := store.GroupRows(entries)
+		got := 0
+		for _, rows := range [][]store.PostingRow{dense, spans} {
+			for i, r := range rows {
+				got += r.Count
+				if i > 0 && cmp.Or(cmp.Compare(rows[i-1].Day, r.Day), cmp.Compare(rows[i-1].Key, r.Key)) >= 0 {
+					t.Fatalf("spread %d: row %d (day %d key %d) after (day %d key %d)", spread, i, r.Day, r.Key, rows[i-1].Day, rows[i-1].Key)
+				}
+			}
+		}
+		if got != n {
+			t.Errorf("spread %d: %d postings in rows, want %d", spread, got, n)
+		}
+	}
+}

@@ -26,15 +26,33 @@ func BenchmarkIndexSpread(b *testing.B) {
 		total = v
 	}
 	for range b.N {
-		first, last := indexSpread(b, total, maxIndexBatch)
+		first, last := indexSpread(b, total, maxIndexBatch, 0)
+		b.ReportMetric(first, "µs/event-first")
+		b.ReportMetric(last, "µs/event-last")
+	}
+}
+
+// BenchmarkIndexSpreadOneOff is BenchmarkIndexSpread with events as an
+// import of a CloudTrail archive has them: besides the shared keys, each
+// event has two lookup keys no other event has (a per-record access key
+// ID, an S3 object ARN), so a transaction writes about three index rows
+// an event, mostly span rows of one posting.
+func BenchmarkIndexSpreadOneOff(b *testing.B) {
+	total := 2_000_000
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_EVENTS")); err == nil && v > 0 {
+		total = v
+	}
+	for range b.N {
+		first, last := indexSpread(b, total, maxIndexBatch, 2)
 		b.ReportMetric(first, "µs/event-first")
 		b.ReportMetric(last, "µs/event-last")
 	}
 }
 
 // indexSpread indexes total synthetic spread events in transactions of
-// per, and returns the CPU µs per event of the first and last.
-func indexSpread(b *testing.B, total, per int) (first, last float64) {
+// per, each with oneOff keys of its own besides the shared ones, and
+// returns the CPU µs per event of the first and last.
+func indexSpread(b *testing.B, total, per, oneOff int) (first, last float64) {
 	s, err := Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -43,7 +61,7 @@ func indexSpread(b *testing.B, total, per int) (first, last float64) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now().Unix()
 	for seq := int64(1); seq <= int64(total); seq += int64(per) {
-		bt := spreadBatch(rng, seq, per, now)
+		bt := spreadBatch(rng, seq, per, now, oneOff)
 		c0 := cpuSeconds(b)
 		if err := s.writeIndex(context.Background(), []*batch{bt}); err != nil {
 			b.Fatal(err)
@@ -59,8 +77,8 @@ func indexSpread(b *testing.B, total, per int) (first, last float64) {
 // spreadBatch is a batch of n events over the 30 days before now with
 // lookup keys as cairn-bench ingest's records have them: the listing of
 // all events, 41 event names, 11 sources, 34 users, 46 access keys, 3,000
-// resources and read-only or not.
-func spreadBatch(rng *rand.Rand, seq0 int64, n int, now int64) *batch {
+// resources and read-only or not; and oneOff keys of its own.
+func spreadBatch(rng *rand.Rand, seq0 int64, n int, now int64, oneOff int) *batch {
 	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[int64][]store.Posting{},
 		b: block{seq0: seq0, seqN: seq0 + int64(n) - 1, seg: 1, size: 1, lens: []byte{1}}}
 	for seq := seq0; seq < seq0+int64(n); seq++ {
@@ -69,6 +87,10 @@ func spreadBatch(rng *rand.Rand, seq0 int64, n int, now int64) *batch {
 		for _, k := range []int64{1, 1000 + rng.Int64N(41), 2000 + rng.Int64N(11), 3000 + rng.Int64N(34),
 			4000 + rng.Int64N(46), 10000 + rng.Int64N(3000), 5000 + rng.Int64N(2)} {
 			k = int64(uint64(k) * 0x9E3779B97F4A7C15) // spread over the key space, as hashes are
+			bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
+		}
+		for i := range oneOff {
+			k := int64(uint64(1<<40+int64(i)<<36+seq) * 0x9E3779B97F4A7C15)
 			bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
 		}
 		bt.ids = append(bt.ids, idEntry{key: idKey{"111111111111", strconv.FormatInt(seq, 10)}, h: int64(rng.Uint64()), seq: seq})

@@ -157,8 +157,13 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		_, err := st.ExecContext(ctx, args...)
 		return err
 	}
-	postings := map[int64][]store.Posting{}
-	var ids []idEntry
+	keys, events := 0, 0
+	for _, bt := range batches {
+		keys, events = max(keys, len(bt.postings)), events+len(bt.ids)
+	}
+	// At least the keys of the biggest batch: the map grows less often.
+	postings := make(map[int64][]store.Posting, keys)
+	ids := make([]idEntry, 0, events)
 	for _, bt := range batches {
 		if err := insertBlock(ctx, tx, bt.b, bt.tmin, bt.tmax); err != nil {
 			return err
@@ -191,7 +196,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 // insertRows writes index rows to table (postings or spans) in chunks.
 func insertRows(exec func(string, []any) error, table string, rows []store.PostingRow) error {
 	for len(rows) > 0 {
-		n := min(len(rows), lookupChunk)
+		n := min(len(rows), indexRowChunk)
 		args := make([]any, 0, n*7)
 		for _, r := range rows[:n] {
 			args = append(args, r.Day, r.Key, r.MaxTime, r.FirstSeq, r.MinTime, r.Count, r.Data)

@@ -16,7 +16,7 @@ func BenchmarkDropPending(b *testing.B) {
 	now := time.Now().Unix()
 	var batches []*batch
 	for i := range 128 {
-		batches = append(batches, spreadBatch(rng, int64(i*500+1), 500, now))
+		batches = append(batches, spreadBatch(rng, int64(i*500+1), 500, now, 0))
 	}
 	b.ResetTimer()
 	for range b.N {

@@ -291,7 +291,8 @@ type prepared struct {
 // Multi-row statements: SQLite's per-statement cost dominates single-row
 // inserts, so rows are written in chunks.
 const (
-	lookupChunk = 128
+	lookupChunk   = 128
+	indexRowChunk = 512 // postings and spans rows: 7 parameters each
 )
 
 // idHash is the ID index key of an event: its account and eventID.
