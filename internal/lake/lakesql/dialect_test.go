@@ -88,6 +88,10 @@ func TestDialect(t *testing.T) {
 		{"like is case-sensitive, NOT LIKE", `SELECT count(*) FROM $EDS_ID WHERE eventName LIKE 'get%' OR eventName NOT LIKE '%e%'`, false, func() [][]string {
 			return [][]string{{count(func(f *fx) bool { return !strings.Contains(f.Name, "e") })}}
 		}},
+		{"integer / and % truncate toward zero; try_cast's NULL", `SELECT 7/2, -7 % 3, 7 % -3, count(*) / 2, count(*) % 2, try_cast('abc' AS integer) FROM $EDS_ID`, false, func() [][]string {
+			n := int64(len(fs))
+			return [][]string{{"3", "-1", "1", itoa(n / 2), itoa(n % 2), "NULL"}}
+		}},
 		{"order by nulls last by default", `SELECT errorCode FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com' ORDER BY errorCode DESC`, true, func() [][]string {
 			return [][]string{{"NoSuchEntity"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}}
 		}},
@@ -144,6 +148,21 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT eventName FROM S1 WHERE eventName = 'x' OR 1=1 --", 0, 0, ""},
 		{"SELECT eventName FROM", 1, 22, "Expecting: an event data store ID"},
 		{"SELECT 'unterminated FROM S1", 1, 8, "unterminated"},
+		// UNNEST is reserved in Trino: never an alias, and said to be
+		// unsupported rather than misread.
+		{"SELECT eventName FROM S1 UNNEST", 1, 26, "UNNEST is not supported yet"},
+		{"SELECT eventName FROM S1 a CROSS JOIN UNNEST(a.resources) AS r", 1, 39, "UNNEST is not supported yet"},
+		{"SELECT eventName AS unnest FROM S1", 1, 21, "UNNEST is not supported yet"},
+		// A mistyped FROM names the store ID whole, not the number it
+		// starts with.
+		{"SELECT eventName FRM 4945e2ab-1234-4abc-9def-0123456789ab", 1, 22, "mismatched input '4945e2ab-1234-4abc-9def-0123456789ab'"},
+		// Failures while the query runs (line -1: a *QueryError), with
+		// Trino's messages: no NULL for a division by zero, the type as
+		// the query wrote it and no driver noise after a failed cast.
+		{"SELECT 1/0 FROM S1", -1, 0, "Division by zero"},
+		{"SELECT count(*) / (count(*) - count(*)) FROM S1", -1, 0, "Division by zero"},
+		{"SELECT 7 % 0 FROM S1", -1, 0, "Division by zero"},
+		{"SELECT CAST('abc' AS integer) FROM S1", -1, 0, "cannot cast 'abc' to INTEGER"},
 	} {
 		st, err := Parse(c.sql)
 		if err == nil {
@@ -161,6 +180,13 @@ func TestQueryErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%q: error %q, want it to say %q", c.sql, err, c.msg)
+		}
+		if c.line == -1 {
+			var qe *QueryError
+			if !errors.As(err, &qe) || qe.Msg != c.msg {
+				t.Errorf("%q: %T %q, want *QueryError %q", c.sql, err, err, c.msg)
+			}
+			continue
 		}
 		var se *SyntaxError
 		if c.line == 0 {

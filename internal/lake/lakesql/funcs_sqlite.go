@@ -3,6 +3,7 @@ package lakesql
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -77,25 +78,40 @@ func lakeFuncs() []sqlFunc {
 			return int64(len(m)), nil
 		}},
 		{"like", -1, likeFunc},
+		// to_bigint and to_double take the type the query named (empty
+		// for TRY_CAST: NULL instead of an error).
 		{"to_bigint", 2, func(a []driver.Value) (driver.Value, error) {
 			n, err := strconv.ParseInt(strings.TrimSpace(asString(a[0])), 10, 64)
 			if err != nil {
-				if asInt(a[1]) != 0 {
-					return nil, nil
-				}
-				return nil, fmt.Errorf("cannot cast '%s' to BIGINT", asString(a[0]))
+				return castFailed(a[0], a[1])
 			}
 			return n, nil
 		}},
 		{"to_double", 2, func(a []driver.Value) (driver.Value, error) {
 			f, err := strconv.ParseFloat(strings.TrimSpace(asString(a[0])), 64)
 			if err != nil {
-				if asInt(a[1]) != 0 {
-					return nil, nil
-				}
-				return nil, fmt.Errorf("cannot cast '%s' to DOUBLE", asString(a[0]))
+				return castFailed(a[0], a[1])
 			}
 			return f, nil
+		}},
+		{"div", 2, func(a []driver.Value) (driver.Value, error) {
+			if asInt(a[1]) == 0 {
+				return nil, errDivZero
+			}
+			x, y := asInt(a[0]), asInt(a[1])
+			if x == math.MinInt64 && y == -1 {
+				return nil, fmt.Errorf("bigint overflow: %d / %d", x, y)
+			}
+			return x / y, nil
+		}},
+		{"mod", 2, func(a []driver.Value) (driver.Value, error) {
+			if asInt(a[1]) == 0 {
+				return nil, errDivZero
+			}
+			if asInt(a[1]) == -1 {
+				return int64(0), nil
+			}
+			return asInt(a[0]) % asInt(a[1]), nil
 		}},
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			return truncCalendar(asString(a[0]), asInt(a[1])), nil
@@ -271,6 +287,18 @@ func asString(v driver.Value) string {
 		return strconv.FormatBool(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// errDivZero is Trino's error for an integer divided by zero.
+var errDivZero = errors.New("Division by zero")
+
+// castFailed is the answer of a cast of a value that does not convert to
+// the type named: NULL for TRY_CAST (no name), else the query's error.
+func castFailed(v, name driver.Value) (driver.Value, error) {
+	if asString(name) == "" {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("cannot cast '%s' to %s", asString(v), asString(name))
 }
 
 func asInt(v driver.Value) int64 {

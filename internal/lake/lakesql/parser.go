@@ -232,6 +232,17 @@ var reserved = map[string]bool{
 	"like": true, "between": true, "distinct": true, "with": true, "true": true,
 	"false": true, "exists": true, "cast": true, "escape": true, "all": true, "using": true,
 	"natural": true, "intersect": true, "except": true, "values": true, "fetch": true,
+	"unnest": true,
+}
+
+// refuseUnnest is the error for UNNEST, reserved in Trino and not yet
+// supported here: said plainly, rather than UNNEST read as an alias.
+func (p *parser) refuseUnnest() error {
+	if p.isKw("UNNEST") {
+		return p.errHere("UNNEST is not supported yet: Cairn's Lake SQL cannot expand an array or map into rows; " +
+			"read an element with element_at(x, n) or x[n], or test one with contains(x, v)")
+	}
+	return nil
 }
 
 func (p *parser) enter() error {
@@ -457,6 +468,9 @@ func (p *parser) parseSelectItem() (SelectItem, error) {
 // parseAlias reads an optional [AS] alias.
 func (p *parser) parseAlias() (string, error) {
 	as := p.acceptKw("AS")
+	if err := p.refuseUnnest(); err != nil {
+		return "", err
+	}
 	t := p.tok()
 	if t.kind == tokQIdent || t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
 		p.next()
@@ -476,6 +490,9 @@ func (p *parser) parseAlias() (string, error) {
 func (p *parser) parseTableRef() (TableRef, error) {
 	t := p.tok()
 	ref := TableRef{Pos: t.pos}
+	if err := p.refuseUnnest(); err != nil {
+		return ref, err
+	}
 	switch {
 	case t.kind == tokOp && t.text == "(":
 		p.next()
