@@ -458,7 +458,7 @@ func (c *compiler) itemsAggregate(s *Select) bool {
 		}
 		switch x := e.(type) {
 		case *Call:
-			if aggregates[x.Name] {
+			if aggregates[x.Name] || x.Filter != nil {
 				found = true
 				return
 			}

@@ -92,6 +92,59 @@ func TestDialect(t *testing.T) {
 			n := int64(len(fs))
 			return [][]string{{"3", "-1", "1", itoa(n / 2), itoa(n % 2), "NULL"}}
 		}},
+		{"aggregate FILTER (WHERE …)", `SELECT eventSource, count(*) FILTER (WHERE readOnly), count(DISTINCT eventName) FILTER (WHERE errorCode IS NULL), count(*) FROM $EDS_ID GROUP BY eventSource`, false, func() [][]string {
+			type agg struct {
+				ro, all int
+				names   map[string]bool
+			}
+			by := map[string]*agg{}
+			for _, f := range fs {
+				a := by[f.Source]
+				if a == nil {
+					a = &agg{names: map[string]bool{}}
+					by[f.Source] = a
+				}
+				a.all++
+				if f.ReadOnly {
+					a.ro++
+				}
+				if f.ErrorCode == "" {
+					a.names[f.Name] = true
+				}
+			}
+			var out [][]string
+			for src, a := range by {
+				out = append(out, []string{src, itoa(int64(a.ro)), itoa(int64(len(a.names))), itoa(int64(a.all))})
+			}
+			return out
+		}},
+		{"max_by, min_by", `SELECT eventSource, max_by(eventName, eventID), min_by(eventID, eventID) FILTER (WHERE awsRegion = 'us-east-1') FROM $EDS_ID GROUP BY eventSource`, false, func() [][]string {
+			hi, lo := map[string]*fx{}, map[string]*fx{}
+			for _, f := range fs {
+				if h := hi[f.Source]; h == nil || f.ID > h.ID {
+					hi[f.Source] = f
+				}
+				if l := lo[f.Source]; f.Region == "us-east-1" && (l == nil || f.ID < l.ID) {
+					lo[f.Source] = f
+				}
+			}
+			var out [][]string
+			for src, h := range hi {
+				l := "NULL"
+				if lo[src] != nil {
+					l = lo[src].ID
+				}
+				out = append(out, []string{src, h.Name, l})
+			}
+			return out
+		}},
+		{"max_by on time", `SELECT max_by(eventID, eventTime), min_by(eventName, eventTime) FROM $EDS_ID`, false, func() [][]string {
+			s := byTime(fs)
+			if s[0].Time == s[1].Time || s[len(s)-1].Time == s[len(s)-2].Time {
+				panic("the fixture's first or last time is shared: max_by's answer is not one row's")
+			}
+			return [][]string{{s[len(s)-1].ID, s[0].Name}}
+		}},
 		{"order by nulls last by default", `SELECT errorCode FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com' ORDER BY errorCode DESC`, true, func() [][]string {
 			return [][]string{{"NoSuchEntity"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}}
 		}},
@@ -148,6 +201,12 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT eventName FROM S1 WHERE eventName = 'x' OR 1=1 --", 0, 0, ""},
 		{"SELECT eventName FROM", 1, 22, "Expecting: an event data store ID"},
 		{"SELECT 'unterminated FROM S1", 1, 8, "unterminated"},
+		{"SELECT lower(eventName) FILTER (WHERE readOnly) FROM S1", 1, 8, "lower is not an aggregate function"},
+		{"SELECT count(*) FILTER (WHERE eventName) FROM S1", 1, 31, "FILTER clause must evaluate to a boolean"},
+		{"SELECT count(*) FILTER (WHERE count(*) > 1) FROM S1", 1, 31, "Cannot nest aggregations"},
+		// A store named only inside FILTER is still a store the query reads.
+		{"SELECT count(*) FILTER (WHERE eventID IN (SELECT eventID FROM S2)) FROM S1", 0, 0, "S2"},
+		{"SELECT max_by(eventName) FROM S1", 1, 8, "Unexpected parameters for function max_by: 1 arguments"},
 		// UNNEST is reserved in Trino: never an alias, and said to be
 		// unsupported rather than misread.
 		{"SELECT eventName FROM S1 UNNEST", 1, 26, "UNNEST is not supported yet"},
@@ -298,5 +357,17 @@ func TestRunTimeQueryError(t *testing.T) {
 	res, err := db.Run(context.Background(), st, RunOptions{Stores: stores})
 	if err != nil || *res.Rows[0][0] != "0" {
 		t.Fatalf("try_cast: %v %v", err, res)
+	}
+}
+
+// TestStoresInFilter: a store named only in an aggregate's FILTER is one
+// of the statement's stores, looked up (and access-checked) like the rest.
+func TestStoresInFilter(t *testing.T) {
+	st, err := Parse("SELECT count(*) FILTER (WHERE eventID IN (SELECT eventID FROM S2)) FROM S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Stores(); !slices.Equal(got, []string{"S1", "S2"}) {
+		t.Errorf("Stores() = %q, want S1 and S2", got)
 	}
 }

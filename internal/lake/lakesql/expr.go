@@ -9,6 +9,7 @@ import (
 var aggregates = map[string]bool{
 	"count": true, "approx_distinct": true, "min": true, "max": true, "sum": true, "avg": true,
 	"count_if": true, "bool_or": true, "bool_and": true, "arbitrary": true, "any_value": true,
+	"max_by": true, "min_by": true,
 }
 
 // expr compiles an expression in scope sc.

@@ -9,7 +9,7 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 	if aggregates[x.Name] {
 		return c.aggregate(sc, x)
 	}
-	if x.Distinct || x.Star {
+	if x.Distinct || x.Star || x.Filter != nil {
 		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
 	}
 	// Time functions with a unit argument read the unit literally.
@@ -380,16 +380,30 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		return val{}, c.errf(x.Pos, "Cannot nest aggregations inside aggregation '%s'", x.Name)
 	}
 	out := val{agg: true}
-	if x.Star {
+	// FILTER (WHERE cond) hands the aggregate NULL for the rows cond does
+	// not hold for; every aggregate here skips NULLs.
+	only := func(s string) string { return s }
+	if x.Filter != nil {
+		sc.inAgg = true
+		f, err := c.boolExpr(sc, x.Filter, "FILTER")
+		sc.inAgg = false
+		if err != nil {
+			return f, err
+		}
+		only = func(s string) string { return "(CASE WHEN " + f.sql + " THEN " + s + " END)" }
+	}
+	if x.Star || x.Name == "count" && len(x.Args) == 0 {
 		if x.Name != "count" {
 			return out, c.errf(x.Pos, "%s(*) is not supported", x.Name)
 		}
 		out.sql, out.t = "count(*)", tBigint
+		if x.Filter != nil {
+			out.sql = "count(" + only("1") + ")"
+		}
 		return out, nil
 	}
-	if x.Name == "count" && len(x.Args) == 0 {
-		out.sql, out.t = "count(*)", tBigint
-		return out, nil
+	if x.Name == "max_by" || x.Name == "min_by" {
+		return c.maxBy(sc, x, only)
 	}
 	if len(x.Args) != 1 {
 		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
@@ -400,7 +414,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	if err != nil {
 		return a, err
 	}
-	s := c.valueSQL(a)
+	s := only(c.valueSQL(a))
 	distinct := ""
 	if x.Distinct {
 		distinct = "DISTINCT "
@@ -446,6 +460,39 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.t)
 		}
 		out.sql, out.t = "avg("+distinct+s+")", tDouble
+	}
+	return out, nil
+}
+
+// maxBy compiles max_by(x, y) and min_by(x, y): x of the row with the
+// greatest (least) y, rows whose y is NULL skipped.
+func (c *compiler) maxBy(sc *scope, x *Call, only func(string) string) (val, error) {
+	out := val{agg: true}
+	if len(x.Args) != 2 || x.Distinct {
+		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
+	}
+	sc.inAgg = true
+	defer func() { sc.inAgg = false }()
+	v, err := c.expr(sc, x.Args[0])
+	if err != nil {
+		return v, err
+	}
+	k, err := c.expr(sc, x.Args[1])
+	if err != nil {
+		return k, err
+	}
+	for _, a := range []val{v, k} {
+		if a.t == tMap || a.t == tStruct || a.t == tArray {
+			return out, c.errf(x.Pos, "%s is not defined on %s", x.Name, a.t)
+		}
+	}
+	sign := "1"
+	if x.Name == "min_by" {
+		sign = "-1"
+	}
+	out.sql, out.t = c.d.goFunc("max_by", []string{c.valueSQL(v), only(c.valueSQL(k)), sign}), v.t
+	if v.t == tNull {
+		out.t = tVarchar
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"cmp"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
@@ -41,7 +42,68 @@ func registerFuncs() {
 					return fn(args)
 				})
 		}
+		sqlite.MustRegisterFunction("lake_max_by", &sqlite.FunctionImpl{NArgs: 3, Deterministic: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &maxBy{}, nil }})
 	})
+}
+
+// maxBy is the aggregate lake_max_by(x, y, sign): x of the row with the
+// greatest y times sign (1: max_by, -1: min_by); rows whose y is NULL are
+// skipped, the first row wins a tie.
+type maxBy struct {
+	x, y driver.Value
+	seen bool
+}
+
+func (m *maxBy) Step(_ *sqlite.FunctionContext, a []driver.Value) error {
+	if a[1] == nil {
+		return nil
+	}
+	if !m.seen || compareValues(a[1], m.y)*int(asInt(a[2])) > 0 {
+		m.x, m.y, m.seen = a[0], a[1], true
+	}
+	return nil
+}
+
+func (m *maxBy) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return errors.New("max_by is not a window function")
+}
+
+func (m *maxBy) WindowValue(*sqlite.FunctionContext) (driver.Value, error) { return m.x, nil }
+
+func (m *maxBy) Final(*sqlite.FunctionContext) {}
+
+// compareValues orders two non-NULL engine values as SQLite does: numbers
+// before text, numbers by value, text by bytes.
+func compareValues(a, b driver.Value) int {
+	an, aNum := numberOf(a)
+	bn, bNum := numberOf(b)
+	switch {
+	case aNum && bNum:
+		if ai, ok := a.(int64); ok {
+			if bi, ok := b.(int64); ok {
+				return cmp.Compare(ai, bi)
+			}
+		}
+		return cmp.Compare(an, bn)
+	case aNum:
+		return -1
+	case bNum:
+		return 1
+	}
+	return strings.Compare(asString(a), asString(b))
+}
+
+func numberOf(v driver.Value) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case bool:
+		return float64(asInt(x)), true
+	}
+	return 0, false
 }
 
 func lakeFuncs() []sqlFunc {

@@ -108,6 +108,7 @@ func walkSubqueries(s *Select, f func(*Select)) {
 			for _, a := range x.Args {
 				visit(a)
 			}
+			visit(x.Filter)
 		case *Case:
 			visit(x.Operand)
 			for _, w := range x.Whens {
@@ -1041,12 +1042,15 @@ func (p *parser) parseCall() (Expr, error) {
 	c := &Call{Pos: t.pos, Name: strings.ToLower(t.text)}
 	p.next() // (
 	if p.acceptOp(")") {
-		return c, nil
+		return c, p.parseFilter(c)
 	}
 	if p.isOp("*") {
 		p.next()
 		c.Star = true
-		return c, p.expectOp(")")
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return c, p.parseFilter(c)
 	}
 	if p.acceptKw("DISTINCT") {
 		c.Distinct = true
@@ -1063,5 +1067,26 @@ func (p *parser) parseCall() (Expr, error) {
 			break
 		}
 	}
-	return c, p.expectOp(")")
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	return c, p.parseFilter(c)
+}
+
+// parseFilter reads an optional FILTER (WHERE condition) after a call.
+func (p *parser) parseFilter(c *Call) error {
+	if !p.isKw("FILTER") || !(p.peek(1).kind == tokOp && p.peek(1).text == "(") {
+		return nil
+	}
+	p.next()
+	p.next()
+	if err := p.expectKw("WHERE"); err != nil {
+		return err
+	}
+	e, err := p.parseExpr()
+	if err != nil {
+		return err
+	}
+	c.Filter = e
+	return p.expectOp(")")
 }
