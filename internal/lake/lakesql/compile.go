@@ -72,6 +72,10 @@ type compiler struct {
 	hotUsed map[string]map[string]bool
 	index   map[string]string
 	nAlias  int
+	// inTry counts the try(…) calls being compiled: inside one, a value
+	// that does not cast and an integer division by zero are NULL rather
+	// than the query's failure.
+	inTry int
 }
 
 type cteDef struct {

@@ -145,6 +145,9 @@ func TestDialect(t *testing.T) {
 			}
 			return [][]string{{s[len(s)-1].ID, s[0].Name}}
 		}},
+		{"try() makes a failed cast or division NULL", `SELECT try(CAST(eventName AS integer)), try(1/0), try(7 % 0), try(7/2), coalesce(try(CAST('x' AS double)), -1.5) FROM $EDS_ID LIMIT 1`, false, func() [][]string {
+			return [][]string{{"NULL", "NULL", "NULL", "3", "-1.5"}}
+		}},
 		{"order by nulls last by default", `SELECT errorCode FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com' ORDER BY errorCode DESC`, true, func() [][]string {
 			return [][]string{{"NoSuchEntity"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}}
 		}},
@@ -206,6 +209,8 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT count(*) FILTER (WHERE count(*) > 1) FROM S1", 1, 31, "Cannot nest aggregations"},
 		// A store named only inside FILTER is still a store the query reads.
 		{"SELECT count(*) FILTER (WHERE eventID IN (SELECT eventID FROM S2)) FROM S1", 0, 0, "S2"},
+		{"SELECT try(1, 2) FROM S1", 1, 8, "Unexpected parameters for function try: 2 arguments"},
+		{"SELECT try(1/0) + 1/0 FROM S1", -1, 0, "Division by zero"},
 		{"SELECT max_by(eventName) FROM S1", 1, 8, "Unexpected parameters for function max_by: 1 arguments"},
 		// UNNEST is reserved in Trino: never an alias, and said to be
 		// unsupported rather than misread.

@@ -250,10 +250,11 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.t = tDouble
 		}
 		switch {
-		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !nonZeroLiteral(r):
+		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !nonZeroLiteral(r) && c.inTry == 0:
 			// Trino: division by zero is an error ("Division by zero"),
 			// where SQLite's is NULL; a divisor not known to be nonzero
-			// goes through a function that fails on zero.
+			// goes through a function that fails on zero (inside try(),
+			// SQLite's NULL is the answer).
 			out.sql = c.d.intDiv(x.Op, l.sql, r.sql)
 		case x.Op == "/" && out.t == tBigint:
 			// Trino: integer division truncates toward zero, and SQLite's does too.
@@ -491,7 +492,7 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 		return out, nil
 	}
 	name := strings.ToUpper(x.Type)
-	if x.Try {
+	if x.Try || c.inTry > 0 {
 		name = ""
 	}
 	s, err := c.d.cast(c.valueSQL(v), v.t, to, name)

@@ -12,6 +12,14 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 	if x.Distinct || x.Star || x.Filter != nil {
 		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
 	}
+	if x.Name == "try" {
+		if len(x.Args) != 1 {
+			return val{}, c.errf(x.Pos, "Unexpected parameters for function try: %d arguments", len(x.Args))
+		}
+		c.inTry++
+		defer func() { c.inTry-- }()
+		return c.expr(sc, x.Args[0])
+	}
 	// Time functions with a unit argument read the unit literally.
 	switch x.Name {
 	case "date_trunc", "date_add", "date_diff":
