@@ -3,7 +3,9 @@ package lakesql
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +150,12 @@ func TestDialect(t *testing.T) {
 		{"try() makes a failed cast or division NULL", `SELECT try(CAST(eventName AS integer)), try(1/0), try(7 % 0), try(7/2), coalesce(try(CAST('x' AS double)), -1.5) FROM $EDS_ID LIMIT 1`, false, func() [][]string {
 			return [][]string{{"NULL", "NULL", "NULL", "3", "-1.5"}}
 		}},
+		{"map_keys", `SELECT eventID, map_keys(requestParameters), cardinality(map_keys(requestParameters)), map_keys(requestParameters)[1], contains(map_keys(requestParameters), 'bucketName') FROM $EDS_ID WHERE eventSource = 's3.amazonaws.com'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Source == "s3.amazonaws.com" }, func(f *fx) []string {
+				keys := slices.Sorted(maps.Keys(f.Params))
+				return []string{f.ID, "[" + strings.Join(keys, ", ") + "]", itoa(int64(len(keys))), keys[0], strconv.FormatBool(slices.Contains(keys, "bucketName"))}
+			})
+		}},
 		{"order by nulls last by default", `SELECT errorCode FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com' ORDER BY errorCode DESC`, true, func() [][]string {
 			return [][]string{{"NoSuchEntity"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}, {"NULL"}}
 		}},
@@ -211,6 +219,7 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT count(*) FILTER (WHERE eventID IN (SELECT eventID FROM S2)) FROM S1", 0, 0, "S2"},
 		{"SELECT try(1, 2) FROM S1", 1, 8, "Unexpected parameters for function try: 2 arguments"},
 		{"SELECT try(1/0) + 1/0 FROM S1", -1, 0, "Division by zero"},
+		{"SELECT map_keys(eventName) FROM S1", 1, 17, "Unexpected parameters (varchar) for function map_keys"},
 		{"SELECT max_by(eventName) FROM S1", 1, 8, "Unexpected parameters for function max_by: 1 arguments"},
 		// UNNEST is reserved in Trino: never an alias, and said to be
 		// unsupported rather than misread.

@@ -546,6 +546,11 @@ func (c *compiler) elementAt(sc *scope, v val, idx Expr, pos int, subscript bool
 		default:
 			return k, c.errf(pos, "array subscript must be positive")
 		}
+		if v.f != nil && v.f.elem != tNull {
+			out := val{t: v.f.elem, base: v.base, path: p, bare: v.bare, agg: v.agg}
+			out.sql = c.d.jsonScalar(out.base, out.path, out.t)
+			return out, nil
+		}
 		ef := &field{t: tStruct}
 		if v.f != nil {
 			ef.fields = v.f.fields

@@ -355,6 +355,17 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		out.sql, out.t = d.goFunc("json_extract_scalar", sqls()), tVarchar
+	case "map_keys":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tMap); err != nil {
+			return out, err
+		}
+		// An array of varchar, held as JSON text like the record's arrays.
+		out.base = d.goFunc("map_keys", []string{d.jsonText(args[0])})
+		out.path, out.t, out.f = "$", tArray, &field{t: tArray, elem: tVarchar}
+		out.sql = d.jsonText(out)
 	case "contains":
 		if err := nargs(2, 2); err != nil {
 			return out, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,19 @@ func lakeFuncs() []sqlFunc {
 				return nil, nil
 			}
 			return mapValueText(v), nil
+		}},
+		{"map_keys", 1, func(a []driver.Value) (driver.Value, error) {
+			var m map[string]json.RawMessage
+			if json.Unmarshal([]byte(asString(a[0])), &m) != nil {
+				return nil, nil
+			}
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys) // Trino leaves the order open; sorted is stable
+			b, err := json.Marshal(keys)
+			return string(b), err
 		}},
 		{"map_size", 1, func(a []driver.Value) (driver.Value, error) {
 			var m map[string]json.RawMessage
