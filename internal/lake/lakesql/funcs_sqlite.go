@@ -366,6 +366,8 @@ func asString(v driver.Value) string {
 }
 
 // errDivZero is Trino's error for an integer divided by zero.
+//
+//lint:ignore ST1005 Trino's message, word for word
 var errDivZero = errors.New("Division by zero")
 
 // castFailed is the answer of a cast of a value that does not convert to
