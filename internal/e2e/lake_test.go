@@ -488,3 +488,104 @@ func TestLakeSDKConfigCaps(t *testing.T) {
 		t.Fatalf("GetQueryResults: %+v %v", res, err)
 	}
 }
+
+// TestLakeSDKQueryCallsFoundByStore: every query call is in event history
+// under the store it concerns (LookupEvents by ResourceName), StartQuery
+// with the queryId it answered; a query of another account's store names
+// no store at all.
+func TestLakeSDKQueryCallsFoundByStore(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	bobCT := srv.CloudTrail(OtherKey, OtherSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("audited")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.EventDataStoreArn)
+	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	bobStore, err := bobCT.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("bobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobARN := aws.ToString(bobStore.EventDataStoreArn)
+	bobID := bobARN[strings.LastIndexByte(bobARN, '/')+1:]
+
+	status, _, _ := sdkQuery(t, ct, "SELECT eventID FROM "+id, 100)
+	if status != types.QueryStatusFinished {
+		t.Fatalf("query ended %s", status)
+	}
+	list, err := ct.ListQueries(ctx, &cloudtrail.ListQueriesInput{EventDataStore: aws.String(arn)})
+	if err != nil || len(list.Queries) != 1 {
+		t.Fatalf("ListQueries: %+v %v", list, err)
+	}
+	queryID := aws.ToString(list.Queries[0].QueryId)
+	// Cancelling a finished query fails, and is still about the store.
+	if _, err := ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: aws.String(queryID)}); apiCode(err) != "InactiveQueryException" {
+		t.Fatalf("CancelQuery: %v", err)
+	}
+	if _, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String("SELECT eventID FROM " + bobID)}); apiCode(err) != "EventDataStoreNotFoundException" {
+		t.Fatalf("query of another account's store: %v", err)
+	}
+
+	type record struct {
+		ResponseElements map[string]any `json:"responseElements"`
+		ErrorCode        string         `json:"errorCode"`
+	}
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+		out, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{{
+			AttributeKey: types.LookupAttributeKeyResourceName, AttributeValue: aws.String(arn)}}})
+		if err != nil {
+			return false, err.Error()
+		}
+		seen := map[string]bool{}
+		for _, e := range out.Events {
+			name := aws.ToString(e.EventName)
+			seen[name] = true
+			if len(e.Resources) != 1 || aws.ToString(e.Resources[0].ResourceName) != arn ||
+				aws.ToString(e.Resources[0].ResourceType) != "AWS::CloudTrail::EventDataStore" {
+				t.Fatalf("%s resources: %+v", name, e.Resources)
+			}
+			if name == "StartQuery" {
+				var rec record
+				if err := json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec); err != nil || rec.ResponseElements["queryId"] != queryID {
+					t.Fatalf("StartQuery record: %+v %v, want queryId %s", rec, err, queryID)
+				}
+			}
+		}
+		for _, name := range []string{"CreateEventDataStore", "StartQuery", "DescribeQuery", "GetQueryResults", "ListQueries", "CancelQuery"} {
+			if !seen[name] {
+				return false, fmt.Sprintf("no %s under the store; seen %v", name, seen)
+			}
+		}
+		return true, ""
+	})
+	// The refused query of Bob's store names no store: not Bob's (which
+	// would tell that it exists), and nothing is found under its ARN.
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+		out, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{{
+			AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("StartQuery")}}})
+		if err != nil {
+			return false, err.Error()
+		}
+		refused := 0
+		for _, e := range out.Events {
+			var rec record
+			if err := json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.ErrorCode != "" {
+				refused++
+				if len(e.Resources) != 0 || rec.ResponseElements != nil {
+					t.Fatalf("refused StartQuery names %+v, responseElements %v", e.Resources, rec.ResponseElements)
+				}
+			}
+		}
+		return refused == 1, fmt.Sprintf("%d refused StartQuery records, want 1", refused)
+	})
+	byBob, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{{
+		AttributeKey: types.LookupAttributeKeyResourceName, AttributeValue: aws.String(bobARN)}}})
+	if err != nil || len(byBob.Events) != 0 {
+		t.Errorf("events under Bob's store in this account: %+v %v", byBob, err)
+	}
+}

@@ -50,6 +50,10 @@ func (s *Server) auditEvent(c *call, readOnly bool, resp any, callErr error) ([]
 			code = "AccessDenied"
 		}
 		rec.Fail(code, e.Message)
+	} else if c.responseElements != nil {
+		if b, err := json.Marshal(c.responseElements); err == nil {
+			rec.ResponseElements = camelJSON(b)
+		}
 	} else if !readOnly && resp != nil {
 		if b, err := json.Marshal(resp); err == nil {
 			rec.ResponseElements = camelJSON(b)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +49,31 @@ func lakeCaller(c *call) lake.Caller {
 func (c *call) aboutStore(arn string) {
 	if arn != "" {
 		c.resources = []event.Resource{{ARN: arn, Type: "AWS::CloudTrail::EventDataStore"}}
+	}
+}
+
+// aboutStores names the event data stores a query reads (by ID, as
+// lake.Query.Stores holds them) for its audit record. Each is looked up in
+// the caller's own account, so a record never names another account's
+// store; one gone since the query ran is left out.
+func (s *Server) aboutStores(ctx context.Context, c *call, ids []string) {
+	var rs []event.Resource
+	for _, id := range ids {
+		d, err := s.opts.Lake.Get(ctx, lakeCaller(c), &id)
+		if err != nil {
+			continue
+		}
+		rs = append(rs, event.Resource{ARN: d.ARN, Type: "AWS::CloudTrail::EventDataStore"})
+	}
+	slices.SortFunc(rs, func(a, b event.Resource) int { return strings.Compare(a.ARN, b.ARN) })
+	c.resources = rs
+}
+
+// aboutQuery names the stores of the caller's query id, for the audit
+// record of a call about it; an unknown query names none.
+func (s *Server) aboutQuery(ctx context.Context, c *call, id *string) {
+	if q, err := s.opts.Lake.Describe(ctx, lakeCaller(c), id); err == nil {
+		s.aboutStores(ctx, c, q.Stores)
 	}
 }
 
@@ -216,6 +242,10 @@ func (s *Server) startQuery(ctx context.Context, c *call, in lake.StartInput) (S
 	if err != nil {
 		return StartQueryOutput{}, err
 	}
+	// CloudTrail records StartQuery's queryId though the call is
+	// read-only, and the stores it reads as its resources.
+	s.aboutStores(ctx, c, q.Stores)
+	c.responseElements = struct{ QueryId string }{q.ID}
 	return StartQueryOutput{QueryId: q.ID, EventDataStoreOwnerAccountId: str(in.EventDataStoreOwnerAccountId)}, nil
 }
 
@@ -265,6 +295,7 @@ func (s *Server) describeQuery(ctx context.Context, c *call, in QueryInput) (Des
 	if err != nil {
 		return DescribeQueryOutput{}, err
 	}
+	s.aboutStores(ctx, c, q.Stores)
 	return DescribeQueryOutput{QueryId: q.ID, QueryString: q.Statement, QueryStatus: q.Status, ErrorMessage: q.Error,
 		QueryStatistics: DescribeQueryStatistics{EventsMatched: q.EventsMatched, EventsScanned: q.EventsScanned,
 			BytesScanned: q.BytesScanned, ExecutionTimeInMillis: q.ExecMillis, CreationTime: awsproto.Time{Time: q.Created}}}, nil
@@ -303,6 +334,7 @@ func (s *Server) getQueryResults(ctx context.Context, c *call, in ResultsInput) 
 	if in.QueryId == nil {
 		return ResultsOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "QueryId is required.")
 	}
+	s.aboutQuery(ctx, c, in.QueryId)
 	p, err := s.opts.Lake.Results(ctx, lakeCaller(c), in.QueryId, in.NextToken, in.MaxQueryResults)
 	if err != nil {
 		return ResultsOutput{}, err
@@ -339,6 +371,9 @@ type ListedQuery struct {
 }
 
 func (s *Server) listQueries(ctx context.Context, c *call, in lake.ListInput) (ListQueriesOutput, error) {
+	if d, err := s.opts.Lake.Get(ctx, lakeCaller(c), in.EventDataStore); err == nil {
+		c.aboutStore(d.ARN)
+	}
 	list, next, err := s.opts.Lake.ListQueries(ctx, lakeCaller(c), in)
 	if err != nil {
 		return ListQueriesOutput{}, err
@@ -361,6 +396,7 @@ func (s *Server) cancelQuery(ctx context.Context, c *call, in QueryInput) (Cance
 	if err := checkQueryInput(c, in); err != nil {
 		return CancelQueryOutput{}, err
 	}
+	s.aboutQuery(ctx, c, in.QueryId)
 	q, err := s.opts.Lake.Cancel(ctx, lakeCaller(c), in.QueryId)
 	if err != nil {
 		return CancelQueryOutput{}, err

@@ -183,6 +183,11 @@ type call struct {
 	r         *http.Request
 	// resources are the resources the call was about (for its audit record).
 	resources []event.Resource
+	// responseElements, when set, are what the audit record holds as
+	// responseElements for a read-only call CloudTrail still records an
+	// answer for (StartQuery's queryId). A call that changes something
+	// records its whole answer without this.
+	responseElements any
 }
 
 // New makes the server.

@@ -91,6 +91,8 @@ type Call struct {
 	Args     []Expr
 	Star     bool
 	Distinct bool
+	// Filter is an aggregate's FILTER (WHERE …) condition, nil without one.
+	Filter Expr
 }
 
 // Case is CASE [operand] WHEN … THEN … [ELSE …] END.

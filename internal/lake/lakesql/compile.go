@@ -72,6 +72,10 @@ type compiler struct {
 	hotUsed map[string]map[string]bool
 	index   map[string]string
 	nAlias  int
+	// inTry counts the try(…) calls being compiled: inside one, a value
+	// that does not cast and an integer division by zero are NULL rather
+	// than the query's failure.
+	inTry int
 }
 
 type cteDef struct {
@@ -458,7 +462,7 @@ func (c *compiler) itemsAggregate(s *Select) bool {
 		}
 		switch x := e.(type) {
 		case *Call:
-			if aggregates[x.Name] {
+			if aggregates[x.Name] || x.Filter != nil {
 				found = true
 				return
 			}

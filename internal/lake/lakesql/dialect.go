@@ -33,7 +33,13 @@ type dialect interface {
 	// likeExpr matches x against a LIKE pattern computed at run time (esc
 	// empty: no escape character).
 	likeExpr(x, pat, esc string) string
-	cast(x string, from, to typ, try bool) (string, error)
+	// cast converts x from one type to another; name is the type as the
+	// query wrote it (for the message of a value that does not convert),
+	// empty for TRY_CAST, which makes such a value NULL.
+	cast(x string, from, to typ, name string) (string, error)
+	// intDiv is integer / or % that fails on a zero divisor, as Trino's
+	// does ("Division by zero").
+	intDiv(op, l, r string) string
 	truncTime(unit, x string) string
 	addMonths(x, n string) string
 	cardinality(v val) string
@@ -116,7 +122,15 @@ func (sqliteDialect) likeExpr(x, pat, esc string) string {
 
 var errCast = errors.New("cannot cast")
 
-func (sqliteDialect) cast(x string, from, to typ, try bool) (string, error) {
+func (sqliteDialect) intDiv(op, l, r string) string {
+	fn := "lake_div"
+	if op == "%" {
+		fn = "lake_mod"
+	}
+	return fn + "(" + l + ", " + r + ")"
+}
+
+func (sqliteDialect) cast(x string, from, to typ, name string) (string, error) {
 	if from == to || from == tNull {
 		return x, nil
 	}
@@ -137,7 +151,7 @@ func (sqliteDialect) cast(x string, from, to typ, try bool) (string, error) {
 		}
 		switch from {
 		case tVarchar:
-			return fn + "(" + x + ", " + strconv.FormatBool(try) + ")", nil
+			return fn + "(" + x + ", " + quoteSQL(name) + ")", nil
 		case tBigint, tDouble, tBool:
 			if to == tBigint {
 				return "CAST(round(" + x + ") AS INTEGER)", nil

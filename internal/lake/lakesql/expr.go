@@ -9,6 +9,7 @@ import (
 var aggregates = map[string]bool{
 	"count": true, "approx_distinct": true, "min": true, "max": true, "sum": true, "avg": true,
 	"count_if": true, "bool_or": true, "bool_and": true, "arbitrary": true, "any_value": true,
+	"max_by": true, "min_by": true,
 }
 
 // expr compiles an expression in scope sc.
@@ -249,9 +250,14 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.t = tDouble
 		}
 		switch {
+		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !nonZeroLiteral(r) && c.inTry == 0:
+			// Trino: division by zero is an error ("Division by zero"),
+			// where SQLite's is NULL; a divisor not known to be nonzero
+			// goes through a function that fails on zero (inside try(),
+			// SQLite's NULL is the answer).
+			out.sql = c.d.intDiv(x.Op, l.sql, r.sql)
 		case x.Op == "/" && out.t == tBigint:
-			// Trino: integer division truncates toward zero, and SQLite's does too;
-			// division by zero is an error in Trino, NULL in SQLite.
+			// Trino: integer division truncates toward zero, and SQLite's does too.
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
 		case x.Op == "/" && out.t == tDouble:
 			out.sql = "(CAST(" + l.sql + " AS REAL) / " + r.sql + ")"
@@ -262,6 +268,15 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
 	}
 	return out, nil
+}
+
+// nonZeroLiteral reports whether v is a number literal other than zero.
+func nonZeroLiteral(v val) bool {
+	if v.lit == nil || v.lit.Kind != litNumber {
+		return false
+	}
+	f, err := strconv.ParseFloat(v.lit.Text, 64)
+	return err == nil && f != 0
 }
 
 func (c *compiler) like(sc *scope, x *Like) (val, error) {
@@ -476,7 +491,11 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 		out.sql = c.d.truncTime("day", v.sql)
 		return out, nil
 	}
-	s, err := c.d.cast(c.valueSQL(v), v.t, to, x.Try)
+	name := strings.ToUpper(x.Type)
+	if x.Try || c.inTry > 0 {
+		name = ""
+	}
+	s, err := c.d.cast(c.valueSQL(v), v.t, to, name)
 	if err != nil {
 		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.t, to)
 	}
@@ -526,6 +545,11 @@ func (c *compiler) elementAt(sc *scope, v val, idx Expr, pos int, subscript bool
 			p = v.path + "[#" + strconv.Itoa(n) + "]"
 		default:
 			return k, c.errf(pos, "array subscript must be positive")
+		}
+		if v.f != nil && v.f.elem != tNull {
+			out := val{t: v.f.elem, base: v.base, path: p, bare: v.bare, agg: v.agg}
+			out.sql = c.d.jsonScalar(out.base, out.path, out.t)
+			return out, nil
 		}
 		ef := &field{t: tStruct}
 		if v.f != nil {

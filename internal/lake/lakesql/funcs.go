@@ -9,8 +9,16 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 	if aggregates[x.Name] {
 		return c.aggregate(sc, x)
 	}
-	if x.Distinct || x.Star {
+	if x.Distinct || x.Star || x.Filter != nil {
 		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
+	}
+	if x.Name == "try" {
+		if len(x.Args) != 1 {
+			return val{}, c.errf(x.Pos, "Unexpected parameters for function try: %d arguments", len(x.Args))
+		}
+		c.inTry++
+		defer func() { c.inTry-- }()
+		return c.expr(sc, x.Args[0])
 	}
 	// Time functions with a unit argument read the unit literally.
 	switch x.Name {
@@ -347,6 +355,17 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		out.sql, out.t = d.goFunc("json_extract_scalar", sqls()), tVarchar
+	case "map_keys":
+		if err := nargs(1, 1); err != nil {
+			return out, err
+		}
+		if err := want(0, tMap); err != nil {
+			return out, err
+		}
+		// An array of varchar, held as JSON text like the record's arrays.
+		out.base = d.goFunc("map_keys", []string{d.jsonText(args[0])})
+		out.path, out.t, out.f = "$", tArray, &field{t: tArray, elem: tVarchar}
+		out.sql = d.jsonText(out)
 	case "contains":
 		if err := nargs(2, 2); err != nil {
 			return out, err
@@ -380,16 +399,30 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		return val{}, c.errf(x.Pos, "Cannot nest aggregations inside aggregation '%s'", x.Name)
 	}
 	out := val{agg: true}
-	if x.Star {
+	// FILTER (WHERE cond) hands the aggregate NULL for the rows cond does
+	// not hold for; every aggregate here skips NULLs.
+	only := func(s string) string { return s }
+	if x.Filter != nil {
+		sc.inAgg = true
+		f, err := c.boolExpr(sc, x.Filter, "FILTER")
+		sc.inAgg = false
+		if err != nil {
+			return f, err
+		}
+		only = func(s string) string { return "(CASE WHEN " + f.sql + " THEN " + s + " END)" }
+	}
+	if x.Star || x.Name == "count" && len(x.Args) == 0 {
 		if x.Name != "count" {
 			return out, c.errf(x.Pos, "%s(*) is not supported", x.Name)
 		}
 		out.sql, out.t = "count(*)", tBigint
+		if x.Filter != nil {
+			out.sql = "count(" + only("1") + ")"
+		}
 		return out, nil
 	}
-	if x.Name == "count" && len(x.Args) == 0 {
-		out.sql, out.t = "count(*)", tBigint
-		return out, nil
+	if x.Name == "max_by" || x.Name == "min_by" {
+		return c.maxBy(sc, x, only)
 	}
 	if len(x.Args) != 1 {
 		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
@@ -400,7 +433,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	if err != nil {
 		return a, err
 	}
-	s := c.valueSQL(a)
+	s := only(c.valueSQL(a))
 	distinct := ""
 	if x.Distinct {
 		distinct = "DISTINCT "
@@ -446,6 +479,39 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.t)
 		}
 		out.sql, out.t = "avg("+distinct+s+")", tDouble
+	}
+	return out, nil
+}
+
+// maxBy compiles max_by(x, y) and min_by(x, y): x of the row with the
+// greatest (least) y, rows whose y is NULL skipped.
+func (c *compiler) maxBy(sc *scope, x *Call, only func(string) string) (val, error) {
+	out := val{agg: true}
+	if len(x.Args) != 2 || x.Distinct {
+		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
+	}
+	sc.inAgg = true
+	defer func() { sc.inAgg = false }()
+	v, err := c.expr(sc, x.Args[0])
+	if err != nil {
+		return v, err
+	}
+	k, err := c.expr(sc, x.Args[1])
+	if err != nil {
+		return k, err
+	}
+	for _, a := range []val{v, k} {
+		if a.t == tMap || a.t == tStruct || a.t == tArray {
+			return out, c.errf(x.Pos, "%s is not defined on %s", x.Name, a.t)
+		}
+	}
+	sign := "1"
+	if x.Name == "min_by" {
+		sign = "-1"
+	}
+	out.sql, out.t = c.d.goFunc("max_by", []string{c.valueSQL(v), only(c.valueSQL(k)), sign}), v.t
+	if v.t == tNull {
+		out.t = tVarchar
 	}
 	return out, nil
 }

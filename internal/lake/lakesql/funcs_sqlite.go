@@ -1,11 +1,14 @@
 package lakesql
 
 import (
+	"cmp"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +43,68 @@ func registerFuncs() {
 					return fn(args)
 				})
 		}
+		sqlite.MustRegisterFunction("lake_max_by", &sqlite.FunctionImpl{NArgs: 3, Deterministic: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &maxBy{}, nil }})
 	})
+}
+
+// maxBy is the aggregate lake_max_by(x, y, sign): x of the row with the
+// greatest y times sign (1: max_by, -1: min_by); rows whose y is NULL are
+// skipped, the first row wins a tie.
+type maxBy struct {
+	x, y driver.Value
+	seen bool
+}
+
+func (m *maxBy) Step(_ *sqlite.FunctionContext, a []driver.Value) error {
+	if a[1] == nil {
+		return nil
+	}
+	if !m.seen || compareValues(a[1], m.y)*int(asInt(a[2])) > 0 {
+		m.x, m.y, m.seen = a[0], a[1], true
+	}
+	return nil
+}
+
+func (m *maxBy) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return errors.New("max_by is not a window function")
+}
+
+func (m *maxBy) WindowValue(*sqlite.FunctionContext) (driver.Value, error) { return m.x, nil }
+
+func (m *maxBy) Final(*sqlite.FunctionContext) {}
+
+// compareValues orders two non-NULL engine values as SQLite does: numbers
+// before text, numbers by value, text by bytes.
+func compareValues(a, b driver.Value) int {
+	an, aNum := numberOf(a)
+	bn, bNum := numberOf(b)
+	switch {
+	case aNum && bNum:
+		if ai, ok := a.(int64); ok {
+			if bi, ok := b.(int64); ok {
+				return cmp.Compare(ai, bi)
+			}
+		}
+		return cmp.Compare(an, bn)
+	case aNum:
+		return -1
+	case bNum:
+		return 1
+	}
+	return strings.Compare(asString(a), asString(b))
+}
+
+func numberOf(v driver.Value) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case bool:
+		return float64(asInt(x)), true
+	}
+	return 0, false
 }
 
 func lakeFuncs() []sqlFunc {
@@ -69,6 +133,19 @@ func lakeFuncs() []sqlFunc {
 			}
 			return mapValueText(v), nil
 		}},
+		{"map_keys", 1, func(a []driver.Value) (driver.Value, error) {
+			var m map[string]json.RawMessage
+			if json.Unmarshal([]byte(asString(a[0])), &m) != nil {
+				return nil, nil
+			}
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys) // Trino leaves the order open; sorted is stable
+			b, err := json.Marshal(keys)
+			return string(b), err
+		}},
 		{"map_size", 1, func(a []driver.Value) (driver.Value, error) {
 			var m map[string]json.RawMessage
 			if json.Unmarshal([]byte(asString(a[0])), &m) != nil {
@@ -77,25 +154,40 @@ func lakeFuncs() []sqlFunc {
 			return int64(len(m)), nil
 		}},
 		{"like", -1, likeFunc},
+		// to_bigint and to_double take the type the query named (empty
+		// for TRY_CAST: NULL instead of an error).
 		{"to_bigint", 2, func(a []driver.Value) (driver.Value, error) {
 			n, err := strconv.ParseInt(strings.TrimSpace(asString(a[0])), 10, 64)
 			if err != nil {
-				if asInt(a[1]) != 0 {
-					return nil, nil
-				}
-				return nil, fmt.Errorf("cannot cast '%s' to BIGINT", asString(a[0]))
+				return castFailed(a[0], a[1])
 			}
 			return n, nil
 		}},
 		{"to_double", 2, func(a []driver.Value) (driver.Value, error) {
 			f, err := strconv.ParseFloat(strings.TrimSpace(asString(a[0])), 64)
 			if err != nil {
-				if asInt(a[1]) != 0 {
-					return nil, nil
-				}
-				return nil, fmt.Errorf("cannot cast '%s' to DOUBLE", asString(a[0]))
+				return castFailed(a[0], a[1])
 			}
 			return f, nil
+		}},
+		{"div", 2, func(a []driver.Value) (driver.Value, error) {
+			if asInt(a[1]) == 0 {
+				return nil, errDivZero
+			}
+			x, y := asInt(a[0]), asInt(a[1])
+			if x == math.MinInt64 && y == -1 {
+				return nil, fmt.Errorf("bigint overflow: %d / %d", x, y)
+			}
+			return x / y, nil
+		}},
+		{"mod", 2, func(a []driver.Value) (driver.Value, error) {
+			if asInt(a[1]) == 0 {
+				return nil, errDivZero
+			}
+			if asInt(a[1]) == -1 {
+				return int64(0), nil
+			}
+			return asInt(a[0]) % asInt(a[1]), nil
 		}},
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			return truncCalendar(asString(a[0]), asInt(a[1])), nil
@@ -271,6 +363,20 @@ func asString(v driver.Value) string {
 		return strconv.FormatBool(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// errDivZero is Trino's error for an integer divided by zero.
+//
+//lint:ignore ST1005 Trino's message, word for word
+var errDivZero = errors.New("Division by zero")
+
+// castFailed is the answer of a cast of a value that does not convert to
+// the type named: NULL for TRY_CAST (no name), else the query's error.
+func castFailed(v, name driver.Value) (driver.Value, error) {
+	if asString(name) == "" {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("cannot cast '%s' to %s", asString(v), asString(name))
 }
 
 func asInt(v driver.Value) int64 {

@@ -77,6 +77,12 @@ func lex(src string) ([]token, error) {
 				return nil, errAt(src, i, "unterminated comment")
 			}
 			i += j + 4
+		case uuidAt(src, i) > i:
+			// A store ID such as 4945e2ab-…: one token, so that a message
+			// about it names it whole rather than a number it starts with.
+			j := uuidAt(src, i)
+			toks = append(toks, token{tokIdent, src[i:j], i, j})
+			i = j
 		case isIdentStart(c):
 			j := i + 1
 			for j < len(src) && isIdentPart(src[j]) {
@@ -180,6 +186,35 @@ func scanQuoted(src string, i int, q byte) (string, int, error) {
 		}
 		return b.String(), j, nil
 	}
+}
+
+// uuidAt returns the end of the UUID-shaped word (8-4-4-4-12 hex digits,
+// then no further identifier character) at offset i, or i when there is
+// none.
+func uuidAt(src string, i int) int {
+	j := i
+	for g, n := range []int{8, 4, 4, 4, 12} {
+		if g > 0 {
+			if j >= len(src) || src[j] != '-' {
+				return i
+			}
+			j++
+		}
+		for k := 0; k < n; k++ {
+			if j >= len(src) || !isHex(src[j]) {
+				return i
+			}
+			j++
+		}
+	}
+	if j < len(src) && (isIdentPart(src[j]) || src[j] == '-') {
+		return i
+	}
+	return j
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // scanStoreName reads an event data store name at offset i as Lake users

@@ -108,6 +108,7 @@ func walkSubqueries(s *Select, f func(*Select)) {
 			for _, a := range x.Args {
 				visit(a)
 			}
+			visit(x.Filter)
 		case *Case:
 			visit(x.Operand)
 			for _, w := range x.Whens {
@@ -232,6 +233,17 @@ var reserved = map[string]bool{
 	"like": true, "between": true, "distinct": true, "with": true, "true": true,
 	"false": true, "exists": true, "cast": true, "escape": true, "all": true, "using": true,
 	"natural": true, "intersect": true, "except": true, "values": true, "fetch": true,
+	"unnest": true,
+}
+
+// refuseUnnest is the error for UNNEST, reserved in Trino and not yet
+// supported here: said plainly, rather than UNNEST read as an alias.
+func (p *parser) refuseUnnest() error {
+	if p.isKw("UNNEST") {
+		return p.errHere("UNNEST is not supported yet: Cairn's Lake SQL cannot expand an array or map into rows; " +
+			"read an element with element_at(x, n) or x[n], or test one with contains(x, v)")
+	}
+	return nil
 }
 
 func (p *parser) enter() error {
@@ -457,6 +469,9 @@ func (p *parser) parseSelectItem() (SelectItem, error) {
 // parseAlias reads an optional [AS] alias.
 func (p *parser) parseAlias() (string, error) {
 	as := p.acceptKw("AS")
+	if err := p.refuseUnnest(); err != nil {
+		return "", err
+	}
 	t := p.tok()
 	if t.kind == tokQIdent || t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
 		p.next()
@@ -476,6 +491,9 @@ func (p *parser) parseAlias() (string, error) {
 func (p *parser) parseTableRef() (TableRef, error) {
 	t := p.tok()
 	ref := TableRef{Pos: t.pos}
+	if err := p.refuseUnnest(); err != nil {
+		return ref, err
+	}
 	switch {
 	case t.kind == tokOp && t.text == "(":
 		p.next()
@@ -1024,12 +1042,15 @@ func (p *parser) parseCall() (Expr, error) {
 	c := &Call{Pos: t.pos, Name: strings.ToLower(t.text)}
 	p.next() // (
 	if p.acceptOp(")") {
-		return c, nil
+		return c, p.parseFilter(c)
 	}
 	if p.isOp("*") {
 		p.next()
 		c.Star = true
-		return c, p.expectOp(")")
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return c, p.parseFilter(c)
 	}
 	if p.acceptKw("DISTINCT") {
 		c.Distinct = true
@@ -1046,5 +1067,26 @@ func (p *parser) parseCall() (Expr, error) {
 			break
 		}
 	}
-	return c, p.expectOp(")")
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	return c, p.parseFilter(c)
+}
+
+// parseFilter reads an optional FILTER (WHERE condition) after a call.
+func (p *parser) parseFilter(c *Call) error {
+	if !p.isKw("FILTER") || !(p.peek(1).kind == tokOp && p.peek(1).text == "(") {
+		return nil
+	}
+	p.next()
+	p.next()
+	if err := p.expectKw("WHERE"); err != nil {
+		return err
+	}
+	e, err := p.parseExpr()
+	if err != nil {
+		return err
+	}
+	c.Filter = e
+	return p.expectOp(")")
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -151,6 +152,9 @@ func (db *DB) Check(st *Statement, o RunOptions) error {
 	return err
 }
 
+// sqliteCode is the " (N)" SQLite's driver puts after a message.
+var sqliteCode = regexp.MustCompile(` \(\d+\)$`)
+
 // runErr classifies an engine error: the context's, the query's own (an
 // error raised by one of the package's functions), or the engine's.
 func runErr(ctx context.Context, err error) error {
@@ -158,9 +162,11 @@ func runErr(ctx context.Context, err error) error {
 		return fmt.Errorf("lakesql: query stopped: %w", errors.Join(cerr, err))
 	}
 	msg := err.Error()
-	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp"} {
+	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero", "bigint overflow"} {
 		if i := strings.Index(msg, marker); i >= 0 {
-			return &QueryError{Msg: msg[i:]}
+			// The driver ends the message with SQLite's result code, " (1)":
+			// noise to the user.
+			return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i:], "")}
 		}
 	}
 	return fmt.Errorf("lakesql: run query: %w", err)

@@ -34,6 +34,9 @@ type field struct {
 	t      typ
 	fields []*field // the members of a struct, or of an array's struct elements
 	hot    string   // the lake_events column that holds it, when it has one
+	// elem is the type of an array's elements when they are not structs
+	// (map_keys gives an array of varchar); tNull for struct elements.
+	elem typ
 }
 
 // find returns the member named name (compared case-insensitively, as
