@@ -69,6 +69,11 @@ CREATE TABLE IF NOT EXISTS lake_stores (
 );
 `
 
+// ReadConns is how many read-only connections queries share: callers
+// running more queries at once than this make the extra ones wait for a
+// connection (package lake schedules its queries to this many).
+const ReadConns = 4
+
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
 	registerFuncs()
@@ -94,7 +99,7 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(4)
+	r.SetMaxOpenConns(ReadConns)
 	db := &DB{w: w, r: r}
 	if db.insRow, err = w.Prepare(insertRowSQL); err == nil {
 		db.insRec, err = w.Prepare(insertRecSQL)
