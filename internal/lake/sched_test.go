@@ -182,3 +182,20 @@ func TestFillWaitIsQueuedNotTimedOut(t *testing.T) {
 		t.Errorf("message: %q", got.Error)
 	}
 }
+
+// TestFillSkipsEventsPastRetention: an event already older than the
+// store's retention is never copied in (not even until the next sweep).
+func TestFillSkipsEventsPastRetention(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	f.setClock(time.Date(2026, 12, 9, 0, 0, 0, 0, time.UTC)) // the fake log's events are of 2026-12-01
+	d, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("week"), RetentionPeriod: ptr(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.st.add(alice.Account, "us-east-1", "Old", false)
+	q := runQuery(t, f, alice, "SELECT FROM "+d.ID) // sees every event acknowledged before it
+	if q.Status != QueryFinished || q.Rows != 0 {
+		t.Errorf("query of a store whose only event is past retention: %+v", q)
+	}
+}
