@@ -199,3 +199,20 @@ func TestFillSkipsEventsPastRetention(t *testing.T) {
 		t.Errorf("query of a store whose only event is past retention: %+v", q)
 	}
 }
+
+// TestQueryDoesNotSeeExpiredEvents: a query run after an event passed the
+// store's retention does not see it, whether or not the sweep has run.
+func TestQueryDoesNotSeeExpiredEvents(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	d, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("week"), RetentionPeriod: ptr(7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.st.add(alice.Account, "us-east-1", "Old", false) // eventTime 2026-12-01
+	waitIDs(t, f, d.ID, e.ID)
+	f.setClock(time.Date(2026, 12, 8, 0, 0, 1, 0, time.UTC)) // past 7 days; no sweep
+	if q := runQuery(t, f, alice, "SELECT FROM "+d.ID); q.Status != QueryFinished || q.Rows != 0 {
+		t.Errorf("query saw an expired event: %+v", q)
+	}
+}
