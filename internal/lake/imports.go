@@ -167,7 +167,7 @@ func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput
 	if len(in.Destinations) != 1 {
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "Destinations must name exactly one event data store; got %d.", len(in.Destinations))
 	}
-	if in.ImportSource == nil || in.ImportSource.S3 == nil || in.ImportSource.S3.S3LocationUri == "" {
+	if src := in.ImportSource; src == nil || src.S3 == nil || src.S3.S3LocationUri == "" || src.S3.S3BucketRegion == "" || src.S3.S3BucketAccessRoleArn == "" {
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "ImportSource.S3 with S3LocationUri, S3BucketRegion and S3BucketAccessRoleArn is required.")
 	}
 	d, err := s.Get(ctx, c, &in.Destinations[0])

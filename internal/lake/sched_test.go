@@ -216,3 +216,24 @@ func TestQueryDoesNotSeeExpiredEvents(t *testing.T) {
 		t.Errorf("query saw an expired event: %+v", q)
 	}
 }
+
+// TestStartImportNeedsTheModelsRequiredFields: S3BucketRegion and
+// S3BucketAccessRoleArn are required by the model, as S3LocationUri is.
+func TestStartImportNeedsTheModelsRequiredFields(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	d, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("imports")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []ImportSource{
+		{S3LocationUri: HistoryURI},
+		{S3LocationUri: HistoryURI, S3BucketRegion: "us-east-1"},
+		{S3LocationUri: HistoryURI, S3BucketAccessRoleArn: "arn:aws:iam::111111111111:role/x"},
+	} {
+		_, err := f.svc.StartImport(ctx, alice, StartImportInput{Destinations: []string{d.ID}, ImportSource: &struct{ S3 *ImportSource }{S3: &src}})
+		if code(err) != "InvalidParameterException" {
+			t.Errorf("StartImport %+v: %v", src, err)
+		}
+	}
+}
