@@ -502,6 +502,27 @@ func (s *Service) Results(ctx context.Context, c Caller, id *string, token *stri
 	return p, nil
 }
 
+// ResultsIn is Results for a GetQueryResults that names EventDataStore
+// (deprecated in the model, still accepted): the store must be one of the
+// caller's (EventDataStoreNotFoundException otherwise) and one the query
+// read (QueryIdNotFoundException otherwise). A nil store is Results.
+func (s *Service) ResultsIn(ctx context.Context, c Caller, store, id, token *string, maxRows *int) (Page, error) {
+	if store != nil {
+		d, err := s.Get(ctx, c, store)
+		if err != nil {
+			return Page{}, err
+		}
+		q, err := s.Describe(ctx, c, id)
+		if err != nil {
+			return Page{}, err
+		}
+		if !slices.Contains(q.Stores, d.ID) {
+			return Page{}, awsproto.Errorf(awsproto.QueryIdNotFoundException, "No query %s of event data store %s.", q.ID, d.ID)
+		}
+	}
+	return s.Results(ctx, c, id, token, maxRows)
+}
+
 func (s *Service) loadChunk(ctx context.Context, id string, n int) ([][]*string, error) {
 	doc, err := s.st.GetState(ctx, chunkKey(id, n))
 	if err != nil {

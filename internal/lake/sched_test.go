@@ -237,3 +237,28 @@ func TestStartImportNeedsTheModelsRequiredFields(t *testing.T) {
 		}
 	}
 }
+
+// TestResultsInChecksTheStore: GetQueryResults naming an unknown store,
+// or a store the query did not read, returns no rows.
+func TestResultsInChecksTheStore(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	d, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("read")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.svc.Create(ctx, alice, CreateInput{Name: ptr("other")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := runQuery(t, f, alice, "SELECT FROM "+d.ID)
+	if _, err := f.svc.ResultsIn(ctx, alice, ptr("nosuch"), &q.ID, nil, nil); code(err) != "EventDataStoreNotFoundException" {
+		t.Errorf("unknown store: %v", err)
+	}
+	if _, err := f.svc.ResultsIn(ctx, alice, &other.ID, &q.ID, nil, nil); code(err) != "QueryIdNotFoundException" {
+		t.Errorf("another store: %v", err)
+	}
+	if _, err := f.svc.ResultsIn(ctx, alice, &d.ARN, &q.ID, nil, nil); err != nil {
+		t.Errorf("the query's store: %v", err)
+	}
+}
