@@ -252,7 +252,7 @@ func TestResultsInChecksTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := runQuery(t, f, alice, "SELECT FROM "+d.ID)
-	if _, err := f.svc.ResultsIn(ctx, alice, ptr("nosuch"), &q.ID, nil, nil); code(err) != "EventDataStoreNotFoundException" {
+	if _, err := f.svc.ResultsIn(ctx, alice, ptr("00000000-0000-4000-8000-000000000000"), &q.ID, nil, nil); code(err) != "EventDataStoreNotFoundException" {
 		t.Errorf("unknown store: %v", err)
 	}
 	if _, err := f.svc.ResultsIn(ctx, alice, &other.ID, &q.ID, nil, nil); code(err) != "QueryIdNotFoundException" {
