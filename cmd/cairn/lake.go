@@ -67,3 +67,7 @@ func (s lakeStatement) Run(ctx context.Context, stores map[string]string, maxRow
 		EventsScanned: res.Stats.EventsScanned, BytesScanned: res.Stats.BytesScanned, ExecutionTime: res.Stats.ExecutionTime},
 		Truncated: res.Truncated}, nil
 }
+
+// lakeQuerySlots is how many Lake queries run at once: one per read
+// connection of the engine, so a running query never waits for one.
+const lakeQuerySlots = lakesql.ReadConns

@@ -184,8 +184,9 @@ func (f *Filler) fill(ctx context.Context, stores []*DataStore, evs []*event.Eve
 			continue
 		}
 		var take []*event.Event
+		cut := d.retentionCut(f.s.now())
 		for i, ev := range evs {
-			if !d.takes(ev.Seq) || !d.covers(ev) {
+			if !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
 				continue
 			}
 			if fields[i] == nil {
@@ -207,6 +208,12 @@ func (f *Filler) fill(ctx context.Context, stores []*DataStore, evs []*event.Eve
 		}
 	}
 	return nil
+}
+
+// retentionCut is the oldest eventTime the store keeps at now: older
+// events are not copied in (fill, import) and the sweep removes them.
+func (d *DataStore) retentionCut(now time.Time) time.Time {
+	return now.AddDate(0, 0, -d.RetentionDays)
 }
 
 // covers reports whether the event is of the store's accounts and regions.
@@ -323,7 +330,7 @@ func (s *Service) sweep(ctx context.Context) error {
 			errs = append(errs, s.bury(ctx, d, now))
 			continue
 		}
-		cut := now.AddDate(0, 0, -d.RetentionDays)
+		cut := d.retentionCut(now)
 		if n, err := s.engine.DeleteBefore(ctx, d.ID, cut); err != nil {
 			errs = append(errs, fmt.Errorf("lake: retention of %s: %w", d.ARN, err))
 		} else if n > 0 {

@@ -167,7 +167,7 @@ func (s *Service) StartImport(ctx context.Context, c Caller, in StartImportInput
 	if len(in.Destinations) != 1 {
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "Destinations must name exactly one event data store; got %d.", len(in.Destinations))
 	}
-	if in.ImportSource == nil || in.ImportSource.S3 == nil || in.ImportSource.S3.S3LocationUri == "" {
+	if src := in.ImportSource; src == nil || src.S3 == nil || src.S3.S3LocationUri == "" || src.S3.S3BucketRegion == "" || src.S3.S3BucketAccessRoleArn == "" {
 		return nil, awsproto.Errorf(awsproto.InvalidParameterException, "ImportSource.S3 with S3LocationUri, S3BucketRegion and S3BucketAccessRoleArn is required.")
 	}
 	d, err := s.Get(ctx, c, &in.Destinations[0])
@@ -446,8 +446,9 @@ func (s *Service) importHistory(ctx context.Context, pl *plannedImport, progress
 		}
 		pos = evs[len(evs)-1].Seq
 		take := evs[:0:0]
+		cut := pl.store.retentionCut(s.now())
 		for _, ev := range evs {
-			if ev.Seq > pl.lastSeq || !pl.store.covers(ev) || !inRange(ev.Time, pl.flt) {
+			if ev.Seq > pl.lastSeq || !pl.store.covers(ev) || !inRange(ev.Time, pl.flt) || ev.Time.Before(cut) {
 				continue
 			}
 			fl, err := trail.ParseFields(ev.Record)
@@ -479,6 +480,7 @@ func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.
 	}
 	mayWrite := func(a string) bool { return slices.Contains(pl.accounts, a) }
 	evs := make([]*event.Event, 0, len(recs))
+	cut := pl.store.retentionCut(s.now())
 	for _, r := range recs {
 		ev, ferr := event.Decode(r, event.Context{Account: pl.store.Account, MayWriteFor: mayWrite, Now: s.now()})
 		if ferr != nil {
@@ -489,8 +491,8 @@ func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.
 		if err != nil {
 			fl = trail.Fields{} // as the filler matches it
 		}
-		if !pl.m.Match(&fl) {
-			continue // not an event the store selects
+		if !pl.m.Match(&fl) || ev.Time.Before(cut) {
+			continue // not an event the store selects, or past its retention
 		}
 		evs = append(evs, ev)
 	}

@@ -91,6 +91,12 @@ const (
 	DefaultMaxResultRows = 100_000
 	// DefaultMaxResultBytes bounds the bytes of a query's kept rows.
 	DefaultMaxResultBytes = 64 << 20
+	// DefaultQuerySlots is how many queries run at once on a node: the
+	// engine's read connections (lakesql.ReadConns).
+	DefaultQuerySlots = 4
+	// DefaultFillWait bounds how long a query waits, QUEUED, for the
+	// events acknowledged before it to be filled into its stores.
+	DefaultFillWait = 10 * time.Minute
 	// QueryKeep is how long queries and their results are kept
 	// (CloudTrail: seven days).
 	QueryKeep = 7 * 24 * time.Hour
@@ -110,6 +116,13 @@ type Options struct {
 	QueryTimeout         time.Duration
 	MaxResultRows        int
 	MaxResultBytes       int
+	// QuerySlots is how many queries run at once on this node (0 means
+	// DefaultQuerySlots); the others wait QUEUED, handed slots fairly
+	// across accounts (see scheduler).
+	QuerySlots int
+	// FillWait bounds a query's wait for the filler (0 means
+	// DefaultFillWait).
+	FillWait time.Duration
 	// Buckets are where StartImport reads trail log files; nil refuses
 	// imports.
 	Buckets Buckets
@@ -127,6 +140,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	filler *Filler
+	sched  *scheduler
 
 	// base is the context of the queries this node runs; Close ends it.
 	base   context.Context
@@ -160,6 +174,12 @@ func New(st Store, engine Engine, o Options) *Service {
 	if o.MaxResultBytes <= 0 {
 		o.MaxResultBytes = DefaultMaxResultBytes
 	}
+	if o.QuerySlots <= 0 {
+		o.QuerySlots = DefaultQuerySlots
+	}
+	if o.FillWait <= 0 {
+		o.FillWait = DefaultFillWait
+	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
@@ -169,6 +189,7 @@ func New(st Store, engine Engine, o Options) *Service {
 	s := &Service{st: st, engine: engine, opts: o, log: o.Log, started: map[string]bool{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.filler = newFiller(s)
+	s.sched = newScheduler(o.QuerySlots)
 	return s
 }
 

@@ -114,6 +114,9 @@ func (m *memStore) add(account, region, name string, readOnly bool) *event.Event
 type fakeEngine struct {
 	mu     sync.Mutex
 	events map[string]map[string]*event.Event
+	// conns, when set, is the engine's pool of read connections: a Run
+	// holds one while it runs, as lakesql's does.
+	conns chan struct{}
 }
 
 func newFakeEngine() *fakeEngine { return &fakeEngine{events: map[string]map[string]*event.Event{}} }
@@ -180,6 +183,14 @@ func (s *fakeStatement) Stores() []string { return []string{s.store} }
 func (s *fakeStatement) Check(map[string]string) error { return nil }
 
 func (s *fakeStatement) Run(ctx context.Context, stores map[string]string, maxRows int) (*Result, error) {
+	if s.f.conns != nil {
+		select {
+		case s.f.conns <- struct{}{}:
+			defer func() { <-s.f.conns }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if s.verb == "WAIT" {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -501,7 +512,7 @@ func TestQueryTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := runQuery(t, f, alice, "WAIT FROM "+d.ARN); q.Status != QueryTimedOut || q.Error == "" {
+	if q := runQuery(t, f, alice, "WAIT FROM "+d.ARN); q.Status != QueryTimedOut || q.Error == "" || q.ExecMillis == 0 {
 		t.Errorf("query: %+v", q)
 	}
 }

@@ -51,6 +51,8 @@ type Query struct {
 	Error   string `json:",omitempty"`
 	Node    string
 	Created time.Time
+	// Started is when the query began to run (zero while QUEUED).
+	Started time.Time `json:",omitzero"`
 	// Seq is the log's end when the query was made: it sees every event
 	// acknowledged before it.
 	Seq           int64
@@ -110,6 +112,7 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 			"The query names no event data store: write its ID after FROM, e.g. SELECT eventName FROM <event data store ID>.")
 	}
 	ids := map[string]string{}
+	retention := map[string]int{} // store ID: RetentionDays
 	for _, n := range names {
 		d, err := s.Get(ctx, c, &n)
 		var ae *awsproto.Error
@@ -124,6 +127,7 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 			return nil, inactive(d)
 		}
 		ids[n] = d.ID
+		retention[d.ID] = d.RetentionDays
 	}
 	if err := compiled.Check(ids); err != nil {
 		return nil, awsproto.Errorf(awsproto.InvalidQueryStatementException, "%s", err.Error())
@@ -147,7 +151,7 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 	mine := *q // the run's own copy: the caller reads q
 	go func() {
 		defer s.wg.Done()
-		s.run(&mine, compiled, ids)
+		s.run(&mine, compiled, ids, retention)
 		s.mu.Lock()
 		delete(s.started, q.ID)
 		s.mu.Unlock()
@@ -187,9 +191,15 @@ func (s *Service) checkConcurrency(ctx context.Context, c Caller) error {
 }
 
 // view is q as callers see it: a query whose node went away without
-// ending it (older than the timeout and a minute) has timed out.
+// ending it has timed out — a running one older than the timeout and a
+// minute since it started, a queued one older than the longest it may
+// wait (for the filler and for a slot) and a minute.
 func (s *Service) view(q *Query) *Query {
-	if !q.ended() && s.now().Sub(q.Created) > s.opts.QueryTimeout+time.Minute {
+	limit, since := s.opts.QueryTimeout, q.Started
+	if q.Status == QueryQueued || since.IsZero() {
+		limit, since = s.opts.FillWait+2*s.opts.QueryTimeout, q.Created
+	}
+	if !q.ended() && s.now().Sub(since) > limit+time.Minute {
 		v := *q
 		v.Status, v.Error = QueryTimedOut, "The query did not end within its time limit."
 		return &v
@@ -197,28 +207,92 @@ func (s *Service) view(q *Query) *Query {
 	return q
 }
 
-// run runs a queued query and records how it ended.
-func (s *Service) run(q *Query, compiled Compiled, ids map[string]string) {
-	ctx, cancel := context.WithTimeout(s.base, s.opts.QueryTimeout)
+// errFillWait and errSlotWait end a query that waited too long before it
+// could run.
+var (
+	errFillWait = errors.New("lake: fill wait")
+	errSlotWait = errors.New("lake: slot wait")
+)
+
+// run waits, QUEUED, until this node's stores hold every event
+// acknowledged before the query (at most FillWait) and for a running slot
+// (at most QueryTimeout); then it runs the query RUNNING for at most
+// QueryTimeout and records how it ended. Neither wait counts against the
+// query's own time limit.
+func (s *Service) run(q *Query, compiled Compiled, ids map[string]string, retention map[string]int) {
+	base, cancel := context.WithCancel(s.base)
 	defer cancel()
-	stop := s.watchCancel(ctx, q, cancel)
+	stop := s.watchCancel(base, q, cancel)
 	defer stop()
-	if err := s.filler.WaitFilled(ctx, q.Seq); err != nil {
-		s.finish(q, nil, err)
+	if err := s.waitFilled(base, q.Seq); err != nil {
+		s.finish(q, nil, err, 0)
 		return
 	}
+	release, err := s.waitSlot(base, q.Account)
+	if err != nil {
+		s.finish(q, nil, err, 0)
+		return
+	}
+	defer release()
+	ctx, cancelRun := context.WithTimeout(base, s.opts.QueryTimeout)
+	defer cancelRun()
 	if err := s.setRunning(ctx, q); err != nil {
-		s.finish(q, nil, err)
+		s.finish(q, nil, err, 0)
+		return
+	}
+	start := time.Now()
+	if err := s.expire(ctx, retention); err != nil {
+		s.finish(q, nil, err, time.Since(start))
 		return
 	}
 	res, err := compiled.Run(ctx, ids, s.opts.MaxResultRows)
-	s.finish(q, res, err)
+	s.finish(q, res, err, time.Since(start))
+}
+
+// expire removes the events of the query's stores that are past their
+// retention now, so that a query never sees them (the hourly sweep would
+// remove them up to an hour late). It is one indexed range delete per
+// store, usually of nothing.
+func (s *Service) expire(ctx context.Context, retention map[string]int) error {
+	now := s.now()
+	for id, days := range retention {
+		d := DataStore{RetentionDays: days}
+		if _, err := s.engine.DeleteBefore(ctx, id, d.retentionCut(now)); err != nil {
+			return fmt.Errorf("lake: retention of store %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// waitFilled waits at most FillWait for the filler to reach seq.
+func (s *Service) waitFilled(ctx context.Context, seq int64) error {
+	wctx, cancel := context.WithTimeoutCause(ctx, s.opts.FillWait, errFillWait)
+	defer cancel()
+	if err := s.filler.WaitFilled(wctx, seq); err != nil {
+		if errors.Is(context.Cause(wctx), errFillWait) {
+			return errFillWait
+		}
+		return err
+	}
+	return nil
+}
+
+// waitSlot waits at most QueryTimeout for a running slot.
+func (s *Service) waitSlot(ctx context.Context, account string) (func(), error) {
+	wctx, cancel := context.WithTimeoutCause(ctx, s.opts.QueryTimeout, errSlotWait)
+	defer cancel()
+	release, err := s.sched.acquire(wctx, account)
+	if err != nil && errors.Is(context.Cause(wctx), errSlotWait) {
+		return nil, errSlotWait
+	}
+	return release, err
 }
 
 // watchCancel ends the run's context when the query's document says it
 // was cancelled (CancelQuery may be served by any node).
 func (s *Service) watchCancel(ctx context.Context, q *Query, cancel context.CancelFunc) (stop func()) {
 	done := make(chan struct{})
+	account, id := q.Account, q.ID // (run changes *q meanwhile)
 	go func() {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
@@ -230,7 +304,7 @@ func (s *Service) watchCancel(ctx context.Context, q *Query, cancel context.Canc
 				return
 			case <-t.C:
 			}
-			cur, err := s.loadQuery(context.WithoutCancel(ctx), q.Account, q.ID)
+			cur, err := s.loadQuery(context.WithoutCancel(ctx), account, id)
 			if err == nil && cur.Status == QueryCancelled {
 				cancel()
 				return
@@ -248,7 +322,7 @@ func (s *Service) setRunning(ctx context.Context, q *Query) error {
 	if cur.Status != QueryQueued {
 		return context.Canceled
 	}
-	cur.Status = QueryRunning
+	cur.Status, cur.Started = QueryRunning, s.now()
 	if err := s.putQuery(ctx, cur); err != nil {
 		return err
 	}
@@ -258,12 +332,16 @@ func (s *Service) setRunning(ctx context.Context, q *Query) error {
 
 // finish records a run's end: its rows and statistics, or why it failed.
 // A query cancelled meanwhile stays CANCELLED.
-func (s *Service) finish(q *Query, res *Result, runErr error) {
+func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	status, msg := QueryFinished, ""
 	switch {
 	case runErr == nil:
+	case errors.Is(runErr, errFillWait):
+		status, msg = QueryTimedOut, fmt.Sprintf("The query did not run: events acknowledged before the query were still being filled into the event data store after %s.", s.opts.FillWait)
+	case errors.Is(runErr, errSlotWait):
+		status, msg = QueryTimedOut, fmt.Sprintf("The query did not run: it waited %s for other queries to end.", s.opts.QueryTimeout)
 	case errors.Is(runErr, context.DeadlineExceeded):
 		status, msg = QueryTimedOut, fmt.Sprintf("The query ran longer than its limit of %s.", s.opts.QueryTimeout)
 	case errors.Is(runErr, context.Canceled):
@@ -302,6 +380,7 @@ func (s *Service) finish(q *Query, res *Result, runErr error) {
 			return
 		}
 		cur.Status, cur.Error = status, msg
+		cur.ExecMillis = ran.Milliseconds()
 		if res != nil {
 			cur.EventsMatched, cur.EventsScanned, cur.BytesScanned = res.Stats.EventsMatched, res.Stats.EventsScanned, res.Stats.BytesScanned
 			cur.ExecMillis = res.Stats.ExecutionTime.Milliseconds()
@@ -421,6 +500,27 @@ func (s *Service) Results(ctx context.Context, c Caller, id *string, token *stri
 		p.NextToken = makeToken(q.ID, to)
 	}
 	return p, nil
+}
+
+// ResultsIn is Results for a GetQueryResults that names EventDataStore
+// (deprecated in the model, still accepted): the store must be one of the
+// caller's (EventDataStoreNotFoundException otherwise) and one the query
+// read (QueryIdNotFoundException otherwise). A nil store is Results.
+func (s *Service) ResultsIn(ctx context.Context, c Caller, store, id, token *string, maxRows *int) (Page, error) {
+	if store != nil {
+		d, err := s.Get(ctx, c, store)
+		if err != nil {
+			return Page{}, err
+		}
+		q, err := s.Describe(ctx, c, id)
+		if err != nil {
+			return Page{}, err
+		}
+		if !slices.Contains(q.Stores, d.ID) {
+			return Page{}, awsproto.Errorf(awsproto.QueryIdNotFoundException, "No query %s of event data store %s.", q.ID, d.ID)
+		}
+	}
+	return s.Results(ctx, c, id, token, maxRows)
 }
 
 func (s *Service) loadChunk(ctx context.Context, id string, n int) ([][]*string, error) {
