@@ -472,9 +472,9 @@ func TestCLIAuth(t *testing.T) {
 		// An operation of the model that Cairn does not serve (CloudTrail
 		// Lake is outside Cairn's scope) is UnsupportedOperationException,
 		// not a 404 or UnknownOperationException.
-		r := cliError(t, srv, AdminKey, AdminSecret, "us-east-1", "UnsupportedOperationException", "cloudtrail", "list-event-data-stores")
+		r := cliError(t, srv, AdminKey, AdminSecret, "us-east-1", "UnsupportedOperationException", "cloudtrail", "list-channels")
 		if strings.Contains(r.stderr, "404") || strings.Contains(r.stderr, "Not Found") || strings.Contains(r.stderr, "UnknownOperation") {
-			t.Errorf("list-event-data-stores answered like a 404:\n%s", r.stderr)
+			t.Errorf("list-channels answered like a 404:\n%s", r.stderr)
 		}
 	})
 	t.Run("describe-trails", func(t *testing.T) {

@@ -335,7 +335,7 @@ func (s *Server) getQueryResults(ctx context.Context, c *call, in ResultsInput) 
 		return ResultsOutput{}, awsproto.Errorf(awsproto.InvalidParameterException, "QueryId is required.")
 	}
 	s.aboutQuery(ctx, c, in.QueryId)
-	p, err := s.opts.Lake.Results(ctx, lakeCaller(c), in.QueryId, in.NextToken, in.MaxQueryResults)
+	p, err := s.opts.Lake.ResultsIn(ctx, lakeCaller(c), in.EventDataStore, in.QueryId, in.NextToken, in.MaxQueryResults)
 	if err != nil {
 		return ResultsOutput{}, err
 	}
