@@ -135,3 +135,34 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// SQLiteFiles makes a SQLite database file and its WAL and shared-memory
+// files readable by their owner only. SQLite creates a new database 0644
+// (less the umask) but the WAL and shared-memory files with the database
+// file's mode, so a database file created 0600 here, before the driver
+// opens it, keeps all three private; files left with a looser mode (by an
+// older version) are tightened.
+func SQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close() // an empty file is an empty database
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&^0o077); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -19,11 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/privdir"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -78,7 +78,7 @@ const ReadConns = 4
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
 	registerFuncs()
-	if err := privateFiles(path); err != nil {
+	if err := privdir.SQLiteFiles(path); err != nil {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
 	dsn := "file:" + url.PathEscape(path) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=trusted_schema(OFF)"
@@ -113,37 +113,6 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("lakesql: prepare insert: %w", err)
 	}
 	return db, nil
-}
-
-// privateFiles makes the database file and its WAL and shared-memory
-// files readable by their owner only (they hold every store's events):
-// SQLite creates the WAL and shared-memory files with the database file's
-// mode, so a database file created 0600 before the driver opens it keeps
-// all three private; files left looser (by an older version) are
-// tightened.
-func privateFiles(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		return f.Close() // an empty file is an empty database
-	}
-	if !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			if err := os.Chmod(p, perm&^0o077); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // Close closes the database.

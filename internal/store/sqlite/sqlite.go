@@ -23,6 +23,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -137,7 +138,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	path := filepath.Join(dir, "events.db")
-	if err := privateDBFiles(path); err != nil {
+	if err := privdir.SQLiteFiles(path); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(OFF)"
@@ -196,37 +197,6 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// privateDBFiles makes the database file and its WAL and shared-memory
-// files readable by their owner only: they hold the digest signing keys.
-// SQLite creates a new database 0644 (less the umask) but the WAL and
-// shared-memory files with the database file's mode, so a database file
-// created 0600 here, before the driver opens it, keeps all three private;
-// files left with a looser mode (by an older version) are tightened.
-func privateDBFiles(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		return f.Close() // an empty file is an empty database
-	}
-	if !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			if err := os.Chmod(p, perm&^0o077); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // init makes the schema, brings the segment files back to the last commit
