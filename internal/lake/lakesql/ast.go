@@ -208,3 +208,50 @@ type Select struct {
 	Union    *Select // next SELECT of a UNION chain
 	UnionAll bool
 }
+
+// eachChild calls fn on each expression directly inside e (nil children
+// included, so fn must accept nil), not on subqueries: the walks over a
+// statement's expressions share it and handle subqueries themselves.
+func eachChild(e Expr, fn func(Expr)) {
+	switch x := e.(type) {
+	case *Unary:
+		fn(x.X)
+	case *Binary:
+		fn(x.L)
+		fn(x.R)
+	case *Like:
+		fn(x.X)
+		fn(x.Pat)
+		fn(x.Escape)
+	case *In:
+		fn(x.X)
+		for _, v := range x.List {
+			fn(v)
+		}
+	case *Between:
+		fn(x.X)
+		fn(x.Lo)
+		fn(x.Hi)
+	case *IsNull:
+		fn(x.X)
+	case *Call:
+		for _, a := range x.Args {
+			fn(a)
+		}
+		fn(x.Filter)
+	case *Case:
+		fn(x.Operand)
+		for _, w := range x.Whens {
+			fn(w.Cond)
+			fn(w.Then)
+		}
+		fn(x.Else)
+	case *Cast:
+		fn(x.X)
+	case *Subscript:
+		fn(x.X)
+		fn(x.Index)
+	case *Field:
+		fn(x.X)
+	}
+}

@@ -460,49 +460,11 @@ func (c *compiler) itemsAggregate(s *Select) bool {
 		if found || e == nil {
 			return
 		}
-		switch x := e.(type) {
-		case *Call:
-			if aggregates[x.Name] || x.Filter != nil {
-				found = true
-				return
-			}
-			for _, a := range x.Args {
-				visit(a)
-			}
-		case *Unary:
-			visit(x.X)
-		case *Binary:
-			visit(x.L)
-			visit(x.R)
-		case *Like:
-			visit(x.X)
-			visit(x.Pat)
-		case *In:
-			visit(x.X)
-			for _, a := range x.List {
-				visit(a)
-			}
-		case *Between:
-			visit(x.X)
-			visit(x.Lo)
-			visit(x.Hi)
-		case *IsNull:
-			visit(x.X)
-		case *Case:
-			visit(x.Operand)
-			for _, w := range x.Whens {
-				visit(w.Cond)
-				visit(w.Then)
-			}
-			visit(x.Else)
-		case *Cast:
-			visit(x.X)
-		case *Subscript:
-			visit(x.X)
-			visit(x.Index)
-		case *Field:
-			visit(x.X)
+		if x, ok := e.(*Call); ok && (aggregates[x.Name] || x.Filter != nil) {
+			found = true
+			return
 		}
+		eachChild(e, visit)
 	}
 	for _, it := range s.Items {
 		visit(it.Expr)

@@ -81,51 +81,15 @@ func walkSubqueries(s *Select, f func(*Select)) {
 	visit = func(e Expr) {
 		switch x := e.(type) {
 		case nil:
-		case *Unary:
-			visit(x.X)
-		case *Binary:
-			visit(x.L)
-			visit(x.R)
-		case *Like:
-			visit(x.X)
-			visit(x.Pat)
-			visit(x.Escape)
+			return
 		case *In:
-			visit(x.X)
-			for _, v := range x.List {
-				visit(v)
-			}
 			if x.Sub != nil {
 				f(x.Sub)
 			}
-		case *Between:
-			visit(x.X)
-			visit(x.Lo)
-			visit(x.Hi)
-		case *IsNull:
-			visit(x.X)
-		case *Call:
-			for _, a := range x.Args {
-				visit(a)
-			}
-			visit(x.Filter)
-		case *Case:
-			visit(x.Operand)
-			for _, w := range x.Whens {
-				visit(w.Cond)
-				visit(w.Then)
-			}
-			visit(x.Else)
-		case *Cast:
-			visit(x.X)
-		case *Subscript:
-			visit(x.X)
-			visit(x.Index)
-		case *Field:
-			visit(x.X)
 		case *SubqueryExpr:
 			f(x.Sel)
 		}
+		eachChild(e, visit)
 	}
 	for _, it := range s.Items {
 		visit(it.Expr)
