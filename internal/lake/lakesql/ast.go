@@ -46,7 +46,9 @@ type Unary struct {
 	X   Expr
 }
 
-// Binary is x op y for arithmetic, comparison, AND, OR and ||.
+// Binary is x op y for arithmetic, comparison, AND, OR and ||, and the
+// null-safe comparisons x IS [NOT] DISTINCT FROM y (Op "IS DISTINCT FROM",
+// "IS NOT DISTINCT FROM").
 type Binary struct {
 	Pos  int
 	Op   string // upper case for words: AND, OR; symbols as written (<> normalised from !=)

@@ -49,6 +49,18 @@ func TestDialect(t *testing.T) {
 			}
 			return [][]string{{itoa(int64(len(names))), itoa(int64(len(regions))), tf(s[0]), tf(s[len(s)-1])}}
 		}},
+		{"is distinct from: null-safe inequality", `SELECT eventID FROM $EDS_ID WHERE errorCode IS DISTINCT FROM 'AccessDenied'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.ErrorCode != "AccessDenied" }, func(f *fx) []string { return []string{f.ID} })
+		}},
+		{"is not distinct from: null-safe equality, NULL matches NULL", `SELECT eventID, errorCode IS NOT DISTINCT FROM NULL, errorCode IS NOT DISTINCT FROM 'NoSuchEntity'
+			FROM $EDS_ID WHERE errorCode IS NOT DISTINCT FROM NULL OR errorCode IS NOT DISTINCT FROM 'NoSuchEntity'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.ErrorCode == "" || f.ErrorCode == "NoSuchEntity" }, func(f *fx) []string {
+				return []string{f.ID, strconv.FormatBool(f.ErrorCode == ""), strconv.FormatBool(f.ErrorCode == "NoSuchEntity")}
+			})
+		}},
+		{"is distinct from between columns", `SELECT eventID FROM $EDS_ID WHERE userIdentity.userName IS DISTINCT FROM userIdentity.sessionContext.sessionIssuer.userName`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.UserName != f.IssuerName }, func(f *fx) []string { return []string{f.ID} })
+		}},
 		{"case, in, is null, regexp_like", `SELECT eventID, CASE WHEN errorCode IS NULL THEN 'ok' ELSE errorCode END FROM $EDS_ID
 			WHERE eventName IN ('GetObject', 'DeleteRole') AND regexp_like(eventSource, '^(s3|iam)\.')`, false, func() [][]string {
 			return rowsOf(fs, func(f *fx) bool { return f.Name == "GetObject" || f.Name == "DeleteRole" }, func(f *fx) []string {
@@ -221,6 +233,9 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT try(1/0) + 1/0 FROM S1", -1, 0, "Division by zero"},
 		{"SELECT map_keys(eventName) FROM S1", 1, 17, "Unexpected parameters (varchar) for function map_keys"},
 		{"SELECT max_by(eventName) FROM S1", 1, 8, "Unexpected parameters for function max_by: 1 arguments"},
+		{"SELECT eventName FROM S1 WHERE eventName IS DISTINCT FROM 1", 1, 42, "Cannot apply operator: varchar IS DISTINCT FROM bigint"},
+		{"SELECT eventName FROM S1 WHERE eventName IS NOT DISTINCT eventSource", 1, 58, "mismatched input 'eventSource'. Expecting: FROM"},
+		{"SELECT eventName FROM S1 WHERE resources IS DISTINCT FROM resources", 1, 42, "Cannot apply operator"},
 		// UNNEST is reserved in Trino: never an alias, and said to be
 		// unsupported rather than misread.
 		{"SELECT eventName FROM S1 UNNEST", 1, 26, "UNNEST is not supported yet"},

@@ -642,8 +642,20 @@ func (p *parser) parsePredicate() (Expr, error) {
 				l = &IsNull{Pos: t.pos, Not: n, X: l}
 				continue
 			}
-			if p.isKw("DISTINCT") {
-				return nil, p.errHere("IS DISTINCT FROM is not supported")
+			if p.acceptKw("DISTINCT") {
+				if err := p.expectKw("FROM"); err != nil {
+					return nil, err
+				}
+				r, err := p.parseConcat()
+				if err != nil {
+					return nil, err
+				}
+				op := "IS DISTINCT FROM"
+				if n {
+					op = "IS NOT DISTINCT FROM"
+				}
+				l = &Binary{Pos: t.pos, Op: op, L: l, R: r}
+				continue
 			}
 			return nil, p.unexpected("NULL")
 		case p.acceptKw("LIKE"):
