@@ -163,12 +163,19 @@ type SelectItem struct {
 	StarTable string // alias.* when set
 }
 
-// TableRef is one source in FROM: an event data store, or a subquery.
+// TableRef is one source in FROM: an event data store, a subquery, or
+// (after a JOIN or comma) UNNEST(x) [WITH ORDINALITY] AS alias(cols).
 type TableRef struct {
 	Pos   int
 	Store string  // the store's name as written (ID or ARN); empty for a subquery
 	Sub   *Select // a derived table
 	Alias string
+	// Unnest is the array or map UNNEST expands into rows (nil when the
+	// source is not an UNNEST); Cols name its columns; Ordinality adds
+	// the element's position (from 1) as a last column.
+	Unnest     Expr
+	Cols       []string
+	Ordinality bool
 }
 
 // Join is one JOIN of the FROM clause.

@@ -95,6 +95,7 @@ func walkSubqueries(s *Select, f func(*Select)) {
 		visit(it.Expr)
 	}
 	for _, j := range s.Joins {
+		visit(j.Right.Unnest)
 		visit(j.On)
 	}
 	visit(s.Where)
@@ -200,12 +201,12 @@ var reserved = map[string]bool{
 	"unnest": true,
 }
 
-// refuseUnnest is the error for UNNEST, reserved in Trino and not yet
-// supported here: said plainly, rather than UNNEST read as an alias.
+// refuseUnnest is the error for UNNEST where an alias would be: it is
+// reserved in Trino, and only expands an array after a JOIN or a comma.
 func (p *parser) refuseUnnest() error {
 	if p.isKw("UNNEST") {
-		return p.errHere("UNNEST is not supported yet: Cairn's Lake SQL cannot expand an array or map into rows; " +
-			"read an element with element_at(x, n) or x[n], or test one with contains(x, v)")
+		return p.errHere("mismatched input 'UNNEST': UNNEST is reserved and cannot be an alias; " +
+			"to expand an array into rows write CROSS JOIN UNNEST(x) AS t(col)")
 	}
 	return nil
 }
@@ -301,6 +302,9 @@ func (p *parser) parseSelect() (*Select, error) {
 	from, err := p.parseTableRef()
 	if err != nil {
 		return nil, err
+	}
+	if from.Unnest != nil {
+		return nil, errAt(p.src, from.Pos, "%s", errUnnestFirst)
 	}
 	s.From = from
 	for {
@@ -455,8 +459,8 @@ func (p *parser) parseAlias() (string, error) {
 func (p *parser) parseTableRef() (TableRef, error) {
 	t := p.tok()
 	ref := TableRef{Pos: t.pos}
-	if err := p.refuseUnnest(); err != nil {
-		return ref, err
+	if p.isKw("UNNEST") {
+		return p.parseUnnest()
 	}
 	switch {
 	case t.kind == tokOp && t.text == "(":
