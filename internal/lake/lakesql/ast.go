@@ -95,6 +95,8 @@ type Call struct {
 	Distinct bool
 	// Filter is an aggregate's FILTER (WHERE …) condition, nil without one.
 	Filter Expr
+	// Over makes the call a window function: f(…) OVER (…); nil without.
+	Over *Window
 }
 
 // Case is CASE [operand] WHEN … THEN … [ELSE …] END.
@@ -248,6 +250,14 @@ func eachChild(e Expr, fn func(Expr)) {
 			fn(a)
 		}
 		fn(x.Filter)
+		if x.Over != nil {
+			for _, p := range x.Over.PartitionBy {
+				fn(p)
+			}
+			for _, o := range x.Over.OrderBy {
+				fn(o.Expr)
+			}
+		}
 	case *Case:
 		fn(x.Operand)
 		for _, w := range x.Whens {

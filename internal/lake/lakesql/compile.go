@@ -466,7 +466,7 @@ func (c *compiler) itemsAggregate(s *Select) bool {
 		if found || e == nil {
 			return
 		}
-		if x, ok := e.(*Call); ok && (aggregates[x.Name] || x.Filter != nil) {
+		if x, ok := e.(*Call); ok && x.Over == nil && (aggregates[x.Name] || x.Filter != nil) {
 			found = true
 			return
 		}

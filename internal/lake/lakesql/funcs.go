@@ -6,6 +6,9 @@ import (
 
 // call compiles a function call; only the functions listed here exist.
 func (c *compiler) call(sc *scope, x *Call) (val, error) {
+	if x.Over != nil {
+		return c.window(sc, x)
+	}
 	if aggregates[x.Name] {
 		return c.aggregate(sc, x)
 	}

@@ -1022,7 +1022,7 @@ func (p *parser) parseCall() (Expr, error) {
 	c := &Call{Pos: t.pos, Name: strings.ToLower(t.text)}
 	p.next() // (
 	if p.acceptOp(")") {
-		return c, p.parseFilter(c)
+		return c, p.parseFilterOver(c)
 	}
 	if p.isOp("*") {
 		p.next()
@@ -1030,7 +1030,7 @@ func (p *parser) parseCall() (Expr, error) {
 		if err := p.expectOp(")"); err != nil {
 			return nil, err
 		}
-		return c, p.parseFilter(c)
+		return c, p.parseFilterOver(c)
 	}
 	if p.acceptKw("DISTINCT") {
 		c.Distinct = true
@@ -1050,7 +1050,7 @@ func (p *parser) parseCall() (Expr, error) {
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	return c, p.parseFilter(c)
+	return c, p.parseFilterOver(c)
 }
 
 // parseFilter reads an optional FILTER (WHERE condition) after a call.
