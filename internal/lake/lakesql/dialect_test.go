@@ -61,6 +61,15 @@ func TestDialect(t *testing.T) {
 		{"is distinct from between columns", `SELECT eventID FROM $EDS_ID WHERE userIdentity.userName IS DISTINCT FROM userIdentity.sessionContext.sessionIssuer.userName`, false, func() [][]string {
 			return rowsOf(fs, func(f *fx) bool { return f.UserName != f.IssuerName }, func(f *fx) []string { return []string{f.ID} })
 		}},
+		{"greatest and least, NULL when any argument is", `SELECT eventID, greatest(eventName, eventSource), least(eventName, eventSource), least(eventTime, timestamp '2022-06-01 00:00:00'), greatest(1, 2.5), greatest(eventName, errorCode) FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Source == "iam.amazonaws.com" }, func(f *fx) []string {
+				withErr := "NULL"
+				if f.ErrorCode != "" {
+					withErr = max(f.Name, f.ErrorCode)
+				}
+				return []string{f.ID, max(f.Name, f.Source), min(f.Name, f.Source), tf(f), "2.5", withErr}
+			})
+		}},
 		{"case, in, is null, regexp_like", `SELECT eventID, CASE WHEN errorCode IS NULL THEN 'ok' ELSE errorCode END FROM $EDS_ID
 			WHERE eventName IN ('GetObject', 'DeleteRole') AND regexp_like(eventSource, '^(s3|iam)\.')`, false, func() [][]string {
 			return rowsOf(fs, func(f *fx) bool { return f.Name == "GetObject" || f.Name == "DeleteRole" }, func(f *fx) []string {
@@ -236,6 +245,9 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT eventName FROM S1 WHERE eventName IS DISTINCT FROM 1", 1, 42, "Cannot apply operator: varchar IS DISTINCT FROM bigint"},
 		{"SELECT eventName FROM S1 WHERE eventName IS NOT DISTINCT eventSource", 1, 58, "mismatched input 'eventSource'. Expecting: FROM"},
 		{"SELECT eventName FROM S1 WHERE resources IS DISTINCT FROM resources", 1, 42, "Cannot apply operator"},
+		{"SELECT greatest(eventName, 1) FROM S1", 1, 28, "All greatest operands must be the same type: varchar, bigint"},
+		{"SELECT least(resources, resources) FROM S1", 1, 14, "Unexpected parameters (array) for function least"},
+		{"SELECT greatest(eventName) FROM S1", 1, 8, "greatest"},
 		// UNNEST is reserved in Trino: never an alias; without names for
 		// its columns it is refused, saying how to write them (more in
 		// TestUnnestMisuse).
