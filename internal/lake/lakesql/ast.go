@@ -216,8 +216,11 @@ type Select struct {
 	OrderBy  []OrderItem
 	Limit    *int64
 	Offset   *int64
-	Union    *Select // next SELECT of a UNION chain
+	Union    *Select // next SELECT of a UNION (EXCEPT, INTERSECT) chain
 	UnionAll bool
+	// SetOp is how Union combines with this one: "" for UNION, or
+	// "EXCEPT", "INTERSECT".
+	SetOp string
 }
 
 // eachChild calls fn on each expression directly inside e (nil children

@@ -169,10 +169,14 @@ func (c *compiler) query(s *Select) (string, []outCol, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if len(cols2) != len(cols) {
-			return "", nil, c.errf(u.Union.Pos, "UNION query has different number of fields: %d, %d", len(cols), len(cols2))
+		name := "UNION"
+		if u.SetOp != "" {
+			name = u.SetOp
 		}
-		op := " UNION "
+		if len(cols2) != len(cols) {
+			return "", nil, c.errf(u.Union.Pos, "%s query has different number of fields: %d, %d", name, len(cols), len(cols2))
+		}
+		op := " " + name + " "
 		if u.UnionAll {
 			op = " UNION ALL "
 		}

@@ -70,6 +70,41 @@ func TestDialect(t *testing.T) {
 				return []string{f.ID, max(f.Name, f.Source), min(f.Name, f.Source), tf(f), "2.5", withErr}
 			})
 		}},
+		{"except: s3 event names never seen read-only", `SELECT eventName FROM $EDS_ID WHERE eventSource = 's3.amazonaws.com' EXCEPT SELECT eventName FROM $EDS_ID WHERE readOnly`, false, func() [][]string {
+			ro := map[string]bool{}
+			for _, f := range fs {
+				if f.ReadOnly {
+					ro[f.Name] = true
+				}
+			}
+			seen := map[string]bool{}
+			var out [][]string
+			for _, f := range fs {
+				if f.Source == "s3.amazonaws.com" && !ro[f.Name] && !seen[f.Name] {
+					seen[f.Name] = true
+					out = append(out, []string{f.Name})
+				}
+			}
+			return out
+		}},
+		{"intersect: users in us-east-1 who also read", `SELECT userIdentity.arn FROM $EDS_ID WHERE awsRegion = 'us-east-1' INTERSECT SELECT userIdentity.arn FROM $EDS_ID WHERE readOnly`, false, func() [][]string {
+			east, ro := map[string]bool{}, map[string]bool{}
+			for _, f := range fs {
+				if f.Region == "us-east-1" {
+					east[f.Arn] = true
+				}
+				if f.ReadOnly {
+					ro[f.Arn] = true
+				}
+			}
+			var out [][]string
+			for a := range east {
+				if ro[a] {
+					out = append(out, []string{a})
+				}
+			}
+			return out
+		}},
 		{"case, in, is null, regexp_like", `SELECT eventID, CASE WHEN errorCode IS NULL THEN 'ok' ELSE errorCode END FROM $EDS_ID
 			WHERE eventName IN ('GetObject', 'DeleteRole') AND regexp_like(eventSource, '^(s3|iam)\.')`, false, func() [][]string {
 			return rowsOf(fs, func(f *fx) bool { return f.Name == "GetObject" || f.Name == "DeleteRole" }, func(f *fx) []string {
@@ -248,6 +283,9 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT greatest(eventName, 1) FROM S1", 1, 28, "All greatest operands must be the same type: varchar, bigint"},
 		{"SELECT least(resources, resources) FROM S1", 1, 14, "Unexpected parameters (array) for function least"},
 		{"SELECT greatest(eventName) FROM S1", 1, 8, "greatest"},
+		{"SELECT eventName FROM S1 EXCEPT ALL SELECT eventName FROM S1", 1, 26, "EXCEPT ALL is not supported"},
+		{"SELECT eventName FROM S1 UNION SELECT eventName FROM S1 INTERSECT SELECT eventName FROM S1", 1, 57, "INTERSECT cannot be mixed with UNION or EXCEPT"},
+		{"SELECT eventName FROM S1 INTERSECT SELECT eventName, eventID FROM S1", 1, 36, "INTERSECT query has different number of fields: 1, 2"},
 		// UNNEST is reserved in Trino: never an alias; without names for
 		// its columns it is refused, saying how to write them (more in
 		// TestUnnestMisuse).

@@ -260,17 +260,31 @@ func (p *parser) parseQuery() (*Select, error) {
 	}
 	sel.With = with
 	cur := sel
-	for p.isKw("UNION") {
-		p.next()
+	ops := map[string]bool{}
+	for p.isKw("UNION") || p.isKw("EXCEPT") || p.isKw("INTERSECT") {
+		opTok := p.next()
+		op := strings.ToUpper(opTok.text)
 		all := p.acceptKw("ALL")
 		if !all {
 			p.acceptKw("DISTINCT")
+		}
+		if all && op != "UNION" {
+			return nil, errAt(p.src, opTok.pos, "%s ALL is not supported: use %s (DISTINCT)", op, op)
+		}
+		ops[op] = true
+		if ops["INTERSECT"] && len(ops) > 1 {
+			// INTERSECT binds tighter than UNION and EXCEPT; one chain
+			// here is read left to right, so a mix would be misread.
+			return nil, errAt(p.src, opTok.pos, "INTERSECT cannot be mixed with UNION or EXCEPT in one chain: put one side in a WITH query")
 		}
 		nxt, err := p.parseSelect()
 		if err != nil {
 			return nil, err
 		}
 		cur.Union, cur.UnionAll = nxt, all
+		if op != "UNION" {
+			cur.SetOp = op
+		}
 		cur = nxt
 	}
 	return sel, nil
