@@ -105,6 +105,9 @@ type lakePage struct {
 	Sample  string
 	History []historyRow
 	HistErr string
+	// HistOlder links to the next (older) page of the history, and
+	// HistNewest back to its first page when this is not it.
+	HistOlder, HistNewest string
 }
 
 // storeID is the ID at the end of an event data store's ARN.
@@ -173,23 +176,35 @@ func (c *Console) lakePage(w http.ResponseWriter, r *http.Request, s *session) {
 		p.SQL, p.SQLErr = v.Get("sql"), a.Errs["sql"]
 	}
 	if p.Store != "" && p.Can("ListQueries") {
-		p.History, p.HistErr = c.history(r, who, p.Store, p.base)
+		token := r.URL.Query().Get("hist")
+		var next string
+		p.History, next, p.HistErr = c.history(r, who, p.Store, token, p.base)
+		if next != "" {
+			p.HistOlder = lakeLink(region, p.Store, "hist", next) + "#history"
+		}
+		if token != "" {
+			p.HistNewest = lakeLink(region, p.Store) + "#history"
+		}
 	}
 	c.render(w, http.StatusOK, "lake.html", p)
 }
 
-// history is store's queries, newest first.
-func (c *Console) history(r *http.Request, who server.Caller, store string, b base) ([]historyRow, string) {
+// history is a page of store's queries, newest first, from ListQueries'
+// token ("" for the newest), and the token of the next, older, page.
+func (c *Console) history(r *http.Request, who server.Caller, store, token string, b base) (rows []historyRow, next, problem string) {
 	n := lakeHistoryRows
-	out, err := c.opts.API.ListQueries(r.Context(), who, lake.ListInput{EventDataStore: &store, MaxResults: &n})
-	if err := c.refused("ListQueries", err); err != nil {
-		return nil, errText(err)
+	in := lake.ListInput{EventDataStore: &store, MaxResults: &n}
+	if token != "" {
+		in.NextToken = &token
 	}
-	var rows []historyRow
+	out, err := c.opts.API.ListQueries(r.Context(), who, in)
+	if err := c.refused("ListQueries", err); err != nil {
+		return nil, "", errText(err)
+	}
 	for _, q := range out.Queries {
 		rows = append(rows, historyRow{ID: q.QueryId, Status: q.QueryStatus, Created: fmtStamp(q.CreationTime.Time, b)})
 	}
-	return rows, ""
+	return rows, out.NextToken, ""
 }
 
 // runQuery starts the editor's statement (StartQuery) and redirects to

@@ -140,7 +140,7 @@ func TestLakeSDKQueryAccountsAndAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.Status != types.EventDataStoreStatusEnabled || !aws.ToBool(created.MultiRegionEnabled) || !aws.ToBool(created.TerminationProtectionEnabled) ||
+	if created.Status != types.EventDataStoreStatusCreated || !aws.ToBool(created.MultiRegionEnabled) || !aws.ToBool(created.TerminationProtectionEnabled) ||
 		aws.ToInt32(created.RetentionPeriod) != 366 || len(created.AdvancedEventSelectors) != 1 || len(created.TagsList) != 1 ||
 		!strings.HasPrefix(aws.ToString(created.EventDataStoreArn), "arn:aws:cloudtrail:us-east-1:"+Account1+":eventdatastore/") {
 		t.Fatalf("CreateEventDataStore: %+v", created)
@@ -150,6 +150,10 @@ func TestLakeSDKQueryAccountsAndAudit(t *testing.T) {
 	bobStore, err := bobCT.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("bobs-store")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A store answered CREATED takes a query at once (no wait for ENABLED).
+	if st, _, _ := sdkQuery(t, bobCT, "SELECT eventID FROM "+aws.ToString(bobStore.EventDataStoreArn), 10); st != types.QueryStatusFinished {
+		t.Errorf("a query right after CreateEventDataStore ended %s", st)
 	}
 
 	east := ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "East", 23)
@@ -371,10 +375,15 @@ func TestLakeCLIStoreSurvivesRestartDeleteRestore(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	var created struct{ EventDataStoreArn, Status string }
 	cliJSON(t, srv, &created, "create-event-data-store", "--name", "cli-store", "--retention-period", "30", "--no-multi-region-enabled")
-	if created.Status != "ENABLED" {
+	if created.Status != "CREATED" { // as CloudTrail answers; the store is ENABLED just after
 		t.Fatalf("create-event-data-store: %+v", created)
 	}
 	id := created.EventDataStoreArn[strings.LastIndexByte(created.EventDataStoreArn, '/')+1:]
+	var enabled struct{ Status string }
+	cliJSON(t, srv, &enabled, "get-event-data-store", "--event-data-store", id)
+	if enabled.Status != "ENABLED" {
+		t.Fatalf("get-event-data-store just after create-event-data-store: %+v, want ENABLED", enabled)
+	}
 	east := ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Here", 7)
 	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-west-2", "Away", 2) // not multi-region: not taken
 	sql := "SELECT eventID, eventName, eventSource FROM " + id + " WHERE eventSource = '" + lakeSource + "'"

@@ -147,6 +147,9 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex // serializes this node's store changes (versions guard across nodes)
+	// starting serializes StartQuery per account (its concurrency count).
+	starting accountLocks
+	expirer  *expirer
 	// started are the queries this process runs (under mu).
 	started map[string]bool
 }
@@ -190,6 +193,7 @@ func New(st Store, engine Engine, o Options) *Service {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.filler = newFiller(s)
 	s.sched = newScheduler(o.QuerySlots)
+	s.expirer = newExpirer(s)
 	return s
 }
 

@@ -24,6 +24,8 @@ type memStore struct {
 	docs  map[string]store.StateDoc
 	log   []*event.Event
 	reads int // ReadLog calls
+	// listHook, when set, is called (outside mu) by ListState first.
+	listHook func(prefix string)
 }
 
 func newMemStore() *memStore { return &memStore{docs: map[string]store.StateDoc{}} }
@@ -56,6 +58,12 @@ func (m *memStore) PutState(_ context.Context, key string, doc []byte, expect in
 }
 
 func (m *memStore) ListState(_ context.Context, prefix string) ([]store.StateDoc, error) {
+	m.mu.Lock()
+	hook := m.listHook
+	m.mu.Unlock()
+	if hook != nil {
+		hook(prefix)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []store.StateDoc
@@ -117,6 +125,11 @@ type fakeEngine struct {
 	// conns, when set, is the engine's pool of read connections: a Run
 	// holds one while it runs, as lakesql's does.
 	conns chan struct{}
+	// deletes counts DeleteBefore calls per store; when deleteGate is
+	// set, each call says so on deleting and then waits for the gate.
+	deletes    map[string]int
+	deleteGate chan struct{}
+	deleting   chan string
 }
 
 func newFakeEngine() *fakeEngine { return &fakeEngine{events: map[string]map[string]*event.Event{}} }
@@ -134,6 +147,17 @@ func (f *fakeEngine) Insert(_ context.Context, id string, evs []*event.Event) er
 }
 
 func (f *fakeEngine) DeleteBefore(_ context.Context, id string, t time.Time) (int64, error) {
+	f.mu.Lock()
+	if f.deletes == nil {
+		f.deletes = map[string]int{}
+	}
+	f.deletes[id]++
+	gate, deleting := f.deleteGate, f.deleting
+	f.mu.Unlock()
+	if gate != nil {
+		deleting <- id
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var n int64
@@ -265,8 +289,11 @@ func TestCreateDefaultsAndRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != StatusEnabled || !d.MultiRegion || !d.TerminationProtection || d.RetentionDays != 366 || d.BillingMode != BillingExtendable {
+	if d.Status != StatusCreated || !d.MultiRegion || !d.TerminationProtection || d.RetentionDays != 366 || d.BillingMode != BillingExtendable {
 		t.Errorf("defaults: %+v", d)
+	}
+	if got, err := f.svc.Get(ctx, alice, &d.ID); err != nil || got.Status != StatusEnabled {
+		t.Errorf("GetEventDataStore after create: %+v, %v; want ENABLED", got, err)
 	}
 	if !strings.HasPrefix(d.ARN, "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/") || len(d.Selectors) != 1 {
 		t.Errorf("ARN %s selectors %+v", d.ARN, d.Selectors)

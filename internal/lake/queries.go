@@ -132,8 +132,8 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 	if err := compiled.Check(ids); err != nil {
 		return nil, awsproto.Errorf(awsproto.InvalidQueryStatementException, "%s", err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	unlock := s.starting.lock(c.Account)
+	defer unlock()
 	if err := s.checkConcurrency(ctx, c); err != nil {
 		return nil, err
 	}
@@ -143,10 +143,17 @@ func (s *Service) Start(ctx context.Context, c Caller, in StartInput) (*Query, e
 	}
 	q := &Query{ID: uuid.NewString(), Account: c.Account, Region: c.Region, Statement: *in.QueryStatement,
 		Stores: slicesOf(ids), Status: QueryQueued, Node: s.opts.Node, Created: s.now(), Seq: seq}
+	// Marked started before it is written, so that failOrphans never
+	// takes it for a query this node left behind.
+	s.mu.Lock()
+	s.started[q.ID] = true
+	s.mu.Unlock()
 	if err := s.putQuery(ctx, q); err != nil {
+		s.mu.Lock()
+		delete(s.started, q.ID)
+		s.mu.Unlock()
 		return nil, err
 	}
-	s.started[q.ID] = true
 	s.wg.Add(1)
 	mine := *q // the run's own copy: the caller reads q
 	go func() {
@@ -251,17 +258,11 @@ func (s *Service) run(q *Query, compiled Compiled, ids map[string]string, retent
 
 // expire removes the events of the query's stores that are past their
 // retention now, so that a query never sees them (the hourly sweep would
-// remove them up to an hour late). It is one indexed range delete per
-// store, usually of nothing.
+// remove them up to an hour late). The expirer batches these deletes
+// across queries and skips a store already cut this second, so that
+// queries do not each queue a write on the engine's one writer.
 func (s *Service) expire(ctx context.Context, retention map[string]int) error {
-	now := s.now()
-	for id, days := range retention {
-		d := DataStore{RetentionDays: days}
-		if _, err := s.engine.DeleteBefore(ctx, id, d.retentionCut(now)); err != nil {
-			return fmt.Errorf("lake: retention of store %s: %w", id, err)
-		}
-	}
-	return nil
+	return s.expirer.expire(ctx, retention)
 }
 
 // waitFilled waits at most FillWait for the filler to reach seq.

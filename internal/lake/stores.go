@@ -21,7 +21,14 @@ import (
 // changes take effect at once, so the STARTING_/STOPPING_ ones are never
 // shown; statusGone is Cairn's own: a store past its pending deletion,
 // kept as a tombstone so that every node drops its events.
+//
+// StatusCreated is what CreateEventDataStore answers, as CloudTrail does
+// ("the status of event data store creation"); the store itself is never
+// kept CREATED: it is ENABLED (or STOPPED_INGESTION) by the time the
+// answer leaves, so the first GetEventDataStore shows it ready and a
+// StartQuery straight after CreateEventDataStore runs.
 const (
+	StatusCreated         = "CREATED"
 	StatusEnabled         = "ENABLED"
 	StatusStopped         = "STOPPED_INGESTION"
 	StatusPendingDeletion = "PENDING_DELETION"
@@ -183,7 +190,9 @@ func (s *Service) Create(ctx context.Context, c Caller, in CreateInput) (*DataSt
 		return nil, err
 	}
 	s.filler.changed()
-	return d, nil
+	answer := *d
+	answer.Status = StatusCreated
+	return &answer, nil
 }
 
 // checkNameAndCount refuses a name another live store of the account and

@@ -46,7 +46,9 @@ type Unary struct {
 	X   Expr
 }
 
-// Binary is x op y for arithmetic, comparison, AND, OR and ||.
+// Binary is x op y for arithmetic, comparison, AND, OR and ||, and the
+// null-safe comparisons x IS [NOT] DISTINCT FROM y (Op "IS DISTINCT FROM",
+// "IS NOT DISTINCT FROM").
 type Binary struct {
 	Pos  int
 	Op   string // upper case for words: AND, OR; symbols as written (<> normalised from !=)
@@ -93,6 +95,8 @@ type Call struct {
 	Distinct bool
 	// Filter is an aggregate's FILTER (WHERE …) condition, nil without one.
 	Filter Expr
+	// Over makes the call a window function: f(…) OVER (…); nil without.
+	Over *Window
 }
 
 // Case is CASE [operand] WHEN … THEN … [ELSE …] END.
@@ -161,12 +165,19 @@ type SelectItem struct {
 	StarTable string // alias.* when set
 }
 
-// TableRef is one source in FROM: an event data store, or a subquery.
+// TableRef is one source in FROM: an event data store, a subquery, or
+// (after a JOIN or comma) UNNEST(x) [WITH ORDINALITY] AS alias(cols).
 type TableRef struct {
 	Pos   int
 	Store string  // the store's name as written (ID or ARN); empty for a subquery
 	Sub   *Select // a derived table
 	Alias string
+	// Unnest is the array or map UNNEST expands into rows (nil when the
+	// source is not an UNNEST); Cols name its columns; Ordinality adds
+	// the element's position (from 1) as a last column.
+	Unnest     Expr
+	Cols       []string
+	Ordinality bool
 }
 
 // Join is one JOIN of the FROM clause.
@@ -205,8 +216,11 @@ type Select struct {
 	OrderBy  []OrderItem
 	Limit    *int64
 	Offset   *int64
-	Union    *Select // next SELECT of a UNION chain
+	Union    *Select // next SELECT of a UNION (EXCEPT, INTERSECT) chain
 	UnionAll bool
+	// SetOp is how Union combines with this one: "" for UNION, or
+	// "EXCEPT", "INTERSECT".
+	SetOp string
 }
 
 // eachChild calls fn on each expression directly inside e (nil children
@@ -239,6 +253,14 @@ func eachChild(e Expr, fn func(Expr)) {
 			fn(a)
 		}
 		fn(x.Filter)
+		if x.Over != nil {
+			for _, p := range x.Over.PartitionBy {
+				fn(p)
+			}
+			for _, o := range x.Over.OrderBy {
+				fn(o.Expr)
+			}
+		}
 	case *Case:
 		fn(x.Operand)
 		for _, w := range x.Whens {

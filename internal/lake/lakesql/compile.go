@@ -38,6 +38,9 @@ type outCol struct {
 	sqlName string // the engine's alias
 	t       typ
 	f       *field
+	// expr, when set, is the SQL that reads the column, in place of
+	// <source alias>.<sqlName> (an UNNEST's columns, read from json_each).
+	expr string
 }
 
 // source is one table of a FROM clause.
@@ -166,10 +169,14 @@ func (c *compiler) query(s *Select) (string, []outCol, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if len(cols2) != len(cols) {
-			return "", nil, c.errf(u.Union.Pos, "UNION query has different number of fields: %d, %d", len(cols), len(cols2))
+		name := "UNION"
+		if u.SetOp != "" {
+			name = u.SetOp
 		}
-		op := " UNION "
+		if len(cols2) != len(cols) {
+			return "", nil, c.errf(u.Union.Pos, "%s query has different number of fields: %d, %d", name, len(cols), len(cols2))
+		}
+		op := " " + name + " "
 		if u.UnionAll {
 			op = " UNION ALL "
 		}
@@ -232,8 +239,11 @@ func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
 	}
 	sc.sources = append(sc.sources, from)
 	var b strings.Builder
+	if s.From.Unnest != nil {
+		return "", nil, c.errf(s.From.Pos, "%s", errUnnestFirst)
+	}
 	for _, j := range s.Joins {
-		r, rSQL, err := c.tableRef(j.Right)
+		r, rSQL, err := c.joinRef(sc, j.Right)
 		if err != nil {
 			return "", nil, err
 		}
@@ -460,7 +470,7 @@ func (c *compiler) itemsAggregate(s *Select) bool {
 		if found || e == nil {
 			return
 		}
-		if x, ok := e.(*Call); ok && (aggregates[x.Name] || x.Filter != nil) {
+		if x, ok := e.(*Call); ok && x.Over == nil && (aggregates[x.Name] || x.Filter != nil) {
 			found = true
 			return
 		}
@@ -486,7 +496,12 @@ func (c *compiler) starCols(src *source) []starCol {
 	var out []starCol
 	if !src.store {
 		for _, oc := range src.cols {
-			out = append(out, starCol{sql: src.sqlAlias + "." + oc.sqlName, col: oc})
+			sql := src.colSQL(oc)
+			if oc.expr != "" && (oc.t == tStruct || oc.t == tMap || oc.t == tArray) {
+				sql = c.d.jsonText(val{base: sql, path: "$"})
+			}
+			oc.expr = "" // the output column is the select's own
+			out = append(out, starCol{sql: sql, col: oc})
 		}
 		return out
 	}
@@ -627,7 +642,7 @@ func (c *compiler) resolveIn(src *source, parts []string, pos int) (val, bool, e
 		if !strings.EqualFold(oc.name, parts[0]) {
 			continue
 		}
-		v := val{sql: src.sqlAlias + "." + oc.sqlName, t: oc.t, f: oc.f}
+		v := val{sql: src.colSQL(oc), t: oc.t, f: oc.f}
 		if oc.t == tStruct || oc.t == tMap || oc.t == tArray {
 			v.base, v.path = v.sql, "$"
 		}

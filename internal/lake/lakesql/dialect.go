@@ -48,6 +48,9 @@ type dialect interface {
 	timePart(name, x string) string
 	// goFunc calls one of the package's own functions (see funcs_sqlite.go).
 	goFunc(name string, args []string) string
+	// unnest is a table of the elements of a JSON array or the members of
+	// a JSON object (key, value, type), reading the sources to its left.
+	unnest(arrayJSON string) string
 }
 
 // sqliteDialect is the dialect of the embedded SQLite database.

@@ -49,6 +49,62 @@ func TestDialect(t *testing.T) {
 			}
 			return [][]string{{itoa(int64(len(names))), itoa(int64(len(regions))), tf(s[0]), tf(s[len(s)-1])}}
 		}},
+		{"is distinct from: null-safe inequality", `SELECT eventID FROM $EDS_ID WHERE errorCode IS DISTINCT FROM 'AccessDenied'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.ErrorCode != "AccessDenied" }, func(f *fx) []string { return []string{f.ID} })
+		}},
+		{"is not distinct from: null-safe equality, NULL matches NULL", `SELECT eventID, errorCode IS NOT DISTINCT FROM NULL, errorCode IS NOT DISTINCT FROM 'NoSuchEntity'
+			FROM $EDS_ID WHERE errorCode IS NOT DISTINCT FROM NULL OR errorCode IS NOT DISTINCT FROM 'NoSuchEntity'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.ErrorCode == "" || f.ErrorCode == "NoSuchEntity" }, func(f *fx) []string {
+				return []string{f.ID, strconv.FormatBool(f.ErrorCode == ""), strconv.FormatBool(f.ErrorCode == "NoSuchEntity")}
+			})
+		}},
+		{"is distinct from between columns", `SELECT eventID FROM $EDS_ID WHERE userIdentity.userName IS DISTINCT FROM userIdentity.sessionContext.sessionIssuer.userName`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.UserName != f.IssuerName }, func(f *fx) []string { return []string{f.ID} })
+		}},
+		{"greatest and least, NULL when any argument is", `SELECT eventID, greatest(eventName, eventSource), least(eventName, eventSource), least(eventTime, timestamp '2022-06-01 00:00:00'), greatest(1, 2.5), greatest(eventName, errorCode) FROM $EDS_ID WHERE eventSource = 'iam.amazonaws.com'`, false, func() [][]string {
+			return rowsOf(fs, func(f *fx) bool { return f.Source == "iam.amazonaws.com" }, func(f *fx) []string {
+				withErr := "NULL"
+				if f.ErrorCode != "" {
+					withErr = max(f.Name, f.ErrorCode)
+				}
+				return []string{f.ID, max(f.Name, f.Source), min(f.Name, f.Source), tf(f), "2.5", withErr}
+			})
+		}},
+		{"except: s3 event names never seen read-only", `SELECT eventName FROM $EDS_ID WHERE eventSource = 's3.amazonaws.com' EXCEPT SELECT eventName FROM $EDS_ID WHERE readOnly`, false, func() [][]string {
+			ro := map[string]bool{}
+			for _, f := range fs {
+				if f.ReadOnly {
+					ro[f.Name] = true
+				}
+			}
+			seen := map[string]bool{}
+			var out [][]string
+			for _, f := range fs {
+				if f.Source == "s3.amazonaws.com" && !ro[f.Name] && !seen[f.Name] {
+					seen[f.Name] = true
+					out = append(out, []string{f.Name})
+				}
+			}
+			return out
+		}},
+		{"intersect: users in us-east-1 who also read", `SELECT userIdentity.arn FROM $EDS_ID WHERE awsRegion = 'us-east-1' INTERSECT SELECT userIdentity.arn FROM $EDS_ID WHERE readOnly`, false, func() [][]string {
+			east, ro := map[string]bool{}, map[string]bool{}
+			for _, f := range fs {
+				if f.Region == "us-east-1" {
+					east[f.Arn] = true
+				}
+				if f.ReadOnly {
+					ro[f.Arn] = true
+				}
+			}
+			var out [][]string
+			for a := range east {
+				if ro[a] {
+					out = append(out, []string{a})
+				}
+			}
+			return out
+		}},
 		{"case, in, is null, regexp_like", `SELECT eventID, CASE WHEN errorCode IS NULL THEN 'ok' ELSE errorCode END FROM $EDS_ID
 			WHERE eventName IN ('GetObject', 'DeleteRole') AND regexp_like(eventSource, '^(s3|iam)\.')`, false, func() [][]string {
 			return rowsOf(fs, func(f *fx) bool { return f.Name == "GetObject" || f.Name == "DeleteRole" }, func(f *fx) []string {
@@ -221,11 +277,21 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT try(1/0) + 1/0 FROM S1", -1, 0, "Division by zero"},
 		{"SELECT map_keys(eventName) FROM S1", 1, 17, "Unexpected parameters (varchar) for function map_keys"},
 		{"SELECT max_by(eventName) FROM S1", 1, 8, "Unexpected parameters for function max_by: 1 arguments"},
-		// UNNEST is reserved in Trino: never an alias, and said to be
-		// unsupported rather than misread.
-		{"SELECT eventName FROM S1 UNNEST", 1, 26, "UNNEST is not supported yet"},
-		{"SELECT eventName FROM S1 a CROSS JOIN UNNEST(a.resources) AS r", 1, 39, "UNNEST is not supported yet"},
-		{"SELECT eventName AS unnest FROM S1", 1, 21, "UNNEST is not supported yet"},
+		{"SELECT eventName FROM S1 WHERE eventName IS DISTINCT FROM 1", 1, 42, "Cannot apply operator: varchar IS DISTINCT FROM bigint"},
+		{"SELECT eventName FROM S1 WHERE eventName IS NOT DISTINCT eventSource", 1, 58, "mismatched input 'eventSource'. Expecting: FROM"},
+		{"SELECT eventName FROM S1 WHERE resources IS DISTINCT FROM resources", 1, 42, "Cannot apply operator"},
+		{"SELECT greatest(eventName, 1) FROM S1", 1, 28, "All greatest operands must be the same type: varchar, bigint"},
+		{"SELECT least(resources, resources) FROM S1", 1, 14, "Unexpected parameters (array) for function least"},
+		{"SELECT greatest(eventName) FROM S1", 1, 8, "greatest"},
+		{"SELECT eventName FROM S1 EXCEPT ALL SELECT eventName FROM S1", 1, 26, "EXCEPT ALL is not supported"},
+		{"SELECT eventName FROM S1 UNION SELECT eventName FROM S1 INTERSECT SELECT eventName FROM S1", 1, 57, "INTERSECT cannot be mixed with UNION or EXCEPT"},
+		{"SELECT eventName FROM S1 INTERSECT SELECT eventName, eventID FROM S1", 1, 36, "INTERSECT query has different number of fields: 1, 2"},
+		// UNNEST is reserved in Trino: never an alias; without names for
+		// its columns it is refused, saying how to write them (more in
+		// TestUnnestMisuse).
+		{"SELECT eventName FROM S1 UNNEST", 1, 26, "UNNEST is reserved and cannot be an alias"},
+		{"SELECT eventName FROM S1 a CROSS JOIN UNNEST(a.resources) AS r", 1, 63, "UNNEST needs names for its columns, e.g. CROSS JOIN UNNEST(resources) AS r(r)"},
+		{"SELECT eventName AS unnest FROM S1", 1, 21, "UNNEST is reserved and cannot be an alias"},
 		// A mistyped FROM names the store ID whole, not the number it
 		// starts with.
 		{"SELECT eventName FRM 4945e2ab-1234-4abc-9def-0123456789ab", 1, 22, "mismatched input '4945e2ab-1234-4abc-9def-0123456789ab'"},

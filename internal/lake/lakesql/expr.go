@@ -210,6 +210,17 @@ func (c *compiler) binary(sc *scope, x *Binary) (val, error) {
 			return l, err
 		}
 		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tBool
+	case "IS DISTINCT FROM", "IS NOT DISTINCT FROM":
+		// Null-safe comparison: NULL is not distinct from NULL, and
+		// distinct from any value (SQLite's IS NOT and IS).
+		if l, r, err = c.coerce(l, r, x.Pos, x.Op); err != nil {
+			return l, err
+		}
+		op := " IS NOT "
+		if x.Op == "IS NOT DISTINCT FROM" {
+			op = " IS "
+		}
+		out.sql, out.t = "("+l.sql+op+r.sql+")", tBool
 	case "||":
 		if (l.t != tVarchar && l.t != tNull) || (r.t != tVarchar && r.t != tNull) {
 			return l, c.errf(x.Pos, "Cannot apply operator: %s || %s", l.t, r.t)

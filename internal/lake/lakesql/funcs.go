@@ -6,6 +6,9 @@ import (
 
 // call compiles a function call; only the functions listed here exist.
 func (c *compiler) call(sc *scope, x *Call) (val, error) {
+	if x.Over != nil {
+		return c.window(sc, x)
+	}
 	if aggregates[x.Name] {
 		return c.aggregate(sc, x)
 	}
@@ -249,6 +252,33 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if out.t == tMap || out.t == tStruct || out.t == tArray {
 			out.base, out.path = out.sql, "$"
 		}
+	case "greatest", "least":
+		// Trino: NULL when any argument is NULL, as SQLite's scalar
+		// max() and min() of several arguments are.
+		if err := nargs(2, 1<<30); err != nil {
+			return out, err
+		}
+		out.t = tNull
+		for i, a := range args {
+			switch {
+			case a.t == tMap || a.t == tStruct || a.t == tArray || a.t == tIntervalDS || a.t == tIntervalYM:
+				return out, c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", a.t, x.Name)
+			case a.t == tNull:
+			case out.t == tNull:
+				out.t = a.t
+			case out.t.numeric() && a.t.numeric():
+				if a.t == tDouble {
+					out.t = tDouble
+				}
+			case out.t != a.t:
+				return out, c.errf(x.Args[i].exprPos(), "All %s operands must be the same type: %s, %s", x.Name, out.t, a.t)
+			}
+		}
+		fn := "max"
+		if x.Name == "least" {
+			fn = "min"
+		}
+		out.sql = fn + "(" + strings.Join(sqls(), ", ") + ")"
 	case "nullif":
 		if err := nargs(2, 2); err != nil {
 			return out, err

@@ -25,6 +25,8 @@ func FuzzParse(f *testing.F) {
 		"WITH t AS (SELECT eventName FROM S) SELECT * FROM t UNION ALL SELECT eventSource FROM S",
 		"SELECT element_at(resources, -1).arn, cardinality(resources) FROM S",
 		"SELECT '; DROP TABLE lake_events; --', \"eventName\" FROM S",
+		"SELECT r.arn, n, k, v FROM S CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) CROSS JOIN UNNEST(requestParameters) AS m(k, v)",
+		"SELECT eventID FROM S WHERE errorCode IS DISTINCT FROM 'x' OR errorCode IS NOT DISTINCT FROM NULL",
 	} {
 		f.Add(s)
 	}

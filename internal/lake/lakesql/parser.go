@@ -95,6 +95,7 @@ func walkSubqueries(s *Select, f func(*Select)) {
 		visit(it.Expr)
 	}
 	for _, j := range s.Joins {
+		visit(j.Right.Unnest)
 		visit(j.On)
 	}
 	visit(s.Where)
@@ -200,12 +201,12 @@ var reserved = map[string]bool{
 	"unnest": true,
 }
 
-// refuseUnnest is the error for UNNEST, reserved in Trino and not yet
-// supported here: said plainly, rather than UNNEST read as an alias.
+// refuseUnnest is the error for UNNEST where an alias would be: it is
+// reserved in Trino, and only expands an array after a JOIN or a comma.
 func (p *parser) refuseUnnest() error {
 	if p.isKw("UNNEST") {
-		return p.errHere("UNNEST is not supported yet: Cairn's Lake SQL cannot expand an array or map into rows; " +
-			"read an element with element_at(x, n) or x[n], or test one with contains(x, v)")
+		return p.errHere("mismatched input 'UNNEST': UNNEST is reserved and cannot be an alias; " +
+			"to expand an array into rows write CROSS JOIN UNNEST(x) AS t(col)")
 	}
 	return nil
 }
@@ -259,17 +260,31 @@ func (p *parser) parseQuery() (*Select, error) {
 	}
 	sel.With = with
 	cur := sel
-	for p.isKw("UNION") {
-		p.next()
+	ops := map[string]bool{}
+	for p.isKw("UNION") || p.isKw("EXCEPT") || p.isKw("INTERSECT") {
+		opTok := p.next()
+		op := strings.ToUpper(opTok.text)
 		all := p.acceptKw("ALL")
 		if !all {
 			p.acceptKw("DISTINCT")
+		}
+		if all && op != "UNION" {
+			return nil, errAt(p.src, opTok.pos, "%s ALL is not supported: use %s (DISTINCT)", op, op)
+		}
+		ops[op] = true
+		if ops["INTERSECT"] && len(ops) > 1 {
+			// INTERSECT binds tighter than UNION and EXCEPT; one chain
+			// here is read left to right, so a mix would be misread.
+			return nil, errAt(p.src, opTok.pos, "INTERSECT cannot be mixed with UNION or EXCEPT in one chain: put one side in a WITH query")
 		}
 		nxt, err := p.parseSelect()
 		if err != nil {
 			return nil, err
 		}
 		cur.Union, cur.UnionAll = nxt, all
+		if op != "UNION" {
+			cur.SetOp = op
+		}
 		cur = nxt
 	}
 	return sel, nil
@@ -301,6 +316,9 @@ func (p *parser) parseSelect() (*Select, error) {
 	from, err := p.parseTableRef()
 	if err != nil {
 		return nil, err
+	}
+	if from.Unnest != nil {
+		return nil, errAt(p.src, from.Pos, "%s", errUnnestFirst)
 	}
 	s.From = from
 	for {
@@ -455,8 +473,8 @@ func (p *parser) parseAlias() (string, error) {
 func (p *parser) parseTableRef() (TableRef, error) {
 	t := p.tok()
 	ref := TableRef{Pos: t.pos}
-	if err := p.refuseUnnest(); err != nil {
-		return ref, err
+	if p.isKw("UNNEST") {
+		return p.parseUnnest()
 	}
 	switch {
 	case t.kind == tokOp && t.text == "(":
@@ -642,8 +660,20 @@ func (p *parser) parsePredicate() (Expr, error) {
 				l = &IsNull{Pos: t.pos, Not: n, X: l}
 				continue
 			}
-			if p.isKw("DISTINCT") {
-				return nil, p.errHere("IS DISTINCT FROM is not supported")
+			if p.acceptKw("DISTINCT") {
+				if err := p.expectKw("FROM"); err != nil {
+					return nil, err
+				}
+				r, err := p.parseConcat()
+				if err != nil {
+					return nil, err
+				}
+				op := "IS DISTINCT FROM"
+				if n {
+					op = "IS NOT DISTINCT FROM"
+				}
+				l = &Binary{Pos: t.pos, Op: op, L: l, R: r}
+				continue
 			}
 			return nil, p.unexpected("NULL")
 		case p.acceptKw("LIKE"):
@@ -1006,7 +1036,7 @@ func (p *parser) parseCall() (Expr, error) {
 	c := &Call{Pos: t.pos, Name: strings.ToLower(t.text)}
 	p.next() // (
 	if p.acceptOp(")") {
-		return c, p.parseFilter(c)
+		return c, p.parseFilterOver(c)
 	}
 	if p.isOp("*") {
 		p.next()
@@ -1014,7 +1044,7 @@ func (p *parser) parseCall() (Expr, error) {
 		if err := p.expectOp(")"); err != nil {
 			return nil, err
 		}
-		return c, p.parseFilter(c)
+		return c, p.parseFilterOver(c)
 	}
 	if p.acceptKw("DISTINCT") {
 		c.Distinct = true
@@ -1034,7 +1064,7 @@ func (p *parser) parseCall() (Expr, error) {
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	return c, p.parseFilter(c)
+	return c, p.parseFilterOver(c)
 }
 
 // parseFilter reads an optional FILTER (WHERE condition) after a call.

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+)
+
+// TestLakeSDKUnnestDistinctAndWindows: the SQL CloudTrail Lake users write
+// beyond the basics — CROSS JOIN UNNEST(resources), IS [NOT] DISTINCT
+// FROM, window functions — through aws-sdk-go-v2 against the real binary,
+// with answers computed here; misuse is refused with
+// InvalidQueryStatementException saying where.
+func TestLakeSDKUnnestDistinctAndWindows(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	store := lakeStoreID(t, ct, "sql-store")
+
+	// 12 events: event i names i%4 resources and fails with AccessDenied
+	// when i%3 == 0.
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	type ev struct {
+		name, errorCode string
+		arns            []string
+	}
+	var evs []ev
+	var recs []map[string]any
+	for i := range 12 {
+		e := ev{name: fmt.Sprintf("Sql%d", i%5)}
+		extra := map[string]any{"recipientAccountId": Account1}
+		if i%3 == 0 {
+			e.errorCode = "AccessDenied"
+			extra["errorCode"] = e.errorCode
+		}
+		var res []map[string]any
+		for j := range i % 4 {
+			arn := fmt.Sprintf("arn:aws:s3:::bucket-%d", (i+j)%3)
+			e.arns = append(e.arns, arn)
+			res = append(res, map[string]any{"ARN": arn, "accountId": Account1, "type": "AWS::S3::Bucket"})
+		}
+		if res != nil {
+			extra["resources"] = res
+		}
+		evs = append(evs, e)
+		recs = append(recs, Record(e.name, lakeSource, "us-east-1", at.Add(time.Duration(i)*time.Second), extra))
+	}
+	if res := srv.Ingest(t, AdminKey, AdminSecret, recs...); res.Accepted != len(recs) {
+		t.Fatalf("ingest: %+v", res)
+	}
+	ours := "eventSource = '" + lakeSource + "'"
+	rowsOf := func(rows []map[string]string, cols ...string) []string {
+		var out []string
+		for _, r := range rows {
+			var v []string
+			for _, c := range cols {
+				v = append(v, r[c])
+			}
+			out = append(out, strings.Join(v, "|"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(what, sql string, cols []string, want []string) {
+		t.Helper()
+		status, rows, _ := sdkQuery(t, ct, sql, 50)
+		if status != types.QueryStatusFinished {
+			t.Fatalf("%s: the query ended %s", what, status)
+		}
+		slices.Sort(want)
+		if got := rowsOf(rows, cols...); !slices.Equal(got, want) {
+			t.Errorf("%s:\ngot  %q\nwant %q", what, got, want)
+		}
+	}
+
+	// Resources per bucket, by UNNEST.
+	perBucket := map[string]int{}
+	for _, e := range evs {
+		for _, a := range e.arns {
+			perBucket[a]++
+		}
+	}
+	var want []string
+	for a, n := range perBucket {
+		want = append(want, fmt.Sprintf("%s|%d", a, n))
+	}
+	check("UNNEST", "SELECT r.ARN AS arn, count(*) AS n FROM "+store+" CROSS JOIN UNNEST(resources) AS t(r) WHERE "+ours+" GROUP BY r.ARN",
+		[]string{"arn", "n"}, want)
+
+	// Events that did not fail with AccessDenied, NULL included.
+	want = nil
+	for i, e := range evs {
+		if e.errorCode != "AccessDenied" {
+			want = append(want, fmt.Sprintf("%s|%d", e.name, i))
+		}
+	}
+	check("IS DISTINCT FROM", "SELECT eventName, date_diff('second', timestamp '"+at.Format("2006-01-02 15:04:05")+"', eventTime) AS i FROM "+store+
+		" WHERE "+ours+" AND errorCode IS DISTINCT FROM 'AccessDenied'", []string{"eventName", "i"}, want)
+
+	// Each name's events numbered in time order, by a window.
+	want = nil
+	seen := map[string]int{}
+	for i, e := range evs {
+		seen[e.name]++
+		want = append(want, fmt.Sprintf("%d|%d", i, seen[e.name]))
+	}
+	check("row_number() OVER", "SELECT date_diff('second', timestamp '"+at.Format("2006-01-02 15:04:05")+"', eventTime) AS i, row_number() OVER (PARTITION BY eventName ORDER BY eventTime) AS n FROM "+store+
+		" WHERE "+ours, []string{"i", "n"}, want)
+
+	// Misuse: refused at StartQuery, saying where.
+	for _, bad := range []struct{ sql, where string }{
+		{"SELECT x FROM " + store + " CROSS JOIN UNNEST(eventName) AS t(x)", "line 1:"},
+		{"SELECT eventID FROM " + store + " WHERE row_number() OVER () = 1", "line 1:"},
+		{"SELECT eventID FROM " + store + " WHERE errorCode IS DISTINCT FROM 1", "line 1:"},
+	} {
+		_, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(bad.sql)})
+		var iq *types.InvalidQueryStatementException
+		if !errors.As(err, &iq) || !strings.Contains(err.Error(), bad.where) {
+			t.Errorf("StartQuery %q: %v; want InvalidQueryStatementException at %s", bad.sql, err, bad.where)
+		}
+	}
+}
