@@ -152,6 +152,7 @@ type stored struct {
 }
 
 func (s *Store) addPending(bt *batch) {
+	s.widenDays(bt.tmin, bt.tmax) // before any read can find the batch
 	s.pmu.Lock()
 	s.pending = append(s.pending, bt)
 	if len(s.pending) == 1 {
