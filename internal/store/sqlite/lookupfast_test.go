@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,9 +157,27 @@ func TestSealedSegmentsReadThroughMappings(t *testing.T) {
 	if _, err := s.segs.readAt(first, 0, 1<<30); !errors.Is(err, errFrame) {
 		t.Fatalf("read past the end of segment: %v", err)
 	}
+	// Reads racing the removal either read the frame whole or fail.
+	frame, err := s.segs.readAt(first, 0, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				got, err := s.segs.readAt(first, 0, 16)
+				if err == nil && !slices.Equal(got, frame) {
+					t.Errorf("read %x during removal, want %x", got, frame)
+					return
+				}
+			}
+		})
+	}
 	if err := s.segs.remove(first); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	s.segs.mmu.RLock()
 	_, mapped = s.segs.maps[first]
 	s.segs.mmu.RUnlock()

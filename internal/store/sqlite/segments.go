@@ -217,8 +217,9 @@ type segments struct {
 	// copy rather than a system call: a lookup reads up to 50 frames, each
 	// in a different place. mmu is held while a mapping is read from, so
 	// that remove never unmaps one being read.
-	mmu  sync.RWMutex
-	maps map[int64][]byte
+	mmu     sync.RWMutex
+	maps    map[int64][]byte
+	removed map[int64]bool // segments removed: never to be mapped again
 
 	// wmu serializes writes; w and end are the writer's.
 	wmu sync.Mutex
@@ -249,7 +250,8 @@ func openSegments(dir string) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &segments{dir: dir, files: map[int64]*os.File{}, maps: map[int64][]byte{}}, nil
+	return &segments{dir: dir, files: map[int64]*os.File{}, maps: map[int64][]byte{},
+		removed: map[int64]bool{}}, nil
 }
 
 // resume makes segment n, cut to end bytes, the writer's.
@@ -405,13 +407,10 @@ func (s *segments) readMapped(seg, off, n int64) (buf []byte, ok bool, err error
 }
 
 // mapSealed maps segment seg if it is sealed and not mapped yet; it
-// reports whether seg is mapped.
+// reports whether seg is mapped. The mapping is made without mmu, so that
+// reads of other segments do not wait for it, and kept only if seg was
+// not removed meanwhile.
 func (s *segments) mapSealed(seg int64) bool {
-	s.mmu.Lock()
-	defer s.mmu.Unlock()
-	if _, ok := s.maps[seg]; ok {
-		return true
-	}
 	s.mu.Lock()
 	sealed := s.active != 0 && seg < s.active
 	s.mu.Unlock()
@@ -425,6 +424,12 @@ func (s *segments) mapSealed(seg int64) bool {
 	m, err := mapFile(f)
 	if err != nil || len(m) == 0 {
 		return false
+	}
+	s.mmu.Lock()
+	defer s.mmu.Unlock()
+	if _, ok := s.maps[seg]; ok || s.removed[seg] {
+		unmapFile(m) // another read mapped it first, or it is gone
+		return !s.removed[seg]
 	}
 	s.maps[seg] = m
 	return true
@@ -460,16 +465,17 @@ func (s *segments) current() int64 {
 func (s *segments) remove(seg int64) error {
 	s.mmu.Lock()
 	defer s.mmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seg == s.active {
+		return nil
+	}
+	s.removed[seg] = true
 	if m, ok := s.maps[seg]; ok {
 		delete(s.maps, seg)
 		if err := unmapFile(m); err != nil {
 			return err
 		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if seg == s.active {
-		return nil
 	}
 	if f, ok := s.files[seg]; ok {
 		f.Close()
