@@ -2,10 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"errors"
-	"os"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,87 +104,4 @@ func TestLookupAsksOnlyForEventDays(t *testing.T) {
 	}
 	defer s.Close()
 	check("reopened", s)
-}
-
-// TestSealedSegmentsReadThroughMappings: events of a segment the writer has
-// left are read through a mapping of it, the same as from the file; a
-// segment removed is unmapped, and reading it then fails without harm.
-func TestSealedSegmentsReadThroughMappings(t *testing.T) {
-	if !canMap {
-		t.Log("segments are not mapped on this system")
-	}
-	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, region := "111111111111", "us-east-1"
-	a := storetest.Rec(t, acct, region, "A", storetest.Base, nil)
-	if _, err := s.Append(ctx, []*event.Event{a}); err != nil {
-		t.Fatal(err)
-	}
-	s.flushIndex()
-	first := s.segs.current()
-	s.segs.wmu.Lock()
-	s.segs.end = segmentBytes // full: the next write starts a new segment
-	s.segs.wmu.Unlock()
-	b := storetest.Rec(t, acct, region, "B", storetest.Base.Add(time.Second), nil)
-	if _, err := s.Append(ctx, []*event.Event{b}); err != nil {
-		t.Fatal(err)
-	}
-	if s.segs.current() == first {
-		t.Fatal("the writer did not start a new segment")
-	}
-	for _, e := range []*event.Event{a, b} {
-		got, err := s.bySeq(ctx, []int64{e.Seq}, false)
-		if err != nil || len(got) != 1 || !slices.Equal(got[0].Record, e.Record) || got[0].ID != e.ID {
-			t.Fatalf("event %d read back as %v, %v", e.Seq, got, err)
-		}
-	}
-	s.segs.mmu.RLock()
-	_, mapped := s.segs.maps[first]
-	_, activeMapped := s.segs.maps[s.segs.current()]
-	s.segs.mmu.RUnlock()
-	if mapped != canMap || activeMapped {
-		t.Fatalf("sealed segment mapped %v (want %v), the writer's mapped %v", mapped, canMap, activeMapped)
-	}
-	// A read past the end of a mapping is a damaged frame, as past a file's.
-	if _, err := s.segs.readAt(first, 0, 1<<30); !errors.Is(err, errFrame) {
-		t.Fatalf("read past the end of segment: %v", err)
-	}
-	// Reads racing the removal either read the frame whole or fail.
-	frame, err := s.segs.readAt(first, 0, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 200 {
-				got, err := s.segs.readAt(first, 0, 16)
-				if err == nil && !slices.Equal(got, frame) {
-					t.Errorf("read %x during removal, want %x", got, frame)
-					return
-				}
-			}
-		})
-	}
-	if err := s.segs.remove(first); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	s.segs.mmu.RLock()
-	_, mapped = s.segs.maps[first]
-	s.segs.mmu.RUnlock()
-	if mapped {
-		t.Fatal("a removed segment is still mapped")
-	}
-	if _, err := os.Stat(segmentName(s.segs.dir, first)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("removed segment: %v", err)
-	}
-	if _, err := s.segs.readAt(first, 0, 10); err == nil {
-		t.Fatal("a removed segment was read")
-	}
 }

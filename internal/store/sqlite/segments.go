@@ -212,15 +212,6 @@ type segments struct {
 	files  map[int64]*os.File // read handles
 	active int64              // the writer's segment (0: none yet)
 
-	// maps are read-only mappings of sealed segments (those before the
-	// writer's, which never change again), so that reading a frame costs a
-	// copy rather than a system call: a lookup reads up to 50 frames, each
-	// in a different place. mmu is held while a mapping is read from, so
-	// that remove never unmaps one being read.
-	mmu     sync.RWMutex
-	maps    map[int64][]byte
-	removed map[int64]bool // segments removed: never to be mapped again
-
 	// wmu serializes writes; w and end are the writer's.
 	wmu sync.Mutex
 	w   *os.File
@@ -250,8 +241,7 @@ func openSegments(dir string) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &segments{dir: dir, files: map[int64]*os.File{}, maps: map[int64][]byte{},
-		removed: map[int64]bool{}}, nil
+	return &segments{dir: dir, files: map[int64]*os.File{}}, nil
 }
 
 // resume makes segment n, cut to end bytes, the writer's.
@@ -360,9 +350,6 @@ func (s *segments) roll(n int64) error {
 
 // readAt reads n bytes at off of segment seg.
 func (s *segments) readAt(seg, off, n int64) ([]byte, error) {
-	if buf, ok, err := s.readMapped(seg, off, n); ok {
-		return buf, err
-	}
 	f, err := s.file(seg)
 	if err != nil {
 		return nil, err
@@ -375,64 +362,6 @@ func (s *segments) readAt(seg, off, n int64) ([]byte, error) {
 		return nil, fmt.Errorf("sqlite: read segment: %w", err)
 	}
 	return buf, nil
-}
-
-// readMapped reads n bytes at off of sealed segment seg from its mapping,
-// made on first use; ok is false when seg is not sealed or cannot be
-// mapped (then it is read from its file).
-func (s *segments) readMapped(seg, off, n int64) (buf []byte, ok bool, err error) {
-	if !canMap || off < 0 || n < 0 {
-		return nil, false, nil
-	}
-	s.mmu.RLock()
-	m, ok := s.maps[seg]
-	if !ok {
-		s.mmu.RUnlock()
-		if !s.mapSealed(seg) {
-			return nil, false, nil
-		}
-		s.mmu.RLock()
-		if m, ok = s.maps[seg]; !ok { // removed meanwhile
-			s.mmu.RUnlock()
-			return nil, false, nil
-		}
-	}
-	defer s.mmu.RUnlock()
-	if off+n > int64(len(m)) {
-		return nil, true, errFrame
-	}
-	buf = make([]byte, n)
-	copy(buf, m[off:off+n])
-	return buf, true, nil
-}
-
-// mapSealed maps segment seg if it is sealed and not mapped yet; it
-// reports whether seg is mapped. The mapping is made without mmu, so that
-// reads of other segments do not wait for it, and kept only if seg was
-// not removed meanwhile.
-func (s *segments) mapSealed(seg int64) bool {
-	s.mu.Lock()
-	sealed := s.active != 0 && seg < s.active
-	s.mu.Unlock()
-	if !sealed {
-		return false
-	}
-	f, err := s.file(seg)
-	if err != nil {
-		return false
-	}
-	m, err := mapFile(f)
-	if err != nil || len(m) == 0 {
-		return false
-	}
-	s.mmu.Lock()
-	defer s.mmu.Unlock()
-	if _, ok := s.maps[seg]; ok || s.removed[seg] {
-		unmapFile(m) // another read mapped it first, or it is gone
-		return !s.removed[seg]
-	}
-	s.maps[seg] = m
-	return true
 }
 
 func (s *segments) file(seg int64) (*os.File, error) {
@@ -459,23 +388,12 @@ func (s *segments) current() int64 {
 	return s.active
 }
 
-// remove deletes segment seg unless the writer is on it. Its mapping is
-// dropped once no read uses it; mmu is held throughout, so that no read
-// maps the file again before it is gone.
+// remove deletes segment seg unless the writer is on it.
 func (s *segments) remove(seg int64) error {
-	s.mmu.Lock()
-	defer s.mmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seg == s.active {
 		return nil
-	}
-	s.removed[seg] = true
-	if m, ok := s.maps[seg]; ok {
-		delete(s.maps, seg)
-		if err := unmapFile(m); err != nil {
-			return err
-		}
 	}
 	if f, ok := s.files[seg]; ok {
 		f.Close()
@@ -500,17 +418,11 @@ func (s *segments) size() int64 {
 }
 
 func (s *segments) close() error {
-	var errs []error
-	s.mmu.Lock()
-	for seg, m := range s.maps {
-		errs = append(errs, unmapFile(m))
-		delete(s.maps, seg)
-	}
-	s.mmu.Unlock()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var errs []error
 	for _, f := range s.files {
 		errs = append(errs, f.Close())
 	}
