@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -437,12 +438,38 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	return page, nil
 }
 
-// findBlock returns the block holding seq (ok false if none does). Pending
-// blocks are looked at first: one the indexer takes away meanwhile is in
-// the database by the time it is asked.
-func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
-	if b, ok := s.pendingBlock(seq); ok {
-		return b, true, nil
+// pendingBlocksOf returns the pending blocks that hold any of seqs, oldest
+// first, found under one hold of the pending lock: a page's events in
+// pending batches would take it once each otherwise, and each time wait
+// behind the writer or the indexer if either is about to take it.
+func (s *Store) pendingBlocksOf(seqs []int64) []block {
+	first := s.firstPending.Load() // seqs below are in the database
+	if !slices.ContainsFunc(seqs, func(seq int64) bool { return seq >= first }) {
+		return nil
+	}
+	var out []block
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
+	for _, seq := range seqs {
+		if seq < first || slices.ContainsFunc(out, func(b block) bool { return b.seq0 <= seq && seq <= b.seqN }) {
+			continue
+		}
+		i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
+		if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
+			out = append(out, s.pending[i].b)
+		}
+	}
+	return out
+}
+
+// findBlock returns the block holding seq (ok false if none does): one of
+// pending (pendingBlocksOf, read before), or one in the database, which a
+// block the indexer took away from pending meanwhile is by then.
+func (s *Store) findBlock(ctx context.Context, seq int64, pending []block) (block, bool, error) {
+	for _, b := range pending {
+		if b.seq0 <= seq && seq <= b.seqN {
+			return b, true, nil
+		}
 	}
 	if b, ok := s.blocks.get(seq); ok {
 		return b, true, nil
@@ -473,12 +500,13 @@ func (s *Store) bySeq(ctx context.Context, seqs []int64, visible bool) ([]*event
 		seg, off, n int64
 	}
 	at := make([]frameAt, 0, len(seqs))
+	pending := s.pendingBlocksOf(seqs)
 	var b block
 	have := false
 	for i, seq := range seqs {
 		if !have || seq < b.seq0 || seq > b.seqN {
 			var err error
-			if b, have, err = s.findBlock(ctx, seq); err != nil {
+			if b, have, err = s.findBlock(ctx, seq, pending); err != nil {
 				return nil, err
 			}
 			if !have {
