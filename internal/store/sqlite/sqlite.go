@@ -155,6 +155,12 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	// Readers map the database (up to the library's 2 GiB limit): every
+	// index commit empties each reader's page cache at its next read, and
+	// pages read again from the map cost no system call, no allocation and
+	// no wait for the page cache's lock, which this build of SQLite shares
+	// among all connections (the indexer's too). The file never shrinks
+	// (no VACUUM, auto_vacuum off), so a mapped page never disappears.
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-16384)&_pragma=mmap_size(2147418112)")
 	if err != nil {
 		w.Close()
