@@ -70,6 +70,8 @@ const benchIngestHelp = `Usage: cairn-bench ingest [flags]
 Sends batches of synthetic CloudTrail records to POST /v1/events of a running
 server, from --clients concurrent clients that each wait for an answer before
 sending their next batch, for --duration or until --total events are sent.
+With --rate the batches are paced to about that many events a second (as long
+as the clients keep up): a steady load to measure lookups under.
 
 The records look like a real account's management events: IAM users (34
 names, 46 access keys), 11 services and 41 event names, three reads for each
@@ -236,6 +238,7 @@ func runBenchIngest(args []string, stdout, stderr io.Writer) int {
 	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on each request")
 	progress := fs.Duration("progress", 10*time.Second, "print progress on standard error this often; 0 for never")
+	rate := fs.Float64("rate", 0, "pace the batches at about `N` events/s in all (a load to measure something else under, e.g. lookups); 0: as fast as answered")
 	if code, done := parseBenchFlags(fs, benchIngestHelp, args, stdout, stderr); done {
 		return code
 	}
@@ -263,7 +266,7 @@ func runBenchIngest(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	rep, err := loadgen.RunIngest(ctx, loadgen.IngestConfig{
 		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret,
-		Clients: *clients, Batch: *batch, Duration: dur, Total: *total,
+		Clients: *clients, Batch: *batch, Duration: dur, Total: *total, Rate: *rate,
 		Gen:     loadgen.GenOptions{RecordBytes: *recordBytes, Accounts: accts, Regions: regs, Spread: *spread},
 		Timeout: *timeout, Progress: stderr, ProgressEvery: *progress,
 	})

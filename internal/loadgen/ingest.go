@@ -42,6 +42,10 @@ type IngestConfig struct {
 	Duration time.Duration
 	// Total, when positive, is exactly how many events to send.
 	Total int64
+	// Rate, when positive, paces the run at about Rate events a second:
+	// batch i starts no sooner than i × Batch/Rate seconds after the
+	// first. Without it the clients send as fast as they are answered.
+	Rate float64
 	// Gen says what the records look like.
 	Gen GenOptions
 	// Timeout bounds each request; 0 means 2 minutes.
@@ -60,6 +64,7 @@ type IngestParams struct {
 	Batch       int          `json:"batch"`
 	Duration    jsonDuration `json:"duration,omitempty"`
 	Total       int64        `json:"total,omitempty"`
+	Rate        float64      `json:"rate,omitempty"`
 	RecordBytes int          `json:"record_bytes"`
 	Accounts    []string     `json:"accounts"`
 	Regions     []string     `json:"regions"`
@@ -114,7 +119,19 @@ func (c *IngestConfig) check() error {
 	case c.AccessKeyID == "" || c.SecretAccessKey == "":
 		return errors.New("no credentials")
 	}
+	if c.Rate < 0 {
+		return errors.New("rate must not be negative")
+	}
 	return checkLoad(c.Clients, c.Batch, c.Total, c.Duration, c.Gen)
+}
+
+// interval is the time between batch starts that paces the run at Rate
+// events a second (0: unpaced).
+func (c *IngestConfig) interval() time.Duration {
+	if c.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(c.Batch) / c.Rate * float64(time.Second))
 }
 
 // newHTTPClient makes a client that keeps a connection per concurrent caller.
@@ -198,7 +215,7 @@ func RunIngest(ctx context.Context, c IngestConfig) (*IngestReport, error) {
 		hc = newHTTPClient(c.Clients, c.Timeout)
 	}
 	rep := &IngestReport{Command: "ingest", Params: IngestParams{
-		Endpoint: c.Endpoint, Clients: c.Clients, Batch: c.Batch, Total: c.Total,
+		Endpoint: c.Endpoint, Clients: c.Clients, Batch: c.Batch, Total: c.Total, Rate: c.Rate,
 		RecordBytes: c.Gen.RecordBytes, Accounts: append([]string{}, c.Gen.Accounts...),
 		Regions: c.Gen.Regions, Spread: jsonDuration(c.Gen.Spread), Timeout: jsonDuration(c.Timeout),
 	}}
@@ -214,6 +231,7 @@ func RunIngest(ctx context.Context, c IngestConfig) (*IngestReport, error) {
 	run := rand.Uint64()
 	res := load[ingestSample]{
 		Workers: c.Clients, Batch: c.Batch, Total: c.Total, Duration: c.Duration,
+		Interval: c.interval(),
 		Worker: func(client int) func(int64, int) (ingestSample, outcome) {
 			return newIngestClient(&c, url, hc, templates, run, client, &errs).send
 		},
@@ -377,6 +395,9 @@ func (r *IngestReport) WriteText(w io.Writer) {
 	spread := "last minute"
 	if p.Spread > 0 {
 		spread = "last " + time.Duration(p.Spread).String()
+	}
+	if p.Rate > 0 {
+		mode += ", paced at " + groupf(p.Rate) + " events/s"
 	}
 	fmt.Fprintf(w, "  load        %d clients, batches of %d, %s, records padded to %d bytes (mean %d)\n",
 		p.Clients, p.Batch, mode, p.RecordBytes, r.MeanRecordSize)

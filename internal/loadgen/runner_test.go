@@ -300,3 +300,24 @@ func TestSummarizeMix(t *testing.T) {
 		t.Errorf("%d requests, %d failed, latency %+v", requests, fails, all)
 	}
 }
+
+func TestIngestRateInterval(t *testing.T) {
+	for _, c := range []struct {
+		batch int
+		rate  float64
+		want  time.Duration
+	}{
+		{500, 50_000, 10 * time.Millisecond},
+		{1000, 50_000, 20 * time.Millisecond},
+		{500, 0, 0},
+	} {
+		cfg := IngestConfig{Batch: c.batch, Rate: c.rate}
+		if got := cfg.interval(); got != c.want {
+			t.Errorf("batch %d at %v events/s: interval %v, want %v", c.batch, c.rate, got, c.want)
+		}
+	}
+	cfg := IngestConfig{Endpoint: "http://x", AccessKeyID: "a", SecretAccessKey: "b", Clients: 1, Batch: 1, Total: 1, Rate: -1}
+	if err := cfg.check(); err == nil {
+		t.Error("a negative rate was accepted")
+	}
+}

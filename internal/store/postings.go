@@ -321,6 +321,7 @@ type TopK struct {
 	end   int64
 	want  int
 	found []Posting
+	spare []Posting // merge's output buffer, swapped with found
 	// hidden are the events left out (HideReadOnly); below, when set,
 	// leaves out the postings of index rows numbered from it on (see
 	// SetHidden).
@@ -355,6 +356,16 @@ func (k *TopK) Done(maxTime int64) bool {
 // Full reports whether a whole page (and one more) has been found.
 func (k *TopK) Full() bool { return len(k.found) >= k.want }
 
+// Floor returns, once a whole page has been found, the oldest time a row's
+// newest posting may have and still change the result (Done is true below
+// it): a backend need not read rows, or days, older than that.
+func (k *TopK) Floor() (int64, bool) {
+	if len(k.found) < k.want {
+		return 0, false
+	}
+	return k.found[k.want-1].Time, true
+}
+
 // Add offers one row's postings (as EncodePostings wrote them, newest
 // first). It decodes only as far as postings can still enter the page:
 // past the query's start, past the oldest posting of a page already found,
@@ -365,7 +376,7 @@ func (k *TopK) Add(data []byte) error {
 	if full {
 		last = k.found[k.want-1]
 	}
-	added := 0
+	added, inOrder := 0, true
 	r := postingReader{data: data}
 	for added < k.want {
 		p, ok, err := r.next()
@@ -384,17 +395,44 @@ func (k *TopK) Add(data []byte) error {
 		if p.Seq >= k.below || k.hidden.Has(p) {
 			continue
 		}
+		if added > 0 && newer(k.found[len(k.found)-1], p) >= 0 {
+			inOrder = false
+		}
 		k.found = append(k.found, p)
 		added++
 	}
-	if added > 0 {
-		slices.SortFunc(k.found, newer)
-		k.found = slices.Compact(k.found)
-		if len(k.found) > k.want {
-			k.found = k.found[:k.want]
-		}
+	switch {
+	case added == 0:
+	case inOrder:
+		k.merge(len(k.found) - added)
+	default:
+		k.trim()
 	}
 	return nil
+}
+
+// merge merges the postings found from n on, newest first, into those
+// before n (the page so far, newest first), keeping each posting once and
+// a page's worth (and one more). A row's postings come newest first, so
+// this costs their number, where a sort after each row cost more than the
+// decoding.
+func (k *TopK) merge(n int) {
+	a, b := k.found[:n], k.found[n:]
+	out := k.spare[:0]
+	for len(out) < k.want && (len(a) > 0 || len(b) > 0) {
+		var p Posting
+		switch {
+		case len(b) == 0 || (len(a) > 0 && newer(a[0], b[0]) <= 0):
+			p, a = a[0], a[1:]
+			if len(b) > 0 && b[0] == p {
+				b = b[1:]
+			}
+		default:
+			p, b = b[0], b[1:]
+		}
+		out = append(out, p)
+	}
+	k.found, k.spare = out, k.found[:0]
 }
 
 // AddPostings offers postings not (yet) in an index row. A posting offered

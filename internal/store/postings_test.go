@@ -648,3 +648,38 @@ func TestGroupRowsOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestTopKPendingThenRows: postings offered first as pending and then
+// again in their index rows (a batch indexed while a lookup reads) are kept
+// once, and the page is the same as by definition, whether or not the
+// scan stops where Done and Floor say it may.
+func TestTopKPendingThenRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 10))
+	for i := 0; i < 3000; i++ {
+		c := randomCase(r)
+		want, wantNext := c.bruteForce()
+		var pending []P
+		for _, p := range c.all {
+			if r.IntN(3) == 0 {
+				pending = append(pending, p)
+			}
+		}
+		slices.SortFunc(pending, func(a, b P) int { return cmp.Compare(a.Seq, b.Seq) }) // pending lists are in seq order
+		k := store.NewTopK(c.query())
+		k.AddPostings(pending)
+		for _, rw := range c.rows {
+			if floor, ok := k.Floor(); ok && rw.maxTime < floor {
+				if !k.Done(rw.maxTime) {
+					t.Fatalf("case %d: a row newest at %d is below Floor %d but not Done", i, rw.maxTime, floor)
+				}
+				break
+			}
+			if err := k.Add(rw.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, next := k.Result(); !samePage(got, next, want, wantNext) {
+			t.Fatalf("case %d: got %v next %v, want %v next %v", i, got, next, want, wantNext)
+		}
+	}
+}

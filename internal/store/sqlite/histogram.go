@@ -67,10 +67,15 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
-	if err := eachTableRow(ctx, s.scan, key, d0, d1, start, end, f); err != nil {
-		return err
+	if d0, d1 := s.days.clip(d0, d1); d0 <= d1 {
+		if err := eachTableRow(ctx, s.scan, key, d0, d1, start, end, f); err != nil {
+			return err
+		}
 	}
-	return eachTableRow(ctx, s.spans, key, s0, s1, start, end, f)
+	if s0, s1 := s.days.clip(s0, s1); s0 <= s1 {
+		return eachTableRow(ctx, s.spans, key, s0, s1, start, end, f)
+	}
+	return nil
 }
 
 // eachTableRow calls f with the data of the rows st reads of key on days

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -155,6 +156,10 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 			stmts[q] = st
 		}
 		_, err := st.ExecContext(ctx, args...)
+		// A transaction is hundreds of milliseconds of CPU: between its
+		// statements the indexer lets lookups that wait for a CPU run
+		// first, rather than after the scheduler's 10 ms time slice.
+		runtime.Gosched()
 		return err
 	}
 	keys, events := 0, 0

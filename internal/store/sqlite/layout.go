@@ -144,7 +144,7 @@ func (s *Store) seqsByHash(ctx context.Context, hashes []int64) ([]int64, error)
 		return nil, nil
 	}
 	var lo, hi sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, genRange).Scan(&lo, &hi); err != nil {
+	if err := s.gens.QueryRowContext(ctx).Scan(&lo, &hi); err != nil {
 		return nil, err
 	}
 	if !lo.Valid {

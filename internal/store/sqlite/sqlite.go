@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,8 +95,10 @@ type Store struct {
 	spans  *sql.Stmt
 	block  *sql.Stmt
 	byHash *sql.Stmt
+	gens   *sql.Stmt // genRange
 	segs   *segments
 	blocks blockCache
+	days   dayBounds // of every event given: reads ask only for these
 	group  *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
@@ -152,7 +155,13 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-16384)")
+	// Readers map the database (up to the library's 2 GiB limit): every
+	// index commit empties each reader's page cache at its next read, and
+	// pages read again from the map cost no system call, no allocation and
+	// no wait for the page cache's lock, which this build of SQLite shares
+	// among all connections (the indexer's too). The file never shrinks
+	// (no VACUUM, auto_vacuum off), so a mapped page never disappears.
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(-16384)&_pragma=mmap_size(2147418112)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -164,7 +173,14 @@ func Open(dir string) (*Store, error) {
 		full:   make(chan struct{}, 1),
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
+	s.days.reset()
 	if err := s.init(dir); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	if err := s.widenDaysToIndex(context.Background()); err != nil {
+		s.segs.close()
 		r.Close()
 		w.Close()
 		return nil, err
@@ -177,6 +193,7 @@ func Open(dir string) (*Store, error) {
 		{&s.spans, spanQuery},
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
+		{&s.gens, genRange},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
 			s.segs.close()
@@ -338,7 +355,12 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 
 // scanRows offers key's index rows to top: the dense rows of the days in
 // range, then the span rows that may reach into it, each newest day and
-// newest rows first, until no older row can change the page.
+// newest rows first, until no older row can change the page. The caller
+// has read the pending postings first (see dayBounds). Only days that may
+// hold rows are asked for: those the store's events fall on, and once a
+// page is found (from pending postings or the dense rows), none older than
+// its oldest posting: each day asked is a probe of the index, found empty
+// for most keys in one of the two tables.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
@@ -346,16 +368,25 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 		st     *sql.Stmt
 		d0, d1 int64
 	}{{s.scan, d0, d1}, {s.spans, s0, s1}} {
-		if err := scanTable(ctx, src.st, top, key, src.d0, src.d1, start, end); err != nil {
+		from := start // rows whose newest posting is older cannot matter
+		if floor, ok := top.Floor(); ok {
+			from = max(from, floor)
+		}
+		d0, d1 := s.days.clip(max(src.d0, store.Day(from)), src.d1)
+		if d0 > d1 {
+			continue
+		}
+		if err := scanTable(ctx, src.st, top, key, d0, d1, from, end); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// scanTable offers the rows st reads of key on days d0 to d1 to top.
-func scanTable(ctx context.Context, st *sql.Stmt, top *store.TopK, key, d0, d1, start, end int64) error {
-	rows, err := st.QueryContext(ctx, intList(d0, d1), key, start)
+// scanTable offers the rows st reads of key on days d0 to d1, whose newest
+// posting is at from or later, to top.
+func scanTable(ctx context.Context, st *sql.Stmt, top *store.TopK, key, d0, d1, from, end int64) error {
+	rows, err := st.QueryContext(ctx, intList(d0, d1), key, from)
 	if err != nil {
 		return fmt.Errorf("sqlite: lookup: %w", err)
 	}
@@ -413,12 +444,38 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	return page, nil
 }
 
-// findBlock returns the block holding seq (ok false if none does). Pending
-// blocks are looked at first: one the indexer takes away meanwhile is in
-// the database by the time it is asked.
-func (s *Store) findBlock(ctx context.Context, seq int64) (block, bool, error) {
-	if b, ok := s.pendingBlock(seq); ok {
-		return b, true, nil
+// pendingBlocksOf returns the pending blocks that hold any of seqs, oldest
+// first, found under one hold of the pending lock: a page's events in
+// pending batches would take it once each otherwise, and each time wait
+// behind the writer or the indexer if either is about to take it.
+func (s *Store) pendingBlocksOf(seqs []int64) []block {
+	first := s.firstPending.Load() // seqs below are in the database
+	if !slices.ContainsFunc(seqs, func(seq int64) bool { return seq >= first }) {
+		return nil
+	}
+	var out []block
+	s.pmu.RLock()
+	defer s.pmu.RUnlock()
+	for _, seq := range seqs {
+		if seq < first || slices.ContainsFunc(out, func(b block) bool { return b.seq0 <= seq && seq <= b.seqN }) {
+			continue
+		}
+		i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
+		if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
+			out = append(out, s.pending[i].b)
+		}
+	}
+	return out
+}
+
+// findBlock returns the block holding seq (ok false if none does): one of
+// pending (pendingBlocksOf, read before), or one in the database, which a
+// block the indexer took away from pending meanwhile is by then.
+func (s *Store) findBlock(ctx context.Context, seq int64, pending []block) (block, bool, error) {
+	for _, b := range pending {
+		if b.seq0 <= seq && seq <= b.seqN {
+			return b, true, nil
+		}
 	}
 	if b, ok := s.blocks.get(seq); ok {
 		return b, true, nil
@@ -449,12 +506,13 @@ func (s *Store) bySeq(ctx context.Context, seqs []int64, visible bool) ([]*event
 		seg, off, n int64
 	}
 	at := make([]frameAt, 0, len(seqs))
+	pending := s.pendingBlocksOf(seqs)
 	var b block
 	have := false
 	for i, seq := range seqs {
 		if !have || seq < b.seq0 || seq > b.seqN {
 			var err error
-			if b, have, err = s.findBlock(ctx, seq); err != nil {
+			if b, have, err = s.findBlock(ctx, seq, pending); err != nil {
 				return nil, err
 			}
 			if !have {
@@ -529,7 +587,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.gens.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
@@ -152,6 +151,7 @@ type stored struct {
 }
 
 func (s *Store) addPending(bt *batch) {
+	s.widenDays(bt.tmin, bt.tmax) // before any read can find the batch
 	s.pmu.Lock()
 	s.pending = append(s.pending, bt)
 	if len(s.pending) == 1 {
@@ -332,21 +332,4 @@ func (s *Store) dropPendingPostings(keys []int64, through int64) {
 		}
 		delete(s.pendingPost, k)
 	}
-}
-
-// pendingBlock returns the pending block holding seq. A seq below the
-// first pending one is in the database (a batch leaves pending once its
-// index transaction committed), which spares lookups the lock for every
-// event they read.
-func (s *Store) pendingBlock(seq int64) (block, bool) {
-	if seq < s.firstPending.Load() {
-		return block{}, false
-	}
-	s.pmu.RLock()
-	defer s.pmu.RUnlock()
-	i := sort.Search(len(s.pending), func(i int) bool { return s.pending[i].b.seqN >= seq })
-	if i < len(s.pending) && s.pending[i].b.seq0 <= seq {
-		return s.pending[i].b, true
-	}
-	return block{}, false
 }
