@@ -76,6 +76,10 @@ type compiler struct {
 	// that does not cast and an integer division by zero are NULL rather
 	// than the query's failure.
 	inTry int
+	// rollups allows answering aggregates from the hourly rollups; rollup
+	// holds the plan of each store source that does (see rollup.go).
+	rollups bool
+	rollup  map[string]*rollupPlan
 }
 
 type cteDef struct {
@@ -97,7 +101,7 @@ func (c *compiler) errf(pos int, format string, a ...any) error {
 // arg binds a value and returns its placeholder; equal values share one,
 // so that equal expressions have equal SQL (GROUP BY matching needs it).
 func (c *compiler) arg(v any) string {
-	key := fmt.Sprintf("%T:%v", v, v)
+	key := argKey(v)
 	if i, ok := c.argIdx[key]; ok {
 		return "?" + strconv.Itoa(i)
 	}
@@ -111,10 +115,18 @@ func (c *compiler) alias() string {
 	return "s" + strconv.Itoa(c.nAlias)
 }
 
-// compile turns a statement into engine SQL.
+func argKey(v any) string { return fmt.Sprintf("%T:%v", v, v) }
+
+// compile turns a statement into engine SQL, answering what it can from
+// the rollups.
 func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (*compiled, error) {
+	return compileOpts(st, d, stores, now, true)
+}
+
+// compileOpts is compile with the rollups allowed or not.
+func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Time, rollups bool) (*compiled, error) {
 	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
-		hotUsed: map[string]map[string]bool{}, index: map[string]string{}}
+		hotUsed: map[string]map[string]bool{}, index: map[string]string{}, rollups: rollups, rollup: map[string]*rollupPlan{}}
 	sqlText, cols, err := c.query(st.sel)
 	if err != nil {
 		return nil, err
@@ -138,6 +150,10 @@ func (c *compiler) finishStores(q string) string {
 			continue
 		}
 		alias, arg, _ := strings.Cut(p, ":")
+		if plan := c.rollup[alias]; plan != nil {
+			b.WriteString(c.d.rollupTable(arg, plan))
+			continue
+		}
 		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias]))
 	}
 	return b.String()
@@ -224,7 +240,20 @@ func (e *UnknownStoreError) Error() string {
 	return fmt.Sprintf("lakesql: event data store %q is not available to this query", e.Name)
 }
 
+// selectCore compiles one SELECT of a UNION chain, through the rollups
+// when they answer it.
 func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
+	if c.rollups {
+		if sq, cols, ok := c.rollupSelect(s); ok {
+			return sq, cols, nil
+		}
+	}
+	return c.selectCoreRows(s)
+}
+
+// selectCoreRows compiles one SELECT of a UNION chain over its sources'
+// rows.
+func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 	sc := &scope{}
 	from, fromSQL, err := c.tableRef(s.From)
 	if err != nil {

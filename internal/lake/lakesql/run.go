@@ -79,7 +79,7 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 		}
 		nums[name] = n // -1 for a store never filled: it reads no rows
 	}
-	cq, err := compile(st, sqliteDialect{}, nums, now.UTC())
+	cq, err := compileOpts(st, sqliteDialect{}, nums, now.UTC(), !db.noRollups)
 	if err != nil {
 		return nil, err
 	}
