@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -45,6 +46,7 @@ type timeBound struct{ op, sql string }
 // rollupPlan is how one SELECT reads its store through the rollups.
 type rollupPlan struct {
 	bounds []timeBound
+	dims   []string // the rolled-up columns the query reads, in rollupDims' order
 }
 
 // rollupSelect compiles s through the rollups when it can; ok is false
@@ -87,6 +89,11 @@ func (c *compiler) rollupSelect(s *Select) (sq string, cols []outCol, ok bool) {
 		delete(c.rollup, alias)
 		restore()
 		return "", nil, false
+	}
+	for _, d := range rollupDims {
+		if c.hotUsed[alias][d] {
+			plan.dims = append(plan.dims, d)
+		}
 	}
 	return sq, cols, true
 }
@@ -332,23 +339,39 @@ func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
 		fl := "(CAST(" + x + " AS INTEGER) - (" + x + " < CAST(" + x + " AS INTEGER)))"
 		return "(" + hourOf(fl) + " * 3600000)"
 	}
+	// The rollups of the whole hours, summed per combination of the
+	// dimensions the query reads (in the key's order: read in order, no
+	// sort), t the start of one of those hours.
+	var outs, groups []string
+	for _, d := range p.dims {
+		outs = append(outs, "nullif("+d+", x'') AS "+d)
+		groups = append(groups, d)
+	}
 	var b strings.Builder
-	b.WriteString("(SELECT nullif(event_name, x'') AS event_name, nullif(event_source, x'') AS event_source, ")
-	b.WriteString("nullif(aws_region, x'') AS aws_region, nullif(account, x'') AS account, hour * 3600000 AS t, n AS w ")
-	b.WriteString("FROM lake_rollups WHERE store = " + idArg)
+	b.WriteString("(SELECT ")
+	for _, o := range outs {
+		b.WriteString(o + ", ")
+	}
+	// +hour: the key, not lake_rollups_hour, is the way in.
+	b.WriteString("min(hour) * 3600000 AS t, sum(n) AS w FROM lake_rollups WHERE store = " + idArg)
 	var cuts []string
 	if len(lows) > 0 {
 		lo := hourStart(extreme("max", lows))
-		b.WriteString(" AND hour >= " + lo + " / 3600000")
+		b.WriteString(" AND +hour >= " + lo + " / 3600000")
 		cuts = append(cuts, lo)
 	}
 	if len(highs) > 0 {
 		hi := hourStart(extreme("min", highs))
-		b.WriteString(" AND hour <= " + hi + " / 3600000")
+		b.WriteString(" AND +hour <= " + hi + " / 3600000")
 		cuts = append(cuts, hi)
 	}
 	b.WriteString(" AND " + whole("hour"))
-	rawCols := "SELECT event_name, event_source, aws_region, account, t, 1 AS w FROM lake_events INDEXED BY lake_events_t WHERE store = " + idArg
+	if len(groups) > 0 {
+		b.WriteString(" GROUP BY " + strings.Join(groups, ", "))
+	}
+	b.WriteString(" HAVING count(*) > 0")
+	rawCols := "SELECT " + strings.Join(append(slices.Clone(p.dims), "t", "1 AS w"), ", ") +
+		" FROM lake_events INDEXED BY lake_events_t WHERE store = " + idArg
 	for i, h := range cuts {
 		b.WriteString(" UNION ALL " + rawCols + " AND t >= " + h + " AND t < " + h + " + 3600000")
 		if i == 1 {

@@ -66,7 +66,7 @@ func checkRollups(t *testing.T, db *DB) {
 	fresh := `SELECT * FROM (SELECT store, ` + hourOf("t") + `, coalesce(event_name, x''), coalesce(event_source, x''),
 		coalesce(aws_region, x''), coalesce(account, x''), count(*), sum(size) FROM lake_events GROUP BY 1, 2, 3, 4, 5, 6)`
 	kept := `SELECT store, hour, event_name, event_source, aws_region, account, n, bytes FROM lake_rollups`
-	for i, sq := range []string{kept + " EXCEPT " + fresh, fresh + " EXCEPT " + kept	} {
+	for i, sq := range []string{kept + " EXCEPT " + fresh, fresh + " EXCEPT " + kept} {
 		var n int
 		if err := db.w.QueryRow(`SELECT count(*) FROM (` + sq + `)`).Scan(&n); err != nil {
 			t.Fatal(err)

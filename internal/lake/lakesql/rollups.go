@@ -19,18 +19,24 @@ import (
 // there), except that NULL is stored as the empty BLOB x” — a value no
 // lake_events column holds — so that the key is unique and an upsert
 // finds the row of a NULL dimension.
+//
+// The key leads with the dimensions, eventName first, and ends with the
+// hour: a GROUP BY eventName (the commonest Lake aggregate) then reads the
+// rollups in its own order and sorts nothing; lake_rollups_hour serves
+// retention's deletes.
 const rollupSchemaSQL = `
 CREATE TABLE IF NOT EXISTS lake_rollups (
 	store INTEGER NOT NULL,
-	hour INTEGER NOT NULL, -- floor(eventTime in ms / 3,600,000)
 	event_name TEXT NOT NULL,
 	event_source TEXT NOT NULL,
 	aws_region TEXT NOT NULL,
 	account TEXT NOT NULL,
+	hour INTEGER NOT NULL, -- floor(eventTime in ms / 3,600,000)
 	n INTEGER NOT NULL,
 	bytes INTEGER NOT NULL,
-	PRIMARY KEY (store, hour, event_name, event_source, aws_region, account)
+	PRIMARY KEY (store, event_name, event_source, aws_region, account, hour)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lake_rollups_hour ON lake_rollups(store, hour);
 `
 
 // hourMillis is the rollups' grain.
@@ -53,7 +59,7 @@ const rollupGroupSQL = ` GROUP BY 2, 3, 4, 5, 6`
 // rollupAddSQL adds the rows of a rollup SELECT to lake_rollups.
 const rollupAddSQL = `INSERT INTO lake_rollups(store, hour, event_name, event_source, aws_region, account, n, bytes) `
 
-const rollupUpsertSQL = ` ON CONFLICT(store, hour, event_name, event_source, aws_region, account)
+const rollupUpsertSQL = ` ON CONFLICT(store, event_name, event_source, aws_region, account, hour)
 	DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes`
 
 // rollupNew adds to the rollups of store num the n events Insert has just
