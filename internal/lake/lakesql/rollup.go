@@ -306,21 +306,31 @@ func (c *compiler) weightedCount(sc *scope, x *Call, w string) (val, error) {
 // rollupTable is the rows of store idArg for a rollup plan: the whole
 // hours' rollups and the events of the hours the bounds cut.
 func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
+	return hourRows(idArg, p.bounds, "lake_rollups", p.dims, false)
+}
+
+// hourRows is the SQL of rows standing for the events of store idArg
+// within bounds: table's rows (lake_rollups, or lake_hours without dims)
+// for the whole hours, summed per combination of dims, with t the start of
+// one of those hours and w their count of events, and the events of the
+// hours the bounds cut, w = 1; with bytes, b is the bytes of their
+// records.
+func hourRows(idArg string, bounds []timeBound, table string, dims []string, bytes bool) string {
 	at := func(x string) string { // the eventTime conjuncts, at t = x
 		var cs []string
-		for _, b := range p.bounds {
+		for _, b := range bounds {
 			cs = append(cs, x+" "+b.op+" "+b.sql)
 		}
 		return strings.Join(cs, " AND ")
 	}
 	whole := func(h string) string { // every instant of hour h satisfies them
-		if len(p.bounds) == 0 {
+		if len(bounds) == 0 {
 			return "1"
 		}
 		return "(" + at("("+h+" * 3600000)") + " AND " + at("("+h+" * 3600000 + 3599999)") + ")"
 	}
 	var lows, highs []string
-	for _, b := range p.bounds {
+	for _, b := range bounds {
 		if b.op[0] == '>' {
 			lows = append(lows, b.sql)
 		} else {
@@ -343,7 +353,7 @@ func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
 	// dimensions the query reads (in the key's order: read in order, no
 	// sort), t the start of one of those hours.
 	var outs, groups []string
-	for _, d := range p.dims {
+	for _, d := range dims {
 		outs = append(outs, "nullif("+d+", x'') AS "+d)
 		groups = append(groups, d)
 	}
@@ -352,17 +362,26 @@ func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
 	for _, o := range outs {
 		b.WriteString(o + ", ")
 	}
-	// +hour: the key, not lake_rollups_hour, is the way in.
-	b.WriteString("min(hour) * 3600000 AS t, sum(n) AS w FROM lake_rollups WHERE store = " + idArg)
+	b.WriteString("min(hour) * 3600000 AS t, sum(n) AS w")
+	if bytes {
+		b.WriteString(", sum(bytes) AS b")
+	}
+	b.WriteString(" FROM " + table + " WHERE store = " + idArg)
+	// lake_rollups: +hour, so that the key, not lake_rollups_hour, is the
+	// way in; lake_hours' key is (store, hour).
+	hour := "hour"
+	if table == "lake_rollups" {
+		hour = "+hour"
+	}
 	var cuts []string
 	if len(lows) > 0 {
 		lo := hourStart(extreme("max", lows))
-		b.WriteString(" AND +hour >= " + lo + " / 3600000")
+		b.WriteString(" AND " + hour + " >= " + lo + " / 3600000")
 		cuts = append(cuts, lo)
 	}
 	if len(highs) > 0 {
 		hi := hourStart(extreme("min", highs))
-		b.WriteString(" AND +hour <= " + hi + " / 3600000")
+		b.WriteString(" AND " + hour + " <= " + hi + " / 3600000")
 		cuts = append(cuts, hi)
 	}
 	b.WriteString(" AND " + whole("hour"))
@@ -370,7 +389,11 @@ func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
 		b.WriteString(" GROUP BY " + strings.Join(groups, ", "))
 	}
 	b.WriteString(" HAVING count(*) > 0")
-	rawCols := "SELECT " + strings.Join(append(slices.Clone(p.dims), "t", "1 AS w"), ", ") +
+	cols := append(slices.Clone(dims), "t", "1 AS w")
+	if bytes {
+		cols = append(cols, "size AS b")
+	}
+	rawCols := "SELECT " + strings.Join(cols, ", ") +
 		" FROM lake_events INDEXED BY lake_events_t WHERE store = " + idArg
 	for i, h := range cuts {
 		b.WriteString(" UNION ALL " + rawCols + " AND t >= " + h + " AND t < " + h + " + 3600000")

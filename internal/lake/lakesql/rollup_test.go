@@ -66,7 +66,10 @@ func checkRollups(t *testing.T, db *DB) {
 	fresh := `SELECT * FROM (SELECT store, ` + hourOf("t") + `, coalesce(event_name, x''), coalesce(event_source, x''),
 		coalesce(aws_region, x''), coalesce(account, x''), count(*), sum(size) FROM lake_events GROUP BY 1, 2, 3, 4, 5, 6)`
 	kept := `SELECT store, hour, event_name, event_source, aws_region, account, n, bytes FROM lake_rollups`
-	for i, sq := range []string{kept + " EXCEPT " + fresh, fresh + " EXCEPT " + kept} {
+	freshHours := `SELECT * FROM (SELECT store, ` + hourOf("t") + `, count(*), sum(size) FROM lake_events GROUP BY 1, 2)`
+	keptHours := `SELECT store, hour, n, bytes FROM lake_hours`
+	for i, sq := range []string{kept + " EXCEPT " + fresh, fresh + " EXCEPT " + kept,
+		keptHours + " EXCEPT " + freshHours, freshHours + " EXCEPT " + keptHours} {
 		var n int
 		if err := db.w.QueryRow(`SELECT count(*) FROM (` + sq + `)`).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -225,7 +228,8 @@ func TestRollupsAnswerAsTheEvents(t *testing.T) {
 }
 
 // TestRollupsBuiltForAnOlderDatabase: a lake.db made before the rollups
-// gets them, from its events, when opened.
+// (or with lake_rollups but not lake_hours) gets them, from its events,
+// when opened.
 func TestRollupsBuiltForAnOlderDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lake.db")
 	db, err := Open(path)
@@ -235,7 +239,15 @@ func TestRollupsBuiltForAnOlderDatabase(t *testing.T) {
 	if err := db.Insert(context.Background(), "store1", rollupEvents(rand.New(rand.NewPCG(1, 1)), 0, 300)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.w.Exec(`DROP TABLE lake_rollups`); err != nil {
+	if _, err := db.w.Exec(`DROP TABLE lake_rollups; DROP TABLE lake_hours`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, db)
+	if _, err := db.w.Exec(`DROP TABLE lake_hours`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

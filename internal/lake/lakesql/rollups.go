@@ -20,6 +20,9 @@ import (
 // lake_events column holds — so that the key is unique and an upsert
 // finds the row of a NULL dimension.
 //
+// lake_hours holds the same per store and hour only: how many events, and
+// bytes, a query bounded in eventTime scans (DescribeQuery's statistics).
+//
 // The key leads with the dimensions, eventName first, and ends with the
 // hour: a GROUP BY eventName (the commonest Lake aggregate) then reads the
 // rollups in its own order and sorts nothing; lake_rollups_hour serves
@@ -37,6 +40,13 @@ CREATE TABLE IF NOT EXISTS lake_rollups (
 	PRIMARY KEY (store, event_name, event_source, aws_region, account, hour)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lake_rollups_hour ON lake_rollups(store, hour);
+CREATE TABLE IF NOT EXISTS lake_hours (
+	store INTEGER NOT NULL,
+	hour INTEGER NOT NULL,
+	n INTEGER NOT NULL,
+	bytes INTEGER NOT NULL,
+	PRIMARY KEY (store, hour)
+) WITHOUT ROWID;
 `
 
 // hourMillis is the rollups' grain.
@@ -78,6 +88,12 @@ func rollupNew(ctx context.Context, tx *sql.Tx, num, n int64) error {
 	if _, err := tx.ExecContext(ctx, q, num, n); err != nil {
 		return fmt.Errorf("lakesql: roll up events: %w", err)
 	}
+	q = `INSERT INTO lake_hours(store, hour, n, bytes) SELECT ?1, ` + hourOf("t") + `, count(*), sum(size)
+		FROM (SELECT t, size FROM lake_events ORDER BY id DESC LIMIT ?2) WHERE true GROUP BY 2
+		ON CONFLICT(store, hour) DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes`
+	if _, err := tx.ExecContext(ctx, q, num, n); err != nil {
+		return fmt.Errorf("lakesql: roll up events: %w", err)
+	}
 	return nil
 }
 
@@ -99,6 +115,17 @@ func rollupDeleteBefore(ctx context.Context, tx *sql.Tx, num, cut int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_rollups WHERE store = ? AND hour = ? AND n <= 0`, num, cutHour); err != nil {
 		return fmt.Errorf("lakesql: roll up deletions: %w", err)
 	}
+	for _, q := range []string{
+		`DELETE FROM lake_hours WHERE store = ?1 AND hour < ?2`,
+		`UPDATE lake_hours SET n = n - (SELECT count(*) FROM lake_events INDEXED BY lake_events_t WHERE store = ?1 AND t >= ?3 AND t < ?4),
+			bytes = bytes - (SELECT coalesce(sum(size), 0) FROM lake_events INDEXED BY lake_events_t WHERE store = ?1 AND t >= ?3 AND t < ?4)
+			WHERE store = ?1 AND hour = ?2`,
+		`DELETE FROM lake_hours WHERE store = ?1 AND hour = ?2 AND n <= 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, num, cutHour, cutHour*hourMillis, cut); err != nil {
+			return fmt.Errorf("lakesql: roll up deletions: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -107,18 +134,21 @@ func rollupDrop(ctx context.Context, tx *sql.Tx, num int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_rollups WHERE store = ?`, num); err != nil {
 		return fmt.Errorf("lakesql: drop rollups: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_hours WHERE store = ?`, num); err != nil {
+		return fmt.Errorf("lakesql: drop rollups: %w", err)
+	}
 	return nil
 }
 
-// createRollups makes lake_rollups when the database has none (a new
-// database, or one made before the rollups), building it from the events
-// already there.
+// createRollups makes lake_rollups and lake_hours when the database lacks
+// either (a new database, or one made before them), building them from the
+// events already there.
 func createRollups(ctx context.Context, w *sql.DB) error {
 	var have int
-	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lake_rollups'`).Scan(&have); err != nil {
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('lake_rollups', 'lake_hours')`).Scan(&have); err != nil {
 		return fmt.Errorf("lakesql: rollups: %w", err)
 	}
-	if have > 0 {
+	if have == 2 {
 		return nil
 	}
 	tx, err := w.BeginTx(ctx, nil)
@@ -126,7 +156,7 @@ func createRollups(ctx context.Context, w *sql.DB) error {
 		return fmt.Errorf("lakesql: rollups: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, rollupSchemaSQL); err != nil {
+	if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS lake_rollups; DROP TABLE IF EXISTS lake_hours;`+rollupSchemaSQL); err != nil {
 		return fmt.Errorf("lakesql: create rollups: %w", err)
 	}
 	q := rollupAddSQL + `SELECT store, hour, event_name, event_source, aws_region, account, count(*), sum(size) FROM (SELECT store, ` +
@@ -134,6 +164,10 @@ func createRollups(ctx context.Context, w *sql.DB) error {
 		coalesce(aws_region, x'') AS aws_region, coalesce(account, x'') AS account, size FROM lake_events)
 		GROUP BY store, hour, event_name, event_source, aws_region, account`
 	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("lakesql: build rollups: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lake_hours(store, hour, n, bytes) SELECT store, hour, sum(n), sum(bytes)
+		FROM lake_rollups GROUP BY store, hour`); err != nil {
 		return fmt.Errorf("lakesql: build rollups: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
