@@ -80,6 +80,14 @@ type compiler struct {
 	// holds the plan of each store source that does (see rollup.go).
 	rollups bool
 	rollup  map[string]*rollupPlan
+	// The statistics (stats.go): top is the statement's own SELECT; stats
+	// the queries counting what each SELECT scans and matches; inStats is
+	// set while compiling those.
+	top          *Select
+	stats        []statQuery
+	inStats      bool
+	matchedAlias string // the store alias of a top SELECT counting its matches in its own pass
+	matchedRows  bool   // the top SELECT's rows are its matched events
 }
 
 type cteDef struct {
@@ -92,6 +100,12 @@ type compiled struct {
 	sql  string
 	args []any
 	cols []outCol
+	// The statistics (stats.go): queries to run after sql, whether sql's
+	// first column (not in cols) is the events matched, whether its rows
+	// are.
+	stats       []statQuery
+	matchedCol  bool
+	matchedRows bool
 }
 
 func (c *compiler) errf(pos int, format string, a ...any) error {
@@ -127,11 +141,22 @@ func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (
 func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Time, rollups bool) (*compiled, error) {
 	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
 		hotUsed: map[string]map[string]bool{}, index: map[string]string{}, rollups: rollups, rollup: map[string]*rollupPlan{}}
+	c.top = st.sel
 	sqlText, cols, err := c.query(st.sel)
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{sql: c.finishStores(sqlText), args: c.args, cols: cols}, nil
+	out := &compiled{args: c.args, cols: cols, matchedRows: c.matchedRows}
+	if c.matchedAlias != "" {
+		sqlText, out.matchedCol = c.withMatchedColumn(sqlText), true
+	}
+	out.sql = c.finishStores(sqlText)
+	for _, q := range c.stats {
+		q.sql = c.finishStores(q.sql)
+		out.stats = append(out.stats, q)
+	}
+	out.args = c.args
+	return out, nil
 }
 
 // storeMark brackets the place of a store's table in the SQL being built:
@@ -243,6 +268,9 @@ func (e *UnknownStoreError) Error() string {
 // selectCore compiles one SELECT of a UNION chain, through the rollups
 // when they answer it.
 func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
+	if err := c.noteStats(s); err != nil {
+		return "", nil, err
+	}
 	if c.rollups {
 		if sq, cols, ok := c.rollupSelect(s); ok {
 			return sq, cols, nil
