@@ -20,7 +20,9 @@ import (
 // (~150 bytes, to keep 10M events within ~5 GB; the size column says how
 // long gen-like records would be); the GROUP BY and needle queries read
 // only the hot columns and sourceIPAddress. The events are not gen's own (SQLite's random()),
-// so answers differ from a -n run's, not their shape.
+// so answers differ from a -n run's, not their shape. (ev is MATERIALIZED:
+// each random() is drawn once per event, so that eventSource follows
+// eventName as in gen.)
 func fastLoad(path string, n int) {
 	db, err := lakesql.Open(path) // the schema
 	if err != nil {
@@ -49,7 +51,7 @@ func fastLoad(path string, n int) {
 	for from := 1; from <= n; from += chunk {
 		to := min(from+chunk-1, n)
 		q := `WITH RECURSIVE g(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM g WHERE i < ?2),
-		ev AS (SELECT i, ?3 - 1 - abs(random() % ?4) AS t, CAST(120 * (abs(random() % 1000000) / 1000000.0) * (abs(random() % 1000000) / 1000000.0) AS INTEGER) AS nm,
+		ev AS MATERIALIZED (SELECT i, ?3 - 1 - abs(random() % ?4) AS t, CAST(120 * (abs(random() % 1000000) / 1000000.0) * (abs(random() % 1000000) / 1000000.0) AS INTEGER) AS nm,
 			abs(random() % 2000) AS u, abs(random() % 4) AS rg, abs(random() % 256) AS ip FROM g),
 		full AS (SELECT i, t, printf('Action%03d', nm) AS name, printf('svc%02d.amazonaws.com', nm % 20) AS src,
 			CASE rg WHEN 0 THEN 'us-east-1' WHEN 1 THEN 'us-west-2' WHEN 2 THEN 'eu-west-1' ELSE 'ap-southeast-2' END AS region,

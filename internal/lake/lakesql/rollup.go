@@ -306,16 +306,16 @@ func (c *compiler) weightedCount(sc *scope, x *Call, w string) (val, error) {
 // rollupTable is the rows of store idArg for a rollup plan: the whole
 // hours' rollups and the events of the hours the bounds cut.
 func (sqliteDialect) rollupTable(idArg string, p *rollupPlan) string {
-	return hourRows(idArg, p.bounds, "lake_rollups", p.dims, false)
+	return hourRows(idArg, p.bounds, levelFor(p.dims), p.dims, false)
 }
 
 // hourRows is the SQL of rows standing for the events of store idArg
-// within bounds: table's rows (lake_rollups, or lake_hours without dims)
-// for the whole hours, summed per combination of dims, with t the start of
+// within bounds: the rows of rollup level l for the whole hours, summed
+// per combination of dims (some of l's, in its order), with t the start of
 // one of those hours and w their count of events, and the events of the
 // hours the bounds cut, w = 1; with bytes, b is the bytes of their
 // records.
-func hourRows(idArg string, bounds []timeBound, table string, dims []string, bytes bool) string {
+func hourRows(idArg string, bounds []timeBound, l rollupLevel, dims []string, bytes bool) string {
 	at := func(x string) string { // the eventTime conjuncts, at t = x
 		var cs []string
 		for _, b := range bounds {
@@ -366,11 +366,11 @@ func hourRows(idArg string, bounds []timeBound, table string, dims []string, byt
 	if bytes {
 		b.WriteString(", sum(bytes) AS b")
 	}
-	b.WriteString(" FROM " + table + " WHERE store = " + idArg)
-	// lake_rollups: +hour, so that the key, not lake_rollups_hour, is the
-	// way in; lake_hours' key is (store, hour).
+	b.WriteString(" FROM " + l.table + " WHERE store = " + idArg)
+	// +hour on a level with dimensions, so that its key, not its hour
+	// index, is the way in; lake_hours' key is (store, hour).
 	hour := "hour"
-	if table == "lake_rollups" {
+	if len(l.dims) > 0 {
 		hour = "+hour"
 	}
 	var cuts []string

@@ -4,50 +4,104 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
-// Hourly rollups: lake_rollups holds, per store, hour of eventTime and
-// combination of the rolled-up dimensions (eventName, eventSource,
-// awsRegion, recipientAccountId — the hot columns Lake queries group and
-// filter on that have few values), how many events there are and the
-// bytes of their records. They are kept exact, in the transaction that
-// writes the events (Insert, DeleteBefore, DropStore), so that an
-// aggregate over those dimensions and eventTime bounds reads one row per
-// hour and combination instead of every event (see rollup.go).
+// Hourly rollups: for each store and hour of eventTime, how many events
+// there are and the bytes of their records, per combination of some of the
+// hot columns Lake queries group and filter on that have few values
+// (eventName, eventSource, awsRegion, recipientAccountId). They are kept
+// exact, in the transaction that writes the events (Insert, DeleteBefore,
+// DropStore), so that an aggregate over those dimensions and eventTime
+// bounds reads one row per hour and combination instead of every event
+// (see rollup.go).
+//
+// There are three levels, each a table keyed (store, its dimensions,
+// hour):
+//   - lake_hours: no dimension — what a query bounded in eventTime scans
+//     (DescribeQuery's statistics);
+//   - lake_rollups_names: eventName and eventSource (eventSource is all
+//     but a function of eventName, so this stays small however many
+//     accounts and regions a store has): a GROUP BY eventName, the
+//     commonest Lake aggregate;
+//   - lake_rollups: all four.
+//
+// A query reads the smallest level that has the dimensions it reads. The
+// key leads with the dimensions, eventName first, and ends with the hour,
+// so that a GROUP BY of a leading dimension reads the level in its own
+// order and sorts nothing; <table>_hour serves retention's deletes.
 //
 // A dimension holds what the lake_events column holds (TEXT affinity, as
 // there), except that NULL is stored as the empty BLOB x” — a value no
-// lake_events column holds — so that the key is unique and an upsert
-// finds the row of a NULL dimension.
-//
-// lake_hours holds the same per store and hour only: how many events, and
-// bytes, a query bounded in eventTime scans (DescribeQuery's statistics).
-//
-// The key leads with the dimensions, eventName first, and ends with the
-// hour: a GROUP BY eventName (the commonest Lake aggregate) then reads the
-// rollups in its own order and sorts nothing; lake_rollups_hour serves
-// retention's deletes.
-const rollupSchemaSQL = `
-CREATE TABLE IF NOT EXISTS lake_rollups (
-	store INTEGER NOT NULL,
-	event_name TEXT NOT NULL,
-	event_source TEXT NOT NULL,
-	aws_region TEXT NOT NULL,
-	account TEXT NOT NULL,
-	hour INTEGER NOT NULL, -- floor(eventTime in ms / 3,600,000)
-	n INTEGER NOT NULL,
-	bytes INTEGER NOT NULL,
-	PRIMARY KEY (store, event_name, event_source, aws_region, account, hour)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS lake_rollups_hour ON lake_rollups(store, hour);
-CREATE TABLE IF NOT EXISTS lake_hours (
-	store INTEGER NOT NULL,
-	hour INTEGER NOT NULL,
-	n INTEGER NOT NULL,
-	bytes INTEGER NOT NULL,
-	PRIMARY KEY (store, hour)
-) WITHOUT ROWID;
-`
+// lake_events column holds — so that the key is unique and an upsert finds
+// the row of a NULL dimension.
+type rollupLevel struct {
+	table string
+	dims  []string
+}
+
+var rollupLevels = []rollupLevel{
+	{"lake_hours", nil},
+	{"lake_rollups_names", []string{"event_name", "event_source"}},
+	{"lake_rollups", rollupDims},
+}
+
+// levelFor is the smallest level holding every one of dims.
+func levelFor(dims []string) rollupLevel {
+	for _, l := range rollupLevels {
+		ok := true
+		for _, d := range dims {
+			ok = ok && strings.Contains(","+strings.Join(l.dims, ",")+",", ","+d+",")
+		}
+		if ok {
+			return l
+		}
+	}
+	return rollupLevels[len(rollupLevels)-1]
+}
+
+// key is the level's key columns after store: its dimensions, then hour.
+func (l rollupLevel) key() []string { return append(append([]string{}, l.dims...), "hour") }
+
+// schema is the level's CREATE statements.
+func (l rollupLevel) schema() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + l.table + " (\n\tstore INTEGER NOT NULL,\n")
+	for _, d := range l.dims {
+		b.WriteString("\t" + d + " TEXT NOT NULL,\n")
+	}
+	b.WriteString("\thour INTEGER NOT NULL, -- floor(eventTime in ms / 3,600,000)\n\tn INTEGER NOT NULL,\n\tbytes INTEGER NOT NULL,\n")
+	b.WriteString("\tPRIMARY KEY (store, " + strings.Join(l.key(), ", ") + ")\n) WITHOUT ROWID;\n")
+	if len(l.dims) > 0 {
+		b.WriteString("CREATE INDEX IF NOT EXISTS " + l.table + "_hour ON " + l.table + "(store, hour);\n")
+	}
+	return b.String()
+}
+
+// fromEvents is an INSERT … SELECT of the level's rows (store bound as ?1,
+// or taken from the rows when store is "store") for the lake_events rows
+// of from (a table or subquery with t, size and the dimensions), which
+// follows it, then where.
+func (l rollupLevel) selectEvents(store, from, where string) string {
+	cols := []string{store + " AS store"}
+	for _, d := range l.dims {
+		cols = append(cols, "coalesce("+d+", x'') AS "+d)
+	}
+	cols = append(cols, hourOf("t")+" AS hour", "count(*) AS n", "sum(size) AS bytes")
+	var groups []string
+	for i := range l.key() {
+		groups = append(groups, fmt.Sprint(i+2))
+	}
+	if store == "store" {
+		groups = append([]string{"1"}, groups...)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + from + " WHERE " + where + " GROUP BY " + strings.Join(groups, ", ")
+}
+
+// insertInto is the INSERT of the level's columns.
+func (l rollupLevel) insertInto() string {
+	return "INSERT INTO " + l.table + "(store, " + strings.Join(l.key(), ", ") + ", n, bytes) "
+}
 
 // hourMillis is the rollups' grain.
 const hourMillis = 3600000
@@ -57,20 +111,6 @@ const hourMillis = 3600000
 func hourOf(ms string) string {
 	return "((" + ms + " - ((" + ms + " % 3600000) + 3600000) % 3600000) / 3600000)"
 }
-
-// rollupSelectSQL aggregates the lake_events rows chosen by the FROM and
-// WHERE text that follows it into rollup rows (store bound as ?1).
-var rollupSelectSQL = `SELECT ?1 AS store, ` + hourOf("t") + ` AS hour, coalesce(event_name, x'') AS event_name,
-	coalesce(event_source, x'') AS event_source, coalesce(aws_region, x'') AS aws_region, coalesce(account, x'') AS account,
-	count(*) AS n, sum(size) AS bytes`
-
-const rollupGroupSQL = ` GROUP BY 2, 3, 4, 5, 6`
-
-// rollupAddSQL adds the rows of a rollup SELECT to lake_rollups.
-const rollupAddSQL = `INSERT INTO lake_rollups(store, hour, event_name, event_source, aws_region, account, n, bytes) `
-
-const rollupUpsertSQL = ` ON CONFLICT(store, event_name, event_source, aws_region, account, hour)
-	DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes`
 
 // rollupNew adds to the rollups of store num the n events Insert has just
 // added in transaction tx. It is Insert's one call into the rollups: the
@@ -82,17 +122,12 @@ func rollupNew(ctx context.Context, tx *sql.Tx, num, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	q := rollupAddSQL + rollupSelectSQL +
-		` FROM (SELECT t, size, event_name, event_source, aws_region, account FROM lake_events ORDER BY id DESC LIMIT ?2) WHERE true` +
-		rollupGroupSQL + rollupUpsertSQL
-	if _, err := tx.ExecContext(ctx, q, num, n); err != nil {
-		return fmt.Errorf("lakesql: roll up events: %w", err)
-	}
-	q = `INSERT INTO lake_hours(store, hour, n, bytes) SELECT ?1, ` + hourOf("t") + `, count(*), sum(size)
-		FROM (SELECT t, size FROM lake_events ORDER BY id DESC LIMIT ?2) WHERE true GROUP BY 2
-		ON CONFLICT(store, hour) DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes`
-	if _, err := tx.ExecContext(ctx, q, num, n); err != nil {
-		return fmt.Errorf("lakesql: roll up events: %w", err)
+	for _, l := range rollupLevels {
+		q := l.insertInto() + l.selectEvents("?1", "(SELECT * FROM lake_events ORDER BY id DESC LIMIT ?2)", "true") +
+			" ON CONFLICT(store, " + strings.Join(l.key(), ", ") + ") DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes"
+		if _, err := tx.ExecContext(ctx, q, num, n); err != nil {
+			return fmt.Errorf("lakesql: roll up events: %w", err)
+		}
 	}
 	return nil
 }
@@ -102,28 +137,21 @@ func rollupNew(ctx context.Context, tx *sql.Tx, num, n int64) error {
 // go; the hour cut falls in loses the events of it before cut.
 func rollupDeleteBefore(ctx context.Context, tx *sql.Tx, num, cut int64) error {
 	cutHour := floorDiv(cut, hourMillis)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_rollups WHERE store = ? AND hour < ?`, num, cutHour); err != nil {
-		return fmt.Errorf("lakesql: roll up deletions: %w", err)
-	}
-	q := `UPDATE lake_rollups AS r SET n = r.n - d.n, bytes = r.bytes - d.bytes FROM (` + rollupSelectSQL +
-		` FROM lake_events INDEXED BY lake_events_t WHERE store = ?1 AND t >= ?2 AND t < ?3` + rollupGroupSQL + `) AS d
-		WHERE r.store = d.store AND r.hour = d.hour AND r.event_name = d.event_name AND r.event_source = d.event_source
-		AND r.aws_region = d.aws_region AND r.account = d.account`
-	if _, err := tx.ExecContext(ctx, q, num, cutHour*hourMillis, cut); err != nil {
-		return fmt.Errorf("lakesql: roll up deletions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_rollups WHERE store = ? AND hour = ? AND n <= 0`, num, cutHour); err != nil {
-		return fmt.Errorf("lakesql: roll up deletions: %w", err)
-	}
-	for _, q := range []string{
-		`DELETE FROM lake_hours WHERE store = ?1 AND hour < ?2`,
-		`UPDATE lake_hours SET n = n - (SELECT count(*) FROM lake_events INDEXED BY lake_events_t WHERE store = ?1 AND t >= ?3 AND t < ?4),
-			bytes = bytes - (SELECT coalesce(sum(size), 0) FROM lake_events INDEXED BY lake_events_t WHERE store = ?1 AND t >= ?3 AND t < ?4)
-			WHERE store = ?1 AND hour = ?2`,
-		`DELETE FROM lake_hours WHERE store = ?1 AND hour = ?2 AND n <= 0`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, num, cutHour, cutHour*hourMillis, cut); err != nil {
-			return fmt.Errorf("lakesql: roll up deletions: %w", err)
+	for _, l := range rollupLevels {
+		var on []string
+		for _, k := range append([]string{"store"}, l.key()...) {
+			on = append(on, "r."+k+" = d."+k)
+		}
+		for _, q := range []string{
+			`DELETE FROM ` + l.table + ` WHERE store = ?1 AND hour < ?2`,
+			`UPDATE ` + l.table + ` AS r SET n = r.n - d.n, bytes = r.bytes - d.bytes FROM (` +
+				l.selectEvents("?1", "lake_events INDEXED BY lake_events_t", "store = ?1 AND t >= ?3 AND t < ?4") + `) AS d WHERE ` +
+				strings.Join(on, " AND "),
+			`DELETE FROM ` + l.table + ` WHERE store = ?1 AND hour = ?2 AND n <= 0`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, num, cutHour, cutHour*hourMillis, cut); err != nil {
+				return fmt.Errorf("lakesql: roll up deletions: %w", err)
+			}
 		}
 	}
 	return nil
@@ -131,24 +159,27 @@ func rollupDeleteBefore(ctx context.Context, tx *sql.Tx, num, cut int64) error {
 
 // rollupDrop removes a store's rollups.
 func rollupDrop(ctx context.Context, tx *sql.Tx, num int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_rollups WHERE store = ?`, num); err != nil {
-		return fmt.Errorf("lakesql: drop rollups: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_hours WHERE store = ?`, num); err != nil {
-		return fmt.Errorf("lakesql: drop rollups: %w", err)
+	for _, l := range rollupLevels {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+l.table+` WHERE store = ?`, num); err != nil {
+			return fmt.Errorf("lakesql: drop rollups: %w", err)
+		}
 	}
 	return nil
 }
 
-// createRollups makes lake_rollups and lake_hours when the database lacks
-// either (a new database, or one made before them), building them from the
+// createRollups makes the rollup tables when the database lacks any (a
+// new database, or one made before them), building them all from the
 // events already there.
 func createRollups(ctx context.Context, w *sql.DB) error {
 	var have int
-	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('lake_rollups', 'lake_hours')`).Scan(&have); err != nil {
+	var names []string
+	for _, l := range rollupLevels {
+		names = append(names, "'"+l.table+"'")
+	}
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (`+strings.Join(names, ", ")+`)`).Scan(&have); err != nil {
 		return fmt.Errorf("lakesql: rollups: %w", err)
 	}
-	if have == 2 {
+	if have == len(rollupLevels) {
 		return nil
 	}
 	tx, err := w.BeginTx(ctx, nil)
@@ -156,19 +187,21 @@ func createRollups(ctx context.Context, w *sql.DB) error {
 		return fmt.Errorf("lakesql: rollups: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS lake_rollups; DROP TABLE IF EXISTS lake_hours;`+rollupSchemaSQL); err != nil {
-		return fmt.Errorf("lakesql: create rollups: %w", err)
-	}
-	q := rollupAddSQL + `SELECT store, hour, event_name, event_source, aws_region, account, count(*), sum(size) FROM (SELECT store, ` +
-		hourOf("t") + ` AS hour, coalesce(event_name, x'') AS event_name, coalesce(event_source, x'') AS event_source,
-		coalesce(aws_region, x'') AS aws_region, coalesce(account, x'') AS account, size FROM lake_events)
-		GROUP BY store, hour, event_name, event_source, aws_region, account`
-	if _, err := tx.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("lakesql: build rollups: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lake_hours(store, hour, n, bytes) SELECT store, hour, sum(n), sum(bytes)
-		FROM lake_rollups GROUP BY store, hour`); err != nil {
-		return fmt.Errorf("lakesql: build rollups: %w", err)
+	// The full level from the events, the others from it.
+	full := rollupLevels[len(rollupLevels)-1]
+	for i := len(rollupLevels) - 1; i >= 0; i-- {
+		l := rollupLevels[i]
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+l.table+`; `+l.schema()); err != nil {
+			return fmt.Errorf("lakesql: create rollups: %w", err)
+		}
+		q := l.insertInto() + l.selectEvents("store", "lake_events", "true")
+		if l.table != full.table {
+			cols := "store, " + strings.Join(l.key(), ", ")
+			q = l.insertInto() + "SELECT " + cols + ", sum(n), sum(bytes) FROM " + full.table + " GROUP BY " + cols
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("lakesql: build rollups: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("lakesql: build rollups: %w", err)

@@ -113,7 +113,7 @@ func scannedSQL(idArg string, bounds []timeBound) string {
 	for _, b := range bounds {
 		cs = append(cs, "h.t "+b.op+" "+b.sql)
 	}
-	return "SELECT coalesce(sum(h.w), 0), coalesce(sum(h.b), 0) FROM " + hourRows(idArg, bounds, "lake_hours", nil, true) +
+	return "SELECT coalesce(sum(h.w), 0), coalesce(sum(h.b), 0) FROM " + hourRows(idArg, bounds, rollupLevels[0], nil, true) +
 		" AS h WHERE " + strings.Join(cs, " AND ")
 }
 
