@@ -350,8 +350,7 @@ func hourRows(idArg string, bounds []timeBound, l rollupLevel, dims []string, by
 		return "(" + hourOf(fl) + " * 3600000)"
 	}
 	// The rollups of the whole hours, summed per combination of the
-	// dimensions the query reads (in the key's order: read in order, no
-	// sort), t the start of one of those hours.
+	// dimensions the query reads, t the start of one of those hours.
 	var outs, groups []string
 	for _, d := range dims {
 		outs = append(outs, "nullif("+d+", x'') AS "+d)
@@ -370,9 +369,6 @@ func hourRows(idArg string, bounds []timeBound, l rollupLevel, dims []string, by
 	// +hour on a level with dimensions, so that its key, not its hour
 	// index, is the way in; lake_hours' key is (store, hour).
 	hour := "hour"
-	if len(l.dims) > 0 {
-		hour = "+hour"
-	}
 	var cuts []string
 	if len(lows) > 0 {
 		lo := hourStart(extreme("max", lows))
