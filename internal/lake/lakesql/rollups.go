@@ -3,6 +3,7 @@ package lakesql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -189,16 +190,20 @@ func rollupDrop(ctx context.Context, tx *sql.Tx, num int64) error {
 }
 
 // createRollups makes the rollup tables when the database lacks any (a
-// new database, or one made before them), building them all from the
-// events already there.
+// new database, or one made before them) or holds them keyed otherwise,
+// building them all from the events already there.
 func createRollups(ctx context.Context, w *sql.DB) error {
-	var have int
-	var names []string
+	// A level is there when its table is, keyed as now (hour second).
+	have := 0
 	for _, l := range rollupLevels {
-		names = append(names, "'"+l.table+"'")
-	}
-	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (`+strings.Join(names, ", ")+`)`).Scan(&have); err != nil {
-		return fmt.Errorf("lakesql: rollups: %w", err)
+		var pk int
+		err := w.QueryRowContext(ctx, `SELECT pk FROM pragma_table_info(?) WHERE name = 'hour'`, l.table).Scan(&pk)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("lakesql: rollups: %w", err)
+		}
+		if pk == 2 {
+			have++
+		}
 	}
 	if have == len(rollupLevels) {
 		return nil
