@@ -39,6 +39,7 @@ var (
 	batch    = flag.Int("batch", 5000, "events per insert transaction (sqlite)")
 	ordered  = flag.Bool("ordered", false, "eventTime increasing with i, as a store filling live receives events (default: random, as a backfill)")
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite)")
+	span     = flag.Duration("span", days*24*time.Hour, "with -ordered: the time the events spread over, ending 30 days after the history's start (a busy store's live fill: hours)")
 	skipJSON = flag.Bool("skipjson", false, "sqlite: leave out the query of a JSON field (a minute per run at 10M)")
 	fast     = flag.Bool("fastload", false, "sqlite: generate the events inside SQLite and build the indexes and rollups afterwards (minutes for 10M; see fastload.go)")
 )
@@ -60,7 +61,7 @@ var regions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"}
 func gen(r *rand.Rand, i int) *event.Event {
 	t := end.Add(-time.Duration(r.Int64N(int64(days * 24 * time.Hour))))
 	if *ordered {
-		t = end.Add(-days * 24 * time.Hour).Add(time.Duration(int64(i) * int64(days*24*time.Hour) / int64(*n)))
+		t = end.Add(-*span).Add(time.Duration(int64(i) * int64(*span) / int64(*n)))
 	}
 	// Skewed: a few names are common, as in real trails.
 	name := int(float64(nNames) * r.Float64() * r.Float64())
