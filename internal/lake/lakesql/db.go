@@ -178,7 +178,7 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		n++
 		bytes += int64(len(e.Record))
 	}
-	if err := rollupNew(ctx, tx, num, evs, n); err != nil {
+	if err := rollupNew(ctx, tx, num, n); err != nil {
 		return err
 	}
 	if err := addCounts(ctx, tx, num, n, bytes); err != nil {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cairn-audit/cairn/internal/event"
 )
 
 // Hourly rollups: for each store and hour of eventTime, how many events
@@ -46,8 +44,6 @@ type rollupLevel struct {
 	dims  []string
 }
 
-// Each level's dimensions are the first of rollupDims (rollupNew relies on
-// it).
 var rollupLevels = []rollupLevel{
 	{"lake_hours", nil},
 	{"lake_rollups_names", []string{"event_name", "event_source"}},
@@ -122,89 +118,17 @@ func hourOf(ms string) string {
 }
 
 // rollupNew adds to the rollups of store num the n events Insert has just
-// added, of evs, in transaction tx. It is Insert's one call into the
-// rollups.
-//
-// When every event of evs was new (a live fill, or an import of events
-// not there yet), it sums them in Go — hour, the hot columns as Insert
-// wrote them (hotOf), the record's size — and adds each sum with one
-// upsert per level: a fill of events in time order touches a few hundred
-// rows per batch. Otherwise it reads the n new rows back from lake_events
-// (rollupNewRows).
-func rollupNew(ctx context.Context, tx *sql.Tx, num int64, evs []*event.Event, n int64) error {
+// added in transaction tx. It is Insert's one call into the rollups: the
+// rows a transaction adds to lake_events are the n with the highest ids
+// (an INTEGER PRIMARY KEY without AUTOINCREMENT is the largest id plus one,
+// and the lake has one writer), so it reads them back, once, from the end
+// of the table, where they are still in the page cache, sums them per
+// hour and combination of every dimension into a temporary table, and adds
+// that to each level.
+func rollupNew(ctx context.Context, tx *sql.Tx, num, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	if n != int64(len(evs)) {
-		return rollupNewRows(ctx, tx, num, n)
-	}
-	type key struct {
-		hour int64
-		dims [4]any // rollupDims' values; a level of k dimensions keeps the first k
-	}
-	type sum struct{ n, bytes int64 }
-	full := map[key]*sum{}
-	for _, e := range evs {
-		h := hotOf(e.Record)
-		k := key{floorDiv(e.Time.UnixMilli(), hourMillis), [4]any{h.name, h.source, h.region, h.account}}
-		s := full[k]
-		if s == nil {
-			s = &sum{}
-			full[k] = s
-		}
-		s.n++
-		s.bytes += int64(len(e.Record))
-	}
-	for _, l := range rollupLevels {
-		dims := len(l.dims)
-		sums := full
-		if dims < len(rollupDims) {
-			sums = map[key]*sum{}
-			for fk, fs := range full {
-				k := key{hour: fk.hour}
-				copy(k.dims[:dims], fk.dims[:dims])
-				s := sums[k]
-				if s == nil {
-					s = &sum{}
-					sums[k] = s
-				}
-				s.n += fs.n
-				s.bytes += fs.bytes
-			}
-		}
-		marks := strings.Repeat(", ?", dims)
-		st, err := tx.PrepareContext(ctx, l.insertInto()+"VALUES (?, ?"+marks+", ?, ?) ON CONFLICT(store, "+strings.Join(l.key(), ", ")+
-			") DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes")
-		if err != nil {
-			return fmt.Errorf("lakesql: roll up events: %w", err)
-		}
-		args := make([]any, 0, 4+dims)
-		for k, s := range sums {
-			args = append(args[:0], num, k.hour)
-			for _, v := range k.dims[:dims] {
-				if v == nil {
-					v = []byte{} // NULL's stand-in (see rollupLevel)
-				}
-				args = append(args, v)
-			}
-			args = append(args, s.n, s.bytes)
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				st.Close()
-				return fmt.Errorf("lakesql: roll up events: %w", err)
-			}
-		}
-		st.Close()
-	}
-	return nil
-}
-
-// rollupNewRows adds to the rollups of store num the n rows transaction
-// tx has just added to lake_events: they are the n with the highest ids
-// (an INTEGER PRIMARY KEY without AUTOINCREMENT is the largest id plus one,
-// and the lake has one writer), so it reads them back, once, from the end
-// of the table, sums them per hour and combination of every dimension into
-// a temporary table, and adds that to each level.
-func rollupNewRows(ctx context.Context, tx *sql.Tx, num, n int64) error {
 	full := rollupLevels[len(rollupLevels)-1]
 	cols := "store, " + strings.Join(full.key(), ", ")
 	steps := []string{
