@@ -39,6 +39,9 @@ var (
 	batch    = flag.Int("batch", 5000, "events per insert transaction (sqlite)")
 	ordered  = flag.Bool("ordered", false, "eventTime increasing with i, as a store filling live receives events (default: random, as a backfill)")
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite)")
+	span     = flag.Duration("span", days*24*time.Hour, "with -ordered: the time the events spread over, ending 30 days after the history's start (a busy store's live fill: hours)")
+	skipJSON = flag.Bool("skipjson", false, "sqlite: leave out the query of a JSON field (a minute per run at 10M)")
+	fast     = flag.Bool("fastload", false, "sqlite: generate the events inside SQLite and build the indexes and rollups afterwards (minutes for 10M; see fastload.go)")
 )
 
 // The history: 30 days ending at end, 2,000 users, 120 event names over 20
@@ -58,7 +61,7 @@ var regions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"}
 func gen(r *rand.Rand, i int) *event.Event {
 	t := end.Add(-time.Duration(r.Int64N(int64(days * 24 * time.Hour))))
 	if *ordered {
-		t = end.Add(-days * 24 * time.Hour).Add(time.Duration(int64(i) * int64(days*24*time.Hour) / int64(*n)))
+		t = end.Add(-*span).Add(time.Duration(int64(i) * int64(*span) / int64(*n)))
 	}
 	// Skewed: a few names are common, as in real trails.
 	name := int(float64(nNames) * r.Float64() * r.Float64())
@@ -119,6 +122,10 @@ func runSQLite() {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(path + suffix)
 		}
+	}
+	if *fast && !*skipLoad {
+		fastLoad(path, *n)
+		*skipLoad = true
 	}
 	db, err := lakesql.Open(path)
 	if err != nil {
@@ -183,9 +190,18 @@ func runSQLite() {
 		}
 	}
 	report("group by eventName, 30 days", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime >= '%s' AND eventTime < '%s' GROUP BY eventName`, from, to)))
+	// The issue's target as a user writes it: a lower bound 30 days ago,
+	// not on an hour (the rollups' whole hours plus the events of the hour
+	// it cuts), and the same answer the events-only way (sum(1) is not a
+	// count the rollups answer: the name index, as before them).
+	ago := end.Add(-days*24*time.Hour + 17*time.Minute + 23*time.Second).Format("2006-01-02 15:04:05")
+	report("group by eventName, eventTime > 30 days ago (mid-hour)", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime > '%s' GROUP BY eventName`, ago)))
+	report("  the same without the rollups (sum(1))", run(fmt.Sprintf(`SELECT eventName, sum(1) FROM EDS WHERE eventTime > '%s' GROUP BY eventName`, ago)))
 	report("needle: one user's events, 30 days", run(fmt.Sprintf(`SELECT eventTime, eventName, eventSource, sourceIPAddress FROM EDS WHERE userIdentity.arn = '%s' AND eventTime >= '%s' AND eventTime < '%s' ORDER BY eventTime`, needleUser, from, to)))
 	report("group by eventName, last day", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime >= '%s' GROUP BY eventName`, end.Add(-24*time.Hour).Format("2006-01-02 15:04:05"))))
-	report("errors by user (JSON field), 30 days", run(fmt.Sprintf(`SELECT userIdentity.arn, count(*) FROM EDS WHERE errorCode IS NOT NULL AND eventTime >= '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`, from)))
+	if !*skipJSON {
+		report("errors by user (JSON field), 30 days", run(fmt.Sprintf(`SELECT userIdentity.arn, count(*) FROM EDS WHERE errorCode IS NOT NULL AND eventTime >= '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`, from)))
+	}
 }
 
 func runDuck() {

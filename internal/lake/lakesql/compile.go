@@ -79,6 +79,18 @@ type compiler struct {
 	// that does not cast and an integer division by zero are NULL rather
 	// than the query's failure.
 	inTry int
+	// rollups allows answering aggregates from the hourly rollups; rollup
+	// holds the plan of each store source that does (see rollup.go).
+	rollups bool
+	rollup  map[string]*rollupPlan
+	// The statistics (stats.go): top is the statement's own SELECT; stats
+	// the queries counting what each SELECT scans and matches; inStats is
+	// set while compiling those.
+	top          *Select
+	stats        []statQuery
+	inStats      bool
+	matchedAlias string // the store alias of a top SELECT counting its matches in its own pass
+	matchedRows  bool   // the top SELECT's rows are its matched events
 }
 
 type cteDef struct {
@@ -91,6 +103,12 @@ type compiled struct {
 	sql  string
 	args []any
 	cols []outCol
+	// The statistics (stats.go): queries to run after sql, whether sql's
+	// first column (not in cols) is the events matched, whether its rows
+	// are.
+	stats       []statQuery
+	matchedCol  bool
+	matchedRows bool
 }
 
 func (c *compiler) errf(pos int, format string, a ...any) error {
@@ -100,7 +118,7 @@ func (c *compiler) errf(pos int, format string, a ...any) error {
 // arg binds a value and returns its placeholder; equal values share one,
 // so that equal expressions have equal SQL (GROUP BY matching needs it).
 func (c *compiler) arg(v any) string {
-	key := fmt.Sprintf("%T:%v", v, v)
+	key := argKey(v)
 	if i, ok := c.argIdx[key]; ok {
 		return "?" + strconv.Itoa(i)
 	}
@@ -114,15 +132,34 @@ func (c *compiler) alias() string {
 	return "s" + strconv.Itoa(c.nAlias)
 }
 
-// compile turns a statement into engine SQL.
+func argKey(v any) string { return fmt.Sprintf("%T:%v", v, v) }
+
+// compile turns a statement into engine SQL, answering what it can from
+// the rollups.
 func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (*compiled, error) {
+	return compileOpts(st, d, stores, now, true)
+}
+
+// compileOpts is compile with the rollups allowed or not.
+func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Time, rollups bool) (*compiled, error) {
 	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
-		hotUsed: map[string]map[string]bool{}, index: map[string]string{}}
+		hotUsed: map[string]map[string]bool{}, index: map[string]string{}, rollups: rollups, rollup: map[string]*rollupPlan{}}
+	c.top = st.sel
 	sqlText, cols, err := c.query(st.sel)
 	if err != nil {
 		return nil, err
 	}
-	return &compiled{sql: c.finishStores(sqlText), args: c.args, cols: cols}, nil
+	out := &compiled{args: c.args, cols: cols, matchedRows: c.matchedRows}
+	if c.matchedAlias != "" {
+		sqlText, out.matchedCol = c.withMatchedColumn(sqlText), true
+	}
+	out.sql = c.finishStores(sqlText)
+	for _, q := range c.stats {
+		q.sql = c.finishStores(q.sql)
+		out.stats = append(out.stats, q)
+	}
+	out.args = c.args
+	return out, nil
 }
 
 // storeMark brackets the place of a store's table in the SQL being built:
@@ -141,6 +178,10 @@ func (c *compiler) finishStores(q string) string {
 			continue
 		}
 		alias, arg, _ := strings.Cut(p, ":")
+		if plan := c.rollup[alias]; plan != nil {
+			b.WriteString(c.d.rollupTable(arg, plan))
+			continue
+		}
 		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias]))
 	}
 	return b.String()
@@ -231,7 +272,23 @@ func (e *UnknownStoreError) Error() string {
 	return fmt.Sprintf("lakesql: event data store %q is not available to this query", e.Name)
 }
 
+// selectCore compiles one SELECT of a UNION chain, through the rollups
+// when they answer it.
 func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
+	if err := c.noteStats(s); err != nil {
+		return "", nil, err
+	}
+	if c.rollups {
+		if sq, cols, ok := c.rollupSelect(s); ok {
+			return sq, cols, nil
+		}
+	}
+	return c.selectCoreRows(s)
+}
+
+// selectCoreRows compiles one SELECT of a UNION chain over its sources'
+// rows.
+func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 	sc := &scope{}
 	from, fromSQL, err := c.tableRef(s.From)
 	if err != nil {

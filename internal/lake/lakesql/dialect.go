@@ -19,6 +19,8 @@ type dialect interface {
 	// withRecord says whether the query reads the record beyond the hot
 	// columns, index names the access path chosen (see chooseIndex), if any.
 	storeTable(idArg string, withRecord bool, index string) string
+	// rollupTable is the rows of one store for a rollup plan (rollup.go).
+	rollupTable(idArg string, p *rollupPlan) string
 	// jsonScalar reads the value at path in the JSON base as type t.
 	jsonScalar(base, path string, t typ) string
 	// jsonText is a map, struct or array value as JSON text.

@@ -428,6 +428,9 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	if sc.inAgg {
 		return val{}, c.errf(x.Pos, "Cannot nest aggregations inside aggregation '%s'", x.Name)
 	}
+	if w := c.rollupWeight(sc); w != "" && (x.Name == "count_if" || x.Name == "count" && !x.Distinct) {
+		return c.weightedCount(sc, x, w)
+	}
 	out := val{agg: true}
 	// FILTER (WHERE cond) hands the aggregate NULL for the rows cond does
 	// not hold for; every aggregate here skips NULLs.

@@ -2,7 +2,6 @@ package lakesql
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -39,14 +38,13 @@ type Result struct {
 	Truncated bool
 }
 
-// Stats are a query's statistics, as DescribeQuery reports them.
+// Stats are a query's statistics, as DescribeQuery reports them (what
+// each counts: stats.go).
 type Stats struct {
-	// EventsMatched is the rows the query produced, counted up to
-	// MaxRows+1 (an aggregation's groups, not the events it counted: the
-	// engine does not report those without a second pass).
+	// EventsMatched is the events the query's FROM and WHERE select.
 	EventsMatched int64
-	// EventsScanned and BytesScanned are the events, and the bytes of their
-	// records, in the stores the query read.
+	// EventsScanned and BytesScanned are the events within the query's
+	// eventTime bounds in the stores it reads, and their records' bytes.
 	EventsScanned, BytesScanned int64
 	ExecutionTime               time.Duration
 }
@@ -79,7 +77,7 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 		}
 		nums[name] = n // -1 for a store never filled: it reads no rows
 	}
-	cq, err := compile(st, sqliteDialect{}, nums, now.UTC())
+	cq, err := compileOpts(st, sqliteDialect{}, nums, now.UTC(), !db.noRollups)
 	if err != nil {
 		return nil, err
 	}
@@ -91,21 +89,25 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	for i, c := range cq.cols {
 		res.Columns[i] = c.name
 	}
-	if err := db.scanStats(ctx, st, nums, &res.Stats); err != nil {
-		return nil, err
-	}
-	conn, err := db.r.Conn(ctx)
+	// One read transaction: the statistics count the events the statement
+	// saw.
+	tx, err := db.r.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, runErr(ctx, err)
 	}
-	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, cq.sql, cq.args...)
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, cq.sql, cq.args...)
 	if err != nil {
 		return nil, runErr(ctx, err)
 	}
 	defer rows.Close()
-	vals := make([]any, len(cq.cols))
-	ptrs := make([]any, len(cq.cols))
+	// With cq.matchedCol, the first column is the events matched.
+	skip := 0
+	if cq.matchedCol {
+		skip = 1
+	}
+	vals := make([]any, skip+len(cq.cols))
+	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
@@ -119,8 +121,12 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, runErr(ctx, err)
 		}
-		row := make([]*string, len(vals))
-		for i, v := range vals {
+		if skip == 1 && n == 1 {
+			m, _ := vals[0].(int64)
+			res.Stats.EventsMatched += m
+		}
+		row := make([]*string, len(cq.cols))
+		for i, v := range vals[skip:] {
 			row[i] = formatValue(v, cq.cols[i])
 		}
 		res.Rows = append(res.Rows, row)
@@ -131,7 +137,10 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lakesql: query stopped: %w", err)
 	}
-	res.Stats.EventsMatched = n
+	rows.Close()
+	if err := runStats(ctx, tx, cq, &res.Stats, n, res.Truncated); err != nil {
+		return nil, err
+	}
 	res.Stats.ExecutionTime = time.Since(start)
 	return res, nil
 }
@@ -170,23 +179,4 @@ func runErr(ctx context.Context, err error) error {
 		}
 	}
 	return fmt.Errorf("lakesql: run query: %w", err)
-}
-
-// scanStats fills in what the query scans: the events and bytes of the
-// stores it reads.
-func (db *DB) scanStats(ctx context.Context, st *Statement, stores map[string]int64, s *Stats) error {
-	for _, name := range st.stores {
-		id, ok := stores[name]
-		if !ok {
-			continue // compile has already refused a store that is not allowed
-		}
-		var n, b int64
-		err := db.r.QueryRowContext(ctx, `SELECT events, bytes FROM lake_stores WHERE num = ?`, id).Scan(&n, &b)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return runErr(ctx, err)
-		}
-		s.EventsScanned += n
-		s.BytesScanned += b
-	}
-	return nil
 }
