@@ -145,7 +145,7 @@ func (c *compiler) rollupCandidate(s *Select) ([]Expr, bool) {
 		case *Ident:
 			ok = ok && !isEventTime(x)
 		case *Call:
-			ok = ok && (!aggregates[x.Name] || rollupAggs[x.Name])
+			ok = ok && x.Over == nil && (!aggregates[x.Name] || rollupAggs[x.Name])
 		}
 		eachChild(e, visit)
 	}
