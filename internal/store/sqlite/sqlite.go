@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS postings (
 ) WITHOUT ROWID;
 -- Span rows (store.GroupRows): a key's postings of the days where a
 -- commit has few, over up to store.SpanDays days, filed under the newest.
-CREATE TABLE IF NOT EXISTS spans (
+-- (Named spans before index format 2: see indexFormat.)
+CREATE TABLE IF NOT EXISTS span_rows (
 	d    INTEGER NOT NULL,
 	k    INTEGER NOT NULL,
 	tmax INTEGER NOT NULL,
@@ -66,6 +67,18 @@ CREATE TABLE IF NOT EXISTS spans (
 	n    INTEGER NOT NULL,
 	data BLOB    NOT NULL,
 	PRIMARY KEY (d, k, tmax, seq0)
+) WITHOUT ROWID;
+-- Pack rows (packs.go): the postings of one-off keys, by generation and
+-- bucket of the key. Their index by tmax, for retention, is named spans
+-- (upgradeIndexFormat).
+CREATE TABLE IF NOT EXISTS packs (
+	g    INTEGER NOT NULL,
+	b    INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	data BLOB    NOT NULL,
+	PRIMARY KEY (g, b, seq0)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seqs (
 	name TEXT PRIMARY KEY,
@@ -79,7 +92,7 @@ CREATE TABLE IF NOT EXISTS seqs (
 const (
 	scanQuery = `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 		ORDER BY d DESC, tmax DESC, seq0 DESC`
-	spanQuery = `SELECT d, tmax, tmin, data FROM spans WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
+	spanQuery = `SELECT d, tmax, tmin, data FROM span_rows WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 		ORDER BY d DESC, tmax DESC, seq0 DESC`
 	blockQuery  = `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`
 	byHashQuery = `SELECT seq0, data FROM id_runs WHERE g IN (SELECT value FROM json_each(?)) AND b IN (SELECT value FROM json_each(?))`
@@ -94,9 +107,12 @@ type Store struct {
 	spans  *sql.Stmt
 	block  *sql.Stmt
 	byHash *sql.Stmt
-	segs   *segments
-	blocks blockCache
-	group  *store.GroupCommitter
+	// packGens and packs read pack rows (packs.go).
+	packGens *sql.Stmt
+	packs    *sql.Stmt
+	segs     *segments
+	blocks   blockCache
+	group    *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
 	purged atomic.Int64
@@ -177,6 +193,8 @@ func Open(dir string) (*Store, error) {
 		{&s.spans, spanQuery},
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
+		{&s.packGens, packGensQuery},
+		{&s.packs, packQuery},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
 			s.segs.close()
@@ -205,6 +223,9 @@ func (s *Store) init(dir string) error {
 	ctx := context.Background()
 	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
 		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
+	}
+	if err := s.upgradeIndexFormat(ctx); err != nil {
+		return err
 	}
 	if err := s.migrateIndexTables(ctx); err != nil {
 		return err
@@ -338,7 +359,8 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 
 // scanRows offers key's index rows to top: the dense rows of the days in
 // range, then the span rows that may reach into it, each newest day and
-// newest rows first, until no older row can change the page.
+// newest rows first, until no older row can change the page; then its
+// postings in pack rows.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
@@ -350,7 +372,12 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 			return err
 		}
 	}
-	return nil
+	return s.eachPack(ctx, key, start, end, func(data []byte) error {
+		if err := top.Add(data); err != nil {
+			return fmt.Errorf("sqlite: lookup: %w", err)
+		}
+		return nil
+	})
 }
 
 // scanTable offers the rows st reads of key on days d0 to d1 to top.
@@ -529,7 +556,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.packGens.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }
