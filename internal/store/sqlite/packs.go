@@ -19,19 +19,32 @@ import (
 // most packMax postings in an index transaction goes instead into a pack
 // row shared with the other such keys of the transaction in its
 // generation (of the sequence, as in the ID index) and bucket (the top
-// packBucketBits of the key): a transaction writes at most a few thousand
-// pack rows. A lookup of any key reads its bucket's pack rows in every
-// generation and keeps the entries of its key.
+// packBucketBits of the key): a transaction writes at most 8,192 pack rows
+// a generation. A lookup of any key reads its bucket's pack rows in every
+// generation and keeps the entries of its key: 1/8,192 of the one-off
+// postings stored, about 500 entries a generation of an import (1M events
+// with 4 one-off keys each). More buckets would make lookups read less
+// and small transactions write more rows (BenchmarkIndexSpreadOneOff cost
+// the same with 4,096 and 16,384).
 //
 // A pack row's data is its entries sorted by key (as unsigned), each key's
 // postings newest first: the key (8 bytes, little-endian), then tmax less
 // the posting's time and its sequence less seq0, as uvarints.
 const (
 	packMax        = 2
-	packBucketBits = 12
+	packBucketBits = 13
 )
 
-func packBucket(k int64) int64 { return int64(uint64(k) >> (64 - packBucketBits)) }
+// packBucket is the bucket of key k: the top bits of k mixed (keys are
+// FNV-1a hashes, whose top bits hardly differ between values that differ
+// in their last characters: user-1, user-2, …).
+func packBucket(k int64) int64 {
+	x := uint64(k)
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return int64(x >> (64 - packBucketBits))
+}
 
 // packEntry is one posting of a packed key.
 type packEntry struct {
