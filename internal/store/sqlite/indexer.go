@@ -176,7 +176,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	if err := insertIDRuns(exec, ids); err != nil {
 		return err
 	}
-	if err := insertPacks(exec, takeOneOffs(postings)); err != nil {
+	if err := insertPacks(exec, takeOneOffs(postings, s.packMax)); err != nil {
 		return err
 	}
 	dense, spans := store.GroupRows(postings)

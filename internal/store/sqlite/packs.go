@@ -58,12 +58,13 @@ type packRow struct {
 	data                   []byte
 }
 
-// takeOneOffs removes the keys with at most packMax postings from
-// postings and returns their postings as pack entries.
-func takeOneOffs(postings map[int64][]store.Posting) []packEntry {
+// takeOneOffs removes the keys with at most most postings (packMax;
+// tests compare with 0, no packs) from postings and returns their
+// postings as pack entries.
+func takeOneOffs(postings map[int64][]store.Posting, most int) []packEntry {
 	var out []packEntry
 	for k, ps := range postings {
-		if len(ps) > packMax {
+		if len(ps) > most {
 			continue
 		}
 		for _, p := range ps {

@@ -143,13 +143,20 @@ type Store struct {
 
 	filters idFilters // of the stored IDs, for the writer's duplicate check
 
+	// packMax: keys with at most this many postings in an index
+	// transaction go to pack rows (packs.go). Tests set 0 to compare.
+	packMax int
+
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
 	beforeSegmentList func()
 }
 
 // Open opens (creating if needed) the store in dir.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return open(dir, packMax) }
+
+// open is Open with the pack rows' bound (tests compare with 0).
+func open(dir string, packMax int) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -177,7 +184,7 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: newPendingIDSet(),
 		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
-		full:   make(chan struct{}, 1),
+		full: make(chan struct{}, 1), packMax: packMax,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
 	if err := s.init(dir); err != nil {
