@@ -191,26 +191,44 @@ func packPostings(data []byte, seq0, tmax, key int64, into []store.Posting) ([]s
 	return into, nil
 }
 
-// The pack queries: the first and last generation (two seeks), and the
-// rows of a bucket in a list of generations that may hold postings from
-// start (?3) to end (?4).
-const (
-	packGensQuery = `SELECT (SELECT min(g) FROM packs), (SELECT max(g) FROM packs)`
-	packQuery     = `SELECT seq0, tmax, data FROM packs WHERE g IN (SELECT value FROM json_each(?1)) AND b = ?2 AND tmax >= ?3 AND tmin <= ?4`
-)
+// packQuery reads the rows of a bucket in a list of generations that may
+// hold postings from start (?3) to end (?4).
+const packQuery = `SELECT seq0, tmax, data FROM packs WHERE g IN (SELECT value FROM json_each(?1)) AND b = ?2 AND tmax >= ?3 AND tmin <= ?4`
+
+// packGenLow is the query of the first generation of pack rows.
+const packGenLow = `SELECT min(g) FROM packs`
+
+// loadPackLow sets the first generation lookups read pack rows of
+// (packLow): that of the oldest row, or with none, the generation of the
+// next event, which rows written later are of or after. Purge calls it
+// again once rows are gone; it never lowers packLow, and leaves it when
+// no row is left (events pending then may be of an earlier generation).
+func (s *Store) loadPackLow(ctx context.Context, atOpen bool) error {
+	var lo sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, packGenLow).Scan(&lo); err != nil {
+		return fmt.Errorf("sqlite: packs: %w", err)
+	}
+	switch {
+	case lo.Valid:
+		s.packLow.Store(max(s.packLow.Load(), lo.Int64))
+	case atOpen:
+		s.packLow.Store(idGen(s.next + 1))
+	}
+	return nil
+}
 
 // eachPack calls f with key's postings in each pack row that may hold
 // postings from start to end, encoded as index rows' data
-// (store.EncodePostings, newest first).
+// (store.EncodePostings, newest first). The generations read run from
+// packLow to that of the last event acknowledged: a row the indexer
+// writes holds events acknowledged before, and a lookup that read their
+// postings as pending before they were indexed finds them there.
 func (s *Store) eachPack(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
-	var lo, hi sql.NullInt64
-	if err := s.packGens.QueryRowContext(ctx).Scan(&lo, &hi); err != nil {
-		return fmt.Errorf("sqlite: packs: %w", err)
-	}
-	if !lo.Valid {
+	lo, hi := s.packLow.Load(), idGen(s.last.Load())
+	if hi < lo {
 		return nil
 	}
-	rows, err := s.packs.QueryContext(ctx, intList(lo.Int64, hi.Int64), packBucket(key), start, end)
+	rows, err := s.packs.QueryContext(ctx, intList(lo, hi), packBucket(key), start, end)
 	if err != nil {
 		return fmt.Errorf("sqlite: packs: %w", err)
 	}

@@ -77,6 +77,9 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM packs WHERE tmax < ?`, cut); err != nil {
 		return total, fmt.Errorf("sqlite: purge index: %w", err)
 	}
+	if err := s.loadPackLow(ctx, false); err != nil {
+		return total, err
+	}
 	return total, s.removeUnusedSegments(ctx)
 }
 

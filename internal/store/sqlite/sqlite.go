@@ -107,12 +107,12 @@ type Store struct {
 	spans  *sql.Stmt
 	block  *sql.Stmt
 	byHash *sql.Stmt
-	// packGens and packs read pack rows (packs.go).
-	packGens *sql.Stmt
-	packs    *sql.Stmt
-	segs     *segments
-	blocks   blockCache
-	group    *store.GroupCommitter
+	// packs reads pack rows (packs.go) of generations from packLow on.
+	packs   *sql.Stmt
+	packLow atomic.Int64
+	segs    *segments
+	blocks  blockCache
+	group   *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
 	purged atomic.Int64
@@ -200,7 +200,6 @@ func open(dir string, packMax int) (*Store, error) {
 		{&s.spans, spanQuery},
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
-		{&s.packGens, packGensQuery},
 		{&s.packs, packQuery},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
@@ -263,6 +262,10 @@ func (s *Store) init(dir string) error {
 	}
 	s.next = max(s.next, last)
 	s.last.Store(s.next)
+	if err := s.loadPackLow(ctx, true); err != nil {
+		s.segs.close()
+		return err
+	}
 	return nil
 }
 
@@ -563,7 +566,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.packGens.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }
