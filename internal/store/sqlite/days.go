@@ -54,7 +54,7 @@ func (b *dayBounds) clip(d0, d1 int64) (int64, int64) {
 // daysQuery finds the first and last day of the index rows: one seek each
 // (min and max together would scan).
 const daysQuery = `SELECT (SELECT min(d) FROM postings), (SELECT max(d) FROM postings),
-	(SELECT min(d) FROM spans), (SELECT max(d) FROM spans)`
+	(SELECT min(d) FROM span_rows), (SELECT max(d) FROM span_rows)`
 
 // widenDaysToIndex widens s.days to the days of the index rows written
 // before this process appended anything (at open).

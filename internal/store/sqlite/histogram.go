@@ -63,7 +63,8 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 }
 
 // eachRow calls f with the data of each of key's index rows, dense and
-// span, that may hold postings from start to end.
+// span, that may hold postings from start to end, and with its postings
+// in each pack row that may.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
@@ -73,9 +74,11 @@ func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data 
 		}
 	}
 	if s0, s1 := s.days.clip(s0, s1); s0 <= s1 {
-		return eachTableRow(ctx, s.spans, key, s0, s1, start, end, f)
+		if err := eachTableRow(ctx, s.spans, key, s0, s1, start, end, f); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.eachPack(ctx, key, start, end, f)
 }
 
 // eachTableRow calls f with the data of the rows st reads of key on days

@@ -112,3 +112,52 @@ func cpuSeconds(b *testing.B) float64 {
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (u + st) / 100
 }
+
+// BenchmarkScanOneOffStore measures the index reads of one lookup (scanRows:
+// dense, span and pack rows) on a store of CAIRN_INDEX_BENCH_EVENTS
+// (default 1M) events spread over 30 days with two one-off keys each, as
+// an import makes: of a shared key (a user's), of a one-off key, and of a
+// key with no postings, each over 30 days and over one hour.
+func BenchmarkScanOneOffStore(b *testing.B) {
+	total := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_EVENTS")); err == nil && v > 0 {
+		total = v
+	}
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().Unix()
+	for seq := int64(1); seq <= int64(total); seq += maxIndexBatch {
+		bt := spreadBatch(rng, seq, maxIndexBatch, now, 2)
+		if err := s.writeIndex(context.Background(), []*batch{bt}); err != nil {
+			b.Fatal(err)
+		}
+		s.last.Store(bt.b.seqN) // as the writer does: reads go through the last event acknowledged
+	}
+	mix := func(k int64) int64 { return int64(uint64(k) * 0x9E3779B97F4A7C15) }
+	for _, c := range []struct {
+		name string
+		key  int64
+	}{
+		{"user", mix(3007)},
+		{"oneOff", mix(1<<40 + int64(total/2))},
+		{"none", mix(99_999_999)},
+	} {
+		for _, r := range []struct {
+			name  string
+			start int64
+		}{{"30d", now - 30*86400}, {"1h", now - 3600}} {
+			b.Run(c.name+"/"+r.name, func(b *testing.B) {
+				for range b.N {
+					top := store.NewTopK(store.Query{Start: time.Unix(r.start, 0), End: time.Unix(now, 0), Limit: 50})
+					if err := s.scanRows(context.Background(), top, c.key, r.start, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -181,11 +181,14 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	if err := insertIDRuns(exec, ids); err != nil {
 		return err
 	}
+	if err := insertPacks(exec, takeOneOffs(postings, s.packMax)); err != nil {
+		return err
+	}
 	dense, spans := store.GroupRows(postings)
 	if err := insertRows(exec, "postings", dense); err != nil {
 		return err
 	}
-	if err := insertRows(exec, "spans", spans); err != nil {
+	if err := insertRows(exec, "span_rows", spans); err != nil {
 		return err
 	}
 	last := batches[len(batches)-1].b
@@ -198,7 +201,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	return nil
 }
 
-// insertRows writes index rows to table (postings or spans) in chunks.
+// insertRows writes index rows to table (postings or span_rows) in chunks.
 func insertRows(exec func(string, []any) error, table string, rows []store.PostingRow) error {
 	for len(rows) > 0 {
 		n := min(len(rows), indexRowChunk)

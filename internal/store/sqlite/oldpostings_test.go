@@ -79,7 +79,7 @@ func TestBackfillRowsPerKey(t *testing.T) {
 	s.flushIndex()
 	keys := len(store.EventKeys(evs[0]))
 	rows := 0
-	for _, table := range []string{"postings", "spans"} {
+	for _, table := range []string{"postings", "span_rows"} {
 		var n int
 		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 			t.Logf("%s: %v", table, err)
@@ -123,7 +123,7 @@ func TestOpensOldPostings(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.flushIndex()
-	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM spans`).Scan(&n); err != nil || n == 0 {
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM span_rows`).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("span rows after appending: %d, %v", n, err)
 	}
 	storetest.CheckStored(t, s, "old and new rows", append(old, more...))

@@ -67,10 +67,18 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	// A span row filed under a day kept may hold postings of days purged:
 	// reads leave those out (the retention cut), and the row goes once its
 	// own day is purged.
-	for _, table := range []string{"postings", "spans"} {
+	for _, table := range []string{"postings", "span_rows"} {
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE d < ?`, store.Day(cut)); err != nil {
 			return total, fmt.Errorf("sqlite: purge index: %w", err)
 		}
+	}
+	// A pack row goes once all its postings are purged (by its index on
+	// tmax); reads leave out the purged postings of the others.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM packs WHERE tmax < ?`, cut); err != nil {
+		return total, fmt.Errorf("sqlite: purge index: %w", err)
+	}
+	if err := s.loadPackLow(ctx, false); err != nil {
+		return total, err
 	}
 	return total, s.removeUnusedSegments(ctx)
 }

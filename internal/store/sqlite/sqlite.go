@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS postings (
 ) WITHOUT ROWID;
 -- Span rows (store.GroupRows): a key's postings of the days where a
 -- commit has few, over up to store.SpanDays days, filed under the newest.
-CREATE TABLE IF NOT EXISTS spans (
+-- (Named spans before index format 2: see indexFormat.)
+CREATE TABLE IF NOT EXISTS span_rows (
 	d    INTEGER NOT NULL,
 	k    INTEGER NOT NULL,
 	tmax INTEGER NOT NULL,
@@ -67,6 +68,18 @@ CREATE TABLE IF NOT EXISTS spans (
 	n    INTEGER NOT NULL,
 	data BLOB    NOT NULL,
 	PRIMARY KEY (d, k, tmax, seq0)
+) WITHOUT ROWID;
+-- Pack rows (packs.go): the postings of one-off keys, by generation and
+-- bucket of the key. Their index by tmax, for retention, is named spans
+-- (upgradeIndexFormat).
+CREATE TABLE IF NOT EXISTS packs (
+	g    INTEGER NOT NULL,
+	b    INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	data BLOB    NOT NULL,
+	PRIMARY KEY (g, b, seq0)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seqs (
 	name TEXT PRIMARY KEY,
@@ -80,7 +93,7 @@ CREATE TABLE IF NOT EXISTS seqs (
 const (
 	scanQuery = `SELECT d, tmax, tmin, data FROM postings WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 		ORDER BY d DESC, tmax DESC, seq0 DESC`
-	spanQuery = `SELECT d, tmax, tmin, data FROM spans WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
+	spanQuery = `SELECT d, tmax, tmin, data FROM span_rows WHERE d IN (SELECT value FROM json_each(?)) AND k = ? AND tmax >= ?
 		ORDER BY d DESC, tmax DESC, seq0 DESC`
 	blockQuery  = `SELECT ` + blockCols + ` FROM blocks WHERE seq0 <= ? ORDER BY seq0 DESC LIMIT 1`
 	byHashQuery = `SELECT seq0, data FROM id_runs WHERE g IN (SELECT value FROM json_each(?)) AND b IN (SELECT value FROM json_each(?))`
@@ -96,10 +109,13 @@ type Store struct {
 	block  *sql.Stmt
 	byHash *sql.Stmt
 	gens   *sql.Stmt // genRange
-	segs   *segments
-	blocks blockCache
-	days   dayBounds // of every event given: reads ask only for these
-	group  *store.GroupCommitter
+	// packs reads pack rows (packs.go) of generations from packLow on.
+	packs   *sql.Stmt
+	packLow atomic.Int64
+	segs    *segments
+	blocks  blockCache
+	days    dayBounds // of every event given: reads ask only for these
+	group   *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
 	purged atomic.Int64
@@ -130,13 +146,20 @@ type Store struct {
 
 	filters idFilters // of the stored IDs, for the writer's duplicate check
 
+	// packMax: keys with at most this many postings in an index
+	// transaction go to pack rows (packs.go). Tests set 0 to compare.
+	packMax int
+
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
 	beforeSegmentList func()
 }
 
 // Open opens (creating if needed) the store in dir.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return open(dir, packMax) }
+
+// open is Open with the pack rows' bound (tests compare with 0).
+func open(dir string, packMax int) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -170,7 +193,7 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: newPendingIDSet(),
 		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
-		full:   make(chan struct{}, 1),
+		full: make(chan struct{}, 1), packMax: packMax,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
 	s.days.reset()
@@ -194,6 +217,7 @@ func Open(dir string) (*Store, error) {
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
 		{&s.gens, genRange},
+		{&s.packs, packQuery},
 	} {
 		if *p.st, err = r.Prepare(p.q); err != nil {
 			s.segs.close()
@@ -222,6 +246,9 @@ func (s *Store) init(dir string) error {
 	ctx := context.Background()
 	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
 		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
+	}
+	if err := s.upgradeIndexFormat(ctx); err != nil {
+		return err
 	}
 	if err := s.migrateIndexTables(ctx); err != nil {
 		return err
@@ -252,6 +279,10 @@ func (s *Store) init(dir string) error {
 	}
 	s.next = max(s.next, last)
 	s.last.Store(s.next)
+	if err := s.loadPackLow(ctx, true); err != nil {
+		s.segs.close()
+		return err
+	}
 	return nil
 }
 
@@ -355,12 +386,13 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 
 // scanRows offers key's index rows to top: the dense rows of the days in
 // range, then the span rows that may reach into it, each newest day and
-// newest rows first, until no older row can change the page. The caller
-// has read the pending postings first (see dayBounds). Only days that may
-// hold rows are asked for: those the store's events fall on, and once a
-// page is found (from pending postings or the dense rows), none older than
-// its oldest posting: each day asked is a probe of the index, found empty
-// for most keys in one of the two tables.
+// newest rows first, until no older row can change the page; then its
+// postings in pack rows. The caller has read the pending postings first
+// (see dayBounds). Only days that may hold rows are asked for: those the
+// store's events fall on, and once a page is found (from pending postings
+// or the dense rows), none older than its oldest posting: each day asked
+// is a probe of the index, found empty for most keys in one of the two
+// tables.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
@@ -380,7 +412,12 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 			return err
 		}
 	}
-	return nil
+	return s.eachPack(ctx, key, start, end, func(data []byte) error {
+		if err := top.Add(data); err != nil {
+			return fmt.Errorf("sqlite: lookup: %w", err)
+		}
+		return nil
+	})
 }
 
 // scanTable offers the rows st reads of key on days d0 to d1, whose newest
@@ -587,7 +624,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.gens.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.gens.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }

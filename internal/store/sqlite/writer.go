@@ -297,7 +297,14 @@ func (s *Store) offerPending(top *store.TopK, key int64) {
 // caller holds pmu.
 func (s *Store) addPendingPostings(bt *batch) {
 	for k, ps := range bt.postings {
-		s.pendingPost[k] = append(s.pendingPost[k], ps...)
+		if old, ok := s.pendingPost[k]; ok {
+			s.pendingPost[k] = append(old, ps...)
+			continue
+		}
+		// A key new to pending (most of an import's, one-off keys) shares
+		// the batch's list, which nothing changes; its capacity cut, so
+		// that a later batch's postings are appended to a copy.
+		s.pendingPost[k] = ps[:len(ps):len(ps)]
 	}
 }
 
