@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,7 +28,15 @@ type Filler struct {
 
 	mu      sync.Mutex
 	reached int64         // the log position every store is filled to
-	signal  chan struct{} // closed and replaced when reached moves
+	signal  chan struct{} // closed and replaced when reached or ahead moves
+	// ahead is, for a store a priority pass filled past reached, the log
+	// position it is filled to: the main pass does not insert those events
+	// again. Entries at or below reached are dropped. Not saved: after a
+	// restart the main pass inserts them again, which Insert ignores.
+	ahead map[string]int64
+	// waits are the queries waiting for their stores (WaitFilled), each
+	// the log position it needs and the stores it reads.
+	waits   map[*wait]struct{}
 	matched map[string]compiled
 
 	wake chan struct{}
@@ -50,6 +59,7 @@ const fillBatch = 5000
 
 func newFiller(s *Service) *Filler {
 	return &Filler{s: s, batch: fillBatch, reached: -1, signal: make(chan struct{}),
+		ahead: map[string]int64{}, waits: map[*wait]struct{}{},
 		matched: map[string]compiled{}, wake: make(chan struct{}, 1)}
 }
 
@@ -91,11 +101,21 @@ func (f *Filler) Run(ctx context.Context) {
 			}
 			lastSweep = time.Now()
 		}
-		more, err := f.Pass(ctx)
+		// Queries waiting for their stores come first: a priority pass
+		// fills only their stores, so that a query waits for the events
+		// of its own stores, not for the whole node's backlog.
+		waiting, err := f.Priority(ctx)
 		if err != nil && ctx.Err() == nil {
-			f.s.log.Warn("lake: filling event data stores failed", "err", err)
+			f.s.log.Warn("lake: filling the event data stores queries wait for failed", "err", err)
 		}
-		if more && err == nil {
+		more := false
+		if err == nil {
+			more, err = f.Pass(ctx)
+			if err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: filling event data stores failed", "err", err)
+			}
+		}
+		if (more || waiting) && err == nil {
 			continue
 		}
 		select {
@@ -185,8 +205,9 @@ func (f *Filler) fill(ctx context.Context, stores []*DataStore, evs []*event.Eve
 		}
 		var take []*event.Event
 		cut := d.retentionCut(f.s.now())
+		done := f.aheadOf(d.ID)
 		for i, ev := range evs {
-			if !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
+			if ev.Seq <= done || !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
 				continue
 			}
 			if fields[i] == nil {
@@ -292,19 +313,60 @@ func (f *Filler) advance(seq int64) {
 	defer f.mu.Unlock()
 	if seq > f.reached {
 		f.reached = seq
-		close(f.signal)
-		f.signal = make(chan struct{})
+		for id, p := range f.ahead {
+			if p <= seq {
+				delete(f.ahead, id)
+			}
+		}
+		f.signalLocked()
 	}
 }
 
-// WaitFilled waits until this node's stores hold every event up to log
-// position seq (or ctx ends).
-func (f *Filler) WaitFilled(ctx context.Context, seq int64) error {
+// signalLocked wakes the waiters (f.mu held).
+func (f *Filler) signalLocked() {
+	close(f.signal)
+	f.signal = make(chan struct{})
+}
+
+// aheadOf is the log position store id is filled to past reached by
+// priority passes (0: none).
+func (f *Filler) aheadOf(id string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ahead[id]
+}
+
+// filledTo is the log position store id is filled to (f.mu held).
+func (f *Filler) filledToLocked(id string) int64 {
+	return max(f.reached, f.ahead[id])
+}
+
+// wait is a query waiting for stores to be filled to seq.
+type wait struct {
+	seq    int64
+	stores []string
+}
+
+// WaitFilled waits until this node holds every event up to log position
+// seq of the given stores — of every store when none is given — or ctx
+// ends. While it waits, the filler fills the stores it names first (see
+// Priority): a query waits for its own stores' events, not for other
+// stores' backlog.
+func (f *Filler) WaitFilled(ctx context.Context, seq int64, stores ...string) error {
+	w := &wait{seq: seq, stores: stores}
+	f.mu.Lock()
+	f.waits[w] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.waits, w)
+		f.mu.Unlock()
+	}()
 	for {
 		f.mu.Lock()
-		reached, sig := f.reached, f.signal
+		done, sig := f.satisfiedLocked(w), f.signal
 		f.mu.Unlock()
-		if reached >= seq {
+		if done {
 			return nil
 		}
 		f.changed()
@@ -313,6 +375,149 @@ func (f *Filler) WaitFilled(ctx context.Context, seq int64) error {
 			return ctx.Err()
 		case <-sig:
 		}
+	}
+}
+
+// satisfiedLocked reports whether w's stores are filled to w.seq (f.mu
+// held).
+func (f *Filler) satisfiedLocked(w *wait) bool {
+	if f.reached >= w.seq {
+		return true
+	}
+	if len(w.stores) == 0 {
+		return false
+	}
+	for _, id := range w.stores {
+		if f.filledToLocked(id) < w.seq {
+			return false
+		}
+	}
+	return true
+}
+
+// priorityScan bounds the log positions one turn of a priority pass
+// reads for a store: a store that takes few of them moves through a large
+// backlog of other stores' events in a few turns (the events it does not
+// take are skipped by account and region, without parsing), and a store
+// that takes many stops at fillBatch events inserted, so that the turns
+// of the other waiting stores come soon.
+const priorityScan = 20 * fillBatch
+
+// Priority fills the stores that waiting queries read, each up to the log
+// position its queries need: a turn per store (see priorityScan), so a
+// store with little to insert is not held back by one with much. The
+// positions reached are kept (ahead) so that the main pass does not insert
+// those events again. waiting says queries still wait (another turn is
+// due).
+func (f *Filler) Priority(ctx context.Context) (waiting bool, err error) {
+	targets := f.waitTargets()
+	if len(targets) == 0 {
+		return false, nil
+	}
+	// The saved cursor: every store is filled to it (reached is only
+	// known once a main pass has run since the start).
+	pos, _, err := f.loadCursor(ctx)
+	if err != nil {
+		return true, err
+	}
+	f.advance(pos)
+	stores, err := f.s.all(ctx)
+	if err != nil {
+		return true, err
+	}
+	byID := make(map[string]*DataStore, len(stores))
+	for _, d := range stores {
+		byID[d.ID] = d
+	}
+	for _, id := range slices.Sorted(maps.Keys(targets)) {
+		if err := f.priorityTurn(ctx, byID[id], id, targets[id]); err != nil {
+			return true, err
+		}
+	}
+	return len(f.waitTargets()) > 0, nil
+}
+
+// waitTargets is, for each store a waiting query reads and that is not
+// filled far enough, the log position to fill it to.
+func (f *Filler) waitTargets() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for w := range f.waits {
+		for _, id := range w.stores {
+			if f.filledToLocked(id) < w.seq {
+				out[id] = max(out[id], w.seq)
+			}
+		}
+	}
+	return out
+}
+
+// priorityTurn fills store id (d, nil when it no longer exists) from
+// where it is filled to towards log position to: it reads at most
+// priorityScan log positions and inserts at most fillBatch events.
+func (f *Filler) priorityTurn(ctx context.Context, d *DataStore, id string, to int64) error {
+	f.mu.Lock()
+	pos := f.filledToLocked(id)
+	f.mu.Unlock()
+	if d == nil || d.Status == statusGone || len(d.Ingest) == 0 {
+		f.setAhead(id, to) // takes nothing: filled
+		return nil
+	}
+	m, err := f.matcher(d)
+	if err != nil {
+		f.setAhead(id, to) // takes nothing (Pass logs it)
+		return nil
+	}
+	cut := d.retentionCut(f.s.now())
+	var take []*event.Event
+	limit := pos + priorityScan
+	for pos < to && pos < limit && len(take) < f.batch {
+		evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
+		if err != nil {
+			return fmt.Errorf("lake: reading the log: %w", err)
+		}
+		if len(evs) == 0 {
+			pos = to // the log ends before to: nothing more there
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq > to {
+				pos = to // every event up to to has been seen
+				break
+			}
+			if len(take) >= f.batch {
+				break
+			}
+			pos = ev.Seq
+			if !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
+				continue
+			}
+			fl, err := trail.ParseFields(ev.Record)
+			if err != nil {
+				fl = trail.Fields{}
+			}
+			if m.Match(&fl) {
+				take = append(take, ev)
+			}
+		}
+	}
+	if len(take) > 0 {
+		if err := f.s.engine.Insert(ctx, d.ID, take); err != nil {
+			return fmt.Errorf("lake: filling %s: %w", d.ARN, err)
+		}
+	}
+	f.setAhead(id, pos)
+	return nil
+}
+
+// setAhead records that store id is filled to log position pos.
+func (f *Filler) setAhead(id string, pos int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pos > f.filledToLocked(id) {
+		f.ahead[id] = pos
+		f.signalLocked()
 	}
 }
 
