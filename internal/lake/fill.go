@@ -23,8 +23,10 @@ import (
 // lease is needed. Insert is idempotent, so a pass cut short by a crash
 // (events inserted, cursor not yet saved) is simply done again.
 type Filler struct {
-	s     *Service
-	batch int
+	s       *Service
+	batch   int           // events a priority turn inserts at most; a main pass's first size
+	maxPass int           // events a main pass reads at most
+	perItem time.Duration // a main pass's time per event read, averaged (0: none yet)
 
 	mu      sync.Mutex
 	reached int64         // the log position every store is filled to
@@ -51,14 +53,33 @@ type compiled struct {
 // retentionEvery is how often stores' expired events are removed.
 const retentionEvery = time.Hour
 
-// fillBatch is how many events of the log a pass reads. A store's insert
-// costs per transaction as much as per event (every commit rewrites the
-// index pages the events land on), so a backlog is taken in large passes:
-// 5,000 cost ~30% less CPU per event than 1,000 (BENCHMARKS.md, "Lake").
+// fillBatch is how many events of the log a pass reads at first, and
+// at most in a priority turn. A store's insert costs per transaction as
+// much as per event (every commit rewrites the index pages the events land
+// on), so a backlog is taken in large passes: 5,000 cost ~30% less CPU per
+// event than 1,000, 20,000 another ~20% (BENCHMARKS.md, "Lake").
 const fillBatch = 5000
 
+// Main passes are sized by time: each reads what the previous passes'
+// cost per event says it fills in about passTarget (between minPass and
+// maxPass events), so that a query's priority turn, which runs between
+// main passes, waits about that long at most, whatever the machine.
+const (
+	passTarget = 250 * time.Millisecond
+	minPass    = 1000
+	maxPass    = 20000
+)
+
+// fillEvery is the least time between two main passes that each found
+// the log's end (the fill keeps up): the events of a trickle are filled
+// within it, and at higher rates each pass takes what came meanwhile in
+// one transaction instead of a transaction per ingest commit. While the
+// fill is behind, passes follow each other at once; a query waiting for
+// its stores does not wait for either (Priority).
+const fillEvery = 200 * time.Millisecond
+
 func newFiller(s *Service) *Filler {
-	return &Filler{s: s, batch: fillBatch, reached: -1, signal: make(chan struct{}),
+	return &Filler{s: s, batch: fillBatch, maxPass: maxPass, reached: -1, signal: make(chan struct{}),
 		ahead: map[string]int64{}, waits: map[*wait]struct{}{},
 		matched: map[string]compiled{}, wake: make(chan struct{}, 1)}
 }
@@ -118,13 +139,66 @@ func (f *Filler) Run(ctx context.Context) {
 		if (more || waiting) && err == nil {
 			continue
 		}
+		passed := time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-f.wake:
 		}
+		f.settle(ctx, passed)
 	}
+}
+
+// settle waits until fillEvery has passed since the last main pass, unless
+// a query waits for its stores meanwhile (or ctx ends).
+func (f *Filler) settle(ctx context.Context, passed time.Time) {
+	left := fillEvery - time.Since(passed)
+	if left <= 0 || f.hasWaits() {
+		return
+	}
+	timer := time.NewTimer(left)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case <-f.wake:
+			if f.hasWaits() {
+				return
+			}
+		}
+	}
+}
+
+// hasWaits reports whether a query waits for its stores.
+func (f *Filler) hasWaits() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.waits) > 0
+}
+
+// passSize is how many events the next main pass reads (see passTarget).
+func (f *Filler) passSize() int {
+	if f.perItem <= 0 || f.batch < minPass {
+		return f.batch
+	}
+	return int(min(max(int64(passTarget/f.perItem), minPass), int64(f.maxPass)))
+}
+
+// measure folds a main pass's time into perItem.
+func (f *Filler) measure(n int, d time.Duration) {
+	if n < 100 {
+		return // too few to say much; mostly the pass's fixed cost
+	}
+	per := d / time.Duration(n)
+	if f.perItem == 0 {
+		f.perItem = per
+		return
+	}
+	f.perItem = (3*f.perItem + per) / 4
 }
 
 // cursor is the fill cursor's state document.
@@ -165,11 +239,13 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		f.advance(max(pos, end))
 		return false, nil
 	}
-	evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
+	size := f.passSize()
+	began := time.Now()
+	evs, err := f.s.st.ReadLog(ctx, pos, size)
 	if err != nil {
 		return false, fmt.Errorf("lake: reading the log: %w", err)
 	}
-	full := len(evs) == f.batch
+	full := len(evs) == size
 	n := len(evs)
 	for n > 0 && evs[n-1].Seq > end {
 		n--
@@ -183,6 +259,7 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 	if err := f.fill(ctx, stores, evs); err != nil {
 		return false, err
 	}
+	f.measure(len(evs), time.Since(began))
 	next := evs[len(evs)-1].Seq
 	if err := f.saveCursor(ctx, next, version); err != nil {
 		return false, err
