@@ -63,10 +63,11 @@ const fillBatch = 5000
 // Main passes are sized by time: each reads what the previous passes'
 // cost per event says it fills in about passTarget (between minPass and
 // maxPass events), so that a query's priority turn, which runs between
-// main passes, waits about that long at most, whatever the machine.
+// main passes, waits about that long at most, whatever the machine. A
+// priority turn inserts as many at most.
 const (
-	passTarget = 250 * time.Millisecond
-	minPass    = 1000
+	passTarget = 500 * time.Millisecond
+	minPass    = 2000
 	maxPass    = 20000
 )
 
@@ -238,6 +239,16 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		}
 		f.advance(max(pos, end))
 		return false, nil
+	}
+	if floor := min(f.filledFloor(stores, pos), end); floor > pos {
+		// Priority passes have filled every store that takes events past
+		// the cursor further than it: move it there without reading the
+		// log again.
+		if err := f.saveCursor(ctx, floor, version); err != nil {
+			return false, err
+		}
+		f.advance(floor)
+		return true, nil
 	}
 	size := f.passSize()
 	began := time.Now()
@@ -476,8 +487,8 @@ func (f *Filler) satisfiedLocked(w *wait) bool {
 // reads for a store: a store that takes few of them moves through a large
 // backlog of other stores' events in a few turns (the events it does not
 // take are skipped by account and region, without parsing), and a store
-// that takes many stops at fillBatch events inserted, so that the turns
-// of the other waiting stores come soon.
+// that takes many stops at a main pass's worth of events inserted, so
+// that the turns of the other waiting stores come soon.
 const priorityScan = 20 * fillBatch
 
 // Priority fills the stores that waiting queries read, each up to the log
@@ -532,7 +543,8 @@ func (f *Filler) waitTargets() map[string]int64 {
 
 // priorityTurn fills store id (d, nil when it no longer exists) from
 // where it is filled to towards log position to: it reads at most
-// priorityScan log positions and inserts at most fillBatch events.
+// priorityScan log positions and inserts at most a main pass's worth of
+// events (passSize).
 func (f *Filler) priorityTurn(ctx context.Context, d *DataStore, id string, to int64) error {
 	f.mu.Lock()
 	pos := f.filledToLocked(id)
@@ -548,8 +560,8 @@ func (f *Filler) priorityTurn(ctx context.Context, d *DataStore, id string, to i
 	}
 	cut := d.retentionCut(f.s.now())
 	var take []*event.Event
-	limit := pos + priorityScan
-	for pos < to && pos < limit && len(take) < f.batch {
+	limit, most := pos+priorityScan, f.passSize()
+	for pos < to && pos < limit && len(take) < most {
 		evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
 		if err != nil {
 			return fmt.Errorf("lake: reading the log: %w", err)
@@ -563,7 +575,7 @@ func (f *Filler) priorityTurn(ctx context.Context, d *DataStore, id string, to i
 				pos = to // every event up to to has been seen
 				break
 			}
-			if len(take) >= f.batch {
+			if len(take) >= most {
 				break
 			}
 			pos = ev.Seq
@@ -645,15 +657,35 @@ func (s *Service) bury(ctx context.Context, d *DataStore, now time.Time) error {
 
 // anyTakesAfter reports whether a store takes events numbered above pos.
 func anyTakesAfter(stores []*DataStore, pos int64) bool {
-	for _, d := range stores {
-		if d.Status == statusGone {
-			continue
-		}
-		for _, r := range d.Ingest {
-			if r.To == 0 || r.To > pos {
-				return true
-			}
+	return slices.ContainsFunc(stores, func(d *DataStore) bool { return d.takesAfter(pos) })
+}
+
+// takesAfter reports whether d takes events numbered above pos.
+func (d *DataStore) takesAfter(pos int64) bool {
+	if d.Status == statusGone {
+		return false
+	}
+	for _, r := range d.Ingest {
+		if r.To == 0 || r.To > pos {
+			return true
 		}
 	}
 	return false
+}
+
+// filledFloor is the log position (at least pos) to which every store
+// that takes events past pos is filled, priority passes included.
+func (f *Filler) filledFloor(stores []*DataStore, pos int64) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	floor := int64(-1)
+	for _, d := range stores {
+		if !d.takesAfter(pos) {
+			continue
+		}
+		if p := max(pos, f.ahead[d.ID]); floor < 0 || p < floor {
+			floor = p
+		}
+	}
+	return max(floor, pos)
 }

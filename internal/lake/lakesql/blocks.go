@@ -35,13 +35,12 @@ const (
 
 // block gathers the records of one block as Insert writes them.
 type block struct {
-	id     int64
-	times  []int64 // eventTime of each slot, Unix ms
-	ends   []int   // end offset of each slot's record in body
-	body   []byte
-	tmin   int64
-	tmax   int64
-	closed bool
+	id    int64
+	times []int64 // eventTime of each slot, Unix ms
+	ends  []int   // end offset of each slot's record in body
+	body  []byte
+	tmin  int64
+	tmax  int64
 }
 
 // ref is the reference the next record added will have.
