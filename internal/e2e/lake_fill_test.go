@@ -41,7 +41,9 @@ func lakeEvents(t *testing.T, srv *Server, id string) int64 {
 // answer, while account 1's store is still being filled (its count in the
 // node's lake.db is short of what was ingested). Before per-store
 // progress, account 2's query waited for the node's one cursor to pass
-// every event of account 1.
+// every event of account 1. It takes ~20 s under -race: the backlog must
+// be larger than what the node fills while account 2's query runs, and
+// the last query waits for all of it.
 func TestLakeQueryWaitsOnlyForItsOwnStores(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx := context.Background()
