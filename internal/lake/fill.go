@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -27,6 +28,10 @@ type Filler struct {
 	batch   int           // events a priority turn inserts at most; a main pass's first size
 	maxPass int           // events a main pass reads at most
 	perItem time.Duration // a main pass's time per event read, averaged (0: none yet)
+	// lastWake is when ingest last said the log grew (Unix ns); deferFrom
+	// when the main passes began to give way to it (zero: they do not).
+	lastWake  atomic.Int64
+	deferFrom time.Time
 
 	mu      sync.Mutex
 	reached int64         // the log position every store is filled to
@@ -96,7 +101,10 @@ func (f *Filler) changed() {
 }
 
 // Wake tells the filler the log has new events (ingest's wake hook).
-func (f *Filler) Wake() { f.changed() }
+func (f *Filler) Wake() {
+	f.lastWake.Store(time.Now().UnixNano())
+	f.changed()
+}
 
 // Filler returns the service's filler, to run and to wake.
 func (s *Service) Filler() *Filler { return s.filler }
@@ -130,11 +138,20 @@ func (f *Filler) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			f.s.log.Warn("lake: filling the event data stores queries wait for failed", "err", err)
 		}
+		if !waiting {
+			if d := f.deferral(); d > 0 {
+				f.pause(ctx, d)
+				continue
+			}
+		}
 		more := false
 		if err == nil {
 			more, err = f.Pass(ctx)
 			if err != nil && ctx.Err() == nil {
 				f.s.log.Warn("lake: filling event data stores failed", "err", err)
+			}
+			if !more && err == nil {
+				f.deferFrom = time.Time{} // caught up
 			}
 		}
 		if (more || waiting) && err == nil {
@@ -151,10 +168,44 @@ func (f *Filler) Run(ctx context.Context) {
 	}
 }
 
+// Main passes give way to ingest: while events arrive (a wake within
+// ingestQuiet), they wait, for at most maxDefer from the first wait until
+// the fill has caught up again. A burst of ingest shorter than maxDefer
+// then has the CPU to itself, and its events are filled after it in large
+// passes (cheaper per event); a longer one is filled alongside from then
+// on. The lag this adds to a store is at most maxDefer: events are in it
+// at most maxDefer plus the time to fill the backlog after they were
+// acknowledged. A query never waits for it: its stores are filled by
+// Priority, which does not give way.
+const (
+	ingestQuiet = 100 * time.Millisecond
+	maxDefer    = 5 * time.Second
+)
+
+// deferral is how long the next main pass should wait for ingest (0: run
+// it now).
+func (f *Filler) deferral() time.Duration {
+	if time.Since(time.Unix(0, f.lastWake.Load())) >= ingestQuiet {
+		return 0
+	}
+	if f.deferFrom.IsZero() {
+		f.deferFrom = time.Now()
+	}
+	left := maxDefer - time.Since(f.deferFrom)
+	if left <= 0 {
+		return 0
+	}
+	return min(left, ingestQuiet)
+}
+
 // settle waits until fillEvery has passed since the last main pass, unless
 // a query waits for its stores meanwhile (or ctx ends).
 func (f *Filler) settle(ctx context.Context, passed time.Time) {
-	left := fillEvery - time.Since(passed)
+	f.pause(ctx, fillEvery-time.Since(passed))
+}
+
+// pause waits for d, or until a query waits for its stores or ctx ends.
+func (f *Filler) pause(ctx context.Context, left time.Duration) {
 	if left <= 0 || f.hasWaits() {
 		return
 	}
