@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -22,12 +24,26 @@ import (
 // lease is needed. Insert is idempotent, so a pass cut short by a crash
 // (events inserted, cursor not yet saved) is simply done again.
 type Filler struct {
-	s     *Service
-	batch int
+	s       *Service
+	batch   int           // events a priority turn inserts at most; a main pass's first size
+	maxPass int           // events a main pass reads at most
+	perItem time.Duration // a main pass's time per event read, averaged (0: none yet)
+	// lastWake is when ingest last said the log grew (Unix ns); deferFrom
+	// when the main passes began to give way to it (zero: they do not).
+	lastWake  atomic.Int64
+	deferFrom time.Time
 
 	mu      sync.Mutex
 	reached int64         // the log position every store is filled to
-	signal  chan struct{} // closed and replaced when reached moves
+	signal  chan struct{} // closed and replaced when reached or ahead moves
+	// ahead is, for a store a priority pass filled past reached, the log
+	// position it is filled to: the main pass does not insert those events
+	// again. Entries at or below reached are dropped. Not saved: after a
+	// restart the main pass inserts them again, which Insert ignores.
+	ahead map[string]int64
+	// waits are the queries waiting for their stores (WaitFilled), each
+	// the log position it needs and the stores it reads.
+	waits   map[*wait]struct{}
 	matched map[string]compiled
 
 	wake chan struct{}
@@ -42,14 +58,35 @@ type compiled struct {
 // retentionEvery is how often stores' expired events are removed.
 const retentionEvery = time.Hour
 
-// fillBatch is how many events of the log a pass reads. A store's insert
-// costs per transaction as much as per event (every commit rewrites the
-// index pages the events land on), so a backlog is taken in large passes:
-// 5,000 cost ~30% less CPU per event than 1,000 (BENCHMARKS.md, "Lake").
+// fillBatch is how many events of the log a pass reads at first, and
+// at most in a priority turn. A store's insert costs per transaction as
+// much as per event (every commit rewrites the index pages the events land
+// on), so a backlog is taken in large passes: 5,000 cost ~30% less CPU per
+// event than 1,000, 20,000 another ~20% (BENCHMARKS.md, "Lake").
 const fillBatch = 5000
 
+// Main passes are sized by time: each reads what the previous passes'
+// cost per event says it fills in about passTarget (between minPass and
+// maxPass events), so that a query's priority turn, which runs between
+// main passes, waits about that long at most, whatever the machine. A
+// priority turn inserts as many at most.
+const (
+	passTarget = 500 * time.Millisecond
+	minPass    = 2000
+	maxPass    = 20000
+)
+
+// fillEvery is the least time between two main passes that each found
+// the log's end (the fill keeps up): the events of a trickle are filled
+// within it, and at higher rates each pass takes what came meanwhile in
+// one transaction instead of a transaction per ingest commit. While the
+// fill is behind, passes follow each other at once; a query waiting for
+// its stores does not wait for either (Priority).
+const fillEvery = 200 * time.Millisecond
+
 func newFiller(s *Service) *Filler {
-	return &Filler{s: s, batch: fillBatch, reached: -1, signal: make(chan struct{}),
+	return &Filler{s: s, batch: fillBatch, maxPass: maxPass, reached: -1, signal: make(chan struct{}),
+		ahead: map[string]int64{}, waits: map[*wait]struct{}{},
 		matched: map[string]compiled{}, wake: make(chan struct{}, 1)}
 }
 
@@ -64,7 +101,10 @@ func (f *Filler) changed() {
 }
 
 // Wake tells the filler the log has new events (ingest's wake hook).
-func (f *Filler) Wake() { f.changed() }
+func (f *Filler) Wake() {
+	f.lastWake.Store(time.Now().UnixNano())
+	f.changed()
+}
 
 // Filler returns the service's filler, to run and to wake.
 func (s *Service) Filler() *Filler { return s.filler }
@@ -91,20 +131,126 @@ func (f *Filler) Run(ctx context.Context) {
 			}
 			lastSweep = time.Now()
 		}
-		more, err := f.Pass(ctx)
+		// Queries waiting for their stores come first: a priority pass
+		// fills only their stores, so that a query waits for the events
+		// of its own stores, not for the whole node's backlog.
+		waiting, err := f.Priority(ctx)
 		if err != nil && ctx.Err() == nil {
-			f.s.log.Warn("lake: filling event data stores failed", "err", err)
+			f.s.log.Warn("lake: filling the event data stores queries wait for failed", "err", err)
 		}
-		if more && err == nil {
+		if !waiting {
+			if d := f.deferral(); d > 0 {
+				f.pause(ctx, d)
+				continue
+			}
+		}
+		more := false
+		if err == nil {
+			more, err = f.Pass(ctx)
+			if err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: filling event data stores failed", "err", err)
+			}
+			if !more && err == nil {
+				f.deferFrom = time.Time{} // caught up
+			}
+		}
+		if (more || waiting) && err == nil {
 			continue
 		}
+		passed := time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-f.wake:
 		}
+		f.settle(ctx, passed)
 	}
+}
+
+// Main passes give way to ingest: while events arrive (a wake within
+// ingestQuiet), they wait, for at most maxDefer from the first wait until
+// the fill has caught up again. A burst of ingest shorter than maxDefer
+// then has the CPU to itself, and its events are filled after it in large
+// passes (cheaper per event); a longer one is filled alongside from then
+// on. The lag this adds to a store is at most maxDefer: events are in it
+// at most maxDefer plus the time to fill the backlog after they were
+// acknowledged. A query never waits for it: its stores are filled by
+// Priority, which does not give way.
+const (
+	ingestQuiet = 100 * time.Millisecond
+	maxDefer    = 5 * time.Second
+)
+
+// deferral is how long the next main pass should wait for ingest (0: run
+// it now).
+func (f *Filler) deferral() time.Duration {
+	if time.Since(time.Unix(0, f.lastWake.Load())) >= ingestQuiet {
+		return 0
+	}
+	if f.deferFrom.IsZero() {
+		f.deferFrom = time.Now()
+	}
+	left := maxDefer - time.Since(f.deferFrom)
+	if left <= 0 {
+		return 0
+	}
+	return min(left, ingestQuiet)
+}
+
+// settle waits until fillEvery has passed since the last main pass, unless
+// a query waits for its stores meanwhile (or ctx ends).
+func (f *Filler) settle(ctx context.Context, passed time.Time) {
+	f.pause(ctx, fillEvery-time.Since(passed))
+}
+
+// pause waits for d, or until a query waits for its stores or ctx ends.
+func (f *Filler) pause(ctx context.Context, left time.Duration) {
+	if left <= 0 || f.hasWaits() {
+		return
+	}
+	timer := time.NewTimer(left)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case <-f.wake:
+			if f.hasWaits() {
+				return
+			}
+		}
+	}
+}
+
+// hasWaits reports whether a query waits for its stores.
+func (f *Filler) hasWaits() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.waits) > 0
+}
+
+// passSize is how many events the next main pass reads (see passTarget).
+func (f *Filler) passSize() int {
+	if f.perItem <= 0 || f.batch < minPass {
+		return f.batch
+	}
+	return int(min(max(int64(passTarget/f.perItem), minPass), int64(f.maxPass)))
+}
+
+// measure folds a main pass's time into perItem.
+func (f *Filler) measure(n int, d time.Duration) {
+	if n < 100 {
+		return // too few to say much; mostly the pass's fixed cost
+	}
+	per := d / time.Duration(n)
+	if f.perItem == 0 {
+		f.perItem = per
+		return
+	}
+	f.perItem = (3*f.perItem + per) / 4
 }
 
 // cursor is the fill cursor's state document.
@@ -145,11 +291,23 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		f.advance(max(pos, end))
 		return false, nil
 	}
-	evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
+	if floor := min(f.filledFloor(stores, pos), end); floor > pos {
+		// Priority passes have filled every store that takes events past
+		// the cursor further than it: move it there without reading the
+		// log again.
+		if err := f.saveCursor(ctx, floor, version); err != nil {
+			return false, err
+		}
+		f.advance(floor)
+		return true, nil
+	}
+	size := f.passSize()
+	began := time.Now()
+	evs, err := f.s.st.ReadLog(ctx, pos, size)
 	if err != nil {
 		return false, fmt.Errorf("lake: reading the log: %w", err)
 	}
-	full := len(evs) == f.batch
+	full := len(evs) == size
 	n := len(evs)
 	for n > 0 && evs[n-1].Seq > end {
 		n--
@@ -163,6 +321,7 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 	if err := f.fill(ctx, stores, evs); err != nil {
 		return false, err
 	}
+	f.measure(len(evs), time.Since(began))
 	next := evs[len(evs)-1].Seq
 	if err := f.saveCursor(ctx, next, version); err != nil {
 		return false, err
@@ -185,8 +344,9 @@ func (f *Filler) fill(ctx context.Context, stores []*DataStore, evs []*event.Eve
 		}
 		var take []*event.Event
 		cut := d.retentionCut(f.s.now())
+		done := f.aheadOf(d.ID)
 		for i, ev := range evs {
-			if !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
+			if ev.Seq <= done || !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
 				continue
 			}
 			if fields[i] == nil {
@@ -292,19 +452,60 @@ func (f *Filler) advance(seq int64) {
 	defer f.mu.Unlock()
 	if seq > f.reached {
 		f.reached = seq
-		close(f.signal)
-		f.signal = make(chan struct{})
+		for id, p := range f.ahead {
+			if p <= seq {
+				delete(f.ahead, id)
+			}
+		}
+		f.signalLocked()
 	}
 }
 
-// WaitFilled waits until this node's stores hold every event up to log
-// position seq (or ctx ends).
-func (f *Filler) WaitFilled(ctx context.Context, seq int64) error {
+// signalLocked wakes the waiters (f.mu held).
+func (f *Filler) signalLocked() {
+	close(f.signal)
+	f.signal = make(chan struct{})
+}
+
+// aheadOf is the log position store id is filled to past reached by
+// priority passes (0: none).
+func (f *Filler) aheadOf(id string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ahead[id]
+}
+
+// filledTo is the log position store id is filled to (f.mu held).
+func (f *Filler) filledToLocked(id string) int64 {
+	return max(f.reached, f.ahead[id])
+}
+
+// wait is a query waiting for stores to be filled to seq.
+type wait struct {
+	seq    int64
+	stores []string
+}
+
+// WaitFilled waits until this node holds every event up to log position
+// seq of the given stores — of every store when none is given — or ctx
+// ends. While it waits, the filler fills the stores it names first (see
+// Priority): a query waits for its own stores' events, not for other
+// stores' backlog.
+func (f *Filler) WaitFilled(ctx context.Context, seq int64, stores ...string) error {
+	w := &wait{seq: seq, stores: stores}
+	f.mu.Lock()
+	f.waits[w] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.waits, w)
+		f.mu.Unlock()
+	}()
 	for {
 		f.mu.Lock()
-		reached, sig := f.reached, f.signal
+		done, sig := f.satisfiedLocked(w), f.signal
 		f.mu.Unlock()
-		if reached >= seq {
+		if done {
 			return nil
 		}
 		f.changed()
@@ -313,6 +514,150 @@ func (f *Filler) WaitFilled(ctx context.Context, seq int64) error {
 			return ctx.Err()
 		case <-sig:
 		}
+	}
+}
+
+// satisfiedLocked reports whether w's stores are filled to w.seq (f.mu
+// held).
+func (f *Filler) satisfiedLocked(w *wait) bool {
+	if f.reached >= w.seq {
+		return true
+	}
+	if len(w.stores) == 0 {
+		return false
+	}
+	for _, id := range w.stores {
+		if f.filledToLocked(id) < w.seq {
+			return false
+		}
+	}
+	return true
+}
+
+// priorityScan bounds the log positions one turn of a priority pass
+// reads for a store: a store that takes few of them moves through a large
+// backlog of other stores' events in a few turns (the events it does not
+// take are skipped by account and region, without parsing), and a store
+// that takes many stops at a main pass's worth of events inserted, so
+// that the turns of the other waiting stores come soon.
+const priorityScan = 20 * fillBatch
+
+// Priority fills the stores that waiting queries read, each up to the log
+// position its queries need: a turn per store (see priorityScan), so a
+// store with little to insert is not held back by one with much. The
+// positions reached are kept (ahead) so that the main pass does not insert
+// those events again. waiting says queries still wait (another turn is
+// due).
+func (f *Filler) Priority(ctx context.Context) (waiting bool, err error) {
+	targets := f.waitTargets()
+	if len(targets) == 0 {
+		return false, nil
+	}
+	// The saved cursor: every store is filled to it (reached is only
+	// known once a main pass has run since the start).
+	pos, _, err := f.loadCursor(ctx)
+	if err != nil {
+		return true, err
+	}
+	f.advance(pos)
+	stores, err := f.s.all(ctx)
+	if err != nil {
+		return true, err
+	}
+	byID := make(map[string]*DataStore, len(stores))
+	for _, d := range stores {
+		byID[d.ID] = d
+	}
+	for _, id := range slices.Sorted(maps.Keys(targets)) {
+		if err := f.priorityTurn(ctx, byID[id], id, targets[id]); err != nil {
+			return true, err
+		}
+	}
+	return len(f.waitTargets()) > 0, nil
+}
+
+// waitTargets is, for each store a waiting query reads and that is not
+// filled far enough, the log position to fill it to.
+func (f *Filler) waitTargets() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for w := range f.waits {
+		for _, id := range w.stores {
+			if f.filledToLocked(id) < w.seq {
+				out[id] = max(out[id], w.seq)
+			}
+		}
+	}
+	return out
+}
+
+// priorityTurn fills store id (d, nil when it no longer exists) from
+// where it is filled to towards log position to: it reads at most
+// priorityScan log positions and inserts at most a main pass's worth of
+// events (passSize).
+func (f *Filler) priorityTurn(ctx context.Context, d *DataStore, id string, to int64) error {
+	f.mu.Lock()
+	pos := f.filledToLocked(id)
+	f.mu.Unlock()
+	if d == nil || d.Status == statusGone || len(d.Ingest) == 0 {
+		f.setAhead(id, to) // takes nothing: filled
+		return nil
+	}
+	m, err := f.matcher(d)
+	if err != nil {
+		f.setAhead(id, to) // takes nothing (Pass logs it)
+		return nil
+	}
+	cut := d.retentionCut(f.s.now())
+	var take []*event.Event
+	limit, most := pos+priorityScan, f.passSize()
+	for pos < to && pos < limit && len(take) < most {
+		evs, err := f.s.st.ReadLog(ctx, pos, f.batch)
+		if err != nil {
+			return fmt.Errorf("lake: reading the log: %w", err)
+		}
+		if len(evs) == 0 {
+			pos = to // the log ends before to: nothing more there
+			break
+		}
+		for _, ev := range evs {
+			if ev.Seq > to {
+				pos = to // every event up to to has been seen
+				break
+			}
+			if len(take) >= most {
+				break
+			}
+			pos = ev.Seq
+			if !d.takes(ev.Seq) || !d.covers(ev) || ev.Time.Before(cut) {
+				continue
+			}
+			fl, err := trail.ParseFields(ev.Record)
+			if err != nil {
+				fl = trail.Fields{}
+			}
+			if m.Match(&fl) {
+				take = append(take, ev)
+			}
+		}
+	}
+	if len(take) > 0 {
+		if err := f.s.engine.Insert(ctx, d.ID, take); err != nil {
+			return fmt.Errorf("lake: filling %s: %w", d.ARN, err)
+		}
+	}
+	f.setAhead(id, pos)
+	return nil
+}
+
+// setAhead records that store id is filled to log position pos.
+func (f *Filler) setAhead(id string, pos int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pos > f.filledToLocked(id) {
+		f.ahead[id] = pos
+		f.signalLocked()
 	}
 }
 
@@ -363,15 +708,35 @@ func (s *Service) bury(ctx context.Context, d *DataStore, now time.Time) error {
 
 // anyTakesAfter reports whether a store takes events numbered above pos.
 func anyTakesAfter(stores []*DataStore, pos int64) bool {
-	for _, d := range stores {
-		if d.Status == statusGone {
-			continue
-		}
-		for _, r := range d.Ingest {
-			if r.To == 0 || r.To > pos {
-				return true
-			}
+	return slices.ContainsFunc(stores, func(d *DataStore) bool { return d.takesAfter(pos) })
+}
+
+// takesAfter reports whether d takes events numbered above pos.
+func (d *DataStore) takesAfter(pos int64) bool {
+	if d.Status == statusGone {
+		return false
+	}
+	for _, r := range d.Ingest {
+		if r.To == 0 || r.To > pos {
+			return true
 		}
 	}
 	return false
+}
+
+// filledFloor is the log position (at least pos) to which every store
+// that takes events past pos is filled, priority passes included.
+func (f *Filler) filledFloor(stores []*DataStore, pos int64) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	floor := int64(-1)
+	for _, d := range stores {
+		if !d.takesAfter(pos) {
+			continue
+		}
+		if p := max(pos, f.ahead[d.ID]); floor < 0 || p < floor {
+			floor = p
+		}
+	}
+	return max(floor, pos)
 }

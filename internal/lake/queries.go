@@ -231,7 +231,7 @@ func (s *Service) run(q *Query, compiled Compiled, ids map[string]string, retent
 	defer cancel()
 	stop := s.watchCancel(base, q, cancel)
 	defer stop()
-	if err := s.waitFilled(base, q.Seq); err != nil {
+	if err := s.waitFilled(base, q.Seq, q.Stores); err != nil {
 		s.finish(q, nil, err, 0)
 		return
 	}
@@ -265,11 +265,12 @@ func (s *Service) expire(ctx context.Context, retention map[string]int) error {
 	return s.expirer.expire(ctx, retention)
 }
 
-// waitFilled waits at most FillWait for the filler to reach seq.
-func (s *Service) waitFilled(ctx context.Context, seq int64) error {
+// waitFilled waits at most FillWait for the filler to fill stores (the
+// query's) to seq.
+func (s *Service) waitFilled(ctx context.Context, seq int64, stores []string) error {
 	wctx, cancel := context.WithTimeoutCause(ctx, s.opts.FillWait, errFillWait)
 	defer cancel()
-	if err := s.filler.WaitFilled(wctx, seq); err != nil {
+	if err := s.filler.WaitFilled(wctx, seq, stores...); err != nil {
 		if errors.Is(context.Cause(wctx), errFillWait) {
 			return errFillWait
 		}

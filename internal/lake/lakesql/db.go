@@ -4,7 +4,8 @@
 // Events live in one SQLite table, lake_events, a row per (store, event):
 // the hot fields Lake queries filter and group on most (eventTime,
 // eventName, eventSource, awsRegion, userIdentity.arn, recipientAccountId)
-// as columns with indexes, the whole record as JSONB for the rest. A
+// as columns with indexes, and a reference to the whole record, kept with
+// its neighbours in a compressed block of lake_blocks (blocks.go). A
 // statement is parsed into this package's own syntax tree (Parse), checked
 // against Lake's schema and the functions this package allows, and written
 // out as SQLite SQL by an emitter (Run): user text never reaches the
@@ -33,7 +34,8 @@ type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections for queries
 
-	insRow, insRec *sql.Stmt // Insert's statements, prepared on w
+	insRow, insBlock *sql.Stmt // Insert's statements, prepared on w
+	codec            *codec    // compresses blocks (the writer's)
 
 	// noRollups makes Run read the events themselves even where the hourly
 	// rollups answer (tests compare both ways).
@@ -51,12 +53,17 @@ CREATE TABLE IF NOT EXISTS lake_events (
 	event_source TEXT,
 	aws_region TEXT,
 	user_arn TEXT,
-	account TEXT
+	account TEXT,
+	ref INTEGER -- the record: lake_blocks.id << 8 | slot
 );
-CREATE TABLE IF NOT EXISTS lake_records (
+CREATE TABLE IF NOT EXISTS lake_blocks (
 	id INTEGER PRIMARY KEY,
-	rec BLOB NOT NULL
+	store INTEGER NOT NULL,
+	tmin INTEGER NOT NULL, -- the block's earliest and latest eventTime (retention)
+	tmax INTEGER NOT NULL,
+	data BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS lake_blocks_store ON lake_blocks(store, tmin);
 -- One index serves time ranges and keeps an event once per store: an
 -- event's time never changes, and a store filling live receives events in
 -- time order, so its entries go to the end of the tree.
@@ -81,6 +88,7 @@ const ReadConns = 4
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
 	registerFuncs()
+	registerRec()
 	if err := privdir.SQLiteFiles(path); err != nil {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
@@ -97,7 +105,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	if _, err := w.Exec(schemaSQL); err != nil {
+	if err := migrate(context.Background(), w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("lakesql: create schema in %s: %w", path, err)
 	}
@@ -112,8 +120,14 @@ func Open(path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(ReadConns)
 	db := &DB{w: w, r: r}
-	if db.insRow, err = w.Prepare(insertRowSQL); err == nil {
-		db.insRec, err = w.Prepare(insertRecSQL)
+	if db.codec, err = newCodec(); err == nil {
+		db.insRow, err = w.Prepare(insertRowSQL)
+	}
+	if err == nil {
+		db.insBlock, err = w.Prepare(insertBlockSQL)
+	}
+	if err == nil {
+		err = db.convertRecords(context.Background())
 	}
 	if err != nil {
 		db.Close()
@@ -124,7 +138,7 @@ func Open(path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	for _, st := range []*sql.Stmt{db.insRow, db.insRec} {
+	for _, st := range []*sql.Stmt{db.insRow, db.insBlock} {
 		if st != nil {
 			st.Close()
 		}
@@ -138,11 +152,12 @@ func (db *DB) Close() error {
 //
 // It is the lake's hot path (every event a store takes passes here), so it
 // reads the hot fields with the event package's scanner instead of asking
-// SQLite to parse the record again, writes the index row first and the
-// record only when the row was new (no insert-then-undo), and runs
-// statements prepared once. Each statement writes one row: a multi-row
-// INSERT OR IGNORE makes SQLite keep a statement journal, which cost more
-// than the calls it saved.
+// SQLite to parse the record, writes the index row first and adds the
+// record to the block being filled only when the row was new, writes the
+// records a block at a time (compressed), and runs statements prepared
+// once. Each statement writes one row: a multi-row INSERT OR IGNORE makes
+// SQLite keep a statement journal, which cost more than the calls it
+// saved.
 func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -156,27 +171,45 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 	if err != nil {
 		return err
 	}
-	row, rec := tx.StmtContext(ctx, db.insRow), tx.StmtContext(ctx, db.insRec)
+	row, blk := tx.StmtContext(ctx, db.insRow), tx.StmtContext(ctx, db.insBlock)
+	var first int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM lake_blocks`).Scan(&first); err != nil {
+		return fmt.Errorf("lakesql: insert: %w", err)
+	}
+	b := &block{id: first}
+	flush := func() error {
+		if len(b.times) == 0 {
+			return nil
+		}
+		if _, err := blk.ExecContext(ctx, b.id, num, b.tmin, b.tmax, db.codec.compress(b)); err != nil {
+			return fmt.Errorf("lakesql: insert records: %w", err)
+		}
+		b.reset(b.id + 1)
+		return nil
+	}
 	var n, bytes int64
 	for _, e := range evs {
 		h := hotOf(e.Record)
-		res, err := row.ExecContext(ctx, num, e.ID, e.Time.UnixMilli(), len(e.Record),
-			h.name, h.source, h.region, h.arn, h.account)
+		t := e.Time.UnixMilli()
+		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
+			h.name, h.source, h.region, h.arn, h.account, b.ref())
 		if err != nil {
 			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
 			continue // already in the store
 		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
-		}
-		if _, err := rec.ExecContext(ctx, id, e.Record); err != nil {
-			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+		b.add(e.Record, t)
+		if b.full() {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 		n++
 		bytes += int64(len(e.Record))
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if err := rollupNew(ctx, tx, num, n); err != nil {
 		return err
@@ -191,9 +224,9 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 }
 
 const (
-	insertRowSQL = `INSERT OR IGNORE INTO lake_events(store, event_id, t, size, event_name, event_source, aws_region, user_arn, account)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	insertRecSQL = `INSERT INTO lake_records(id, rec) VALUES (?, jsonb(?))`
+	insertRowSQL = `INSERT OR IGNORE INTO lake_events(store, event_id, t, size, event_name, event_source, aws_region, user_arn, account, ref)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertBlockSQL = `INSERT INTO lake_blocks(id, store, tmin, tmax, data) VALUES (?, ?, ?, ?, ?)`
 )
 
 // hot is an event's hot fields as lake_events holds them, the values
@@ -323,15 +356,14 @@ func (db *DB) DeleteBefore(ctx context.Context, storeID string, t time.Time) (in
 		num, t.UnixMilli()).Scan(&bytes); err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ? AND t < ?)`,
-		num, t.UnixMilli()); err != nil {
-		return 0, fmt.Errorf("lakesql: delete: %w", err)
-	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ? AND t < ?`, num, t.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("lakesql: delete: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if err := db.expireBlocks(ctx, tx, num, t.UnixMilli()); err != nil {
+		return 0, err
+	}
 	if err := addCounts(ctx, tx, num, -n, -bytes); err != nil {
 		return 0, err
 	}
@@ -352,7 +384,7 @@ func (db *DB) DropStore(ctx context.Context, storeID string) error {
 	if err != nil || num < 0 {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_records WHERE id IN (SELECT id FROM lake_events WHERE store = ?)`, num); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_blocks WHERE store = ?`, num); err != nil {
 		return fmt.Errorf("lakesql: drop %s: %w", storeID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM lake_events WHERE store = ?`, num); err != nil {

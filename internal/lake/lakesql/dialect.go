@@ -66,7 +66,9 @@ func (sqliteDialect) storeTable(idArg string, withRecord bool, index string) str
 		by = " INDEXED BY lake_events_" + index
 	}
 	if withRecord {
-		return "(SELECT e.*, r.rec FROM lake_events AS e" + by + " JOIN lake_records AS r ON r.id = e.id WHERE e.store = " + idArg + ")"
+		// The record, from its block (blocks.go).
+		return "(SELECT e.*, lake_rec(b.data, e.ref) AS rec FROM lake_events AS e" + by +
+			" JOIN lake_blocks AS b ON b.id = e.ref >> 8 WHERE e.store = " + idArg + ")"
 	}
 	return "(SELECT * FROM lake_events" + by + " WHERE store = " + idArg + ")"
 }

@@ -57,7 +57,7 @@ func TestInsertHotFieldsAsSQLiteReadsThem(t *testing.T) {
 	}
 	rows, err := db.w.Query(`SELECT e.event_id, e.event_name IS r.rec ->> '$.eventName', e.event_source IS r.rec ->> '$.eventSource',
 		e.aws_region IS r.rec ->> '$.awsRegion', e.user_arn IS r.rec ->> '$.userIdentity.arn', e.account IS r.rec ->> '$.recipientAccountId'
-		FROM lake_events e JOIN lake_records r ON r.id = e.id`)
+		FROM (SELECT e.*, lake_rec(b.data, e.ref) AS rec FROM lake_events e JOIN lake_blocks b ON b.id = e.ref >> 8) AS r JOIN lake_events e ON e.id = r.id`)
 	if err != nil {
 		t.Fatal(err)
 	}

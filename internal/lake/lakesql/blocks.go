@@ -1,0 +1,239 @@
+package lakesql
+
+// The records of a store's events are kept in blocks: up to blockSlots
+// records of one store, written together by one Insert, compressed
+// together (zstd) in one row of lake_blocks. An event's row in lake_events
+// points at its record with ref = block<<8 | slot. Compared with a row
+// per record (as JSONB) this writes a sixth of the bytes to the WAL and
+// the database, one B-tree insert per block instead of one per event, and
+// no JSON conversion at all; a query that reads records pays a block's
+// decompression once for the rows it reads from the block (lake_rec keeps
+// the last blocks decoded).
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"modernc.org/sqlite"
+)
+
+const (
+	// blockSlots is the most records a block holds (ref's low 8 bits).
+	blockSlots = 256
+	// blockBytes closes a block once its records reach this many bytes:
+	// large enough to compress well, small enough that a query reading
+	// one record of a block does not decode much more.
+	blockBytes = 96 << 10
+	// slotBits is how far a block's number is shifted in ref.
+	slotBits = 8
+)
+
+// block gathers the records of one block as Insert writes them.
+type block struct {
+	id    int64
+	times []int64 // eventTime of each slot, Unix ms
+	ends  []int   // end offset of each slot's record in body
+	body  []byte
+	tmin  int64
+	tmax  int64
+}
+
+// ref is the reference the next record added will have.
+func (b *block) ref() int64 { return b.id<<slotBits | int64(len(b.times)) }
+
+// add appends a record of time t (Unix ms).
+func (b *block) add(rec []byte, t int64) {
+	if len(b.times) == 0 || t < b.tmin {
+		b.tmin = t
+	}
+	if len(b.times) == 0 || t > b.tmax {
+		b.tmax = t
+	}
+	b.times = append(b.times, t)
+	b.body = append(b.body, rec...)
+	b.ends = append(b.ends, len(b.body))
+}
+
+// full reports whether the block takes no more records.
+func (b *block) full() bool { return len(b.times) >= blockSlots || len(b.body) >= blockBytes }
+
+// reset empties b for block id.
+func (b *block) reset(id int64) {
+	b.id, b.times, b.ends, b.body = id, b.times[:0], b.ends[:0], b.body[:0]
+}
+
+// encode is the block's bytes before compression: the slot count, then
+// each slot's record length (0: a removed record) and time, then the
+// records one after another.
+func (b *block) encode(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst[:0], uint64(len(b.times)))
+	start := 0
+	for i, t := range b.times {
+		dst = binary.AppendUvarint(dst, uint64(b.ends[i]-start))
+		dst = binary.AppendVarint(dst, t)
+		start = b.ends[i]
+	}
+	return append(dst, b.body...)
+}
+
+// decoded is a block read back: each slot's time and record.
+type decoded struct {
+	times []int64
+	recs  [][]byte // nil: removed
+}
+
+var errBadBlock = errors.New("lakesql: damaged record block")
+
+// decodeBlock reads what encode wrote.
+func decodeBlock(raw []byte) (*decoded, error) {
+	n, k := binary.Uvarint(raw)
+	if k <= 0 || n > blockSlots {
+		return nil, errBadBlock
+	}
+	raw = raw[k:]
+	d := &decoded{times: make([]int64, n), recs: make([][]byte, n)}
+	lens := make([]int, n)
+	total := 0
+	for i := range lens {
+		l, k := binary.Uvarint(raw)
+		if k <= 0 || l > uint64(len(raw)) {
+			return nil, errBadBlock
+		}
+		raw = raw[k:]
+		t, k := binary.Varint(raw)
+		if k <= 0 {
+			return nil, errBadBlock
+		}
+		raw = raw[k:]
+		lens[i], d.times[i] = int(l), t
+		total += int(l)
+	}
+	if total != len(raw) {
+		return nil, errBadBlock
+	}
+	for i, l := range lens {
+		if l > 0 {
+			d.recs[i] = raw[:l:l]
+		}
+		raw = raw[l:]
+	}
+	return d, nil
+}
+
+// codec compresses and decompresses blocks. The encoder belongs to the
+// one writer connection (Insert, DeleteBefore run one at a time); the
+// decoder is shared, safe for concurrent use.
+type codec struct {
+	enc *zstd.Encoder
+	raw []byte // scratch for encode
+}
+
+func newCodec() (*codec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, fmt.Errorf("lakesql: zstd: %w", err)
+	}
+	return &codec{enc: enc}, nil
+}
+
+// compress is b's stored form.
+func (c *codec) compress(b *block) []byte {
+	c.raw = b.encode(c.raw)
+	return c.enc.EncodeAll(c.raw, nil)
+}
+
+var (
+	decoderOnce sync.Once
+	decoder     *zstd.Decoder
+	decoderErr  error
+)
+
+// decompress returns a stored block's records.
+func decompress(data []byte) (*decoded, error) {
+	decoderOnce.Do(func() {
+		decoder, decoderErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(ReadConns+1),
+			zstd.WithDecoderMaxMemory(16<<20))
+	})
+	if decoderErr != nil {
+		return nil, decoderErr
+	}
+	raw, err := decoder.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadBlock, err)
+	}
+	return decodeBlock(raw)
+}
+
+// blockCache keeps the last blocks lake_rec decoded, by their stored
+// bytes (so that it is right for any database of the process: the same
+// bytes are the same block's records wherever they come from). A query
+// reads a block's rows one after another, mostly, so a few entries serve
+// it; several queries at once each keep theirs.
+type blockCache struct {
+	mu      sync.Mutex
+	entries [16]cacheEntry
+	next    int
+}
+
+type cacheEntry struct {
+	data []byte // the stored (compressed) block
+	d    *decoded
+}
+
+var recCache blockCache
+
+// get returns data's records, decoding them on a miss.
+func (c *blockCache) get(data []byte) (*decoded, error) {
+	c.mu.Lock()
+	for i := range c.entries {
+		if e := &c.entries[i]; e.d != nil && bytes.Equal(e.data, data) {
+			d := e.d
+			c.mu.Unlock()
+			return d, nil
+		}
+	}
+	c.mu.Unlock()
+	d, err := decompress(data)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.entries[c.next] = cacheEntry{data: bytes.Clone(data), d: d}
+	c.next = (c.next + 1) % len(c.entries)
+	c.mu.Unlock()
+	return d, nil
+}
+
+var registerRecOnce sync.Once
+
+// registerRec registers lake_rec(data, ref): the record (JSON text) of
+// slot ref of the block whose stored bytes are data; NULL for a removed
+// record. Its arguments are read in place (VolatileArgs): a block's bytes
+// are compared with the cache's, never kept.
+func registerRec() {
+	registerRecOnce.Do(func() {
+		sqlite.MustRegisterFunction("lake_rec", &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, VolatileArgs: true,
+			Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+				data, ok := args[0].([]byte)
+				ref, ok2 := args[1].(int64)
+				if !ok || !ok2 {
+					return nil, nil
+				}
+				d, err := recCache.get(data)
+				if err != nil {
+					return nil, err
+				}
+				slot := int(ref & (1<<slotBits - 1))
+				if slot >= len(d.recs) || d.recs[slot] == nil {
+					return nil, nil
+				}
+				return string(d.recs[slot]), nil
+			}})
+	})
+}
