@@ -573,6 +573,26 @@ func project(t *testing.T, res *Result, cols []string) [][]string {
 	return out
 }
 
+// checkRowsAnyOrder runs sql ($EDS_ID standing for storeID, the store
+// "store1") and requires its rows to be want's, in any order.
+func checkRowsAnyOrder(t *testing.T, db *DB, storeID, sql string, want [][]string) {
+	t.Helper()
+	st, err := Parse(strings.ReplaceAll(sql, "$EDS_ID", storeID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := project(t, res, nil)
+	sortRows(got)
+	sortRows(want)
+	if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
 func sortRows(rows [][]string) {
 	slices.SortFunc(rows, func(a, b []string) int { return strings.Compare(strings.Join(a, "\x00"), strings.Join(b, "\x00")) })
 }
