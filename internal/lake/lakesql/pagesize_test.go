@@ -14,7 +14,8 @@ import (
 // TestPageSize checks that a lake.db Open creates has PageSize pages and
 // a WAL bound of walBytes, and that a file made with SQLite's 4 KiB pages
 // (as every lake.db before) opens with its own page size, a WAL bound in
-// bytes alike, and keeps its events and takes new ones.
+// bytes alike, keeps its events and takes new ones, and gains the
+// lake_marks table.
 func TestPageSize(t *testing.T) {
 	ctx := context.Background()
 	evs := func(from int) []*event.Event {
@@ -56,7 +57,8 @@ func TestPageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Exec(schemaSQL); err != nil {
+	// Without lake_marks, which came with the writer's NORMAL sync.
+	if _, err := c.Exec(schemaSQL + `; DROP TABLE lake_marks`); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -69,6 +71,13 @@ func TestPageSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(db, 4096, 3*(round+1))
+		// Open adds lake_marks; a mark survives a reopen.
+		if seq, ok, err := db.Mark(ctx, "fill"); err != nil || ok != (round > 0) || round > 0 && seq != 7 {
+			t.Fatalf("round %d: mark %d %v (%v)", round, seq, ok, err)
+		}
+		if err := db.SetMark(ctx, "fill", 7); err != nil {
+			t.Fatal(err)
+		}
 		db.Close()
 	}
 }
