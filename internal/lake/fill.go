@@ -22,7 +22,9 @@ import (
 // document of its own node (lake/cursor/<node>): each node keeps its own
 // copy of the stores' events, so each follows the log for itself, and no
 // lease is needed. Insert is idempotent, so a pass cut short by a crash
-// (events inserted, cursor not yet saved) is simply done again.
+// (events inserted, cursor not yet saved) is simply done again; and the
+// engine keeps the cursor too, with the inserts (saveCursor), so one that
+// lost its last writes in a power cut has them done again.
 type Filler struct {
 	s       *Service
 	batch   int           // events a priority turn inserts at most; a main pass's first size
@@ -407,14 +409,28 @@ func storeMatcher(d *DataStore) (*trail.Matcher, error) {
 	return trail.Compile(nil, sel)
 }
 
+// fillMark is the name of the filler's position in the engine (SetMark).
+const fillMark = "fill"
+
 // loadCursor reads the cursor. A node without one starts where the
-// earliest store began taking events (or at the log's end).
+// earliest store began taking events (or at the log's end). The engine
+// need not sync each insert, so after a power cut it may hold less than
+// the cursor says: the position saveCursor recorded in the engine with
+// the inserts is then behind the cursor, and the fill goes on from there
+// (inserting again what it still holds, which Insert ignores).
 func (f *Filler) loadCursor(ctx context.Context) (int64, int64, error) {
 	doc, err := f.s.st.GetState(ctx, f.cursorKey())
 	if err == nil {
 		var c cursor
 		if err := json.Unmarshal(doc.Doc, &c); err != nil {
 			return 0, 0, fmt.Errorf("lake: fill cursor: %w", err)
+		}
+		mark, ok, err := f.s.engine.Mark(ctx, fillMark)
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok && mark < c.Seq {
+			return mark, doc.Version, nil
 		}
 		return c.Seq, doc.Version, nil
 	}
@@ -437,7 +453,13 @@ func (f *Filler) loadCursor(ctx context.Context) (int64, int64, error) {
 	return start, 0, nil
 }
 
+// saveCursor records seq in the engine, after the inserts it follows,
+// and then in the cursor's document: the document is never further than
+// the engine's mark, and loadCursor takes the lesser.
 func (f *Filler) saveCursor(ctx context.Context, seq, version int64) error {
+	if err := f.s.engine.SetMark(ctx, fillMark, seq); err != nil {
+		return fmt.Errorf("lake: saving the fill cursor: %w", err)
+	}
 	b, _ := json.Marshal(cursor{Seq: seq})
 	_, err := f.s.st.PutState(ctx, f.cursorKey(), b, version)
 	if err != nil {

@@ -527,6 +527,10 @@ func (s *Service) replayImports(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("lake: import %s on this node: %w", im.ID, err))
 			continue
 		}
+		if err := s.engine.Sync(ctx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		b, _ := json.Marshal(map[string]time.Time{"Replayed": s.now()})
 		if _, err := s.st.PutState(ctx, mark, b, 0); err != nil && !errors.Is(err, store.ErrExists) {
 			errs = append(errs, err)
@@ -570,6 +574,12 @@ func (s *Service) importStopped(im *Import) bool {
 func (s *Service) saveImport(im *Import) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The events counted must be durable before the count is recorded
+	// (the engine need not sync each insert).
+	if err := s.engine.Sync(ctx); err != nil {
+		s.log.Error("lake: recording an import's progress failed", "import", im.ID, "err", err)
+		return false
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		cur, err := s.loadImport(ctx, im.Account, im.ID)
 		if err != nil {

@@ -30,6 +30,14 @@ type Engine interface {
 	DeleteBefore(ctx context.Context, storeID string, t time.Time) (int64, error)
 	// DropStore removes every event of a store.
 	DropStore(ctx context.Context, storeID string) error
+	// Sync makes every write so far durable (the engine need not sync
+	// each): called before anything records elsewhere that events are in.
+	Sync(ctx context.Context) error
+	// SetMark records a position with the writes before it: after a crash
+	// Mark gives one no further than what the engine still holds.
+	SetMark(ctx context.Context, name string, seq int64) error
+	// Mark reads a position SetMark recorded; ok is false when none is.
+	Mark(ctx context.Context, name string) (seq int64, ok bool, err error)
 	// Compile parses a statement. A statement that does not parse is an
 	// error whose text says where and why (it becomes an
 	// InvalidQueryStatementException).

@@ -125,6 +125,8 @@ type fakeEngine struct {
 	// conns, when set, is the engine's pool of read connections: a Run
 	// holds one while it runs, as lakesql's does.
 	conns chan struct{}
+	// marks are the positions SetMark recorded.
+	marks map[string]int64
 	// deletes counts DeleteBefore calls per store; when deleteGate is
 	// set, each call says so on deleting and then waits for the gate.
 	deletes    map[string]int
@@ -168,6 +170,25 @@ func (f *fakeEngine) DeleteBefore(_ context.Context, id string, t time.Time) (in
 		}
 	}
 	return n, nil
+}
+
+func (f *fakeEngine) Sync(context.Context) error { return nil }
+
+func (f *fakeEngine) SetMark(_ context.Context, name string, seq int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.marks == nil {
+		f.marks = map[string]int64{}
+	}
+	f.marks[name] = seq
+	return nil
+}
+
+func (f *fakeEngine) Mark(_ context.Context, name string) (int64, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seq, ok := f.marks[name]
+	return seq, ok, nil
 }
 
 func (f *fakeEngine) DropStore(_ context.Context, id string) error {
