@@ -258,7 +258,6 @@ func (p *parser) parseQuery() (*Select, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel.With = with
 	cur := sel
 	ops := map[string]bool{}
 	for p.isKw("UNION") || p.isKw("EXCEPT") || p.isKw("INTERSECT") {
@@ -287,7 +286,28 @@ func (p *parser) parseQuery() (*Select, error) {
 		}
 		cur = nxt
 	}
-	return sel, nil
+	if cur == sel {
+		sel.With = with
+		return sel, nil
+	}
+	return wrapSetOp(sel, cur, with), nil
+}
+
+// wrapSetOp makes the ORDER BY, OFFSET and LIMIT read after the last
+// SELECT of a set operation (first … last) the whole operation's, as in
+// Trino: the operation becomes the subquery of a SELECT * that sorts and
+// cuts its rows, its columns named after the first SELECT's. The WITH
+// queries go on that outer SELECT, visible in every SELECT of the chain.
+func wrapSetOp(first, last *Select, with []CTE) *Select {
+	first.With = nil
+	if len(last.OrderBy) == 0 && last.Limit == nil && last.Offset == nil {
+		first.With = with
+		return first
+	}
+	outer := &Select{Pos: first.Pos, With: with, Items: []SelectItem{{Pos: first.Pos, Star: true}},
+		From: TableRef{Pos: first.Pos, Sub: first}, OrderBy: last.OrderBy, Limit: last.Limit, Offset: last.Offset}
+	last.OrderBy, last.Limit, last.Offset = nil, nil, nil
+	return outer
 }
 
 func (p *parser) parseSelect() (*Select, error) {
