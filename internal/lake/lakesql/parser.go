@@ -36,7 +36,7 @@ func Parse(sql string) (*Statement, error) {
 		return nil, p.errHere("mismatched input '%s'. Expecting: <EOF>", p.tok().text)
 	}
 	st := &Statement{src: sql, sel: sel}
-	st.stores = collectStores(sel, nil, map[string]bool{})
+	st.stores = collectStores(sel, nil, nil, map[string]bool{})
 	if len(st.stores) == 0 {
 		return nil, errAt(sql, 0, "the query names no event data store")
 	}
@@ -50,16 +50,43 @@ func (st *Statement) Stores() []string { return append([]string(nil), st.stores.
 // String returns the statement's text.
 func (st *Statement) String() string { return st.src }
 
-func collectStores(s *Select, out []string, seen map[string]bool) []string {
-	cte := map[string]bool{}
-	for _, c := range s.With {
-		out = collectStores(c.Sel, out, seen)
-		cte[strings.ToLower(c.Name)] = true
+// cteScope is the WITH query names visible at a point of a statement: a
+// WITH's own names, then those of the WITHs around it. It mirrors the
+// compiler's lookupCTE, so that a name read here as a WITH query is one
+// the compiler reads so too, and every other name is a store the caller
+// must own.
+type cteScope struct {
+	names map[string]bool // lower case
+	outer *cteScope
+}
+
+func (sc *cteScope) has(name string) bool {
+	for ; sc != nil; sc = sc.outer {
+		if sc.names[strings.ToLower(name)] {
+			return true
+		}
+	}
+	return false
+}
+
+// collectStores appends to out the stores s names that are not WITH
+// queries in scope sc, each once (seen). As in Trino, a WITH query is
+// visible in the later queries of its WITH and anywhere in the SELECT it
+// heads (its subqueries and set operation included); an inner WITH
+// shadows an outer one; a WITH query's own name inside it is not itself.
+func collectStores(s *Select, sc *cteScope, out []string, seen map[string]bool) []string {
+	if len(s.With) > 0 {
+		inner := &cteScope{names: map[string]bool{}, outer: sc}
+		for _, c := range s.With {
+			out = collectStores(c.Sel, inner, out, seen)
+			inner.names[strings.ToLower(c.Name)] = true
+		}
+		sc = inner
 	}
 	add := func(t TableRef) {
 		if t.Sub != nil {
-			out = collectStores(t.Sub, out, seen)
-		} else if t.Store != "" && !cte[strings.ToLower(t.Store)] && !seen[t.Store] {
+			out = collectStores(t.Sub, sc, out, seen)
+		} else if t.Store != "" && !sc.has(t.Store) && !seen[t.Store] {
 			seen[t.Store] = true
 			out = append(out, t.Store)
 		}
@@ -68,9 +95,9 @@ func collectStores(s *Select, out []string, seen map[string]bool) []string {
 	for _, j := range s.Joins {
 		add(j.Right)
 	}
-	walkSubqueries(s, func(sub *Select) { out = collectStores(sub, out, seen) })
+	walkSubqueries(s, func(sub *Select) { out = collectStores(sub, sc, out, seen) })
 	if s.Union != nil {
-		out = collectStores(s.Union, out, seen)
+		out = collectStores(s.Union, sc, out, seen)
 	}
 	return out
 }
