@@ -281,7 +281,7 @@ func (p *parser) parseQuery() (*Select, error) {
 			}
 		}
 	}
-	sel, err := p.parseSelect()
+	sel, err := p.parseBranch()
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (p *parser) parseQuery() (*Select, error) {
 			// here is read left to right, so a mix would be misread.
 			return nil, errAt(p.src, opTok.pos, "INTERSECT cannot be mixed with UNION or EXCEPT in one chain: put one side in a WITH query")
 		}
-		nxt, err := p.parseSelect()
+		nxt, err := p.parseBranch()
 		if err != nil {
 			return nil, err
 		}
@@ -404,15 +404,47 @@ func (p *parser) parseSelect() (*Select, error) {
 			return nil, err
 		}
 	}
+	if err := p.parseOrderLimit(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseBranch reads one SELECT of a query's set operation: a SELECT, or a
+// query in parentheses, which keeps its own ORDER BY, OFFSET and LIMIT,
+// read as SELECT * FROM (query) with the ORDER BY, OFFSET and LIMIT that
+// follow the parentheses.
+func (p *parser) parseBranch() (*Select, error) {
+	if !p.isOp("(") {
+		return p.parseSelect()
+	}
+	pos := p.next().pos
+	sub, err := p.parseQuery()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	s := &Select{Pos: pos, Items: []SelectItem{{Pos: pos, Star: true}}, From: TableRef{Pos: pos, Sub: sub}}
+	if err := p.parseOrderLimit(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseOrderLimit reads the [ORDER BY …] [OFFSET n] [LIMIT n|ALL] that end
+// a SELECT into s.
+func (p *parser) parseOrderLimit(s *Select) error {
 	if p.isKw("ORDER") {
 		p.next()
 		if err := p.expectKw("BY"); err != nil {
-			return nil, err
+			return err
 		}
 		for {
 			e, err := p.parseExpr()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			o := OrderItem{Expr: e}
 			if p.acceptKw("DESC") {
@@ -423,7 +455,7 @@ func (p *parser) parseSelect() (*Select, error) {
 			if p.acceptKw("NULLS") {
 				first := p.isKw("FIRST")
 				if !first && !p.isKw("LAST") {
-					return nil, p.unexpected("FIRST, LAST")
+					return p.unexpected("FIRST, LAST")
 				}
 				p.next()
 				o.NullsFirst = &first
@@ -437,7 +469,7 @@ func (p *parser) parseSelect() (*Select, error) {
 	if p.acceptKw("OFFSET") {
 		n, err := p.parseCount()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Offset = &n
 		p.acceptKw("ROWS")
@@ -445,15 +477,15 @@ func (p *parser) parseSelect() (*Select, error) {
 	}
 	if p.acceptKw("LIMIT") {
 		if p.acceptKw("ALL") {
-			return s, nil
+			return nil
 		}
 		n, err := p.parseCount()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Limit = &n
 	}
-	return s, nil
+	return nil
 }
 
 func (p *parser) parseCount() (int64, error) {

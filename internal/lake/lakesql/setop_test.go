@@ -66,6 +66,25 @@ func TestSetOperationOrderLimit(t *testing.T) {
 	if want := gets[:2]; !slices.Equal(col(got), want) {
 		t.Errorf("INTERSECT … ORDER BY eventID LIMIT 2: got %q, want %q", col(got), want)
 	}
+	// A SELECT in parentheses keeps its own ORDER BY and LIMIT; those
+	// after it are the whole operation's.
+	got = runRows(t, db, "(SELECT eventID FROM $EDS_ID WHERE eventName = 'GetObject' ORDER BY eventID DESC LIMIT 2) UNION ALL (SELECT eventID FROM $EDS_ID WHERE eventName = 'PutObject' ORDER BY eventID LIMIT 1) ORDER BY 1")
+	want := []string{puts[0], gets[len(gets)-2], gets[len(gets)-1]}
+	slices.Sort(want)
+	if !slices.Equal(col(got), want) {
+		t.Errorf("(… LIMIT 2) UNION ALL (… LIMIT 1) ORDER BY 1: got %q, want %q", col(got), want)
+	}
+	got = runRows(t, db, "SELECT eventID FROM $EDS_ID WHERE eventName = 'PutObject' UNION ALL (SELECT eventID FROM $EDS_ID WHERE eventName = 'GetObject' ORDER BY 1 LIMIT 1) ORDER BY 1 DESC LIMIT 2")
+	want = append(slices.Clone(puts), gets[0])
+	slices.Sort(want)
+	slices.Reverse(want)
+	if !slices.Equal(col(got), want[:2]) {
+		t.Errorf("… UNION ALL (… LIMIT 1) ORDER BY 1 DESC LIMIT 2: got %q, want %q", col(got), want[:2])
+	}
+	got = runRows(t, db, "(SELECT eventID FROM $EDS_ID WHERE eventName = 'GetObject') ORDER BY 1 OFFSET 1 LIMIT 2")
+	if !slices.Equal(col(got), gets[1:3]) {
+		t.Errorf("(…) ORDER BY 1 OFFSET 1 LIMIT 2: got %q, want %q", col(got), gets[1:3])
+	}
 	// A SELECT without a set operation keeps its own.
 	got = runRows(t, db, "SELECT eventID FROM $EDS_ID WHERE eventName = 'GetObject' ORDER BY eventID DESC LIMIT 1")
 	if want := gets[len(gets)-1:]; !slices.Equal(col(got), want) {
