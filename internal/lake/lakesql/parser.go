@@ -36,7 +36,7 @@ func Parse(sql string) (*Statement, error) {
 		return nil, p.errHere("mismatched input '%s'. Expecting: <EOF>", p.tok().text)
 	}
 	st := &Statement{src: sql, sel: sel}
-	st.stores = collectStores(sel, nil, map[string]bool{})
+	st.stores = collectStores(sel, nil, nil, map[string]bool{})
 	if len(st.stores) == 0 {
 		return nil, errAt(sql, 0, "the query names no event data store")
 	}
@@ -50,16 +50,43 @@ func (st *Statement) Stores() []string { return append([]string(nil), st.stores.
 // String returns the statement's text.
 func (st *Statement) String() string { return st.src }
 
-func collectStores(s *Select, out []string, seen map[string]bool) []string {
-	cte := map[string]bool{}
-	for _, c := range s.With {
-		out = collectStores(c.Sel, out, seen)
-		cte[strings.ToLower(c.Name)] = true
+// cteScope is the WITH query names visible at a point of a statement: a
+// WITH's own names, then those of the WITHs around it. It mirrors the
+// compiler's lookupCTE, so that a name read here as a WITH query is one
+// the compiler reads so too, and every other name is a store the caller
+// must own.
+type cteScope struct {
+	names map[string]bool // lower case
+	outer *cteScope
+}
+
+func (sc *cteScope) has(name string) bool {
+	for ; sc != nil; sc = sc.outer {
+		if sc.names[strings.ToLower(name)] {
+			return true
+		}
+	}
+	return false
+}
+
+// collectStores appends to out the stores s names that are not WITH
+// queries in scope sc, each once (seen). As in Trino, a WITH query is
+// visible in the later queries of its WITH and anywhere in the SELECT it
+// heads (its subqueries and set operation included); an inner WITH
+// shadows an outer one; a WITH query's own name inside it is not itself.
+func collectStores(s *Select, sc *cteScope, out []string, seen map[string]bool) []string {
+	if len(s.With) > 0 {
+		inner := &cteScope{names: map[string]bool{}, outer: sc}
+		for _, c := range s.With {
+			out = collectStores(c.Sel, inner, out, seen)
+			inner.names[strings.ToLower(c.Name)] = true
+		}
+		sc = inner
 	}
 	add := func(t TableRef) {
 		if t.Sub != nil {
-			out = collectStores(t.Sub, out, seen)
-		} else if t.Store != "" && !cte[strings.ToLower(t.Store)] && !seen[t.Store] {
+			out = collectStores(t.Sub, sc, out, seen)
+		} else if t.Store != "" && !sc.has(t.Store) && !seen[t.Store] {
 			seen[t.Store] = true
 			out = append(out, t.Store)
 		}
@@ -68,9 +95,9 @@ func collectStores(s *Select, out []string, seen map[string]bool) []string {
 	for _, j := range s.Joins {
 		add(j.Right)
 	}
-	walkSubqueries(s, func(sub *Select) { out = collectStores(sub, out, seen) })
+	walkSubqueries(s, func(sub *Select) { out = collectStores(sub, sc, out, seen) })
 	if s.Union != nil {
-		out = collectStores(s.Union, out, seen)
+		out = collectStores(s.Union, sc, out, seen)
 	}
 	return out
 }
@@ -254,11 +281,10 @@ func (p *parser) parseQuery() (*Select, error) {
 			}
 		}
 	}
-	sel, err := p.parseSelect()
+	sel, err := p.parseBranch()
 	if err != nil {
 		return nil, err
 	}
-	sel.With = with
 	cur := sel
 	ops := map[string]bool{}
 	for p.isKw("UNION") || p.isKw("EXCEPT") || p.isKw("INTERSECT") {
@@ -277,7 +303,7 @@ func (p *parser) parseQuery() (*Select, error) {
 			// here is read left to right, so a mix would be misread.
 			return nil, errAt(p.src, opTok.pos, "INTERSECT cannot be mixed with UNION or EXCEPT in one chain: put one side in a WITH query")
 		}
-		nxt, err := p.parseSelect()
+		nxt, err := p.parseBranch()
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +313,28 @@ func (p *parser) parseQuery() (*Select, error) {
 		}
 		cur = nxt
 	}
-	return sel, nil
+	if cur == sel {
+		sel.With = with
+		return sel, nil
+	}
+	return wrapSetOp(sel, cur, with), nil
+}
+
+// wrapSetOp makes the ORDER BY, OFFSET and LIMIT read after the last
+// SELECT of a set operation (first … last) the whole operation's, as in
+// Trino: the operation becomes the subquery of a SELECT * that sorts and
+// cuts its rows, its columns named after the first SELECT's. The WITH
+// queries go on that outer SELECT, visible in every SELECT of the chain.
+func wrapSetOp(first, last *Select, with []CTE) *Select {
+	first.With = nil
+	if len(last.OrderBy) == 0 && last.Limit == nil && last.Offset == nil {
+		first.With = with
+		return first
+	}
+	outer := &Select{Pos: first.Pos, With: with, Items: []SelectItem{{Pos: first.Pos, Star: true}},
+		From: TableRef{Pos: first.Pos, Sub: first}, OrderBy: last.OrderBy, Limit: last.Limit, Offset: last.Offset}
+	last.OrderBy, last.Limit, last.Offset = nil, nil, nil
+	return outer
 }
 
 func (p *parser) parseSelect() (*Select, error) {
@@ -357,15 +404,47 @@ func (p *parser) parseSelect() (*Select, error) {
 			return nil, err
 		}
 	}
+	if err := p.parseOrderLimit(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseBranch reads one SELECT of a query's set operation: a SELECT, or a
+// query in parentheses, which keeps its own ORDER BY, OFFSET and LIMIT,
+// read as SELECT * FROM (query) with the ORDER BY, OFFSET and LIMIT that
+// follow the parentheses.
+func (p *parser) parseBranch() (*Select, error) {
+	if !p.isOp("(") {
+		return p.parseSelect()
+	}
+	pos := p.next().pos
+	sub, err := p.parseQuery()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	s := &Select{Pos: pos, Items: []SelectItem{{Pos: pos, Star: true}}, From: TableRef{Pos: pos, Sub: sub}}
+	if err := p.parseOrderLimit(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseOrderLimit reads the [ORDER BY …] [OFFSET n] [LIMIT n|ALL] that end
+// a SELECT into s.
+func (p *parser) parseOrderLimit(s *Select) error {
 	if p.isKw("ORDER") {
 		p.next()
 		if err := p.expectKw("BY"); err != nil {
-			return nil, err
+			return err
 		}
 		for {
 			e, err := p.parseExpr()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			o := OrderItem{Expr: e}
 			if p.acceptKw("DESC") {
@@ -376,7 +455,7 @@ func (p *parser) parseSelect() (*Select, error) {
 			if p.acceptKw("NULLS") {
 				first := p.isKw("FIRST")
 				if !first && !p.isKw("LAST") {
-					return nil, p.unexpected("FIRST, LAST")
+					return p.unexpected("FIRST, LAST")
 				}
 				p.next()
 				o.NullsFirst = &first
@@ -390,7 +469,7 @@ func (p *parser) parseSelect() (*Select, error) {
 	if p.acceptKw("OFFSET") {
 		n, err := p.parseCount()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Offset = &n
 		p.acceptKw("ROWS")
@@ -398,15 +477,15 @@ func (p *parser) parseSelect() (*Select, error) {
 	}
 	if p.acceptKw("LIMIT") {
 		if p.acceptKw("ALL") {
-			return s, nil
+			return nil
 		}
 		n, err := p.parseCount()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Limit = &n
 	}
-	return s, nil
+	return nil
 }
 
 func (p *parser) parseCount() (int64, error) {

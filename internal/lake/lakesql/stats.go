@@ -15,13 +15,15 @@ import (
 //     reads whose eventTime is within the SELECT's eventTime bounds (its
 //     top-level WHERE conjuncts that compare eventTime with constants),
 //     and the bytes of their records — what a scan by time reads, as Lake
-//     partitions by time; a SELECT without such bounds, or a join, scans
-//     its stores whole. Read from lake_hours and the events of the hours
+//     partitions by time; a SELECT without such bounds, or a join of
+//     stores, scans its stores whole (an UNNEST is no such join: it adds
+//     rows of its store, not a store). Read from lake_hours and the events of the hours
 //     the bounds cut.
 //   - EventsMatched: the events the SELECT's FROM and WHERE select (for a
 //     join, the joined rows WHERE keeps), before GROUP BY, HAVING and
 //     LIMIT. For the statement's own SELECT when it aggregates without
-//     HAVING it is counted in the same pass (a window sum of the groups'
+//     HAVING (nor a LIMIT 0 or OFFSET, which may leave no row to carry
+//     it) it is counted in the same pass (a window sum of the groups'
 //     counts); when it neither aggregates nor is DISTINCT nor LIMITed, it
 //     is its rows; otherwise a count(*) over the same FROM and WHERE —
 //     from the rollups when they answer it — runs after the statement.
@@ -58,7 +60,7 @@ func (c *compiler) noteStats(s *Select) error {
 	c.inStats = true
 	defer func() { c.inStats = false }()
 	var bounds []timeBound
-	if len(s.Joins) == 0 {
+	if onlyUnnests(s.Joins) {
 		for _, x := range conjuncts(s.Where) {
 			if !isTimeBound(x) {
 				continue
@@ -76,7 +78,10 @@ func (c *compiler) noteStats(s *Select) error {
 	}
 	top := s == c.top && s.Union == nil
 	agg := len(s.GroupBy) > 0 || s.Having != nil || c.itemsAggregate(s)
-	if top && agg && s.Having == nil {
+	// The matched events ride in the statement's own rows only while a
+	// row is left: a LIMIT 0 or an OFFSET may leave none.
+	cut := s.Limit != nil && *s.Limit == 0 || s.Offset != nil && *s.Offset > 0
+	if top && agg && s.Having == nil && !cut {
 		// Counted in the statement's own pass; the store's alias is the
 		// next one (see rollupSelect).
 		c.matchedAlias = "s" + strconv.Itoa(c.nAlias+1)
@@ -92,6 +97,23 @@ func (c *compiler) noteStats(s *Select) error {
 	}
 	c.stats = append(c.stats, statQuery{sql: sq, ifTruncated: plain})
 	return nil
+}
+
+// onlyUnnests reports whether js joins no source but UNNESTs, none with
+// a column named eventTime: an UNNEST adds rows of the store it follows,
+// not a store, so that store's eventTime bounds still cut its scan.
+func onlyUnnests(js []Join) bool {
+	for _, j := range js {
+		if j.Right.Unnest == nil {
+			return false
+		}
+		for _, col := range j.Right.Cols {
+			if strings.EqualFold(col, "eventTime") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func joinRefs(js []Join) []TableRef {

@@ -78,6 +78,18 @@ func TestStatsCountWhatTheQueryReads(t *testing.T) {
 		{fmt.Sprintf("SELECT DISTINCT eventName FROM S WHERE eventTime > '%s' AND eventName = 'GetObject'", ts(a)), 0, matchedGet, scanAfter, bytesAfter},
 		{"SELECT count(*) FROM S", 0, scanAll, scanAll, bytesAll},
 		{"SELECT eventName, count(*) FROM S WHERE eventTime < '2000-01-01 00:00:00' GROUP BY eventName", 0, 0, 0, 0},
+		// An aggregate whose LIMIT or OFFSET leaves no row still matched
+		// the events its FROM and WHERE select.
+		{fmt.Sprintf("SELECT eventName, count(*) FROM S WHERE eventTime >= '%s' AND eventTime < '%s' GROUP BY eventName ORDER BY 2 DESC LIMIT 0", ts(a), ts(b)),
+			0, scanAB, scanAB, bytesAB},
+		{fmt.Sprintf("SELECT eventName, count(*) FROM S WHERE eventTime >= '%s' AND eventTime < '%s' GROUP BY eventName OFFSET 1000", ts(a), ts(b)),
+			0, scanAB, scanAB, bytesAB},
+		{fmt.Sprintf("SELECT count(*) FROM S WHERE eventTime >= '%s' AND eventTime < '%s' OFFSET 1", ts(a), ts(b)),
+			0, scanAB, scanAB, bytesAB},
+		// UNNEST adds no store: the store's eventTime bounds still hold.
+		// (No fixture event has resources, so no row is matched.)
+		{fmt.Sprintf("SELECT eventID, r FROM S CROSS JOIN UNNEST(resources) AS t(r) WHERE eventTime > '%s'", ts(a)), 0, 0, scanAfter, bytesAfter},
+		{fmt.Sprintf("SELECT count(*) FROM S, UNNEST(resources) AS t(r) WHERE eventTime >= '%s' AND eventTime < '%s'", ts(a), ts(b)), 0, 0, scanAB, bytesAB},
 		// A join scans its stores whole; it matches the rows WHERE keeps.
 		{fmt.Sprintf("SELECT count(*) FROM S x JOIN S y ON x.eventID = y.eventID WHERE x.eventTime > '%s'", ts(a)), 0, scanAfter, 2 * scanAll, 2 * bytesAll},
 		// A subquery counts as a SELECT of its own.
