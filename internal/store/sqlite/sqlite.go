@@ -158,6 +158,47 @@ type Store struct {
 // Open opens (creating if needed) the store in dir.
 func Open(dir string) (*Store, error) { return open(dir, packMax) }
 
+// pageSize is the page size of a new store's database. An index
+// transaction of a backfill inserts rows all over the index tables, so
+// its cost grows with the pages it dirties: each is copied into the WAL
+// (two writes a page) and again into the database at the checkpoint.
+// Pages of 8 KiB hold the same rows in fewer pages than SQLite's default
+// 4 KiB: in a 2M-event backfill over 30 days the database was 15 %
+// smaller, the server made half the write system calls and used 5–10 %
+// less CPU per event (at 3M events the difference was within the noise of
+// a loaded machine). The page cache is sized in bytes (cache_size below),
+// so it holds as many rows as before.
+const pageSize = 8192
+
+// setNewPageSize gives the database at path pageSize pages if it is still
+// empty (just made by privdir.SQLiteFiles). The page size is fixed once
+// page 1 is written, which switching to WAL does, and the driver sets
+// journal_mode before any page_size in a DSN (it sorts the pragmas), so
+// this runs on a connection of its own first. An existing database keeps
+// its page size.
+func setNewPageSize(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if fi.Size() > 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return fmt.Errorf("sqlite: page size: %w", err)
+	}
+	if _, err := db.Exec("PRAGMA journal_mode = WAL"); err != nil {
+		return fmt.Errorf("sqlite: journal mode: %w", err)
+	}
+	return db.Close()
+}
+
 // open is Open with the pack rows' bound (tests compare with 0).
 func open(dir string, packMax int) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -166,6 +207,9 @@ func open(dir string, packMax int) (*Store, error) {
 	path := filepath.Join(dir, "events.db")
 	if err := privdir.SQLiteFiles(path); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if err := setNewPageSize(path); err != nil {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(OFF)"
 	// A big page cache keeps a group commit's pages in memory until it
