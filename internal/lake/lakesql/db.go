@@ -27,7 +27,8 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/privdir"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DB is a lake database: the events of every event data store, in one file.
@@ -93,6 +94,30 @@ CREATE TABLE IF NOT EXISTS lake_stores (
 // connection (package lake schedules its queries to this many).
 const ReadConns = 4
 
+// MaxValueBytes bounds every string and blob a query's SQL computes (SQLite's
+// SQLITE_LIMIT_LENGTH on the read connections): a statement that builds a
+// longer value (nested replace or concatenation, an aggregate of many rows
+// into one string) fails with a *QueryError instead of growing the server's
+// memory without bound. A whole event record is far below it.
+const MaxValueBytes = 4 << 20
+
+// readConn returns a read-only connection for one query, with its bounds
+// set: values of at most MaxValueBytes. The read connections keep their
+// temporary b-trees (DISTINCT, GROUP BY, ORDER BY, joins) in temporary
+// files past a small cache (temp_store FILE in Open), so their size is not
+// memory's either. The caller closes it.
+func (db *DB) readConn(ctx context.Context) (*sql.Conn, error) {
+	c, err := db.r.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sqlite.Limit(c, sqlite3.SQLITE_LIMIT_LENGTH, MaxValueBytes); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("lakesql: bound a read connection: %w", err)
+	}
+	return c, nil
+}
+
 // Open opens the lake database file at path, creating it when missing.
 func Open(path string) (*DB, error) {
 	registerFuncs()
@@ -129,7 +154,7 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=synchronous(NORMAL)&_pragma=query_only(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)")
+	r, err := sql.Open("sqlite", dsn+"&_pragma=synchronous(NORMAL)&_pragma=query_only(1)&_pragma=cache_size(-65536)&_pragma=temp_store(FILE)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)

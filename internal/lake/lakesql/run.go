@@ -91,7 +91,12 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	}
 	// One read transaction: the statistics count the events the statement
 	// saw.
-	tx, err := db.r.BeginTx(ctx, nil)
+	conn, err := db.readConn(ctx)
+	if err != nil {
+		return nil, runErr(ctx, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, runErr(ctx, err)
 	}
@@ -171,6 +176,9 @@ func runErr(ctx context.Context, err error) error {
 		return fmt.Errorf("lakesql: query stopped: %w", errors.Join(cerr, err))
 	}
 	msg := err.Error()
+	if strings.Contains(msg, "string or blob too big") {
+		return &QueryError{Msg: fmt.Sprintf("A value the query computes is over the limit of %d MiB: build shorter strings, or aggregate fewer values into one.", MaxValueBytes>>20)}
+	}
 	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero", "bigint overflow"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			// The driver ends the message with SQLite's result code, " (1)":
