@@ -201,6 +201,11 @@ func runSQLite() {
 	report("group by eventName, last day", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime >= '%s' GROUP BY eventName`, end.Add(-24*time.Hour).Format("2006-01-02 15:04:05"))))
 	if !*skipJSON {
 		report("errors by user (JSON field), 30 days", run(fmt.Sprintf(`SELECT userIdentity.arn, count(*) FROM EDS WHERE errorCode IS NOT NULL AND eventTime >= '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`, from)))
+		// Record-reading queries of other shapes: a JSON field in WHERE
+		// over 14 days, and a nested one grouped.
+		from14 := end.Add(-14 * 24 * time.Hour).Format("2006-01-02 15:04:05")
+		report("one source IP (JSON field), 14 days", run(fmt.Sprintf(`SELECT eventTime, eventName FROM EDS WHERE sourceIPAddress = '203.0.113.7' AND eventTime >= '%s' AND eventTime < '%s'`, from14, to)))
+		report("by issuer userName (nested JSON), 14 days", run(fmt.Sprintf(`SELECT userIdentity.sessionContext.sessionIssuer.userName, count(*) FROM EDS WHERE eventTime >= '%s' AND eventTime < '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 20`, from14, to)))
 	}
 }
 
