@@ -75,13 +75,15 @@ func (sqliteDialect) storeTable(idArg string, withRecord bool, index string, rp 
 		// flattening the ORDER BY; it also stops SQLite pushing the outer
 		// WHERE down, which is why the compiler does it (rp.where), with
 		// the rows aliased as the outer query names them. The block is
-		// read in a scalar subquery so that the sorted rows join nothing.
+		// read in a scalar subquery so that the sorted rows join nothing,
+		// and only when the statement (tok, blocks.go) has not decoded it
+		// already: coalesce evaluates its arguments in turn.
 		where := ""
 		if rp.where != "" {
 			where = " AND " + rp.where
 		}
-		return "(SELECT e.*, lake_rec((SELECT data FROM lake_blocks WHERE id = e.ref >> 8), e.ref) AS rec FROM (SELECT * FROM lake_events AS " +
-			rp.alias + by + " WHERE " + rp.alias + ".store = " + idArg + where + " ORDER BY " + rp.alias + ".ref LIMIT -1) AS e)"
+		return "(SELECT e.*, coalesce(lake_hit(e.tok, e.ref), lake_recq((SELECT data FROM lake_blocks WHERE id = e.ref >> 8), e.tok, e.ref)) AS rec" +
+			" FROM (SELECT *, (SELECT lake_token()) AS tok FROM lake_events AS " + rp.alias + by + " WHERE " + rp.alias + ".store = " + idArg + where + " ORDER BY " + rp.alias + ".ref LIMIT -1) AS e)"
 	}
 	if withRecord {
 		// The record, from its block (blocks.go).
