@@ -155,8 +155,13 @@ var (
 	decoderErr  error
 )
 
+// blockDecodes counts the blocks decompressed in the process (tests check
+// that a query decodes each block it reads about once).
+var blockDecodes atomic.Int64
+
 // decompress returns a stored block's records.
 func decompress(data []byte) (*decoded, error) {
+	blockDecodes.Add(1)
 	decoderOnce.Do(func() {
 		decoder, decoderErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(ReadConns+1),
 			zstd.WithDecoderMaxMemory(16<<20))
