@@ -74,7 +74,9 @@ func (sqliteDialect) storeTable(idArg string, withRecord bool, index string, rp 
 		// from block to block). LIMIT -1 keeps SQLite from dropping or
 		// flattening the ORDER BY; it also stops SQLite pushing the outer
 		// WHERE down, which is why the compiler does it (rp.where), with
-		// the rows aliased as the outer query names them. The block is
+		// the rows aliased as the outer query names them. Only the rows'
+		// ids are sorted (a small temporary tree); the rows themselves are
+		// then read by id, in the order they were written. The block is
 		// read in a scalar subquery so that the sorted rows join nothing,
 		// and only when the statement (tok, blocks.go) has not decoded it
 		// already: coalesce evaluates its arguments in turn.
@@ -82,8 +84,9 @@ func (sqliteDialect) storeTable(idArg string, withRecord bool, index string, rp 
 		if rp.where != "" {
 			where = " AND " + rp.where
 		}
-		return "(SELECT e.*, coalesce(lake_hit(e.tok, e.ref), lake_recq((SELECT data FROM lake_blocks WHERE id = e.ref >> 8), e.tok, e.ref)) AS rec" +
-			" FROM (SELECT *, (SELECT lake_token()) AS tok FROM lake_events AS " + rp.alias + by + " WHERE " + rp.alias + ".store = " + idArg + where + " ORDER BY " + rp.alias + ".ref LIMIT -1) AS e)"
+		return "(SELECT e.*, coalesce(lake_hit(k.tok, e.ref), lake_recq((SELECT data FROM lake_blocks WHERE id = e.ref >> 8), k.tok, e.ref)) AS rec" +
+			" FROM (SELECT " + rp.alias + ".id AS id, (SELECT lake_token()) AS tok FROM lake_events AS " + rp.alias + by + " WHERE " + rp.alias + ".store = " + idArg + where + " ORDER BY " + rp.alias + ".ref LIMIT -1) AS k" +
+			" CROSS JOIN lake_events AS e ON e.id = k.id)"
 	}
 	if withRecord {
 		// The record, from its block (blocks.go).
