@@ -281,3 +281,33 @@ func TestRecordsReadInBlockOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestPushDownKeepsJoinNames: a WHERE conjunct naming an UNNEST alias that
+// shadows a record field is not applied to the store's rows as if it named
+// the field (the block-order path moves conjuncts on the store's own
+// columns into the store's table).
+func TestPushDownKeepsJoinNames(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	rec := `{"eventVersion":"1.11","eventID":"e1","eventName":"X","eventTime":"2026-12-01T00:00:00Z","userIdentity":{"arn":"arn:aws:iam::1:user/a"},` +
+		`"resources":[{"ARN":"arn:aws:s3:::b"}]}`
+	ev := &event.Event{Seq: 1, ID: "e1", Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Record: []byte(rec)}
+	if err := db.Insert(ctx, "s1", []*event.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Parse(`SELECT eventName, sourceIPAddress FROM EDS CROSS JOIN UNNEST(resources) AS userIdentity(accountId, type, arn, arnPrefix) WHERE userIdentity.arn = 'arn:aws:s3:::b'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Run(ctx, st, RunOptions{Stores: map[string]string{"EDS": "s1"}, MaxRows: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("rows %v, want the one event", res.Rows)
+	}
+}

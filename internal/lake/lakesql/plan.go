@@ -141,11 +141,15 @@ func (c *compiler) pushDown(sc *scope, s *Select) {
 		if !pushable(x) {
 			continue
 		}
+		// Compiled over the source alone, and the same as over the whole
+		// scope: every name in it is this source's (a join's alias that
+		// shadows a record field is not).
 		rec := c.recUsed[a]
 		v, err := c.expr(own, x)
+		whole, err2 := c.expr(sc, x)
 		readsRec := c.recUsed[a] && !rec
 		c.recUsed[a] = rec
-		if err != nil || readsRec || v.bare || strings.Contains(v.sql, ".rec") {
+		if err != nil || err2 != nil || whole.sql != v.sql || readsRec || v.bare || strings.Contains(v.sql, ".rec") {
 			continue
 		}
 		parts = append(parts, "("+v.sql+")")
