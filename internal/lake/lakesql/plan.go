@@ -111,7 +111,8 @@ type recPush struct {
 }
 
 // pushDown notes, for a SELECT whose one store source is its FROM and is
-// joined only by inner or cross joins (UNNEST), the top-level WHERE
+// joined only by inner or cross joins (UNNEST), and which reads all the
+// rows it selects (no LIMIT, or one applied after grouping), the top-level WHERE
 // conjuncts that read nothing but that source's hot columns and
 // constants: every row the query keeps satisfies them, so the store's
 // table can apply them itself before it sorts its rows by block (see
@@ -127,6 +128,12 @@ func (c *compiler) pushDown(sc *scope, s *Select) {
 		}
 	}
 	if src == nil {
+		return
+	}
+	if s.Limit != nil && !s.Distinct && len(s.GroupBy) == 0 && s.Having == nil && !c.itemsAggregate(s) {
+		// Rows SQLite can stop reading after the first few (the latest
+		// events, say): sorting every matching row by block first would
+		// read them all.
 		return
 	}
 	for _, j := range s.Joins {
