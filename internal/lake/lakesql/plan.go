@@ -111,8 +111,9 @@ type recPush struct {
 }
 
 // pushDown notes, for a SELECT whose one store source is its FROM and is
-// joined only by inner or cross joins (UNNEST), and which reads all the
-// rows it selects (no LIMIT, or one applied after grouping), the top-level WHERE
+// joined only by inner or cross joins (UNNEST), and which reads the
+// records of all the rows it selects (it groups, or its WHERE reads the
+// record; and has no LIMIT on its rows), the top-level WHERE
 // conjuncts that read nothing but that source's hot columns and
 // constants: every row the query keeps satisfies them, so the store's
 // table can apply them itself before it sorts its rows by block (see
@@ -130,7 +131,8 @@ func (c *compiler) pushDown(sc *scope, s *Select) {
 	if src == nil {
 		return
 	}
-	if s.Limit != nil && !s.Distinct && len(s.GroupBy) == 0 && s.Having == nil && !c.itemsAggregate(s) {
+	plain := !s.Distinct && len(s.GroupBy) == 0 && s.Having == nil && !c.itemsAggregate(s)
+	if plain && s.Limit != nil {
 		// Rows SQLite can stop reading after the first few (the latest
 		// events, say): sorting every matching row by block first would
 		// read them all.
@@ -144,8 +146,10 @@ func (c *compiler) pushDown(sc *scope, s *Select) {
 	a := src.sqlAlias
 	own := &scope{sources: []*source{src}}
 	var parts []string
+	filtersRec := false
 	for _, x := range conjuncts(s.Where) {
 		if !pushable(x) {
+			filtersRec = true // perhaps; a subquery is read for each row anyway
 			continue
 		}
 		// Compiled over the source alone, and the same as over the whole
@@ -156,10 +160,17 @@ func (c *compiler) pushDown(sc *scope, s *Select) {
 		whole, err2 := c.expr(sc, x)
 		readsRec := c.recUsed[a] && !rec
 		c.recUsed[a] = rec
+		filtersRec = filtersRec || readsRec || err == nil && strings.Contains(v.sql, ".rec")
 		if err != nil || err2 != nil || whole.sql != v.sql || readsRec || v.bare || strings.Contains(v.sql, ".rec") {
 			continue
 		}
 		parts = append(parts, "("+v.sql+")")
+	}
+	if plain && !filtersRec {
+		// Every row the bounds select is a result row: SQLite streams
+		// them and Run stops at MaxRows, which sorting them all first
+		// would not.
+		return
 	}
 	c.pushed[a] = &recPush{alias: a, where: strings.Join(parts, " AND ")}
 }
