@@ -38,7 +38,7 @@ var (
 	reps     = flag.Int("reps", 3, "runs of each query")
 	batch    = flag.Int("batch", 5000, "events per insert transaction (sqlite)")
 	ordered  = flag.Bool("ordered", false, "eventTime increasing with i, as a store filling live receives events (default: random, as a backfill)")
-	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite; with -skipload: of the queries)")
 	span     = flag.Duration("span", days*24*time.Hour, "with -ordered: the time the events spread over, ending 30 days after the history's start (a busy store's live fill: hours)")
 	skipJSON = flag.Bool("skipjson", false, "sqlite: leave out the query of a JSON field (a minute per run at 10M)")
 	fast     = flag.Bool("fastload", false, "sqlite: generate the events inside SQLite and build the indexes and rollups afterwards (minutes for 10M; see fastload.go)")
@@ -174,6 +174,16 @@ func runSQLite() {
 	}
 	fmt.Printf("generation alone: %.2f µs/event\n", float64((cpu()-c0).Microseconds())/200000)
 
+	if *skipLoad && *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	stores := map[string]string{"EDS": "store1"}
 	from, to := end.Add(-days*24*time.Hour).Format("2006-01-02 15:04:05"), end.Format("2006-01-02 15:04:05")
 	run := func(q string) func() (int, error) {
@@ -201,6 +211,11 @@ func runSQLite() {
 	report("group by eventName, last day", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime >= '%s' GROUP BY eventName`, end.Add(-24*time.Hour).Format("2006-01-02 15:04:05"))))
 	if !*skipJSON {
 		report("errors by user (JSON field), 30 days", run(fmt.Sprintf(`SELECT userIdentity.arn, count(*) FROM EDS WHERE errorCode IS NOT NULL AND eventTime >= '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`, from)))
+		// Record-reading queries of other shapes: a JSON field in WHERE
+		// over 14 days, and a nested one grouped.
+		from14 := end.Add(-14 * 24 * time.Hour).Format("2006-01-02 15:04:05")
+		report("one source IP (JSON field), 14 days", run(fmt.Sprintf(`SELECT eventTime, eventName FROM EDS WHERE sourceIPAddress = '203.0.113.7' AND eventTime >= '%s' AND eventTime < '%s'`, from14, to)))
+		report("by issuer userName (nested JSON), 14 days", run(fmt.Sprintf(`SELECT userIdentity.sessionContext.sessionIssuer.userName, count(*) FROM EDS WHERE eventTime >= '%s' AND eventTime < '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 20`, from14, to)))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 	"modernc.org/sqlite"
@@ -154,8 +155,13 @@ var (
 	decoderErr  error
 )
 
+// blockDecodes counts the blocks decompressed in the process (tests check
+// that a query decodes each block it reads about once).
+var blockDecodes atomic.Int64
+
 // decompress returns a stored block's records.
 func decompress(data []byte) (*decoded, error) {
+	blockDecodes.Add(1)
 	decoderOnce.Do(func() {
 		decoder, decoderErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(ReadConns+1),
 			zstd.WithDecoderMaxMemory(16<<20))
@@ -210,6 +216,61 @@ func (c *blockCache) get(data []byte) (*decoded, error) {
 	return d, nil
 }
 
+// queryBlocks keeps the blocks the record-reading queries of storeTable's
+// block-order path decoded, by the query's token and the block's id. A
+// token (lake_token) is drawn once per statement run and never again, so
+// an entry is only ever found by the statement that made it: the same
+// database, the same snapshot (a block retention rewrites afterwards, or
+// another lake.db's block of the same id, has another token), and no
+// query sees the blocks another tenant's query decoded. Such a statement
+// reads its rows in block order, so it needs one entry at a time; the
+// others serve the statements running at the same time.
+type queryBlocks struct {
+	mu      sync.Mutex
+	entries [16]queryEntry
+	next    int
+}
+
+type queryEntry struct {
+	tok, block int64
+	d          *decoded
+}
+
+// get is the block of statement tok, nil when it is not kept.
+func (c *queryBlocks) get(tok, block int64) *decoded {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.entries {
+		if e := &c.entries[i]; e.d != nil && e.tok == tok && e.block == block {
+			return e.d
+		}
+	}
+	return nil
+}
+
+// put keeps d as block of statement tok, in place of the oldest entry.
+func (c *queryBlocks) put(tok, block int64, d *decoded) {
+	c.mu.Lock()
+	c.entries[c.next] = queryEntry{tok: tok, block: block, d: d}
+	c.next = (c.next + 1) % len(c.entries)
+	c.mu.Unlock()
+}
+
+var (
+	recBlocks queryBlocks
+	// recTokens numbers the statements that read records in block order.
+	recTokens atomic.Int64
+)
+
+// slotRec is the record (JSON text) of slot ref of d, nil for a removed one.
+func slotRec(d *decoded, ref int64) driver.Value {
+	slot := int(ref & (1<<slotBits - 1))
+	if slot >= len(d.recs) || d.recs[slot] == nil {
+		return nil
+	}
+	return string(d.recs[slot])
+}
+
 var registerRecOnce sync.Once
 
 // registerRec registers lake_rec(data, ref): the record (JSON text) of
@@ -229,11 +290,50 @@ func registerRec() {
 				if err != nil {
 					return nil, err
 				}
-				slot := int(ref & (1<<slotBits - 1))
-				if slot >= len(d.recs) || d.recs[slot] == nil {
-					return nil, nil
-				}
-				return string(d.recs[slot]), nil
+				return slotRec(d, ref), nil
 			}})
+		registerQueryRec()
 	})
+}
+
+// registerQueryRec registers the functions of the block-order path
+// (dialect.go): lake_token(), a number new to each call (the statement's
+// token, drawn once in an uncorrelated subquery); lake_hit(tok, ref), the
+// record of ref if statement tok decoded its block already, else NULL;
+// and lake_recq(data, tok, ref), which decodes the block whose stored
+// bytes are data, keeps it for statement tok and returns ref's record.
+// coalesce(lake_hit(…), lake_recq((SELECT data …), …)) reads a block's
+// bytes only when lake_hit misses.
+func registerQueryRec() {
+	sqlite.MustRegisterFunction("lake_token", &sqlite.FunctionImpl{NArgs: 0,
+		Scalar: func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+			return recTokens.Add(1), nil
+		}})
+	sqlite.MustRegisterFunction("lake_hit", &sqlite.FunctionImpl{NArgs: 2,
+		Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			tok, ok := args[0].(int64)
+			ref, ok2 := args[1].(int64)
+			if !ok || !ok2 {
+				return nil, nil
+			}
+			if d := recBlocks.get(tok, ref>>slotBits); d != nil {
+				return slotRec(d, ref), nil
+			}
+			return nil, nil
+		}})
+	sqlite.MustRegisterFunction("lake_recq", &sqlite.FunctionImpl{NArgs: 3, VolatileArgs: true,
+		Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			data, ok := args[0].([]byte)
+			tok, ok2 := args[1].(int64)
+			ref, ok3 := args[2].(int64)
+			if !ok || !ok2 || !ok3 {
+				return nil, nil
+			}
+			d, err := decompress(data)
+			if err != nil {
+				return nil, err
+			}
+			recBlocks.put(tok, ref>>slotBits, d)
+			return slotRec(d, ref), nil
+		}})
 }

@@ -74,7 +74,10 @@ type compiler struct {
 	recUsed map[string]bool
 	hotUsed map[string]map[string]bool
 	index   map[string]string
-	nAlias  int
+	// pushed holds, per store source, the WHERE conjuncts its rows can be
+	// selected by before the records are read (see pushDown).
+	pushed map[string]*recPush
+	nAlias int
 	// inTry counts the try(…) calls being compiled: inside one, a value
 	// that does not cast and an integer division by zero are NULL rather
 	// than the query's failure.
@@ -143,7 +146,7 @@ func compile(st *Statement, d dialect, stores map[string]int64, now time.Time) (
 // compileOpts is compile with the rollups allowed or not.
 func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Time, rollups bool) (*compiled, error) {
 	c := &compiler{src: st.src, d: d, argIdx: map[string]int{}, now: now, stores: stores, recUsed: map[string]bool{},
-		hotUsed: map[string]map[string]bool{}, index: map[string]string{}, rollups: rollups, rollup: map[string]*rollupPlan{}}
+		hotUsed: map[string]map[string]bool{}, index: map[string]string{}, pushed: map[string]*recPush{}, rollups: rollups, rollup: map[string]*rollupPlan{}}
 	c.top = st.sel
 	sqlText, cols, err := c.query(st.sel)
 	if err != nil {
@@ -182,7 +185,7 @@ func (c *compiler) finishStores(q string) string {
 			b.WriteString(c.d.rollupTable(arg, plan))
 			continue
 		}
-		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias]))
+		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias], c.pushed[alias]))
 	}
 	return b.String()
 }
@@ -424,6 +427,7 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 	}
 	sc.outputs = cols
 	c.chooseIndex(sc, s, groupTerms)
+	c.pushDown(sc, s)
 
 	var q strings.Builder
 	q.WriteString("SELECT ")

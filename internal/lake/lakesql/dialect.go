@@ -17,8 +17,10 @@ import (
 type dialect interface {
 	// storeTable is the rows of one store, the store ID bound as idArg;
 	// withRecord says whether the query reads the record beyond the hot
-	// columns, index names the access path chosen (see chooseIndex), if any.
-	storeTable(idArg string, withRecord bool, index string) string
+	// columns, index names the access path chosen (see chooseIndex), if any;
+	// rp, when not nil, lets a record-reading table read its rows in
+	// block order (see pushDown).
+	storeTable(idArg string, withRecord bool, index string, rp *recPush) string
 	// rollupTable is the rows of one store for a rollup plan (rollup.go).
 	rollupTable(idArg string, p *rollupPlan) string
 	// jsonScalar reads the value at path in the JSON base as type t.
@@ -60,10 +62,33 @@ type sqliteDialect struct{}
 
 func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (sqliteDialect) storeTable(idArg string, withRecord bool, index string) string {
+func (sqliteDialect) storeTable(idArg string, withRecord bool, index string, rp *recPush) string {
 	by := ""
 	if index != "" {
 		by = " INDEXED BY lake_events_" + index
+	}
+	if withRecord && rp != nil {
+		// The rows the query's own bounds select, sorted by id so that
+		// lake_rec decodes each block once rather than once per row (rows
+		// in time order, as a backfilled store's index holds them, jump
+		// from block to block). Insert gives a store's rows ids and refs
+		// that grow together, so id order is block order; where it is not
+		// (a row id reused), a block is only decoded again, never misread.
+		// The ids come from the index the bounds search (no table read),
+		// and the rows are then read by id. LIMIT -1 keeps SQLite from
+		// dropping or flattening the ORDER BY; it also stops SQLite
+		// pushing the outer WHERE down, which is why the compiler does it
+		// (rp.where), with the rows aliased as the outer query names them.
+		// The block is read in a scalar subquery so that the sorted rows
+		// join nothing, and only when the statement (tok, blocks.go) has
+		// not decoded it already: coalesce evaluates its arguments in turn.
+		where := ""
+		if rp.where != "" {
+			where = " AND " + rp.where
+		}
+		return "(SELECT e.*, coalesce(lake_hit(k.tok, e.ref), lake_recq((SELECT data FROM lake_blocks WHERE id = e.ref >> 8), k.tok, e.ref)) AS rec" +
+			" FROM (SELECT " + rp.alias + ".id AS id, (SELECT lake_token()) AS tok FROM lake_events AS " + rp.alias + by + " WHERE " + rp.alias + ".store = " + idArg + where + " ORDER BY " + rp.alias + ".id LIMIT -1) AS k" +
+			" CROSS JOIN lake_events AS e ON e.id = k.id)"
 	}
 	if withRecord {
 		// The record, from its block (blocks.go).

@@ -101,3 +101,100 @@ func isConst(e Expr) bool {
 	_, ok := e.(*Literal)
 	return ok
 }
+
+// recPush is what a store source's table needs to read its rows in block
+// order: its alias in the query and the top-level WHERE conjuncts on its
+// hot columns (SQL over that alias, "" for none).
+type recPush struct {
+	alias string
+	where string
+}
+
+// pushDown notes, for a SELECT whose one store source is its FROM and is
+// joined only by inner or cross joins (UNNEST), and which reads the
+// records of all the rows it selects (it groups, or its WHERE reads the
+// record; and has no LIMIT on its rows), the top-level WHERE
+// conjuncts that read nothing but that source's hot columns and
+// constants: every row the query keeps satisfies them, so the store's
+// table can apply them itself before it sorts its rows by block (see
+// sqliteDialect.storeTable).
+func (c *compiler) pushDown(sc *scope, s *Select) {
+	var src *source
+	for i, x := range sc.sources {
+		if x.store {
+			if src != nil || i != 0 {
+				return
+			}
+			src = x
+		}
+	}
+	if src == nil {
+		return
+	}
+	plain := !s.Distinct && len(s.GroupBy) == 0 && s.Having == nil && !c.itemsAggregate(s)
+	if plain && s.Limit != nil {
+		// Rows SQLite can stop reading after the first few (the latest
+		// events, say): sorting every matching row by block first would
+		// read them all.
+		return
+	}
+	for _, j := range s.Joins {
+		if j.Kind != "INNER" && j.Kind != "CROSS" {
+			return
+		}
+	}
+	a := src.sqlAlias
+	own := &scope{sources: []*source{src}}
+	var parts []string
+	filtersRec := false
+	for _, x := range conjuncts(s.Where) {
+		if !pushable(x) {
+			filtersRec = true // perhaps; a subquery is read for each row anyway
+			continue
+		}
+		// Compiled over the source alone, and the same as over the whole
+		// scope: every name in it is this source's (a join's alias that
+		// shadows a record field is not).
+		rec := c.recUsed[a]
+		v, err := c.expr(own, x)
+		whole, err2 := c.expr(sc, x)
+		readsRec := c.recUsed[a] && !rec
+		c.recUsed[a] = rec
+		filtersRec = filtersRec || readsRec || err == nil && strings.Contains(v.sql, ".rec")
+		if err != nil || err2 != nil || whole.sql != v.sql || readsRec || v.bare || strings.Contains(v.sql, ".rec") {
+			continue
+		}
+		parts = append(parts, "("+v.sql+")")
+	}
+	if plain && !filtersRec {
+		// Every row the bounds select is a result row: SQLite streams
+		// them and Run stops at MaxRows, which sorting them all first
+		// would not.
+		return
+	}
+	c.pushed[a] = &recPush{alias: a, where: strings.Join(parts, " AND ")}
+}
+
+// pushable reports whether x holds no subquery, aggregate or window call,
+// which a conjunct moved into the store's table must not.
+func pushable(x Expr) bool {
+	ok := x != nil
+	var visit func(e Expr)
+	visit = func(e Expr) {
+		switch y := e.(type) {
+		case nil:
+			return
+		case *SubqueryExpr:
+			ok = false
+		case *In:
+			ok = ok && y.Sub == nil
+		case *Call:
+			ok = ok && !aggregates[y.Name] && y.Filter == nil && y.Over == nil
+		}
+		eachChild(e, visit)
+	}
+	if x != nil {
+		visit(x)
+	}
+	return ok
+}
