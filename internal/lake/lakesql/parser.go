@@ -383,21 +383,8 @@ func (p *parser) parseSelect() (*Select, error) {
 			return nil, err
 		}
 	}
-	if p.isKw("GROUP") {
-		p.next()
-		if err := p.expectKw("BY"); err != nil {
-			return nil, err
-		}
-		for {
-			e, err := p.parseExpr()
-			if err != nil {
-				return nil, err
-			}
-			s.GroupBy = append(s.GroupBy, e)
-			if !p.acceptOp(",") {
-				break
-			}
-		}
+	if s.GroupBy, err = p.parseByList("GROUP"); err != nil {
+		return nil, err
 	}
 	if p.acceptKw("HAVING") {
 		if s.Having, err = p.parseExpr(); err != nil {
@@ -436,35 +423,9 @@ func (p *parser) parseBranch() (*Select, error) {
 // parseOrderLimit reads the [ORDER BY …] [OFFSET n] [LIMIT n|ALL] that end
 // a SELECT into s.
 func (p *parser) parseOrderLimit(s *Select) error {
-	if p.isKw("ORDER") {
-		p.next()
-		if err := p.expectKw("BY"); err != nil {
-			return err
-		}
-		for {
-			e, err := p.parseExpr()
-			if err != nil {
-				return err
-			}
-			o := OrderItem{Expr: e}
-			if p.acceptKw("DESC") {
-				o.Desc = true
-			} else {
-				p.acceptKw("ASC")
-			}
-			if p.acceptKw("NULLS") {
-				first := p.isKw("FIRST")
-				if !first && !p.isKw("LAST") {
-					return p.unexpected("FIRST, LAST")
-				}
-				p.next()
-				o.NullsFirst = &first
-			}
-			s.OrderBy = append(s.OrderBy, o)
-			if !p.acceptOp(",") {
-				break
-			}
-		}
+	var err error
+	if s.OrderBy, err = p.parseOrderBy(); err != nil {
+		return err
 	}
 	if p.acceptKw("OFFSET") {
 		n, err := p.parseCount()
@@ -486,6 +447,66 @@ func (p *parser) parseOrderLimit(s *Select) error {
 		s.Limit = &n
 	}
 	return nil
+}
+
+// parseByList reads an optional "kw BY e1, e2, …" (GROUP BY, PARTITION
+// BY): nil when the next token is not kw.
+func (p *parser) parseByList(kw string) ([]Expr, error) {
+	if !p.isKw(kw) {
+		return nil, nil
+	}
+	p.next()
+	if err := p.expectKw("BY"); err != nil {
+		return nil, err
+	}
+	var out []Expr
+	for {
+		e, err := p.parseExpr()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		if !p.acceptOp(",") {
+			return out, nil
+		}
+	}
+}
+
+// parseOrderBy reads an optional ORDER BY list (of a query or a window):
+// nil when the next token is not ORDER.
+func (p *parser) parseOrderBy() ([]OrderItem, error) {
+	if !p.isKw("ORDER") {
+		return nil, nil
+	}
+	p.next()
+	if err := p.expectKw("BY"); err != nil {
+		return nil, err
+	}
+	var out []OrderItem
+	for {
+		e, err := p.parseExpr()
+		if err != nil {
+			return nil, err
+		}
+		o := OrderItem{Expr: e}
+		if p.acceptKw("DESC") {
+			o.Desc = true
+		} else {
+			p.acceptKw("ASC")
+		}
+		if p.acceptKw("NULLS") {
+			first := p.isKw("FIRST")
+			if !first && !p.isKw("LAST") {
+				return nil, p.unexpected("FIRST, LAST")
+			}
+			p.next()
+			o.NullsFirst = &first
+		}
+		out = append(out, o)
+		if !p.acceptOp(",") {
+			return out, nil
+		}
+	}
 }
 
 func (p *parser) parseCount() (int64, error) {

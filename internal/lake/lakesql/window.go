@@ -42,51 +42,12 @@ func (p *parser) parseFilterOver(c *Call) error {
 	}
 	w := &Window{Pos: p.next().pos}
 	p.next() // (
-	if p.isKw("PARTITION") {
-		p.next()
-		if err := p.expectKw("BY"); err != nil {
-			return err
-		}
-		for {
-			e, err := p.parseExpr()
-			if err != nil {
-				return err
-			}
-			w.PartitionBy = append(w.PartitionBy, e)
-			if !p.acceptOp(",") {
-				break
-			}
-		}
+	var err error
+	if w.PartitionBy, err = p.parseByList("PARTITION"); err != nil {
+		return err
 	}
-	if p.isKw("ORDER") {
-		p.next()
-		if err := p.expectKw("BY"); err != nil {
-			return err
-		}
-		for {
-			e, err := p.parseExpr()
-			if err != nil {
-				return err
-			}
-			o := OrderItem{Expr: e}
-			if p.acceptKw("DESC") {
-				o.Desc = true
-			} else {
-				p.acceptKw("ASC")
-			}
-			if p.acceptKw("NULLS") {
-				first := p.isKw("FIRST")
-				if !first && !p.isKw("LAST") {
-					return p.unexpected("FIRST, LAST")
-				}
-				p.next()
-				o.NullsFirst = &first
-			}
-			w.OrderBy = append(w.OrderBy, o)
-			if !p.acceptOp(",") {
-				break
-			}
-		}
+	if w.OrderBy, err = p.parseOrderBy(); err != nil {
+		return err
 	}
 	if p.isKw("ROWS") || p.isKw("RANGE") || p.isKw("GROUPS") {
 		return p.errHere("Window frames (%s …) are not supported: a window runs from the partition's start to the current row", strings.ToUpper(p.tok().text))
