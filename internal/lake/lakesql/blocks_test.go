@@ -51,11 +51,7 @@ func ipsOf(t *testing.T, db *DB, store string) map[string]string {
 // block holds, in several Inserts, some repeated) read back right, each
 // once, and the blocks hold far fewer bytes than the records.
 func TestRecordsInBlocks(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	evs := blockEvents("E", 1500, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	for _, part := range [][]*event.Event{evs[:700], evs[600:1100], evs[1100:]} {
@@ -88,11 +84,7 @@ func TestRecordsInBlocks(t *testing.T) {
 // from the blocks too (a block of only expired records is deleted, one of
 // both kinds is written again without them), not only their rows.
 func TestRetentionRewritesBlocks(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	evs := blockEvents("R", 600, t0)
@@ -234,11 +226,7 @@ func TestFirstFormatConverted(t *testing.T) {
 // lake_rec in eventTime order, jumping from block to block, and nearly
 // every row decompressed a whole block.
 func TestRecordsReadInBlockOrder(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	evs := blockEvents("E", 2000, t0)
@@ -292,11 +280,7 @@ func TestRecordsReadInBlockOrder(t *testing.T) {
 // the field (the block-order path moves conjuncts on the store's own
 // columns into the store's table).
 func TestPushDownKeepsJoinNames(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	rec := `{"eventVersion":"1.11","eventID":"e1","eventName":"X","eventTime":"2026-12-01T00:00:00Z","userIdentity":{"arn":"arn:aws:iam::1:user/a"},` +
 		`"resources":[{"ARN":"arn:aws:s3:::b"}]}`

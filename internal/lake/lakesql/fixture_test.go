@@ -206,3 +206,15 @@ func loadFixture(t testing.TB) (*DB, []*fx) {
 	}
 	return db, fs
 }
+
+// openTemp opens a new lake.db in the test's temporary directory, closed
+// when the test ends.
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -3,7 +3,6 @@ package lakesql
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,11 +13,7 @@ import (
 // reads with the event package's scanner hold what SQLite's own ->> reads
 // from the stored record, for the shapes a record's fields can take.
 func TestInsertHotFieldsAsSQLiteReadsThem(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	recs := []string{
 		`{"eventName":"GetObject","eventSource":"s3.amazonaws.com","awsRegion":"us-east-1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"},"recipientAccountId":"111122223333"}`,
 		`{"eventName":"Get\"Esc\u00e9\\aped","userIdentity":{"arn":null},"recipientAccountId":null}`,
@@ -82,11 +77,7 @@ func TestInsertHotFieldsAsSQLiteReadsThem(t *testing.T) {
 // (sessionCredentialFromConsole = true) over records that hold the field
 // as CloudTrail writes it (the string "true") and as a JSON boolean.
 func TestSessionCredentialFromConsoleTrue(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var evs []*event.Event
 	for i, r := range []string{
@@ -121,11 +112,7 @@ func TestSessionCredentialFromConsoleTrue(t *testing.T) {
 // TestCheck compiles statements without running them: a bad column is a
 // *SyntaxError, a store the caller may not read an *UnknownStoreError.
 func TestCheck(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	stores := RunOptions{Stores: map[string]string{"EDS": "s1"}}
 	for _, c := range []struct {
 		sql  string

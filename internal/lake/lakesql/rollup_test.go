@@ -174,11 +174,7 @@ func runBoth(t *testing.T, db *DB, q string, now time.Time) bool {
 // cannot, and stay equal to the events through inserts (duplicates
 // included), retention deletes and dropping another store.
 func TestRollupsAnswerAsTheEvents(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 20))
 	all := rollupEvents(r, 0, 1500)

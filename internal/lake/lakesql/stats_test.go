@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -16,11 +15,7 @@ import (
 // their records' bytes, EventsMatched the events its FROM and WHERE select,
 // with the rollups and without.
 func TestStatsCountWhatTheQueryReads(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "lake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	ctx := context.Background()
 	evs := rollupEvents(rand.New(rand.NewPCG(3, 4)), 0, 800)
 	if err := db.Insert(ctx, "store1", evs); err != nil {
