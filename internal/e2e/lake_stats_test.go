@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,12 +23,7 @@ func TestLakeSDKQueryStatistics(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx := context.Background()
 	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
-	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("stats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := aws.ToString(created.EventDataStoreArn)
-	id := arn[strings.LastIndexByte(arn, '/')+1:]
+	id := lakeStoreID(t, ct, "stats")
 	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Stat", 12)
 
 	// Each event's time and stored record, from event history.
