@@ -241,13 +241,15 @@ func (s *Service) run(q *Query, compiled Compiled, ids map[string]string, retent
 		return
 	}
 	defer release()
+	// The run's time counts from when its time limit starts, so that a
+	// query that reaches it reports at least query_timeout.
+	start := time.Now()
 	ctx, cancelRun := context.WithTimeout(base, s.opts.QueryTimeout)
 	defer cancelRun()
 	if err := s.setRunning(ctx, q); err != nil {
 		s.finish(q, nil, err, 0)
 		return
 	}
-	start := time.Now()
 	if err := s.expire(ctx, retention); err != nil {
 		s.finish(q, nil, err, time.Since(start))
 		return
