@@ -297,15 +297,23 @@ type cursor struct {
 // Pass reads one batch of the log past the cursor, gives each store what
 // it takes, and advances the cursor; more says the log has more.
 func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
-	if f.stillIdle() {
-		// No store: nothing to read or record. Every event is "filled".
+	if f.idle {
+		// The log's end is read first: a store made after the check
+		// below takes only events past it.
 		end, err := f.s.lastSeq(ctx)
 		if err != nil {
 			return false, err
 		}
-		f.advance(end)
-		return false, nil
+		if f.stillIdle() {
+			// No store: nothing to read or record; every event up to
+			// end is filled.
+			f.advance(end)
+			return false, nil
+		}
 	}
+	// A store made or changed from here on is in the listing below, or
+	// wakes the next pass.
+	f.storesChanged.Store(false)
 	pos, version, err := f.loadCursor(ctx)
 	if err != nil {
 		return false, err
@@ -329,7 +337,6 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		// (it holds no retention back, see ReadTo) without reading the
 		// log or moving the cursor; a store made later starts at the
 		// log's end then, and the cursor skips there (firstTaken).
-		f.storesChanged.Store(false)
 		f.idle, f.idleSince = true, time.Now()
 		f.advance(max(pos, end))
 		return false, nil
