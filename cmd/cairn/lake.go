@@ -13,11 +13,23 @@ import (
 )
 
 // openLake opens this node's copy of the event data stores' events:
-// <data_dir>/lake/lake.db, the SQL engine's SQLite file.
+// <data_dir>/lake/lake.db, the SQL engine's SQLite file. Queries' temporary
+// files go to <data_dir>/lake/tmp, emptied here (what a crash left there
+// is of no use), not to the system's temporary directory.
 func openLake(dataDir string) (*lakesql.DB, error) {
 	dir := filepath.Join(dataDir, "lake")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lake: %w", err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("lake: emptying %s: %w", tmp, err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	if err := lakesql.SetTempDir(tmp); err != nil {
+		return nil, err
 	}
 	db, err := lakesql.Open(filepath.Join(dir, "lake.db"))
 	if err != nil {

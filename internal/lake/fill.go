@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -49,7 +50,18 @@ type Filler struct {
 	matched map[string]compiled
 
 	wake chan struct{}
+	// idle is set while no event data store takes events (a pass found
+	// none): passes then neither read nor write the cursor, until a store
+	// is made or changed on this node (storesChanged) or idleRecheck
+	// passes (a store made on another node).
+	idle          bool
+	idleSince     time.Time
+	storesChanged atomic.Bool
 }
+
+// idleRecheck is how often an idle filler lists the stores again, for a
+// store another node made (one made on this node wakes it at once).
+const idleRecheck = 10 * time.Second
 
 // compiled is a store's matcher, for the store's version it was made from.
 type compiled struct {
@@ -92,10 +104,19 @@ func newFiller(s *Service) *Filler {
 		matched: map[string]compiled{}, wake: make(chan struct{}, 1)}
 }
 
-func (f *Filler) cursorKey() string { return "lake/cursor/" + f.s.opts.Node }
+// cursorPrefix starts the keys of the nodes' fill cursors.
+const cursorPrefix = "lake/cursor/"
 
-// changed wakes the filler (a store was made or changed).
+func (f *Filler) cursorKey() string { return cursorPrefix + f.s.opts.Node }
+
+// changed wakes the filler (a store was made or changed), idle or not.
 func (f *Filler) changed() {
+	f.storesChanged.Store(true)
+	f.nudge()
+}
+
+// nudge wakes the filler's loop.
+func (f *Filler) nudge() {
 	select {
 	case f.wake <- struct{}{}:
 	default:
@@ -105,7 +126,20 @@ func (f *Filler) changed() {
 // Wake tells the filler the log has new events (ingest's wake hook).
 func (f *Filler) Wake() {
 	f.lastWake.Store(time.Now().UnixNano())
-	f.changed()
+	f.nudge()
+}
+
+// stillIdle reports whether the filler is idle (no store takes events)
+// and nothing says that changed: the pass is skipped.
+func (f *Filler) stillIdle() bool {
+	if !f.idle {
+		return false
+	}
+	if f.storesChanged.Swap(false) || time.Since(f.idleSince) >= idleRecheck {
+		f.idle = false
+		return false
+	}
+	return true
 }
 
 // Filler returns the service's filler, to run and to wake.
@@ -263,6 +297,23 @@ type cursor struct {
 // Pass reads one batch of the log past the cursor, gives each store what
 // it takes, and advances the cursor; more says the log has more.
 func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
+	if f.idle {
+		// The log's end is read first: a store made after the check
+		// below takes only events past it.
+		end, err := f.s.lastSeq(ctx)
+		if err != nil {
+			return false, err
+		}
+		if f.stillIdle() {
+			// No store: nothing to read or record; every event up to
+			// end is filled.
+			f.advance(end)
+			return false, nil
+		}
+	}
+	// A store made or changed from here on is in the listing below, or
+	// wakes the next pass.
+	f.storesChanged.Store(false)
 	pos, version, err := f.loadCursor(ctx)
 	if err != nil {
 		return false, err
@@ -282,16 +333,22 @@ func (f *Filler) Pass(ctx context.Context) (more bool, err error) {
 		return false, err
 	}
 	if !anyTakesAfter(stores, pos) {
-		// No store takes anything past the cursor: skip to the log's end
-		// without reading it (a server without event data stores reads
-		// nothing).
-		if end > pos {
-			if err := f.saveCursor(ctx, end, version); err != nil {
-				return false, err
-			}
-		}
+		// No store takes anything past the cursor: the filler goes idle
+		// (it holds no retention back, see ReadTo) without reading the
+		// log or moving the cursor; a store made later starts at the
+		// log's end then, and the cursor skips there (firstTaken).
+		f.idle, f.idleSince = true, time.Now()
 		f.advance(max(pos, end))
 		return false, nil
+	}
+	if first := min(firstTaken(stores, pos), end); first > pos {
+		// No store takes the events between the cursor and first (the
+		// cursor stayed behind while the filler was idle): skip them.
+		if err := f.saveCursor(ctx, first, version); err != nil {
+			return false, err
+		}
+		f.advance(first)
+		return true, nil
 	}
 	if floor := min(f.filledFloor(stores, pos), end); floor > pos {
 		// Priority passes have filled every store that takes events past
@@ -726,6 +783,65 @@ func (s *Service) bury(ctx context.Context, d *DataStore, now time.Time) error {
 		return s.st.DeleteState(ctx, storePrefix+d.ID)
 	}
 	return nil
+}
+
+// firstTaken is the log position after which the stores take events
+// numbered above pos: the least start of a store's ingest range that
+// takes any (pos itself when one starts at or before it).
+func firstTaken(stores []*DataStore, pos int64) int64 {
+	first := int64(math.MaxInt64)
+	for _, d := range stores {
+		if d.Status == statusGone {
+			continue
+		}
+		for _, r := range d.Ingest {
+			if r.To == 0 || r.To > pos {
+				first = min(first, max(r.From, pos))
+			}
+		}
+	}
+	return first
+}
+
+// ReadTo is the log position every node's filler has copied past, for
+// retention (retention.Options.ReadTo): an event numbered above it may
+// yet be copied into a store, so the event log keeps it however old its
+// eventTime, as it does for trail delivery. A filler holds back only the
+// events some store takes: with no store taking events, it is the log's
+// end as read before the stores were listed (a store made since starts
+// at a later position). A node's cursor stays in the store after the
+// node is gone for good and holds retention back until its document
+// (lake/cursor/<node>) is removed.
+func (f *Filler) ReadTo(ctx context.Context) (int64, error) {
+	end, err := f.s.lastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	stores, err := f.s.all(ctx)
+	if err != nil {
+		return 0, err
+	}
+	own, _, err := f.loadCursor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cursors := []int64{own}
+	docs, err := f.s.st.ListState(ctx, cursorPrefix)
+	if err != nil {
+		return 0, err
+	}
+	for _, doc := range docs {
+		var c cursor
+		if doc.Key == f.cursorKey() || json.Unmarshal(doc.Doc, &c) != nil {
+			continue
+		}
+		cursors = append(cursors, c.Seq)
+	}
+	to := end
+	for _, pos := range cursors {
+		to = min(to, firstTaken(stores, pos))
+	}
+	return to, nil
 }
 
 // anyTakesAfter reports whether a store takes events numbered above pos.

@@ -459,10 +459,14 @@ func (s *Service) importHistory(ctx context.Context, pl *plannedImport, progress
 				take = append(take, ev)
 			}
 		}
-		if err := s.engine.Insert(ctx, pl.store.ID, take); err != nil {
+		added, err := s.engine.InsertCount(ctx, pl.store.ID, take)
+		if err != nil {
 			return err
 		}
-		if !progress(len(take)) {
+		// Events the store had already (live fill, an earlier import)
+		// are not completed by this import: EventsCompleted counts the
+		// events it added.
+		if !progress(int(added)) {
 			return nil
 		}
 	}
@@ -496,7 +500,8 @@ func (s *Service) importFile(ctx context.Context, pl *plannedImport, f importer.
 		}
 		evs = append(evs, ev)
 	}
-	return len(evs), s.engine.Insert(ctx, pl.store.ID, evs)
+	added, err := s.engine.InsertCount(ctx, pl.store.ID, evs)
+	return int(added), err
 }
 
 // replayEvery is how often a node looks for imports other nodes ran.

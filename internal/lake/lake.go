@@ -26,6 +26,9 @@ import (
 type Engine interface {
 	// Insert adds events to a store, idempotently on (storeID, eventID).
 	Insert(ctx context.Context, storeID string, evs []*event.Event) error
+	// InsertCount is Insert, and returns how many events it added (the
+	// others were in the store already).
+	InsertCount(ctx context.Context, storeID string, evs []*event.Event) (int64, error)
 	// DeleteBefore removes a store's events whose eventTime is before t.
 	DeleteBefore(ctx context.Context, storeID string, t time.Time) (int64, error)
 	// DropStore removes every event of a store.

@@ -136,16 +136,25 @@ type fakeEngine struct {
 
 func newFakeEngine() *fakeEngine { return &fakeEngine{events: map[string]map[string]*event.Event{}} }
 
-func (f *fakeEngine) Insert(_ context.Context, id string, evs []*event.Event) error {
+func (f *fakeEngine) Insert(ctx context.Context, id string, evs []*event.Event) error {
+	_, err := f.InsertCount(ctx, id, evs)
+	return err
+}
+
+func (f *fakeEngine) InsertCount(_ context.Context, id string, evs []*event.Event) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.events[id] == nil {
 		f.events[id] = map[string]*event.Event{}
 	}
+	var n int64
 	for _, e := range evs {
+		if _, had := f.events[id][e.ID]; !had {
+			n++
+		}
 		f.events[id][e.ID] = e
 	}
-	return nil
+	return n, nil
 }
 
 func (f *fakeEngine) DeleteBefore(_ context.Context, id string, t time.Time) (int64, error) {

@@ -241,13 +241,15 @@ func (s *Service) run(q *Query, compiled Compiled, ids map[string]string, retent
 		return
 	}
 	defer release()
+	// The run's time counts from when its time limit starts, so that a
+	// query that reaches it reports at least query_timeout.
+	start := time.Now()
 	ctx, cancelRun := context.WithTimeout(base, s.opts.QueryTimeout)
 	defer cancelRun()
 	if err := s.setRunning(ctx, q); err != nil {
 		s.finish(q, nil, err, 0)
 		return
 	}
-	start := time.Now()
 	if err := s.expire(ctx, retention); err != nil {
 		s.finish(q, nil, err, time.Since(start))
 		return
@@ -353,7 +355,12 @@ func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration)
 			status = QueryCancelled
 		}
 	default:
+		// The engine's message is the user's (it names no internal
+		// table); what it wraps, if anything, is for the log.
 		status, msg = QueryFailed, runErr.Error()
+		if inner := errors.Unwrap(runErr); inner != nil {
+			s.log.Warn("lake: a query failed in the engine", "query", q.ID, "err", inner)
+		}
 	}
 	var chunks [][][]*string
 	if status == QueryFinished {
@@ -379,6 +386,14 @@ func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration)
 		}
 		if cur.Status == QueryCancelled || cur.ended() {
 			s.dropChunks(ctx, q.ID, len(chunks))
+			if cur.Status == QueryCancelled && ran > 0 && cur.ExecMillis != ran.Milliseconds() {
+				// It ran until cancelled: that is its execution time, as
+				// on AWS (Cancel recorded an estimate).
+				cur.ExecMillis = ran.Milliseconds()
+				if err := s.putQuery(ctx, cur); errors.Is(err, store.ErrConflict) {
+					continue
+				}
+			}
 			return
 		}
 		cur.Status, cur.Error = status, msg
@@ -564,6 +579,11 @@ func (s *Service) Cancel(ctx context.Context, c Caller, id *string) (*Query, err
 		}
 		if q.ended() {
 			return nil, awsproto.Errorf(awsproto.InactiveQueryException, "The query %s is %s; only a queued or running query can be cancelled.", q.ID, q.Status)
+		}
+		if q.Status == QueryRunning && !q.Started.IsZero() {
+			// The time it ran until now; the run records the exact
+			// time when it stops.
+			q.ExecMillis = max(s.now().Sub(q.Started).Milliseconds(), 1)
 		}
 		q.Status = QueryCancelled
 		err = s.putQuery(ctx, q)

@@ -221,6 +221,12 @@ type Select struct {
 	// SetOp is how Union combines with this one: "" for UNION, or
 	// "EXCEPT", "INTERSECT".
 	SetOp string
+	// tail is where the SELECT's own ORDER BY, OFFSET or LIMIT begins
+	// (the LIMIT's position when it has one), and tailKw which of them;
+	// for refusing one on a SELECT that is not the last of a set
+	// operation.
+	tail   int
+	tailKw string
 }
 
 // eachChild calls fn on each expression directly inside e (nil children

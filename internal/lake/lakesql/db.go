@@ -251,22 +251,29 @@ func (db *DB) Close() error {
 // SQLite keep a statement journal, which cost more than the calls it
 // saved.
 func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) error {
+	_, err := db.InsertCount(ctx, storeID, evs)
+	return err
+}
+
+// InsertCount is Insert, and says how many of evs were added (the others
+// were in the store already): an import counts only the events it added.
+func (db *DB) InsertCount(ctx context.Context, storeID string, evs []*event.Event) (int64, error) {
 	if len(evs) == 0 {
-		return nil
+		return 0, nil
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("lakesql: insert: %w", err)
+		return 0, fmt.Errorf("lakesql: insert: %w", err)
 	}
 	defer tx.Rollback()
 	num, err := storeNum(ctx, tx, storeID, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	row, blk := tx.StmtContext(ctx, db.insRow), tx.StmtContext(ctx, db.insBlock)
 	var first int64
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM lake_blocks`).Scan(&first); err != nil {
-		return fmt.Errorf("lakesql: insert: %w", err)
+		return 0, fmt.Errorf("lakesql: insert: %w", err)
 	}
 	b := &block{id: first}
 	flush := func() error {
@@ -286,7 +293,7 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
 			h.name, h.source, h.region, h.arn, h.account, b.ref())
 		if err != nil {
-			return fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
+			return 0, fmt.Errorf("lakesql: insert event %s: %w", e.ID, err)
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
 			continue // already in the store
@@ -294,25 +301,25 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		b.add(e.Record, t)
 		if b.full() {
 			if err := flush(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		n++
 		bytes += int64(len(e.Record))
 	}
 	if err := flush(); err != nil {
-		return err
+		return 0, err
 	}
 	if err := rollupNew(ctx, tx, num, n); err != nil {
-		return err
+		return 0, err
 	}
 	if err := addCounts(ctx, tx, num, n, bytes); err != nil {
-		return err
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("lakesql: insert: %w", err)
+		return 0, fmt.Errorf("lakesql: insert: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 const (

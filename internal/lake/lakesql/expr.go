@@ -156,7 +156,25 @@ func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
 	if !v.t.numeric() && v.t != tIntervalDS && v.t != tIntervalYM && v.t != tNull {
 		return v, c.errf(x.Pos, "Cannot negate %s", v.t)
 	}
+	if v.t == tBigint {
+		// -(-9223372036854775808) is out of range: Trino fails, SQLite
+		// would give a float.
+		return val{sql: c.d.goFunc("neg", []string{v.sql, c.tryFlag()}), t: v.t, bare: v.bare, agg: v.agg}, nil
+	}
 	return val{sql: "(-" + v.sql + ")", t: v.t, bare: v.bare, agg: v.agg}, nil
+}
+
+// checkedOps are the package's functions for bigint +, - and * that fail
+// on a result out of range (funcs_sqlite.go).
+var checkedOps = map[string]string{"+": "add", "-": "sub", "*": "mul"}
+
+// tryFlag is the SQL of the last argument of the checked arithmetic
+// functions: 1 inside try(…), where an overflow is NULL, else 0.
+func (c *compiler) tryFlag() string {
+	if c.inTry > 0 {
+		return "1"
+	}
+	return "0"
 }
 
 // coerce makes a and b comparable: a string literal against a timestamp
@@ -272,6 +290,10 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
 		case x.Op == "/" && out.t == tDouble:
 			out.sql = "(CAST(" + l.sql + " AS REAL) / " + r.sql + ")"
+		case out.t == tBigint && (x.Op == "+" || x.Op == "-" || x.Op == "*"):
+			// Trino fails on a bigint result out of range ("bigint
+			// addition overflow"), where SQLite's becomes a float.
+			out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
 		default:
 			out.sql = "(" + l.sql + " " + x.Op + " " + r.sql + ")"
 		}

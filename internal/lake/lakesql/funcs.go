@@ -323,6 +323,11 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, nargs(1, 1)
 		}
 		out.sql = d.mathFunc(name, sqls(), args[0].t)
+		if name == "abs" && args[0].t == tBigint {
+			// abs(-9223372036854775808) is out of range: a clear
+			// error (NULL inside try), not SQLite's.
+			out.sql = d.goFunc("abs", []string{sqls()[0], c.tryFlag()})
+		}
 	case "from_iso8601_timestamp", "from_iso8601_date":
 		if err := nargs(1, 1); err != nil {
 			return out, err

@@ -170,13 +170,43 @@ func lakeFuncs() []sqlFunc {
 			}
 			return f, nil
 		}},
+		// Checked bigint arithmetic: SQLite turns an integer result out of
+		// range into a float, Trino fails the query; the last argument is
+		// 1 inside try(…), where an overflow is NULL instead.
+		{"add", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
+		{"sub", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
+		{"mul", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
+		{"neg", 2, func(a []driver.Value) (driver.Value, error) {
+			x, ok := a[0].(int64)
+			switch {
+			case !ok:
+				return -asFloat(a[0]), nil
+			case x != math.MinInt64:
+				return -x, nil
+			case asInt(a[1]) == 1:
+				return nil, nil
+			}
+			return nil, fmt.Errorf("%s: bigint negation overflow: -(%d)", overflowMarker, x)
+		}},
+		{"abs", 2, func(a []driver.Value) (driver.Value, error) {
+			x, ok := a[0].(int64)
+			switch {
+			case !ok:
+				return math.Abs(asFloat(a[0])), nil
+			case x != math.MinInt64:
+				return max(x, -x), nil
+			case asInt(a[1]) == 1:
+				return nil, nil
+			}
+			return nil, fmt.Errorf("%s: Value %d is out of range for abs(bigint)", overflowMarker, x)
+		}},
 		{"div", 2, func(a []driver.Value) (driver.Value, error) {
 			if asInt(a[1]) == 0 {
 				return nil, errDivZero
 			}
 			x, y := asInt(a[0]), asInt(a[1])
 			if x == math.MinInt64 && y == -1 {
-				return nil, fmt.Errorf("bigint overflow: %d / %d", x, y)
+				return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
 			}
 			return x / y, nil
 		}},
@@ -631,4 +661,49 @@ func jsonExtractScalar(doc, path string) any {
 		return strconv.FormatBool(x)
 	}
 	return nil
+}
+
+// overflowMarker starts the message of an integer result out of bigint's
+// range; runErr gives the user the text after it.
+const overflowMarker = "lake overflow"
+
+// checkedArith is lake_add, lake_sub and lake_mul(x, y, inTry): x op y,
+// failing (NULL inside try) when both are integers and the result is out
+// of bigint's range; a float operand gives a float result, as SQLite's.
+func checkedArith(what string, a []driver.Value) (driver.Value, error) {
+	x, xok := a[0].(int64)
+	y, yok := a[1].(int64)
+	if !xok || !yok {
+		fx, fy := asFloat(a[0]), asFloat(a[1])
+		switch what {
+		case "addition":
+			return fx + fy, nil
+		case "subtraction":
+			return fx - fy, nil
+		}
+		return fx * fy, nil
+	}
+	var r int64
+	var ok bool
+	op := "+"
+	switch what {
+	case "addition":
+		r = x + y
+		ok = (r > x) == (y > 0)
+	case "subtraction":
+		op = "-"
+		r = x - y
+		ok = (r < x) == (y > 0)
+	default:
+		op = "*"
+		r = x * y
+		ok = x == 0 || (r/x == y && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64))
+	}
+	if ok {
+		return r, nil
+	}
+	if asInt(a[2]) == 1 {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: bigint %s overflow: %d %s %d", overflowMarker, what, x, op, y)
 }

@@ -241,7 +241,7 @@ func (p *parser) refuseUnnest() error {
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxDepth {
-		return p.errHere("statement is too deeply nested")
+		return p.errHere("statement is too deeply nested (more than %d levels of parentheses, operators and subqueries)", maxDepth)
 	}
 	return nil
 }
@@ -288,6 +288,9 @@ func (p *parser) parseQuery() (*Select, error) {
 	cur := sel
 	ops := map[string]bool{}
 	for p.isKw("UNION") || p.isKw("EXCEPT") || p.isKw("INTERSECT") {
+		if err := p.refuseBranchTail(cur); err != nil {
+			return nil, err
+		}
 		opTok := p.next()
 		op := strings.ToUpper(opTok.text)
 		all := p.acceptKw("ALL")
@@ -318,6 +321,17 @@ func (p *parser) parseQuery() (*Select, error) {
 		return sel, nil
 	}
 	return wrapSetOp(sel, cur, with), nil
+}
+
+// refuseBranchTail refuses an ORDER BY, OFFSET or LIMIT on a SELECT
+// followed by UNION, EXCEPT or INTERSECT: Trino's grammar allows them
+// only after the last SELECT, where they apply to the whole operation.
+func (p *parser) refuseBranchTail(s *Select) error {
+	if len(s.OrderBy) == 0 && s.Limit == nil && s.Offset == nil && s.tailKw != "LIMIT" {
+		return nil
+	}
+	return errAt(p.src, s.tail, "%s is allowed only after the last SELECT of a %s, where it applies to the whole result; "+
+		"to apply it to this SELECT alone, put the SELECT in parentheses", s.tailKw, strings.ToUpper(p.tok().text))
 }
 
 // wrapSetOp makes the ORDER BY, OFFSET and LIMIT read after the last
@@ -424,8 +438,15 @@ func (p *parser) parseBranch() (*Select, error) {
 // a SELECT into s.
 func (p *parser) parseOrderLimit(s *Select) error {
 	var err error
+	s.tail, s.tailKw = p.tok().pos, "ORDER BY"
 	if s.OrderBy, err = p.parseOrderBy(); err != nil {
 		return err
+	}
+	if len(s.OrderBy) == 0 {
+		s.tail, s.tailKw = p.tok().pos, "OFFSET"
+	}
+	if p.isKw("LIMIT") {
+		s.tail, s.tailKw = p.tok().pos, "LIMIT"
 	}
 	if p.acceptKw("OFFSET") {
 		n, err := p.parseCount()
@@ -435,6 +456,9 @@ func (p *parser) parseOrderLimit(s *Select) error {
 		s.Offset = &n
 		p.acceptKw("ROWS")
 		p.acceptKw("ROW")
+	}
+	if p.isKw("LIMIT") {
+		s.tail, s.tailKw = p.tok().pos, "LIMIT"
 	}
 	if p.acceptKw("LIMIT") {
 		if p.acceptKw("ALL") {
@@ -674,7 +698,16 @@ func (p *parser) parseOr() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := 0
+	defer func() { p.depth -= links }()
 	for p.isKw("OR") {
+		// Each operator nests the expression one level deeper (a
+		// left-deep tree): counted as nesting, so a long chain is
+		// refused here, not by the engine.
+		links++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
 		pos := p.next().pos
 		r, err := p.parseAnd()
 		if err != nil {
@@ -690,7 +723,16 @@ func (p *parser) parseAnd() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := 0
+	defer func() { p.depth -= links }()
 	for p.isKw("AND") {
+		// Each operator nests the expression one level deeper (a
+		// left-deep tree): counted as nesting, so a long chain is
+		// refused here, not by the engine.
+		links++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
 		pos := p.next().pos
 		r, err := p.parseNot()
 		if err != nil {
@@ -837,7 +879,16 @@ func (p *parser) parseConcat() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := 0
+	defer func() { p.depth -= links }()
 	for p.isOp("||") {
+		// Each operator nests the expression one level deeper (a
+		// left-deep tree): counted as nesting, so a long chain is
+		// refused here, not by the engine.
+		links++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
 		pos := p.next().pos
 		r, err := p.parseAdd()
 		if err != nil {
@@ -853,7 +904,16 @@ func (p *parser) parseAdd() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := 0
+	defer func() { p.depth -= links }()
 	for p.isOp("+") || p.isOp("-") {
+		// Each operator nests the expression one level deeper (a
+		// left-deep tree): counted as nesting, so a long chain is
+		// refused here, not by the engine.
+		links++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
 		t := p.next()
 		r, err := p.parseMul()
 		if err != nil {
@@ -869,7 +929,16 @@ func (p *parser) parseMul() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	links := 0
+	defer func() { p.depth -= links }()
 	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
+		// Each operator nests the expression one level deeper (a
+		// left-deep tree): counted as nesting, so a long chain is
+		// refused here, not by the engine.
+		links++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
 		t := p.next()
 		r, err := p.parseUnary()
 		if err != nil {

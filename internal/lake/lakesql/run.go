@@ -144,7 +144,7 @@ func (db *DB) Run(ctx context.Context, st *Statement, o RunOptions) (*Result, er
 	}
 	rows.Close()
 	if err := runStats(ctx, tx, cq, &res.Stats, n, res.Truncated); err != nil {
-		return nil, err
+		return nil, runErr(ctx, err)
 	}
 	res.Stats.ExecutionTime = time.Since(start)
 	return res, nil
@@ -179,12 +179,49 @@ func runErr(ctx context.Context, err error) error {
 	if strings.Contains(msg, "string or blob too big") {
 		return &QueryError{Msg: fmt.Sprintf("A value the query computes is over the limit of %d MiB: build shorter strings, or aggregate fewer values into one.", MaxValueBytes>>20)}
 	}
-	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero", "bigint overflow"} {
+	if i := strings.Index(msg, overflowMarker+": "); i >= 0 {
+		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i+len(overflowMarker)+2:], "")}
+	}
+	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			// The driver ends the message with SQLite's result code, " (1)":
 			// noise to the user.
 			return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i:], "")}
 		}
 	}
-	return fmt.Errorf("lakesql: run query: %w", err)
+	for _, m := range engineLimits {
+		if strings.Contains(msg, m.sqlite) {
+			return &QueryError{Msg: m.msg}
+		}
+	}
+	return &EngineError{Err: err}
 }
+
+// engineLimits are SQLite's errors a query can cause, with what the user
+// is told instead (never SQLite's wording or its table and function names).
+var engineLimits = []struct{ sqlite, msg string }{
+	// sum() of bigints: the checked operators cover +, - and *.
+	{"integer overflow", "bigint addition overflow: a sum is out of the range of bigint (-9223372036854775808 to 9223372036854775807); CAST the values to double to add them approximately."},
+	{"Expression tree is too large", "The statement is too complex: its expressions are nested too deeply. Write it with fewer nested operators."},
+	{"parser stack overflow", "The statement is too complex: its expressions are nested too deeply. Write it with fewer nested operators."},
+	{"too many terms in compound SELECT", "The statement combines too many SELECTs with UNION, EXCEPT or INTERSECT."},
+	{"too many columns", "The query has too many columns."},
+	{"tables in a join", "The query joins too many tables."},
+	{"LIKE or GLOB pattern too complex", "A LIKE pattern is too complex: use fewer wildcards."},
+	{"argument of ntile must be a positive integer", "Buckets must be greater than 0 (ntile)."},
+	{"must be a non-negative integer", "Offset must be at least 0 (lag, lead)."},
+	{"database or disk is full", "The query ran out of temporary disk space: narrow it (a time range, fewer columns, a LIMIT)."},
+	{"out of memory", "The query ran out of memory: narrow it (a time range, fewer columns, a LIMIT)."},
+}
+
+// EngineError is Run's error for a failure of the engine that is not the
+// query's own making: its message says so without the engine's own text
+// (which names Cairn's internal tables and functions); Err, for the
+// server's log, has the details.
+type EngineError struct{ Err error }
+
+func (e *EngineError) Error() string {
+	return "The query failed in Cairn's query engine (an internal error, logged by the server)."
+}
+
+func (e *EngineError) Unwrap() error { return e.Err }

@@ -1,6 +1,9 @@
 package lakesql
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Window functions: f(…) OVER ([PARTITION BY …] [ORDER BY …]), with the
 // ranking functions (row_number, rank, dense_rank, percent_rank,
@@ -97,8 +100,8 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 		if err := nargs(1, 1); err != nil {
 			return out, err
 		}
-		if argVals[0].t != tBigint || argVals[0].lit == nil {
-			return out, c.errf(x.Args[0].exprPos(), "ntile needs a positive integer literal")
+		if argVals[0].t != tBigint || argVals[0].lit == nil || literalInt(argVals[0]) < 1 {
+			return out, c.errf(x.Args[0].exprPos(), "Buckets must be greater than 0: ntile needs a positive integer literal")
 		}
 		fn, out.t = "ntile("+args[0]+")", tBigint
 	case isWin && t != tNull:
@@ -116,6 +119,9 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 		}
 		if len(argVals) > 1 && (argVals[1].t != tBigint || argVals[1].lit == nil) {
 			return out, c.errf(x.Args[1].exprPos(), "the offset of %s must be an integer literal", x.Name)
+		}
+		if len(argVals) > 1 && literalInt(argVals[1]) < 0 {
+			return out, c.errf(x.Args[1].exprPos(), "Offset must be at least 0 (%s)", x.Name)
 		}
 		if len(argVals) > 2 && argVals[2].t != argVals[0].t && argVals[2].t != tNull {
 			return out, c.errf(x.Args[2].exprPos(), "the default of %s must be of its value's type (%s), not %s", x.Name, argVals[0].t, argVals[2].t)
@@ -209,4 +215,11 @@ func orderSuffix(o OrderItem) string {
 		return dir + " NULLS FIRST"
 	}
 	return dir + " NULLS LAST"
+}
+
+// literalInt is the value of an integer literal (a bigint val whose lit
+// is set; the parser folds a minus sign into it).
+func literalInt(v val) int64 {
+	n, _ := strconv.ParseInt(v.lit.Text, 10, 64)
+	return n
 }
