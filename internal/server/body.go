@@ -259,6 +259,9 @@ fill:
 			// is only a claim, so a caller holds at most about twice
 			// what it has sent (and firstBodyBuffer).
 			next := min(max(2*int64(cap(buf)), firstBodyBuffer), end)
+			if h == nil {
+				next = keptSize(next, int64(cap(buf)))
+			}
 			if h != nil {
 				var ok bool
 				if next, ok = h.grow(next, int64(len(buf))+1); !ok {
@@ -302,8 +305,31 @@ fill:
 }
 
 // bodyBufferSizes is how many sizes of the buffers bodies grow out of are
-// kept for the next bodies: firstBodyBuffer and its doublings up to 1 MiB.
-const bodyBufferSizes = 5
+// kept for the next bodies: firstBodyBuffer and its doublings up to 8 MiB
+// (an ingest batch's limit).
+const bodyBufferSizes = 8
+
+// keptSize is the size of a body's next buffer, next bytes at least, once
+// its caller is authenticated and the body has outgrown its first buffer
+// (of capacity prev): a kept size when that is at most twice prev, so that
+// the body's last buffer, too, can go back to the pools after its request
+// (serveIngest does) and a body still holds at most twice what has
+// arrived; else next. A body that fits its first buffer keeps a buffer of
+// its own length.
+func keptSize(next, prev int64) int64 {
+	if prev < firstBodyBuffer {
+		return next
+	}
+	for i := range bodyBufferSizes {
+		if c := int64(firstBodyBuffer) << i; c >= next {
+			if c <= 2*prev {
+				return c
+			}
+			break
+		}
+	}
+	return next
+}
 
 // bodyBuffers keeps the buffers that bodies grew out of, by size, for the
 // next bodies to grow through: a body of 500 KB is read through buffers of

@@ -33,6 +33,10 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	defer done()
 	p, body := req.principal, req.body
+	// Nothing keeps the body past the answer: records are decoded into
+	// events of their own (event.Decode copies what it keeps), so its
+	// buffer goes back for the next bodies.
+	defer s.preAuth.buffers.put(body)
 	records, err := batchRecords(body)
 	if err != nil {
 		fail(err)

@@ -121,9 +121,13 @@ type Store struct {
 	purged atomic.Int64
 	closed sync.Once
 
-	next   int64        // the last seq assigned (the writer's)
-	frames []byte       // the writer's buffer for a commit's frames
-	last   atomic.Int64 // the last seq acknowledged
+	next   int64  // the last seq assigned (the writer's)
+	frames []byte // the writer's buffer for a commit's frames
+	// keysPerKilo is the distinct lookup keys per 1,000 events of the
+	// writer's last commit: the size the next commit's postings map is
+	// made with, so that it does not grow by rehashing.
+	keysPerKilo int
+	last        atomic.Int64 // the last seq acknowledged
 
 	// Batches written to the log and not yet indexed (see writer.go).
 	// pmu guards what follows; reads (lookups, the histogram) share it.

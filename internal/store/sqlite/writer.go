@@ -86,13 +86,20 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 	}
 	first := s.next + 1
 	seq := s.next
-	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, postings: map[int64][]store.Posting{}}
-	size := 0
+	size, events, nkeys := 0, 0, 0
 	for _, r := range group {
+		events += len(r.Events)
 		for _, e := range r.Events {
 			size += frameHeader + 64 + len(e.Account) + len(e.Region) + len(e.Category) + len(e.ID) + 8*(len(e.Keys)+1) + len(e.Record)
+			nkeys += len(e.Keys)
 		}
 	}
+	bt := &batch{tmin: math.MaxInt64, tmax: math.MinInt64, ids: make([]idEntry, 0, events),
+		postings: make(map[int64][]store.Posting, min(nkeys, s.keysPerKilo*events/1000+16))}
+	// The first posting of each key is cut from one slab (capacity cut to
+	// one, so a key's second posting moves its list out): an import's
+	// one-off keys cost no allocation each.
+	slab := make([]store.Posting, 0, nkeys)
 	frames := slices.Grow(s.frames[:0], size) // the writer's; nothing keeps it past the write
 	var lens []byte
 	for _, r := range group {
@@ -116,9 +123,18 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
 			for _, k := range keys {
-				bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
+				p := store.Posting{Time: t, Seq: seq}
+				if ps, ok := bt.postings[k]; ok {
+					bt.postings[k] = append(ps, p)
+					continue
+				}
+				slab = append(slab, p)
+				bt.postings[k] = slab[len(slab)-1 : len(slab) : len(slab)]
 			}
 		}
+	}
+	if events > 0 {
+		s.keysPerKilo = len(bt.postings) * 1000 / events
 	}
 	if cap(frames) <= maxKeptFrames {
 		s.frames = frames
