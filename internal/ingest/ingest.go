@@ -48,9 +48,10 @@ type Service struct {
 func (s *Service) YieldTo(g *sched.Gate) { s.gate = g }
 
 // yieldEvery is how many records Submit decodes between yield points: a
-// 500-record batch takes 2–4 ms of CPU to decode, so it steps aside about
-// every half millisecond of it.
-const yieldEvery = 100
+// 500-record batch takes a few ms of CPU to decode and steps aside twice,
+// so that a batch waits at most 2 × sched.DefaultMaxWait for lookups
+// (a client that sends one batch at a time loses little throughput).
+const yieldEvery = 250
 
 // New makes the ingest service for the served regions.
 func New(st store.Appender, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {

@@ -17,11 +17,11 @@ import (
 	"time"
 )
 
-// DefaultMaxWait bounds one Yield. The lookups it waits for take 1–5 ms of
-// CPU each; a background task yields a few times a batch or transaction,
-// so under a constant stream of lookups it still runs, each step delayed
-// at most this long.
-const DefaultMaxWait = 2 * time.Millisecond
+// DefaultMaxWait bounds one Yield. A lookup takes about a millisecond of
+// CPU: that long lets the lookups waiting for a CPU get one. A background
+// task yields a few times a batch or transaction, so under a constant
+// stream of lookups it still runs, each step delayed at most this long.
+const DefaultMaxWait = time.Millisecond
 
 // Gate counts the urgent work in flight and makes background work wait for
 // it at its yield points. A nil *Gate never waits. Its methods are safe
