@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -159,7 +160,9 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		// statements the indexer lets lookups that wait for a CPU run
 		// first, rather than after the scheduler's 10 ms time slice, and
 		// steps aside (boundedly) while lookups are in flight (yield.go).
-		s.gate.Load().Yield(ctx)
+		if !s.gate.Load().Yield(ctx) {
+			runtime.Gosched()
+		}
 		return err
 	}
 	keys, events := 0, 0
