@@ -38,6 +38,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/metrics"
 	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/retention"
+	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/server"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/store/postgres"
@@ -328,6 +329,13 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	// once rather than at their next poll (other nodes' within it).
 	ing := ingest.New(store.WakeAfter(st, streams.Wake, hub.Wake, lakes.Filler().Wake), cfg.Regions, m, log)
 	defer ing.Close()
+	// Lookups take the CPU first: ingest decoding (server.New wires it)
+	// and the embedded store's indexer step aside while any is in flight
+	// (package sched).
+	gate := sched.New(0)
+	if y, ok := st.(interface{ YieldTo(*sched.Gate) }); ok {
+		y.YieldTo(gate)
+	}
 	hist := history.New(st, cfg.EventHistoryDays)
 	insightCounts := counts.New(st, nil, log)
 	srv := server.New(server.Options{
@@ -360,6 +368,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		Tail:       hub,
 		TailStream: tail.StreamOptions{Heartbeat: cfg.Tail.Heartbeat.Duration},
 		Streams:    streams,
+		Gate:       gate,
 
 		Console: func(api *server.Server) http.Handler {
 			return console.New(console.Options{Directory: dir, API: api, Regions: cfg.Regions, Log: log, Sessions: st,

@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -33,7 +34,24 @@ type Service struct {
 	bgMu      sync.Mutex
 	bgQueue   []*event.Event
 	bgRunning bool
+
+	// gate is where decoding steps aside for lookups in flight (nil:
+	// never); set by YieldTo before the service is used.
+	gate *sched.Gate
 }
+
+// YieldTo makes Submit's decoding step aside for the urgent work g counts
+// (lookups): every yieldEvery records it waits, boundedly, while any is
+// in flight. Call it before the service is used. Only decoding yields:
+// once records are handed to the store, their append and the wait for
+// them to be durable are never delayed.
+func (s *Service) YieldTo(g *sched.Gate) { s.gate = g }
+
+// yieldEvery is how many records Submit decodes between yield points: a
+// 500-record batch takes a few ms of CPU to decode and steps aside twice,
+// so that a batch waits at most 2 × sched.DefaultMaxWait for lookups
+// (a client that sends one batch at a time loses little throughput).
+const yieldEvery = 250
 
 // New makes the ingest service for the served regions.
 func New(st store.Appender, regions []string, m *metrics.Metrics, log *slog.Logger) *Service {
@@ -82,6 +100,9 @@ func (s *Service) Submit(ctx context.Context, p *auth.Principal, records []json.
 	evs := make([]*event.Event, 0, len(records))
 	index := make([]int, 0, len(records)) // evs[j] is records[index[j]]
 	for i, raw := range records {
+		if i%yieldEvery == 0 {
+			s.gate.Yield(ctx)
+		}
 		e, ferr := event.Decode(raw, c)
 		if ferr != nil {
 			res.Failed = append(res.Failed, Failure{Index: i, ErrorCode: ferr.Code, ErrorMessage: ferr.Message})

@@ -84,7 +84,10 @@ func serveConfig(t testing.TB, cfg *config.Config, o Options) *limitsEnv {
 	ing := ingest.New(st, cfg.Regions, m, log)
 	dir := auth.NewDirectory(auth.Options{Partition: cfg.Partition, Accounts: cfg.Accounts})
 	clock := &fakeClock{t: time.Now()}
-	o.Directory, o.Ingest, o.History, o.Metrics, o.Log, o.Now = dir, ing, history.New(st, cfg.EventHistoryDays), m, log, clock.Now
+	if o.History == nil {
+		o.History = history.New(st, cfg.EventHistoryDays)
+	}
+	o.Directory, o.Ingest, o.Metrics, o.Log, o.Now = dir, ing, m, log, clock.Now
 	owners := trail.OwnersOptions{Ownership: cfg.Ownership(), Buckets: cfg.Buckets, KMSKeys: cfg.KMSKeys, Topics: cfg.Topics}
 	o.Trails = trail.NewService(st, trail.Options{OwnersOptions: owners, Partition: cfg.Partition, Regions: cfg.Regions, LogGroups: cfg.LogGroups},
 		bucket.NewResolver(bucket.ResolverOptions{DataDir: cfg.DataDir, Buckets: cfg.Buckets}))

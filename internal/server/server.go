@@ -27,6 +27,7 @@ import (
 	"github.com/cairn-audit/cairn/internal/insights/query"
 	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/metrics"
+	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/sigv4"
 	"github.com/cairn-audit/cairn/internal/tail"
 	"github.com/cairn-audit/cairn/internal/trail"
@@ -108,6 +109,13 @@ type Options struct {
 	// Streams reports the streaming destinations of an account (the
 	// console's Streams page); nil reports none.
 	Streams StreamViews
+
+	// Gate counts the LookupEvents calls in flight, from their
+	// authentication to their answer, so that background work steps
+	// aside for them (package sched): New makes Ingest's decoding yield
+	// to it; the caller makes the store's indexer yield too. Nil: lookups
+	// take their turn like any other work.
+	Gate *sched.Gate
 }
 
 // maxAPIBytes bounds a CloudTrail API request body (config.MaxAPIBodyBytes).
@@ -194,6 +202,9 @@ type call struct {
 func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Gate != nil && o.Ingest != nil {
+		o.Ingest.YieldTo(o.Gate)
 	}
 	orDefault(&o.MaxIngestBytes, 8<<20)
 	orDefault(&o.MaxIngestRecords, 1000)
@@ -394,6 +405,9 @@ func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 		return
 	}
 	defer done()
+	if urgent(op) {
+		defer s.opts.Gate.Urgent()()
+	}
 	resp, err := s.invoke(&call{op: op, principal: req.principal, region: req.region, body: req.body, requestID: requestID, r: r}, nil)
 	if err != nil {
 		s.answerFailure(w, op, requestID, start, err)
@@ -402,6 +416,14 @@ func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, op strin
 	s.opts.Metrics.Request(op, "OK", time.Since(start))
 	awsproto.WriteJSON(w, requestID, resp)
 }
+
+// urgent says whether calls of op take the CPU before background work:
+// LookupEvents, whose latency people and their tools wait on. Only an
+// authenticated call counts (one over its account's lookup rate only
+// until it is refused), so a stranger cannot hold the ingest back, and
+// a tenant only boundedly (sched.DefaultMaxWait a yield point) and as
+// long as its lookups last.
+func urgent(op string) bool { return op == "LookupEvents" }
 
 // answerFailure answers a failed API request in the AWS error shape; an
 // error that is not an AWS error is answered as InternalFailure, its cause

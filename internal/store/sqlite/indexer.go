@@ -158,8 +158,11 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		_, err := st.ExecContext(ctx, args...)
 		// A transaction is hundreds of milliseconds of CPU: between its
 		// statements the indexer lets lookups that wait for a CPU run
-		// first, rather than after the scheduler's 10 ms time slice.
-		runtime.Gosched()
+		// first, rather than after the scheduler's 10 ms time slice, and
+		// steps aside (boundedly) while lookups are in flight (yield.go).
+		if !s.gate.Load().Yield(ctx) {
+			runtime.Gosched()
+		}
 		return err
 	}
 	keys, events := 0, 0

@@ -25,6 +25,7 @@ import (
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/privdir"
+	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
@@ -157,6 +158,9 @@ type Store struct {
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
 	beforeSegmentList func()
+
+	// gate is where the indexer steps aside for lookups (yield.go).
+	gate atomic.Pointer[sched.Gate]
 }
 
 // Open opens (creating if needed) the store in dir.
