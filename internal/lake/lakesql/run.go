@@ -179,6 +179,9 @@ func runErr(ctx context.Context, err error) error {
 	if strings.Contains(msg, "string or blob too big") {
 		return &QueryError{Msg: fmt.Sprintf("A value the query computes is over the limit of %d MiB: build shorter strings, or aggregate fewer values into one.", MaxValueBytes>>20)}
 	}
+	if i := strings.Index(msg, valueTooBigPrefix); i >= 0 {
+		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i:], "")}
+	}
 	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero", "bigint overflow"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			// The driver ends the message with SQLite's result code, " (1)":
