@@ -32,19 +32,27 @@ func TestReplaceBounded(t *testing.T) {
 	}
 }
 
-// TestRegexpReplaceOverLimitFails: through the engine, a regexp_replace
-// whose result would be n×m bytes fails the query with the message naming
-// the function and the limit.
-func TestRegexpReplaceOverLimitFails(t *testing.T) {
+// TestGoFunctionsOverLimitFail: through the engine, a regexp_replace whose
+// result would be n×m bytes, and a date_format or format_datetime whose
+// pattern could expand past the limit, fail the query with the message
+// naming the function and the limit.
+func TestGoFunctionsOverLimitFail(t *testing.T) {
 	db, _ := loadFixture(t)
 	s10k := "replace(replace(replace('aaaaaaaaaa','a','aaaaaaaaaa'),'a','aaaaaaaaaa'),'a','aaaaaaaaaa')"
-	st, err := Parse("SELECT length(regexp_replace(" + s10k + ", '', " + s10k + ")) FROM " + storeID + " LIMIT 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}})
-	var qe *QueryError
-	if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "regexp_replace builds is over the limit of 4 MiB") {
-		t.Fatalf("Run = %v, want a QueryError naming regexp_replace and the limit", err)
+	s100k := "replace(" + s10k + ", 'a', 'aaaaaaaaaa')"
+	for _, c := range []struct{ expr, fn string }{
+		{"length(regexp_replace(" + s10k + ", '', " + s10k + "))", "regexp_replace"},
+		{"length(date_format(eventTime, replace(" + s100k + ", 'a', '%W%W%W')))", "date_format"},
+		{"length(format_datetime(eventTime, replace(" + s100k + ", 'a', 'EEEEEE')))", "format_datetime"},
+	} {
+		st, err := Parse("SELECT " + c.expr + " FROM " + storeID + " LIMIT 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}})
+		var qe *QueryError
+		if !errors.As(err, &qe) || !strings.Contains(qe.Msg, c.fn+" builds is over the limit of 4 MiB") {
+			t.Errorf("%s: Run = %v, want a QueryError naming %s and the limit", c.fn, err, c.fn)
+		}
 	}
 }
