@@ -311,8 +311,9 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log,
 		Buckets:      importBuckets{buckets, trails},
 		QueryTimeout: cfg.Lake.QueryTimeout.Duration, MaxResultRows: cfg.Lake.MaxResultRows,
-		MaxResultBytes: cfg.Lake.MaxResultMiB << 20, MaxConcurrentQueries: cfg.Lake.MaxConcurrentQueries,
-		QuerySlots: lakeQuerySlots})
+		MaxResultBytes: cfg.Lake.MaxResultMiB << 20, MaxKeptResultBytes: int64(cfg.Lake.MaxKeptResultMiB) << 20,
+		MaxConcurrentQueries: cfg.Lake.MaxConcurrentQueries,
+		QuerySlots:           lakeQuerySlots})
 	defer lakes.Close()
 	logGroups := loggroup.NewResolver(cfg.LogGroups)
 	defer logGroups.Close()

@@ -10,6 +10,10 @@ type Lake struct {
 	// MaxResultMiB the size of those rows (a query over it ends FAILED).
 	MaxResultRows int `yaml:"max_result_rows"`
 	MaxResultMiB  int `yaml:"max_result_mib"`
+	// MaxKeptResultMiB bounds the results one account keeps at once
+	// (results are kept seven days): a finishing query removes the
+	// account's oldest results to fit. At least MaxResultMiB.
+	MaxKeptResultMiB int `yaml:"max_kept_result_mib"`
 	// MaxConcurrentQueries bounds the queries of one account queued or
 	// running at once (MaxConcurrentQueriesException beyond it).
 	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
@@ -21,13 +25,15 @@ const (
 	maxLakeQueryTimeout = 24 * time.Hour
 	maxLakeResultRows   = 10_000_000
 	maxLakeResultMiB    = 4096
+	maxLakeKeptMiB      = 1 << 20
 	maxLakeQueries      = 1000
 )
 
 // defaultLake is the lake section of Default: CloudTrail's hour and ten
-// queries; 100,000 rows and 64 MiB of results.
+// queries; 100,000 rows and 64 MiB of results per query, 1 GiB of kept
+// results per account.
 func defaultLake() Lake {
-	return Lake{QueryTimeout: Duration{time.Hour}, MaxResultRows: 100_000, MaxResultMiB: 64, MaxConcurrentQueries: 10}
+	return Lake{QueryTimeout: Duration{time.Hour}, MaxResultRows: 100_000, MaxResultMiB: 64, MaxKeptResultMiB: 1024, MaxConcurrentQueries: 10}
 }
 
 func (c *Config) checkLake(v *validator) {
@@ -40,6 +46,9 @@ func (c *Config) checkLake(v *validator) {
 	}
 	if l.MaxResultMiB < 1 || l.MaxResultMiB > maxLakeResultMiB {
 		v.add("lake.max_result_mib", "must be from 1 to %d, got %d", maxLakeResultMiB, l.MaxResultMiB)
+	}
+	if l.MaxKeptResultMiB < l.MaxResultMiB || l.MaxKeptResultMiB > maxLakeKeptMiB {
+		v.add("lake.max_kept_result_mib", "must be from lake.max_result_mib (%d) to %d, got %d", l.MaxResultMiB, maxLakeKeptMiB, l.MaxKeptResultMiB)
 	}
 	if l.MaxConcurrentQueries < 1 || l.MaxConcurrentQueries > maxLakeQueries {
 		v.add("lake.max_concurrent_queries", "must be from 1 to %d, got %d", maxLakeQueries, l.MaxConcurrentQueries)

@@ -7,14 +7,14 @@ import (
 )
 
 func TestLakeConfig(t *testing.T) {
-	if d := Default().Lake; d != defaultLake() || d.QueryTimeout.Duration != time.Hour || d.MaxConcurrentQueries != 10 {
+	if d := Default().Lake; d != defaultLake() || d.QueryTimeout.Duration != time.Hour || d.MaxConcurrentQueries != 10 || d.MaxKeptResultMiB != 1024 {
 		t.Fatalf("default lake = %+v", d)
 	}
-	got, err := Parse("lake.yaml", []byte("lake: {query_timeout: 2m, max_result_rows: 50, max_result_mib: 8, max_concurrent_queries: 2}\n"))
+	got, err := Parse("lake.yaml", []byte("lake: {query_timeout: 2m, max_result_rows: 50, max_result_mib: 8, max_kept_result_mib: 16, max_concurrent_queries: 2}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := got.Lake; l.QueryTimeout.Duration != 2*time.Minute || l.MaxResultRows != 50 || l.MaxResultMiB != 8 || l.MaxConcurrentQueries != 2 {
+	if l := got.Lake; l.QueryTimeout.Duration != 2*time.Minute || l.MaxResultRows != 50 || l.MaxResultMiB != 8 || l.MaxKeptResultMiB != 16 || l.MaxConcurrentQueries != 2 {
 		t.Fatalf("lake = %+v", l)
 	}
 }
@@ -28,6 +28,7 @@ func TestLakeConfigInvalid(t *testing.T) {
 		{"timeout too short", "lake:\n  query_timeout: 10ms\n", 2, "lake.query_timeout: must be from 1s to 24h0m0s, got 10ms"},
 		{"no rows", "lake:\n  max_result_rows: 0\n", 2, "lake.max_result_rows: must be from 1 to 10000000, got 0"},
 		{"no bytes", "lake:\n  max_result_mib: 0\n", 2, "lake.max_result_mib: must be from 1 to 4096, got 0"},
+		{"kept under one query's", "lake:\n  max_result_mib: 64\n  max_kept_result_mib: 32\n", 3, "lake.max_kept_result_mib: must be from lake.max_result_mib (64) to 1048576, got 32"},
 		{"no queries", "lake:\n  max_concurrent_queries: 0\n", 2, "lake.max_concurrent_queries: must be from 1 to 1000, got 0"},
 		{"unknown key", "lake:\n  timeout: 1m\n", 2, "timeout"},
 	}

@@ -127,6 +127,11 @@ type Options struct {
 	QueryTimeout         time.Duration
 	MaxResultRows        int
 	MaxResultBytes       int
+	// MaxKeptResultBytes bounds the bytes of results one account keeps
+	// (0 means DefaultMaxKeptResultBytes; never less than
+	// MaxResultBytes): a finishing query removes the account's oldest
+	// results to fit.
+	MaxKeptResultBytes int64
 	// QuerySlots is how many queries run at once on this node (0 means
 	// DefaultQuerySlots); the others wait QUEUED, handed slots fairly
 	// across accounts (see scheduler).
@@ -188,6 +193,10 @@ func New(st Store, engine Engine, o Options) *Service {
 	if o.MaxResultBytes <= 0 {
 		o.MaxResultBytes = DefaultMaxResultBytes
 	}
+	if o.MaxKeptResultBytes <= 0 {
+		o.MaxKeptResultBytes = DefaultMaxKeptResultBytes
+	}
+	o.MaxKeptResultBytes = max(o.MaxKeptResultBytes, int64(o.MaxResultBytes))
 	if o.QuerySlots <= 0 {
 		o.QuerySlots = DefaultQuerySlots
 	}

@@ -63,6 +63,11 @@ type Query struct {
 	Columns       []string `json:",omitempty"`
 	Rows          int
 	Chunks        int
+	// ResultBytes is the size of the kept rows (as chunk counts them);
+	// ResultsExpired says they were removed to keep the account's results
+	// under MaxKeptResultBytes (see makeRoom).
+	ResultBytes    int64 `json:",omitempty"`
+	ResultsExpired bool  `json:",omitempty"`
 
 	version int64
 }
@@ -363,12 +368,18 @@ func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration)
 		}
 	}
 	var chunks [][][]*string
+	var size int64
 	if status == QueryFinished {
 		var over bool
-		if chunks, over = s.chunk(res); over {
+		if chunks, size, over = s.chunk(res); over {
 			status, msg = QueryFailed, fmt.Sprintf("The query's results are over %d MiB; select fewer columns or add a LIMIT.", s.opts.MaxResultBytes>>20)
 		} else if res.Truncated {
 			msg = fmt.Sprintf("The query had more than %d rows; the first %d are kept. Add a LIMIT or narrow the query.", s.opts.MaxResultRows, len(res.Rows))
+		}
+	}
+	if len(chunks) > 0 {
+		if err := s.makeRoom(ctx, q.Account, q.ID, size); err != nil {
+			status, msg, chunks = QueryFailed, "The query's results could not be kept: "+err.Error(), nil
 		}
 	}
 	for n, rows := range chunks {
@@ -404,7 +415,7 @@ func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration)
 			cur.Columns = res.Columns
 		}
 		if status == QueryFinished {
-			cur.Rows, cur.Chunks = len(res.Rows), len(chunks)
+			cur.Rows, cur.Chunks, cur.ResultBytes = len(res.Rows), len(chunks), size
 		}
 		err = s.putQuery(ctx, cur)
 		if err == nil {
@@ -417,24 +428,23 @@ func (s *Service) finish(q *Query, res *Result, runErr error, ran time.Duration)
 	}
 }
 
-// chunk splits a result's rows into chunks; over says they are more than
-// MaxResultBytes (and none are returned).
-func (s *Service) chunk(res *Result) (chunks [][][]*string, over bool) {
-	size := 0
+// chunk splits a result's rows into chunks and counts their bytes; over
+// says they are more than MaxResultBytes (and none are returned).
+func (s *Service) chunk(res *Result) (chunks [][][]*string, size int64, over bool) {
 	for _, r := range res.Rows {
 		for _, v := range r {
 			if v != nil {
-				size += len(*v) + 8
+				size += int64(len(*v)) + 8
 			}
 		}
-		if size > s.opts.MaxResultBytes {
-			return nil, true
+		if size > int64(s.opts.MaxResultBytes) {
+			return nil, 0, true
 		}
 	}
 	for i := 0; i < len(res.Rows); i += chunkRows {
 		chunks = append(chunks, res.Rows[i:min(i+chunkRows, len(res.Rows))])
 	}
-	return chunks, false
+	return chunks, size, false
 }
 
 func (s *Service) dropChunks(ctx context.Context, id string, n int) {
@@ -498,6 +508,9 @@ func (s *Service) Results(ctx context.Context, c Caller, id *string, token *stri
 	p := Page{Query: q}
 	if q.Status != QueryFinished {
 		return p, nil
+	}
+	if q.ResultsExpired {
+		return Page{}, s.errResultsExpired(q)
 	}
 	to := min(from+n, q.Rows)
 	for i := from; i < to; {

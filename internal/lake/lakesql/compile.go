@@ -156,9 +156,13 @@ func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Tim
 	if c.matchedAlias != "" {
 		sqlText, out.matchedCol = c.withMatchedColumn(sqlText), true
 	}
-	out.sql = c.finishStores(sqlText)
+	if out.sql, err = c.finishStores(sqlText); err != nil {
+		return nil, err
+	}
 	for _, q := range c.stats {
-		q.sql = c.finishStores(q.sql)
+		if q.sql, err = c.finishStores(q.sql); err != nil {
+			return nil, err
+		}
 		out.stats = append(out.stats, q)
 	}
 	out.args = c.args
@@ -171,23 +175,60 @@ func compileOpts(st *Statement, d dialect, stores map[string]int64, now time.Tim
 const storeMark = "\x00"
 
 // finishStores writes each store's table, joined with the records only
-// when the query reads the record of that source.
-func (c *compiler) finishStores(q string) string {
+// when the query reads the record of that source. A store's table holds
+// the WHERE conjuncts pushed down to it (see pushDown), so the SQL grows
+// here too: it stops at MaxCompiledSQL.
+func (c *compiler) finishStores(q string) (string, error) {
 	parts := strings.Split(q, storeMark)
 	var b strings.Builder
 	for i, p := range parts {
 		if i%2 == 0 {
 			b.WriteString(p)
-			continue
+		} else {
+			alias, arg, _ := strings.Cut(p, ":")
+			if plan := c.rollup[alias]; plan != nil {
+				b.WriteString(c.d.rollupTable(arg, plan))
+			} else {
+				b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias], c.pushed[alias]))
+			}
 		}
-		alias, arg, _ := strings.Cut(p, ":")
-		if plan := c.rollup[alias]; plan != nil {
-			b.WriteString(c.d.rollupTable(arg, plan))
-			continue
+		if b.Len() > MaxCompiledSQL {
+			return "", c.tooLong(0)
 		}
-		b.WriteString(c.d.storeTable(arg, c.recUsed[alias], c.index[alias], c.pushed[alias]))
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// MaxCompiledSQL bounds the SQL a statement compiles to, and
+// MaxStoreReads the places in it that read an event data store. The
+// compiler writes a WITH query's SQL into every place that uses it (and a
+// few expressions, such as NULLIF or BETWEEN, write an operand twice), so
+// without them a WITH chain whose every query uses the one before twice
+// doubles the SQL per link: twenty links of a 1,000-character statement
+// would be a gigabyte of SQL reading the store a million times. Both are
+// far above what a real query needs.
+const (
+	MaxCompiledSQL = 1 << 20
+	MaxStoreReads  = 100
+)
+
+// tooLong is the error of a statement whose SQL passes MaxCompiledSQL.
+func (c *compiler) tooLong(pos int) error {
+	return c.errf(pos, "The query is too large once its WITH queries and subqueries are written out where they are used (over %d MiB of SQL): "+
+		"use each WITH query fewer times, or shorten the WITH chain or the nested expressions.", MaxCompiledSQL>>20)
+}
+
+// checkSize refuses SQL over MaxCompiledSQL, or that reads event data
+// stores in more than MaxStoreReads places.
+func (c *compiler) checkSize(pos int, sq string) error {
+	if len(sq) > MaxCompiledSQL {
+		return c.tooLong(pos)
+	}
+	if n := strings.Count(sq, storeMark) / 2; n > MaxStoreReads {
+		return c.errf(pos, "The query reads event data stores in %d places once its WITH queries and subqueries are written out where they are used; the limit is %d. "+
+			"Use each WITH query fewer times, or shorten the WITH chain.", n, MaxStoreReads)
+	}
+	return nil
 }
 
 // query compiles a SELECT with its WITH clause and UNION chain.
@@ -225,6 +266,12 @@ func (c *compiler) query(s *Select) (string, []outCol, error) {
 			op = " UNION ALL "
 		}
 		sq = "SELECT * FROM (" + sq + ")" + op + "SELECT * FROM (" + sq2 + ")"
+		if err := c.checkSize(u.Union.Pos, sq); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := c.checkSize(s.Pos, sq); err != nil {
+		return "", nil, err
 	}
 	return sq, cols, nil
 }
@@ -254,6 +301,9 @@ func (c *compiler) tableRef(t TableRef) (*source, string, error) {
 	}
 	if d := c.lookupCTE(t.Store); d != nil {
 		src.cols = d.cols
+		// The WITH query's SQL is written here, in each place that uses
+		// it: what that costs is counted in the SQL that holds it (see
+		// checkSize).
 		return src, "(" + d.sql + ") AS " + src.sqlAlias, nil
 	}
 	id, ok := c.stores[t.Store]
@@ -313,6 +363,9 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 			}
 		}
 		sc.sources = append(sc.sources, r)
+		if err := c.checkSize(j.Right.Pos, fromSQL+b.String()+rSQL); err != nil {
+			return "", nil, err
+		}
 		switch j.Kind {
 		case "CROSS":
 			fmt.Fprintf(&b, " CROSS JOIN %s", rSQL)

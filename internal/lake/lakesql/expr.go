@@ -19,6 +19,9 @@ func (c *compiler) expr(sc *scope, e Expr) (val, error) {
 		return v, err
 	}
 	v.pos = e.exprPos()
+	if len(v.sql) > MaxCompiledSQL {
+		return v, c.tooLong(v.pos)
+	}
 	return c.grouped(sc, v), nil
 }
 

@@ -283,13 +283,13 @@ func lakeFuncs() []sqlFunc {
 			if err != nil {
 				return nil, err
 			}
-			return re.ReplaceAllString(asString(a[0]), asString(a[2])), nil
+			return replaceBounded(re, asString(a[0]), asString(a[2]), MaxValueBytes)
 		}},
 		{"date_format", 2, func(a []driver.Value) (driver.Value, error) {
-			return mysqlFormat(time.UnixMilli(asInt(a[0])).UTC(), asString(a[1])), nil
+			return formatBounded("date_format", mysqlFormat, asInt(a[0]), asString(a[1]))
 		}},
 		{"format_datetime", 2, func(a []driver.Value) (driver.Value, error) {
-			return jodaFormat(time.UnixMilli(asInt(a[0])).UTC(), asString(a[1])), nil
+			return formatBounded("format_datetime", jodaFormat, asInt(a[0]), asString(a[1]))
 		}},
 		{"json_extract_scalar", 2, func(a []driver.Value) (driver.Value, error) {
 			return jsonExtractScalar(asString(a[0]), asString(a[1])), nil
@@ -308,6 +308,64 @@ func lakeFuncs() []sqlFunc {
 			return false, nil
 		}},
 	}
+}
+
+// valueTooBigPrefix begins the error of a function whose result would be
+// over MaxValueBytes (runErr passes it on as the query's error).
+const valueTooBigPrefix = "The value "
+
+// errValueTooBig is the error of function fn whose result would be over
+// the limit of limit bytes: raised while the result is built, before it
+// takes more memory than the limit.
+func errValueTooBig(fn string, limit int) error {
+	return fmt.Errorf("%s%s builds is over the limit of %d MiB: build shorter strings, or replace fewer matches", valueTooBigPrefix, fn, limit>>20)
+}
+
+// replaceBounded is regexp_replace: every match of re in s replaced by
+// repl (with $1, ${name} for the groups), failing with errValueTooBig once
+// the result would pass limit bytes, without building more than about
+// limit bytes. Without a '$' the replacement's length is known and the
+// result is counted as it is built; with one, its length per match is at
+// most the template's plus a group's length per '$', and the query fails
+// when that bound is over the limit (a conservative bound: it can refuse
+// a result a little under the limit, only for values of megabytes).
+func replaceBounded(re *regexp.Regexp, s, repl string, limit int) (driver.Value, error) {
+	if !strings.Contains(repl, "$") {
+		n, over := 0, false
+		out := re.ReplaceAllStringFunc(s, func(string) string {
+			n++
+			if over || n*len(repl) > limit {
+				over = true
+				return ""
+			}
+			return repl
+		})
+		if over || len(out) > limit {
+			return nil, errValueTooBig("regexp_replace", limit)
+		}
+		return out, nil
+	}
+	n, matched := 0, 0
+	re.ReplaceAllStringFunc(s, func(m string) string {
+		n++
+		matched += len(m)
+		return ""
+	})
+	dollars := strings.Count(repl, "$")
+	if bound := int64(len(s)-matched) + int64(n)*int64(len(repl)) + int64(dollars)*int64(matched); bound > int64(limit) {
+		return nil, errValueTooBig("regexp_replace", limit)
+	}
+	return re.ReplaceAllString(s, repl), nil
+}
+
+// formatBounded formats the time ms with format's pattern, refusing
+// patterns whose result could pass MaxValueBytes (a specifier is at most
+// nine bytes out per byte in, e.g. %W: Wednesday).
+func formatBounded(fn string, format func(time.Time, string) string, ms int64, pattern string) (driver.Value, error) {
+	if len(pattern) > MaxValueBytes/9 {
+		return nil, errValueTooBig(fn, MaxValueBytes)
+	}
+	return format(time.UnixMilli(ms).UTC(), pattern), nil
 }
 
 func likeFunc(a []driver.Value) (driver.Value, error) {

@@ -182,7 +182,10 @@ func runErr(ctx context.Context, err error) error {
 	if i := strings.Index(msg, overflowMarker+": "); i >= 0 {
 		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i+len(overflowMarker)+2:], "")}
 	}
-	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero"} {
+	if i := strings.Index(msg, valueTooBigPrefix); i >= 0 {
+		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i:], "")}
+	}
+	for _, marker := range []string{"cannot cast", "pattern has", "index must be", "escape string", "error parsing regexp", "Division by zero", "bigint overflow"} {
 		if i := strings.Index(msg, marker); i >= 0 {
 			// The driver ends the message with SQLite's result code, " (1)":
 			// noise to the user.
