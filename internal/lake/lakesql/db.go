@@ -22,7 +22,9 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -280,8 +282,8 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return nil
 	}
 	var n, bytes int64
-	for _, e := range evs {
-		h := hotOf(e.Record)
+	for _, p := range blockOrder(evs) {
+		e, h := p.e, p.h
 		t := e.Time.UnixMilli()
 		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
 			h.name, h.source, h.region, h.arn, h.account, b.ref())
@@ -313,6 +315,52 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return fmt.Errorf("lakesql: insert: %w", err)
 	}
 	return nil
+}
+
+// placed is an event of an Insert with its hot fields.
+type placed struct {
+	e *event.Event
+	h hot
+}
+
+// blockOrder is the order Insert writes evs in: grouped by
+// userIdentity.arn, each user's events by eventTime, so that a user's
+// events of one Insert share blocks. A needle query (one user's events)
+// then decodes a block for every few rows instead of one for each row
+// in a store filled by large passes (a backfill, whose passes hold
+// events from all over the store's time range, or a live fill catching
+// up). Rows get ids in this order too, so id order stays block order.
+// An event repeated in evs (the same eventTime and eventID) is kept
+// once, the first, as the unsorted loop kept it.
+func blockOrder(evs []*event.Event) []placed {
+	type key struct {
+		t  int64
+		id string
+	}
+	seen := make(map[key]struct{}, len(evs))
+	out := make([]placed, 0, len(evs))
+	for _, e := range evs {
+		k := key{e.Time.UnixMilli(), e.ID}
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, placed{e: e, h: hotOf(e.Record)})
+	}
+	slices.SortStableFunc(out, func(a, b placed) int {
+		if c := strings.Compare(arnKey(a.h.arn), arnKey(b.h.arn)); c != 0 {
+			return c
+		}
+		return a.e.Time.Compare(b.e.Time)
+	})
+	return out
+}
+
+// arnKey is the text of a hot userIdentity.arn for sorting ("" for NULL
+// or a value that is not text).
+func arnKey(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 const (
