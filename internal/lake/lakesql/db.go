@@ -15,16 +15,17 @@
 package lakesql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
@@ -39,8 +40,10 @@ type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections for queries
 
-	insRow, insBlock *sql.Stmt // Insert's statements, prepared on w
-	codec            *codec    // compresses blocks (the writer's)
+	insRow, insBlock *sql.Stmt    // Insert's statements, prepared on w
+	insRollups       []*sql.Stmt  // Insert's upserts of each rollup level (rollupNew)
+	codec            *codec       // compresses blocks (the writer's)
+	seed             maphash.Seed // Insert's hash of users (blockOrder)
 
 	// noRollups makes Run read the events themselves even where the hourly
 	// rollups answer (tests compare both ways).
@@ -162,12 +165,19 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(ReadConns)
-	db := &DB{w: w, r: r}
+	db := &DB{w: w, r: r, seed: maphash.MakeSeed()}
 	if db.codec, err = newCodec(); err == nil {
 		db.insRow, err = w.Prepare(insertRowSQL)
 	}
 	if err == nil {
 		db.insBlock, err = w.Prepare(insertBlockSQL)
+	}
+	for _, l := range rollupLevels {
+		var st *sql.Stmt
+		if err == nil {
+			st, err = w.Prepare(l.upsertSQL())
+			db.insRollups = append(db.insRollups, st)
+		}
 	}
 	if err == nil {
 		err = db.convertRecords(context.Background())
@@ -232,7 +242,7 @@ func pageSizeOf(path string) int {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	for _, st := range []*sql.Stmt{db.insRow, db.insBlock} {
+	for _, st := range append([]*sql.Stmt{db.insRow, db.insBlock}, db.insRollups...) {
 		if st != nil {
 			st.Close()
 		}
@@ -282,9 +292,9 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return nil
 	}
 	var n, bytes int64
-	for _, p := range blockOrder(evs) {
-		e, h := p.e, p.h
-		t := e.Time.UnixMilli()
+	sums := rollupSums{}
+	for _, p := range blockOrder(evs, db.seed) {
+		e, h, t := p.e, p.h, p.t
 		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
 			h.name, h.source, h.region, h.arn, h.account, b.ref())
 		if err != nil {
@@ -294,6 +304,7 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 			continue // already in the store
 		}
 		b.add(e.Record, t)
+		sums.add(t, h, len(e.Record))
 		if b.full() {
 			if err := flush(); err != nil {
 				return err
@@ -305,7 +316,7 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := rollupNew(ctx, tx, num, n); err != nil {
+	if err := rollupNew(ctx, tx, db.insRollups, num, sums); err != nil {
 		return err
 	}
 	if err := addCounts(ctx, tx, num, n, bytes); err != nil {
@@ -317,50 +328,34 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 	return nil
 }
 
-// placed is an event of an Insert with its hot fields.
+// placed is an event of an Insert with its hot fields and the key
+// blockOrder sorts it by.
 type placed struct {
-	e *event.Event
-	h hot
+	e    *event.Event
+	h    hot
+	user uint64 // a hash of userIdentity.arn
+	t    int64  // eventTime, Unix ms
 }
 
 // blockOrder is the order Insert writes evs in: grouped by
-// userIdentity.arn, each user's events by eventTime, so that a user's
+// userIdentity.arn (by a hash of it: only equal users need to be
+// together), each user's events in their order in evs, so that a user's
 // events of one Insert share blocks. A needle query (one user's events)
 // then decodes a block for every few rows instead of one for each row
 // in a store filled by large passes (a backfill, whose passes hold
-// events from all over the store's time range, or a live fill catching
-// up). Rows get ids in this order too, so id order stays block order.
-// An event repeated in evs (the same eventTime and eventID) is kept
-// once, the first, as the unsorted loop kept it.
-func blockOrder(evs []*event.Event) []placed {
-	type key struct {
-		t  int64
-		id string
+// events from all over the store's time range, or a fill catching up
+// with ingest). Rows get ids in this order too, so id order stays block
+// order. The sort is stable: of two copies of an event (the same
+// eventTime and eventID) in evs, the first is kept, as before.
+func blockOrder(evs []*event.Event, seed maphash.Seed) []placed {
+	out := make([]placed, len(evs))
+	for i, e := range evs {
+		h := hotOf(e.Record)
+		s, _ := h.arn.(string)
+		out[i] = placed{e: e, h: h, user: maphash.String(seed, s), t: e.Time.UnixMilli()}
 	}
-	seen := make(map[key]struct{}, len(evs))
-	out := make([]placed, 0, len(evs))
-	for _, e := range evs {
-		k := key{e.Time.UnixMilli(), e.ID}
-		if _, dup := seen[k]; dup {
-			continue
-		}
-		seen[k] = struct{}{}
-		out = append(out, placed{e: e, h: hotOf(e.Record)})
-	}
-	slices.SortStableFunc(out, func(a, b placed) int {
-		if c := strings.Compare(arnKey(a.h.arn), arnKey(b.h.arn)); c != 0 {
-			return c
-		}
-		return a.e.Time.Compare(b.e.Time)
-	})
+	slices.SortStableFunc(out, func(a, b placed) int { return cmp.Compare(a.user, b.user) })
 	return out
-}
-
-// arnKey is the text of a hot userIdentity.arn for sorting ("" for NULL
-// or a value that is not text).
-func arnKey(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 const (
