@@ -41,7 +41,6 @@ type DB struct {
 	r *sql.DB // read-only connections for queries
 
 	insRow, insBlock *sql.Stmt    // Insert's statements, prepared on w
-	insRollups       []*sql.Stmt  // Insert's upserts of each rollup level (rollupNew)
 	codec            *codec       // compresses blocks (the writer's)
 	seed             maphash.Seed // Insert's hash of users (blockOrder)
 
@@ -172,13 +171,6 @@ func Open(path string) (*DB, error) {
 	if err == nil {
 		db.insBlock, err = w.Prepare(insertBlockSQL)
 	}
-	for _, l := range rollupLevels {
-		var st *sql.Stmt
-		if err == nil {
-			st, err = w.Prepare(l.upsertSQL())
-			db.insRollups = append(db.insRollups, st)
-		}
-	}
 	if err == nil {
 		err = db.convertRecords(context.Background())
 	}
@@ -242,7 +234,7 @@ func pageSizeOf(path string) int {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	for _, st := range append([]*sql.Stmt{db.insRow, db.insBlock}, db.insRollups...) {
+	for _, st := range []*sql.Stmt{db.insRow, db.insBlock} {
 		if st != nil {
 			st.Close()
 		}
@@ -292,7 +284,6 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 		return nil
 	}
 	var n, bytes int64
-	sums := rollupSums{}
 	for _, p := range blockOrder(evs, db.seed) {
 		e, h, t := p.e, p.h, p.t
 		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
@@ -304,7 +295,6 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 			continue // already in the store
 		}
 		b.add(e.Record, t)
-		sums.add(t, h, len(e.Record))
 		if b.full() {
 			if err := flush(); err != nil {
 				return err
@@ -316,7 +306,7 @@ func (db *DB) Insert(ctx context.Context, storeID string, evs []*event.Event) er
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := rollupNew(ctx, tx, db.insRollups, num, sums); err != nil {
+	if err := rollupNew(ctx, tx, num, n); err != nil {
 		return err
 	}
 	if err := addCounts(ctx, tx, num, n, bytes); err != nil {

@@ -1,12 +1,10 @@
 package lakesql
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -119,116 +117,38 @@ func hourOf(ms string) string {
 	return "((" + ms + " - ((" + ms + " % 3600000) + 3600000) % 3600000) / 3600000)"
 }
 
-// rollupKey is an hour and a combination of the full level's dimensions
-// (rollupDims' order) as Insert read them from the records (hot's values:
-// nil for NULL).
-type rollupKey struct {
-	hour                          int64
-	name, source, region, account any
-}
-
-// rollupSums is what Insert adds to the rollups: events and record bytes
-// per hour and combination, summed in memory as it writes the rows.
-type rollupSums map[rollupKey]*[2]int64
-
-// add counts an event of time t (Unix ms), hot fields h and record size.
-func (r rollupSums) add(t int64, h hot, size int) {
-	k := rollupKey{floorDiv(t, hourMillis), h.name, h.source, h.region, h.account}
-	s := r[k]
-	if s == nil {
-		s = new([2]int64)
-		r[k] = s
-	}
-	s[0]++
-	s[1] += int64(size)
-}
-
-// values is k's key columns for level l after store: the hour, then the
-// level's dimensions, NULL as x” (see rollupLevel).
-func (k rollupKey) values(l rollupLevel) []any {
-	out := []any{k.hour}
-	for _, d := range l.dims {
-		var v any
-		switch d {
-		case "event_name":
-			v = k.name
-		case "event_source":
-			v = k.source
-		case "aws_region":
-			v = k.region
-		case "account":
-			v = k.account
-		}
-		if v == nil {
-			v = []byte{}
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// project is k with only level l's dimensions (the others nil).
-func (k rollupKey) project(l rollupLevel) rollupKey {
-	p := rollupKey{hour: k.hour}
-	for _, d := range l.dims {
-		switch d {
-		case "event_name":
-			p.name = k.name
-		case "event_source":
-			p.source = k.source
-		case "aws_region":
-			p.region = k.region
-		case "account":
-			p.account = k.account
-		}
-	}
-	return p
-}
-
-// upsertSQL is the statement adding one row's counts to level l.
-func (l rollupLevel) upsertSQL() string {
-	key := "store, " + strings.Join(l.key(), ", ")
-	return l.insertInto() + "VALUES (?" + strings.Repeat(", ?", len(l.key())+2) + ") ON CONFLICT(" + key +
-		") DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes"
-}
-
-// rollupNew adds sums, the events Insert has just added to store num in
-// transaction tx, to each level: the level's rows summed in memory (an
-// upsert per hour and combination, in hour order, so that a live fill
-// touches the pages of its last hour or two), instead of reading the new
-// rows back and grouping them in SQL (a temporary table row and a sorter
-// entry per event: ~5 µs an event). A value SQLite's TEXT affinity makes
-// equal to another (1 and '1') only gets two upserts into one row.
-func rollupNew(ctx context.Context, tx *sql.Tx, stmts []*sql.Stmt, num int64, sums rollupSums) error {
-	if len(sums) == 0 {
+// rollupNew adds to the rollups of store num the n events Insert has just
+// added in transaction tx. It is Insert's one call into the rollups: the
+// rows a transaction adds to lake_events are the n with the highest ids
+// (an INTEGER PRIMARY KEY without AUTOINCREMENT is the largest id plus one,
+// and the lake has one writer), so it reads them back, once, from the end
+// of the table, where they are still in the page cache, sums them per
+// hour and combination of every dimension into a temporary table, and adds
+// that to each level.
+func rollupNew(ctx context.Context, tx *sql.Tx, num, n int64) error {
+	if n <= 0 {
 		return nil
 	}
-	for i, l := range rollupLevels {
-		level := sums
-		if len(l.dims) != len(rollupDims) {
-			level = rollupSums{}
-			for k, s := range sums {
-				p := k.project(l)
-				if t := level[p]; t != nil {
-					t[0] += s[0]
-					t[1] += s[1]
-				} else {
-					level[p] = &[2]int64{s[0], s[1]}
-				}
-			}
+	full := rollupLevels[len(rollupLevels)-1]
+	cols := "store, " + strings.Join(full.key(), ", ")
+	steps := []string{
+		`CREATE TEMP TABLE IF NOT EXISTS lake_rollup_batch(` + cols + `, n, bytes)`,
+		`DELETE FROM temp.lake_rollup_batch`,
+		`INSERT INTO temp.lake_rollup_batch(` + cols + `, n, bytes) ` + full.selectEvents("?1",
+			"(SELECT t, size, "+strings.Join(full.dims, ", ")+" FROM lake_events ORDER BY id DESC LIMIT ?2)", "true"),
+	}
+	for _, l := range rollupLevels {
+		key := "store, " + strings.Join(l.key(), ", ")
+		steps = append(steps, l.insertInto()+"SELECT "+key+", sum(n), sum(bytes) FROM temp.lake_rollup_batch WHERE true GROUP BY "+key+
+			" ON CONFLICT("+key+") DO UPDATE SET n = n + excluded.n, bytes = bytes + excluded.bytes")
+	}
+	for _, q := range steps {
+		var args []any
+		if strings.Contains(q, "?1") {
+			args = []any{num, n}
 		}
-		keys := make([]rollupKey, 0, len(level))
-		for k := range level {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b rollupKey) int { return cmp.Compare(a.hour, b.hour) })
-		st := tx.StmtContext(ctx, stmts[i])
-		for _, k := range keys {
-			s := level[k]
-			args := append(append([]any{num}, k.values(l)...), s[0], s[1])
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("lakesql: roll up events: %w", err)
-			}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("lakesql: roll up events: %w", err)
 		}
 	}
 	return nil
