@@ -41,16 +41,16 @@ var (
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the load to this file (sqlite; with -skipload: of the queries)")
 	span     = flag.Duration("span", days*24*time.Hour, "with -ordered: the time the events spread over, ending 30 days after the history's start (a busy store's live fill: hours)")
 	skipJSON = flag.Bool("skipjson", false, "sqlite: leave out the query of a JSON field (a minute per run at 10M)")
+	nUsers   = flag.Int("users", 2000, "users the events are spread over (a needle reads one user's events: n/users rows)")
 	fast     = flag.Bool("fastload", false, "sqlite: generate the events inside SQLite and build the indexes and rollups afterwards (minutes for 10M; see fastload.go)")
 )
 
-// The history: 30 days ending at end, 2,000 users, 120 event names over 20
-// sources, 4 regions.
+// The history: 30 days ending at end, 2,000 users (-users), 120 event
+// names over 20 sources, 4 regions.
 var end = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 
 const (
 	days    = 30
-	users   = 2000
 	nNames  = 120
 	sources = 20
 )
@@ -66,7 +66,7 @@ func gen(r *rand.Rand, i int) *event.Event {
 	// Skewed: a few names are common, as in real trails.
 	name := int(float64(nNames) * r.Float64() * r.Float64())
 	src := name % sources
-	user := r.IntN(users)
+	user := r.IntN(*nUsers)
 	region := regions[r.IntN(len(regions))]
 	id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i, r.IntN(1<<16), r.IntN(1<<12), r.IntN(1<<12), r.Int64N(1<<48))
 	errPart := ""

@@ -12,10 +12,12 @@ package lakesql
 
 import (
 	"bytes"
+	"container/list"
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -86,6 +88,15 @@ func (b *block) encode(dst []byte) []byte {
 type decoded struct {
 	times []int64
 	recs  [][]byte // nil: removed
+}
+
+// size is about the memory d holds, in bytes.
+func (d *decoded) size() int {
+	n := 32 * len(d.times)
+	for _, r := range d.recs {
+		n += len(r)
+	}
+	return n
 }
 
 var errBadBlock = errors.New("lakesql: damaged record block")
@@ -176,32 +187,52 @@ func decompress(data []byte) (*decoded, error) {
 	return decodeBlock(raw)
 }
 
-// blockCache keeps the last blocks lake_rec decoded, by their stored
+// blockCache keeps the blocks lake_rec decoded last, by their stored
 // bytes (so that it is right for any database of the process: the same
-// bytes are the same block's records wherever they come from). A query
-// reads a block's rows one after another, mostly, so a few entries serve
-// it; several queries at once each keep theirs.
+// bytes are the same block's records wherever they come from), up to
+// cacheBytes of decoded and stored bytes, the least recently read going
+// first. A query reading rows in eventTime order from the user index (a
+// needle) comes back to a block once for each of its user's events in it
+// (Insert groups a pass's events by user), between reads of other
+// blocks: a few entries would miss almost every time. Lookups go by a
+// hash of the bytes, then compare them.
 type blockCache struct {
 	mu      sync.Mutex
-	entries [16]cacheEntry
-	next    int
+	seed    maphash.Seed
+	max     int // bytes
+	bytes   int
+	entries map[uint64]*list.Element // of *cacheEntry, by hash
+	lru     list.List                // most recent first
 }
 
 type cacheEntry struct {
+	hash uint64
 	data []byte // the stored (compressed) block
 	d    *decoded
+	size int
 }
 
-var recCache blockCache
+// cacheBytes bounds what recCache holds: at ~100 KB a block decoded
+// (96 KB of records and their compressed bytes), ~600 blocks, the
+// blocks of one user's events over 30 days at 10M events in a store
+// filled by large passes.
+const cacheBytes = 64 << 20
+
+func newBlockCache(max int) *blockCache {
+	return &blockCache{seed: maphash.MakeSeed(), max: max, entries: map[uint64]*list.Element{}}
+}
+
+var recCache = newBlockCache(cacheBytes)
 
 // get returns data's records, decoding them on a miss.
 func (c *blockCache) get(data []byte) (*decoded, error) {
+	h := maphash.Bytes(c.seed, data)
 	c.mu.Lock()
-	for i := range c.entries {
-		if e := &c.entries[i]; e.d != nil && bytes.Equal(e.data, data) {
-			d := e.d
+	if el, ok := c.entries[h]; ok {
+		if e := el.Value.(*cacheEntry); bytes.Equal(e.data, data) {
+			c.lru.MoveToFront(el)
 			c.mu.Unlock()
-			return d, nil
+			return e.d, nil
 		}
 	}
 	c.mu.Unlock()
@@ -209,11 +240,30 @@ func (c *blockCache) get(data []byte) (*decoded, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	c.entries[c.next] = cacheEntry{data: bytes.Clone(data), d: d}
-	c.next = (c.next + 1) % len(c.entries)
-	c.mu.Unlock()
+	c.put(&cacheEntry{hash: h, data: bytes.Clone(data), d: d, size: len(data) + d.size()})
 	return d, nil
+}
+
+// put adds e (in place of an entry of the same hash), then drops the
+// least recently read entries past the bound.
+func (c *blockCache) put(e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[e.hash]; ok {
+		c.drop(old)
+	}
+	c.entries[e.hash] = c.lru.PushFront(e)
+	c.bytes += e.size
+	for c.bytes > c.max && c.lru.Len() > 1 {
+		c.drop(c.lru.Back())
+	}
+}
+
+// drop removes el's entry.
+func (c *blockCache) drop(el *list.Element) {
+	e := c.lru.Remove(el).(*cacheEntry)
+	delete(c.entries, e.hash)
+	c.bytes -= e.size
 }
 
 // queryBlocks keeps the blocks the record-reading queries of storeTable's

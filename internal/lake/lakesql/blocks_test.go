@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -298,5 +301,62 @@ func TestPushDownKeepsJoinNames(t *testing.T) {
 	}
 	if len(res.Rows) != 1 {
 		t.Fatalf("rows %v, want the one event", res.Rows)
+	}
+}
+
+// TestNeedleSharesBlocks: one user's events, read in eventTime order
+// from a store backfilled by large passes (events from all over the
+// store's time range in each), decode a few blocks, not one per row:
+// Insert groups a pass's records by user into blocks, and lake_rec's
+// cache keeps the blocks a needle comes back to. Before, each of the
+// user's rows sat in a block of its own and nearly every row decoded one.
+func TestNeedleSharesBlocks(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n, users = 6000, 60
+	pad := strings.Repeat("x", 900) // ~1 KB records: ~100 a block
+	evs := make([]*event.Event, n)
+	for i := range n {
+		at := t0.Add(time.Duration(i*7919%n) * time.Minute) // a permutation of the times
+		rec := fmt.Sprintf(`{"eventVersion":"1.11","userIdentity":{"arn":"arn:aws:iam::1:user/u%d"},"eventName":"E%d","sourceIPAddress":"ip-%d","eventTime":%q,"pad":%q}`,
+			i%users, i, i, at.Format(time.RFC3339), pad)
+		evs[i] = &event.Event{ID: fmt.Sprintf("id-%05d", i), Time: at, Record: []byte(rec)}
+	}
+	for i := 0; i < n; i += n / 2 {
+		if err := db.Insert(ctx, "s1", evs[i:i+n/2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var blocks int64
+	if err := db.w.QueryRow(`SELECT count(*) FROM lake_blocks`).Scan(&blocks); err != nil {
+		t.Fatal(err)
+	}
+	// The answer, from the events themselves.
+	var want []string
+	for i := 7; i < n; i += users {
+		want = append(want, fmt.Sprintf("%s ip-%d", evs[i].Time.Format("2006-01-02 15:04:05.000"), i))
+	}
+	sort.Strings(want)
+	st, err := Parse(`SELECT eventTime, sourceIPAddress FROM EDS WHERE userIdentity.arn = 'arn:aws:iam::1:user/u7' AND eventTime >= '2026-01-01 00:00:00' ORDER BY eventTime`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := blockDecodes.Load()
+	res, err := db.Run(ctx, st, RunOptions{Stores: map[string]string{"EDS": "s1"}, MaxRows: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodes := blockDecodes.Load() - before
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, *r[0]+" "+*r[1])
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("needle: %d rows %v…, want %d %v…", len(got), got[:min(3, len(got))], len(want), want[:3])
+	}
+	// 100 rows from 2 passes: each pass's 50 in one block or two.
+	if decodes > 6 {
+		t.Errorf("needle of %d rows decoded %d blocks (store of %d blocks)", len(want), decodes, blocks)
 	}
 }

@@ -15,13 +15,16 @@
 package lakesql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,8 +40,9 @@ type DB struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections for queries
 
-	insRow, insBlock *sql.Stmt // Insert's statements, prepared on w
-	codec            *codec    // compresses blocks (the writer's)
+	insRow, insBlock *sql.Stmt    // Insert's statements, prepared on w
+	codec            *codec       // compresses blocks (the writer's)
+	seed             maphash.Seed // Insert's hash of users (blockOrder)
 
 	// noRollups makes Run read the events themselves even where the hourly
 	// rollups answer (tests compare both ways).
@@ -160,7 +164,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(ReadConns)
-	db := &DB{w: w, r: r}
+	db := &DB{w: w, r: r, seed: maphash.MakeSeed()}
 	if db.codec, err = newCodec(); err == nil {
 		db.insRow, err = w.Prepare(insertRowSQL)
 	}
@@ -287,9 +291,8 @@ func (db *DB) InsertCount(ctx context.Context, storeID string, evs []*event.Even
 		return nil
 	}
 	var n, bytes int64
-	for _, e := range evs {
-		h := hotOf(e.Record)
-		t := e.Time.UnixMilli()
+	for _, p := range blockOrder(evs, db.seed) {
+		e, h, t := p.e, p.h, p.t
 		res, err := row.ExecContext(ctx, num, e.ID, t, len(e.Record),
 			h.name, h.source, h.region, h.arn, h.account, b.ref())
 		if err != nil {
@@ -320,6 +323,36 @@ func (db *DB) InsertCount(ctx context.Context, storeID string, evs []*event.Even
 		return 0, fmt.Errorf("lakesql: insert: %w", err)
 	}
 	return n, nil
+}
+
+// placed is an event of an Insert with its hot fields and the key
+// blockOrder sorts it by.
+type placed struct {
+	e    *event.Event
+	h    hot
+	user uint64 // a hash of userIdentity.arn
+	t    int64  // eventTime, Unix ms
+}
+
+// blockOrder is the order Insert writes evs in: grouped by
+// userIdentity.arn (by a hash of it: only equal users need to be
+// together), each user's events in their order in evs, so that a user's
+// events of one Insert share blocks. A needle query (one user's events)
+// then decodes a block for every few rows instead of one for each row
+// in a store filled by large passes (a backfill, whose passes hold
+// events from all over the store's time range, or a fill catching up
+// with ingest). Rows get ids in this order too, so id order stays block
+// order. The sort is stable: of two copies of an event (the same
+// eventTime and eventID) in evs, the first is kept, as before.
+func blockOrder(evs []*event.Event, seed maphash.Seed) []placed {
+	out := make([]placed, len(evs))
+	for i, e := range evs {
+		h := hotOf(e.Record)
+		s, _ := h.arn.(string)
+		out[i] = placed{e: e, h: h, user: maphash.String(seed, s), t: e.Time.UnixMilli()}
+	}
+	slices.SortStableFunc(out, func(a, b placed) int { return cmp.Compare(a.user, b.user) })
+	return out
 }
 
 const (
