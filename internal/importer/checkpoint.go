@@ -163,6 +163,9 @@ func (c *Checkpoint) Done(unit string) bool {
 	return c.done[unit]
 }
 
+// Path is the checkpoint's file ("" for none).
+func (c *Checkpoint) Path() string { return c.path }
+
 // Count is the number of units done.
 func (c *Checkpoint) Count() int {
 	c.mu.Lock()

@@ -1,0 +1,106 @@
+package e2e
+
+// cairn import when things go wrong as a whole: a wrong key stops the run
+// at its first batch and a rerun with the right key resumes; the
+// checkpoint's identity of a source; the summary of a run that stored
+// nothing.
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestImportWrongKeyStopsAtFirstBatch: with a wrong secret the server
+// refuses the first batch (InvalidSignatureException); the import stops
+// there with a message naming the key and exit status 1, instead of
+// reading every file and listing each as failed; the summary reads right
+// for a run that stored nothing; the checkpoint holds no file, and a rerun
+// with the right key imports everything.
+func TestImportWrongKeyStopsAtFirstBatch(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	now := time.Now()
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 2, Files: 30, Per: 2, Now: now}
+	recs := a.write(t, imDirPut(t, dir))
+	const files = 2 * 30
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	args := []string{"--source", "file://" + dir, "--checkpoint", cp, "--parallel", "2", "--batch-size", "2"}
+
+	wrong := []string{"CAIRN_ACCESS_KEY_ID=" + IngestKey, "CAIRN_SECRET_ACCESS_KEY=" + IngestSecret + "x",
+		"AWS_EC2_METADATA_DISABLED=true"}
+	res := imRun(t, srv, wrong, args...)
+	if res.code != 1 {
+		t.Fatalf("wrong secret: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if out := res.stdout + res.stderr; !strings.Contains(out, "InvalidSignatureException") || !strings.Contains(res.stderr, "check CAIRN_ACCESS_KEY_ID and CAIRN_SECRET_ACCESS_KEY") {
+		t.Errorf("wrong secret: no message naming the server's answer and the key to check:\n%s\n%s", res.stdout, res.stderr)
+	}
+	// At most the batches in flight at the stop (--parallel 2) are listed,
+	// not every file of the archive.
+	if n := strings.Count(res.stderr, `"errorCode":"BatchFailed"`); n > 4 {
+		t.Errorf("wrong secret: %d files listed as failed, want at most those of the 2 batches in flight:\n%s", n, res.stdout)
+	}
+	if n := imCheckpointLines(cp); n != 0 {
+		t.Errorf("wrong secret: the checkpoint holds %d files, want none", n)
+	}
+	if got := imSummary(t, res.stdout, "accepted"); got != "0" {
+		t.Errorf("wrong secret: accepted %q, want 0", got)
+	}
+	if strings.Contains(res.stdout, "not told by this server") {
+		t.Errorf("wrong secret: the summary blames the server for not telling duplicates, though it answered no batch:\n%s", res.stdout)
+	}
+	if got := imSummary(t, res.stdout, "files"); !strings.HasPrefix(got, fmt.Sprintf("0 of %d imported", files)) {
+		t.Errorf("wrong secret: files %q, want 0 of %d imported", got, files)
+	}
+
+	res = imRun(t, srv, imEnv(), args...)
+	if res.code != 0 {
+		t.Fatalf("rerun with the right key: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if got, want := imSummary(t, res.stdout, "files"), fmt.Sprintf("%d of %d imported", files, files); got != want {
+		t.Errorf("rerun with the right key: files %q, want %q", got, want)
+	}
+	imCheckStored(t, srv, recs, nil, now.Add(-4*24*time.Hour))
+}
+
+// TestImportServerUnreachableStops: with nothing listening at --endpoint
+// the first batch is tried --max-attempts times and the import stops there
+// (exit 1, a message naming the endpoint), instead of trying every batch
+// of the archive in turn; the checkpoint holds nothing and the summary
+// reads right for a run in which no batch was answered.
+func TestImportServerUnreachableStops(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 2, Files: 30, Per: 2, Now: time.Now()}
+	a.write(t, imDirPut(t, dir))
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	res := runCommand(t, imEnv(), Binary(t), "import", "--endpoint", down, "--source", "file://"+dir, "--checkpoint", cp,
+		"--parallel", "2", "--batch-size", "2", "--max-attempts", "2")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "stopped: the server did not answer") || !strings.Contains(res.stderr, "no answer from "+down+" after 2 attempts") {
+		t.Errorf("no message that the server did not answer:\n%s\n%s", res.stdout, res.stderr)
+	}
+	if n := strings.Count(res.stderr, `"errorCode":"BatchFailed"`); n > 4 {
+		t.Errorf("%d files listed as failed, want at most those of the 2 batches in flight:\n%s", n, res.stderr)
+	}
+	if got := imSummary(t, res.stdout, "elapsed"); strings.Contains(got, "events/s") {
+		t.Errorf("elapsed line %q gives a rate though nothing was answered", got)
+	}
+	if strings.Contains(res.stdout, "not told by this server") {
+		t.Errorf("the summary blames the server for not telling duplicates, though it answered no batch:\n%s", res.stdout)
+	}
+	if n := imCheckpointLines(cp); n != 0 {
+		t.Errorf("the checkpoint holds %d files, want none", n)
+	}
+}
