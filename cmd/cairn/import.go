@@ -49,9 +49,12 @@ ingest_accounts include every account imported.
 window) whose records were all answered by the server is recorded there;
 run the same command again after a stop (Ctrl-C) or a crash and it goes
 on where it was. Records in flight at a crash are sent again; the server
-stores each eventID once. A checkpoint belongs to one --source (or
---from-cloudtrail) and one --start-time/--end-time; --accounts and
---regions may change between runs.
+stores each eventID once. A checkpoint belongs to one archive (or
+--from-cloudtrail endpoint) and one --start-time/--end-time: the archive
+is the bucket and prefix of an s3:// source (its endpoint, region and
+path_style may change, and a trailing slash or /AWSLogs does not matter)
+or the directory of a file:// one; --accounts and --regions may change
+between runs.
 
 Log files are read and gunzipped as many at a time as there are CPUs;
 --parallel batches of at most --batch-size records (and 6 MiB) are in
@@ -158,9 +161,14 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		refusals = f
 	}
-	unitName := *source
-	if unitName == "" {
-		unitName = "cloudtrail:" + *fromCT
+	unitName := "cloudtrail:" + *fromCT
+	if *source != "" {
+		// The checkpoint names the archive, not the URL's spelling: a
+		// trailing slash, a relative path or another endpoint of the same
+		// bucket resume the same import.
+		if unitName, err = importer.SourceID(*source); err != nil {
+			return fail("%v", err)
+		}
 	}
 	scope := flt.Scope()
 	if *fromCT != "" {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
 )
 
 // TestImportWrongKeyStopsAtFirstBatch: with a wrong secret the server
@@ -102,5 +104,57 @@ func TestImportServerUnreachableStops(t *testing.T) {
 	}
 	if n := imCheckpointLines(cp); n != 0 {
 		t.Errorf("the checkpoint holds %d files, want none", n)
+	}
+}
+
+// TestImportCheckpointNamesTheArchive: a checkpoint belongs to the archive
+// a --source names, not to how the URL is spelt. The same bucket and
+// prefix with a trailing slash, with /AWSLogs, or through another endpoint
+// URL resume the import (every file done by the earlier run); the same
+// directory as another path too. Another prefix of the bucket is another
+// import and is refused.
+func TestImportCheckpointNamesTheArchive(t *testing.T) {
+	srv := Start(t, Options{Config: dlConfig()})
+	moto := buckettest.StartMoto(t)
+	buckettest.CreateBucket(t, moto, "ctb")
+	now := time.Now()
+	a := imArchive{Prefix: "pre", Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 1, Files: 3, Per: 2, Now: now}
+	a.write(t, imS3Put(t, moto, "ctb"))
+	env := imEnv("AWS_ACCESS_KEY_ID="+buckettest.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+buckettest.SecretAccessKey)
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	query := "?endpoint=" + moto + "&region=us-east-1&path_style=true"
+	res := imRun(t, srv, env, "--source", "s3://ctb/pre"+query, "--checkpoint", cp)
+	if res.code != 0 {
+		t.Fatalf("first run: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	other := strings.Replace(moto, "127.0.0.1", "localhost", 1)
+	for _, src := range []string{
+		"s3://ctb/pre/" + query,
+		"s3://ctb/pre/AWSLogs/" + query,
+		"s3://ctb/pre?endpoint=" + other + "&region=us-east-1&path_style=true",
+	} {
+		res := imRun(t, srv, env, "--source", src, "--checkpoint", cp)
+		if res.code != 0 || imSummary(t, res.stdout, "files") != "0 of 3 imported (3 more done by an earlier run)" {
+			t.Errorf("--source %s with the checkpoint of s3://ctb/pre: exit %d, want every file done by the earlier run\n%s\n%s",
+				src, res.code, res.stdout, res.stderr)
+		}
+	}
+	res = imRun(t, srv, env, "--source", "s3://ctb/other"+query, "--checkpoint", cp)
+	if res.code != 2 || !strings.Contains(res.stderr, "belongs to the import of s3://ctb/pre/") {
+		t.Errorf("another prefix with the checkpoint: exit %d, want 2 and a word on whose checkpoint it is\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+
+	dir := t.TempDir()
+	a.Prefix = ""
+	a.write(t, imDirPut(t, dir))
+	dcp := filepath.Join(t.TempDir(), "dir.checkpoint")
+	if res := imRun(t, srv, imEnv(), "--source", "file://"+dir, "--checkpoint", dcp); res.code != 0 {
+		t.Fatalf("directory: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	for _, src := range []string{"file://" + dir + "/", "file://" + dir + "/AWSLogs", "file://" + dir + "/AWSLogs/../"} {
+		res := imRun(t, srv, imEnv(), "--source", src, "--checkpoint", dcp)
+		if res.code != 0 || imSummary(t, res.stdout, "files") != "0 of 3 imported (3 more done by an earlier run)" {
+			t.Errorf("--source %s with the checkpoint of file://%s: exit %d\n%s\n%s", src, dir, res.code, res.stdout, res.stderr)
+		}
 	}
 }
