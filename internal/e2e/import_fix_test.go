@@ -1,11 +1,14 @@
 package e2e
 
-// cairn import when things go wrong as a whole: a wrong key stops the run
-// at its first batch and a rerun with the right key resumes; the
-// checkpoint's identity of a source; the summary of a run that stored
+// cairn import when things go wrong as a whole: a wrong key or a server
+// that does not answer stops the run at its first batch and a rerun
+// resumes; the checkpoint names the archive, not the URL's spelling; the
+// summary of a run that stored nothing; and StartImport's word on the
+// folders of other accounts it leaves out.
 // nothing.
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -13,7 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
+	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // TestImportWrongKeyStopsAtFirstBatch: with a wrong secret the server
@@ -156,5 +164,59 @@ func TestImportCheckpointNamesTheArchive(t *testing.T) {
 		if res.code != 0 || imSummary(t, res.stdout, "files") != "0 of 3 imported (3 more done by an earlier run)" {
 			t.Errorf("--source %s with the checkpoint of file://%s: exit %d\n%s\n%s", src, dir, res.code, res.stdout, res.stderr)
 		}
+	}
+}
+
+// TestLakeImportListsOtherAccountsFolders: StartImport from a bucket that
+// also holds another account's log folder copies only the store's
+// account's events, and lists the other account's folder as a failure
+// (ListImportFailures, counted in FailedEntries) with the reason, instead
+// of leaving it out without a word.
+func TestLakeImportListsOtherAccountsFolders(t *testing.T) {
+	bucketDir := t.TempDir()
+	cfg := StandardConfig + fmt.Sprintf(`buckets:
+  - {name: mixed-trail-logs, url: "file://%s", account: "111111111111"}
+`, bucketDir)
+	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for n, acct := range []string{Account1, Account2} {
+		var recs []map[string]any
+		for i := range 3 {
+			recs = append(recs, Record(fmt.Sprintf("Mixed%d_%d", n, i), lakeSource, "us-east-1", day.Add(time.Duration(i)*time.Minute),
+				map[string]any{"eventID": fmt.Sprintf("00000000-0000-4000-8000-%012d", n*100+i), "recipientAccountId": acct, "eventVersion": "1.08"}))
+		}
+		writeTrailLog(t, bucketDir, acct, "us-east-1", day, fmt.Sprintf("m%d", n), recs)
+	}
+	srv := Start(t, Options{Config: cfg})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	created, err := ct.CreateEventDataStore(ctx, &cloudtrail.CreateEventDataStoreInput{Name: aws.String("mixed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := ct.StartImport(ctx, &cloudtrail.StartImportInput{Destinations: []string{aws.ToString(created.EventDataStoreArn)},
+		ImportSource: &types.ImportSource{S3: &types.S3ImportSource{S3LocationUri: aws.String("s3://mixed-trail-logs/trail-prefix"),
+			S3BucketRegion: aws.String("us-east-1"), S3BucketAccessRoleArn: aws.String("arn:aws:iam::111111111111:role/import")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *cloudtrail.GetImportOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
+		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
+	})
+	st := got.ImportStatistics
+	if got.ImportStatus != types.ImportStatusCompleted || st == nil || aws.ToInt64(st.FilesCompleted) != 1 || aws.ToInt64(st.EventsCompleted) != 3 ||
+		aws.ToInt64(st.FailedEntries) != 1 {
+		t.Fatalf("GetImport: %+v, statistics %+v; want COMPLETED, 1 file, 3 events and 1 failed entry (the other account's folder)", got, st)
+	}
+	failures, err := ct.ListImportFailures(ctx, &cloudtrail.ListImportFailuresInput{ImportId: started.ImportId})
+	if err != nil || len(failures.Failures) != 1 {
+		t.Fatalf("ListImportFailures: %+v %v", failures, err)
+	}
+	f := failures.Failures[0]
+	if aws.ToString(f.Location) != "trail-prefix/AWSLogs/"+Account2+"/" || aws.ToString(f.ErrorType) != "AccountNotInEventDataStore" ||
+		f.Status != types.ImportFailureStatusFailed || !strings.Contains(aws.ToString(f.ErrorMessage), Account2) {
+		t.Errorf("the other account's folder: %s %s %s %q; want its folder, AccountNotInEventDataStore, FAILED and a message naming it",
+			aws.ToString(f.Location), aws.ToString(f.ErrorType), f.Status, aws.ToString(f.ErrorMessage))
 	}
 }
