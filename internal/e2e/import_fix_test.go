@@ -5,7 +5,6 @@ package e2e
 // resumes; the checkpoint names the archive, not the URL's spelling; the
 // summary of a run that stored nothing; and StartImport's word on the
 // folders of other accounts it leaves out.
-// nothing.
 
 import (
 	"context"
