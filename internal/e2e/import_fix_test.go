@@ -66,6 +66,19 @@ func TestImportWrongKeyStopsAtFirstBatch(t *testing.T) {
 		t.Errorf("wrong secret: files %q, want 0 of %d imported", got, files)
 	}
 
+	// An unknown key and a key without the ingest policy stop it alike.
+	for _, k := range []struct{ env, code string }{
+		{"CAIRN_ACCESS_KEY_ID=AKIANOSUCHKEY0000001 CAIRN_SECRET_ACCESS_KEY=" + IngestSecret, "UnrecognizedClientException"},
+		{"CAIRN_ACCESS_KEY_ID=" + ReaderKey + " CAIRN_SECRET_ACCESS_KEY=" + ReaderSecret, "AccessDeniedException"},
+	} {
+		res := imRun(t, srv, append(strings.Fields(k.env), "AWS_EC2_METADATA_DISABLED=true"), args...)
+		if res.code != 1 || !strings.Contains(res.stderr, "did not take the key") || !strings.Contains(res.stderr, k.code) ||
+			strings.Count(res.stderr, `"errorCode":"BatchFailed"`) > 4 || imCheckpointLines(cp) != 0 {
+			t.Errorf("%s: exit %d, want 1, a stop at the first batches naming %s and an empty checkpoint\n%s\n%s",
+				k.env, res.code, k.code, res.stdout, res.stderr)
+		}
+	}
+
 	res = imRun(t, srv, imEnv(), args...)
 	if res.code != 0 {
 		t.Fatalf("rerun with the right key: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
