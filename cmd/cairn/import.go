@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,9 +49,12 @@ ingest_accounts include every account imported.
 window) whose records were all answered by the server is recorded there;
 run the same command again after a stop (Ctrl-C) or a crash and it goes
 on where it was. Records in flight at a crash are sent again; the server
-stores each eventID once. A checkpoint belongs to one --source (or
---from-cloudtrail) and one --start-time/--end-time; --accounts and
---regions may change between runs.
+stores each eventID once. A checkpoint belongs to one archive (or
+--from-cloudtrail endpoint) and one --start-time/--end-time: the archive
+is the bucket and prefix of an s3:// source (its endpoint, region and
+path_style may change, and a trailing slash or /AWSLogs does not matter)
+or the directory of a file:// one; --accounts and --regions may change
+between runs.
 
 Log files are read and gunzipped as many at a time as there are CPUs;
 --parallel batches of at most --batch-size records (and 6 MiB) are in
@@ -62,6 +66,14 @@ file, its eventID, the error code and message, as a JSON line on stderr
 counts files, events, accepted, refused (by reason) and failed. The exit
 status is 1 when anything was refused, failed, did not verify, or the
 import was stopped; 2 for bad flags.
+
+The import stops at the first batch the server refuses for its key (a
+wrong CAIRN_SECRET_ACCESS_KEY, an unknown key, a key without the ingest
+policy) or will not take at all, and at the first batch none of whose
+--max-attempts attempts is answered (the server is down, or --endpoint is
+wrong): only the files of the batches in flight are listed, and the same
+command run again resumes from the checkpoint. A batch still throttled or
+answered with a 5xx after its attempts is listed and the import goes on.
 
 --verify-digests checks the archive's digest files first (--public-keys
 FILE,… are the outputs of "aws cloudtrail list-public-keys --start-time …",
@@ -94,6 +106,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "with --verify-digests, import log files that failed the check all the same")
 	interval := fs.Duration("progress-interval", 0, "how often to print progress when stdout is not a terminal (default 10s)")
 	signRegion := fs.String("signing-region", defaultRegion(), "the SigV4 `region` of requests to the Cairn server")
+	attempts := fs.Int("max-attempts", importer.DefaultMaxAttempts, "`attempts` of a batch that is throttled, answered with a 5xx or not answered, with backoff; a server that answers none of them stops the import")
 	if code, ok := cli.ParseFlags(fs, args, importHelp, stdout, stderr); !ok {
 		return code
 	}
@@ -116,8 +129,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	if *verifyDigests && *fromCT != "" {
 		return fail("--verify-digests checks an archive's digest files; event history has none")
 	}
-	if *parallel < 1 || *batchSize < 1 {
-		return fail("--parallel and --batch-size must be at least 1")
+	if *parallel < 1 || *batchSize < 1 || *attempts < 1 {
+		return fail("--parallel, --batch-size and --max-attempts must be at least 1")
 	}
 	var flt importer.Filter
 	flt.Accounts, flt.Regions, flt.Insights = cli.SplitList(*accountsS), cli.SplitList(*regionsS), *insights
@@ -148,9 +161,14 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		refusals = f
 	}
-	unitName := *source
-	if unitName == "" {
-		unitName = "cloudtrail:" + *fromCT
+	unitName := "cloudtrail:" + *fromCT
+	if *source != "" {
+		// The checkpoint names the archive, not the URL's spelling: a
+		// trailing slash, a relative path or another endpoint of the same
+		// bucket resume the same import.
+		if unitName, err = importer.SourceID(*source); err != nil {
+			return fail("%v", err)
+		}
 	}
 	scope := flt.Scope()
 	if *fromCT != "" {
@@ -170,9 +188,11 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop()
 	}()
+	client := importer.NewClient(*endpoint, *signRegion, id, secret, *parallel)
+	client.MaxAttempts = *attempts
 	run := importRun{
-		stdout: stdout, stderr: stderr, interval: *interval, refusalsPath: *refusalsPath,
-		o: importer.Options{Filter: flt, Client: importer.NewClient(*endpoint, *signRegion, id, secret, *parallel),
+		stdout: stdout, stderr: stderr, interval: *interval, refusalsPath: *refusalsPath, endpoint: *endpoint, keyID: id,
+		o: importer.Options{Filter: flt, Client: client,
 			Checkpoint: cp, Refusals: refusals, Parallel: *parallel, BatchRecords: *batchSize, Force: *force,
 			Stats: &importer.Stats{}},
 	}
@@ -187,7 +207,10 @@ type importRun struct {
 	stdout, stderr io.Writer
 	interval       time.Duration
 	refusalsPath   string
-	o              importer.Options
+	// endpoint and keyID are the server and key the records go to (for
+	// the advice after a stop).
+	endpoint, keyID string
+	o               importer.Options
 }
 
 // archive imports a --source archive.
@@ -274,9 +297,14 @@ func (r *importRun) summary(start time.Time, res importer.Result, err error, wha
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  %-11s %d\n", "accepted", s.Accepted.Load())
-	if s.DuplicatesKnown.Load() {
+	switch {
+	case s.DuplicatesKnown.Load():
 		fmt.Fprintf(w, "  %-11s %d (already stored; counted in accepted)\n", "duplicates", s.Duplicates.Load())
-	} else {
+	case s.Accepted.Load() == 0:
+		// Nothing accepted (no batch answered, or every record refused):
+		// nothing accepted was stored already either.
+		fmt.Fprintf(w, "  %-11s 0\n", "duplicates")
+	default:
 		fmt.Fprintf(w, "  %-11s not told by this server (a resent event is accepted and stored once)\n", "duplicates")
 	}
 	where := "listed on stderr"
@@ -298,13 +326,39 @@ func (r *importRun) summary(start time.Time, res importer.Result, err error, wha
 		fmt.Fprintf(w, "  %-11s %d log files could not be read (%s)\n", "unreadable", res.Unreadable, where)
 	}
 	acked := s.Accepted.Load() + s.Refused.Load()
-	fmt.Fprintf(w, "  %-11s %s, %.0f events/s (%d batches, %d retried)\n", "elapsed", el.Round(time.Millisecond),
-		float64(acked)/max(el.Seconds(), 1e-3), s.Batches.Load(), s.Retries.Load())
+	fmt.Fprintf(w, "  %-11s %s", "elapsed", el.Round(time.Millisecond))
+	if acked > 0 {
+		fmt.Fprintf(w, ", %.0f events/s", float64(acked)/max(el.Seconds(), 1e-3))
+	}
+	fmt.Fprintf(w, " (%d batches, %d retried)\n", s.Batches.Load(), s.Retries.Load())
+	r.advise(err)
 	if err != nil || res.Interrupted || s.Refused.Load() > 0 || s.Failed.Load() > 0 || s.UnitsFailed.Load() > 0 ||
 		res.Unverified > 0 || res.Unreadable > 0 {
 		return 1
 	}
 	return 0
+}
+
+// advise tells, after an import stopped by the server's answer (or its
+// silence), what to check before running it again.
+func (r *importRun) advise(err error) {
+	var be *importer.BatchError
+	if !errors.As(err, &be) {
+		return
+	}
+	resume := "run the same command again"
+	if r.o.Checkpoint.Path() != "" {
+		resume += ": it resumes from the checkpoint " + r.o.Checkpoint.Path()
+	}
+	switch {
+	case be.AuthFailure():
+		fmt.Fprintf(r.stderr, "cairn import: the server %s did not take the key %s (%s): check CAIRN_ACCESS_KEY_ID and "+
+			"CAIRN_SECRET_ACCESS_KEY (the Cairn key, not the bucket's AWS key), that the key has the ingest policy, and "+
+			"--signing-region; then %s\n", r.endpoint, r.keyID, be.Code, resume)
+	case be.Unreachable():
+		fmt.Fprintf(r.stderr, "cairn import: no answer from %s after %d attempts: check --endpoint (or CAIRN_ENDPOINT) and "+
+			"that the server is up; then %s\n", r.endpoint, r.o.Client.MaxAttempts, resume)
+	}
 }
 
 // fromCloudTrail imports an account's event history from a CloudTrail

@@ -53,8 +53,9 @@ type checkpointHeader struct {
 	Scope string `json:"scope,omitempty"`
 }
 
-// OpenCheckpoint opens (or creates) the checkpoint at path for source and
-// scope (see checkpointHeader). A checkpoint of another source or scope is
+// OpenCheckpoint opens (or creates) the checkpoint at path for source (a
+// SourceID, or a name of the event history pulled) and scope (see
+// checkpointHeader). A checkpoint of another source or scope is
 // refused. An empty path gives a checkpoint that remembers nothing on disk.
 func OpenCheckpoint(path, source, scope string) (*Checkpoint, error) {
 	c := &Checkpoint{path: path, done: map[string]bool{}, stop: make(chan struct{}), stopped: make(chan struct{})}
@@ -99,7 +100,7 @@ func (c *Checkpoint) load(b []byte, source, scope string) error {
 			if err := json.Unmarshal(line, &h); err != nil || h.CairnImport != 1 {
 				return fmt.Errorf("checkpoint %s: not a cairn import checkpoint", c.path)
 			}
-			if h.Source != source {
+			if h.Source != source && !sameSource(h.Source, source) {
 				return fmt.Errorf("checkpoint %s belongs to the import of %s, not %s: give another --checkpoint file", c.path, h.Source, source)
 			}
 			if h.Scope != scope {
@@ -162,6 +163,9 @@ func (c *Checkpoint) Done(unit string) bool {
 	defer c.mu.Unlock()
 	return c.done[unit]
 }
+
+// Path is the checkpoint's file ("" for none).
+func (c *Checkpoint) Path() string { return c.path }
 
 // Count is the number of units done.
 func (c *Checkpoint) Count() int {
@@ -233,6 +237,14 @@ func (c *Checkpoint) Close() error {
 		c.closeErr = err
 	})
 	return c.closeErr
+}
+
+// sameSource reports whether a checkpoint's source, as an earlier version
+// wrote it (the --source URL as given), names the archive source names
+// (a SourceID).
+func sameSource(old, source string) bool {
+	id, err := SourceID(old)
+	return err == nil && id == source
 }
 
 // orAll names an empty scope.

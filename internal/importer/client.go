@@ -21,6 +21,11 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
+// DefaultMaxAttempts is how many times a batch is sent (throttled, 5xx or
+// a network error) before it counts as failed: with the backoff, about a
+// minute, which rides out a server's restart.
+const DefaultMaxAttempts = 10
+
 // Client posts batches to a Cairn server's POST /v1/events.
 type Client struct {
 	url    string
@@ -51,7 +56,7 @@ func NewClient(endpoint, region, keyID, secret string, conns int) *Client {
 		url: strings.TrimRight(endpoint, "/") + "/v1/events", region: region,
 		creds: aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
 		hc:    &http.Client{Transport: tr, Timeout: 5 * time.Minute}, signer: v4.NewSigner(),
-		MaxAttempts: 10, Backoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second,
+		MaxAttempts: DefaultMaxAttempts, Backoff: 200 * time.Millisecond, MaxBackoff: 30 * time.Second,
 	}
 }
 
@@ -83,6 +88,30 @@ type BatchError struct {
 	Retryable  bool
 	retryAfter time.Duration
 }
+
+// authCodes are the error codes of a request whose key the server did not
+// take (SigV4 and IAM codes: those Cairn answers, and those of AWS and of
+// proxies in front of a server): sending more batches with the same key
+// cannot pass.
+var authCodes = map[string]bool{
+	"InvalidSignatureException": true, "IncompleteSignatureException": true,
+	"MissingAuthenticationTokenException": true, "MissingAuthenticationToken": true,
+	"UnrecognizedClientException": true, "InvalidClientTokenId": true, "SignatureDoesNotMatch": true,
+	"InvalidAccessKeyId": true, "AuthFailure": true, "ExpiredToken": true, "ExpiredTokenException": true,
+	"RequestExpired": true, "AccessDeniedException": true, "AccessDenied": true, "NotAuthorized": true,
+	"NotAuthorizedException": true, "UnauthorizedOperation": true,
+}
+
+// AuthFailure reports whether the server refused the batch for its key:
+// the signature, the key or its permission (HTTP 401 or 403, or one of
+// authCodes).
+func (e *BatchError) AuthFailure() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || authCodes[e.Code]
+}
+
+// Unreachable reports whether no attempt of the batch had an answer (a
+// network error every time, or a transport failure before sending).
+func (e *BatchError) Unreachable() bool { return e.Status == 0 && e.Retryable }
 
 func (e *BatchError) Error() string {
 	if e.Status == 0 {

@@ -301,10 +301,9 @@ func (s *sender) send(ctx context.Context, b *batch) {
 	s.stats.Batches.Add(1)
 	if err != nil {
 		s.stats.Failed.Add(int64(len(b.recs)))
-		var be *BatchError
-		if errors.As(err, &be) && !be.Retryable && be.Status != 0 && ctx.Err() == nil {
+		if stop := stopping(err); stop != nil && ctx.Err() == nil {
 			s.fatalOnce.Do(func() {
-				s.fatal = fmt.Errorf("the server refused a batch: %w", err)
+				s.fatal = stop
 				s.cancel()
 			})
 		}
@@ -338,6 +337,28 @@ func (s *sender) send(ctx context.Context, b *batch) {
 	for _, r := range b.recs {
 		s.done(r.u)
 	}
+}
+
+// stopping says whether a failed batch stops the import, and why: a batch
+// refused as a whole for a reason that will not pass (the key: a wrong
+// secret fails every batch alike, and on a large archive would list every
+// file; a body the server will not take), or a server that did not answer
+// any of the client's attempts (down, or the wrong --endpoint). A batch
+// that was answered but still failed after its retries (5xx, throttled)
+// is listed and the import goes on. nil: it does not stop.
+func stopping(err error) error {
+	var be *BatchError
+	switch {
+	case !errors.As(err, &be):
+		return nil
+	case be.AuthFailure():
+		return fmt.Errorf("the server did not take the key: %w", err)
+	case be.Unreachable():
+		return fmt.Errorf("the server did not answer: %w", err)
+	case !be.Retryable && be.Status != 0:
+		return fmt.Errorf("the server refused a batch: %w", err)
+	}
+	return nil
 }
 
 // done counts one record of u as answered, and finishes u after its last.

@@ -294,6 +294,13 @@ func (s *Service) runImport(im *Import) {
 		prefixes[f.Account+"/"+f.Region]++
 	}
 	im.Status, im.Stats.PrefixesFound = ImportInProgress, int64(len(prefixes))
+	for _, o := range pl.others {
+		im.addFailure(o.folder, ErrorTypeOtherAccount, o.reason(pl.store), s.now())
+	}
+	if len(pl.others) > 0 {
+		s.log.Info("lake: an import leaves out the folders of accounts that are not its event data store's",
+			"import", im.ID, "folders", len(pl.others))
+	}
 	if !s.saveImport(im) {
 		return
 	}
@@ -364,6 +371,71 @@ type plannedImport struct {
 	// reads up to lastSeq.
 	history bool
 	lastSeq int64
+	// others are the archive's folders of accounts the store does not
+	// hold, which the import leaves out (and lists as failures).
+	others []otherAccount
+}
+
+// ErrorTypeOtherAccount is the ErrorType of an import failure for the
+// folder of an account that is not the event data store's: an import
+// copies only the events of the store's account (or organization's member
+// accounts), as a trail of the store's account would have delivered them.
+// The folder is left out, and listed (ListImportFailures) so that a user
+// sees which log files the import did not read, and why.
+const ErrorTypeOtherAccount = "AccountNotInEventDataStore"
+
+// otherAccount is the folder of an account an import leaves out.
+type otherAccount struct {
+	folder, account string
+}
+
+// reason is the failure's message.
+func (o otherAccount) reason(d *DataStore) string {
+	whose := "account " + d.Account + "'s"
+	if d.Organization {
+		whose = "organization's, and " + o.account + " is not one of its member accounts"
+	}
+	return fmt.Sprintf("The log files of account %s are not imported: the event data store is %s. Import them into an event data store of account %s.",
+		o.account, whose, o.account)
+}
+
+var (
+	accountFolder = regexp.MustCompile(`^\d{12}$`)
+	orgFolder     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)
+
+// otherAccounts lists the account folders of src's archive
+// (AWSLogs/<account>/ and AWSLogs/<org-id>/<account>/) of accounts not in
+// accounts.
+func otherAccounts(ctx context.Context, src importer.Source, accounts []string) ([]otherAccount, error) {
+	base := src.Prefix + "AWSLogs/"
+	top, err := bucket.ListDirs(ctx, src.Bucket, base)
+	if err != nil {
+		return nil, err
+	}
+	var out []otherAccount
+	add := func(folder, account string) {
+		if !slices.Contains(accounts, account) {
+			out = append(out, otherAccount{folder: folder + account + "/", account: account})
+		}
+	}
+	for _, d := range top {
+		switch {
+		case accountFolder.MatchString(d):
+			add(base, d)
+		case orgFolder.MatchString(d):
+			members, err := bucket.ListDirs(ctx, src.Bucket, base+d+"/")
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range members {
+				if accountFolder.MatchString(a) {
+					add(base+d+"/", a)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // planImport resolves an import's bucket and store and lists its log
@@ -396,11 +468,17 @@ func (s *Service) planImport(ctx context.Context, im *Import) (*plannedImport, e
 	if err != nil {
 		return nil, fmt.Errorf("listing the log files failed: %v", err)
 	}
+	var others []otherAccount
+	if p.accounts == nil { // a URI that names an account's folder reads only it
+		if others, err = otherAccounts(ctx, src, accounts); err != nil {
+			return nil, fmt.Errorf("listing the log files failed: %v", err)
+		}
+	}
 	m, err := storeMatcher(d)
 	if err != nil {
 		return nil, fmt.Errorf("the event data store's selectors do not compile: %v", err)
 	}
-	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files, m: m}, nil
+	return &plannedImport{src: src, store: d, flt: flt, accounts: accounts, files: files, m: m, others: others}, nil
 }
 
 // planHistoryImport plans an import of the event log into the store.
