@@ -137,7 +137,20 @@ type Store struct {
 	Driver string `yaml:"driver"`
 	// DSN is the database connection string; required for postgres.
 	DSN string `yaml:"dsn"`
+	// CacheMiB is the embedded store's index writer page cache in MiB
+	// (sqlite only; 0: the store's default, see sqlite.DefaultCacheBytes).
+	// The server's resident memory grows by about this much once the
+	// index (events.db) is bigger than it; a backfill spread over many
+	// days rewrites pages all over the index, so a cache that holds more
+	// of it costs less CPU per event.
+	CacheMiB int `yaml:"cache_mib"`
 }
+
+// Bounds of store.cache_mib.
+const (
+	MinStoreCacheMiB = 16
+	MaxStoreCacheMiB = 65536
+)
 
 // Organization describes the AWS Organization the configured accounts form.
 type Organization struct {

@@ -135,9 +135,15 @@ func (c *Config) checkServer(v *validator) {
 	}
 	switch c.Store.Driver {
 	case DriverSQLite:
+		if m := c.Store.CacheMiB; m != 0 && (m < MinStoreCacheMiB || m > MaxStoreCacheMiB) {
+			v.add("store.cache_mib", "must be between %d and %d (or 0 for the default), got %d", MinStoreCacheMiB, MaxStoreCacheMiB, m)
+		}
 	case DriverPostgres:
 		if c.Store.DSN == "" {
 			v.addAlt("store.dsn", "store", "the postgres driver needs a dsn")
+		}
+		if c.Store.CacheMiB != 0 {
+			v.add("store.cache_mib", "applies to the sqlite driver only (PostgreSQL sizes its own cache)")
 		}
 	case "":
 		v.add("store.driver", "must not be empty (want %s or %s)", DriverSQLite, DriverPostgres)

@@ -19,7 +19,22 @@ import (
 // again after a restart, from the index on disk.
 func TestSDKBackfillSpreadOverDays(t *testing.T) {
 	t.Parallel()
-	srv := Start(t, Options{Config: StandardConfig})
+	backfillSpreadOverDays(t, StandardConfig)
+}
+
+// TestSDKBackfillSmallIndexCache is TestSDKBackfillSpreadOverDays with the
+// index writer's page cache at its smallest (store.cache_mib: 16): the
+// setting is accepted, and lookups find the same events before and after
+// a restart.
+func TestSDKBackfillSmallIndexCache(t *testing.T) {
+	t.Parallel()
+	backfillSpreadOverDays(t, StandardConfig+"store: {driver: sqlite, cache_mib: 16}\n")
+}
+
+// backfillSpreadOverDays runs TestSDKBackfillSpreadOverDays on a server
+// with config.
+func backfillSpreadOverDays(t *testing.T, config string) {
+	srv := Start(t, Options{Config: config})
 	now := time.Now().UTC().Truncate(time.Second)
 	first := now.Add(-40 * 24 * time.Hour)
 	type sent struct {
@@ -111,6 +126,6 @@ func TestSDKBackfillSpreadOverDays(t *testing.T) {
 	}
 	check("just ingested", srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"))
 	srv.Stop(t)
-	srv = Start(t, Options{Config: StandardConfig, DataDir: srv.DataDir})
+	srv = Start(t, Options{Config: config, DataDir: srv.DataDir})
 	check("after a restart", srv.CloudTrail(AdminKey, AdminSecret, "us-east-1"))
 }

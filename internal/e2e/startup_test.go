@@ -216,6 +216,7 @@ func TestStartupBadConfig(t *testing.T) {
 		{"bad account id", "regions: [us-east-1]\naccounts:\n  - id: \"12345\"\n    users:\n      - name: alice\n" +
 			"        access_keys: [{id: AKIAEXAMPLEALICE0001, secret: s3cret}]\n        policy: admin\n", `invalid account id "12345"`},
 		{"syntax error", "listen: 127.0.0.1:0\naccounts:\n  - id: \"1\n", "YAML syntax error"},
+		{"index cache too small", "listen: 127.0.0.1:0\nregions: [us-east-1]\nstore: {driver: sqlite, cache_mib: 8}\n", "store.cache_mib: must be between 16 and 65536"},
 	}
 	for _, c := range cases {
 		for _, viaEnv := range []bool{false, true} {

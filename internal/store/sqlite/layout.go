@@ -99,7 +99,7 @@ func insertIDRuns(exec func(string, []any) error, ids []idEntry) error {
 		for _, r := range runs[:n] {
 			args = append(args, r.g, r.b, r.seq0, r.data)
 		}
-		if err := exec("INSERT INTO id_runs(g, b, seq0, data) VALUES "+placeholders(n, 4), args); err != nil {
+		if err := exec(insertOrRollback+"id_runs(g, b, seq0, data) VALUES "+placeholders(n, 4), args); err != nil {
 			return fmt.Errorf("sqlite: id index: %w", err)
 		}
 		runs = runs[n:]

@@ -153,7 +153,7 @@ func insertPacks(exec func(string, []any) error, entries []packEntry) error {
 		for _, r := range rows[:n] {
 			args = append(args, r.g, r.b, r.seq0, r.tmin, r.tmax, r.data)
 		}
-		if err := exec("INSERT INTO packs(g, b, seq0, tmin, tmax, data) VALUES "+placeholders(n, 6), args); err != nil {
+		if err := exec(insertOrRollback+"packs(g, b, seq0, tmin, tmax, data) VALUES "+placeholders(n, 6), args); err != nil {
 			return fmt.Errorf("sqlite: index packs: %w", err)
 		}
 		rows = rows[n:]

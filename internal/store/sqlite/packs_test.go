@@ -332,7 +332,7 @@ func TestPacksListLikeRows(t *testing.T) {
 	dirs := []string{t.TempDir(), t.TempDir()}
 	var stores [2]*Store
 	for i, most := range []int{packMax, 0} {
-		s, err := open(dirs[i], most)
+		s, err := open(dirs[i], most, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +467,7 @@ func TestPacksListLikeRows(t *testing.T) {
 	compare("indexed")
 	for i := range stores {
 		stores[i].Close()
-		s, err := open(dirs[i], []int{packMax, 0}[i])
+		s, err := open(dirs[i], []int{packMax, 0}[i], Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

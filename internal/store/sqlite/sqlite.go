@@ -163,8 +163,30 @@ type Store struct {
 	gate atomic.Pointer[sched.Gate]
 }
 
-// Open opens (creating if needed) the store in dir.
-func Open(dir string) (*Store, error) { return open(dir, packMax) }
+// Open opens (creating if needed) the store in dir with default options.
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// Options tune an embedded store. The zero value is the default.
+type Options struct {
+	// CacheBytes is the index writer's SQLite page cache (0: DefaultCacheBytes).
+	CacheBytes int64
+}
+
+// DefaultCacheBytes is the index writer's page cache unless Options says
+// otherwise.
+const DefaultCacheBytes = 128 << 20
+
+// MinCacheBytes is the smallest page cache Options may ask for: below it
+// a group commit's pages spill to the WAL before it commits.
+const MinCacheBytes = 16 << 20
+
+// OpenWith opens (creating if needed) the store in dir with options o.
+func OpenWith(dir string, o Options) (*Store, error) {
+	if o.CacheBytes != 0 && o.CacheBytes < MinCacheBytes {
+		return nil, fmt.Errorf("sqlite: page cache of %d bytes is below the minimum of %d", o.CacheBytes, MinCacheBytes)
+	}
+	return open(dir, packMax, o)
+}
 
 // pageSize is the page size of a new store's database. An index
 // transaction of a backfill inserts rows all over the index tables, so
@@ -208,7 +230,10 @@ func setNewPageSize(path string) error {
 }
 
 // open is Open with the pack rows' bound (tests compare with 0).
-func open(dir string, packMax int) (*Store, error) {
+func open(dir string, packMax int, o Options) (*Store, error) {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -223,7 +248,7 @@ func open(dir string, packMax int) (*Store, error) {
 	// A big page cache keeps a group commit's pages in memory until it
 	// commits (a small one spills them to the WAL mid-transaction), and the
 	// statement journal of multi-row inserts stays in memory.
-	w, err := sql.Open("sqlite", dsn+"&_pragma=wal_autocheckpoint(10000)&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)")
+	w, err := sql.Open("sqlite", dsn+fmt.Sprintf("&_pragma=wal_autocheckpoint(10000)&_pragma=cache_size(%d)&_pragma=temp_store(MEMORY)", -(o.CacheBytes>>10)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
