@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 
 	"github.com/cairn-audit/cairn/internal/bucket/buckettest"
-	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // TestImportWrongKeyStopsAtFirstBatch: with a wrong secret the server
@@ -211,11 +210,7 @@ func TestLakeImportListsOtherAccountsFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got *cloudtrail.GetImportOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
-		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
-	})
+	got := importEnd(t, ct, started.ImportId)
 	st := got.ImportStatistics
 	if got.ImportStatus != types.ImportStatusCompleted || st == nil || aws.ToInt64(st.FilesCompleted) != 1 || aws.ToInt64(st.EventsCompleted) != 3 ||
 		aws.ToInt64(st.FailedEntries) != 1 {

@@ -20,21 +20,6 @@ import (
 // names: none may reach a user in an error message.
 var engineWords = []string{"SQL logic error", "sqlite", "SQLITE", "lake_", "integer overflow", "(1)", "Expression tree"}
 
-// lakeEnd waits for query id to end and returns DescribeQuery's answer.
-func lakeEnd(t *testing.T, ct *cloudtrail.Client, id *string) *cloudtrail.DescribeQueryOutput {
-	t.Helper()
-	var d *cloudtrail.DescribeQueryOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		var err error
-		d, err = ct.DescribeQuery(context.Background(), &cloudtrail.DescribeQueryInput{QueryId: id})
-		if err != nil {
-			return false, err.Error()
-		}
-		return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
-	})
-	return d
-}
-
 // TestLakeSDKQueryErrorsInLakesTerms: what a user (or a hostile tenant)
 // gets for statements that overflow, misuse window functions, nest too
 // deeply or put a LIMIT on a non-last SELECT of a UNION: the model's

@@ -93,11 +93,7 @@ func TestLakeSDKImportTrailLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got *cloudtrail.GetImportOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
-		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
-	})
+	got := importEnd(t, ct, started.ImportId)
 	st := got.ImportStatistics
 	if got.ImportStatus != types.ImportStatusCompleted || st == nil || aws.ToInt64(st.FilesCompleted) != 2 || aws.ToInt64(st.EventsCompleted) != 10 ||
 		aws.ToInt64(st.FailedEntries) != 1 || aws.ToInt64(st.PrefixesFound) != 2 || aws.ToInt64(st.PrefixesCompleted) != 2 {
@@ -172,11 +168,7 @@ func TestLakeSDKImportAppliesSelectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got *cloudtrail.GetImportOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		got, err = ct.GetImport(ctx, &cloudtrail.GetImportInput{ImportId: started.ImportId})
-		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
-	})
+	got := importEnd(t, ct, started.ImportId)
 	if got.ImportStatus != types.ImportStatusCompleted || aws.ToInt64(got.ImportStatistics.EventsCompleted) != int64(len(want)) {
 		t.Errorf("GetImport: %s, %d events completed, want %d", got.ImportStatus, aws.ToInt64(got.ImportStatistics.EventsCompleted), len(want))
 	}
@@ -316,4 +308,16 @@ func TestLakeSDKReimportCountsOnlyAddedEvents(t *testing.T) {
 			t.Errorf("ListImports: %+v", im)
 		}
 	}
+}
+
+// importEnd waits for import id to end and returns GetImport's answer.
+func importEnd(t *testing.T, ct *cloudtrail.Client, id *string) *cloudtrail.GetImportOutput {
+	t.Helper()
+	var got *cloudtrail.GetImportOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		var err error
+		got, err = ct.GetImport(context.Background(), &cloudtrail.GetImportInput{ImportId: id})
+		return err == nil && got.ImportStatus != types.ImportStatusInitializing && got.ImportStatus != types.ImportStatusInProgress, fmt.Sprintf("%+v %v", got, err)
+	})
+	return got
 }

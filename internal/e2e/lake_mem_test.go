@@ -7,13 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-
-	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // vmHWM is the peak resident memory of process pid, in bytes (Linux's
@@ -62,14 +59,7 @@ func TestLakeSDKQueryValueTooBig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartQuery: %v", err)
 	}
-	var d *cloudtrail.DescribeQueryOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		d, err = ct.DescribeQuery(ctx, &cloudtrail.DescribeQueryInput{QueryId: start.QueryId})
-		if err != nil {
-			return false, err.Error()
-		}
-		return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
-	})
+	d := lakeEnd(t, ct, start.QueryId)
 	if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), "over the limit of 4 MiB") {
 		t.Fatalf("a query building 18 MB strings ended %s with %q, want FAILED over the limit of 4 MiB", d.QueryStatus, aws.ToString(d.ErrorMessage))
 	}

@@ -72,14 +72,7 @@ func TestLakeSDKQueryStatistics(t *testing.T) {
 		if err != nil {
 			t.Fatalf("StartQuery %q: %v", q.sql, err)
 		}
-		var d *cloudtrail.DescribeQueryOutput
-		testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-			d, err = ct.DescribeQuery(ctx, &cloudtrail.DescribeQueryInput{QueryId: start.QueryId})
-			if err != nil {
-				return false, err.Error()
-			}
-			return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
-		})
+		d := lakeEnd(t, ct, start.QueryId)
 		if d.QueryStatus != types.QueryStatusFinished || d.QueryStatistics == nil {
 			t.Fatalf("%s: %s %s", q.sql, d.QueryStatus, aws.ToString(d.ErrorMessage))
 		}

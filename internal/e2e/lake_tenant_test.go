@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-
-	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
 // runLakeQuery starts sql and waits for it to end; it returns the query's
@@ -23,14 +20,7 @@ func runLakeQuery(t *testing.T, ct *cloudtrail.Client, sql string) (string, *clo
 	if err != nil {
 		t.Fatalf("StartQuery %.80q: %v", sql, err)
 	}
-	var d *cloudtrail.DescribeQueryOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		d, err = ct.DescribeQuery(ctx, &cloudtrail.DescribeQueryInput{QueryId: start.QueryId})
-		if err != nil {
-			return false, err.Error()
-		}
-		return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
-	})
+	d := lakeEnd(t, ct, start.QueryId)
 	return aws.ToString(start.QueryId), d
 }
 

@@ -48,6 +48,21 @@ func ingestLake(t *testing.T, srv *Server, key, secret, account, region, prefix 
 	return ids
 }
 
+// lakeEnd waits for query id to end and returns DescribeQuery's answer.
+func lakeEnd(t *testing.T, ct *cloudtrail.Client, id *string) *cloudtrail.DescribeQueryOutput {
+	t.Helper()
+	var d *cloudtrail.DescribeQueryOutput
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		var err error
+		d, err = ct.DescribeQuery(context.Background(), &cloudtrail.DescribeQueryInput{QueryId: id})
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
+	})
+	return d
+}
+
 // sdkQuery runs sql to its end and returns its status and rows (each row
 // column name to value), paging GetQueryResults by page rows.
 func sdkQuery(t *testing.T, ct *cloudtrail.Client, sql string, page int32) (types.QueryStatus, []map[string]string, []string) {
@@ -57,14 +72,7 @@ func sdkQuery(t *testing.T, ct *cloudtrail.Client, sql string, page int32) (type
 	if err != nil {
 		t.Fatalf("StartQuery %q: %v", sql, err)
 	}
-	var d *cloudtrail.DescribeQueryOutput
-	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
-		d, err = ct.DescribeQuery(ctx, &cloudtrail.DescribeQueryInput{QueryId: start.QueryId})
-		if err != nil {
-			return false, err.Error()
-		}
-		return d.QueryStatus != types.QueryStatusQueued && d.QueryStatus != types.QueryStatusRunning, string(d.QueryStatus)
-	})
+	d := lakeEnd(t, ct, start.QueryId)
 	if d.QueryStatus != types.QueryStatusFinished {
 		return d.QueryStatus, nil, nil
 	}
