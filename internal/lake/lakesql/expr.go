@@ -282,12 +282,13 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.t = tDouble
 		}
 		switch {
-		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !nonZeroLiteral(r) && c.inTry == 0:
+		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !safeDivisor(r):
 			// Trino: division by zero is an error ("Division by zero"),
-			// where SQLite's is NULL; a divisor not known to be nonzero
-			// goes through a function that fails on zero (inside try(),
-			// SQLite's NULL is the answer).
-			out.sql = c.d.intDiv(x.Op, l.sql, r.sql)
+			// where SQLite's is NULL, and so is the smallest bigint / -1
+			// ("bigint division overflow"); a divisor not known to be
+			// safe goes through a function that fails on both (inside
+			// try(), NULL is the answer).
+			out.sql = c.d.intDiv(x.Op, l.sql, r.sql, c.tryFlag())
 		case x.Op == "/" && out.t == tBigint:
 			// Trino: integer division truncates toward zero, and SQLite's does too.
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
@@ -304,6 +305,16 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
 	}
 	return out, nil
+}
+
+// safeDivisor reports whether v is a number literal that neither is zero
+// nor -1: integer / and % by it can neither fail nor overflow.
+func safeDivisor(v val) bool {
+	if !nonZeroLiteral(v) {
+		return false
+	}
+	f, err := strconv.ParseFloat(v.lit.Text, 64)
+	return err == nil && f != -1
 }
 
 // nonZeroLiteral reports whether v is a number literal other than zero.
@@ -513,6 +524,12 @@ var castTypes = map[string]typ{
 	"boolean": tBool, "timestamp": tTimestamp, "date": tTimestamp,
 }
 
+// intTypeNames names the integer type of each integer type name a CAST
+// accepts: the range its value must fit in (see intRanges).
+var intTypeNames = map[string]string{
+	"bigint": "bigint", "integer": "integer", "int": "integer", "smallint": "smallint", "tinyint": "tinyint",
+}
+
 func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	v, err := c.expr(sc, x.X)
 	if err != nil {
@@ -531,7 +548,7 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	if x.Try || c.inTry > 0 {
 		name = ""
 	}
-	s, err := c.d.cast(c.valueSQL(v), v.t, to, name)
+	s, err := c.d.cast(c.valueSQL(v), v.t, to, name, intTypeNames[x.Type])
 	if err != nil {
 		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.t, to)
 	}

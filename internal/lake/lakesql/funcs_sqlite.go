@@ -163,6 +163,11 @@ func lakeFuncs() []sqlFunc {
 			}
 			return n, nil
 		}},
+		// to_int(x, name, intType): CAST of a double, a varchar or a
+		// bigint to an integer type, failing (NULL for TRY_CAST: name
+		// empty) on a value out of the type's range, where SQLite's CAST
+		// clamps.
+		{"to_int", 3, castToInt},
 		{"to_double", 2, func(a []driver.Value) (driver.Value, error) {
 			f, err := strconv.ParseFloat(strings.TrimSpace(asString(a[0])), 64)
 			if err != nil {
@@ -200,18 +205,32 @@ func lakeFuncs() []sqlFunc {
 			}
 			return nil, fmt.Errorf("%s: Value %d is out of range for abs(bigint)", overflowMarker, x)
 		}},
-		{"div", 2, func(a []driver.Value) (driver.Value, error) {
-			if asInt(a[1]) == 0 {
-				return nil, errDivZero
+		// lake_div and lake_mod(x, y, inTry): Trino's integer / and %,
+		// failing (NULL inside try) on a zero divisor, and / on the
+		// smallest bigint / -1, whose result is out of range. x % -1 is 0.
+		{"div", 3, func(a []driver.Value) (driver.Value, error) {
+			if a[0] == nil || a[1] == nil {
+				return nil, nil
 			}
 			x, y := asInt(a[0]), asInt(a[1])
-			if x == math.MinInt64 && y == -1 {
-				return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
+			switch {
+			case y != 0 && !(x == math.MinInt64 && y == -1):
+				return x / y, nil
+			case asInt(a[2]) == 1:
+				return nil, nil
+			case y == 0:
+				return nil, errDivZero
 			}
-			return x / y, nil
+			return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
 		}},
-		{"mod", 2, func(a []driver.Value) (driver.Value, error) {
+		{"mod", 3, func(a []driver.Value) (driver.Value, error) {
+			if a[0] == nil || a[1] == nil {
+				return nil, nil
+			}
 			if asInt(a[1]) == 0 {
+				if asInt(a[2]) == 1 {
+					return nil, nil
+				}
 				return nil, errDivZero
 			}
 			if asInt(a[1]) == -1 {
@@ -764,4 +783,85 @@ func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%s: bigint %s overflow: %d %s %d", overflowMarker, what, x, op, y)
+}
+
+// intRanges is the range of each integer type a CAST can name.
+var intRanges = map[string][2]int64{
+	"bigint":   {math.MinInt64, math.MaxInt64},
+	"integer":  {math.MinInt32, math.MaxInt32},
+	"smallint": {math.MinInt16, math.MaxInt16},
+	"tinyint":  {math.MinInt8, math.MaxInt8},
+}
+
+// castToInt is lake_to_int(x, name, intType): x as an integer of intType,
+// rounding a double half away from zero as Trino does; a value out of
+// the type's range fails the query ("Out of range for bigint: 1.0E30"),
+// or is NULL when name is empty (TRY_CAST).
+func castToInt(a []driver.Value) (driver.Value, error) {
+	typ := asString(a[2])
+	rng, ok := intRanges[typ]
+	if !ok {
+		rng, typ = intRanges["bigint"], "bigint"
+	}
+	var n int64
+	switch x := a[0].(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		n = x
+	case float64:
+		r := math.Round(x)
+		// 2^63 is the first double past bigint's range.
+		if math.IsNaN(r) || r < -(1<<63) || r >= 1<<63 {
+			return outOfRange(typ, javaDouble(x), a[1])
+		}
+		if n = int64(r); n < rng[0] || n > rng[1] {
+			return outOfRange(typ, javaDouble(x), a[1])
+		}
+		return n, nil
+	default:
+		v, err := strconv.ParseInt(strings.TrimSpace(asString(x)), 10, 64)
+		if err != nil || v < rng[0] || v > rng[1] {
+			return castFailed(x, a[1])
+		}
+		return v, nil
+	}
+	if n < rng[0] || n > rng[1] {
+		return outOfRange(typ, strconv.FormatInt(n, 10), a[1])
+	}
+	return n, nil
+}
+
+// outOfRange is the failure of a CAST whose value is out of the integer
+// type's range (NULL for TRY_CAST, whose name is empty).
+func outOfRange(typ, value string, name driver.Value) (driver.Value, error) {
+	if asString(name) == "" {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: Out of range for %s: %s", overflowMarker, typ, value)
+}
+
+// javaDouble writes f as Trino (Java) does in a message: 1.0E30, 3.0E9,
+// NaN, Infinity; values below 10^7 in plain decimal.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.Abs(f) < 1e7:
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, 64) // 1E+30, 1.5E+30
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	return mant + "E" + strings.TrimPrefix(exp, "+")
 }
