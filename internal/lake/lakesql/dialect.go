@@ -49,7 +49,7 @@ type dialect interface {
 	// bigint result out of range (the smallest bigint / -1).
 	intDiv(op, l, r, tryFlag string) string
 	truncTime(unit, x string) string
-	addMonths(x, n string) string
+	addMonths(x, n, tryFlag string) string
 	cardinality(v val) string
 	stringFunc(name string, args []string) string
 	mathFunc(name string, args []string, t typ) string
@@ -222,8 +222,8 @@ func (sqliteDialect) truncTime(unit, x string) string {
 	return "lake_date_trunc(" + quoteSQL(unit) + ", " + x + ")"
 }
 
-func (sqliteDialect) addMonths(x, n string) string {
-	return "lake_add_months(" + x + ", " + n + ")"
+func (sqliteDialect) addMonths(x, n, tryFlag string) string {
+	return "lake_add_months(" + x + ", " + n + ", " + tryFlag + ")"
 }
 
 func (d sqliteDialect) cardinality(v val) string {

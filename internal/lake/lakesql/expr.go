@@ -171,6 +171,12 @@ func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
 // on a result out of range (funcs_sqlite.go).
 var checkedOps = map[string]string{"+": "add", "-": "sub", "*": "mul"}
 
+// timeAdd is the SQL of ts + sign * n units of fixed length, failing
+// (NULL inside try) outside years 1 to 9999.
+func (c *compiler) timeAdd(ts, n, sign, unit string) string {
+	return c.d.goFunc("time_add", []string{ts, n, sign, quoteSQL(unit), c.tryFlag()})
+}
+
 // tryFlag is the SQL of the last argument of the checked arithmetic
 // functions: 1 inside try(…), where an overflow is NULL, else 0.
 func (c *compiler) tryFlag() string {
@@ -265,15 +271,19 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 	}
 	switch {
 	case l.t == tTimestamp && r.t == tIntervalDS && (x.Op == "+" || x.Op == "-"):
-		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tTimestamp
+		sign := "1"
+		if x.Op == "-" {
+			sign = "-1"
+		}
+		out.sql, out.t = c.timeAdd(l.sql, r.sql, sign, "millisecond"), tTimestamp
 	case l.t == tIntervalDS && r.t == tTimestamp && x.Op == "+":
-		out.sql, out.t = "("+l.sql+" + "+r.sql+")", tTimestamp
+		out.sql, out.t = c.timeAdd(r.sql, l.sql, "1", "millisecond"), tTimestamp
 	case l.t == tTimestamp && r.t == tIntervalYM && (x.Op == "+" || x.Op == "-"):
 		n := r.sql
 		if x.Op == "-" {
 			n = "(-" + n + ")"
 		}
-		out.sql, out.t = c.d.addMonths(l.sql, n), tTimestamp
+		out.sql, out.t = c.d.addMonths(l.sql, n, c.tryFlag()), tTimestamp
 	case l.t == tTimestamp && r.t == tTimestamp && x.Op == "-":
 		out.sql, out.t = "("+l.sql+" - "+r.sql+")", tIntervalDS
 	case l.t.numeric() && r.t.numeric() || l.t == tNull && r.t.numeric() || r.t == tNull && l.t.numeric():

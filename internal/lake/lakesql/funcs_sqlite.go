@@ -241,9 +241,15 @@ func lakeFuncs() []sqlFunc {
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			return truncCalendar(asString(a[0]), asInt(a[1])), nil
 		}},
-		{"add_months", 2, func(a []driver.Value) (driver.Value, error) {
-			t := time.UnixMilli(asInt(a[0])).UTC()
-			return addMonths(t, int(asInt(a[1]))).UnixMilli(), nil
+		// add_months(ts, n, inTry) and time_add(ts, n, sign, unit, inTry):
+		// date_add and timestamp ± interval, failing (NULL inside try)
+		// on a result outside years 1 to 9999, where the bare arithmetic
+		// wraps around or reaches year 275813.
+		{"add_months", 3, func(a []driver.Value) (driver.Value, error) {
+			return checkedAddMonths(a[0], a[1], a[2])
+		}},
+		{"time_add", 5, func(a []driver.Value) (driver.Value, error) {
+			return checkedTimeAdd(a[0], a[1], asInt(a[2]), asString(a[3]), a[4])
 		}},
 		{"month_diff", 2, func(a []driver.Value) (driver.Value, error) {
 			t1, t2 := time.UnixMilli(asInt(a[0])).UTC(), time.UnixMilli(asInt(a[1])).UTC()
@@ -864,4 +870,64 @@ func javaDouble(f float64) string {
 		mant += ".0"
 	}
 	return mant + "E" + strings.TrimPrefix(exp, "+")
+}
+
+// minTimeMillis and maxTimeMillis bound a timestamp a query computes:
+// years 1 to 9999, Trino's and the formatter's range.
+var (
+	minTimeMillis = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxTimeMillis = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() - 1
+)
+
+// timeOutOfRange is the failure of timestamp arithmetic whose result is
+// outside years 1 to 9999 (NULL inside try).
+func timeOutOfRange(ts int64, n int64, unit string, inTry driver.Value) (driver.Value, error) {
+	if asInt(inTry) == 1 {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: timestamp out of range (years 1 to 9999): %s + %d %s(s)", overflowMarker, formatTime(ts), n, unit)
+}
+
+// checkedAddMonths is lake_add_months: ts plus n months (a month unit
+// times its count), checked against years 1 to 9999.
+func checkedAddMonths(tsv, nv, inTry driver.Value) (driver.Value, error) {
+	if tsv == nil || nv == nil {
+		return nil, nil
+	}
+	ts := asInt(tsv)
+	n, ok := nv.(int64)
+	// A count the SQL made a float (n * 12 past bigint) or over 12 * 10000
+	// months is out of range whatever the start.
+	if !ok || n > 120000 || n < -120000 || ts < minTimeMillis || ts > maxTimeMillis {
+		return timeOutOfRange(ts, asInt(nv), "month", inTry)
+	}
+	r := addMonths(time.UnixMilli(ts).UTC(), int(n)).UnixMilli()
+	if r < minTimeMillis || r > maxTimeMillis {
+		return timeOutOfRange(ts, n, "month", inTry)
+	}
+	return r, nil
+}
+
+// checkedTimeAdd is lake_time_add: ts plus sign * n units of fixed length
+// (date_add's day, hour, …; an interval day to second in milliseconds),
+// checked for bigint overflow and against years 1 to 9999.
+func checkedTimeAdd(tsv, nv driver.Value, sign int64, unit string, inTry driver.Value) (driver.Value, error) {
+	if tsv == nil || nv == nil {
+		return nil, nil
+	}
+	ts := asInt(tsv)
+	n, ok := nv.(int64)
+	ms, known := unitMillis[unit]
+	if !ok || !known {
+		return timeOutOfRange(ts, asInt(nv), unit, inTry)
+	}
+	span := (maxTimeMillis - minTimeMillis) / ms
+	if n > span || n < -span {
+		return timeOutOfRange(ts, sign*n, unit, inTry)
+	}
+	r := ts + sign*n*ms
+	if r < minTimeMillis || r > maxTimeMillis {
+		return timeOutOfRange(ts, sign*n, unit, inTry)
+	}
+	return r, nil
 }
