@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -307,7 +308,12 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		case out.t == tBigint && (x.Op == "+" || x.Op == "-" || x.Op == "*"):
 			// Trino fails on a bigint result out of range ("bigint
 			// addition overflow"), where SQLite's becomes a float.
-			out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
+			if n := narrowOf(l, r); n != "" {
+				out.narrow = n
+				out.sql = c.d.goFunc(checkedOps[x.Op]+"_narrow", []string{l.sql, r.sql, c.tryFlag(), quoteSQL(n)})
+			} else {
+				out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
+			}
 		default:
 			out.sql = "(" + l.sql + " " + x.Op + " " + r.sql + ")"
 		}
@@ -315,6 +321,35 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
 	}
 	return out, nil
+}
+
+// narrowRank orders the integer types from the narrowest.
+var narrowRank = map[string]int{"tinyint": 1, "smallint": 2, "integer": 3}
+
+// narrowOf is the integer type of l op r when it is narrower than bigint,
+// as Trino types it: the wider of the two, where a number literal that
+// fits in 32 bits is an integer. Arithmetic of literals alone and of any
+// other bigint value is bigint (empty).
+func narrowOf(l, r val) string {
+	typeOf := func(v val) (string, bool) {
+		if v.narrow != "" {
+			return v.narrow, true
+		}
+		if v.lit != nil && v.lit.Kind == litNumber {
+			n, err := strconv.ParseInt(v.lit.Text, 10, 32)
+			return "integer", err == nil && n >= math.MinInt32
+		}
+		return "", false
+	}
+	lt, lok := typeOf(l)
+	rt, rok := typeOf(r)
+	if !lok || !rok || (l.narrow == "" && r.narrow == "") {
+		return ""
+	}
+	if narrowRank[lt] >= narrowRank[rt] {
+		return lt
+	}
+	return rt
 }
 
 // safeDivisor reports whether v is a number literal that neither is zero
@@ -550,6 +585,9 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 		return v, c.errf(x.Pos, "Unknown type: %s", x.Type)
 	}
 	out := val{t: to, bare: v.bare, agg: v.agg}
+	if n := intTypeNames[x.Type]; n != "bigint" {
+		out.narrow = n
+	}
 	if x.Type == "date" && v.t == tTimestamp {
 		out.sql = c.d.truncTime("day", v.sql)
 		return out, nil

@@ -181,6 +181,12 @@ func lakeFuncs() []sqlFunc {
 		{"add", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
 		{"sub", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
 		{"mul", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
+		// The same for integer, smallint and tinyint operands (a CAST's):
+		// the last argument names the type whose range the result must
+		// fit in ("integer addition overflow: 2147483647 + 1").
+		{"add_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
+		{"sub_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
+		{"mul_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
 		{"neg", 2, func(a []driver.Value) (driver.Value, error) {
 			x, ok := a[0].(int64)
 			switch {
@@ -753,6 +759,8 @@ const overflowMarker = "lake overflow"
 // checkedArith is lake_add, lake_sub and lake_mul(x, y, inTry): x op y,
 // failing (NULL inside try) when both are integers and the result is out
 // of bigint's range; a float operand gives a float result, as SQLite's.
+// The _narrow forms' fourth argument names a narrower integer type whose
+// range the result must fit in.
 func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 	x, xok := a[0].(int64)
 	y, yok := a[1].(int64)
@@ -782,13 +790,20 @@ func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 		r = x * y
 		ok = x == 0 || (r/x == y && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64))
 	}
+	typ := "bigint"
+	if len(a) > 3 {
+		if rng, known := intRanges[asString(a[3])]; known {
+			typ = asString(a[3])
+			ok = ok && r >= rng[0] && r <= rng[1]
+		}
+	}
 	if ok {
 		return r, nil
 	}
 	if asInt(a[2]) == 1 {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%s: bigint %s overflow: %d %s %d", overflowMarker, what, x, op, y)
+	return nil, fmt.Errorf("%s: %s %s overflow: %d %s %d", overflowMarker, typ, what, x, op, y)
 }
 
 // intRanges is the range of each integer type a CAST can name.
@@ -869,7 +884,13 @@ func javaDouble(f float64) string {
 	if !strings.Contains(mant, ".") {
 		mant += ".0"
 	}
-	return mant + "E" + strings.TrimPrefix(exp, "+")
+	exp = strings.TrimPrefix(exp, "+")
+	neg := strings.HasPrefix(exp, "-")
+	exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
+	if neg {
+		exp = "-" + exp
+	}
+	return mant + "E" + exp
 }
 
 // minTimeMillis and maxTimeMillis bound a timestamp a query computes:
