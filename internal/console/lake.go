@@ -15,8 +15,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cairn-audit/cairn/internal/awsproto"
 	"github.com/cairn-audit/cairn/internal/lake"
@@ -213,17 +215,73 @@ func (c *Console) history(r *http.Request, who server.Caller, store, token strin
 func (c *Console) runQuery(w http.ResponseWriter, r *http.Request, s *session) {
 	region, _ := c.region(r, s)
 	store := strings.TrimSpace(r.PostForm.Get("store"))
-	sql := r.PostForm.Get("sql")
+	typed := r.PostForm.Get("sql")
+	sql := typed
 	if store != "" {
 		sql = strings.ReplaceAll(sql, edsPlaceholder, store)
 	}
 	out, err := c.opts.API.StartQuery(r.Context(), c.caller(r, s, region), lake.StartInput{QueryStatement: &sql})
 	if err := c.refused("StartQuery", err); err != nil {
-		a := answeredForm{Page: lakeLink(region, store), Action: lakeRunPath, Fields: formFields(r.PostForm), Errs: fieldErrs{"sql": errText(err)}}
+		msg := errText(err)
+		if store != "" {
+			msg = typedPositions(msg, typed, store)
+		}
+		a := answeredForm{Page: lakeLink(region, store), Action: lakeRunPath, Fields: formFields(r.PostForm), Errs: fieldErrs{"sql": msg}}
 		http.Redirect(w, r, s.answer(a, "#editor", c.now()), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, queryLink(region, store, out.QueryId, ""), http.StatusSeeOther)
+}
+
+// errPosition is a "line L:C" position in an error about a statement.
+var errPosition = regexp.MustCompile(`\bline (\d+):(\d+)`)
+
+// typedPositions rewrites each "line L:C" of msg, a position in the
+// statement StartQuery saw (typed with $EDS_ID replaced by store), as
+// the same place in the text as typed, which the editor shows and the
+// script puts the cursor at. A position inside a replaced store ID is
+// the placeholder's start.
+func typedPositions(msg, typed, store string) string {
+	if !strings.Contains(typed, edsPlaceholder) {
+		return msg
+	}
+	return errPosition.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := errPosition.FindStringSubmatch(m)
+		line, err1 := strconv.Atoi(sub[1])
+		col, err2 := strconv.Atoi(sub[2])
+		if err1 != nil || err2 != nil {
+			return m
+		}
+		return "line " + sub[1] + ":" + strconv.Itoa(typedColumn(typed, store, line, col))
+	})
+}
+
+// typedColumn is the column (from 1, in characters, as the statement's
+// errors count) in line of typed that column col of the same line after
+// the placeholder's replacement by store stands for. Neither holds a
+// newline, so lines are the same in both texts.
+func typedColumn(typed, store string, line, col int) int {
+	lines := strings.Split(typed, "\n")
+	if line < 1 || line > len(lines) {
+		return col
+	}
+	text, storeLen := lines[line-1], utf8.RuneCountInString(store)
+	at, typedAt := 1, 1 // columns in the replaced and the typed line
+	for text != "" {
+		if strings.HasPrefix(text, edsPlaceholder) {
+			if col < at+storeLen {
+				return typedAt
+			}
+			at, typedAt, text = at+storeLen, typedAt+len(edsPlaceholder), text[len(edsPlaceholder):]
+			continue
+		}
+		if col == at {
+			return typedAt
+		}
+		_, size := utf8.DecodeRuneInString(text)
+		at, typedAt, text = at+1, typedAt+1, text[size:]
+	}
+	return typedAt + col - at
 }
 
 // cancelQuery cancels a queued or running query and goes back to its page.

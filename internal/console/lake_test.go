@@ -238,3 +238,28 @@ func TestConsoleLakeReadOnly(t *testing.T) {
 		t.Errorf("read-only query page:\n%s", body)
 	}
 }
+
+// TestConsoleLakeTypedPositions: an error's "line L:C" about the statement
+// with $EDS_ID replaced by the store's ID points at the same place in the
+// text as typed (the editor's), whatever the ID's length.
+func TestConsoleLakeTypedPositions(t *testing.T) {
+	const store = "7d528f91-2de0-4c4a-9e76-5f8720518095" // 36 characters
+	typed := "SELECT eventName FROM $EDS_ID LIMIT 1 UNION SELECT x FROM $EDS_ID\nWHERE é = = $EDS_ID"
+	for _, c := range []struct{ in, want string }{
+		{"line 1:60: LIMIT is allowed only after the last SELECT", "line 1:31: LIMIT is allowed only after the last SELECT"},
+		{"line 1:1: x", "line 1:1: x"},
+		{"line 1:23: x", "line 1:23: x"}, // the start of the first ID
+		{"line 1:40: x", "line 1:23: x"}, // inside it: the placeholder
+		{"line 1:95: x", "line 1:59: x"}, // the second ID
+		{"line 2:11: x", "line 2:11: x"}, // before any ID on line 2
+		{"line 2:13: and line 1:66: y", "line 2:13: and line 1:37: y"},
+		{"line 2:49: past the end", "line 2:20: past the end"},
+	} {
+		if got := typedPositions(c.in, typed, store); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := typedPositions("line 1:60: x", "SELECT 1 FROM "+store, store); got != "line 1:60: x" {
+		t.Errorf("without the placeholder: %q", got)
+	}
+}

@@ -219,6 +219,20 @@ func TestLakeConsole(t *testing.T) {
 	}
 	ctShots(t, bctx, shots, "console-lake-error")
 
+	// A refused statement with $EDS_ID: the position is in the text as
+	// typed (the console replaces the placeholder by the 36-character ID
+	// before StartQuery), and so is the cursor.
+	badEDS := "SELECT eventName FROM $EDS_ID LIMIT 1 UNION SELECT eventName FROM $EDS_ID"
+	conRun(t, bctx, "a bad query with $EDS_ID", chromedp.Navigate(srv.URL+"/console/lake?store="+store), chromedp.WaitVisible(chromedp.ID("sql")),
+		chromedp.SetValue(chromedp.ID("sql"), badEDS), conSubmit("#run"), chromedp.WaitVisible(chromedp.ID("sql-error")))
+	limitAt := strings.Index(badEDS, "LIMIT")
+	if e := conGet(t, bctx, "the error", chromedp.Text(chromedp.ID("sql-error"))); !strings.Contains(e, fmt.Sprintf("line 1:%d: LIMIT is allowed only after the last SELECT", limitAt+1)) {
+		t.Errorf("the error %q, want line 1:%d (LIMIT in the text as typed)", e, limitAt+1)
+	}
+	if at := conGet(t, bctx, "the cursor", chromedp.Evaluate[int](`document.getElementById("sql").selectionStart`)); at != limitAt {
+		t.Errorf("the cursor is at %d, want %d (LIMIT)", at, limitAt)
+	}
+
 	// Cancel: a query that would run for ages (a five-way self join).
 	slow := fmt.Sprintf("SELECT count(*) FROM %[1]s a CROSS JOIN %[1]s b CROSS JOIN %[1]s c CROSS JOIN %[1]s d CROSS JOIN %[1]s e WHERE a.eventName <> e.eventSource", store)
 	conRun(t, bctx, "a slow query", chromedp.Navigate(srv.URL+"/console/lake"), chromedp.WaitVisible(chromedp.ID("sql")),

@@ -74,6 +74,16 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 		{"SELECT abs(-" + maxBig + " - 1 + length(eventName) - length(eventName)) AS x" + ours, "out of range for abs(bigint)"},
 		{"SELECT sum(" + maxBig + " - length(eventName)) AS x" + ours, "bigint addition overflow"},
 		{"SELECT sum(" + maxBig + " - length(eventName)) OVER (ORDER BY eventTime) AS x" + ours, "bigint addition overflow"},
+		// The smallest bigint / -1, a CAST out of the type's range, a
+		// timestamp outside years 1 to 9999, integer (CAST) arithmetic
+		// out of 32 bits: SQLite would wrap, clamp or widen.
+		{"SELECT (-" + maxBig + " - 1) / -1 AS x" + ours + " LIMIT 1", "bigint division overflow: -9223372036854775808 / -1"},
+		{"SELECT CAST(1e30 AS bigint) AS x" + ours + " LIMIT 1", "Out of range for bigint: 1.0E30"},
+		{"SELECT CAST(3000000000 AS integer) AS x" + ours + " LIMIT 1", "Out of range for integer: 3000000000"},
+		{"SELECT date_add('day', " + maxBig + ", eventTime) AS x" + ours + " LIMIT 1", "timestamp out of range (years 1 to 9999)"},
+		{"SELECT eventTime + INTERVAL '999999999' DAY AS x" + ours + " LIMIT 1", "timestamp out of range (years 1 to 9999)"},
+		{"SELECT date_add('year', 10000, eventTime) AS x" + ours + " LIMIT 1", "timestamp out of range (years 1 to 9999)"},
+		{"SELECT CAST(2147483647 AS integer) + CAST(1 AS integer) AS x" + ours + " LIMIT 1", "integer addition overflow: 2147483647 + 1"},
 	} {
 		start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(c.sql)})
 		if err != nil {
@@ -90,6 +100,10 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 	status, rows, _ := sdkQuery(t, ct, "SELECT "+maxBig+" - length(eventName) + 1 AS x, try("+maxBig+" + length(eventName)) AS y, abs(-"+maxBig+") AS z"+ours+" AND eventName = 'Err1'", 10)
 	if status != types.QueryStatusFinished || len(rows) != 1 || rows[0]["x"] != "9223372036854775804" || rows[0]["y"] != "" || rows[0]["z"] != maxBig {
 		t.Errorf("in-range arithmetic: %s %v", status, rows)
+	}
+	status, rows, _ = sdkQuery(t, ct, "SELECT (-"+maxBig+" - 1) % -1 AS m, TRY_CAST(1e30 AS bigint) AS c, CAST(2147483646 AS integer) + 1 AS i, try(date_add('day', "+maxBig+", eventTime)) AS d"+ours+" AND eventName = 'Err1'", 10)
+	if status != types.QueryStatusFinished || len(rows) != 1 || rows[0]["m"] != "0" || rows[0]["c"] != "" || rows[0]["i"] != "2147483647" || rows[0]["d"] != "" {
+		t.Errorf("in-range division, CAST, integer and timestamp arithmetic: %s %v", status, rows)
 	}
 
 	// A SELECT in parentheses keeps its own ORDER BY and LIMIT.

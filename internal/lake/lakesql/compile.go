@@ -30,6 +30,10 @@ type val struct {
 	// timestamps against a timestamp).
 	lit *Literal
 	pos int
+	// narrow, for a bigint value, names the narrower integer type a CAST
+	// gave it (integer, smallint, tinyint; empty: bigint). +, - and *
+	// of narrow values check the result against that type's range.
+	narrow string
 }
 
 // outCol is a column of a SELECT's output.

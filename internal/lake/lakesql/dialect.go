@@ -39,13 +39,17 @@ type dialect interface {
 	likeExpr(x, pat, esc string) string
 	// cast converts x from one type to another; name is the type as the
 	// query wrote it (for the message of a value that does not convert),
-	// empty for TRY_CAST, which makes such a value NULL.
-	cast(x string, from, to typ, name string) (string, error)
+	// empty for TRY_CAST, which makes such a value NULL; intName is the
+	// integer type a cast to bigint names (bigint, integer, smallint or
+	// tinyint), whose range the value must fit in.
+	cast(x string, from, to typ, name, intName string) (string, error)
 	// intDiv is integer / or % that fails on a zero divisor, as Trino's
 	// does ("Division by zero").
-	intDiv(op, l, r string) string
+	// (tryFlag "1": NULL instead, as inside try()); / also fails on a
+	// bigint result out of range (the smallest bigint / -1).
+	intDiv(op, l, r, tryFlag string) string
 	truncTime(unit, x string) string
-	addMonths(x, n string) string
+	addMonths(x, n, tryFlag string) string
 	cardinality(v val) string
 	stringFunc(name string, args []string) string
 	mathFunc(name string, args []string, t typ) string
@@ -154,16 +158,16 @@ func (sqliteDialect) likeExpr(x, pat, esc string) string {
 
 var errCast = errors.New("cannot cast")
 
-func (sqliteDialect) intDiv(op, l, r string) string {
+func (sqliteDialect) intDiv(op, l, r, tryFlag string) string {
 	fn := "lake_div"
 	if op == "%" {
 		fn = "lake_mod"
 	}
-	return fn + "(" + l + ", " + r + ")"
+	return fn + "(" + l + ", " + r + ", " + tryFlag + ")"
 }
 
-func (sqliteDialect) cast(x string, from, to typ, name string) (string, error) {
-	if from == to || from == tNull {
+func (sqliteDialect) cast(x string, from, to typ, name, intName string) (string, error) {
+	if from == to && (to != tBigint || intName == "bigint") || from == tNull {
 		return x, nil
 	}
 	switch to {
@@ -181,12 +185,17 @@ func (sqliteDialect) cast(x string, from, to typ, name string) (string, error) {
 		if to == tDouble {
 			fn = "lake_to_double"
 		}
-		switch from {
-		case tVarchar:
+		switch {
+		case to == tBigint && (from == tVarchar || from == tDouble):
+			return "lake_to_int(" + x + ", " + quoteSQL(name) + ", " + quoteSQL(intName) + ")", nil
+		case from == tVarchar:
 			return fn + "(" + x + ", " + quoteSQL(name) + ")", nil
-		case tBigint, tDouble, tBool:
+		case to == tBigint && from == tBigint:
+			// A narrower integer type (integer, smallint, tinyint).
+			return "lake_to_int(" + x + ", " + quoteSQL(name) + ", " + quoteSQL(intName) + ")", nil
+		case from == tBigint || from == tDouble || from == tBool:
 			if to == tBigint {
-				return "CAST(round(" + x + ") AS INTEGER)", nil
+				return "CAST(" + x + " AS INTEGER)", nil
 			}
 			return "CAST(" + x + " AS REAL)", nil
 		}
@@ -213,8 +222,8 @@ func (sqliteDialect) truncTime(unit, x string) string {
 	return "lake_date_trunc(" + quoteSQL(unit) + ", " + x + ")"
 }
 
-func (sqliteDialect) addMonths(x, n string) string {
-	return "lake_add_months(" + x + ", " + n + ")"
+func (sqliteDialect) addMonths(x, n, tryFlag string) string {
+	return "lake_add_months(" + x + ", " + n + ", " + tryFlag + ")"
 }
 
 func (d sqliteDialect) cardinality(v val) string {

@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -171,6 +172,12 @@ func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
 // on a result out of range (funcs_sqlite.go).
 var checkedOps = map[string]string{"+": "add", "-": "sub", "*": "mul"}
 
+// timeAdd is the SQL of ts + sign * n units of fixed length, failing
+// (NULL inside try) outside years 1 to 9999.
+func (c *compiler) timeAdd(ts, n, sign, unit string) string {
+	return c.d.goFunc("time_add", []string{ts, n, sign, quoteSQL(unit), c.tryFlag()})
+}
+
 // tryFlag is the SQL of the last argument of the checked arithmetic
 // functions: 1 inside try(…), where an overflow is NULL, else 0.
 func (c *compiler) tryFlag() string {
@@ -265,15 +272,19 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 	}
 	switch {
 	case l.t == tTimestamp && r.t == tIntervalDS && (x.Op == "+" || x.Op == "-"):
-		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tTimestamp
+		sign := "1"
+		if x.Op == "-" {
+			sign = "-1"
+		}
+		out.sql, out.t = c.timeAdd(l.sql, r.sql, sign, "millisecond"), tTimestamp
 	case l.t == tIntervalDS && r.t == tTimestamp && x.Op == "+":
-		out.sql, out.t = "("+l.sql+" + "+r.sql+")", tTimestamp
+		out.sql, out.t = c.timeAdd(r.sql, l.sql, "1", "millisecond"), tTimestamp
 	case l.t == tTimestamp && r.t == tIntervalYM && (x.Op == "+" || x.Op == "-"):
 		n := r.sql
 		if x.Op == "-" {
 			n = "(-" + n + ")"
 		}
-		out.sql, out.t = c.d.addMonths(l.sql, n), tTimestamp
+		out.sql, out.t = c.d.addMonths(l.sql, n, c.tryFlag()), tTimestamp
 	case l.t == tTimestamp && r.t == tTimestamp && x.Op == "-":
 		out.sql, out.t = "("+l.sql+" - "+r.sql+")", tIntervalDS
 	case l.t.numeric() && r.t.numeric() || l.t == tNull && r.t.numeric() || r.t == tNull && l.t.numeric():
@@ -282,12 +293,13 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.t = tDouble
 		}
 		switch {
-		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !nonZeroLiteral(r) && c.inTry == 0:
+		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !safeDivisor(r):
 			// Trino: division by zero is an error ("Division by zero"),
-			// where SQLite's is NULL; a divisor not known to be nonzero
-			// goes through a function that fails on zero (inside try(),
-			// SQLite's NULL is the answer).
-			out.sql = c.d.intDiv(x.Op, l.sql, r.sql)
+			// where SQLite's is NULL, and so is the smallest bigint / -1
+			// ("bigint division overflow"); a divisor not known to be
+			// safe goes through a function that fails on both (inside
+			// try(), NULL is the answer).
+			out.sql = c.d.intDiv(x.Op, l.sql, r.sql, c.tryFlag())
 		case x.Op == "/" && out.t == tBigint:
 			// Trino: integer division truncates toward zero, and SQLite's does too.
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
@@ -296,7 +308,12 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		case out.t == tBigint && (x.Op == "+" || x.Op == "-" || x.Op == "*"):
 			// Trino fails on a bigint result out of range ("bigint
 			// addition overflow"), where SQLite's becomes a float.
-			out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
+			if n := narrowOf(l, r); n != "" {
+				out.narrow = n
+				out.sql = c.d.goFunc(checkedOps[x.Op]+"_narrow", []string{l.sql, r.sql, c.tryFlag(), quoteSQL(n)})
+			} else {
+				out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
+			}
 		default:
 			out.sql = "(" + l.sql + " " + x.Op + " " + r.sql + ")"
 		}
@@ -304,6 +321,45 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
 	}
 	return out, nil
+}
+
+// narrowRank orders the integer types from the narrowest.
+var narrowRank = map[string]int{"tinyint": 1, "smallint": 2, "integer": 3}
+
+// narrowOf is the integer type of l op r when it is narrower than bigint,
+// as Trino types it: the wider of the two, where a number literal that
+// fits in 32 bits is an integer. Arithmetic of literals alone and of any
+// other bigint value is bigint (empty).
+func narrowOf(l, r val) string {
+	typeOf := func(v val) (string, bool) {
+		if v.narrow != "" {
+			return v.narrow, true
+		}
+		if v.lit != nil && v.lit.Kind == litNumber {
+			n, err := strconv.ParseInt(v.lit.Text, 10, 32)
+			return "integer", err == nil && n >= math.MinInt32
+		}
+		return "", false
+	}
+	lt, lok := typeOf(l)
+	rt, rok := typeOf(r)
+	if !lok || !rok || (l.narrow == "" && r.narrow == "") {
+		return ""
+	}
+	if narrowRank[lt] >= narrowRank[rt] {
+		return lt
+	}
+	return rt
+}
+
+// safeDivisor reports whether v is a number literal that neither is zero
+// nor -1: integer / and % by it can neither fail nor overflow.
+func safeDivisor(v val) bool {
+	if !nonZeroLiteral(v) {
+		return false
+	}
+	f, err := strconv.ParseFloat(v.lit.Text, 64)
+	return err == nil && f != -1
 }
 
 // nonZeroLiteral reports whether v is a number literal other than zero.
@@ -513,6 +569,12 @@ var castTypes = map[string]typ{
 	"boolean": tBool, "timestamp": tTimestamp, "date": tTimestamp,
 }
 
+// intTypeNames names the integer type of each integer type name a CAST
+// accepts: the range its value must fit in (see intRanges).
+var intTypeNames = map[string]string{
+	"bigint": "bigint", "integer": "integer", "int": "integer", "smallint": "smallint", "tinyint": "tinyint",
+}
+
 func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	v, err := c.expr(sc, x.X)
 	if err != nil {
@@ -523,6 +585,9 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 		return v, c.errf(x.Pos, "Unknown type: %s", x.Type)
 	}
 	out := val{t: to, bare: v.bare, agg: v.agg}
+	if n := intTypeNames[x.Type]; n != "bigint" {
+		out.narrow = n
+	}
 	if x.Type == "date" && v.t == tTimestamp {
 		out.sql = c.d.truncTime("day", v.sql)
 		return out, nil
@@ -531,7 +596,7 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	if x.Try || c.inTry > 0 {
 		name = ""
 	}
-	s, err := c.d.cast(c.valueSQL(v), v.t, to, name)
+	s, err := c.d.cast(c.valueSQL(v), v.t, to, name, intTypeNames[x.Type])
 	if err != nil {
 		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.t, to)
 	}

@@ -611,9 +611,9 @@ func (c *compiler) timeUnitCall(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		if months {
-			out.sql = c.d.addMonths(args[1].sql, "("+args[0].sql+" * "+itoa(monthUnits[unit])+")")
+			out.sql = c.d.addMonths(args[1].sql, "("+args[0].sql+" * "+itoa(monthUnits[unit])+")", c.tryFlag())
 		} else {
-			out.sql = "(" + args[1].sql + " + " + args[0].sql + " * " + itoa(unitMillis[unit]) + ")"
+			out.sql = c.timeAdd(args[1].sql, args[0].sql, "1", unit)
 		}
 		out.t = tTimestamp
 	case "date_diff":

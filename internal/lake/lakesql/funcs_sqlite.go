@@ -163,6 +163,11 @@ func lakeFuncs() []sqlFunc {
 			}
 			return n, nil
 		}},
+		// to_int(x, name, intType): CAST of a double, a varchar or a
+		// bigint to an integer type, failing (NULL for TRY_CAST: name
+		// empty) on a value out of the type's range, where SQLite's CAST
+		// clamps.
+		{"to_int", 3, castToInt},
 		{"to_double", 2, func(a []driver.Value) (driver.Value, error) {
 			f, err := strconv.ParseFloat(strings.TrimSpace(asString(a[0])), 64)
 			if err != nil {
@@ -176,6 +181,12 @@ func lakeFuncs() []sqlFunc {
 		{"add", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
 		{"sub", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
 		{"mul", 3, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
+		// The same for integer, smallint and tinyint operands (a CAST's):
+		// the last argument names the type whose range the result must
+		// fit in ("integer addition overflow: 2147483647 + 1").
+		{"add_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
+		{"sub_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
+		{"mul_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
 		{"neg", 2, func(a []driver.Value) (driver.Value, error) {
 			x, ok := a[0].(int64)
 			switch {
@@ -200,18 +211,32 @@ func lakeFuncs() []sqlFunc {
 			}
 			return nil, fmt.Errorf("%s: Value %d is out of range for abs(bigint)", overflowMarker, x)
 		}},
-		{"div", 2, func(a []driver.Value) (driver.Value, error) {
-			if asInt(a[1]) == 0 {
-				return nil, errDivZero
+		// lake_div and lake_mod(x, y, inTry): Trino's integer / and %,
+		// failing (NULL inside try) on a zero divisor, and / on the
+		// smallest bigint / -1, whose result is out of range. x % -1 is 0.
+		{"div", 3, func(a []driver.Value) (driver.Value, error) {
+			if a[0] == nil || a[1] == nil {
+				return nil, nil
 			}
 			x, y := asInt(a[0]), asInt(a[1])
-			if x == math.MinInt64 && y == -1 {
-				return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
+			switch {
+			case y != 0 && !(x == math.MinInt64 && y == -1):
+				return x / y, nil
+			case asInt(a[2]) == 1:
+				return nil, nil
+			case y == 0:
+				return nil, errDivZero
 			}
-			return x / y, nil
+			return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
 		}},
-		{"mod", 2, func(a []driver.Value) (driver.Value, error) {
+		{"mod", 3, func(a []driver.Value) (driver.Value, error) {
+			if a[0] == nil || a[1] == nil {
+				return nil, nil
+			}
 			if asInt(a[1]) == 0 {
+				if asInt(a[2]) == 1 {
+					return nil, nil
+				}
 				return nil, errDivZero
 			}
 			if asInt(a[1]) == -1 {
@@ -222,9 +247,15 @@ func lakeFuncs() []sqlFunc {
 		{"date_trunc", 2, func(a []driver.Value) (driver.Value, error) {
 			return truncCalendar(asString(a[0]), asInt(a[1])), nil
 		}},
-		{"add_months", 2, func(a []driver.Value) (driver.Value, error) {
-			t := time.UnixMilli(asInt(a[0])).UTC()
-			return addMonths(t, int(asInt(a[1]))).UnixMilli(), nil
+		// add_months(ts, n, inTry) and time_add(ts, n, sign, unit, inTry):
+		// date_add and timestamp ± interval, failing (NULL inside try)
+		// on a result outside years 1 to 9999, where the bare arithmetic
+		// wraps around or reaches year 275813.
+		{"add_months", 3, func(a []driver.Value) (driver.Value, error) {
+			return checkedAddMonths(a[0], a[1], a[2])
+		}},
+		{"time_add", 5, func(a []driver.Value) (driver.Value, error) {
+			return checkedTimeAdd(a[0], a[1], asInt(a[2]), asString(a[3]), a[4])
 		}},
 		{"month_diff", 2, func(a []driver.Value) (driver.Value, error) {
 			t1, t2 := time.UnixMilli(asInt(a[0])).UTC(), time.UnixMilli(asInt(a[1])).UTC()
@@ -728,6 +759,8 @@ const overflowMarker = "lake overflow"
 // checkedArith is lake_add, lake_sub and lake_mul(x, y, inTry): x op y,
 // failing (NULL inside try) when both are integers and the result is out
 // of bigint's range; a float operand gives a float result, as SQLite's.
+// The _narrow forms' fourth argument names a narrower integer type whose
+// range the result must fit in.
 func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 	x, xok := a[0].(int64)
 	y, yok := a[1].(int64)
@@ -757,11 +790,165 @@ func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 		r = x * y
 		ok = x == 0 || (r/x == y && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64))
 	}
+	typ := "bigint"
+	if len(a) > 3 {
+		if rng, known := intRanges[asString(a[3])]; known {
+			typ = asString(a[3])
+			ok = ok && r >= rng[0] && r <= rng[1]
+		}
+	}
 	if ok {
 		return r, nil
 	}
 	if asInt(a[2]) == 1 {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%s: bigint %s overflow: %d %s %d", overflowMarker, what, x, op, y)
+	return nil, fmt.Errorf("%s: %s %s overflow: %d %s %d", overflowMarker, typ, what, x, op, y)
+}
+
+// intRanges is the range of each integer type a CAST can name.
+var intRanges = map[string][2]int64{
+	"bigint":   {math.MinInt64, math.MaxInt64},
+	"integer":  {math.MinInt32, math.MaxInt32},
+	"smallint": {math.MinInt16, math.MaxInt16},
+	"tinyint":  {math.MinInt8, math.MaxInt8},
+}
+
+// castToInt is lake_to_int(x, name, intType): x as an integer of intType,
+// rounding a double half away from zero as Trino does; a value out of
+// the type's range fails the query ("Out of range for bigint: 1.0E30"),
+// or is NULL when name is empty (TRY_CAST).
+func castToInt(a []driver.Value) (driver.Value, error) {
+	typ := asString(a[2])
+	rng, ok := intRanges[typ]
+	if !ok {
+		rng, typ = intRanges["bigint"], "bigint"
+	}
+	var n int64
+	switch x := a[0].(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		n = x
+	case float64:
+		r := math.Round(x)
+		// 2^63 is the first double past bigint's range.
+		if math.IsNaN(r) || r < -(1<<63) || r >= 1<<63 {
+			return outOfRange(typ, javaDouble(x), a[1])
+		}
+		if n = int64(r); n < rng[0] || n > rng[1] {
+			return outOfRange(typ, javaDouble(x), a[1])
+		}
+		return n, nil
+	default:
+		v, err := strconv.ParseInt(strings.TrimSpace(asString(x)), 10, 64)
+		if err != nil || v < rng[0] || v > rng[1] {
+			return castFailed(x, a[1])
+		}
+		return v, nil
+	}
+	if n < rng[0] || n > rng[1] {
+		return outOfRange(typ, strconv.FormatInt(n, 10), a[1])
+	}
+	return n, nil
+}
+
+// outOfRange is the failure of a CAST whose value is out of the integer
+// type's range (NULL for TRY_CAST, whose name is empty).
+func outOfRange(typ, value string, name driver.Value) (driver.Value, error) {
+	if asString(name) == "" {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: Out of range for %s: %s", overflowMarker, typ, value)
+}
+
+// javaDouble writes f as Trino (Java) does in a message: 1.0E30, 3.0E9,
+// NaN, Infinity; values below 10^7 in plain decimal.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.Abs(f) < 1e7:
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, 64) // 1E+30, 1.5E+30
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	exp = strings.TrimPrefix(exp, "+")
+	neg := strings.HasPrefix(exp, "-")
+	exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
+	if neg {
+		exp = "-" + exp
+	}
+	return mant + "E" + exp
+}
+
+// minTimeMillis and maxTimeMillis bound a timestamp a query computes:
+// years 1 to 9999, Trino's and the formatter's range.
+var (
+	minTimeMillis = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxTimeMillis = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() - 1
+)
+
+// timeOutOfRange is the failure of timestamp arithmetic whose result is
+// outside years 1 to 9999 (NULL inside try).
+func timeOutOfRange(ts int64, n int64, unit string, inTry driver.Value) (driver.Value, error) {
+	if asInt(inTry) == 1 {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: timestamp out of range (years 1 to 9999): %s + %d %s(s)", overflowMarker, formatTime(ts), n, unit)
+}
+
+// checkedAddMonths is lake_add_months: ts plus n months (a month unit
+// times its count), checked against years 1 to 9999.
+func checkedAddMonths(tsv, nv, inTry driver.Value) (driver.Value, error) {
+	if tsv == nil || nv == nil {
+		return nil, nil
+	}
+	ts := asInt(tsv)
+	n, ok := nv.(int64)
+	// A count the SQL made a float (n * 12 past bigint) or over 12 * 10000
+	// months is out of range whatever the start.
+	if !ok || n > 120000 || n < -120000 || ts < minTimeMillis || ts > maxTimeMillis {
+		return timeOutOfRange(ts, asInt(nv), "month", inTry)
+	}
+	r := addMonths(time.UnixMilli(ts).UTC(), int(n)).UnixMilli()
+	if r < minTimeMillis || r > maxTimeMillis {
+		return timeOutOfRange(ts, n, "month", inTry)
+	}
+	return r, nil
+}
+
+// checkedTimeAdd is lake_time_add: ts plus sign * n units of fixed length
+// (date_add's day, hour, …; an interval day to second in milliseconds),
+// checked for bigint overflow and against years 1 to 9999.
+func checkedTimeAdd(tsv, nv driver.Value, sign int64, unit string, inTry driver.Value) (driver.Value, error) {
+	if tsv == nil || nv == nil {
+		return nil, nil
+	}
+	ts := asInt(tsv)
+	n, ok := nv.(int64)
+	ms, known := unitMillis[unit]
+	if !ok || !known {
+		return timeOutOfRange(ts, asInt(nv), unit, inTry)
+	}
+	span := (maxTimeMillis - minTimeMillis) / ms
+	if n > span || n < -span {
+		return timeOutOfRange(ts, sign*n, unit, inTry)
+	}
+	r := ts + sign*n*ms
+	if r < minTimeMillis || r > maxTimeMillis {
+		return timeOutOfRange(ts, sign*n, unit, inTry)
+	}
+	return r, nil
 }
