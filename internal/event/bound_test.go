@@ -18,7 +18,7 @@ func TestCallBoundIsAlwaysAccepted(t *testing.T) {
 	rec.By(event.UserIdentity{Type: event.IdentityIAMUser, AccountID: "111122223333", UserName: "alice"})
 	rec.From("127.0.0.1", huge, &event.TLSDetails{TLSVersion: "TLSv1.3", ClientProvidedHostHeader: huge})
 	rec.EventSource, rec.EventName, rec.AWSRegion = "cloudtrail.amazonaws.com", "StartQuery", "us-east-1"
-	rec.RequestID, rec.APIVersion = huge, huge
+	rec.RequestID, rec.APIVersion, rec.EventName = huge, huge, huge
 	rec.Fail(huge, huge)
 	rec.RequestParameters = map[string]any{"queryStatement": huge}
 	rec.ResponseElements = map[string]any{"x": huge}

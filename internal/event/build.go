@@ -201,6 +201,7 @@ var Omitted = json.RawMessage(`{"omitted":true}`)
 func (c *Call) Bound() {
 	c.EventSource = Clip(c.EventSource, fieldMax["eventSource"])
 	c.EventName = Clip(c.EventName, fieldMax["eventName"])
+	c.AWSRegion = Clip(c.AWSRegion, fieldMax["awsRegion"])
 	c.SourceIPAddress = Clip(c.SourceIPAddress, fieldMax["sourceIPAddress"])
 	c.UserAgent = Clip(c.UserAgent, TextLimit)
 	c.ErrorCode = Clip(c.ErrorCode, TextLimit)
