@@ -57,6 +57,7 @@ func (c *Console) signInEvent(s signIn, now time.Time) ([]byte, error) {
 	}
 	rec.ResponseElements = result
 	rec.AdditionalEventData = signInData{LoginTo: event.Clip(s.loginTo, event.TextLimit), MobileVersion: "No", MFAUsed: "No"}
+	rec.Bound()
 	return json.Marshal(rec)
 }
 

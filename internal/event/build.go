@@ -6,6 +6,7 @@ package event
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -178,4 +179,75 @@ func Clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// CloudTrail's limits (bytes) on a record's bulky members: larger ones are
+// left out of the record, which says so with an Omitted marker instead.
+const (
+	ParamsLimit     = 100 * 1024 // requestParameters, responseElements
+	AdditionalLimit = 28 * 1024  // additionalEventData
+)
+
+// Omitted is what a record holds in place of a member too large to keep,
+// as CloudTrail marks a field it cut: {"omitted": true}.
+var Omitted = json.RawMessage(`{"omitted":true}`)
+
+// Bound makes the record fit CloudTrail's limits so that ingest never
+// refuses it: the text fields are clipped to their limits, and
+// requestParameters, responseElements and additionalEventData larger than
+// theirs are replaced with Omitted. A recorder calls it last, before it
+// marshals the record: a call's own record must be stored even when the
+// caller sent (or the call answered) more than a record can hold.
+func (c *Call) Bound() {
+	c.EventSource = Clip(c.EventSource, fieldMax["eventSource"])
+	c.EventName = Clip(c.EventName, fieldMax["eventName"])
+	c.AWSRegion = Clip(c.AWSRegion, fieldMax["awsRegion"])
+	c.SourceIPAddress = Clip(c.SourceIPAddress, fieldMax["sourceIPAddress"])
+	c.UserAgent = Clip(c.UserAgent, TextLimit)
+	c.ErrorCode = Clip(c.ErrorCode, TextLimit)
+	c.ErrorMessage = Clip(c.ErrorMessage, TextLimit)
+	c.RequestID = Clip(c.RequestID, fieldMax["requestID"])
+	c.APIVersion = Clip(c.APIVersion, fieldMax["apiVersion"])
+	if c.TLSDetails != nil {
+		t := *c.TLSDetails
+		t.ClientProvidedHostHeader = Clip(t.ClientProvidedHostHeader, TextLimit)
+		c.TLSDetails = &t
+	}
+	c.RequestParameters = bounded(c.RequestParameters, ParamsLimit)
+	c.ResponseElements = bounded(c.ResponseElements, ParamsLimit)
+	if c.AdditionalEventData != nil {
+		c.AdditionalEventData = bounded(c.AdditionalEventData, AdditionalLimit)
+	}
+	c.boundResources()
+}
+
+// bounded is v as JSON when it is at most limit bytes, Omitted when it is
+// larger or cannot be written as JSON, and nil (null) when v is nil.
+func bounded(v any, limit int) any {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) > limit {
+		return Omitted
+	}
+	return json.RawMessage(b)
+}
+
+// resourcesLimit bounds the resources list, which has no limit of its own
+// in CloudTrail: with the other members at their limits, what is left of
+// the record's 256 KB.
+const resourcesLimit = 16 * 1024
+
+// boundResources keeps the leading resources that fit resourcesLimit: the
+// record names the resources it can and is still stored.
+func (c *Call) boundResources() {
+	n := 0
+	for i, r := range c.Resources {
+		n += len(r.ARN) + len(r.AccountID) + len(r.Type) + 40
+		if n > resourcesLimit {
+			c.Resources = c.Resources[:i]
+			return
+		}
+	}
 }

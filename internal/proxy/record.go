@@ -41,6 +41,9 @@ func (p *Proxy) record(x *exchange) ([]byte, error) {
 		rec.Fail("ServiceUnavailable", "The proxy could not reach the service: "+x.err.Error())
 		rec.ResponseElements = nil
 	}
+	// A record over CloudTrail's limits would be refused by the server:
+	// oversized members are marked omitted instead.
+	rec.Bound()
 	return json.Marshal(rec)
 }
 

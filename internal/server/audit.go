@@ -30,7 +30,9 @@ func (s *Server) audit(c *call, readOnly bool, resp any, callErr error) {
 // auditEvent is the management event CloudTrail writes for a call of its
 // own API: by the caller, in the call's region, its parameters as
 // CloudTrail writes them (camelJSON), the answer of a call that changed
-// something, the error of one that failed.
+// something, the error of one that failed. Members over CloudTrail's
+// limits are left out and marked (see event.Call.Bound), so that the
+// record is always stored.
 func (s *Server) auditEvent(c *call, readOnly bool, resp any, callErr error) ([]byte, error) {
 	rec := event.NewCall(s.opts.Now())
 	rec.By(c.principal.UserIdentity())
@@ -59,6 +61,9 @@ func (s *Server) auditEvent(c *call, readOnly bool, resp any, callErr error) ([]
 			rec.ResponseElements = camelJSON(b)
 		}
 	}
+	// Oversized parameters or answers are marked omitted, never a reason
+	// to lose the call's record.
+	rec.Bound()
 	return json.Marshal(rec)
 }
 
