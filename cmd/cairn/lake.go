@@ -9,23 +9,23 @@ import (
 	"github.com/cairn-audit/cairn/internal/bucket"
 	"github.com/cairn-audit/cairn/internal/lake"
 	"github.com/cairn-audit/cairn/internal/lake/lakesql"
+	"github.com/cairn-audit/cairn/internal/privdir"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
 
 // openLake opens this node's copy of the event data stores' events:
 // <data_dir>/lake/lake.db, the SQL engine's SQLite file. Queries' temporary
 // files go to <data_dir>/lake/tmp, emptied here (what a crash left there
-// is of no use), not to the system's temporary directory.
+// is of no use), not to the system's temporary directory. lake/tmp may be
+// a mount point or a symbolic link (to bound the queries' scratch space):
+// only its entries are removed, never the directory or the link.
 func openLake(dataDir string) (*lakesql.DB, error) {
 	dir := filepath.Join(dataDir, "lake")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lake: %w", err)
 	}
 	tmp := filepath.Join(dir, "tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("lake: emptying %s: %w", tmp, err)
-	}
-	if err := os.Mkdir(tmp, 0o700); err != nil {
+	if err := privdir.Empty(tmp, "lake temporary directory"); err != nil {
 		return nil, fmt.Errorf("lake: %w", err)
 	}
 	if err := lakesql.SetTempDir(tmp); err != nil {

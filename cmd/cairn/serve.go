@@ -114,6 +114,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
 		return 1
 	}
+	// One server per data directory, whatever the store driver: two would
+	// append to one event log (and share lake.db, node-id, the KMS keys).
+	// Taken before anything in the directory is written; held until exit.
+	lock, err := privdir.Lock(cfg.DataDir, "data directory")
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn serve: %v\n", err)
+		return 1
+	}
+	defer lock.Unlock()
 	if len(cfg.Accounts) == 0 {
 		var err error
 		if cfg, err = quickStart(cfg, stdout); err != nil {

@@ -36,6 +36,16 @@ func defaultLake() Lake {
 	return Lake{QueryTimeout: Duration{time.Hour}, MaxResultRows: 100_000, MaxResultMiB: 64, MaxKeptResultMiB: 1024, MaxConcurrentQueries: 10}
 }
 
+// deriveDefaults sets the fields whose default depends on another field,
+// when the file did not set them (set reports whether it set a path):
+// lake.max_kept_result_mib defaults to max(1024, lake.max_result_mib), so
+// a file raising only max_result_mib stays valid.
+func (c *Config) deriveDefaults(set func(path string) bool) {
+	if !set("lake.max_kept_result_mib") {
+		c.Lake.MaxKeptResultMiB = max(defaultLake().MaxKeptResultMiB, c.Lake.MaxResultMiB)
+	}
+}
+
 func (c *Config) checkLake(v *validator) {
 	l := c.Lake
 	if d := l.QueryTimeout.Duration; d < minLakeQueryTimeout || d > maxLakeQueryTimeout {

@@ -82,6 +82,7 @@ func Parse(name string, data []byte) (*Config, error) {
 			return nil, newFileError(name, yamlErrorDiags(err, root.Line))
 		}
 	}
+	cfg.deriveDefaults(func(path string) bool { _, ok := nodes[path]; return ok })
 	if ps := cfg.problems(); len(ps) > 0 {
 		for _, p := range ps {
 			diags = append(diags, diag{line: lineFor(nodes, p), msg: p.String()})

@@ -76,3 +76,52 @@ func TestLakeQueryTempFilesUnderDataDir(t *testing.T) {
 		t.Errorf("%s after a restart: %v %v", tmp, fi, err)
 	}
 }
+
+// TestLakeTmpSymlinkKept: a <data_dir>/lake/tmp that is a symbolic link to
+// another directory (as a mount point is, something the server cannot
+// remove) is kept when the server starts: the link stays, what was in its
+// target is gone, and queries' temporary files go to the target. The
+// server used to remove the link and make a directory in its place (and on
+// a mount point, fail to start after deleting the mount's contents).
+func TestLakeTmpSymlinkKept(t *testing.T) {
+	dataDir := PrivateDir(t)
+	target := PrivateDir(t)
+	stale := filepath.Join(target, "etilqs_left_behind")
+	if err := os.WriteFile(stale, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dataDir, "lake"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dataDir, "lake", "tmp")
+	if err := os.Symlink(target, tmp); err != nil {
+		t.Fatal(err)
+	}
+	cfg := StandardConfig + "lake: {query_timeout: 2m}\n"
+	srv := Start(t, Options{Config: cfg, DataDir: dataDir})
+	if fi, err := os.Lstat(tmp); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("%s after start: %v %v; want the symbolic link kept", tmp, fi, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("%s survived the start: %v", stale, err)
+	}
+
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	id := lakeStoreID(t, ct, "tmplink")
+	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "TmpLink", 20)
+	heavy := fmt.Sprintf("SELECT count(*) AS n FROM (SELECT DISTINCT a.eventID || b.eventID || c.eventID || d.eventID || e.eventID AS k "+
+		"FROM %[1]s a CROSS JOIN %[1]s b CROSS JOIN %[1]s c CROSS JOIN %[1]s d CROSS JOIN %[1]s e)", id)
+	start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(heavy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}) })
+	testutil.WaitFor(t, 90*time.Second, func() (bool, string) {
+		return len(openUnder(srv.Pid(), target)) > 0, "no temporary file of the query under the link's target " + target
+	})
+	if _, err := ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}); err != nil {
+		t.Fatal(err)
+	}
+	lakeEnd(t, ct, start.QueryId)
+}

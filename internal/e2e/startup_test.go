@@ -207,6 +207,15 @@ func TestStartupGeneratedCredentials(t *testing.T) {
 	}
 }
 
+// TestStartupLakeMaxResultOnly: a lake section raising only
+// max_result_mib starts (max_kept_result_mib follows it when unset); it
+// used to be refused because max_kept_result_mib's fixed default, 1024,
+// was under it.
+func TestStartupLakeMaxResultOnly(t *testing.T) {
+	t.Parallel()
+	Start(t, Options{Config: StandardConfig + "lake:\n  max_result_mib: 2048\n"})
+}
+
 func TestStartupBadConfig(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -216,6 +225,8 @@ func TestStartupBadConfig(t *testing.T) {
 		{"bad account id", "regions: [us-east-1]\naccounts:\n  - id: \"12345\"\n    users:\n      - name: alice\n" +
 			"        access_keys: [{id: AKIAEXAMPLEALICE0001, secret: s3cret}]\n        policy: admin\n", `invalid account id "12345"`},
 		{"syntax error", "listen: 127.0.0.1:0\naccounts:\n  - id: \"1\n", "YAML syntax error"},
+		{"lake kept results under one query's", "listen: 127.0.0.1:0\nlake:\n  max_kept_result_mib: 1024\n  max_result_mib: 2048\n",
+			"lake.max_kept_result_mib: must be from lake.max_result_mib (2048) to 1048576, got 1024"},
 		{"index cache too small", "listen: 127.0.0.1:0\nregions: [us-east-1]\nstore: {driver: sqlite, cache_mib: 8}\n", "store.cache_mib: must be between 16 and 65536"},
 	}
 	for _, c := range cases {
