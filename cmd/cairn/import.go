@@ -161,7 +161,14 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		refusals = f
 	}
-	unitName := "cloudtrail:" + *fromCT
+	var unitName string
+	if *fromCT != "" {
+		// The checkpoint names the endpoint and the key read with (the
+		// account): another account's history is not "done".
+		if unitName, err = importer.HistoryID(context.Background(), *fromCT); err != nil {
+			return fail("%v", err)
+		}
+	}
 	if *source != "" {
 		// The checkpoint names the archive, not the URL's spelling: a
 		// trailing slash, a relative path or another endpoint of the same

@@ -318,6 +318,7 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 	}
 	defer lakeDB.Close()
 	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log,
+		SingleNode:   cfg.Store.Driver == config.DriverSQLite,
 		Buckets:      importBuckets{buckets, trails},
 		QueryTimeout: cfg.Lake.QueryTimeout.Duration, MaxResultRows: cfg.Lake.MaxResultRows,
 		MaxResultBytes: cfg.Lake.MaxResultMiB << 20, MaxKeptResultBytes: int64(cfg.Lake.MaxKeptResultMiB) << 20,

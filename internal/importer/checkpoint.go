@@ -100,7 +100,10 @@ func (c *Checkpoint) load(b []byte, source, scope string) error {
 			if err := json.Unmarshal(line, &h); err != nil || h.CairnImport != 1 {
 				return fmt.Errorf("checkpoint %s: not a cairn import checkpoint", c.path)
 			}
-			if h.Source != source && !sameSource(h.Source, source) {
+			if h.Source != source && otherKey(h.Source, source) {
+				return fmt.Errorf("checkpoint %s belongs to the event history read with another AWS access key (another account's, or another key of the account): give another --checkpoint file", c.path)
+			}
+			if h.Source != source && !sameSource(h.Source, source) && !sameHistory(h.Source, source) {
 				return fmt.Errorf("checkpoint %s belongs to the import of %s, not %s: give another --checkpoint file", c.path, h.Source, source)
 			}
 			if h.Scope != scope {

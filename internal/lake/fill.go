@@ -165,6 +165,9 @@ func (f *Filler) Run(ctx context.Context) {
 			if err := f.s.sweep(ctx); err != nil && ctx.Err() == nil {
 				f.s.log.Warn("lake: retention sweep failed", "err", err)
 			}
+			if err := f.touchCursor(ctx); err != nil && ctx.Err() == nil {
+				f.s.log.Warn("lake: refreshing the fill cursor failed", "err", err)
+			}
 			lastSweep = time.Now()
 		}
 		// Queries waiting for their stores come first: a priority pass
@@ -292,7 +295,19 @@ func (f *Filler) measure(n int, d time.Duration) {
 // cursor is the fill cursor's state document.
 type cursor struct {
 	Seq int64
+	// Updated is when the node last wrote the document: at each move and
+	// at least every retentionEvery (touchCursor), so that a cursor not
+	// written for CursorStaleAfter is a node gone (staleCursor). Documents
+	// of earlier versions have none.
+	Updated time.Time `json:",omitempty"`
 }
+
+// CursorStaleAfter is how long another node's fill cursor may go
+// unwritten before it stops holding event-log retention back and is
+// deleted: a running node rewrites its cursor at least hourly, so such a
+// node has been down (or gone for good, e.g. a container with a fresh
+// data directory) that long.
+const CursorStaleAfter = 7 * 24 * time.Hour
 
 // Pass reads one batch of the log past the cursor, gives each store what
 // it takes, and advances the cursor; more says the log has more.
@@ -517,10 +532,34 @@ func (f *Filler) saveCursor(ctx context.Context, seq, version int64) error {
 	if err := f.s.engine.SetMark(ctx, fillMark, seq); err != nil {
 		return fmt.Errorf("lake: saving the fill cursor: %w", err)
 	}
-	b, _ := json.Marshal(cursor{Seq: seq})
+	b, _ := json.Marshal(cursor{Seq: seq, Updated: f.s.now().UTC()})
 	_, err := f.s.st.PutState(ctx, f.cursorKey(), b, version)
 	if err != nil {
 		return fmt.Errorf("lake: saving the fill cursor at %s: %w", strconv.FormatInt(seq, 10), err)
+	}
+	return nil
+}
+
+// touchCursor rewrites this node's cursor document with the time now, so
+// that other nodes see it alive (staleCursor) while it has nothing to
+// copy. It runs in Run, between passes, so it races no pass of its own
+// node.
+func (f *Filler) touchCursor(ctx context.Context) error {
+	doc, err := f.s.st.GetState(ctx, f.cursorKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // nothing copied yet: nothing to hold
+	}
+	if err != nil {
+		return err
+	}
+	var c cursor
+	if err := json.Unmarshal(doc.Doc, &c); err != nil {
+		return fmt.Errorf("lake: fill cursor: %w", err)
+	}
+	c.Updated = f.s.now().UTC()
+	b, _ := json.Marshal(c)
+	if _, err := f.s.st.PutState(ctx, f.cursorKey(), b, doc.Version); err != nil {
+		return fmt.Errorf("lake: refreshing the fill cursor: %w", err)
 	}
 	return nil
 }
@@ -809,9 +848,9 @@ func firstTaken(stores []*DataStore, pos int64) int64 {
 // eventTime, as it does for trail delivery. A filler holds back only the
 // events some store takes: with no store taking events, it is the log's
 // end as read before the stores were listed (a store made since starts
-// at a later position). A node's cursor stays in the store after the
-// node is gone for good and holds retention back until its document
-// (lake/cursor/<node>) is removed.
+// at a later position). Other nodes' cursors hold retention back too,
+// except those otherCursors drops: all of them on a single-node store,
+// and on a shared store those not written for CursorStaleAfter.
 func (f *Filler) ReadTo(ctx context.Context) (int64, error) {
 	end, err := f.s.lastSeq(ctx)
 	if err != nil {
@@ -825,23 +864,61 @@ func (f *Filler) ReadTo(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cursors := []int64{own}
-	docs, err := f.s.st.ListState(ctx, cursorPrefix)
+	others, err := f.otherCursors(ctx)
 	if err != nil {
 		return 0, err
 	}
+	to := end
+	for _, pos := range append(others, own) {
+		to = min(to, firstTaken(stores, pos))
+	}
+	return to, nil
+}
+
+// otherCursors returns the positions of the other nodes' cursors that
+// hold retention back, and deletes those that no longer do: every one on
+// a single-node store (an earlier node ID of this data directory), and a
+// stale one (staleCursor) on a shared store. A cursor of an earlier
+// version, without its time, is stamped with the time now, so that it
+// goes stale CursorStaleAfter from now unless its node writes it.
+func (f *Filler) otherCursors(ctx context.Context) ([]int64, error) {
+	docs, err := f.s.st.ListState(ctx, cursorPrefix)
+	if err != nil {
+		return nil, err
+	}
+	now := f.s.now()
+	var held []int64
 	for _, doc := range docs {
 		var c cursor
 		if doc.Key == f.cursorKey() || json.Unmarshal(doc.Doc, &c) != nil {
 			continue
 		}
-		cursors = append(cursors, c.Seq)
+		if f.s.opts.SingleNode || staleCursor(c, now) {
+			if err := f.s.st.DeleteState(ctx, doc.Key); err != nil {
+				return nil, fmt.Errorf("lake: deleting the fill cursor %s: %w", doc.Key, err)
+			}
+			f.s.log.Info("lake: deleted another node's fill cursor", "key", doc.Key, "seq", c.Seq,
+				"updated", c.Updated, "single_node", f.s.opts.SingleNode)
+			continue
+		}
+		if c.Updated.IsZero() {
+			c.Updated = now.UTC()
+			b, _ := json.Marshal(c)
+			// A conflict means its node wrote it meanwhile: alive.
+			if _, err := f.s.st.PutState(ctx, doc.Key, b, doc.Version); err != nil &&
+				!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("lake: stamping the fill cursor %s: %w", doc.Key, err)
+			}
+		}
+		held = append(held, c.Seq)
 	}
-	to := end
-	for _, pos := range cursors {
-		to = min(to, firstTaken(stores, pos))
-	}
-	return to, nil
+	return held, nil
+}
+
+// staleCursor reports whether another node's cursor was last written more
+// than CursorStaleAfter before now (never, for one without its time).
+func staleCursor(c cursor, now time.Time) bool {
+	return !c.Updated.IsZero() && now.Sub(c.Updated) > CursorStaleAfter
 }
 
 // anyTakesAfter reports whether a store takes events numbered above pos.

@@ -3,10 +3,12 @@ package lake
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
 )
@@ -143,5 +145,86 @@ func TestFillerHoldsRetention(t *testing.T) {
 	}
 	if n := readTo(); n != 5 {
 		t.Errorf("another node at 5: ReadTo %d, want 5", n)
+	}
+}
+
+// TestFillerStaleCursorsReleaseRetention: on a shared store another
+// node's cursor holds retention back until it goes unwritten for
+// CursorStaleAfter, and is deleted then; one of an earlier version
+// (without its time) is stamped and holds until as long after; on a
+// single-node store no other node's cursor holds, and each is deleted.
+func TestFillerStaleCursorsReleaseRetention(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	setup := func(single bool) (*memStore, *Filler) {
+		st := newMemStore()
+		svc := New(st, newFakeEngine(), Options{Node: "n1", SingleNode: single, Now: clock})
+		t.Cleanup(svc.Close)
+		for range 3 {
+			st.add(alice.Account, "us-east-1", "Before", false)
+		}
+		if _, err := svc.Create(ctx, alice, CreateInput{Name: ptr("holds")}); err != nil {
+			t.Fatal(err)
+		}
+		st.add(alice.Account, "us-east-1", "After", false)
+		f := svc.Filler()
+		for more := true; more; {
+			var err error
+			if more, err = f.Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st, f
+	}
+	put := func(st *memStore, node string, c cursor) {
+		t.Helper()
+		b, _ := json.Marshal(c)
+		if _, err := st.PutState(ctx, cursorPrefix+node, b, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readTo := func(f *Filler) int64 {
+		t.Helper()
+		n, err := f.ReadTo(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	gone := func(st *memStore, node string) bool {
+		_, err := st.GetState(ctx, cursorPrefix+node)
+		return errors.Is(err, store.ErrNotFound)
+	}
+
+	st, f := setup(false)
+	put(st, "fresh", cursor{Seq: 3, Updated: now.Add(-CursorStaleAfter + time.Hour)})
+	put(st, "old", cursor{Seq: 3}) // an earlier version's document
+	if n := readTo(f); n != 3 {
+		t.Errorf("shared store, live nodes at 3: ReadTo %d, want 3", n)
+	}
+	now = now.Add(2 * time.Hour) // "fresh" is stale now; "old" was stamped
+	if n := readTo(f); n != 3 {
+		t.Errorf("shared store, stamped earlier-version cursor at 3: ReadTo %d, want 3", n)
+	}
+	if !gone(st, "fresh") || gone(st, "old") {
+		t.Errorf("after %v: stale cursor deleted %v (want true), stamped one deleted %v (want false)",
+			CursorStaleAfter, gone(st, "fresh"), gone(st, "old"))
+	}
+	now = now.Add(CursorStaleAfter)
+	if n := readTo(f); n != 4 {
+		t.Errorf("shared store, every other cursor stale: ReadTo %d, want 4", n)
+	}
+	if !gone(st, "old") {
+		t.Errorf("the stamped cursor was not deleted once stale")
+	}
+
+	st, f = setup(true)
+	put(st, "earlier-id", cursor{Seq: 3, Updated: now})
+	if n := readTo(f); n != 4 {
+		t.Errorf("single-node store, an earlier node ID's cursor at 3: ReadTo %d, want 4", n)
+	}
+	if !gone(st, "earlier-id") {
+		t.Errorf("single-node store: the earlier node ID's cursor was not deleted")
 	}
 }

@@ -121,6 +121,11 @@ type Options struct {
 	Ownership config.Ownership
 	// Node names this node (queries it runs, its fill cursor).
 	Node string
+	// SingleNode says the store serves this node only (the embedded
+	// SQLite store, one node per data directory): only this node's fill
+	// cursor holds event-log retention back, and other nodes' cursors (of
+	// an earlier node ID of the same data directory) are deleted.
+	SingleNode bool
 	// MaxConcurrentQueries, QueryTimeout, MaxResultRows, MaxResultBytes:
 	// 0 means the Default… constants.
 	MaxConcurrentQueries int
