@@ -834,10 +834,10 @@ func castToInt(a []driver.Value) (driver.Value, error) {
 		r := math.Round(x)
 		// 2^63 is the first double past bigint's range.
 		if math.IsNaN(r) || r < -(1<<63) || r >= 1<<63 {
-			return outOfRange(typ, javaDouble(x), a[1])
+			return outOfRange(typ, formatDouble(x), a[1])
 		}
 		if n = int64(r); n < rng[0] || n > rng[1] {
-			return outOfRange(typ, javaDouble(x), a[1])
+			return outOfRange(typ, formatDouble(x), a[1])
 		}
 		return n, nil
 	default:
@@ -860,37 +860,6 @@ func outOfRange(typ, value string, name driver.Value) (driver.Value, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%s: Out of range for %s: %s", overflowMarker, typ, value)
-}
-
-// javaDouble writes f as Trino (Java) does in a message: 1.0E30, 3.0E9,
-// NaN, Infinity; values below 10^7 in plain decimal.
-func javaDouble(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.Abs(f) < 1e7:
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.Contains(s, ".") {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'E', -1, 64) // 1E+30, 1.5E+30
-	mant, exp, _ := strings.Cut(s, "E")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	exp = strings.TrimPrefix(exp, "+")
-	neg := strings.HasPrefix(exp, "-")
-	exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
-	if neg {
-		exp = "-" + exp
-	}
-	return mant + "E" + exp
 }
 
 // minTimeMillis and maxTimeMillis bound a timestamp a query computes:
