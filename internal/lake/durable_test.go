@@ -89,6 +89,85 @@ func TestFillRedoesWhatAPowerCutLost(t *testing.T) {
 	}
 }
 
+// TestFillRedoesWhatALakeDBWithoutAMarkLacks: a lake.db put back to a
+// copy taken before the filler ever saved its position in it (here: right
+// after the store was made) holds none of the events the cursor document
+// says were filled; the next passes fill them all again instead of going
+// on from the document (and holding event-log retention back only from
+// there).
+func TestFillRedoesWhatALakeDBWithoutAMarkLacks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lake.db")
+	st := newMemStore()
+	var storeID string
+	// fill opens lake.db, adds n events to the log, fills them, and
+	// closes it; it returns the filler's retention position (ReadTo).
+	fill := func(n int) int64 {
+		t.Helper()
+		db, err := lakesql.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		svc := New(st, sqlEngine{db}, Options{})
+		defer svc.Close()
+		if storeID == "" {
+			d, err := svc.Create(ctx, alice, CreateInput{Name: ptr("store")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			storeID = d.ID
+		}
+		for range n {
+			st.add(alice.Account, "us-east-1", "PutObject", false)
+		}
+		to, err := svc.Filler().ReadTo(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			more, err := svc.Filler().Pass(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !more {
+				break
+			}
+		}
+		return to
+	}
+	count := func() int {
+		t.Helper()
+		c, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var n int
+		if err := c.QueryRow(`SELECT count(*) FROM lake_events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fill(0) // the store, and no position in lake.db yet
+	snap := filepath.Join(dir, "snap.db")
+	copyFile(t, path, snap)
+	fill(100)
+	if n := count(); n != 100 {
+		t.Fatalf("lake.db holds %d events, want 100", n)
+	}
+	copyFile(t, snap, path)
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	if to := fill(0); to != 0 {
+		t.Errorf("with lake.db put back, the filler holds retention back from %d, want 0 (before every event it lacks)", to)
+	}
+	if n := count(); n != 100 {
+		t.Fatalf("after lake.db was put back it holds %d events, want 100 (the fill went on from the cursor document)", n)
+	}
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	src, err := os.Open(from)

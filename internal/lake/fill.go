@@ -489,9 +489,17 @@ const fillMark = "fill"
 // need not sync each insert, so after a power cut it may hold less than
 // the cursor says: the position saveCursor recorded in the engine with
 // the inserts is then behind the cursor, and the fill goes on from there
-// (inserting again what it still holds, which Insert ignores).
+// (inserting again what it still holds, which Insert ignores). An engine
+// with no position at all (a lake.db older than the node's first saved
+// cursor, or one made anew) holds nothing the cursor vouches for: the
+// fill starts over as for a node without a cursor, keeping the
+// document's version.
 func (f *Filler) loadCursor(ctx context.Context) (int64, int64, error) {
 	doc, err := f.s.st.GetState(ctx, f.cursorKey())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return 0, 0, err
+	}
+	var version int64
 	if err == nil {
 		var c cursor
 		if err := json.Unmarshal(doc.Doc, &c); err != nil {
@@ -501,28 +509,32 @@ func (f *Filler) loadCursor(ctx context.Context) (int64, int64, error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		if ok && mark < c.Seq {
-			return mark, doc.Version, nil
+		if ok {
+			return min(mark, c.Seq), doc.Version, nil
 		}
-		return c.Seq, doc.Version, nil
+		version = doc.Version
 	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return 0, 0, err
-	}
+	start, err := f.startPos(ctx)
+	return start, version, err
+}
+
+// startPos is where a fill with no position starts: where the earliest
+// store began taking events, or the log's end.
+func (f *Filler) startPos(ctx context.Context) (int64, error) {
 	stores, err := f.s.all(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	start, err := f.s.lastSeq(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	for _, d := range stores {
 		for _, r := range d.Ingest {
 			start = min(start, r.From)
 		}
 	}
-	return start, 0, nil
+	return start, nil
 }
 
 // saveCursor records seq in the engine, after the inserts it follows,
