@@ -37,7 +37,6 @@ func openUnder(pid int, dir string) []string {
 func TestLakeQueryTempFilesUnderDataDir(t *testing.T) {
 	cfg := StandardConfig + "lake: {query_timeout: 2m}\n"
 	srv := Start(t, Options{Config: cfg})
-	ctx := context.Background()
 	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
 	id := lakeStoreID(t, ct, "tmp")
 	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Tmp", 20)
@@ -46,21 +45,7 @@ func TestLakeQueryTempFilesUnderDataDir(t *testing.T) {
 		t.Fatalf("%s: %v %v; want a directory with mode 0700", tmp, fi, err)
 	}
 
-	// Millions of distinct keys: far past the cache, the DISTINCT spills.
-	heavy := fmt.Sprintf("SELECT count(*) AS n FROM (SELECT DISTINCT a.eventID || b.eventID || c.eventID || d.eventID || e.eventID AS k "+
-		"FROM %[1]s a CROSS JOIN %[1]s b CROSS JOIN %[1]s c CROSS JOIN %[1]s d CROSS JOIN %[1]s e)", id)
-	start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(heavy)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}) })
-	testutil.WaitFor(t, 90*time.Second, func() (bool, string) {
-		return len(openUnder(srv.Pid(), tmp)) > 0, "no temporary file of the query under " + tmp
-	})
-	if _, err := ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}); err != nil {
-		t.Fatal(err)
-	}
-	lakeEnd(t, ct, start.QueryId)
+	spillUnder(t, srv, ct, id, tmp)
 
 	// A file left there (a crash) is gone after a restart.
 	stale := filepath.Join(tmp, "etilqs_left_behind")
@@ -68,7 +53,7 @@ func TestLakeQueryTempFilesUnderDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop(t)
-	srv = Start(t, Options{Config: cfg, DataDir: srv.DataDir})
+	Start(t, Options{Config: cfg, DataDir: srv.DataDir})
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("%s survived a restart: %v", stale, err)
 	}
@@ -106,10 +91,18 @@ func TestLakeTmpSymlinkKept(t *testing.T) {
 		t.Errorf("%s survived the start: %v", stale, err)
 	}
 
-	ctx := context.Background()
 	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
 	id := lakeStoreID(t, ct, "tmplink")
 	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "TmpLink", 20)
+	spillUnder(t, srv, ct, id, target)
+}
+
+// spillUnder runs a query on store id whose DISTINCT (millions of keys,
+// far past the cache) spills to temporary files, waits until the server
+// holds one open under dir, and cancels the query.
+func spillUnder(t *testing.T, srv *Server, ct *cloudtrail.Client, id, dir string) {
+	t.Helper()
+	ctx := context.Background()
 	heavy := fmt.Sprintf("SELECT count(*) AS n FROM (SELECT DISTINCT a.eventID || b.eventID || c.eventID || d.eventID || e.eventID AS k "+
 		"FROM %[1]s a CROSS JOIN %[1]s b CROSS JOIN %[1]s c CROSS JOIN %[1]s d CROSS JOIN %[1]s e)", id)
 	start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(heavy)})
@@ -118,7 +111,7 @@ func TestLakeTmpSymlinkKept(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}) })
 	testutil.WaitFor(t, 90*time.Second, func() (bool, string) {
-		return len(openUnder(srv.Pid(), target)) > 0, "no temporary file of the query under the link's target " + target
+		return len(openUnder(srv.Pid(), dir)) > 0, "no temporary file of the query under " + dir
 	})
 	if _, err := ct.CancelQuery(ctx, &cloudtrail.CancelQueryInput{QueryId: start.QueryId}); err != nil {
 		t.Fatal(err)
