@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -72,6 +73,10 @@ them to EventBridge (write management events, reads and data events when
 asked, Insights, console sign-ins), in CloudTrail's EventBridge envelope:
 through PutEvents to an EventBridge API (eventbridge://?endpoint=URL) or as
 signed NDJSON POSTs to webhooks that filter with an EventBridge event pattern.
+
+The server runs twice as many Go processors as the runtime would choose
+(CPUs, or the container's CPU quota): woken writers and lookups then get a
+processor at once. GOMAXPROCS in the environment sets the number instead.
 
 Flags (each also settable in the config file; a flag wins):
 `
@@ -138,6 +143,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cairn serve: --tls-cert and --tls-key go together")
 		return 2
 	}
+	procs := setServerProcs(os.Getenv("GOMAXPROCS"))
+	log.Info("go processors", "gomaxprocs", procs, "cpus", runtime.NumCPU())
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr, log)
 	}

@@ -9,12 +9,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -450,5 +453,35 @@ func TestRestartKeepsEvents(t *testing.T) {
 	}
 	if evs := startupLookup(t, ct, "RestartProbe"); len(evs) != 2 {
 		t.Errorf("after re-ingest: %d events, want 2 (no duplicate)", len(evs))
+	}
+}
+
+// TestServeGoProcessors: cairn serve runs twice as many Go processors as
+// the runtime would choose by itself (see BENCHMARKS.md, "Go processors"),
+// unless GOMAXPROCS sets them; /metrics shows the number in effect.
+func TestServeGoProcessors(t *testing.T) {
+	t.Parallel()
+	want := 2 * runtime.GOMAXPROCS(0)
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		want = runtime.GOMAXPROCS(0) // the test's own setting is the server's too
+	}
+	for _, c := range []struct {
+		env  []string
+		want int
+	}{{nil, want}, {[]string{"GOMAXPROCS=3"}, 3}} {
+		srv := Start(t, Options{Config: StandardConfig, Env: c.env})
+		re := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`)
+		status, metrics, _ := startupGet(t, srv.URL+"/metrics")
+		m := re.FindStringSubmatch(metrics)
+		if status != 200 || m == nil {
+			t.Fatalf("/metrics (HTTP %d) lacks go_sched_gomaxprocs_threads:\n%s", status, metrics)
+		}
+		if m[1] != strconv.Itoa(c.want) {
+			t.Errorf("env %v: go_sched_gomaxprocs_threads %s, want %d", c.env, m[1], c.want)
+		}
+		if !strings.Contains(srv.Log(), fmt.Sprintf(`msg="go processors" gomaxprocs=%d`, c.want)) {
+			t.Errorf("env %v: the log does not say gomaxprocs=%d:\n%s", c.env, c.want, srv.Log())
+		}
+		srv.Stop(t)
 	}
 }
