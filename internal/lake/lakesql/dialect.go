@@ -249,11 +249,9 @@ func (sqliteDialect) mathFunc(name string, args []string, t typ) string {
 	case "abs":
 		return "abs(" + args[0] + ")"
 	case "round":
+		// round(n, d) of an integer is the compiler's (lake_round_int).
 		if t == tBigint {
-			if len(args) == 1 {
-				return args[0]
-			}
-			return "CAST(round(" + args[0] + ", " + args[1] + ") AS INTEGER)"
+			return args[0]
 		}
 		return "round(" + strings.Join(args, ", ") + ")"
 	}

@@ -342,12 +342,33 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if len(args) == 2 && name != "round" {
 			return out, nargs(1, 1)
 		}
+		if len(args) == 2 {
+			if err := want(1, tBigint); err != nil {
+				return out, err
+			}
+		}
 		switch {
 		case name == "abs" && args[0].t == tBigint:
 			// abs(-9223372036854775808) is out of range, and so is
 			// abs(-2147483648) of an integer: a clear error (NULL inside
 			// try), not SQLite's.
 			out.sql = d.goFunc("abs", []string{sqls()[0], c.tryFlag(), quoteSQL(intName(out.narrow))})
+		case name == "round" && len(args) == 2 && args[0].t == tBigint:
+			// round(n, d) of an integer: n itself for d >= 0, else n
+			// rounded half away from zero to a multiple of 10^-d, in the
+			// integer's own type (exact, where SQLite's round goes through
+			// a double and takes a negative d as 0).
+			out.sql = d.goFunc("round_int", []string{sqls()[0], sqls()[1], c.tryFlag(), quoteSQL(intName(out.narrow))})
+		case name == "round" && len(args) == 2 && args[0].t == tDouble && (args[1].lit == nil || literalInt(args[1]) < 0):
+			// round(x, d) of a double with d < 0 rounds to a multiple of
+			// 10^-d (round(1234.5, -2) is 1200.0), where SQLite's round
+			// takes a negative d as 0.
+			neg := d.goFunc("round_double", sqls())
+			if args[1].lit != nil {
+				out.sql = neg
+			} else {
+				out.sql = "(CASE WHEN " + sqls()[1] + " < 0 THEN " + neg + " ELSE " + d.mathFunc(name, sqls(), tDouble) + " END)"
+			}
 		default:
 			out.sql = d.mathFunc(name, sqls(), args[0].t)
 		}

@@ -207,6 +207,18 @@ func lakeFuncs() []sqlFunc {
 			}
 			return nil, fmt.Errorf("%s: Value %d is out of range for abs(%s)", overflowMarker, x, typ)
 		}},
+		// round_int(x, d, inTry, type): round(x, d) of an integer type.
+		{"round_int", 4, roundInt},
+		// round_double(x, d): round(x, d) of a double for d < 0, half
+		// away from zero to a multiple of 10^-d.
+		{"round_double", 2, func(a []driver.Value) (driver.Value, error) {
+			x, d := asFloat(a[0]), asInt(a[1])
+			if d >= 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+				return x, nil
+			}
+			f := math.Pow(10, float64(-d))
+			return math.Copysign(math.Floor(math.Abs(x)/f+0.5)*f, x), nil
+		}},
 		// lake_div and lake_mod(x, y, inTry): Trino's integer / and %,
 		// failing (NULL inside try) on a zero divisor, and / on the
 		// smallest bigint / -1, whose result is out of range. x % -1 is 0.
@@ -835,6 +847,47 @@ func checkedDiv(x, y, inTry driver.Value, typ string) (driver.Value, error) {
 		return nil, errDivZero
 	}
 	return nil, fmt.Errorf("%s: %s division overflow: %d / %d", overflowMarker, typ, n, d)
+}
+
+// roundInt is lake_round_int(x, d, inTry, type): Trino's round(x, d) of
+// an integer: x itself for d >= 0, else x rounded half away from zero to
+// a multiple of 10^-d, failing (NULL inside try) when that is out of the
+// type's range.
+func roundInt(a []driver.Value) (driver.Value, error) {
+	x, d := asInt(a[0]), asInt(a[1])
+	if d >= 0 {
+		return x, nil
+	}
+	typ, rng := intRange(a[3])
+	fail := func(msg string) (driver.Value, error) {
+		if asInt(a[2]) == 1 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %s", overflowMarker, msg)
+	}
+	// 10^19 is past bigint's range: every bigint rounds to 0 there, as
+	// Trino's exact arithmetic fails ("numerical overflow").
+	if d < -18 {
+		return fail(fmt.Sprintf("numerical overflow: %d", x))
+	}
+	f := int64(1)
+	for range -d {
+		f *= 10
+	}
+	q, r := x/f, x%f
+	if r >= f/2 {
+		q++
+	} else if -r >= f/2 {
+		q--
+	}
+	n := q * f
+	if n/f != q {
+		return fail(fmt.Sprintf("numerical overflow: %d", x))
+	}
+	if n < rng[0] || n > rng[1] {
+		return fail(fmt.Sprintf("Out of range for %s: %d", typ, n))
+	}
+	return n, nil
 }
 
 // intRanges is the range of each integer type a CAST can name.

@@ -92,7 +92,8 @@ func compiledType(t *testing.T, sql string) string {
 // and fails out of range as Trino's does ("integer addition overflow:
 // 2147483647 + 1"), NULL inside try(); a bigint literal or operand makes
 // it 64-bit; comparisons, sum and avg are unaffected; messages name
-// literals' types as Trino does.
+// literals' types as Trino does. round(x, d) of an integer is exact, and
+// a negative d rounds to tens, hundreds… (SQLite's round takes it as 0).
 func TestIntegerLiteralArithmetic(t *testing.T) {
 	db, _ := loadFixture(t)
 	run := func(sql string) (*Result, error) {
@@ -111,6 +112,8 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 		{"SELECT -(-2147483647 - 1)" + from, "integer negation overflow: -2147483648"},
 		{"SELECT abs(-2147483647 - 1)" + from, "Value -2147483648 is out of range for abs(integer)"},
 		{"SELECT (-2147483647 - 1) / -1" + from, "integer division overflow: -2147483648 / -1"},
+		{"SELECT round(2147483647, -1)" + from, "Out of range for integer: 2147483650"},
+		{"SELECT round(9223372036854775807, -1)" + from, "numerical overflow: 9223372036854775807"},
 		{"SELECT CASE WHEN eventName = 'x' THEN 1 ELSE 2147483647 END + 1" + from, "integer addition overflow"},
 		{"SELECT coalesce(NULL, 2147483647) + 1" + from, "integer addition overflow"},
 		{"SELECT if(eventName = 'x', 1, 2147483647) + 1" + from, "integer addition overflow"},
@@ -143,13 +146,17 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 	}
 	res, err := run("SELECT 2147483648 + 1, CAST(2147483647 AS bigint) + 1, 2147483647 + CAST(1 AS bigint), -2147483648 - 1," +
 		" try(2147483647 + 1), 2147483647 * 1.0, 7 / 2, -7 % 3, 2147483647 + 0 < 2147483648, -(-2147483647), abs(-2147483647)," +
-		" -CAST(NULL AS integer), abs(CAST(NULL AS integer)), 1 + NULL, CAST(2147483647 AS integer) + 3000000000, CAST(32767 AS smallint) + 1" + from)
+		" round(1250, -2), round(-1250, -2), round(1249, -2), round(9007199254740993, 0), round(9007199254740993, -1), round(5, 3)," +
+		" -CAST(NULL AS integer), abs(CAST(NULL AS integer)), 1 + NULL, CAST(2147483647 AS integer) + 3000000000, CAST(32767 AS smallint) + 1," +
+		" round(1234.5, -2), round(-1250.0, -2), round(1234.5678, 2), round(1234.5, 0 - 2 * length('a')), round(1234.5678, length('ab'))" + from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"2147483649", "2147483648", "2147483648", "-2147483649",
 		"NULL", "2.147483647E9", "3", "-1", "true", "2147483647", "2147483647",
-		"NULL", "NULL", "NULL", "5147483647", "32768"}
+		"1300", "-1300", "1200", "9007199254740993", "9007199254740990", "5",
+		"NULL", "NULL", "NULL", "5147483647", "32768",
+		"1200.0", "-1300.0", "1234.57", "1200.0", "1234.57"}
 	for i, v := range res.Rows[0] {
 		got := "NULL"
 		if v != nil {
