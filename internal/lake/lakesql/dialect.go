@@ -181,7 +181,9 @@ func (sqliteDialect) cast(x string, from, to typ, name, intName string) (string,
 			return "(CASE " + x + " WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)", nil
 		case tTimestamp:
 			return "lake_format_time(" + x + ")", nil
-		case tBigint, tDouble, tMap, tStruct, tArray:
+		case tDouble:
+			return "lake_double_text(" + x + ")", nil
+		case tBigint, tMap, tStruct, tArray:
 			return "CAST(" + x + " AS TEXT)", nil
 		}
 	case tBigint, tDouble:

@@ -313,8 +313,17 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		case x.Op == "/" && out.t == tBigint:
 			// Trino: integer division truncates toward zero, and SQLite's does too.
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
-		case x.Op == "/" && out.t == tDouble:
+		case x.Op == "/" && out.t == tDouble && nonZeroLiteral(r):
 			out.sql = "(CAST(" + l.sql + " AS REAL) / " + r.sql + ")"
+		case out.t == tDouble && (x.Op == "/" || x.Op == "%"):
+			// Trino's double / and % are IEEE's: x / 0 is ±Infinity
+			// (SQLite's is NULL), and % keeps the fraction (SQLite's
+			// converts both operands to integers first: 5.5 % 2 is 1).
+			fn := "fdiv"
+			if x.Op == "%" {
+				fn = "fmod"
+			}
+			out.sql = c.d.goFunc(fn, []string{l.sql, r.sql})
 		case out.t == tBigint && (x.Op == "+" || x.Op == "-" || x.Op == "*"):
 			// Trino fails on a bigint result out of range ("bigint
 			// addition overflow"), where SQLite's becomes a float.

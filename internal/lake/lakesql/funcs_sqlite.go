@@ -207,6 +207,15 @@ func lakeFuncs() []sqlFunc {
 			}
 			return nil, fmt.Errorf("%s: Value %d is out of range for abs(%s)", overflowMarker, x, typ)
 		}},
+		// fdiv and fmod(x, y): x / y and x % y of doubles, as Java's
+		// (and Trino's) are: a zero divisor gives ±Infinity, or NaN
+		// (which SQLite holds as NULL).
+		{"fdiv", 2, func(a []driver.Value) (driver.Value, error) { return asFloat(a[0]) / asFloat(a[1]), nil }},
+		{"fmod", 2, func(a []driver.Value) (driver.Value, error) { return math.Mod(asFloat(a[0]), asFloat(a[1])), nil }},
+		// double_text(x): CAST(double AS varchar), written as Trino
+		// writes a double (1.0E20, 0.30000000000000004), not as SQLite
+		// does (1.0e+20, 0.3).
+		{"double_text", 1, func(a []driver.Value) (driver.Value, error) { return formatDouble(asFloat(a[0])), nil }},
 		// round_int(x, d, inTry, type): round(x, d) of an integer type.
 		{"round_int", 4, roundInt},
 		// round_double(x, d): round(x, d) of a double for d < 0, half

@@ -191,3 +191,21 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 		t.Errorf("1 UNION 2.5: %q, want [[1.0] [2.5]]", got)
 	}
 }
+
+// TestDoubleDivisionModuloText: double / and % are IEEE's, as Trino's
+// are (x / 0 is ±Infinity, 5.5 % 2 is 1.5, where SQLite gives NULL and
+// takes % of integers), and CAST(double AS varchar) writes the double as
+// Trino does (1.0E20, not SQLite's 1.0e+20).
+func TestDoubleDivisionModuloText(t *testing.T) {
+	db, _ := loadFixture(t)
+	res := runSample(t, db, "SELECT 5 / 0e0, -5 / 0e0, 5.5 % 2, 7 % 2.5, -5.5 % 2, 7.5 / 2, 7.0 / length('ab'),"+
+		" CAST(1e20 AS varchar), CAST(0.1 + 0.2 AS varchar), CAST(2.5 AS varchar), CAST(-1e-5 AS varchar) FROM $EDS_ID LIMIT 1")
+	want := []string{"Infinity", "-Infinity", "1.5", "2.0", "-1.5", "3.75", "3.5",
+		"1.0E20", "0.30000000000000004", "2.5", "-1.0E-5"}
+	got := project(t, res, nil)[0]
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}
