@@ -18,8 +18,9 @@ import (
 // max(…) + 1 of integers, while 2147483648 + 1 and CAST(2147483647 AS
 // bigint) + 1 are exact, and sum of integers is a bigint; a UNION of a
 // varchar and an integer column, or an integer handed to lower(), is
-// refused at StartQuery naming the type integer. Also the arithmetic
-// SQLite does its own way: round(1250, -2) and 5.5 % 2.
+// refused at StartQuery naming the type integer, and so is 0x10 (not 0
+// AS x10). Also the arithmetic SQLite does its own way: round(1250, -2)
+// and 5.5 % 2.
 func TestLakeSDKIntegerLiterals(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx := context.Background()
@@ -58,6 +59,7 @@ func TestLakeSDKIntegerLiterals(t *testing.T) {
 	for _, bad := range []struct{ sql, want string }{
 		{"SELECT eventName" + ours + " UNION SELECT 1" + ours, "column 1 in UNION query has incompatible types: varchar, integer"},
 		{"SELECT lower(1) AS x" + ours, "Unexpected parameters (integer) for function lower"},
+		{"SELECT 0x10" + ours, "line 1:8: identifiers must not start with a digit"},
 	} {
 		_, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(bad.sql)})
 		var iq *types.InvalidQueryStatementException
