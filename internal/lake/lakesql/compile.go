@@ -3,6 +3,7 @@ package lakesql
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,9 +31,12 @@ type val struct {
 	// timestamps against a timestamp).
 	lit *Literal
 	pos int
-	// narrow, for a bigint value, names the narrower integer type a CAST
-	// gave it (integer, smallint, tinyint; empty: bigint). +, - and *
-	// of narrow values check the result against that type's range.
+	// narrow, for a bigint value, names the narrower integer type Trino
+	// gives it (integer, smallint, tinyint; empty: bigint): an integer
+	// literal that fits in 32 bits is an integer, a CAST names its type,
+	// and arithmetic, CASE and the like take the wider of their operands'
+	// (see intType). Arithmetic, negation and abs of narrow values check
+	// the result against that type's range.
 	narrow string
 }
 
@@ -41,6 +45,7 @@ type outCol struct {
 	name    string // as Lake names it in results
 	sqlName string // the engine's alias
 	t       typ
+	narrow  string // the integer type of a bigint column (see val.narrow)
 	f       *field
 	// expr, when set, is the SQL that reads the column, in place of
 	// <source alias>.<sqlName> (an UNNEST's columns, read from json_each).
@@ -265,6 +270,12 @@ func (c *compiler) query(s *Select) (string, []outCol, error) {
 		if len(cols2) != len(cols) {
 			return "", nil, c.errf(u.Union.Pos, "%s query has different number of fields: %d, %d", name, len(cols), len(cols2))
 		}
+		if u == s {
+			cols = slices.Clone(cols)
+		}
+		if err := c.unifySetOpCols(cols, cols2, name, u.Union.Pos); err != nil {
+			return "", nil, err
+		}
 		op := " " + name + " "
 		if u.UnionAll {
 			op = " UNION ALL "
@@ -278,6 +289,32 @@ func (c *compiler) query(s *Select) (string, []outCol, error) {
 		return "", nil, err
 	}
 	return sq, cols, nil
+}
+
+// unifySetOpCols gives each column of a set operation the type both its
+// branches' fit in, as Trino does (an integer and a bigint are a bigint,
+// a bigint and a double a double, NULL anything), and refuses columns of
+// types that have none ("column 1 in UNION query has incompatible types:
+// varchar, integer").
+func (c *compiler) unifySetOpCols(cols, next []outCol, name string, pos int) error {
+	for i := range cols {
+		a, b := cols[i], next[i]
+		switch {
+		case b.t == tNull:
+		case a.t == tNull:
+			cols[i].t, cols[i].f, cols[i].narrow = b.t, b.f, b.narrow
+		case a.t == b.t:
+			if a.t == tBigint {
+				cols[i].narrow = widerInt(val{t: a.t, narrow: a.narrow}, val{t: b.t, narrow: b.narrow})
+			}
+		case a.t.numeric() && b.t.numeric():
+			cols[i].t, cols[i].narrow = tDouble, ""
+		default:
+			return c.errf(pos, "column %d in %s query has incompatible types: %s, %s", i+1, name,
+				val{t: a.t, narrow: a.narrow}.typeName(), val{t: b.t, narrow: b.narrow}.typeName())
+		}
+	}
+	return nil
 }
 
 func (c *compiler) lookupCTE(name string) *cteDef {
@@ -474,7 +511,7 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 				name = "_col" + strconv.Itoa(i)
 			}
 		}
-		oc := outCol{name: name, sqlName: "c" + strconv.Itoa(len(cols)), t: v.t, f: v.f}
+		oc := outCol{name: name, sqlName: "c" + strconv.Itoa(len(cols)), t: v.t, narrow: v.narrow, f: v.f}
 		sqlv := v.sql
 		if v.t == tMap || v.t == tArray || v.t == tStruct {
 			sqlv = c.d.jsonText(v)
@@ -651,7 +688,7 @@ func (c *compiler) boolExpr(sc *scope, e Expr, clause string) (val, error) {
 		return v, err
 	}
 	if v.t != tBool && v.t != tNull {
-		return v, c.errf(e.exprPos(), "%s clause must evaluate to a boolean: actual type %s", clause, v.t)
+		return v, c.errf(e.exprPos(), "%s clause must evaluate to a boolean: actual type %s", clause, v.typeName())
 	}
 	return v, nil
 }
@@ -760,7 +797,7 @@ func (c *compiler) resolveIn(src *source, parts []string, pos int) (val, bool, e
 		if !strings.EqualFold(oc.name, parts[0]) {
 			continue
 		}
-		v := val{sql: src.colSQL(oc), t: oc.t, f: oc.f}
+		v := val{sql: src.colSQL(oc), t: oc.t, narrow: oc.narrow, f: oc.f}
 		if oc.t == tStruct || oc.t == tMap || oc.t == tArray {
 			v.base, v.path = v.sql, "$"
 		}

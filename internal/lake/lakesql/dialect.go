@@ -46,8 +46,9 @@ type dialect interface {
 	// intDiv is integer / or % that fails on a zero divisor, as Trino's
 	// does ("Division by zero").
 	// (tryFlag "1": NULL instead, as inside try()); / also fails on a
-	// bigint result out of range (the smallest bigint / -1).
-	intDiv(op, l, r, tryFlag string) string
+	// result out of the range of the operands' integer type (the smallest
+	// bigint / -1; narrow, when not empty, names a narrower type).
+	intDiv(op, l, r, tryFlag, narrow string) string
 	truncTime(unit, x string) string
 	addMonths(x, n, tryFlag string) string
 	cardinality(v val) string
@@ -158,12 +159,15 @@ func (sqliteDialect) likeExpr(x, pat, esc string) string {
 
 var errCast = errors.New("cannot cast")
 
-func (sqliteDialect) intDiv(op, l, r, tryFlag string) string {
-	fn := "lake_div"
-	if op == "%" {
-		fn = "lake_mod"
+func (sqliteDialect) intDiv(op, l, r, tryFlag, narrow string) string {
+	switch {
+	case op == "%":
+		// x % -1 is 0 in every integer type: no range to check.
+		return "lake_mod(" + l + ", " + r + ", " + tryFlag + ")"
+	case narrow != "":
+		return "lake_div_narrow(" + l + ", " + r + ", " + tryFlag + ", " + quoteSQL(narrow) + ")"
 	}
-	return fn + "(" + l + ", " + r + ", " + tryFlag + ")"
+	return "lake_div(" + l + ", " + r + ", " + tryFlag + ")"
 }
 
 func (sqliteDialect) cast(x string, from, to typ, name, intName string) (string, error) {
@@ -177,7 +181,9 @@ func (sqliteDialect) cast(x string, from, to typ, name, intName string) (string,
 			return "(CASE " + x + " WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)", nil
 		case tTimestamp:
 			return "lake_format_time(" + x + ")", nil
-		case tBigint, tDouble, tMap, tStruct, tArray:
+		case tDouble:
+			return "lake_double_text(" + x + ")", nil
+		case tBigint, tMap, tStruct, tArray:
 			return "CAST(" + x + " AS TEXT)", nil
 		}
 	case tBigint, tDouble:
@@ -245,11 +251,9 @@ func (sqliteDialect) mathFunc(name string, args []string, t typ) string {
 	case "abs":
 		return "abs(" + args[0] + ")"
 	case "round":
+		// round(n, d) of an integer is the compiler's (lake_round_int).
 		if t == tBigint {
-			if len(args) == 1 {
-				return args[0]
-			}
-			return "CAST(round(" + args[0] + ", " + args[1] + ") AS INTEGER)"
+			return args[0]
 		}
 		return "round(" + strings.Join(args, ", ") + ")"
 	}

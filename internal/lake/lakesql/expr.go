@@ -80,7 +80,7 @@ func (c *compiler) expr1(sc *scope, e Expr) (val, error) {
 		if len(cols) != 1 {
 			return val{}, c.errf(x.Pos, "Multiple columns returned by subquery are not yet supported")
 		}
-		return val{sql: "(" + sq + ")", t: cols[0].t, f: cols[0].f}, nil
+		return val{sql: "(" + sq + ")", t: cols[0].t, narrow: cols[0].narrow, f: cols[0].f}, nil
 	}
 	return val{}, c.errf(e.exprPos(), "unsupported expression")
 }
@@ -103,7 +103,7 @@ func (c *compiler) literal(x *Literal) (val, error) {
 			if err != nil {
 				return val{}, c.errf(x.Pos, "Invalid numeric literal: %s", x.Text)
 			}
-			return val{sql: c.arg(n), t: tBigint, lit: x}, nil
+			return val{sql: c.arg(n), t: tBigint, lit: x, narrow: literalIntType(x.Text)}, nil
 		}
 		f, err := strconv.ParseFloat(x.Text, 64)
 		if err != nil {
@@ -153,17 +153,23 @@ func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
 	}
 	if x.Op == "NOT" {
 		if v.t != tBool && v.t != tNull {
-			return v, c.errf(x.Pos, "Cannot apply operator: NOT %s", v.t)
+			return v, c.errf(x.Pos, "Cannot apply operator: NOT %s", v.typeName())
 		}
 		return val{sql: "(NOT " + v.sql + ")", t: tBool, bare: v.bare, agg: v.agg}, nil
 	}
 	if !v.t.numeric() && v.t != tIntervalDS && v.t != tIntervalYM && v.t != tNull {
-		return v, c.errf(x.Pos, "Cannot negate %s", v.t)
+		return v, c.errf(x.Pos, "Cannot negate %s", v.typeName())
 	}
 	if v.t == tBigint {
 		// -(-9223372036854775808) is out of range: Trino fails, SQLite
-		// would give a float.
-		return val{sql: c.d.goFunc("neg", []string{v.sql, c.tryFlag()}), t: v.t, bare: v.bare, agg: v.agg}, nil
+		// would give a float; so is -(-2147483648) of an integer.
+		out := val{t: v.t, narrow: v.narrow, bare: v.bare, agg: v.agg}
+		if v.narrow != "" {
+			out.sql = c.d.goFunc("neg_narrow", []string{v.sql, c.tryFlag(), quoteSQL(v.narrow)})
+		} else {
+			out.sql = c.d.goFunc("neg", []string{v.sql, c.tryFlag()})
+		}
+		return out, nil
 	}
 	return val{sql: "(-" + v.sql + ")", t: v.t, bare: v.bare, agg: v.agg}, nil
 }
@@ -204,7 +210,7 @@ func (c *compiler) coerce(a, b val, pos int, op string) (val, val, error) {
 		a.t.numeric() && b.t.numeric():
 		return a, b, nil
 	}
-	return a, b, c.errf(pos, "Cannot apply operator: %s %s %s", a.t, op, b.t)
+	return a, b, c.errf(pos, "Cannot apply operator: %s %s %s", a.typeName(), op, b.typeName())
 }
 
 func (c *compiler) litTime(v val) (val, error) {
@@ -229,7 +235,7 @@ func (c *compiler) binary(sc *scope, x *Binary) (val, error) {
 	case "AND", "OR":
 		for _, v := range []val{l, r} {
 			if v.t != tBool && v.t != tNull {
-				return v, c.errf(v.pos, "%s operand must be boolean: actual type %s", x.Op, v.t)
+				return v, c.errf(v.pos, "%s operand must be boolean: actual type %s", x.Op, v.typeName())
 			}
 		}
 		out.sql, out.t = "("+l.sql+" "+x.Op+" "+r.sql+")", tBool
@@ -251,7 +257,7 @@ func (c *compiler) binary(sc *scope, x *Binary) (val, error) {
 		out.sql, out.t = "("+l.sql+op+r.sql+")", tBool
 	case "||":
 		if (l.t != tVarchar && l.t != tNull) || (r.t != tVarchar && r.t != tNull) {
-			return l, c.errf(x.Pos, "Cannot apply operator: %s || %s", l.t, r.t)
+			return l, c.errf(x.Pos, "Cannot apply operator: %s || %s", l.typeName(), r.typeName())
 		}
 		out.sql, out.t = "("+l.sql+" || "+r.sql+")", tVarchar
 	case "+", "-", "*", "/", "%":
@@ -291,6 +297,10 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		out.t = tBigint
 		if l.t == tDouble || r.t == tDouble {
 			out.t = tDouble
+		} else {
+			// Trino: integer op integer is an integer, computed and
+			// checked in 32 bits; with a bigint operand, a bigint.
+			out.narrow = widerInt(l, r)
 		}
 		switch {
 		case (x.Op == "/" || x.Op == "%") && out.t == tBigint && !safeDivisor(r):
@@ -299,18 +309,26 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			// ("bigint division overflow"); a divisor not known to be
 			// safe goes through a function that fails on both (inside
 			// try(), NULL is the answer).
-			out.sql = c.d.intDiv(x.Op, l.sql, r.sql, c.tryFlag())
+			out.sql = c.d.intDiv(x.Op, l.sql, r.sql, c.tryFlag(), out.narrow)
 		case x.Op == "/" && out.t == tBigint:
 			// Trino: integer division truncates toward zero, and SQLite's does too.
 			out.sql = "(" + l.sql + " / " + r.sql + ")"
-		case x.Op == "/" && out.t == tDouble:
+		case x.Op == "/" && out.t == tDouble && nonZeroLiteral(r):
 			out.sql = "(CAST(" + l.sql + " AS REAL) / " + r.sql + ")"
+		case out.t == tDouble && (x.Op == "/" || x.Op == "%"):
+			// Trino's double / and % are IEEE's: x / 0 is ±Infinity
+			// (SQLite's is NULL), and % keeps the fraction (SQLite's
+			// converts both operands to integers first: 5.5 % 2 is 1).
+			fn := "fdiv"
+			if x.Op == "%" {
+				fn = "fmod"
+			}
+			out.sql = c.d.goFunc(fn, []string{l.sql, r.sql})
 		case out.t == tBigint && (x.Op == "+" || x.Op == "-" || x.Op == "*"):
 			// Trino fails on a bigint result out of range ("bigint
 			// addition overflow"), where SQLite's becomes a float.
-			if n := narrowOf(l, r); n != "" {
-				out.narrow = n
-				out.sql = c.d.goFunc(checkedOps[x.Op]+"_narrow", []string{l.sql, r.sql, c.tryFlag(), quoteSQL(n)})
+			if out.narrow != "" {
+				out.sql = c.d.goFunc(checkedOps[x.Op]+"_narrow", []string{l.sql, r.sql, c.tryFlag(), quoteSQL(out.narrow)})
 			} else {
 				out.sql = c.d.goFunc(checkedOps[x.Op], []string{l.sql, r.sql, c.tryFlag()})
 			}
@@ -318,38 +336,61 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 			out.sql = "(" + l.sql + " " + x.Op + " " + r.sql + ")"
 		}
 	default:
-		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.t, x.Op, r.t)
+		return l, c.errf(x.Pos, "Cannot apply operator: %s %s %s", l.typeName(), x.Op, r.typeName())
 	}
 	return out, nil
 }
 
-// narrowRank orders the integer types from the narrowest.
-var narrowRank = map[string]int{"tinyint": 1, "smallint": 2, "integer": 3}
+// narrowRank orders the integer types from the narrowest; bigint (empty)
+// is the widest.
+var narrowRank = map[string]int{"tinyint": 1, "smallint": 2, "integer": 3, "": 4}
 
-// narrowOf is the integer type of l op r when it is narrower than bigint,
-// as Trino types it: the wider of the two, where a number literal that
-// fits in 32 bits is an integer. Arithmetic of literals alone and of any
-// other bigint value is bigint (empty).
-func narrowOf(l, r val) string {
-	typeOf := func(v val) (string, bool) {
-		if v.narrow != "" {
-			return v.narrow, true
-		}
-		if v.lit != nil && v.lit.Kind == litNumber {
-			n, err := strconv.ParseInt(v.lit.Text, 10, 32)
-			return "integer", err == nil && n >= math.MinInt32
-		}
-		return "", false
-	}
-	lt, lok := typeOf(l)
-	rt, rok := typeOf(r)
-	if !lok || !rok || (l.narrow == "" && r.narrow == "") {
+// literalIntType is the integer type Trino gives an integer literal:
+// integer when it fits in 32 bits, else bigint (empty). The parser folds
+// a minus sign into a literal, but Trino negates the literal after the
+// sign, so -2147483648 is the negation of a bigint: a bigint.
+func literalIntType(text string) string {
+	n, err := strconv.ParseUint(strings.TrimPrefix(text, "-"), 10, 64)
+	if err != nil || n > math.MaxInt32 {
 		return ""
 	}
-	if narrowRank[lt] >= narrowRank[rt] {
-		return lt
+	return "integer"
+}
+
+// widerInt is the integer type of a value that is one of vs (the operands
+// of arithmetic, the results of CASE or COALESCE): the widest of their
+// types, NULLs aside; bigint (empty) unless every one is narrower.
+func widerInt(vs ...val) string {
+	out, seen := "", false
+	for _, v := range vs {
+		if v.t == tNull {
+			continue
+		}
+		if v.t != tBigint {
+			return ""
+		}
+		if !seen || narrowRank[v.narrow] > narrowRank[out] {
+			out, seen = v.narrow, true
+		}
 	}
-	return rt
+	return out
+}
+
+// intName names an integer type held in val.narrow (empty: bigint).
+func intName(narrow string) string {
+	if narrow == "" {
+		return "bigint"
+	}
+	return narrow
+}
+
+// typeName is v's type as Trino names it in messages: integer for an
+// integer literal, where the compiler holds a bigint.
+func (v val) typeName() string {
+	if v.t == tBigint && v.narrow != "" {
+		return v.narrow
+	}
+	return v.t.String()
 }
 
 // safeDivisor reports whether v is a number literal that neither is zero
@@ -377,7 +418,7 @@ func (c *compiler) like(sc *scope, x *Like) (val, error) {
 		return v, err
 	}
 	if v.t != tVarchar && v.t != tNull {
-		return v, c.errf(x.Pos, "Left side of LIKE expression must evaluate to a varchar (actual: %s)", v.t)
+		return v, c.errf(x.Pos, "Left side of LIKE expression must evaluate to a varchar (actual: %s)", v.typeName())
 	}
 	out := val{t: tBool, bare: v.bare, agg: v.agg}
 	lit, isLit := x.Pat.(*Literal)
@@ -389,7 +430,7 @@ func (c *compiler) like(sc *scope, x *Like) (val, error) {
 			return p, err
 		}
 		if p.t != tVarchar {
-			return p, c.errf(x.Pos, "LIKE pattern must be a varchar (actual: %s)", p.t)
+			return p, c.errf(x.Pos, "LIKE pattern must be a varchar (actual: %s)", p.typeName())
 		}
 		esc := ""
 		if x.Escape != nil {
@@ -513,12 +554,13 @@ func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
 		switch {
 		case v.t == tNull:
 		case out.t == tNull:
-			out.t, out.f = v.t, v.f
+			out.t, out.f, out.narrow = v.t, v.f, v.narrow
 		case out.t == v.t:
+			out.narrow = widerInt(out, v)
 		case out.t.numeric() && v.t.numeric():
-			out.t = tDouble
+			out.t, out.narrow = tDouble, ""
 		default:
-			return c.errf(v.pos, "All CASE results must be the same type: %s, %s", out.t, v.t)
+			return c.errf(v.pos, "All CASE results must be the same type: %s, %s", out.typeName(), v.typeName())
 		}
 		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
 		return nil
@@ -533,7 +575,7 @@ func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
 				return cond, err
 			}
 		} else if cond.t != tBool && cond.t != tNull {
-			return cond, c.errf(w.Cond.exprPos(), "WHEN clause must be a boolean: actual type %s", cond.t)
+			return cond, c.errf(w.Cond.exprPos(), "WHEN clause must be a boolean: actual type %s", cond.typeName())
 		}
 		out.bare, out.agg = out.bare || cond.bare, out.agg || cond.agg
 		then, err := c.expr(sc, w.Then)
@@ -598,7 +640,7 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	}
 	s, err := c.d.cast(c.valueSQL(v), v.t, to, name, intTypeNames[x.Type])
 	if err != nil {
-		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.t, to)
+		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.typeName(), out.typeName())
 	}
 	out.sql = s
 	return out, nil
@@ -623,7 +665,7 @@ func (c *compiler) elementAt(sc *scope, v val, idx Expr, pos int, subscript bool
 	switch v.t {
 	case tMap:
 		if k.t != tVarchar {
-			return k, c.errf(pos, "Map key must be a varchar (actual: %s)", k.t)
+			return k, c.errf(pos, "Map key must be a varchar (actual: %s)", k.typeName())
 		}
 		out := val{t: tVarchar, bare: v.bare || k.bare, agg: v.agg}
 		if k.lit != nil {
@@ -660,5 +702,5 @@ func (c *compiler) elementAt(sc *scope, v val, idx Expr, pos int, subscript bool
 		out.sql = c.d.jsonScalar(out.base, out.path, tStruct)
 		return out, nil
 	}
-	return v, c.errf(pos, "Cannot use subscript on %s", v.t)
+	return v, c.errf(pos, "Cannot use subscript on %s", v.typeName())
 }

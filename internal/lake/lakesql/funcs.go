@@ -53,7 +53,7 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 				return nil
 			}
 		}
-		return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].t, x.Name)
+		return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
 	}
 	sqls := func() []string {
 		s := make([]string, len(args))
@@ -240,9 +240,16 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			case a.t == tNull:
 			case out.t == tNull:
 				out.t, out.f = a.t, a.f
-			case out.t != a.t && !(out.t.numeric() && a.t.numeric()):
-				return out, c.errf(x.Args[i].exprPos(), "All COALESCE operands must be the same type: %s, %s", out.t, a.t)
+			case out.t.numeric() && a.t.numeric():
+				if a.t == tDouble {
+					out.t = tDouble
+				}
+			case out.t != a.t:
+				return out, c.errf(x.Args[i].exprPos(), "All COALESCE operands must be the same type: %s, %s", out.typeName(), a.typeName())
 			}
+		}
+		if out.t == tBigint {
+			out.narrow = widerInt(args...)
 		}
 		if len(args) == 1 {
 			out.sql = c.valueSQL(args[0])
@@ -262,7 +269,7 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		for i, a := range args {
 			switch {
 			case a.t == tMap || a.t == tStruct || a.t == tArray || a.t == tIntervalDS || a.t == tIntervalYM:
-				return out, c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", a.t, x.Name)
+				return out, c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", a.typeName(), x.Name)
 			case a.t == tNull:
 			case out.t == tNull:
 				out.t = a.t
@@ -271,8 +278,11 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 					out.t = tDouble
 				}
 			case out.t != a.t:
-				return out, c.errf(x.Args[i].exprPos(), "All %s operands must be the same type: %s, %s", x.Name, out.t, a.t)
+				return out, c.errf(x.Args[i].exprPos(), "All %s operands must be the same type: %s, %s", x.Name, out.typeName(), a.typeName())
 			}
+		}
+		if out.t == tBigint {
+			out.narrow = widerInt(args...)
 		}
 		fn := "max"
 		if x.Name == "least" {
@@ -287,7 +297,7 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if err != nil {
 			return out, err
 		}
-		out.sql, out.t = "nullif("+a.sql+", "+b.sql+")", a.t
+		out.sql, out.t, out.narrow = "nullif("+a.sql+", "+b.sql+")", a.t, a.narrow
 	case "if":
 		if err := nargs(2, 3); err != nil {
 			return out, err
@@ -296,17 +306,26 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		els := "NULL"
+		out.t, out.f, out.narrow = args[1].t, args[1].f, args[1].narrow
 		if len(args) == 3 {
 			els = c.valueSQL(args[2])
-			if args[2].t != args[1].t && args[1].t != tNull && args[2].t != tNull {
-				return out, c.errf(x.Pos, "IF branches must be the same type: %s, %s", args[1].t, args[2].t)
+			switch a, b := args[1], args[2]; {
+			case b.t == tNull:
+			case a.t == tNull:
+				out.t, out.f, out.narrow = b.t, b.f, b.narrow
+			case a.t.numeric() && b.t.numeric() && a.t != b.t:
+				// Trino coerces both to the wider type.
+				out.t, out.narrow = tDouble, ""
+			case a.t != b.t:
+				return out, c.errf(x.Pos, "IF branches must be the same type: %s, %s", a.typeName(), b.typeName())
+			case a.t == tBigint:
+				out.narrow = widerInt(a, b)
 			}
 		}
-		out.t = args[1].t
-		if out.t == tNull && len(args) == 3 {
-			out.t = args[2].t
-		}
 		out.sql = "(CASE WHEN " + args[0].sql + " THEN " + c.valueSQL(args[1]) + " ELSE " + els + " END)"
+		if out.t == tMap || out.t == tStruct || out.t == tArray {
+			out.base, out.path = out.sql, "$"
+		}
 	case "abs", "round", "floor", "ceil", "ceiling":
 		if err := nargs(1, 2); err != nil {
 			return out, err
@@ -314,7 +333,8 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if err := want(0, tBigint, tDouble); err != nil {
 			return out, err
 		}
-		out.t = args[0].t
+		// Trino: of an integer type, the same integer type.
+		out.t, out.narrow = args[0].t, args[0].narrow
 		name := x.Name
 		if name == "ceiling" {
 			name = "ceil"
@@ -322,11 +342,35 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if len(args) == 2 && name != "round" {
 			return out, nargs(1, 1)
 		}
-		out.sql = d.mathFunc(name, sqls(), args[0].t)
-		if name == "abs" && args[0].t == tBigint {
-			// abs(-9223372036854775808) is out of range: a clear
-			// error (NULL inside try), not SQLite's.
-			out.sql = d.goFunc("abs", []string{sqls()[0], c.tryFlag()})
+		if len(args) == 2 {
+			if err := want(1, tBigint); err != nil {
+				return out, err
+			}
+		}
+		switch {
+		case name == "abs" && args[0].t == tBigint:
+			// abs(-9223372036854775808) is out of range, and so is
+			// abs(-2147483648) of an integer: a clear error (NULL inside
+			// try), not SQLite's.
+			out.sql = d.goFunc("abs", []string{sqls()[0], c.tryFlag(), quoteSQL(intName(out.narrow))})
+		case name == "round" && len(args) == 2 && args[0].t == tBigint:
+			// round(n, d) of an integer: n itself for d >= 0, else n
+			// rounded half away from zero to a multiple of 10^-d, in the
+			// integer's own type (exact, where SQLite's round goes through
+			// a double and takes a negative d as 0).
+			out.sql = d.goFunc("round_int", []string{sqls()[0], sqls()[1], c.tryFlag(), quoteSQL(intName(out.narrow))})
+		case name == "round" && len(args) == 2 && args[0].t == tDouble && (args[1].lit == nil || literalInt(args[1]) < 0):
+			// round(x, d) of a double with d < 0 rounds to a multiple of
+			// 10^-d (round(1234.5, -2) is 1200.0), where SQLite's round
+			// takes a negative d as 0.
+			neg := d.goFunc("round_double", sqls())
+			if args[1].lit != nil {
+				out.sql = neg
+			} else {
+				out.sql = "(CASE WHEN " + sqls()[1] + " < 0 THEN " + neg + " ELSE " + d.mathFunc(name, sqls(), tDouble) + " END)"
+			}
+		default:
+			out.sql = d.mathFunc(name, sqls(), args[0].t)
 		}
 	case "from_iso8601_timestamp", "from_iso8601_date":
 		if err := nargs(1, 1); err != nil {
@@ -483,12 +527,12 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		out.sql, out.t = "count(DISTINCT "+s+")", tBigint
 	case "count_if":
 		if a.t != tBool && a.t != tNull {
-			return out, c.errf(x.Pos, "count_if needs a boolean (actual: %s)", a.t)
+			return out, c.errf(x.Pos, "count_if needs a boolean (actual: %s)", a.typeName())
 		}
 		out.sql, out.t = "count(CASE WHEN "+s+" THEN 1 END)", tBigint
 	case "bool_or", "bool_and":
 		if a.t != tBool && a.t != tNull {
-			return out, c.errf(x.Pos, "%s needs a boolean (actual: %s)", x.Name, a.t)
+			return out, c.errf(x.Pos, "%s needs a boolean (actual: %s)", x.Name, a.typeName())
 		}
 		fn := "max"
 		if x.Name == "bool_and" {
@@ -503,10 +547,10 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		if fn == "arbitrary" || fn == "any_value" {
 			fn = "min"
 		}
-		out.sql, out.t = fn+"("+distinct+s+")", a.t
+		out.sql, out.t, out.narrow = fn+"("+distinct+s+")", a.t, a.narrow
 	case "sum":
 		if !a.t.numeric() && a.t != tNull {
-			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function sum", a.t)
+			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function sum", a.typeName())
 		}
 		out.sql, out.t = "sum("+distinct+s+")", a.t
 		if a.t == tNull {
@@ -514,7 +558,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		}
 	case "avg":
 		if !a.t.numeric() && a.t != tNull {
-			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.t)
+			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.typeName())
 		}
 		out.sql, out.t = "avg("+distinct+s+")", tDouble
 	}
@@ -547,7 +591,7 @@ func (c *compiler) maxBy(sc *scope, x *Call, only func(string) string) (val, err
 	if x.Name == "min_by" {
 		sign = "-1"
 	}
-	out.sql, out.t = c.d.goFunc("max_by", []string{c.valueSQL(v), only(c.valueSQL(k)), sign}), v.t
+	out.sql, out.t, out.narrow = c.d.goFunc("max_by", []string{c.valueSQL(v), only(c.valueSQL(k)), sign}), v.t, v.narrow
 	if v.t == tNull {
 		out.t = tVarchar
 	}
@@ -588,7 +632,7 @@ func (c *compiler) timeUnitCall(sc *scope, x *Call) (val, error) {
 	}
 	bad := func(i int, t typ) error {
 		if args[i].t != t && args[i].t != tNull {
-			return c.errf(x.Args[i+1].exprPos(), "Unexpected parameters (%s) for function %s", args[i].t, x.Name)
+			return c.errf(x.Args[i+1].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
 		}
 		return nil
 	}

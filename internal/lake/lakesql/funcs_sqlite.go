@@ -187,48 +187,53 @@ func lakeFuncs() []sqlFunc {
 		{"add_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("addition", a) }},
 		{"sub_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("subtraction", a) }},
 		{"mul_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedArith("multiplication", a) }},
-		{"neg", 2, func(a []driver.Value) (driver.Value, error) {
+		{"neg", 2, func(a []driver.Value) (driver.Value, error) { return checkedNeg(a[0], a[1], "bigint") }},
+		// neg_narrow(x, inTry, type): the same for integer, smallint
+		// and tinyint ("integer negation overflow: -2147483648").
+		{"neg_narrow", 3, func(a []driver.Value) (driver.Value, error) { return checkedNeg(a[0], a[1], asString(a[2])) }},
+		// abs(x, inTry, type): abs of the smallest value of x's integer
+		// type is out of range ("Value -2147483648 is out of range for
+		// abs(integer)").
+		{"abs", 3, func(a []driver.Value) (driver.Value, error) {
 			x, ok := a[0].(int64)
-			switch {
-			case !ok:
-				return -asFloat(a[0]), nil
-			case x != math.MinInt64:
-				return -x, nil
-			case asInt(a[1]) == 1:
-				return nil, nil
-			}
-			return nil, fmt.Errorf("%s: bigint negation overflow: -(%d)", overflowMarker, x)
-		}},
-		{"abs", 2, func(a []driver.Value) (driver.Value, error) {
-			x, ok := a[0].(int64)
+			typ, rng := intRange(a[2])
 			switch {
 			case !ok:
 				return math.Abs(asFloat(a[0])), nil
-			case x != math.MinInt64:
+			case x != rng[0]:
 				return max(x, -x), nil
 			case asInt(a[1]) == 1:
 				return nil, nil
 			}
-			return nil, fmt.Errorf("%s: Value %d is out of range for abs(bigint)", overflowMarker, x)
+			return nil, fmt.Errorf("%s: Value %d is out of range for abs(%s)", overflowMarker, x, typ)
+		}},
+		// fdiv and fmod(x, y): x / y and x % y of doubles, as Java's
+		// (and Trino's) are: a zero divisor gives ±Infinity, or NaN
+		// (which SQLite holds as NULL).
+		{"fdiv", 2, func(a []driver.Value) (driver.Value, error) { return asFloat(a[0]) / asFloat(a[1]), nil }},
+		{"fmod", 2, func(a []driver.Value) (driver.Value, error) { return math.Mod(asFloat(a[0]), asFloat(a[1])), nil }},
+		// double_text(x): CAST(double AS varchar), written as Trino
+		// writes a double (1.0E20, 0.30000000000000004), not as SQLite
+		// does (1.0e+20, 0.3).
+		{"double_text", 1, func(a []driver.Value) (driver.Value, error) { return formatDouble(asFloat(a[0])), nil }},
+		// round_int(x, d, inTry, type): round(x, d) of an integer type.
+		{"round_int", 4, roundInt},
+		// round_double(x, d): round(x, d) of a double for d < 0, half
+		// away from zero to a multiple of 10^-d.
+		{"round_double", 2, func(a []driver.Value) (driver.Value, error) {
+			x, d := asFloat(a[0]), asInt(a[1])
+			if d >= 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+				return x, nil
+			}
+			f := math.Pow(10, float64(-d))
+			return math.Copysign(math.Floor(math.Abs(x)/f+0.5)*f, x), nil
 		}},
 		// lake_div and lake_mod(x, y, inTry): Trino's integer / and %,
 		// failing (NULL inside try) on a zero divisor, and / on the
 		// smallest bigint / -1, whose result is out of range. x % -1 is 0.
-		{"div", 3, func(a []driver.Value) (driver.Value, error) {
-			if a[0] == nil || a[1] == nil {
-				return nil, nil
-			}
-			x, y := asInt(a[0]), asInt(a[1])
-			switch {
-			case y != 0 && !(x == math.MinInt64 && y == -1):
-				return x / y, nil
-			case asInt(a[2]) == 1:
-				return nil, nil
-			case y == 0:
-				return nil, errDivZero
-			}
-			return nil, fmt.Errorf("%s: bigint division overflow: %d / %d", overflowMarker, x, y)
-		}},
+		// div_narrow(x, y, inTry, type) is / of a narrower integer type.
+		{"div", 3, func(a []driver.Value) (driver.Value, error) { return checkedDiv(a[0], a[1], a[2], "bigint") }},
+		{"div_narrow", 4, func(a []driver.Value) (driver.Value, error) { return checkedDiv(a[0], a[1], a[2], asString(a[3])) }},
 		{"mod", 3, func(a []driver.Value) (driver.Value, error) {
 			if a[0] == nil || a[1] == nil {
 				return nil, nil
@@ -804,6 +809,94 @@ func checkedArith(what string, a []driver.Value) (driver.Value, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%s: %s %s overflow: %d %s %d", overflowMarker, typ, what, x, op, y)
+}
+
+// intRange is the name and range of the integer type named by t (bigint
+// when t names none).
+func intRange(t driver.Value) (string, [2]int64) {
+	name := asString(t)
+	if rng, ok := intRanges[name]; ok {
+		return name, rng
+	}
+	return "bigint", intRanges["bigint"]
+}
+
+// checkedNeg is -x in integer type typ, failing (NULL inside try) on the
+// type's smallest value, whose negation is out of range; a float is
+// negated as a float.
+func checkedNeg(x, inTry driver.Value, typ string) (driver.Value, error) {
+	n, ok := x.(int64)
+	typ, rng := intRange(typ)
+	switch {
+	case !ok:
+		return -asFloat(x), nil
+	case n != rng[0]:
+		return -n, nil
+	case asInt(inTry) == 1:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%s: %s negation overflow: %d", overflowMarker, typ, n)
+}
+
+// checkedDiv is x / y in integer type typ: a zero divisor fails
+// ("Division by zero"), and so does the type's smallest value / -1,
+// whose result is out of range; both are NULL inside try.
+func checkedDiv(x, y, inTry driver.Value, typ string) (driver.Value, error) {
+	if x == nil || y == nil {
+		return nil, nil
+	}
+	typ, rng := intRange(typ)
+	n, d := asInt(x), asInt(y)
+	switch {
+	case d != 0 && !(n == rng[0] && d == -1):
+		return n / d, nil
+	case asInt(inTry) == 1:
+		return nil, nil
+	case d == 0:
+		return nil, errDivZero
+	}
+	return nil, fmt.Errorf("%s: %s division overflow: %d / %d", overflowMarker, typ, n, d)
+}
+
+// roundInt is lake_round_int(x, d, inTry, type): Trino's round(x, d) of
+// an integer: x itself for d >= 0, else x rounded half away from zero to
+// a multiple of 10^-d, failing (NULL inside try) when that is out of the
+// type's range.
+func roundInt(a []driver.Value) (driver.Value, error) {
+	x, d := asInt(a[0]), asInt(a[1])
+	if d >= 0 {
+		return x, nil
+	}
+	typ, rng := intRange(a[3])
+	fail := func(msg string) (driver.Value, error) {
+		if asInt(a[2]) == 1 {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %s", overflowMarker, msg)
+	}
+	// 10^19 is past bigint's range: every bigint rounds to 0 there, as
+	// Trino's exact arithmetic fails ("numerical overflow").
+	if d < -18 {
+		return fail(fmt.Sprintf("numerical overflow: %d", x))
+	}
+	f := int64(1)
+	for range -d {
+		f *= 10
+	}
+	q, r := x/f, x%f
+	if r >= f/2 {
+		q++
+	} else if -r >= f/2 {
+		q--
+	}
+	n := q * f
+	if n/f != q {
+		return fail(fmt.Sprintf("numerical overflow: %d", x))
+	}
+	if n < rng[0] || n > rng[1] {
+		return fail(fmt.Sprintf("Out of range for %s: %d", typ, n))
+	}
+	return n, nil
 }
 
 // intRanges is the range of each integer type a CAST can name.

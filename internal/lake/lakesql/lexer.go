@@ -10,12 +10,13 @@ import (
 type tokKind int
 
 const (
-	tokEOF    tokKind = iota
-	tokIdent          // a bare identifier or keyword
-	tokQIdent         // a "double-quoted" identifier
-	tokString         // a 'single-quoted' string
-	tokNumber         // an integer or decimal number
-	tokOp             // punctuation and operators
+	tokEOF        tokKind = iota
+	tokIdent              // a bare identifier or keyword
+	tokQIdent             // a "double-quoted" identifier
+	tokString             // a 'single-quoted' string
+	tokNumber             // an integer or decimal number
+	tokDigitIdent         // a word that starts with a digit and is no number (1x)
+	tokOp                 // punctuation and operators
 )
 
 // token is one lexical unit with where it starts in the statement.
@@ -92,6 +93,16 @@ func lex(src string) ([]token, error) {
 			i = j
 		case c >= '0' && c <= '9' || c == '.' && i+1 < len(src) && src[i+1] >= '0' && src[i+1] <= '9':
 			j := scanNumber(src, i)
+			if k := identRun(src, i); k > j {
+				// 1x, 0x10, 1_000, 1e5x: Trino reads a digit followed by
+				// letters, digits and underscores, longer than the number
+				// it starts, as one word, an identifier it refuses — not
+				// a number followed by an alias x10. (Such a word may be
+				// part of a store name, which the parser reads whole.)
+				toks = append(toks, token{tokDigitIdent, src[i:k], i, k})
+				i = k
+				continue
+			}
 			toks = append(toks, token{tokNumber, src[i:j], i, j})
 			i = j
 		case c == '\'':
@@ -144,6 +155,19 @@ func isIdentPart(c byte) bool {
 
 // scanNumber returns the end of the number starting at i: digits, an
 // optional fraction, an optional exponent (only when digits follow it).
+// identRun is the end of the run of ASCII letters, digits and
+// underscores from i.
+func identRun(src string, i int) int {
+	for i < len(src) {
+		c := src[i] | 0x20
+		if !(c >= 'a' && c <= 'z' || src[i] >= '0' && src[i] <= '9' || src[i] == '_') {
+			break
+		}
+		i++
+	}
+	return i
+}
+
 func scanNumber(src string, i int) int {
 	digits := func(j int) int {
 		for j < len(src) && src[j] >= '0' && src[j] <= '9' {

@@ -614,7 +614,7 @@ func (p *parser) parseTableRef() (TableRef, error) {
 	case t.kind == tokQIdent:
 		p.next()
 		ref.Store = t.text
-	case t.kind == tokIdent || t.kind == tokNumber || t.kind == tokOp && t.text == "-":
+	case t.kind == tokIdent || t.kind == tokNumber || t.kind == tokDigitIdent || t.kind == tokOp && t.text == "-":
 		end := scanStoreName(p.src, t.pos)
 		if end == t.pos {
 			return ref, p.unexpected("an event data store ID")
@@ -1027,6 +1027,8 @@ func (p *parser) parsePrimary() (Expr, error) {
 	case tokNumber:
 		p.next()
 		return &Literal{Pos: t.pos, Kind: litNumber, Text: t.text}, nil
+	case tokDigitIdent:
+		return nil, errAt(p.src, t.pos, "identifiers must not start with a digit; surround the identifier with double quotes")
 	case tokQIdent:
 		p.next()
 		return &Ident{Pos: t.pos, Parts: []string{t.text}}, nil

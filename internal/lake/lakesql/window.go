@@ -124,16 +124,20 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 			return out, c.errf(x.Args[1].exprPos(), "Offset must be at least 0 (%s)", x.Name)
 		}
 		if len(argVals) > 2 && argVals[2].t != argVals[0].t && argVals[2].t != tNull {
-			return out, c.errf(x.Args[2].exprPos(), "the default of %s must be of its value's type (%s), not %s", x.Name, argVals[0].t, argVals[2].t)
+			return out, c.errf(x.Args[2].exprPos(), "the default of %s must be of its value's type (%s), not %s", x.Name, argVals[0].typeName(), argVals[2].typeName())
 		}
 		if v := argVals[0]; v.t == tMap || v.t == tStruct || v.t == tArray {
-			return out, c.errf(x.Args[0].exprPos(), "Unexpected parameters (%s) for function %s: read a field of it first", v.t, x.Name)
+			return out, c.errf(x.Args[0].exprPos(), "Unexpected parameters (%s) for function %s: read a field of it first", v.typeName(), x.Name)
 		}
-		fn, out.t = x.Name+"("+strings.Join(args, ", ")+")", argVals[0].t
+		fn, out.t, out.narrow = x.Name+"("+strings.Join(args, ", ")+")", argVals[0].t, argVals[0].narrow
 	case windowAggregates[x.Name]:
 		var err error
 		if fn, out.t, err = c.windowAggregate(x, args, argVals); err != nil {
 			return out, err
+		}
+		if x.Name == "min" || x.Name == "max" {
+			// Of an integer type, the same type; sum is a bigint.
+			out.narrow = argVals[0].narrow
 		}
 	case aggregates[x.Name]:
 		return out, c.errf(x.Pos, "%s is not supported as a window function (count, sum, avg, min and max are)", x.Name)
@@ -186,7 +190,7 @@ func (c *compiler) windowAggregate(x *Call, args []string, vals []val) (string, 
 		return "count(" + args[0] + ")", tBigint, nil
 	case "sum", "avg":
 		if !a.t.numeric() && a.t != tNull {
-			return "", 0, c.errf(x.Pos, "Unexpected parameters (%s) for function %s", a.t, x.Name)
+			return "", 0, c.errf(x.Pos, "Unexpected parameters (%s) for function %s", a.typeName(), x.Name)
 		}
 		if x.Name == "avg" {
 			return "avg(" + args[0] + ")", tDouble, nil
@@ -198,7 +202,7 @@ func (c *compiler) windowAggregate(x *Call, args []string, vals []val) (string, 
 		return "sum(" + args[0] + ")", t, nil
 	default: // min, max
 		if a.t == tMap || a.t == tStruct || a.t == tArray {
-			return "", 0, c.errf(x.Pos, "Unexpected parameters (%s) for function %s", a.t, x.Name)
+			return "", 0, c.errf(x.Pos, "Unexpected parameters (%s) for function %s", a.typeName(), x.Name)
 		}
 		return x.Name + "(" + args[0] + ")", a.t, nil
 	}

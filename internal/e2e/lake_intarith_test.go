@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+)
+
+// TestLakeSDKIntegerLiterals: Lake's SQL is Trino's, where an integer
+// literal that fits in 32 bits is an integer. Through aws-sdk-go-v2
+// against the real binary: 2147483647 + 1 FAILS ("integer addition
+// overflow: 2147483647 + 1"), as do 32-bit products, negation, abs and
+// max(…) + 1 of integers, while 2147483648 + 1 and CAST(2147483647 AS
+// bigint) + 1 are exact, and sum of integers is a bigint; a UNION of a
+// varchar and an integer column, or an integer handed to lower(), is
+// refused at StartQuery naming the type integer, and so is 0x10 (not 0
+// AS x10). Also the arithmetic SQLite does its own way: round(1250, -2)
+// and 5.5 % 2.
+func TestLakeSDKIntegerLiterals(t *testing.T) {
+	srv := Start(t, Options{Config: StandardConfig})
+	ctx := context.Background()
+	ct := srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
+	id := lakeStoreID(t, ct, "intarith")
+	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Int", 3)
+	ours := " FROM " + id + " WHERE eventSource = '" + lakeSource + "'"
+	clean := func(what, msg string) {
+		t.Helper()
+		for _, w := range engineWords {
+			if strings.Contains(msg, w) {
+				t.Errorf("%s: the message %q has the engine's %q", what, msg, w)
+			}
+		}
+	}
+
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT 2147483647 + 1 AS x" + ours, "integer addition overflow: 2147483647 + 1"},
+		{"SELECT 65536 * 65536 AS x" + ours, "integer multiplication overflow: 65536 * 65536"},
+		{"SELECT -(-2147483647 - 1) AS x" + ours, "integer negation overflow: -2147483648"},
+		{"SELECT abs(-2147483647 - 1) AS x" + ours, "Value -2147483648 is out of range for abs(integer)"},
+		{"SELECT max(2147483647) + 1 AS x" + ours, "integer addition overflow: 2147483647 + 1"},
+	} {
+		start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(c.sql)})
+		if err != nil {
+			t.Errorf("StartQuery %q: %v", c.sql, err)
+			continue
+		}
+		d := lakeEnd(t, ct, start.QueryId)
+		if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), c.want) {
+			t.Errorf("%s: %s %q; want FAILED with %q", c.sql, d.QueryStatus, aws.ToString(d.ErrorMessage), c.want)
+		}
+		clean(c.sql, aws.ToString(d.ErrorMessage))
+	}
+
+	for _, bad := range []struct{ sql, want string }{
+		{"SELECT eventName" + ours + " UNION SELECT 1" + ours, "column 1 in UNION query has incompatible types: varchar, integer"},
+		{"SELECT lower(1) AS x" + ours, "Unexpected parameters (integer) for function lower"},
+		{"SELECT 0x10" + ours, "line 1:8: identifiers must not start with a digit"},
+	} {
+		_, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(bad.sql)})
+		var iq *types.InvalidQueryStatementException
+		if !errors.As(err, &iq) || !strings.Contains(aws.ToString(iq.Message), bad.want) {
+			t.Errorf("StartQuery %q: %v; want InvalidQueryStatementException %q", bad.sql, err, bad.want)
+		}
+	}
+
+	status, rows, _ := sdkQuery(t, ct, "SELECT 2147483648 + 1 AS a, CAST(2147483647 AS bigint) + 1 AS b, -2147483648 - 1 AS c,"+
+		" try(2147483647 + 1) AS d, 7 / 2 AS e, sum(2147483647) AS s, count(*) AS n, round(1250, -2) AS r, 5.5 % 2 AS m"+ours, 10)
+	want := map[string]string{"a": "2147483649", "b": "2147483648", "c": "-2147483649", "d": "", "e": "3",
+		"s": "6442450941", "n": "3", "r": "1300", "m": "1.5"}
+	if status != types.QueryStatusFinished || len(rows) != 1 {
+		t.Fatalf("in-range arithmetic: %s %v", status, rows)
+	}
+	for k, v := range want {
+		if rows[0][k] != v {
+			t.Errorf("column %s: %q, want %q", k, rows[0][k], v)
+		}
+	}
+}
