@@ -61,7 +61,9 @@ var regions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"}
 func gen(r *rand.Rand, i int) *event.Event {
 	t := end.Add(-time.Duration(r.Int64N(int64(days * 24 * time.Hour))))
 	if *ordered {
-		t = end.Add(-*span).Add(time.Duration(int64(i) * int64(*span) / int64(*n)))
+		// i/n of the span (in float64: i·span in nanoseconds overflows an
+		// int64 past ~3,500 events over 30 days).
+		t = end.Add(-*span).Add(time.Duration(float64(i) / float64(*n) * float64(*span)))
 	}
 	// Skewed: a few names are common, as in real trails.
 	name := int(float64(nNames) * r.Float64() * r.Float64())
@@ -208,6 +210,9 @@ func runSQLite() {
 	report("group by eventName, eventTime > 30 days ago (mid-hour)", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime > '%s' GROUP BY eventName`, ago)))
 	report("  the same without the rollups (sum(1))", run(fmt.Sprintf(`SELECT eventName, sum(1) FROM EDS WHERE eventTime > '%s' GROUP BY eventName`, ago)))
 	report("needle: one user's events, 30 days", run(fmt.Sprintf(`SELECT eventTime, eventName, eventSource, sourceIPAddress FROM EDS WHERE userIdentity.arn = '%s' AND eventTime >= '%s' AND eventTime < '%s' ORDER BY eventTime`, needleUser, from, to)))
+	// The needle as a user writes it to read whole records (a map column
+	// among them), with no time bounds.
+	report("needle: one user's events, requestParameters, no bounds", run(fmt.Sprintf(`SELECT eventTime, eventName, requestParameters FROM EDS WHERE userIdentity.arn = '%s' ORDER BY eventTime`, needleUser)))
 	report("group by eventName, last day", run(fmt.Sprintf(`SELECT eventName, count(*) FROM EDS WHERE eventTime >= '%s' GROUP BY eventName`, end.Add(-24*time.Hour).Format("2006-01-02 15:04:05"))))
 	if !*skipJSON {
 		report("errors by user (JSON field), 30 days", run(fmt.Sprintf(`SELECT userIdentity.arn, count(*) FROM EDS WHERE errorCode IS NOT NULL AND eventTime >= '%s' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`, from)))
