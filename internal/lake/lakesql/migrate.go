@@ -154,7 +154,7 @@ func (db *DB) expireBlocks(ctx context.Context, tx *sql.Tx, num, cut int64) erro
 			rows.Close()
 			return fmt.Errorf("lakesql: delete: %w", err)
 		}
-		d, err := decompress(data)
+		d, err := decodeAll(data)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("lakesql: delete: block %d: %w", id, err)
