@@ -50,7 +50,7 @@ func benchBlock() *block {
 	for k := 0; !b.full(); k++ {
 		u := k * 7919 % 200
 		rec := fmt.Sprintf(`{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE%04d:session","arn":"arn:aws:sts::123456789012:assumed-role/role%04d/session","accountId":"123456789012","accessKeyId":"ASIAEXAMPLE%08d","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE%04d","arn":"arn:aws:iam::123456789012:role/role%04d","accountId":"123456789012","userName":"role%04d"}}},"eventTime":%q,"eventSource":"svc%02d.amazonaws.com","eventName":"Action%03d","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.%d","userAgent":"aws-sdk-go-v2/1.30.4 os/linux lang/go#1.22","requestParameters":{"bucketName":"bucket-%d","key":"obj/%d"},"responseElements":null,"requestID":"%08x-%04x","eventID":"%08x-%04x-4%03x","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012","eventCategory":"Management"}`,
-			u, u, u*31, u, u, u, t0.Add(time.Duration(k)*time.Second).Format(time.RFC3339), k%20, k*13%120, k%256, k%50, k*7%1000, k*2654435761%1<<32, k%65536, k*40503, k%65536, k%4096)
+			u, u, u*31, u, u, u, t0.Add(time.Duration(k)*time.Second).Format(time.RFC3339), k%20, k*13%120, k%256, k%50, k*7%1000, uint32(k*2654435761), k%65536, k*40503, k%65536, k%4096)
 		b.add([]byte(rec), t0.UnixMilli()+int64(k)*1000)
 	}
 	return b
