@@ -42,6 +42,7 @@ var (
 	span     = flag.Duration("span", days*24*time.Hour, "with -ordered: the time the events spread over, ending 30 days after the history's start (a busy store's live fill: hours)")
 	skipJSON = flag.Bool("skipjson", false, "sqlite: leave out the query of a JSON field (a minute per run at 10M)")
 	nUsers   = flag.Int("users", 2000, "users the events are spread over (a needle reads one user's events: n/users rows)")
+	reframe  = flag.Bool("reframe", false, "sqlite, with -skipload: wait for Open's rewriting of blocks of the format before frames, and say what it took")
 	fast     = flag.Bool("fastload", false, "sqlite: generate the events inside SQLite and build the indexes and rollups afterwards (minutes for 10M; see fastload.go)")
 )
 
@@ -129,11 +130,16 @@ func runSQLite() {
 		fastLoad(path, *n)
 		*skipLoad = true
 	}
+	c0, t0 := cpu(), time.Now() // Open's cost (-reframe)
 	db, err := lakesql.Open(path)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	if *reframe {
+		<-db.Reframed()
+		fmt.Printf("open and blocks written in frames: %v, CPU %v\n", time.Since(t0).Round(time.Millisecond), (cpu() - c0).Round(time.Millisecond))
+	}
 	if !*skipLoad {
 		r := rand.New(rand.NewPCG(1, 2))
 		if *cpuProf != "" {
@@ -170,7 +176,7 @@ func runSQLite() {
 	}
 	// The cost of generating events alone, to subtract.
 	r := rand.New(rand.NewPCG(9, 9))
-	c0 := cpu()
+	c0 = cpu()
 	for i := 0; i < 200000; i++ {
 		gen(r, i)
 	}

@@ -19,8 +19,10 @@ import (
 // time (each user's events one to a record block, as a low-rate live fill
 // leaves them) answers a needle query — one user's events in eventTime
 // order, with requestParameters from the records — right, through the
-// SDK; and after a restart with every block rewritten in the format of
-// the version before frames (one zstd frame a block), the same. The
+// SDK; and after a restart with lake.db as the version before frames left
+// it (every block one zstd frame, no marks of the frames), the same, and
+// again once the server has written its blocks in frames (which it does
+// in the background from the start, so the first answer may read either). The
 // blocks are read from the node's lake.db as an operator could; the
 // earlier format is written here from its description, not by Cairn.
 func TestLakeSDKNeedleOverLiveFill(t *testing.T) {
@@ -85,7 +87,25 @@ func TestLakeSDKNeedleOverLiveFill(t *testing.T) {
 	}
 	srv = Start(t, Options{Config: StandardConfig, DataDir: srv.DataDir})
 	ct = srv.CloudTrail(AdminKey, AdminSecret, "us-east-1")
-	check("blocks of the earlier format")
+	check("after the restart")
+	testutil.WaitFor(t, 60*time.Second, func() (bool, string) {
+		n := unframedBlocks(t, filepath.Join(srv.DataDir, "lake", "lake.db"))
+		return n == 0, fmt.Sprintf("%d blocks not in frames", n)
+	})
+	check("blocks written again in frames")
+}
+
+// unframedBlocks is how many blocks of the lake.db at path are not in
+// frames.
+func unframedBlocks(t *testing.T, path string) int {
+	t.Helper()
+	db := openLakeDB(t, path, false)
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM lake_blocks WHERE substr(data, 1, 1) <> x'01'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // openLakeDB opens the node's lake.db at path (read-only unless rw).
@@ -127,7 +147,8 @@ func userRefs(t *testing.T, srv *Server, id, arn string) []int64 {
 }
 
 // rewriteBlocksUnframed writes every block of the lake.db at path again as
-// the version before frames wrote blocks, and returns how many it wrote.
+// the version before frames wrote blocks, removes the marks of the frames
+// (blocks/…: that version had none), and returns how many blocks it wrote.
 // A block in frames is 0x01, the frame count, each frame's slot count and
 // compressed length (uvarints), then the frames, each zstd of: the slot
 // count, each slot's record length and eventTime (uvarint, varint), the
@@ -210,6 +231,9 @@ func rewriteBlocksUnframed(t *testing.T, path string) int {
 		if _, err := db.Exec(`UPDATE lake_blocks SET data = ? WHERE id = ?`, data, id); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := db.Exec(`DELETE FROM lake_marks WHERE name LIKE 'blocks/%'`); err != nil {
+		t.Fatal(err)
 	}
 	return len(done)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -375,5 +376,111 @@ func TestNeedleOverLiveFill(t *testing.T) {
 	// A frame of ~16 KB a row; a block's ~100 KB before.
 	if perRow := decoded / passes; perRow > 24<<10 {
 		t.Errorf("needle decoded %d bytes a row (a pass's block holds %d)", perRow, users*(len(pad)+150))
+	}
+}
+
+// TestEarlierBlocksReframed: a lake.db whose blocks are all of the format
+// before frames (as an earlier version left it: no marks of the frames
+// either) answers the same at once after Open, and Open writes its blocks
+// again in frames in the background, more than one transaction's worth;
+// blocks written after the first Open are never read for it again.
+func TestEarlierBlocksReframed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lake.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	evs := blockEvents("E", 3*reframeBatch, t0)
+	for i := range evs {
+		if err := db.Insert(ctx, "s1", evs[i:i+1]); err != nil { // a block each
+			t.Fatal(err)
+		}
+	}
+	want := ipsOf(t, db, "s1")
+	// Each block as the earlier version wrote it: one zstd frame.
+	rows, err := db.w.Query(`SELECT id, data FROM lake_blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			t.Fatal(err)
+		}
+		d, err := decodeAll(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &block{id: id}
+		for i, tm := range d.times {
+			b.add(d.recs[i], tm)
+		}
+		earlier[id] = db.codec.enc.EncodeAll(b.encode(nil, 0, len(b.times)), nil)
+	}
+	rows.Close()
+	for id, data := range earlier {
+		if _, err := db.w.Exec(`UPDATE lake_blocks SET data = ? WHERE id = ?`, data, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.w.Exec(`DELETE FROM lake_marks WHERE name LIKE 'blocks/%'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
+		t.Fatalf("earlier blocks: %d events read, want %d", len(got), len(want))
+	}
+	waitReframed(t, db) // done: every block looked at
+	var unframed, marked int64
+	if err := db.w.QueryRow(`SELECT count(*) FROM lake_blocks WHERE substr(data, 1, 1) <> x'01'`).Scan(&unframed); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedMark).Scan(&marked); err != nil {
+		t.Fatal(err)
+	}
+	if unframed != 0 || marked != int64(len(earlier)) {
+		t.Fatalf("after Open: %d blocks not in frames, framed up to %d of %d", unframed, marked, len(earlier))
+	}
+	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
+		t.Fatalf("blocks written again: %d events read, want %d", len(got), len(want))
+	}
+	// A later block of the earlier format (as if written by the earlier
+	// version after this one opened the file) is not looked for: the
+	// file's blocks are read for it once.
+	more := blockEvents("M", 1, t0.Add(time.Hour*24))
+	if err := db.Insert(ctx, "s1", more); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	waitReframed(t, db)
+	var to int64
+	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedToMark).Scan(&to); err != nil || to != int64(len(earlier)) {
+		t.Fatalf("framed-to %d, %v; want %d", to, err, len(earlier))
+	}
+}
+
+// waitReframed waits for db's background rewriting of earlier blocks to end.
+func waitReframed(t *testing.T, db *DB) {
+	t.Helper()
+	select {
+	case <-db.reframed:
+	case <-time.After(time.Minute):
+		t.Fatal("the earlier blocks are still being written again after a minute")
 	}
 }
