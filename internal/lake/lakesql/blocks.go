@@ -4,7 +4,7 @@ package lakesql
 // records of one store, written together by one Insert, in one row of
 // lake_blocks. An event's row in lake_events points at its record with
 // ref = block<<8 | slot. Compared with a row per record (as JSONB) this
-// writes a sixth of the bytes to the WAL and the database, one B-tree
+// writes a fraction of the bytes to the WAL and the database, one B-tree
 // insert per block instead of one per event, and no JSON conversion at
 // all.
 //
@@ -104,7 +104,8 @@ func (b *block) start(i int) int {
 	return b.ends[i-1]
 }
 
-// decoded is a block read back: each slot's time and record.
+// decoded is a frame (or a whole block) read back: each slot's time and
+// record.
 type decoded struct {
 	times []int64
 	recs  [][]byte // nil: removed
