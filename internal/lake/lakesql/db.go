@@ -47,6 +47,11 @@ type DB struct {
 	// noRollups makes Run read the events themselves even where the hourly
 	// rollups answer (tests compare both ways).
 	noRollups bool
+
+	// stopReframe ends the background rewriting of earlier-format blocks
+	// (migrate.go), closed reframed when it has ended.
+	stopReframe context.CancelFunc
+	reframed    chan struct{}
 }
 
 const schemaSQL = `
@@ -174,6 +179,9 @@ func Open(path string) (*DB, error) {
 	if err == nil {
 		err = db.convertRecords(context.Background())
 	}
+	if err == nil {
+		err = db.startReframe(context.Background())
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lakesql: prepare insert: %w", err)
@@ -234,6 +242,10 @@ func pageSizeOf(path string) int {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.stopReframe != nil {
+		db.stopReframe()
+		<-db.reframed
+	}
 	for _, st := range []*sql.Stmt{db.insRow, db.insBlock} {
 		if st != nil {
 			st.Close()

@@ -74,7 +74,7 @@ func (sqliteDialect) storeTable(idArg string, withRecord bool, index string, rp 
 	}
 	if withRecord && rp != nil {
 		// The rows the query's own bounds select, sorted by id so that
-		// lake_rec decodes each block once rather than once per row (rows
+		// each block's frames are decoded once rather than once per row (rows
 		// in time order, as a backfilled store's index holds them, jump
 		// from block to block). Insert gives a store's rows ids and refs
 		// that grow together, so id order is block order; where it is not

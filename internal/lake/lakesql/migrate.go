@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // migrate creates the schema, and brings a lake.db of the first format
@@ -154,7 +155,7 @@ func (db *DB) expireBlocks(ctx context.Context, tx *sql.Tx, num, cut int64) erro
 			rows.Close()
 			return fmt.Errorf("lakesql: delete: %w", err)
 		}
-		d, err := decompress(data)
+		d, err := decodeAll(data)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("lakesql: delete: block %d: %w", id, err)
@@ -185,4 +186,129 @@ func (db *DB) expireBlocks(ctx context.Context, tx *sql.Tx, num, cut int64) erro
 		}
 	}
 	return nil
+}
+
+// The blocks of a lake.db of the version before frames (one zstd frame a
+// block) are read as they are, and written again in frames in the
+// background from Open (reframe), so that a needle over a store filled
+// before the upgrade decodes frames too. Only blocks that were there when
+// the file was first opened by this version can be of the earlier format:
+// framedToMark is the highest block id then, framedMark how far reframe
+// has gone (every block up to it is in frames).
+const (
+	framedToMark = "blocks/framed-to"
+	framedMark   = "blocks/framed"
+	// reframeBatch is how many blocks one transaction of reframe reads.
+	reframeBatch = 64
+	// reframePause is the pause between two such transactions: the
+	// writer is the fill's too.
+	reframePause = 20 * time.Millisecond
+)
+
+// startReframe notes, at the first Open of this version, which blocks may
+// be of the earlier format, and writes them again in frames in the
+// background until done or Close. Blocks it could not write (an error)
+// are left to the next Open; they read as they are meanwhile.
+func (db *DB) startReframe(ctx context.Context) error {
+	if _, ok, err := db.Mark(ctx, framedToMark); err != nil || ok {
+		if err != nil {
+			return err
+		}
+	} else {
+		var top int64
+		if err := db.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM lake_blocks`).Scan(&top); err != nil {
+			return fmt.Errorf("lakesql: blocks: %w", err)
+		}
+		if err := db.SetMark(ctx, framedToMark, top); err != nil {
+			return err
+		}
+	}
+	bg, stop := context.WithCancel(context.Background())
+	db.stopReframe = stop
+	db.reframed = make(chan struct{})
+	go func() {
+		defer close(db.reframed)
+		for {
+			n, err := db.reframeSome(bg)
+			if err != nil || n == 0 {
+				return
+			}
+			select {
+			case <-bg.Done():
+				return
+			case <-time.After(reframePause):
+			}
+		}
+	}()
+	return nil
+}
+
+// Reframed is closed when the background rewriting of the blocks of the
+// format before frames, which Open starts, has ended (done, failed, or
+// stopped by Close).
+func (db *DB) Reframed() <-chan struct{} { return db.reframed }
+
+// reframeSome writes up to reframeBatch blocks past framedMark (up to
+// framedToMark) again in frames when they are not, and moves framedMark
+// past them; it returns how many blocks it looked at (0: none left).
+func (db *DB) reframeSome(ctx context.Context) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var done, to int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM lake_marks WHERE name = ?), 0), coalesce((SELECT seq FROM lake_marks WHERE name = ?), 0)`,
+		framedMark, framedToMark).Scan(&done, &to); err != nil {
+		return 0, err
+	}
+	if done >= to {
+		return 0, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, data FROM lake_blocks WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, done, to, reframeBatch)
+	if err != nil {
+		return 0, err
+	}
+	var again []*block
+	n, last := 0, to
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		n, last = n+1, id
+		if len(data) > 0 && data[0] == framedTag {
+			continue
+		}
+		d, err := decodeAll(data)
+		if err != nil {
+			continue // damaged: left as it is (its rows read as errors, as before)
+		}
+		b := &block{id: id}
+		for i, t := range d.times {
+			b.add(d.recs[i], t)
+		}
+		again = append(again, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if n < reframeBatch {
+		last = to // nothing left up to to
+	}
+	for _, b := range again {
+		if _, err := tx.ExecContext(ctx, `UPDATE lake_blocks SET data = ? WHERE id = ?`, db.codec.compress(b), b.id); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lake_marks(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq`, framedMark, last); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return max(n, 1), nil
 }
