@@ -124,6 +124,13 @@ CPU decoding a page of 50 events, which on a machine shared with the
 server is time taken from the server. The http client itself uses about
 0.15 ms of CPU a call (pages of 50 records of 1 KB, 4 concurrent).
 
+With --rate N the calls are paced at about N a second in all (an open
+loop, as callers that do not wait for each other would make them): each
+call's latency counts from when it was due, so a call that starts late
+because all --concurrency callers were busy counts its wait. Without it,
+each caller calls again as soon as it is answered (a closed loop, which
+measures the most lookups a second the server gives).
+
 Flags:
 `
 
@@ -288,6 +295,7 @@ func runBenchLookup(args []string, stdout, stderr io.Writer) int {
 	jsonPath := fs.String("json", "", "also write the report as JSON to `file`")
 	timeout := fs.Duration("timeout", time.Minute, "bound on each call")
 	client := fs.String("client", loadgen.ClientSDK, "`kind` of client: sdk (aws-sdk-go-v2) or http (net/http with SigV4; the answer is only scanned, not decoded)")
+	rate := fs.Float64("rate", 0, "pace the calls at about `N` a second in all, latency counted from when each was due; 0: each caller calls again as soon as answered")
 	if code, done := parseBenchFlags(fs, benchLookupHelp, args, stdout, stderr); done {
 		return code
 	}
@@ -299,7 +307,7 @@ func runBenchLookup(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	rep, err := loadgen.RunLookup(ctx, loadgen.LookupConfig{
 		Endpoint: *endpoint, AccessKeyID: id, SecretAccessKey: secret, Region: *region,
-		Requests: *requests, Concurrency: *concurrency, Timeout: *timeout, Client: *client,
+		Requests: *requests, Concurrency: *concurrency, Timeout: *timeout, Client: *client, Rate: *rate,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "cairn-bench lookup: %v\n", err)

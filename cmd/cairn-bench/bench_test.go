@@ -9,7 +9,7 @@ import (
 // The commands and flags "cairn bench" had, which cairn-bench keeps.
 var benchFlags = map[string][]string{
 	"ingest":            {"endpoint", "clients", "batch", "duration", "total", "record-bytes", "accounts", "regions", "spread", "json", "timeout", "progress"},
-	"lookup":            {"endpoint", "requests", "concurrency", "region", "json", "timeout", "client"},
+	"lookup":            {"endpoint", "requests", "concurrency", "region", "json", "timeout", "client", "rate"},
 	"delivery":          {"endpoint", "bucket", "bucket-dir", "probes", "interval", "region", "timeout", "json", "keep-trail"},
 	"baseline-file":     {"dir", "clients", "batch", "duration", "total", "record-bytes", "keep", "json", "progress"},
 	"baseline-postgres": {"dsn", "clients", "batch", "duration", "total", "record-bytes", "spread", "lookups", "keep", "replace", "timeout", "json", "progress"},

@@ -108,6 +108,28 @@ func TestBenchAgainstServer(t *testing.T) {
 		})
 	}
 
+	// Paced (an open loop): the report says so, and every call is made.
+	t.Run("paced", func(t *testing.T) {
+		look, err := RunLookup(ctx, LookupConfig{
+			Endpoint: srv.URL, AccessKeyID: e2e.AdminKey, SecretAccessKey: e2e.AdminSecret,
+			Region: "us-east-1", Requests: 40, Concurrency: 2, Client: ClientHTTP, Rate: 400,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		look.WriteText(&out)
+		if !look.OK() || look.Requests != 40 || look.Latency.Count != 40 || look.Params.Rate != 400 ||
+			!strings.Contains(out.String(), "paced       400 calls/s") {
+			t.Fatalf("paced lookup: %d calls, %d samples, rate %v, errors %v\n%s",
+				look.Requests, look.Latency.Count, look.Params.Rate, look.Errors, out.String())
+		}
+		if _, err := RunLookup(ctx, LookupConfig{Endpoint: srv.URL, AccessKeyID: e2e.AdminKey, SecretAccessKey: e2e.AdminSecret,
+			Requests: 1, Concurrency: 1, Rate: -1}); err == nil || !strings.Contains(err.Error(), "rate") {
+			t.Errorf("a negative rate: %v, want it refused", err)
+		}
+	})
+
 	// A follow-up LookupEvents by a synthetic user finds events.
 	res, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: []types.LookupAttribute{{
 		AttributeKey: types.LookupAttributeKeyUsername, AttributeValue: aws.String("deploy-bot")}}})

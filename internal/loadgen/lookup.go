@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -35,6 +36,12 @@ type LookupConfig struct {
 	Timeout time.Duration
 	// Client is ClientSDK (the default) or ClientHTTP.
 	Client string
+	// Rate, when positive, paces the calls at about Rate a second in all
+	// (an open loop: call i is due i/Rate seconds after the start, and its
+	// latency counts from then, so a call that starts late because every
+	// caller was busy counts its wait). 0: each caller calls again as soon
+	// as it is answered.
+	Rate float64
 }
 
 // LookupParams are the parameters of a lookup run, as reported.
@@ -45,6 +52,7 @@ type LookupParams struct {
 	Concurrency int          `json:"concurrency"`
 	Timeout     jsonDuration `json:"timeout"`
 	Client      string       `json:"client"`
+	Rate        float64      `json:"rate,omitempty"`
 }
 
 // QueryStats are the results of one kind of query of the mix.
@@ -284,6 +292,12 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 		return nil, errors.New("requests must be at least 1")
 	case c.Concurrency < 1:
 		return nil, errors.New("concurrency must be at least 1")
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return nil, errors.New("rate must be a positive number of calls a second, or 0")
+	}
+	var interval time.Duration
+	if c.Rate > 0 {
+		interval = max(time.Duration(float64(time.Second)/c.Rate), 1)
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -295,7 +309,7 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 		c.Client = ClientSDK
 	}
 	rep := &LookupReport{Command: "lookup", Params: LookupParams{Endpoint: c.Endpoint, Region: c.Region,
-		Requests: c.Requests, Concurrency: c.Concurrency, Timeout: jsonDuration(c.Timeout), Client: c.Client}}
+		Requests: c.Requests, Concurrency: c.Concurrency, Timeout: jsonDuration(c.Timeout), Client: c.Client, Rate: c.Rate}}
 	client := NewCloudTrailClient(c.Endpoint, c.AccessKeyID, c.SecretAccessKey, c.Region, c.Concurrency, c.Timeout)
 	var newCaller func() lookupCaller // one for each concurrent caller
 	switch c.Client {
@@ -325,14 +339,19 @@ func RunLookup(ctx context.Context, c LookupConfig) (*LookupReport, error) {
 	}
 	var errs errorTally
 	seed := rand.Uint64()
+	var start time.Time // the clock's start (Started), before any call
 	res := load[callSample]{
-		Workers: c.Concurrency, Total: int64(c.Requests),
+		Workers: c.Concurrency, Total: int64(c.Requests), Interval: interval,
+		Started: func(t time.Time) { start = t },
 		Worker: func(w int) func(int64, int) (callSample, outcome) {
 			r, lookup := rand.New(rand.NewPCG(seed, uint64(w))), callers[w]
 			return func(i int64, _ int) (callSample, outcome) {
 				k := int(i % int64(len(qs)))
 				in := qs[k].input(r)
 				t0 := time.Now()
+				if interval > 0 {
+					t0 = start.Add(time.Duration(i) * interval) // when the call was due
+				}
 				n, err := lookup(context.Background(), in)
 				s := callSample{query: k, lat: time.Since(t0), results: n}
 				if err != nil {
@@ -417,6 +436,9 @@ func (r *LookupReport) WriteText(w io.Writer) {
 		via = "net/http, SigV4-signed, answers only scanned (--client http)"
 	}
 	fmt.Fprintf(w, "  load        %s LookupEvents calls, %d concurrent, through %s (no retries)\n", group(int64(p.Requests)), p.Concurrency, via)
+	if p.Rate > 0 {
+		fmt.Fprintf(w, "  paced       %s calls/s, an open loop: each latency counts from when the call was due\n", groupf(p.Rate))
+	}
 	fmt.Fprintf(w, "  discovery   %d calls found %d synthetic events in %s (not timed)\n",
 		r.DiscoveryCalls, r.DiscoveryEvents, time.Duration(r.DiscoveryTime).Round(time.Millisecond))
 	for _, s := range r.Skipped {

@@ -74,6 +74,9 @@ type load[S any] struct {
 	// Drain, if set, runs on the clock after the last unit, e.g. to wait
 	// for what the units started.
 	Drain func(ctx context.Context)
+	// Started, if set, receives the time the clock started, before any
+	// unit runs: a paced unit's scheduled start is that plus i × Interval.
+	Started func(start time.Time)
 
 	// Progress, if set, receives a line every ProgressEvery saying how
 	// many ProgressWhat the successful units did (Count of each sample) and
@@ -145,6 +148,9 @@ func (l load[S]) run(ctx context.Context) *results[S] {
 	cpu := startCPU()
 	start := time.Now()
 	res.Env = currentEnv(start)
+	if l.Started != nil {
+		l.Started(start)
+	}
 	claim := &claimer{ctx: ctx, batch: batch, total: l.Total, deadline: start.Add(l.Duration)}
 	errs := l.Errors
 	if errs == nil {
