@@ -127,10 +127,20 @@ func (db *DB) readConn(ctx context.Context) (*sql.Conn, error) {
 	return c, nil
 }
 
-// Open opens the lake database file at path, creating it when missing.
-func Open(path string) (*DB, error) {
+// Lake's functions are registered with the SQLite driver when the package
+// is initialized, before any goroutine can open a connection. The driver
+// copies its list of functions into each new connection without a lock:
+// registering them in Open, as before, could run while the event store
+// opened a connection of its own (its ID filter builds in the background
+// at start), and the process died with "concurrent map iteration and map
+// write".
+func init() {
 	registerFuncs()
 	registerRec()
+}
+
+// Open opens the lake database file at path, creating it when missing.
+func Open(path string) (*DB, error) {
 	if err := privdir.SQLiteFiles(path); err != nil {
 		return nil, fmt.Errorf("lakesql: open %s: %w", path, err)
 	}
