@@ -20,6 +20,17 @@ import (
 // names: none may reach a user in an error message.
 var engineWords = []string{"SQL logic error", "sqlite", "SQLITE", "lake_", "integer overflow", "(1)", "Expression tree"}
 
+// noEngineWords fails t if msg, a message users see (what says where),
+// has any of engineWords.
+func noEngineWords(t *testing.T, what, msg string) {
+	t.Helper()
+	for _, w := range engineWords {
+		if strings.Contains(msg, w) {
+			t.Errorf("%s: the message %q has the engine's %q", what, msg, w)
+		}
+	}
+}
+
 // TestLakeSDKQueryErrorsInLakesTerms: what a user (or a hostile tenant)
 // gets for statements that overflow, misuse window functions, nest too
 // deeply or put a LIMIT on a non-last SELECT of a UNION: the model's
@@ -35,14 +46,6 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 	id := lakeStoreID(t, ct, "errors")
 	ingestLake(t, srv, AdminKey, AdminSecret, Account1, "us-east-1", "Err", 12)
 	ours := " FROM " + id + " WHERE eventSource = '" + lakeSource + "'"
-	clean := func(what, msg string) {
-		t.Helper()
-		for _, w := range engineWords {
-			if strings.Contains(msg, w) {
-				t.Errorf("%s: the message %q has the engine's %q", what, msg, w)
-			}
-		}
-	}
 
 	// Refused at StartQuery, saying where and why.
 	for _, bad := range []struct{ sql, want string }{
@@ -60,7 +63,7 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 			t.Errorf("StartQuery %.90q: %v; want InvalidQueryStatementException %q", bad.sql, err, bad.want)
 			continue
 		}
-		clean(bad.sql, aws.ToString(iq.Message))
+		noEngineWords(t, bad.sql, aws.ToString(iq.Message))
 	}
 
 	// Values out of bigint's range: the query FAILS, saying which operation
@@ -94,7 +97,7 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 		if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), c.want) {
 			t.Errorf("%s: %s %q; want FAILED with %q", c.sql, d.QueryStatus, aws.ToString(d.ErrorMessage), c.want)
 		}
-		clean(c.sql, aws.ToString(d.ErrorMessage))
+		noEngineWords(t, c.sql, aws.ToString(d.ErrorMessage))
 	}
 	// Within range, and inside try(), the answers are exact.
 	status, rows, _ := sdkQuery(t, ct, "SELECT "+maxBig+" - length(eventName) + 1 AS x, try("+maxBig+" + length(eventName)) AS y, abs(-"+maxBig+") AS z"+ours+" AND eventName = 'Err1'", 10)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,4 +218,16 @@ func openTemp(t *testing.T) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// fixtureRunner runs statements on the fixture's store (db from
+// loadFixture), $EDS_ID standing for its ID.
+func fixtureRunner(db *DB) func(sql string) (*Result, error) {
+	return func(sql string) (*Result, error) {
+		st, err := Parse(strings.ReplaceAll(sql, "$EDS_ID", storeID))
+		if err != nil {
+			return nil, err
+		}
+		return db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}, Now: time.Now()})
+	}
 }

@@ -1,7 +1,6 @@
 package lakesql
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -96,13 +95,7 @@ func compiledType(t *testing.T, sql string) string {
 // a negative d rounds to tens, hundreds… (SQLite's round takes it as 0).
 func TestIntegerLiteralArithmetic(t *testing.T) {
 	db, _ := loadFixture(t)
-	run := func(sql string) (*Result, error) {
-		st, err := Parse(strings.ReplaceAll(sql, "$EDS_ID", storeID))
-		if err != nil {
-			return nil, err
-		}
-		return db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}, Now: time.Now()})
-	}
+	run := fixtureRunner(db)
 	const from = " FROM $EDS_ID LIMIT 1"
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT 2147483647 + 1" + from, "integer addition overflow: 2147483647 + 1"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestOverflowAndEngineErrors: a bigint result out of range fails the
@@ -14,13 +13,7 @@ import (
 // error of the engine's own reaches the user in SQLite's words.
 func TestOverflowAndEngineErrors(t *testing.T) {
 	db, _ := loadFixture(t)
-	run := func(sql string) (*Result, error) {
-		st, err := Parse(strings.ReplaceAll(sql, "$EDS_ID", storeID))
-		if err != nil {
-			return nil, err
-		}
-		return db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}, Now: time.Now()})
-	}
+	run := fixtureRunner(db)
 	const maxBig = "9223372036854775807"
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT " + maxBig + " + length(eventID) FROM $EDS_ID", "bigint addition overflow: 9223372036854775807 + 6"},
@@ -66,13 +59,7 @@ func TestOverflowAndEngineErrors(t *testing.T) {
 // TRY_CAST make them NULL; results in range are unchanged.
 func TestOverflowDivisionCastTimeInteger(t *testing.T) {
 	db, _ := loadFixture(t)
-	run := func(sql string) (*Result, error) {
-		st, err := Parse(strings.ReplaceAll(sql, "$EDS_ID", storeID))
-		if err != nil {
-			return nil, err
-		}
-		return db.Run(context.Background(), st, RunOptions{Stores: map[string]string{storeID: "store1"}, Now: time.Now()})
-	}
+	run := fixtureRunner(db)
 	const minBig = "(-9223372036854775807 - 1)"
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT " + minBig + " / -1 FROM $EDS_ID LIMIT 1", "bigint division overflow: -9223372036854775808 / -1"},
