@@ -20,6 +20,22 @@ import (
 // names: none may reach a user in an error message.
 var engineWords = []string{"SQL logic error", "sqlite", "SQLITE", "lake_", "integer overflow", "(1)", "Expression tree"}
 
+// lakeWantFailed runs sql with StartQuery and wants the query to end
+// FAILED with a message that has want and none of engineWords.
+func lakeWantFailed(t *testing.T, ct *cloudtrail.Client, sql, want string) {
+	t.Helper()
+	start, err := ct.StartQuery(context.Background(), &cloudtrail.StartQueryInput{QueryStatement: aws.String(sql)})
+	if err != nil {
+		t.Errorf("StartQuery %q: %v", sql, err)
+		return
+	}
+	d := lakeEnd(t, ct, start.QueryId)
+	if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), want) {
+		t.Errorf("%s: %s %q; want FAILED with %q", sql, d.QueryStatus, aws.ToString(d.ErrorMessage), want)
+	}
+	noEngineWords(t, sql, aws.ToString(d.ErrorMessage))
+}
+
 // noEngineWords fails t if msg, a message users see (what says where),
 // has any of engineWords.
 func noEngineWords(t *testing.T, what, msg string) {
@@ -88,16 +104,7 @@ func TestLakeSDKQueryErrorsInLakesTerms(t *testing.T) {
 		{"SELECT date_add('year', 10000, eventTime) AS x" + ours + " LIMIT 1", "timestamp out of range (years 1 to 9999)"},
 		{"SELECT CAST(2147483647 AS integer) + CAST(1 AS integer) AS x" + ours + " LIMIT 1", "integer addition overflow: 2147483647 + 1"},
 	} {
-		start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(c.sql)})
-		if err != nil {
-			t.Errorf("StartQuery %q: %v", c.sql, err)
-			continue
-		}
-		d := lakeEnd(t, ct, start.QueryId)
-		if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), c.want) {
-			t.Errorf("%s: %s %q; want FAILED with %q", c.sql, d.QueryStatus, aws.ToString(d.ErrorMessage), c.want)
-		}
-		noEngineWords(t, c.sql, aws.ToString(d.ErrorMessage))
+		lakeWantFailed(t, ct, c.sql, c.want)
 	}
 	// Within range, and inside try(), the answers are exact.
 	status, rows, _ := sdkQuery(t, ct, "SELECT "+maxBig+" - length(eventName) + 1 AS x, try("+maxBig+" + length(eventName)) AS y, abs(-"+maxBig+") AS z"+ours+" AND eventName = 'Err1'", 10)

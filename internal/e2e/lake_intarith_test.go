@@ -36,16 +36,7 @@ func TestLakeSDKIntegerLiterals(t *testing.T) {
 		{"SELECT abs(-2147483647 - 1) AS x" + ours, "Value -2147483648 is out of range for abs(integer)"},
 		{"SELECT max(2147483647) + 1 AS x" + ours, "integer addition overflow: 2147483647 + 1"},
 	} {
-		start, err := ct.StartQuery(ctx, &cloudtrail.StartQueryInput{QueryStatement: aws.String(c.sql)})
-		if err != nil {
-			t.Errorf("StartQuery %q: %v", c.sql, err)
-			continue
-		}
-		d := lakeEnd(t, ct, start.QueryId)
-		if d.QueryStatus != types.QueryStatusFailed || !strings.Contains(aws.ToString(d.ErrorMessage), c.want) {
-			t.Errorf("%s: %s %q; want FAILED with %q", c.sql, d.QueryStatus, aws.ToString(d.ErrorMessage), c.want)
-		}
-		noEngineWords(t, c.sql, aws.ToString(d.ErrorMessage))
+		lakeWantFailed(t, ct, c.sql, c.want)
 	}
 
 	for _, bad := range []struct{ sql, want string }{
