@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,13 +36,6 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nRun \"cairn <command> --help\" for a command's flags.\n")
 }
-
-// The main goroutine stays on the process's main thread (LockOSThread in
-// init does that), so no other goroutine ever runs there: the server's
-// background work lowers the priority of the thread it runs on
-// (sched.Background), and the main thread's priority is the one ps shows
-// for the whole process.
-func init() { runtime.LockOSThread() }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

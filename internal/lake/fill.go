@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
-	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/store"
 	"github.com/cairn-audit/cairn/internal/trail"
 )
@@ -150,12 +149,6 @@ func (s *Service) Filler() *Filler { return s.filler }
 // once again while catching up; once an hour (and at start) it removes
 // the stores' expired events and drops gone stores.
 func (f *Filler) Run(ctx context.Context) {
-	// Filling is background work: on a contended CPU the kernel runs
-	// lookups, ingest and queries (which fill what they wait for in
-	// their own goroutines) first.
-	if err := sched.Background(); err != nil {
-		f.s.log.Warn("lake: the filler runs at the server's priority", "err", err)
-	}
 	f.s.failOrphans(ctx)
 	f.s.failOrphanImports(ctx)
 	t := time.NewTicker(f.s.opts.Poll)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/event"
-	"github.com/cairn-audit/cairn/internal/sched"
 	"github.com/cairn-audit/cairn/internal/segment"
 	"github.com/cairn-audit/cairn/internal/store"
 )
@@ -42,11 +41,6 @@ const (
 // until the store closes, then drains what is left.
 func (s *Store) indexLoop() {
 	defer close(s.ixDone)
-	// The indexer is background work: on a contended CPU the kernel runs
-	// lookups and the writer first (sched.Background). Lowering its own
-	// thread's priority cannot fail on Linux but for a kernel without
-	// per-thread priorities; it then runs at the process's, as before.
-	_ = sched.Background()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	var busy time.Duration // how long the last index transaction took
