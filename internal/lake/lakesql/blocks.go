@@ -166,11 +166,16 @@ func decodeBlock(raw []byte) (*decoded, error) {
 // framedTag.
 const framedTag = 0x01
 
-// codec compresses and decompresses blocks. The encoder belongs to the
-// one writer connection (Insert, DeleteBefore run one at a time); the
-// decoder is shared, safe for concurrent use.
+// codec compresses and decompresses blocks; the decoder is shared, safe
+// for concurrent use. compress takes mu for its scratch buffers: the
+// writers (Insert, retention, the rewrite in frames) take turns on the one
+// writer connection, but a writer whose context is cancelled gives the
+// connection back (database/sql rolls back at once) while its goroutine
+// may still be compressing, and the next writer would build its blocks
+// from the same buffers: blocks that fail to decode.
 type codec struct {
 	enc    *zstd.Encoder
+	mu     sync.Mutex
 	raw    []byte // scratch for encode
 	frames []byte // scratch: the compressed frames
 	heads  []int  // scratch: each frame's slot count and compressed length
@@ -188,6 +193,8 @@ func newCodec() (*codec, error) {
 // compress is b's stored form: its slots in frames of about frameBytes of
 // records (a frame holds one slot at least).
 func (c *codec) compress(b *block) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.frames, c.heads = c.frames[:0], c.heads[:0]
 	from := 0
 	for i := range b.times {
