@@ -19,72 +19,21 @@ import (
 // WAL leaves), with the cursor document past the second half; the next
 // passes fill the second half again, from the position kept in lake.db.
 func TestFillRedoesWhatAPowerCutLost(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "lake.db")
-	st := newMemStore()
-	var storeID string
-	// fill opens lake.db, adds n events to the log, fills them, and closes it.
-	fill := func(n int) {
-		t.Helper()
-		db, err := lakesql.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := New(st, sqlEngine{db}, Options{})
-		if storeID == "" {
-			d, err := svc.Create(ctx, alice, CreateInput{Name: ptr("store")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			storeID = d.ID
-		}
-		for range n {
-			st.add(alice.Account, "us-east-1", "PutObject", false)
-		}
-		for {
-			more, err := svc.Filler().Pass(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !more {
-				break
-			}
-		}
-		svc.Close()
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	count := func() int {
-		t.Helper()
-		c, err := sql.Open("sqlite", "file:"+path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var n int
-		if err := c.QueryRow(`SELECT count(*) FROM lake_events`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	fill(100)
-	snap := filepath.Join(dir, "snap.db")
-	copyFile(t, path, snap)
-	fill(100)
-	if n := count(); n != 200 {
+	f := newFillFixture(t)
+	f.fill(100)
+	snap := filepath.Join(f.dir, "snap.db")
+	copyFile(t, f.path, snap)
+	f.fill(100)
+	if n := f.count(); n != 200 {
 		t.Fatalf("lake.db holds %d events, want 200", n)
 	}
 	// The power cut: lake.db loses the commits after the copy.
-	copyFile(t, snap, path)
-	os.Remove(path + "-wal")
-	os.Remove(path + "-shm")
-	if n := count(); n != 100 {
+	f.putBack(snap)
+	if n := f.count(); n != 100 {
 		t.Fatalf("the copy holds %d events, want 100", n)
 	}
-	fill(0)
-	if n := count(); n != 200 {
+	f.fill(0)
+	if n := f.count(); n != 200 {
 		t.Fatalf("after the power cut lake.db holds %d events, want 200 (the fill did not redo what was lost)", n)
 	}
 }
@@ -96,76 +45,100 @@ func TestFillRedoesWhatAPowerCutLost(t *testing.T) {
 // on from the document (and holding event-log retention back only from
 // there).
 func TestFillRedoesWhatALakeDBWithoutAMarkLacks(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "lake.db")
-	st := newMemStore()
-	var storeID string
-	// fill opens lake.db, adds n events to the log, fills them, and
-	// closes it; it returns the filler's retention position (ReadTo).
-	fill := func(n int) int64 {
-		t.Helper()
-		db, err := lakesql.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		svc := New(st, sqlEngine{db}, Options{})
-		defer svc.Close()
-		if storeID == "" {
-			d, err := svc.Create(ctx, alice, CreateInput{Name: ptr("store")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			storeID = d.ID
-		}
-		for range n {
-			st.add(alice.Account, "us-east-1", "PutObject", false)
-		}
-		to, err := svc.Filler().ReadTo(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			more, err := svc.Filler().Pass(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !more {
-				break
-			}
-		}
-		return to
-	}
-	count := func() int {
-		t.Helper()
-		c, err := sql.Open("sqlite", "file:"+path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var n int
-		if err := c.QueryRow(`SELECT count(*) FROM lake_events`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	fill(0) // the store, and no position in lake.db yet
-	snap := filepath.Join(dir, "snap.db")
-	copyFile(t, path, snap)
-	fill(100)
-	if n := count(); n != 100 {
+	f := newFillFixture(t)
+	f.fill(0) // the store, and no position in lake.db yet
+	snap := filepath.Join(f.dir, "snap.db")
+	copyFile(t, f.path, snap)
+	f.fill(100)
+	if n := f.count(); n != 100 {
 		t.Fatalf("lake.db holds %d events, want 100", n)
 	}
-	copyFile(t, snap, path)
-	os.Remove(path + "-wal")
-	os.Remove(path + "-shm")
-	if to := fill(0); to != 0 {
+	f.putBack(snap)
+	if to := f.fill(0); to != 0 {
 		t.Errorf("with lake.db put back, the filler holds retention back from %d, want 0 (before every event it lacks)", to)
 	}
-	if n := count(); n != 100 {
+	if n := f.count(); n != 100 {
 		t.Fatalf("after lake.db was put back it holds %d events, want 100 (the fill went on from the cursor document)", n)
 	}
+}
+
+// fillFixture fills one lake.db from a log (memStore), opening it and a
+// service for each fill and closing them after, as a restart would.
+type fillFixture struct {
+	t         *testing.T
+	st        *memStore
+	dir, path string
+	storeID   string
+}
+
+func newFillFixture(t *testing.T) *fillFixture {
+	dir := t.TempDir()
+	return &fillFixture{t: t, st: newMemStore(), dir: dir, path: filepath.Join(dir, "lake.db")}
+}
+
+// fill opens lake.db (making the store the first time), adds n events to
+// the log, fills them, and closes it; it returns the filler's retention
+// position (ReadTo) as it was before the fill.
+func (f *fillFixture) fill(n int) int64 {
+	t := f.t
+	t.Helper()
+	ctx := context.Background()
+	db, err := lakesql.Open(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(f.st, sqlEngine{db}, Options{})
+	if f.storeID == "" {
+		d, err := svc.Create(ctx, alice, CreateInput{Name: ptr("store")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.storeID = d.ID
+	}
+	for range n {
+		f.st.add(alice.Account, "us-east-1", "PutObject", false)
+	}
+	to, err := svc.Filler().ReadTo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		more, err := svc.Filler().Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	svc.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+// count is how many events lake.db holds.
+func (f *fillFixture) count() int {
+	t := f.t
+	t.Helper()
+	c, err := sql.Open("sqlite", "file:"+f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	if err := c.QueryRow(`SELECT count(*) FROM lake_events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// putBack puts lake.db back to the copy snap (its WAL gone with it).
+func (f *fillFixture) putBack(snap string) {
+	copyFile(f.t, snap, f.path)
+	os.Remove(f.path + "-wal")
+	os.Remove(f.path + "-shm")
 }
 
 func copyFile(t *testing.T, from, to string) {
