@@ -581,10 +581,13 @@ func (db *DB) Sync(ctx context.Context) error {
 	return nil
 }
 
+// setMarkSQL records a mark (name, seq), replacing its earlier value.
+const setMarkSQL = `INSERT INTO lake_marks(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq`
+
 // SetMark records position seq under name (committed, not synced: it is
 // durable exactly when the commits before it are).
 func (db *DB) SetMark(ctx context.Context, name string, seq int64) error {
-	if _, err := db.w.ExecContext(ctx, `INSERT INTO lake_marks(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq`, name, seq); err != nil {
+	if _, err := db.w.ExecContext(ctx, setMarkSQL, name, seq); err != nil {
 		return fmt.Errorf("lakesql: mark %s: %w", name, err)
 	}
 	return nil

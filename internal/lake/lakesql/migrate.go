@@ -210,11 +210,11 @@ const (
 // background until done or Close. Blocks it could not write (an error)
 // are left to the next Open; they read as they are meanwhile.
 func (db *DB) startReframe(ctx context.Context) error {
-	if _, ok, err := db.Mark(ctx, framedToMark); err != nil || ok {
-		if err != nil {
-			return err
-		}
-	} else {
+	_, ok, err := db.Mark(ctx, framedToMark)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		var top int64
 		if err := db.w.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM lake_blocks`).Scan(&top); err != nil {
 			return fmt.Errorf("lakesql: blocks: %w", err)
@@ -304,7 +304,7 @@ func (db *DB) reframeSome(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO lake_marks(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq`, framedMark, last); err != nil {
+	if _, err := tx.ExecContext(ctx, setMarkSQL, framedMark, last); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
