@@ -54,13 +54,15 @@ func (b *dayBounds) clip(d0, d1 int64) (int64, int64) {
 // daysQuery finds the first and last day of the index rows: one seek each
 // (min and max together would scan).
 const daysQuery = `SELECT (SELECT min(d) FROM postings), (SELECT max(d) FROM postings),
-	(SELECT min(d) FROM span_rows), (SELECT max(d) FROM span_rows)`
+	(SELECT min(d) FROM span_rows), (SELECT max(d) FROM span_rows),
+	(SELECT min(d) FROM postings_stage), (SELECT max(d) FROM postings_stage),
+	(SELECT min(d) FROM span_stage), (SELECT max(d) FROM span_stage)`
 
 // widenDaysToIndex widens s.days to the days of the index rows written
 // before this process appended anything (at open).
 func (s *Store) widenDaysToIndex(ctx context.Context) error {
-	var v [4]sql.NullInt64
-	if err := s.w.QueryRowContext(ctx, daysQuery).Scan(&v[0], &v[1], &v[2], &v[3]); err != nil {
+	var v [8]sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, daysQuery).Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
 		return fmt.Errorf("sqlite: index days: %w", err)
 	}
 	for i := 0; i < len(v); i += 2 {

@@ -68,14 +68,15 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
-	if d0, d1 := s.days.clip(d0, d1); d0 <= d1 {
-		if err := eachTableRow(ctx, s.scan, key, d0, d1, start, end, f); err != nil {
-			return err
-		}
-	}
-	if s0, s1 := s.days.clip(s0, s1); s0 <= s1 {
-		if err := eachTableRow(ctx, s.spans, key, s0, s1, start, end, f); err != nil {
-			return err
+	// Staged rows first (stage.go).
+	for _, src := range []struct {
+		st     *sql.Stmt
+		d0, d1 int64
+	}{{s.stageScan, d0, d1}, {s.stageSpans, s0, s1}, {s.scan, d0, d1}, {s.spans, s0, s1}} {
+		if d0, d1 := s.days.clip(src.d0, src.d1); d0 <= d1 {
+			if err := eachTableRow(ctx, src.st, key, d0, d1, start, end, f); err != nil {
+				return err
+			}
 		}
 	}
 	return s.eachPack(ctx, key, start, end, f)

@@ -17,18 +17,23 @@ import (
 // BenchmarkIndexSpread measures the indexer's transactions of events
 // spread over 30 days (a backfill) as the store grows: it indexes
 // CAIRN_INDEX_BENCH_EVENTS events (default 2M) in transactions of
-// maxIndexBatch and reports the CPU per event of the first and the last
-// transaction. Run it once: -run XXX -bench BenchmarkIndexSpread
-// -benchtime 1x.
+// CAIRN_INDEX_BENCH_PER events (default maxIndexBatch; a backfill that
+// the indexer keeps pace with makes ~64,000) and reports the CPU per event
+// of the first and the last transaction and of all of them. Run it once:
+// -run XXX -bench BenchmarkIndexSpread -benchtime 1x.
 func BenchmarkIndexSpread(b *testing.B) {
-	total := 2_000_000
+	total, per := 2_000_000, maxIndexBatch
 	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_EVENTS")); err == nil && v > 0 {
 		total = v
 	}
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_PER")); err == nil && v > 0 {
+		per = v
+	}
 	for range b.N {
-		first, last := indexSpread(b, total, maxIndexBatch, 0)
+		first, last, all := indexSpread(b, total, per, 0)
 		b.ReportMetric(first, "µs/event-first")
 		b.ReportMetric(last, "µs/event-last")
+		b.ReportMetric(all, "µs/event")
 	}
 }
 
@@ -43,7 +48,7 @@ func BenchmarkIndexSpreadOneOff(b *testing.B) {
 		total = v
 	}
 	for range b.N {
-		first, last := indexSpread(b, total, maxIndexBatch, 2)
+		first, last, _ := indexSpread(b, total, maxIndexBatch, 2)
 		b.ReportMetric(first, "µs/event-first")
 		b.ReportMetric(last, "µs/event-last")
 	}
@@ -51,27 +56,33 @@ func BenchmarkIndexSpreadOneOff(b *testing.B) {
 
 // indexSpread indexes total synthetic spread events in transactions of
 // per, each with oneOff keys of its own besides the shared ones, and
-// returns the CPU µs per event of the first and last.
-func indexSpread(b *testing.B, total, per, oneOff int) (first, last float64) {
+// returns the CPU µs per event of the first, the last and all of them.
+func indexSpread(b *testing.B, total, per, oneOff int) (first, last, all float64) {
 	s, err := Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_INDEX_BENCH_STAGE")); err == nil && v > 0 {
+		s.stageMax = v
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now().Unix()
+	var sum float64
 	for seq := int64(1); seq <= int64(total); seq += int64(per) {
 		bt := spreadBatch(rng, seq, per, now, oneOff)
 		c0 := cpuSeconds(b)
 		if err := s.writeIndex(context.Background(), []*batch{bt}); err != nil {
 			b.Fatal(err)
 		}
-		last = (cpuSeconds(b) - c0) * 1e6 / float64(per)
+		spent := cpuSeconds(b) - c0
+		sum += spent
+		last = spent * 1e6 / float64(per)
 		if seq == 1 {
 			first = last
 		}
 	}
-	return first, last
+	return first, last, sum * 1e6 / float64(total)
 }
 
 // spreadBatch is a batch of n events over the 30 days before now with

@@ -188,10 +188,17 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 		return err
 	}
 	dense, spans := store.GroupRows(postings)
-	if err := insertRows(exec, "postings", dense); err != nil {
+	staged := s.staged + len(dense) + len(spans)
+	if staged > s.stageMax {
+		if err := moveStaged(exec); err != nil {
+			return err
+		}
+		staged = len(dense) + len(spans)
+	}
+	if err := insertRows(exec, "postings_stage", dense); err != nil {
 		return err
 	}
-	if err := insertRows(exec, "span_rows", spans); err != nil {
+	if err := insertRows(exec, "span_stage", spans); err != nil {
 		return err
 	}
 	last := batches[len(batches)-1].b
@@ -201,6 +208,7 @@ func (s *Store) writeIndex(ctx context.Context, batches []*batch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.staged = staged
 	return nil
 }
 

@@ -256,13 +256,14 @@ func (s *Store) eachPack(ctx context.Context, key, start, end int64, f func(data
 	return nil
 }
 
-// indexFormat is the layout of the index tables this code writes: 2 adds
+// indexFormat is the layout of the index tables this code writes: 3 adds
+// the staging tables (stage.go), which the schema makes; 2 adds
 // packs. A store of a later format is refused. Binaries of format 1 (no
 // packs, which they would not read) refuse a store of format 2 at open:
 // their schema creates a table named spans, which is the name of packs'
 // index by time here ("there is already an index named spans"); the span
 // rows are in span_rows.
-const indexFormat = 2
+const indexFormat = 3
 
 // upgradeIndexFormat refuses a store of a later index format and brings
 // one of an earlier format to this one, in one transaction: the span rows
@@ -284,17 +285,19 @@ func (s *Store) upgradeIndexFormat(ctx context.Context) error {
 		return fmt.Errorf("sqlite: upgrade index: %w", err)
 	}
 	defer tx.Rollback()
-	var old int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spans'`).Scan(&old); err != nil {
-		return fmt.Errorf("sqlite: upgrade index: %w", err)
-	}
 	var qs []string
-	if old > 0 {
-		// The schema made span_rows empty: the old table takes its place.
-		qs = append(qs, `DROP TABLE span_rows`, `ALTER TABLE spans RENAME TO span_rows`)
+	if format < 2 {
+		var old int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spans'`).Scan(&old); err != nil {
+			return fmt.Errorf("sqlite: upgrade index: %w", err)
+		}
+		if old > 0 {
+			// The schema made span_rows empty: the old table takes its place.
+			qs = append(qs, `DROP TABLE span_rows`, `ALTER TABLE spans RENAME TO span_rows`)
+		}
+		qs = append(qs, `CREATE INDEX spans ON packs(tmax)`)
 	}
-	qs = append(qs, `CREATE INDEX spans ON packs(tmax)`,
-		fmt.Sprintf(`INSERT INTO seqs(name, last) VALUES ('index_format', %d) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, indexFormat))
+	qs = append(qs, fmt.Sprintf(`INSERT INTO seqs(name, last) VALUES ('index_format', %d) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, indexFormat))
 	for _, q := range qs {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sqlite: upgrade index: %w", err)

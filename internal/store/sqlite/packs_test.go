@@ -187,8 +187,10 @@ func TestUpgradesIndexFormat1(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.flushIndex()
+	moveAllStaged(t, s)
 	// Format 1's layout.
 	for _, q := range []string{`DROP INDEX spans`, `ALTER TABLE span_rows RENAME TO spans`, `DROP TABLE packs`,
+		`DROP TABLE postings_stage`, `DROP TABLE span_stage`,
 		`DELETE FROM seqs WHERE name = 'index_format'`} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -235,7 +237,7 @@ func TestUpgradesIndexFormat1(t *testing.T) {
 
 // TestIndexFormatRefusals: a store of a later index format is refused
 // with a message that says so, and the schema of a format 1 binary (which
-// creates a table named spans) fails on a format 2 store instead of
+// creates a table named spans) fails on a store of format 2 or later instead of
 // reading it without its pack rows.
 func TestIndexFormatRefusals(t *testing.T) {
 	ctx := context.Background()
@@ -255,18 +257,18 @@ func TestIndexFormatRefusals(t *testing.T) {
 	PRIMARY KEY (d, k, tmax, seq0)
 ) WITHOUT ROWID`)
 	if err == nil || !strings.Contains(err.Error(), "already an index named spans") {
-		t.Fatalf("format 1's schema on a format 2 store: %v", err)
+		t.Fatalf("format 1's schema on a format 3 store: %v", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `UPDATE seqs SET last = 3 WHERE name = 'index_format'`); err != nil {
+	if _, err := s.w.ExecContext(ctx, `UPDATE seqs SET last = 4 WHERE name = 'index_format'`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	s, err = Open(dir)
 	if err == nil {
 		s.Close()
-		t.Fatal("a store of index format 3 opened")
+		t.Fatal("a store of index format 4 opened")
 	}
-	if !strings.Contains(err.Error(), "index format 3") {
+	if !strings.Contains(err.Error(), "index format 4") {
 		t.Fatalf("refusal: %v", err)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time, readTo int64) (int6
 	// A span row filed under a day kept may hold postings of days purged:
 	// reads leave those out (the retention cut), and the row goes once its
 	// own day is purged.
-	for _, table := range []string{"postings", "span_rows"} {
+	for _, table := range []string{"postings", "span_rows", "postings_stage", "span_stage"} {
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE d < ?`, store.Day(cut)); err != nil {
 			return total, fmt.Errorf("sqlite: purge index: %w", err)
 		}

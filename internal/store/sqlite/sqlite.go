@@ -102,11 +102,17 @@ const (
 
 // Store is the SQLite event store. Use Open.
 type Store struct {
-	path   string
-	w      *sql.DB // the one writer connection
-	r      *sql.DB // readers
-	scan   *sql.Stmt
-	spans  *sql.Stmt
+	path  string
+	w     *sql.DB // the one writer connection
+	r     *sql.DB // readers
+	scan  *sql.Stmt
+	spans *sql.Stmt
+	// stageScan and stageSpans read the staging tables (stage.go).
+	stageScan  *sql.Stmt
+	stageSpans *sql.Stmt
+	// staged is how many rows the staging tables hold: the indexer's
+	// (and, before it starts, recovery's).
+	staged int
 	block  *sql.Stmt
 	byHash *sql.Stmt
 	gens   *sql.Stmt // genRange
@@ -154,6 +160,9 @@ type Store struct {
 	// packMax: keys with at most this many postings in an index
 	// transaction go to pack rows (packs.go). Tests set 0 to compare.
 	packMax int
+	// stageMax: the staging tables' rows are moved once there would be
+	// more (stageMaxRows; tests set fewer).
+	stageMax int
 
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
@@ -270,7 +279,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: newPendingIDSet(),
 		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
-		full: make(chan struct{}, 1), packMax: packMax,
+		full: make(chan struct{}, 1), packMax: packMax, stageMax: stageMaxRows,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)
 	s.days.reset()
@@ -291,6 +300,8 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 	}{
 		{&s.scan, scanQuery},
 		{&s.spans, spanQuery},
+		{&s.stageScan, stageScanQuery},
+		{&s.stageSpans, stageSpanQuery},
 		{&s.block, blockQuery},
 		{&s.byHash, byHashQuery},
 		{&s.gens, genRange},
@@ -321,7 +332,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 // and moves the records of an older store's events table into segments.
 func (s *Store) init(dir string) error {
 	ctx := context.Background()
-	if _, err := s.w.ExecContext(ctx, schema+trailSchema+stateSchema); err != nil {
+	if _, err := s.w.ExecContext(ctx, schema+stageSchema+trailSchema+stateSchema); err != nil {
 		return fmt.Errorf("sqlite: schema of %s: %w", s.path, err)
 	}
 	if err := s.upgradeIndexFormat(ctx); err != nil {
@@ -331,6 +342,9 @@ func (s *Store) init(dir string) error {
 		return err
 	}
 	var err error
+	if s.staged, err = s.countStaged(ctx); err != nil {
+		return err
+	}
 	if s.segs, err = openSegments(filepath.Join(dir, "log")); err != nil {
 		return fmt.Errorf("sqlite: segments: %w", err)
 	}
@@ -462,7 +476,8 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 }
 
 // scanRows offers key's index rows to top: the dense rows of the days in
-// range, then the span rows that may reach into it, each newest day and
+// range, then the span rows that may reach into it (staged ones first,
+// see stage.go), each newest day and
 // newest rows first, until no older row can change the page; then its
 // postings in pack rows. The caller has read the pending postings first
 // (see dayBounds). Only days that may hold rows are asked for: those the
@@ -476,7 +491,7 @@ func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end i
 	for _, src := range []struct {
 		st     *sql.Stmt
 		d0, d1 int64
-	}{{s.scan, d0, d1}, {s.spans, s0, s1}} {
+	}{{s.stageScan, d0, d1}, {s.stageSpans, s0, s1}, {s.scan, d0, d1}, {s.spans, s0, s1}} {
 		from := start // rows whose newest posting is older cannot matter
 		if floor, ok := top.Floor(); ok {
 			from = max(from, floor)
@@ -701,7 +716,7 @@ func (s *Store) Close() error {
 		<-s.ixDone
 		close(s.filters.quit)
 		s.filters.building.Wait()
-		err = errors.Join(s.scan.Close(), s.spans.Close(), s.block.Close(), s.byHash.Close(), s.gens.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
+		err = errors.Join(s.scan.Close(), s.spans.Close(), s.stageScan.Close(), s.stageSpans.Close(), s.block.Close(), s.byHash.Close(), s.gens.Close(), s.packs.Close(), s.r.Close(), s.w.Close(), s.segs.close())
 	})
 	return err
 }
