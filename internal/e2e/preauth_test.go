@@ -333,9 +333,19 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 		}
 	}
 
-	// (The fills below hold their bytes until body_read_timeout: a buffer
-	// grows only as bytes arrive, and a loaded machine may take a while to
-	// read 1.5 MiB.)
+	// The fills below hold their bytes until body_read_timeout, so they
+	// are made on a server that waits 2 minutes for a body: on a loaded
+	// machine (the race detector, CI) the steps below took longer than
+	// the 6 s above, the first fill's bytes were let go, and the last
+	// request was read (a buffer grows only as bytes arrive, and reading
+	// 1.5 MiB may take a while too).
+	srv = Start(t, Options{Config: StandardConfig + `limits:
+  max_body_bytes: 1048576
+  body_read_timeout: 2m
+  unauthenticated_requests_per_address: 2
+  unauthenticated_bytes_per_address: 1048576
+  unauthenticated_body_bytes: 2097152
+`})
 	// One address may buffer 1 MiB, and callers whose key has not proven
 	// itself from their address three quarters of the 2 MiB in all (a
 	// quarter is kept for those that have): while a body of 1 MiB is being
