@@ -324,6 +324,11 @@ func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
 		return err
 	}
 	defer lakeDB.Close()
+	go func() {
+		if err := lakeDB.ReframeErr(); err != nil {
+			log.Warn("lake: blocks of the format before frames are left as they are until the next start", "err", err)
+		}
+	}()
 	lakes := lake.New(st, lakeEngine{lakeDB}, lake.Options{Partition: cfg.Partition, Ownership: cfg.Ownership(), Node: node, Log: log,
 		SingleNode:   cfg.Store.Driver == config.DriverSQLite,
 		Buckets:      importBuckets{buckets, trails},

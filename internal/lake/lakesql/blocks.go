@@ -283,10 +283,17 @@ func frameRecs(f frame, get func([]byte) (*decoded, error)) (*decoded, error) {
 	return d, nil
 }
 
+// maxBlockDecoded bounds what decodeAll decodes of one block. A block the
+// fill writes holds under blockBytes of records plus its last record (at
+// most event.MaxRecordBytes, 256 KiB); each frame is bounded by the
+// decoder (16 MiB), but a crafted block of 256 frames would have been
+// decoded whole.
+const maxBlockDecoded = 4 << 20
+
 // decodeAll returns all the records of a block's stored bytes (retention
-// rewrites blocks from them).
+// and the rewrite in frames rewrite blocks from them).
 func decodeAll(data []byte) (*decoded, error) {
-	all := &decoded{}
+	all, total := &decoded{}, 0
 	for slot := 0; ; {
 		f, err := locate(data, slot)
 		if err != nil {
@@ -298,6 +305,9 @@ func decodeAll(data []byte) (*decoded, error) {
 		d, err := frameRecs(f, decompress)
 		if err != nil {
 			return nil, err
+		}
+		if total += d.size(); total > maxBlockDecoded {
+			return nil, errBadBlock
 		}
 		all.times = append(all.times, d.times...)
 		all.recs = append(all.recs, d.recs...)

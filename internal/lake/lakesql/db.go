@@ -52,6 +52,7 @@ type DB struct {
 	// (migrate.go), closed reframed when it has ended.
 	stopReframe context.CancelFunc
 	reframed    chan struct{}
+	reframeErr  error // why the rewriting stopped early, set before reframed closes
 }
 
 const schemaSQL = `

@@ -394,6 +394,95 @@ func TestNeedleOverLiveFill(t *testing.T) {
 // again in frames in the background, more than one transaction's worth;
 // blocks written after the first Open are never read for it again.
 func TestEarlierBlocksReframed(t *testing.T) {
+	path, want, n := earlierBlocks(t)
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
+		t.Fatalf("earlier blocks: %d events read, want %d", len(got), len(want))
+	}
+	waitReframed(t, db) // done: every block looked at
+	if err := db.ReframeErr(); err != nil {
+		t.Fatal(err)
+	}
+	var unframed, marked int64
+	if err := db.w.QueryRow(`SELECT count(*) FROM lake_blocks WHERE substr(data, 1, 1) <> x'01'`).Scan(&unframed); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedMark).Scan(&marked); err != nil {
+		t.Fatal(err)
+	}
+	if unframed != 0 || marked != int64(n) {
+		t.Fatalf("after Open: %d blocks not in frames, framed up to %d of %d", unframed, marked, n)
+	}
+	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
+		t.Fatalf("blocks written again: %d events read, want %d", len(got), len(want))
+	}
+	// A later block of the earlier format (as if written by the earlier
+	// version after this one opened the file) is not looked for: the
+	// file's blocks are read for it once.
+	more := blockEvents("M", 1, t0.Add(time.Hour*24))
+	if err := db.Insert(ctx, "s1", more); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	waitReframed(t, db)
+	var to int64
+	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedToMark).Scan(&to); err != nil || to != int64(n) {
+		t.Fatalf("framed-to %d, %v; want %d", to, err, n)
+	}
+}
+
+// TestReframeErrorReported: when rewriting the earlier blocks fails, the
+// error is kept for the server to log (ReframeErr), the blocks still read
+// as they are, and the next Open takes the rewriting up again.
+func TestReframeErrorReported(t *testing.T) {
+	path, want, _ := earlierBlocks(t)
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every rewrite of a block fails from here (before the first batch,
+	// which waits for the one writer connection).
+	if _, err := db.w.Exec(`CREATE TEMP TRIGGER no_rewrite BEFORE UPDATE ON lake_blocks BEGIN SELECT RAISE(ABORT, 'no rewrite here'); END`); err != nil {
+		t.Fatal(err)
+	}
+	waitReframed(t, db)
+	if err := db.ReframeErr(); err == nil || !strings.Contains(err.Error(), "no rewrite here") {
+		t.Fatalf("ReframeErr: %v, want the trigger's error", err)
+	}
+	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
+		t.Fatalf("after a failed rewrite: %d events read, want %d", len(got), len(want))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitReframed(t, db)
+	var unframed int64
+	if err := db.w.QueryRow(`SELECT count(*) FROM lake_blocks WHERE substr(data, 1, 1) <> x'01'`).Scan(&unframed); err != nil || unframed != 0 {
+		t.Fatalf("after the next Open: %d blocks not in frames, %v; ReframeErr %v", unframed, err, db.ReframeErr())
+	}
+}
+
+// earlierBlocks writes a lake.db whose blocks are of the format before
+// frames (one zstd frame each, as the earlier version wrote them) and
+// returns its path, the events' source addresses by ID, and the number of
+// blocks.
+func earlierBlocks(t *testing.T) (string, map[string]string, int) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "lake.db")
 	db, err := Open(path)
 	if err != nil {
@@ -442,46 +531,7 @@ func TestEarlierBlocksReframed(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
-		t.Fatalf("earlier blocks: %d events read, want %d", len(got), len(want))
-	}
-	waitReframed(t, db) // done: every block looked at
-	var unframed, marked int64
-	if err := db.w.QueryRow(`SELECT count(*) FROM lake_blocks WHERE substr(data, 1, 1) <> x'01'`).Scan(&unframed); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedMark).Scan(&marked); err != nil {
-		t.Fatal(err)
-	}
-	if unframed != 0 || marked != int64(len(earlier)) {
-		t.Fatalf("after Open: %d blocks not in frames, framed up to %d of %d", unframed, marked, len(earlier))
-	}
-	if got := ipsOf(t, db, "s1"); !maps.Equal(got, want) {
-		t.Fatalf("blocks written again: %d events read, want %d", len(got), len(want))
-	}
-	// A later block of the earlier format (as if written by the earlier
-	// version after this one opened the file) is not looked for: the
-	// file's blocks are read for it once.
-	more := blockEvents("M", 1, t0.Add(time.Hour*24))
-	if err := db.Insert(ctx, "s1", more); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if db, err = Open(path); err != nil {
-		t.Fatal(err)
-	}
-	waitReframed(t, db)
-	var to int64
-	if err := db.w.QueryRow(`SELECT seq FROM lake_marks WHERE name = ?`, framedToMark).Scan(&to); err != nil || to != int64(len(earlier)) {
-		t.Fatalf("framed-to %d, %v; want %d", to, err, len(earlier))
-	}
+	return path, want, len(earlier)
 }
 
 // waitReframed waits for db's background rewriting of earlier blocks to end.
@@ -491,5 +541,31 @@ func waitReframed(t *testing.T, db *DB) {
 	case <-db.reframed:
 	case <-time.After(time.Minute):
 		t.Fatal("the earlier blocks are still being written again after a minute")
+	}
+}
+
+// TestDecodeAllBound: a block whose frames decode to more than a block the
+// fill writes can hold is refused as damaged instead of decoded whole,
+// and the largest block the fill writes still decodes.
+func TestDecodeAllBound(t *testing.T) {
+	c, err := newCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := &block{}
+	for i := range 4 {
+		huge.add(bytes.Repeat([]byte{'a' + byte(i)}, 2<<20), int64(i)) // a frame each
+	}
+	if _, err := decodeAll(c.compress(huge)); !errors.Is(err, errBadBlock) {
+		t.Fatalf("a block of 8 MiB of records: %v, want %v", err, errBadBlock)
+	}
+	largest := &block{}
+	for !largest.full() {
+		largest.add(bytes.Repeat([]byte{'x'}, 1000), 1)
+	}
+	largest.add(bytes.Repeat([]byte{'y'}, 256<<10), 2)
+	d, err := decodeAll(c.compress(largest))
+	if err != nil || len(d.recs) != len(largest.times) {
+		t.Fatalf("the largest block the fill writes: %v", err)
 	}
 }

@@ -230,6 +230,9 @@ func (db *DB) startReframe(ctx context.Context) error {
 		defer close(db.reframed)
 		for {
 			n, err := db.reframeSome(bg)
+			if err != nil && bg.Err() == nil {
+				db.reframeErr = fmt.Errorf("lakesql: rewriting blocks in frames: %w", err)
+			}
 			if err != nil || n == 0 {
 				return
 			}
@@ -247,6 +250,14 @@ func (db *DB) startReframe(ctx context.Context) error {
 // format before frames, which Open starts, has ended (done, failed, or
 // stopped by Close).
 func (db *DB) Reframed() <-chan struct{} { return db.reframed }
+
+// ReframeErr is, once Reframed is closed, why the rewriting ended before
+// every block was rewritten (nil: done, or stopped by Close). What is
+// left is rewritten after the next Open; it reads as it is meanwhile.
+func (db *DB) ReframeErr() error {
+	<-db.reframed
+	return db.reframeErr
+}
 
 // reframeSome writes up to reframeBatch blocks past framedMark (up to
 // framedToMark) again in frames when they are not, and moves framedMark
