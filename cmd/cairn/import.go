@@ -365,6 +365,9 @@ func (r *importRun) advise(err error) {
 	case be.Unreachable():
 		fmt.Fprintf(r.stderr, "cairn import: no answer from %s after %d attempts: check --endpoint (or CAIRN_ENDPOINT) and "+
 			"that the server is up; then %s\n", r.endpoint, r.o.Client.MaxAttempts, resume)
+	case be.Retryable:
+		fmt.Fprintf(r.stderr, "cairn import: the server %s failed batch after batch (%s): check its log (its disk, its store); then %s\n",
+			r.endpoint, be.Error(), resume)
 	}
 }
 

@@ -9,9 +9,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +124,43 @@ func TestImportServerUnreachableStops(t *testing.T) {
 	}
 	if strings.Contains(res.stdout, "not told by this server") {
 		t.Errorf("the summary blames the server for not telling duplicates, though it answered no batch:\n%s", res.stdout)
+	}
+	if n := imCheckpointLines(cp); n != 0 {
+		t.Errorf("the checkpoint holds %d files, want none", n)
+	}
+}
+
+// TestImportServerFailingStops: a server that answers every batch with a
+// 500 (its store down, its disk full) has the import stop after 3 batches
+// failed in a row after their retries (exit 1, a message that says so and
+// what to check), instead of sending the whole archive; the checkpoint
+// holds nothing.
+func TestImportServerFailingStops(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"__type":"InternalFailure","message":"the event store is not writable"}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	a := imArchive{Accounts: []string{Account1}, Regions: []string{"us-east-1"}, Days: 2, Files: 30, Per: 2, Now: time.Now()}
+	a.write(t, imDirPut(t, dir))
+	cp := filepath.Join(t.TempDir(), "import.checkpoint")
+	res := runCommand(t, imEnv(), Binary(t), "import", "--endpoint", srv.URL, "--source", "file://"+dir, "--checkpoint", cp,
+		"--parallel", "1", "--batch-size", "2", "--max-attempts", "2")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "failed 3 batches in a row") || !strings.Contains(res.stderr, "the server "+srv.URL+" failed batch after batch") ||
+		!strings.Contains(res.stderr, "the event store is not writable") {
+		t.Errorf("no message that the server kept failing batches:\n%s\n%s", res.stdout, res.stderr)
+	}
+	if n := posts.Load(); n > 4*2 {
+		t.Errorf("%d requests to a server failing every batch, want at most 4 batches of 2 attempts", n)
 	}
 	if n := imCheckpointLines(cp); n != 0 {
 		t.Errorf("the checkpoint holds %d files, want none", n)

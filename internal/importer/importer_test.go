@@ -418,3 +418,73 @@ func TestStoppableBody(t *testing.T) {
 		t.Errorf("Read after stop = %d %v, want 0 and errBodyStopped", n, err)
 	}
 }
+
+// TestImportStopsWhenBatchesKeepFailing: a batch that fails after all its
+// retries is listed and the import goes on, but once maxFailedInARow do so
+// in a row (a server that answers 500 to everything) the import stops,
+// with an error that says so, instead of sending the rest of the archive.
+func TestImportStopsWhenBatchesKeepFailing(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		poisoned func(file int) bool // files whose batches the server fails
+		stops    bool
+	}{
+		{"one failing batch", func(f int) bool { return f == 3 }, false},
+		{"every batch failing", func(int) bool { return true }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			const files = 40
+			for f := range files {
+				at := time.Date(2026, 3, 2, 10, f, 0, 0, time.UTC)
+				var recs []string
+				for i := range 4 {
+					name := "Good"
+					if c.poisoned(f) {
+						name = "Poison"
+					}
+					recs = append(recs, fmt.Sprintf(`{"eventID":"id-%d-%d","eventName":%q,"eventTime":"2026-03-02T10:00:00Z"}`, f, i, name))
+				}
+				putLog(t, dir, logKey("", "111111111111", "us-east-1", at), recs...)
+			}
+			var batches atomic.Int64
+			good := &sink{ids: map[string]int{}}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				if bytes.Contains(body, []byte(`"Poison"`)) {
+					batches.Add(1)
+					w.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(w, `{"__type":"InternalFailure","message":"the store is down"}`)
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				good.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			src := Source{Bucket: bucket.NewDir("b", dir)}
+			plan, _, err := Plan(context.Background(), src, Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, _ := OpenCheckpoint(filepath.Join(t.TempDir(), "cp"), "x", "")
+			defer cp.Close()
+			client := NewClient(srv.URL, "us-east-1", "AKID", "secret", 1)
+			client.Backoff, client.MaxAttempts = time.Millisecond, 2
+			st := &Stats{}
+			_, err = ImportArchive(context.Background(), src, plan, Options{Client: client, Checkpoint: cp, Refusals: io.Discard,
+				Parallel: 1, BatchRecords: 4, Stats: st})
+			if !c.stops {
+				if err != nil || st.UnitsDone.Load() != files-1 || st.UnitsFailed.Load() != 1 {
+					t.Fatalf("err %v, files done %d failed %d; want no error, %d and 1", err, st.UnitsDone.Load(), st.UnitsFailed.Load(), files-1)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "failed 3 batches in a row") || !strings.Contains(err.Error(), "the store is down") {
+				t.Fatalf("err %v, want a stop after 3 failed batches", err)
+			}
+			if sent := batches.Load() / int64(client.MaxAttempts); sent > maxFailedInARow+1 {
+				t.Fatalf("%d batches sent to a server failing them all, want at most %d", sent, maxFailedInARow+1)
+			}
+		})
+	}
+}

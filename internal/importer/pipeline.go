@@ -214,9 +214,18 @@ type sender struct {
 	fatalOnce sync.Once
 	fatal     error
 	cancel    context.CancelFunc
+	// failedInARow counts the batches answered in a row that failed after
+	// their retries (5xx, throttled); at maxFailedInARow the import stops.
+	failedInARow atomic.Int64
 	// bufs takes back a unit's buffer once its records are all answered.
 	bufs *bufPool
 }
+
+// maxFailedInARow is how many batches in a row may fail after all their
+// retries before the import stops: each took about a minute of retries,
+// and a server that fails them all (its disk full, its store down) would
+// otherwise be sent the whole archive, every file listed as failed.
+const maxFailedInARow = 3
 
 // run batches the units it receives and sends the batches with s.parallel
 // senders; it returns when units is closed and every batch is answered, or
@@ -301,7 +310,11 @@ func (s *sender) send(ctx context.Context, b *batch) {
 	s.stats.Batches.Add(1)
 	if err != nil {
 		s.stats.Failed.Add(int64(len(b.recs)))
-		if stop := stopping(err); stop != nil && ctx.Err() == nil {
+		stop := stopping(err)
+		if n := s.failedInARow.Add(1); stop == nil && n >= maxFailedInARow {
+			stop = fmt.Errorf("the server failed %d batches in a row after their retries: %w", n, err)
+		}
+		if stop != nil && ctx.Err() == nil {
 			s.fatalOnce.Do(func() {
 				s.fatal = stop
 				s.cancel()
@@ -319,6 +332,7 @@ func (s *sender) send(ctx context.Context, b *batch) {
 		}
 		return
 	}
+	s.failedInARow.Store(0)
 	s.stats.Accepted.Add(int64(ans.Accepted))
 	if ans.Duplicates != nil {
 		s.stats.DuplicatesKnown.Store(true)
@@ -345,7 +359,8 @@ func (s *sender) send(ctx context.Context, b *batch) {
 // file; a body the server will not take), or a server that did not answer
 // any of the client's attempts (down, or the wrong --endpoint). A batch
 // that was answered but still failed after its retries (5xx, throttled)
-// is listed and the import goes on. nil: it does not stop.
+// is listed and the import goes on, unless maxFailedInARow did so in a
+// row (sender.send). nil: it does not stop.
 func stopping(err error) error {
 	var be *BatchError
 	switch {
