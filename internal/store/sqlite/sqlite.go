@@ -29,6 +29,18 @@ import (
 	"github.com/cairn-audit/cairn/internal/store"
 )
 
+// indexRowCols are the columns of an index row (postings, span_rows and
+// their staging tables): its day, key, newest posting's time, first seq,
+// oldest posting's time, number of postings and the postings.
+const indexRowCols = `
+	d    INTEGER NOT NULL,
+	k    INTEGER NOT NULL,
+	tmax INTEGER NOT NULL,
+	seq0 INTEGER NOT NULL,
+	tmin INTEGER NOT NULL,
+	n    INTEGER NOT NULL,
+	data BLOB    NOT NULL`
+
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks (
 	seq0 INTEGER PRIMARY KEY,
@@ -47,27 +59,13 @@ CREATE TABLE IF NOT EXISTS id_runs (
 	data BLOB    NOT NULL,
 	PRIMARY KEY (g, b, seq0)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS postings (
-	d    INTEGER NOT NULL,
-	k    INTEGER NOT NULL,
-	tmax INTEGER NOT NULL,
-	seq0 INTEGER NOT NULL,
-	tmin INTEGER NOT NULL,
-	n    INTEGER NOT NULL,
-	data BLOB    NOT NULL,
+CREATE TABLE IF NOT EXISTS postings (` + indexRowCols + `,
 	PRIMARY KEY (d, k, tmax, seq0)
 ) WITHOUT ROWID;
 -- Span rows (store.GroupRows): a key's postings of the days where a
 -- commit has few, over up to store.SpanDays days, filed under the newest.
 -- (Named spans before index format 2: see indexFormat.)
-CREATE TABLE IF NOT EXISTS span_rows (
-	d    INTEGER NOT NULL,
-	k    INTEGER NOT NULL,
-	tmax INTEGER NOT NULL,
-	seq0 INTEGER NOT NULL,
-	tmin INTEGER NOT NULL,
-	n    INTEGER NOT NULL,
-	data BLOB    NOT NULL,
+CREATE TABLE IF NOT EXISTS span_rows (` + indexRowCols + `,
 	PRIMARY KEY (d, k, tmax, seq0)
 ) WITHOUT ROWID;
 -- Pack rows (packs.go): the postings of one-off keys, by generation and

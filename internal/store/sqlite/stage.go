@@ -36,24 +36,10 @@ import (
 const stageMaxRows = 200_000
 
 const stageSchema = `
-CREATE TABLE IF NOT EXISTS postings_stage (
-	d    INTEGER NOT NULL,
-	k    INTEGER NOT NULL,
-	tmax INTEGER NOT NULL,
-	seq0 INTEGER NOT NULL,
-	tmin INTEGER NOT NULL,
-	n    INTEGER NOT NULL,
-	data BLOB    NOT NULL
+CREATE TABLE IF NOT EXISTS postings_stage (` + indexRowCols + `
 );
 CREATE INDEX IF NOT EXISTS postings_stage_by_key ON postings_stage(k, d, tmax, seq0);
-CREATE TABLE IF NOT EXISTS span_stage (
-	d    INTEGER NOT NULL,
-	k    INTEGER NOT NULL,
-	tmax INTEGER NOT NULL,
-	seq0 INTEGER NOT NULL,
-	tmin INTEGER NOT NULL,
-	n    INTEGER NOT NULL,
-	data BLOB    NOT NULL
+CREATE TABLE IF NOT EXISTS span_stage (` + indexRowCols + `
 );
 CREATE INDEX IF NOT EXISTS span_stage_by_key ON span_stage(k, d, tmax, seq0);
 `
