@@ -68,13 +68,23 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
 	d0, d1 := store.Day(start), store.Day(end)
 	s0, s1 := store.SpanDaysOf(d0, d1)
-	// Staged rows first (stage.go).
-	for _, src := range []struct {
+	// The staging and key tables (stage.go) are read in one read
+	// transaction: a move of staged rows between their reads would have
+	// a row read twice, and counted twice.
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: histogram: %w", err)
+	}
+	defer tx.Rollback()
+	for i, src := range []struct {
 		st     *sql.Stmt
 		d0, d1 int64
 	}{{s.stageScan, d0, d1}, {s.stageSpans, s0, s1}, {s.scan, d0, d1}, {s.spans, s0, s1}} {
+		if i == 2 && s.afterStagedRead != nil {
+			s.afterStagedRead()
+		}
 		if d0, d1 := s.days.clip(src.d0, src.d1); d0 <= d1 {
-			if err := eachTableRow(ctx, src.st, key, d0, d1, start, end, f); err != nil {
+			if err := eachTableRow(ctx, tx.StmtContext(ctx, src.st), key, d0, d1, start, end, f); err != nil {
 				return err
 			}
 		}

@@ -162,6 +162,10 @@ type Store struct {
 	// more (stageMaxRows; tests set fewer).
 	stageMax int
 
+	// afterStagedRead is a test hook: eachRow calls it between its reads
+	// of the staging and the key tables.
+	afterStagedRead func()
+
 	// beforeSegmentList is a test hook: Purge calls it after deciding
 	// which segments to keep and before listing the files.
 	beforeSegmentList func()

@@ -16,15 +16,15 @@ import (
 // that its pages stay in the cache), and once they hold stageMaxRows
 // rows it moves them into the key tables in one statement, sorted in
 // their order, inside the same transaction: each page of the key tables
-// is then written once for the rows of many transactions. BenchmarkIndexSpread (10M events over 30 days, in
-// transactions of 64,000): 4.2 µs of CPU an event without staging, 2.5
-// with it. Reads look in
-// the staging tables before the key tables (scanRows), so a move between
-// the two reads shows a row twice (TopK keeps it once), never not at all.
+// is then written once for the rows of many transactions
+// (BenchmarkIndexSpread, 10M events over 30 days in transactions of
+// 64,000: 4.2 µs of CPU an event without staging, 2.5 with it).
 //
-// Retention deletes staged rows as it does the others. The staging
-// tables are part of index format 3: a cairn of format 2 would not read
-// them, and refuses the store.
+// Reads look in the staging tables before the key tables (scanRows), so
+// a move between the two reads shows a row twice (TopK keeps it once),
+// never not at all. Retention deletes staged rows as it does the
+// others. The staging tables are part of index format 3: a cairn of
+// format 2 would not read them, and refuses the store.
 
 // stageMaxRows is how many rows the staging tables gather before they are
 // moved. A 30-day backfill's transaction of 64,000 events writes about
@@ -45,10 +45,10 @@ CREATE INDEX IF NOT EXISTS span_stage_by_key ON span_stage(k, d, tmax, seq0);
 `
 
 // The staging tables' read queries: those of the key tables (scanQuery,
-// spanQuery) with the same parameters and order.
-// The list of days (intList) runs from the newest to the oldest: one
-// seek of the staging index by key reads the range, where a probe per
-// day of the list would cost a lookup ~15 % more CPU.
+// spanQuery) with the same parameters and order. The list of days
+// (intList) runs from the newest to the oldest: one seek of the staging
+// index by key reads its range, where the key tables take a probe per
+// day of the list.
 const (
 	stageScanQuery = `SELECT d, tmax, tmin, data FROM postings_stage
 		WHERE k = ?2 AND d BETWEEN json_extract(?1, '$[#-1]') AND json_extract(?1, '$[0]') AND tmax >= ?3

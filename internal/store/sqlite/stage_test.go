@@ -191,3 +191,45 @@ func TestUpgradesIndexFormat2(t *testing.T) {
 	}
 	storetest.CheckStored(t, s, "old and new", append(old, more...))
 }
+
+// TestHistogramWhileStagedRowsMove: a histogram during which the staged
+// rows move to the key tables (between its reads of the two) counts each
+// event once.
+func TestHistogramWhileStagedRowsMove(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := storetest.SpreadEvents(t, "hm", 300)
+	if _, err := s.Append(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	s.flushIndex()
+	if rows := tableRows(t, s, "postings_stage", "span_stage"); rows["postings_stage"]+rows["span_stage"] == 0 {
+		t.Fatalf("nothing staged: %v", rows)
+	}
+	moved := false
+	s.afterStagedRead = func() {
+		if !moved {
+			moved = true
+			moveAllStaged(t, s)
+		}
+	}
+	days, err := s.Histogram(ctx, store.HistogramQuery{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+		Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base, Width: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !moved {
+		t.Fatal("the staged rows were not moved during the histogram")
+	}
+	var total int64
+	for _, d := range days {
+		total += d.Count
+	}
+	if total != int64(len(evs)) {
+		t.Fatalf("the histogram counts %d events, want %d", total, len(evs))
+	}
+}
