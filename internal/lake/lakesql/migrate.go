@@ -251,8 +251,8 @@ func (db *DB) startReframe(ctx context.Context) error {
 // stopped by Close).
 func (db *DB) Reframed() <-chan struct{} { return db.reframed }
 
-// ReframeErr is, once Reframed is closed, why the rewriting ended before
-// every block was rewritten (nil: done, or stopped by Close). What is
+// ReframeErr waits until Reframed is closed and returns why the rewriting
+// ended before every block was rewritten (nil: done, or stopped by Close). What is
 // left is rewritten after the next Open; it reads as it is meanwhile.
 func (db *DB) ReframeErr() error {
 	<-db.reframed

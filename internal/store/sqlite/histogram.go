@@ -66,8 +66,6 @@ func (s *Store) Histogram(ctx context.Context, q store.HistogramQuery) ([]store.
 // span, that may hold postings from start to end, and with its postings
 // in each pack row that may.
 func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data []byte) error) error {
-	d0, d1 := store.Day(start), store.Day(end)
-	s0, s1 := store.SpanDaysOf(d0, d1)
 	// The staging and key tables (stage.go) are read in one read
 	// transaction: a move of staged rows between their reads would have
 	// a row read twice, and counted twice.
@@ -76,11 +74,8 @@ func (s *Store) eachRow(ctx context.Context, key, start, end int64, f func(data 
 		return fmt.Errorf("sqlite: histogram: %w", err)
 	}
 	defer tx.Rollback()
-	for i, src := range []struct {
-		st     *sql.Stmt
-		d0, d1 int64
-	}{{s.stageScan, d0, d1}, {s.stageSpans, s0, s1}, {s.scan, d0, d1}, {s.spans, s0, s1}} {
-		if i == 2 && s.afterStagedRead != nil {
+	for _, src := range s.rowSources(start, end) {
+		if !src.staged && s.afterStagedRead != nil {
 			s.afterStagedRead()
 		}
 		if d0, d1 := s.days.clip(src.d0, src.d1); d0 <= d1 {

@@ -108,12 +108,9 @@ type Store struct {
 	// stageScan and stageSpans read the staging tables (stage.go).
 	stageScan  *sql.Stmt
 	stageSpans *sql.Stmt
-	// staged is how many rows the staging tables hold: the indexer's
-	// (and, before it starts, recovery's).
-	staged int
-	block  *sql.Stmt
-	byHash *sql.Stmt
-	gens   *sql.Stmt // genRange
+	block      *sql.Stmt
+	byHash     *sql.Stmt
+	gens       *sql.Stmt // genRange
 	// packs reads pack rows (packs.go) of generations from packLow on.
 	packs   *sql.Stmt
 	packLow atomic.Int64
@@ -159,11 +156,13 @@ type Store struct {
 	// transaction go to pack rows (packs.go). Tests set 0 to compare.
 	packMax int
 	// stageMax: the staging tables' rows are moved once there would be
-	// more (stageMaxRows; tests set fewer).
+	// more (stageMaxRows; tests set fewer). staged is how many they hold:
+	// the indexer's (and, before it starts, recovery's).
 	stageMax int
+	staged   int
 
-	// afterStagedRead is a test hook: eachRow calls it between its reads
-	// of the staging and the key tables.
+	// afterStagedRead is a test hook: eachRow calls it before each read of
+	// a key table, after those of the staging tables.
 	afterStagedRead func()
 
 	// beforeSegmentList is a test hook: Purge calls it after deciding
@@ -478,22 +477,16 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 }
 
 // scanRows offers key's index rows to top: the dense rows of the days in
-// range, then the span rows that may reach into it (staged ones first,
-// see stage.go), each newest day and
-// newest rows first, until no older row can change the page; then its
-// postings in pack rows. The caller has read the pending postings first
+// range, then the span rows that may reach into it (staged ones first:
+// rowSources), each newest day and newest rows first, until no older row
+// can change the page; then its postings in pack rows. The caller has read the pending postings first
 // (see dayBounds). Only days that may hold rows are asked for: those the
 // store's events fall on, and once a page is found (from pending postings
 // or the dense rows), none older than its oldest posting: each day asked
 // is a probe of the index, found empty for most keys in one of the two
 // tables.
 func (s *Store) scanRows(ctx context.Context, top *store.TopK, key, start, end int64) error {
-	d0, d1 := store.Day(start), store.Day(end)
-	s0, s1 := store.SpanDaysOf(d0, d1)
-	for _, src := range []struct {
-		st     *sql.Stmt
-		d0, d1 int64
-	}{{s.stageScan, d0, d1}, {s.stageSpans, s0, s1}, {s.scan, d0, d1}, {s.spans, s0, s1}} {
+	for _, src := range s.rowSources(start, end) {
 		from := start // rows whose newest posting is older cannot matter
 		if floor, ok := top.Floor(); ok {
 			from = max(from, floor)

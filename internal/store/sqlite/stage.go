@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // Staged index rows. An index transaction's dense and span rows land all
@@ -20,9 +23,8 @@ import (
 // (BenchmarkIndexSpread, 10M events over 30 days in transactions of
 // 64,000: 4.2 µs of CPU an event without staging, 2.5 with it).
 //
-// Reads look in the staging tables before the key tables (scanRows), so
-// a move between the two reads shows a row twice (TopK keeps it once),
-// never not at all. Retention deletes staged rows as it does the
+// Reads look in the staging tables before the key tables (rowSources).
+// Retention deletes staged rows as it does the
 // others. The staging tables are part of index format 3: a cairn of
 // format 2 would not read them, and refuses the store.
 
@@ -57,6 +59,24 @@ const (
 		WHERE k = ?2 AND d BETWEEN json_extract(?1, '$[#-1]') AND json_extract(?1, '$[0]') AND tmax >= ?3
 		ORDER BY k DESC, d DESC, tmax DESC, seq0 DESC`
 )
+
+// rowSource is a table of index rows as reads go through it: its read
+// statement and the days to ask of it.
+type rowSource struct {
+	st     *sql.Stmt
+	d0, d1 int64
+	staged bool // a staging table
+}
+
+// rowSources are the tables holding a key's index rows of start to end, in
+// the order reads go through them: the staging tables before the key
+// tables, so that a row moved between two reads is read twice (a lookup's
+// TopK keeps it once), never not at all.
+func (s *Store) rowSources(start, end int64) [4]rowSource {
+	d0, d1 := store.Day(start), store.Day(end)
+	s0, s1 := store.SpanDaysOf(d0, d1)
+	return [4]rowSource{{s.stageScan, d0, d1, true}, {s.stageSpans, s0, s1, true}, {s.scan, d0, d1, false}, {s.spans, s0, s1, false}}
+}
 
 // stagePairs names each staging table with the key table its rows move to.
 var stagePairs = [...]struct{ stage, table string }{{"postings_stage", "postings"}, {"span_stage", "span_rows"}}
