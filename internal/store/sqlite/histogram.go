@@ -141,19 +141,23 @@ func (s *Store) histogramErrors(ctx context.Context, h *store.Histo) error {
 func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, int64) {
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
-	out := make([][]store.Posting, len(keys))
-	for i, key := range keys {
-		for _, p := range s.pendingPost[key] {
-			if d := store.Day(p.Time); d >= d0 && d <= d1 {
-				out[i] = append(out[i], p)
-			}
-		}
-	}
 	// The writer acknowledges a batch (s.last) under pmu once it is pending:
 	// with none pending, every event up to s.last is indexed.
 	below := s.last.Load() + 1
 	if len(s.pending) > 0 {
 		below = s.pending[0].b.seq0
+	}
+	out := make([][]store.Posting, len(keys))
+	for i, key := range keys {
+		s.postings.each(key, func(ps []store.Posting) {
+			for _, p := range ps {
+				// Postings below the first pending batch are indexed (their
+				// generation is not dropped yet): the rows count them.
+				if d := store.Day(p.Time); p.Seq >= below && d >= d0 && d <= d1 {
+					out[i] = append(out[i], p)
+				}
+			}
+		})
 	}
 	return out, below
 }

@@ -88,6 +88,9 @@ func (s *Store) indexPending(all bool) error {
 			n++
 		}
 		take := s.pending[:n:n]
+		if n > 0 {
+			s.postings.seal() // what the writer adds meanwhile is not in take
+		}
 		s.pmu.Unlock()
 		if n == 0 {
 			return nil
@@ -100,7 +103,6 @@ func (s *Store) indexPending(all bool) error {
 			return err
 		}
 		s.indexErr.Store("")
-		keys := batchKeys(take)
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
 		first := int64(math.MaxInt64)
@@ -108,7 +110,7 @@ func (s *Store) indexPending(all bool) error {
 			first = s.pending[0].b.seq0
 		}
 		s.firstPending.Store(first)
-		s.dropIndexed(take, keys)
+		s.dropIndexed(take)
 		s.pcond.Broadcast()
 		behind := s.pendingEvents >= indexTrigger
 		s.pmu.Unlock()
@@ -119,12 +121,11 @@ func (s *Store) indexPending(all bool) error {
 }
 
 // dropIndexed removes what reads found of indexed batches in memory: their
-// postings (of keys, their batchKeys) and IDs. The caller holds pmu, which
-// readers and the writer wait for meanwhile: what can be worked out
-// before is (BenchmarkDropPending).
-func (s *Store) dropIndexed(indexed []*batch, keys []int64) {
+// postings and IDs, in whole generations. The caller holds pmu, which
+// readers and the writer wait for meanwhile (BenchmarkDropPending).
+func (s *Store) dropIndexed(indexed []*batch) {
 	through := indexed[len(indexed)-1].b.seqN
-	s.dropPendingPostings(keys, through)
+	s.postings.drop(through)
 	s.pendingIDs.indexed(through)
 	for _, bt := range indexed {
 		s.pendingEvents -= len(bt.ids)

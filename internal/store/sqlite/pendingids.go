@@ -41,8 +41,10 @@ func (p *pendingIDSet) indexed(through int64) {
 		p.cur, p.old, p.curLast, p.oldLast = map[idKey]int64{}, nil, 0, 0
 		return
 	}
+	// No size hint: a map made for the old one's size took milliseconds
+	// to allocate under pmu; a map grows a table at a time.
 	p.old, p.oldLast = p.cur, p.curLast
-	p.cur, p.curLast = make(map[idKey]int64, len(p.old)), 0
+	p.cur, p.curLast = map[idKey]int64{}, 0
 }
 
 // each calls f with every ID held.

@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // BenchmarkDropPending measures what the indexer does under the pending
@@ -21,16 +19,16 @@ func BenchmarkDropPending(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		s := &Store{pendingIDs: newPendingIDSet(), pendingPost: map[int64][]store.Posting{}}
+		s := &Store{pendingIDs: newPendingIDSet()}
 		for _, bt := range batches {
 			s.pending = append(s.pending, bt)
 			for _, id := range bt.ids {
 				s.pendingIDs.add(id.key, id.seq)
 			}
-			s.addPendingPostings(bt)
+			s.postings.add(bt)
 		}
-		keys := batchKeys(batches)
+		s.postings.seal()
 		b.StartTimer()
-		s.dropIndexed(batches, keys)
+		s.dropIndexed(batches)
 	}
 }

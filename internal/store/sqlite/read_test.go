@@ -292,8 +292,9 @@ func TestPurgeDropsIDGenerations(t *testing.T) {
 	}
 }
 
-// Pending postings are kept across batches by key; indexing a run
-// of batches drops exactly their postings.
+// Pending postings are kept across batches by key, in generations that
+// the indexer drops whole once all of their batches are indexed; until
+// then, what counts as pending is only the postings not indexed.
 func TestPendingPostingsAcrossBatches(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
@@ -322,7 +323,7 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	s.pmu.Lock()
 	for _, bt := range []*batch{a, b, c} {
 		s.pending = append(s.pending, bt)
-		s.addPendingPostings(bt)
+		s.postings.add(bt)
 	}
 	s.pmu.Unlock()
 	if got := seqs(10, 12); !slices.Equal(got, []int64{1000, 1001, 1002, 1003, 1004, 1005, 1006}) {
@@ -331,17 +332,40 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	if got := seqs(11, 11); !slices.Equal(got, []int64{1002, 1003}) {
 		t.Fatalf("day 11: %v", got)
 	}
+	// a and b indexed, c not: their generation (c's too) stays, and only
+	// c's postings count as pending.
 	s.pmu.Lock()
-	s.dropPendingPostings(batchKeys([]*batch{a, b}), b.b.seqN)
+	s.postings.seal()
+	s.postings.drop(b.b.seqN)
 	s.pending = s.pending[2:]
+	kept := s.postings.keys()
 	s.pmu.Unlock()
+	if kept != 2 {
+		t.Fatalf("after indexing a and b: %d lists left, want c's generation's 2", kept)
+	}
 	if got := seqs(0, 100); !slices.Equal(got, []int64{1005, 1006}) {
 		t.Fatalf("after indexing a and b: %v", got)
 	}
+	// A batch added after the seal is in a generation of its own, which
+	// stays when the one before is dropped.
+	d := mk(1007, 13)
 	s.pmu.Lock()
-	s.dropPendingPostings(batchKeys([]*batch{c}), c.b.seqN)
+	s.pending = append(s.pending, d)
+	s.postings.add(d)
+	s.postings.drop(c.b.seqN)
+	s.pending = s.pending[1:]
+	gens, kept := len(s.postings.gens), s.postings.keys()
+	s.pmu.Unlock()
+	if gens != 1 || kept != 2 {
+		t.Fatalf("after indexing c: %d generations, %d lists; want d's: 1, 2", gens, kept)
+	}
+	if got := seqs(0, 100); !slices.Equal(got, []int64{1007}) {
+		t.Fatalf("after indexing c: %v", got)
+	}
+	s.pmu.Lock()
+	s.postings.drop(d.b.seqN)
 	s.pending = nil
-	n := len(s.pendingPost)
+	n := s.postings.keys()
 	s.pmu.Unlock()
 	if n != 0 {
 		t.Fatalf("after indexing all: %d lists left", n)

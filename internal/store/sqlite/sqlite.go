@@ -140,9 +140,8 @@ type Store struct {
 	// none), read without the lock.
 	firstPending atomic.Int64
 	pendingIDs   *pendingIDSet
-	// pendingPost holds the pending batches' postings by key, each list
-	// in seq order.
-	pendingPost   map[int64][]store.Posting
+	// postings holds the pending batches' postings by key.
+	postings      postingGens
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
@@ -279,7 +278,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{path: path, w: w, r: r, pendingIDs: newPendingIDSet(),
-		pendingPost: map[int64][]store.Posting{}, kick: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1),
 		full: make(chan struct{}, 1), packMax: packMax, stageMax: stageMaxRows,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.pcond = sync.NewCond(&s.pmu)

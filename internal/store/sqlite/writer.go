@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -176,7 +175,7 @@ func (s *Store) addPending(bt *batch) {
 	for _, id := range bt.ids {
 		s.pendingIDs.add(id.key, id.seq)
 	}
-	s.addPendingPostings(bt)
+	s.postings.add(bt)
 	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
 	full := s.pendingEvents >= indexTrigger
@@ -302,57 +301,11 @@ func (s *Store) pendingPostings(key, d0, d1 int64) []store.Posting {
 
 // offerPending offers top the pending postings of key, in place: a busy
 // key's list (every event's, under the listing of all events) holds up to
-// maxPending postings, which a copy would take the lock longer for.
+// maxPending postings, which a copy would take the lock longer for. Some
+// may be indexed already (see postingGens): TopK keeps a posting offered
+// twice once.
 func (s *Store) offerPending(top *store.TopK, key int64) {
 	s.pmu.RLock()
 	defer s.pmu.RUnlock()
-	top.AddPostings(s.pendingPost[key])
-}
-
-// addPendingPostings adds a batch's postings to the pending ones; the
-// caller holds pmu.
-func (s *Store) addPendingPostings(bt *batch) {
-	for k, ps := range bt.postings {
-		if old, ok := s.pendingPost[k]; ok {
-			s.pendingPost[k] = append(old, ps...)
-			continue
-		}
-		// A key new to pending (most of an import's, one-off keys) shares
-		// the batch's list, which nothing changes; its capacity cut, so
-		// that a later batch's postings are appended to a copy.
-		s.pendingPost[k] = ps[:len(ps):len(ps)]
-	}
-}
-
-// batchKeys returns the lookup keys of batches' postings, each once. The
-// indexer works them out before it takes pmu to drop the postings.
-func batchKeys(batches []*batch) []int64 {
-	seen := make(map[int64]struct{}, 2*len(batches[0].postings))
-	keys := make([]int64, 0, 2*len(batches[0].postings))
-	for _, bt := range batches {
-		for k := range bt.postings {
-			if _, ok := seen[k]; !ok {
-				seen[k] = struct{}{}
-				keys = append(keys, k)
-			}
-		}
-	}
-	return keys
-}
-
-// dropPendingPostings removes the postings through seq through of keys
-// (batchKeys of the batches indexed through it); the caller holds pmu.
-func (s *Store) dropPendingPostings(keys []int64, through int64) {
-	for _, k := range keys {
-		ps, ok := s.pendingPost[k]
-		if !ok {
-			continue
-		}
-		i, _ := slices.BinarySearchFunc(ps, through+1, func(p store.Posting, seq int64) int { return cmp.Compare(p.Seq, seq) })
-		if i < len(ps) {
-			s.pendingPost[k] = ps[i:]
-			continue
-		}
-		delete(s.pendingPost, k)
-	}
+	s.postings.each(key, top.AddPostings)
 }
