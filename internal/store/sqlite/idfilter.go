@@ -84,8 +84,8 @@ func (fs *idFilters) targets(n int) (live, next *idFilter, rebuild bool) {
 	return fs.live, fs.next, fs.live != nil && fs.next == nil && fs.added >= filterRebuildAfter
 }
 
-// addIDs adds the hashes of IDs being made pending; the caller holds pmu
-// (see buildFilter for why).
+// addIDs adds the hashes of IDs being made pending; the caller holds idMu
+// (see startFilterBuild for why).
 func (s *Store) addIDs(ids []idEntry) {
 	live, next, rebuild := s.filters.targets(len(ids))
 	for _, f := range []*idFilter{live, next} {
@@ -101,7 +101,7 @@ func (s *Store) addIDs(ids []idEntry) {
 }
 
 // startFilterBuild builds a new filter in the background unless one is
-// being built. The caller holds pmu.
+// being built. The caller holds idMu.
 func (s *Store) startFilterBuild() {
 	fs := &s.filters
 	fs.mu.Lock()
@@ -113,7 +113,7 @@ func (s *Store) startFilterBuild() {
 	fs.next = next
 	fs.mu.Unlock()
 	// Every ID is in the new filter once built: IDs pending now are added
-	// here, and IDs made pending later by the writer (addIDs, under pmu
+	// here, and IDs made pending later by the writer (addIDs, under idMu
 	// like this). What is indexed is read from the ID index after this
 	// point, so an ID indexed meanwhile is read or was pending.
 	s.pendingIDs.each(func(key idKey) { next.add(idHash(key.account, key.id)) })

@@ -81,6 +81,11 @@ func (s *Store) indexLoop() {
 // waiting, so that what comes in meanwhile gathers for the next.
 func (s *Store) indexPending(all bool) error {
 	for {
+		// The next posting generation's map, made before taking pmu.
+		var next map[int64][]store.Posting
+		if s.firstPending.Load() != math.MaxInt64 {
+			next = make(map[int64][]store.Posting, s.hints.keys)
+		}
 		s.pmu.Lock()
 		n, events := 0, 0
 		for n < len(s.pending) && events < maxIndexBatch {
@@ -88,8 +93,11 @@ func (s *Store) indexPending(all bool) error {
 			n++
 		}
 		take := s.pending[:n:n]
-		if n > 0 {
-			s.postings.seal() // what the writer adds meanwhile is not in take
+		if n > 0 && next != nil {
+			// What the writer adds meanwhile goes to a new generation.
+			if keys := s.postings.seal(next); keys > 0 {
+				s.hints.keys = keys
+			}
 		}
 		s.pmu.Unlock()
 		if n == 0 {
@@ -103,6 +111,7 @@ func (s *Store) indexPending(all bool) error {
 			return err
 		}
 		s.indexErr.Store("")
+		fresh := make(map[idKey]int64, s.hints.ids)
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
 		first := int64(math.MaxInt64)
@@ -110,7 +119,7 @@ func (s *Store) indexPending(all bool) error {
 			first = s.pending[0].b.seq0
 		}
 		s.firstPending.Store(first)
-		s.dropIndexed(take)
+		s.dropIndexed(take, fresh)
 		s.pcond.Broadcast()
 		behind := s.pendingEvents >= indexTrigger
 		s.pmu.Unlock()
@@ -122,11 +131,16 @@ func (s *Store) indexPending(all bool) error {
 
 // dropIndexed removes what reads found of indexed batches in memory: their
 // postings and IDs, in whole generations. The caller holds pmu, which
-// readers and the writer wait for meanwhile (BenchmarkDropPending).
-func (s *Store) dropIndexed(indexed []*batch) {
+// readers and the writer wait for meanwhile (BenchmarkDropPending); the
+// IDs are dropped under idMu too.
+func (s *Store) dropIndexed(indexed []*batch, fresh map[idKey]int64) {
 	through := indexed[len(indexed)-1].b.seqN
 	s.postings.drop(through)
-	s.pendingIDs.indexed(through)
+	s.idMu.Lock()
+	if n := s.pendingIDs.indexed(through, fresh); n > 0 {
+		s.hints.ids = n
+	}
+	s.idMu.Unlock()
 	for _, bt := range indexed {
 		s.pendingEvents -= len(bt.ids)
 	}

@@ -17,25 +17,25 @@ func TestPendingIDSetGenerations(t *testing.T) {
 	a, b, c := idKey{"1", "a"}, idKey{"1", "b"}, idKey{"1", "c"}
 	p.add(a, 1)
 	p.add(b, 2)
-	p.indexed(1) // b pending: the generation stays, as the old one
+	p.indexed(1, map[idKey]int64{}) // b pending: the generation stays, as the old one
 	if _, ok := p.get(b); !ok {
 		t.Fatal("pending b not found")
 	}
 	p.add(c, 3)
-	p.indexed(1) // the old generation still holds pending b
+	p.indexed(1, map[idKey]int64{}) // the old generation still holds pending b
 	for _, k := range []idKey{b, c} {
 		if _, ok := p.get(k); !ok {
 			t.Fatalf("pending %v not found", k)
 		}
 	}
-	p.indexed(2) // the old goes; c's generation becomes the old one
+	p.indexed(2, map[idKey]int64{}) // the old goes; c's generation becomes the old one
 	if _, ok := p.get(b); ok {
 		t.Fatal("indexed b still held after its generation was indexed")
 	}
 	if seq, ok := p.get(c); !ok || seq != 3 {
 		t.Fatalf("pending c: %d, %v", seq, ok)
 	}
-	p.indexed(3)
+	p.indexed(3, map[idKey]int64{})
 	n := 0
 	p.each(func(idKey) { n++ })
 	if n != 0 {
@@ -79,7 +79,9 @@ func TestIndexedIDsHeldAWhile(t *testing.T) {
 	for s.pendingEvents > 1 {
 		s.pcond.Wait()
 	}
+	s.idMu.RLock()
 	_, held := s.pendingIDs.get(idKey{"111111111111", first.ID})
+	s.idMu.RUnlock()
 	s.pmu.Unlock()
 	if !held {
 		t.Fatal("first's ID left the pending set with second pending: the case is not the one to test")

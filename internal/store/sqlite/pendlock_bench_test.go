@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // BenchmarkDropPending measures what the indexer does under the pending
@@ -27,8 +29,8 @@ func BenchmarkDropPending(b *testing.B) {
 			}
 			s.postings.add(bt)
 		}
-		s.postings.seal()
+		s.postings.seal(map[int64][]store.Posting{})
 		b.StartTimer()
-		s.dropIndexed(batches)
+		s.dropIndexed(batches, map[idKey]int64{})
 	}
 }

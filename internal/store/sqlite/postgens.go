@@ -44,18 +44,22 @@ func (g *postingGens) add(bt *batch) {
 	cur.last = bt.b.seqN
 }
 
-// seal starts a new generation for the batches added from now on, unless
-// the newest has none yet. (Its map has no size hint: made under pmu, it
-// grows a table at a time as batches are added.)
-func (g *postingGens) seal() {
+// seal starts a new generation, with the map next, for the batches added
+// from now on, unless the newest has none yet; it returns how many keys
+// the sealed generation has (0: none sealed). The caller makes next before
+// it takes pmu, sized by the last generation sealed: a map made under pmu,
+// or grown there table by table as batches come, kept the writer and
+// every lookup waiting.
+func (g *postingGens) seal(next map[int64][]store.Posting) int {
 	if len(g.gens) == 0 {
-		return
+		return 0
 	}
 	cur := g.gens[len(g.gens)-1]
 	if cur.last == 0 {
-		return
+		return 0
 	}
-	g.gens = append(g.gens, &postingGen{post: map[int64][]store.Posting{}})
+	g.gens = append(g.gens, &postingGen{post: next})
+	return len(cur.post)
 }
 
 // drop removes the generations whose batches are all indexed (through

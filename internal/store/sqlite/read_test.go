@@ -169,9 +169,9 @@ func TestIDFilterKeepsEveryID(t *testing.T) {
 		}
 		switch b % 7 {
 		case 0:
-			s.pmu.Lock()
+			s.idMu.Lock()
 			s.startFilterBuild() // while some are pending, some indexed
-			s.pmu.Unlock()
+			s.idMu.Unlock()
 		case 3:
 			s.flushIndex()
 		}
@@ -335,7 +335,7 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	// a and b indexed, c not: their generation (c's too) stays, and only
 	// c's postings count as pending.
 	s.pmu.Lock()
-	s.postings.seal()
+	s.postings.seal(map[int64][]store.Posting{})
 	s.postings.drop(b.b.seqN)
 	s.pending = s.pending[2:]
 	kept := s.postings.keys()

@@ -139,9 +139,16 @@ type Store struct {
 	// firstPending is the seq0 of pending's first batch (MaxInt64 when
 	// none), read without the lock.
 	firstPending atomic.Int64
-	pendingIDs   *pendingIDSet
+	// idMu guards pendingIDs and the ID filters' additions (idfilter.go);
+	// lookups by eventID and the writer's duplicate check share it.
+	idMu       sync.RWMutex
+	pendingIDs *pendingIDSet
 	// postings holds the pending batches' postings by key.
-	postings      postingGens
+	postings postingGens
+	// hints size the maps the indexer makes before it takes pmu (the
+	// indexer's own): the keys of the last posting generation sealed and
+	// the IDs of the last ID generation retired.
+	hints         struct{ keys, ids int }
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
@@ -315,9 +322,9 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 		}
 	}
 	s.filters.quit = make(chan struct{})
-	s.pmu.Lock()
+	s.idMu.Lock()
 	s.startFilterBuild()
-	s.pmu.Unlock()
+	s.idMu.Unlock()
 	go s.indexLoop()
 	s.group = store.NewGroupCommitter(s.commit)
 	// Events from here on are indexed by failure too (older ones were not).
@@ -539,11 +546,11 @@ func scanTable(ctx context.Context, st *sql.Stmt, top *store.TopK, key, d0, d1, 
 func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (store.Page, error) {
 	var page store.Page
 	var seqs []int64
-	s.pmu.RLock()
+	s.idMu.RLock()
 	if seq, ok := s.pendingIDs.get(idKey{q.Account, q.Value}); ok {
 		seqs = append(seqs, seq)
 	}
-	s.pmu.RUnlock()
+	s.idMu.RUnlock()
 	found, err := s.seqsByHash(ctx, []int64{idHash(q.Account, q.Value)})
 	if err != nil {
 		return page, fmt.Errorf("sqlite: lookup: %w", err)

@@ -167,16 +167,22 @@ type stored struct {
 
 func (s *Store) addPending(bt *batch) {
 	s.widenDays(bt.tmin, bt.tmax) // before any read can find the batch
+	// The IDs first, under idMu: a lookup by eventID that finds one before
+	// its batch is pending below finds no event for it (bySeq skips a seq
+	// neither pending nor indexed), and the batch is not acknowledged yet.
+	// Under pmu, they held every lookup for ~40 % longer.
+	s.idMu.Lock()
+	for _, id := range bt.ids {
+		s.pendingIDs.add(id.key, id.seq)
+	}
+	s.addIDs(bt.ids)
+	s.idMu.Unlock()
 	s.pmu.Lock()
 	s.pending = append(s.pending, bt)
 	if len(s.pending) == 1 {
 		s.firstPending.Store(bt.b.seq0)
 	}
-	for _, id := range bt.ids {
-		s.pendingIDs.add(id.key, id.seq)
-	}
 	s.postings.add(bt)
-	s.addIDs(bt.ids)
 	s.pendingEvents += len(bt.ids)
 	full := s.pendingEvents >= indexTrigger
 	s.last.Store(bt.b.seqN)
@@ -249,7 +255,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	existing := make(map[idKey]stored, n)
 	var hashes, pendingSeqs []int64
 	filter := s.filters.current()
-	s.pmu.RLock()
+	s.idMu.RLock()
 	for _, r := range group {
 		prep := r.Prepared.([]prepared)
 		for i, e := range r.Events {
@@ -263,7 +269,7 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 			}
 		}
 	}
-	s.pmu.RUnlock()
+	s.idMu.RUnlock()
 	candidates, err := s.seqsByHash(ctx, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find duplicates: %w", err)
