@@ -252,8 +252,9 @@ func (db *DB) startReframe(ctx context.Context) error {
 func (db *DB) Reframed() <-chan struct{} { return db.reframed }
 
 // ReframeErr waits until Reframed is closed and returns why the rewriting
-// ended before every block was rewritten (nil: done, or stopped by Close). What is
-// left is rewritten after the next Open; it reads as it is meanwhile.
+// ended before every block was rewritten (nil: done, or stopped by
+// Close). What is left is rewritten after the next Open; it reads as it
+// is meanwhile.
 func (db *DB) ReframeErr() error {
 	<-db.reframed
 	return db.reframeErr

@@ -84,12 +84,3 @@ func (g *postingGens) each(key int64, f func([]store.Posting)) {
 		}
 	}
 }
-
-// keys returns how many lists the generations hold (for tests).
-func (g *postingGens) keys() int {
-	n := 0
-	for _, gen := range g.gens {
-		n += len(gen.post)
-	}
-	return n
-}

@@ -421,3 +421,12 @@ func TestIDConflictPendingIndexedReopened(t *testing.T) {
 	waitFilter(t, s)
 	check(s, "reopened, filter built", first[0].Seq)
 }
+
+// keys returns how many lists the generations hold.
+func (g *postingGens) keys() int {
+	n := 0
+	for _, gen := range g.gens {
+		n += len(gen.post)
+	}
+	return n
+}

@@ -485,8 +485,8 @@ func (s *Store) Lookup(ctx context.Context, q store.Query) (store.Page, error) {
 // scanRows offers key's index rows to top: the dense rows of the days in
 // range, then the span rows that may reach into it (staged ones first:
 // rowSources), each newest day and newest rows first, until no older row
-// can change the page; then its postings in pack rows. The caller has read the pending postings first
-// (see dayBounds). Only days that may hold rows are asked for: those the
+// can change the page; then its postings in pack rows. The caller has
+// read the pending postings first (see dayBounds). Only days that may hold rows are asked for: those the
 // store's events fall on, and once a page is found (from pending postings
 // or the dense rows), none older than its oldest posting: each day asked
 // is a probe of the index, found empty for most keys in one of the two

@@ -24,9 +24,9 @@ import (
 // 64,000: 4.2 µs of CPU an event without staging, 2.5 with it).
 //
 // Reads look in the staging tables before the key tables (rowSources).
-// Retention deletes staged rows as it does the
-// others. The staging tables are part of index format 3: a cairn of
-// format 2 would not read them, and refuses the store.
+// Retention deletes staged rows as it does the others. The staging tables
+// are part of index format 3: a cairn of format 2 would not read them,
+// and refuses the store.
 
 // stageMaxRows is how many rows the staging tables gather before they are
 // moved. A 30-day backfill's transaction of 64,000 events writes about
