@@ -114,8 +114,12 @@ type When struct{ Cond, Then Expr }
 type Cast struct {
 	Pos  int
 	X    Expr
-	Type string // lower case: varchar, bigint, integer, double, boolean, timestamp, date
-	Try  bool
+	Type string // lower case: varchar, bigint, integer, double, decimal, boolean, timestamp, date
+	// Params are the type's parameters as written: decimal(p, s)'s
+	// precision and scale, varchar(n)'s length.
+	Params    []string
+	ParamsPos int
+	Try       bool
 }
 
 // Subscript is x[index]: a map's value by key, an array's element (from 1).

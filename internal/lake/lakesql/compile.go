@@ -36,7 +36,8 @@ type val struct {
 	// literal that fits in 32 bits is an integer, a CAST names its type,
 	// and arithmetic, CASE and the like take the wider of their operands'
 	// (see intType). Arithmetic, negation and abs of narrow values check
-	// the result against that type's range.
+	// the result against that type's range. For a decimal, it is the
+	// decimal's type, "decimal(p,s)" (see decOf).
 	narrow string
 }
 
@@ -45,7 +46,7 @@ type outCol struct {
 	name    string // as Lake names it in results
 	sqlName string // the engine's alias
 	t       typ
-	narrow  string // the integer type of a bigint column (see val.narrow)
+	narrow  string // the integer type of a bigint column, a decimal's type (see val.narrow)
 	f       *field
 	// expr, when set, is the SQL that reads the column, in place of
 	// <source alias>.<sqlName> (an UNNEST's columns, read from json_each).
@@ -303,12 +304,9 @@ func (c *compiler) unifySetOpCols(cols, next []outCol, name string, pos int) err
 		case b.t == tNull:
 		case a.t == tNull:
 			cols[i].t, cols[i].f, cols[i].narrow = b.t, b.f, b.narrow
-		case a.t == b.t:
-			if a.t == tBigint {
-				cols[i].narrow = widerInt(val{t: a.t, narrow: a.narrow}, val{t: b.t, narrow: b.narrow})
-			}
 		case a.t.numeric() && b.t.numeric():
-			cols[i].t, cols[i].narrow = tDouble, ""
+			cols[i].t, cols[i].narrow = numericSuper(val{t: a.t, narrow: a.narrow}, val{t: b.t, narrow: b.narrow})
+		case a.t == b.t:
 		default:
 			return c.errf(pos, "column %d in %s query has incompatible types: %s, %s", i+1, name,
 				val{t: a.t, narrow: a.narrow}.typeName(), val{t: b.t, narrow: b.narrow}.typeName())

@@ -109,7 +109,15 @@ func (c *compiler) literal(x *Literal) (val, error) {
 		if err != nil {
 			return val{}, c.errf(x.Pos, "Invalid numeric literal: %s", x.Text)
 		}
-		return val{sql: c.arg(f), t: tDouble, lit: x}, nil
+		if strings.ContainsAny(x.Text, "eE") {
+			return val{sql: c.arg(f), t: tDouble, lit: x}, nil
+		}
+		// 2.5 is a decimal literal, decimal(2,1).
+		d := decLiteral(x.Text)
+		if d.p > maxDecimalPrecision {
+			return val{}, c.errf(x.Pos, "Decimal literal has more than %d digits: %s", maxDecimalPrecision, x.Text)
+		}
+		return val{sql: c.arg(f), t: tDecimal, lit: x, narrow: d.String()}, nil
 	case litBool:
 		if x.Text == "true" {
 			return val{sql: "1", t: tBool}, nil
@@ -295,9 +303,12 @@ func (c *compiler) arith(x *Binary, l, r, out val) (val, error) {
 		out.sql, out.t = "("+l.sql+" - "+r.sql+")", tIntervalDS
 	case l.t.numeric() && r.t.numeric() || l.t == tNull && r.t.numeric() || r.t == tNull && l.t.numeric():
 		out.t = tBigint
-		if l.t == tDouble || r.t == tDouble {
+		switch {
+		case l.t == tDouble || r.t == tDouble:
 			out.t = tDouble
-		} else {
+		case l.t == tDecimal || r.t == tDecimal:
+			return c.decArith(x.Op, l, r, out), nil
+		default:
 			// Trino: integer op integer is an integer, computed and
 			// checked in 32 bits; with a bigint operand, a bigint.
 			out.narrow = widerInt(l, r)
@@ -387,7 +398,7 @@ func intName(narrow string) string {
 // typeName is v's type as Trino names it in messages: integer for an
 // integer literal, where the compiler holds a bigint.
 func (v val) typeName() string {
-	if v.t == tBigint && v.narrow != "" {
+	if (v.t == tBigint || v.t == tDecimal) && v.narrow != "" {
 		return v.narrow
 	}
 	return v.t.String()
@@ -555,10 +566,9 @@ func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
 		case v.t == tNull:
 		case out.t == tNull:
 			out.t, out.f, out.narrow = v.t, v.f, v.narrow
-		case out.t == v.t:
-			out.narrow = widerInt(out, v)
 		case out.t.numeric() && v.t.numeric():
-			out.t, out.narrow = tDouble, ""
+			out.t, out.narrow = numericSuper(out, v)
+		case out.t == v.t:
 		default:
 			return c.errf(v.pos, "All CASE results must be the same type: %s, %s", out.typeName(), v.typeName())
 		}
@@ -607,7 +617,7 @@ func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
 
 var castTypes = map[string]typ{
 	"varchar": tVarchar, "char": tVarchar, "bigint": tBigint, "integer": tBigint, "int": tBigint,
-	"smallint": tBigint, "tinyint": tBigint, "double": tDouble, "real": tDouble, "decimal": tDouble,
+	"smallint": tBigint, "tinyint": tBigint, "double": tDouble, "real": tDouble, "decimal": tDecimal,
 	"boolean": tBool, "timestamp": tTimestamp, "date": tTimestamp,
 }
 
@@ -634,11 +644,22 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 		out.sql = c.d.truncTime("day", v.sql)
 		return out, nil
 	}
+	if to == tDecimal {
+		return c.castDecimal(v, x, out)
+	}
+	from := v.t
+	if from == tDecimal {
+		if to == tVarchar {
+			out.sql = c.d.goFunc("decimal_text", []string{v.sql, strconv.Itoa(decOf(v).s)})
+			return out, nil
+		}
+		from = tDouble // to bigint, double, boolean as a double converts
+	}
 	name := strings.ToUpper(x.Type)
 	if x.Try || c.inTry > 0 {
 		name = ""
 	}
-	s, err := c.d.cast(c.valueSQL(v), v.t, to, name, intTypeNames[x.Type])
+	s, err := c.d.cast(c.valueSQL(v), from, to, name, intTypeNames[x.Type])
 	if err != nil {
 		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.typeName(), out.typeName())
 	}

@@ -30,6 +30,8 @@ func formatValue(v any, c outCol) *string {
 		s = strconv.FormatInt(toInt(v), 10)
 	case tDouble:
 		s = formatDouble(toFloat(v))
+	case tDecimal:
+		s = formatDecimal(toFloat(v), decOf(val{t: c.t, narrow: c.narrow}).s)
 	case tIntervalDS:
 		s = formatIntervalDS(toInt(v))
 	case tIntervalYM:

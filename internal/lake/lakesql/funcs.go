@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -49,7 +50,8 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return nil
 		}
 		for _, t := range ts {
-			if args[i].t == t {
+			// A decimal goes where a double does.
+			if args[i].t == t || t == tDouble && args[i].t == tDecimal {
 				return nil
 			}
 		}
@@ -241,15 +243,12 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			case out.t == tNull:
 				out.t, out.f = a.t, a.f
 			case out.t.numeric() && a.t.numeric():
-				if a.t == tDouble {
-					out.t = tDouble
-				}
 			case out.t != a.t:
 				return out, c.errf(x.Args[i].exprPos(), "All COALESCE operands must be the same type: %s, %s", out.typeName(), a.typeName())
 			}
 		}
-		if out.t == tBigint {
-			out.narrow = widerInt(args...)
+		if out.t.numeric() {
+			out.t, out.narrow = numericSuper(args...)
 		}
 		if len(args) == 1 {
 			out.sql = c.valueSQL(args[0])
@@ -274,15 +273,12 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			case out.t == tNull:
 				out.t = a.t
 			case out.t.numeric() && a.t.numeric():
-				if a.t == tDouble {
-					out.t = tDouble
-				}
 			case out.t != a.t:
 				return out, c.errf(x.Args[i].exprPos(), "All %s operands must be the same type: %s, %s", x.Name, out.typeName(), a.typeName())
 			}
 		}
-		if out.t == tBigint {
-			out.narrow = widerInt(args...)
+		if out.t.numeric() {
+			out.t, out.narrow = numericSuper(args...)
 		}
 		fn := "max"
 		if x.Name == "least" {
@@ -313,13 +309,11 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			case b.t == tNull:
 			case a.t == tNull:
 				out.t, out.f, out.narrow = b.t, b.f, b.narrow
-			case a.t.numeric() && b.t.numeric() && a.t != b.t:
+			case a.t.numeric() && b.t.numeric():
 				// Trino coerces both to the wider type.
-				out.t, out.narrow = tDouble, ""
+				out.t, out.narrow = numericSuper(a, b)
 			case a.t != b.t:
 				return out, c.errf(x.Pos, "IF branches must be the same type: %s, %s", a.typeName(), b.typeName())
-			case a.t == tBigint:
-				out.narrow = widerInt(a, b)
 			}
 		}
 		out.sql = "(CASE WHEN " + args[0].sql + " THEN " + c.valueSQL(args[1]) + " ELSE " + els + " END)"
@@ -348,6 +342,8 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			}
 		}
 		switch {
+		case args[0].t == tDecimal:
+			out.sql, out.narrow = c.decimalMath(name, args, sqls())
 		case name == "abs" && args[0].t == tBigint:
 			// abs(-9223372036854775808) is out of range, and so is
 			// abs(-2147483648) of an integer: a clear error (NULL inside
@@ -553,14 +549,24 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function sum", a.typeName())
 		}
 		out.sql, out.t = "sum("+distinct+s+")", a.t
-		if a.t == tNull {
+		switch a.t {
+		case tNull:
 			out.t = tBigint
+		case tDecimal:
+			// Trino: the sum of decimal(p, s) is decimal(38, s).
+			d := decimalOf(maxDecimalPrecision, decOf(a).s)
+			out.sql, out.narrow = "round("+out.sql+", "+strconv.Itoa(d.s)+")", d.String()
 		}
 	case "avg":
 		if !a.t.numeric() && a.t != tNull {
 			return out, c.errf(x.Pos, "Unexpected parameters (%s) for function avg", a.typeName())
 		}
 		out.sql, out.t = "avg("+distinct+s+")", tDouble
+		if a.t == tDecimal {
+			// Trino: the average of decimal(p, s) is decimal(p, s),
+			// rounded half up.
+			out.sql, out.t, out.narrow = "round("+out.sql+", "+strconv.Itoa(decOf(a).s)+")", tDecimal, a.narrow
+		}
 	}
 	return out, nil
 }

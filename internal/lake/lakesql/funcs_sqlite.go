@@ -212,6 +212,18 @@ func lakeFuncs() []sqlFunc {
 		// (which SQLite holds as NULL).
 		{"fdiv", 2, func(a []driver.Value) (driver.Value, error) { return asFloat(a[0]) / asFloat(a[1]), nil }},
 		{"fmod", 2, func(a []driver.Value) (driver.Value, error) { return math.Mod(asFloat(a[0]), asFloat(a[1])), nil }},
+		// Decimal / and % (ddiv, dmod(x, y, scale, inTry)), CAST to
+		// decimal (to_decimal(x, p, s, name)) and from it to varchar
+		// (decimal_text(x, scale)): decimal.go.
+		{"ddiv", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(false, a) }},
+		{"dmod", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(true, a) }},
+		{"to_decimal", 4, castToDecimal},
+		{"decimal_text", 2, func(a []driver.Value) (driver.Value, error) {
+			if a[0] == nil {
+				return nil, nil
+			}
+			return formatDecimal(asFloat(a[0]), int(asInt(a[1]))), nil
+		}},
 		// double_text(x): CAST(double AS varchar), written as Trino
 		// writes a double (1.0E20, 0.30000000000000004), not as SQLite
 		// does (1.0e+20, 0.3).

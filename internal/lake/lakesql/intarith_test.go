@@ -25,7 +25,8 @@ func TestIntegerLiteralTypes(t *testing.T) {
 		{"1 + 2147483648", "bigint"},
 		{"1 + CAST(1 AS bigint)", "bigint"},
 		{"1 + length(eventName)", "bigint"},
-		{"1 + 1.5", "double"},
+		{"1 + 1.5", "decimal(12,1)"},
+		{"1 + 1.5e0", "double"},
 		{"7 / 2", "integer"},
 		{"7 % 2", "integer"},
 		{"1 + NULL", "integer"},
@@ -37,9 +38,11 @@ func TestIntegerLiteralTypes(t *testing.T) {
 		{"CASE WHEN eventName = 'a' THEN 1 ELSE 2147483648 END", "bigint"},
 		{"CASE WHEN eventName = 'a' THEN 1 END", "integer"},
 		{"coalesce(NULL, 1)", "integer"},
-		{"coalesce(1, 2.5)", "double"},
+		{"coalesce(1, 2.5)", "decimal(11,1)"},
+		{"coalesce(1, 2.5e0)", "double"},
 		{"if(eventName = 'a', 1, 2)", "integer"},
-		{"if(eventName = 'a', 1, 2.5)", "double"},
+		{"if(eventName = 'a', 1, 2.5)", "decimal(11,1)"},
+		{"if(eventName = 'a', 1, 2.5e0)", "double"},
 		{"greatest(1, 2)", "integer"},
 		{"nullif(1, 2)", "integer"},
 		{"try(1 + 1)", "integer"},
@@ -64,7 +67,8 @@ func TestIntegerLiteralTypes(t *testing.T) {
 		{"SELECT 1 AS x FROM S1 UNION ALL SELECT 2 FROM S1", "integer"},
 		{"SELECT 1 AS x FROM S1 UNION ALL SELECT 2147483648 FROM S1", "bigint"},
 		{"SELECT NULL AS x FROM S1 UNION ALL SELECT 2 FROM S1", "integer"},
-		{"SELECT 1 AS x FROM S1 UNION ALL SELECT 2.5 FROM S1", "double"},
+		{"SELECT 1 AS x FROM S1 UNION ALL SELECT 2.5 FROM S1", "decimal(11,1)"},
+		{"SELECT 1 AS x FROM S1 UNION ALL SELECT 2.5e0 FROM S1", "double"},
 	} {
 		if got := compiledType(t, c.sql); got != c.want {
 			t.Errorf("%s: %s, want %s", c.sql, got, c.want)
@@ -146,10 +150,10 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"2147483649", "2147483648", "2147483648", "-2147483649",
-		"NULL", "2.147483647E9", "3", "-1", "true", "2147483647", "2147483647",
+		"NULL", "2147483647.0", "3", "-1", "true", "2147483647", "2147483647",
 		"1300", "-1300", "1200", "9007199254740993", "9007199254740990", "5",
 		"NULL", "NULL", "NULL", "5147483647", "32768",
-		"1200.0", "-1300.0", "1234.57", "1200.0", "1234.57"}
+		"1200.0", "-1300.0", "1234.5700", "1200.0", "1234.5700"}
 	for i, v := range res.Rows[0] {
 		got := "NULL"
 		if v != nil {
@@ -176,7 +180,7 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 		}
 	}
 	// Set operations: an integer and a double column is a double.
-	res, err = run("SELECT 1 AS x FROM $EDS_ID UNION SELECT 2.5 FROM $EDS_ID ORDER BY 1")
+	res, err = run("SELECT 1 AS x FROM $EDS_ID UNION SELECT 2.5e0 FROM $EDS_ID ORDER BY 1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +195,8 @@ func TestIntegerLiteralArithmetic(t *testing.T) {
 // Trino does (1.0E20, not SQLite's 1.0e+20).
 func TestDoubleDivisionModuloText(t *testing.T) {
 	db, _ := loadFixture(t)
-	res := runSample(t, db, "SELECT 5 / 0e0, -5 / 0e0, 5.5 % 2, 7 % 2.5, -5.5 % 2, 7.5 / 2, 7.0 / length('ab'),"+
-		" CAST(1e20 AS varchar), CAST(0.1 + 0.2 AS varchar), CAST(2.5 AS varchar), CAST(-1e-5 AS varchar) FROM $EDS_ID LIMIT 1")
+	res := runSample(t, db, "SELECT 5 / 0e0, -5 / 0e0, 55e-1 % 2, 7 % 25e-1, -55e-1 % 2, 75e-1 / 2, 7e0 / length('ab'),"+
+		" CAST(1e20 AS varchar), CAST(1e-1 + 2e-1 AS varchar), CAST(25e-1 AS varchar), CAST(-1e-5 AS varchar) FROM $EDS_ID LIMIT 1")
 	want := []string{"Infinity", "-Infinity", "1.5", "2.0", "-1.5", "3.75", "3.5",
 		"1.0E20", "0.30000000000000004", "2.5", "-1.0E-5"}
 	got := project(t, res, nil)[0]

@@ -1188,9 +1188,13 @@ func (p *parser) parseCast(try bool) (Expr, error) {
 	if typ == "double" && p.isKw("PRECISION") {
 		p.next()
 	}
-	if p.acceptOp("(") { // varchar(n), decimal(p, s): the size is not kept
+	c := &Cast{Pos: pos, X: x, Type: typ, Try: try}
+	if p.isOp("(") { // varchar(n), decimal(p, s)
+		c.ParamsPos = p.next().pos
 		for !p.isOp(")") && p.tok().kind != tokEOF {
-			p.next()
+			if t := p.next(); t.text != "," {
+				c.Params = append(c.Params, t.text)
+			}
 		}
 		if err := p.expectOp(")"); err != nil {
 			return nil, err
@@ -1199,7 +1203,7 @@ func (p *parser) parseCast(try bool) (Expr, error) {
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	return &Cast{Pos: pos, X: x, Type: typ, Try: try}, nil
+	return c, nil
 }
 
 func (p *parser) parseCall() (Expr, error) {

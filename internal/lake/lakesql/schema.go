@@ -17,15 +17,16 @@ const (
 	tMap                   // map(varchar, varchar)
 	tStruct                // row(...)
 	tArray                 // array(...)
+	tDecimal               // decimal(p, s), held as a double rounded to s places (decimal.go)
 )
 
 func (t typ) String() string {
 	return [...]string{"unknown", "varchar", "bigint", "double", "boolean", "timestamp(3)",
-		"interval day to second", "interval year to month", "map(varchar, varchar)", "row", "array"}[t]
+		"interval day to second", "interval year to month", "map(varchar, varchar)", "row", "array", "decimal"}[t]
 }
 
-// numeric reports whether t is bigint or double.
-func (t typ) numeric() bool { return t == tBigint || t == tDouble }
+// numeric reports whether t is bigint, double or decimal.
+func (t typ) numeric() bool { return t == tBigint || t == tDouble || t == tDecimal }
 
 // field is one column of Lake's CloudTrail event schema or a field of one
 // of its structs.

@@ -74,6 +74,7 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 		return val{}, c.errf(x.Pos, "DISTINCT and FILTER are not supported in window functions")
 	}
 	out := val{}
+	roundTo := -1 // the scale a decimal result is rounded back to
 	add := func(v val) {
 		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
 	}
@@ -135,9 +136,18 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 		if fn, out.t, err = c.windowAggregate(x, args, argVals); err != nil {
 			return out, err
 		}
-		if x.Name == "min" || x.Name == "max" {
+		var a val
+		if len(argVals) > 0 {
+			a = argVals[0]
+		}
+		switch {
+		case x.Name == "min" || x.Name == "max":
 			// Of an integer type, the same type; sum is a bigint.
-			out.narrow = argVals[0].narrow
+			out.narrow = a.narrow
+		case a.t == tDecimal && x.Name == "sum":
+			roundTo, out.narrow = decOf(a).s, decimalOf(maxDecimalPrecision, decOf(a).s).String()
+		case a.t == tDecimal && x.Name == "avg":
+			roundTo, out.t, out.narrow = decOf(a).s, tDecimal, a.narrow
 		}
 	case aggregates[x.Name]:
 		return out, c.errf(x.Pos, "%s is not supported as a window function (count, sum, avg, min and max are)", x.Name)
@@ -170,6 +180,10 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 		over = append(over, "ORDER BY "+strings.Join(terms, ", "))
 	}
 	out.sql = "(" + fn + " OVER (" + strings.Join(over, " ") + "))"
+	if roundTo >= 0 {
+		// A decimal's sum and average, back to their scale.
+		out.sql = "round(" + out.sql + ", " + strconv.Itoa(roundTo) + ")"
+	}
 	return out, nil
 }
 
