@@ -25,7 +25,8 @@ import (
 // 66.7 (not a double's 66.66666666666667), 0.1 + 0.2 = 0.3 holds, the
 // average of decimals keeps their scale, a CAST to decimal(p, s) rounds
 // half up, a decimal divided by zero FAILS, and a decimal type out of
-// bounds is refused at StartQuery.
+// bounds is refused at StartQuery. Trino's math functions answer too
+// (sqrt, mod, truncate).
 func TestLakeSDKIntegerLiterals(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
 	ctx := context.Background()
@@ -73,8 +74,10 @@ func TestLakeSDKIntegerLiterals(t *testing.T) {
 
 	status, rows, _ = sdkQuery(t, ct, "SELECT count_if(readOnly) * 100.0 / count(*) AS pct,"+
 		" avg(CASE WHEN readOnly THEN 1.0 ELSE 2.0 END) AS a, 0.1 + 0.2 = 0.3 AS eq, 7.5 / 2 AS d,"+
-		" CAST(2.675 AS decimal(10, 2)) AS c, CAST(0.50 AS varchar) AS v, 2.5e0 / 2 AS dbl"+ours, 10)
-	want = map[string]string{"pct": "66.7", "a": "1.3", "eq": "true", "d": "3.8", "c": "2.68", "v": "0.50", "dbl": "1.25"}
+		" CAST(2.675 AS decimal(10, 2)) AS c, CAST(0.50 AS varchar) AS v, 2.5e0 / 2 AS dbl,"+
+		" sqrt(16) AS sq, mod(-7, 3) AS md, truncate(2.759, 2) AS tr"+ours, 10)
+	want = map[string]string{"pct": "66.7", "a": "1.3", "eq": "true", "d": "3.8", "c": "2.68", "v": "0.50", "dbl": "1.25",
+		"sq": "4.0", "md": "-1", "tr": "2.750"}
 	if status != types.QueryStatusFinished || len(rows) != 1 {
 		t.Fatalf("decimals: %s %v", status, rows)
 	}

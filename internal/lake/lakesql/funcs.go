@@ -450,6 +450,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		}
 		out.sql, out.t = d.goFunc("array_contains", []string{d.jsonText(args[0]), args[1].sql}), tBool
 	default:
+		if v, ok, err := c.mathCall(x, args, out); ok {
+			return v, err
+		}
 		return out, c.errf(x.Pos, "Function '%s' not registered", x.Name)
 	}
 	return out, nil

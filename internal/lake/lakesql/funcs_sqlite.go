@@ -215,6 +215,10 @@ func lakeFuncs() []sqlFunc {
 		// Decimal / and % (ddiv, dmod(x, y, scale, inTry)), CAST to
 		// decimal (to_decimal(x, p, s, name)) and from it to varchar
 		// (decimal_text(x, scale)): decimal.go.
+		// Trino's math functions (mathfuncs.go).
+		{"math", -1, mathFunc},
+		{"sign", 1, mathSign},
+		{"math_is", 2, mathIs},
 		{"ddiv", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(false, a) }},
 		{"dmod", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(true, a) }},
 		{"to_decimal", 4, castToDecimal},

@@ -1,0 +1,88 @@
+package lakesql
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestMathFunctions: Trino's math functions, typed as Trino types them
+// (sign and truncate of an integer stay integers, of a decimal are
+// decimals; the rest are doubles), NULL in, NULL out; a wrong argument
+// is refused before the query runs, and mod by zero fails as % does.
+func TestMathFunctions(t *testing.T) {
+	db, _ := loadFixture(t)
+	run := fixtureRunner(db)
+	const from = " FROM $EDS_ID LIMIT 1"
+	for _, c := range []struct{ expr, want string }{
+		{"sqrt(16)", "4.0"},
+		{"power(2, 10)", "1024.0"},
+		{"pow(1.5, 2)", "2.25"},
+		{"ln(e())", "1.0"},
+		{"log10(1000)", "3.0"},
+		{"log2(8)", "3.0"},
+		{"log(2, 8)", "3.0"},
+		{"cbrt(27)", "3.0"},
+		{"exp(0)", "1.0"},
+		{"degrees(pi())", "180.0"},
+		{"radians(180) = pi()", "true"},
+		{"atan2(1, 1) * 4 = pi()", "true"},
+		{"round(sin(pi() / 2), 6)", "1.0"},
+		{"truncate(2.75)", "2"},
+		{"truncate(-2.75e0)", "-2.0"},
+		{"truncate(7)", "7"},
+		{"truncate(2.759, 2)", "2.750"},
+		{"truncate(2.759e0, 2)", "2.75"},
+		{"sign(-2.5)", "-1"},
+		{"sign(-3)", "-1"},
+		{"sign(0e0)", "0.0"},
+		{"sign(2.5e0)", "1.0"},
+		{"mod(7.5, 2)", "1.5"},
+		{"mod(7, 3)", "1"},
+		{"mod(-7, 3)", "-1"},
+		{"is_finite(1e0)", "true"},
+		{"is_infinite(infinity())", "true"},
+		{"is_finite(1 / 0e0)", "false"},
+		{"sqrt(NULL)", "NULL"},
+		{"sqrt(CAST(NULL AS double))", "NULL"},
+		{"sign(CAST(NULL AS integer))", "NULL"},
+	} {
+		res, err := run("SELECT " + c.expr + from)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := cell(res.Rows[0][0]); got != c.want {
+			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"sign(CAST(1 AS smallint))", "smallint"},
+		{"truncate(2.75)", "decimal(1,0)"},
+		{"truncate(123.456, 1)", "decimal(6,3)"},
+		{"sqrt(2)", "double"},
+		{"mod(7, 2.5)", "decimal(2,1)"},
+	} {
+		if got := compiledType(t, "SELECT "+c.expr+" AS x FROM S1"); got != c.want {
+			t.Errorf("type of %s: %s, want %s", c.expr, got, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"sqrt('a')", "Unexpected parameters (varchar) for function sqrt"},
+		{"sqrt(1, 2)", "Unexpected parameters for function sqrt: 2 arguments"},
+		{"truncate(1.5, 'a')", "Unexpected parameters (varchar) for function truncate"},
+		{"nan()", "Function 'nan' not registered"},
+		{"truncate_n(1, 2)", "Function 'truncate_n' not registered"},
+	} {
+		_, err := run("SELECT " + c.expr + from)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
+			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
+		}
+	}
+	_, err := run("SELECT mod(1, 0)" + from)
+	var qe *QueryError
+	if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "Division by zero") {
+		t.Errorf("mod(1, 0): %v; want Division by zero", err)
+	}
+}
