@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,7 +19,7 @@ import (
 // TestLakeSDKUnnestDistinctAndWindows: the SQL CloudTrail Lake users write
 // beyond the basics — CROSS JOIN UNNEST(resources), IS [NOT] DISTINCT
 // FROM, window functions — through aws-sdk-go-v2 against the real binary,
-// with answers computed here; misuse is refused with
+// with answers computed here, the record as eventJson too; misuse is refused with
 // InvalidQueryStatementException saying where.
 func TestLakeSDKUnnestDistinctAndWindows(t *testing.T) {
 	srv := Start(t, Options{Config: StandardConfig})
@@ -114,6 +116,22 @@ func TestLakeSDKUnnestDistinctAndWindows(t *testing.T) {
 	}
 	check("row_number() OVER", "SELECT date_diff('second', timestamp '"+at.Format("2006-01-02 15:04:05")+"', eventTime) AS i, row_number() OVER (PARTITION BY eventName ORDER BY eventTime) AS n FROM "+store+
 		" WHERE "+ours, []string{"i", "n"}, want)
+
+	// eventJson is the record, eventJsonChecksum the base64 of its SHA-256.
+	want = nil
+	for i, e := range evs {
+		want = append(want, fmt.Sprintf("%d|%s|%s|true", i, e.name, e.errorCode))
+	}
+	check("eventJson", "SELECT date_diff('second', timestamp '"+at.Format("2006-01-02 15:04:05")+"', eventTime) AS i,"+
+		" json_extract_scalar(eventJson, '$.eventName') AS n, coalesce(json_extract_scalar(eventJson, '$.errorCode'), '') AS e,"+
+		" length(eventJsonChecksum) = 44 AND eventJson LIKE '{%}' AS ok FROM "+store+" WHERE "+ours, []string{"i", "n", "e", "ok"}, want)
+	status, rows, _ := sdkQuery(t, ct, "SELECT eventJson, eventJsonChecksum FROM "+store+" WHERE "+ours+" LIMIT 1", 10)
+	if status != types.QueryStatusFinished || len(rows) != 1 {
+		t.Fatalf("eventJson: %s %v", status, rows)
+	}
+	if sum := sha256.Sum256([]byte(rows[0]["eventJson"])); rows[0]["eventJsonChecksum"] != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Errorf("eventJsonChecksum %q is not the base64 SHA-256 of eventJson %q", rows[0]["eventJsonChecksum"], rows[0]["eventJson"])
+	}
 
 	// Misuse: refused at StartQuery, saying where.
 	for _, bad := range []struct{ sql, where string }{

@@ -659,6 +659,9 @@ func (c *compiler) starCols(src *source) []starCol {
 		return out
 	}
 	for _, f := range eventSchema.fields {
+		if f.whole != 0 {
+			continue
+		}
 		v := c.column(src, f, []*field{f})
 		sqlv := v.sql
 		if v.t == tMap || v.t == tArray || v.t == tStruct {
@@ -703,6 +706,14 @@ func (c *compiler) column(src *source, f *field, chain []*field) val {
 		v.sql = src.sqlAlias + "." + f.hot
 		if f.hot == "t" {
 			v.t = tTimestamp
+		}
+		return v
+	}
+	if f.whole != 0 {
+		c.recUsed[src.sqlAlias] = true
+		v.sql = "CAST(" + src.sqlAlias + ".rec AS TEXT)"
+		if f.whole == wholeChecksum {
+			v.sql = c.d.goFunc("sha256_base64", []string{v.sql})
 		}
 		return v
 	}

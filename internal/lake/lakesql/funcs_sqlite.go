@@ -2,7 +2,9 @@ package lakesql
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -215,6 +217,13 @@ func lakeFuncs() []sqlFunc {
 		// Decimal / and % (ddiv, dmod(x, y, scale, inTry)), CAST to
 		// decimal (to_decimal(x, p, s, name)) and from it to varchar
 		// (decimal_text(x, scale)): decimal.go.
+		// sha256_base64(text): eventJsonChecksum, the base64 of the SHA-256
+		// of a record's JSON (as CloudTrail Lake's eventDataChecksum is
+		// of a non-AWS event's data).
+		{"sha256_base64", 1, func(a []driver.Value) (driver.Value, error) {
+			sum := sha256.Sum256([]byte(asString(a[0])))
+			return base64.StdEncoding.EncodeToString(sum[:]), nil
+		}},
 		// Trino's math functions (mathfuncs.go).
 		{"math", -1, mathFunc},
 		{"sign", 1, mathSign},

@@ -38,7 +38,17 @@ type field struct {
 	// elem is the type of an array's elements when they are not structs
 	// (map_keys gives an array of varchar); tNull for struct elements.
 	elem typ
+	// whole marks the columns read from the whole record rather than a
+	// member of it: wholeJSON (eventJson, the record's JSON text) and
+	// wholeChecksum (eventJsonChecksum, its base64 SHA-256). SELECT *
+	// leaves them out.
+	whole int
 }
+
+const (
+	wholeJSON = 1 + iota
+	wholeChecksum
+)
 
 // find returns the member named name (compared case-insensitively, as
 // Trino compares identifiers).
@@ -95,4 +105,6 @@ var eventSchema = st("",
 	str("eventCategory"),
 	st("tlsDetails", str("tlsVersion"), str("cipherSuite"), str("clientProvidedHostHeader")),
 	&field{name: "sessionCredentialFromConsole", t: tBool},
+	&field{name: "eventJson", t: tVarchar, whole: wholeJSON},
+	&field{name: "eventJsonChecksum", t: tVarchar, whole: wholeChecksum},
 )
