@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +118,32 @@ func TestLakeSDKUnnestDistinctAndWindows(t *testing.T) {
 	}
 	check("row_number() OVER", "SELECT date_diff('second', timestamp '"+at.Format("2006-01-02 15:04:05")+"', eventTime) AS i, row_number() OVER (PARTITION BY eventName ORDER BY eventTime) AS n FROM "+store+
 		" WHERE "+ours, []string{"i", "n"}, want)
+
+	// array_agg, split, stddev_pop and approx_percentile per name.
+	want = nil
+	byName := map[string][]int{}
+	for i, e := range evs {
+		byName[e.name] = append(byName[e.name], i)
+	}
+	for name, is := range byName {
+		mean, ss := 0.0, 0.0
+		for _, i := range is {
+			mean += float64(i) / float64(len(is))
+		}
+		for _, i := range is {
+			ss += (float64(i) - mean) * (float64(i) - mean)
+		}
+		// the median by rank ⌈n/2⌉ of the seconds, which are in order
+		sd := strconv.FormatFloat(math.Round(math.Sqrt(ss/float64(len(is)))*1000)/1000, 'f', -1, 64)
+		if !strings.Contains(sd, ".") {
+			sd += ".0" // a double, as Lake writes one
+		}
+		want = append(want, fmt.Sprintf("%s|%d|%s|%s|%d", name, len(is), strings.TrimPrefix(name, "Sql"), sd, is[(len(is)+1)/2-1]))
+	}
+	secs := "date_diff('second', timestamp '" + at.Format("2006-01-02 15:04:05") + "', eventTime)"
+	check("array_agg", "SELECT eventName, cardinality(array_agg(eventID)) AS c, element_at(split(eventName, 'l'), 2) AS d,"+
+		" round(stddev_pop("+secs+"), 3) AS sd, approx_percentile("+secs+", 0.5) AS p FROM "+store+" WHERE "+ours+" GROUP BY eventName",
+		[]string{"eventName", "c", "d", "sd", "p"}, want)
 
 	// eventJson is the record, eventJsonChecksum the base64 of its SHA-256.
 	want = nil

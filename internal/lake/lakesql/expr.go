@@ -10,7 +10,8 @@ import (
 var aggregates = map[string]bool{
 	"count": true, "approx_distinct": true, "min": true, "max": true, "sum": true, "avg": true,
 	"count_if": true, "bool_or": true, "bool_and": true, "arbitrary": true, "any_value": true,
-	"max_by": true, "min_by": true,
+	"max_by": true, "min_by": true, "array_agg": true, "approx_percentile": true,
+	"stddev": true, "stddev_samp": true, "stddev_pop": true, "variance": true, "var_samp": true, "var_pop": true,
 }
 
 // expr compiles an expression in scope sc.

@@ -453,6 +453,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if v, ok, err := c.mathCall(x, args, out); ok {
 			return v, err
 		}
+		if v, ok, err := c.moreCall(x, args, out); ok {
+			return v, err
+		}
 		return out, c.errf(x.Pos, "Function '%s' not registered", x.Name)
 	}
 	return out, nil
@@ -483,6 +486,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	// FILTER (WHERE cond) hands the aggregate NULL for the rows cond does
 	// not hold for; every aggregate here skips NULLs.
 	only := func(s string) string { return s }
+	filter := ""
 	if x.Filter != nil {
 		sc.inAgg = true
 		f, err := c.boolExpr(sc, x.Filter, "FILTER")
@@ -490,6 +494,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		if err != nil {
 			return f, err
 		}
+		filter = f.sql
 		only = func(s string) string { return "(CASE WHEN " + f.sql + " THEN " + s + " END)" }
 	}
 	if x.Star || x.Name == "count" && len(x.Args) == 0 {
@@ -505,7 +510,11 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	if x.Name == "max_by" || x.Name == "min_by" {
 		return c.maxBy(sc, x, only)
 	}
-	if len(x.Args) != 1 {
+	nargs := 1
+	if x.Name == "approx_percentile" {
+		nargs = 2
+	}
+	if len(x.Args) != nargs {
 		return out, c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(x.Args))
 	}
 	sc.inAgg = true
@@ -515,11 +524,16 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		return a, err
 	}
 	s := only(c.valueSQL(a))
+	if v, ok, err := c.statsAggregate(x, a, s, sc); ok {
+		return v, err
+	}
 	distinct := ""
 	if x.Distinct {
 		distinct = "DISTINCT "
 	}
 	switch x.Name {
+	case "array_agg":
+		return c.arrayAgg(x, a, distinct, filter)
 	case "count":
 		out.sql, out.t = "count("+distinct+s+")", tBigint
 	case "approx_distinct":

@@ -45,6 +45,10 @@ func registerFuncs() {
 					return fn(args)
 				})
 		}
+		registerStatsAggs()
+		// array_join sees NULL arguments: a NULL replacement means skip.
+		sqlite.MustRegisterDeterministicScalarFunction("lake_array_join", 3,
+			func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) { return arrayJoin(args) })
 		sqlite.MustRegisterFunction("lake_max_by", &sqlite.FunctionImpl{NArgs: 3, Deterministic: true,
 			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &maxBy{}, nil }})
 	})
@@ -223,6 +227,15 @@ func lakeFuncs() []sqlFunc {
 		{"sha256_base64", 1, func(a []driver.Value) (driver.Value, error) {
 			sum := sha256.Sum256([]byte(asString(a[0])))
 			return base64.StdEncoding.EncodeToString(sum[:]), nil
+		}},
+		// split, regexp_extract_all, lpad, rpad, ends_with (arrays.go).
+		{"split", 2, splitFunc},
+		{"split_limit", 3, splitFunc},
+		{"regexp_extract_all", 3, regexpExtractAll},
+		{"lpad", 3, padFunc(true)},
+		{"rpad", 3, padFunc(false)},
+		{"ends_with", 2, func(a []driver.Value) (driver.Value, error) {
+			return strings.HasSuffix(asString(a[0]), asString(a[1])), nil
 		}},
 		// Trino's math functions (mathfuncs.go).
 		{"math", -1, mathFunc},

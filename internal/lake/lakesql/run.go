@@ -179,8 +179,10 @@ func runErr(ctx context.Context, err error) error {
 	if strings.Contains(msg, "string or blob too big") {
 		return &QueryError{Msg: fmt.Sprintf("A value the query computes is over the limit of %d MiB: build shorter strings, or aggregate fewer values into one.", MaxValueBytes>>20)}
 	}
-	if i := strings.Index(msg, overflowMarker+": "); i >= 0 {
-		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i+len(overflowMarker)+2:], "")}
+	for _, marker := range []string{overflowMarker, queryErrMarker} {
+		if i := strings.Index(msg, marker+": "); i >= 0 {
+			return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i+len(marker)+2:], "")}
+		}
 	}
 	if i := strings.Index(msg, valueTooBigPrefix); i >= 0 {
 		return &QueryError{Msg: sqliteCode.ReplaceAllString(msg[i:], "")}

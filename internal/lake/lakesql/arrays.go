@@ -1,0 +1,233 @@
+package lakesql
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// More of Trino's scalar functions: arrays of varchar made from strings
+// (split, regexp_extract_all) and joined back (array_join), and padding
+// and suffix tests (lpad, rpad, ends_with). Arrays are held as JSON text,
+// as the record's are.
+
+// varcharArray is the type of an array of varchar held in sql.
+func varcharArray(sql string) val {
+	return val{sql: sql, base: sql, path: "$", t: tArray, f: &field{t: tArray, elem: tVarchar}}
+}
+
+// moreCall compiles the functions of this file; ok is false for another
+// name.
+func (c *compiler) moreCall(x *Call, args []val, out val) (val, bool, error) {
+	n := len(args)
+	arity := func(lo, hi int) error {
+		if n < lo || n > hi {
+			return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, n)
+		}
+		return nil
+	}
+	want := func(i int, t typ) error {
+		if args[i].t != t && args[i].t != tNull {
+			return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
+		}
+		return nil
+	}
+	check := func(lo, hi int, types ...typ) error {
+		if err := arity(lo, hi); err != nil {
+			return err
+		}
+		for i := range args {
+			if err := want(i, types[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sqls := make([]string, n)
+	for i, a := range args {
+		sqls[i] = a.sql
+	}
+	withBare := func(v val) val {
+		v.bare, v.agg = out.bare, out.agg
+		return v
+	}
+	switch x.Name {
+	case "split":
+		if err := check(2, 3, tVarchar, tVarchar, tBigint); err != nil {
+			return out, true, err
+		}
+		fn := "split"
+		if n == 3 {
+			fn = "split_limit"
+		}
+		return withBare(varcharArray(c.d.goFunc(fn, sqls))), true, nil
+	case "regexp_extract_all":
+		if err := check(2, 3, tVarchar, tVarchar, tBigint); err != nil {
+			return out, true, err
+		}
+		if err := c.checkRegexp(x, args[1]); err != nil {
+			return out, true, err
+		}
+		if n == 2 {
+			sqls = append(sqls, "0")
+		}
+		return withBare(varcharArray(c.d.goFunc("regexp_extract_all", sqls))), true, nil
+	case "array_join":
+		if err := arity(2, 3); err != nil {
+			return out, true, err
+		}
+		if a := args[0]; a.t != tArray || a.f == nil || a.f.elem == tNull {
+			return out, true, c.errf(x.Args[0].exprPos(), "Unexpected parameters (%s) for function array_join: an array of scalars", a.typeName())
+		}
+		for i := 1; i < n; i++ {
+			if err := want(i, tVarchar); err != nil {
+				return out, true, err
+			}
+		}
+		s := []string{c.d.jsonText(args[0]), sqls[1], "NULL"}
+		if n == 3 {
+			s[2] = sqls[2]
+		}
+		// The null replacement may be NULL itself (NULLs are skipped), so
+		// the call goes around the NULL-in, NULL-out wrapper.
+		out.sql, out.t = "lake_array_join("+strings.Join(s, ", ")+")", tVarchar
+		return out, true, nil
+	case "lpad", "rpad":
+		if err := check(3, 3, tVarchar, tBigint, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc(x.Name, sqls), tVarchar
+		return out, true, nil
+	case "ends_with":
+		if err := check(2, 2, tVarchar, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("ends_with", sqls), tBool
+		return out, true, nil
+	}
+	return out, false, nil
+}
+
+// queryErrMarker starts the message of an error a function raises about
+// the query's values; runErr gives the user the text after it.
+const queryErrMarker = "lake query error"
+
+// queryErr is an error of the query's own, for its user.
+func queryErr(format string, a ...any) error {
+	return fmt.Errorf(queryErrMarker+": "+format, a...)
+}
+
+// jsonArray writes ss as a JSON array.
+func jsonArray(ss []string) (driver.Value, error) {
+	if ss == nil {
+		ss = []string{}
+	}
+	b, err := json.Marshal(ss)
+	return string(b), err
+}
+
+// splitFunc is lake_split(s, delimiter) and lake_split_limit(s,
+// delimiter, limit): Trino's split, the last element holding the rest
+// when limit cuts it short.
+func splitFunc(a []driver.Value) (driver.Value, error) {
+	s, d := asString(a[0]), asString(a[1])
+	if d == "" {
+		return nil, queryErr("The delimiter may not be the empty string")
+	}
+	if len(a) == 2 {
+		return jsonArray(strings.Split(s, d))
+	}
+	limit := asInt(a[2])
+	if limit <= 0 {
+		return nil, queryErr("Limit must be positive")
+	}
+	return jsonArray(strings.SplitN(s, d, int(min(limit, 1<<20))))
+}
+
+// regexpExtractAll is lake_regexp_extract_all(s, pattern, group).
+func regexpExtractAll(a []driver.Value) (driver.Value, error) {
+	re, err := compileRegexp(asString(a[1]))
+	if err != nil {
+		return nil, err
+	}
+	g := int(asInt(a[2]))
+	if g < 0 || g > re.NumSubexp() {
+		return nil, fmt.Errorf("pattern has %d groups. Cannot access group %d", re.NumSubexp(), g)
+	}
+	s := asString(a[0])
+	var out []string
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		if m[2*g] < 0 {
+			continue
+		}
+		out = append(out, s[m[2*g]:m[2*g+1]])
+	}
+	return jsonArray(out)
+}
+
+// arrayJoin is lake_array_join(array, delimiter, nullReplacement): the
+// elements as text, NULLs replaced, or skipped when the replacement is
+// NULL. It gets NULL arguments itself (see registerFuncs).
+func arrayJoin(a []driver.Value) (driver.Value, error) {
+	if a[0] == nil || a[1] == nil {
+		return nil, nil
+	}
+	var elems []any
+	if err := json.Unmarshal([]byte(asString(a[0])), &elems); err != nil {
+		return nil, nil
+	}
+	var b strings.Builder
+	first := true
+	for _, e := range elems {
+		var s string
+		switch v := e.(type) {
+		case nil:
+			if a[2] == nil {
+				continue
+			}
+			s = asString(a[2])
+		case string:
+			s = v
+		default:
+			var w strings.Builder
+			writeTrino(&w, v, nil, tVarchar)
+			s = w.String()
+		}
+		if !first {
+			b.WriteString(asString(a[1]))
+		}
+		first = false
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+// maxPadLength bounds lpad's and rpad's result, as Trino bounds it (to
+// the largest array), so a query cannot ask for gigabytes.
+const maxPadLength = 1 << 20
+
+// padFunc is lake_lpad and lake_rpad(s, size, pad): s cut to size
+// characters, or filled to it with pad on the left (right).
+func padFunc(left bool) func(a []driver.Value) (driver.Value, error) {
+	return func(a []driver.Value) (driver.Value, error) {
+		s, size, pad := asString(a[0]), asInt(a[1]), asString(a[2])
+		switch {
+		case size < 0 || size > maxPadLength:
+			return nil, queryErr("Target length must be in the range [0..%d]", maxPadLength)
+		case pad == "":
+			return nil, queryErr("Padding string must not be empty")
+		}
+		r := []rune(s)
+		if int64(len(r)) >= size {
+			return string(r[:size]), nil
+		}
+		need := int(size) - len(r)
+		fill := []rune(strings.Repeat(pad, need/utf8.RuneCountInString(pad)+1))[:need]
+		if left {
+			return string(fill) + s, nil
+		}
+		return s + string(fill), nil
+	}
+}

@@ -1,0 +1,181 @@
+package lakesql
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestArrayAndStringFunctions: split, regexp_extract_all, array_join,
+// lpad, rpad and ends_with as Trino's, with bad arguments failing the
+// query in Trino's words.
+func TestArrayAndStringFunctions(t *testing.T) {
+	db, _ := loadFixture(t)
+	run := fixtureRunner(db)
+	const from = " FROM $EDS_ID LIMIT 1"
+	for _, c := range []struct{ expr, want string }{
+		{"split('a,b,,c', ',')", "[a, b, , c]"},
+		{"split('a,b,c', ',', 2)", "[a, b,c]"},
+		{"cardinality(split('a/b/c', '/'))", "3"},
+		{"element_at(split('arn:aws:iam::1:user/alice', '/'), -1)", "alice"},
+		{"split('a,b,c', ',')[2]", "b"},
+		{"array_join(split('a,b,,c', ','), '|')", "a|b||c"},
+		{"regexp_extract_all('AddUserToGroup', '[A-Z][a-z]+')", "[Add, User, To, Group]"},
+		{"regexp_extract_all('k1=v1;k2=v2', '(\\w+)=(\\w+)', 2)", "[v1, v2]"},
+		{"array_join(regexp_extract_all('x', '[0-9]'), ',')", ""},
+		{"lpad('7', 3, '0')", "007"},
+		{"lpad('abcdef', 3, '0')", "abc"},
+		{"rpad('é', 4, 'ab')", "éaba"},
+		{"ends_with('GetObject', 'Object')", "true"},
+		{"ends_with('GetObject', 'Get')", "false"},
+		{"split(NULL, ',')", "NULL"},
+	} {
+		res, err := run("SELECT " + c.expr + from)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := cell(res.Rows[0][0]); got != c.want {
+			t.Errorf("%s: %q, want %q", c.expr, got, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"split('abc', '')", "The delimiter may not be the empty string"},
+		{"split('a,b', ',', 0)", "Limit must be positive"},
+		{"lpad('x', 3, '')", "Padding string must not be empty"},
+		{"rpad('x', 1 + 2000000, 'y')", "Target length must be in the range [0..1048576]"},
+		{"regexp_extract_all('a', 'a', 2)", "pattern has 0 groups. Cannot access group 2"},
+	} {
+		_, err := run("SELECT " + c.expr + from)
+		var qe *QueryError
+		if !errors.As(err, &qe) || qe.Msg != c.want {
+			t.Errorf("%s: %v; want the QueryError %q", c.expr, err, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"split(1, ',')", "Unexpected parameters (integer) for function split"},
+		{"array_join(eventName, ',')", "Unexpected parameters (varchar) for function array_join"},
+		{"array_join(resources, ',')", "an array of scalars"},
+		{"lpad('x', '3', '0')", "Unexpected parameters (varchar) for function lpad"},
+		{"ends_with('x')", "Unexpected parameters for function ends_with: 1 arguments"},
+	} {
+		_, err := run("SELECT " + c.expr + from)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
+			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
+		}
+	}
+}
+
+// TestArrayAggAndStatistics: array_agg (DISTINCT, FILTER, of booleans and
+// timestamps, NULL over no rows), stddev and variance of both kinds and
+// approx_percentile, against answers computed here from the fixture.
+func TestArrayAggAndStatistics(t *testing.T) {
+	db, fs := loadFixture(t)
+	run := fixtureRunner(db)
+	query := func(sql string) [][]string {
+		t.Helper()
+		res, err := run(sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return project(t, res, nil)
+	}
+
+	names := map[string][]string{}
+	for _, f := range fs {
+		if !slices.Contains(names[f.Source], f.Name) {
+			names[f.Source] = append(names[f.Source], f.Name)
+		}
+	}
+	for _, r := range query("SELECT eventSource, array_join(array_agg(DISTINCT eventName), ',') FROM $EDS_ID GROUP BY eventSource") {
+		got := strings.Split(r[1], ",")
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(names[r[0]]))
+		if !slices.Equal(got, want) {
+			t.Errorf("array_agg(DISTINCT eventName) of %s: %v, want %v", r[0], got, want)
+		}
+	}
+	src := fs[0].Source
+	var times []string
+	n := 0
+	for _, f := range byTime(fs) {
+		if f.Source == src {
+			times = append(times, tf(f))
+			n++
+		}
+	}
+	r := query("SELECT cardinality(array_agg(eventName) FILTER (WHERE eventSource = '" + src + "')) FROM $EDS_ID")
+	if r[0][0] != fmt.Sprint(n) {
+		t.Errorf("array_agg FILTER: %s elements, want %d", r[0][0], n)
+	}
+	r = query("SELECT array_agg(eventTime), array_agg(readOnly), array_agg(eventName) FILTER (WHERE false) FROM (SELECT eventTime, readOnly, eventName FROM $EDS_ID WHERE eventSource = '" +
+		src + "' ORDER BY eventTime)")
+	got := strings.Split(strings.Trim(r[0][0], "[]"), ", ")
+	slices.Sort(got)
+	if !slices.Equal(got, times) {
+		t.Errorf("array_agg(eventTime): %v, want %v", got, times)
+	}
+	for _, b := range strings.Split(strings.Trim(r[0][1], "[]"), ", ") {
+		if b != "true" && b != "false" {
+			t.Errorf("array_agg(readOnly): %s", r[0][1])
+		}
+	}
+	if r[0][2] != "NULL" {
+		t.Errorf("array_agg over no rows: %s, want NULL", r[0][2])
+	}
+
+	var xs []float64
+	var ints []int64
+	for _, f := range fs {
+		xs = append(xs, float64(len(f.Name)))
+		ints = append(ints, int64(len(f.Name)))
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x / float64(len(xs))
+	}
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	slices.Sort(ints)
+	rank := func(p float64) int64 { return ints[max(0, int(math.Ceil(p*float64(len(ints))))-1)] }
+	r = query("SELECT stddev(length(eventName)), stddev_samp(length(eventName)), stddev_pop(length(eventName)), variance(length(eventName)), var_pop(length(eventName))," +
+		" approx_percentile(length(eventName), 0.5), approx_percentile(length(eventName), 0.9), approx_percentile(length(eventName), 1e0) FROM $EDS_ID")
+	k := float64(len(xs))
+	for i, w := range []float64{math.Sqrt(ss / (k - 1)), math.Sqrt(ss / (k - 1)), math.Sqrt(ss / k), ss / (k - 1), ss / k} {
+		var g float64
+		fmt.Sscan(r[0][i], &g)
+		if math.Abs(g-w) > 1e-9*w {
+			t.Errorf("column %d: %s, want %v", i, r[0][i], w)
+		}
+	}
+	for i, p := range []float64{0.5, 0.9, 1} {
+		if want := fmt.Sprint(rank(p)); r[0][5+i] != want {
+			t.Errorf("approx_percentile(…, %v): %s, want %s", p, r[0][5+i], want)
+		}
+	}
+	r = query("SELECT stddev(length(eventName)), stddev_pop(length(eventName)) FROM $EDS_ID WHERE eventID = '" + fs[0].ID + "'")
+	if r[0][0] != "NULL" || r[0][1] != "0.0" {
+		t.Errorf("stddev and stddev_pop of one value: %v, want [NULL 0.0]", r[0])
+	}
+
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT approx_percentile(length(eventName), 1.5) FROM $EDS_ID", "Percentile must be between 0 and 1"},
+		{"SELECT approx_percentile(eventName, 0.5) FROM $EDS_ID", "Unexpected parameters (varchar) for function approx_percentile"},
+		{"SELECT approx_percentile(length(eventName), 1) FROM $EDS_ID", "the percentile is a double"},
+		{"SELECT array_agg(requestParameters) FROM $EDS_ID", "array_agg of map(varchar, varchar) is not supported"},
+		{"SELECT stddev(length(eventName)) OVER () FROM $EDS_ID", "stddev is not supported as a window function"},
+		{"SELECT stddev(DISTINCT length(eventName)) FROM $EDS_ID", "DISTINCT is not supported in stddev"},
+	} {
+		_, err := run(c.sql)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
+			t.Errorf("%s: %v; want a SyntaxError %q", c.sql, err, c.want)
+		}
+	}
+}
