@@ -1,17 +1,21 @@
 package lakesql
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
 // More of Trino's scalar functions: arrays of varchar made from strings
-// (split, regexp_extract_all) and joined back (array_join), and padding
-// and suffix tests (lpad, rpad, ends_with). Arrays are held as JSON text,
-// as the record's are.
+// (split, regexp_extract_all) and joined back (array_join), padding and
+// suffix tests (lpad, rpad, ends_with), and JSON (json_extract,
+// json_array_length, json_parse, json_format; Trino's json type is its
+// text, a varchar, here). Arrays are held as JSON text, as the record's
+// are.
 
 // varcharArray is the type of an array of varchar held in sql.
 func varcharArray(sql string) val {
@@ -99,6 +103,25 @@ func (c *compiler) moreCall(x *Call, args []val, out val) (val, bool, error) {
 			return out, true, err
 		}
 		out.sql, out.t = c.d.goFunc(x.Name, sqls), tVarchar
+		return out, true, nil
+	case "json_extract":
+		// Trino's json type is held as its text: a varchar here.
+		if err := check(2, 2, tVarchar, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("json_extract", sqls), tVarchar
+		return out, true, nil
+	case "json_array_length":
+		if err := check(1, 1, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("json_array_length", sqls), tBigint
+		return out, true, nil
+	case "json_parse", "json_format":
+		if err := check(1, 1, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("json_parse", sqls), tVarchar
 		return out, true, nil
 	case "ends_with":
 		if err := check(2, 2, tVarchar, tVarchar); err != nil {
@@ -230,4 +253,95 @@ func padFunc(left bool) func(a []driver.Value) (driver.Value, error) {
 		}
 		return s + string(fill), nil
 	}
+}
+
+// jsonRawAt is the JSON value at path (Trino's JSONPath subset: $, .key,
+// [n], ["key"]) in doc, as its bytes in doc.
+func jsonRawAt(doc, path string) (json.RawMessage, bool) {
+	v := json.RawMessage(doc)
+	if !json.Valid(v) || !strings.HasPrefix(path, "$") {
+		return nil, false
+	}
+	p := path[1:]
+	for p != "" {
+		var key string
+		index := -1
+		switch {
+		case p[0] == '.':
+			j := 1
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			key, p = p[1:j], p[j:]
+		case p[0] == '[':
+			j := strings.IndexByte(p, ']')
+			if j < 0 {
+				return nil, false
+			}
+			k := p[1:j]
+			p = p[j+1:]
+			if n, err := strconv.Atoi(k); err == nil {
+				index = n
+			} else {
+				key = strings.Trim(k, "\"'")
+			}
+		default:
+			return nil, false
+		}
+		if index >= 0 {
+			var a []json.RawMessage
+			if json.Unmarshal(v, &a) != nil || index >= len(a) {
+				return nil, false
+			}
+			v = a[index]
+			continue
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(v, &m) != nil {
+			return nil, false
+		}
+		var ok bool
+		if v, ok = m[key]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// jsonExtract is lake_json_extract(json, path): the value at path as
+// compact JSON text (a string keeps its quotes), NULL where there is none.
+func jsonExtract(a []driver.Value) (driver.Value, error) {
+	raw, ok := jsonRawAt(asString(a[0]), asString(a[1]))
+	if !ok {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return nil, nil
+	}
+	return b.String(), nil
+}
+
+// jsonArrayLength is lake_json_array_length(json): the length of a JSON
+// array, NULL for anything else.
+func jsonArrayLength(a []driver.Value) (driver.Value, error) {
+	var arr []json.RawMessage
+	if json.Unmarshal([]byte(asString(a[0])), &arr) != nil {
+		return nil, nil
+	}
+	return int64(len(arr)), nil
+}
+
+// jsonParse is lake_json_parse(text): the text as compact JSON, failing on
+// text that is not JSON, as Trino's json_parse does.
+func jsonParse(a []driver.Value) (driver.Value, error) {
+	s := asString(a[0])
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		if len(s) > 64 {
+			s = s[:64] + "…"
+		}
+		return nil, queryErr("Cannot convert value to JSON: '%s'", s)
+	}
+	return b.String(), nil
 }

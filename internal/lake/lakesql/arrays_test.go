@@ -179,3 +179,51 @@ func TestArrayAggAndStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONFunctions: json_extract gives the value at a path as compact
+// JSON (a string keeps its quotes; none there is NULL), and reads
+// eventJson; json_array_length, json_parse and json_format as Trino's.
+func TestJSONFunctions(t *testing.T) {
+	db, fs := loadFixture(t)
+	run := fixtureRunner(db)
+	const from = " FROM $EDS_ID LIMIT 1"
+	for _, c := range []struct{ expr, want string }{
+		{`json_extract('{"a": [1, {"b": "x"}]}', '$.a[1]')`, `{"b":"x"}`},
+		{`json_extract('{"a": [1, {"b": "x"}]}', '$.a[1].b')`, `"x"`},
+		{`json_extract('{"a b": 1}', '$["a b"]')`, `1`},
+		{`json_extract('{"a": 1}', '$.b')`, `NULL`},
+		{`json_extract('not json', '$.a')`, `NULL`},
+		{`json_array_length('[1, 2, 3]')`, `3`},
+		{`json_array_length('{}')`, `NULL`},
+		{`json_parse(' {"a" : [1, 2]} ')`, `{"a":[1,2]}`},
+		{`json_format('[1, 2]')`, `[1,2]`},
+	} {
+		res, err := run("SELECT " + c.expr + from)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := cell(res.Rows[0][0]); got != c.want {
+			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
+		}
+	}
+	res, err := run("SELECT count(*) FROM $EDS_ID WHERE json_extract_scalar(json_extract(eventJson, '$.userIdentity'), '$.arn') = userIdentity.arn" +
+		" AND json_extract(eventJson, '$.eventName') = '\"' || eventName || '\"'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range fs {
+		if f.Arn != "" {
+			n++
+		}
+	}
+	if cell(res.Rows[0][0]) != fmt.Sprint(n) {
+		t.Errorf("events whose eventJson's userIdentity holds their arn: %s, want %d", cell(res.Rows[0][0]), n)
+	}
+	_, err = run("SELECT json_parse('nope')" + from)
+	var qe *QueryError
+	if !errors.As(err, &qe) || qe.Msg != "Cannot convert value to JSON: 'nope'" {
+		t.Errorf("json_parse('nope'): %v", err)
+	}
+}

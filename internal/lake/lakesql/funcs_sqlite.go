@@ -234,6 +234,9 @@ func lakeFuncs() []sqlFunc {
 		{"regexp_extract_all", 3, regexpExtractAll},
 		{"lpad", 3, padFunc(true)},
 		{"rpad", 3, padFunc(false)},
+		{"json_extract", 2, jsonExtract},
+		{"json_array_length", 1, jsonArrayLength},
+		{"json_parse", 1, jsonParse},
 		{"ends_with", 2, func(a []driver.Value) (driver.Value, error) {
 			return strings.HasSuffix(asString(a[0]), asString(a[1])), nil
 		}},
