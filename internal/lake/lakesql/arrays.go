@@ -345,3 +345,37 @@ func jsonParse(a []driver.Value) (driver.Value, error) {
 	}
 	return b.String(), nil
 }
+
+// arrayLit compiles ARRAY[e1, e2, …] of varchar, integer or boolean
+// values (NULLs too), held as a JSON array like the others.
+func (c *compiler) arrayLit(sc *scope, x *ArrayLit) (val, error) {
+	out := val{t: tArray}
+	elem, elemName := tNull, ""
+	parts := make([]string, len(x.Elems))
+	for i, e := range x.Elems {
+		v, err := c.expr(sc, e)
+		if err != nil {
+			return v, err
+		}
+		out.bare, out.agg = out.bare || v.bare, out.agg || v.agg
+		switch {
+		case v.t == tNull:
+		case v.t != tVarchar && v.t != tBigint && v.t != tBool:
+			return v, c.errf(e.exprPos(), "ARRAY of %s is not supported (of varchar, integers and boolean it is)", v.typeName())
+		case elem == tNull:
+			elem, elemName = v.t, v.typeName()
+		case elem != v.t:
+			return v, c.errf(e.exprPos(), "All ARRAY elements must be the same type: %s, %s", elemName, v.typeName())
+		}
+		parts[i] = v.sql
+		if v.t == tBool {
+			parts[i] = "(CASE " + v.sql + " WHEN 1 THEN json('true') WHEN 0 THEN json('false') END)"
+		}
+	}
+	if elem == tNull {
+		elem = tVarchar
+	}
+	out.sql = "json_array(" + strings.Join(parts, ", ") + ")"
+	out.base, out.path, out.f = out.sql, "$", &field{t: tArray, elem: elem}
+	return out, nil
+}

@@ -227,3 +227,44 @@ func TestJSONFunctions(t *testing.T) {
 		t.Errorf("json_parse('nope'): %v", err)
 	}
 }
+
+// TestArrayLiterals: ARRAY[…] of varchar, integers or booleans, with
+// contains, cardinality, subscripts and array_join, as in the common
+// contains(ARRAY['GetObject', 'PutObject'], eventName).
+func TestArrayLiterals(t *testing.T) {
+	db, fs := loadFixture(t)
+	run := fixtureRunner(db)
+	res, err := run("SELECT ARRAY['a', 'b', NULL], ARRAY[1, 2], ARRAY[true, false], ARRAY[], cardinality(ARRAY['x', 'y']), ARRAY['a', 'b'][2]," +
+		" array_join(ARRAY['a', 'b'], '-'), contains(ARRAY[1, 2], 2), contains(ARRAY[1, 2], 3) FROM $EDS_ID LIMIT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[a, b, null]", "[1, 2]", "[true, false]", "[]", "2", "b", "a-b", "true", "false"}
+	if got := project(t, res, nil)[0]; !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	res, err = run("SELECT count(*) FROM $EDS_ID WHERE contains(ARRAY['GetObject', 'PutObject'], eventName)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range fs {
+		if f.Name == "GetObject" || f.Name == "PutObject" {
+			n++
+		}
+	}
+	if cell(res.Rows[0][0]) != fmt.Sprint(n) {
+		t.Errorf("contains(ARRAY[…], eventName): %s events, want %d", cell(res.Rows[0][0]), n)
+	}
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT ARRAY[1, 'a'] FROM $EDS_ID", "line 1:17: All ARRAY elements must be the same type: integer, varchar"},
+		{"SELECT ARRAY[1.5] FROM $EDS_ID", "ARRAY of decimal(2,1) is not supported"},
+		{"SELECT ARRAY['a' FROM $EDS_ID", "line 1:18:"},
+	} {
+		_, err := run(c.sql)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Error(), c.want) {
+			t.Errorf("%s: %v; want a SyntaxError %q", c.sql, err, c.want)
+		}
+	}
+}

@@ -143,6 +143,13 @@ type SubqueryExpr struct {
 	Exists bool
 }
 
+// ArrayLit is ARRAY[e1, e2, …].
+type ArrayLit struct {
+	Pos   int
+	Elems []Expr
+}
+
+func (e *ArrayLit) exprPos() int     { return e.Pos }
 func (e *Ident) exprPos() int        { return e.Pos }
 func (e *Literal) exprPos() int      { return e.Pos }
 func (e *Interval) exprPos() int     { return e.Pos }
@@ -250,6 +257,10 @@ func eachChild(e Expr, fn func(Expr)) {
 	case *In:
 		fn(x.X)
 		for _, v := range x.List {
+			fn(v)
+		}
+	case *ArrayLit:
+		for _, v := range x.Elems {
 			fn(v)
 		}
 	case *Between:

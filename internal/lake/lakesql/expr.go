@@ -70,6 +70,8 @@ func (c *compiler) expr1(sc *scope, e Expr) (val, error) {
 			return v, err
 		}
 		return c.member(v, x.Name, x.Pos)
+	case *ArrayLit:
+		return c.arrayLit(sc, x)
 	case *SubqueryExpr:
 		sq, cols, err := c.query(x.Sel)
 		if err != nil {

@@ -1081,6 +1081,26 @@ func (p *parser) parsePrimary() (Expr, error) {
 		return p.parseInterval()
 	case "case":
 		return p.parseCase()
+	case "array":
+		if p.peek(1).kind == tokOp && p.peek(1).text == "[" {
+			p.next()
+			p.next()
+			a := &ArrayLit{Pos: t.pos}
+			for !p.isOp("]") {
+				e, err := p.parseExpr()
+				if err != nil {
+					return nil, err
+				}
+				a.Elems = append(a.Elems, e)
+				if !p.acceptOp(",") {
+					break
+				}
+			}
+			if err := p.expectOp("]"); err != nil {
+				return nil, err
+			}
+			return a, nil
+		}
 	case "cast", "try_cast":
 		return p.parseCast(kw == "try_cast")
 	case "exists":
