@@ -176,18 +176,23 @@ func regexpExtractAll(a []driver.Value) (driver.Value, error) {
 		return nil, err
 	}
 	g := int(asInt(a[2]))
-	if g < 0 || g > re.NumSubexp() {
+	switch {
+	case g < 0:
+		return nil, queryErr("Group cannot be negative")
+	case g > re.NumSubexp():
 		return nil, fmt.Errorf("pattern has %d groups. Cannot access group %d", re.NumSubexp(), g)
 	}
 	s := asString(a[0])
-	var out []string
+	out := []*string{} // a group that took no part in a match is NULL
 	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
-		if m[2*g] < 0 {
-			continue
+		var v *string
+		if m[2*g] >= 0 {
+			v = new(s[m[2*g]:m[2*g+1]])
 		}
-		out = append(out, s[m[2*g]:m[2*g+1]])
+		out = append(out, v)
 	}
-	return jsonArray(out)
+	b, err := json.Marshal(out)
+	return string(b), err
 }
 
 // arrayJoin is lake_array_join(array, delimiter, nullReplacement): the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,7 @@ func TestArrayAndStringFunctions(t *testing.T) {
 		{"array_join(split('a,b,,c', ','), '|')", "a|b||c"},
 		{"regexp_extract_all('AddUserToGroup', '[A-Z][a-z]+')", "[Add, User, To, Group]"},
 		{"regexp_extract_all('k1=v1;k2=v2', '(\\w+)=(\\w+)', 2)", "[v1, v2]"},
+		{"regexp_extract_all('ab1', '([a-z])(\\d)?', 2)", "[null, 1]"},
 		{"array_join(regexp_extract_all('x', '[0-9]'), ',')", ""},
 		{"lpad('7', 3, '0')", "007"},
 		{"lpad('abcdef', 3, '0')", "abc"},
@@ -48,6 +50,7 @@ func TestArrayAndStringFunctions(t *testing.T) {
 		{"lpad('x', 3, '')", "Padding string must not be empty"},
 		{"rpad('x', 1 + 2000000, 'y')", "Target length must be in the range [0..1048576]"},
 		{"regexp_extract_all('a', 'a', 2)", "pattern has 0 groups. Cannot access group 2"},
+		{"regexp_extract_all('a', 'a', -1)", "Group cannot be negative"},
 	} {
 		_, err := run("SELECT " + c.expr + from)
 		var qe *QueryError
@@ -143,9 +146,9 @@ func TestArrayAggAndStatistics(t *testing.T) {
 		ss += (x - mean) * (x - mean)
 	}
 	slices.Sort(ints)
-	rank := func(p float64) int64 { return ints[max(0, int(math.Ceil(p*float64(len(ints))))-1)] }
+	rank := func(p float64) int64 { return ints[min(len(ints)-1, int(math.Floor(p*float64(len(ints)))))] }
 	r = query("SELECT stddev(length(eventName)), stddev_samp(length(eventName)), stddev_pop(length(eventName)), variance(length(eventName)), var_pop(length(eventName))," +
-		" approx_percentile(length(eventName), 0.5), approx_percentile(length(eventName), 0.9), approx_percentile(length(eventName), 1e0) FROM $EDS_ID")
+		" approx_percentile(length(eventName), 0.5), approx_percentile(length(eventName), 0.9), approx_percentile(length(eventName), 1) FROM $EDS_ID")
 	k := float64(len(xs))
 	for i, w := range []float64{math.Sqrt(ss / (k - 1)), math.Sqrt(ss / (k - 1)), math.Sqrt(ss / k), ss / (k - 1), ss / k} {
 		var g float64
@@ -159,6 +162,25 @@ func TestArrayAggAndStatistics(t *testing.T) {
 			t.Errorf("approx_percentile(…, %v): %s, want %s", p, r[0][5+i], want)
 		}
 	}
+	// DISTINCT: the spread of the distinct lengths.
+	distinct := map[float64]bool{}
+	for _, x := range xs {
+		distinct[x] = true
+	}
+	dm, dss := 0.0, 0.0
+	for x := range distinct {
+		dm += x / float64(len(distinct))
+	}
+	for x := range distinct {
+		dss += (x - dm) * (x - dm)
+	}
+	r = query("SELECT var_pop(DISTINCT length(eventName)), approx_percentile(length(eventName) * 1.0, 0.5) FROM $EDS_ID")
+	if g, _ := strconv.ParseFloat(r[0][0], 64); math.Abs(g-dss/float64(len(distinct))) > 1e-9 {
+		t.Errorf("var_pop(DISTINCT …): %s, want %v", r[0][0], dss/float64(len(distinct)))
+	}
+	if want := fmt.Sprint(rank(0.5)) + ".0"; r[0][1] != want {
+		t.Errorf("approx_percentile of a decimal: %s, want the double %s", r[0][1], want)
+	}
 	r = query("SELECT stddev(length(eventName)), stddev_pop(length(eventName)) FROM $EDS_ID WHERE eventID = '" + fs[0].ID + "'")
 	if r[0][0] != "NULL" || r[0][1] != "0.0" {
 		t.Errorf("stddev and stddev_pop of one value: %v, want [NULL 0.0]", r[0])
@@ -167,10 +189,9 @@ func TestArrayAggAndStatistics(t *testing.T) {
 	for _, c := range []struct{ sql, want string }{
 		{"SELECT approx_percentile(length(eventName), 1.5) FROM $EDS_ID", "Percentile must be between 0 and 1"},
 		{"SELECT approx_percentile(eventName, 0.5) FROM $EDS_ID", "Unexpected parameters (varchar) for function approx_percentile"},
-		{"SELECT approx_percentile(length(eventName), 1) FROM $EDS_ID", "the percentile is a double"},
+		{"SELECT approx_percentile(length(eventName), 'a') FROM $EDS_ID", "the percentile is a double"},
 		{"SELECT array_agg(requestParameters) FROM $EDS_ID", "array_agg of map(varchar, varchar) is not supported"},
 		{"SELECT stddev(length(eventName)) OVER () FROM $EDS_ID", "stddev is not supported as a window function"},
-		{"SELECT stddev(DISTINCT length(eventName)) FROM $EDS_ID", "DISTINCT is not supported in stddev"},
 	} {
 		_, err := run(c.sql)
 		var se *SyntaxError

@@ -68,10 +68,14 @@ func decOf(v val) decType {
 // its digits without leading zeros (at least its scale), and the digits
 // after the point.
 func decLiteral(text string) decType {
-	text = strings.TrimLeft(text, "+-")
-	whole, frac, _ := strings.Cut(text, ".")
-	digits := strings.TrimLeft(whole+frac, "0")
-	return decimalOf(max(len(digits), len(frac), 1), len(frac))
+	_, frac, _ := strings.Cut(text, ".")
+	return decimalOf(decLiteralDigits(text), len(frac))
+}
+
+// decLiteralDigits is a decimal literal's precision before any bound.
+func decLiteralDigits(text string) int {
+	whole, frac, _ := strings.Cut(strings.TrimLeft(text, "+-"), ".")
+	return max(len(strings.TrimLeft(whole+frac, "0")), len(frac), 1)
 }
 
 // decResult is the type of l op r, both decimals (or integers), as
@@ -152,12 +156,15 @@ func (c *compiler) decArith(op string, l, r, out val) val {
 // castDecimal compiles CAST(v AS decimal(p, s)).
 func (c *compiler) castDecimal(v val, x *Cast, out val) (val, error) {
 	d := decType{maxDecimalPrecision, 0}
+	if x.ParamsPos > 0 && len(x.Params) == 0 {
+		return v, c.errf(x.ParamsPos, "Unknown type: decimal()")
+	}
 	if len(x.Params) > 0 {
 		nums := make([]int, len(x.Params))
 		for i, p := range x.Params {
 			n, err := strconv.Atoi(p)
 			if err != nil || len(x.Params) > 2 {
-				return v, c.errf(x.ParamsPos, "Unknown type: decimal(%s)", strings.Join(x.Params, ", "))
+				return v, c.errf(x.ParamsPos, "Unknown type: decimal(%s): its precision and scale are two numbers 0 to 38", strings.Join(x.Params, " "))
 			}
 			nums[i] = n
 		}
@@ -189,7 +196,19 @@ func (c *compiler) castDecimal(v val, x *Cast, out val) (val, error) {
 // formatDecimal writes a decimal as Lake's results do: with exactly its
 // scale's places (0.50, 33.3, 7).
 func formatDecimal(f float64, scale int) string {
-	s := strconv.FormatFloat(f, 'f', scale, 64)
+	// The shortest digits that are the double, padded to the scale: past
+	// a double's ~16 significant digits, zeros rather than its binary
+	// noise (0.100000000000000000, not 0.100000000000000006).
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	_, frac, _ := strings.Cut(s, ".")
+	switch {
+	case len(frac) > scale:
+		s = strconv.FormatFloat(f, 'f', scale, 64)
+	case frac == "" && scale > 0:
+		s += "." + strings.Repeat("0", scale)
+	default:
+		s += strings.Repeat("0", scale-len(frac))
+	}
 	if strings.HasPrefix(s, "-") && strings.Trim(s, "-0.") == "" {
 		s = s[1:]
 	}
@@ -324,6 +343,52 @@ func castToDecimal(a []driver.Value) (driver.Value, error) {
 	return f, nil
 }
 
+// decimalRound is lake_dround(x, n): x rounded half up to n >= 0 places,
+// exactly as the decimal x prints as (SQLite's round works on the binary
+// double: round(2.675, 2) would be 2.67).
+func decimalRound(a []driver.Value) (driver.Value, error) {
+	n := int(asInt(a[1]))
+	if n < 0 {
+		return asFloat(a[0]), nil
+	}
+	if f, ok := quickHalfUp(asFloat(a[0]), n); ok {
+		return f, nil
+	}
+	r, ok := exactRat(a[0])
+	if !ok {
+		return asFloat(a[0]), nil
+	}
+	return roundHalfUp(r, n), nil
+}
+
+// decimalTruncate is lake_dtrunc(x, n, p, s): Trino's truncate(x, n) of a
+// decimal(p, s): x itself for n >= s, 0 when n cuts every digit, else x
+// toward zero at n places (to tens, hundreds… for n < 0), exactly.
+func decimalTruncate(a []driver.Value) (driver.Value, error) {
+	n, p, s := asInt(a[1]), asInt(a[2]), asInt(a[3])
+	switch {
+	case n >= s:
+		return asFloat(a[0]), nil
+	case p-s+n <= 0:
+		return 0.0, nil
+	}
+	r, ok := exactRat(a[0])
+	if !ok {
+		return nil, nil
+	}
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(abs64(n)), nil))
+	if n >= 0 {
+		r.Mul(r, scale)
+	} else {
+		r.Quo(r, scale)
+	}
+	t := new(big.Int).Quo(r.Num(), r.Denom()) // toward zero
+	f, _ := strconv.ParseFloat(t.String()+"e"+strconv.FormatInt(-n, 10), 64)
+	return f, nil
+}
+
+func abs64(n int64) int64 { return max(n, -n) }
+
 // decimalMath compiles abs, round, floor and ceil of a decimal, typed as
 // Trino types them: abs keeps the type, round(x, n) keeps the scale with
 // one more digit (9.96 rounds to 10.00), and round, floor and ceil to an
@@ -338,14 +403,14 @@ func (c *compiler) decimalMath(name string, args []val, sqls []string) (string, 
 		r := decimalOf(d.p+1, d.s).String()
 		switch {
 		case args[1].lit != nil && literalInt(args[1]) >= 0:
-			return "round(" + sqls[0] + ", " + sqls[1] + ")", r
+			return c.d.goFunc("dround", sqls), r
 		case args[1].lit != nil:
 			return c.d.goFunc("round_double", sqls), r
 		}
 		return "(CASE WHEN " + sqls[1] + " < 0 THEN " + c.d.goFunc("round_double", sqls) +
-			" ELSE round(" + sqls[0] + ", " + sqls[1] + ") END)", r
+			" ELSE " + c.d.goFunc("dround", sqls) + " END)", r
 	case name == "round":
-		return "round(" + sqls[0] + ")", whole
+		return c.d.goFunc("dround", []string{sqls[0], "0"}), whole
 	}
 	return c.d.mathFunc(name, sqls, tDouble), whole
 }

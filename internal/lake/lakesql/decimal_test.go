@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,7 @@ func TestDecimalTypes(t *testing.T) {
 // the result's scale where Trino's does (division, CAST, round, avg), and
 // results print with exactly the type's scale, as Lake shows them.
 func TestDecimalValues(t *testing.T) {
-	db, _ := loadFixture(t)
+	db, fs := loadFixture(t)
 	run := fixtureRunner(db)
 	const from = " FROM $EDS_ID LIMIT 1"
 	for _, c := range []struct{ expr, want string }{
@@ -98,6 +99,15 @@ func TestDecimalValues(t *testing.T) {
 		{"coalesce(NULL, 1.5, 100)", "1.5"},
 		{"try(1.0 / 0)", "NULL"},
 		{"1.5 * 2e0", "3.0"},
+		{"- -1.5", "1.5"},
+		{"-(1.25 * 1) / 2", "-0.63"},
+		{"round(2.675, 2)", "2.680"},
+		{"round(1.005, 2)", "1.010"},
+		{"round(1.115, 2)", "1.120"},
+		{"round(-2.675, 2)", "-2.680"},
+		{"CAST(1e-1 AS decimal(20, 18))", "0.100000000000000000"},
+		{"12345.6789 * 1000000", "12345678900.0000"},
+		{"CAST(1 AS decimal(38, 20)) / 4", "0.25000000000000000000"},
 	} {
 		res, err := run("SELECT " + c.expr + from)
 		if err != nil {
@@ -107,6 +117,31 @@ func TestDecimalValues(t *testing.T) {
 		if got := cell(res.Rows[0][0]); got != c.want {
 			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
 		}
+	}
+	// avg of decimals rounds half up from the exact mean: 1.005 is 1.01
+	// (the double 1.005 is a little under it), in an aggregate and over a
+	// window.
+	for _, sql := range []string{
+		"SELECT avg(x) FROM (SELECT CASE WHEN eventID = '$A' THEN 1.00 ELSE 1.01 END AS x FROM $EDS_ID WHERE eventID IN ('$A', '$B'))",
+		"SELECT avg(x) OVER () FROM (SELECT CASE WHEN eventID = '$A' THEN 1.00 ELSE 1.01 END AS x FROM $EDS_ID WHERE eventID IN ('$A', '$B')) LIMIT 1",
+	} {
+		res, err := run(strings.NewReplacer("$A", fs[0].ID, "$B", fs[1].ID).Replace(sql))
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if got := cell(res.Rows[0][0]); got != "1.01" {
+			t.Errorf("%s: %s, want 1.01", sql, got)
+		}
+	}
+	// An array_agg of timestamps or booleans keeps its values through
+	// UNNEST and contains.
+	res, err := run("SELECT count(*) FROM (SELECT array_agg(eventTime) AS ts, array_agg(readOnly) AS ro, min(eventTime) AS m FROM $EDS_ID)" +
+		" CROSS JOIN UNNEST(ts) AS u(t) WHERE t >= m AND contains(ts, m) AND contains(ro, true)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cell(res.Rows[0][0]); got != strconv.Itoa(len(fs)) {
+		t.Errorf("UNNEST(array_agg(eventTime)) with contains: %s rows, want %d", got, len(fs))
 	}
 	for _, c := range []struct{ expr, want string }{
 		{"1.0 / 0", "Division by zero"},
@@ -121,6 +156,8 @@ func TestDecimalValues(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ expr, want string }{
+		{"1234567890123456789012345678901234567890.5", "Decimal literal has more than 38 digits"},
+		{"CAST(1 AS decimal())", "Unknown type: decimal()"},
 		{"CAST(1 AS decimal(39, 2))", "DECIMAL precision must be in range [1, 38]"},
 		{"CAST(1 AS decimal(5, 6))", "DECIMAL scale must be in range [0, precision (5)]"},
 		{"CAST(eventTime AS decimal(5, 2))", "Cannot cast timestamp(3) to decimal(5,2)"},

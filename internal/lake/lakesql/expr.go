@@ -116,11 +116,10 @@ func (c *compiler) literal(x *Literal) (val, error) {
 			return val{sql: c.arg(f), t: tDouble, lit: x}, nil
 		}
 		// 2.5 is a decimal literal, decimal(2,1).
-		d := decLiteral(x.Text)
-		if d.p > maxDecimalPrecision {
+		if decLiteralDigits(x.Text) > maxDecimalPrecision {
 			return val{}, c.errf(x.Pos, "Decimal literal has more than %d digits: %s", maxDecimalPrecision, x.Text)
 		}
-		return val{sql: c.arg(f), t: tDecimal, lit: x, narrow: d.String()}, nil
+		return val{sql: c.arg(f), t: tDecimal, lit: x, narrow: decLiteral(x.Text).String()}, nil
 	case litBool:
 		if x.Text == "true" {
 			return val{sql: "1", t: tBool}, nil
@@ -182,7 +181,7 @@ func (c *compiler) unary(sc *scope, x *Unary) (val, error) {
 		}
 		return out, nil
 	}
-	return val{sql: "(-" + v.sql + ")", t: v.t, bare: v.bare, agg: v.agg}, nil
+	return val{sql: "(-" + v.sql + ")", t: v.t, narrow: v.narrow, bare: v.bare, agg: v.agg}, nil
 }
 
 // checkedOps are the package's functions for bigint +, - and * that fail

@@ -448,7 +448,16 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if err := want(0, tArray); err != nil {
 			return out, err
 		}
-		out.sql, out.t = d.goFunc("array_contains", []string{d.jsonText(args[0]), args[1].sql}), tBool
+		// Booleans and timestamps as the arrays here hold them: JSON
+		// true/false, and text as Lake writes a timestamp.
+		x := args[1].sql
+		switch args[1].t {
+		case tBool:
+			x = "(CASE " + x + " WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)"
+		case tTimestamp:
+			x = d.goFunc("format_time", []string{x})
+		}
+		out.sql, out.t = d.goFunc("array_contains", []string{d.jsonText(args[0]), x}), tBool
 	default:
 		if v, ok, err := c.mathCall(x, args, out); ok {
 			return v, err
@@ -582,7 +591,7 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 		if a.t == tDecimal {
 			// Trino: the average of decimal(p, s) is decimal(p, s),
 			// rounded half up.
-			out.sql, out.t, out.narrow = "round("+out.sql+", "+strconv.Itoa(decOf(a).s)+")", tDecimal, a.narrow
+			out.sql, out.t, out.narrow = c.d.goFunc("dround", []string{out.sql, strconv.Itoa(decOf(a).s)}), tDecimal, a.narrow
 		}
 	}
 	return out, nil

@@ -247,6 +247,8 @@ func lakeFuncs() []sqlFunc {
 		{"ddiv", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(false, a) }},
 		{"dmod", 4, func(a []driver.Value) (driver.Value, error) { return decimalDiv(true, a) }},
 		{"to_decimal", 4, castToDecimal},
+		{"dround", 2, decimalRound},
+		{"dtrunc", 4, decimalTruncate},
 		{"decimal_text", 2, func(a []driver.Value) (driver.Value, error) {
 			if a[0] == nil {
 				return nil, nil

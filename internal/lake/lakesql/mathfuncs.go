@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"math"
+	"strconv"
 )
 
 // Trino's math functions beyond abs, round, floor and ceil (funcs.go).
@@ -40,11 +41,6 @@ var doubleFuncs = map[string]struct {
 	"pi":       {0, func([]float64) float64 { return math.Pi }},
 	"e":        {0, func([]float64) float64 { return math.E }},
 	"infinity": {0, func([]float64) float64 { return math.Inf(1) }},
-	// truncate(x, n) of a double: toward zero at n places.
-	"truncate_n": {2, func(x []float64) float64 {
-		p := math.Pow(10, x[1])
-		return math.Trunc(x[0]*p) / p
-	}},
 	"truncate": {1, func(x []float64) float64 { return math.Trunc(x[0]) }},
 }
 
@@ -106,20 +102,18 @@ func (c *compiler) mathCall(x *Call, args []val, out val) (val, bool, error) {
 		return out, true, nil
 	case name == "truncate" && len(args) == 1 && args[0].t == tDecimal:
 		d := decOf(args[0])
-		out.sql, out.t, out.narrow = c.d.goFunc("math", append([]string{quoteSQL("truncate")}, sqls...)), tDecimal, decimalOf(max(1, d.intDigits()), 0).String()
+		out.sql = c.d.goFunc("dtrunc", []string{sqls[0], "0", strconv.Itoa(d.p), strconv.Itoa(d.s)})
+		out.t, out.narrow = tDecimal, decimalOf(max(1, d.intDigits()), 0).String()
 		return out, true, nil
 	case name == "truncate" && len(args) == 2:
-		if err := numbers(); err != nil {
-			return out, true, err
+		// Trino's truncate(x, n) is of decimals (an integer converts to
+		// one): decimal(p, s) again, cut exactly.
+		if a := args[0]; a.t != tDecimal && a.t != tBigint && a.t != tNull || args[1].t != tBigint && args[1].t != tNull {
+			return out, true, c.errf(x.Pos, "Unexpected parameters (%s, %s) for function truncate", a.typeName(), args[1].typeName())
 		}
-		if args[1].t != tBigint && args[1].t != tNull {
-			return out, true, c.errf(x.Args[1].exprPos(), "Unexpected parameters (%s) for function truncate", args[1].typeName())
-		}
-		out.sql, out.t = c.d.goFunc("math", append([]string{quoteSQL("truncate_n")}, sqls...)), tDouble
-		if args[0].t == tDecimal {
-			// Trino: of decimal(p, s), the same type.
-			out.t, out.narrow = tDecimal, args[0].narrow
-		}
+		d := decOf(args[0])
+		out.sql = c.d.goFunc("dtrunc", []string{sqls[0], sqls[1], strconv.Itoa(d.p), strconv.Itoa(d.s)})
+		out.t, out.narrow = tDecimal, d.String()
 		return out, true, nil
 	case doublePredicates[name] != nil:
 		if err := nargs(1); err != nil {
@@ -132,7 +126,7 @@ func (c *compiler) mathCall(x *Call, args []val, out val) (val, bool, error) {
 		return out, true, nil
 	}
 	f, ok := doubleFuncs[x.Name]
-	if !ok || x.Name == "truncate_n" {
+	if !ok {
 		return out, false, nil
 	}
 	if err := nargs(f.n); err != nil {

@@ -20,10 +20,11 @@ var momentKinds = map[string]bool{
 	"variance": true, "var_samp": true, "var_pop": true,
 }
 
-// moments is lake_moments(x, kind): the mean and the sum of squared
-// deviations of the non-NULL xs (Welford's running form), then the
-// variance or standard deviation kind asks for: NULL for a sample
-// statistic of fewer than two values, as Trino gives.
+// moments is lake_<kind>(x) for each of momentKinds: the mean and the
+// sum of squared deviations of the non-NULL xs (Welford's running form),
+// then the variance or standard deviation kind names: NULL for a sample
+// statistic of fewer than two values, as Trino gives. (One function a
+// kind, of one argument, so that SQLite takes DISTINCT in it.)
 type moments struct {
 	n        int64
 	mean, m2 float64
@@ -31,7 +32,6 @@ type moments struct {
 }
 
 func (m *moments) Step(_ *sqlite.FunctionContext, a []driver.Value) error {
-	m.kind = asString(a[1])
 	if a[0] == nil {
 		return nil
 	}
@@ -71,8 +71,9 @@ func (m *moments) Final(*sqlite.FunctionContext) {}
 const maxPercentileValues = 10_000_000
 
 // percentile is lake_percentile(x, p): the value at fraction p of the
-// sorted non-NULL xs (the nearest rank, exact where Trino's is an
-// approximation within its error bound), of x's own type.
+// sorted non-NULL xs, the one at index ⌊p·n⌋ (the last for p = 1), as
+// Trino's t-digest answers while it holds every value; exact here where
+// Trino's is an approximation within its error bound.
 type percentile struct {
 	ints   []int64
 	floats []float64
@@ -116,7 +117,7 @@ func (q *percentile) WindowInverse(*sqlite.FunctionContext, []driver.Value) erro
 }
 
 func (q *percentile) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	rank := func(n int) int { return min(n-1, max(0, int(math.Ceil(q.p*float64(n)))-1)) }
+	rank := func(n int) int { return min(n-1, int(math.Floor(q.p*float64(n)))) }
 	switch {
 	case q.isInt && len(q.ints) > 0:
 		slices.Sort(q.ints)
@@ -130,10 +131,13 @@ func (q *percentile) WindowValue(*sqlite.FunctionContext) (driver.Value, error) 
 
 func (q *percentile) Final(*sqlite.FunctionContext) {}
 
-// registerStatsAggs registers lake_moments and lake_percentile.
+// registerStatsAggs registers lake_<kind> for momentKinds and
+// lake_percentile.
 func registerStatsAggs() {
-	sqlite.MustRegisterFunction("lake_moments", &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
-		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &moments{}, nil }})
+	for kind := range momentKinds {
+		sqlite.MustRegisterFunction("lake_"+kind, &sqlite.FunctionImpl{NArgs: 1, Deterministic: true,
+			MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &moments{kind: kind}, nil }})
+	}
 	sqlite.MustRegisterFunction("lake_percentile", &sqlite.FunctionImpl{NArgs: 2, Deterministic: true,
 		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &percentile{}, nil }})
 }
@@ -150,10 +154,11 @@ func (c *compiler) statsAggregate(x *Call, a val, s string, sc *scope) (val, boo
 	}
 	switch {
 	case momentKinds[x.Name]:
+		distinct := ""
 		if x.Distinct {
-			return out, true, c.errf(x.Pos, "DISTINCT is not supported in %s", x.Name)
+			distinct = "DISTINCT "
 		}
-		out.sql, out.t = "lake_moments("+s+", "+quoteSQL(x.Name)+")", tDouble
+		out.sql, out.t = "lake_"+x.Name+"("+distinct+s+")", tDouble
 		return out, true, nil
 	case x.Name == "approx_percentile":
 		if x.Distinct {
@@ -165,7 +170,7 @@ func (c *compiler) statsAggregate(x *Call, a val, s string, sc *scope) (val, boo
 		if err != nil {
 			return p, true, err
 		}
-		if p.t != tDouble && p.t != tDecimal {
+		if !p.t.numeric() {
 			return out, true, c.errf(x.Args[1].exprPos(), "Unexpected parameters (%s, %s) for function approx_percentile: the percentile is a double", a.typeName(), p.typeName())
 		}
 		if p.lit != nil {
@@ -173,9 +178,10 @@ func (c *compiler) statsAggregate(x *Call, a val, s string, sc *scope) (val, boo
 				return out, true, c.errf(x.Args[1].exprPos(), "Percentile must be between 0 and 1")
 			}
 		}
-		out.sql, out.t, out.narrow = "lake_percentile("+s+", "+p.sql+")", a.t, a.narrow
-		if a.t == tNull {
-			out.t = tBigint
+		// Trino: of any integer type a bigint, of anything else a double.
+		out.sql, out.t = "lake_percentile("+s+", "+p.sql+")", tBigint
+		if a.t == tDouble || a.t == tDecimal {
+			out.t = tDouble
 		}
 		return out, true, nil
 	}

@@ -106,8 +106,11 @@ func (c *compiler) unnestRef(sc *scope, t TableRef) (*source, string, error) {
 	case v.t == tArray && v.f != nil && v.f.elem != tNull:
 		if len(names) == want {
 			sql := a + ".value"
-			if v.f.elem == tVarchar {
+			switch v.f.elem {
+			case tVarchar:
 				sql = "CAST(" + sql + " AS TEXT)"
+			case tTimestamp: // held as text, as Lake writes a timestamp
+				sql = c.d.goFunc("parse_time", []string{"CAST(" + sql + " AS TEXT)"})
 			}
 			col(names[0], v.f.elem, nil, sql)
 		}

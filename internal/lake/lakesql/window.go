@@ -181,8 +181,8 @@ func (c *compiler) window(sc *scope, x *Call) (val, error) {
 	}
 	out.sql = "(" + fn + " OVER (" + strings.Join(over, " ") + "))"
 	if roundTo >= 0 {
-		// A decimal's sum and average, back to their scale.
-		out.sql = "round(" + out.sql + ", " + strconv.Itoa(roundTo) + ")"
+		// A decimal's sum and average, back to their scale, half up.
+		out.sql = c.d.goFunc("dround", []string{out.sql, strconv.Itoa(roundTo)})
 	}
 	return out, nil
 }
