@@ -419,6 +419,16 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		out.sql, out.t = d.goFunc(x.Name, sqls()), tVarchar
+	case "date_parse":
+		if err := nargs(2, 2); err != nil {
+			return out, err
+		}
+		for i := range args {
+			if err := want(i, tVarchar); err != nil {
+				return out, err
+			}
+		}
+		out.sql, out.t = d.goFunc("date_parse", sqls()), tTimestamp
 	case "json_extract_scalar":
 		if err := nargs(2, 2); err != nil {
 			return out, err

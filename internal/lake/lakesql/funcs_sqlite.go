@@ -234,6 +234,7 @@ func lakeFuncs() []sqlFunc {
 		{"regexp_extract_all", 3, regexpExtractAll},
 		{"lpad", 3, padFunc(true)},
 		{"rpad", 3, padFunc(false)},
+		{"date_parse", 2, dateParse},
 		{"json_extract", 2, jsonExtract},
 		{"json_array_length", 1, jsonArrayLength},
 		{"json_parse", 1, jsonParse},
