@@ -475,6 +475,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if v, ok, err := c.moreCall(x, args, out); ok {
 			return v, err
 		}
+		if v, ok, err := c.stringCall(x, args, out); ok {
+			return v, err
+		}
 		return out, c.errf(x.Pos, "Function '%s' not registered", x.Name)
 	}
 	return out, nil

@@ -46,6 +46,9 @@ func registerFuncs() {
 				})
 		}
 		registerStatsAggs()
+		// concat_ws skips NULL strings.
+		sqlite.MustRegisterDeterministicScalarFunction("lake_concat_ws", -1,
+			func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) { return concatWS(args) })
 		// array_join sees NULL arguments: a NULL replacement means skip.
 		sqlite.MustRegisterDeterministicScalarFunction("lake_array_join", 3,
 			func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) { return arrayJoin(args) })
@@ -235,6 +238,15 @@ func lakeFuncs() []sqlFunc {
 		{"lpad", 3, padFunc(true)},
 		{"rpad", 3, padFunc(false)},
 		{"date_parse", 2, dateParse},
+		// strfuncs.go
+		{"chr", 1, chrFunc},
+		{"codepoint", 1, codepoint},
+		{"levenshtein_distance", 2, levenshtein},
+		{"hamming_distance", 2, hamming},
+		{"url_part", 2, urlPart},
+		{"url_port", 1, urlPort},
+		{"url_parameter", 2, urlParameter},
+		{"last_day_of_month", 1, lastDayOfMonth},
 		{"json_extract", 2, jsonExtract},
 		{"json_array_length", 1, jsonArrayLength},
 		{"json_parse", 1, jsonParse},

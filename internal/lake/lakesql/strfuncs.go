@@ -1,0 +1,250 @@
+package lakesql
+
+import (
+	"database/sql/driver"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Trino's string, URL and calendar helpers that CloudTrail queries reach
+// for: concat_ws, chr, codepoint, levenshtein_distance,
+// hamming_distance, the url_extract_* family (userAgent and request
+// parameters carry URLs), last_day_of_month and date.
+
+// stringCall compiles the functions of this file; ok is false for another
+// name.
+func (c *compiler) stringCall(x *Call, args []val, out val) (val, bool, error) {
+	n := len(args)
+	bad := func(i int) error {
+		return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
+	}
+	check := func(types ...typ) error {
+		if n != len(types) {
+			return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, n)
+		}
+		for i, t := range types {
+			if args[i].t != t && args[i].t != tNull {
+				return bad(i)
+			}
+		}
+		return nil
+	}
+	sqls := make([]string, n)
+	for i, a := range args {
+		sqls[i] = a.sql
+	}
+	switch x.Name {
+	case "concat_ws":
+		// concat_ws(separator, s1, s2, …): NULL strings are skipped; a
+		// NULL separator makes it NULL.
+		if n < 2 {
+			return out, true, c.errf(x.Pos, "Unexpected parameters for function concat_ws: %d arguments", n)
+		}
+		for i := range args {
+			if args[i].t != tVarchar && args[i].t != tNull {
+				return out, true, bad(i)
+			}
+		}
+		out.sql, out.t = "lake_concat_ws("+strings.Join(sqls, ", ")+")", tVarchar
+	case "chr":
+		if err := check(tBigint); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("chr", sqls), tVarchar
+	case "codepoint":
+		if err := check(tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t, out.narrow = c.d.goFunc("codepoint", sqls), tBigint, "integer"
+	case "levenshtein_distance", "hamming_distance":
+		if err := check(tVarchar, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc(x.Name, sqls), tBigint
+	case "url_extract_host", "url_extract_path", "url_extract_protocol", "url_extract_query", "url_extract_fragment":
+		if err := check(tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("url_part", []string{sqls[0], quoteSQL(strings.TrimPrefix(x.Name, "url_extract_"))}), tVarchar
+	case "url_extract_port":
+		if err := check(tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("url_port", sqls), tBigint
+	case "url_extract_parameter":
+		if err := check(tVarchar, tVarchar); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("url_parameter", sqls), tVarchar
+	case "last_day_of_month":
+		if err := check(tTimestamp); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.goFunc("last_day_of_month", sqls), tTimestamp
+	case "date":
+		// date(x) is CAST(x AS date): the day, held as a timestamp.
+		if n == 1 && args[0].t == tVarchar {
+			out.sql, out.t = c.d.truncTime("day", c.d.goFunc("parse_time", sqls)), tTimestamp
+			return out, true, nil
+		}
+		if err := check(tTimestamp); err != nil {
+			return out, true, err
+		}
+		out.sql, out.t = c.d.truncTime("day", sqls[0]), tTimestamp
+	default:
+		return out, false, nil
+	}
+	return out, true, nil
+}
+
+// concatWS is lake_concat_ws(separator, s…): it sees NULL arguments
+// itself (see registerFuncs).
+func concatWS(a []driver.Value) (driver.Value, error) {
+	if a[0] == nil {
+		return nil, nil
+	}
+	var parts []string
+	for _, v := range a[1:] {
+		if v != nil {
+			parts = append(parts, asString(v))
+		}
+	}
+	return strings.Join(parts, asString(a[0])), nil
+}
+
+// chrFunc is lake_chr(n): the character of code point n.
+func chrFunc(a []driver.Value) (driver.Value, error) {
+	n := asInt(a[0])
+	if n < 0 || n > utf8.MaxRune || n >= 0xD800 && n <= 0xDFFF {
+		return nil, queryErr("Not a valid Unicode code point: %d", n)
+	}
+	return string(rune(n)), nil
+}
+
+// codepoint is lake_codepoint(s): the code point of a one-character s.
+func codepoint(a []driver.Value) (driver.Value, error) {
+	s := asString(a[0])
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || size != len(s) {
+		return nil, queryErr("Input string must be a single character string")
+	}
+	return int64(r), nil
+}
+
+// maxDistanceRunes bounds the strings levenshtein_distance compares (its
+// cost is their product).
+const maxDistanceRunes = 1 << 16
+
+// levenshtein is lake_levenshtein_distance(a, b), in characters.
+func levenshtein(a []driver.Value) (driver.Value, error) {
+	x, y := []rune(asString(a[0])), []rune(asString(a[1]))
+	if len(x) > maxDistanceRunes || len(y) > maxDistanceRunes || len(x)*len(y) > 1<<24 {
+		return nil, queryErr("The combined inputs for Levenshtein distance are too large")
+	}
+	prev := make([]int, len(y)+1)
+	cur := make([]int, len(y)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		cur[0] = i
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return int64(prev[len(y)]), nil
+}
+
+// hamming is lake_hamming_distance(a, b): positions whose characters
+// differ, the strings of the same length.
+func hamming(a []driver.Value) (driver.Value, error) {
+	x, y := []rune(asString(a[0])), []rune(asString(a[1]))
+	if len(x) != len(y) {
+		return nil, queryErr("The input strings to hamming_distance function must have the same length")
+	}
+	n := int64(0)
+	for i := range x {
+		if x[i] != y[i] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// parseURL reads an absolute URL as Trino's url functions do: NULL
+// (false) for text that is not one.
+func parseURL(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	return u, err == nil
+}
+
+// urlPart is lake_url_part(url, part): host, path, protocol, query or
+// fragment; an empty part is NULL, except the path.
+func urlPart(a []driver.Value) (driver.Value, error) {
+	u, ok := parseURL(asString(a[0]))
+	if !ok {
+		return nil, nil
+	}
+	var v string
+	switch asString(a[1]) {
+	case "host":
+		v = u.Hostname()
+	case "path":
+		return u.EscapedPath(), nil
+	case "protocol":
+		v = u.Scheme
+	case "query":
+		v = u.RawQuery
+	case "fragment":
+		v = u.EscapedFragment()
+	}
+	if v == "" {
+		return nil, nil
+	}
+	return v, nil
+}
+
+// urlPort is lake_url_port(url): the port written in it, else NULL.
+func urlPort(a []driver.Value) (driver.Value, error) {
+	u, ok := parseURL(asString(a[0]))
+	if !ok || u.Port() == "" {
+		return nil, nil
+	}
+	n := int64(0)
+	for _, d := range u.Port() {
+		n = n*10 + int64(d-'0')
+	}
+	return n, nil
+}
+
+// urlParameter is lake_url_parameter(url, name): the first value of the
+// query parameter name, else NULL.
+func urlParameter(a []driver.Value) (driver.Value, error) {
+	u, ok := parseURL(asString(a[0]))
+	if !ok {
+		return nil, nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, nil
+	}
+	vs, found := q[asString(a[1])]
+	if !found || len(vs) == 0 {
+		return nil, nil
+	}
+	return vs[0], nil
+}
+
+// lastDayOfMonth is lake_last_day_of_month(ts): the last day of ts's
+// month, at midnight.
+func lastDayOfMonth(a []driver.Value) (driver.Value, error) {
+	t := time.UnixMilli(asInt(a[0])).UTC()
+	return time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC).UnixMilli(), nil
+}

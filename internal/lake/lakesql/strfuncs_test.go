@@ -1,0 +1,70 @@
+package lakesql
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestStringURLAndDateHelpers: concat_ws, chr, codepoint, the edit
+// distances, the url_extract_* family, last_day_of_month and date, as
+// Trino's, with their failures in Trino's words.
+func TestStringURLAndDateHelpers(t *testing.T) {
+	db, _ := loadFixture(t)
+	run := fixtureRunner(db)
+	const from = " FROM $EDS_ID LIMIT 1"
+	const u = "'https://example.com:8443/a/b%20c?x=1&y=two&x=3#frag'"
+	for _, c := range []struct{ expr, want string }{
+		{"concat_ws('/', 'a', NULL, 'b')", "a/b"},
+		{"concat_ws(NULL, 'a', 'b')", "NULL"},
+		{"chr(65) || chr(233)", "Aé"},
+		{"codepoint('é')", "233"},
+		{"levenshtein_distance('kitten', 'sitting')", "3"},
+		{"levenshtein_distance('', 'abc')", "3"},
+		{"hamming_distance('karolin', 'kathrin')", "3"},
+		{"url_extract_host(" + u + ")", "example.com"},
+		{"url_extract_port(" + u + ")", "8443"},
+		{"url_extract_protocol(" + u + ")", "https"},
+		{"url_extract_path(" + u + ")", "/a/b%20c"},
+		{"url_extract_query(" + u + ")", "x=1&y=two&x=3"},
+		{"url_extract_fragment(" + u + ")", "frag"},
+		{"url_extract_parameter(" + u + ", 'x')", "1"},
+		{"url_extract_parameter(" + u + ", 'z')", "NULL"},
+		{"url_extract_port('https://example.com/')", "NULL"},
+		{"last_day_of_month(timestamp '2024-02-10 12:00:00')", "2024-02-29 00:00:00.000"},
+		{"date(timestamp '2024-02-10 12:34:56')", "2024-02-10 00:00:00.000"},
+		{"date('2024-02-10T12:34:56Z')", "2024-02-10 00:00:00.000"},
+	} {
+		res, err := run("SELECT " + c.expr + from)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if got := cell(res.Rows[0][0]); got != c.want {
+			t.Errorf("%s: %q, want %q", c.expr, got, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"chr(-1)", "Not a valid Unicode code point: -1"},
+		{"codepoint('ab')", "Input string must be a single character string"},
+		{"hamming_distance('a', 'ab')", "The input strings to hamming_distance function must have the same length"},
+	} {
+		_, err := run("SELECT " + c.expr + from)
+		var qe *QueryError
+		if !errors.As(err, &qe) || qe.Msg != c.want {
+			t.Errorf("%s: %v; want the QueryError %q", c.expr, err, c.want)
+		}
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"concat_ws('/')", "Unexpected parameters for function concat_ws: 1 arguments"},
+		{"chr('a')", "Unexpected parameters (varchar) for function chr"},
+		{"url_extract_host(1)", "Unexpected parameters (integer) for function url_extract_host"},
+		{"last_day_of_month('x')", "Unexpected parameters (varchar) for function last_day_of_month"},
+	} {
+		_, err := run("SELECT " + c.expr + from)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
+			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
+		}
+	}
+}
