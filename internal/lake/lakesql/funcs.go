@@ -89,7 +89,18 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			return out, err
 		}
 		out.sql, out.t = d.cardinality(args[0]), tBigint
-	case "lower", "upper", "trim", "ltrim", "rtrim", "reverse":
+	case "trim", "ltrim", "rtrim":
+		// trim(s, chars) removes any of chars (SQLite's trim does too).
+		if err := nargs(1, 2); err != nil {
+			return out, err
+		}
+		for i := range args {
+			if err := want(i, tVarchar); err != nil {
+				return out, err
+			}
+		}
+		out.sql, out.t = x.Name+"("+strings.Join(sqls(), ", ")+")", tVarchar
+	case "lower", "upper", "reverse":
 		if err := nargs(1, 1); err != nil {
 			return out, err
 		}

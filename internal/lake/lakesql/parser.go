@@ -469,6 +469,30 @@ func (p *parser) parseOrderLimit(s *Select) error {
 			return err
 		}
 		s.Limit = &n
+		return nil
+	}
+	// FETCH { FIRST | NEXT } [n] { ROW | ROWS } ONLY: LIMIT n (1 when n
+	// is left out). WITH TIES is not supported.
+	if p.isKw("FETCH") {
+		s.tail, s.tailKw = p.tok().pos, "FETCH"
+		p.next()
+		if !p.acceptKw("FIRST") && !p.acceptKw("NEXT") {
+			return p.unexpected("FIRST or NEXT")
+		}
+		n := int64(1)
+		if p.tok().kind == tokNumber {
+			var err error
+			if n, err = p.parseCount(); err != nil {
+				return err
+			}
+		}
+		if !p.acceptKw("ROWS") && !p.acceptKw("ROW") {
+			return p.unexpected("ROWS")
+		}
+		if err := p.expectKw("ONLY"); err != nil {
+			return err
+		}
+		s.Limit = &n
 	}
 	return nil
 }
@@ -1233,6 +1257,12 @@ func (p *parser) parseCall() (Expr, error) {
 	if p.acceptOp(")") {
 		return c, p.parseFilterOver(c)
 	}
+	switch c.Name {
+	case "substring", "position", "trim":
+		if done, err := p.parseSpecialForm(c); done || err != nil {
+			return c, err
+		}
+	}
 	if p.isOp("*") {
 		p.next()
 		c.Star = true
@@ -1260,6 +1290,75 @@ func (p *parser) parseCall() (Expr, error) {
 		return nil, err
 	}
 	return c, p.parseFilterOver(c)
+}
+
+// parseSpecialForm reads the SQL standard's argument forms, when the call
+// uses one: substring(s FROM start [FOR length]), position(sub IN s) and
+// trim([BOTH | LEADING | TRAILING] [chars] FROM s), as the calls
+// substring(s, start[, length]), strpos(s, sub) and trim, ltrim or
+// rtrim(s[, chars]). done is false for a plain argument list, which the
+// caller reads from where it started.
+func (p *parser) parseSpecialForm(c *Call) (done bool, err error) {
+	start := p.i
+	spec := ""
+	if c.Name == "trim" {
+		for _, kw := range []string{"BOTH", "LEADING", "TRAILING"} {
+			if p.acceptKw(kw) {
+				spec = kw
+			}
+		}
+		if spec != "" && p.acceptKw("FROM") {
+			// trim(BOTH FROM s)
+			s, err := p.parseExpr()
+			if err != nil {
+				return true, err
+			}
+			c.Args = []Expr{s}
+			c.Name = map[string]string{"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}[spec]
+			return true, p.expectOp(")")
+		}
+	}
+	// The first operand stops before IN and FROM: a value, not a predicate.
+	first, err := p.parseConcat()
+	if err != nil {
+		return true, err
+	}
+	switch {
+	case c.Name == "position" && p.acceptKw("IN"):
+		s, err := p.parseConcat()
+		if err != nil {
+			return true, err
+		}
+		c.Name, c.Args = "strpos", []Expr{s, first}
+	case c.Name == "substring" && p.acceptKw("FROM"):
+		from, err := p.parseExpr()
+		if err != nil {
+			return true, err
+		}
+		c.Args = []Expr{first, from}
+		if p.acceptKw("FOR") {
+			n, err := p.parseExpr()
+			if err != nil {
+				return true, err
+			}
+			c.Args = append(c.Args, n)
+		}
+	case c.Name == "trim" && p.acceptKw("FROM"):
+		s, err := p.parseExpr()
+		if err != nil {
+			return true, err
+		}
+		c.Args = []Expr{s, first}
+		if spec != "" {
+			c.Name = map[string]string{"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}[spec]
+		}
+	case spec != "":
+		return true, p.unexpected("FROM")
+	default:
+		p.i = start
+		return false, nil
+	}
+	return true, p.expectOp(")")
 }
 
 // parseFilter reads an optional FILTER (WHERE condition) after a call.
