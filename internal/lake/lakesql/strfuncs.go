@@ -3,6 +3,7 @@ package lakesql
 import (
 	"database/sql/driver"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -78,6 +79,11 @@ func (c *compiler) stringCall(x *Call, args []val, out val) (val, bool, error) {
 			return out, true, err
 		}
 		out.sql, out.t = c.d.goFunc("url_parameter", sqls), tVarchar
+	case "typeof":
+		if n != 1 {
+			return out, true, c.errf(x.Pos, "Unexpected parameters for function typeof: %d arguments", n)
+		}
+		out.sql, out.t = c.arg(typeOf(args[0])), tVarchar
 	case "last_day_of_month":
 		if err := check(tTimestamp); err != nil {
 			return out, true, err
@@ -247,4 +253,37 @@ func urlParameter(a []driver.Value) (driver.Value, error) {
 func lastDayOfMonth(a []driver.Value) (driver.Value, error) {
 	t := time.UnixMilli(asInt(a[0])).UTC()
 	return time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC).UnixMilli(), nil
+}
+
+// typeOf is Trino's name of v's type, as typeof(v) gives it: varchar(n)
+// for a string literal, row(…) and array(…) spelled out.
+func typeOf(v val) string {
+	switch {
+	case v.t == tVarchar && v.lit != nil && v.lit.Kind == litString:
+		return "varchar(" + strconv.Itoa(utf8.RuneCountInString(v.lit.Text)) + ")"
+	case v.t == tStruct && v.f != nil && len(v.f.fields) > 0:
+		return rowTypeName(v.f)
+	case v.t == tArray && v.f != nil && v.f.elem != tNull:
+		return "array(" + v.f.elem.String() + ")"
+	case v.t == tArray && v.f != nil && len(v.f.fields) > 0:
+		return "array(" + rowTypeName(v.f) + ")"
+	}
+	return v.typeName()
+}
+
+func rowTypeName(f *field) string {
+	parts := make([]string, len(f.fields))
+	for i, c := range f.fields {
+		t := c.t.String()
+		switch {
+		case c.t == tStruct:
+			t = rowTypeName(c)
+		case c.t == tArray && c.elem != tNull:
+			t = "array(" + c.elem.String() + ")"
+		case c.t == tArray:
+			t = "array(" + rowTypeName(c) + ")"
+		}
+		parts[i] = strings.ToLower(c.name) + " " + t
+	}
+	return "row(" + strings.Join(parts, ", ") + ")"
 }

@@ -68,3 +68,26 @@ func TestStringURLAndDateHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeof: typeof names types as Trino does, decimals and string
+// literals' lengths included.
+func TestTypeof(t *testing.T) {
+	db, _ := loadFixture(t)
+	run := fixtureRunner(db)
+	res, err := run("SELECT typeof(1), typeof(2147483648), typeof(1.5), typeof(1e0), typeof('abc'), typeof(eventName), typeof(eventTime)," +
+		" typeof(requestParameters), typeof(tlsDetails), typeof(resources), typeof(split('a', ',')), typeof(length(eventName) * 100.0 / 3)," +
+		" typeof(NULL), typeof(readOnly), typeof(interval '1' day) FROM $EDS_ID LIMIT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"integer", "bigint", "decimal(2,1)", "double", "varchar(3)", "varchar", "timestamp(3)", "map(varchar, varchar)",
+		"row(tlsversion varchar, ciphersuite varchar, clientprovidedhostheader varchar)",
+		"array(row(accountid varchar, type varchar, arn varchar, arnprefix varchar))", "array(varchar)", "decimal(23,1)",
+		"unknown", "boolean", "interval day to second"}
+	got := project(t, res, nil)[0]
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}
