@@ -146,6 +146,14 @@ func TestLakeSDKUnnestDistinctAndWindows(t *testing.T) {
 		" round(stddev_pop("+secs+"), 3) AS sd, approx_percentile("+secs+", 0.5) AS p FROM "+store+" WHERE "+ours+" GROUP BY eventName",
 		[]string{"eventName", "c", "d", "sd", "p"}, want)
 
+	// ROLLUP: a row per name, and the total, grouping() telling which.
+	want = []string{fmt.Sprintf("|%d|1", len(evs))}
+	for name, is := range byName {
+		want = append(want, fmt.Sprintf("%s|%d|0", name, len(is)))
+	}
+	check("ROLLUP", "SELECT coalesce(eventName, '') AS name, count(*) AS n, grouping(eventName) AS g FROM "+store+" WHERE "+ours+
+		" GROUP BY ROLLUP(eventName)", []string{"name", "n", "g"}, want)
+
 	// eventJson is the record, eventJsonChecksum the base64 of its SHA-256.
 	want = nil
 	for i, e := range evs {

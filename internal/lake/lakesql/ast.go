@@ -238,6 +238,15 @@ type Select struct {
 	// operation.
 	tail   int
 	tailKw string
+	// groupSets are the grouping sets of GROUP BY ROLLUP, CUBE or
+	// GROUPING SETS (GroupBy then holds each of their expressions once);
+	// a SELECT made for one set has groupAll, those expressions, and
+	// nullGroup, the ones its set leaves out (groupingsets.go).
+	groupSets           [][]Expr
+	groupAll, nullGroup []Expr
+	// groupRepeat marks the SELECTs of grouping sets after the first:
+	// they read the same rows again, which the statistics count once.
+	groupRepeat bool
 }
 
 // eachChild calls fn on each expression directly inside e (nil children

@@ -65,9 +65,14 @@ type scope struct {
 	sources  []*source
 	grouped  bool
 	groupSQL map[string]bool
-	inAgg    bool
-	outputs  []outCol // for ORDER BY by alias
-	noAgg    string   // the clause name where aggregates are refused ("" = allowed)
+	// For a SELECT of one grouping set: the SQL of the grouping
+	// expressions its set leaves out (read as NULL), its set and all the
+	// grouping expressions (for grouping(…)).
+	nullSQL            map[string]bool
+	groupSet, groupAll []Expr
+	inAgg              bool
+	outputs            []outCol // for ORDER BY by alias
+	noAgg              string   // the clause name where aggregates are refused ("" = allowed)
 }
 
 type compiler struct {
@@ -370,7 +375,7 @@ func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
 	if err := c.noteStats(s); err != nil {
 		return "", nil, err
 	}
-	if c.rollups {
+	if c.rollups && s.groupAll == nil {
 		if sq, cols, ok := c.rollupSelect(s); ok {
 			return sq, cols, nil
 		}
@@ -464,6 +469,22 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 		}
 		sc.groupSQL[v.sql] = true
 		groupTerms = append(groupTerms, v.sql)
+	}
+	sc.groupSet, sc.groupAll = s.GroupBy, s.GroupBy
+	if s.groupAll != nil {
+		sc.groupAll, sc.nullSQL = s.groupAll, map[string]bool{}
+		for _, g := range s.nullGroup {
+			sc.noAgg, sc.grouped = "GROUP BY", false
+			v, err := c.expr(sc, g)
+			sc.noAgg, sc.grouped = "", true
+			if err != nil {
+				return "", nil, err
+			}
+			if v.t == tMap || v.t == tArray || v.t == tStruct {
+				v.sql = c.d.jsonText(v)
+			}
+			sc.nullSQL[v.sql] = true
+		}
 	}
 
 	// Output columns.

@@ -24,7 +24,7 @@ func (c *compiler) expr(sc *scope, e Expr) (val, error) {
 	if len(v.sql) > MaxCompiledSQL {
 		return v, c.tooLong(v.pos)
 	}
-	return c.grouped(sc, v), nil
+	return c.nullGrouped(sc, c.grouped(sc, v)), nil
 }
 
 func (c *compiler) expr1(sc *scope, e Expr) (val, error) {

@@ -16,6 +16,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 	if x.Distinct || x.Star || x.Filter != nil {
 		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
 	}
+	if x.Name == "grouping" {
+		return c.groupingCall(sc, x)
+	}
 	if x.Name == "try" {
 		if len(x.Args) != 1 {
 			return val{}, c.errf(x.Pos, "Unexpected parameters for function try: %d arguments", len(x.Args))

@@ -397,7 +397,7 @@ func (p *parser) parseSelect() (*Select, error) {
 			return nil, err
 		}
 	}
-	if s.GroupBy, err = p.parseByList("GROUP"); err != nil {
+	if err = p.parseGroupBy(s); err != nil {
 		return nil, err
 	}
 	if p.acceptKw("HAVING") {
@@ -417,7 +417,11 @@ func (p *parser) parseSelect() (*Select, error) {
 // follow the parentheses.
 func (p *parser) parseBranch() (*Select, error) {
 	if !p.isOp("(") {
-		return p.parseSelect()
+		s, err := p.parseSelect()
+		if err == nil && s.groupSets != nil {
+			s = expandGroupingSets(s)
+		}
+		return s, err
 	}
 	pos := p.next().pos
 	sub, err := p.parseQuery()
