@@ -1,10 +1,6 @@
 package lakesql
 
-import (
-	"errors"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestDateParse: date_parse reads what date_format writes (MySQL's
 // specifiers), fields left out are 1970-01-01's, and input that does not
@@ -12,8 +8,7 @@ import (
 func TestDateParse(t *testing.T) {
 	db, _ := loadFixture(t)
 	run := fixtureRunner(db)
-	const from = " FROM $EDS_ID LIMIT 1"
-	for _, c := range []struct{ expr, want string }{
+	expectValues(t, run, []exprCase{
 		{"date_parse('2023-01-05', '%Y-%m-%d')", "2023-01-05 00:00:00.000"},
 		{"date_parse('2023-01-05T10:20:30Z', '%Y-%m-%dT%H:%i:%sZ')", "2023-01-05 10:20:30.000"},
 		{"date_parse('2023-01-05 10:20:30.123456', '%Y-%m-%d %H:%i:%s.%f')", "2023-01-05 10:20:30.123"},
@@ -26,32 +21,13 @@ func TestDateParse(t *testing.T) {
 		{"date_parse('100%', '%Y%%')", "0100-01-01 00:00:00.000"},
 		{"date_parse(date_format(eventTime, '%Y-%m-%d %H:%i:%s'), '%Y-%m-%d %H:%i:%s') = eventTime", "true"},
 		{"date_parse(NULL, '%Y')", "NULL"},
-	} {
-		res, err := run("SELECT " + c.expr + from)
-		if err != nil {
-			t.Errorf("%s: %v", c.expr, err)
-			continue
-		}
-		if got := cell(res.Rows[0][0]); got != c.want {
-			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
-		}
-	}
-	for _, c := range []struct{ expr, want string }{
+	})
+	expectQueryErrors(t, run, []exprCase{
 		{"date_parse('2023-13-05', '%Y-%m-%d')", `Cannot parse "2023-13-05": Value 13 for monthOfYear must be in the range [1,12]`},
 		{"date_parse('2023-02-30', '%Y-%m-%d')", `Cannot parse "2023-02-30": Value 30 for dayOfMonth must be in the range [1,28]`},
 		{"date_parse('2023-01-05x', '%Y-%m-%d')", `Invalid format: "2023-01-05x" is malformed at "x"`},
 		{"date_parse('2023/01', '%Y-%m')", `Invalid format: "2023/01" is malformed at "/01"`},
 		{"date_parse('2023', '%U')", "%U not supported in date format string"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var qe *QueryError
-		if !errors.As(err, &qe) || qe.Msg != c.want {
-			t.Errorf("%s: %v; want the QueryError %q", c.expr, err, c.want)
-		}
-	}
-	_, err := run("SELECT date_parse(eventTime, '%Y')" + from)
-	var se *SyntaxError
-	if !errors.As(err, &se) || !strings.Contains(se.Msg, "Unexpected parameters (timestamp(3)) for function date_parse") {
-		t.Errorf("date_parse of a timestamp: %v", err)
-	}
+	})
+	expectRefused(t, run, []exprCase{{"date_parse(eventTime, '%Y')", "Unexpected parameters (timestamp(3)) for function date_parse"}})
 }

@@ -1,7 +1,6 @@
 package lakesql
 
 import (
-	"errors"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -59,8 +58,7 @@ func TestDecimalTypes(t *testing.T) {
 func TestDecimalValues(t *testing.T) {
 	db, fs := loadFixture(t)
 	run := fixtureRunner(db)
-	const from = " FROM $EDS_ID LIMIT 1"
-	for _, c := range []struct{ expr, want string }{
+	expectValues(t, run, []exprCase{
 		{"1 * 100.0 / 3", "33.3"},
 		{"2 * 100.0 / 3", "66.7"},
 		{"7.5 / 2", "3.8"},
@@ -108,16 +106,7 @@ func TestDecimalValues(t *testing.T) {
 		{"CAST(1e-1 AS decimal(20, 18))", "0.100000000000000000"},
 		{"12345.6789 * 1000000", "12345678900.0000"},
 		{"CAST(1 AS decimal(38, 20)) / 4", "0.25000000000000000000"},
-	} {
-		res, err := run("SELECT " + c.expr + from)
-		if err != nil {
-			t.Errorf("%s: %v", c.expr, err)
-			continue
-		}
-		if got := cell(res.Rows[0][0]); got != c.want {
-			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
-		}
-	}
+	})
 	// avg of decimals rounds half up from the exact mean: 1.005 is 1.01
 	// (the double 1.005 is a little under it), in an aggregate and over a
 	// window.
@@ -143,31 +132,19 @@ func TestDecimalValues(t *testing.T) {
 	if got := cell(res.Rows[0][0]); got != strconv.Itoa(len(fs)) {
 		t.Errorf("UNNEST(array_agg(eventTime)) with contains: %s rows, want %d", got, len(fs))
 	}
-	for _, c := range []struct{ expr, want string }{
+	expectQueryErrors(t, run, []exprCase{
 		{"1.0 / 0", "Division by zero"},
 		{"1.0 % 0", "Division by zero"},
 		{"CAST(12345.6 AS decimal(5, 2))", "Cannot cast '12345.6' to DECIMAL(5, 2)"},
 		{"CAST('abc' AS decimal(5, 2))", "cannot cast 'abc' to DECIMAL(5, 2)"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var qe *QueryError
-		if !errors.As(err, &qe) || !strings.Contains(qe.Msg, c.want) {
-			t.Errorf("%s: %v; want a QueryError %q", c.expr, err, c.want)
-		}
-	}
-	for _, c := range []struct{ expr, want string }{
+	})
+	expectRefused(t, run, []exprCase{
 		{"1234567890123456789012345678901234567890.5", "Decimal literal has more than 38 digits"},
 		{"CAST(1 AS decimal())", "Unknown type: decimal()"},
 		{"CAST(1 AS decimal(39, 2))", "DECIMAL precision must be in range [1, 38]"},
 		{"CAST(1 AS decimal(5, 6))", "DECIMAL scale must be in range [0, precision (5)]"},
 		{"CAST(eventTime AS decimal(5, 2))", "Cannot cast timestamp(3) to decimal(5,2)"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var se *SyntaxError
-		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
-			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
-		}
-	}
+	})
 }
 
 // TestDecimalAggregates: a share of events as a percentage, the way Lake's

@@ -126,7 +126,7 @@ func (p *parser) parseGroupBy(s *Select) error {
 	return nil
 }
 
-// parseExprList reads e1, e2, … up to and including end.
+// parseExprList reads e1, e2, … and then end (none when end is "").
 func (p *parser) parseExprList(end string) ([]Expr, error) {
 	var out []Expr
 	for {
@@ -138,6 +138,9 @@ func (p *parser) parseExprList(end string) ([]Expr, error) {
 		if !p.acceptOp(",") {
 			break
 		}
+	}
+	if end == "" {
+		return out, nil
 	}
 	return out, p.expectOp(end)
 }

@@ -1,10 +1,6 @@
 package lakesql
 
-import (
-	"errors"
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestMathFunctions: Trino's math functions, typed as Trino types them
 // (sign and truncate of an integer stay integers, of a decimal are
@@ -13,8 +9,7 @@ import (
 func TestMathFunctions(t *testing.T) {
 	db, _ := loadFixture(t)
 	run := fixtureRunner(db)
-	const from = " FROM $EDS_ID LIMIT 1"
-	for _, c := range []struct{ expr, want string }{
+	expectValues(t, run, []exprCase{
 		{"sqrt(16)", "4.0"},
 		{"power(2, 10)", "1024.0"},
 		{"pow(1.5, 2)", "2.25"},
@@ -52,16 +47,7 @@ func TestMathFunctions(t *testing.T) {
 		{"sqrt(NULL)", "NULL"},
 		{"sqrt(CAST(NULL AS double))", "NULL"},
 		{"sign(CAST(NULL AS integer))", "NULL"},
-	} {
-		res, err := run("SELECT " + c.expr + from)
-		if err != nil {
-			t.Errorf("%s: %v", c.expr, err)
-			continue
-		}
-		if got := cell(res.Rows[0][0]); got != c.want {
-			t.Errorf("%s: %s, want %s", c.expr, got, c.want)
-		}
-	}
+	})
 	for _, c := range []struct{ expr, want string }{
 		{"sign(CAST(1 AS smallint))", "smallint"},
 		{"truncate(2.75)", "decimal(1,0)"},
@@ -73,23 +59,13 @@ func TestMathFunctions(t *testing.T) {
 			t.Errorf("type of %s: %s, want %s", c.expr, got, c.want)
 		}
 	}
-	for _, c := range []struct{ expr, want string }{
+	expectRefused(t, run, []exprCase{
 		{"sqrt('a')", "Unexpected parameters (varchar) for function sqrt"},
 		{"sqrt(1, 2)", "Unexpected parameters for function sqrt: 2 arguments"},
 		{"truncate(1.5, 'a')", "Unexpected parameters (decimal(2,1), varchar) for function truncate"},
 		{"truncate(2.759e0, 2)", "Unexpected parameters (double, integer) for function truncate"},
 		{"nan()", "Function 'nan' not registered"},
 		{"truncate_n(1, 2)", "Function 'truncate_n' not registered"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var se *SyntaxError
-		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
-			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
-		}
-	}
-	_, err := run("SELECT mod(1, 0)" + from)
-	var qe *QueryError
-	if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "Division by zero") {
-		t.Errorf("mod(1, 0): %v; want Division by zero", err)
-	}
+	})
+	expectQueryErrors(t, run, []exprCase{{"mod(1, 0)", "Division by zero"}})
 }

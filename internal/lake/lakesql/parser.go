@@ -501,8 +501,8 @@ func (p *parser) parseOrderLimit(s *Select) error {
 	return nil
 }
 
-// parseByList reads an optional "kw BY e1, e2, …" (GROUP BY, PARTITION
-// BY): nil when the next token is not kw.
+// parseByList reads an optional "kw BY e1, e2, …" (PARTITION BY): nil
+// when the next token is not kw.
 func (p *parser) parseByList(kw string) ([]Expr, error) {
 	if !p.isKw(kw) {
 		return nil, nil
@@ -511,17 +511,7 @@ func (p *parser) parseByList(kw string) ([]Expr, error) {
 	if err := p.expectKw("BY"); err != nil {
 		return nil, err
 	}
-	var out []Expr
-	for {
-		e, err := p.parseExpr()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-		if !p.acceptOp(",") {
-			return out, nil
-		}
-	}
+	return p.parseExprList("")
 }
 
 // parseOrderBy reads an optional ORDER BY list (of a query or a window):

@@ -1,8 +1,6 @@
 package lakesql
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -12,9 +10,8 @@ import (
 func TestStringURLAndDateHelpers(t *testing.T) {
 	db, _ := loadFixture(t)
 	run := fixtureRunner(db)
-	const from = " FROM $EDS_ID LIMIT 1"
 	const u = "'https://example.com:8443/a/b%20c?x=1&y=two&x=3#frag'"
-	for _, c := range []struct{ expr, want string }{
+	expectValues(t, run, []exprCase{
 		{"concat_ws('/', 'a', NULL, 'b')", "a/b"},
 		{"concat_ws(NULL, 'a', 'b')", "NULL"},
 		{"chr(65) || chr(233)", "Aé"},
@@ -34,39 +31,18 @@ func TestStringURLAndDateHelpers(t *testing.T) {
 		{"last_day_of_month(timestamp '2024-02-10 12:00:00')", "2024-02-29 00:00:00.000"},
 		{"date(timestamp '2024-02-10 12:34:56')", "2024-02-10 00:00:00.000"},
 		{"date('2024-02-10T12:34:56Z')", "2024-02-10 00:00:00.000"},
-	} {
-		res, err := run("SELECT " + c.expr + from)
-		if err != nil {
-			t.Errorf("%s: %v", c.expr, err)
-			continue
-		}
-		if got := cell(res.Rows[0][0]); got != c.want {
-			t.Errorf("%s: %q, want %q", c.expr, got, c.want)
-		}
-	}
-	for _, c := range []struct{ expr, want string }{
+	})
+	expectQueryErrors(t, run, []exprCase{
 		{"chr(-1)", "Not a valid Unicode code point: -1"},
 		{"codepoint('ab')", "Input string must be a single character string"},
 		{"hamming_distance('a', 'ab')", "The input strings to hamming_distance function must have the same length"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var qe *QueryError
-		if !errors.As(err, &qe) || qe.Msg != c.want {
-			t.Errorf("%s: %v; want the QueryError %q", c.expr, err, c.want)
-		}
-	}
-	for _, c := range []struct{ expr, want string }{
+	})
+	expectRefused(t, run, []exprCase{
 		{"concat_ws('/')", "Unexpected parameters for function concat_ws: 1 arguments"},
 		{"chr('a')", "Unexpected parameters (varchar) for function chr"},
 		{"url_extract_host(1)", "Unexpected parameters (integer) for function url_extract_host"},
 		{"last_day_of_month('x')", "Unexpected parameters (varchar) for function last_day_of_month"},
-	} {
-		_, err := run("SELECT " + c.expr + from)
-		var se *SyntaxError
-		if !errors.As(err, &se) || !strings.Contains(se.Msg, c.want) {
-			t.Errorf("%s: %v; want a SyntaxError %q", c.expr, err, c.want)
-		}
-	}
+	})
 }
 
 // TestTypeof: typeof names types as Trino does, decimals and string
