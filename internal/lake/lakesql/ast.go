@@ -244,9 +244,13 @@ type Select struct {
 	// nullGroup, the ones its set leaves out (groupingsets.go).
 	groupSets           [][]Expr
 	groupAll, nullGroup []Expr
+	inSets              bool // one grouping set's SELECT
 	// groupRepeat marks the SELECTs of grouping sets after the first:
 	// they read the same rows again, which the statistics count once.
 	groupRepeat bool
+	// hidden is how many of the last columns of the subquery a SELECT *
+	// reads are left out of its output (grouping sets' sort keys).
+	hidden int
 }
 
 // eachChild calls fn on each expression directly inside e (nil children

@@ -70,6 +70,7 @@ type scope struct {
 	// grouping expressions (for grouping(…)).
 	nullSQL            map[string]bool
 	groupSet, groupAll []Expr
+	noNull             int // > 0: compiling what is never read as NULL (a grouping key, grouping()'s arguments)
 	inAgg              bool
 	outputs            []outCol // for ORDER BY by alias
 	noAgg              string   // the clause name where aggregates are refused ("" = allowed)
@@ -104,9 +105,12 @@ type compiler struct {
 	// The statistics (stats.go): top is the statement's own SELECT; stats
 	// the queries counting what each SELECT scans and matches; inStats is
 	// set while compiling those.
-	top          *Select
-	stats        []statQuery
-	inStats      bool
+	top     *Select
+	stats   []statQuery
+	inStats bool
+	// repeatDepth > 0 while a grouping set's SELECT after the first is
+	// compiled: it reads the same rows again, counted once.
+	repeatDepth  int
 	matchedAlias string // the store alias of a top SELECT counting its matches in its own pass
 	matchedRows  bool   // the top SELECT's rows are its matched events
 }
@@ -372,10 +376,14 @@ func (e *UnknownStoreError) Error() string {
 // selectCore compiles one SELECT of a UNION chain, through the rollups
 // when they answer it.
 func (c *compiler) selectCore(s *Select) (string, []outCol, error) {
+	if s.groupRepeat {
+		c.repeatDepth++
+		defer func() { c.repeatDepth-- }()
+	}
 	if err := c.noteStats(s); err != nil {
 		return "", nil, err
 	}
-	if c.rollups && s.groupAll == nil {
+	if c.rollups && !s.inSets {
 		if sq, cols, ok := c.rollupSelect(s); ok {
 			return sq, cols, nil
 		}
@@ -443,7 +451,8 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 	}
 
 	// GROUP BY terms (ordinals refer to select items, compiled below).
-	hasAgg := len(s.GroupBy) > 0 || s.Having != nil || c.itemsAggregate(s)
+	// A grouping set's SELECT is an aggregation even when its set is ().
+	hasAgg := len(s.GroupBy) > 0 || s.Having != nil || c.itemsAggregate(s) || s.inSets
 	sc.grouped = hasAgg
 	sc.groupSQL = map[string]bool{}
 	var groupTerms []string
@@ -471,7 +480,7 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 		groupTerms = append(groupTerms, v.sql)
 	}
 	sc.groupSet, sc.groupAll = s.GroupBy, s.GroupBy
-	if s.groupAll != nil {
+	if s.inSets {
 		sc.groupAll, sc.nullSQL = s.groupAll, map[string]bool{}
 		for _, g := range s.nullGroup {
 			sc.noAgg, sc.grouped = "GROUP BY", false
@@ -498,7 +507,11 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 					continue
 				}
 				added = true
-				for _, sc2 := range c.starCols(src) {
+				stars := c.starCols(src)
+				if src == sc.sources[0] && s.hidden > 0 {
+					stars = stars[:len(stars)-s.hidden] // sort keys, not output
+				}
+				for _, sc2 := range stars {
 					if sc.grouped {
 						return "", nil, c.errf(it.Pos, "'*' must be an aggregate expression or appear in GROUP BY clause")
 					}
@@ -550,8 +563,13 @@ func (c *compiler) selectCoreRows(s *Select) (string, []outCol, error) {
 	q.WriteString(strings.Join(items, ", "))
 	q.WriteString(fromClause)
 	q.WriteString(where)
-	if len(groupTerms) > 0 {
+	switch {
+	case len(groupTerms) > 0:
 		q.WriteString(" GROUP BY " + strings.Join(groupTerms, ", "))
+	case s.inSets && !c.itemsAggregate(s):
+		// The set (): one group of all the rows, which SQLite makes of a
+		// constant key when no item aggregates.
+		q.WriteString(" GROUP BY NULL")
 	}
 	if s.Having != nil {
 		sc.noAgg = ""

@@ -64,6 +64,21 @@ func dateParse(a []driver.Value) (driver.Value, error) {
 			}
 		case 'p':
 			pm, ok = p.word([]string{"AM", "PM"})
+		case 'r': // hh:mm:ss AM
+			hour, ok = p.num(1, 2)
+			twelve = true
+			ok = ok && p.literal(":")
+			if ok {
+				minute, ok = p.num(1, 2)
+			}
+			ok = ok && p.literal(":")
+			if ok {
+				sec, ok = p.num(1, 2)
+			}
+			ok = ok && p.literal(" ")
+			if ok {
+				pm, ok = p.word([]string{"AM", "PM"})
+			}
 		case 'T':
 			hour, ok = p.num(1, 2)
 			ok = ok && p.literal(":")
@@ -86,10 +101,11 @@ func dateParse(a []driver.Value) (driver.Value, error) {
 			_, ok = p.word(dayAbbrevs)
 		case 'W':
 			_, ok = p.word(dayNames)
-		case '%':
-			ok = p.literal("%")
-		default:
+		case 'D', 'U', 'u', 'V', 'v', 'w', 'X', 'x':
 			return nil, queryErr("%%%c not supported in date format string", f[i])
+		default:
+			// Any other character after % stands for itself (%% is %).
+			ok = p.literal(f[i : i+1])
 		}
 		if !ok {
 			return nil, p.malformed()

@@ -19,6 +19,8 @@ func TestDateParse(t *testing.T) {
 		{"date_parse('2024 060', '%Y %j')", "2024-02-29 00:00:00.000"},
 		{"date_parse('99', '%y')", "1999-01-01 00:00:00.000"},
 		{"date_parse('100%', '%Y%%')", "0100-01-01 00:00:00.000"},
+		{"date_parse('2023-01-05 09:05:07 PM', '%Y-%m-%d %r')", "2023-01-05 21:05:07.000"},
+		{"date_parse('2023q1', '%Y%q1')", "2023-01-01 00:00:00.000"},
 		{"date_parse(date_format(eventTime, '%Y-%m-%d %H:%i:%s'), '%Y-%m-%d %H:%i:%s') = eventTime", "true"},
 		{"date_parse(NULL, '%Y')", "NULL"},
 	})
@@ -28,6 +30,7 @@ func TestDateParse(t *testing.T) {
 		{"date_parse('2023-01-05x', '%Y-%m-%d')", `Invalid format: "2023-01-05x" is malformed at "x"`},
 		{"date_parse('2023/01', '%Y-%m')", `Invalid format: "2023/01" is malformed at "/01"`},
 		{"date_parse('2023', '%U')", "%U not supported in date format string"},
+		{"date_parse('2023', '%v')", "%v not supported in date format string"},
 	})
 	expectRefused(t, run, []exprCase{{"date_parse(eventTime, '%Y')", "Unexpected parameters (timestamp(3)) for function date_parse"}})
 }

@@ -16,6 +16,12 @@ var aggregates = map[string]bool{
 
 // expr compiles an expression in scope sc.
 func (c *compiler) expr(sc *scope, e Expr) (val, error) {
+	if len(sc.nullSQL) > 0 && slicesContainsExpr(sc.groupSet, e) {
+		// A key of this grouping set is read whole, even when it holds
+		// an expression the set leaves out.
+		sc.noNull++
+		defer func() { sc.noNull-- }()
+	}
 	v, err := c.expr1(sc, e)
 	if err != nil {
 		return v, err

@@ -2,6 +2,7 @@ package lakesql
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,6 +31,7 @@ func (p *parser) parseGroupBy(s *Select) error {
 	}
 	sets := [][]Expr{{}}
 	special := false
+	var plain []Expr // the terms as written, for a GROUP BY without sets
 	for {
 		var elem [][]Expr
 		var err error
@@ -40,6 +42,12 @@ func (p *parser) parseGroupBy(s *Select) error {
 			var list []Expr
 			if list, err = p.parseExprList(")"); err != nil {
 				return err
+			}
+			if err := p.columnRefs(list); err != nil {
+				return err
+			}
+			if len(list) >= maxGroupingSets {
+				return errAt(p.src, pos, "GROUP BY makes more than %d grouping sets", maxGroupingSets)
 			}
 			if kw == "ROLLUP" {
 				for n := len(list); n >= 0; n-- {
@@ -82,6 +90,12 @@ func (p *parser) parseGroupBy(s *Select) error {
 					}
 					elem = append(elem, []Expr{e})
 				}
+				if err := p.columnRefs(elem[len(elem)-1]); err != nil {
+					return err
+				}
+				if len(elem) > maxGroupingSets {
+					return errAt(p.src, pos, "GROUP BY makes more than %d grouping sets", maxGroupingSets)
+				}
 				if !p.acceptOp(",") {
 					break
 				}
@@ -95,7 +109,18 @@ func (p *parser) parseGroupBy(s *Select) error {
 			if err != nil {
 				return err
 			}
+			// An ordinal names a select item: resolved for the grouping
+			// sets, which compare expressions; kept as written otherwise.
+			plain = append(plain, e)
+			if lit, ok := e.(*Literal); ok && lit.Kind == litNumber {
+				if n, err := strconv.Atoi(lit.Text); err == nil && n >= 1 && n <= len(s.Items) && !s.Items[n-1].Star {
+					e = s.Items[n-1].Expr
+				}
+			}
 			elem = [][]Expr{{e}}
+		}
+		if len(sets)*len(elem) > maxGroupingSets {
+			return errAt(p.src, pos, "GROUP BY makes more than %d grouping sets", maxGroupingSets)
 		}
 		var next [][]Expr
 		for _, a := range sets {
@@ -103,16 +128,13 @@ func (p *parser) parseGroupBy(s *Select) error {
 				next = append(next, append(append([]Expr{}, a...), b...))
 			}
 		}
-		if len(next) > maxGroupingSets {
-			return errAt(p.src, pos, "GROUP BY makes more than %d grouping sets", maxGroupingSets)
-		}
 		sets = next
 		if !p.acceptOp(",") {
 			break
 		}
 	}
 	if !special {
-		s.GroupBy = sets[0]
+		s.GroupBy = plain
 		return nil
 	}
 	for _, set := range sets {
@@ -225,16 +247,69 @@ func slicesContainsExpr(list []Expr, e Expr) bool {
 	return false
 }
 
-// expandGroupingSets makes s, a SELECT with grouping sets, the SELECT *
-// over the UNION ALL of one SELECT per set; the statement's ORDER BY,
-// OFFSET and LIMIT go on that outer SELECT, an ORDER BY term that is a
-// select item's expression turned into its position.
-func expandGroupingSets(s *Select) *Select {
+// columnRefs refuses anything but a column (or a member of one) inside
+// ROLLUP, CUBE or GROUPING SETS, as Trino does.
+func (p *parser) columnRefs(list []Expr) error {
+	for _, e := range list {
+		x := e
+		for {
+			f, ok := x.(*Field)
+			if !ok {
+				break
+			}
+			x = f.X
+		}
+		if _, ok := x.(*Ident); !ok {
+			return errAt(p.src, e.exprPos(), "GROUP BY expression must be a column reference")
+		}
+	}
+	return nil
+}
+
+// expandGroupingSets makes s, a SELECT with grouping sets, the SELECT of
+// its items over the UNION ALL of one SELECT per set. DISTINCT and the
+// statement's ORDER BY, OFFSET and LIMIT go on that outer SELECT; an
+// ORDER BY term that is not a select item (nor its alias or position) is
+// computed by each set's SELECT as a hidden column that the outer one
+// sorts by and leaves out.
+func expandGroupingSets(s *Select, src string) (*Select, error) {
+	if w := findWindow(s); w != nil {
+		return nil, errAt(src, w.Pos, "Window functions are not supported with GROUP BY ROLLUP, CUBE or GROUPING SETS: "+
+			"put the grouping in a WITH query and the window over it")
+	}
+	items := slices.Clone(s.Items)
+	order := make([]OrderItem, len(s.OrderBy))
+	hidden := 0
+	for i, o := range s.OrderBy {
+		order[i] = o
+		if itemTerm(s.Items, o.Expr) {
+			continue
+		}
+		pos := -1
+		for j, it := range s.Items {
+			if !it.Star && exprEqual(o.Expr, it.Expr) {
+				pos = j
+				break
+			}
+		}
+		if pos >= 0 {
+			order[i].Expr = &Literal{Pos: o.Expr.exprPos(), Kind: litNumber, Text: strconv.Itoa(pos + 1)}
+			continue
+		}
+		if s.Distinct {
+			return nil, errAt(src, o.Expr.exprPos(), "For SELECT DISTINCT, ORDER BY expressions must appear in select list")
+		}
+		name := "_order" + strconv.Itoa(hidden)
+		items = append(items, SelectItem{Pos: o.Expr.exprPos(), Expr: o.Expr, Alias: name})
+		order[i].Expr = &Ident{Pos: o.Expr.exprPos(), Parts: []string{name}}
+		hidden++
+	}
 	var head, prev *Select
 	for i, set := range s.groupSets {
 		part := *s
 		part.With, part.OrderBy, part.Limit, part.Offset, part.Union, part.groupSets = nil, nil, nil, nil, nil, nil
-		part.GroupBy, part.groupAll, part.nullGroup, part.groupRepeat = set, s.GroupBy, nil, i > 0
+		part.Items, part.Distinct = items, false
+		part.GroupBy, part.groupAll, part.nullGroup, part.groupRepeat, part.inSets = set, s.GroupBy, nil, i > 0, true
 		for _, g := range s.GroupBy {
 			if !slicesContainsExpr(set, g) {
 				part.nullGroup = append(part.nullGroup, g)
@@ -247,36 +322,82 @@ func expandGroupingSets(s *Select) *Select {
 		}
 		prev = &part
 	}
-	order := make([]OrderItem, len(s.OrderBy))
-	for i, o := range s.OrderBy {
-		order[i] = o
-		for j, it := range s.Items {
-			if !it.Star && exprEqual(o.Expr, it.Expr) {
-				order[i].Expr = &Literal{Pos: o.Expr.exprPos(), Kind: litNumber, Text: strconv.Itoa(j + 1)}
-				break
+	return &Select{Pos: s.Pos, Distinct: s.Distinct, Items: []SelectItem{{Pos: s.Pos, Star: true}},
+		From: TableRef{Pos: s.Pos, Sub: head}, OrderBy: order, Limit: s.Limit, Offset: s.Offset,
+		tail: s.tail, tailKw: s.tailKw, hidden: hidden}, nil
+}
+
+// itemTerm reports whether an ORDER BY term names an output column as it
+// stands: a position, or an item's alias or column name.
+func itemTerm(items []SelectItem, e Expr) bool {
+	switch x := e.(type) {
+	case *Literal:
+		return x.Kind == litNumber
+	case *Ident:
+		if len(x.Parts) != 1 {
+			return false
+		}
+		for _, it := range items {
+			if it.Alias != "" && strings.EqualFold(it.Alias, x.Parts[0]) {
+				return true
 			}
 		}
 	}
-	return &Select{Pos: s.Pos, Items: []SelectItem{{Pos: s.Pos, Star: true}}, From: TableRef{Pos: s.Pos, Sub: head},
-		OrderBy: order, Limit: s.Limit, Offset: s.Offset}
+	return false
+}
+
+// findWindow returns a window function call among s's items, HAVING and
+// ORDER BY, or nil.
+func findWindow(s *Select) *Call {
+	var found *Call
+	var visit func(e Expr)
+	visit = func(e Expr) {
+		if e == nil || found != nil {
+			return
+		}
+		if c, ok := e.(*Call); ok && c.Over != nil {
+			found = c
+			return
+		}
+		eachChild(e, visit)
+	}
+	for _, it := range s.Items {
+		visit(it.Expr)
+	}
+	visit(s.Having)
+	for _, o := range s.OrderBy {
+		visit(o.Expr)
+	}
+	return found
 }
 
 // groupingCall compiles grouping(e1, …): a bit for each argument, from
 // the most significant, set when this SELECT's grouping set leaves it
-// out.
+// out; each argument must be a grouping expression (compared compiled, so
+// t.eventSource is eventSource).
 func (c *compiler) groupingCall(sc *scope, x *Call) (val, error) {
-	if len(sc.groupAll) == 0 {
+	if len(sc.groupSQL) == 0 && len(sc.nullSQL) == 0 {
 		return val{}, c.errf(x.Pos, "grouping() may only be used with GROUP BY")
 	}
 	if len(x.Args) == 0 || len(x.Args) > 62 {
 		return val{}, c.errf(x.Pos, "Unexpected parameters for function grouping: %d arguments", len(x.Args))
 	}
 	bits := int64(0)
+	sc.noNull++
+	defer func() { sc.noNull-- }()
 	for _, a := range x.Args {
+		v, err := c.expr(sc, a)
+		if err != nil {
+			return v, err
+		}
+		s := v.sql
+		if v.t == tMap || v.t == tStruct || v.t == tArray {
+			s = c.d.jsonText(v)
+		}
 		bits <<= 1
 		switch {
-		case slicesContainsExpr(sc.groupSet, a):
-		case slicesContainsExpr(sc.groupAll, a):
+		case sc.groupSQL[s]:
+		case sc.nullSQL[s]:
 			bits |= 1
 		default:
 			return val{}, c.errf(a.exprPos(), "The arguments to GROUPING() must be expressions referenced by the GROUP BY at the associated query level")
@@ -288,7 +409,7 @@ func (c *compiler) groupingCall(sc *scope, x *Call) (val, error) {
 // nullGrouped is v read as NULL when this SELECT's grouping set leaves
 // the expression out (outside aggregates).
 func (c *compiler) nullGrouped(sc *scope, v val) val {
-	if sc.inAgg || len(sc.nullSQL) == 0 {
+	if sc.inAgg || sc.noNull > 0 || len(sc.nullSQL) == 0 {
 		return v
 	}
 	s := v.sql

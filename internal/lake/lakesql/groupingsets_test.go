@@ -115,3 +115,93 @@ func TestGroupingSets(t *testing.T) {
 		t.Errorf("grouping() of a plain GROUP BY: %q", got)
 	}
 }
+
+// TestGroupingSetsAsAWhole: what applies to a grouping-sets statement as
+// a whole — DISTINCT, ORDER BY terms that are not select items, the
+// statistics — applies once; sets without aggregates are still groups;
+// a grouping key that holds a rolled-up column keeps its value;
+// grouping() follows compiled expressions; what Trino refuses is refused.
+func TestGroupingSetsAsAWhole(t *testing.T) {
+	db, fs := loadFixture(t)
+	run := fixtureRunner(db)
+	rows := func(sql string) []string {
+		t.Helper()
+		res, err := run(sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		var out []string
+		for _, r := range project(t, res, nil) {
+			out = append(out, strings.Join(r, "|"))
+		}
+		return out
+	}
+	sources := map[string]bool{}
+	prefixes := map[string]int{}
+	for _, f := range fs {
+		sources[f.Source] = true
+		prefixes[f.Name[:3]]++
+	}
+	if got := rows("SELECT DISTINCT count(*) > 0 FROM $EDS_ID GROUP BY ROLLUP(eventSource)"); !slices.Equal(got, []string{"true"}) {
+		t.Errorf("DISTINCT over the sets: %q", got)
+	}
+	if got := rows("SELECT eventSource FROM $EDS_ID GROUP BY ROLLUP(eventSource)"); len(got) != len(sources)+1 {
+		t.Errorf("ROLLUP without aggregates: %d rows, want %d", len(got), len(sources)+1)
+	}
+	if got := rows("SELECT 1 FROM $EDS_ID GROUP BY GROUPING SETS (())"); !slices.Equal(got, []string{"1"}) {
+		t.Errorf("GROUPING SETS (()) without aggregates: %q", got)
+	}
+	if got := rows("SELECT eventSource FROM $EDS_ID GROUP BY ROLLUP(eventSource) HAVING count(*) > 5"); !slices.Contains(got, "NULL") {
+		t.Errorf("HAVING without aggregates in the items: %q, want the total row among them", got)
+	}
+	// The subtotal rows of each prefix keep the prefix.
+	var want []string
+	for p, n := range prefixes {
+		want = append(want, fmt.Sprintf("%s|NULL|%d", p, n))
+	}
+	got := rows("SELECT substr(eventName, 1, 3) AS p, eventName, count(*) FROM $EDS_ID GROUP BY substr(eventName, 1, 3), ROLLUP(eventName) HAVING grouping(eventName) = 1")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("a key holding a rolled-up column:\n got  %q\n want %q", got, want)
+	}
+	// ORDER BY terms that are not select items, left out of the output.
+	res, err := run("SELECT eventSource AS src, count(*) AS n FROM $EDS_ID GROUP BY ROLLUP(eventSource) ORDER BY grouping(eventSource) DESC, max(eventTime) DESC, lower(eventSource)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Columns, []string{"src", "n"}) || cell(res.Rows[0][0]) != "NULL" || len(res.Rows) != len(sources)+1 {
+		t.Errorf("ORDER BY hidden terms: columns %v, first row %v, %d rows", res.Columns, cell(res.Rows[0][0]), len(res.Rows))
+	}
+	// grouping() by the compiled expression: an ordinal, a qualified name.
+	for _, sql := range []string{
+		"SELECT eventSource, awsRegion, grouping(eventSource, awsRegion) FROM $EDS_ID GROUP BY 1, ROLLUP(awsRegion)",
+		"SELECT t.eventSource, awsRegion, grouping(eventSource, t.awsRegion) FROM $EDS_ID t GROUP BY t.eventSource, ROLLUP(t.awsRegion)",
+	} {
+		for _, r := range rows(sql) {
+			if f := strings.Split(r, "|"); (f[1] == "NULL") != (f[2] == "1") {
+				t.Errorf("%s: row %s", sql, r)
+			}
+		}
+	}
+	// Counted once: the statistics of a ROLLUP are those of its rows.
+	plain, err := run("SELECT eventSource, count(*) FROM $EDS_ID WHERE eventName IN (SELECT eventName FROM $EDS_ID) GROUP BY eventSource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rolled, err := run("SELECT eventSource, count(*) FROM $EDS_ID WHERE eventName IN (SELECT eventName FROM $EDS_ID) GROUP BY CUBE(eventSource, awsRegion)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Stats.EventsMatched != rolled.Stats.EventsMatched || plain.Stats.EventsScanned != rolled.Stats.EventsScanned {
+		t.Errorf("statistics: plain %+v, CUBE %+v", plain.Stats, rolled.Stats)
+	}
+	expectRefused(t, run, []exprCase{
+		{"SELECT eventSource, count(*), sum(count(*)) OVER () FROM $EDS_ID GROUP BY ROLLUP(eventSource)", "Window functions are not supported with GROUP BY ROLLUP"},
+		{"SELECT eventSource FROM $EDS_ID GROUP BY ROLLUP(1)", "GROUP BY expression must be a column reference"},
+		{"SELECT count(*) FROM $EDS_ID GROUP BY ROLLUP(lower(eventSource))", "GROUP BY expression must be a column reference"},
+		{"SELECT DISTINCT eventSource FROM $EDS_ID GROUP BY ROLLUP(eventSource) ORDER BY count(*)", "For SELECT DISTINCT, ORDER BY expressions must appear in select list"},
+		{"SELECT count(*) FROM $EDS_ID GROUP BY ROLLUP(" + strings.Repeat("eventSource, ", 100) + "eventName)", "GROUP BY makes more than 64 grouping sets"},
+		{"SELECT eventSource, count(*) FROM $EDS_ID GROUP BY ROLLUP(eventSource) LIMIT 1 UNION SELECT 'x', 1 FROM $EDS_ID", "LIMIT is allowed only after the last SELECT"},
+	})
+}

@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -419,7 +420,7 @@ func (p *parser) parseBranch() (*Select, error) {
 	if !p.isOp("(") {
 		s, err := p.parseSelect()
 		if err == nil && s.groupSets != nil {
-			s = expandGroupingSets(s)
+			return expandGroupingSets(s, p.src)
 		}
 		return s, err
 	}
@@ -1251,13 +1252,28 @@ func (p *parser) parseCall() (Expr, error) {
 	if p.acceptOp(")") {
 		return c, p.parseFilterOver(c)
 	}
+	var first Expr
 	switch c.Name {
 	case "substring", "position", "trim":
-		if done, err := p.parseSpecialForm(c); done || err != nil {
-			return c, err
+		var done bool
+		var err error
+		if first, done, err = p.parseSpecialForm(c); err != nil {
+			return nil, err
+		}
+		if done {
+			return c, p.parseFilterOver(c)
 		}
 	}
-	if p.isOp("*") {
+	if first != nil {
+		// The first argument is read; the rest follow as usual.
+		c.Args = append(c.Args, first)
+		if !p.acceptOp(",") {
+			if err := p.expectOp(")"); err != nil {
+				return nil, err
+			}
+			return c, p.parseFilterOver(c)
+		}
+	} else if p.isOp("*") {
 		p.next()
 		c.Star = true
 		if err := p.expectOp(")"); err != nil {
@@ -1265,9 +1281,9 @@ func (p *parser) parseCall() (Expr, error) {
 		}
 		return c, p.parseFilterOver(c)
 	}
-	if p.acceptKw("DISTINCT") {
+	if first == nil && p.acceptKw("DISTINCT") {
 		c.Distinct = true
-	} else {
+	} else if first == nil {
 		p.acceptKw("ALL")
 	}
 	for {
@@ -1290,69 +1306,69 @@ func (p *parser) parseCall() (Expr, error) {
 // uses one: substring(s FROM start [FOR length]), position(sub IN s) and
 // trim([BOTH | LEADING | TRAILING] [chars] FROM s), as the calls
 // substring(s, start[, length]), strpos(s, sub) and trim, ltrim or
-// rtrim(s[, chars]). done is false for a plain argument list, which the
-// caller reads from where it started.
-func (p *parser) parseSpecialForm(c *Call) (done bool, err error) {
-	start := p.i
+// rtrim(s[, chars]). For a plain argument list it returns the first
+// argument, read once (done false): the caller reads the rest.
+func (p *parser) parseSpecialForm(c *Call) (first Expr, done bool, err error) {
+	trims := map[string]string{"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}
 	spec := ""
 	if c.Name == "trim" {
-		for _, kw := range []string{"BOTH", "LEADING", "TRAILING"} {
+		for kw := range trims {
 			if p.acceptKw(kw) {
 				spec = kw
+				break
 			}
 		}
-		if spec != "" && p.acceptKw("FROM") {
-			// trim(BOTH FROM s)
-			s, err := p.parseExpr()
-			if err != nil {
-				return true, err
+		if spec != "" {
+			c.Name = trims[spec]
+			if p.acceptKw("FROM") { // trim(BOTH FROM s)
+				s, err := p.parseExpr()
+				c.Args = []Expr{s}
+				return nil, true, errors.Join(err, p.expectOp(")"))
 			}
-			c.Args = []Expr{s}
-			c.Name = map[string]string{"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}[spec]
-			return true, p.expectOp(")")
 		}
 	}
-	// The first operand stops before IN and FROM: a value, not a predicate.
-	first, err := p.parseConcat()
+	// position's first operand stops before IN: a value, not a predicate;
+	// the others' stop before FROM anyway.
+	if c.Name == "position" {
+		first, err = p.parseConcat()
+	} else {
+		first, err = p.parseExpr()
+	}
 	if err != nil {
-		return true, err
+		return nil, true, err
 	}
 	switch {
 	case c.Name == "position" && p.acceptKw("IN"):
 		s, err := p.parseConcat()
 		if err != nil {
-			return true, err
+			return nil, true, err
 		}
 		c.Name, c.Args = "strpos", []Expr{s, first}
 	case c.Name == "substring" && p.acceptKw("FROM"):
 		from, err := p.parseExpr()
 		if err != nil {
-			return true, err
+			return nil, true, err
 		}
 		c.Args = []Expr{first, from}
 		if p.acceptKw("FOR") {
 			n, err := p.parseExpr()
 			if err != nil {
-				return true, err
+				return nil, true, err
 			}
 			c.Args = append(c.Args, n)
 		}
-	case c.Name == "trim" && p.acceptKw("FROM"):
+	case (c.Name == "trim" || spec != "") && p.acceptKw("FROM"):
 		s, err := p.parseExpr()
 		if err != nil {
-			return true, err
+			return nil, true, err
 		}
 		c.Args = []Expr{s, first}
-		if spec != "" {
-			c.Name = map[string]string{"BOTH": "trim", "LEADING": "ltrim", "TRAILING": "rtrim"}[spec]
-		}
 	case spec != "":
-		return true, p.unexpected("FROM")
+		return nil, true, p.unexpected("FROM")
 	default:
-		p.i = start
-		return false, nil
+		return first, false, nil
 	}
-	return true, p.expectOp(")")
+	return nil, true, p.expectOp(")")
 }
 
 // parseFilter reads an optional FILTER (WHERE condition) after a call.

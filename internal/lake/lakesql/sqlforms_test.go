@@ -52,3 +52,16 @@ func TestStandardSQLForms(t *testing.T) {
 		{"SELECT substring(eventName FROM) FROM $EDS_ID", "line 1:"},
 	})
 }
+
+// TestStandardFormsNestDeep: each nested substring(…), trim(…) or
+// position(…) reads its arguments once (a rewind per level made 40 levels
+// take minutes).
+func TestStandardFormsNestDeep(t *testing.T) {
+	db, _ := loadFixture(t)
+	run := fixtureRunner(db)
+	expr := "eventName"
+	for range 60 {
+		expr = "trim(substring(" + expr + ", 1))"
+	}
+	expectValues(t, run, []exprCase{{"length(" + expr + ") > 0", "true"}})
+}

@@ -43,7 +43,7 @@ type statQuery struct {
 // noteStats adds the statistics queries of SELECT s, which is about to be
 // compiled, and notes how its matched events are counted.
 func (c *compiler) noteStats(s *Select) error {
-	if c.inStats || s.groupRepeat {
+	if c.inStats || c.repeatDepth > 0 {
 		return nil
 	}
 	var stores []string

@@ -139,14 +139,14 @@ func codepoint(a []driver.Value) (driver.Value, error) {
 	return int64(r), nil
 }
 
-// maxDistanceRunes bounds the strings levenshtein_distance compares (its
-// cost is their product).
-const maxDistanceRunes = 1 << 16
+// maxDistanceCells bounds levenshtein_distance's work, the product of its
+// strings' lengths, as Trino bounds it.
+const maxDistanceCells = 1_000_000
 
 // levenshtein is lake_levenshtein_distance(a, b), in characters.
 func levenshtein(a []driver.Value) (driver.Value, error) {
 	x, y := []rune(asString(a[0])), []rune(asString(a[1]))
-	if len(x) > maxDistanceRunes || len(y) > maxDistanceRunes || len(x)*len(y) > 1<<24 {
+	if len(x)*len(y) > maxDistanceCells {
 		return nil, queryErr("The combined inputs for Levenshtein distance are too large")
 	}
 	prev := make([]int, len(y)+1)
@@ -201,7 +201,11 @@ func urlPart(a []driver.Value) (driver.Value, error) {
 	var v string
 	switch asString(a[1]) {
 	case "host":
-		v = u.Hostname()
+		// As Java's URI gives it: an IPv6 address keeps its brackets.
+		v = u.Host
+		if p := u.Port(); p != "" {
+			v = strings.TrimSuffix(v, ":"+p)
+		}
 	case "path":
 		return u.EscapedPath(), nil
 	case "protocol":
@@ -231,21 +235,21 @@ func urlPort(a []driver.Value) (driver.Value, error) {
 }
 
 // urlParameter is lake_url_parameter(url, name): the first value of the
-// query parameter name, else NULL.
+// query parameter name as written (not decoded, as Trino gives it), else
+// NULL.
 func urlParameter(a []driver.Value) (driver.Value, error) {
 	u, ok := parseURL(asString(a[0]))
 	if !ok {
 		return nil, nil
 	}
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return nil, nil
+	name := asString(a[1])
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == name {
+			return v, nil
+		}
 	}
-	vs, found := q[asString(a[1])]
-	if !found || len(vs) == 0 {
-		return nil, nil
-	}
-	return vs[0], nil
+	return nil, nil
 }
 
 // lastDayOfMonth is lake_last_day_of_month(ts): the last day of ts's

@@ -28,6 +28,9 @@ func TestStringURLAndDateHelpers(t *testing.T) {
 		{"url_extract_parameter(" + u + ", 'x')", "1"},
 		{"url_extract_parameter(" + u + ", 'z')", "NULL"},
 		{"url_extract_port('https://example.com/')", "NULL"},
+		{"url_extract_parameter('http://h/p?q=a%20b&x=1+2', 'q') || ' ' || url_extract_parameter('http://h/p?q=a%20b&x=1+2', 'x')", "a%20b 1+2"},
+		{"url_extract_parameter('http://h/p?a=1;b=2&c=3', 'c')", "3"},
+		{"url_extract_host('http://[::1]:8080/')", "[::1]"},
 		{"last_day_of_month(timestamp '2024-02-10 12:00:00')", "2024-02-29 00:00:00.000"},
 		{"date(timestamp '2024-02-10 12:34:56')", "2024-02-10 00:00:00.000"},
 		{"date('2024-02-10T12:34:56Z')", "2024-02-10 00:00:00.000"},
@@ -36,6 +39,7 @@ func TestStringURLAndDateHelpers(t *testing.T) {
 		{"chr(-1)", "Not a valid Unicode code point: -1"},
 		{"codepoint('ab')", "Input string must be a single character string"},
 		{"hamming_distance('a', 'ab')", "The input strings to hamming_distance function must have the same length"},
+		{"levenshtein_distance(lpad('a', 1001, 'a'), lpad('b', 1000, 'b'))", "The combined inputs for Levenshtein distance are too large"},
 	})
 	expectRefused(t, run, []exprCase{
 		{"concat_ws('/')", "Unexpected parameters for function concat_ws: 1 arguments"},
