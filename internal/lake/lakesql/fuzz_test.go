@@ -27,6 +27,11 @@ func FuzzParse(f *testing.F) {
 		"SELECT '; DROP TABLE lake_events; --', \"eventName\" FROM S",
 		"SELECT r.arn, n, k, v FROM S CROSS JOIN UNNEST(resources) WITH ORDINALITY AS t(r, n) CROSS JOIN UNNEST(requestParameters) AS m(k, v)",
 		"SELECT eventID FROM S WHERE errorCode IS DISTINCT FROM 'x' OR errorCode IS NOT DISTINCT FROM NULL",
+		"SELECT count_if(readOnly) * 100.0 / count(*), avg(CASE WHEN readOnly THEN 1.0 ELSE 0.0 END), CAST('1.5' AS decimal(10, 2)) / 3 FROM S",
+		"SELECT eventSource, awsRegion, count(*), grouping(eventSource) FROM S GROUP BY ROLLUP(eventSource, awsRegion) ORDER BY max(eventTime) FETCH FIRST 3 ROWS ONLY",
+		"SELECT array_join(array_agg(DISTINCT eventName) FILTER (WHERE readOnly), ','), approx_percentile(length(eventName), 0.5), stddev(DISTINCT length(eventName)) FROM S",
+		"SELECT substring(eventName FROM 2 FOR 3), position('a' IN eventName), trim(LEADING 'x' FROM eventName), typeof(1.5), date_parse('2023-01-05', '%Y-%m-%d') FROM S",
+		"SELECT element_at(split(userIdentity.arn, '/'), -1), json_extract(eventJson, '$.userIdentity'), contains(ARRAY['a', 'b'], eventName) FROM S",
 	} {
 		f.Add(s)
 	}
