@@ -65,30 +65,14 @@ func dateParse(a []driver.Value) (driver.Value, error) {
 		case 'p':
 			pm, ok = p.word([]string{"AM", "PM"})
 		case 'r': // hh:mm:ss AM
-			hour, ok = p.num(1, 2)
+			hour, minute, sec, ok = p.clock()
 			twelve = true
-			ok = ok && p.literal(":")
-			if ok {
-				minute, ok = p.num(1, 2)
-			}
-			ok = ok && p.literal(":")
-			if ok {
-				sec, ok = p.num(1, 2)
-			}
 			ok = ok && p.literal(" ")
 			if ok {
 				pm, ok = p.word([]string{"AM", "PM"})
 			}
 		case 'T':
-			hour, ok = p.num(1, 2)
-			ok = ok && p.literal(":")
-			if ok {
-				minute, ok = p.num(1, 2)
-			}
-			ok = ok && p.literal(":")
-			if ok {
-				sec, ok = p.num(1, 2)
-			}
+			hour, minute, sec, ok = p.clock()
 		case 'b':
 			var m int
 			m, ok = p.word(monthAbbrevs)
@@ -193,6 +177,17 @@ func (p *dateParser) word(words []string) (int, bool) {
 	}
 	p.pos += len(words[best])
 	return best, true
+}
+
+// clock reads hh:mm:ss.
+func (p *dateParser) clock() (h, m, s int, ok bool) {
+	if h, ok = p.num(1, 2); ok && p.literal(":") {
+		if m, ok = p.num(1, 2); ok && p.literal(":") {
+			s, ok = p.num(1, 2)
+			return h, m, s, ok
+		}
+	}
+	return 0, 0, 0, false
 }
 
 func (p *dateParser) literal(s string) bool {

@@ -15,18 +15,7 @@ import (
 func TestGroupingSets(t *testing.T) {
 	db, fs := loadFixture(t)
 	run := fixtureRunner(db)
-	rows := func(sql string) []string {
-		t.Helper()
-		res, err := run(sql)
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		var out []string
-		for _, r := range project(t, res, nil) {
-			out = append(out, strings.Join(r, "|"))
-		}
-		return out
-	}
+	rows := func(sql string) []string { t.Helper(); return joinedRows(t, run, sql) }
 	count := func(key func(*fx) string) map[string]int {
 		m := map[string]int{}
 		for _, f := range fs {
@@ -124,18 +113,7 @@ func TestGroupingSets(t *testing.T) {
 func TestGroupingSetsAsAWhole(t *testing.T) {
 	db, fs := loadFixture(t)
 	run := fixtureRunner(db)
-	rows := func(sql string) []string {
-		t.Helper()
-		res, err := run(sql)
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		var out []string
-		for _, r := range project(t, res, nil) {
-			out = append(out, strings.Join(r, "|"))
-		}
-		return out
-	}
+	rows := func(sql string) []string { t.Helper(); return joinedRows(t, run, sql) }
 	sources := map[string]bool{}
 	prefixes := map[string]int{}
 	for _, f := range fs {
@@ -204,4 +182,18 @@ func TestGroupingSetsAsAWhole(t *testing.T) {
 		{"SELECT count(*) FROM $EDS_ID GROUP BY ROLLUP(" + strings.Repeat("eventSource, ", 100) + "eventName)", "GROUP BY makes more than 64 grouping sets"},
 		{"SELECT eventSource, count(*) FROM $EDS_ID GROUP BY ROLLUP(eventSource) LIMIT 1 UNION SELECT 'x', 1 FROM $EDS_ID", "LIMIT is allowed only after the last SELECT"},
 	})
+}
+
+// joinedRows runs sql and gives each row's values joined by "|".
+func joinedRows(t *testing.T, run func(string) (*Result, error), sql string) []string {
+	t.Helper()
+	res, err := run(sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	var out []string
+	for _, r := range project(t, res, nil) {
+		out = append(out, strings.Join(r, "|"))
+	}
+	return out
 }
