@@ -26,29 +26,14 @@ func varcharArray(sql string) val {
 // name.
 func (c *compiler) moreCall(x *Call, args []val, out val) (val, bool, error) {
 	n := len(args)
-	arity := func(lo, hi int) error {
-		if n < lo || n > hi {
-			return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, n)
-		}
-		return nil
-	}
+	arity := func(lo, hi int) error { return c.argsFit(x, args, lo, hi) }
 	want := func(i int, t typ) error {
 		if args[i].t != t && args[i].t != tNull {
-			return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
+			return c.badArg(x, args, i)
 		}
 		return nil
 	}
-	check := func(lo, hi int, types ...typ) error {
-		if err := arity(lo, hi); err != nil {
-			return err
-		}
-		for i := range args {
-			if err := want(i, types[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	check := func(lo, hi int, types ...typ) error { return c.argsFit(x, args, lo, hi, types...) }
 	sqls := make([]string, n)
 	for i, a := range args {
 		sqls[i] = a.sql
@@ -140,6 +125,25 @@ const queryErrMarker = "lake query error"
 // queryErr is an error of the query's own, for its user.
 func queryErr(format string, a ...any) error {
 	return fmt.Errorf(queryErrMarker+": "+format, a...)
+}
+
+// argsFit checks a call's arguments: lo to hi of them, the i-th of
+// types[i] (or NULL) where types name it.
+func (c *compiler) argsFit(x *Call, args []val, lo, hi int, types ...typ) error {
+	if len(args) < lo || len(args) > hi {
+		return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, len(args))
+	}
+	for i := range min(len(args), len(types)) {
+		if args[i].t != types[i] && args[i].t != tNull {
+			return c.badArg(x, args, i)
+		}
+	}
+	return nil
+}
+
+// badArg refuses a call's i-th argument for its type.
+func (c *compiler) badArg(x *Call, args []val, i int) error {
+	return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
 }
 
 // jsonArray writes ss as a JSON array.

@@ -18,20 +18,8 @@ import (
 // name.
 func (c *compiler) stringCall(x *Call, args []val, out val) (val, bool, error) {
 	n := len(args)
-	bad := func(i int) error {
-		return c.errf(x.Args[i].exprPos(), "Unexpected parameters (%s) for function %s", args[i].typeName(), x.Name)
-	}
-	check := func(types ...typ) error {
-		if n != len(types) {
-			return c.errf(x.Pos, "Unexpected parameters for function %s: %d arguments", x.Name, n)
-		}
-		for i, t := range types {
-			if args[i].t != t && args[i].t != tNull {
-				return bad(i)
-			}
-		}
-		return nil
-	}
+	bad := func(i int) error { return c.badArg(x, args, i) }
+	check := func(types ...typ) error { return c.argsFit(x, args, len(types), len(types), types...) }
 	sqls := make([]string, n)
 	for i, a := range args {
 		sqls[i] = a.sql
