@@ -138,8 +138,13 @@ var ErrDirty = errors.New("the file could not be cut back after a failed write")
 // If the write fails, what it may have left is cut off, so that the next
 // frame follows the last whole one; if even that fails, the error wraps
 // ErrDirty too.
+//
+// The frames go to the file in pieces of at most writePiece bytes: on the
+// Linux VMs Cairn is measured on, the kernel copies one multi-megabyte
+// write into the page cache several times slower than the same bytes
+// written a megabyte at a time (BENCHMARKS.md, "Segment writes in pieces").
 func Write(file *os.File, end int64, frames []byte) error {
-	_, err := file.WriteAt(frames, end)
+	err := writePieces(file, end, frames)
 	if err == nil {
 		return nil
 	}
@@ -147,6 +152,20 @@ func Write(file *os.File, end int64, frames []byte) error {
 		return fmt.Errorf("%w (%w: %v)", err, ErrDirty, cerr)
 	}
 	return err
+}
+
+// writePiece bounds one write system call of Write.
+const writePiece = 1 << 20
+
+func writePieces(file *os.File, at int64, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), writePiece)
+		if _, err := file.WriteAt(b[:n], at); err != nil {
+			return err
+		}
+		b, at = b[n:], at+int64(n)
+	}
+	return nil
 }
 
 // Cut durably truncates file to size: a torn tail found at open, or what a

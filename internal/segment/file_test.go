@@ -112,3 +112,39 @@ func TestWriteAtEnd(t *testing.T) {
 		t.Fatal("Write to a read-only file succeeded")
 	}
 }
+
+// TestWriteInPieces: frames longer than one write piece land whole, in
+// order, at end, whatever the piece boundaries cut through.
+func TestWriteInPieces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), Name(1))
+	head, _ := frames(lenFormat, "a")
+	if err := os.WriteFile(path, head, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var big []byte
+	var want []string
+	for i := range 3 {
+		p := make([]byte, writePiece-5+i*writePiece/3)
+		for j := range p {
+			p[j] = byte('a' + (i+j)%26)
+		}
+		big = lenFormat.Append(big, uint64(i+2), p)
+		want = append(want, string(p))
+	}
+	if len(big) <= 2*writePiece {
+		t.Fatalf("test frames of %d bytes do not span three pieces", len(big))
+	}
+	if err := Write(f, int64(len(head)), big); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := os.ReadFile(path)
+	got, _, _, err := scanAll(lenFormat, all)
+	if err != nil || len(got) != 4 || got[0] != "a" || !slices.Equal(got[1:], want) {
+		t.Fatalf("after a Write in pieces: %d frames, %v", len(got), err)
+	}
+}
