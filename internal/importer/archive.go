@@ -42,6 +42,14 @@ type Options struct {
 	Stats *Stats
 }
 
+// wholeLimit is the largest log file (inflated) sent as it is: a batch's
+// bytes, and no more than a kibibyte for each record a batch may hold, so
+// that a file sent whole seldom holds more records than the server takes
+// (CloudTrail's records are 1-2 KB).
+func (o *Options) wholeLimit() int {
+	return min(o.BatchBytes, o.BatchRecords<<10)
+}
+
 func (o *Options) defaults() {
 	if o.Parallel <= 0 {
 		o.Parallel = DefaultParallel
@@ -94,7 +102,7 @@ func ImportArchive(ctx context.Context, src Source, files []LogFile, o Options) 
 			if o.Verified != nil && !p.verified(f.Key, o) {
 				continue
 			}
-			u, err := readLogFile(p.ctx, src, f, o.Filter, p.bufs)
+			u, err := readLogFile(p.ctx, src, f, o.Filter, p.bufs, o.wholeLimit())
 			if err != nil {
 				p.fail(f.Key, "UnreadableLogFile", err)
 				continue
@@ -128,19 +136,48 @@ func (p *producer) verified(key string, o Options) bool {
 }
 
 // readLogFile reads, gunzips and splits one log file, keeping the records
-// within the filter's time range.
-func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter, bufs *bufPool) (_ unit, err error) {
+// within the filter's time range. With whole > 0, a file that may go to
+// the server as it is (sendsWhole) is not gunzipped: the unit holds its
+// gzip'd bytes.
+func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter, bufs *bufPool, whole int) (unit, error) {
 	o, err := getRetrying(ctx, src, f.Key)
 	if err != nil {
 		return unit{}, err
 	}
+	if whole > 0 && flt.Start.IsZero() && flt.End.IsZero() && sendsWhole(o.Body, whole) {
+		return unit{name: f.Key, gz: o.Body}, nil
+	}
+	return splitLogFile(f.Key, o.Body, flt, bufs)
+}
+
+// minWholeFile is the smallest log file (inflated) sent as it is: smaller
+// ones share batches with other files' records.
+const minWholeFile = 64 << 10
+
+// sendsWhole says whether a gzip'd log file goes to the server as it is
+// (Content-Encoding: gzip), its records neither split nor joined again
+// here: when its gzip trailer says it inflates to between minWholeFile and
+// limit bytes. The trailer is only a hint (it gives the last member's
+// length); the server refuses a body that inflates past its own limit or
+// holds too many records, and the sender then splits the file here.
+func sendsWhole(b []byte, limit int) bool {
+	if len(b) < 18 || b[0] != 0x1f || b[1] != 0x8b {
+		return false
+	}
+	n := int(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	return n >= minWholeFile && n <= limit
+}
+
+// splitLogFile gunzips and splits one log file's bytes, keeping the
+// records within the filter's time range.
+func splitLogFile(key string, gz []byte, flt Filter, bufs *bufPool) (_ unit, err error) {
 	buf := bufs.get()
 	defer func() {
 		if err != nil {
 			bufs.put(buf)
 		}
 	}()
-	body, err := gunzip(o.Body, buf)
+	body, err := gunzip(gz, buf)
 	if err != nil {
 		return unit{}, err
 	}
@@ -158,7 +195,7 @@ func readLogFile(ctx context.Context, src Source, f LogFile, flt Filter, bufs *b
 	if err != nil {
 		return unit{}, fmt.Errorf("not a CloudTrail log file: Records is not a list: %w", err)
 	}
-	u := unit{name: f.Key, records: recs, buf: buf}
+	u := unit{name: key, records: recs, buf: buf}
 	if flt.Start.IsZero() && flt.End.IsZero() {
 		return u, nil
 	}
@@ -245,7 +282,7 @@ func gunzip(b []byte, buf *[]byte) ([]byte, error) {
 // Lake's StartImport reads log files with it too). filtered counts the
 // records left out.
 func ReadLogFile(ctx context.Context, src Source, f LogFile, flt Filter) (records []json.RawMessage, filtered int, err error) {
-	u, err := readLogFile(ctx, src, f, flt, new(bufPool)) // a buffer of its own: the caller keeps the records
+	u, err := readLogFile(ctx, src, f, flt, new(bufPool), 0) // a buffer of its own: the caller keeps the records
 	return u.records, u.filtered, err
 }
 

@@ -121,11 +121,12 @@ func (e *BatchError) Error() string {
 }
 
 // Send posts the body made of parts (size bytes, a {"Records":[…]} of n
-// records) until it is answered,
+// records, or gzip'd when gz says so, n then -1: unknown) until it is
+// answered,
 // retrying throttling, 5xx answers and network errors with backoff. A batch
 // refused as a whole (bad credentials, access denied, too large) is not
 // retried. retries counts the attempts that were retried.
-func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int) (ans Answer, retries int, err error) {
+func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int, gz bool) (ans Answer, retries int, err error) {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write(p)
@@ -135,11 +136,11 @@ func (c *Client) Send(ctx context.Context, parts net.Buffers, size, n int) (ans 
 	for attempt := 1; ; attempt++ {
 		// Reading net.Buffers consumes its slice: each attempt reads a copy.
 		body := &stoppableBody{parts: slices.Clone(parts)}
-		ans, err = c.post(ctx, body, int64(size), hash)
+		ans, err = c.post(ctx, body, int64(size), hash, gz)
 		body.stop()
 		var be *BatchError
 		if err == nil || !errors.As(err, &be) || !be.Retryable || attempt >= c.MaxAttempts || ctx.Err() != nil {
-			if err == nil && ans.Accepted+len(ans.Failed) != n {
+			if err == nil && n >= 0 && ans.Accepted+len(ans.Failed) != n {
 				err = &BatchError{Message: fmt.Sprintf("the server answered for %d of %d records (accepted %d, failed %d)",
 					ans.Accepted+len(ans.Failed), n, ans.Accepted, len(ans.Failed))}
 			}
@@ -190,7 +191,7 @@ func (b *stoppableBody) stop() {
 var errBodyStopped = errors.New("the batch was answered already")
 
 // post makes one attempt.
-func (c *Client) post(ctx context.Context, body io.Reader, size int64, hash string) (Answer, error) {
+func (c *Client) post(ctx context.Context, body io.Reader, size int64, hash string, gz bool) (Answer, error) {
 	// The request outlives ctx's cancellation: a batch in flight when the
 	// import is stopped still hears its answer, so its files can be
 	// checkpointed.
@@ -201,6 +202,9 @@ func (c *Client) post(ctx context.Context, body io.Reader, size int64, hash stri
 	req.ContentLength = size
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Amz-Content-Sha256", hash)
+	if gz {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	if err := c.signer.SignHTTP(ctx, c.creds, req, hash, "cloudtrail", c.region, time.Now()); err != nil {
 		return Answer{}, &BatchError{Message: "signing: " + err.Error()}
 	}

@@ -275,7 +275,7 @@ func TestClientDoesNotRetryAccessDenied(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := NewClient(srv.URL, "us-east-1", "AKID", "secret", 1)
-	_, retries, err := c.Send(context.Background(), net.Buffers{[]byte(`{"Records":[{}]}`)}, 16, 1)
+	_, retries, err := c.Send(context.Background(), net.Buffers{[]byte(`{"Records":[{}]}`)}, 16, 1, false)
 	if err == nil || retries != 0 || calls.Load() != 1 || !strings.Contains(err.Error(), "AccessDeniedException") {
 		t.Errorf("err %v retries %d calls %d", err, retries, calls.Load())
 	}

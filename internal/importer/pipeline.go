@@ -35,6 +35,9 @@ type unit struct {
 	// buf, when not nil, holds the records (a gunzipped log file): it goes
 	// back to the pool once every record is answered.
 	buf *[]byte
+	// gz, when not nil, is a log file as it was read (gzip'd), sent to the
+	// server as it is; records is then empty.
+	gz []byte
 }
 
 // unitState tracks a unit's records in flight.
@@ -43,6 +46,7 @@ type unitState struct {
 	remaining atomic.Int64
 	failed    atomic.Bool
 	buf       *[]byte
+	gz        []byte
 }
 
 // batch is one POST /v1/events: the body's pieces (the records are not
@@ -52,6 +56,9 @@ type batch struct {
 	parts net.Buffers
 	size  int
 	recs  []batchRec
+	// whole, when not nil, is the one unit of a batch that is a log file
+	// sent as it is (parts is its gzip'd bytes; recs is empty).
+	whole *unitState
 }
 
 type batchRec struct {
@@ -193,7 +200,8 @@ func pump(ctx context.Context, o Options, n int, work func(p *producer, i int)) 
 		close(units)
 	}()
 	s := &sender{client: o.Client, cp: o.Checkpoint, stats: o.Stats, refusals: refusals,
-		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel, bufs: bufs}
+		maxRecords: o.BatchRecords, maxBytes: o.BatchBytes, parallel: o.Parallel, cancel: cancel, bufs: bufs,
+		unreadable: func(name string, err error) { p.fail(name, "UnreadableLogFile", err) }}
 	s.run(ctx, units)
 	res.Interrupted = ctx.Err() != nil && s.fatal == nil
 	return res, s.fatal
@@ -219,6 +227,9 @@ type sender struct {
 	failedInARow atomic.Int64
 	// bufs takes back a unit's buffer once its records are all answered.
 	bufs *bufPool
+	// unreadable lists a log file sent whole that the server would not
+	// take and that cannot be read here either.
+	unreadable func(name string, err error)
 }
 
 // maxFailedInARow is how many batches in a row may fail after all their
@@ -269,6 +280,16 @@ func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *
 		if ctx.Err() != nil {
 			continue // drain
 		}
+		if u.gz != nil {
+			// Its records are counted once the server says how many.
+			st := &unitState{name: u.name, gz: u.gz}
+			st.remaining.Store(1)
+			select {
+			case out <- &batch{parts: net.Buffers{u.gz}, size: len(u.gz), whole: st}:
+			case <-ctx.Done():
+			}
+			continue
+		}
 		s.stats.Events.Add(int64(len(u.records)))
 		s.stats.Filtered.Add(int64(u.filtered))
 		st := &unitState{name: u.name, buf: u.buf}
@@ -305,39 +326,27 @@ func (b *batch) add(p []byte) {
 
 // send posts one batch and accounts for each of its records.
 func (s *sender) send(ctx context.Context, b *batch) {
-	ans, retries, err := s.client.Send(ctx, b.parts, b.size, len(b.recs))
+	if b.whole != nil {
+		s.sendWhole(ctx, b)
+		return
+	}
+	ans, retries, err := s.client.Send(ctx, b.parts, b.size, len(b.recs), false)
 	s.stats.Retries.Add(int64(retries))
 	s.stats.Batches.Add(1)
 	if err != nil {
 		s.stats.Failed.Add(int64(len(b.recs)))
-		stop := stopping(err)
-		if n := s.failedInARow.Add(1); stop == nil && n >= maxFailedInARow {
-			stop = fmt.Errorf("the server failed %d batches in a row after their retries: %w", n, err)
-		}
-		if stop != nil && ctx.Err() == nil {
-			s.fatalOnce.Do(func() {
-				s.fatal = stop
-				s.cancel()
-			})
-		}
+		s.batchFailed(ctx, err)
 		seen := map[*unitState]bool{}
 		for _, r := range b.recs {
 			if !seen[r.u] {
 				seen[r.u] = true
-				r.u.failed.Store(true)
-				s.refusals.write(refusalLine{File: r.u.name, ErrorCode: "BatchFailed",
-					ErrorMessage: "records of this file were in a batch that was not stored (" + err.Error() + "); run the import again to retry"})
+				s.unitFailed(r.u, err)
 			}
 			s.done(r.u)
 		}
 		return
 	}
-	s.failedInARow.Store(0)
-	s.stats.Accepted.Add(int64(ans.Accepted))
-	if ans.Duplicates != nil {
-		s.stats.DuplicatesKnown.Store(true)
-		s.stats.Duplicates.Add(int64(*ans.Duplicates))
-	}
+	s.answered(ans)
 	for _, f := range ans.Failed {
 		if f.Index < 0 || f.Index >= len(b.recs) {
 			continue
@@ -351,6 +360,121 @@ func (s *sender) send(ctx context.Context, b *batch) {
 	for _, r := range b.recs {
 		s.done(r.u)
 	}
+}
+
+// batchFailed counts a batch the server did not take, and stops the import
+// when that is the thing to do (stopping).
+func (s *sender) batchFailed(ctx context.Context, err error) {
+	stop := stopping(err)
+	if n := s.failedInARow.Add(1); stop == nil && n >= maxFailedInARow {
+		stop = fmt.Errorf("the server failed %d batches in a row after their retries: %w", n, err)
+	}
+	if stop != nil && ctx.Err() == nil {
+		s.fatalOnce.Do(func() {
+			s.fatal = stop
+			s.cancel()
+		})
+	}
+}
+
+// unitFailed lists a unit with records in a batch that was not stored.
+func (s *sender) unitFailed(u *unitState, err error) {
+	u.failed.Store(true)
+	s.refusals.write(refusalLine{File: u.name, ErrorCode: "BatchFailed",
+		ErrorMessage: "records of this file were in a batch that was not stored (" + err.Error() + "); run the import again to retry"})
+}
+
+// answered counts what a batch's answer says was stored.
+func (s *sender) answered(ans Answer) {
+	s.failedInARow.Store(0)
+	s.stats.Accepted.Add(int64(ans.Accepted))
+	if ans.Duplicates != nil {
+		s.stats.DuplicatesKnown.Store(true)
+		s.stats.Duplicates.Add(int64(*ans.Duplicates))
+	}
+}
+
+// sendWhole posts a log file as it was read (gzip'd) and accounts for its
+// records. A file the server will not take as it is (more records than it
+// takes at once, a body that inflates past its limit, a file that is not
+// a log file, a server that does not inflate bodies) is split here and
+// sent as any other.
+func (s *sender) sendWhole(ctx context.Context, b *batch) {
+	u := b.whole
+	ans, retries, err := s.client.Send(ctx, b.parts, b.size, -1, true)
+	s.stats.Retries.Add(int64(retries))
+	s.stats.Batches.Add(1)
+	var be *BatchError
+	if err != nil && errors.As(err, &be) && !be.Retryable && !be.AuthFailure() && be.Status >= 400 && be.Status < 500 {
+		s.sendSplit(ctx, u)
+		return
+	}
+	if err != nil {
+		s.batchFailed(ctx, err)
+		s.unitFailed(u, err)
+		s.done(u)
+		return
+	}
+	s.answered(ans)
+	s.stats.Events.Add(int64(ans.Accepted + len(ans.Failed)))
+	if len(ans.Failed) > 0 {
+		// The refusals name their records' eventIDs: read the file here.
+		var recs []json.RawMessage
+		split, serr := splitLogFile(u.name, u.gz, Filter{}, s.bufs)
+		if serr == nil {
+			recs = split.records
+			defer s.bufs.put(split.buf)
+		}
+		for _, f := range ans.Failed {
+			s.stats.refused(f.ErrorCode)
+			idx := f.Index
+			l := refusalLine{File: u.name, Record: &idx, ErrorCode: f.ErrorCode, ErrorMessage: f.ErrorMessage}
+			if idx >= 0 && idx < len(recs) {
+				l.EventID = eventID(recs[idx])
+			}
+			s.refusals.write(l)
+		}
+	}
+	s.done(u)
+}
+
+// sendSplit gunzips and splits a log file the server would not take as it
+// is, and sends its records in batches of their own.
+func (s *sender) sendSplit(ctx context.Context, u *unitState) {
+	split, err := splitLogFile(u.name, u.gz, Filter{}, s.bufs)
+	if err != nil {
+		s.unreadable(u.name, err)
+		return
+	}
+	u.buf = split.buf
+	s.stats.Events.Add(int64(len(split.records)))
+	u.remaining.Add(int64(len(split.records)))
+	// send is called here, not by run's loop: a canceled import sends no
+	// more, and the file, unfinished, is not checkpointed.
+	b := s.newBatch()
+	for i, r := range split.records {
+		if len(b.recs) > 0 && (len(b.recs) >= s.maxRecords || b.size+len(r)+3 > s.maxBytes) {
+			if ctx.Err() != nil {
+				return
+			}
+			b.add(bodyClose)
+			s.send(ctx, b)
+			b = s.newBatch()
+		}
+		if len(b.recs) > 0 {
+			b.add(bodyComma)
+		}
+		b.add(r)
+		b.recs = append(b.recs, batchRec{u: u, index: i, record: r})
+	}
+	if len(b.recs) > 0 {
+		if ctx.Err() != nil {
+			return
+		}
+		b.add(bodyClose)
+		s.send(ctx, b)
+	}
+	s.done(u)
 }
 
 // stopping says whether a failed batch stops the import, and why: a batch

@@ -37,6 +37,14 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	// events of their own (event.Decode copies what it keeps), so its
 	// buffer goes back for the next bodies.
 	defer s.preAuth.buffers.put(body)
+	body, inflated, err := inflateBody(r, body, s.opts.MaxIngestBytes, s.preAuth.buffers)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if inflated {
+		defer s.preAuth.buffers.put(body)
+	}
 	records, err := batchRecords(body)
 	if err != nil {
 		fail(err)
