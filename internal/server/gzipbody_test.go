@@ -81,7 +81,9 @@ func TestIngestGzipBody(t *testing.T) {
 		{"inflates past the limit", "gzip", bomb, http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"},
 	} {
 		code, b := e.postEncoded(t, tc.body, tc.enc)
-		var shape struct{ Type string `json:"__type"` }
+		var shape struct {
+			Type string `json:"__type"`
+		}
 		json.Unmarshal(b, &shape)
 		if code != tc.status || !strings.HasSuffix(shape.Type, tc.code) {
 			t.Errorf("%s: HTTP %d %.300s; want %d %s", tc.name, code, b, tc.status, tc.code)
