@@ -174,7 +174,12 @@ func exprEqual(a, b Expr) bool {
 }
 
 func equalNoPos(a, b reflect.Value) bool {
-	if a.Kind() != b.Kind() {
+	if !a.IsValid() || !b.IsValid() {
+		return a.IsValid() == b.IsValid()
+	}
+	// Values of two types (a literal and a column, say) are not equal, and
+	// their fields must not be compared one by one.
+	if a.Type() != b.Type() {
 		return false
 	}
 	switch a.Kind() {
