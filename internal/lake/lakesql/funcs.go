@@ -369,16 +369,16 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 			// integer's own type (exact, where SQLite's round goes through
 			// a double and takes a negative d as 0).
 			out.sql = d.goFunc("round_int", []string{sqls()[0], sqls()[1], c.tryFlag(), quoteSQL(intName(out.narrow))})
-		case name == "round" && len(args) == 2 && args[0].t == tDouble && (args[1].lit == nil || literalInt(args[1]) < 0):
-			// round(x, d) of a double with d < 0 rounds to a multiple of
-			// 10^-d (round(1234.5, -2) is 1200.0), where SQLite's round
-			// takes a negative d as 0.
-			neg := d.goFunc("round_double", sqls())
-			if args[1].lit != nil {
-				out.sql = neg
-			} else {
-				out.sql = "(CASE WHEN " + sqls()[1] + " < 0 THEN " + neg + " ELSE " + d.mathFunc(name, sqls(), tDouble) + " END)"
+		case name == "round" && args[0].t == tDouble:
+			// Trino's rounding of a double (lake_round_double), not
+			// SQLite's: ties of the scaled double go up (round(2.675e0, 2)
+			// is 2.68), a negative d rounds to a multiple of 10^-d
+			// (round(1234.5, -2) is 1200.0), and the sign stays.
+			digits := "0"
+			if len(args) == 2 {
+				digits = sqls()[1]
 			}
+			out.sql = d.goFunc("round_double", []string{sqls()[0], digits})
 		default:
 			out.sql = d.mathFunc(name, sqls(), args[0].t)
 		}

@@ -274,15 +274,15 @@ func lakeFuncs() []sqlFunc {
 		{"double_text", 1, func(a []driver.Value) (driver.Value, error) { return formatDouble(asFloat(a[0])), nil }},
 		// round_int(x, d, inTry, type): round(x, d) of an integer type.
 		{"round_int", 4, roundInt},
-		// round_double(x, d): round(x, d) of a double for d < 0, half
-		// away from zero to a multiple of 10^-d.
+		// round_double(x, d): round(x, d) of a double, as Trino's: |x|
+		// times 10^d in double arithmetic, rounded half up, divided back,
+		// the sign put back (so round(2.675e0, 2) is 2.68 and round(-0.4e0)
+		// is -0.0, where SQLite's round reads the exact binary value).
 		{"round_double", 2, func(a []driver.Value) (driver.Value, error) {
-			x, d := asFloat(a[0]), asInt(a[1])
-			if d >= 0 || math.IsNaN(x) || math.IsInf(x, 0) {
-				return x, nil
+			if a[0] == nil || a[1] == nil {
+				return nil, nil
 			}
-			f := math.Pow(10, float64(-d))
-			return math.Copysign(math.Floor(math.Abs(x)/f+0.5)*f, x), nil
+			return roundDouble(asFloat(a[0]), asInt(a[1])), nil
 		}},
 		// lake_div and lake_mod(x, y, inTry): Trino's integer / and %,
 		// failing (NULL inside try) on a zero divisor, and / on the
@@ -1069,4 +1069,21 @@ func checkedTimeAdd(tsv, nv driver.Value, sign int64, unit string, inTry driver.
 		return timeOutOfRange(ts, sign*n, unit, inTry)
 	}
 	return r, nil
+}
+
+// roundDouble is Trino's round(x, d) of a double.
+func roundDouble(x float64, d int64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	f := math.Pow(10, float64(d))
+	v := math.Abs(x) * f
+	if math.IsInf(v, 0) || v >= 1<<62 {
+		return x // already a whole multiple, as far as a double tells
+	}
+	r := math.Floor(v)
+	if v-r >= 0.5 {
+		r++
+	}
+	return math.Copysign(r/f, x)
 }

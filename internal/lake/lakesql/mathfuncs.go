@@ -23,12 +23,12 @@ var doubleFuncs = map[string]struct {
 	"exp":      {1, func(x []float64) float64 { return math.Exp(x[0]) }},
 	"ln":       {1, func(x []float64) float64 { return math.Log(x[0]) }},
 	"log2":     {1, func(x []float64) float64 { return math.Log2(x[0]) }},
-	"log10":    {1, func(x []float64) float64 { return math.Log10(x[0]) }},
+	"log10":    {1, func(x []float64) float64 { return log10(x[0]) }},
 	"log":      {2, func(x []float64) float64 { return math.Log(x[1]) / math.Log(x[0]) }}, // log(base, x)
 	"power":    {2, func(x []float64) float64 { return math.Pow(x[0], x[1]) }},
 	"pow":      {2, func(x []float64) float64 { return math.Pow(x[0], x[1]) }},
-	"degrees":  {1, func(x []float64) float64 { return x[0] * 180 / math.Pi }},
-	"radians":  {1, func(x []float64) float64 { return x[0] * math.Pi / 180 }},
+	"degrees":  {1, func(x []float64) float64 { return x[0] * radiansToDegrees }},
+	"radians":  {1, func(x []float64) float64 { return x[0] * degreesToRadians }},
 	"sin":      {1, func(x []float64) float64 { return math.Sin(x[0]) }},
 	"cos":      {1, func(x []float64) float64 { return math.Cos(x[0]) }},
 	"tan":      {1, func(x []float64) float64 { return math.Tan(x[0]) }},
@@ -177,3 +177,21 @@ func mathIs(a []driver.Value) (driver.Value, error) {
 }
 
 var errBadMathCall = errors.New("lake_math: not a math function")
+
+// Java's Math.toRadians and toDegrees (which Trino calls) multiply by
+// these doubles, and so give other last digits than x*π/180.
+const (
+	degreesToRadians = 0.017453292519943295
+	radiansToDegrees = 57.29577951308232
+)
+
+// log10 is Java's Math.log10, which Trino calls: exact for the powers of
+// ten a double holds (log10(1e15) is 15, log10(0.1) is -1), where Go's
+// Log10 (Log(x) / Ln10) can be one step off.
+func log10(x float64) float64 {
+	r := math.Log10(x)
+	if n := math.Round(r); n != r && math.Abs(r-n) < 1e-9 && math.Pow(10, n) == x {
+		return n
+	}
+	return r
+}
