@@ -172,41 +172,52 @@ func hamming(a []driver.Value) (driver.Value, error) {
 	return n, nil
 }
 
-// parseURL reads an absolute URL as Trino's url functions do: NULL
-// (false) for text that is not one.
+// parseURL reads a URL as Trino's url functions do (Java's URI): NULL
+// (false) for text that is not one, which includes text with a character
+// URI does not take unescaped (a space, a quote, a brace…).
 func parseURL(s string) (*url.URL, bool) {
+	if strings.ContainsAny(s, " \"<>\\^`{|}") || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return nil, false
+	}
 	u, err := url.Parse(s)
 	return u, err == nil
 }
 
 // urlPart is lake_url_part(url, part): host, path, protocol, query or
-// fragment; an empty part is NULL, except the path.
+// fragment, decoded (%XX, not '+') as URI's getters give them; a part the
+// URL does not have is the empty string.
 func urlPart(a []driver.Value) (driver.Value, error) {
-	u, ok := parseURL(asString(a[0]))
+	text := asString(a[0])
+	u, ok := parseURL(text)
 	if !ok {
 		return nil, nil
 	}
-	var v string
 	switch asString(a[1]) {
 	case "host":
 		// As Java's URI gives it: an IPv6 address keeps its brackets.
-		v = u.Host
+		v := u.Host
 		if p := u.Port(); p != "" {
 			v = strings.TrimSuffix(v, ":"+p)
 		}
+		return v, nil
 	case "path":
-		return u.EscapedPath(), nil
+		return u.Path, nil
 	case "protocol":
-		v = u.Scheme
+		// As written: Go's parser lowers the scheme's case, URI does not.
+		return text[:len(u.Scheme)], nil
 	case "query":
-		v = u.RawQuery
-	case "fragment":
-		v = u.EscapedFragment()
+		return urlQuery(u), nil
+	default:
+		return u.Fragment, nil
 	}
-	if v == "" {
-		return nil, nil
+}
+
+// urlQuery is u's query decoded as URI.getQuery decodes it: %XX only.
+func urlQuery(u *url.URL) string {
+	if q, err := url.PathUnescape(u.RawQuery); err == nil {
+		return q
 	}
-	return v, nil
+	return u.RawQuery
 }
 
 // urlPort is lake_url_port(url): the port written in it, else NULL.
@@ -223,15 +234,15 @@ func urlPort(a []driver.Value) (driver.Value, error) {
 }
 
 // urlParameter is lake_url_parameter(url, name): the first value of the
-// query parameter name as written (not decoded, as Trino gives it), else
-// NULL.
+// query parameter name, else NULL. As Trino's, it splits the decoded
+// query (URI.getQuery) at '&' and '=': %23 reads as '#', '+' stays '+'.
 func urlParameter(a []driver.Value) (driver.Value, error) {
 	u, ok := parseURL(asString(a[0]))
-	if !ok {
+	if !ok || u.RawQuery == "" && !u.ForceQuery {
 		return nil, nil
 	}
 	name := asString(a[1])
-	for _, kv := range strings.Split(u.RawQuery, "&") {
+	for _, kv := range strings.Split(urlQuery(u), "&") {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == name {
 			return v, nil
