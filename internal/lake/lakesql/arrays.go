@@ -79,9 +79,13 @@ func (c *compiler) moreCall(x *Call, args []val, out val) (val, bool, error) {
 		if n == 3 {
 			s[2] = sqls[2]
 		}
-		// The null replacement may be NULL itself (NULLs are skipped), so
-		// the call goes around the NULL-in, NULL-out wrapper.
+		// Without a null replacement NULLs are skipped, so the call goes
+		// around the NULL-in, NULL-out wrapper; a replacement given as
+		// NULL makes the whole NULL, as in Trino.
 		out.sql, out.t = "lake_array_join("+strings.Join(s, ", ")+")", tVarchar
+		if n == 3 {
+			out.sql = "(CASE WHEN " + sqls[2] + " IS NULL THEN NULL ELSE " + out.sql + " END)"
+		}
 		return out, true, nil
 	case "lpad", "rpad":
 		if err := check(3, 3, tVarchar, tBigint, tVarchar); err != nil {

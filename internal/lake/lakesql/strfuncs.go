@@ -31,6 +31,11 @@ func (c *compiler) stringCall(x *Call, args []val, out val) (val, bool, error) {
 		if n < 2 {
 			return out, true, c.errf(x.Pos, "Unexpected parameters for function concat_ws: %d arguments", n)
 		}
+		if a := args[1]; n == 2 && a.t == tArray && a.f != nil && a.f.elem == tVarchar && (args[0].t == tVarchar || args[0].t == tNull) {
+			// concat_ws(separator, array): its strings, NULLs skipped.
+			out.sql, out.t = "lake_array_join("+c.d.jsonText(a)+", "+sqls[0]+", NULL)", tVarchar
+			return out, true, nil
+		}
 		for i := range args {
 			if args[i].t != tVarchar && args[i].t != tNull {
 				return out, true, bad(i)
