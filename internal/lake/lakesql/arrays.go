@@ -98,6 +98,9 @@ func (c *compiler) moreCall(x *Call, args []val, out val) (val, bool, error) {
 		if err := check(2, 2, tVarchar, tVarchar); err != nil {
 			return out, true, err
 		}
+		if err := c.literalJSONPath(x.Args[1], args[1]); err != nil {
+			return out, true, err
+		}
 		out.sql, out.t = c.d.goFunc("json_extract", sqls), tVarchar
 		return out, true, nil
 	case "json_array_length":
@@ -270,6 +273,44 @@ func padFunc(left bool) func(a []driver.Value) (driver.Value, error) {
 
 // jsonRawAt is the JSON value at path (Trino's JSONPath subset: $, .key,
 // [n], ["key"]) in doc, as its bytes in doc.
+// checkJSONPath refuses a path Trino's json_extract and
+// json_extract_scalar do not take: one that does not start at $, an empty
+// member name, a negative or unquoted non-number subscript, a wildcard.
+func checkJSONPath(path string) error {
+	if !strings.HasPrefix(path, "$") {
+		return badJSONPath(path)
+	}
+	for p := path[1:]; p != ""; {
+		switch p[0] {
+		case '.':
+			j := 1
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			if j == 1 {
+				return badJSONPath(path)
+			}
+			p = p[j:]
+		case '[':
+			j := strings.IndexByte(p, ']')
+			if j < 0 {
+				return badJSONPath(path)
+			}
+			k := p[1:j]
+			p = p[j+1:]
+			quoted := len(k) >= 2 && (k[0] == '"' || k[0] == '\'') && k[len(k)-1] == k[0]
+			if n, err := strconv.Atoi(k); !quoted && (err != nil || n < 0 || k[0] == '+') {
+				return badJSONPath(path)
+			}
+		default:
+			return badJSONPath(path)
+		}
+	}
+	return nil
+}
+
+func badJSONPath(path string) error { return queryErr("Invalid JSON path: '%s'", path) }
+
 func jsonRawAt(doc, path string) (json.RawMessage, bool) {
 	v := json.RawMessage(doc)
 	if !json.Valid(v) || !strings.HasPrefix(path, "$") {
@@ -324,6 +365,9 @@ func jsonRawAt(doc, path string) (json.RawMessage, bool) {
 // jsonExtract is lake_json_extract(json, path): the value at path as
 // compact JSON text (a string keeps its quotes), NULL where there is none.
 func jsonExtract(a []driver.Value) (driver.Value, error) {
+	if err := checkJSONPath(asString(a[1])); err != nil {
+		return nil, err
+	}
 	raw, ok := jsonRawAt(asString(a[0]), asString(a[1]))
 	if !ok {
 		return nil, nil
@@ -391,4 +435,16 @@ func (c *compiler) arrayLit(sc *scope, x *ArrayLit) (val, error) {
 	out.sql = "json_array(" + strings.Join(parts, ", ") + ")"
 	out.base, out.path, out.f = out.sql, "$", &field{t: tArray, elem: elem}
 	return out, nil
+}
+
+// literalJSONPath refuses, before the query runs, a JSON path written as a
+// literal that checkJSONPath would fail on each row.
+func (c *compiler) literalJSONPath(x Expr, v val) error {
+	if v.lit == nil || v.lit.Kind != litString {
+		return nil
+	}
+	if err := checkJSONPath(v.lit.Text); err != nil {
+		return c.errf(x.exprPos(), "%s", strings.TrimPrefix(err.Error(), queryErrMarker+": "))
+	}
+	return nil
 }

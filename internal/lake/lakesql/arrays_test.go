@@ -209,7 +209,24 @@ func TestJSONFunctions(t *testing.T) {
 	if cell(res.Rows[0][0]) != fmt.Sprint(n) {
 		t.Errorf("events whose eventJson's userIdentity holds their arn: %s, want %d", cell(res.Rows[0][0]), n)
 	}
-	expectQueryErrors(t, run, []exprCase{{"json_parse('nope')", "Cannot convert value to JSON: 'nope'"}})
+	expectQueryErrors(t, run, []exprCase{
+		{"json_parse('nope')", "Cannot convert value to JSON: 'nope'"},
+		{`json_extract('{"a":1}', concat('a', ''))`, "Invalid JSON path: 'a'"},
+		{`json_extract_scalar('{"a":1}', concat('$.a', '[-1]'))`, "Invalid JSON path: '$.a[-1]'"},
+	})
+	// Paths Trino refuses: refused before the query runs when written
+	// out; a NULL path is NULL.
+	expectRefused(t, run, []exprCase{
+		{`json_extract('{"a":1}', 'a')`, "Invalid JSON path: 'a'"},
+		{`json_extract('{"a":1}', '')`, "Invalid JSON path: ''"},
+		{`json_extract_scalar('{"a":[1]}', '$.a[*]')`, "Invalid JSON path: '$.a[*]'"},
+		{`json_extract_scalar('{"a":1}', '$..a')`, "Invalid JSON path: '$..a'"},
+	})
+	expectValues(t, run, []exprCase{
+		{`json_extract_scalar('{"a":1}', CAST(NULL AS varchar))`, "NULL"},
+		{`json_extract('{"a b":[1,{"c":2}]}', '$["a b"][1].c')`, "2"},
+		{`json_extract_scalar('{"a":{"b":"x"}}', '$.a.b')`, "x"},
+	})
 }
 
 // TestArrayLiterals: ARRAY[…] of varchar, integers or booleans, with

@@ -453,6 +453,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if err := want(1, tVarchar); err != nil {
 			return out, err
 		}
+		if err := c.literalJSONPath(x.Args[1], args[1]); err != nil {
+			return out, err
+		}
 		out.sql, out.t = d.goFunc("json_extract_scalar", sqls()), tVarchar
 	case "map_keys":
 		if err := nargs(1, 1); err != nil {

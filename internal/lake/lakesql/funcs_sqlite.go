@@ -384,6 +384,9 @@ func lakeFuncs() []sqlFunc {
 			return formatBounded("format_datetime", jodaFormat, asInt(a[0]), asString(a[1]))
 		}},
 		{"json_extract_scalar", 2, func(a []driver.Value) (driver.Value, error) {
+			if err := checkJSONPath(asString(a[1])); err != nil {
+				return nil, err
+			}
 			return jsonExtractScalar(asString(a[0]), asString(a[1])), nil
 		}},
 		{"array_contains", 2, func(a []driver.Value) (driver.Value, error) {
