@@ -116,7 +116,7 @@ func (s *Store) startFilterBuild() {
 	// here, and IDs made pending later by the writer (addIDs, under idMu
 	// like this). What is indexed is read from the ID index after this
 	// point, so an ID indexed meanwhile is read or was pending.
-	s.pendingIDs.each(func(key idKey) { next.add(idHash(key.account, key.id)) })
+	s.pendingIDs.each(next.add)
 	fs.building.Add(1)
 	go func() {
 		defer fs.building.Done()

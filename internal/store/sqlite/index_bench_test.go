@@ -104,7 +104,7 @@ func spreadBatch(rng *rand.Rand, seq0 int64, n int, now int64, oneOff int) *batc
 			k := int64(uint64(1<<40+int64(i)<<36+seq) * 0x9E3779B97F4A7C15)
 			bt.postings[k] = append(bt.postings[k], store.Posting{Time: t, Seq: seq})
 		}
-		bt.ids = append(bt.ids, idEntry{key: idKey{"111111111111", strconv.FormatInt(seq, 10)}, h: int64(rng.Uint64()), seq: seq})
+		bt.ids = append(bt.ids, idEntry{h: int64(rng.Uint64()), seq: seq})
 	}
 	return bt
 }

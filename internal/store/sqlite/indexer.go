@@ -111,7 +111,7 @@ func (s *Store) indexPending(all bool) error {
 			return err
 		}
 		s.indexErr.Store("")
-		fresh := make(map[idKey]int64, s.hints.ids)
+		fresh := make(map[int64]int64, s.hints.ids)
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
 		first := int64(math.MaxInt64)
@@ -133,7 +133,7 @@ func (s *Store) indexPending(all bool) error {
 // postings and IDs, in whole generations. The caller holds pmu, which
 // readers and the writer wait for meanwhile (BenchmarkDropPending); the
 // IDs are dropped under idMu too.
-func (s *Store) dropIndexed(indexed []*batch, fresh map[idKey]int64) {
+func (s *Store) dropIndexed(indexed []*batch, fresh map[int64]int64) {
 	through := indexed[len(indexed)-1].b.seqN
 	s.postings.drop(through)
 	s.idMu.Lock()
@@ -433,7 +433,7 @@ func (s *Store) recoverSegment(ctx context.Context, n, from int64, last *int64) 
 		bt.b.seqN = e.Seq
 		bt.b.size += int64(size)
 		bt.b.lens = binary.AppendUvarint(bt.b.lens, uint64(size))
-		bt.ids = append(bt.ids, idEntry{key: idKey{e.Account, e.ID}, h: idHash(e.Account, e.ID), seq: e.Seq})
+		bt.ids = append(bt.ids, idEntry{h: idHash(e.Account, e.ID), seq: e.Seq})
 		t := e.Time.Unix()
 		bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
 		for _, k := range keys {

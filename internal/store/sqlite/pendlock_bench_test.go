@@ -25,12 +25,12 @@ func BenchmarkDropPending(b *testing.B) {
 		for _, bt := range batches {
 			s.pending = append(s.pending, bt)
 			for _, id := range bt.ids {
-				s.pendingIDs.add(id.key, id.seq)
+				s.pendingIDs.add(id.h, id.seq)
 			}
 			s.postings.add(bt)
 		}
 		s.postings.seal(map[int64][]store.Posting{})
 		b.StartTimer()
-		s.dropIndexed(batches, map[idKey]int64{})
+		s.dropIndexed(batches, map[int64]int64{})
 	}
 }

@@ -547,9 +547,7 @@ func (s *Store) lookupID(ctx context.Context, q store.Query, start, end int64) (
 	var page store.Page
 	var seqs []int64
 	s.idMu.RLock()
-	if seq, ok := s.pendingIDs.get(idKey{q.Account, q.Value}); ok {
-		seqs = append(seqs, seq)
-	}
+	seqs = s.pendingIDs.get(idHash(q.Account, q.Value), seqs)
 	s.idMu.RUnlock()
 	found, err := s.seqsByHash(ctx, []int64{idHash(q.Account, q.Value)})
 	if err != nil {

@@ -45,8 +45,7 @@ type batch struct {
 }
 
 type idEntry struct {
-	key idKey
-	h   int64
+	h   int64 // idHash of the event's account and ID
 	seq int64
 }
 
@@ -118,7 +117,7 @@ func (s *Store) commit(group []*store.AppendRequest) error {
 			n := len(frames)
 			frames = appendFrame(frames, e, seq, keys)
 			lens = binary.AppendUvarint(lens, uint64(len(frames)-n))
-			bt.ids = append(bt.ids, idEntry{key: key, h: prep[i].h, seq: seq})
+			bt.ids = append(bt.ids, idEntry{h: prep[i].h, seq: seq})
 			t := e.Time.Unix()
 			bt.tmin, bt.tmax = min(bt.tmin, t), max(bt.tmax, t)
 			for _, k := range keys {
@@ -173,7 +172,7 @@ func (s *Store) addPending(bt *batch) {
 	// Under pmu, they held every lookup for ~40 % longer.
 	s.idMu.Lock()
 	for _, id := range bt.ids {
-		s.pendingIDs.add(id.key, id.seq)
+		s.pendingIDs.add(id.h, id.seq)
 	}
 	s.addIDs(bt.ids)
 	s.idMu.Unlock()
@@ -258,13 +257,13 @@ func (s *Store) findExisting(ctx context.Context, group []*store.AppendRequest) 
 	s.idMu.RLock()
 	for _, r := range group {
 		prep := r.Prepared.([]prepared)
-		for i, e := range r.Events {
-			key := idKey{e.Account, e.ID}
-			if seq, ok := s.pendingIDs.get(key); ok {
-				pendingSeqs = append(pendingSeqs, seq)
-				continue
-			}
-			if h := prep[i].h; filter == nil || filter.has(h) {
+		for i := range r.Events {
+			// A pending seq found by the hash may be another ID's: the
+			// index is asked too (a pending ID is in the filter, so this
+			// costs only a resent event a query).
+			h := prep[i].h
+			pendingSeqs = s.pendingIDs.get(h, pendingSeqs)
+			if filter == nil || filter.has(h) {
 				hashes = append(hashes, h)
 			}
 		}
