@@ -113,6 +113,20 @@ func TestArrayAggAndStatistics(t *testing.T) {
 	if r[0][2] != "NULL" {
 		t.Errorf("array_agg over no rows: %s, want NULL", r[0][2])
 	}
+	// array_agg(x ORDER BY …): in that order, also descending, with
+	// DISTINCT and FILTER.
+	r = query("SELECT array_agg(eventTime ORDER BY eventTime), array_agg(eventTime ORDER BY eventTime DESC) FROM $EDS_ID WHERE eventSource = '" + src + "'")
+	if want := "[" + strings.Join(times, ", ") + "]"; r[0][0] != want {
+		t.Errorf("array_agg(eventTime ORDER BY eventTime): %s, want %s", r[0][0], want)
+	}
+	if want := "[" + strings.Join(reversed(times), ", ") + "]"; r[0][1] != want {
+		t.Errorf("array_agg(eventTime ORDER BY eventTime DESC): %s, want %s", r[0][1], want)
+	}
+	want := slices.Sorted(slices.Values(names[src]))
+	r = query("SELECT array_agg(DISTINCT eventName ORDER BY eventName) FILTER (WHERE eventSource = '" + src + "') FROM $EDS_ID")
+	if w := "[" + strings.Join(want, ", ") + "]"; r[0][0] != w {
+		t.Errorf("array_agg(DISTINCT eventName ORDER BY eventName) FILTER: %s, want %s", r[0][0], w)
+	}
 
 	var xs []float64
 	var ints []int64
@@ -174,6 +188,8 @@ func TestArrayAggAndStatistics(t *testing.T) {
 		{"SELECT approx_percentile(eventName, 0.5) FROM $EDS_ID", "Unexpected parameters (varchar) for function approx_percentile"},
 		{"SELECT approx_percentile(length(eventName), 'a') FROM $EDS_ID", "the percentile is a double"},
 		{"SELECT array_agg(requestParameters) FROM $EDS_ID", "array_agg of map(varchar, varchar) is not supported"},
+		{"SELECT count(eventName ORDER BY eventTime) FROM $EDS_ID", "ORDER BY in count is not supported (in array_agg it is)"},
+		{"SELECT lower(eventName ORDER BY eventTime) FROM $EDS_ID", "lower is not an aggregate function"},
 		{"SELECT stddev(length(eventName)) OVER () FROM $EDS_ID", "stddev is not supported as a window function"},
 	})
 }
@@ -262,4 +278,11 @@ func TestArrayLiterals(t *testing.T) {
 		{"SELECT ARRAY[1.5] FROM $EDS_ID", "ARRAY of decimal(2,1) is not supported"},
 		{"SELECT ARRAY['a' FROM $EDS_ID", "line 1:18:"},
 	})
+}
+
+// reversed is a reversed copy of s.
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
 }

@@ -95,6 +95,9 @@ type Call struct {
 	Distinct bool
 	// Filter is an aggregate's FILTER (WHERE …) condition, nil without one.
 	Filter Expr
+	// OrderBy is an aggregate's own ORDER BY, written after its
+	// arguments: array_agg(x ORDER BY y).
+	OrderBy []OrderItem
 	// Over makes the call a window function: f(…) OVER (…); nil without.
 	Over *Window
 }
@@ -287,6 +290,9 @@ func eachChild(e Expr, fn func(Expr)) {
 			fn(a)
 		}
 		fn(x.Filter)
+		for _, o := range x.OrderBy {
+			fn(o.Expr)
+		}
 		if x.Over != nil {
 			for _, p := range x.Over.PartitionBy {
 				fn(p)

@@ -13,7 +13,7 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 	if aggregates[x.Name] {
 		return c.aggregate(sc, x)
 	}
-	if x.Distinct || x.Star || x.Filter != nil {
+	if x.Distinct || x.Star || x.Filter != nil || x.OrderBy != nil {
 		return val{}, c.errf(x.Pos, "%s is not an aggregate function", x.Name)
 	}
 	if x.Name == "grouping" {
@@ -570,9 +570,14 @@ func (c *compiler) aggregate(sc *scope, x *Call) (val, error) {
 	if x.Distinct {
 		distinct = "DISTINCT "
 	}
+	if x.OrderBy != nil && x.Name != "array_agg" {
+		// The order matters only to array_agg here; elsewhere it would be
+		// read and do nothing.
+		return out, c.errf(x.OrderBy[0].Expr.exprPos(), "ORDER BY in %s is not supported (in array_agg it is)", x.Name)
+	}
 	switch x.Name {
 	case "array_agg":
-		return c.arrayAgg(x, a, distinct, filter)
+		return c.arrayAgg(sc, x, a, distinct, filter)
 	case "count":
 		out.sql, out.t = "count("+distinct+s+")", tBigint
 	case "approx_distinct":

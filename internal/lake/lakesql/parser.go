@@ -1296,6 +1296,10 @@ func (p *parser) parseCall() (Expr, error) {
 			break
 		}
 	}
+	var err error
+	if c.OrderBy, err = p.parseOrderBy(); err != nil {
+		return nil, err
+	}
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}

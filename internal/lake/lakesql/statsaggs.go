@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"modernc.org/sqlite"
 )
@@ -191,7 +192,7 @@ func (c *compiler) statsAggregate(x *Call, a val, s string, sc *scope) (val, boo
 // arrayAgg compiles array_agg(x): the group's values (NULLs too) as an
 // array, NULL for no rows, as Trino's; values of the types an array here
 // holds as JSON (varchar, integers, boolean, timestamp).
-func (c *compiler) arrayAgg(x *Call, a val, distinct, filter string) (val, error) {
+func (c *compiler) arrayAgg(sc *scope, x *Call, a val, distinct, filter string) (val, error) {
 	out := val{agg: true}
 	var elem string
 	switch a.t {
@@ -204,7 +205,24 @@ func (c *compiler) arrayAgg(x *Call, a val, distinct, filter string) (val, error
 	default:
 		return out, c.errf(x.Pos, "array_agg of %s is not supported (of varchar, integers, boolean and timestamp it is)", a.typeName())
 	}
-	agg := "json_group_array(" + distinct + elem + ")"
+	order := ""
+	if len(x.OrderBy) > 0 {
+		// array_agg(x ORDER BY y): SQLite orders an aggregate's input
+		// the same way (3.44 on).
+		var terms []string
+		sc.inAgg = true
+		for _, o := range x.OrderBy {
+			v, err := c.expr(sc, o.Expr)
+			if err != nil {
+				sc.inAgg = false
+				return v, err
+			}
+			terms = append(terms, c.valueSQL(v)+orderSuffix(o))
+		}
+		sc.inAgg = false
+		order = " ORDER BY " + strings.Join(terms, ", ")
+	}
+	agg := "json_group_array(" + distinct + elem + order + ")"
 	if filter != "" {
 		agg += " FILTER (WHERE " + filter + ")"
 	}
