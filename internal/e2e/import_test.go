@@ -333,28 +333,7 @@ func TestImportRefusedRecordsListed(t *testing.T) {
 	if got := imSummary(t, res.stdout, "refused"); !strings.HasPrefix(got, "3 (") || !strings.Contains(got, refusals) {
 		t.Errorf("refused line %q, want 3 with reasons and where they are listed", got)
 	}
-	b, err := os.ReadFile(refusals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type line struct {
-		File         string
-		Record       int
-		EventID      string
-		ErrorCode    string
-		ErrorMessage string
-	}
-	var lines []line
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var x line
-		if err := json.Unmarshal([]byte(l), &x); err != nil {
-			t.Fatalf("refusals line %q: %v", l, err)
-		}
-		lines = append(lines, x)
-	}
-	if len(lines) != 3 {
-		t.Fatalf("refusals file has %d lines, want 3:\n%s", len(lines), b)
-	}
+	lines := imRefusals(t, refusals, 3)
 	for k, want := range []struct {
 		index int
 		field string
@@ -367,6 +346,36 @@ func TestImportRefusedRecordsListed(t *testing.T) {
 	}
 	ok := []imRecord{recs[0], recs[2], recs[5]}
 	imCheckStored(t, srv, ok, []imRecord{recs[1], recs[4]}, now.Add(-3*24*time.Hour))
+}
+
+// imRefusal is one line of an import's refusals list.
+type imRefusal struct {
+	File         string
+	Record       int
+	EventID      string
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// imRefusals reads an import's refusals list, which must hold n lines.
+func imRefusals(t *testing.T, path string, n int) []imRefusal {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []imRefusal
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var x imRefusal
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("refusals line %q: %v", l, err)
+		}
+		lines = append(lines, x)
+	}
+	if len(lines) != n {
+		t.Fatalf("refusals file has %d lines, want %d:\n%s", len(lines), n, b)
+	}
+	return lines
 }
 
 // imStart starts cairn import in the background.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,28 +60,7 @@ func TestImportWholeFilesRefusalsListed(t *testing.T) {
 	if got := imSummary(t, res.stdout, "accepted"); !strings.HasPrefix(got, "303") {
 		t.Errorf("accepted line %q, want 303", got)
 	}
-	b, err := os.ReadFile(refusals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type line struct {
-		File         string
-		Record       int
-		EventID      string
-		ErrorCode    string
-		ErrorMessage string
-	}
-	var lines []line
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var x line
-		if err := json.Unmarshal([]byte(l), &x); err != nil {
-			t.Fatalf("refusals line %q: %v", l, err)
-		}
-		lines = append(lines, x)
-	}
-	if len(lines) != 2 {
-		t.Fatalf("refusals file has %d lines, want 2:\n%s", len(lines), b)
-	}
+	lines := imRefusals(t, refusals, 2)
 	for k, want := range []struct {
 		index int
 		field string

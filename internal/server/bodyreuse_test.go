@@ -3,18 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/cairn-audit/cairn/internal/history"
 )
@@ -122,26 +116,9 @@ func reuseNote(name string) string { return strings.Repeat(name+"-", 1400/(len(n
 // is read after the signature is checked) and decodes the answer.
 func (e *limitsEnv) postDeclared(t *testing.T, body []byte) (ans struct{ Accepted, Duplicates int }) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.http.URL+"/v1/events", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIAALICEADMIN000001", SecretAccessKey: "alice-secret"},
-		req, hash, "cloudtrail", "us-east-1", e.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.http.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("HTTP %d: %.300s", resp.StatusCode, b)
+	code, b := e.postEncoded(t, body, "")
+	if code != http.StatusOK {
+		t.Fatalf("HTTP %d: %.300s", code, b)
 	}
 	if err := json.Unmarshal(b, &ans); err != nil {
 		t.Fatalf("answer %.300s: %v", b, err)
