@@ -488,3 +488,59 @@ func TestImportStopsWhenBatchesKeepFailing(t *testing.T) {
 		})
 	}
 }
+
+// TestWholeFileFailedCountsItsRecords: a log file sent as it is (gzip'd)
+// that the server fails after every retry is listed and left for the next
+// run, its records counted as read and failed, as a split batch's are.
+func TestWholeFileFailedCountsItsRecords(t *testing.T) {
+	dir := t.TempDir()
+	pad := strings.Repeat("x", 1200)
+	var keys []string
+	for f := range 2 {
+		var recs []string
+		for i := range 100 {
+			recs = append(recs, fmt.Sprintf(`{"eventID":"id-%d-%d","eventName":"Call","eventTime":"2026-03-02T10:00:00Z","pad":%q}`, f, i, pad))
+		}
+		k := logKey("", "111111111111", "us-east-1", time.Date(2026, 3, 2, 10, f, 0, 0, time.UTC))
+		putLog(t, dir, k, recs...)
+		keys = append(keys, k)
+	}
+	var gz atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			gz.Add(1)
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"__type":"InternalFailure","message":"down"}`)
+	}))
+	defer srv.Close()
+	src := Source{Bucket: bucket.NewDir("b", dir)}
+	files, _, err := Plan(context.Background(), src, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := OpenCheckpoint(filepath.Join(t.TempDir(), "cp"), "x", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewClient(srv.URL, "us-east-1", "AKID", "secret", 2)
+	client.Backoff = time.Millisecond
+	var refusals bytes.Buffer
+	st := &Stats{}
+	ImportArchive(context.Background(), src, files, Options{Client: client, Checkpoint: cp, Refusals: &refusals, Parallel: 1, Stats: st})
+	if gz.Load() == 0 {
+		t.Fatal("no file was sent as it is")
+	}
+	if st.Events.Load() != 200 || st.Failed.Load() != 200 || st.UnitsFailed.Load() != 2 || st.Accepted.Load() != 0 {
+		t.Errorf("events %d, failed %d, files failed %d, accepted %d; want 200, 200, 2, 0",
+			st.Events.Load(), st.Failed.Load(), st.UnitsFailed.Load(), st.Accepted.Load())
+	}
+	for _, k := range keys {
+		if cp.Done(k) {
+			t.Errorf("%s checkpointed though the server stored none of it", k)
+		}
+		if !strings.Contains(refusals.String(), k) {
+			t.Errorf("%s not listed:\n%s", k, refusals.String())
+		}
+	}
+}

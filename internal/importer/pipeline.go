@@ -410,6 +410,12 @@ func (s *sender) sendWhole(ctx context.Context, b *batch) {
 		return
 	}
 	if err != nil {
+		// Its records count as read and failed, as a split batch's do.
+		if split, serr := splitLogFile(u.name, u.gz, Filter{}, s.bufs); serr == nil {
+			s.stats.Events.Add(int64(len(split.records)))
+			s.stats.Failed.Add(int64(len(split.records)))
+			s.bufs.put(split.buf)
+		}
 		s.batchFailed(ctx, err)
 		s.unitFailed(u, err)
 		s.done(u)

@@ -36,15 +36,18 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 	// Nothing keeps the body past the answer: records are decoded into
 	// events of their own (event.Decode copies what it keeps), so its
 	// buffer goes back for the next bodies.
-	defer s.preAuth.buffers.put(body)
 	body, inflated, err := inflateBody(r, body, s.opts.MaxIngestBytes, s.preAuth.buffers)
 	if err != nil {
+		s.preAuth.buffers.put(req.body)
 		fail(err)
 		return
 	}
 	if inflated {
-		defer s.preAuth.buffers.put(body)
+		// Nothing reads the bytes sent once they are inflated: a request
+		// holds one body's buffer, not two, while its events are stored.
+		s.preAuth.buffers.put(req.body)
 	}
+	defer s.preAuth.buffers.put(body)
 	records, err := batchRecords(body)
 	if err != nil {
 		fail(err)
