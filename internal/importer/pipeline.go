@@ -265,16 +265,13 @@ func (s *sender) run(ctx context.Context, units <-chan unit) {
 // maxBytes bytes.
 func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *batch) {
 	cur := s.newBatch()
-	flush := func() {
-		if len(cur.recs) == 0 {
-			return
-		}
-		cur.add(bodyClose)
+	emit := func(b *batch) bool {
 		select {
-		case out <- cur:
+		case out <- b:
+			return true
 		case <-ctx.Done():
+			return false
 		}
-		cur = s.newBatch()
 	}
 	for u := range units {
 		if ctx.Err() != nil {
@@ -298,18 +295,35 @@ func (s *sender) batchUnits(ctx context.Context, units <-chan unit, out chan<- *
 			continue
 		}
 		st.remaining.Store(int64(len(u.records)))
-		for i, r := range u.records {
-			if len(cur.recs) > 0 && (len(cur.recs) >= s.maxRecords || cur.size+len(r)+3 > s.maxBytes) {
-				flush()
-			}
-			if len(cur.recs) > 0 {
-				cur.add(bodyComma)
-			}
-			cur.add(r)
-			cur.recs = append(cur.recs, batchRec{u: st, index: i, record: r})
+		if cur = s.pack(cur, st, u.records, emit); cur == nil {
+			cur = s.newBatch() // stopping: what follows is drained
 		}
 	}
-	flush()
+	if len(cur.recs) > 0 {
+		cur.add(bodyClose)
+		emit(cur)
+	}
+}
+
+// pack adds u's records to cur, a batch being filled, closing and handing
+// to emit each batch that is full and going on in a new one. It returns
+// the batch being filled, or nil once emit says to stop.
+func (s *sender) pack(cur *batch, u *unitState, recs []json.RawMessage, emit func(*batch) bool) *batch {
+	for i, r := range recs {
+		if len(cur.recs) > 0 && (len(cur.recs) >= s.maxRecords || cur.size+len(r)+3 > s.maxBytes) {
+			cur.add(bodyClose)
+			if !emit(cur) {
+				return nil
+			}
+			cur = s.newBatch()
+		}
+		if len(cur.recs) > 0 {
+			cur.add(bodyComma)
+		}
+		cur.add(r)
+		cur.recs = append(cur.recs, batchRec{u: u, index: i, record: r})
+	}
+	return cur
 }
 
 func (s *sender) newBatch() *batch {
@@ -457,28 +471,22 @@ func (s *sender) sendSplit(ctx context.Context, u *unitState) {
 	u.remaining.Add(int64(len(split.records)))
 	// send is called here, not by run's loop: a canceled import sends no
 	// more, and the file, unfinished, is not checkpointed.
-	b := s.newBatch()
-	for i, r := range split.records {
-		if len(b.recs) > 0 && (len(b.recs) >= s.maxRecords || b.size+len(r)+3 > s.maxBytes) {
-			if ctx.Err() != nil {
-				return
-			}
-			b.add(bodyClose)
-			s.send(ctx, b)
-			b = s.newBatch()
+	emit := func(b *batch) bool {
+		if ctx.Err() != nil {
+			return false
 		}
-		if len(b.recs) > 0 {
-			b.add(bodyComma)
-		}
-		b.add(r)
-		b.recs = append(b.recs, batchRec{u: u, index: i, record: r})
+		s.send(ctx, b)
+		return true
+	}
+	b := s.pack(s.newBatch(), u, split.records, emit)
+	if b == nil {
+		return
 	}
 	if len(b.recs) > 0 {
-		if ctx.Err() != nil {
+		b.add(bodyClose)
+		if !emit(b) {
 			return
 		}
-		b.add(bodyClose)
-		s.send(ctx, b)
 	}
 	s.done(u)
 }

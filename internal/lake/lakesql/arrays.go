@@ -309,7 +309,9 @@ func checkJSONPath(path string) error {
 	return nil
 }
 
-func badJSONPath(path string) error { return queryErr("Invalid JSON path: '%s'", path) }
+func badJSONPath(path string) error { return queryErr("%s", badJSONPathText(path)) }
+
+func badJSONPathText(path string) string { return "Invalid JSON path: '" + path + "'" }
 
 func jsonRawAt(doc, path string) (json.RawMessage, bool) {
 	v := json.RawMessage(doc)
@@ -443,8 +445,8 @@ func (c *compiler) literalJSONPath(x Expr, v val) error {
 	if v.lit == nil || v.lit.Kind != litString {
 		return nil
 	}
-	if err := checkJSONPath(v.lit.Text); err != nil {
-		return c.errf(x.exprPos(), "%s", strings.TrimPrefix(err.Error(), queryErrMarker+": "))
+	if checkJSONPath(v.lit.Text) != nil {
+		return c.errf(x.exprPos(), "%s", badJSONPathText(v.lit.Text))
 	}
 	return nil
 }

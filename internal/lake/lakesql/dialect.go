@@ -250,13 +250,9 @@ func (sqliteDialect) mathFunc(name string, args []string, t typ) string {
 	switch name {
 	case "abs":
 		return "abs(" + args[0] + ")"
-	case "round":
-		// round(n, d) of an integer is the compiler's (lake_round_int).
-		if t == tBigint {
-			return args[0]
-		}
-		return "round(" + strings.Join(args, ", ") + ")"
 	}
+	// round, floor and ceil of an integer: itself (round(n, d) is the
+	// compiler's lake_round_int, round of a double lake_round_double).
 	if t == tBigint {
 		return args[0]
 	}
