@@ -230,7 +230,13 @@ var errTooLarge = errors.New("request body too large")
 // cannot grow by a byte is errOverBudget. The buffers it grows out of go
 // to bufs (which may be nil), and it takes them from there.
 func readGrowing(rd io.Reader, size, limit int64, h *hold, bufs *bodyBuffers) ([]byte, error) {
-	buf, err := fillGrowing(rd, size, limit, h, bufs)
+	return readGrowingFrom(rd, nil, size, limit, h, bufs)
+}
+
+// readGrowingFrom is readGrowing into buf (empty, of a kept capacity of at
+// most limit) first.
+func readGrowingFrom(rd io.Reader, buf []byte, size, limit int64, h *hold, bufs *bodyBuffers) ([]byte, error) {
+	buf, err := fillGrowing(rd, buf, size, limit, h, bufs)
 	if err != nil {
 		bufs.put(buf)
 		return nil, err
@@ -239,7 +245,7 @@ func readGrowing(rd io.Reader, size, limit int64, h *hold, bufs *bodyBuffers) ([
 }
 
 // fillGrowing is readGrowing, but returns its last buffer on failure too.
-func fillGrowing(rd io.Reader, size, limit int64, h *hold, bufs *bodyBuffers) ([]byte, error) {
+func fillGrowing(rd io.Reader, buf []byte, size, limit int64, h *hold, bufs *bodyBuffers) ([]byte, error) {
 	if size > limit {
 		return nil, errTooLarge
 	}
@@ -247,7 +253,6 @@ func fillGrowing(rd io.Reader, size, limit int64, h *hold, bufs *bodyBuffers) ([
 	if size >= 0 {
 		end = size
 	}
-	var buf []byte
 	more := errTooLarge // what more bytes after a full buffer mean
 	if size >= 0 {
 		more = errors.New("body longer than its Content-Length")

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -69,6 +70,9 @@ func TestIngestGzipBody(t *testing.T) {
 	other := reuseBatch("Refused", 10, e.clock.Now())
 	zipped := gzipped(other)
 	bomb := gzipped([]byte(`{"Records":[` + strings.Repeat(" ", 2<<20) + `]}`))
+	// The same bomb, its trailer claiming it inflates to 100 bytes.
+	liar := append([]byte(nil), bomb...)
+	binary.LittleEndian.PutUint32(liar[len(liar)-4:], 100)
 	for _, tc := range []struct {
 		name, enc string
 		body      []byte
@@ -79,6 +83,7 @@ func TestIngestGzipBody(t *testing.T) {
 		{"not gzip", "gzip", other, http.StatusBadRequest, "SerializationException"},
 		{"cut short", "gzip", zipped[:len(zipped)/2], http.StatusBadRequest, "SerializationException"},
 		{"inflates past the limit", "gzip", bomb, http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"},
+		{"inflates past the limit, its trailer says not", "gzip", liar, http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"},
 	} {
 		code, b := e.postEncoded(t, tc.body, tc.enc)
 		var shape struct {
@@ -92,5 +97,32 @@ func TestIngestGzipBody(t *testing.T) {
 	// None of them stored a record: the batch sent plain now is all new.
 	if ans := e.postDeclared(t, other); ans.Accepted != 10 || ans.Duplicates != 0 {
 		t.Fatalf("the refused batch plain: accepted %d, duplicates %d; want 10, 0", ans.Accepted, ans.Duplicates)
+	}
+}
+
+// TestInflatedBuffer: a gzip body is inflated into the smallest kept
+// buffer above the size its trailer claims, and none past the limit.
+func TestInflatedBuffer(t *testing.T) {
+	withSize := func(n uint32) []byte {
+		b := make([]byte, 20)
+		binary.LittleEndian.PutUint32(b[16:], n)
+		return b
+	}
+	for _, tc := range []struct {
+		body  []byte
+		limit int64
+		want  int
+	}{
+		{withSize(300_000), 8 << 20, 512 << 10},
+		{withSize(64 << 10), 8 << 20, 128 << 10}, // room for the read that meets the end
+		{withSize(10), 8 << 20, 64 << 10},
+		{withSize(900_000), 1_000_000, 0}, // 1 MiB is past the limit
+		{withSize(8 << 20), 8 << 20, 0},
+		{withSize(1 << 31), 8 << 20, 0},
+		{[]byte{0x1f, 0x8b}, 8 << 20, 0},
+	} {
+		if got := inflatedBuffer(tc.body, tc.limit); got != tc.want {
+			t.Errorf("body % x, limit %d: buffer %d, want %d", tc.body[max(0, len(tc.body)-4):], tc.limit, got, tc.want)
+		}
 	}
 }

@@ -111,7 +111,7 @@ func (s *Store) indexPending(all bool) error {
 			return err
 		}
 		s.indexErr.Store("")
-		fresh := make(map[int64]int64, s.hints.ids)
+		fresh := newIDTable(s.hints.ids)
 		s.pmu.Lock()
 		s.pending = s.pending[n:]
 		first := int64(math.MaxInt64)
@@ -133,7 +133,7 @@ func (s *Store) indexPending(all bool) error {
 // postings and IDs, in whole generations. The caller holds pmu, which
 // readers and the writer wait for meanwhile (BenchmarkDropPending); the
 // IDs are dropped under idMu too.
-func (s *Store) dropIndexed(indexed []*batch, fresh map[int64]int64) {
+func (s *Store) dropIndexed(indexed []*batch, fresh *idTable) {
 	through := indexed[len(indexed)-1].b.seqN
 	s.postings.drop(through)
 	s.idMu.Lock()

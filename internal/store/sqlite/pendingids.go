@@ -1,28 +1,33 @@
 package sqlite
 
+import "math/rand/v2"
+
 // pendingIDSet finds the seq of a pending event by its ID's hash
 // (idHash), in generations that the indexer drops whole once all their
 // events are indexed (see indexed).
 //
-// It is keyed by the 64-bit hash, not by the account and ID strings: the
-// writer adds every event's ID and looks up every event of a batch here,
-// and string keys made those map probes ~4 % of the server's CPU. Two IDs
-// may share a hash: a hash found is a candidate whose event the caller
-// reads and compares (findExisting, lookupID), and the seqs of every ID
-// with the hash are kept (more), so that no pending ID is ever lost.
+// It is keyed by the 64-bit hash, not by the account and ID strings, and
+// held in open-addressed tables of its own rather than Go maps: the writer
+// adds every event's ID and looks up every event of a batch here, and with
+// a few hundred thousand to millions of IDs pending, each map probe cost
+// several cache misses (the map's directory, table and group): ~5 % of the
+// server's CPU during a 10M-event import, against one miss a probe here.
+// Two IDs may share a hash: a hash found is a candidate whose event the
+// caller reads and compares (findExisting, lookupID), and every seq added
+// with a hash is kept, so that no pending ID is ever lost.
 type pendingIDSet struct {
 	cur, old pendingGen
 }
 
-// pendingGen is one generation of pending IDs.
+// pendingGen is one generation of pending IDs: tables that only grow (a
+// full one is followed by one twice its size rather than rehashed, so no
+// add stalls the readers waiting on idMu), and the highest seq in them.
 type pendingGen struct {
-	seqs map[int64]int64
-	// more holds the seqs after the first of a hash two pending IDs share.
-	more map[int64][]int64
-	last int64 // the highest seq in it
+	tables []*idTable
+	last   int64
 }
 
-func newPendingIDSet() *pendingIDSet { return &pendingIDSet{cur: pendingGen{seqs: map[int64]int64{}}} }
+func newPendingIDSet() *pendingIDSet { return &pendingIDSet{cur: pendingGen{tables: []*idTable{newIDTable(0)}}} }
 
 // get appends to out the seqs of the pending (or just indexed) events whose
 // IDs have hash h: those of the ID sought, if pending, and of any ID that
@@ -32,52 +37,119 @@ func (p *pendingIDSet) get(h int64, out []int64) []int64 {
 }
 
 func (g *pendingGen) get(h int64, out []int64) []int64 {
-	if seq, ok := g.seqs[h]; ok {
-		out = append(append(out, seq), g.more[h]...)
+	for _, t := range g.tables {
+		out = t.get(h, out)
 	}
 	return out
 }
 
-// add records a pending event's ID hash; seqs come in increasing order,
-// and an ID is added once while it is pending (a duplicate is found first).
+// add records a pending event's ID hash; seqs (at least 1) come in
+// increasing order.
 func (p *pendingIDSet) add(h, seq int64) {
 	g := &p.cur
-	if _, taken := g.seqs[h]; taken {
-		if g.more == nil {
-			g.more = map[int64][]int64{}
-		}
-		g.more[h] = append(g.more[h], seq)
-	} else {
-		g.seqs[h] = seq
+	t := g.tables[len(g.tables)-1]
+	if t.full() {
+		t = newIDTable(2 * t.n)
+		g.tables = append(g.tables, t)
 	}
+	t.add(h, seq)
 	g.last = seq
 }
 
 // indexed drops what it can once events through seq through are indexed:
 // the old generation if all of it is, and the current one too if all of
 // it is; else the current generation becomes the old one. fresh becomes
-// the current generation when one is dropped: the caller makes it before
-// it takes its locks, sized like the current one (a map of 300,000 IDs
-// made under the pending lock took 13 ms). It returns the size of the
-// generation dropped or retired, for the next fresh map's size.
-func (p *pendingIDSet) indexed(through int64, fresh map[int64]int64) int {
-	if p.old.seqs != nil && p.old.last > through {
+// the current generation's table when one is dropped: the caller makes it
+// before it takes its locks, sized for as many IDs as the current one
+// holds (newIDTable). It returns the number of IDs of the generation
+// dropped or retired, for the next fresh table's size.
+func (p *pendingIDSet) indexed(through int64, fresh *idTable) int {
+	if p.old.tables != nil && p.old.last > through {
 		return 0
 	}
-	n := len(p.cur.seqs)
+	n := p.cur.len()
 	if p.cur.last <= through {
-		p.cur, p.old = pendingGen{seqs: fresh}, pendingGen{}
+		p.cur, p.old = pendingGen{tables: []*idTable{fresh}}, pendingGen{}
 		return n
 	}
-	p.old, p.cur = p.cur, pendingGen{seqs: fresh}
+	p.old, p.cur = p.cur, pendingGen{tables: []*idTable{fresh}}
+	return n
+}
+
+func (g *pendingGen) len() int {
+	n := 0
+	for _, t := range g.tables {
+		n += t.n
+	}
 	return n
 }
 
 // each calls f with the hash of every ID held.
 func (p *pendingIDSet) each(f func(h int64)) {
 	for _, g := range []*pendingGen{&p.cur, &p.old} {
-		for h := range g.seqs {
-			f(h)
+		for _, t := range g.tables {
+			for _, sl := range t.slots {
+				if sl.seq != 0 {
+					f(sl.h)
+				}
+			}
 		}
 	}
+}
+
+// idTable is a multimap from ID hash to seq: linear probing in a power-of-
+// two table at most half full, never deleted from. Slots are placed by the
+// hash mixed with a random seed: the hashes themselves are unseeded
+// (store.HashPair), and a tenant could otherwise choose eventIDs that all
+// probe from one slot.
+type idTable struct {
+	slots []idSlot
+	n     int
+	seed  uint64
+}
+
+// idSlot is one entry; seq 0 marks it empty (seqs start at 1).
+type idSlot struct{ h, seq int64 }
+
+// newIDTable makes a table for n IDs (at least 1,024).
+func newIDTable(n int) *idTable {
+	size := 2048
+	for size < 2*n {
+		size *= 2
+	}
+	return &idTable{slots: make([]idSlot, size), seed: rand.Uint64()}
+}
+
+func (t *idTable) full() bool { return 2*(t.n+1) > len(t.slots) }
+
+func (t *idTable) start(h int64) uint64 {
+	// The finalizer of MurmurHash3: every bit of the seeded hash moves
+	// the slot.
+	x := uint64(h) ^ t.seed
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x & uint64(len(t.slots)-1)
+}
+
+func (t *idTable) add(h, seq int64) {
+	mask := uint64(len(t.slots) - 1)
+	i := t.start(h)
+	for t.slots[i].seq != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = idSlot{h, seq}
+	t.n++
+}
+
+func (t *idTable) get(h int64, out []int64) []int64 {
+	mask := uint64(len(t.slots) - 1)
+	for i := t.start(h); t.slots[i].seq != 0; i = (i + 1) & mask {
+		if t.slots[i].h == h {
+			out = append(out, t.slots[i].seq)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -19,25 +20,25 @@ func TestPendingIDSetGenerations(t *testing.T) {
 	found := func(h int64) []int64 { return p.get(h, nil) }
 	p.add(a, 1)
 	p.add(b, 2)
-	p.indexed(1, map[int64]int64{}) // b pending: the generation stays, as the old one
+	p.indexed(1, newIDTable(0)) // b pending: the generation stays, as the old one
 	if len(found(b)) != 1 {
 		t.Fatal("pending b not found")
 	}
 	p.add(c, 3)
-	p.indexed(1, map[int64]int64{}) // the old generation still holds pending b
+	p.indexed(1, newIDTable(0)) // the old generation still holds pending b
 	for _, h := range []int64{b, c} {
 		if len(found(h)) != 1 {
 			t.Fatalf("pending %x not found", h)
 		}
 	}
-	p.indexed(2, map[int64]int64{}) // the old goes; c's generation becomes the old one
+	p.indexed(2, newIDTable(0)) // the old goes; c's generation becomes the old one
 	if len(found(b)) != 0 {
 		t.Fatal("indexed b still held after its generation was indexed")
 	}
 	if got := found(c); len(got) != 1 || got[0] != 3 {
 		t.Fatalf("pending c: %v", got)
 	}
-	p.indexed(3, map[int64]int64{})
+	p.indexed(3, newIDTable(0))
 	n := 0
 	p.each(func(int64) { n++ })
 	if n != 0 {
@@ -57,7 +58,7 @@ func TestPendingIDSetSharedHash(t *testing.T) {
 	if got := p.get(h, nil); !slices.Equal(got, []int64{1, 3}) {
 		t.Fatalf("seqs of the shared hash: %v, want [1 3]", got)
 	}
-	p.indexed(2, map[int64]int64{}) // 3 pending: the generation becomes the old one
+	p.indexed(2, newIDTable(0)) // 3 pending: the generation becomes the old one
 	p.add(h, 4)
 	if got := p.get(h, []int64{9}); !slices.Equal(got, []int64{9, 4, 1, 3}) {
 		t.Fatalf("seqs of the shared hash over two generations: %v, want [9 4 1 3]", got)
@@ -143,5 +144,51 @@ func TestIndexedIDsHeldAWhile(t *testing.T) {
 		if err != nil || !res[0].Duplicate || res[0].Seq != e.Seq {
 			t.Fatalf("%s appended again: %+v, %v", e.ID, res, err)
 		}
+	}
+}
+
+// TestPendingIDSetGrows: a generation that outgrows its first table (the
+// indexer behind) keeps finding every ID in it, each once, and gives its
+// size to the next generation's table.
+func TestPendingIDSetGrows(t *testing.T) {
+	p := newPendingIDSet()
+	const n = 20_000 // several tables past the first's 1,024
+	for i := range int64(n) {
+		p.add(store.HashPair("111111111111", fmt.Sprint(i)), i+1)
+	}
+	if len(p.cur.tables) < 3 {
+		t.Fatalf("%d tables for %d IDs", len(p.cur.tables), n)
+	}
+	for i := range int64(n) {
+		if got := p.get(store.HashPair("111111111111", fmt.Sprint(i)), nil); !slices.Contains(got, i+1) {
+			t.Fatalf("ID %d: seqs %v", i, got)
+		}
+	}
+	held := 0
+	p.each(func(int64) { held++ })
+	if held != n {
+		t.Fatalf("each saw %d IDs, want %d", held, n)
+	}
+	if got := p.indexed(n, newIDTable(0)); got != n {
+		t.Fatalf("indexed reports %d IDs, want %d", got, n)
+	}
+	if got := newIDTable(n); len(got.slots) < 2*n {
+		t.Fatalf("a table for %d IDs has %d slots", n, len(got.slots))
+	}
+}
+
+// TestPendingIDSetOneHashMany: many pending IDs sharing one hash (a
+// tenant's crafted collisions) are all found, across tables.
+func TestPendingIDSetOneHashMany(t *testing.T) {
+	p := newPendingIDSet()
+	const n = 3_000
+	for i := range int64(n) {
+		p.add(77, i+1)
+	}
+	if got := p.get(77, nil); len(got) != n {
+		t.Fatalf("%d seqs of the shared hash, want %d", len(got), n)
+	}
+	if got := p.get(78, nil); len(got) != 0 {
+		t.Fatalf("seqs for a hash never added: %v", got)
 	}
 }

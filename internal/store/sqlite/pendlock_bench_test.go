@@ -31,6 +31,6 @@ func BenchmarkDropPending(b *testing.B) {
 		}
 		s.postings.seal(map[int64][]store.Posting{})
 		b.StartTimer()
-		s.dropIndexed(batches, map[int64]int64{})
+		s.dropIndexed(batches, newIDTable(0))
 	}
 }
