@@ -279,7 +279,8 @@ func writeCredentials(path string, m map[string]string) error {
 func openStore(cfg *config.Config) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case config.DriverSQLite, "":
-		return sqlite.OpenWith(cfg.DataDir, sqlite.Options{CacheBytes: int64(cfg.Store.CacheMiB) << 20})
+		return sqlite.OpenWith(cfg.DataDir, sqlite.Options{CacheBytes: int64(cfg.Store.CacheMiB) << 20,
+			LogCacheBytes: int64(cfg.Store.LogCacheMiB) << 20})
 	case config.DriverPostgres:
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

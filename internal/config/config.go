@@ -144,12 +144,22 @@ type Store struct {
 	// days rewrites pages all over the index, so a cache that holds more
 	// of it costs less CPU per event.
 	CacheMiB int `yaml:"cache_mib"`
+	// LogCacheMiB is how much of the event log's newest data the embedded
+	// store leaves in the OS page cache as it writes on (sqlite only; 0:
+	// the store's default, sqlite.DefaultLogCacheBytes; -1: all of it,
+	// left to the OS). Older segment files are dropped from the page cache
+	// as the writer starts each new one; lookups of older events then
+	// read them from the disk.
+	LogCacheMiB int `yaml:"log_cache_mib"`
 }
 
 // Bounds of store.cache_mib.
 const (
 	MinStoreCacheMiB = 16
 	MaxStoreCacheMiB = 65536
+	// store.log_cache_mib: one segment file at least.
+	MinStoreLogCacheMiB = 256
+	MaxStoreLogCacheMiB = 1 << 20
 )
 
 // Organization describes the AWS Organization the configured accounts form.

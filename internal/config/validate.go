@@ -138,12 +138,19 @@ func (c *Config) checkServer(v *validator) {
 		if m := c.Store.CacheMiB; m != 0 && (m < MinStoreCacheMiB || m > MaxStoreCacheMiB) {
 			v.add("store.cache_mib", "must be between %d and %d (or 0 for the default), got %d", MinStoreCacheMiB, MaxStoreCacheMiB, m)
 		}
+		if m := c.Store.LogCacheMiB; m != 0 && m != -1 && (m < MinStoreLogCacheMiB || m > MaxStoreLogCacheMiB) {
+			v.add("store.log_cache_mib", "must be between %d and %d, or 0 for the default, or -1 to leave the page cache to the OS; got %d",
+				MinStoreLogCacheMiB, MaxStoreLogCacheMiB, m)
+		}
 	case DriverPostgres:
 		if c.Store.DSN == "" {
 			v.addAlt("store.dsn", "store", "the postgres driver needs a dsn")
 		}
 		if c.Store.CacheMiB != 0 {
 			v.add("store.cache_mib", "applies to the sqlite driver only (PostgreSQL sizes its own cache)")
+		}
+		if c.Store.LogCacheMiB != 0 {
+			v.add("store.log_cache_mib", "applies to the sqlite driver only (events are stored in PostgreSQL)")
 		}
 	case "":
 		v.add("store.driver", "must not be empty (want %s or %s)", DriverSQLite, DriverPostgres)

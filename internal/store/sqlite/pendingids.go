@@ -27,7 +27,9 @@ type pendingGen struct {
 	last   int64
 }
 
-func newPendingIDSet() *pendingIDSet { return &pendingIDSet{cur: pendingGen{tables: []*idTable{newIDTable(0)}}} }
+func newPendingIDSet() *pendingIDSet {
+	return &pendingIDSet{cur: pendingGen{tables: []*idTable{newIDTable(0)}}}
+}
 
 // get appends to out the seqs of the pending (or just indexed) events whose
 // IDs have hash h: those of the ID sought, if pending, and of any ID that

@@ -8,8 +8,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/segment"
@@ -216,6 +219,19 @@ type segments struct {
 	wmu sync.Mutex
 	w   *os.File
 	end int64 // committed size of the active segment
+
+	// rollBytes is the size at which the writer starts a new segment
+	// (segmentBytes; smaller in tests).
+	rollBytes int64
+	// keep is how many of the segments the writer filled last stay in the
+	// OS page cache (see dropBehind); 0 keeps all. filled lists those the
+	// writer filled and has not dropped, oldest first (the writer's).
+	keep   int
+	filled []int64
+	// drops runs the page cache drops, one at a time, in the background.
+	dropMu    sync.Mutex
+	dropping  sync.WaitGroup
+	dropCache func(path string)
 }
 
 // segmentName is the path of segment n, named by the first seq it holds.
@@ -241,7 +257,67 @@ func openSegments(dir string) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &segments{dir: dir, files: map[int64]*os.File{}}, nil
+	return &segments{dir: dir, files: map[int64]*os.File{}, rollBytes: segmentBytes, dropCache: dropFileCache}, nil
+}
+
+// keepCached sets how much of the log the writer leaves in the OS page
+// cache behind it: the last segments it filled, bytes' worth (at least
+// one); bytes < 0 leaves the page cache to the OS.
+func (s *segments) keepCached(bytes int64) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.keep = 0
+	if bytes >= 0 {
+		s.keep = int(max(1, (bytes+s.rollBytes-1)/s.rollBytes))
+	}
+}
+
+// dropBehind drops from the OS page cache the segments the writer filled
+// before the last keep; the caller holds wmu and has just filled one.
+//
+// The log is written once and then read near its end (trail delivery and
+// the other consumers follow it) or a few records at a time (lookups).
+// Left to the OS, every segment written stays cached until memory runs
+// short, so a long import fills the page cache with pages nothing reads,
+// each one new memory: on a VM whose host takes freed guest memory back
+// (free page reporting, DAMON reclaim), the copy of a commit into pages
+// the host must first back again was 3–19 % of the server's CPU in a
+// 10M-event import. Pages dropped here are reused by the next segment.
+// What a lookup reads from an older segment comes from the disk, and the
+// OS caches it as usual.
+func (s *segments) dropBehind() {
+	if s.keep == 0 || len(s.filled) <= s.keep {
+		return
+	}
+	old := s.filled[:len(s.filled)-s.keep]
+	paths := make([]string, len(old))
+	for i, n := range old {
+		paths[i] = segmentName(s.dir, n)
+	}
+	s.filled = slices.Delete(s.filled, 0, len(old))
+	// In the background: dropping 256 MiB of pages takes milliseconds
+	// that commits need not wait for.
+	s.dropping.Add(1)
+	go func() {
+		defer s.dropping.Done()
+		s.dropMu.Lock()
+		defer s.dropMu.Unlock()
+		for _, p := range paths {
+			s.dropCache(p)
+		}
+	}()
+}
+
+// dropFileCache asks the OS to drop the cached pages of the file at path
+// (clean ones: the writer synced them). A file gone meanwhile (retention)
+// has none; a failure only leaves pages cached.
+func dropFileCache(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 // resume makes segment n, cut to end bytes, the writer's.
@@ -280,7 +356,7 @@ func (s *segments) resume(n, end int64) error {
 func (s *segments) write(frames []byte, firstSeq int64) (seg, off int64, err error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.w == nil || s.end >= segmentBytes {
+	if s.w == nil || s.end >= s.rollBytes {
 		if err := s.roll(firstSeq); err != nil {
 			return 0, 0, err
 		}
@@ -340,11 +416,16 @@ func (s *segments) roll(n int64) error {
 	}
 	if s.w != nil {
 		s.w.Close()
+		s.mu.Lock()
+		prev := s.active
+		s.mu.Unlock()
+		s.filled = append(s.filled, prev)
 	}
 	s.w, s.end = f, 0
 	s.mu.Lock()
 	s.active = n
 	s.mu.Unlock()
+	s.dropBehind()
 	return nil
 }
 
@@ -418,6 +499,7 @@ func (s *segments) size() int64 {
 }
 
 func (s *segments) close() error {
+	s.dropping.Wait()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()

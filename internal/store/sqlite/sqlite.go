@@ -186,7 +186,16 @@ func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
 type Options struct {
 	// CacheBytes is the index writer's SQLite page cache (0: DefaultCacheBytes).
 	CacheBytes int64
+	// LogCacheBytes is how much of the event log the writer leaves in the
+	// OS page cache behind it, in whole segments of 256 MiB (0:
+	// DefaultLogCacheBytes; negative: all of it, left to the OS). See
+	// segments.dropBehind.
+	LogCacheBytes int64
 }
+
+// DefaultLogCacheBytes is the newest part of the event log that stays in
+// the OS page cache as the writer moves on, unless Options says otherwise.
+const DefaultLogCacheBytes = 1 << 30
 
 // DefaultCacheBytes is the index writer's page cache unless Options says
 // otherwise.
@@ -250,6 +259,9 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = DefaultCacheBytes
 	}
+	if o.LogCacheBytes == 0 {
+		o.LogCacheBytes = DefaultLogCacheBytes
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -295,6 +307,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	s.segs.keepCached(o.LogCacheBytes)
 	if err := s.widenDaysToIndex(context.Background()); err != nil {
 		s.segs.close()
 		r.Close()
