@@ -149,11 +149,11 @@ func (s *Store) pendingSnapshot(keys []int64, d0, d1 int64) ([][]store.Posting, 
 	}
 	out := make([][]store.Posting, len(keys))
 	for i, key := range keys {
-		s.postings.each(key, func(ps []store.Posting) {
+		s.eachPendingList(key, func(ps []store.Posting) {
 			for _, p := range ps {
-				// Postings below the first pending batch are indexed (their
-				// generation is not dropped yet): the rows count them.
-				if d := store.Day(p.Time); p.Seq >= below && d >= d0 && d <= d1 {
+				// Every pending posting is numbered from below on; rows
+				// read later may hold some of them (the caller allows).
+				if d := store.Day(p.Time); d >= d0 && d <= d1 {
 					out[i] = append(out[i], p)
 				}
 			}

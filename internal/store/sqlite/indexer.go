@@ -81,11 +81,6 @@ func (s *Store) indexLoop() {
 // waiting, so that what comes in meanwhile gathers for the next.
 func (s *Store) indexPending(all bool) error {
 	for {
-		// The next posting generation's map, made before taking pmu.
-		var next map[int64][]store.Posting
-		if s.firstPending.Load() != math.MaxInt64 {
-			next = make(map[int64][]store.Posting, s.hints.keys)
-		}
 		s.pmu.Lock()
 		n, events := 0, 0
 		for n < len(s.pending) && events < maxIndexBatch {
@@ -93,12 +88,6 @@ func (s *Store) indexPending(all bool) error {
 			n++
 		}
 		take := s.pending[:n:n]
-		if n > 0 && next != nil {
-			// What the writer adds meanwhile goes to a new generation.
-			if keys := s.postings.seal(next); keys > 0 {
-				s.hints.keys = keys
-			}
-		}
 		s.pmu.Unlock()
 		if n == 0 {
 			return nil
@@ -129,13 +118,12 @@ func (s *Store) indexPending(all bool) error {
 	}
 }
 
-// dropIndexed removes what reads found of indexed batches in memory: their
-// postings and IDs, in whole generations. The caller holds pmu, which
-// readers and the writer wait for meanwhile (BenchmarkDropPending); the
-// IDs are dropped under idMu too.
+// dropIndexed removes the IDs of indexed batches from memory, in whole
+// generations (their postings left with the batches, taken off pending by
+// the caller). The caller holds pmu, which readers and the writer wait
+// for meanwhile (BenchmarkDropPending); the IDs are dropped under idMu too.
 func (s *Store) dropIndexed(indexed []*batch, fresh *idTable) {
 	through := indexed[len(indexed)-1].b.seqN
-	s.postings.drop(through)
 	s.idMu.Lock()
 	if n := s.pendingIDs.indexed(through, fresh); n > 0 {
 		s.hints.ids = n

@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"github.com/cairn-audit/cairn/internal/store"
 )
 
 // BenchmarkDropPending measures what the indexer does under the pending
@@ -27,9 +25,7 @@ func BenchmarkDropPending(b *testing.B) {
 			for _, id := range bt.ids {
 				s.pendingIDs.add(id.h, id.seq)
 			}
-			s.postings.add(bt)
 		}
-		s.postings.seal(map[int64][]store.Posting{})
 		b.StartTimer()
 		s.dropIndexed(batches, newIDTable(0))
 	}

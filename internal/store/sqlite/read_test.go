@@ -292,9 +292,8 @@ func TestPurgeDropsIDGenerations(t *testing.T) {
 	}
 }
 
-// Pending postings are kept across batches by key, in generations that
-// the indexer drops whole once all of their batches are indexed; until
-// then, what counts as pending is only the postings not indexed.
+// Pending postings are found in every pending batch, in seq order, by
+// day, and only while their batch is pending.
 func TestPendingPostingsAcrossBatches(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
@@ -321,10 +320,7 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 		return out
 	}
 	s.pmu.Lock()
-	for _, bt := range []*batch{a, b, c} {
-		s.pending = append(s.pending, bt)
-		s.postings.add(bt)
-	}
+	s.pending = append(s.pending, a, b, c)
 	s.pmu.Unlock()
 	if got := seqs(10, 12); !slices.Equal(got, []int64{1000, 1001, 1002, 1003, 1004, 1005, 1006}) {
 		t.Fatalf("all pending: %v", got)
@@ -332,43 +328,43 @@ func TestPendingPostingsAcrossBatches(t *testing.T) {
 	if got := seqs(11, 11); !slices.Equal(got, []int64{1002, 1003}) {
 		t.Fatalf("day 11: %v", got)
 	}
-	// a and b indexed, c not: their generation (c's too) stays, and only
-	// c's postings count as pending.
-	s.pmu.Lock()
-	s.postings.seal(map[int64][]store.Posting{})
-	s.postings.drop(b.b.seqN)
-	s.pending = s.pending[2:]
-	kept := s.postings.keys()
-	s.pmu.Unlock()
-	if kept != 2 {
-		t.Fatalf("after indexing a and b: %d lists left, want c's generation's 2", kept)
+	// In seq order, batch after batch, for TopK and the histogram.
+	var order []int64
+	s.pmu.RLock()
+	s.eachPendingList(key+1, func(ps []store.Posting) {
+		for _, p := range ps {
+			order = append(order, p.Seq)
+		}
+	})
+	s.pmu.RUnlock()
+	if !slices.IsSorted(order) || len(order) != 7 {
+		t.Fatalf("key+1's pending postings in order: %v", order)
 	}
+	// a and b indexed, c not; then d added, and c indexed.
+	s.pmu.Lock()
+	s.pending = s.pending[2:]
+	s.pmu.Unlock()
 	if got := seqs(0, 100); !slices.Equal(got, []int64{1005, 1006}) {
 		t.Fatalf("after indexing a and b: %v", got)
 	}
-	// A batch added after the seal is in a generation of its own, which
-	// stays when the one before is dropped.
 	d := mk(1007, 13)
 	s.pmu.Lock()
 	s.pending = append(s.pending, d)
-	s.postings.add(d)
-	s.postings.drop(c.b.seqN)
-	s.pending = s.pending[1:]
-	gens, kept := len(s.postings.gens), s.postings.keys()
 	s.pmu.Unlock()
-	if gens != 1 || kept != 2 {
-		t.Fatalf("after indexing c: %d generations, %d lists; want d's: 1, 2", gens, kept)
+	if got := seqs(0, 100); !slices.Equal(got, []int64{1005, 1006, 1007}) {
+		t.Fatalf("with d: %v", got)
 	}
+	s.pmu.Lock()
+	s.pending = s.pending[1:]
+	s.pmu.Unlock()
 	if got := seqs(0, 100); !slices.Equal(got, []int64{1007}) {
 		t.Fatalf("after indexing c: %v", got)
 	}
 	s.pmu.Lock()
-	s.postings.drop(d.b.seqN)
 	s.pending = nil
-	n := s.postings.keys()
 	s.pmu.Unlock()
-	if n != 0 {
-		t.Fatalf("after indexing all: %d lists left", n)
+	if got := seqs(0, 100); len(got) != 0 {
+		t.Fatalf("after indexing all: %v", got)
 	}
 }
 
@@ -420,13 +416,4 @@ func TestIDConflictPendingIndexedReopened(t *testing.T) {
 	check(s, "reopened", first[0].Seq)
 	waitFilter(t, s)
 	check(s, "reopened, filter built", first[0].Seq)
-}
-
-// keys returns how many lists the generations hold.
-func (g *postingGens) keys() int {
-	n := 0
-	for _, gen := range g.gens {
-		n += len(gen.post)
-	}
-	return n
 }

@@ -143,12 +143,9 @@ type Store struct {
 	// lookups by eventID and the writer's duplicate check share it.
 	idMu       sync.RWMutex
 	pendingIDs *pendingIDSet
-	// postings holds the pending batches' postings by key.
-	postings postingGens
-	// hints size the maps the indexer makes before it takes pmu (the
-	// indexer's own): the keys of the last posting generation sealed and
-	// the IDs of the last ID generation retired.
-	hints         struct{ keys, ids int }
+	// hints size the table the indexer makes before it takes pmu (the
+	// indexer's own): the IDs of the last ID generation retired.
+	hints         struct{ ids int }
 	pendingEvents int
 	kick          chan struct{}
 	full          chan struct{} // a whole index batch is pending: index now
