@@ -1,8 +1,14 @@
+//go:build linux
+
 package sqlite
 
 import (
 	"bytes"
+	"math"
 	"os"
+	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -41,6 +47,26 @@ func residentPages(t *testing.T, path string) (resident, pages int) {
 	return resident, len(vec)
 }
 
+// honoursDrop says whether the file system of dir drops a synced file's
+// cached pages when asked.
+func honoursDrop(t *testing.T, dir string) bool {
+	t.Helper()
+	path := filepath.Join(dir, "probe")
+	if err := os.WriteFile(path, bytes.Repeat([]byte{1}, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Sync()
+	f.Close()
+	dropFileCache(path)
+	resident, _ := residentPages(t, path)
+	return resident == 0
+}
+
 // TestLogCacheDroppedBehindTheWriter: the segments the writer filled
 // before the last ones kept leave the OS page cache (the writer's pages
 // are otherwise all cached: it writes them); with the page cache left to
@@ -64,6 +90,14 @@ func TestLogCacheDroppedBehindTheWriter(t *testing.T) {
 			}
 			s.rollBytes = roll
 			s.keepCached(tc.keep)
+			var mu sync.Mutex
+			var asked []string
+			s.dropCache = func(path string) {
+				mu.Lock()
+				asked = append(asked, path)
+				mu.Unlock()
+				dropFileCache(path)
+			}
 			// Six segments: five filled, the sixth the writer's.
 			var segs []int64
 			for i := range int64(6 * roll / len(chunk)) {
@@ -80,6 +114,19 @@ func TestLogCacheDroppedBehindTheWriter(t *testing.T) {
 			if len(segs) != 6 {
 				t.Fatalf("%d segments written, want 6", len(segs))
 			}
+			var want []string
+			for _, n := range segs[:tc.dropped] {
+				want = append(want, segmentName(s.dir, n))
+			}
+			if !slices.Equal(asked, want) {
+				t.Fatalf("segments dropped: %v, want %v", asked, want)
+			}
+			// Where the file system keeps no page cache of its own to
+			// drop (tmpfs), the pages stay whatever is asked.
+			if !honoursDrop(t, s.dir) {
+				t.Logf("%s does not drop cached pages: only the drops asked for are checked", s.dir)
+				return
+			}
 			for i, n := range segs {
 				resident, pages := residentPages(t, segmentName(s.dir, n))
 				if i < tc.dropped && resident != 0 {
@@ -90,5 +137,20 @@ func TestLogCacheDroppedBehindTheWriter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLogCacheKeptSegments: the bytes asked for are rounded up to whole
+// segments, one at least, and a size near the largest keeps them all
+// rather than wrapping round to few.
+func TestLogCacheKeptSegments(t *testing.T) {
+	s := &segments{rollBytes: segmentBytes}
+	for _, tc := range []struct {
+		bytes int64
+		keep  int
+	}{{1, 1}, {segmentBytes, 1}, {segmentBytes + 1, 2}, {1 << 30, 4}, {math.MaxInt64, math.MaxInt32}, {-1, 0}} {
+		if s.keepCached(tc.bytes); s.keep != tc.keep {
+			t.Errorf("%d bytes: %d segments kept, want %d", tc.bytes, s.keep, tc.keep)
+		}
 	}
 }

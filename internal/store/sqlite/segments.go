@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/cairn-audit/cairn/internal/event"
 	"github.com/cairn-audit/cairn/internal/segment"
 )
@@ -268,7 +266,11 @@ func (s *segments) keepCached(bytes int64) {
 	defer s.wmu.Unlock()
 	s.keep = 0
 	if bytes >= 0 {
-		s.keep = int(max(1, (bytes+s.rollBytes-1)/s.rollBytes))
+		k := bytes / s.rollBytes
+		if bytes%s.rollBytes != 0 {
+			k++
+		}
+		s.keep = int(min(max(1, k), math.MaxInt32))
 	}
 }
 
@@ -306,18 +308,6 @@ func (s *segments) dropBehind() {
 			s.dropCache(p)
 		}
 	}()
-}
-
-// dropFileCache asks the OS to drop the cached pages of the file at path
-// (clean ones: the writer synced them). A file gone meanwhile (retention)
-// has none; a failure only leaves pages cached.
-func dropFileCache(path string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 // resume makes segment n, cut to end bytes, the writer's.
@@ -392,6 +382,14 @@ func (s *segments) takeBack() {
 func (s *segments) leave() {
 	s.w.Close()
 	s.w = nil
+	s.filled = append(s.filled, s.activeSegment())
+}
+
+// activeSegment is the writer's segment.
+func (s *segments) activeSegment() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
 }
 
 // undo forgets the last write (its commit failed).
@@ -416,10 +414,7 @@ func (s *segments) roll(n int64) error {
 	}
 	if s.w != nil {
 		s.w.Close()
-		s.mu.Lock()
-		prev := s.active
-		s.mu.Unlock()
-		s.filled = append(s.filled, prev)
+		s.filled = append(s.filled, s.activeSegment())
 	}
 	s.w, s.end = f, 0
 	s.mu.Lock()
@@ -499,9 +494,9 @@ func (s *segments) size() int64 {
 }
 
 func (s *segments) close() error {
-	s.dropping.Wait()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	s.dropping.Wait() // no write starts another now
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

@@ -207,6 +207,9 @@ func OpenWith(dir string, o Options) (*Store, error) {
 	if o.CacheBytes != 0 && o.CacheBytes < MinCacheBytes {
 		return nil, fmt.Errorf("sqlite: page cache of %d bytes is below the minimum of %d", o.CacheBytes, MinCacheBytes)
 	}
+	if o.LogCacheBytes > 0 && !dropsFileCache {
+		return nil, fmt.Errorf("sqlite: a log cache size (store.log_cache_mib) needs Linux, where the store can drop the log's pages from the page cache")
+	}
 	return open(dir, packMax, o)
 }
 
