@@ -46,7 +46,8 @@ func (g *pendingGen) get(h int64, out []int64) []int64 {
 }
 
 // add records a pending event's ID hash; seqs (at least 1) come in
-// increasing order.
+// increasing order. A full table is followed by a new one here only if
+// the writer did not reserve one.
 func (p *pendingIDSet) add(h, seq int64) {
 	g := &p.cur
 	t := g.tables[len(g.tables)-1]
@@ -56,6 +57,29 @@ func (p *pendingIDSet) add(h, seq int64) {
 	}
 	t.add(h, seq)
 	g.last = seq
+}
+
+// grows returns how many IDs the table the current generation needs next
+// should be made for, before n more IDs are added, or 0 if its newest
+// table has room for them. The writer makes that table without holding
+// idMu (a table of millions of slots takes milliseconds to make, which
+// every lookup by eventID would wait for) and hands it to reserve.
+func (p *pendingIDSet) grows(n int) int {
+	t := p.cur.tables[len(p.cur.tables)-1]
+	if 2*(t.n+n) <= len(t.slots) {
+		return 0
+	}
+	return max(2*t.n, n)
+}
+
+// reserve makes t, made for grows(n), the current generation's newest
+// table if that one still has no room for n more IDs (the indexer may
+// have started a new generation meanwhile).
+func (p *pendingIDSet) reserve(t *idTable, n int) {
+	g := &p.cur
+	if cur := g.tables[len(g.tables)-1]; 2*(cur.n+n) > len(cur.slots) {
+		g.tables = append(g.tables, t)
+	}
 }
 
 // indexed drops what it can once events through seq through are indexed:

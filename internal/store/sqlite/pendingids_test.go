@@ -192,3 +192,35 @@ func TestPendingIDSetOneHashMany(t *testing.T) {
 		t.Fatalf("seqs for a hash never added: %v", got)
 	}
 }
+
+// TestPendingIDSetReserve: a table reserved ahead of a batch takes the
+// batch's IDs whole, and none is made while they are added; a table
+// reserved when the generation has room after all is not used.
+func TestPendingIDSetReserve(t *testing.T) {
+	p := newPendingIDSet()
+	const batch = 3_000 // past the first table's room
+	n := p.grows(batch)
+	if n < batch {
+		t.Fatalf("grows(%d) = %d", batch, n)
+	}
+	p.reserve(newIDTable(n), batch)
+	tables := len(p.cur.tables)
+	for i := range int64(batch) {
+		p.add(store.HashPair("111111111111", fmt.Sprint(i)), i+1)
+	}
+	if len(p.cur.tables) != tables {
+		t.Fatalf("%d tables after adding the batch, %d before", len(p.cur.tables), tables)
+	}
+	for i := range int64(batch) {
+		if got := p.get(store.HashPair("111111111111", fmt.Sprint(i)), nil); !slices.Contains(got, i+1) {
+			t.Fatalf("ID %d: seqs %v", i, got)
+		}
+	}
+	if p.grows(1) != 0 {
+		t.Fatal("the reserved table has no room for one more")
+	}
+	p.reserve(newIDTable(10), 1)
+	if len(p.cur.tables) != tables {
+		t.Fatal("a table reserved with room to spare was added")
+	}
+}

@@ -170,7 +170,17 @@ func (s *Store) addPending(bt *batch) {
 	// its batch is pending below finds no event for it (bySeq skips a seq
 	// neither pending nor indexed), and the batch is not acknowledged yet.
 	// Under pmu, they held every lookup for ~40 % longer.
+	s.idMu.RLock()
+	need := s.pendingIDs.grows(len(bt.ids))
+	s.idMu.RUnlock()
+	var spare *idTable
+	if need > 0 {
+		spare = newIDTable(need)
+	}
 	s.idMu.Lock()
+	if spare != nil {
+		s.pendingIDs.reserve(spare, len(bt.ids))
+	}
 	for _, id := range bt.ids {
 		s.pendingIDs.add(id.h, id.seq)
 	}
