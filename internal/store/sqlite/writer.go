@@ -329,7 +329,9 @@ func (s *Store) offerPending(top *store.TopK, key int64) {
 //
 // Reads look in each batch's own map rather than in one map of all the
 // pending batches' postings by key: a lookup asks for one or two keys in
-// a few hundred batches at most (maxPending events), while that map cost
+// each pending batch (one per group commit since the last index
+// transaction: hundreds, a few thousand while a long one runs; 3 % of an
+// idle lookup's CPU at 1,400 lookups/s, each recorded), while that map cost
 // the writer a probe of a map of up to millions of keys for each key of
 // each event (an import's one-off keys), 2–3 % of the server's CPU, and
 // the indexer a map to make for each transaction.
