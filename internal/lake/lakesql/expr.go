@@ -133,12 +133,20 @@ func (c *compiler) literal(x *Literal) (val, error) {
 		return val{sql: "0", t: tBool}, nil
 	case litNull:
 		return val{sql: "NULL", t: tNull}, nil
-	case litTimestamp, litDate:
+	case litTimestamp:
 		t, ok := parseTime(x.Text)
 		if !ok {
 			return val{}, c.errf(x.Pos, "Value cannot be cast to timestamp: %s", x.Text)
 		}
 		return val{sql: c.arg(t.UnixMilli()), t: tTimestamp}, nil
+	case litDate:
+		t, ok := parseTime(x.Text)
+		if !ok {
+			return val{}, c.errf(x.Pos, "Value cannot be cast to date: %s", x.Text)
+		}
+		const dayMs = 86_400_000
+		ms := t.UnixMilli()
+		return val{sql: c.arg(ms - (ms%dayMs+dayMs)%dayMs), t: tTimestamp, narrow: dateType}, nil
 	}
 	return val{}, c.errf(x.Pos, "unsupported literal")
 }
@@ -406,7 +414,7 @@ func intName(narrow string) string {
 // typeName is v's type as Trino names it in messages: integer for an
 // integer literal, where the compiler holds a bigint.
 func (v val) typeName() string {
-	if (v.t == tBigint || v.t == tDecimal) && v.narrow != "" {
+	if (v.t == tBigint || v.t == tDecimal) && v.narrow != "" || isDate(v) {
 		return v.narrow
 	}
 	return v.t.String()
@@ -577,6 +585,9 @@ func (c *compiler) caseExpr(sc *scope, x *Case) (val, error) {
 		case out.t.numeric() && v.t.numeric():
 			out.t, out.narrow = numericSuper(out, v)
 		case out.t == v.t:
+			if out.t == tTimestamp && !isDate(v) {
+				out.narrow = "" // a date beside a timestamp is one
+			}
 		default:
 			return c.errf(v.pos, "All CASE results must be the same type: %s, %s", out.typeName(), v.typeName())
 		}
@@ -648,9 +659,12 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	if n := intTypeNames[x.Type]; n != "bigint" {
 		out.narrow = n
 	}
-	if x.Type == "date" && v.t == tTimestamp {
-		out.sql = c.d.truncTime("day", v.sql)
-		return out, nil
+	if x.Type == "date" {
+		out.narrow = dateType
+		if v.t == tTimestamp {
+			out.sql = c.d.truncTime("day", v.sql)
+			return out, nil
+		}
 	}
 	if to == tDecimal {
 		return c.castDecimal(v, x, out)
@@ -671,8 +685,43 @@ func (c *compiler) cast(sc *scope, x *Cast) (val, error) {
 	if err != nil {
 		return v, c.errf(x.Pos, "Cannot cast %s to %s", v.typeName(), out.typeName())
 	}
+	switch {
+	case out.narrow == dateType:
+		s = c.d.truncTime("day", s)
+	case isDate(v) && to == tVarchar:
+		s = "substr(" + s + ", 1, 10)" // a date's text is its day: 2024-02-10
+	}
 	out.sql = s
 	return out, nil
+}
+
+// dateType, in val.narrow of a timestamp, says that the value is a
+// Trino date: a day, held as the timestamp of its midnight (UTC), which
+// results, typeof and CAST to varchar show as a date (2024-02-10).
+// date(), CAST(… AS date), DATE '…' and min, max, CASE and coalesce of
+// those are dates; date arithmetic gives timestamps.
+const dateType = "date"
+
+// isDate says whether v is a date (see dateType).
+func isDate(v val) bool { return v.t == tTimestamp && v.narrow == dateType }
+
+// dateOf is the narrow of timestamps vs taken together (coalesce,
+// greatest): a date when every one that is not NULL is.
+func dateOf(vs []val) string {
+	date := false
+	for _, v := range vs {
+		switch {
+		case v.t == tNull:
+		case !isDate(v):
+			return ""
+		default:
+			date = true
+		}
+	}
+	if date {
+		return dateType
+	}
+	return ""
 }
 
 // subscript is map[key] or array[index].

@@ -24,6 +24,9 @@ func formatValue(v any, c outCol) *string {
 	switch c.t {
 	case tTimestamp:
 		s = formatTime(toInt(v))
+		if c.narrow == dateType {
+			s = s[:len("2006-01-02")]
+		}
 	case tBool:
 		s = strconv.FormatBool(toInt(v) != 0)
 	case tBigint:

@@ -264,6 +264,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		if out.t.numeric() {
 			out.t, out.narrow = numericSuper(args...)
 		}
+		if out.t == tTimestamp {
+			out.narrow = dateOf(args)
+		}
 		if len(args) == 1 {
 			out.sql = c.valueSQL(args[0])
 		} else {
@@ -293,6 +296,9 @@ func (c *compiler) call(sc *scope, x *Call) (val, error) {
 		}
 		if out.t.numeric() {
 			out.t, out.narrow = numericSuper(args...)
+		}
+		if out.t == tTimestamp {
+			out.narrow = dateOf(args)
 		}
 		fn := "max"
 		if x.Name == "least" {

@@ -81,9 +81,10 @@ func (c *compiler) stringCall(x *Call, args []val, out val) (val, bool, error) {
 		if err := check(tTimestamp); err != nil {
 			return out, true, err
 		}
-		out.sql, out.t = c.d.goFunc("last_day_of_month", sqls), tTimestamp
+		out.sql, out.t, out.narrow = c.d.goFunc("last_day_of_month", sqls), tTimestamp, dateType
 	case "date":
 		// date(x) is CAST(x AS date): the day, held as a timestamp.
+		out.narrow = dateType
 		if n == 1 && args[0].t == tVarchar {
 			out.sql, out.t = c.d.truncTime("day", c.d.goFunc("parse_time", sqls)), tTimestamp
 			return out, true, nil

@@ -1,6 +1,7 @@
 package lakesql
 
 import (
+	"strconv"
 	"testing"
 )
 
@@ -38,9 +39,21 @@ func TestStringURLAndDateHelpers(t *testing.T) {
 		{"url_extract_host('http://h/a b')", "NULL"},
 		{"url_extract_parameter('http://h/p?a=1;b=2&c=3', 'c')", "3"},
 		{"url_extract_host('http://[::1]:8080/')", "[::1]"},
-		{"last_day_of_month(timestamp '2024-02-10 12:00:00')", "2024-02-29 00:00:00.000"},
-		{"date(timestamp '2024-02-10 12:34:56')", "2024-02-10 00:00:00.000"},
-		{"date('2024-02-10T12:34:56Z')", "2024-02-10 00:00:00.000"},
+		{"last_day_of_month(timestamp '2024-02-10 12:00:00')", "2024-02-29"},
+		{"date(timestamp '2024-02-10 12:34:56')", "2024-02-10"},
+		{"date('2024-02-10T12:34:56Z')", "2024-02-10"},
+		{"CAST(timestamp '2024-02-10 12:34:56' AS date)", "2024-02-10"},
+		{"CAST('2024-02-10' AS date)", "2024-02-10"},
+		{"DATE '2024-02-10'", "2024-02-10"},
+		{"date(timestamp '2024-02-10 12:34:56') = DATE '2024-02-10'", "true"},
+		{"date(timestamp '2024-02-10 12:34:56') < timestamp '2024-02-10 00:00:01'", "true"},
+		{"CAST(date('2024-02-10T12:34:56Z') AS varchar)", "2024-02-10"},
+		{"typeof(date(timestamp '2024-02-10 12:34:56'))", "date"},
+		{"typeof(DATE '2024-02-10')", "date"},
+		{"coalesce(NULL, DATE '2024-02-10')", "2024-02-10"},
+		{"greatest(DATE '2024-02-10', date(timestamp '2024-02-11 10:00:00'))", "2024-02-11"},
+		{"CASE WHEN 1 = 1 THEN DATE '2024-02-10' END", "2024-02-10"},
+		{"CASE WHEN 1 = 1 THEN DATE '2024-02-10' ELSE timestamp '2024-02-10 01:00:00' END", "2024-02-10 00:00:00.000"},
 	})
 	expectQueryErrors(t, run, []exprCase{
 		{"chr(-1)", "Not a valid Unicode code point: -1"},
@@ -75,6 +88,39 @@ func TestTypeof(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("column %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+// TestDatesByDay: date(eventTime) groups events by day and shows each day
+// as Trino shows a date, and so do min and max of it.
+func TestDatesByDay(t *testing.T) {
+	db, fs := loadFixture(t)
+	run := fixtureRunner(db)
+	res, err := run("SELECT date(eventTime) AS d, count(*) AS n FROM $EDS_ID GROUP BY date(eventTime) ORDER BY d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := map[string]int{}
+	for _, f := range fs {
+		days[f.time().UTC().Format("2006-01-02")]++
+	}
+	if len(res.Rows) != len(days) {
+		t.Fatalf("%d days, want %d", len(res.Rows), len(days))
+	}
+	for _, row := range res.Rows {
+		d := cell(row[0])
+		if n, ok := days[d]; !ok || cell(row[1]) != strconv.Itoa(n) {
+			t.Errorf("day %q: %s events, want %d", d, cell(row[1]), n)
+		}
+	}
+	res, err = run("SELECT min(date(eventTime)), max(CAST(eventTime AS date)) FROM $EDS_ID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range res.Rows[0] {
+		if s := cell(v); len(s) != len("2006-01-02") {
+			t.Errorf("column %d: %q is not a date", i+1, s)
 		}
 	}
 }
