@@ -49,7 +49,7 @@ func TestInsightsCapDistinctAPIs(t *testing.T) {
 }
 
 // capMetrics is the text of GET /metrics.
-func capMetrics(t *testing.T, srv *Server) string {
+func capMetrics(t testing.TB, srv *Server) string {
 	t.Helper()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
@@ -58,6 +58,22 @@ func capMetrics(t *testing.T, srv *Server) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// metricValue is the value of one series of GET /metrics (its name and
+// any labels as the text writes them), or 0 when the text has none.
+func metricValue(t testing.TB, srv *Server, series string) float64 {
+	t.Helper()
+	for l := range strings.SplitSeq(capMetrics(t, srv), "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics: %q: %v", l, err)
+			}
+			return n
+		}
+	}
+	return 0
 }
 
 // grepLines is the lines of text containing s.

@@ -370,7 +370,17 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 			return false, fmt.Sprintf("a request from %s is still read %s", from, why)
 		})
 	}
+	// A probe let in while a fill's body is still arriving takes bytes
+	// the fill then cannot grow into, and the fill is refused: each probe
+	// waits until the server holds the fills' bytes.
+	waitHeld := func(bytes int64) {
+		testutil.WaitForEvery(t, 30*time.Second, 20*time.Millisecond, func() (bool, string) {
+			held := metricValue(t, srv, "cairn_unauthenticated_body_bytes")
+			return held >= float64(bytes), fmt.Sprintf("the server holds %.0f bytes of bodies not yet authenticated, want %d", held, bytes)
+		})
+	}
 	fill("127.0.0.3", 1<<20)
+	waitHeld(1 << 20)
 	waitRefused("127.0.0.3", "while its address holds 1 MiB")
 	if held, refused := holdIngest(t, srv, "127.0.0.4", 1); len(held) != 1 || refused != 0 {
 		t.Fatalf("a request of another address: %d read, %d refused", len(held), refused)
@@ -378,5 +388,9 @@ func TestUnauthenticatedLimitsFromConfig(t *testing.T) {
 		endHeld(t, held[0])
 	}
 	fill("127.0.0.4", 512<<10)
+	waitHeld(1<<20 + 512<<10)
+	if n := metricValue(t, srv, "cairn_unauthenticated_requests"); n != 2 {
+		t.Errorf("/metrics: %v requests not yet authenticated, want the 2 fills", n)
+	}
 	waitRefused("127.0.0.5", "while two addresses hold 1.5 MiB")
 }

@@ -76,20 +76,7 @@ func startGate(b *testing.B, g *perfGate) string {
 
 // perfSent is the server's count of events destinations of kind accepted.
 func perfSent(b *testing.B, srv *Server, kind string) int64 {
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	prefix := `cairn_stream_events_sent_total{kind="` + kind + `"} `
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
-			n, _ := strconv.ParseFloat(v, 64)
-			return int64(n)
-		}
-	}
-	return 0
+	return int64(metricValue(b, srv, `cairn_stream_events_sent_total{kind="`+kind+`"}`))
 }
 
 // perfIngest stores n write management events of Account1 in us-east-1

@@ -6,6 +6,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,9 @@ type Metrics struct {
 	untracked *prometheus.CounterVec
 	// stream counts what streaming destinations are sent.
 	stream *streamCollectors
+	// unauthenticated says how many requests are not yet authenticated
+	// and the body bytes they hold (set by the server; nil reads zero).
+	unauthenticated atomic.Pointer[func() (int, int64)]
 }
 
 // New registers Cairn's collectors, reading the store's size at each scrape.
@@ -65,7 +69,33 @@ func New(st store.Sizer) *Metrics {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cairn_store_last_sequence", Help: "Highest sequence number in the event log."},
 		func() float64 { return float64(stat().LastSeq) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cairn_unauthenticated_requests",
+		Help: "Requests whose body is being read before their signature is checked."},
+		func() float64 { n, _ := m.unauthenticatedUse(); return float64(n) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cairn_unauthenticated_body_bytes",
+		Help: "Buffer bytes held by requests whose body is being read before their signature is checked."},
+		func() float64 { _, b := m.unauthenticatedUse(); return float64(b) }))
 	return m
+}
+
+// WatchUnauthenticated sets what the unauthenticated gauges read at each
+// scrape: the requests being read before their signature is checked, and
+// the bytes they hold.
+func (m *Metrics) WatchUnauthenticated(f func() (requests int, bytes int64)) {
+	if m == nil {
+		return
+	}
+	m.unauthenticated.Store(&f)
+}
+
+// unauthenticatedUse reads the function WatchUnauthenticated set.
+func (m *Metrics) unauthenticatedUse() (int, int64) {
+	if f := m.unauthenticated.Load(); f != nil {
+		return (*f)()
+	}
+	return 0, 0
 }
 
 // Ingested counts one ingest request's outcome.

@@ -50,10 +50,11 @@ type preAuth struct {
 	// buffers are the buffers bodies grew out of, for the next bodies.
 	buffers *bodyBuffers
 
-	mu    sync.Mutex
-	used  int64
-	addrs map[string]*addrUse // only addresses with a request in hand
-	keys  map[string]int64    // bytes by share (see shareOf), only shares holding bytes
+	mu       sync.Mutex
+	used     int64
+	requests int                 // requests in hand, of every address
+	addrs    map[string]*addrUse // only addresses with a request in hand
+	keys     map[string]int64    // bytes by share (see shareOf), only shares holding bytes
 }
 
 // shareOf is what a request's bytes are counted against besides its
@@ -114,6 +115,7 @@ func (p *preAuth) enter(addr, key string, proven bool) (*hold, bool) {
 		return nil, false
 	}
 	u.requests++
+	p.requests++
 	return &hold{p: p, addr: addr, share: shareOf(addr, key, proven), proven: proven}, true
 }
 
@@ -193,6 +195,7 @@ func (h *hold) release() {
 	h.add(-h.bytes)
 	u := p.addrs[h.addr]
 	u.requests--
+	p.requests--
 	if u.requests == 0 {
 		delete(p.addrs, h.addr)
 	}
@@ -207,6 +210,14 @@ func (p *preAuth) inUse(addr string) (total int64, requests int, bytes int64) {
 		requests, bytes = u.requests, u.bytes
 	}
 	return p.used, requests, bytes
+}
+
+// usage returns the requests in hand and the bytes they hold, of every
+// address (for /metrics).
+func (p *preAuth) usage() (requests int, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.requests, p.used
 }
 
 // clientKey is the address a request's bounds are counted against: the

@@ -227,6 +227,7 @@ func New(o Options) *Server {
 		verifier: sigv4.Verifier{Credentials: o.Directory, Service: "cloudtrail", RequireSignedPayload: true},
 		proofs:   newProofChecker(o.Directory, o.Now),
 	}
+	o.Metrics.WatchUnauthenticated(s.preAuth.usage)
 	s.ops = s.trailOps()
 	s.ops["LookupEvents"] = read(s.lookupEvents)
 	maps.Copy(s.ops, s.insightsOps())
