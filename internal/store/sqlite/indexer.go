@@ -44,6 +44,9 @@ func (s *Store) indexLoop() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	var busy time.Duration // how long the last index transaction took
+	if s.mergePacks(context.Background()) != nil {
+		retry.Reset(200 * time.Millisecond)
+	}
 	for {
 		select {
 		case <-s.kick:
@@ -68,6 +71,11 @@ func (s *Store) indexLoop() {
 		began := time.Now()
 		err := s.indexPending(false)
 		busy = time.Since(began)
+		if err == nil {
+			// Between index transactions, while none is due: merging
+			// stops as soon as events are pending.
+			err = s.mergePacks(context.Background())
+		}
 		if err != nil {
 			retry.Reset(200 * time.Millisecond)
 		} else if s.pendingCount() > 0 {

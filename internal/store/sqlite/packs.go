@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/cairn-audit/cairn/internal/store"
@@ -124,11 +125,16 @@ func makePackRows(entries []packEntry) []packRow {
 // packRowOf is the row of entries of one generation and bucket
 // (reordered).
 func packRowOf(entries []packEntry) packRow {
-	slices.SortFunc(entries, func(x, y packEntry) int {
-		return cmp.Or(cmp.Compare(uint64(x.k), uint64(y.k)), cmp.Compare(y.p.Time, x.p.Time), cmp.Compare(y.p.Seq, x.p.Seq))
-	})
+	return packRowFrom(entries, math.MaxInt64)
+}
+
+// packRowFrom is packRowOf with seq0 at most below: the sequence numbers
+// of a row's entries are stored less its seq0, which only needs to be no
+// greater than any of them.
+func packRowFrom(entries []packEntry, below int64) packRow {
+	sortPackEntries(entries)
 	e0 := entries[0]
-	r := packRow{g: e0.g, b: e0.b, seq0: e0.p.Seq, tmin: e0.p.Time, tmax: e0.p.Time}
+	r := packRow{g: e0.g, b: e0.b, seq0: min(e0.p.Seq, below), tmin: e0.p.Time, tmax: e0.p.Time}
 	for _, e := range entries {
 		r.seq0, r.tmin, r.tmax = min(r.seq0, e.p.Seq), min(r.tmin, e.p.Time), max(r.tmax, e.p.Time)
 	}
@@ -141,12 +147,24 @@ func packRowOf(entries []packEntry) packRow {
 	return r
 }
 
+// sortPackEntries orders entries as a pack row holds them: by key (as
+// unsigned), each key's postings newest first.
+func sortPackEntries(entries []packEntry) {
+	slices.SortFunc(entries, func(x, y packEntry) int {
+		return cmp.Or(cmp.Compare(uint64(x.k), uint64(y.k)), cmp.Compare(y.p.Time, x.p.Time), cmp.Compare(y.p.Seq, x.p.Seq))
+	})
+}
+
 // packRowChunk: rows per insert of pack rows.
 const packRowChunk = 256
 
 // insertPacks writes the pack rows of entries.
 func insertPacks(exec func(string, []any) error, entries []packEntry) error {
-	rows := makePackRows(entries)
+	return insertPackRows(exec, makePackRows(entries))
+}
+
+// insertPackRows writes pack rows.
+func insertPackRows(exec func(string, []any) error, rows []packRow) error {
 	for len(rows) > 0 {
 		n := min(len(rows), packRowChunk)
 		args := make([]any, 0, 6*n)
@@ -168,19 +186,11 @@ var errPack = errors.New("sqlite: corrupt pack row")
 func packPostings(data []byte, seq0, tmax, key int64, into []store.Posting) ([]store.Posting, error) {
 	want := uint64(key)
 	for len(data) > 0 {
-		if len(data) < 8 {
-			return into, errPack
+		k, dt, ds, rest, err := packEntryAt(data)
+		if err != nil {
+			return into, err
 		}
-		k := binary.LittleEndian.Uint64(data)
-		dt, n := binary.Uvarint(data[8:])
-		if n <= 0 {
-			return into, errPack
-		}
-		ds, m := binary.Uvarint(data[8+n:])
-		if m <= 0 {
-			return into, errPack
-		}
-		data = data[8+n+m:]
+		data = rest
 		if k > want {
 			break // entries are by key
 		}
@@ -189,6 +199,24 @@ func packPostings(data []byte, seq0, tmax, key int64, into []store.Posting) ([]s
 		}
 	}
 	return into, nil
+}
+
+// packEntryAt decodes the entry data starts with: its key, the row's tmax
+// less its time, its sequence less the row's seq0, and the bytes after it.
+func packEntryAt(data []byte) (k, dt, ds uint64, rest []byte, err error) {
+	if len(data) < 8 {
+		return 0, 0, 0, nil, errPack
+	}
+	k = binary.LittleEndian.Uint64(data)
+	dt, n := binary.Uvarint(data[8:])
+	if n <= 0 {
+		return 0, 0, 0, nil, errPack
+	}
+	ds, m := binary.Uvarint(data[8+n:])
+	if m <= 0 {
+		return 0, 0, 0, nil, errPack
+	}
+	return k, dt, ds, data[8+n+m:], nil
 }
 
 // packQuery reads the rows of a bucket in a list of generations that may

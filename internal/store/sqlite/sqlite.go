@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,10 +115,13 @@ type Store struct {
 	// packs reads pack rows (packs.go) of generations from packLow on.
 	packs   *sql.Stmt
 	packLow atomic.Int64
-	segs    *segments
-	blocks  blockCache
-	days    dayBounds // of every event given: reads ask only for these
-	group   *store.GroupCommitter
+	// packMerged is the slot of the next bucket whose pack rows to merge
+	// (packmerge.go); the indexer sets it once open.
+	packMerged atomic.Int64
+	segs       *segments
+	blocks     blockCache
+	days       dayBounds // of every event given: reads ask only for these
+	group      *store.GroupCommitter
 	// purged is the retention cut (Unix seconds): events older are gone
 	// from every read even while their segment still holds them.
 	purged atomic.Int64
@@ -300,6 +304,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 		kick: make(chan struct{}, 1),
 		full: make(chan struct{}, 1), packMax: packMax, stageMax: stageMaxRows,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
+	s.firstPending.Store(math.MaxInt64)
 	s.pcond = sync.NewCond(&s.pmu)
 	s.days.reset()
 	if err := s.init(dir); err != nil {
@@ -394,6 +399,12 @@ func (s *Store) init(dir string) error {
 		s.segs.close()
 		return err
 	}
+	merged, err := seqValue(ctx, s.w, "packs_merged")
+	if err != nil {
+		s.segs.close()
+		return err
+	}
+	s.packMerged.Store(merged)
 	return nil
 }
 

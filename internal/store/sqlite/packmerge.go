@@ -1,0 +1,233 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+
+	"github.com/cairn-audit/cairn/internal/store"
+)
+
+// Pack rows are merged once their generation is sealed. Each index
+// transaction writes a row for each bucket its one-off keys fall in, so a
+// generation indexed in many transactions has many rows a bucket: a store
+// filling at 50,000 events/s about 20 (a transaction a second), one at
+// 1,000 events/s hundreds. A lookup reads its bucket's rows in every
+// generation, so it read them all. When the indexer has indexed every
+// event of a generation, no row of it is written again, and its rows of
+// each bucket are rewritten as few (mergePacks: rows of at most
+// mergeRowBytes, in key order), mergeChunk buckets a transaction, between
+// index transactions. The merge is background work: it gives way to
+// indexing once mergeWhilePending events are waiting (at 50,000
+// events/s, about a third of a second after a transaction).
+//
+// How far merging has got is kept in the seqs table as packs_merged: the
+// slot (generation << packBucketBits | bucket) of the next bucket to
+// merge, written in the transaction that merges the bucket before it.
+const (
+	mergeChunk        = 256
+	mergeWhilePending = indexTrigger / 4
+)
+
+// mergedSlot is the packs_merged value of generation g's bucket b.
+func mergedSlot(g, b int64) int64 { return g<<packBucketBits | b }
+
+// packsSealedBelow is the first generation that may still get pack rows:
+// that of the first pending event, or with none pending, of the next
+// event.
+func (s *Store) packsSealedBelow() int64 {
+	last := s.last.Load() // before firstPending: an append after has a later seq
+	if first := s.firstPending.Load(); first <= last {
+		return idGen(first)
+	}
+	return idGen(last + 1)
+}
+
+// mergePacks merges the pack rows of sealed generations, chunk by chunk,
+// until none is left to merge, mergeWhilePending events are waiting to be
+// indexed, or the store closes. It runs on the indexer's goroutine.
+func (s *Store) mergePacks(ctx context.Context) error {
+	for {
+		select {
+		case <-s.ixQuit:
+			return nil
+		default:
+		}
+		if s.pendingCount() >= mergeWhilePending {
+			return nil
+		}
+		sealed := s.packsSealedBelow()
+		next := max(s.packMerged.Load(), mergedSlot(s.packLow.Load(), 0))
+		if next>>packBucketBits >= sealed {
+			return nil
+		}
+		if err := s.mergeChunk(ctx, next); err != nil {
+			return err
+		}
+	}
+}
+
+// mergeChunk merges the pack rows of the mergeChunk buckets from slot in
+// one transaction, and records the slot after them as packs_merged.
+func (s *Store) mergeChunk(ctx context.Context, slot int64) error {
+	g, b0 := slot>>packBucketBits, slot&(1<<packBucketBits-1)
+	b1 := min(b0+mergeChunk, 1<<packBucketBits)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: merge packs: begin: %w", err)
+	}
+	defer tx.Rollback()
+	merged, buckets, err := readPackChunk(ctx, tx, g, b0, b1)
+	if err != nil {
+		return err
+	}
+	step := func(q string, args ...any) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		// Background work: lookups waiting for a CPU go first.
+		if !s.gate.Load().Yield(ctx) {
+			runtime.Gosched()
+		}
+		return err
+	}
+	if len(buckets) > 0 {
+		if err := step(`DELETE FROM packs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(buckets)); err != nil {
+			return fmt.Errorf("sqlite: merge packs: %w", err)
+		}
+		if err := insertPackRows(func(q string, args []any) error { return step(q, args...) }, mergedRows(merged)); err != nil {
+			return err
+		}
+	}
+	next := mergedSlot(g, b1)
+	if b1 == 1<<packBucketBits {
+		next = mergedSlot(g+1, 0)
+	}
+	if err := step(`INSERT INTO seqs(name, last) VALUES ('packs_merged', ?) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, next); err != nil {
+		return fmt.Errorf("sqlite: merge packs: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: merge packs: commit: %w", err)
+	}
+	s.packMerged.Store(next)
+	return nil
+}
+
+// readPackChunk reads generation g's pack rows of buckets b0 to b1
+// (exclusive), and returns the entries of each bucket that has more than
+// one row or a row longer than mergeRowBytes, and those buckets.
+func readPackChunk(ctx context.Context, tx *sql.Tx, g, b0, b1 int64) ([][]packEntry, []int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT b, seq0, tmax, data FROM packs WHERE g = ? AND b >= ? AND b < ? ORDER BY b, seq0`, g, b0, b1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+	}
+	defer rows.Close()
+	var entries [][]packEntry
+	var bucket []packEntry
+	var buckets []int64
+	cur, n := int64(-1), 0
+	corrupt := false // a bucket with a row that does not decode is left as it is
+	long := false    // a row longer than mergeRowBytes is split
+	flush := func() {
+		if (n > 1 || long) && !corrupt {
+			entries = append(entries, bucket)
+			buckets = append(buckets, cur)
+		}
+		bucket, n, corrupt, long = nil, 0, false, false
+	}
+	for rows.Next() {
+		var b, seq0, tmax int64
+		var data sql.RawBytes
+		if err := rows.Scan(&b, &seq0, &tmax, &data); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+		}
+		if b != cur {
+			flush()
+			cur = b
+		}
+		n++
+		long = long || len(data) > mergeRowBytes
+		if !corrupt {
+			bucket, err = packEntries(data, g, b, seq0, tmax, bucket)
+			corrupt = err != nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+	}
+	flush()
+	return entries, buckets, nil
+}
+
+// packEntries appends to into every entry of a pack row of generation g
+// and bucket b.
+func packEntries(data []byte, g, b, seq0, tmax int64, into []packEntry) ([]packEntry, error) {
+	for len(data) > 0 {
+		k, dt, ds, rest, err := packEntryAt(data)
+		if err != nil {
+			return into, err
+		}
+		data = rest
+		into = append(into, packEntry{g: g, b: b, k: int64(k), p: store.Posting{Time: tmax - int64(dt), Seq: seq0 + int64(ds)}})
+	}
+	return into, nil
+}
+
+// mergeRowBytes bounds the data of a merged pack row. A row of packs is a
+// key of its table's b-tree (WITHOUT ROWID), and a key longer than a
+// page's local payload (2,030 bytes of an 8 KiB page) spills to overflow
+// pages, which SQLite reads whole, with a system call each, to compare
+// keys while it seeks: merged into one row a bucket, a generation's rows
+// of 5 KB made a lookup's pack reads cost as much as the 16 rows they
+// replaced. A bucket's entries are split, in key order, into rows under
+// this size.
+const mergeRowBytes = 1_800
+
+// mergedRows is the rows of each bucket's entries (one generation's):
+// sorted by key, then split into rows of at most mergeRowBytes. Rows of a
+// bucket must have distinct seq0s (the table's key).
+func mergedRows(buckets [][]packEntry) []packRow {
+	var rows []packRow
+	for _, es := range buckets {
+		sortPackEntries(es)
+		tmax, seq0 := es[0].p.Time, es[0].p.Seq
+		for _, e := range es {
+			tmax, seq0 = max(tmax, e.p.Time), min(seq0, e.p.Seq)
+		}
+		var groups [][]packEntry
+		start, size := 0, 0
+		for i, e := range es {
+			// An upper bound of the entry's bytes: the deltas from a row's
+			// own tmax and seq0 are no larger than from the bucket's.
+			n := 8 + uvarintLen(uint64(tmax-e.p.Time)) + uvarintLen(uint64(e.p.Seq-seq0))
+			if size+n > mergeRowBytes && i > start {
+				groups = append(groups, es[start:i:i])
+				start, size = i, 0
+			}
+			size += n
+		}
+		groups = append(groups, es[start:])
+		seq0s := map[int64]bool{}
+		for _, grp := range groups {
+			r := packRowOf(grp)
+			for seq0s[r.seq0] {
+				// Another row of the bucket starts at this sequence number
+				// (one event with keys on both sides of a split): this one's
+				// entries are stored from one below.
+				r = packRowFrom(grp, r.seq0-1)
+			}
+			seq0s[r.seq0] = true
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// uvarintLen is the length of v as a uvarint.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}

@@ -1,0 +1,246 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cairn-audit/cairn/internal/event"
+	"github.com/cairn-audit/cairn/internal/store"
+	"github.com/cairn-audit/cairn/internal/store/storetest"
+	"github.com/cairn-audit/cairn/internal/testutil"
+)
+
+// packLayout is the number of pack rows of each bucket of generation g,
+// and the entries they hold in all.
+func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
+	t.Helper()
+	q, err := s.w.QueryContext(context.Background(), `SELECT b, seq0, tmax, data FROM packs WHERE g = ?`, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	rows = map[int64]int{}
+	for q.Next() {
+		var b, seq0, tmax int64
+		var data []byte
+		if err := q.Scan(&b, &seq0, &tmax, &data); err != nil {
+			t.Fatal(err)
+		}
+		rows[b]++
+		es, err := packEntries(data, g, b, seq0, tmax, nil)
+		if err != nil {
+			t.Fatalf("bucket %d: %v", b, err)
+		}
+		entries += len(es)
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows, entries
+}
+
+// TestPackRowsMerged indexes one-off keys in ten transactions, so that
+// many buckets get a pack row from several of them, then merges the
+// generation's rows as the indexer does once it is sealed: each bucket is
+// left one row holding every entry, lookups by those keys find the same
+// events (before and after a restart), and how far the merge got is kept.
+func TestPackRowsMerged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	evs := storetest.SpreadEvents(t, "merge", 20_000)
+	for i := 0; i < len(evs); i += 2_000 {
+		if _, err := s.Append(ctx, evs[i:i+2_000]); err != nil {
+			t.Fatal(err)
+		}
+		s.flushIndex() // a transaction each
+	}
+	before, entries := packLayout(t, s, 0)
+	shared := 0
+	for _, n := range before {
+		if n > 1 {
+			shared++
+		}
+	}
+	if shared < 1000 {
+		t.Fatalf("%d buckets with more than one row (of %d with rows): the test does not make what it merges", shared, len(before))
+	}
+	found := func(when string) map[string]int {
+		t.Helper()
+		out := map[string]int{}
+		for i := 0; i < len(evs); i += 37 {
+			user := fmt.Sprintf("merge-user-%d", i)
+			got := userLookup(t, s, user, storetest.Base.Add(-50*24*time.Hour), storetest.Base)
+			if len(got) != 1 || got[0].ID != evs[i].ID {
+				t.Fatalf("%s: user %s: %d events, want %s", when, user, len(got), evs[i].ID)
+			}
+			out[user] = len(got)
+		}
+		return out
+	}
+	found("before the merge")
+
+	for b := int64(0); b < 1<<packBucketBits; b += mergeChunk {
+		if err := s.mergeChunk(ctx, mergedSlot(0, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, merged := packLayout(t, s, 0)
+	if merged != entries || len(after) != len(before) {
+		t.Fatalf("after the merge: %d entries in %d buckets, want %d in %d", merged, len(after), entries, len(before))
+	}
+	for b, n := range after {
+		if n != 1 {
+			t.Fatalf("bucket %d has %d rows after the merge", b, n)
+		}
+	}
+	found("after the merge")
+	if got := s.packMerged.Load(); got != mergedSlot(1, 0) {
+		t.Fatalf("packs_merged %d, want %d", got, mergedSlot(1, 0))
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	found("after a restart")
+	if got := s.packMerged.Load(); got != mergedSlot(1, 0) {
+		t.Fatalf("packs_merged after a restart %d, want %d", got, mergedSlot(1, 0))
+	}
+}
+
+// TestPackMergeWaitsForSealedGenerations: the generation events are
+// still being appended to is not merged; one the indexer has finished
+// is.
+func TestPackMergeWaitsForSealedGenerations(t *testing.T) {
+	s := &Store{}
+	s.firstPending.Store(1 << 62)
+	s.last.Store(5)
+	if got := s.packsSealedBelow(); got != 0 {
+		t.Fatalf("events 1-5 indexed: sealed below %d, want 0", got)
+	}
+	s.last.Store(1<<idGenBits - 1)
+	if got := s.packsSealedBelow(); got != 1 {
+		t.Fatalf("generation 0 indexed whole: sealed below %d, want 1", got)
+	}
+	s.last.Store(3<<idGenBits + 7)
+	s.firstPending.Store(2<<idGenBits + 1)
+	if got := s.packsSealedBelow(); got != 2 {
+		t.Fatalf("events from %d pending: sealed below %d, want 2", 2<<idGenBits+1, got)
+	}
+}
+
+// TestMergedRowsSplit: a bucket's entries too many for one row are split
+// in key order into rows under mergeRowBytes, with every entry kept and
+// no two rows of the bucket sharing a seq0 (the table's key), also when
+// one event's keys fall on both sides of a split.
+func TestMergedRowsSplit(t *testing.T) {
+	var es []packEntry
+	for i := range 1000 {
+		// Every hundredth key is of the same event, the first: each
+		// row's first sequence number is then the same unless the rows
+		// are told apart.
+		seq := int64(5000 + i%100)
+		es = append(es, packEntry{g: 0, b: 7, k: int64(i) * 1_000_003, p: store.Posting{Time: 1_700_000_000 - int64(i), Seq: seq}})
+	}
+	want := slices.Clone(es)
+	rows := mergedRows([][]packEntry{es})
+	if len(rows) < 5 {
+		t.Fatalf("%d rows for 1,000 entries, want them split", len(rows))
+	}
+	var got []packEntry
+	seq0s := map[int64]bool{}
+	for _, r := range rows {
+		if r.g != 0 || r.b != 7 {
+			t.Fatalf("row of generation %d bucket %d", r.g, r.b)
+		}
+		if seq0s[r.seq0] {
+			t.Fatalf("two rows with seq0 %d", r.seq0)
+		}
+		seq0s[r.seq0] = true
+		if len(r.data) > mergeRowBytes {
+			t.Fatalf("a row of %d bytes", len(r.data))
+		}
+		out, err := packEntries(r.data, r.g, r.b, r.seq0, r.tmax, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out...)
+		// What a lookup of each key reads from the row: its postings.
+		for _, e := range out {
+			ps, err := packPostings(r.data, r.seq0, r.tmax, e.k, nil)
+			if err != nil || !slices.Contains(ps, e.p) {
+				t.Fatalf("key %d: postings %v (%v), want %v among them", e.k, ps, err, e.p)
+			}
+		}
+	}
+	sortPackEntries(got)
+	sortPackEntries(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("entries after the split differ: %d against %d", len(got), len(want))
+	}
+}
+
+// BenchmarkLookupPackRows: lookups of one-off keys (a user each) in a
+// store indexed in transactions of 2,000 events, as a store filling at
+// 2,000 events/s is, before its pack rows are merged and after. A bucket
+// gets a row from each transaction with one of its keys: with 200,000
+// events (CAIRN_PACK_BENCH_EVENTS sets another number, up to a
+// generation's 1,048,575) about 22 rows, which the merge makes one.
+// cpu-ns/op is the process's CPU per lookup.
+//
+//	go test -run XXX -bench BenchmarkLookupPackRows ./internal/store/sqlite/
+func BenchmarkLookupPackRows(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("CAIRN_PACK_BENCH_EVENTS")); err == nil && v >= 2_000 && v < 1<<idGenBits {
+		n = v / 2_000 * 2_000
+	}
+	evs := storetest.SpreadEvents(b, "bench", n)
+	for i := 0; i < len(evs); i += 2_000 {
+		if _, err := s.Append(ctx, evs[i:i+2_000]); err != nil {
+			b.Fatal(err)
+		}
+		s.flushIndex()
+	}
+	run := func(b *testing.B) {
+		b.ReportAllocs()
+		start := testutil.CPUTime()
+		i := 0
+		for b.Loop() {
+			n := i*7919%len(evs) | 1 // every fourth event is on a busy day, some past Base
+			q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+				Attr: event.AttrUsername, Value: fmt.Sprintf("bench-user-%d", n), Limit: 50,
+				Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base}
+			p, err := s.Lookup(ctx, q)
+			if err != nil || len(p.Events) != 1 {
+				b.Fatalf("user %d: %d events (%v)", n, len(p.Events), err)
+			}
+			i++
+		}
+		testutil.ReportCPU(b, start)
+	}
+	b.Run("unmerged", run)
+	for bk := int64(0); bk < 1<<packBucketBits; bk += mergeChunk {
+		if err := s.mergeChunk(ctx, mergedSlot(0, bk)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("merged", run)
+}
