@@ -276,11 +276,11 @@ func writeCredentials(path string, m map[string]string) error {
 	return os.WriteFile(path, []byte(body), 0o600)
 }
 
-func openStore(cfg *config.Config) (store.Store, error) {
+func openStore(cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case config.DriverSQLite, "":
 		return sqlite.OpenWith(cfg.DataDir, sqlite.Options{CacheBytes: int64(cfg.Store.CacheMiB) << 20,
-			LogCacheBytes: int64(cfg.Store.LogCacheMiB) << 20})
+			LogCacheBytes: int64(cfg.Store.LogCacheMiB) << 20, Logger: log})
 	case config.DriverPostgres:
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -291,7 +291,7 @@ func openStore(cfg *config.Config) (store.Store, error) {
 
 // serve runs the server until SIGINT or SIGTERM, then shuts down gracefully.
 func serve(cfg *config.Config, log *slog.Logger, tlsCert, tlsKey string) error {
-	st, err := openStore(cfg)
+	st, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}

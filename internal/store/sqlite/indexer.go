@@ -44,9 +44,7 @@ func (s *Store) indexLoop() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	var busy time.Duration // how long the last index transaction took
-	if s.mergePacks(context.Background()) != nil {
-		retry.Reset(200 * time.Millisecond)
-	}
+	s.mergePacks(context.Background())
 	for {
 		select {
 		case <-s.kick:
@@ -72,9 +70,9 @@ func (s *Store) indexLoop() {
 		err := s.indexPending(false)
 		busy = time.Since(began)
 		if err == nil {
-			// Between index transactions, while none is due: merging
-			// stops as soon as events are pending.
-			err = s.mergePacks(context.Background())
+			// Between index transactions (packmerge.go says when it
+			// gives way to the next).
+			s.mergePacks(context.Background())
 		}
 		if err != nil {
 			retry.Reset(200 * time.Millisecond)

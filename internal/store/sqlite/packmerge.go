@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
 )
@@ -20,7 +21,8 @@ import (
 // mergeRowBytes, in key order), mergeChunk buckets a transaction, between
 // index transactions. The merge is background work: it gives way to
 // indexing once mergeWhilePending events are waiting (at 50,000
-// events/s, about a third of a second after a transaction).
+// events/s, about a third of a second after a transaction), or after
+// mergeBudget while fewer are.
 //
 // How far merging has got is kept in the seqs table as packs_merged: the
 // slot (generation << packBucketBits | bucket) of the next bucket to
@@ -28,6 +30,8 @@ import (
 const (
 	mergeChunk        = 256
 	mergeWhilePending = indexTrigger / 4
+	mergeBudget       = indexDelay / 4
+	mergeRetry        = time.Minute
 )
 
 // mergedSlot is the packs_merged value of generation g's bucket b.
@@ -45,25 +49,39 @@ func (s *Store) packsSealedBelow() int64 {
 }
 
 // mergePacks merges the pack rows of sealed generations, chunk by chunk,
-// until none is left to merge, mergeWhilePending events are waiting to be
-// indexed, or the store closes. It runs on the indexer's goroutine.
-func (s *Store) mergePacks(ctx context.Context) error {
+// until none is left to merge or the store closes; it gives way to
+// indexing when a flush or a full batch asks for it, when
+// mergeWhilePending events are waiting, or when any are and it has run
+// for mergeBudget. A merge that fails is logged and not tried again for
+// mergeRetry (indexing does not depend on it). It runs on the indexer's
+// goroutine.
+func (s *Store) mergePacks(ctx context.Context) {
+	if time.Now().Before(s.mergeAfter) {
+		return
+	}
+	began := time.Now()
 	for {
 		select {
 		case <-s.ixQuit:
-			return nil
+			return
 		default:
 		}
-		if s.pendingCount() >= mergeWhilePending {
-			return nil
+		if len(s.full) > 0 {
+			return // the indexer takes the token when it gathers
+		}
+		if n := s.pendingCount(); n >= mergeWhilePending || n > 0 && time.Since(began) > mergeBudget {
+			return
 		}
 		sealed := s.packsSealedBelow()
 		next := max(s.packMerged.Load(), mergedSlot(s.packLow.Load(), 0))
 		if next>>packBucketBits >= sealed {
-			return nil
+			return
 		}
 		if err := s.mergeChunk(ctx, next); err != nil {
-			return err
+			s.log.Warn("store: merging the index's pack rows failed; lookups read them unmerged meanwhile",
+				"generation", next>>packBucketBits, "bucket", next&(1<<packBucketBits-1), "retry_in", mergeRetry, "err", err)
+			s.mergeAfter = time.Now().Add(mergeRetry)
+			return
 		}
 	}
 }
@@ -90,17 +108,22 @@ func (s *Store) mergeChunk(ctx context.Context, slot int64) error {
 		}
 		return err
 	}
-	if len(buckets) > 0 {
-		if err := step(`DELETE FROM packs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(buckets)); err != nil {
-			return fmt.Errorf("sqlite: merge packs: %w", err)
-		}
-		if err := insertPackRows(func(q string, args []any) error { return step(q, args...) }, mergedRows(merged)); err != nil {
-			return err
-		}
-	}
 	next := mergedSlot(g, b1)
 	if b1 == 1<<packBucketBits {
 		next = mergedSlot(g+1, 0)
+	}
+	if len(buckets) == 0 {
+		// Nothing to merge: no commit (each is an fsync). The position
+		// is written with the next chunk that merges rows; after a
+		// restart, chunks up to there are read again and found so.
+		s.packMerged.Store(next)
+		return nil
+	}
+	if err := step(`DELETE FROM packs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(buckets)); err != nil {
+		return fmt.Errorf("sqlite: merge packs: %w", err)
+	}
+	if err := insertPackRows(func(q string, args []any) error { return step(q, args...) }, mergedRows(merged)); err != nil {
+		return err
 	}
 	if err := step(`INSERT INTO seqs(name, last) VALUES ('packs_merged', ?) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, next); err != nil {
 		return fmt.Errorf("sqlite: merge packs: %w", err)
@@ -207,13 +230,22 @@ func mergedRows(buckets [][]packEntry) []packRow {
 		}
 		groups = append(groups, es[start:])
 		seq0s := map[int64]bool{}
-		for _, grp := range groups {
+		for len(groups) > 0 {
+			grp := groups[0]
+			groups = groups[1:]
 			r := packRowOf(grp)
 			for seq0s[r.seq0] {
 				// Another row of the bucket starts at this sequence number
 				// (one event with keys on both sides of a split): this one's
 				// entries are stored from one below.
 				r = packRowFrom(grp, r.seq0-1)
+			}
+			if len(r.data) > mergeRowBytes && len(grp) > 1 {
+				// Its deltas from a seq0 moved below the bucket's outgrew
+				// the estimate: split it again.
+				half := len(grp) / 2
+				groups = append([][]packEntry{grp[:half:half], grp[half:]}, groups...)
+				continue
 			}
 			seq0s[r.seq0] = true
 			rows = append(rows, r)

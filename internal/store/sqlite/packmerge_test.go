@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -243,4 +244,87 @@ func BenchmarkLookupPackRows(b *testing.B) {
 		}
 	}
 	b.Run("merged", run)
+}
+
+// TestPackRowsMergedOnceSealed: the indexer merges a generation's pack
+// rows by itself once every event of it is indexed, and not the
+// generation events are still appended to. The store's sequence starts
+// 10,000 events before the end of generation 0.
+func TestPackRowsMergedOnceSealed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, 1<<idGenBits-10_001); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	evs := storetest.SpreadEvents(t, "sealed", 12_000)
+	for i := 0; i < 10_000; i += 2_000 { // generation 0, five transactions
+		if _, err := s.Append(ctx, evs[i:i+2_000]); err != nil {
+			t.Fatal(err)
+		}
+		s.flushIndex()
+	}
+	shared := func(g int64) int {
+		rows, _ := packLayout(t, s, g)
+		n := 0
+		for _, r := range rows {
+			if r > 1 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := shared(0); n < 100 {
+		t.Fatalf("%d buckets of generation 0 with more than one row: the test does not make what it merges", n)
+	}
+	if got := s.packMerged.Load(); got >= mergedSlot(1, 0) {
+		t.Fatalf("generation 0 merged (%d) while events of it were still to come", got)
+	}
+	for i := 10_000; i < 12_000; i += 1_000 { // generation 1, two transactions
+		if _, err := s.Append(ctx, evs[i:i+1_000]); err != nil {
+			t.Fatal(err)
+		}
+		s.flushIndex()
+	}
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+		got := s.packMerged.Load()
+		return got >= mergedSlot(1, 0), fmt.Sprintf("generation 0 not merged: packs_merged %d", got)
+	})
+	if n := shared(0); n != 0 {
+		t.Fatalf("%d buckets of generation 0 still with more than one row once it was merged", n)
+	}
+	if n := shared(1); n == 0 {
+		t.Fatal("generation 1, still being appended to, was merged")
+	}
+	for i := 1; i < len(evs); i += 41 {
+		user := fmt.Sprintf("sealed-user-%d", i)
+		got := userLookup(t, s, user, storetest.Base.Add(-50*24*time.Hour), storetest.Base)
+		if len(got) != 1 || got[0].ID != evs[i].ID {
+			t.Fatalf("user %s: %d events after the merge, want %s", user, len(got), evs[i].ID)
+		}
+	}
+}
+
+// TestPackMergeGivesWay: a merge does not start while a flush or a full
+// batch asks the indexer to index (the store here has no database: a
+// merge that started would fail).
+func TestPackMergeGivesWay(t *testing.T) {
+	s := &Store{full: make(chan struct{}, 1), ixQuit: make(chan struct{})}
+	s.firstPending.Store(math.MaxInt64)
+	s.last.Store(5 << idGenBits) // generations 0-4 sealed
+	s.full <- struct{}{}
+	s.mergePacks(context.Background())
+	if len(s.full) != 1 || s.packMerged.Load() != 0 {
+		t.Fatalf("with a flush asked for: token %d, merged to %d", len(s.full), s.packMerged.Load())
+	}
 }

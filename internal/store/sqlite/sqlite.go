@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -118,6 +119,10 @@ type Store struct {
 	// packMerged is the slot of the next bucket whose pack rows to merge
 	// (packmerge.go); the indexer sets it once open.
 	packMerged atomic.Int64
+	// mergeAfter: after a failed merge, none is tried before it (the
+	// indexer's own).
+	mergeAfter time.Time
+	log        *slog.Logger
 	segs       *segments
 	blocks     blockCache
 	days       dayBounds // of every event given: reads ask only for these
@@ -192,6 +197,8 @@ type Options struct {
 	// DefaultLogCacheBytes; negative: all of it, left to the OS). See
 	// segments.dropBehind.
 	LogCacheBytes int64
+	// Logger gets what the store's background work cannot do (nil: none).
+	Logger *slog.Logger
 }
 
 // DefaultLogCacheBytes is the newest part of the event log that stays in
@@ -266,6 +273,9 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 	if o.LogCacheBytes == 0 {
 		o.LogCacheBytes = DefaultLogCacheBytes
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -305,6 +315,7 @@ func open(dir string, packMax int, o Options) (*Store, error) {
 		full: make(chan struct{}, 1), packMax: packMax, stageMax: stageMaxRows,
 		ixQuit: make(chan struct{}), ixDone: make(chan struct{})}
 	s.firstPending.Store(math.MaxInt64)
+	s.log = o.Logger
 	s.pcond = sync.NewCond(&s.pmu)
 	s.days.reset()
 	if err := s.init(dir); err != nil {
