@@ -16,6 +16,16 @@ import (
 	"github.com/cairn-audit/cairn/internal/testutil"
 )
 
+// openTestStore opens the store in dir.
+func openTestStore(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // packLayout is the number of pack rows of each bucket of generation g,
 // and the entries they hold in all.
 func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
@@ -47,16 +57,13 @@ func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries in
 
 // TestPackRowsMerged indexes one-off keys in ten transactions, so that
 // many buckets get a pack row from several of them, then merges the
-// generation's rows as the indexer does once it is sealed: each bucket is
-// left one row holding every entry, lookups by those keys find the same
+// generation's rows as the indexer does once it is sealed: each bucket
+// (of a few entries here) is left one row holding every entry, lookups by those keys find the same
 // events (before and after a restart), and how far the merge got is kept.
 func TestPackRowsMerged(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTestStore(t, dir)
 	defer func() { s.Close() }()
 	evs := storetest.SpreadEvents(t, "merge", 20_000)
 	for i := 0; i < len(evs); i += 2_000 {
@@ -112,9 +119,7 @@ func TestPackRowsMerged(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
+	s = openTestStore(t, dir)
 	found("after a restart")
 	if got := s.packMerged.Load(); got != mergedSlot(1, 0) {
 		t.Fatalf("packs_merged after a restart %d, want %d", got, mergedSlot(1, 0))
@@ -204,10 +209,7 @@ func TestMergedRowsSplit(t *testing.T) {
 //	go test -run XXX -bench BenchmarkLookupPackRows ./internal/store/sqlite/
 func BenchmarkLookupPackRows(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openTestStore(b, b.TempDir())
 	defer s.Close()
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("CAIRN_PACK_BENCH_EVENTS")); err == nil && v >= 2_000 && v < 1<<idGenBits {
@@ -253,19 +255,14 @@ func BenchmarkLookupPackRows(b *testing.B) {
 func TestPackRowsMergedOnceSealed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTestStore(t, dir)
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO seqs(name, last) VALUES ('events', ?) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, 1<<idGenBits-10_001); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(dir); err != nil {
-		t.Fatal(err)
-	}
+	s = openTestStore(t, dir)
 	defer func() { s.Close() }()
 	evs := storetest.SpreadEvents(t, "sealed", 12_000)
 	for i := 0; i < 10_000; i += 2_000 { // generation 0, five transactions
