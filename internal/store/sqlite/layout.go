@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -53,19 +54,30 @@ func makeIDRuns(ids []idEntry) []idRun {
 	var runs []idRun
 	for i := 0; i < len(ids); {
 		g, b := idGen(ids[i].seq), idBucket(ids[i].h)
-		j, seq0 := i, ids[i].seq
-		for ; j < len(ids) && idGen(ids[j].seq) == g && idBucket(ids[j].h) == b; j++ {
-			seq0 = min(seq0, ids[j].seq)
+		j := i
+		for j < len(ids) && idGen(ids[j].seq) == g && idBucket(ids[j].h) == b {
+			j++
 		}
-		data := make([]byte, 0, 11*(j-i))
-		for _, id := range ids[i:j] {
-			data = binary.LittleEndian.AppendUint64(data, uint64(id.h))
-			data = binary.AppendUvarint(data, uint64(id.seq-seq0))
-		}
-		runs = append(runs, idRun{g: g, b: b, seq0: seq0, data: data})
+		runs = append(runs, idRunFrom(g, b, ids[i:j], math.MaxInt64))
 		i = j
 	}
 	return runs
+}
+
+// idRunFrom is the run of generation g and bucket b holding ids (in the
+// order given: by hash), with seq0 their first sequence number or below,
+// if lower.
+func idRunFrom(g, b int64, ids []idEntry, below int64) idRun {
+	seq0 := below
+	for _, id := range ids {
+		seq0 = min(seq0, id.seq)
+	}
+	data := make([]byte, 0, 11*len(ids))
+	for _, id := range ids {
+		data = binary.LittleEndian.AppendUint64(data, uint64(id.h))
+		data = binary.AppendUvarint(data, uint64(id.seq-seq0))
+	}
+	return idRun{g: g, b: b, seq0: seq0, data: data}
 }
 
 // eachIDEntry calls f with each (hash, seq) of a run.
@@ -92,7 +104,11 @@ const idRunChunk = 200
 
 // insertIDRuns writes the ID index runs of ids (reordered).
 func insertIDRuns(exec func(string, []any) error, ids []idEntry) error {
-	runs := makeIDRuns(ids)
+	return insertIDRunRows(exec, makeIDRuns(ids))
+}
+
+// insertIDRunRows writes ID index runs.
+func insertIDRunRows(exec func(string, []any) error, runs []idRun) error {
 	for len(runs) > 0 {
 		n := min(len(runs), idRunChunk)
 		args := make([]any, 0, 4*n)

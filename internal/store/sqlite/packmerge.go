@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/cairn-audit/cairn/internal/store"
@@ -23,6 +26,12 @@ import (
 // indexing once mergeWhilePending events are waiting (at 50,000
 // events/s, about a third of a second after a transaction), or after
 // mergeBudget while fewer are.
+//
+// The ID index's runs (id_runs, layout.go) are made the same way, a run
+// a bucket for each transaction, and read the same way, by EventId
+// lookups and the writer's duplicate check: each chunk merges them too,
+// the ID buckets of the same part of the hash space (4,096 buckets to
+// the packs' 8,192).
 //
 // How far merging has got is kept in the seqs table as packs_merged: the
 // slot (generation << packBucketBits | bucket) of the next bucket to
@@ -96,7 +105,19 @@ func (s *Store) mergeChunk(ctx context.Context, slot int64) error {
 		return fmt.Errorf("sqlite: merge packs: begin: %w", err)
 	}
 	defer tx.Rollback()
-	merged, buckets, err := readPackChunk(ctx, tx, g, b0, b1)
+	packs, packBuckets, err := chunkRows(ctx, tx, packChunkQuery, g, b0, b1,
+		func(data []byte, b, seq0, tmax int64, into []packEntry) ([]packEntry, error) {
+			return packEntries(data, g, b, seq0, tmax, into)
+		})
+	if err != nil {
+		return err
+	}
+	// The ID index's buckets of the same part of the hash space.
+	const idShift = packBucketBits - idBucketBits
+	ids, idBuckets, err := chunkRows(ctx, tx, idChunkQuery, g, b0>>idShift, b1>>idShift,
+		func(data []byte, _, seq0, _ int64, into []idEntry) ([]idEntry, error) {
+			return idEntries(data, seq0, into)
+		})
 	if err != nil {
 		return err
 	}
@@ -108,22 +129,33 @@ func (s *Store) mergeChunk(ctx context.Context, slot int64) error {
 		}
 		return err
 	}
+	exec := func(q string, args []any) error { return step(q, args...) }
 	next := mergedSlot(g, b1)
 	if b1 == 1<<packBucketBits {
 		next = mergedSlot(g+1, 0)
 	}
-	if len(buckets) == 0 {
+	if len(packBuckets) == 0 && len(idBuckets) == 0 {
 		// Nothing to merge: no commit (each is an fsync). The position
 		// is written with the next chunk that merges rows; after a
 		// restart, chunks up to there are read again and found so.
 		s.packMerged.Store(next)
 		return nil
 	}
-	if err := step(`DELETE FROM packs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(buckets)); err != nil {
-		return fmt.Errorf("sqlite: merge packs: %w", err)
+	if len(packBuckets) > 0 {
+		if err := step(`DELETE FROM packs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(packBuckets)); err != nil {
+			return fmt.Errorf("sqlite: merge packs: %w", err)
+		}
+		if err := insertPackRows(exec, mergedRows(packs)); err != nil {
+			return err
+		}
 	}
-	if err := insertPackRows(func(q string, args []any) error { return step(q, args...) }, mergedRows(merged)); err != nil {
-		return err
+	if len(idBuckets) > 0 {
+		if err := step(`DELETE FROM id_runs WHERE g = ? AND b IN (SELECT value FROM json_each(?))`, g, jsonInts(idBuckets)); err != nil {
+			return fmt.Errorf("sqlite: merge ID runs: %w", err)
+		}
+		if err := insertIDRunRows(exec, mergedIDRuns(g, ids)); err != nil {
+			return err
+		}
 	}
 	if err := step(`INSERT INTO seqs(name, last) VALUES ('packs_merged', ?) ON CONFLICT(name) DO UPDATE SET last = excluded.last`, next); err != nil {
 		return fmt.Errorf("sqlite: merge packs: %w", err)
@@ -135,21 +167,23 @@ func (s *Store) mergeChunk(ctx context.Context, slot int64) error {
 	return nil
 }
 
-// readPackChunk reads generation g's pack rows of buckets b0 to b1
-// (exclusive), and returns the entries of each bucket that has more than
-// one row or a row longer than mergeRowBytes, and those buckets.
-func readPackChunk(ctx context.Context, tx *sql.Tx, g, b0, b1 int64) ([][]packEntry, []int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT b, seq0, tmax, data FROM packs WHERE g = ? AND b >= ? AND b < ? ORDER BY b, seq0`, g, b0, b1)
+// chunkRows reads generation g's rows of buckets b0 to b1 (exclusive)
+// with q (which selects b, seq0, tmax, data in key order), decodes each
+// with decode, and returns the entries of each bucket that has more than
+// one row or a row longer than mergeRowBytes, and those buckets. A bucket
+// with a row that does not decode is left as it is.
+func chunkRows[E any](ctx context.Context, tx *sql.Tx, q string, g, b0, b1 int64,
+	decode func(data []byte, b, seq0, tmax int64, into []E) ([]E, error)) ([][]E, []int64, error) {
+	rows, err := tx.QueryContext(ctx, q, g, b0, b1)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: merge index rows: %w", err)
 	}
 	defer rows.Close()
-	var entries [][]packEntry
-	var bucket []packEntry
+	var entries [][]E
+	var bucket []E
 	var buckets []int64
 	cur, n := int64(-1), 0
-	corrupt := false // a bucket with a row that does not decode is left as it is
-	long := false    // a row longer than mergeRowBytes is split
+	corrupt, long := false, false
 	flush := func() {
 		if (n > 1 || long) && !corrupt {
 			entries = append(entries, bucket)
@@ -161,7 +195,7 @@ func readPackChunk(ctx context.Context, tx *sql.Tx, g, b0, b1 int64) ([][]packEn
 		var b, seq0, tmax int64
 		var data sql.RawBytes
 		if err := rows.Scan(&b, &seq0, &tmax, &data); err != nil {
-			return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+			return nil, nil, fmt.Errorf("sqlite: merge index rows: %w", err)
 		}
 		if b != cur {
 			flush()
@@ -170,15 +204,27 @@ func readPackChunk(ctx context.Context, tx *sql.Tx, g, b0, b1 int64) ([][]packEn
 		n++
 		long = long || len(data) > mergeRowBytes
 		if !corrupt {
-			bucket, err = packEntries(data, g, b, seq0, tmax, bucket)
+			bucket, err = decode(data, b, seq0, tmax, bucket)
 			corrupt = err != nil
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("sqlite: merge packs: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: merge index rows: %w", err)
 	}
 	flush()
 	return entries, buckets, nil
+}
+
+// The chunk queries of the two tables merged.
+const (
+	packChunkQuery = `SELECT b, seq0, tmax, data FROM packs WHERE g = ? AND b >= ? AND b < ? ORDER BY b, seq0`
+	idChunkQuery   = `SELECT b, seq0, 0, data FROM id_runs WHERE g = ? AND b >= ? AND b < ? ORDER BY b, seq0`
+)
+
+// idEntries appends to into every entry of an ID run.
+func idEntries(data []byte, seq0 int64, into []idEntry) ([]idEntry, error) {
+	err := eachIDEntry(seq0, data, func(h, seq int64) { into = append(into, idEntry{h: h, seq: seq}) })
+	return into, err
 }
 
 // packEntries appends to into every entry of a pack row of generation g
@@ -205,9 +251,8 @@ func packEntries(data []byte, g, b, seq0, tmax int64, into []packEntry) ([]packE
 // this size.
 const mergeRowBytes = 1_800
 
-// mergedRows is the rows of each bucket's entries (one generation's):
-// sorted by key, then split into rows of at most mergeRowBytes. Rows of a
-// bucket must have distinct seq0s (the table's key).
+// mergedRows is the pack rows of each bucket's entries (one
+// generation's), sorted by key and split (splitRows).
 func mergedRows(buckets [][]packEntry) []packRow {
 	var rows []packRow
 	for _, es := range buckets {
@@ -216,40 +261,73 @@ func mergedRows(buckets [][]packEntry) []packRow {
 		for _, e := range es {
 			tmax, seq0 = max(tmax, e.p.Time), min(seq0, e.p.Seq)
 		}
-		var groups [][]packEntry
-		start, size := 0, 0
-		for i, e := range es {
-			// An upper bound of the entry's bytes: the deltas from a row's
-			// own tmax and seq0 are no larger than from the bucket's.
-			n := 8 + uvarintLen(uint64(tmax-e.p.Time)) + uvarintLen(uint64(e.p.Seq-seq0))
-			if size+n > mergeRowBytes && i > start {
-				groups = append(groups, es[start:i:i])
-				start, size = i, 0
-			}
-			size += n
+		rows = append(rows, splitRows(es,
+			func(e packEntry) int { return 8 + uvarintLen(uint64(tmax-e.p.Time)) + uvarintLen(uint64(e.p.Seq-seq0)) },
+			func(grp []packEntry, below int64) (packRow, int64, int) {
+				r := packRowFrom(grp, below)
+				return r, r.seq0, len(r.data)
+			})...)
+	}
+	return rows
+}
+
+// mergedIDRuns is the ID runs of generation g of each bucket's entries,
+// sorted by hash and split (splitRows).
+func mergedIDRuns(g int64, buckets [][]idEntry) []idRun {
+	var runs []idRun
+	for _, es := range buckets {
+		slices.SortFunc(es, func(x, y idEntry) int { return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.seq, y.seq)) })
+		b := idBucket(es[0].h)
+		seq0 := slices.MinFunc(es, func(x, y idEntry) int { return cmp.Compare(x.seq, y.seq) }).seq
+		runs = append(runs, splitRows(es,
+			func(e idEntry) int { return 8 + uvarintLen(uint64(e.seq-seq0)) },
+			func(grp []idEntry, below int64) (idRun, int64, int) {
+				r := idRunFrom(g, b, grp, below)
+				return r, r.seq0, len(r.data)
+			})...)
+	}
+	return runs
+}
+
+// splitRows cuts one bucket's entries, in the order their rows hold them,
+// into rows of at most mergeRowBytes with distinct seq0s (the tables'
+// key). size bounds an entry's bytes (from the bucket's first sequence
+// number and newest time, which a row's own are no further from); row
+// makes the row of a group with seq0 at most below, and says its seq0 and
+// data length.
+func splitRows[E, R any](es []E, size func(E) int, row func(grp []E, below int64) (R, int64, int)) []R {
+	var groups [][]E
+	start, n := 0, 0
+	for i, e := range es {
+		if m := size(e); n+m > mergeRowBytes && i > start {
+			groups = append(groups, es[start:i:i])
+			start, n = i, m
+		} else {
+			n += m
 		}
-		groups = append(groups, es[start:])
-		seq0s := map[int64]bool{}
-		for len(groups) > 0 {
-			grp := groups[0]
-			groups = groups[1:]
-			r := packRowOf(grp)
-			for seq0s[r.seq0] {
-				// Another row of the bucket starts at this sequence number
-				// (one event with keys on both sides of a split): this one's
-				// entries are stored from one below.
-				r = packRowFrom(grp, r.seq0-1)
-			}
-			if len(r.data) > mergeRowBytes && len(grp) > 1 {
-				// Its deltas from a seq0 moved below the bucket's outgrew
-				// the estimate: split it again.
-				half := len(grp) / 2
-				groups = append([][]packEntry{grp[:half:half], grp[half:]}, groups...)
-				continue
-			}
-			seq0s[r.seq0] = true
-			rows = append(rows, r)
+	}
+	groups = append(groups, es[start:])
+	var rows []R
+	seq0s := map[int64]bool{}
+	for len(groups) > 0 {
+		grp := groups[0]
+		groups = groups[1:]
+		r, seq0, length := row(grp, math.MaxInt64)
+		for seq0s[seq0] {
+			// Another row of the bucket starts at this sequence number
+			// (one event with keys on both sides of a split): this one's
+			// entries are stored from one below.
+			r, seq0, length = row(grp, seq0-1)
 		}
+		if length > mergeRowBytes && len(grp) > 1 {
+			// Its deltas from a seq0 moved below the bucket's outgrew
+			// the estimate: split it again.
+			half := len(grp) / 2
+			groups = append([][]E{grp[:half:half], grp[half:]}, groups...)
+			continue
+		}
+		seq0s[seq0] = true
+		rows = append(rows, r)
 	}
 	return rows
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -55,6 +56,38 @@ func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries in
 	return rows, entries
 }
 
+// idRunLayout is the number of ID runs of each bucket of generation g,
+// and the entries they hold in all.
+func idRunLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
+	t.Helper()
+	q, err := s.w.QueryContext(context.Background(), `SELECT b, seq0, data FROM id_runs WHERE g = ?`, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	rows = map[int64]int{}
+	for q.Next() {
+		var b, seq0 int64
+		var data []byte
+		if err := q.Scan(&b, &seq0, &data); err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > mergeRowBytes && rows[b] > 0 {
+			t.Fatalf("bucket %d: a run of %d bytes", b, len(data))
+		}
+		rows[b]++
+		es, err := idEntries(data, seq0, nil)
+		if err != nil {
+			t.Fatalf("bucket %d: %v", b, err)
+		}
+		entries += len(es)
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows, entries
+}
+
 // TestPackRowsMerged indexes one-off keys in ten transactions, so that
 // many buckets get a pack row from several of them, then merges the
 // generation's rows as the indexer does once it is sealed: each bucket
@@ -96,6 +129,28 @@ func TestPackRowsMerged(t *testing.T) {
 		return out
 	}
 	found("before the merge")
+	idsBefore, idEntriesBefore := idRunLayout(t, s, 0)
+	sharedIDs := 0
+	for _, n := range idsBefore {
+		if n > 1 {
+			sharedIDs++
+		}
+	}
+	if idEntriesBefore != len(evs) || sharedIDs < 20 {
+		t.Fatalf("ID runs before the merge: %d entries in %d buckets, %d with more than one run", idEntriesBefore, len(idsBefore), sharedIDs)
+	}
+	byID := func(when string) {
+		t.Helper()
+		for i := 0; i < len(evs); i += 53 {
+			e := evs[i]
+			p, err := s.Lookup(ctx, store.Query{Account: e.Account, Region: e.Region, Category: e.Category,
+				Attr: event.AttrEventID, Value: e.ID, Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base.Add(50 * 24 * time.Hour), Limit: 5})
+			if err != nil || len(p.Events) != 1 || p.Events[0].ID != e.ID {
+				t.Fatalf("%s: event %s by its ID: %d events (%v)", when, e.ID, len(p.Events), err)
+			}
+		}
+	}
+	byID("before the merge")
 
 	for b := int64(0); b < 1<<packBucketBits; b += mergeChunk {
 		if err := s.mergeChunk(ctx, mergedSlot(0, b)); err != nil {
@@ -112,6 +167,18 @@ func TestPackRowsMerged(t *testing.T) {
 		}
 	}
 	found("after the merge")
+	byID("after the merge")
+	idsAfter, idEntriesAfter := idRunLayout(t, s, 0)
+	if idEntriesAfter != len(evs) {
+		t.Fatalf("ID runs after the merge hold %d entries, want %d", idEntriesAfter, len(evs))
+	}
+	for b, n := range idsAfter {
+		// A few dozen entries a bucket: one run, where ten transactions
+		// made up to ten.
+		if n != 1 || idsBefore[b] < n {
+			t.Fatalf("ID bucket %d: %d runs after the merge, %d before", b, n, idsBefore[b])
+		}
+	}
 	if got := s.packMerged.Load(); got != mergedSlot(1, 0) {
 		t.Fatalf("packs_merged %d, want %d", got, mergedSlot(1, 0))
 	}
@@ -198,7 +265,8 @@ func TestMergedRowsSplit(t *testing.T) {
 	}
 }
 
-// BenchmarkLookupPackRows: lookups of one-off keys (a user each) in a
+// BenchmarkLookupPackRows: lookups of one-off keys (a user each), and by
+// event ID, in a
 // store indexed in transactions of 2,000 events, as a store filling at
 // 2,000 events/s is, before its pack rows are merged and after. A bucket
 // gets a row from each transaction with one of its keys: with 200,000
@@ -222,30 +290,37 @@ func BenchmarkLookupPackRows(b *testing.B) {
 		}
 		s.flushIndex()
 	}
-	run := func(b *testing.B) {
-		b.ReportAllocs()
-		start := testutil.CPUTime()
-		i := 0
-		for b.Loop() {
-			n := i*7919%len(evs) | 1 // every fourth event is on a busy day, some past Base
-			q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
-				Attr: event.AttrUsername, Value: fmt.Sprintf("bench-user-%d", n), Limit: 50,
-				Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base}
-			p, err := s.Lookup(ctx, q)
-			if err != nil || len(p.Events) != 1 {
-				b.Fatalf("user %d: %d events (%v)", n, len(p.Events), err)
+	run := func(attr event.Attribute) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			start := testutil.CPUTime()
+			i := 0
+			for b.Loop() {
+				n := i*7919%len(evs) | 1 // every fourth event is on a busy day, some past Base
+				q := store.Query{Account: "111111111111", Region: "us-east-1", Category: event.CategoryManagement,
+					Attr: attr, Value: fmt.Sprintf("bench-user-%d", n), Limit: 50,
+					Start: storetest.Base.Add(-50 * 24 * time.Hour), End: storetest.Base}
+				if attr == event.AttrEventID {
+					q.Value = evs[n].ID
+				}
+				p, err := s.Lookup(ctx, q)
+				if err != nil || len(p.Events) != 1 {
+					b.Fatalf("event %d by %v: %d events (%v)", n, attr, len(p.Events), err)
+				}
+				i++
 			}
-			i++
+			testutil.ReportCPU(b, start)
 		}
-		testutil.ReportCPU(b, start)
 	}
-	b.Run("unmerged", run)
+	b.Run("unmerged/user", run(event.AttrUsername))
+	b.Run("unmerged/id", run(event.AttrEventID))
 	for bk := int64(0); bk < 1<<packBucketBits; bk += mergeChunk {
 		if err := s.mergeChunk(ctx, mergedSlot(0, bk)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.Run("merged", run)
+	b.Run("merged/user", run(event.AttrUsername))
+	b.Run("merged/id", run(event.AttrEventID))
 }
 
 // TestPackRowsMergedOnceSealed: the indexer merges a generation's pack
@@ -323,5 +398,38 @@ func TestPackMergeGivesWay(t *testing.T) {
 	s.mergePacks(context.Background())
 	if len(s.full) != 1 || s.packMerged.Load() != 0 {
 		t.Fatalf("with a flush asked for: token %d, merged to %d", len(s.full), s.packMerged.Load())
+	}
+}
+
+// TestMergedIDRunsSplit: a bucket's ID entries too many for one run are
+// split, by hash, into runs under mergeRowBytes with distinct seq0s, every
+// entry kept.
+func TestMergedIDRunsSplit(t *testing.T) {
+	var es []idEntry
+	for i := range 2_000 {
+		es = append(es, idEntry{h: int64(0x7ab0_0000_0000_0000 | uint64(i)*0x9e37_79b9), seq: int64(3<<idGenBits + i*7)})
+	}
+	want := slices.Clone(es)
+	runs := mergedIDRuns(3, [][]idEntry{es})
+	if len(runs) < 10 {
+		t.Fatalf("%d runs for 2,000 entries, want them split", len(runs))
+	}
+	var got []idEntry
+	seq0s := map[int64]bool{}
+	for _, r := range runs {
+		if r.g != 3 || r.b != idBucket(want[0].h) || seq0s[r.seq0] || len(r.data) > mergeRowBytes {
+			t.Fatalf("run g %d b %d seq0 %d (seen %v), %d bytes", r.g, r.b, r.seq0, seq0s[r.seq0], len(r.data))
+		}
+		seq0s[r.seq0] = true
+		var err error
+		if got, err = idEntries(r.data, r.seq0, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	less := func(x, y idEntry) int { return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.seq, y.seq)) }
+	slices.SortFunc(got, less)
+	slices.SortFunc(want, less)
+	if !slices.Equal(got, want) {
+		t.Fatalf("entries after the split differ: %d against %d", len(got), len(want))
 	}
 }
