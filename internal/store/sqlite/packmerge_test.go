@@ -27,65 +27,45 @@ func openTestStore(t testing.TB, dir string) *Store {
 	return s
 }
 
-// packLayout is the number of pack rows of each bucket of generation g,
-// and the entries they hold in all.
-func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
+// layoutOf is the number of rows of each bucket of generation g that q
+// (a chunk query) reads, and the entries decode finds in them in all.
+func layoutOf[E any](t *testing.T, s *Store, q string, g int64,
+	decode func(data []byte, b, seq0, tmax int64, into []E) ([]E, error)) (rows map[int64]int, entries int) {
 	t.Helper()
-	q, err := s.w.QueryContext(context.Background(), `SELECT b, seq0, tmax, data FROM packs WHERE g = ?`, g)
+	tx, err := s.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.Close()
+	defer tx.Rollback()
 	rows = map[int64]int{}
-	for q.Next() {
-		var b, seq0, tmax int64
-		var data []byte
-		if err := q.Scan(&b, &seq0, &tmax, &data); err != nil {
-			t.Fatal(err)
-		}
-		rows[b]++
-		es, err := packEntries(data, g, b, seq0, tmax, nil)
-		if err != nil {
-			t.Fatalf("bucket %d: %v", b, err)
-		}
-		entries += len(es)
-	}
-	if err := q.Err(); err != nil {
+	_, _, err = chunkRows(context.Background(), tx, q, g, 0, 1<<packBucketBits,
+		func(data []byte, b, seq0, tmax int64, into []E) ([]E, error) {
+			rows[b]++
+			es, err := decode(data, b, seq0, tmax, nil)
+			if err != nil {
+				t.Fatalf("bucket %d: %v", b, err)
+			}
+			entries += len(es)
+			return into, nil
+		})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return rows, entries
 }
 
-// idRunLayout is the number of ID runs of each bucket of generation g,
-// and the entries they hold in all.
+// packLayout is layoutOf generation g's pack rows.
+func packLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
+	return layoutOf(t, s, packChunkQuery, g, func(data []byte, b, seq0, tmax int64, into []packEntry) ([]packEntry, error) {
+		return packEntries(data, g, b, seq0, tmax, into)
+	})
+}
+
+// idRunLayout is layoutOf generation g's ID runs.
 func idRunLayout(t *testing.T, s *Store, g int64) (rows map[int64]int, entries int) {
-	t.Helper()
-	q, err := s.w.QueryContext(context.Background(), `SELECT b, seq0, data FROM id_runs WHERE g = ?`, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	rows = map[int64]int{}
-	for q.Next() {
-		var b, seq0 int64
-		var data []byte
-		if err := q.Scan(&b, &seq0, &data); err != nil {
-			t.Fatal(err)
-		}
-		if len(data) > mergeRowBytes && rows[b] > 0 {
-			t.Fatalf("bucket %d: a run of %d bytes", b, len(data))
-		}
-		rows[b]++
-		es, err := idEntries(data, seq0, nil)
-		if err != nil {
-			t.Fatalf("bucket %d: %v", b, err)
-		}
-		entries += len(es)
-	}
-	if err := q.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows, entries
+	return layoutOf(t, s, idChunkQuery, g, func(data []byte, _, seq0, _ int64, into []idEntry) ([]idEntry, error) {
+		return idEntries(data, seq0, into)
+	})
 }
 
 // TestPackRowsMerged indexes one-off keys in ten transactions, so that
